@@ -1,0 +1,177 @@
+// Parsing, printing and verification of #qnt.scheme.
+#include "qnt/IR/QntAttrs.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/DialectImplementation.h"
+
+using namespace mlir;
+using namespace mlir::qnt;
+
+#include "qnt/IR/QntEnums.cpp.inc"
+
+int64_t SchemeAttr::getCodeMin() const {
+  return isSigned() ? -(int64_t(1) << (getBits() - 1)) : 0;
+}
+
+int64_t SchemeAttr::getCodeMax() const {
+  return isSigned() ? (int64_t(1) << (getBits() - 1)) - 1
+                    : (int64_t(1) << getBits()) - 1;
+}
+
+/// The element format is spelled as the builtin type it stands for (si4, ui8,
+/// f8E4M3FN, ...), so the upstream types are reused and not re-invented.
+static bool formatFromType(Type type, Format &format, unsigned &bits) {
+  if (auto intType = dyn_cast<IntegerType>(type)) {
+    if (intType.isSignless())
+      return false;
+    format = intType.isSigned() ? Format::si : Format::ui;
+    bits = intType.getWidth();
+    return true;
+  }
+  if (isa<Float8E4M3FNType>(type)) {
+    format = Format::f8E4M3FN;
+    bits = 8;
+    return true;
+  }
+  if (isa<Float8E5M2Type>(type)) {
+    format = Format::f8E5M2;
+    bits = 8;
+    return true;
+  }
+  if (isa<Float4E2M1FNType>(type)) {
+    format = Format::f4E2M1FN;
+    bits = 4;
+    return true;
+  }
+  return false;
+}
+
+static unsigned formatBits(Format format) {
+  switch (format) {
+  case Format::f8E4M3FN:
+  case Format::f8E5M2:
+    return 8;
+  case Format::f4E2M1FN:
+    return 4;
+  case Format::si:
+  case Format::ui:
+    return 0;
+  }
+  return 0;
+}
+
+Attribute SchemeAttr::parse(AsmParser &parser, Type) {
+  SMLoc loc = parser.getCurrentLocation();
+  MLIRContext *ctx = parser.getContext();
+  Type formatType;
+  if (parser.parseLess() || parser.parseType(formatType))
+    return {};
+  Format format;
+  unsigned bits;
+  if (!formatFromType(formatType, format, bits)) {
+    parser.emitError(loc) << "expected an element format: si<bits>, ui<bits>, "
+                             "f8E4M3FN, f8E5M2 or f4E2M1FN, got "
+                          << formatType;
+    return {};
+  }
+
+  StringRef word;
+  SMLoc modeLoc;
+  if (parser.parseComma())
+    return {};
+  modeLoc = parser.getCurrentLocation();
+  if (parser.parseKeyword(&word))
+    return {};
+  std::optional<Mode> mode = symbolizeMode(word);
+  if (!mode) {
+    parser.emitError(modeLoc) << "expected 'symmetric' or 'asymmetric', got '"
+                              << word << "'";
+    return {};
+  }
+
+  SMLoc granLoc;
+  if (parser.parseComma())
+    return {};
+  granLoc = parser.getCurrentLocation();
+  if (parser.parseKeyword(&word))
+    return {};
+  std::optional<Granularity> granularity = symbolizeGranularity(word);
+  if (!granularity) {
+    parser.emitError(granLoc)
+        << "expected 'per_tensor', 'per_channel<axis>' or "
+           "'per_group<axis, size>', got '"
+        << word << "'";
+    return {};
+  }
+  int64_t axis = 0, groupSize = 0;
+  if (*granularity == Granularity::per_channel) {
+    if (parser.parseLess() || parser.parseInteger(axis) ||
+        parser.parseGreater())
+      return {};
+  } else if (*granularity == Granularity::per_group) {
+    if (parser.parseLess() || parser.parseInteger(axis) ||
+        parser.parseComma() || parser.parseInteger(groupSize) ||
+        parser.parseGreater())
+      return {};
+  }
+
+  Type scaleType = Float32Type::get(ctx);
+  if (succeeded(parser.parseOptionalComma())) {
+    if (parser.parseKeyword("scale") || parser.parseEqual() ||
+        parser.parseType(scaleType))
+      return {};
+  }
+  if (parser.parseGreater())
+    return {};
+  return SchemeAttr::getChecked([&] { return parser.emitError(loc); }, ctx,
+                                format, bits, *mode, *granularity, axis,
+                                groupSize, scaleType);
+}
+
+void SchemeAttr::print(AsmPrinter &printer) const {
+  printer << "<";
+  if (isInteger())
+    printer << stringifyFormat(getFormat()) << getBits();
+  else
+    printer << stringifyFormat(getFormat());
+  printer << ", " << stringifyMode(getMode()) << ", "
+          << stringifyGranularity(getGranularity());
+  if (getGranularity() == Granularity::per_channel)
+    printer << "<" << getAxis() << ">";
+  else if (getGranularity() == Granularity::per_group)
+    printer << "<" << getAxis() << ", " << getGroupSize() << ">";
+  if (!getScaleType().isF32())
+    printer << ", scale = " << getScaleType();
+  printer << ">";
+}
+
+LogicalResult
+SchemeAttr::verify(function_ref<InFlightDiagnostic()> emitError, Format format,
+                   unsigned bits, Mode mode, Granularity granularity,
+                   int64_t axis, int64_t groupSize, Type scaleType) {
+  bool isInteger = format == Format::si || format == Format::ui;
+  if (isInteger && (bits < 1 || bits > 8))
+    return emitError() << "bits = " << bits
+                       << " is outside the supported range 1..8";
+  if (!isInteger && bits != formatBits(format))
+    return emitError() << "format " << stringifyFormat(format) << " has "
+                       << formatBits(format) << " bits, not " << bits;
+  if (!isInteger && mode == Mode::asymmetric)
+    return emitError() << "float format " << stringifyFormat(format)
+                       << " cannot be asymmetric (no zero points)";
+  if (format == Format::f4E2M1FN && granularity != Granularity::per_group)
+    return emitError() << "format f4E2M1FN needs per_group block scales";
+  if (axis < 0)
+    return emitError() << "axis " << axis << " must be non-negative";
+  if (granularity == Granularity::per_tensor && (axis != 0 || groupSize != 0))
+    return emitError() << "per_tensor takes no axis and no group size";
+  if (granularity == Granularity::per_channel && groupSize != 0)
+    return emitError() << "per_channel takes no group size";
+  if (granularity == Granularity::per_group && groupSize < 1)
+    return emitError() << "group size " << groupSize << " must be positive";
+  if (!scaleType || !(scaleType.isF32() || scaleType.isF16() ||
+                      scaleType.isBF16()))
+    return emitError() << "scale type " << scaleType
+                       << " must be f32, f16 or bf16";
+  return success();
+}

@@ -1,0 +1,79 @@
+// The #qnt.scheme attribute and the enums it is made of.
+#ifndef QNT_ATTRS_TD
+#define QNT_ATTRS_TD
+
+include "qnt/IR/QntDialect.td"
+include "mlir/IR/AttrTypeBase.td"
+include "mlir/IR/EnumAttr.td"
+
+// Element formats of codes. Only the integer formats are lowered today; the
+// float formats reserve their spelling so fp8/fp4 support adds cases to the
+// passes, not to the IR. Lookup-table formats (NF4, codebooks) will add a case
+// here plus a table parameter on the scheme.
+def Qnt_Format : I32EnumAttr<"Format", "element format of quantized codes", [
+    I32EnumAttrCase<"si", 0>,
+    I32EnumAttrCase<"ui", 1>,
+    I32EnumAttrCase<"f8E4M3FN", 2>,
+    I32EnumAttrCase<"f8E5M2", 3>,
+    I32EnumAttrCase<"f4E2M1FN", 4>]> {
+  let cppNamespace = "::mlir::qnt";
+  let genSpecializedAttr = 0;
+}
+
+def Qnt_Mode : I32EnumAttr<"Mode", "how codes map to values", [
+    I32EnumAttrCase<"symmetric", 0>,
+    I32EnumAttrCase<"asymmetric", 1>]> {
+  let cppNamespace = "::mlir::qnt";
+  let genSpecializedAttr = 0;
+}
+
+def Qnt_Granularity : I32EnumAttr<"Granularity",
+    "which elements share one scale", [
+    I32EnumAttrCase<"per_tensor", 0>,
+    I32EnumAttrCase<"per_channel", 1>,
+    I32EnumAttrCase<"per_group", 2>]> {
+  let cppNamespace = "::mlir::qnt";
+  let genSpecializedAttr = 0;
+}
+
+def Qnt_SchemeAttr : AttrDef<Qnt_Dialect, "Scheme"> {
+  let mnemonic = "scheme";
+  let summary = "How a tensor is quantized";
+  let description = [{
+    Element format and width, symmetric or asymmetric (with zero points),
+    granularity of scales and the scale element type:
+
+    ```
+    #qnt.scheme<si4, symmetric, per_group<1, 128>>           // int4, one f32 scale per 128 elements along axis 1
+    #qnt.scheme<ui8, asymmetric, per_channel<0>, scale = f16> // uint8 with zero points, one f16 scale per row
+    #qnt.scheme<si8, symmetric, per_tensor>
+    ```
+
+    A value is `scale * (code - zero_point)`; symmetric schemes have no zero
+    point. `per_channel<a>` gives each index along axis `a` its own scale;
+    `per_group<a, g>` gives each run of `g` consecutive elements along axis
+    `a` its own scale.
+  }];
+  let parameters = (ins
+    "::mlir::qnt::Format":$format,
+    "unsigned":$bits,
+    "::mlir::qnt::Mode":$mode,
+    "::mlir::qnt::Granularity":$granularity,
+    "int64_t":$axis,
+    "int64_t":$groupSize,
+    "::mlir::Type":$scaleType);
+  let hasCustomAssemblyFormat = 1;
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    bool isInteger() const {
+      return getFormat() == Format::si || getFormat() == Format::ui;
+    }
+    bool isSigned() const { return getFormat() != Format::ui; }
+    bool hasZeroPoints() const { return getMode() == Mode::asymmetric; }
+    /// Smallest and largest integer code (integer formats only).
+    int64_t getCodeMin() const;
+    int64_t getCodeMax() const;
+  }];
+}
+
+#endif // QNT_ATTRS_TD

@@ -1,0 +1,215 @@
+// Verifiers and canonicalizations of the qnt operations.
+#include "qnt/IR/QntOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/IR/PatternMatch.h"
+#include "llvm/ADT/STLExtras.h"
+
+using namespace mlir;
+using namespace mlir::qnt;
+
+/// Formats a shape as [a, b, c] (dynamic dimensions as ?) for diagnostics.
+static std::string shapeStr(ArrayRef<int64_t> shape) {
+  std::string out;
+  llvm::raw_string_ostream os(out);
+  os << "[";
+  llvm::interleaveComma(shape, os, [&](int64_t d) {
+    if (ShapedType::isDynamic(d))
+      os << "?";
+    else
+      os << d;
+  });
+  os << "]";
+  return out;
+}
+
+/// Checks one payload attribute of qnt.constant: its element type and shape.
+static LogicalResult verifyPayload(Operation *op, StringRef name,
+                                   ElementsAttr attr, Type elementType,
+                                   ArrayRef<int64_t> shape,
+                                   StringRef shapeReason) {
+  auto type = cast<ShapedType>(attr.getType());
+  if (type.getElementType() != elementType)
+    return op->emitOpError() << "'" << name << "' element type "
+                             << type.getElementType() << " does not match "
+                             << elementType << " required by the scheme";
+  if (type.getShape() != shape)
+    return op->emitOpError()
+           << "'" << name << "' shape " << shapeStr(type.getShape())
+           << " does not match " << shapeStr(shape) << " " << shapeReason;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// ConstantOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult ConstantOp::verify() {
+  PackedType type = getType();
+  SchemeAttr scheme = type.getScheme();
+  Operation *op = getOperation();
+  std::string codesReason;
+  llvm::raw_string_ostream(codesReason)
+      << "(bytes of " << scheme.getBits() << "-bit codes, rows packed along "
+      << "the last dimension)";
+  if (failed(verifyPayload(op, "codes", getCodes(),
+                           IntegerType::get(getContext(), 8),
+                           type.getCodesShape(), codesReason)))
+    return failure();
+  if (failed(verifyPayload(op, "scales", getScales(), scheme.getScaleType(),
+                           type.getScalesShape(),
+                           "(one scale per tensor, channel or group)")))
+    return failure();
+  if (auto scales = dyn_cast<DenseFPElementsAttr>(getScales())) {
+    for (auto [i, value] : llvm::enumerate(scales.getValues<APFloat>()))
+      if (!value.isFinite())
+        return emitOpError() << "scale at flat index " << i
+                             << " is not finite";
+  }
+
+  std::optional<ElementsAttr> zeroPoints = getZeroPoints();
+  if (!scheme.hasZeroPoints()) {
+    if (zeroPoints)
+      return emitOpError()
+             << "symmetric scheme must not have 'zero_points'";
+    return success();
+  }
+  if (!zeroPoints)
+    return emitOpError() << "asymmetric scheme requires 'zero_points'";
+  if (failed(verifyPayload(op, "zero_points", *zeroPoints,
+                           type.getZeroPointType(), type.getScalesShape(),
+                           "(one zero point per scale)")))
+    return failure();
+  if (auto dense = dyn_cast<DenseIntElementsAttr>(*zeroPoints)) {
+    int64_t lo = scheme.getCodeMin(), hi = scheme.getCodeMax();
+    for (auto [i, value] : llvm::enumerate(dense.getValues<APInt>())) {
+      int64_t zp = scheme.isSigned() ? value.getSExtValue()
+                                     : static_cast<int64_t>(value.getZExtValue());
+      if (zp < lo || zp > hi)
+        return emitOpError() << "zero point " << zp << " at flat index " << i
+                             << " is outside the code range [" << lo << ", "
+                             << hi << "]";
+    }
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// QuantizeOp / DequantizeOp
+//===----------------------------------------------------------------------===//
+
+/// Float tensor and packed tensor must describe the same logical shape.
+static LogicalResult verifySameShape(Operation *op, StringRef what,
+                                     RankedTensorType tensor,
+                                     PackedType packed) {
+  if (tensor.getShape() != packed.getShape())
+    return op->emitOpError()
+           << what << " shape " << shapeStr(tensor.getShape())
+           << " does not match the packed shape "
+           << shapeStr(packed.getShape());
+  return success();
+}
+
+LogicalResult QuantizeOp::verify() {
+  if (!getType().getScheme().isInteger())
+    return emitOpError() << "only integer formats can be quantized, not "
+                         << stringifyFormat(getType().getScheme().getFormat());
+  return verifySameShape(*this, "input", getInput().getType(), getType());
+}
+
+LogicalResult DequantizeOp::verify() {
+  return verifySameShape(*this, "result", getResult().getType(),
+                         getInput().getType());
+}
+
+//===----------------------------------------------------------------------===//
+// MatmulOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult MatmulOp::verify() {
+  RankedTensorType input = getInput().getType();
+  RankedTensorType result = getResult().getType();
+  PackedType weight = getWeight().getType();
+  SchemeAttr scheme = weight.getScheme();
+
+  if (weight.getRank() != 2)
+    return emitOpError() << "weight must be a rank-2 packed tensor [N, K], "
+                            "got rank "
+                         << weight.getRank();
+  int64_t n = weight.getShape()[0], k = weight.getShape()[1];
+  if (scheme.getGranularity() == Granularity::per_group &&
+      scheme.getAxis() != 1)
+    return emitOpError() << "per_group scales of the weight must run along K "
+                            "(axis 1), not axis "
+                         << scheme.getAxis();
+  if (scheme.getGranularity() == Granularity::per_channel &&
+      scheme.getAxis() != 0)
+    return emitOpError() << "per_channel scales of the weight must be per "
+                            "output channel (axis 0), not axis "
+                         << scheme.getAxis();
+  if (input.getRank() < 1)
+    return emitOpError() << "input must have rank >= 1";
+  if (result.getRank() != input.getRank())
+    return emitOpError() << "result rank " << result.getRank()
+                         << " does not match input rank " << input.getRank();
+  int64_t inputK = input.getShape().back();
+  if (ShapedType::isDynamic(inputK))
+    return emitOpError() << "input reduction dimension K must be static";
+  if (inputK != k)
+    return emitOpError() << "input K = " << inputK
+                         << " does not match weight K = " << k;
+  if (result.getShape().back() != n)
+    return emitOpError() << "result has " << shapeStr(result.getShape())
+                         << " but the weight has N = " << n
+                         << " rows; the last result dimension must be N";
+  for (int64_t i = 0, e = input.getRank() - 1; i < e; ++i)
+    if (input.getDimSize(i) != result.getDimSize(i))
+      return emitOpError() << "result shape " << shapeStr(result.getShape())
+                           << " does not match input shape "
+                           << shapeStr(input.getShape()) << " in dimension "
+                           << i;
+  if (result.getElementType() != input.getElementType())
+    return emitOpError() << "result element type " << result.getElementType()
+                         << " differs from input element type "
+                         << input.getElementType();
+  if (Value bias = getBias()) {
+    auto biasType = cast<RankedTensorType>(bias.getType());
+    if (biasType.getRank() != 1 || biasType.getDimSize(0) != n)
+      return emitOpError() << "bias shape " << shapeStr(biasType.getShape())
+                           << " must be [" << n << "] (N)";
+    if (biasType.getElementType() != result.getElementType())
+      return emitOpError() << "bias element type "
+                           << biasType.getElementType()
+                           << " differs from result element type "
+                           << result.getElementType();
+  }
+  return success();
+}
+
+namespace {
+/// Adding a bias of +0.0 everywhere changes no result bit: x + 0.0 == x for
+/// every x but -0.0, and the accumulation is defined to start from +0.0, so a
+/// result is never -0.0. The operand is dropped.
+struct DropZeroBias final : OpRewritePattern<MatmulOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(MatmulOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!op.getBias() || !matchPattern(op.getBias(), m_PosZeroFloat()))
+      return rewriter.notifyMatchFailure(op, "bias is not a +0.0 splat");
+    rewriter.replaceOpWithNewOp<MatmulOp>(op, op.getType(), op.getInput(),
+                                          op.getWeight(), Value());
+    return success();
+  }
+};
+} // namespace
+
+void MatmulOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                           MLIRContext *context) {
+  results.add<DropZeroBias>(context);
+}
+
+#define GET_OP_CLASSES
+#include "qnt/IR/QntOps.cpp.inc"

@@ -1,0 +1,98 @@
+// The qnt operations: packed constants, quantize, dequantize, fused matmul.
+#ifndef QNT_OPS_TD
+#define QNT_OPS_TD
+
+include "qnt/IR/QntDialect.td"
+include "qnt/IR/QntAttrs.td"
+include "qnt/IR/QntTypes.td"
+include "mlir/IR/BuiltinAttributeInterfaces.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+def Qnt_FloatTensor : RankedTensorOf<[F32, F16, BF16]>;
+
+def Qnt_ConstantOp : Qnt_Op<"constant", [Pure]> {
+  let summary = "A packed quantized constant";
+  let description = [{
+    Holds packed codes (`i8` bytes laid out as in docs/BIT_LAYOUT.md; shape is
+    the type's codes shape), scales (the scheme's scale type; shape is the
+    type's scales shape) and, exactly for asymmetric schemes, zero points (`i8`
+    for signed codes, `ui8` for unsigned ones; same shape as the scales).
+    Large payloads are `dense_resource` blobs, so they are not printed inline.
+
+    ```mlir
+    %w = qnt.constant {codes = dense_resource<w0> : tensor<4096x2048xi8>,
+                       scales = dense_resource<w0_scales> : tensor<4096x32xf16>}
+        : !qnt.packed<4096x4096, #qnt.scheme<si4, symmetric, per_group<1, 128>, scale = f16>>
+    ```
+  }];
+  let arguments = (ins ElementsAttr:$codes, ElementsAttr:$scales,
+                       OptionalAttr<ElementsAttr>:$zero_points);
+  let results = (outs Qnt_PackedType:$result);
+  let assemblyFormat = "attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def Qnt_QuantizeOp : Qnt_Op<"quantize", [Pure]> {
+  let summary = "Quantize a float tensor with round-to-nearest min/max scales";
+  let description = [{
+    Chooses each scale (and zero point) from the minimum and maximum of the
+    elements that share it, then rounds every element to the nearest code:
+    symmetric: `scale = max|x| / code_max`, asymmetric:
+    `scale = (max - min) / (2^bits - 1)`, `zero_point = round(-min / scale)`.
+    Compile-time weight quantization with a clipping search is done by the
+    `qnt-quantize-weights` pass instead, which produces `qnt.constant`.
+
+    ```mlir
+    %q = qnt.quantize %x : tensor<16x64xf32> -> !qnt.packed<16x64, #qnt.scheme<si8, symmetric, per_channel<0>>>
+    ```
+  }];
+  let arguments = (ins Qnt_FloatTensor:$input);
+  let results = (outs Qnt_PackedType:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Qnt_DequantizeOp : Qnt_Op<"dequantize", [Pure]> {
+  let summary = "Expand a packed tensor to floating point";
+  let description = [{
+    `result[i] = scale(i) * (code[i] - zero_point(i))`, computed in f32 and
+    rounded to the result element type.
+
+    ```mlir
+    %w = qnt.dequantize %q : !qnt.packed<64x128, #qnt.scheme<si4, symmetric, per_group<1, 32>>> -> tensor<64x128xf32>
+    ```
+  }];
+  let arguments = (ins Qnt_PackedType:$input);
+  let results = (outs Qnt_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Qnt_MatmulOp : Qnt_Op<"matmul", [Pure]> {
+  let summary = "y = x * W^T (+ bias) with a packed weight, f32 accumulation";
+  let description = [{
+    `x` is a float tensor `[..., M, K]` (leading dimensions may be dynamic), `W`
+    the packed weight `[N, K]` (row n holds the K weights of output n), `bias`
+    an optional `[N]` tensor. The result is `[..., M, N]` with `x`'s element
+    type. Products are accumulated in f32, starting from +0.0, and scaled once
+    per group.
+    Per-group scales must run along K (axis 1), per-channel scales along N
+    (axis 0).
+
+    ```mlir
+    %y = qnt.matmul %x, %w, %b : (tensor<8x4096xf32>,
+        !qnt.packed<11008x4096, #qnt.scheme<si4, symmetric, per_group<1, 128>>>,
+        tensor<11008xf32>) -> tensor<8x11008xf32>
+    ```
+  }];
+  let arguments = (ins Qnt_FloatTensor:$input, Qnt_PackedType:$weight,
+                       Optional<Qnt_FloatTensor>:$bias);
+  let results = (outs Qnt_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight (`,` $bias^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+  let hasCanonicalizer = 1;
+}
+
+#endif // QNT_OPS_TD

@@ -1,0 +1,42 @@
+# lit configuration for the qnt FileCheck suite.
+import os
+import shutil
+
+import lit.formats
+from lit.llvm import llvm_config
+from lit.llvm.subst import ToolSubst
+
+config.name = "qnt"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".test"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.qnt_obj_root, "test")
+config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "Inputs"]
+
+# Captures die at each CHECK-LABEL; a RUN-line prefix that is never used fails.
+config.environment["FILECHECK_OPTS"] = "--enable-var-scope --allow-unused-prefixes=false"
+
+llvm_config.use_default_substitutions()
+
+config.substitutions.append(("%qnt_src_root", config.qnt_src_root))
+config.substitutions.append(
+    ("%mlir_runner_utils",
+     os.path.join(config.llvm_lib_dir, "libmlir_runner_utils" + config.llvm_shlib_ext)))
+config.substitutions.append(
+    ("%mlir_c_runner_utils",
+     os.path.join(config.llvm_lib_dir, "libmlir_c_runner_utils" + config.llvm_shlib_ext)))
+
+tool_dirs = [config.qnt_tools_dir, config.llvm_tools_dir]
+tools = ["quant-opt", "mlir-opt", "mlir-runner", "mlir-translate", "llc"]
+llvm_config.add_tool_substitutions(
+    [t for t in tools if t != "quant-opt"] + [ToolSubst("quant-opt", unresolved="fatal")],
+    tool_dirs)
+
+# The trained model used by the end-to-end tests, when the checkout has it.
+models = os.path.join(config.qnt_src_root, "..", "shared", "models")
+if os.path.exists(os.path.join(models, "stories260K.bin")):
+    config.available_features.add("stories260k")
+    config.substitutions.append(("%models", os.path.abspath(models)))
+
+if shutil.which("ptxas") or os.path.exists("/usr/local/cuda/bin/ptxas"):
+    config.available_features.add("ptxas")

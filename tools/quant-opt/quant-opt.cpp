@@ -1,0 +1,21 @@
+// quant-opt: mlir-opt with the qnt dialect, passes and pipelines registered.
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Tools/mlir-opt/MlirOptMain.h"
+#include "qnt/IR/QntDialect.h"
+
+int main(int argc, char **argv) {
+  mlir::DialectRegistry registry;
+  // Every upstream dialect a model or a lowering stage can contain (func,
+  // linalg, tosa, bufferization, vector, gpu, nvvm, llvm, quant, ...), with
+  // their interface extensions, so any intermediate IR parses.
+  mlir::registerAllDialects(registry);
+  mlir::registerAllExtensions(registry);
+  mlir::registerAllPasses();
+  registry.insert<mlir::qnt::QntDialect>();
+  return mlir::asMainReturnCode(mlir::MlirOptMain(
+      argc, argv, "qnt optimizer driver: quantization passes for MLIR\n",
+      registry));
+}
