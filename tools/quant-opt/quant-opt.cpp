@@ -5,6 +5,7 @@
 #include "mlir/InitAllPasses.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "qnt/IR/QntDialect.h"
+#include "qnt/Transforms/Passes.h"
 
 int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
@@ -15,6 +16,7 @@ int main(int argc, char **argv) {
   mlir::registerAllExtensions(registry);
   mlir::registerAllPasses();
   registry.insert<mlir::qnt::QntDialect>();
+  mlir::qnt::registerQntPasses();
   return mlir::asMainReturnCode(mlir::MlirOptMain(
       argc, argv, "qnt optimizer driver: quantization passes for MLIR\n",
       registry));

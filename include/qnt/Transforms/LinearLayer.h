@@ -1,0 +1,36 @@
+// Recognition of linear layers (y = x * W^T) among linalg contractions.
+#ifndef QNT_TRANSFORMS_LINEARLAYER_H
+#define QNT_TRANSFORMS_LINEARLAYER_H
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+
+namespace mlir::qnt {
+
+/// A contraction of two operands in which one, the weight, is a rank-2 tensor
+/// indexed by exactly one reduction loop (K) and one parallel loop that only
+/// the weight and the output use (N). Named ops (matmul in any transposed
+/// form, batch_matmul with a broadcast weight, matvec, vecmat) and
+/// linalg.generic contractions all qualify; the body must be a multiply-add.
+struct LinearLayer {
+  linalg::LinalgOp op;
+  /// Input operand numbers of the weight and of the activation x.
+  unsigned weightIndex;
+  unsigned inputIndex;
+  /// True when the weight tensor is stored [K, N] rather than [N, K].
+  bool weightIsKN;
+  int64_t n;
+  int64_t k;
+  /// True when x has K as its innermost dimension and the output has N as
+  /// its innermost and x's other dimensions, in order, before it: exactly the
+  /// [..., M, K] x [N, K] -> [..., M, N] shape of qnt.matmul.
+  bool matchesQntMatmul;
+};
+
+/// Recognizes `op` as a linear layer whose weight is input operand
+/// `weightIndex`. Fails (with a reason, for debugging) otherwise.
+FailureOr<LinearLayer> matchLinearLayer(linalg::LinalgOp op,
+                                        unsigned weightIndex);
+
+} // namespace mlir::qnt
+
+#endif // QNT_TRANSFORMS_LINEARLAYER_H

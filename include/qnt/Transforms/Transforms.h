@@ -1,0 +1,19 @@
+// The qnt transformations as plain functions and pattern sets.
+#ifndef QNT_TRANSFORMS_TRANSFORMS_H
+#define QNT_TRANSFORMS_TRANSFORMS_H
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/IR/PatternMatch.h"
+#include "qnt/IR/QntOps.h"
+
+namespace mlir::qnt {
+
+/// Replaces a linear layer whose weight comes from qnt.dequantize (directly
+/// or through a transpose) by one qnt.matmul.
+FailureOr<MatmulOp> fuseDequantIntoMatmul(RewriterBase &rewriter,
+                                          linalg::LinalgOp op);
+void populateFuseDequantMatmulPatterns(RewritePatternSet &patterns);
+
+} // namespace mlir::qnt
+
+#endif // QNT_TRANSFORMS_TRANSFORMS_H

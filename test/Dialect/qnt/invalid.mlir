@@ -1,0 +1,297 @@
+// Every parse and verifier error of the qnt dialect, with its exact message.
+// RUN: quant-opt %s --split-input-file --verify-diagnostics
+
+// expected-error @+1 {{expected an element format: si<bits>, ui<bits>, f8E4M3FN, f8E5M2 or f4E2M1FN, got 'i4'}}
+func.func private @signless_format(!qnt.packed<4x4, #qnt.scheme<i4, symmetric, per_tensor>>)
+
+// -----
+
+// expected-error @+1 {{expected an element format: si<bits>, ui<bits>, f8E4M3FN, f8E5M2 or f4E2M1FN, got 'f32'}}
+func.func private @float32_format(!qnt.packed<4x4, #qnt.scheme<f32, symmetric, per_tensor>>)
+
+// -----
+
+// expected-error @+1 {{expected 'symmetric' or 'asymmetric', got 'symetric'}}
+func.func private @bad_mode(!qnt.packed<4x4, #qnt.scheme<si4, symetric, per_tensor>>)
+
+// -----
+
+// expected-error @+1 {{expected 'per_tensor', 'per_channel<axis>' or 'per_group<axis, size>', got 'per_block'}}
+func.func private @bad_granularity(!qnt.packed<4x4, #qnt.scheme<si4, symmetric, per_block<1, 2>>>)
+
+// -----
+
+// expected-error @+1 {{bits = 9 is outside the supported range 1..8}}
+func.func private @too_many_bits(!qnt.packed<4x4, #qnt.scheme<si9, symmetric, per_tensor>>)
+
+// -----
+
+// expected-error @+1 {{float format f8E4M3FN cannot be asymmetric (no zero points)}}
+func.func private @float_asymmetric(!qnt.packed<4x4, #qnt.scheme<f8E4M3FN, asymmetric, per_tensor>>)
+
+// -----
+
+// expected-error @+1 {{format f4E2M1FN needs per_group block scales}}
+func.func private @fp4_without_blocks(!qnt.packed<4x4, #qnt.scheme<f4E2M1FN, symmetric, per_channel<0>>>)
+
+// -----
+
+// expected-error @+1 {{group size 0 must be positive}}
+func.func private @zero_group(!qnt.packed<4x4, #qnt.scheme<si4, symmetric, per_group<1, 0>>>)
+
+// -----
+
+// expected-error @+1 {{axis -1 must be non-negative}}
+func.func private @negative_axis(!qnt.packed<4x4, #qnt.scheme<si4, symmetric, per_channel<-1>>>)
+
+// -----
+
+// expected-error @+1 {{scale type 'i32' must be f32, f16 or bf16}}
+func.func private @integer_scales(!qnt.packed<4x4, #qnt.scheme<si4, symmetric, per_tensor, scale = i32>>)
+
+// -----
+
+// expected-error @+1 {{packed tensor must have rank >= 1}}
+func.func private @rank_zero(!qnt.packed<, #qnt.scheme<si4, symmetric, per_tensor>>)
+
+// -----
+
+// expected-error @+1 {{dimension 1 of the packed shape is 0; dimensions must be static and positive}}
+func.func private @zero_dim(!qnt.packed<4x0, #qnt.scheme<si4, symmetric, per_tensor>>)
+
+// -----
+
+// expected-error @+1 {{scheme axis 2 is out of range for a rank-2 packed tensor}}
+func.func private @axis_out_of_range(!qnt.packed<4x64, #qnt.scheme<si4, symmetric, per_channel<2>>>)
+
+// -----
+
+// expected-error @+1 {{group size 48 does not divide dimension 1 (size 64)}}
+func.func private @group_not_dividing(!qnt.packed<4x64, #qnt.scheme<si4, symmetric, per_group<1, 48>>>)
+
+// -----
+
+func.func @codes_not_bytes() {
+  // expected-error @+1 {{'qnt.constant' op 'codes' element type 'i32' does not match 'i8' required by the scheme}}
+  %w = qnt.constant {codes = dense<0> : tensor<4x2xi32>, scales = dense<1.0> : tensor<4x1xf32>}
+      : !qnt.packed<4x4, #qnt.scheme<si4, symmetric, per_channel<0>>>
+  return
+}
+
+// -----
+
+func.func @codes_wrong_shape() {
+  // expected-error @+1 {{'qnt.constant' op 'codes' shape [4, 3] does not match [4, 2] (bytes of 4-bit codes, rows packed along the last dimension)}}
+  %w = qnt.constant {codes = dense<0> : tensor<4x3xi8>, scales = dense<1.0> : tensor<4x1xf32>}
+      : !qnt.packed<4x4, #qnt.scheme<si4, symmetric, per_channel<0>>>
+  return
+}
+
+// -----
+
+func.func @scales_wrong_type() {
+  // expected-error @+1 {{'qnt.constant' op 'scales' element type 'f32' does not match 'f16' required by the scheme}}
+  %w = qnt.constant {codes = dense<0> : tensor<4x2xi8>, scales = dense<1.0> : tensor<4x1xf32>}
+      : !qnt.packed<4x4, #qnt.scheme<si4, symmetric, per_channel<0>, scale = f16>>
+  return
+}
+
+// -----
+
+func.func @scales_wrong_shape() {
+  // expected-error @+1 {{'qnt.constant' op 'scales' shape [4, 1] does not match [4, 2] (one scale per tensor, channel or group)}}
+  %w = qnt.constant {codes = dense<0> : tensor<4x32xi8>, scales = dense<1.0> : tensor<4x1xf32>}
+      : !qnt.packed<4x64, #qnt.scheme<si4, symmetric, per_group<1, 32>>>
+  return
+}
+
+// -----
+
+func.func @scale_not_finite() {
+  // expected-error @+1 {{'qnt.constant' op scale at flat index 1 is not finite}}
+  %w = qnt.constant {codes = dense<0> : tensor<2x2xi8>, scales = dense<[[1.0], [0x7FC00000]]> : tensor<2x1xf32>}
+      : !qnt.packed<2x4, #qnt.scheme<si4, symmetric, per_channel<0>>>
+  return
+}
+
+// -----
+
+func.func @symmetric_with_zero_points() {
+  // expected-error @+1 {{'qnt.constant' op symmetric scheme must not have 'zero_points'}}
+  %w = qnt.constant {codes = dense<0> : tensor<2x2xi8>, scales = dense<1.0> : tensor<2x1xf32>, zero_points = dense<0> : tensor<2x1xi8>}
+      : !qnt.packed<2x4, #qnt.scheme<si4, symmetric, per_channel<0>>>
+  return
+}
+
+// -----
+
+func.func @asymmetric_without_zero_points() {
+  // expected-error @+1 {{'qnt.constant' op asymmetric scheme requires 'zero_points'}}
+  %w = qnt.constant {codes = dense<0> : tensor<2x2xi8>, scales = dense<1.0> : tensor<2x1xf32>}
+      : !qnt.packed<2x4, #qnt.scheme<ui4, asymmetric, per_channel<0>>>
+  return
+}
+
+// -----
+
+func.func @zero_points_wrong_type() {
+  // expected-error @+1 {{'qnt.constant' op 'zero_points' element type 'i8' does not match 'ui8' required by the scheme}}
+  %w = qnt.constant {codes = dense<0> : tensor<2x2xi8>, scales = dense<1.0> : tensor<2x1xf32>, zero_points = dense<0> : tensor<2x1xi8>}
+      : !qnt.packed<2x4, #qnt.scheme<ui4, asymmetric, per_channel<0>>>
+  return
+}
+
+// -----
+
+func.func @zero_points_wrong_shape() {
+  // expected-error @+1 {{'qnt.constant' op 'zero_points' shape [1, 1] does not match [2, 1] (one zero point per scale)}}
+  %w = qnt.constant {codes = dense<0> : tensor<2x2xi8>, scales = dense<1.0> : tensor<2x1xf32>, zero_points = dense<0> : tensor<1x1xui8>}
+      : !qnt.packed<2x4, #qnt.scheme<ui4, asymmetric, per_channel<0>>>
+  return
+}
+
+// -----
+
+func.func @zero_point_out_of_range() {
+  // expected-error @+1 {{'qnt.constant' op zero point 16 at flat index 1 is outside the code range [0, 15]}}
+  %w = qnt.constant {codes = dense<0> : tensor<2x2xi8>, scales = dense<1.0> : tensor<2x1xf32>, zero_points = dense<[[3], [16]]> : tensor<2x1xui8>}
+      : !qnt.packed<2x4, #qnt.scheme<ui4, asymmetric, per_channel<0>>>
+  return
+}
+
+// -----
+
+func.func @signed_zero_point_out_of_range() {
+  // expected-error @+1 {{'qnt.constant' op zero point -5 at flat index 0 is outside the code range [-4, 3]}}
+  %w = qnt.constant {codes = dense<0> : tensor<2x2xi8>, scales = dense<1.0> : tensor<2x1xf32>, zero_points = dense<[[-5], [0]]> : tensor<2x1xi8>}
+      : !qnt.packed<2x4, #qnt.scheme<si3, asymmetric, per_channel<0>>>
+  return
+}
+
+// -----
+
+func.func @quantize_to_float_format(%x: tensor<4x4xf32>) {
+  // expected-error @+1 {{'qnt.quantize' op only integer formats can be quantized, not f8E5M2}}
+  %q = qnt.quantize %x : tensor<4x4xf32> -> !qnt.packed<4x4, #qnt.scheme<f8E5M2, symmetric, per_tensor>>
+  return
+}
+
+// -----
+
+func.func @quantize_shape_mismatch(%x: tensor<4x8xf32>) {
+  // expected-error @+1 {{'qnt.quantize' op input shape [4, 8] does not match the packed shape [4, 16]}}
+  %q = qnt.quantize %x : tensor<4x8xf32> -> !qnt.packed<4x16, #qnt.scheme<si4, symmetric, per_tensor>>
+  return
+}
+
+// -----
+
+func.func @quantize_integer_input(%x: tensor<4x16xi32>) {
+  // expected-error @+1 {{'qnt.quantize' op operand #0 must be ranked tensor of 32-bit float or 16-bit float or bfloat16 type values, but got 'tensor<4x16xi32>'}}
+  %q = qnt.quantize %x : tensor<4x16xi32> -> !qnt.packed<4x16, #qnt.scheme<si4, symmetric, per_tensor>>
+  return
+}
+
+// -----
+
+func.func @dequantize_shape_mismatch(%q: !qnt.packed<4x16, #qnt.scheme<si4, symmetric, per_tensor>>) {
+  // expected-error @+1 {{'qnt.dequantize' op result shape [16, 4] does not match the packed shape [4, 16]}}
+  %d = qnt.dequantize %q : !qnt.packed<4x16, #qnt.scheme<si4, symmetric, per_tensor>> -> tensor<16x4xf32>
+  return
+}
+
+// -----
+
+func.func @matmul_weight_rank(%x: tensor<2x16xf32>, %w: !qnt.packed<2x4x16, #qnt.scheme<si4, symmetric, per_tensor>>) {
+  // expected-error @+1 {{'qnt.matmul' op weight must be a rank-2 packed tensor [N, K], got rank 3}}
+  %y = qnt.matmul %x, %w : (tensor<2x16xf32>, !qnt.packed<2x4x16, #qnt.scheme<si4, symmetric, per_tensor>>) -> tensor<2x4xf32>
+  return
+}
+
+// -----
+
+func.func @matmul_group_axis(%x: tensor<2x16xf32>, %w: !qnt.packed<8x16, #qnt.scheme<si4, symmetric, per_group<0, 4>>>) {
+  // expected-error @+1 {{'qnt.matmul' op per_group scales of the weight must run along K (axis 1), not axis 0}}
+  %y = qnt.matmul %x, %w : (tensor<2x16xf32>, !qnt.packed<8x16, #qnt.scheme<si4, symmetric, per_group<0, 4>>>) -> tensor<2x8xf32>
+  return
+}
+
+// -----
+
+func.func @matmul_channel_axis(%x: tensor<2x16xf32>, %w: !qnt.packed<8x16, #qnt.scheme<si4, symmetric, per_channel<1>>>) {
+  // expected-error @+1 {{'qnt.matmul' op per_channel scales of the weight must be per output channel (axis 0), not axis 1}}
+  %y = qnt.matmul %x, %w : (tensor<2x16xf32>, !qnt.packed<8x16, #qnt.scheme<si4, symmetric, per_channel<1>>>) -> tensor<2x8xf32>
+  return
+}
+
+// -----
+
+func.func @matmul_scalar_input(%x: tensor<f32>, %w: !qnt.packed<8x16, #qnt.scheme<si4, symmetric, per_tensor>>) {
+  // expected-error @+1 {{'qnt.matmul' op input must have rank >= 1}}
+  %y = qnt.matmul %x, %w : (tensor<f32>, !qnt.packed<8x16, #qnt.scheme<si4, symmetric, per_tensor>>) -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @matmul_result_rank(%x: tensor<2x16xf32>, %w: !qnt.packed<8x16, #qnt.scheme<si4, symmetric, per_tensor>>) {
+  // expected-error @+1 {{'qnt.matmul' op result rank 3 does not match input rank 2}}
+  %y = qnt.matmul %x, %w : (tensor<2x16xf32>, !qnt.packed<8x16, #qnt.scheme<si4, symmetric, per_tensor>>) -> tensor<1x2x8xf32>
+  return
+}
+
+// -----
+
+func.func @matmul_dynamic_k(%x: tensor<2x?xf32>, %w: !qnt.packed<8x16, #qnt.scheme<si4, symmetric, per_tensor>>) {
+  // expected-error @+1 {{'qnt.matmul' op input reduction dimension K must be static}}
+  %y = qnt.matmul %x, %w : (tensor<2x?xf32>, !qnt.packed<8x16, #qnt.scheme<si4, symmetric, per_tensor>>) -> tensor<2x8xf32>
+  return
+}
+
+// -----
+
+func.func @matmul_k_mismatch(%x: tensor<2x64xf32>, %w: !qnt.packed<8x128, #qnt.scheme<si4, symmetric, per_group<1, 64>>>) {
+  // expected-error @+1 {{'qnt.matmul' op input K = 64 does not match weight K = 128}}
+  %y = qnt.matmul %x, %w : (tensor<2x64xf32>, !qnt.packed<8x128, #qnt.scheme<si4, symmetric, per_group<1, 64>>>) -> tensor<2x8xf32>
+  return
+}
+
+// -----
+
+func.func @matmul_n_mismatch(%x: tensor<2x16xf32>, %w: !qnt.packed<8x16, #qnt.scheme<si4, symmetric, per_tensor>>) {
+  // expected-error @+1 {{'qnt.matmul' op result has [2, 16] but the weight has N = 8 rows; the last result dimension must be N}}
+  %y = qnt.matmul %x, %w : (tensor<2x16xf32>, !qnt.packed<8x16, #qnt.scheme<si4, symmetric, per_tensor>>) -> tensor<2x16xf32>
+  return
+}
+
+// -----
+
+func.func @matmul_batch_mismatch(%x: tensor<3x2x16xf32>, %w: !qnt.packed<8x16, #qnt.scheme<si4, symmetric, per_tensor>>) {
+  // expected-error @+1 {{'qnt.matmul' op result shape [3, 5, 8] does not match input shape [3, 2, 16] in dimension 1}}
+  %y = qnt.matmul %x, %w : (tensor<3x2x16xf32>, !qnt.packed<8x16, #qnt.scheme<si4, symmetric, per_tensor>>) -> tensor<3x5x8xf32>
+  return
+}
+
+// -----
+
+func.func @matmul_element_type(%x: tensor<2x16xf32>, %w: !qnt.packed<8x16, #qnt.scheme<si4, symmetric, per_tensor>>) {
+  // expected-error @+1 {{'qnt.matmul' op result element type 'f16' differs from input element type 'f32'}}
+  %y = qnt.matmul %x, %w : (tensor<2x16xf32>, !qnt.packed<8x16, #qnt.scheme<si4, symmetric, per_tensor>>) -> tensor<2x8xf16>
+  return
+}
+
+// -----
+
+func.func @matmul_bias_shape(%x: tensor<2x16xf32>, %w: !qnt.packed<8x16, #qnt.scheme<si4, symmetric, per_tensor>>, %b: tensor<16xf32>) {
+  // expected-error @+1 {{'qnt.matmul' op bias shape [16] must be [8] (N)}}
+  %y = qnt.matmul %x, %w, %b : (tensor<2x16xf32>, !qnt.packed<8x16, #qnt.scheme<si4, symmetric, per_tensor>>, tensor<16xf32>) -> tensor<2x8xf32>
+  return
+}
+
+// -----
+
+func.func @matmul_bias_type(%x: tensor<2x16xf32>, %w: !qnt.packed<8x16, #qnt.scheme<si4, symmetric, per_tensor>>, %b: tensor<8xbf16>) {
+  // expected-error @+1 {{'qnt.matmul' op bias element type 'bf16' differs from result element type 'f32'}}
+  %y = qnt.matmul %x, %w, %b : (tensor<2x16xf32>, !qnt.packed<8x16, #qnt.scheme<si4, symmetric, per_tensor>>, tensor<8xbf16>) -> tensor<2x8xf32>
+  return
+}

@@ -1,0 +1,110 @@
+// Round trip of every qnt attribute, type and op: pretty form, then generic form.
+// RUN: quant-opt %s --split-input-file | quant-opt --split-input-file | FileCheck %s
+// RUN: quant-opt %s --split-input-file --mlir-print-op-generic | quant-opt --split-input-file | FileCheck %s
+
+// CHECK-LABEL: func.func @scheme_spellings
+// CHECK-SAME: !qnt.packed<8x64, #qnt.scheme<si4, symmetric, per_group<1, 32>>>
+// CHECK-SAME: !qnt.packed<8x64, #qnt.scheme<ui8, asymmetric, per_channel<0>, scale = f16>>
+// CHECK-SAME: !qnt.packed<8x64, #qnt.scheme<si1, symmetric, per_tensor, scale = bf16>>
+// CHECK-SAME: !qnt.packed<8x64, #qnt.scheme<ui3, asymmetric, per_group<1, 64>>>
+// CHECK-SAME: !qnt.packed<8x64, #qnt.scheme<f8E4M3FN, symmetric, per_channel<0>>>
+// CHECK-SAME: !qnt.packed<8x64, #qnt.scheme<f8E5M2, symmetric, per_tensor>>
+// CHECK-SAME: !qnt.packed<8x64, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 32>, scale = f16>>
+// CHECK-SAME: !qnt.packed<2x3x64, #qnt.scheme<si7, symmetric, per_group<0, 2>>>
+func.func @scheme_spellings(
+    %a: !qnt.packed<8x64, #qnt.scheme<si4, symmetric, per_group<1, 32>>>,
+    %b: !qnt.packed<8x64, #qnt.scheme<ui8, asymmetric, per_channel<0>, scale = f16>>,
+    %c: !qnt.packed<8x64, #qnt.scheme<si1, symmetric, per_tensor, scale = bf16>>,
+    %d: !qnt.packed<8x64, #qnt.scheme<ui3, asymmetric, per_group<1, 64>>>,
+    %e: !qnt.packed<8x64, #qnt.scheme<f8E4M3FN, symmetric, per_channel<0>>>,
+    %f: !qnt.packed<8x64, #qnt.scheme<f8E5M2, symmetric, per_tensor>>,
+    %g: !qnt.packed<8x64, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 32>, scale = f16>>,
+    %h: !qnt.packed<2x3x64, #qnt.scheme<si7, symmetric, per_group<0, 2>>>) {
+  return
+}
+
+// -----
+
+// An explicit `scale = f32` is the default and is not printed back.
+// CHECK-LABEL: func.func @default_scale_type
+// CHECK-SAME: #qnt.scheme<si2, symmetric, per_tensor>>
+func.func @default_scale_type(%a: !qnt.packed<4x4, #qnt.scheme<si2, symmetric, per_tensor, scale = f32>>) {
+  return
+}
+
+// -----
+
+// CHECK-LABEL: func.func @constant_symmetric_group
+//       CHECK:   qnt.constant {codes = dense<33> : tensor<8x32xi8>, scales = dense<2.500000e-01> : tensor<8x2xf32>}
+//  CHECK-SAME:     : !qnt.packed<8x64, #qnt.scheme<si4, symmetric, per_group<1, 32>>>
+func.func @constant_symmetric_group() -> !qnt.packed<8x64, #qnt.scheme<si4, symmetric, per_group<1, 32>>> {
+  %w = qnt.constant {codes = dense<33> : tensor<8x32xi8>, scales = dense<0.25> : tensor<8x2xf32>}
+      : !qnt.packed<8x64, #qnt.scheme<si4, symmetric, per_group<1, 32>>>
+  return %w : !qnt.packed<8x64, #qnt.scheme<si4, symmetric, per_group<1, 32>>>
+}
+
+// -----
+
+// 3-bit rows of 13 codes take ceil(39 / 8) = 5 bytes; zero points are ui8.
+// CHECK-LABEL: func.func @constant_asymmetric_3bit
+//       CHECK:   qnt.constant {codes = dense<0> : tensor<2x5xi8>, scales = dense<[
+//  CHECK-SAME:     : tensor<2x1xf16>, zero_points = dense<[
+//  CHECK-SAME:     : tensor<2x1xui8>} : !qnt.packed<2x13, #qnt.scheme<ui3, asymmetric, per_channel<0>, scale = f16>>
+func.func @constant_asymmetric_3bit() -> !qnt.packed<2x13, #qnt.scheme<ui3, asymmetric, per_channel<0>, scale = f16>> {
+  %w = qnt.constant {codes = dense<0> : tensor<2x5xi8>, scales = dense<[[1.0], [0.5]]> : tensor<2x1xf16>,
+                     zero_points = dense<[[0], [7]]> : tensor<2x1xui8>}
+      : !qnt.packed<2x13, #qnt.scheme<ui3, asymmetric, per_channel<0>, scale = f16>>
+  return %w : !qnt.packed<2x13, #qnt.scheme<ui3, asymmetric, per_channel<0>, scale = f16>>
+}
+
+// -----
+
+// Large payloads live in resource blobs, not inline.
+// CHECK-LABEL: func.func @constant_resource
+//       CHECK:   qnt.constant {codes = dense_resource<w_codes> : tensor<2x4xi8>, scales = dense_resource<w_scales> : tensor<2x1xf32>}
+//       CHECK: dialect_resources
+//       CHECK:   w_codes: "0x
+//       CHECK:   w_scales: "0x
+func.func @constant_resource() -> !qnt.packed<2x8, #qnt.scheme<si4, symmetric, per_channel<0>>> {
+  %w = qnt.constant {codes = dense_resource<w_codes> : tensor<2x4xi8>, scales = dense_resource<w_scales> : tensor<2x1xf32>}
+      : !qnt.packed<2x8, #qnt.scheme<si4, symmetric, per_channel<0>>>
+  return %w : !qnt.packed<2x8, #qnt.scheme<si4, symmetric, per_channel<0>>>
+}
+{-#
+  dialect_resources: {
+    builtin: {
+      w_codes: "0x0100000001234567F0E0D0C0",
+      w_scales: "0x040000000000803F0000003F"
+    }
+  }
+#-}
+
+// -----
+
+// CHECK-LABEL: func.func @quantize_dequantize
+//  CHECK-SAME:   (%[[X:.*]]: tensor<16x64xf32>)
+//       CHECK:   %[[Q:.*]] = qnt.quantize %[[X]] : tensor<16x64xf32> -> !qnt.packed<16x64, #qnt.scheme<si8, symmetric, per_channel<0>>>
+//       CHECK:   %[[D:.*]] = qnt.dequantize %[[Q]] : !qnt.packed<16x64, #qnt.scheme<si8, symmetric, per_channel<0>>> -> tensor<16x64xbf16>
+//       CHECK:   return %[[D]]
+func.func @quantize_dequantize(%x: tensor<16x64xf32>) -> tensor<16x64xbf16> {
+  %q = qnt.quantize %x : tensor<16x64xf32> -> !qnt.packed<16x64, #qnt.scheme<si8, symmetric, per_channel<0>>>
+  %d = qnt.dequantize %q : !qnt.packed<16x64, #qnt.scheme<si8, symmetric, per_channel<0>>> -> tensor<16x64xbf16>
+  return %d : tensor<16x64xbf16>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @matmul_forms
+//  CHECK-SAME:   (%[[X:.*]]: tensor<?x3x64xf32>, %[[V:.*]]: tensor<64xf16>, %[[W:.*]]: !qnt.packed<{{.*}}>, %[[W16:.*]]: !qnt.packed<{{.*}}>, %[[B:.*]]: tensor<16xf32>)
+//       CHECK:   qnt.matmul %[[X]], %[[W]], %[[B]] : (tensor<?x3x64xf32>, !qnt.packed<16x64, #qnt.scheme<si4, symmetric, per_group<1, 32>>>, tensor<16xf32>) -> tensor<?x3x16xf32>
+//       CHECK:   qnt.matmul %[[X]], %[[W]] : (tensor<?x3x64xf32>, !qnt.packed<16x64, #qnt.scheme<si4, symmetric, per_group<1, 32>>>) -> tensor<?x3x16xf32>
+//       CHECK:   qnt.matmul %[[V]], %[[W16]] : (tensor<64xf16>, !qnt.packed<16x64, #qnt.scheme<ui2, asymmetric, per_channel<0>>>) -> tensor<16xf16>
+func.func @matmul_forms(%x: tensor<?x3x64xf32>, %v: tensor<64xf16>,
+                        %w: !qnt.packed<16x64, #qnt.scheme<si4, symmetric, per_group<1, 32>>>,
+                        %w16: !qnt.packed<16x64, #qnt.scheme<ui2, asymmetric, per_channel<0>>>,
+                        %b: tensor<16xf32>) -> (tensor<?x3x16xf32>, tensor<?x3x16xf32>, tensor<16xf16>) {
+  %0 = qnt.matmul %x, %w, %b : (tensor<?x3x64xf32>, !qnt.packed<16x64, #qnt.scheme<si4, symmetric, per_group<1, 32>>>, tensor<16xf32>) -> tensor<?x3x16xf32>
+  %1 = qnt.matmul %x, %w : (tensor<?x3x64xf32>, !qnt.packed<16x64, #qnt.scheme<si4, symmetric, per_group<1, 32>>>) -> tensor<?x3x16xf32>
+  %2 = qnt.matmul %v, %w16 : (tensor<64xf16>, !qnt.packed<16x64, #qnt.scheme<ui2, asymmetric, per_channel<0>>>) -> tensor<16xf16>
+  return %0, %1, %2 : tensor<?x3x16xf32>, tensor<?x3x16xf32>, tensor<16xf16>
+}
