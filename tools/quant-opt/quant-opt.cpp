@@ -5,6 +5,8 @@
 #include "mlir/InitAllPasses.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "qnt/IR/QntDialect.h"
+#include "qnt/Conversion/Passes.h"
+#include "qnt/Pipelines/Pipelines.h"
 #include "qnt/Transforms/Passes.h"
 
 int main(int argc, char **argv) {
@@ -17,6 +19,8 @@ int main(int argc, char **argv) {
   mlir::registerAllPasses();
   registry.insert<mlir::qnt::QntDialect>();
   mlir::qnt::registerQntPasses();
+  mlir::qnt::registerQntConversionPasses();
+  mlir::qnt::registerQntPipelines();
   return mlir::asMainReturnCode(mlir::MlirOptMain(
       argc, argv, "qnt optimizer driver: quantization passes for MLIR\n",
       registry));

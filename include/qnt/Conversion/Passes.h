@@ -1,0 +1,21 @@
+// Declarations of the qnt conversion passes (generated from Passes.td).
+#ifndef QNT_CONVERSION_PASSES_H
+#define QNT_CONVERSION_PASSES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir::qnt {
+#define GEN_PASS_DECL
+#include "qnt/Conversion/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "qnt/Conversion/Passes.h.inc"
+} // namespace mlir::qnt
+
+#endif // QNT_CONVERSION_PASSES_H

@@ -1,0 +1,31 @@
+// The qnt pass pipelines (qnt-cpu-pipeline, ...).
+#ifndef QNT_PIPELINES_PIPELINES_H
+#define QNT_PIPELINES_PIPELINES_H
+
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassOptions.h"
+
+namespace mlir::qnt {
+
+struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
+  PassOptions::Option<int64_t> chunk{*this, "chunk",
+                                     llvm::cl::desc("Codes unpacked per vector step"),
+                                     llvm::cl::init(32)};
+  PassOptions::Option<int64_t> rowsPerTile{
+      *this, "rows-per-tile", llvm::cl::desc("Rows of x sharing each unpacked chunk"),
+      llvm::cl::init(4)};
+  PassOptions::Option<int64_t> colsPerTile{
+      *this, "cols-per-tile", llvm::cl::desc("Weight rows processed together"),
+      llvm::cl::init(2)};
+};
+
+/// Fuses dequantization into matmuls and lowers the module to the LLVM
+/// dialect for the host CPU.
+void buildCpuPipeline(OpPassManager &pm, const CpuPipelineOptions &options);
+
+/// Registers qnt-cpu-pipeline with the pass registry.
+void registerQntPipelines();
+
+} // namespace mlir::qnt
+
+#endif // QNT_PIPELINES_PIPELINES_H

@@ -1,0 +1,678 @@
+// Lowering of qnt ops to CPU loop nests that unpack packed codes in vector
+// registers (convert-qnt-to-vector).
+#include "qnt/Conversion/Passes.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/IR/TypeUtilities.h"
+#include "qnt/IR/QntOps.h"
+#include "llvm/ADT/DenseMap.h"
+
+namespace mlir::qnt {
+#define GEN_PASS_DEF_CONVERTQNTTOVECTORPASS
+#include "qnt/Conversion/Passes.h.inc"
+} // namespace mlir::qnt
+
+using namespace mlir;
+using namespace mlir::qnt;
+
+namespace {
+
+/// The payload of one qnt.constant as tensors of upstream types. Zero points
+/// become f32 (exact for 8-bit values) because arith constants must be
+/// signless and the kernels subtract them in float anyway.
+struct Payload {
+  Value codes;      // tensor<... x RB x i8>
+  Value scales;     // tensor<... x scale type>
+  Value zeroPoints; // tensor<... x f32>, null when symmetric
+};
+
+/// Reads the values of a zero-point attribute (dense or resource blob).
+static std::optional<SmallVector<float>> readZeroPoints(ElementsAttr attr,
+                                                        bool isSigned) {
+  SmallVector<float> values;
+  if (auto dense = dyn_cast<DenseIntElementsAttr>(attr)) {
+    for (APInt v : dense.getValues<APInt>())
+      values.push_back(isSigned ? float(v.getSExtValue())
+                                : float(v.getZExtValue()));
+    return values;
+  }
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr)) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    if (!blob)
+      return std::nullopt;
+    ArrayRef<char> bytes = blob->getData();
+    if (static_cast<int64_t>(bytes.size()) != attr.getNumElements())
+      return std::nullopt;
+    for (char c : bytes)
+      values.push_back(isSigned ? float(static_cast<int8_t>(c))
+                                : float(static_cast<uint8_t>(c)));
+    return values;
+  }
+  return std::nullopt;
+}
+
+/// Builds the arith.constant tensors of a qnt.constant, right after it.
+static FailureOr<Payload> materializePayload(ConstantOp op) {
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  Payload payload;
+  payload.codes =
+      arith::ConstantOp::create(b, loc, cast<TypedAttr>(op.getCodes()));
+  payload.scales =
+      arith::ConstantOp::create(b, loc, cast<TypedAttr>(op.getScales()));
+  if (std::optional<ElementsAttr> zps = op.getZeroPoints()) {
+    std::optional<SmallVector<float>> values =
+        readZeroPoints(*zps, op.getType().getScheme().isSigned());
+    if (!values) {
+      op.emitOpError("zero points cannot be read (missing resource blob?)");
+      return failure();
+    }
+    auto type = RankedTensorType::get(
+        cast<ShapedType>(zps->getType()).getShape(), b.getF32Type());
+    payload.zeroPoints = arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(type, ArrayRef<float>(*values)));
+  }
+  return payload;
+}
+
+static Value cIndex(ImplicitLocOpBuilder &b, int64_t v) {
+  return arith::ConstantIndexOp::create(b, v);
+}
+
+/// A memref view of a tensor, for the kernels. The tensor is only read.
+static Value toBuffer(ImplicitLocOpBuilder &b, Value tensor) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  auto memrefType = MemRefType::get(type.getShape(), type.getElementType());
+  return bufferization::ToBufferOp::create(b, memrefType, tensor,
+                                           /*read_only=*/true);
+}
+
+/// Converts a scalar or vector of `type`'s element kind to f32.
+static Value toF32(ImplicitLocOpBuilder &b, Value v) {
+  Type elem = mlir::getElementTypeOrSelf(v.getType());
+  if (elem.isF32())
+    return v;
+  Type target = b.getF32Type();
+  if (auto vt = dyn_cast<VectorType>(v.getType()))
+    target = VectorType::get(vt.getShape(), target);
+  return arith::ExtFOp::create(b, target, v);
+}
+
+static Value fromF32(ImplicitLocOpBuilder &b, Value v, Type elem) {
+  if (elem.isF32())
+    return v;
+  return arith::TruncFOp::create(b, elem, v);
+}
+
+/// Reshapes a rank >= 1 memref [d0, ..., dr-1] to 2-D [d0*...*dr-2, dr-1]
+/// (a rank-1 memref becomes [1, d0]).
+static Value to2D(ImplicitLocOpBuilder &b, Value memref) {
+  auto type = cast<MemRefType>(memref.getType());
+  int64_t rank = type.getRank();
+  if (rank == 2)
+    return memref;
+  if (rank == 1) {
+    auto outType = MemRefType::get({1, type.getDimSize(0)},
+                                   type.getElementType());
+    return memref::ExpandShapeOp::create(
+        b, outType, memref, ArrayRef<ReassociationIndices>{{0, 1}},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1),
+                               b.getIndexAttr(type.getDimSize(0))});
+  }
+  ReassociationIndices lead;
+  for (int64_t i = 0; i < rank - 1; ++i)
+    lead.push_back(i);
+  return memref::CollapseShapeOp::create(
+      b, memref, ArrayRef<ReassociationIndices>{lead, {rank - 1}});
+}
+
+/// Everything the matmul kernel emitter needs to know about one qnt.matmul.
+struct MatmulKernel {
+  // Static description.
+  SchemeAttr scheme;
+  unsigned bits;
+  bool isSigned;
+  int64_t n, k;
+  int64_t groupSize; // elements along K sharing a scale (K when one group)
+  int64_t chunk;     // codes per vector step
+  Type xElem, scaleElem;
+  // Buffers.
+  Value x, out, codes, scales, zeroPoints, bias;
+  Value m; // dynamic number of rows of x
+
+  /// Scale (and zero-point) indices for weight row `row` and group `group`.
+  SmallVector<Value> scaleIndices(ImplicitLocOpBuilder &b, Value row,
+                                  Value group) const {
+    Value zero = cIndex(b, 0);
+    switch (scheme.getGranularity()) {
+    case Granularity::per_tensor:
+      return {zero, zero};
+    case Granularity::per_channel:
+      return {row, zero};
+    case Granularity::per_group:
+      return {row, group};
+    }
+    llvm_unreachable("unknown granularity");
+  }
+};
+
+/// Unpacks a vector of packed bytes into `count` codes as f32.
+///
+/// Widths that divide 8 (1, 2, 4, 8) never cross a byte: each "plane" p holds
+/// the p-th code of every byte, extracted with one uniform shift and mask, and
+/// the planes are interleaved back into code order with shuffles. Other widths
+/// (3, 5, 6, 7) gather, for every code, the byte it starts in and the next one
+/// into an i16, shift by the code's bit offset and mask.
+static Value unpackCodes(ImplicitLocOpBuilder &b, Value bytes, int64_t count,
+                         unsigned bits, bool isSigned) {
+  Type i8 = b.getI8Type(), i16 = b.getI16Type(), f32 = b.getF32Type();
+  auto fType = VectorType::get({count}, f32);
+  auto toFloat = [&](Value ints) -> Value {
+    if (isSigned)
+      return arith::SIToFPOp::create(b, fType, ints);
+    return arith::UIToFPOp::create(b, fType, ints);
+  };
+  auto splat = [&](Type elem, int64_t width, int64_t value) -> Value {
+    auto type = VectorType::get({width}, elem);
+    return arith::ConstantOp::create(
+        b, DenseElementsAttr::get(type, b.getIntegerAttr(elem, value)));
+  };
+  int64_t numBytes = count * bits / 8;
+
+  if (8 % bits == 0) {
+    if (bits == 8)
+      return toFloat(bytes);
+    int64_t perByte = 8 / bits;
+    SmallVector<Value> planes;
+    for (int64_t p = 0; p < perByte; ++p) {
+      Value plane = bytes;
+      // Signed: move the field to the top, then shift down arithmetically.
+      if (isSigned) {
+        int64_t up = 8 - bits * (p + 1);
+        if (up)
+          plane = arith::ShLIOp::create(b, plane, splat(i8, numBytes, up));
+        plane = arith::ShRSIOp::create(b, plane,
+                                       splat(i8, numBytes, 8 - bits));
+      } else {
+        if (p)
+          plane = arith::ShRUIOp::create(b, plane,
+                                         splat(i8, numBytes, p * bits));
+        if (p != perByte - 1)
+          plane = arith::AndIOp::create(b, plane,
+                                        splat(i8, numBytes, (1 << bits) - 1));
+      }
+      planes.push_back(plane);
+    }
+    // Concatenate the planes, then pick code i = plane (i % perByte), byte
+    // (i / perByte).
+    while (planes.size() > 1) {
+      SmallVector<Value> next;
+      for (size_t i = 0; i < planes.size(); i += 2) {
+        int64_t len = cast<VectorType>(planes[i].getType()).getNumElements();
+        SmallVector<int64_t> cat;
+        for (int64_t j = 0; j < 2 * len; ++j)
+          cat.push_back(j);
+        next.push_back(
+            vector::ShuffleOp::create(b, planes[i], planes[i + 1], cat));
+      }
+      planes = next;
+    }
+    SmallVector<int64_t> order;
+    for (int64_t i = 0; i < count; ++i)
+      order.push_back((i % perByte) * numBytes + i / perByte);
+    Value codes = vector::ShuffleOp::create(b, planes[0], planes[0], order);
+    return toFloat(codes);
+  }
+
+  SmallVector<int64_t> lo, hi;
+  SmallVector<int16_t> shifts;
+  for (int64_t i = 0; i < count; ++i) {
+    int64_t bit = i * bits;
+    lo.push_back(bit / 8);
+    hi.push_back(std::min<int64_t>(bit / 8 + 1, numBytes - 1));
+    shifts.push_back(static_cast<int16_t>(bit % 8));
+  }
+  auto i16Type = VectorType::get({count}, i16);
+  Value loBytes = vector::ShuffleOp::create(b, bytes, bytes, lo);
+  Value hiBytes = vector::ShuffleOp::create(b, bytes, bytes, hi);
+  Value word = arith::OrIOp::create(
+      b, arith::ExtUIOp::create(b, i16Type, loBytes),
+      arith::ShLIOp::create(b, arith::ExtUIOp::create(b, i16Type, hiBytes),
+                            splat(i16, count, 8)));
+  Value shiftVec = arith::ConstantOp::create(
+      b, DenseElementsAttr::get(i16Type, ArrayRef<int16_t>(shifts)));
+  word = arith::ShRUIOp::create(b, word, shiftVec);
+  if (isSigned) {
+    word = arith::ShLIOp::create(b, word, splat(i16, count, 16 - bits));
+    word = arith::ShRSIOp::create(b, word, splat(i16, count, 16 - bits));
+  } else {
+    word = arith::AndIOp::create(b, word, splat(i16, count, (1 << bits) - 1));
+  }
+  return toFloat(word);
+}
+
+/// Emits one register tile: `rows` rows of x starting at m0 times `cols`
+/// weight rows starting at n0, over all of K.
+static void emitTile(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
+                     Value m0, Value n0, int64_t rows, int64_t cols) {
+  Type f32 = b.getF32Type();
+  int64_t chunk = kern.chunk;
+  auto accType = VectorType::get({chunk}, f32);
+  Value zeroAcc = arith::ConstantOp::create(
+      b, DenseElementsAttr::get(accType, b.getF32FloatAttr(0.0f)));
+  int64_t numAcc = rows * cols;
+  SmallVector<Value> rowIdx, colIdx;
+  for (int64_t r = 0; r < rows; ++r)
+    rowIdx.push_back(r ? arith::AddIOp::create(b, m0, cIndex(b, r)).getResult()
+                       : m0);
+  for (int64_t c = 0; c < cols; ++c)
+    colIdx.push_back(c ? arith::AddIOp::create(b, n0, cIndex(b, c)).getResult()
+                       : n0);
+
+  int64_t numGroups = kern.k / kern.groupSize;
+  int64_t fullChunks = kern.groupSize / chunk;
+  int64_t tail = kern.groupSize % chunk;
+  int64_t chunkBytes = chunk * kern.bits / 8;
+
+  // Accumulates code * x for one chunk of `valid` codes starting at k0.
+  auto emitChunk = [&](ImplicitLocOpBuilder &cb, Value k0, Value group,
+                       ValueRange gacc, int64_t valid) {
+    Value byteOff = arith::DivUIOp::create(
+        cb, arith::MulIOp::create(cb, k0, cIndex(cb, kern.bits)),
+        cIndex(cb, 8));
+    auto bytesType = VectorType::get({chunkBytes}, cb.getI8Type());
+    auto xType = VectorType::get({chunk}, kern.xElem);
+    Value bytesMask, xMask;
+    if (valid != chunk) {
+      int64_t validBytes = (valid * kern.bits + 7) / 8;
+      bytesMask = vector::ConstantMaskOp::create(
+          cb, VectorType::get({chunkBytes}, cb.getI1Type()),
+          ArrayRef<int64_t>{validBytes});
+      xMask = vector::ConstantMaskOp::create(
+          cb, VectorType::get({chunk}, cb.getI1Type()),
+          ArrayRef<int64_t>{valid});
+    }
+    SmallVector<Value> codes;
+    for (int64_t c = 0; c < cols; ++c) {
+      Value bytes;
+      if (bytesMask) {
+        Value pass = arith::ConstantOp::create(
+            cb, DenseElementsAttr::get(bytesType, cb.getI8IntegerAttr(0)));
+        bytes = vector::MaskedLoadOp::create(cb, bytesType, kern.codes,
+                                             ValueRange{colIdx[c], byteOff},
+                                             bytesMask, pass);
+      } else {
+        bytes = vector::LoadOp::create(cb, bytesType, kern.codes,
+                                       ValueRange{colIdx[c], byteOff});
+      }
+      Value f = unpackCodes(cb, bytes, chunk, kern.bits, kern.isSigned);
+      if (kern.zeroPoints) {
+        Value zp = memref::LoadOp::create(
+            cb, kern.zeroPoints, kern.scaleIndices(cb, colIdx[c], group));
+        f = arith::SubFOp::create(cb, f,
+                                  vector::BroadcastOp::create(cb, accType, zp));
+      }
+      codes.push_back(f);
+    }
+    SmallVector<Value> next(gacc.begin(), gacc.end());
+    for (int64_t r = 0; r < rows; ++r) {
+      Value xv;
+      if (xMask) {
+        Value pass = arith::ConstantOp::create(
+            cb, DenseElementsAttr::get(xType, cb.getFloatAttr(kern.xElem, 0)));
+        xv = vector::MaskedLoadOp::create(cb, xType, kern.x,
+                                          ValueRange{rowIdx[r], k0}, xMask,
+                                          pass);
+      } else {
+        xv = vector::LoadOp::create(cb, xType, kern.x,
+                                    ValueRange{rowIdx[r], k0});
+      }
+      xv = toF32(cb, xv);
+      for (int64_t c = 0; c < cols; ++c)
+        next[r * cols + c] =
+            vector::FMAOp::create(cb, codes[c], xv, next[r * cols + c]);
+    }
+    return next;
+  };
+
+  SmallVector<Value> init(numAcc, zeroAcc);
+  auto groupLoop = scf::ForOp::create(
+      b, cIndex(b, 0), cIndex(b, numGroups), cIndex(b, 1), init,
+      [&](OpBuilder &ob, Location loc, Value group, ValueRange acc) {
+        ImplicitLocOpBuilder gb(loc, ob);
+        Value groupStart =
+            arith::MulIOp::create(gb, group, cIndex(gb, kern.groupSize));
+        SmallVector<Value> gacc(numAcc, zeroAcc);
+        if (fullChunks > 0) {
+          auto chunkLoop = scf::ForOp::create(
+              gb, cIndex(gb, 0), cIndex(gb, fullChunks), cIndex(gb, 1), gacc,
+              [&](OpBuilder &ib, Location iloc, Value c, ValueRange g) {
+                ImplicitLocOpBuilder cb(iloc, ib);
+                Value k0 = arith::AddIOp::create(
+                    cb, groupStart, arith::MulIOp::create(cb, c,
+                                                          cIndex(cb, chunk)));
+                scf::YieldOp::create(cb, emitChunk(cb, k0, group, g, chunk));
+              });
+          gacc.assign(chunkLoop.getResults().begin(),
+                      chunkLoop.getResults().end());
+        }
+        if (tail > 0) {
+          Value k0 = arith::AddIOp::create(
+              gb, groupStart, cIndex(gb, fullChunks * chunk));
+          gacc = emitChunk(gb, k0, group, gacc, tail);
+        }
+        // The group scale is applied once per group: acc += s * sum(code*x).
+        SmallVector<Value> next;
+        for (int64_t r = 0; r < rows; ++r) {
+          for (int64_t c = 0; c < cols; ++c) {
+            Value s = toF32(gb, memref::LoadOp::create(
+                                    gb, kern.scales,
+                                    kern.scaleIndices(gb, colIdx[c], group)));
+            Value sv = vector::BroadcastOp::create(gb, accType, s);
+            next.push_back(vector::FMAOp::create(gb, sv, gacc[r * cols + c],
+                                                 acc[r * cols + c]));
+          }
+        }
+        scf::YieldOp::create(gb, next);
+      });
+
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t c = 0; c < cols; ++c) {
+      Value sum = vector::ReductionOp::create(
+          b, vector::CombiningKind::ADD, groupLoop.getResult(r * cols + c));
+      if (kern.bias)
+        sum = arith::AddFOp::create(
+            b, sum,
+            toF32(b, memref::LoadOp::create(b, kern.bias, colIdx[c])));
+      memref::StoreOp::create(b, fromF32(b, sum, kern.xElem), kern.out,
+                              ValueRange{rowIdx[r], colIdx[c]});
+    }
+  }
+}
+
+/// Emits the loops over weight rows (N) and x rows (M) of one matmul, with
+/// full register tiles first and single-row/column tiles for the remainders.
+static void emitMatmulLoops(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
+                            int64_t rows, int64_t cols, bool parallel) {
+  auto emitRows = [&](ImplicitLocOpBuilder &nb, Value n0, int64_t tileCols) {
+    Value rowsV = cIndex(nb, rows);
+    Value mMain = arith::SubIOp::create(
+        nb, kern.m, arith::RemUIOp::create(nb, kern.m, rowsV));
+    scf::ForOp::create(nb, cIndex(nb, 0), mMain, rowsV, ValueRange{},
+                       [&](OpBuilder &ob, Location loc, Value m0, ValueRange) {
+                         ImplicitLocOpBuilder mb(loc, ob);
+                         emitTile(mb, kern, m0, n0, rows, tileCols);
+                         scf::YieldOp::create(mb);
+                       });
+    if (rows > 1)
+      scf::ForOp::create(
+          nb, mMain, kern.m, cIndex(nb, 1), ValueRange{},
+          [&](OpBuilder &ob, Location loc, Value m0, ValueRange) {
+            ImplicitLocOpBuilder mb(loc, ob);
+            emitTile(mb, kern, m0, n0, 1, tileCols);
+            scf::YieldOp::create(mb);
+          });
+  };
+  auto emitCols = [&](int64_t begin, int64_t end, int64_t step) {
+    if (begin >= end)
+      return;
+    if (parallel) {
+      scf::ParallelOp::create(
+          b, ValueRange{cIndex(b, begin)}, ValueRange{cIndex(b, end)},
+          ValueRange{cIndex(b, step)},
+          [&](OpBuilder &ob, Location loc, ValueRange ivs) {
+            ImplicitLocOpBuilder nb(loc, ob);
+            emitRows(nb, ivs[0], step);
+          });
+      return;
+    }
+    scf::ForOp::create(b, cIndex(b, begin), cIndex(b, end), cIndex(b, step),
+                       ValueRange{},
+                       [&](OpBuilder &ob, Location loc, Value n0, ValueRange) {
+                         ImplicitLocOpBuilder nb(loc, ob);
+                         emitRows(nb, n0, step);
+                         scf::YieldOp::create(nb);
+                       });
+  };
+  int64_t nMain = kern.n - kern.n % cols;
+  emitCols(0, nMain, cols);
+  emitCols(nMain, kern.n, 1);
+}
+
+/// Reads code `k` of row `row` (a list of leading indices) from packed bytes.
+static Value emitScalarCode(ImplicitLocOpBuilder &b, Value codes,
+                            ValueRange lead, Value k, unsigned bits,
+                            bool isSigned, int64_t rowBytes) {
+  Type i16 = b.getI16Type();
+  Value bit = arith::MulIOp::create(b, k, cIndex(b, bits));
+  Value byte = arith::DivUIOp::create(b, bit, cIndex(b, 8));
+  Value hiByte = arith::MinUIOp::create(
+      b, arith::AddIOp::create(b, byte, cIndex(b, 1)),
+      cIndex(b, rowBytes - 1));
+  SmallVector<Value> loIdx(lead), hiIdx(lead);
+  loIdx.push_back(byte);
+  hiIdx.push_back(hiByte);
+  Value lo = arith::ExtUIOp::create(b, i16,
+                                    memref::LoadOp::create(b, codes, loIdx));
+  Value hi = arith::ExtUIOp::create(b, i16,
+                                    memref::LoadOp::create(b, codes, hiIdx));
+  Value word = arith::OrIOp::create(
+      b, lo,
+      arith::ShLIOp::create(b, hi, arith::ConstantIntOp::create(b, i16, 8)));
+  Value shift = arith::IndexCastOp::create(
+      b, i16, arith::RemUIOp::create(b, bit, cIndex(b, 8)));
+  word = arith::ShRUIOp::create(b, word, shift);
+  Value up = arith::ConstantIntOp::create(b, i16, 16 - bits);
+  word = arith::ShLIOp::create(b, word, up);
+  word = isSigned ? arith::ShRSIOp::create(b, word, up).getResult()
+                  : arith::ShRUIOp::create(b, word, up).getResult();
+  Type f32 = b.getF32Type();
+  return isSigned ? arith::SIToFPOp::create(b, f32, word).getResult()
+                  : arith::UIToFPOp::create(b, f32, word).getResult();
+}
+
+struct ConvertQntToVector final
+    : qnt::impl::ConvertQntToVectorPassBase<ConvertQntToVector> {
+  using Base::Base;
+  void runOnOperation() override;
+
+  LogicalResult lowerMatmul(MatmulOp op, const Payload &payload);
+  LogicalResult lowerDequantize(DequantizeOp op, const Payload &payload);
+};
+
+LogicalResult ConvertQntToVector::lowerMatmul(MatmulOp op,
+                                              const Payload &payload) {
+  PackedType wType = op.getWeight().getType();
+  SchemeAttr scheme = wType.getScheme();
+  if (!scheme.isInteger())
+    return op.emitOpError() << "CPU lowering supports integer formats only, not "
+                            << stringifyFormat(scheme.getFormat());
+  MatmulKernel kern;
+  kern.scheme = scheme;
+  kern.bits = scheme.getBits();
+  kern.isSigned = scheme.isSigned();
+  kern.n = wType.getShape()[0];
+  kern.k = wType.getShape()[1];
+  kern.groupSize = scheme.getGranularity() == Granularity::per_group
+                       ? scheme.getGroupSize()
+                       : kern.k;
+  if (kern.groupSize != kern.k && (kern.groupSize * kern.bits) % 8 != 0)
+    return op.emitOpError()
+           << "group size " << kern.groupSize << " with " << kern.bits
+           << "-bit codes starts groups inside a byte; the CPU lowering needs "
+              "groups of a multiple of 8 codes";
+  kern.chunk = chunk;
+  kern.xElem = op.getInput().getType().getElementType();
+  kern.scaleElem = scheme.getScaleType();
+
+  ImplicitLocOpBuilder b(op.getLoc(), op);
+  RankedTensorType resultType = op.getResult().getType();
+  kern.x = to2D(b, toBuffer(b, op.getInput()));
+  kern.codes = toBuffer(b, payload.codes);
+  kern.scales = toBuffer(b, payload.scales);
+  if (payload.zeroPoints)
+    kern.zeroPoints = toBuffer(b, payload.zeroPoints);
+  if (op.getBias())
+    kern.bias = toBuffer(b, op.getBias());
+
+  SmallVector<Value> dynSizes;
+  for (int64_t i = 0; i < resultType.getRank(); ++i)
+    if (resultType.isDynamicDim(i))
+      dynSizes.push_back(tensor::DimOp::create(b, op.getInput(), i));
+  auto outType =
+      MemRefType::get(resultType.getShape(), resultType.getElementType());
+  Value outBuf = memref::AllocOp::create(b, outType, dynSizes);
+  kern.out = to2D(b, outBuf);
+  kern.m = memref::DimOp::create(b, kern.x, 0);
+
+  emitMatmulLoops(b, kern, rowsPerTile, colsPerTile, parallel);
+
+  Value result = bufferization::ToTensorOp::create(
+      b, resultType, outBuf, /*restrict=*/true, /*writable=*/true);
+  op.getResult().replaceAllUsesWith(result);
+  op.erase();
+  return success();
+}
+
+LogicalResult ConvertQntToVector::lowerDequantize(DequantizeOp op,
+                                                  const Payload &payload) {
+  PackedType type = op.getInput().getType();
+  SchemeAttr scheme = type.getScheme();
+  if (!scheme.isInteger())
+    return op.emitOpError() << "CPU lowering supports integer formats only, not "
+                            << stringifyFormat(scheme.getFormat());
+  ImplicitLocOpBuilder b(op.getLoc(), op);
+  RankedTensorType resultType = op.getResult().getType();
+  Value codes = toBuffer(b, payload.codes);
+  Value scales = toBuffer(b, payload.scales);
+  Value zps = payload.zeroPoints ? toBuffer(b, payload.zeroPoints) : Value();
+  auto outType =
+      MemRefType::get(resultType.getShape(), resultType.getElementType());
+  Value out = memref::AllocOp::create(b, outType);
+  int64_t rank = type.getRank();
+  int64_t rowBytes = type.getCodesShape().back();
+
+  SmallVector<Value> lbs(rank, cIndex(b, 0)), steps(rank, cIndex(b, 1)), ubs;
+  for (int64_t d : type.getShape())
+    ubs.push_back(cIndex(b, d));
+  scf::buildLoopNest(
+      b, b.getLoc(), lbs, ubs, steps,
+      [&](OpBuilder &ob, Location loc, ValueRange ivs) {
+        ImplicitLocOpBuilder lb(loc, ob);
+        Value code = emitScalarCode(lb, codes, ivs.drop_back(), ivs.back(),
+                                    scheme.getBits(), scheme.isSigned(),
+                                    rowBytes);
+        SmallVector<Value> sIdx;
+        for (int64_t i = 0; i < rank; ++i) {
+          switch (scheme.getGranularity()) {
+          case Granularity::per_tensor:
+            sIdx.push_back(cIndex(lb, 0));
+            break;
+          case Granularity::per_channel:
+            sIdx.push_back(i == scheme.getAxis() ? ivs[i] : cIndex(lb, 0));
+            break;
+          case Granularity::per_group:
+            sIdx.push_back(i == scheme.getAxis()
+                               ? arith::DivUIOp::create(
+                                     lb, ivs[i],
+                                     cIndex(lb, scheme.getGroupSize()))
+                                     .getResult()
+                               : ivs[i]);
+            break;
+          }
+        }
+        if (zps)
+          code = arith::SubFOp::create(lb, code,
+                                       memref::LoadOp::create(lb, zps, sIdx));
+        Value s = toF32(lb, memref::LoadOp::create(lb, scales, sIdx));
+        Value v = arith::MulFOp::create(lb, s, code);
+        memref::StoreOp::create(lb, fromF32(lb, v, resultType.getElementType()),
+                                out, ivs);
+      });
+  Value result = bufferization::ToTensorOp::create(
+      b, resultType, out, /*restrict=*/true, /*writable=*/true);
+  op.getResult().replaceAllUsesWith(result);
+  op.erase();
+  return success();
+}
+
+void ConvertQntToVector::runOnOperation() {
+  ModuleOp module = getOperation();
+  if (chunk <= 0 || chunk % 8 != 0) {
+    module.emitError() << "convert-qnt-to-vector: chunk=" << chunk
+                       << " must be a positive multiple of 8";
+    return signalPassFailure();
+  }
+  if (rowsPerTile <= 0 || colsPerTile <= 0) {
+    module.emitError() << "convert-qnt-to-vector: rows-per-tile and "
+                          "cols-per-tile must be positive";
+    return signalPassFailure();
+  }
+
+  // Every packed value must come from a qnt.constant: the payload tensors
+  // are what the kernels read.
+  llvm::DenseMap<Operation *, Payload> payloads;
+  auto payloadFor = [&](Operation *user,
+                        Value packed) -> FailureOr<Payload> {
+    auto constant = packed.getDefiningOp<ConstantOp>();
+    if (!constant)
+      return user->emitOpError()
+             << "packed operand must come from qnt.constant to be lowered "
+                "for the CPU (function arguments and qnt.quantize results are "
+                "not supported yet)";
+    auto it = payloads.find(constant);
+    if (it != payloads.end())
+      return it->second;
+    FailureOr<Payload> payload = materializePayload(constant);
+    if (succeeded(payload))
+      payloads[constant] = *payload;
+    return payload;
+  };
+
+  SmallVector<Operation *> work;
+  module.walk([&](Operation *op) {
+    if (isa<MatmulOp, DequantizeOp>(op))
+      work.push_back(op);
+  });
+  for (Operation *op : work) {
+    LogicalResult result = failure();
+    if (auto matmul = dyn_cast<MatmulOp>(op)) {
+      FailureOr<Payload> payload = payloadFor(op, matmul.getWeight());
+      result = succeeded(payload) ? lowerMatmul(matmul, *payload) : failure();
+    } else if (auto dequant = dyn_cast<DequantizeOp>(op)) {
+      FailureOr<Payload> payload = payloadFor(op, dequant.getInput());
+      result =
+          succeeded(payload) ? lowerDequantize(dequant, *payload) : failure();
+    }
+    if (failed(result))
+      return signalPassFailure();
+  }
+
+  bool failedAny = false;
+  module.walk([&](Operation *op) {
+    if (auto constant = dyn_cast<ConstantOp>(op)) {
+      if (constant->use_empty()) {
+        constant.erase();
+        return WalkResult::skip();
+      }
+    }
+    if (isa<QntDialect>(op->getDialect())) {
+      op->emitOpError("cannot be lowered for the CPU yet");
+      failedAny = true;
+    }
+    return WalkResult::advance();
+  });
+  if (failedAny)
+    signalPassFailure();
+}
+
+} // namespace

@@ -1,0 +1,42 @@
+// qnt-cpu-pipeline: from tensors with qnt ops to the LLVM dialect for the host.
+#include "qnt/Pipelines/Pipelines.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "qnt/Conversion/Passes.h"
+#include "qnt/Transforms/Passes.h"
+#include "llvm/Support/FormatVariadic.h"
+
+using namespace mlir;
+
+void qnt::buildCpuPipeline(OpPassManager &pm,
+                           const CpuPipelineOptions &options) {
+  pm.addPass(createQntFuseDequantMatmulPass());
+  ConvertQntToVectorPassOptions lowering;
+  lowering.chunk = options.chunk;
+  lowering.rowsPerTile = options.rowsPerTile;
+  lowering.colsPerTile = options.colsPerTile;
+  pm.addPass(createConvertQntToVectorPass(lowering));
+  // The rest is upstream: bufferize the whole module (function boundaries
+  // with identity layouts so kernels see plain row-major buffers), free
+  // temporaries, lower what is left of linalg to loops, and go to LLVM.
+  std::string upstream =
+      "canonicalize,"
+      "one-shot-bufferize{bufferize-function-boundaries "
+      "function-boundary-type-conversion=identity-layout-map},"
+      "buffer-deallocation-pipeline,"
+      "func.func(convert-linalg-to-loops),"
+      "convert-vector-to-scf,lower-affine,convert-scf-to-cf,"
+      "expand-strided-metadata,canonicalize,"
+      "convert-vector-to-llvm,finalize-memref-to-llvm,convert-math-to-llvm,"
+      "convert-arith-to-llvm,convert-index-to-llvm,convert-func-to-llvm,"
+      "convert-cf-to-llvm,reconcile-unrealized-casts,canonicalize,cse";
+  if (failed(parsePassPipeline(upstream, pm)))
+    llvm::report_fatal_error("qnt-cpu-pipeline: bad upstream pipeline string");
+}
+
+void qnt::registerQntPipelines() {
+  PassPipelineRegistration<CpuPipelineOptions>(
+      "qnt-cpu-pipeline",
+      "Fuse dequantization into matmuls and lower to the LLVM dialect for the "
+      "host CPU",
+      buildCpuPipeline);
+}

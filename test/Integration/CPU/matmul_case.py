@@ -1,0 +1,205 @@
+#!/usr/bin/env python3
+"""Generates a qnt.matmul test program and checks its output against numpy.
+
+`gen` writes an MLIR module whose @main runs one qnt.matmul on random packed
+codes (packed here, in Python, from the bit layout in docs/BIT_LAYOUT.md, not
+with qnt's own packing code) and prints the result; it also writes the
+float64 reference y = x . dequant(W)^T (+ bias). `check` reads mlir-runner's
+output on stdin and compares every element with the reference.
+"""
+import argparse
+import re
+import sys
+
+import numpy as np
+
+
+def pack_rows(codes, bits):
+    """Packs integer codes [N, K] (already masked to `bits`) into bytes, LSB first."""
+    n, k = codes.shape
+    row_bytes = (k * bits + 7) // 8
+    out = np.zeros((n, row_bytes), dtype=np.uint8)
+    for r in range(n):
+        acc = 0
+        for i in range(k):
+            acc |= int(codes[r, i]) << (i * bits)
+        for j in range(row_bytes):
+            out[r, j] = (acc >> (8 * j)) & 0xFF
+    return out
+
+
+def round_to(values, dtype):
+    if dtype == "f32":
+        return values.astype(np.float32).astype(np.float64)
+    if dtype == "f16":
+        return values.astype(np.float16).astype(np.float64)
+    if dtype == "bf16":
+        bits = values.astype(np.float32).view(np.uint32)
+        bits = (bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000
+        return bits.astype(np.uint32).view(np.float32).astype(np.float64)
+    raise ValueError(dtype)
+
+
+def mlir_float(v):
+    return repr(float(v))
+
+
+def dense(values, fmt=mlir_float):
+    arr = np.asarray(values)
+    if arr.ndim == 0:
+        return fmt(arr)
+    return "[" + ", ".join(dense(a, fmt) for a in arr) + "]"
+
+
+def gen(args):
+    rng = np.random.default_rng(args.seed)
+    n, k, m, bits, g = args.n, args.k, args.m, args.bits, args.group
+    signed = args.mode == "symmetric"
+    lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+    codes = rng.integers(lo, hi + 1, size=(n, k))
+    # Extreme codes in the first rows so the ends of the range are exercised.
+    codes[0, :] = lo
+    if n > 1:
+        codes[1, :] = hi
+    if g == 0:
+        gran, sshape, gsize = "per_channel<0>", (n, 1), k
+    elif g < 0:
+        gran, sshape, gsize = "per_tensor", (1, 1), k
+    else:
+        gran, sshape, gsize = f"per_group<1, {g}>", (n, k // g), g
+    scales = round_to(rng.uniform(0.01, 0.1, size=sshape), args.scale_type)
+    zps = rng.integers(lo, hi + 1, size=sshape) if not signed else np.zeros(sshape, dtype=np.int64)
+
+    sidx_n = np.arange(n) if sshape[0] == n else np.zeros(n, dtype=np.int64)
+    w = np.zeros((n, k))
+    for r in range(n):
+        for c in range(k):
+            gi = 0 if sshape[1] == 1 else c // gsize
+            w[r, c] = scales[sidx_n[r], gi] * (codes[r, c] - zps[sidx_n[r], gi])
+
+    batch = [args.batch] if args.batch else []
+    xshape = batch + ([m] if m else []) + [k]
+    x = round_to(rng.uniform(-1, 1, size=xshape), args.x_type)
+    bias = round_to(rng.uniform(-1, 1, size=(n,)), args.x_type) if args.bias else None
+    ref = x @ w.T
+    absref = np.abs(x) @ np.abs(w).T
+    if bias is not None:
+        ref = ref + bias
+        absref = absref + np.abs(bias)
+    np.savez(args.ref, ref=ref, absref=absref, x_type=args.x_type)
+
+    packed = pack_rows(np.asarray(codes) & ((1 << bits) - 1), bits)
+    sign = "si" if signed else "ui"
+    scale_sfx = "" if args.scale_type == "f32" else f", scale = {args.scale_type}"
+    scheme = f"#qnt.scheme<{sign}{bits}, {args.mode}, {gran}{scale_sfx}>"
+    ptype = f"!qnt.packed<{n}x{k}, {scheme}>"
+    xt = args.x_type
+    xtype = "tensor<" + "x".join(map(str, xshape)) + f"x{xt}>"
+    yshape = xshape[:-1] + [n]
+    ytype = "tensor<" + "x".join(map(str, yshape)) + f"x{xt}>"
+    yf32 = "tensor<" + "x".join(map(str, yshape)) + "xf32>"
+    codes_i8 = packed.astype(np.int8)
+    zp_attr = ""
+    if not signed:
+        zp_attr = f", zero_points = dense<{dense(zps, str)}> : tensor<{sshape[0]}x{sshape[1]}xui8>"
+    lines = []
+    lines.append(f"func.func private @printMemrefF32(tensor<*xf32>)")
+    bias_arg = f", %b: tensor<{n}x{xt}>" if bias is not None else ""
+    lines.append(f"func.func @layer(%x: {xtype}{bias_arg}) -> {ytype} {{")
+    lines.append(f"  %w = qnt.constant {{codes = dense<{dense(codes_i8, str)}> : tensor<{n}x{packed.shape[1]}xi8>, "
+                 f"scales = dense<{dense(scales)}> : tensor<{sshape[0]}x{sshape[1]}x{args.scale_type}>{zp_attr}}} : {ptype}")
+    if bias is not None:
+        lines.append(f"  %y = qnt.matmul %x, %w, %b : ({xtype}, {ptype}, tensor<{n}x{xt}>) -> {ytype}")
+    else:
+        lines.append(f"  %y = qnt.matmul %x, %w : ({xtype}, {ptype}) -> {ytype}")
+    lines.append(f"  return %y : {ytype}")
+    lines.append("}")
+    lines.append("func.func @main() {")
+    lines.append(f"  %x = arith.constant dense<{dense(x)}> : {xtype}")
+    call_args = "%x"
+    call_types = xtype
+    if bias is not None:
+        lines.append(f"  %b = arith.constant dense<{dense(bias)}> : tensor<{n}x{xt}>")
+        call_args += ", %b"
+        call_types += f", tensor<{n}x{xt}>"
+    lines.append(f"  %y = call @layer({call_args}) : ({call_types}) -> {ytype}")
+    if xt != "f32":
+        lines.append(f"  %e = tensor.empty() : {yf32}")
+        dims = ",".join(f"d{i}" for i in range(len(yshape)))
+        ident = f"affine_map<({dims}) -> ({dims})>"
+        iters = ", ".join(['"parallel"'] * len(yshape))
+        lines.append(f"  %yf = linalg.generic {{indexing_maps = [{ident}, {ident}], "
+                     f"iterator_types = [{iters}]}} ins(%y : {ytype}) outs(%e : {yf32}) {{")
+        lines.append(f"  ^bb0(%in: {xt}, %out: f32):")
+        lines.append(f"    %v = arith.extf %in : {xt} to f32")
+        lines.append(f"    linalg.yield %v : f32")
+        lines.append(f"  }} -> {yf32}")
+        yname = "%yf"
+    else:
+        yname = "%y"
+    lines.append(f"  %u = tensor.cast {yname} : {yf32} to tensor<*xf32>")
+    lines.append(f"  call @printMemrefF32(%u) : (tensor<*xf32>) -> ()")
+    lines.append("  return")
+    lines.append("}")
+    with open(args.out, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def check(args):
+    data = np.load(args.ref)
+    ref, absref, x_type = data["ref"], data["absref"], str(data["x_type"])
+    text = sys.stdin.read()
+    start = text.find("data =")
+    if start < 0:
+        print("FAIL: no 'data =' in the program output:\n" + text[:2000])
+        return 1
+    got = np.array([float(t) for t in re.findall(r"[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|nan|inf)", text[start + 6:])])
+    if got.size != ref.size:
+        print(f"FAIL: got {got.size} values, expected {ref.size}")
+        return 1
+    got = got.reshape(ref.shape)
+    # f32 accumulation of K products: relative error ~ K * 2^-24 of sum |x w|;
+    # printing keeps 6 significant digits; f16/bf16 outputs round once more.
+    out_eps = {"f32": 2e-6, "f16": 1e-3, "bf16": 8e-3}[x_type]
+    k = args.k
+    tol = (k * 2.0 ** -23 + 1e-6) * absref + out_eps * np.abs(ref) + 1e-6
+    err = np.abs(got - ref)
+    bad = np.argwhere(err > tol)
+    if bad.size:
+        i = tuple(bad[0])
+        print(f"FAIL: {len(bad)} of {ref.size} elements off; first at {i}: got {got[i]!r}, "
+              f"expected {ref[i]!r} (tolerance {tol[i]:.3g})")
+        return 1
+    print(f"PASS {ref.size} elements, max abs error {err.max():.3g}")
+    return 0
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    g = sub.add_parser("gen")
+    g.add_argument("--bits", type=int, required=True)
+    g.add_argument("--mode", choices=["symmetric", "asymmetric"], default="symmetric")
+    g.add_argument("--group", type=int, default=0, help="group size; 0 per channel, -1 per tensor")
+    g.add_argument("--m", type=int, default=1, help="rows of x; 0 for a rank-1 x")
+    g.add_argument("--n", type=int, required=True)
+    g.add_argument("--k", type=int, required=True)
+    g.add_argument("--batch", type=int, default=0)
+    g.add_argument("--bias", action="store_true")
+    g.add_argument("--scale-type", default="f32")
+    g.add_argument("--x-type", default="f32")
+    g.add_argument("--seed", type=int, default=1)
+    g.add_argument("--out", required=True)
+    g.add_argument("--ref", required=True)
+    c = sub.add_parser("check")
+    c.add_argument("--ref", required=True)
+    c.add_argument("--k", type=int, required=True)
+    args = p.parse_args()
+    if args.cmd == "gen":
+        gen(args)
+        return 0
+    return check(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
