@@ -26,6 +26,15 @@ config.substitutions.append(
     ("%mlir_c_runner_utils",
      os.path.join(config.llvm_lib_dir, "libmlir_c_runner_utils" + config.llvm_shlib_ext)))
 
+# Debian's python3 has numpy (python3-numpy), used by reference checkers.
+config.substitutions.append(("%python", "/usr/bin/python3"))
+# Runs a module's @main on the host through the JIT, with MLIR's print helpers.
+config.substitutions.append(
+    ("%run_main",
+     "mlir-runner -e main -entry-point-result=void -O3"
+     " -shared-libs=" + os.path.join(config.llvm_lib_dir, "libmlir_runner_utils" + config.llvm_shlib_ext) +
+     " -shared-libs=" + os.path.join(config.llvm_lib_dir, "libmlir_c_runner_utils" + config.llvm_shlib_ext)))
+
 tool_dirs = [config.qnt_tools_dir, config.llvm_tools_dir]
 tools = ["quant-opt", "mlir-opt", "mlir-runner", "mlir-translate", "llc"]
 llvm_config.add_tool_substitutions(

@@ -608,12 +608,13 @@ LogicalResult ConvertQntToVector::lowerDequantize(DequantizeOp op,
 void ConvertQntToVector::runOnOperation() {
   ModuleOp module = getOperation();
   if (chunk <= 0 || chunk % 8 != 0) {
-    module.emitError() << "convert-qnt-to-vector: chunk=" << chunk
+    emitError(module.getLoc())
+        << "convert-qnt-to-vector: chunk=" << static_cast<int64_t>(chunk)
                        << " must be a positive multiple of 8";
     return signalPassFailure();
   }
   if (rowsPerTile <= 0 || colsPerTile <= 0) {
-    module.emitError() << "convert-qnt-to-vector: rows-per-tile and "
+    emitError(module.getLoc()) << "convert-qnt-to-vector: rows-per-tile and "
                           "cols-per-tile must be positive";
     return signalPassFailure();
   }

@@ -1,0 +1,39 @@
+// Errors of convert-qnt-to-vector, each with its exact message.
+// RUN: quant-opt %s --convert-qnt-to-vector --split-input-file --verify-diagnostics
+// RUN: not quant-opt %s --convert-qnt-to-vector=chunk=12 --split-input-file 2>&1 | FileCheck %s --check-prefix=CHUNK
+
+// CHUNK: error: convert-qnt-to-vector: chunk=12 must be a positive multiple of 8
+
+func.func @packed_argument(%x: tensor<2x16xf32>, %w: !qnt.packed<4x16, #qnt.scheme<si4, symmetric, per_channel<0>>>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{'qnt.matmul' op packed operand must come from qnt.constant to be lowered for the CPU (function arguments and qnt.quantize results are not supported yet)}}
+  %y = qnt.matmul %x, %w : (tensor<2x16xf32>, !qnt.packed<4x16, #qnt.scheme<si4, symmetric, per_channel<0>>>) -> tensor<2x4xf32>
+  return %y : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @group_inside_a_byte(%x: tensor<2x12xf32>) -> tensor<2x4xf32> {
+  %w = qnt.constant {codes = dense<0> : tensor<4x5xi8>, scales = dense<1.0> : tensor<4x4xf32>}
+      : !qnt.packed<4x12, #qnt.scheme<si3, symmetric, per_group<1, 3>>>
+  // expected-error @+1 {{'qnt.matmul' op group size 3 with 3-bit codes starts groups inside a byte; the CPU lowering needs groups of a multiple of 8 codes}}
+  %y = qnt.matmul %x, %w : (tensor<2x12xf32>, !qnt.packed<4x12, #qnt.scheme<si3, symmetric, per_group<1, 3>>>) -> tensor<2x4xf32>
+  return %y : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @float_format(%x: tensor<2x16xf32>) -> tensor<2x4xf32> {
+  %w = qnt.constant {codes = dense<0> : tensor<4x16xi8>, scales = dense<1.0> : tensor<4x1xf32>}
+      : !qnt.packed<4x16, #qnt.scheme<f8E4M3FN, symmetric, per_channel<0>>>
+  // expected-error @+1 {{'qnt.matmul' op CPU lowering supports integer formats only, not f8E4M3FN}}
+  %y = qnt.matmul %x, %w : (tensor<2x16xf32>, !qnt.packed<4x16, #qnt.scheme<f8E4M3FN, symmetric, per_channel<0>>>) -> tensor<2x4xf32>
+  return %y : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @runtime_quantize(%x: tensor<4x16xf32>) -> !qnt.packed<4x16, #qnt.scheme<si4, symmetric, per_channel<0>>> {
+  // expected-error @+1 {{'qnt.quantize' op cannot be lowered for the CPU yet}}
+  %q = qnt.quantize %x : tensor<4x16xf32> -> !qnt.packed<4x16, #qnt.scheme<si4, symmetric, per_channel<0>>>
+  return %q : !qnt.packed<4x16, #qnt.scheme<si4, symmetric, per_channel<0>>>
+}
