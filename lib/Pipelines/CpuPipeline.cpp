@@ -14,6 +14,7 @@ void qnt::buildCpuPipeline(OpPassManager &pm,
   lowering.chunk = options.chunk;
   lowering.rowsPerTile = options.rowsPerTile;
   lowering.colsPerTile = options.colsPerTile;
+  lowering.parallel = options.parallel;
   pm.addPass(createConvertQntToVectorPass(lowering));
   // The rest is upstream: bufferize the whole module (function boundaries
   // with identity layouts so kernels see plain row-major buffers), free
@@ -23,12 +24,18 @@ void qnt::buildCpuPipeline(OpPassManager &pm,
       "one-shot-bufferize{bufferize-function-boundaries "
       "function-boundary-type-conversion=identity-layout-map},"
       "buffer-deallocation-pipeline,"
-      "func.func(convert-linalg-to-loops),"
+      "func.func(convert-linalg-to-loops),";
+  if (options.parallel)
+    upstream += "convert-scf-to-openmp,";
+  upstream +=
       "convert-vector-to-scf,lower-affine,convert-scf-to-cf,"
       "expand-strided-metadata,canonicalize,"
       "convert-vector-to-llvm,finalize-memref-to-llvm,convert-math-to-llvm,"
       "convert-arith-to-llvm,convert-index-to-llvm,convert-func-to-llvm,"
-      "convert-cf-to-llvm,reconcile-unrealized-casts,canonicalize,cse";
+      "convert-cf-to-llvm,";
+  if (options.parallel)
+    upstream += "convert-openmp-to-llvm,";
+  upstream += "reconcile-unrealized-casts,canonicalize,cse";
   if (failed(parsePassPipeline(upstream, pm)))
     llvm::report_fatal_error("qnt-cpu-pipeline: bad upstream pipeline string");
 }

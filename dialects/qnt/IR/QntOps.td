@@ -28,7 +28,7 @@ def Qnt_ConstantOp : Qnt_Op<"constant", [Pure]> {
   let arguments = (ins ElementsAttr:$codes, ElementsAttr:$scales,
                        OptionalAttr<ElementsAttr>:$zero_points);
   let results = (outs Qnt_PackedType:$result);
-  let assemblyFormat = "attr-dict `:` type($result)";
+  let assemblyFormat = "attr-dict `:` qualified(type($result))";
   let hasVerifier = 1;
 }
 
@@ -48,7 +48,7 @@ def Qnt_QuantizeOp : Qnt_Op<"quantize", [Pure]> {
   }];
   let arguments = (ins Qnt_FloatTensor:$input);
   let results = (outs Qnt_PackedType:$result);
-  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let assemblyFormat = "$input attr-dict `:` qualified(type($input)) `->` qualified(type($result))";
   let hasVerifier = 1;
 }
 
@@ -64,7 +64,7 @@ def Qnt_DequantizeOp : Qnt_Op<"dequantize", [Pure]> {
   }];
   let arguments = (ins Qnt_PackedType:$input);
   let results = (outs Qnt_FloatTensor:$result);
-  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let assemblyFormat = "$input attr-dict `:` qualified(type($input)) `->` qualified(type($result))";
   let hasVerifier = 1;
 }
 

@@ -17,6 +17,11 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
   PassOptions::Option<int64_t> colsPerTile{
       *this, "cols-per-tile", llvm::cl::desc("Weight rows processed together"),
       llvm::cl::init(2)};
+  PassOptions::Option<bool> parallel{
+      *this, "parallel",
+      llvm::cl::desc("Split the weight rows of each matmul across threads with "
+                     "OpenMP (link the result with libomp)"),
+      llvm::cl::init(false)};
 };
 
 /// Fuses dequantization into matmuls and lowers the module to the LLVM
