@@ -17,6 +17,9 @@ config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "Inputs"]
 config.environment["FILECHECK_OPTS"] = "--enable-var-scope --allow-unused-prefixes=false"
 
 llvm_config.use_default_substitutions()
+# FileCheck, not, count, split-file and mlir-runner live in LLVM's bin folder.
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+llvm_config.with_environment("PATH", config.qnt_tools_dir, append_path=True)
 
 config.substitutions.append(("%qnt_src_root", config.qnt_src_root))
 config.substitutions.append(
@@ -36,7 +39,7 @@ config.substitutions.append(
      " -shared-libs=" + os.path.join(config.llvm_lib_dir, "libmlir_c_runner_utils" + config.llvm_shlib_ext)))
 
 tool_dirs = [config.qnt_tools_dir, config.llvm_tools_dir]
-tools = ["quant-opt", "mlir-opt", "mlir-runner", "mlir-translate", "llc"]
+tools = ["quant-opt", "mlir-opt", "mlir-runner", "mlir-translate", "llc", "split-file"]
 llvm_config.add_tool_substitutions(
     [t for t in tools if t != "quant-opt"] + [ToolSubst("quant-opt", unresolved="fatal")],
     tool_dirs)

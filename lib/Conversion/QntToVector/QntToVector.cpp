@@ -60,8 +60,25 @@ static std::optional<SmallVector<float>> readZeroPoints(ElementsAttr attr,
   return std::nullopt;
 }
 
+/// A dense_resource payload whose blob is not in the module cannot be
+/// compiled; say which one.
+static LogicalResult checkBlob(ConstantOp op, StringRef name,
+                               ElementsAttr attr) {
+  auto resource = dyn_cast<DenseResourceElementsAttr>(attr);
+  if (!resource || resource.getRawHandle().getBlob())
+    return success();
+  return op.emitOpError() << "'" << name << "' refers to resource blob '"
+                          << resource.getRawHandle().getKey()
+                          << "', which the module does not contain";
+}
+
 /// Builds the arith.constant tensors of a qnt.constant, right after it.
 static FailureOr<Payload> materializePayload(ConstantOp op) {
+  if (failed(checkBlob(op, "codes", op.getCodes())) ||
+      failed(checkBlob(op, "scales", op.getScales())) ||
+      (op.getZeroPoints() &&
+       failed(checkBlob(op, "zero_points", *op.getZeroPoints()))))
+    return failure();
   OpBuilder b(op);
   Location loc = op.getLoc();
   Payload payload;
@@ -73,7 +90,7 @@ static FailureOr<Payload> materializePayload(ConstantOp op) {
     std::optional<SmallVector<float>> values =
         readZeroPoints(*zps, op.getType().getScheme().isSigned());
     if (!values) {
-      op.emitOpError("zero points cannot be read (missing resource blob?)");
+      op.emitOpError("'zero_points' cannot be read");
       return failure();
     }
     auto type = RankedTensorType::get(
