@@ -7,8 +7,8 @@
 
 using namespace mlir;
 
-void qnt::buildCpuPipeline(OpPassManager &pm,
-                           const CpuPipelineOptions &options) {
+void qnt::buildCpuBufferizePipeline(OpPassManager &pm,
+                                    const CpuPipelineOptions &options) {
   pm.addPass(createQntFuseDequantMatmulPass());
   ConvertQntToVectorPassOptions lowering;
   lowering.chunk = options.chunk;
@@ -16,15 +16,23 @@ void qnt::buildCpuPipeline(OpPassManager &pm,
   lowering.colsPerTile = options.colsPerTile;
   lowering.parallel = options.parallel;
   pm.addPass(createConvertQntToVectorPass(lowering));
-  // The rest is upstream: bufferize the whole module (function boundaries
-  // with identity layouts so kernels see plain row-major buffers), free
-  // temporaries, lower what is left of linalg to loops, and go to LLVM.
+  // Bufferize the whole module: function boundaries get identity layouts so
+  // kernels and C callers see plain row-major buffers, and results that are
+  // just updated arguments (a KV cache) are dropped, so they stay in place.
   std::string upstream =
       "canonicalize,"
+      "func.func(convert-elementwise-to-linalg),"
       "one-shot-bufferize{bufferize-function-boundaries "
       "function-boundary-type-conversion=identity-layout-map},"
-      "buffer-deallocation-pipeline,"
-      "func.func(convert-linalg-to-loops),";
+      "drop-equivalent-buffer-results,"
+      "buffer-deallocation-pipeline";
+  if (failed(parsePassPipeline(upstream, pm)))
+    llvm::report_fatal_error("qnt-cpu-pipeline: bad upstream pipeline string");
+}
+
+void qnt::buildCpuLowerToLLVMPipeline(OpPassManager &pm,
+                                      const CpuPipelineOptions &options) {
+  std::string upstream = "func.func(convert-linalg-to-loops),";
   if (options.parallel)
     upstream += "convert-scf-to-openmp,";
   upstream +=
@@ -38,6 +46,12 @@ void qnt::buildCpuPipeline(OpPassManager &pm,
   upstream += "reconcile-unrealized-casts,canonicalize,cse";
   if (failed(parsePassPipeline(upstream, pm)))
     llvm::report_fatal_error("qnt-cpu-pipeline: bad upstream pipeline string");
+}
+
+void qnt::buildCpuPipeline(OpPassManager &pm,
+                           const CpuPipelineOptions &options) {
+  buildCpuBufferizePipeline(pm, options);
+  buildCpuLowerToLLVMPipeline(pm, options);
 }
 
 void qnt::registerQntPipelines() {

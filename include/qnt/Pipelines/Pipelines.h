@@ -25,8 +25,14 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
 };
 
 /// Fuses dequantization into matmuls and lowers the module to the LLVM
-/// dialect for the host CPU.
+/// dialect for the host CPU: the two halves below, in order.
 void buildCpuPipeline(OpPassManager &pm, const CpuPipelineOptions &options);
+/// First half: fuse, lower qnt ops to loops on buffers, bufferize the module.
+void buildCpuBufferizePipeline(OpPassManager &pm,
+                               const CpuPipelineOptions &options);
+/// Second half: loops, vectors and memrefs on buffers to the LLVM dialect.
+void buildCpuLowerToLLVMPipeline(OpPassManager &pm,
+                                 const CpuPipelineOptions &options);
 
 /// Registers qnt-cpu-pipeline with the pass registry.
 void registerQntPipelines();

@@ -1,0 +1,38 @@
+// From an LLVM-dialect module to optimized host machine code and a shared
+// library.
+#ifndef QNT_TARGET_HOSTCODEGEN_H
+#define QNT_TARGET_HOSTCODEGEN_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Support/CodeGen.h"
+#include "llvm/Target/TargetMachine.h"
+#include <memory>
+#include <string>
+
+namespace mlir::qnt {
+
+/// A target machine for the host triple. `cpu` is "native" (the host CPU and
+/// its features) or an LLVM CPU name such as "x86-64-v3" or "skylake-avx512".
+std::unique_ptr<llvm::TargetMachine> createHostTargetMachine(StringRef cpu,
+                                                             std::string &error);
+
+/// Translates an LLVM-dialect module to LLVM IR and runs LLVM's -O3 pipeline
+/// for `machine`. Returns null (after emitting a diagnostic) on failure.
+std::unique_ptr<llvm::Module> translateAndOptimize(ModuleOp module,
+                                                   llvm::LLVMContext &context,
+                                                   llvm::TargetMachine &machine);
+
+/// Writes assembly or an object file for `module`.
+bool emitMachineCode(llvm::Module &module, llvm::TargetMachine &machine,
+                     llvm::CodeGenFileType kind, StringRef path,
+                     std::string &error);
+
+/// Links object files into a shared library with clang-22 and lld. `openmp`
+/// adds LLVM's OpenMP runtime (libomp), with an rpath to it.
+bool linkSharedLibrary(ArrayRef<std::string> objects, StringRef output,
+                       bool openmp, std::string &error);
+
+} // namespace mlir::qnt
+
+#endif // QNT_TARGET_HOSTCODEGEN_H

@@ -1,0 +1,397 @@
+// quant-compile: compiles a model in MLIR ahead of time into a quantized
+// native shared library (or object, assembly, LLVM IR, MLIR).
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/FileUtilities.h"
+#include "qnt/Conversion/Passes.h"
+#include "qnt/IR/QntDialect.h"
+#include "qnt/Pipelines/Pipelines.h"
+#include "qnt/Target/HostCodegen.h"
+#include "qnt/Transforms/Passes.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/Timer.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/raw_ostream.h"
+#include <chrono>
+
+using namespace mlir;
+namespace cl = llvm::cl;
+
+static cl::OptionCategory category("quant-compile options");
+
+static cl::opt<std::string> inputFile(cl::Positional, cl::Required,
+                                      cl::desc("<model.mlir>"),
+                                      cl::cat(category));
+static cl::opt<std::string> outputFile("o", cl::Required,
+                                       cl::desc("Output file"),
+                                       cl::value_desc("file"),
+                                       cl::cat(category));
+static cl::opt<std::string>
+    target("target", cl::init("host"),
+           cl::desc("Code generation target: host (x86-64 through LLVM)"),
+           cl::cat(category));
+static cl::opt<std::string>
+    cpu("cpu", cl::init("native"),
+        cl::desc("CPU to tune for and whose vector extensions to use: native "
+                 "(this machine), or an LLVM CPU name (x86-64, x86-64-v3, "
+                 "skylake-avx512, ...)"),
+        cl::cat(category));
+static cl::opt<std::string>
+    bits("bits", cl::init("4"),
+         cl::desc("Code width of quantized weights, 1 to 8, or 'none' to "
+                  "compile the float model unchanged"),
+         cl::cat(category));
+static cl::opt<int64_t>
+    group("group", cl::init(128),
+          cl::desc("Weights sharing one scale along K; 0 = one scale per "
+                   "output channel"),
+          cl::cat(category));
+static cl::opt<bool> asymmetric("asymmetric", cl::init(false),
+                                cl::desc("Unsigned codes with zero points"),
+                                cl::cat(category));
+static cl::opt<std::string> scaleType("scale-type", cl::init("f32"),
+                                      cl::desc("Scale type: f32, f16, bf16"),
+                                      cl::cat(category));
+static cl::list<std::string>
+    skip("skip", cl::CommaSeparated,
+         cl::desc("Leave layers whose op name or location contains one of "
+                  "these substrings in float"),
+         cl::cat(category));
+static cl::opt<std::string>
+    budget("budget",
+           cl::desc("Per-layer bit widths from the cost model under a budget, "
+                    "e.g. avg-bits:4.25 (needs qnt-assign-bitwidths)"),
+           cl::cat(category));
+static cl::opt<std::string>
+    calibrate("calibrate",
+              cl::desc("Token file for calibration statistics (cost model)"),
+              cl::cat(category));
+static cl::opt<std::string> report("report",
+                                   cl::desc("Write a JSON report of choices"),
+                                   cl::cat(category));
+static cl::opt<std::string>
+    emit("emit",
+         cl::desc("What to write: mlir (quantized and fused IR), llvm, asm, "
+                  "obj or so; default from the output's extension, else so"),
+         cl::cat(category));
+static cl::opt<std::string>
+    header("header", cl::desc("Also write a C header declaring the library's "
+                              "functions"),
+           cl::value_desc("file.h"), cl::cat(category));
+static cl::opt<bool>
+    threads("parallel", cl::init(false),
+            cl::desc("Split matmul rows across threads with OpenMP (the "
+                     "library then links libomp)"),
+            cl::cat(category));
+static cl::opt<bool> quiet("q", cl::init(false),
+                           cl::desc("No progress lines on stderr"),
+                           cl::cat(category));
+
+namespace {
+/// Prints "quant-compile: <step> ... (1.2 s)" progress lines on stderr.
+struct Progress {
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point start = Clock::now();
+  void step(const Twine &what) {
+    if (quiet)
+      return;
+    double s = std::chrono::duration<double>(Clock::now() - start).count();
+    llvm::errs() << llvm::formatv("quant-compile: [{0,6:f1} s] ", s) << what
+                 << "\n";
+  }
+};
+} // namespace
+
+static std::string emitKind() {
+  if (!emit.empty())
+    return emit;
+  StringRef ext = llvm::sys::path::extension(outputFile);
+  if (ext == ".mlir")
+    return "mlir";
+  if (ext == ".ll")
+    return "llvm";
+  if (ext == ".s")
+    return "asm";
+  if (ext == ".o")
+    return "obj";
+  return "so";
+}
+
+static int fail(const Twine &message) {
+  llvm::errs() << "quant-compile: error: " << message << "\n";
+  return 1;
+}
+
+/// The C spelling of a scalar element type, or empty if there is none.
+static std::string cType(Type type) {
+  if (type.isF32())
+    return "float";
+  if (type.isF64())
+    return "double";
+  if (type.isF16() || type.isBF16())
+    return "uint16_t";
+  if (type.isIndex())
+    return "intptr_t";
+  if (auto intType = dyn_cast<IntegerType>(type)) {
+    if (intType.getWidth() == 1)
+      return "bool";
+    if (llvm::is_contained({8u, 16u, 32u, 64u}, intType.getWidth()))
+      return (intType.isUnsigned() ? "uint" : "int") +
+             std::to_string(intType.getWidth()) + "_t";
+  }
+  return "";
+}
+
+/// Writes a C header for the public functions of a bufferized module: one
+/// descriptor struct per (element type, rank) and a prototype per function
+/// for its `_mlir_ciface_` entry point.
+static bool writeHeader(ModuleOp module, StringRef path, std::string &error) {
+  std::string structs, prototypes;
+  llvm::StringSet<llvm::MallocAllocator> defined;
+  auto descriptor = [&](MemRefType type) -> std::string {
+    std::string elem = cType(type.getElementType());
+    std::string name = "qnt_memref_" + elem + "_" +
+                       std::to_string(type.getRank()) + "d";
+    if (defined.insert(name).second) {
+      structs += "typedef struct {\n  " + elem + " *allocated;\n  " + elem +
+                 " *aligned;\n  int64_t offset;\n";
+      if (type.getRank() > 0)
+        structs += "  int64_t sizes[" + std::to_string(type.getRank()) +
+                   "];\n  int64_t strides[" + std::to_string(type.getRank()) +
+                   "];\n";
+      structs += "} " + name + ";\n\n";
+    }
+    return name;
+  };
+  for (auto func : module.getOps<func::FuncOp>()) {
+    if (func.isPrivate() || func.isExternal())
+      continue;
+    SmallVector<std::string> params;
+    FunctionType type = func.getFunctionType();
+    std::string ret = "void";
+    auto spell = [&](Type t, bool &ok) -> std::string {
+      if (auto memref = dyn_cast<MemRefType>(t)) {
+        if (cType(memref.getElementType()).empty())
+          ok = false;
+        return descriptor(memref);
+      }
+      std::string c = cType(t);
+      if (c.empty())
+        ok = false;
+      return c;
+    };
+    bool ok = true;
+    if (type.getNumResults() == 1 && !isa<MemRefType>(type.getResult(0))) {
+      ret = spell(type.getResult(0), ok);
+    } else if (type.getNumResults() == 1) {
+      params.push_back(spell(type.getResult(0), ok) + " *result");
+    } else if (type.getNumResults() > 1) {
+      std::string name = func.getName().str() + "_results";
+      structs += "typedef struct {\n";
+      for (auto [i, t] : llvm::enumerate(type.getResults()))
+        structs += "  " + spell(t, ok) + " r" + std::to_string(i) + ";\n";
+      structs += "} " + name + ";\n\n";
+      params.push_back(name + " *results");
+    }
+    for (auto [i, t] : llvm::enumerate(type.getInputs())) {
+      std::string c = spell(t, ok);
+      params.push_back(isa<MemRefType>(t) ? c + " *arg" + std::to_string(i)
+                                          : c + " arg" + std::to_string(i));
+    }
+    if (!ok) {
+      error = "function '" + func.getName().str() +
+              "' has a type with no C spelling";
+      return false;
+    }
+    prototypes += ret + " _mlir_ciface_" + func.getName().str() + "(" +
+                  llvm::join(params, ", ") + ");\n";
+  }
+  std::string guard = "QNT_MODEL_H";
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path, ec);
+  if (ec) {
+    error = "cannot write '" + path.str() + "': " + ec.message();
+    return false;
+  }
+  os << "// Generated by quant-compile: the C interface of the compiled "
+        "library.\n// Buffers are MLIR memref descriptors (row-major, strides "
+        "in elements).\n#ifndef "
+     << guard << "\n#define " << guard
+     << "\n\n#include <stdbool.h>\n#include <stdint.h>\n\n#ifdef __cplusplus\n"
+        "extern \"C\" {\n#endif\n\n"
+     << structs << prototypes
+     << "\n#ifdef __cplusplus\n}\n#endif\n\n#endif // " << guard << "\n";
+  return true;
+}
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(category);
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "quant-compile: quantize the weights of a model and compile it ahead of "
+      "time\n\n  quant-compile model.mlir -o libmodel.so [--bits=4 "
+      "--group=128] [--emit=mlir|llvm|asm|obj|so] [--header=model.h]\n");
+  Progress progress;
+
+  // Check the options before doing any work.
+  std::string kind = emitKind();
+  if (!llvm::is_contained({"mlir", "llvm", "asm", "obj", "so"}, kind))
+    return fail("--emit=" + kind + " is not one of mlir, llvm, asm, obj, so");
+  if (target != "host")
+    return fail("--target=" + target +
+                " is not supported; available targets: host");
+  unsigned codeBits = 0;
+  if (bits != "none" &&
+      (StringRef(bits).getAsInteger(10, codeBits) || codeBits < 1 ||
+       codeBits > 8))
+    return fail("--bits=" + bits + " must be 1 to 8, or none");
+  if (group < 0)
+    return fail("--group=" + std::to_string(group) +
+                " must be 0 (per channel) or a positive group size");
+  if (!llvm::is_contained({"f32", "f16", "bf16"}, scaleType))
+    return fail("--scale-type=" + scaleType + " must be f32, f16 or bf16");
+  if (!budget.empty() || !calibrate.empty() || !report.empty())
+    return fail("--budget, --calibrate and --report need the cost model "
+                "(qnt-assign-bitwidths), which is not built yet; use "
+                "--bits/--group");
+
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  registry.insert<qnt::QntDialect>();
+  registerAllPasses();
+  MLIRContext context(registry);
+  // Diagnostics name the location; dumping the whole model with them would
+  // bury the message.
+  context.printOpOnDiagnostic(false);
+
+  llvm::SourceMgr sourceMgr;
+  SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
+  std::string error;
+  std::unique_ptr<llvm::MemoryBuffer> input =
+      openInputFile(inputFile, &error);
+  if (!input)
+    return fail(error);
+  progress.step("reading " + inputFile + " (" +
+                llvm::formatv("{0:f1}", input->getBufferSize() / 1048576.0).str() +
+                " MiB)");
+  sourceMgr.AddNewSourceBuffer(std::move(input), SMLoc());
+  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+  if (!module)
+    return 1;
+
+  // Quantize and fuse (the tensor-level part of the pipeline).
+  PassManager quantizePm(&context);
+  if (bits != "none") {
+    qnt::QntQuantizeWeightsPassOptions options;
+    options.bits = codeBits;
+    options.groupSize = group;
+    options.symmetric = !asymmetric;
+    options.scaleType = scaleType;
+    options.skip.assign(skip.begin(), skip.end());
+    quantizePm.addPass(qnt::createQntQuantizeWeightsPass(options));
+    progress.step("quantizing weights: int" + bits + ", " +
+                  (group == 0 ? std::string("one scale per channel")
+                              : "groups of " + std::to_string(group)) +
+                  (asymmetric ? ", asymmetric" : ", symmetric"));
+  }
+  quantizePm.addPass(qnt::createQntFuseDequantMatmulPass());
+  if (failed(quantizePm.run(*module)))
+    return 1;
+  if (kind == "mlir") {
+    std::unique_ptr<llvm::ToolOutputFile> out =
+        openOutputFile(outputFile, &error);
+    if (!out)
+      return fail(error);
+    module->print(out->os());
+    out->keep();
+    progress.step("wrote " + outputFile);
+    return 0;
+  }
+
+  // Every public function gets a C entry point (_mlir_ciface_NAME).
+  for (auto func : module->getOps<func::FuncOp>())
+    if (func.isPublic() && !func.isExternal())
+      func->setAttr("llvm.emit_c_interface", UnitAttr::get(&context));
+
+  progress.step("lowering to loops on buffers");
+  qnt::CpuPipelineOptions pipeline;
+  pipeline.parallel = threads;
+  PassManager bufferizePm(&context);
+  qnt::buildCpuBufferizePipeline(bufferizePm, pipeline);
+  if (failed(bufferizePm.run(*module)))
+    return 1;
+  if (!header.empty() && !writeHeader(*module, header, error))
+    return fail(error);
+
+  progress.step("lowering to the LLVM dialect");
+  PassManager llvmPm(&context);
+  qnt::buildCpuLowerToLLVMPipeline(llvmPm, pipeline);
+  if (failed(llvmPm.run(*module)))
+    return 1;
+
+  std::unique_ptr<llvm::TargetMachine> machine =
+      qnt::createHostTargetMachine(cpu, error);
+  if (!machine)
+    return fail(error);
+  progress.step("translating to LLVM IR and optimizing for " +
+                machine->getTargetCPU().str());
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule =
+      qnt::translateAndOptimize(*module, llvmContext, *machine);
+  if (!llvmModule)
+    return 1;
+
+  if (kind == "llvm") {
+    std::unique_ptr<llvm::ToolOutputFile> out =
+        openOutputFile(outputFile, &error);
+    if (!out)
+      return fail(error);
+    llvmModule->print(out->os(), nullptr);
+    out->keep();
+    progress.step("wrote " + outputFile);
+    return 0;
+  }
+  if (kind == "asm" || kind == "obj") {
+    progress.step("emitting machine code");
+    if (!qnt::emitMachineCode(*llvmModule, *machine,
+                              kind == "asm" ? llvm::CodeGenFileType::AssemblyFile
+                                            : llvm::CodeGenFileType::ObjectFile,
+                              outputFile, error))
+      return fail(error);
+    progress.step("wrote " + outputFile);
+    return 0;
+  }
+
+  SmallString<128> object;
+  if (std::error_code ec =
+          llvm::sys::fs::createTemporaryFile("quant-compile", "o", object))
+    return fail("cannot create a temporary object file: " + ec.message());
+  llvm::FileRemover removeObject(object);
+  progress.step("emitting machine code");
+  if (!qnt::emitMachineCode(*llvmModule, *machine,
+                            llvm::CodeGenFileType::ObjectFile, object, error))
+    return fail(error);
+  progress.step("linking " + outputFile);
+  if (!qnt::linkSharedLibrary({std::string(object)}, outputFile, threads,
+                              error))
+    return fail(error);
+  progress.step("wrote " + outputFile);
+  return 0;
+}
