@@ -14,17 +14,17 @@ model=examples/mlp.mlir
 out=build/demo
 mkdir -p "$out"
 
-echo "== 1. quantize the weights (int4, groups of 32) and fuse: quant-opt $model --qnt-quantize-weights=\"bits=4 group-size=32\" --qnt-fuse-dequant-matmul"
-$QOPT "$model" --qnt-quantize-weights="bits=4 group-size=32" --qnt-fuse-dequant-matmul \
+echo "== 1. quantize the weights (int${BITS:-4}, groups of ${GROUP:-32}) and fuse: quant-opt $model --qnt-quantize-weights=\"bits=${BITS:-4} group-size=${GROUP:-32}\" --qnt-fuse-dequant-matmul"
+$QOPT "$model" --qnt-quantize-weights="bits=${BITS:-4} group-size=${GROUP:-32}" --qnt-fuse-dequant-matmul \
   --mlir-elide-elementsattrs-if-larger=8 > "$out/mlp.qnt.mlir"
 grep -E "qnt\.(constant|matmul)" "$out/mlp.qnt.mlir" | sed -E 's/^ +/  /'
 
 echo "== 2. compile for the host and run: quant-opt --qnt-cpu-pipeline | mlir-runner"
-$QOPT "$model" --qnt-quantize-weights="bits=4 group-size=32" --qnt-cpu-pipeline \
+$QOPT "$model" --qnt-quantize-weights="bits=${BITS:-4} group-size=${GROUP:-32}" --qnt-cpu-pipeline \
   | $RUNNER > "$out/int4.txt"
 $QOPT "$model" --qnt-cpu-pipeline | $RUNNER > "$out/float.txt"
 echo "float model:"; sed -n '2,$p' "$out/float.txt"
-echo "int4 model:";  sed -n '2,$p' "$out/int4.txt"
+echo "int${BITS:-4} model:";  sed -n '2,$p' "$out/int4.txt"
 
 /usr/bin/python3 - "$out/float.txt" "$out/int4.txt" <<'PY'
 import re, sys

@@ -1,17 +1,342 @@
-// PLACEHOLDER: being implemented.
+// qnt-quantize-weights: float weight constants of linear layers become packed
+// qnt.constant + qnt.dequantize.
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "qnt/IR/QntOps.h"
+#include "qnt/Support/Packing.h"
+#include "qnt/Support/Quantizer.h"
+#include "qnt/Transforms/LinearLayer.h"
 #include "qnt/Transforms/Passes.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/SetVector.h"
+#include "llvm/Support/raw_ostream.h"
+#include <cstring>
 
 namespace mlir::qnt {
 #define GEN_PASS_DEF_QNTQUANTIZEWEIGHTSPASS
 #include "qnt/Transforms/Passes.h.inc"
+} // namespace mlir::qnt
+
+using namespace mlir;
+using namespace mlir::qnt;
 
 namespace {
-struct QuantizeWeights final : impl::QntQuantizeWeightsPassBase<QuantizeWeights> {
-  using Base::Base;
-  void runOnOperation() override {
-    getOperation()->emitError("QuantizeWeights is not implemented yet");
-    signalPassFailure();
-  }
+
+/// A human-readable name for a layer: its NameLoc if it has one, else the
+/// printed location.
+static std::string layerName(Operation *op) {
+  Location loc = op->getLoc();
+  if (auto fused = dyn_cast<FusedLoc>(loc))
+    for (Location inner : fused.getLocations())
+      if (auto name = dyn_cast<NameLoc>(inner))
+        return name.getName().str();
+  if (auto name = dyn_cast<NameLoc>(loc))
+    return name.getName().str();
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  loc.print(os);
+  return text;
+}
+
+/// The float values of a weight constant, [rows, cols] row-major in the
+/// constant's own layout. f32 payloads (resource blobs or raw dense data) are
+/// read in place; other element types are converted into `owned`.
+struct WeightData {
+  const float *data = nullptr;
+  std::vector<float> owned;
 };
+
+static LogicalResult readWeights(ElementsAttr attr, WeightData &out,
+                                 std::string &error) {
+  auto type = cast<ShapedType>(attr.getType());
+  bool isF32 = type.getElementType().isF32();
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr)) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    if (!blob) {
+      error = "its resource blob '" + resource.getRawHandle().getKey().str() +
+              "' is missing";
+      return failure();
+    }
+    if (!isF32) {
+      error = "resource weights must be f32";
+      return failure();
+    }
+    ArrayRef<char> bytes = blob->getData();
+    if (bytes.size() != static_cast<size_t>(type.getNumElements()) * 4) {
+      error = "its resource blob has " + std::to_string(bytes.size()) +
+              " bytes, not the " + std::to_string(type.getNumElements() * 4) +
+              " its type needs";
+      return failure();
+    }
+    out.data = reinterpret_cast<const float *>(bytes.data());
+    return success();
+  }
+  auto dense = dyn_cast<DenseFPElementsAttr>(attr);
+  if (!dense) {
+    error = "its value is neither dense nor a resource blob";
+    return failure();
+  }
+  if (isF32 && !dense.isSplat()) {
+    out.data = reinterpret_cast<const float *>(dense.getRawData().data());
+    return success();
+  }
+  out.owned.reserve(type.getNumElements());
+  for (APFloat v : dense.getValues<APFloat>()) {
+    bool lost;
+    v.convert(APFloat::IEEEsingle(), APFloat::rmNearestTiesToEven, &lost);
+    out.owned.push_back(v.convertToFloat());
+  }
+  out.data = out.owned.data();
+  return success();
+}
+
+static ScaleFormat scaleFormatOf(Type type) {
+  if (type.isF16())
+    return ScaleFormat::F16;
+  if (type.isBF16())
+    return ScaleFormat::BF16;
+  return ScaleFormat::F32;
+}
+
+/// Makes a resource-backed attribute of `type` holding `bytes`.
+static DenseResourceElementsAttr makeBlob(ShapedType type, StringRef name,
+                                          ArrayRef<char> bytes) {
+  AsmResourceBlob blob =
+      HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, alignof(uint64_t));
+  return DenseResourceElementsAttr::get(type, name, std::move(blob));
+}
+
+struct QuantizeWeights final
+    : qnt::impl::QntQuantizeWeightsPassBase<QuantizeWeights> {
+  using Base::Base;
+  void runOnOperation() override;
+
+  /// Packs one weight under `scheme`; returns the qnt.constant's attributes.
+  LogicalResult quantizeWeight(Operation *layer, const float *rowsNK,
+                               int64_t n, int64_t k, SchemeAttr scheme,
+                               StringRef name, OpBuilder &builder,
+                               Value &packed);
+};
+
+LogicalResult QuantizeWeights::quantizeWeight(Operation *layer,
+                                              const float *rowsNK, int64_t n,
+                                              int64_t k, SchemeAttr scheme,
+                                              StringRef name,
+                                              OpBuilder &builder,
+                                              Value &packed) {
+  QuantOptions options;
+  options.bits = scheme.getBits();
+  options.symmetric = !scheme.hasZeroPoints();
+  options.perTensor = scheme.getGranularity() == Granularity::per_tensor;
+  options.groupSize = scheme.getGranularity() == Granularity::per_group
+                          ? scheme.getGroupSize()
+                          : 0;
+  options.scaleFormat = scaleFormatOf(scheme.getScaleType());
+  options.clipSearch = clipSearch;
+  QuantizedMatrix q;
+  std::string error = quantizeMatrix(rowsNK, n, k, options, q);
+  if (!error.empty())
+    return layer->emitOpError() << "cannot quantize the weight of layer '"
+                                << name << "': " << error;
+
+  auto type = PackedType::get(builder.getContext(), {n, k}, scheme);
+  SmallVector<int64_t> codesShape = type.getCodesShape();
+  SmallVector<int64_t> scalesShape = type.getScalesShape();
+  int64_t rowBytes = codesShape.back();
+  std::vector<char> codeBytes(n * rowBytes);
+  for (int64_t r = 0; r < n; ++r) {
+    auto *out = reinterpret_cast<uint8_t *>(codeBytes.data() + r * rowBytes);
+    if (scheme.isSigned())
+      packSigned(q.codes.data() + r * k, k, scheme.getBits(), out);
+    else
+      packUnsigned(reinterpret_cast<const uint8_t *>(q.codes.data()) + r * k,
+                   k, scheme.getBits(), out);
+  }
+
+  // Scales in the scheme's type (the quantizer already rounded them to it).
+  std::vector<char> scaleBytes;
+  Type scaleType = scheme.getScaleType();
+  for (float s : q.scales) {
+    if (scaleType.isF32()) {
+      const char *p = reinterpret_cast<const char *>(&s);
+      scaleBytes.insert(scaleBytes.end(), p, p + 4);
+      continue;
+    }
+    uint16_t bits16 =
+        scaleType.isF16() ? halfBitsFromFloat(s) : bf16BitsFromFloat(s);
+    const char *p = reinterpret_cast<const char *>(&bits16);
+    scaleBytes.insert(scaleBytes.end(), p, p + 2);
+  }
+
+  MLIRContext *ctx = builder.getContext();
+  auto codesAttr = makeBlob(
+      RankedTensorType::get(codesShape, IntegerType::get(ctx, 8)),
+      (name + ".codes").str(), codeBytes);
+  auto scalesAttr = makeBlob(RankedTensorType::get(scalesShape, scaleType),
+                             (name + ".scales").str(), scaleBytes);
+  ElementsAttr zeroPointsAttr;
+  if (scheme.hasZeroPoints()) {
+    std::vector<char> zpBytes;
+    for (int32_t zp : q.zeroPoints)
+      zpBytes.push_back(static_cast<char>(zp));
+    zeroPointsAttr = makeBlob(
+        RankedTensorType::get(scalesShape, type.getZeroPointType()),
+        (name + ".zero_points").str(), zpBytes);
+  }
+  packed = ConstantOp::create(builder, layer->getLoc(), type, codesAttr,
+                              scalesAttr, zeroPointsAttr);
+  return success();
+}
+
+void QuantizeWeights::runOnOperation() {
+  ModuleOp module = getOperation();
+  MLIRContext *ctx = &getContext();
+  auto optionError = [&](const Twine &message) {
+    emitError(module.getLoc()) << "qnt-quantize-weights: " << message;
+    signalPassFailure();
+  };
+  if (bits < 1 || bits > 8)
+    return optionError("bits=" + Twine(bits) + " must be 1 to 8");
+  if (groupSize < 0)
+    return optionError("group-size=" + Twine(groupSize) +
+                       " must be 0 (per channel) or positive");
+  Type scaleElem;
+  if (scaleType == "f32")
+    scaleElem = Float32Type::get(ctx);
+  else if (scaleType == "f16")
+    scaleElem = Float16Type::get(ctx);
+  else if (scaleType == "bf16")
+    scaleElem = BFloat16Type::get(ctx);
+  else
+    return optionError("scale-type=" + scaleType + " must be f32, f16 or bf16");
+
+  // Collect the layers first: rewriting while walking would revisit them.
+  struct Candidate {
+    LinearLayer layer;
+    arith::ConstantOp weight;
+  };
+  SmallVector<Candidate> candidates;
+  module.walk([&](linalg::LinalgOp op) {
+    for (unsigned w : {1u, 0u}) {
+      FailureOr<LinearLayer> layer = matchLinearLayer(op, w);
+      if (failed(layer))
+        continue;
+      auto constant = op.getDpsInputOperand(w)
+                          ->get()
+                          .getDefiningOp<arith::ConstantOp>();
+      if (!constant)
+        continue;
+      candidates.push_back({*layer, constant});
+      return;
+    }
+  });
+
+  // One packed weight per (constant, layout, scheme), shared by its users.
+  llvm::DenseMap<std::tuple<Operation *, unsigned, Attribute>, Value> done;
+  unsigned counter = 0;
+  for (Candidate &c : candidates) {
+    Operation *op = c.layer.op;
+    std::string name = layerName(op);
+    std::string opName = op->getName().getStringRef().str();
+    if (llvm::any_of(skip, [&](const std::string &pattern) {
+          return StringRef(name).contains(pattern) ||
+                 StringRef(opName).contains(pattern);
+        }))
+      continue;
+    int64_t n = c.layer.n, k = c.layer.k;
+    if (n * k < minElements)
+      continue;
+    if (name.empty() || name.find_first_of("\"<>") != std::string::npos)
+      name = "weight" + std::to_string(counter);
+    ++counter;
+
+    // A scheme chosen for this layer (by the cost model) wins over options.
+    SchemeAttr scheme = op->getAttrOfType<SchemeAttr>("qnt.scheme");
+    if (!scheme) {
+      int64_t g = groupSize;
+      if (g > 0 && k % g != 0) {
+        op->emitWarning() << "layer '" << name << "': group size " << g
+                          << " does not divide K = " << k
+                          << "; using one scale per output channel";
+        g = 0;
+      }
+      scheme = SchemeAttr::get(
+          ctx, symmetric ? Format::si : Format::ui, bits,
+          symmetric ? Mode::symmetric : Mode::asymmetric,
+          g > 0 ? Granularity::per_group : Granularity::per_channel,
+          g > 0 ? 1 : 0, g, scaleElem);
+    }
+    if (!scheme.isInteger()) {
+      op->emitOpError() << "layer '" << name << "': format "
+                        << stringifyFormat(scheme.getFormat())
+                        << " cannot be produced by qnt-quantize-weights yet";
+      return signalPassFailure();
+    }
+    auto packedType = PackedType::getChecked(
+        [&] { return op->emitOpError() << "layer '" << name << "': "; }, ctx,
+        ArrayRef<int64_t>{n, k}, scheme);
+    if (!packedType)
+      return signalPassFailure();
+
+    OpBuilder builder(op);
+    auto key = std::make_tuple(c.weight.getOperation(),
+                               static_cast<unsigned>(c.layer.weightIsKN),
+                               Attribute(scheme));
+    Value weightTensor = done.lookup(key);
+    if (!weightTensor) {
+      WeightData data;
+      std::string error;
+      if (failed(readWeights(cast<ElementsAttr>(c.weight.getValue()), data,
+                             error))) {
+        op->emitOpError() << "cannot read the weight of layer '" << name
+                          << "': " << error;
+        return signalPassFailure();
+      }
+      // The quantizer wants rows of K; a [K, N] weight is transposed first.
+      const float *rows = data.data;
+      std::vector<float> transposed;
+      if (c.layer.weightIsKN) {
+        transposed.resize(n * k);
+        for (int64_t i = 0; i < k; ++i)
+          for (int64_t j = 0; j < n; ++j)
+            transposed[j * k + i] = data.data[i * n + j];
+        rows = transposed.data();
+      }
+      builder.setInsertionPointAfter(c.weight);
+      Value packed;
+      if (failed(quantizeWeight(op, rows, n, k, scheme, name, builder,
+                                packed)))
+        return signalPassFailure();
+      auto weightType = cast<RankedTensorType>(c.weight.getType());
+      Type elem = weightType.getElementType();
+      Location loc = op->getLoc();
+      weightTensor = DequantizeOp::create(
+          builder, loc, RankedTensorType::get({n, k}, elem), packed);
+      if (c.layer.weightIsKN) {
+        Value init =
+            tensor::EmptyOp::create(builder, loc, ArrayRef<int64_t>{k, n}, elem);
+        weightTensor = linalg::TransposeOp::create(builder, loc, weightTensor,
+                                                   init,
+                                                   ArrayRef<int64_t>{1, 0})
+                           ->getResult(0);
+      }
+      done[key] = weightTensor;
+    }
+    op->setOperand(c.layer.weightIndex, weightTensor);
+  }
+
+  // Float weights nobody reads any more are dropped.
+  llvm::SetVector<Operation *> weights;
+  for (Candidate &c : candidates)
+    weights.insert(c.weight);
+  for (Operation *weight : weights)
+    if (weight->use_empty())
+      weight->erase();
+}
+
 } // namespace
-} // namespace mlir::qnt
