@@ -1,0 +1,52 @@
+// Diagnostics of qnt-quantize-weights, each with its exact message. Layers
+// are named by their location (as quant-import names them), so the messages
+// are checked on stderr.
+// RUN: not quant-opt %s --split-input-file --qnt-quantize-weights="group-size=32" 2>&1 | FileCheck %s
+// RUN: not quant-opt %s --split-input-file --qnt-quantize-weights="bits=9" 2>&1 | FileCheck %s --check-prefix=BITS
+// RUN: not quant-opt %s --split-input-file --qnt-quantize-weights="group-size=-2" 2>&1 | FileCheck %s --check-prefix=GROUP
+// RUN: not quant-opt %s --split-input-file --qnt-quantize-weights="scale-type=f64" 2>&1 | FileCheck %s --check-prefix=SCALE
+
+// BITS: error: qnt-quantize-weights: bits=9 must be 1 to 8
+// GROUP: error: qnt-quantize-weights: group-size=-2 must be 0 (per channel) or positive
+// SCALE: error: qnt-quantize-weights: scale-type=f64 must be f32, f16 or bf16
+
+// CHECK: model.mlir:12:3: warning: layer 'attn.wq': group size 32 does not divide K = 4; using one scale per output channel
+// CHECK: model.mlir:12:3: error: 'linalg.matmul' op cannot quantize the weight of layer 'attn.wq': non-finite value nan at row 0, column 1
+#tb = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
+func.func @nan_weight(%x: tensor<1x4xf32>, %o: tensor<1x2xf32>) -> tensor<1x2xf32> {
+  %w = arith.constant dense<[[1.0, 0x7FC00000, 0.5, 0.25], [1.0, 2.0, 3.0, 4.0]]> : tensor<2x4xf32>
+  %y = linalg.matmul indexing_maps = #tb ins(%x, %w : tensor<1x4xf32>, tensor<2x4xf32>) outs(%o : tensor<1x2xf32>) -> tensor<1x2xf32> loc("attn.wq"("model.mlir":12:3))
+  return %y : tensor<1x2xf32>
+}
+
+// -----
+
+// CHECK: model.mlir:40:5: error: 'linalg.matmul' op cannot read the weight of layer 'ffn.w1': its resource blob 'not_there' is missing
+#tb = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
+func.func @missing_blob(%x: tensor<1x32xf32>, %o: tensor<1x2xf32>) -> tensor<1x2xf32> {
+  %w = arith.constant dense_resource<not_there> : tensor<2x32xf32>
+  %y = linalg.matmul indexing_maps = #tb ins(%x, %w : tensor<1x32xf32>, tensor<2x32xf32>) outs(%o : tensor<1x2xf32>) -> tensor<1x2xf32> loc("ffn.w1"("model.mlir":40:5))
+  return %y : tensor<1x2xf32>
+}
+
+// -----
+
+// CHECK: model.mlir:77:9: error: 'linalg.matmul' op layer 'fc': format f8E4M3FN cannot be produced by qnt-quantize-weights yet
+#tb = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
+func.func @float_scheme_requested(%x: tensor<1x32xf32>, %o: tensor<1x2xf32>) -> tensor<1x2xf32> {
+  %w = arith.constant dense<1.0> : tensor<2x32xf32>
+  %y = linalg.matmul indexing_maps = #tb ins(%x, %w : tensor<1x32xf32>, tensor<2x32xf32>) outs(%o : tensor<1x2xf32>)
+      {qnt.scheme = #qnt.scheme<f8E4M3FN, symmetric, per_channel<0>>} -> tensor<1x2xf32> loc("fc"("model.mlir":77:9))
+  return %y : tensor<1x2xf32>
+}
+
+// -----
+
+// CHECK: model.mlir:90:9: error: 'linalg.matmul' op layer 'fc2': qnt-quantize-weights makes signed symmetric or unsigned asymmetric codes, not #qnt.scheme<si4, asymmetric, per_channel<0>>
+#tb = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
+func.func @signed_asymmetric_requested(%x: tensor<1x32xf32>, %o: tensor<1x2xf32>) -> tensor<1x2xf32> {
+  %w = arith.constant dense<1.0> : tensor<2x32xf32>
+  %y = linalg.matmul indexing_maps = #tb ins(%x, %w : tensor<1x32xf32>, tensor<2x32xf32>) outs(%o : tensor<1x2xf32>)
+      {qnt.scheme = #qnt.scheme<si4, asymmetric, per_channel<0>>} -> tensor<1x2xf32> loc("fc2"("model.mlir":90:9))
+  return %y : tensor<1x2xf32>
+}
