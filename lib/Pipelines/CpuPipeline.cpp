@@ -34,7 +34,10 @@ void qnt::buildCpuLowerToLLVMPipeline(OpPassManager &pm,
                                       const CpuPipelineOptions &options) {
   std::string upstream = "func.func(convert-linalg-to-loops),";
   if (options.parallel)
-    upstream += "convert-scf-to-openmp,";
+    // Canonicalization inlines the memref.alloca_scope that scf-to-openmp
+    // wraps around each parallel body (the kernels allocate nothing), so
+    // scf-to-cf can later split the body into blocks.
+    upstream += "convert-scf-to-openmp,canonicalize,";
   upstream +=
       "convert-vector-to-scf,lower-affine,convert-scf-to-cf,"
       "expand-strided-metadata,canonicalize,"

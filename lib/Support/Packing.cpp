@@ -92,8 +92,7 @@ void packPerByte(const uint8_t *codes, size_t count, uint8_t *out) {
       byte |= static_cast<unsigned>(c[k] & mask) << (k * Bits);
     out[j] = static_cast<uint8_t>(byte);
   }
-  packTail<Bits>(codes + fullBytes * perByte, count % perByte,
-                 out + fullBytes);
+  packTail<Bits>(codes + fullBytes * perByte, count % perByte, out + fullBytes);
 }
 
 template <unsigned Bits, typename CodeT>
@@ -265,7 +264,7 @@ void mlir::qnt::packSigned(const int8_t *codes, size_t count, unsigned bits,
   packFields(reinterpret_cast<const uint8_t *>(codes), count, bits, out);
 }
 
-void mlir::qnt::unpackSigned(const uint8_t *packed, size_t count,
-                             unsigned bits, int8_t *codes) {
+void mlir::qnt::unpackSigned(const uint8_t *packed, size_t count, unsigned bits,
+                             int8_t *codes) {
   unpackFields(packed, count, bits, codes);
 }

@@ -152,10 +152,9 @@ LogicalResult QuantizeWeights::quantizeWeight(Operation *layer,
   for (int64_t r = 0; r < n; ++r) {
     auto *out = reinterpret_cast<uint8_t *>(codeBytes.data() + r * rowBytes);
     if (scheme.isSigned())
-      packSigned(q.codes.data() + r * k, k, scheme.getBits(), out);
+      packSigned(q.signedCodes.data() + r * k, k, scheme.getBits(), out);
     else
-      packUnsigned(reinterpret_cast<const uint8_t *>(q.codes.data()) + r * k,
-                   k, scheme.getBits(), out);
+      packUnsigned(q.unsignedCodes.data() + r * k, k, scheme.getBits(), out);
   }
 
   // Scales in the scheme's type (the quantizer already rounded them to it).
@@ -275,6 +274,13 @@ void QuantizeWeights::runOnOperation() {
       op->emitOpError() << "layer '" << name << "': format "
                         << stringifyFormat(scheme.getFormat())
                         << " cannot be produced by qnt-quantize-weights yet";
+      return signalPassFailure();
+    }
+    if (scheme.isSigned() == scheme.hasZeroPoints()) {
+      op->emitOpError() << "layer '" << name
+                        << "': qnt-quantize-weights makes signed symmetric or "
+                           "unsigned asymmetric codes, not "
+                        << scheme;
       return signalPassFailure();
     }
     auto packedType = PackedType::getChecked(

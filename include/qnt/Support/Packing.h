@@ -69,8 +69,7 @@ void unpackUnsigned(const uint8_t *packed, size_t count, unsigned bits,
 /// Precondition: every code is in [-2^(bits-1), 2^(bits-1) - 1]. This is not
 /// checked; an out-of-range code is masked to its low `bits` bits, which
 /// changes its value. Validate with findSignedOutOfRange first.
-void packSigned(const int8_t *codes, size_t count, unsigned bits,
-                uint8_t *out);
+void packSigned(const int8_t *codes, size_t count, unsigned bits, uint8_t *out);
 
 /// Unpacks `count` signed codes of `bits` bits from `packed` (which holds
 /// packedRowBytes(count, bits) bytes; no byte past that is read) into

@@ -404,8 +404,13 @@ static void emitTile(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
 
   for (int64_t r = 0; r < rows; ++r) {
     for (int64_t c = 0; c < cols; ++c) {
+      // Reassociation lets LLVM reduce the lanes as a tree (log2(chunk)
+      // shuffles and adds) instead of one scalar add per lane; the order is
+      // fixed by the lowering, so results stay deterministic.
       Value sum = vector::ReductionOp::create(
-          b, vector::CombiningKind::ADD, groupLoop.getResult(r * cols + c));
+          b, b.getF32Type(), vector::CombiningKind::ADD,
+          groupLoop.getResult(r * cols + c), Value(),
+          arith::FastMathFlags::reassoc);
       if (kern.bias)
         sum = arith::AddFOp::create(
             b, sum,

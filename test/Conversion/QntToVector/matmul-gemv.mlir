@@ -30,7 +30,7 @@
 //       CHECK:         %[[SV:.*]] = vector.broadcast %[[S]] : f32 to vector<32xf32>
 //       CHECK:         %[[NEXT:.*]] = vector.fma %[[SV]], %[[GACC]], %{{.*}} : vector<32xf32>
 //       CHECK:         scf.yield %[[NEXT]]
-//       CHECK:       %[[SUM:.*]] = vector.reduction <add>, %[[ACC]] : vector<32xf32> into f32
+//       CHECK:       %[[SUM:.*]] = vector.reduction <add>, %[[ACC]] fastmath<reassoc> : vector<32xf32> into f32
 //       CHECK:       memref.store %[[SUM]], %{{.*}}[%[[M]], %[[N]]] : memref<1x8xf32>
 //       CHECK:   %[[Y:.*]] = bufferization.to_tensor %[[OUT]] restrict writable : memref<1x8xf32> to tensor<1x8xf32>
 //       CHECK:   return %[[Y]]
