@@ -64,6 +64,15 @@ inline float clampTo(float x, float lo, float hi) {
 /// register or four SSE registers, enough to hide the add latency.
 constexpr int64_t kLanes = 16;
 
+/// Sums the lanes pairwise: log2(kLanes) vector adds instead of a chain of
+/// kLanes dependent scalar adds, which dominated small groups.
+template <typename T> T sumLanes(T (&acc)[kLanes]) {
+  for (int64_t width = kLanes / 2; width > 0; width /= 2)
+    for (int64_t j = 0; j < width; ++j)
+      acc[j] += acc[j + width];
+  return acc[0];
+}
+
 double clipRatio(unsigned i) {
   return 1.0 - 0.5 * static_cast<double>(i) / (kNumClipRatios - 1);
 }
@@ -189,8 +198,13 @@ void spanMinMax(const float *w, int64_t n, float &minv, float &maxv) {
     mn[0] = std::min(mn[0], w[i]);
     mx[0] = std::max(mx[0], w[i]);
   }
-  minv = *std::min_element(mn, mn + kLanes);
-  maxv = *std::max_element(mx, mx + kLanes);
+  for (int64_t width = kLanes / 2; width > 0; width /= 2)
+    for (int64_t j = 0; j < width; ++j) {
+      mn[j] = mn[j + width] < mn[j] ? mn[j + width] : mn[j];
+      mx[j] = mx[j + width] > mx[j] ? mx[j + width] : mx[j];
+    }
+  minv = mn[0];
+  maxv = mx[0];
 }
 
 /// Float estimate of the (weighted) squared error of `c` on w[0, n), using
@@ -218,10 +232,7 @@ float searchError(const float *w, const float *imp, int64_t n,
       e *= imp[i];
     acc[0] += e;
   }
-  float sum = 0.0f;
-  for (int64_t j = 0; j < kLanes; ++j)
-    sum += acc[j];
-  return sum;
+  return sumLanes(acc);
 }
 
 /// Exact quantization of w[0, n) with `c`: codes are round-half-even(w /
@@ -265,10 +276,7 @@ double quantizeSpan(const float *w, const float *imp, int64_t n,
     if (Write)
       codes[i] = static_cast<CodeT>(static_cast<int32_t>(q) + zp);
   }
-  double sum = 0.0;
-  for (int64_t j = 0; j < kLanes; ++j)
-    sum += acc[j];
-  return sum;
+  return sumLanes(acc);
 }
 
 /// Search error of `c` on one span; falls back to division when the scale is
@@ -391,6 +399,10 @@ int64_t findNonFinite(const float *w, int64_t n) {
 }
 
 std::string formatFloat(float value) {
+  // printf may spell a NaN with its sign bit as "-nan"; the sign means
+  // nothing to the user.
+  if (std::isnan(value))
+    return "nan";
   char buf[32];
   std::snprintf(buf, sizeof(buf), "%g", static_cast<double>(value));
   return buf;

@@ -1,6 +1,7 @@
 // quant-compile: compiles a model in MLIR ahead of time into a quantized
 // native shared library (or object, assembly, LLVM IR, MLIR).
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
@@ -339,12 +340,37 @@ int main(int argc, char **argv) {
     return 1;
   if (!header.empty() && !writeHeader(*module, header, error))
     return fail(error);
+  // Each public function's bufferized signature travels in the library as
+  // `qnt_signature_NAME`, so quant-run can check the ABI and size buffers.
+  SmallVector<std::pair<std::string, std::string>> signatures;
+  for (auto func : module->getOps<func::FuncOp>()) {
+    if (func.isPrivate() || func.isExternal())
+      continue;
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    FunctionType type = func.getFunctionType();
+    os << "(";
+    llvm::interleaveComma(type.getInputs(), os);
+    os << ") -> (";
+    llvm::interleaveComma(type.getResults(), os);
+    os << ")";
+    signatures.emplace_back(func.getName().str(), text);
+  }
 
   progress.step("lowering to the LLVM dialect");
   PassManager llvmPm(&context);
   qnt::buildCpuLowerToLLVMPipeline(llvmPm, pipeline);
   if (failed(llvmPm.run(*module)))
     return 1;
+
+  OpBuilder builder = OpBuilder::atBlockEnd(module->getBody());
+  for (auto &[name, text] : signatures) {
+    std::string value = text + '\0';
+    auto type = LLVM::LLVMArrayType::get(builder.getI8Type(), value.size());
+    LLVM::GlobalOp::create(builder, module->getLoc(), type, /*isConstant=*/true,
+                           LLVM::Linkage::External, "qnt_signature_" + name,
+                           builder.getStringAttr(value));
+  }
 
   std::unique_ptr<llvm::TargetMachine> machine =
       qnt::createHostTargetMachine(cpu, error);
