@@ -3,6 +3,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Tosa/IR/TosaOps.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -111,6 +112,67 @@ static DenseResourceElementsAttr makeBlob(ShapedType type, StringRef name,
   return DenseResourceElementsAttr::get(type, name, std::move(blob));
 }
 
+/// The same payload viewed with another static shape of as many elements.
+static ElementsAttr reshapeElements(ElementsAttr attr, ShapedType type) {
+  if (auto dense = dyn_cast<DenseElementsAttr>(attr))
+    return dense.reshape(type);
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr))
+    return DenseResourceElementsAttr::get(type, resource.getRawHandle());
+  return {};
+}
+
+/// tosa.matmul [1, M, K] x [1, K, N] with a float constant right operand
+/// becomes a linalg.matmul on [M, K] x [K, N] between reshapes, so the
+/// linear-layer path below quantizes its weight like any other.
+static void rewriteTosaMatmuls(ModuleOp module) {
+  SmallVector<tosa::MatMulOp> matmuls;
+  module.walk([&](tosa::MatMulOp op) { matmuls.push_back(op); });
+  for (tosa::MatMulOp op : matmuls) {
+    auto aType = cast<RankedTensorType>(op.getA().getType());
+    auto bType = cast<RankedTensorType>(op.getB().getType());
+    auto outType = cast<RankedTensorType>(op.getType());
+    if (!aType.hasStaticShape() || !bType.hasStaticShape() ||
+        aType.getDimSize(0) != 1 || bType.getDimSize(0) != 1 ||
+        !isa<FloatType>(bType.getElementType()) ||
+        aType.getElementType() != outType.getElementType())
+      continue;
+    ElementsAttr weights;
+    if (auto c = op.getB().getDefiningOp<arith::ConstantOp>())
+      weights = dyn_cast<ElementsAttr>(c.getValue());
+    else if (auto c = op.getB().getDefiningOp<tosa::ConstOp>())
+      weights = c.getValues();
+    if (!weights)
+      continue;
+    int64_t m = aType.getDimSize(1), k = aType.getDimSize(2),
+            n = bType.getDimSize(2);
+    Type elem = bType.getElementType();
+    ElementsAttr reshaped =
+        reshapeElements(weights, RankedTensorType::get({k, n}, elem));
+    if (!reshaped)
+      continue;
+    OpBuilder b(op);
+    Location loc = op.getLoc();
+    SmallVector<ReassociationIndices> collapse = {{0, 1}, {2}};
+    Value a = tensor::CollapseShapeOp::create(b, loc, op.getA(), collapse);
+    Value w = arith::ConstantOp::create(b, loc, cast<TypedAttr>(reshaped));
+    Type outElem = outType.getElementType();
+    Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(outElem));
+    Value empty =
+        tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{m, n}, outElem);
+    Value init = linalg::FillOp::create(b, loc, zero, empty).getResult(0);
+    Value product =
+        linalg::MatmulOp::create(b, loc, ValueRange{a, w}, ValueRange{init})
+            .getResult(0);
+    Value result = tensor::ExpandShapeOp::create(b, loc, outType, product,
+                                                 collapse);
+    Operation *weightOp = op.getB().getDefiningOp();
+    op.replaceAllUsesWith(result);
+    op.erase();
+    if (weightOp->use_empty())
+      weightOp->erase();
+  }
+}
+
 struct QuantizeWeights final
     : qnt::impl::QntQuantizeWeightsPassBase<QuantizeWeights> {
   using Base::Base;
@@ -213,6 +275,8 @@ void QuantizeWeights::runOnOperation() {
     scaleElem = BFloat16Type::get(ctx);
   else
     return optionError("scale-type=" + scaleType + " must be f32, f16 or bf16");
+
+  rewriteTosaMatmuls(module);
 
   // Collect the layers first: rewriting while walking would revisit them.
   struct Candidate {

@@ -121,3 +121,26 @@ func.func @leaves_other_ops(%x: tensor<4x8xf32>, %y: tensor<8x4xf32>, %o: tensor
   %m = linalg.matmul ins(%x, %y : tensor<4x8xf32>, tensor<8x4xf32>) outs(%o : tensor<4x4xf32>) -> tensor<4x4xf32>
   return %a, %m : tensor<4x8xf32>, tensor<4x4xf32>
 }
+
+// -----
+
+// tosa.matmul with a constant right operand [1, K, N] becomes a linalg.matmul
+// between reshapes and is quantized like the plain matmul above (same bytes).
+// EXACT-LABEL: func.func @tosa_matmul
+//  EXACT-SAME:   (%[[A:.*]]: tensor<1x3x8xf32>)
+//       EXACT:   %[[A2:.*]] = tensor.collapse_shape %[[A]] {{\[}}[0, 1], [2]] : tensor<1x3x8xf32> into tensor<3x8xf32>
+//       EXACT:   %[[W:.*]] = qnt.constant {{.*}} : !qnt.packed<2x8, #qnt.scheme<si4, symmetric, per_group<1, 8>>>
+//       EXACT:   %[[D:.*]] = qnt.dequantize %[[W]]
+//       EXACT:   %[[T:.*]] = linalg.transpose ins(%[[D]] : tensor<2x8xf32>)
+//       EXACT:   %[[Y:.*]] = linalg.matmul ins(%[[A2]], %[[T]] : tensor<3x8xf32>, tensor<8x2xf32>)
+//       EXACT:   %[[R:.*]] = tensor.expand_shape %[[Y]] {{\[}}[0, 1], [2]] output_shape [1, 3, 2] : tensor<3x2xf32> into tensor<1x3x2xf32>
+//   EXACT-NOT:   tosa.matmul
+//       EXACT:   return %[[R]]
+//       EXACT:   weight0.codes: "0x080000002143547699999999"
+func.func @tosa_matmul(%a: tensor<1x3x8xf32>) -> tensor<1x3x2xf32> {
+  %b = "tosa.const"() <{values = dense<[[[0.1, -0.5], [0.2, -0.5], [0.3, -0.5], [0.4, -0.5],
+                                         [0.5, -0.5], [0.6, -0.5], [0.7, -0.5], [0.8, -0.5]]]> : tensor<1x8x2xf32>}> : () -> tensor<1x8x2xf32>
+  %zp = "tosa.const"() <{values = dense<0.0> : tensor<1xf32>}> : () -> tensor<1xf32>
+  %y = tosa.matmul %a, %b, %zp, %zp : (tensor<1x3x8xf32>, tensor<1x8x2xf32>, tensor<1xf32>, tensor<1xf32>) -> tensor<1x3x2xf32>
+  return %y : tensor<1x3x2xf32>
+}
