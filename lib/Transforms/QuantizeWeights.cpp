@@ -200,6 +200,8 @@ LogicalResult QuantizeWeights::quantizeWeight(Operation *layer,
                           : 0;
   options.scaleFormat = scaleFormatOf(scheme.getScaleType());
   options.clipSearch = clipSearch;
+  // Rows are split across all cores; the result does not depend on it.
+  options.numThreads = 0;
   QuantizedMatrix q;
   std::string error = quantizeMatrix(rowsNK, n, k, options, q);
   if (!error.empty())
