@@ -19,14 +19,17 @@ void qnt::buildCpuBufferizePipeline(OpPassManager &pm,
   // Bufferize the whole module: function boundaries get identity layouts so
   // kernels and C callers see plain row-major buffers, and results that are
   // just updated arguments (a KV cache) are dropped, so they stay in place.
-  std::string upstream =
+  std::string bufferize =
       "canonicalize,"
       "func.func(convert-elementwise-to-linalg),"
       "one-shot-bufferize{bufferize-function-boundaries "
       "function-boundary-type-conversion=identity-layout-map},"
-      "drop-equivalent-buffer-results,"
-      "buffer-deallocation-pipeline";
-  if (failed(parsePassPipeline(upstream, pm)))
+      "drop-equivalent-buffer-results";
+  if (failed(parsePassPipeline(bufferize, pm)))
+    llvm::report_fatal_error("qnt-cpu-pipeline: bad upstream pipeline string");
+  pm.addPass(createQntDropReturnedArgumentsPass());
+  if (failed(parsePassPipeline(
+          "buffer-deallocation-pipeline,convert-bufferization-to-memref", pm)))
     llvm::report_fatal_error("qnt-cpu-pipeline: bad upstream pipeline string");
 }
 
@@ -39,8 +42,10 @@ void qnt::buildCpuLowerToLLVMPipeline(OpPassManager &pm,
     // scf-to-cf can later split the body into blocks.
     upstream += "convert-scf-to-openmp,canonicalize,";
   upstream +=
-      "convert-vector-to-scf,lower-affine,convert-scf-to-cf,"
-      "expand-strided-metadata,canonicalize,"
+      // expand-strided-metadata makes affine.apply ops, so lower-affine
+      // runs after it.
+      "convert-vector-to-scf,expand-strided-metadata,lower-affine,"
+      "convert-scf-to-cf,canonicalize,"
       "convert-vector-to-llvm,finalize-memref-to-llvm,convert-math-to-llvm,"
       "convert-arith-to-llvm,convert-index-to-llvm,convert-func-to-llvm,"
       "convert-cf-to-llvm,";

@@ -3,8 +3,8 @@
 // Implements the contract in docs/QUANTIZER.md. Per group the work is:
 //   1. min/max of the group;
 //   2. with clipSearch, the squared error of every clipping ratio's
-//      (scale, zero point), evaluated in float with w * (1 / scale) -- this
-//      is ~95% of the run time, so it is written to auto-vectorise;
+//      (scale, zero point), evaluated in float with w * (1 / scale) -- the
+//      bulk of the run time, so it is written to auto-vectorise;
 //   3. the codes of the winner, computed with a true division so that each
 //      code is round-half-even(w / scale), and the error of the winner and of
 //      the plain min/max scale recomputed in double from those exact codes.
@@ -22,15 +22,20 @@
 #include "qnt/Support/Quantizer.h"
 
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <limits>
 #include <thread>
 
+// The rounding trick and the exact-error comparison rely on IEEE single
+// precision arithmetic: no reassociation, no x87 excess precision.
 #if defined(__FAST_MATH__)
-// The rounding trick and the exact-error comparison rely on IEEE semantics.
 #error "Quantizer.cpp must not be compiled with -ffast-math"
+#endif
+#if FLT_EVAL_METHOD != 0
+#error "Quantizer.cpp needs float arithmetic evaluated in float (SSE, not x87)"
 #endif
 
 using namespace mlir::qnt;
@@ -65,7 +70,7 @@ inline float clampTo(float x, float lo, float hi) {
 constexpr int64_t kLanes = 16;
 
 /// Sums the lanes pairwise: log2(kLanes) vector adds instead of a chain of
-/// kLanes dependent scalar adds, which dominated small groups.
+/// kLanes dependent scalar adds, which matters for groups of 32.
 template <typename T> T sumLanes(T (&acc)[kLanes]) {
   for (int64_t width = kLanes / 2; width > 0; width /= 2)
     for (int64_t j = 0; j < width; ++j)

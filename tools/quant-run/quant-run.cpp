@@ -6,10 +6,12 @@
 // The two scalars are the token id and its position; every memref argument is
 // state the caller owns (the KV cache, zero at the start); the first result is
 // the logits row, further results (if any) are new values of the state.
+#include "llvm/ADT/SmallString.h"
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -151,7 +153,11 @@ int main(int argc, char **argv) {
     return fail("--steps=" + llvm::Twine(steps.getValue()) +
                 " must be zero or positive");
 
-  void *handle = dlopen(library.c_str(), RTLD_NOW | RTLD_LOCAL);
+  // dlopen searches the library path for names without a slash; a file
+  // named on the command line is meant literally.
+  llvm::SmallString<256> path(library);
+  llvm::sys::fs::make_absolute(path);
+  void *handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!handle)
     return fail("cannot load '" + library + "': " + dlerror());
   auto *signature = static_cast<const char *>(

@@ -49,4 +49,18 @@ def QntFuseDequantMatmulPass : Pass<"qnt-fuse-dequant-matmul"> {
                            "::mlir::tensor::TensorDialect", "::mlir::arith::ArithDialect"];
 }
 
+def QntDropReturnedArgumentsPass
+    : Pass<"qnt-drop-returned-arguments", "::mlir::ModuleOp"> {
+  let summary = "Drop results of public functions that return an argument buffer";
+  let description = [{
+    After bufferization, a public function whose tensor result was an
+    argument updated in place (a KV cache) returns that argument's buffer.
+    The caller already owns it, so the result is removed from the function:
+    the argument is the state, updated in place. Without this, buffer
+    deallocation would clone the whole buffer on every call.
+    (Upstream drop-equivalent-buffer-results does this for private
+    functions only, since it must rewrite the callers.)
+  }];
+}
+
 #endif // QNT_TRANSFORMS_PASSES_TD
