@@ -2,6 +2,7 @@
 // func/linalg/tensor/arith/math, weights as resource blobs).
 #include "mlir/Bytecode/BytecodeWriter.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/OperationSupport.h"
 #include "mlir/Support/FileUtilities.h"
 #include "qnt/Import/Llama2c.h"
 #include "qnt/Import/Transformer.h"
@@ -99,7 +100,9 @@ int main(int argc, char **argv) {
       return 1;
     }
   } else {
-    module->print(out->os());
+    // Locations name every weight ("layers.3.w1"); passes report and skip
+    // layers by them, so they are printed too.
+    module->print(out->os(), OpPrintingFlags().enableDebugInfo());
   }
   out->keep();
   if (!quiet && output != "-")
