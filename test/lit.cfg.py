@@ -39,7 +39,7 @@ config.substitutions.append(
      " -shared-libs=" + os.path.join(config.llvm_lib_dir, "libmlir_c_runner_utils" + config.llvm_shlib_ext)))
 
 tool_dirs = [config.qnt_tools_dir, config.llvm_tools_dir]
-tools = ["quant-compile", "mlir-opt", "mlir-runner", "mlir-translate", "llc", "split-file", "llvm-nm"]
+tools = ["quant-compile", "quant-import", "quant-run", "mlir-opt", "mlir-runner", "mlir-translate", "llc", "split-file", "llvm-nm"]
 llvm_config.add_tool_substitutions(
     [t for t in tools if t != "quant-opt"] + [ToolSubst("quant-opt", unresolved="fatal")],
     tool_dirs)

@@ -1,0 +1,55 @@
+#!/usr/bin/env python3
+"""Writes a small llama2.c checkpoint with deterministic weights.
+
+  make_tiny_llama.py OUT [--dim 48 --hidden 128 --layers 2 --heads 6
+                          --kv-heads 2 --vocab 64 --seq 32 --seed 0]
+
+The weights are random (fixed seed) with the statistics of a trained model's
+(small normal weights, unit norm gains), so the model produces varied tokens.
+Used by the demo and by tests that must run without ../shared/models.
+"""
+import argparse
+
+import numpy as np
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("out")
+    p.add_argument("--dim", type=int, default=48)
+    p.add_argument("--hidden", type=int, default=128)
+    p.add_argument("--layers", type=int, default=2)
+    p.add_argument("--heads", type=int, default=6)
+    p.add_argument("--kv-heads", type=int, default=2)
+    p.add_argument("--vocab", type=int, default=64)
+    p.add_argument("--seq", type=int, default=32)
+    p.add_argument("--seed", type=int, default=0)
+    a = p.parse_args()
+    rng = np.random.default_rng(a.seed)
+    d, h, l, v = a.dim, a.hidden, a.layers, a.vocab
+    kv = d * a.kv_heads // a.heads
+    head = d // a.heads
+
+    def normal(*shape, scale=1.0):
+        fan_in = shape[-1]
+        return (rng.standard_normal(shape) * scale / np.sqrt(fan_in)).astype(np.float32)
+
+    parts = [
+        np.array([d, h, l, a.heads, a.kv_heads, v, a.seq], dtype="<i4"),
+        normal(v, d, scale=1.0),                     # token embedding
+        (1 + 0.1 * rng.standard_normal((l, d))).astype(np.float32),  # rms_att
+        normal(l, d, d, scale=2), normal(l, kv, d, scale=2), normal(l, kv, d, scale=2),
+        normal(l, d, d, scale=2),
+        (1 + 0.1 * rng.standard_normal((l, d))).astype(np.float32),  # rms_ffn
+        normal(l, h, d, scale=2), normal(l, d, h, scale=2), normal(l, h, d, scale=2),
+        np.ones(d, dtype=np.float32),                # rms_final
+        np.zeros(a.seq * head // 2, dtype=np.float32),  # legacy RoPE tables
+        np.zeros(a.seq * head // 2, dtype=np.float32),
+    ]
+    with open(a.out, "wb") as f:
+        for part in parts:
+            f.write(part.astype(part.dtype.newbyteorder("<")).tobytes())
+
+
+if __name__ == "__main__":
+    main()

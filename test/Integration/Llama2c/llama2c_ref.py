@@ -1,0 +1,160 @@
+#!/usr/bin/env python3
+"""An independent numpy forward pass of a llama2.c checkpoint (as run.c does).
+
+  llama2c_ref.py CHECKPOINT --steps N [--tokens "1 ..."] [--logits FILE]
+
+Prints the greedy tokens like quant-run (prompt fed one token at a time, then
+N generated tokens) and can write the logits of every fed token (float32
+rows). `compare` checks quant-run's output files against this reference.
+"""
+import argparse
+import sys
+
+import numpy as np
+
+
+def load(path):
+    raw = np.fromfile(path, dtype=np.uint8)
+    dim, hidden, layers, heads, kv_heads, vocab, seq = np.frombuffer(raw[:28].tobytes(), dtype=np.int32)
+    shared = vocab > 0
+    vocab = abs(int(vocab))
+    f = np.frombuffer(raw[28:].tobytes(), dtype=np.float32)
+    kv_dim = dim * kv_heads // heads
+    head = dim // heads
+    o = 0
+
+    def take(*shape):
+        nonlocal o
+        n = int(np.prod(shape))
+        t = f[o:o + n].reshape(shape)
+        o += n
+        return t
+
+    w = {}
+    w["emb"] = take(vocab, dim)
+    w["rms_att"] = take(layers, dim)
+    w["wq"] = take(layers, dim, dim)
+    w["wk"] = take(layers, kv_dim, dim)
+    w["wv"] = take(layers, kv_dim, dim)
+    w["wo"] = take(layers, dim, dim)
+    w["rms_ffn"] = take(layers, dim)
+    w["w1"] = take(layers, hidden, dim)
+    w["w2"] = take(layers, dim, hidden)
+    w["w3"] = take(layers, hidden, dim)
+    w["rms_final"] = take(dim)
+    take(seq * head // 2)
+    take(seq * head // 2)
+    w["cls"] = w["emb"] if shared else take(vocab, dim)
+    cfg = dict(dim=int(dim), hidden=int(hidden), layers=int(layers), heads=int(heads),
+               kv_heads=int(kv_heads), vocab=vocab, seq=int(seq), head=int(head), kv_dim=int(kv_dim))
+    return cfg, w
+
+
+def rmsnorm(x, weight):
+    ss = np.float32(np.mean(x.astype(np.float64) ** 2)) + np.float32(1e-5)
+    return weight * (x / np.sqrt(ss)).astype(np.float32)
+
+
+class Model:
+    def __init__(self, path):
+        self.cfg, self.w = load(path)
+        c = self.cfg
+        self.k = np.zeros((c["layers"], c["seq"], c["kv_dim"]), dtype=np.float32)
+        self.v = np.zeros_like(self.k)
+
+    def rope(self, x, pos):
+        head = self.cfg["head"]
+        out = x.copy()
+        for i in range(0, x.shape[0], 2):
+            freq = 1.0 / (10000.0 ** ((i % head) / head))
+            val = pos * freq
+            c, s = np.cos(val), np.sin(val)
+            out[i] = x[i] * c - x[i + 1] * s
+            out[i + 1] = x[i] * s + x[i + 1] * c
+        return out
+
+    def step(self, token, pos):
+        c, w = self.cfg, self.w
+        x = w["emb"][token].astype(np.float64)
+        group = c["heads"] // c["kv_heads"]
+        for l in range(c["layers"]):
+            xb = rmsnorm(x, w["rms_att"][l]).astype(np.float64)
+            q = w["wq"][l] @ xb
+            k = w["wk"][l] @ xb
+            v = w["wv"][l] @ xb
+            q, k = self.rope(q, pos), self.rope(k, pos)
+            self.k[l, pos] = k
+            self.v[l, pos] = v
+            att_out = np.zeros(c["dim"])
+            for h in range(c["heads"]):
+                hs = c["head"]
+                kvh = h // group
+                qh = q[h * hs:(h + 1) * hs]
+                keys = self.k[l, :pos + 1, kvh * hs:(kvh + 1) * hs].astype(np.float64)
+                scores = keys @ qh / np.sqrt(hs)
+                scores = np.exp(scores - scores.max())
+                scores /= scores.sum()
+                vals = self.v[l, :pos + 1, kvh * hs:(kvh + 1) * hs].astype(np.float64)
+                att_out[h * hs:(h + 1) * hs] = scores @ vals
+            x = x + w["wo"][l] @ att_out
+            xb = rmsnorm(x, w["rms_ffn"][l]).astype(np.float64)
+            h1 = w["w1"][l] @ xb
+            h3 = w["w3"][l] @ xb
+            x = x + w["w2"][l] @ (h1 / (1 + np.exp(-h1)) * h3)
+        x = rmsnorm(x, w["rms_final"]).astype(np.float64)
+        return w["cls"] @ x
+
+
+def run(path, prompt, steps, logits_path):
+    m = Model(path)
+    rows, out = [], []
+    total = len(prompt) + max(steps - 1, 0)
+    token = prompt[0]
+    for pos in range(total):
+        logits = m.step(token, pos)
+        rows.append(logits.astype(np.float32))
+        best = int(np.argmax(logits))
+        if pos + 1 < len(prompt):
+            token = prompt[pos + 1]
+        elif steps > 0:
+            out.append(best)
+            token = best
+    if logits_path:
+        np.stack(rows).astype("<f4").tofile(logits_path)
+    return out
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run")
+    r.add_argument("checkpoint")
+    r.add_argument("--steps", type=int, default=16)
+    r.add_argument("--tokens", default="1")
+    r.add_argument("--logits")
+    c = sub.add_parser("compare", help="compare two logits files")
+    c.add_argument("reference")
+    c.add_argument("candidate")
+    c.add_argument("--rtol", type=float, default=1e-4)
+    args = p.parse_args()
+    if args.cmd == "run":
+        prompt = [int(t) for t in args.tokens.split()]
+        print(" ".join(str(t) for t in run(args.checkpoint, prompt, args.steps, args.logits)))
+        return 0
+    ref = np.fromfile(args.reference, dtype="<f4")
+    got = np.fromfile(args.candidate, dtype="<f4")
+    if ref.size != got.size or ref.size == 0:
+        print(f"FAIL: {got.size} logits, expected {ref.size}")
+        return 1
+    # Relative to the size of the logits row: |got - ref| <= rtol * max|ref|.
+    scale = np.abs(ref).max()
+    err = np.abs(got - ref).max()
+    if err > args.rtol * scale:
+        print(f"FAIL: max |difference| {err:.3g} exceeds {args.rtol} x {scale:.3g}")
+        return 1
+    print(f"PASS {ref.size} logits, max |difference| {err:.3g} ({err / scale:.2g} relative)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
