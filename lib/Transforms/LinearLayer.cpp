@@ -2,6 +2,9 @@
 #include "qnt/Transforms/LinearLayer.h"
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 
 using namespace mlir;
 using namespace mlir::qnt;
@@ -73,4 +76,89 @@ FailureOr<LinearLayer> mlir::qnt::matchLinearLayer(linalg::LinalgOp op,
       dimPosition(xs.back()) == kDim && dimPosition(outs.back()) == nDim &&
       llvm::equal(xs.drop_back(), outs.drop_back());
   return layer;
+}
+
+/// The name carried by a NameLoc, possibly inside a FusedLoc.
+static std::string locationName(Location loc) {
+  if (auto name = dyn_cast<NameLoc>(loc))
+    return name.getName().str();
+  if (auto fused = dyn_cast<FusedLoc>(loc))
+    for (Location inner : fused.getLocations())
+      if (auto name = dyn_cast<NameLoc>(inner))
+        return name.getName().str();
+  return "";
+}
+
+SmallVector<ConstantLinearLayer>
+mlir::qnt::findConstantLinearLayers(Operation *module) {
+  SmallVector<ConstantLinearLayer> layers;
+  module->walk([&](linalg::LinalgOp op) {
+    for (unsigned w : {1u, 0u}) {
+      FailureOr<LinearLayer> layer = matchLinearLayer(op, w);
+      if (failed(layer))
+        continue;
+      auto constant = op.getDpsInputOperand(w)
+                          ->get()
+                          .getDefiningOp<arith::ConstantOp>();
+      if (!constant)
+        continue;
+      layers.push_back({*layer, constant, locationName(op.getLoc())});
+      return;
+    }
+  });
+  return layers;
+}
+
+std::string mlir::qnt::readWeightRows(const ConstantLinearLayer &c,
+                                      std::vector<float> &owned,
+                                      const float *&rows) {
+  arith::ConstantOp weight = c.weight;
+  auto attr = cast<ElementsAttr>(weight.getValue());
+  auto type = cast<ShapedType>(attr.getType());
+  int64_t n = c.layer.n, k = c.layer.k;
+  const float *data = nullptr;
+  std::vector<float> converted;
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr)) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    if (!blob)
+      return "its resource blob '" + resource.getRawHandle().getKey().str() +
+             "' is missing";
+    if (!type.getElementType().isF32())
+      return "resource weights must be f32";
+    ArrayRef<char> bytes = blob->getData();
+    if (bytes.size() != static_cast<size_t>(n * k) * 4)
+      return "its resource blob has " + std::to_string(bytes.size()) +
+             " bytes, not the " + std::to_string(n * k * 4) +
+             " its type needs";
+    data = reinterpret_cast<const float *>(bytes.data());
+  } else if (auto dense = dyn_cast<DenseFPElementsAttr>(attr)) {
+    if (type.getElementType().isF32() && !dense.isSplat()) {
+      data = reinterpret_cast<const float *>(dense.getRawData().data());
+    } else {
+      converted.reserve(n * k);
+      for (APFloat v : dense.getValues<APFloat>()) {
+        bool lost;
+        v.convert(APFloat::IEEEsingle(), APFloat::rmNearestTiesToEven, &lost);
+        converted.push_back(v.convertToFloat());
+      }
+      data = converted.data();
+    }
+  } else {
+    return "its value is neither dense nor a resource blob";
+  }
+  if (!c.layer.weightIsKN) {
+    if (!converted.empty()) {
+      owned = std::move(converted);
+      data = owned.data();
+    }
+    rows = data;
+    return "";
+  }
+  // A [K, N] weight is transposed into rows of K.
+  owned.assign(n * k, 0.0f);
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t j = 0; j < n; ++j)
+      owned[j * k + i] = data[i * n + j];
+  rows = owned.data();
+  return "";
 }

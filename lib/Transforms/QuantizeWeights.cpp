@@ -28,74 +28,6 @@ using namespace mlir::qnt;
 
 namespace {
 
-/// A human-readable name for a layer: its NameLoc if it has one, else the
-/// printed location.
-static std::string layerName(Operation *op) {
-  Location loc = op->getLoc();
-  if (auto fused = dyn_cast<FusedLoc>(loc))
-    for (Location inner : fused.getLocations())
-      if (auto name = dyn_cast<NameLoc>(inner))
-        return name.getName().str();
-  if (auto name = dyn_cast<NameLoc>(loc))
-    return name.getName().str();
-  std::string text;
-  llvm::raw_string_ostream os(text);
-  loc.print(os);
-  return text;
-}
-
-/// The float values of a weight constant, [rows, cols] row-major in the
-/// constant's own layout. f32 payloads (resource blobs or raw dense data) are
-/// read in place; other element types are converted into `owned`.
-struct WeightData {
-  const float *data = nullptr;
-  std::vector<float> owned;
-};
-
-static LogicalResult readWeights(ElementsAttr attr, WeightData &out,
-                                 std::string &error) {
-  auto type = cast<ShapedType>(attr.getType());
-  bool isF32 = type.getElementType().isF32();
-  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr)) {
-    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
-    if (!blob) {
-      error = "its resource blob '" + resource.getRawHandle().getKey().str() +
-              "' is missing";
-      return failure();
-    }
-    if (!isF32) {
-      error = "resource weights must be f32";
-      return failure();
-    }
-    ArrayRef<char> bytes = blob->getData();
-    if (bytes.size() != static_cast<size_t>(type.getNumElements()) * 4) {
-      error = "its resource blob has " + std::to_string(bytes.size()) +
-              " bytes, not the " + std::to_string(type.getNumElements() * 4) +
-              " its type needs";
-      return failure();
-    }
-    out.data = reinterpret_cast<const float *>(bytes.data());
-    return success();
-  }
-  auto dense = dyn_cast<DenseFPElementsAttr>(attr);
-  if (!dense) {
-    error = "its value is neither dense nor a resource blob";
-    return failure();
-  }
-  if (isF32 && !dense.isSplat()) {
-    out.data = reinterpret_cast<const float *>(dense.getRawData().data());
-    return success();
-  }
-  out.owned.reserve(type.getNumElements());
-  for (APFloat v : dense.getValues<APFloat>()) {
-    bool lost;
-    v.convert(APFloat::IEEEsingle(), APFloat::rmNearestTiesToEven, &lost);
-    out.owned.push_back(v.convertToFloat());
-  }
-  out.data = out.owned.data();
-  return success();
-}
-
 static ScaleFormat scaleFormatOf(Type type) {
   if (type.isF16())
     return ScaleFormat::F16;
@@ -281,32 +213,14 @@ void QuantizeWeights::runOnOperation() {
   rewriteTosaMatmuls(module);
 
   // Collect the layers first: rewriting while walking would revisit them.
-  struct Candidate {
-    LinearLayer layer;
-    arith::ConstantOp weight;
-  };
-  SmallVector<Candidate> candidates;
-  module.walk([&](linalg::LinalgOp op) {
-    for (unsigned w : {1u, 0u}) {
-      FailureOr<LinearLayer> layer = matchLinearLayer(op, w);
-      if (failed(layer))
-        continue;
-      auto constant = op.getDpsInputOperand(w)
-                          ->get()
-                          .getDefiningOp<arith::ConstantOp>();
-      if (!constant)
-        continue;
-      candidates.push_back({*layer, constant});
-      return;
-    }
-  });
+  SmallVector<ConstantLinearLayer> candidates = findConstantLinearLayers(module);
 
   // One packed weight per (constant, layout, scheme), shared by its users.
   llvm::DenseMap<std::tuple<Operation *, unsigned, Attribute>, Value> done;
   unsigned counter = 0;
-  for (Candidate &c : candidates) {
+  for (ConstantLinearLayer &c : candidates) {
     Operation *op = c.layer.op;
-    std::string name = layerName(op);
+    std::string name = c.name;
     std::string opName = op->getName().getStringRef().str();
     if (llvm::any_of(skip, [&](const std::string &pattern) {
           return StringRef(name).contains(pattern) ||
@@ -314,9 +228,10 @@ void QuantizeWeights::runOnOperation() {
         }))
       continue;
     int64_t n = c.layer.n, k = c.layer.k;
-    if (n * k < minElements)
+    // The cost model keeps some layers in float.
+    if (n * k < minElements || op->hasAttr("qnt.keep_float"))
       continue;
-    if (name.empty() || name.find_first_of("\"<>") != std::string::npos)
+    if (name.empty())
       name = "weight" + std::to_string(counter);
     ++counter;
 
@@ -361,23 +276,13 @@ void QuantizeWeights::runOnOperation() {
                                Attribute(scheme));
     Value weightTensor = done.lookup(key);
     if (!weightTensor) {
-      WeightData data;
-      std::string error;
-      if (failed(readWeights(cast<ElementsAttr>(c.weight.getValue()), data,
-                             error))) {
+      std::vector<float> owned;
+      const float *rows = nullptr;
+      std::string error = readWeightRows(c, owned, rows);
+      if (!error.empty()) {
         op->emitOpError() << "cannot read the weight of layer '" << name
                           << "': " << error;
         return signalPassFailure();
-      }
-      // The quantizer wants rows of K; a [K, N] weight is transposed first.
-      const float *rows = data.data;
-      std::vector<float> transposed;
-      if (c.layer.weightIsKN) {
-        transposed.resize(n * k);
-        for (int64_t i = 0; i < k; ++i)
-          for (int64_t j = 0; j < n; ++j)
-            transposed[j * k + i] = data.data[i * n + j];
-        rows = transposed.data();
       }
       builder.setInsertionPointAfter(c.weight);
       Value packed;
@@ -404,7 +309,7 @@ void QuantizeWeights::runOnOperation() {
 
   // Float weights nobody reads any more are dropped.
   llvm::SetVector<Operation *> weights;
-  for (Candidate &c : candidates)
+  for (ConstantLinearLayer &c : candidates)
     weights.insert(c.weight);
   for (Operation *weight : weights)
     if (weight->use_empty())

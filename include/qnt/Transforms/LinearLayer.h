@@ -2,7 +2,10 @@
 #ifndef QNT_TRANSFORMS_LINEARLAYER_H
 #define QNT_TRANSFORMS_LINEARLAYER_H
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include <string>
+#include <vector>
 
 namespace mlir::qnt {
 
@@ -30,6 +33,23 @@ struct LinearLayer {
 /// `weightIndex`. Fails (with a reason, for debugging) otherwise.
 FailureOr<LinearLayer> matchLinearLayer(linalg::LinalgOp op,
                                         unsigned weightIndex);
+
+/// A linear layer whose weight is a float arith.constant.
+struct ConstantLinearLayer {
+  LinearLayer layer;
+  arith::ConstantOp weight;
+  /// The layer's name: its NameLoc ("layers.3.w1") if it has one, else "".
+  std::string name;
+};
+
+/// Every linear layer with a constant weight in `module`, in program order.
+SmallVector<ConstantLinearLayer> findConstantLinearLayers(Operation *module);
+
+/// The weight of `layer` as rows [N, K] of f32. f32 payloads in [N, K] are
+/// read in place (resource blobs are not copied); other layouts and element
+/// types are converted into `owned`. Returns "" or what is wrong.
+std::string readWeightRows(const ConstantLinearLayer &layer,
+                           std::vector<float> &owned, const float *&rows);
 
 } // namespace mlir::qnt
 
