@@ -75,16 +75,37 @@ static cl::list<std::string>
          cl::cat(category));
 static cl::opt<std::string>
     budget("budget",
-           cl::desc("Per-layer bit widths from the cost model under a budget, "
-                    "e.g. avg-bits:4.25 (needs qnt-assign-bitwidths)"),
+           cl::desc("Per-layer schemes from the cost model under a budget: "
+                    "avg-bits:X, bytes:N or latency-us:T (overrides --bits "
+                    "and --group)"),
            cl::cat(category));
 static cl::opt<std::string>
     calibrate("calibrate",
               cl::desc("Token file for calibration statistics (cost model)"),
               cl::cat(category));
-static cl::opt<std::string> report("report",
-                                   cl::desc("Write a JSON report of choices"),
-                                   cl::cat(category));
+static cl::opt<std::string>
+    report("report",
+           cl::desc("With --budget: write a JSON report of the per-layer "
+                    "choices (a table goes to stderr unless -q)"),
+           cl::cat(category));
+static cl::opt<std::string>
+    pareto("pareto",
+           cl::desc("With --budget: write the Pareto frontier as CSV"),
+           cl::cat(category));
+static cl::opt<std::string>
+    costTarget("cost-target",
+               cl::desc("With --budget: target description file for predicted "
+                        "times (targets/*.target; default host-x86_64)"),
+               cl::cat(category));
+static cl::opt<std::string> calibrationStats(
+    "calibration-stats",
+    cl::desc("With --budget: E[x_k^2] of every layer's input ('NAME v0 v1 ...' "
+             "lines) weighting the sensitivities; see docs/COST_MODEL.md"),
+    cl::value_desc("file"), cl::cat(category));
+static cl::opt<int64_t>
+    costBatch("cost-batch", cl::init(1),
+              cl::desc("With --budget=latency-us:T: rows of x per call"),
+              cl::cat(category));
 static cl::opt<std::string>
     emit("emit",
          cl::desc("What to write: mlir (quantized and fused IR), llvm, asm, "
@@ -267,10 +288,12 @@ int main(int argc, char **argv) {
                 " must be 0 (per channel) or a positive group size");
   if (!llvm::is_contained({"f32", "f16", "bf16"}, scaleType))
     return fail("--scale-type=" + scaleType + " must be f32, f16 or bf16");
-  if (!budget.empty() || !calibrate.empty() || !report.empty())
-    return fail("--budget, --calibrate and --report need the cost model "
-                "(qnt-assign-bitwidths), which is not built yet; use "
-                "--bits/--group");
+  if (!calibrate.empty())
+    return fail("--calibrate: collecting calibration statistics from tokens "
+                "is not built yet; qnt-assign-bitwidths reads a statistics "
+                "file (quant-opt --qnt-assign-bitwidths=calibration=FILE)");
+  if (budget.empty() && (!report.empty() || !pareto.empty()))
+    return fail("--report and --pareto describe the choices of --budget");
 
   DialectRegistry registry;
   registerAllDialects(registry);
@@ -299,6 +322,19 @@ int main(int argc, char **argv) {
 
   // Quantize and fuse (the tensor-level part of the pipeline).
   PassManager quantizePm(&context);
+  if (!budget.empty()) {
+    qnt::QntAssignBitwidthsPassOptions options;
+    options.budget = budget;
+    options.report = report;
+    options.reportTable = !quiet;
+    options.pareto = pareto;
+    options.target = costTarget;
+    options.batch = costBatch;
+    options.scaleType = scaleType;
+    options.calibration = calibrationStats;
+    quantizePm.addPass(qnt::createQntAssignBitwidthsPass(options));
+    progress.step("choosing schemes under --budget=" + budget);
+  }
   if (bits != "none") {
     qnt::QntQuantizeWeightsPassOptions options;
     options.bits = codeBits;
@@ -307,7 +343,9 @@ int main(int argc, char **argv) {
     options.scaleType = scaleType;
     options.skip.assign(skip.begin(), skip.end());
     quantizePm.addPass(qnt::createQntQuantizeWeightsPass(options));
-    progress.step("quantizing weights: int" + bits + ", " +
+    progress.step(!budget.empty()
+                      ? std::string("quantizing weights with the chosen schemes")
+                      : "quantizing weights: int" + bits + ", " +
                   (group == 0 ? std::string("one scale per channel")
                               : "groups of " + std::to_string(group)) +
                   (asymmetric ? ", asymmetric" : ", symmetric"));

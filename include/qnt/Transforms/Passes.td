@@ -49,6 +49,45 @@ def QntFuseDequantMatmulPass : Pass<"qnt-fuse-dequant-matmul"> {
                            "::mlir::tensor::TensorDialect", "::mlir::arith::ArithDialect"];
 }
 
+def QntAssignBitwidthsPass : Pass<"qnt-assign-bitwidths", "::mlir::ModuleOp"> {
+  let summary = "Choose each linear layer's scheme from a cost model under a budget";
+  let description = [{
+    For every linear layer with a constant weight and every candidate scheme,
+    computes the sensitivity (sum_k E[x_k^2] ||W[:, k] - W^[:, k]||^2, the
+    diagonal-Hessian proxy; E[x_k^2] from a calibration statistics file when
+    given, else 1) and the cost (bits, or predicted time on a target), then
+    picks one scheme per layer minimising the total sensitivity under the
+    budget with an exact multiple-choice knapsack solver (dynamic programming
+    over the budget; the discretisation bound is reported). Each layer gets a
+    `qnt.scheme` attribute (or `qnt.keep_float`), which qnt-quantize-weights
+    honours. See docs/COST_MODEL.md.
+  }];
+  let options = [
+    ListOption<"candidates", "candidates", "std::string",
+               "Schemes to choose from: BITS:GROUP (GROUP 0 = per channel), "
+               "BITS:GROUP:asym, or f32 (default: 2, 3, 4, 5, 6, 8 bits x groups "
+               "of 32, 64, 128 or per channel, and f32)">,
+    Option<"budget", "budget", "std::string", /*default=*/"\"avg-bits:4.5\"",
+           "avg-bits:X (bits per weight, scales and zero points included), "
+           "bytes:N, or latency-us:T (predicted, for --batch rows)">,
+    Option<"batch", "batch", "int64_t", /*default=*/"1",
+           "Rows M of x for predicted latency">,
+    Option<"target", "target", "std::string", /*default=*/"\"\"",
+           "Target description file (default: the built-in host-x86_64)">,
+    Option<"calibration", "calibration", "std::string", /*default=*/"\"\"",
+           "Statistics file: 'NAME v0 v1 ...' lines of E[x_k^2] per layer">,
+    Option<"scaleType", "scale-type", "std::string", /*default=*/"\"f32\"",
+           "Element type of scales: f32, f16 or bf16">,
+    Option<"report", "report", "std::string", /*default=*/"\"\"",
+           "Write a JSON report of the choices here">,
+    Option<"reportTable", "report-table", "bool", /*default=*/"false",
+           "Print a per-layer table of the choices to stderr">,
+    Option<"pareto", "pareto", "std::string", /*default=*/"\"\"",
+           "Write the Pareto frontier (budget, total sensitivity) as CSV">,
+  ];
+  let dependentDialects = ["::mlir::qnt::QntDialect"];
+}
+
 def QntDropReturnedArgumentsPass
     : Pass<"qnt-drop-returned-arguments", "::mlir::ModuleOp"> {
   let summary = "Drop results of public functions that return an argument buffer";

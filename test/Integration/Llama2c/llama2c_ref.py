@@ -61,6 +61,7 @@ class Model:
         c = self.cfg
         self.k = np.zeros((c["layers"], c["seq"], c["kv_dim"]), dtype=np.float32)
         self.v = np.zeros_like(self.k)
+        self.stats = None
 
     def rope(self, x, pos):
         head = self.cfg["head"]
@@ -73,12 +74,20 @@ class Model:
             out[i + 1] = x[i] * s + x[i + 1] * c
         return out
 
+    def observe(self, name, x):
+        """Accumulates x^2 per input channel of the linear layer `name`."""
+        if self.stats is not None:
+            total, count = self.stats.get(name, (0.0, 0))
+            self.stats[name] = (total + np.asarray(x, dtype=np.float64) ** 2, count + 1)
+
     def step(self, token, pos):
         c, w = self.cfg, self.w
         x = w["emb"][token].astype(np.float64)
         group = c["heads"] // c["kv_heads"]
         for l in range(c["layers"]):
             xb = rmsnorm(x, w["rms_att"][l]).astype(np.float64)
+            for name in ("wq", "wk", "wv"):
+                self.observe(f"layers.{l}.{name}", xb)
             q = w["wq"][l] @ xb
             k = w["wk"][l] @ xb
             v = w["wv"][l] @ xb
@@ -96,12 +105,18 @@ class Model:
                 scores /= scores.sum()
                 vals = self.v[l, :pos + 1, kvh * hs:(kvh + 1) * hs].astype(np.float64)
                 att_out[h * hs:(h + 1) * hs] = scores @ vals
+            self.observe(f"layers.{l}.wo", att_out)
             x = x + w["wo"][l] @ att_out
             xb = rmsnorm(x, w["rms_ffn"][l]).astype(np.float64)
+            self.observe(f"layers.{l}.w1", xb)
+            self.observe(f"layers.{l}.w3", xb)
             h1 = w["w1"][l] @ xb
             h3 = w["w3"][l] @ xb
-            x = x + w["w2"][l] @ (h1 / (1 + np.exp(-h1)) * h3)
+            hidden = h1 / (1 + np.exp(-h1)) * h3
+            self.observe(f"layers.{l}.w2", hidden)
+            x = x + w["w2"][l] @ hidden
         x = rmsnorm(x, w["rms_final"]).astype(np.float64)
+        self.observe("classifier", x)
         return w["cls"] @ x
 
 
@@ -132,6 +147,11 @@ def main():
     r.add_argument("--steps", type=int, default=16)
     r.add_argument("--tokens", default="1")
     r.add_argument("--logits")
+    st = sub.add_parser("stats", help="calibration statistics for qnt-assign-bitwidths")
+    st.add_argument("checkpoint")
+    st.add_argument("--positions", type=int, default=128)
+    st.add_argument("--start-token", type=int, default=1,
+                    help="first token; greedy decoding continues from it")
     c = sub.add_parser("compare", help="compare two logits files")
     c.add_argument("reference")
     c.add_argument("candidate")
@@ -140,6 +160,18 @@ def main():
     if args.cmd == "run":
         prompt = [int(t) for t in args.tokens.split()]
         print(" ".join(str(t) for t in run(args.checkpoint, prompt, args.steps, args.logits)))
+        return 0
+    if args.cmd == "stats":
+        # Greedy decoding from BOS; every linear layer's input is observed.
+        m = Model(args.checkpoint)
+        m.stats = {}
+        token = args.start_token
+        for pos in range(min(args.positions, m.cfg["seq"])):
+            token = int(np.argmax(m.step(token, pos)))
+        print("# E[x_k^2] of each linear layer's input over", args.positions,
+              "greedy positions from token", args.start_token)
+        for name, (total, count) in m.stats.items():
+            print(name, " ".join(f"{v:.6g}" for v in total / count))
         return 0
     ref = np.fromfile(args.reference, dtype="<f4")
     got = np.fromfile(args.candidate, dtype="<f4")

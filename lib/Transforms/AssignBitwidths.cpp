@@ -1,0 +1,358 @@
+// qnt-assign-bitwidths: per-layer schemes from sensitivity, cost and budget.
+#include "mlir/IR/Builders.h"
+#include "qnt/IR/QntOps.h"
+#include "qnt/Support/BitAllocation.h"
+#include "qnt/Support/CostModel.h"
+#include "qnt/Support/Quantizer.h"
+#include "qnt/Transforms/LinearLayer.h"
+#include "qnt/Transforms/Passes.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/raw_ostream.h"
+
+namespace mlir::qnt {
+#define GEN_PASS_DEF_QNTASSIGNBITWIDTHSPASS
+#include "qnt/Transforms/Passes.h.inc"
+} // namespace mlir::qnt
+
+using namespace mlir;
+using namespace mlir::qnt;
+
+namespace {
+
+/// One candidate scheme.
+struct Candidate {
+  unsigned bits = 32; // 32 = keep the layer in f32
+  int64_t group = 0;  // 0 = one scale per output channel
+  bool asymmetric = false;
+  bool isFloat() const { return bits == 32; }
+  std::string str() const {
+    if (isFloat())
+      return "f32";
+    return (asymmetric ? "ui" : "si") + std::to_string(bits) +
+           (group ? " g" + std::to_string(group) : " per-channel");
+  }
+};
+
+/// The host parameters used when no --target file is given (the same as
+/// targets/host-x86_64.target).
+constexpr const char *kDefaultTarget = "name = host-x86_64\n"
+                                       "memory_bandwidth_gbs = 20\n"
+                                       "peak_gflops = 150\n"
+                                       "dequant_ns_per_group = 2\n"
+                                       "overhead_us = 1\n";
+
+enum class BudgetKind { AvgBits, Bytes, LatencyUs };
+
+struct Layer {
+  ConstantLinearLayer source;
+  std::string name;
+  std::vector<Candidate> options;
+  std::vector<AllocationChoice> choices; // cost in the budget's unit
+  std::vector<double> bytes, seconds;
+};
+
+struct AssignBitwidths final
+    : qnt::impl::QntAssignBitwidthsPassBase<AssignBitwidths> {
+  using Base::Base;
+  void runOnOperation() override;
+};
+
+void AssignBitwidths::runOnOperation() {
+  ModuleOp module = getOperation();
+  MLIRContext *ctx = &getContext();
+  auto fail = [&](const Twine &message) {
+    emitError(module.getLoc()) << "qnt-assign-bitwidths: " << message;
+    signalPassFailure();
+  };
+
+  // Options.
+  std::vector<Candidate> schemes;
+  std::vector<std::string> specs(candidates.begin(), candidates.end());
+  if (specs.empty())
+    for (const char *s :
+         {"2:32", "2:64", "2:128", "2:0", "3:32", "3:64", "3:128", "3:0",
+          "4:32", "4:64", "4:128", "4:0", "5:32", "5:64", "5:128", "5:0",
+          "6:32", "6:64", "6:128", "6:0", "8:32", "8:64", "8:128", "8:0",
+          "f32"})
+      specs.push_back(s);
+  for (const std::string &spec : specs) {
+    Candidate c;
+    if (spec == "f32") {
+      schemes.push_back(c);
+      continue;
+    }
+    SmallVector<StringRef> parts;
+    StringRef(spec).split(parts, ':');
+    if (parts.size() < 2 || parts.size() > 3 ||
+        parts[0].getAsInteger(10, c.bits) || c.bits < 1 || c.bits > 8 ||
+        parts[1].getAsInteger(10, c.group) || c.group < 0 ||
+        (parts.size() == 3 && parts[2] != "asym"))
+      return fail("candidate '" + spec +
+                  "' is not BITS:GROUP, BITS:GROUP:asym or f32 (BITS 1..8)");
+    c.asymmetric = parts.size() == 3;
+    schemes.push_back(c);
+  }
+  auto [kindText, valueText] = StringRef(budget).split(':');
+  BudgetKind kind;
+  if (kindText == "avg-bits")
+    kind = BudgetKind::AvgBits;
+  else if (kindText == "bytes")
+    kind = BudgetKind::Bytes;
+  else if (kindText == "latency-us")
+    kind = BudgetKind::LatencyUs;
+  else
+    return fail("budget '" + budget +
+                "' must be avg-bits:X, bytes:N or latency-us:T");
+  double budgetValue;
+  if (valueText.getAsDouble(budgetValue) || !(budgetValue > 0))
+    return fail("budget '" + budget + "' needs a positive number");
+  Type scaleElem = scaleType == "f16"    ? Type(Float16Type::get(ctx))
+                   : scaleType == "bf16" ? Type(BFloat16Type::get(ctx))
+                   : scaleType == "f32"  ? Type(Float32Type::get(ctx))
+                                         : Type();
+  if (!scaleElem)
+    return fail("scale-type=" + scaleType + " must be f32, f16 or bf16");
+  unsigned scaleBits = scaleElem.getIntOrFloatBitWidth();
+  ScaleFormat scaleFormat = scaleType == "f16"    ? ScaleFormat::F16
+                            : scaleType == "bf16" ? ScaleFormat::BF16
+                                                  : ScaleFormat::F32;
+
+  TargetDescription machine;
+  std::string targetText = kDefaultTarget;
+  if (!target.empty()) {
+    auto file = llvm::MemoryBuffer::getFile(target);
+    if (!file)
+      return fail("cannot read target '" + target +
+                  "': " + file.getError().message());
+    targetText = (*file)->getBuffer().str();
+  }
+  if (std::string error = TargetDescription::parse(targetText, machine);
+      !error.empty())
+    return fail("target '" + (target.empty() ? std::string("host-x86_64") : std::string(target)) +
+                "': " + error);
+
+  // Calibration statistics: E[x_k^2] per input channel of named layers.
+  llvm::StringMap<std::vector<float>> stats;
+  if (!calibration.empty()) {
+    auto file = llvm::MemoryBuffer::getFile(calibration);
+    if (!file)
+      return fail("cannot read calibration statistics '" + calibration +
+                  "': " + file.getError().message());
+    SmallVector<StringRef> lines;
+    (*file)->getBuffer().split(lines, '\n', -1, /*KeepEmpty=*/false);
+    for (auto [i, line] : llvm::enumerate(lines)) {
+      SmallVector<StringRef> words;
+      line.split(words, ' ', -1, /*KeepEmpty=*/false);
+      if (words.empty() || words[0].starts_with("#"))
+        continue;
+      std::vector<float> values;
+      for (StringRef w : ArrayRef(words).drop_front()) {
+        double v;
+        if (w.getAsDouble(v) || !(v >= 0))
+          return fail("calibration statistics line " + Twine(i + 1) +
+                      ": '" + w + "' is not a non-negative number");
+        values.push_back(static_cast<float>(v));
+      }
+      stats[words[0]] = std::move(values);
+    }
+  }
+
+  // Sensitivity and cost of every (layer, candidate).
+  std::vector<Layer> layers;
+  int64_t totalWeights = 0;
+  for (ConstantLinearLayer &c : findConstantLinearLayers(module)) {
+    Layer layer;
+    layer.source = c;
+    layer.name = c.name.empty() ? "layer" + std::to_string(layers.size())
+                                : c.name;
+    int64_t n = c.layer.n, k = c.layer.k;
+    std::vector<float> owned;
+    const float *rows = nullptr;
+    if (std::string error = readWeightRows(c, owned, rows); !error.empty()) {
+      c.layer.op->emitOpError()
+          << "cannot read the weight of layer '" << layer.name
+          << "': " << error;
+      return signalPassFailure();
+    }
+    const float *importance = nullptr;
+    auto it = stats.find(c.name);
+    if (it != stats.end()) {
+      if (static_cast<int64_t>(it->second.size()) != k) {
+        c.layer.op->emitOpError()
+            << "calibration statistics of layer '" << layer.name << "' have "
+            << it->second.size() << " values, the layer has K = " << k;
+        return signalPassFailure();
+      }
+      importance = it->second.data();
+    }
+    for (const Candidate &cand : schemes) {
+      if (cand.group > 0 && k % cand.group != 0)
+        continue;
+      double error = 0;
+      SchemeCost cost;
+      if (cand.isFloat()) {
+        cost = {32, 0, 0, false};
+      } else {
+        QuantOptions o;
+        o.bits = cand.bits;
+        o.symmetric = !cand.asymmetric;
+        o.groupSize = cand.group;
+        o.scaleFormat = scaleFormat;
+        o.importance = importance;
+        o.numThreads = 0;
+        QuantizedMatrix q;
+        if (std::string e = quantizeMatrix(rows, n, k, o, q); !e.empty()) {
+          c.layer.op->emitOpError() << "cannot quantize the weight of layer '"
+                                    << layer.name << "': " << e;
+          return signalPassFailure();
+        }
+        error = quantizationError(rows, q, importance);
+        cost = {cand.bits, cand.group, scaleBits, cand.asymmetric};
+      }
+      double bits = static_cast<double>(cost.bits(n, k));
+      double seconds = machine.predictSeconds(batch, n, k, cost);
+      double unitCost = kind == BudgetKind::AvgBits ? bits
+                        : kind == BudgetKind::Bytes ? bits / 8
+                                                    : seconds * 1e6;
+      layer.options.push_back(cand);
+      layer.choices.push_back({unitCost, error});
+      layer.bytes.push_back(bits / 8);
+      layer.seconds.push_back(seconds);
+    }
+    if (layer.options.empty()) {
+      c.layer.op->emitOpError() << "layer '" << layer.name
+                                << "': no candidate scheme fits K = " << k;
+      return signalPassFailure();
+    }
+    totalWeights += n * k;
+    layers.push_back(std::move(layer));
+  }
+  if (layers.empty())
+    return;
+
+  // Solve. The average-bits budget is a total number of bits.
+  double limit = kind == BudgetKind::AvgBits ? budgetValue * totalWeights
+                                             : budgetValue;
+  std::vector<std::vector<AllocationChoice>> problem;
+  for (Layer &l : layers)
+    problem.push_back(l.choices);
+  Allocation best;
+  std::string error = allocate(problem, limit, best);
+  if (!error.empty()) {
+    double minimum = 0;
+    for (Layer &l : layers) {
+      double cheapest = l.choices[0].cost;
+      for (AllocationChoice &c : l.choices)
+        cheapest = std::min(cheapest, c.cost);
+      minimum += cheapest;
+    }
+    if (kind == BudgetKind::AvgBits)
+      minimum /= totalWeights;
+    return fail(llvm::formatv("budget {0} cannot be met by the candidate "
+                              "schemes; the smallest feasible budget is "
+                              "{1}:{2:f4}",
+                              budget, kindText, minimum)
+                    .str());
+  }
+
+  // Annotate the layers.
+  for (auto [i, layer] : llvm::enumerate(layers)) {
+    const Candidate &c = layer.options[best.choice[i]];
+    Operation *op = layer.source.layer.op;
+    if (c.isFloat()) {
+      op->setAttr("qnt.keep_float", UnitAttr::get(ctx));
+      op->removeAttr("qnt.scheme");
+      continue;
+    }
+    op->removeAttr("qnt.keep_float");
+    op->setAttr("qnt.scheme",
+                SchemeAttr::get(ctx, c.asymmetric ? Format::ui : Format::si,
+                                c.bits,
+                                c.asymmetric ? Mode::asymmetric
+                                             : Mode::symmetric,
+                                c.group ? Granularity::per_group
+                                        : Granularity::per_channel,
+                                c.group ? 1 : 0, c.group, scaleElem));
+  }
+
+  // Reports.
+  double totalBytes = 0, totalSeconds = 0;
+  for (auto [i, layer] : llvm::enumerate(layers)) {
+    totalBytes += layer.bytes[best.choice[i]];
+    totalSeconds += layer.seconds[best.choice[i]];
+  }
+  double avgBits = totalBytes * 8 / totalWeights;
+  if (reportTable) {
+    llvm::errs() << llvm::formatv("{0,-24} {1,12} {2,-16} {3,12} {4,12} {5,12}\n",
+                                  "layer", "shape", "scheme", "sensitivity",
+                                  "bytes", "pred. us");
+    for (auto [i, layer] : llvm::enumerate(layers)) {
+      int c = best.choice[i];
+      llvm::errs() << llvm::formatv(
+          "{0,-24} {1,12} {2,-16} {3,12:e3} {4,12:f0} {5,12:f2}\n", layer.name,
+          std::to_string(layer.source.layer.n) + "x" +
+              std::to_string(layer.source.layer.k),
+          layer.options[c].str(), layer.choices[c].error, layer.bytes[c],
+          layer.seconds[c] * 1e6);
+    }
+    llvm::errs() << llvm::formatv(
+        "total: {0:f0} bytes, {1:f3} bits per weight, {2:f2} us predicted on "
+        "{3} (batch {4}), sensitivity {5:e3}; budget {6}\n",
+        totalBytes, avgBits, totalSeconds * 1e6, machine.name,
+        static_cast<int64_t>(batch), best.totalError, budget);
+  }
+  if (!report.empty()) {
+    llvm::json::Array rows;
+    for (auto [i, layer] : llvm::enumerate(layers)) {
+      int c = best.choice[i];
+      std::string loc;
+      llvm::raw_string_ostream os(loc);
+      layer.source.layer.op->getLoc().print(os);
+      rows.push_back(llvm::json::Object{
+          {"name", layer.name},
+          {"location", loc},
+          {"shape", llvm::json::Array{layer.source.layer.n,
+                                      layer.source.layer.k}},
+          {"scheme", layer.options[c].str()},
+          {"sensitivity", layer.choices[c].error},
+          {"bytes", layer.bytes[c]},
+          {"predicted_us", layer.seconds[c] * 1e6}});
+    }
+    llvm::json::Object doc{
+        {"budget", budget},
+        {"target", machine.name},
+        {"batch", static_cast<int64_t>(batch)},
+        {"solver_cost_step", best.costStep},
+        {"totals", llvm::json::Object{{"bytes", totalBytes},
+                                      {"bits_per_weight", avgBits},
+                                      {"predicted_us", totalSeconds * 1e6},
+                                      {"sensitivity", best.totalError},
+                                      {"weights", totalWeights}}},
+        {"layers", std::move(rows)}};
+    std::error_code ec;
+    llvm::raw_fd_ostream os(report, ec);
+    if (ec)
+      return fail("cannot write report '" + report + "': " + ec.message());
+    os << llvm::formatv("{0:2}", llvm::json::Value(std::move(doc))) << "\n";
+  }
+  if (!pareto.empty()) {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(pareto, ec);
+    if (ec)
+      return fail("cannot write Pareto frontier '" + pareto +
+                  "': " + ec.message());
+    os << kindText << ",total_sensitivity\n";
+    for (const Allocation &a : paretoFrontier(problem, 40))
+      os << llvm::formatv("{0},{1:e6}\n",
+                          kind == BudgetKind::AvgBits
+                              ? a.totalCost / totalWeights
+                              : a.totalCost,
+                          a.totalError);
+  }
+}
+
+} // namespace
