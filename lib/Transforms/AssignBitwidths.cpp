@@ -161,6 +161,28 @@ void AssignBitwidths::runOnOperation() {
     }
   }
 
+  // Measured sensitivities: layer name -> scheme spec -> value.
+  llvm::StringMap<llvm::StringMap<double>> measured;
+  if (!sensitivities.empty()) {
+    auto file = llvm::MemoryBuffer::getFile(sensitivities);
+    if (!file)
+      return fail("cannot read sensitivities '" + sensitivities +
+                  "': " + file.getError().message());
+    SmallVector<StringRef> lines;
+    (*file)->getBuffer().split(lines, '\n', -1, /*KeepEmpty=*/false);
+    for (auto [i, line] : llvm::enumerate(lines)) {
+      SmallVector<StringRef> words;
+      line.split(words, ' ', -1, /*KeepEmpty=*/false);
+      if (words.empty() || words[0].starts_with("#"))
+        continue;
+      double v;
+      if (words.size() != 3 || words[2].getAsDouble(v) || !(v >= 0))
+        return fail("sensitivities line " + Twine(i + 1) +
+                    ": expected 'NAME BITS:GROUP[:asym] VALUE' with VALUE >= 0");
+      measured[words[0]][words[1]] = v;
+    }
+  }
+
   // Sensitivity and cost of every (layer, candidate).
   std::vector<Layer> layers;
   int64_t totalWeights = 0;
@@ -189,9 +211,23 @@ void AssignBitwidths::runOnOperation() {
       }
       importance = it->second.data();
     }
+    auto layerMeasured = measured.find(c.name);
     for (const Candidate &cand : schemes) {
       if (cand.group > 0 && k % cand.group != 0)
         continue;
+      std::string spec = cand.isFloat()
+                             ? std::string("f32")
+                             : std::to_string(cand.bits) + ":" +
+                                   std::to_string(cand.group) +
+                                   (cand.asymmetric ? ":asym" : "");
+      std::optional<double> given;
+      if (layerMeasured != measured.end()) {
+        auto it = layerMeasured->second.find(spec);
+        if (it != layerMeasured->second.end())
+          given = it->second;
+        else if (!cand.isFloat())
+          continue; // only measured candidates compete
+      }
       double error = 0;
       SchemeCost cost;
       if (cand.isFloat()) {
@@ -210,7 +246,7 @@ void AssignBitwidths::runOnOperation() {
                                     << layer.name << "': " << e;
           return signalPassFailure();
         }
-        error = quantizationError(rows, q, importance);
+        error = given ? *given : quantizationError(rows, q, importance);
         cost = {cand.bits, cand.group, scaleBits, cand.asymmetric};
       }
       double bits = static_cast<double>(cost.bits(n, k));

@@ -227,6 +227,8 @@ void QuantizeWeights::runOnOperation() {
                  StringRef(opName).contains(pattern);
         }))
       continue;
+    if (!only.empty() && !llvm::is_contained(only, name))
+      continue;
     int64_t n = c.layer.n, k = c.layer.k;
     // The cost model keeps some layers in float.
     if (n * k < minElements || op->hasAttr("qnt.keep_float"))

@@ -69,6 +69,10 @@ static cl::opt<std::string> scaleType("scale-type", cl::init("f32"),
                                       cl::desc("Scale type: f32, f16, bf16"),
                                       cl::cat(category));
 static cl::list<std::string>
+    only("only", cl::CommaSeparated,
+         cl::desc("Quantize only the layers with exactly these names"),
+         cl::cat(category));
+static cl::list<std::string>
     skip("skip", cl::CommaSeparated,
          cl::desc("Leave layers whose op name or location contains one of "
                   "these substrings in float"),
@@ -101,6 +105,11 @@ static cl::opt<std::string> calibrationStats(
     "calibration-stats",
     cl::desc("With --budget: E[x_k^2] of every layer's input ('NAME v0 v1 ...' "
              "lines) weighting the sensitivities; see docs/COST_MODEL.md"),
+    cl::value_desc("file"), cl::cat(category));
+static cl::opt<std::string> sensitivityFile(
+    "sensitivities",
+    cl::desc("With --budget: measured sensitivities ('NAME BITS:GROUP VALUE' "
+             "lines, e.g. from scripts/measure_sensitivity.py)"),
     cl::value_desc("file"), cl::cat(category));
 static cl::opt<int64_t>
     costBatch("cost-batch", cl::init(1),
@@ -332,6 +341,7 @@ int main(int argc, char **argv) {
     options.batch = costBatch;
     options.scaleType = scaleType;
     options.calibration = calibrationStats;
+    options.sensitivities = sensitivityFile;
     quantizePm.addPass(qnt::createQntAssignBitwidthsPass(options));
     progress.step("choosing schemes under --budget=" + budget);
   }
@@ -342,6 +352,7 @@ int main(int argc, char **argv) {
     options.symmetric = !asymmetric;
     options.scaleType = scaleType;
     options.skip.assign(skip.begin(), skip.end());
+    options.only.assign(only.begin(), only.end());
     quantizePm.addPass(qnt::createQntQuantizeWeightsPass(options));
     progress.step(!budget.empty()
                       ? std::string("quantizing weights with the chosen schemes")

@@ -29,6 +29,9 @@ def QntQuantizeWeightsPass : Pass<"qnt-quantize-weights", "::mlir::ModuleOp"> {
            "Search clipping ratios for the least squared error (false: plain min/max)">,
     ListOption<"skip", "skip", "std::string",
            "Leave layers alone whose op name or location contains one of these substrings">,
+    ListOption<"only", "only", "std::string",
+           "Quantize only the layers with exactly these names (for measuring "
+           "one layer's sensitivity)">,
     Option<"minElements", "min-elements", "int64_t", /*default=*/"0",
            "Leave weights with fewer elements than this in float">,
   ];
@@ -76,6 +79,9 @@ def QntAssignBitwidthsPass : Pass<"qnt-assign-bitwidths", "::mlir::ModuleOp"> {
            "Target description file (default: the built-in host-x86_64)">,
     Option<"calibration", "calibration", "std::string", /*default=*/"\"\"",
            "Statistics file: 'NAME v0 v1 ...' lines of E[x_k^2] per layer">,
+    Option<"sensitivities", "sensitivities", "std::string", /*default=*/"\"\"",
+           "Measured sensitivities: 'NAME BITS:GROUP[:asym] VALUE' lines "
+           "replace the proxy; a layer's other candidates are dropped">,
     Option<"scaleType", "scale-type", "std::string", /*default=*/"\"f32\"",
            "Element type of scales: f32, f16 or bf16">,
     Option<"report", "report", "std::string", /*default=*/"\"\"",
