@@ -8,6 +8,14 @@
 // RUN: not quant-opt %s --qnt-assign-bitwidths="candidates=4:32,8:32 budget=avg-bits:4.5" 2>&1 | FileCheck %s --check-prefix=INFEASIBLE
 // RUN: not quant-opt %s --qnt-assign-bitwidths="candidates=4:7:sym budget=avg-bits:4.5" 2>&1 | FileCheck %s --check-prefix=BADCAND
 // RUN: not quant-opt %s --qnt-assign-bitwidths="budget=speed:3" 2>&1 | FileCheck %s --check-prefix=BADBUDGET
+// Measured sensitivities replace the proxy: here they call the smooth layer
+// the sensitive one, so it gets the 8 bits.
+// RUN: printf '# measured\nsmooth 4:32 9.0\nsmooth 8:32 0.1\noutliers 4:32 1.0\noutliers 8:32 0.5\n' > %t.sens
+// RUN: quant-opt %s --qnt-assign-bitwidths="candidates=4:32,8:32 budget=avg-bits:7.0 sensitivities=%t.sens" | FileCheck %s --check-prefix=MEASURED
+// RUN: printf 'smooth 4:32\n' > %t.bad
+// RUN: not quant-opt %s --qnt-assign-bitwidths="sensitivities=%t.bad" 2>&1 | FileCheck %s --check-prefix=BADSENS
+// --only quantizes just the named layers.
+// RUN: quant-opt %s --qnt-quantize-weights="only=outliers" | FileCheck %s --check-prefix=ONLY
 // The chosen schemes are what qnt-quantize-weights then produces.
 // RUN: quant-opt %s --qnt-assign-bitwidths="candidates=4:32,8:32 budget=avg-bits:7.0" --qnt-quantize-weights | FileCheck %s --check-prefix=QUANT
 
@@ -28,6 +36,13 @@
 // INFEASIBLE: error: qnt-assign-bitwidths: budget avg-bits:4.5 cannot be met by the candidate schemes; the smallest feasible budget is avg-bits:5.0000
 // BADCAND: error: qnt-assign-bitwidths: candidate '4:7:sym' is not BITS:GROUP, BITS:GROUP:asym or f32 (BITS 1..8)
 // BADBUDGET: error: qnt-assign-bitwidths: budget 'speed:3' must be avg-bits:X, bytes:N or latency-us:T
+// MEASURED-LABEL: func.func @two_layers
+//       MEASURED:   linalg.matmul {{.*}} {qnt.scheme = #qnt.scheme<si8, symmetric, per_group<1, 32>>}
+//       MEASURED:   linalg.matmul {{.*}} {qnt.scheme = #qnt.scheme<si4, symmetric, per_group<1, 32>>}
+// BADSENS: error: qnt-assign-bitwidths: sensitivities line 1: expected 'NAME BITS:GROUP[:asym] VALUE' with VALUE >= 0
+// ONLY: arith.constant dense<{{.*}}> : tensor<8x64xf32>
+// ONLY: qnt.constant {codes = dense_resource<outliers.codes>
+// ONLY-NOT: qnt.constant
 // QUANT: qnt.constant {{.*}} : !qnt.packed<8x64, #qnt.scheme<si4, symmetric, per_group<1, 32>>>
 // QUANT: qnt.constant {{.*}} : !qnt.packed<8x64, #qnt.scheme<si8, symmetric, per_group<1, 32>>>
 func.func @two_layers(%x: tensor<1x64xf32>, %o: tensor<1x8xf32>) -> (tensor<1x8xf32>, tensor<1x8xf32>) {
