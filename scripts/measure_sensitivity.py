@@ -15,26 +15,10 @@ import argparse
 import concurrent.futures
 import os
 import struct
-import subprocess
 import sys
 import tempfile
 
-import numpy as np
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, "build", "bin")
-
-
-def run(cmd):
-    res = subprocess.run(cmd, capture_output=True, text=True)
-    if res.returncode != 0:
-        sys.exit(f"failed: {' '.join(cmd)}\n{res.stderr}")
-    return res.stdout
-
-
-def log_softmax(z):
-    z = z - z.max(axis=1, keepdims=True)
-    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+from qnt_tools import log_softmax, mean_kl, teacher_forced_logits, tool
 
 
 def main():
@@ -54,30 +38,23 @@ def main():
     schemes = a.schemes.split()
     with tempfile.TemporaryDirectory() as tmp:
         model = os.path.join(tmp, "model.mlir")
-        run([os.path.join(BIN, "quant-import"), "llama2c", a.checkpoint, "-o", model, "-q"])
+        tool("quant-import", "llama2c", a.checkpoint, "-o", model, "-q")
         float_lib = os.path.join(tmp, "float.so")
-        run([os.path.join(BIN, "quant-compile"), model, "--bits=none", "-o", float_lib, "-q"])
-        cont = run([os.path.join(BIN, "quant-run"), float_lib, "--tokens", str(a.start_token),
-                    "--steps", str(a.positions - 1)]).split()
+        tool("quant-compile", model, "--bits=none", "-o", float_lib, "-q")
+        cont = tool("quant-run", float_lib, "--tokens", str(a.start_token),
+                    "--steps", str(a.positions - 1)).split()
         prompt = " ".join([str(a.start_token)] + cont)
-
-        def logits(lib):
-            path = lib + ".logits"
-            run([os.path.join(BIN, "quant-run"), lib, "--tokens", prompt, "--steps", "0", "--logits", path])
-            return np.fromfile(path, dtype="<f4").reshape(a.positions, -1).astype(np.float64)
-
-        ref = log_softmax(logits(float_lib))
-        p_ref = np.exp(ref)
+        ref = log_softmax(teacher_forced_logits(float_lib, prompt, a.positions))
 
         def measure(job):
             name, scheme = job
             bits, group = scheme.split(":")[:2]
             lib = os.path.join(tmp, f"{name}_{bits}_{group}.so")
-            run([os.path.join(BIN, "quant-compile"), model, f"--bits={bits}", f"--group={group}",
-                 f"--only={name}", "-o", lib, "-q"])
-            q = log_softmax(logits(lib))
+            tool("quant-compile", model, f"--bits={bits}", f"--group={group}",
+                 f"--only={name}", "-o", lib, "-q")
+            q = log_softmax(teacher_forced_logits(lib, prompt, a.positions))
             os.remove(lib)
-            return name, scheme, float(np.mean(np.sum(p_ref * (ref - q), axis=1)))
+            return name, scheme, mean_kl(ref, q)
 
         jobs = [(n, s) for n, k in names for s in schemes
                 if int(s.split(":")[1]) == 0 or k % int(s.split(":")[1]) == 0]

@@ -55,6 +55,30 @@ struct Layer {
   std::vector<double> bytes, seconds;
 };
 
+/// Calls `visit(lineNumber, words)` for every line of a whitespace-separated
+/// text file that is neither blank nor a '#' comment. Returns "" or the
+/// first problem, prefixed with what the file is.
+static std::string
+forEachRecord(StringRef path, StringRef what,
+              function_ref<std::string(unsigned, ArrayRef<StringRef>)> visit) {
+  auto file = llvm::MemoryBuffer::getFile(path);
+  if (!file)
+    return "cannot read " + what.str() + " '" + path.str() +
+           "': " + file.getError().message();
+  SmallVector<StringRef> lines;
+  (*file)->getBuffer().split(lines, '\n');
+  for (auto [i, line] : llvm::enumerate(lines)) {
+    SmallVector<StringRef> words;
+    line.split(words, ' ', -1, /*KeepEmpty=*/false);
+    if (words.empty() || words[0].starts_with("#"))
+      continue;
+    std::string error = visit(i + 1, words);
+    if (!error.empty())
+      return what.str() + " " + error;
+  }
+  return "";
+}
+
 struct AssignBitwidths final
     : qnt::impl::QntAssignBitwidthsPassBase<AssignBitwidths> {
   using Base::Base;
@@ -138,49 +162,39 @@ void AssignBitwidths::runOnOperation() {
   // Calibration statistics: E[x_k^2] per input channel of named layers.
   llvm::StringMap<std::vector<float>> stats;
   if (!calibration.empty()) {
-    auto file = llvm::MemoryBuffer::getFile(calibration);
-    if (!file)
-      return fail("cannot read calibration statistics '" + calibration +
-                  "': " + file.getError().message());
-    SmallVector<StringRef> lines;
-    (*file)->getBuffer().split(lines, '\n', -1, /*KeepEmpty=*/false);
-    for (auto [i, line] : llvm::enumerate(lines)) {
-      SmallVector<StringRef> words;
-      line.split(words, ' ', -1, /*KeepEmpty=*/false);
-      if (words.empty() || words[0].starts_with("#"))
-        continue;
-      std::vector<float> values;
-      for (StringRef w : ArrayRef(words).drop_front()) {
-        double v;
-        if (w.getAsDouble(v) || !(v >= 0))
-          return fail("calibration statistics line " + Twine(i + 1) +
-                      ": '" + w + "' is not a non-negative number");
-        values.push_back(static_cast<float>(v));
-      }
-      stats[words[0]] = std::move(values);
-    }
+    std::string error = forEachRecord(
+        calibration, "calibration statistics",
+        [&](unsigned line, ArrayRef<StringRef> words) -> std::string {
+          std::vector<float> values;
+          for (StringRef w : words.drop_front()) {
+            double v;
+            if (w.getAsDouble(v) || !(v >= 0))
+              return "line " + std::to_string(line) + ": '" + w.str() +
+                     "' is not a non-negative number";
+            values.push_back(static_cast<float>(v));
+          }
+          stats[words[0]] = std::move(values);
+          return "";
+        });
+    if (!error.empty())
+      return fail(error);
   }
 
   // Measured sensitivities: layer name -> scheme spec -> value.
   llvm::StringMap<llvm::StringMap<double>> measured;
   if (!sensitivities.empty()) {
-    auto file = llvm::MemoryBuffer::getFile(sensitivities);
-    if (!file)
-      return fail("cannot read sensitivities '" + sensitivities +
-                  "': " + file.getError().message());
-    SmallVector<StringRef> lines;
-    (*file)->getBuffer().split(lines, '\n', -1, /*KeepEmpty=*/false);
-    for (auto [i, line] : llvm::enumerate(lines)) {
-      SmallVector<StringRef> words;
-      line.split(words, ' ', -1, /*KeepEmpty=*/false);
-      if (words.empty() || words[0].starts_with("#"))
-        continue;
-      double v;
-      if (words.size() != 3 || words[2].getAsDouble(v) || !(v >= 0))
-        return fail("sensitivities line " + Twine(i + 1) +
-                    ": expected 'NAME BITS:GROUP[:asym] VALUE' with VALUE >= 0");
-      measured[words[0]][words[1]] = v;
-    }
+    std::string error = forEachRecord(
+        sensitivities, "sensitivities",
+        [&](unsigned line, ArrayRef<StringRef> words) -> std::string {
+          double v;
+          if (words.size() != 3 || words[2].getAsDouble(v) || !(v >= 0))
+            return "line " + std::to_string(line) +
+                   ": expected 'NAME BITS:GROUP[:asym] VALUE' with VALUE >= 0";
+          measured[words[0]][words[1]] = v;
+          return "";
+        });
+    if (!error.empty())
+      return fail(error);
   }
 
   // Sensitivity and cost of every (layer, candidate).
