@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Builds the qnt benchmark: quant-opt, one kernel object per layer, the harness.
+#
+#   bench/build.sh [OUTDIR] [LAYER_SPEC...]
+#
+# A layer spec is NAME:N:K:BITS:GROUP[:PIPELINE_OPTIONS] (GROUP 0 = per channel;
+# options as for --qnt-cpu-pipeline, comma-separated, e.g.
+# chunk=64,rows-per-tile=4,cols-per-tile=4). Without specs it builds the
+# six layers of the table. Kernels are cached by spec in OUTDIR.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${QNT_BUILD_DIR:-$ROOT/build-bench}
+OUT=${1:-$BUILD/bench}
+shift || true
+LLVM=/usr/lib/llvm-22
+PY=/usr/bin/python3
+# Default kernel options of the table (see docs/PERFORMANCE.md, "Tuning").
+DEFAULT_OPTS=${QNT_BENCH_OPTS:-chunk=32,rows-per-tile=4,cols-per-tile=2}
+SPECS=("$@")
+if [ ${#SPECS[@]} -eq 0 ]; then
+  for nk in 4096:4096 11008:4096 4096:11008; do
+    n=${nk%%:*}; k=${nk##*:}
+    SPECS+=("w4g128_${n}x${k}:$n:$k:4:128:$DEFAULT_OPTS" "w8pc_${n}x${k}:$n:$k:8:0:$DEFAULT_OPTS")
+  done
+fi
+
+mkdir -p "$OUT"
+if [ ! -f "$BUILD/build.ninja" ]; then
+  cmake -G Ninja -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_C_COMPILER=clang-22 -DCMAKE_CXX_COMPILER=clang++-22 -DLLVM_USE_LINKER=lld \
+    -DMLIR_DIR=$LLVM/lib/cmake/mlir -DLLVM_EXTERNAL_LIT=$LLVM/bin/lit >/dev/null
+fi
+# Others edit the tree concurrently: if the rebuild fails, use the last good
+# quant-opt rather than nothing.
+if ! ninja -C "$BUILD" quant-opt >"$OUT/ninja.log" 2>&1; then
+  [ -x "$BUILD/bin/quant-opt" ] || { cat "$OUT/ninja.log" >&2; exit 1; }
+  echo "warning: rebuilding quant-opt failed (see $OUT/ninja.log); using the existing $BUILD/bin/quant-opt" >&2
+fi
+QOPT=$BUILD/bin/quant-opt
+
+# The kernel pipeline. qnt-cpu-pipeline with parallel=true currently fails
+# ("memref.alloca_scope op expects region #0 to have 0 or 1 blocks":
+# convert-scf-to-openmp wraps each parallel iteration in memref.alloca_scope
+# and convert-scf-to-cf then puts several blocks in it). Until the pipeline
+# runs canonicalize after convert-scf-to-openmp (which inlines the scope),
+# this spells out the same pipeline with that canonicalize added.
+explicit_pipeline() { # $1: convert-qnt-to-vector options, space separated
+  echo "builtin.module(qnt-fuse-dequant-matmul,convert-qnt-to-vector{$1 parallel=true},canonicalize,func.func(convert-elementwise-to-linalg),one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map},drop-equivalent-buffer-results,buffer-deallocation-pipeline,func.func(convert-linalg-to-loops),convert-scf-to-openmp,canonicalize,convert-vector-to-scf,lower-affine,convert-scf-to-cf,expand-strided-metadata,canonicalize,convert-vector-to-llvm,finalize-memref-to-llvm,convert-math-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,convert-func-to-llvm,convert-cf-to-llvm,convert-openmp-to-llvm,reconcile-unrealized-casts,canonicalize,cse)"
+}
+
+compile_layer() { # spec
+  IFS=: read -r name n k bits group opts <<<"$1"
+  opts=${opts:-$DEFAULT_OPTS}
+  local sopts=${opts//,/ }
+  local stamp="$OUT/$name.stamp" want="$n $k $bits $group $opts opt-O3 $(stat -c %Y "$QOPT")"
+  if [ -f "$OUT/$name.o" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+    return 0
+  fi
+  $PY "$ROOT/bench/gen_layer.py" --n "$n" --k "$k" --bits "$bits" --group "$group" \
+    --name "$name" --mlir "$OUT/$name.mlir" --bin "$OUT/$name.bin"
+  if ! "$QOPT" "$OUT/$name.mlir" --qnt-cpu-pipeline="parallel=true $sopts" \
+        -o "$OUT/$name.llvm.mlir" 2>"$OUT/$name.err"; then
+    echo "note: --qnt-cpu-pipeline failed for $name ($(grep -m1 error "$OUT/$name.err" | cut -c1-120)); using bench/build.sh's explicit pipeline" >&2
+    "$QOPT" "$OUT/$name.mlir" --pass-pipeline="$(explicit_pipeline "$sopts")" -o "$OUT/$name.llvm.mlir"
+  fi
+  # The same LLVM -O3 IR pipeline quant-compile runs, then code generation.
+  $LLVM/bin/mlir-translate --mlir-to-llvmir "$OUT/$name.llvm.mlir" |
+    $LLVM/bin/opt -O3 -mcpu=native |
+    $LLVM/bin/llc -O3 -mcpu=native -relocation-model=pic -filetype=obj -o "$OUT/$name.o"
+  rm -f "$OUT/$name.llvm.mlir" "$OUT/$name.mlir" "$OUT/$name.err"
+  echo "$want" >"$stamp"
+}
+
+: >"$OUT/kernels.inc.new"
+objs=()
+for spec in "${SPECS[@]}"; do
+  IFS=: read -r name n k bits group opts <<<"$spec"
+  echo "compiling $name (${n}x${k}, $bits bits, group $group, ${opts:-$DEFAULT_OPTS})" >&2
+  compile_layer "$spec"
+  echo "QNT_KERNEL($name, $n, $k, $bits, $group, \"$OUT/$name.bin\")" >>"$OUT/kernels.inc.new"
+  objs+=("$OUT/$name.o")
+done
+mv "$OUT/kernels.inc.new" "$OUT/kernels.inc"
+clang++-22 -O2 -march=native -std=c++17 -fopenmp -I"$OUT" -I/usr/include/x86_64-linux-gnu \
+  "$ROOT/bench/qnt_bench.cpp" "${objs[@]}" -o "$OUT/qnt_bench" \
+  -L$LLVM/lib -Wl,-rpath,$LLVM/lib -lopenblas -lm
+echo "built $OUT/qnt_bench" >&2
