@@ -3,6 +3,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "qnt/Transforms/Passes.h"
 #include "llvm/ADT/BitVector.h"
+#include "llvm/ADT/StringSet.h"
 
 namespace mlir::qnt {
 #define GEN_PASS_DEF_QNTDROPRETURNEDARGUMENTSPASS
@@ -16,8 +17,15 @@ struct DropReturnedArguments final
     : qnt::impl::QntDropReturnedArgumentsPassBase<DropReturnedArguments> {
   using Base::Base;
   void runOnOperation() override {
+    // Functions called inside the module keep their results: their callers
+    // here would otherwise need rewriting (drop-equivalent-buffer-results
+    // does that for private functions).
+    llvm::StringSet<> called;
+    getOperation().walk(
+        [&](func::CallOp call) { called.insert(call.getCallee()); });
     for (auto func : getOperation().getOps<func::FuncOp>()) {
-      if (!func.isPublic() || func.isExternal() || !func.getBody().hasOneBlock())
+      if (!func.isPublic() || func.isExternal() ||
+          !func.getBody().hasOneBlock() || called.contains(func.getName()))
         continue;
       auto ret = cast<func::ReturnOp>(func.getBody().front().getTerminator());
       llvm::BitVector drop(ret.getNumOperands());

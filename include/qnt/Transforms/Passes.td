@@ -101,7 +101,8 @@ def QntDropReturnedArgumentsPass
     After bufferization, a public function whose tensor result was an
     argument updated in place (a KV cache) returns that argument's buffer.
     The caller already owns it, so the result is removed from the function:
-    the argument is the state, updated in place. Without this, buffer
+    the argument is the state, updated in place. Functions called from
+    inside the module are left alone. Without this, buffer
     deallocation would clone the whole buffer on every call.
     (Upstream drop-equivalent-buffer-results does this for private
     functions only, since it must rewrite the callers.)
