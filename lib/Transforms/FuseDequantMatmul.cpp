@@ -3,6 +3,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -10,6 +11,7 @@
 #include "qnt/Transforms/LinearLayer.h"
 #include "qnt/Transforms/Passes.h"
 #include "qnt/Transforms/Transforms.h"
+#include "llvm/ADT/ScopeExit.h"
 
 namespace mlir::qnt {
 #define GEN_PASS_DEF_QNTFUSEDEQUANTMATMULPASS
@@ -21,7 +23,7 @@ using namespace mlir::qnt;
 
 /// The tensor a 2-D transpose reads, if `value` is produced by one
 /// (linalg.transpose with permutation [1, 0], or a linalg.generic that only
-/// copies its input through transposed indexing maps).
+/// copies its input through transposed indexing maps); else null.
 static Value transposeSource(Value value) {
   if (auto transpose = value.getDefiningOp<linalg::TransposeOp>()) {
     if (transpose.getPermutation() == ArrayRef<int64_t>{1, 0})
@@ -31,7 +33,7 @@ static Value transposeSource(Value value) {
   auto generic = value.getDefiningOp<linalg::GenericOp>();
   if (!generic || generic.getNumDpsInputs() != 1 ||
       generic.getNumDpsInits() != 1 || generic.getNumLoops() != 2 ||
-      generic.getNumReductionLoops() != 0)
+      generic.getNumParallelLoops() != 2)
     return {};
   Block &body = generic.getRegion().front();
   auto yield = cast<linalg::YieldOp>(body.getTerminator());
@@ -40,7 +42,8 @@ static Value transposeSource(Value value) {
     return {};
   MLIRContext *ctx = generic.getContext();
   AffineMap identity = AffineMap::getMultiDimIdentityMap(2, ctx);
-  AffineMap swapped = AffineMap::getPermutationMap(ArrayRef<unsigned>{1, 0}, ctx);
+  AffineMap swapped =
+      AffineMap::getPermutationMap(ArrayRef<unsigned>{1, 0}, ctx);
   SmallVector<AffineMap> maps = generic.getIndexingMapsArray();
   if ((maps[0] == swapped && maps[1] == identity) ||
       (maps[0] == identity && maps[1] == swapped))
@@ -48,62 +51,227 @@ static Value transposeSource(Value value) {
   return {};
 }
 
-/// True when the accumulator starts at +0.0 everywhere, so dropping it is
-/// exact (qnt.matmul accumulates from +0.0).
-static bool isZeroInit(Value init) {
+/// True when the accumulator may be dropped because qnt.matmul, which
+/// accumulates from +0.0, gives the same result: it is +0.0 everywhere
+/// (a +0.0 fill or splat; -0.0 is not, since -0.0 + -0.0 stays -0.0), or
+/// tensor.empty, whose contents are unspecified and so may be taken as +0.0.
+static bool isDroppableInit(Value init) {
+  if (init.getDefiningOp<tensor::EmptyOp>())
+    return true;
   if (auto fill = init.getDefiningOp<linalg::FillOp>())
     return matchPattern(fill.getInputs()[0], m_PosZeroFloat());
   return matchPattern(init, m_PosZeroFloat());
 }
 
-FailureOr<MatmulOp> qnt::fuseDequantIntoMatmul(RewriterBase &rewriter,
-                                               linalg::LinalgOp op) {
+namespace {
+/// A linear layer that qnt.matmul can compute from a dequantized weight.
+struct Fusion {
+  LinearLayer layer;
+  DequantizeOp dequant;
+};
+} // namespace
+
+/// The qnt.dequantize whose [N, K] result `layer` reads as its weight, or
+/// the reason there is none that qnt.matmul can take.
+static FailureOr<DequantizeOp> matchDequantWeight(LinearLayer layer,
+                                                  std::string &reason) {
+  Value weight = layer.op.getDpsInputOperand(layer.weightIndex)->get();
+  // A [K, N] operand must be a transpose of the [N, K] dequantized tensor;
+  // a [K, N] packed weight would need its codes transposed.
+  Value source = layer.weightIsKN ? transposeSource(weight) : weight;
+  auto dequant = source ? source.getDefiningOp<DequantizeOp>() : nullptr;
+  if (!dequant) {
+    reason = layer.weightIsKN ? "weight [K, N] is not a 2-D transpose of a "
+                                "qnt.dequantize result"
+                              : "weight is not produced by qnt.dequantize";
+    return failure();
+  }
+  PackedType packed = dequant.getInput().getType();
+  if (packed.getShape() != ArrayRef<int64_t>{layer.n, layer.k}) {
+    reason = "packed weight is not [N, K]";
+    return failure();
+  }
+  SchemeAttr scheme = packed.getScheme();
+  if ((scheme.getGranularity() == Granularity::per_group &&
+       scheme.getAxis() != 1) ||
+      (scheme.getGranularity() == Granularity::per_channel &&
+       scheme.getAxis() != 0)) {
+    reason = "scales must run per group along K (axis 1), per output channel "
+             "(axis 0) or per tensor";
+    return failure();
+  }
+  if (!layer.matchesQntMatmul) {
+    reason = "x must be [..., M, K] with K innermost and the result "
+             "[..., M, N]";
+    return failure();
+  }
+  return dequant;
+}
+
+/// Matches `op` as a linear layer on a dequantized weight whose x and result
+/// types qnt.matmul accepts; else sets `reason`.
+static FailureOr<Fusion> matchFusion(linalg::LinalgOp op, std::string &reason) {
+  // The weight is the second input of matmul, batch_matmul and vecmat and
+  // the first of matvec; a generic may have it on either side.
   for (unsigned w : {1u, 0u}) {
     FailureOr<LinearLayer> layer = matchLinearLayer(op, w);
     if (failed(layer))
       continue;
-    Value weight = op.getDpsInputOperand(w)->get();
-    Value source = layer->weightIsKN ? transposeSource(weight) : weight;
-    auto dequant = source ? source.getDefiningOp<DequantizeOp>() : nullptr;
-    if (!dequant)
+    FailureOr<DequantizeOp> dequant = matchDequantWeight(*layer, reason);
+    if (failed(dequant))
       continue;
-    if (!layer->matchesQntMatmul)
-      return rewriter.notifyMatchFailure(
-          op, "x must be [..., M, K] and the result [..., M, N]");
-    PackedType packed = dequant.getInput().getType();
-    SchemeAttr scheme = packed.getScheme();
-    if (packed.getShape() != ArrayRef<int64_t>{layer->n, layer->k})
-      return rewriter.notifyMatchFailure(op, "packed weight is not [N, K]");
-    if ((scheme.getGranularity() == Granularity::per_group &&
-         scheme.getAxis() != 1) ||
-        (scheme.getGranularity() == Granularity::per_channel &&
-         scheme.getAxis() != 0))
-      return rewriter.notifyMatchFailure(
-          op, "scales must be per group along K or per output channel");
     Value x = op.getDpsInputOperand(layer->inputIndex)->get();
+    auto xType = cast<RankedTensorType>(x.getType());
     auto resultType = cast<RankedTensorType>(op->getResult(0).getType());
-    if (cast<RankedTensorType>(x.getType()).getElementType() !=
-        resultType.getElementType())
-      return rewriter.notifyMatchFailure(
-          op, "x and the result have different element types");
-
-    Location loc = op.getLoc();
-    Value init = op.getDpsInitOperand(0)->get();
-    auto matmul = MatmulOp::create(rewriter, loc, resultType, x,
-                                   dequant.getInput(), Value());
-    Value result = matmul.getResult();
-    if (!isZeroInit(init))
-      result = linalg::AddOp::create(rewriter, loc, ValueRange{result, init},
-                                     ValueRange{init})
-                   ->getResult(0);
-    rewriter.replaceOp(op, result);
-    return matmul;
+    Type elementType = xType.getElementType();
+    if (!isa<Float32Type, Float16Type, BFloat16Type>(elementType) ||
+        resultType.getElementType() != elementType) {
+      reason = "x and the result must have the same element type, f32, f16 "
+               "or bf16";
+      continue;
+    }
+    if (xType.getEncoding() || resultType.getEncoding()) {
+      reason = "x or the result has a tensor encoding";
+      continue;
+    }
+    return Fusion{*layer, *dequant};
   }
-  return rewriter.notifyMatchFailure(
-      op, "not a linear layer whose weight comes from qnt.dequantize");
+  return failure();
+}
+
+/// Replaces `op` by the qnt.matmul that `fusion` describes (plus the add of
+/// a non-zero accumulator). `fusion` may describe a detached copy of `op`
+/// with the same x and init.
+static MatmulOp replaceByMatmul(RewriterBase &rewriter, linalg::LinalgOp op,
+                                Fusion fusion) {
+  LinearLayer layer = fusion.layer;
+  Value x = op.getDpsInputOperand(layer.inputIndex)->get();
+  auto xType = cast<RankedTensorType>(x.getType());
+  auto resultType = cast<RankedTensorType>(op->getResult(0).getType());
+  Type elementType = xType.getElementType();
+
+  // qnt.matmul wants a static K in x and the same leading dimensions in x
+  // and the result. The linalg op already guarantees that the sizes agree
+  // at run time, so refine x and the result by tensor.cast where one side
+  // knows a size the other leaves dynamic.
+  SmallVector<int64_t> shape;
+  for (int64_t i = 0, e = xType.getRank() - 1; i < e; ++i) {
+    int64_t size = xType.getDimSize(i);
+    shape.push_back(ShapedType::isDynamic(size) ? resultType.getDimSize(i)
+                                                : size);
+  }
+  shape.push_back(layer.k);
+  auto castXType = RankedTensorType::get(shape, elementType);
+  shape.back() = layer.n;
+  auto matmulType = RankedTensorType::get(shape, elementType);
+
+  rewriter.setInsertionPoint(op);
+  Location loc = op.getLoc();
+  if (castXType != xType)
+    x = tensor::CastOp::create(rewriter, loc, castXType, x);
+  auto matmul = MatmulOp::create(rewriter, loc, matmulType, x,
+                                 fusion.dequant.getInput(), Value());
+  Value result = matmul.getResult();
+  if (matmulType != resultType)
+    result = tensor::CastOp::create(rewriter, loc, resultType, result);
+  Value init = op.getDpsInitOperand(0)->get();
+  if (!isDroppableInit(init))
+    result = linalg::AddOp::create(rewriter, loc, ValueRange{result, init},
+                                   ValueRange{init})
+                 ->getResult(0);
+  // The dequantize (and transpose) stay for their other users; the greedy
+  // driver erases them once this was their last one.
+  rewriter.replaceOp(op, result);
+  return matmul;
+}
+
+/// The rank-2 tensor that `value` repeats along new dimensions, if it is
+/// produced by linalg.broadcast or by a tensor.expand_shape that only adds
+/// unit dimensions; `added` gets the positions of the new dimensions.
+static Value repeatedSource(Value value, SmallVectorImpl<int64_t> &added) {
+  added.clear();
+  if (auto broadcast = value.getDefiningOp<linalg::BroadcastOp>()) {
+    if (broadcast.getInput().getType().getRank() != 2)
+      return {};
+    llvm::append_range(added, broadcast.getDimensions());
+    return broadcast.getInput();
+  }
+  auto expand = value.getDefiningOp<tensor::ExpandShapeOp>();
+  if (!expand || expand.getSrcType().getRank() != 2)
+    return {};
+  ArrayRef<int64_t> shape = expand.getResultType().getShape();
+  for (const ReassociationIndices &group : expand.getReassociationIndices()) {
+    // Each source dimension becomes its group's one non-unit dimension (or,
+    // if all are 1, any of them: all are indexed by 0 only).
+    std::optional<int64_t> kept;
+    for (int64_t d : group) {
+      if (shape[d] == 1)
+        continue;
+      if (kept)
+        return {};
+      kept = d;
+    }
+    if (!kept)
+      kept = group.back();
+    for (int64_t d : group)
+      if (d != *kept)
+        added.push_back(d);
+  }
+  return expand.getSrc();
+}
+
+/// A detached linalg.generic equal to `op` but reading `source` as input
+/// `input`, whose indexing map drops the results at `added`.
+static linalg::GenericOp cloneReading(linalg::LinalgOp op, unsigned input,
+                                      Value source, ArrayRef<int64_t> added) {
+  OpBuilder builder(op.getContext()); // no insertion point: detached
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  maps[input] = maps[input].dropResults(added);
+  SmallVector<Value> inputs(op.getDpsInputs());
+  inputs[input] = source;
+  auto generic = linalg::GenericOp::create(
+      builder, op.getLoc(), op->getResultTypes(), inputs, op.getDpsInits(),
+      maps, op.getIteratorTypesArray());
+  IRMapping mapping;
+  op->getRegion(0).cloneInto(&generic.getRegion(), mapping);
+  return generic;
+}
+
+FailureOr<MatmulOp> qnt::fuseDequantIntoMatmul(RewriterBase &rewriter,
+                                               linalg::LinalgOp op) {
+  std::string reason = "not a linear layer (see matchLinearLayer)";
+  FailureOr<Fusion> fusion = matchFusion(op, reason);
+  if (succeeded(fusion))
+    return replaceByMatmul(rewriter, op, *fusion);
+
+  // A weight repeated along batch dimensions (a rank-3 operand) is no
+  // linear layer itself; the same contraction reading the repeated [N, K]
+  // tensor directly may be. Match a detached copy that does so.
+  for (unsigned i = 0, e = op.getNumDpsInputs(); i < e && e == 2; ++i) {
+    SmallVector<int64_t> added;
+    Value source = repeatedSource(op.getDpsInputOperand(i)->get(), added);
+    if (!source)
+      continue;
+    // Every dropped index must still be a loop of the output, so that no
+    // loop is left without a bound and none that repeats work is dropped.
+    AffineMap map = op.getMatchingIndexingMap(op.getDpsInputOperand(i));
+    AffineMap outMap = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
+    if (!llvm::all_of(added, [&](int64_t r) {
+          auto dim = dyn_cast<AffineDimExpr>(map.getResult(r));
+          return dim && outMap.isFunctionOfDim(dim.getPosition());
+        }))
+      continue;
+    linalg::GenericOp copy = cloneReading(op, i, source, added);
+    llvm::scope_exit eraseCopy([&] { copy->erase(); });
+    fusion = matchFusion(copy, reason);
+    if (succeeded(fusion) && fusion->layer.weightIndex == i)
+      return replaceByMatmul(rewriter, op, *fusion);
+  }
+  return rewriter.notifyMatchFailure(op, reason);
 }
 
 namespace {
+/// Rewrites linear layers on dequantized weights into qnt.matmul.
 struct FuseDequantMatmulPattern final
     : OpInterfaceRewritePattern<linalg::LinalgOp> {
   using OpInterfaceRewritePattern::OpInterfaceRewritePattern;

@@ -15,12 +15,52 @@ static std::optional<unsigned> dimPosition(AffineExpr expr) {
   return std::nullopt;
 }
 
+/// `value` without the one element type cast (extf, truncf, sitofp, uitofp)
+/// that named ops put on an input of another element type.
+static Value skipInputCast(Value value) {
+  Operation *def = value.getDefiningOp();
+  if (isa_and_nonnull<arith::ExtFOp, arith::TruncFOp, arith::SIToFPOp,
+                      arith::UIToFPOp>(def))
+    return def->getOperand(0);
+  return value;
+}
+
+/// True when `body` computes exactly `out + in0 * in1` (either operand order,
+/// inputs possibly cast) and nothing else. isaContractionOpInterface is
+/// looser: it looks through any pure unary op, so `out + x * -w` and
+/// `out + x * exp(w)` pass it, and neither is a linear layer.
+static bool isMulAddBody(Block &body) {
+  if (body.getNumArguments() != 3)
+    return false;
+  auto yield = dyn_cast<linalg::YieldOp>(body.getTerminator());
+  if (!yield || yield.getValues().size() != 1)
+    return false;
+  auto add = yield.getValues()[0].getDefiningOp<arith::AddFOp>();
+  if (!add)
+    return false;
+  Value acc = body.getArgument(2), product;
+  if (add.getLhs() == acc)
+    product = add.getRhs();
+  else if (add.getRhs() == acc)
+    product = add.getLhs();
+  auto mul = product ? product.getDefiningOp<arith::MulFOp>() : nullptr;
+  if (!mul)
+    return false;
+  Value a = skipInputCast(mul.getLhs()), b = skipInputCast(mul.getRhs());
+  Value in0 = body.getArgument(0), in1 = body.getArgument(1);
+  if (!((a == in0 && b == in1) || (a == in1 && b == in0)))
+    return false;
+  // Nothing but yield, add, mul and the casts just looked through.
+  size_t expected = 3 + (a != mul.getLhs()) + (b != mul.getRhs());
+  return body.getOperations().size() == expected;
+}
+
 FailureOr<LinearLayer> mlir::qnt::matchLinearLayer(linalg::LinalgOp op,
                                                    unsigned weightIndex) {
   if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
       !op.hasPureTensorSemantics() || weightIndex > 1)
     return failure();
-  if (!linalg::isaContractionOpInterface(op))
+  if (!linalg::isaContractionOpInterface(op) || !isMulAddBody(*op.getBlock()))
     return failure();
 
   OpOperand *weight = op.getDpsInputOperand(weightIndex);
