@@ -2,11 +2,13 @@
 """Writes a small llama2.c checkpoint with deterministic weights.
 
   make_tiny_llama.py OUT [--dim 48 --hidden 128 --layers 2 --heads 6
-                          --kv-heads 2 --vocab 64 --seq 32 --seed 0]
+                          --kv-heads 2 --vocab 64 --seq 32 --seed 0
+                          --unshared]
 
 The weights are random (fixed seed) with the statistics of a trained model's
 (small normal weights, unit norm gains), so the model produces varied tokens.
-Used by the demo and by tests that must run without ../shared/models.
+--unshared stores a separate classifier after the RoPE tables and writes
+vocab_size negated, as llama2.c does. Used by the demo and by tests that must run without ../shared/models.
 """
 import argparse
 
@@ -24,6 +26,8 @@ def main():
     p.add_argument("--vocab", type=int, default=64)
     p.add_argument("--seq", type=int, default=32)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--unshared", action="store_true",
+                   help="a classifier of its own (header vocab_size < 0)")
     a = p.parse_args()
     rng = np.random.default_rng(a.seed)
     d, h, l, v = a.dim, a.hidden, a.layers, a.vocab
@@ -35,7 +39,7 @@ def main():
         return (rng.standard_normal(shape) * scale / np.sqrt(fan_in)).astype(np.float32)
 
     parts = [
-        np.array([d, h, l, a.heads, a.kv_heads, v, a.seq], dtype="<i4"),
+        np.array([d, h, l, a.heads, a.kv_heads, -v if a.unshared else v, a.seq], dtype="<i4"),
         normal(v, d, scale=1.0),                     # token embedding
         (1 + 0.1 * rng.standard_normal((l, d))).astype(np.float32),  # rms_att
         normal(l, d, d, scale=2), normal(l, kv, d, scale=2), normal(l, kv, d, scale=2),
@@ -46,6 +50,8 @@ def main():
         np.zeros(a.seq * head // 2, dtype=np.float32),  # legacy RoPE tables
         np.zeros(a.seq * head // 2, dtype=np.float32),
     ]
+    if a.unshared:
+        parts.append(normal(v, d, scale=1.0))        # classifier
     with open(a.out, "wb") as f:
         for part in parts:
             f.write(part.astype(part.dtype.newbyteorder("<")).tobytes())

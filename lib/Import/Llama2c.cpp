@@ -13,10 +13,10 @@ struct Field {
   const char *name;
   int64_t limit;
 };
-constexpr Field kFields[7] = {
-    {"dim", 1 << 16},       {"hidden_dim", 1 << 18}, {"n_layers", 1 << 10},
-    {"n_heads", 1 << 10},   {"n_kv_heads", 1 << 10}, {"vocab_size", 1 << 22},
-    {"seq_len", 1 << 20}};
+constexpr Field kFields[7] = {{"dim", 1 << 16},        {"hidden_dim", 1 << 18},
+                              {"n_layers", 1 << 10},   {"n_heads", 1 << 10},
+                              {"n_kv_heads", 1 << 10}, {"vocab_size", 1 << 22},
+                              {"seq_len", 1 << 20}};
 } // namespace
 
 std::string mlir::qnt::readLlama2c(llvm::StringRef path,
@@ -44,9 +44,8 @@ std::string mlir::qnt::readLlama2c(llvm::StringRef path,
       return std::string(kFields[i].name) + " = " + std::to_string(header[i]) +
              " must be positive";
     if (header[i] > kFields[i].limit)
-      return std::string(kFields[i].name) + " = " +
-             std::to_string(header[i]) + " is larger than " +
-             std::to_string(kFields[i].limit) +
+      return std::string(kFields[i].name) + " = " + std::to_string(header[i]) +
+             " is larger than " + std::to_string(kFields[i].limit) +
              " (not a llama2.c checkpoint?)";
   }
   config.dim = header[0];
@@ -75,12 +74,20 @@ std::string mlir::qnt::readLlama2c(llvm::StringRef path,
     const char *name;
     int64_t floats;
   };
-  const Tensor tensors[] = {
-      {"token_embedding", v * d}, {"rms_att", l * d},   {"wq", l * d * d},
-      {"wk", l * kv * d},         {"wv", l * kv * d},   {"wo", l * d * d},
-      {"rms_ffn", l * d},         {"w1", l * h * d},    {"w2", l * d * h},
-      {"w3", l * h * d},          {"rms_final", d},     {"freq_cis_real", ropeTable},
-      {"freq_cis_imag", ropeTable}, {"wcls", sharedClassifier ? 0 : v * d}};
+  const Tensor tensors[] = {{"token_embedding", v * d},
+                            {"rms_att", l * d},
+                            {"wq", l * d * d},
+                            {"wk", l * kv * d},
+                            {"wv", l * kv * d},
+                            {"wo", l * d * d},
+                            {"rms_ffn", l * d},
+                            {"w1", l * h * d},
+                            {"w2", l * d * h},
+                            {"w3", l * h * d},
+                            {"rms_final", d},
+                            {"freq_cis_real", ropeTable},
+                            {"freq_cis_imag", ropeTable},
+                            {"wcls", sharedClassifier ? 0 : v * d}};
   int64_t needed = headerBytes;
   for (const Tensor &t : tensors)
     needed += t.floats * static_cast<int64_t>(sizeof(float));
@@ -100,8 +107,8 @@ std::string mlir::qnt::readLlama2c(llvm::StringRef path,
   }
 
   // Float data starts at byte 28: 4-byte aligned in the mapping.
-  const float *p = reinterpret_cast<const float *>(file->getBufferStart() +
-                                                   headerBytes);
+  const float *p =
+      reinterpret_cast<const float *>(file->getBufferStart() + headerBytes);
   auto take = [&](int64_t n) {
     const float *start = p;
     p += n;

@@ -5,7 +5,9 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -44,8 +46,8 @@ public:
     AsmResourceBlob blob = UnmanagedAsmResourceBlob::allocateWithAlign(
         ArrayRef<char>(reinterpret_cast<const char *>(data), n * 4),
         alignof(float));
-    auto attr =
-        DenseResourceElementsAttr::get(tensor(shape), name.str(), std::move(blob));
+    auto attr = DenseResourceElementsAttr::get(tensor(shape), name.str(),
+                                               std::move(blob));
     return arith::ConstantOp::create(b, named(name), attr);
   }
 
@@ -88,9 +90,9 @@ public:
     MLIRContext *ctx = b.getContext();
     AffineExpr m, n, k;
     bindDims(ctx, m, n, k);
-    auto maps = b.getAffineMapArrayAttr(
-        {AffineMap::get(3, 0, {m, k}, ctx), AffineMap::get(3, 0, {n, k}, ctx),
-         AffineMap::get(3, 0, {m, n}, ctx)});
+    auto maps = b.getAffineMapArrayAttr({AffineMap::get(3, 0, {m, k}, ctx),
+                                         AffineMap::get(3, 0, {n, k}, ctx),
+                                         AffineMap::get(3, 0, {m, n}, ctx)});
     Value init = filled({1, out}, 0.0f);
     auto op = linalg::MatmulOp::create(
         b, named(name), TypeRange{tensor({1, out})}, ValueRange{x, w},
@@ -104,14 +106,13 @@ public:
     MLIRContext *ctx = b.getContext();
     AffineExpr i, j;
     bindDims(ctx, i, j);
-    Value ss = generic(
-        {1}, ValueRange{x}, {AffineMap::get(2, 0, {i, j}, ctx)},
-        {IteratorType::parallel, IteratorType::reduction},
-        AffineMap::get(2, 0, {i}, ctx), filled({1}, 0.0f),
-        [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-          return arith::AddFOp::create(ib, a[1],
-                                       arith::MulFOp::create(ib, a[0], a[0]));
-        });
+    Value ss = generic({1}, ValueRange{x}, {AffineMap::get(2, 0, {i, j}, ctx)},
+                       {IteratorType::parallel, IteratorType::reduction},
+                       AffineMap::get(2, 0, {i}, ctx), filled({1}, 0.0f),
+                       [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+                         return arith::AddFOp::create(
+                             ib, a[1], arith::MulFOp::create(ib, a[0], a[0]));
+                       });
     float invSize = 1.0f / static_cast<float>(size);
     float eps = c.normEps;
     return generic(
@@ -123,7 +124,8 @@ public:
         tensor::EmptyOp::create(b, ArrayRef<int64_t>{1, size}, f32),
         [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
           Value mean = arith::MulFOp::create(
-              ib, a[1], arith::ConstantOp::create(ib, ib.getF32FloatAttr(invSize)));
+              ib, a[1],
+              arith::ConstantOp::create(ib, ib.getF32FloatAttr(invSize)));
           Value plus = arith::AddFOp::create(
               ib, mean, arith::ConstantOp::create(ib, ib.getF32FloatAttr(eps)));
           Value inv = arith::DivFOp::create(
@@ -139,46 +141,47 @@ public:
   Value rope(Value x, int64_t n, Value posF) {
     int64_t headSize = c.headSize();
     float theta = c.ropeTheta;
-    return map2d({1, n}, ValueRange{},
-                 [&](ImplicitLocOpBuilder &ib, ValueRange) -> Value {
-                   Value j = linalg::IndexOp::create(ib, 1);
-                   Value two = arith::ConstantIndexOp::create(ib, 2);
-                   Value odd = arith::RemUIOp::create(ib, j, two);
-                   Value base = arith::SubIOp::create(ib, j, odd);
-                   Value zero = arith::ConstantIndexOp::create(ib, 0);
-                   Value x0 = tensor::ExtractOp::create(ib, x, ValueRange{zero, base});
-                   Value x1 = tensor::ExtractOp::create(
-                       ib, x,
-                       ValueRange{zero, arith::AddIOp::create(
-                                            ib, base,
-                                            arith::ConstantIndexOp::create(ib, 1))});
-                   Value headDim = arith::RemUIOp::create(
-                       ib, base, arith::ConstantIndexOp::create(ib, headSize));
-                   Value hd = arith::SIToFPOp::create(
-                       ib, ib.getF32Type(),
-                       arith::IndexCastOp::create(ib, ib.getI64Type(), headDim));
-                   Value exponent = arith::DivFOp::create(
-                       ib, hd,
-                       arith::ConstantOp::create(
-                           ib, ib.getF32FloatAttr(static_cast<float>(headSize))));
-                   Value freq = arith::DivFOp::create(
-                       ib, arith::ConstantOp::create(ib, ib.getF32FloatAttr(1.0f)),
-                       math::PowFOp::create(
-                           ib, arith::ConstantOp::create(ib, ib.getF32FloatAttr(theta)),
-                           exponent));
-                   Value angle = arith::MulFOp::create(ib, posF, freq);
-                   Value cr = math::CosOp::create(ib, angle);
-                   Value ci = math::SinOp::create(ib, angle);
-                   Value even = arith::SubFOp::create(
-                       ib, arith::MulFOp::create(ib, x0, cr),
-                       arith::MulFOp::create(ib, x1, ci));
-                   Value oddV = arith::AddFOp::create(
-                       ib, arith::MulFOp::create(ib, x0, ci),
-                       arith::MulFOp::create(ib, x1, cr));
-                   Value isOdd = arith::CmpIOp::create(
-                       ib, arith::CmpIPredicate::ne, odd, zero);
-                   return arith::SelectOp::create(ib, isOdd, oddV, even);
-                 });
+    return map2d(
+        {1, n}, ValueRange{},
+        [&](ImplicitLocOpBuilder &ib, ValueRange) -> Value {
+          Value j = linalg::IndexOp::create(ib, 1);
+          Value two = arith::ConstantIndexOp::create(ib, 2);
+          Value odd = arith::RemUIOp::create(ib, j, two);
+          Value base = arith::SubIOp::create(ib, j, odd);
+          Value zero = arith::ConstantIndexOp::create(ib, 0);
+          Value x0 = tensor::ExtractOp::create(ib, x, ValueRange{zero, base});
+          Value x1 = tensor::ExtractOp::create(
+              ib, x,
+              ValueRange{zero,
+                         arith::AddIOp::create(
+                             ib, base, arith::ConstantIndexOp::create(ib, 1))});
+          Value headDim = arith::RemUIOp::create(
+              ib, base, arith::ConstantIndexOp::create(ib, headSize));
+          Value hd = arith::SIToFPOp::create(
+              ib, ib.getF32Type(),
+              arith::IndexCastOp::create(ib, ib.getI64Type(), headDim));
+          Value exponent = arith::DivFOp::create(
+              ib, hd,
+              arith::ConstantOp::create(
+                  ib, ib.getF32FloatAttr(static_cast<float>(headSize))));
+          Value freq = arith::DivFOp::create(
+              ib, arith::ConstantOp::create(ib, ib.getF32FloatAttr(1.0f)),
+              math::PowFOp::create(
+                  ib, arith::ConstantOp::create(ib, ib.getF32FloatAttr(theta)),
+                  exponent));
+          Value angle = arith::MulFOp::create(ib, posF, freq);
+          Value cr = math::CosOp::create(ib, angle);
+          Value ci = math::SinOp::create(ib, angle);
+          Value even =
+              arith::SubFOp::create(ib, arith::MulFOp::create(ib, x0, cr),
+                                    arith::MulFOp::create(ib, x1, ci));
+          Value oddV =
+              arith::AddFOp::create(ib, arith::MulFOp::create(ib, x0, ci),
+                                    arith::MulFOp::create(ib, x1, cr));
+          Value isOdd =
+              arith::CmpIOp::create(ib, arith::CmpIPredicate::ne, odd, zero);
+          return arith::SelectOp::create(ib, isOdd, oddV, even);
+        });
   }
 
   /// [1, n] -> [h, n / h] and back.
@@ -221,31 +224,32 @@ public:
     // scores[h, t] = sum_i q[h, i] * k[t, h / group, i]
     AffineExpr h, t, i;
     bindDims(ctx, h, t, i);
-    Value dots = generic(
-        {heads, seq}, ValueRange{qh, keys},
-        {AffineMap::get(3, 0, {h, i}, ctx),
-         AffineMap::get(3, 0, {t, h.floorDiv(group), i}, ctx)},
-        {IteratorType::parallel, IteratorType::parallel,
-         IteratorType::reduction},
-        AffineMap::get(3, 0, {h, t}, ctx), filled({heads, seq}, 0.0f),
-        [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-          return arith::AddFOp::create(ib, a[2],
-                                       arith::MulFOp::create(ib, a[0], a[1]));
-        });
+    Value dots =
+        generic({heads, seq}, ValueRange{qh, keys},
+                {AffineMap::get(3, 0, {h, i}, ctx),
+                 AffineMap::get(3, 0, {t, h.floorDiv(group), i}, ctx)},
+                {IteratorType::parallel, IteratorType::parallel,
+                 IteratorType::reduction},
+                AffineMap::get(3, 0, {h, t}, ctx), filled({heads, seq}, 0.0f),
+                [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+                  return arith::AddFOp::create(
+                      ib, a[2], arith::MulFOp::create(ib, a[0], a[1]));
+                });
     float sqrtHs = std::sqrt(static_cast<float>(hs));
     float negInf = -std::numeric_limits<float>::infinity();
-    Value scores = map2d(
-        {heads, seq}, ValueRange{dots},
-        [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-          Value tIdx = linalg::IndexOp::create(ib, 1);
-          Value visible = arith::CmpIOp::create(ib, arith::CmpIPredicate::ule,
-                                                tIdx, pos);
-          Value scaled = arith::DivFOp::create(
-              ib, a[0], arith::ConstantOp::create(ib, ib.getF32FloatAttr(sqrtHs)));
-          return arith::SelectOp::create(
-              ib, visible, scaled,
-              arith::ConstantOp::create(ib, ib.getF32FloatAttr(negInf)));
-        });
+    Value scores =
+        map2d({heads, seq}, ValueRange{dots},
+              [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+                Value tIdx = linalg::IndexOp::create(ib, 1);
+                Value visible = arith::CmpIOp::create(
+                    ib, arith::CmpIPredicate::ule, tIdx, pos);
+                Value scaled = arith::DivFOp::create(
+                    ib, a[0],
+                    arith::ConstantOp::create(ib, ib.getF32FloatAttr(sqrtHs)));
+                return arith::SelectOp::create(
+                    ib, visible, scaled,
+                    arith::ConstantOp::create(ib, ib.getF32FloatAttr(negInf)));
+              });
 
     // Softmax over t: exp(s - max) / sum.
     AffineExpr r, s;
@@ -271,28 +275,28 @@ public:
                          [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
                            return arith::AddFOp::create(ib, a[1], a[0]);
                          });
-    Value probs = generic(
-        {heads, seq}, ValueRange{exps, sums}, {rowCol, row},
-        {IteratorType::parallel, IteratorType::parallel}, rowCol,
-        tensor::EmptyOp::create(b, ArrayRef<int64_t>{heads, seq}, f32),
-        [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-          return arith::DivFOp::create(ib, a[0], a[1]);
-        });
+    Value probs =
+        generic({heads, seq}, ValueRange{exps, sums}, {rowCol, row},
+                {IteratorType::parallel, IteratorType::parallel}, rowCol,
+                tensor::EmptyOp::create(b, ArrayRef<int64_t>{heads, seq}, f32),
+                [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+                  return arith::DivFOp::create(ib, a[0], a[1]);
+                });
 
     // out[h, i] = sum_t p[h, t] * v[t, h / group, i]
     AffineExpr h2, i2, t2;
     bindDims(ctx, h2, i2, t2);
-    Value out = generic(
-        {heads, hs}, ValueRange{probs, values},
-        {AffineMap::get(3, 0, {h2, t2}, ctx),
-         AffineMap::get(3, 0, {t2, h2.floorDiv(group), i2}, ctx)},
-        {IteratorType::parallel, IteratorType::parallel,
-         IteratorType::reduction},
-        AffineMap::get(3, 0, {h2, i2}, ctx), filled({heads, hs}, 0.0f),
-        [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-          return arith::AddFOp::create(ib, a[2],
-                                       arith::MulFOp::create(ib, a[0], a[1]));
-        });
+    Value out =
+        generic({heads, hs}, ValueRange{probs, values},
+                {AffineMap::get(3, 0, {h2, t2}, ctx),
+                 AffineMap::get(3, 0, {t2, h2.floorDiv(group), i2}, ctx)},
+                {IteratorType::parallel, IteratorType::parallel,
+                 IteratorType::reduction},
+                AffineMap::get(3, 0, {h2, i2}, ctx), filled({heads, hs}, 0.0f),
+                [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+                  return arith::AddFOp::create(
+                      ib, a[2], arith::MulFOp::create(ib, a[0], a[1]));
+                });
     return fromHeads(out, c.dim);
   }
 
@@ -300,7 +304,8 @@ public:
   Value store(Value cache, Value row, int64_t layer, Value pos) {
     int64_t kvd = c.kvDim();
     Value row3 = tensor::ExpandShapeOp::create(
-        b, tensor({1, 1, kvd}), row, ArrayRef<ReassociationIndices>{{0, 1}, {2}});
+        b, tensor({1, 1, kvd}), row,
+        ArrayRef<ReassociationIndices>{{0, 1}, {2}});
     return tensor::InsertSliceOp::create(
         b, row3, cache,
         ArrayRef<OpFoldResult>{b.getIndexAttr(layer), pos, b.getIndexAttr(0)},
@@ -319,17 +324,18 @@ public:
 
   /// silu(a) * g, as llama2.c: a * (1 / (1 + exp(-a))) * g.
   Value swiglu(Value gate, Value up, int64_t n) {
-    return map2d({1, n}, ValueRange{gate, up},
-                 [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-                   Value one = arith::ConstantOp::create(ib, ib.getF32FloatAttr(1.0f));
-                   Value sig = arith::DivFOp::create(
-                       ib, one,
-                       arith::AddFOp::create(
-                           ib, one,
-                           math::ExpOp::create(ib, arith::NegFOp::create(ib, a[0]))));
-                   return arith::MulFOp::create(
-                       ib, arith::MulFOp::create(ib, a[0], sig), a[1]);
-                 });
+    return map2d(
+        {1, n}, ValueRange{gate, up},
+        [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+          Value one = arith::ConstantOp::create(ib, ib.getF32FloatAttr(1.0f));
+          Value sig = arith::DivFOp::create(
+              ib, one,
+              arith::AddFOp::create(
+                  ib, one,
+                  math::ExpOp::create(ib, arith::NegFOp::create(ib, a[0]))));
+          return arith::MulFOp::create(ib, arith::MulFOp::create(ib, a[0], sig),
+                                       a[1]);
+        });
   }
 
 private:
@@ -356,9 +362,9 @@ OwningOpRef<ModuleOp> mlir::qnt::buildTransformer(MLIRContext *context,
   int64_t d = c.dim, h = c.hiddenDim, kvd = c.kvDim();
   auto cacheType = RankedTensorType::get({c.layers, c.seqLen, kvd}, f32);
   auto logitsType = RankedTensorType::get({c.vocab}, f32);
-  auto type = b.getFunctionType(
-      {b.getI32Type(), b.getI32Type(), cacheType, cacheType},
-      {logitsType, cacheType, cacheType});
+  auto type =
+      b.getFunctionType({b.getI32Type(), b.getI32Type(), cacheType, cacheType},
+                        {logitsType, cacheType, cacheType});
   auto func = func::FuncOp::create(b, "forward", type);
   Block *entry = func.addEntryBlock();
   b.setInsertionPointToStart(entry);
@@ -407,4 +413,91 @@ OwningOpRef<ModuleOp> mlir::qnt::buildTransformer(MLIRContext *context,
       b, logits, ArrayRef<ReassociationIndices>{{0, 1}});
   func::ReturnOp::create(b, ValueRange{logits, kCache, vCache});
   return module;
+}
+
+void mlir::qnt::addGreedyDriver(ModuleOp module, const TransformerConfig &c,
+                                int64_t steps, bool printLogits) {
+  MLIRContext *context = module.getContext();
+  context->loadDialect<scf::SCFDialect, vector::VectorDialect>();
+  auto forward = module.lookupSymbol<func::FuncOp>("forward");
+  assert(forward && "module has no @forward");
+  // @main is the entry point now. A private @forward lets bufferization drop
+  // the cache results at the call site as well as in the callee.
+  forward.setPrivate();
+  ImplicitLocOpBuilder b(NameLoc::get(StringAttr::get(context, "driver")),
+                         context);
+  b.setInsertionPointToEnd(module.getBody());
+  auto main = func::FuncOp::create(b, "main", b.getFunctionType({}, {}));
+  b.setInsertionPointToStart(main.addEntryBlock());
+
+  Type f32 = b.getF32Type(), i32 = b.getI32Type();
+  auto cacheType = RankedTensorType::get({c.layers, c.seqLen, c.kvDim()}, f32);
+  // Two separate fills: the caches must not share a buffer.
+  auto zeros = [&] {
+    Value zero = arith::ConstantOp::create(b, b.getF32FloatAttr(0.0f));
+    Value empty = tensor::EmptyOp::create(b, cacheType.getShape(), f32);
+    return linalg::FillOp::create(b, zero, empty).getResult(0);
+  };
+  Value kCache = zeros(), vCache = zeros();
+  Value tokens0 = tensor::EmptyOp::create(b, ArrayRef<int64_t>{steps}, i32);
+  Value bos = arith::ConstantIntOp::create(b, i32, 1);
+  Value c0 = arith::ConstantIndexOp::create(b, 0);
+  Value c1 = arith::ConstantIndexOp::create(b, 1);
+  Value cSteps = arith::ConstantIndexOp::create(b, steps);
+  Value cVocab = arith::ConstantIndexOp::create(b, c.vocab);
+
+  auto loop = scf::ForOp::create(
+      b, c0, cSteps, c1, ValueRange{bos, kCache, vCache, tokens0},
+      [&](OpBuilder &ob, Location loc, Value step, ValueRange args) {
+        ImplicitLocOpBuilder ib(loc, ob);
+        Value pos = arith::IndexCastOp::create(ib, i32, step);
+        auto call = func::CallOp::create(
+            ib, forward, ValueRange{args[0], pos, args[1], args[2]});
+        Value logits = call.getResult(0);
+        if (printLogits) {
+          Value pad = arith::ConstantOp::create(ib, ib.getF32FloatAttr(0.0f));
+          Value vec = vector::TransferReadOp::create(
+              ib, VectorType::get({c.vocab}, f32), logits, ValueRange{c0}, pad,
+              ArrayRef<bool>{true});
+          vector::PrintOp::create(ib, vec);
+        }
+        // Argmax, first index on ties (as numpy and llama2.c).
+        Value first = tensor::ExtractOp::create(ib, logits, ValueRange{c0});
+        auto search = scf::ForOp::create(
+            ib, c1, cVocab, c1, ValueRange{first, c0},
+            [&](OpBuilder &sb, Location sl, Value i, ValueRange best) {
+              ImplicitLocOpBuilder s(sl, sb);
+              Value v = tensor::ExtractOp::create(s, logits, ValueRange{i});
+              Value better = arith::CmpFOp::create(s, arith::CmpFPredicate::OGT,
+                                                   v, best[0]);
+              scf::YieldOp::create(
+                  s,
+                  ValueRange{arith::SelectOp::create(s, better, v, best[0]),
+                             arith::SelectOp::create(s, better, i, best[1])});
+            });
+        Value next = arith::IndexCastOp::create(ib, i32, search.getResult(1));
+        Value tokens =
+            tensor::InsertOp::create(ib, next, args[3], ValueRange{step});
+        scf::YieldOp::create(
+            ib, ValueRange{next, call.getResult(1), call.getResult(2), tokens});
+      });
+
+  // The tokens on one line: "t0 t1 ... tN-1".
+  Value tokens = loop.getResult(3);
+  scf::ForOp::create(
+      b, c0, cSteps, c1, ValueRange{},
+      [&](OpBuilder &ob, Location loc, Value i, ValueRange) {
+        ImplicitLocOpBuilder ib(loc, ob);
+        Value notFirst =
+            arith::CmpIOp::create(ib, arith::CmpIPredicate::ne, i, c0);
+        scf::IfOp::create(ib, notFirst, [&](OpBuilder &tb, Location tl) {
+          vector::PrintOp::create(tb, tl, " ");
+          scf::YieldOp::create(tb, tl);
+        });
+        Value t = tensor::ExtractOp::create(ib, tokens, ValueRange{i});
+        vector::PrintOp::create(ib, t, vector::PrintPunctuation::NoPunctuation);
+        scf::YieldOp::create(ib);
+      });
+  vector::PrintOp::create(b, vector::PrintPunctuation::NewLine);
+  func::ReturnOp::create(b);
 }

@@ -4,7 +4,7 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/OperationSupport.h"
 #include "mlir/Support/FileUtilities.h"
-#include "qnt/Import/Llama2c.h"
+#include "qnt/Import/Importer.h"
 #include "qnt/Import/Transformer.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/CommandLine.h"
@@ -17,34 +17,29 @@ using namespace mlir;
 namespace cl = llvm::cl;
 
 static cl::OptionCategory category("quant-import options");
-static cl::opt<std::string> format(cl::Positional, cl::Required,
-                                   cl::desc("<format>"), cl::cat(category));
-static cl::opt<std::string> checkpoint(cl::Positional, cl::Required,
-                                       cl::desc("<checkpoint>"),
+// Checked by hand rather than cl::Required, so a missing word gets a message
+// listing the formats.
+static cl::opt<std::string> format(cl::Positional, cl::desc("<format>"),
+                                   cl::cat(category));
+static cl::opt<std::string> checkpoint(cl::Positional, cl::desc("<checkpoint>"),
                                        cl::cat(category));
 static cl::opt<std::string>
-    output("o", cl::Required,
+    output("o",
            cl::desc("Output: .mlir (text), .mlirbc (bytecode: weights stay "
                     "binary, best for large models) or - for stdout"),
            cl::value_desc("file"), cl::cat(category));
+static cl::opt<int64_t> emitDriver(
+    "emit-driver", cl::init(0),
+    cl::desc("Also emit func.func @main: greedy decoding from BOS for N "
+             "steps, printing the tokens (for mlir-runner); 0: no driver"),
+    cl::value_desc("N"), cl::cat(category));
+static cl::opt<bool> driverLogits(
+    "driver-print-logits", cl::init(false),
+    cl::desc("With --emit-driver: @main also prints each step's logits"),
+    cl::cat(category));
 static cl::opt<bool> quiet("q", cl::init(false),
                            cl::desc("No progress lines on stderr"),
                            cl::cat(category));
-
-namespace {
-/// A checkpoint format: reads a file into a transformer config and weights.
-struct Format {
-  const char *name;
-  const char *description;
-  std::string (*read)(llvm::StringRef, std::unique_ptr<llvm::MemoryBuffer> &,
-                      qnt::TransformerConfig &, qnt::TransformerWeights &);
-};
-const Format kFormats[] = {
-    {"llama2c", "llama2.c checkpoint (legacy version 0: int32 header, float32 "
-                "weights)",
-     qnt::readLlama2c},
-};
-} // namespace
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
@@ -52,20 +47,36 @@ int main(int argc, char **argv) {
   std::string overview =
       "quant-import: convert a model checkpoint to MLIR\n\n  quant-import "
       "<format> <checkpoint> -o model.mlir\n\nFormats:\n";
-  for (const Format &f : kFormats)
+  for (const qnt::CheckpointFormat &f : qnt::getCheckpointFormats())
     overview += std::string("  ") + f.name + "  " + f.description + "\n";
   cl::ParseCommandLineOptions(argc, argv, overview);
 
-  const Format *chosen = nullptr;
+  const qnt::CheckpointFormat *chosen = qnt::lookupCheckpointFormat(format);
   std::string names;
-  for (const Format &f : kFormats) {
+  for (const qnt::CheckpointFormat &f : qnt::getCheckpointFormats())
     names += (names.empty() ? "" : ", ") + std::string(f.name);
-    if (format == f.name)
-      chosen = &f;
+  if (format.empty()) {
+    llvm::errs() << "quant-import: error: no format given; usage: "
+                    "quant-import <format> <checkpoint> -o <output>; "
+                    "available formats: "
+                 << names << "\n";
+    return 1;
   }
   if (!chosen) {
     llvm::errs() << "quant-import: error: unknown format '" << format
                  << "'; available formats: " << names << "\n";
+    return 1;
+  }
+  if (checkpoint.empty()) {
+    llvm::errs() << "quant-import: error: no checkpoint given; usage: "
+                    "quant-import "
+                 << format << " <checkpoint> -o <output>\n";
+    return 1;
+  }
+
+  if (output.empty()) {
+    llvm::errs() << "quant-import: error: no output given (-o model.mlir, "
+                    "-o model.mlirbc, or -o - for stdout)\n";
     return 1;
   }
 
@@ -86,9 +97,17 @@ int main(int argc, char **argv) {
         config.hiddenDim, config.heads, config.kvHeads, config.vocab,
         config.seqLen);
 
+  if (emitDriver < 0 || emitDriver > config.seqLen) {
+    llvm::errs() << "quant-import: error: --emit-driver=" << emitDriver
+                 << " must be in [0, seq_len = " << config.seqLen << "]\n";
+    return 1;
+  }
+
   MLIRContext context;
   OwningOpRef<ModuleOp> module =
       qnt::buildTransformer(&context, config, weights, checkpoint);
+  if (emitDriver > 0)
+    qnt::addGreedyDriver(*module, config, emitDriver, driverLogits);
   std::unique_ptr<llvm::ToolOutputFile> out = openOutputFile(output, &error);
   if (!out) {
     llvm::errs() << "quant-import: error: " << error << "\n";

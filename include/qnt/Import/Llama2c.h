@@ -14,8 +14,7 @@ namespace mlir::qnt {
 /// Returns "" on success or a message naming the bad field.
 std::string readLlama2c(llvm::StringRef path,
                         std::unique_ptr<llvm::MemoryBuffer> &file,
-                        TransformerConfig &config,
-                        TransformerWeights &weights);
+                        TransformerConfig &config, TransformerWeights &weights);
 
 } // namespace mlir::qnt
 

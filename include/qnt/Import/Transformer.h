@@ -30,11 +30,12 @@ struct TransformerConfig {
 /// Row-major float32 weights, each [out, in] as nn.Linear stores them. The
 /// memory must outlive the module (its resource blobs point into it).
 struct TransformerWeights {
-  const float *tokenEmbedding = nullptr; // [vocab, dim]
+  const float *tokenEmbedding = nullptr;                   // [vocab, dim]
   std::vector<const float *> rmsAttention, wq, wk, wv, wo; // per layer
-  std::vector<const float *> rmsFfn, w1, w2, w3;          // per layer
+  std::vector<const float *> rmsFfn, w1, w2, w3;           // per layer
   const float *rmsFinal = nullptr;                         // [dim]
-  const float *classifier = nullptr; // [vocab, dim]; == tokenEmbedding if shared
+  const float *classifier =
+      nullptr; // [vocab, dim]; == tokenEmbedding if shared
 };
 
 /// Builds `func.func @forward(%token: i32, %pos: i32, %k_cache, %v_cache)
@@ -49,6 +50,15 @@ OwningOpRef<ModuleOp> buildTransformer(MLIRContext *context,
                                        const TransformerConfig &config,
                                        const TransformerWeights &weights,
                                        llvm::StringRef sourceName);
+
+/// Adds `func.func @main()` to a module from buildTransformer: greedy
+/// decoding from BOS (token 1) at positions 0..steps-1 with zeroed caches.
+/// It prints (vector.print, for mlir-runner) the logits of every step as one
+/// `( l0, l1, ... )` line when `printLogits`, then the `steps` generated
+/// token ids on one line separated by spaces. `steps` must be in
+/// [1, config.seqLen]. @forward becomes private: @main is the entry point.
+void addGreedyDriver(ModuleOp module, const TransformerConfig &config,
+                     int64_t steps, bool printLogits);
 
 } // namespace mlir::qnt
 

@@ -156,6 +156,9 @@ def main():
     c.add_argument("reference")
     c.add_argument("candidate")
     c.add_argument("--rtol", type=float, default=1e-4)
+    c.add_argument("--text", action="store_true",
+                   help="the candidate is the output of quant-import --emit-driver "
+                        "--driver-print-logits (one '( l0, l1, ... )' line per step)")
     args = p.parse_args()
     if args.cmd == "run":
         prompt = [int(t) for t in args.tokens.split()]
@@ -174,7 +177,13 @@ def main():
             print(name, " ".join(f"{v:.6g}" for v in total / count))
         return 0
     ref = np.fromfile(args.reference, dtype="<f4")
-    got = np.fromfile(args.candidate, dtype="<f4")
+    if args.text:
+        with open(args.candidate) as f:
+            rows = [[float(v) for v in line.strip()[1:-1].split(",")]
+                    for line in f if line.startswith("(")]
+        got = np.array(rows, dtype=np.float32).reshape(-1)
+    else:
+        got = np.fromfile(args.candidate, dtype="<f4")
     if ref.size != got.size or ref.size == 0:
         print(f"FAIL: {got.size} logits, expected {ref.size}")
         return 1
