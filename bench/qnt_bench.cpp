@@ -481,34 +481,34 @@ int main(int argc, char **argv) {
           // another process was runnable is measured again (up to
           // --retries times) after waiting for quiet; the last try is kept.
           for (int attempt = 0; attempt <= opt.retries; ++attempt) {
-          if (attempt && !busy)
-            break;
-          busy = 0;
-          for (auto &t : times)
-            t.clear();
-          waitForQuiet(opt.quietWait);
-          for (int r = 0; r < rounds; ++r) {
-            // Rotate the order so no method always follows the same one.
-            for (size_t j = 0; j < fns.size(); ++j) {
-              size_t f = (j + r) % fns.size();
-              if (threads > 1)
-                usleep(45000); // let the other pool's workers go to sleep
-              busy += othersRunning() > 0;
-              if (cold) {
-                wakes[f]();
-                evict();
-                double t0 = now();
-                fns[f]();
-                times[f].push_back(now() - t0);
-              } else {
-                fns[f](); // warm this method's data after the others ran
-                double t0 = now();
-                for (int i = 0; i < reps[f]; ++i)
+            if (attempt && !busy)
+              break;
+            busy = 0;
+            for (auto &t : times)
+              t.clear();
+            waitForQuiet(opt.quietWait);
+            for (int r = 0; r < rounds; ++r) {
+              // Rotate the order so no method always follows the same one.
+              for (size_t j = 0; j < fns.size(); ++j) {
+                size_t f = (j + r) % fns.size();
+                if (threads > 1)
+                  usleep(45000); // let the other pool's workers go to sleep
+                busy += othersRunning() > 0;
+                if (cold) {
+                  wakes[f]();
+                  evict();
+                  double t0 = now();
                   fns[f]();
-                times[f].push_back((now() - t0) / reps[f]);
+                  times[f].push_back(now() - t0);
+                } else {
+                  fns[f](); // warm this method's data after the others ran
+                  double t0 = now();
+                  for (int i = 0; i < reps[f]; ++i)
+                    fns[f]();
+                  times[f].push_back((now() - t0) / reps[f]);
+                }
               }
             }
-          }
           }
           if (getenv("QNT_BENCH_VERBOSE"))
             for (size_t f = 0; f < fns.size(); ++f) {

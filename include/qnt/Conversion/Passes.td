@@ -17,11 +17,11 @@ def ConvertQntToVectorPass : Pass<"convert-qnt-to-vector", "::mlir::ModuleOp"> {
     `qnt.dequantize` with remaining users becomes a scalar loop nest.
   }];
   let options = [
-    Option<"chunk", "chunk", "int64_t", /*default=*/"32",
+    Option<"chunk", "chunk", "int64_t", /*default=*/"16",
            "Codes unpacked per vector step (a multiple of 8)">,
-    Option<"rowsPerTile", "rows-per-tile", "int64_t", /*default=*/"4",
+    Option<"rowsPerTile", "rows-per-tile", "int64_t", /*default=*/"6",
            "Rows of x (M) sharing each unpacked chunk">,
-    Option<"colsPerTile", "cols-per-tile", "int64_t", /*default=*/"2",
+    Option<"colsPerTile", "cols-per-tile", "int64_t", /*default=*/"4",
            "Weight rows (N) processed together">,
     Option<"parallel", "parallel", "bool", /*default=*/"false",
            "Emit the loop over weight rows as scf.parallel (for OpenMP)">,

@@ -10,13 +10,13 @@ namespace mlir::qnt {
 struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
   PassOptions::Option<int64_t> chunk{*this, "chunk",
                                      llvm::cl::desc("Codes unpacked per vector step"),
-                                     llvm::cl::init(32)};
+                                     llvm::cl::init(16)};
   PassOptions::Option<int64_t> rowsPerTile{
       *this, "rows-per-tile", llvm::cl::desc("Rows of x sharing each unpacked chunk"),
-      llvm::cl::init(4)};
+      llvm::cl::init(6)};
   PassOptions::Option<int64_t> colsPerTile{
       *this, "cols-per-tile", llvm::cl::desc("Weight rows processed together"),
-      llvm::cl::init(2)};
+      llvm::cl::init(4)};
   PassOptions::Option<bool> parallel{
       *this, "parallel",
       llvm::cl::desc("Split the weight rows of each matmul across threads with "

@@ -1,6 +1,6 @@
 // qnt.matmul becomes a loop nest that unpacks codes in vector registers and
 // applies each group's scale once per group. No float weight is built.
-// RUN: quant-opt %s --convert-qnt-to-vector="rows-per-tile=1 cols-per-tile=1" --cse | FileCheck %s
+// RUN: quant-opt %s --convert-qnt-to-vector="chunk=32 rows-per-tile=1 cols-per-tile=1" --cse | FileCheck %s
 
 // CHECK-LABEL: func.func @gemv_int4_group64
 //  CHECK-SAME:   (%[[X:.*]]: tensor<1x128xf32>)
