@@ -134,16 +134,11 @@ void AssignBitwidths::runOnOperation() {
   double budgetValue;
   if (valueText.getAsDouble(budgetValue) || !(budgetValue > 0))
     return fail("budget '" + budget + "' needs a positive number");
-  Type scaleElem = scaleType == "f16"    ? Type(Float16Type::get(ctx))
-                   : scaleType == "bf16" ? Type(BFloat16Type::get(ctx))
-                   : scaleType == "f32"  ? Type(Float32Type::get(ctx))
-                                         : Type();
+  Type scaleElem = parseScaleType(ctx, scaleType);
   if (!scaleElem)
     return fail("scale-type=" + scaleType + " must be f32, f16 or bf16");
   unsigned scaleBits = scaleElem.getIntOrFloatBitWidth();
-  ScaleFormat scaleFormat = scaleType == "f16"    ? ScaleFormat::F16
-                            : scaleType == "bf16" ? ScaleFormat::BF16
-                                                  : ScaleFormat::F32;
+  ScaleFormat scaleFormat = scaleFormatOf(scaleElem);
 
   TargetDescription machine;
   std::string targetText = kDefaultTarget;

@@ -202,3 +202,21 @@ std::string mlir::qnt::readWeightRows(const ConstantLinearLayer &c,
   rows = owned.data();
   return "";
 }
+
+Type mlir::qnt::parseScaleType(MLIRContext *context, StringRef name) {
+  if (name == "f32")
+    return Float32Type::get(context);
+  if (name == "f16")
+    return Float16Type::get(context);
+  if (name == "bf16")
+    return BFloat16Type::get(context);
+  return {};
+}
+
+ScaleFormat mlir::qnt::scaleFormatOf(Type type) {
+  if (type.isF16())
+    return ScaleFormat::F16;
+  if (type.isBF16())
+    return ScaleFormat::BF16;
+  return ScaleFormat::F32;
+}

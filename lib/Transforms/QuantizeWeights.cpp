@@ -28,13 +28,6 @@ using namespace mlir::qnt;
 
 namespace {
 
-static ScaleFormat scaleFormatOf(Type type) {
-  if (type.isF16())
-    return ScaleFormat::F16;
-  if (type.isBF16())
-    return ScaleFormat::BF16;
-  return ScaleFormat::F32;
-}
 
 /// Makes a resource-backed attribute of `type` holding `bytes`.
 static DenseResourceElementsAttr makeBlob(ShapedType type, StringRef name,
@@ -200,14 +193,8 @@ void QuantizeWeights::runOnOperation() {
   if (groupSize < 0)
     return optionError("group-size=" + Twine(groupSize) +
                        " must be 0 (per channel) or positive");
-  Type scaleElem;
-  if (scaleType == "f32")
-    scaleElem = Float32Type::get(ctx);
-  else if (scaleType == "f16")
-    scaleElem = Float16Type::get(ctx);
-  else if (scaleType == "bf16")
-    scaleElem = BFloat16Type::get(ctx);
-  else
+  Type scaleElem = parseScaleType(ctx, scaleType);
+  if (!scaleElem)
     return optionError("scale-type=" + scaleType + " must be f32, f16 or bf16");
 
   rewriteTosaMatmuls(module);

@@ -4,6 +4,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "qnt/Support/Quantizer.h"
 #include <string>
 #include <vector>
 
@@ -50,6 +51,13 @@ SmallVector<ConstantLinearLayer> findConstantLinearLayers(Operation *module);
 /// types are converted into `owned`. Returns "" or what is wrong.
 std::string readWeightRows(const ConstantLinearLayer &layer,
                            std::vector<float> &owned, const float *&rows);
+
+/// The scale element type named by a pass option ("f32", "f16", "bf16"), or
+/// null for anything else.
+Type parseScaleType(MLIRContext *context, StringRef name);
+
+/// The quantizer's storage format for scales of element type `type`.
+ScaleFormat scaleFormatOf(Type type);
 
 } // namespace mlir::qnt
 

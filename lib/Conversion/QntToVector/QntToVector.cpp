@@ -161,7 +161,7 @@ struct MatmulKernel {
   int64_t n, k;
   int64_t groupSize; // elements along K sharing a scale (K when one group)
   int64_t chunk;     // codes per vector step
-  Type xElem, scaleElem;
+  Type xElem;
   // Buffers.
   Value x, out, codes, scales, zeroPoints, bias;
   Value m; // dynamic number of rows of x
@@ -534,7 +534,6 @@ LogicalResult ConvertQntToVector::lowerMatmul(MatmulOp op,
               "groups of a multiple of 8 codes";
   kern.chunk = chunk;
   kern.xElem = op.getInput().getType().getElementType();
-  kern.scaleElem = scheme.getScaleType();
 
   ImplicitLocOpBuilder b(op.getLoc(), op);
   RankedTensorType resultType = op.getResult().getType();
