@@ -14,6 +14,13 @@
 // RUN: quant-opt %s --qnt-assign-bitwidths="candidates=4:32,8:32 budget=avg-bits:7.0 sensitivities=%t.sens" | FileCheck %s --check-prefix=MEASURED
 // RUN: printf 'smooth 4:32\n' > %t.bad
 // RUN: not quant-opt %s --qnt-assign-bitwidths="sensitivities=%t.bad" 2>&1 | FileCheck %s --check-prefix=BADSENS
+// RUN: not quant-opt %s --qnt-assign-bitwidths="target=%t.missing" 2>&1 | FileCheck %s --check-prefix=NOTARGET
+// RUN: printf 'name = x\nbandwidth = 3\n' > %t.target
+// RUN: not quant-opt %s --qnt-assign-bitwidths="target=%t.target" 2>&1 | FileCheck %s --check-prefix=BADTARGET
+// RUN: printf 'smooth 1 2 3\n' > %t.stats
+// RUN: not quant-opt %s --qnt-assign-bitwidths="calibration=%t.stats" 2>&1 | FileCheck %s --check-prefix=STATSK
+// RUN: printf '# E[x^2]\n\nsmooth -1\n' > %t.negstats
+// RUN: not quant-opt %s --qnt-assign-bitwidths="calibration=%t.negstats" 2>&1 | FileCheck %s --check-prefix=STATSNEG
 // --only quantizes just the named layers.
 // RUN: quant-opt %s --qnt-quantize-weights="only=outliers" | FileCheck %s --check-prefix=ONLY
 // The chosen schemes are what qnt-quantize-weights then produces.
@@ -40,6 +47,10 @@
 //       MEASURED:   linalg.matmul {{.*}} {qnt.scheme = #qnt.scheme<si8, symmetric, per_group<1, 32>>}
 //       MEASURED:   linalg.matmul {{.*}} {qnt.scheme = #qnt.scheme<si4, symmetric, per_group<1, 32>>}
 // BADSENS: error: qnt-assign-bitwidths: sensitivities line 1: expected 'NAME BITS:GROUP[:asym] VALUE' with VALUE >= 0
+// NOTARGET: error: qnt-assign-bitwidths: cannot read target '{{.*}}.missing': No such file or directory
+// BADTARGET: error: qnt-assign-bitwidths: target '{{.*}}.target': line 2: unknown key 'bandwidth'
+// STATSK: model.mlir:1:1: error: 'linalg.matmul' op calibration statistics of layer 'smooth' have 3 values, the layer has K = 64
+// STATSNEG: error: qnt-assign-bitwidths: calibration statistics line 3: '-1' is not a non-negative number
 // ONLY: arith.constant dense<{{.*}}> : tensor<8x64xf32>
 // ONLY: qnt.constant {codes = dense_resource<outliers.codes>
 // ONLY-NOT: qnt.constant
