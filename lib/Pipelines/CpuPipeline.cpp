@@ -15,6 +15,7 @@ void qnt::buildCpuBufferizePipeline(OpPassManager &pm,
   lowering.rowsPerTile = options.rowsPerTile;
   lowering.colsPerTile = options.colsPerTile;
   lowering.parallel = options.parallel;
+  lowering.prefetch = options.prefetch;
   pm.addPass(createConvertQntToVectorPass(lowering));
   // Bufferize the whole module: function boundaries get identity layouts so
   // kernels and C callers see plain row-major buffers, and results that are

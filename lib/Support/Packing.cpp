@@ -16,6 +16,7 @@
 #include "qnt/Support/Packing.h"
 
 #include <cassert>
+#include <algorithm>
 #include <cstring>
 #include <type_traits>
 
@@ -267,4 +268,32 @@ void mlir::qnt::packSigned(const int8_t *codes, size_t count, unsigned bits,
 void mlir::qnt::unpackSigned(const uint8_t *packed, size_t count, unsigned bits,
                              int8_t *codes) {
   unpackFields(packed, count, bits, codes);
+}
+
+void mlir::qnt::toPlaneMajorRow(const uint8_t *in, size_t count, unsigned bits,
+                                size_t groupSize, size_t lanes, uint8_t *out) {
+  assert((bits == 1 || bits == 2 || bits == 4) && "plane-major needs 8 % bits == 0");
+  assert(groupSize > 0 && lanes > 0);
+  assert((groupSize == count || groupSize * bits % 8 == 0) &&
+         "groups must start on a byte");
+  const size_t perByte = 8 / bits;
+  const size_t blockCodes = lanes * perByte;
+  const unsigned mask = lowMask(bits);
+  std::memcpy(out, in, packedRowBytes(count, bits));
+  for (size_t g0 = 0; g0 < count; g0 += groupSize) {
+    size_t groupEnd = std::min(count, g0 + groupSize);
+    for (size_t c0 = g0; c0 + blockCodes <= groupEnd; c0 += blockCodes) {
+      const uint8_t *src = in + c0 * bits / 8;
+      uint8_t *dst = out + c0 * bits / 8;
+      for (size_t j = 0; j < lanes; ++j) {
+        unsigned byte = 0;
+        for (size_t p = 0; p < perByte; ++p) {
+          size_t i = p * lanes + j; // code index inside the block
+          unsigned field = (src[i / perByte] >> ((i % perByte) * bits)) & mask;
+          byte |= field << (p * bits);
+        }
+        dst[j] = static_cast<uint8_t>(byte);
+      }
+    }
+  }
 }

@@ -9,6 +9,7 @@
 
 #include "gtest/gtest.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <random>
 #include <vector>
@@ -320,6 +321,67 @@ TEST(PackingTest, RowsStartOnByteBoundaries) {
   // Row-wise packing is not one continuous stream: it differs from packing
   // all 39 codes in one go, whose rows would not start on byte boundaries.
   EXPECT_NE(tensor, packU(codes, bits));
+}
+
+
+// Hand-derived (docs/BIT_LAYOUT.md, "Kernel layout"): 4-bit codes 0..7 in one
+// block of 4 lanes. Standard bytes hold (0,1) (2,3) (4,5) (6,7); plane-major
+// bytes hold codes (j, 4 + j) in their (low, high) nibbles.
+TEST(PackingTest, PlaneMajorHandExample) {
+  Bytes codes = {0, 1, 2, 3, 4, 5, 6, 7};
+  Bytes packed = packU(codes, 4);
+  ASSERT_EQ(packed, (Bytes{0x10, 0x32, 0x54, 0x76}));
+  Bytes out(packed.size(), 0xAA);
+  toPlaneMajorRow(packed.data(), codes.size(), 4, /*groupSize=*/8,
+                  /*lanes=*/4, out.data());
+  EXPECT_EQ(out, (Bytes{0x40, 0x51, 0x62, 0x73}));
+}
+
+// Reads code `i` of a plane-major row the way the kernels do, from the rule
+// alone: block, lane and field, or the standard layout outside full blocks.
+unsigned planeMajorCode(const Bytes &row, size_t count, unsigned bits,
+                        size_t groupSize, size_t lanes, size_t i) {
+  size_t perByte = 8 / bits, blockCodes = lanes * perByte;
+  size_t g0 = i / groupSize * groupSize;
+  size_t groupEnd = std::min(count, g0 + groupSize);
+  size_t fullEnd = g0 + (groupEnd - g0) / blockCodes * blockCodes;
+  unsigned mask = (1u << bits) - 1;
+  if (i >= fullEnd)
+    return (row[i * bits / 8] >> (i * bits % 8)) & mask;
+  size_t c0 = g0 + (i - g0) / blockCodes * blockCodes, inBlock = i - c0;
+  size_t lane = inBlock % lanes, field = inBlock / lanes;
+  return (row[c0 * bits / 8 + lane] >> (field * bits)) & mask;
+}
+
+TEST(PackingTest, PlaneMajorHoldsEveryCodeOnce) {
+  std::mt19937 rng(7);
+  for (unsigned bits : {1u, 2u, 4u}) {
+    for (size_t lanes : {8u, 16u}) {
+      for (size_t count : {32u, 96u, 128u, 200u, 4096u}) {
+        for (size_t groupSize : {size_t(32), size_t(64), size_t(128), count}) {
+          if (groupSize > count || (groupSize != count && count % groupSize))
+            continue;
+          SCOPED_TRACE(testing::Message() << bits << " bits, " << lanes
+                                          << " lanes, " << count << " codes, g"
+                                          << groupSize);
+          Bytes codes(count);
+          for (auto &c : codes)
+            c = rng() & ((1u << bits) - 1);
+          Bytes packed = packU(codes, bits);
+          Bytes out(packed.size(), 0xFF);
+          toPlaneMajorRow(packed.data(), count, bits, groupSize, lanes,
+                          out.data());
+          for (size_t i = 0; i < count; ++i)
+            ASSERT_EQ(planeMajorCode(out, count, bits, groupSize, lanes, i),
+                      codes[i])
+                << "code " << i;
+          // The padding bits of the last byte stay zero.
+          if (count * bits % 8)
+            EXPECT_EQ(out.back() >> (count * bits % 8), 0);
+        }
+      }
+    }
+  }
 }
 
 } // namespace

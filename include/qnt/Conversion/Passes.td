@@ -11,9 +11,11 @@ def ConvertQntToVectorPass : Pass<"convert-qnt-to-vector", "::mlir::ModuleOp"> {
     `arith.constant` tensors (resource blobs stay blobs); `qnt.matmul` becomes
     a register-tiled loop nest over memrefs (`bufferization.to_buffer` /
     `to_tensor` at its edges): each step loads a chunk of packed code bytes,
-    unpacks it in registers with shuffles, shifts, masks and widening,
-    multiplies by x with f32 FMAs, and applies the group scale once per group
-    (`acc += scale * sum(code * x)`). No float copy of the weight is made.
+    unpacks it in registers with shifts, masks and widening (1-, 2- and 4-bit
+    codes from a plane-major copy made at compile time, so no shuffle is
+    needed; see docs/BIT_LAYOUT.md), multiplies by x with f32 FMAs, and
+    applies the group scale once per group (`acc += scale * sum(code * x)`).
+    No float copy of the weight is made.
     `qnt.dequantize` with remaining users becomes a scalar loop nest.
   }];
   let options = [
@@ -25,6 +27,8 @@ def ConvertQntToVectorPass : Pass<"convert-qnt-to-vector", "::mlir::ModuleOp"> {
            "Weight rows (N) processed together">,
     Option<"parallel", "parallel", "bool", /*default=*/"false",
            "Emit the loop over weight rows as scf.parallel (for OpenMP)">,
+    Option<"prefetch", "prefetch", "bool", /*default=*/"true",
+           "Prefetch the next tile's weight rows while a tile runs">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::bufferization::BufferizationDialect",

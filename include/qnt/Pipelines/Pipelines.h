@@ -17,6 +17,10 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
   PassOptions::Option<int64_t> colsPerTile{
       *this, "cols-per-tile", llvm::cl::desc("Weight rows processed together"),
       llvm::cl::init(4)};
+  PassOptions::Option<bool> prefetch{
+      *this, "prefetch",
+      llvm::cl::desc("Prefetch the next tile's weight rows while a tile runs"),
+      llvm::cl::init(true)};
   PassOptions::Option<bool> parallel{
       *this, "parallel",
       llvm::cl::desc("Split the weight rows of each matmul across threads with "

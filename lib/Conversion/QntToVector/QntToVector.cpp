@@ -14,6 +14,7 @@
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/TypeUtilities.h"
 #include "qnt/IR/QntOps.h"
+#include "qnt/Support/Packing.h"
 #include "llvm/ADT/DenseMap.h"
 
 namespace mlir::qnt {
@@ -101,6 +102,58 @@ static FailureOr<Payload> materializePayload(ConstantOp op) {
   return payload;
 }
 
+/// The bytes of an i8 payload (dense or resource blob); a splat is expanded
+/// into `storage`.
+static std::optional<ArrayRef<char>> readBytes(ElementsAttr attr,
+                                               std::vector<char> &storage) {
+  if (auto dense = dyn_cast<DenseElementsAttr>(attr)) {
+    ArrayRef<char> raw = dense.getRawData();
+    if (!dense.isSplat())
+      return raw;
+    storage.assign(attr.getNumElements(), raw.empty() ? 0 : raw.front());
+    return ArrayRef<char>(storage);
+  }
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr)) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    if (!blob || static_cast<int64_t>(blob->getData().size()) !=
+                     attr.getNumElements())
+      return std::nullopt;
+    return blob->getData();
+  }
+  return std::nullopt;
+}
+
+/// A copy of `op`'s codes in the plane-major layout of the matmul kernels
+/// (toPlaneMajorRow), as a constant right after `op`.
+static FailureOr<Value> materializePlaneMajorCodes(ConstantOp op,
+                                                   int64_t groupSize,
+                                                   int64_t lanes) {
+  PackedType type = op.getType();
+  std::vector<char> storage;
+  std::optional<ArrayRef<char>> bytes = readBytes(op.getCodes(), storage);
+  if (!bytes) {
+    op.emitOpError("'codes' cannot be read");
+    return failure();
+  }
+  int64_t count = type.getShape().back();
+  int64_t rowBytes = type.getCodesShape().back();
+  int64_t rows = rowBytes ? static_cast<int64_t>(bytes->size()) / rowBytes : 0;
+  std::vector<char> out(bytes->size());
+  for (int64_t r = 0; r < rows; ++r)
+    toPlaneMajorRow(
+        reinterpret_cast<const uint8_t *>(bytes->data()) + r * rowBytes, count,
+        type.getScheme().getBits(), groupSize, lanes,
+        reinterpret_cast<uint8_t *>(out.data()) + r * rowBytes);
+  auto codesType = cast<ShapedType>(op.getCodes().getType());
+  AsmResourceBlob blob =
+      HeapAsmResourceBlob::allocateAndCopyWithAlign(out, alignof(uint64_t));
+  auto attr = DenseResourceElementsAttr::get(codesType, "qnt_kernel_codes",
+                                             std::move(blob));
+  OpBuilder b(op);
+  b.setInsertionPointAfter(op);
+  return arith::ConstantOp::create(b, op.getLoc(), attr).getResult();
+}
+
 static Value cIndex(ImplicitLocOpBuilder &b, int64_t v) {
   return arith::ConstantIndexOp::create(b, v);
 }
@@ -160,7 +213,12 @@ struct MatmulKernel {
   bool isSigned;
   int64_t n, k;
   int64_t groupSize; // elements along K sharing a scale (K when one group)
-  int64_t chunk;     // codes per vector step
+  int64_t chunk;     // codes per vector step (f32 lanes of the accumulators)
+  // Full plane-major blocks at the start of each group (0: standard layout
+  // only). A block is `chunk` bytes holding 8/bits codes each; see
+  // toPlaneMajorRow.
+  int64_t planeBlocks = 0;
+  bool prefetch = false; // prefetch the next tile's codes while this one runs
   Type xElem;
   // Buffers.
   Value x, out, codes, scales, zeroPoints, bias;
@@ -182,6 +240,41 @@ struct MatmulKernel {
   }
 };
 
+/// Field `p` (bits [p*bits, (p+1)*bits)) of every byte of `bytes`, as i8
+/// codes: sign-extended when `isSigned`, zero-extended otherwise. `bits`
+/// divides 8.
+static Value extractPlane(ImplicitLocOpBuilder &b, Value bytes, int64_t p,
+                          unsigned bits, bool isSigned) {
+  auto type = cast<VectorType>(bytes.getType());
+  auto splat = [&](int64_t value) -> Value {
+    return arith::ConstantOp::create(
+        b, DenseElementsAttr::get(type, b.getI8IntegerAttr(value)));
+  };
+  int64_t perByte = 8 / bits;
+  Value plane = bytes;
+  if (isSigned) {
+    // Move the field to the top, then shift down arithmetically.
+    int64_t up = 8 - bits * (p + 1);
+    if (up)
+      plane = arith::ShLIOp::create(b, plane, splat(up));
+    return arith::ShRSIOp::create(b, plane, splat(8 - bits));
+  }
+  if (p)
+    plane = arith::ShRUIOp::create(b, plane, splat(p * bits));
+  if (p != perByte - 1)
+    plane = arith::AndIOp::create(b, plane, splat((1 << bits) - 1));
+  return plane;
+}
+
+/// Converts a vector of integer codes to f32.
+static Value codesToF32(ImplicitLocOpBuilder &b, Value ints, bool isSigned) {
+  auto fType = VectorType::get(cast<VectorType>(ints.getType()).getShape(),
+                               b.getF32Type());
+  if (isSigned)
+    return arith::SIToFPOp::create(b, fType, ints);
+  return arith::UIToFPOp::create(b, fType, ints);
+}
+
 /// Unpacks a vector of packed bytes into `count` codes as f32.
 ///
 /// Widths that divide 8 (1, 2, 4, 8) never cross a byte: each "plane" p holds
@@ -191,13 +284,8 @@ struct MatmulKernel {
 /// into an i16, shift by the code's bit offset and mask.
 static Value unpackCodes(ImplicitLocOpBuilder &b, Value bytes, int64_t count,
                          unsigned bits, bool isSigned) {
-  Type i8 = b.getI8Type(), i16 = b.getI16Type(), f32 = b.getF32Type();
-  auto fType = VectorType::get({count}, f32);
-  auto toFloat = [&](Value ints) -> Value {
-    if (isSigned)
-      return arith::SIToFPOp::create(b, fType, ints);
-    return arith::UIToFPOp::create(b, fType, ints);
-  };
+  Type i16 = b.getI16Type();
+  auto toFloat = [&](Value ints) { return codesToF32(b, ints, isSigned); };
   auto splat = [&](Type elem, int64_t width, int64_t value) -> Value {
     auto type = VectorType::get({width}, elem);
     return arith::ConstantOp::create(
@@ -210,25 +298,8 @@ static Value unpackCodes(ImplicitLocOpBuilder &b, Value bytes, int64_t count,
       return toFloat(bytes);
     int64_t perByte = 8 / bits;
     SmallVector<Value> planes;
-    for (int64_t p = 0; p < perByte; ++p) {
-      Value plane = bytes;
-      // Signed: move the field to the top, then shift down arithmetically.
-      if (isSigned) {
-        int64_t up = 8 - bits * (p + 1);
-        if (up)
-          plane = arith::ShLIOp::create(b, plane, splat(i8, numBytes, up));
-        plane = arith::ShRSIOp::create(b, plane,
-                                       splat(i8, numBytes, 8 - bits));
-      } else {
-        if (p)
-          plane = arith::ShRUIOp::create(b, plane,
-                                         splat(i8, numBytes, p * bits));
-        if (p != perByte - 1)
-          plane = arith::AndIOp::create(b, plane,
-                                        splat(i8, numBytes, (1 << bits) - 1));
-      }
-      planes.push_back(plane);
-    }
+    for (int64_t p = 0; p < perByte; ++p)
+      planes.push_back(extractPlane(b, bytes, p, bits, isSigned));
     // Concatenate the planes, then pick code i = plane (i % perByte), byte
     // (i / perByte).
     while (planes.size() > 1) {
@@ -277,6 +348,11 @@ static Value unpackCodes(ImplicitLocOpBuilder &b, Value bytes, int64_t count,
   return toFloat(word);
 }
 
+/// Steps of a group's inner loop up to which it is emitted straight-line.
+constexpr int64_t kMaxUnrolledSteps = 8;
+/// Bytes per cache line on the x86-64 CPUs we target.
+constexpr int64_t kCacheLineBytes = 64;
+
 /// Emits one register tile: `rows` rows of x starting at m0 times `cols`
 /// weight rows starting at n0, over all of K.
 static void emitTile(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
@@ -296,16 +372,98 @@ static void emitTile(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
                        : n0);
 
   int64_t numGroups = kern.k / kern.groupSize;
-  int64_t fullChunks = kern.groupSize / chunk;
-  int64_t tail = kern.groupSize % chunk;
+  // Each group: plane-major blocks first, then standard-layout chunks, then
+  // a masked tail.
+  int64_t perByte = kern.planeBlocks ? 8 / kern.bits : 0;
+  int64_t planeCodes = kern.planeBlocks * chunk * perByte;
+  int64_t fullChunks = (kern.groupSize - planeCodes) / chunk;
+  int64_t tail = (kern.groupSize - planeCodes) % chunk;
   int64_t chunkBytes = chunk * kern.bits / 8;
 
-  // Accumulates code * x for one chunk of `valid` codes starting at k0.
-  auto emitChunk = [&](ImplicitLocOpBuilder &cb, Value k0, Value group,
-                       ValueRange gacc, int64_t valid) {
+  // Weight rows are contiguous, so the rows of the next tile are the next
+  // bytes the kernel will stream: touching them one tile ahead hides the DRAM
+  // latency that the hardware prefetcher, trained on short rows, does not.
+  auto prefetchNextTile = [&](ImplicitLocOpBuilder &cb, Value byteOff) {
+    Value last = cIndex(cb, kern.n - 1);
+    for (int64_t c = 0; c < cols; ++c) {
+      Value row = arith::MinUIOp::create(
+          cb, arith::AddIOp::create(cb, colIdx[c], cIndex(cb, cols)), last);
+      memref::PrefetchOp::create(cb, kern.codes, ValueRange{row, byteOff},
+                                 /*isWrite=*/false, /*localityHint=*/3,
+                                 /*isDataCache=*/true);
+    }
+  };
+
+  // Accumulates one plane-major block starting at code k0: `chunk` bytes
+  // whose field p holds codes k0 + p*chunk + [0, chunk). Each field becomes
+  // one f32 vector with a widening load, two shifts and a conversion, so the
+  // codes never need a cross-lane shuffle to line up with x.
+  auto emitBlock = [&](ImplicitLocOpBuilder &cb, Value k0, Value group,
+                       ValueRange gacc, bool prefetch) {
     Value byteOff = arith::DivUIOp::create(
         cb, arith::MulIOp::create(cb, k0, cIndex(cb, kern.bits)),
         cIndex(cb, 8));
+    if (prefetch)
+      prefetchNextTile(cb, byteOff);
+    auto bytesType = VectorType::get({chunk}, cb.getI8Type());
+    auto wordsType = VectorType::get({chunk}, cb.getI32Type());
+    auto xType = VectorType::get({chunk}, kern.xElem);
+    auto splat32 = [&](int64_t v) -> Value {
+      return arith::ConstantOp::create(
+          cb, DenseElementsAttr::get(wordsType, cb.getI32IntegerAttr(v)));
+    };
+    SmallVector<Value> zps;
+    for (int64_t c = 0; c < cols && kern.zeroPoints; ++c)
+      zps.push_back(vector::BroadcastOp::create(
+          cb, accType,
+          memref::LoadOp::create(cb, kern.zeroPoints,
+                                 kern.scaleIndices(cb, colIdx[c], group))));
+    SmallVector<Value> next(gacc.begin(), gacc.end());
+    for (int64_t p = 0; p < perByte; ++p) {
+      SmallVector<Value> codes;
+      for (int64_t c = 0; c < cols; ++c) {
+        Value bytes = vector::LoadOp::create(cb, bytesType, kern.codes,
+                                             ValueRange{colIdx[c], byteOff});
+        // Field p of each byte, widened to i32 where x86 has native shifts.
+        Value field;
+        if (kern.isSigned) {
+          field = arith::ExtSIOp::create(cb, wordsType, bytes);
+          int64_t up = 32 - kern.bits * (p + 1);
+          field = arith::ShLIOp::create(cb, field, splat32(up));
+          field = arith::ShRSIOp::create(cb, field, splat32(32 - kern.bits));
+        } else {
+          field = arith::ExtUIOp::create(cb, wordsType, bytes);
+          if (p)
+            field = arith::ShRUIOp::create(cb, field, splat32(p * kern.bits));
+          if (p != perByte - 1)
+            field = arith::AndIOp::create(cb, field,
+                                          splat32((1 << kern.bits) - 1));
+        }
+        Value f = arith::SIToFPOp::create(cb, accType, field);
+        if (kern.zeroPoints)
+          f = arith::SubFOp::create(cb, f, zps[c]);
+        codes.push_back(f);
+      }
+      Value kp = arith::AddIOp::create(cb, k0, cIndex(cb, p * chunk));
+      for (int64_t r = 0; r < rows; ++r) {
+        Value xv = toF32(cb, vector::LoadOp::create(cb, xType, kern.x,
+                                                    ValueRange{rowIdx[r], kp}));
+        for (int64_t c = 0; c < cols; ++c)
+          next[r * cols + c] =
+              vector::FMAOp::create(cb, codes[c], xv, next[r * cols + c]);
+      }
+    }
+    return next;
+  };
+
+  // Accumulates code * x for one chunk of `valid` codes starting at k0.
+  auto emitChunk = [&](ImplicitLocOpBuilder &cb, Value k0, Value group,
+                       ValueRange gacc, int64_t valid, bool prefetch) {
+    Value byteOff = arith::DivUIOp::create(
+        cb, arith::MulIOp::create(cb, k0, cIndex(cb, kern.bits)),
+        cIndex(cb, 8));
+    if (prefetch)
+      prefetchNextTile(cb, byteOff);
     auto bytesType = VectorType::get({chunkBytes}, cb.getI8Type());
     auto xType = VectorType::get({chunk}, kern.xElem);
     Value bytesMask, xMask;
@@ -369,23 +527,53 @@ static void emitTile(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
         Value groupStart =
             arith::MulIOp::create(gb, group, cIndex(gb, kern.groupSize));
         SmallVector<Value> gacc(numAcc, zeroAcc);
-        if (fullChunks > 0) {
-          auto chunkLoop = scf::ForOp::create(
-              gb, cIndex(gb, 0), cIndex(gb, fullChunks), cIndex(gb, 1), gacc,
-              [&](OpBuilder &ib, Location iloc, Value c, ValueRange g) {
+        // `count` steps of `width` codes from `start` (relative to the
+        // group), straight-line when short: a group of int4-g128 is 4 blocks,
+        // and a loop around them costs more than their bodies' slack.
+        auto repeat = [&](int64_t count, int64_t start, int64_t width,
+                          auto body) {
+          if (count <= 0)
+            return;
+          if (count <= kMaxUnrolledSteps) {
+            for (int64_t i = 0; i < count; ++i) {
+              int64_t offset = start + i * width;
+              Value k0 = arith::AddIOp::create(gb, groupStart,
+                                               cIndex(gb, offset));
+              // One prefetch per cache line of the group (at least one per
+              // group).
+              bool prefetch = kern.prefetch &&
+                              (offset * kern.bits / 8) % kCacheLineBytes == 0;
+              gacc = body(gb, k0, gacc, prefetch);
+            }
+            return;
+          }
+          auto loop = scf::ForOp::create(
+              gb, cIndex(gb, 0), cIndex(gb, count), cIndex(gb, 1), gacc,
+              [&](OpBuilder &ib, Location iloc, Value i, ValueRange g) {
                 ImplicitLocOpBuilder cb(iloc, ib);
                 Value k0 = arith::AddIOp::create(
-                    cb, groupStart, arith::MulIOp::create(cb, c,
-                                                          cIndex(cb, chunk)));
-                scf::YieldOp::create(cb, emitChunk(cb, k0, group, g, chunk));
+                    cb, groupStart,
+                    arith::AddIOp::create(
+                        cb, cIndex(cb, start),
+                        arith::MulIOp::create(cb, i, cIndex(cb, width))));
+                scf::YieldOp::create(cb, body(cb, k0, g, kern.prefetch));
               });
-          gacc.assign(chunkLoop.getResults().begin(),
-                      chunkLoop.getResults().end());
-        }
+          gacc.assign(loop.getResults().begin(), loop.getResults().end());
+        };
+        repeat(kern.planeBlocks, 0, chunk * perByte,
+               [&](ImplicitLocOpBuilder &cb, Value k0, ValueRange g,
+                   bool prefetch) {
+                 return emitBlock(cb, k0, group, g, prefetch);
+               });
+        repeat(fullChunks, planeCodes, chunk,
+               [&](ImplicitLocOpBuilder &cb, Value k0, ValueRange g,
+                   bool prefetch) {
+                 return emitChunk(cb, k0, group, g, chunk, prefetch);
+               });
         if (tail > 0) {
           Value k0 = arith::AddIOp::create(
-              gb, groupStart, cIndex(gb, fullChunks * chunk));
-          gacc = emitChunk(gb, k0, group, gacc, tail);
+              gb, groupStart, cIndex(gb, planeCodes + fullChunks * chunk));
+          gacc = emitChunk(gb, k0, group, gacc, tail, /*prefetch=*/false);
         }
         // The group scale is applied once per group: acc += s * sum(code*x).
         SmallVector<Value> next;
@@ -508,6 +696,10 @@ struct ConvertQntToVector final
   void runOnOperation() override;
 
   LogicalResult lowerMatmul(MatmulOp op, const Payload &payload);
+  /// Codes in the kernels' plane-major layout, made once per qnt.constant.
+  FailureOr<Value> planeMajorCodesFor(ConstantOp op, int64_t groupSize,
+                                      int64_t lanes);
+  llvm::DenseMap<Operation *, Value> planeMajorCodes;
   LogicalResult lowerDequantize(DequantizeOp op, const Payload &payload);
 };
 
@@ -533,12 +725,32 @@ LogicalResult ConvertQntToVector::lowerMatmul(MatmulOp op,
            << "-bit codes starts groups inside a byte; the CPU lowering needs "
               "groups of a multiple of 8 codes";
   kern.chunk = chunk;
+  kern.prefetch = prefetch;
+  // Widths that divide 8 read full blocks of each group in the plane-major
+  // layout. The lanes shrink (in steps of 8, keeping whole bytes) until one
+  // block fits in a group; the rest of each group uses the standard layout.
+  Value codes = payload.codes;
+  if (kern.bits < 8 && 8 % kern.bits == 0) {
+    int64_t perByte = 8 / kern.bits;
+    int64_t lanes = kern.chunk;
+    while (lanes > 8 && lanes * perByte > kern.groupSize)
+      lanes -= 8;
+    if (lanes * perByte <= kern.groupSize) {
+      FailureOr<Value> repacked = planeMajorCodesFor(
+          op.getWeight().getDefiningOp<ConstantOp>(), kern.groupSize, lanes);
+      if (failed(repacked))
+        return failure();
+      codes = *repacked;
+      kern.chunk = lanes;
+      kern.planeBlocks = kern.groupSize / (lanes * perByte);
+    }
+  }
   kern.xElem = op.getInput().getType().getElementType();
 
   ImplicitLocOpBuilder b(op.getLoc(), op);
   RankedTensorType resultType = op.getResult().getType();
   kern.x = to2D(b, toBuffer(b, op.getInput()));
-  kern.codes = toBuffer(b, payload.codes);
+  kern.codes = toBuffer(b, codes);
   kern.scales = toBuffer(b, payload.scales);
   if (payload.zeroPoints)
     kern.zeroPoints = toBuffer(b, payload.zeroPoints);
@@ -562,6 +774,18 @@ LogicalResult ConvertQntToVector::lowerMatmul(MatmulOp op,
   op.getResult().replaceAllUsesWith(result);
   op.erase();
   return success();
+}
+
+FailureOr<Value> ConvertQntToVector::planeMajorCodesFor(ConstantOp op,
+                                                       int64_t groupSize,
+                                                       int64_t lanes) {
+  auto it = planeMajorCodes.find(op);
+  if (it != planeMajorCodes.end())
+    return it->second;
+  FailureOr<Value> codes = materializePlaneMajorCodes(op, groupSize, lanes);
+  if (succeeded(codes))
+    planeMajorCodes[op] = *codes;
+  return codes;
 }
 
 LogicalResult ConvertQntToVector::lowerDequantize(DequantizeOp op,
