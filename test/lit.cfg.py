@@ -52,3 +52,17 @@ if os.path.exists(os.path.join(models, "stories260K.bin")):
 
 if shutil.which("ptxas") or os.path.exists("/usr/local/cuda/bin/ptxas"):
     config.available_features.add("ptxas")
+
+# The NVIDIA driver's libcuda.so.1 (not the toolkit's link-time stub): with
+# it, --target=cuda libraries load and report on the device themselves.
+import ctypes
+try:
+    ctypes.CDLL("libcuda.so.1")
+    config.available_features.add("cuda-driver")
+except OSError:
+    pass
+# The toolkit's stub libcuda.so, which --target=cuda libraries link against.
+cuda_stubs = "/usr/local/cuda/lib64/stubs"
+if os.path.exists(os.path.join(cuda_stubs, "libcuda.so")):
+    config.available_features.add("cuda-stub")
+    config.substitutions.append(("%cuda_stubs", cuda_stubs))
