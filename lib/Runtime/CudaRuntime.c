@@ -34,7 +34,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Only the two status functions are exported from the model library. The
+ * mgpu* functions stay hidden (the archive is built with hidden visibility):
+ * each library keeps its own state, and does not interpose on, or get
+ * interposed by, another library's mgpu* (MLIR's runtime wrappers, a second
+ * model). */
 #define QNT_EXPORT __attribute__((visibility("default")))
+#define QNT_HIDDEN __attribute__((visibility("hidden")))
 
 /* --- errors ------------------------------------------------------------- */
 
@@ -151,7 +157,7 @@ QNT_EXPORT const char *qnt_cuda_error(void) {
 
 /* --- modules and kernels ------------------------------------------------- */
 
-QNT_EXPORT void *mgpuModuleLoad(void *data, size_t size) {
+QNT_HIDDEN void *mgpuModuleLoad(void *data, size_t size) {
   (void)size; /* a cubin is an ELF image; the driver reads its size */
   CUmodule module = NULL;
   if (!ready())
@@ -173,7 +179,7 @@ QNT_EXPORT void *mgpuModuleLoad(void *data, size_t size) {
                                                                       : NULL;
 }
 
-QNT_EXPORT void *mgpuModuleLoadJIT(void *ptx, int optLevel) {
+QNT_HIDDEN void *mgpuModuleLoadJIT(void *ptx, int optLevel) {
   CUmodule module = NULL;
   if (!ready())
     return NULL;
@@ -198,14 +204,14 @@ QNT_EXPORT void *mgpuModuleLoadJIT(void *ptx, int optLevel) {
   return module;
 }
 
-QNT_EXPORT void mgpuModuleUnload(void *module) {
+QNT_HIDDEN void mgpuModuleUnload(void *module) {
   /* Runs from a destructor, possibly after the driver shut down at exit:
    * a failure to unload is not worth reporting. */
   if (module && !failed)
     cuModuleUnload((CUmodule)module);
 }
 
-QNT_EXPORT void *mgpuModuleGetFunction(void *module, const char *name) {
+QNT_HIDDEN void *mgpuModuleGetFunction(void *module, const char *name) {
   CUfunction function = NULL;
   if (!module || !ready())
     return NULL;
@@ -216,7 +222,7 @@ QNT_EXPORT void *mgpuModuleGetFunction(void *module, const char *name) {
              : NULL;
 }
 
-QNT_EXPORT void mgpuLaunchKernel(void *function, intptr_t gridX,
+QNT_HIDDEN void mgpuLaunchKernel(void *function, intptr_t gridX,
                                  intptr_t gridY, intptr_t gridZ,
                                  intptr_t blockX, intptr_t blockY,
                                  intptr_t blockZ, int32_t sharedMemory,
@@ -243,7 +249,7 @@ QNT_EXPORT void mgpuLaunchKernel(void *function, intptr_t gridX,
 
 /* --- streams ------------------------------------------------------------- */
 
-QNT_EXPORT void *mgpuStreamCreate(void) {
+QNT_HIDDEN void *mgpuStreamCreate(void) {
   CUstream stream = NULL;
   if (!ready())
     return NULL;
@@ -253,21 +259,21 @@ QNT_EXPORT void *mgpuStreamCreate(void) {
              : NULL;
 }
 
-QNT_EXPORT void mgpuStreamSynchronize(void *stream) {
+QNT_HIDDEN void mgpuStreamSynchronize(void *stream) {
   /* Kernel faults surface here, after the launch returned. */
   if (stream && ready())
     check(cuStreamSynchronize((CUstream)stream),
           "cuStreamSynchronize (a kernel or copy of the step failed)");
 }
 
-QNT_EXPORT void mgpuStreamDestroy(void *stream) {
+QNT_HIDDEN void mgpuStreamDestroy(void *stream) {
   if (stream && ready())
     check(cuStreamDestroy((CUstream)stream), "cuStreamDestroy");
 }
 
 /* --- memory -------------------------------------------------------------- */
 
-QNT_EXPORT void *mgpuMemAlloc(uint64_t size, void *stream, bool hostShared) {
+QNT_HIDDEN void *mgpuMemAlloc(uint64_t size, void *stream, bool hostShared) {
   CUdeviceptr pointer = 0;
   if (!ready() || size == 0)
     return NULL;
@@ -286,7 +292,7 @@ QNT_EXPORT void *mgpuMemAlloc(uint64_t size, void *stream, bool hostShared) {
   return check(result, what) ? (void *)pointer : NULL;
 }
 
-QNT_EXPORT void mgpuMemFree(void *pointer, void *stream) {
+QNT_HIDDEN void mgpuMemFree(void *pointer, void *stream) {
   if (!pointer || !ready())
     return;
   CUresult result = stream && memoryPools
@@ -297,7 +303,7 @@ QNT_EXPORT void mgpuMemFree(void *pointer, void *stream) {
 
 /* dst and src may each be host or device memory: with unified addressing the
  * driver tells them apart by address. */
-QNT_EXPORT void mgpuMemcpy(void *dst, void *src, size_t size, void *stream) {
+QNT_HIDDEN void mgpuMemcpy(void *dst, void *src, size_t size, void *stream) {
   if (!dst || !src || size == 0 || !ready())
     return;
   check(cuMemcpyAsync((CUdeviceptr)dst, (CUdeviceptr)src, size,
@@ -329,7 +335,7 @@ static size_t numConstants, capacityConstants;
  * uploaded on first use and kept for the life of the process: the host
  * address of the library's global identifies it. On failure the result is
  * a null buffer and the error is recorded. */
-QNT_EXPORT void _mlir_ciface_qnt_cuda_constant(ByteMemRef *result,
+QNT_HIDDEN void _mlir_ciface_qnt_cuda_constant(ByteMemRef *result,
                                                int64_t host, int64_t bytes) {
   memset(result, 0, sizeof *result);
   result->sizes[0] = bytes;
