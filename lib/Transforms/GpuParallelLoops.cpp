@@ -1,6 +1,7 @@
 // qnt-gpu-parallel-loops: the linalg ops and copies of a bufferized function
 // as scf.parallel loops, tiled so GPU blocks get `block-size` threads.
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -23,22 +24,33 @@ struct GpuParallelLoops final
   void runOnOperation() override {
     func::FuncOp func = getOperation();
     if (blockSize < 1 || blockSize > 1024) {
-      func.emitError() << "block-size=" << blockSize
+      func.emitError() << "block-size=" << blockSize.getValue()
                        << " must be 1 to 1024 (threads per GPU block)";
       return signalPassFailure();
     }
     IRRewriter rewriter(func.getContext());
     // Copies between buffers (bufferization's copies and clones) run as
     // kernels like everything else; a linalg.copy handles any layout.
+    // Kernels already written (gpu.launch ops from qnt lowerings) are left
+    // alone.
+    auto inKernel = [](Operation *op) {
+      return op->getParentOfType<gpu::LaunchOp>() != nullptr;
+    };
     SmallVector<memref::CopyOp> copies;
-    func.walk([&](memref::CopyOp copy) { copies.push_back(copy); });
+    func.walk([&](memref::CopyOp copy) {
+      if (!inKernel(copy))
+        copies.push_back(copy);
+    });
     for (memref::CopyOp copy : copies) {
       rewriter.setInsertionPoint(copy);
       rewriter.replaceOpWithNewOp<linalg::CopyOp>(copy, copy.getSource(),
                                                   copy.getTarget());
     }
     SmallVector<linalg::LinalgOp> linalgOps;
-    func.walk([&](linalg::LinalgOp op) { linalgOps.push_back(op); });
+    func.walk([&](linalg::LinalgOp op) {
+      if (!inKernel(op))
+        linalgOps.push_back(op);
+    });
     for (linalg::LinalgOp op : linalgOps) {
       if (!op.hasPureBufferSemantics()) {
         op->emitError("linalg op on tensors after bufferization");
@@ -59,7 +71,7 @@ struct GpuParallelLoops final
     // bounds, so every block has the same shape.
     SmallVector<scf::ParallelOp> outermost;
     func.walk([&](scf::ParallelOp loop) {
-      if (!loop->getParentOfType<scf::ParallelOp>())
+      if (!loop->getParentOfType<scf::ParallelOp>() && !inKernel(loop))
         outermost.push_back(loop);
     });
     for (scf::ParallelOp loop : outermost) {
