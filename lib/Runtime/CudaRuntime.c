@@ -130,6 +130,16 @@ static void initialize(void) {
   if (cuDeviceGetAttribute(&pools, CU_DEVICE_ATTRIBUTE_MEMORY_POOLS_SUPPORTED,
                            device) == CUDA_SUCCESS)
     memoryPools = pools != 0;
+  if (memoryPools) {
+    // By default the pool returns freed memory to the system at every
+    // synchronization, so each call would allocate its buffers afresh; keep
+    // them for the next call instead. Only a cache policy: failing to set
+    // it is not an error.
+    CUmemoryPool pool;
+    cuuint64_t keepAll = ~(cuuint64_t)0;
+    if (cuDeviceGetDefaultMemPool(&pool, device) == CUDA_SUCCESS)
+      cuMemPoolSetAttribute(pool, CU_MEMPOOL_ATTR_RELEASE_THRESHOLD, &keepAll);
+  }
 }
 
 /* Makes the primary context current on this thread; false after any error. */
@@ -295,10 +305,17 @@ QNT_HIDDEN void *mgpuMemAlloc(uint64_t size, void *stream, bool hostShared) {
 QNT_HIDDEN void mgpuMemFree(void *pointer, void *stream) {
   if (!pointer || !ready())
     return;
-  CUresult result = stream && memoryPools
-                        ? cuMemFreeAsync((CUdeviceptr)pointer, (CUstream)stream)
-                        : cuMemFree((CUdeviceptr)pointer);
-  check(result, "freeing device memory");
+  if (stream && memoryPools) {
+    check(cuMemFreeAsync((CUdeviceptr)pointer, (CUstream)stream),
+          "freeing device memory (cuMemFreeAsync)");
+    return;
+  }
+  /* Kernels queued on the stream may still use the buffer. */
+  if (stream && !check(cuStreamSynchronize((CUstream)stream),
+                       "cuStreamSynchronize (a kernel or copy of the step "
+                       "failed)"))
+    return;
+  check(cuMemFree((CUdeviceptr)pointer), "freeing device memory (cuMemFree)");
 }
 
 /* dst and src may each be host or device memory: with unified addressing the

@@ -94,6 +94,15 @@ static LogicalResult wrapHostMemoryOps(Region &region) {
         flush();
         continue;
       }
+      // A callee compiled by this pipeline takes and returns host buffers;
+      // this function's buffers are device buffers.
+      if (auto call = dyn_cast<func::CallOp>(op);
+          call && call.getCallee() != kConstantFn &&
+          (llvm::any_of(call.getOperandTypes(), llvm::IsaPred<BaseMemRefType>) ||
+           llvm::any_of(call.getResultTypes(), llvm::IsaPred<BaseMemRefType>)))
+        return call.emitError()
+               << "calls passing buffers ('" << call.getCallee()
+               << "') are not supported by the GPU pipeline";
       bool hasLaunch = false;
       bool touches = touchesMemory(&op, hasLaunch);
       if (touches && hasLaunch) {

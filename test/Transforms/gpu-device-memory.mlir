@@ -98,3 +98,13 @@ func.func @mutable_global() {
   }
   return
 }
+
+// -----
+
+// A callee compiled by the pipeline would take host buffers.
+func.func private @callee(memref<4xf32>)
+func.func @caller(%x: memref<4xf32>) {
+  // expected-error @+1 {{calls passing buffers ('callee') are not supported by the GPU pipeline}}
+  call @callee(%x) : (memref<4xf32>) -> ()
+  return
+}
