@@ -52,3 +52,22 @@ if os.path.exists(os.path.join(models, "stories260K.bin")):
 
 if shutil.which("ptxas") or os.path.exists("/usr/local/cuda/bin/ptxas"):
     config.available_features.add("ptxas")
+
+# The NVIDIA driver's libcuda.so.1 (not the toolkit's link-time stub): with
+# it, --target=cuda libraries load and report on the device themselves.
+# cuda-device: the driver also sees a GPU, so compiled kernels can run.
+import ctypes
+try:
+    libcuda = ctypes.CDLL("libcuda.so.1")
+    config.available_features.add("cuda-driver")
+    count = ctypes.c_int(0)
+    if (libcuda.cuInit(0) == 0 and
+            libcuda.cuDeviceGetCount(ctypes.byref(count)) == 0 and count.value > 0):
+        config.available_features.add("cuda-device")
+except OSError:
+    pass
+# The toolkit's stub libcuda.so, which --target=cuda libraries link against.
+cuda_stubs = "/usr/local/cuda/lib64/stubs"
+if os.path.exists(os.path.join(cuda_stubs, "libcuda.so")):
+    config.available_features.add("cuda-stub")
+    config.substitutions.append(("%cuda_stubs", cuda_stubs))

@@ -17,6 +17,10 @@ void qnt::buildCpuBufferizePipeline(OpPassManager &pm,
   lowering.parallel = options.parallel;
   lowering.prefetch = options.prefetch;
   pm.addPass(createConvertQntToVectorPass(lowering));
+  buildBufferizeModulePipeline(pm);
+}
+
+void qnt::buildBufferizeModulePipeline(OpPassManager &pm) {
   // Bufferize the whole module: function boundaries get identity layouts so
   // kernels and C callers see plain row-major buffers, and results that are
   // just updated arguments (a KV cache) are dropped, so they stay in place.
@@ -27,11 +31,11 @@ void qnt::buildCpuBufferizePipeline(OpPassManager &pm,
       "function-boundary-type-conversion=identity-layout-map},"
       "drop-equivalent-buffer-results";
   if (failed(parsePassPipeline(bufferize, pm)))
-    llvm::report_fatal_error("qnt-cpu-pipeline: bad upstream pipeline string");
+    llvm::report_fatal_error("qnt bufferization: bad upstream pipeline string");
   pm.addPass(createQntDropReturnedArgumentsPass());
   if (failed(parsePassPipeline(
           "buffer-deallocation-pipeline,convert-bufferization-to-memref", pm)))
-    llvm::report_fatal_error("qnt-cpu-pipeline: bad upstream pipeline string");
+    llvm::report_fatal_error("qnt bufferization: bad upstream pipeline string");
 }
 
 void qnt::buildCpuLowerToLLVMPipeline(OpPassManager &pm,
@@ -69,4 +73,5 @@ void qnt::registerQntPipelines() {
       "Fuse dequantization into matmuls and lower to the LLVM dialect for the "
       "host CPU",
       buildCpuPipeline);
+  registerGpuPipeline();
 }

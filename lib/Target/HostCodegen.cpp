@@ -3,6 +3,7 @@
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/GPU/GPUToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
@@ -59,6 +60,10 @@ qnt::translateAndOptimize(ModuleOp module, llvm::LLVMContext &context,
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
   registerOpenMPDialectTranslation(registry);
+  // GPU targets: gpu.binary becomes an embedded global and gpu.launch_func
+  // the runtime calls that load the module and launch the kernel.
+  registerGPUDialectTranslation(registry);
+  gpu::registerOffloadingLLVMTranslationInterfaceExternalModels(registry);
   module->getContext()->appendDialectRegistry(registry);
   std::unique_ptr<llvm::Module> llvmModule =
       translateModuleToLLVMIR(module, context);
@@ -98,7 +103,8 @@ bool qnt::emitMachineCode(llvm::Module &module, llvm::TargetMachine &machine,
 }
 
 bool qnt::linkSharedLibrary(ArrayRef<std::string> objects, StringRef output,
-                            bool openmp, std::string &error) {
+                            bool openmp, std::string &error,
+                            ArrayRef<std::string> extraArgs) {
   llvm::ErrorOr<std::string> clang = llvm::sys::findProgramByName("clang-22");
   if (!clang)
     clang = llvm::sys::findProgramByName("clang", {"/usr/lib/llvm-22/bin"});
@@ -109,6 +115,7 @@ bool qnt::linkSharedLibrary(ArrayRef<std::string> objects, StringRef output,
   SmallVector<std::string> args = {*clang, "-shared", "-fuse-ld=lld", "-o",
                                    output.str()};
   args.append(objects.begin(), objects.end());
+  args.append(extraArgs.begin(), extraArgs.end());
   if (openmp)
     args.append({"-L/usr/lib/llvm-22/lib", "-Wl,-rpath,/usr/lib/llvm-22/lib",
                  "-lomp"});

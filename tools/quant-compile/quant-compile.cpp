@@ -14,6 +14,7 @@
 #include "qnt/Conversion/Passes.h"
 #include "qnt/IR/QntDialect.h"
 #include "qnt/Pipelines/Pipelines.h"
+#include "qnt/Target/CudaCodegen.h"
 #include "qnt/Target/HostCodegen.h"
 #include "qnt/Transforms/Passes.h"
 #include "llvm/ADT/StringExtras.h"
@@ -44,8 +45,19 @@ static cl::opt<std::string> outputFile("o", cl::Required,
                                        cl::cat(category));
 static cl::opt<std::string>
     target("target", cl::init("host"),
-           cl::desc("Code generation target: host (x86-64 through LLVM)"),
+           cl::desc("Code generation target: host (x86-64 through LLVM) or "
+                    "cuda (NVIDIA GPU kernels; see --chip)"),
            cl::cat(category));
+static cl::opt<std::string>
+    chip("chip", cl::init("sm_80"),
+         cl::desc("With --target=cuda: GPU architecture, sm_80 or sm_90"),
+         cl::cat(category));
+static cl::opt<std::string> gpuFormat(
+    "gpu-format", cl::init("auto"),
+    cl::desc("With --target=cuda: device code in the library: ptx (compiled "
+             "by the driver when loaded), cubin (by ptxas now), or auto "
+             "(cubin when ptxas is found); --emit=asm writes the PTX"),
+    cl::cat(category));
 static cl::opt<std::string>
     cpu("cpu", cl::init("native"),
         cl::desc("CPU to tune for and whose vector extensions to use: native "
@@ -277,16 +289,31 @@ int main(int argc, char **argv) {
       argc, argv,
       "quant-compile: quantize the weights of a model and compile it ahead of "
       "time\n\n  quant-compile model.mlir -o libmodel.so [--bits=4 "
-      "--group=128] [--emit=mlir|llvm|asm|obj|so] [--header=model.h]\n");
+      "--group=128] [--emit=mlir|llvm|asm|obj|so] [--header=model.h]\n"
+      "  quant-compile model.mlir -o libmodel.so --target=cuda --chip=sm_90 "
+      "--bits=none\n");
   Progress progress;
 
   // Check the options before doing any work.
   std::string kind = emitKind();
   if (!llvm::is_contained({"mlir", "llvm", "asm", "obj", "so"}, kind))
     return fail("--emit=" + kind + " is not one of mlir, llvm, asm, obj, so");
-  if (target != "host")
+  if (target != "host" && target != "cuda")
     return fail("--target=" + target +
-                " is not supported; available targets: host");
+                " is not supported; available targets: host, cuda");
+  bool cuda = target == "cuda";
+  qnt::GpuPipelineOptions gpu;
+  if (cuda) {
+    gpu.chip = chip;
+    gpu.format = kind == "asm" ? std::string("ptx") : gpuFormat;
+    if (std::string error = qnt::checkGpuPipelineOptions(gpu); !error.empty())
+      return fail("--target=cuda: " + error);
+    if (threads)
+      return fail("--parallel splits work across host threads; it does not "
+                  "apply to --target=cuda");
+  } else if (chip.getNumOccurrences() || gpuFormat.getNumOccurrences()) {
+    return fail("--chip and --gpu-format need --target=cuda");
+  }
   unsigned codeBits = 0;
   if (bits != "none" &&
       (StringRef(bits).getAsInteger(10, codeBits) || codeBits < 1 ||
@@ -308,6 +335,7 @@ int main(int argc, char **argv) {
   registerAllDialects(registry);
   registerAllExtensions(registry);
   registry.insert<qnt::QntDialect>();
+  qnt::registerGpuPipelineTranslations(registry);
   registerAllPasses();
   MLIRContext context(registry);
   // Diagnostics name the location; dumping the whole model with them would
@@ -384,7 +412,10 @@ int main(int argc, char **argv) {
   qnt::CpuPipelineOptions pipeline;
   pipeline.parallel = threads;
   PassManager bufferizePm(&context);
-  qnt::buildCpuBufferizePipeline(bufferizePm, pipeline);
+  if (cuda)
+    qnt::buildGpuBufferizePipeline(bufferizePm, gpu);
+  else
+    qnt::buildCpuBufferizePipeline(bufferizePm, pipeline);
   if (failed(bufferizePm.run(*module)))
     return 1;
   if (!header.empty() && !writeHeader(*module, header, error))
@@ -408,9 +439,19 @@ int main(int argc, char **argv) {
 
   progress.step("lowering to the LLVM dialect");
   PassManager llvmPm(&context);
-  qnt::buildCpuLowerToLLVMPipeline(llvmPm, pipeline);
+  if (cuda)
+    qnt::buildGpuLowerToLLVMPipeline(llvmPm, gpu);
+  else
+    qnt::buildCpuLowerToLLVMPipeline(llvmPm, pipeline);
   if (failed(llvmPm.run(*module)))
     return 1;
+  if (cuda && kind == "asm") {
+    // The device code is what a GPU target's assembly means.
+    if (!qnt::writeDevicePtx(*module, outputFile, error))
+      return fail(error);
+    progress.step("wrote " + outputFile + " (PTX for " + chip + ")");
+    return 0;
+  }
 
   OpBuilder builder = OpBuilder::atBlockEnd(module->getBody());
   for (auto &[name, text] : signatures) {
@@ -464,8 +505,10 @@ int main(int argc, char **argv) {
                             llvm::CodeGenFileType::ObjectFile, object, error))
     return fail(error);
   progress.step("linking " + outputFile);
-  if (!qnt::linkSharedLibrary({std::string(object)}, outputFile, threads,
-                              error))
+  if (cuda ? !qnt::linkCudaSharedLibrary({std::string(object)}, outputFile,
+                                         error)
+           : !qnt::linkSharedLibrary({std::string(object)}, outputFile,
+                                     threads, error))
     return fail(error);
   progress.step("wrote " + outputFile);
   return 0;

@@ -18,6 +18,7 @@ int main(int argc, char **argv) {
   mlir::registerAllExtensions(registry);
   mlir::registerAllPasses();
   registry.insert<mlir::qnt::QntDialect>();
+  mlir::qnt::registerGpuPipelineTranslations(registry);
   mlir::qnt::registerQntPasses();
   mlir::qnt::registerQntConversionPasses();
   mlir::qnt::registerQntPipelines();

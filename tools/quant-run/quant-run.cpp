@@ -158,8 +158,24 @@ int main(int argc, char **argv) {
   llvm::SmallString<256> path(library);
   llvm::sys::fs::make_absolute(path);
   void *handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (!handle)
-    return fail("cannot load '" + library + "': " + dlerror());
+  if (!handle) {
+    std::string why = dlerror();
+    // A --target=cuda library needs the NVIDIA driver's libcuda.so.1.
+    if (llvm::StringRef(why).contains("libcuda.so.1"))
+      return fail("no CUDA device: cannot load '" + library +
+                  "': the NVIDIA driver (libcuda.so.1) is not installed (" +
+                  why + ")");
+    return fail("cannot load '" + library + "': " + why);
+  }
+  // A --target=cuda library reports CUDA failures (no device, a failed
+  // launch) through qnt_cuda_init / qnt_cuda_error instead of aborting.
+  using CudaStatus = const char *(*)();
+  auto cudaInit = reinterpret_cast<CudaStatus>(dlsym(handle, "qnt_cuda_init"));
+  auto cudaError =
+      reinterpret_cast<CudaStatus>(dlsym(handle, "qnt_cuda_error"));
+  if (cudaInit)
+    if (const char *error = cudaInit())
+      return fail(error);
   auto *signature = static_cast<const char *>(
       dlsym(handle, ("qnt_signature_" + entry).c_str()));
   void *function = dlsym(handle, ("_mlir_ciface_" + entry).c_str());
@@ -238,6 +254,9 @@ int main(int argc, char **argv) {
     // Extra arguments beyond the real arity sit in unused registers.
     step(resultWords.data(), token, pos, statePtrs[0], statePtrs[1],
          statePtrs[2], statePtrs[3]);
+    if (cudaError)
+      if (const char *error = cudaError())
+        return fail(error);
     float *allocated;
     float *row = descriptorData(resultWords.data(), &allocated);
     if (logits)

@@ -38,8 +38,64 @@ void buildCpuBufferizePipeline(OpPassManager &pm,
 void buildCpuLowerToLLVMPipeline(OpPassManager &pm,
                                  const CpuPipelineOptions &options);
 
-/// Registers qnt-cpu-pipeline with the pass registry.
+struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
+  PassOptions::Option<std::string> chip{
+      *this, "chip", llvm::cl::desc("GPU architecture: sm_80 or sm_90"),
+      llvm::cl::init("sm_80")};
+  PassOptions::Option<std::string> format{
+      *this, "format",
+      llvm::cl::desc("Device code embedded in the host code: ptx (JIT-compiled "
+                     "by the driver at load), cubin (ptxas), or auto (cubin "
+                     "when ptxas is found, else ptx)"),
+      llvm::cl::init("auto")};
+  PassOptions::Option<std::string> toolkit{
+      *this, "toolkit",
+      llvm::cl::desc("CUDA toolkit folder: bin/ptxas and "
+                     "nvvm/libdevice/libdevice.10.bc are looked up there"),
+      llvm::cl::init("/usr/local/cuda")};
+  PassOptions::Option<int64_t> blockSize{
+      *this, "block-size",
+      llvm::cl::desc("Threads per block along a kernel's innermost dimension"),
+      llvm::cl::init(256)};
+  PassOptions::Option<int64_t> optLevel{
+      *this, "O", llvm::cl::desc("Optimization level of the device code"),
+      llvm::cl::init(3)};
+};
+
+/// Checks the chip and format of `options`; returns an error message, or an
+/// empty string when they are valid.
+std::string checkGpuPipelineOptions(const GpuPipelineOptions &options);
+/// The format gpu-module-to-binary gets: "isa" (PTX) or "bin" (cubin);
+/// format=auto is "bin" when ptxas exists in the toolkit or on PATH.
+std::string resolveGpuBinaryFormat(const GpuPipelineOptions &options);
+
+/// Lowers a module on tensors to LLVM-dialect host code that launches GPU
+/// kernels, with the device code embedded as PTX or cubin: the two halves
+/// below, in order. The host code calls the mgpu* functions of the qnt CUDA
+/// runtime (lib/Runtime); see docs/COMPILING.md, "GPU target".
+void buildGpuPipeline(OpPassManager &pm, const GpuPipelineOptions &options);
+/// First half: fuse, (lower qnt ops to kernels,) bufferize the module. The
+/// public signatures after it are the library's ABI, as on the CPU.
+void buildGpuBufferizePipeline(OpPassManager &pm,
+                               const GpuPipelineOptions &options);
+/// Second half: loops to kernels, buffers to device memory, NVVM, device
+/// binary, host code to the LLVM dialect.
+void buildGpuLowerToLLVMPipeline(OpPassManager &pm,
+                                 const GpuPipelineOptions &options);
+
+/// Bufferizes a module on tensors the same way for every target: function
+/// boundaries with identity layouts, in-place results dropped, explicit
+/// deallocation.
+void buildBufferizeModulePipeline(OpPassManager &pm);
+
+/// Registers qnt-cpu-pipeline and qnt-gpu-pipeline with the pass registry.
 void registerQntPipelines();
+/// Adds the translations to LLVM IR that qnt-gpu-pipeline needs to a
+/// registry (gpu-module-to-binary translates the kernels to LLVM IR for
+/// NVPTX): tools running the pipeline call it before making the context.
+void registerGpuPipelineTranslations(DialectRegistry &registry);
+/// Registers qnt-gpu-pipeline (called by registerQntPipelines).
+void registerGpuPipeline();
 
 } // namespace mlir::qnt
 

@@ -29,9 +29,11 @@ bool emitMachineCode(llvm::Module &module, llvm::TargetMachine &machine,
                      std::string &error);
 
 /// Links object files into a shared library with clang-22 and lld. `openmp`
-/// adds LLVM's OpenMP runtime (libomp), with an rpath to it.
+/// adds LLVM's OpenMP runtime (libomp), with an rpath to it; `extraArgs`
+/// (libraries, linker flags) go after the objects.
 bool linkSharedLibrary(ArrayRef<std::string> objects, StringRef output,
-                       bool openmp, std::string &error);
+                       bool openmp, std::string &error,
+                       ArrayRef<std::string> extraArgs = {});
 
 } // namespace mlir::qnt
 

@@ -109,4 +109,79 @@ def QntDropReturnedArgumentsPass
   }];
 }
 
+//===----------------------------------------------------------------------===//
+// GPU host side (qnt-gpu-pipeline)
+//===----------------------------------------------------------------------===//
+
+def QntGpuCheckLoweredPass : Pass<"qnt-gpu-check-lowered", "::mlir::ModuleOp"> {
+  let summary = "Reject qnt ops that reach the generic GPU lowering";
+  let description = [{
+    qnt-gpu-pipeline bufferizes and maps plain linalg to GPU kernels; qnt ops
+    must have been lowered to kernels before that. Any qnt op left is an
+    error at its location, instead of a failure deep inside bufferization.
+  }];
+}
+
+def QntGpuParallelLoopsPass
+    : Pass<"qnt-gpu-parallel-loops", "::mlir::func::FuncOp"> {
+  let summary = "Lower a bufferized function's linalg ops and copies to "
+                "scf.parallel loops tiled for GPU blocks";
+  let description = [{
+    Every memref.copy becomes a linalg.copy, every linalg op becomes an
+    scf.parallel over its parallel dimensions (reductions stay sequential
+    loops inside), and each outermost scf.parallel is tiled so its innermost
+    dimension is split into blocks of `block-size` threads (other
+    dimensions: one per block). gpu-map-parallel-loops and
+    convert-parallel-loops-to-gpu then make the tiles blocks and the
+    iterations threads.
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"256",
+           "Threads per block along the innermost parallel dimension">,
+  ];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
+def QntGpuDeviceMemoryPass
+    : Pass<"qnt-gpu-device-memory", "::mlir::ModuleOp"> {
+  let summary = "Put a GPU function's buffers in device memory; copy only "
+                "at the function boundary";
+  let description = [{
+    Runs on functions whose loops were mapped to gpu.launch ops. Host code
+    that still touches memory (a reduction to a scalar, a fill of a rank-0
+    buffer) is wrapped, in runs of adjacent ops, in one-thread gpu.launch
+    ops. Then, in every function:
+      * each memref argument gets a device copy (gpu.alloc + gpu.memcpy at
+        entry); it is copied back before returning only when some kernel
+        writes it;
+      * memref.alloc / memref.dealloc become gpu.alloc / gpu.dealloc;
+      * constants (memref.get_global) are uploaded once per process by the
+        runtime's qnt_cuda_constant, which caches the device copy;
+      * returned buffers are copied into host buffers (malloc'd, owned by
+        the caller) and their device buffers freed.
+    The caller's ABI is the CPU one: host pointers in, host buffers out.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+def QntGpuMergeKernelModulesPass
+    : Pass<"qnt-gpu-merge-kernel-modules", "::mlir::ModuleOp"> {
+  let summary = "Put all outlined kernels into one gpu.module";
+  let description = [{
+    gpu-kernel-outlining makes one gpu.module per kernel. One module means
+    one device binary, loaded once when the library is loaded, and one PTX
+    file for `quant-compile --emit=asm`. The merged module is named
+    `name`; launches are redirected to it.
+  }];
+  let options = [
+    Option<"name", "name", "std::string", /*default=*/"\"qnt_kernels\"",
+           "Name of the merged gpu.module">,
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
 #endif // QNT_TRANSFORMS_PASSES_TD

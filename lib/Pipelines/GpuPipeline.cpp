@@ -1,0 +1,164 @@
+// qnt-gpu-pipeline: from tensors to LLVM-dialect host code that launches
+// NVVM kernels, with the device code embedded as PTX or cubin.
+#include "qnt/Pipelines/Pipelines.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/Pass.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/GPU/GPUToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
+#include "qnt/Transforms/Passes.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+
+using namespace mlir;
+
+std::string qnt::checkGpuPipelineOptions(const GpuPipelineOptions &options) {
+  if (options.chip != "sm_80" && options.chip != "sm_90")
+    return "chip '" + options.chip + "' is not supported; use sm_80 or sm_90";
+  if (options.format != "auto" && options.format != "ptx" &&
+      options.format != "cubin")
+    return "format '" + options.format + "' is not one of auto, ptx, cubin";
+  if (options.blockSize < 1 || options.blockSize > 1024)
+    return "block-size " + std::to_string(options.blockSize) +
+           " must be 1 to 1024";
+  if (options.optLevel < 0 || options.optLevel > 3)
+    return "O " + std::to_string(options.optLevel) + " must be 0 to 3";
+  return "";
+}
+
+/// The toolkit folder holding bin/ptxas: the option's, else the one of the
+/// ptxas on PATH; empty when there is none.
+static std::string findToolkit(const qnt::GpuPipelineOptions &options) {
+  SmallString<128> ptxas(options.toolkit.getValue());
+  llvm::sys::path::append(ptxas, "bin", "ptxas");
+  if (llvm::sys::fs::can_execute(ptxas))
+    return options.toolkit;
+  if (llvm::ErrorOr<std::string> found = llvm::sys::findProgramByName("ptxas"))
+    return llvm::sys::path::parent_path(llvm::sys::path::parent_path(*found))
+        .str();
+  return "";
+}
+
+std::string qnt::resolveGpuBinaryFormat(const GpuPipelineOptions &options) {
+  if (options.format == "ptx")
+    return "isa";
+  if (options.format == "cubin")
+    return "bin";
+  return findToolkit(options).empty() ? "isa" : "bin";
+}
+
+namespace {
+/// Stands in for the pipeline when its options are invalid: the error, at
+/// the module, instead of a crash in the middle of the lowering.
+struct InvalidOptionsPass
+    : PassWrapper<InvalidOptionsPass, OperationPass<ModuleOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(InvalidOptionsPass)
+  explicit InvalidOptionsPass(std::string message)
+      : message(std::move(message)) {}
+  StringRef getArgument() const final { return "qnt-gpu-invalid-options"; }
+  void runOnOperation() override {
+    getOperation().emitError("qnt-gpu-pipeline: ") << message;
+    signalPassFailure();
+  }
+  std::string message;
+};
+} // namespace
+
+static void addPipeline(OpPassManager &pm, const std::string &text) {
+  if (failed(parsePassPipeline(text, pm)))
+    llvm::report_fatal_error("qnt-gpu-pipeline: bad upstream pipeline string");
+}
+
+void qnt::buildGpuBufferizePipeline(OpPassManager &pm,
+                                    const GpuPipelineOptions &options) {
+  if (std::string error = checkGpuPipelineOptions(options); !error.empty()) {
+    pm.addPass(std::make_unique<InvalidOptionsPass>(error));
+    return;
+  }
+  pm.addPass(createQntFuseDequantMatmulPass());
+  // ---- GPU kernels for qnt ops go here ------------------------------------
+  // convert-qnt-to-gpu (ConvertQntToGPUPass, lib/Conversion/QntToGPU/):
+  //   pm.addPass(createConvertQntToGPUPass(...));
+  // It replaces qnt.matmul on tensors by gpu.launch ops on buffers, like
+  // convert-qnt-to-vector does in the CPU pipeline. Until it is inserted,
+  // qnt-gpu-check-lowered rejects every qnt op at its location.
+  // --------------------------------------------------------------------------
+  pm.addPass(createQntGpuCheckLoweredPass());
+  buildBufferizeModulePipeline(pm);
+}
+
+void qnt::buildGpuLowerToLLVMPipeline(OpPassManager &pm,
+                                      const GpuPipelineOptions &options) {
+  if (!checkGpuPipelineOptions(options).empty())
+    return; // the first half reported it
+  // The oldest PTX ISA that has the chip, so older drivers can JIT it.
+  std::string ptx = options.chip == "sm_90" ? "+ptx78" : "+ptx70";
+  std::string toolkit = findToolkit(options);
+  if (toolkit.empty())
+    toolkit = options.toolkit; // libdevice may still be there
+  // Loops to kernels: every scf.parallel becomes a gpu.launch; what is left
+  // on the host touching memory becomes one-thread kernels, and buffers move
+  // to the device. (qnt passes are added directly: quant-compile does not
+  // register them by name.)
+  QntGpuParallelLoopsPassOptions loops;
+  loops.blockSize = options.blockSize;
+  pm.addNestedPass<func::FuncOp>(createQntGpuParallelLoopsPass(loops));
+  // innermost-first: the tiled innermost dimension goes to x, the only
+  // block dimension that takes more than 64 threads.
+  addPipeline(pm, "func.func(gpu-map-parallel-loops{mapping-policy=innermost-first}),"
+                  "func.func(convert-parallel-loops-to-gpu)");
+  pm.addPass(createQntGpuDeviceMemoryPass());
+  // Kernels into one gpu.module; the host side's gpu ops on one stream per
+  // call (gpu-async-region), synchronized before returning.
+  addPipeline(pm, "canonicalize,cse,gpu-kernel-outlining");
+  pm.addPass(createQntGpuMergeKernelModulesPass());
+  addPipeline(
+      pm,
+      llvm::formatv(
+          "func.func(gpu-async-region),"
+          "nvvm-attach-target{{chip={0} features={1} O={2}},"
+          // expand-strided-metadata makes affine.apply ops, so lower-affine
+          // runs after it.
+          "expand-strided-metadata,lower-affine,convert-scf-to-cf,"
+          "canonicalize,"
+          "gpu.module(convert-gpu-to-nvvm,canonicalize,cse,"
+          "reconcile-unrealized-casts),"
+          // The host: memrefs, functions and the gpu runtime calls.
+          "finalize-memref-to-llvm,convert-math-to-llvm,"
+          "convert-arith-to-llvm,convert-index-to-llvm,convert-func-to-llvm,"
+          "convert-cf-to-llvm,gpu-to-llvm,reconcile-unrealized-casts,"
+          "canonicalize,cse,"
+          // Device code: NVPTX to PTX, and ptxas to cubin for format=bin.
+          "gpu-module-to-binary{{format={3} toolkit={4}}",
+          options.chip.getValue(), ptx, options.optLevel.getValue(),
+          resolveGpuBinaryFormat(options), toolkit)
+          .str());
+}
+
+void qnt::buildGpuPipeline(OpPassManager &pm,
+                           const GpuPipelineOptions &options) {
+  buildGpuBufferizePipeline(pm, options);
+  buildGpuLowerToLLVMPipeline(pm, options);
+}
+
+void qnt::registerGpuPipelineTranslations(DialectRegistry &registry) {
+  registerBuiltinDialectTranslation(registry);
+  registerGPUDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
+  registerNVVMDialectTranslation(registry);
+  gpu::registerOffloadingLLVMTranslationInterfaceExternalModels(registry);
+}
+
+void qnt::registerGpuPipeline() {
+  PassPipelineRegistration<GpuPipelineOptions>(
+      "qnt-gpu-pipeline",
+      "Fuse dequantization, map the module's loops to CUDA kernels and lower "
+      "it to LLVM-dialect host code with the device code (PTX or cubin) "
+      "embedded",
+      buildGpuPipeline);
+}
