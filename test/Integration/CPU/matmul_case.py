@@ -163,6 +163,10 @@ def check(args):
     out_eps = {"f32": 2e-6, "f16": 1e-3, "bf16": 8e-3}[x_type]
     k = args.k
     tol = (k * 2.0 ** -23 + 1e-6) * absref + out_eps * np.abs(ref) + 1e-6
+    if args.f16_operands:
+        # x and the dequantized weight each rounded to f16 (relative error
+        # 2^-11 each) before an exact product: 2^-10 of sum |x w| at most.
+        tol += 2.0 ** -10 * absref
     err = np.abs(got - ref)
     bad = np.argwhere(err > tol)
     if bad.size:
@@ -194,6 +198,8 @@ def main():
     c = sub.add_parser("check")
     c.add_argument("--ref", required=True)
     c.add_argument("--k", type=int, required=True)
+    c.add_argument("--f16-operands", action="store_true",
+                   help="the kernel multiplies f16-rounded x and weights (GPU tensor-core GEMM)")
     args = p.parse_args()
     if args.cmd == "gen":
         gen(args)
