@@ -102,27 +102,43 @@ def gen(args):
     zp_attr = ""
     if not signed:
         zp_attr = f", zero_points = dense<{dense(zps, str)}> : tensor<{sshape[0]}x{sshape[1]}xui8>"
+    # @layer's own types: with --dynamic-m the row dimension of x and y is
+    # unknown at compile time, as in real models (bench/gen_layer.py).
+    lxtype, lytype = xtype, ytype
+    if args.dynamic_m:
+        if not m:
+            raise SystemExit("--dynamic-m needs --m > 0")
+        dyn = lambda shape, et: "tensor<" + "x".join(
+            "?" if i == len(shape) - 2 else str(d) for i, d in enumerate(shape)) + f"x{et}>"
+        lxtype, lytype = dyn(xshape, xt), dyn(yshape, xt)
     lines = []
     lines.append(f"func.func private @printMemrefF32(tensor<*xf32>)")
     bias_arg = f", %b: tensor<{n}x{xt}>" if bias is not None else ""
-    lines.append(f"func.func @layer(%x: {xtype}{bias_arg}) -> {ytype} {{")
+    lines.append(f"func.func @layer(%x: {lxtype}{bias_arg}) -> {lytype} {{")
     lines.append(f"  %w = qnt.constant {{codes = dense<{dense(codes_i8, str)}> : tensor<{n}x{packed.shape[1]}xi8>, "
                  f"scales = dense<{dense(scales)}> : tensor<{sshape[0]}x{sshape[1]}x{args.scale_type}>{zp_attr}}} : {ptype}")
     if bias is not None:
-        lines.append(f"  %y = qnt.matmul %x, %w, %b : ({xtype}, {ptype}, tensor<{n}x{xt}>) -> {ytype}")
+        lines.append(f"  %y = qnt.matmul %x, %w, %b : ({lxtype}, {ptype}, tensor<{n}x{xt}>) -> {lytype}")
     else:
-        lines.append(f"  %y = qnt.matmul %x, %w : ({xtype}, {ptype}) -> {ytype}")
-    lines.append(f"  return %y : {ytype}")
+        lines.append(f"  %y = qnt.matmul %x, %w : ({lxtype}, {ptype}) -> {lytype}")
+    lines.append(f"  return %y : {lytype}")
     lines.append("}")
     lines.append("func.func @main() {")
     lines.append(f"  %x = arith.constant dense<{dense(x)}> : {xtype}")
     call_args = "%x"
-    call_types = xtype
+    call_types = lxtype
+    if args.dynamic_m:
+        lines.append(f"  %xd = tensor.cast %x : {xtype} to {lxtype}")
+        call_args = "%xd"
     if bias is not None:
         lines.append(f"  %b = arith.constant dense<{dense(bias)}> : tensor<{n}x{xt}>")
         call_args += ", %b"
         call_types += f", tensor<{n}x{xt}>"
-    lines.append(f"  %y = call @layer({call_args}) : ({call_types}) -> {ytype}")
+    if args.dynamic_m:
+        lines.append(f"  %yd = call @layer({call_args}) : ({call_types}) -> {lytype}")
+        lines.append(f"  %y = tensor.cast %yd : {lytype} to {ytype}")
+    else:
+        lines.append(f"  %y = call @layer({call_args}) : ({call_types}) -> {ytype}")
     if xt != "f32":
         lines.append(f"  %e = tensor.empty() : {yf32}")
         dims = ",".join(f"d{i}" for i in range(len(yshape)))
@@ -193,6 +209,8 @@ def main():
     g.add_argument("--scale-type", default="f32")
     g.add_argument("--x-type", default="f32")
     g.add_argument("--seed", type=int, default=1)
+    g.add_argument("--dynamic-m", action="store_true",
+                   help="@layer takes x with a dynamic row dimension")
     g.add_argument("--out", required=True)
     g.add_argument("--ref", required=True)
     c = sub.add_parser("check")
