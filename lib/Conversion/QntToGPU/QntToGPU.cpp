@@ -816,11 +816,21 @@ static FailureOr<Value> materializeWords(ConstantOp op, int64_t rowWords) {
   return arith::ConstantOp::create(b, op.getLoc(), attr).getResult();
 }
 
+/// What the kernels read of one qnt.constant: its scales and zero points and
+/// the re-laid-out codes.
+struct GpuPayload {
+  Payload payload;
+  Value words;
+};
+
 struct ConvertQntToGPU final
     : qnt::impl::ConvertQntToGPUPassBase<ConvertQntToGPU> {
   using Base::Base;
   void runOnOperation() override;
   LogicalResult lowerMatmul(MatmulOp op, Mapping mapping);
+
+  /// One set of constants per qnt.constant, however many matmuls use it.
+  llvm::DenseMap<Operation *, GpuPayload> payloads;
 };
 
 LogicalResult ConvertQntToGPU::lowerMatmul(MatmulOp op, Mapping mapping) {
@@ -863,12 +873,20 @@ LogicalResult ConvertQntToGPU::lowerMatmul(MatmulOp op, Mapping mapping) {
                                "activations, not "
                             << kern.xElem;
 
-  FailureOr<Payload> payload = materializePayload(constant);
-  if (failed(payload))
-    return failure();
-  FailureOr<Value> words = materializeWords(constant, kern.rowWords);
-  if (failed(words))
-    return failure();
+  auto it = payloads.find(constant);
+  if (it == payloads.end()) {
+    FailureOr<Payload> payload = materializePayload(constant);
+    if (failed(payload))
+      return failure();
+    FailureOr<Value> words = materializeWords(constant, kern.rowWords);
+    if (failed(words))
+      return failure();
+    // The kernels read words, not the byte codes.
+    payload->codes.getDefiningOp()->erase();
+    it = payloads.insert({constant, GpuPayload{*payload, *words}}).first;
+  }
+  const Payload *payload = &it->second.payload;
+  Value *words = &it->second.words;
 
   ImplicitLocOpBuilder b(op.getLoc(), op);
   RankedTensorType resultType = op.getResult().getType();
@@ -943,6 +961,7 @@ LogicalResult ConvertQntToGPU::lowerMatmul(MatmulOp op, Mapping mapping) {
 
 void ConvertQntToGPU::runOnOperation() {
   ModuleOp module = getOperation();
+  payloads.clear();
   Mapping kind;
   if (mapping == "gpu") {
     kind = Mapping::GPU;
@@ -963,10 +982,10 @@ void ConvertQntToGPU::runOnOperation() {
   bool failedAny = false;
   module.walk([&](Operation *op) {
     if (auto constant = dyn_cast<ConstantOp>(op)) {
-      if (constant->use_empty()) {
+      // A constant still in use feeds an op reported below.
+      if (constant->use_empty())
         constant.erase();
-        return WalkResult::skip();
-      }
+      return WalkResult::skip();
     }
     if (isa<QntDialect>(op->getDialect())) {
       op->emitOpError("cannot be lowered for the GPU yet (only qnt.matmul "
