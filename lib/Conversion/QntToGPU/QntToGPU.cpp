@@ -6,7 +6,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
-#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -20,6 +20,7 @@
 
 namespace mlir::qnt {
 #define GEN_PASS_DEF_CONVERTQNTTOGPUPASS
+#define GEN_PASS_DEF_QNTALIGNWORKGROUPBUFFERSPASS
 #include "qnt/Conversion/Passes.h.inc"
 } // namespace mlir::qnt
 
@@ -102,8 +103,13 @@ static Value cF32(ImplicitLocOpBuilder &b, float v) {
 static Value cI32(ImplicitLocOpBuilder &b, int64_t v) {
   return arith::ConstantIntOp::create(b, b.getI32Type(), v);
 }
+/// x * y + acc, as a multiply and an add that LLVM may contract into one fma
+/// (math.fma would become a libdevice call in the NVVM lowering, which needs
+/// libdevice at PTX generation).
 static Value fma(ImplicitLocOpBuilder &b, Value x, Value y, Value acc) {
-  return math::FmaOp::create(b, x, y, acc);
+  auto contract = arith::FastMathFlags::contract;
+  Value prod = arith::MulFOp::create(b, x, y, contract);
+  return arith::AddFOp::create(b, prod, acc, contract);
 }
 
 /// scf.if yielding values of `types` built by `thenFn` / `elseFn`.
@@ -795,6 +801,21 @@ struct Gemm {
 /// padded, so chunk c of every row starts at word c * bits. A resource blob
 /// (real weights) stays a blob.
 static FailureOr<Value> materializeWords(ConstantOp op, int64_t rowWords) {
+  PackedType packedType = op.getType();
+  OpBuilder builder(op);
+  auto wordsType = RankedTensorType::get(
+      {packedType.getShape()[0], rowWords}, builder.getI32Type());
+  // Splat bytes without padding are splat words (test inputs at real sizes).
+  auto dense = dyn_cast<DenseIntElementsAttr>(op.getCodes());
+  if (dense && dense.isSplat() &&
+      packedType.getCodesShape().back() == rowWords * 4) {
+    uint32_t byte = dense.getSplatValue<APInt>().getZExtValue() & 0xFF;
+    return arith::ConstantOp::create(
+               builder, op.getLoc(),
+               DenseElementsAttr::get(wordsType,
+                                      APInt(32, byte * 0x01010101u)))
+        .getResult();
+  }
   SmallVector<char> storage;
   FailureOr<ArrayRef<char>> bytes = readCodeBytes(op, storage);
   if (failed(bytes))
@@ -997,5 +1018,19 @@ void ConvertQntToGPU::runOnOperation() {
   if (failedAny)
     signalPassFailure();
 }
+
+struct QntAlignWorkgroupBuffers final
+    : qnt::impl::QntAlignWorkgroupBuffersPassBase<QntAlignWorkgroupBuffers> {
+  void runOnOperation() override {
+    StringRef name = LLVM::LLVMDialect::getAlignAttrName();
+    getOperation().walk([&](gpu::GPUFuncOp func) {
+      for (unsigned i = 0, e = func.getNumWorkgroupAttributions(); i < e; ++i)
+        if (!func.getWorkgroupAttributionAttr(i, name))
+          func.setWorkgroupAttributionAttr(
+              i, StringAttr::get(func.getContext(), name),
+              IntegerAttr::get(IntegerType::get(func.getContext(), 64), 16));
+    });
+  }
+};
 
 } // namespace

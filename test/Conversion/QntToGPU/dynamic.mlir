@@ -3,6 +3,10 @@
 // holds it (1, 2, 4, 8 rows of x), else the tensor-core GEMM, whose grid
 // covers ceil(M / 64) M tiles. The same packed words serve every kernel.
 // RUN: quant-opt %s --convert-qnt-to-gpu --canonicalize --cse | FileCheck %s
+// The five kernels share one copy of the words (splat bytes 0x11 give splat
+// words 0x11111111).
+// RUN: quant-opt %s --convert-qnt-to-gpu | grep -c "arith.constant dense<286331153> : tensor<11008x512xi32>" | FileCheck %s --check-prefix=ONCE
+// ONCE: {{^}}1{{$}}
 
 // CHECK-LABEL: func.func @dynamic_m
 //  CHECK-SAME:   (%[[X:.*]]: tensor<2x?x4096xf32>)
@@ -28,8 +32,6 @@
 //       CHECK:           %[[MT:.*]] = arith.ceildivui %[[M]], %c64 : index
 //       CHECK:           gpu.launch {{.*}} in (%{{.*}} = %c172, %{{.*}} = %[[MT]], %{{.*}} = %c1) {{.*}} workgroup(%{{.*}} : memref<64x72xf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<64x72xf16, #gpu.address_space<workgroup>>)
 //       CHECK:             nvgpu.mma.sync
-// Four kernels share one set of constants.
-//   CHECK-NOT:   dense_resource<qnt_gpu_codes>
 func.func @dynamic_m(%x: tensor<2x?x4096xf32>) -> tensor<2x?x11008xf32> {
   %w = qnt.constant {codes = dense<17> : tensor<11008x2048xi8>, scales = dense<0.5> : tensor<11008x32xf16>}
       : !qnt.packed<11008x4096, #qnt.scheme<si4, symmetric, per_group<1, 128>, scale = f16>>
