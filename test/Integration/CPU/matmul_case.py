@@ -123,6 +123,11 @@ def gen(args):
         lines.append(f"  %y = qnt.matmul %x, %w : ({lxtype}, {ptype}) -> {lytype}")
     lines.append(f"  return %y : {lytype}")
     lines.append("}")
+    if args.layer_only:
+        lines = lines[1:]
+        with open(args.out, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        return
     lines.append("func.func @main() {")
     lines.append(f"  %x = arith.constant dense<{dense(x)}> : {xtype}")
     call_args = "%x"
@@ -209,6 +214,8 @@ def main():
     g.add_argument("--scale-type", default="f32")
     g.add_argument("--x-type", default="f32")
     g.add_argument("--seed", type=int, default=1)
+    g.add_argument("--layer-only", action="store_true",
+                   help="write only @layer (no @main), e.g. to compile it for a GPU")
     g.add_argument("--dynamic-m", action="store_true",
                    help="@layer takes x with a dynamic row dimension")
     g.add_argument("--out", required=True)
