@@ -106,7 +106,7 @@ static Value cI32(ImplicitLocOpBuilder &b, int64_t v) {
 /// x * y + acc, as a multiply and an add that LLVM may contract into one fma
 /// (math.fma would become a libdevice call in the NVVM lowering, which needs
 /// libdevice at PTX generation).
-static Value fma(ImplicitLocOpBuilder &b, Value x, Value y, Value acc) {
+static Value mulAdd(ImplicitLocOpBuilder &b, Value x, Value y, Value acc) {
   auto contract = arith::FastMathFlags::contract;
   Value prod = arith::MulFOp::create(b, x, y, contract);
   return arith::AddFOp::create(b, prod, acc, contract);
@@ -219,8 +219,7 @@ static Value unpackCode(ImplicitLocOpBuilder &b, const Kernel &kern,
     int64_t up = 32 - bits - s;
     if (up)
       v = arith::ShLIOp::create(b, v, cI32(b, up));
-    if (bits < 32)
-      v = arith::ShRSIOp::create(b, v, cI32(b, 32 - bits));
+    v = arith::ShRSIOp::create(b, v, cI32(b, 32 - bits));
     return arith::SIToFPOp::create(b, f32, v);
   }
   if (s)
@@ -385,7 +384,7 @@ struct Gemv {
                 code = arith::SubFOp::create(ib, code, sz[r].second);
               for (int64_t m = 0; m < rows; ++m)
                 part[r * rows + m] =
-                    fma(ib, code, xq[m][j], part[r * rows + m]);
+                    mulAdd(ib, code, xq[m][j], part[r * rows + m]);
             }
           }
         }
@@ -393,7 +392,7 @@ struct Gemv {
         for (int64_t r = 0; r < kGemvRowsPerWarp; ++r)
           for (int64_t m = 0; m < rows; ++m)
             next[r * rows + m] =
-                fma(ib, sz[r].first, part[r * rows + m], next[r * rows + m]);
+                mulAdd(ib, sz[r].first, part[r * rows + m], next[r * rows + m]);
       }
       return next;
     };
@@ -675,7 +674,8 @@ struct Gemm {
     for (int64_t mi = 0; mi < kMTiles; ++mi)
       for (int64_t ni = 0; ni < kNTiles; ++ni)
         for (int64_t e = 0; e < 4; ++e) {
-          auto [row, col] = accCoord(b, warp, lane, mi, ni, e);
+          std::pair<Value, Value> rc = accCoord(b, warp, lane, mi, ni, e);
+          Value row = rc.first, col = rc.second;
           next.push_back(emitForIter(
               b, cIndex(b, 0), cIndex(b, kTileK), 1,
               ValueRange{acc[(mi * kNTiles + ni) * 4 + e]},
@@ -685,7 +685,7 @@ struct Gemm {
                                         lb, as, ValueRange{row, kk}));
                 Value w = toF32(lb, memref::LoadOp::create(
                                         lb, bs, ValueRange{col, kk}));
-                return {fma(lb, a, w, s[0])};
+                return {mulAdd(lb, a, w, s[0])};
               })[0]);
         }
     return next;
@@ -928,6 +928,7 @@ LogicalResult ConvertQntToGPU::lowerMatmul(MatmulOp op, Mapping mapping) {
   kern.out = to2D(b, outBuf);
   kern.m = memref::DimOp::create(b, kern.x, 0);
 
+  // Emits the GEMV for `rows` rows of x, or the GEMM for rows == 0.
   auto emitBucket = [&](ImplicitLocOpBuilder &eb, int64_t rows) {
     bool loops = mapping == Mapping::Loops;
     if (rows == 0) {
