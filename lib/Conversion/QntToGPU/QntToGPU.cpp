@@ -199,11 +199,22 @@ static SmallVector<Value> loadChunkWords(ImplicitLocOpBuilder &b,
   return words;
 }
 
-/// Code `i` (0..31) of a chunk as f32: stream bits [i*bits, (i+1)*bits) of
-/// the chunk's words (docs/BIT_LAYOUT.md), sign- or zero-extended. A 3-, 5-,
-/// 6- or 7-bit code may straddle two words.
-static Value unpackCode(ImplicitLocOpBuilder &b, const Kernel &kern,
-                        ArrayRef<Value> words, int64_t i) {
+// Codes become floats without int-to-float conversions (a quarter-rate
+// instruction on sm_80/sm_90): the b-bit field u, made unsigned, is OR-ed into
+// the mantissa of 2^23, giving exactly 2^23 + u as an f32 bit pattern, and one
+// subtraction of 2^23 (plus the signed bias and the zero point, combined once
+// per group) yields the code. All values involved are integers below 2^24, so
+// every step is exact.
+constexpr int64_t kMagicBits = 0x4B000000; // 2^23 as f32
+constexpr float kMagic = 8388608.0f;
+
+/// Code `i` (0..31) of a chunk as the f32 `2^23 + u`, with u the code's
+/// stream bits [i*bits, (i+1)*bits) of the chunk's words (docs/BIT_LAYOUT.md)
+/// read as unsigned; for signed codes the sign bit is flipped, so
+/// u = code + 2^(bits-1). A 3-, 5-, 6- or 7-bit code may straddle two words.
+/// `code = result - codeOffset(...)`.
+static Value unpackBiasedCode(ImplicitLocOpBuilder &b, const Kernel &kern,
+                              ArrayRef<Value> words, int64_t i) {
   int64_t bits = kern.bits, bit = i * bits, w = bit / 32, s = bit % 32;
   Value v = words[w];
   if (s + bits > 32) {
@@ -213,27 +224,31 @@ static Value unpackCode(ImplicitLocOpBuilder &b, const Kernel &kern,
         arith::ShLIOp::create(b, words[w + 1], cI32(b, 32 - s)));
     s = 0;
   }
-  Type f32 = b.getF32Type();
-  if (kern.isSigned) {
-    // Move the field to the top, then shift down arithmetically.
-    int64_t up = 32 - bits - s;
-    if (up)
-      v = arith::ShLIOp::create(b, v, cI32(b, up));
-    v = arith::ShRSIOp::create(b, v, cI32(b, 32 - bits));
-    return arith::SIToFPOp::create(b, f32, v);
-  }
   if (s)
     v = arith::ShRUIOp::create(b, v, cI32(b, s));
   if (s + bits < 32)
     v = arith::AndIOp::create(b, v, cI32(b, (int64_t(1) << bits) - 1));
-  return arith::UIToFPOp::create(b, f32, v);
+  if (kern.isSigned)
+    v = arith::XOrIOp::create(b, v, cI32(b, int64_t(1) << (bits - 1)));
+  v = arith::OrIOp::create(b, v, cI32(b, kMagicBits));
+  return arith::BitcastOp::create(b, b.getF32Type(), v);
 }
 
-/// Scale (f32) and zero point (f32, null when symmetric) of `row`'s group
-/// holding code index `kc`.
-static std::pair<Value, Value> scaleAndZeroPoint(ImplicitLocOpBuilder &b,
-                                                 const Kernel &kern, Value row,
-                                                 Value kc) {
+/// What unpackBiasedCode's results minus give the code minus the zero point
+/// `zp` (null when symmetric): 2^23, plus 2^(bits-1) for signed codes, plus zp.
+static Value codeOffset(ImplicitLocOpBuilder &b, const Kernel &kern,
+                        Value zp) {
+  float bias = kMagic + (kern.isSigned ? float(int64_t(1) << (kern.bits - 1))
+                                       : 0.0f);
+  Value offset = cF32(b, bias);
+  return zp ? arith::AddFOp::create(b, offset, zp).getResult() : offset;
+}
+
+/// Scale (f32) and code offset (codeOffset: the zero point folded in) of
+/// `row`'s group holding code index `kc`.
+static std::pair<Value, Value> scaleAndOffset(ImplicitLocOpBuilder &b,
+                                              const Kernel &kern, Value row,
+                                              Value kc) {
   Value group = kern.granularity == Granularity::per_group
                     ? divI(b, kc, kern.groupSize)
                     : cIndex(b, 0);
@@ -242,7 +257,7 @@ static std::pair<Value, Value> scaleAndZeroPoint(ImplicitLocOpBuilder &b,
   Value zp = kern.zeroPoints
                  ? memref::LoadOp::create(b, kern.zeroPoints, idx).getResult()
                  : Value();
-  return {s, zp};
+  return {s, codeOffset(b, kern, zp)};
 }
 
 /// Reads x[row, col] as f32, or 0 outside [M, K].
@@ -363,7 +378,7 @@ struct Gemv {
         Value kg = addI(ib, kc, sg * kern.subChunk);
         SmallVector<std::pair<Value, Value>> sz;
         for (int64_t r = 0; r < kGemvRowsPerWarp; ++r)
-          sz.push_back(scaleAndZeroPoint(ib, kern, rowIdx[r], kg));
+          sz.push_back(scaleAndOffset(ib, kern, rowIdx[r], kg));
         SmallVector<Value> part(numAcc(), cF32(ib, 0.0f));
         // Four codes at a time: one 128-bit shared load of x per x row.
         for (int64_t i0 = sg * kern.subChunk; i0 < (sg + 1) * kern.subChunk;
@@ -379,9 +394,9 @@ struct Gemv {
           }
           for (int64_t r = 0; r < kGemvRowsPerWarp; ++r) {
             for (int64_t j = 0; j < 4; ++j) {
-              Value code = unpackCode(ib, kern, words[r], i0 + j);
-              if (sz[r].second)
-                code = arith::SubFOp::create(ib, code, sz[r].second);
+              Value code = arith::SubFOp::create(
+                  ib, unpackBiasedCode(ib, kern, words[r], i0 + j),
+                  sz[r].second);
               for (int64_t m = 0; m < rows; ++m)
                 part[r * rows + m] =
                     mulAdd(ib, code, xq[m][j], part[r * rows + m]);
@@ -566,13 +581,12 @@ struct Gemm {
           loadChunkWords(ib, kern, row, divI(ib, kc, kChunk));
       SmallVector<Value> vals;
       for (int64_t sg = 0; sg < kChunk / kern.subChunk; ++sg) {
-        auto [s, zp] = scaleAndZeroPoint(ib, kern, row,
+        auto [s, offset] = scaleAndOffset(ib, kern, row,
                                          addI(ib, kc, sg * kern.subChunk));
         for (int64_t i = sg * kern.subChunk; i < (sg + 1) * kern.subChunk;
              ++i) {
-          Value code = unpackCode(ib, kern, words, i);
-          if (zp)
-            code = arith::SubFOp::create(ib, code, zp);
+          Value code = arith::SubFOp::create(
+              ib, unpackBiasedCode(ib, kern, words, i), offset);
           vals.push_back(arith::TruncFOp::create(
               ib, f16, arith::MulFOp::create(ib, s, code)));
         }

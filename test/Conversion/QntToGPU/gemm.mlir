@@ -7,6 +7,7 @@
 // CHECK-LABEL: func.func @gemm
 //  CHECK-SAME:   (%[[X:.*]]: tensor<64x64xf16>)
 //   CHECK-NOT:   16x64xf
+//       CHECK:   %[[OFF:.*]] = arith.constant 0x4B000003 : f32
 //       CHECK:   %[[WT:.*]] = arith.constant dense_resource<qnt_gpu_codes> : tensor<16x16xi32>
 //       CHECK:   %[[W:.*]] = bufferization.to_buffer %[[WT]] read_only : tensor<16x16xi32> to memref<16x16xi32>
 //       CHECK:   %[[OUT:.*]] = memref.alloc() : memref<64x16xf16>
@@ -17,16 +18,18 @@
 //       CHECK:       %[[XH:.*]] = arith.truncf %{{.*}} : f32 to f16
 //       CHECK:       memref.store %[[XH]], %[[AS]][%{{.*}}, %{{.*}}] : memref<64x72xf16, #gpu.address_space<workgroup>>
 // Thread t dequantizes chunk t % 2 of weight row t / 2 (clamped into N):
-// 8 words, two 128-bit loads; code = word & 255, (code - zp) * scale in f32,
-// rounded to f16, stored 8 halves at a time.
+// 8 words, two 128-bit loads; code = word & 255, OR-ed into the mantissa of
+// 2^23, minus 2^23 + zp (0x4B000003: zp = 3, folded) gives code - zp; times
+// the scale in f32, rounded to f16, stored 8 halves at a time.
 //       CHECK:     %[[ROW:.*]] = arith.divui %[[TX]], %c2 : index
 //       CHECK:     %[[CLAMP:.*]] = arith.minui %[[ROW]], %c15 : index
 //       CHECK:     %[[WORDS:.*]] = vector.load %[[W]][%[[CLAMP]], %{{.*}}] {alignment = 16 : i64} : memref<16x16xi32>, vector<8xi32>
 //       CHECK:     %[[W0:.*]] = vector.extract %[[WORDS]][0] : i32 from vector<8xi32>
 //       CHECK:     %[[S:.*]] = tensor.extract %{{.*}}[%[[CLAMP]], %c0] : tensor<16x1xf32>
 //       CHECK:     %[[C0:.*]] = arith.andi %[[W0]], %c255_i32 : i32
-//       CHECK:     %[[F0:.*]] = arith.uitofp %[[C0]] : i32 to f32
-//       CHECK:     %[[Z0:.*]] = arith.subf %[[F0]], %cst : f32
+//       CHECK:     %[[B0:.*]] = arith.ori %[[C0]], %c1258291200_i32 : i32
+//       CHECK:     %[[F0:.*]] = arith.bitcast %[[B0]] : i32 to f32
+//       CHECK:     %[[Z0:.*]] = arith.subf %[[F0]], %[[OFF]] : f32
 //       CHECK:     %[[D0:.*]] = arith.mulf %[[S]], %[[Z0]] : f32
 //       CHECK:     arith.truncf %[[D0]] : f32 to f16
 //       CHECK:     vector.store %{{.*}}, %[[BS]][%[[ROW]], %{{.*}}] {alignment = 16 : i64} : memref<64x72xf16, #gpu.address_space<workgroup>>, vector<8xf16>

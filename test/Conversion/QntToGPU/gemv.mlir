@@ -8,6 +8,7 @@
 // Codes are re-laid out as i32 words (16 rows x 2 chunks x 4 words); no
 // float weight exists anywhere.
 //   CHECK-NOT:   16x64xf
+//       CHECK:   %[[OFF:.*]] = arith.constant 0x4B000008 : f32
 //       CHECK:   %[[WT:.*]] = arith.constant dense_resource<qnt_gpu_codes> : tensor<16x8xi32>
 //       CHECK:   %[[W:.*]] = bufferization.to_buffer %[[WT]] read_only : tensor<16x8xi32> to memref<16x8xi32>
 //       CHECK:   %[[OUT:.*]] = memref.alloc() : memref<1x16xf32>
@@ -37,13 +38,17 @@
 //       CHECK:       %[[SC0:.*]] = arith.extf %[[SC0H]] : f16 to f32
 //       CHECK:       %[[SC1H:.*]] = tensor.extract %{{.*}}[%[[R1]], %[[G]]] : tensor<16x2xf16>
 //       CHECK:       %[[SC1:.*]] = arith.extf %[[SC1H]] : f16 to f32
-// x from shared memory, four floats per load; code 0 of word 0 is its low
-// nibble, sign-extended by shifting it to the top and back.
+// x from shared memory, four floats per load. Code 0 of word 0 is its low
+// nibble; with the sign bit flipped and OR-ed into the mantissa of 2^23
+// (0x4B000000) it is the f32 2^23 + 8 + code, and subtracting 2^23 + 8
+// (0x4B000008) leaves the code: no int-to-float conversion.
 //       CHECK:       %[[XQ:.*]] = vector.load %[[XS]][%c0, %{{.*}}] {alignment = 16 : i64} : memref<1x1152xf32, #gpu.address_space<workgroup>>, vector<4xf32>
 //       CHECK:       %[[X0:.*]] = vector.extract %[[XQ]][0] : f32 from vector<4xf32>
-//       CHECK:       %[[HI:.*]] = arith.shli %[[W0]], %c28_i32 : i32
-//       CHECK:       %[[C0:.*]] = arith.shrsi %[[HI]], %c28_i32 : i32
-//       CHECK:       %[[F0:.*]] = arith.sitofp %[[C0]] : i32 to f32
+//       CHECK:       %[[N0:.*]] = arith.andi %[[W0]], %c15_i32 : i32
+//       CHECK:       %[[U0:.*]] = arith.xori %[[N0]], %c8_i32 : i32
+//       CHECK:       %[[B0:.*]] = arith.ori %[[U0]], %c1258291200_i32 : i32
+//       CHECK:       %[[M0:.*]] = arith.bitcast %[[B0]] : i32 to f32
+//       CHECK:       %[[F0:.*]] = arith.subf %[[M0]], %[[OFF]] : f32
 //       CHECK:       %[[P0:.*]] = arith.mulf %[[F0]], %[[X0]] fastmath<contract> : f32
 //       CHECK:       arith.addf %[[P0]], %cst{{.*}} fastmath<contract> : f32
 // acc += scale * sum(code * x), once per group and row.

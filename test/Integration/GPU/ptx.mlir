@@ -47,6 +47,8 @@
 //       PTX: ld.global.v4.b32
 //       PTX: ld.global.v4.b32
 //       PTX: ld.shared.v4.b32
+// Codes become floats with integer ops and one add, not cvt (quarter rate).
+//   PTX-NOT: cvt.rn.f32.{{[su]}}32
 //       PTX: shfl.sync.bfly.b32 {{.*}}, 16, 31, -1;
 //       PTX: shfl.sync.bfly.b32 {{.*}}, 8, 31, -1;
 //       PTX: shfl.sync.bfly.b32 {{.*}}, 4, 31, -1;
