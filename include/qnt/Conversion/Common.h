@@ -1,6 +1,9 @@
-// Pieces shared by the qnt lowerings (convert-qnt-to-vector and
-// convert-qnt-to-gpu): the payload of a qnt.constant as upstream tensors, and
-// small builder helpers for the kernels both emit on memrefs.
+// Pieces of the qnt lowerings that are not specific to one target: the
+// payload of a qnt.constant as upstream tensors, and small builder helpers
+// for kernels emitted on memrefs. convert-qnt-to-gpu uses them;
+// convert-qnt-to-vector still has its own static copies of the same functions
+// (left alone so this branch merges cleanly with its concurrent rewrite) and
+// should switch to this header.
 #ifndef QNT_CONVERSION_COMMON_H
 #define QNT_CONVERSION_COMMON_H
 
