@@ -3,6 +3,7 @@
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "qnt/IR/QntDialect.h"
 #include "qnt/Conversion/Passes.h"
@@ -17,6 +18,8 @@ int main(int argc, char **argv) {
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
   mlir::registerAllPasses();
+  // gpu-module-to-binary translates device modules to LLVM IR (then PTX).
+  mlir::registerAllGPUToLLVMIRTranslations(registry);
   registry.insert<mlir::qnt::QntDialect>();
   mlir::qnt::registerGpuPipelineTranslations(registry);
   mlir::qnt::registerQntPasses();

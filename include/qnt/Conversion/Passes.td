@@ -36,4 +36,58 @@ def ConvertQntToVectorPass : Pass<"convert-qnt-to-vector", "::mlir::ModuleOp"> {
     "::mlir::vector::VectorDialect"];
 }
 
+def ConvertQntToGPUPass : Pass<"convert-qnt-to-gpu", "::mlir::ModuleOp"> {
+  let summary = "Lower qnt.matmul to GPU kernels that read packed weights";
+  let description = [{
+    Runs on tensors where convert-qnt-to-vector runs in the CPU pipeline
+    (after qnt-fuse-dequant-matmul, before one-shot-bufferize). Each
+    `qnt.matmul` becomes `gpu.launch` ops on memrefs
+    (`bufferization.to_buffer` / `to_tensor` at the edges) with inline kernel
+    bodies, for `gpu-kernel-outlining` to outline later:
+
+    - GEMV for M <= 8 (one kernel per M bucket 1, 2, 4, 8, chosen with
+      `scf.if` on the runtime M): a warp owns output rows; every lane reads
+      one 32-code chunk of each row per step as `bits` i32 words (128-bit
+      loads for 4- and 8-bit codes), unpacks in registers, applies the group
+      scale once per group, against x staged in shared memory; lanes are
+      summed with `gpu.shuffle xor`.
+    - GEMM for M > 8: 64x64 output tiles per block of 4 warps, 64-wide K
+      steps; packed codes are dequantized in registers to f16 and staged in
+      shared memory with the f16 activations, and each warp issues
+      `nvgpu.mma.sync` m16n8k16 (f16 operands, f32 accumulation).
+
+    Codes are re-laid out at compile time as `memref<N x W x i32>`: each row
+    is the same little-endian bit stream, zero-padded to a whole number of
+    32-code chunks (W = ceil(K/32) * bits words), so every chunk starts on a
+    `4 * bits`-byte boundary. With `mapping=loops` the same tiled nest is
+    emitted as `scf.for` loops (blocks, warps and lanes become induction
+    variables, shared memory becomes stack buffers, shuffles a sequential sum
+    over lanes, mma a scalar dot product over the same f16 tiles), so it can
+    run on the CPU through qnt's CPU lowering.
+  }];
+  let options = [
+    Option<"mapping", "mapping", "std::string", /*default=*/"\"gpu\"",
+           "'gpu' (gpu.launch kernels) or 'loops' (the same nest as scf "
+           "loops, to execute on the CPU)">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::bufferization::BufferizationDialect",
+    "::mlir::gpu::GPUDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::nvgpu::NVGPUDialect", "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect"];
+}
+
+def QntAlignWorkgroupBuffersPass
+    : Pass<"qnt-align-workgroup-buffers", "::mlir::gpu::GPUModuleOp"> {
+  let summary = "Align the shared-memory buffers of outlined kernels to 16 bytes";
+  let description = [{
+    The kernels of convert-qnt-to-gpu read and write shared memory with
+    128-bit vector accesses, which need 16-byte aligned buffers, but
+    `gpu.launch` cannot carry an alignment for its workgroup attributions
+    and the NVVM lowering otherwise aligns them to their element type. Run
+    after `gpu-kernel-outlining`: it sets `llvm.align = 16` on every
+    workgroup attribution of the module's `gpu.func`s that has none.
+  }];
+}
+
 #endif // QNT_CONVERSION_PASSES_TD

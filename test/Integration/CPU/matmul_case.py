@@ -102,27 +102,48 @@ def gen(args):
     zp_attr = ""
     if not signed:
         zp_attr = f", zero_points = dense<{dense(zps, str)}> : tensor<{sshape[0]}x{sshape[1]}xui8>"
+    # @layer's own types: with --dynamic-m the row dimension of x and y is
+    # unknown at compile time, as in real models (bench/gen_layer.py).
+    lxtype, lytype = xtype, ytype
+    if args.dynamic_m:
+        if not m:
+            raise SystemExit("--dynamic-m needs --m > 0")
+        dyn = lambda shape, et: "tensor<" + "x".join(
+            "?" if i == len(shape) - 2 else str(d) for i, d in enumerate(shape)) + f"x{et}>"
+        lxtype, lytype = dyn(xshape, xt), dyn(yshape, xt)
     lines = []
     lines.append(f"func.func private @printMemrefF32(tensor<*xf32>)")
     bias_arg = f", %b: tensor<{n}x{xt}>" if bias is not None else ""
-    lines.append(f"func.func @layer(%x: {xtype}{bias_arg}) -> {ytype} {{")
+    lines.append(f"func.func @layer(%x: {lxtype}{bias_arg}) -> {lytype} {{")
     lines.append(f"  %w = qnt.constant {{codes = dense<{dense(codes_i8, str)}> : tensor<{n}x{packed.shape[1]}xi8>, "
                  f"scales = dense<{dense(scales)}> : tensor<{sshape[0]}x{sshape[1]}x{args.scale_type}>{zp_attr}}} : {ptype}")
     if bias is not None:
-        lines.append(f"  %y = qnt.matmul %x, %w, %b : ({xtype}, {ptype}, tensor<{n}x{xt}>) -> {ytype}")
+        lines.append(f"  %y = qnt.matmul %x, %w, %b : ({lxtype}, {ptype}, tensor<{n}x{xt}>) -> {lytype}")
     else:
-        lines.append(f"  %y = qnt.matmul %x, %w : ({xtype}, {ptype}) -> {ytype}")
-    lines.append(f"  return %y : {ytype}")
+        lines.append(f"  %y = qnt.matmul %x, %w : ({lxtype}, {ptype}) -> {lytype}")
+    lines.append(f"  return %y : {lytype}")
     lines.append("}")
+    if args.layer_only:
+        lines = lines[1:]
+        with open(args.out, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        return
     lines.append("func.func @main() {")
     lines.append(f"  %x = arith.constant dense<{dense(x)}> : {xtype}")
     call_args = "%x"
-    call_types = xtype
+    call_types = lxtype
+    if args.dynamic_m:
+        lines.append(f"  %xd = tensor.cast %x : {xtype} to {lxtype}")
+        call_args = "%xd"
     if bias is not None:
         lines.append(f"  %b = arith.constant dense<{dense(bias)}> : tensor<{n}x{xt}>")
         call_args += ", %b"
         call_types += f", tensor<{n}x{xt}>"
-    lines.append(f"  %y = call @layer({call_args}) : ({call_types}) -> {ytype}")
+    if args.dynamic_m:
+        lines.append(f"  %yd = call @layer({call_args}) : ({call_types}) -> {lytype}")
+        lines.append(f"  %y = tensor.cast %yd : {lytype} to {ytype}")
+    else:
+        lines.append(f"  %y = call @layer({call_args}) : ({call_types}) -> {ytype}")
     if xt != "f32":
         lines.append(f"  %e = tensor.empty() : {yf32}")
         dims = ",".join(f"d{i}" for i in range(len(yshape)))
@@ -163,6 +184,10 @@ def check(args):
     out_eps = {"f32": 2e-6, "f16": 1e-3, "bf16": 8e-3}[x_type]
     k = args.k
     tol = (k * 2.0 ** -23 + 1e-6) * absref + out_eps * np.abs(ref) + 1e-6
+    if args.f16_operands:
+        # x and the dequantized weight each rounded to f16 (relative error
+        # 2^-11 each) before an exact product: 2^-10 of sum |x w| at most.
+        tol += 2.0 ** -10 * absref
     err = np.abs(got - ref)
     bad = np.argwhere(err > tol)
     if bad.size:
@@ -189,11 +214,17 @@ def main():
     g.add_argument("--scale-type", default="f32")
     g.add_argument("--x-type", default="f32")
     g.add_argument("--seed", type=int, default=1)
+    g.add_argument("--layer-only", action="store_true",
+                   help="write only @layer (no @main), e.g. to compile it for a GPU")
+    g.add_argument("--dynamic-m", action="store_true",
+                   help="@layer takes x with a dynamic row dimension")
     g.add_argument("--out", required=True)
     g.add_argument("--ref", required=True)
     c = sub.add_parser("check")
     c.add_argument("--ref", required=True)
     c.add_argument("--k", type=int, required=True)
+    c.add_argument("--f16-operands", action="store_true",
+                   help="the kernel multiplies f16-rounded x and weights (GPU tensor-core GEMM)")
     args = p.parse_args()
     if args.cmd == "gen":
         gen(args)

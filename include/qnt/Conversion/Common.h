@@ -1,0 +1,51 @@
+// Pieces of the qnt lowerings that are not specific to one target: the
+// payload of a qnt.constant as upstream tensors, and small builder helpers
+// for kernels emitted on memrefs. convert-qnt-to-gpu uses them;
+// convert-qnt-to-vector still has its own static copies of the same functions
+// (left alone so this branch merges cleanly with its concurrent rewrite) and
+// should switch to this header.
+#ifndef QNT_CONVERSION_COMMON_H
+#define QNT_CONVERSION_COMMON_H
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "qnt/IR/QntOps.h"
+
+namespace mlir::qnt {
+
+/// The payload of one qnt.constant as tensors of upstream types. Zero points
+/// become f32 (exact for 8-bit values) because arith constants must be
+/// signless and the kernels subtract them in float anyway.
+struct Payload {
+  Value codes;      // tensor<... x RB x i8>
+  Value scales;     // tensor<... x scale type>
+  Value zeroPoints; // tensor<... x f32>, null when symmetric
+};
+
+/// Builds the arith.constant tensors of a qnt.constant, right after it.
+/// Reports (on `op`) payloads that cannot be read.
+FailureOr<Payload> materializePayload(ConstantOp op);
+
+/// The packed code bytes of a qnt.constant (dense or resource blob), row-major
+/// over the codes shape; empty with an error on `op` when unreadable.
+FailureOr<ArrayRef<char>> readCodeBytes(ConstantOp op,
+                                        SmallVectorImpl<char> &storage);
+
+Value cIndex(ImplicitLocOpBuilder &b, int64_t v);
+
+/// A memref view of a tensor, for the kernels. The tensor is only read.
+Value toBuffer(ImplicitLocOpBuilder &b, Value tensor);
+
+/// Converts a scalar or vector of float to f32 (a no-op for f32).
+Value toF32(ImplicitLocOpBuilder &b, Value v);
+
+/// Rounds an f32 scalar to `elem` (a no-op for f32).
+Value fromF32(ImplicitLocOpBuilder &b, Value v, Type elem);
+
+/// Reshapes a rank >= 1 memref [d0, ..., dr-1] to 2-D [d0*...*dr-2, dr-1]
+/// (a rank-1 memref becomes [1, d0]).
+Value to2D(ImplicitLocOpBuilder &b, Value memref);
+
+} // namespace mlir::qnt
+
+#endif // QNT_CONVERSION_COMMON_H

@@ -1,0 +1,148 @@
+// Pieces shared by the qnt lowerings: payload materialization and builder
+// helpers (see Common.h).
+#include "qnt/Conversion/Common.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/TypeUtilities.h"
+
+using namespace mlir;
+using namespace mlir::qnt;
+
+/// Reads the values of a zero-point attribute (dense or resource blob).
+static std::optional<SmallVector<float>> readZeroPoints(ElementsAttr attr,
+                                                        bool isSigned) {
+  SmallVector<float> values;
+  if (auto dense = dyn_cast<DenseIntElementsAttr>(attr)) {
+    for (APInt v : dense.getValues<APInt>())
+      values.push_back(isSigned ? float(v.getSExtValue())
+                                : float(v.getZExtValue()));
+    return values;
+  }
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr)) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    if (!blob)
+      return std::nullopt;
+    ArrayRef<char> bytes = blob->getData();
+    if (static_cast<int64_t>(bytes.size()) != attr.getNumElements())
+      return std::nullopt;
+    for (char c : bytes)
+      values.push_back(isSigned ? float(static_cast<int8_t>(c))
+                                : float(static_cast<uint8_t>(c)));
+    return values;
+  }
+  return std::nullopt;
+}
+
+/// A dense_resource payload whose blob is not in the module cannot be
+/// compiled; say which one.
+static LogicalResult checkBlob(ConstantOp op, StringRef name,
+                               ElementsAttr attr) {
+  auto resource = dyn_cast<DenseResourceElementsAttr>(attr);
+  if (!resource || resource.getRawHandle().getBlob())
+    return success();
+  return op.emitOpError() << "'" << name << "' refers to resource blob '"
+                          << resource.getRawHandle().getKey()
+                          << "', which the module does not contain";
+}
+
+/// Builds the arith.constant tensors of a qnt.constant, right after it.
+FailureOr<Payload> qnt::materializePayload(ConstantOp op) {
+  if (failed(checkBlob(op, "codes", op.getCodes())) ||
+      failed(checkBlob(op, "scales", op.getScales())) ||
+      (op.getZeroPoints() &&
+       failed(checkBlob(op, "zero_points", *op.getZeroPoints()))))
+    return failure();
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  Payload payload;
+  payload.codes =
+      arith::ConstantOp::create(b, loc, cast<TypedAttr>(op.getCodes()));
+  payload.scales =
+      arith::ConstantOp::create(b, loc, cast<TypedAttr>(op.getScales()));
+  if (std::optional<ElementsAttr> zps = op.getZeroPoints()) {
+    std::optional<SmallVector<float>> values =
+        readZeroPoints(*zps, op.getType().getScheme().isSigned());
+    if (!values) {
+      op.emitOpError("'zero_points' cannot be read");
+      return failure();
+    }
+    auto type = RankedTensorType::get(
+        cast<ShapedType>(zps->getType()).getShape(), b.getF32Type());
+    payload.zeroPoints = arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(type, ArrayRef<float>(*values)));
+  }
+  return payload;
+}
+
+Value qnt::cIndex(ImplicitLocOpBuilder &b, int64_t v) {
+  return arith::ConstantIndexOp::create(b, v);
+}
+
+/// A memref view of a tensor, for the kernels. The tensor is only read.
+Value qnt::toBuffer(ImplicitLocOpBuilder &b, Value tensor) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  auto memrefType = MemRefType::get(type.getShape(), type.getElementType());
+  return bufferization::ToBufferOp::create(b, memrefType, tensor,
+                                           /*read_only=*/true);
+}
+
+/// Converts a scalar or vector of `type`'s element kind to f32.
+Value qnt::toF32(ImplicitLocOpBuilder &b, Value v) {
+  Type elem = mlir::getElementTypeOrSelf(v.getType());
+  if (elem.isF32())
+    return v;
+  Type target = b.getF32Type();
+  if (auto vt = dyn_cast<VectorType>(v.getType()))
+    target = VectorType::get(vt.getShape(), target);
+  return arith::ExtFOp::create(b, target, v);
+}
+
+Value qnt::fromF32(ImplicitLocOpBuilder &b, Value v, Type elem) {
+  if (elem.isF32())
+    return v;
+  return arith::TruncFOp::create(b, elem, v);
+}
+
+/// Reshapes a rank >= 1 memref [d0, ..., dr-1] to 2-D [d0*...*dr-2, dr-1]
+/// (a rank-1 memref becomes [1, d0]).
+Value qnt::to2D(ImplicitLocOpBuilder &b, Value memref) {
+  auto type = cast<MemRefType>(memref.getType());
+  int64_t rank = type.getRank();
+  if (rank == 2)
+    return memref;
+  if (rank == 1) {
+    auto outType = MemRefType::get({1, type.getDimSize(0)},
+                                   type.getElementType());
+    return memref::ExpandShapeOp::create(
+        b, outType, memref, ArrayRef<ReassociationIndices>{{0, 1}},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1),
+                               b.getIndexAttr(type.getDimSize(0))});
+  }
+  ReassociationIndices lead;
+  for (int64_t i = 0; i < rank - 1; ++i)
+    lead.push_back(i);
+  return memref::CollapseShapeOp::create(
+      b, memref, ArrayRef<ReassociationIndices>{lead, {rank - 1}});
+}
+
+
+FailureOr<ArrayRef<char>> qnt::readCodeBytes(ConstantOp op,
+                                             SmallVectorImpl<char> &storage) {
+  ElementsAttr attr = op.getCodes();
+  if (failed(checkBlob(op, "codes", attr)))
+    return failure();
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr)) {
+    ArrayRef<char> bytes = resource.getRawHandle().getBlob()->getData();
+    if (static_cast<int64_t>(bytes.size()) == attr.getNumElements())
+      return bytes;
+  } else if (auto dense = dyn_cast<DenseIntElementsAttr>(attr)) {
+    // getValues expands splats, which the raw data does not.
+    storage.clear();
+    for (APInt v : dense.getValues<APInt>())
+      storage.push_back(static_cast<char>(v.getZExtValue()));
+    return ArrayRef<char>(storage);
+  }
+  return op.emitOpError("'codes' cannot be read");
+}

@@ -1,0 +1,49 @@
+// Errors of convert-qnt-to-gpu, each with its exact message and location.
+// RUN: quant-opt %s --convert-qnt-to-gpu --split-input-file --verify-diagnostics
+// RUN: not quant-opt %s --convert-qnt-to-gpu=mapping=threads --split-input-file 2>&1 | FileCheck %s --check-prefix=MAPPING
+
+// MAPPING: error: convert-qnt-to-gpu: mapping='threads' must be 'gpu' or 'loops'
+
+func.func @packed_argument(%x: tensor<2x64xf32>, %w: !qnt.packed<4x64, #qnt.scheme<si4, symmetric, per_channel<0>>>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{'qnt.matmul' op packed operand must come from qnt.constant to be lowered for the GPU}}
+  %y = qnt.matmul %x, %w : (tensor<2x64xf32>, !qnt.packed<4x64, #qnt.scheme<si4, symmetric, per_channel<0>>>) -> tensor<2x4xf32>
+  return %y : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @group_straddles_chunks(%x: tensor<2x96xf32>) -> tensor<2x4xf32> {
+  %w = qnt.constant {codes = dense<0> : tensor<4x48xi8>, scales = dense<1.0> : tensor<4x2xf32>}
+      : !qnt.packed<4x96, #qnt.scheme<si4, symmetric, per_group<1, 48>>>
+  // expected-error @+1 {{'qnt.matmul' op group size 48 is not supported by the GPU lowering: it needs groups of a multiple of 32 codes or a divisor of 32}}
+  %y = qnt.matmul %x, %w : (tensor<2x96xf32>, !qnt.packed<4x96, #qnt.scheme<si4, symmetric, per_group<1, 48>>>) -> tensor<2x4xf32>
+  return %y : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @float_format(%x: tensor<2x16xf32>) -> tensor<2x4xf32> {
+  %w = qnt.constant {codes = dense<0> : tensor<4x16xi8>, scales = dense<1.0> : tensor<4x1xf32>}
+      : !qnt.packed<4x16, #qnt.scheme<f8E4M3FN, symmetric, per_channel<0>>>
+  // expected-error @+1 {{'qnt.matmul' op GPU lowering supports integer formats only, not f8E4M3FN}}
+  %y = qnt.matmul %x, %w : (tensor<2x16xf32>, !qnt.packed<4x16, #qnt.scheme<f8E4M3FN, symmetric, per_channel<0>>>) -> tensor<2x4xf32>
+  return %y : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @unfused_dequantize(%x: tensor<2x16xf32>) -> tensor<4x16xf32> {
+  %w = qnt.constant {codes = dense<0> : tensor<4x8xi8>, scales = dense<1.0> : tensor<4x1xf32>}
+      : !qnt.packed<4x16, #qnt.scheme<si4, symmetric, per_channel<0>>>
+  // expected-error @+1 {{'qnt.dequantize' op cannot be lowered for the GPU yet (only qnt.matmul is; run qnt-fuse-dequant-matmul first)}}
+  %d = qnt.dequantize %w : !qnt.packed<4x16, #qnt.scheme<si4, symmetric, per_channel<0>>> -> tensor<4x16xf32>
+  return %d : tensor<4x16xf32>
+}
+
+// -----
+
+func.func @runtime_quantize(%x: tensor<4x16xf32>) -> !qnt.packed<4x16, #qnt.scheme<si4, symmetric, per_channel<0>>> {
+  // expected-error @+1 {{'qnt.quantize' op cannot be lowered for the GPU yet (only qnt.matmul is; run qnt-fuse-dequant-matmul first)}}
+  %q = qnt.quantize %x : tensor<4x16xf32> -> !qnt.packed<4x16, #qnt.scheme<si4, symmetric, per_channel<0>>>
+  return %q : !qnt.packed<4x16, #qnt.scheme<si4, symmetric, per_channel<0>>>
+}
