@@ -9,6 +9,7 @@
 #include "mlir/Target/LLVMIR/Dialect/GPU/GPUToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
+#include "qnt/Conversion/Passes.h"
 #include "qnt/Transforms/Passes.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -81,13 +82,11 @@ void qnt::buildGpuBufferizePipeline(OpPassManager &pm,
     return;
   }
   pm.addPass(createQntFuseDequantMatmulPass());
-  // ---- GPU kernels for qnt ops go here ------------------------------------
-  // convert-qnt-to-gpu (ConvertQntToGPUPass, lib/Conversion/QntToGPU/):
-  //   pm.addPass(createConvertQntToGPUPass(...));
-  // It replaces qnt.matmul on tensors by gpu.launch ops on buffers, like
-  // convert-qnt-to-vector does in the CPU pipeline. Until it is inserted,
-  // qnt-gpu-check-lowered rejects every qnt op at its location.
-  // --------------------------------------------------------------------------
+  // qnt.matmul on tensors becomes gpu.launch ops on buffers (GEMV and
+  // tensor-core GEMM kernels reading the packed weights, docs/GPU.md), as
+  // convert-qnt-to-vector does in the CPU pipeline. Whatever qnt op is left
+  // is rejected at its location by the check below.
+  pm.addPass(createConvertQntToGPUPass());
   pm.addPass(createQntGpuCheckLoweredPass());
   buildBufferizeModulePipeline(pm);
 }
@@ -115,7 +114,12 @@ void qnt::buildGpuLowerToLLVMPipeline(OpPassManager &pm,
   pm.addPass(createQntGpuDeviceMemoryPass());
   // Kernels into one gpu.module; the host side's gpu ops on one stream per
   // call (gpu-async-region), synchronized before returning.
-  addPipeline(pm, "canonicalize,cse,gpu-kernel-outlining");
+  // Index computations are sunk into the launches first: otherwise the
+  // constants the kernels index with become kernel arguments.
+  // The kernels' workgroup globals are copied into the gpu.module by the
+  // outlining; symbol-dce drops the host's unused originals.
+  addPipeline(pm, "canonicalize,cse,gpu-launch-sink-index-computations,"
+                  "gpu-kernel-outlining,symbol-dce");
   pm.addPass(createQntGpuMergeKernelModulesPass());
   addPipeline(
       pm,
@@ -147,6 +151,7 @@ void qnt::buildGpuPipeline(OpPassManager &pm,
 }
 
 void qnt::registerGpuPipelineTranslations(DialectRegistry &registry) {
+  registerGpuBarrierMemoryEffects(registry);
   registerBuiltinDialectTranslation(registry);
   registerGPUDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);

@@ -20,9 +20,8 @@ struct GpuCheckLowered final
         return;
       // One error per op: each names its own location.
       op->emitError() << "'" << op->getName()
-                      << "' cannot be lowered to the GPU: qnt-gpu-pipeline "
-                         "has no GPU kernels for qnt ops yet (compile the "
-                         "float model, quant-compile --bits=none)";
+                      << "' cannot be lowered to the GPU: convert-qnt-to-gpu "
+                         "lowers qnt.matmul and its qnt.constant only";
       failed = true;
     });
     if (failed)

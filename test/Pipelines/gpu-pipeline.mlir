@@ -54,14 +54,16 @@ func.func @scale(%x: tensor<300xf32>) -> tensor<300xf32> {
 
 // SM90: gpu.binary @qnt_kernels [#gpu.object<#nvvm.target<O = 3, chip = "sm_90", features = "+ptx78">, {{.*}}.version 7.8\0A.target sm_90
 
-// The kernels as NVVM IR: the serial one stores the zero and loops; the map
+// The kernels as NVVM IR: the serial one stores the zero (a constant sunk
+// into the kernel, not passed as an argument) and loops; the map
 // reads its block and thread ids, checks the bound and calls libdevice.
 // NVVM-LABEL: gpu.module @qnt_kernels [#nvvm.target<O = 3, chip = "sm_80", features = "+ptx70">]
-// NVVM:         llvm.func @scale_kernel(%arg0: f32,
+// NVVM:         llvm.func @scale_kernel(%arg0: !llvm.ptr,
 // NVVM-SAME:        gpu.kernel
 // NVVM-SAME:        nvvm.kernel
 // NVVM-NOT:       nvvm.read.ptx.sreg
-// NVVM:           llvm.store %arg0
+// NVVM:           %[[ZERO:.*]] = llvm.mlir.constant(0.000000e+00 : f32) : f32
+// NVVM:           llvm.store %[[ZERO]]
 // NVVM:           llvm.fadd
 // NVVM:         llvm.func @__nv_expf(f32) -> f32
 // NVVM:         llvm.func @scale_kernel_0(

@@ -16,6 +16,11 @@ namespace mlir::qnt {
 
 #define GEN_PASS_REGISTRATION
 #include "qnt/Conversion/Passes.h.inc"
+
+/// Declares the memory effects of gpu.barrier (MLIR 22 declares none), so
+/// that buffer deallocation accepts the kernels of convert-qnt-to-gpu. Call
+/// on the registry of every tool that runs qnt-gpu-pipeline.
+void registerGpuBarrierMemoryEffects(DialectRegistry &registry);
 } // namespace mlir::qnt
 
 #endif // QNT_CONVERSION_PASSES_H

@@ -77,17 +77,4 @@ def ConvertQntToGPUPass : Pass<"convert-qnt-to-gpu", "::mlir::ModuleOp"> {
     "::mlir::vector::VectorDialect"];
 }
 
-def QntAlignWorkgroupBuffersPass
-    : Pass<"qnt-align-workgroup-buffers", "::mlir::gpu::GPUModuleOp"> {
-  let summary = "Align the shared-memory buffers of outlined kernels to 16 bytes";
-  let description = [{
-    The kernels of convert-qnt-to-gpu read and write shared memory with
-    128-bit vector accesses, which need 16-byte aligned buffers, but
-    `gpu.launch` cannot carry an alignment for its workgroup attributions
-    and the NVVM lowering otherwise aligns them to their element type. Run
-    after `gpu-kernel-outlining`: it sets `llvm.align = 16` on every
-    workgroup attribution of the module's `gpu.func`s that has none.
-  }];
-}
-
 #endif // QNT_CONVERSION_PASSES_TD

@@ -20,7 +20,6 @@
 
 namespace mlir::qnt {
 #define GEN_PASS_DEF_CONVERTQNTTOGPUPASS
-#define GEN_PASS_DEF_QNTALIGNWORKGROUPBUFFERSPASS
 #include "qnt/Conversion/Passes.h.inc"
 } // namespace mlir::qnt
 
@@ -76,6 +75,8 @@ struct Kernel {
   Type xElem;
   // Buffers (2-D x and out) and the runtime number of rows of x.
   Value x, out, words, scales, zeroPoints, bias, m;
+  // Where the kernels' workgroup globals go.
+  ModuleOp module;
 };
 
 //===----------------------------------------------------------------------===//
@@ -308,6 +309,22 @@ static Value stackBuffer(ImplicitLocOpBuilder &b, MemRefType type) {
   return memref::AllocaOp::create(b, type, b.getI64IntegerAttr(16));
 }
 
+/// A block's shared buffer of `type` inside a kernel body: a private
+/// workgroup memref.global of the module (gpu-kernel-outlining copies it into
+/// the kernel's gpu.module), 16-byte aligned for the kernels' 128-bit
+/// accesses. Globals rather than gpu.launch workgroup attributions, because
+/// buffer deallocation rewrites the launch body's block arguments.
+static Value workgroupBuffer(ImplicitLocOpBuilder &kb, ModuleOp module,
+                             MemRefType type) {
+  OpBuilder mb(module.getContext()); // detached; the symbol table inserts it
+  auto global = memref::GlobalOp::create(
+      mb, kb.getLoc(), "qnt_shared", mb.getStringAttr("private"), type,
+      /*initial_value=*/Attribute(), /*constant=*/false,
+      mb.getI64IntegerAttr(16));
+  SymbolTable(module).insert(global, module.getBody()->begin()); // unique name
+  return memref::GetGlobalOp::create(kb, type, global.getSymName());
+}
+
 /// Memory for a block's shared tile: workgroup memory in a kernel, a stack
 /// buffer (shared by all blocks, which run one after another) for loops.
 static MemRefType sharedType(const Kernel &kern, ArrayRef<int64_t> shape,
@@ -437,11 +454,10 @@ struct Gemv {
     Value one = cIndex(b, 1);
     auto launch = gpu::LaunchOp::create(
         b, cIndex(b, numBlocks()), one, one, cIndex(b, kGemvThreads), one, one,
-        /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
-        /*asyncDependencies=*/{}, TypeRange{xsType()});
+        /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr);
     ImplicitLocOpBuilder kb =
         ImplicitLocOpBuilder::atBlockEnd(b.getLoc(), &launch.getBody().front());
-    Value xs = launch.getWorkgroupAttributions()[0];
+    Value xs = workgroupBuffer(kb, kern.module, xsType());
     Value tid = launch.getThreadIds().x, block = launch.getBlockIds().x;
     Value warp = divI(kb, tid, kWarpSize), lane = remI(kb, tid, kWarpSize);
     SmallVector<Value> init(numAcc(), cF32(kb, 0.0f));
@@ -728,12 +744,11 @@ struct Gemm {
     auto launch = gpu::LaunchOp::create(
         b, cIndex(b, numBlocksN()), numBlocksM(b), one,
         cIndex(b, kGemmThreads), one, one,
-        /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
-        /*asyncDependencies=*/{}, TypeRange{tileType(), tileType()});
+        /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr);
     ImplicitLocOpBuilder kb =
         ImplicitLocOpBuilder::atBlockEnd(b.getLoc(), &launch.getBody().front());
-    Value as = launch.getWorkgroupAttributions()[0];
-    Value bs = launch.getWorkgroupAttributions()[1];
+    Value as = workgroupBuffer(kb, kern.module, tileType());
+    Value bs = workgroupBuffer(kb, kern.module, tileType());
     Value tid = launch.getThreadIds().x;
     Value bn = launch.getBlockIds().x, bm = launch.getBlockIds().y;
     Value warp = divI(kb, tid, kWarpSize), lane = remI(kb, tid, kWarpSize);
@@ -881,6 +896,7 @@ LogicalResult ConvertQntToGPU::lowerMatmul(MatmulOp op, Mapping mapping) {
               "the GPU";
   Kernel kern;
   kern.mapping = mapping;
+  kern.module = op->getParentOfType<ModuleOp>();
   kern.bits = scheme.getBits();
   kern.isSigned = scheme.isSigned();
   kern.granularity = scheme.getGranularity();
@@ -1034,18 +1050,24 @@ void ConvertQntToGPU::runOnOperation() {
     signalPassFailure();
 }
 
-struct QntAlignWorkgroupBuffers final
-    : qnt::impl::QntAlignWorkgroupBuffersPassBase<QntAlignWorkgroupBuffers> {
-  void runOnOperation() override {
-    StringRef name = LLVM::LLVMDialect::getAlignAttrName();
-    getOperation().walk([&](gpu::GPUFuncOp func) {
-      for (unsigned i = 0, e = func.getNumWorkgroupAttributions(); i < e; ++i)
-        if (!func.getWorkgroupAttributionAttr(i, name))
-          func.setWorkgroupAttributionAttr(
-              i, StringAttr::get(func.getContext(), name),
-              IntegerAttr::get(IntegerType::get(func.getContext(), 64), 16));
-    });
+
+/// gpu.barrier orders the block's accesses to workgroup memory: to analyses
+/// it reads and writes memory. Without this model it has no effects
+/// interface at all, which buffer deallocation rejects as unknown effects.
+struct BarrierMemoryEffects
+    : MemoryEffectOpInterface::ExternalModel<BarrierMemoryEffects,
+                                             gpu::BarrierOp> {
+  void getEffects(Operation *,
+                  SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+                      &effects) const {
+    effects.emplace_back(MemoryEffects::Read::get());
+    effects.emplace_back(MemoryEffects::Write::get());
   }
 };
-
 } // namespace
+
+void qnt::registerGpuBarrierMemoryEffects(DialectRegistry &registry) {
+  registry.addExtension(+[](MLIRContext *ctx, gpu::GPUDialect *) {
+    gpu::BarrierOp::attachInterface<BarrierMemoryEffects>(*ctx);
+  });
+}

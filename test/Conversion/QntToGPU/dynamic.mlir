@@ -15,22 +15,27 @@
 //       CHECK:   %[[M:.*]] = memref.dim %[[X2]], %c0 : memref<?x4096xf32>
 //       CHECK:   %[[LE1:.*]] = arith.cmpi ule, %[[M]], %c1 : index
 //       CHECK:   scf.if %[[LE1]] {
-//       CHECK:     gpu.launch {{.*}} in (%{{.*}} = %c1376, {{.*}} workgroup(%{{.*}} : memref<1x1152xf32, #gpu.address_space<workgroup>>)
+//       CHECK:     gpu.launch {{.*}} in (%{{.*}} = %c1376,
+//       CHECK:       memref.get_global @{{.*}} : memref<1x1152xf32, #gpu.address_space<workgroup>>
 //       CHECK:   } else {
 //       CHECK:     %[[LE2:.*]] = arith.cmpi ule, %[[M]], %c2 : index
 //       CHECK:     scf.if %[[LE2]] {
-//       CHECK:       gpu.launch {{.*}} workgroup(%{{.*}} : memref<2x1152xf32, #gpu.address_space<workgroup>>)
+//       CHECK:       gpu.launch
+//       CHECK:         memref.get_global @{{.*}} : memref<2x1152xf32, #gpu.address_space<workgroup>>
 //       CHECK:     } else {
 //       CHECK:       %[[LE4:.*]] = arith.cmpi ule, %[[M]], %c4 : index
 //       CHECK:       scf.if %[[LE4]] {
-//       CHECK:         gpu.launch {{.*}} workgroup(%{{.*}} : memref<4x1152xf32, #gpu.address_space<workgroup>>)
+//       CHECK:         gpu.launch
+//       CHECK:         memref.get_global @{{.*}} : memref<4x1152xf32, #gpu.address_space<workgroup>>
 //       CHECK:       } else {
 //       CHECK:         %[[LE8:.*]] = arith.cmpi ule, %[[M]], %c8 : index
 //       CHECK:         scf.if %[[LE8]] {
-//       CHECK:           gpu.launch {{.*}} workgroup(%{{.*}} : memref<8x1152xf32, #gpu.address_space<workgroup>>)
+//       CHECK:           gpu.launch
+//       CHECK:         memref.get_global @{{.*}} : memref<8x1152xf32, #gpu.address_space<workgroup>>
 //       CHECK:         } else {
 //       CHECK:           %[[MT:.*]] = arith.ceildivui %[[M]], %c64 : index
-//       CHECK:           gpu.launch {{.*}} in (%{{.*}} = %c172, %{{.*}} = %[[MT]], %{{.*}} = %c1) {{.*}} workgroup(%{{.*}} : memref<64x72xf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<64x72xf16, #gpu.address_space<workgroup>>)
+//       CHECK:           gpu.launch {{.*}} in (%{{.*}} = %c172, %{{.*}} = %[[MT]], %{{.*}} = %c1)
+//       CHECK:             memref.get_global @{{.*}} : memref<64x72xf16, #gpu.address_space<workgroup>>
 //       CHECK:             nvgpu.mma.sync
 func.func @dynamic_m(%x: tensor<2x?x4096xf32>) -> tensor<2x?x11008xf32> {
   %w = qnt.constant {codes = dense<17> : tensor<11008x2048xi8>, scales = dense<0.5> : tensor<11008x32xf16>}

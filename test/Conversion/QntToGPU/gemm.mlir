@@ -4,6 +4,9 @@
 // unsigned 8-bit asymmetric per-channel codes.
 // RUN: quant-opt %s --convert-qnt-to-gpu --canonicalize --cse | FileCheck %s
 
+// The x and weight tiles live in two 16-byte aligned workgroup globals.
+//   CHECK-DAG: memref.global "private" @[[$AG:qnt_shared[_0-9]*]] : memref<64x72xf16, #gpu.address_space<workgroup>> {alignment = 16 : i64}
+//   CHECK-DAG: memref.global "private" @[[$BG:qnt_shared[_0-9]*]] : memref<64x72xf16, #gpu.address_space<workgroup>> {alignment = 16 : i64}
 // CHECK-LABEL: func.func @gemm
 //  CHECK-SAME:   (%[[X:.*]]: tensor<64x64xf16>)
 //   CHECK-NOT:   16x64xf
@@ -11,7 +14,9 @@
 //       CHECK:   %[[WT:.*]] = arith.constant dense_resource<qnt_gpu_codes> : tensor<16x16xi32>
 //       CHECK:   %[[W:.*]] = bufferization.to_buffer %[[WT]] read_only : tensor<16x16xi32> to memref<16x16xi32>
 //       CHECK:   %[[OUT:.*]] = memref.alloc() : memref<64x16xf16>
-//       CHECK:   gpu.launch blocks(%{{.*}}, %{{.*}}, %{{.*}}) in (%{{.*}} = %c1, %{{.*}} = %c1, %{{.*}} = %c1) threads(%[[TX:.*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %c128, %{{.*}} = %c1, %{{.*}} = %c1) workgroup(%[[AS:.*]] : memref<64x72xf16, #gpu.address_space<workgroup>>, %[[BS:.*]] : memref<64x72xf16, #gpu.address_space<workgroup>>) {
+//       CHECK:   gpu.launch blocks(%{{.*}}, %{{.*}}, %{{.*}}) in (%{{.*}} = %c1, %{{.*}} = %c1, %{{.*}} = %c1) threads(%[[TX:.*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %c128, %{{.*}} = %c1, %{{.*}} = %c1) {
+//       CHECK:     %[[AS:.*]] = memref.get_global @{{qnt_shared[_0-9]*}} : memref<64x72xf16, #gpu.address_space<workgroup>>
+//       CHECK:     %[[BS:.*]] = memref.get_global @{{qnt_shared[_0-9]*}} : memref<64x72xf16, #gpu.address_space<workgroup>>
 // x tile rounded to f16 in shared memory.
 //       CHECK:     scf.for %{{.*}} = %[[TX]] to %c4096 step %c128 {
 //       CHECK:       tensor.extract %[[X]]

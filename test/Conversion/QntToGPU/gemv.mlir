@@ -3,6 +3,8 @@
 // 2 blocks of 4 warps x 2 rows.
 // RUN: quant-opt %s --convert-qnt-to-gpu --canonicalize --cse | FileCheck %s
 
+// x is staged in a 16-byte aligned workgroup global (one per launch).
+//       CHECK: memref.global "private" @[[$XSG:qnt_shared[_0-9]*]] : memref<1x1152xf32, #gpu.address_space<workgroup>> {alignment = 16 : i64}
 // CHECK-LABEL: func.func @gemv
 //  CHECK-SAME:   (%[[X:.*]]: tensor<1x64xf32>)
 // Codes are re-laid out as i32 words (16 rows x 2 chunks x 4 words); no
@@ -12,7 +14,8 @@
 //       CHECK:   %[[WT:.*]] = arith.constant dense_resource<qnt_gpu_codes> : tensor<16x8xi32>
 //       CHECK:   %[[W:.*]] = bufferization.to_buffer %[[WT]] read_only : tensor<16x8xi32> to memref<16x8xi32>
 //       CHECK:   %[[OUT:.*]] = memref.alloc() : memref<1x16xf32>
-//       CHECK:   gpu.launch blocks(%[[BX:.*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %c2, %{{.*}} = %c1, %{{.*}} = %c1) threads(%[[TX:.*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %c128, %{{.*}} = %c1, %{{.*}} = %c1) workgroup(%[[XS:.*]] : memref<1x1152xf32, #gpu.address_space<workgroup>>) {
+//       CHECK:   gpu.launch blocks(%[[BX:.*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %c2, %{{.*}} = %c1, %{{.*}} = %c1) threads(%[[TX:.*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %c128, %{{.*}} = %c1, %{{.*}} = %c1) {
+//       CHECK:     %[[XS:.*]] = memref.get_global @[[$XSG]] : memref<1x1152xf32, #gpu.address_space<workgroup>>
 //       CHECK:     %[[WARP:.*]] = arith.divui %[[TX]], %c32 : index
 //       CHECK:     %[[LANE:.*]] = arith.remui %[[TX]], %c32 : index
 // The block stages x (zero outside M x K) at 36 floats per 32-code chunk.

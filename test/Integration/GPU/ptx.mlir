@@ -2,7 +2,7 @@
 // (NVPTX backend; no CUDA toolkit needed) for a bench shape: a 4096 x 4096
 // int4 layer in groups of 128 with a dynamic M, which makes four GEMV
 // kernels (M <= 1, 2, 4, 8) and the tensor-core GEMM.
-// RUN: quant-opt %s --pass-pipeline="builtin.module(convert-qnt-to-gpu,one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map},gpu-launch-sink-index-computations,gpu-kernel-outlining,gpu.module(qnt-align-workgroup-buffers))" -o %t.gpu.mlir
+// RUN: quant-opt %s --pass-pipeline="builtin.module(convert-qnt-to-gpu,one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map},gpu-launch-sink-index-computations,gpu-kernel-outlining,symbol-dce)" -o %t.gpu.mlir
 // RUN: FileCheck %s --check-prefix=GPU < %t.gpu.mlir
 // RUN: quant-opt %t.gpu.mlir --gpu-lower-to-nvvm-pipeline="cubin-chip=sm_80 cubin-features=+ptx80 cubin-format=isa opt-level=3" --mlir-print-ir-before=gpu-module-to-binary -o %t.ptx.mlir 2> %t.nvvm.mlir
 // RUN: FileCheck %s --check-prefix=NVVM < %t.nvvm.mlir
@@ -19,15 +19,20 @@
 //       GPU:   gpu.launch_func @layer_kernel_3::@layer_kernel
 //   GPU-NOT:   4096x4096xf
 //       GPU: gpu.module @layer_kernel
-//       GPU:   gpu.func @layer_kernel(%{{.*}}: memref<?x4096xf32>, %{{.*}}: memref<4096x512xi32>, %{{.*}}: memref<4096x32xf16>, %{{.*}}: memref<?x4096xf32>) workgroup(%{{.*}} : memref<1x1152xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel
+//       GPU:   gpu.func @layer_kernel(%{{.*}}: memref<?x4096xf32>, %{{.*}}: memref<4096x512xi32>, %{{.*}}: memref<4096x32xf16>, %{{.*}}: memref<?x4096xf32>) kernel
+//       GPU:     memref.get_global @qnt_shared : memref<1x1152xf32, #gpu.address_space<workgroup>>
+//       GPU:   memref.global "private" @qnt_shared : memref<1x1152xf32, #gpu.address_space<workgroup>> {alignment = 16 : i64}
 //       GPU: gpu.module @layer_kernel_3
-//       GPU:   gpu.func @layer_kernel({{.*}}) workgroup(%{{.*}} : memref<64x72xf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<64x72xf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel
+//       GPU:   gpu.func @layer_kernel({{.*}}) kernel
+//   GPU-DAG:   memref.global "private" @[[A:qnt_shared_[0-9]+]] : memref<64x72xf16, #gpu.address_space<workgroup>> {alignment = 16 : i64}
+//   GPU-DAG:   memref.global "private" @[[B:qnt_shared_[0-9]+]] : memref<64x72xf16, #gpu.address_space<workgroup>> {alignment = 16 : i64}
+//   GPU-NOT:   memref.global "private" @qnt_shared
 
 // In the NVVM dialect: 128-bit loads of words from global memory and of x from shared
 // memory, barriers, the butterfly shuffles (2 rows per warp x 5 steps), and
 // in the GEMM the m16n8k16 f16 mma with f32 accumulators.
 // NVVM-LABEL: gpu.module @layer_kernel
-//       NVVM:   llvm.mlir.global internal @__wg_layer_kernel_0() {addr_space = 3 : i32, alignment = 16 : i64} : !llvm.array<1152 x f32>
+//       NVVM:   llvm.mlir.global private @qnt_shared() {addr_space = 3 : i32, alignment = 16 : i64} : !llvm.array<1 x array<1152 x f32>>
 //       NVVM:   llvm.load %{{.*}} {alignment = 16 : i64} : !llvm.ptr -> vector<4xi32>
 //       NVVM:   nvvm.barrier0
 //       NVVM:   llvm.load %{{.*}} {alignment = 16 : i64} : !llvm.ptr<3> -> vector<4xf32>
@@ -42,7 +47,7 @@
 
 // PTX-LABEL: // ---- layer_kernel ----
 //       PTX: .target sm_80
-//       PTX: .shared .align 16 .b8 __wg_layer_kernel_0[4608];
+//       PTX: .shared .align 16 .b8 {{qnt_shared[_0-9]*}}[4608];
 //       PTX: bar.sync 0;
 //       PTX: ld.global.v4.b32
 //       PTX: ld.global.v4.b32
@@ -56,20 +61,20 @@
 //       PTX: shfl.sync.bfly.b32 {{.*}}, 1, 31, -1;
 //   PTX-NOT: mma.sync
 // PTX-LABEL: // ---- layer_kernel_0 ----
-//       PTX: .shared .align 16 .b8 __wg_layer_kernel_0[9216];
+//       PTX: .shared .align 16 .b8 {{qnt_shared[_0-9]*}}[9216];
 //       PTX: ld.global.v4.b32
 //       PTX: shfl.sync.bfly.b32
 // PTX-LABEL: // ---- layer_kernel_1 ----
-//       PTX: .shared .align 16 .b8 __wg_layer_kernel_0[18432];
+//       PTX: .shared .align 16 .b8 {{qnt_shared[_0-9]*}}[18432];
 //       PTX: ld.global.v4.b32
 //       PTX: shfl.sync.bfly.b32
 // PTX-LABEL: // ---- layer_kernel_2 ----
-//       PTX: .shared .align 16 .b8 __wg_layer_kernel_0[36864];
+//       PTX: .shared .align 16 .b8 {{qnt_shared[_0-9]*}}[36864];
 //       PTX: ld.global.v4.b32
 //       PTX: shfl.sync.bfly.b32
 // PTX-LABEL: // ---- layer_kernel_3 ----
-//       PTX: .shared .align 16 .b8 __wg_layer_kernel_0[9216];
-//       PTX: .shared .align 16 .b8 __wg_layer_kernel_1[9216];
+//       PTX: .shared .align 16 .b8 {{qnt_shared[_0-9]*}}[9216];
+//       PTX: .shared .align 16 .b8 {{qnt_shared[_0-9]*}}[9216];
 //       PTX: ld.global.v4.b32
 //       PTX: st.shared.v4.b32
 //       PTX: bar.sync 0;
