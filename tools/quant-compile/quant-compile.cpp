@@ -1,5 +1,6 @@
 // quant-compile: compiles a model in MLIR ahead of time into a quantized
 // native shared library (or object, assembly, LLVM IR, MLIR).
+#include "Calibrate.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -29,6 +30,7 @@
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 #include <chrono>
+#include <optional>
 
 using namespace mlir;
 namespace cl = llvm::cl;
@@ -83,10 +85,21 @@ static cl::opt<std::string>
                     "avg-bits:X, bytes:N or latency-us:T (overrides --bits "
                     "and --group)"),
            cl::cat(category));
-static cl::opt<std::string>
-    calibrate("calibrate",
-              cl::desc("Token file for calibration statistics (cost model)"),
-              cl::cat(category));
+static cl::opt<std::string> calibrate(
+    "calibrate",
+    cl::desc("Collect calibration statistics for --budget by running the float "
+             "model over this token file (one sample per line, ids separated "
+             "by white space, '#' comments; see docs/COST_MODEL.md)"),
+    cl::value_desc("tokens.txt"), cl::cat(category));
+static cl::opt<std::string> calibrationStatsOut(
+    "calibration-stats-out",
+    cl::desc("With --calibrate: also keep the statistics in this file (the "
+             "format --calibration-stats reads)"),
+    cl::value_desc("file"), cl::cat(category));
+static cl::opt<std::string> calibrationEntry(
+    "calibration-entry", cl::init("forward"),
+    cl::desc("With --calibrate: the step function to run (the quant-run ABI)"),
+    cl::cat(category));
 static cl::opt<std::string>
     report("report",
            cl::desc("With --budget: write a JSON report of the per-layer "
@@ -270,6 +283,109 @@ static bool writeHeader(ModuleOp module, StringRef path, std::string &error) {
   return true;
 }
 
+/// Lowers the quantized, fused `module` (tensors) for the host and writes
+/// it to `path` as `kind` (llvm, asm, obj or so), with a C header at
+/// `headerPath` if not empty. Progress lines start with `prefix`.
+static int lowerAndEmit(ModuleOp module, StringRef kind, StringRef path,
+                        StringRef headerPath, Progress &progress,
+                        const std::string &prefix) {
+  std::string error;
+  // Every public function gets a C entry point (_mlir_ciface_NAME).
+  for (auto func : module.getOps<func::FuncOp>())
+    if (func.isPublic() && !func.isExternal())
+      func->setAttr("llvm.emit_c_interface", UnitAttr::get(module.getContext()));
+
+  progress.step(Twine(prefix) + "lowering to loops on buffers");
+  qnt::CpuPipelineOptions pipeline;
+  pipeline.parallel = threads;
+  PassManager bufferizePm(module.getContext());
+  qnt::buildCpuBufferizePipeline(bufferizePm, pipeline);
+  if (failed(bufferizePm.run(module)))
+    return 1;
+  if (!headerPath.empty() && !writeHeader(module, headerPath, error))
+    return fail(error);
+  // Each public function's bufferized signature travels in the library as
+  // `qnt_signature_NAME`, so quant-run can check the ABI and size buffers.
+  SmallVector<std::pair<std::string, std::string>> signatures;
+  for (auto func : module.getOps<func::FuncOp>()) {
+    if (func.isPrivate() || func.isExternal())
+      continue;
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    FunctionType type = func.getFunctionType();
+    os << "(";
+    llvm::interleaveComma(type.getInputs(), os);
+    os << ") -> (";
+    llvm::interleaveComma(type.getResults(), os);
+    os << ")";
+    signatures.emplace_back(func.getName().str(), text);
+  }
+
+  progress.step(Twine(prefix) + "lowering to the LLVM dialect");
+  PassManager llvmPm(module.getContext());
+  qnt::buildCpuLowerToLLVMPipeline(llvmPm, pipeline);
+  if (failed(llvmPm.run(module)))
+    return 1;
+
+  OpBuilder builder = OpBuilder::atBlockEnd(module.getBody());
+  for (auto &[name, text] : signatures) {
+    std::string value = text + '\0';
+    auto type = LLVM::LLVMArrayType::get(builder.getI8Type(), value.size());
+    LLVM::GlobalOp::create(builder, module.getLoc(), type, /*isConstant=*/true,
+                           LLVM::Linkage::External, "qnt_signature_" + name,
+                           builder.getStringAttr(value));
+  }
+
+  std::unique_ptr<llvm::TargetMachine> machine =
+      qnt::createHostTargetMachine(cpu, error);
+  if (!machine)
+    return fail(error);
+  progress.step(Twine(prefix) + "translating to LLVM IR and optimizing for " +
+                machine->getTargetCPU().str());
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule =
+      qnt::translateAndOptimize(module, llvmContext, *machine);
+  if (!llvmModule)
+    return 1;
+
+  if (kind == "llvm") {
+    std::unique_ptr<llvm::ToolOutputFile> out =
+        openOutputFile(path, &error);
+    if (!out)
+      return fail(error);
+    llvmModule->print(out->os(), nullptr);
+    out->keep();
+    progress.step(Twine(prefix) + "wrote " + path);
+    return 0;
+  }
+  if (kind == "asm" || kind == "obj") {
+    progress.step(Twine(prefix) + "emitting machine code");
+    if (!qnt::emitMachineCode(*llvmModule, *machine,
+                              kind == "asm" ? llvm::CodeGenFileType::AssemblyFile
+                                            : llvm::CodeGenFileType::ObjectFile,
+                              path, error))
+      return fail(error);
+    progress.step(Twine(prefix) + "wrote " + path);
+    return 0;
+  }
+
+  SmallString<128> object;
+  if (std::error_code ec =
+          llvm::sys::fs::createTemporaryFile("quant-compile", "o", object))
+    return fail("cannot create a temporary object file: " + ec.message());
+  llvm::FileRemover removeObject(object);
+  progress.step(Twine(prefix) + "emitting machine code");
+  if (!qnt::emitMachineCode(*llvmModule, *machine,
+                            llvm::CodeGenFileType::ObjectFile, object, error))
+    return fail(error);
+  progress.step(Twine(prefix) + "linking " + path);
+  if (!qnt::linkSharedLibrary({std::string(object)}, path, threads,
+                              error))
+    return fail(error);
+  progress.step(Twine(prefix) + "wrote " + path);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   cl::HideUnrelatedOptions(category);
@@ -297,10 +413,14 @@ int main(int argc, char **argv) {
                 " must be 0 (per channel) or a positive group size");
   if (!llvm::is_contained({"f32", "f16", "bf16"}, scaleType))
     return fail("--scale-type=" + scaleType + " must be f32, f16 or bf16");
-  if (!calibrate.empty())
-    return fail("--calibrate: collecting calibration statistics from tokens "
-                "is not built yet; qnt-assign-bitwidths reads a statistics "
-                "file (quant-opt --qnt-assign-bitwidths=calibration=FILE)");
+  if (!calibrate.empty() && !calibrationStats.empty())
+    return fail("--calibrate and --calibration-stats both give calibration "
+                "statistics; use one");
+  if (!calibrate.empty() && budget.empty() && calibrationStatsOut.empty())
+    return fail("--calibrate collects statistics for --budget or "
+                "--calibration-stats-out; with neither they would be unused");
+  if (calibrate.empty() && !calibrationStatsOut.empty())
+    return fail("--calibration-stats-out needs --calibrate");
   if (budget.empty() && (!report.empty() || !pareto.empty()))
     return fail("--report and --pareto describe the choices of --budget");
 
@@ -329,6 +449,32 @@ int main(int argc, char **argv) {
   if (!module)
     return 1;
 
+  // Calibration statistics from the float model, before anything changes it.
+  std::string statsFile = calibrationStats;
+  std::optional<llvm::FileRemover> removeStats;
+  if (!calibrate.empty()) {
+    statsFile = calibrationStatsOut;
+    if (statsFile.empty()) {
+      SmallString<128> temporary;
+      if (std::error_code ec = llvm::sys::fs::createTemporaryFile(
+              "quant-compile-calibration", "txt", temporary))
+        return fail("cannot create a temporary statistics file: " +
+                    ec.message());
+      statsFile = std::string(temporary);
+      removeStats.emplace(temporary);
+    }
+    bool failedAlready;
+    std::string calibrationError = qnt::collectCalibration(
+        *module, calibrate, statsFile, calibrationEntry,
+        [&](ModuleOp instrumented, StringRef library) {
+          return lowerAndEmit(instrumented, "so", library, "", progress,
+                              "calibration: ") == 0;
+        },
+        [&](const Twine &line) { progress.step(line); }, failedAlready);
+    if (failedAlready)
+      return calibrationError.empty() ? 1 : fail(calibrationError);
+  }
+
   // Quantize and fuse (the tensor-level part of the pipeline).
   PassManager quantizePm(&context);
   if (!budget.empty()) {
@@ -340,7 +486,7 @@ int main(int argc, char **argv) {
     options.target = costTarget;
     options.batch = costBatch;
     options.scaleType = scaleType;
-    options.calibration = calibrationStats;
+    options.calibration = statsFile;
     options.sensitivities = sensitivityFile;
     quantizePm.addPass(qnt::createQntAssignBitwidthsPass(options));
     progress.step("choosing schemes under --budget=" + budget);
@@ -375,98 +521,5 @@ int main(int argc, char **argv) {
     return 0;
   }
 
-  // Every public function gets a C entry point (_mlir_ciface_NAME).
-  for (auto func : module->getOps<func::FuncOp>())
-    if (func.isPublic() && !func.isExternal())
-      func->setAttr("llvm.emit_c_interface", UnitAttr::get(&context));
-
-  progress.step("lowering to loops on buffers");
-  qnt::CpuPipelineOptions pipeline;
-  pipeline.parallel = threads;
-  PassManager bufferizePm(&context);
-  qnt::buildCpuBufferizePipeline(bufferizePm, pipeline);
-  if (failed(bufferizePm.run(*module)))
-    return 1;
-  if (!header.empty() && !writeHeader(*module, header, error))
-    return fail(error);
-  // Each public function's bufferized signature travels in the library as
-  // `qnt_signature_NAME`, so quant-run can check the ABI and size buffers.
-  SmallVector<std::pair<std::string, std::string>> signatures;
-  for (auto func : module->getOps<func::FuncOp>()) {
-    if (func.isPrivate() || func.isExternal())
-      continue;
-    std::string text;
-    llvm::raw_string_ostream os(text);
-    FunctionType type = func.getFunctionType();
-    os << "(";
-    llvm::interleaveComma(type.getInputs(), os);
-    os << ") -> (";
-    llvm::interleaveComma(type.getResults(), os);
-    os << ")";
-    signatures.emplace_back(func.getName().str(), text);
-  }
-
-  progress.step("lowering to the LLVM dialect");
-  PassManager llvmPm(&context);
-  qnt::buildCpuLowerToLLVMPipeline(llvmPm, pipeline);
-  if (failed(llvmPm.run(*module)))
-    return 1;
-
-  OpBuilder builder = OpBuilder::atBlockEnd(module->getBody());
-  for (auto &[name, text] : signatures) {
-    std::string value = text + '\0';
-    auto type = LLVM::LLVMArrayType::get(builder.getI8Type(), value.size());
-    LLVM::GlobalOp::create(builder, module->getLoc(), type, /*isConstant=*/true,
-                           LLVM::Linkage::External, "qnt_signature_" + name,
-                           builder.getStringAttr(value));
-  }
-
-  std::unique_ptr<llvm::TargetMachine> machine =
-      qnt::createHostTargetMachine(cpu, error);
-  if (!machine)
-    return fail(error);
-  progress.step("translating to LLVM IR and optimizing for " +
-                machine->getTargetCPU().str());
-  llvm::LLVMContext llvmContext;
-  std::unique_ptr<llvm::Module> llvmModule =
-      qnt::translateAndOptimize(*module, llvmContext, *machine);
-  if (!llvmModule)
-    return 1;
-
-  if (kind == "llvm") {
-    std::unique_ptr<llvm::ToolOutputFile> out =
-        openOutputFile(outputFile, &error);
-    if (!out)
-      return fail(error);
-    llvmModule->print(out->os(), nullptr);
-    out->keep();
-    progress.step("wrote " + outputFile);
-    return 0;
-  }
-  if (kind == "asm" || kind == "obj") {
-    progress.step("emitting machine code");
-    if (!qnt::emitMachineCode(*llvmModule, *machine,
-                              kind == "asm" ? llvm::CodeGenFileType::AssemblyFile
-                                            : llvm::CodeGenFileType::ObjectFile,
-                              outputFile, error))
-      return fail(error);
-    progress.step("wrote " + outputFile);
-    return 0;
-  }
-
-  SmallString<128> object;
-  if (std::error_code ec =
-          llvm::sys::fs::createTemporaryFile("quant-compile", "o", object))
-    return fail("cannot create a temporary object file: " + ec.message());
-  llvm::FileRemover removeObject(object);
-  progress.step("emitting machine code");
-  if (!qnt::emitMachineCode(*llvmModule, *machine,
-                            llvm::CodeGenFileType::ObjectFile, object, error))
-    return fail(error);
-  progress.step("linking " + outputFile);
-  if (!qnt::linkSharedLibrary({std::string(object)}, outputFile, threads,
-                              error))
-    return fail(error);
-  progress.step("wrote " + outputFile);
-  return 0;
+  return lowerAndEmit(*module, kind, outputFile, header, progress, "");
 }
