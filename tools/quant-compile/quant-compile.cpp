@@ -434,8 +434,11 @@ int main(int argc, char **argv) {
   // bury the message.
   context.printOpOnDiagnostic(false);
 
-  llvm::SourceMgr sourceMgr;
-  SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
+  // Shared, so the bytecode reader can point resource blobs (the weights)
+  // into the mapped input file instead of copying them onto the heap: a
+  // 1-billion-parameter model would otherwise be in memory twice.
+  auto sourceMgr = std::make_shared<llvm::SourceMgr>();
+  SourceMgrDiagnosticHandler diagnostics(*sourceMgr, &context);
   std::string error;
   std::unique_ptr<llvm::MemoryBuffer> input =
       openInputFile(inputFile, &error);
@@ -444,7 +447,7 @@ int main(int argc, char **argv) {
   progress.step("reading " + inputFile + " (" +
                 llvm::formatv("{0:f1}", input->getBufferSize() / 1048576.0).str() +
                 " MiB)");
-  sourceMgr.AddNewSourceBuffer(std::move(input), SMLoc());
+  sourceMgr->AddNewSourceBuffer(std::move(input), SMLoc());
   OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
   if (!module)
     return 1;
