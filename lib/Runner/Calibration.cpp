@@ -14,11 +14,10 @@ using llvm::StringRef;
 using llvm::Twine;
 
 std::string mlir::qnt::readTokenFile(const std::string &path,
-                               std::vector<TokenSample> &samples) {
+                                     std::vector<TokenSample> &samples) {
   auto file = llvm::MemoryBuffer::getFile(path);
   if (!file)
-    return path + ": cannot read the token file: " +
-           file.getError().message();
+    return path + ": cannot read the token file: " + file.getError().message();
   llvm::SmallVector<StringRef> lines;
   (*file)->getBuffer().split(lines, '\n');
   for (auto [i, line] : llvm::enumerate(lines)) {
@@ -117,8 +116,8 @@ std::string mlir::qnt::collectCalibrationStatistics(
     LayerStatistics &s = stats[it->second];
     if (static_cast<int64_t>(s.sumSquares.size()) != k)
       return "layers named '" + name.str() + "' have different K (" +
-             std::to_string(s.sumSquares.size()) + " and " +
-             std::to_string(k) + "); their statistics cannot share a line";
+             std::to_string(s.sumSquares.size()) + " and " + std::to_string(k) +
+             "); their statistics cannot share a line";
     for (int64_t c = 0; c < k; ++c)
       s.sumSquares[c] += sumsq(offset + c);
     s.rows += rows(layer);
@@ -128,11 +127,9 @@ std::string mlir::qnt::collectCalibrationStatistics(
   return "";
 }
 
-std::string
-mlir::qnt::writeCalibrationStatistics(const std::string &path,
-                                const std::vector<LayerStatistics> &stats,
-                                const std::string &comment,
-                                std::vector<std::string> &unseen) {
+std::string mlir::qnt::writeCalibrationStatistics(
+    const std::string &path, const std::vector<LayerStatistics> &stats,
+    const std::string &comment, std::vector<std::string> &unseen) {
   std::error_code ec;
   llvm::raw_fd_ostream os(path, ec);
   if (ec)

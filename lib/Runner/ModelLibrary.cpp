@@ -125,9 +125,9 @@ std::unique_ptr<ModelLibrary> ModelLibrary::load(const std::string &path,
   if (results.empty() || !results[0].isMemRef || results[0].shape.size() != 1)
     return fail("'" + entry + "' must return the logits row first: " + sig);
   if (results.size() != 1 && results.size() != 1 + state.size())
-    return fail("'" + entry + "' returns " + Twine(results.size()) +
-                " values; expected the logits and optionally the new state: " +
-                sig);
+    return fail(
+        "'" + entry + "' returns " + Twine(results.size()) +
+        " values; expected the logits and optionally the new state: " + sig);
   if (state.size() > 4)
     return fail("'" + entry + "' has more than 4 state buffers: " + sig);
   lib->vocab = results[0].shape[0];
@@ -140,7 +140,8 @@ std::unique_ptr<ModelLibrary> ModelLibrary::load(const std::string &path,
   // State buffers the caller owns, zero at the start.
   for (const AbiValue &s : state) {
     lib->stateData.emplace_back(s.numElements(), 0.0f);
-    lib->stateDescriptors.push_back(descriptor(s, lib->stateData.back().data()));
+    lib->stateDescriptors.push_back(
+        descriptor(s, lib->stateData.back().data()));
   }
   // Results: one descriptor, or a struct of descriptors laid out in order.
   for (const AbiValue &r : results) {
@@ -169,8 +170,8 @@ void ModelLibrary::resetState() {
 const float *ModelLibrary::step(int64_t token, int64_t position) {
   std::free(lastLogits);
   lastLogits = nullptr;
-  using Step = void (*)(void *, int64_t, int64_t, void *, void *, void *,
-                        void *);
+  using Step =
+      void (*)(void *, int64_t, int64_t, void *, void *, void *, void *);
   auto call = reinterpret_cast<Step>(function);
   void *statePtrs[4] = {nullptr, nullptr, nullptr, nullptr};
   for (size_t i = 0; i < stateDescriptors.size(); ++i)

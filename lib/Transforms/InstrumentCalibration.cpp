@@ -31,7 +31,7 @@ namespace {
 struct Site {
   ConstantLinearLayer layer;
   std::string name;
-  unsigned kDim; // dimension of x indexed by K
+  unsigned kDim;  // dimension of x indexed by K
   int64_t offset; // first channel of the layer in the sums buffer
 };
 
@@ -49,7 +49,8 @@ static FailureOr<unsigned> inputChannelDim(const LinearLayer &layer) {
   linalg::LinalgOp op = layer.op;
   AffineMap wMap =
       op.getMatchingIndexingMap(op.getDpsInputOperand(layer.weightIndex));
-  auto kExpr = dyn_cast<AffineDimExpr>(wMap.getResult(layer.weightIsKN ? 0 : 1));
+  auto kExpr =
+      dyn_cast<AffineDimExpr>(wMap.getResult(layer.weightIsKN ? 0 : 1));
   if (!kExpr)
     return failure();
   AffineMap xMap =
@@ -90,10 +91,11 @@ static void instrument(OpBuilder &b, const Site &site, int64_t index,
   Value one = arith::ConstantIndexOp::create(b, loc, 1);
   Value rowCount = one;
   for (int64_t d = 0; d < xType.getRank(); ++d) {
-    Value size = xType.isDynamicDim(d)
-                     ? tensor::DimOp::create(b, loc, x, d).getResult()
-                     : arith::ConstantIndexOp::create(b, loc, xType.getDimSize(d))
-                           .getResult();
+    Value size =
+        xType.isDynamicDim(d)
+            ? tensor::DimOp::create(b, loc, x, d).getResult()
+            : arith::ConstantIndexOp::create(b, loc, xType.getDimSize(d))
+                  .getResult();
     lbs.push_back(zero);
     ubs.push_back(size);
     steps.push_back(one);
@@ -129,10 +131,10 @@ static void buildAccessor(OpBuilder &b, Location loc, StringRef name,
   OpBuilder::InsertionGuard guard(b);
   Block *body = func.addEntryBlock();
   b.setInsertionPointToStart(body);
-  Value global =
-      memref::GetGlobalOp::create(b, loc, buffer.getType(), buffer.getSymName());
-  Value v = memref::LoadOp::create(b, loc, global,
-                                   ValueRange{body->getArgument(0)});
+  Value global = memref::GetGlobalOp::create(b, loc, buffer.getType(),
+                                             buffer.getSymName());
+  Value v =
+      memref::LoadOp::create(b, loc, global, ValueRange{body->getArgument(0)});
   func::ReturnOp::create(b, loc, v);
 }
 
@@ -195,16 +197,15 @@ void InstrumentCalibration::runOnOperation() {
         DenseElementsAttr::get(tensorType, Attribute(zero)),
         /*constant=*/false, /*alignment=*/IntegerAttr());
   };
-  memref::GlobalOp sums =
-      zeroBuffer(kSumsBuffer, std::max<int64_t>(channels, 1),
-                 b.getFloatAttr(f64, 0.0));
+  memref::GlobalOp sums = zeroBuffer(
+      kSumsBuffer, std::max<int64_t>(channels, 1), b.getFloatAttr(f64, 0.0));
   memref::GlobalOp rows =
       zeroBuffer(kRowsBuffer, std::max<int64_t>(sites.size(), 1),
                  b.getIntegerAttr(i64, 0));
   SmallVector<int8_t> text(table.begin(), table.end());
   text.push_back(0);
-  auto textType = RankedTensorType::get({static_cast<int64_t>(text.size())},
-                                        b.getI8Type());
+  auto textType =
+      RankedTensorType::get({static_cast<int64_t>(text.size())}, b.getI8Type());
   memref::GlobalOp::create(
       b, loc, kLayerTable, /*sym_visibility=*/StringAttr(),
       MemRefType::get(textType.getShape(), b.getI8Type()),

@@ -70,8 +70,8 @@ std::string qnt::collectCalibration(
     llvm::errs() << "quant-compile: warning: calibration: no input reached "
                  << unseen.size() << " layer(s) (" << llvm::join(unseen, ", ")
                  << "); they have no statistics\n";
-  progress("calibration: statistics of " +
-           Twine(stats.size() - unseen.size()) + " layers in " + statsPath);
+  progress("calibration: statistics of " + Twine(stats.size() - unseen.size()) +
+           " layers in " + statsPath);
   failed = false;
   return "";
 }

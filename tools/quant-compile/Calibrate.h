@@ -15,10 +15,11 @@ namespace mlir::qnt {
 /// samples of `tokenFile` and writes the statistics file to `statsPath`.
 /// Returns "" or the problem (empty with `failed` set when compileLibrary
 /// already reported it).
-std::string collectCalibration(
-    ModuleOp module, StringRef tokenFile, StringRef statsPath,
-    StringRef entry, function_ref<bool(ModuleOp, StringRef)> compileLibrary,
-    function_ref<void(const Twine &)> progress, bool &failed);
+std::string
+collectCalibration(ModuleOp module, StringRef tokenFile, StringRef statsPath,
+                   StringRef entry,
+                   function_ref<bool(ModuleOp, StringRef)> compileLibrary,
+                   function_ref<void(const Twine &)> progress, bool &failed);
 
 } // namespace mlir::qnt
 

@@ -37,19 +37,18 @@ struct LayerStatistics {
 /// sample against the context before anything runs (errors name
 /// `tokenPath`:line). Layers sharing a name are merged (they share one line of
 /// the statistics file). `progress` gets a line now and then.
-std::string
-collectCalibrationStatistics(ModelLibrary &model, const std::string &tokenPath,
-                             const std::vector<TokenSample> &samples,
-                             std::vector<LayerStatistics> &stats,
-                             llvm::function_ref<void(const llvm::Twine &)> progress);
+std::string collectCalibrationStatistics(
+    ModelLibrary &model, const std::string &tokenPath,
+    const std::vector<TokenSample> &samples,
+    std::vector<LayerStatistics> &stats,
+    llvm::function_ref<void(const llvm::Twine &)> progress);
 
 /// Writes the statistics file read by qnt-assign-bitwidths: `comment` as a
 /// `#` line, then `NAME E[x_0^2] E[x_1^2] ...` per layer. Layers that saw no
 /// rows have no E[x^2] and are left out; their names are put in `unseen`.
-std::string writeCalibrationStatistics(const std::string &path,
-                                       const std::vector<LayerStatistics> &stats,
-                                       const std::string &comment,
-                                       std::vector<std::string> &unseen);
+std::string writeCalibrationStatistics(
+    const std::string &path, const std::vector<LayerStatistics> &stats,
+    const std::string &comment, std::vector<std::string> &unseen);
 
 } // namespace mlir::qnt
 
