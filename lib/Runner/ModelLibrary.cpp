@@ -154,8 +154,9 @@ std::unique_ptr<ModelLibrary> ModelLibrary::load(const std::string &path,
 
 ModelLibrary::~ModelLibrary() {
   std::free(lastLogits);
-  if (handle)
-    dlclose(handle);
+  // No dlclose: a library built with --parallel loaded libomp, whose worker
+  // threads may still exist; unloading it under them is not safe. The
+  // process keeps the mapping until it exits, as quant-run always did.
 }
 
 void *ModelLibrary::symbol(const std::string &name) const {
