@@ -8,7 +8,11 @@
 The weights are random (fixed seed) with the statistics of a trained model's
 (small normal weights, unit norm gains), so the model produces varied tokens.
 --unshared stores a separate classifier after the RoPE tables and writes
-vocab_size negated, as llama2.c does. Used by the demo and by tests that must run without ../shared/models.
+vocab_size negated, as llama2.c does. Used by the demo, by tests that must run
+without ../shared/models, and for a synthetic model of 1.1 billion parameters
+(docs/PERFORMANCE.md):
+  make_tiny_llama.py OUT --dim 2048 --hidden 5632 --layers 22 --heads 32
+                         --kv-heads 4 --vocab 32000 --seq 2048 --unshared
 """
 import argparse
 
@@ -38,24 +42,36 @@ def main():
         fan_in = shape[-1]
         return (rng.standard_normal(shape) * scale / np.sqrt(fan_in)).astype(np.float32)
 
-    parts = [
-        np.array([d, h, l, a.heads, a.kv_heads, -v if a.unshared else v, a.seq], dtype="<i4"),
-        normal(v, d, scale=1.0),                     # token embedding
-        (1 + 0.1 * rng.standard_normal((l, d))).astype(np.float32),  # rms_att
-        normal(l, d, d, scale=2), normal(l, kv, d, scale=2), normal(l, kv, d, scale=2),
-        normal(l, d, d, scale=2),
-        (1 + 0.1 * rng.standard_normal((l, d))).astype(np.float32),  # rms_ffn
-        normal(l, h, d, scale=2), normal(l, d, h, scale=2), normal(l, h, d, scale=2),
-        np.ones(d, dtype=np.float32),                # rms_final
-        np.zeros(a.seq * head // 2, dtype=np.float32),  # legacy RoPE tables
-        np.zeros(a.seq * head // 2, dtype=np.float32),
-    ]
-    if a.unshared:
-        parts.append(normal(v, d, scale=1.0))        # classifier
-    with open(a.out, "wb") as f:
-        for part in parts:
-            f.write(part.astype(part.dtype.newbyteorder("<")).tobytes())
+    def gains():
+        return (1 + 0.1 * rng.standard_normal((l, d))).astype(np.float32)
 
+    # Written as generated, one layer's matrix at a time, so a model of
+    # billions of parameters needs memory for one matrix only. (Drawing the
+    # layers one by one gives the same numbers as drawing them all at once.)
+    with open(a.out, "wb") as f:
+        def write(part):
+            f.write(np.ascontiguousarray(part).astype(part.dtype.newbyteorder("<")).tobytes())
+
+        def per_layer(rows, cols, scale):
+            for _ in range(l):
+                write(normal(rows, cols, scale=scale))
+
+        write(np.array([d, h, l, a.heads, a.kv_heads, -v if a.unshared else v, a.seq], dtype="<i4"))
+        write(normal(v, d, scale=1.0))               # token embedding
+        write(gains())                               # rms_att
+        per_layer(d, d, 2)                           # wq
+        per_layer(kv, d, 2)                          # wk
+        per_layer(kv, d, 2)                          # wv
+        per_layer(d, d, 2)                           # wo
+        write(gains())                               # rms_ffn
+        per_layer(h, d, 2)                           # w1
+        per_layer(d, h, 2)                           # w2
+        per_layer(h, d, 2)                           # w3
+        write(np.ones(d, dtype=np.float32))          # rms_final
+        write(np.zeros(a.seq * head // 2, dtype=np.float32))  # legacy RoPE tables
+        write(np.zeros(a.seq * head // 2, dtype=np.float32))
+        if a.unshared:
+            write(normal(v, d, scale=1.0))           # classifier
 
 if __name__ == "__main__":
     main()

@@ -45,11 +45,20 @@ qnt::createHostTargetMachine(StringRef cpu, std::string &error) {
     return nullptr;
   }
   llvm::TargetOptions options;
+  // The medium code model puts globals of 64 KiB or more (the weights) in
+  // .lrodata/.ldata, addressed with 64-bit offsets, and keeps code and small
+  // data close. With the default small model every reference is a 32-bit
+  // PC-relative offset, and a model with more than 2 GiB of weights (a
+  // 1-billion-parameter model in f32: 4.4 GB) cannot be linked ("relocation
+  // R_X86_64_PC32 out of range"). The threshold is clang's default.
   std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
       triple, cpuName, features.getString(), options, llvm::Reloc::PIC_,
-      std::nullopt, llvm::CodeGenOptLevel::Aggressive));
-  if (!machine)
+      llvm::CodeModel::Medium, llvm::CodeGenOptLevel::Aggressive));
+  if (!machine) {
     error = "cannot create a target machine for CPU '" + cpuName + "'";
+    return machine;
+  }
+  machine->setLargeDataThreshold(65536);
   return machine;
 }
 

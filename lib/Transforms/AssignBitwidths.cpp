@@ -210,7 +210,9 @@ void AssignBitwidths::runOnOperation() {
       return signalPassFailure();
     }
     const float *importance = nullptr;
-    auto it = stats.find(c.name);
+    // By the reported name, so unnamed layers ("layer3") can have statistics
+    // too (qnt-instrument-calibration names them the same way).
+    auto it = stats.find(layer.name);
     if (it != stats.end()) {
       if (static_cast<int64_t>(it->second.size()) != k) {
         c.layer.op->emitOpError()

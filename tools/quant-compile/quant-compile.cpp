@@ -1,5 +1,6 @@
 // quant-compile: compiles a model in MLIR ahead of time into a quantized
 // native shared library (or object, assembly, LLVM IR, MLIR).
+#include "Calibrate.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -29,7 +30,10 @@
 #include "llvm/Support/Timer.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
+#include "llvm/Support/Process.h"
 #include <chrono>
+#include <sys/mman.h>
+#include <optional>
 
 using namespace mlir;
 namespace cl = llvm::cl;
@@ -95,10 +99,21 @@ static cl::opt<std::string>
                     "avg-bits:X, bytes:N or latency-us:T (overrides --bits "
                     "and --group)"),
            cl::cat(category));
-static cl::opt<std::string>
-    calibrate("calibrate",
-              cl::desc("Token file for calibration statistics (cost model)"),
-              cl::cat(category));
+static cl::opt<std::string> calibrate(
+    "calibrate",
+    cl::desc("Collect calibration statistics for --budget by running the float "
+             "model over this token file (one sample per line, ids separated "
+             "by white space, '#' comments; see docs/COST_MODEL.md)"),
+    cl::value_desc("tokens.txt"), cl::cat(category));
+static cl::opt<std::string> calibrationStatsOut(
+    "calibration-stats-out",
+    cl::desc("With --calibrate: also keep the statistics in this file (the "
+             "format --calibration-stats reads)"),
+    cl::value_desc("file"), cl::cat(category));
+static cl::opt<std::string> calibrationEntry(
+    "calibration-entry", cl::init("forward"),
+    cl::desc("With --calibrate: the step function to run (the quant-run ABI)"),
+    cl::cat(category));
 static cl::opt<std::string>
     report("report",
            cl::desc("With --budget: write a JSON report of the per-layer "
@@ -159,6 +174,30 @@ struct Progress {
   }
 };
 } // namespace
+
+/// The input file when it is memory-mapped: bytecode weights are read in
+/// place from it (see main).
+static llvm::MemoryBuffer *inputBuffer = nullptr;
+
+/// Gives the input's pages back to the kernel once a step has consumed the
+/// weights (quantized them, or copied them into LLVM IR). The mapping stays
+/// valid: a later access re-reads the file. For a 1-billion-parameter model
+/// this keeps a 4.4 GB file out of the peak memory of the later steps.
+static void releaseInputPages() {
+  // MemoryBuffer::dontNeedIfMmap uses posix_madvise, which glibc ignores for
+  // POSIX_MADV_DONTNEED; madvise(MADV_DONTNEED) does drop the pages. The
+  // mapping is read-only, so nothing is lost.
+  if (!inputBuffer ||
+      inputBuffer->getBufferKind() != llvm::MemoryBuffer::MemoryBuffer_MMap)
+    return;
+  uintptr_t page = llvm::sys::Process::getPageSizeEstimate();
+  uintptr_t begin = llvm::alignTo(
+      reinterpret_cast<uintptr_t>(inputBuffer->getBufferStart()), page);
+  uintptr_t end = llvm::alignDown(
+      reinterpret_cast<uintptr_t>(inputBuffer->getBufferEnd()), page);
+  if (begin < end)
+    ::madvise(reinterpret_cast<void *>(begin), end - begin, MADV_DONTNEED);
+}
 
 static std::string emitKind() {
   if (!emit.empty())
@@ -282,6 +321,127 @@ static bool writeHeader(ModuleOp module, StringRef path, std::string &error) {
   return true;
 }
 
+/// Lowers the quantized, fused `module` (tensors) for the host, or for CUDA
+/// when `gpu` is given, and writes it to `path` as `kind` (llvm, asm, obj or
+/// so; asm is the device PTX for CUDA), with a C header at `headerPath` if
+/// not empty. Progress lines start with `prefix`.
+static int lowerAndEmit(ModuleOp module, StringRef kind, StringRef path,
+                        StringRef headerPath, Progress &progress,
+                        const std::string &prefix,
+                        const qnt::GpuPipelineOptions *gpu = nullptr) {
+  std::string error;
+  // Every public function gets a C entry point (_mlir_ciface_NAME).
+  for (auto func : module.getOps<func::FuncOp>())
+    if (func.isPublic() && !func.isExternal())
+      func->setAttr("llvm.emit_c_interface", UnitAttr::get(module.getContext()));
+
+  progress.step(Twine(prefix) + "lowering to loops on buffers");
+  qnt::CpuPipelineOptions pipeline;
+  pipeline.parallel = threads;
+  PassManager bufferizePm(module.getContext());
+  if (gpu)
+    qnt::buildGpuBufferizePipeline(bufferizePm, *gpu);
+  else
+    qnt::buildCpuBufferizePipeline(bufferizePm, pipeline);
+  if (failed(bufferizePm.run(module)))
+    return 1;
+  if (!headerPath.empty() && !writeHeader(module, headerPath, error))
+    return fail(error);
+  // Each public function's bufferized signature travels in the library as
+  // `qnt_signature_NAME`, so quant-run can check the ABI and size buffers.
+  SmallVector<std::pair<std::string, std::string>> signatures;
+  for (auto func : module.getOps<func::FuncOp>()) {
+    if (func.isPrivate() || func.isExternal())
+      continue;
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    FunctionType type = func.getFunctionType();
+    os << "(";
+    llvm::interleaveComma(type.getInputs(), os);
+    os << ") -> (";
+    llvm::interleaveComma(type.getResults(), os);
+    os << ")";
+    signatures.emplace_back(func.getName().str(), text);
+  }
+
+  progress.step(Twine(prefix) + "lowering to the LLVM dialect");
+  PassManager llvmPm(module.getContext());
+  if (gpu)
+    qnt::buildGpuLowerToLLVMPipeline(llvmPm, *gpu);
+  else
+    qnt::buildCpuLowerToLLVMPipeline(llvmPm, pipeline);
+  if (failed(llvmPm.run(module)))
+    return 1;
+  if (gpu && kind == "asm") {
+    // The device code is what a GPU target's assembly means.
+    if (!qnt::writeDevicePtx(module, path, error))
+      return fail(error);
+    progress.step(Twine(prefix) + "wrote " + path + " (PTX for " +
+                  gpu->chip.getValue() + ")");
+    return 0;
+  }
+
+  OpBuilder builder = OpBuilder::atBlockEnd(module.getBody());
+  for (auto &[name, text] : signatures) {
+    std::string value = text + '\0';
+    auto type = LLVM::LLVMArrayType::get(builder.getI8Type(), value.size());
+    LLVM::GlobalOp::create(builder, module.getLoc(), type, /*isConstant=*/true,
+                           LLVM::Linkage::External, "qnt_signature_" + name,
+                           builder.getStringAttr(value));
+  }
+
+  std::unique_ptr<llvm::TargetMachine> machine =
+      qnt::createHostTargetMachine(cpu, error);
+  if (!machine)
+    return fail(error);
+  progress.step(Twine(prefix) + "translating to LLVM IR and optimizing for " +
+                machine->getTargetCPU().str());
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule =
+      qnt::translateAndOptimize(module, llvmContext, *machine);
+  if (!llvmModule)
+    return 1;
+  releaseInputPages();
+
+  if (kind == "llvm") {
+    std::unique_ptr<llvm::ToolOutputFile> out =
+        openOutputFile(path, &error);
+    if (!out)
+      return fail(error);
+    llvmModule->print(out->os(), nullptr);
+    out->keep();
+    progress.step(Twine(prefix) + "wrote " + path);
+    return 0;
+  }
+  if (kind == "asm" || kind == "obj") {
+    progress.step(Twine(prefix) + "emitting machine code");
+    if (!qnt::emitMachineCode(*llvmModule, *machine,
+                              kind == "asm" ? llvm::CodeGenFileType::AssemblyFile
+                                            : llvm::CodeGenFileType::ObjectFile,
+                              path, error))
+      return fail(error);
+    progress.step(Twine(prefix) + "wrote " + path);
+    return 0;
+  }
+
+  SmallString<128> object;
+  if (std::error_code ec =
+          llvm::sys::fs::createTemporaryFile("quant-compile", "o", object))
+    return fail("cannot create a temporary object file: " + ec.message());
+  llvm::FileRemover removeObject(object);
+  progress.step(Twine(prefix) + "emitting machine code");
+  if (!qnt::emitMachineCode(*llvmModule, *machine,
+                            llvm::CodeGenFileType::ObjectFile, object, error))
+    return fail(error);
+  progress.step(Twine(prefix) + "linking " + path);
+  if (gpu ? !qnt::linkCudaSharedLibrary({std::string(object)}, path, error)
+          : !qnt::linkSharedLibrary({std::string(object)}, path, threads,
+                                    error))
+    return fail(error);
+  progress.step(Twine(prefix) + "wrote " + path);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   cl::HideUnrelatedOptions(category);
@@ -324,10 +484,14 @@ int main(int argc, char **argv) {
                 " must be 0 (per channel) or a positive group size");
   if (!llvm::is_contained({"f32", "f16", "bf16"}, scaleType))
     return fail("--scale-type=" + scaleType + " must be f32, f16 or bf16");
-  if (!calibrate.empty())
-    return fail("--calibrate: collecting calibration statistics from tokens "
-                "is not built yet; qnt-assign-bitwidths reads a statistics "
-                "file (quant-opt --qnt-assign-bitwidths=calibration=FILE)");
+  if (!calibrate.empty() && !calibrationStats.empty())
+    return fail("--calibrate and --calibration-stats both give calibration "
+                "statistics; use one");
+  if (!calibrate.empty() && budget.empty() && calibrationStatsOut.empty())
+    return fail("--calibrate collects statistics for --budget or "
+                "--calibration-stats-out; with neither they would be unused");
+  if (calibrate.empty() && !calibrationStatsOut.empty())
+    return fail("--calibration-stats-out needs --calibrate");
   if (budget.empty() && (!report.empty() || !pareto.empty()))
     return fail("--report and --pareto describe the choices of --budget");
 
@@ -342,8 +506,11 @@ int main(int argc, char **argv) {
   // bury the message.
   context.printOpOnDiagnostic(false);
 
-  llvm::SourceMgr sourceMgr;
-  SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
+  // Shared, so the bytecode reader can point resource blobs (the weights)
+  // into the mapped input file instead of copying them onto the heap: a
+  // 1-billion-parameter model would otherwise be in memory twice.
+  auto sourceMgr = std::make_shared<llvm::SourceMgr>();
+  SourceMgrDiagnosticHandler diagnostics(*sourceMgr, &context);
   std::string error;
   std::unique_ptr<llvm::MemoryBuffer> input =
       openInputFile(inputFile, &error);
@@ -352,10 +519,37 @@ int main(int argc, char **argv) {
   progress.step("reading " + inputFile + " (" +
                 llvm::formatv("{0:f1}", input->getBufferSize() / 1048576.0).str() +
                 " MiB)");
-  sourceMgr.AddNewSourceBuffer(std::move(input), SMLoc());
+  inputBuffer = input.get();
+  sourceMgr->AddNewSourceBuffer(std::move(input), SMLoc());
   OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
   if (!module)
     return 1;
+
+  // Calibration statistics from the float model, before anything changes it.
+  std::string statsFile = calibrationStats;
+  std::optional<llvm::FileRemover> removeStats;
+  if (!calibrate.empty()) {
+    statsFile = calibrationStatsOut;
+    if (statsFile.empty()) {
+      SmallString<128> temporary;
+      if (std::error_code ec = llvm::sys::fs::createTemporaryFile(
+              "quant-compile-calibration", "txt", temporary))
+        return fail("cannot create a temporary statistics file: " +
+                    ec.message());
+      statsFile = std::string(temporary);
+      removeStats.emplace(temporary);
+    }
+    bool failedAlready;
+    std::string calibrationError = qnt::collectCalibration(
+        *module, calibrate, statsFile, calibrationEntry,
+        [&](ModuleOp instrumented, StringRef library) {
+          return lowerAndEmit(instrumented, "so", library, "", progress,
+                              "calibration: ") == 0;
+        },
+        [&](const Twine &line) { progress.step(line); }, failedAlready);
+    if (failedAlready)
+      return calibrationError.empty() ? 1 : fail(calibrationError);
+  }
 
   // Quantize and fuse (the tensor-level part of the pipeline).
   PassManager quantizePm(&context);
@@ -368,7 +562,7 @@ int main(int argc, char **argv) {
     options.target = costTarget;
     options.batch = costBatch;
     options.scaleType = scaleType;
-    options.calibration = calibrationStats;
+    options.calibration = statsFile;
     options.sensitivities = sensitivityFile;
     quantizePm.addPass(qnt::createQntAssignBitwidthsPass(options));
     progress.step("choosing schemes under --budget=" + budget);
@@ -392,6 +586,8 @@ int main(int argc, char **argv) {
   quantizePm.addPass(qnt::createQntFuseDequantMatmulPass());
   if (failed(quantizePm.run(*module)))
     return 1;
+  if (bits != "none")
+    releaseInputPages();
   if (kind == "mlir") {
     std::unique_ptr<llvm::ToolOutputFile> out =
         openOutputFile(outputFile, &error);
@@ -403,113 +599,6 @@ int main(int argc, char **argv) {
     return 0;
   }
 
-  // Every public function gets a C entry point (_mlir_ciface_NAME).
-  for (auto func : module->getOps<func::FuncOp>())
-    if (func.isPublic() && !func.isExternal())
-      func->setAttr("llvm.emit_c_interface", UnitAttr::get(&context));
-
-  progress.step("lowering to loops on buffers");
-  qnt::CpuPipelineOptions pipeline;
-  pipeline.parallel = threads;
-  PassManager bufferizePm(&context);
-  if (cuda)
-    qnt::buildGpuBufferizePipeline(bufferizePm, gpu);
-  else
-    qnt::buildCpuBufferizePipeline(bufferizePm, pipeline);
-  if (failed(bufferizePm.run(*module)))
-    return 1;
-  if (!header.empty() && !writeHeader(*module, header, error))
-    return fail(error);
-  // Each public function's bufferized signature travels in the library as
-  // `qnt_signature_NAME`, so quant-run can check the ABI and size buffers.
-  SmallVector<std::pair<std::string, std::string>> signatures;
-  for (auto func : module->getOps<func::FuncOp>()) {
-    if (func.isPrivate() || func.isExternal())
-      continue;
-    std::string text;
-    llvm::raw_string_ostream os(text);
-    FunctionType type = func.getFunctionType();
-    os << "(";
-    llvm::interleaveComma(type.getInputs(), os);
-    os << ") -> (";
-    llvm::interleaveComma(type.getResults(), os);
-    os << ")";
-    signatures.emplace_back(func.getName().str(), text);
-  }
-
-  progress.step("lowering to the LLVM dialect");
-  PassManager llvmPm(&context);
-  if (cuda)
-    qnt::buildGpuLowerToLLVMPipeline(llvmPm, gpu);
-  else
-    qnt::buildCpuLowerToLLVMPipeline(llvmPm, pipeline);
-  if (failed(llvmPm.run(*module)))
-    return 1;
-  if (cuda && kind == "asm") {
-    // The device code is what a GPU target's assembly means.
-    if (!qnt::writeDevicePtx(*module, outputFile, error))
-      return fail(error);
-    progress.step("wrote " + outputFile + " (PTX for " + chip + ")");
-    return 0;
-  }
-
-  OpBuilder builder = OpBuilder::atBlockEnd(module->getBody());
-  for (auto &[name, text] : signatures) {
-    std::string value = text + '\0';
-    auto type = LLVM::LLVMArrayType::get(builder.getI8Type(), value.size());
-    LLVM::GlobalOp::create(builder, module->getLoc(), type, /*isConstant=*/true,
-                           LLVM::Linkage::External, "qnt_signature_" + name,
-                           builder.getStringAttr(value));
-  }
-
-  std::unique_ptr<llvm::TargetMachine> machine =
-      qnt::createHostTargetMachine(cpu, error);
-  if (!machine)
-    return fail(error);
-  progress.step("translating to LLVM IR and optimizing for " +
-                machine->getTargetCPU().str());
-  llvm::LLVMContext llvmContext;
-  std::unique_ptr<llvm::Module> llvmModule =
-      qnt::translateAndOptimize(*module, llvmContext, *machine);
-  if (!llvmModule)
-    return 1;
-
-  if (kind == "llvm") {
-    std::unique_ptr<llvm::ToolOutputFile> out =
-        openOutputFile(outputFile, &error);
-    if (!out)
-      return fail(error);
-    llvmModule->print(out->os(), nullptr);
-    out->keep();
-    progress.step("wrote " + outputFile);
-    return 0;
-  }
-  if (kind == "asm" || kind == "obj") {
-    progress.step("emitting machine code");
-    if (!qnt::emitMachineCode(*llvmModule, *machine,
-                              kind == "asm" ? llvm::CodeGenFileType::AssemblyFile
-                                            : llvm::CodeGenFileType::ObjectFile,
-                              outputFile, error))
-      return fail(error);
-    progress.step("wrote " + outputFile);
-    return 0;
-  }
-
-  SmallString<128> object;
-  if (std::error_code ec =
-          llvm::sys::fs::createTemporaryFile("quant-compile", "o", object))
-    return fail("cannot create a temporary object file: " + ec.message());
-  llvm::FileRemover removeObject(object);
-  progress.step("emitting machine code");
-  if (!qnt::emitMachineCode(*llvmModule, *machine,
-                            llvm::CodeGenFileType::ObjectFile, object, error))
-    return fail(error);
-  progress.step("linking " + outputFile);
-  if (cuda ? !qnt::linkCudaSharedLibrary({std::string(object)}, outputFile,
-                                         error)
-           : !qnt::linkSharedLibrary({std::string(object)}, outputFile,
-                                     threads, error))
-    return fail(error);
-  progress.step("wrote " + outputFile);
-  return 0;
+  return lowerAndEmit(*module, kind, outputFile, header, progress, "",
+                      cuda ? &gpu : nullptr);
 }

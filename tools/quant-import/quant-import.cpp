@@ -113,6 +113,9 @@ int main(int argc, char **argv) {
     llvm::errs() << "quant-import: error: " << error << "\n";
     return 1;
   }
+  // Writing is the long step for big models (25 s for 4.4 GB of weights).
+  if (!quiet && output != "-")
+    llvm::errs() << "quant-import: writing " << output << "\n";
   if (llvm::StringRef(output).ends_with(".mlirbc")) {
     if (failed(writeBytecodeToFile(*module, out->os()))) {
       llvm::errs() << "quant-import: error: cannot write bytecode\n";

@@ -5,7 +5,8 @@
 
 Prints the greedy tokens like quant-run (prompt fed one token at a time, then
 N generated tokens) and can write the logits of every fed token (float32
-rows). `compare` checks quant-run's output files against this reference.
+rows). `compare` checks quant-run's output files against this reference; `stats`
+writes calibration statistics and `compare-stats` compares two such files.
 """
 import argparse
 import sys
@@ -139,6 +140,38 @@ def run(path, prompt, steps, logits_path):
     return out
 
 
+def read_stats(path):
+    layers = []
+    with open(path) as f:
+        for line in f:
+            words = line.split()
+            if words and not words[0].startswith("#"):
+                layers.append((words[0], np.array([float(v) for v in words[1:]])))
+    return layers
+
+
+def compare_stats(reference, candidate, rtol):
+    """Same layers in the same order, each with the same number of channels
+    and |got - ref| <= rtol * max(ref) per layer."""
+    ref, got = read_stats(reference), read_stats(candidate)
+    if [n for n, _ in ref] != [n for n, _ in got] or not ref:
+        print("FAIL: layers", [n for n, _ in got], "expected", [n for n, _ in ref])
+        return 1
+    worst = 0.0
+    for (name, r), (_, g) in zip(ref, got):
+        if r.size != g.size:
+            print(f"FAIL: {name} has {g.size} values, expected {r.size}")
+            return 1
+        err = np.abs(g - r).max() / np.abs(r).max()
+        if err > rtol:
+            print(f"FAIL: {name}: max |difference| is {err:.3g} of max E[x^2], above {rtol}")
+            return 1
+        worst = max(worst, err)
+    print(f"PASS {len(ref)} layers, {sum(r.size for _, r in ref)} channels, "
+          f"max |difference| {worst:.2g} of the layer's max")
+    return 0
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -152,6 +185,10 @@ def main():
     st.add_argument("--positions", type=int, default=128)
     st.add_argument("--start-token", type=int, default=1,
                     help="first token; greedy decoding continues from it")
+    st.add_argument("--token-file",
+                    help="teacher forcing instead: every line of this file is one "
+                         "sample (token ids; '#' comments), fed from position 0 "
+                         "with an empty cache, as quant-compile --calibrate does")
     c = sub.add_parser("compare", help="compare two logits files")
     c.add_argument("reference")
     c.add_argument("candidate")
@@ -159,23 +196,41 @@ def main():
     c.add_argument("--text", action="store_true",
                    help="the candidate is the output of quant-import --emit-driver "
                         "--driver-print-logits (one '( l0, l1, ... )' line per step)")
+    cs = sub.add_parser("compare-stats", help="compare two calibration statistics files")
+    cs.add_argument("reference")
+    cs.add_argument("candidate")
+    cs.add_argument("--rtol", type=float, default=1e-5)
     args = p.parse_args()
     if args.cmd == "run":
         prompt = [int(t) for t in args.tokens.split()]
         print(" ".join(str(t) for t in run(args.checkpoint, prompt, args.steps, args.logits)))
         return 0
     if args.cmd == "stats":
-        # Greedy decoding from BOS; every linear layer's input is observed.
+        # Every linear layer's input is observed.
         m = Model(args.checkpoint)
         m.stats = {}
-        token = args.start_token
-        for pos in range(min(args.positions, m.cfg["seq"])):
-            token = int(np.argmax(m.step(token, pos)))
-        print("# E[x_k^2] of each linear layer's input over", args.positions,
-              "greedy positions from token", args.start_token)
+        if args.token_file:
+            with open(args.token_file) as f:
+                samples = [[int(t) for t in line.split("#")[0].split()] for line in f]
+            for sample in samples:
+                m.k[:] = 0
+                m.v[:] = 0
+                for pos, token in enumerate(sample):
+                    m.step(token, pos)
+            print("# E[x_k^2] of each linear layer's input, teacher forcing over",
+                  args.token_file)
+        else:
+            # Greedy decoding from the start token.
+            token = args.start_token
+            for pos in range(min(args.positions, m.cfg["seq"])):
+                token = int(np.argmax(m.step(token, pos)))
+            print("# E[x_k^2] of each linear layer's input over", args.positions,
+                  "greedy positions from token", args.start_token)
         for name, (total, count) in m.stats.items():
-            print(name, " ".join(f"{v:.6g}" for v in total / count))
+            print(name, " ".join(f"{v:.9g}" for v in total / count))
         return 0
+    if args.cmd == "compare-stats":
+        return compare_stats(args.reference, args.candidate, args.rtol)
     ref = np.fromfile(args.reference, dtype="<f4")
     if args.text:
         with open(args.candidate) as f:
