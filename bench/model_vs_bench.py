@@ -58,7 +58,8 @@ def main():
     with open(a.results) as f:
         for line in f:
             w = line.split()
-            if len(w) < 15 or "x" not in w[0] or not w[2].isdigit():
+            # shape scheme M thr mode qnt_ms ... busy% kernel (bw% only for M=1)
+            if len(w) < 13 or not w[0].replace("x", "").isdigit() or not w[2].isdigit():
                 continue
             rows.append({"shape": w[0], "scheme": w[1], "m": int(w[2]), "thr": int(w[3]), "mode": w[4],
                          "ms": float(w[5]), "busy": w[-2]})

@@ -40,15 +40,52 @@ double now() {
   return std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
 }
 
+/// Other tasks that are runnable now (from /proc/loadavg, less this one).
+int othersRunning() {
+  std::ifstream f("/proc/loadavg");
+  double a, b, c;
+  int running = 1;
+  char slash;
+  if (!(f >> a >> b >> c >> running >> slash))
+    return 0;
+  return std::max(0, running - 1);
+}
+
+/// Seconds the whole calibration may spend waiting for quiet moments.
+double waitBudget = 45;
+
+/// On a shared machine, waits (up to `maxSeconds`, and while the budget above
+/// lasts) until no other task has been runnable for 0.3 s. Returns false if
+/// that never happened.
+bool waitForQuiet(double maxSeconds) {
+  double start = now(), quietSince = start;
+  double limit = std::min(maxSeconds, waitBudget);
+  bool quiet = false;
+  while (!quiet && now() - start < limit) {
+    if (othersRunning())
+      quietSince = now();
+    else
+      quiet = now() - quietSince >= 0.3;
+    usleep(10000);
+  }
+  waitBudget -= now() - start;
+  return quiet;
+}
+
+/// Measurements taken while another task was runnable (reported in the file).
+int disturbed = 0, measurements = 0;
+
 /// Seconds per call of `call`: the fastest of `blocks` blocks of
 /// back-to-back calls, each at least `blockSeconds` long, after a warm-up
-/// call. Other processes on a shared machine only ever add time, so the
-/// fastest block is the least disturbed one.
+/// call. Each block waits for a quiet moment first; other processes only
+/// ever add time, so the fastest block is the least disturbed one.
 double timeHot(const std::function<void()> &call, int blocks = 7,
                double blockSeconds = 0.02) {
   call();
-  std::vector<double> perCall;
+  double best = 1e300;
+  bool quiet = false;
   for (int b = 0; b < blocks; ++b) {
+    bool calm = waitForQuiet(2.0);
     int calls = 0;
     double start = now(), t;
     do {
@@ -56,9 +93,13 @@ double timeHot(const std::function<void()> &call, int blocks = 7,
       ++calls;
       t = now() - start;
     } while (t < blockSeconds);
-    perCall.push_back(t / calls);
+    calm = calm && !othersRunning();
+    quiet |= calm;
+    best = std::min(best, t / calls);
   }
-  return *std::min_element(perCall.begin(), perCall.end());
+  ++measurements;
+  disturbed += !quiet;
+  return best;
 }
 
 // ------------------------------------------------------------ bandwidth, peak
@@ -79,6 +120,7 @@ volatile uint64_t sink;
 double readBandwidth(std::vector<uint64_t> &buffer, int passes) {
   double best = 0;
   for (int i = 0; i < passes; ++i) {
+    waitForQuiet(2.0);
     double start = now();
     sink = readAll(buffer.data(), buffer.size());
     best = std::max(best, buffer.size() * 8.0 / (now() - start) / 1e9);
@@ -401,6 +443,7 @@ std::string mlir::qnt::calibrateHostTarget(MLIRContext &context, StringRef cpu,
     const Kernel &kern = find(c.name);
     std::vector<double> samples;
     for (int i = 0; i < 11; ++i) {
+      waitForQuiet(2.0);
       sink = readAll(big.data(), big.size() / 2);
       double s = now();
       kern.run(x, 1);
@@ -464,6 +507,9 @@ std::string mlir::qnt::calibrateHostTarget(MLIRContext &context, StringRef cpu,
      << llvm::formatv("cache_bandwidth_gbs = {0:f1}\n", t.cacheBandwidthGBs)
      << llvm::formatv("cache_bytes = {0:f0}\n", t.cacheBytes)
      << llvm::formatv("overlap_p = {0:f2}\n", t.overlapP);
+  os << llvm::formatv("# {0} of {1} timings had no quiet moment (another "
+                      "task was runnable throughout).\n",
+                      disturbed, measurements);
   os << "# Check (measured here / predicted by the lines above):\n";
   for (Cold &c : cold)
     os << llvm::formatv("#   {0} M=1 cold: {1:f1} us / {2:f1} us\n", c.name,

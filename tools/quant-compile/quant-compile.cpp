@@ -323,16 +323,16 @@ int main(int argc, char **argv) {
   context.printOpOnDiagnostic(false);
 
   if (!calibrateTarget.empty()) {
-    std::string text;
-    if (std::string e = qnt::calibrateHostTarget(
-            context, cpu, quiet ? llvm::nulls() : llvm::errs(), text);
-        !e.empty())
-      return fail("--calibrate-target: " + e);
-    std::string openError;
+    // Open the output first: measuring takes half a minute.
+    std::string text, openError;
     std::unique_ptr<llvm::ToolOutputFile> out =
         openOutputFile(calibrateTarget, &openError);
     if (!out)
       return fail(openError);
+    if (std::string e = qnt::calibrateHostTarget(
+            context, cpu, quiet ? llvm::nulls() : llvm::errs(), text);
+        !e.empty())
+      return fail("--calibrate-target: " + e);
     out->os() << text;
     out->keep();
     return 0;
