@@ -79,13 +79,13 @@ int disturbed = 0, measurements = 0;
 /// back-to-back calls, each at least `blockSeconds` long, after a warm-up
 /// call. Each block waits for a quiet moment first; other processes only
 /// ever add time, so the fastest block is the least disturbed one.
-double timeHot(const std::function<void()> &call, int blocks = 7,
-               double blockSeconds = 0.02) {
+double timeHot(const std::function<void()> &call, int blocks = 15,
+               double blockSeconds = 0.01) {
   call();
   double best = 1e300;
   bool quiet = false;
   for (int b = 0; b < blocks; ++b) {
-    bool calm = waitForQuiet(2.0);
+    bool calm = waitForQuiet(1.0);
     int calls = 0;
     double start = now(), t;
     do {
