@@ -6,6 +6,7 @@
 #include "qnt/Support/Quantizer.h"
 #include "qnt/Transforms/LinearLayer.h"
 #include "qnt/Transforms/Passes.h"
+#include "DefaultTarget.h" // kDefaultTarget: targets/host-x86_64.target
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -36,14 +37,6 @@ struct Candidate {
            (group ? " g" + std::to_string(group) : " per-channel");
   }
 };
-
-/// The host parameters used when no --target file is given (the same as
-/// targets/host-x86_64.target).
-constexpr const char *kDefaultTarget = "name = host-x86_64\n"
-                                       "memory_bandwidth_gbs = 20\n"
-                                       "peak_gflops = 150\n"
-                                       "dequant_ns_per_group = 2\n"
-                                       "overhead_us = 1\n";
 
 enum class BudgetKind { AvgBits, Bytes, LatencyUs };
 

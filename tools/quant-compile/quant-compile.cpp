@@ -16,6 +16,7 @@
 #include "qnt/IR/QntDialect.h"
 #include "qnt/Pipelines/Pipelines.h"
 #include "qnt/Target/CudaCodegen.h"
+#include "qnt/Target/HostCalibration.h"
 #include "qnt/Target/HostCodegen.h"
 #include "qnt/Transforms/Passes.h"
 #include "llvm/ADT/StringExtras.h"
@@ -40,11 +41,10 @@ namespace cl = llvm::cl;
 
 static cl::OptionCategory category("quant-compile options");
 
-static cl::opt<std::string> inputFile(cl::Positional, cl::Required,
+static cl::opt<std::string> inputFile(cl::Positional,
                                       cl::desc("<model.mlir>"),
                                       cl::cat(category));
-static cl::opt<std::string> outputFile("o", cl::Required,
-                                       cl::desc("Output file"),
+static cl::opt<std::string> outputFile("o", cl::desc("Output file"),
                                        cl::value_desc("file"),
                                        cl::cat(category));
 static cl::opt<std::string>
@@ -156,6 +156,12 @@ static cl::opt<bool>
             cl::desc("Split matmul rows across threads with OpenMP (the "
                      "library then links libomp)"),
             cl::cat(category));
+static cl::opt<std::string> calibrateTarget(
+    "calibrate-target",
+    cl::desc("Instead of compiling: measure this machine (bandwidth, FMA "
+             "peak, speed of the generated kernels) and write a target "
+             "description for the cost model (docs/COST_MODEL.md)"),
+    cl::value_desc("file.target"), cl::cat(category));
 static cl::opt<bool> quiet("q", cl::init(false),
                            cl::desc("No progress lines on stderr"),
                            cl::cat(category));
@@ -455,6 +461,8 @@ int main(int argc, char **argv) {
   Progress progress;
 
   // Check the options before doing any work.
+  if (calibrateTarget.empty() && (inputFile.empty() || outputFile.empty()))
+    return fail("expected a model and -o FILE (or --calibrate-target=FILE)");
   std::string kind = emitKind();
   if (!llvm::is_contained({"mlir", "llvm", "asm", "obj", "so"}, kind))
     return fail("--emit=" + kind + " is not one of mlir, llvm, asm, obj, so");
@@ -505,6 +513,22 @@ int main(int argc, char **argv) {
   // Diagnostics name the location; dumping the whole model with them would
   // bury the message.
   context.printOpOnDiagnostic(false);
+
+  if (!calibrateTarget.empty()) {
+    // Open the output first: measuring takes half a minute.
+    std::string text, openError;
+    std::unique_ptr<llvm::ToolOutputFile> out =
+        openOutputFile(calibrateTarget, &openError);
+    if (!out)
+      return fail(openError);
+    if (std::string e = qnt::calibrateHostTarget(
+            context, cpu, quiet ? llvm::nulls() : llvm::errs(), text);
+        !e.empty())
+      return fail("--calibrate-target: " + e);
+    out->os() << text;
+    out->keep();
+    return 0;
+  }
 
   // Shared, so the bytecode reader can point resource blobs (the weights)
   // into the mapped input file instead of copying them onto the heap: a

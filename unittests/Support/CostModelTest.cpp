@@ -2,6 +2,8 @@
 #include "qnt/Support/CostModel.h"
 
 #include <gtest/gtest.h>
+#include <algorithm>
+#include <cmath>
 
 using namespace mlir::qnt;
 
@@ -34,7 +36,18 @@ TEST(TargetDescription, ParsesAndRejectsBadFiles) {
             "line 1: 'memory_bandwidth_gbs' needs a non-negative number, got 'fast'");
   EXPECT_EQ(TargetDescription::parse("\nbandwidth = 3\n", t),
             "line 2: unknown key 'bandwidth' (expected name, memory_bandwidth_gbs, "
-            "peak_gflops, dequant_ns_per_group, overhead_us)");
+            "peak_gflops, dequant_ns_per_group, overhead_us, rows_per_tile, "
+            "cols_per_tile, tile_ps_per_code, row_ps_per_code, "
+            "cache_bandwidth_gbs, cache_bytes, overlap_p)");
+  EXPECT_EQ(TargetDescription::parse("tile_ps_per_code = 1 2 3\n", t),
+            "line 1: 'tile_ps_per_code' needs 8 non-negative numbers, got '1 2 3'");
+  EXPECT_EQ(TargetDescription::parse("overhead_us = 1 2\n", t),
+            "line 1: 'overhead_us' needs a non-negative number, got '1 2'");
+  EXPECT_EQ(TargetDescription::parse("memory_bandwidth_gbs = 1\npeak_gflops = 1\n"
+                                     "rows_per_tile = 6\n",
+                                     t),
+            "the CPU kernel model needs rows_per_tile and cols_per_tile "
+            "(positive integers), tile_ps_per_code and row_ps_per_code");
   TargetDescription empty;
   EXPECT_EQ(TargetDescription::parse("name = x\n", empty),
             "memory_bandwidth_gbs and peak_gflops must be given and positive");
@@ -59,4 +72,43 @@ TEST(TargetDescription, RooflineTimes) {
   SchemeCost f32{32, 0, 0, false};
   EXPECT_NEAR(t.predictSeconds(1, 1024, 1024, f32), 4.0 * 1024 * 1024 / 10e9 + 2e-6,
               1e-12);
+}
+
+TEST(TargetDescription, CpuKernelModel) {
+  TargetDescription t;
+  ASSERT_EQ(TargetDescription::parse(
+                "memory_bandwidth_gbs = 10\npeak_gflops = 100\n"
+                "dequant_ns_per_group = 0.5\noverhead_us = 2\n"
+                "rows_per_tile = 6\ncols_per_tile = 4\n"
+                "tile_ps_per_code = 1 2 3 80 5 6 7 60\n"
+                "row_ps_per_code = 1 2 3 40 5 6 7 30\n"
+                "cache_bandwidth_gbs = 50\ncache_bytes = 1000000\n",
+                t),
+            "");
+  EXPECT_EQ(t.rowsPerTile, 6);
+  EXPECT_EQ(t.tilePsPerCode[3], 80);
+  SchemeCost int4{4, 128, 32, false};
+  double codes = 1024.0 * 4096, groups = 1024.0 * 32;
+  double bytes = codes / 2 + groups * 4;
+  // M = 1, no overlap given: max(memory, one one-row tile) + overhead.
+  double compute1 = codes * 40e-12 + groups * 0.5e-9;
+  EXPECT_NEAR(t.predictSeconds(1, 1024, 4096, int4),
+              std::max(bytes / 10e9, compute1) + 2e-6, 1e-12);
+  // M = 16: two full tiles and four one-row tiles; x (256 KiB) in cache.
+  double compute16 = codes * (2 * 80 + 4 * 40) * 1e-12 + groups * 6 * 0.5e-9;
+  EXPECT_NEAR(t.predictSeconds(16, 1024, 4096, int4), compute16 + 2e-6, 1e-12);
+  // M = 128: x (2 MiB) does not fit; 256 tiles of weight rows re-read it.
+  SchemeCost int8{8, 0, 32, false};
+  double compute128 = codes * (21 * 60 + 2 * 30) * 1e-12 + 1024.0 * 23 * 0.5e-9;
+  double xTraffic = 256 * 128 * 4096 * 4.0 / 50e9;
+  EXPECT_NEAR(t.predictSeconds(128, 1024, 4096, int8),
+              std::max(compute128, xTraffic) + 2e-6, 1e-12);
+  // The overlap exponent combines memory and compute as a p-norm.
+  t.overlapP = 2;
+  double memory8 = (codes + 1024.0 * 4) / 10e9, compute8 = codes * 30e-12 + 1024 * 0.5e-9;
+  EXPECT_NEAR(t.predictSeconds(1, 1024, 4096, int8),
+              std::sqrt(memory8 * memory8 + compute8 * compute8) + 2e-6, 1e-12);
+  // f32 weights keep the roofline.
+  SchemeCost f32{32, 0, 0, false};
+  EXPECT_NEAR(t.predictSeconds(1, 1024, 4096, f32), codes * 4 / 10e9 + 2e-6, 1e-12);
 }
