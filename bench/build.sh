@@ -15,7 +15,7 @@ shift || true
 LLVM=/usr/lib/llvm-22
 PY=/usr/bin/python3
 # Default kernel options of the table (see docs/PERFORMANCE.md, "Tuning").
-DEFAULT_OPTS=${QNT_BENCH_OPTS:-chunk=16,rows-per-tile=6,cols-per-tile=4}
+DEFAULT_OPTS=${QNT_BENCH_OPTS:-chunk=16,rows-per-tile=4,cols-per-tile=4}
 SPECS=("$@")
 if [ ${#SPECS[@]} -eq 0 ]; then
   for nk in 4096:4096 11008:4096 4096:11008; do

@@ -1,9 +1,7 @@
 // Pieces of the qnt lowerings that are not specific to one target: the
 // payload of a qnt.constant as upstream tensors, and small builder helpers
-// for kernels emitted on memrefs. convert-qnt-to-gpu uses them;
-// convert-qnt-to-vector still has its own static copies of the same functions
-// (left alone so this branch merges cleanly with its concurrent rewrite) and
-// should switch to this header.
+// for kernels emitted on memrefs, used by convert-qnt-to-vector and
+// convert-qnt-to-gpu.
 #ifndef QNT_CONVERSION_COMMON_H
 #define QNT_CONVERSION_COMMON_H
 

@@ -21,7 +21,7 @@ def ConvertQntToVectorPass : Pass<"convert-qnt-to-vector", "::mlir::ModuleOp"> {
   let options = [
     Option<"chunk", "chunk", "int64_t", /*default=*/"16",
            "Codes unpacked per vector step (a multiple of 8)">,
-    Option<"rowsPerTile", "rows-per-tile", "int64_t", /*default=*/"6",
+    Option<"rowsPerTile", "rows-per-tile", "int64_t", /*default=*/"4",
            "Rows of x (M) sharing each unpacked chunk">,
     Option<"colsPerTile", "cols-per-tile", "int64_t", /*default=*/"4",
            "Weight rows (N) processed together">,

@@ -13,7 +13,7 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
                                      llvm::cl::init(16)};
   PassOptions::Option<int64_t> rowsPerTile{
       *this, "rows-per-tile", llvm::cl::desc("Rows of x sharing each unpacked chunk"),
-      llvm::cl::init(6)};
+      llvm::cl::init(4)};
   PassOptions::Option<int64_t> colsPerTile{
       *this, "cols-per-tile", llvm::cl::desc("Weight rows processed together"),
       llvm::cl::init(4)};

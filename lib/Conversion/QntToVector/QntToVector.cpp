@@ -13,6 +13,7 @@
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/TypeUtilities.h"
+#include "qnt/Conversion/Common.h"
 #include "qnt/IR/QntOps.h"
 #include "qnt/Support/Packing.h"
 #include "llvm/ADT/DenseMap.h"
@@ -27,114 +28,16 @@ using namespace mlir::qnt;
 
 namespace {
 
-/// The payload of one qnt.constant as tensors of upstream types. Zero points
-/// become f32 (exact for 8-bit values) because arith constants must be
-/// signless and the kernels subtract them in float anyway.
-struct Payload {
-  Value codes;      // tensor<... x RB x i8>
-  Value scales;     // tensor<... x scale type>
-  Value zeroPoints; // tensor<... x f32>, null when symmetric
-};
-
-/// Reads the values of a zero-point attribute (dense or resource blob).
-static std::optional<SmallVector<float>> readZeroPoints(ElementsAttr attr,
-                                                        bool isSigned) {
-  SmallVector<float> values;
-  if (auto dense = dyn_cast<DenseIntElementsAttr>(attr)) {
-    for (APInt v : dense.getValues<APInt>())
-      values.push_back(isSigned ? float(v.getSExtValue())
-                                : float(v.getZExtValue()));
-    return values;
-  }
-  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr)) {
-    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
-    if (!blob)
-      return std::nullopt;
-    ArrayRef<char> bytes = blob->getData();
-    if (static_cast<int64_t>(bytes.size()) != attr.getNumElements())
-      return std::nullopt;
-    for (char c : bytes)
-      values.push_back(isSigned ? float(static_cast<int8_t>(c))
-                                : float(static_cast<uint8_t>(c)));
-    return values;
-  }
-  return std::nullopt;
-}
-
-/// A dense_resource payload whose blob is not in the module cannot be
-/// compiled; say which one.
-static LogicalResult checkBlob(ConstantOp op, StringRef name,
-                               ElementsAttr attr) {
-  auto resource = dyn_cast<DenseResourceElementsAttr>(attr);
-  if (!resource || resource.getRawHandle().getBlob())
-    return success();
-  return op.emitOpError() << "'" << name << "' refers to resource blob '"
-                          << resource.getRawHandle().getKey()
-                          << "', which the module does not contain";
-}
-
-/// Builds the arith.constant tensors of a qnt.constant, right after it.
-static FailureOr<Payload> materializePayload(ConstantOp op) {
-  if (failed(checkBlob(op, "codes", op.getCodes())) ||
-      failed(checkBlob(op, "scales", op.getScales())) ||
-      (op.getZeroPoints() &&
-       failed(checkBlob(op, "zero_points", *op.getZeroPoints()))))
-    return failure();
-  OpBuilder b(op);
-  Location loc = op.getLoc();
-  Payload payload;
-  payload.codes =
-      arith::ConstantOp::create(b, loc, cast<TypedAttr>(op.getCodes()));
-  payload.scales =
-      arith::ConstantOp::create(b, loc, cast<TypedAttr>(op.getScales()));
-  if (std::optional<ElementsAttr> zps = op.getZeroPoints()) {
-    std::optional<SmallVector<float>> values =
-        readZeroPoints(*zps, op.getType().getScheme().isSigned());
-    if (!values) {
-      op.emitOpError("'zero_points' cannot be read");
-      return failure();
-    }
-    auto type = RankedTensorType::get(
-        cast<ShapedType>(zps->getType()).getShape(), b.getF32Type());
-    payload.zeroPoints = arith::ConstantOp::create(
-        b, loc, DenseElementsAttr::get(type, ArrayRef<float>(*values)));
-  }
-  return payload;
-}
-
-/// The bytes of an i8 payload (dense or resource blob); a splat is expanded
-/// into `storage`.
-static std::optional<ArrayRef<char>> readBytes(ElementsAttr attr,
-                                               std::vector<char> &storage) {
-  if (auto dense = dyn_cast<DenseElementsAttr>(attr)) {
-    ArrayRef<char> raw = dense.getRawData();
-    if (!dense.isSplat())
-      return raw;
-    storage.assign(attr.getNumElements(), raw.empty() ? 0 : raw.front());
-    return ArrayRef<char>(storage);
-  }
-  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr)) {
-    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
-    if (!blob || static_cast<int64_t>(blob->getData().size()) !=
-                     attr.getNumElements())
-      return std::nullopt;
-    return blob->getData();
-  }
-  return std::nullopt;
-}
-
 /// A copy of `op`'s codes in the plane-major layout of the matmul kernels
 /// (toPlaneMajorRow), as a constant right after `op`.
 static FailureOr<Value> materializePlaneMajorCodes(ConstantOp op,
                                                    int64_t groupSize,
                                                    int64_t lanes) {
   PackedType type = op.getType();
-  std::vector<char> storage;
-  std::optional<ArrayRef<char>> bytes = readBytes(op.getCodes(), storage);
-  if (!bytes) {
-    op.emitOpError("'codes' cannot be read");
+  SmallVector<char> storage;
+  FailureOr<ArrayRef<char>> bytes = readCodeBytes(op, storage);
+  if (failed(bytes))
     return failure();
-  }
   int64_t count = type.getShape().back();
   int64_t rowBytes = type.getCodesShape().back();
   int64_t rows = rowBytes ? static_cast<int64_t>(bytes->size()) / rowBytes : 0;
@@ -152,57 +55,6 @@ static FailureOr<Value> materializePlaneMajorCodes(ConstantOp op,
   OpBuilder b(op);
   b.setInsertionPointAfter(op);
   return arith::ConstantOp::create(b, op.getLoc(), attr).getResult();
-}
-
-static Value cIndex(ImplicitLocOpBuilder &b, int64_t v) {
-  return arith::ConstantIndexOp::create(b, v);
-}
-
-/// A memref view of a tensor, for the kernels. The tensor is only read.
-static Value toBuffer(ImplicitLocOpBuilder &b, Value tensor) {
-  auto type = cast<RankedTensorType>(tensor.getType());
-  auto memrefType = MemRefType::get(type.getShape(), type.getElementType());
-  return bufferization::ToBufferOp::create(b, memrefType, tensor,
-                                           /*read_only=*/true);
-}
-
-/// Converts a scalar or vector of `type`'s element kind to f32.
-static Value toF32(ImplicitLocOpBuilder &b, Value v) {
-  Type elem = mlir::getElementTypeOrSelf(v.getType());
-  if (elem.isF32())
-    return v;
-  Type target = b.getF32Type();
-  if (auto vt = dyn_cast<VectorType>(v.getType()))
-    target = VectorType::get(vt.getShape(), target);
-  return arith::ExtFOp::create(b, target, v);
-}
-
-static Value fromF32(ImplicitLocOpBuilder &b, Value v, Type elem) {
-  if (elem.isF32())
-    return v;
-  return arith::TruncFOp::create(b, elem, v);
-}
-
-/// Reshapes a rank >= 1 memref [d0, ..., dr-1] to 2-D [d0*...*dr-2, dr-1]
-/// (a rank-1 memref becomes [1, d0]).
-static Value to2D(ImplicitLocOpBuilder &b, Value memref) {
-  auto type = cast<MemRefType>(memref.getType());
-  int64_t rank = type.getRank();
-  if (rank == 2)
-    return memref;
-  if (rank == 1) {
-    auto outType = MemRefType::get({1, type.getDimSize(0)},
-                                   type.getElementType());
-    return memref::ExpandShapeOp::create(
-        b, outType, memref, ArrayRef<ReassociationIndices>{{0, 1}},
-        ArrayRef<OpFoldResult>{b.getIndexAttr(1),
-                               b.getIndexAttr(type.getDimSize(0))});
-  }
-  ReassociationIndices lead;
-  for (int64_t i = 0; i < rank - 1; ++i)
-    lead.push_back(i);
-  return memref::CollapseShapeOp::create(
-      b, memref, ArrayRef<ReassociationIndices>{lead, {rank - 1}});
 }
 
 /// Everything the matmul kernel emitter needs to know about one qnt.matmul.
