@@ -44,6 +44,10 @@ Value fromF32(ImplicitLocOpBuilder &b, Value v, Type elem);
 /// (a rank-1 memref becomes [1, d0]).
 Value to2D(ImplicitLocOpBuilder &b, Value memref);
 
+/// The result buffer of a lowered qnt.matmul: a memref.alloc of the result
+/// type, its dynamic sizes taken from the input x.
+Value allocMatmulResult(ImplicitLocOpBuilder &b, MatmulOp op);
+
 } // namespace mlir::qnt
 
 #endif // QNT_CONVERSION_COMMON_H

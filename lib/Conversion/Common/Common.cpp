@@ -4,6 +4,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/TypeUtilities.h"
 
@@ -145,4 +146,15 @@ FailureOr<ArrayRef<char>> qnt::readCodeBytes(ConstantOp op,
     return ArrayRef<char>(storage);
   }
   return op.emitOpError("'codes' cannot be read");
+}
+
+Value qnt::allocMatmulResult(ImplicitLocOpBuilder &b, MatmulOp op) {
+  RankedTensorType resultType = op.getResult().getType();
+  SmallVector<Value> dynSizes;
+  for (int64_t i = 0; i < resultType.getRank(); ++i)
+    if (resultType.isDynamicDim(i))
+      dynSizes.push_back(tensor::DimOp::create(b, op.getInput(), i));
+  auto outType =
+      MemRefType::get(resultType.getShape(), resultType.getElementType());
+  return memref::AllocOp::create(b, outType, dynSizes);
 }

@@ -609,13 +609,7 @@ LogicalResult ConvertQntToVector::lowerMatmul(MatmulOp op,
   if (op.getBias())
     kern.bias = toBuffer(b, op.getBias());
 
-  SmallVector<Value> dynSizes;
-  for (int64_t i = 0; i < resultType.getRank(); ++i)
-    if (resultType.isDynamicDim(i))
-      dynSizes.push_back(tensor::DimOp::create(b, op.getInput(), i));
-  auto outType =
-      MemRefType::get(resultType.getShape(), resultType.getElementType());
-  Value outBuf = memref::AllocOp::create(b, outType, dynSizes);
+  Value outBuf = allocMatmulResult(b, op);
   kern.out = to2D(b, outBuf);
   kern.m = memref::DimOp::create(b, kern.x, 0);
 
