@@ -48,6 +48,11 @@ Value to2D(ImplicitLocOpBuilder &b, Value memref);
 /// type, its dynamic sizes taken from the input x.
 Value allocMatmulResult(ImplicitLocOpBuilder &b, MatmulOp op);
 
+/// Replaces the tensor result of `op` by the buffer `buffer` that the lowered
+/// code writes (a restrict, writable bufferization.to_tensor), and erases
+/// `op`.
+void replaceWithBuffer(ImplicitLocOpBuilder &b, Operation *op, Value buffer);
+
 } // namespace mlir::qnt
 
 #endif // QNT_CONVERSION_COMMON_H

@@ -158,3 +158,12 @@ Value qnt::allocMatmulResult(ImplicitLocOpBuilder &b, MatmulOp op) {
       MemRefType::get(resultType.getShape(), resultType.getElementType());
   return memref::AllocOp::create(b, outType, dynSizes);
 }
+
+void qnt::replaceWithBuffer(ImplicitLocOpBuilder &b, Operation *op,
+                            Value buffer) {
+  Value result = bufferization::ToTensorOp::create(
+      b, op->getResult(0).getType(), buffer, /*restrict=*/true,
+      /*writable=*/true);
+  op->getResult(0).replaceAllUsesWith(result);
+  op->erase();
+}

@@ -75,8 +75,8 @@ struct Kernel {
   Type xElem;
   // Buffers (2-D x and out) and the runtime number of rows of x.
   Value x, out, words, scales, zeroPoints, bias, m;
-  // Where the kernels' workgroup globals go.
-  ModuleOp module;
+  // The module's symbols, where the kernels' workgroup globals go.
+  SymbolTable *symbols = nullptr;
 };
 
 //===----------------------------------------------------------------------===//
@@ -314,14 +314,15 @@ static Value stackBuffer(ImplicitLocOpBuilder &b, MemRefType type) {
 /// the kernel's gpu.module), 16-byte aligned for the kernels' 128-bit
 /// accesses. Globals rather than gpu.launch workgroup attributions, because
 /// buffer deallocation rewrites the launch body's block arguments.
-static Value workgroupBuffer(ImplicitLocOpBuilder &kb, ModuleOp module,
+static Value workgroupBuffer(ImplicitLocOpBuilder &kb, SymbolTable &symbols,
                              MemRefType type) {
+  auto module = cast<ModuleOp>(symbols.getOp());
   OpBuilder mb(module.getContext()); // detached; the symbol table inserts it
   auto global = memref::GlobalOp::create(
       mb, kb.getLoc(), "qnt_shared", mb.getStringAttr("private"), type,
       /*initial_value=*/Attribute(), /*constant=*/false,
       mb.getI64IntegerAttr(16));
-  SymbolTable(module).insert(global, module.getBody()->begin()); // unique name
+  symbols.insert(global, module.getBody()->begin()); // makes the name unique
   return memref::GetGlobalOp::create(kb, type, global.getSymName());
 }
 
@@ -457,7 +458,7 @@ struct Gemv {
         /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr);
     ImplicitLocOpBuilder kb =
         ImplicitLocOpBuilder::atBlockEnd(b.getLoc(), &launch.getBody().front());
-    Value xs = workgroupBuffer(kb, kern.module, xsType());
+    Value xs = workgroupBuffer(kb, *kern.symbols, xsType());
     Value tid = launch.getThreadIds().x, block = launch.getBlockIds().x;
     Value warp = divI(kb, tid, kWarpSize), lane = remI(kb, tid, kWarpSize);
     SmallVector<Value> init(numAcc(), cF32(kb, 0.0f));
@@ -747,8 +748,8 @@ struct Gemm {
         /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr);
     ImplicitLocOpBuilder kb =
         ImplicitLocOpBuilder::atBlockEnd(b.getLoc(), &launch.getBody().front());
-    Value as = workgroupBuffer(kb, kern.module, tileType());
-    Value bs = workgroupBuffer(kb, kern.module, tileType());
+    Value as = workgroupBuffer(kb, *kern.symbols, tileType());
+    Value bs = workgroupBuffer(kb, *kern.symbols, tileType());
     Value tid = launch.getThreadIds().x;
     Value bn = launch.getBlockIds().x, bm = launch.getBlockIds().y;
     Value warp = divI(kb, tid, kWarpSize), lane = remI(kb, tid, kWarpSize);
@@ -881,6 +882,8 @@ struct ConvertQntToGPU final
 
   /// One set of constants per qnt.constant, however many matmuls use it.
   llvm::DenseMap<Operation *, GpuPayload> payloads;
+  /// The module's symbol table, built once per run (workgroup globals).
+  std::optional<SymbolTable> symbols;
 };
 
 LogicalResult ConvertQntToGPU::lowerMatmul(MatmulOp op, Mapping mapping) {
@@ -896,7 +899,7 @@ LogicalResult ConvertQntToGPU::lowerMatmul(MatmulOp op, Mapping mapping) {
               "the GPU";
   Kernel kern;
   kern.mapping = mapping;
-  kern.module = op->getParentOfType<ModuleOp>();
+  kern.symbols = &*symbols;
   kern.bits = scheme.getBits();
   kern.isSigned = scheme.isSigned();
   kern.granularity = scheme.getGranularity();
@@ -940,7 +943,6 @@ LogicalResult ConvertQntToGPU::lowerMatmul(MatmulOp op, Mapping mapping) {
   Value *words = &it->second.words;
 
   ImplicitLocOpBuilder b(op.getLoc(), op);
-  RankedTensorType resultType = op.getResult().getType();
   kern.x = to2D(b, toBuffer(b, op.getInput()));
   kern.words = toBuffer(b, *words);
   kern.scales = toBuffer(b, payload->scales);
@@ -998,16 +1000,14 @@ LogicalResult ConvertQntToGPU::lowerMatmul(MatmulOp op, Mapping mapping) {
     chain(b, 0);
   }
 
-  Value result = bufferization::ToTensorOp::create(
-      b, resultType, outBuf, /*restrict=*/true, /*writable=*/true);
-  op.getResult().replaceAllUsesWith(result);
-  op.erase();
+  replaceWithBuffer(b, op, outBuf);
   return success();
 }
 
 void ConvertQntToGPU::runOnOperation() {
   ModuleOp module = getOperation();
   payloads.clear();
+  symbols.emplace(module);
   Mapping kind;
   if (mapping == "gpu") {
     kind = Mapping::GPU;

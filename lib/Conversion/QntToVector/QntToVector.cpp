@@ -41,15 +41,16 @@ static FailureOr<Value> materializePlaneMajorCodes(ConstantOp op,
   int64_t count = type.getShape().back();
   int64_t rowBytes = type.getCodesShape().back();
   int64_t rows = rowBytes ? static_cast<int64_t>(bytes->size()) / rowBytes : 0;
-  std::vector<char> out(bytes->size());
+  // Written straight into the blob: one copy of the codes, not two.
+  AsmResourceBlob blob =
+      HeapAsmResourceBlob::allocate(bytes->size(), alignof(uint64_t));
+  MutableArrayRef<char> out = blob.getMutableData();
   for (int64_t r = 0; r < rows; ++r)
     toPlaneMajorRow(
         reinterpret_cast<const uint8_t *>(bytes->data()) + r * rowBytes, count,
         type.getScheme().getBits(), groupSize, lanes,
         reinterpret_cast<uint8_t *>(out.data()) + r * rowBytes);
   auto codesType = cast<ShapedType>(op.getCodes().getType());
-  AsmResourceBlob blob =
-      HeapAsmResourceBlob::allocateAndCopyWithAlign(out, alignof(uint64_t));
   auto attr = DenseResourceElementsAttr::get(codesType, "qnt_kernel_codes",
                                              std::move(blob));
   OpBuilder b(op);
@@ -600,7 +601,6 @@ LogicalResult ConvertQntToVector::lowerMatmul(MatmulOp op,
   kern.xElem = op.getInput().getType().getElementType();
 
   ImplicitLocOpBuilder b(op.getLoc(), op);
-  RankedTensorType resultType = op.getResult().getType();
   kern.x = to2D(b, toBuffer(b, op.getInput()));
   kern.codes = toBuffer(b, codes);
   kern.scales = toBuffer(b, payload.scales);
@@ -615,10 +615,7 @@ LogicalResult ConvertQntToVector::lowerMatmul(MatmulOp op,
 
   emitMatmulLoops(b, kern, rowsPerTile, colsPerTile, parallel);
 
-  Value result = bufferization::ToTensorOp::create(
-      b, resultType, outBuf, /*restrict=*/true, /*writable=*/true);
-  op.getResult().replaceAllUsesWith(result);
-  op.erase();
+  replaceWithBuffer(b, op, outBuf);
   return success();
 }
 
@@ -689,10 +686,7 @@ LogicalResult ConvertQntToVector::lowerDequantize(DequantizeOp op,
         memref::StoreOp::create(lb, fromF32(lb, v, resultType.getElementType()),
                                 out, ivs);
       });
-  Value result = bufferization::ToTensorOp::create(
-      b, resultType, out, /*restrict=*/true, /*writable=*/true);
-  op.getResult().replaceAllUsesWith(result);
-  op.erase();
+  replaceWithBuffer(b, op, out);
   return success();
 }
 
