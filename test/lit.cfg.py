@@ -50,6 +50,14 @@ if os.path.exists(os.path.join(models, "stories260K.bin")):
     config.available_features.add("stories260k")
     config.substitutions.append(("%models", os.path.abspath(models)))
 
+# The host CPU can run code using AVX2 (convert-qnt-to-vector int-dot=avx2).
+try:
+    with open("/proc/cpuinfo") as cpuinfo:
+        if " avx2" in cpuinfo.read():
+            config.available_features.add("avx2")
+except OSError:
+    pass
+
 if shutil.which("ptxas") or os.path.exists("/usr/local/cuda/bin/ptxas"):
     config.available_features.add("ptxas")
 

@@ -16,6 +16,7 @@ void qnt::buildCpuBufferizePipeline(OpPassManager &pm,
   lowering.colsPerTile = options.colsPerTile;
   lowering.parallel = options.parallel;
   lowering.prefetch = options.prefetch;
+  lowering.activations = options.activations;
   pm.addPass(createConvertQntToVectorPass(lowering));
   buildBufferizeModulePipeline(pm);
 }
@@ -40,6 +41,9 @@ void qnt::buildBufferizeModulePipeline(OpPassManager &pm) {
 
 void qnt::buildCpuLowerToLLVMPipeline(OpPassManager &pm,
                                       const CpuPipelineOptions &options) {
+  ConvertQntIntDotPassOptions intDot;
+  intDot.isa = options.intDot;
+  pm.addPass(createConvertQntIntDotPass(intDot));
   std::string upstream = "func.func(convert-linalg-to-loops),";
   if (options.parallel)
     // Canonicalization inlines the memref.alloca_scope that scf-to-openmp
@@ -51,7 +55,7 @@ void qnt::buildCpuLowerToLLVMPipeline(OpPassManager &pm,
       // runs after it.
       "convert-vector-to-scf,expand-strided-metadata,lower-affine,"
       "convert-scf-to-cf,canonicalize,"
-      "convert-vector-to-llvm,finalize-memref-to-llvm,convert-math-to-llvm,"
+      "convert-vector-to-llvm,convert-ub-to-llvm,finalize-memref-to-llvm,convert-math-to-llvm,"
       "convert-arith-to-llvm,convert-index-to-llvm,convert-func-to-llvm,"
       "convert-cf-to-llvm,";
   if (options.parallel)

@@ -21,6 +21,7 @@
 #include "qnt/Transforms/Passes.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/CommandLine.h"
@@ -68,6 +69,13 @@ static cl::opt<std::string>
                  "(this machine), or an LLVM CPU name (x86-64, x86-64-v3, "
                  "skylake-avx512, ...)"),
         cl::cat(category));
+static cl::opt<std::string> activations(
+    "activations", cl::init("f32"),
+    cl::desc("Host target: f32 (x as given), or i8 (x quantized at run time to "
+             "int8 per block of 32 and multiplied by 1/2/4/8-bit weights with "
+             "integer dot products; faster, slightly different numerics, see "
+             "docs/QUANTIZER.md)"),
+    cl::cat(category));
 static cl::opt<std::string>
     bits("bits", cl::init("4"),
          cl::desc("Code width of quantized weights, 1 to 8, or 'none' to "
@@ -341,9 +349,17 @@ static int lowerAndEmit(ModuleOp module, StringRef kind, StringRef path,
     if (func.isPublic() && !func.isExternal())
       func->setAttr("llvm.emit_c_interface", UnitAttr::get(module.getContext()));
 
+  std::unique_ptr<llvm::TargetMachine> machine =
+      qnt::createHostTargetMachine(cpu, error);
+  if (!machine)
+    return fail(error);
   progress.step(Twine(prefix) + "lowering to loops on buffers");
   qnt::CpuPipelineOptions pipeline;
   pipeline.parallel = threads;
+  pipeline.activations = activations;
+  // The int8 dot products use the AVX2 instructions where the CPU has them.
+  if (machine->getMCSubtargetInfo()->checkFeatures("+avx2"))
+    pipeline.intDot = "avx2";
   PassManager bufferizePm(module.getContext());
   if (gpu)
     qnt::buildGpuBufferizePipeline(bufferizePm, *gpu);
@@ -396,10 +412,6 @@ static int lowerAndEmit(ModuleOp module, StringRef kind, StringRef path,
                            builder.getStringAttr(value));
   }
 
-  std::unique_ptr<llvm::TargetMachine> machine =
-      qnt::createHostTargetMachine(cpu, error);
-  if (!machine)
-    return fail(error);
   progress.step(Twine(prefix) + "translating to LLVM IR and optimizing for " +
                 machine->getTargetCPU().str());
   llvm::LLVMContext llvmContext;
@@ -492,6 +504,8 @@ int main(int argc, char **argv) {
                 " must be 0 (per channel) or a positive group size");
   if (!llvm::is_contained({"f32", "f16", "bf16"}, scaleType))
     return fail("--scale-type=" + scaleType + " must be f32, f16 or bf16");
+  if (activations != "f32" && activations != "i8")
+    return fail("--activations=" + activations + " must be f32 or i8");
   if (!calibrate.empty() && !calibrationStats.empty())
     return fail("--calibrate and --calibration-stats both give calibration "
                 "statistics; use one");

@@ -213,3 +213,24 @@ void MatmulOp::getCanonicalizationPatterns(RewritePatternSet &results,
 
 #define GET_OP_CLASSES
 #include "qnt/IR/QntOps.cpp.inc"
+
+//===----------------------------------------------------------------------===//
+// Dot4I8Op
+//===----------------------------------------------------------------------===//
+
+LogicalResult Dot4I8Op::verify() {
+  int64_t n = getA().getType().getNumElements();
+  if (getB().getType().getNumElements() != n)
+    return emitOpError() << "operands have " << n << " and "
+                         << getB().getType().getNumElements()
+                         << " elements; they must match";
+  if (n % 4 != 0)
+    return emitOpError() << "operands have " << n
+                         << " elements, not a multiple of 4";
+  if (getResult().getType().getNumElements() != n / 4)
+    return emitOpError() << "result has "
+                         << getResult().getType().getNumElements()
+                         << " elements; " << n << " operand elements give "
+                         << n / 4;
+  return success();
+}

@@ -16,6 +16,13 @@ def ConvertQntToVectorPass : Pass<"convert-qnt-to-vector", "::mlir::ModuleOp"> {
     needed; see docs/BIT_LAYOUT.md), multiplies by x with f32 FMAs, and
     applies the group scale once per group (`acc += scale * sum(code * x)`).
     No float copy of the weight is made.
+    With `activations=i8`, x is quantized at run time to int8 per row and
+    block of 32 codes (scale max|x|/127) and every block of codes is
+    multiplied by it with integer dot products (i32 sums), scaled once per
+    block by the x scale and once per group by the weight scale. This
+    applies to 1-, 2-, 4- and 8-bit codes whose groups hold a multiple of
+    32 codes (of 16 bytes for 1-, 2- and 4-bit codes); other matmuls keep
+    f32 activations.
     `qnt.dequantize` with remaining users becomes a scalar loop nest.
   }];
   let options = [
@@ -29,11 +36,37 @@ def ConvertQntToVectorPass : Pass<"convert-qnt-to-vector", "::mlir::ModuleOp"> {
            "Emit the loop over weight rows as scf.parallel (for OpenMP)">,
     Option<"prefetch", "prefetch", "bool", /*default=*/"true",
            "Prefetch the next tile's weight rows while a tile runs">,
+    Option<"activations", "activations", "std::string", /*default=*/"\"f32\"",
+           "'f32' (x used as given) or 'i8' (x quantized at run time to int8 "
+           "per block of 32 and multiplied with integer dot products, where "
+           "the scheme allows; changes the numerics, see docs/QUANTIZER.md)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::bufferization::BufferizationDialect",
-    "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
-    "::mlir::vector::VectorDialect"];
+    "::mlir::math::MathDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect"];
+}
+
+def ConvertQntIntDotPass : Pass<"convert-qnt-int-dot"> {
+  let summary = "Lower qnt.dot4_i8 to AVX2 instructions or portable vector code";
+  let description = [{
+    Runs after bufferization (the kernels of convert-qnt-to-vector
+    `activations=i8` keep their dot products as `qnt.dot4_i8` until then).
+    `isa=avx2`: 16- and 32-byte operands become `vpmaddubsw` (unsigned by
+    signed bytes, pairs summed in i16) and `vpmaddwd` against ones (pairs of
+    i16 summed in i32), through `llvm.call_intrinsic`; a signed `a` is fed as
+    `|a|` with `b` given `a`'s sign (`vpsignb`). Every pair sum stays below
+    2^15 because the kernels keep `b` in [-127, 127] and `|a|` <= 128. The
+    code then needs an AVX2 CPU. Other sizes, and `isa=generic`, widen to i32,
+    multiply and sum each 4 lanes: the same integers, on any target.
+  }];
+  let options = [
+    Option<"isa", "isa", "std::string", /*default=*/"\"generic\"",
+           "'avx2' or 'generic'">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::LLVM::LLVMDialect",
+    "::mlir::math::MathDialect", "::mlir::vector::VectorDialect"];
 }
 
 def ConvertQntToGPUPass : Pass<"convert-qnt-to-gpu", "::mlir::ModuleOp"> {

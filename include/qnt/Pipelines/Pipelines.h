@@ -21,6 +21,16 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       *this, "prefetch",
       llvm::cl::desc("Prefetch the next tile's weight rows while a tile runs"),
       llvm::cl::init(true)};
+  PassOptions::Option<std::string> activations{
+      *this, "activations",
+      llvm::cl::desc("'f32', or 'i8': quantize x to int8 per block of 32 at "
+                     "run time and use integer dot products"),
+      llvm::cl::init("f32")};
+  PassOptions::Option<std::string> intDot{
+      *this, "int-dot",
+      llvm::cl::desc("Instructions of the int8 dot products: 'generic' or "
+                     "'avx2'"),
+      llvm::cl::init("generic")};
   PassOptions::Option<bool> parallel{
       *this, "parallel",
       llvm::cl::desc("Split the weight rows of each matmul across threads with "

@@ -3,6 +3,7 @@
 #include "qnt/Conversion/Passes.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -58,6 +59,27 @@ static FailureOr<Value> materializePlaneMajorCodes(ConstantOp op,
   return arith::ConstantOp::create(b, op.getLoc(), attr).getResult();
 }
 
+/// Codes of x per block of dynamically quantized activations (activations=i8).
+constexpr int64_t kActivationBlock = 32;
+
+/// The activations=i8 form of one qnt.matmul. x is quantized at run time per
+/// row and block of kActivationBlock codes: sx = max|x| / 127,
+/// xq = roundeven(x * (127 / max|x|)) in [-127, 127] (all zero when max|x| is
+/// zero). Each code c is fed to the integer dot product as d, with c = d + o
+/// (d: the unsigned field of a 1/2/4-bit code after flipping its sign bit, or
+/// the signed byte of an 8-bit code), so that
+///   sum_k (c - z) x_k ~ sum_b sx_b * sum_{k in b} d_k xq_k - (z - o) * xsum
+/// with xsum = sum_b sx_b * sum_{k in b} xq_k over the group's blocks.
+struct Int8Kernel {
+  // Bytes of codes per dot product: 32 or 16 (then two make one x block).
+  int64_t fieldBytes;
+  int64_t offset;        // o above
+  bool needsSums;        // z - o is not zero for every group
+  Value xq;              // memref<M x K x i8>
+  Value xScales;         // memref<M x K/32 x f32>
+  Value xSums;           // memref<M x groups x f32>, when needsSums
+};
+
 /// Everything the matmul kernel emitter needs to know about one qnt.matmul.
 struct MatmulKernel {
   // Static description.
@@ -73,6 +95,8 @@ struct MatmulKernel {
   int64_t planeBlocks = 0;
   bool prefetch = false; // prefetch the next tile's codes while this one runs
   Type xElem;
+  // activations=i8: x as int8 blocks; null when x is used in float.
+  const Int8Kernel *int8 = nullptr;
   // Buffers.
   Value x, out, codes, scales, zeroPoints, bias;
   Value m; // dynamic number of rows of x
@@ -208,8 +232,13 @@ constexpr int64_t kCacheLineBytes = 64;
 
 /// Emits one register tile: `rows` rows of x starting at m0 times `cols`
 /// weight rows starting at n0, over all of K.
+static void emitTileInt8(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
+                         Value m0, Value n0, int64_t rows, int64_t cols);
+
 static void emitTile(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
                      Value m0, Value n0, int64_t rows, int64_t cols) {
+  if (kern.int8)
+    return emitTileInt8(b, kern, m0, n0, rows, cols);
   Type f32 = b.getF32Type();
   int64_t chunk = kern.chunk;
   auto accType = VectorType::get({chunk}, f32);
@@ -462,6 +491,297 @@ static void emitTile(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
   }
 }
 
+//===----------------------------------------------------------------------===//
+// activations=i8: integer dot products against x quantized at run time
+//===----------------------------------------------------------------------===//
+
+/// Quantizes x (memref<M x K>) into the buffers of `q`, per row and block of
+/// kActivationBlock codes (see Int8Kernel), and sums each group's blocks
+/// (sx * sum xq) when the kernel needs them.
+static void emitQuantizeActivations(ImplicitLocOpBuilder &b,
+                                    const MatmulKernel &kern,
+                                    const Int8Kernel &q) {
+  Type f32 = b.getF32Type();
+  auto fType = VectorType::get({kActivationBlock}, f32);
+  auto iType = VectorType::get({kActivationBlock}, b.getI32Type());
+  auto qType = VectorType::get({kActivationBlock}, b.getI8Type());
+  auto xType = VectorType::get({kActivationBlock}, kern.xElem);
+  int64_t blocksPerGroup = kern.groupSize / kActivationBlock;
+  int64_t numGroups = kern.k / kern.groupSize;
+  auto fConst = [&](ImplicitLocOpBuilder &cb, float v) -> Value {
+    return arith::ConstantOp::create(cb, cb.getF32FloatAttr(v));
+  };
+  auto fSplat = [&](ImplicitLocOpBuilder &cb, float v) -> Value {
+    return arith::ConstantOp::create(
+        cb, DenseElementsAttr::get(fType, cb.getF32FloatAttr(v)));
+  };
+  scf::ForOp::create(
+      b, cIndex(b, 0), kern.m, cIndex(b, 1), ValueRange{},
+      [&](OpBuilder &ob, Location loc, Value m, ValueRange) {
+        ImplicitLocOpBuilder mb(loc, ob);
+        auto groups = scf::ForOp::create(
+            mb, cIndex(mb, 0), cIndex(mb, numGroups), cIndex(mb, 1),
+            ValueRange{},
+            [&](OpBuilder &gob, Location gloc, Value g, ValueRange) {
+              ImplicitLocOpBuilder gb(gloc, gob);
+              auto blocks = scf::ForOp::create(
+                  gb, cIndex(gb, 0), cIndex(gb, blocksPerGroup),
+                  cIndex(gb, 1), ValueRange{fConst(gb, 0.0f)},
+                  [&](OpBuilder &bob, Location bloc, Value i,
+                      ValueRange sum) {
+                    ImplicitLocOpBuilder cb(bloc, bob);
+                    Value block = arith::AddIOp::create(
+                        cb, arith::MulIOp::create(
+                                cb, g, cIndex(cb, blocksPerGroup)),
+                        i);
+                    Value k0 = arith::MulIOp::create(
+                        cb, block, cIndex(cb, kActivationBlock));
+                    Value x = toF32(cb, vector::LoadOp::create(
+                                            cb, xType, kern.x,
+                                            ValueRange{m, k0}));
+                    Value amax = vector::ReductionOp::create(
+                        cb, vector::CombiningKind::MAXNUMF,
+                        math::AbsFOp::create(cb, x));
+                    // 127 / max|x|, or 0 for an all-zero block (no inf).
+                    Value positive = arith::CmpFOp::create(
+                        cb, arith::CmpFPredicate::OGT, amax, fConst(cb, 0));
+                    Value inv = arith::SelectOp::create(
+                        cb, positive,
+                        arith::DivFOp::create(cb, fConst(cb, 127.0f), amax),
+                        fConst(cb, 0.0f));
+                    Value scaled = arith::MulFOp::create(
+                        cb, x, vector::BroadcastOp::create(cb, fType, inv));
+                    // The clamp only guards against rounding at the top end
+                    // (x * (127 / amax) may exceed 127 by an ulp).
+                    scaled = arith::MinNumFOp::create(
+                        cb,
+                        arith::MaxNumFOp::create(cb, scaled,
+                                                 fSplat(cb, -127.0f)),
+                        fSplat(cb, 127.0f));
+                    Value ints = arith::FPToSIOp::create(
+                        cb, iType, math::RoundEvenOp::create(cb, scaled));
+                    vector::StoreOp::create(
+                        cb, arith::TruncIOp::create(cb, qType, ints), q.xq,
+                        ValueRange{m, k0});
+                    Value sx =
+                        arith::DivFOp::create(cb, amax, fConst(cb, 127.0f));
+                    memref::StoreOp::create(cb, sx, q.xScales,
+                                            ValueRange{m, block});
+                    Value next = sum[0];
+                    if (q.needsSums) {
+                      Value total = vector::ReductionOp::create(
+                          cb, vector::CombiningKind::ADD, ints);
+                      next = arith::AddFOp::create(
+                          cb, sum[0],
+                          arith::MulFOp::create(
+                              cb, sx, arith::SIToFPOp::create(cb, f32, total)));
+                    }
+                    scf::YieldOp::create(cb, next);
+                  });
+              if (q.needsSums)
+                memref::StoreOp::create(gb, blocks.getResult(0), q.xSums,
+                                        ValueRange{m, g});
+              scf::YieldOp::create(gb);
+            });
+        (void)groups;
+        scf::YieldOp::create(mb);
+      });
+}
+
+/// emitTile for activations=i8: the same register tile, with the codes of
+/// each x block multiplied by xq in integers and scaled by sx once per block
+/// and by the weight scale once per group.
+static void emitTileInt8(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
+                         Value m0, Value n0, int64_t rows, int64_t cols) {
+  const Int8Kernel &q = *kern.int8;
+  Type f32 = b.getF32Type();
+  int64_t L = q.fieldBytes;
+  int64_t perByte = 8 / kern.bits;
+  int64_t blockCodes = L * perByte; // codes of one load of L bytes
+  int64_t blocksPerGroup = kern.groupSize / blockCodes;
+  int64_t numGroups = kern.k / kern.groupSize;
+  auto accType = VectorType::get({L / 4}, f32);
+  auto bytesType = VectorType::get({L}, b.getI8Type());
+  Value zeroAcc = arith::ConstantOp::create(
+      b, DenseElementsAttr::get(accType, b.getF32FloatAttr(0.0f)));
+  Value zeroScalar = arith::ConstantOp::create(b, b.getF32FloatAttr(0.0f));
+  int64_t numAcc = rows * cols;
+  SmallVector<Value> rowIdx, colIdx;
+  for (int64_t r = 0; r < rows; ++r)
+    rowIdx.push_back(r ? arith::AddIOp::create(b, m0, cIndex(b, r)).getResult()
+                       : m0);
+  for (int64_t c = 0; c < cols; ++c)
+    colIdx.push_back(c ? arith::AddIOp::create(b, n0, cIndex(b, c)).getResult()
+                       : n0);
+  bool signedCodes = kern.bits == 8;
+  // Flips the sign bit of every field, so signed fields read as unsigned
+  // d = c + 2^(bits-1).
+  int64_t flip = 0;
+  if (kern.bits < 8 && kern.isSigned)
+    for (int64_t p = 0; p < perByte; ++p)
+      flip |= int64_t(1) << (p * kern.bits + kern.bits - 1);
+  // Unsigned 8-bit codes become signed bytes d = c - 128.
+  if (kern.bits == 8 && !kern.isSigned)
+    flip = 0x80;
+
+  // One load of L bytes per weight row: `perByte` fields of L codes each.
+  auto emitLoad = [&](ImplicitLocOpBuilder &cb, Value k0, Value group,
+                      ValueRange gacc, bool prefetch) {
+    Value byteOff = arith::DivUIOp::create(
+        cb, arith::MulIOp::create(cb, k0, cIndex(cb, kern.bits)),
+        cIndex(cb, 8));
+    if (prefetch && kern.prefetch) {
+      Value last = cIndex(cb, kern.n - 1);
+      for (int64_t c = 0; c < cols; ++c) {
+        Value row = arith::MinUIOp::create(
+            cb, arith::AddIOp::create(cb, colIdx[c], cIndex(cb, cols)), last);
+        memref::PrefetchOp::create(cb, kern.codes, ValueRange{row, byteOff},
+                                   /*isWrite=*/false, /*localityHint=*/3,
+                                   /*isDataCache=*/true);
+      }
+    }
+    SmallVector<Value> bytes;
+    for (int64_t c = 0; c < cols; ++c) {
+      Value v = vector::LoadOp::create(cb, bytesType, kern.codes,
+                                       ValueRange{colIdx[c], byteOff});
+      if (flip)
+        v = arith::XOrIOp::create(
+            cb, v,
+            arith::ConstantOp::create(
+                cb, DenseElementsAttr::get(
+                        bytesType, cb.getI8IntegerAttr(int8_t(flip)))));
+      bytes.push_back(v);
+    }
+    SmallVector<Value> next(gacc.begin(), gacc.end());
+    SmallVector<Value> isum(numAcc);
+    for (int64_t p = 0; p < perByte; ++p) {
+      SmallVector<Value> d;
+      for (int64_t c = 0; c < cols; ++c)
+        d.push_back(kern.bits == 8 ? bytes[c]
+                                   : extractPlane(cb, bytes[c], p, kern.bits,
+                                                  /*isSigned=*/false));
+      Value kp = arith::AddIOp::create(cb, k0, cIndex(cb, p * L));
+      for (int64_t r = 0; r < rows; ++r) {
+        Value xv = vector::LoadOp::create(cb, bytesType, q.xq,
+                                          ValueRange{rowIdx[r], kp});
+        for (int64_t c = 0; c < cols; ++c) {
+          Value part = Dot4I8Op::create(
+              cb, VectorType::get({L / 4}, cb.getI32Type()), d[c], xv,
+              /*a_signed=*/signedCodes);
+          Value &s = isum[r * cols + c];
+          s = s ? arith::AddIOp::create(cb, s, part).getResult() : part;
+        }
+      }
+      // The field ends an x block: scale its integer sums by sx.
+      if (((p + 1) * L) % kActivationBlock != 0)
+        continue;
+      Value xBlock = arith::DivUIOp::create(
+          cb, arith::AddIOp::create(cb, kp, cIndex(cb, L - 1)),
+          cIndex(cb, kActivationBlock));
+      for (int64_t r = 0; r < rows; ++r) {
+        Value sx = vector::BroadcastOp::create(
+            cb, accType,
+            memref::LoadOp::create(cb, q.xScales,
+                                   ValueRange{rowIdx[r], xBlock}));
+        for (int64_t c = 0; c < cols; ++c) {
+          Value &s = isum[r * cols + c];
+          next[r * cols + c] = vector::FMAOp::create(
+              cb, arith::SIToFPOp::create(cb, accType, s), sx,
+              next[r * cols + c]);
+          s = Value();
+        }
+      }
+    }
+    return next;
+  };
+
+  // Iteration values: numAcc vector accumulators, then (with sums) numAcc
+  // scalar corrections sum_g s * (z - o) * xsum.
+  SmallVector<Value> init(numAcc, zeroAcc);
+  if (q.needsSums)
+    init.append(numAcc, zeroScalar);
+  auto groupLoop = scf::ForOp::create(
+      b, cIndex(b, 0), cIndex(b, numGroups), cIndex(b, 1), init,
+      [&](OpBuilder &ob, Location loc, Value group, ValueRange acc) {
+        ImplicitLocOpBuilder gb(loc, ob);
+        Value groupStart =
+            arith::MulIOp::create(gb, group, cIndex(gb, kern.groupSize));
+        SmallVector<Value> gacc(numAcc, zeroAcc);
+        if (blocksPerGroup <= kMaxUnrolledSteps) {
+          for (int64_t i = 0; i < blocksPerGroup; ++i) {
+            Value k0 = arith::AddIOp::create(gb, groupStart,
+                                             cIndex(gb, i * blockCodes));
+            bool prefetch = (i * L) % kCacheLineBytes == 0;
+            gacc = emitLoad(gb, k0, group, gacc, prefetch);
+          }
+        } else {
+          auto loop = scf::ForOp::create(
+              gb, cIndex(gb, 0), cIndex(gb, blocksPerGroup), cIndex(gb, 1),
+              gacc,
+              [&](OpBuilder &ib, Location iloc, Value i, ValueRange g) {
+                ImplicitLocOpBuilder cb(iloc, ib);
+                Value k0 = arith::AddIOp::create(
+                    cb, groupStart,
+                    arith::MulIOp::create(cb, i, cIndex(cb, blockCodes)));
+                scf::YieldOp::create(cb, emitLoad(cb, k0, group, g, true));
+              });
+          gacc.assign(loop.getResults().begin(), loop.getResults().end());
+        }
+        SmallVector<Value> next;
+        SmallVector<Value> scales;
+        for (int64_t c = 0; c < cols; ++c)
+          scales.push_back(toF32(
+              gb, memref::LoadOp::create(
+                      gb, kern.scales,
+                      kern.scaleIndices(gb, colIdx[c], group))));
+        for (int64_t r = 0; r < rows; ++r)
+          for (int64_t c = 0; c < cols; ++c)
+            next.push_back(vector::FMAOp::create(
+                gb, vector::BroadcastOp::create(gb, accType, scales[c]),
+                gacc[r * cols + c], acc[r * cols + c]));
+        if (q.needsSums) {
+          for (int64_t r = 0; r < rows; ++r) {
+            Value xsum = memref::LoadOp::create(gb, q.xSums,
+                                                ValueRange{rowIdx[r], group});
+            for (int64_t c = 0; c < cols; ++c) {
+              Value z = arith::ConstantOp::create(
+                  gb, gb.getF32FloatAttr(float(-q.offset)));
+              if (kern.zeroPoints)
+                z = arith::AddFOp::create(
+                    gb,
+                    memref::LoadOp::create(
+                        gb, kern.zeroPoints,
+                        kern.scaleIndices(gb, colIdx[c], group)),
+                    z);
+              Value term = arith::MulFOp::create(
+                  gb, arith::MulFOp::create(gb, scales[c], z), xsum);
+              next.push_back(arith::AddFOp::create(
+                  gb, acc[numAcc + r * cols + c], term));
+            }
+          }
+        }
+        scf::YieldOp::create(gb, next);
+      });
+
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t c = 0; c < cols; ++c) {
+      Value sum = vector::ReductionOp::create(
+          b, f32, vector::CombiningKind::ADD,
+          groupLoop.getResult(r * cols + c), Value(),
+          arith::FastMathFlags::reassoc);
+      if (q.needsSums)
+        sum = arith::SubFOp::create(
+            b, sum, groupLoop.getResult(numAcc + r * cols + c));
+      if (kern.bias)
+        sum = arith::AddFOp::create(
+            b, sum,
+            toF32(b, memref::LoadOp::create(b, kern.bias, colIdx[c])));
+      memref::StoreOp::create(b, fromF32(b, sum, kern.xElem), kern.out,
+                              ValueRange{rowIdx[r], colIdx[c]});
+    }
+  }
+}
+
 /// Emits the loops over weight rows (N) and x rows (M) of one matmul, with
 /// full register tiles first and single-row/column tiles for the remainders.
 static void emitMatmulLoops(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
@@ -552,7 +872,7 @@ struct ConvertQntToVector final
   /// Codes in the kernels' plane-major layout, made once per qnt.constant.
   FailureOr<Value> planeMajorCodesFor(ConstantOp op, int64_t groupSize,
                                       int64_t lanes);
-  llvm::DenseMap<Operation *, Value> planeMajorCodes;
+  llvm::DenseMap<std::pair<Operation *, int64_t>, Value> planeMajorCodes;
   LogicalResult lowerDequantize(DequantizeOp op, const Payload &payload);
 };
 
@@ -579,11 +899,40 @@ LogicalResult ConvertQntToVector::lowerMatmul(MatmulOp op,
               "groups of a multiple of 8 codes";
   kern.chunk = chunk;
   kern.prefetch = prefetch;
-  // Widths that divide 8 read full blocks of each group in the plane-major
-  // layout. The lanes shrink (in steps of 8, keeping whole bytes) until one
-  // block fits in a group; the rest of each group uses the standard layout.
   Value codes = payload.codes;
-  if (kern.bits < 8 && 8 % kern.bits == 0) {
+  // activations=i8 reads whole groups as loads of 32 (else 16) bytes, each a
+  // plane-major block for widths below 8, and x blocks of 32 codes.
+  Int8Kernel int8;
+  int64_t int8Lanes = 0;
+  if (activations == "i8" && 8 % kern.bits == 0 &&
+      kern.k % kern.groupSize == 0 && kern.groupSize % kActivationBlock == 0) {
+    int64_t perByte = 8 / kern.bits;
+    for (int64_t lanes : {int64_t(32), int64_t(16)})
+      if (!int8Lanes && kern.groupSize % (lanes * perByte) == 0 &&
+          (kern.bits < 8 || lanes == 32))
+        int8Lanes = lanes;
+  }
+  if (int8Lanes) {
+    if (kern.bits < 8) {
+      FailureOr<Value> repacked = planeMajorCodesFor(
+          op.getWeight().getDefiningOp<ConstantOp>(), kern.groupSize,
+          int8Lanes);
+      if (failed(repacked))
+        return failure();
+      codes = *repacked;
+    }
+    int8.fieldBytes = int8Lanes;
+    int8.offset = 0;
+    if (kern.bits < 8 && kern.isSigned)
+      int8.offset = -(int64_t(1) << (kern.bits - 1));
+    if (kern.bits == 8 && !kern.isSigned)
+      int8.offset = 128;
+    int8.needsSums = payload.zeroPoints || int8.offset != 0;
+    kern.int8 = &int8;
+  } else if (kern.bits < 8 && 8 % kern.bits == 0) {
+    // Widths that divide 8 read full blocks of each group in the plane-major
+    // layout. The lanes shrink (in steps of 8, keeping whole bytes) until one
+    // block fits in a group; the rest of each group uses the standard layout.
     int64_t perByte = 8 / kern.bits;
     int64_t lanes = kern.chunk;
     while (lanes > 8 && lanes * perByte > kern.groupSize)
@@ -612,6 +961,18 @@ LogicalResult ConvertQntToVector::lowerMatmul(MatmulOp op,
   Value outBuf = allocMatmulResult(b, op);
   kern.out = to2D(b, outBuf);
   kern.m = memref::DimOp::create(b, kern.x, 0);
+  if (kern.int8) {
+    auto alloc = [&](int64_t cols, Type elem) -> Value {
+      return memref::AllocOp::create(
+          b, MemRefType::get({ShapedType::kDynamic, cols}, elem),
+          ValueRange{kern.m}, b.getI64IntegerAttr(kCacheLineBytes));
+    };
+    int8.xq = alloc(kern.k, b.getI8Type());
+    int8.xScales = alloc(kern.k / kActivationBlock, b.getF32Type());
+    if (int8.needsSums)
+      int8.xSums = alloc(kern.k / kern.groupSize, b.getF32Type());
+    emitQuantizeActivations(b, kern, int8);
+  }
 
   emitMatmulLoops(b, kern, rowsPerTile, colsPerTile, parallel);
 
@@ -622,12 +983,12 @@ LogicalResult ConvertQntToVector::lowerMatmul(MatmulOp op,
 FailureOr<Value> ConvertQntToVector::planeMajorCodesFor(ConstantOp op,
                                                        int64_t groupSize,
                                                        int64_t lanes) {
-  auto it = planeMajorCodes.find(op);
+  auto it = planeMajorCodes.find({op, lanes});
   if (it != planeMajorCodes.end())
     return it->second;
   FailureOr<Value> codes = materializePlaneMajorCodes(op, groupSize, lanes);
   if (succeeded(codes))
-    planeMajorCodes[op] = *codes;
+    planeMajorCodes[{op, lanes}] = *codes;
   return codes;
 }
 
@@ -698,6 +1059,12 @@ void ConvertQntToVector::runOnOperation() {
                        << " must be a positive multiple of 8";
     return signalPassFailure();
   }
+  if (activations != "f32" && activations != "i8") {
+    emitError(module.getLoc())
+        << "convert-qnt-to-vector: activations='" << activations
+        << "' must be 'f32' or 'i8'";
+    return signalPassFailure();
+  }
   if (rowsPerTile <= 0 || colsPerTile <= 0) {
     emitError(module.getLoc()) << "convert-qnt-to-vector: rows-per-tile and "
                           "cols-per-tile must be positive";
@@ -751,7 +1118,7 @@ void ConvertQntToVector::runOnOperation() {
         return WalkResult::skip();
       }
     }
-    if (isa<QntDialect>(op->getDialect())) {
+    if (isa<QntDialect>(op->getDialect()) && !isa<Dot4I8Op>(op)) {
       op->emitOpError("cannot be lowered for the CPU yet");
       failedAny = true;
     }

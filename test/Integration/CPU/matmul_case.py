@@ -40,6 +40,24 @@ def round_to(values, dtype):
     raise ValueError(dtype)
 
 
+def quantize_activations(x, block=32):
+    """x as the int8 kernels see it (activations=i8, docs/QUANTIZER.md): per
+    row and block of 32 along the last axis, sx = max|x| / 127 and
+    xq = roundeven(x * (127 / max|x|)) clamped to [-127, 127], computed in
+    float32; returns sx * xq in float64."""
+    x32 = x.astype(np.float32)
+    k = x32.shape[-1]
+    if k % block:
+        raise SystemExit(f"--int8-activations needs K a multiple of {block}")
+    blocks = x32.reshape(x32.shape[:-1] + (k // block, block))
+    amax = np.abs(blocks).max(axis=-1, keepdims=True)
+    with np.errstate(divide="ignore"):
+        inv = np.where(amax > 0, np.float32(127) / amax, np.float32(0)).astype(np.float32)
+    q = np.rint(np.clip((blocks * inv).astype(np.float32), -127, 127))
+    sx = (amax / np.float32(127)).astype(np.float32)
+    return (sx.astype(np.float64) * q.astype(np.float64)).reshape(x.shape)
+
+
 def mlir_float(v):
     return repr(float(v))
 
@@ -79,10 +97,16 @@ def gen(args):
 
     batch = [args.batch] if args.batch else []
     xshape = batch + ([m] if m else []) + [k]
-    x = round_to(rng.uniform(-1, 1, size=xshape), args.x_type)
+    x = rng.uniform(-1, 1, size=xshape)
+    if args.int8_activations:
+        # An all-zero block and an outlier block exercise the x scales.
+        x.reshape(-1, k)[0, :32] = 0
+        x.reshape(-1, k)[-1, 32:64] *= 50
+    x = round_to(x, args.x_type)
     bias = round_to(rng.uniform(-1, 1, size=(n,)), args.x_type) if args.bias else None
-    ref = x @ w.T
-    absref = np.abs(x) @ np.abs(w).T
+    xr = quantize_activations(x) if args.int8_activations else x
+    ref = xr @ w.T
+    absref = np.abs(xr) @ np.abs(w).T
     if bias is not None:
         ref = ref + bias
         absref = absref + np.abs(bias)
@@ -218,6 +242,8 @@ def main():
                    help="write only @layer (no @main), e.g. to compile it for a GPU")
     g.add_argument("--dynamic-m", action="store_true",
                    help="@layer takes x with a dynamic row dimension")
+    g.add_argument("--int8-activations", action="store_true",
+                   help="reference for activations=i8: x quantized per block of 32")
     g.add_argument("--out", required=True)
     g.add_argument("--ref", required=True)
     c = sub.add_parser("check")
