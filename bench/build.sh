@@ -77,7 +77,8 @@ for spec in "${SPECS[@]}"; do
   IFS=: read -r name n k bits group opts <<<"$spec"
   echo "compiling $name (${n}x${k}, $bits bits, group $group, ${opts:-$DEFAULT_OPTS})" >&2
   compile_layer "$spec"
-  echo "QNT_KERNEL($name, $n, $k, $bits, $group, \"$OUT/$name.bin\")" >>"$OUT/kernels.inc.new"
+  act8=false; [[ ",${opts:-$DEFAULT_OPTS}," == *",activations=i8,"* ]] && act8=true
+  echo "QNT_KERNEL($name, $n, $k, $bits, $group, \"$OUT/$name.bin\", $act8)" >>"$OUT/kernels.inc.new"
   objs+=("$OUT/$name.o")
 done
 mv "$OUT/kernels.inc.new" "$OUT/kernels.inc"

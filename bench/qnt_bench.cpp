@@ -2,7 +2,7 @@
 // dequantize-then-sgemm baseline, interleaved in one process (bench/run.sh).
 //
 // The kernels are linked in; `kernels.inc` (written by run.sh) lists them as
-// QNT_KERNEL(name, N, K, bits, group, "payload.bin"), where payload.bin holds
+// QNT_KERNEL(name, N, K, bits, group, "payload.bin", int8_activations), where payload.bin holds
 // the same codes and scales as the kernel (bench/gen_layer.py), from which the
 // naive fp32 baseline is built. Every configuration is first checked: the qnt
 // output must match the baseline, or the configuration is not timed.
@@ -37,7 +37,7 @@ struct MemRef2D {
 };
 using KernelFn = void (*)(MemRef2D *result, MemRef2D *x);
 
-#define QNT_KERNEL(name, n, k, bits, group, bin)                               \
+#define QNT_KERNEL(name, n, k, bits, group, bin, act8)                         \
   extern "C" void _mlir_ciface_##name(MemRef2D *, MemRef2D *);
 #include "kernels.inc"
 #undef QNT_KERNEL
@@ -46,14 +46,34 @@ struct KernelInfo {
   const char *name;
   int64_t n, k, bits, group;
   const char *bin;
+  bool int8Activations; // built with activations=i8
   KernelFn fn;
 };
 static const KernelInfo kKernels[] = {
-#define QNT_KERNEL(name, n, k, bits, group, bin)                               \
-  {#name, n, k, bits, group, bin, _mlir_ciface_##name},
+#define QNT_KERNEL(name, n, k, bits, group, bin, act8)                         \
+  {#name, n, k, bits, group, bin, act8, _mlir_ciface_##name},
 #include "kernels.inc"
 #undef QNT_KERNEL
 };
+
+/// x as activations=i8 kernels use it (docs/QUANTIZER.md): per row and block
+/// of 32, sx = max|x| / 127 and xq = roundeven(x * (127 / max|x|)); returns
+/// sx * xq.
+static void quantizeActivations(const float *x, float *out, int64_t m,
+                                int64_t k) {
+  for (int64_t r = 0; r < m; ++r)
+    for (int64_t b = 0; b + 32 <= k; b += 32) {
+      const float *v = x + r * k + b;
+      float amax = 0;
+      for (int i = 0; i < 32; ++i)
+        amax = std::max(amax, std::fabs(v[i]));
+      float inv = amax > 0 ? 127.0f / amax : 0.0f, sx = amax / 127.0f;
+      for (int i = 0; i < 32; ++i) {
+        float q = std::nearbyint(std::min(127.0f, std::max(-127.0f, v[i] * inv)));
+        out[r * k + b + i] = sx * q;
+      }
+    }
+}
 
 using Clock = std::chrono::steady_clock;
 static double now() {
@@ -80,8 +100,10 @@ static void *alignedAlloc(size_t bytes) {
 
 static volatile uint64_t gSink;
 
-/// Reads [p, p + bytes) with 512-bit loads on the calling thread.
+/// Reads [p, p + bytes) with the widest vector loads the build allows
+/// (-march=native: 512-bit with AVX-512, else 256-bit) on the calling thread.
 static uint64_t readBuffer(const char *p, size_t bytes) {
+#ifdef __AVX512F__
   __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
   for (size_t i = 0; i + 256 <= bytes; i += 256) {
     a0 = _mm512_xor_si512(a0, _mm512_load_si512(p + i));
@@ -92,6 +114,20 @@ static uint64_t readBuffer(const char *p, size_t bytes) {
   __m512i a = _mm512_xor_si512(_mm512_xor_si512(a0, a1),
                                _mm512_xor_si512(a2, a3));
   return _mm512_reduce_add_epi64(a);
+#else
+  __m256i a[8];
+  for (__m256i &v : a)
+    v = _mm256_setzero_si256();
+  for (size_t i = 0; i + 256 <= bytes; i += 256)
+    for (int j = 0; j < 8; ++j)
+      a[j] = _mm256_xor_si256(
+          a[j], _mm256_load_si256(reinterpret_cast<const __m256i *>(p + i + 32 * j)));
+  for (int j = 1; j < 8; ++j)
+    a[0] = _mm256_xor_si256(a[0], a[j]);
+  alignas(32) uint64_t lanes[4];
+  _mm256_store_si256(reinterpret_cast<__m256i *>(lanes), a[0]);
+  return lanes[0] ^ lanes[1] ^ lanes[2] ^ lanes[3];
+#endif
 }
 
 /// Best-of-`reps` read bandwidth in GB/s (1e9 bytes/s) with `threads` threads.
@@ -390,6 +426,7 @@ int main(int argc, char **argv) {
   float *yb = static_cast<float *>(alignedAlloc(4 * maxM * maxN));
   float *yn = static_cast<float *>(alignedAlloc(4 * maxM * maxN));
   float *wnaive = static_cast<float *>(alignedAlloc(4 * maxNK));
+  float *xq8 = static_cast<float *>(alignedAlloc(4 * maxM * maxK));
   float *wf32 = static_cast<float *>(alignedAlloc(4 * maxNK));
   float *wakeA = static_cast<float *>(alignedAlloc(4 * 256 * 256));
   float *wakeC = static_cast<float *>(alignedAlloc(4 * 256 * 256));
@@ -431,9 +468,16 @@ int main(int argc, char **argv) {
           dequantize(l, wnaive);
           blasMatmul(wnaive, x, yn, m, n, k);
         };
-        // Correctness guard: qnt against the fp32 baseline of the same codes.
+        // Correctness guard: qnt against the fp32 baseline of the same codes
+        // (for activations=i8 kernels, on x quantized as they quantize it).
         qntMatmul(l, x, m, yq);
-        runNaive();
+        dequantize(l, wnaive);
+        if (l.info->int8Activations) {
+          quantizeActivations(x, xq8, m, k);
+          blasMatmul(wnaive, xq8, yn, m, n, k);
+        } else {
+          blasMatmul(wnaive, x, yn, m, n, k);
+        }
         double maxDiff = 0, maxRef = 0;
         for (int64_t i = 0; i < m * n; ++i) {
           maxDiff = std::max(maxDiff, double(std::fabs(yq[i] - yn[i])));
