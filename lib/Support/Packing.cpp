@@ -297,3 +297,21 @@ void mlir::qnt::toPlaneMajorRow(const uint8_t *in, size_t count, unsigned bits,
     }
   }
 }
+
+void mlir::qnt::interleaveRowTiles(const uint8_t *in, size_t rows,
+                                   size_t rowBytes, size_t tileRows,
+                                   size_t blockBytes, uint8_t *out) {
+  assert(tileRows > 0 && blockBytes > 0 && rowBytes % blockBytes == 0);
+  size_t tiledRows = rows - rows % tileRows;
+  size_t blocks = rowBytes / blockBytes;
+  for (size_t t = 0; t < tiledRows; t += tileRows) {
+    const uint8_t *src = in + t * rowBytes;
+    uint8_t *dst = out + t * rowBytes;
+    for (size_t b = 0; b < blocks; ++b)
+      for (size_t c = 0; c < tileRows; ++c)
+        std::memcpy(dst + (b * tileRows + c) * blockBytes,
+                    src + c * rowBytes + b * blockBytes, blockBytes);
+  }
+  std::memcpy(out + tiledRows * rowBytes, in + tiledRows * rowBytes,
+              (rows - tiledRows) * rowBytes);
+}

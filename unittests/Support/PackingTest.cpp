@@ -385,3 +385,40 @@ TEST(PackingTest, PlaneMajorHoldsEveryCodeOnce) {
 }
 
 } // namespace
+
+TEST(PackingTest, InterleaveRowTilesHandExample) {
+  // 5 rows of 4 bytes (row r, byte j holds 10 * r + j), tiles of 2 rows,
+  // blocks of 2 bytes: rows 0-1 and 2-3 interleave block by block, row 4
+  // (the remainder) stays as it is.
+  std::vector<uint8_t> in;
+  for (int r = 0; r < 5; ++r)
+    for (int j = 0; j < 4; ++j)
+      in.push_back(static_cast<uint8_t>(10 * r + j));
+  std::vector<uint8_t> out(in.size());
+  interleaveRowTiles(in.data(), 5, 4, 2, 2, out.data());
+  std::vector<uint8_t> expected = {0,  1,  10, 11, 2,  3,  12, 13, //
+                                   20, 21, 30, 31, 22, 23, 32, 33, //
+                                   40, 41, 42, 43};
+  EXPECT_EQ(out, expected);
+}
+
+TEST(PackingTest, InterleaveRowTilesIsAPermutation) {
+  // Every byte lands at the offset the kernels compute for it:
+  // tile base + byte offset * tileRows + row in tile * blockBytes.
+  const size_t rows = 11, rowBytes = 96, tileRows = 4, blockBytes = 32;
+  std::vector<uint8_t> in(rows * rowBytes), out(in.size());
+  for (size_t i = 0; i < in.size(); ++i)
+    in[i] = static_cast<uint8_t>(i * 7 + i / 251);
+  interleaveRowTiles(in.data(), rows, rowBytes, tileRows, blockBytes,
+                     out.data());
+  for (size_t r = 0; r < rows; ++r) {
+    bool tiled = r < rows - rows % tileRows;
+    size_t t = r / tileRows * tileRows;
+    for (size_t j = 0; j < rowBytes; ++j) {
+      size_t at = tiled ? t * rowBytes + (j / blockBytes) * blockBytes * tileRows +
+                              (r - t) * blockBytes + j % blockBytes
+                        : r * rowBytes + j;
+      ASSERT_EQ(out[at], in[r * rowBytes + j]) << "row " << r << " byte " << j;
+    }
+  }
+}

@@ -100,6 +100,18 @@ inline size_t planeMajorBlockCodes(unsigned bits, size_t lanes) {
 void toPlaneMajorRow(const uint8_t *in, size_t count, unsigned bits,
                      size_t groupSize, size_t lanes, uint8_t *out);
 
+/// Interleaves the rows of a [rows x rowBytes] byte matrix in tiles of
+/// `tileRows` rows, so that a kernel working on one tile reads one contiguous
+/// stream (docs/BIT_LAYOUT.md, "Kernel layout"): for tile t, block b of
+/// `blockBytes` bytes of its row c goes to
+///   t * tileRows * rowBytes + (b * tileRows + c) * blockBytes.
+/// The last rows % tileRows rows stay row-major after the tiles (their
+/// offsets are unchanged). `in` and `out` hold rows * rowBytes bytes each and
+/// must not overlap. Preconditions (asserted): rowBytes is a multiple of
+/// blockBytes; tileRows, blockBytes > 0.
+void interleaveRowTiles(const uint8_t *in, size_t rows, size_t rowBytes,
+                        size_t tileRows, size_t blockBytes, uint8_t *out);
+
 } // namespace mlir::qnt
 
 #endif // QNT_SUPPORT_PACKING_H

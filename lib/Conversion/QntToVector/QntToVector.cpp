@@ -18,6 +18,9 @@
 #include "qnt/IR/QntOps.h"
 #include "qnt/Support/Packing.h"
 #include "llvm/ADT/DenseMap.h"
+#include <algorithm>
+#include <cstring>
+#include <vector>
 
 namespace mlir::qnt {
 #define GEN_PASS_DEF_CONVERTQNTTOVECTORPASS
@@ -73,12 +76,68 @@ constexpr int64_t kActivationBlock = 32;
 struct Int8Kernel {
   // Bytes of codes per dot product: 32 or 16 (then two make one x block).
   int64_t fieldBytes;
+  int64_t rowBytes;      // bytes of one packed weight row
   int64_t offset;        // o above
+  // XORed into every code byte at compile time: the sign bit of each field
+  // of signed 1/2/4-bit codes (d = c + 2^(bits-1)), 0x80 for unsigned 8-bit
+  // codes (d = c - 128); 0 otherwise.
+  uint8_t flip;
   bool needsSums;        // z - o is not zero for every group
   Value xq;              // memref<M x K x i8>
   Value xScales;         // memref<M x K/32 x f32>
   Value xSums;           // memref<M x groups x f32>, when needsSums
 };
+
+/// The codes of `op` in the layout of the activations=i8 kernels, as a 1-D
+/// constant right after `op`: each row in the plane-major layout with
+/// `lanes`-byte blocks (widths below 8), then the rows interleaved in tiles of
+/// `tileRows` rows at `lanes`-byte granularity (interleaveRowTiles), so that
+/// a register tile streams through one contiguous range. Every byte is
+/// XORed with `flip` (see Int8Kernel::flip).
+static FailureOr<Value> materializeInt8KernelCodes(ConstantOp op,
+                                                   int64_t groupSize,
+                                                   int64_t lanes,
+                                                   int64_t tileRows,
+                                                   uint8_t flip) {
+  PackedType type = op.getType();
+  SmallVector<char> storage;
+  FailureOr<ArrayRef<char>> bytes = readCodeBytes(op, storage);
+  if (failed(bytes))
+    return failure();
+  unsigned bits = type.getScheme().getBits();
+  int64_t count = type.getShape().back();
+  int64_t rowBytes = type.getCodesShape().back();
+  int64_t rows = rowBytes ? static_cast<int64_t>(bytes->size()) / rowBytes : 0;
+  AsmResourceBlob blob =
+      HeapAsmResourceBlob::allocate(bytes->size(), alignof(uint64_t));
+  auto *in = reinterpret_cast<const uint8_t *>(bytes->data());
+  auto *out = reinterpret_cast<uint8_t *>(blob.getMutableData().data());
+  // One tile at a time through a small buffer: no second full copy.
+  std::vector<uint8_t> tile(tileRows * rowBytes);
+  for (int64_t r0 = 0; r0 < rows; r0 += tileRows) {
+    int64_t n = std::min(tileRows, rows - r0);
+    for (int64_t r = 0; r < n; ++r) {
+      const uint8_t *src = in + (r0 + r) * rowBytes;
+      uint8_t *dst = tile.data() + r * rowBytes;
+      if (bits < 8)
+        toPlaneMajorRow(src, count, bits, groupSize, lanes, dst);
+      else
+        std::memcpy(dst, src, rowBytes);
+    }
+    if (flip)
+      for (uint8_t &byte : tile)
+        byte ^= flip;
+    interleaveRowTiles(tile.data(), n, rowBytes, n == tileRows ? tileRows : 1,
+                       lanes, out + r0 * rowBytes);
+  }
+  auto codesType = RankedTensorType::get(
+      {static_cast<int64_t>(bytes->size())}, IntegerType::get(op.getContext(), 8));
+  auto attr = DenseResourceElementsAttr::get(codesType, "qnt_kernel_codes",
+                                             std::move(blob));
+  OpBuilder b(op);
+  b.setInsertionPointAfter(op);
+  return arith::ConstantOp::create(b, op.getLoc(), attr).getResult();
+}
 
 /// Everything the matmul kernel emitter needs to know about one qnt.matmul.
 struct MatmulKernel {
@@ -614,43 +673,39 @@ static void emitTileInt8(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
     colIdx.push_back(c ? arith::AddIOp::create(b, n0, cIndex(b, c)).getResult()
                        : n0);
   bool signedCodes = kern.bits == 8;
-  // Flips the sign bit of every field, so signed fields read as unsigned
-  // d = c + 2^(bits-1).
-  int64_t flip = 0;
-  if (kern.bits < 8 && kern.isSigned)
-    for (int64_t p = 0; p < perByte; ++p)
-      flip |= int64_t(1) << (p * kern.bits + kern.bits - 1);
-  // Unsigned 8-bit codes become signed bytes d = c - 128.
-  if (kern.bits == 8 && !kern.isSigned)
-    flip = 0x80;
-
   // One load of L bytes per weight row: `perByte` fields of L codes each.
   auto emitLoad = [&](ImplicitLocOpBuilder &cb, Value k0, Value group,
                       ValueRange gacc, bool prefetch) {
     Value byteOff = arith::DivUIOp::create(
         cb, arith::MulIOp::create(cb, k0, cIndex(cb, kern.bits)),
         cIndex(cb, 8));
-    if (prefetch && kern.prefetch) {
-      Value last = cIndex(cb, kern.n - 1);
-      for (int64_t c = 0; c < cols; ++c) {
-        Value row = arith::MinUIOp::create(
-            cb, arith::AddIOp::create(cb, colIdx[c], cIndex(cb, cols)), last);
-        memref::PrefetchOp::create(cb, kern.codes, ValueRange{row, byteOff},
-                                   /*isWrite=*/false, /*localityHint=*/3,
-                                   /*isDataCache=*/true);
-      }
-    }
+    // The tile's rows are interleaved in L-byte blocks (rows of a
+    // single-row tile are plain): row c's bytes at byteOff are at
+    // n0 * rowBytes + byteOff * cols + c * L of the 1-D codes.
+    Value stream = arith::AddIOp::create(
+        cb, arith::MulIOp::create(cb, colIdx[0], cIndex(cb, q.rowBytes)),
+        arith::MulIOp::create(cb, byteOff, cIndex(cb, cols)));
     SmallVector<Value> bytes;
     for (int64_t c = 0; c < cols; ++c) {
-      Value v = vector::LoadOp::create(cb, bytesType, kern.codes,
-                                       ValueRange{colIdx[c], byteOff});
-      if (flip)
-        v = arith::XOrIOp::create(
-            cb, v,
-            arith::ConstantOp::create(
-                cb, DenseElementsAttr::get(
-                        bytesType, cb.getI8IntegerAttr(int8_t(flip)))));
-      bytes.push_back(v);
+      Value at = c ? arith::AddIOp::create(cb, stream, cIndex(cb, c * L))
+                         .getResult()
+                   : stream;
+      bytes.push_back(vector::LoadOp::create(cb, bytesType, kern.codes, at));
+    }
+    // The same bytes of the next tile: one tile ahead in the stream.
+    if (prefetch && kern.prefetch) {
+      Value last = cIndex(cb, kern.n * q.rowBytes - 1);
+      for (int64_t line = 0; line < std::max<int64_t>(1, cols * L / kCacheLineBytes);
+           ++line)
+        memref::PrefetchOp::create(
+            cb, kern.codes,
+            ValueRange{arith::MinUIOp::create(
+                cb,
+                arith::AddIOp::create(
+                    cb, stream,
+                    cIndex(cb, cols * q.rowBytes + line * kCacheLineBytes)),
+                last)},
+            /*isWrite=*/false, /*localityHint=*/3, /*isDataCache=*/true);
     }
     SmallVector<Value> next(gacc.begin(), gacc.end());
     SmallVector<Value> isum(numAcc);
@@ -711,8 +766,7 @@ static void emitTileInt8(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
           for (int64_t i = 0; i < blocksPerGroup; ++i) {
             Value k0 = arith::AddIOp::create(gb, groupStart,
                                              cIndex(gb, i * blockCodes));
-            bool prefetch = (i * L) % kCacheLineBytes == 0;
-            gacc = emitLoad(gb, k0, group, gacc, prefetch);
+            gacc = emitLoad(gb, k0, group, gacc, /*prefetch=*/true);
           }
         } else {
           auto loop = scf::ForOp::create(
@@ -873,6 +927,8 @@ struct ConvertQntToVector final
   FailureOr<Value> planeMajorCodesFor(ConstantOp op, int64_t groupSize,
                                       int64_t lanes);
   llvm::DenseMap<std::pair<Operation *, int64_t>, Value> planeMajorCodes;
+  /// Codes in the activations=i8 kernels' layout, made once per qnt.constant.
+  llvm::DenseMap<Operation *, Value> int8Codes;
   LogicalResult lowerDequantize(DequantizeOp op, const Payload &payload);
 };
 
@@ -913,14 +969,23 @@ LogicalResult ConvertQntToVector::lowerMatmul(MatmulOp op,
         int8Lanes = lanes;
   }
   if (int8Lanes) {
-    if (kern.bits < 8) {
-      FailureOr<Value> repacked = planeMajorCodesFor(
-          op.getWeight().getDefiningOp<ConstantOp>(), kern.groupSize,
-          int8Lanes);
+    int8.flip = 0;
+    if (kern.bits < 8 && kern.isSigned)
+      for (unsigned p = 0; p < 8 / kern.bits; ++p)
+        int8.flip |= uint8_t(1u << (p * kern.bits + kern.bits - 1));
+    if (kern.bits == 8 && !kern.isSigned)
+      int8.flip = 0x80;
+    auto constant = op.getWeight().getDefiningOp<ConstantOp>();
+    auto it = int8Codes.find(constant);
+    if (it == int8Codes.end()) {
+      FailureOr<Value> repacked = materializeInt8KernelCodes(
+          constant, kern.groupSize, int8Lanes, colsPerTile, int8.flip);
       if (failed(repacked))
         return failure();
-      codes = *repacked;
+      it = int8Codes.try_emplace(constant, *repacked).first;
     }
+    codes = it->second;
+    int8.rowBytes = wType.getCodesShape().back();
     int8.fieldBytes = int8Lanes;
     int8.offset = 0;
     if (kern.bits < 8 && kern.isSigned)
