@@ -3,6 +3,8 @@
 // RUN: not quant-opt %s --convert-qnt-to-vector=chunk=12 --split-input-file 2>&1 | FileCheck %s --check-prefix=CHUNK
 
 // CHUNK: error: convert-qnt-to-vector: chunk=12 must be a positive multiple of 8
+// RUN: not quant-opt %s --convert-qnt-to-vector=activations=i4 --split-input-file 2>&1 | FileCheck %s --check-prefix=ACT
+// ACT: error: convert-qnt-to-vector: activations='i4' must be 'f32' or 'i8'
 
 func.func @packed_argument(%x: tensor<2x16xf32>, %w: !qnt.packed<4x16, #qnt.scheme<si4, symmetric, per_channel<0>>>) -> tensor<2x4xf32> {
   // expected-error @+1 {{'qnt.matmul' op packed operand must come from qnt.constant to be lowered for the CPU (function arguments and qnt.quantize results are not supported yet)}}

@@ -295,3 +295,27 @@ func.func @matmul_bias_type(%x: tensor<2x16xf32>, %w: !qnt.packed<8x16, #qnt.sch
   %y = qnt.matmul %x, %w, %b : (tensor<2x16xf32>, !qnt.packed<8x16, #qnt.scheme<si4, symmetric, per_tensor>>, tensor<8xbf16>) -> tensor<2x8xf32>
   return
 }
+
+// -----
+
+func.func @dot4_i8_sizes(%a: vector<32xi8>, %b: vector<16xi8>) {
+  // expected-error @+1 {{'qnt.dot4_i8' op operands have 32 and 16 elements; they must match}}
+  %s = qnt.dot4_i8 %a, %b : vector<32xi8>, vector<16xi8> -> vector<8xi32>
+  return
+}
+
+// -----
+
+func.func @dot4_i8_multiple_of_4(%a: vector<6xi8>, %b: vector<6xi8>) {
+  // expected-error @+1 {{'qnt.dot4_i8' op operands have 6 elements, not a multiple of 4}}
+  %s = qnt.dot4_i8 %a, %b : vector<6xi8>, vector<6xi8> -> vector<1xi32>
+  return
+}
+
+// -----
+
+func.func @dot4_i8_result(%a: vector<32xi8>, %b: vector<32xi8>) {
+  // expected-error @+1 {{'qnt.dot4_i8' op result has 4 elements; 32 operand elements give 8}}
+  %s = qnt.dot4_i8 %a, %b : vector<32xi8>, vector<32xi8> -> vector<4xi32>
+  return
+}

@@ -107,6 +107,16 @@ def gen(args):
     xr = quantize_activations(x) if args.int8_activations else x
     ref = xr @ w.T
     absref = np.abs(xr) @ np.abs(w).T
+    if args.int8_activations:
+        # The integer kernels sum codes shifted to unsigned and subtract the
+        # shift and zero point once per group: their f32 rounding scales with
+        # scale * 2^bits, not with |w|.
+        shifted = np.zeros((n, k))
+        for r in range(n):
+            for c in range(k):
+                gi = 0 if sshape[1] == 1 else c // gsize
+                shifted[r, c] = abs(scales[sidx_n[r], gi]) * (1 << bits)
+        absref = absref + np.abs(xr) @ shifted.T
     if bias is not None:
         ref = ref + bias
         absref = absref + np.abs(bias)

@@ -1,0 +1,60 @@
+// convert-qnt-to-vector activations=i8: x is quantized to int8 per row and
+// block of 32 before the matmul, and each 4-row register tile reads its codes
+// as one contiguous stream (rows interleaved in 32-byte blocks at compile
+// time) and multiplies them with qnt.dot4_i8, scaled by x's block scale once
+// per block. No float copy of the weight is made.
+// RUN: quant-opt %s --convert-qnt-to-vector="activations=i8 rows-per-tile=1 cols-per-tile=4" --cse --canonicalize | FileCheck %s
+
+// CHECK-LABEL: func.func @gemv_int4_g64
+//   CHECK-NOT:   xf32> = arith.constant dense
+//   CHECK-DAG:   %[[CODES:.*]] = arith.constant dense_resource<qnt_kernel_codes> : tensor<512xi8>
+//   CHECK-DAG:   %[[XB:.*]] = bufferization.to_buffer %{{.*}} read_only : tensor<1x128xf32> to memref<1x128xf32>
+//   CHECK-DAG:   %[[CB:.*]] = bufferization.to_buffer %[[CODES]] read_only : tensor<512xi8> to memref<512xi8>
+//       CHECK:   %[[XQ:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x128xi8>
+//       CHECK:   %[[XS:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x4xf32>
+//       CHECK:   %[[SUMS:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x2xf32>
+// Quantization of x: per block, 127 / max|x| (0 for a zero block), rounded to
+// nearest even, clamped; the block scale max|x| / 127; sx * sum(xq) summed per
+// group (signed codes are fed as unsigned, d = c + 8).
+//       CHECK:   scf.for
+//       CHECK:     scf.for {{.*}} -> (f32)
+//       CHECK:       %[[V:.*]] = vector.load %[[XB]]
+//       CHECK:       %[[A:.*]] = math.absf %[[V]] : vector<32xf32>
+//       CHECK:       %[[AMAX:.*]] = vector.reduction <maxnumf>, %[[A]] : vector<32xf32> into f32
+//       CHECK:       arith.select
+//       CHECK:       math.roundeven
+//       CHECK:       %[[Q:.*]] = arith.fptosi %{{.*}} : vector<32xf32> to vector<32xi32>
+//       CHECK:       %[[Q8:.*]] = arith.trunci %[[Q]] : vector<32xi32> to vector<32xi8>
+//       CHECK:       vector.store %[[Q8]], %[[XQ]]
+//       CHECK:       %[[SX:.*]] = arith.divf %[[AMAX]], %{{.*}} : f32
+//       CHECK:       memref.store %[[SX]], %[[XS]]
+//       CHECK:       vector.reduction <add>, %[[Q]] : vector<32xi32> into i32
+//       CHECK:     memref.store %{{.*}}, %[[SUMS]]
+// The tile: 4 weight rows from one stream (row c at n0 * 64 + offset * 4 +
+// 32 * c), the next tile's bytes prefetched, then field 0 (low nibbles,
+// codes 0-31 of the block) and field 1 (high nibbles, codes 32-63).
+//       CHECK:   scf.for %[[N0:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
+//       CHECK:     scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, f32, f32, f32, f32)
+//       CHECK:       %[[S0:.*]] = vector.load %[[CB]][%[[AT:.*]]] : memref<512xi8>, vector<32xi8>
+//       CHECK:       vector.load %[[CB]][%{{.*}}] : memref<512xi8>, vector<32xi8>
+//       CHECK:       vector.load %[[CB]][%{{.*}}] : memref<512xi8>, vector<32xi8>
+//       CHECK:       vector.load %[[CB]][%{{.*}}] : memref<512xi8>, vector<32xi8>
+//       CHECK:       memref.prefetch %[[CB]]
+//       CHECK:       %[[LO:.*]] = arith.andi %[[S0]], %{{.*}} : vector<32xi8>
+//       CHECK:       %[[X0:.*]] = vector.load %[[XQ]]
+//       CHECK:       %[[D0:.*]] = qnt.dot4_i8 %[[LO]], %[[X0]] : vector<32xi8>, vector<32xi8> -> vector<8xi32>
+//       CHECK:       qnt.dot4_i8
+//       CHECK:       qnt.dot4_i8
+//       CHECK:       qnt.dot4_i8
+//       CHECK:       %[[SXV:.*]] = vector.broadcast %{{.*}} : f32 to vector<8xf32>
+//       CHECK:       %[[F0:.*]] = arith.sitofp %[[D0]] : vector<8xi32> to vector<8xf32>
+//       CHECK:       vector.fma %[[F0]], %[[SXV]], %{{.*}} : vector<8xf32>
+//       CHECK:       %[[HI:.*]] = arith.shrui %[[S0]], %{{.*}} : vector<32xi8>
+//       CHECK:       qnt.dot4_i8 %[[HI]]
+//   CHECK-NOT:   memref<8x128xf32>
+func.func @gemv_int4_g64(%x: tensor<1x128xf32>) -> tensor<1x8xf32> {
+  %w = qnt.constant {codes = dense<17> : tensor<8x64xi8>, scales = dense<0.5> : tensor<8x2xf32>}
+      : !qnt.packed<8x128, #qnt.scheme<si4, symmetric, per_group<1, 64>>>
+  %y = qnt.matmul %x, %w : (tensor<1x128xf32>, !qnt.packed<8x128, #qnt.scheme<si4, symmetric, per_group<1, 64>>>) -> tensor<1x8xf32>
+  return %y : tensor<1x8xf32>
+}
