@@ -14,13 +14,22 @@ OUT=${1:-$BUILD/bench}
 shift || true
 LLVM=/usr/lib/llvm-22
 PY=/usr/bin/python3
-# Default kernel options of the table (see docs/PERFORMANCE.md, "Tuning").
-DEFAULT_OPTS=${QNT_BENCH_OPTS:-chunk=16,rows-per-tile=4,cols-per-tile=4}
+# Default kernel options of the table (see docs/PERFORMANCE.md, "Tuning"):
+# those quant-compile picks for this CPU (16-lane chunks on 4x4 tiles with
+# AVX-512, 8-lane chunks on 2x4 tiles without).
+if grep -qw avx512f /proc/cpuinfo; then HOST_OPTS=chunk=16,rows-per-tile=4,cols-per-tile=4
+else HOST_OPTS=chunk=8,rows-per-tile=2,cols-per-tile=4; fi
+DEFAULT_OPTS=${QNT_BENCH_OPTS:-$HOST_OPTS}
+# activations=i8 kernels (x quantized to int8 at run time; quant-compile
+# --activations=i8), with the AVX2 dot products where the CPU has them.
+INT_DOT=generic; grep -qw avx2 /proc/cpuinfo && INT_DOT=avx2
+I8_OPTS=${QNT_BENCH_I8_OPTS:-activations=i8,int-dot=$INT_DOT,rows-per-tile=4,cols-per-tile=4}
 SPECS=("$@")
 if [ ${#SPECS[@]} -eq 0 ]; then
   for nk in 4096:4096 11008:4096 4096:11008; do
     n=${nk%%:*}; k=${nk##*:}
-    SPECS+=("w4g128_${n}x${k}:$n:$k:4:128:$DEFAULT_OPTS" "w8pc_${n}x${k}:$n:$k:8:0:$DEFAULT_OPTS")
+    SPECS+=("w4g128_${n}x${k}:$n:$k:4:128:$DEFAULT_OPTS" "w8pc_${n}x${k}:$n:$k:8:0:$DEFAULT_OPTS"
+            "w4g128a8_${n}x${k}:$n:$k:4:128:$I8_OPTS" "w8pca8_${n}x${k}:$n:$k:8:0:$I8_OPTS")
   done
 fi
 
@@ -82,6 +91,7 @@ for spec in "${SPECS[@]}"; do
   objs+=("$OUT/$name.o")
 done
 mv "$OUT/kernels.inc.new" "$OUT/kernels.inc"
+printf '%s\n' "${SPECS[@]}" >"$OUT/kernels.txt"
 clang++-22 -O2 -march=native -std=c++17 -fopenmp -I"$OUT" -I/usr/include/x86_64-linux-gnu \
   "$ROOT/bench/qnt_bench.cpp" "${objs[@]}" -o "$OUT/qnt_bench" \
   -L$LLVM/lib -Wl,-rpath,$LLVM/lib -lopenblas -lm

@@ -12,6 +12,7 @@ OUT=$BUILD/bench
 "$ROOT/bench/build.sh" "$OUT" 2> >(grep -v '^note:\|warning: \|^ *[0-9]* |\|^ *|\|~\|generated\.' >&2)
 {
   echo "# $(date -u '+%F %T UTC') $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) CPUs; load: $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "# kernels: ${QNT_BENCH_OPTS:-chunk=16,rows-per-tile=4,cols-per-tile=4} parallel=true"
+  echo "# kernels (name:N:K:bits:group:options; all parallel=true):"
+  sed 's/^/#   /' "$OUT/kernels.txt"
   "$OUT/qnt_bench" "$@"
 } | tee "$OUT/results.txt"
