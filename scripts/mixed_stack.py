@@ -130,6 +130,21 @@ def output_gains(weights, gain, x, rng):
     return gains
 
 
+def stats_lines(name, x, rank, scale=1.0):
+    """Calibration statistics of one layer whose input rows are x [M, K]:
+    the E[x_k^2] line and `rank` 'eigen' lines, the top eigenpairs of
+    H = E[x x^T] = x^T x / M (from the SVD of x: lambda_i = s_i^2 / M), all
+    times `scale`. qnt-assign-bitwidths then uses
+    H ~ diag(E[x_k^2] - sum_i lambda_i u_ik^2) + sum_i lambda_i u_i u_i^T."""
+    m = x.shape[0]
+    text = name + " " + " ".join(f"{v * scale:.9g}" for v in np.mean(x ** 2, axis=0)) + "\n"
+    if rank:
+        _, s, vt = np.linalg.svd(x, full_matrices=False)
+        for i in range(min(rank, len(s))):
+            text += f"{name} eigen {s[i] ** 2 / m * scale:.9g} " + " ".join(f"{u:.9g}" for u in vt[i]) + "\n"
+    return text
+
+
 def blob(arr):
     # dense_resource blobs start with their alignment as 4 little-endian bytes.
     return "0x" + struct.pack("<I", 64).hex() + np.ascontiguousarray(arr, dtype="<f4").tobytes().hex()
@@ -280,6 +295,9 @@ def main():
     p.add_argument("--weighting", default="plain,gain",
                    help="calibration statistics for the budgets: plain = E[x_k^2]; gain = E[x_k^2] times the "
                         "gain of the layer's output to the model's output")
+    p.add_argument("--rank", type=int, default=8,
+                   help="directions of E[x x^T] per layer in the statistics ('eigen' lines; 0 = E[x_k^2] only, "
+                        "the diagonal proxy)")
     p.add_argument("--rows", type=int, default=16, help="evaluation (and calibration) rows of x")
     p.add_argument("--seed", type=int, default=2026)
     p.add_argument("--table", help="write the result as a Markdown table")
@@ -334,14 +352,15 @@ def main():
     gains = output_gains(weights, gain, calib_x.astype(np.float64), rng)
     stats = {}
     for weighting in a.weighting.split(","):
-        stats[weighting] = os.path.join(work, f"calibration-{weighting}.txt")
+        stats[weighting] = os.path.join(work, f"calibration-{weighting}-r{a.rank}.txt")
         with open(stats[weighting], "w") as f:
             f.write(f"# E[x_k^2] of each layer's input over the calibration rows"
                     + (", times the layer's output gain" if weighting == "gain" else "")
+                    + (f", and the top {a.rank} eigenpairs of E[x x^T] ('eigen' lines)" if a.rank else "")
                     + " (scripts/mixed_stack.py)\n")
             for name in LAYERS:
                 scale = gains[name] if weighting == "gain" else 1.0
-                f.write(name + " " + " ".join(f"{v * scale:.6g}" for v in np.mean(inputs[name] ** 2, axis=0)) + "\n")
+                f.write(stats_lines(name, inputs[name], a.rank, scale))
     progress("output gains (relative): " + ", ".join(f"{n} {g:.3g}" for n, g in gains.items()))
     ref = forward(weights, gain, eval_x.astype(np.float64))
     progress("float64 reference done")
@@ -378,8 +397,8 @@ def main():
     for weighting in a.weighting.split(","):
         for budget in a.budgets.split():
             def measure_budget():
-                lib = os.path.join(work, f"b{budget}-{weighting}.so")
-                report = os.path.join(work, f"b{budget}-{weighting}.json")
+                lib = os.path.join(work, f"b{budget}-{weighting}-r{a.rank}.so")
+                report = os.path.join(work, f"b{budget}-{weighting}-r{a.rank}.json")
                 run_tool("quant-compile", model, f"--budget=avg-bits:{budget}",
                          f"--calibration-stats={stats[weighting]}", f"--report={report}", "-q", "-o", lib)
                 err = rel_error(execute(lib, eval_x), ref)
@@ -387,11 +406,12 @@ def main():
                 with open(report) as f:
                     rep = json.load(f)
                 schemes = ", ".join(f"{l['name']} {l['scheme'].replace('per-channel', 'pc')}" for l in rep["layers"])
-                return {"kind": "budget", "budget": float(budget), "weighting": weighting, "scheme": schemes,
+                return {"kind": "budget", "budget": float(budget), "weighting": weighting, "rank": a.rank, "scheme": schemes,
                         "bits": rep["totals"]["bits_per_weight"], "bytes": rep["totals"]["bytes"],
                         "error": err, "sensitivity": rep["totals"]["sensitivity"]}
 
-            rows.append(cached(f"budget {budget} {weighting}", measure_budget))
+            # Rank 0 keeps the key of the results measured before 'eigen' lines existed.
+            rows.append(cached(f"budget {budget} {weighting}" + (f" r{a.rank}" if a.rank else ""), measure_budget))
             r = rows[-1]
             progress(f"budget {budget} ({weighting}): {r['scheme']}; {r['bits']:.3f} bits, error {r['error']:.4e}")
 
@@ -418,7 +438,8 @@ def main():
         print(f"{'PASS' if verdict else 'FAIL'} budget {r['budget']:g} ({r['weighting']}): error {r['error']:.4e}"
               + (f" vs best uniform of >= size {best['scheme']} ({best['bits']:.3f} bits) {best['error']:.4e}"
                  if best else " (no uniform scheme of >= size)"))
-        lines.append(f"| {r['budget']:g} | {r['weighting']} | {r['scheme']} | {r['bits']:.3f} | {r['bytes'] / 1e6:.2f} | "
+        lines.append(f"| {r['budget']:g} | {r['weighting']}" + (f" r{r['rank']}" if r.get("rank") else "") + " | "
+                     f"{r['scheme']} | {r['bits']:.3f} | {r['bytes'] / 1e6:.2f} | "
                      f"{r['error']:.4f} | {r['sensitivity']:.3e} ({np.sqrt(r['sensitivity']):.3g}) | "
                      + (f"{best['scheme']} ({best['bits']:.3f} bits) | {best['error']:.4f} | "
                         f"{r['error'] / best['error']:.2f} |" if best else "- | - | - |"))
