@@ -63,6 +63,7 @@ class Model:
         self.k = np.zeros((c["layers"], c["seq"], c["kv_dim"]), dtype=np.float32)
         self.v = np.zeros_like(self.k)
         self.stats = None
+        self.outer = None
 
     def rope(self, x, pos):
         head = self.cfg["head"]
@@ -76,10 +77,14 @@ class Model:
         return out
 
     def observe(self, name, x):
-        """Accumulates x^2 per input channel of the linear layer `name`."""
+        """Accumulates x^2 per input channel of the linear layer `name` (and
+        x x^T when self.outer is a dict, for 'eigen' lines)."""
         if self.stats is not None:
+            x = np.asarray(x, dtype=np.float64)
             total, count = self.stats.get(name, (0.0, 0))
-            self.stats[name] = (total + np.asarray(x, dtype=np.float64) ** 2, count + 1)
+            self.stats[name] = (total + x ** 2, count + 1)
+            if self.outer is not None:
+                self.outer[name] = self.outer.get(name, 0.0) + np.outer(x, x)
 
     def step(self, token, pos):
         c, w = self.cfg, self.w
@@ -145,7 +150,8 @@ def read_stats(path):
     with open(path) as f:
         for line in f:
             words = line.split()
-            if words and not words[0].startswith("#"):
+            # 'eigen' lines (directions of E[x x^T]) are not compared.
+            if words and not words[0].startswith("#") and (len(words) < 2 or words[1] != "eigen"):
                 layers.append((words[0], np.array([float(v) for v in words[1:]])))
     return layers
 
@@ -185,6 +191,9 @@ def main():
     st.add_argument("--positions", type=int, default=128)
     st.add_argument("--start-token", type=int, default=1,
                     help="first token; greedy decoding continues from it")
+    st.add_argument("--rank", type=int, default=0,
+                    help="also write the top RANK eigenpairs of each layer's E[x x^T] "
+                         "('eigen' lines, docs/COST_MODEL.md)")
     st.add_argument("--token-file",
                     help="teacher forcing instead: every line of this file is one "
                          "sample (token ids; '#' comments), fed from position 0 "
@@ -209,6 +218,7 @@ def main():
         # Every linear layer's input is observed.
         m = Model(args.checkpoint)
         m.stats = {}
+        m.outer = {} if args.rank else None
         if args.token_file:
             with open(args.token_file) as f:
                 samples = [[int(t) for t in line.split("#")[0].split()] for line in f]
@@ -228,6 +238,10 @@ def main():
                   "greedy positions from token", args.start_token)
         for name, (total, count) in m.stats.items():
             print(name, " ".join(f"{v:.9g}" for v in total / count))
+            if args.rank:
+                lam, vec = np.linalg.eigh(m.outer[name] / count)
+                for i in np.argsort(lam)[::-1][:args.rank]:
+                    print(name, "eigen", f"{max(lam[i], 0.0):.9g}", " ".join(f"{v:.9g}" for v in vec[:, i]))
         return 0
     if args.cmd == "compare-stats":
         return compare_stats(args.reference, args.candidate, args.rtol)
