@@ -56,9 +56,12 @@ def QntAssignBitwidthsPass : Pass<"qnt-assign-bitwidths", "::mlir::ModuleOp"> {
   let summary = "Choose each linear layer's scheme from a cost model under a budget";
   let description = [{
     For every linear layer with a constant weight and every candidate scheme,
-    computes the sensitivity (sum_k E[x_k^2] ||W[:, k] - W^[:, k]||^2, the
-    diagonal-Hessian proxy; E[x_k^2] from a calibration statistics file when
-    given, else 1) and the cost (bits, or predicted time on a target), then
+    computes the sensitivity (trace(dW H dW^T), dW = W - W^, the expected
+    squared error of the layer's output; H = E[x x^T] of the layer's input
+    from a calibration statistics file, as E[x_k^2] per channel plus optional
+    top eigenpairs ('eigen' lines), i.e. diag + low rank; without 'eigen'
+    lines the diagonal proxy sum_k E[x_k^2] ||dW[:, k]||^2; without
+    statistics H = I) and the cost (bits, or predicted time on a target), then
     picks one scheme per layer minimising the total sensitivity under the
     budget with an exact multiple-choice knapsack solver (dynamic programming
     over the budget; the discretisation bound is reported). Each layer gets a
@@ -78,7 +81,9 @@ def QntAssignBitwidthsPass : Pass<"qnt-assign-bitwidths", "::mlir::ModuleOp"> {
     Option<"target", "target", "std::string", /*default=*/"\"\"",
            "Target description file (default: the built-in host-x86_64)">,
     Option<"calibration", "calibration", "std::string", /*default=*/"\"\"",
-           "Statistics file: 'NAME v0 v1 ...' lines of E[x_k^2] per layer">,
+           "Statistics file: 'NAME v0 v1 ...' lines of E[x_k^2] per layer, "
+           "optionally followed by 'NAME eigen LAMBDA u0 u1 ...' lines "
+           "(directions of E[x x^T])">,
     Option<"sensitivities", "sensitivities", "std::string", /*default=*/"\"\"",
            "Measured sensitivities: 'NAME BITS:GROUP[:asym] VALUE' lines "
            "replace the proxy; a layer's other candidates are dropped">,
