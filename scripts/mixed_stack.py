@@ -3,7 +3,7 @@
 measured by executing the compiled model.
 
   scripts/mixed_stack.py [--dims 4096,11008] [--uniform "4:128 ..."]
-      [--budgets "3 4.25"] [--weighting plain,gain] [--check gain]
+      [--budgets "3 4.25"] [--weighting plain,gain] [--rank 8] [--check gain]
       [--table FILE] [--workdir DIR]
 
 Builds a float model (MLIR, weights as dense_resource blobs) whose layers have
@@ -25,6 +25,11 @@ forward pass on calibration rows:
          to squared relative error of the model's output (numpy, linearized
          with small noise). With it the pass's sensitivity estimates the
          model's squared relative output error, so layers are comparable.
+
+Both also hold --rank 'eigen' lines per layer (default 8): the top
+eigenpairs of E[x x^T] over the calibration rows (times G_l for gain), so
+that the pass's sensitivity is trace(dW H dW^T) for H = diagonal + those
+directions; --rank 0 gives the diagonal proxy sum_k E[x_k^2] ||dW_k||^2.
 
 Each library is executed through its C interface (ctypes) on evaluation rows
 that are not the calibration rows, and its output is compared with a float64
