@@ -135,14 +135,20 @@ def output_gains(weights, gain, x, rng):
     return gains
 
 
-def stats_lines(name, x, rank, scale=1.0):
+def stats_lines(name, x, rank, scale=1.0, mean=False):
     """Calibration statistics of one layer whose input rows are x [M, K]:
     the E[x_k^2] line and `rank` 'eigen' lines, the top eigenpairs of
     H = E[x x^T] = x^T x / M (from the SVD of x: lambda_i = s_i^2 / M), all
     times `scale`. qnt-assign-bitwidths then uses
-    H ~ diag(E[x_k^2] - sum_i lambda_i u_ik^2) + sum_i lambda_i u_i u_i^T."""
+    H ~ diag(E[x_k^2] - sum_i lambda_i u_ik^2) + sum_i lambda_i u_i u_i^T.
+    With `mean` (and rank 0), one 'eigen' line for the mean mu instead,
+    (||mu||^2, mu / ||mu||), as quant-compile --calibrate writes it."""
     m = x.shape[0]
     text = name + " " + " ".join(f"{v * scale:.9g}" for v in np.mean(x ** 2, axis=0)) + "\n"
+    if mean:
+        mu = np.mean(x, axis=0)
+        norm2 = float(np.sum(mu ** 2))
+        text += f"{name} eigen {norm2 * scale:.9g} " + " ".join(f"{v:.9g}" for v in mu / np.sqrt(norm2)) + "\n"
     if rank:
         _, s, vt = np.linalg.svd(x, full_matrices=False)
         for i in range(min(rank, len(s))):
@@ -303,6 +309,9 @@ def main():
     p.add_argument("--rank", type=int, default=8,
                    help="directions of E[x x^T] per layer in the statistics ('eigen' lines; 0 = E[x_k^2] only, "
                         "the diagonal proxy)")
+    p.add_argument("--mean", action="store_true",
+                   help="instead of --rank directions, one 'eigen' line per layer for the input's mean "
+                        "(what quant-compile --calibrate writes)")
     p.add_argument("--rows", type=int, default=16, help="evaluation (and calibration) rows of x")
     p.add_argument("--seed", type=int, default=2026)
     p.add_argument("--table", help="write the result as a Markdown table")
@@ -312,6 +321,9 @@ def main():
     p.add_argument("--workdir", help="keep the files here (default: a temporary folder)")
     a = p.parse_args()
     d, h = map(int, a.dims.split(","))
+    if a.mean:
+        a.rank = 0
+    kind = "mean" if a.mean else f"r{a.rank}"
     work = a.workdir or tempfile.mkdtemp(prefix="mixed_stack.")
     os.makedirs(work, exist_ok=True)
     start = time.time()
@@ -357,15 +369,16 @@ def main():
     gains = output_gains(weights, gain, calib_x.astype(np.float64), rng)
     stats = {}
     for weighting in a.weighting.split(","):
-        stats[weighting] = os.path.join(work, f"calibration-{weighting}-r{a.rank}.txt")
+        stats[weighting] = os.path.join(work, f"calibration-{weighting}-{kind}.txt")
         with open(stats[weighting], "w") as f:
             f.write(f"# E[x_k^2] of each layer's input over the calibration rows"
                     + (", times the layer's output gain" if weighting == "gain" else "")
                     + (f", and the top {a.rank} eigenpairs of E[x x^T] ('eigen' lines)" if a.rank else "")
+                    + (", and the mean as an 'eigen' line" if a.mean else "")
                     + " (scripts/mixed_stack.py)\n")
             for name in LAYERS:
                 scale = gains[name] if weighting == "gain" else 1.0
-                f.write(stats_lines(name, inputs[name], a.rank, scale))
+                f.write(stats_lines(name, inputs[name], a.rank, scale, a.mean))
     progress("output gains (relative): " + ", ".join(f"{n} {g:.3g}" for n, g in gains.items()))
     ref = forward(weights, gain, eval_x.astype(np.float64))
     progress("float64 reference done")
@@ -402,8 +415,8 @@ def main():
     for weighting in a.weighting.split(","):
         for budget in a.budgets.split():
             def measure_budget():
-                lib = os.path.join(work, f"b{budget}-{weighting}-r{a.rank}.so")
-                report = os.path.join(work, f"b{budget}-{weighting}-r{a.rank}.json")
+                lib = os.path.join(work, f"b{budget}-{weighting}-{kind}.so")
+                report = os.path.join(work, f"b{budget}-{weighting}-{kind}.json")
                 run_tool("quant-compile", model, f"--budget=avg-bits:{budget}",
                          f"--calibration-stats={stats[weighting]}", f"--report={report}", "-q", "-o", lib)
                 err = rel_error(execute(lib, eval_x), ref)
@@ -411,12 +424,12 @@ def main():
                 with open(report) as f:
                     rep = json.load(f)
                 schemes = ", ".join(f"{l['name']} {l['scheme'].replace('per-channel', 'pc')}" for l in rep["layers"])
-                return {"kind": "budget", "budget": float(budget), "weighting": weighting, "rank": a.rank, "scheme": schemes,
+                return {"kind": "budget", "budget": float(budget), "weighting": weighting, "rank": a.rank, "mean": a.mean, "scheme": schemes,
                         "bits": rep["totals"]["bits_per_weight"], "bytes": rep["totals"]["bytes"],
                         "error": err, "sensitivity": rep["totals"]["sensitivity"]}
 
             # Rank 0 keeps the key of the results measured before 'eigen' lines existed.
-            rows.append(cached(f"budget {budget} {weighting}" + (f" r{a.rank}" if a.rank else ""), measure_budget))
+            rows.append(cached(f"budget {budget} {weighting}" + (f" {kind}" if kind != "r0" else ""), measure_budget))
             r = rows[-1]
             progress(f"budget {budget} ({weighting}): {r['scheme']}; {r['bits']:.3f} bits, error {r['error']:.4e}")
 
@@ -443,7 +456,7 @@ def main():
         print(f"{'PASS' if verdict else 'FAIL'} budget {r['budget']:g} ({r['weighting']}): error {r['error']:.4e}"
               + (f" vs best uniform of >= size {best['scheme']} ({best['bits']:.3f} bits) {best['error']:.4e}"
                  if best else " (no uniform scheme of >= size)"))
-        lines.append(f"| {r['budget']:g} | {r['weighting']}" + (f" r{r['rank']}" if r.get("rank") else "") + " | "
+        lines.append(f"| {r['budget']:g} | {r['weighting']}" + (f" r{r['rank']}" if r.get("rank") else "") + (" mean" if r.get("mean") else "") + " | "
                      f"{r['scheme']} | {r['bits']:.3f} | {r['bytes'] / 1e6:.2f} | "
                      f"{r['error']:.4f} | {r['sensitivity']:.3e} ({np.sqrt(r['sensitivity']):.3g}) | "
                      + (f"{best['scheme']} ({best['bits']:.3f} bits) | {best['error']:.4f} | "

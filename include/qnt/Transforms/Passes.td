@@ -191,27 +191,30 @@ def QntGpuMergeKernelModulesPass
 
 def QntInstrumentCalibrationPass
     : Pass<"qnt-instrument-calibration", "::mlir::ModuleOp"> {
-  let summary = "Record the per-channel sum of x^2 and the row count of every linear layer's input";
+  let summary = "Record the per-channel sums of x^2 and x and the row count of every linear layer's input";
   let description = [{
     For calibration: before every linear layer with a constant weight (the
     layers qnt-assign-bitwidths and qnt-quantize-weights see, found by the
     same matcher and named the same way: the location name, else
-    `layer<i>`), inserts loops that add x_k^2 (in f64) of every element of
-    the layer's input x to a module buffer, per input channel k, and the
-    number of rows of x (elements / K) to another. The model computes
+    `layer<i>`), inserts loops that add x_k^2 and x_k (in f64) of every
+    element of the layer's input x to two module buffers, per input channel
+    k, and the number of rows of x (elements / K) to a third. The model computes
     exactly what it computed before. Adds to the module:
 
     - `memref.global "private" @qnt_calibration_sumsq_buffer :
       memref<SUMKxf64>`: the layers' channels one after another, in the
       order of the table below;
+    - `memref.global "private" @qnt_calibration_sum_buffer :
+      memref<SUMKxf64>`: the sums of x_k, laid out the same way;
     - `memref.global "private" @qnt_calibration_rows_buffer : memref<Lxi64>`;
     - `memref.global constant @qnt_calibration_layers : memref<Bxi8>`: text,
       one line `NAME K` per layer, NUL-terminated;
     - `func.func @qnt_calibration_sumsq(%i: index) -> f64` (element i of the
-      first buffer) and `func.func @qnt_calibration_rows(%layer: index) ->
+      first buffer), `func.func @qnt_calibration_sum(%i: index) -> f64`
+      (of the second) and `func.func @qnt_calibration_rows(%layer: index) ->
       i64`, the accessors a host program calls after running the model.
 
-    E[x_k^2] of a layer is sumsq / rows. quant-compile --calibrate compiles
+    E[x_k^2] of a layer is sumsq / rows, its mean E[x_k] sum / rows. quant-compile --calibrate compiles
     the instrumented float model, runs it and writes the statistics file
     (docs/COST_MODEL.md).
   }];
