@@ -3,7 +3,7 @@
 measured by executing the compiled model.
 
   scripts/mixed_stack.py [--dims 4096,11008] [--uniform "4:128 ..."]
-      [--budgets "3 4.25"] [--weighting plain,gain] [--check gain]
+      [--budgets "3 4.25"] [--weighting plain,gain] [--rank 8] [--check gain]
       [--table FILE] [--workdir DIR]
 
 Builds a float model (MLIR, weights as dense_resource blobs) whose layers have
@@ -25,6 +25,11 @@ forward pass on calibration rows:
          to squared relative error of the model's output (numpy, linearized
          with small noise). With it the pass's sensitivity estimates the
          model's squared relative output error, so layers are comparable.
+
+Both also hold --rank 'eigen' lines per layer (default 8): the top
+eigenpairs of E[x x^T] over the calibration rows (times G_l for gain), so
+that the pass's sensitivity is trace(dW H dW^T) for H = diagonal + those
+directions; --rank 0 gives the diagonal proxy sum_k E[x_k^2] ||dW_k||^2.
 
 Each library is executed through its C interface (ctypes) on evaluation rows
 that are not the calibration rows, and its output is compared with a float64
@@ -128,6 +133,27 @@ def output_gains(weights, gain, x, rng):
         dy = forward(weights, gain, x, noise=(name, eps)) - y
         gains[name] = float(np.sum(dy ** 2) / np.sum(eps ** 2) / np.mean(np.sum(y ** 2, axis=1)))
     return gains
+
+
+def stats_lines(name, x, rank, scale=1.0, mean=False):
+    """Calibration statistics of one layer whose input rows are x [M, K]:
+    the E[x_k^2] line and `rank` 'eigen' lines, the top eigenpairs of
+    H = E[x x^T] = x^T x / M (from the SVD of x: lambda_i = s_i^2 / M), all
+    times `scale`. qnt-assign-bitwidths then uses
+    H ~ diag(E[x_k^2] - sum_i lambda_i u_ik^2) + sum_i lambda_i u_i u_i^T.
+    With `mean` (and rank 0), one 'eigen' line for the mean mu instead,
+    (||mu||^2, mu / ||mu||), as quant-compile --calibrate writes it."""
+    m = x.shape[0]
+    text = name + " " + " ".join(f"{v * scale:.9g}" for v in np.mean(x ** 2, axis=0)) + "\n"
+    if mean:
+        mu = np.mean(x, axis=0)
+        norm2 = float(np.sum(mu ** 2))
+        text += f"{name} eigen {norm2 * scale:.9g} " + " ".join(f"{v:.9g}" for v in mu / np.sqrt(norm2)) + "\n"
+    if rank:
+        _, s, vt = np.linalg.svd(x, full_matrices=False)
+        for i in range(min(rank, len(s))):
+            text += f"{name} eigen {s[i] ** 2 / m * scale:.9g} " + " ".join(f"{u:.9g}" for u in vt[i]) + "\n"
+    return text
 
 
 def blob(arr):
@@ -280,6 +306,12 @@ def main():
     p.add_argument("--weighting", default="plain,gain",
                    help="calibration statistics for the budgets: plain = E[x_k^2]; gain = E[x_k^2] times the "
                         "gain of the layer's output to the model's output")
+    p.add_argument("--rank", type=int, default=8,
+                   help="directions of E[x x^T] per layer in the statistics ('eigen' lines; 0 = E[x_k^2] only, "
+                        "the diagonal proxy)")
+    p.add_argument("--mean", action="store_true",
+                   help="instead of --rank directions, one 'eigen' line per layer for the input's mean "
+                        "(what quant-compile --calibrate writes)")
     p.add_argument("--rows", type=int, default=16, help="evaluation (and calibration) rows of x")
     p.add_argument("--seed", type=int, default=2026)
     p.add_argument("--table", help="write the result as a Markdown table")
@@ -289,6 +321,9 @@ def main():
     p.add_argument("--workdir", help="keep the files here (default: a temporary folder)")
     a = p.parse_args()
     d, h = map(int, a.dims.split(","))
+    if a.mean:
+        a.rank = 0
+    kind = "mean" if a.mean else f"r{a.rank}"
     work = a.workdir or tempfile.mkdtemp(prefix="mixed_stack.")
     os.makedirs(work, exist_ok=True)
     start = time.time()
@@ -334,14 +369,16 @@ def main():
     gains = output_gains(weights, gain, calib_x.astype(np.float64), rng)
     stats = {}
     for weighting in a.weighting.split(","):
-        stats[weighting] = os.path.join(work, f"calibration-{weighting}.txt")
+        stats[weighting] = os.path.join(work, f"calibration-{weighting}-{kind}.txt")
         with open(stats[weighting], "w") as f:
             f.write(f"# E[x_k^2] of each layer's input over the calibration rows"
                     + (", times the layer's output gain" if weighting == "gain" else "")
+                    + (f", and the top {a.rank} eigenpairs of E[x x^T] ('eigen' lines)" if a.rank else "")
+                    + (", and the mean as an 'eigen' line" if a.mean else "")
                     + " (scripts/mixed_stack.py)\n")
             for name in LAYERS:
                 scale = gains[name] if weighting == "gain" else 1.0
-                f.write(name + " " + " ".join(f"{v * scale:.6g}" for v in np.mean(inputs[name] ** 2, axis=0)) + "\n")
+                f.write(stats_lines(name, inputs[name], a.rank, scale, a.mean))
     progress("output gains (relative): " + ", ".join(f"{n} {g:.3g}" for n, g in gains.items()))
     ref = forward(weights, gain, eval_x.astype(np.float64))
     progress("float64 reference done")
@@ -378,8 +415,8 @@ def main():
     for weighting in a.weighting.split(","):
         for budget in a.budgets.split():
             def measure_budget():
-                lib = os.path.join(work, f"b{budget}-{weighting}.so")
-                report = os.path.join(work, f"b{budget}-{weighting}.json")
+                lib = os.path.join(work, f"b{budget}-{weighting}-{kind}.so")
+                report = os.path.join(work, f"b{budget}-{weighting}-{kind}.json")
                 run_tool("quant-compile", model, f"--budget=avg-bits:{budget}",
                          f"--calibration-stats={stats[weighting]}", f"--report={report}", "-q", "-o", lib)
                 err = rel_error(execute(lib, eval_x), ref)
@@ -387,11 +424,12 @@ def main():
                 with open(report) as f:
                     rep = json.load(f)
                 schemes = ", ".join(f"{l['name']} {l['scheme'].replace('per-channel', 'pc')}" for l in rep["layers"])
-                return {"kind": "budget", "budget": float(budget), "weighting": weighting, "scheme": schemes,
+                return {"kind": "budget", "budget": float(budget), "weighting": weighting, "rank": a.rank, "mean": a.mean, "scheme": schemes,
                         "bits": rep["totals"]["bits_per_weight"], "bytes": rep["totals"]["bytes"],
                         "error": err, "sensitivity": rep["totals"]["sensitivity"]}
 
-            rows.append(cached(f"budget {budget} {weighting}", measure_budget))
+            # Rank 0 keeps the key of the results measured before 'eigen' lines existed.
+            rows.append(cached(f"budget {budget} {weighting}" + (f" {kind}" if kind != "r0" else ""), measure_budget))
             r = rows[-1]
             progress(f"budget {budget} ({weighting}): {r['scheme']}; {r['bits']:.3f} bits, error {r['error']:.4e}")
 
@@ -418,7 +456,8 @@ def main():
         print(f"{'PASS' if verdict else 'FAIL'} budget {r['budget']:g} ({r['weighting']}): error {r['error']:.4e}"
               + (f" vs best uniform of >= size {best['scheme']} ({best['bits']:.3f} bits) {best['error']:.4e}"
                  if best else " (no uniform scheme of >= size)"))
-        lines.append(f"| {r['budget']:g} | {r['weighting']} | {r['scheme']} | {r['bits']:.3f} | {r['bytes'] / 1e6:.2f} | "
+        lines.append(f"| {r['budget']:g} | {r['weighting']}" + (f" r{r['rank']}" if r.get("rank") else "") + (" mean" if r.get("mean") else "") + " | "
+                     f"{r['scheme']} | {r['bits']:.3f} | {r['bytes'] / 1e6:.2f} | "
                      f"{r['error']:.4f} | {r['sensitivity']:.3e} ({np.sqrt(r['sensitivity']):.3g}) | "
                      + (f"{best['scheme']} ({best['bits']:.3f} bits) | {best['error']:.4f} | "
                         f"{r['error'] / best['error']:.2f} |" if best else "- | - | - |"))

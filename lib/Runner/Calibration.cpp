@@ -7,6 +7,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 
 using namespace mlir::qnt;
@@ -54,12 +55,14 @@ std::string mlir::qnt::collectCalibrationStatistics(
       static_cast<const char *>(model.symbol("qnt_calibration_layers"));
   auto *sumsq = reinterpret_cast<double (*)(int64_t)>(
       model.symbol("qnt_calibration_sumsq"));
+  auto *sum = reinterpret_cast<double (*)(int64_t)>(
+      model.symbol("qnt_calibration_sum"));
   auto *rows = reinterpret_cast<int64_t (*)(int64_t)>(
       model.symbol("qnt_calibration_rows"));
-  if (!table || !sumsq || !rows)
+  if (!table || !sumsq || !sum || !rows)
     return "the model library is not instrumented for calibration (no "
            "qnt_calibration_layers, qnt_calibration_sumsq, "
-           "qnt_calibration_rows)";
+           "qnt_calibration_sum, qnt_calibration_rows)";
 
   // Check everything before running anything.
   int64_t total = 0;
@@ -115,14 +118,17 @@ std::string mlir::qnt::collectCalibrationStatistics(
              line.str() + "'";
     auto [it, isNew] = byName.try_emplace(name, stats.size());
     if (isNew)
-      stats.push_back({name.str(), std::vector<double>(k, 0.0), 0});
+      stats.push_back({name.str(), std::vector<double>(k, 0.0),
+                       std::vector<double>(k, 0.0), 0});
     LayerStatistics &s = stats[it->second];
     if (static_cast<int64_t>(s.sumSquares.size()) != k)
       return "layers named '" + name.str() + "' have different K (" +
              std::to_string(s.sumSquares.size()) + " and " + std::to_string(k) +
              "); their statistics cannot share a line";
-    for (int64_t c = 0; c < k; ++c)
+    for (int64_t c = 0; c < k; ++c) {
       s.sumSquares[c] += sumsq(offset + c);
+      s.sums[c] += sum(offset + c);
+    }
     s.rows += rows(layer);
     offset += k;
     ++layer;
@@ -143,14 +149,28 @@ std::string mlir::qnt::writeCalibrationStatistics(
       unseen.push_back(s.name);
       continue;
     }
-    os << s.name;
     // 9 significant digits: a float survives the round trip exactly.
-    for (double v : s.sumSquares) {
+    auto number = [&](double v) {
       char text[32];
-      std::snprintf(text, sizeof text, " %.9g", v / s.rows);
+      std::snprintf(text, sizeof text, " %.9g", v);
       os << text;
-    }
+    };
+    os << s.name;
+    for (double v : s.sumSquares)
+      number(v / s.rows);
     os << "\n";
+    // The mean as one direction: E[x x^T] = Cov + mu mu^T, with the
+    // covariance's diagonal left in the residual E[x_k^2] - mu_k^2.
+    double norm2 = 0;
+    for (double v : s.sums)
+      norm2 += (v / s.rows) * (v / s.rows);
+    if (norm2 > 0) {
+      os << s.name << " eigen";
+      number(norm2);
+      for (double v : s.sums)
+        number(v / s.rows / std::sqrt(norm2));
+      os << "\n";
+    }
   }
   os.close();
   if (os.has_error())

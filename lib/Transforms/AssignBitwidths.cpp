@@ -4,6 +4,7 @@
 #include "qnt/Support/BitAllocation.h"
 #include "qnt/Support/CostModel.h"
 #include "qnt/Support/Quantizer.h"
+#include "qnt/Support/Sensitivity.h"
 #include "qnt/Transforms/LinearLayer.h"
 #include "qnt/Transforms/Passes.h"
 #include "DefaultTarget.h" // kDefaultTarget: targets/host-x86_64.target
@@ -48,12 +49,12 @@ struct Layer {
   std::vector<double> bytes, seconds;
 };
 
-/// Calls `visit(lineNumber, words)` for every line of a whitespace-separated
-/// text file that is neither blank nor a '#' comment. Returns "" or the
-/// first problem, prefixed with what the file is.
+/// Calls `visit(words)` for every line of a space-separated text file that
+/// is neither blank nor a '#' comment. Returns "" or the first problem,
+/// prefixed with what the file is and "PATH:LINE: ".
 static std::string
 forEachRecord(StringRef path, StringRef what,
-              function_ref<std::string(unsigned, ArrayRef<StringRef>)> visit) {
+              function_ref<std::string(ArrayRef<StringRef>)> visit) {
   auto file = llvm::MemoryBuffer::getFile(path);
   if (!file)
     return "cannot read " + what.str() + " '" + path.str() +
@@ -65,9 +66,10 @@ forEachRecord(StringRef path, StringRef what,
     line.split(words, ' ', -1, /*KeepEmpty=*/false);
     if (words.empty() || words[0].starts_with("#"))
       continue;
-    std::string error = visit(i + 1, words);
+    std::string error = visit(words);
     if (!error.empty())
-      return what.str() + " " + error;
+      return what.str() + " " + path.str() + ":" + std::to_string(i + 1) +
+             ": " + error;
   }
   return "";
 }
@@ -147,25 +149,18 @@ void AssignBitwidths::runOnOperation() {
     return fail("target '" + (target.empty() ? std::string("host-x86_64") : std::string(target)) +
                 "': " + error);
 
-  // Calibration statistics: E[x_k^2] per input channel of named layers.
-  llvm::StringMap<std::vector<float>> stats;
+  // Calibration statistics: E[x x^T] of named layers' inputs, as E[x_k^2]
+  // per channel plus optional directions (docs/COST_MODEL.md).
+  std::map<std::string, InputMoment> stats;
   if (!calibration.empty()) {
-    std::string error = forEachRecord(
-        calibration, "calibration statistics",
-        [&](unsigned line, ArrayRef<StringRef> words) -> std::string {
-          std::vector<float> values;
-          for (StringRef w : words.drop_front()) {
-            double v;
-            if (w.getAsDouble(v) || !(v >= 0))
-              return "line " + std::to_string(line) + ": '" + w.str() +
-                     "' is not a non-negative number";
-            values.push_back(static_cast<float>(v));
-          }
-          stats[words[0]] = std::move(values);
-          return "";
-        });
-    if (!error.empty())
-      return fail(error);
+    auto file = llvm::MemoryBuffer::getFile(calibration);
+    if (!file)
+      return fail("cannot read calibration statistics '" + calibration +
+                  "': " + file.getError().message());
+    if (std::string error = parseCalibrationStatistics(
+            (*file)->getBuffer().str(), calibration, stats);
+        !error.empty())
+      return fail("calibration statistics " + error);
   }
 
   // Measured sensitivities: layer name -> scheme spec -> value.
@@ -173,11 +168,10 @@ void AssignBitwidths::runOnOperation() {
   if (!sensitivities.empty()) {
     std::string error = forEachRecord(
         sensitivities, "sensitivities",
-        [&](unsigned line, ArrayRef<StringRef> words) -> std::string {
+        [&](ArrayRef<StringRef> words) -> std::string {
           double v;
           if (words.size() != 3 || words[2].getAsDouble(v) || !(v >= 0))
-            return "line " + std::to_string(line) +
-                   ": expected 'NAME BITS:GROUP[:asym] VALUE' with VALUE >= 0";
+            return "expected 'NAME BITS:GROUP[:asym] VALUE' with VALUE >= 0";
           measured[words[0]][words[1]] = v;
           return "";
         });
@@ -202,18 +196,19 @@ void AssignBitwidths::runOnOperation() {
           << "': " << error;
       return signalPassFailure();
     }
-    const float *importance = nullptr;
+    const InputMoment *moment = nullptr;
     // By the reported name, so unnamed layers ("layer3") can have statistics
     // too (qnt-instrument-calibration names them the same way).
     auto it = stats.find(layer.name);
     if (it != stats.end()) {
-      if (static_cast<int64_t>(it->second.size()) != k) {
+      if (it->second.channels() != k) {
         c.layer.op->emitOpError()
-            << "calibration statistics of layer '" << layer.name << "' have "
-            << it->second.size() << " values, the layer has K = " << k;
+            << "calibration statistics of layer '" << layer.name << "' ("
+            << calibration << ":" << it->second.line << ") have "
+            << it->second.channels() << " values, the layer has K = " << k;
         return signalPassFailure();
       }
-      importance = it->second.data();
+      moment = &it->second;
     }
     auto layerMeasured = measured.find(c.name);
     for (const Candidate &cand : schemes) {
@@ -242,7 +237,8 @@ void AssignBitwidths::runOnOperation() {
         o.symmetric = !cand.asymmetric;
         o.groupSize = cand.group;
         o.scaleFormat = scaleFormat;
-        o.importance = importance;
+        // No importance: the sensitivity must be that of the W^ that
+        // qnt-quantize-weights produces, and it has no statistics.
         o.numThreads = 0;
         QuantizedMatrix q;
         if (std::string e = quantizeMatrix(rows, n, k, o, q); !e.empty()) {
@@ -250,7 +246,7 @@ void AssignBitwidths::runOnOperation() {
                                     << layer.name << "': " << e;
           return signalPassFailure();
         }
-        error = given ? *given : quantizationError(rows, q, importance);
+        error = given ? *given : expectedOutputError(rows, q, moment, 0);
         cost = {cand.bits, cand.group, scaleBits, cand.asymmetric};
       }
       double bits = static_cast<double>(cost.bits(n, k));

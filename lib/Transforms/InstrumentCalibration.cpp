@@ -1,6 +1,7 @@
 // qnt-instrument-calibration: makes a float model record the statistics of
-// its linear layers' inputs (sum of x_k^2 and row count per layer) in module
-// buffers that a host program reads through exported accessors.
+// its linear layers' inputs (sums of x_k^2 and of x_k, and the row count per
+// layer) in module buffers that a host program reads through exported
+// accessors.
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -20,9 +21,11 @@ using namespace mlir::qnt;
 // The ABI between the instrumented model and its host (lib/Runner reads
 // these names; docs/COST_MODEL.md describes them).
 static constexpr const char *kSumsBuffer = "qnt_calibration_sumsq_buffer";
+static constexpr const char *kMeansBuffer = "qnt_calibration_sum_buffer";
 static constexpr const char *kRowsBuffer = "qnt_calibration_rows_buffer";
 static constexpr const char *kLayerTable = "qnt_calibration_layers";
 static constexpr const char *kSumsAccessor = "qnt_calibration_sumsq";
+static constexpr const char *kMeansAccessor = "qnt_calibration_sum";
 static constexpr const char *kRowsAccessor = "qnt_calibration_rows";
 
 namespace {
@@ -70,10 +73,12 @@ static FailureOr<unsigned> inputChannelDim(const LinearLayer &layer) {
   return *found;
 }
 
-/// `sums[offset + x's channel index] += x^2` for every element of x, and
-/// `rows[layer] += elements / K`, inserted before the layer.
+/// `sums[offset + x's channel index] += x^2` and `linear[...] += x` for every
+/// element of x, and `rows[layer] += elements / K`, inserted before the
+/// layer.
 static void instrument(OpBuilder &b, const Site &site, int64_t index,
                        memref::GlobalOp sumsBuffer,
+                       memref::GlobalOp linearBuffer,
                        memref::GlobalOp rowsBuffer) {
   linalg::LinalgOp op = site.layer.layer.op;
   Location loc = op.getLoc();
@@ -83,6 +88,8 @@ static void instrument(OpBuilder &b, const Site &site, int64_t index,
   Type f64 = b.getF64Type();
   Value sums = memref::GetGlobalOp::create(b, loc, sumsBuffer.getType(),
                                            sumsBuffer.getSymName());
+  Value linear = memref::GetGlobalOp::create(b, loc, linearBuffer.getType(),
+                                             linearBuffer.getSymName());
   Value rows = memref::GetGlobalOp::create(b, loc, rowsBuffer.getType(),
                                            rowsBuffer.getSymName());
 
@@ -114,6 +121,10 @@ static void instrument(OpBuilder &b, const Site &site, int64_t index,
         Value old = memref::LoadOp::create(nb, loc, sums, ValueRange{at});
         Value sum = arith::AddFOp::create(nb, loc, old, square);
         memref::StoreOp::create(nb, loc, sum, sums, ValueRange{at});
+        Value oldLinear =
+            memref::LoadOp::create(nb, loc, linear, ValueRange{at});
+        Value sumLinear = arith::AddFOp::create(nb, loc, oldLinear, v);
+        memref::StoreOp::create(nb, loc, sumLinear, linear, ValueRange{at});
       });
   Value layerIndex = arith::ConstantIndexOp::create(b, loc, index);
   Value oldRows = memref::LoadOp::create(b, loc, rows, ValueRange{layerIndex});
@@ -141,7 +152,8 @@ static void buildAccessor(OpBuilder &b, Location loc, StringRef name,
 void InstrumentCalibration::runOnOperation() {
   ModuleOp module = getOperation();
   for (const char *symbol :
-       {kSumsBuffer, kRowsBuffer, kLayerTable, kSumsAccessor, kRowsAccessor})
+       {kSumsBuffer, kMeansBuffer, kRowsBuffer, kLayerTable, kSumsAccessor,
+        kMeansAccessor, kRowsAccessor})
     if (module.lookupSymbol(symbol)) {
       emitError(module.getLoc())
           << "qnt-instrument-calibration: the module already defines '"
@@ -199,6 +211,8 @@ void InstrumentCalibration::runOnOperation() {
   };
   memref::GlobalOp sums = zeroBuffer(
       kSumsBuffer, std::max<int64_t>(channels, 1), b.getFloatAttr(f64, 0.0));
+  memref::GlobalOp linear = zeroBuffer(
+      kMeansBuffer, std::max<int64_t>(channels, 1), b.getFloatAttr(f64, 0.0));
   memref::GlobalOp rows =
       zeroBuffer(kRowsBuffer, std::max<int64_t>(sites.size(), 1),
                  b.getIntegerAttr(i64, 0));
@@ -213,8 +227,9 @@ void InstrumentCalibration::runOnOperation() {
       /*constant=*/true, /*alignment=*/IntegerAttr());
   b.setInsertionPointToEnd(module.getBody());
   buildAccessor(b, loc, kSumsAccessor, sums);
+  buildAccessor(b, loc, kMeansAccessor, linear);
   buildAccessor(b, loc, kRowsAccessor, rows);
 
   for (auto [i, site] : llvm::enumerate(sites))
-    instrument(b, site, i, sums, rows);
+    instrument(b, site, i, sums, linear, rows);
 }

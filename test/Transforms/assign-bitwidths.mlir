@@ -21,6 +21,12 @@
 // RUN: not quant-opt %s --qnt-assign-bitwidths="calibration=%t.stats" 2>&1 | FileCheck %s --check-prefix=STATSK
 // RUN: printf '# E[x^2]\n\nsmooth -1\n' > %t.negstats
 // RUN: not quant-opt %s --qnt-assign-bitwidths="calibration=%t.negstats" 2>&1 | FileCheck %s --check-prefix=STATSNEG
+// 'eigen' lines (directions of E[x x^T]) must match their layer's E[x_k^2]
+// line: as many values, and no more energy on a channel than it has.
+// RUN: printf '# H\nsmooth 1 2 3\nsmooth eigen 4 1 0\n' > %t.eigenstats
+// RUN: not quant-opt %s --qnt-assign-bitwidths="calibration=%t.eigenstats" 2>&1 | FileCheck %s --check-prefix=STATSEIGEN
+// RUN: printf 'smooth 1 2\nsmooth eigen 5 1 0\n' > %t.bigstats
+// RUN: not quant-opt %s --qnt-assign-bitwidths="calibration=%t.bigstats" 2>&1 | FileCheck %s --check-prefix=STATSBIG
 // --only quantizes just the named layers.
 // RUN: quant-opt %s --qnt-quantize-weights="only=outliers" | FileCheck %s --check-prefix=ONLY
 // The chosen schemes are what qnt-quantize-weights then produces.
@@ -46,11 +52,13 @@
 // MEASURED-LABEL: func.func @two_layers
 //       MEASURED:   linalg.matmul {{.*}} {qnt.scheme = #qnt.scheme<si8, symmetric, per_group<1, 32>>}
 //       MEASURED:   linalg.matmul {{.*}} {qnt.scheme = #qnt.scheme<si4, symmetric, per_group<1, 32>>}
-// BADSENS: error: qnt-assign-bitwidths: sensitivities line 1: expected 'NAME BITS:GROUP[:asym] VALUE' with VALUE >= 0
+// BADSENS: error: qnt-assign-bitwidths: sensitivities {{.*}}.bad:1: expected 'NAME BITS:GROUP[:asym] VALUE' with VALUE >= 0
 // NOTARGET: error: qnt-assign-bitwidths: cannot read target '{{.*}}.missing': No such file or directory
 // BADTARGET: error: qnt-assign-bitwidths: target '{{.*}}.target': line 2: unknown key 'bandwidth'
-// STATSK: model.mlir:1:1: error: 'linalg.matmul' op calibration statistics of layer 'smooth' have 3 values, the layer has K = 64
-// STATSNEG: error: qnt-assign-bitwidths: calibration statistics line 3: '-1' is not a non-negative number
+// STATSK: model.mlir:1:1: error: 'linalg.matmul' op calibration statistics of layer 'smooth' ({{.*}}.stats:1) have 3 values, the layer has K = 64
+// STATSNEG: error: qnt-assign-bitwidths: calibration statistics {{.*}}.negstats:3: layer 'smooth': E[x_k^2] value '-1' is negative
+// STATSEIGEN: error: qnt-assign-bitwidths: calibration statistics {{.*}}.eigenstats:3: layer 'smooth': 'eigen' line has 2 values after the eigenvalue, its E[x_k^2] line (line 2) has 3
+// STATSBIG: error: qnt-assign-bitwidths: calibration statistics {{.*}}.bigstats:1: layer 'smooth': channel 0 has E[x_k^2] = 1, less than its 'eigen' lines give it (5)
 // ONLY: arith.constant dense<{{.*}}> : tensor<8x64xf32>
 // ONLY: qnt.constant {codes = dense_resource<outliers.codes>
 // ONLY-NOT: qnt.constant

@@ -1,17 +1,19 @@
 // RUN: quant-opt %s --qnt-instrument-calibration --split-input-file | FileCheck %s
 
-// Every linear layer with a constant weight gets loops adding x^2 of each
-// input element to its channels' slots of one f64 buffer and the row count
-// to another; the table names the layers as qnt-assign-bitwidths does (the
+// Every linear layer with a constant weight gets loops adding x^2 and x of
+// each input element to its channels' slots of two f64 buffers and the row
+// count to a third; the table names the layers as qnt-assign-bitwidths does (the
 // location name, else layer<i>) with their K: "proj 8\nlayer1 6\n\0".
 
 // CHECK-DAG: memref.global "private" @qnt_calibration_sumsq_buffer : memref<14xf64> = dense<0.000000e+00>
+// CHECK-DAG: memref.global "private" @qnt_calibration_sum_buffer : memref<14xf64> = dense<0.000000e+00>
 // CHECK-DAG: memref.global "private" @qnt_calibration_rows_buffer : memref<2xi64> = dense<0>
 // CHECK-DAG: memref.global constant @qnt_calibration_layers : memref<17xi8> = dense<[112, 114, 111, 106, 32, 56, 10, 108, 97, 121, 101, 114, 49, 32, 54, 10, 0]>
 
 // CHECK-LABEL: func.func @named
 //  CHECK-SAME:     (%[[X:.*]]: tensor<2x8xf32>)
 //   CHECK-DAG:   %[[SUMS:.*]] = memref.get_global @qnt_calibration_sumsq_buffer : memref<14xf64>
+//   CHECK-DAG:   %[[LIN:.*]] = memref.get_global @qnt_calibration_sum_buffer : memref<14xf64>
 //   CHECK-DAG:   %[[ROWS:.*]] = memref.get_global @qnt_calibration_rows_buffer : memref<2xi64>
 //   CHECK-DAG:   %[[C0:.*]] = arith.constant 0 : index
 //   CHECK-DAG:   %[[C1:.*]] = arith.constant 1 : index
@@ -25,6 +27,9 @@
 //       CHECK:       %[[OLD:.*]] = memref.load %[[SUMS]][%[[J]]] : memref<14xf64>
 //       CHECK:       %[[NEW:.*]] = arith.addf %[[OLD]], %[[SQ]] : f64
 //       CHECK:       memref.store %[[NEW]], %[[SUMS]][%[[J]]] : memref<14xf64>
+//       CHECK:       %[[OLDL:.*]] = memref.load %[[LIN]][%[[J]]] : memref<14xf64>
+//       CHECK:       %[[NEWL:.*]] = arith.addf %[[OLDL]], %[[W]] : f64
+//       CHECK:       memref.store %[[NEWL]], %[[LIN]][%[[J]]] : memref<14xf64>
 //       CHECK:     }
 //       CHECK:   }
 //       CHECK:   %[[L0:.*]] = arith.constant 0 : index
@@ -97,6 +102,11 @@ func.func @not_constant(%x: tensor<2x8xf32>, %w: tensor<4x8xf32>, %init: tensor<
 //       CHECK:   %[[B:.*]] = memref.get_global @qnt_calibration_sumsq_buffer : memref<14xf64>
 //       CHECK:   %[[V:.*]] = memref.load %[[B]][%[[I]]] : memref<14xf64>
 //       CHECK:   return %[[V]] : f64
+// CHECK-LABEL: func.func @qnt_calibration_sum(
+//  CHECK-SAME:     %[[I:.*]]: index) -> f64
+//       CHECK:   %[[B:.*]] = memref.get_global @qnt_calibration_sum_buffer : memref<14xf64>
+//       CHECK:   %[[V:.*]] = memref.load %[[B]][%[[I]]] : memref<14xf64>
+//       CHECK:   return %[[V]] : f64
 // CHECK-LABEL: func.func @qnt_calibration_rows
 //  CHECK-SAME:     (%[[L:.*]]: index) -> i64
 //       CHECK:   %[[B:.*]] = memref.get_global @qnt_calibration_rows_buffer : memref<2xi64>
@@ -107,6 +117,7 @@ func.func @not_constant(%x: tensor<2x8xf32>, %w: tensor<4x8xf32>, %init: tensor<
 
 // A module without linear layers still gets the protocol, empty.
 // CHECK-DAG: memref.global "private" @qnt_calibration_sumsq_buffer : memref<1xf64>
+// CHECK-DAG: memref.global "private" @qnt_calibration_sum_buffer : memref<1xf64>
 // CHECK-DAG: memref.global "private" @qnt_calibration_rows_buffer : memref<1xi64>
 // CHECK-DAG: memref.global constant @qnt_calibration_layers : memref<1xi8> = dense<0>
 // CHECK-LABEL: func.func @no_layers

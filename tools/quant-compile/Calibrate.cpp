@@ -60,7 +60,8 @@ std::string qnt::collectCalibration(
   error = writeCalibrationStatistics(
       statsPath.str(), stats,
       "E[x_k^2] of each linear layer's input (NAME then one value per input "
-      "channel) from quant-compile --calibrate=" +
+      "channel; then NAME eigen ||mu||^2 mu/||mu|| for its mean mu) from "
+      "quant-compile --calibrate=" +
           tokenFile.str() + ": " + std::to_string(samples.size()) +
           " samples, " + std::to_string(tokens) + " tokens",
       unseen);

@@ -139,7 +139,8 @@ static cl::opt<std::string>
 static cl::opt<std::string> calibrationStats(
     "calibration-stats",
     cl::desc("With --budget: E[x_k^2] of every layer's input ('NAME v0 v1 ...' "
-             "lines) weighting the sensitivities; see docs/COST_MODEL.md"),
+             "lines, optionally 'NAME eigen LAMBDA u0 u1 ...' directions of "
+             "E[x x^T]) weighting the sensitivities; see docs/COST_MODEL.md"),
     cl::value_desc("file"), cl::cat(category));
 static cl::opt<std::string> sensitivityFile(
     "sensitivities",

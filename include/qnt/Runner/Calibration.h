@@ -28,6 +28,7 @@ std::string readTokenFile(const std::string &path,
 struct LayerStatistics {
   std::string name;
   std::vector<double> sumSquares; // sum of x_k^2 over all rows, per channel k
+  std::vector<double> sums;       // sum of x_k over all rows, per channel k
   int64_t rows = 0;
 };
 
@@ -44,8 +45,11 @@ std::string collectCalibrationStatistics(
     llvm::function_ref<void(const llvm::Twine &)> progress);
 
 /// Writes the statistics file read by qnt-assign-bitwidths: `comment` as a
-/// `#` line, then `NAME E[x_0^2] E[x_1^2] ...` per layer. Layers that saw no
-/// rows have no E[x^2] and are left out; their names are put in `unseen`.
+/// `#` line, then per layer `NAME E[x_0^2] E[x_1^2] ...` and, unless the
+/// mean mu = E[x] is 0, `NAME eigen ||mu||^2 mu_0/||mu|| mu_1/||mu|| ...`:
+/// E[x x^T] ~ diag(Var[x_k]) + mu mu^T (docs/COST_MODEL.md). Layers that saw
+/// no rows have no statistics and are left out; their names are put in
+/// `unseen`.
 std::string writeCalibrationStatistics(
     const std::string &path, const std::vector<LayerStatistics> &stats,
     const std::string &comment, std::vector<std::string> &unseen);

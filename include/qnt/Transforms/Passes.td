@@ -56,9 +56,12 @@ def QntAssignBitwidthsPass : Pass<"qnt-assign-bitwidths", "::mlir::ModuleOp"> {
   let summary = "Choose each linear layer's scheme from a cost model under a budget";
   let description = [{
     For every linear layer with a constant weight and every candidate scheme,
-    computes the sensitivity (sum_k E[x_k^2] ||W[:, k] - W^[:, k]||^2, the
-    diagonal-Hessian proxy; E[x_k^2] from a calibration statistics file when
-    given, else 1) and the cost (bits, or predicted time on a target), then
+    computes the sensitivity (trace(dW H dW^T), dW = W - W^, the expected
+    squared error of the layer's output; H = E[x x^T] of the layer's input
+    from a calibration statistics file, as E[x_k^2] per channel plus optional
+    top eigenpairs ('eigen' lines), i.e. diag + low rank; without 'eigen'
+    lines the diagonal proxy sum_k E[x_k^2] ||dW[:, k]||^2; without
+    statistics H = I) and the cost (bits, or predicted time on a target), then
     picks one scheme per layer minimising the total sensitivity under the
     budget with an exact multiple-choice knapsack solver (dynamic programming
     over the budget; the discretisation bound is reported). Each layer gets a
@@ -78,7 +81,9 @@ def QntAssignBitwidthsPass : Pass<"qnt-assign-bitwidths", "::mlir::ModuleOp"> {
     Option<"target", "target", "std::string", /*default=*/"\"\"",
            "Target description file (default: the built-in host-x86_64)">,
     Option<"calibration", "calibration", "std::string", /*default=*/"\"\"",
-           "Statistics file: 'NAME v0 v1 ...' lines of E[x_k^2] per layer">,
+           "Statistics file: 'NAME v0 v1 ...' lines of E[x_k^2] per layer, "
+           "optionally followed by 'NAME eigen LAMBDA u0 u1 ...' lines "
+           "(directions of E[x x^T])">,
     Option<"sensitivities", "sensitivities", "std::string", /*default=*/"\"\"",
            "Measured sensitivities: 'NAME BITS:GROUP[:asym] VALUE' lines "
            "replace the proxy; a layer's other candidates are dropped">,
@@ -186,27 +191,30 @@ def QntGpuMergeKernelModulesPass
 
 def QntInstrumentCalibrationPass
     : Pass<"qnt-instrument-calibration", "::mlir::ModuleOp"> {
-  let summary = "Record the per-channel sum of x^2 and the row count of every linear layer's input";
+  let summary = "Record the per-channel sums of x^2 and x and the row count of every linear layer's input";
   let description = [{
     For calibration: before every linear layer with a constant weight (the
     layers qnt-assign-bitwidths and qnt-quantize-weights see, found by the
     same matcher and named the same way: the location name, else
-    `layer<i>`), inserts loops that add x_k^2 (in f64) of every element of
-    the layer's input x to a module buffer, per input channel k, and the
-    number of rows of x (elements / K) to another. The model computes
+    `layer<i>`), inserts loops that add x_k^2 and x_k (in f64) of every
+    element of the layer's input x to two module buffers, per input channel
+    k, and the number of rows of x (elements / K) to a third. The model computes
     exactly what it computed before. Adds to the module:
 
     - `memref.global "private" @qnt_calibration_sumsq_buffer :
       memref<SUMKxf64>`: the layers' channels one after another, in the
       order of the table below;
+    - `memref.global "private" @qnt_calibration_sum_buffer :
+      memref<SUMKxf64>`: the sums of x_k, laid out the same way;
     - `memref.global "private" @qnt_calibration_rows_buffer : memref<Lxi64>`;
     - `memref.global constant @qnt_calibration_layers : memref<Bxi8>`: text,
       one line `NAME K` per layer, NUL-terminated;
     - `func.func @qnt_calibration_sumsq(%i: index) -> f64` (element i of the
-      first buffer) and `func.func @qnt_calibration_rows(%layer: index) ->
+      first buffer), `func.func @qnt_calibration_sum(%i: index) -> f64`
+      (of the second) and `func.func @qnt_calibration_rows(%layer: index) ->
       i64`, the accessors a host program calls after running the model.
 
-    E[x_k^2] of a layer is sumsq / rows. quant-compile --calibrate compiles
+    E[x_k^2] of a layer is sumsq / rows, its mean E[x_k] sum / rows. quant-compile --calibrate compiles
     the instrumented float model, runs it and writes the statistics file
     (docs/COST_MODEL.md).
   }];

@@ -63,6 +63,8 @@ class Model:
         self.k = np.zeros((c["layers"], c["seq"], c["kv_dim"]), dtype=np.float32)
         self.v = np.zeros_like(self.k)
         self.stats = None
+        self.linear = {}
+        self.outer = None
 
     def rope(self, x, pos):
         head = self.cfg["head"]
@@ -76,10 +78,15 @@ class Model:
         return out
 
     def observe(self, name, x):
-        """Accumulates x^2 per input channel of the linear layer `name`."""
+        """Accumulates x^2 per input channel of the linear layer `name` (and
+        x x^T when self.outer is a dict, for 'eigen' lines)."""
         if self.stats is not None:
+            x = np.asarray(x, dtype=np.float64)
             total, count = self.stats.get(name, (0.0, 0))
-            self.stats[name] = (total + np.asarray(x, dtype=np.float64) ** 2, count + 1)
+            self.stats[name] = (total + x ** 2, count + 1)
+            self.linear[name] = self.linear.get(name, 0.0) + x
+            if self.outer is not None:
+                self.outer[name] = self.outer.get(name, 0.0) + np.outer(x, x)
 
     def step(self, token, pos):
         c, w = self.cfg, self.w
@@ -140,12 +147,20 @@ def run(path, prompt, steps, logits_path):
     return out
 
 
-def read_stats(path):
+def read_stats(path, directions=None):
+    """The E[x_k^2] lines as [(name, values)]; the 'eigen' lines go to
+    `directions` (name -> [(lambda, u)]) if it is a dict."""
     layers = []
     with open(path) as f:
         for line in f:
             words = line.split()
-            if words and not words[0].startswith("#"):
+            if not words or words[0].startswith("#"):
+                continue
+            if len(words) > 1 and words[1] == "eigen":
+                if directions is not None:
+                    directions.setdefault(words[0], []).append(
+                        (float(words[2]), np.array([float(v) for v in words[3:]])))
+            else:
                 layers.append((words[0], np.array([float(v) for v in words[1:]])))
     return layers
 
@@ -153,7 +168,8 @@ def read_stats(path):
 def compare_stats(reference, candidate, rtol):
     """Same layers in the same order, each with the same number of channels
     and |got - ref| <= rtol * max(ref) per layer."""
-    ref, got = read_stats(reference), read_stats(candidate)
+    ref_dirs, got_dirs = {}, {}
+    ref, got = read_stats(reference, ref_dirs), read_stats(candidate, got_dirs)
     if [n for n, _ in ref] != [n for n, _ in got] or not ref:
         print("FAIL: layers", [n for n, _ in got], "expected", [n for n, _ in ref])
         return 1
@@ -167,8 +183,27 @@ def compare_stats(reference, candidate, rtol):
             print(f"FAIL: {name}: max |difference| is {err:.3g} of max E[x^2], above {rtol}")
             return 1
         worst = max(worst, err)
+    # 'eigen' lines are compared when the reference has them: the same
+    # number per layer, lambda to rtol relative, u to rtol of max |u|.
+    worst_dir = 0.0
+    for name, dirs in ref_dirs.items():
+        mine = got_dirs.get(name, [])
+        if len(mine) != len(dirs):
+            print(f"FAIL: {name} has {len(mine)} 'eigen' lines, expected {len(dirs)}")
+            return 1
+        for (rl, ru), (gl, gu) in zip(dirs, mine):
+            if ru.size != gu.size:
+                print(f"FAIL: {name}: 'eigen' line has {gu.size} values, expected {ru.size}")
+                return 1
+            err = max(abs(gl - rl) / abs(rl), np.abs(gu - ru).max() / np.abs(ru).max())
+            if err > rtol:
+                print(f"FAIL: {name}: 'eigen' line differs by {err:.3g}, above {rtol}")
+                return 1
+            worst_dir = max(worst_dir, err)
+    ndirs = sum(len(d) for d in ref_dirs.values())
     print(f"PASS {len(ref)} layers, {sum(r.size for _, r in ref)} channels, "
-          f"max |difference| {worst:.2g} of the layer's max")
+          f"max |difference| {worst:.2g} of the layer's max"
+          + (f"; {ndirs} directions, max difference {worst_dir:.2g}" if ndirs else ""))
     return 0
 
 
@@ -185,6 +220,12 @@ def main():
     st.add_argument("--positions", type=int, default=128)
     st.add_argument("--start-token", type=int, default=1,
                     help="first token; greedy decoding continues from it")
+    st.add_argument("--rank", type=int, default=0,
+                    help="also write the top RANK eigenpairs of each layer's E[x x^T] "
+                         "('eigen' lines, docs/COST_MODEL.md)")
+    st.add_argument("--mean", action="store_true",
+                    help="also write the mean mu = E[x] of each layer's input as one 'eigen' line "
+                         "(||mu||^2, mu / ||mu||), as quant-compile --calibrate does")
     st.add_argument("--token-file",
                     help="teacher forcing instead: every line of this file is one "
                          "sample (token ids; '#' comments), fed from position 0 "
@@ -209,6 +250,7 @@ def main():
         # Every linear layer's input is observed.
         m = Model(args.checkpoint)
         m.stats = {}
+        m.outer = {} if args.rank else None
         if args.token_file:
             with open(args.token_file) as f:
                 samples = [[int(t) for t in line.split("#")[0].split()] for line in f]
@@ -228,6 +270,14 @@ def main():
                   "greedy positions from token", args.start_token)
         for name, (total, count) in m.stats.items():
             print(name, " ".join(f"{v:.9g}" for v in total / count))
+            mu = m.linear[name] / count
+            if args.mean and np.any(mu != 0):
+                norm2 = float(np.sum(mu ** 2))
+                print(name, "eigen", f"{norm2:.9g}", " ".join(f"{v:.9g}" for v in mu / np.sqrt(norm2)))
+            if args.rank:
+                lam, vec = np.linalg.eigh(m.outer[name] / count)
+                for i in np.argsort(lam)[::-1][:args.rank]:
+                    print(name, "eigen", f"{max(lam[i], 0.0):.9g}", " ".join(f"{v:.9g}" for v in vec[:, i]))
         return 0
     if args.cmd == "compare-stats":
         return compare_stats(args.reference, args.candidate, args.rtol)
