@@ -53,6 +53,9 @@ def main():
     p.add_argument("--target", default=os.path.join(ROOT, "targets", "host-x86_64.target"))
     p.add_argument("--quant-opt", default=os.path.join(ROOT, "build", "bin", "quant-opt"))
     p.add_argument("--markdown", action="store_true")
+    p.add_argument("--exclude", default="a8_",
+                   help="skip kernels whose name contains this (default: the activations=i8 "
+                        "kernels, which the cost model does not describe)")
     a = p.parse_args()
     rows = []
     with open(a.results) as f:
@@ -60,6 +63,8 @@ def main():
             w = line.split()
             # shape scheme M thr mode qnt_ms ... busy% kernel (bw% only for M=1)
             if len(w) < 13 or not w[0].replace("x", "").isdigit() or not w[2].isdigit():
+                continue
+            if a.exclude and a.exclude in w[-1]:
                 continue
             rows.append({"shape": w[0], "scheme": w[1], "m": int(w[2]), "thr": int(w[3]), "mode": w[4],
                          "ms": float(w[5]), "busy": w[-2]})

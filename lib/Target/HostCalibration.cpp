@@ -253,16 +253,17 @@ std::string compileKernels(MLIRContext &context, StringRef cpu,
       parseSourceString<ModuleOp>(text, ParserConfig(&context));
   if (!module)
     return "the generated kernel module does not parse";
-  CpuPipelineOptions options;
-  PassManager pm(&context);
-  buildCpuPipeline(pm, options);
-  if (failed(pm.run(*module)))
-    return "the kernel pipeline failed on the generated kernels";
   std::string error;
   std::unique_ptr<llvm::TargetMachine> machine =
       createHostTargetMachine(cpu, error);
   if (!machine)
     return error;
+  CpuPipelineOptions options;
+  setHostKernelOptions(options, *machine);
+  PassManager pm(&context);
+  buildCpuPipeline(pm, options);
+  if (failed(pm.run(*module)))
+    return "the kernel pipeline failed on the generated kernels";
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule =
       translateAndOptimize(*module, llvmContext, *machine);
@@ -359,7 +360,16 @@ std::string mlir::qnt::calibrateHostTarget(MLIRContext &context, StringRef cpu,
                           [&](const Kernel &kk) { return kk.spec.name == name; });
   };
 
+  // The tile of the kernels just compiled (the model describes it).
   CpuPipelineOptions options;
+  {
+    std::string error;
+    std::unique_ptr<llvm::TargetMachine> machine =
+        createHostTargetMachine(cpu, error);
+    if (!machine)
+      return error;
+    setHostKernelOptions(options, *machine);
+  }
   const int64_t rows = options.rowsPerTile, cols = options.colsPerTile;
   const int64_t bigM = 128;
   std::vector<float> x(bigM * 4096);

@@ -141,3 +141,17 @@ bool qnt::linkSharedLibrary(ArrayRef<std::string> objects, StringRef output,
   }
   return true;
 }
+
+void qnt::setHostKernelOptions(CpuPipelineOptions &options,
+                               const llvm::TargetMachine &machine) {
+  const llvm::MCSubtargetInfo &subtarget = *machine.getMCSubtargetInfo();
+  if (subtarget.checkFeatures("+avx2"))
+    options.intDot = "avx2";
+  // The 16-lane 4x4 tile fills AVX-512's registers; with AVX2's 16 it
+  // spills, and 8-lane chunks on 2x4 tiles are 1.7x faster at M = 128
+  // (docs/PERFORMANCE.md, Zen 3).
+  if (!subtarget.checkFeatures("+avx512f")) {
+    options.chunk = 8;
+    options.rowsPerTile = options.activations == "i8" ? 4 : 2;
+  }
+}

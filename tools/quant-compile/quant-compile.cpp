@@ -21,7 +21,6 @@
 #include "qnt/Transforms/Passes.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
-#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/CommandLine.h"
@@ -358,17 +357,7 @@ static int lowerAndEmit(ModuleOp module, StringRef kind, StringRef path,
   qnt::CpuPipelineOptions pipeline;
   pipeline.parallel = threads;
   pipeline.activations = activations;
-  // The int8 dot products use the AVX2 instructions where the CPU has them.
-  const llvm::MCSubtargetInfo &subtarget = *machine->getMCSubtargetInfo();
-  if (subtarget.checkFeatures("+avx2"))
-    pipeline.intDot = "avx2";
-  // The f32 kernels' default tile (16-lane chunks, 4x4) fills the 32 vector
-  // registers of AVX-512; with 16 registers (AVX2) it spills, and 8-lane
-  // chunks on 2x4 tiles are 1.7x faster at M = 128 (docs/PERFORMANCE.md).
-  if (!subtarget.checkFeatures("+avx512f")) {
-    pipeline.chunk = 8;
-    pipeline.rowsPerTile = activations == "i8" ? 4 : 2;
-  }
+  qnt::setHostKernelOptions(pipeline, *machine);
   PassManager bufferizePm(module.getContext());
   if (gpu)
     qnt::buildGpuBufferizePipeline(bufferizePm, *gpu);

@@ -4,6 +4,7 @@
 #define QNT_TARGET_HOSTCODEGEN_H
 
 #include "mlir/IR/BuiltinOps.h"
+#include "qnt/Pipelines/Pipelines.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Support/CodeGen.h"
 #include "llvm/Target/TargetMachine.h"
@@ -16,6 +17,15 @@ namespace mlir::qnt {
 /// its features) or an LLVM CPU name such as "x86-64-v3" or "skylake-avx512".
 std::unique_ptr<llvm::TargetMachine> createHostTargetMachine(StringRef cpu,
                                                              std::string &error);
+
+/// Sets the kernel options of qnt-cpu-pipeline that depend on `machine`'s
+/// CPU (everything quant-compile compiles for the host uses them): the int8
+/// dot products of `activations=i8` in AVX2 where the CPU has it; f32
+/// kernels in 16-lane chunks on 4x4 tiles with AVX-512 (32 vector
+/// registers), 8-lane chunks on 2x4 tiles without (16 registers; 4x4 for
+/// the int8-activation kernels, whose accumulators are 8 lanes anyway).
+void setHostKernelOptions(CpuPipelineOptions &options,
+                          const llvm::TargetMachine &machine);
 
 /// Translates an LLVM-dialect module to LLVM IR and runs LLVM's -O3 pipeline
 /// for `machine`. Returns null (after emitting a diagnostic) on failure.
