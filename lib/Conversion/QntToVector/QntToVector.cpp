@@ -32,34 +32,87 @@ using namespace mlir::qnt;
 
 namespace {
 
-/// A copy of `op`'s codes in the plane-major layout of the matmul kernels
-/// (toPlaneMajorRow), as a constant right after `op`.
-static FailureOr<Value> materializePlaneMajorCodes(ConstantOp op,
-                                                   int64_t groupSize,
-                                                   int64_t lanes) {
-  PackedType type = op.getType();
+/// A re-laid-out copy of `op`'s code bytes, as an arith.constant of
+/// `resultType` right after `op`: `relayout(in, rows, rowBytes, out)` writes
+/// it straight into the new blob (one copy of the codes, not two).
+static FailureOr<Value> materializeRelaidCodes(
+    ConstantOp op, ShapedType resultType,
+    llvm::function_ref<void(const uint8_t *, int64_t, int64_t, uint8_t *)>
+        relayout) {
   SmallVector<char> storage;
   FailureOr<ArrayRef<char>> bytes = readCodeBytes(op, storage);
   if (failed(bytes))
     return failure();
-  int64_t count = type.getShape().back();
-  int64_t rowBytes = type.getCodesShape().back();
+  int64_t rowBytes = op.getType().getCodesShape().back();
   int64_t rows = rowBytes ? static_cast<int64_t>(bytes->size()) / rowBytes : 0;
-  // Written straight into the blob: one copy of the codes, not two.
   AsmResourceBlob blob =
       HeapAsmResourceBlob::allocate(bytes->size(), alignof(uint64_t));
-  MutableArrayRef<char> out = blob.getMutableData();
-  for (int64_t r = 0; r < rows; ++r)
-    toPlaneMajorRow(
-        reinterpret_cast<const uint8_t *>(bytes->data()) + r * rowBytes, count,
-        type.getScheme().getBits(), groupSize, lanes,
-        reinterpret_cast<uint8_t *>(out.data()) + r * rowBytes);
-  auto codesType = cast<ShapedType>(op.getCodes().getType());
-  auto attr = DenseResourceElementsAttr::get(codesType, "qnt_kernel_codes",
+  relayout(reinterpret_cast<const uint8_t *>(bytes->data()), rows, rowBytes,
+           reinterpret_cast<uint8_t *>(blob.getMutableData().data()));
+  auto attr = DenseResourceElementsAttr::get(resultType, "qnt_kernel_codes",
                                              std::move(blob));
   OpBuilder b(op);
   b.setInsertionPointAfter(op);
   return arith::ConstantOp::create(b, op.getLoc(), attr).getResult();
+}
+
+/// A copy of `op`'s codes in the plane-major layout of the f32 matmul kernels
+/// (toPlaneMajorRow).
+static FailureOr<Value> materializePlaneMajorCodes(ConstantOp op,
+                                                   int64_t groupSize,
+                                                   int64_t lanes) {
+  PackedType type = op.getType();
+  int64_t count = type.getShape().back();
+  unsigned bits = type.getScheme().getBits();
+  return materializeRelaidCodes(
+      op, cast<ShapedType>(op.getCodes().getType()),
+      [&](const uint8_t *in, int64_t rows, int64_t rowBytes, uint8_t *out) {
+        for (int64_t r = 0; r < rows; ++r)
+          toPlaneMajorRow(in + r * rowBytes, count, bits, groupSize, lanes,
+                          out + r * rowBytes);
+      });
+}
+
+/// The codes of `op` in the layout of the activations=i8 kernels, 1-D: each
+/// row in the plane-major layout with `lanes`-byte blocks (widths below 8),
+/// every byte XORed with `flip` (see Int8Kernel::flip), then the rows
+/// interleaved in tiles of `tileRows` rows at `lanes`-byte granularity
+/// (interleaveRowTiles), so that a register tile streams through one
+/// contiguous range.
+static FailureOr<Value> materializeInt8KernelCodes(ConstantOp op,
+                                                   int64_t groupSize,
+                                                   int64_t lanes,
+                                                   int64_t tileRows,
+                                                   uint8_t flip) {
+  PackedType type = op.getType();
+  int64_t count = type.getShape().back();
+  unsigned bits = type.getScheme().getBits();
+  auto resultType = RankedTensorType::get(
+      {cast<ShapedType>(op.getCodes().getType()).getNumElements()},
+      IntegerType::get(op.getContext(), 8));
+  return materializeRelaidCodes(
+      op, resultType,
+      [&](const uint8_t *in, int64_t rows, int64_t rowBytes, uint8_t *out) {
+        // One tile at a time through a small buffer: no second full copy.
+        std::vector<uint8_t> tile(tileRows * rowBytes);
+        for (int64_t r0 = 0; r0 < rows; r0 += tileRows) {
+          int64_t n = std::min(tileRows, rows - r0);
+          for (int64_t r = 0; r < n; ++r) {
+            const uint8_t *src = in + (r0 + r) * rowBytes;
+            uint8_t *dst = tile.data() + r * rowBytes;
+            if (bits < 8)
+              toPlaneMajorRow(src, count, bits, groupSize, lanes, dst);
+            else
+              std::memcpy(dst, src, rowBytes);
+            if (flip)
+              for (int64_t j = 0; j < rowBytes; ++j)
+                dst[j] ^= flip;
+          }
+          interleaveRowTiles(tile.data(), n, rowBytes,
+                             n == tileRows ? tileRows : 1, lanes,
+                             out + r0 * rowBytes);
+        }
+      });
 }
 
 /// Codes of x per block of dynamically quantized activations (activations=i8).
@@ -87,57 +140,6 @@ struct Int8Kernel {
   Value xScales;         // memref<M x K/32 x f32>
   Value xSums;           // memref<M x groups x f32>, when needsSums
 };
-
-/// The codes of `op` in the layout of the activations=i8 kernels, as a 1-D
-/// constant right after `op`: each row in the plane-major layout with
-/// `lanes`-byte blocks (widths below 8), then the rows interleaved in tiles of
-/// `tileRows` rows at `lanes`-byte granularity (interleaveRowTiles), so that
-/// a register tile streams through one contiguous range. Every byte is
-/// XORed with `flip` (see Int8Kernel::flip).
-static FailureOr<Value> materializeInt8KernelCodes(ConstantOp op,
-                                                   int64_t groupSize,
-                                                   int64_t lanes,
-                                                   int64_t tileRows,
-                                                   uint8_t flip) {
-  PackedType type = op.getType();
-  SmallVector<char> storage;
-  FailureOr<ArrayRef<char>> bytes = readCodeBytes(op, storage);
-  if (failed(bytes))
-    return failure();
-  unsigned bits = type.getScheme().getBits();
-  int64_t count = type.getShape().back();
-  int64_t rowBytes = type.getCodesShape().back();
-  int64_t rows = rowBytes ? static_cast<int64_t>(bytes->size()) / rowBytes : 0;
-  AsmResourceBlob blob =
-      HeapAsmResourceBlob::allocate(bytes->size(), alignof(uint64_t));
-  auto *in = reinterpret_cast<const uint8_t *>(bytes->data());
-  auto *out = reinterpret_cast<uint8_t *>(blob.getMutableData().data());
-  // One tile at a time through a small buffer: no second full copy.
-  std::vector<uint8_t> tile(tileRows * rowBytes);
-  for (int64_t r0 = 0; r0 < rows; r0 += tileRows) {
-    int64_t n = std::min(tileRows, rows - r0);
-    for (int64_t r = 0; r < n; ++r) {
-      const uint8_t *src = in + (r0 + r) * rowBytes;
-      uint8_t *dst = tile.data() + r * rowBytes;
-      if (bits < 8)
-        toPlaneMajorRow(src, count, bits, groupSize, lanes, dst);
-      else
-        std::memcpy(dst, src, rowBytes);
-    }
-    if (flip)
-      for (uint8_t &byte : tile)
-        byte ^= flip;
-    interleaveRowTiles(tile.data(), n, rowBytes, n == tileRows ? tileRows : 1,
-                       lanes, out + r0 * rowBytes);
-  }
-  auto codesType = RankedTensorType::get(
-      {static_cast<int64_t>(bytes->size())}, IntegerType::get(op.getContext(), 8));
-  auto attr = DenseResourceElementsAttr::get(codesType, "qnt_kernel_codes",
-                                             std::move(blob));
-  OpBuilder b(op);
-  b.setInsertionPointAfter(op);
-  return arith::ConstantOp::create(b, op.getLoc(), attr).getResult();
-}
 
 /// Everything the matmul kernel emitter needs to know about one qnt.matmul.
 struct MatmulKernel {
