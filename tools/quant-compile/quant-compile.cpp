@@ -489,6 +489,10 @@ int main(int argc, char **argv) {
     if (threads)
       return fail("--parallel splits work across host threads; it does not "
                   "apply to --target=cuda");
+    if (activations != "f32")
+      return fail("--activations=" + activations +
+                  " selects the host CPU kernels; it does not apply to "
+                  "--target=cuda");
   } else if (chip.getNumOccurrences() || gpuFormat.getNumOccurrences()) {
     return fail("--chip and --gpu-format need --target=cuda");
   }
