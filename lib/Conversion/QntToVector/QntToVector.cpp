@@ -293,6 +293,16 @@ constexpr int64_t kCacheLineBytes = 64;
 
 /// Emits one register tile: `rows` rows of x starting at m0 times `cols`
 /// weight rows starting at n0, over all of K.
+/// base, base + 1, ..., base + count - 1: the rows of x or of the weight
+/// in a register tile.
+static SmallVector<Value> consecutiveIndices(ImplicitLocOpBuilder &b,
+                                             Value base, int64_t count) {
+  SmallVector<Value> indices{base};
+  for (int64_t i = 1; i < count; ++i)
+    indices.push_back(arith::AddIOp::create(b, base, cIndex(b, i)));
+  return indices;
+}
+
 static void emitTileInt8(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
                          Value m0, Value n0, int64_t rows, int64_t cols);
 
@@ -306,13 +316,8 @@ static void emitTile(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
   Value zeroAcc = arith::ConstantOp::create(
       b, DenseElementsAttr::get(accType, b.getF32FloatAttr(0.0f)));
   int64_t numAcc = rows * cols;
-  SmallVector<Value> rowIdx, colIdx;
-  for (int64_t r = 0; r < rows; ++r)
-    rowIdx.push_back(r ? arith::AddIOp::create(b, m0, cIndex(b, r)).getResult()
-                       : m0);
-  for (int64_t c = 0; c < cols; ++c)
-    colIdx.push_back(c ? arith::AddIOp::create(b, n0, cIndex(b, c)).getResult()
-                       : n0);
+  SmallVector<Value> rowIdx = consecutiveIndices(b, m0, rows);
+  SmallVector<Value> colIdx = consecutiveIndices(b, n0, cols);
 
   int64_t numGroups = kern.k / kern.groupSize;
   // Each group: plane-major blocks first, then standard-layout chunks, then
@@ -667,13 +672,8 @@ static void emitTileInt8(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
       b, DenseElementsAttr::get(accType, b.getF32FloatAttr(0.0f)));
   Value zeroScalar = arith::ConstantOp::create(b, b.getF32FloatAttr(0.0f));
   int64_t numAcc = rows * cols;
-  SmallVector<Value> rowIdx, colIdx;
-  for (int64_t r = 0; r < rows; ++r)
-    rowIdx.push_back(r ? arith::AddIOp::create(b, m0, cIndex(b, r)).getResult()
-                       : m0);
-  for (int64_t c = 0; c < cols; ++c)
-    colIdx.push_back(c ? arith::AddIOp::create(b, n0, cIndex(b, c)).getResult()
-                       : n0);
+  SmallVector<Value> rowIdx = consecutiveIndices(b, m0, rows);
+  SmallVector<Value> colIdx = consecutiveIndices(b, n0, cols);
   bool signedCodes = kern.bits == 8;
   // One load of L bytes per weight row: `perByte` fields of L codes each.
   auto emitLoad = [&](ImplicitLocOpBuilder &cb, Value k0, Value group,
