@@ -20,6 +20,7 @@
 #include "llvm/ADT/DenseMap.h"
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 namespace mlir::qnt {
@@ -303,6 +304,71 @@ static SmallVector<Value> consecutiveIndices(ImplicitLocOpBuilder &b,
   return indices;
 }
 
+/// One step of a group's inner loop: accumulates the codes from k0 on into
+/// `acc` and returns the new accumulators; `prefetch` asks it to prefetch.
+using GroupStep = llvm::function_ref<SmallVector<Value>(
+    ImplicitLocOpBuilder &, Value k0, ValueRange acc, bool prefetch)>;
+
+/// Emits `count` steps of `width` codes from `groupStart + start`,
+/// straight-line when short (a group of int4-g128 is a few steps, and a loop
+/// around them costs more than their bodies' slack), else as an scf.for.
+/// `prefetchAt(offset)` says whether the step at that static offset in the
+/// group prefetches (nullopt: the steps of a loop). Returns the accumulators.
+static SmallVector<Value>
+emitGroupSteps(ImplicitLocOpBuilder &gb, Value groupStart, int64_t count,
+               int64_t start, int64_t width, SmallVector<Value> acc,
+               llvm::function_ref<bool(std::optional<int64_t>)> prefetchAt,
+               GroupStep step) {
+  if (count <= 0)
+    return acc;
+  if (count <= kMaxUnrolledSteps) {
+    for (int64_t i = 0; i < count; ++i) {
+      int64_t offset = start + i * width;
+      Value k0 = arith::AddIOp::create(gb, groupStart, cIndex(gb, offset));
+      acc = step(gb, k0, acc, prefetchAt(offset));
+    }
+    return acc;
+  }
+  auto loop = scf::ForOp::create(
+      gb, cIndex(gb, 0), cIndex(gb, count), cIndex(gb, 1), acc,
+      [&](OpBuilder &ib, Location iloc, Value i, ValueRange g) {
+        ImplicitLocOpBuilder cb(iloc, ib);
+        Value k0 = arith::AddIOp::create(
+            cb, groupStart,
+            arith::AddIOp::create(
+                cb, cIndex(cb, start),
+                arith::MulIOp::create(cb, i, cIndex(cb, width))));
+        scf::YieldOp::create(cb, step(cb, k0, g, prefetchAt(std::nullopt)));
+      });
+  return SmallVector<Value>(loop.getResults());
+}
+
+/// Stores a finished register tile: each accumulator vector reduced, minus
+/// its correction (if `corrections` is not empty), plus the bias.
+static void storeTile(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
+                      ArrayRef<Value> rowIdx, ArrayRef<Value> colIdx,
+                      ValueRange sums, ValueRange corrections) {
+  int64_t cols = colIdx.size();
+  for (size_t r = 0; r < rowIdx.size(); ++r) {
+    for (int64_t c = 0; c < cols; ++c) {
+      // Reassociation lets LLVM reduce the lanes as a tree (log2(lanes)
+      // shuffles and adds) instead of one scalar add per lane; the order is
+      // fixed by the lowering, so results stay deterministic.
+      Value sum = vector::ReductionOp::create(
+          b, b.getF32Type(), vector::CombiningKind::ADD, sums[r * cols + c],
+          Value(), arith::FastMathFlags::reassoc);
+      if (!corrections.empty())
+        sum = arith::SubFOp::create(b, sum, corrections[r * cols + c]);
+      if (kern.bias)
+        sum = arith::AddFOp::create(
+            b, sum,
+            toF32(b, memref::LoadOp::create(b, kern.bias, colIdx[c])));
+      memref::StoreOp::create(b, fromF32(b, sum, kern.xElem), kern.out,
+                              ValueRange{rowIdx[r], colIdx[c]});
+    }
+  }
+}
+
 static void emitTileInt8(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
                          Value m0, Value n0, int64_t rows, int64_t cols);
 
@@ -475,49 +541,24 @@ static void emitTile(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
         Value groupStart =
             arith::MulIOp::create(gb, group, cIndex(gb, kern.groupSize));
         SmallVector<Value> gacc(numAcc, zeroAcc);
-        // `count` steps of `width` codes from `start` (relative to the
-        // group), straight-line when short: a group of int4-g128 is 4 blocks,
-        // and a loop around them costs more than their bodies' slack.
-        auto repeat = [&](int64_t count, int64_t start, int64_t width,
-                          auto body) {
-          if (count <= 0)
-            return;
-          if (count <= kMaxUnrolledSteps) {
-            for (int64_t i = 0; i < count; ++i) {
-              int64_t offset = start + i * width;
-              Value k0 = arith::AddIOp::create(gb, groupStart,
-                                               cIndex(gb, offset));
-              // One prefetch per cache line of the group (at least one per
-              // group).
-              bool prefetch = kern.prefetch &&
-                              (offset * kern.bits / 8) % kCacheLineBytes == 0;
-              gacc = body(gb, k0, gacc, prefetch);
-            }
-            return;
-          }
-          auto loop = scf::ForOp::create(
-              gb, cIndex(gb, 0), cIndex(gb, count), cIndex(gb, 1), gacc,
-              [&](OpBuilder &ib, Location iloc, Value i, ValueRange g) {
-                ImplicitLocOpBuilder cb(iloc, ib);
-                Value k0 = arith::AddIOp::create(
-                    cb, groupStart,
-                    arith::AddIOp::create(
-                        cb, cIndex(cb, start),
-                        arith::MulIOp::create(cb, i, cIndex(cb, width))));
-                scf::YieldOp::create(cb, body(cb, k0, g, kern.prefetch));
-              });
-          gacc.assign(loop.getResults().begin(), loop.getResults().end());
+        // One prefetch per cache line of the group (at least one per
+        // group); every step of a loop prefetches.
+        auto prefetchAt = [&](std::optional<int64_t> offset) {
+          return kern.prefetch &&
+                 (!offset || (*offset * kern.bits / 8) % kCacheLineBytes == 0);
         };
-        repeat(kern.planeBlocks, 0, chunk * perByte,
-               [&](ImplicitLocOpBuilder &cb, Value k0, ValueRange g,
-                   bool prefetch) {
-                 return emitBlock(cb, k0, group, g, prefetch);
-               });
-        repeat(fullChunks, planeCodes, chunk,
-               [&](ImplicitLocOpBuilder &cb, Value k0, ValueRange g,
-                   bool prefetch) {
-                 return emitChunk(cb, k0, group, g, chunk, prefetch);
-               });
+        gacc = emitGroupSteps(
+            gb, groupStart, kern.planeBlocks, 0, chunk * perByte, gacc,
+            prefetchAt,
+            [&](ImplicitLocOpBuilder &cb, Value k0, ValueRange g,
+                bool prefetch) { return emitBlock(cb, k0, group, g, prefetch); });
+        gacc = emitGroupSteps(gb, groupStart, fullChunks, planeCodes, chunk, gacc,
+                              prefetchAt,
+                              [&](ImplicitLocOpBuilder &cb, Value k0,
+                                  ValueRange g, bool prefetch) {
+                                return emitChunk(cb, k0, group, g, chunk,
+                                                 prefetch);
+                              });
         if (tail > 0) {
           Value k0 = arith::AddIOp::create(
               gb, groupStart, cIndex(gb, planeCodes + fullChunks * chunk));
@@ -538,23 +579,7 @@ static void emitTile(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
         scf::YieldOp::create(gb, next);
       });
 
-  for (int64_t r = 0; r < rows; ++r) {
-    for (int64_t c = 0; c < cols; ++c) {
-      // Reassociation lets LLVM reduce the lanes as a tree (log2(chunk)
-      // shuffles and adds) instead of one scalar add per lane; the order is
-      // fixed by the lowering, so results stay deterministic.
-      Value sum = vector::ReductionOp::create(
-          b, b.getF32Type(), vector::CombiningKind::ADD,
-          groupLoop.getResult(r * cols + c), Value(),
-          arith::FastMathFlags::reassoc);
-      if (kern.bias)
-        sum = arith::AddFOp::create(
-            b, sum,
-            toF32(b, memref::LoadOp::create(b, kern.bias, colIdx[c])));
-      memref::StoreOp::create(b, fromF32(b, sum, kern.xElem), kern.out,
-                              ValueRange{rowIdx[r], colIdx[c]});
-    }
-  }
+  storeTile(b, kern, rowIdx, colIdx, groupLoop.getResults(), ValueRange());
 }
 
 //===----------------------------------------------------------------------===//
@@ -585,7 +610,7 @@ static void emitQuantizeActivations(ImplicitLocOpBuilder &b,
       b, cIndex(b, 0), kern.m, cIndex(b, 1), ValueRange{},
       [&](OpBuilder &ob, Location loc, Value m, ValueRange) {
         ImplicitLocOpBuilder mb(loc, ob);
-        auto groups = scf::ForOp::create(
+        scf::ForOp::create(
             mb, cIndex(mb, 0), cIndex(mb, numGroups), cIndex(mb, 1),
             ValueRange{},
             [&](OpBuilder &gob, Location gloc, Value g, ValueRange) {
@@ -649,7 +674,6 @@ static void emitQuantizeActivations(ImplicitLocOpBuilder &b,
                                         ValueRange{m, g});
               scf::YieldOp::create(gb);
             });
-        (void)groups;
         scf::YieldOp::create(mb);
       });
 }
@@ -764,25 +788,12 @@ static void emitTileInt8(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
         Value groupStart =
             arith::MulIOp::create(gb, group, cIndex(gb, kern.groupSize));
         SmallVector<Value> gacc(numAcc, zeroAcc);
-        if (blocksPerGroup <= kMaxUnrolledSteps) {
-          for (int64_t i = 0; i < blocksPerGroup; ++i) {
-            Value k0 = arith::AddIOp::create(gb, groupStart,
-                                             cIndex(gb, i * blockCodes));
-            gacc = emitLoad(gb, k0, group, gacc, /*prefetch=*/true);
-          }
-        } else {
-          auto loop = scf::ForOp::create(
-              gb, cIndex(gb, 0), cIndex(gb, blocksPerGroup), cIndex(gb, 1),
-              gacc,
-              [&](OpBuilder &ib, Location iloc, Value i, ValueRange g) {
-                ImplicitLocOpBuilder cb(iloc, ib);
-                Value k0 = arith::AddIOp::create(
-                    cb, groupStart,
-                    arith::MulIOp::create(cb, i, cIndex(cb, blockCodes)));
-                scf::YieldOp::create(cb, emitLoad(cb, k0, group, g, true));
-              });
-          gacc.assign(loop.getResults().begin(), loop.getResults().end());
-        }
+        // emitLoad prefetches on every step (one stream, kern.prefetch).
+        gacc = emitGroupSteps(
+            gb, groupStart, blocksPerGroup, 0, blockCodes, gacc,
+            [](std::optional<int64_t>) { return true; },
+            [&](ImplicitLocOpBuilder &cb, Value k0, ValueRange g,
+                bool prefetch) { return emitLoad(cb, k0, group, g, prefetch); });
         SmallVector<Value> next;
         SmallVector<Value> scales;
         for (int64_t c = 0; c < cols; ++c)
@@ -796,46 +807,36 @@ static void emitTileInt8(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
                 gb, vector::BroadcastOp::create(gb, accType, scales[c]),
                 gacc[r * cols + c], acc[r * cols + c]));
         if (q.needsSums) {
+          // s * (z - o) per weight row, then times each row's xsum.
+          SmallVector<Value> scaledZ;
+          Value minusO = arith::ConstantOp::create(
+              gb, gb.getF32FloatAttr(float(-q.offset)));
+          for (int64_t c = 0; c < cols; ++c) {
+            Value z = minusO;
+            if (kern.zeroPoints)
+              z = arith::AddFOp::create(
+                  gb,
+                  memref::LoadOp::create(
+                      gb, kern.zeroPoints,
+                      kern.scaleIndices(gb, colIdx[c], group)),
+                  z);
+            scaledZ.push_back(arith::MulFOp::create(gb, scales[c], z));
+          }
           for (int64_t r = 0; r < rows; ++r) {
             Value xsum = memref::LoadOp::create(gb, q.xSums,
                                                 ValueRange{rowIdx[r], group});
-            for (int64_t c = 0; c < cols; ++c) {
-              Value z = arith::ConstantOp::create(
-                  gb, gb.getF32FloatAttr(float(-q.offset)));
-              if (kern.zeroPoints)
-                z = arith::AddFOp::create(
-                    gb,
-                    memref::LoadOp::create(
-                        gb, kern.zeroPoints,
-                        kern.scaleIndices(gb, colIdx[c], group)),
-                    z);
-              Value term = arith::MulFOp::create(
-                  gb, arith::MulFOp::create(gb, scales[c], z), xsum);
+            for (int64_t c = 0; c < cols; ++c)
               next.push_back(arith::AddFOp::create(
-                  gb, acc[numAcc + r * cols + c], term));
-            }
+                  gb, acc[numAcc + r * cols + c],
+                  arith::MulFOp::create(gb, scaledZ[c], xsum)));
           }
         }
         scf::YieldOp::create(gb, next);
       });
 
-  for (int64_t r = 0; r < rows; ++r) {
-    for (int64_t c = 0; c < cols; ++c) {
-      Value sum = vector::ReductionOp::create(
-          b, f32, vector::CombiningKind::ADD,
-          groupLoop.getResult(r * cols + c), Value(),
-          arith::FastMathFlags::reassoc);
-      if (q.needsSums)
-        sum = arith::SubFOp::create(
-            b, sum, groupLoop.getResult(numAcc + r * cols + c));
-      if (kern.bias)
-        sum = arith::AddFOp::create(
-            b, sum,
-            toF32(b, memref::LoadOp::create(b, kern.bias, colIdx[c])));
-      memref::StoreOp::create(b, fromF32(b, sum, kern.xElem), kern.out,
-                              ValueRange{rowIdx[r], colIdx[c]});
-    }
-  }
+  ValueRange results = groupLoop.getResults();
+  storeTile(b, kern, rowIdx, colIdx, results.take_front(numAcc),
+            q.needsSums ? results.drop_front(numAcc) : ValueRange());
 }
 
 /// Emits the loops over weight rows (N) and x rows (M) of one matmul, with
@@ -928,7 +929,7 @@ struct ConvertQntToVector final
   /// Codes in the kernels' plane-major layout, made once per qnt.constant.
   FailureOr<Value> planeMajorCodesFor(ConstantOp op, int64_t groupSize,
                                       int64_t lanes);
-  llvm::DenseMap<std::pair<Operation *, int64_t>, Value> planeMajorCodes;
+  llvm::DenseMap<Operation *, Value> planeMajorCodes;
   /// Codes in the activations=i8 kernels' layout, made once per qnt.constant.
   llvm::DenseMap<Operation *, Value> int8Codes;
   LogicalResult lowerDequantize(DequantizeOp op, const Payload &payload);
@@ -1050,12 +1051,12 @@ LogicalResult ConvertQntToVector::lowerMatmul(MatmulOp op,
 FailureOr<Value> ConvertQntToVector::planeMajorCodesFor(ConstantOp op,
                                                        int64_t groupSize,
                                                        int64_t lanes) {
-  auto it = planeMajorCodes.find({op, lanes});
+  auto it = planeMajorCodes.find(op);
   if (it != planeMajorCodes.end())
     return it->second;
   FailureOr<Value> codes = materializePlaneMajorCodes(op, groupSize, lanes);
   if (succeeded(codes))
-    planeMajorCodes[{op, lanes}] = *codes;
+    planeMajorCodes[op] = *codes;
   return codes;
 }
 
