@@ -14,9 +14,11 @@ void qnt::buildCpuBufferizePipeline(OpPassManager &pm,
   lowering.chunk = options.chunk;
   lowering.rowsPerTile = options.rowsPerTile;
   lowering.colsPerTile = options.colsPerTile;
+  lowering.streams = options.streams;
   lowering.parallel = options.parallel;
   lowering.prefetch = options.prefetch;
   lowering.activations = options.activations;
+  lowering.actBlock = options.actBlock;
   pm.addPass(createConvertQntToVectorPass(lowering));
   buildBufferizeModulePipeline(pm);
 }

@@ -17,6 +17,11 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
   PassOptions::Option<int64_t> colsPerTile{
       *this, "cols-per-tile", llvm::cl::desc("Weight rows processed together"),
       llvm::cl::init(4)};
+  PassOptions::Option<int64_t> streams{
+      *this, "streams",
+      llvm::cl::desc("Parts of the weight rows read together by single-row "
+                     "tiles of x (a GEMV): that many memory streams"),
+      llvm::cl::init(1)};
   PassOptions::Option<bool> prefetch{
       *this, "prefetch",
       llvm::cl::desc("Prefetch the next tile's weight rows while a tile runs"),
@@ -26,6 +31,11 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::desc("'f32', or 'i8': quantize x to int8 per block of 32 at "
                      "run time and use integer dot products"),
       llvm::cl::init("f32")};
+  PassOptions::Option<int64_t> actBlock{
+      *this, "act-block",
+      llvm::cl::desc("With activations=i8: codes of x sharing one int8 scale "
+                     "(32, 64, 128 or 256)"),
+      llvm::cl::init(32)};
   PassOptions::Option<std::string> intDot{
       *this, "int-dot",
       llvm::cl::desc("Instructions of the int8 dot products: 'generic' or "

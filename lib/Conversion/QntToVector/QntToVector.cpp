@@ -116,11 +116,12 @@ static FailureOr<Value> materializeInt8KernelCodes(ConstantOp op,
       });
 }
 
-/// Codes of x per block of dynamically quantized activations (activations=i8).
-constexpr int64_t kActivationBlock = 32;
+/// Codes of x per vector step of the activation quantizer (activations=i8),
+/// and the default and smallest x block: a multiple of every code field.
+constexpr int64_t kActivationStep = 32;
 
 /// The activations=i8 form of one qnt.matmul. x is quantized at run time per
-/// row and block of kActivationBlock codes: sx = max|x| / 127,
+/// row and block of `block` codes: sx = max|x| / 127,
 /// xq = roundeven(x * (127 / max|x|)) in [-127, 127] (all zero when max|x| is
 /// zero). Each code c is fed to the integer dot product as d, with c = d + o
 /// (d: the unsigned field of a 1/2/4-bit code after flipping its sign bit, or
@@ -128,6 +129,7 @@ constexpr int64_t kActivationBlock = 32;
 ///   sum_k (c - z) x_k ~ sum_b sx_b * sum_{k in b} d_k xq_k - (z - o) * xsum
 /// with xsum = sum_b sx_b * sum_{k in b} xq_k over the group's blocks.
 struct Int8Kernel {
+  int64_t block;         // codes of x per scale sx (divides the group)
   // Bytes of codes per dot product: 32 or 16 (then two make one x block).
   int64_t fieldBytes;
   int64_t rowBytes;      // bytes of one packed weight row
@@ -292,8 +294,6 @@ constexpr int64_t kMaxUnrolledSteps = 8;
 /// Bytes per cache line on the x86-64 CPUs we target.
 constexpr int64_t kCacheLineBytes = 64;
 
-/// Emits one register tile: `rows` rows of x starting at m0 times `cols`
-/// weight rows starting at n0, over all of K.
 /// base, base + 1, ..., base + count - 1: the rows of x or of the weight
 /// in a register tile.
 static SmallVector<Value> consecutiveIndices(ImplicitLocOpBuilder &b,
@@ -369,21 +369,38 @@ static void storeTile(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
   }
 }
 
-static void emitTileInt8(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
-                         Value m0, Value n0, int64_t rows, int64_t cols);
+/// The weight rows of a register tile: `tileCols` consecutive rows from each
+/// of `tileStarts`, in that order.
+static SmallVector<Value> tileColumns(ImplicitLocOpBuilder &b,
+                                      ArrayRef<Value> tileStarts,
+                                      int64_t tileCols) {
+  SmallVector<Value> cols;
+  for (Value start : tileStarts)
+    llvm::append_range(cols, consecutiveIndices(b, start, tileCols));
+  return cols;
+}
 
+static void emitTileInt8(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
+                         Value m0, ArrayRef<Value> tileStarts, int64_t rows,
+                         int64_t tileCols);
+
+/// Emits one register tile: `rows` rows of x starting at m0 times the weight
+/// tiles of `tileCols` rows starting at each of `tileStarts` (one start, or
+/// several far-apart ones: see the `streams` option), over all of K.
 static void emitTile(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
-                     Value m0, Value n0, int64_t rows, int64_t cols) {
+                     Value m0, ArrayRef<Value> tileStarts, int64_t rows,
+                     int64_t tileCols) {
   if (kern.int8)
-    return emitTileInt8(b, kern, m0, n0, rows, cols);
+    return emitTileInt8(b, kern, m0, tileStarts, rows, tileCols);
   Type f32 = b.getF32Type();
   int64_t chunk = kern.chunk;
   auto accType = VectorType::get({chunk}, f32);
   Value zeroAcc = arith::ConstantOp::create(
       b, DenseElementsAttr::get(accType, b.getF32FloatAttr(0.0f)));
-  int64_t numAcc = rows * cols;
   SmallVector<Value> rowIdx = consecutiveIndices(b, m0, rows);
-  SmallVector<Value> colIdx = consecutiveIndices(b, n0, cols);
+  SmallVector<Value> colIdx = tileColumns(b, tileStarts, tileCols);
+  int64_t cols = colIdx.size();
+  int64_t numAcc = rows * cols;
 
   int64_t numGroups = kern.k / kern.groupSize;
   // Each group: plane-major blocks first, then standard-layout chunks, then
@@ -401,7 +418,8 @@ static void emitTile(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
     Value last = cIndex(cb, kern.n - 1);
     for (int64_t c = 0; c < cols; ++c) {
       Value row = arith::MinUIOp::create(
-          cb, arith::AddIOp::create(cb, colIdx[c], cIndex(cb, cols)), last);
+          cb, arith::AddIOp::create(cb, colIdx[c], cIndex(cb, tileCols)),
+          last);
       memref::PrefetchOp::create(cb, kern.codes, ValueRange{row, byteOff},
                                  /*isWrite=*/false, /*localityHint=*/3,
                                  /*isDataCache=*/true);
@@ -587,17 +605,19 @@ static void emitTile(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
 //===----------------------------------------------------------------------===//
 
 /// Quantizes x (memref<M x K>) into the buffers of `q`, per row and block of
-/// kActivationBlock codes (see Int8Kernel), and sums each group's blocks
-/// (sx * sum xq) when the kernel needs them.
+/// q.block codes (see Int8Kernel), and sums each group's blocks
+/// (sx * sum xq) when the kernel needs them. Each block is read twice, in
+/// steps of kActivationStep codes: once for max|x|, once to quantize.
 static void emitQuantizeActivations(ImplicitLocOpBuilder &b,
                                     const MatmulKernel &kern,
                                     const Int8Kernel &q) {
   Type f32 = b.getF32Type();
-  auto fType = VectorType::get({kActivationBlock}, f32);
-  auto iType = VectorType::get({kActivationBlock}, b.getI32Type());
-  auto qType = VectorType::get({kActivationBlock}, b.getI8Type());
-  auto xType = VectorType::get({kActivationBlock}, kern.xElem);
-  int64_t blocksPerGroup = kern.groupSize / kActivationBlock;
+  const int64_t step = kActivationStep;
+  auto fType = VectorType::get({step}, f32);
+  auto iType = VectorType::get({step}, b.getI32Type());
+  auto qType = VectorType::get({step}, b.getI8Type());
+  auto xType = VectorType::get({step}, kern.xElem);
+  int64_t blocksPerGroup = kern.groupSize / q.block;
   int64_t numGroups = kern.k / kern.groupSize;
   auto fConst = [&](ImplicitLocOpBuilder &cb, float v) -> Value {
     return arith::ConstantOp::create(cb, cb.getF32FloatAttr(v));
@@ -606,10 +626,28 @@ static void emitQuantizeActivations(ImplicitLocOpBuilder &b,
     return arith::ConstantOp::create(
         cb, DenseElementsAttr::get(fType, cb.getF32FloatAttr(v)));
   };
+  // for (i = 0; i < stepsPerBlock; ++i) body(k0 + i * step, carried...).
+  auto overSteps = [&](ImplicitLocOpBuilder &cb, Value k0, ValueRange init,
+                       function_ref<SmallVector<Value>(
+                           ImplicitLocOpBuilder &, Value, ValueRange)>
+                           body) -> SmallVector<Value> {
+    auto loop = scf::ForOp::create(
+        cb, cIndex(cb, 0), cIndex(cb, q.block), cIndex(cb, step), init,
+        [&](OpBuilder &sob, Location sloc, Value i, ValueRange carried) {
+          ImplicitLocOpBuilder sb(sloc, sob);
+          scf::YieldOp::create(
+              sb, body(sb, arith::AddIOp::create(sb, k0, i), carried));
+        });
+    return SmallVector<Value>(loop.getResults());
+  };
   scf::ForOp::create(
       b, cIndex(b, 0), kern.m, cIndex(b, 1), ValueRange{},
       [&](OpBuilder &ob, Location loc, Value m, ValueRange) {
         ImplicitLocOpBuilder mb(loc, ob);
+        auto loadX = [&](ImplicitLocOpBuilder &cb, Value k) {
+          return toF32(cb, vector::LoadOp::create(cb, xType, kern.x,
+                                                  ValueRange{m, k}));
+        };
         scf::ForOp::create(
             mb, cIndex(mb, 0), cIndex(mb, numGroups), cIndex(mb, 1),
             ValueRange{},
@@ -625,14 +663,18 @@ static void emitQuantizeActivations(ImplicitLocOpBuilder &b,
                         cb, arith::MulIOp::create(
                                 cb, g, cIndex(cb, blocksPerGroup)),
                         i);
-                    Value k0 = arith::MulIOp::create(
-                        cb, block, cIndex(cb, kActivationBlock));
-                    Value x = toF32(cb, vector::LoadOp::create(
-                                            cb, xType, kern.x,
-                                            ValueRange{m, k0}));
-                    Value amax = vector::ReductionOp::create(
-                        cb, vector::CombiningKind::MAXNUMF,
-                        math::AbsFOp::create(cb, x));
+                    Value k0 =
+                        arith::MulIOp::create(cb, block, cIndex(cb, q.block));
+                    Value amax = overSteps(
+                        cb, k0, ValueRange{fConst(cb, 0.0f)},
+                        [&](ImplicitLocOpBuilder &sb, Value k,
+                            ValueRange carried) -> SmallVector<Value> {
+                          Value stepMax = vector::ReductionOp::create(
+                              sb, vector::CombiningKind::MAXNUMF,
+                              math::AbsFOp::create(sb, loadX(sb, k)));
+                          return {arith::MaxNumFOp::create(sb, carried[0],
+                                                           stepMax)};
+                        })[0];
                     // 127 / max|x|, or 0 for an all-zero block (no inf).
                     Value positive = arith::CmpFOp::create(
                         cb, arith::CmpFPredicate::OGT, amax, fConst(cb, 0));
@@ -640,33 +682,44 @@ static void emitQuantizeActivations(ImplicitLocOpBuilder &b,
                         cb, positive,
                         arith::DivFOp::create(cb, fConst(cb, 127.0f), amax),
                         fConst(cb, 0.0f));
-                    Value scaled = arith::MulFOp::create(
-                        cb, x, vector::BroadcastOp::create(cb, fType, inv));
-                    // The clamp only guards against rounding at the top end
-                    // (x * (127 / amax) may exceed 127 by an ulp).
-                    scaled = arith::MinNumFOp::create(
-                        cb,
-                        arith::MaxNumFOp::create(cb, scaled,
-                                                 fSplat(cb, -127.0f)),
-                        fSplat(cb, 127.0f));
-                    Value ints = arith::FPToSIOp::create(
-                        cb, iType, math::RoundEvenOp::create(cb, scaled));
-                    vector::StoreOp::create(
-                        cb, arith::TruncIOp::create(cb, qType, ints), q.xq,
-                        ValueRange{m, k0});
+                    Value invV = vector::BroadcastOp::create(cb, fType, inv);
+                    Value total = overSteps(
+                        cb, k0, ValueRange{arith::ConstantOp::create(
+                                    cb, cb.getI32IntegerAttr(0))},
+                        [&](ImplicitLocOpBuilder &sb, Value k,
+                            ValueRange carried) -> SmallVector<Value> {
+                          Value scaled =
+                              arith::MulFOp::create(sb, loadX(sb, k), invV);
+                          // The clamp only guards against rounding at the
+                          // top end (x * (127 / amax) may exceed 127 by an
+                          // ulp).
+                          scaled = arith::MinNumFOp::create(
+                              sb,
+                              arith::MaxNumFOp::create(sb, scaled,
+                                                       fSplat(sb, -127.0f)),
+                              fSplat(sb, 127.0f));
+                          Value ints = arith::FPToSIOp::create(
+                              sb, iType, math::RoundEvenOp::create(sb, scaled));
+                          vector::StoreOp::create(
+                              sb, arith::TruncIOp::create(sb, qType, ints),
+                              q.xq, ValueRange{m, k});
+                          if (!q.needsSums)
+                            return {carried[0]};
+                          return {arith::AddIOp::create(
+                              sb, carried[0],
+                              vector::ReductionOp::create(
+                                  sb, vector::CombiningKind::ADD, ints))};
+                        })[0];
                     Value sx =
                         arith::DivFOp::create(cb, amax, fConst(cb, 127.0f));
                     memref::StoreOp::create(cb, sx, q.xScales,
                                             ValueRange{m, block});
                     Value next = sum[0];
-                    if (q.needsSums) {
-                      Value total = vector::ReductionOp::create(
-                          cb, vector::CombiningKind::ADD, ints);
+                    if (q.needsSums)
                       next = arith::AddFOp::create(
                           cb, sum[0],
                           arith::MulFOp::create(
                               cb, sx, arith::SIToFPOp::create(cb, f32, total)));
-                    }
                     scf::YieldOp::create(cb, next);
                   });
               if (q.needsSums)
@@ -682,59 +735,69 @@ static void emitQuantizeActivations(ImplicitLocOpBuilder &b,
 /// each x block multiplied by xq in integers and scaled by sx once per block
 /// and by the weight scale once per group.
 static void emitTileInt8(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
-                         Value m0, Value n0, int64_t rows, int64_t cols) {
+                         Value m0, ArrayRef<Value> tileStarts, int64_t rows,
+                         int64_t tileCols) {
   const Int8Kernel &q = *kern.int8;
   Type f32 = b.getF32Type();
   int64_t L = q.fieldBytes;
   int64_t perByte = 8 / kern.bits;
-  int64_t blockCodes = L * perByte; // codes of one load of L bytes
-  int64_t blocksPerGroup = kern.groupSize / blockCodes;
+  int64_t loadCodes = L * perByte; // codes of one load of L bytes
+  // A step of a group covers whole loads and whole x blocks (both powers of
+  // two dividing the group), so where x blocks end is known at compile time.
+  int64_t stepCodes = std::max(loadCodes, q.block);
+  int64_t stepsPerGroup = kern.groupSize / stepCodes;
   int64_t numGroups = kern.k / kern.groupSize;
   auto accType = VectorType::get({L / 4}, f32);
   auto bytesType = VectorType::get({L}, b.getI8Type());
   Value zeroAcc = arith::ConstantOp::create(
       b, DenseElementsAttr::get(accType, b.getF32FloatAttr(0.0f)));
   Value zeroScalar = arith::ConstantOp::create(b, b.getF32FloatAttr(0.0f));
-  int64_t numAcc = rows * cols;
   SmallVector<Value> rowIdx = consecutiveIndices(b, m0, rows);
-  SmallVector<Value> colIdx = consecutiveIndices(b, n0, cols);
+  SmallVector<Value> colIdx = tileColumns(b, tileStarts, tileCols);
+  int64_t cols = colIdx.size();
+  int64_t numAcc = rows * cols;
   bool signedCodes = kern.bits == 8;
-  // One load of L bytes per weight row: `perByte` fields of L codes each.
-  auto emitLoad = [&](ImplicitLocOpBuilder &cb, Value k0, Value group,
-                      ValueRange gacc, bool prefetch) {
+  // One load of L bytes per weight row, `perByte` fields of L codes each,
+  // at code k0, `inStep` codes into its step: adds the integer dot products
+  // to `isum`, and at the end of each x block adds isum * sx to `next`.
+  auto emitLoad = [&](ImplicitLocOpBuilder &cb, Value k0, int64_t inStep,
+                      SmallVector<Value> &isum, SmallVector<Value> &next,
+                      bool prefetch) {
     Value byteOff = arith::DivUIOp::create(
         cb, arith::MulIOp::create(cb, k0, cIndex(cb, kern.bits)),
         cIndex(cb, 8));
-    // The tile's rows are interleaved in L-byte blocks (rows of a
-    // single-row tile are plain): row c's bytes at byteOff are at
-    // n0 * rowBytes + byteOff * cols + c * L of the 1-D codes.
-    Value stream = arith::AddIOp::create(
-        cb, arith::MulIOp::create(cb, colIdx[0], cIndex(cb, q.rowBytes)),
-        arith::MulIOp::create(cb, byteOff, cIndex(cb, cols)));
+    // Each tile's rows are interleaved in L-byte blocks (rows of a
+    // single-row tile are plain): row c of the tile starting at n0 has its
+    // bytes at byteOff at n0 * rowBytes + byteOff * tileCols + c * L of the
+    // 1-D codes.
+    Value tileOff = arith::MulIOp::create(cb, byteOff, cIndex(cb, tileCols));
     SmallVector<Value> bytes;
-    for (int64_t c = 0; c < cols; ++c) {
-      Value at = c ? arith::AddIOp::create(cb, stream, cIndex(cb, c * L))
-                         .getResult()
-                   : stream;
-      bytes.push_back(vector::LoadOp::create(cb, bytesType, kern.codes, at));
-    }
-    // The same bytes of the next tile: one tile ahead in the stream.
-    if (prefetch && kern.prefetch) {
-      Value last = cIndex(cb, kern.n * q.rowBytes - 1);
-      for (int64_t line = 0; line < std::max<int64_t>(1, cols * L / kCacheLineBytes);
-           ++line)
+    Value last = cIndex(cb, kern.n * q.rowBytes - 1);
+    for (Value n0 : tileStarts) {
+      Value stream = arith::AddIOp::create(
+          cb, arith::MulIOp::create(cb, n0, cIndex(cb, q.rowBytes)), tileOff);
+      for (int64_t c = 0; c < tileCols; ++c) {
+        Value at = c ? arith::AddIOp::create(cb, stream, cIndex(cb, c * L))
+                           .getResult()
+                     : stream;
+        bytes.push_back(vector::LoadOp::create(cb, bytesType, kern.codes, at));
+      }
+      // The same bytes of the stream's next tile: one tile ahead.
+      if (!prefetch || !kern.prefetch)
+        continue;
+      for (int64_t line = 0;
+           line < std::max<int64_t>(1, tileCols * L / kCacheLineBytes); ++line)
         memref::PrefetchOp::create(
             cb, kern.codes,
             ValueRange{arith::MinUIOp::create(
                 cb,
                 arith::AddIOp::create(
                     cb, stream,
-                    cIndex(cb, cols * q.rowBytes + line * kCacheLineBytes)),
+                    cIndex(cb,
+                           tileCols * q.rowBytes + line * kCacheLineBytes)),
                 last)},
             /*isWrite=*/false, /*localityHint=*/3, /*isDataCache=*/true);
     }
-    SmallVector<Value> next(gacc.begin(), gacc.end());
-    SmallVector<Value> isum(numAcc);
     for (int64_t p = 0; p < perByte; ++p) {
       SmallVector<Value> d;
       for (int64_t c = 0; c < cols; ++c)
@@ -754,11 +817,11 @@ static void emitTileInt8(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
         }
       }
       // The field ends an x block: scale its integer sums by sx.
-      if (((p + 1) * L) % kActivationBlock != 0)
+      if ((inStep + (p + 1) * L) % q.block != 0)
         continue;
       Value xBlock = arith::DivUIOp::create(
           cb, arith::AddIOp::create(cb, kp, cIndex(cb, L - 1)),
-          cIndex(cb, kActivationBlock));
+          cIndex(cb, q.block));
       for (int64_t r = 0; r < rows; ++r) {
         Value sx = vector::BroadcastOp::create(
             cb, accType,
@@ -773,6 +836,17 @@ static void emitTileInt8(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
         }
       }
     }
+  };
+  auto emitStep = [&](ImplicitLocOpBuilder &cb, Value k0, ValueRange gacc,
+                      bool prefetch) {
+    SmallVector<Value> next(gacc.begin(), gacc.end());
+    SmallVector<Value> isum(numAcc);
+    for (int64_t inStep = 0; inStep < stepCodes; inStep += loadCodes)
+      emitLoad(cb,
+               inStep ? arith::AddIOp::create(cb, k0, cIndex(cb, inStep))
+                            .getResult()
+                      : k0,
+               inStep, isum, next, prefetch);
     return next;
   };
 
@@ -788,12 +862,12 @@ static void emitTileInt8(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
         Value groupStart =
             arith::MulIOp::create(gb, group, cIndex(gb, kern.groupSize));
         SmallVector<Value> gacc(numAcc, zeroAcc);
-        // emitLoad prefetches on every step (one stream, kern.prefetch).
+        // emitLoad prefetches on every load (kern.prefetch).
         gacc = emitGroupSteps(
-            gb, groupStart, blocksPerGroup, 0, blockCodes, gacc,
+            gb, groupStart, stepsPerGroup, 0, stepCodes, gacc,
             [](std::optional<int64_t>) { return true; },
             [&](ImplicitLocOpBuilder &cb, Value k0, ValueRange g,
-                bool prefetch) { return emitLoad(cb, k0, group, g, prefetch); });
+                bool prefetch) { return emitStep(cb, k0, g, prefetch); });
         SmallVector<Value> next;
         SmallVector<Value> scales;
         for (int64_t c = 0; c < cols; ++c)
@@ -841,51 +915,74 @@ static void emitTileInt8(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
 
 /// Emits the loops over weight rows (N) and x rows (M) of one matmul, with
 /// full register tiles first and single-row/column tiles for the remainders.
+///
+/// With `streams` > 1 the tiles of weight rows are split into that many equal,
+/// contiguous parts, and the single-row tiles of x (all of a GEMV) read one
+/// tile of each part at once. One sequential stream keeps too few DRAM
+/// requests in flight to reach a core's read bandwidth, several far-apart
+/// ones do (docs/PERFORMANCE.md, "Streams"). Full tiles of x keep one weight
+/// tile each: their accumulators already fill the registers.
 static void emitMatmulLoops(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
-                            int64_t rows, int64_t cols, bool parallel) {
-  auto emitRows = [&](ImplicitLocOpBuilder &nb, Value n0, int64_t tileCols) {
-    Value rowsV = cIndex(nb, rows);
-    Value mMain = arith::SubIOp::create(
-        nb, kern.m, arith::RemUIOp::create(nb, kern.m, rowsV));
-    scf::ForOp::create(nb, cIndex(nb, 0), mMain, rowsV, ValueRange{},
+                            int64_t rows, int64_t cols, int64_t streams,
+                            bool parallel) {
+  auto xRowLoop = [&](ImplicitLocOpBuilder &nb, Value lb, Value ub,
+                      int64_t step, ArrayRef<Value> starts, int64_t tileCols) {
+    scf::ForOp::create(nb, lb, ub, cIndex(nb, step), ValueRange{},
                        [&](OpBuilder &ob, Location loc, Value m0, ValueRange) {
                          ImplicitLocOpBuilder mb(loc, ob);
-                         emitTile(mb, kern, m0, n0, rows, tileCols);
+                         emitTile(mb, kern, m0, starts, step, tileCols);
                          scf::YieldOp::create(mb);
                        });
-    if (rows > 1)
-      scf::ForOp::create(
-          nb, mMain, kern.m, cIndex(nb, 1), ValueRange{},
-          [&](OpBuilder &ob, Location loc, Value m0, ValueRange) {
-            ImplicitLocOpBuilder mb(loc, ob);
-            emitTile(mb, kern, m0, n0, 1, tileCols);
-            scf::YieldOp::create(mb);
-          });
   };
-  auto emitCols = [&](int64_t begin, int64_t end, int64_t step) {
-    if (begin >= end)
+  auto emitRows = [&](ImplicitLocOpBuilder &nb, ArrayRef<Value> starts,
+                      int64_t tileCols) {
+    if (rows == 1)
+      return xRowLoop(nb, cIndex(nb, 0), kern.m, 1, starts, tileCols);
+    Value mMain = arith::SubIOp::create(
+        nb, kern.m, arith::RemUIOp::create(nb, kern.m, cIndex(nb, rows)));
+    for (Value n0 : starts)
+      xRowLoop(nb, cIndex(nb, 0), mMain, rows, n0, tileCols);
+    xRowLoop(nb, mMain, kern.m, 1, starts, tileCols);
+  };
+  // Tiles of `tileCols` weight rows from `begin` on, `parts` of `span` rows
+  // each read together.
+  auto emitCols = [&](int64_t begin, int64_t span, int64_t tileCols,
+                      int64_t parts) {
+    if (span <= 0)
       return;
+    auto body = [&](ImplicitLocOpBuilder &nb, Value n0) {
+      SmallVector<Value> starts{n0};
+      for (int64_t p = 1; p < parts; ++p)
+        starts.push_back(arith::AddIOp::create(nb, n0, cIndex(nb, p * span)));
+      emitRows(nb, starts, tileCols);
+    };
+    Value lb = cIndex(b, begin), ub = cIndex(b, begin + span),
+          step = cIndex(b, tileCols);
     if (parallel) {
       scf::ParallelOp::create(
-          b, ValueRange{cIndex(b, begin)}, ValueRange{cIndex(b, end)},
-          ValueRange{cIndex(b, step)},
+          b, ValueRange{lb}, ValueRange{ub}, ValueRange{step},
           [&](OpBuilder &ob, Location loc, ValueRange ivs) {
             ImplicitLocOpBuilder nb(loc, ob);
-            emitRows(nb, ivs[0], step);
+            body(nb, ivs[0]);
           });
       return;
     }
-    scf::ForOp::create(b, cIndex(b, begin), cIndex(b, end), cIndex(b, step),
-                       ValueRange{},
+    scf::ForOp::create(b, lb, ub, step, ValueRange{},
                        [&](OpBuilder &ob, Location loc, Value n0, ValueRange) {
                          ImplicitLocOpBuilder nb(loc, ob);
-                         emitRows(nb, n0, step);
+                         body(nb, n0);
                          scf::YieldOp::create(nb);
                        });
   };
   int64_t nMain = kern.n - kern.n % cols;
-  emitCols(0, nMain, cols);
-  emitCols(nMain, kern.n, 1);
+  int64_t span = nMain / cols / streams * cols;
+  if (streams > 1 && span > 0) {
+    emitCols(0, span, cols, streams);
+    emitCols(streams * span, nMain - streams * span, cols, 1);
+  } else {
+    emitCols(0, nMain, cols, 1);
+  }
+  emitCols(nMain, kern.n - nMain, 1, 1);
 }
 
 /// Reads code `k` of row `row` (a list of leading indices) from packed bytes.
@@ -964,7 +1061,7 @@ LogicalResult ConvertQntToVector::lowerMatmul(MatmulOp op,
   Int8Kernel int8;
   int64_t int8Lanes = 0;
   if (activations == "i8" && 8 % kern.bits == 0 &&
-      kern.k % kern.groupSize == 0 && kern.groupSize % kActivationBlock == 0) {
+      kern.k % kern.groupSize == 0 && kern.groupSize % kActivationStep == 0) {
     int64_t perByte = 8 / kern.bits;
     for (int64_t lanes : {int64_t(32), int64_t(16)})
       if (!int8Lanes && kern.groupSize % (lanes * perByte) == 0 &&
@@ -990,6 +1087,9 @@ LogicalResult ConvertQntToVector::lowerMatmul(MatmulOp op,
     codes = it->second;
     int8.rowBytes = wType.getCodesShape().back();
     int8.fieldBytes = int8Lanes;
+    // Groups that act-block does not divide keep the smallest x block.
+    int8.block = kern.groupSize % actBlock == 0 ? int64_t(actBlock)
+                                                : kActivationStep;
     int8.offset = 0;
     if (kern.bits < 8 && kern.isSigned)
       int8.offset = -(int64_t(1) << (kern.bits - 1));
@@ -1036,13 +1136,13 @@ LogicalResult ConvertQntToVector::lowerMatmul(MatmulOp op,
           ValueRange{kern.m}, b.getI64IntegerAttr(kCacheLineBytes));
     };
     int8.xq = alloc(kern.k, b.getI8Type());
-    int8.xScales = alloc(kern.k / kActivationBlock, b.getF32Type());
+    int8.xScales = alloc(kern.k / int8.block, b.getF32Type());
     if (int8.needsSums)
       int8.xSums = alloc(kern.k / kern.groupSize, b.getF32Type());
     emitQuantizeActivations(b, kern, int8);
   }
 
-  emitMatmulLoops(b, kern, rowsPerTile, colsPerTile, parallel);
+  emitMatmulLoops(b, kern, rowsPerTile, colsPerTile, streams, parallel);
 
   replaceWithBuffer(b, op, outBuf);
   return success();
@@ -1133,9 +1233,16 @@ void ConvertQntToVector::runOnOperation() {
         << "' must be 'f32' or 'i8'";
     return signalPassFailure();
   }
-  if (rowsPerTile <= 0 || colsPerTile <= 0) {
-    emitError(module.getLoc()) << "convert-qnt-to-vector: rows-per-tile and "
-                          "cols-per-tile must be positive";
+  if (actBlock < kActivationStep || actBlock > 256 ||
+      !llvm::isPowerOf2_64(actBlock)) {
+    emitError(module.getLoc())
+        << "convert-qnt-to-vector: act-block=" << static_cast<int64_t>(actBlock)
+        << " must be 32, 64, 128 or 256";
+    return signalPassFailure();
+  }
+  if (rowsPerTile <= 0 || colsPerTile <= 0 || streams <= 0) {
+    emitError(module.getLoc()) << "convert-qnt-to-vector: rows-per-tile, "
+                          "cols-per-tile and streams must be positive";
     return signalPassFailure();
   }
 

@@ -5,6 +5,10 @@
 // CHUNK: error: convert-qnt-to-vector: chunk=12 must be a positive multiple of 8
 // RUN: not quant-opt %s --convert-qnt-to-vector=activations=i4 --split-input-file 2>&1 | FileCheck %s --check-prefix=ACT
 // ACT: error: convert-qnt-to-vector: activations='i4' must be 'f32' or 'i8'
+// RUN: not quant-opt %s --convert-qnt-to-vector="activations=i8 act-block=48" --split-input-file 2>&1 | FileCheck %s --check-prefix=BLOCK
+// BLOCK: error: convert-qnt-to-vector: act-block=48 must be 32, 64, 128 or 256
+// RUN: not quant-opt %s --convert-qnt-to-vector="streams=0" --split-input-file 2>&1 | FileCheck %s --check-prefix=STREAMS
+// STREAMS: error: convert-qnt-to-vector: rows-per-tile, cols-per-tile and streams must be positive
 
 func.func @packed_argument(%x: tensor<2x16xf32>, %w: !qnt.packed<4x16, #qnt.scheme<si4, symmetric, per_channel<0>>>) -> tensor<2x4xf32> {
   // expected-error @+1 {{'qnt.matmul' op packed operand must come from qnt.constant to be lowered for the CPU (function arguments and qnt.quantize results are not supported yet)}}

@@ -20,15 +20,16 @@
 //       CHECK:     scf.for {{.*}} -> (f32)
 //       CHECK:       %[[V:.*]] = vector.load %[[XB]]
 //       CHECK:       %[[A:.*]] = math.absf %[[V]] : vector<32xf32>
-//       CHECK:       %[[AMAX:.*]] = vector.reduction <maxnumf>, %[[A]] : vector<32xf32> into f32
+//       CHECK:       %[[VMAX:.*]] = vector.reduction <maxnumf>, %[[A]] : vector<32xf32> into f32
+//       CHECK:       %[[AMAX:.*]] = arith.maxnumf %[[VMAX]], %{{.*}} : f32
 //       CHECK:       arith.select
 //       CHECK:       math.roundeven
 //       CHECK:       %[[Q:.*]] = arith.fptosi %{{.*}} : vector<32xf32> to vector<32xi32>
 //       CHECK:       %[[Q8:.*]] = arith.trunci %[[Q]] : vector<32xi32> to vector<32xi8>
 //       CHECK:       vector.store %[[Q8]], %[[XQ]]
+//       CHECK:       vector.reduction <add>, %[[Q]] : vector<32xi32> into i32
 //       CHECK:       %[[SX:.*]] = arith.divf %[[AMAX]], %{{.*}} : f32
 //       CHECK:       memref.store %[[SX]], %[[XS]]
-//       CHECK:       vector.reduction <add>, %[[Q]] : vector<32xi32> into i32
 //       CHECK:     memref.store %{{.*}}, %[[SUMS]]
 // The tile: 4 weight rows from one stream (row c at n0 * 64 + offset * 4 +
 // 32 * c), the next tile's bytes prefetched, then field 0 (low nibbles,

@@ -42,7 +42,7 @@ def round_to(values, dtype):
 
 def quantize_activations(x, block=32):
     """x as the int8 kernels see it (activations=i8, docs/QUANTIZER.md): per
-    row and block of 32 along the last axis, sx = max|x| / 127 and
+    row and block of `block` codes along the last axis, sx = max|x| / 127 and
     xq = roundeven(x * (127 / max|x|)) clamped to [-127, 127], computed in
     float32; returns sx * xq in float64."""
     x32 = x.astype(np.float32)
@@ -104,7 +104,7 @@ def gen(args):
         x.reshape(-1, k)[-1, 32:64] *= 50
     x = round_to(x, args.x_type)
     bias = round_to(rng.uniform(-1, 1, size=(n,)), args.x_type) if args.bias else None
-    xr = quantize_activations(x) if args.int8_activations else x
+    xr = quantize_activations(x, args.act_block) if args.int8_activations else x
     ref = xr @ w.T
     absref = np.abs(xr) @ np.abs(w).T
     if args.int8_activations:
@@ -253,7 +253,9 @@ def main():
     g.add_argument("--dynamic-m", action="store_true",
                    help="@layer takes x with a dynamic row dimension")
     g.add_argument("--int8-activations", action="store_true",
-                   help="reference for activations=i8: x quantized per block of 32")
+                   help="reference for activations=i8: x quantized per block of --act-block")
+    g.add_argument("--act-block", type=int, default=32,
+                   help="codes of x per int8 scale (act-block of the kernel)")
     g.add_argument("--out", required=True)
     g.add_argument("--ref", required=True)
     c = sub.add_parser("check")
