@@ -46,7 +46,7 @@ struct KernelInfo {
   const char *name;
   int64_t n, k, bits, group;
   const char *bin;
-  bool int8Activations; // built with activations=i8
+  int64_t actBlock; // activations=i8: the act-block option; 0: f32 x
   KernelFn fn;
 };
 static const KernelInfo kKernels[] = {
@@ -57,18 +57,18 @@ static const KernelInfo kKernels[] = {
 };
 
 /// x as activations=i8 kernels use it (docs/QUANTIZER.md): per row and block
-/// of 32, sx = max|x| / 127 and xq = roundeven(x * (127 / max|x|)); returns
-/// sx * xq.
+/// of `block` codes, sx = max|x| / 127 and xq = roundeven(x * (127 / max|x|));
+/// returns sx * xq.
 static void quantizeActivations(const float *x, float *out, int64_t m,
-                                int64_t k) {
+                                int64_t k, int64_t block) {
   for (int64_t r = 0; r < m; ++r)
-    for (int64_t b = 0; b + 32 <= k; b += 32) {
+    for (int64_t b = 0; b + block <= k; b += block) {
       const float *v = x + r * k + b;
       float amax = 0;
-      for (int i = 0; i < 32; ++i)
+      for (int i = 0; i < block; ++i)
         amax = std::max(amax, std::fabs(v[i]));
       float inv = amax > 0 ? 127.0f / amax : 0.0f, sx = amax / 127.0f;
-      for (int i = 0; i < 32; ++i) {
+      for (int i = 0; i < block; ++i) {
         float q = std::nearbyint(std::min(127.0f, std::max(-127.0f, v[i] * inv)));
         out[r * k + b + i] = sx * q;
       }
@@ -472,8 +472,11 @@ int main(int argc, char **argv) {
         // (for activations=i8 kernels, on x quantized as they quantize it).
         qntMatmul(l, x, m, yq);
         dequantize(l, wnaive);
-        if (l.info->int8Activations) {
-          quantizeActivations(x, xq8, m, k);
+        if (l.info->actBlock) {
+          // Groups that act-block does not divide use blocks of 32.
+          int64_t group = l.info->group ? l.info->group : k;
+          quantizeActivations(x, xq8, m, k,
+                              group % l.info->actBlock ? 32 : l.info->actBlock);
           blasMatmul(wnaive, xq8, yn, m, n, k);
         } else {
           blasMatmul(wnaive, x, yn, m, n, k);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One command for the whole qnt CPU benchmark: builds quant-opt, the twelve layer
+# One command for the whole qnt CPU benchmark: builds quant-opt, the fifteen layer
 # kernels and the harness (bench/build.sh), then prints the table.
 #
 #   bench/run.sh [harness flags...]     e.g. bench/run.sh --filter w4g128 --m 1

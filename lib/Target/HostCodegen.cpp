@@ -154,4 +154,13 @@ void qnt::setHostKernelOptions(CpuPipelineOptions &options,
     options.chunk = 8;
     options.rowsPerTile = options.activations == "i8" ? 4 : 2;
   }
+  // The int8 kernels read few enough bytes per instruction that one memory
+  // stream leaves a core's bandwidth unused: 2-row tiles from 2 far-apart
+  // parts of the weight are 1.1-1.3x faster cold GEMVs than 4-row tiles from
+  // one (docs/PERFORMANCE.md, "Streams"). The f32 kernels are compute-bound
+  // there and keep one stream.
+  if (options.activations == "i8") {
+    options.colsPerTile = 2;
+    options.streams = 2;
+  }
 }
