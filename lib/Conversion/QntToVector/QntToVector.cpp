@@ -35,7 +35,8 @@ namespace {
 
 /// A re-laid-out copy of `op`'s code bytes, as an arith.constant of
 /// `resultType` right after `op`: `relayout(in, rows, rowBytes, out)` writes
-/// it straight into the new blob (one copy of the codes, not two).
+/// it straight into the new blob (one copy of the codes, not two). Bytes of
+/// `resultType` past the codes are zero.
 static FailureOr<Value> materializeRelaidCodes(
     ConstantOp op, ShapedType resultType,
     llvm::function_ref<void(const uint8_t *, int64_t, int64_t, uint8_t *)>
@@ -46,10 +47,12 @@ static FailureOr<Value> materializeRelaidCodes(
     return failure();
   int64_t rowBytes = op.getType().getCodesShape().back();
   int64_t rows = rowBytes ? static_cast<int64_t>(bytes->size()) / rowBytes : 0;
-  AsmResourceBlob blob =
-      HeapAsmResourceBlob::allocate(bytes->size(), alignof(uint64_t));
+  size_t size = std::max<size_t>(bytes->size(), resultType.getNumElements());
+  AsmResourceBlob blob = HeapAsmResourceBlob::allocate(size, alignof(uint64_t));
+  uint8_t *out = reinterpret_cast<uint8_t *>(blob.getMutableData().data());
+  std::memset(out + bytes->size(), 0, size - bytes->size());
   relayout(reinterpret_cast<const uint8_t *>(bytes->data()), rows, rowBytes,
-           reinterpret_cast<uint8_t *>(blob.getMutableData().data()));
+           out);
   auto attr = DenseResourceElementsAttr::get(resultType, "qnt_kernel_codes",
                                              std::move(blob));
   OpBuilder b(op);
@@ -79,7 +82,8 @@ static FailureOr<Value> materializePlaneMajorCodes(ConstantOp op,
 /// every byte XORed with `flip` (see Int8Kernel::flip), then the rows
 /// interleaved in tiles of `tileRows` rows at `lanes`-byte granularity
 /// (interleaveRowTiles), so that a register tile streams through one
-/// contiguous range.
+/// contiguous range; then `tileRows` rows of zeros, so that prefetching one
+/// tile ahead never leaves the buffer and needs no bounds check.
 static FailureOr<Value> materializeInt8KernelCodes(ConstantOp op,
                                                    int64_t groupSize,
                                                    int64_t lanes,
@@ -89,7 +93,8 @@ static FailureOr<Value> materializeInt8KernelCodes(ConstantOp op,
   int64_t count = type.getShape().back();
   unsigned bits = type.getScheme().getBits();
   auto resultType = RankedTensorType::get(
-      {cast<ShapedType>(op.getCodes().getType()).getNumElements()},
+      {cast<ShapedType>(op.getCodes().getType()).getNumElements() +
+       tileRows * type.getCodesShape().back()},
       IntegerType::get(op.getContext(), 8));
   return materializeRelaidCodes(
       op, resultType,
@@ -772,7 +777,6 @@ static void emitTileInt8(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
     // 1-D codes.
     Value tileOff = arith::MulIOp::create(cb, byteOff, cIndex(cb, tileCols));
     SmallVector<Value> bytes;
-    Value last = cIndex(cb, kern.n * q.rowBytes - 1);
     for (Value n0 : tileStarts) {
       Value stream = arith::AddIOp::create(
           cb, arith::MulIOp::create(cb, n0, cIndex(cb, q.rowBytes)), tileOff);
@@ -782,20 +786,17 @@ static void emitTileInt8(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
                      : stream;
         bytes.push_back(vector::LoadOp::create(cb, bytesType, kern.codes, at));
       }
-      // The same bytes of the stream's next tile: one tile ahead.
+      // The same bytes of the stream's next tile: one tile ahead (within
+      // the tile of zeros that ends the codes, for the last tile).
       if (!prefetch || !kern.prefetch)
         continue;
       for (int64_t line = 0;
            line < std::max<int64_t>(1, tileCols * L / kCacheLineBytes); ++line)
         memref::PrefetchOp::create(
             cb, kern.codes,
-            ValueRange{arith::MinUIOp::create(
-                cb,
-                arith::AddIOp::create(
-                    cb, stream,
-                    cIndex(cb,
-                           tileCols * q.rowBytes + line * kCacheLineBytes)),
-                last)},
+            ValueRange{arith::AddIOp::create(
+                cb, stream,
+                cIndex(cb, tileCols * q.rowBytes + line * kCacheLineBytes))},
             /*isWrite=*/false, /*localityHint=*/3, /*isDataCache=*/true);
     }
     for (int64_t p = 0; p < perByte; ++p) {

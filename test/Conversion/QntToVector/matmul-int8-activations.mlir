@@ -7,9 +7,9 @@
 
 // CHECK-LABEL: func.func @gemv_int4_g64
 //   CHECK-NOT:   xf32> = arith.constant dense
-//   CHECK-DAG:   %[[CODES:.*]] = arith.constant dense_resource<qnt_kernel_codes> : tensor<512xi8>
+//   CHECK-DAG:   %[[CODES:.*]] = arith.constant dense_resource<qnt_kernel_codes> : tensor<768xi8>
 //   CHECK-DAG:   %[[XB:.*]] = bufferization.to_buffer %{{.*}} read_only : tensor<1x128xf32> to memref<1x128xf32>
-//   CHECK-DAG:   %[[CB:.*]] = bufferization.to_buffer %[[CODES]] read_only : tensor<512xi8> to memref<512xi8>
+//   CHECK-DAG:   %[[CB:.*]] = bufferization.to_buffer %[[CODES]] read_only : tensor<768xi8> to memref<768xi8>
 //       CHECK:   %[[XQ:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x128xi8>
 //       CHECK:   %[[XS:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x4xf32>
 //       CHECK:   %[[SUMS:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x2xf32>
@@ -36,11 +36,16 @@
 // codes 0-31 of the block) and field 1 (high nibbles, codes 32-63).
 //       CHECK:   scf.for %[[N0:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
 //       CHECK:     scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, f32, f32, f32, f32)
-//       CHECK:       %[[S0:.*]] = vector.load %[[CB]][%[[AT:.*]]] : memref<512xi8>, vector<32xi8>
-//       CHECK:       vector.load %[[CB]][%{{.*}}] : memref<512xi8>, vector<32xi8>
-//       CHECK:       vector.load %[[CB]][%{{.*}}] : memref<512xi8>, vector<32xi8>
-//       CHECK:       vector.load %[[CB]][%{{.*}}] : memref<512xi8>, vector<32xi8>
-//       CHECK:       memref.prefetch %[[CB]]
+//       CHECK:       %[[S0:.*]] = vector.load %[[CB]][%[[AT:.*]]] : memref<768xi8>, vector<32xi8>
+//       CHECK:       vector.load %[[CB]][%{{.*}}] : memref<768xi8>, vector<32xi8>
+//       CHECK:       vector.load %[[CB]][%{{.*}}] : memref<768xi8>, vector<32xi8>
+//       CHECK:       vector.load %[[CB]][%{{.*}}] : memref<768xi8>, vector<32xi8>
+// The next tile is 4 rows x 64 bytes ahead; the codes end with a tile of
+// zeros (512 + 256 bytes), so the prefetch needs no bounds check.
+//       CHECK:       %[[PF0:.*]] = arith.addi %[[AT]], %c256 : index
+//       CHECK:       memref.prefetch %[[CB]][%[[PF0]]], read, locality<3>, data : memref<768xi8>
+//       CHECK:       %[[PF1:.*]] = arith.addi %[[AT]], %c320 : index
+//       CHECK:       memref.prefetch %[[CB]][%[[PF1]]], read, locality<3>, data : memref<768xi8>
 //       CHECK:       %[[LO:.*]] = arith.andi %[[S0]], %{{.*}} : vector<32xi8>
 //       CHECK:       %[[X0:.*]] = vector.load %[[XQ]]
 //       CHECK:       %[[D0:.*]] = qnt.dot4_i8 %[[LO]], %[[X0]] : vector<32xi8>, vector<32xi8> -> vector<8xi32>

@@ -28,17 +28,18 @@
 //       CHECK:   memref.store %{{.*}}, %{{.*}}[%{{.*}}, %c18]
 
 // With int8 activations the codes of each 2-row tile are interleaved into one
-// stream: the two streams start at n0 * 32 and (n0 + 8) * 32 bytes.
+// stream: the two streams start at n0 * 32 and (n0 + 8) * 32 bytes (of 19 x
+// 32 bytes of codes and a 2-row tile of zeros).
 // I8-LABEL: func.func @streams
 //       I8:   scf.for %[[N0:.*]] = %c0 to %c8 step %c2 {
 //       I8:     %[[N1:.*]] = arith.addi %[[N0]], %c8 : index
 //       I8:     scf.for
 //       I8:       %[[A0:.*]] = arith.muli %[[N0]], %c32 : index
-//       I8:       vector.load %{{.*}}[%[[A0]]] : memref<608xi8>, vector<32xi8>
-//       I8:       vector.load %{{.*}}[%{{.*}}] : memref<608xi8>, vector<32xi8>
+//       I8:       vector.load %{{.*}}[%[[A0]]] : memref<672xi8>, vector<32xi8>
+//       I8:       vector.load %{{.*}}[%{{.*}}] : memref<672xi8>, vector<32xi8>
 //       I8:       %[[A1:.*]] = arith.muli %[[N1]], %c32 : index
-//       I8:       vector.load %{{.*}}[%[[A1]]] : memref<608xi8>, vector<32xi8>
-//       I8:       vector.load %{{.*}}[%{{.*}}] : memref<608xi8>, vector<32xi8>
+//       I8:       vector.load %{{.*}}[%[[A1]]] : memref<672xi8>, vector<32xi8>
+//       I8:       vector.load %{{.*}}[%{{.*}}] : memref<672xi8>, vector<32xi8>
 //       I8-COUNT-4:       qnt.dot4_i8
 
 func.func @streams(%x: tensor<?x32xf32>) -> tensor<?x19xf32> {
