@@ -135,7 +135,8 @@ constexpr int64_t kActivationStep = 32;
 /// with xsum = sum_b sx_b * sum_{k in b} xq_k over the group's blocks.
 struct Int8Kernel {
   int64_t block;         // codes of x per scale sx (divides the group)
-  // Bytes of codes per dot product: 32 or 16 (then two make one x block).
+  // Bytes of codes per dot product: 32 or 16 (a field of L codes; an x
+  // block is one or more whole fields).
   int64_t fieldBytes;
   int64_t rowBytes;      // bytes of one packed weight row
   int64_t offset;        // o above
