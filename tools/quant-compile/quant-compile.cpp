@@ -610,7 +610,7 @@ int main(int argc, char **argv) {
     if (activations == "i8" && StringRef(budget).starts_with("latency-us:"))
       llvm::errs() << "quant-compile: warning: the cost model predicts the "
                       "times of the f32-activation kernels; with "
-                      "--activations=i8 the GEMVs run 2-3x faster than it "
+                      "--activations=i8 the GEMVs run 1.7-2.9x faster than it "
                       "says (docs/PERFORMANCE.md), so --budget=" << budget
                    << " is met with room to spare\n";
     qnt::QntAssignBitwidthsPassOptions options;
