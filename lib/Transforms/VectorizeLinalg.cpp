@@ -27,6 +27,10 @@ namespace {
 /// lanes, or nothing when the op is not worth or not able to be vectorized.
 std::optional<SmallVector<int64_t>> chooseTileSizes(linalg::LinalgOp op,
                                                     int64_t width) {
+  // Loop ranges come from operand shapes; a loop that no operand dimension
+  // gives alone (only inside `d floordiv 2`, say) has none.
+  if (!op.getShapesToLoopsMap())
+    return std::nullopt;
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   unsigned rank = ranges.size();
   if (rank == 0 || llvm::any_of(ranges, ShapedType::isDynamic))

@@ -128,10 +128,13 @@ def QntVectorizeLinalgPass
     4 x `vector-width` along it (RMSNorm's sum of squares, softmax's max and
     sum), or, when an outer parallel loop has at least `vector-width`
     iterations, `vector-width` x `vector-width` blocks that keep one output
-    per lane (attention's dot products). Remainders are peeled off and stay
-    linalg ops on dynamic shapes; those, and every op the vectorizer rejects
-    (gathers through tensor.extract / memref.load in the body, dynamic
-    shapes, rank 0), are left for convert-linalg-to-loops.
+    per lane (attention's dot products, float matmuls). A loop used inside a
+    compound index (`h floordiv group` of grouped-query attention) is tiled
+    by 1 and that index becomes the constant 0 in the tile. The last partial
+    tile of each loop is peeled off: on static shapes it is static too and
+    becomes a narrower vector. Ops the vectorizer rejects (gathers through
+    memref.load in the body such as RoPE's, dynamic shapes, rank 0) are left
+    for convert-linalg-to-loops.
 
     Results are bit-identical to convert-linalg-to-loops: reductions are
     lowered in the loops' order (acc + x0, then + x1, ...), never
