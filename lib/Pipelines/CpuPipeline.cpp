@@ -1,5 +1,6 @@
 // qnt-cpu-pipeline: from tensors with qnt ops to the LLVM dialect for the host.
 #include "qnt/Pipelines/Pipelines.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "qnt/Conversion/Passes.h"
 #include "qnt/Transforms/Passes.h"
@@ -46,6 +47,15 @@ void qnt::buildCpuLowerToLLVMPipeline(OpPassManager &pm,
   ConvertQntIntDotPassOptions intDot;
   intDot.isa = options.intDot;
   pm.addPass(createConvertQntIntDotPass(intDot));
+  // The rest of the function (norms, softmax, attention, activations): vector
+  // tiles first; what is left over, and everything without it, becomes
+  // scalar loops.
+  if (options.vectorize) {
+    QntVectorizeLinalgPassOptions vectorizeOptions;
+    vectorizeOptions.vectorWidth = options.vectorWidth;
+    pm.addNestedPass<func::FuncOp>(
+        createQntVectorizeLinalgPass(vectorizeOptions));
+  }
   std::string upstream = "func.func(convert-linalg-to-loops),";
   if (options.parallel)
     // Canonicalization inlines the memref.alloca_scope that scf-to-openmp

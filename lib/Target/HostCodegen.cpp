@@ -147,6 +147,8 @@ void qnt::setHostKernelOptions(CpuPipelineOptions &options,
   const llvm::MCSubtargetInfo &subtarget = *machine.getMCSubtargetInfo();
   if (subtarget.checkFeatures("+avx2"))
     options.intDot = "avx2";
+  // qnt-vectorize-linalg's tiles are one register wide.
+  options.vectorWidth = subtarget.checkFeatures("+avx512f") ? 16 : 8;
   // The 16-lane 4x4 tile fills AVX-512's registers; with AVX2's 16 it
   // spills, and 8-lane chunks on 2x4 tiles are 1.7x faster at M = 128
   // (docs/PERFORMANCE.md, Zen 3).

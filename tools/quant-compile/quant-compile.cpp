@@ -170,6 +170,12 @@ static cl::opt<bool>
             cl::desc("Split matmul rows across threads with OpenMP (the "
                      "library then links libomp)"),
             cl::cat(category));
+static cl::opt<bool> vectorizeRest(
+    "vectorize-linalg", cl::init(true),
+    cl::desc("Tile and vectorize the ops outside the matmul kernels (norms, "
+             "softmax, attention, activations) with qnt-vectorize-linalg; "
+             "=false leaves them to LLVM as scalar loops"),
+    cl::cat(category));
 static cl::opt<std::string> calibrateTarget(
     "calibrate-target",
     cl::desc("Instead of compiling: measure this machine (bandwidth, FMA "
@@ -365,6 +371,7 @@ static int lowerAndEmit(ModuleOp module, StringRef kind, StringRef path,
   pipeline.activations = activations;
   pipeline.actBlock = actBlock;
   qnt::setHostKernelOptions(pipeline, *machine);
+  pipeline.vectorize = vectorizeRest;
   PassManager bufferizePm(module.getContext());
   if (gpu)
     qnt::buildGpuBufferizePipeline(bufferizePm, *gpu);

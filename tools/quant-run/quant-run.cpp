@@ -9,10 +9,13 @@
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -40,6 +43,12 @@ static cl::opt<std::string>
 static cl::opt<std::string> entry("entry", cl::init("forward"),
                                   cl::desc("Name of the step function"),
                                   cl::cat(category));
+
+static cl::opt<bool>
+    timeSteps("time", cl::init(false),
+              cl::desc("Print the median and minimum time of one step "
+                       "(call of the step function) to stderr"),
+              cl::cat(category));
 
 static int fail(const llvm::Twine &message) {
   llvm::errs() << "quant-run: error: " << message << "\n";
@@ -96,12 +105,17 @@ int main(int argc, char **argv) {
     return fail("cannot write '" + logitsFile + "': " + std::strerror(errno));
 
   std::vector<int64_t> generated;
+  std::vector<double> stepSeconds;
   int64_t token = prompt[0];
   for (int64_t pos = 0; pos < total; ++pos) {
     if (token >= vocab)
       return fail("token id " + llvm::Twine(token) +
                   " is outside the vocabulary of " + llvm::Twine(vocab));
+    auto start = std::chrono::steady_clock::now();
     const float *row = model->step(token, pos, error);
+    stepSeconds.push_back(std::chrono::duration<double>(
+                              std::chrono::steady_clock::now() - start)
+                              .count());
     if (!row)
       return fail(error);
     if (logits)
@@ -119,6 +133,13 @@ int main(int argc, char **argv) {
   }
   if (logits)
     std::fclose(logits);
+  if (timeSteps && !stepSeconds.empty()) {
+    std::sort(stepSeconds.begin(), stepSeconds.end());
+    llvm::errs() << llvm::formatv(
+        "quant-run: {0} steps, median {1:F1} us, min {2:F1} us per step\n",
+        stepSeconds.size(), 1e6 * stepSeconds[stepSeconds.size() / 2],
+        1e6 * stepSeconds.front());
+  }
   llvm::outs() << llvm::join(llvm::map_range(generated,
                                              [](int64_t t) {
                                                return std::to_string(t);

@@ -46,6 +46,17 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::desc("Split the weight rows of each matmul across threads with "
                      "OpenMP (link the result with libomp)"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> vectorize{
+      *this, "vectorize",
+      llvm::cl::desc("Tile and vectorize the linalg ops outside the qnt "
+                     "kernels (qnt-vectorize-linalg); false: scalar loops "
+                     "left to LLVM"),
+      llvm::cl::init(true)};
+  PassOptions::Option<int64_t> vectorWidth{
+      *this, "vector-width",
+      llvm::cl::desc("Lanes of qnt-vectorize-linalg's vector tiles (8: AVX2, "
+                     "16: AVX-512)"),
+      llvm::cl::init(8)};
 };
 
 /// Fuses dequantization into matmuls and lowers the module to the LLVM

@@ -114,6 +114,42 @@ def QntDropReturnedArgumentsPass
   }];
 }
 
+def QntVectorizeLinalgPass
+    : Pass<"qnt-vectorize-linalg", "::mlir::func::FuncOp"> {
+  let summary = "Tile the linalg ops of a bufferized function and turn their "
+                "full tiles into vector ops";
+  let description = [{
+    For the CPU pipeline, on buffers (after bufferization, before
+    convert-linalg-to-loops): every linalg op with static loop ranges that
+    upstream's vectorizer accepts is tiled with scf.for loops and each full
+    tile becomes vector ops (`linalg::vectorize`). Tiles: `vector-width`
+    elements along the innermost loop when it is parallel (elementwise ops,
+    fills); when the innermost loop is a reduction, chunks of
+    4 x `vector-width` along it (RMSNorm's sum of squares, softmax's max and
+    sum), or, when an outer parallel loop has at least `vector-width`
+    iterations, `vector-width` x `vector-width` blocks that keep one output
+    per lane (attention's dot products, float matmuls). A loop used inside a
+    compound index (`h floordiv group` of grouped-query attention) is tiled
+    by 1 and that index becomes the constant 0 in the tile. The last partial
+    tile of each loop is peeled off: on static shapes it is static too and
+    becomes a narrower vector. Ops the vectorizer rejects (gathers through
+    memref.load in the body such as RoPE's, dynamic shapes, rank 0) are left
+    for convert-linalg-to-loops.
+
+    Results are bit-identical to convert-linalg-to-loops: reductions are
+    lowered in the loops' order (acc + x0, then + x1, ...), never
+    reassociated, and no operation is fused or approximated.
+  }];
+  let options = [
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"8",
+           "Lanes of a vector tile: 8 for AVX2 (8 x f32), 16 for AVX-512">,
+  ];
+  let dependentDialects = ["::mlir::vector::VectorDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::affine::AffineDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 //===----------------------------------------------------------------------===//
 // GPU host side (qnt-gpu-pipeline)
 //===----------------------------------------------------------------------===//

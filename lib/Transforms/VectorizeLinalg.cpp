@@ -1,0 +1,286 @@
+// qnt-vectorize-linalg: the linalg ops of a bufferized function (everything
+// but the qnt kernels) tiled and turned into vector ops for the host CPU.
+#include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
+#include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "llvm/ADT/SmallBitVector.h"
+#include "qnt/Transforms/Passes.h"
+
+namespace mlir::qnt {
+#define GEN_PASS_DEF_QNTVECTORIZELINALGPASS
+#include "qnt/Transforms/Passes.h.inc"
+} // namespace mlir::qnt
+
+using namespace mlir;
+
+namespace {
+/// Tile sizes for `op` (0: dimension not tiled) with vectors of `width`
+/// lanes, or nothing when the op is not worth or not able to be vectorized.
+std::optional<SmallVector<int64_t>> chooseTileSizes(linalg::LinalgOp op,
+                                                    int64_t width) {
+  // Loop ranges come from operand shapes; a loop that no operand dimension
+  // gives alone (only inside `d floordiv 2`, say) has none.
+  if (!op.getShapesToLoopsMap())
+    return std::nullopt;
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  unsigned rank = ranges.size();
+  if (rank == 0 || llvm::any_of(ranges, ShapedType::isDynamic))
+    return std::nullopt;
+  // Loops used inside a non-trivial index (attention's key head
+  // `h floordiv group`) are tiled by 1; in the tile the index is then a
+  // constant (see pinUnitLoops) and the maps are ones the vectorizer takes.
+  llvm::SmallBitVector pinned(rank);
+  for (AffineMap map : op.getIndexingMapsArray())
+    for (AffineExpr result : map.getResults())
+      if (!isa<AffineDimExpr, AffineConstantExpr>(result))
+        result.walk([&](AffineExpr e) {
+          if (auto dim = dyn_cast<AffineDimExpr>(e))
+            pinned.set(dim.getPosition());
+        });
+  // The vectorizer's own checks on the whole op: a body it cannot handle
+  // (a memref.load gather such as RoPE's reads of pairs, calls) stays
+  // scalar. Checking before tiling means no loops are made for nothing.
+  // (With pinned loops the check waits for the tile.)
+  if (pinned.none() && failed(linalg::vectorizeOpPrecondition(op)))
+    return std::nullopt;
+  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  SmallVector<int64_t> tiles(rank, 1);
+  unsigned inner = rank - 1;
+  if (iterators[inner] == utils::IteratorType::parallel) {
+    // Elementwise ops and fills: one vector per tile along the innermost
+    // (contiguous) dimension.
+    tiles[inner] = width;
+  } else {
+    // A reduction along the innermost dimension. With an outer parallel
+    // dimension of at least `width` iterations (attention's scores[h, t] =
+    // sum_i q[h, i] k[t, i]), a width x width block whose multi_reduction is
+    // lowered across rows: each lane accumulates one output, in order.
+    // Otherwise (a whole row to one value: RMSNorm, softmax) chunks of the
+    // row, each reduced in order onto the accumulator.
+    std::optional<unsigned> lanes;
+    for (unsigned d = inner; d-- > 0;)
+      if (iterators[d] == utils::IteratorType::parallel &&
+          ranges[d] >= width && !pinned.test(d)) {
+        lanes = d;
+        break;
+      }
+    if (lanes) {
+      tiles[*lanes] = width;
+      tiles[inner] = width;
+    } else {
+      tiles[inner] = 4 * width;
+    }
+  }
+  if (pinned.test(inner))
+    return std::nullopt; // a tile of one element is no vector
+  for (unsigned d : pinned.set_bits())
+    tiles[d] = 1;
+  // A tile covering the whole dimension needs no loop.
+  for (unsigned d = 0; d < rank; ++d)
+    if (tiles[d] >= ranges[d])
+      tiles[d] = 0;
+  return tiles;
+}
+
+/// In a linalg.generic, a loop with one iteration only ever has index 0:
+/// writes 0 for it inside the compound results of the indexing maps, so
+/// `d0 floordiv 2` of a tile with one head becomes 0 (a projected
+/// permutation with a constant result).
+void pinUnitLoops(linalg::LinalgOp op) {
+  auto generic = dyn_cast<linalg::GenericOp>(op.getOperation());
+  if (!generic)
+    return;
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  MLIRContext *ctx = op->getContext();
+  SmallVector<AffineExpr> replacements;
+  for (unsigned d = 0; d < ranges.size(); ++d)
+    replacements.push_back(ranges[d] == 1 ? getAffineConstantExpr(0, ctx)
+                                          : getAffineDimExpr(d, ctx));
+  // Plain dimensions stay: they tie each loop to an operand's shape.
+  SmallVector<Attribute> maps;
+  for (AffineMap map : op.getIndexingMapsArray()) {
+    SmallVector<AffineExpr> results;
+    for (AffineExpr result : map.getResults())
+      results.push_back(isa<AffineDimExpr>(result)
+                            ? result
+                            : simplifyAffineExpr(result.replaceDims(replacements),
+                                                 map.getNumDims(), 0));
+    maps.push_back(
+        AffineMapAttr::get(AffineMap::get(map.getNumDims(), 0, results, ctx)));
+  }
+  generic.setIndexingMapsAttr(ArrayAttr::get(ctx, maps));
+}
+
+struct VectorizeLinalg final
+    : qnt::impl::QntVectorizeLinalgPassBase<VectorizeLinalg> {
+  using Base::Base;
+  void runOnOperation() override;
+  /// Lowers the vector ops in `roots` (and nested in them) with
+  /// multi_reductions lowered as `reductions` says.
+  void lowerVectorOps(ArrayRef<Operation *> roots,
+                      vector::VectorMultiReductionLowering reductions);
+};
+} // namespace
+
+void VectorizeLinalg::runOnOperation() {
+  func::FuncOp func = getOperation();
+  if (vectorWidth < 1 || vectorWidth > 64) {
+    func.emitError() << "vector-width=" << vectorWidth.getValue()
+                     << " must be 1 to 64 (lanes of a vector tile)";
+    return signalPassFailure();
+  }
+  MLIRContext *ctx = &getContext();
+  IRRewriter rewriter(ctx);
+
+  SmallVector<linalg::LinalgOp> candidates;
+  func.walk([&](linalg::LinalgOp op) {
+    if (op.hasPureBufferSemantics())
+      candidates.push_back(op);
+  });
+
+  // Ops to vectorize carry this attribute from here to step 3: the tiled
+  // ops, their peeled copies and the ops small enough to be one vector op.
+  // (Canonicalization may fold loops away, so loops cannot be remembered.)
+  StringAttr mark = StringAttr::get(ctx, "qnt.vectorize_tile");
+
+  // 1. Tile.
+  SmallVector<Operation *> inLoops;
+  for (linalg::LinalgOp op : candidates) {
+    std::optional<SmallVector<int64_t>> tiles =
+        chooseTileSizes(op, vectorWidth);
+    if (!tiles)
+      continue;
+    if (llvm::all_of(*tiles, [](int64_t t) { return t == 0; })) {
+      op->setAttr(mark, UnitAttr::get(ctx));
+      continue;
+    }
+    rewriter.setInsertionPoint(op);
+    linalg::LinalgTilingOptions options;
+    options.setTileSizes(*tiles);
+    FailureOr<linalg::TiledLinalgOp> tiled =
+        linalg::tileLinalgOp(rewriter, op, options);
+    if (failed(tiled))
+      continue;
+    rewriter.eraseOp(op);
+    tiled->op->setAttr(mark, UnitAttr::get(ctx));
+    // Peel the last partial tile of each tiled loop off the full tiles: the
+    // full tiles get static shapes and vectorize without masks; so does the
+    // remainder when the shape is static (a narrower vector).
+    SmallVector<scf::ForOp> loops;
+    for (Operation *loop : tiled->loops)
+      if (auto forOp = dyn_cast<scf::ForOp>(loop))
+        loops.push_back(forOp);
+    // Peeling puts each remainder loop right after its main loop; at the
+    // outermost level that is between `outermost` and `after`.
+    Operation *outermost = tiled->loops.front();
+    Operation *after = outermost->getNextNode();
+    linalg::peelLoops(rewriter, loops);
+    for (Operation *o = outermost; o != after; o = o->getNextNode())
+      o->walk([&](Operation *inner) { inLoops.push_back(inner); });
+  }
+
+  // 2. Fold the constant tile sizes of the full tiles into their subviews
+  // (dynamic sizes -> static shapes, through memref.cast), only in the new
+  // loops: the qnt kernels around are not touched.
+  {
+    RewritePatternSet patterns(ctx);
+    for (Dialect *dialect : ctx->getLoadedDialects())
+      dialect->getCanonicalizationPatterns(patterns);
+    for (RegisteredOperationName name : ctx->getRegisteredOperations())
+      name.getCanonicalizationPatterns(patterns, ctx);
+    FrozenRewritePatternSet frozen(std::move(patterns));
+    (void)applyOpPatternsGreedily(
+        inLoops, frozen,
+        GreedyRewriteConfig().setStrictness(
+            GreedyRewriteStrictness::ExistingAndNewOps));
+  }
+
+  // 3. Vectorize every marked op of static shape. Failure, or a dynamic
+  // shape, leaves the op for convert-linalg-to-loops.
+  SmallVector<linalg::LinalgOp> toVectorize;
+  func.walk([&](linalg::LinalgOp op) {
+    if (!op->removeAttr(mark))
+      return;
+    if (op.hasDynamicShape())
+      return;
+    if (!llvm::all_of(op.getIndexingMapsArray(), [](AffineMap map) {
+          return map.isProjectedPermutation(/*allowZeroInResults=*/true);
+        }))
+      pinUnitLoops(op);
+    toVectorize.push_back(op);
+  });
+  // The vector ops of each vectorized op, by how its reductions are lowered.
+  SmallVector<Operation *> acrossRows, alongRows;
+  for (linalg::LinalgOp op : toVectorize) {
+    // A reduction along the innermost loop with several parallel rows (a
+    // width x width block) is lowered across rows: lane i accumulates row i,
+    // in order. Anything else reduces along its one row, also in order.
+    SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+    SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+    bool rows = iterators.back() == utils::IteratorType::reduction &&
+                llvm::any_of(llvm::seq<size_t>(0, ranges.size()), [&](size_t d) {
+                  return iterators[d] == utils::IteratorType::parallel &&
+                         ranges[d] > 1;
+                });
+    SmallVector<Operation *> &vectorRoots = rows ? acrossRows : alongRows;
+    rewriter.setInsertionPoint(op);
+    // The vector ops go where the op was: remember its neighbours.
+    Block *block = op->getBlock();
+    Operation *before = op->getPrevNode();
+    FailureOr<linalg::VectorizationResult> result =
+        linalg::vectorize(rewriter, op);
+    if (failed(result))
+      continue;
+    Operation *first = before ? before->getNextNode() : &block->front();
+    Operation *last = op->getNextNode();
+    rewriter.eraseOp(op);
+    for (Operation *o = first; o && o != last; o = o->getNextNode())
+      vectorRoots.push_back(o);
+  }
+
+  // 4. Lower the new vector ops to the 1-D loads, stores and arithmetic that
+  // convert-vector-to-llvm takes, keeping reductions in loop order:
+  // multi_reductions across rows become elementwise ops on the rows
+  // (acc + x0, + x1, ...), along a row a vector.reduction that
+  // convert-vector-to-llvm lowers without reassociation (acc + x0 + x1 ...).
+  lowerVectorOps(acrossRows,
+                 vector::VectorMultiReductionLowering::InnerParallel);
+  lowerVectorOps(alongRows,
+                 vector::VectorMultiReductionLowering::InnerReduction);
+}
+
+void VectorizeLinalg::lowerVectorOps(
+    ArrayRef<Operation *> roots,
+    vector::VectorMultiReductionLowering reductions) {
+  MLIRContext *ctx = &getContext();
+  {
+    SmallVector<Operation *> ops;
+    for (Operation *root : roots)
+      root->walk([&](Operation *inner) { ops.push_back(inner); });
+    RewritePatternSet patterns(ctx);
+    vector::populateVectorMultiReductionLoweringPatterns(patterns, reductions);
+    vector::populateVectorTransferPermutationMapLoweringPatterns(patterns);
+    vector::populateCastAwayVectorLeadingOneDimPatterns(patterns);
+    vector::populateVectorTransferDropUnitDimsPatterns(patterns);
+    vector::populateVectorTransposeLoweringPatterns(
+        patterns, vector::VectorTransposeLowering::EltWise);
+    vector::populateVectorBroadcastLoweringPatterns(patterns);
+    vector::populateVectorShapeCastLoweringPatterns(patterns);
+    populateVectorToSCFConversionPatterns(
+        patterns, VectorTransferToSCFOptions().enableFullUnroll());
+    FrozenRewritePatternSet frozen(std::move(patterns));
+    (void)applyOpPatternsGreedily(
+        ops, frozen,
+        GreedyRewriteConfig().setStrictness(
+            GreedyRewriteStrictness::ExistingAndNewOps));
+  }
+}

@@ -1,0 +1,148 @@
+// RUN: quant-opt %s --split-input-file --qnt-vectorize-linalg --canonicalize --cse | FileCheck %s
+// RUN: quant-opt %s --split-input-file --qnt-vectorize-linalg="vector-width=16" --canonicalize --cse | FileCheck %s --check-prefix=W16
+// RUN: not quant-opt %s --split-input-file --qnt-vectorize-linalg="vector-width=0" 2>&1 | FileCheck %s --check-prefix=BAD
+
+// BAD: vector-width=0 must be 1 to 64 (lanes of a vector tile)
+
+// Elementwise, 64 = 8 x 8: one loop of full tiles, no remainder.
+// CHECK-LABEL: func.func @add
+//   CHECK-DAG:   %[[C0:.*]] = arith.constant 0 : index
+//   CHECK-DAG:   %[[C8:.*]] = arith.constant 8 : index
+//   CHECK-DAG:   %[[C64:.*]] = arith.constant 64 : index
+//       CHECK:   scf.for %[[J:.*]] = %[[C0]] to %[[C64]] step %[[C8]] {
+//       CHECK:     %[[X:.*]] = vector.transfer_read {{.*}} {in_bounds = [true]} : memref<8xf32, {{.*}}>, vector<8xf32>
+//       CHECK:     %[[Y:.*]] = vector.transfer_read {{.*}} {in_bounds = [true]} : memref<8xf32, {{.*}}>, vector<8xf32>
+//       CHECK:     %[[S:.*]] = arith.addf %[[X]], %[[Y]] : vector<8xf32>
+//       CHECK:     vector.transfer_write %[[S]], {{.*}} {in_bounds = [true]} : vector<8xf32>, memref<8xf32
+//       CHECK:   }
+//   CHECK-NOT:   linalg.generic
+// W16-LABEL: func.func @add
+//       W16:   arith.addf {{.*}} : vector<16xf32>
+func.func @add(%a: memref<1x64xf32>, %b: memref<1x64xf32>, %c: memref<1x64xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%a, %b : memref<1x64xf32>, memref<1x64xf32>) outs(%c : memref<1x64xf32>) {
+  ^bb0(%x: f32, %y: f32, %o: f32):
+    %s = arith.addf %x, %y : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// RMSNorm's sum of squares: the row in chunks of 4 x 8, each reduced in
+// order onto the accumulator.
+// CHECK-LABEL: func.func @sum_of_squares
+//   CHECK-DAG:   %[[C0:.*]] = arith.constant 0 : index
+//   CHECK-DAG:   %[[C32:.*]] = arith.constant 32 : index
+//   CHECK-DAG:   %[[C64:.*]] = arith.constant 64 : index
+//       CHECK:   scf.for %{{.*}} = %[[C0]] to %[[C64]] step %[[C32]] {
+//       CHECK:     %[[X:.*]] = vector.transfer_read {{.*}} : memref<32xf32, {{.*}}>, vector<32xf32>
+//       CHECK:     %[[ACC:.*]] = vector.transfer_read {{.*}} : memref<f32>, vector<f32>
+//       CHECK:     %[[SQ:.*]] = arith.mulf %[[X]], %[[X]] : vector<32xf32>
+//       CHECK:     %[[A:.*]] = vector.extract %[[ACC]][] : f32 from vector<f32>
+//       CHECK:     %[[R:.*]] = vector.reduction <add>, %[[SQ]], %[[A]] : vector<32xf32> into f32
+//       CHECK:     %[[B:.*]] = vector.broadcast %[[R]] : f32 to vector<f32>
+//       CHECK:     vector.transfer_write %[[B]], {{.*}} : vector<f32>, memref<f32>
+//   CHECK-NOT:   linalg.generic
+// W16-LABEL: func.func @sum_of_squares
+//       W16:   vector.reduction <add>, {{.*}} : vector<64xf32> into f32
+func.func @sum_of_squares(%x: memref<1x64xf32>, %ss: memref<1xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<1x64xf32>) outs(%ss : memref<1xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %m = arith.mulf %a, %a : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// 3 x 20: rows by 1, columns 20 = 2 x 8 + 4; the peeled remainder is static
+// and becomes a vector<4>.
+// CHECK-LABEL: func.func @remainder
+//   CHECK-DAG:   %[[ONE4:.*]] = arith.constant dense<1.000000e+00> : vector<4xf32>
+//   CHECK-DAG:   %[[ONE8:.*]] = arith.constant dense<1.000000e+00> : vector<8xf32>
+//   CHECK-DAG:   %[[C3:.*]] = arith.constant 3 : index
+//   CHECK-DAG:   %[[C16:.*]] = arith.constant 16 : index
+//       CHECK:   scf.for %[[I:.*]] = %{{.*}} to %[[C3]] step
+//       CHECK:     scf.for %{{.*}} = %{{.*}} to %[[C16]] step
+//       CHECK:       vector.transfer_read {{.*}} : memref<8xf32, {{.*}}>, vector<8xf32>
+//       CHECK:       arith.addf %{{.*}}, %[[ONE8]] : vector<8xf32>
+//       CHECK:       vector.transfer_write {{.*}} : vector<8xf32>, memref<8xf32
+//       CHECK:     }
+//       CHECK:     memref.subview %{{.*}}[%[[I]], 16] [1, 4] [1, 1]
+//       CHECK:     vector.transfer_read {{.*}} : memref<4xf32, {{.*}}>, vector<4xf32>
+//       CHECK:     arith.addf %{{.*}}, %[[ONE4]] : vector<4xf32>
+//       CHECK:     vector.transfer_write {{.*}} : vector<4xf32>, memref<4xf32
+//   CHECK-NOT:   linalg.generic
+// W16-LABEL: func.func @remainder
+//       W16:   arith.addf {{.*}} : vector<16xf32>
+//       W16:   arith.addf {{.*}} : vector<4xf32>
+func.func @remainder(%a: memref<3x20xf32>, %c: memref<3x20xf32>) {
+  %one = arith.constant 1.0 : f32
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%a : memref<3x20xf32>) outs(%c : memref<3x20xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %s = arith.addf %x, %one : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// Attention scores, 8 positions x head size 8: one 8 x 8 block, lane t
+// accumulates position t in order (acc + p0, + p1, ...).
+// CHECK-LABEL: func.func @scores
+//       CHECK:   scf.for %[[H:.*]] =
+//       CHECK:     %[[KH:.*]] = affine.apply #{{.*}}(%[[H]])
+//       CHECK:     %[[K:.*]] = memref.subview %{{.*}}[0, %[[KH]], 0] [8, 1, 8] [1, 1, 1]
+//       CHECK:     vector.transfer_read %[[K]]
+//       CHECK:     %[[OUT:.*]] = vector.transfer_read {{.*}} : memref<8xf32, {{.*}}>, vector<8xf32>
+//       CHECK:     %[[P:.*]] = arith.mulf %{{.*}}, %{{.*}} : vector<8x8xf32>
+//       CHECK:     %[[P0:.*]] = vector.from_elements
+//       CHECK:     %[[S0:.*]] = arith.addf %[[P0]], %[[OUT]] : vector<8xf32>
+//       CHECK:     %[[P1:.*]] = vector.from_elements
+//       CHECK:     %[[S1:.*]] = arith.addf %[[P1]], %[[S0]] : vector<8xf32>
+//       CHECK:     vector.transfer_write {{.*}} : vector<8xf32>, memref<8xf32
+//   CHECK-NOT:   linalg.generic
+func.func @scores(%q: memref<2x8xf32>, %k: memref<8x1x8xf32>, %s: memref<2x8xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(h, t, i) -> (h, i)>, affine_map<(h, t, i) -> (t, h floordiv 2, i)>, affine_map<(h, t, i) -> (h, t)>],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%q, %k : memref<2x8xf32>, memref<8x1x8xf32>) outs(%s : memref<2x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %m = arith.mulf %a, %b : f32
+    %r = arith.addf %acc, %m : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// -----
+
+// Left alone: a gather through memref.load (RoPE's pairs), a dynamic shape.
+// CHECK-LABEL: func.func @left_alone
+//       CHECK:   linalg.generic
+//       CHECK:     memref.load
+//       CHECK:   linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : memref<?xf32>)
+//   CHECK-NOT:   vector.
+func.func @left_alone(%x: memref<1x16xf32>, %y: memref<1x16xf32>, %d: memref<?xf32>) {
+  %c0 = arith.constant 0 : index
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>],
+                  iterator_types = ["parallel", "parallel"]}
+      outs(%y : memref<1x16xf32>) {
+  ^bb0(%o: f32):
+    %j = linalg.index 1 : index
+    %v = memref.load %x[%c0, %j] : memref<1x16xf32>
+    linalg.yield %v : f32
+  }
+  %one = arith.constant 1.0 : f32
+  linalg.fill ins(%one : f32) outs(%d : memref<?xf32>)
+  return
+}
