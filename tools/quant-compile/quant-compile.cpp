@@ -522,7 +522,7 @@ int main(int argc, char **argv) {
     return fail("--scale-type=" + scaleType + " must be f32, f16 or bf16");
   if (activations != "f32" && activations != "i8")
     return fail("--activations=" + activations + " must be f32 or i8");
-  if (!llvm::is_contained({32, 64, 128, 256}, int(actBlock)))
+  if (!qnt::isValidActivationBlock(actBlock))
     return fail("--act-block=" + std::to_string(actBlock) +
                 " must be 32, 64, 128 or 256");
   if (actBlock.getNumOccurrences() && activations != "i8")

@@ -632,7 +632,7 @@ static void emitQuantizeActivations(ImplicitLocOpBuilder &b,
     return arith::ConstantOp::create(
         cb, DenseElementsAttr::get(fType, cb.getF32FloatAttr(v)));
   };
-  // for (i = 0; i < stepsPerBlock; ++i) body(k0 + i * step, carried...).
+  // for (k = k0; k < k0 + q.block; k += step) carried = body(k, carried).
   auto overSteps = [&](ImplicitLocOpBuilder &cb, Value k0, ValueRange init,
                        function_ref<SmallVector<Value>(
                            ImplicitLocOpBuilder &, Value, ValueRange)>
@@ -1235,8 +1235,7 @@ void ConvertQntToVector::runOnOperation() {
         << "' must be 'f32' or 'i8'";
     return signalPassFailure();
   }
-  if (actBlock < kActivationStep || actBlock > 256 ||
-      !llvm::isPowerOf2_64(actBlock)) {
+  if (!isValidActivationBlock(actBlock)) {
     emitError(module.getLoc())
         << "convert-qnt-to-vector: act-block=" << static_cast<int64_t>(actBlock)
         << " must be 32, 64, 128 or 256";
@@ -1306,3 +1305,10 @@ void ConvertQntToVector::runOnOperation() {
 }
 
 } // namespace
+
+bool qnt::isValidActivationBlock(int64_t codes) {
+  // Powers of two, so x blocks and code loads nest; at most 256, because a
+  // kernel step emits one block's loads straight-line (8 for 8-bit codes).
+  return codes >= kActivationStep && codes <= 256 &&
+         llvm::isPowerOf2_64(codes);
+}
