@@ -120,14 +120,59 @@ void pinUnitLoops(linalg::LinalgOp op) {
   generic.setIndexingMapsAttr(ArrayAttr::get(ctx, maps));
 }
 
+/// The patterns that lower the vectorizer's ops to the 1-D loads, stores and
+/// arithmetic convert-vector-to-llvm takes, with multi_reductions lowered as
+/// `reductions` says.
+FrozenRewritePatternSet
+vectorLoweringPatterns(MLIRContext *ctx,
+                       vector::VectorMultiReductionLowering reductions) {
+  RewritePatternSet patterns(ctx);
+  vector::populateVectorMultiReductionLoweringPatterns(patterns, reductions);
+  vector::populateVectorTransferPermutationMapLoweringPatterns(patterns);
+  vector::populateCastAwayVectorLeadingOneDimPatterns(patterns);
+  vector::populateVectorTransferDropUnitDimsPatterns(patterns);
+  vector::populateVectorTransposeLoweringPatterns(
+      patterns, vector::VectorTransposeLowering::EltWise);
+  vector::populateVectorBroadcastLoweringPatterns(patterns);
+  vector::populateVectorShapeCastLoweringPatterns(patterns);
+  populateVectorToSCFConversionPatterns(
+      patterns, VectorTransferToSCFOptions().enableFullUnroll());
+  return FrozenRewritePatternSet(std::move(patterns));
+}
+
+/// Applies `patterns` to `ops` and the ops nested in them, and to the ops
+/// the patterns create, not to anything else of the function.
+void applyToOps(ArrayRef<Operation *> roots,
+                const FrozenRewritePatternSet &patterns) {
+  SmallVector<Operation *> ops;
+  for (Operation *root : roots)
+    root->walk([&](Operation *inner) { ops.push_back(inner); });
+  (void)applyOpPatternsGreedily(
+      ops, patterns,
+      GreedyRewriteConfig().setStrictness(
+          GreedyRewriteStrictness::ExistingAndNewOps));
+}
+
 struct VectorizeLinalg final
     : qnt::impl::QntVectorizeLinalgPassBase<VectorizeLinalg> {
   using Base::Base;
+  /// The pattern sets, made once per pass instance, not once per function.
+  LogicalResult initialize(MLIRContext *ctx) override {
+    RewritePatternSet patterns(ctx);
+    for (Dialect *dialect : ctx->getLoadedDialects())
+      dialect->getCanonicalizationPatterns(patterns);
+    for (RegisteredOperationName name : ctx->getRegisteredOperations())
+      name.getCanonicalizationPatterns(patterns, ctx);
+    canonicalization = FrozenRewritePatternSet(std::move(patterns));
+    lowerAcrossRows = vectorLoweringPatterns(
+        ctx, vector::VectorMultiReductionLowering::InnerParallel);
+    lowerAlongRows = vectorLoweringPatterns(
+        ctx, vector::VectorMultiReductionLowering::InnerReduction);
+    return success();
+  }
   void runOnOperation() override;
-  /// Lowers the vector ops in `roots` (and nested in them) with
-  /// multi_reductions lowered as `reductions` says.
-  void lowerVectorOps(ArrayRef<Operation *> roots,
-                      vector::VectorMultiReductionLowering reductions);
+
+  FrozenRewritePatternSet canonicalization, lowerAcrossRows, lowerAlongRows;
 };
 } // namespace
 
@@ -153,7 +198,7 @@ void VectorizeLinalg::runOnOperation() {
   StringAttr mark = StringAttr::get(ctx, "qnt.vectorize_tile");
 
   // 1. Tile.
-  SmallVector<Operation *> inLoops;
+  SmallVector<Operation *> newLoops;
   for (linalg::LinalgOp op : candidates) {
     std::optional<SmallVector<int64_t>> tiles =
         chooseTileSizes(op, vectorWidth);
@@ -185,24 +230,13 @@ void VectorizeLinalg::runOnOperation() {
     Operation *after = outermost->getNextNode();
     linalg::peelLoops(rewriter, loops);
     for (Operation *o = outermost; o != after; o = o->getNextNode())
-      o->walk([&](Operation *inner) { inLoops.push_back(inner); });
+      newLoops.push_back(o);
   }
 
   // 2. Fold the constant tile sizes of the full tiles into their subviews
   // (dynamic sizes -> static shapes, through memref.cast), only in the new
   // loops: the qnt kernels around are not touched.
-  {
-    RewritePatternSet patterns(ctx);
-    for (Dialect *dialect : ctx->getLoadedDialects())
-      dialect->getCanonicalizationPatterns(patterns);
-    for (RegisteredOperationName name : ctx->getRegisteredOperations())
-      name.getCanonicalizationPatterns(patterns, ctx);
-    FrozenRewritePatternSet frozen(std::move(patterns));
-    (void)applyOpPatternsGreedily(
-        inLoops, frozen,
-        GreedyRewriteConfig().setStrictness(
-            GreedyRewriteStrictness::ExistingAndNewOps));
-  }
+  applyToOps(newLoops, canonicalization);
 
   // 3. Vectorize every marked op of static shape. Failure, or a dynamic
   // shape, leaves the op for convert-linalg-to-loops.
@@ -252,35 +286,6 @@ void VectorizeLinalg::runOnOperation() {
   // multi_reductions across rows become elementwise ops on the rows
   // (acc + x0, + x1, ...), along a row a vector.reduction that
   // convert-vector-to-llvm lowers without reassociation (acc + x0 + x1 ...).
-  lowerVectorOps(acrossRows,
-                 vector::VectorMultiReductionLowering::InnerParallel);
-  lowerVectorOps(alongRows,
-                 vector::VectorMultiReductionLowering::InnerReduction);
-}
-
-void VectorizeLinalg::lowerVectorOps(
-    ArrayRef<Operation *> roots,
-    vector::VectorMultiReductionLowering reductions) {
-  MLIRContext *ctx = &getContext();
-  {
-    SmallVector<Operation *> ops;
-    for (Operation *root : roots)
-      root->walk([&](Operation *inner) { ops.push_back(inner); });
-    RewritePatternSet patterns(ctx);
-    vector::populateVectorMultiReductionLoweringPatterns(patterns, reductions);
-    vector::populateVectorTransferPermutationMapLoweringPatterns(patterns);
-    vector::populateCastAwayVectorLeadingOneDimPatterns(patterns);
-    vector::populateVectorTransferDropUnitDimsPatterns(patterns);
-    vector::populateVectorTransposeLoweringPatterns(
-        patterns, vector::VectorTransposeLowering::EltWise);
-    vector::populateVectorBroadcastLoweringPatterns(patterns);
-    vector::populateVectorShapeCastLoweringPatterns(patterns);
-    populateVectorToSCFConversionPatterns(
-        patterns, VectorTransferToSCFOptions().enableFullUnroll());
-    FrozenRewritePatternSet frozen(std::move(patterns));
-    (void)applyOpPatternsGreedily(
-        ops, frozen,
-        GreedyRewriteConfig().setStrictness(
-            GreedyRewriteStrictness::ExistingAndNewOps));
-  }
+  applyToOps(acrossRows, lowerAcrossRows);
+  applyToOps(alongRows, lowerAlongRows);
 }
