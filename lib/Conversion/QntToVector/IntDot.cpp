@@ -25,7 +25,8 @@ Value callIntrinsic(ImplicitLocOpBuilder &b, Type type, StringRef name,
 }
 
 /// vpmaddubsw (unsigned a by signed b, adjacent pairs summed in i16) then
-/// vpmaddwd against ones (adjacent i16 pairs summed in i32), 16 or 32 bytes.
+/// vpmaddwd against ones, or the broadcast scale (adjacent i16 pairs
+/// multiplied and summed in i32), 16 or 32 bytes.
 Value lowerAvx2(ImplicitLocOpBuilder &b, Dot4I8Op op) {
   Value a = op.getA(), x = op.getB();
   auto type = cast<VectorType>(a.getType());
@@ -43,14 +44,18 @@ Value lowerAvx2(ImplicitLocOpBuilder &b, Dot4I8Op op) {
       b, i16Type,
       wide ? "llvm.x86.avx2.pmadd.ub.sw" : "llvm.x86.ssse3.pmadd.ub.sw.128",
       {a, x});
-  Value ones = arith::ConstantOp::create(
-      b, DenseElementsAttr::get(i16Type, b.getI16IntegerAttr(1)));
+  Value factor =
+      op.getScale()
+          ? vector::BroadcastOp::create(b, i16Type, op.getScale()).getResult()
+          : arith::ConstantOp::create(
+                b, DenseElementsAttr::get(i16Type, b.getI16IntegerAttr(1)))
+                .getResult();
   return callIntrinsic(b, op.getType(),
                        wide ? "llvm.x86.avx2.pmadd.wd" : "llvm.x86.sse2.pmadd.wd",
-                       {pairs, ones});
+                       {pairs, factor});
 }
 
-/// Widen to i32, multiply, sum each 4 lanes.
+/// Widen to i32, multiply, sum each 4 lanes, times the scale.
 Value lowerGeneric(ImplicitLocOpBuilder &b, Dot4I8Op op) {
   int64_t n = op.getA().getType().getNumElements();
   auto wideType = VectorType::get({n}, b.getI32Type());
@@ -68,7 +73,11 @@ Value lowerGeneric(ImplicitLocOpBuilder &b, Dot4I8Op op) {
     Value part = vector::ShuffleOp::create(b, prod, prod, lanes);
     sum = sum ? arith::AddIOp::create(b, sum, part).getResult() : part;
   }
-  return sum;
+  if (!op.getScale())
+    return sum;
+  Value scale = arith::ExtSIOp::create(b, b.getI32Type(), op.getScale());
+  return arith::MulIOp::create(
+      b, sum, vector::BroadcastOp::create(b, sum.getType(), scale));
 }
 
 struct ConvertQntIntDot final
