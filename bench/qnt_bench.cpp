@@ -444,19 +444,21 @@ int main(int argc, char **argv) {
 
   std::printf("\nhot  = the same call repeated back to back (weights stay in "
               "cache where they fit);\ncold = %zu MiB read between calls to "
-              "evict the caches (not timed; thread pools kept awake). Times are medians per call.\n",
+              "evict the caches (not timed), then the thread pools woken (not timed). Times are medians per call.\n",
               opt.evictMiB);
   std::printf("OpenBLAS = fp32 sgemv (M=1) / sgemm on the dequantized weight "
               "(made once); naive = dequantize all of W to fp32, then the "
               "same OpenBLAS call, every call.\n");
   std::printf("bw%% = (weight bytes incl. scales) / time / %.1f GB/s (bw%%b: "
-              "OpenBLAS's fp32 weight bytes). busy = share of rounds that "
+              "OpenBLAS's fp32 weight bytes); bw%%qt = qnt's bytes / time / "
+              "the read bandwidth of the row's thread count (%.1f or %.1f "
+              "GB/s). busy = share of rounds that "
               "started while another process was runnable (noisy row).\n\n",
-              bwMachine);
-  std::printf("%-12s %-9s %4s %3s %-4s %9s %9s %9s %8s %8s %7s %7s %6s %6s %5s%s\n",
+              bwMachine, bw1, bw2);
+  std::printf("%-12s %-9s %4s %3s %-4s %9s %9s %9s %8s %8s %7s %7s %6s %6s %6s %5s%s\n",
               "shape", "scheme", "M", "thr", "mode", "qnt_ms", "blas_ms",
               "naive_ms", "qnt_GF/s", "blas_GF/s", "blas/q", "naive/q",
-              "bw%q", "bw%b", " busy", "  kernel");
+              "bw%q", "bw%b", "bw%qt", " busy", "  kernel");
 
   bool allOk = true;
   for (Layer &l : layers) {
@@ -554,8 +556,11 @@ int main(int argc, char **argv) {
                   usleep(45000); // let the other pool's workers go to sleep
                 busy += othersRunning() > 0;
                 if (cold) {
-                  wakes[f]();
+                  // Evict, then wake the workers: the eviction (~30 ms) is as
+                  // long as they spin before sleeping (KMP_BLOCKTIME=30), and
+                  // a sleeping pool's wake-up would be timed with the call.
                   evict();
+                  wakes[f]();
                   double t0 = now();
                   fns[f]();
                   times[f].push_back(now() - t0);
@@ -585,11 +590,13 @@ int main(int argc, char **argv) {
                       tb * 1e3, tn * 1e3, flop / tq / 1e9, flop / tb / 1e9,
                       tb / tq, tn / tq);
           if (m == 1)
-            std::printf(" %5.0f%% %5.0f%%",
+            std::printf(" %5.0f%% %5.0f%% %5.0f%%",
                         100.0 * l.weightBytes() / tq / 1e9 / bwMachine,
-                        100.0 * 4.0 * n * k / tb / 1e9 / bwMachine);
+                        100.0 * 4.0 * n * k / tb / 1e9 / bwMachine,
+                        100.0 * l.weightBytes() / tq / 1e9 /
+                            (threads == 1 ? bw1 : bw2));
           else
-            std::printf(" %6s %6s", "", "");
+            std::printf(" %6s %6s %6s", "", "", "");
           std::printf(" %4.0f%%  %s\n", 100.0 * busy / (rounds * fns.size()), l.info->name);
           std::fflush(stdout);
         }
