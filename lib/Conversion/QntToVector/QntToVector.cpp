@@ -681,11 +681,15 @@ static void emitQuantizeActivations(ImplicitLocOpBuilder &b,
                                   cb, span, cIndex(cb, blocksPerSpan)),
                               cIndex(cb, j)),
                           cIndex(cb, block)));
+                      // NaN-propagating maxima: a NaN in x makes the
+                      // span's unit NaN, and so the outputs of its row,
+                      // as with f32 activations (a NaN would otherwise be
+                      // clamped to a silent -127).
                       amax.push_back(vector::ReductionOp::create(
-                          cb, vector::CombiningKind::MAXNUMF,
+                          cb, vector::CombiningKind::MAXIMUMF,
                           math::AbsFOp::create(cb, loadX(cb, k0s[j]))));
                       spanMax =
-                          arith::MaxNumFOp::create(cb, spanMax, amax[j]);
+                          arith::MaximumFOp::create(cb, spanMax, amax[j]);
                     }
                     Value positive = arith::CmpFOp::create(
                         cb, arith::CmpFPredicate::OGT, spanMax,

@@ -17,17 +17,17 @@
 //       CHECK:   %[[XU:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x2xf32>
 //       CHECK:   %[[SUMS:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x2xf32>
 // Quantization of x, per span of 64 (two blocks): max|x| of each block and of
-// the span A; the unit u = A / (127 * 8191) (0x497DF810 = 1040257.0); each
+// the span A (NaN-propagating maxima); the unit u = A / (127 * 8191) (0x497DF810 = 1040257.0); each
 // block's integer scale m = min(ceil(8191 * max|x| / A), 8191); xq rounded
 // to nearest even from x / (m * u), clamped; m * sum(xq) summed in i32, times
 // u, per group (signed codes are fed as unsigned, d = c + 8).
 //       CHECK:   scf.for %[[SPAN:.*]] = %c0 to %c2 step %c1 {
 //       CHECK:     %[[V0:.*]] = vector.load %[[XB]]
 //       CHECK:     %[[A0:.*]] = math.absf %[[V0]] : vector<32xf32>
-//       CHECK:     %[[M0:.*]] = vector.reduction <maxnumf>, %[[A0]] : vector<32xf32> into f32
-//       CHECK:     %[[M0B:.*]] = arith.maxnumf %[[M0]], %cst{{.*}} : f32
-//       CHECK:     %[[M1:.*]] = vector.reduction <maxnumf>
-//       CHECK:     %[[A:.*]] = arith.maxnumf %[[M0B]], %[[M1]] : f32
+//       CHECK:     %[[M0:.*]] = vector.reduction <maximumf>, %[[A0]] : vector<32xf32> into f32
+//       CHECK:     %[[M0B:.*]] = arith.maximumf %[[M0]], %cst{{.*}} : f32
+//       CHECK:     %[[M1:.*]] = vector.reduction <maximumf>
+//       CHECK:     %[[A:.*]] = arith.maximumf %[[M0B]], %[[M1]] : f32
 //       CHECK:     %[[POS:.*]] = arith.cmpf ogt, %[[A]], %[[ZERO:.*]] : f32
 //       CHECK:     %[[U:.*]] = arith.divf %[[A]], %[[C1040257:.*]] : f32
 //       CHECK:     %[[R0:.*]] = arith.divf %[[M0]], %[[A]] : f32

@@ -82,7 +82,8 @@ def quantize_activations(x, span):
 
 
 def mlir_float(v):
-    return repr(float(v))
+    # MLIR spells a NaN element by its bits (f32 only: --nan-x needs f32 x).
+    return "0x7FC00000" if np.isnan(v) else repr(float(v))
 
 
 def dense(values, fmt=mlir_float):
@@ -128,6 +129,10 @@ def gen(args):
         x.reshape(-1, k)[-1, 32:64] *= 50
         if k >= 96:
             x.reshape(-1, k)[-1, 64:96] *= 1e-3
+    if args.nan_x:
+        if args.x_type != "f32":
+            raise SystemExit("--nan-x needs --x-type f32")
+        x.reshape(-1, k)[0, k // 2] = np.nan
     x = round_to(x, args.x_type)
     bias = round_to(rng.uniform(-1, 1, size=(n,)), args.x_type) if args.bias else None
     span = args.span or activation_span(gsize)
@@ -253,6 +258,15 @@ def check(args):
         # x and the dequantized weight each rounded to f16 (relative error
         # 2^-11 each) before an exact product: 2^-10 of sum |x w| at most.
         tol += 2.0 ** -10 * absref
+    # NaN where the reference has NaN (a NaN in x), and only there.
+    nan_ref, nan_got = np.isnan(ref), np.isnan(got)
+    if (nan_ref != nan_got).any():
+        i = tuple(np.argwhere(nan_ref != nan_got)[0])
+        print(f"FAIL: NaN mismatch; first at {i}: got {got[i]!r}, expected {ref[i]!r}")
+        return 1
+    if nan_ref.any():
+        print(f"NaN in {int(nan_ref.sum())} elements, as expected")
+    ref, got, tol = np.where(nan_ref, 0, ref), np.where(nan_got, 0, got), np.where(nan_ref, 1, tol)
     err = np.abs(got - ref)
     bad = np.argwhere(err > tol)
     if bad.size:
@@ -285,6 +299,8 @@ def main():
                    help="@layer takes x with a dynamic row dimension")
     g.add_argument("--int8-activations", action="store_true",
                    help="reference for activations=i8: x quantized at run time")
+    g.add_argument("--nan-x", action="store_true",
+                   help="a NaN in the first row of x (its outputs must be NaN)")
     g.add_argument("--span", type=int, default=0,
                    help="codes of x per unit (default: the kernel's, from the group size)")
     g.add_argument("--out", required=True)
