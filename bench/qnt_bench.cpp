@@ -141,6 +141,18 @@ static uint64_t readBuffer(const char *p, size_t bytes) {
 #endif
 }
 
+/// Reads [buf, buf + bytes) with `threads` threads, each a contiguous part.
+static uint64_t readParallel(const char *buf, size_t bytes, int threads) {
+  uint64_t sum = 0;
+#pragma omp parallel num_threads(threads) reduction(^ : sum)
+  {
+    int t = omp_get_thread_num(), nt = omp_get_num_threads();
+    size_t per = bytes / nt / 256 * 256;
+    sum ^= readBuffer(buf + t * per, per);
+  }
+  return sum;
+}
+
 /// Best-of-`reps` read bandwidth in GB/s (1e9 bytes/s) with `threads` threads.
 static double measureBandwidth(const char *buf, size_t bytes, int threads,
                                int reps) {
@@ -452,13 +464,15 @@ int main(int argc, char **argv) {
   std::printf("bw%% = (weight bytes incl. scales) / time / %.1f GB/s (bw%%b: "
               "OpenBLAS's fp32 weight bytes); bw%%qt = qnt's bytes / time / "
               "the read bandwidth of the row's thread count (%.1f or %.1f "
-              "GB/s). busy = share of rounds that "
+              "GB/s); rd%% (cold rows) = the time of a plain cold read of as "
+              "many bytes on as many threads / qnt's time. busy = share of "
+              "rounds that "
               "started while another process was runnable (noisy row).\n\n",
               bwMachine, bw1, bw2);
-  std::printf("%-12s %-9s %4s %3s %-4s %9s %9s %9s %8s %8s %7s %7s %6s %6s %6s %5s%s\n",
+  std::printf("%-12s %-9s %4s %3s %-4s %9s %9s %9s %8s %8s %7s %7s %6s %6s %6s %6s %5s%s\n",
               "shape", "scheme", "M", "thr", "mode", "qnt_ms", "blas_ms",
               "naive_ms", "qnt_GF/s", "blas_GF/s", "blas/q", "naive/q",
-              "bw%q", "bw%b", "bw%qt", " busy", "  kernel");
+              "bw%q", "bw%b", "bw%qt", "rd%", " busy", "  kernel");
 
   bool allOk = true;
   for (Layer &l : layers) {
@@ -584,6 +598,23 @@ int main(int argc, char **argv) {
           double tq = median(times[0]), tb = median(times[1]);
           double tn = opt.noNaive ? NAN : median(times[2]);
           double flop = 2.0 * m * n * k;
+          // Cold rows: a plain read of as many bytes as the kernel's weights,
+          // evicted and timed the same way, on as many threads; rd% = its
+          // time / qnt's (how close the kernel comes to what loads alone
+          // reach on a read this short).
+          double tRead = NAN;
+          if (cold) {
+            std::vector<double> reads;
+            for (int r = 0; r < opt.coldRounds; ++r) {
+              evict();
+              wakeOmp();
+              double t0 = now();
+              gSink = readParallel(reinterpret_cast<const char *>(wf32),
+                                   l.weightBytes(), threads);
+              reads.push_back(now() - t0);
+            }
+            tRead = median(reads);
+          }
           std::printf("%-12s %-9s %4ld %3d %-4s %9.3f %9.3f %9.3f %8.1f "
                       "%8.1f %7.2f %7.2f",
                       shape, scheme, long(m), threads, mode, tq * 1e3,
@@ -597,6 +628,10 @@ int main(int argc, char **argv) {
                             (threads == 1 ? bw1 : bw2));
           else
             std::printf(" %6s %6s %6s", "", "", "");
+          if (cold)
+            std::printf(" %5.0f%%", 100.0 * tRead / tq);
+          else
+            std::printf(" %6s", "");
           std::printf(" %4.0f%%  %s\n", 100.0 * busy / (rounds * fns.size()), l.info->name);
           std::fflush(stdout);
         }
