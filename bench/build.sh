@@ -23,6 +23,7 @@ DEFAULT_OPTS=${QNT_BENCH_OPTS:-$HOST_OPTS}
 # activations=i8 kernels (x quantized to int8 at run time; quant-compile
 # --activations=i8), with the AVX2 dot products where the CPU has them and the
 # tiles quant-compile picks for them (2 weight rows from each of 2 streams).
+# The a8b128 kernels quantize x per 128 codes (--act-block=128).
 INT_DOT=generic; grep -qw avx2 /proc/cpuinfo && INT_DOT=avx2
 I8_OPTS=${QNT_BENCH_I8_OPTS:-activations=i8,int-dot=$INT_DOT,rows-per-tile=4,cols-per-tile=2,streams=2}
 SPECS=("$@")
@@ -30,7 +31,8 @@ if [ ${#SPECS[@]} -eq 0 ]; then
   for nk in 4096:4096 11008:4096 4096:11008; do
     n=${nk%%:*}; k=${nk##*:}
     SPECS+=("w4g128_${n}x${k}:$n:$k:4:128:$DEFAULT_OPTS" "w8pc_${n}x${k}:$n:$k:8:0:$DEFAULT_OPTS"
-            "w4g128a8_${n}x${k}:$n:$k:4:128:$I8_OPTS" "w8pca8_${n}x${k}:$n:$k:8:0:$I8_OPTS")
+            "w4g128a8_${n}x${k}:$n:$k:4:128:$I8_OPTS" "w8pca8_${n}x${k}:$n:$k:8:0:$I8_OPTS"
+            "w4g128a8b128_${n}x${k}:$n:$k:4:128:$I8_OPTS,act-block=128")
   done
 fi
 
@@ -87,10 +89,12 @@ for spec in "${SPECS[@]}"; do
   IFS=: read -r name n k bits group opts <<<"$spec"
   echo "compiling $name (${n}x${k}, $bits bits, group $group, ${opts:-$DEFAULT_OPTS})" >&2
   compile_layer "$spec"
-  # 1 for activations=i8 kernels (the harness checks them on x quantized as
-  # they quantize it), 0 for f32 activations.
+  # x block of activations=i8 kernels (the act-block option, else 32); 0 for
+  # f32 activations.
   act8=0; o=",${opts:-$DEFAULT_OPTS},"
-  [[ $o == *",activations=i8,"* ]] && act8=1
+  if [[ $o == *",activations=i8,"* ]]; then
+    act8=32; [[ $o =~ ,act-block=([0-9]+), ]] && act8=${BASH_REMATCH[1]}
+  fi
   echo "QNT_KERNEL($name, $n, $k, $bits, $group, \"$OUT/$name.bin\", $act8)" >>"$OUT/kernels.inc.new"
   objs+=("$OUT/$name.o")
 done

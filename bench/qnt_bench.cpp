@@ -46,7 +46,7 @@ struct KernelInfo {
   const char *name;
   int64_t n, k, bits, group;
   const char *bin;
-  int64_t int8Activations; // 1: activations=i8 kernel; 0: f32 x
+  int64_t actBlock; // activations=i8: the act-block option; 0: f32 x
   KernelFn fn;
 };
 static const KernelInfo kKernels[] = {
@@ -56,32 +56,21 @@ static const KernelInfo kKernels[] = {
 #undef QNT_KERNEL
 };
 
-/// x as activations=i8 kernels use it (docs/QUANTIZER.md, "Int8
-/// activations"): per row and span of `span` codes, the unit u = max|x| /
-/// (127 * 8191); per block of 32 codes in it, the integer scale
-/// m = min(8191, ceil(8191 * max|x| of the block / max|x| of the span)) and
-/// xq = roundeven(x / (m * u)); returns m * u * xq.
+/// x as activations=i8 kernels use it (docs/QUANTIZER.md): per row and block
+/// of `block` codes, sx = max|x| / 127 and xq = roundeven(x * (127 / max|x|));
+/// returns sx * xq.
 static void quantizeActivations(const float *x, float *out, int64_t m,
-                                int64_t k, int64_t span) {
-  const int64_t block = 32;
+                                int64_t k, int64_t block) {
   for (int64_t r = 0; r < m; ++r)
-    for (int64_t s = 0; s + span <= k; s += span) {
-      const float *v = x + r * k + s;
-      float amax[4] = {0, 0, 0, 0}, big = 0;
-      for (int64_t i = 0; i < span; ++i)
-        amax[i / block] = std::max(amax[i / block], std::fabs(v[i]));
-      for (int64_t j = 0; j < span / block; ++j)
-        big = std::max(big, amax[j]);
-      float unit = big / float(127 * 8191);
-      for (int64_t j = 0; j < span / block; ++j) {
-        float ratio = big > 0 ? amax[j] / big : 0.0f;
-        float mb = std::min(std::ceil(ratio * 8191.0f), 8191.0f);
-        float sx = mb * unit, inv = sx > 0 ? 1.0f / sx : 0.0f;
-        for (int64_t i = j * block; i < (j + 1) * block; ++i) {
-          float q = std::nearbyint(
-              std::min(127.0f, std::max(-127.0f, v[i] * inv)));
-          out[r * k + s + i] = float(double(mb) * unit * q);
-        }
+    for (int64_t b = 0; b + block <= k; b += block) {
+      const float *v = x + r * k + b;
+      float amax = 0;
+      for (int i = 0; i < block; ++i)
+        amax = std::max(amax, std::fabs(v[i]));
+      float inv = amax > 0 ? 127.0f / amax : 0.0f, sx = amax / 127.0f;
+      for (int i = 0; i < block; ++i) {
+        float q = std::nearbyint(std::min(127.0f, std::max(-127.0f, v[i] * inv)));
+        out[r * k + b + i] = sx * q;
       }
     }
 }
@@ -499,12 +488,11 @@ int main(int argc, char **argv) {
         // (for activations=i8 kernels, on x quantized as they quantize it).
         qntMatmul(l, x, m, yq);
         dequantize(l, wnaive);
-        if (l.info->int8Activations) {
-          // The span: the largest of 128, 64, 32 dividing the group.
-          int64_t group = l.info->group ? l.info->group : k, span = 128;
-          while (group % span)
-            span /= 2;
-          quantizeActivations(x, xq8, m, k, span);
+        if (l.info->actBlock) {
+          // Groups that act-block does not divide use blocks of 32.
+          int64_t group = l.info->group ? l.info->group : k;
+          quantizeActivations(x, xq8, m, k,
+                              group % l.info->actBlock ? 32 : l.info->actBlock);
           blasMatmul(wnaive, xq8, yn, m, n, k);
         } else {
           blasMatmul(wnaive, x, yn, m, n, k);

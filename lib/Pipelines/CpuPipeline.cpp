@@ -19,6 +19,7 @@ void qnt::buildCpuBufferizePipeline(OpPassManager &pm,
   lowering.parallel = options.parallel;
   lowering.prefetch = options.prefetch;
   lowering.activations = options.activations;
+  lowering.actBlock = options.actBlock;
   pm.addPass(createConvertQntToVectorPass(lowering));
   buildBufferizeModulePipeline(pm);
 }

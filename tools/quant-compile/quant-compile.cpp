@@ -71,9 +71,15 @@ static cl::opt<std::string>
 static cl::opt<std::string> activations(
     "activations", cl::init("f32"),
     cl::desc("Host target: f32 (x as given), or i8 (x quantized at run time to "
-             "int8 per block of 32 codes and multiplied by 1/2/4/8-bit "
+             "int8 per block of --act-block codes and multiplied by 1/2/4/8-bit "
              "weights with integer dot products; faster, slightly different "
              "numerics, see docs/QUANTIZER.md)"),
+    cl::cat(category));
+static cl::opt<int> actBlock(
+    "act-block", cl::init(32),
+    cl::desc("With --activations=i8: codes of x sharing one int8 scale, 32, 64, "
+             "128 or 256 (layers whose group it does not divide use 32). "
+             "Larger blocks run faster and round x more coarsely"),
     cl::cat(category));
 static cl::opt<std::string>
     bits("bits", cl::init("4"),
@@ -363,6 +369,7 @@ static int lowerAndEmit(ModuleOp module, StringRef kind, StringRef path,
   qnt::CpuPipelineOptions pipeline;
   pipeline.parallel = threads;
   pipeline.activations = activations;
+  pipeline.actBlock = actBlock;
   qnt::setHostKernelOptions(pipeline, *machine);
   pipeline.vectorize = vectorizeRest;
   PassManager bufferizePm(module.getContext());
@@ -515,6 +522,12 @@ int main(int argc, char **argv) {
     return fail("--scale-type=" + scaleType + " must be f32, f16 or bf16");
   if (activations != "f32" && activations != "i8")
     return fail("--activations=" + activations + " must be f32 or i8");
+  if (!qnt::isValidActivationBlock(actBlock))
+    return fail("--act-block=" + std::to_string(actBlock) +
+                " must be 32, 64, 128 or 256");
+  if (actBlock.getNumOccurrences() && activations != "i8")
+    return fail("--act-block sets the x blocks of --activations=i8; add "
+                "--activations=i8 or drop it");
   if (!calibrate.empty() && !calibrationStats.empty())
     return fail("--calibrate and --calibration-stats both give calibration "
                 "statistics; use one");

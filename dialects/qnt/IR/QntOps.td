@@ -96,33 +96,28 @@ def Qnt_MatmulOp : Qnt_Op<"matmul", [Pure]> {
 }
 
 def Qnt_Dot4I8Op : Qnt_Op<"dot4_i8", [Pure]> {
-  let summary = "Sums of 4 adjacent byte products, in i32, optionally scaled";
+  let summary = "Sums of 4 adjacent byte products, in i32";
   let description = [{
-    `result[j] = m * sum_{i = 4j}^{4j+3} a[i] * b[i]`, exact in i32, with `b`
-    signed and `a` unsigned, or signed with `a_signed`; `m` is the optional
-    i16 `scaled by` operand, 1 when absent. Preconditions (not checked): the
-    sum of each pair of adjacent products, `a[2i] * b[2i] + a[2i+1] *
-    b[2i+1]`, fits in i16 (e.g. `|a| <= 128` and `|b| <= 127`), and `m`
-    times the sum of two such pairs fits in i32 (e.g. `0 <= m <= 32767`);
-    the AVX2 lowering saturates or wraps otherwise. A building block of
+    `result[j] = sum_{i = 4j}^{4j+3} a[i] * b[i]`, exact in i32, with `b`
+    signed and `a` unsigned, or signed with `a_signed`. Precondition (not
+    checked): the sum of each pair of adjacent products, `a[2i] * b[2i] +
+    a[2i+1] * b[2i+1]`, fits in i16 (e.g. `|a| <= 128` and `|b| <= 127`);
+    the AVX2 lowering saturates it otherwise. A building block of
     the CPU kernels for int8 activations (convert-qnt-to-vector
-    `activations=i8`, where `m` is the 13-bit scale of an x block), kept
-    as one op until `convert-qnt-int-dot` picks the instructions for the
-    target (AVX2 `vpmaddubsw` + `vpmaddwd` against ones or a broadcast `m`,
-    or portable vector code), after bufferization.
+    `activations=i8`), kept as one op until `convert-qnt-int-dot` picks the
+    instructions for the target (AVX2 `vpmaddubsw` + `vpmaddwd`, or portable
+    vector code), after bufferization.
 
     ```mlir
     %s = qnt.dot4_i8 %codes, %x : vector<32xi8>, vector<32xi8> -> vector<8xi32>
-    %t = qnt.dot4_i8 %codes, %x scaled by %m : vector<32xi8>, vector<32xi8> -> vector<8xi32>
     ```
   }];
   let arguments = (ins VectorOfRankAndType<[1], [I8]>:$a,
                        VectorOfRankAndType<[1], [I8]>:$b,
-                       Optional<I16>:$scale,
                        UnitAttr:$a_signed);
   let results = (outs VectorOfRankAndType<[1], [I32]>:$result);
   let assemblyFormat = [{
-    $a `,` $b (`scaled` `by` $scale^)? attr-dict `:` type($a) `,` type($b) `->` type($result)
+    $a `,` $b attr-dict `:` type($a) `,` type($b) `->` type($result)
   }];
   let hasVerifier = 1;
 }

@@ -19,6 +19,10 @@ namespace mlir::qnt {
 #define GEN_PASS_REGISTRATION
 #include "qnt/Conversion/Passes.h.inc"
 
+/// Whether `codes` is a valid `act-block` of convert-qnt-to-vector (codes of
+/// x per int8 scale with activations=i8): 32, 64, 128 or 256.
+bool isValidActivationBlock(int64_t codes);
+
 /// Declares the memory effects of gpu.barrier (MLIR 22 declares none), so
 /// that buffer deallocation accepts the kernels of convert-qnt-to-gpu. Call
 /// on the registry of every tool that runs qnt-gpu-pipeline.

@@ -17,11 +17,10 @@ def ConvertQntToVectorPass : Pass<"convert-qnt-to-vector", "::mlir::ModuleOp"> {
     applies the group scale once per group (`acc += scale * sum(code * x)`).
     No float copy of the weight is made.
     With `activations=i8`, x is quantized at run time to int8 per row and
-    block of 32 codes (each block's scale a 13-bit integer times one f32
-    unit per span of up to 128 codes) and multiplied by the codes with
-    integer dot products whose i32 sums take in the block scales; each
-    span's sum is converted and scaled once, by the unit times the weight
-    scale (docs/QUANTIZER.md, "Int8 activations"). This applies to 1-, 2-, 4- and 8-bit codes whose groups hold a
+    block of `act-block` codes (default 32; scale max|x|/127) and every
+    block of codes is multiplied by it with integer dot products (i32 sums),
+    scaled once per block by the x scale and once per group by the weight
+    scale. This applies to 1-, 2-, 4- and 8-bit codes whose groups hold a
     multiple of 32 codes (of 16 bytes for 1-, 2- and 4-bit codes); other
     matmuls keep f32 activations.
     `qnt.dequantize` with remaining users becomes a scalar loop nest.
@@ -42,9 +41,13 @@ def ConvertQntToVectorPass : Pass<"convert-qnt-to-vector", "::mlir::ModuleOp"> {
            "Prefetch the next tile's weight rows while a tile runs">,
     Option<"activations", "activations", "std::string", /*default=*/"\"f32\"",
            "'f32' (x used as given) or 'i8' (x quantized at run time to int8 "
-           "per block of 32 codes and multiplied with integer dot "
+           "per block of act-block codes and multiplied with integer dot "
            "products, where the scheme allows; changes the numerics, see "
            "docs/QUANTIZER.md)">,
+    Option<"actBlock", "act-block", "int64_t", /*default=*/"32",
+           "With activations=i8: codes of x sharing one int8 scale (32, 64, "
+           "128 or 256; matmuls whose groups it does not divide use 32). "
+           "Larger blocks are faster and coarser">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::bufferization::BufferizationDialect",

@@ -31,6 +31,11 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::desc("'f32', or 'i8': quantize x to int8 per block of 32 at "
                      "run time and use integer dot products"),
       llvm::cl::init("f32")};
+  PassOptions::Option<int64_t> actBlock{
+      *this, "act-block",
+      llvm::cl::desc("With activations=i8: codes of x sharing one int8 scale "
+                     "(32, 64, 128 or 256)"),
+      llvm::cl::init(32)};
   PassOptions::Option<std::string> intDot{
       *this, "int-dot",
       llvm::cl::desc("Instructions of the int8 dot products: 'generic' or "

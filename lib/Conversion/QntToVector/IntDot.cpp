@@ -25,8 +25,7 @@ Value callIntrinsic(ImplicitLocOpBuilder &b, Type type, StringRef name,
 }
 
 /// vpmaddubsw (unsigned a by signed b, adjacent pairs summed in i16) then
-/// vpmaddwd against ones, or the broadcast scale (adjacent i16 pairs
-/// multiplied and summed in i32), 16 or 32 bytes.
+/// vpmaddwd against ones (adjacent i16 pairs summed in i32), 16 or 32 bytes.
 Value lowerAvx2(ImplicitLocOpBuilder &b, Dot4I8Op op) {
   Value a = op.getA(), x = op.getB();
   auto type = cast<VectorType>(a.getType());
@@ -44,18 +43,14 @@ Value lowerAvx2(ImplicitLocOpBuilder &b, Dot4I8Op op) {
       b, i16Type,
       wide ? "llvm.x86.avx2.pmadd.ub.sw" : "llvm.x86.ssse3.pmadd.ub.sw.128",
       {a, x});
-  Value factor =
-      op.getScale()
-          ? vector::BroadcastOp::create(b, i16Type, op.getScale()).getResult()
-          : arith::ConstantOp::create(
-                b, DenseElementsAttr::get(i16Type, b.getI16IntegerAttr(1)))
-                .getResult();
+  Value ones = arith::ConstantOp::create(
+      b, DenseElementsAttr::get(i16Type, b.getI16IntegerAttr(1)));
   return callIntrinsic(b, op.getType(),
                        wide ? "llvm.x86.avx2.pmadd.wd" : "llvm.x86.sse2.pmadd.wd",
-                       {pairs, factor});
+                       {pairs, ones});
 }
 
-/// Widen to i32, multiply, sum each 4 lanes, times the scale.
+/// Widen to i32, multiply, sum each 4 lanes.
 Value lowerGeneric(ImplicitLocOpBuilder &b, Dot4I8Op op) {
   int64_t n = op.getA().getType().getNumElements();
   auto wideType = VectorType::get({n}, b.getI32Type());
@@ -73,11 +68,7 @@ Value lowerGeneric(ImplicitLocOpBuilder &b, Dot4I8Op op) {
     Value part = vector::ShuffleOp::create(b, prod, prod, lanes);
     sum = sum ? arith::AddIOp::create(b, sum, part).getResult() : part;
   }
-  if (!op.getScale())
-    return sum;
-  Value scale = arith::ExtSIOp::create(b, b.getI32Type(), op.getScale());
-  return arith::MulIOp::create(
-      b, sum, vector::BroadcastOp::create(b, sum.getType(), scale));
+  return sum;
 }
 
 struct ConvertQntIntDot final

@@ -121,34 +121,22 @@ static FailureOr<Value> materializeInt8KernelCodes(ConstantOp op,
       });
 }
 
-/// activations=i8: codes of x per block, the unit that gets its own scale;
-/// a multiple of every code field (16 or 32 codes).
-constexpr int64_t kActivationBlock = 32;
-/// The most codes of x (4 blocks) whose integer dot products are summed in
-/// i32 before one conversion to f32.
-constexpr int64_t kMaxActivationSpan = 128;
-/// The largest block scale, 2^13 - 1: with 8-bit codes, 4 blocks of products
-/// scaled by it still fit in i32 (4 * 4 * 128 * 127 * 8191 < 2^31).
-constexpr int64_t kMaxBlockScale = 8191;
+/// Codes of x per vector step of the activation quantizer (activations=i8),
+/// and the default and smallest x block: a multiple of every code field.
+constexpr int64_t kActivationStep = 32;
 
 /// The activations=i8 form of one qnt.matmul. x is quantized at run time per
-/// row, in spans of `span` codes (up to 128, dividing the group), each cut
-/// into blocks of 32 (docs/QUANTIZER.md, "Int8 activations"):
-///   A = max|x| over the span, u = A / (127 * 8191) (the span's unit),
-///   m_b = min(8191, ceil(max|x| over block b * 8191 / A)) (an integer),
-///   sx_b = m_b * u, xq = roundeven(clamp(x / sx_b, -127, 127))
-/// (m, u and xq all zero where max|x| is zero). Each code c is fed to the
-/// integer dot product as d, with c = d + o (d: the unsigned field of a
-/// 1/2/4-bit code after flipping its sign bit, or the signed byte of an 8-bit
-/// code). Because the block scales are integers, a whole span sums in i32:
-///   sum_k (c - z) x_k ~ sum_spans u * float(sum_b m_b sum_{k in b} d_k xq_k)
-///                       - (z - o) * xsum
-/// with xsum = sum_spans u * float(sum_b m_b sum_{k in b} xq_k) over the
-/// group's spans, and one conversion and FMA per span instead of per block.
+/// row and block of `block` codes: sx = max|x| / 127,
+/// xq = roundeven(x * (127 / max|x|)) in [-127, 127] (all zero when max|x| is
+/// zero). Each code c is fed to the integer dot product as d, with c = d + o
+/// (d: the unsigned field of a 1/2/4-bit code after flipping its sign bit, or
+/// the signed byte of an 8-bit code), so that
+///   sum_k (c - z) x_k ~ sum_b sx_b * sum_{k in b} d_k xq_k - (z - o) * xsum
+/// with xsum = sum_b sx_b * sum_{k in b} xq_k over the group's blocks.
 struct Int8Kernel {
-  int64_t span;          // codes of x per unit u (divides the group)
+  int64_t block;         // codes of x per scale sx (divides the group)
   // Bytes of codes per dot product: 32 or 16 (a field of L codes; an x
-  // block is one or two whole fields).
+  // block is one or more whole fields).
   int64_t fieldBytes;
   int64_t rowBytes;      // bytes of one packed weight row
   int64_t offset;        // o above
@@ -158,8 +146,7 @@ struct Int8Kernel {
   uint8_t flip;
   bool needsSums;        // z - o is not zero for every group
   Value xq;              // memref<M x K x i8>
-  Value xBlockScales;    // memref<M x K/32 x i16>: m_b
-  Value xUnits;          // memref<M x K/span x f32>: u
+  Value xScales;         // memref<M x K/32 x f32>
   Value xSums;           // memref<M x groups x f32>, when needsSums
 };
 
@@ -623,22 +610,20 @@ static void emitTile(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
 // activations=i8: integer dot products against x quantized at run time
 //===----------------------------------------------------------------------===//
 
-/// Quantizes x (memref<M x K>) into the buffers of `q` (see Int8Kernel), per
-/// row and span: max|x| of each block, the span's unit and block scales, then
-/// xq; and each group's xsum when the kernel needs it. Each block is read
-/// twice, once for max|x| and once to quantize.
+/// Quantizes x (memref<M x K>) into the buffers of `q`, per row and block of
+/// q.block codes (see Int8Kernel), and sums each group's blocks
+/// (sx * sum xq) when the kernel needs them. Each block is read twice, in
+/// steps of kActivationStep codes: once for max|x|, once to quantize.
 static void emitQuantizeActivations(ImplicitLocOpBuilder &b,
                                     const MatmulKernel &kern,
                                     const Int8Kernel &q) {
   Type f32 = b.getF32Type();
-  Type i32 = b.getI32Type();
-  const int64_t block = kActivationBlock;
-  auto fType = VectorType::get({block}, f32);
-  auto iType = VectorType::get({block}, i32);
-  auto qType = VectorType::get({block}, b.getI8Type());
-  auto xType = VectorType::get({block}, kern.xElem);
-  int64_t blocksPerSpan = q.span / block;
-  int64_t spansPerGroup = kern.groupSize / q.span;
+  const int64_t step = kActivationStep;
+  auto fType = VectorType::get({step}, f32);
+  auto iType = VectorType::get({step}, b.getI32Type());
+  auto qType = VectorType::get({step}, b.getI8Type());
+  auto xType = VectorType::get({step}, kern.xElem);
+  int64_t blocksPerGroup = kern.groupSize / q.block;
   int64_t numGroups = kern.k / kern.groupSize;
   auto fConst = [&](ImplicitLocOpBuilder &cb, float v) -> Value {
     return arith::ConstantOp::create(cb, cb.getF32FloatAttr(v));
@@ -646,6 +631,20 @@ static void emitQuantizeActivations(ImplicitLocOpBuilder &b,
   auto fSplat = [&](ImplicitLocOpBuilder &cb, float v) -> Value {
     return arith::ConstantOp::create(
         cb, DenseElementsAttr::get(fType, cb.getF32FloatAttr(v)));
+  };
+  // for (k = k0; k < k0 + q.block; k += step) carried = body(k, carried).
+  auto overSteps = [&](ImplicitLocOpBuilder &cb, Value k0, ValueRange init,
+                       function_ref<SmallVector<Value>(
+                           ImplicitLocOpBuilder &, Value, ValueRange)>
+                           body) -> SmallVector<Value> {
+    auto loop = scf::ForOp::create(
+        cb, cIndex(cb, 0), cIndex(cb, q.block), cIndex(cb, step), init,
+        [&](OpBuilder &sob, Location sloc, Value i, ValueRange carried) {
+          ImplicitLocOpBuilder sb(sloc, sob);
+          scf::YieldOp::create(
+              sb, body(sb, arith::AddIOp::create(sb, k0, i), carried));
+        });
+    return SmallVector<Value>(loop.getResults());
   };
   scf::ForOp::create(
       b, cIndex(b, 0), kern.m, cIndex(b, 1), ValueRange{},
@@ -660,107 +659,81 @@ static void emitQuantizeActivations(ImplicitLocOpBuilder &b,
             ValueRange{},
             [&](OpBuilder &gob, Location gloc, Value g, ValueRange) {
               ImplicitLocOpBuilder gb(gloc, gob);
-              auto spans = scf::ForOp::create(
-                  gb, cIndex(gb, 0), cIndex(gb, spansPerGroup),
+              auto blocks = scf::ForOp::create(
+                  gb, cIndex(gb, 0), cIndex(gb, blocksPerGroup),
                   cIndex(gb, 1), ValueRange{fConst(gb, 0.0f)},
-                  [&](OpBuilder &sob, Location sloc, Value i,
-                      ValueRange xsum) {
-                    ImplicitLocOpBuilder cb(sloc, sob);
-                    Value span = arith::AddIOp::create(
+                  [&](OpBuilder &bob, Location bloc, Value i,
+                      ValueRange sum) {
+                    ImplicitLocOpBuilder cb(bloc, bob);
+                    Value block = arith::AddIOp::create(
                         cb, arith::MulIOp::create(
-                                cb, g, cIndex(cb, spansPerGroup)),
+                                cb, g, cIndex(cb, blocksPerGroup)),
                         i);
-                    SmallVector<Value> k0s, amax;
-                    Value spanMax = fConst(cb, 0.0f);
-                    for (int64_t j = 0; j < blocksPerSpan; ++j) {
-                      k0s.push_back(arith::MulIOp::create(
-                          cb,
-                          arith::AddIOp::create(
-                              cb,
-                              arith::MulIOp::create(
-                                  cb, span, cIndex(cb, blocksPerSpan)),
-                              cIndex(cb, j)),
-                          cIndex(cb, block)));
-                      // NaN-propagating maxima: a NaN in x makes the
-                      // span's unit NaN, and so the outputs of its row,
-                      // as with f32 activations (a NaN would otherwise be
-                      // clamped to a silent -127).
-                      amax.push_back(vector::ReductionOp::create(
-                          cb, vector::CombiningKind::MAXIMUMF,
-                          math::AbsFOp::create(cb, loadX(cb, k0s[j]))));
-                      spanMax =
-                          arith::MaximumFOp::create(cb, spanMax, amax[j]);
-                    }
+                    Value k0 =
+                        arith::MulIOp::create(cb, block, cIndex(cb, q.block));
+                    Value amax = overSteps(
+                        cb, k0, ValueRange{fConst(cb, 0.0f)},
+                        [&](ImplicitLocOpBuilder &sb, Value k,
+                            ValueRange carried) -> SmallVector<Value> {
+                          // NaN-propagating: a NaN in x makes the block's
+                          // scale NaN, and so the outputs of its row, as
+                          // with f32 activations (it would otherwise be
+                          // clamped to a silent -127).
+                          Value stepMax = vector::ReductionOp::create(
+                              sb, vector::CombiningKind::MAXIMUMF,
+                              math::AbsFOp::create(sb, loadX(sb, k)));
+                          return {arith::MaximumFOp::create(sb, carried[0],
+                                                            stepMax)};
+                        })[0];
+                    // 127 / max|x|, or 0 for an all-zero block (no inf).
                     Value positive = arith::CmpFOp::create(
-                        cb, arith::CmpFPredicate::OGT, spanMax,
+                        cb, arith::CmpFPredicate::OGT, amax, fConst(cb, 0));
+                    Value inv = arith::SelectOp::create(
+                        cb, positive,
+                        arith::DivFOp::create(cb, fConst(cb, 127.0f), amax),
                         fConst(cb, 0.0f));
-                    Value unit = arith::DivFOp::create(
-                        cb, spanMax,
-                        fConst(cb, float(127 * kMaxBlockScale)));
-                    Value spanSum =
-                        arith::ConstantOp::create(cb, cb.getI32IntegerAttr(0));
-                    for (int64_t j = 0; j < blocksPerSpan; ++j) {
-                      // amax / A is in [0, 1] (no overflow for tiny A).
-                      Value ratio = arith::SelectOp::create(
-                          cb, positive,
-                          arith::DivFOp::create(cb, amax[j], spanMax),
-                          fConst(cb, 0.0f));
-                      Value mf = arith::MinNumFOp::create(
-                          cb,
-                          math::CeilOp::create(
-                              cb, arith::MulFOp::create(
-                                      cb, ratio,
-                                      fConst(cb, float(kMaxBlockScale)))),
-                          fConst(cb, float(kMaxBlockScale)));
-                      Value sx = arith::MulFOp::create(cb, mf, unit);
-                      Value inv = arith::SelectOp::create(
-                          cb,
-                          arith::CmpFOp::create(cb, arith::CmpFPredicate::OGT,
-                                                sx, fConst(cb, 0.0f)),
-                          arith::DivFOp::create(cb, fConst(cb, 1.0f), sx),
-                          fConst(cb, 0.0f));
-                      Value scaled = arith::MulFOp::create(
-                          cb, loadX(cb, k0s[j]),
-                          vector::BroadcastOp::create(cb, fType, inv));
-                      // The clamp only guards against rounding at the ends
-                      // (sx may round below max|x| / 127 by an ulp).
-                      scaled = arith::MinNumFOp::create(
-                          cb,
-                          arith::MaxNumFOp::create(cb, scaled,
-                                                   fSplat(cb, -127.0f)),
-                          fSplat(cb, 127.0f));
-                      Value ints = arith::FPToSIOp::create(
-                          cb, iType, math::RoundEvenOp::create(cb, scaled));
-                      vector::StoreOp::create(
-                          cb, arith::TruncIOp::create(cb, qType, ints), q.xq,
-                          ValueRange{m, k0s[j]});
-                      Value mi = arith::FPToSIOp::create(cb, i32, mf);
-                      memref::StoreOp::create(
-                          cb, arith::TruncIOp::create(cb, cb.getI16Type(), mi),
-                          q.xBlockScales,
-                          ValueRange{m, arith::DivUIOp::create(
-                                            cb, k0s[j], cIndex(cb, block))});
-                      if (q.needsSums)
-                        spanSum = arith::AddIOp::create(
-                            cb, spanSum,
-                            arith::MulIOp::create(
-                                cb, mi,
-                                vector::ReductionOp::create(
-                                    cb, vector::CombiningKind::ADD, ints)));
-                    }
-                    memref::StoreOp::create(cb, unit, q.xUnits,
-                                            ValueRange{m, span});
-                    Value next = xsum[0];
+                    Value invV = vector::BroadcastOp::create(cb, fType, inv);
+                    Value total = overSteps(
+                        cb, k0, ValueRange{arith::ConstantOp::create(
+                                    cb, cb.getI32IntegerAttr(0))},
+                        [&](ImplicitLocOpBuilder &sb, Value k,
+                            ValueRange carried) -> SmallVector<Value> {
+                          Value scaled =
+                              arith::MulFOp::create(sb, loadX(sb, k), invV);
+                          // The clamp only guards against rounding at the
+                          // top end (x * (127 / amax) may exceed 127 by an
+                          // ulp).
+                          scaled = arith::MinNumFOp::create(
+                              sb,
+                              arith::MaxNumFOp::create(sb, scaled,
+                                                       fSplat(sb, -127.0f)),
+                              fSplat(sb, 127.0f));
+                          Value ints = arith::FPToSIOp::create(
+                              sb, iType, math::RoundEvenOp::create(sb, scaled));
+                          vector::StoreOp::create(
+                              sb, arith::TruncIOp::create(sb, qType, ints),
+                              q.xq, ValueRange{m, k});
+                          if (!q.needsSums)
+                            return {carried[0]};
+                          return {arith::AddIOp::create(
+                              sb, carried[0],
+                              vector::ReductionOp::create(
+                                  sb, vector::CombiningKind::ADD, ints))};
+                        })[0];
+                    Value sx =
+                        arith::DivFOp::create(cb, amax, fConst(cb, 127.0f));
+                    memref::StoreOp::create(cb, sx, q.xScales,
+                                            ValueRange{m, block});
+                    Value next = sum[0];
                     if (q.needsSums)
                       next = arith::AddFOp::create(
-                          cb, next,
+                          cb, sum[0],
                           arith::MulFOp::create(
-                              cb, unit,
-                              arith::SIToFPOp::create(cb, f32, spanSum)));
+                              cb, sx, arith::SIToFPOp::create(cb, f32, total)));
                     scf::YieldOp::create(cb, next);
                   });
               if (q.needsSums)
-                memref::StoreOp::create(gb, spans.getResult(0), q.xSums,
+                memref::StoreOp::create(gb, blocks.getResult(0), q.xSums,
                                         ValueRange{m, g});
               scf::YieldOp::create(gb);
             });
@@ -769,8 +742,8 @@ static void emitQuantizeActivations(ImplicitLocOpBuilder &b,
 }
 
 /// emitTile for activations=i8: the same register tile, with the codes of
-/// each x block multiplied by xq and the block's scale m_b in integers, and
-/// each span's sum converted once and scaled by u * (the weight scale).
+/// each x block multiplied by xq in integers and scaled by sx once per block
+/// and by the weight scale once per group.
 static void emitTileInt8(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
                          Value m0, ArrayRef<Value> tileStarts, int64_t rows,
                          int64_t tileCols) {
@@ -779,9 +752,9 @@ static void emitTileInt8(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
   int64_t L = q.fieldBytes;
   int64_t perByte = 8 / kern.bits;
   int64_t loadCodes = L * perByte; // codes of one load of L bytes
-  // A step of a group covers whole loads and whole spans (both powers of
-  // two dividing the group), so where spans end is known at compile time.
-  int64_t stepCodes = std::max(loadCodes, q.span);
+  // A step of a group covers whole loads and whole x blocks (both powers of
+  // two dividing the group), so where x blocks end is known at compile time.
+  int64_t stepCodes = std::max(loadCodes, q.block);
   int64_t stepsPerGroup = kern.groupSize / stepCodes;
   int64_t numGroups = kern.k / kern.groupSize;
   auto accType = VectorType::get({L / 4}, f32);
@@ -795,12 +768,11 @@ static void emitTileInt8(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
   int64_t numAcc = rows * cols;
   bool signedCodes = kern.bits == 8;
   // One load of L bytes per weight row, `perByte` fields of L codes each,
-  // at code k0, `inStep` codes into its step: adds the scaled integer dot
-  // products to `isum`, and at the end of each span adds
-  // float(isum) * u * s to `acc` (s: the group's weight scales `scales`).
+  // at code k0, `inStep` codes into its step: adds the integer dot products
+  // to `isum`, and at the end of each x block adds isum * sx to `next`.
   auto emitLoad = [&](ImplicitLocOpBuilder &cb, Value k0, int64_t inStep,
-                      ArrayRef<Value> scales, SmallVector<Value> &isum,
-                      SmallVector<Value> &acc, bool prefetch) {
+                      SmallVector<Value> &isum, SmallVector<Value> &next,
+                      bool prefetch) {
     Value byteOff = arith::DivUIOp::create(
         cb, arith::MulIOp::create(cb, k0, cIndex(cb, kern.bits)),
         cIndex(cb, 8));
@@ -839,39 +811,49 @@ static void emitTileInt8(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
                                    : extractPlane(cb, bytes[c], p, kern.bits,
                                                   /*isSigned=*/false));
       Value kp = arith::AddIOp::create(cb, k0, cIndex(cb, p * L));
-      Value xBlock =
-          arith::DivUIOp::create(cb, kp, cIndex(cb, kActivationBlock));
       for (int64_t r = 0; r < rows; ++r) {
         Value xv = vector::LoadOp::create(cb, bytesType, q.xq,
                                           ValueRange{rowIdx[r], kp});
-        Value blockScale = memref::LoadOp::create(
-            cb, q.xBlockScales, ValueRange{rowIdx[r], xBlock});
         for (int64_t c = 0; c < cols; ++c) {
           Value part = Dot4I8Op::create(
               cb, VectorType::get({L / 4}, cb.getI32Type()), d[c], xv,
-              blockScale, /*a_signed=*/signedCodes);
+              /*a_signed=*/signedCodes);
           Value &s = isum[r * cols + c];
           s = s ? arith::AddIOp::create(cb, s, part).getResult() : part;
         }
       }
-      // The field ends a span: convert its integer sums and scale them.
-      if ((inStep + (p + 1) * L) % q.span != 0)
+      // The field ends an x block: scale its integer sums by sx.
+      if ((inStep + (p + 1) * L) % q.block != 0)
         continue;
-      Value span = arith::DivUIOp::create(cb, kp, cIndex(cb, q.span));
+      Value xBlock = arith::DivUIOp::create(
+          cb, arith::AddIOp::create(cb, kp, cIndex(cb, L - 1)),
+          cIndex(cb, q.block));
       for (int64_t r = 0; r < rows; ++r) {
-        Value unit = memref::LoadOp::create(cb, q.xUnits,
-                                            ValueRange{rowIdx[r], span});
+        Value sx = vector::BroadcastOp::create(
+            cb, accType,
+            memref::LoadOp::create(cb, q.xScales,
+                                   ValueRange{rowIdx[r], xBlock}));
         for (int64_t c = 0; c < cols; ++c) {
           Value &s = isum[r * cols + c];
-          acc[r * cols + c] = vector::FMAOp::create(
-              cb, arith::SIToFPOp::create(cb, accType, s),
-              vector::BroadcastOp::create(
-                  cb, accType, arith::MulFOp::create(cb, unit, scales[c])),
-              acc[r * cols + c]);
+          next[r * cols + c] = vector::FMAOp::create(
+              cb, arith::SIToFPOp::create(cb, accType, s), sx,
+              next[r * cols + c]);
           s = Value();
         }
       }
     }
+  };
+  auto emitStep = [&](ImplicitLocOpBuilder &cb, Value k0, ValueRange gacc,
+                      bool prefetch) {
+    SmallVector<Value> next(gacc.begin(), gacc.end());
+    SmallVector<Value> isum(numAcc);
+    for (int64_t inStep = 0; inStep < stepCodes; inStep += loadCodes)
+      emitLoad(cb,
+               inStep ? arith::AddIOp::create(cb, k0, cIndex(cb, inStep))
+                            .getResult()
+                      : k0,
+               inStep, isum, next, prefetch);
+    return next;
   };
 
   // Iteration values: numAcc vector accumulators, then (with sums) numAcc
@@ -881,35 +863,29 @@ static void emitTileInt8(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
     init.append(numAcc, zeroScalar);
   auto groupLoop = scf::ForOp::create(
       b, cIndex(b, 0), cIndex(b, numGroups), cIndex(b, 1), init,
-      [&](OpBuilder &ob, Location loc, Value group, ValueRange carried) {
+      [&](OpBuilder &ob, Location loc, Value group, ValueRange acc) {
         ImplicitLocOpBuilder gb(loc, ob);
         Value groupStart =
             arith::MulIOp::create(gb, group, cIndex(gb, kern.groupSize));
+        SmallVector<Value> gacc(numAcc, zeroAcc);
+        // emitLoad prefetches on every load (kern.prefetch).
+        gacc = emitGroupSteps(
+            gb, groupStart, stepsPerGroup, 0, stepCodes, gacc,
+            [](std::optional<int64_t>) { return true; },
+            [&](ImplicitLocOpBuilder &cb, Value k0, ValueRange g,
+                bool prefetch) { return emitStep(cb, k0, g, prefetch); });
+        SmallVector<Value> next;
         SmallVector<Value> scales;
         for (int64_t c = 0; c < cols; ++c)
           scales.push_back(toF32(
               gb, memref::LoadOp::create(
                       gb, kern.scales,
                       kern.scaleIndices(gb, colIdx[c], group))));
-        // emitLoad prefetches on every load (kern.prefetch).
-        SmallVector<Value> acc = emitGroupSteps(
-            gb, groupStart, stepsPerGroup, 0, stepCodes,
-            SmallVector<Value>(carried.take_front(numAcc)),
-            [](std::optional<int64_t>) { return true; },
-            [&](ImplicitLocOpBuilder &cb, Value k0, ValueRange stepAcc,
-                bool prefetch) {
-              SmallVector<Value> next(stepAcc.begin(), stepAcc.end());
-              SmallVector<Value> isum(numAcc);
-              for (int64_t inStep = 0; inStep < stepCodes;
-                   inStep += loadCodes)
-                emitLoad(cb,
-                         inStep ? arith::AddIOp::create(cb, k0,
-                                                        cIndex(cb, inStep))
-                                      .getResult()
-                                : k0,
-                         inStep, scales, isum, next, prefetch);
-              return next;
-            });
+        for (int64_t r = 0; r < rows; ++r)
+          for (int64_t c = 0; c < cols; ++c)
+            next.push_back(vector::FMAOp::create(
+                gb, vector::BroadcastOp::create(gb, accType, scales[c]),
+                gacc[r * cols + c], acc[r * cols + c]));
         if (q.needsSums) {
           // s * (z - o) per weight row, then times each row's xsum.
           SmallVector<Value> scaledZ;
@@ -930,12 +906,12 @@ static void emitTileInt8(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
             Value xsum = memref::LoadOp::create(gb, q.xSums,
                                                 ValueRange{rowIdx[r], group});
             for (int64_t c = 0; c < cols; ++c)
-              acc.push_back(arith::AddFOp::create(
-                  gb, carried[numAcc + r * cols + c],
+              next.push_back(arith::AddFOp::create(
+                  gb, acc[numAcc + r * cols + c],
                   arith::MulFOp::create(gb, scaledZ[c], xsum)));
           }
         }
-        scf::YieldOp::create(gb, acc);
+        scf::YieldOp::create(gb, next);
       });
 
   ValueRange results = groupLoop.getResults();
@@ -1091,7 +1067,7 @@ LogicalResult ConvertQntToVector::lowerMatmul(MatmulOp op,
   Int8Kernel int8;
   int64_t int8Lanes = 0;
   if (activations == "i8" && 8 % kern.bits == 0 &&
-      kern.k % kern.groupSize == 0 && kern.groupSize % kActivationBlock == 0) {
+      kern.k % kern.groupSize == 0 && kern.groupSize % kActivationStep == 0) {
     int64_t perByte = 8 / kern.bits;
     for (int64_t lanes : {int64_t(32), int64_t(16)})
       if (!int8Lanes && kern.groupSize % (lanes * perByte) == 0 &&
@@ -1117,10 +1093,9 @@ LogicalResult ConvertQntToVector::lowerMatmul(MatmulOp op,
     codes = it->second;
     int8.rowBytes = wType.getCodesShape().back();
     int8.fieldBytes = int8Lanes;
-    // The longest span (a power of two from 32 to 128) dividing the group.
-    int8.span = kMaxActivationSpan;
-    while (kern.groupSize % int8.span != 0)
-      int8.span /= 2;
+    // Groups that act-block does not divide keep the smallest x block.
+    int8.block = kern.groupSize % actBlock == 0 ? int64_t(actBlock)
+                                                : kActivationStep;
     int8.offset = 0;
     if (kern.bits < 8 && kern.isSigned)
       int8.offset = -(int64_t(1) << (kern.bits - 1));
@@ -1167,8 +1142,7 @@ LogicalResult ConvertQntToVector::lowerMatmul(MatmulOp op,
           ValueRange{kern.m}, b.getI64IntegerAttr(kCacheLineBytes));
     };
     int8.xq = alloc(kern.k, b.getI8Type());
-    int8.xBlockScales = alloc(kern.k / kActivationBlock, b.getI16Type());
-    int8.xUnits = alloc(kern.k / int8.span, b.getF32Type());
+    int8.xScales = alloc(kern.k / int8.block, b.getF32Type());
     if (int8.needsSums)
       int8.xSums = alloc(kern.k / kern.groupSize, b.getF32Type());
     emitQuantizeActivations(b, kern, int8);
@@ -1265,6 +1239,12 @@ void ConvertQntToVector::runOnOperation() {
         << "' must be 'f32' or 'i8'";
     return signalPassFailure();
   }
+  if (!isValidActivationBlock(actBlock)) {
+    emitError(module.getLoc())
+        << "convert-qnt-to-vector: act-block=" << static_cast<int64_t>(actBlock)
+        << " must be 32, 64, 128 or 256";
+    return signalPassFailure();
+  }
   if (rowsPerTile <= 0 || colsPerTile <= 0 || streams <= 0) {
     emitError(module.getLoc()) << "convert-qnt-to-vector: rows-per-tile, "
                           "cols-per-tile and streams must be positive";
@@ -1329,3 +1309,10 @@ void ConvertQntToVector::runOnOperation() {
 }
 
 } // namespace
+
+bool qnt::isValidActivationBlock(int64_t codes) {
+  // Powers of two, so x blocks and code loads nest; at most 256, because a
+  // kernel step emits one block's loads straight-line (8 for 8-bit codes).
+  return codes >= kActivationStep && codes <= 256 &&
+         llvm::isPowerOf2_64(codes);
+}

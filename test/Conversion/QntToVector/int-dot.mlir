@@ -52,25 +52,3 @@ func.func @size8(%a: vector<8xi8>, %b: vector<8xi8>) -> vector<2xi32> {
   %s = qnt.dot4_i8 %a, %b : vector<8xi8>, vector<8xi8> -> vector<2xi32>
   return %s : vector<2xi32>
 }
-
-// `scaled by`: vpmaddwd against the broadcast i16 scale instead of ones; the
-// portable form multiplies the i32 sums.
-// AVX2-LABEL: func.func @scaled32
-//  AVX2-SAME:   (%[[A:.*]]: vector<32xi8>, %[[B:.*]]: vector<32xi8>, %[[M:.*]]: i16)
-//       AVX2:   %[[P:.*]] = llvm.call_intrinsic "llvm.x86.avx2.pmadd.ub.sw"(%[[A]], %[[B]]) : (vector<32xi8>, vector<32xi8>) -> vector<16xi16>
-//       AVX2:   %[[MV:.*]] = vector.broadcast %[[M]] : i16 to vector<16xi16>
-//       AVX2:   %[[S:.*]] = llvm.call_intrinsic "llvm.x86.avx2.pmadd.wd"(%[[P]], %[[MV]]) : (vector<16xi16>, vector<16xi16>) -> vector<8xi32>
-//       AVX2:   return %[[S]]
-// GENERIC-LABEL: func.func @scaled32
-//  GENERIC-SAME:   (%{{.*}}: vector<32xi8>, %{{.*}}: vector<32xi8>, %[[M:.*]]: i16)
-//       GENERIC:   arith.addi
-//       GENERIC:   arith.addi
-//       GENERIC:   %[[S3:.*]] = arith.addi %{{.*}} : vector<8xi32>
-//       GENERIC:   %[[M32:.*]] = arith.extsi %[[M]] : i16 to i32
-//       GENERIC:   %[[MV:.*]] = vector.broadcast %[[M32]] : i32 to vector<8xi32>
-//       GENERIC:   %[[R:.*]] = arith.muli %[[S3]], %[[MV]] : vector<8xi32>
-//       GENERIC:   return %[[R]]
-func.func @scaled32(%a: vector<32xi8>, %b: vector<32xi8>, %m: i16) -> vector<8xi32> {
-  %s = qnt.dot4_i8 %a, %b scaled by %m : vector<32xi8>, vector<32xi8> -> vector<8xi32>
-  return %s : vector<8xi32>
-}

@@ -5,8 +5,6 @@ output numpy expects: `int_dot_case.py OUT.mlir EXPECTED.txt`.
 Cases: 32- and 16-byte operands (the AVX2 forms) and 8 bytes (portable
 only), `a` unsigned in [0, 15] (4-bit codes) and [0, 127], and signed in
 [-128, 127] (8-bit codes, -128 included); `b` in [-127, 127] with both ends.
-Each case runs unscaled and `scaled by` an i16 x-block scale (1, 8191, the
-largest the kernels use, or a random one in between).
 """
 import sys
 
@@ -20,12 +18,11 @@ for n in (32, 16, 8):
         a[0], a[1] = lo, hi
         b = rng.integers(-127, 128, size=n)
         b[0], b[1], b[2] = -127, 127, -127
-        m = int(rng.choice([1, 8191, int(rng.integers(2, 8191))]))
-        cases.append((n, kind, a, b, m))
+        cases.append((n, kind, a, b))
 
 lines = ["func.func @main() {"]
 expected = []
-for i, (n, kind, a, b, m) in enumerate(cases):
+for i, (n, kind, a, b) in enumerate(cases):
     # Constants hold bytes as i8 (two's complement for a > 127 never occurs).
     vals = lambda v: ", ".join(str(int(x)) for x in v)
     lines.append(f"  %a{i} = arith.constant dense<[{vals(a)}]> : vector<{n}xi8>")
@@ -33,12 +30,8 @@ for i, (n, kind, a, b, m) in enumerate(cases):
     signed = " {a_signed}" if kind == "s8" else ""
     lines.append(f"  %s{i} = qnt.dot4_i8 %a{i}, %b{i}{signed} : vector<{n}xi8>, vector<{n}xi8> -> vector<{n // 4}xi32>")
     lines.append(f"  vector.print %s{i} : vector<{n // 4}xi32>")
-    lines.append(f"  %m{i} = arith.constant {m} : i16")
-    lines.append(f"  %t{i} = qnt.dot4_i8 %a{i}, %b{i} scaled by %m{i}{signed} : vector<{n}xi8>, vector<{n}xi8> -> vector<{n // 4}xi32>")
-    lines.append(f"  vector.print %t{i} : vector<{n // 4}xi32>")
     sums = (a.astype(np.int64) * b).reshape(-1, 4).sum(axis=1)
     expected.append("( " + ", ".join(str(int(s)) for s in sums) + " )")
-    expected.append("( " + ", ".join(str(int(s) * m) for s in sums) + " )")
 lines += ["  return", "}"]
 with open(sys.argv[1], "w") as f:
     f.write("\n".join(lines) + "\n")

@@ -40,45 +40,22 @@ def round_to(values, dtype):
     raise ValueError(dtype)
 
 
-def activation_span(group_size):
-    """Codes of x sharing one unit: the largest of 128, 64, 32 dividing the
-    group (docs/QUANTIZER.md, "Int8 activations")."""
-    span = 128
-    while group_size % span:
-        span //= 2
-    return span
-
-
-def quantize_activations(x, span):
+def quantize_activations(x, block=32):
     """x as the int8 kernels see it (activations=i8, docs/QUANTIZER.md): per
-    row and span of `span` codes along the last axis, A = max|x| and the unit
-    u = A / (127 * 8191); per block of 32 codes in it, the integer scale
-    m = min(8191, ceil(8191 * max|x| / A)), sx = m * u and
-    xq = roundeven(x / sx) clamped to [-127, 127], all in float32; returns
-    (m * u) * xq in float64, the value the kernel multiplies by."""
-    block = 32
+    row and block of `block` codes along the last axis, sx = max|x| / 127 and
+    xq = roundeven(x * (127 / max|x|)) clamped to [-127, 127], computed in
+    float32; returns sx * xq in float64."""
     x32 = x.astype(np.float32)
     k = x32.shape[-1]
-    if k % span or span % block:
-        raise SystemExit(f"--int8-activations needs K a multiple of the span {span}")
-    rows = x32.reshape(-1, k)
-    out = np.zeros(rows.shape)
-    f = np.float32
-    for r in range(rows.shape[0]):
-        for s0 in range(0, k, span):
-            blocks = rows[r, s0:s0 + span].reshape(-1, block)
-            amax = np.abs(blocks).max(axis=1)
-            big = amax.max()
-            unit = f(big / f(127 * 8191))
-            for j, blk in enumerate(blocks):
-                ratio = f(amax[j] / big) if big > 0 else f(0)
-                m = min(np.ceil(f(ratio * f(8191))), f(8191))
-                sx = f(m * unit)
-                inv = f(f(1) / sx) if sx > 0 else f(0)
-                q = np.rint(np.clip((blk * inv).astype(np.float32), -127, 127))
-                lo = s0 + j * block
-                out[r, lo:lo + block] = (float(m) * float(unit)) * q.astype(np.float64)
-    return out.reshape(x.shape)
+    if k % block:
+        raise SystemExit(f"--int8-activations needs K a multiple of {block}")
+    blocks = x32.reshape(x32.shape[:-1] + (k // block, block))
+    amax = np.abs(blocks).max(axis=-1, keepdims=True)
+    with np.errstate(divide="ignore"):
+        inv = np.where(amax > 0, np.float32(127) / amax, np.float32(0)).astype(np.float32)
+    q = np.rint(np.clip((blocks * inv).astype(np.float32), -127, 127))
+    sx = (amax / np.float32(127)).astype(np.float32)
+    return (sx.astype(np.float64) * q.astype(np.float64)).reshape(x.shape)
 
 
 def mlir_float(v):
@@ -123,8 +100,8 @@ def gen(args):
     xshape = batch + ([m] if m else []) + [k]
     x = rng.uniform(-1, 1, size=xshape)
     if args.int8_activations:
-        # An all-zero block, an outlier block and, in the same span, a block
-        # so small that its integer scale is 1 exercise the x scales.
+        # An all-zero block, an outlier block and a tiny block exercise the
+        # x scales.
         x.reshape(-1, k)[0, :32] = 0
         x.reshape(-1, k)[-1, 32:64] *= 50
         if k >= 96:
@@ -135,8 +112,7 @@ def gen(args):
         x.reshape(-1, k)[0, k // 2] = np.nan
     x = round_to(x, args.x_type)
     bias = round_to(rng.uniform(-1, 1, size=(n,)), args.x_type) if args.bias else None
-    span = args.span or activation_span(gsize)
-    xr = quantize_activations(x, span) if args.int8_activations else x
+    xr = quantize_activations(x, args.act_block) if args.int8_activations else x
     ref = xr @ w.T
     absref = np.abs(xr) @ np.abs(w).T
     if args.int8_activations:
@@ -298,11 +274,11 @@ def main():
     g.add_argument("--dynamic-m", action="store_true",
                    help="@layer takes x with a dynamic row dimension")
     g.add_argument("--int8-activations", action="store_true",
-                   help="reference for activations=i8: x quantized at run time")
+                   help="reference for activations=i8: x quantized per block of --act-block")
     g.add_argument("--nan-x", action="store_true",
                    help="a NaN in the first row of x (its outputs must be NaN)")
-    g.add_argument("--span", type=int, default=0,
-                   help="codes of x per unit (default: the kernel's, from the group size)")
+    g.add_argument("--act-block", type=int, default=32,
+                   help="codes of x per int8 scale (act-block of the kernel)")
     g.add_argument("--out", required=True)
     g.add_argument("--ref", required=True)
     c = sub.add_parser("check")
