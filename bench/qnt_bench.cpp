@@ -147,16 +147,9 @@ static double measureBandwidth(const char *buf, size_t bytes, int threads,
                                int reps) {
   double best = 0;
   for (int r = 0; r < reps; ++r) {
-    uint64_t sum = 0;
     double t0 = now();
-#pragma omp parallel num_threads(threads) reduction(^ : sum)
-    {
-      int t = omp_get_thread_num(), nt = omp_get_num_threads();
-      size_t per = bytes / nt / 256 * 256;
-      sum ^= readBuffer(buf + t * per, per);
-    }
+    gSink = readParallel(buf, bytes, threads);
     double t = now() - t0;
-    gSink = sum;
     best = std::max(best, bytes / t / 1e9);
   }
   return best;

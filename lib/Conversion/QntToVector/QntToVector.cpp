@@ -793,7 +793,7 @@ static void emitTileInt8(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
       }
       // The same bytes of the stream's next tile: one tile ahead (within
       // the tile of zeros that ends the codes, for the last tile).
-      if (!prefetch || !kern.prefetch)
+      if (!prefetch)
         continue;
       for (int64_t line = 0;
            line < std::max<int64_t>(1, tileCols * L / kCacheLineBytes); ++line)
@@ -868,10 +868,10 @@ static void emitTileInt8(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
         Value groupStart =
             arith::MulIOp::create(gb, group, cIndex(gb, kern.groupSize));
         SmallVector<Value> gacc(numAcc, zeroAcc);
-        // emitLoad prefetches on every load (kern.prefetch).
+        // Every load prefetches (with the prefetch option).
         gacc = emitGroupSteps(
             gb, groupStart, stepsPerGroup, 0, stepCodes, gacc,
-            [](std::optional<int64_t>) { return true; },
+            [&](std::optional<int64_t>) { return kern.prefetch; },
             [&](ImplicitLocOpBuilder &cb, Value k0, ValueRange g,
                 bool prefetch) { return emitStep(cb, k0, g, prefetch); });
         SmallVector<Value> next;
