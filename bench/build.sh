@@ -22,8 +22,9 @@ else HOST_OPTS=chunk=8,rows-per-tile=2,cols-per-tile=4; fi
 DEFAULT_OPTS=${QNT_BENCH_OPTS:-$HOST_OPTS}
 # activations=i8 kernels (x quantized to int8 at run time; quant-compile
 # --activations=i8), with the AVX2 dot products where the CPU has them and the
-# tiles quant-compile picks for them (2 weight rows from each of 2 streams).
-# The a8b128 kernels quantize x per 128 codes (--act-block=128).
+# tiles quant-compile picks for them (2 weight rows from each of 2 streams),
+# and the default x blocks (128 codes for int4 g128, 32 for int8). The a8b32
+# kernels quantize x per 32 codes (--act-block=32) for comparison.
 INT_DOT=generic; grep -qw avx2 /proc/cpuinfo && INT_DOT=avx2
 I8_OPTS=${QNT_BENCH_I8_OPTS:-activations=i8,int-dot=$INT_DOT,rows-per-tile=4,cols-per-tile=2,streams=2}
 SPECS=("$@")
@@ -32,7 +33,7 @@ if [ ${#SPECS[@]} -eq 0 ]; then
     n=${nk%%:*}; k=${nk##*:}
     SPECS+=("w4g128_${n}x${k}:$n:$k:4:128:$DEFAULT_OPTS" "w8pc_${n}x${k}:$n:$k:8:0:$DEFAULT_OPTS"
             "w4g128a8_${n}x${k}:$n:$k:4:128:$I8_OPTS" "w8pca8_${n}x${k}:$n:$k:8:0:$I8_OPTS"
-            "w4g128a8b128_${n}x${k}:$n:$k:4:128:$I8_OPTS,act-block=128")
+            "w4g128a8b32_${n}x${k}:$n:$k:4:128:$I8_OPTS,act-block=32")
   done
 fi
 
@@ -89,11 +90,20 @@ for spec in "${SPECS[@]}"; do
   IFS=: read -r name n k bits group opts <<<"$spec"
   echo "compiling $name (${n}x${k}, $bits bits, group $group, ${opts:-$DEFAULT_OPTS})" >&2
   compile_layer "$spec"
-  # x block of activations=i8 kernels (the act-block option, else 32); 0 for
-  # f32 activations.
+  # x block of activations=i8 kernels, as convert-qnt-to-vector picks it
+  # (docs/QUANTIZER.md, "Int8 activations"); 0 for f32 activations.
   act8=0; o=",${opts:-$DEFAULT_OPTS},"
   if [[ $o == *",activations=i8,"* ]]; then
-    act8=32; [[ $o =~ ,act-block=([0-9]+), ]] && act8=${BASH_REMATCH[1]}
+    g=$group; [ "$g" = 0 ] && g=$k
+    want=0; [[ $o =~ ,act-block=([0-9]+), ]] && want=${BASH_REMATCH[1]}
+    act8=32
+    if [ "$want" = 0 ]; then
+      if [ "$bits" -le 4 ]; then
+        for b in 64 128; do [ $((g % b)) = 0 ] && act8=$b; done
+      fi
+    elif [ $((g % want)) = 0 ]; then
+      act8=$want
+    fi
   fi
   echo "QNT_KERNEL($name, $n, $k, $bits, $group, \"$OUT/$name.bin\", $act8)" >>"$OUT/kernels.inc.new"
   objs+=("$OUT/$name.o")

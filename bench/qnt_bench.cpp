@@ -46,7 +46,7 @@ struct KernelInfo {
   const char *name;
   int64_t n, k, bits, group;
   const char *bin;
-  int64_t actBlock; // activations=i8: the act-block option; 0: f32 x
+  int64_t actBlock; // activations=i8: the x block the kernel uses; 0: f32 x
   KernelFn fn;
 };
 static const KernelInfo kKernels[] = {
@@ -482,10 +482,7 @@ int main(int argc, char **argv) {
         qntMatmul(l, x, m, yq);
         dequantize(l, wnaive);
         if (l.info->actBlock) {
-          // Groups that act-block does not divide use blocks of 32.
-          int64_t group = l.info->group ? l.info->group : k;
-          quantizeActivations(x, xq8, m, k,
-                              group % l.info->actBlock ? 32 : l.info->actBlock);
+          quantizeActivations(x, xq8, m, k, l.info->actBlock);
           blasMatmul(wnaive, xq8, yn, m, n, k);
         } else {
           blasMatmul(wnaive, x, yn, m, n, k);

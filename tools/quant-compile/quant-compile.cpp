@@ -76,10 +76,13 @@ static cl::opt<std::string> activations(
              "numerics, see docs/QUANTIZER.md)"),
     cl::cat(category));
 static cl::opt<int> actBlock(
-    "act-block", cl::init(32),
-    cl::desc("With --activations=i8: codes of x sharing one int8 scale, 32, 64, "
-             "128 or 256 (layers whose group it does not divide use 32). "
-             "Larger blocks run faster and round x more coarsely"),
+    "act-block", cl::init(0),
+    cl::desc("With --activations=i8: codes of x sharing one int8 scale. 0 "
+             "(default): per layer, the largest of 128 and 64 dividing the "
+             "group for weights of 4 bits or fewer, 32 for wider ones; or 32, "
+             "64, 128, 256 for all layers (those whose group it does not "
+             "divide use 32). Larger blocks run faster and round x more "
+             "coarsely"),
     cl::cat(category));
 static cl::opt<std::string>
     bits("bits", cl::init("4"),
@@ -524,7 +527,7 @@ int main(int argc, char **argv) {
     return fail("--activations=" + activations + " must be f32 or i8");
   if (!qnt::isValidActivationBlock(actBlock))
     return fail("--act-block=" + std::to_string(actBlock) +
-                " must be 32, 64, 128 or 256");
+                " must be 0 (per layer), 32, 64, 128 or 256");
   if (actBlock.getNumOccurrences() && activations != "i8")
     return fail("--act-block sets the x blocks of --activations=i8; add "
                 "--activations=i8 or drop it");

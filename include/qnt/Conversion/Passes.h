@@ -20,8 +20,17 @@ namespace mlir::qnt {
 #include "qnt/Conversion/Passes.h.inc"
 
 /// Whether `codes` is a valid `act-block` of convert-qnt-to-vector (codes of
-/// x per int8 scale with activations=i8): 32, 64, 128 or 256.
+/// x per int8 scale with activations=i8): 0 (chosen per matmul), 32, 64, 128
+/// or 256.
 bool isValidActivationBlock(int64_t codes);
+
+/// The x block of a matmul with `bits`-bit codes and groups of `groupSize`
+/// codes (K for one scale per channel; a multiple of 32) under act-block
+/// `requested`: for 0, the largest of 128 and 64 dividing the group when
+/// bits <= 4, else 32; otherwise `requested` where it divides the group,
+/// else 32 (docs/QUANTIZER.md, "Int8 activations").
+int64_t activationBlockFor(int64_t requested, unsigned bits,
+                           int64_t groupSize);
 
 /// Declares the memory effects of gpu.barrier (MLIR 22 declares none), so
 /// that buffer deallocation accepts the kernels of convert-qnt-to-gpu. Call

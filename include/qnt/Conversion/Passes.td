@@ -17,7 +17,8 @@ def ConvertQntToVectorPass : Pass<"convert-qnt-to-vector", "::mlir::ModuleOp"> {
     applies the group scale once per group (`acc += scale * sum(code * x)`).
     No float copy of the weight is made.
     With `activations=i8`, x is quantized at run time to int8 per row and
-    block of `act-block` codes (default 32; scale max|x|/127) and every
+    block of `act-block` codes (scale max|x|/127; by default 128 or 64, as
+    the group allows, for codes of 4 bits or fewer, and 32 for wider ones) and every
     block of codes is multiplied by it with integer dot products (i32 sums),
     scaled once per block by the x scale and once per group by the weight
     scale. This applies to 1-, 2-, 4- and 8-bit codes whose groups hold a
@@ -44,10 +45,12 @@ def ConvertQntToVectorPass : Pass<"convert-qnt-to-vector", "::mlir::ModuleOp"> {
            "per block of act-block codes and multiplied with integer dot "
            "products, where the scheme allows; changes the numerics, see "
            "docs/QUANTIZER.md)">,
-    Option<"actBlock", "act-block", "int64_t", /*default=*/"32",
-           "With activations=i8: codes of x sharing one int8 scale (32, 64, "
-           "128 or 256; matmuls whose groups it does not divide use 32). "
-           "Larger blocks are faster and coarser">,
+    Option<"actBlock", "act-block", "int64_t", /*default=*/"0",
+           "With activations=i8: codes of x sharing one int8 scale: 0 "
+           "(default) picks per matmul (the largest of 128 and 64 dividing "
+           "the group for codes of 4 bits or fewer, else 32), or 32, 64, 128, "
+           "256 (matmuls whose groups it does not divide use 32). Larger "
+           "blocks are faster and coarser">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::bufferization::BufferizationDialect",

@@ -28,14 +28,16 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::init(true)};
   PassOptions::Option<std::string> activations{
       *this, "activations",
-      llvm::cl::desc("'f32', or 'i8': quantize x to int8 per block of 32 at "
-                     "run time and use integer dot products"),
+      llvm::cl::desc("'f32', or 'i8': quantize x to int8 per block of "
+                     "act-block codes at run time and use integer dot "
+                     "products"),
       llvm::cl::init("f32")};
   PassOptions::Option<int64_t> actBlock{
       *this, "act-block",
       llvm::cl::desc("With activations=i8: codes of x sharing one int8 scale "
-                     "(32, 64, 128 or 256)"),
-      llvm::cl::init(32)};
+                     "(0: per matmul, 128 or 64 for codes of 4 bits or fewer, "
+                     "else 32; or 32, 64, 128, 256)"),
+      llvm::cl::init(0)};
   PassOptions::Option<std::string> intDot{
       *this, "int-dot",
       llvm::cl::desc("Instructions of the int8 dot products: 'generic' or "

@@ -6,7 +6,7 @@
 // RUN: not quant-opt %s --convert-qnt-to-vector=activations=i4 --split-input-file 2>&1 | FileCheck %s --check-prefix=ACT
 // ACT: error: convert-qnt-to-vector: activations='i4' must be 'f32' or 'i8'
 // RUN: not quant-opt %s --convert-qnt-to-vector="activations=i8 act-block=48" --split-input-file 2>&1 | FileCheck %s --check-prefix=BLOCK
-// BLOCK: error: convert-qnt-to-vector: act-block=48 must be 32, 64, 128 or 256
+// BLOCK: error: convert-qnt-to-vector: act-block=48 must be 0 (chosen per matmul), 32, 64, 128 or 256
 // RUN: not quant-opt %s --convert-qnt-to-vector="streams=0" --split-input-file 2>&1 | FileCheck %s --check-prefix=STREAMS
 // STREAMS: error: convert-qnt-to-vector: rows-per-tile, cols-per-tile and streams must be positive
 

@@ -1,9 +1,14 @@
 // convert-qnt-to-vector activations=i8: x is quantized to int8 per row and
-// block of 32 before the matmul, and each 4-row register tile reads its codes
-// as one contiguous stream (rows interleaved in 32-byte blocks at compile
-// time) and multiplies them with qnt.dot4_i8, scaled by x's block scale once
-// per block. No float copy of the weight is made.
-// RUN: quant-opt %s --convert-qnt-to-vector="activations=i8 rows-per-tile=1 cols-per-tile=4" --cse --canonicalize | FileCheck %s
+// block of 32 (act-block=32) before the matmul, and each 4-row register tile
+// reads its codes as one contiguous stream (rows interleaved in 32-byte blocks
+// at compile time) and multiplies them with qnt.dot4_i8, scaled by x's block
+// scale once per block. No float copy of the weight is made.
+// RUN: quant-opt %s --convert-qnt-to-vector="activations=i8 act-block=32 rows-per-tile=1 cols-per-tile=4" --cse --canonicalize | FileCheck %s
+// The default block (act-block=0) per matmul: the largest of 128 and 64 that
+// divides the group for codes of 4 bits or fewer (64 here, 128 in @gemv_int4_g128:
+// one x scale per block, memref<1 x K/block>), 32 for 8-bit codes.
+// RUN: quant-opt %s --convert-qnt-to-vector="activations=i8" --canonicalize | FileCheck %s --check-prefix=AUTO
+// RUN: quant-opt %s --convert-qnt-to-vector="activations=i8 act-block=256" --canonicalize | FileCheck %s --check-prefix=B256
 
 // CHECK-LABEL: func.func @gemv_int4_g64
 //   CHECK-NOT:   xf32> = arith.constant dense
@@ -63,5 +68,51 @@ func.func @gemv_int4_g64(%x: tensor<1x128xf32>) -> tensor<1x8xf32> {
   %w = qnt.constant {codes = dense<17> : tensor<8x64xi8>, scales = dense<0.5> : tensor<8x2xf32>}
       : !qnt.packed<8x128, #qnt.scheme<si4, symmetric, per_group<1, 64>>>
   %y = qnt.matmul %x, %w : (tensor<1x128xf32>, !qnt.packed<8x128, #qnt.scheme<si4, symmetric, per_group<1, 64>>>) -> tensor<1x8xf32>
+  return %y : tensor<1x8xf32>
+}
+
+// AUTO-LABEL: func.func @gemv_int4_g64
+//       AUTO:   memref.alloc() {alignment = 64 : i64} : memref<1x128xi8>
+//  AUTO-NEXT:   memref.alloc() {alignment = 64 : i64} : memref<1x2xf32>
+// B256-LABEL: func.func @gemv_int4_g64
+//       B256:   memref.alloc() {alignment = 64 : i64} : memref<1x128xi8>
+//  B256-NEXT:   memref.alloc() {alignment = 64 : i64} : memref<1x4xf32>
+
+// AUTO-LABEL: func.func @gemv_int4_g128
+//       AUTO:   memref.alloc() {alignment = 64 : i64} : memref<1x512xi8>
+//  AUTO-NEXT:   memref.alloc() {alignment = 64 : i64} : memref<1x4xf32>
+// B256-LABEL: func.func @gemv_int4_g128
+//       B256:   memref.alloc() {alignment = 64 : i64} : memref<1x512xi8>
+//  B256-NEXT:   memref.alloc() {alignment = 64 : i64} : memref<1x16xf32>
+func.func @gemv_int4_g128(%x: tensor<1x512xf32>) -> tensor<1x8xf32> {
+  %w = qnt.constant {codes = dense<17> : tensor<8x256xi8>, scales = dense<0.5> : tensor<8x4xf32>}
+      : !qnt.packed<8x512, #qnt.scheme<si4, symmetric, per_group<1, 128>>>
+  %y = qnt.matmul %x, %w : (tensor<1x512xf32>, !qnt.packed<8x512, #qnt.scheme<si4, symmetric, per_group<1, 128>>>) -> tensor<1x8xf32>
+  return %y : tensor<1x8xf32>
+}
+
+// One scale per channel: the group is the row (K = 192: 64 divides it, 128
+// does not).
+// AUTO-LABEL: func.func @gemv_int4_per_channel
+//       AUTO:   memref.alloc() {alignment = 64 : i64} : memref<1x192xi8>
+//  AUTO-NEXT:   memref.alloc() {alignment = 64 : i64} : memref<1x3xf32>
+func.func @gemv_int4_per_channel(%x: tensor<1x192xf32>) -> tensor<1x8xf32> {
+  %w = qnt.constant {codes = dense<17> : tensor<8x96xi8>, scales = dense<0.5> : tensor<8x1xf32>}
+      : !qnt.packed<8x192, #qnt.scheme<si4, symmetric, per_channel<0>>>
+  %y = qnt.matmul %x, %w : (tensor<1x192xf32>, !qnt.packed<8x192, #qnt.scheme<si4, symmetric, per_channel<0>>>) -> tensor<1x8xf32>
+  return %y : tensor<1x8xf32>
+}
+
+// 8-bit codes keep blocks of 32 by default; act-block=256 applies to them.
+// AUTO-LABEL: func.func @gemv_int8_per_channel
+//       AUTO:   memref.alloc() {alignment = 64 : i64} : memref<1x512xi8>
+//  AUTO-NEXT:   memref.alloc() {alignment = 64 : i64} : memref<1x16xf32>
+// B256-LABEL: func.func @gemv_int8_per_channel
+//       B256:   memref.alloc() {alignment = 64 : i64} : memref<1x512xi8>
+//  B256-NEXT:   memref.alloc() {alignment = 64 : i64} : memref<1x2xf32>
+func.func @gemv_int8_per_channel(%x: tensor<1x512xf32>) -> tensor<1x8xf32> {
+  %w = qnt.constant {codes = dense<17> : tensor<8x512xi8>, scales = dense<0.5> : tensor<8x1xf32>}
+      : !qnt.packed<8x512, #qnt.scheme<si8, symmetric, per_channel<0>>>
+  %y = qnt.matmul %x, %w : (tensor<1x512xf32>, !qnt.packed<8x512, #qnt.scheme<si8, symmetric, per_channel<0>>>) -> tensor<1x8xf32>
   return %y : tensor<1x8xf32>
 }

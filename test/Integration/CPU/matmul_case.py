@@ -58,6 +58,19 @@ def quantize_activations(x, block=32):
     return (sx.astype(np.float64) * q.astype(np.float64)).reshape(x.shape)
 
 
+def activation_block(requested, bits, group_codes):
+    """The x block of an activations=i8 kernel (docs/QUANTIZER.md): with
+    act-block 0, the largest of 128 and 64 dividing the group for codes of 4
+    bits or fewer, else 32; otherwise the requested block where it divides
+    the group, else 32."""
+    if requested == 0:
+        for block in (128, 64):
+            if bits <= 4 and group_codes % block == 0:
+                return block
+        return 32
+    return requested if group_codes % requested == 0 else 32
+
+
 def mlir_float(v):
     # MLIR spells a NaN element by its bits (f32 only: --nan-x needs f32 x).
     return "0x7FC00000" if np.isnan(v) else repr(float(v))
@@ -112,7 +125,10 @@ def gen(args):
         x.reshape(-1, k)[0, k // 2] = np.nan
     x = round_to(x, args.x_type)
     bias = round_to(rng.uniform(-1, 1, size=(n,)), args.x_type) if args.bias else None
-    xr = quantize_activations(x, args.act_block) if args.int8_activations else x
+    if args.int8_activations:
+        xr = quantize_activations(x, activation_block(args.act_block, bits, gsize))
+    else:
+        xr = x
     ref = xr @ w.T
     absref = np.abs(xr) @ np.abs(w).T
     if args.int8_activations:
@@ -277,8 +293,8 @@ def main():
                    help="reference for activations=i8: x quantized per block of --act-block")
     g.add_argument("--nan-x", action="store_true",
                    help="a NaN in the first row of x (its outputs must be NaN)")
-    g.add_argument("--act-block", type=int, default=32,
-                   help="codes of x per int8 scale (act-block of the kernel)")
+    g.add_argument("--act-block", type=int, default=0,
+                   help="act-block of the kernel (0: its default, chosen per matmul)")
     g.add_argument("--out", required=True)
     g.add_argument("--ref", required=True)
     c = sub.add_parser("check")
