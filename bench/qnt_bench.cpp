@@ -101,16 +101,22 @@ static void *alignedAlloc(size_t bytes) {
 static volatile uint64_t gSink;
 
 /// Reads [p, p + bytes) with the widest vector loads the build allows
-/// (-march=native: 512-bit with AVX-512, else 256-bit) on the calling thread.
-static uint64_t readBuffer(const char *p, size_t bytes) {
+/// (-march=native: 512-bit with AVX-512, else 256-bit) on the calling thread,
+/// as `streams` interleaved sequential streams (the range cut into that many
+/// equal parts, 256 bytes of each in turn): a core keeps more lines in flight
+/// with several streams than with one (docs/PERFORMANCE.md, "Machines").
+static uint64_t readBuffer(const char *p, size_t bytes, int streams = 1) {
+  size_t part = bytes / streams / 256 * 256;
 #ifdef __AVX512F__
   __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
-  for (size_t i = 0; i + 256 <= bytes; i += 256) {
-    a0 = _mm512_xor_si512(a0, _mm512_load_si512(p + i));
-    a1 = _mm512_xor_si512(a1, _mm512_load_si512(p + i + 64));
-    a2 = _mm512_xor_si512(a2, _mm512_load_si512(p + i + 128));
-    a3 = _mm512_xor_si512(a3, _mm512_load_si512(p + i + 192));
-  }
+  for (size_t i = 0; i < part; i += 256)
+    for (int s = 0; s < streams; ++s) {
+      const char *q = p + s * part + i;
+      a0 = _mm512_xor_si512(a0, _mm512_load_si512(q));
+      a1 = _mm512_xor_si512(a1, _mm512_load_si512(q + 64));
+      a2 = _mm512_xor_si512(a2, _mm512_load_si512(q + 128));
+      a3 = _mm512_xor_si512(a3, _mm512_load_si512(q + 192));
+    }
   __m512i a = _mm512_xor_si512(_mm512_xor_si512(a0, a1),
                                _mm512_xor_si512(a2, a3));
   return _mm512_reduce_add_epi64(a);
@@ -118,10 +124,12 @@ static uint64_t readBuffer(const char *p, size_t bytes) {
   __m256i a[8];
   for (__m256i &v : a)
     v = _mm256_setzero_si256();
-  for (size_t i = 0; i + 256 <= bytes; i += 256)
-    for (int j = 0; j < 8; ++j)
-      a[j] = _mm256_xor_si256(
-          a[j], _mm256_load_si256(reinterpret_cast<const __m256i *>(p + i + 32 * j)));
+  for (size_t i = 0; i < part; i += 256)
+    for (int s = 0; s < streams; ++s)
+      for (int j = 0; j < 8; ++j)
+        a[j] = _mm256_xor_si256(
+            a[j], _mm256_load_si256(
+                      reinterpret_cast<const __m256i *>(p + s * part + i + 32 * j)));
   for (int j = 1; j < 8; ++j)
     a[0] = _mm256_xor_si256(a[0], a[j]);
   alignas(32) uint64_t lanes[4];
@@ -130,28 +138,36 @@ static uint64_t readBuffer(const char *p, size_t bytes) {
 #endif
 }
 
-/// Reads [buf, buf + bytes) with `threads` threads, each a contiguous part.
-static uint64_t readParallel(const char *buf, size_t bytes, int threads) {
+/// readBuffer on `threads` threads, each on its contiguous share.
+static uint64_t readParallel(const char *buf, size_t bytes, int threads,
+                             int streams = 1) {
   uint64_t sum = 0;
 #pragma omp parallel num_threads(threads) reduction(^ : sum)
   {
     int t = omp_get_thread_num(), nt = omp_get_num_threads();
     size_t per = bytes / nt / 256 * 256;
-    sum ^= readBuffer(buf + t * per, per);
+    sum ^= readBuffer(buf + t * per, per, streams);
   }
   return sum;
 }
 
-/// Best-of-`reps` read bandwidth in GB/s (1e9 bytes/s) with `threads` threads.
+/// The machine's read bandwidth in GB/s (1e9 bytes/s) on `threads` threads:
+/// the best of `reps` reads of the buffer for each number of streams per
+/// thread (1, 2, 4, 8; `bestStreams` gets the winner), because which one a
+/// core reads fastest with varies with the machine and the moment.
 static double measureBandwidth(const char *buf, size_t bytes, int threads,
-                               int reps) {
+                               int reps, int &bestStreams) {
   double best = 0;
-  for (int r = 0; r < reps; ++r) {
-    double t0 = now();
-    gSink = readParallel(buf, bytes, threads);
-    double t = now() - t0;
-    best = std::max(best, bytes / t / 1e9);
-  }
+  for (int streams : {1, 2, 4, 8})
+    for (int r = 0; r < reps; ++r) {
+      double t0 = now();
+      gSink = readParallel(buf, bytes, threads, streams);
+      double gbs = bytes / (now() - t0) / 1e9;
+      if (gbs > best) {
+        best = gbs;
+        bestStreams = streams;
+      }
+    }
   return best;
 }
 
@@ -398,12 +414,15 @@ int main(int argc, char **argv) {
   for (size_t i = 0; i < bwBytes; i += 4096)
     bwBuf[i] = char(i >> 12);
   waitForQuiet(opt.quietWait);
-  double bw1 = measureBandwidth(bwBuf, bwBytes, 1, 5);
-  double bw2 = measureBandwidth(bwBuf, bwBytes, 2, 5);
+  int streams1 = 1, streams2 = 1;
+  double bw1 = measureBandwidth(bwBuf, bwBytes, 1, 3, streams1);
+  double bw2 = measureBandwidth(bwBuf, bwBytes, 2, 3, streams2);
   double bwMachine = std::max(bw1, bw2);
-  std::printf("Memory read bandwidth (1 GiB buffer, best of 5): 1 thread "
-              "%.1f GB/s, 2 threads %.1f GB/s; machine = %.1f GB/s\n",
-              bw1, bw2, bwMachine);
+  std::printf("Memory read bandwidth (1 GiB buffer, best of 3 reads with 1, "
+              "2, 4 and 8 streams per thread): 1 thread %.1f GB/s (%d "
+              "streams), 2 threads %.1f GB/s (%d per thread); machine = %.1f "
+              "GB/s\n",
+              bw1, streams1, bw2, streams2, bwMachine);
   size_t evictBytes = opt.evictMiB << 20;
   auto evict = [&] { gSink = readBuffer(bwBuf, evictBytes); };
 
@@ -447,7 +466,8 @@ int main(int argc, char **argv) {
               "OpenBLAS's fp32 weight bytes); bw%%qt = qnt's bytes / time / "
               "the read bandwidth of the row's thread count (%.1f or %.1f "
               "GB/s); rd%% (cold rows) = the time of a plain cold read of as "
-              "many bytes on as many threads / qnt's time. busy = share of "
+              "many bytes on as many threads (the fastest of 1, 2, 4 streams "
+              "per thread) / qnt's time. busy = share of "
               "rounds that "
               "started while another process was runnable (noisy row).\n\n",
               bwMachine, bw1, bw2);
@@ -577,22 +597,24 @@ int main(int argc, char **argv) {
           double tn = opt.noNaive ? NAN : median(times[2]);
           double flop = 2.0 * m * n * k;
           // Cold rows: a plain read of as many bytes as the kernel's weights,
-          // evicted and timed the same way, on as many threads; rd% = its
-          // time / qnt's (how close the kernel comes to what loads alone
-          // reach on a read this short).
+          // evicted and timed the same way, on as many threads, with 1, 2 or
+          // 4 streams per thread (the fastest median); rd% = its time /
+          // qnt's (how close the kernel comes to what loads alone reach on a
+          // read this short).
           double tRead = NAN;
-          if (cold) {
-            std::vector<double> reads;
-            for (int r = 0; r < opt.coldRounds; ++r) {
-              evict();
-              wakeOmp();
-              double t0 = now();
-              gSink = readParallel(reinterpret_cast<const char *>(wf32),
-                                   l.weightBytes(), threads);
-              reads.push_back(now() - t0);
+          if (cold)
+            for (int streams : {1, 2, 4}) {
+              std::vector<double> reads;
+              for (int r = 0; r < opt.coldRounds; ++r) {
+                evict();
+                wakeOmp();
+                double t0 = now();
+                gSink = readParallel(reinterpret_cast<const char *>(wf32),
+                                     l.weightBytes(), threads, streams);
+                reads.push_back(now() - t0);
+              }
+              tRead = std::fmin(tRead, median(reads));
             }
-            tRead = median(reads);
-          }
           std::printf("%-12s %-9s %4ld %3d %-4s %9.3f %9.3f %9.3f %8.1f "
                       "%8.1f %7.2f %7.2f",
                       shape, scheme, long(m), threads, mode, tq * 1e3,
