@@ -100,6 +100,10 @@ static void *alignedAlloc(size_t bytes) {
 
 static volatile uint64_t gSink;
 
+/// Bytes of the streaming read timed in every round of a cold row (larger
+/// than the last-level cache, short enough to repeat each round).
+constexpr size_t kRowBandwidthBytes = size_t(256) << 20;
+
 /// Reads [p, p + bytes) with the widest vector loads the build allows
 /// (-march=native: 512-bit with AVX-512, else 256-bit) on the calling thread,
 /// as `streams` interleaved sequential streams (the range cut into that many
@@ -464,17 +468,19 @@ int main(int argc, char **argv) {
               "same OpenBLAS call, every call.\n");
   std::printf("bw%% = (weight bytes incl. scales) / time / %.1f GB/s (bw%%b: "
               "OpenBLAS's fp32 weight bytes); bw%%qt = qnt's bytes / time / "
-              "the read bandwidth of the row's thread count (%.1f or %.1f "
-              "GB/s); rd%% (cold rows) = the time of a plain cold read of as "
-              "many bytes on as many threads (the fastest of 1, 2, 4 streams "
-              "per thread) / qnt's time. busy = share of "
+              "the read bandwidth of the row's thread count (cold rows: "
+              "rowBW, the median GB/s of a 256 MiB read in the row's own "
+              "rounds; hot rows: the above, %.1f or %.1f GB/s); rd%% (cold "
+              "rows) = the time of a plain cold read of as many bytes on as "
+              "many threads in the same rounds (the fastest median of 1, 2, "
+              "4 streams per thread) / qnt's time. busy = share of "
               "rounds that "
               "started while another process was runnable (noisy row).\n\n",
               bwMachine, bw1, bw2);
-  std::printf("%-12s %-9s %4s %3s %-4s %9s %9s %9s %8s %8s %7s %7s %6s %6s %6s %6s %5s%s\n",
+  std::printf("%-12s %-9s %4s %3s %-4s %9s %9s %9s %8s %8s %7s %7s %6s %6s %6s %6s %6s %5s%s\n",
               "shape", "scheme", "M", "thr", "mode", "qnt_ms", "blas_ms",
               "naive_ms", "qnt_GF/s", "blas_GF/s", "blas/q", "naive/q",
-              "bw%q", "bw%b", "bw%qt", "rd%", " busy", "  kernel");
+              "bw%q", "bw%b", "bw%qt", "rd%", "rowBW", " busy", "  kernel");
 
   bool allOk = true;
   for (Layer &l : layers) {
@@ -550,6 +556,7 @@ int main(int argc, char **argv) {
           }
           int rounds = cold ? opt.coldRounds : opt.rounds;
           int busy = 0;
+          std::vector<double> coldReads[3], rowBandwidth;
           // Other engineers' builds share the cores: a row measured while
           // another process was runnable is measured again (up to
           // --retries times) after waiting for quiet; the last try is kept.
@@ -559,6 +566,9 @@ int main(int argc, char **argv) {
             busy = 0;
             for (auto &t : times)
               t.clear();
+            for (auto &t : coldReads)
+              t.clear();
+            rowBandwidth.clear();
             waitForQuiet(opt.quietWait);
             for (int r = 0; r < rounds; ++r) {
               // Rotate the order so no method always follows the same one.
@@ -584,6 +594,23 @@ int main(int argc, char **argv) {
                   times[f].push_back((now() - t0) / reps[f]);
                 }
               }
+              if (cold) {
+                // In the same rounds, what plain loads reach: a cold read of
+                // the kernel's bytes (1, 2 or 4 streams per thread in turn)
+                // and a streaming read of 256 MiB (the stream count that was
+                // best at startup), on as many threads.
+                int streams = 1 << (r % 3);
+                evict();
+                wakeOmp();
+                double t0 = now();
+                gSink = readParallel(reinterpret_cast<const char *>(wf32),
+                                     l.weightBytes(), threads, streams);
+                coldReads[r % 3].push_back(now() - t0);
+                t0 = now();
+                gSink = readParallel(bwBuf, kRowBandwidthBytes, threads,
+                                     threads == 1 ? streams1 : streams2);
+                rowBandwidth.push_back(kRowBandwidthBytes / (now() - t0) / 1e9);
+              }
             }
           }
           if (getenv("QNT_BENCH_VERBOSE"))
@@ -596,25 +623,16 @@ int main(int argc, char **argv) {
           double tq = median(times[0]), tb = median(times[1]);
           double tn = opt.noNaive ? NAN : median(times[2]);
           double flop = 2.0 * m * n * k;
-          // Cold rows: a plain read of as many bytes as the kernel's weights,
-          // evicted and timed the same way, on as many threads, with 1, 2 or
-          // 4 streams per thread (the fastest median); rd% = its time /
-          // qnt's (how close the kernel comes to what loads alone reach on a
-          // read this short).
-          double tRead = NAN;
-          if (cold)
-            for (int streams : {1, 2, 4}) {
-              std::vector<double> reads;
-              for (int r = 0; r < opt.coldRounds; ++r) {
-                evict();
-                wakeOmp();
-                double t0 = now();
-                gSink = readParallel(reinterpret_cast<const char *>(wf32),
-                                     l.weightBytes(), threads, streams);
-                reads.push_back(now() - t0);
-              }
-              tRead = std::fmin(tRead, median(reads));
-            }
+          // rd% = the fastest median cold read of the kernel's bytes / qnt's
+          // time (how close the kernel comes to what loads alone reach on a
+          // read this short); the row's bandwidth = median streaming read.
+          double tRead = NAN, bwRow = threads == 1 ? bw1 : bw2;
+          if (cold) {
+            for (auto &reads : coldReads)
+              if (!reads.empty())
+                tRead = std::fmin(tRead, median(reads));
+            bwRow = median(rowBandwidth);
+          }
           std::printf("%-12s %-9s %4ld %3d %-4s %9.3f %9.3f %9.3f %8.1f "
                       "%8.1f %7.2f %7.2f",
                       shape, scheme, long(m), threads, mode, tq * 1e3,
@@ -624,14 +642,13 @@ int main(int argc, char **argv) {
             std::printf(" %5.0f%% %5.0f%% %5.0f%%",
                         100.0 * l.weightBytes() / tq / 1e9 / bwMachine,
                         100.0 * 4.0 * n * k / tb / 1e9 / bwMachine,
-                        100.0 * l.weightBytes() / tq / 1e9 /
-                            (threads == 1 ? bw1 : bw2));
+                        100.0 * l.weightBytes() / tq / 1e9 / bwRow);
           else
             std::printf(" %6s %6s %6s", "", "", "");
           if (cold)
-            std::printf(" %5.0f%%", 100.0 * tRead / tq);
+            std::printf(" %5.0f%% %6.1f", 100.0 * tRead / tq, bwRow);
           else
-            std::printf(" %6s", "");
+            std::printf(" %6s %6s", "", "");
           std::printf(" %4.0f%%  %s\n", 100.0 * busy / (rounds * fns.size()), l.info->name);
           std::fflush(stdout);
         }
