@@ -632,6 +632,10 @@ int main(int argc, char **argv) {
               if (!reads.empty())
                 tRead = std::fmin(tRead, median(reads));
             bwRow = median(rowBandwidth);
+            if (getenv("QNT_BENCH_VERBOSE"))
+              std::printf("  rowBW median %.1f max %.1f GB/s\n", bwRow,
+                          *std::max_element(rowBandwidth.begin(),
+                                            rowBandwidth.end()));
           }
           std::printf("%-12s %-9s %4ld %3d %-4s %9.3f %9.3f %9.3f %8.1f "
                       "%8.1f %7.2f %7.2f",
