@@ -5,9 +5,9 @@ For one weight scheme (bits, group) and x with optional outlier channels, it
 prints the relative error ||y_q - y|| / ||y|| of y = x . W^T (float64) for the
 weights quantized alone (x exact) and for the weights quantized with x
 quantized to int8 per block of 32, 64, 128 and 256 codes, as the
-activations=i8 kernels do (docs/QUANTIZER.md). The weights are Gaussian and
-quantized symmetrically with the best of a few clipping ratios per group (as
-qnt-quantize-weights searches); x rows are Gaussian, with `--outliers`
+activations=i8 kernels do (docs/QUANTIZER.md). The weights are Gaussian
+(f32) and quantized symmetrically with qnt-quantize-weights' clipping search
+(qnt_tools.quantize); x rows are Gaussian, with `--outliers`
 channels (the same for every row, as LLM hidden states have) scaled by
 `--outlier-scale`.
 
@@ -18,33 +18,13 @@ It answers one question: is an x block of B codes, next to the weights' own
 rounding, a measurable loss? (docs/ACCURACY.md, "x block size".)
 """
 import argparse
+import os
+import sys
 
 import numpy as np
 
-CLIP_RATIOS = (1.0, 0.95, 0.9, 0.85, 0.8)
-
-
-def quantize_weights(w, bits, group):
-    """Symmetric per-group quantization, best clipping ratio per group."""
-    n, k = w.shape
-    g = k if group == 0 else group
-    blocks = w.reshape(n, k // g, g)
-    qmax = 2 ** (bits - 1) - 1
-    amax = np.abs(blocks).max(axis=-1, keepdims=True)
-    best = None
-    best_err = None
-    for ratio in CLIP_RATIOS:
-        scale = np.where(amax > 0, amax * ratio / qmax, 1.0)
-        q = np.clip(np.rint(blocks / scale), -qmax - 1, qmax) * scale
-        err = ((q - blocks) ** 2).sum(axis=-1, keepdims=True)
-        if best is None:
-            best, best_err = q, err
-        else:
-            better = err < best_err
-            best = np.where(better, q, best)
-            best_err = np.where(better, err, best_err)
-    return best.reshape(n, k)
-
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from qnt_tools import quantize  # noqa: E402
 
 def quantize_activations(x, block):
     """int8 per block of `block` codes: sx = max|x|/127, xq = round(x/sx)."""
@@ -70,13 +50,13 @@ def main():
     args = p.parse_args()
 
     rng = np.random.default_rng(args.seed)
-    w = rng.standard_normal((args.n, args.k))
+    w = rng.standard_normal((args.n, args.k)).astype(np.float32).astype(np.float64)
     x = rng.standard_normal((args.m, args.k))
     if args.outliers:
         cols = rng.choice(args.k, args.outliers, replace=False)
         x[:, cols] *= args.outlier_scale
     y = x @ w.T
-    wq = quantize_weights(w, args.bits, args.group)
+    wq = quantize(w.astype(np.float32), args.bits, args.group).astype(np.float64)
 
     def rel(yq):
         return np.linalg.norm(yq - y) / np.linalg.norm(y)

@@ -1320,9 +1320,9 @@ int64_t qnt::activationBlockFor(int64_t requested, unsigned bits,
                                 int64_t groupSize) {
   if (requested == 0) {
     // Weights of 4 bits or fewer round ~16x more coarsely than int8 x, so
-    // an x block as long as their group (up to 128) adds little error (+0.1
-    // to +2% of the output error even with outlier channels, against +15 to
-    // +190% for 8-bit weights: docs/ACCURACY.md) and saves one conversion
+    // an x block as long as their group (up to 128) adds little error (+0.2
+    // to +2.6% of the output error even with outlier channels, against +25
+    // to +190% for 8-bit weights: docs/QUANTIZER.md) and saves one conversion
     // and multiply-add per block and weight row. Wider weights keep 32.
     if (bits <= 4)
       for (int64_t block : {int64_t(128), int64_t(64)})
