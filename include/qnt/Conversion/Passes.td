@@ -18,10 +18,10 @@ def ConvertQntToVectorPass : Pass<"convert-qnt-to-vector", "::mlir::ModuleOp"> {
     No float copy of the weight is made.
     With `activations=i8`, x is quantized at run time to int8 per row and
     block of `act-block` codes (scale max|x|/127; by default 128 or 64, as
-    the group allows, for codes of 4 bits or fewer, and 32 for wider ones) and every
-    block of codes is multiplied by it with integer dot products (i32 sums),
-    scaled once per block by the x scale and once per group by the weight
-    scale. This applies to 1-, 2-, 4- and 8-bit codes whose groups hold a
+    the group allows, for codes of 4 bits or fewer, and 32 for wider ones)
+    and every block of codes is multiplied by it with integer dot products
+    (i32 sums), scaled once per block by the x scale and once per group by
+    the weight scale. This applies to 1-, 2-, 4- and 8-bit codes whose groups hold a
     multiple of 32 codes (of 16 bytes for 1-, 2- and 4-bit codes); other
     matmuls keep f32 activations.
     `qnt.dequantize` with remaining users becomes a scalar loop nest.
