@@ -234,3 +234,31 @@ LogicalResult Dot4I8Op::verify() {
                          << n / 4;
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// Dot2I8Op, SumPairsI16Op
+//===----------------------------------------------------------------------===//
+
+LogicalResult Dot2I8Op::verify() {
+  int64_t n = getA().getType().getNumElements();
+  if (getB().getType().getNumElements() != n)
+    return emitOpError() << "operands have " << n << " and "
+                         << getB().getType().getNumElements()
+                         << " elements; they must match";
+  if (n % 2 != 0 || getResult().getType().getNumElements() * 2 != n)
+    return emitOpError() << "result has "
+                         << getResult().getType().getNumElements()
+                         << " elements; it must have half of the operands' "
+                         << n;
+  return success();
+}
+
+LogicalResult SumPairsI16Op::verify() {
+  int64_t n = getA().getType().getNumElements();
+  if (n % 2 != 0 || getResult().getType().getNumElements() * 2 != n)
+    return emitOpError() << "result has "
+                         << getResult().getType().getNumElements()
+                         << " elements; it must have half of the operand's "
+                         << n;
+  return success();
+}

@@ -122,4 +122,47 @@ def Qnt_Dot4I8Op : Qnt_Op<"dot4_i8", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Qnt_Dot2I8Op : Qnt_Op<"dot2_i8", [Pure]> {
+  let summary = "Sums of 2 adjacent byte products, in i16";
+  let description = [{
+    `result[j] = a[2j] * b[2j] + a[2j+1] * b[2j+1]`, with `b` signed and `a`
+    unsigned, or signed with `a_signed`. Precondition (not checked): each
+    sum fits in i16; the AVX2 lowering (`vpmaddubsw`) saturates it
+    otherwise. With `arith.addi` on its results and `qnt.sum_pairs_i16`, the
+    CPU kernels sum the dot products of one x block in i16 and widen once,
+    where the codes are narrow enough for the sums to fit (4 bits or fewer);
+    `qnt.dot4_i8` is `qnt.sum_pairs_i16` of one `qnt.dot2_i8`.
+
+    ```mlir
+    %p = qnt.dot2_i8 %codes, %x : vector<32xi8>, vector<32xi8> -> vector<16xi16>
+    ```
+  }];
+  let arguments = (ins VectorOfRankAndType<[1], [I8]>:$a,
+                       VectorOfRankAndType<[1], [I8]>:$b,
+                       UnitAttr:$a_signed);
+  let results = (outs VectorOfRankAndType<[1], [I16]>:$result);
+  let assemblyFormat = [{
+    $a `,` $b attr-dict `:` type($a) `,` type($b) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Qnt_SumPairsI16Op : Qnt_Op<"sum_pairs_i16", [Pure]> {
+  let summary = "Sums of 2 adjacent i16 lanes, in i32";
+  let description = [{
+    `result[j] = a[2j] + a[2j+1]`, exact in i32 (AVX2: `vpmaddwd` against
+    ones).
+
+    ```mlir
+    %s = qnt.sum_pairs_i16 %p : vector<16xi16> -> vector<8xi32>
+    ```
+  }];
+  let arguments = (ins VectorOfRankAndType<[1], [I16]>:$a);
+  let results = (outs VectorOfRankAndType<[1], [I32]>:$result);
+  let assemblyFormat = [{
+    $a attr-dict `:` type($a) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // QNT_OPS_TD

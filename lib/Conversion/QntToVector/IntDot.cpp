@@ -1,5 +1,5 @@
-// Lowering of qnt.dot4_i8 to AVX2 instructions or portable vector code
-// (convert-qnt-int-dot).
+// Lowering of qnt.dot4_i8, qnt.dot2_i8 and qnt.sum_pairs_i16 to AVX2
+// instructions or portable vector code (convert-qnt-int-dot).
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -24,51 +24,94 @@ Value callIntrinsic(ImplicitLocOpBuilder &b, Type type, StringRef name,
       .getResult(0);
 }
 
-/// vpmaddubsw (unsigned a by signed b, adjacent pairs summed in i16) then
-/// vpmaddwd against ones (adjacent i16 pairs summed in i32), 16 or 32 bytes.
-Value lowerAvx2(ImplicitLocOpBuilder &b, Dot4I8Op op) {
-  Value a = op.getA(), x = op.getB();
+/// vpmaddubsw: unsigned a by signed b (a signed: |a| by b with a's sign),
+/// adjacent pairs summed in i16; 16 or 32 bytes.
+Value avx2PairProducts(ImplicitLocOpBuilder &b, Value a, Value x,
+                       bool aSigned) {
   auto type = cast<VectorType>(a.getType());
   int64_t n = type.getNumElements();
   bool wide = n == 32;
-  if (op.getASigned()) {
+  if (aSigned) {
     // |a| * (b with a's sign) = a * b, with |a| read as unsigned.
     x = callIntrinsic(b, type,
                       wide ? "llvm.x86.avx2.psign.b" : "llvm.x86.ssse3.psign.b.128",
                       {x, a});
     a = math::AbsIOp::create(b, a);
   }
-  auto i16Type = VectorType::get({n / 2}, b.getI16Type());
-  Value pairs = callIntrinsic(
-      b, i16Type,
+  return callIntrinsic(
+      b, VectorType::get({n / 2}, b.getI16Type()),
       wide ? "llvm.x86.avx2.pmadd.ub.sw" : "llvm.x86.ssse3.pmadd.ub.sw.128",
       {a, x});
+}
+
+/// vpmaddwd against ones: adjacent i16 pairs summed in i32.
+Value avx2SumPairs(ImplicitLocOpBuilder &b, Value pairs) {
+  auto i16Type = cast<VectorType>(pairs.getType());
+  int64_t n = i16Type.getNumElements();
   Value ones = arith::ConstantOp::create(
       b, DenseElementsAttr::get(i16Type, b.getI16IntegerAttr(1)));
-  return callIntrinsic(b, op.getType(),
-                       wide ? "llvm.x86.avx2.pmadd.wd" : "llvm.x86.sse2.pmadd.wd",
+  return callIntrinsic(b, VectorType::get({n / 2}, b.getI32Type()),
+                       n == 16 ? "llvm.x86.avx2.pmadd.wd" : "llvm.x86.sse2.pmadd.wd",
                        {pairs, ones});
 }
 
-/// Widen to i32, multiply, sum each 4 lanes.
-Value lowerGeneric(ImplicitLocOpBuilder &b, Dot4I8Op op) {
-  int64_t n = op.getA().getType().getNumElements();
-  auto wideType = VectorType::get({n}, b.getI32Type());
-  Value a = op.getASigned()
-                ? arith::ExtSIOp::create(b, wideType, op.getA()).getResult()
-                : arith::ExtUIOp::create(b, wideType, op.getA()).getResult();
-  Value prod =
-      arith::MulIOp::create(b, a, arith::ExtSIOp::create(b, wideType, op.getB()));
-  // Lane j of the result sums products 4j .. 4j+3: four strided shuffles.
+/// Lane j of the result: the sum of lanes j*width .. j*width+width-1 of
+/// `wide` (strided shuffles).
+Value sumAdjacent(ImplicitLocOpBuilder &b, Value wide, int64_t width) {
+  int64_t n = cast<VectorType>(wide.getType()).getNumElements();
   Value sum;
-  for (int64_t i = 0; i < 4; ++i) {
+  for (int64_t i = 0; i < width; ++i) {
     SmallVector<int64_t> lanes;
-    for (int64_t j = 0; j < n / 4; ++j)
-      lanes.push_back(4 * j + i);
-    Value part = vector::ShuffleOp::create(b, prod, prod, lanes);
+    for (int64_t j = 0; j < n / width; ++j)
+      lanes.push_back(width * j + i);
+    Value part = vector::ShuffleOp::create(b, wide, wide, lanes);
     sum = sum ? arith::AddIOp::create(b, sum, part).getResult() : part;
   }
   return sum;
+}
+
+/// a * b widened to i32 (a zero- or sign-extended).
+Value genericProducts(ImplicitLocOpBuilder &b, Value a, Value x,
+                      bool aSigned) {
+  int64_t n = cast<VectorType>(a.getType()).getNumElements();
+  auto wideType = VectorType::get({n}, b.getI32Type());
+  Value wa = aSigned ? arith::ExtSIOp::create(b, wideType, a).getResult()
+                     : arith::ExtUIOp::create(b, wideType, a).getResult();
+  return arith::MulIOp::create(b, wa,
+                               arith::ExtSIOp::create(b, wideType, x));
+}
+
+/// Replaces each op of the three with its instructions: AVX2 for 16- and
+/// 32-byte operands with isa=avx2, portable vector code otherwise. Both give
+/// the same integers where the ops' preconditions hold.
+Value lower(ImplicitLocOpBuilder &b, Operation *op, bool avx2) {
+  auto native = [&](Value v) {
+    int64_t n = cast<VectorType>(v.getType()).getNumElements();
+    return avx2 && (n == 16 || n == 32);
+  };
+  if (auto dot = dyn_cast<Dot4I8Op>(op)) {
+    if (native(dot.getA()))
+      return avx2SumPairs(
+          b, avx2PairProducts(b, dot.getA(), dot.getB(), dot.getASigned()));
+    return sumAdjacent(
+        b, genericProducts(b, dot.getA(), dot.getB(), dot.getASigned()), 4);
+  }
+  if (auto dot = dyn_cast<Dot2I8Op>(op)) {
+    if (native(dot.getA()))
+      return avx2PairProducts(b, dot.getA(), dot.getB(), dot.getASigned());
+    Value sums = sumAdjacent(
+        b, genericProducts(b, dot.getA(), dot.getB(), dot.getASigned()), 2);
+    return arith::TruncIOp::create(b, dot.getType(), sums);
+  }
+  auto pairs = cast<SumPairsI16Op>(op);
+  if (native(pairs.getA()))
+    return avx2SumPairs(b, pairs.getA());
+  int64_t n = pairs.getA().getType().getNumElements();
+  return sumAdjacent(
+      b,
+      arith::ExtSIOp::create(b, VectorType::get({n}, b.getI32Type()),
+                             pairs.getA()),
+      2);
 }
 
 struct ConvertQntIntDot final
@@ -81,15 +124,15 @@ struct ConvertQntIntDot final
           << "' must be 'avx2' or 'generic'";
       return signalPassFailure();
     }
-    SmallVector<Dot4I8Op> dots;
-    getOperation()->walk([&](Dot4I8Op op) { dots.push_back(op); });
-    for (Dot4I8Op op : dots) {
-      ImplicitLocOpBuilder b(op.getLoc(), op);
-      int64_t n = op.getA().getType().getNumElements();
-      bool native = isa == "avx2" && (n == 16 || n == 32);
-      Value result = native ? lowerAvx2(b, op) : lowerGeneric(b, op);
-      op.replaceAllUsesWith(result);
-      op.erase();
+    SmallVector<Operation *> ops;
+    getOperation()->walk([&](Operation *op) {
+      if (llvm::isa<Dot4I8Op, Dot2I8Op, SumPairsI16Op>(op))
+        ops.push_back(op);
+    });
+    for (Operation *op : ops) {
+      ImplicitLocOpBuilder b(op->getLoc(), op);
+      op->getResult(0).replaceAllUsesWith(lower(b, op, isa == "avx2"));
+      op->erase();
     }
   }
 };

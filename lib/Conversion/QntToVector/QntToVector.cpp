@@ -145,6 +145,10 @@ struct Int8Kernel {
   // codes (d = c - 128); 0 otherwise.
   uint8_t flip;
   bool needsSums;        // z - o is not zero for every group
+  // The dot products of one x block are summed in i16 (qnt.dot2_i8) and
+  // widened once (qnt.sum_pairs_i16): codes of 4 bits or fewer, where the
+  // block's sums cannot leave i16 (see lowerMatmul).
+  bool sumsInI16;
   Value xq;              // memref<M x K x i8>
   Value xScales;         // memref<M x K/32 x f32>
   Value xSums;           // memref<M x groups x f32>, when needsSums
@@ -815,9 +819,16 @@ static void emitTileInt8(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
         Value xv = vector::LoadOp::create(cb, bytesType, q.xq,
                                           ValueRange{rowIdx[r], kp});
         for (int64_t c = 0; c < cols; ++c) {
-          Value part = Dot4I8Op::create(
-              cb, VectorType::get({L / 4}, cb.getI32Type()), d[c], xv,
-              /*a_signed=*/signedCodes);
+          Value part =
+              q.sumsInI16
+                  ? Dot2I8Op::create(
+                        cb, VectorType::get({L / 2}, cb.getI16Type()), d[c],
+                        xv, /*a_signed=*/signedCodes)
+                        .getResult()
+                  : Dot4I8Op::create(
+                        cb, VectorType::get({L / 4}, cb.getI32Type()), d[c],
+                        xv, /*a_signed=*/signedCodes)
+                        .getResult();
           Value &s = isum[r * cols + c];
           s = s ? arith::AddIOp::create(cb, s, part).getResult() : part;
         }
@@ -835,6 +846,9 @@ static void emitTileInt8(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
                                    ValueRange{rowIdx[r], xBlock}));
         for (int64_t c = 0; c < cols; ++c) {
           Value &s = isum[r * cols + c];
+          if (q.sumsInI16)
+            s = SumPairsI16Op::create(
+                cb, VectorType::get({L / 4}, cb.getI32Type()), s);
           next[r * cols + c] = vector::FMAOp::create(
               cb, arith::SIToFPOp::create(cb, accType, s), sx,
               next[r * cols + c]);
@@ -1094,6 +1108,12 @@ LogicalResult ConvertQntToVector::lowerMatmul(MatmulOp op,
     int8.rowBytes = wType.getCodesShape().back();
     int8.fieldBytes = int8Lanes;
     int8.block = activationBlockFor(actBlock, kern.bits, kern.groupSize);
+    // Each dot product adds at most 2 * (2^bits - 1) * 127 to an i16 lane
+    // (d unsigned below 8 bits, |xq| <= 127); a block has block / L of them.
+    int64_t dotsPerBlock = int8.block / int8Lanes;
+    int8.sumsInI16 =
+        kern.bits < 8 && dotsPerBlock > 1 &&
+        dotsPerBlock * 2 * ((int64_t(1) << kern.bits) - 1) * 127 <= 32767;
     int8.offset = 0;
     if (kern.bits < 8 && kern.isSigned)
       int8.offset = -(int64_t(1) << (kern.bits - 1));
@@ -1296,7 +1316,8 @@ void ConvertQntToVector::runOnOperation() {
         return WalkResult::skip();
       }
     }
-    if (isa<QntDialect>(op->getDialect()) && !isa<Dot4I8Op>(op)) {
+    if (isa<QntDialect>(op->getDialect()) &&
+        !isa<Dot4I8Op, Dot2I8Op, SumPairsI16Op>(op)) {
       op->emitOpError("cannot be lowered for the CPU yet");
       failedAny = true;
     }

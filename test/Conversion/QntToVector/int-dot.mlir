@@ -1,5 +1,5 @@
-// convert-qnt-int-dot: qnt.dot4_i8 becomes AVX2 intrinsic calls (16- and
-// 32-byte operands) or portable vector code.
+// convert-qnt-int-dot: qnt.dot4_i8, qnt.dot2_i8 and qnt.sum_pairs_i16 become
+// AVX2 intrinsic calls (16- and 32-byte operands) or portable vector code.
 // RUN: quant-opt %s --convert-qnt-int-dot=isa=avx2 | FileCheck %s --check-prefix=AVX2
 // RUN: quant-opt %s --convert-qnt-int-dot | FileCheck %s --check-prefix=GENERIC
 // RUN: not quant-opt %s --convert-qnt-int-dot=isa=neon 2>&1 | FileCheck %s --check-prefix=BAD
@@ -52,3 +52,37 @@ func.func @size8(%a: vector<8xi8>, %b: vector<8xi8>) -> vector<2xi32> {
   %s = qnt.dot4_i8 %a, %b : vector<8xi8>, vector<8xi8> -> vector<2xi32>
   return %s : vector<2xi32>
 }
+
+// qnt.dot2_i8 is vpmaddubsw alone, qnt.sum_pairs_i16 vpmaddwd against ones.
+// AVX2-LABEL: func.func @pairs32
+//  AVX2-SAME:   (%[[A:.*]]: vector<32xi8>, %[[B:.*]]: vector<32xi8>, %[[C:.*]]: vector<32xi8>)
+//       AVX2:   %[[P0:.*]] = llvm.call_intrinsic "llvm.x86.avx2.pmadd.ub.sw"(%[[A]], %[[B]]) : (vector<32xi8>, vector<32xi8>) -> vector<16xi16>
+//       AVX2:   %[[P1:.*]] = llvm.call_intrinsic "llvm.x86.avx2.pmadd.ub.sw"(%[[C]], %[[B]]) : (vector<32xi8>, vector<32xi8>) -> vector<16xi16>
+//       AVX2:   %[[SUM:.*]] = arith.addi %[[P0]], %[[P1]] : vector<16xi16>
+//       AVX2:   %[[ONES:.*]] = arith.constant dense<1> : vector<16xi16>
+//       AVX2:   %[[S:.*]] = llvm.call_intrinsic "llvm.x86.avx2.pmadd.wd"(%[[SUM]], %[[ONES]]) : (vector<16xi16>, vector<16xi16>) -> vector<8xi32>
+//       AVX2:   return %[[S]]
+// GENERIC-LABEL: func.func @pairs32
+//  GENERIC-SAME:   (%[[A:.*]]: vector<32xi8>, %[[B:.*]]: vector<32xi8>, %[[C:.*]]: vector<32xi8>)
+//       GENERIC:   %[[AW:.*]] = arith.extui %[[A]] : vector<32xi8> to vector<32xi32>
+//       GENERIC:   %[[BW:.*]] = arith.extsi %[[B]] : vector<32xi8> to vector<32xi32>
+//       GENERIC:   %[[P:.*]] = arith.muli %[[AW]], %[[BW]] : vector<32xi32>
+//       GENERIC:   %[[E:.*]] = vector.shuffle %[[P]], %[[P]] [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30]
+//       GENERIC:   %[[O:.*]] = vector.shuffle %[[P]], %[[P]] [1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31]
+//       GENERIC:   %[[S32:.*]] = arith.addi %[[E]], %[[O]] : vector<16xi32>
+//       GENERIC:   %[[P0:.*]] = arith.trunci %[[S32]] : vector<16xi32> to vector<16xi16>
+//       GENERIC:   %[[P1:.*]] = arith.trunci %{{.*}} : vector<16xi32> to vector<16xi16>
+//       GENERIC:   %[[SUM:.*]] = arith.addi %[[P0]], %[[P1]] : vector<16xi16>
+//       GENERIC:   %[[W:.*]] = arith.extsi %[[SUM]] : vector<16xi16> to vector<16xi32>
+//       GENERIC:   %[[WE:.*]] = vector.shuffle %[[W]], %[[W]] [0, 2, 4, 6, 8, 10, 12, 14]
+//       GENERIC:   %[[WO:.*]] = vector.shuffle %[[W]], %[[W]] [1, 3, 5, 7, 9, 11, 13, 15]
+//       GENERIC:   %[[S:.*]] = arith.addi %[[WE]], %[[WO]] : vector<8xi32>
+//       GENERIC:   return %[[S]]
+func.func @pairs32(%a: vector<32xi8>, %b: vector<32xi8>, %c: vector<32xi8>) -> vector<8xi32> {
+  %p0 = qnt.dot2_i8 %a, %b : vector<32xi8>, vector<32xi8> -> vector<16xi16>
+  %p1 = qnt.dot2_i8 %c, %b : vector<32xi8>, vector<32xi8> -> vector<16xi16>
+  %sum = arith.addi %p0, %p1 : vector<16xi16>
+  %s = qnt.sum_pairs_i16 %sum : vector<16xi16> -> vector<8xi32>
+  return %s : vector<8xi32>
+}
+

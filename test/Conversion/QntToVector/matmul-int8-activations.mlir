@@ -81,6 +81,13 @@ func.func @gemv_int4_g64(%x: tensor<1x128xf32>) -> tensor<1x8xf32> {
 // AUTO-LABEL: func.func @gemv_int4_g128
 //       AUTO:   memref.alloc() {alignment = 64 : i64} : memref<1x512xi8>
 //  AUTO-NEXT:   memref.alloc() {alignment = 64 : i64} : memref<1x4xf32>
+// A block of 128 4-bit codes is 4 dot products per row, summed in i16
+// (at most 4 * 2 * 15 * 127) and widened once.
+//       AUTO:   %[[P0:.*]] = qnt.dot2_i8 %{{.*}}, %{{.*}} : vector<32xi8>, vector<32xi8> -> vector<16xi16>
+//       AUTO:   arith.addi %[[P0]], %{{.*}} : vector<16xi16>
+//       AUTO:   %[[W:.*]] = qnt.sum_pairs_i16 %{{.*}} : vector<16xi16> -> vector<8xi32>
+//       AUTO:   arith.sitofp %[[W]] : vector<8xi32> to vector<8xf32>
+//   AUTO-NOT:   qnt.dot4_i8
 // B256-LABEL: func.func @gemv_int4_g128
 //       B256:   memref.alloc() {alignment = 64 : i64} : memref<1x512xi8>
 //  B256-NEXT:   memref.alloc() {alignment = 64 : i64} : memref<1x16xf32>
@@ -104,9 +111,13 @@ func.func @gemv_int4_per_channel(%x: tensor<1x192xf32>) -> tensor<1x8xf32> {
 }
 
 // 8-bit codes keep blocks of 32 by default; act-block=256 applies to them.
+// Their dot products are widened to i32 one by one (qnt.dot4_i8).
 // AUTO-LABEL: func.func @gemv_int8_per_channel
 //       AUTO:   memref.alloc() {alignment = 64 : i64} : memref<1x512xi8>
 //  AUTO-NEXT:   memref.alloc() {alignment = 64 : i64} : memref<1x16xf32>
+//   AUTO-NOT:   qnt.dot2_i8
+//       AUTO:   qnt.dot4_i8
+//   AUTO-NOT:   qnt.dot2_i8
 // B256-LABEL: func.func @gemv_int8_per_channel
 //       B256:   memref.alloc() {alignment = 64 : i64} : memref<1x512xi8>
 //  B256-NEXT:   memref.alloc() {alignment = 64 : i64} : memref<1x2xf32>

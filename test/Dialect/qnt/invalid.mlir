@@ -319,3 +319,27 @@ func.func @dot4_i8_result(%a: vector<32xi8>, %b: vector<32xi8>) {
   %s = qnt.dot4_i8 %a, %b : vector<32xi8>, vector<32xi8> -> vector<4xi32>
   return
 }
+
+// -----
+
+func.func @dot2_i8_sizes(%a: vector<32xi8>, %b: vector<16xi8>) {
+  // expected-error @+1 {{'qnt.dot2_i8' op operands have 32 and 16 elements; they must match}}
+  %s = qnt.dot2_i8 %a, %b : vector<32xi8>, vector<16xi8> -> vector<16xi16>
+  return
+}
+
+// -----
+
+func.func @dot2_i8_result(%a: vector<32xi8>, %b: vector<32xi8>) {
+  // expected-error @+1 {{'qnt.dot2_i8' op result has 8 elements; it must have half of the operands' 32}}
+  %s = qnt.dot2_i8 %a, %b : vector<32xi8>, vector<32xi8> -> vector<8xi16>
+  return
+}
+
+// -----
+
+func.func @sum_pairs_i16_result(%a: vector<16xi16>) {
+  // expected-error @+1 {{'qnt.sum_pairs_i16' op result has 16 elements; it must have half of the operand's 16}}
+  %s = qnt.sum_pairs_i16 %a : vector<16xi16> -> vector<16xi32>
+  return
+}
