@@ -59,17 +59,20 @@ def ConvertQntToVectorPass : Pass<"convert-qnt-to-vector", "::mlir::ModuleOp"> {
 }
 
 def ConvertQntIntDotPass : Pass<"convert-qnt-int-dot"> {
-  let summary = "Lower qnt.dot4_i8 to AVX2 instructions or portable vector code";
+  let summary = "Lower qnt.dot4_i8, qnt.dot2_i8 and qnt.sum_pairs_i16 to AVX2 "
+                "instructions or portable vector code";
   let description = [{
     Runs after bufferization (the kernels of convert-qnt-to-vector
-    `activations=i8` keep their dot products as `qnt.dot4_i8` until then).
+    `activations=i8` keep their dot products as qnt ops until then).
     `isa=avx2`: 16- and 32-byte operands become `vpmaddubsw` (unsigned by
-    signed bytes, pairs summed in i16) and `vpmaddwd` against ones (pairs of
-    i16 summed in i32), through `llvm.call_intrinsic`; a signed `a` is fed as
-    `|a|` with `b` given `a`'s sign (`vpsignb`). Every pair sum stays below
-    2^15 because the kernels keep `b` in [-127, 127] and `|a|` <= 128. The
-    code then needs an AVX2 CPU. Other sizes, and `isa=generic`, widen to i32,
-    multiply and sum each 4 lanes: the same integers, on any target.
+    signed bytes, pairs summed in i16; `qnt.dot2_i8`) and `vpmaddwd` against
+    ones (pairs of i16 summed in i32; `qnt.sum_pairs_i16`), `qnt.dot4_i8`
+    both, through `llvm.call_intrinsic`; a signed `a` is fed as `|a|` with
+    `b` given `a`'s sign (`vpsignb`). Every pair sum stays below 2^15 because
+    the kernels keep `b` in [-127, 127] and `|a|` <= 128, and they add
+    `qnt.dot2_i8` results in i16 only where the sums stay below 2^15. The
+    code then needs an AVX2 CPU. Other sizes, and `isa=generic`, widen to
+    i32, multiply and sum adjacent lanes: the same integers, on any target.
   }];
   let options = [
     Option<"isa", "isa", "std::string", /*default=*/"\"generic\"",
