@@ -215,50 +215,39 @@ void MatmulOp::getCanonicalizationPatterns(RewritePatternSet &results,
 #include "qnt/IR/QntOps.cpp.inc"
 
 //===----------------------------------------------------------------------===//
-// Dot4I8Op
+// Dot4I8Op, Dot2I8Op, SumPairsI16Op
 //===----------------------------------------------------------------------===//
 
-LogicalResult Dot4I8Op::verify() {
-  int64_t n = getA().getType().getNumElements();
-  if (getB().getType().getNumElements() != n)
-    return emitOpError() << "operands have " << n << " and "
-                         << getB().getType().getNumElements()
-                         << " elements; they must match";
-  if (n % 4 != 0)
-    return emitOpError() << "operands have " << n
-                         << " elements, not a multiple of 4";
-  if (getResult().getType().getNumElements() != n / 4)
-    return emitOpError() << "result has "
-                         << getResult().getType().getNumElements()
-                         << " elements; " << n << " operand elements give "
-                         << n / 4;
+/// Checks that the operands of a dot product op have one length n, a multiple
+/// of `width`, and that `result` has n / width lanes.
+static LogicalResult verifyLaneSums(Operation *op, VectorType a, VectorType b,
+                                    VectorType result, int64_t width) {
+  int64_t n = a.getNumElements();
+  if (b.getNumElements() != n)
+    return op->emitOpError() << "operands have " << n << " and "
+                             << b.getNumElements()
+                             << " elements; they must match";
+  if (n % width != 0)
+    return op->emitOpError() << "operands have " << n
+                             << " elements, not a multiple of " << width;
+  if (result.getNumElements() != n / width)
+    return op->emitOpError() << "result has " << result.getNumElements()
+                             << " elements; " << n << " operand elements give "
+                             << n / width;
   return success();
 }
 
-//===----------------------------------------------------------------------===//
-// Dot2I8Op, SumPairsI16Op
-//===----------------------------------------------------------------------===//
+LogicalResult Dot4I8Op::verify() {
+  return verifyLaneSums(*this, getA().getType(), getB().getType(),
+                        getResult().getType(), 4);
+}
 
 LogicalResult Dot2I8Op::verify() {
-  int64_t n = getA().getType().getNumElements();
-  if (getB().getType().getNumElements() != n)
-    return emitOpError() << "operands have " << n << " and "
-                         << getB().getType().getNumElements()
-                         << " elements; they must match";
-  if (n % 2 != 0 || getResult().getType().getNumElements() * 2 != n)
-    return emitOpError() << "result has "
-                         << getResult().getType().getNumElements()
-                         << " elements; it must have half of the operands' "
-                         << n;
-  return success();
+  return verifyLaneSums(*this, getA().getType(), getB().getType(),
+                        getResult().getType(), 2);
 }
 
 LogicalResult SumPairsI16Op::verify() {
-  int64_t n = getA().getType().getNumElements();
-  if (n % 2 != 0 || getResult().getType().getNumElements() * 2 != n)
-    return emitOpError() << "result has "
-                         << getResult().getType().getNumElements()
-                         << " elements; it must have half of the operand's "
-                         << n;
-  return success();
+  return verifyLaneSums(*this, getA().getType(), getA().getType(),
+                        getResult().getType(), 2);
 }

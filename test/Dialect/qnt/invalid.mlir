@@ -331,7 +331,7 @@ func.func @dot2_i8_sizes(%a: vector<32xi8>, %b: vector<16xi8>) {
 // -----
 
 func.func @dot2_i8_result(%a: vector<32xi8>, %b: vector<32xi8>) {
-  // expected-error @+1 {{'qnt.dot2_i8' op result has 8 elements; it must have half of the operands' 32}}
+  // expected-error @+1 {{'qnt.dot2_i8' op result has 8 elements; 32 operand elements give 16}}
   %s = qnt.dot2_i8 %a, %b : vector<32xi8>, vector<32xi8> -> vector<8xi16>
   return
 }
@@ -339,7 +339,15 @@ func.func @dot2_i8_result(%a: vector<32xi8>, %b: vector<32xi8>) {
 // -----
 
 func.func @sum_pairs_i16_result(%a: vector<16xi16>) {
-  // expected-error @+1 {{'qnt.sum_pairs_i16' op result has 16 elements; it must have half of the operand's 16}}
+  // expected-error @+1 {{'qnt.sum_pairs_i16' op result has 16 elements; 16 operand elements give 8}}
   %s = qnt.sum_pairs_i16 %a : vector<16xi16> -> vector<16xi32>
+  return
+}
+
+// -----
+
+func.func @sum_pairs_i16_odd(%a: vector<7xi16>) {
+  // expected-error @+1 {{'qnt.sum_pairs_i16' op operands have 7 elements, not a multiple of 2}}
+  %s = qnt.sum_pairs_i16 %a : vector<7xi16> -> vector<3xi32>
   return
 }
