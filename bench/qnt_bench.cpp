@@ -473,9 +473,9 @@ int main(int argc, char **argv) {
               "rounds; hot rows: the above, %.1f or %.1f GB/s); rd%% (cold "
               "rows) = the time of a plain cold read of as many bytes on as "
               "many threads in the same rounds (the fastest median of 1, 2, "
-              "4 streams per thread) / qnt's time. busy = share of "
-              "rounds that "
-              "started while another process was runnable (noisy row).\n\n",
+              "4 streams per thread) / qnt's time. busy = share of rounds "
+              "that started while another process was runnable (noisy "
+              "row).\n\n",
               bwMachine, bw1, bw2);
   std::printf("%-12s %-9s %4s %3s %-4s %9s %9s %9s %8s %8s %7s %7s %6s %6s %6s %6s %6s %5s%s\n",
               "shape", "scheme", "M", "thr", "mode", "qnt_ms", "blas_ms",

@@ -126,7 +126,7 @@ struct ConvertQntIntDot final
     }
     SmallVector<Operation *> ops;
     getOperation()->walk([&](Operation *op) {
-      if (llvm::isa<Dot4I8Op, Dot2I8Op, SumPairsI16Op>(op))
+      if (isIntDotOp(op))
         ops.push_back(op);
     });
     for (Operation *op : ops) {
@@ -138,3 +138,7 @@ struct ConvertQntIntDot final
 };
 
 } // namespace
+
+bool qnt::isIntDotOp(Operation *op) {
+  return isa<Dot4I8Op, Dot2I8Op, SumPairsI16Op>(op);
+}

@@ -20,6 +20,7 @@
 #include "llvm/ADT/DenseMap.h"
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <optional>
 #include <vector>
 
@@ -1111,9 +1112,9 @@ LogicalResult ConvertQntToVector::lowerMatmul(MatmulOp op,
     // Each dot product adds at most 2 * (2^bits - 1) * 127 to an i16 lane
     // (d unsigned below 8 bits, |xq| <= 127); a block has block / L of them.
     int64_t dotsPerBlock = int8.block / int8Lanes;
-    int8.sumsInI16 =
-        kern.bits < 8 && dotsPerBlock > 1 &&
-        dotsPerBlock * 2 * ((int64_t(1) << kern.bits) - 1) * 127 <= 32767;
+    int8.sumsInI16 = kern.bits < 8 && dotsPerBlock > 1 &&
+                     dotsPerBlock * 2 * ((int64_t(1) << kern.bits) - 1) * 127 <=
+                         std::numeric_limits<int16_t>::max();
     int8.offset = 0;
     if (kern.bits < 8 && kern.isSigned)
       int8.offset = -(int64_t(1) << (kern.bits - 1));
@@ -1316,8 +1317,7 @@ void ConvertQntToVector::runOnOperation() {
         return WalkResult::skip();
       }
     }
-    if (isa<QntDialect>(op->getDialect()) &&
-        !isa<Dot4I8Op, Dot2I8Op, SumPairsI16Op>(op)) {
+    if (isa<QntDialect>(op->getDialect()) && !isIntDotOp(op)) {
       op->emitOpError("cannot be lowered for the CPU yet");
       failedAny = true;
     }

@@ -23,11 +23,16 @@ for n in (32, 16, 8):
         b[0], b[1], b[2] = -127, 127, -127
         cases.append((n, kind, a, b))
 
+
+
+def vals(v):
+    # Constants hold bytes as i8 (two's complement for a > 127 never occurs).
+    return ", ".join(str(int(x)) for x in v)
+
+
 lines = ["func.func @main() {"]
 expected = []
 for i, (n, kind, a, b) in enumerate(cases):
-    # Constants hold bytes as i8 (two's complement for a > 127 never occurs).
-    vals = lambda v: ", ".join(str(int(x)) for x in v)
     lines.append(f"  %a{i} = arith.constant dense<[{vals(a)}]> : vector<{n}xi8>")
     lines.append(f"  %b{i} = arith.constant dense<[{vals(b)}]> : vector<{n}xi8>")
     signed = " {a_signed}" if kind == "s8" else ""
@@ -52,7 +57,6 @@ for n in (32, 16, 8):
         chains.append((n, kind, pairs))
 
 for i, (n, kind, pairs) in enumerate(chains):
-    vals = lambda v: ", ".join(str(int(x)) for x in v)
     signed = " {a_signed}" if kind == "s8" else ""
     acc = None
     for j, (a, b) in enumerate(pairs):
