@@ -31,12 +31,14 @@ config.substitutions.append(
 
 # Debian's python3 has numpy (python3-numpy), used by reference checkers.
 config.substitutions.append(("%python", "/usr/bin/python3"))
-# Runs a module's @main on the host through the JIT, with MLIR's print helpers.
+# Runs a module's @main on the host through the JIT, with MLIR's print helpers
+# and LLVM's OpenMP runtime (for code lowered with parallel=true).
 config.substitutions.append(
     ("%run_main",
      "mlir-runner -e main -entry-point-result=void -O3"
      " -shared-libs=" + os.path.join(config.llvm_lib_dir, "libmlir_runner_utils" + config.llvm_shlib_ext) +
-     " -shared-libs=" + os.path.join(config.llvm_lib_dir, "libmlir_c_runner_utils" + config.llvm_shlib_ext)))
+     " -shared-libs=" + os.path.join(config.llvm_lib_dir, "libmlir_c_runner_utils" + config.llvm_shlib_ext) +
+     " -shared-libs=" + os.path.join(config.llvm_lib_dir, "libomp" + config.llvm_shlib_ext)))
 
 tool_dirs = [config.qnt_tools_dir, config.llvm_tools_dir]
 tools = ["quant-compile", "quant-import", "quant-run", "mlir-opt", "mlir-runner", "mlir-translate", "llc", "split-file", "llvm-nm"]

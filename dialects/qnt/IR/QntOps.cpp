@@ -7,6 +7,7 @@
 #include "mlir/IR/OpImplementation.h"
 #include "mlir/IR/PatternMatch.h"
 #include "llvm/ADT/STLExtras.h"
+#include <cmath>
 
 using namespace mlir;
 using namespace mlir::qnt;
@@ -250,4 +251,48 @@ LogicalResult Dot2I8Op::verify() {
 LogicalResult SumPairsI16Op::verify() {
   return verifyLaneSums(*this, getA().getType(), getA().getType(),
                         getResult().getType(), 2);
+}
+
+//===----------------------------------------------------------------------===//
+// AttentionOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult AttentionOp::verify() {
+  auto query = cast<RankedTensorType>(getQuery().getType());
+  auto keys = cast<RankedTensorType>(getKeys().getType());
+  auto values = cast<RankedTensorType>(getValues().getType());
+  auto check = [&](StringRef name, RankedTensorType type,
+                   StringRef what) -> LogicalResult {
+    if (type.getRank() != 3)
+      return emitOpError() << name << " must be " << what << ", got rank "
+                           << type.getRank();
+    if (ShapedType::isDynamic(type.getDimSize(1)) ||
+        ShapedType::isDynamic(type.getDimSize(2)))
+      return emitOpError() << name << " " << shapeStr(type.getShape())
+                           << " must have static head counts and head size";
+    return success();
+  };
+  if (failed(check("query", query, "[T, heads, head size]")) ||
+      failed(check("keys", keys, "[positions, kv heads, head size]")) ||
+      failed(check("values", values, "[positions, kv heads, head size]")))
+    return failure();
+  if (keys.getShape() != values.getShape())
+    return emitOpError() << "keys " << shapeStr(keys.getShape())
+                         << " and values " << shapeStr(values.getShape())
+                         << " must have the same shape";
+  if (ShapedType::isDynamic(keys.getDimSize(0)))
+    return emitOpError() << "the cache must have a static number of positions";
+  int64_t heads = query.getDimSize(1), kvHeads = keys.getDimSize(1);
+  if (query.getDimSize(2) != keys.getDimSize(2))
+    return emitOpError() << "query head size " << query.getDimSize(2)
+                         << " does not match the cache's " << keys.getDimSize(2);
+  if (heads % kvHeads != 0)
+    return emitOpError() << heads << " query heads are not a multiple of "
+                         << kvHeads << " kv heads";
+  if (getResult().getType() != query)
+    return emitOpError() << "result type " << getResult().getType()
+                         << " must equal the query type " << query;
+  if (!std::isfinite(getScale().convertToFloat()))
+    return emitOpError() << "scale must be finite";
+  return success();
 }

@@ -165,4 +165,45 @@ def Qnt_SumPairsI16Op : Qnt_Op<"sum_pairs_i16", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Qnt_AttentionOp : Qnt_Op<"attention", [Pure]> {
+  let summary = "Causal attention of query rows over the live positions of a KV cache";
+  let description = [{
+    One layer's multi-head attention for `T` consecutive tokens, the first at
+    position `position`, against a KV cache that already holds their keys
+    and values. `query` is `[T, H, D]` (H heads of size D; T may be
+    dynamic), `keys` and `values` are the layer's cache `[S, KvH, D]` (S
+    positions, KvH key-value heads; H must be a multiple of KvH, query head
+    h reads key-value head `h / (H / KvH)`). Row r of the result is
+
+    ```
+    n     = min(position + r + 1, S)        (the positions it may see)
+    s[t]  = scale * sum_i query[r, h, i] * keys[t, h / g, i]   for t < n
+    p     = softmax(s)                      (over t < n only)
+    out[r, h, i] = sum_{t < n} p[t] * values[t, h / g, i]
+    ```
+
+    so the work grows with the position, not with S: positions at or after
+    n are never read. Lowerings: convert-qnt-to-vector (CPU: one pass over
+    the cache per head with a running softmax, heads and rows split across
+    threads with `parallel`), qnt-decompose-attention (linalg ops over the
+    live slice of the cache, for the GPU pipeline).
+
+    ```mlir
+    %o = qnt.attention %q, %k, %v, %pos {scale = 0.125 : f32}
+        : tensor<?x32x64xf32>, tensor<2048x4x64xf32>, tensor<2048x4x64xf32>
+        -> tensor<?x32x64xf32>
+    ```
+  }];
+  let arguments = (ins RankedTensorOf<[F32]>:$query,
+                       RankedTensorOf<[F32]>:$keys,
+                       RankedTensorOf<[F32]>:$values,
+                       Index:$position, F32Attr:$scale);
+  let results = (outs RankedTensorOf<[F32]>:$result);
+  let assemblyFormat = [{
+    $query `,` $keys `,` $values `,` $position attr-dict `:` type($query) `,`
+    type($keys) `,` type($values) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // QNT_OPS_TD

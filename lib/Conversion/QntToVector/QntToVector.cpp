@@ -1,6 +1,7 @@
 // Lowering of qnt ops to CPU loop nests that unpack packed codes in vector
 // registers (convert-qnt-to-vector).
 #include "qnt/Conversion/Passes.h"
+#include "Kernels.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -1292,12 +1293,14 @@ void ConvertQntToVector::runOnOperation() {
 
   SmallVector<Operation *> work;
   module.walk([&](Operation *op) {
-    if (isa<MatmulOp, DequantizeOp>(op))
+    if (isa<MatmulOp, DequantizeOp, AttentionOp>(op))
       work.push_back(op);
   });
   for (Operation *op : work) {
     LogicalResult result = failure();
-    if (auto matmul = dyn_cast<MatmulOp>(op)) {
+    if (auto attention = dyn_cast<AttentionOp>(op)) {
+      result = lowerAttentionToVector(attention, chunk, parallel);
+    } else if (auto matmul = dyn_cast<MatmulOp>(op)) {
       FailureOr<Payload> payload = payloadFor(op, matmul.getWeight());
       result = succeeded(payload) ? lowerMatmul(matmul, *payload) : failure();
     } else if (auto dequant = dyn_cast<DequantizeOp>(op)) {

@@ -351,3 +351,67 @@ func.func @sum_pairs_i16_odd(%a: vector<7xi16>) {
   %s = qnt.sum_pairs_i16 %a : vector<7xi16> -> vector<3xi32>
   return
 }
+
+// -----
+
+func.func @attention_query_rank(%q: tensor<8x16xf32>, %k: tensor<64x2x16xf32>, %p: index) {
+  // expected-error @+1 {{'qnt.attention' op query must be [T, heads, head size], got rank 2}}
+  %o = qnt.attention %q, %k, %k, %p {scale = 0.25 : f32} : tensor<8x16xf32>, tensor<64x2x16xf32>, tensor<64x2x16xf32> -> tensor<8x16xf32>
+  return
+}
+
+// -----
+
+func.func @attention_dynamic_heads(%q: tensor<1x?x16xf32>, %k: tensor<64x2x16xf32>, %p: index) {
+  // expected-error @+1 {{'qnt.attention' op query [1, ?, 16] must have static head counts and head size}}
+  %o = qnt.attention %q, %k, %k, %p {scale = 0.25 : f32} : tensor<1x?x16xf32>, tensor<64x2x16xf32>, tensor<64x2x16xf32> -> tensor<1x?x16xf32>
+  return
+}
+
+// -----
+
+func.func @attention_cache_shapes(%q: tensor<1x8x16xf32>, %k: tensor<64x2x16xf32>, %v: tensor<32x2x16xf32>, %p: index) {
+  // expected-error @+1 {{'qnt.attention' op keys [64, 2, 16] and values [32, 2, 16] must have the same shape}}
+  %o = qnt.attention %q, %k, %v, %p {scale = 0.25 : f32} : tensor<1x8x16xf32>, tensor<64x2x16xf32>, tensor<32x2x16xf32> -> tensor<1x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @attention_dynamic_positions(%q: tensor<1x8x16xf32>, %k: tensor<?x2x16xf32>, %p: index) {
+  // expected-error @+1 {{'qnt.attention' op the cache must have a static number of positions}}
+  %o = qnt.attention %q, %k, %k, %p {scale = 0.25 : f32} : tensor<1x8x16xf32>, tensor<?x2x16xf32>, tensor<?x2x16xf32> -> tensor<1x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @attention_head_size(%q: tensor<1x8x32xf32>, %k: tensor<64x2x16xf32>, %p: index) {
+  // expected-error @+1 {{'qnt.attention' op query head size 32 does not match the cache's 16}}
+  %o = qnt.attention %q, %k, %k, %p {scale = 0.25 : f32} : tensor<1x8x32xf32>, tensor<64x2x16xf32>, tensor<64x2x16xf32> -> tensor<1x8x32xf32>
+  return
+}
+
+// -----
+
+func.func @attention_groups(%q: tensor<1x6x16xf32>, %k: tensor<64x4x16xf32>, %p: index) {
+  // expected-error @+1 {{'qnt.attention' op 6 query heads are not a multiple of 4 kv heads}}
+  %o = qnt.attention %q, %k, %k, %p {scale = 0.25 : f32} : tensor<1x6x16xf32>, tensor<64x4x16xf32>, tensor<64x4x16xf32> -> tensor<1x6x16xf32>
+  return
+}
+
+// -----
+
+func.func @attention_result(%q: tensor<?x8x16xf32>, %k: tensor<64x2x16xf32>, %p: index) {
+  // expected-error @+1 {{'qnt.attention' op result type 'tensor<1x8x16xf32>' must equal the query type 'tensor<?x8x16xf32>'}}
+  %o = qnt.attention %q, %k, %k, %p {scale = 0.25 : f32} : tensor<?x8x16xf32>, tensor<64x2x16xf32>, tensor<64x2x16xf32> -> tensor<1x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @attention_scale(%q: tensor<1x8x16xf32>, %k: tensor<64x2x16xf32>, %p: index) {
+  // expected-error @+1 {{'qnt.attention' op scale must be finite}}
+  %o = qnt.attention %q, %k, %k, %p {scale = 0x7F800000 : f32} : tensor<1x8x16xf32>, tensor<64x2x16xf32>, tensor<64x2x16xf32> -> tensor<1x8x16xf32>
+  return
+}

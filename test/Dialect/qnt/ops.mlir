@@ -108,3 +108,17 @@ func.func @matmul_forms(%x: tensor<?x3x64xf32>, %v: tensor<64xf16>,
   %2 = qnt.matmul %v, %w16 : (tensor<64xf16>, !qnt.packed<16x64, #qnt.scheme<ui2, asymmetric, per_channel<0>>>) -> tensor<16xf16>
   return %0, %1, %2 : tensor<?x3x16xf32>, tensor<?x3x16xf32>, tensor<16xf16>
 }
+
+// -----
+
+// CHECK-LABEL: func.func @attention_forms
+//  CHECK-SAME:   (%[[Q:.*]]: tensor<?x8x16xf32>, %[[Q1:.*]]: tensor<1x8x16xf32>, %[[K:.*]]: tensor<64x2x16xf32>, %[[V:.*]]: tensor<64x2x16xf32>, %[[P:.*]]: index)
+//       CHECK:   qnt.attention %[[Q]], %[[K]], %[[V]], %[[P]] {scale = 2.500000e-01 : f32} : tensor<?x8x16xf32>, tensor<64x2x16xf32>, tensor<64x2x16xf32> -> tensor<?x8x16xf32>
+//       CHECK:   qnt.attention %[[Q1]], %[[K]], %[[V]], %[[P]] {scale = 1.000000e+00 : f32} : tensor<1x8x16xf32>, tensor<64x2x16xf32>, tensor<64x2x16xf32> -> tensor<1x8x16xf32>
+func.func @attention_forms(%q: tensor<?x8x16xf32>, %q1: tensor<1x8x16xf32>,
+                           %k: tensor<64x2x16xf32>, %v: tensor<64x2x16xf32>,
+                           %pos: index) -> (tensor<?x8x16xf32>, tensor<1x8x16xf32>) {
+  %0 = qnt.attention %q, %k, %v, %pos {scale = 0.25 : f32} : tensor<?x8x16xf32>, tensor<64x2x16xf32>, tensor<64x2x16xf32> -> tensor<?x8x16xf32>
+  %1 = qnt.attention %q1, %k, %v, %pos {scale = 1.0 : f32} : tensor<1x8x16xf32>, tensor<64x2x16xf32>, tensor<64x2x16xf32> -> tensor<1x8x16xf32>
+  return %0, %1 : tensor<?x8x16xf32>, tensor<1x8x16xf32>
+}

@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""Generates a qnt.attention test program and checks its output against numpy.
+
+`gen` writes an MLIR module whose @main runs one qnt.attention on random
+queries and a random KV cache and prints the result; cache rows that no query
+row may see are NaN, so reading one (instead of only the live positions)
+turns an output into NaN. It also writes the float64 reference, computed
+here with the textbook two-pass softmax. `check` reads mlir-runner's output
+on stdin and compares every element.
+"""
+import argparse
+import re
+import sys
+
+import numpy as np
+
+
+def dense(arr):
+    arr = np.asarray(arr)
+    if arr.ndim == 0:
+        v = float(arr)
+        return "0x7FC00000" if np.isnan(v) else repr(v)
+    return "[" + ", ".join(dense(a) for a in arr) + "]"
+
+
+def reference(q, k, v, pos, scale):
+    t_rows, heads, _ = q.shape
+    s_len, kv_heads, _ = k.shape
+    group = heads // kv_heads
+    out = np.zeros(q.shape)
+    for r in range(t_rows):
+        n = min(pos + r + 1, s_len)
+        for h in range(heads):
+            g = h // group
+            s = scale * (k[:n, g, :] @ q[r, h, :])
+            p = np.exp(s - s.max())
+            p /= p.sum()
+            out[r, h, :] = p @ v[:n, g, :]
+    return out
+
+
+def gen(a):
+    rng = np.random.default_rng(a.seed)
+    q = rng.standard_normal((a.rows, a.heads, a.head_size)).astype(np.float32)
+    k = rng.standard_normal((a.positions, a.kv_heads, a.head_size)).astype(np.float32)
+    v = rng.standard_normal((a.positions, a.kv_heads, a.head_size)).astype(np.float32)
+    # A few large scores, so the running maximum moves between blocks.
+    k[rng.integers(0, a.positions, 3)] *= 4
+    live = min(a.pos + a.rows, a.positions)
+    k[live:] = np.nan
+    v[live:] = np.nan
+    scale = np.float32(1 / np.sqrt(a.head_size))
+    ref = reference(q.astype(np.float64), k.astype(np.float64), v.astype(np.float64),
+                    a.pos, float(scale))
+    np.savez(a.ref, ref=ref)
+
+    h, kv, d, s = a.heads, a.kv_heads, a.head_size, a.positions
+    qt = f"tensor<{a.rows}x{h}x{d}xf32>"
+    qd = f"tensor<?x{h}x{d}xf32>"
+    ct = f"tensor<{s}x{kv}x{d}xf32>"
+    lines = [
+        "func.func private @printMemrefF32(tensor<*xf32>)",
+        f"func.func @attend(%q: {qd}, %k: {ct}, %v: {ct}, %pos: index) -> {qd} {{",
+        f"  %o = qnt.attention %q, %k, %v, %pos {{scale = {float(scale)!r} : f32}}"
+        f" : {qd}, {ct}, {ct} -> {qd}",
+        f"  return %o : {qd}",
+        "}",
+        "func.func @main() {",
+        f"  %q = arith.constant dense<{dense(q)}> : {qt}",
+        f"  %k = arith.constant dense<{dense(k)}> : {ct}",
+        f"  %v = arith.constant dense<{dense(v)}> : {ct}",
+        f"  %qd = tensor.cast %q : {qt} to {qd}",
+        f"  %pos = arith.constant {a.pos} : index",
+        f"  %o = call @attend(%qd, %k, %v, %pos) : ({qd}, {ct}, {ct}, index) -> {qd}",
+        f"  %u = tensor.cast %o : {qd} to tensor<*xf32>",
+        "  call @printMemrefF32(%u) : (tensor<*xf32>) -> ()",
+        "  return",
+        "}",
+    ]
+    with open(a.out, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def check(a):
+    ref = np.load(a.ref)["ref"].ravel()
+    text = sys.stdin.read()
+    body = text[text.index("data =") :]
+    got = np.array([float(x) for x in re.findall(r"[-+]?(?:nan|inf|[\d.]+(?:e[-+]?\d+)?)", body)])
+    if got.size != ref.size:
+        print(f"FAIL: {got.size} values printed, expected {ref.size}")
+        return 1
+    if np.isnan(got).any():
+        print(f"FAIL: {np.isnan(got).sum()} NaN outputs (a masked cache row was read)")
+        return 1
+    err = np.abs(got - ref).max()
+    # Outputs are convex combinations of values of magnitude ~1-4; f32 sums
+    # over at most a few hundred positions and the exp approximation stay
+    # far below this.
+    if err > 2e-5:
+        worst = int(np.abs(got - ref).argmax())
+        print(f"FAIL: max error {err:.3g} at flat index {worst}: {got[worst]} vs {ref[worst]}")
+        return 1
+    print(f"PASS {ref.size} outputs, max error {err:.2g}")
+    return 0
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    g = sub.add_parser("gen")
+    g.add_argument("--rows", type=int, default=1)
+    g.add_argument("--heads", type=int, default=4)
+    g.add_argument("--kv-heads", type=int, default=4)
+    g.add_argument("--head-size", type=int, default=16)
+    g.add_argument("--positions", type=int, default=64)
+    g.add_argument("--pos", type=int, default=0)
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--out", required=True)
+    g.add_argument("--ref", required=True)
+    c = sub.add_parser("check")
+    c.add_argument("--ref", required=True)
+    a = p.parse_args()
+    if a.cmd == "gen":
+        gen(a)
+        return 0
+    return check(a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
