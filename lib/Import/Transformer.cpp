@@ -1,6 +1,8 @@
-// Builds one decoding step of a Llama-style model in func/linalg/tensor/arith/
-// math, with weights as dense_resource blobs pointing at the caller's memory.
+// Builds the entry points of a Llama-style model (@prefill for T tokens,
+// @forward for one) in func/scf/linalg/tensor/arith/math and qnt.attention,
+// with weights as dense_resource blobs pointing at the caller's memory.
 #include "qnt/Import/Transformer.h"
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -13,6 +15,8 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "qnt/IR/QntDialect.h"
+#include "qnt/IR/QntOps.h"
 #include <cmath>
 #include <limits>
 
@@ -22,8 +26,16 @@ using namespace mlir::qnt;
 namespace {
 using utils::IteratorType;
 using BodyFn = function_ref<Value(ImplicitLocOpBuilder &, ValueRange)>;
+constexpr int64_t kDyn = ShapedType::kDynamic;
 
-/// Emits the ops of one step; every helper returns a tensor value.
+/// The weight constants of the model, made once in @prefill's entry block.
+struct Weights {
+  Value embedding, classifier, rmsFinal;
+  SmallVector<Value> rmsAttention, wq, wk, wv, wo, rmsFfn, w1, w2, w3;
+};
+
+/// Emits the ops of one pass over `rows` tokens; activations are
+/// tensor<? x n x f32> with `rows` rows.
 class StepBuilder {
 public:
   StepBuilder(ImplicitLocOpBuilder &b, const TransformerConfig &c,
@@ -54,20 +66,25 @@ public:
   Value f32Const(float v) {
     return arith::ConstantOp::create(b, b.getF32FloatAttr(v));
   }
+  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, v); }
 
-  Value filled(ArrayRef<int64_t> shape, float value) {
-    Value empty = tensor::EmptyOp::create(b, shape, f32);
-    return linalg::FillOp::create(b, f32Const(value), empty).getResult(0);
+  /// tensor<rows x n>, uninitialized or filled.
+  Value empty(int64_t n) {
+    return tensor::EmptyOp::create(b, ArrayRef<int64_t>{kDyn, n}, f32,
+                                   ValueRange{rows});
+  }
+  Value filled(Value init, float value) {
+    return linalg::FillOp::create(b, f32Const(value), init).getResult(0);
   }
 
-  /// A linalg.generic with an identity map for the output.
-  Value generic(ArrayRef<int64_t> outShape, ValueRange inputs,
-                ArrayRef<AffineMap> inputMaps, ArrayRef<IteratorType> iters,
-                AffineMap outMap, Value init, BodyFn body) {
+  /// A linalg.generic with the given maps.
+  Value generic(Type outType, ValueRange inputs, ArrayRef<AffineMap> inputMaps,
+                ArrayRef<IteratorType> iters, AffineMap outMap, Value init,
+                BodyFn body) {
     SmallVector<AffineMap> maps(inputMaps);
     maps.push_back(outMap);
     auto op = linalg::GenericOp::create(
-        b, TypeRange{tensor(outShape)}, inputs, ValueRange{init}, maps, iters,
+        b, TypeRange{outType}, inputs, ValueRange{init}, maps, iters,
         [&](OpBuilder &ob, Location loc, ValueRange args) {
           ImplicitLocOpBuilder ib(loc, ob);
           linalg::YieldOp::create(ib, body(ib, args));
@@ -75,16 +92,16 @@ public:
     return op.getResult(0);
   }
 
-  /// Elementwise op over same-shaped 2-D tensors.
-  Value map2d(ArrayRef<int64_t> shape, ValueRange inputs, BodyFn body) {
+  /// Elementwise op over [rows, n] tensors.
+  Value map2d(int64_t n, ValueRange inputs, BodyFn body) {
     AffineMap id = b.getMultiDimIdentityMap(2);
     SmallVector<AffineMap> maps(inputs.size(), id);
-    return generic(shape, inputs, maps,
+    return generic(tensor({kDyn, n}), inputs, maps,
                    {IteratorType::parallel, IteratorType::parallel}, id,
-                   tensor::EmptyOp::create(b, shape, f32), body);
+                   empty(n), body);
   }
 
-  /// y[1, out] = x[1, in] * W^T, W stored [out, in].
+  /// y[rows, out] = x[rows, in] * W^T, W stored [out, in].
   Value linear(Value x, Value w, const Twine &name) {
     int64_t out = cast<RankedTensorType>(w.getType()).getDimSize(0);
     MLIRContext *ctx = b.getContext();
@@ -93,22 +110,25 @@ public:
     auto maps = b.getAffineMapArrayAttr({AffineMap::get(3, 0, {m, k}, ctx),
                                          AffineMap::get(3, 0, {n, k}, ctx),
                                          AffineMap::get(3, 0, {m, n}, ctx)});
-    Value init = filled({1, out}, 0.0f);
+    Value init = filled(empty(out), 0.0f);
     auto op = linalg::MatmulOp::create(
-        b, named(name), TypeRange{tensor({1, out})}, ValueRange{x, w},
+        b, named(name), TypeRange{init.getType()}, ValueRange{x, w},
         ValueRange{init},
         ArrayRef<NamedAttribute>{b.getNamedAttr("indexing_maps", maps)});
     return op.getResult(0);
   }
 
-  /// RMSNorm as in llama2.c: w * (x / sqrt(mean(x^2) + eps)).
+  /// RMSNorm of every row as in llama2.c: w * (x / sqrt(mean(x^2) + eps)).
   Value rmsnorm(Value x, Value w, int64_t size) {
     MLIRContext *ctx = b.getContext();
     AffineExpr i, j;
     bindDims(ctx, i, j);
-    Value ss = generic({1}, ValueRange{x}, {AffineMap::get(2, 0, {i, j}, ctx)},
+    Value sums = tensor::EmptyOp::create(b, ArrayRef<int64_t>{kDyn}, f32,
+                                         ValueRange{rows});
+    Value ss = generic(tensor({kDyn}), ValueRange{x},
+                       {AffineMap::get(2, 0, {i, j}, ctx)},
                        {IteratorType::parallel, IteratorType::reduction},
-                       AffineMap::get(2, 0, {i}, ctx), filled({1}, 0.0f),
+                       AffineMap::get(2, 0, {i}, ctx), filled(sums, 0.0f),
                        [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
                          return arith::AddFOp::create(
                              ib, a[1], arith::MulFOp::create(ib, a[0], a[0]));
@@ -116,12 +136,11 @@ public:
     float invSize = 1.0f / static_cast<float>(size);
     float eps = c.normEps;
     return generic(
-        {1, size}, ValueRange{x, ss, w},
+        tensor({kDyn, size}), ValueRange{x, ss, w},
         {AffineMap::get(2, 0, {i, j}, ctx), AffineMap::get(2, 0, {i}, ctx),
          AffineMap::get(2, 0, {j}, ctx)},
         {IteratorType::parallel, IteratorType::parallel},
-        AffineMap::get(2, 0, {i, j}, ctx),
-        tensor::EmptyOp::create(b, ArrayRef<int64_t>{1, size}, f32),
+        AffineMap::get(2, 0, {i, j}, ctx), empty(size),
         [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
           Value mean = arith::MulFOp::create(
               ib, a[1],
@@ -136,75 +155,88 @@ public:
         });
   }
 
-  /// Rotary embedding of x[1, n] at position `posF`, pairs (2i, 2i+1) within
-  /// each head rotated by pos / theta^((2i mod headSize) / headSize).
-  Value rope(Value x, int64_t n, Value posF) {
-    int64_t headSize = c.headSize();
-    float theta = c.ropeTheta;
-    return map2d(
-        {1, n}, ValueRange{},
-        [&](ImplicitLocOpBuilder &ib, ValueRange) -> Value {
-          Value j = linalg::IndexOp::create(ib, 1);
-          Value two = arith::ConstantIndexOp::create(ib, 2);
-          Value odd = arith::RemUIOp::create(ib, j, two);
-          Value base = arith::SubIOp::create(ib, j, odd);
-          Value zero = arith::ConstantIndexOp::create(ib, 0);
-          Value x0 = tensor::ExtractOp::create(ib, x, ValueRange{zero, base});
-          Value x1 = tensor::ExtractOp::create(
-              ib, x,
-              ValueRange{zero,
-                         arith::AddIOp::create(
-                             ib, base, arith::ConstantIndexOp::create(ib, 1))});
-          Value headDim = arith::RemUIOp::create(
-              ib, base, arith::ConstantIndexOp::create(ib, headSize));
-          Value hd = arith::SIToFPOp::create(
-              ib, ib.getF32Type(),
-              arith::IndexCastOp::create(ib, ib.getI64Type(), headDim));
-          Value exponent = arith::DivFOp::create(
-              ib, hd,
-              arith::ConstantOp::create(
-                  ib, ib.getF32FloatAttr(static_cast<float>(headSize))));
-          Value freq = arith::DivFOp::create(
-              ib, arith::ConstantOp::create(ib, ib.getF32FloatAttr(1.0f)),
-              math::PowFOp::create(
-                  ib, arith::ConstantOp::create(ib, ib.getF32FloatAttr(theta)),
-                  exponent));
-          Value angle = arith::MulFOp::create(ib, posF, freq);
-          Value cr = math::CosOp::create(ib, angle);
-          Value ci = math::SinOp::create(ib, angle);
-          Value even =
-              arith::SubFOp::create(ib, arith::MulFOp::create(ib, x0, cr),
-                                    arith::MulFOp::create(ib, x1, ci));
-          Value oddV =
-              arith::AddFOp::create(ib, arith::MulFOp::create(ib, x0, ci),
-                                    arith::MulFOp::create(ib, x1, cr));
-          Value isOdd =
-              arith::CmpIOp::create(ib, arith::CmpIPredicate::ne, odd, zero);
-          return arith::SelectOp::create(ib, isOdd, oddV, even);
-        });
-  }
-
-  /// [1, n] -> [h, n / h] and back.
-  Value toHeads(Value x, int64_t heads, int64_t size) {
-    Value flat = tensor::CollapseShapeOp::create(
-        b, x, ArrayRef<ReassociationIndices>{{0, 1}});
-    return tensor::ExpandShapeOp::create(
-        b, tensor({heads, size}), flat, ArrayRef<ReassociationIndices>{{0, 1}});
-  }
-  Value fromHeads(Value x, int64_t n) {
-    Value flat = tensor::CollapseShapeOp::create(
-        b, x, ArrayRef<ReassociationIndices>{{0, 1}});
-    return tensor::ExpandShapeOp::create(
-        b, tensor({1, n}), flat, ArrayRef<ReassociationIndices>{{0, 1}});
-  }
-
-  /// Multi-head attention of q[1, dim] over layer `layer` of the caches for
-  /// positions 0..pos (later positions are masked out).
-  Value attention(Value q, Value kCache, Value vCache, int64_t layer,
-                  Value pos) {
+  /// cos and sin of (pos0 + r) * freq[i] for every row r and pair i of a
+  /// head, as [rows, headSize / 2] tensors: computed once per pass and shared
+  /// by every layer and head. freq[i] = 1 / theta^(2i / headSize), in f32 as
+  /// llama2.c computes it.
+  std::pair<Value, Value> ropeTables(Value pos0) {
+    int64_t half = c.headSize() / 2;
+    SmallVector<float> freqs;
+    for (int64_t i = 0; i < half; ++i)
+      freqs.push_back(
+          1.0f / std::pow(c.ropeTheta, static_cast<float>(2 * i) /
+                                           static_cast<float>(c.headSize())));
+    auto freqType = tensor({half});
+    Value freq = arith::ConstantOp::create(
+        b, DenseElementsAttr::get(freqType, ArrayRef<float>(freqs)));
     MLIRContext *ctx = b.getContext();
+    AffineExpr r, i;
+    bindDims(ctx, r, i);
+    auto table = [&](bool cosine) {
+      return generic(
+          tensor({kDyn, half}), ValueRange{freq},
+          {AffineMap::get(2, 0, {i}, ctx)},
+          {IteratorType::parallel, IteratorType::parallel},
+          AffineMap::get(2, 0, {r, i}, ctx), empty(half),
+          [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+            Value row = linalg::IndexOp::create(ib, 0);
+            Value pos = arith::SIToFPOp::create(
+                ib, ib.getF32Type(),
+                arith::IndexCastOp::create(
+                    ib, ib.getI64Type(), arith::AddIOp::create(ib, pos0, row)));
+            Value angle = arith::MulFOp::create(ib, pos, a[0]);
+            return cosine ? math::CosOp::create(ib, angle).getResult()
+                          : math::SinOp::create(ib, angle).getResult();
+          });
+    };
+    return {table(true), table(false)};
+  }
+
+  /// Rotary embedding of x[rows, n]: the pairs (2i, 2i+1) of each head
+  /// rotated by the angle of pair i (ropeTables).
+  Value rope(Value x, int64_t n, Value cos, Value sin) {
+    int64_t hs = c.headSize(), half = hs / 2, heads = n / hs;
+    MLIRContext *ctx = b.getContext();
+    auto pairs = tensor({kDyn, heads, half, 2});
+    Value xp = tensor::ExpandShapeOp::create(
+        b, pairs, x, ArrayRef<ReassociationIndices>{{0}, {1, 2, 3}},
+        ArrayRef<OpFoldResult>{rows, b.getIndexAttr(heads),
+                               b.getIndexAttr(half), b.getIndexAttr(2)});
+    AffineExpr r, h, i, j;
+    bindDims(ctx, r, h, i, j);
+    Value init = tensor::EmptyOp::create(
+        b, ArrayRef<int64_t>{kDyn, heads, half, 2}, f32, ValueRange{rows});
+    Value out = generic(
+        pairs, ValueRange{xp, xp, cos, sin},
+        {AffineMap::get(4, 0, {r, h, i, b.getAffineConstantExpr(0)}, ctx),
+         AffineMap::get(4, 0, {r, h, i, b.getAffineConstantExpr(1)}, ctx),
+         AffineMap::get(4, 0, {r, i}, ctx), AffineMap::get(4, 0, {r, i}, ctx)},
+        SmallVector<IteratorType>(4, IteratorType::parallel),
+        b.getMultiDimIdentityMap(4), init,
+        [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+          Value x0 = a[0], x1 = a[1], co = a[2], si = a[3];
+          Value even =
+              arith::SubFOp::create(ib, arith::MulFOp::create(ib, x0, co),
+                                    arith::MulFOp::create(ib, x1, si));
+          Value odd =
+              arith::AddFOp::create(ib, arith::MulFOp::create(ib, x0, si),
+                                    arith::MulFOp::create(ib, x1, co));
+          Value isOdd = arith::CmpIOp::create(
+              ib, arith::CmpIPredicate::ne, linalg::IndexOp::create(ib, 3),
+              arith::ConstantIndexOp::create(ib, 0));
+          return arith::SelectOp::create(ib, isOdd, odd, even);
+        });
+    return tensor::CollapseShapeOp::create(
+        b, out, ArrayRef<ReassociationIndices>{{0}, {1, 2, 3}});
+  }
+
+  /// Multi-head attention of q[rows, dim] (row r at position pos0 + r) over
+  /// layer `layer` of the caches, which already hold these rows' keys and
+  /// values.
+  Value attention(Value q, Value kCache, Value vCache, int64_t layer,
+                  Value pos0) {
     int64_t heads = c.heads, kvHeads = c.kvHeads, hs = c.headSize(),
-            seq = c.seqLen, kvd = c.kvDim(), group = heads / kvHeads;
+            seq = c.seqLen, kvd = c.kvDim();
     auto layerSlice = [&](Value cache) {
       Value slice = tensor::ExtractSliceOp::create(
           b, tensor({seq, kvd}), cache,
@@ -218,105 +250,32 @@ public:
           b, tensor({seq, kvHeads, hs}), slice,
           ArrayRef<ReassociationIndices>{{0}, {1, 2}});
     };
-    Value keys = layerSlice(kCache), values = layerSlice(vCache);
-    Value qh = toHeads(q, heads, hs);
-
-    // scores[h, t] = sum_i q[h, i] * k[t, h / group, i]
-    AffineExpr h, t, i;
-    bindDims(ctx, h, t, i);
-    Value dots =
-        generic({heads, seq}, ValueRange{qh, keys},
-                {AffineMap::get(3, 0, {h, i}, ctx),
-                 AffineMap::get(3, 0, {t, h.floorDiv(group), i}, ctx)},
-                {IteratorType::parallel, IteratorType::parallel,
-                 IteratorType::reduction},
-                AffineMap::get(3, 0, {h, t}, ctx), filled({heads, seq}, 0.0f),
-                [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-                  return arith::AddFOp::create(
-                      ib, a[2], arith::MulFOp::create(ib, a[0], a[1]));
-                });
-    float sqrtHs = std::sqrt(static_cast<float>(hs));
-    float negInf = -std::numeric_limits<float>::infinity();
-    Value scores =
-        map2d({heads, seq}, ValueRange{dots},
-              [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-                Value tIdx = linalg::IndexOp::create(ib, 1);
-                Value visible = arith::CmpIOp::create(
-                    ib, arith::CmpIPredicate::ule, tIdx, pos);
-                Value scaled = arith::DivFOp::create(
-                    ib, a[0],
-                    arith::ConstantOp::create(ib, ib.getF32FloatAttr(sqrtHs)));
-                return arith::SelectOp::create(
-                    ib, visible, scaled,
-                    arith::ConstantOp::create(ib, ib.getF32FloatAttr(negInf)));
-              });
-
-    // Softmax over t: exp(s - max) / sum.
-    AffineExpr r, s;
-    bindDims(ctx, r, s);
-    AffineMap rowCol = AffineMap::get(2, 0, {r, s}, ctx),
-              row = AffineMap::get(2, 0, {r}, ctx);
-    SmallVector<IteratorType> reduceCols = {IteratorType::parallel,
-                                            IteratorType::reduction};
-    Value maxes = generic({heads}, ValueRange{scores}, {rowCol}, reduceCols,
-                          row, filled({heads}, negInf),
-                          [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-                            return arith::MaximumFOp::create(ib, a[0], a[1]);
-                          });
-    Value exps = generic(
-        {heads, seq}, ValueRange{scores, maxes}, {rowCol, row},
-        {IteratorType::parallel, IteratorType::parallel}, rowCol,
-        tensor::EmptyOp::create(b, ArrayRef<int64_t>{heads, seq}, f32),
-        [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-          return math::ExpOp::create(ib, arith::SubFOp::create(ib, a[0], a[1]));
-        });
-    Value sums = generic({heads}, ValueRange{exps}, {rowCol}, reduceCols, row,
-                         filled({heads}, 0.0f),
-                         [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-                           return arith::AddFOp::create(ib, a[1], a[0]);
-                         });
-    Value probs =
-        generic({heads, seq}, ValueRange{exps, sums}, {rowCol, row},
-                {IteratorType::parallel, IteratorType::parallel}, rowCol,
-                tensor::EmptyOp::create(b, ArrayRef<int64_t>{heads, seq}, f32),
-                [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-                  return arith::DivFOp::create(ib, a[0], a[1]);
-                });
-
-    // out[h, i] = sum_t p[h, t] * v[t, h / group, i]
-    AffineExpr h2, i2, t2;
-    bindDims(ctx, h2, i2, t2);
-    Value out =
-        generic({heads, hs}, ValueRange{probs, values},
-                {AffineMap::get(3, 0, {h2, t2}, ctx),
-                 AffineMap::get(3, 0, {t2, h2.floorDiv(group), i2}, ctx)},
-                {IteratorType::parallel, IteratorType::parallel,
-                 IteratorType::reduction},
-                AffineMap::get(3, 0, {h2, i2}, ctx), filled({heads, hs}, 0.0f),
-                [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-                  return arith::AddFOp::create(
-                      ib, a[2], arith::MulFOp::create(ib, a[0], a[1]));
-                });
-    return fromHeads(out, c.dim);
+    auto headsType = tensor({kDyn, heads, hs});
+    Value qh = tensor::ExpandShapeOp::create(
+        b, headsType, q, ArrayRef<ReassociationIndices>{{0}, {1, 2}},
+        ArrayRef<OpFoldResult>{rows, b.getIndexAttr(heads),
+                               b.getIndexAttr(hs)});
+    float scale = 1.0f / std::sqrt(static_cast<float>(hs));
+    Value out = AttentionOp::create(b, headsType, qh, layerSlice(kCache),
+                                    layerSlice(vCache), pos0,
+                                    b.getF32FloatAttr(scale));
+    return tensor::CollapseShapeOp::create(
+        b, out, ArrayRef<ReassociationIndices>{{0}, {1, 2}});
   }
 
-  /// Writes row[1, kvDim] into cache[layer, pos, :].
-  Value store(Value cache, Value row, int64_t layer, Value pos) {
-    int64_t kvd = c.kvDim();
-    Value row3 = tensor::ExpandShapeOp::create(
-        b, tensor({1, 1, kvd}), row,
-        ArrayRef<ReassociationIndices>{{0, 1}, {2}});
+  /// Writes rows[rows, kvDim] into cache[layer, pos0 .. pos0 + rows, :].
+  Value store(Value cache, Value values, int64_t layer, Value pos0) {
     return tensor::InsertSliceOp::create(
-        b, row3, cache,
-        ArrayRef<OpFoldResult>{b.getIndexAttr(layer), pos, b.getIndexAttr(0)},
-        ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1),
-                               b.getIndexAttr(kvd)},
+        b, values, cache,
+        ArrayRef<OpFoldResult>{b.getIndexAttr(layer), pos0, b.getIndexAttr(0)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1), rows,
+                               b.getIndexAttr(c.kvDim())},
         ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1),
                                b.getIndexAttr(1)});
   }
 
   Value add(Value x, Value y, int64_t n) {
-    return map2d({1, n}, ValueRange{x, y},
+    return map2d(n, ValueRange{x, y},
                  [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
                    return arith::AddFOp::create(ib, a[0], a[1]);
                  });
@@ -325,7 +284,7 @@ public:
   /// silu(a) * g, as llama2.c: a * (1 / (1 + exp(-a))) * g.
   Value swiglu(Value gate, Value up, int64_t n) {
     return map2d(
-        {1, n}, ValueRange{gate, up},
+        n, ValueRange{gate, up},
         [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
           Value one = arith::ConstantOp::create(ib, ib.getF32FloatAttr(1.0f));
           Value sig = arith::DivFOp::create(
@@ -338,80 +297,197 @@ public:
         });
   }
 
+  /// x[rows, dim]: the embedding rows of tokens[0 .. rows), each id clamped
+  /// to the vocabulary.
+  Value embed(Value tokens, Value embedding) {
+    MLIRContext *ctx = b.getContext();
+    AffineExpr r, j;
+    bindDims(ctx, r, j);
+    int64_t vocab = c.vocab;
+    return generic(
+        tensor({kDyn, c.dim}), ValueRange{tokens},
+        {AffineMap::get(2, 0, {r}, ctx)},
+        {IteratorType::parallel, IteratorType::parallel},
+        AffineMap::get(2, 0, {r, j}, ctx), empty(c.dim),
+        [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+          Value id = arith::IndexCastOp::create(ib, ib.getIndexType(), a[0]);
+          id = arith::MaxSIOp::create(ib, id,
+                                      arith::ConstantIndexOp::create(ib, 0));
+          id = arith::MinSIOp::create(
+              ib, id, arith::ConstantIndexOp::create(ib, vocab - 1));
+          return tensor::ExtractOp::create(
+              ib, embedding, ValueRange{id, linalg::IndexOp::create(ib, 1)});
+        });
+  }
+
+  Value rows; // rows of the current pass
 private:
   ImplicitLocOpBuilder &b;
   const TransformerConfig &c;
   Location file;
   Type f32;
 };
+
+/// One pass of the model over `tokens` (rows of them) at positions
+/// pos0 ..: the layers, the caches written; returns the hidden state
+/// [rows, dim] after the last layer and the new caches.
+std::tuple<Value, Value, Value> emitLayers(StepBuilder &s,
+                                           const TransformerConfig &c,
+                                           const Weights &w, Value tokens,
+                                           Value pos0, Value kCache,
+                                           Value vCache) {
+  int64_t d = c.dim, h = c.hiddenDim, kvd = c.kvDim();
+  auto [cos, sin] = s.ropeTables(pos0);
+  Value x = s.embed(tokens, w.embedding);
+  for (int64_t l = 0; l < c.layers; ++l) {
+    std::string p = "layers." + std::to_string(l) + ".";
+    Value xb = s.rmsnorm(x, w.rmsAttention[l], d);
+    Value q = s.linear(xb, w.wq[l], p + "wq");
+    Value k = s.linear(xb, w.wk[l], p + "wk");
+    Value v = s.linear(xb, w.wv[l], p + "wv");
+    q = s.rope(q, d, cos, sin);
+    k = s.rope(k, kvd, cos, sin);
+    kCache = s.store(kCache, k, l, pos0);
+    vCache = s.store(vCache, v, l, pos0);
+    Value att = s.attention(q, kCache, vCache, l, pos0);
+    x = s.add(x, s.linear(att, w.wo[l], p + "wo"), d);
+    xb = s.rmsnorm(x, w.rmsFfn[l], d);
+    Value gate = s.linear(xb, w.w1[l], p + "w1");
+    Value up = s.linear(xb, w.w3[l], p + "w3");
+    Value down = s.linear(s.swiglu(gate, up, h), w.w2[l], p + "w2");
+    x = s.add(x, down, d);
+  }
+  return {x, kCache, vCache};
+}
 } // namespace
 
 OwningOpRef<ModuleOp> mlir::qnt::buildTransformer(MLIRContext *context,
                                                   const TransformerConfig &c,
-                                                  const TransformerWeights &w,
+                                                  const TransformerWeights &tw,
                                                   StringRef sourceName) {
-  context->loadDialect<arith::ArithDialect, func::FuncDialect,
-                       linalg::LinalgDialect, math::MathDialect,
-                       tensor::TensorDialect>();
+  context->loadDialect<affine::AffineDialect, arith::ArithDialect,
+                       func::FuncDialect, linalg::LinalgDialect,
+                       math::MathDialect, scf::SCFDialect,
+                       tensor::TensorDialect, QntDialect>();
   Location file = FileLineColLoc::get(context, sourceName, 0, 0);
   OwningOpRef<ModuleOp> module = ModuleOp::create(file);
   ImplicitLocOpBuilder b(file, context);
   b.setInsertionPointToEnd(module->getBody());
 
-  Type f32 = b.getF32Type();
+  Type f32 = b.getF32Type(), i32 = b.getI32Type();
   int64_t d = c.dim, h = c.hiddenDim, kvd = c.kvDim();
   auto cacheType = RankedTensorType::get({c.layers, c.seqLen, kvd}, f32);
   auto logitsType = RankedTensorType::get({c.vocab}, f32);
-  auto type =
-      b.getFunctionType({b.getI32Type(), b.getI32Type(), cacheType, cacheType},
-                        {logitsType, cacheType, cacheType});
-  auto func = func::FuncOp::create(b, "forward", type);
-  Block *entry = func.addEntryBlock();
+  auto tokensType = RankedTensorType::get({kDyn}, i32);
+  auto prefill = func::FuncOp::create(
+      b, "prefill",
+      b.getFunctionType({tokensType, i32, cacheType, cacheType, logitsType},
+                        {cacheType, cacheType, logitsType}));
+  Block *entry = prefill.addEntryBlock();
   b.setInsertionPointToStart(entry);
-  Value token = entry->getArgument(0), posI32 = entry->getArgument(1);
+  Value tokens = entry->getArgument(0), posI32 = entry->getArgument(1);
   Value kCache = entry->getArgument(2), vCache = entry->getArgument(3);
+  Value logitsOut = entry->getArgument(4);
 
   StepBuilder s(b, c, file);
-  Value pos = arith::IndexCastOp::create(b, b.getIndexType(), posI32);
-  Value posF = arith::SIToFPOp::create(b, f32, posI32);
-  Value embedding = s.weight("token_embedding", w.tokenEmbedding, {c.vocab, d});
-  Value classifier = w.classifier == w.tokenEmbedding
-                         ? embedding
-                         : s.weight("classifier", w.classifier, {c.vocab, d});
-  Value x = tensor::ExtractSliceOp::create(
-      b, RankedTensorType::get({1, d}, f32), embedding,
-      ArrayRef<OpFoldResult>{
-          OpFoldResult(arith::IndexCastOp::create(b, b.getIndexType(), token)
-                           .getResult()),
-          b.getIndexAttr(0)},
-      ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(d)},
-      ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
-
+  Weights w;
+  w.embedding = s.weight("token_embedding", tw.tokenEmbedding, {c.vocab, d});
+  w.classifier = tw.classifier == tw.tokenEmbedding
+                     ? w.embedding
+                     : s.weight("classifier", tw.classifier, {c.vocab, d});
   for (int64_t l = 0; l < c.layers; ++l) {
     std::string p = "layers." + std::to_string(l) + ".";
-    Value xb = s.rmsnorm(x, s.weight(p + "rms_att", w.rmsAttention[l], {d}), d);
-    Value q = s.linear(xb, s.weight(p + "wq", w.wq[l], {d, d}), p + "wq");
-    Value k = s.linear(xb, s.weight(p + "wk", w.wk[l], {kvd, d}), p + "wk");
-    Value v = s.linear(xb, s.weight(p + "wv", w.wv[l], {kvd, d}), p + "wv");
-    q = s.rope(q, d, posF);
-    k = s.rope(k, kvd, posF);
-    kCache = s.store(kCache, k, l, pos);
-    vCache = s.store(vCache, v, l, pos);
-    Value att = s.attention(q, kCache, vCache, l, pos);
-    x = s.add(x, s.linear(att, s.weight(p + "wo", w.wo[l], {d, d}), p + "wo"),
-              d);
-    xb = s.rmsnorm(x, s.weight(p + "rms_ffn", w.rmsFfn[l], {d}), d);
-    Value gate = s.linear(xb, s.weight(p + "w1", w.w1[l], {h, d}), p + "w1");
-    Value up = s.linear(xb, s.weight(p + "w3", w.w3[l], {h, d}), p + "w3");
-    Value down = s.linear(s.swiglu(gate, up, h),
-                          s.weight(p + "w2", w.w2[l], {d, h}), p + "w2");
-    x = s.add(x, down, d);
+    w.rmsAttention.push_back(s.weight(p + "rms_att", tw.rmsAttention[l], {d}));
+    w.wq.push_back(s.weight(p + "wq", tw.wq[l], {d, d}));
+    w.wk.push_back(s.weight(p + "wk", tw.wk[l], {kvd, d}));
+    w.wv.push_back(s.weight(p + "wv", tw.wv[l], {kvd, d}));
+    w.wo.push_back(s.weight(p + "wo", tw.wo[l], {d, d}));
+    w.rmsFfn.push_back(s.weight(p + "rms_ffn", tw.rmsFfn[l], {d}));
+    w.w1.push_back(s.weight(p + "w1", tw.w1[l], {h, d}));
+    w.w2.push_back(s.weight(p + "w2", tw.w2[l], {d, h}));
+    w.w3.push_back(s.weight(p + "w3", tw.w3[l], {h, d}));
   }
-  x = s.rmsnorm(x, s.weight("rms_final", w.rmsFinal, {d}), d);
-  Value logits = s.linear(x, classifier, "classifier");
+  w.rmsFinal = s.weight("rms_final", tw.rmsFinal, {d});
+
+  // The tokens that fit: positions pos .. min(pos + T, seqLen) - 1, with pos
+  // clamped to [0, seqLen], so no call writes outside the caches.
+  Value pos = arith::IndexCastOp::create(b, b.getIndexType(), posI32);
+  pos = arith::MaxSIOp::create(b, pos, s.index(0));
+  pos = arith::MinSIOp::create(b, pos, s.index(c.seqLen));
+  Value count = arith::MinSIOp::create(
+      b, tensor::DimOp::create(b, tokens, 0),
+      arith::SubIOp::create(b, s.index(c.seqLen), pos));
+  Value passes = arith::CeilDivSIOp::create(b, count, s.index(c.batch));
+
+  // The loop carries the caches and the last row's hidden state (a buffer
+  // made once and overwritten by each pass, so bufferization keeps it in
+  // place).
+  Value lastInit =
+      s.filled(tensor::EmptyOp::create(b, ArrayRef<int64_t>{1, d}, f32), 0.0f);
+  MLIRContext *ctx = context;
+  AffineExpr p0, p1;
+  bindDims(ctx, p0, p1);
+  auto loop = scf::ForOp::create(
+      b, s.index(0), passes, s.index(1),
+      ValueRange{kCache, vCache, lastInit},
+      [&](OpBuilder &ob, Location loc, Value pass, ValueRange carried) {
+        ImplicitLocOpBuilder lb(loc, ob);
+        lb.setLoc(file);
+        StepBuilder ls(lb, c, file);
+        Value first = arith::MulIOp::create(lb, pass, ls.index(c.batch));
+        // rows = min(batch, count - first), as affine.min so that its
+        // bound (batch) is visible to the buffer planner.
+        ls.rows = affine::AffineMinOp::create(
+            lb, AffineMap::get(2, 0, {lb.getAffineConstantExpr(c.batch), p1 - p0},
+                               ctx),
+            ValueRange{first, count});
+        Value passTokens = tensor::ExtractSliceOp::create(
+            lb, RankedTensorType::get({kDyn}, i32), tokens,
+            ArrayRef<OpFoldResult>{first}, ArrayRef<OpFoldResult>{ls.rows},
+            ArrayRef<OpFoldResult>{lb.getIndexAttr(1)});
+        Value pos0 = arith::AddIOp::create(lb, pos, first);
+        auto [x, kNew, vNew] = emitLayers(ls, c, w, passTokens, pos0,
+                                          carried[0], carried[1]);
+        Value lastRow = tensor::ExtractSliceOp::create(
+            lb, RankedTensorType::get({1, d}, f32), x,
+            ArrayRef<OpFoldResult>{
+                arith::SubIOp::create(lb, ls.rows, ls.index(1)).getResult(),
+                lb.getIndexAttr(0)},
+            ArrayRef<OpFoldResult>{lb.getIndexAttr(1), lb.getIndexAttr(d)},
+            ArrayRef<OpFoldResult>{lb.getIndexAttr(1), lb.getIndexAttr(1)});
+        Value last =
+            linalg::CopyOp::create(lb, lastRow, carried[2]).getResult(0);
+        scf::YieldOp::create(lb, ValueRange{kNew, vNew, last});
+      });
+
+  // Logits of the last token, written into the caller's buffer.
+  s.rows = s.index(1);
+  Value x = s.rmsnorm(loop.getResult(2), w.rmsFinal, d);
+  Value logits = s.linear(x, w.classifier, "classifier");
+  logits = tensor::CastOp::create(b, RankedTensorType::get({1, c.vocab}, f32),
+                                  logits);
   logits = tensor::CollapseShapeOp::create(
       b, logits, ArrayRef<ReassociationIndices>{{0, 1}});
-  func::ReturnOp::create(b, ValueRange{logits, kCache, vCache});
+  logits = linalg::CopyOp::create(b, logits, logitsOut).getResult(0);
+  func::ReturnOp::create(
+      b, ValueRange{loop.getResult(0), loop.getResult(1), logits});
+
+  // @forward: one token.
+  b.setInsertionPointToEnd(module->getBody());
+  auto forward = func::FuncOp::create(
+      b, "forward",
+      b.getFunctionType({i32, i32, cacheType, cacheType, logitsType},
+                        {cacheType, cacheType, logitsType}));
+  Block *fentry = forward.addEntryBlock();
+  b.setInsertionPointToStart(fentry);
+  Value one = tensor::FromElementsOp::create(
+      b, RankedTensorType::get({1}, i32), ValueRange{fentry->getArgument(0)});
+  Value asTokens = tensor::CastOp::create(b, tokensType, one);
+  auto call = func::CallOp::create(
+      b, prefill,
+      ValueRange{asTokens, fentry->getArgument(1), fentry->getArgument(2),
+                 fentry->getArgument(3), fentry->getArgument(4)});
+  func::ReturnOp::create(b, call.getResults());
   return module;
 }
 
@@ -421,9 +497,11 @@ void mlir::qnt::addGreedyDriver(ModuleOp module, const TransformerConfig &c,
   context->loadDialect<scf::SCFDialect, vector::VectorDialect>();
   auto forward = module.lookupSymbol<func::FuncOp>("forward");
   assert(forward && "module has no @forward");
-  // @main is the entry point now. A private @forward lets bufferization drop
-  // the cache results at the call site as well as in the callee.
+  // @main is the entry point now. Private functions let bufferization drop
+  // the in-place results at the call sites as well as in the callees.
   forward.setPrivate();
+  if (auto prefill = module.lookupSymbol<func::FuncOp>("prefill"))
+    prefill.setPrivate();
   ImplicitLocOpBuilder b(NameLoc::get(StringAttr::get(context, "driver")),
                          context);
   b.setInsertionPointToEnd(module.getBody());
@@ -432,13 +510,14 @@ void mlir::qnt::addGreedyDriver(ModuleOp module, const TransformerConfig &c,
 
   Type f32 = b.getF32Type(), i32 = b.getI32Type();
   auto cacheType = RankedTensorType::get({c.layers, c.seqLen, c.kvDim()}, f32);
-  // Two separate fills: the caches must not share a buffer.
-  auto zeros = [&] {
+  // Separate fills: the buffers must not be shared.
+  auto zeros = [&](ArrayRef<int64_t> shape) {
     Value zero = arith::ConstantOp::create(b, b.getF32FloatAttr(0.0f));
-    Value empty = tensor::EmptyOp::create(b, cacheType.getShape(), f32);
+    Value empty = tensor::EmptyOp::create(b, shape, f32);
     return linalg::FillOp::create(b, zero, empty).getResult(0);
   };
-  Value kCache = zeros(), vCache = zeros();
+  Value kCache = zeros(cacheType.getShape()), vCache = zeros(cacheType.getShape());
+  Value logits0 = zeros({c.vocab});
   Value tokens0 = tensor::EmptyOp::create(b, ArrayRef<int64_t>{steps}, i32);
   Value bos = arith::ConstantIntOp::create(b, i32, 1);
   Value c0 = arith::ConstantIndexOp::create(b, 0);
@@ -447,13 +526,13 @@ void mlir::qnt::addGreedyDriver(ModuleOp module, const TransformerConfig &c,
   Value cVocab = arith::ConstantIndexOp::create(b, c.vocab);
 
   auto loop = scf::ForOp::create(
-      b, c0, cSteps, c1, ValueRange{bos, kCache, vCache, tokens0},
+      b, c0, cSteps, c1, ValueRange{bos, kCache, vCache, logits0, tokens0},
       [&](OpBuilder &ob, Location loc, Value step, ValueRange args) {
         ImplicitLocOpBuilder ib(loc, ob);
         Value pos = arith::IndexCastOp::create(ib, i32, step);
         auto call = func::CallOp::create(
-            ib, forward, ValueRange{args[0], pos, args[1], args[2]});
-        Value logits = call.getResult(0);
+            ib, forward, ValueRange{args[0], pos, args[1], args[2], args[3]});
+        Value logits = call.getResult(2);
         if (printLogits) {
           Value pad = arith::ConstantOp::create(ib, ib.getF32FloatAttr(0.0f));
           Value vec = vector::TransferReadOp::create(
@@ -477,13 +556,13 @@ void mlir::qnt::addGreedyDriver(ModuleOp module, const TransformerConfig &c,
             });
         Value next = arith::IndexCastOp::create(ib, i32, search.getResult(1));
         Value tokens =
-            tensor::InsertOp::create(ib, next, args[3], ValueRange{step});
-        scf::YieldOp::create(
-            ib, ValueRange{next, call.getResult(1), call.getResult(2), tokens});
+            tensor::InsertOp::create(ib, next, args[4], ValueRange{step});
+        scf::YieldOp::create(ib, ValueRange{next, call.getResult(0),
+                                            call.getResult(1), logits, tokens});
       });
 
   // The tokens on one line: "t0 t1 ... tN-1".
-  Value tokens = loop.getResult(3);
+  Value tokens = loop.getResult(4);
   scf::ForOp::create(
       b, c0, cSteps, c1, ValueRange{},
       [&](OpBuilder &ob, Location loc, Value i, ValueRange) {

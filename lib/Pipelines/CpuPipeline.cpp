@@ -21,10 +21,10 @@ void qnt::buildCpuBufferizePipeline(OpPassManager &pm,
   lowering.activations = options.activations;
   lowering.actBlock = options.actBlock;
   pm.addPass(createConvertQntToVectorPass(lowering));
-  buildBufferizeModulePipeline(pm);
+  buildBufferizeModulePipeline(pm, /*planWorkspace=*/true);
 }
 
-void qnt::buildBufferizeModulePipeline(OpPassManager &pm) {
+void qnt::buildBufferizeModulePipeline(OpPassManager &pm, bool planWorkspace) {
   // Bufferize the whole module: function boundaries get identity layouts so
   // kernels and C callers see plain row-major buffers, and results that are
   // just updated arguments (a KV cache) are dropped, so they stay in place.
@@ -33,10 +33,16 @@ void qnt::buildBufferizeModulePipeline(OpPassManager &pm) {
       "func.func(convert-elementwise-to-linalg),"
       "one-shot-bufferize{bufferize-function-boundaries "
       "function-boundary-type-conversion=identity-layout-map},"
+      // Loops that yield their iteration arguments unchanged (the caches
+      // of @prefill's loop over the prompt) fold to their inputs, so the
+      // function returns its arguments and the results can be dropped.
+      "canonicalize,"
       "drop-equivalent-buffer-results";
   if (failed(parsePassPipeline(bufferize, pm)))
     llvm::report_fatal_error("qnt bufferization: bad upstream pipeline string");
   pm.addPass(createQntDropReturnedArgumentsPass());
+  if (planWorkspace)
+    pm.addPass(createQntPlanWorkspacePass());
   if (failed(parsePassPipeline(
           "buffer-deallocation-pipeline,convert-bufferization-to-memref", pm)))
     llvm::report_fatal_error("qnt bufferization: bad upstream pipeline string");
@@ -47,7 +53,8 @@ void qnt::buildCpuLowerToLLVMPipeline(OpPassManager &pm,
   ConvertQntIntDotPassOptions intDot;
   intDot.isa = options.intDot;
   pm.addPass(createConvertQntIntDotPass(intDot));
-  // The rest of the function (norms, softmax, attention, activations): vector
+  pm.addNestedPass<func::FuncOp>(createQntLinalgCopiesPass());
+  // The rest of the function (norms, RoPE, activations, copies): vector
   // tiles first; what is left over, and everything without it, becomes
   // scalar loops.
   if (options.vectorize) {

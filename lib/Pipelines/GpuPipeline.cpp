@@ -88,7 +88,9 @@ void qnt::buildGpuBufferizePipeline(OpPassManager &pm,
   // is rejected at its location by the check below.
   pm.addPass(createConvertQntToGPUPass());
   pm.addPass(createQntGpuCheckLoweredPass());
-  buildBufferizeModulePipeline(pm);
+  // Device buffers come from the driver's stream-ordered pool; a host
+  // workspace would not be device memory.
+  buildBufferizeModulePipeline(pm, /*planWorkspace=*/false);
 }
 
 void qnt::buildGpuLowerToLLVMPipeline(OpPassManager &pm,
@@ -104,6 +106,7 @@ void qnt::buildGpuLowerToLLVMPipeline(OpPassManager &pm,
   // on the host touching memory becomes one-thread kernels, and buffers move
   // to the device. (qnt passes are added directly: quant-compile does not
   // register them by name.)
+  pm.addNestedPass<func::FuncOp>(createQntLinalgCopiesPass());
   QntGpuParallelLoopsPassOptions loops;
   loops.blockSize = options.blockSize;
   pm.addNestedPass<func::FuncOp>(createQntGpuParallelLoopsPass(loops));

@@ -1,4 +1,4 @@
-// Loading a quant-compile model library and calling its decoding step.
+// Loading a quant-compile model library and calling its entry points.
 #include "qnt/Runner/ModelLibrary.h"
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/SmallVector.h"
@@ -14,14 +14,20 @@ using namespace mlir::qnt;
 using llvm::StringRef;
 using llvm::Twine;
 
+/// State buffers past the scalars: the ABI passes at most this many.
+static constexpr size_t kMaxState = 4;
+
 int64_t AbiValue::numElements() const {
   int64_t n = 1;
-  for (int64_t d : shape)
+  for (int64_t d : shape) {
+    if (d < 0 || (d != 0 && n > INT64_MAX / d))
+      return -1;
     n *= d;
+  }
   return n;
 }
 
-/// Parses "i32", "index" or "memref<AxBxf32>".
+/// Parses "i32", "index" or "memref<AxBxf32>" ("?" for a dynamic size).
 static bool parseValue(StringRef text, AbiValue &v) {
   text = text.trim();
   if (!text.consume_front("memref<")) {
@@ -36,11 +42,13 @@ static bool parseValue(StringRef text, AbiValue &v) {
   v.element = parts.back().str();
   for (StringRef dim : llvm::ArrayRef<StringRef>(parts).drop_back()) {
     int64_t d;
-    if (dim.getAsInteger(10, d) || d <= 0)
+    if (dim == "?")
+      d = -1;
+    else if (dim.getAsInteger(10, d) || d <= 0)
       return false;
     v.shape.push_back(d);
   }
-  return v.element == "f32";
+  return v.element == "f32" || v.element == "i32";
 }
 
 static bool parseList(StringRef text, std::vector<AbiValue> &out) {
@@ -62,25 +70,23 @@ static bool parseList(StringRef text, std::vector<AbiValue> &out) {
 
 /// A memref descriptor as the C interface lays it out: two pointers, the
 /// offset, then sizes and strides, all 8 bytes.
-static std::vector<int64_t> descriptor(const AbiValue &v, float *data) {
-  size_t rank = v.shape.size();
+static std::vector<int64_t> descriptor(llvm::ArrayRef<int64_t> shape,
+                                       const void *data) {
+  size_t rank = shape.size();
   std::vector<int64_t> words(3 + 2 * rank, 0);
   std::memcpy(&words[0], &data, sizeof data);
   std::memcpy(&words[1], &data, sizeof data);
   int64_t stride = 1;
   for (size_t i = rank; i-- > 0;) {
-    words[3 + i] = v.shape[i];
+    words[3 + i] = shape[i];
     words[3 + rank + i] = stride;
-    stride *= v.shape[i];
+    stride *= shape[i];
   }
   return words;
 }
 
-static float *descriptorData(const int64_t *words, float **allocated) {
-  float *aligned;
-  std::memcpy(allocated, &words[0], sizeof *allocated);
-  std::memcpy(&aligned, &words[1], sizeof aligned);
-  return aligned + words[2];
+static bool isScalarI32(const AbiValue &v) {
+  return !v.isMemRef && v.element == "i32";
 }
 
 std::unique_ptr<ModelLibrary> ModelLibrary::load(const std::string &path,
@@ -112,8 +118,8 @@ std::unique_ptr<ModelLibrary> ModelLibrary::load(const std::string &path,
     }
   auto *signature =
       static_cast<const char *>(lib->symbol("qnt_signature_" + entry));
-  lib->function = lib->symbol("_mlir_ciface_" + entry);
-  if (!signature || !lib->function) {
+  lib->stepFunction = lib->symbol("_mlir_ciface_" + entry);
+  if (!signature || !lib->stepFunction) {
     error = "'" + displayName + "' has no '" + entry +
             "' step function compiled by quant-compile (looked for "
             "_mlir_ciface_" +
@@ -121,99 +127,161 @@ std::unique_ptr<ModelLibrary> ModelLibrary::load(const std::string &path,
     return nullptr;
   }
 
-  // Check the ABI: (token, position, state...) -> (logits, state...).
+  // Check the ABI: (token, position, state..., logits) -> ().
   StringRef sig(signature);
   auto [argText, resultText] = sig.split("->");
-  std::vector<AbiValue> args;
-  std::vector<AbiValue> &results = lib->results;
+  std::vector<AbiValue> args, results;
   auto fail = [&](const Twine &message) {
     error = message.str();
     return nullptr;
   };
   if (!parseList(argText, args) || !parseList(resultText, results))
     return fail("cannot parse the signature of '" + entry + "': " + sig);
-  if (args.size() < 2 || args[0].isMemRef || args[1].isMemRef)
-    return fail("'" + entry + "' must take (token, position, state...), not " +
+  if (args.size() < 3 || !isScalarI32(args[0]) || !isScalarI32(args[1]) ||
+      !results.empty())
+    return fail("'" + entry +
+                "' must take (i32 token, i32 position, state..., logits) and "
+                "return nothing, not " +
                 sig);
-  std::vector<AbiValue> state(args.begin() + 2, args.end());
-  for (const AbiValue &s : state)
-    if (!s.isMemRef)
-      return fail("'" + entry + "' has a scalar state argument: " + sig);
-  if (results.empty() || !results[0].isMemRef || results[0].shape.size() != 1)
-    return fail("'" + entry + "' must return the logits row first: " + sig);
-  if (results.size() != 1 && results.size() != 1 + state.size())
-    return fail(
-        "'" + entry + "' returns " + Twine(results.size()) +
-        " values; expected the logits and optionally the new state: " + sig);
-  if (state.size() > 4)
-    return fail("'" + entry + "' has more than 4 state buffers: " + sig);
-  lib->vocab = results[0].shape[0];
-  for (const AbiValue &s : state)
+  const AbiValue &logits = args.back();
+  if (!logits.isMemRef || logits.element != "f32" || logits.shape.size() != 1 ||
+      logits.shape[0] < 1)
+    return fail("'" + entry + "' must take the logits row (memref<Nxf32>) "
+                "last: " + sig);
+  std::vector<AbiValue> state(args.begin() + 2, args.end() - 1);
+  if (state.size() > kMaxState)
+    return fail("'" + entry + "' has more than " + Twine(kMaxState) +
+                " state buffers: " + sig);
+  for (const AbiValue &s : state) {
+    if (!s.isMemRef || s.element != "f32")
+      return fail("'" + entry + "' has a state argument that is not an f32 "
+                  "buffer: " + sig);
+    if (s.numElements() < 0 ||
+        s.numElements() > INT64_MAX / int64_t(sizeof(float)))
+      return fail("'" + entry + "' has a state buffer of " +
+                  Twine(s.shape.size()) +
+                  " dimensions whose size overflows 64 bits: " + sig);
     if (s.shape.size() >= 2)
       lib->contextSize = lib->contextSize
                              ? std::min(lib->contextSize, s.shape[1])
                              : s.shape[1];
+  }
+  if (lib->contextSize == 0)
+    return fail("'" + entry + "' has no state buffer of rank 2 or more (the "
+                "KV cache, whose second dimension is the context): " + sig);
+  lib->vocab = logits.shape[0];
 
-  // State buffers the caller owns, zero at the start.
+  // The optional prefill entry point: the same state and logits after a
+  // token buffer and the position.
+  if (void *fn = lib->symbol("_mlir_ciface_prefill")) {
+    auto *prefillSig =
+        static_cast<const char *>(lib->symbol("qnt_signature_prefill"));
+    std::vector<AbiValue> pArgs, pResults;
+    if (!prefillSig ||
+        !parseList(StringRef(prefillSig).split("->").first, pArgs) ||
+        !parseList(StringRef(prefillSig).split("->").second, pResults))
+      return fail("cannot parse the signature of 'prefill'");
+    bool ok = pResults.empty() && pArgs.size() == args.size() &&
+              pArgs[0].isMemRef && pArgs[0].element == "i32" &&
+              pArgs[0].shape == std::vector<int64_t>{-1} &&
+              isScalarI32(pArgs[1]);
+    for (size_t i = 2; ok && i < args.size(); ++i)
+      ok = pArgs[i].isMemRef == args[i].isMemRef &&
+           pArgs[i].element == args[i].element &&
+           pArgs[i].shape == args[i].shape;
+    if (!ok)
+      return fail("'prefill' must take (memref<?xi32> tokens, i32 position) "
+                  "and then the arguments of '" + entry + "', not " +
+                  prefillSig);
+    lib->prefillFunction = fn;
+  }
+
+  // State buffers the caller owns, zero at the start: calloc'd, so a large
+  // cache costs memory only where it is written.
   for (const AbiValue &s : state) {
-    lib->stateData.emplace_back(s.numElements(), 0.0f);
-    lib->stateDescriptors.push_back(
-        descriptor(s, lib->stateData.back().data()));
+    size_t bytes = size_t(s.numElements()) * sizeof(float);
+    auto *data = static_cast<float *>(std::calloc(std::max<size_t>(bytes, 1), 1));
+    if (!data)
+      return fail("cannot allocate the state of '" + entry + "' (" +
+                  Twine(bytes) + " bytes)");
+    lib->stateData.push_back({data, s.numElements()});
+    lib->stateDescriptors.push_back(descriptor(s.shape, data));
   }
-  // Results: one descriptor, or a struct of descriptors laid out in order.
-  for (const AbiValue &r : results) {
-    lib->resultOffsets.push_back(lib->resultWords.size());
-    lib->resultWords.resize(lib->resultWords.size() + 3 + 2 * r.shape.size(),
-                            0);
-  }
+  lib->logits.assign(lib->vocab, 0.0f);
+  lib->logitsDescriptor = descriptor({lib->vocab}, lib->logits.data());
   return lib;
 }
 
 ModelLibrary::~ModelLibrary() {
-  std::free(lastLogits);
-  // No dlclose: a library built with --parallel loaded libomp, whose worker
+  for (StateBuffer &s : stateData)
+    std::free(s.data);
+  // No dlclose: a library built with OpenMP loaded libomp, whose worker
   // threads may still exist; unloading it under them is not safe. The
-  // process keeps the mapping until it exits, as quant-run always did.
+  // process keeps the mapping until it exits.
 }
 
 void *ModelLibrary::symbol(const std::string &name) const {
   return dlsym(handle, name.c_str());
 }
 
-void ModelLibrary::resetState() {
-  for (std::vector<float> &s : stateData)
-    std::fill(s.begin(), s.end(), 0.0f);
+int64_t ModelLibrary::stateBytes() const {
+  int64_t bytes = 0;
+  for (const StateBuffer &s : stateData)
+    bytes += s.elements * int64_t(sizeof(float));
+  return bytes;
 }
 
-const float *ModelLibrary::step(int64_t token, int64_t position,
-                                std::string &error) {
-  std::free(lastLogits);
-  lastLogits = nullptr;
-  using Step =
-      void (*)(void *, int64_t, int64_t, void *, void *, void *, void *);
-  auto call = reinterpret_cast<Step>(function);
-  void *statePtrs[4] = {nullptr, nullptr, nullptr, nullptr};
-  for (size_t i = 0; i < stateDescriptors.size(); ++i)
-    statePtrs[i] = stateDescriptors[i].data();
-  // Extra arguments beyond the real arity sit in unused registers.
-  call(resultWords.data(), token, position, statePtrs[0], statePtrs[1],
-       statePtrs[2], statePtrs[3]);
+void ModelLibrary::resetState() {
+  for (StateBuffer &s : stateData)
+    std::memset(s.data, 0, s.elements * sizeof(float));
+}
+
+bool ModelLibrary::setThreads(int threads) {
+  auto set = reinterpret_cast<void (*)(int32_t)>(symbol("qnt_set_threads"));
+  if (set)
+    set(threads);
+  return set != nullptr;
+}
+
+const float *ModelLibrary::finishCall(std::string &error) {
   if (cudaError)
     if (const char *message = cudaError()) {
       error = message;
       return nullptr;
     }
-  float *row = descriptorData(resultWords.data(), &lastLogits);
-  // New state returned by value replaces the caller's buffers.
-  for (size_t i = 1; i < results.size(); ++i) {
-    float *newAllocated;
-    float *data =
-        descriptorData(resultWords.data() + resultOffsets[i], &newAllocated);
-    if (data != stateData[i - 1].data()) {
-      std::memcpy(stateData[i - 1].data(), data,
-                  stateData[i - 1].size() * sizeof(float));
-      std::free(newAllocated);
-    }
-  }
-  return row;
+  return logits.data();
+}
+
+const float *ModelLibrary::step(int64_t token, int64_t position,
+                                std::string &error) {
+  // Unused trailing arguments sit in registers or on the caller's stack.
+  using Step = void (*)(int32_t, int32_t, void *, void *, void *, void *,
+                        void *);
+  void *ptrs[kMaxState + 1] = {};
+  size_t n = 0;
+  for (std::vector<int64_t> &d : stateDescriptors)
+    ptrs[n++] = d.data();
+  ptrs[n] = logitsDescriptor.data();
+  reinterpret_cast<Step>(stepFunction)(int32_t(token), int32_t(position),
+                                       ptrs[0], ptrs[1], ptrs[2], ptrs[3],
+                                       ptrs[4]);
+  return finishCall(error);
+}
+
+const float *ModelLibrary::prefill(const std::vector<int32_t> &tokens,
+                                   int64_t position, std::string &error) {
+  using Prefill = void (*)(void *, int32_t, void *, void *, void *, void *,
+                           void *);
+  std::vector<int64_t> tokensDescriptor =
+      descriptor({int64_t(tokens.size())}, tokens.data());
+  void *ptrs[kMaxState + 1] = {};
+  size_t n = 0;
+  for (std::vector<int64_t> &d : stateDescriptors)
+    ptrs[n++] = d.data();
+  ptrs[n] = logitsDescriptor.data();
+  reinterpret_cast<Prefill>(prefillFunction)(tokensDescriptor.data(),
+                                             int32_t(position), ptrs[0],
+                                             ptrs[1], ptrs[2], ptrs[3],
+                                             ptrs[4]);
+  return finishCall(error);
 }

@@ -29,23 +29,11 @@ struct GpuParallelLoops final
       return signalPassFailure();
     }
     IRRewriter rewriter(func.getContext());
-    // Copies between buffers (bufferization's copies and clones) run as
-    // kernels like everything else; a linalg.copy handles any layout.
     // Kernels already written (gpu.launch ops from qnt lowerings) are left
-    // alone.
+    // alone. (Copies are linalg.copy by now: qnt-linalg-copies.)
     auto inKernel = [](Operation *op) {
       return op->getParentOfType<gpu::LaunchOp>() != nullptr;
     };
-    SmallVector<memref::CopyOp> copies;
-    func.walk([&](memref::CopyOp copy) {
-      if (!inKernel(copy))
-        copies.push_back(copy);
-    });
-    for (memref::CopyOp copy : copies) {
-      rewriter.setInsertionPoint(copy);
-      rewriter.replaceOpWithNewOp<linalg::CopyOp>(copy, copy.getSource(),
-                                                  copy.getTarget());
-    }
     SmallVector<linalg::LinalgOp> linalgOps;
     func.walk([&](linalg::LinalgOp op) {
       if (!inKernel(op))

@@ -33,8 +33,11 @@ std::optional<SmallVector<int64_t>> chooseTileSizes(linalg::LinalgOp op,
     return std::nullopt;
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   unsigned rank = ranges.size();
-  if (rank == 0 || llvm::any_of(ranges, ShapedType::isDynamic))
+  if (rank == 0)
     return std::nullopt;
+  // Dynamic loops (the rows of a prompt) are tiled by 1 unless innermost;
+  // the tile is then static in them.
+  bool dynamic = llvm::any_of(ranges, ShapedType::isDynamic);
   // Loops used inside a non-trivial index (attention's key head
   // `h floordiv group`) are tiled by 1; in the tile the index is then a
   // constant (see pinUnitLoops) and the maps are ones the vectorizer takes.
@@ -50,7 +53,8 @@ std::optional<SmallVector<int64_t>> chooseTileSizes(linalg::LinalgOp op,
   // (a memref.load gather such as RoPE's reads of pairs, calls) stays
   // scalar. Checking before tiling means no loops are made for nothing.
   // (With pinned loops the check waits for the tile.)
-  if (pinned.none() && failed(linalg::vectorizeOpPrecondition(op)))
+  if (pinned.none() && !dynamic &&
+      failed(linalg::vectorizeOpPrecondition(op)))
     return std::nullopt;
   SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
   SmallVector<int64_t> tiles(rank, 1);
@@ -86,7 +90,7 @@ std::optional<SmallVector<int64_t>> chooseTileSizes(linalg::LinalgOp op,
     tiles[d] = 1;
   // A tile covering the whole dimension needs no loop.
   for (unsigned d = 0; d < rank; ++d)
-    if (tiles[d] >= ranges[d])
+    if (!ShapedType::isDynamic(ranges[d]) && tiles[d] >= ranges[d])
       tiles[d] = 0;
   return tiles;
 }

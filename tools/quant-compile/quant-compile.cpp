@@ -168,11 +168,14 @@ static cl::opt<std::string>
     header("header", cl::desc("Also write a C header declaring the library's "
                               "functions"),
            cl::value_desc("file.h"), cl::cat(category));
-static cl::opt<bool>
-    threads("parallel", cl::init(false),
-            cl::desc("Split matmul rows across threads with OpenMP (the "
-                     "library then links libomp)"),
-            cl::cat(category));
+static cl::opt<bool> threads(
+    "parallel", cl::init(true),
+    cl::desc("Split the work of a step across threads with OpenMP: the rows "
+             "of every matmul, the heads of attention (the library links "
+             "libomp and uses every core unless told otherwise: "
+             "qnt_set_threads, OMP_NUM_THREADS, quant-run --threads); "
+             "=false: a single-threaded library"),
+    cl::cat(category));
 static cl::opt<bool> vectorizeRest(
     "vectorize-linalg", cl::init(true),
     cl::desc("Tile and vectorize the ops outside the matmul kernels (norms, "
@@ -419,6 +422,23 @@ static int lowerAndEmit(ModuleOp module, StringRef kind, StringRef path,
   }
 
   OpBuilder builder = OpBuilder::atBlockEnd(module.getBody());
+  if (!gpu) {
+    // void qnt_set_threads(int32_t n): the threads of the following calls
+    // (OpenMP's, in a parallel library; nothing to set in a serial one).
+    Location loc = module.getLoc();
+    auto i32 = builder.getI32Type();
+    auto voidType = LLVM::LLVMVoidType::get(module.getContext());
+    auto fnType = LLVM::LLVMFunctionType::get(voidType, {i32});
+    if (threads && !module.lookupSymbol("omp_set_num_threads"))
+      LLVM::LLVMFuncOp::create(builder, loc, "omp_set_num_threads", fnType);
+    auto setThreads =
+        LLVM::LLVMFuncOp::create(builder, loc, "qnt_set_threads", fnType);
+    OpBuilder body = OpBuilder::atBlockEnd(setThreads.addEntryBlock(builder));
+    if (threads)
+      LLVM::CallOp::create(body, loc, TypeRange{}, "omp_set_num_threads",
+                           ValueRange{setThreads.getArgument(0)});
+    LLVM::ReturnOp::create(body, loc, ValueRange{});
+  }
   for (auto &[name, text] : signatures) {
     std::string value = text + '\0';
     auto type = LLVM::LLVMArrayType::get(builder.getI8Type(), value.size());

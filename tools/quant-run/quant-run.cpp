@@ -1,25 +1,28 @@
 // quant-run: loads a model library made by quant-compile and decodes greedily.
 //
-// The library exports `_mlir_ciface_forward` (one decoding step) and
-// `qnt_signature_forward`, the text of its bufferized signature, e.g.
-//   (i32, i32, memref<5x512x32xf32>, memref<5x512x32xf32>) -> (memref<512xf32>)
-// mlir::qnt::ModelLibrary (lib/Runner) checks that ABI and calls the step.
+// The library exports `_mlir_ciface_forward` (one decoding step),
+// `_mlir_ciface_prefill` (a prompt in one call) and their signatures as
+// `qnt_signature_NAME`, e.g.
+//   (i32, i32, memref<5x512x32xf32>, memref<5x512x32xf32>, memref<512xf32>) -> ()
+// mlir::qnt::ModelLibrary (lib/Runner) checks that ABI and calls them.
 #include "qnt/Runner/ModelLibrary.h"
 #include "llvm/ADT/SmallString.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/CommandLine.h"
-#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace cl = llvm::cl;
@@ -35,19 +38,25 @@ static cl::opt<std::string>
 static cl::opt<int> steps("steps", cl::init(16),
                           cl::desc("Tokens to generate greedily"),
                           cl::cat(category));
-static cl::opt<std::string>
-    logitsFile("logits",
-               cl::desc("Write one float32 row of logits per token fed to "
-                        "the model (little-endian, row-major)"),
-               cl::value_desc("file"), cl::cat(category));
+static cl::opt<std::string> logitsFile(
+    "logits",
+    cl::desc("Write one float32 row of logits per token fed to the model "
+             "(little-endian, row-major); the prompt is then fed one token "
+             "at a time, so that every row exists"),
+    cl::value_desc("file"), cl::cat(category));
 static cl::opt<std::string> entry("entry", cl::init("forward"),
                                   cl::desc("Name of the step function"),
                                   cl::cat(category));
-
+static cl::opt<bool> usePrefill(
+    "prefill", cl::init(true),
+    cl::desc("Feed the prompt in one call of the library's prefill entry "
+             "point, when it has one (=false: one step per token)"),
+    cl::cat(category));
 static cl::opt<bool>
     timeSteps("time", cl::init(false),
-              cl::desc("Print the median and minimum time of one step "
-                       "(call of the step function) to stderr"),
+              cl::desc("Print to stderr the prefill time and tokens/s, the "
+                       "median and minimum time of a decoding step, and the "
+                       "bytes of the KV cache"),
               cl::cat(category));
 
 static int fail(const llvm::Twine &message) {
@@ -57,13 +66,22 @@ static int fail(const llvm::Twine &message) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  // libLLVM registers a "threads" option of its own; it moves aside for
+  // quant-run's, which is made once that name is free.
+  if (cl::Option *other = cl::getRegisteredOptions().lookup("threads"))
+    other->setArgStr("llvm-threads");
+  static cl::opt<int> threads(
+      "threads", cl::init(0),
+      cl::desc("Threads of a parallel library (default 0: every core of this "
+               "machine)"),
+      cl::cat(category));
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(
       argc, argv,
       "quant-run: greedy decoding with a model library built by "
       "quant-compile\n\n  quant-run libmodel.so [--tokens \"1 42 ...\"] "
-      "[--steps N] [--logits FILE]\n\nPrints the generated token ids on one "
-      "line of stdout.\n");
+      "[--steps N] [--threads N] [--time] [--logits FILE]\n\nPrints the "
+      "generated token ids on one line of stdout.\n");
 
   std::vector<int64_t> prompt;
   for (llvm::StringRef word : llvm::split(llvm::StringRef(tokens), ' ')) {
@@ -79,6 +97,10 @@ int main(int argc, char **argv) {
   if (steps < 0)
     return fail("--steps=" + llvm::Twine(steps.getValue()) +
                 " must be zero or positive");
+  unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  if (threads < 0 || threads > 4096)
+    return fail("--threads=" + llvm::Twine(threads.getValue()) +
+                " must be 0 (every core) to 4096");
 
   // dlopen searches the library path for names without a slash; a file
   // named on the command line is meant literally.
@@ -94,51 +116,100 @@ int main(int argc, char **argv) {
   // Every prompt token is fed; each generated token but the last is fed too.
   int64_t total =
       static_cast<int64_t>(prompt.size()) + std::max(steps.getValue() - 1, 0);
-  if (context && total > context)
+  if (total > context)
     return fail("the prompt (" + llvm::Twine(prompt.size()) + " tokens) and " +
                 llvm::Twine(steps.getValue()) + " steps need " +
                 llvm::Twine(total) + " positions; the model has " +
                 llvm::Twine(context));
+  for (int64_t id : prompt)
+    if (id >= vocab)
+      return fail("token id " + llvm::Twine(id) +
+                  " is outside the vocabulary of " + llvm::Twine(vocab));
+  int usedThreads = threads ? int(threads) : int(cores);
+  bool parallel = model->setThreads(usedThreads);
 
   std::FILE *logits = nullptr;
   if (!logitsFile.empty() && !(logits = std::fopen(logitsFile.c_str(), "wb")))
     return fail("cannot write '" + logitsFile + "': " + std::strerror(errno));
-
-  std::vector<int64_t> generated;
-  std::vector<double> stepSeconds;
-  int64_t token = prompt[0];
-  for (int64_t pos = 0; pos < total; ++pos) {
-    if (token >= vocab)
-      return fail("token id " + llvm::Twine(token) +
-                  " is outside the vocabulary of " + llvm::Twine(vocab));
-    auto start = std::chrono::steady_clock::now();
-    const float *row = model->step(token, pos, error);
-    stepSeconds.push_back(std::chrono::duration<double>(
-                              std::chrono::steady_clock::now() - start)
-                              .count());
-    if (!row)
-      return fail(error);
-    if (logits)
-      std::fwrite(row, sizeof(float), vocab, logits);
+  auto writeRow = [&](const float *row) {
+    return !logits ||
+           std::fwrite(row, sizeof(float), vocab, logits) == size_t(vocab);
+  };
+  auto argmax = [&](const float *row) {
     int64_t best = 0;
     for (int64_t v = 1; v < vocab; ++v)
       if (row[v] > row[best])
         best = v;
-    if (pos + 1 < static_cast<int64_t>(prompt.size())) {
-      token = prompt[pos + 1];
-    } else if (steps > 0) {
-      generated.push_back(best);
-      token = best;
+    return best;
+  };
+  using Clock = std::chrono::steady_clock;
+  auto seconds = [](Clock::time_point since) {
+    return std::chrono::duration<double>(Clock::now() - since).count();
+  };
+
+  // The prompt: one prefill call, or one step per token.
+  const float *row = nullptr;
+  int64_t pos = 0;
+  double prefillSeconds = -1;
+  bool prefill = usePrefill && model->hasPrefill() && !logits &&
+                 prompt.size() > 1;
+  auto start = Clock::now();
+  if (prefill) {
+    std::vector<int32_t> ids(prompt.begin(), prompt.end());
+    row = model->prefill(ids, 0, error);
+    if (!row)
+      return fail(error);
+    pos = prompt.size();
+  } else {
+    for (; pos < static_cast<int64_t>(prompt.size()); ++pos) {
+      if (!(row = model->step(prompt[pos], pos, error)))
+        return fail(error);
+      if (!writeRow(row))
+        return fail("cannot write '" + logitsFile + "': " +
+                    std::strerror(errno));
     }
   }
-  if (logits)
-    std::fclose(logits);
-  if (timeSteps && !stepSeconds.empty()) {
-    std::sort(stepSeconds.begin(), stepSeconds.end());
+  prefillSeconds = seconds(start);
+
+  // Greedy decoding: every generated token but the last is fed back.
+  std::vector<int64_t> generated;
+  std::vector<double> stepSeconds;
+  for (int s = 0; s < steps; ++s) {
+    int64_t next = argmax(row);
+    generated.push_back(next);
+    if (s + 1 == steps)
+      break;
+    auto stepStart = Clock::now();
+    if (!(row = model->step(next, pos++, error)))
+      return fail(error);
+    stepSeconds.push_back(seconds(stepStart));
+    if (!writeRow(row))
+      return fail("cannot write '" + logitsFile + "': " +
+                  std::strerror(errno));
+  }
+  if (logits && std::fclose(logits) != 0)
+    return fail("cannot write '" + logitsFile + "': " + std::strerror(errno));
+
+  if (timeSteps) {
     llvm::errs() << llvm::formatv(
-        "quant-run: {0} steps, median {1:F1} us, min {2:F1} us per step\n",
-        stepSeconds.size(), 1e6 * stepSeconds[stepSeconds.size() / 2],
-        1e6 * stepSeconds.front());
+        "quant-run: {0}, kv cache: {1} bytes ({2:f1} MiB)\n",
+        parallel ? llvm::formatv("{0} threads", usedThreads).str()
+                 : std::string("single-threaded library"),
+        model->stateBytes(), model->stateBytes() / 1048576.0);
+    llvm::errs() << llvm::formatv(
+        "quant-run: prefill: {0:f1} ms for {1} tokens ({2:f1} tokens/s){3}\n",
+        1e3 * prefillSeconds, prompt.size(),
+        prompt.size() / std::max(prefillSeconds, 1e-9),
+        prefill ? "" : ", one step per token");
+    if (!stepSeconds.empty()) {
+      std::vector<double> sorted = stepSeconds;
+      std::sort(sorted.begin(), sorted.end());
+      double median = sorted[sorted.size() / 2];
+      llvm::errs() << llvm::formatv(
+          "quant-run: decode: {0} steps, median {1:f2} ms, min {2:f2} ms per "
+          "token ({3:f1} tokens/s)\n",
+          sorted.size(), 1e3 * median, 1e3 * sorted.front(), 1 / median);
+    }
   }
   llvm::outs() << llvm::join(llvm::map_range(generated,
                                              [](int64_t t) {
@@ -146,5 +217,8 @@ int main(int argc, char **argv) {
                                              }),
                              " ")
                << "\n";
+  llvm::outs().flush();
+  if (llvm::outs().has_error())
+    return fail("cannot write the tokens to stdout");
   return 0;
 }

@@ -22,6 +22,7 @@ struct TransformerConfig {
   int64_t seqLen = 0; // positions the KV cache holds
   float normEps = 1e-5f;
   float ropeTheta = 10000.0f;
+  int64_t batch = 128; // tokens per pass of @prefill's loop over the prompt
 
   int64_t headSize() const { return dim / heads; }
   int64_t kvDim() const { return dim * kvHeads / heads; }
@@ -38,14 +39,28 @@ struct TransformerWeights {
       nullptr; // [vocab, dim]; == tokenEmbedding if shared
 };
 
-/// Builds `func.func @forward(%token: i32, %pos: i32, %k_cache, %v_cache)
-/// -> (logits, k_cache, v_cache)`: one decoding step. The caches are
-/// tensor<layers x seqLen x kvDim x f32>; the results are the argument caches
-/// with row `pos` of every layer written (tensor.insert_slice), so
-/// bufferization updates them in place. Every linear layer is a
-/// linalg.matmul y[1, out] = x[1, in] * W^T whose weight is a
-/// dense_resource constant and whose location is named after the tensor
-/// ("layers.3.w1"), which is what qnt's passes match, report and skip by.
+/// Builds the model's two entry points:
+///
+///   func.func @prefill(%tokens: tensor<?xi32>, %pos: i32, %k_cache,
+///                      %v_cache, %logits: tensor<vocab x f32>)
+///       -> (k_cache, v_cache, logits)
+///   func.func @forward(%token: i32, %pos: i32, %k_cache, %v_cache, %logits)
+///       -> (k_cache, v_cache, logits)
+///
+/// @prefill feeds T tokens at positions pos .. pos+T-1 (causal attention),
+/// `config.batch` of them per pass of a loop (the linear layers are GEMMs
+/// with M = rows of the pass), writes their keys and values into the caches
+/// and the logits of the last token into %logits; @forward is @prefill of
+/// one token (one decoding step). The caches are
+/// tensor<layers x seqLen x kvDim x f32>; every result is an argument
+/// updated in place (tensor.insert_slice, linalg.copy), so bufferization
+/// drops the results and the caller's buffers are the state. Attention is
+/// qnt.attention over the positions written so far. Positions and token ids
+/// are clamped so that no call reads or writes outside its buffers (tokens
+/// past the end of the cache are not fed). Every linear layer is a
+/// linalg.matmul y[T, out] = x[T, in] * W^T whose weight is a dense_resource
+/// constant and whose location is named after the tensor ("layers.3.w1"),
+/// which is what qnt's passes match, report and skip by.
 OwningOpRef<ModuleOp> buildTransformer(MLIRContext *context,
                                        const TransformerConfig &config,
                                        const TransformerWeights &weights,

@@ -117,9 +117,10 @@ void buildGpuLowerToLLVMPipeline(OpPassManager &pm,
                                  const GpuPipelineOptions &options);
 
 /// Bufferizes a module on tensors the same way for every target: function
-/// boundaries with identity layouts, in-place results dropped, explicit
-/// deallocation.
-void buildBufferizeModulePipeline(OpPassManager &pm);
+/// boundaries with identity layouts, in-place results dropped, bounded
+/// allocations in a static workspace when `planWorkspace`
+/// (qnt-plan-workspace), explicit deallocation of the rest.
+void buildBufferizeModulePipeline(OpPassManager &pm, bool planWorkspace);
 
 /// Registers qnt-cpu-pipeline and qnt-gpu-pipeline with the pass registry.
 void registerQntPipelines();

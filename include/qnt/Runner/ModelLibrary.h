@@ -1,5 +1,5 @@
-// Loading a model library built by quant-compile and calling its decoding
-// step through the library's ABI (docs/COMPILING.md). Shared by quant-run
+// Loading a model library built by quant-compile and calling its entry
+// points through the library's ABI (docs/COMPILING.md). Shared by quant-run
 // and quant-compile --calibrate. Plain C++ and dlopen, no MLIR.
 #ifndef QNT_RUNNER_MODELLIBRARY_H
 #define QNT_RUNNER_MODELLIBRARY_H
@@ -11,27 +11,32 @@
 
 namespace mlir::qnt {
 
-/// One value of a step function's bufferized signature: a scalar (i32, i64,
-/// index) or a static memref of f32.
+/// One value of an entry point's bufferized signature: a scalar (i32, i64,
+/// index) or a memref of f32 or i32 (dimensions of -1 are dynamic).
 struct AbiValue {
   bool isMemRef = false;
   std::string element;        // f32, i32, ...
   std::vector<int64_t> shape; // memrefs only
+  /// Elements of a static memref, or -1 when the product does not fit in
+  /// int64 or a dimension is dynamic.
   int64_t numElements() const;
 };
 
-/// A loaded library whose step function `ENTRY` has the decoding ABI:
-/// `_mlir_ciface_ENTRY(results, token, position, state...)`, described by
-/// the string `qnt_signature_ENTRY` as
-/// `(i32, i32, memref<...xf32>...) -> (memref<VOCABxf32>, memref<...>...)`.
-/// The two scalars are the token id and its position; every memref argument
-/// is state the caller owns (the KV cache, zero at the start); the first
-/// result is the logits row, further results (if any) are new values of the
-/// state.
+/// A loaded library whose decoding step `ENTRY` has the ABI
+///   _mlir_ciface_ENTRY(int32 token, int32 position, state..., logits)
+/// described by the string `qnt_signature_ENTRY` as
+///   (i32, i32, memref<...xf32>..., memref<VOCABxf32>) -> ()
+/// The memref arguments between the scalars and the last one are state the
+/// caller owns and the step updates in place (the KV cache, zero at the
+/// start); the last one receives the logits row. The library may also have
+///   _mlir_ciface_prefill(memref<?xi32> tokens, int32 position, state...,
+///                        logits)
+/// which feeds several tokens at once and writes the logits of the last.
 class ModelLibrary {
 public:
   /// Loads the library at `path` (named `displayName` in messages) and checks
-  /// the ABI of `entry`. Returns null and sets `error` when it cannot.
+  /// the ABI of `entry` (and of `prefill`, if it exists). Returns null and
+  /// sets `error` when it cannot.
   static std::unique_ptr<ModelLibrary> load(const std::string &path,
                                             const std::string &displayName,
                                             const std::string &entry,
@@ -43,27 +48,43 @@ public:
   /// Entries of a logits row.
   int64_t vocabulary() const { return vocab; }
   /// Positions the state holds (the smallest second dimension of a state
-  /// buffer of rank >= 2), or 0 if the state sets no limit.
+  /// buffer of rank >= 2).
   int64_t context() const { return contextSize; }
+  /// Bytes of the state buffers (the KV cache).
+  int64_t stateBytes() const;
   /// Zeroes the state, for a new sequence at position 0.
   void resetState();
-  /// Feeds `token` (in [0, vocabulary())) at `position`; returns the logits
-  /// row, valid until the next call, or null with `error` set when a
-  /// --target=cuda library reports a CUDA failure.
+  /// Feeds `token` (in [0, vocabulary())) at `position` (below context());
+  /// returns the logits row, valid until the next call, or null with
+  /// `error` set when a --target=cuda library reports a CUDA failure.
   const float *step(int64_t token, int64_t position, std::string &error);
+  /// Whether the library has the prefill entry point.
+  bool hasPrefill() const { return prefillFunction != nullptr; }
+  /// Feeds `tokens` at positions `position` .. (position + tokens.size()
+  /// must not exceed context()) in one call; returns the logits row of the
+  /// last one, as step() does. Needs hasPrefill().
+  const float *prefill(const std::vector<int32_t> &tokens, int64_t position,
+                       std::string &error);
+  /// Sets the number of threads of a library compiled with OpenMP (no-op
+  /// for single-threaded ones); returns whether the library is parallel.
+  bool setThreads(int threads);
   /// The address of the symbol `name` in the library, or null.
   void *symbol(const std::string &name) const;
 
 private:
   ModelLibrary() = default;
+  const float *finishCall(std::string &error);
   void *handle = nullptr;
-  void *function = nullptr;
-  std::vector<AbiValue> results;
-  std::vector<std::vector<float>> stateData;
+  void *stepFunction = nullptr;
+  void *prefillFunction = nullptr;
+  struct StateBuffer {
+    float *data; // calloc'd: pages are touched only where written
+    int64_t elements;
+  };
+  std::vector<StateBuffer> stateData;
   std::vector<std::vector<int64_t>> stateDescriptors;
-  std::vector<int64_t> resultWords;
-  std::vector<size_t> resultOffsets;
-  float *lastLogits = nullptr; // allocation of the last logits row
+  std::vector<float> logits;
+  std::vector<int64_t> logitsDescriptor;
   const char *(*cudaError)() = nullptr; // qnt_cuda_error of CUDA libraries
   int64_t vocab = 0;
   int64_t contextSize = 0;

@@ -105,13 +105,51 @@ def QntDropReturnedArgumentsPass
   let description = [{
     After bufferization, a public function whose tensor result was an
     argument updated in place (a KV cache) returns that argument's buffer.
-    The caller already owns it, so the result is removed from the function:
-    the argument is the state, updated in place. Functions called from
-    inside the module are left alone. Without this, buffer
-    deallocation would clone the whole buffer on every call.
+    The caller already owns it, so the result is removed from the function
+    (and from its calls inside the module, whose result becomes the operand
+    passed): the argument is the state, updated in place. Without this,
+    buffer deallocation would clone the whole buffer on every call.
     (Upstream drop-equivalent-buffer-results does this for private
-    functions only, since it must rewrite the callers.)
+    functions only.)
   }];
+}
+
+def QntPlanWorkspacePass
+    : Pass<"qnt-plan-workspace", "::mlir::ModuleOp"> {
+  let summary = "Turn a function's bounded allocations into views of one "
+                "static workspace";
+  let description = [{
+    On buffers, before buffer deallocation. Every `memref.alloc` whose size
+    has a constant upper bound (static, or dynamic with a bound that
+    ValueBoundsOpInterface proves, such as the `affine.min` of a loop over
+    chunks of a prompt) and whose buffer (or any view of it) is not
+    returned or yielded out of its block becomes a `memref.view` into one
+    uninitialized global per function, `@__qnt_workspace_NAME` (64-byte
+    aligned, in .bss). Buffers that are never live at the same time share
+    bytes: within each block, live ranges run from the allocation to the
+    last op using the buffer or a view of it; each block's buffers get
+    offsets largest first, at the lowest gap free over their range; the
+    buffers of the regions of one op (a loop body) are planned on their own
+    and share the range of that op. Bodies of parallel loops keep their
+    allocations. A call of the function then allocates nothing, and the
+    function is not reentrant: two threads must not call it at once.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
+def QntLinalgCopiesPass
+    : Pass<"qnt-linalg-copies", "::mlir::func::FuncOp"> {
+  let summary = "Copies between buffers become linalg.copy";
+  let description = [{
+    On buffers: every `memref.copy` outside `gpu.launch` bodies (the copies
+    bufferization makes, such as the rows of a prompt written into a KV
+    cache) becomes `linalg.copy`, which the pipelines then vectorize (CPU)
+    or map to GPU threads like any other linalg op. Left as `memref.copy`,
+    a copy between views of dynamic shape becomes a call to the MLIR runtime
+    library's generic `memrefCopy`, which a model library does not link.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
 def QntVectorizeLinalgPass
