@@ -81,7 +81,14 @@ void qnt::buildGpuBufferizePipeline(OpPassManager &pm,
     pm.addPass(std::make_unique<InvalidOptionsPass>(error));
     return;
   }
+  // A call passing buffers would hand device buffers to a function that
+  // takes host buffers: calls within the module (@forward's call of
+  // @prefill) are inlined, so each entry point holds its own kernels.
+  addPipeline(pm, "inline");
   pm.addPass(createQntFuseDequantMatmulPass());
+  // Attention over the live positions of the cache, as linalg ops the
+  // generic lowering maps to threads.
+  pm.addPass(createQntDecomposeAttentionPass());
   // qnt.matmul on tensors becomes gpu.launch ops on buffers (GEMV and
   // tensor-core GEMM kernels reading the packed weights, docs/GPU.md), as
   // convert-qnt-to-vector does in the CPU pipeline. Whatever qnt op is left
@@ -133,7 +140,9 @@ void qnt::buildGpuLowerToLLVMPipeline(OpPassManager &pm,
           // runs after it.
           "expand-strided-metadata,lower-affine,convert-scf-to-cf,"
           "canonicalize,"
-          "gpu.module(convert-gpu-to-nvvm,canonicalize,cse,"
+          // The GEMM kernels' nvgpu.mma.sync (and their 2-D vector
+          // fragments) first, then everything else of the kernels.
+          "gpu.module(convert-nvgpu-to-nvvm,convert-gpu-to-nvvm,canonicalize,cse,"
           "reconcile-unrealized-casts),"
           // The host: memrefs, functions and the gpu runtime calls.
           "finalize-memref-to-llvm,convert-math-to-llvm,"

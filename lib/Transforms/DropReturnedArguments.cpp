@@ -22,7 +22,7 @@ SmallVector<int64_t> returnedArguments(func::FuncOp func) {
     auto arg = dyn_cast<BlockArgument>(value);
     args.push_back(arg && arg.getOwner() == &func.getBody().front() &&
                            isa<BaseMemRefType>(value.getType())
-                       ? arg.getArgNumber()
+                       ? int64_t(arg.getArgNumber())
                        : -1);
   }
   return args;

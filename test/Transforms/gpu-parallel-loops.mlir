@@ -1,4 +1,4 @@
-// RUN: quant-opt %s --pass-pipeline="builtin.module(func.func(qnt-gpu-parallel-loops))" | FileCheck %s
+// RUN: quant-opt %s --pass-pipeline="builtin.module(func.func(qnt-linalg-copies,qnt-gpu-parallel-loops))" | FileCheck %s
 // RUN: quant-opt %s --pass-pipeline="builtin.module(func.func(qnt-gpu-parallel-loops{block-size=64}))" | FileCheck %s --check-prefix=B64
 // RUN: not quant-opt %s --pass-pipeline="builtin.module(func.func(qnt-gpu-parallel-loops{block-size=2048}))" 2>&1 | FileCheck %s --check-prefix=BAD
 
@@ -33,7 +33,7 @@ func.func @map(%x: memref<3x1000xf32>, %y: memref<3x1000xf32>) {
 
 // A short innermost dimension (40) gets 64 threads (a warp multiple), a
 // matmul's reduction stays a sequential loop in each thread, and a copy
-// becomes a parallel loop too.
+// (linalg.copy after qnt-linalg-copies) becomes a parallel loop too.
 // CHECK-LABEL: func.func @matmul(
 // CHECK:         %[[C64:.*]] = arith.constant 64 : index
 // CHECK:         %[[COLS:.*]] = arith.muli %{{.*}}, %[[C64]] : index

@@ -126,13 +126,12 @@ func.func @scores(%q: memref<2x8xf32>, %k: memref<8x1x8xf32>, %s: memref<2x8xf32
 
 // -----
 
-// Left alone: a gather through memref.load (RoPE's pairs), a dynamic shape.
+// Left alone: a gather through memref.load (RoPE's pairs).
 // CHECK-LABEL: func.func @left_alone
 //       CHECK:   linalg.generic
 //       CHECK:     memref.load
-//       CHECK:   linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : memref<?xf32>)
 //   CHECK-NOT:   vector.
-func.func @left_alone(%x: memref<1x16xf32>, %y: memref<1x16xf32>, %d: memref<?xf32>) {
+func.func @left_alone(%x: memref<1x16xf32>, %y: memref<1x16xf32>) {
   %c0 = arith.constant 0 : index
   linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>],
                   iterator_types = ["parallel", "parallel"]}
@@ -142,7 +141,28 @@ func.func @left_alone(%x: memref<1x16xf32>, %y: memref<1x16xf32>, %d: memref<?xf
     %v = memref.load %x[%c0, %j] : memref<1x16xf32>
     linalg.yield %v : f32
   }
+  return
+}
+
+// -----
+
+// Dynamic shapes (the rows of a prompt): a dynamic innermost loop gets full
+// vector tiles and a scalar remainder; a dynamic outer loop is tiled by 1,
+// so its tiles are static and vectorize.
+// CHECK-LABEL: func.func @dynamic
+//  CHECK-SAME:   (%[[D:.*]]: memref<?xf32>, %[[X:.*]]: memref<?x16xf32>)
+//       CHECK:   scf.for
+//       CHECK:     vector.transfer_write %{{.*}} : vector<8xf32>
+//       CHECK:   scf.for
+//       CHECK:     linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : memref<?xf32, strided<[1], offset: ?>>)
+//       CHECK:   memref.dim %[[X]]
+//       CHECK:   scf.for
+//       CHECK:     scf.for
+//       CHECK:       vector.transfer_write %{{.*}} : vector<8xf32>
+//   CHECK-NOT:   linalg.fill
+func.func @dynamic(%d: memref<?xf32>, %x: memref<?x16xf32>) {
   %one = arith.constant 1.0 : f32
   linalg.fill ins(%one : f32) outs(%d : memref<?xf32>)
+  linalg.fill ins(%one : f32) outs(%x : memref<?x16xf32>)
   return
 }

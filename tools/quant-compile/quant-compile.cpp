@@ -523,9 +523,10 @@ int main(int argc, char **argv) {
     gpu.format = kind == "asm" ? std::string("ptx") : gpuFormat;
     if (std::string error = qnt::checkGpuPipelineOptions(gpu); !error.empty())
       return fail("--target=cuda: " + error);
-    if (threads)
+    if (threads.getNumOccurrences() && threads)
       return fail("--parallel splits work across host threads; it does not "
                   "apply to --target=cuda");
+    threads = false;
     if (activations != "f32")
       return fail("--activations=" + activations +
                   " selects the host CPU kernels; it does not apply to "

@@ -3,6 +3,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "mlir/Transforms/InliningUtils.h"
 #include "qnt/IR/QntOps.h"
 #include "llvm/ADT/TypeSwitch.h"
 
@@ -17,7 +18,19 @@ using namespace mlir::qnt;
 #define GET_TYPEDEF_CLASSES
 #include "qnt/IR/QntTypes.cpp.inc"
 
+namespace {
+/// Every qnt op is pure and has no regions: inlining a function that holds
+/// them (the GPU pipeline inlines @forward's call of @prefill) is legal.
+struct QntInlinerInterface final : DialectInlinerInterface {
+  using DialectInlinerInterface::DialectInlinerInterface;
+  bool isLegalToInline(Operation *, Region *, bool, IRMapping &) const final {
+    return true;
+  }
+};
+} // namespace
+
 void QntDialect::initialize() {
+  addInterfaces<QntInlinerInterface>();
   addAttributes<
 #define GET_ATTRDEF_LIST
 #include "qnt/IR/QntAttrs.cpp.inc"

@@ -138,6 +138,24 @@ def QntPlanWorkspacePass
                            "::mlir::memref::MemRefDialect"];
 }
 
+def QntDecomposeAttentionPass : Pass<"qnt-decompose-attention"> {
+  let summary = "Lower qnt.attention to linalg ops over the live positions";
+  let description = [{
+    On tensors. Each `qnt.attention` becomes linalg.generic ops over the
+    slice of the cache that its rows may see (positions below
+    `min(position + T, S)`, a dynamic size): the scores `q . k` of every
+    row, head and position, the causal mask (row r sees positions up to
+    `position + r`), a max-subtracted softmax and the weighted sum of the
+    values. The GPU pipeline uses it (its generic lowering maps the linalg
+    ops to threads); the CPU pipeline has a kernel of its own
+    (convert-qnt-to-vector).
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def QntLinalgCopiesPass
     : Pass<"qnt-linalg-copies", "::mlir::func::FuncOp"> {
   let summary = "Copies between buffers become linalg.copy";

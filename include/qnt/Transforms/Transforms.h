@@ -14,6 +14,12 @@ FailureOr<MatmulOp> fuseDequantIntoMatmul(RewriterBase &rewriter,
                                           linalg::LinalgOp op);
 void populateFuseDequantMatmulPatterns(RewritePatternSet &patterns);
 
+/// Replaces qnt.attention by linalg ops on tensors over the live slice of
+/// the cache (positions below min(position + T, S)): scores, the causal
+/// mask, softmax, weighted sum of values. Returns the new result.
+FailureOr<Value> decomposeAttention(RewriterBase &rewriter, AttentionOp op);
+void populateDecomposeAttentionPatterns(RewritePatternSet &patterns);
+
 } // namespace mlir::qnt
 
 #endif // QNT_TRANSFORMS_TRANSFORMS_H
