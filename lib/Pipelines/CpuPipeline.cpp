@@ -63,13 +63,11 @@ void qnt::buildCpuLowerToLLVMPipeline(OpPassManager &pm,
     pm.addNestedPass<func::FuncOp>(
         createQntVectorizeLinalgPass(vectorizeOptions));
   }
-  std::string upstream = "func.func(convert-linalg-to-loops),";
+  if (failed(parsePassPipeline("func.func(convert-linalg-to-loops)", pm)))
+    llvm::report_fatal_error("qnt-cpu-pipeline: bad upstream pipeline string");
   if (options.parallel)
-    // Canonicalization inlines the memref.alloca_scope that scf-to-openmp
-    // wraps around each parallel body (the kernels allocate nothing), so
-    // scf-to-cf can later split the body into blocks.
-    upstream += "convert-scf-to-openmp,canonicalize,";
-  upstream +=
+    pm.addPass(createQntParallelToOpenMPPass());
+  std::string upstream =
       // expand-strided-metadata makes affine.apply ops, so lower-affine
       // runs after it.
       "convert-vector-to-scf,expand-strided-metadata,lower-affine,"

@@ -1,6 +1,7 @@
 // quant-compile: compiles a model in MLIR ahead of time into a quantized
 // native shared library (or object, assembly, LLVM IR, MLIR).
 #include "Calibrate.h"
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -271,6 +272,18 @@ static std::string cType(Type type) {
   return "";
 }
 
+/// The rows of one pass of @prefill's loop over the prompt: the constant
+/// bound of its affine.min (lib/Import/Transformer.cpp), or 0 if not found.
+static int64_t prefillBatch(func::FuncOp prefill) {
+  int64_t batch = 0;
+  prefill.walk([&](affine::AffineMinOp min) {
+    for (AffineExpr e : min.getAffineMap().getResults())
+      if (auto c = dyn_cast<AffineConstantExpr>(e))
+        batch = c.getValue();
+  });
+  return batch;
+}
+
 /// Writes a C header for the public functions of a bufferized module: one
 /// descriptor struct per (element type, rank) and a prototype per function
 /// for its `_mlir_ciface_` entry point.
@@ -322,11 +335,40 @@ static bool writeHeader(ModuleOp module, StringRef path, std::string &error) {
       structs += "} " + name + ";\n\n";
       params.push_back(name + " *results");
     }
+    // The model's entry points (lib/Import/Transformer.h) get their
+    // parameters named and documented; other functions argN.
+    ArrayRef<StringRef> names;
+    std::string doc;
+    static const StringRef kStepNames[] = {"token", "position", "k_cache",
+                                           "v_cache", "logits"};
+    static const StringRef kPrefillNames[] = {"tokens", "position", "k_cache",
+                                              "v_cache", "logits"};
+    bool model = type.getNumInputs() == 5 && type.getNumResults() == 0;
+    if (model && func.getName() == "forward") {
+      names = kStepNames;
+      doc = "/* One decoding step: feeds `token` at `position` (0-based, below "
+            "the context,\n   k_cache->sizes[1]), writes its keys and values "
+            "into row `position` of\n   every layer of k_cache and v_cache (the "
+            "caller's buffers: the state of the\n   sequence) and the "
+            "next-token logits into `logits`. */\n";
+    } else if (model && func.getName() == "prefill") {
+      names = kPrefillNames;
+      doc = "/* A prompt in one call: feeds the tokens->sizes[0] tokens at "
+            "positions\n   position, position + 1, ... (position + count must "
+            "not exceed the context),\n   through the GEMM kernels in passes "
+            "of up to " +
+            std::to_string(prefillBatch(func)) +
+            " rows, and writes the logits of the last\n   token into "
+            "`logits`: the same as calling forward for each token in turn. "
+            "*/\n";
+    }
     for (auto [i, t] : llvm::enumerate(type.getInputs())) {
       std::string c = spell(t, ok);
-      params.push_back(isa<MemRefType>(t) ? c + " *arg" + std::to_string(i)
-                                          : c + " arg" + std::to_string(i));
+      std::string name =
+          names.empty() ? "arg" + std::to_string(i) : names[i].str();
+      params.push_back(isa<MemRefType>(t) ? c + " *" + name : c + " " + name);
     }
+    prototypes += doc;
     if (!ok) {
       error = "function '" + func.getName().str() +
               "' has a type with no C spelling";
@@ -335,6 +377,10 @@ static bool writeHeader(ModuleOp module, StringRef path, std::string &error) {
     prototypes += ret + " _mlir_ciface_" + func.getName().str() + "(" +
                   llvm::join(params, ", ") + ");\n";
   }
+  prototypes += "/* Threads used by the following calls (OpenMP's threads in "
+                "a library built with\n   --parallel, the default; nothing in a "
+                "single-threaded one). */\nvoid qnt_set_threads(int32_t "
+                "threads);\n";
   std::string guard = "QNT_MODEL_H";
   std::error_code ec;
   llvm::raw_fd_ostream os(path, ec);

@@ -37,6 +37,11 @@ static cl::opt<bool> driverLogits(
     "driver-print-logits", cl::init(false),
     cl::desc("With --emit-driver: @main also prints each step's logits"),
     cl::cat(category));
+static cl::opt<int64_t> batch(
+    "batch", cl::init(128),
+    cl::desc("Rows of one pass of @prefill over a prompt (the M of its GEMMs; "
+             "the static workspace grows with it): 1 to 4096"),
+    cl::value_desc("N"), cl::cat(category));
 static cl::opt<bool> quiet("q", cl::init(false),
                            cl::desc("No progress lines on stderr"),
                            cl::cat(category));
@@ -80,6 +85,11 @@ int main(int argc, char **argv) {
     return 1;
   }
 
+  if (batch < 1 || batch > 4096) {
+    llvm::errs() << "quant-import: error: --batch=" << batch
+                 << " must be 1 to 4096\n";
+    return 1;
+  }
   std::unique_ptr<llvm::MemoryBuffer> file;
   qnt::TransformerConfig config;
   qnt::TransformerWeights weights;
@@ -97,6 +107,7 @@ int main(int argc, char **argv) {
         config.hiddenDim, config.heads, config.kvHeads, config.vocab,
         config.seqLen);
 
+  config.batch = batch;
   if (emitDriver < 0 || emitDriver > config.seqLen) {
     llvm::errs() << "quant-import: error: --emit-driver=" << emitDriver
                  << " must be in [0, seq_len = " << config.seqLen << "]\n";

@@ -170,6 +170,27 @@ def QntLinalgCopiesPass
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def QntParallelToOpenMPPass
+    : Pass<"qnt-parallel-to-openmp", "::mlir::ModuleOp"> {
+  let summary = "Run scf.parallel loops on OpenMP threads, split evenly by "
+                "thread number";
+  let description = [{
+    Each outermost `scf.parallel` (without reductions) becomes one
+    `omp.parallel` region: thread t of n (`omp_get_thread_num`,
+    `omp_get_num_threads`) runs the iterations [t * c, min((t + 1) * c,
+    total)) of the loop's flattened iteration space (row-major, the last
+    dimension fastest), c = ceil(total / n), as an `scf.for`; the region's
+    end is the join. Unlike upstream's convert-scf-to-openmp (an
+    `omp.wsloop`), no worksharing call runs per loop: the static schedule is
+    computed in the generated code, and a call allocates nothing. Nested
+    `scf.parallel` loops stay in their thread.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::func::FuncDialect",
+                           "::mlir::omp::OpenMPDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
 def QntVectorizeLinalgPass
     : Pass<"qnt-vectorize-linalg", "::mlir::func::FuncOp"> {
   let summary = "Tile the linalg ops of a bufferized function and turn their "
