@@ -1,24 +1,41 @@
 #!/usr/bin/env python3
 """llama.cpp as a peer benchmark for qnt: converts llama2.c checkpoints to GGUF, checks the conversion, times decode and prefill.
 
-  llama_cpp_peer.py setup                               build llama.cpp (pip) only
-  llama_cpp_peer.py convert MODEL.bin OUT.gguf [--type f32|q8_0|q4_0]
-  llama_cpp_peer.py check MODEL.bin                     llama.cpp vs numpy reference
-  llama_cpp_peer.py bench MODEL.gguf --threads 1,2 [--decode 128] [--prefill 128]
-                                     [--position 1000]
+  llama_cpp_peer.py setup                     create the venv, build llama.cpp
+  llama_cpp_peer.py convert MODEL.bin OUT.gguf [--type f32|q8_0|q4_0] [--pure]
+  llama_cpp_peer.py check MODEL.bin           llama.cpp vs the numpy reference
+  llama_cpp_peer.py bench MODEL.gguf --threads 1,2 [--decode 128]
+                          [--prefill 128] [--position 1000]
+
+MODEL.bin is a llama2.c checkpoint (legacy version 0: seven int32 header
+fields, then float32 tensors; see scripts/make_tiny_llama.py and
+test/Integration/Llama2c/llama2c_ref.py). `convert` writes an F32 GGUF of
+architecture "llama" with the gguf package and quantizes it with llama.cpp's
+own quantizer. `check` runs llama.cpp greedily from BOS on the F32 GGUF and
+compares tokens and logits with llama2c_ref.py. `bench` prints one line per
+measurement, for example
+
+  peer=llama.cpp type=q4_0 threads=1 what=decode position=0 ms_per_token=12.3 steps=128
+  peer=llama.cpp type=q4_0 threads=1 what=prefill tokens=128 ms=80.1 tokens_per_s=1598.0
+
+(other lines start with '#').
 
 Everything runs inside a virtual environment (--venv, default
 build/peers-venv under the repository root) made with Debian's
 /usr/bin/python3 and --system-site-packages (for numpy). The script creates
 it, pip-installs llama-cpp-python (which compiles llama.cpp from source with
-cmake, for this CPU) and gguf into it when they are not importable there yet,
-and re-executes itself with the venv's python.
+cmake, for this CPU: -march=native, OpenMP) and gguf into it when they are not
+importable there yet, and re-executes itself with the venv's python.
 """
 import argparse
+import ctypes
 import os
 import shlex
+import shutil
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -28,16 +45,21 @@ REFERENCE = REPO / "test" / "Integration" / "Llama2c" / "llama2c_ref.py"
 SYSTEM_PYTHON = "/usr/bin/python3"
 
 # Pinned so that the low-level API used below (llama_batch, llama_get_memory,
-# ...) is the one this script was written against; --llama-cpp-python overrides.
+# load_mode, ...) is the one this script was written against;
+# --llama-cpp-python / --gguf override.
 LLAMA_CPP_PYTHON = "llama-cpp-python==0.3.36"
 GGUF = "gguf==0.19.0"
 
 # cmake flags for llama.cpp: native code for this CPU (AVX2/AVX-512 ...),
-# OpenMP thread pool, release build, no extras.
+# OpenMP thread pool, release build, no BLAS/GPU/curl.
 CMAKE_ARGS = ("-DGGML_NATIVE=ON -DGGML_OPENMP=ON -DCMAKE_BUILD_TYPE=Release "
               "-DGGML_BLAS=OFF -DGGML_CUDA=OFF -DLLAMA_CURL=OFF")
 
 REEXEC_GUARD = "QNT_LLAMA_CPP_PEER_IN_VENV"
+
+# llama.cpp's file types (enum llama_ftype) for the types this script makes.
+FTYPES = {"f32": 0, "f16": 1, "q4_0": 2, "q8_0": 7}
+FTYPE_NAMES = {v: k for k, v in FTYPES.items()}
 
 
 def die(message):
@@ -46,13 +68,13 @@ def die(message):
     sys.exit(1)
 
 
+def note(message):
+    print(f"llama_cpp_peer: {message}", file=sys.stderr, flush=True)
+
+
 # --------------------------------------------------------------------------
 # Virtual environment: create, install, re-execute.
 # --------------------------------------------------------------------------
-
-def venv_python(venv):
-    return venv / "bin" / "python"
-
 
 def importable(python, modules):
     """True if `python -c 'import modules'` succeeds."""
@@ -62,17 +84,17 @@ def importable(python, modules):
 
 
 def ensure_venv(args):
-    """Makes sure the venv exists and holds llama_cpp and gguf; re-executes
-    this script in it unless already running there. Returns only when
+    """Makes sure the venv exists and holds llama_cpp and gguf, then
+    re-executes this script with the venv's python. Returns only when already
     running inside the venv."""
     venv = Path(args.venv).resolve()
     if Path(sys.prefix).resolve() == venv:
         return
     if os.environ.get(REEXEC_GUARD):
         die(f"re-executed in {venv} but sys.prefix is {sys.prefix}")
-    python = venv_python(venv)
+    python = venv / "bin" / "python"
     if not python.exists():
-        print(f"llama_cpp_peer: creating venv {venv}", file=sys.stderr)
+        note(f"creating venv {venv}")
         venv.parent.mkdir(parents=True, exist_ok=True)
         r = subprocess.run([SYSTEM_PYTHON, "-m", "venv", "--system-site-packages", str(venv)])
         if r.returncode != 0:
@@ -94,10 +116,9 @@ def ensure_venv(args):
         # --no-cache-dir: never a wheel cached from other CMAKE_ARGS.
         cmd = [str(python), "-m", "pip", "install", "--no-cache-dir", "-v",
                "--no-binary", "llama-cpp-python"] + install
-        print(f"llama_cpp_peer: pip-installing {' '.join(install)} into {venv} "
-              f"(compiles llama.cpp: ~10-20 min with 2 jobs; log {log})", file=sys.stderr)
-        print(f"llama_cpp_peer: CMAKE_ARGS='{CMAKE_ARGS}' CMAKE_BUILD_PARALLEL_LEVEL={args.jobs}",
-              file=sys.stderr)
+        note(f"pip-installing {' '.join(install)} into {venv} "
+             f"(compiles llama.cpp: about 10 min with 2 jobs; log {log})")
+        note(f"CMAKE_ARGS='{CMAKE_ARGS}' CMAKE_BUILD_PARALLEL_LEVEL={args.jobs}")
         start = time.monotonic()
         with open(log, "w") as f:
             f.write(f"# CMAKE_ARGS='{CMAKE_ARGS}' CMAKE_BUILD_PARALLEL_LEVEL={args.jobs}\n")
@@ -108,9 +129,11 @@ def ensure_venv(args):
         if r.returncode != 0 or not importable(python, ["llama_cpp", "gguf"]):
             die(f"pip could not install {' '.join(install)} (status {r.returncode}, "
                 f"{took:.0f} s): {last_error_line(log)} [full log: {log}]")
-        print(f"llama_cpp_peer: pip install took {took:.0f} s", file=sys.stderr)
+        note(f"pip install took {took:.0f} s")
     env = dict(os.environ)
     env[REEXEC_GUARD] = "1"
+    sys.stdout.flush()
+    sys.stderr.flush()
     os.execve(str(python), [str(python), str(Path(__file__).resolve())] + sys.argv[1:], env)
 
 
@@ -129,15 +152,398 @@ def last_error_line(log):
 
 
 # --------------------------------------------------------------------------
+# llama2.c checkpoint -> GGUF.
+# --------------------------------------------------------------------------
+
+def read_checkpoint(path):
+    """(config dict, {name: float32 array}) of a llama2.c legacy checkpoint.
+    The arrays are views of a read-only memory map, in nn.Linear [out, in]
+    layout, one array per layer for the per-layer tensors."""
+    import numpy as np
+    header = np.fromfile(path, dtype="<i4", count=7)
+    if header.size != 7:
+        die(f"{path}: shorter than a llama2.c header")
+    dim, hidden, layers, heads, kv_heads, vocab, seq = (int(v) for v in header)
+    shared = vocab > 0
+    vocab = abs(vocab)
+    if min(dim, hidden, layers, heads, kv_heads, vocab, seq) <= 0 or dim % heads or heads % kv_heads:
+        die(f"{path}: not a llama2.c checkpoint (header {header.tolist()})")
+    head = dim // heads
+    kv_dim = dim * kv_heads // heads
+    data = np.memmap(path, dtype="<f4", mode="r", offset=28)
+    shapes = [
+        ("emb", (vocab, dim)), ("rms_att", (layers, dim)),
+        ("wq", (layers, dim, dim)), ("wk", (layers, kv_dim, dim)), ("wv", (layers, kv_dim, dim)),
+        ("wo", (layers, dim, dim)), ("rms_ffn", (layers, dim)),
+        ("w1", (layers, hidden, dim)), ("w2", (layers, dim, hidden)), ("w3", (layers, hidden, dim)),
+        ("rms_final", (dim,)),
+        ("freq_cis_real", (seq, head // 2)), ("freq_cis_imag", (seq, head // 2)),
+    ]
+    if not shared:
+        shapes.append(("cls", (vocab, dim)))
+    expected = sum(int(np.prod(s)) for _, s in shapes)
+    if data.size != expected:
+        die(f"{path}: {data.size} floats after the header, expected {expected} for "
+            f"dim={dim} hidden={hidden} layers={layers} heads={heads} kv_heads={kv_heads} "
+            f"vocab={vocab} ({'shared' if shared else 'unshared'} classifier) seq={seq}")
+    w, o = {}, 0
+    for name, shape in shapes:
+        n = int(np.prod(shape))
+        w[name] = data[o:o + n].reshape(shape)
+        o += n
+    cfg = dict(dim=dim, hidden=hidden, layers=layers, heads=heads, kv_heads=kv_heads,
+               vocab=vocab, seq=seq, head=head, kv_dim=kv_dim, shared=shared)
+    return cfg, w
+
+
+def dummy_vocab(vocab):
+    """A SentencePiece-style ("llama") vocabulary of `vocab` placeholder
+    tokens: <unk>, <s>, </s>, then the 256 byte tokens <0x00>..<0xFF> as in
+    Llama 2's (and llama2.c's tok512) vocabularies where they fit, then
+    plain tokens. Only ids matter here; no text is ever tokenized."""
+    NORMAL, UNKNOWN, CONTROL, BYTE = 1, 2, 3, 6
+    tokens, types = [], []
+    for i in range(vocab):
+        if i < 3:
+            tokens.append(["<unk>", "<s>", "</s>"][i])
+            types.append(UNKNOWN if i == 0 else CONTROL)
+        elif vocab >= 259 and i < 259:
+            tokens.append(f"<0x{i - 3:02X}>")
+            types.append(BYTE)
+        else:
+            tokens.append(f"<tok{i}>")
+            types.append(NORMAL)
+    return tokens, [0.0] * vocab, types
+
+
+def write_f32_gguf(model, out):
+    """Writes the checkpoint `model` as an F32 GGUF of architecture llama."""
+    import gguf
+    cfg, w = read_checkpoint(model)
+    writer = gguf.GGUFWriter(str(out), "llama")
+    writer.add_name(Path(model).stem)
+    writer.add_context_length(cfg["seq"])
+    writer.add_embedding_length(cfg["dim"])
+    writer.add_block_count(cfg["layers"])
+    writer.add_feed_forward_length(cfg["hidden"])
+    writer.add_head_count(cfg["heads"])
+    writer.add_head_count_kv(cfg["kv_heads"])
+    # llama2.c's RoPE rotates the pairs (2i, 2i+1) of each head by
+    # pos / 10000^(2i/head_size): llama.cpp's normal RoPE of arch llama over
+    # the whole head, so q and k need no permutation.
+    writer.add_rope_dimension_count(cfg["head"])
+    writer.add_rope_freq_base(10000.0)
+    writer.add_layer_norm_rms_eps(1e-5)
+    writer.add_vocab_size(cfg["vocab"])
+    writer.add_file_type(FTYPES["f32"])
+    tokens, scores, types = dummy_vocab(cfg["vocab"])
+    writer.add_tokenizer_model("llama")
+    writer.add_token_list(tokens)
+    writer.add_token_scores(scores)
+    writer.add_token_types(types)
+    writer.add_unk_token_id(0)
+    writer.add_bos_token_id(1)
+    writer.add_eos_token_id(2)
+    writer.add_add_bos_token(False)
+    writer.add_add_eos_token(False)
+
+    # numpy [out, in] is GGUF ne = [in, out], the layout llama.cpp expects.
+    writer.add_tensor("token_embd.weight", w["emb"])
+    for l in range(cfg["layers"]):
+        for name, key in (("attn_norm", "rms_att"), ("attn_q", "wq"), ("attn_k", "wk"),
+                          ("attn_v", "wv"), ("attn_output", "wo"), ("ffn_norm", "rms_ffn"),
+                          ("ffn_gate", "w1"), ("ffn_down", "w2"), ("ffn_up", "w3")):
+            writer.add_tensor(f"blk.{l}.{name}.weight", w[key][l])
+    writer.add_tensor("output_norm.weight", w["rms_final"])
+    # A shared classifier has no output.weight: llama.cpp then uses
+    # token_embd.weight for the logits too.
+    if not cfg["shared"]:
+        writer.add_tensor("output.weight", w["cls"])
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return cfg
+
+
+def tensor_types(path):
+    """'q4_0 x 84, f32 x 25, ...': how many tensors of each type `path` holds."""
+    import gguf
+    counts = {}
+    for t in gguf.GGUFReader(str(path)).tensors:
+        name = t.tensor_type.name.lower()
+        counts[name] = counts.get(name, 0) + 1
+    return ", ".join(f"{k} x {v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
+def convert(model, out, qtype, pure=False, threads=0, verbose=False):
+    """MODEL.bin -> OUT.gguf of type `qtype`; quantized types via llama.cpp."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    if qtype == "f32":
+        write_f32_gguf(model, out)
+    else:
+        llama_cpp = load_llama_cpp(verbose)
+        f32 = out.with_name(out.name + ".f32.tmp")
+        try:
+            write_f32_gguf(model, f32)
+            params = llama_cpp.llama_model_quantize_default_params()
+            params.ftype = FTYPES[qtype]
+            params.nthread = threads
+            # pure: every 2-D tensor in qtype. Otherwise llama.cpp's own
+            # choices for the type, as llama-quantize makes them (for
+            # q4_0 the classifier becomes q6_K).
+            params.pure = pure
+            rc = llama_cpp.llama_model_quantize(str(f32).encode(), str(out).encode(),
+                                                ctypes.byref(params))
+            if rc != 0:
+                die(f"llama_model_quantize({f32} -> {out}, {qtype}) failed with status {rc}")
+        finally:
+            f32.unlink(missing_ok=True)
+    note(f"wrote {out} ({qtype}{', pure' if pure else ''}; {out.stat().st_size / 2**20:.1f} MiB; "
+         f"tensors {tensor_types(out)}) in {time.perf_counter() - start:.1f} s")
+
+
+# --------------------------------------------------------------------------
+# llama.cpp through llama-cpp-python's low-level (ctypes) API.
+# --------------------------------------------------------------------------
+
+def load_llama_cpp(verbose):
+    import llama_cpp
+    try:
+        from llama_cpp import _logger
+        _logger.set_verbose(verbose)   # llama.cpp's log only with --verbose
+    except ImportError:
+        pass
+    llama_cpp.llama_backend_init()
+    return llama_cpp
+
+
+class Runner:
+    """One model and one context (one KV cache, sequence 0) of llama.cpp."""
+
+    def __init__(self, llama_cpp, path, n_ctx, n_batch, threads, kv_type=None, flash_attn=None):
+        import numpy as np
+        self.np = np
+        self.lc = lc = llama_cpp
+        mparams = lc.llama_model_default_params()
+        mparams.n_gpu_layers = 0
+        # Read the weights into memory up front (no mmap, so no page faults
+        # in the timed calls).
+        mparams.load_mode = lc.LLAMA_LOAD_MODE_NONE
+        self.model = lc.llama_model_load_from_file(str(path).encode(), mparams)
+        if not self.model:
+            die(f"llama.cpp could not load {path} (run with --verbose for its log)")
+        self.vocab = lc.llama_vocab_n_tokens(lc.llama_model_get_vocab(self.model))
+        self.n_ctx_train = lc.llama_model_n_ctx_train(self.model)
+        cparams = lc.llama_context_default_params()
+        cparams.n_ctx = n_ctx or self.n_ctx_train
+        cparams.n_batch = n_batch
+        cparams.n_ubatch = n_batch
+        cparams.n_seq_max = 1
+        cparams.n_threads = threads
+        cparams.n_threads_batch = threads
+        if kv_type is not None:
+            cparams.type_k = cparams.type_v = kv_type
+        if flash_attn is not None:
+            cparams.flash_attn_type = flash_attn
+        self.ctx = lc.llama_init_from_model(self.model, cparams)
+        if not self.ctx:
+            die(f"llama.cpp could not create a context for {path} (n_ctx {cparams.n_ctx}, "
+                f"n_batch {n_batch}; run with --verbose for its log)")
+        self.n_ctx = lc.llama_n_ctx(self.ctx)
+        self.n_batch = n_batch
+        self.batch = lc.llama_batch_init(n_batch, 0, 1)
+        self.memory = lc.llama_get_memory(self.ctx)
+
+    def meta(self, key):
+        buf = ctypes.create_string_buffer(256)
+        n = self.lc.llama_model_meta_val_str(self.model, key.encode(), buf, len(buf))
+        return buf.value.decode() if n >= 0 else None
+
+    def clear(self):
+        """Empties the KV cache."""
+        self.lc.llama_memory_clear(self.memory, True)
+
+    def decode(self, tokens, pos):
+        """One llama_decode call for `tokens` at positions pos, pos+1, ...;
+        logits for the last one only. Returns the seconds the call took
+        (including llama_synchronize, so all work is done)."""
+        b = self.batch
+        n = len(tokens)
+        assert n <= self.n_batch
+        for i, t in enumerate(tokens):
+            b.token[i] = int(t)
+            b.pos[i] = pos + i
+            b.n_seq_id[i] = 1
+            b.seq_id[i][0] = 0
+            b.logits[i] = i == n - 1
+        b.n_tokens = n
+        start = time.perf_counter()
+        rc = self.lc.llama_decode(self.ctx, b)
+        self.lc.llama_synchronize(self.ctx)
+        took = time.perf_counter() - start
+        if rc != 0:
+            die(f"llama_decode of {n} tokens at position {pos} returned {rc}")
+        return took
+
+    def logits(self):
+        """The logits of the last decoded token (a numpy copy)."""
+        ptr = self.lc.llama_get_logits_ith(self.ctx, -1)
+        return self.np.ctypeslib.as_array(ptr, shape=(self.vocab,)).copy()
+
+    def fill(self, tokens, pos=0):
+        """Decodes `tokens` from `pos` in chunks of n_batch."""
+        for i in range(0, len(tokens), self.n_batch):
+            self.decode(tokens[i:i + self.n_batch], pos + i)
+
+    def close(self):
+        self.lc.llama_batch_free(self.batch)
+        self.lc.llama_free(self.ctx)
+        self.lc.llama_model_free(self.model)
+
+
+# --------------------------------------------------------------------------
 # Commands (run inside the venv).
 # --------------------------------------------------------------------------
 
 def cmd_setup(args):
     import gguf
-    import llama_cpp
-    print(f"llama-cpp-python {llama_cpp.__version__}, gguf {getattr(gguf, '__version__', '?')}, "
-          f"venv {sys.prefix}")
-    print("system info:", llama_cpp.llama_print_system_info().decode().strip())
+    llama_cpp = load_llama_cpp(args.verbose)
+    try:
+        from importlib.metadata import version
+        gguf_version = version("gguf")
+    except Exception:
+        gguf_version = "?"
+    print(f"llama-cpp-python {llama_cpp.__version__}, gguf {gguf_version}, venv {sys.prefix}")
+    print("llama.cpp system info:", llama_cpp.llama_print_system_info().decode().strip())
+    return 0
+
+
+def cmd_convert(args):
+    convert(args.model, args.out, args.type, pure=args.pure, threads=args.quantize_threads,
+            verbose=args.verbose)
+    return 0
+
+
+def cmd_check(args):
+    """llama.cpp's greedy tokens and logits from BOS against llama2c_ref.py."""
+    import numpy as np
+    tmp = Path(tempfile.mkdtemp(prefix="llama_cpp_peer_check_"))
+    try:
+        gguf_path = tmp / "model.f32.gguf"
+        cfg = write_f32_gguf(args.model, gguf_path)
+        steps = min(args.steps, cfg["seq"])
+        note(f"{args.model}: dim {cfg['dim']}, hidden {cfg['hidden']}, {cfg['layers']} layers, "
+             f"{cfg['heads']} heads ({cfg['kv_heads']} kv, head size {cfg['head']}), vocab "
+             f"{cfg['vocab']}, seq {cfg['seq']}, {'shared' if cfg['shared'] else 'unshared'} classifier")
+
+        # The numpy reference: prompt [1], `steps` greedy tokens, logits of
+        # each of the `steps` fed positions.
+        ref_logits = tmp / "ref.logits"
+        r = subprocess.run([SYSTEM_PYTHON, str(REFERENCE), "run", str(args.model), "--steps",
+                            str(steps), "--logits", str(ref_logits)],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            die(f"{REFERENCE.name} failed: {r.stderr.strip().splitlines()[-1:]}")
+        ref_tokens = [int(t) for t in r.stdout.split()]
+        ref = np.fromfile(ref_logits, dtype="<f4").reshape(-1, cfg["vocab"])
+
+        # llama.cpp: the same, one llama_decode per token. The KV cache is
+        # F32 (--kv-type) so that the check measures the conversion rather
+        # than the F16 cache.
+        llama_cpp = load_llama_cpp(args.verbose)
+        kv = {"f32": llama_cpp.GGML_TYPE_F32, "f16": llama_cpp.GGML_TYPE_F16}[args.kv_type]
+        run = Runner(llama_cpp, gguf_path, cfg["seq"], 8, args.threads, kv_type=kv)
+        got_tokens, got = [], []
+        token = 1
+        for pos in range(steps):
+            run.decode([token], pos)
+            row = run.logits()
+            got.append(row)
+            token = int(np.argmax(row))
+            got_tokens.append(token)
+        run.close()
+        got = np.stack(got)
+
+        err = float(np.abs(got - ref).max())
+        scale = float(np.abs(ref).max())
+        same = got_tokens == ref_tokens
+        ok = same and err <= args.rtol * scale
+        print(f"reference tokens: {' '.join(map(str, ref_tokens))}")
+        print(f"llama.cpp tokens: {' '.join(map(str, got_tokens))}")
+        print(f"{'PASS' if ok else 'FAIL'} {steps} steps: tokens {'equal' if same else 'DIFFER'}; "
+              f"logits max |difference| {err:.3g} (max |logit| {scale:.3g}, relative "
+              f"{err / scale:.2g}, limit {args.rtol:g}); llama.cpp KV cache {args.kv_type}")
+        return 0 if ok else 1
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def cmd_bench(args):
+    """Times decode (per token, at position 0 and at --position) and prefill
+    with llama.cpp, for each thread count, printing one line per number."""
+    import numpy as np
+    llama_cpp = load_llama_cpp(args.verbose)
+    threads = [int(t) for t in args.threads.split(",") if t]
+    rng = np.random.default_rng(args.seed)
+    positions = [0] + ([args.position] if args.position else [])
+    for t in threads:
+        # Loaded once per thread count; every measurement below uses it.
+        # n_ctx is the model's context, or more when --position + --decode
+        # needs more (llama.cpp warns; the RoPE simply goes on, and time is
+        # all that is measured here).
+        probe_ctx = args.ctx
+        run = Runner(llama_cpp, args.model, 0 if not probe_ctx else probe_ctx,
+                     max(args.prefill, args.batch), t)
+        need = max(positions) + args.decode + 1
+        if not probe_ctx and run.n_ctx < need:
+            run.close()
+            run = Runner(llama_cpp, args.model, need, max(args.prefill, args.batch), t)
+        ftype = run.meta("general.file_type")
+        qtype = args.label or FTYPE_NAMES.get(int(ftype) if ftype else -1, f"ftype{ftype}")
+        vocab = run.vocab
+        if t == threads[0]:
+            print(f"# llama-cpp-python {llama_cpp.__version__}; model {args.model}: {qtype}, "
+                  f"{tensor_types(args.model)}; n_ctx_train {run.n_ctx_train}, n_ctx {run.n_ctx}, "
+                  f"n_batch=n_ubatch {run.n_batch}, KV cache f16, flash attention auto", flush=True)
+        prefix = f"peer=llama.cpp type={qtype} threads={t}"
+
+        def random_tokens(n):
+            return rng.integers(3, vocab, size=n).tolist()
+
+        # Warm-up: one prefill and a few decode steps (first-touch of the
+        # compute buffers, OpenMP threads).
+        run.clear()
+        run.decode(random_tokens(args.prefill), 0)
+        for i in range(4):
+            run.decode([int(np.argmax(run.logits()))], args.prefill + i)
+
+        for position in positions:
+            run.clear()
+            if position:
+                run.fill(random_tokens(position))
+                token = int(np.argmax(run.logits()))
+            else:
+                token = 1   # BOS
+            times = []
+            for i in range(args.decode):
+                times.append(run.decode([token], position + i))
+                token = int(np.argmax(run.logits()))   # greedy, outside the timing
+            print(f"{prefix} what=decode position={position} "
+                  f"ms_per_token={statistics.median(times) * 1e3:.3f} steps={args.decode} "
+                  f"min_ms={min(times) * 1e3:.3f}", flush=True)
+
+        if args.prefill:
+            times = []
+            for _ in range(args.repeat):
+                run.clear()
+                times.append(run.decode(random_tokens(args.prefill), 0))
+            ms = statistics.median(times) * 1e3
+            print(f"{prefix} what=prefill tokens={args.prefill} ms={ms:.3f} "
+                  f"tokens_per_s={args.prefill / ms * 1e3:.1f} repeats={args.repeat}", flush=True)
+        run.close()
     return 0
 
 
@@ -155,10 +561,54 @@ def main():
     common.add_argument("--verbose", action="store_true", help="show llama.cpp's log")
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("setup", parents=[common], help="create the venv and build llama.cpp only")
+
+    sub.add_parser("setup", parents=[common],
+                   help="create the venv and build llama.cpp (done by every command when needed)")
+
+    c = sub.add_parser("convert", parents=[common], help="llama2.c checkpoint -> GGUF")
+    c.add_argument("model", help="llama2.c checkpoint (.bin)")
+    c.add_argument("out", help="GGUF file to write")
+    c.add_argument("--type", choices=["f32", "q8_0", "q4_0"], default="f32",
+                   help="tensor type (default: %(default)s); q8_0/q4_0 by llama.cpp's quantizer")
+    c.add_argument("--pure", action="store_true",
+                   help="every matrix in --type (llama.cpp otherwise makes the classifier "
+                        "q6_K for q4_0, as llama-quantize does)")
+    c.add_argument("--quantize-threads", type=int, default=0,
+                   help="threads for quantizing (default 0: all)")
+
+    k = sub.add_parser("check", parents=[common],
+                       help="compare llama.cpp on the F32 GGUF with llama2c_ref.py")
+    k.add_argument("model", help="llama2.c checkpoint (.bin)")
+    k.add_argument("--steps", type=int, default=32, help="greedy steps from BOS (default: %(default)s)")
+    k.add_argument("--rtol", type=float, default=1e-4,
+                   help="limit on max |logit difference| / max |logit| (default: %(default)s)")
+    k.add_argument("--kv-type", choices=["f32", "f16"], default="f32",
+                   help="llama.cpp's KV cache type (default: %(default)s)")
+    k.add_argument("--threads", type=int, default=1, help="llama.cpp threads (default: %(default)s)")
+
+    b = sub.add_parser("bench", parents=[common], help="time decode and prefill")
+    b.add_argument("model", help="GGUF file (from convert)")
+    b.add_argument("--threads", default="1", help="comma-separated thread counts (default: %(default)s)")
+    b.add_argument("--decode", type=int, default=128,
+                   help="timed decode steps, one token per llama_decode (default: %(default)s)")
+    b.add_argument("--prefill", type=int, default=128,
+                   help="tokens of the timed prefill, one llama_decode (default: %(default)s; 0: none)")
+    b.add_argument("--position", type=int, default=1000,
+                   help="also time decode after filling the cache to this position "
+                        "(default: %(default)s; 0: only at position 0)")
+    b.add_argument("--repeat", type=int, default=5, help="prefill repetitions; the median is printed")
+    b.add_argument("--batch", type=int, default=512,
+                   help="n_batch = n_ubatch: the chunk size of the cache fill (default: %(default)s; "
+                        "at least --prefill)")
+    b.add_argument("--ctx", type=int, default=0,
+                   help="n_ctx (default: the model's, or --position + --decode + 1 if larger)")
+    b.add_argument("--label", help="type= to print instead of the file's type")
+    b.add_argument("--seed", type=int, default=0, help="for the random token ids")
+
     args = p.parse_args()
     ensure_venv(args)
-    return {"setup": cmd_setup}[args.cmd](args)
+    return {"setup": cmd_setup, "convert": cmd_convert, "check": cmd_check,
+            "bench": cmd_bench}[args.cmd](args)
 
 
 if __name__ == "__main__":
