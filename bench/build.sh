@@ -110,7 +110,7 @@ for spec in "${SPECS[@]}"; do
 done
 mv "$OUT/kernels.inc.new" "$OUT/kernels.inc"
 printf '%s\n' "${SPECS[@]}" >"$OUT/kernels.txt"
-clang++-22 -O2 -march=native -std=c++17 -fopenmp -I"$OUT" -I/usr/include/x86_64-linux-gnu \
+clang++-22 -O2 -march=native -std=c++17 -fopenmp -I"$OUT" -I"$ROOT/bench" -I/usr/include/x86_64-linux-gnu \
   "$ROOT/bench/qnt_bench.cpp" "${objs[@]}" -o "$OUT/qnt_bench" \
   -L$LLVM/lib -Wl,-rpath,$LLVM/lib -lopenblas -lm
 echo "built $OUT/qnt_bench" >&2

@@ -24,8 +24,8 @@ Everything runs inside a virtual environment (--venv, default
 build/peers-venv under the repository root) made with Debian's
 /usr/bin/python3 and --system-site-packages (for numpy). The script creates
 it, pip-installs llama-cpp-python (which compiles llama.cpp from source with
-cmake, for this CPU: -march=native, OpenMP) and gguf into it when they are not
-importable there yet, and re-executes itself with the venv's python.
+cmake, for this CPU's instruction sets, with OpenMP) and gguf into it when they
+are not importable there yet, and re-executes itself with the venv's python.
 """
 import argparse
 import ctypes
@@ -50,10 +50,22 @@ SYSTEM_PYTHON = "/usr/bin/python3"
 LLAMA_CPP_PYTHON = "llama-cpp-python==0.3.36"
 GGUF = "gguf==0.19.0"
 
-# cmake flags for llama.cpp: native code for this CPU (AVX2/AVX-512 ...),
-# OpenMP thread pool, release build, no BLAS/GPU/curl.
-CMAKE_ARGS = ("-DGGML_NATIVE=ON -DGGML_OPENMP=ON -DCMAKE_BUILD_TYPE=Release "
-              "-DGGML_BLAS=OFF -DGGML_CUDA=OFF -DLLAMA_CURL=OFF")
+# cmake flags for llama.cpp: code for this CPU, OpenMP thread pool, release
+# build, no BLAS/GPU/curl (see cmake_args).
+COMMON_CMAKE_ARGS = ("-DGGML_OPENMP=ON -DCMAKE_BUILD_TYPE=Release -DGGML_BLAS=OFF "
+                     "-DGGML_CUDA=OFF -DLLAMA_CURL=OFF")
+
+# ggml's x86 instruction-set options and the /proc/cpuinfo flags each needs.
+X86_OPTIONS = [
+    ("GGML_SSE42", ["sse4_2"]), ("GGML_AVX", ["avx"]), ("GGML_AVX2", ["avx2"]),
+    ("GGML_FMA", ["fma"]), ("GGML_F16C", ["f16c"]), ("GGML_BMI2", ["bmi2"]),
+    ("GGML_AVX_VNNI", ["avx_vnni"]),
+    ("GGML_AVX512", ["avx512f", "avx512cd", "avx512vl", "avx512dq", "avx512bw"]),
+    ("GGML_AVX512_VBMI", ["avx512vbmi"]), ("GGML_AVX512_VNNI", ["avx512_vnni"]),
+    ("GGML_AVX512_BF16", ["avx512_bf16"]),
+]
+AMX_OPTIONS = [("GGML_AMX_TILE", ["amx_tile"]), ("GGML_AMX_INT8", ["amx_int8"]),
+               ("GGML_AMX_BF16", ["amx_bf16"])]
 
 REEXEC_GUARD = "QNT_LLAMA_CPP_PEER_IN_VENV"
 
@@ -83,10 +95,44 @@ def importable(python, modules):
                           stderr=subprocess.DEVNULL).returncode == 0
 
 
+def cpu_flags():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def cmake_args(amx):
+    """CMAKE_ARGS for building llama.cpp here.
+
+    With --amx: -DGGML_NATIVE=ON (-march=native), which on a CPU with AMX
+    also compiles ggml's AMX kernels. Otherwise: every x86 instruction-set
+    option of ggml that this CPU has (the same SIMD code as -march=native),
+    but no AMX. The AMX kernels of the llama.cpp in llama-cpp-python 0.3.36
+    take the q4_0/q8_0 weights and crash (SIGSEGV in llama_decode as soon as
+    a batch has 2 or more tokens) on this project's Sapphire Rapids machine;
+    llama.cpp's issues report AMX segfaults (#20824) and wrong Q4_0 results
+    (#16315) too. Without AMX, q4_0 runs ggml's AVX-512 CPU_REPACK kernels."""
+    flags = cpu_flags()
+    if amx or "avx" not in flags:
+        return "-DGGML_NATIVE=ON " + COMMON_CMAKE_ARGS
+    opts = ["-DGGML_NATIVE=OFF"]
+    for name, need in X86_OPTIONS + AMX_OPTIONS:
+        on = all(f in flags for f in need) and not name.startswith("GGML_AMX")
+        opts.append(f"-D{name}={'ON' if on else 'OFF'}")
+    return " ".join(opts) + " " + COMMON_CMAKE_ARGS
+
+
 def ensure_venv(args):
-    """Makes sure the venv exists and holds llama_cpp and gguf, then
-    re-executes this script with the venv's python. Returns only when already
-    running inside the venv."""
+    """Makes sure the venv exists and holds gguf and a llama_cpp built with
+    the current cmake_args (recorded in VENV/llama-cpp-build.txt; a
+    different or missing record rebuilds it), then re-executes this script
+    with the venv's python. Returns only when already running inside the
+    venv."""
     venv = Path(args.venv).resolve()
     if Path(sys.prefix).resolve() == venv:
         return
@@ -102,26 +148,39 @@ def ensure_venv(args):
     if not importable(python, ["numpy"]):
         die(f"numpy is not importable in {venv} (Debian's python3-numpy is expected "
             f"through --system-site-packages)")
-    install = []
+    cmake = cmake_args(args.amx)
+    stamp = venv / "llama-cpp-build.txt"
+    wanted = f"{args.llama_cpp_python}\nCMAKE_ARGS={cmake}\n"
+    install, reinstall = [], False
     if not importable(python, ["gguf"]):
         install.append(args.gguf)
     if not importable(python, ["llama_cpp"]):
         install.append(args.llama_cpp_python)
+    elif args.rebuild or not stamp.exists() or stamp.read_text() != wanted:
+        why = ("--rebuild" if args.rebuild else "built with other settings" if stamp.exists()
+               else f"no record of its build settings ({stamp.name})")
+        note(f"rebuilding llama_cpp in {venv}: {why}")
+        install.append(args.llama_cpp_python)
+        reinstall = True
     if install:
         log = venv / "pip-install.log"
         env = dict(os.environ)
-        env["CMAKE_ARGS"] = CMAKE_ARGS
+        env["CMAKE_ARGS"] = cmake
         env["CMAKE_BUILD_PARALLEL_LEVEL"] = str(args.jobs)
         # --no-binary: llama-cpp-python is always built here, for this CPU;
         # --no-cache-dir: never a wheel cached from other CMAKE_ARGS.
         cmd = [str(python), "-m", "pip", "install", "--no-cache-dir", "-v",
-               "--no-binary", "llama-cpp-python"] + install
+               "--no-binary", "llama-cpp-python"]
+        if reinstall:
+            cmd += ["--force-reinstall", "--no-deps"]
+        cmd += install
         note(f"pip-installing {' '.join(install)} into {venv} "
-             f"(compiles llama.cpp: about 10 min with 2 jobs; log {log})")
-        note(f"CMAKE_ARGS='{CMAKE_ARGS}' CMAKE_BUILD_PARALLEL_LEVEL={args.jobs}")
+             f"(compiles llama.cpp: about 6 min with 2 jobs; log {log})")
+        note(f"CMAKE_ARGS='{cmake}' CMAKE_BUILD_PARALLEL_LEVEL={args.jobs}")
+        stamp.unlink(missing_ok=True)
         start = time.monotonic()
         with open(log, "w") as f:
-            f.write(f"# CMAKE_ARGS='{CMAKE_ARGS}' CMAKE_BUILD_PARALLEL_LEVEL={args.jobs}\n")
+            f.write(f"# CMAKE_ARGS='{cmake}' CMAKE_BUILD_PARALLEL_LEVEL={args.jobs}\n")
             f.write("# " + " ".join(shlex.quote(c) for c in cmd) + "\n")
             f.flush()
             r = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, env=env)
@@ -129,6 +188,7 @@ def ensure_venv(args):
         if r.returncode != 0 or not importable(python, ["llama_cpp", "gguf"]):
             die(f"pip could not install {' '.join(install)} (status {r.returncode}, "
                 f"{took:.0f} s): {last_error_line(log)} [full log: {log}]")
+        stamp.write_text(wanted)
         note(f"pip install took {took:.0f} s")
     env = dict(os.environ)
     env[REEXEC_GUARD] = "1"
@@ -266,6 +326,15 @@ def write_f32_gguf(model, out):
     return cfg
 
 
+def context_length(path):
+    """llama.context_length of a GGUF file."""
+    import gguf
+    field = gguf.GGUFReader(str(path)).fields.get("llama.context_length")
+    if field is None:
+        die(f"{path}: no llama.context_length (not a GGUF of architecture llama?)")
+    return int(field.parts[field.data[0]][0])
+
+
 def tensor_types(path):
     """'q4_0 x 84, f32 x 25, ...': how many tensors of each type `path` holds."""
     import gguf
@@ -309,15 +378,38 @@ def convert(model, out, qtype, pure=False, threads=0, verbose=False):
 # llama.cpp through llama-cpp-python's low-level (ctypes) API.
 # --------------------------------------------------------------------------
 
+_log_state = {"verbose": False, "last": 0, "callback": None}
+
+
 def load_llama_cpp(verbose):
+    """Imports llama_cpp; llama.cpp's log goes to stderr in full with
+    --verbose, else only its errors."""
     import llama_cpp
-    try:
-        from llama_cpp import _logger
-        _logger.set_verbose(verbose)   # llama.cpp's log only with --verbose
-    except ImportError:
-        pass
+    _log_state["verbose"] = verbose
+
+    def log(level, text, user_data):
+        # ggml_log_level (ggml.h): 1 debug, 2 info, 3 warn, 4 error,
+        # 5 continuation of the previous message.
+        if level != 5:
+            _log_state["last"] = level
+        if _log_state["verbose"] or _log_state["last"] >= 4:
+            sys.stderr.write(text.decode("utf-8", errors="replace"))
+            sys.stderr.flush()
+
+    if _log_state["callback"] is None:
+        _log_state["callback"] = llama_cpp.llama_log_callback(log)   # kept alive here
+        llama_cpp.llama_log_set(_log_state["callback"], ctypes.c_void_p(0))
     llama_cpp.llama_backend_init()
     return llama_cpp
+
+
+def flash_attn_types(lc):
+    return {"auto": lc.LLAMA_FLASH_ATTN_TYPE_AUTO, "off": lc.LLAMA_FLASH_ATTN_TYPE_DISABLED,
+            "on": lc.LLAMA_FLASH_ATTN_TYPE_ENABLED}
+
+
+def kv_types(lc):
+    return {"f32": lc.GGML_TYPE_F32, "f16": lc.GGML_TYPE_F16, "q8_0": lc.GGML_TYPE_Q8_0}
 
 
 class Runner:
@@ -435,9 +527,9 @@ def cmd_check(args):
         gguf_path = tmp / "model.f32.gguf"
         cfg = write_f32_gguf(args.model, gguf_path)
         steps = min(args.steps, cfg["seq"])
-        note(f"{args.model}: dim {cfg['dim']}, hidden {cfg['hidden']}, {cfg['layers']} layers, "
-             f"{cfg['heads']} heads ({cfg['kv_heads']} kv, head size {cfg['head']}), vocab "
-             f"{cfg['vocab']}, seq {cfg['seq']}, {'shared' if cfg['shared'] else 'unshared'} classifier")
+        print(f"# {args.model}: dim {cfg['dim']}, hidden {cfg['hidden']}, {cfg['layers']} layers, "
+              f"{cfg['heads']} heads ({cfg['kv_heads']} kv, head size {cfg['head']}), vocab "
+              f"{cfg['vocab']}, seq {cfg['seq']}, {'shared' if cfg['shared'] else 'unshared'} classifier")
 
         # The numpy reference: prompt [1], `steps` greedy tokens, logits of
         # each of the `steps` fed positions.
@@ -446,37 +538,58 @@ def cmd_check(args):
                             str(steps), "--logits", str(ref_logits)],
                            capture_output=True, text=True)
         if r.returncode != 0:
-            die(f"{REFERENCE.name} failed: {r.stderr.strip().splitlines()[-1:]}")
+            die(f"{REFERENCE.name} failed: {(r.stderr.strip().splitlines() or ['?'])[-1]}")
         ref_tokens = [int(t) for t in r.stdout.split()]
         ref = np.fromfile(ref_logits, dtype="<f4").reshape(-1, cfg["vocab"])
 
-        # llama.cpp: the same, one llama_decode per token. The KV cache is
-        # F32 (--kv-type) so that the check measures the conversion rather
-        # than the F16 cache.
+        # llama.cpp: the same, one llama_decode per token. The strict run
+        # uses an F32 KV cache and no flash attention (whose CPU kernel
+        # rounds Q and V to F16), so that it measures the conversion alone;
+        # a second run with llama.cpp's defaults (F16 cache, flash attention
+        # auto), the settings `bench` times, is reported for information.
         llama_cpp = load_llama_cpp(args.verbose)
-        kv = {"f32": llama_cpp.GGML_TYPE_F32, "f16": llama_cpp.GGML_TYPE_F16}[args.kv_type]
-        run = Runner(llama_cpp, gguf_path, cfg["seq"], 8, args.threads, kv_type=kv)
-        got_tokens, got = [], []
-        token = 1
-        for pos in range(steps):
-            run.decode([token], pos)
-            row = run.logits()
-            got.append(row)
-            token = int(np.argmax(row))
-            got_tokens.append(token)
-        run.close()
-        got = np.stack(got)
+        FA, KV = flash_attn_types(llama_cpp), kv_types(llama_cpp)
 
-        err = float(np.abs(got - ref).max())
+        def greedy(kv_type, flash_attn):
+            run = Runner(llama_cpp, gguf_path, cfg["seq"], 8, args.threads,
+                         kv_type=KV[kv_type], flash_attn=FA[flash_attn])
+            tokens, rows = [], []
+            token = 1   # BOS
+            for pos in range(steps):
+                run.decode([token], pos)
+                rows.append(run.logits())
+                token = int(np.argmax(rows[-1]))
+                tokens.append(token)
+            run.close()
+            return tokens, np.stack(rows)
+
         scale = float(np.abs(ref).max())
-        same = got_tokens == ref_tokens
-        ok = same and err <= args.rtol * scale
         print(f"reference tokens: {' '.join(map(str, ref_tokens))}")
-        print(f"llama.cpp tokens: {' '.join(map(str, got_tokens))}")
-        print(f"{'PASS' if ok else 'FAIL'} {steps} steps: tokens {'equal' if same else 'DIFFER'}; "
-              f"logits max |difference| {err:.3g} (max |logit| {scale:.3g}, relative "
-              f"{err / scale:.2g}, limit {args.rtol:g}); llama.cpp KV cache {args.kv_type}")
-        return 0 if ok else 1
+        status = 0
+        for kv_type, flash_attn, strict in ((args.kv_type, args.flash_attn, True),
+                                            ("f16", "auto", False)):
+            got_tokens, got = greedy(kv_type, flash_attn)
+            same = got_tokens == ref_tokens
+            # Logits are comparable up to the first differing token
+            # (inclusive): after it the two runs are fed different tokens.
+            first = next((i for i, (a, b) in enumerate(zip(got_tokens, ref_tokens)) if a != b), steps)
+            err = float(np.abs(got[:first + 1] - ref[:first + 1]).max())
+            settings = f"KV cache {kv_type}, flash attention {flash_attn}"
+            if strict:
+                ok = same and err <= args.rtol * scale
+                status = 0 if ok else 1
+                print(f"llama.cpp tokens: {' '.join(map(str, got_tokens))}")
+                verdict = "PASS" if ok else "FAIL"
+                limit = f", limit {args.rtol:g}"
+            else:
+                if not same:
+                    print(f"llama.cpp tokens: {' '.join(map(str, got_tokens))} ({settings})")
+                verdict, limit = "info", ""
+            print(f"{verdict} {steps} steps ({settings}): tokens "
+                  f"{'equal' if same else f'DIFFER from step {first} on'}; logits max |difference| "
+                  f"{err:.3g}{'' if same else f' over steps 0-{first}'} (max |logit| {scale:.3g}, relative "
+                  f"{err / scale:.2g}{limit})")
+        return status
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -487,6 +600,7 @@ def cmd_bench(args):
     import numpy as np
     llama_cpp = load_llama_cpp(args.verbose)
     threads = [int(t) for t in args.threads.split(",") if t]
+    FA, KV = flash_attn_types(llama_cpp), kv_types(llama_cpp)
     rng = np.random.default_rng(args.seed)
     positions = [0] + ([args.position] if args.position else [])
     for t in threads:
@@ -494,20 +608,19 @@ def cmd_bench(args):
         # n_ctx is the model's context, or more when --position + --decode
         # needs more (llama.cpp warns; the RoPE simply goes on, and time is
         # all that is measured here).
-        probe_ctx = args.ctx
-        run = Runner(llama_cpp, args.model, 0 if not probe_ctx else probe_ctx,
-                     max(args.prefill, args.batch), t)
-        need = max(positions) + args.decode + 1
-        if not probe_ctx and run.n_ctx < need:
-            run.close()
-            run = Runner(llama_cpp, args.model, need, max(args.prefill, args.batch), t)
+        n_ctx = args.ctx or max(context_length(args.model), max(positions) + args.decode + 1)
+        run = Runner(llama_cpp, args.model, n_ctx, max(args.prefill, args.batch), t,
+                     kv_type=KV[args.kv_type], flash_attn=FA[args.flash_attn])
+        if run.n_ctx < max(positions) + args.decode:
+            die(f"n_ctx {run.n_ctx} is too small for --position {max(positions)} + --decode {args.decode}")
         ftype = run.meta("general.file_type")
         qtype = args.label or FTYPE_NAMES.get(int(ftype) if ftype else -1, f"ftype{ftype}")
         vocab = run.vocab
         if t == threads[0]:
             print(f"# llama-cpp-python {llama_cpp.__version__}; model {args.model}: {qtype}, "
                   f"{tensor_types(args.model)}; n_ctx_train {run.n_ctx_train}, n_ctx {run.n_ctx}, "
-                  f"n_batch=n_ubatch {run.n_batch}, KV cache f16, flash attention auto", flush=True)
+                  f"n_batch=n_ubatch {run.n_batch}, KV cache {args.kv_type}, flash attention "
+                  f"{args.flash_attn}", flush=True)
         prefix = f"peer=llama.cpp type={qtype} threads={t}"
 
         def random_tokens(n):
@@ -558,6 +671,11 @@ def main():
                         help="pip requirement for llama-cpp-python (default: %(default)s)")
     common.add_argument("--gguf", default=GGUF, metavar="SPEC",
                         help="pip requirement for gguf (default: %(default)s)")
+    common.add_argument("--amx", action="store_true",
+                        help="build llama.cpp with -DGGML_NATIVE=ON, AMX kernels included "
+                             "(they crash here; see cmake_args)")
+    common.add_argument("--rebuild", action="store_true",
+                        help="rebuild llama-cpp-python in the venv")
     common.add_argument("--verbose", action="store_true", help="show llama.cpp's log")
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -583,7 +701,9 @@ def main():
     k.add_argument("--rtol", type=float, default=1e-4,
                    help="limit on max |logit difference| / max |logit| (default: %(default)s)")
     k.add_argument("--kv-type", choices=["f32", "f16"], default="f32",
-                   help="llama.cpp's KV cache type (default: %(default)s)")
+                   help="llama.cpp's KV cache type in the strict run (default: %(default)s)")
+    k.add_argument("--flash-attn", choices=["auto", "on", "off"], default="off",
+                   help="llama.cpp's flash attention in the strict run (default: %(default)s)")
     k.add_argument("--threads", type=int, default=1, help="llama.cpp threads (default: %(default)s)")
 
     b = sub.add_parser("bench", parents=[common], help="time decode and prefill")
@@ -602,6 +722,10 @@ def main():
                         "at least --prefill)")
     b.add_argument("--ctx", type=int, default=0,
                    help="n_ctx (default: the model's, or --position + --decode + 1 if larger)")
+    b.add_argument("--kv-type", choices=["f16", "f32", "q8_0"], default="f16",
+                   help="llama.cpp's KV cache type (default: %(default)s, llama.cpp's default)")
+    b.add_argument("--flash-attn", choices=["auto", "on", "off"], default="auto",
+                   help="llama.cpp's flash attention (default: %(default)s, llama.cpp's default)")
     b.add_argument("--label", help="type= to print instead of the file's type")
     b.add_argument("--seed", type=int, default=0, help="for the random token ids")
 

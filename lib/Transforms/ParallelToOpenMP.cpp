@@ -2,6 +2,7 @@
 // split the iterations evenly by thread number, with no worksharing runtime.
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/OpenMP/OpenMPDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -61,13 +62,24 @@ void lowerLoop(scf::ParallelOp loop) {
       b, arith::MulIOp::create(b, thread, chunk), total);
   Value end = arith::MinUIOp::create(b, arith::AddIOp::create(b, begin, chunk),
                                      total);
+  // Scratch buffers of one iteration (static memref.alloca at the top of
+  // the body) are made once per thread, before its iterations: an alloca
+  // in the loop would grow the stack with every iteration.
+  IRMapping map;
+  Block *body = loop.getBody();
+  llvm::SmallPtrSet<Operation *, 4> hoisted;
+  for (Operation &op : body->without_terminator())
+    if (auto alloca = dyn_cast<memref::AllocaOp>(op);
+        alloca && alloca.getDynamicSizes().empty() &&
+        alloca.getSymbolOperands().empty()) {
+      b.clone(op, map);
+      hoisted.insert(&op);
+    }
   auto flat = scf::ForOp::create(b, begin, end,
                                  arith::ConstantIndexOp::create(b, 1));
   b.setInsertionPointToStart(flat.getBody());
   // The loop's induction variables from the flat index, last one fastest.
-  IRMapping map;
   Value rest = flat.getInductionVar();
-  Block *body = loop.getBody();
   for (int64_t d = loop.getNumLoops() - 1; d >= 0; --d) {
     Value i = d == 0 ? rest : arith::RemUIOp::create(b, rest, trips[d]);
     if (d > 0)
@@ -78,7 +90,8 @@ void lowerLoop(scf::ParallelOp loop) {
     map.map(body->getArgument(d), iv);
   }
   for (Operation &op : body->without_terminator())
-    b.clone(op, map);
+    if (!hoisted.contains(&op))
+      b.clone(op, map);
   b.setInsertionPointToEnd(entry);
   omp::TerminatorOp::create(b);
   loop.erase();

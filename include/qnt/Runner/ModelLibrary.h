@@ -78,7 +78,7 @@ private:
   void *stepFunction = nullptr;
   void *prefillFunction = nullptr;
   struct StateBuffer {
-    float *data; // calloc'd: pages are touched only where written
+    float *data; // mmap'd: pages are touched only where written
     int64_t elements;
   };
   std::vector<StateBuffer> stateData;

@@ -182,7 +182,9 @@ def QntParallelToOpenMPPass
     dimension fastest), c = ceil(total / n), as an `scf.for`; the region's
     end is the join. Unlike upstream's convert-scf-to-openmp (an
     `omp.wsloop`), no worksharing call runs per loop: the static schedule is
-    computed in the generated code, and a call allocates nothing. Nested
+    computed in the generated code, and a call allocates nothing. A static
+    `memref.alloca` at the top of the loop body (an iteration's scratch) is
+    made once per thread, before the thread's iterations. Nested
     `scf.parallel` loops stay in their thread.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",

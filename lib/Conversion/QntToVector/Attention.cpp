@@ -26,6 +26,7 @@ struct AttentionKernel {
   int64_t heads, group, headSize, positions;
   int64_t lanes;  // f32 lanes per vector; divides headSize
   int64_t block;  // positions scored together (one vector of scores)
+  int64_t chunk;  // heads processed together, position by position
   float scale;
 };
 
@@ -52,20 +53,43 @@ Value f32Const(ImplicitLocOpBuilder &b, float v) {
   return arith::ConstantOp::create(b, b.getF32FloatAttr(v));
 }
 
-/// Emits the result row (r, h): scores of one block of positions at a time,
-/// the running maximum m, the running sum l of exp(s - m) and the running
-/// weighted sum of value rows, all rescaled by exp(m_old - m_new) when the
-/// maximum grows (the "online softmax"), then out = acc / l.
-void emitRow(ImplicitLocOpBuilder &b, const AttentionKernel &k, Value r,
-             Value h, SmallVectorImpl<Operation *> &exps) {
+/// Emits row r of the result for the heads h0 .. h0 + k.chunk - 1, one
+/// block of positions at a time for all of them (position-major: the heads
+/// of a chunk read neighbouring bytes of each cache row). Per head, the
+/// block's scores, the running maximum m, the running sum l of exp(s - m)
+/// and the running weighted sum of value rows, all rescaled by
+/// exp(m_old - m_new) when the maximum grows (the "online softmax"), kept in
+/// `state` between blocks; at the end out = acc / l.
+void emitChunk(ImplicitLocOpBuilder &b, const AttentionKernel &k, Value r,
+               Value h0, Value state, SmallVectorImpl<Operation *> &exps) {
   Type f32 = b.getF32Type();
-  int64_t L = k.lanes, B = k.block, chunks = k.headSize / L;
+  int64_t L = k.lanes, B = k.block, chunks = k.headSize / L, D = k.headSize;
   auto vecL = VectorType::get({L}, f32);
   auto vecB = VectorType::get({B}, f32);
   Value negInf = f32Const(b, -std::numeric_limits<float>::infinity());
   Value zero = f32Const(b, 0.0f);
+  auto reassoc = arith::FastMathFlags::reassoc;
+  // state[hh, 0 .. D) = acc, state[hh, D] = m, state[hh, D + 1] = l.
+  auto forHeads = [&](ImplicitLocOpBuilder &ob,
+                      function_ref<void(ImplicitLocOpBuilder &, Value, Value)>
+                          fn) {
+    scf::ForOp::create(ob, cIndex(ob, 0), cIndex(ob, k.chunk), cIndex(ob, 1),
+                       ValueRange{},
+                       [&](OpBuilder &hb, Location loc, Value hh, ValueRange) {
+                         ImplicitLocOpBuilder ib(loc, hb);
+                         fn(ib, hh, arith::AddIOp::create(ib, h0, hh));
+                         scf::YieldOp::create(ib);
+                       });
+  };
+  forHeads(b, [&](ImplicitLocOpBuilder &ib, Value hh, Value) {
+    for (int64_t c = 0; c < chunks; ++c)
+      vector::StoreOp::create(ib, splat(ib, vecL, zero), state,
+                              ValueRange{hh, cIndex(ib, c * L)});
+    memref::StoreOp::create(ib, negInf, state, ValueRange{hh, cIndex(ib, D)});
+    memref::StoreOp::create(ib, zero, state,
+                            ValueRange{hh, cIndex(ib, D + 1)});
+  });
 
-  Value g = arith::DivUIOp::create(b, h, cIndex(b, k.group));
   // Positions this row sees: min(position + r + 1, S).
   Value n = arith::MinUIOp::create(
       b,
@@ -73,25 +97,14 @@ void emitRow(ImplicitLocOpBuilder &b, const AttentionKernel &k, Value r,
                             cIndex(b, 1)),
       cIndex(b, k.positions));
   Value last = arith::SubIOp::create(b, n, cIndex(b, 1));
-
-  // The query row, scaled once.
-  Value scale = splat(b, vecL, f32Const(b, k.scale));
-  SmallVector<Value> q;
-  for (int64_t c = 0; c < chunks; ++c)
-    q.push_back(arith::MulFOp::create(
-        b,
-        vector::LoadOp::create(b, vecL, k.query,
-                               ValueRange{r, h, cIndex(b, c * L)}),
-        scale));
-
-  SmallVector<Value> init = {negInf, zero};
-  for (int64_t c = 0; c < chunks; ++c)
-    init.push_back(splat(b, vecL, zero));
   Value blocks = arith::CeilDivUIOp::create(b, n, cIndex(b, B));
-  auto reassoc = arith::FastMathFlags::reassoc;
-  auto loop = scf::ForOp::create(
-      b, cIndex(b, 0), blocks, cIndex(b, 1), init,
-      [&](OpBuilder &ob, Location loc, Value blk, ValueRange carried) {
+  // The chunk's key-value heads and the cache lines they span in a row.
+  Value g0 = arith::DivUIOp::create(b, h0, cIndex(b, k.group));
+  int64_t kvHeadsPerChunk = std::max<int64_t>(1, k.chunk / k.group);
+  int64_t lineFloats = 16;
+  auto blockLoop = scf::ForOp::create(
+      b, cIndex(b, 0), blocks, cIndex(b, 1), ValueRange{},
+      [&](OpBuilder &ob, Location loc, Value blk, ValueRange) {
         ImplicitLocOpBuilder lb(loc, ob);
         Value t0 = arith::MulIOp::create(lb, blk, cIndex(lb, B));
         // Positions past the last one of the row are read at the last one
@@ -100,62 +113,111 @@ void emitRow(ImplicitLocOpBuilder &b, const AttentionKernel &k, Value r,
         for (int64_t j = 0; j < B; ++j)
           rows.push_back(arith::MinUIOp::create(
               lb, arith::AddIOp::create(lb, t0, cIndex(lb, j)), last));
-        Value scores = splat(lb, vecB, negInf);
+        // Prefetch the chunk's key and value lines of the block after the
+        // next: a chunk reads a few cache lines every kvHeads * D floats, a
+        // stride the hardware prefetchers follow poorly.
         for (int64_t j = 0; j < B; ++j) {
-          Value dot;
-          for (int64_t c = 0; c < chunks; ++c) {
-            Value key = vector::LoadOp::create(
-                lb, vecL, k.keys, ValueRange{rows[j], g, cIndex(lb, c * L)});
-            dot = dot ? vector::FMAOp::create(lb, q[c], key, dot).getResult()
-                      : arith::MulFOp::create(lb, q[c], key).getResult();
-          }
-          Value s =
-              vector::ReductionOp::create(lb, vector::CombiningKind::ADD, dot,
-                                          reassoc);
-          scores = vector::InsertOp::create(lb, s, scores, j);
+          Value ahead = arith::MinUIOp::create(
+              lb, arith::AddIOp::create(lb, t0, cIndex(lb, 2 * B + j)), last);
+          for (int64_t kv = 0; kv < kvHeadsPerChunk; ++kv)
+            for (int64_t i = 0; i < D; i += lineFloats)
+              for (Value cache : {k.keys, k.values})
+                memref::PrefetchOp::create(
+                    lb, cache,
+                    ValueRange{ahead,
+                               arith::AddIOp::create(lb, g0, cIndex(lb, kv)),
+                               cIndex(lb, i)},
+                    /*isWrite=*/false, /*localityHint=*/3,
+                    /*isDataCache=*/true);
         }
         Value live = vector::CreateMaskOp::create(
             lb, VectorType::get({B}, lb.getI1Type()),
             ValueRange{arith::SubIOp::create(lb, n, t0)});
-        scores = arith::SelectOp::create(lb, live, scores,
-                                         splat(lb, vecB, negInf));
-        Value blockMax = vector::ReductionOp::create(
-            lb, vector::CombiningKind::MAXIMUMF, scores);
-        Value m = arith::MaximumFOp::create(lb, carried[0], blockMax);
-        // exp(-inf) = 0 on the first block: nothing to rescale yet.
-        Value rescale = math::ExpOp::create(
-            lb, arith::SubFOp::create(lb, carried[0], m));
-        auto p = math::ExpOp::create(
-            lb, arith::SubFOp::create(lb, scores, splat(lb, vecB, m)));
-        exps.push_back(p);
-        Value l = arith::AddFOp::create(
-            lb, arith::MulFOp::create(lb, carried[1], rescale),
-            vector::ReductionOp::create(lb, vector::CombiningKind::ADD, p,
-                                        reassoc));
-        Value rescaleV = splat(lb, vecL, rescale);
-        SmallVector<Value> acc;
-        for (int64_t c = 0; c < chunks; ++c)
-          acc.push_back(arith::MulFOp::create(lb, carried[2 + c], rescaleV));
-        for (int64_t j = 0; j < B; ++j) {
-          Value weight =
-              splat(lb, vecL, vector::ExtractOp::create(lb, p, j));
-          for (int64_t c = 0; c < chunks; ++c) {
-            Value value = vector::LoadOp::create(
-                lb, vecL, k.values, ValueRange{rows[j], g, cIndex(lb, c * L)});
-            acc[c] = vector::FMAOp::create(lb, weight, value, acc[c]);
+        Value scale = splat(lb, vecL, f32Const(lb, k.scale));
+        forHeads(lb, [&](ImplicitLocOpBuilder &ib, Value hh, Value h) {
+          Value g = arith::DivUIOp::create(ib, h, cIndex(ib, k.group));
+          SmallVector<Value> q;
+          for (int64_t c = 0; c < chunks; ++c)
+            q.push_back(arith::MulFOp::create(
+                ib,
+                vector::LoadOp::create(ib, vecL, k.query,
+                                       ValueRange{r, h, cIndex(ib, c * L)}),
+                scale));
+          Value scores = splat(ib, vecB, negInf);
+          for (int64_t j = 0; j < B; ++j) {
+            Value dot;
+            for (int64_t c = 0; c < chunks; ++c) {
+              Value key = vector::LoadOp::create(
+                  ib, vecL, k.keys, ValueRange{rows[j], g, cIndex(ib, c * L)});
+              dot = dot ? vector::FMAOp::create(ib, q[c], key, dot).getResult()
+                        : arith::MulFOp::create(ib, q[c], key).getResult();
+            }
+            Value s = vector::ReductionOp::create(
+                ib, vector::CombiningKind::ADD, dot, reassoc);
+            scores = vector::InsertOp::create(ib, s, scores, j);
           }
-        }
-        SmallVector<Value> next = {m, l};
-        next.append(acc);
-        scf::YieldOp::create(lb, next);
+          scores = arith::SelectOp::create(ib, live, scores,
+                                           splat(ib, vecB, negInf));
+          Value mOld = memref::LoadOp::create(ib, state,
+                                              ValueRange{hh, cIndex(ib, D)});
+          Value lOld = memref::LoadOp::create(
+              ib, state, ValueRange{hh, cIndex(ib, D + 1)});
+          Value blockMax = vector::ReductionOp::create(
+              ib, vector::CombiningKind::MAXIMUMF, scores);
+          Value m = arith::MaximumFOp::create(ib, mOld, blockMax);
+          // exp(-inf) = 0 on the first block: nothing to rescale yet.
+          Value rescale =
+              math::ExpOp::create(ib, arith::SubFOp::create(ib, mOld, m));
+          auto p = math::ExpOp::create(
+              ib, arith::SubFOp::create(ib, scores, splat(ib, vecB, m)));
+          exps.push_back(p);
+          Value l = arith::AddFOp::create(
+              ib, arith::MulFOp::create(ib, lOld, rescale),
+              vector::ReductionOp::create(ib, vector::CombiningKind::ADD, p,
+                                          reassoc));
+          Value rescaleV = splat(ib, vecL, rescale);
+          SmallVector<Value> acc;
+          for (int64_t c = 0; c < chunks; ++c)
+            acc.push_back(arith::MulFOp::create(
+                ib,
+                vector::LoadOp::create(ib, vecL, state,
+                                       ValueRange{hh, cIndex(ib, c * L)}),
+                rescaleV));
+          for (int64_t j = 0; j < B; ++j) {
+            Value weight =
+                splat(ib, vecL, vector::ExtractOp::create(ib, p, j));
+            for (int64_t c = 0; c < chunks; ++c) {
+              Value value = vector::LoadOp::create(
+                  ib, vecL, k.values,
+                  ValueRange{rows[j], g, cIndex(ib, c * L)});
+              acc[c] = vector::FMAOp::create(ib, weight, value, acc[c]);
+            }
+          }
+          for (int64_t c = 0; c < chunks; ++c)
+            vector::StoreOp::create(ib, acc[c], state,
+                                    ValueRange{hh, cIndex(ib, c * L)});
+          memref::StoreOp::create(ib, m, state, ValueRange{hh, cIndex(ib, D)});
+          memref::StoreOp::create(ib, l, state,
+                                  ValueRange{hh, cIndex(ib, D + 1)});
+        });
+        scf::YieldOp::create(lb);
       });
-  Value inv = splat(
-      b, vecL,
-      arith::DivFOp::create(b, f32Const(b, 1.0f), loop.getResult(1)));
-  for (int64_t c = 0; c < chunks; ++c)
-    vector::StoreOp::create(
-        b, arith::MulFOp::create(b, loop.getResult(2 + c), inv), k.out,
-        ValueRange{r, h, cIndex(b, c * L)});
+  b.setInsertionPointAfter(blockLoop);
+  forHeads(b, [&](ImplicitLocOpBuilder &ib, Value hh, Value h) {
+    Value l = memref::LoadOp::create(ib, state,
+                                     ValueRange{hh, cIndex(ib, D + 1)});
+    Value inv =
+        splat(ib, vecL, arith::DivFOp::create(ib, f32Const(ib, 1.0f), l));
+    for (int64_t c = 0; c < chunks; ++c)
+      vector::StoreOp::create(
+          ib,
+          arith::MulFOp::create(
+              ib,
+              vector::LoadOp::create(ib, vecL, state,
+                                     ValueRange{hh, cIndex(ib, c * L)}),
+              inv),
+          k.out, ValueRange{r, h, cIndex(ib, c * L)});
+  });
 }
 } // namespace
 
@@ -177,6 +239,20 @@ LogicalResult qnt::lowerAttentionToVector(AttentionOp op, int64_t lanes,
       break;
     }
   k.block = std::max<int64_t>(lanes, 4);
+  // Heads per chunk: the fewest whose key-value bytes in a cache row fill
+  // 512 (8 cache lines: reads the DRAM serves well), as long as a row has
+  // at least 4 chunks to spread over threads; a chunk never splits a
+  // key-value head's group of query heads unevenly.
+  k.chunk = 1;
+  for (int64_t c = 1; c <= k.heads; ++c) {
+    if (k.heads % c || (c % k.group && k.group % c))
+      continue;
+    if (c > 1 && k.heads / c < 4)
+      break;
+    k.chunk = c;
+    if (std::max<int64_t>(1, c / k.group) * k.headSize * 4 >= 512)
+      break;
+  }
 
   ImplicitLocOpBuilder b(op.getLoc(), op);
   k.query = toStridedBuffer(b, op.getQuery());
@@ -192,22 +268,31 @@ LogicalResult qnt::lowerAttentionToVector(AttentionOp op, int64_t lanes,
 
   SmallVector<Operation *> exps;
   Value zero = cIndex(b, 0), one = cIndex(b, 1);
-  Value heads = cIndex(b, k.heads);
-  auto body = [&](OpBuilder &ob, Location loc, Value r, Value h) {
+  Value chunksPerRow = cIndex(b, k.heads / k.chunk);
+  // The state of one chunk's heads: acc, m and l (emitChunk). In a parallel
+  // loop it is made in the body (qnt-parallel-to-openmp makes it once per
+  // thread), else once before the loops.
+  auto stateType = MemRefType::get({k.chunk, k.headSize + 2}, b.getF32Type());
+  auto body = [&](OpBuilder &ob, Location loc, Value r, Value c,
+                  Value state) {
     ImplicitLocOpBuilder rb(loc, ob);
-    emitRow(rb, k, r, h, exps);
+    if (!state)
+      state = memref::AllocaOp::create(rb, stateType);
+    emitChunk(rb, k, r, arith::MulIOp::create(rb, c, cIndex(rb, k.chunk)),
+              state, exps);
   };
   if (parallel) {
-    scf::ParallelOp::create(b, ValueRange{zero, zero}, ValueRange{rows, heads},
-                            ValueRange{one, one},
-                            [&](OpBuilder &ob, Location loc, ValueRange ivs) {
-                              body(ob, loc, ivs[0], ivs[1]);
-                            });
+    scf::ParallelOp::create(
+        b, ValueRange{zero, zero}, ValueRange{rows, chunksPerRow},
+        ValueRange{one, one}, [&](OpBuilder &ob, Location loc, ValueRange ivs) {
+          body(ob, loc, ivs[0], ivs[1], Value());
+        });
   } else {
+    Value state = memref::AllocaOp::create(b, stateType);
     scf::buildLoopNest(b, b.getLoc(), ValueRange{zero, zero},
-                       ValueRange{rows, heads}, ValueRange{one, one},
+                       ValueRange{rows, chunksPerRow}, ValueRange{one, one},
                        [&](OpBuilder &ob, Location loc, ValueRange ivs) {
-                         body(ob, loc, ivs[0], ivs[1]);
+                         body(ob, loc, ivs[0], ivs[1], state);
                        });
   }
 

@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# Whole-model benchmark: decode and prefill speed of compiled models against
+# the memory roofline measured in the same run (docs/PERFORMANCE.md).
+#
+#   bench/e2e.sh [--big] [--threads 1,2] [--variants LIST] [--out DIR] [--peers]
+#
+# Builds a llama-shaped model with random weights (110M parameters: dim 768,
+# hidden 2048, 12 layers, 12 heads, vocab 32000, context 1024; with --big
+# also 1.1B: dim 2048, hidden 5632, 22 layers, 32 heads, 4 KV heads, context
+# 2048), compiles each variant, and times with quant-run --time:
+#   decode at the start: a 128-token prompt, then 128 steps (positions 128..255);
+#   decode late: a prompt of context-128 tokens, then 128 steps (up to the end);
+#   prefill: the 128-token prompt in one call.
+# Next to each time: the fraction of the roofline, (bytes of the weights at
+# their stored size + bytes of the live KV cache read per token) / read
+# bandwidth of the same thread count (bench/read_bandwidth.cpp, measured
+# here), and for prefill the GFLOP/s of the linear layers. --peers adds
+# llama.cpp (bench/peers/llama_cpp_peer.py) on the same model as Q4_0/Q8_0.
+# Variants (--variants, comma-separated names): f32, int8 (g32, f16 scales:
+# llama.cpp's Q8_0), int4g32 (f16 scales: Q4_0), int4g128, each also with
+# an -a8 suffix for --activations=i8. Default: every one.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+OUT=$ROOT/build/e2e
+THREADS=1,2
+BIG=0
+PEERS=0
+VARIANTS=f32,int8,int8-a8,int4g32,int4g32-a8,int4g128,int4g128-a8
+while [ $# -gt 0 ]; do
+  case $1 in
+    --big) BIG=1 ;;
+    --peers) PEERS=1 ;;
+    --threads) THREADS=$2; shift ;;
+    --variants) VARIANTS=$2; shift ;;
+    --out) OUT=$2; shift ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    *) echo "e2e.sh: unknown option $1 (see --help)" >&2; exit 1 ;;
+  esac
+  shift
+done
+PY=/usr/bin/python3
+BIN=$ROOT/build/bin
+mkdir -p "$OUT/models" "$OUT/libs"
+bash "$ROOT/scripts/build.sh" quant-import quant-compile quant-run >/dev/null
+clang++-22 -O2 -march=native -std=c++17 -fopenmp "$ROOT/bench/read_bandwidth.cpp" \
+  -o "$OUT/read_bandwidth" -L/usr/lib/llvm-22/lib -Wl,-rpath,/usr/lib/llvm-22/lib
+
+flags_of() {
+  case ${1%-a8} in
+    f32) echo "--bits=none" ;;
+    int8) echo "--bits=8 --group=32 --scale-type=f16" ;;
+    int4g32) echo "--bits=4 --group=32 --scale-type=f16" ;;
+    int4g128) echo "--bits=4 --group=128 --scale-type=f16" ;;
+    *) echo "e2e.sh: unknown variant $1" >&2; exit 1 ;;
+  esac
+  [[ $1 == *-a8 ]] && echo "--activations=i8"
+  return 0
+}
+
+models=(110m)
+[ $BIG = 1 ] && models+=(1b)
+declare -A SHAPE=(
+  [110m]="--dim 768 --hidden 2048 --layers 12 --heads 12 --kv-heads 12 --vocab 32000 --seq 1024"
+  [1b]="--dim 2048 --hidden 5632 --layers 22 --heads 32 --kv-heads 4 --vocab 32000 --seq 2048")
+
+# Bandwidth first, on a quiet machine, and again at the end.
+bandwidth() { "$OUT/read_bandwidth" --threads "$THREADS" --mib 1024 --reps 3; }
+bw_before=$(bandwidth)
+echo "$bw_before" | sed 's/^/bandwidth before: /' >&2
+
+results=$OUT/results.txt
+: >"$results"
+for m in "${models[@]}"; do
+  bin=$OUT/models/$m.bin
+  if [ ! -f "$OUT/models/$m.mlirbc" ]; then
+    echo "== making the $m model" >&2
+    $PY "$ROOT/scripts/make_tiny_llama.py" "$bin" ${SHAPE[$m]} --unshared
+    "$BIN/quant-import" llama2c "$bin" -o "$OUT/models/$m.mlirbc" -q
+    rm -f "$bin"
+  fi
+  seq=$(echo "${SHAPE[$m]}" | sed -E 's/.*--seq ([0-9]+).*/\1/')
+  vocab=$(echo "${SHAPE[$m]}" | sed -E 's/.*--vocab ([0-9]+).*/\1/')
+  prompt() { $PY -c "print(' '.join(str((i * 7 + 3) % $vocab) for i in range($1)))"; }
+  short=$(prompt 128)
+  late=$(prompt $((seq - 128)))
+  for v in ${VARIANTS//,/ }; do
+    lib=$OUT/libs/$m-$v.so
+    if [ ! -f "$lib" ]; then
+      echo "== quant-compile $m $v: $(flags_of "$v" | tr '\n' ' ')" >&2
+      "$BIN/quant-compile" "$OUT/models/$m.mlirbc" $(flags_of "$v") -o "$lib" -q
+    fi
+    for t in ${THREADS//,/ }; do
+      a=$("$BIN/quant-run" "$lib" --tokens "$short" --steps 129 --threads "$t" --time 2>&1 >/dev/null)
+      b=$("$BIN/quant-run" "$lib" --tokens "$late" --steps 128 --threads "$t" --time 2>&1 >/dev/null)
+      prefill=$(echo "$a" | sed -nE 's/.*prefill: ([0-9.]+) ms for ([0-9]+) tokens.*/\1/p')
+      early=$(echo "$a" | sed -nE 's/.*decode: .* median ([0-9.]+) ms.*/\1/p')
+      lateMs=$(echo "$b" | sed -nE 's/.*decode: .* median ([0-9.]+) ms.*/\1/p')
+      echo "model=$m variant=$v threads=$t prefill128_ms=$prefill decode_early_ms=$early decode_late_ms=$lateMs" | tee -a "$results" >&2
+    done
+  done
+done
+bw_after=$(bandwidth)
+echo "$bw_after" | sed 's/^/bandwidth after: /' >&2
+
+if [ $PEERS = 1 ]; then
+  for m in "${models[@]}"; do
+    bin=$OUT/models/$m.bin
+    [ -f "$bin" ] || $PY "$ROOT/scripts/make_tiny_llama.py" "$bin" ${SHAPE[$m]} --unshared
+    for q in q4_0 q8_0; do
+      gguf=$OUT/models/$m-$q.gguf
+      [ -f "$gguf" ] || $PY "$ROOT/bench/peers/llama_cpp_peer.py" convert "$bin" "$gguf" --type $q
+      $PY "$ROOT/bench/peers/llama_cpp_peer.py" bench "$gguf" --threads "$THREADS" \
+          --decode 128 --prefill 128 --position $(( $(echo "${SHAPE[$m]}" | sed -E 's/.*--seq ([0-9]+).*/\1/') - 128 )) \
+        | sed "s/^/model=$m /" | tee -a "$OUT/peers.txt" >&2
+    done
+    rm -f "$bin"
+  done
+fi
+
+# The table: times, roofline fractions and GFLOP/s.
+$PY - "$results" "$OUT/peers.txt" <<EOF
+import re, sys
+shapes = {"110m": dict(dim=768, hidden=2048, layers=12, heads=12, kv=12, vocab=32000, seq=1024),
+          "1b": dict(dim=2048, hidden=5632, layers=22, heads=32, kv=4, vocab=32000, seq=2048)}
+bw = {}
+for line in """$bw_before
+$bw_after""".splitlines():
+    t, g = re.search(r"threads=(\d+) read_GBps=([\d.]+)", line).groups()
+    bw.setdefault(int(t), []).append(float(g))
+# The bandwidth of a thread count: the mean of the runs before and after.
+bw = {t: sum(v) / len(v) for t, v in bw.items()}
+def bits(variant):
+    base = variant.replace("-a8", "")
+    return {"f32": (32, 0), "int8": (8, 32), "int4g32": (4, 32), "int4g128": (4, 128)}[base]
+def weight_bytes(s, variant):
+    b, g = bits(variant)
+    kvd = s["dim"] * s["kv"] // s["heads"]
+    per_layer = [(s["dim"], s["dim"]), (kvd, s["dim"]), (kvd, s["dim"]), (s["dim"], s["dim"]),
+                 (s["hidden"], s["dim"]), (s["hidden"], s["dim"]), (s["dim"], s["hidden"])]
+    mats = per_layer * s["layers"] + [(s["vocab"], s["dim"])]
+    total = 0
+    for n, k in mats:
+        total += n * k * b / 8 + (n * (k // g) * 2 if g else 0)
+    # Norm gains and the embedding row (f32) are small but read too.
+    total += (2 * s["layers"] + 1) * s["dim"] * 4 + s["dim"] * 4
+    return total, sum(n * k for n, k in mats) - s["vocab"] * s["dim"]
+def kv_bytes(s, pos):
+    return 2 * s["layers"] * (pos + 1) * (s["dim"] * s["kv"] // s["heads"]) * 4
+print(f"read bandwidth (GB/s, mean of before/after): " + ", ".join(f"{t} thread(s) {g:.1f}" for t, g in sorted(bw.items())))
+print(f"{'model':6} {'variant':12} {'thr':>3} | {'decode@128-255':>14} {'roof%':>6} | {'decode@end':>10} {'roof%':>6} | {'prefill 128':>11} {'tok/s':>7} {'GFLOP/s':>8}")
+for line in open(sys.argv[1]):
+    f = dict(kv.split("=") for kv in line.split())
+    s = shapes[f["model"]]
+    t = int(f["threads"])
+    wb, layer_params = weight_bytes(s, f["variant"])
+    early, late, pre = float(f["decode_early_ms"]), float(f["decode_late_ms"]), float(f["prefill128_ms"])
+    roof = lambda ms, pos: 100 * (wb + kv_bytes(s, pos)) / (bw[t] * 1e9) / (ms / 1e3)
+    gflops = 2 * layer_params * 128 / (pre / 1e3) / 1e9
+    print(f"{f['model']:6} {f['variant']:12} {t:3} | {early:11.2f} ms {roof(early, 192):5.0f}% | "
+          f"{late:7.2f} ms {roof(late, s['seq'] - 64):5.0f}% | {pre:8.1f} ms {128 / pre * 1e3:7.0f} {gflops:8.1f}")
+try:
+    peers = open(sys.argv[2]).read().strip()
+except OSError:
+    peers = ""
+if peers:
+    print("peers:")
+    print(peers)
+EOF
