@@ -52,11 +52,20 @@ if os.path.exists(os.path.join(models, "stories260K.bin")):
     config.available_features.add("stories260k")
     config.substitutions.append(("%models", os.path.abspath(models)))
 
-# The host CPU can run code using AVX2 (convert-qnt-to-vector int-dot=avx2).
+# The host CPU can run code using AVX2 (convert-qnt-int-dot isa=avx2), AVX-512
+# VNNI (isa=avx512vnni) or AVX-VNNI (isa=avxvnni). The machines alternate
+# between CPUs with and without them: tests of those lowerings' code REQUIRE
+# the feature, their IR tests do not.
 try:
     with open("/proc/cpuinfo") as cpuinfo:
-        if " avx2" in cpuinfo.read():
-            config.available_features.add("avx2")
+        flags = set(next((l.split(":", 1)[1].split() for l in cpuinfo
+                          if l.startswith("flags")), []))
+    for flag, feature in [("avx2", "avx2"), ("avx512_vnni", "avx512vnni"),
+                          ("avx_vnni", "avxvnni")]:
+        if flag in flags:
+            config.available_features.add(feature)
+    if "avx512_vnni" in flags and "avx512vl" not in flags:
+        config.available_features.discard("avx512vnni")
 except OSError:
     pass
 

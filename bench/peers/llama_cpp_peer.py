@@ -15,10 +15,11 @@ own quantizer. `check` runs llama.cpp greedily from BOS on the F32 GGUF and
 compares tokens and logits with llama2c_ref.py. `bench` prints one line per
 measurement, for example
 
-  peer=llama.cpp type=q4_0 threads=1 what=decode position=0 ms_per_token=12.3 steps=128
-  peer=llama.cpp type=q4_0 threads=1 what=prefill tokens=128 ms=80.1 tokens_per_s=1598.0
+  peer=llama.cpp type=q4_0 threads=1 what=decode position=0 ms_per_token=5.180 steps=128 min_ms=4.390 other_cpu=0.00 tries=1
+  peer=llama.cpp type=q4_0 threads=1 what=prefill tokens=128 ms=177.895 tokens_per_s=719.5 repeats=5 other_cpu=0.00 tries=1
 
-(other lines start with '#').
+(other lines start with '#'; other_cpu is the share of the CPUs that other
+processes used during the measurement, which is repeated while it is high).
 
 Everything runs inside a virtual environment (--venv, default
 build/peers-venv under the repository root) made with Debian's
@@ -175,7 +176,7 @@ def ensure_venv(args):
             cmd += ["--force-reinstall", "--no-deps"]
         cmd += install
         note(f"pip-installing {' '.join(install)} into {venv} "
-             f"(compiles llama.cpp: about 6 min with 2 jobs; log {log})")
+             f"(compiles llama.cpp: 4-6 min with 2 jobs; log {log})")
         note(f"CMAKE_ARGS='{cmake}' CMAKE_BUILD_PARALLEL_LEVEL={args.jobs}")
         stamp.unlink(missing_ok=True)
         start = time.monotonic()
@@ -445,7 +446,8 @@ class Runner:
             die(f"llama.cpp could not create a context for {path} (n_ctx {cparams.n_ctx}, "
                 f"n_batch {n_batch}; run with --verbose for its log)")
         self.n_ctx = lc.llama_n_ctx(self.ctx)
-        self.n_batch = n_batch
+        # llama.cpp rounds n_ctx up (to 256) and caps n_batch at n_ctx.
+        self.n_batch = min(n_batch, lc.llama_n_batch(self.ctx), lc.llama_n_ubatch(self.ctx))
         self.batch = lc.llama_batch_init(n_batch, 0, 1)
         self.memory = lc.llama_get_memory(self.ctx)
 
@@ -501,7 +503,6 @@ class Runner:
 # --------------------------------------------------------------------------
 
 def cmd_setup(args):
-    import gguf
     llama_cpp = load_llama_cpp(args.verbose)
     try:
         from importlib.metadata import version
@@ -603,6 +604,7 @@ def cmd_bench(args):
     FA, KV = flash_attn_types(llama_cpp), kv_types(llama_cpp)
     rng = np.random.default_rng(args.seed)
     positions = [0] + ([args.position] if args.position else [])
+    print(f"# {cpu_model()}, {os.cpu_count()} CPUs; load: {load_average()}", flush=True)
     for t in threads:
         # Loaded once per thread count; every measurement below uses it.
         # n_ctx is the model's context, or more when --position + --decode
@@ -633,7 +635,8 @@ def cmd_bench(args):
         for i in range(4):
             run.decode([int(np.argmax(run.logits()))], args.prefill + i)
 
-        for position in positions:
+        def decode_steps(position):
+            """Per-step seconds of args.decode greedy steps from `position`."""
             run.clear()
             if position:
                 run.fill(random_tokens(position))
@@ -644,20 +647,100 @@ def cmd_bench(args):
             for i in range(args.decode):
                 times.append(run.decode([token], position + i))
                 token = int(np.argmax(run.logits()))   # greedy, outside the timing
-            print(f"{prefix} what=decode position={position} "
-                  f"ms_per_token={statistics.median(times) * 1e3:.3f} steps={args.decode} "
-                  f"min_ms={min(times) * 1e3:.3f}", flush=True)
+            return times
 
-        if args.prefill:
+        def prefills():
+            """Seconds of args.repeat prefills of args.prefill tokens."""
             times = []
             for _ in range(args.repeat):
                 run.clear()
                 times.append(run.decode(random_tokens(args.prefill), 0))
+            return times
+
+        for position in positions:
+            times, other, tries = measure(lambda: decode_steps(position), args)
+            print(f"{prefix} what=decode position={position} "
+                  f"ms_per_token={statistics.median(times) * 1e3:.3f} steps={args.decode} "
+                  f"min_ms={min(times) * 1e3:.3f} other_cpu={other:.2f} tries={tries}", flush=True)
+
+        if args.prefill:
+            times, other, tries = measure(prefills, args)
             ms = statistics.median(times) * 1e3
             print(f"{prefix} what=prefill tokens={args.prefill} ms={ms:.3f} "
-                  f"tokens_per_s={args.prefill / ms * 1e3:.1f} repeats={args.repeat}", flush=True)
+                  f"tokens_per_s={args.prefill / ms * 1e3:.1f} repeats={args.repeat} "
+                  f"other_cpu={other:.2f} tries={tries}", flush=True)
         run.close()
+    # Other work on the machine during the run skews the numbers (two
+    # threads on two cores suffer most): the load average says if there was.
+    print(f"# load at the end: {load_average()}", flush=True)
     return 0
+
+
+def busy_seconds():
+    """CPU seconds the whole machine has been busy (all CPUs, /proc/stat)."""
+    try:
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return 0.0
+    user, nice, system, idle, iowait, irq, softirq, steal = v
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def own_seconds():
+    """CPU seconds of this process, all threads, counted as /proc/stat counts
+    (clock ticks), so that the two subtract cleanly."""
+    try:
+        with open("/proc/self/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return time.process_time()
+
+
+def measure(fn, args):
+    """Runs fn() (a measurement returning its times) and the share of all
+    CPUs that other processes used meanwhile (other_cpu: machine busy time
+    minus this process's CPU time, over wall time x CPUs; 0 on an idle
+    machine). Measures again, after a pause, up to --tries times while
+    other_cpu exceeds --max-other-cpu; returns (times, other_cpu, tries) of
+    the least disturbed try."""
+    best = None
+    for attempt in range(1, args.tries + 1):
+        wall, own, busy = time.perf_counter(), own_seconds(), busy_seconds()
+        times = fn()
+        wall = time.perf_counter() - wall
+        own = own_seconds() - own
+        busy = busy_seconds() - busy
+        other = max(0.0, busy - own) / (wall * (os.cpu_count() or 1))
+        if best is None or other < best[1]:
+            best = (times, other, attempt)
+        if other <= args.max_other_cpu:
+            break
+        if attempt < args.tries:
+            note(f"other processes used {other:.0%} of the CPUs during a measurement; "
+                 f"measuring again in {args.pause:g} s")
+            time.sleep(args.pause)
+    return best
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown CPU"
+
+
+def load_average():
+    try:
+        with open("/proc/loadavg") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "?"
 
 
 def main():
@@ -727,6 +810,14 @@ def main():
     b.add_argument("--flash-attn", choices=["auto", "on", "off"], default="auto",
                    help="llama.cpp's flash attention (default: %(default)s, llama.cpp's default)")
     b.add_argument("--label", help="type= to print instead of the file's type")
+    b.add_argument("--max-other-cpu", type=float, default=0.05,
+                   help="measure again when other processes used more than this share of "
+                        "the CPUs meanwhile (printed as other_cpu=; default: %(default)s)")
+    b.add_argument("--tries", type=int, default=3,
+                   help="at most this many tries per measurement; the least disturbed one "
+                        "is printed (default: %(default)s)")
+    b.add_argument("--pause", type=float, default=20,
+                   help="seconds to wait before measuring again (default: %(default)s)")
     b.add_argument("--seed", type=int, default=0, help="for the random token ids")
 
     args = p.parse_args()

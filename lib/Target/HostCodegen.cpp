@@ -145,7 +145,13 @@ bool qnt::linkSharedLibrary(ArrayRef<std::string> objects, StringRef output,
 void qnt::setHostKernelOptions(CpuPipelineOptions &options,
                                const llvm::TargetMachine &machine) {
   const llvm::MCSubtargetInfo &subtarget = *machine.getMCSubtargetInfo();
-  if (subtarget.checkFeatures("+avx2"))
+  // vpdpbusd does a 4-byte dot product and its accumulation in one
+  // instruction where vpmaddubsw + vpmaddwd + vpaddd take three.
+  if (subtarget.checkFeatures("+avx512vnni,+avx512vl"))
+    options.intDot = "avx512vnni";
+  else if (subtarget.checkFeatures("+avxvnni"))
+    options.intDot = "avxvnni";
+  else if (subtarget.checkFeatures("+avx2"))
     options.intDot = "avx2";
   // qnt-vectorize-linalg's tiles are one register wide.
   options.vectorWidth = subtarget.checkFeatures("+avx512f") ? 16 : 8;

@@ -239,6 +239,10 @@ static LogicalResult verifyLaneSums(Operation *op, VectorType a, VectorType b,
 }
 
 LogicalResult Dot4I8Op::verify() {
+  if (Value acc = getAcc(); acc && acc.getType() != getResult().getType())
+    return emitOpError() << "accumulator type " << acc.getType()
+                         << " must equal the result type "
+                         << getResult().getType();
   return verifyLaneSums(*this, getA().getType(), getB().getType(),
                         getResult().getType(), 4);
 }

@@ -96,28 +96,33 @@ def Qnt_MatmulOp : Qnt_Op<"matmul", [Pure]> {
 }
 
 def Qnt_Dot4I8Op : Qnt_Op<"dot4_i8", [Pure]> {
-  let summary = "Sums of 4 adjacent byte products, in i32";
+  let summary = "Sums of 4 adjacent byte products, in i32, plus an accumulator";
   let description = [{
-    `result[j] = sum_{i = 4j}^{4j+3} a[i] * b[i]`, exact in i32, with `b`
-    signed and `a` unsigned, or signed with `a_signed`. Precondition (not
-    checked): the sum of each pair of adjacent products, `a[2i] * b[2i] +
-    a[2i+1] * b[2i+1]`, fits in i16 (e.g. `|a| <= 128` and `|b| <= 127`);
-    the AVX2 lowering saturates it otherwise. A building block of
-    the CPU kernels for int8 activations (convert-qnt-to-vector
-    `activations=i8`), kept as one op until `convert-qnt-int-dot` picks the
-    instructions for the target (AVX2 `vpmaddubsw` + `vpmaddwd`, or portable
-    vector code), after bufferization.
+    `result[j] = acc[j] + sum_{i = 4j}^{4j+3} a[i] * b[i]`, exact in i32
+    (wrapping), with `b` signed and `a` unsigned, or signed with `a_signed`;
+    `acc` is optional (zero). Precondition (not checked): the sum of each
+    pair of adjacent products, `a[2i] * b[2i] + a[2i+1] * b[2i+1]`, fits in
+    i16 (e.g. `|a| <= 128` and `|b| <= 127`); the AVX2 lowering saturates it
+    otherwise. A building block of the CPU kernels for int8 activations
+    (convert-qnt-to-vector `activations=i8`), kept as one op until
+    `convert-qnt-int-dot` picks the instructions for the target (AVX-512
+    VNNI or AVX-VNNI `vpdpbusd`, which adds into the accumulator; AVX2
+    `vpmaddubsw` + `vpmaddwd`; or portable vector code), after
+    bufferization.
 
     ```mlir
     %s = qnt.dot4_i8 %codes, %x : vector<32xi8>, vector<32xi8> -> vector<8xi32>
+    %t = qnt.dot4_i8 %codes, %x acc %s : vector<32xi8>, vector<32xi8>, vector<8xi32> -> vector<8xi32>
     ```
   }];
   let arguments = (ins VectorOfRankAndType<[1], [I8]>:$a,
                        VectorOfRankAndType<[1], [I8]>:$b,
+                       Optional<VectorOfRankAndType<[1], [I32]>>:$acc,
                        UnitAttr:$a_signed);
   let results = (outs VectorOfRankAndType<[1], [I32]>:$result);
   let assemblyFormat = [{
-    $a `,` $b attr-dict `:` type($a) `,` type($b) `->` type($result)
+    $a `,` $b (`acc` $acc^)? attr-dict `:` type($a) `,` type($b)
+    (`,` type($acc)^)? `->` type($result)
   }];
   let hasVerifier = 1;
 }

@@ -37,6 +37,10 @@ int64_t activationBlockFor(int64_t requested, unsigned bits,
 /// qnt.dot2_i8, qnt.sum_pairs_i16).
 bool isIntDotOp(Operation *op);
 
+/// Whether `isa` names an instruction set convert-qnt-int-dot lowers to:
+/// avx512vnni, avxvnni, avx2 or generic.
+bool isValidIntDotIsa(llvm::StringRef isa);
+
 /// Declares the memory effects of gpu.barrier (MLIR 22 declares none), so
 /// that buffer deallocation accepts the kernels of convert-qnt-to-gpu. Call
 /// on the registry of every tool that runs qnt-gpu-pipeline.

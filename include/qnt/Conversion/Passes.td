@@ -59,24 +59,29 @@ def ConvertQntToVectorPass : Pass<"convert-qnt-to-vector", "::mlir::ModuleOp"> {
 }
 
 def ConvertQntIntDotPass : Pass<"convert-qnt-int-dot"> {
-  let summary = "Lower qnt.dot4_i8, qnt.dot2_i8 and qnt.sum_pairs_i16 to AVX2 "
-                "instructions or portable vector code";
+  let summary = "Lower qnt.dot4_i8, qnt.dot2_i8 and qnt.sum_pairs_i16 to VNNI "
+                "or AVX2 instructions or portable vector code";
   let description = [{
     Runs after bufferization (the kernels of convert-qnt-to-vector
     `activations=i8` keep their dot products as qnt ops until then).
-    `isa=avx2`: 16- and 32-byte operands become `vpmaddubsw` (unsigned by
-    signed bytes, pairs summed in i16; `qnt.dot2_i8`) and `vpmaddwd` against
-    ones (pairs of i16 summed in i32; `qnt.sum_pairs_i16`), `qnt.dot4_i8`
-    both, through `llvm.call_intrinsic`; a signed `a` is fed as `|a|` with
-    `b` given `a`'s sign (`vpsignb`). Every pair sum stays below 2^15 because
-    the kernels keep `b` in [-127, 127] and `|a|` <= 128, and they add
-    `qnt.dot2_i8` results in i16 only where the sums stay below 2^15. The
-    code then needs an AVX2 CPU. Other sizes, and `isa=generic`, widen to
+    `isa=avx512vnni` (16-, 32- and 64-byte operands) and `isa=avxvnni` (16
+    and 32 bytes): `qnt.dot4_i8` becomes one `vpdpbusd`, which adds the sums
+    of four unsigned-by-signed byte products into its accumulator (the op's
+    `acc`, else zero), without intermediate saturation; the other two ops
+    get the AVX2 instructions. `isa=avx2`: 16- and 32-byte operands become
+    `vpmaddubsw` (unsigned by signed bytes, pairs summed in i16;
+    `qnt.dot2_i8`) and `vpmaddwd` against ones (pairs of i16 summed in i32;
+    `qnt.sum_pairs_i16`), `qnt.dot4_i8` both and an add of `acc`, through
+    `llvm.call_intrinsic`. A signed `a` is fed as `|a|` with `b` given `a`'s
+    sign (`vpsignb`). Every pair sum stays below 2^15 because the kernels
+    keep `b` in [-127, 127] and `|a|` <= 128, and they add `qnt.dot2_i8`
+    results in i16 only where the sums stay below 2^15. The code then needs
+    a CPU with those instructions. Other sizes, and `isa=generic`, widen to
     i32, multiply and sum adjacent lanes: the same integers, on any target.
   }];
   let options = [
     Option<"isa", "isa", "std::string", /*default=*/"\"generic\"",
-           "'avx2' or 'generic'">,
+           "'avx512vnni', 'avxvnni', 'avx2' or 'generic'">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::LLVM::LLVMDialect",

@@ -40,8 +40,8 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::init(0)};
   PassOptions::Option<std::string> intDot{
       *this, "int-dot",
-      llvm::cl::desc("Instructions of the int8 dot products: 'generic' or "
-                     "'avx2'"),
+      llvm::cl::desc("Instructions of the int8 dot products: 'generic', "
+                     "'avx2', 'avxvnni' or 'avx512vnni'"),
       llvm::cl::init("generic")};
   PassOptions::Option<bool> parallel{
       *this, "parallel",

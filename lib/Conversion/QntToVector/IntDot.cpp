@@ -1,4 +1,4 @@
-// Lowering of qnt.dot4_i8, qnt.dot2_i8 and qnt.sum_pairs_i16 to AVX2
+// Lowering of qnt.dot4_i8, qnt.dot2_i8 and qnt.sum_pairs_i16 to VNNI or AVX2
 // instructions or portable vector code (convert-qnt-int-dot).
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -81,20 +81,57 @@ Value genericProducts(ImplicitLocOpBuilder &b, Value a, Value x,
                                arith::ExtSIOp::create(b, wideType, x));
 }
 
-/// Replaces each op of the three with its instructions: AVX2 for 16- and
-/// 32-byte operands with isa=avx2, portable vector code otherwise. Both give
-/// the same integers where the ops' preconditions hold.
-Value lower(ImplicitLocOpBuilder &b, Operation *op, bool avx2) {
+/// vpdpbusd (AVX-512 VNNI, or AVX-VNNI for 16 and 32 bytes): acc plus the
+/// sums of 4 adjacent products of unsigned a by signed b, in one
+/// instruction, without the i16 saturation of vpmaddubsw (a signed: |a| by
+/// b with a's sign, as for AVX2).
+Value vnniDot(ImplicitLocOpBuilder &b, Value a, Value x, Value acc,
+              bool aSigned) {
+  auto type = cast<VectorType>(a.getType());
+  int64_t n = type.getNumElements();
+  auto accType = VectorType::get({n / 4}, b.getI32Type());
+  if (aSigned) {
+    x = callIntrinsic(b, type,
+                      n == 64   ? "llvm.x86.avx512.psign.b.512"
+                      : n == 32 ? "llvm.x86.avx2.psign.b"
+                                : "llvm.x86.ssse3.psign.b.128",
+                      {x, a});
+    a = math::AbsIOp::create(b, a);
+  }
+  if (!acc)
+    acc = arith::ConstantOp::create(
+        b, DenseElementsAttr::get(accType, b.getI32IntegerAttr(0)));
+  return callIntrinsic(b, accType,
+                       "llvm.x86.avx512.vpdpbusd." + std::to_string(n * 8),
+                       {acc, a, x});
+}
+
+/// Replaces each op of the three with its instructions: VNNI's vpdpbusd for
+/// qnt.dot4_i8 (isa=avx512vnni: 16, 32 or 64 bytes; isa=avxvnni: 16 or 32),
+/// AVX2 for 16- and 32-byte operands (isa=avx2 and the VNNI isas), portable
+/// vector code otherwise. All give the same integers where the ops'
+/// preconditions hold.
+Value lower(ImplicitLocOpBuilder &b, Operation *op, StringRef isa) {
   auto native = [&](Value v) {
     int64_t n = cast<VectorType>(v.getType()).getNumElements();
-    return avx2 && (n == 16 || n == 32);
+    return isa != "generic" && (n == 16 || n == 32);
   };
   if (auto dot = dyn_cast<Dot4I8Op>(op)) {
-    if (native(dot.getA()))
-      return avx2SumPairs(
-          b, avx2PairProducts(b, dot.getA(), dot.getB(), dot.getASigned()));
-    return sumAdjacent(
-        b, genericProducts(b, dot.getA(), dot.getB(), dot.getASigned()), 4);
+    int64_t n = dot.getA().getType().getNumElements();
+    if ((isa == "avx512vnni" && (n == 16 || n == 32 || n == 64)) ||
+        (isa == "avxvnni" && (n == 16 || n == 32)))
+      return vnniDot(b, dot.getA(), dot.getB(), dot.getAcc(),
+                     dot.getASigned());
+    Value sum =
+        native(dot.getA())
+            ? avx2SumPairs(b, avx2PairProducts(b, dot.getA(), dot.getB(),
+                                               dot.getASigned()))
+            : sumAdjacent(b,
+                          genericProducts(b, dot.getA(), dot.getB(),
+                                          dot.getASigned()),
+                          4);
+    return dot.getAcc() ? arith::AddIOp::create(b, dot.getAcc(), sum).getResult()
+                        : sum;
   }
   if (auto dot = dyn_cast<Dot2I8Op>(op)) {
     if (native(dot.getA()))
@@ -118,10 +155,10 @@ struct ConvertQntIntDot final
     : qnt::impl::ConvertQntIntDotPassBase<ConvertQntIntDot> {
   using Base::Base;
   void runOnOperation() override {
-    if (isa != "generic" && isa != "avx2") {
+    if (!isValidIntDotIsa(isa)) {
       emitError(getOperation()->getLoc())
           << "convert-qnt-int-dot: isa='" << isa
-          << "' must be 'avx2' or 'generic'";
+          << "' must be 'avx512vnni', 'avxvnni', 'avx2' or 'generic'";
       return signalPassFailure();
     }
     SmallVector<Operation *> ops;
@@ -131,13 +168,18 @@ struct ConvertQntIntDot final
     });
     for (Operation *op : ops) {
       ImplicitLocOpBuilder b(op->getLoc(), op);
-      op->getResult(0).replaceAllUsesWith(lower(b, op, isa == "avx2"));
+      op->getResult(0).replaceAllUsesWith(lower(b, op, isa));
       op->erase();
     }
   }
 };
 
 } // namespace
+
+bool qnt::isValidIntDotIsa(StringRef isa) {
+  return isa == "avx512vnni" || isa == "avxvnni" || isa == "avx2" ||
+         isa == "generic";
+}
 
 bool qnt::isIntDotOp(Operation *op) {
   return isa<Dot4I8Op, Dot2I8Op, SumPairsI16Op>(op);

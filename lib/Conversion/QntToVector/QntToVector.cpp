@@ -151,6 +151,12 @@ struct Int8Kernel {
   // widened once (qnt.sum_pairs_i16): codes of 4 bits or fewer, where the
   // block's sums cannot leave i16 (see lowerMatmul).
   bool sumsInI16;
+  // Weight groups per load of fieldBytes bytes: 1, or more when groups are
+  // smaller than a load (int4 g32: a 32-byte load holds 64 codes, its two
+  // fields one group each). Then every field is one x block and one group,
+  // and its integer sums are scaled by sx * s at its end, straight into the
+  // tile's accumulators.
+  int64_t groupsPerLoad = 1;
   Value xq;              // memref<M x K x i8>
   Value xScales;         // memref<M x K/32 x f32>
   Value xSums;           // memref<M x groups x f32>, when needsSums
@@ -761,8 +767,11 @@ static void emitTileInt8(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
   // A step of a group covers whole loads and whole x blocks (both powers of
   // two dividing the group), so where x blocks end is known at compile time.
   int64_t stepCodes = std::max(loadCodes, q.block);
-  int64_t stepsPerGroup = kern.groupSize / stepCodes;
-  int64_t numGroups = kern.k / kern.groupSize;
+  // One iteration of the group loop: a weight group, or the groups of one
+  // load when they are smaller (q.groupsPerLoad).
+  int64_t loopCodes = kern.groupSize * q.groupsPerLoad;
+  int64_t stepsPerGroup = loopCodes / stepCodes;
+  int64_t numGroups = kern.k / loopCodes;
   auto accType = VectorType::get({L / 4}, f32);
   auto bytesType = VectorType::get({L}, b.getI8Type());
   Value zeroAcc = arith::ConstantOp::create(
@@ -821,18 +830,18 @@ static void emitTileInt8(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
         Value xv = vector::LoadOp::create(cb, bytesType, q.xq,
                                           ValueRange{rowIdx[r], kp});
         for (int64_t c = 0; c < cols; ++c) {
-          Value part =
-              q.sumsInI16
-                  ? Dot2I8Op::create(
-                        cb, VectorType::get({L / 2}, cb.getI16Type()), d[c],
-                        xv, /*a_signed=*/signedCodes)
-                        .getResult()
-                  : Dot4I8Op::create(
-                        cb, VectorType::get({L / 4}, cb.getI32Type()), d[c],
-                        xv, /*a_signed=*/signedCodes)
-                        .getResult();
           Value &s = isum[r * cols + c];
-          s = s ? arith::AddIOp::create(cb, s, part).getResult() : part;
+          if (q.sumsInI16) {
+            Value part = Dot2I8Op::create(
+                cb, VectorType::get({L / 2}, cb.getI16Type()), d[c], xv,
+                /*a_signed=*/signedCodes);
+            s = s ? arith::AddIOp::create(cb, s, part).getResult() : part;
+          } else {
+            // Accumulated by the op itself (vpdpbusd where the CPU has it).
+            s = Dot4I8Op::create(cb, VectorType::get({L / 4}, cb.getI32Type()),
+                                 d[c], xv, /*acc=*/s,
+                                 /*a_signed=*/signedCodes);
+          }
         }
       }
       // The field ends an x block: scale its integer sums by sx.
@@ -841,6 +850,16 @@ static void emitTileInt8(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
       Value xBlock = arith::DivUIOp::create(
           cb, arith::AddIOp::create(cb, kp, cIndex(cb, L - 1)),
           cIndex(cb, q.block));
+      // Small groups: this block is also a weight group, whose scales
+      // multiply the block's sums here.
+      SmallVector<Value> sw;
+      if (q.groupsPerLoad > 1)
+        for (int64_t c = 0; c < cols; ++c)
+          sw.push_back(vector::BroadcastOp::create(
+              cb, accType,
+              toF32(cb, memref::LoadOp::create(
+                            cb, kern.scales,
+                            kern.scaleIndices(cb, colIdx[c], xBlock)))));
       for (int64_t r = 0; r < rows; ++r) {
         Value sx = vector::BroadcastOp::create(
             cb, accType,
@@ -851,9 +870,15 @@ static void emitTileInt8(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
           if (q.sumsInI16)
             s = SumPairsI16Op::create(
                 cb, VectorType::get({L / 4}, cb.getI32Type()), s);
-          next[r * cols + c] = vector::FMAOp::create(
-              cb, arith::SIToFPOp::create(cb, accType, s), sx,
-              next[r * cols + c]);
+          Value sums = arith::SIToFPOp::create(cb, accType, s);
+          next[r * cols + c] =
+              sw.empty()
+                  ? vector::FMAOp::create(cb, sums, sx, next[r * cols + c])
+                        .getResult()
+                  : vector::FMAOp::create(
+                        cb, arith::MulFOp::create(cb, sums, sx), sw[c],
+                        next[r * cols + c])
+                        .getResult();
           s = Value();
         }
       }
@@ -882,8 +907,13 @@ static void emitTileInt8(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
       [&](OpBuilder &ob, Location loc, Value group, ValueRange acc) {
         ImplicitLocOpBuilder gb(loc, ob);
         Value groupStart =
-            arith::MulIOp::create(gb, group, cIndex(gb, kern.groupSize));
-        SmallVector<Value> gacc(numAcc, zeroAcc);
+            arith::MulIOp::create(gb, group, cIndex(gb, loopCodes));
+        bool smallGroups = q.groupsPerLoad > 1;
+        // Large groups: their blocks' sums in gacc, times the group's scale
+        // at the end; small groups are scaled block by block (emitLoad).
+        SmallVector<Value> gacc =
+            smallGroups ? SmallVector<Value>(acc.take_front(numAcc))
+                        : SmallVector<Value>(numAcc, zeroAcc);
         // Every load prefetches (with the prefetch option).
         gacc = emitGroupSteps(
             gb, groupStart, stepsPerGroup, 0, stepCodes, gacc,
@@ -891,41 +921,55 @@ static void emitTileInt8(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
             [&](ImplicitLocOpBuilder &cb, Value k0, ValueRange g,
                 bool prefetch) { return emitStep(cb, k0, g, prefetch); });
         SmallVector<Value> next;
-        SmallVector<Value> scales;
-        for (int64_t c = 0; c < cols; ++c)
-          scales.push_back(toF32(
-              gb, memref::LoadOp::create(
-                      gb, kern.scales,
-                      kern.scaleIndices(gb, colIdx[c], group))));
-        for (int64_t r = 0; r < rows; ++r)
+        if (smallGroups) {
+          next = gacc;
+        } else {
+          SmallVector<Value> scales;
           for (int64_t c = 0; c < cols; ++c)
-            next.push_back(vector::FMAOp::create(
-                gb, vector::BroadcastOp::create(gb, accType, scales[c]),
-                gacc[r * cols + c], acc[r * cols + c]));
+            scales.push_back(toF32(
+                gb, memref::LoadOp::create(
+                        gb, kern.scales,
+                        kern.scaleIndices(gb, colIdx[c], group))));
+          for (int64_t r = 0; r < rows; ++r)
+            for (int64_t c = 0; c < cols; ++c)
+              next.push_back(vector::FMAOp::create(
+                  gb, vector::BroadcastOp::create(gb, accType, scales[c]),
+                  gacc[r * cols + c], acc[r * cols + c]));
+        }
         if (q.needsSums) {
-          // s * (z - o) per weight row, then times each row's xsum.
-          SmallVector<Value> scaledZ;
+          // s * (z - o) per weight row and group, times each row's xsum of
+          // the group, added to the row's correction.
+          SmallVector<Value> corr(acc.drop_front(numAcc));
           Value minusO = arith::ConstantOp::create(
               gb, gb.getF32FloatAttr(float(-q.offset)));
-          for (int64_t c = 0; c < cols; ++c) {
-            Value z = minusO;
-            if (kern.zeroPoints)
-              z = arith::AddFOp::create(
-                  gb,
-                  memref::LoadOp::create(
-                      gb, kern.zeroPoints,
-                      kern.scaleIndices(gb, colIdx[c], group)),
-                  z);
-            scaledZ.push_back(arith::MulFOp::create(gb, scales[c], z));
+          for (int64_t i = 0; i < q.groupsPerLoad; ++i) {
+            Value g = arith::AddIOp::create(
+                gb, arith::MulIOp::create(gb, group, cIndex(gb, q.groupsPerLoad)),
+                cIndex(gb, i));
+            SmallVector<Value> scaledZ;
+            for (int64_t c = 0; c < cols; ++c) {
+              Value scale = toF32(
+                  gb, memref::LoadOp::create(
+                          gb, kern.scales, kern.scaleIndices(gb, colIdx[c], g)));
+              Value z = minusO;
+              if (kern.zeroPoints)
+                z = arith::AddFOp::create(
+                    gb,
+                    memref::LoadOp::create(gb, kern.zeroPoints,
+                                           kern.scaleIndices(gb, colIdx[c], g)),
+                    z);
+              scaledZ.push_back(arith::MulFOp::create(gb, scale, z));
+            }
+            for (int64_t r = 0; r < rows; ++r) {
+              Value xsum = memref::LoadOp::create(gb, q.xSums,
+                                                  ValueRange{rowIdx[r], g});
+              for (int64_t c = 0; c < cols; ++c)
+                corr[r * cols + c] = arith::AddFOp::create(
+                    gb, corr[r * cols + c],
+                    arith::MulFOp::create(gb, scaledZ[c], xsum));
+            }
           }
-          for (int64_t r = 0; r < rows; ++r) {
-            Value xsum = memref::LoadOp::create(gb, q.xSums,
-                                                ValueRange{rowIdx[r], group});
-            for (int64_t c = 0; c < cols; ++c)
-              next.push_back(arith::AddFOp::create(
-                  gb, acc[numAcc + r * cols + c],
-                  arith::MulFOp::create(gb, scaledZ[c], xsum)));
-          }
+          next.append(corr);
         }
         scf::YieldOp::create(gb, next);
       });
@@ -1089,6 +1133,18 @@ LogicalResult ConvertQntToVector::lowerMatmul(MatmulOp op,
       if (!int8Lanes && kern.groupSize % (lanes * perByte) == 0 &&
           (kern.bits < 8 || lanes == 32))
         int8Lanes = lanes;
+    // Groups smaller than a 32-byte load of 1/2/4-bit codes (int4 g32):
+    // loads of 32 bytes whose fields are whole groups, each its own x block,
+    // rather than 16-byte loads (half the vector width, twice the work per
+    // code).
+    int64_t loadCodes = 32 * perByte;
+    if (int8Lanes != 32 && kern.bits < 8 && loadCodes % kern.groupSize == 0 &&
+        kern.groupSize % 32 == 0 && kern.k % loadCodes == 0 &&
+        activationBlockFor(actBlock, kern.bits, kern.groupSize) ==
+            kern.groupSize) {
+      int8Lanes = 32;
+      int8.groupsPerLoad = loadCodes / kern.groupSize;
+    }
   }
   if (int8Lanes) {
     int8.flip = 0;
@@ -1100,8 +1156,11 @@ LogicalResult ConvertQntToVector::lowerMatmul(MatmulOp op,
     auto constant = op.getWeight().getDefiningOp<ConstantOp>();
     auto it = int8Codes.find(constant);
     if (it == int8Codes.end()) {
+      // The plane-major layout works in blocks of one load, within groups
+      // or (small groups) across them.
       FailureOr<Value> repacked = materializeInt8KernelCodes(
-          constant, kern.groupSize, int8Lanes, colsPerTile, int8.flip);
+          constant, kern.groupSize * int8.groupsPerLoad, int8Lanes,
+          colsPerTile, int8.flip);
       if (failed(repacked))
         return failure();
       it = int8Codes.try_emplace(constant, *repacked).first;

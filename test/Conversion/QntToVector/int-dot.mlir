@@ -1,10 +1,40 @@
 // convert-qnt-int-dot: qnt.dot4_i8, qnt.dot2_i8 and qnt.sum_pairs_i16 become
-// AVX2 intrinsic calls (16- and 32-byte operands) or portable vector code.
+// VNNI or AVX2 intrinsic calls or portable vector code.
 // RUN: quant-opt %s --convert-qnt-int-dot=isa=avx2 | FileCheck %s --check-prefix=AVX2
 // RUN: quant-opt %s --convert-qnt-int-dot | FileCheck %s --check-prefix=GENERIC
+// RUN: quant-opt %s --convert-qnt-int-dot=isa=avx512vnni | FileCheck %s --check-prefix=VNNI
+// RUN: quant-opt %s --convert-qnt-int-dot=isa=avxvnni | FileCheck %s --check-prefix=AVXVNNI
 // RUN: not quant-opt %s --convert-qnt-int-dot=isa=neon 2>&1 | FileCheck %s --check-prefix=BAD
 
-// BAD: error: convert-qnt-int-dot: isa='neon' must be 'avx2' or 'generic'
+// BAD: error: convert-qnt-int-dot: isa='neon' must be 'avx512vnni', 'avxvnni', 'avx2' or 'generic'
+
+// With VNNI, one vpdpbusd per qnt.dot4_i8, from zero or from the
+// accumulator; a signed `a` as |a| with b given a's sign; AVX-VNNI has no
+// 64-byte form; qnt.dot2_i8 and qnt.sum_pairs_i16 keep the AVX2 forms.
+// VNNI-LABEL: func.func @unsigned32
+//  VNNI-SAME:   (%[[A:.*]]: vector<32xi8>, %[[B:.*]]: vector<32xi8>)
+//       VNNI:   %[[Z:.*]] = arith.constant dense<0> : vector<8xi32>
+//       VNNI:   %[[S:.*]] = llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.256"(%[[Z]], %[[A]], %[[B]]) : (vector<8xi32>, vector<32xi8>, vector<32xi8>) -> vector<8xi32>
+//       VNNI:   return %[[S]]
+// VNNI-LABEL: func.func @signed16
+//  VNNI-SAME:   (%[[A:.*]]: vector<16xi8>, %[[B:.*]]: vector<16xi8>)
+//       VNNI:   %[[SB:.*]] = llvm.call_intrinsic "llvm.x86.ssse3.psign.b.128"(%[[B]], %[[A]])
+//       VNNI:   %[[ABS:.*]] = math.absi %[[A]] : vector<16xi8>
+//       VNNI:   llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.128"(%{{.*}}, %[[ABS]], %[[SB]]) : (vector<4xi32>, vector<16xi8>, vector<16xi8>) -> vector<4xi32>
+// VNNI-LABEL: func.func @size8
+//   VNNI-NOT:   llvm.call_intrinsic
+// VNNI-LABEL: func.func @pairs32
+//       VNNI:   llvm.call_intrinsic "llvm.x86.avx2.pmadd.ub.sw"
+//       VNNI:   llvm.call_intrinsic "llvm.x86.avx2.pmadd.wd"
+// VNNI-LABEL: func.func @accumulated64
+//  VNNI-SAME:   (%[[A:.*]]: vector<64xi8>, %[[B:.*]]: vector<64xi8>, %[[ACC:.*]]: vector<16xi32>)
+//       VNNI:   %[[S:.*]] = llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"(%[[ACC]], %[[A]], %[[B]]) : (vector<16xi32>, vector<64xi8>, vector<64xi8>) -> vector<16xi32>
+//       VNNI:   return %[[S]]
+// AVXVNNI-LABEL: func.func @unsigned32
+//       AVXVNNI:   llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.256"
+// AVXVNNI-LABEL: func.func @accumulated64
+//   AVXVNNI-NOT:   llvm.call_intrinsic
+//       AVXVNNI:   arith.addi %arg2, %{{.*}} : vector<16xi32>
 
 // AVX2-LABEL: func.func @unsigned32
 //  AVX2-SAME:   (%[[A:.*]]: vector<32xi8>, %[[B:.*]]: vector<32xi8>)
@@ -86,3 +116,15 @@ func.func @pairs32(%a: vector<32xi8>, %b: vector<32xi8>, %c: vector<32xi8>) -> v
   return %s : vector<8xi32>
 }
 
+// The other isas add the accumulator after the dot product (64 bytes have
+// no AVX2 form either).
+// AVX2-LABEL: func.func @accumulated64
+//   AVX2-NOT:   llvm.call_intrinsic
+//       AVX2:   %[[R:.*]] = arith.addi %arg2, %{{.*}} : vector<16xi32>
+//  AVX2-NEXT:   return %[[R]]
+// GENERIC-LABEL: func.func @accumulated64
+//       GENERIC:   arith.addi %arg2, %{{.*}} : vector<16xi32>
+func.func @accumulated64(%a: vector<64xi8>, %b: vector<64xi8>, %acc: vector<16xi32>) -> vector<16xi32> {
+  %s = qnt.dot4_i8 %a, %b acc %acc : vector<64xi8>, vector<64xi8>, vector<16xi32> -> vector<16xi32>
+  return %s : vector<16xi32>
+}
