@@ -172,3 +172,26 @@ void qnt::setHostKernelOptions(CpuPipelineOptions &options,
     options.streams = 2;
   }
 }
+
+std::string qnt::defaultActivations(const llvm::TargetMachine &machine) {
+  return machine.getMCSubtargetInfo()->checkFeatures("+avx2") ? "i8" : "f32";
+}
+
+std::string qnt::describeHostKernels(const CpuPipelineOptions &options) {
+  std::string text;
+  if (options.activations == "i8") {
+    StringRef isa = options.intDot;
+    text = "int8 activations with " +
+           std::string(isa == "avx512vnni" ? "vpdpbusd (AVX-512 VNNI)"
+                       : isa == "avxvnni"  ? "vpdpbusd (AVX-VNNI)"
+                       : isa == "avx2"     ? "vpmaddubsw (AVX2)"
+                                           : "portable integer dot products");
+  } else {
+    text = "f32 activations";
+  }
+  text += ", " + std::to_string(options.vectorWidth) + "-lane vectors, ";
+  text += options.parallel ? "OpenMP threads (every core unless "
+                             "qnt_set_threads or OMP_NUM_THREADS says less)"
+                           : "single-threaded";
+  return text;
+}

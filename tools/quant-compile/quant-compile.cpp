@@ -70,12 +70,16 @@ static cl::opt<std::string>
                  "skylake-avx512, ...)"),
         cl::cat(category));
 static cl::opt<std::string> activations(
-    "activations", cl::init("f32"),
-    cl::desc("Host target: f32 (x as given), or i8 (x quantized at run time to "
-             "int8 per block of --act-block codes and multiplied by 1/2/4/8-bit "
-             "weights with integer dot products; faster, slightly different "
-             "numerics, see docs/QUANTIZER.md)"),
+    "activations", cl::init("auto"),
+    cl::desc("Host target: i8 (x quantized at run time to int8 per block of "
+             "--act-block codes and multiplied by 1/2/4/8-bit weights with "
+             "integer dot products: faster, slightly different numerics, see "
+             "docs/QUANTIZER.md), f32 (x as given), or auto (the default: i8 "
+             "where --cpu has integer dot products, AVX2 or newer, else f32)"),
     cl::cat(category));
+/// --activations after "auto" is resolved for --cpu (main).
+static std::string resolvedActivations = "f32";
+
 static cl::opt<int> actBlock(
     "act-block", cl::init(0),
     cl::desc("With --activations=i8: codes of x sharing one int8 scale. 0 "
@@ -420,10 +424,13 @@ static int lowerAndEmit(ModuleOp module, StringRef kind, StringRef path,
   progress.step(Twine(prefix) + "lowering to loops on buffers");
   qnt::CpuPipelineOptions pipeline;
   pipeline.parallel = threads;
-  pipeline.activations = activations;
+  pipeline.activations = resolvedActivations;
   pipeline.actBlock = actBlock;
   qnt::setHostKernelOptions(pipeline, *machine);
   pipeline.vectorize = vectorizeRest;
+  if (!gpu && prefix.empty())
+    progress.step("kernels for " + machine->getTargetCPU().str() + ": " +
+                  qnt::describeHostKernels(pipeline));
   PassManager bufferizePm(module.getContext());
   if (gpu)
     qnt::buildGpuBufferizePipeline(bufferizePm, *gpu);
@@ -573,7 +580,7 @@ int main(int argc, char **argv) {
       return fail("--parallel splits work across host threads; it does not "
                   "apply to --target=cuda");
     threads = false;
-    if (activations != "f32")
+    if (activations.getNumOccurrences() && activations != "f32")
       return fail("--activations=" + activations +
                   " selects the host CPU kernels; it does not apply to "
                   "--target=cuda");
@@ -590,12 +597,24 @@ int main(int argc, char **argv) {
                 " must be 0 (per channel) or a positive group size");
   if (!llvm::is_contained({"f32", "f16", "bf16"}, scaleType))
     return fail("--scale-type=" + scaleType + " must be f32, f16 or bf16");
-  if (activations != "f32" && activations != "i8")
-    return fail("--activations=" + activations + " must be f32 or i8");
+  if (!llvm::is_contained({"auto", "f32", "i8"}, activations))
+    return fail("--activations=" + activations + " must be auto, f32 or i8");
+  // The CPU first: a bad --cpu is reported before any work, and it decides
+  // what --activations=auto means.
+  if (!cuda) {
+    std::string error;
+    std::unique_ptr<llvm::TargetMachine> machine =
+        qnt::createHostTargetMachine(cpu, error);
+    if (!machine)
+      return fail(error);
+    resolvedActivations = activations == "auto"
+                              ? qnt::defaultActivations(*machine)
+                              : std::string(activations);
+  }
   if (!qnt::isValidActivationBlock(actBlock))
     return fail("--act-block=" + std::to_string(actBlock) +
                 " must be 0 (per layer), 32, 64, 128 or 256");
-  if (actBlock.getNumOccurrences() && activations != "i8")
+  if (actBlock.getNumOccurrences() && resolvedActivations != "i8")
     return fail("--act-block sets the x blocks of --activations=i8; add "
                 "--activations=i8 or drop it");
   if (!calibrate.empty() && !calibrationStats.empty())
@@ -684,7 +703,8 @@ int main(int argc, char **argv) {
   // Quantize and fuse (the tensor-level part of the pipeline).
   PassManager quantizePm(&context);
   if (!budget.empty()) {
-    if (activations == "i8" && StringRef(budget).starts_with("latency-us:"))
+    if (resolvedActivations == "i8" &&
+        StringRef(budget).starts_with("latency-us:"))
       llvm::errs() << "quant-compile: warning: the cost model predicts the "
                       "times of the f32-activation kernels; with "
                       "--activations=i8 the GEMVs run 1.7-2.9x faster than it "

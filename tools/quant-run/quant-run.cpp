@@ -54,9 +54,9 @@ static cl::opt<bool> usePrefill(
     cl::cat(category));
 static cl::opt<bool>
     timeSteps("time", cl::init(false),
-              cl::desc("Print to stderr the prefill time and tokens/s, the "
-                       "median and minimum time of a decoding step, and the "
-                       "bytes of the KV cache"),
+              cl::desc("Print to stderr the prefill time and tokens/s (after one "
+                       "untimed warm-up prefill), the median and minimum time "
+                       "of a decoding step, and the bytes of the KV cache"),
               cl::cat(category));
 
 static int fail(const llvm::Twine &message) {
@@ -153,9 +153,16 @@ int main(int argc, char **argv) {
   double prefillSeconds = -1;
   bool prefill = usePrefill && model->hasPrefill() && !logits &&
                  prompt.size() > 1;
+  std::vector<int32_t> ids(prompt.begin(), prompt.end());
+  if (prefill && timeSteps) {
+    // Warm-up for --time: the first call faults in the cache rows and the
+    // library's workspace and starts the threads. The timed call writes
+    // the same cache rows again.
+    if (!model->prefill(ids, 0, error))
+      return fail(error);
+  }
   auto start = Clock::now();
   if (prefill) {
-    std::vector<int32_t> ids(prompt.begin(), prompt.end());
     row = model->prefill(ids, 0, error);
     if (!row)
       return fail(error);

@@ -20,12 +20,21 @@ std::unique_ptr<llvm::TargetMachine> createHostTargetMachine(StringRef cpu,
 
 /// Sets the kernel options of qnt-cpu-pipeline that depend on `machine`'s
 /// CPU (everything quant-compile compiles for the host uses them): the int8
-/// dot products of `activations=i8` in AVX2 where the CPU has it; f32
+/// dot products of `activations=i8` in AVX-512 VNNI, AVX-VNNI or AVX2 where
+/// the CPU has them; f32
 /// kernels in 16-lane chunks on 4x4 tiles with AVX-512 (32 vector
 /// registers), 8-lane chunks on 2x4 tiles without (16 registers; 4x4 for
 /// the int8-activation kernels, whose accumulators are 8 lanes anyway).
 void setHostKernelOptions(CpuPipelineOptions &options,
                           const llvm::TargetMachine &machine);
+
+/// The activations of the fastest kernels for `machine`'s CPU: "i8" where
+/// it has integer dot products (AVX2, AVX-VNNI or AVX-512 VNNI), else "f32".
+std::string defaultActivations(const llvm::TargetMachine &machine);
+
+/// One line on the kernels `options` selects, for quant-compile's progress
+/// output: activations, dot-product instructions, vector width, threads.
+std::string describeHostKernels(const CpuPipelineOptions &options);
 
 /// Translates an LLVM-dialect module to LLVM IR and runs LLVM's -O3 pipeline
 /// for `machine`. Returns null (after emitting a diagnostic) on failure.
