@@ -60,6 +60,7 @@ void qnt::buildCpuLowerToLLVMPipeline(OpPassManager &pm,
   if (options.vectorize) {
     QntVectorizeLinalgPassOptions vectorizeOptions;
     vectorizeOptions.vectorWidth = options.vectorWidth;
+    vectorizeOptions.parallel = options.parallel;
     pm.addNestedPass<func::FuncOp>(
         createQntVectorizeLinalgPass(vectorizeOptions));
   }

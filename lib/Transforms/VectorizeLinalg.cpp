@@ -95,6 +95,25 @@ std::optional<SmallVector<int64_t>> chooseTileSizes(linalg::LinalgOp op,
   return tiles;
 }
 
+/// Whether `op` is worth splitting across threads (2^16 iterations or more
+/// over its static loops: the float matmuls of a model, not its elementwise
+/// ops on one row) and `tiles` leave no partial tile in its parallel loops
+/// (a parallel loop cannot be peeled; a partial tile would stay scalar).
+bool worthThreads(linalg::LinalgOp op, ArrayRef<int64_t> tiles) {
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  int64_t work = 1;
+  for (auto [range, tile, iterator] : llvm::zip(ranges, tiles, iterators)) {
+    if (ShapedType::isDynamic(range))
+      continue;
+    work *= range;
+    if (iterator == utils::IteratorType::parallel && tile > 1 &&
+        range % tile != 0)
+      return false;
+  }
+  return work >= (int64_t(1) << 16);
+}
+
 /// In a linalg.generic, a loop with one iteration only ever has index 0:
 /// writes 0 for it inside the compound results of the indexing maps, so
 /// `d0 floordiv 2` of a tile with one head becomes 0 (a projected
@@ -215,6 +234,8 @@ void VectorizeLinalg::runOnOperation() {
     rewriter.setInsertionPoint(op);
     linalg::LinalgTilingOptions options;
     options.setTileSizes(*tiles);
+    if (parallel && worthThreads(op, *tiles))
+      options.setLoopType(linalg::LinalgTilingLoopType::ParallelLoops);
     FailureOr<linalg::TiledLinalgOp> tiled =
         linalg::tileLinalgOp(rewriter, op, options);
     if (failed(tiled))

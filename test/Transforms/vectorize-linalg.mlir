@@ -1,6 +1,7 @@
 // RUN: quant-opt %s --split-input-file --qnt-vectorize-linalg --canonicalize --cse | FileCheck %s
 // RUN: quant-opt %s --split-input-file --qnt-vectorize-linalg="vector-width=16" --canonicalize --cse | FileCheck %s --check-prefix=W16
 // RUN: not quant-opt %s --split-input-file --qnt-vectorize-linalg="vector-width=0" 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: quant-opt %s --split-input-file --qnt-vectorize-linalg="parallel=true" --canonicalize --cse | FileCheck %s --check-prefix=PAR
 
 // BAD: vector-width=0 must be 1 to 64 (lanes of a vector tile)
 
@@ -164,5 +165,37 @@ func.func @dynamic(%d: memref<?xf32>, %x: memref<?x16xf32>) {
   %one = arith.constant 1.0 : f32
   linalg.fill ins(%one : f32) outs(%d : memref<?xf32>)
   linalg.fill ins(%one : f32) outs(%x : memref<?x16xf32>)
+  return
+}
+
+// -----
+
+// With parallel=true, a large op (a float matmul of 512 x 256 = 2^17
+// multiply-adds per row) whose tiles divide its parallel loops gets one
+// scf.parallel over them (rows by 1, columns by 8); its reduction stays a
+// loop. Small ops keep scf.for, and so do ops with a partial tile.
+// PAR-LABEL: func.func @big_matmul
+//       PAR:   scf.parallel (%{{.*}}, %{{.*}}) = (%{{.*}}, %{{.*}}) to (%{{.*}}, %{{.*}}) step (%{{.*}}, %{{.*}})
+//       PAR:     scf.for
+//       PAR:       vector.
+// PAR-LABEL: func.func @small_fill
+//   PAR-NOT:   scf.parallel
+// PAR-LABEL: func.func @partial_tiles
+//   PAR-NOT:   scf.parallel
+// CHECK-LABEL: func.func @big_matmul
+//   CHECK-NOT:   scf.parallel
+func.func @big_matmul(%x: memref<?x256xf32>, %w: memref<512x256xf32>, %y: memref<?x512xf32>) {
+  linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
+      ins(%x, %w : memref<?x256xf32>, memref<512x256xf32>) outs(%y : memref<?x512xf32>)
+  return
+}
+func.func @small_fill(%y: memref<?x512xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%y : memref<?x512xf32>)
+  return
+}
+func.func @partial_tiles(%x: memref<?x256xf32>, %w: memref<515x256xf32>, %y: memref<?x515xf32>) {
+  linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
+      ins(%x, %w : memref<?x256xf32>, memref<515x256xf32>) outs(%y : memref<?x515xf32>)
   return
 }

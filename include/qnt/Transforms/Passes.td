@@ -199,21 +199,25 @@ def QntVectorizeLinalgPass
                 "full tiles into vector ops";
   let description = [{
     For the CPU pipeline, on buffers (after bufferization, before
-    convert-linalg-to-loops): every linalg op with static loop ranges that
-    upstream's vectorizer accepts is tiled with scf.for loops and each full
+    convert-linalg-to-loops): every linalg op that upstream's vectorizer
+    accepts is tiled with scf.for loops and each full
     tile becomes vector ops (`linalg::vectorize`). Tiles: `vector-width`
     elements along the innermost loop when it is parallel (elementwise ops,
     fills); when the innermost loop is a reduction, chunks of
-    4 x `vector-width` along it (RMSNorm's sum of squares, softmax's max and
-    sum), or, when an outer parallel loop has at least `vector-width`
-    iterations, `vector-width` x `vector-width` blocks that keep one output
-    per lane (attention's dot products, float matmuls). A loop used inside a
+    4 x `vector-width` along it (RMSNorm's sum of squares), or, when an
+    outer static parallel loop has at least `vector-width` iterations,
+    `vector-width` x `vector-width` blocks that keep one output per lane
+    (float matmuls). Other loops are tiled by 1, dynamic ones (the rows of a
+    prompt) included, so their tiles are static. A loop used inside a
     compound index (`h floordiv group` of grouped-query attention) is tiled
     by 1 and that index becomes the constant 0 in the tile. The last partial
     tile of each loop is peeled off: on static shapes it is static too and
     becomes a narrower vector. Ops the vectorizer rejects (gathers through
-    memref.load in the body such as RoPE's, dynamic shapes, rank 0) are left
-    for convert-linalg-to-loops.
+    memref.load in the body, rank 0) are left for convert-linalg-to-loops.
+    With `parallel`, a large op (at least 2^16 iterations over its static
+    loops: a float matmul) whose parallel loops its tiles divide is tiled
+    with one scf.parallel over those loops instead (split across threads by
+    qnt-parallel-to-openmp).
 
     Results are bit-identical to convert-linalg-to-loops: reductions are
     lowered in the loops' order (acc + x0, then + x1, ...), never
@@ -222,6 +226,8 @@ def QntVectorizeLinalgPass
   let options = [
     Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"8",
            "Lanes of a vector tile: 8 for AVX2 (8 x f32), 16 for AVX-512">,
+    Option<"parallel", "parallel", "bool", /*default=*/"false",
+           "Tile the parallel loops of large ops as scf.parallel">,
   ];
   let dependentDialects = ["::mlir::vector::VectorDialect",
                            "::mlir::scf::SCFDialect",
