@@ -20,6 +20,7 @@ void qnt::buildCpuBufferizePipeline(OpPassManager &pm,
   lowering.prefetch = options.prefetch;
   lowering.activations = options.activations;
   lowering.actBlock = options.actBlock;
+  lowering.columnKernels = options.columnKernels;
   pm.addPass(createConvertQntToVectorPass(lowering));
   buildBufferizeModulePipeline(pm, /*planWorkspace=*/true);
 }

@@ -45,6 +45,11 @@ def ConvertQntToVectorPass : Pass<"convert-qnt-to-vector", "::mlir::ModuleOp"> {
            "per block of act-block codes and multiplied with integer dot "
            "products, where the scheme allows; changes the numerics, see "
            "docs/QUANTIZER.md)">,
+    Option<"columnKernels", "column-kernels", "bool", /*default=*/"true",
+           "With activations=i8: 4- and 8-bit codes in groups of whole x "
+           "blocks use the column kernels (output columns in the lanes of "
+           "each register, codes re-laid column-interleaved; "
+           "docs/BIT_LAYOUT.md); false: the row kernels">,
     Option<"actBlock", "act-block", "int64_t", /*default=*/"0",
            "With activations=i8: codes of x sharing one int8 scale: 0 "
            "(default) picks per matmul (the largest of 128 and 64 dividing "

@@ -38,6 +38,11 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
                      "(0: per matmul, 128 or 64 for codes of 4 bits or fewer, "
                      "else 32; or 32, 64, 128, 256)"),
       llvm::cl::init(0)};
+  PassOptions::Option<bool> columnKernels{
+      *this, "column-kernels",
+      llvm::cl::desc("With activations=i8: the column kernels for 4- and "
+                     "8-bit codes (convert-qnt-to-vector column-kernels)"),
+      llvm::cl::init(true)};
   PassOptions::Option<std::string> intDot{
       *this, "int-dot",
       llvm::cl::desc("Instructions of the int8 dot products: 'generic', "

@@ -91,11 +91,20 @@ Value vnniDot(ImplicitLocOpBuilder &b, Value a, Value x, Value acc,
   int64_t n = type.getNumElements();
   auto accType = VectorType::get({n / 4}, b.getI32Type());
   if (aSigned) {
-    x = callIntrinsic(b, type,
-                      n == 64   ? "llvm.x86.avx512.psign.b.512"
-                      : n == 32 ? "llvm.x86.avx2.psign.b"
+    // AVX-512 has no vpsignb: negate b where a is negative (|b| <= 127).
+    if (n == 64) {
+      Value zero = arith::ConstantOp::create(
+          b, DenseElementsAttr::get(type, b.getI8IntegerAttr(0)));
+      Value negative =
+          arith::CmpIOp::create(b, arith::CmpIPredicate::slt, a, zero);
+      x = arith::SelectOp::create(b, negative,
+                                  arith::SubIOp::create(b, zero, x), x);
+    } else {
+      x = callIntrinsic(b, type,
+                        n == 32 ? "llvm.x86.avx2.psign.b"
                                 : "llvm.x86.ssse3.psign.b.128",
-                      {x, a});
+                        {x, a});
+    }
     a = math::AbsIOp::create(b, a);
   }
   if (!acc)

@@ -107,6 +107,23 @@ FailureOr<Value> materializeRelaidCodes(
 void emitQuantizeActivations(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
                              const Int8Kernel &q);
 
+/// Whether the column kernels of activations=i8 (ColumnInt8.cpp) take a
+/// matmul: 4- or 8-bit codes, per-channel or per-group scales, groups of
+/// whole x blocks of `block` codes (a multiple of 32), f32 x and result.
+bool columnKernelApplies(const MatmulKernel &kern, int64_t block,
+                         Type resultElem);
+
+/// Emits the column kernel of `kern` (whose x buffers `q` already holds,
+/// quantized): the codes and scales of `constant` re-laid column-interleaved
+/// in tiles of `lanes` columns (docs/BIT_LAYOUT.md, "Column kernels"), and
+/// loops over tiles of columns (split across threads when `parallel`) and
+/// of rowsPerTile rows of x, writing kern.out.
+LogicalResult emitColumnKernel(ImplicitLocOpBuilder &b,
+                               const MatmulKernel &kern, const Int8Kernel &q,
+                               ConstantOp constant, const Payload &payload,
+                               int64_t lanes, int64_t rowsPerTile,
+                               bool parallel);
+
 /// Replaces `op` (on tensors) by loops over memrefs that visit only the live
 /// positions of the cache: `lanes` f32 lanes per vector (at most; the head
 /// size must be a multiple of the lanes used), rows and heads as one

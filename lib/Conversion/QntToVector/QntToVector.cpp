@@ -1001,12 +1001,36 @@ static Value emitScalarCode(ImplicitLocOpBuilder &b, Value codes,
                   : arith::UIToFPOp::create(b, f32, word).getResult();
 }
 
+/// The code offset of the integer kernels (Int8Kernel::flip and offset):
+/// signed 1/2/4-bit codes get their sign bits flipped (d = c + 2^(bits-1),
+/// so o = -2^(bits-1)), unsigned 8-bit codes their top bit (d = c - 128,
+/// o = 128); the rest are fed as they are. The x sums are needed where
+/// o - z can be nonzero.
+static void setCodeOffset(Int8Kernel &q, const MatmulKernel &kern,
+                          bool zeroPoints) {
+  q.flip = 0;
+  q.offset = 0;
+  if (kern.bits < 8 && kern.isSigned) {
+    for (unsigned p = 0; p < 8 / kern.bits; ++p)
+      q.flip |= uint8_t(1u << (p * kern.bits + kern.bits - 1));
+    q.offset = -(int64_t(1) << (kern.bits - 1));
+  }
+  if (kern.bits == 8 && !kern.isSigned) {
+    q.flip = 0x80;
+    q.offset = 128;
+  }
+  q.needsSums = zeroPoints || q.offset != 0;
+}
+
 struct ConvertQntToVector final
     : qnt::impl::ConvertQntToVectorPassBase<ConvertQntToVector> {
   using Base::Base;
   void runOnOperation() override;
 
   LogicalResult lowerMatmul(MatmulOp op, const Payload &payload);
+  /// lowerMatmul with activations=i8 through the column kernels.
+  LogicalResult lowerColumnMatmul(MatmulOp op, MatmulKernel &kern,
+                                  int64_t block, const Payload &payload);
   /// Codes in the kernels' plane-major layout, made once per qnt.constant.
   FailureOr<Value> planeMajorCodesFor(ConstantOp op, int64_t groupSize,
                                       int64_t lanes);
@@ -1039,6 +1063,14 @@ LogicalResult ConvertQntToVector::lowerMatmul(MatmulOp op,
               "groups of a multiple of 8 codes";
   kern.chunk = chunk;
   kern.prefetch = prefetch;
+  kern.xElem = op.getInput().getType().getElementType();
+  if (activations == "i8" && columnKernels && 8 % kern.bits == 0 &&
+      kern.k % kern.groupSize == 0 && kern.groupSize % kActivationStep == 0) {
+    int64_t block = activationBlockFor(actBlock, kern.bits, kern.groupSize);
+    if (columnKernelApplies(kern, block,
+                            op.getResult().getType().getElementType()))
+      return lowerColumnMatmul(op, kern, block, payload);
+  }
   Value codes = payload.codes;
   // activations=i8 reads whole groups as loads of 32 (else 16) bytes, each a
   // plane-major block for widths below 8, and x blocks of 32 codes.
@@ -1065,12 +1097,7 @@ LogicalResult ConvertQntToVector::lowerMatmul(MatmulOp op,
     }
   }
   if (int8Lanes) {
-    int8.flip = 0;
-    if (kern.bits < 8 && kern.isSigned)
-      for (unsigned p = 0; p < 8 / kern.bits; ++p)
-        int8.flip |= uint8_t(1u << (p * kern.bits + kern.bits - 1));
-    if (kern.bits == 8 && !kern.isSigned)
-      int8.flip = 0x80;
+    setCodeOffset(int8, kern, payload.zeroPoints != nullptr);
     auto constant = op.getWeight().getDefiningOp<ConstantOp>();
     auto it = int8Codes.find(constant);
     if (it == int8Codes.end()) {
@@ -1093,12 +1120,6 @@ LogicalResult ConvertQntToVector::lowerMatmul(MatmulOp op,
     int8.sumsInI16 = kern.bits < 8 && dotsPerBlock > 1 &&
                      dotsPerBlock * 2 * ((int64_t(1) << kern.bits) - 1) * 127 <=
                          std::numeric_limits<int16_t>::max();
-    int8.offset = 0;
-    if (kern.bits < 8 && kern.isSigned)
-      int8.offset = -(int64_t(1) << (kern.bits - 1));
-    if (kern.bits == 8 && !kern.isSigned)
-      int8.offset = 128;
-    int8.needsSums = payload.zeroPoints || int8.offset != 0;
     kern.int8 = &int8;
   } else if (kern.bits < 8 && 8 % kern.bits == 0) {
     // Widths that divide 8 read full blocks of each group in the plane-major
@@ -1147,6 +1168,41 @@ LogicalResult ConvertQntToVector::lowerMatmul(MatmulOp op,
 
   emitMatmulLoops(b, kern, rowsPerTile, colsPerTile, streams, parallel);
 
+  replaceWithBuffer(b, op, outBuf);
+  return success();
+}
+
+LogicalResult ConvertQntToVector::lowerColumnMatmul(MatmulOp op,
+                                                     MatmulKernel &kern,
+                                                     int64_t block,
+                                                     const Payload &payload) {
+  Int8Kernel int8;
+  int8.block = block;
+  setCodeOffset(int8, kern, payload.zeroPoints != nullptr);
+  ImplicitLocOpBuilder b(op.getLoc(), op);
+  kern.x = to2D(b, toBuffer(b, op.getInput()));
+  kern.scales = toBuffer(b, payload.scales);
+  if (op.getBias())
+    kern.bias = toBuffer(b, op.getBias());
+  Value outBuf = allocMatmulResult(b, op);
+  kern.out = to2D(b, outBuf);
+  kern.m = memref::DimOp::create(b, kern.x, 0);
+  auto alloc = [&](int64_t cols, Type elem) -> Value {
+    return memref::AllocOp::create(
+        b, MemRefType::get({ShapedType::kDynamic, cols}, elem),
+        ValueRange{kern.m}, b.getI64IntegerAttr(kCacheLineBytes));
+  };
+  int8.xq = alloc(kern.k, b.getI8Type());
+  int8.xScales = alloc(kern.k / int8.block, b.getF32Type());
+  if (int8.needsSums)
+    int8.xSums = alloc(kern.k / kern.groupSize, b.getF32Type());
+  emitQuantizeActivations(b, kern, int8);
+  // 16 columns per register with 64-byte vectors (chunk=16, AVX-512), else 8.
+  int64_t lanes = chunk >= 16 ? 16 : 8;
+  if (failed(emitColumnKernel(b, kern, int8,
+                              op.getWeight().getDefiningOp<ConstantOp>(),
+                              payload, lanes, rowsPerTile, parallel)))
+    return failure();
   replaceWithBuffer(b, op, outBuf);
   return success();
 }
