@@ -70,6 +70,7 @@ echo "$bw_before" | sed 's/^/bandwidth before: /' >&2
 
 results=$OUT/results.txt
 : >"$results"
+rm -f "$OUT/peers.txt"
 for m in "${models[@]}"; do
   bin=$OUT/models/$m.bin
   if [ ! -f "$OUT/models/$m.mlirbc" ]; then
