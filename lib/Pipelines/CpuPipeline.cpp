@@ -67,6 +67,7 @@ void qnt::buildCpuLowerToLLVMPipeline(OpPassManager &pm,
   }
   if (failed(parsePassPipeline("func.func(convert-linalg-to-loops)", pm)))
     llvm::report_fatal_error("qnt-cpu-pipeline: bad upstream pipeline string");
+  pm.addNestedPass<func::FuncOp>(createQntApproximateExpPass());
   if (options.parallel)
     pm.addPass(createQntParallelToOpenMPPass());
   std::string upstream =

@@ -23,7 +23,15 @@ def ConvertQntToVectorPass : Pass<"convert-qnt-to-vector", "::mlir::ModuleOp"> {
     (i32 sums), scaled once per block by the x scale and once per group by
     the weight scale. This applies to 1-, 2-, 4- and 8-bit codes whose groups hold a
     multiple of 32 codes (of 16 bytes for 1-, 2- and 4-bit codes); other
-    matmuls keep f32 activations.
+    matmuls keep f32 activations. 4- and 8-bit codes whose groups are whole
+    x blocks use the column kernels (`column-kernels`, default on): the codes
+    re-laid with output columns in the register lanes (docs/BIT_LAYOUT.md,
+    "Column kernels"), one `qnt.dot4_i8` per 4 codes of 16 (or 8) columns,
+    group scales applied to all of them at once; much faster GEMMs (the
+    prefill of a prompt) and GEMVs with less work per code.
+    `qnt.attention` becomes its CPU kernel (one pass over the live cache rows
+    per chunk of heads, running softmax; rows and chunks split across
+    threads with `parallel`).
     `qnt.dequantize` with remaining users becomes a scalar loop nest.
   }];
   let options = [

@@ -193,6 +193,23 @@ def QntParallelToOpenMPPass
                            "::mlir::scf::SCFDialect"];
 }
 
+def QntApproximateExpPass
+    : Pass<"qnt-approximate-exp", "::mlir::func::FuncOp"> {
+  let summary = "math.exp on f32 as a polynomial approximation in registers";
+  let description = [{
+    Every `math.exp` of f32 scalars or vectors becomes upstream's polynomial
+    approximation (`populateMathPolynomialApproximationPatterns`: range
+    reduction, a polynomial, the exponent built in the bits; within a few
+    ulp of `expf`). LLVM would otherwise call libm's `expf` once per
+    element, also for vectors (SwiGLU of a prompt: 128 x hidden calls per
+    layer). Scalars and vectors get the same operations, so a vector tile
+    and its scalar remainder agree bit for bit.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 def QntVectorizeLinalgPass
     : Pass<"qnt-vectorize-linalg", "::mlir::func::FuncOp"> {
   let summary = "Tile the linalg ops of a bufferized function and turn their "
