@@ -66,6 +66,7 @@ struct MatmulKernel {
   // toPlaneMajorRow.
   int64_t planeBlocks = 0;
   bool prefetch = false; // prefetch the next tile's codes while this one runs
+  bool parallel = false; // split the work across threads (scf.parallel)
   Type xElem;
   // activations=i8: x as int8 blocks; null when x is used in float.
   const Int8Kernel *int8 = nullptr;

@@ -574,9 +574,8 @@ void qnt::emitQuantizeActivations(ImplicitLocOpBuilder &b,
         });
     return SmallVector<Value>(loop.getResults());
   };
-  scf::ForOp::create(
-      b, cIndex(b, 0), kern.m, cIndex(b, 1), ValueRange{},
-      [&](OpBuilder &ob, Location loc, Value m, ValueRange) {
+  // One row of x; the rows of a prompt are split across threads.
+  auto quantizeRow = [&](OpBuilder &ob, Location loc, Value m) {
         ImplicitLocOpBuilder mb(loc, ob);
         auto loadX = [&](ImplicitLocOpBuilder &cb, Value k) {
           return toF32(cb, vector::LoadOp::create(cb, xType, kern.x,
@@ -665,7 +664,37 @@ void qnt::emitQuantizeActivations(ImplicitLocOpBuilder &b,
                                         ValueRange{m, g});
               scf::YieldOp::create(gb);
             });
-        scf::YieldOp::create(mb);
+  };
+  auto serial = [&](OpBuilder &ob, Location loc) {
+    scf::ForOp::create(ob, loc, cIndex(b, 0), kern.m, cIndex(b, 1),
+                       ValueRange{},
+                       [&](OpBuilder &fb, Location floc, Value m, ValueRange) {
+                         quantizeRow(fb, floc, m);
+                         scf::YieldOp::create(fb, floc);
+                       });
+  };
+  if (!kern.parallel) {
+    serial(b, b.getLoc());
+    return;
+  }
+  // A single row (a decoding step) stays on this thread: a parallel region
+  // would cost more than the row.
+  Value several = arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, kern.m,
+                                        cIndex(b, 1));
+  scf::IfOp::create(
+      b, several,
+      [&](OpBuilder &tb, Location tloc) {
+        scf::ParallelOp::create(
+            tb, tloc, ValueRange{cIndex(b, 0)}, ValueRange{kern.m},
+            ValueRange{cIndex(b, 1)},
+            [&](OpBuilder &pb, Location ploc, ValueRange ivs) {
+              quantizeRow(pb, ploc, ivs[0]);
+            });
+        scf::YieldOp::create(tb, tloc);
+      },
+      [&](OpBuilder &eb, Location eloc) {
+        serial(eb, eloc);
+        scf::YieldOp::create(eb, eloc);
       });
 }
 
@@ -1063,6 +1092,7 @@ LogicalResult ConvertQntToVector::lowerMatmul(MatmulOp op,
               "groups of a multiple of 8 codes";
   kern.chunk = chunk;
   kern.prefetch = prefetch;
+  kern.parallel = parallel;
   kern.xElem = op.getInput().getType().getElementType();
   if (activations == "i8" && columnKernels && 8 % kern.bits == 0 &&
       kern.k % kern.groupSize == 0 && kern.groupSize % kActivationStep == 0) {
