@@ -17,15 +17,17 @@
 # here), and for prefill the GFLOP/s of the linear layers. --peers adds
 # llama.cpp (bench/peers/llama_cpp_peer.py) on the same model as Q4_0/Q8_0.
 # Variants (--variants, comma-separated names): f32, int8 (g32, f16 scales:
-# llama.cpp's Q8_0), int4g32 (f16 scales: Q4_0), int4g128, each also with
-# an -a8 suffix for --activations=i8. Default: every one.
+# llama.cpp's Q8_0), int4g32 (f16 scales: Q4_0), int4g128, with
+# quant-compile's default activations (int8 where the CPU has integer dot
+# products), each also with an -f32x suffix for --activations=f32. Default:
+# every one.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=$ROOT/build/e2e
 THREADS=1,2
 BIG=0
 PEERS=0
-VARIANTS=f32,int8,int8-a8,int4g32,int4g32-a8,int4g128,int4g128-a8
+VARIANTS=f32,int8,int8-f32x,int4g32,int4g32-f32x,int4g128,int4g128-f32x
 while [ $# -gt 0 ]; do
   case $1 in
     --big) BIG=1 ;;
@@ -33,7 +35,7 @@ while [ $# -gt 0 ]; do
     --threads) THREADS=$2; shift ;;
     --variants) VARIANTS=$2; shift ;;
     --out) OUT=$2; shift ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) echo "e2e.sh: unknown option $1 (see --help)" >&2; exit 1 ;;
   esac
   shift
@@ -46,14 +48,14 @@ clang++-22 -O2 -march=native -std=c++17 -fopenmp "$ROOT/bench/read_bandwidth.cpp
   -o "$OUT/read_bandwidth" -L/usr/lib/llvm-22/lib -Wl,-rpath,/usr/lib/llvm-22/lib
 
 flags_of() {
-  case ${1%-a8} in
+  case ${1%-f32x} in
     f32) echo "--bits=none" ;;
     int8) echo "--bits=8 --group=32 --scale-type=f16" ;;
     int4g32) echo "--bits=4 --group=32 --scale-type=f16" ;;
     int4g128) echo "--bits=4 --group=128 --scale-type=f16" ;;
     *) echo "e2e.sh: unknown variant $1" >&2; exit 1 ;;
   esac
-  [[ $1 == *-a8 ]] && echo "--activations=i8"
+  [[ $1 == *-f32x ]] && echo "--activations=f32"
   return 0
 }
 
@@ -131,7 +133,7 @@ $bw_after""".splitlines():
 # The bandwidth of a thread count: the mean of the runs before and after.
 bw = {t: sum(v) / len(v) for t, v in bw.items()}
 def bits(variant):
-    base = variant.replace("-a8", "")
+    base = variant.replace("-f32x", "")
     return {"f32": (32, 0), "int8": (8, 32), "int4g32": (4, 32), "int4g128": (4, 128)}[base]
 def weight_bytes(s, variant):
     b, g = bits(variant)
