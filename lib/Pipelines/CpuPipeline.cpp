@@ -21,6 +21,7 @@ void qnt::buildCpuBufferizePipeline(OpPassManager &pm,
   lowering.activations = options.activations;
   lowering.actBlock = options.actBlock;
   lowering.columnKernels = options.columnKernels;
+  lowering.intDot = options.intDot;
   pm.addPass(createConvertQntToVectorPass(lowering));
   buildBufferizeModulePipeline(pm, /*planWorkspace=*/true);
 }

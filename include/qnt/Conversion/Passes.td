@@ -53,6 +53,11 @@ def ConvertQntToVectorPass : Pass<"convert-qnt-to-vector", "::mlir::ModuleOp"> {
            "per block of act-block codes and multiplied with integer dot "
            "products, where the scheme allows; changes the numerics, see "
            "docs/QUANTIZER.md)">,
+    Option<"intDot", "int-dot", "std::string", /*default=*/"\"generic\"",
+           "The instructions convert-qnt-int-dot will use (avx512vnni, "
+           "avxvnni, avx2, generic): with VNNI the column kernels feed 8-bit "
+           "codes as unsigned bytes (vpdpbusd multiplies unsigned by signed "
+           "exactly), where the others need them signed">,
     Option<"columnKernels", "column-kernels", "bool", /*default=*/"true",
            "With activations=i8: 4- and 8-bit codes in groups of whole x "
            "blocks use the column kernels (output columns in the lanes of "

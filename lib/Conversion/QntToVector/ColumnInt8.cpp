@@ -103,7 +103,7 @@ struct ColumnKernel {
 /// column tiles t0 .. t0 + cols - 1, over all of K, then stores it.
 void emitColumnTile(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
                     const Int8Kernel &q, const ColumnKernel &ck, Value m0,
-                    int64_t rows, Value t0, int64_t cols) {
+                    int64_t rows, Value t0, int64_t cols, bool signedCodes) {
   int64_t L = ck.lanes, cps = codesPerStep(kern.bits);
   Type f32 = b.getF32Type(), i32 = b.getI32Type(), i8 = b.getI8Type();
   auto accType = VectorType::get({L}, f32);
@@ -182,7 +182,7 @@ void emitColumnTile(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
         int64_t base = (r * cols + c) * parts;
         Value &first = isum[base + (parts == 2 && !int4 ? s % 2 : 0)];
         first = Dot4I8Op::create(cb, sumType, lo[c], xa, first,
-                                 /*a_signed=*/!int4);
+                                 /*a_signed=*/signedCodes);
         if (int4) {
           Value &second = isum[base + (parts == 2 ? 1 : 0)];
           second = Dot4I8Op::create(cb, sumType, hi[c], xb, second,
@@ -331,7 +331,8 @@ LogicalResult qnt::emitColumnKernel(ImplicitLocOpBuilder &b,
                                     const MatmulKernel &kern,
                                     const Int8Kernel &q, ConstantOp constant,
                                     const Payload &payload, int64_t lanes,
-                                    int64_t rowsPerTile, bool parallel) {
+                                    int64_t rowsPerTile, bool parallel,
+                                    bool signedCodes) {
   ColumnKernel ck;
   ck.lanes = lanes;
   // Whole groups of tiles; columns past N are zeros, computed and not
@@ -432,7 +433,7 @@ LogicalResult qnt::emitColumnKernel(ImplicitLocOpBuilder &b,
                   mb, kern, q, kernel, m0, rows,
                   c0 ? arith::AddIOp::create(mb, t0, cIndex(mb, c0)).getResult()
                      : t0,
-                  std::min(width, cols - c0));
+                  std::min(width, cols - c0), signedCodes);
             scf::YieldOp::create(mb);
           });
     };

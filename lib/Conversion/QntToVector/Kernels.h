@@ -118,12 +118,13 @@ bool columnKernelApplies(const MatmulKernel &kern, int64_t block,
 /// quantized): the codes and scales of `constant` re-laid column-interleaved
 /// in tiles of `lanes` columns (docs/BIT_LAYOUT.md, "Column kernels"), and
 /// loops over tiles of columns (split across threads when `parallel`) and
-/// of rowsPerTile rows of x, writing kern.out.
+/// of rowsPerTile rows of x, writing kern.out. `signedCodes`: the code bytes
+/// (after q.flip) are signed (a_signed dot products), else unsigned.
 LogicalResult emitColumnKernel(ImplicitLocOpBuilder &b,
                                const MatmulKernel &kern, const Int8Kernel &q,
                                ConstantOp constant, const Payload &payload,
                                int64_t lanes, int64_t rowsPerTile,
-                               bool parallel);
+                               bool parallel, bool signedCodes);
 
 /// Replaces `op` (on tensors) by loops over memrefs that visit only the live
 /// positions of the cache: `lanes` f32 lanes per vector (at most; the head

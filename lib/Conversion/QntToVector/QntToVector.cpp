@@ -1209,6 +1209,17 @@ LogicalResult ConvertQntToVector::lowerColumnMatmul(MatmulOp op,
   Int8Kernel int8;
   int8.block = block;
   setCodeOffset(int8, kern, payload.zeroPoints != nullptr);
+  // vpdpbusd multiplies unsigned by signed bytes exactly: 8-bit codes go in
+  // as unsigned bytes (signed ones flipped, d = c + 128, o = -128), which
+  // spares the sign trick of a signed operand (three instructions per dot
+  // product with AVX-512). vpmaddubsw would saturate their pair sums.
+  bool unsignedBytes = kern.bits == 8 && (intDot == "avx512vnni" ||
+                                          intDot == "avxvnni");
+  if (unsignedBytes) {
+    int8.flip = kern.isSigned ? 0x80 : 0;
+    int8.offset = kern.isSigned ? -128 : 0;
+    int8.needsSums = payload.zeroPoints || int8.offset != 0;
+  }
   ImplicitLocOpBuilder b(op.getLoc(), op);
   kern.x = to2D(b, toBuffer(b, op.getInput()));
   kern.scales = toBuffer(b, payload.scales);
@@ -1231,7 +1242,8 @@ LogicalResult ConvertQntToVector::lowerColumnMatmul(MatmulOp op,
   int64_t lanes = chunk >= 16 ? 16 : 8;
   if (failed(emitColumnKernel(b, kern, int8,
                               op.getWeight().getDefiningOp<ConstantOp>(),
-                              payload, lanes, rowsPerTile, parallel)))
+                              payload, lanes, rowsPerTile, parallel,
+                              /*signedCodes=*/kern.bits == 8 && !unsignedBytes)))
     return failure();
   replaceWithBuffer(b, op, outBuf);
   return success();
