@@ -1030,6 +1030,22 @@ static Value emitScalarCode(ImplicitLocOpBuilder &b, Value codes,
                   : arith::UIToFPOp::create(b, f32, word).getResult();
 }
 
+/// The buffers of x quantized to int8 (q.xq, q.xScales and, when needed,
+/// q.xSums, sized by kern.m rows), and the code that fills them.
+static void quantizeActivations(ImplicitLocOpBuilder &b,
+                                const MatmulKernel &kern, Int8Kernel &q) {
+  auto alloc = [&](int64_t cols, Type elem) -> Value {
+    return memref::AllocOp::create(
+        b, MemRefType::get({ShapedType::kDynamic, cols}, elem),
+        ValueRange{kern.m}, b.getI64IntegerAttr(kCacheLineBytes));
+  };
+  q.xq = alloc(kern.k, b.getI8Type());
+  q.xScales = alloc(kern.k / q.block, b.getF32Type());
+  if (q.needsSums)
+    q.xSums = alloc(kern.k / kern.groupSize, b.getF32Type());
+  emitQuantizeActivations(b, kern, q);
+}
+
 /// The code offset of the integer kernels (Int8Kernel::flip and offset):
 /// signed 1/2/4-bit codes get their sign bits flipped (d = c + 2^(bits-1),
 /// so o = -2^(bits-1)), unsigned 8-bit codes their top bit (d = c - 128,
@@ -1183,18 +1199,8 @@ LogicalResult ConvertQntToVector::lowerMatmul(MatmulOp op,
   Value outBuf = allocMatmulResult(b, op);
   kern.out = to2D(b, outBuf);
   kern.m = memref::DimOp::create(b, kern.x, 0);
-  if (kern.int8) {
-    auto alloc = [&](int64_t cols, Type elem) -> Value {
-      return memref::AllocOp::create(
-          b, MemRefType::get({ShapedType::kDynamic, cols}, elem),
-          ValueRange{kern.m}, b.getI64IntegerAttr(kCacheLineBytes));
-    };
-    int8.xq = alloc(kern.k, b.getI8Type());
-    int8.xScales = alloc(kern.k / int8.block, b.getF32Type());
-    if (int8.needsSums)
-      int8.xSums = alloc(kern.k / kern.groupSize, b.getF32Type());
-    emitQuantizeActivations(b, kern, int8);
-  }
+  if (kern.int8)
+    quantizeActivations(b, kern, int8);
 
   emitMatmulLoops(b, kern, rowsPerTile, colsPerTile, streams, parallel);
 
@@ -1228,16 +1234,7 @@ LogicalResult ConvertQntToVector::lowerColumnMatmul(MatmulOp op,
   Value outBuf = allocMatmulResult(b, op);
   kern.out = to2D(b, outBuf);
   kern.m = memref::DimOp::create(b, kern.x, 0);
-  auto alloc = [&](int64_t cols, Type elem) -> Value {
-    return memref::AllocOp::create(
-        b, MemRefType::get({ShapedType::kDynamic, cols}, elem),
-        ValueRange{kern.m}, b.getI64IntegerAttr(kCacheLineBytes));
-  };
-  int8.xq = alloc(kern.k, b.getI8Type());
-  int8.xScales = alloc(kern.k / int8.block, b.getF32Type());
-  if (int8.needsSums)
-    int8.xSums = alloc(kern.k / kern.groupSize, b.getF32Type());
-  emitQuantizeActivations(b, kern, int8);
+  quantizeActivations(b, kern, int8);
   // 16 columns per register with 64-byte vectors (chunk=16, AVX-512), else 8.
   int64_t lanes = chunk >= 16 ? 16 : 8;
   if (failed(emitColumnKernel(b, kern, int8,
