@@ -1082,6 +1082,17 @@ struct ConvertQntToVector final
   llvm::DenseMap<Operation *, Value> planeMajorCodes;
   /// Codes in the activations=i8 kernels' layout, made once per qnt.constant.
   llvm::DenseMap<Operation *, Value> int8Codes;
+  /// x quantized for int8 activations, per input tensor, x block and group
+  /// (for the sums): matmuls of one input (q, k and v; gate and up) share
+  /// it. The buffers were filled before the first of them, in its block.
+  struct QuantizedX {
+    Block *block;
+    Value xq, xScales, xSums;
+  };
+  llvm::DenseMap<std::tuple<Value, int64_t, int64_t>, QuantizedX> quantizedX;
+  /// quantizeActivations, or the buffers of an earlier matmul of `input`.
+  void quantizeOnce(ImplicitLocOpBuilder &b, Value input,
+                    const MatmulKernel &kern, Int8Kernel &q);
   LogicalResult lowerDequantize(DequantizeOp op, const Payload &payload);
 };
 
@@ -1200,12 +1211,28 @@ LogicalResult ConvertQntToVector::lowerMatmul(MatmulOp op,
   kern.out = to2D(b, outBuf);
   kern.m = memref::DimOp::create(b, kern.x, 0);
   if (kern.int8)
-    quantizeActivations(b, kern, int8);
+    quantizeOnce(b, op.getInput(), kern, int8);
 
   emitMatmulLoops(b, kern, rowsPerTile, colsPerTile, streams, parallel);
 
   replaceWithBuffer(b, op, outBuf);
   return success();
+}
+
+void ConvertQntToVector::quantizeOnce(ImplicitLocOpBuilder &b, Value input,
+                                      const MatmulKernel &kern,
+                                      Int8Kernel &q) {
+  auto key = std::make_tuple(input, q.block,
+                             q.needsSums ? kern.groupSize : int64_t(0));
+  auto it = quantizedX.find(key);
+  if (it != quantizedX.end() && it->second.block == b.getInsertionBlock()) {
+    q.xq = it->second.xq;
+    q.xScales = it->second.xScales;
+    q.xSums = it->second.xSums;
+    return;
+  }
+  quantizeActivations(b, kern, q);
+  quantizedX[key] = {b.getInsertionBlock(), q.xq, q.xScales, q.xSums};
 }
 
 LogicalResult ConvertQntToVector::lowerColumnMatmul(MatmulOp op,
@@ -1234,7 +1261,7 @@ LogicalResult ConvertQntToVector::lowerColumnMatmul(MatmulOp op,
   Value outBuf = allocMatmulResult(b, op);
   kern.out = to2D(b, outBuf);
   kern.m = memref::DimOp::create(b, kern.x, 0);
-  quantizeActivations(b, kern, int8);
+  quantizeOnce(b, op.getInput(), kern, int8);
   // 16 columns per register with 64-byte vectors (chunk=16, AVX-512), else 8.
   int64_t lanes = chunk >= 16 ? 16 : 8;
   if (failed(emitColumnKernel(b, kern, int8,
