@@ -53,6 +53,55 @@ Value f32Const(ImplicitLocOpBuilder &b, float v) {
   return arith::ConstantOp::create(b, b.getF32FloatAttr(v));
 }
 
+/// Given n vectors of n lanes (n a power of two), the vector whose lane j
+/// is the sum of the lanes of vector j: a transposing tree of shuffles and
+/// adds (2 shuffles and an add per pair and level, 3n - 3 operations for
+/// n sums, where a horizontal sum each takes about 2 log2(n)), then one
+/// shuffle back into position order. Sums are reassociated, as
+/// vector.reduction <add> with reassoc does.
+Value sumLanesOfEach(ImplicitLocOpBuilder &b, ArrayRef<Value> vectors) {
+  int64_t n = vectors.size();
+  SmallVector<Value> level(vectors);
+  // owner[v][l]: the vector whose partial sum lane l of level[v] holds.
+  SmallVector<SmallVector<int64_t>> owner;
+  for (int64_t v = 0; v < n; ++v)
+    owner.push_back(SmallVector<int64_t>(n, v));
+  for (int64_t width = n / 2; width >= 1; width /= 2) {
+    SmallVector<Value> next;
+    SmallVector<SmallVector<int64_t>> nextOwner;
+    for (size_t v = 0; v + 1 < level.size(); v += 2) {
+      // In blocks of 2 * width lanes, the lower halves of x then y, and the
+      // upper halves of x then y: adding them halves each row's partials.
+      SmallVector<int64_t> lo, hi, own;
+      for (int64_t blk = 0; blk < n; blk += 2 * width) {
+        for (int64_t i = 0; i < width; ++i) {
+          lo.push_back(blk + i);
+          hi.push_back(blk + width + i);
+          own.push_back(owner[v][blk + i]);
+        }
+        for (int64_t i = 0; i < width; ++i) {
+          lo.push_back(n + blk + i);
+          hi.push_back(n + blk + width + i);
+          own.push_back(owner[v + 1][blk + i]);
+        }
+      }
+      Value a = vector::ShuffleOp::create(b, level[v], level[v + 1], lo);
+      Value c = vector::ShuffleOp::create(b, level[v], level[v + 1], hi);
+      next.push_back(arith::AddFOp::create(b, a, c));
+      // The combined vector has n lanes: lo took width lanes from each of
+      // the n / (2 * width) blocks of x and of y.
+      nextOwner.push_back(own);
+    }
+    level = next;
+    owner = nextOwner;
+  }
+  // Lane l of the last vector holds the sum of vector owner[0][l].
+  SmallVector<int64_t> order(n);
+  for (int64_t l = 0; l < n; ++l)
+    order[owner[0][l]] = l;
+  return vector::ShuffleOp::create(b, level[0], level[0], order);
+}
+
 /// Emits row r of the result for the heads h0 .. h0 + k.chunk - 1, one
 /// block of positions at a time for all of them (position-major: the heads
 /// of a chunk read neighbouring bytes of each cache row). Per head, the
@@ -114,27 +163,39 @@ void emitChunk(ImplicitLocOpBuilder &b, const AttentionKernel &k, Value r,
           rows.push_back(arith::MinUIOp::create(
               lb, arith::AddIOp::create(lb, t0, cIndex(lb, j)), last));
         // Prefetch the chunk's key and value lines of the block after the
-        // next: a chunk reads a few cache lines every kvHeads * D floats, a
-        // stride the hardware prefetchers follow poorly.
-        for (int64_t j = 0; j < B; ++j) {
-          Value ahead = arith::MinUIOp::create(
-              lb, arith::AddIOp::create(lb, t0, cIndex(lb, 2 * B + j)), last);
-          for (int64_t kv = 0; kv < kvHeadsPerChunk; ++kv)
-            for (int64_t i = 0; i < D; i += lineFloats)
-              for (Value cache : {k.keys, k.values})
-                memref::PrefetchOp::create(
-                    lb, cache,
-                    ValueRange{ahead,
-                               arith::AddIOp::create(lb, g0, cIndex(lb, kv)),
-                               cIndex(lb, i)},
-                    /*isWrite=*/false, /*localityHint=*/3,
-                    /*isDataCache=*/true);
-        }
+        // next (a chunk reads a few cache lines every kvHeads * D floats, a
+        // stride the hardware prefetchers follow poorly), spread over the
+        // chunk's heads: a burst of them would fill the core's miss
+        // buffers and stall the block's arithmetic behind them.
+        int64_t perHead = (B + k.chunk - 1) / k.chunk;
+        auto prefetchRows = [&](ImplicitLocOpBuilder &pb, Value hh) {
+          for (int64_t jj = 0; jj < perHead; ++jj) {
+            Value j = arith::AddIOp::create(
+                pb, arith::MulIOp::create(pb, hh, cIndex(pb, perHead)),
+                cIndex(pb, jj));
+            Value ahead = arith::MinUIOp::create(
+                pb,
+                arith::AddIOp::create(
+                    pb, t0, arith::AddIOp::create(pb, j, cIndex(pb, 2 * B))),
+                last);
+            for (int64_t kv = 0; kv < kvHeadsPerChunk; ++kv)
+              for (int64_t i = 0; i < D; i += lineFloats)
+                for (Value cache : {k.keys, k.values})
+                  memref::PrefetchOp::create(
+                      pb, cache,
+                      ValueRange{ahead,
+                                 arith::AddIOp::create(pb, g0, cIndex(pb, kv)),
+                                 cIndex(pb, i)},
+                      /*isWrite=*/false, /*localityHint=*/3,
+                      /*isDataCache=*/true);
+          }
+        };
         Value live = vector::CreateMaskOp::create(
             lb, VectorType::get({B}, lb.getI1Type()),
             ValueRange{arith::SubIOp::create(lb, n, t0)});
         Value scale = splat(lb, vecL, f32Const(lb, k.scale));
         forHeads(lb, [&](ImplicitLocOpBuilder &ib, Value hh, Value h) {
+          prefetchRows(ib, hh);
           Value g = arith::DivUIOp::create(ib, h, cIndex(ib, k.group));
           SmallVector<Value> q;
           for (int64_t c = 0; c < chunks; ++c)
@@ -143,7 +204,9 @@ void emitChunk(ImplicitLocOpBuilder &b, const AttentionKernel &k, Value r,
                 vector::LoadOp::create(ib, vecL, k.query,
                                        ValueRange{r, h, cIndex(ib, c * L)}),
                 scale));
-          Value scores = splat(ib, vecB, negInf);
+          // Per position, the lane-wise products summed over the head's
+          // chunks; then the lanes of every position summed.
+          SmallVector<Value> partials;
           for (int64_t j = 0; j < B; ++j) {
             Value dot;
             for (int64_t c = 0; c < chunks; ++c) {
@@ -152,9 +215,19 @@ void emitChunk(ImplicitLocOpBuilder &b, const AttentionKernel &k, Value r,
               dot = dot ? vector::FMAOp::create(ib, q[c], key, dot).getResult()
                         : arith::MulFOp::create(ib, q[c], key).getResult();
             }
-            Value s = vector::ReductionOp::create(
-                ib, vector::CombiningKind::ADD, dot, reassoc);
-            scores = vector::InsertOp::create(ib, s, scores, j);
+            partials.push_back(dot);
+          }
+          Value scores;
+          if (L == B) {
+            scores = sumLanesOfEach(ib, partials);
+          } else {
+            scores = splat(ib, vecB, negInf);
+            for (int64_t j = 0; j < B; ++j)
+              scores = vector::InsertOp::create(
+                  ib,
+                  vector::ReductionOp::create(ib, vector::CombiningKind::ADD,
+                                              partials[j], reassoc),
+                  scores, j);
           }
           scores = arith::SelectOp::create(ib, live, scores,
                                            splat(ib, vecB, negInf));
@@ -240,14 +313,16 @@ LogicalResult qnt::lowerAttentionToVector(AttentionOp op, int64_t lanes,
     }
   k.block = std::max<int64_t>(lanes, 4);
   // Heads per chunk: the fewest whose key-value bytes in a cache row fill
-  // 512 (8 cache lines: reads the DRAM serves well), as long as a row has
-  // at least 4 chunks to spread over threads; a chunk never splits a
+  // 512 (8 cache lines: with less, the hardware prefetchers fetch the
+  // neighbouring heads' lines for nothing; 1.1B shape at positions
+  // 1920-2047: 54 ms per step against 63 with 256 bytes), as long as a row
+  // keeps 2 chunks to spread over threads; a chunk never splits a
   // key-value head's group of query heads unevenly.
   k.chunk = 1;
   for (int64_t c = 1; c <= k.heads; ++c) {
     if (k.heads % c || (c % k.group && k.group % c))
       continue;
-    if (c > 1 && k.heads / c < 4)
+    if (c > 1 && k.heads / c < 2)
       break;
     k.chunk = c;
     if (std::max<int64_t>(1, c / k.group) * k.headSize * 4 >= 512)
