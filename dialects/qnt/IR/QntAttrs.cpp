@@ -9,6 +9,16 @@ using namespace mlir::qnt;
 
 #include "qnt/IR/QntEnums.cpp.inc"
 
+int64_t mlir::qnt::getCacheRowSize(CacheFormat format, int64_t headSize) {
+  return format == CacheFormat::i8 ? headSize + 4 : headSize;
+}
+
+Type mlir::qnt::getCacheElementType(CacheFormat format, MLIRContext *context) {
+  if (format == CacheFormat::i8)
+    return IntegerType::get(context, 8);
+  return Float32Type::get(context);
+}
+
 int64_t SchemeAttr::getCodeMin() const {
   return isSigned() ? -(int64_t(1) << (getBits() - 1)) : 0;
 }

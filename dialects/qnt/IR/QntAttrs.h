@@ -10,4 +10,12 @@
 #define GET_ATTRDEF_CLASSES
 #include "qnt/IR/QntAttrs.h.inc"
 
+namespace mlir::qnt {
+/// Elements of one key-value head's row of `headSize` values in a cache of
+/// `format`: the floats, or the codes and the 4 bytes of the scale.
+int64_t getCacheRowSize(CacheFormat format, int64_t headSize);
+/// The element type of a cache of `format` (f32 or i8).
+Type getCacheElementType(CacheFormat format, MLIRContext *context);
+} // namespace mlir::qnt
+
 #endif // QNT_IR_QNTATTRS_H

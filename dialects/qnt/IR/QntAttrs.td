@@ -36,6 +36,27 @@ def Qnt_Granularity : I32EnumAttr<"Granularity",
   let genSpecializedAttr = 0;
 }
 
+// How a KV cache stores the row of one key-value head at one position
+// (docs/BIT_LAYOUT.md, "KV cache rows").
+def Qnt_CacheFormat : I32EnumAttr<"CacheFormat",
+    "storage of one key-value head's row in a KV cache", [
+    I32EnumAttrCase<"f32", 0>,
+    I32EnumAttrCase<"i8", 1>]> {
+  let cppNamespace = "::mlir::qnt";
+  let genSpecializedAttr = 0;
+}
+
+def Qnt_CacheFormatAttr : EnumAttr<Qnt_Dialect, Qnt_CacheFormat, "cache_format"> {
+  let summary = "Storage of a KV cache row";
+  let description = [{
+    `#qnt.cache_format<f32>`: a head's row is its D floats.
+    `#qnt.cache_format<i8>`: D signed 8-bit codes followed by the row's f32
+    scale (4 bytes, little-endian), D + 4 bytes in all; a value is
+    `scale * code` with `scale = max |x| / 127` over the row.
+  }];
+  let assemblyFormat = "`<` $value `>`";
+}
+
 def Qnt_SchemeAttr : AttrDef<Qnt_Dialect, "Scheme"> {
   let mnemonic = "scheme";
   let summary = "How a tensor is quantized";

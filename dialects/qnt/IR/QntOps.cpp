@@ -261,6 +261,21 @@ LogicalResult SumPairsI16Op::verify() {
 // AttentionOp
 //===----------------------------------------------------------------------===//
 
+/// Checks that a cache operand or result `type` [., kv heads, row] holds
+/// rows of `headSize` values in `format`.
+static LogicalResult verifyCacheRows(Operation *op, StringRef name,
+                                     RankedTensorType type, CacheFormat format,
+                                     int64_t headSize) {
+  Type element = getCacheElementType(format, op->getContext());
+  int64_t row = getCacheRowSize(format, headSize);
+  if (type.getElementType() != element || type.getDimSize(2) != row)
+    return op->emitOpError()
+           << name << " " << type << " must hold rows of " << row << " x "
+           << element << " (head size " << headSize << " in the "
+           << stringifyCacheFormat(format) << " cache format)";
+  return success();
+}
+
 LogicalResult AttentionOp::verify() {
   auto query = cast<RankedTensorType>(getQuery().getType());
   auto keys = cast<RankedTensorType>(getKeys().getType());
@@ -277,19 +292,18 @@ LogicalResult AttentionOp::verify() {
     return success();
   };
   if (failed(check("query", query, "[T, heads, head size]")) ||
-      failed(check("keys", keys, "[positions, kv heads, head size]")) ||
-      failed(check("values", values, "[positions, kv heads, head size]")))
+      failed(check("keys", keys, "[positions, kv heads, row]")) ||
+      failed(check("values", values, "[positions, kv heads, row]")))
     return failure();
-  if (keys.getShape() != values.getShape())
-    return emitOpError() << "keys " << shapeStr(keys.getShape())
-                         << " and values " << shapeStr(values.getShape())
-                         << " must have the same shape";
+  if (keys != values)
+    return emitOpError() << "keys " << keys << " and values " << values
+                         << " must have the same type";
   if (ShapedType::isDynamic(keys.getDimSize(0)))
     return emitOpError() << "the cache must have a static number of positions";
   int64_t heads = query.getDimSize(1), kvHeads = keys.getDimSize(1);
-  if (query.getDimSize(2) != keys.getDimSize(2))
-    return emitOpError() << "query head size " << query.getDimSize(2)
-                         << " does not match the cache's " << keys.getDimSize(2);
+  if (failed(verifyCacheRows(*this, "keys", keys, getCache(),
+                             query.getDimSize(2))))
+    return failure();
   if (heads % kvHeads != 0)
     return emitOpError() << heads << " query heads are not a multiple of "
                          << kvHeads << " kv heads";
@@ -299,4 +313,26 @@ LogicalResult AttentionOp::verify() {
   if (!std::isfinite(getScale().convertToFloat()))
     return emitOpError() << "scale must be finite";
   return success();
+}
+
+//===----------------------------------------------------------------------===//
+// PackCacheRowsOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult PackCacheRowsOp::verify() {
+  auto rows = cast<RankedTensorType>(getRows().getType());
+  auto result = cast<RankedTensorType>(getResult().getType());
+  if (rows.getRank() != 3 || result.getRank() != 3)
+    return emitOpError() << "rows and result must be [tokens, kv heads, .], "
+                            "got ranks "
+                         << rows.getRank() << " and " << result.getRank();
+  if (ShapedType::isDynamic(rows.getDimSize(2)))
+    return emitOpError() << "rows must have a static head size";
+  if (rows.getDimSize(0) != result.getDimSize(0) ||
+      rows.getDimSize(1) != result.getDimSize(1))
+    return emitOpError() << "result " << shapeStr(result.getShape())
+                         << " must have the tokens and heads of the rows "
+                         << shapeStr(rows.getShape());
+  return verifyCacheRows(*this, "result", result, getFormat(),
+                         rows.getDimSize(2));
 }

@@ -176,38 +176,70 @@ def Qnt_AttentionOp : Qnt_Op<"attention", [Pure]> {
     One layer's multi-head attention for `T` consecutive tokens, the first at
     position `position`, against a KV cache that already holds their keys
     and values. `query` is `[T, H, D]` (H heads of size D; T may be
-    dynamic), `keys` and `values` are the layer's cache `[S, KvH, D]` (S
-    positions, KvH key-value heads; H must be a multiple of KvH, query head
-    h reads key-value head `h / (H / KvH)`). Row r of the result is
+    dynamic), `keys` and `values` are the layer's cache `[S, KvH, R]` (S
+    positions, KvH key-value heads, R the bytes or floats of one head's row
+    in the `cache` format: D floats for `f32`, D codes and a scale for `i8`;
+    see `#qnt.cache_format`). H must be a multiple of KvH; query head h reads
+    key-value head `h / (H / KvH)`. With k and v the rows' values (decoded
+    from the cache format), row r of the result is
 
     ```
     n     = min(position + r + 1, S)        (the positions it may see)
-    s[t]  = scale * sum_i query[r, h, i] * keys[t, h / g, i]   for t < n
+    s[t]  = scale * sum_i query[r, h, i] * k[t, h / g, i]   for t < n
     p     = softmax(s)                      (over t < n only)
-    out[r, h, i] = sum_{t < n} p[t] * values[t, h / g, i]
+    out[r, h, i] = sum_{t < n} p[t] * v[t, h / g, i]
     ```
 
     so the work grows with the position, not with S: positions at or after
     n are never read. Lowerings: convert-qnt-to-vector (CPU: one pass over
-    the cache per head with a running softmax, heads and rows split across
-    threads with `parallel`), qnt-decompose-attention (linalg ops over the
-    live slice of the cache, for the GPU pipeline).
+    the cache per head with a running softmax, quantized rows decoded in
+    registers, heads and rows split across threads with `parallel`),
+    qnt-decompose-attention (linalg ops over the live slice of a float
+    cache, for the GPU pipeline).
 
     ```mlir
     %o = qnt.attention %q, %k, %v, %pos {scale = 0.125 : f32}
         : tensor<?x32x64xf32>, tensor<2048x4x64xf32>, tensor<2048x4x64xf32>
         -> tensor<?x32x64xf32>
+    %o8 = qnt.attention %q, %k8, %v8, %pos
+        {cache = #qnt.cache_format<i8>, scale = 0.125 : f32}
+        : tensor<?x32x64xf32>, tensor<2048x4x68xi8>, tensor<2048x4x68xi8>
+        -> tensor<?x32x64xf32>
     ```
   }];
   let arguments = (ins RankedTensorOf<[F32]>:$query,
-                       RankedTensorOf<[F32]>:$keys,
-                       RankedTensorOf<[F32]>:$values,
-                       Index:$position, F32Attr:$scale);
+                       RankedTensorOf<[F32, I8]>:$keys,
+                       RankedTensorOf<[F32, I8]>:$values,
+                       Index:$position, F32Attr:$scale,
+                       DefaultValuedAttr<Qnt_CacheFormatAttr,
+                                         "::mlir::qnt::CacheFormat::f32">:$cache);
   let results = (outs RankedTensorOf<[F32]>:$result);
   let assemblyFormat = [{
     $query `,` $keys `,` $values `,` $position attr-dict `:` type($query) `,`
     type($keys) `,` type($values) `->` type($result)
   }];
+  let hasVerifier = 1;
+}
+
+def Qnt_PackCacheRowsOp : Qnt_Op<"pack_cache_rows", [Pure]> {
+  let summary = "Key or value rows in the storage format of a KV cache";
+  let description = [{
+    Encodes `rows` `[T, KvH, D]` (T tokens' keys or values, KvH key-value
+    heads of size D) into the rows of a cache of format `format`
+    (`#qnt.cache_format`): `[T, KvH, R]`, R = D floats for `f32`, D + 4
+    bytes for `i8` (D codes `round(x / scale)` with
+    `scale = max_i |x[i]| / 127` per token and head, then the scale's 4
+    bytes). The result is what a tensor.insert_slice writes into the cache at
+    the tokens' positions; qnt-quantize-kv-cache emits it.
+
+    ```mlir
+    %packed = qnt.pack_cache_rows %k {format = #qnt.cache_format<i8>}
+        : tensor<?x4x64xf32> -> tensor<?x4x68xi8>
+    ```
+  }];
+  let arguments = (ins RankedTensorOf<[F32]>:$rows, Qnt_CacheFormatAttr:$format);
+  let results = (outs RankedTensorOf<[F32, I8]>:$result);
+  let assemblyFormat = "$rows attr-dict `:` type($rows) `->` type($result)";
   let hasVerifier = 1;
 }
 

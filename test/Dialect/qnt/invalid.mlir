@@ -371,7 +371,7 @@ func.func @attention_dynamic_heads(%q: tensor<1x?x16xf32>, %k: tensor<64x2x16xf3
 // -----
 
 func.func @attention_cache_shapes(%q: tensor<1x8x16xf32>, %k: tensor<64x2x16xf32>, %v: tensor<32x2x16xf32>, %p: index) {
-  // expected-error @+1 {{'qnt.attention' op keys [64, 2, 16] and values [32, 2, 16] must have the same shape}}
+  // expected-error @+1 {{'qnt.attention' op keys 'tensor<64x2x16xf32>' and values 'tensor<32x2x16xf32>' must have the same type}}
   %o = qnt.attention %q, %k, %v, %p {scale = 0.25 : f32} : tensor<1x8x16xf32>, tensor<64x2x16xf32>, tensor<32x2x16xf32> -> tensor<1x8x16xf32>
   return
 }
@@ -387,7 +387,7 @@ func.func @attention_dynamic_positions(%q: tensor<1x8x16xf32>, %k: tensor<?x2x16
 // -----
 
 func.func @attention_head_size(%q: tensor<1x8x32xf32>, %k: tensor<64x2x16xf32>, %p: index) {
-  // expected-error @+1 {{'qnt.attention' op query head size 32 does not match the cache's 16}}
+  // expected-error @+1 {{'qnt.attention' op keys 'tensor<64x2x16xf32>' must hold rows of 32 x 'f32' (head size 32 in the f32 cache format)}}
   %o = qnt.attention %q, %k, %k, %p {scale = 0.25 : f32} : tensor<1x8x32xf32>, tensor<64x2x16xf32>, tensor<64x2x16xf32> -> tensor<1x8x32xf32>
   return
 }
@@ -413,5 +413,54 @@ func.func @attention_result(%q: tensor<?x8x16xf32>, %k: tensor<64x2x16xf32>, %p:
 func.func @attention_scale(%q: tensor<1x8x16xf32>, %k: tensor<64x2x16xf32>, %p: index) {
   // expected-error @+1 {{'qnt.attention' op scale must be finite}}
   %o = qnt.attention %q, %k, %k, %p {scale = 0x7F800000 : f32} : tensor<1x8x16xf32>, tensor<64x2x16xf32>, tensor<64x2x16xf32> -> tensor<1x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @attention_i8_row(%q: tensor<1x8x16xf32>, %k: tensor<64x2x16xi8>, %p: index) {
+  // expected-error @+1 {{'qnt.attention' op keys 'tensor<64x2x16xi8>' must hold rows of 20 x 'i8' (head size 16 in the i8 cache format)}}
+  %o = qnt.attention %q, %k, %k, %p {cache = #qnt.cache_format<i8>, scale = 0.25 : f32} : tensor<1x8x16xf32>, tensor<64x2x16xi8>, tensor<64x2x16xi8> -> tensor<1x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @attention_i8_without_format(%q: tensor<1x8x16xf32>, %k: tensor<64x2x20xi8>, %p: index) {
+  // expected-error @+1 {{'qnt.attention' op keys 'tensor<64x2x20xi8>' must hold rows of 16 x 'f32' (head size 16 in the f32 cache format)}}
+  %o = qnt.attention %q, %k, %k, %p {scale = 0.25 : f32} : tensor<1x8x16xf32>, tensor<64x2x20xi8>, tensor<64x2x20xi8> -> tensor<1x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @attention_cache_format(%q: tensor<1x8x16xf32>, %k: tensor<64x2x20xi8>, %p: index) {
+  // expected-error @+2 {{expected ::mlir::qnt::CacheFormat to be one of: f32, i8}}
+  // expected-error @+1 {{failed to parse Qnt_CacheFormatAttr parameter 'value'}}
+  %o = qnt.attention %q, %k, %k, %p {cache = #qnt.cache_format<i4>, scale = 0.25 : f32} : tensor<1x8x16xf32>, tensor<64x2x20xi8>, tensor<64x2x20xi8> -> tensor<1x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @pack_cache_rows_rank(%k: tensor<8x64xf32>) {
+  // expected-error @+1 {{'qnt.pack_cache_rows' op rows and result must be [tokens, kv heads, .], got ranks 2 and 3}}
+  %p = qnt.pack_cache_rows %k {format = #qnt.cache_format<i8>} : tensor<8x64xf32> -> tensor<8x1x68xi8>
+  return
+}
+
+// -----
+
+func.func @pack_cache_rows_heads(%k: tensor<?x4x64xf32>) {
+  // expected-error @+1 {{'qnt.pack_cache_rows' op result [?, 2, 68] must have the tokens and heads of the rows [?, 4, 64]}}
+  %p = qnt.pack_cache_rows %k {format = #qnt.cache_format<i8>} : tensor<?x4x64xf32> -> tensor<?x2x68xi8>
+  return
+}
+
+// -----
+
+func.func @pack_cache_rows_row(%k: tensor<?x4x64xf32>) {
+  // expected-error @+1 {{'qnt.pack_cache_rows' op result 'tensor<?x4x64xi8>' must hold rows of 68 x 'i8' (head size 64 in the i8 cache format)}}
+  %p = qnt.pack_cache_rows %k {format = #qnt.cache_format<i8>} : tensor<?x4x64xf32> -> tensor<?x4x64xi8>
   return
 }
