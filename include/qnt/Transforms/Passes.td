@@ -156,6 +156,48 @@ def QntDecomposeAttentionPass : Pass<"qnt-decompose-attention"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def QntQuantizeKvCachePass
+    : Pass<"qnt-quantize-kv-cache", "::mlir::ModuleOp"> {
+  let summary = "Store the KV cache in a quantized row format";
+  let description = [{
+    On tensors, before any lowering. Finds the KV caches of a model: the
+    `[layers, positions, kv heads * head size]` f32 tensors whose layer
+    slices `qnt.attention` reads as keys and values. Every value of such a
+    type (function arguments and results, call results, loop-carried
+    values) becomes `[layers, positions, kv heads, row]` in the cache
+    format `format` (`#qnt.cache_format`, docs/BIT_LAYOUT.md "KV cache
+    rows"); each `tensor.insert_slice` of new rows into a cache becomes
+    `qnt.pack_cache_rows` and an insert of the packed rows, and each
+    `qnt.attention` reads the layer's packed rows directly
+    (`cache = #qnt.cache_format<...>`), so no float copy of the cache
+    exists. The caller of the model owns the caches in the new type.
+
+    ```mlir
+    // before
+    %c1 = tensor.insert_slice %k into %c[3, %pos, 0] [1, %n, 256] [1, 1, 1]
+        : tensor<?x256xf32> into tensor<22x2048x256xf32>
+    // after, format=i8
+    %e = tensor.expand_shape %k [[0], [1, 2]] output_shape [%n, 4, 64]
+        : tensor<?x256xf32> into tensor<?x4x64xf32>
+    %p = qnt.pack_cache_rows %e {format = #qnt.cache_format<i8>}
+        : tensor<?x4x64xf32> -> tensor<?x4x68xi8>
+    %c1 = tensor.insert_slice %p into %c[3, %pos, 0, 0] [1, %n, 4, 68] [1, 1, 1, 1]
+        : tensor<?x4x68xi8> into tensor<22x2048x4x68xi8>
+    ```
+
+    A use of a cache other than these (a function that reads the cache
+    some other way) is an error naming the op. `format=f32` leaves the
+    module as it is.
+  }];
+  let options = [
+    Option<"format", "format", "std::string", /*default=*/"\"i8\"",
+           "Cache row format: f32 (unchanged) or i8 (8-bit codes and one "
+           "f32 scale per position and kv head)">,
+  ];
+  let dependentDialects = ["::mlir::qnt::QntDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def QntLinalgCopiesPass
     : Pass<"qnt-linalg-copies", "::mlir::func::FuncOp"> {
   let summary = "Copies between buffers become linalg.copy";
