@@ -50,7 +50,7 @@ static bool parseValue(StringRef text, AbiValue &v) {
       return false;
     v.shape.push_back(d);
   }
-  return v.element == "f32" || v.element == "i32";
+  return v.element == "f32" || v.element == "i32" || v.element == "i8";
 }
 
 static bool parseList(StringRef text, std::vector<AbiValue> &out) {
@@ -155,9 +155,9 @@ std::unique_ptr<ModelLibrary> ModelLibrary::load(const std::string &path,
     return fail("'" + entry + "' has more than " + Twine(kMaxState) +
                 " state buffers: " + sig);
   for (const AbiValue &s : state) {
-    if (!s.isMemRef || s.element != "f32")
+    if (!s.isMemRef || (s.element != "f32" && s.element != "i8"))
       return fail("'" + entry + "' has a state argument that is not an f32 "
-                  "buffer: " + sig);
+                  "or i8 buffer: " + sig);
     if (s.numElements() < 0 ||
         s.numElements() > INT64_MAX / int64_t(sizeof(float)))
       return fail("'" + entry + "' has a state buffer of " +
@@ -203,14 +203,15 @@ std::unique_ptr<ModelLibrary> ModelLibrary::load(const std::string &path,
   // pages where the kernel gives them (a step reads every layer's rows: with
   // 4 KiB pages, a TLB miss every few rows).
   for (const AbiValue &s : state) {
-    size_t bytes = std::max<size_t>(size_t(s.numElements()) * sizeof(float), 1);
+    size_t elementBytes = s.element == "i8" ? 1 : sizeof(float);
+    size_t bytes = std::max<size_t>(size_t(s.numElements()) * elementBytes, 1);
     void *data = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (data == MAP_FAILED)
       return fail("cannot allocate the state of '" + entry + "' (" +
                   Twine(bytes) + " bytes): " + std::strerror(errno));
     madvise(data, bytes, MADV_HUGEPAGE);
-    lib->stateData.push_back({static_cast<float *>(data), s.numElements()});
+    lib->stateData.push_back({data, s.numElements() * int64_t(elementBytes)});
     lib->stateDescriptors.push_back(descriptor(s.shape, data));
   }
   lib->logits.assign(lib->vocab, 0.0f);
@@ -220,7 +221,7 @@ std::unique_ptr<ModelLibrary> ModelLibrary::load(const std::string &path,
 
 ModelLibrary::~ModelLibrary() {
   for (StateBuffer &s : stateData)
-    munmap(s.data, std::max<size_t>(s.elements * sizeof(float), 1));
+    munmap(s.data, std::max<size_t>(s.bytes, 1));
   // No dlclose: a library built with OpenMP loaded libomp, whose worker
   // threads may still exist; unloading it under them is not safe. The
   // process keeps the mapping until it exits.
@@ -233,13 +234,13 @@ void *ModelLibrary::symbol(const std::string &name) const {
 int64_t ModelLibrary::stateBytes() const {
   int64_t bytes = 0;
   for (const StateBuffer &s : stateData)
-    bytes += s.elements * int64_t(sizeof(float));
+    bytes += s.bytes;
   return bytes;
 }
 
 void ModelLibrary::resetState() {
   for (StateBuffer &s : stateData)
-    std::memset(s.data, 0, s.elements * sizeof(float));
+    std::memset(s.data, 0, s.bytes);
 }
 
 bool ModelLibrary::setThreads(int threads) {

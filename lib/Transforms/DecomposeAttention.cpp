@@ -173,6 +173,16 @@ struct DecomposeAttention final
     : qnt::impl::QntDecomposeAttentionPassBase<DecomposeAttention> {
   using Base::Base;
   void runOnOperation() override {
+    WalkResult quantized = getOperation()->walk([](AttentionOp op) {
+      if (op.getCache() == CacheFormat::f32)
+        return WalkResult::advance();
+      op.emitOpError() << "qnt-decompose-attention reads f32 caches only, "
+                          "not #qnt.cache_format<"
+                       << stringifyCacheFormat(op.getCache()) << ">";
+      return WalkResult::interrupt();
+    });
+    if (quantized.wasInterrupted())
+      return signalPassFailure();
     RewritePatternSet patterns(&getContext());
     populateDecomposeAttentionPatterns(patterns);
     if (failed(applyPatternsGreedily(

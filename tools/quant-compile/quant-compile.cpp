@@ -77,6 +77,13 @@ static cl::opt<std::string> activations(
              "docs/QUANTIZER.md), f32 (x as given), or auto (the default: i8 "
              "where --cpu has integer dot products, AVX2 or newer, else f32)"),
     cl::cat(category));
+static cl::opt<std::string> kvCache(
+    "kv-cache", cl::init("f32"),
+    cl::desc("How the KV cache stores keys and values: f32, or i8 (8-bit "
+             "codes with one f32 scale per position and kv head: a quarter "
+             "of the bytes, read and decoded in registers by attention; "
+             "docs/BIT_LAYOUT.md)"),
+    cl::cat(category));
 /// --activations after "auto" is resolved for --cpu (main).
 static std::string resolvedActivations = "f32";
 
@@ -584,6 +591,10 @@ int main(int argc, char **argv) {
       return fail("--activations=" + activations +
                   " selects the host CPU kernels; it does not apply to "
                   "--target=cuda");
+    if (kvCache != "f32")
+      return fail("--kv-cache=" + kvCache +
+                  " is not available with --target=cuda yet (the GPU "
+                  "attention reads f32 caches)");
   } else if (chip.getNumOccurrences() || gpuFormat.getNumOccurrences()) {
     return fail("--chip and --gpu-format need --target=cuda");
   }
@@ -597,6 +608,8 @@ int main(int argc, char **argv) {
                 " must be 0 (per channel) or a positive group size");
   if (!llvm::is_contained({"f32", "f16", "bf16"}, scaleType))
     return fail("--scale-type=" + scaleType + " must be f32, f16 or bf16");
+  if (!llvm::is_contained({"f32", "i8"}, kvCache))
+    return fail("--kv-cache=" + kvCache + " must be f32 or i8");
   if (!llvm::is_contained({"auto", "f32", "i8"}, activations))
     return fail("--activations=" + activations + " must be auto, f32 or i8");
   // The CPU first: a bad --cpu is reported before any work, and it decides
@@ -740,6 +753,12 @@ int main(int argc, char **argv) {
                   (asymmetric ? ", asymmetric" : ", symmetric"));
   }
   quantizePm.addPass(qnt::createQntFuseDequantMatmulPass());
+  if (kvCache != "f32") {
+    qnt::QntQuantizeKvCachePassOptions options;
+    options.format = kvCache;
+    quantizePm.addPass(qnt::createQntQuantizeKvCachePass(options));
+    progress.step("KV cache rows: " + kvCache);
+  }
   if (failed(quantizePm.run(*module)))
     return 1;
   if (bits != "none")

@@ -78,8 +78,8 @@ private:
   void *stepFunction = nullptr;
   void *prefillFunction = nullptr;
   struct StateBuffer {
-    float *data; // mmap'd: pages are touched only where written
-    int64_t elements;
+    void *data;    // mmap'd: pages are touched only where written
+    int64_t bytes; // elements times their size (f32 or i8 codes)
   };
   std::vector<StateBuffer> stateData;
   std::vector<std::vector<int64_t>> stateDescriptors;

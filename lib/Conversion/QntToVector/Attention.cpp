@@ -27,8 +27,61 @@ struct AttentionKernel {
   int64_t lanes;  // f32 lanes per vector; divides headSize
   int64_t block;  // positions scored together (one vector of scores)
   int64_t chunk;  // heads processed together, position by position
+  int64_t kvHeadsPerChunk; // key-value heads a chunk reads
   float scale;
+  // i8 cache rows (#qnt.cache_format<i8>): D codes, then the f32 scale.
+  // Each block's rows of the chunk's key-value heads are converted to f32
+  // once into a scratch buffer [kvHeadsPerChunk, 2 (keys, values), B + 1,
+  // max(D, B)]: rows 0 .. B-1 the codes of the block's positions, row B
+  // their scales; every query head of the group reads them from there.
+  bool quantized = false;
 };
+
+/// The scratch buffer of one chunk (quantized caches only).
+MemRefType scratchType(const AttentionKernel &k, MLIRContext *ctx) {
+  return MemRefType::get({k.kvHeadsPerChunk, 2, k.block + 1,
+                          std::max(k.headSize, k.block)},
+                         Float32Type::get(ctx));
+}
+
+/// Decodes the i8 rows `rows` (one per position of the block) of key-value
+/// heads g0 .. g0 + kvHeadsPerChunk - 1 into `scratch`: the codes as f32,
+/// and each row's scale.
+void decodeBlock(ImplicitLocOpBuilder &b, const AttentionKernel &k,
+                 ArrayRef<Value> rows, Value g0, Value scratch) {
+  int64_t L = k.lanes, D = k.headSize;
+  auto codesType = VectorType::get({L}, b.getI8Type());
+  auto floatsType = VectorType::get({L}, b.getF32Type());
+  auto scaleBytes = VectorType::get({4}, b.getI8Type());
+  auto scaleType = VectorType::get({1}, b.getF32Type());
+  scf::ForOp::create(
+      b, cIndex(b, 0), cIndex(b, k.kvHeadsPerChunk), cIndex(b, 1),
+      ValueRange{}, [&](OpBuilder &ob, Location loc, Value kv, ValueRange) {
+        ImplicitLocOpBuilder ib(loc, ob);
+        Value g = arith::AddIOp::create(ib, g0, kv);
+        for (int64_t which = 0; which < 2; ++which) {
+          Value cache = which == 0 ? k.keys : k.values;
+          Value w = cIndex(ib, which);
+          for (size_t j = 0; j < rows.size(); ++j) {
+            for (int64_t c = 0; c < D; c += L) {
+              Value codes = vector::LoadOp::create(
+                  ib, codesType, cache, ValueRange{rows[j], g, cIndex(ib, c)});
+              vector::StoreOp::create(
+                  ib, arith::SIToFPOp::create(ib, floatsType, codes), scratch,
+                  ValueRange{kv, w, cIndex(ib, j), cIndex(ib, c)});
+            }
+            Value bytes = vector::LoadOp::create(
+                ib, scaleBytes, cache, ValueRange{rows[j], g, cIndex(ib, D)});
+            Value scale = vector::ExtractOp::create(
+                ib, vector::BitCastOp::create(ib, scaleType, bytes), 0);
+            memref::StoreOp::create(
+                ib, scale, scratch,
+                ValueRange{kv, w, cIndex(ib, k.block), cIndex(ib, j)});
+          }
+        }
+        scf::YieldOp::create(ib);
+      });
+}
 
 /// A memref view of a tensor operand that keeps whatever strides its buffer
 /// has (a layer's slice of the KV cache is strided), so bufferization casts
@@ -110,7 +163,8 @@ Value sumLanesOfEach(ImplicitLocOpBuilder &b, ArrayRef<Value> vectors) {
 /// exp(m_old - m_new) when the maximum grows (the "online softmax"), kept in
 /// `state` between blocks; at the end out = acc / l.
 void emitChunk(ImplicitLocOpBuilder &b, const AttentionKernel &k, Value r,
-               Value h0, Value state, SmallVectorImpl<Operation *> &exps) {
+               Value h0, Value state, Value scratch,
+               SmallVectorImpl<Operation *> &exps) {
   Type f32 = b.getF32Type();
   int64_t L = k.lanes, B = k.block, chunks = k.headSize / L, D = k.headSize;
   auto vecL = VectorType::get({L}, f32);
@@ -149,8 +203,10 @@ void emitChunk(ImplicitLocOpBuilder &b, const AttentionKernel &k, Value r,
   Value blocks = arith::CeilDivUIOp::create(b, n, cIndex(b, B));
   // The chunk's key-value heads and the cache lines they span in a row.
   Value g0 = arith::DivUIOp::create(b, h0, cIndex(b, k.group));
-  int64_t kvHeadsPerChunk = std::max<int64_t>(1, k.chunk / k.group);
-  int64_t lineFloats = 16;
+  int64_t kvHeadsPerChunk = k.kvHeadsPerChunk;
+  auto cacheType = cast<MemRefType>(k.keys.getType());
+  int64_t rowElems = cacheType.getDimSize(2);
+  int64_t lineElems = 64 / (cacheType.getElementTypeBitWidth() / 8);
   auto blockLoop = scf::ForOp::create(
       b, cIndex(b, 0), blocks, cIndex(b, 1), ValueRange{},
       [&](OpBuilder &ob, Location loc, Value blk, ValueRange) {
@@ -179,7 +235,7 @@ void emitChunk(ImplicitLocOpBuilder &b, const AttentionKernel &k, Value r,
                     pb, t0, arith::AddIOp::create(pb, j, cIndex(pb, 2 * B))),
                 last);
             for (int64_t kv = 0; kv < kvHeadsPerChunk; ++kv)
-              for (int64_t i = 0; i < D; i += lineFloats)
+              for (int64_t i = 0; i < rowElems; i += lineElems)
                 for (Value cache : {k.keys, k.values})
                   memref::PrefetchOp::create(
                       pb, cache,
@@ -194,9 +250,24 @@ void emitChunk(ImplicitLocOpBuilder &b, const AttentionKernel &k, Value r,
             lb, VectorType::get({B}, lb.getI1Type()),
             ValueRange{arith::SubIOp::create(lb, n, t0)});
         Value scale = splat(lb, vecL, f32Const(lb, k.scale));
+        if (k.quantized)
+          decodeBlock(lb, k, rows, g0, scratch);
         forHeads(lb, [&](ImplicitLocOpBuilder &ib, Value hh, Value h) {
           prefetchRows(ib, hh);
           Value g = arith::DivUIOp::create(ib, h, cIndex(ib, k.group));
+          // Where this head's keys and values of the block are: the cache
+          // rows, or their decoded copy in the scratch.
+          Value gl = arith::SubIOp::create(ib, g, g0);
+          auto loadKv = [&](int64_t which, int64_t j, int64_t c) -> Value {
+            if (k.quantized)
+              return vector::LoadOp::create(
+                  ib, vecL, scratch,
+                  ValueRange{gl, cIndex(ib, which), cIndex(ib, j),
+                             cIndex(ib, c * L)});
+            return vector::LoadOp::create(
+                ib, vecL, which == 0 ? k.keys : k.values,
+                ValueRange{rows[j], g, cIndex(ib, c * L)});
+          };
           SmallVector<Value> q;
           for (int64_t c = 0; c < chunks; ++c)
             q.push_back(arith::MulFOp::create(
@@ -210,8 +281,7 @@ void emitChunk(ImplicitLocOpBuilder &b, const AttentionKernel &k, Value r,
           for (int64_t j = 0; j < B; ++j) {
             Value dot;
             for (int64_t c = 0; c < chunks; ++c) {
-              Value key = vector::LoadOp::create(
-                  ib, vecL, k.keys, ValueRange{rows[j], g, cIndex(ib, c * L)});
+              Value key = loadKv(0, j, c);
               dot = dot ? vector::FMAOp::create(ib, q[c], key, dot).getResult()
                         : arith::MulFOp::create(ib, q[c], key).getResult();
             }
@@ -229,6 +299,14 @@ void emitChunk(ImplicitLocOpBuilder &b, const AttentionKernel &k, Value r,
                                               partials[j], reassoc),
                   scores, j);
           }
+          // Scores of codes times the rows' key scales.
+          auto scalesOf = [&](int64_t which) -> Value {
+            return vector::LoadOp::create(
+                ib, vecB, scratch,
+                ValueRange{gl, cIndex(ib, which), cIndex(ib, B), cIndex(ib, 0)});
+          };
+          if (k.quantized)
+            scores = arith::MulFOp::create(ib, scores, scalesOf(0));
           scores = arith::SelectOp::create(ib, live, scores,
                                            splat(ib, vecB, negInf));
           Value mOld = memref::LoadOp::create(ib, state,
@@ -256,13 +334,15 @@ void emitChunk(ImplicitLocOpBuilder &b, const AttentionKernel &k, Value r,
                 vector::LoadOp::create(ib, vecL, state,
                                        ValueRange{hh, cIndex(ib, c * L)}),
                 rescaleV));
+          // Weights of value codes: p times the rows' value scales.
+          Value weights = k.quantized
+                              ? arith::MulFOp::create(ib, p, scalesOf(1))
+                              : p.getResult();
           for (int64_t j = 0; j < B; ++j) {
             Value weight =
-                splat(ib, vecL, vector::ExtractOp::create(ib, p, j));
+                splat(ib, vecL, vector::ExtractOp::create(ib, weights, j));
             for (int64_t c = 0; c < chunks; ++c) {
-              Value value = vector::LoadOp::create(
-                  ib, vecL, k.values,
-                  ValueRange{rows[j], g, cIndex(ib, c * L)});
+              Value value = loadKv(1, j, c);
               acc[c] = vector::FMAOp::create(ib, weight, value, acc[c]);
             }
           }
@@ -304,6 +384,7 @@ LogicalResult qnt::lowerAttentionToVector(AttentionOp op, int64_t lanes,
   k.group = k.heads / keysType.getDimSize(1);
   k.positions = keysType.getDimSize(0);
   k.scale = op.getScale().convertToFloat();
+  k.quantized = op.getCache() == CacheFormat::i8;
   // The widest vector (at most `lanes`) that divides the head size.
   k.lanes = 1;
   for (int64_t l = lanes; l >= 1; l /= 2)
@@ -317,17 +398,26 @@ LogicalResult qnt::lowerAttentionToVector(AttentionOp op, int64_t lanes,
   // neighbouring heads' lines for nothing; 1.1B shape at positions
   // 1920-2047: 54 ms per step against 63 with 256 bytes), as long as a row
   // keeps 2 chunks to spread over threads; a chunk never splits a
-  // key-value head's group of query heads unevenly.
+  // key-value head's group of query heads unevenly. A quantized cache's
+  // decoded block (scratchType) stays within 16 KiB, a third of L1.
+  int64_t rowBytes = keysType.getDimSize(2) *
+                     keysType.getElementType().getIntOrFloatBitWidth() / 8;
   k.chunk = 1;
   for (int64_t c = 1; c <= k.heads; ++c) {
     if (k.heads % c || (c % k.group && k.group % c))
       continue;
     if (c > 1 && k.heads / c < 2)
       break;
+    int64_t kvHeads = std::max<int64_t>(1, c / k.group);
+    if (c > 1 && k.quantized &&
+        kvHeads * 2 * (k.block + 1) * std::max(k.headSize, k.block) * 4 >
+            16384)
+      break;
     k.chunk = c;
-    if (std::max<int64_t>(1, c / k.group) * k.headSize * 4 >= 512)
+    if (kvHeads * rowBytes >= 512)
       break;
   }
+  k.kvHeadsPerChunk = std::max<int64_t>(1, k.chunk / k.group);
 
   ImplicitLocOpBuilder b(op.getLoc(), op);
   k.query = toStridedBuffer(b, op.getQuery());
@@ -348,26 +438,31 @@ LogicalResult qnt::lowerAttentionToVector(AttentionOp op, int64_t lanes,
   // loop it is made in the body (qnt-parallel-to-openmp makes it once per
   // thread), else once before the loops.
   auto stateType = MemRefType::get({k.chunk, k.headSize + 2}, b.getF32Type());
-  auto body = [&](OpBuilder &ob, Location loc, Value r, Value c,
-                  Value state) {
+  auto body = [&](OpBuilder &ob, Location loc, Value r, Value c, Value state,
+                  Value scratch) {
     ImplicitLocOpBuilder rb(loc, ob);
     if (!state)
       state = memref::AllocaOp::create(rb, stateType);
+    if (!scratch && k.quantized)
+      scratch = memref::AllocaOp::create(rb, scratchType(k, rb.getContext()));
     emitChunk(rb, k, r, arith::MulIOp::create(rb, c, cIndex(rb, k.chunk)),
-              state, exps);
+              state, scratch, exps);
   };
   if (parallel) {
     scf::ParallelOp::create(
         b, ValueRange{zero, zero}, ValueRange{rows, chunksPerRow},
         ValueRange{one, one}, [&](OpBuilder &ob, Location loc, ValueRange ivs) {
-          body(ob, loc, ivs[0], ivs[1], Value());
+          body(ob, loc, ivs[0], ivs[1], Value(), Value());
         });
   } else {
     Value state = memref::AllocaOp::create(b, stateType);
+    Value scratch;
+    if (k.quantized)
+      scratch = memref::AllocaOp::create(b, scratchType(k, b.getContext()));
     scf::buildLoopNest(b, b.getLoc(), ValueRange{zero, zero},
                        ValueRange{rows, chunksPerRow}, ValueRange{one, one},
                        [&](OpBuilder &ob, Location loc, ValueRange ivs) {
-                         body(ob, loc, ivs[0], ivs[1], state);
+                         body(ob, loc, ivs[0], ivs[1], state, scratch);
                        });
   }
 
@@ -382,5 +477,78 @@ LogicalResult qnt::lowerAttentionToVector(AttentionOp op, int64_t lanes,
   (void)applyOpPatternsGreedily(exps, frozen, config);
 
   replaceWithBuffer(b, op, k.out);
+  return success();
+}
+
+LogicalResult qnt::lowerPackCacheRowsToVector(PackCacheRowsOp op,
+                                              int64_t lanes) {
+  ImplicitLocOpBuilder b(op.getLoc(), op);
+  if (op.getFormat() == CacheFormat::f32) {
+    op.getResult().replaceAllUsesWith(op.getRows());
+    op.erase();
+    return success();
+  }
+  auto rowsType = cast<RankedTensorType>(op.getRows().getType());
+  auto resultType = cast<RankedTensorType>(op.getResult().getType());
+  int64_t D = rowsType.getDimSize(2);
+  int64_t L = 1;
+  for (int64_t l = lanes; l >= 1; l /= 2)
+    if (D % l == 0) {
+      L = l;
+      break;
+    }
+  Type f32 = b.getF32Type();
+  auto vecL = VectorType::get({L}, f32);
+  auto codesType = VectorType::get({L}, b.getI8Type());
+  Value rows = toStridedBuffer(b, op.getRows());
+  SmallVector<Value> dynSizes;
+  for (int64_t i = 0; i < resultType.getRank(); ++i)
+    if (resultType.isDynamicDim(i))
+      dynSizes.push_back(memref::DimOp::create(b, rows, i));
+  Value out = memref::AllocOp::create(
+      b, MemRefType::get(resultType.getShape(), resultType.getElementType()),
+      dynSizes);
+  // Per token t and head h: amax = max |x|, codes round(x * (127 / amax))
+  // (0 for a zero row), then the scale amax / 127 in the row's last 4 bytes.
+  scf::buildLoopNest(
+      b, b.getLoc(), ValueRange{cIndex(b, 0), cIndex(b, 0)},
+      ValueRange{memref::DimOp::create(b, rows, 0),
+                 memref::DimOp::create(b, rows, 1)},
+      ValueRange{cIndex(b, 1), cIndex(b, 1)},
+      [&](OpBuilder &ob, Location loc, ValueRange ivs) {
+        ImplicitLocOpBuilder ib(loc, ob);
+        Value t = ivs[0], h = ivs[1];
+        SmallVector<Value> x;
+        Value amax;
+        for (int64_t c = 0; c < D; c += L) {
+          x.push_back(vector::LoadOp::create(ib, vecL, rows,
+                                             ValueRange{t, h, cIndex(ib, c)}));
+          Value a = math::AbsFOp::create(ib, x.back());
+          amax = amax ? arith::MaximumFOp::create(ib, amax, a).getResult() : a;
+        }
+        Value m = vector::ReductionOp::create(
+            ib, vector::CombiningKind::MAXIMUMF, amax);
+        Value zero = f32Const(ib, 0.0f);
+        Value positive =
+            arith::CmpFOp::create(ib, arith::CmpFPredicate::OGT, m, zero);
+        Value inv = arith::SelectOp::create(
+            ib, positive, arith::DivFOp::create(ib, f32Const(ib, 127.0f), m),
+            zero);
+        Value invV = splat(ib, vecL, inv);
+        for (int64_t c = 0; c < D; c += L) {
+          Value q = math::RoundEvenOp::create(
+              ib, arith::MulFOp::create(ib, x[c / L], invV));
+          vector::StoreOp::create(ib,
+                                  arith::FPToSIOp::create(ib, codesType, q),
+                                  out, ValueRange{t, h, cIndex(ib, c)});
+        }
+        Value scale = arith::DivFOp::create(ib, m, f32Const(ib, 127.0f));
+        Value bytes = vector::BitCastOp::create(
+            ib, VectorType::get({4}, ib.getI8Type()),
+            vector::BroadcastOp::create(ib, VectorType::get({1}, f32), scale));
+        vector::StoreOp::create(ib, bytes, out,
+                                ValueRange{t, h, cIndex(ib, D)});
+      });
+  replaceWithBuffer(b, op, out);
   return success();
 }

@@ -133,6 +133,10 @@ LogicalResult emitColumnKernel(ImplicitLocOpBuilder &b,
 LogicalResult lowerAttentionToVector(AttentionOp op, int64_t lanes,
                                      bool parallel);
 
+/// Replaces `op` (on tensors) by loops that encode each token's and head's
+/// row in the cache format, `lanes` f32 lanes at a time (at most).
+LogicalResult lowerPackCacheRowsToVector(PackCacheRowsOp op, int64_t lanes);
+
 } // namespace mlir::qnt
 
 #endif // QNT_LIB_CONVERSION_QNTTOVECTOR_KERNELS_H

@@ -1392,13 +1392,15 @@ void ConvertQntToVector::runOnOperation() {
 
   SmallVector<Operation *> work;
   module.walk([&](Operation *op) {
-    if (isa<MatmulOp, DequantizeOp, AttentionOp>(op))
+    if (isa<MatmulOp, DequantizeOp, AttentionOp, PackCacheRowsOp>(op))
       work.push_back(op);
   });
   for (Operation *op : work) {
     LogicalResult result = failure();
     if (auto attention = dyn_cast<AttentionOp>(op)) {
       result = lowerAttentionToVector(attention, chunk, parallel);
+    } else if (auto pack = dyn_cast<PackCacheRowsOp>(op)) {
+      result = lowerPackCacheRowsToVector(pack, chunk);
     } else if (auto matmul = dyn_cast<MatmulOp>(op)) {
       FailureOr<Payload> payload = payloadFor(op, matmul.getWeight());
       result = succeeded(payload) ? lowerMatmul(matmul, *payload) : failure();

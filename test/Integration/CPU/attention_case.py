@@ -7,6 +7,12 @@ row may see are NaN, so reading one (instead of only the live positions)
 turns an output into NaN. It also writes the float64 reference, computed
 here with the textbook two-pass softmax. `check` reads mlir-runner's output
 on stdin and compares every element.
+
+With `--cache i8` the program first encodes the float cache with
+qnt.pack_cache_rows (8-bit codes and one f32 scale per position and kv head)
+and attention reads the packed rows; the reference encodes the cache the same
+way here (docs/BIT_LAYOUT.md, "KV cache rows") and attends over the decoded
+values.
 """
 import argparse
 import re
@@ -39,6 +45,18 @@ def reference(q, k, v, pos, scale):
     return out
 
 
+def quantize_rows_i8(x):
+    """x [S, KvH, D] f32 -> the values an i8 cache row holds, per (s, h):
+    codes round(x * (127 / amax)) times the scale amax / 127, in f32 as the
+    kernel computes them."""
+    amax = np.abs(x).max(axis=-1, keepdims=True).astype(np.float32)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv = np.where(amax > 0, np.float32(127) / amax, np.float32(0)).astype(np.float32)
+    codes = np.rint((x * inv).astype(np.float32))
+    scale = (amax / np.float32(127)).astype(np.float32)
+    return codes.astype(np.float64) * scale.astype(np.float64)
+
+
 def gen(a):
     rng = np.random.default_rng(a.seed)
     q = rng.standard_normal((a.rows, a.heads, a.head_size)).astype(np.float32)
@@ -50,19 +68,35 @@ def gen(a):
     k[live:] = np.nan
     v[live:] = np.nan
     scale = np.float32(1 / np.sqrt(a.head_size))
-    ref = reference(q.astype(np.float64), k.astype(np.float64), v.astype(np.float64),
-                    a.pos, float(scale))
+    if a.cache == "i8":
+        kr, vr = quantize_rows_i8(k), quantize_rows_i8(v)
+    else:
+        kr, vr = k.astype(np.float64), v.astype(np.float64)
+    ref = reference(q.astype(np.float64), kr, vr, a.pos, float(scale))
     np.savez(a.ref, ref=ref)
 
     h, kv, d, s = a.heads, a.kv_heads, a.head_size, a.positions
     qt = f"tensor<{a.rows}x{h}x{d}xf32>"
     qd = f"tensor<?x{h}x{d}xf32>"
     ct = f"tensor<{s}x{kv}x{d}xf32>"
+    if a.cache == "i8":
+        pt = f"tensor<{s}x{kv}x{d + 4}xi8>"
+        fmt = "#qnt.cache_format<i8>"
+        attend = [
+            f"  %kp = qnt.pack_cache_rows %k {{format = {fmt}}} : {ct} -> {pt}",
+            f"  %vp = qnt.pack_cache_rows %v {{format = {fmt}}} : {ct} -> {pt}",
+            f"  %o = qnt.attention %q, %kp, %vp, %pos {{cache = {fmt}, "
+            f"scale = {float(scale)!r} : f32}} : {qd}, {pt}, {pt} -> {qd}",
+        ]
+    else:
+        attend = [
+            f"  %o = qnt.attention %q, %k, %v, %pos {{scale = {float(scale)!r} : f32}}"
+            f" : {qd}, {ct}, {ct} -> {qd}",
+        ]
     lines = [
         "func.func private @printMemrefF32(tensor<*xf32>)",
         f"func.func @attend(%q: {qd}, %k: {ct}, %v: {ct}, %pos: index) -> {qd} {{",
-        f"  %o = qnt.attention %q, %k, %v, %pos {{scale = {float(scale)!r} : f32}}"
-        f" : {qd}, {ct}, {ct} -> {qd}",
+        *attend,
         f"  return %o : {qd}",
         "}",
         "func.func @main() {",
@@ -115,6 +149,7 @@ def main():
     g.add_argument("--positions", type=int, default=64)
     g.add_argument("--pos", type=int, default=0)
     g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--cache", choices=["f32", "i8"], default="f32")
     g.add_argument("--out", required=True)
     g.add_argument("--ref", required=True)
     c = sub.add_parser("check")

@@ -57,8 +57,9 @@ def rmsnorm(x, weight):
 
 
 class Model:
-    def __init__(self, path):
+    def __init__(self, path, kv_cache="f32"):
         self.cfg, self.w = load(path)
+        self.kv_cache = kv_cache
         c = self.cfg
         self.k = np.zeros((c["layers"], c["seq"], c["kv_dim"]), dtype=np.float32)
         self.v = np.zeros_like(self.k)
@@ -76,6 +77,20 @@ class Model:
             out[i] = x[i] * c - x[i + 1] * s
             out[i + 1] = x[i] * s + x[i + 1] * c
         return out
+
+    def cache_row(self, x):
+        """The values a cache row holds: x itself (f32), or with --kv-cache
+        i8 per head the codes round(x * (127 / amax)) times amax / 127, in
+        f32 as quant-compile --kv-cache=i8 computes them."""
+        x = np.asarray(x, dtype=np.float32)
+        if self.kv_cache == "f32":
+            return x
+        heads = x.reshape(-1, self.cfg["head"])
+        amax = np.abs(heads).max(axis=1, keepdims=True)
+        with np.errstate(divide="ignore"):
+            inv = np.where(amax > 0, np.float32(127) / amax, np.float32(0)).astype(np.float32)
+        codes = np.rint(heads * inv)
+        return (codes * (amax / np.float32(127))).astype(np.float32).reshape(-1)
 
     def observe(self, name, x):
         """Accumulates x^2 per input channel of the linear layer `name` (and
@@ -100,8 +115,8 @@ class Model:
             k = w["wk"][l] @ xb
             v = w["wv"][l] @ xb
             q, k = self.rope(q, pos), self.rope(k, pos)
-            self.k[l, pos] = k
-            self.v[l, pos] = v
+            self.k[l, pos] = self.cache_row(k)
+            self.v[l, pos] = self.cache_row(v)
             att_out = np.zeros(c["dim"])
             for h in range(c["heads"]):
                 hs = c["head"]
@@ -128,8 +143,8 @@ class Model:
         return w["cls"] @ x
 
 
-def run(path, prompt, steps, logits_path):
-    m = Model(path)
+def run(path, prompt, steps, logits_path, kv_cache="f32"):
+    m = Model(path, kv_cache)
     rows, out = [], []
     total = len(prompt) + max(steps - 1, 0)
     token = prompt[0]
@@ -215,6 +230,8 @@ def main():
     r.add_argument("--steps", type=int, default=16)
     r.add_argument("--tokens", default="1")
     r.add_argument("--logits")
+    r.add_argument("--kv-cache", choices=["f32", "i8"], default="f32",
+                   help="how the KV cache stores rows (quant-compile --kv-cache)")
     st = sub.add_parser("stats", help="calibration statistics for qnt-assign-bitwidths")
     st.add_argument("checkpoint")
     st.add_argument("--positions", type=int, default=128)
@@ -244,7 +261,7 @@ def main():
     args = p.parse_args()
     if args.cmd == "run":
         prompt = [int(t) for t in args.tokens.split()]
-        print(" ".join(str(t) for t in run(args.checkpoint, prompt, args.steps, args.logits)))
+        print(" ".join(str(t) for t in run(args.checkpoint, prompt, args.steps, args.logits, args.kv_cache)))
         return 0
     if args.cmd == "stats":
         # Every linear layer's input is observed.
