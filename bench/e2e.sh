@@ -19,8 +19,9 @@
 # Variants (--variants, comma-separated names): f32, int8 (g32, f16 scales:
 # llama.cpp's Q8_0), int4g32 (f16 scales: Q4_0), int4g128, with
 # quant-compile's default activations (int8 where the CPU has integer dot
-# products), each also with an -f32x suffix for --activations=f32. Default:
-# every one.
+# products), each also with an -f32x suffix for --activations=f32, and a
+# -kv8 suffix (after -f32x) for --kv-cache=i8. Default: every one without
+# -kv8.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=$ROOT/build/e2e
@@ -48,14 +49,16 @@ clang++-22 -O2 -march=native -std=c++17 -fopenmp "$ROOT/bench/read_bandwidth.cpp
   -o "$OUT/read_bandwidth" -L/usr/lib/llvm-22/lib -Wl,-rpath,/usr/lib/llvm-22/lib
 
 flags_of() {
-  case ${1%-f32x} in
+  local base=${1%-kv8}
+  case ${base%-f32x} in
     f32) echo "--bits=none" ;;
     int8) echo "--bits=8 --group=32 --scale-type=f16" ;;
     int4g32) echo "--bits=4 --group=32 --scale-type=f16" ;;
     int4g128) echo "--bits=4 --group=128 --scale-type=f16" ;;
     *) echo "e2e.sh: unknown variant $1" >&2; exit 1 ;;
   esac
-  [[ $1 == *-f32x ]] && echo "--activations=f32"
+  [[ $base == *-f32x ]] && echo "--activations=f32"
+  [[ $1 == *-kv8 ]] && echo "--kv-cache=i8"
   return 0
 }
 
@@ -133,7 +136,7 @@ $bw_after""".splitlines():
 # The bandwidth of a thread count: the mean of the runs before and after.
 bw = {t: sum(v) / len(v) for t, v in bw.items()}
 def bits(variant):
-    base = variant.replace("-f32x", "")
+    base = variant.replace("-kv8", "").replace("-f32x", "")
     return {"f32": (32, 0), "int8": (8, 32), "int4g32": (4, 32), "int4g128": (4, 128)}[base]
 def weight_bytes(s, variant):
     b, g = bits(variant)
@@ -147,8 +150,11 @@ def weight_bytes(s, variant):
     # Norm gains and the embedding row (f32) are small but read too.
     total += (2 * s["layers"] + 1) * s["dim"] * 4 + s["dim"] * 4
     return total, sum(n * k for n, k in mats) - s["vocab"] * s["dim"]
-def kv_bytes(s, pos):
-    return 2 * s["layers"] * (pos + 1) * (s["dim"] * s["kv"] // s["heads"]) * 4
+def kv_bytes(s, pos, variant):
+    # f32 rows, or i8 rows: head size codes and a 4-byte scale per kv head.
+    head = s["dim"] // s["heads"]
+    row = s["kv"] * (head + 4) if variant.endswith("-kv8") else s["kv"] * head * 4
+    return 2 * s["layers"] * (pos + 1) * row
 print(f"read bandwidth (GB/s, mean of before/after): " + ", ".join(f"{t} thread(s) {g:.1f}" for t, g in sorted(bw.items())))
 print(f"{'model':6} {'variant':12} {'thr':>3} | {'decode@128-255':>14} {'roof%':>6} | {'decode@end':>10} {'roof%':>6} | {'prefill 128':>11} {'tok/s':>7} {'GFLOP/s':>8}")
 for line in open(sys.argv[1]):
@@ -157,7 +163,7 @@ for line in open(sys.argv[1]):
     t = int(f["threads"])
     wb, layer_params = weight_bytes(s, f["variant"])
     early, late, pre = float(f["decode_early_ms"]), float(f["decode_late_ms"]), float(f["prefill128_ms"])
-    roof = lambda ms, pos: 100 * (wb + kv_bytes(s, pos)) / (bw[t] * 1e9) / (ms / 1e3)
+    roof = lambda ms, pos: 100 * (wb + kv_bytes(s, pos, f["variant"])) / (bw[t] * 1e9) / (ms / 1e3)
     gflops = 2 * layer_params * 128 / (pre / 1e3) / 1e9
     print(f"{f['model']:6} {f['variant']:12} {t:3} | {early:11.2f} ms {roof(early, 192):5.0f}% | "
           f"{late:7.2f} ms {roof(late, s['seq'] - 64):5.0f}% | {pre:8.1f} ms {128 / pre * 1e3:7.0f} {gflops:8.1f}")
