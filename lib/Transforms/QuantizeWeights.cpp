@@ -15,6 +15,7 @@
 #include "qnt/Transforms/Passes.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/SetVector.h"
+#include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/Support/raw_ostream.h"
 #include <cstring>
 
@@ -181,6 +182,55 @@ LogicalResult QuantizeWeights::quantizeWeight(Operation *layer,
   return success();
 }
 
+/// A gather of rows of a constant table at clamped ids, as quant-import
+/// emits the token embedding: a linalg.generic from ids [T] x i32 to [T, K]
+/// whose body yields tensor.extract %table[min(max(index_cast(id), 0),
+/// N - 1), linalg.index 1] of a float arith.constant [N, K].
+struct EmbeddingGather {
+  linalg::GenericOp op;
+  arith::ConstantOp table;
+};
+
+static std::optional<EmbeddingGather> matchEmbeddingGather(
+    linalg::GenericOp op) {
+  if (op.getNumDpsInputs() != 1 || op.getNumDpsInits() != 1)
+    return std::nullopt;
+  auto ids = dyn_cast<RankedTensorType>(op.getDpsInputs()[0].getType());
+  auto out = dyn_cast<RankedTensorType>(op.getResult(0).getType());
+  if (!ids || !out || ids.getRank() != 1 || !ids.getElementType().isInteger(32) ||
+      out.getRank() != 2 || !out.getElementType().isF32())
+    return std::nullopt;
+  Block &body = op.getRegion().front();
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  auto extract = yield.getValues()[0].getDefiningOp<tensor::ExtractOp>();
+  if (!extract || extract->getBlock() != &body)
+    return std::nullopt;
+  auto table = extract.getTensor().getDefiningOp<arith::ConstantOp>();
+  auto tableType =
+      table ? dyn_cast<RankedTensorType>(table.getType()) : RankedTensorType();
+  if (!tableType || tableType.getRank() != 2 ||
+      !tableType.getElementType().isF32() ||
+      tableType.getDimSize(1) != out.getDimSize(1))
+    return std::nullopt;
+  auto column = extract.getIndices()[1].getDefiningOp<linalg::IndexOp>();
+  if (!column || column.getDim() != 1)
+    return std::nullopt;
+  auto isIndex = [](Value v, int64_t c) {
+    std::optional<int64_t> k = getConstantIntValue(v);
+    return k && *k == c;
+  };
+  auto upper = extract.getIndices()[0].getDefiningOp<arith::MinSIOp>();
+  if (!upper || !isIndex(upper.getRhs(), tableType.getDimSize(0) - 1))
+    return std::nullopt;
+  auto lower = upper.getLhs().getDefiningOp<arith::MaxSIOp>();
+  if (!lower || !isIndex(lower.getRhs(), 0))
+    return std::nullopt;
+  auto cast = lower.getLhs().getDefiningOp<arith::IndexCastOp>();
+  if (!cast || cast.getIn() != body.getArgument(0))
+    return std::nullopt;
+  return EmbeddingGather{op, table};
+}
+
 void QuantizeWeights::runOnOperation() {
   ModuleOp module = getOperation();
   MLIRContext *ctx = &getContext();
@@ -199,8 +249,30 @@ void QuantizeWeights::runOnOperation() {
 
   rewriteTosaMatmuls(module);
 
+  if (embedding && (embeddingBits < 1 || embeddingBits > 8))
+    return optionError("embedding-bits=" + Twine(embeddingBits) +
+                       " must be 1 to 8");
+
   // Collect the layers first: rewriting while walking would revisit them.
   SmallVector<ConstantLinearLayer> candidates = findConstantLinearLayers(module);
+  SmallVector<EmbeddingGather> gathers;
+  llvm::SmallPtrSet<Operation *, 2> tables;
+  if (embedding)
+    module.walk([&](linalg::GenericOp op) {
+      if (std::optional<EmbeddingGather> g = matchEmbeddingGather(op)) {
+        gathers.push_back(*g);
+        tables.insert(g->table);
+      }
+    });
+  // The scheme of the options, with `codeBits` codes, for a [., k] weight.
+  auto defaultScheme = [&](unsigned codeBits, int64_t k) {
+    int64_t g = groupSize > 0 && k % groupSize == 0 ? groupSize : 0;
+    return SchemeAttr::get(
+        ctx, symmetric ? Format::si : Format::ui, codeBits,
+        symmetric ? Mode::symmetric : Mode::asymmetric,
+        g > 0 ? Granularity::per_group : Granularity::per_channel,
+        g > 0 ? 1 : 0, g, scaleElem);
+  };
 
   // One packed weight per (constant, layout, scheme), shared by its users.
   llvm::DenseMap<std::tuple<Operation *, unsigned, Attribute>, Value> done;
@@ -227,18 +299,13 @@ void QuantizeWeights::runOnOperation() {
     // A scheme chosen for this layer (by the cost model) wins over options.
     SchemeAttr scheme = op->getAttrOfType<SchemeAttr>("qnt.scheme");
     if (!scheme) {
-      int64_t g = groupSize;
-      if (g > 0 && k % g != 0) {
-        op->emitWarning() << "layer '" << name << "': group size " << g
-                          << " does not divide K = " << k
+      if (groupSize > 0 && k % groupSize != 0)
+        op->emitWarning() << "layer '" << name << "': group size "
+                          << int64_t(groupSize) << " does not divide K = " << k
                           << "; using one scale per output channel";
-        g = 0;
-      }
-      scheme = SchemeAttr::get(
-          ctx, symmetric ? Format::si : Format::ui, bits,
-          symmetric ? Mode::symmetric : Mode::asymmetric,
-          g > 0 ? Granularity::per_group : Granularity::per_channel,
-          g > 0 ? 1 : 0, g, scaleElem);
+      // A classifier tied to the embedding shares its packed table.
+      bool tied = tables.contains(c.weight) && !c.layer.weightIsKN;
+      scheme = defaultScheme(tied ? unsigned(embeddingBits) : unsigned(bits), k);
     }
     if (!scheme.isInteger()) {
       op->emitOpError() << "layer '" << name << "': format "
@@ -296,8 +363,48 @@ void QuantizeWeights::runOnOperation() {
     op->setOperand(c.layer.weightIndex, weightTensor);
   }
 
-  // Float weights nobody reads any more are dropped.
+  // The token embedding: rows of the packed table, gathered and decoded.
   llvm::SetVector<Operation *> weights;
+  {
+    for (EmbeddingGather &g : gathers) {
+      auto tableType = cast<RankedTensorType>(g.table.getType());
+      int64_t n = tableType.getDimSize(0), k = tableType.getDimSize(1);
+      SchemeAttr scheme = defaultScheme(embeddingBits, k);
+      auto key = std::make_tuple(g.table.getOperation(), 0u, Attribute(scheme));
+      Value packed;
+      if (Value shared = done.lookup(key)) {
+        packed = shared.getDefiningOp<DequantizeOp>().getInput();
+      } else {
+        ConstantLinearLayer rows;
+        rows.weight = g.table;
+        rows.layer.op = g.op;
+        rows.layer.weightIsKN = false;
+        rows.layer.n = n;
+        rows.layer.k = k;
+        std::vector<float> owned;
+        const float *data = nullptr;
+        if (std::string error = readWeightRows(rows, owned, data);
+            !error.empty()) {
+          g.op.emitOpError() << "cannot read the token embedding: " << error;
+          return signalPassFailure();
+        }
+        OpBuilder builder(g.table->getContext());
+        builder.setInsertionPointAfter(g.table);
+        if (failed(quantizeWeight(g.op, data, n, k, scheme, "token_embedding",
+                                  builder, packed)))
+          return signalPassFailure();
+      }
+      OpBuilder builder(g.op);
+      Value gathered = GatherRowsOp::create(
+          builder, g.op.getLoc(), g.op.getResult(0).getType(), packed,
+          g.op.getDpsInputs()[0]);
+      g.op.getResult(0).replaceAllUsesWith(gathered);
+      g.op.erase();
+      weights.insert(g.table);
+    }
+  }
+
+  // Float weights nobody reads any more are dropped.
   for (ConstantLinearLayer &c : candidates)
     weights.insert(c.weight);
   for (Operation *weight : weights)

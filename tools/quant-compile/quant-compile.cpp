@@ -77,6 +77,19 @@ static cl::opt<std::string> activations(
              "docs/QUANTIZER.md), f32 (x as given), or auto (the default: i8 "
              "where --cpu has integer dot products, AVX2 or newer, else f32)"),
     cl::cat(category));
+static cl::opt<bool> quantizeEmbedding(
+    "quantize-embedding", cl::init(true),
+    cl::desc("With --bits=N: also store the token embedding table as packed "
+             "codes (--embedding-bits, the group and scale type of the "
+             "weights), decoded row by row when a token is read; a "
+             "classifier tied to the embedding uses the same packed codes. "
+             "=false keeps it in f32. Host target only"),
+    cl::cat(category));
+static cl::opt<unsigned> embeddingBits(
+    "embedding-bits", cl::init(8),
+    cl::desc("Code width of a quantized token embedding and of a classifier "
+             "tied to it, 1 to 8"),
+    cl::cat(category));
 static cl::opt<std::string> kvCache(
     "kv-cache", cl::init("f32"),
     cl::desc("How the KV cache stores keys and values: f32, or i8 (8-bit "
@@ -608,6 +621,9 @@ int main(int argc, char **argv) {
                 " must be 0 (per channel) or a positive group size");
   if (!llvm::is_contained({"f32", "f16", "bf16"}, scaleType))
     return fail("--scale-type=" + scaleType + " must be f32, f16 or bf16");
+  if (embeddingBits < 1 || embeddingBits > 8)
+    return fail("--embedding-bits=" + std::to_string(embeddingBits) +
+                " must be 1 to 8");
   if (!llvm::is_contained({"f32", "i8"}, kvCache))
     return fail("--kv-cache=" + kvCache + " must be f32 or i8");
   if (!llvm::is_contained({"auto", "f32", "i8"}, activations))
@@ -744,6 +760,8 @@ int main(int argc, char **argv) {
     options.scaleType = scaleType;
     options.skip.assign(skip.begin(), skip.end());
     options.only.assign(only.begin(), only.end());
+    options.embedding = quantizeEmbedding && !cuda;
+    options.embeddingBits = embeddingBits;
     quantizePm.addPass(qnt::createQntQuantizeWeightsPass(options));
     progress.step(!budget.empty()
                       ? std::string("quantizing weights with the chosen schemes")

@@ -316,6 +316,28 @@ LogicalResult AttentionOp::verify() {
 }
 
 //===----------------------------------------------------------------------===//
+// GatherRowsOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult GatherRowsOp::verify() {
+  PackedType table = getTable().getType();
+  auto ids = cast<RankedTensorType>(getIds().getType());
+  auto result = cast<RankedTensorType>(getResult().getType());
+  if (table.getRank() != 2)
+    return emitOpError() << "table must be a packed matrix [rows, K], got rank "
+                         << table.getRank();
+  if (result.getRank() != 2 || result.getDimSize(0) != ids.getDimSize(0) ||
+      result.getDimSize(1) != table.getShape()[1])
+    return emitOpError() << "result " << shapeStr(result.getShape())
+                         << " must be [ids, K] = ["
+                         << (ids.isDynamicDim(0)
+                                 ? std::string("?")
+                                 : std::to_string(ids.getDimSize(0)))
+                         << ", " << table.getShape()[1] << "]";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // PackCacheRowsOp
 //===----------------------------------------------------------------------===//
 

@@ -68,6 +68,28 @@ def Qnt_DequantizeOp : Qnt_Op<"dequantize", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Qnt_GatherRowsOp : Qnt_Op<"gather_rows", [Pure]> {
+  let summary = "Rows of a packed matrix at given indices, dequantized";
+  let description = [{
+    `result[t, j] = dequantize(table)[clamp(ids[t], 0, N - 1), j]` for a
+    packed table `[N, K]` and ids `[T]` (T may be dynamic): a token
+    embedding read from packed codes, row by row, never as a whole float
+    table. Ids outside the table are clamped, as the importer's float
+    gather does, so no id reads outside the payload.
+
+    ```mlir
+    %x = qnt.gather_rows %table, %ids : !qnt.packed<32000x768, #qnt.scheme<si4, symmetric, per_group<1, 32>>>, tensor<?xi32> -> tensor<?x768xf32>
+    ```
+  }];
+  let arguments = (ins Qnt_PackedType:$table, 1DTensorOf<[I32]>:$ids);
+  let results = (outs RankedTensorOf<[F32]>:$result);
+  let assemblyFormat = [{
+    $table `,` $ids attr-dict `:` qualified(type($table)) `,` type($ids) `->`
+    type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 def Qnt_MatmulOp : Qnt_Op<"matmul", [Pure]> {
   let summary = "y = x * W^T (+ bias) with a packed weight, f32 accumulation";
   let description = [{

@@ -16,6 +16,14 @@ def QntQuantizeWeightsPass : Pass<"qnt-quantize-weights", "::mlir::ModuleOp"> {
     quantization error. A `qnt.scheme` attribute already on a layer wins over
     the options. Scales are chosen per group to minimise the squared error
     (search over clipping ratios).
+
+    With `embedding=true` the token embedding is quantized too: a gather of
+    rows of a float constant at clamped token ids (the `linalg.generic` that
+    quant-import emits) becomes `qnt.gather_rows` of the table packed with
+    `embedding-bits` codes (the options' group size, symmetry and scale
+    type). A linear layer that reads the same table (a classifier tied to
+    the embedding) is packed with that scheme too, unless a `qnt.scheme`
+    says otherwise, so both read one packed constant.
   }];
   let options = [
     Option<"bits", "bits", "unsigned", /*default=*/"4", "Code width, 1 to 8">,
@@ -34,6 +42,12 @@ def QntQuantizeWeightsPass : Pass<"qnt-quantize-weights", "::mlir::ModuleOp"> {
            "one layer's sensitivity)">,
     Option<"minElements", "min-elements", "int64_t", /*default=*/"0",
            "Leave weights with fewer elements than this in float">,
+    Option<"embedding", "embedding", "bool", /*default=*/"false",
+           "Also quantize the token embedding (row gathers of a constant "
+           "table become qnt.gather_rows)">,
+    Option<"embeddingBits", "embedding-bits", "unsigned", /*default=*/"8",
+           "Code width of the token embedding (and of a classifier tied to "
+           "it), 1 to 8">,
   ];
   let dependentDialects = ["::mlir::qnt::QntDialect", "::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect"];

@@ -1094,6 +1094,7 @@ struct ConvertQntToVector final
   void quantizeOnce(ImplicitLocOpBuilder &b, Value input,
                     const MatmulKernel &kern, Int8Kernel &q);
   LogicalResult lowerDequantize(DequantizeOp op, const Payload &payload);
+  LogicalResult lowerGatherRows(GatherRowsOp op, const Payload &payload);
 };
 
 LogicalResult ConvertQntToVector::lowerMatmul(MatmulOp op,
@@ -1285,6 +1286,41 @@ FailureOr<Value> ConvertQntToVector::planeMajorCodesFor(ConstantOp op,
   return codes;
 }
 
+/// The f32 value of element `idx` of a packed tensor of `type`, read from
+/// its payload buffers (codes, scales, zero points or null).
+static Value decodeElement(ImplicitLocOpBuilder &b, PackedType type,
+                           Value codes, Value scales, Value zps,
+                           ValueRange idx) {
+  SchemeAttr scheme = type.getScheme();
+  int64_t rank = type.getRank();
+  Value code =
+      emitScalarCode(b, codes, idx.drop_back(), idx.back(), scheme.getBits(),
+                     scheme.isSigned(), type.getCodesShape().back());
+  SmallVector<Value> sIdx;
+  for (int64_t i = 0; i < rank; ++i) {
+    switch (scheme.getGranularity()) {
+    case Granularity::per_tensor:
+      sIdx.push_back(cIndex(b, 0));
+      break;
+    case Granularity::per_channel:
+      sIdx.push_back(i == scheme.getAxis() ? idx[i] : cIndex(b, 0));
+      break;
+    case Granularity::per_group:
+      sIdx.push_back(
+          i == scheme.getAxis()
+              ? arith::DivUIOp::create(b, idx[i],
+                                       cIndex(b, scheme.getGroupSize()))
+                    .getResult()
+              : idx[i]);
+      break;
+    }
+  }
+  if (zps)
+    code = arith::SubFOp::create(b, code, memref::LoadOp::create(b, zps, sIdx));
+  Value s = toF32(b, memref::LoadOp::create(b, scales, sIdx));
+  return arith::MulFOp::create(b, s, code);
+}
+
 LogicalResult ConvertQntToVector::lowerDequantize(DequantizeOp op,
                                                   const Payload &payload) {
   PackedType type = op.getInput().getType();
@@ -1301,8 +1337,6 @@ LogicalResult ConvertQntToVector::lowerDequantize(DequantizeOp op,
       MemRefType::get(resultType.getShape(), resultType.getElementType());
   Value out = memref::AllocOp::create(b, outType);
   int64_t rank = type.getRank();
-  int64_t rowBytes = type.getCodesShape().back();
-
   SmallVector<Value> lbs(rank, cIndex(b, 0)), steps(rank, cIndex(b, 1)), ubs;
   for (int64_t d : type.getShape())
     ubs.push_back(cIndex(b, d));
@@ -1310,35 +1344,53 @@ LogicalResult ConvertQntToVector::lowerDequantize(DequantizeOp op,
       b, b.getLoc(), lbs, ubs, steps,
       [&](OpBuilder &ob, Location loc, ValueRange ivs) {
         ImplicitLocOpBuilder lb(loc, ob);
-        Value code = emitScalarCode(lb, codes, ivs.drop_back(), ivs.back(),
-                                    scheme.getBits(), scheme.isSigned(),
-                                    rowBytes);
-        SmallVector<Value> sIdx;
-        for (int64_t i = 0; i < rank; ++i) {
-          switch (scheme.getGranularity()) {
-          case Granularity::per_tensor:
-            sIdx.push_back(cIndex(lb, 0));
-            break;
-          case Granularity::per_channel:
-            sIdx.push_back(i == scheme.getAxis() ? ivs[i] : cIndex(lb, 0));
-            break;
-          case Granularity::per_group:
-            sIdx.push_back(i == scheme.getAxis()
-                               ? arith::DivUIOp::create(
-                                     lb, ivs[i],
-                                     cIndex(lb, scheme.getGroupSize()))
-                                     .getResult()
-                               : ivs[i]);
-            break;
-          }
-        }
-        if (zps)
-          code = arith::SubFOp::create(lb, code,
-                                       memref::LoadOp::create(lb, zps, sIdx));
-        Value s = toF32(lb, memref::LoadOp::create(lb, scales, sIdx));
-        Value v = arith::MulFOp::create(lb, s, code);
+        Value v = decodeElement(lb, type, codes, scales, zps, ivs);
         memref::StoreOp::create(lb, fromF32(lb, v, resultType.getElementType()),
                                 out, ivs);
+      });
+  replaceWithBuffer(b, op, out);
+  return success();
+}
+
+LogicalResult ConvertQntToVector::lowerGatherRows(GatherRowsOp op,
+                                                  const Payload &payload) {
+  PackedType type = op.getTable().getType();
+  if (!type.getScheme().isInteger())
+    return op.emitOpError() << "CPU lowering supports integer formats only, not "
+                            << stringifyFormat(type.getScheme().getFormat());
+  ImplicitLocOpBuilder b(op.getLoc(), op);
+  Value codes = toBuffer(b, payload.codes);
+  Value scales = toBuffer(b, payload.scales);
+  Value zps = payload.zeroPoints ? toBuffer(b, payload.zeroPoints) : Value();
+  Value ids = toBuffer(b, op.getIds());
+  Value count = memref::DimOp::create(b, ids, 0);
+  auto resultType = cast<RankedTensorType>(op.getResult().getType());
+  SmallVector<Value> dynSizes;
+  if (resultType.isDynamicDim(0))
+    dynSizes.push_back(count);
+  Value out = memref::AllocOp::create(
+      b, MemRefType::get(resultType.getShape(), b.getF32Type()), dynSizes);
+  int64_t rows = type.getShape()[0], k = type.getShape()[1];
+  // Row t of the result: the decoded table row of ids[t], clamped to the
+  // table (one row per decoding step: a few microseconds, scalar).
+  scf::buildLoopNest(
+      b, b.getLoc(), ValueRange{cIndex(b, 0)}, ValueRange{count},
+      ValueRange{cIndex(b, 1)},
+      [&](OpBuilder &ob, Location loc, ValueRange ivs) {
+        ImplicitLocOpBuilder lb(loc, ob);
+        Value id = arith::IndexCastOp::create(
+            lb, lb.getIndexType(), memref::LoadOp::create(lb, ids, ivs[0]));
+        id = arith::MaxSIOp::create(lb, id, cIndex(lb, 0));
+        id = arith::MinSIOp::create(lb, id, cIndex(lb, rows - 1));
+        scf::ForOp::create(
+            lb, cIndex(lb, 0), cIndex(lb, k), cIndex(lb, 1), ValueRange{},
+            [&](OpBuilder &jb, Location jloc, Value j, ValueRange) {
+              ImplicitLocOpBuilder eb(jloc, jb);
+              Value v = decodeElement(eb, type, codes, scales, zps,
+                                      ValueRange{id, j});
+              memref::StoreOp::create(eb, v, out, ValueRange{ivs[0], j});
+              scf::YieldOp::create(eb);
+            });
       });
   replaceWithBuffer(b, op, out);
   return success();
@@ -1392,7 +1444,8 @@ void ConvertQntToVector::runOnOperation() {
 
   SmallVector<Operation *> work;
   module.walk([&](Operation *op) {
-    if (isa<MatmulOp, DequantizeOp, AttentionOp, PackCacheRowsOp>(op))
+    if (isa<MatmulOp, DequantizeOp, GatherRowsOp, AttentionOp,
+            PackCacheRowsOp>(op))
       work.push_back(op);
   });
   for (Operation *op : work) {
@@ -1404,6 +1457,10 @@ void ConvertQntToVector::runOnOperation() {
     } else if (auto matmul = dyn_cast<MatmulOp>(op)) {
       FailureOr<Payload> payload = payloadFor(op, matmul.getWeight());
       result = succeeded(payload) ? lowerMatmul(matmul, *payload) : failure();
+    } else if (auto gather = dyn_cast<GatherRowsOp>(op)) {
+      FailureOr<Payload> payload = payloadFor(op, gather.getTable());
+      result = succeeded(payload) ? lowerGatherRows(gather, *payload)
+                                  : failure();
     } else if (auto dequant = dyn_cast<DequantizeOp>(op)) {
       FailureOr<Payload> payload = payloadFor(op, dequant.getInput());
       result =
