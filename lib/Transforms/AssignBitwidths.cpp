@@ -7,6 +7,7 @@
 #include "qnt/Support/Sensitivity.h"
 #include "qnt/Transforms/LinearLayer.h"
 #include "qnt/Transforms/Passes.h"
+#include "qnt/Transforms/Transforms.h"
 #include "DefaultTarget.h" // kDefaultTarget: targets/host-x86_64.target
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/FileSystem.h"
@@ -270,9 +271,31 @@ void AssignBitwidths::runOnOperation() {
   if (layers.empty())
     return;
 
+  // The KV cache: its bytes at kv-context positions come out of a bytes:N
+  // budget; the reports show it at that context (else the model's).
+  std::optional<CacheFormat> cacheFormat = symbolizeCacheFormat(kvCache);
+  if (!cacheFormat)
+    return fail("kv-cache=" + kvCache + " must be f32 or i8");
+  if (kvContext < 0)
+    return fail("kv-context=" + std::to_string(kvContext) +
+                " must be 0 (not counted) or a number of positions");
+  FailureOr<KvCacheSize> cache = getKvCacheSize(module, *cacheFormat);
+  if (failed(cache))
+    return signalPassFailure();
+  int64_t cachePositions = kvContext > 0 ? int64_t(kvContext) : cache->positions;
+  double cacheBytes = double(cache->bytesPerPosition) * double(cachePositions);
+
   // Solve. The average-bits budget is a total number of bits.
   double limit = kind == BudgetKind::AvgBits ? budgetValue * totalWeights
                                              : budgetValue;
+  if (kind == BudgetKind::Bytes && kvContext > 0) {
+    if (cacheBytes >= limit)
+      return fail(llvm::formatv("budget {0} cannot be met: the {1} KV cache "
+                                "alone takes {2:f0} bytes at {3} positions",
+                                budget, kvCache, cacheBytes, cachePositions)
+                      .str());
+    limit -= cacheBytes;
+  }
   std::vector<std::vector<AllocationChoice>> problem;
   for (Layer &l : layers)
     problem.push_back(l.choices);
@@ -288,6 +311,8 @@ void AssignBitwidths::runOnOperation() {
     }
     if (kind == BudgetKind::AvgBits)
       minimum /= totalWeights;
+    if (kind == BudgetKind::Bytes && kvContext > 0)
+      minimum += cacheBytes;
     return fail(llvm::formatv("budget {0} cannot be met by the candidate "
                               "schemes; the smallest feasible budget is "
                               "{1}:{2:f4}",
@@ -340,6 +365,13 @@ void AssignBitwidths::runOnOperation() {
         "{3} (batch {4}), sensitivity {5:e3}; budget {6}\n",
         totalBytes, avgBits, totalSeconds * 1e6, machine.name,
         static_cast<int64_t>(batch), best.totalError, budget);
+    if (cache->bytesPerPosition)
+      llvm::errs() << llvm::formatv(
+          "KV cache: {0:f0} bytes ({1}, {2} positions{3}); weights and cache: "
+          "{4:f0} bytes\n",
+          cacheBytes, kvCache, cachePositions,
+          kvContext > 0 ? ", counted in the budget" : "",
+          totalBytes + cacheBytes);
   }
   if (!report.empty()) {
     llvm::json::Array rows;
@@ -363,6 +395,10 @@ void AssignBitwidths::runOnOperation() {
         {"target", machine.name},
         {"batch", static_cast<int64_t>(batch)},
         {"solver_cost_step", best.costStep},
+        {"kv_cache", llvm::json::Object{{"format", kvCache},
+                                        {"positions", cachePositions},
+                                        {"bytes", cacheBytes},
+                                        {"in_budget", kvContext > 0}}},
         {"totals", llvm::json::Object{{"bytes", totalBytes},
                                       {"bits_per_weight", avgBits},
                                       {"predicted_us", totalSeconds * 1e6},

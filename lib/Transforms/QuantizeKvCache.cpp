@@ -6,6 +6,7 @@
 #include "mlir/IR/PatternMatch.h"
 #include "qnt/IR/QntOps.h"
 #include "qnt/Transforms/Passes.h"
+#include "qnt/Transforms/Transforms.h"
 #include "llvm/ADT/DenseMap.h"
 
 namespace mlir::qnt {
@@ -57,22 +58,12 @@ struct CacheLayout {
 };
 } // namespace
 
-void QuantizeKvCache::runOnOperation() {
-  std::optional<CacheFormat> cacheFormat = symbolizeCacheFormat(format);
-  if (!cacheFormat) {
-    emitError(getOperation().getLoc())
-        << "qnt-quantize-kv-cache: format '" << format
-        << "' is not a cache format (f32 or i8)";
-    return signalPassFailure();
-  }
-  if (*cacheFormat == CacheFormat::f32)
-    return;
-  ModuleOp module = getOperation();
-  MLIRContext *ctx = &getContext();
-
-  // The caches: the source types of the layer slices attention reads.
-  llvm::DenseMap<Type, CacheLayout> caches;
-  WalkResult found = module.walk([&](AttentionOp op) -> WalkResult {
+/// The caches of `module`: the source types of the layer slices that
+/// qnt.attention reads, each with its layout in `format`.
+static LogicalResult findCaches(Operation *module, CacheFormat format,
+                                llvm::DenseMap<Type, CacheLayout> &caches) {
+  MLIRContext *ctx = module->getContext();
+  WalkResult found = module->walk([&](AttentionOp op) -> WalkResult {
     if (op.getCache() != CacheFormat::f32)
       return WalkResult::advance();
     auto keys = cast<RankedTensorType>(op.getKeys().getType());
@@ -90,8 +81,8 @@ void QuantizeKvCache::runOnOperation() {
       CacheLayout layout{
           RankedTensorType::get(
               {source.getDimSize(0), source.getDimSize(1), keys.getDimSize(1),
-               getCacheRowSize(*cacheFormat, keys.getDimSize(2))},
-              getCacheElementType(*cacheFormat, ctx)),
+               getCacheRowSize(format, keys.getDimSize(2))},
+              getCacheElementType(format, ctx)),
           keys.getDimSize(1), keys.getDimSize(2)};
       auto [it, inserted] = caches.try_emplace(source, layout);
       if (!inserted && it->second.packed != layout.packed) {
@@ -102,7 +93,41 @@ void QuantizeKvCache::runOnOperation() {
     }
     return WalkResult::advance();
   });
-  if (found.wasInterrupted())
+  return failure(found.wasInterrupted());
+}
+
+FailureOr<KvCacheSize> qnt::getKvCacheSize(Operation *module,
+                                           CacheFormat format) {
+  llvm::DenseMap<Type, CacheLayout> caches;
+  if (failed(findCaches(module, format, caches)))
+    return failure();
+  KvCacheSize size;
+  for (auto &[type, layout] : caches) {
+    RankedTensorType packed = layout.packed;
+    // Keys and values have the same type: one entry, two buffers.
+    size.bytesPerPosition += 2 * packed.getDimSize(0) * packed.getDimSize(2) *
+                             packed.getDimSize(3) *
+                             (packed.getElementTypeBitWidth() / 8);
+    size.positions = std::max(size.positions, packed.getDimSize(1));
+  }
+  return size;
+}
+
+void QuantizeKvCache::runOnOperation() {
+  std::optional<CacheFormat> cacheFormat = symbolizeCacheFormat(format);
+  if (!cacheFormat) {
+    emitError(getOperation().getLoc())
+        << "qnt-quantize-kv-cache: format '" << format
+        << "' is not a cache format (f32 or i8)";
+    return signalPassFailure();
+  }
+  if (*cacheFormat == CacheFormat::f32)
+    return;
+  ModuleOp module = getOperation();
+  MLIRContext *ctx = &getContext();
+
+  llvm::DenseMap<Type, CacheLayout> caches;
+  if (failed(findCaches(module, *cacheFormat, caches)))
     return signalPassFailure();
   if (caches.empty())
     return;

@@ -97,6 +97,12 @@ static cl::opt<std::string> kvCache(
              "of the bytes, read and decoded in registers by attention; "
              "docs/BIT_LAYOUT.md)"),
     cl::cat(category));
+static cl::opt<int64_t> kvContext(
+    "kv-context", cl::init(0),
+    cl::desc("With --budget=bytes:N: count the KV cache (in the --kv-cache "
+             "format) at this many positions in N, so that N is the memory of "
+             "weights and cache together (0, the default: N is the weights')"),
+    cl::cat(category));
 /// --activations after "auto" is resolved for --cpu (main).
 static std::string resolvedActivations = "f32";
 
@@ -626,6 +632,12 @@ int main(int argc, char **argv) {
                 " must be 1 to 8");
   if (!llvm::is_contained({"f32", "i8"}, kvCache))
     return fail("--kv-cache=" + kvCache + " must be f32 or i8");
+  if (kvContext < 0 || kvContext > (int64_t(1) << 24))
+    return fail("--kv-context=" + std::to_string(kvContext) +
+                " must be 0 to 16777216 positions");
+  if (kvContext && !StringRef(budget).starts_with("bytes:"))
+    return fail("--kv-context counts the KV cache in a --budget=bytes:N; "
+                "add one or drop it");
   if (!llvm::is_contained({"auto", "f32", "i8"}, activations))
     return fail("--activations=" + activations + " must be auto, f32 or i8");
   // The CPU first: a bad --cpu is reported before any work, and it decides
@@ -749,6 +761,8 @@ int main(int argc, char **argv) {
     options.scaleType = scaleType;
     options.calibration = statsFile;
     options.sensitivities = sensitivityFile;
+    options.kvCache = kvCache;
+    options.kvContext = kvContext;
     quantizePm.addPass(qnt::createQntAssignBitwidthsPass(options));
     progress.step("choosing schemes under --budget=" + budget);
   }

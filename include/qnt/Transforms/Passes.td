@@ -109,6 +109,11 @@ def QntAssignBitwidthsPass : Pass<"qnt-assign-bitwidths", "::mlir::ModuleOp"> {
            "Print a per-layer table of the choices to stderr">,
     Option<"pareto", "pareto", "std::string", /*default=*/"\"\"",
            "Write the Pareto frontier (budget, total sensitivity) as CSV">,
+    Option<"kvCache", "kv-cache", "std::string", /*default=*/"\"f32\"",
+           "Format of the KV cache (f32, i8) whose bytes the reports show">,
+    Option<"kvContext", "kv-context", "int64_t", /*default=*/"0",
+           "Count the KV cache at this many positions against a bytes:N "
+           "budget (0: the budget is for the weights alone)">,
   ];
   let dependentDialects = ["::mlir::qnt::QntDialect"];
 }

@@ -20,6 +20,18 @@ void populateFuseDequantMatmulPatterns(RewritePatternSet &patterns);
 FailureOr<Value> decomposeAttention(RewriterBase &rewriter, AttentionOp op);
 void populateDecomposeAttentionPatterns(RewritePatternSet &patterns);
 
+/// The size of a model's KV caches in a cache format.
+struct KvCacheSize {
+  int64_t bytesPerPosition = 0; // keys and values of all layers and kv heads
+  int64_t positions = 0;        // the context the model was built for
+};
+
+/// The KV caches that qnt.attention reads in `module` (as
+/// qnt-quantize-kv-cache finds them), sized in `format`; zero when the
+/// module has no attention. Fails (with an error on the op) when a cache is
+/// not a layer slice of a [layers, positions, kv heads * head size] tensor.
+FailureOr<KvCacheSize> getKvCacheSize(Operation *module, CacheFormat format);
+
 } // namespace mlir::qnt
 
 #endif // QNT_TRANSFORMS_TRANSFORMS_H
