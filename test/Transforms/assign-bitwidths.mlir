@@ -47,8 +47,8 @@
 // CSV-NEXT: 5.00,2.05
 // CSV: 9.00,8.5
 // INFEASIBLE: error: qnt-assign-bitwidths: budget avg-bits:4.5 cannot be met by the candidate schemes; the smallest feasible budget is avg-bits:5.0000
-// BADCAND: error: qnt-assign-bitwidths: candidate '4:7:sym' is not BITS:GROUP, BITS:GROUP:asym or f32 (BITS 1..8)
-// BADBUDGET: error: qnt-assign-bitwidths: budget 'speed:3' must be avg-bits:X, bytes:N or latency-us:T
+// BADCAND: error: qnt-assign-bitwidths option candidate '4:7:sym' is not BITS:GROUP, BITS:GROUP:asym or f32 (BITS 1 to 8, GROUP 0 to 1048576)
+// BADBUDGET: error: qnt-assign-bitwidths option budget 'speed:3' must be avg-bits:X, bytes:N or latency-us:T
 // MEASURED-LABEL: func.func @two_layers
 //       MEASURED:   linalg.matmul {{.*}} {qnt.scheme = #qnt.scheme<si8, symmetric, per_group<1, 32>>}
 //       MEASURED:   linalg.matmul {{.*}} {qnt.scheme = #qnt.scheme<si4, symmetric, per_group<1, 32>>}
