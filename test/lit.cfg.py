@@ -69,6 +69,10 @@ try:
 except OSError:
     pass
 
+# A device whose writes fail with ENOSPC: the write-error tests use it.
+if os.path.exists("/dev/full"):
+    config.available_features.add("dev-full")
+
 if shutil.which("ptxas") or os.path.exists("/usr/local/cuda/bin/ptxas"):
     config.available_features.add("ptxas")
 

@@ -23,9 +23,9 @@ namespace mlir::qnt {
 /// The ranges of convert-qnt-to-vector's kernel options (docs/COMPILING.md,
 /// "Option ranges"). They bound the code the kernels unroll: a tile is
 /// rows-per-tile x cols-per-tile accumulators of `chunk` lanes.
-inline constexpr OptionRange kChunkRange{8, 256, 8};
-inline constexpr OptionRange kTileRange{1, 16};
-inline constexpr OptionRange kStreamsRange{1, 16};
+inline constexpr OptionRange kChunkRange{8, 128, 8};
+inline constexpr OptionRange kTileRange{1, 8};
+inline constexpr OptionRange kStreamsRange{1, 8};
 
 /// "" when the options of convert-qnt-to-vector (or of qnt-cpu-pipeline,
 /// which passes them on) are in their ranges, else the error naming `owner`,

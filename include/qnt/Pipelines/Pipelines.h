@@ -10,18 +10,18 @@ namespace mlir::qnt {
 struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
   PassOptions::Option<int64_t> chunk{*this, "chunk",
                                      llvm::cl::desc("Codes unpacked per vector step: a multiple of 8 in "
-                     "[8, 256]"),
+                     "[8, 128]"),
                                      llvm::cl::init(16)};
   PassOptions::Option<int64_t> rowsPerTile{
-      *this, "rows-per-tile", llvm::cl::desc("Rows of x sharing each unpacked chunk: 1 to 16"),
+      *this, "rows-per-tile", llvm::cl::desc("Rows of x sharing each unpacked chunk: 1 to 8"),
       llvm::cl::init(4)};
   PassOptions::Option<int64_t> colsPerTile{
-      *this, "cols-per-tile", llvm::cl::desc("Weight rows processed together: 1 to 16"),
+      *this, "cols-per-tile", llvm::cl::desc("Weight rows processed together: 1 to 8"),
       llvm::cl::init(4)};
   PassOptions::Option<int64_t> streams{
       *this, "streams",
       llvm::cl::desc("Parts of the weight rows read together by single-row "
-                     "tiles of x (a GEMV): that many memory streams; 1 to 16"),
+                     "tiles of x (a GEMV): that many memory streams; 1 to 8"),
       llvm::cl::init(1)};
   PassOptions::Option<bool> prefetch{
       *this, "prefetch",

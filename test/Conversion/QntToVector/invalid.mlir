@@ -7,17 +7,17 @@
 // RUN: not quant-opt %s --convert-qnt-to-vector=activations=i4 --split-input-file 2>&1 | FileCheck %s --check-prefix=ACT
 // RUN: not quant-opt %s --convert-qnt-to-vector="activations=i8 act-block=48" --split-input-file 2>&1 | FileCheck %s --check-prefix=BLOCK
 // RUN: not quant-opt %s --convert-qnt-to-vector="streams=0" --split-input-file 2>&1 | FileCheck %s --check-prefix=STREAMS
-// RUN: not quant-opt %s --convert-qnt-to-vector="rows-per-tile=17" --split-input-file 2>&1 | FileCheck %s --check-prefix=ROWS
+// RUN: not quant-opt %s --convert-qnt-to-vector="rows-per-tile=9" --split-input-file 2>&1 | FileCheck %s --check-prefix=ROWS
 // RUN: not quant-opt %s --convert-qnt-to-vector="cols-per-tile=2147483648" --split-input-file 2>&1 | FileCheck %s --check-prefix=COLS
 // RUN: not quant-opt %s --convert-qnt-to-vector="int-dot=neon" --split-input-file 2>&1 | FileCheck %s --check-prefix=DOT
 
-// CHUNK: error: convert-qnt-to-vector option chunk=12 is not a multiple of 8 in [8, 256]
-// HUGE: error: convert-qnt-to-vector option chunk=9223372036854775800 is out of range [8, 256]
+// CHUNK: error: convert-qnt-to-vector option chunk=12 is not a multiple of 8 in [8, 128]
+// HUGE: error: convert-qnt-to-vector option chunk=9223372036854775800 is out of range [8, 128]
 // ACT: error: convert-qnt-to-vector option activations='i4' must be 'f32' or 'i8'
 // BLOCK: error: convert-qnt-to-vector option act-block=48 must be 0 (chosen per matmul), 32, 64, 128 or 256
-// STREAMS: error: convert-qnt-to-vector option streams=0 is out of range [1, 16]
-// ROWS: error: convert-qnt-to-vector option rows-per-tile=17 is out of range [1, 16]
-// COLS: error: convert-qnt-to-vector option cols-per-tile=2147483648 is out of range [1, 16]
+// STREAMS: error: convert-qnt-to-vector option streams=0 is out of range [1, 8]
+// ROWS: error: convert-qnt-to-vector option rows-per-tile=9 is out of range [1, 8]
+// COLS: error: convert-qnt-to-vector option cols-per-tile=2147483648 is out of range [1, 8]
 // DOT: error: convert-qnt-to-vector option int-dot='neon' must be 'avx512vnni', 'avxvnni', 'avx2' or 'generic'
 
 func.func @packed_argument(%x: tensor<2x16xf32>, %w: !qnt.packed<4x16, #qnt.scheme<si4, symmetric, per_channel<0>>>) -> tensor<2x4xf32> {
