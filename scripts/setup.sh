@@ -7,6 +7,7 @@ packages=(
   cmake ninja-build
   libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools clang-22 lld-22
   libgtest-dev libbenchmark-dev libopenblas-dev libomp-22-dev python3-numpy
+  libclang-rt-22-dev  # ASan, UBSan, libFuzzer: scripts/test.sh --sanitize
 )
 
 missing=()

@@ -1,5 +1,6 @@
 // qnt-cpu-pipeline: from tensors with qnt ops to the LLVM dialect for the host.
 #include "qnt/Pipelines/Pipelines.h"
+#include "CheckedPipeline.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "qnt/Conversion/Passes.h"
@@ -8,8 +9,19 @@
 
 using namespace mlir;
 
+std::string qnt::checkCpuPipelineOptions(const CpuPipelineOptions &options,
+                                         StringRef owner) {
+  std::string error = checkConvertQntToVectorOptions(
+      owner, options.chunk, options.rowsPerTile, options.colsPerTile,
+      options.streams, options.actBlock, options.activations, options.intDot);
+  if (error.empty())
+    error = kVectorWidthRange.check(owner, "vector-width", options.vectorWidth);
+  return error;
+}
+
 void qnt::buildCpuBufferizePipeline(OpPassManager &pm,
                                     const CpuPipelineOptions &options) {
+  // Bad options are reported by the passes' initialize(), before any runs.
   pm.addPass(createQntFuseDequantMatmulPass());
   ConvertQntToVectorPassOptions lowering;
   lowering.chunk = options.chunk;
@@ -93,10 +105,10 @@ void qnt::buildCpuPipeline(OpPassManager &pm,
 }
 
 void qnt::registerQntPipelines() {
-  PassPipelineRegistration<CpuPipelineOptions>(
+  registerCheckedPipeline<CpuPipelineOptions>(
       "qnt-cpu-pipeline",
       "Fuse dequantization into matmuls and lower to the LLVM dialect for the "
       "host CPU",
-      buildCpuPipeline);
+      checkCpuPipelineOptions, buildCpuPipeline);
   registerGpuPipeline();
 }

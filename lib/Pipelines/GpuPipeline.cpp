@@ -1,6 +1,7 @@
 // qnt-gpu-pipeline: from tensors to LLVM-dialect host code that launches
 // NVVM kernels, with the device code embedded as PTX or cubin.
 #include "qnt/Pipelines/Pipelines.h"
+#include "CheckedPipeline.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
@@ -18,18 +19,21 @@
 
 using namespace mlir;
 
-std::string qnt::checkGpuPipelineOptions(const GpuPipelineOptions &options) {
+std::string qnt::checkGpuPipelineOptions(const GpuPipelineOptions &options,
+                                         StringRef owner) {
+  std::string prefix = owner.empty() ? "" : (owner + " option ").str();
   if (options.chip != "sm_80" && options.chip != "sm_90")
-    return "chip '" + options.chip + "' is not supported; use sm_80 or sm_90";
+    return prefix + "chip '" + options.chip +
+           "' is not supported; use sm_80 or sm_90";
   if (options.format != "auto" && options.format != "ptx" &&
       options.format != "cubin")
-    return "format '" + options.format + "' is not one of auto, ptx, cubin";
-  if (options.blockSize < 1 || options.blockSize > 1024)
-    return "block-size " + std::to_string(options.blockSize) +
-           " must be 1 to 1024";
-  if (options.optLevel < 0 || options.optLevel > 3)
-    return "O " + std::to_string(options.optLevel) + " must be 0 to 3";
-  return "";
+    return prefix + "format '" + options.format +
+           "' is not one of auto, ptx, cubin";
+  if (std::string error =
+          kGpuBlockSizeRange.check(owner, "block-size", options.blockSize);
+      !error.empty())
+    return error;
+  return OptionRange{0, 3}.check(owner, "O", options.optLevel);
 }
 
 /// The toolkit folder holding bin/ptxas: the option's, else the one of the
@@ -63,7 +67,7 @@ struct InvalidOptionsPass
       : message(std::move(message)) {}
   StringRef getArgument() const final { return "qnt-gpu-invalid-options"; }
   void runOnOperation() override {
-    getOperation().emitError("qnt-gpu-pipeline: ") << message;
+    getOperation().emitError() << message;
     signalPassFailure();
   }
   std::string message;
@@ -172,10 +176,10 @@ void qnt::registerGpuPipelineTranslations(DialectRegistry &registry) {
 }
 
 void qnt::registerGpuPipeline() {
-  PassPipelineRegistration<GpuPipelineOptions>(
+  registerCheckedPipeline<GpuPipelineOptions>(
       "qnt-gpu-pipeline",
       "Fuse dequantization, map the module's loops to CUDA kernels and lower "
       "it to LLVM-dialect host code with the device code (PTX or cubin) "
       "embedded",
-      buildGpuPipeline);
+      checkGpuPipelineOptions, buildGpuPipeline);
 }

@@ -1,5 +1,6 @@
 // Calibration statistics from an instrumented model library.
 #include "qnt/Runner/Calibration.h"
+#include "qnt/Support/OutputFile.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -139,10 +140,7 @@ std::string mlir::qnt::collectCalibrationStatistics(
 std::string mlir::qnt::writeCalibrationStatistics(
     const std::string &path, const std::vector<LayerStatistics> &stats,
     const std::string &comment, std::vector<std::string> &unseen) {
-  std::error_code ec;
-  llvm::raw_fd_ostream os(path, ec);
-  if (ec)
-    return "cannot write '" + path + "': " + ec.message();
+  return writeOutputFile(path, [&](llvm::raw_ostream &os) {
   os << "# " << comment << "\n";
   for (const LayerStatistics &s : stats) {
     if (s.rows == 0) {
@@ -172,8 +170,5 @@ std::string mlir::qnt::writeCalibrationStatistics(
       os << "\n";
     }
   }
-  os.close();
-  if (os.has_error())
-    return "cannot write '" + path + "': " + os.error().message();
-  return "";
+  });
 }

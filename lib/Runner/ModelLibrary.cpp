@@ -10,6 +10,7 @@
 #include <cstring>
 #include <cerrno>
 #include <dlfcn.h>
+#include <link.h>
 #include <sys/mman.h>
 
 using namespace mlir::qnt;
@@ -27,6 +28,20 @@ int64_t AbiValue::numElements() const {
     n *= d;
   }
   return n;
+}
+
+/// The signature string `symbol` points to, when the library's symbol table
+/// says it is NUL-terminated within the symbol; else null.
+static const char *terminatedString(const void *symbol) {
+  Dl_info info;
+  void *found = nullptr;
+  if (!symbol || !dladdr1(symbol, &info, &found, RTLD_DL_SYMENT) || !found)
+    return nullptr;
+  const auto *entry = static_cast<const ElfW(Sym) *>(found);
+  if (entry->st_size == 0)
+    return nullptr;
+  const char *text = static_cast<const char *>(symbol);
+  return std::memchr(text, 0, entry->st_size) ? text : nullptr;
 }
 
 /// Parses "i32", "index" or "memref<AxBxf32>" ("?" for a dynamic size).
@@ -118,14 +133,19 @@ std::unique_ptr<ModelLibrary> ModelLibrary::load(const std::string &path,
       error = message;
       return nullptr;
     }
-  auto *signature =
-      static_cast<const char *>(lib->symbol("qnt_signature_" + entry));
+  void *signatureSymbol = lib->symbol("qnt_signature_" + entry);
   lib->stepFunction = lib->symbol("_mlir_ciface_" + entry);
-  if (!signature || !lib->stepFunction) {
+  if (!signatureSymbol || !lib->stepFunction) {
     error = "'" + displayName + "' has no '" + entry +
             "' step function compiled by quant-compile (looked for "
             "_mlir_ciface_" +
             entry + " and qnt_signature_" + entry + ")";
+    return nullptr;
+  }
+  const char *signature = terminatedString(signatureSymbol);
+  if (!signature) {
+    error = "'" + displayName + "': qnt_signature_" + entry +
+            " is not a NUL-terminated string within its symbol";
     return nullptr;
   }
 
@@ -139,6 +159,11 @@ std::unique_ptr<ModelLibrary> ModelLibrary::load(const std::string &path,
   };
   if (!parseList(argText, args) || !parseList(resultText, results))
     return fail("cannot parse the signature of '" + entry + "': " + sig);
+  for (const AbiValue &v : args)
+    if (v.shape.size() > kMaxRank)
+      return fail("'" + entry + "' has a buffer of rank " +
+                  Twine(v.shape.size()) + "; the ABI allows at most " +
+                  Twine(kMaxRank) + ": " + sig);
   if (args.size() < 3 || !isScalarI32(args[0]) || !isScalarI32(args[1]) ||
       !results.empty())
     return fail("'" + entry +
@@ -150,19 +175,32 @@ std::unique_ptr<ModelLibrary> ModelLibrary::load(const std::string &path,
       logits.shape[0] < 1)
     return fail("'" + entry + "' must take the logits row (memref<Nxf32>) "
                 "last: " + sig);
+  if (logits.shape[0] > kMaxVocabulary)
+    return fail("'" + entry + "' has a logits row of " +
+                Twine(logits.shape[0]) + " entries; the limit is " +
+                Twine(kMaxVocabulary) + ": " + sig);
   std::vector<AbiValue> state(args.begin() + 2, args.end() - 1);
   if (state.size() > kMaxState)
     return fail("'" + entry + "' has more than " + Twine(kMaxState) +
                 " state buffers: " + sig);
+  int64_t stateBytes = 0;
   for (const AbiValue &s : state) {
     if (!s.isMemRef || (s.element != "f32" && s.element != "i8"))
       return fail("'" + entry + "' has a state argument that is not an f32 "
                   "or i8 buffer: " + sig);
+    if (llvm::is_contained(s.shape, -1))
+      return fail("'" + entry + "' has a state buffer with a dynamic "
+                  "dimension, which the caller cannot size: " + sig);
     if (s.numElements() < 0 ||
         s.numElements() > INT64_MAX / int64_t(sizeof(float)))
       return fail("'" + entry + "' has a state buffer of " +
                   Twine(s.shape.size()) +
                   " dimensions whose size overflows 64 bits: " + sig);
+    int64_t elementBytes = s.element == "i8" ? 1 : int64_t(sizeof(float));
+    stateBytes += std::min(s.numElements() * elementBytes, kMaxStateBytes + 1);
+    if (stateBytes > kMaxStateBytes)
+      return fail("'" + entry + "' needs more than " + Twine(kMaxStateBytes) +
+                  " bytes (64 GiB) of state, the limit: " + sig);
     if (s.shape.size() >= 2)
       lib->contextSize = lib->contextSize
                              ? std::min(lib->contextSize, s.shape[1])
@@ -171,13 +209,17 @@ std::unique_ptr<ModelLibrary> ModelLibrary::load(const std::string &path,
   if (lib->contextSize == 0)
     return fail("'" + entry + "' has no state buffer of rank 2 or more (the "
                 "KV cache, whose second dimension is the context): " + sig);
+  if (lib->contextSize > kMaxContext)
+    return fail("'" + entry + "' has a context of " +
+                Twine(lib->contextSize) + " positions; the limit is " +
+                Twine(kMaxContext) + ": " + sig);
   lib->vocab = logits.shape[0];
 
   // The optional prefill entry point: the same state and logits after a
   // token buffer and the position.
   if (void *fn = lib->symbol("_mlir_ciface_prefill")) {
-    auto *prefillSig =
-        static_cast<const char *>(lib->symbol("qnt_signature_prefill"));
+    const char *prefillSig =
+        terminatedString(lib->symbol("qnt_signature_prefill"));
     std::vector<AbiValue> pArgs, pResults;
     if (!prefillSig ||
         !parseList(StringRef(prefillSig).split("->").first, pArgs) ||

@@ -91,6 +91,10 @@ std::string TargetDescription::parse(const std::string &text,
   if (!seen[0] || !seen[1] || out.memoryBandwidthGBs <= 0 ||
       out.peakGflops <= 0)
     return "memory_bandwidth_gbs and peak_gflops must be given and positive";
+  // Checked before the conversion, which a huge double would overflow. The
+  // kernels' tiles have at most 8 rows and 8 columns.
+  if (rows > 64 || cols > 64)
+    return "rows_per_tile and cols_per_tile must be at most 64";
   out.rowsPerTile = static_cast<int64_t>(rows);
   out.colsPerTile = static_cast<int64_t>(cols);
   // The kernel model needs all of its parts.

@@ -282,7 +282,8 @@ void mlir::qnt::toPlaneMajorRow(const uint8_t *in, size_t count, unsigned bits,
   std::memcpy(out, in, packedRowBytes(count, bits));
   for (size_t g0 = 0; g0 < count; g0 += groupSize) {
     size_t groupEnd = std::min(count, g0 + groupSize);
-    for (size_t c0 = g0; c0 + blockCodes <= groupEnd; c0 += blockCodes) {
+    // Compared as a difference: c0 + blockCodes may not fit in size_t.
+    for (size_t c0 = g0; blockCodes <= groupEnd - c0; c0 += blockCodes) {
       const uint8_t *src = in + c0 * bits / 8;
       uint8_t *dst = out + c0 * bits / 8;
       for (size_t j = 0; j < lanes; ++j) {

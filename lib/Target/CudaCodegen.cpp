@@ -9,7 +9,8 @@
 
 using namespace mlir;
 
-bool qnt::writeDevicePtx(ModuleOp module, StringRef path, std::string &error) {
+bool qnt::writeDevicePtx(ModuleOp module, llvm::raw_ostream &os,
+                         std::string &error) {
   std::string ptx;
   for (auto binary : module.getOps<gpu::BinaryOp>()) {
     for (Attribute attr : binary.getObjectsAttr()) {
@@ -30,12 +31,6 @@ bool qnt::writeDevicePtx(ModuleOp module, StringRef path, std::string &error) {
   // does not want it.
   while (!ptx.empty() && ptx.back() == '\0')
     ptx.pop_back();
-  std::error_code ec;
-  llvm::raw_fd_ostream os(path, ec);
-  if (ec) {
-    error = "cannot write '" + path.str() + "': " + ec.message();
-    return false;
-  }
   os << ptx;
   return true;
 }

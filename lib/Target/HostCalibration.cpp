@@ -9,6 +9,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "qnt/Pipelines/Pipelines.h"
 #include "qnt/Support/CostModel.h"
+#include "qnt/Support/OutputFile.h"
 #include "qnt/Target/HostCodegen.h"
 #include "llvm/ADT/SmallString.h"
 #include "llvm/Support/FileSystem.h"
@@ -274,9 +275,14 @@ std::string compileKernels(MLIRContext &context, StringRef cpu,
           llvm::sys::fs::createTemporaryFile("qnt-calibrate", "o", object))
     return "cannot create a temporary file: " + ec.message();
   llvm::FileRemover removeObject(object);
-  if (!emitMachineCode(*llvmModule, *machine, llvm::CodeGenFileType::ObjectFile,
-                       object, error))
+  std::unique_ptr<OutputFile> objectFile = OutputFile::create(object, error);
+  if (!objectFile)
     return error;
+  if (!emitMachineCode(*llvmModule, *machine, llvm::CodeGenFileType::ObjectFile,
+                       objectFile->os(), error))
+    return error;
+  if (std::string e = objectFile->commit(); !e.empty())
+    return e;
   if (std::error_code ec =
           llvm::sys::fs::createTemporaryFile("qnt-calibrate", "so", lib.path))
     return "cannot create a temporary file: " + ec.message();

@@ -18,6 +18,7 @@
 #include "llvm/TargetParser/Host.h"
 #include "llvm/TargetParser/SubtargetFeature.h"
 #include "llvm/TargetParser/Triple.h"
+#include <optional>
 
 using namespace mlir;
 
@@ -93,21 +94,20 @@ qnt::translateAndOptimize(ModuleOp module, llvm::LLVMContext &context,
 }
 
 bool qnt::emitMachineCode(llvm::Module &module, llvm::TargetMachine &machine,
-                          llvm::CodeGenFileType kind, StringRef path,
-                          std::string &error) {
-  std::error_code ec;
-  llvm::raw_fd_ostream os(path, ec, llvm::sys::fs::OF_None);
-  if (ec) {
-    error = "cannot write '" + path.str() + "': " + ec.message();
-    return false;
-  }
+                          llvm::CodeGenFileType kind,
+                          llvm::raw_fd_ostream &os, std::string &error) {
+  // The object writer patches headers in place; a pipe or a device cannot
+  // seek, so it gets the bytes through a buffer (flushed when destroyed).
+  std::optional<llvm::buffer_ostream> buffered;
+  llvm::raw_pwrite_stream *out = &os;
+  if (!os.supportsSeeking())
+    out = &buffered.emplace(os);
   llvm::legacy::PassManager pm;
-  if (machine.addPassesToEmitFile(pm, os, nullptr, kind)) {
+  if (machine.addPassesToEmitFile(pm, *out, nullptr, kind)) {
     error = "the target cannot emit this file type";
     return false;
   }
   pm.run(module);
-  os.flush();
   return true;
 }
 

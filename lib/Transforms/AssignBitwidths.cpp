@@ -3,6 +3,7 @@
 #include "qnt/IR/QntOps.h"
 #include "qnt/Support/BitAllocation.h"
 #include "qnt/Support/CostModel.h"
+#include "qnt/Support/OutputFile.h"
 #include "qnt/Support/Quantizer.h"
 #include "qnt/Support/Sensitivity.h"
 #include "qnt/Transforms/LinearLayer.h"
@@ -15,6 +16,7 @@
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/raw_ostream.h"
+#include <cmath>
 
 namespace mlir::qnt {
 #define GEN_PASS_DEF_QNTASSIGNBITWIDTHSPASS
@@ -75,9 +77,107 @@ forEachRecord(StringRef path, StringRef what,
   return "";
 }
 
+/// The candidate schemes of `specs` (the default list when empty), or the
+/// error naming the first bad one.
+static std::string parseCandidates(ArrayRef<std::string> specs,
+                                   std::vector<Candidate> &schemes) {
+  std::vector<std::string> all(specs.begin(), specs.end());
+  if (all.empty())
+    for (const char *s :
+         {"2:32", "2:64", "2:128", "2:0", "3:32", "3:64", "3:128", "3:0",
+          "4:32", "4:64", "4:128", "4:0", "5:32", "5:64", "5:128", "5:0",
+          "6:32", "6:64", "6:128", "6:0", "8:32", "8:64", "8:128", "8:0",
+          "f32"})
+      all.push_back(s);
+  for (const std::string &spec : all) {
+    Candidate c;
+    if (spec == "f32") {
+      schemes.push_back(c);
+      continue;
+    }
+    SmallVector<StringRef> parts;
+    StringRef(spec).split(parts, ':');
+    if (parts.size() < 2 || parts.size() > 3 ||
+        parts[0].getAsInteger(10, c.bits) || c.bits < 1 || c.bits > 8 ||
+        parts[1].getAsInteger(10, c.group) ||
+        !kGroupSizeRange.contains(c.group) ||
+        (parts.size() == 3 && parts[2] != "asym"))
+      return "candidate '" + spec +
+             "' is not BITS:GROUP, BITS:GROUP:asym or f32 (BITS 1 to 8, "
+             "GROUP 0 to " +
+             std::to_string(kGroupSizeRange.max) + ")";
+    c.asymmetric = parts.size() == 3;
+    schemes.push_back(c);
+  }
+  return "";
+}
+
+/// The kind and value of a budget, or the error.
+static std::string parseBudget(StringRef budget, BudgetKind &kind,
+                               double &value) {
+  auto [kindText, valueText] = budget.split(':');
+  if (kindText == "avg-bits")
+    kind = BudgetKind::AvgBits;
+  else if (kindText == "bytes")
+    kind = BudgetKind::Bytes;
+  else if (kindText == "latency-us")
+    kind = BudgetKind::LatencyUs;
+  else
+    return "budget '" + budget.str() +
+           "' must be avg-bits:X, bytes:N or latency-us:T";
+  // Finite: "inf" and "nan" parse as numbers too.
+  if (valueText.getAsDouble(value) || !(value > 0) || !std::isfinite(value))
+    return "budget '" + budget.str() + "' needs a positive number";
+  return "";
+}
+
+} // namespace
+
+std::string qnt::checkAssignBitwidthsOptions(StringRef budget, int64_t batch,
+                                             ArrayRef<std::string> candidates,
+                                             StringRef scaleType,
+                                             StringRef owner) {
+  std::vector<Candidate> schemes;
+  BudgetKind kind;
+  double value;
+  std::string error = parseCandidates(candidates, schemes);
+  if (error.empty())
+    error = parseBudget(budget, kind, value);
+  std::string prefix = owner.empty() ? "" : (owner + " option ").str();
+  if (!error.empty())
+    return prefix + error;
+  if (std::string error = kCostBatchRange.check(owner, "batch", batch);
+      !error.empty())
+    return error;
+  if (!llvm::is_contained({"f32", "f16", "bf16"}, scaleType))
+    return prefix + "scale-type=" + scaleType.str() +
+           " must be f32, f16 or bf16";
+  return "";
+}
+
+namespace {
+
 struct AssignBitwidths final
     : qnt::impl::QntAssignBitwidthsPassBase<AssignBitwidths> {
   using Base::Base;
+  /// Checks the options before any pass of the pipeline runs.
+  LogicalResult initialize(MLIRContext *context) override {
+    std::vector<std::string> specs(candidates.begin(), candidates.end());
+    std::string error = checkAssignBitwidthsOptions(budget, batch, specs,
+                                                    scaleType);
+    if (!error.empty())
+      return emitError(UnknownLoc::get(context)) << error;
+    if (!symbolizeCacheFormat(kvCache))
+      return emitError(UnknownLoc::get(context))
+             << "qnt-assign-bitwidths option kv-cache=" << kvCache
+             << " must be f32 or i8";
+    if (kvContext < 0 || kvContext > (int64_t(1) << 24))
+      return emitError(UnknownLoc::get(context))
+             << "qnt-assign-bitwidths option kv-context="
+             << static_cast<int64_t>(kvContext)
+             << " is out of range [0, 16777216]";
+    return success();
+  }
   void runOnOperation() override;
 };
 
@@ -89,50 +189,18 @@ void AssignBitwidths::runOnOperation() {
     signalPassFailure();
   };
 
-  // Options.
+  // Options (checked by initialize()).
   std::vector<Candidate> schemes;
   std::vector<std::string> specs(candidates.begin(), candidates.end());
-  if (specs.empty())
-    for (const char *s :
-         {"2:32", "2:64", "2:128", "2:0", "3:32", "3:64", "3:128", "3:0",
-          "4:32", "4:64", "4:128", "4:0", "5:32", "5:64", "5:128", "5:0",
-          "6:32", "6:64", "6:128", "6:0", "8:32", "8:64", "8:128", "8:0",
-          "f32"})
-      specs.push_back(s);
-  for (const std::string &spec : specs) {
-    Candidate c;
-    if (spec == "f32") {
-      schemes.push_back(c);
-      continue;
-    }
-    SmallVector<StringRef> parts;
-    StringRef(spec).split(parts, ':');
-    if (parts.size() < 2 || parts.size() > 3 ||
-        parts[0].getAsInteger(10, c.bits) || c.bits < 1 || c.bits > 8 ||
-        parts[1].getAsInteger(10, c.group) || c.group < 0 ||
-        (parts.size() == 3 && parts[2] != "asym"))
-      return fail("candidate '" + spec +
-                  "' is not BITS:GROUP, BITS:GROUP:asym or f32 (BITS 1..8)");
-    c.asymmetric = parts.size() == 3;
-    schemes.push_back(c);
-  }
-  auto [kindText, valueText] = StringRef(budget).split(':');
   BudgetKind kind;
-  if (kindText == "avg-bits")
-    kind = BudgetKind::AvgBits;
-  else if (kindText == "bytes")
-    kind = BudgetKind::Bytes;
-  else if (kindText == "latency-us")
-    kind = BudgetKind::LatencyUs;
-  else
-    return fail("budget '" + budget +
-                "' must be avg-bits:X, bytes:N or latency-us:T");
   double budgetValue;
-  if (valueText.getAsDouble(budgetValue) || !(budgetValue > 0))
-    return fail("budget '" + budget + "' needs a positive number");
+  if (!parseCandidates(specs, schemes).empty() ||
+      !parseBudget(budget, kind, budgetValue).empty())
+    return signalPassFailure();
   Type scaleElem = parseScaleType(ctx, scaleType);
   if (!scaleElem)
-    return fail("scale-type=" + scaleType + " must be f32, f16 or bf16");
+    return signalPassFailure();
+  StringRef kindText = StringRef(budget).split(':').first;
   unsigned scaleBits = scaleElem.getIntOrFloatBitWidth();
   ScaleFormat scaleFormat = scaleFormatOf(scaleElem);
 
@@ -273,13 +341,8 @@ void AssignBitwidths::runOnOperation() {
 
   // The KV cache: its bytes at kv-context positions come out of a bytes:N
   // budget; the reports show it at that context (else the model's).
-  std::optional<CacheFormat> cacheFormat = symbolizeCacheFormat(kvCache);
-  if (!cacheFormat)
-    return fail("kv-cache=" + kvCache + " must be f32 or i8");
-  if (kvContext < 0)
-    return fail("kv-context=" + std::to_string(kvContext) +
-                " must be 0 (not counted) or a number of positions");
-  FailureOr<KvCacheSize> cache = getKvCacheSize(module, *cacheFormat);
+  FailureOr<KvCacheSize> cache =
+      getKvCacheSize(module, *symbolizeCacheFormat(kvCache));
   if (failed(cache))
     return signalPassFailure();
   int64_t cachePositions = kvContext > 0 ? int64_t(kvContext) : cache->positions;
@@ -405,25 +468,27 @@ void AssignBitwidths::runOnOperation() {
                                       {"sensitivity", best.totalError},
                                       {"weights", totalWeights}}},
         {"layers", std::move(rows)}};
-    std::error_code ec;
-    llvm::raw_fd_ostream os(report, ec);
-    if (ec)
-      return fail("cannot write report '" + report + "': " + ec.message());
-    os << llvm::formatv("{0:2}", llvm::json::Value(std::move(doc))) << "\n";
+    if (std::string error = writeOutputFile(
+            report,
+            [&](raw_ostream &os) {
+              os << llvm::formatv("{0:2}", llvm::json::Value(std::move(doc)))
+                 << "\n";
+            });
+        !error.empty())
+      return fail(error);
   }
   if (!pareto.empty()) {
-    std::error_code ec;
-    llvm::raw_fd_ostream os(pareto, ec);
-    if (ec)
-      return fail("cannot write Pareto frontier '" + pareto +
-                  "': " + ec.message());
-    os << kindText << ",total_sensitivity\n";
-    for (const Allocation &a : paretoFrontier(problem, 40))
-      os << llvm::formatv("{0},{1:e6}\n",
-                          kind == BudgetKind::AvgBits
-                              ? a.totalCost / totalWeights
-                              : a.totalCost,
-                          a.totalError);
+    std::string error = writeOutputFile(pareto, [&](raw_ostream &os) {
+      os << kindText << ",total_sensitivity\n";
+      for (const Allocation &a : paretoFrontier(problem, 40))
+        os << llvm::formatv("{0},{1:e6}\n",
+                            kind == BudgetKind::AvgBits
+                                ? a.totalCost / totalWeights
+                                : a.totalCost,
+                            a.totalError);
+    });
+    if (!error.empty())
+      return fail(error);
   }
 }
 

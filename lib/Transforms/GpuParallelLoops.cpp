@@ -21,13 +21,15 @@ namespace {
 struct GpuParallelLoops final
     : qnt::impl::QntGpuParallelLoopsPassBase<GpuParallelLoops> {
   using Base::Base;
+  LogicalResult initialize(MLIRContext *context) override {
+    if (std::string error = qnt::kGpuBlockSizeRange.check(
+            "qnt-gpu-parallel-loops", "block-size", blockSize);
+        !error.empty())
+      return emitError(UnknownLoc::get(context)) << error;
+    return success();
+  }
   void runOnOperation() override {
     func::FuncOp func = getOperation();
-    if (blockSize < 1 || blockSize > 1024) {
-      func.emitError() << "block-size=" << blockSize.getValue()
-                       << " must be 1 to 1024 (threads per GPU block)";
-      return signalPassFailure();
-    }
     IRRewriter rewriter(func.getContext());
     // Kernels already written (gpu.launch ops from qnt lowerings) are left
     // alone. (Copies are linalg.copy by now: qnt-linalg-copies.)

@@ -48,6 +48,13 @@ bool isLayerRowsSlice(OffsetSizeAndStrideOpInterface op, int64_t width) {
 struct QuantizeKvCache final
     : qnt::impl::QntQuantizeKvCachePassBase<QuantizeKvCache> {
   using Base::Base;
+  LogicalResult initialize(MLIRContext *context) override {
+    if (!symbolizeCacheFormat(format))
+      return emitError(UnknownLoc::get(context))
+             << "qnt-quantize-kv-cache option format=" << format
+             << " must be f32 or i8";
+    return success();
+  }
   void runOnOperation() override;
 };
 
@@ -115,12 +122,6 @@ FailureOr<KvCacheSize> qnt::getKvCacheSize(Operation *module,
 
 void QuantizeKvCache::runOnOperation() {
   std::optional<CacheFormat> cacheFormat = symbolizeCacheFormat(format);
-  if (!cacheFormat) {
-    emitError(getOperation().getLoc())
-        << "qnt-quantize-kv-cache: format '" << format
-        << "' is not a cache format (f32 or i8)";
-    return signalPassFailure();
-  }
   if (*cacheFormat == CacheFormat::f32)
     return;
   ModuleOp module = getOperation();

@@ -102,6 +102,8 @@ static void rewriteTosaMatmuls(ModuleOp module) {
 struct QuantizeWeights final
     : qnt::impl::QntQuantizeWeightsPassBase<QuantizeWeights> {
   using Base::Base;
+  /// Checks the options before any pass of the pipeline runs.
+  LogicalResult initialize(MLIRContext *context) override;
   void runOnOperation() override;
 
   /// Packs one weight under `scheme`; returns the qnt.constant's attributes.
@@ -231,27 +233,35 @@ static std::optional<EmbeddingGather> matchEmbeddingGather(
   return EmbeddingGather{op, table};
 }
 
+LogicalResult QuantizeWeights::initialize(MLIRContext *context) {
+  auto error = [&]() {
+    return emitError(UnknownLoc::get(context)) << "qnt-quantize-weights option ";
+  };
+  if (bits < 1 || bits > 8)
+    return error() << "bits=" << static_cast<int64_t>(bits)
+                   << " is out of range [1, 8]";
+  if (std::string e = kGroupSizeRange.check("qnt-quantize-weights",
+                                            "group-size", groupSize);
+      !e.empty())
+    return emitError(UnknownLoc::get(context)) << e;
+  if (minElements < 0)
+    return error() << "min-elements=" << static_cast<int64_t>(minElements)
+                   << " must be 0 or more";
+  if (embeddingBits < 1 || embeddingBits > 8)
+    return error() << "embedding-bits=" << static_cast<int64_t>(embeddingBits)
+                   << " is out of range [1, 8]";
+  if (!parseScaleType(context, scaleType))
+    return error() << "scale-type=" << scaleType
+                   << " must be f32, f16 or bf16";
+  return success();
+}
+
 void QuantizeWeights::runOnOperation() {
   ModuleOp module = getOperation();
   MLIRContext *ctx = &getContext();
-  auto optionError = [&](const Twine &message) {
-    emitError(module.getLoc()) << "qnt-quantize-weights: " << message;
-    signalPassFailure();
-  };
-  if (bits < 1 || bits > 8)
-    return optionError("bits=" + Twine(bits) + " must be 1 to 8");
-  if (groupSize < 0)
-    return optionError("group-size=" + Twine(groupSize) +
-                       " must be 0 (per channel) or positive");
   Type scaleElem = parseScaleType(ctx, scaleType);
-  if (!scaleElem)
-    return optionError("scale-type=" + scaleType + " must be f32, f16 or bf16");
 
   rewriteTosaMatmuls(module);
-
-  if (embedding && (embeddingBits < 1 || embeddingBits > 8))
-    return optionError("embedding-bits=" + Twine(embeddingBits) +
-                       " must be 1 to 8");
 
   // Collect the layers first: rewriting while walking would revisit them.
   SmallVector<ConstantLinearLayer> candidates = findConstantLinearLayers(module);

@@ -181,6 +181,10 @@ struct VectorizeLinalg final
   using Base::Base;
   /// The pattern sets, made once per pass instance, not once per function.
   LogicalResult initialize(MLIRContext *ctx) override {
+    if (std::string error = qnt::kVectorWidthRange.check(
+            "qnt-vectorize-linalg", "vector-width", vectorWidth);
+        !error.empty())
+      return emitError(UnknownLoc::get(ctx)) << error;
     RewritePatternSet patterns(ctx);
     for (Dialect *dialect : ctx->getLoadedDialects())
       dialect->getCanonicalizationPatterns(patterns);
@@ -201,11 +205,6 @@ struct VectorizeLinalg final
 
 void VectorizeLinalg::runOnOperation() {
   func::FuncOp func = getOperation();
-  if (vectorWidth < 1 || vectorWidth > 64) {
-    func.emitError() << "vector-width=" << vectorWidth.getValue()
-                     << " must be 1 to 64 (lanes of a vector tile)";
-    return signalPassFailure();
-  }
   MLIRContext *ctx = &getContext();
   IRRewriter rewriter(ctx);
 

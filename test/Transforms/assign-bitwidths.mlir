@@ -8,6 +8,9 @@
 // RUN: not quant-opt %s --qnt-assign-bitwidths="candidates=4:32,8:32 budget=avg-bits:4.5" 2>&1 | FileCheck %s --check-prefix=INFEASIBLE
 // RUN: not quant-opt %s --qnt-assign-bitwidths="candidates=4:7:sym budget=avg-bits:4.5" 2>&1 | FileCheck %s --check-prefix=BADCAND
 // RUN: not quant-opt %s --qnt-assign-bitwidths="budget=speed:3" 2>&1 | FileCheck %s --check-prefix=BADBUDGET
+// RUN: not quant-opt %s --qnt-assign-bitwidths="budget=latency-us:1 batch=-1" 2>&1 | FileCheck %s --check-prefix=BADBATCH
+// RUN: not quant-opt %s --qnt-assign-bitwidths="budget=latency-us:1 batch=9223372036854775807" 2>&1 | FileCheck %s --check-prefix=HUGEBATCH
+// RUN: not quant-opt %s --qnt-assign-bitwidths="budget=latency-us:inf" 2>&1 | FileCheck %s --check-prefix=INFBUDGET
 // Measured sensitivities replace the proxy: here they call the smooth layer
 // the sensitive one, so it gets the 8 bits.
 // RUN: printf '# measured\nsmooth 4:32 9.0\nsmooth 8:32 0.1\noutliers 4:32 1.0\noutliers 8:32 0.5\n' > %t.sens
@@ -47,8 +50,11 @@
 // CSV-NEXT: 5.00,2.05
 // CSV: 9.00,8.5
 // INFEASIBLE: error: qnt-assign-bitwidths: budget avg-bits:4.5 cannot be met by the candidate schemes; the smallest feasible budget is avg-bits:5.0000
-// BADCAND: error: qnt-assign-bitwidths: candidate '4:7:sym' is not BITS:GROUP, BITS:GROUP:asym or f32 (BITS 1..8)
-// BADBUDGET: error: qnt-assign-bitwidths: budget 'speed:3' must be avg-bits:X, bytes:N or latency-us:T
+// BADCAND: error: qnt-assign-bitwidths option candidate '4:7:sym' is not BITS:GROUP, BITS:GROUP:asym or f32 (BITS 1 to 8, GROUP 0 to 1048576)
+// BADBUDGET: error: qnt-assign-bitwidths option budget 'speed:3' must be avg-bits:X, bytes:N or latency-us:T
+// BADBATCH: error: qnt-assign-bitwidths option batch=-1 is out of range [1, 65536]
+// HUGEBATCH: error: qnt-assign-bitwidths option batch=9223372036854775807 is out of range [1, 65536]
+// INFBUDGET: error: qnt-assign-bitwidths option budget 'latency-us:inf' needs a positive number
 // MEASURED-LABEL: func.func @two_layers
 //       MEASURED:   linalg.matmul {{.*}} {qnt.scheme = #qnt.scheme<si8, symmetric, per_group<1, 32>>}
 //       MEASURED:   linalg.matmul {{.*}} {qnt.scheme = #qnt.scheme<si4, symmetric, per_group<1, 32>>}

@@ -56,4 +56,4 @@ func.func @matmul(%a: memref<2x16xf32>, %b: memref<40x16xf32>, %c: memref<2x40xf
   return
 }
 
-// BAD: error: block-size=2048 must be 1 to 1024 (threads per GPU block)
+// BAD: error: qnt-gpu-parallel-loops option block-size=2048 is out of range [1, 1024]

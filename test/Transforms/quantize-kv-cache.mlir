@@ -2,7 +2,7 @@
 // RUN: quant-opt %s --split-input-file --qnt-quantize-kv-cache=format=f32 | FileCheck %s --check-prefix=F32
 // RUN: not quant-opt %s --split-input-file --qnt-quantize-kv-cache=format=i4 2>&1 | FileCheck %s --check-prefix=BADFORMAT
 
-// BADFORMAT: error: qnt-quantize-kv-cache: format 'i4' is not a cache format (f32 or i8)
+// BADFORMAT: error: qnt-quantize-kv-cache option format=i4 must be f32 or i8
 
 // The importer's shape of a model: caches [layers, positions, kv heads *
 // head size] passed through a loop over the prompt and a call, rows

@@ -6,9 +6,9 @@
 // RUN: not quant-opt %s --split-input-file --qnt-quantize-weights="group-size=-2" 2>&1 | FileCheck %s --check-prefix=GROUP
 // RUN: not quant-opt %s --split-input-file --qnt-quantize-weights="scale-type=f64" 2>&1 | FileCheck %s --check-prefix=SCALE
 
-// BITS: error: qnt-quantize-weights: bits=9 must be 1 to 8
-// GROUP: error: qnt-quantize-weights: group-size=-2 must be 0 (per channel) or positive
-// SCALE: error: qnt-quantize-weights: scale-type=f64 must be f32, f16 or bf16
+// BITS: error: qnt-quantize-weights option bits=9 is out of range [1, 8]
+// GROUP: error: qnt-quantize-weights option group-size=-2 is out of range [0, 1048576]
+// SCALE: error: qnt-quantize-weights option scale-type=f64 must be f32, f16 or bf16
 
 // CHECK: model.mlir:12:3: warning: layer 'attn.wq': group size 32 does not divide K = 4; using one scale per output channel
 // CHECK: model.mlir:12:3: error: 'linalg.matmul' op cannot quantize the weight of layer 'attn.wq': non-finite value nan at row 0, column 1

@@ -3,7 +3,7 @@
 // RUN: not quant-opt %s --split-input-file --qnt-vectorize-linalg="vector-width=0" 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: quant-opt %s --split-input-file --qnt-vectorize-linalg="parallel=true" --canonicalize --cse | FileCheck %s --check-prefix=PAR
 
-// BAD: vector-width=0 must be 1 to 64 (lanes of a vector tile)
+// BAD: error: qnt-vectorize-linalg option vector-width=0 is out of range [1, 64]
 
 // Elementwise, 64 = 8 x 8: one loop of full tiles, no remainder.
 // CHECK-LABEL: func.func @add

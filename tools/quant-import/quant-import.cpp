@@ -3,14 +3,13 @@
 #include "mlir/Bytecode/BytecodeWriter.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/OperationSupport.h"
-#include "mlir/Support/FileUtilities.h"
 #include "qnt/Import/Importer.h"
 #include "qnt/Import/Transformer.h"
+#include "qnt/Support/OutputFile.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
-#include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
 using namespace mlir;
@@ -90,10 +89,18 @@ int main(int argc, char **argv) {
                  << " must be 1 to 4096\n";
     return 1;
   }
+  // The output before the work: written to a temporary file beside it and
+  // renamed when complete, so a failed run leaves none half-written.
+  std::string error;
+  std::unique_ptr<qnt::OutputFile> out = qnt::OutputFile::create(output, error);
+  if (!out) {
+    llvm::errs() << "quant-import: error: " << error << "\n";
+    return 1;
+  }
   std::unique_ptr<llvm::MemoryBuffer> file;
   qnt::TransformerConfig config;
   qnt::TransformerWeights weights;
-  std::string error = chosen->read(checkpoint, file, config, weights);
+  error = chosen->read(checkpoint, file, config, weights);
   if (!error.empty()) {
     llvm::errs() << "quant-import: error: " << checkpoint << ": " << error
                  << "\n";
@@ -119,11 +126,6 @@ int main(int argc, char **argv) {
       qnt::buildTransformer(&context, config, weights, checkpoint);
   if (emitDriver > 0)
     qnt::addGreedyDriver(*module, config, emitDriver, driverLogits);
-  std::unique_ptr<llvm::ToolOutputFile> out = openOutputFile(output, &error);
-  if (!out) {
-    llvm::errs() << "quant-import: error: " << error << "\n";
-    return 1;
-  }
   // Writing is the long step for big models (25 s for 4.4 GB of weights).
   if (!quiet && output != "-")
     llvm::errs() << "quant-import: writing " << output << "\n";
@@ -137,7 +139,10 @@ int main(int argc, char **argv) {
     // layers by them, so they are printed too.
     module->print(out->os(), OpPrintingFlags().enableDebugInfo());
   }
-  out->keep();
+  if (std::string e = out->commit(); !e.empty()) {
+    llvm::errs() << "quant-import: error: " << e << "\n";
+    return 1;
+  }
   if (!quiet && output != "-")
     llvm::errs() << "quant-import: wrote " << output << "\n";
   return 0;

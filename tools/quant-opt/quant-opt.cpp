@@ -8,7 +8,9 @@
 #include "qnt/IR/QntDialect.h"
 #include "qnt/Conversion/Passes.h"
 #include "qnt/Pipelines/Pipelines.h"
+#include "qnt/Support/OutputFile.h"
 #include "qnt/Transforms/Passes.h"
+#include "llvm/Support/raw_ostream.h"
 
 int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
@@ -25,7 +27,25 @@ int main(int argc, char **argv) {
   mlir::qnt::registerQntPasses();
   mlir::qnt::registerQntConversionPasses();
   mlir::qnt::registerQntPipelines();
-  return mlir::asMainReturnCode(mlir::MlirOptMain(
+  auto [input, output] = mlir::registerAndParseCLIOptions(
       argc, argv, "qnt optimizer driver: quantization passes for MLIR\n",
-      registry));
+      registry);
+  // MLIR's driver writes a temporary file that becomes the output (-o, else
+  // stdout) only when the run succeeded and every byte was written: write
+  // errors are reported, never left to abort the process.
+  std::string error;
+  std::unique_ptr<mlir::qnt::OutputFile> out =
+      mlir::qnt::OutputFile::create(output, error);
+  std::string path = out ? out->pathForTool(error) : "";
+  if (path.empty()) {
+    llvm::errs() << "quant-opt: error: " << error << "\n";
+    return 1;
+  }
+  if (mlir::failed(mlir::MlirOptMain(argc, argv, input, path, registry)))
+    return 1;
+  if (std::string e = out->commit(); !e.empty()) {
+    llvm::errs() << "quant-opt: error: " << e << "\n";
+    return 1;
+  }
+  return 0;
 }

@@ -6,6 +6,7 @@
 //   (i32, i32, memref<5x512x32xf32>, memref<5x512x32xf32>, memref<512xf32>) -> ()
 // mlir::qnt::ModelLibrary (lib/Runner) checks that ABI and calls them.
 #include "qnt/Runner/ModelLibrary.h"
+#include "qnt/Support/OutputFile.h"
 #include "llvm/ADT/SmallString.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringRef.h"
@@ -16,11 +17,8 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
-#include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <string>
 #include <thread>
 #include <vector>
@@ -128,13 +126,20 @@ int main(int argc, char **argv) {
   int usedThreads = threads ? int(threads) : int(cores);
   bool parallel = model->setThreads(usedThreads);
 
-  std::FILE *logits = nullptr;
-  if (!logitsFile.empty() && !(logits = std::fopen(logitsFile.c_str(), "wb")))
-    return fail("cannot write '" + logitsFile + "': " + std::strerror(errno));
+  // Written to a temporary file and renamed when complete: a failed run
+  // leaves no partial logits.
+  std::unique_ptr<mlir::qnt::OutputFile> logits;
+  if (!logitsFile.empty() &&
+      !(logits = mlir::qnt::OutputFile::create(logitsFile, error)))
+    return fail(error);
   auto writeRow = [&](const float *row) {
-    return !logits ||
-           std::fwrite(row, sizeof(float), vocab, logits) == size_t(vocab);
+    if (!logits)
+      return true;
+    logits->os().write(reinterpret_cast<const char *>(row),
+                       vocab * sizeof(float));
+    return !logits->os().has_error();
   };
+  auto writeError = [&]() { return fail(logits->commit()); };
   auto argmax = [&](const float *row) {
     int64_t best = 0;
     for (int64_t v = 1; v < vocab; ++v)
@@ -172,8 +177,7 @@ int main(int argc, char **argv) {
       if (!(row = model->step(prompt[pos], pos, error)))
         return fail(error);
       if (!writeRow(row))
-        return fail("cannot write '" + logitsFile + "': " +
-                    std::strerror(errno));
+        return writeError();
     }
   }
   prefillSeconds = seconds(start);
@@ -191,11 +195,11 @@ int main(int argc, char **argv) {
       return fail(error);
     stepSeconds.push_back(seconds(stepStart));
     if (!writeRow(row))
-      return fail("cannot write '" + logitsFile + "': " +
-                  std::strerror(errno));
+      return writeError();
   }
-  if (logits && std::fclose(logits) != 0)
-    return fail("cannot write '" + logitsFile + "': " + std::strerror(errno));
+  if (logits)
+    if (std::string e = logits->commit(); !e.empty())
+      return fail(e);
 
   if (timeSteps) {
     llvm::errs() << llvm::formatv(

@@ -3,6 +3,8 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/Support/CheckedArithmetic.h"
+#include <optional>
 
 using namespace mlir;
 using namespace mlir::qnt;
@@ -37,6 +39,15 @@ LogicalResult PackedType::verify(function_ref<InFlightDiagnostic()> emitError,
                          << dim << "; dimensions must be static and positive";
   if (!scheme)
     return emitError() << "missing #qnt.scheme";
+  // Sizes derived from the shape (code bytes, scales, re-laid copies) are
+  // computed in int64 by every lowering.
+  std::optional<int64_t> bits = int64_t(scheme.getBits());
+  for (int64_t dim : shape)
+    if (bits)
+      bits = llvm::checkedMul(*bits, dim);
+  if (!bits)
+    return emitError() << "the codes of the packed shape need more than "
+                          "2^63 bits";
   int64_t axis = scheme.getAxis();
   if (axis >= static_cast<int64_t>(shape.size()))
     return emitError() << "scheme axis " << axis

@@ -11,6 +11,7 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
+#include "qnt/Support/OptionRange.h"
 
 namespace mlir::qnt {
 #define GEN_PASS_DECL
@@ -18,6 +19,23 @@ namespace mlir::qnt {
 
 #define GEN_PASS_REGISTRATION
 #include "qnt/Conversion/Passes.h.inc"
+
+/// The ranges of convert-qnt-to-vector's kernel options (docs/COMPILING.md,
+/// "Option ranges"). They bound the code the kernels unroll: a tile is
+/// rows-per-tile x cols-per-tile accumulators of `chunk` lanes.
+inline constexpr OptionRange kChunkRange{8, 128, 8};
+inline constexpr OptionRange kTileRange{1, 8};
+inline constexpr OptionRange kStreamsRange{1, 8};
+
+/// "" when the options of convert-qnt-to-vector (or of qnt-cpu-pipeline,
+/// which passes them on) are in their ranges, else the error naming `owner`,
+/// the option and its range.
+std::string checkConvertQntToVectorOptions(llvm::StringRef owner, int64_t chunk,
+                                           int64_t rowsPerTile,
+                                           int64_t colsPerTile,
+                                           int64_t streams, int64_t actBlock,
+                                           llvm::StringRef activations,
+                                           llvm::StringRef intDot);
 
 /// Whether `codes` is a valid `act-block` of convert-qnt-to-vector (codes of
 /// x per int8 scale with activations=i8): 0 (chosen per matmul), 32, 64, 128

@@ -36,14 +36,14 @@ def ConvertQntToVectorPass : Pass<"convert-qnt-to-vector", "::mlir::ModuleOp"> {
   }];
   let options = [
     Option<"chunk", "chunk", "int64_t", /*default=*/"16",
-           "Codes unpacked per vector step (a multiple of 8)">,
+           "Codes unpacked per vector step: a multiple of 8 in [8, 128]">,
     Option<"rowsPerTile", "rows-per-tile", "int64_t", /*default=*/"4",
-           "Rows of x (M) sharing each unpacked chunk">,
+           "Rows of x (M) sharing each unpacked chunk: 1 to 8">,
     Option<"colsPerTile", "cols-per-tile", "int64_t", /*default=*/"4",
-           "Weight rows (N) processed together">,
+           "Weight rows (N) processed together: 1 to 8">,
     Option<"streams", "streams", "int64_t", /*default=*/"1",
            "Parts of the weight rows read together by single-row tiles of x "
-           "(a GEMV): that many sequential memory streams instead of one">,
+           "(a GEMV): that many sequential memory streams instead of one; 1 to 8">,
     Option<"parallel", "parallel", "bool", /*default=*/"false",
            "Emit the loop over weight rows as scf.parallel (for OpenMP)">,
     Option<"prefetch", "prefetch", "bool", /*default=*/"true",

@@ -9,18 +9,19 @@ namespace mlir::qnt {
 
 struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
   PassOptions::Option<int64_t> chunk{*this, "chunk",
-                                     llvm::cl::desc("Codes unpacked per vector step"),
+                                     llvm::cl::desc("Codes unpacked per vector step: a multiple of 8 in "
+                     "[8, 128]"),
                                      llvm::cl::init(16)};
   PassOptions::Option<int64_t> rowsPerTile{
-      *this, "rows-per-tile", llvm::cl::desc("Rows of x sharing each unpacked chunk"),
+      *this, "rows-per-tile", llvm::cl::desc("Rows of x sharing each unpacked chunk: 1 to 8"),
       llvm::cl::init(4)};
   PassOptions::Option<int64_t> colsPerTile{
-      *this, "cols-per-tile", llvm::cl::desc("Weight rows processed together"),
+      *this, "cols-per-tile", llvm::cl::desc("Weight rows processed together: 1 to 8"),
       llvm::cl::init(4)};
   PassOptions::Option<int64_t> streams{
       *this, "streams",
       llvm::cl::desc("Parts of the weight rows read together by single-row "
-                     "tiles of x (a GEMV): that many memory streams"),
+                     "tiles of x (a GEMV): that many memory streams; 1 to 8"),
       llvm::cl::init(1)};
   PassOptions::Option<bool> prefetch{
       *this, "prefetch",
@@ -61,10 +62,15 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::init(true)};
   PassOptions::Option<int64_t> vectorWidth{
       *this, "vector-width",
-      llvm::cl::desc("Lanes of qnt-vectorize-linalg's vector tiles (8: AVX2, "
-                     "16: AVX-512)"),
+      llvm::cl::desc("Lanes of qnt-vectorize-linalg's vector tiles, 1 to 64 "
+                     "(8: AVX2, 16: AVX-512)"),
       llvm::cl::init(8)};
 };
+
+/// "" when every option is in its range (docs/COMPILING.md, "Option
+/// ranges"), else the error naming `owner`, the option and its range.
+std::string checkCpuPipelineOptions(const CpuPipelineOptions &options,
+                                    llvm::StringRef owner = "qnt-cpu-pipeline");
 
 /// Fuses dequantization into matmuls and lowers the module to the LLVM
 /// dialect for the host CPU: the two halves below, in order.
@@ -93,16 +99,18 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
       llvm::cl::init("/usr/local/cuda")};
   PassOptions::Option<int64_t> blockSize{
       *this, "block-size",
-      llvm::cl::desc("Threads per block along a kernel's innermost dimension"),
+      llvm::cl::desc("Threads per block along a kernel's innermost "
+                     "dimension: 1 to 1024"),
       llvm::cl::init(256)};
   PassOptions::Option<int64_t> optLevel{
-      *this, "O", llvm::cl::desc("Optimization level of the device code"),
+      *this, "O", llvm::cl::desc("Optimization level of the device code: 0 to 3"),
       llvm::cl::init(3)};
 };
 
-/// Checks the chip and format of `options`; returns an error message, or an
-/// empty string when they are valid.
-std::string checkGpuPipelineOptions(const GpuPipelineOptions &options);
+/// "" when every option is valid (chip, format, block-size, O), else the
+/// error naming `owner` (when not empty), the option and what it may be.
+std::string checkGpuPipelineOptions(const GpuPipelineOptions &options,
+                                    llvm::StringRef owner = "qnt-gpu-pipeline");
 /// The format gpu-module-to-binary gets: "isa" (PTX) or "bin" (cubin);
 /// format=auto is "bin" when ptxas exists in the toolkit or on PATH.
 std::string resolveGpuBinaryFormat(const GpuPipelineOptions &options);

@@ -32,8 +32,22 @@ struct AbiValue {
 ///   _mlir_ciface_prefill(memref<?xi32> tokens, int32 position, state...,
 ///                        logits)
 /// which feeds several tokens at once and writes the logits of the last.
+///
+/// load() refuses, with a message, a library that breaks the ABI or its
+/// limits (docs/COMPILING.md, "What quant-run checks"): signature strings
+/// NUL-terminated within their symbols, buffers of rank at most kMaxRank,
+/// state buffers of static shape whose sizes do not overflow and sum to at
+/// most kMaxStateBytes, a context (the smallest second dimension of a state
+/// buffer of rank >= 2) of 1 to kMaxContext positions, a logits row of at
+/// most kMaxVocabulary entries, and a prefill taking exactly the state and
+/// logits of the step function.
 class ModelLibrary {
 public:
+  static constexpr size_t kMaxRank = 8;
+  static constexpr int64_t kMaxStateBytes = int64_t(64) << 30;
+  static constexpr int64_t kMaxContext = int64_t(1) << 20;
+  static constexpr int64_t kMaxVocabulary = int64_t(1) << 24;
+
   /// Loads the library at `path` (named `displayName` in messages) and checks
   /// the ABI of `entry` (and of `prefill`, if it exists). Returns null and
   /// sets `error` when it cannot.

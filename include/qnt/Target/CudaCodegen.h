@@ -9,8 +9,9 @@
 namespace mlir::qnt {
 
 /// Writes the PTX of a module lowered by qnt-gpu-pipeline with format=ptx
-/// (its gpu.binary ops) to `path`.
-bool writeDevicePtx(ModuleOp module, StringRef path, std::string &error);
+/// (its gpu.binary ops) to `os`.
+bool writeDevicePtx(ModuleOp module, llvm::raw_ostream &os,
+                    std::string &error);
 
 /// Links host objects of a module lowered by qnt-gpu-pipeline into a shared
 /// library with the qnt CUDA runtime (libQntCudaRuntime.a) and libcuda

@@ -42,9 +42,11 @@ std::unique_ptr<llvm::Module> translateAndOptimize(ModuleOp module,
                                                    llvm::LLVMContext &context,
                                                    llvm::TargetMachine &machine);
 
-/// Writes assembly or an object file for `module`.
+/// Writes assembly or an object file for `module` to `os` (a stream that
+/// cannot seek, such as a pipe, is written through a buffer). Write errors
+/// are the stream's, for its owner to check.
 bool emitMachineCode(llvm::Module &module, llvm::TargetMachine &machine,
-                     llvm::CodeGenFileType kind, StringRef path,
+                     llvm::CodeGenFileType kind, llvm::raw_fd_ostream &os,
                      std::string &error);
 
 /// Links object files into a shared library with clang-22 and lld. `openmp`

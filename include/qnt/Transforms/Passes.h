@@ -8,6 +8,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
 #include "qnt/IR/QntDialect.h"
+#include "qnt/Support/OptionRange.h"
 
 namespace mlir::qnt {
 #define GEN_PASS_DECL
@@ -15,6 +16,22 @@ namespace mlir::qnt {
 
 #define GEN_PASS_REGISTRATION
 #include "qnt/Transforms/Passes.h.inc"
+
+/// Ranges of integer pass options (docs/COMPILING.md, "Option ranges"):
+/// group sizes of qnt-quantize-weights and of qnt-assign-bitwidths'
+/// candidates (0: per channel), rows M of qnt-assign-bitwidths' predicted
+/// latency, lanes of qnt-vectorize-linalg's tiles, threads of a GPU block.
+inline constexpr OptionRange kGroupSizeRange{0, 1 << 20};
+inline constexpr OptionRange kCostBatchRange{1, 65536};
+inline constexpr OptionRange kVectorWidthRange{1, 64};
+inline constexpr OptionRange kGpuBlockSizeRange{1, 1024};
+
+/// "" when qnt-assign-bitwidths' options parse and are in range, else the
+/// error naming `owner` and the option.
+std::string checkAssignBitwidthsOptions(
+    llvm::StringRef budget, int64_t batch,
+    llvm::ArrayRef<std::string> candidates, llvm::StringRef scaleType,
+    llvm::StringRef owner = "qnt-assign-bitwidths");
 } // namespace mlir::qnt
 
 #endif // QNT_TRANSFORMS_PASSES_H

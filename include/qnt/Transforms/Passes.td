@@ -28,7 +28,7 @@ def QntQuantizeWeightsPass : Pass<"qnt-quantize-weights", "::mlir::ModuleOp"> {
   let options = [
     Option<"bits", "bits", "unsigned", /*default=*/"4", "Code width, 1 to 8">,
     Option<"groupSize", "group-size", "int64_t", /*default=*/"128",
-           "Elements sharing one scale along K; 0 means one scale per output channel">,
+           "Elements sharing one scale along K, 0 to 1048576; 0 means one scale per output channel">,
     Option<"symmetric", "symmetric", "bool", /*default=*/"true",
            "Signed codes without zero points (false: unsigned codes with zero points)">,
     Option<"scaleType", "scale-type", "std::string", /*default=*/"\"f32\"",
@@ -41,7 +41,7 @@ def QntQuantizeWeightsPass : Pass<"qnt-quantize-weights", "::mlir::ModuleOp"> {
            "Quantize only the layers with exactly these names (for measuring "
            "one layer's sensitivity)">,
     Option<"minElements", "min-elements", "int64_t", /*default=*/"0",
-           "Leave weights with fewer elements than this in float">,
+           "Leave weights with fewer elements than this in float (0 or more)">,
     Option<"embedding", "embedding", "bool", /*default=*/"false",
            "Also quantize the token embedding (row gathers of a constant "
            "table become qnt.gather_rows)">,
@@ -85,13 +85,13 @@ def QntAssignBitwidthsPass : Pass<"qnt-assign-bitwidths", "::mlir::ModuleOp"> {
   let options = [
     ListOption<"candidates", "candidates", "std::string",
                "Schemes to choose from: BITS:GROUP (GROUP 0 = per channel), "
-               "BITS:GROUP:asym, or f32 (default: 2, 3, 4, 5, 6, 8 bits x groups "
+               "BITS:GROUP:asym, or f32 (BITS 1 to 8, GROUP 0 to 1048576; default: 2, 3, 4, 5, 6, 8 bits x groups "
                "of 32, 64, 128 or per channel, and f32)">,
     Option<"budget", "budget", "std::string", /*default=*/"\"avg-bits:4.5\"",
            "avg-bits:X (bits per weight, scales and zero points included), "
            "bytes:N, or latency-us:T (predicted, for --batch rows)">,
     Option<"batch", "batch", "int64_t", /*default=*/"1",
-           "Rows M of x for predicted latency">,
+           "Rows M of x for predicted latency: 1 to 65536">,
     Option<"target", "target", "std::string", /*default=*/"\"\"",
            "Target description file (default: the built-in host-x86_64)">,
     Option<"calibration", "calibration", "std::string", /*default=*/"\"\"",
@@ -303,7 +303,7 @@ def QntVectorizeLinalgPass
   }];
   let options = [
     Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"8",
-           "Lanes of a vector tile: 8 for AVX2 (8 x f32), 16 for AVX-512">,
+           "Lanes of a vector tile, 1 to 64: 8 for AVX2 (8 x f32), 16 for AVX-512">,
     Option<"parallel", "parallel", "bool", /*default=*/"false",
            "Tile the parallel loops of large ops as scf.parallel">,
   ];
@@ -341,7 +341,7 @@ def QntGpuParallelLoopsPass
   }];
   let options = [
     Option<"blockSize", "block-size", "int64_t", /*default=*/"256",
-           "Threads per block along the innermost parallel dimension">,
+           "Threads per block along the innermost parallel dimension: 1 to 1024">,
   ];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::scf::SCFDialect"];

@@ -877,6 +877,13 @@ struct GpuPayload {
 struct ConvertQntToGPU final
     : qnt::impl::ConvertQntToGPUPassBase<ConvertQntToGPU> {
   using Base::Base;
+  LogicalResult initialize(MLIRContext *context) override {
+    if (mapping != "gpu" && mapping != "loops")
+      return emitError(UnknownLoc::get(context))
+             << "convert-qnt-to-gpu option mapping='" << mapping
+             << "' must be 'gpu' or 'loops'";
+    return success();
+  }
   void runOnOperation() override;
   LogicalResult lowerMatmul(MatmulOp op, Mapping mapping);
 
@@ -1014,10 +1021,7 @@ void ConvertQntToGPU::runOnOperation() {
   } else if (mapping == "loops") {
     kind = Mapping::Loops;
   } else {
-    emitError(module.getLoc())
-        << "convert-qnt-to-gpu: mapping='" << mapping
-        << "' must be 'gpu' or 'loops'";
-    return signalPassFailure();
+    return signalPassFailure(); // initialize() reported it
   }
   SmallVector<MatmulOp> matmuls;
   module.walk([&](MatmulOp op) { matmuls.push_back(op); });

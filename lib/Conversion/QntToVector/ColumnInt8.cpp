@@ -9,6 +9,7 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "qnt/Support/Packing.h"
+#include "llvm/Support/CheckedArithmetic.h"
 #include <cstring>
 
 using namespace mlir;
@@ -66,7 +67,9 @@ FailureOr<SmallVector<char>> rawBytes(ElementsAttr attr) {
   if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr))
     if (AsmResourceBlob *blob = resource.getRawHandle().getBlob()) {
       ArrayRef<char> data = blob->getData();
-      if (static_cast<int64_t>(data.size()) == type.getNumElements() * elemBytes) {
+      std::optional<int64_t> size =
+          llvm::checkedMul(type.getNumElements(), elemBytes);
+      if (size && static_cast<int64_t>(data.size()) == *size) {
         out.assign(data.begin(), data.end());
         return out;
       }

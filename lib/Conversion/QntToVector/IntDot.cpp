@@ -163,13 +163,14 @@ Value lower(ImplicitLocOpBuilder &b, Operation *op, StringRef isa) {
 struct ConvertQntIntDot final
     : qnt::impl::ConvertQntIntDotPassBase<ConvertQntIntDot> {
   using Base::Base;
+  LogicalResult initialize(MLIRContext *context) override {
+    if (!isValidIntDotIsa(isa))
+      return emitError(UnknownLoc::get(context))
+             << "convert-qnt-int-dot option isa='" << isa
+             << "' must be 'avx512vnni', 'avxvnni', 'avx2' or 'generic'";
+    return success();
+  }
   void runOnOperation() override {
-    if (!isValidIntDotIsa(isa)) {
-      emitError(getOperation()->getLoc())
-          << "convert-qnt-int-dot: isa='" << isa
-          << "' must be 'avx512vnni', 'avxvnni', 'avx2' or 'generic'";
-      return signalPassFailure();
-    }
     SmallVector<Operation *> ops;
     getOperation()->walk([&](Operation *op) {
       if (isIntDotOp(op))

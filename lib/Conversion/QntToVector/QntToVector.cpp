@@ -19,6 +19,7 @@
 #include "qnt/IR/QntOps.h"
 #include "qnt/Support/Packing.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/Support/CheckedArithmetic.h"
 #include <algorithm>
 #include <cstring>
 #include <limits>
@@ -90,10 +91,16 @@ static FailureOr<Value> materializeInt8KernelCodes(ConstantOp op,
   PackedType type = op.getType();
   int64_t count = type.getShape().back();
   unsigned bits = type.getScheme().getBits();
-  auto resultType = RankedTensorType::get(
-      {cast<ShapedType>(op.getCodes().getType()).getNumElements() +
-       tileRows * type.getCodesShape().back()},
-      IntegerType::get(op.getContext(), 8));
+  // The codes, then tileRows rows of zeros (checked: both come from the IR
+  // and the pass options).
+  std::optional<int64_t> size = llvm::checkedMulAdd(
+      tileRows, type.getCodesShape().back(),
+      cast<ShapedType>(op.getCodes().getType()).getNumElements());
+  if (!size)
+    return op.emitOpError() << "the re-laid codes with " << tileRows
+                            << " rows of padding need more than 2^63 bytes";
+  auto resultType =
+      RankedTensorType::get({*size}, IntegerType::get(op.getContext(), 8));
   return materializeRelaidCodes(
       op, resultType,
       [&](const uint8_t *in, int64_t rows, int64_t rowBytes, uint8_t *out) {
@@ -1070,6 +1077,8 @@ static void setCodeOffset(Int8Kernel &q, const MatmulKernel &kern,
 struct ConvertQntToVector final
     : qnt::impl::ConvertQntToVectorPassBase<ConvertQntToVector> {
   using Base::Base;
+  /// Checks the options before any pass of the pipeline runs.
+  LogicalResult initialize(MLIRContext *context) override;
   void runOnOperation() override;
 
   LogicalResult lowerMatmul(MatmulOp op, const Payload &payload);
@@ -1396,32 +1405,17 @@ LogicalResult ConvertQntToVector::lowerGatherRows(GatherRowsOp op,
   return success();
 }
 
+LogicalResult ConvertQntToVector::initialize(MLIRContext *context) {
+  std::string error = checkConvertQntToVectorOptions(
+      "convert-qnt-to-vector", chunk, rowsPerTile, colsPerTile, streams,
+      actBlock, activations, intDot);
+  if (!error.empty())
+    return emitError(UnknownLoc::get(context)) << error;
+  return success();
+}
+
 void ConvertQntToVector::runOnOperation() {
   ModuleOp module = getOperation();
-  if (chunk <= 0 || chunk % 8 != 0) {
-    emitError(module.getLoc())
-        << "convert-qnt-to-vector: chunk=" << static_cast<int64_t>(chunk)
-                       << " must be a positive multiple of 8";
-    return signalPassFailure();
-  }
-  if (activations != "f32" && activations != "i8") {
-    emitError(module.getLoc())
-        << "convert-qnt-to-vector: activations='" << activations
-        << "' must be 'f32' or 'i8'";
-    return signalPassFailure();
-  }
-  if (!isValidActivationBlock(actBlock)) {
-    emitError(module.getLoc())
-        << "convert-qnt-to-vector: act-block=" << static_cast<int64_t>(actBlock)
-        << " must be 0 (chosen per matmul), 32, 64, 128 or 256";
-    return signalPassFailure();
-  }
-  if (rowsPerTile <= 0 || colsPerTile <= 0 || streams <= 0) {
-    emitError(module.getLoc()) << "convert-qnt-to-vector: rows-per-tile, "
-                          "cols-per-tile and streams must be positive";
-    return signalPassFailure();
-  }
-
   // Every packed value must come from a qnt.constant: the payload tensors
   // are what the kernels read.
   llvm::DenseMap<Operation *, Payload> payloads;
@@ -1489,6 +1483,32 @@ void ConvertQntToVector::runOnOperation() {
 }
 
 } // namespace
+
+std::string qnt::checkConvertQntToVectorOptions(
+    StringRef owner, int64_t chunk, int64_t rowsPerTile, int64_t colsPerTile,
+    int64_t streams, int64_t actBlock, StringRef activations,
+    StringRef intDot) {
+  for (auto [name, value, range] :
+       {std::make_tuple("chunk", chunk, kChunkRange),
+        std::make_tuple("rows-per-tile", rowsPerTile, kTileRange),
+        std::make_tuple("cols-per-tile", colsPerTile, kTileRange),
+        std::make_tuple("streams", streams, kStreamsRange)})
+    if (std::string error = range.check(owner, name, value); !error.empty())
+      return error;
+  if (!isValidActivationBlock(actBlock))
+    return (owner + " option act-block=" + Twine(actBlock) +
+            " must be 0 (chosen per matmul), 32, 64, 128 or 256")
+        .str();
+  if (activations != "f32" && activations != "i8")
+    return (owner + " option activations='" + activations +
+            "' must be 'f32' or 'i8'")
+        .str();
+  if (!isValidIntDotIsa(intDot))
+    return (owner + " option int-dot='" + intDot +
+            "' must be 'avx512vnni', 'avxvnni', 'avx2' or 'generic'")
+        .str();
+  return "";
+}
 
 bool qnt::isValidActivationBlock(int64_t codes) {
   // 0 picks per matmul (activationBlockFor). Otherwise powers of two, so x

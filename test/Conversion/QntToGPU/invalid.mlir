@@ -2,7 +2,7 @@
 // RUN: quant-opt %s --convert-qnt-to-gpu --split-input-file --verify-diagnostics
 // RUN: not quant-opt %s --convert-qnt-to-gpu=mapping=threads --split-input-file 2>&1 | FileCheck %s --check-prefix=MAPPING
 
-// MAPPING: error: convert-qnt-to-gpu: mapping='threads' must be 'gpu' or 'loops'
+// MAPPING: error: convert-qnt-to-gpu option mapping='threads' must be 'gpu' or 'loops'
 
 func.func @packed_argument(%x: tensor<2x64xf32>, %w: !qnt.packed<4x64, #qnt.scheme<si4, symmetric, per_channel<0>>>) -> tensor<2x4xf32> {
   // expected-error @+1 {{'qnt.matmul' op packed operand must come from qnt.constant to be lowered for the GPU}}

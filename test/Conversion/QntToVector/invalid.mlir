@@ -1,14 +1,24 @@
 // Errors of convert-qnt-to-vector, each with its exact message.
 // RUN: quant-opt %s --convert-qnt-to-vector --split-input-file --verify-diagnostics
+// Options out of range are reported before any pass runs (docs/COMPILING.md,
+// "Option ranges").
 // RUN: not quant-opt %s --convert-qnt-to-vector=chunk=12 --split-input-file 2>&1 | FileCheck %s --check-prefix=CHUNK
-
-// CHUNK: error: convert-qnt-to-vector: chunk=12 must be a positive multiple of 8
+// RUN: not quant-opt %s --convert-qnt-to-vector=chunk=9223372036854775800 --split-input-file 2>&1 | FileCheck %s --check-prefix=HUGE
 // RUN: not quant-opt %s --convert-qnt-to-vector=activations=i4 --split-input-file 2>&1 | FileCheck %s --check-prefix=ACT
-// ACT: error: convert-qnt-to-vector: activations='i4' must be 'f32' or 'i8'
 // RUN: not quant-opt %s --convert-qnt-to-vector="activations=i8 act-block=48" --split-input-file 2>&1 | FileCheck %s --check-prefix=BLOCK
-// BLOCK: error: convert-qnt-to-vector: act-block=48 must be 0 (chosen per matmul), 32, 64, 128 or 256
 // RUN: not quant-opt %s --convert-qnt-to-vector="streams=0" --split-input-file 2>&1 | FileCheck %s --check-prefix=STREAMS
-// STREAMS: error: convert-qnt-to-vector: rows-per-tile, cols-per-tile and streams must be positive
+// RUN: not quant-opt %s --convert-qnt-to-vector="rows-per-tile=9" --split-input-file 2>&1 | FileCheck %s --check-prefix=ROWS
+// RUN: not quant-opt %s --convert-qnt-to-vector="cols-per-tile=2147483648" --split-input-file 2>&1 | FileCheck %s --check-prefix=COLS
+// RUN: not quant-opt %s --convert-qnt-to-vector="int-dot=neon" --split-input-file 2>&1 | FileCheck %s --check-prefix=DOT
+
+// CHUNK: error: convert-qnt-to-vector option chunk=12 is not a multiple of 8 in [8, 128]
+// HUGE: error: convert-qnt-to-vector option chunk=9223372036854775800 is out of range [8, 128]
+// ACT: error: convert-qnt-to-vector option activations='i4' must be 'f32' or 'i8'
+// BLOCK: error: convert-qnt-to-vector option act-block=48 must be 0 (chosen per matmul), 32, 64, 128 or 256
+// STREAMS: error: convert-qnt-to-vector option streams=0 is out of range [1, 8]
+// ROWS: error: convert-qnt-to-vector option rows-per-tile=9 is out of range [1, 8]
+// COLS: error: convert-qnt-to-vector option cols-per-tile=2147483648 is out of range [1, 8]
+// DOT: error: convert-qnt-to-vector option int-dot='neon' must be 'avx512vnni', 'avxvnni', 'avx2' or 'generic'
 
 func.func @packed_argument(%x: tensor<2x16xf32>, %w: !qnt.packed<4x16, #qnt.scheme<si4, symmetric, per_channel<0>>>) -> tensor<2x4xf32> {
   // expected-error @+1 {{'qnt.matmul' op packed operand must come from qnt.constant to be lowered for the CPU (function arguments and qnt.quantize results are not supported yet)}}

@@ -61,6 +61,12 @@ func.func private @zero_dim(!qnt.packed<4x0, #qnt.scheme<si4, symmetric, per_ten
 
 // -----
 
+// 2^32 x 2^30 codes of 3 bits: sizes derived from the shape would overflow.
+// expected-error @+1 {{the codes of the packed shape need more than 2^63 bits}}
+func.func private @too_many_bits(!qnt.packed<4294967296x1073741824, #qnt.scheme<si3, symmetric, per_tensor>>)
+
+// -----
+
 // expected-error @+1 {{scheme axis 2 is out of range for a rank-2 packed tensor}}
 func.func private @axis_out_of_range(!qnt.packed<4x64, #qnt.scheme<si4, symmetric, per_channel<2>>>)
 

@@ -1,0 +1,54 @@
+// libFuzzer target: quant-opt's work on mutated MLIR. Each input is parsed
+// with every dialect quant-opt registers; a module that parses and verifies
+// goes through the qnt passes that read arbitrary IR (weight quantization,
+// dequantization fusion, the CPU kernels). Diagnostics are expected and
+// dropped; a crash, a sanitizer report or a leak is a finding.
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "qnt/Conversion/Passes.h"
+#include "qnt/IR/QntDialect.h"
+#include "qnt/Transforms/Passes.h"
+#include <cstddef>
+#include <cstdint>
+
+using namespace mlir;
+
+static DialectRegistry &registry() {
+  static DialectRegistry *registry = [] {
+    auto *r = new DialectRegistry();
+    registerAllDialects(*r);
+    registerAllExtensions(*r);
+    r->insert<qnt::QntDialect>();
+    return r;
+  }();
+  return *registry;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  MLIRContext context(registry(), MLIRContext::Threading::DISABLED);
+  context.printOpOnDiagnostic(false);
+  ScopedDiagnosticHandler drop(&context, [](Diagnostic &) { return success(); });
+  llvm::StringRef text(reinterpret_cast<const char *>(data), size);
+  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(text, &context);
+  if (!module)
+    return 0;
+  // Two configurations, picked by the input's length: f32 activations with
+  // 4-bit codes, int8 activations with 3-bit codes (both kernel families).
+  bool int8 = size % 2;
+  PassManager pm(&context);
+  qnt::QntQuantizeWeightsPassOptions quantize;
+  quantize.bits = int8 ? 3 : 4;
+  quantize.groupSize = 32;
+  quantize.clipSearch = false; // the slow part, and not what is fuzzed
+  pm.addPass(qnt::createQntQuantizeWeightsPass(quantize));
+  pm.addPass(qnt::createQntFuseDequantMatmulPass());
+  qnt::ConvertQntToVectorPassOptions lower;
+  lower.activations = int8 ? "i8" : "f32";
+  pm.addPass(qnt::createConvertQntToVectorPass(lower));
+  (void)pm.run(*module);
+  return 0;
+}
