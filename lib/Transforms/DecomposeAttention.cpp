@@ -1,5 +1,6 @@
 // qnt-decompose-attention: qnt.attention as linalg ops over the live slice
-// of the cache (for targets without a kernel of their own: the GPU).
+// of the cache, and qnt.pack_cache_rows as linalg ops (for targets without
+// kernels of their own: the GPU).
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -37,6 +38,44 @@ Value generic(ImplicitLocOpBuilder &b, RankedTensorType type, Value init,
 Value f32Const(ImplicitLocOpBuilder &b, float v) {
   return arith::ConstantOp::create(b, b.getF32FloatAttr(v));
 }
+
+/// The f32 scales [n, KvH] of i8 cache rows `rows` [S, KvH, D + 4] (the
+/// first n positions): bytes D .. D + 3 of each row, little-endian.
+Value rowScales(ImplicitLocOpBuilder &b, Value rows, Value n, int64_t kvHeads,
+                int64_t headSize) {
+  MLIRContext *ctx = b.getContext();
+  constexpr int64_t kDyn = ShapedType::kDynamic;
+  auto scalesType = RankedTensorType::get({kDyn, kvHeads}, b.getF32Type());
+  return linalg::GenericOp::create(
+             b, TypeRange{scalesType}, ValueRange{},
+             ValueRange{tensor::EmptyOp::create(b, scalesType.getShape(),
+                                                b.getF32Type(), ValueRange{n})},
+             ArrayRef<AffineMap>{AffineMap::getMultiDimIdentityMap(2, ctx)},
+             ArrayRef<IteratorType>{IteratorType::parallel,
+                                    IteratorType::parallel},
+             [&](OpBuilder &ob, Location loc, ValueRange) {
+               ImplicitLocOpBuilder ib(loc, ob);
+               Value t = linalg::IndexOp::create(ib, 0);
+               Value g = linalg::IndexOp::create(ib, 1);
+               Value bits = arith::ConstantOp::create(ib, ib.getI32IntegerAttr(0));
+               for (int64_t j = 0; j < 4; ++j) {
+                 Value byte = tensor::ExtractOp::create(
+                     ib, rows,
+                     ValueRange{t, g,
+                                arith::ConstantIndexOp::create(ib, headSize + j)});
+                 Value wide = arith::ExtUIOp::create(ib, ib.getI32Type(), byte);
+                 if (j)
+                   wide = arith::ShLIOp::create(
+                       ib, wide,
+                       arith::ConstantOp::create(ib, ib.getI32IntegerAttr(8 * j)));
+                 bits = arith::OrIOp::create(ib, bits, wide);
+               }
+               linalg::YieldOp::create(
+                   ib, arith::BitcastOp::create(ib, ib.getF32Type(), bits)
+                           .getResult());
+             })
+      .getResult(0);
+}
 } // namespace
 
 FailureOr<Value> qnt::decomposeAttention(RewriterBase &rewriter,
@@ -58,9 +97,11 @@ FailureOr<Value> qnt::decomposeAttention(RewriterBase &rewriter,
   Value live = arith::MinSIOp::create(
       b, arith::AddIOp::create(b, pos, rows),
       arith::ConstantIndexOp::create(b, seq));
+  bool quantized = op.getCache() == CacheFormat::i8;
+  Type cacheElem = kType.getElementType();
   auto liveSlice = [&](Value cache) {
     return tensor::ExtractSliceOp::create(
-        b, RankedTensorType::get({kDyn, kvHeads, hs}, f32), cache,
+        b, RankedTensorType::get({kDyn, kvHeads, hs}, cacheElem), cache,
         ArrayRef<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(0),
                                b.getIndexAttr(0)},
         ArrayRef<OpFoldResult>{live, b.getIndexAttr(kvHeads),
@@ -68,7 +109,19 @@ FailureOr<Value> qnt::decomposeAttention(RewriterBase &rewriter,
         ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1),
                                b.getIndexAttr(1)});
   };
+  // An i8 cache: the codes are read in place of the values, and each row's
+  // scale multiplies the scores (keys) and the probabilities (values).
   Value keys = liveSlice(op.getKeys()), values = liveSlice(op.getValues());
+  Value keyScales, valueScales;
+  if (quantized) {
+    keyScales = rowScales(b, op.getKeys(), live, kvHeads, hs);
+    valueScales = rowScales(b, op.getValues(), live, kvHeads, hs);
+  }
+  auto element = [&](ImplicitLocOpBuilder &ib, Value v) -> Value {
+    return quantized ? arith::SIToFPOp::create(ib, ib.getF32Type(), v)
+                           .getResult()
+                     : v;
+  };
   auto scoresType = RankedTensorType::get({kDyn, heads, kDyn}, f32);
   auto rowsType = RankedTensorType::get({kDyn, heads}, f32);
   auto empty3 = [&] {
@@ -96,8 +149,8 @@ FailureOr<Value> qnt::decomposeAttention(RewriterBase &rewriter,
       {IteratorType::parallel, IteratorType::parallel, IteratorType::parallel,
        IteratorType::reduction},
       [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-        return arith::AddFOp::create(ib, a[2],
-                                     arith::MulFOp::create(ib, a[0], a[1]));
+        return arith::AddFOp::create(
+            ib, a[2], arith::MulFOp::create(ib, a[0], element(ib, a[1])));
       });
   AffineExpr r3, h3, t3;
   bindDims(ctx, r3, h3, t3);
@@ -107,6 +160,13 @@ FailureOr<Value> qnt::decomposeAttention(RewriterBase &rewriter,
   SmallVector<IteratorType> reduce3 = {IteratorType::parallel,
                                        IteratorType::parallel,
                                        IteratorType::reduction};
+  AffineMap scaleOf3 = AffineMap::get(3, 0, {t3, h3.floorDiv(group)}, ctx);
+  if (quantized)
+    dots = generic(b, scoresType, empty3(), ValueRange{dots, keyScales},
+                   {id3, scaleOf3, id3}, par3,
+                   [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+                     return arith::MulFOp::create(ib, a[0], a[1]);
+                   });
   // Row r sees positions t <= pos + r.
   Value scores = generic(
       b, scoresType, empty3(), ValueRange{dots}, {id3, id3}, par3,
@@ -140,6 +200,12 @@ FailureOr<Value> qnt::decomposeAttention(RewriterBase &rewriter,
       par3, [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
         return arith::DivFOp::create(ib, a[0], a[1]);
       });
+  if (quantized)
+    probs = generic(b, scoresType, empty3(), ValueRange{probs, valueScales},
+                    {id3, scaleOf3, id3}, par3,
+                    [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+                      return arith::MulFOp::create(ib, a[0], a[1]);
+                    });
   // out[r, h, i] = sum_t p[r, h, t] * v[t, h / g, i]
   Value outInit = tensor::EmptyOp::create(b, qType.getShape(), f32,
                                           qType.isDynamicDim(0)
@@ -153,11 +219,91 @@ FailureOr<Value> qnt::decomposeAttention(RewriterBase &rewriter,
       {IteratorType::parallel, IteratorType::parallel, IteratorType::reduction,
        IteratorType::parallel},
       [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-        return arith::AddFOp::create(ib, a[2],
-                                     arith::MulFOp::create(ib, a[0], a[1]));
+        return arith::AddFOp::create(
+            ib, a[2], arith::MulFOp::create(ib, a[0], element(ib, a[1])));
       });
   rewriter.replaceOp(op, out);
   return out;
+}
+
+FailureOr<Value> qnt::decomposePackCacheRows(RewriterBase &rewriter,
+                                             PackCacheRowsOp op) {
+  ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+  b.setInsertionPoint(op);
+  if (op.getFormat() == CacheFormat::f32) {
+    rewriter.replaceOp(op, op.getRows());
+    return op.getRows();
+  }
+  MLIRContext *ctx = op.getContext();
+  auto rowsType = cast<RankedTensorType>(op.getRows().getType());
+  auto resultType = cast<RankedTensorType>(op.getResult().getType());
+  int64_t heads = rowsType.getDimSize(1), d = rowsType.getDimSize(2);
+  Type f32 = b.getF32Type();
+  SmallVector<Value> dyn;
+  if (rowsType.isDynamicDim(0))
+    dyn.push_back(tensor::DimOp::create(b, op.getRows(), 0));
+  // amax[t, h] = max_i |x[t, h, i]|
+  auto amaxType = RankedTensorType::get({rowsType.getDimSize(0), heads}, f32);
+  Value amaxInit =
+      linalg::FillOp::create(
+          b, f32Const(b, 0.0f),
+          ValueRange{tensor::EmptyOp::create(b, amaxType.getShape(), f32, dyn)})
+          .getResult(0);
+  AffineExpr t, h, i;
+  bindDims(ctx, t, h, i);
+  Value amax = generic(
+      b, amaxType, amaxInit, ValueRange{op.getRows()},
+      {AffineMap::get(3, 0, {t, h, i}, ctx), AffineMap::get(3, 0, {t, h}, ctx)},
+      {IteratorType::parallel, IteratorType::parallel,
+       IteratorType::reduction},
+      [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+        return arith::MaximumFOp::create(ib, a[1],
+                                         math::AbsFOp::create(ib, a[0]));
+      });
+  // Byte j of a row: code round(x[j] * 127 / amax) for j < D, else byte
+  // j - D of the scale amax / 127.
+  Value rows = op.getRows();
+  Value packed = generic(
+      b, resultType,
+      tensor::EmptyOp::create(b, resultType.getShape(), b.getI8Type(), dyn),
+      ValueRange{amax},
+      {AffineMap::get(3, 0, {t, h}, ctx),
+       AffineMap::getMultiDimIdentityMap(3, ctx)},
+      {IteratorType::parallel, IteratorType::parallel,
+       IteratorType::parallel},
+      [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+        Value m = a[0];
+        Value j = linalg::IndexOp::create(ib, 2);
+        Value dIndex = arith::ConstantIndexOp::create(ib, d);
+        Value isCode =
+            arith::CmpIOp::create(ib, arith::CmpIPredicate::ult, j, dIndex);
+        Value x = tensor::ExtractOp::create(
+            ib, rows,
+            ValueRange{linalg::IndexOp::create(ib, 0),
+                       linalg::IndexOp::create(ib, 1),
+                       arith::MinUIOp::create(
+                           ib, j, arith::ConstantIndexOp::create(ib, d - 1))});
+        Value zero = f32Const(ib, 0.0f);
+        Value inv = arith::SelectOp::create(
+            ib, arith::CmpFOp::create(ib, arith::CmpFPredicate::OGT, m, zero),
+            arith::DivFOp::create(ib, f32Const(ib, 127.0f), m), zero);
+        Value code = arith::FPToSIOp::create(
+            ib, ib.getI8Type(),
+            math::RoundEvenOp::create(ib, arith::MulFOp::create(ib, x, inv)));
+        Value scaleBits = arith::BitcastOp::create(
+            ib, ib.getI32Type(),
+            arith::DivFOp::create(ib, m, f32Const(ib, 127.0f)));
+        Value shift = arith::MulIOp::create(
+            ib,
+            arith::IndexCastOp::create(ib, ib.getI32Type(),
+                                       arith::SubIOp::create(ib, j, dIndex)),
+            arith::ConstantOp::create(ib, ib.getI32IntegerAttr(8)));
+        Value byte = arith::TruncIOp::create(
+            ib, ib.getI8Type(), arith::ShRUIOp::create(ib, scaleBits, shift));
+        return arith::SelectOp::create(ib, isCode, code, byte);
+      });
+  rewriter.replaceOp(op, packed);
+  return packed;
 }
 
 namespace {
@@ -169,20 +315,19 @@ struct DecomposeAttentionPattern final : OpRewritePattern<AttentionOp> {
   }
 };
 
+struct DecomposePackCacheRowsPattern final
+    : OpRewritePattern<PackCacheRowsOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(PackCacheRowsOp op,
+                                PatternRewriter &rewriter) const override {
+    return decomposePackCacheRows(rewriter, op);
+  }
+};
+
 struct DecomposeAttention final
     : qnt::impl::QntDecomposeAttentionPassBase<DecomposeAttention> {
   using Base::Base;
   void runOnOperation() override {
-    WalkResult quantized = getOperation()->walk([](AttentionOp op) {
-      if (op.getCache() == CacheFormat::f32)
-        return WalkResult::advance();
-      op.emitOpError() << "qnt-decompose-attention reads f32 caches only, "
-                          "not #qnt.cache_format<"
-                       << stringifyCacheFormat(op.getCache()) << ">";
-      return WalkResult::interrupt();
-    });
-    if (quantized.wasInterrupted())
-      return signalPassFailure();
     RewritePatternSet patterns(&getContext());
     populateDecomposeAttentionPatterns(patterns);
     if (failed(applyPatternsGreedily(
@@ -194,5 +339,6 @@ struct DecomposeAttention final
 } // namespace
 
 void qnt::populateDecomposeAttentionPatterns(RewritePatternSet &patterns) {
-  patterns.add<DecomposeAttentionPattern>(patterns.getContext());
+  patterns.add<DecomposeAttentionPattern, DecomposePackCacheRowsPattern>(
+      patterns.getContext());
 }

@@ -623,10 +623,6 @@ int main(int argc, char **argv) {
       return fail("--activations=" + activations +
                   " selects the host CPU kernels; it does not apply to "
                   "--target=cuda");
-    if (kvCache != "f32")
-      return fail("--kv-cache=" + kvCache +
-                  " is not available with --target=cuda yet (the GPU "
-                  "attention reads f32 caches)");
   } else if (chip.getNumOccurrences() || gpuFormat.getNumOccurrences()) {
     return fail("--chip and --gpu-format need --target=cuda");
   }

@@ -158,15 +158,18 @@ def QntPlanWorkspacePass
 }
 
 def QntDecomposeAttentionPass : Pass<"qnt-decompose-attention"> {
-  let summary = "Lower qnt.attention to linalg ops over the live positions";
+  let summary = "Lower qnt.attention (over the live positions) and qnt.pack_cache_rows to linalg ops";
   let description = [{
     On tensors. Each `qnt.attention` becomes linalg.generic ops over the
     slice of the cache that its rows may see (positions below
     `min(position + T, S)`, a dynamic size): the scores `q . k` of every
     row, head and position, the causal mask (row r sees positions up to
     `position + r`), a max-subtracted softmax and the weighted sum of the
-    values. The GPU pipeline uses it (its generic lowering maps the linalg
-    ops to threads); the CPU pipeline has a kernel of its own
+    values. With an i8 cache (`#qnt.cache_format<i8>`) the dot products read
+    the codes, and each row's scale multiplies its scores and
+    probabilities. `qnt.pack_cache_rows` becomes linalg ops too (max |x| per
+    row, then each byte). The GPU pipeline uses it (its generic lowering
+    maps the linalg ops to threads); the CPU pipeline has kernels of its own
     (convert-qnt-to-vector).
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",

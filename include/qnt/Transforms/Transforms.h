@@ -18,6 +18,11 @@ void populateFuseDequantMatmulPatterns(RewritePatternSet &patterns);
 /// the cache (positions below min(position + T, S)): scores, the causal
 /// mask, softmax, weighted sum of values. Returns the new result.
 FailureOr<Value> decomposeAttention(RewriterBase &rewriter, AttentionOp op);
+/// qnt.pack_cache_rows as linalg ops: the rows' max |x| per token and head,
+/// then each byte of the packed rows (a code or a byte of the scale).
+FailureOr<Value> decomposePackCacheRows(RewriterBase &rewriter,
+                                        PackCacheRowsOp op);
+/// Both decompositions (qnt-decompose-attention).
 void populateDecomposeAttentionPatterns(RewritePatternSet &patterns);
 
 /// The size of a model's KV caches in a cache format.
