@@ -216,8 +216,8 @@ def Qnt_AttentionOp : Qnt_Op<"attention", [Pure]> {
     n are never read. Lowerings: convert-qnt-to-vector (CPU: one pass over
     the cache per head with a running softmax, quantized rows decoded in
     registers, heads and rows split across threads with `parallel`),
-    qnt-decompose-attention (linalg ops over the live slice of a float
-    cache, for the GPU pipeline).
+    qnt-decompose-attention (linalg ops over the live slice of the cache,
+    for the GPU pipeline).
 
     ```mlir
     %o = qnt.attention %q, %k, %v, %pos {scale = 0.125 : f32}
