@@ -185,7 +185,8 @@ LogicalResult QuantizeWeights::quantizeWeight(Operation *layer,
 
 LogicalResult QuantizeWeights::initialize(MLIRContext *context) {
   auto error = [&]() {
-    return emitError(UnknownLoc::get(context)) << "qnt-quantize-weights option ";
+    return emitError(UnknownLoc::get(context))
+           << "qnt-quantize-weights option ";
   };
   if (bits < 1 || bits > 8)
     return error() << "bits=" << static_cast<int64_t>(bits)
@@ -198,8 +199,7 @@ LogicalResult QuantizeWeights::initialize(MLIRContext *context) {
     return error() << "min-elements=" << static_cast<int64_t>(minElements)
                    << " must be 0 or more";
   if (!parseScaleType(context, scaleType))
-    return error() << "scale-type=" << scaleType
-                   << " must be f32, f16 or bf16";
+    return error() << "scale-type=" << scaleType << " must be f32, f16 or bf16";
   return success();
 }
 
