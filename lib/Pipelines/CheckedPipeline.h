@@ -13,10 +13,10 @@ namespace mlir::qnt {
 /// "error: MESSAGE" and exits 1) with the message from `check` ("" when the
 /// options are valid).
 template <typename Options>
-void registerCheckedPipeline(
-    llvm::StringRef arg, llvm::StringRef description,
-    std::string (*check)(const Options &, llvm::StringRef owner),
-    void (*build)(OpPassManager &, const Options &)) {
+void registerCheckedPipeline(llvm::StringRef arg, llvm::StringRef description,
+                             std::string (*check)(const Options &,
+                                                  llvm::StringRef owner),
+                             void (*build)(OpPassManager &, const Options &)) {
   std::string name = arg.str();
   registerPassPipeline(
       arg, description,

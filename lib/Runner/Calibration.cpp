@@ -141,34 +141,34 @@ std::string mlir::qnt::writeCalibrationStatistics(
     const std::string &path, const std::vector<LayerStatistics> &stats,
     const std::string &comment, std::vector<std::string> &unseen) {
   return writeOutputFile(path, [&](llvm::raw_ostream &os) {
-  os << "# " << comment << "\n";
-  for (const LayerStatistics &s : stats) {
-    if (s.rows == 0) {
-      unseen.push_back(s.name);
-      continue;
-    }
-    // 9 significant digits: a float survives the round trip exactly.
-    auto number = [&](double v) {
-      char text[32];
-      std::snprintf(text, sizeof text, " %.9g", v);
-      os << text;
-    };
-    os << s.name;
-    for (double v : s.sumSquares)
-      number(v / s.rows);
-    os << "\n";
-    // The mean as one direction: E[x x^T] = Cov + mu mu^T, with the
-    // covariance's diagonal left in the residual E[x_k^2] - mu_k^2.
-    double norm2 = 0;
-    for (double v : s.sums)
-      norm2 += (v / s.rows) * (v / s.rows);
-    if (norm2 > 0) {
-      os << s.name << " eigen";
-      number(norm2);
-      for (double v : s.sums)
-        number(v / s.rows / std::sqrt(norm2));
+    os << "# " << comment << "\n";
+    for (const LayerStatistics &s : stats) {
+      if (s.rows == 0) {
+        unseen.push_back(s.name);
+        continue;
+      }
+      // 9 significant digits: a float survives the round trip exactly.
+      auto number = [&](double v) {
+        char text[32];
+        std::snprintf(text, sizeof text, " %.9g", v);
+        os << text;
+      };
+      os << s.name;
+      for (double v : s.sumSquares)
+        number(v / s.rows);
       os << "\n";
+      // The mean as one direction: E[x x^T] = Cov + mu mu^T, with the
+      // covariance's diagonal left in the residual E[x_k^2] - mu_k^2.
+      double norm2 = 0;
+      for (double v : s.sums)
+        norm2 += (v / s.rows) * (v / s.rows);
+      if (norm2 > 0) {
+        os << s.name << " eigen";
+        number(norm2);
+        for (double v : s.sums)
+          number(v / s.rows / std::sqrt(norm2));
+        os << "\n";
+      }
     }
-  }
   });
 }

@@ -6,9 +6,9 @@
 #include "llvm/ADT/Twine.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <cerrno>
 #include <dlfcn.h>
 #include <link.h>
 #include <sys/mman.h>
@@ -189,8 +189,10 @@ std::unique_ptr<ModelLibrary> ModelLibrary::load(const std::string &path,
       return fail("'" + entry + "' has a state argument that is not an f32 "
                   "or i8 buffer: " + sig);
     if (llvm::is_contained(s.shape, -1))
-      return fail("'" + entry + "' has a state buffer with a dynamic "
-                  "dimension, which the caller cannot size: " + sig);
+      return fail("'" + entry +
+                  "' has a state buffer with a dynamic "
+                  "dimension, which the caller cannot size: " +
+                  sig);
     if (s.numElements() < 0 ||
         s.numElements() > INT64_MAX / int64_t(sizeof(float)))
       return fail("'" + entry + "' has a state buffer of " +
@@ -210,9 +212,8 @@ std::unique_ptr<ModelLibrary> ModelLibrary::load(const std::string &path,
     return fail("'" + entry + "' has no state buffer of rank 2 or more (the "
                 "KV cache, whose second dimension is the context): " + sig);
   if (lib->contextSize > kMaxContext)
-    return fail("'" + entry + "' has a context of " +
-                Twine(lib->contextSize) + " positions; the limit is " +
-                Twine(kMaxContext) + ": " + sig);
+    return fail("'" + entry + "' has a context of " + Twine(lib->contextSize) +
+                " positions; the limit is " + Twine(kMaxContext) + ": " + sig);
   lib->vocab = logits.shape[0];
 
   // The optional prefill entry point: the same state and logits after a

@@ -8,11 +8,10 @@ std::string OptionRange::check(llvm::StringRef owner, llvm::StringRef name,
                                int64_t value) const {
   if (contains(value))
     return "";
-  std::string text = owner.empty() ? std::string()
-                                   : (owner + " option ").str();
+  std::string text = owner.empty() ? std::string() : (owner + " option ").str();
   text += (name + "=" + llvm::Twine(value)).str();
-  std::string range = "[" + std::to_string(min) + ", " + std::to_string(max) +
-                      "]";
+  std::string range =
+      "[" + std::to_string(min) + ", " + std::to_string(max) + "]";
   if (value >= min && value <= max)
     return text + " is not a multiple of " + std::to_string(multipleOf) +
            " in " + range;

@@ -151,9 +151,8 @@ void OutputFile::discard() {
   committed = true;
 }
 
-std::string
-mlir::qnt::writeOutputFile(StringRef path,
-                           llvm::function_ref<void(llvm::raw_ostream &)> write) {
+std::string mlir::qnt::writeOutputFile(
+    StringRef path, llvm::function_ref<void(llvm::raw_ostream &)> write) {
   std::string error;
   std::unique_ptr<OutputFile> out = OutputFile::create(path, error);
   if (!out)

@@ -94,8 +94,8 @@ qnt::translateAndOptimize(ModuleOp module, llvm::LLVMContext &context,
 }
 
 bool qnt::emitMachineCode(llvm::Module &module, llvm::TargetMachine &machine,
-                          llvm::CodeGenFileType kind,
-                          llvm::raw_fd_ostream &os, std::string &error) {
+                          llvm::CodeGenFileType kind, llvm::raw_fd_ostream &os,
+                          std::string &error) {
   // The object writer patches headers in place; a pipe or a device cannot
   // seek, so it gets the bytes through a buffer (flushed when destroyed).
   std::optional<llvm::buffer_ostream> buffered;

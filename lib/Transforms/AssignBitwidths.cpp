@@ -1,4 +1,5 @@
 // qnt-assign-bitwidths: per-layer schemes from sensitivity, cost and budget.
+#include "DefaultTarget.h" // kDefaultTarget: targets/host-x86_64.target
 #include "mlir/IR/Builders.h"
 #include "qnt/IR/QntOps.h"
 #include "qnt/Support/BitAllocation.h"
@@ -9,7 +10,6 @@
 #include "qnt/Transforms/LinearLayer.h"
 #include "qnt/Transforms/Passes.h"
 #include "qnt/Transforms/Transforms.h"
-#include "DefaultTarget.h" // kDefaultTarget: targets/host-x86_64.target
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -163,8 +163,8 @@ struct AssignBitwidths final
   /// Checks the options before any pass of the pipeline runs.
   LogicalResult initialize(MLIRContext *context) override {
     std::vector<std::string> specs(candidates.begin(), candidates.end());
-    std::string error = checkAssignBitwidthsOptions(budget, batch, specs,
-                                                    scaleType);
+    std::string error =
+        checkAssignBitwidthsOptions(budget, batch, specs, scaleType);
     if (!error.empty())
       return emitError(UnknownLoc::get(context)) << error;
     if (!symbolizeCacheFormat(kvCache))

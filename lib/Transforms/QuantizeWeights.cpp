@@ -235,7 +235,8 @@ static std::optional<EmbeddingGather> matchEmbeddingGather(
 
 LogicalResult QuantizeWeights::initialize(MLIRContext *context) {
   auto error = [&]() {
-    return emitError(UnknownLoc::get(context)) << "qnt-quantize-weights option ";
+    return emitError(UnknownLoc::get(context))
+           << "qnt-quantize-weights option ";
   };
   if (bits < 1 || bits > 8)
     return error() << "bits=" << static_cast<int64_t>(bits)
@@ -251,8 +252,7 @@ LogicalResult QuantizeWeights::initialize(MLIRContext *context) {
     return error() << "embedding-bits=" << static_cast<int64_t>(embeddingBits)
                    << " is out of range [1, 8]";
   if (!parseScaleType(context, scaleType))
-    return error() << "scale-type=" << scaleType
-                   << " must be f32, f16 or bf16";
+    return error() << "scale-type=" << scaleType << " must be f32, f16 or bf16";
   return success();
 }
 

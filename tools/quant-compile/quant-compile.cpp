@@ -23,19 +23,19 @@
 #include "qnt/Transforms/Passes.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
-#include "llvm/Support/FileUtilities.h"
-#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/Process.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/Timer.h"
 #include "llvm/Support/raw_ostream.h"
-#include "llvm/Support/Process.h"
 #include <chrono>
-#include <sys/mman.h>
 #include <optional>
+#include <sys/mman.h>
 
 using namespace mlir;
 namespace cl = llvm::cl;
@@ -423,8 +423,8 @@ static bool writeHeader(ModuleOp module, raw_ostream &os, std::string &error) {
      << guard << "\n#define " << guard
      << "\n\n#include <stdbool.h>\n#include <stdint.h>\n\n#ifdef __cplusplus\n"
         "extern \"C\" {\n#endif\n\n"
-     << structs << prototypes
-     << "\n#ifdef __cplusplus\n}\n#endif\n\n#endif // " << guard << "\n";
+     << structs << prototypes << "\n#ifdef __cplusplus\n}\n#endif\n\n#endif // "
+     << guard << "\n";
   return true;
 }
 
@@ -551,8 +551,9 @@ static int lowerAndEmit(ModuleOp module, StringRef kind, qnt::OutputFile &out,
   if (kind == "asm" || kind == "obj") {
     progress.step(Twine(prefix) + "emitting machine code");
     if (!qnt::emitMachineCode(*llvmModule, *machine,
-                              kind == "asm" ? llvm::CodeGenFileType::AssemblyFile
-                                            : llvm::CodeGenFileType::ObjectFile,
+                              kind == "asm"
+                                  ? llvm::CodeGenFileType::AssemblyFile
+                                  : llvm::CodeGenFileType::ObjectFile,
                               out.os(), error))
       return fail(error);
     return commit();
@@ -581,8 +582,8 @@ static int lowerAndEmit(ModuleOp module, StringRef kind, qnt::OutputFile &out,
   progress.step(Twine(prefix) + "linking " + path);
   if (gpu ? !qnt::linkCudaSharedLibrary({std::string(objectPath)}, library,
                                         error)
-          : !qnt::linkSharedLibrary({std::string(objectPath)}, library,
-                                    threads, error))
+          : !qnt::linkSharedLibrary({std::string(objectPath)}, library, threads,
+                                    error))
     return fail(error);
   return commit();
 }
@@ -613,7 +614,8 @@ int main(int argc, char **argv) {
   if (cuda) {
     gpu.chip = chip;
     gpu.format = kind == "asm" ? std::string("ptx") : gpuFormat;
-    if (std::string error = qnt::checkGpuPipelineOptions(gpu, ""); !error.empty())
+    if (std::string error = qnt::checkGpuPipelineOptions(gpu, "");
+        !error.empty())
       return fail("--target=cuda: " + error);
     if (threads.getNumOccurrences() && threads)
       return fail("--parallel splits work across host threads; it does not "

@@ -49,10 +49,11 @@ TEST(TargetDescription, ParsesAndRejectsBadFiles) {
             "the CPU kernel model needs rows_per_tile and cols_per_tile "
             "(positive integers), tile_ps_per_code and row_ps_per_code");
   // A tile beyond the kernels' is refused before it becomes an integer.
-  EXPECT_EQ(TargetDescription::parse("memory_bandwidth_gbs = 1\npeak_gflops = 1\n"
-                                     "rows_per_tile = 1e300\n",
-                                     t),
-            "rows_per_tile and cols_per_tile must be at most 64");
+  EXPECT_EQ(
+      TargetDescription::parse("memory_bandwidth_gbs = 1\npeak_gflops = 1\n"
+                               "rows_per_tile = 1e300\n",
+                               t),
+      "rows_per_tile and cols_per_tile must be at most 64");
   TargetDescription empty;
   EXPECT_EQ(TargetDescription::parse("name = x\n", empty),
             "memory_bandwidth_gbs and peak_gflops must be given and positive");

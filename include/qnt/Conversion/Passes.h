@@ -32,8 +32,8 @@ inline constexpr OptionRange kStreamsRange{1, 8};
 /// the option and its range.
 std::string checkConvertQntToVectorOptions(llvm::StringRef owner, int64_t chunk,
                                            int64_t rowsPerTile,
-                                           int64_t colsPerTile,
-                                           int64_t streams, int64_t actBlock,
+                                           int64_t colsPerTile, int64_t streams,
+                                           int64_t actBlock,
                                            llvm::StringRef activations,
                                            llvm::StringRef intDot);
 

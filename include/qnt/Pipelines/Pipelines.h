@@ -8,15 +8,18 @@
 namespace mlir::qnt {
 
 struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
-  PassOptions::Option<int64_t> chunk{*this, "chunk",
-                                     llvm::cl::desc("Codes unpacked per vector step: a multiple of 8 in "
+  PassOptions::Option<int64_t> chunk{
+      *this, "chunk",
+      llvm::cl::desc("Codes unpacked per vector step: a multiple of 8 in "
                      "[8, 128]"),
-                                     llvm::cl::init(16)};
+      llvm::cl::init(16)};
   PassOptions::Option<int64_t> rowsPerTile{
-      *this, "rows-per-tile", llvm::cl::desc("Rows of x sharing each unpacked chunk: 1 to 8"),
+      *this, "rows-per-tile",
+      llvm::cl::desc("Rows of x sharing each unpacked chunk: 1 to 8"),
       llvm::cl::init(4)};
   PassOptions::Option<int64_t> colsPerTile{
-      *this, "cols-per-tile", llvm::cl::desc("Weight rows processed together: 1 to 8"),
+      *this, "cols-per-tile",
+      llvm::cl::desc("Weight rows processed together: 1 to 8"),
       llvm::cl::init(4)};
   PassOptions::Option<int64_t> streams{
       *this, "streams",
@@ -103,7 +106,8 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
                      "dimension: 1 to 1024"),
       llvm::cl::init(256)};
   PassOptions::Option<int64_t> optLevel{
-      *this, "O", llvm::cl::desc("Optimization level of the device code: 0 to 3"),
+      *this, "O",
+      llvm::cl::desc("Optimization level of the device code: 0 to 3"),
       llvm::cl::init(3)};
 };
 

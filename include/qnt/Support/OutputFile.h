@@ -68,8 +68,9 @@ private:
 
 /// Writes `path` in full or not at all with `write` (an OutputFile created,
 /// written, committed). Returns "" or "cannot write 'PATH': REASON".
-std::string writeOutputFile(llvm::StringRef path,
-                            llvm::function_ref<void(llvm::raw_ostream &)> write);
+std::string
+writeOutputFile(llvm::StringRef path,
+                llvm::function_ref<void(llvm::raw_ostream &)> write);
 
 } // namespace mlir::qnt
 

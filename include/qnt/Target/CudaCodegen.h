@@ -10,8 +10,7 @@ namespace mlir::qnt {
 
 /// Writes the PTX of a module lowered by qnt-gpu-pipeline with format=ptx
 /// (its gpu.binary ops) to `os`.
-bool writeDevicePtx(ModuleOp module, llvm::raw_ostream &os,
-                    std::string &error);
+bool writeDevicePtx(ModuleOp module, llvm::raw_ostream &os, std::string &error);
 
 /// Links host objects of a module lowered by qnt-gpu-pipeline into a shared
 /// library with the qnt CUDA runtime (libQntCudaRuntime.a) and libcuda

@@ -28,10 +28,11 @@ inline constexpr OptionRange kGpuBlockSizeRange{1, 1024};
 
 /// "" when qnt-assign-bitwidths' options parse and are in range, else the
 /// error naming `owner` and the option.
-std::string checkAssignBitwidthsOptions(
-    llvm::StringRef budget, int64_t batch,
-    llvm::ArrayRef<std::string> candidates, llvm::StringRef scaleType,
-    llvm::StringRef owner = "qnt-assign-bitwidths");
+std::string
+checkAssignBitwidthsOptions(llvm::StringRef budget, int64_t batch,
+                            llvm::ArrayRef<std::string> candidates,
+                            llvm::StringRef scaleType,
+                            llvm::StringRef owner = "qnt-assign-bitwidths");
 } // namespace mlir::qnt
 
 #endif // QNT_TRANSFORMS_PASSES_H
