@@ -10,6 +10,8 @@ using namespace mlir;
 
 void qnt::buildCpuBufferizePipeline(OpPassManager &pm,
                                     const CpuPipelineOptions &options) {
+  // f16/bf16 checkpoint tensors still in float are widened once, here.
+  pm.addPass(createQntFoldConstantCastsPass());
   pm.addPass(createQntFuseDequantMatmulPass());
   ConvertQntToVectorPassOptions lowering;
   lowering.chunk = options.chunk;

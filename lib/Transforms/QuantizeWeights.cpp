@@ -278,7 +278,10 @@ void QuantizeWeights::runOnOperation() {
       if (failed(quantizeWeight(op, rows, n, k, scheme, name, builder,
                                 packed)))
         return signalPassFailure();
-      auto weightType = cast<RankedTensorType>(c.weight.getType());
+      // The layer's operand type: f32 also when the constant is f16/bf16
+      // widened by arith.extf.
+      auto weightType = cast<RankedTensorType>(
+          op->getOperand(c.layer.weightIndex).getType());
       Type elem = weightType.getElementType();
       Location loc = op->getLoc();
       weightTensor = DequantizeOp::create(
@@ -296,10 +299,17 @@ void QuantizeWeights::runOnOperation() {
     op->setOperand(c.layer.weightIndex, weightTensor);
   }
 
-  // Float weights nobody reads any more are dropped.
-  llvm::SetVector<Operation *> weights;
-  for (ConstantLinearLayer &c : candidates)
+  // Float weights nobody reads any more are dropped (their widening casts
+  // first).
+  llvm::SetVector<Operation *> widens, weights;
+  for (ConstantLinearLayer &c : candidates) {
+    if (c.widen)
+      widens.insert(c.widen);
     weights.insert(c.weight);
+  }
+  for (Operation *widen : widens)
+    if (widen->use_empty())
+      widen->erase();
   for (Operation *weight : weights)
     if (weight->use_empty())
       weight->erase();
