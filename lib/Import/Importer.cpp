@@ -1,5 +1,6 @@
 // The table of checkpoint formats.
 #include "qnt/Import/Importer.h"
+#include "qnt/Import/Gguf.h"
 #include "qnt/Import/HuggingFace.h"
 #include "qnt/Import/Llama2c.h"
 #include "llvm/Support/FileSystem.h"
@@ -17,6 +18,10 @@ static const CheckpointFormat kFormats[] = {
      "(LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM; F32, F16, "
      "BF16)",
      readHuggingFace},
+    {"gguf",
+     "GGUF file of llama.cpp, version 2 or 3 (architectures llama, qwen2; "
+     "F32, F16, BF16, and Q8_0, Q4_0, Q5_0, Q6_K blocks kept as they are)",
+     readGguf},
 };
 
 llvm::ArrayRef<CheckpointFormat> mlir::qnt::getCheckpointFormats() {

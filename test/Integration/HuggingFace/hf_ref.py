@@ -62,8 +62,9 @@ def load(directory):
 
 
 class Model:
-    def __init__(self, directory):
-        self.cfg, self.t = load(directory)
+    def __init__(self, directory=None, cfg=None, tensors=None):
+        """A checkpoint directory, or its config and float64 tensors."""
+        self.cfg, self.t = load(directory) if directory else (cfg, tensors)
         c = self.cfg
         self.heads = c["num_attention_heads"]
         self.kv_heads = c.get("num_key_value_heads", self.heads)

@@ -83,8 +83,9 @@ def hf_permute(w, heads):
     return w.reshape(heads, rows // heads // 2, 2, cols).transpose(0, 2, 1, 3).reshape(rows, cols)
 
 
-def stories(args):
-    raw = np.fromfile(args.checkpoint, dtype=np.uint8)
+def load_llama2c(path):
+    """The tensors of a llama2.c checkpoint in Meta's layout and its shape."""
+    raw = np.fromfile(path, dtype=np.uint8)
     dim, hidden, layers, heads, kv_heads, vocab, seq = (
         int(v) for v in np.frombuffer(raw[:28].tobytes(), dtype=np.int32))
     shared = vocab > 0
@@ -101,20 +102,31 @@ def stories(args):
         o += n
         return t
 
-    emb = take(vocab, dim)
-    rms_att = take(layers, dim)
-    wq = take(layers, dim, dim)
-    wk = take(layers, kv_dim, dim)
-    wv = take(layers, kv_dim, dim)
-    wo = take(layers, dim, dim)
-    rms_ffn = take(layers, dim)
-    w1 = take(layers, hidden, dim)
-    w2 = take(layers, dim, hidden)
-    w3 = take(layers, hidden, dim)
-    rms_final = take(dim)
+    m = dict(dim=dim, hidden=hidden, layers=layers, heads=heads, kv_heads=kv_heads,
+             vocab=vocab, seq=seq, shared=shared)
+    m["emb"] = take(vocab, dim)
+    m["rms_att"] = take(layers, dim)
+    m["wq"] = take(layers, dim, dim)
+    m["wk"] = take(layers, kv_dim, dim)
+    m["wv"] = take(layers, kv_dim, dim)
+    m["wo"] = take(layers, dim, dim)
+    m["rms_ffn"] = take(layers, dim)
+    m["w1"] = take(layers, hidden, dim)
+    m["w2"] = take(layers, dim, hidden)
+    m["w3"] = take(layers, hidden, dim)
+    m["rms_final"] = take(dim)
     take(seq * head // 2)
     take(seq * head // 2)
-    cls = emb if shared else take(vocab, dim)
+    m["cls"] = m["emb"] if shared else take(vocab, dim)
+    return m
+
+
+def stories(args):
+    m = load_llama2c(args.checkpoint)
+    dim, hidden, layers, heads, kv_heads, vocab, seq, shared = (
+        m[k] for k in ("dim", "hidden", "layers", "heads", "kv_heads", "vocab", "seq", "shared"))
+    emb, rms_att, wq, wk, wv, wo = (m[k] for k in ("emb", "rms_att", "wq", "wk", "wv", "wo"))
+    rms_ffn, w1, w2, w3, rms_final, cls = (m[k] for k in ("rms_ffn", "w1", "w2", "w3", "rms_final", "cls"))
     t = {"model.embed_tokens.weight": emb, "model.norm.weight": rms_final}
     tied = shared and not args.untied
     if not tied:
@@ -144,7 +156,7 @@ def stories(args):
     write_checkpoint(args.out, config, t, args.dtype, args.shards, args.shuffle)
 
 
-def qwen2(args):
+def qwen2_model(arch=None):
     """A random model with Qwen2's features: q/k/v biases, rope_theta 1e6,
     grouped-query attention, head_dim not equal to hidden_size / heads,
     tied embeddings."""
@@ -172,13 +184,18 @@ def qwen2(args):
         t[p + "mlp.up_proj.weight"] = w(hidden, dim)
         t[p + "mlp.down_proj.weight"] = w(dim, hidden)
     config = {
-        "architectures": [args.arch or "Qwen2ForCausalLM"], "model_type": "qwen2",
+        "architectures": [arch or "Qwen2ForCausalLM"], "model_type": "qwen2",
         "hidden_size": dim, "intermediate_size": hidden, "num_hidden_layers": layers,
         "num_attention_heads": heads, "num_key_value_heads": kv_heads, "head_dim": head,
         "vocab_size": vocab, "max_position_embeddings": seq, "rms_norm_eps": 1e-6,
         "rope_theta": 1000000.0, "hidden_act": "silu", "tie_word_embeddings": True,
         "use_sliding_window": False, "sliding_window": 32, "max_window_layers": 2,
     }
+    return config, t
+
+
+def qwen2(args):
+    config, t = qwen2_model(args.arch)
     write_checkpoint(args.out, config, t, args.dtype, args.shards, args.shuffle)
 
 
