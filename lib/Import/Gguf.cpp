@@ -61,6 +61,7 @@ public:
   Cursor(llvm::StringRef file, std::string &error)
       : file(file), error(error) {}
   uint64_t offset() const { return pos; }
+  uint64_t size() const { return file.size(); }
 
   /// True when `n` more bytes exist; else sets the error naming `what`.
   bool need(uint64_t n, const llvm::Twine &what) {
@@ -123,7 +124,6 @@ bool readValue(Cursor &c, uint32_t type, GgufValue &v, const std::string &key,
             str(v.elementType) + ", which is not supported";
     return false;
   }
-  uint64_t start = c.offset();
   if (v.elementType == kString) {
     // Each string takes at least its 8-byte length, so the loop ends at the
     // end of the file however large the count claims to be.
@@ -134,14 +134,15 @@ bool readValue(Cursor &c, uint32_t type, GgufValue &v, const std::string &key,
     }
   } else {
     uint64_t size = kValueSizes[v.elementType];
-    if (v.count > UINT64_MAX / size ||
-        !c.need(v.count * size, "metadata '" + key + "' array of " +
-                                    str(v.count) + " elements"))
+    if (v.count > (c.size() - c.offset()) / size) {
+      error = "metadata '" + key + "': an array of " + str(v.count) + " " +
+              kValueTypeNames[v.elementType] +
+              " runs past the end of the file";
       return false;
+    }
     llvm::StringRef skipped;
     c.bytes(v.count * size, skipped, "");
   }
-  (void)start;
   return true;
 }
 } // namespace
@@ -556,10 +557,13 @@ std::string mlir::qnt::readGgufModel(const GgufFile &gguf,
   if (embedding == gguf.tensors.end())
     return "tensor 'token_embd.weight' is missing";
   const GgufTensor &emb = embedding->second;
-  if (emb.dims.size() != 2 || emb.dims[0] != c.dim)
-    return "tensor 'token_embd.weight' has " + std::to_string(emb.dims.size()) +
-           " dimensions starting with " + std::to_string(emb.dims[0]) +
-           ", expected {" + std::to_string(c.dim) + ", vocab}";
+  if (emb.dims.size() != 2 || emb.dims[0] != c.dim) {
+    std::string got;
+    for (int64_t d : emb.dims)
+      got += (got.empty() ? "" : ", ") + std::to_string(d);
+    return "tensor 'token_embd.weight' has dimensions {" + got +
+           "}, expected {" + std::to_string(c.dim) + ", vocab}";
+  }
   c.vocab = emb.dims[1];
   if (c.vocab > (1 << 22))
     return "tensor 'token_embd.weight': vocabulary " +

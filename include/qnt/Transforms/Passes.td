@@ -72,7 +72,18 @@ def QntFoldConstantCastsPass : Pass<"qnt-fold-constant-casts"> {
     // becomes
     %w = arith.constant dense_resource<w_1> : tensor<64x64xf32>
     ```
+
+    With `dequantize`, a `qnt.dequantize` of a `qnt.constant` of rank 2
+    (the weights a GGUF file brings already quantized) becomes a float
+    constant too, `scale * (code - zero_point)` computed in f32 as the op
+    defines it. `quant-compile --requantize` runs this first, so that
+    `qnt-quantize-weights` quantizes those weights again under its own
+    scheme.
   }];
+  let options = [
+    Option<"dequantize", "dequantize", "bool", /*default=*/"false",
+           "Also fold qnt.dequantize of a rank-2 qnt.constant into a float constant">,
+  ];
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
