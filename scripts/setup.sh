@@ -9,6 +9,9 @@ packages=(
   libgtest-dev libbenchmark-dev libopenblas-dev libomp-22-dev python3-numpy
 )
 
+# scripts/fuzz.sh: the sanitizer and libFuzzer runtimes of clang-22.
+[ "${1:-}" = fuzz ] && packages+=(libclang-rt-22-dev)
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -39,14 +39,20 @@ std::string mlir::qnt::readLlama2c(llvm::StringRef path, CheckpointData &data,
   llvm::MemoryBuffer *file = data.map(path, error);
   if (!file)
     return error;
+  return parseLlama2c(file->getBuffer(), config, weights);
+}
+
+std::string mlir::qnt::parseLlama2c(llvm::StringRef file,
+                                    TransformerConfig &config,
+                                    TransformerWeights &weights) {
   const size_t headerBytes = 7 * sizeof(int32_t);
-  size_t size = file->getBufferSize();
+  size_t size = file.size();
   if (size < headerBytes)
     return "truncated header: the file has " + std::to_string(size) +
            " bytes, a llama2.c header needs " + std::to_string(headerBytes);
 
   int32_t header[7];
-  std::memcpy(header, file->getBufferStart(), headerBytes);
+  std::memcpy(header, file.data(), headerBytes);
   bool sharedClassifier = header[5] > 0;
   if (header[5] < 0 && header[5] != INT32_MIN)
     header[5] = -header[5]; // negative vocab: the classifier is stored apart
@@ -118,8 +124,7 @@ std::string mlir::qnt::readLlama2c(llvm::StringRef path, CheckpointData &data,
   }
 
   // Float data starts at byte 28: 4-byte aligned in the mapping.
-  const float *p =
-      reinterpret_cast<const float *>(file->getBufferStart() + headerBytes);
+  const float *p = reinterpret_cast<const float *>(file.data() + headerBytes);
   auto take = [&](int64_t n) {
     const float *start = p;
     p += n;

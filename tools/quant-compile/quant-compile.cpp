@@ -16,6 +16,7 @@
 #include "qnt/Conversion/Passes.h"
 #include "qnt/IR/QntDialect.h"
 #include "qnt/Import/Importer.h"
+#include "qnt/Import/Transformer.h"
 #include "qnt/Pipelines/Pipelines.h"
 #include "qnt/Target/CudaCodegen.h"
 #include "qnt/Target/HostCalibration.h"

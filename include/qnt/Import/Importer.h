@@ -3,7 +3,7 @@
 #ifndef QNT_IMPORT_IMPORTER_H
 #define QNT_IMPORT_IMPORTER_H
 
-#include "qnt/Import/Transformer.h"
+#include "qnt/Import/TransformerConfig.h"
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include <memory>

@@ -12,6 +12,11 @@ namespace mlir::qnt {
 std::string readLlama2c(llvm::StringRef path, CheckpointData &data,
                         TransformerConfig &config, TransformerWeights &weights);
 
+/// The same for a checkpoint already in memory (`file`, kept alive by the
+/// caller, 4-byte aligned).
+std::string parseLlama2c(llvm::StringRef file, TransformerConfig &config,
+                         TransformerWeights &weights);
+
 /// True when `header` (at least 28 bytes) reads as a llama2.c header whose
 /// fields are all within the reader's limits.
 bool looksLikeLlama2c(llvm::ArrayRef<char> header);
