@@ -365,36 +365,108 @@ float halfAt(const char *p) {
   return floatFromHalfBits(bits);
 }
 
-/// How a quantized block type maps onto a packed qnt weight: signed codes of
-/// `bits` bits, one scale of `scaleType` per `group` elements.
+/// How a quantized block type maps onto a packed qnt weight: codes of
+/// `bits` bits, signed (value = scale * code) or unsigned with an offset
+/// (value = scale * code + offset), one scale (and offset) of `scaleType`
+/// per `group` elements.
 struct PackedLayout {
   unsigned bits;
+  bool isSigned;
   int64_t group;
   ElementKind scaleType;
 };
 std::optional<PackedLayout> packedLayout(uint32_t type) {
   switch (type) {
   case Q8_0:
-    return PackedLayout{8, 32, ElementKind::f16};
+    return PackedLayout{8, true, 32, ElementKind::f16};
   case Q4_0:
-    return PackedLayout{4, 32, ElementKind::f16};
+    return PackedLayout{4, true, 32, ElementKind::f16};
   case Q5_0:
-    return PackedLayout{5, 32, ElementKind::f16};
+    return PackedLayout{5, true, 32, ElementKind::f16};
+  case Q4_1:
+    return PackedLayout{4, false, 32, ElementKind::f16};
+  case Q5_1:
+    return PackedLayout{5, false, 32, ElementKind::f16};
+  // The K-quants' two-level scales: d (f16) times a 6- or 8-bit sub-block
+  // scale (and dmin times a 6-bit sub-block min) has at most 11 + 8
+  // significant bits, so one f32 per sub-block holds it exactly.
+  case Q4_K:
+    return PackedLayout{4, false, 32, ElementKind::f32};
+  case Q5_K:
+    return PackedLayout{5, false, 32, ElementKind::f32};
   case Q6_K:
-    // d (f16) x the 8-bit sub-block scale is exact in f32 (at most 11 + 7
-    // significant bits).
-    return PackedLayout{6, 16, ElementKind::f32};
+    return PackedLayout{6, true, 16, ElementKind::f32};
   default:
     return std::nullopt;
   }
 }
 
-/// Decodes one block of `type` at `block` into its signed codes (value =
-/// scale * code) and the raw bytes of its scales (in the layout's type).
+/// The 6-bit scale and min of sub-block j of a Q4_K/Q5_K block (ggml's
+/// get_scale_min_k4).
+void scaleMinK4(int j, const uint8_t *q, uint8_t &d, uint8_t &m) {
+  if (j < 4) {
+    d = q[j] & 63;
+    m = q[j + 4] & 63;
+  } else {
+    d = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
+    m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+  }
+}
+
+void putFloat(char *p, float v) { std::memcpy(p, &v, 4); }
+
+/// Decodes one block of `type` at `block` into its codes (signed, or
+/// unsigned stored in int8) and the raw bytes of its scales and offsets (in
+/// the layout's type).
 void decodeBlock(uint32_t type, const char *block, int8_t *codes,
-                 char *scales) {
+                 char *scales, char *offsets) {
   const auto *u = reinterpret_cast<const uint8_t *>(block);
   switch (type) {
+  case Q4_1: // d, m, qs[16]: x[j] = lo * d + m, x[j + 16] = hi * d + m
+    std::memcpy(scales, block, 2);
+    std::memcpy(offsets, block + 2, 2);
+    for (int j = 0; j < 16; ++j) {
+      codes[j] = static_cast<int8_t>(u[4 + j] & 0xF);
+      codes[j + 16] = static_cast<int8_t>(u[4 + j] >> 4);
+    }
+    return;
+  case Q5_1: { // d, m, qh (u32), qs[16]
+    std::memcpy(scales, block, 2);
+    std::memcpy(offsets, block + 2, 2);
+    uint32_t qh;
+    std::memcpy(&qh, block + 4, 4);
+    for (int j = 0; j < 16; ++j) {
+      codes[j] =
+          static_cast<int8_t>((u[8 + j] & 0xF) | (((qh >> j) << 4) & 0x10));
+      codes[j + 16] =
+          static_cast<int8_t>((u[8 + j] >> 4) | ((qh >> (j + 12)) & 0x10));
+    }
+    return;
+  }
+  case Q4_K:   // d, dmin, scales[12], qs[128]
+  case Q5_K: { // d, dmin, scales[12], qh[32], qs[128]
+    float d = halfAt(block), dmin = halfAt(block + 2);
+    const uint8_t *sc = u + 4;
+    const uint8_t *qh = type == Q5_K ? u + 16 : nullptr;
+    const uint8_t *q = u + (type == Q5_K ? 48 : 16);
+    for (int j = 0; j < 4; ++j) { // 64 elements: two sub-blocks of 32
+      for (int half = 0; half < 2; ++half) {
+        int sub = 2 * j + half;
+        uint8_t s, m;
+        scaleMinK4(sub, sc, s, m);
+        putFloat(scales + 4 * sub, d * s);
+        putFloat(offsets + 4 * sub, -(dmin * m));
+        for (int l = 0; l < 32; ++l) {
+          int code = half ? q[l] >> 4 : q[l] & 0xF;
+          if (qh && (qh[l] & (1u << sub)))
+            code += 16;
+          codes[32 * sub + l] = static_cast<int8_t>(code);
+        }
+      }
+      q += 32;
+    }
+    return;
+  }
   case Q8_0: // d, qs[32]
     std::memcpy(scales, block, 2);
     std::memcpy(codes, block + 2, 32);
@@ -616,7 +688,9 @@ std::string mlir::qnt::readGgufModel(const GgufFile &gguf,
     if (!layout || shape.size() != 2) {
       error = "tensor '" + name + "' has type " + ggmlTypeName(t.type) +
               "; supported: F32, F16, BF16" +
-              (shape.size() == 2 ? ", Q8_0, Q4_0, Q5_0, Q6_K" : "");
+              (shape.size() == 2
+                   ? ", Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K"
+                   : "");
       return {};
     }
     // The file's codes and scales, rearranged into qnt's packed layout.
@@ -625,23 +699,33 @@ std::string mlir::qnt::readGgufModel(const GgufFile &gguf,
     int64_t groupsPerBlock = info->blockSize / layout->group;
     int64_t scaleBytes = elementBytes(layout->scaleType);
     size_t rowBytes = packedRowBytes(k, layout->bits);
+    int64_t scaleCount = n * (k / layout->group);
     char *codes = data.allocate(n * rowBytes);
-    char *scales = data.allocate(n * (k / layout->group) * scaleBytes);
+    char *scales = data.allocate(scaleCount * scaleBytes);
+    char *offsets =
+        layout->isSigned ? nullptr : data.allocate(scaleCount * scaleBytes);
     std::vector<int8_t> row(k);
     for (int64_t r = 0; r < n; ++r) {
-      for (int64_t b = 0; b < blocks; ++b)
+      for (int64_t b = 0; b < blocks; ++b) {
+        int64_t s = (r * blocks + b) * groupsPerBlock * scaleBytes;
         decodeBlock(t.type,
                     t.bytes.data() + (r * blocks + b) * info->blockBytes,
-                    row.data() + b * info->blockSize,
-                    scales + ((r * blocks + b) * groupsPerBlock) * scaleBytes);
-      packSigned(row.data(), k, layout->bits,
-                 reinterpret_cast<uint8_t *>(codes + r * rowBytes));
+                    row.data() + b * info->blockSize, scales + s,
+                    offsets ? offsets + s : nullptr);
+      }
+      auto *out = reinterpret_cast<uint8_t *>(codes + r * rowBytes);
+      if (layout->isSigned)
+        packSigned(row.data(), k, layout->bits, out);
+      else
+        packUnsigned(reinterpret_cast<const uint8_t *>(row.data()), k,
+                     layout->bits, out);
     }
     WeightTensor packed(codes, layout->scaleType);
     packed.bits = layout->bits;
-    packed.isSigned = true;
+    packed.isSigned = layout->isSigned;
     packed.groupSize = layout->group;
     packed.scales = scales;
+    packed.offsets = offsets;
     return packed;
   };
 
@@ -657,16 +741,25 @@ std::string mlir::qnt::readGgufModel(const GgufFile &gguf,
     int64_t groups = d / tokens.groupSize;
     int64_t scaleBytes = elementBytes(tokens.type);
     std::vector<int8_t> row(d);
+    std::vector<uint8_t> unsignedRow(d);
     for (int64_t r = 0; r < c.vocab; ++r) {
-      unpackSigned(
-          reinterpret_cast<const uint8_t *>(tokens.data) + r * rowBytes, d,
-          tokens.bits, row.data());
-      for (int64_t j = 0; j < d; ++j)
-        table[r * d + j] =
-            scaleAt(tokens.type, static_cast<const char *>(tokens.scales) +
-                                     (r * groups + j / tokens.groupSize) *
-                                         scaleBytes) *
-            row[j];
+      const auto *packedRow =
+          reinterpret_cast<const uint8_t *>(tokens.data) + r * rowBytes;
+      if (tokens.isSigned)
+        unpackSigned(packedRow, d, tokens.bits, row.data());
+      else
+        unpackUnsigned(packedRow, d, tokens.bits, unsignedRow.data());
+      for (int64_t j = 0; j < d; ++j) {
+        int64_t at = (r * groups + j / tokens.groupSize) * scaleBytes;
+        float code = tokens.isSigned ? row[j] : unsignedRow[j];
+        float value =
+            scaleAt(tokens.type, static_cast<const char *>(tokens.scales) + at) *
+            code;
+        if (tokens.offsets)
+          value += scaleAt(tokens.type,
+                           static_cast<const char *>(tokens.offsets) + at);
+        table[r * d + j] = value;
+      }
     }
     w.tokenEmbedding = WeightTensor(table);
   }

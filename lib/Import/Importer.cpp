@@ -20,7 +20,8 @@ static const CheckpointFormat kFormats[] = {
      readHuggingFace},
     {"gguf",
      "GGUF file of llama.cpp, version 2 or 3 (architectures llama, qwen2; "
-     "F32, F16, BF16, and Q8_0, Q4_0, Q5_0, Q6_K blocks kept as they are)",
+     "F32, F16, BF16; Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K blocks "
+     "kept as they are)",
      readGguf},
 };
 

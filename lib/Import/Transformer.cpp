@@ -95,8 +95,9 @@ public:
     MLIRContext *ctx = b.getContext();
     int64_t groups = shape[1] / w.groupSize;
     auto scheme = SchemeAttr::get(
-        ctx, w.isSigned ? Format::si : Format::ui, w.bits, Mode::symmetric,
-        Granularity::per_group, 1, w.groupSize, elementType(w.type));
+        ctx, w.isSigned ? Format::si : Format::ui, w.bits,
+        w.offsets ? Mode::offset : Mode::symmetric, Granularity::per_group, 1,
+        w.groupSize, elementType(w.type));
     auto type = PackedType::get(ctx, shape, scheme);
     auto codes = blob(
         name + ".codes", w.data,
@@ -104,8 +105,13 @@ public:
     auto scales = blob(
         name + ".scales", w.scales,
         RankedTensorType::get({shape[0], groups}, elementType(w.type)));
-    Value packed =
-        ConstantOp::create(b, loc, type, codes, scales, ElementsAttr());
+    ElementsAttr offsets;
+    if (w.offsets)
+      offsets = blob(
+          name + ".offsets", w.offsets,
+          RankedTensorType::get({shape[0], groups}, elementType(w.type)));
+    Value packed = ConstantOp::create(b, loc, type, codes, scales,
+                                      ElementsAttr(), offsets);
     return DequantizeOp::create(b, loc, tensor(shape), packed);
   }
 

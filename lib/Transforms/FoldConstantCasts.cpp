@@ -104,6 +104,13 @@ static TypedAttr dequantizeConstant(ConstantOp constant, StringRef name) {
       rawBytes(constant.getCodes(), codeStorage);
   std::optional<ArrayRef<char>> scales =
       rawBytes(constant.getScales(), scaleStorage);
+  std::vector<char> offsetStorage;
+  std::optional<ArrayRef<char>> offsets;
+  if (constant.getOffsets()) {
+    offsets = rawBytes(*constant.getOffsets(), offsetStorage);
+    if (!offsets)
+      return {};
+  }
   std::optional<ArrayRef<char>> zeros;
   if (constant.getZeroPoints()) {
     zeros = rawBytes(*constant.getZeroPoints(), zeroStorage);
@@ -119,7 +126,8 @@ static TypedAttr dequantizeConstant(ConstantOp constant, StringRef name) {
   size_t rowBytes = packedRowBytes(k, bits);
   if (!codes || !scales || codes->size() != n * rowBytes ||
       scales->size() != static_cast<size_t>(sn * sk * scaleBytes) ||
-      (zeros && zeros->size() != static_cast<size_t>(sn * sk)))
+      (zeros && zeros->size() != static_cast<size_t>(sn * sk)) ||
+      (offsets && offsets->size() != scales->size()))
     return {};
   AsmResourceBlob out = HeapAsmResourceBlob::allocate(
       n * k * sizeof(float), alignof(float), /*dataIsMutable=*/true);
@@ -141,6 +149,8 @@ static TypedAttr dequantizeConstant(ConstantOp constant, StringRef name) {
                     ? static_cast<float>(static_cast<int8_t>((*zeros)[s]))
                     : static_cast<float>(static_cast<uint8_t>((*zeros)[s]));
       values[r * k + c] = readElement(scales->data(), s, scaleType) * code;
+      if (offsets)
+        values[r * k + c] += readElement(offsets->data(), s, scaleType);
     }
   }
   return DenseResourceElementsAttr::get(

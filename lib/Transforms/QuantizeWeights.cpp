@@ -177,7 +177,7 @@ LogicalResult QuantizeWeights::quantizeWeight(Operation *layer,
         (name + ".zero_points").str(), zpBytes);
   }
   packed = ConstantOp::create(builder, layer->getLoc(), type, codesAttr,
-                              scalesAttr, zeroPointsAttr);
+                              scalesAttr, zeroPointsAttr, ElementsAttr());
   return success();
 }
 

@@ -48,7 +48,8 @@ std::string parseGguf(llvm::StringRef file, GgufFile &out);
 
 /// Reads a model (architectures llama and qwen2) from a parsed file: the
 /// config from the metadata, the tensors by name. Float tensors (F32, F16,
-/// BF16) are read in place; quantized ones (Q8_0, Q4_0, Q5_0, Q6_K) become
+/// BF16) are read in place; quantized ones (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1,
+/// Q4_K, Q5_K, Q6_K) become
 /// packed codes and scales holding exactly the file's values, in buffers of
 /// `data`. A quantized token embedding is also dequantized into `data` for
 /// the embedding lookup.

@@ -50,7 +50,8 @@ inline int64_t elementBytes(ElementKind kind) {
 /// by qnt-fold-constant-casts), or, when `bits` is set, codes already
 /// quantized by the file's producer (GGUF blocks), packed as in
 /// docs/BIT_LAYOUT.md, with `type`-typed scales per group of `groupSize`
-/// along the input dimension. The memory must outlive the module (its
+/// along the input dimension, and, when `offsets` is set, as many offsets
+/// of the same type (value = scale * code + offset). The memory must outlive the module (its
 /// resource blobs point into it).
 struct WeightTensor {
   const void *data = nullptr; // float elements, or packed codes
@@ -58,7 +59,8 @@ struct WeightTensor {
   unsigned bits = 0; // 0: float; else code width, 1 to 8
   bool isSigned = true;
   int64_t groupSize = 0;
-  const void *scales = nullptr; // [out, in / groupSize]
+  const void *scales = nullptr;  // [out, in / groupSize]
+  const void *offsets = nullptr; // [out, in / groupSize], or none
 
   WeightTensor() = default;
   WeightTensor(const float *data) : data(data) {}

@@ -1297,6 +1297,7 @@ LogicalResult ConvertQntToVector::lowerDequantize(DequantizeOp op,
   Value codes = toBuffer(b, payload.codes);
   Value scales = toBuffer(b, payload.scales);
   Value zps = payload.zeroPoints ? toBuffer(b, payload.zeroPoints) : Value();
+  Value offsets = payload.offsets ? toBuffer(b, payload.offsets) : Value();
   auto outType =
       MemRefType::get(resultType.getShape(), resultType.getElementType());
   Value out = memref::AllocOp::create(b, outType);
@@ -1337,6 +1338,9 @@ LogicalResult ConvertQntToVector::lowerDequantize(DequantizeOp op,
                                        memref::LoadOp::create(lb, zps, sIdx));
         Value s = toF32(lb, memref::LoadOp::create(lb, scales, sIdx));
         Value v = arith::MulFOp::create(lb, s, code);
+        if (offsets)
+          v = arith::AddFOp::create(
+              lb, v, toF32(lb, memref::LoadOp::create(lb, offsets, sIdx)));
         memref::StoreOp::create(lb, fromF32(lb, v, resultType.getElementType()),
                                 out, ivs);
       });

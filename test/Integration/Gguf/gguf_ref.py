@@ -106,6 +106,45 @@ def dequantize(data, t, n):
         lo = (qs & 0xF) | (((qh >> j) << 4) & 0x10)
         hi = (qs >> 4) | ((qh >> (j + 12)) & 0x10)
         return (h(b[:, :2])[:, None] * (np.concatenate([lo, hi], axis=1) - 16)).reshape(-1)
+    if t in (3, 7):  # Q4_1: d, m, qs[16]; Q5_1: d, m, qh (u32), qs[16]
+        d, m = h(b[:, 0:2])[:, None], h(b[:, 2:4])[:, None]
+        qs = b[:, 4 if t == 3 else 8:].astype(np.int64)
+        lo, hi = qs & 0xF, qs >> 4
+        if t == 7:
+            qh = b[:, 4:8].copy().view("<u4").astype(np.int64).reshape(-1, 1)
+            j = np.arange(16)
+            lo = lo | (((qh >> j) << 4) & 0x10)
+            hi = hi | ((qh >> (j + 12)) & 0x10)
+        return (np.concatenate([lo, hi], axis=1) * d + m).reshape(-1)
+    if t in (12, 13):  # Q4_K / Q5_K: d, dmin, scales[12], (qh[32],) qs[128]
+        out = np.zeros((b.shape[0], 256))
+        for i in range(b.shape[0]):
+            d, dmin = h(b[i, 0:2])[0], h(b[i, 2:4])[0]
+            q = b[i, 4:16].astype(np.int64)
+            qh = b[i, 16:48].astype(np.int64) if t == 13 else None
+            qs = b[i, 48:] if t == 13 else b[i, 16:]
+            qs = qs.astype(np.int64)
+
+            def scale_min(j):  # ggml's get_scale_min_k4
+                if j < 4:
+                    return q[j] & 63, q[j + 4] & 63
+                return (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4), (q[j + 4] >> 4) | ((q[j] >> 6) << 4)
+
+            y = out[i]
+            u1, u2 = 1, 2
+            for j in range(4):
+                sc1, m1 = scale_min(2 * j)
+                sc2, m2 = scale_min(2 * j + 1)
+                chunk = qs[32 * j:32 * j + 32]
+                lo, hi = chunk & 0xF, chunk >> 4
+                if qh is not None:
+                    lo = lo + np.where(qh & u1, 16, 0)
+                    hi = hi + np.where(qh & u2, 16, 0)
+                y[64 * j:64 * j + 32] = d * sc1 * lo - dmin * m1
+                y[64 * j + 32:64 * j + 64] = d * sc2 * hi - dmin * m2
+                u1 <<= 2
+                u2 <<= 2
+        return out.reshape(-1)
     if t == 14:  # Q6_K: ql[128], qh[64], scales[16], d
         out = np.zeros((b.shape[0], 256))
         d = h(b[:, 208:210])

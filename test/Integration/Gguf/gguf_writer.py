@@ -8,7 +8,7 @@ with its own block encoders written from ggml's block layouts
   gguf_writer.py synthetic OUT.gguf --type T                random llama, rows of 256
 
 T is the type of every 2-D weight (the embedding included): F32, F16, BF16,
-Q8_0, Q4_0, Q5_0, Q6_K, or `mixed` (the weights cycle through all of them,
+Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, or `mixed` (the weights cycle through all of them,
 as llama.cpp's mixed "_M" files mix block types). Norms and biases are F32.
 --untied writes output.weight; --version 2 writes a version-2 file.
 
@@ -26,8 +26,9 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "HuggingFace"))
 import hf_writer  # noqa: E402
 
-TYPES = {"F32": 0, "F16": 1, "Q4_0": 2, "Q5_0": 6, "Q8_0": 8, "Q6_K": 14, "BF16": 30}
-MIXED = ["Q4_0", "Q8_0", "Q6_K", "Q5_0", "F16", "BF16", "F32"]
+TYPES = {"F32": 0, "F16": 1, "Q4_0": 2, "Q4_1": 3, "Q5_0": 6, "Q5_1": 7, "Q8_0": 8,
+         "Q4_K": 12, "Q5_K": 13, "Q6_K": 14, "BF16": 30}
+MIXED = ["Q4_0", "Q8_0", "Q6_K", "Q5_0", "F16", "Q4_1", "Q4_K", "BF16", "Q5_1", "Q5_K", "F32"]
 
 
 def f16(x):
@@ -110,6 +111,69 @@ def quant_q6_k(x):
     return out.tobytes()
 
 
+def quant_qx_1(x, bits):
+    """Q4_1 / Q5_1: d = (max - min) / (2^bits - 1), m = min, q = round((x - m) / d)."""
+    b = x.reshape(-1, 32)
+    lo, hi = b.min(axis=1), b.max(axis=1)
+    d = f16((hi - lo) / (2 ** bits - 1))
+    m = f16(lo)
+    df, mf = d.astype(np.float32), m.astype(np.float32)
+    inv = np.where(df != 0, 1 / np.where(df == 0, 1, df), 0)
+    q = np.clip(np.rint((b - mf[:, None]) * inv[:, None]), 0, 2 ** bits - 1).astype(np.uint32)
+    size = 20 if bits == 4 else 24
+    out = np.zeros((b.shape[0], size), np.uint8)
+    out[:, 0:2] = d.view(np.uint8).reshape(-1, 2)
+    out[:, 2:4] = m.view(np.uint8).reshape(-1, 2)
+    nibbles = ((q[:, :16] & 0xF) | ((q[:, 16:] & 0xF) << 4)).astype(np.uint8)
+    if bits == 4:
+        out[:, 4:] = nibbles
+    else:
+        qh = np.zeros(b.shape[0], np.uint32)
+        for j in range(16):
+            qh |= ((q[:, j] >> 4) & 1) << j
+            qh |= ((q[:, j + 16] >> 4) & 1) << (j + 16)
+        out[:, 4:8] = qh.astype("<u4").view(np.uint8).reshape(-1, 4)
+        out[:, 8:] = nibbles
+    return out.tobytes()
+
+
+def quant_qx_k(x, bits):
+    """Q4_K / Q5_K: 8 sub-blocks of 32, each with a 6-bit scale and min under
+    the super-block's f16 d and dmin: value = d * sc * q - dmin * m."""
+    b = x.reshape(-1, 8, 32)
+    n = b.shape[0]
+    lo = np.minimum(b.min(axis=2), 0)
+    hi = b.max(axis=2)
+    step = (hi - lo) / (2 ** bits - 1)
+    d = f16(step.max(axis=1) / 63)
+    dmin = f16((-lo).max(axis=1) / 63)
+    df, dminf = d.astype(np.float32), dmin.astype(np.float32)
+    sc = np.clip(np.rint(step / np.where(df == 0, 1, df)[:, None]), 0, 63).astype(np.uint8)
+    m = np.clip(np.rint(-lo / np.where(dminf == 0, 1, dminf)[:, None]), 0, 63).astype(np.uint8)
+    scale = df[:, None] * sc
+    offset = dminf[:, None] * m
+    inv = np.where(scale != 0, 1 / np.where(scale == 0, 1, scale), 0)
+    q = np.clip(np.rint((b + offset[:, :, None]) * inv[:, :, None]), 0, 2 ** bits - 1).astype(np.uint8)
+    packed = np.zeros((n, 12), np.uint8)
+    for j in range(4):
+        packed[:, j] = (sc[:, j] & 63) | ((sc[:, j + 4] >> 4) << 6)
+        packed[:, j + 4] = (m[:, j] & 63) | ((m[:, j + 4] >> 4) << 6)
+        packed[:, j + 8] = (sc[:, j + 4] & 0xF) | ((m[:, j + 4] & 0xF) << 4)
+    q = q.reshape(n, 256)
+    qs = np.zeros((n, 128), np.uint8)
+    qh = np.zeros((n, 32), np.uint8)
+    for j in range(4):
+        lo_half, hi_half = q[:, 64 * j:64 * j + 32], q[:, 64 * j + 32:64 * j + 64]
+        qs[:, 32 * j:32 * j + 32] = (lo_half & 0xF) | ((hi_half & 0xF) << 4)
+        qh |= (((lo_half >> 4) & 1) << (2 * j)).astype(np.uint8)
+        qh |= (((hi_half >> 4) & 1) << (2 * j + 1)).astype(np.uint8)
+    parts = [d.view(np.uint8).reshape(-1, 2), dmin.view(np.uint8).reshape(-1, 2), packed]
+    if bits == 5:
+        parts.append(qh)
+    parts.append(qs)
+    return np.concatenate(parts, axis=1).tobytes()
+
+
 def encode(x, type_name):
     x = np.ascontiguousarray(x, dtype=np.float32)
     if type_name == "F32":
@@ -119,6 +183,8 @@ def encode(x, type_name):
     if type_name == "BF16":
         return hf_writer.to_bf16_bits(x).astype("<u2").tobytes()
     return {"Q8_0": quant_q8_0, "Q4_0": quant_q4_0, "Q5_0": quant_q5_0,
+            "Q4_1": lambda v: quant_qx_1(v, 4), "Q5_1": lambda v: quant_qx_1(v, 5),
+            "Q4_K": lambda v: quant_qx_k(v, 4), "Q5_K": lambda v: quant_qx_k(v, 5),
             "Q6_K": quant_q6_k}[type_name](x)
 
 
@@ -156,7 +222,8 @@ def write_gguf(path, metadata, tensors, version=3, alignment=32):
             f.write(b)
 
 
-BLOCK = {"Q8_0": 32, "Q4_0": 32, "Q5_0": 32, "Q6_K": 256}
+BLOCK = {"Q8_0": 32, "Q4_0": 32, "Q5_0": 32, "Q4_1": 32, "Q5_1": 32, "Q4_K": 256,
+         "Q5_K": 256, "Q6_K": 256}
 
 
 def choose(type_arg, i, array):
