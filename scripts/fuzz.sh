@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every libFuzzer target of the sanitizer build for a while:
-#   scripts/fuzz.sh [SECONDS per target, default 30]
+#   scripts/fuzz.sh [SECONDS per target, default 30] [NAME...]
 # Targets are the executables in build-sanitize/fuzz/ (fuzz/CMakeLists.txt,
 # add_qnt_fuzzer); target NAME is seeded from the files fuzz/NAME.seeds lists
 # (globs relative to the repository, one per line; MLIR split into its
@@ -14,6 +14,12 @@ dir=${QNT_BUILD_DIR:-build-sanitize}
 status=0
 shopt -s nullglob
 targets=("$dir"/fuzz/*-fuzzer)
+# Named targets only, when some are given.
+if [ $# -gt 1 ]; then
+  shift
+  targets=()
+  for name in "$@"; do targets+=("$dir/fuzz/$name"); done
+fi
 [ ${#targets[@]} -eq 0 ] && { echo "fuzz: no targets in $dir/fuzz (build with scripts/test.sh --sanitize)"; exit 1; }
 for target in "${targets[@]}"; do
   [ -x "$target" ] || continue
@@ -30,6 +36,23 @@ for target in "${targets[@]}"; do
           /^\/\/ -----/ { n++; next } { print > (out "-" n+0) }' "$file"
       done
     done < "fuzz/$name.seeds"
+  fi
+  # The checkpoint readers start from small valid files that the tests'
+  # generators write.
+  if [ ! -e "$corpus/.generated" ]; then
+    seeds=$dir/fuzz-seeds
+    case $name in
+      gguf-fuzzer)
+        /usr/bin/python3 test/tools/quant-import/Inputs/make_bad_gguf.py "$seeds/gguf" >/dev/null &&
+          cp "$seeds/gguf/good.gguf" "$seeds/gguf/vocab-size.gguf" "$corpus/" ;;
+      hf-fuzzer)
+        /usr/bin/python3 test/tools/quant-import/Inputs/make_bad_hf.py "$seeds/hf" >/dev/null &&
+          cat "$seeds/hf/good/config.json" <(printf '\0') "$seeds/hf/good/model.safetensors" > "$corpus/good" ;;
+      llama2c-fuzzer)
+        /usr/bin/python3 scripts/make_tiny_llama.py "$seeds/tiny.bin" >/dev/null &&
+          head -c 4096 "$seeds/tiny.bin" > "$corpus/header" ;;
+    esac
+    touch "$corpus/.generated"
   fi
   log=$findings/log.txt
   # -timeout: one input may take at most 20 s; -rss_limit_mb bounds memory.

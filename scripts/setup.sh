@@ -10,6 +10,9 @@ packages=(
   libclang-rt-22-dev  # ASan, UBSan, libFuzzer: scripts/test.sh --sanitize
 )
 
+# scripts/fuzz.sh: the sanitizer and libFuzzer runtimes of clang-22.
+[ "${1:-}" = fuzz ] && packages+=(libclang-rt-22-dev)
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -62,6 +62,23 @@ if os.path.exists(os.path.join(models, "stories260K.bin")):
     config.available_features.add("stories260k")
     config.substitutions.append(("%models", os.path.abspath(models)))
 
+# Real models fetched by scripts/fetch_models.py (into models/ of the checkout,
+# or the shared models folder), for the tests that REQUIRE them.
+for folder in (os.path.join(config.qnt_src_root, "models"), models):
+    smollm2 = os.path.join(folder, "SmolLM2-135M-Instruct.Q4_1.gguf")
+    if os.path.exists(smollm2) and "smollm2" not in config.available_features:
+        config.available_features.add("smollm2")
+        config.substitutions.append(("%smollm2", os.path.abspath(smollm2)))
+
+# llama.cpp (llama-cpp-python built by bench/peers/llama_cpp_peer.py setup into
+# build/peers-venv of the checkout, which records its build settings when done).
+peer_venv = os.path.join(config.qnt_src_root, "build", "peers-venv")
+if os.path.exists(os.path.join(peer_venv, "llama-cpp-build.txt")):
+    config.available_features.add("llama-cpp")
+    config.substitutions.append(
+        ("%llama_cpp_peer", "/usr/bin/python3 " + os.path.join(
+            config.qnt_src_root, "bench", "peers", "llama_cpp_peer.py")))
+
 # The host CPU can run code using AVX2 (convert-qnt-int-dot isa=avx2), AVX-512
 # VNNI (isa=avx512vnni) or AVX-VNNI (isa=avxvnni). The machines alternate
 # between CPUs with and without them: tests of those lowerings' code REQUIRE

@@ -6,6 +6,8 @@
   llama_cpp_peer.py check MODEL.bin           llama.cpp vs the numpy reference
   llama_cpp_peer.py bench MODEL.gguf --threads 1,2 [--decode 128]
                           [--prefill 128] [--position 1000]
+  llama_cpp_peer.py logits MODEL.gguf --tokens "1 2 3" --out FILE
+                                              llama.cpp's logits of each token
 
 MODEL.bin is a llama2.c checkpoint (legacy version 0: seven int32 header
 fields, then float32 tensors; see scripts/make_tiny_llama.py and
@@ -595,6 +597,30 @@ def cmd_check(args):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def cmd_logits(args):
+    """Feeds --tokens to llama.cpp one llama_decode per token (F32 KV cache,
+    no flash attention, as `check` does) and writes the logits of every
+    position as float32 rows (the format of quant-run --logits)."""
+    import numpy as np
+    tokens = [int(t) for t in args.tokens.split()]
+    if not tokens:
+        die("--tokens is empty")
+    llama_cpp = load_llama_cpp(args.verbose)
+    FA, KV = flash_attn_types(llama_cpp), kv_types(llama_cpp)
+    run = Runner(llama_cpp, Path(args.model), max(args.ctx, len(tokens)), 8, args.threads,
+                 kv_type=KV["f32"], flash_attn=FA["off"])
+    rows = []
+    for pos, token in enumerate(tokens):
+        if not 0 <= token < run.vocab:
+            die(f"token {token} is outside the vocabulary of {run.vocab}")
+        run.decode([token], pos)
+        rows.append(run.logits())
+    run.close()
+    np.stack(rows).astype("<f4").tofile(args.out)
+    print(f"# {len(rows)} rows of {run.vocab} logits -> {args.out}")
+    return 0
+
+
 def cmd_bench(args):
     """Times decode (per token, at position 0 and at --position) and prefill
     with llama.cpp, for each thread count, printing one line per number."""
@@ -820,10 +846,18 @@ def main():
                    help="seconds to wait before measuring again (default: %(default)s)")
     b.add_argument("--seed", type=int, default=0, help="for the random token ids")
 
+    lg = sub.add_parser("logits", parents=[common],
+                        help="llama.cpp's logits of every token of a prompt, as float32 rows")
+    lg.add_argument("model", help="GGUF file")
+    lg.add_argument("--tokens", required=True, help="token ids separated by spaces")
+    lg.add_argument("--out", required=True, help="file for the logits")
+    lg.add_argument("--ctx", type=int, default=256, help="context to allocate (default: %(default)s)")
+    lg.add_argument("--threads", type=int, default=1, help="llama.cpp threads (default: %(default)s)")
+
     args = p.parse_args()
     ensure_venv(args)
     return {"setup": cmd_setup, "convert": cmd_convert, "check": cmd_check,
-            "bench": cmd_bench}[args.cmd](args)
+            "bench": cmd_bench, "logits": cmd_logits}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -19,23 +19,40 @@ constexpr Field kFields[7] = {{"dim", 1 << 16},        {"hidden_dim", 1 << 18},
                               {"seq_len", 1 << 20}};
 } // namespace
 
-std::string mlir::qnt::readLlama2c(llvm::StringRef path,
-                                   std::unique_ptr<llvm::MemoryBuffer> &file,
+bool mlir::qnt::looksLikeLlama2c(llvm::ArrayRef<char> bytes) {
+  int32_t header[7];
+  if (bytes.size() < sizeof header)
+    return false;
+  std::memcpy(header, bytes.data(), sizeof header);
+  if (header[5] < 0 && header[5] != INT32_MIN)
+    header[5] = -header[5];
+  for (int i = 0; i < 7; ++i)
+    if (header[i] <= 0 || header[i] > kFields[i].limit)
+      return false;
+  return true;
+}
+
+std::string mlir::qnt::readLlama2c(llvm::StringRef path, CheckpointData &data,
                                    TransformerConfig &config,
                                    TransformerWeights &weights) {
-  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
-                                            /*RequiresNullTerminator=*/false);
-  if (!buffer)
-    return "cannot open: " + buffer.getError().message();
-  file = std::move(*buffer);
+  std::string error;
+  llvm::MemoryBuffer *file = data.map(path, error);
+  if (!file)
+    return error;
+  return parseLlama2c(file->getBuffer(), config, weights);
+}
+
+std::string mlir::qnt::parseLlama2c(llvm::StringRef file,
+                                    TransformerConfig &config,
+                                    TransformerWeights &weights) {
   const size_t headerBytes = 7 * sizeof(int32_t);
-  size_t size = file->getBufferSize();
+  size_t size = file.size();
   if (size < headerBytes)
     return "truncated header: the file has " + std::to_string(size) +
            " bytes, a llama2.c header needs " + std::to_string(headerBytes);
 
   int32_t header[7];
-  std::memcpy(header, file->getBufferStart(), headerBytes);
+  std::memcpy(header, file.data(), headerBytes);
   bool sharedClassifier = header[5] > 0;
   if (header[5] < 0 && header[5] != INT32_MIN)
     header[5] = -header[5]; // negative vocab: the classifier is stored apart
@@ -107,14 +124,13 @@ std::string mlir::qnt::readLlama2c(llvm::StringRef path,
   }
 
   // Float data starts at byte 28: 4-byte aligned in the mapping.
-  const float *p =
-      reinterpret_cast<const float *>(file->getBufferStart() + headerBytes);
+  const float *p = reinterpret_cast<const float *>(file.data() + headerBytes);
   auto take = [&](int64_t n) {
     const float *start = p;
     p += n;
     return start;
   };
-  auto perLayer = [&](std::vector<const float *> &out, int64_t n) {
+  auto perLayer = [&](std::vector<WeightTensor> &out, int64_t n) {
     const float *base = take(l * n);
     out.clear();
     for (int64_t i = 0; i < l; ++i)

@@ -29,9 +29,11 @@ using BodyFn = function_ref<Value(ImplicitLocOpBuilder &, ValueRange)>;
 constexpr int64_t kDyn = ShapedType::kDynamic;
 
 /// The weight constants of the model, made once in @prefill's entry block.
+/// Absent biases are null values.
 struct Weights {
   Value embedding, classifier, rmsFinal;
   SmallVector<Value> rmsAttention, wq, wk, wv, wo, rmsFfn, w1, w2, w3;
+  SmallVector<Value> bq, bk, bv;
 };
 
 /// Emits the ops of one pass over `rows` tokens; activations are
@@ -50,17 +52,67 @@ public:
     return RankedTensorType::get(shape, f32);
   }
 
-  /// A weight constant over caller-owned memory (no copy).
-  Value weight(const Twine &name, const float *data, ArrayRef<int64_t> shape) {
-    int64_t n = 1;
-    for (int64_t d : shape)
-      n *= d;
+  Type elementType(ElementKind kind) {
+    switch (kind) {
+    case ElementKind::f16:
+      return b.getF16Type();
+    case ElementKind::bf16:
+      return b.getBF16Type();
+    case ElementKind::f32:
+      break;
+    }
+    return f32;
+  }
+
+  /// A resource attribute of `type` over caller-owned memory (no copy).
+  static DenseResourceElementsAttr blob(const Twine &name, const void *data,
+                                        RankedTensorType type) {
+    int64_t width = (type.getElementTypeBitWidth() + 7) / 8;
     AsmResourceBlob blob = UnmanagedAsmResourceBlob::allocateWithAlign(
-        ArrayRef<char>(reinterpret_cast<const char *>(data), n * 4),
-        alignof(float));
-    auto attr = DenseResourceElementsAttr::get(tensor(shape), name.str(),
-                                               std::move(blob));
-    return arith::ConstantOp::create(b, named(name), attr);
+        ArrayRef<char>(static_cast<const char *>(data),
+                       type.getNumElements() * width),
+        width);
+    return DenseResourceElementsAttr::get(type, name.str(), std::move(blob));
+  }
+
+  /// A weight as an f32 tensor of `shape` over caller-owned memory (no copy):
+  /// an f32 constant; an f16/bf16 constant widened by arith.extf (folded once
+  /// at compile time by qnt-fold-constant-casts, after the quantizer has read
+  /// the narrow values); or, for codes quantized by the file's producer, a
+  /// qnt.constant and its qnt.dequantize, which qnt-fuse-dequant-matmul
+  /// turns into a qnt.matmul like any quantized weight.
+  Value weight(const Twine &name, const WeightTensor &w,
+               ArrayRef<int64_t> shape) {
+    Location loc = named(name);
+    if (!w.isPacked()) {
+      Value c = arith::ConstantOp::create(
+          b, loc,
+          blob(name, w.data, RankedTensorType::get(shape, elementType(w.type))));
+      if (w.type == ElementKind::f32)
+        return c;
+      return arith::ExtFOp::create(b, loc, tensor(shape), c);
+    }
+    MLIRContext *ctx = b.getContext();
+    int64_t groups = shape[1] / w.groupSize;
+    auto scheme = SchemeAttr::get(
+        ctx, w.isSigned ? Format::si : Format::ui, w.bits,
+        w.offsets ? Mode::offset : Mode::symmetric, Granularity::per_group, 1,
+        w.groupSize, elementType(w.type));
+    auto type = PackedType::get(ctx, shape, scheme);
+    auto codes = blob(
+        name + ".codes", w.data,
+        RankedTensorType::get(type.getCodesShape(), b.getIntegerType(8)));
+    auto scales = blob(
+        name + ".scales", w.scales,
+        RankedTensorType::get({shape[0], groups}, elementType(w.type)));
+    ElementsAttr offsets;
+    if (w.offsets)
+      offsets = blob(
+          name + ".offsets", w.offsets,
+          RankedTensorType::get({shape[0], groups}, elementType(w.type)));
+    Value packed = ConstantOp::create(b, loc, type, codes, scales,
+                                      ElementsAttr(), offsets);
+    return DequantizeOp::create(b, loc, tensor(shape), packed);
   }
 
   Value f32Const(float v) {
@@ -192,25 +244,41 @@ public:
     return {table(true), table(false)};
   }
 
-  /// Rotary embedding of x[rows, n]: the pairs (2i, 2i+1) of each head
-  /// rotated by the angle of pair i (ropeTables).
+  /// Rotary embedding of x[rows, n]: pair i of each head rotated by the
+  /// angle of pair i (ropeTables). The pair is (2i, 2i+1) for interleaved
+  /// RoPE and (i, i + headSize / 2) for rotate-half RoPE: x is viewed as
+  /// [rows, heads, half, 2] or [rows, heads, 2, half], and the member of
+  /// the pair is the index `m` (3 or 2) of that view.
   Value rope(Value x, int64_t n, Value cos, Value sin) {
     int64_t hs = c.headSize(), half = hs / 2, heads = n / hs;
+    bool interleaved = c.rope == RopeStyle::interleaved;
     MLIRContext *ctx = b.getContext();
-    auto pairs = tensor({kDyn, heads, half, 2});
+    SmallVector<int64_t> shape =
+        interleaved ? SmallVector<int64_t>{kDyn, heads, half, 2}
+                    : SmallVector<int64_t>{kDyn, heads, 2, half};
+    auto pairs = tensor(shape);
     Value xp = tensor::ExpandShapeOp::create(
         b, pairs, x, ArrayRef<ReassociationIndices>{{0}, {1, 2, 3}},
         ArrayRef<OpFoldResult>{rows, b.getIndexAttr(heads),
-                               b.getIndexAttr(half), b.getIndexAttr(2)});
-    AffineExpr r, h, i, j;
-    bindDims(ctx, r, h, i, j);
-    Value init = tensor::EmptyOp::create(
-        b, ArrayRef<int64_t>{kDyn, heads, half, 2}, f32, ValueRange{rows});
+                               b.getIndexAttr(shape[2]),
+                               b.getIndexAttr(shape[3])});
+    AffineExpr r, h, d2, d3;
+    bindDims(ctx, r, h, d2, d3);
+    AffineExpr i = interleaved ? d2 : d3;
+    unsigned member = interleaved ? 3 : 2;
+    auto element = [&](int64_t m) {
+      return interleaved
+                 ? AffineMap::get(4, 0, {r, h, i, b.getAffineConstantExpr(m)},
+                                  ctx)
+                 : AffineMap::get(4, 0, {r, h, b.getAffineConstantExpr(m), i},
+                                  ctx);
+    };
+    Value init =
+        tensor::EmptyOp::create(b, shape, f32, ValueRange{rows});
     Value out = generic(
         pairs, ValueRange{xp, xp, cos, sin},
-        {AffineMap::get(4, 0, {r, h, i, b.getAffineConstantExpr(0)}, ctx),
-         AffineMap::get(4, 0, {r, h, i, b.getAffineConstantExpr(1)}, ctx),
-         AffineMap::get(4, 0, {r, i}, ctx), AffineMap::get(4, 0, {r, i}, ctx)},
+        {element(0), element(1), AffineMap::get(4, 0, {r, i}, ctx),
+         AffineMap::get(4, 0, {r, i}, ctx)},
         SmallVector<IteratorType>(4, IteratorType::parallel),
         b.getMultiDimIdentityMap(4), init,
         [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
@@ -222,7 +290,7 @@ public:
               arith::AddFOp::create(ib, arith::MulFOp::create(ib, x0, si),
                                     arith::MulFOp::create(ib, x1, co));
           Value isOdd = arith::CmpIOp::create(
-              ib, arith::CmpIPredicate::ne, linalg::IndexOp::create(ib, 3),
+              ib, arith::CmpIPredicate::ne, linalg::IndexOp::create(ib, member),
               arith::ConstantIndexOp::create(ib, 0));
           return arith::SelectOp::create(ib, isOdd, odd, even);
         });
@@ -230,7 +298,7 @@ public:
         b, out, ArrayRef<ReassociationIndices>{{0}, {1, 2, 3}});
   }
 
-  /// Multi-head attention of q[rows, dim] (row r at position pos0 + r) over
+  /// Multi-head attention of q[rows, qDim] (row r at position pos0 + r) over
   /// layer `layer` of the caches, which already hold these rows' keys and
   /// values.
   Value attention(Value q, Value kCache, Value vCache, int64_t layer,
@@ -279,6 +347,23 @@ public:
                  [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
                    return arith::AddFOp::create(ib, a[0], a[1]);
                  });
+  }
+
+  /// x[rows, n] + bias[n] on every row; x itself when there is no bias.
+  Value addBias(Value x, Value bias, int64_t n) {
+    if (!bias)
+      return x;
+    MLIRContext *ctx = b.getContext();
+    AffineExpr r, j;
+    bindDims(ctx, r, j);
+    return generic(tensor({kDyn, n}), ValueRange{x, bias},
+                   {AffineMap::get(2, 0, {r, j}, ctx),
+                    AffineMap::get(2, 0, {j}, ctx)},
+                   {IteratorType::parallel, IteratorType::parallel},
+                   AffineMap::get(2, 0, {r, j}, ctx), empty(n),
+                   [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+                     return arith::AddFOp::create(ib, a[0], a[1]);
+                   });
   }
 
   /// silu(a) * g, as llama2.c: a * (1 / (1 + exp(-a))) * g.
@@ -336,16 +421,16 @@ std::tuple<Value, Value, Value> emitLayers(StepBuilder &s,
                                            const Weights &w, Value tokens,
                                            Value pos0, Value kCache,
                                            Value vCache) {
-  int64_t d = c.dim, h = c.hiddenDim, kvd = c.kvDim();
+  int64_t d = c.dim, h = c.hiddenDim, kvd = c.kvDim(), qd = c.qDim();
   auto [cos, sin] = s.ropeTables(pos0);
   Value x = s.embed(tokens, w.embedding);
   for (int64_t l = 0; l < c.layers; ++l) {
     std::string p = "layers." + std::to_string(l) + ".";
     Value xb = s.rmsnorm(x, w.rmsAttention[l], d);
-    Value q = s.linear(xb, w.wq[l], p + "wq");
-    Value k = s.linear(xb, w.wk[l], p + "wk");
-    Value v = s.linear(xb, w.wv[l], p + "wv");
-    q = s.rope(q, d, cos, sin);
+    Value q = s.addBias(s.linear(xb, w.wq[l], p + "wq"), w.bq[l], qd);
+    Value k = s.addBias(s.linear(xb, w.wk[l], p + "wk"), w.bk[l], kvd);
+    Value v = s.addBias(s.linear(xb, w.wv[l], p + "wv"), w.bv[l], kvd);
+    q = s.rope(q, qd, cos, sin);
     k = s.rope(k, kvd, cos, sin);
     kCache = s.store(kCache, k, l, pos0);
     vCache = s.store(vCache, v, l, pos0);
@@ -375,7 +460,7 @@ OwningOpRef<ModuleOp> mlir::qnt::buildTransformer(MLIRContext *context,
   b.setInsertionPointToEnd(module->getBody());
 
   Type f32 = b.getF32Type(), i32 = b.getI32Type();
-  int64_t d = c.dim, h = c.hiddenDim, kvd = c.kvDim();
+  int64_t d = c.dim, h = c.hiddenDim, kvd = c.kvDim(), qd = c.qDim();
   auto cacheType = RankedTensorType::get({c.layers, c.seqLen, kvd}, f32);
   auto logitsType = RankedTensorType::get({c.vocab}, f32);
   auto tokensType = RankedTensorType::get({kDyn}, i32);
@@ -395,13 +480,22 @@ OwningOpRef<ModuleOp> mlir::qnt::buildTransformer(MLIRContext *context,
   w.classifier = tw.classifier == tw.tokenEmbedding
                      ? w.embedding
                      : s.weight("classifier", tw.classifier, {c.vocab, d});
+  auto bias = [&](const std::vector<WeightTensor> &biases, int64_t l,
+                  const std::string &name, int64_t n) -> Value {
+    if (biases.empty() || !biases[l])
+      return Value();
+    return s.weight(name, biases[l], {n});
+  };
   for (int64_t l = 0; l < c.layers; ++l) {
     std::string p = "layers." + std::to_string(l) + ".";
     w.rmsAttention.push_back(s.weight(p + "rms_att", tw.rmsAttention[l], {d}));
-    w.wq.push_back(s.weight(p + "wq", tw.wq[l], {d, d}));
+    w.wq.push_back(s.weight(p + "wq", tw.wq[l], {qd, d}));
     w.wk.push_back(s.weight(p + "wk", tw.wk[l], {kvd, d}));
     w.wv.push_back(s.weight(p + "wv", tw.wv[l], {kvd, d}));
-    w.wo.push_back(s.weight(p + "wo", tw.wo[l], {d, d}));
+    w.bq.push_back(bias(tw.bq, l, p + "bq", qd));
+    w.bk.push_back(bias(tw.bk, l, p + "bk", kvd));
+    w.bv.push_back(bias(tw.bv, l, p + "bv", kvd));
+    w.wo.push_back(s.weight(p + "wo", tw.wo[l], {d, qd}));
     w.rmsFfn.push_back(s.weight(p + "rms_ffn", tw.rmsFfn[l], {d}));
     w.w1.push_back(s.weight(p + "w1", tw.w1[l], {h, d}));
     w.w2.push_back(s.weight(p + "w2", tw.w2[l], {d, h}));

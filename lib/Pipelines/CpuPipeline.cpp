@@ -22,6 +22,8 @@ std::string qnt::checkCpuPipelineOptions(const CpuPipelineOptions &options,
 void qnt::buildCpuBufferizePipeline(OpPassManager &pm,
                                     const CpuPipelineOptions &options) {
   // Bad options are reported by the passes' initialize(), before any runs.
+  // f16/bf16 checkpoint tensors still in float are widened once, here.
+  pm.addPass(createQntFoldConstantCastsPass());
   pm.addPass(createQntFuseDequantMatmulPass());
   ConvertQntToVectorPassOptions lowering;
   lowering.chunk = options.chunk;

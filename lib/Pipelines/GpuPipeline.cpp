@@ -89,6 +89,8 @@ void qnt::buildGpuBufferizePipeline(OpPassManager &pm,
   // takes host buffers: calls within the module (@forward's call of
   // @prefill) are inlined, so each entry point holds its own kernels.
   addPipeline(pm, "inline");
+  // f16/bf16 checkpoint tensors still in float are widened once, here.
+  pm.addPass(createQntFoldConstantCastsPass());
   pm.addPass(createQntFuseDequantMatmulPass());
   // Attention over the live positions of the cache, as linalg ops the
   // generic lowering maps to threads.

@@ -105,6 +105,11 @@ static FailureOr<DequantizeOp> matchDequantWeight(LinearLayer layer,
              "[..., M, N]";
     return failure();
   }
+  if (scheme.hasOffsets() && !dequant.getInput().getDefiningOp<ConstantOp>()) {
+    reason = "a weight with offsets must be a qnt.constant (its codes and "
+             "scales become the qnt.matmul's weight)";
+    return failure();
+  }
   return dequant;
 }
 
@@ -134,9 +139,145 @@ static FailureOr<Fusion> matchFusion(linalg::LinalgOp op, std::string &reason) {
       reason = "x or the result has a tensor encoding";
       continue;
     }
+    if (dequant->getInput().getType().getScheme().hasOffsets() &&
+        !elementType.isF32()) {
+      reason = "a weight with offsets needs f32 x";
+      continue;
+    }
     return Fusion{*layer, *dequant};
   }
   return failure();
+}
+
+/// The weight of an offset scheme as qnt.matmul takes it (the same codes and
+/// scales, symmetric: scale * code) and its offsets as an f32 tensor of the
+/// scales' shape.
+static std::pair<Value, Value> splitOffsets(RewriterBase &rewriter,
+                                            Location loc, ConstantOp constant) {
+  PackedType type = constant.getType();
+  SchemeAttr s = type.getScheme();
+  MLIRContext *ctx = rewriter.getContext();
+  auto scheme =
+      SchemeAttr::get(ctx, s.getFormat(), s.getBits(), Mode::symmetric,
+                      s.getGranularity(), s.getAxis(), s.getGroupSize(),
+                      s.getScaleType());
+  auto symmetric = PackedType::get(ctx, type.getShape(), scheme);
+  Value weight = ConstantOp::create(rewriter, constant.getLoc(), symmetric,
+                                    constant.getCodes(), constant.getScales(),
+                                    ElementsAttr(), ElementsAttr());
+  Value offsets = arith::ConstantOp::create(
+      rewriter, constant.getLoc(), cast<TypedAttr>(*constant.getOffsets()));
+  auto offsetsType = cast<RankedTensorType>(offsets.getType());
+  if (!offsetsType.getElementType().isF32())
+    offsets = arith::ExtFOp::create(
+        rewriter, constant.getLoc(),
+        RankedTensorType::get(offsetsType.getShape(), rewriter.getF32Type()),
+        offsets);
+  return {weight, offsets};
+}
+
+/// `result` plus the part of x * W^T that W's offsets contribute: with G
+/// groups along K (1 for per-channel or per-tensor scales), the sums of x
+/// over each group, xs[..., M, G], times the offsets [N or 1, G] along G.
+/// Both are linalg.generic ops on f32; the contraction is marked
+/// qnt.keep_float so that no quantizer takes the offsets for a weight.
+static Value addOffsetProducts(RewriterBase &rewriter, Location loc, Value x,
+                               Value offsets, Value result, PackedType type) {
+  MLIRContext *ctx = rewriter.getContext();
+  auto xType = cast<RankedTensorType>(x.getType());
+  int64_t rank = xType.getRank(), k = xType.getShape().back();
+  auto offsetsShape = cast<RankedTensorType>(offsets.getType()).getShape();
+  int64_t rowsOfOffsets = offsetsShape[0], groups = offsetsShape[1];
+  int64_t n = type.getShape()[0];
+  Type f32 = rewriter.getF32Type();
+  auto dynamicSizes = [&](Value t, int64_t count) {
+    SmallVector<Value> sizes;
+    for (int64_t i = 0; i < count; ++i)
+      if (cast<RankedTensorType>(t.getType()).isDynamicDim(i))
+        sizes.push_back(tensor::DimOp::create(rewriter, loc, t, i));
+    return sizes;
+  };
+  auto zeros = [&](ArrayRef<int64_t> shape, ValueRange sizes) {
+    Value empty = tensor::EmptyOp::create(rewriter, loc, shape, f32, sizes);
+    Value zero = arith::ConstantOp::create(rewriter, loc,
+                                           rewriter.getF32FloatAttr(0.0f));
+    return linalg::FillOp::create(rewriter, loc, zero, empty).getResult(0);
+  };
+  auto mulAdd = [](OpBuilder &b, Location l, ValueRange a) {
+    Value product = arith::MulFOp::create(b, l, a[0], a[1]);
+    linalg::YieldOp::create(b, l,
+                            ValueRange{arith::AddFOp::create(b, l, a[2],
+                                                             product)});
+  };
+  auto sum = [](OpBuilder &b, Location l, ValueRange a) {
+    linalg::YieldOp::create(b, l,
+                            ValueRange{arith::AddFOp::create(b, l, a[1], a[0])});
+  };
+  SmallVector<Value> leadSizes = dynamicSizes(x, rank - 1);
+
+  // xs[..., g] = sum_j x[..., g * (K / G) + j], over x viewed as
+  // [..., G, K / G].
+  SmallVector<int64_t> grouped(xType.getShape().drop_back());
+  grouped.append({groups, k / groups});
+  SmallVector<ReassociationIndices> reassociation;
+  for (int64_t i = 0; i < rank - 1; ++i)
+    reassociation.push_back({i});
+  reassociation.push_back({rank - 1, rank});
+  SmallVector<OpFoldResult> groupedSizes;
+  for (int64_t i = 0, dyn = 0; i < rank - 1; ++i)
+    groupedSizes.push_back(xType.isDynamicDim(i)
+                               ? OpFoldResult(leadSizes[dyn++])
+                               : OpFoldResult(rewriter.getIndexAttr(
+                                     xType.getDimSize(i))));
+  groupedSizes.push_back(rewriter.getIndexAttr(groups));
+  groupedSizes.push_back(rewriter.getIndexAttr(k / groups));
+  Value xg = tensor::ExpandShapeOp::create(
+      rewriter, loc, RankedTensorType::get(grouped, f32), x, reassociation,
+      groupedSizes);
+  SmallVector<int64_t> sumsShape(xType.getShape().drop_back());
+  sumsShape.push_back(groups);
+  SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
+  iters.push_back(utils::IteratorType::reduction);
+  Value sums =
+      linalg::GenericOp::create(
+          rewriter, loc, TypeRange{RankedTensorType::get(sumsShape, f32)},
+          ValueRange{xg}, ValueRange{zeros(sumsShape, leadSizes)},
+          ArrayRef<AffineMap>{
+              AffineMap::getMultiDimIdentityMap(rank + 1, ctx),
+              AffineMap::getMultiDimIdentityMap(rank + 1, ctx).dropResult(
+                  rank)},
+          iters, sum)
+          .getResult(0);
+
+  // corr[..., n] = sum_g xs[..., g] * offsets[n (or 0), g]; loops
+  // (lead..., n, g).
+  SmallVector<int64_t> outShape(xType.getShape().drop_back());
+  outShape.push_back(n);
+  SmallVector<AffineExpr> lead;
+  for (int64_t i = 0; i < rank - 1; ++i)
+    lead.push_back(rewriter.getAffineDimExpr(i));
+  AffineExpr nDim = rewriter.getAffineDimExpr(rank - 1);
+  AffineExpr gDim = rewriter.getAffineDimExpr(rank);
+  SmallVector<AffineExpr> sumsMap(lead), outMap(lead);
+  sumsMap.push_back(gDim);
+  outMap.push_back(nDim);
+  AffineExpr row =
+      rowsOfOffsets == 1 ? rewriter.getAffineConstantExpr(0) : nDim;
+  SmallVector<utils::IteratorType> corrIters(rank,
+                                             utils::IteratorType::parallel);
+  corrIters.push_back(utils::IteratorType::reduction);
+  auto correction = linalg::GenericOp::create(
+      rewriter, loc, TypeRange{RankedTensorType::get(outShape, f32)},
+      ValueRange{sums, offsets}, ValueRange{zeros(outShape, leadSizes)},
+      ArrayRef<AffineMap>{AffineMap::get(rank + 1, 0, sumsMap, ctx),
+                          AffineMap::get(rank + 1, 0, {row, gDim}, ctx),
+                          AffineMap::get(rank + 1, 0, outMap, ctx)},
+      corrIters, mulAdd);
+  correction->setAttr("qnt.keep_float", rewriter.getUnitAttr());
+  return linalg::AddOp::create(rewriter, loc, ValueRange{result,
+                                                          correction.getResult(0)},
+                               ValueRange{zeros(outShape, leadSizes)})
+      ->getResult(0);
 }
 
 /// Replaces `op` by the qnt.matmul that `fusion` describes (plus the add of
@@ -169,9 +310,17 @@ static MatmulOp replaceByMatmul(RewriterBase &rewriter, linalg::LinalgOp op,
   Location loc = op.getLoc();
   if (castXType != xType)
     x = tensor::CastOp::create(rewriter, loc, castXType, x);
-  auto matmul = MatmulOp::create(rewriter, loc, matmulType, x,
-                                 fusion.dequant.getInput(), Value());
+  Value weight = fusion.dequant.getInput();
+  Value offsets;
+  if (cast<PackedType>(weight.getType()).getScheme().hasOffsets())
+    std::tie(weight, offsets) = splitOffsets(
+        rewriter, loc, weight.getDefiningOp<ConstantOp>());
+  auto matmul = MatmulOp::create(rewriter, loc, matmulType, x, weight,
+                                 Value());
   Value result = matmul.getResult();
+  if (offsets)
+    result = addOffsetProducts(rewriter, loc, x, offsets, result,
+                               cast<PackedType>(weight.getType()));
   if (matmulType != resultType)
     result = tensor::CastOp::create(rewriter, loc, resultType, result);
   Value init = op.getDpsInitOperand(0)->get();

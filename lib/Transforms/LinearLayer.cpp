@@ -5,6 +5,7 @@
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
+#include <cstring>
 
 using namespace mlir;
 using namespace mlir::qnt;
@@ -137,12 +138,14 @@ mlir::qnt::findConstantLinearLayers(Operation *module) {
       FailureOr<LinearLayer> layer = matchLinearLayer(op, w);
       if (failed(layer))
         continue;
-      auto constant = op.getDpsInputOperand(w)
-                          ->get()
-                          .getDefiningOp<arith::ConstantOp>();
+      Value weight = op.getDpsInputOperand(w)->get();
+      auto widen = weight.getDefiningOp<arith::ExtFOp>();
+      if (widen)
+        weight = widen.getIn();
+      auto constant = weight.getDefiningOp<arith::ConstantOp>();
       if (!constant)
         continue;
-      layers.push_back({*layer, constant, locationName(op.getLoc())});
+      layers.push_back({*layer, constant, widen, locationName(op.getLoc())});
       return;
     }
   });
@@ -163,14 +166,27 @@ std::string mlir::qnt::readWeightRows(const ConstantLinearLayer &c,
     if (!blob)
       return "its resource blob '" + resource.getRawHandle().getKey().str() +
              "' is missing";
-    if (!type.getElementType().isF32())
-      return "resource weights must be f32";
+    Type elem = type.getElementType();
+    if (!elem.isF32() && !elem.isF16() && !elem.isBF16())
+      return "resource weights must be f32, f16 or bf16";
+    int64_t width = elem.isF32() ? 4 : 2;
     ArrayRef<char> bytes = blob->getData();
-    if (bytes.size() != static_cast<size_t>(n * k) * 4)
+    if (bytes.size() != static_cast<size_t>(n * k * width))
       return "its resource blob has " + std::to_string(bytes.size()) +
-             " bytes, not the " + std::to_string(n * k * 4) +
+             " bytes, not the " + std::to_string(n * k * width) +
              " its type needs";
-    data = reinterpret_cast<const float *>(bytes.data());
+    if (elem.isF32()) {
+      data = reinterpret_cast<const float *>(bytes.data());
+    } else {
+      converted.resize(n * k);
+      for (int64_t i = 0; i < n * k; ++i) {
+        uint16_t bits;
+        std::memcpy(&bits, bytes.data() + 2 * i, 2);
+        converted[i] =
+            elem.isF16() ? floatFromHalfBits(bits) : floatFromBf16Bits(bits);
+      }
+      data = converted.data();
+    }
   } else if (auto dense = dyn_cast<DenseFPElementsAttr>(attr)) {
     if (type.getElementType().isF32() && !dense.isSplat()) {
       data = reinterpret_cast<const float *>(dense.getRawData().data());

@@ -180,7 +180,7 @@ LogicalResult QuantizeWeights::quantizeWeight(Operation *layer,
         (name + ".zero_points").str(), zpBytes);
   }
   packed = ConstantOp::create(builder, layer->getLoc(), type, codesAttr,
-                              scalesAttr, zeroPointsAttr);
+                              scalesAttr, zeroPointsAttr, ElementsAttr());
   return success();
 }
 
@@ -355,7 +355,10 @@ void QuantizeWeights::runOnOperation() {
       if (failed(quantizeWeight(op, rows, n, k, scheme, name, builder,
                                 packed)))
         return signalPassFailure();
-      auto weightType = cast<RankedTensorType>(c.weight.getType());
+      // The layer's operand type: f32 also when the constant is f16/bf16
+      // widened by arith.extf.
+      auto weightType = cast<RankedTensorType>(
+          op->getOperand(c.layer.weightIndex).getType());
       Type elem = weightType.getElementType();
       Location loc = op->getLoc();
       weightTensor = DequantizeOp::create(
@@ -374,7 +377,7 @@ void QuantizeWeights::runOnOperation() {
   }
 
   // The token embedding: rows of the packed table, gathered and decoded.
-  llvm::SetVector<Operation *> weights;
+  llvm::SetVector<Operation *> widens, weights;
   {
     for (EmbeddingGather &g : gathers) {
       auto tableType = cast<RankedTensorType>(g.table.getType());
@@ -414,9 +417,16 @@ void QuantizeWeights::runOnOperation() {
     }
   }
 
-  // Float weights nobody reads any more are dropped.
-  for (ConstantLinearLayer &c : candidates)
+  // Float weights nobody reads any more are dropped (their widening casts
+  // first).
+  for (ConstantLinearLayer &c : candidates) {
+    if (c.widen)
+      widens.insert(c.widen);
     weights.insert(c.weight);
+  }
+  for (Operation *widen : widens)
+    if (widen->use_empty())
+      widen->erase();
   for (Operation *weight : weights)
     if (weight->use_empty())
       weight->erase();

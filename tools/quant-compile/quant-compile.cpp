@@ -15,6 +15,8 @@
 #include "mlir/Support/FileUtilities.h"
 #include "qnt/Conversion/Passes.h"
 #include "qnt/IR/QntDialect.h"
+#include "qnt/Import/Importer.h"
+#include "qnt/Import/Transformer.h"
 #include "qnt/Pipelines/Pipelines.h"
 #include "qnt/Support/OutputFile.h"
 #include "qnt/Target/CudaCodegen.h"
@@ -42,9 +44,11 @@ namespace cl = llvm::cl;
 
 static cl::OptionCategory category("quant-compile options");
 
-static cl::opt<std::string> inputFile(cl::Positional,
-                                      cl::desc("<model.mlir>"),
-                                      cl::cat(category));
+static cl::opt<std::string> inputFile(
+    cl::Positional,
+    cl::desc("<model: .mlir, .mlirbc, or a checkpoint quant-import reads (a "
+             "GGUF file, a Hugging Face directory, a llama2.c file)>"),
+    cl::cat(category));
 static cl::opt<std::string> outputFile("o", cl::desc("Output file"),
                                        cl::value_desc("file"),
                                        cl::cat(category));
@@ -120,6 +124,12 @@ static cl::opt<std::string>
          cl::desc("Code width of quantized weights, 1 to 8, or 'none' to "
                   "compile the float model unchanged"),
          cl::cat(category));
+static cl::opt<bool> requantize(
+    "requantize", cl::init(false),
+    cl::desc("With --bits=N or --budget: also quantize again the weights the "
+             "model brings already quantized (GGUF blocks), from their "
+             "dequantized values; by default they are kept as they are"),
+    cl::cat(category));
 static cl::opt<int64_t>
     group("group", cl::init(128),
           cl::desc("Weights sharing one scale along K; 0 = one scale per "
@@ -706,6 +716,9 @@ int main(int argc, char **argv) {
        {report.getValue(), pareto.getValue(), calibrationStatsOut.getValue()})
     if (!path.empty() && !qnt::OutputFile::create(path, outputError))
       return fail(outputError);
+  if (requantize && bits == "none" && budget.empty())
+    return fail("--requantize quantizes again under --bits=N or --budget; "
+                "with --bits=none nothing is quantized");
 
   DialectRegistry registry;
   registerAllDialects(registry);
@@ -741,18 +754,41 @@ int main(int argc, char **argv) {
   auto sourceMgr = std::make_shared<llvm::SourceMgr>();
   SourceMgrDiagnosticHandler diagnostics(*sourceMgr, &context);
   std::string error;
-  std::unique_ptr<llvm::MemoryBuffer> input =
-      openInputFile(inputFile, &error);
-  if (!input)
-    return fail(error);
-  progress.step("reading " + inputFile + " (" +
-                llvm::formatv("{0:f1}", input->getBufferSize() / 1048576.0).str() +
-                " MiB)");
-  inputBuffer = input.get();
-  sourceMgr->AddNewSourceBuffer(std::move(input), SMLoc());
-  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
-  if (!module)
-    return 1;
+  // A checkpoint (not MLIR) is imported here, as quant-import would; its
+  // files stay mapped in `checkpoint` while the module points into them.
+  qnt::CheckpointData checkpoint;
+  OwningOpRef<ModuleOp> module;
+  StringRef extension = llvm::sys::path::extension(inputFile);
+  const qnt::CheckpointFormat *format =
+      extension == ".mlir" || extension == ".mlirbc"
+          ? nullptr
+          : qnt::detectCheckpointFormat(inputFile);
+  if (format) {
+    qnt::TransformerConfig config;
+    qnt::TransformerWeights weights;
+    if (std::string e = format->read(inputFile, checkpoint, config, weights);
+        !e.empty())
+      return fail(inputFile + ": " + e);
+    progress.step("imported " + inputFile + " (" + format->name + ", " +
+                  llvm::formatv("{0:f1}", checkpoint.fileBytes() / 1048576.0)
+                      .str() +
+                  " MiB)");
+    module = qnt::buildTransformer(&context, config, weights, inputFile);
+  } else {
+    std::unique_ptr<llvm::MemoryBuffer> input =
+        openInputFile(inputFile, &error);
+    if (!input)
+      return fail(error);
+    progress.step(
+        "reading " + inputFile + " (" +
+        llvm::formatv("{0:f1}", input->getBufferSize() / 1048576.0).str() +
+        " MiB)");
+    inputBuffer = input.get();
+    sourceMgr->AddNewSourceBuffer(std::move(input), SMLoc());
+    module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+    if (!module)
+      return 1;
+  }
   // A library with no entry point is a mistake (an empty or wrong file),
   // not a result.
   if (llvm::none_of(module->getOps<func::FuncOp>(), [](func::FuncOp f) {
@@ -795,6 +831,11 @@ int main(int argc, char **argv) {
 
   // Quantize and fuse (the tensor-level part of the pipeline).
   PassManager quantizePm(&context);
+  if (requantize) {
+    qnt::QntFoldConstantCastsPassOptions options;
+    options.dequantize = true;
+    quantizePm.addPass(qnt::createQntFoldConstantCastsPass(options));
+  }
   if (!budget.empty()) {
     if (resolvedActivations == "i8" &&
         StringRef(budget).starts_with("latency-us:"))

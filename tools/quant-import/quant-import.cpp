@@ -97,10 +97,10 @@ int main(int argc, char **argv) {
     llvm::errs() << "quant-import: error: " << error << "\n";
     return 1;
   }
-  std::unique_ptr<llvm::MemoryBuffer> file;
+  qnt::CheckpointData data;
   qnt::TransformerConfig config;
   qnt::TransformerWeights weights;
-  error = chosen->read(checkpoint, file, config, weights);
+  error = chosen->read(checkpoint, data, config, weights);
   if (!error.empty()) {
     llvm::errs() << "quant-import: error: " << checkpoint << ": " << error
                  << "\n";
@@ -110,7 +110,7 @@ int main(int argc, char **argv) {
     llvm::errs() << llvm::formatv(
         "quant-import: {0}: {1:f2} MB, {2} layers, dim {3}, hidden {4}, {5} "
         "heads ({6} kv), vocab {7}, context {8}\n",
-        checkpoint, file->getBufferSize() / 1e6, config.layers, config.dim,
+        checkpoint, data.fileBytes() / 1e6, config.layers, config.dim,
         config.hiddenDim, config.heads, config.kvHeads, config.vocab,
         config.seqLen);
 

@@ -169,6 +169,9 @@ SchemeAttr::verify(function_ref<InFlightDiagnostic()> emitError, Format format,
   if (!isInteger && mode == Mode::asymmetric)
     return emitError() << "float format " << stringifyFormat(format)
                        << " cannot be asymmetric (no zero points)";
+  if (!isInteger && mode == Mode::offset)
+    return emitError() << "float format " << stringifyFormat(format)
+                       << " cannot have offsets";
   if (format == Format::f4E2M1FN && granularity != Granularity::per_group)
     return emitError() << "format f4E2M1FN needs per_group block scales";
   if (axis < 0)

@@ -20,9 +20,13 @@ def Qnt_Format : I32EnumAttr<"Format", "element format of quantized codes", [
   let genSpecializedAttr = 0;
 }
 
+// symmetric: scale * code; asymmetric: scale * (code - zero_point) with
+// integer zero points; offset: scale * code + offset with float offsets (the
+// per-group minimum of llama.cpp's Q4_1/Q5_1 and K-quant blocks).
 def Qnt_Mode : I32EnumAttr<"Mode", "how codes map to values", [
     I32EnumAttrCase<"symmetric", 0>,
-    I32EnumAttrCase<"asymmetric", 1>]> {
+    I32EnumAttrCase<"asymmetric", 1>,
+    I32EnumAttrCase<"offset", 2>]> {
   let cppNamespace = "::mlir::qnt";
   let genSpecializedAttr = 0;
 }
@@ -68,10 +72,12 @@ def Qnt_SchemeAttr : AttrDef<Qnt_Dialect, "Scheme"> {
     #qnt.scheme<si4, symmetric, per_group<1, 128>>           // int4, one f32 scale per 128 elements along axis 1
     #qnt.scheme<ui8, asymmetric, per_channel<0>, scale = f16> // uint8 with zero points, one f16 scale per row
     #qnt.scheme<si8, symmetric, per_tensor>
+    #qnt.scheme<ui4, offset, per_group<1, 32>, scale = f16>  // llama.cpp's Q4_1: scale * code + offset
     ```
 
     A value is `scale * (code - zero_point)`; symmetric schemes have no zero
-    point. `per_channel<a>` gives each index along axis `a` its own scale;
+    point. With `offset`, a value is `scale * code + offset`, one float
+    offset (of the scale type) per scale. `per_channel<a>` gives each index along axis `a` its own scale;
     `per_group<a, g>` gives each run of `g` consecutive elements along axis
     `a` its own scale.
   }];
@@ -91,6 +97,7 @@ def Qnt_SchemeAttr : AttrDef<Qnt_Dialect, "Scheme"> {
     }
     bool isSigned() const { return getFormat() != Format::ui; }
     bool hasZeroPoints() const { return getMode() == Mode::asymmetric; }
+    bool hasOffsets() const { return getMode() == Mode::offset; }
     /// Smallest and largest integer code (integer formats only).
     int64_t getCodeMin() const;
     int64_t getCodeMax() const;

@@ -71,11 +71,26 @@ LogicalResult ConstantOp::verify() {
                              << " is not finite";
   }
 
+  std::optional<ElementsAttr> offsets = getOffsets();
+  if (scheme.hasOffsets() != offsets.has_value())
+    return emitOpError() << (offsets ? "only an offset scheme has 'offsets'"
+                                     : "offset scheme requires 'offsets'");
+  if (offsets) {
+    if (failed(verifyPayload(op, "offsets", *offsets, scheme.getScaleType(),
+                             type.getScalesShape(), "(one offset per scale)")))
+      return failure();
+    if (auto dense = dyn_cast<DenseFPElementsAttr>(*offsets))
+      for (auto [i, value] : llvm::enumerate(dense.getValues<APFloat>()))
+        if (!value.isFinite())
+          return emitOpError() << "offset at flat index " << i
+                               << " is not finite";
+  }
+
   std::optional<ElementsAttr> zeroPoints = getZeroPoints();
   if (!scheme.hasZeroPoints()) {
     if (zeroPoints)
-      return emitOpError()
-             << "symmetric scheme must not have 'zero_points'";
+      return emitOpError() << stringifyMode(scheme.getMode())
+                           << " scheme must not have 'zero_points'";
     return success();
   }
   if (!zeroPoints)
@@ -141,6 +156,9 @@ LogicalResult MatmulOp::verify() {
                             "got rank "
                          << weight.getRank();
   int64_t n = weight.getShape()[0], k = weight.getShape()[1];
+  if (scheme.hasOffsets())
+    return emitOpError() << "weight scheme with offsets is not supported: "
+                            "qnt-fuse-dequant-matmul adds the offsets apart";
   if (scheme.getGranularity() == Granularity::per_group &&
       scheme.getAxis() != 1)
     return emitOpError() << "per_group scales of the weight must run along K "

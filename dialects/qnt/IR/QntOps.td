@@ -16,8 +16,9 @@ def Qnt_ConstantOp : Qnt_Op<"constant", [Pure]> {
     Holds packed codes (`i8` bytes laid out as in docs/BIT_LAYOUT.md; shape is
     the type's codes shape), scales (the scheme's scale type; shape is the
     type's scales shape) and, exactly for asymmetric schemes, zero points (`i8`
-    for signed codes, `ui8` for unsigned ones; same shape as the scales).
-    Large payloads are `dense_resource` blobs, so they are not printed inline.
+    for signed codes, `ui8` for unsigned ones; same shape as the scales), or,
+    exactly for `offset` schemes, offsets (the scale type, same shape as the
+    scales). Large payloads are `dense_resource` blobs, so they are not printed inline.
 
     ```mlir
     %w = qnt.constant {codes = dense_resource<w0> : tensor<4096x2048xi8>,
@@ -26,7 +27,8 @@ def Qnt_ConstantOp : Qnt_Op<"constant", [Pure]> {
     ```
   }];
   let arguments = (ins ElementsAttr:$codes, ElementsAttr:$scales,
-                       OptionalAttr<ElementsAttr>:$zero_points);
+                       OptionalAttr<ElementsAttr>:$zero_points,
+                       OptionalAttr<ElementsAttr>:$offsets);
   let results = (outs Qnt_PackedType:$result);
   let assemblyFormat = "attr-dict `:` qualified(type($result))";
   let hasVerifier = 1;
@@ -55,8 +57,9 @@ def Qnt_QuantizeOp : Qnt_Op<"quantize", [Pure]> {
 def Qnt_DequantizeOp : Qnt_Op<"dequantize", [Pure]> {
   let summary = "Expand a packed tensor to floating point";
   let description = [{
-    `result[i] = scale(i) * (code[i] - zero_point(i))`, computed in f32 and
-    rounded to the result element type.
+    `result[i] = scale(i) * (code[i] - zero_point(i))`, or
+    `scale(i) * code[i] + offset(i)` for an `offset` scheme, computed in f32
+    and rounded to the result element type.
 
     ```mlir
     %w = qnt.dequantize %q : !qnt.packed<64x128, #qnt.scheme<si4, symmetric, per_group<1, 32>>> -> tensor<64x128xf32>
@@ -99,7 +102,9 @@ def Qnt_MatmulOp : Qnt_Op<"matmul", [Pure]> {
     type. Products are accumulated in f32, starting from +0.0, and scaled once
     per group.
     Per-group scales must run along K (axis 1), per-channel scales along N
-    (axis 0).
+    (axis 0). The weight's scheme is symmetric or asymmetric: an `offset`
+    weight is split by `qnt-fuse-dequant-matmul` into a `qnt.matmul` on its
+    codes and scales plus the offsets times the group sums of x.
 
     ```mlir
     %y = qnt.matmul %x, %w, %b : (tensor<8x4096xf32>,

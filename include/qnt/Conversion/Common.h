@@ -18,6 +18,7 @@ struct Payload {
   Value codes;      // tensor<... x RB x i8>
   Value scales;     // tensor<... x scale type>
   Value zeroPoints; // tensor<... x f32>, null when symmetric
+  Value offsets;    // tensor<... x scale type>, null without offsets
 };
 
 /// Builds the arith.constant tensors of a qnt.constant, right after it.

@@ -5,39 +5,9 @@
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
-#include <cstdint>
-#include <string>
-#include <vector>
+#include "qnt/Import/TransformerConfig.h"
 
 namespace mlir::qnt {
-
-/// The shape of a Llama-architecture model.
-struct TransformerConfig {
-  int64_t dim = 0;       // model width
-  int64_t hiddenDim = 0; // feed-forward width
-  int64_t layers = 0;
-  int64_t heads = 0;
-  int64_t kvHeads = 0;
-  int64_t vocab = 0;
-  int64_t seqLen = 0; // positions the KV cache holds
-  float normEps = 1e-5f;
-  float ropeTheta = 10000.0f;
-  int64_t batch = 128; // tokens per pass of @prefill's loop over the prompt
-
-  int64_t headSize() const { return dim / heads; }
-  int64_t kvDim() const { return dim * kvHeads / heads; }
-};
-
-/// Row-major float32 weights, each [out, in] as nn.Linear stores them. The
-/// memory must outlive the module (its resource blobs point into it).
-struct TransformerWeights {
-  const float *tokenEmbedding = nullptr;                   // [vocab, dim]
-  std::vector<const float *> rmsAttention, wq, wk, wv, wo; // per layer
-  std::vector<const float *> rmsFfn, w1, w2, w3;           // per layer
-  const float *rmsFinal = nullptr;                         // [dim]
-  const float *classifier =
-      nullptr; // [vocab, dim]; == tokenEmbedding if shared
-};
 
 /// Builds the model's two entry points:
 ///

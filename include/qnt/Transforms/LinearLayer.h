@@ -35,10 +35,13 @@ struct LinearLayer {
 FailureOr<LinearLayer> matchLinearLayer(linalg::LinalgOp op,
                                         unsigned weightIndex);
 
-/// A linear layer whose weight is a float arith.constant.
+/// A linear layer whose weight is a float arith.constant, possibly widened
+/// by one arith.extf (an f16/bf16 checkpoint tensor, read in place).
 struct ConstantLinearLayer {
   LinearLayer layer;
   arith::ConstantOp weight;
+  /// The arith.extf between the constant and the layer, or null.
+  arith::ExtFOp widen;
   /// The layer's name: its NameLoc ("layers.3.w1") if it has one, else "".
   std::string name;
 };
@@ -48,7 +51,8 @@ SmallVector<ConstantLinearLayer> findConstantLinearLayers(Operation *module);
 
 /// The weight of `layer` as rows [N, K] of f32. f32 payloads in [N, K] are
 /// read in place (resource blobs are not copied); other layouts and element
-/// types are converted into `owned`. Returns "" or what is wrong.
+/// types (f16 and bf16 resource blobs too) are converted into `owned`.
+/// Returns "" or what is wrong.
 std::string readWeightRows(const ConstantLinearLayer &layer,
                            std::vector<float> &owned, const float *&rows);
 

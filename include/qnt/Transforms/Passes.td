@@ -66,6 +66,41 @@ def QntFuseDequantMatmulPass : Pass<"qnt-fuse-dequant-matmul"> {
                            "::mlir::tensor::TensorDialect", "::mlir::arith::ArithDialect"];
 }
 
+def QntFoldConstantCastsPass : Pass<"qnt-fold-constant-casts"> {
+  let summary = "Widen f16/bf16 constants read through arith.extf into f32 constants, once, at compile time";
+  let description = [{
+    Importers keep a checkpoint's f16 and bf16 tensors in their own type (as
+    resource blobs pointing into the mapped file) and widen them with
+    `arith.extf` on the whole tensor, so that the quantizer reads the narrow
+    values directly and no f32 copy of the model exists before it is needed.
+    What is still float after quantization (every weight with
+    `--bits=none`, layers left in float, norms, biases, the embedding table)
+    reaches this pass: each `arith.extf` of a float `arith.constant` (dense
+    or `dense_resource`) becomes one constant of the wider type, converted
+    exactly here, instead of a conversion the compiled code would repeat at
+    every call.
+
+    ```mlir
+    %c = arith.constant dense_resource<w> : tensor<64x64xbf16>
+    %w = arith.extf %c : tensor<64x64xbf16> to tensor<64x64xf32>
+    // becomes
+    %w = arith.constant dense_resource<w_1> : tensor<64x64xf32>
+    ```
+
+    With `dequantize`, a `qnt.dequantize` of a `qnt.constant` of rank 2
+    (the weights a GGUF file brings already quantized) becomes a float
+    constant too, `scale * (code - zero_point)` computed in f32 as the op
+    defines it. `quant-compile --requantize` runs this first, so that
+    `qnt-quantize-weights` quantizes those weights again under its own
+    scheme.
+  }];
+  let options = [
+    Option<"dequantize", "dequantize", "bool", /*default=*/"false",
+           "Also fold qnt.dequantize of a rank-2 qnt.constant into a float constant">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
 def QntAssignBitwidthsPass : Pass<"qnt-assign-bitwidths", "::mlir::ModuleOp"> {
   let summary = "Choose each linear layer's scheme from a cost model under a budget";
   let description = [{

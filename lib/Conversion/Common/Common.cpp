@@ -53,7 +53,8 @@ FailureOr<Payload> qnt::materializePayload(ConstantOp op) {
   if (failed(checkBlob(op, "codes", op.getCodes())) ||
       failed(checkBlob(op, "scales", op.getScales())) ||
       (op.getZeroPoints() &&
-       failed(checkBlob(op, "zero_points", *op.getZeroPoints()))))
+       failed(checkBlob(op, "zero_points", *op.getZeroPoints()))) ||
+      (op.getOffsets() && failed(checkBlob(op, "offsets", *op.getOffsets()))))
     return failure();
   OpBuilder b(op);
   Location loc = op.getLoc();
@@ -62,6 +63,9 @@ FailureOr<Payload> qnt::materializePayload(ConstantOp op) {
       arith::ConstantOp::create(b, loc, cast<TypedAttr>(op.getCodes()));
   payload.scales =
       arith::ConstantOp::create(b, loc, cast<TypedAttr>(op.getScales()));
+  if (std::optional<ElementsAttr> offsets = op.getOffsets())
+    payload.offsets =
+        arith::ConstantOp::create(b, loc, cast<TypedAttr>(*offsets));
   if (std::optional<ElementsAttr> zps = op.getZeroPoints()) {
     std::optional<SmallVector<float>> values =
         readZeroPoints(*zps, op.getType().getScheme().isSigned());

@@ -1296,10 +1296,11 @@ FailureOr<Value> ConvertQntToVector::planeMajorCodesFor(ConstantOp op,
 }
 
 /// The f32 value of element `idx` of a packed tensor of `type`, read from
-/// its payload buffers (codes, scales, zero points or null).
+/// its payload buffers (codes, scales, zero points or null, offsets or
+/// null).
 static Value decodeElement(ImplicitLocOpBuilder &b, PackedType type,
                            Value codes, Value scales, Value zps,
-                           ValueRange idx) {
+                           Value offsets, ValueRange idx) {
   SchemeAttr scheme = type.getScheme();
   int64_t rank = type.getRank();
   Value code =
@@ -1327,7 +1328,11 @@ static Value decodeElement(ImplicitLocOpBuilder &b, PackedType type,
   if (zps)
     code = arith::SubFOp::create(b, code, memref::LoadOp::create(b, zps, sIdx));
   Value s = toF32(b, memref::LoadOp::create(b, scales, sIdx));
-  return arith::MulFOp::create(b, s, code);
+  Value v = arith::MulFOp::create(b, s, code);
+  if (offsets)
+    v = arith::AddFOp::create(
+        b, v, toF32(b, memref::LoadOp::create(b, offsets, sIdx)));
+  return v;
 }
 
 LogicalResult ConvertQntToVector::lowerDequantize(DequantizeOp op,
@@ -1342,6 +1347,7 @@ LogicalResult ConvertQntToVector::lowerDequantize(DequantizeOp op,
   Value codes = toBuffer(b, payload.codes);
   Value scales = toBuffer(b, payload.scales);
   Value zps = payload.zeroPoints ? toBuffer(b, payload.zeroPoints) : Value();
+  Value offsets = payload.offsets ? toBuffer(b, payload.offsets) : Value();
   auto outType =
       MemRefType::get(resultType.getShape(), resultType.getElementType());
   Value out = memref::AllocOp::create(b, outType);
@@ -1353,7 +1359,7 @@ LogicalResult ConvertQntToVector::lowerDequantize(DequantizeOp op,
       b, b.getLoc(), lbs, ubs, steps,
       [&](OpBuilder &ob, Location loc, ValueRange ivs) {
         ImplicitLocOpBuilder lb(loc, ob);
-        Value v = decodeElement(lb, type, codes, scales, zps, ivs);
+        Value v = decodeElement(lb, type, codes, scales, zps, offsets, ivs);
         memref::StoreOp::create(lb, fromF32(lb, v, resultType.getElementType()),
                                 out, ivs);
       });
@@ -1371,6 +1377,7 @@ LogicalResult ConvertQntToVector::lowerGatherRows(GatherRowsOp op,
   Value codes = toBuffer(b, payload.codes);
   Value scales = toBuffer(b, payload.scales);
   Value zps = payload.zeroPoints ? toBuffer(b, payload.zeroPoints) : Value();
+  Value offsets = payload.offsets ? toBuffer(b, payload.offsets) : Value();
   Value ids = toBuffer(b, op.getIds());
   Value count = memref::DimOp::create(b, ids, 0);
   auto resultType = cast<RankedTensorType>(op.getResult().getType());
@@ -1395,7 +1402,7 @@ LogicalResult ConvertQntToVector::lowerGatherRows(GatherRowsOp op,
             lb, cIndex(lb, 0), cIndex(lb, k), cIndex(lb, 1), ValueRange{},
             [&](OpBuilder &jb, Location jloc, Value j, ValueRange) {
               ImplicitLocOpBuilder eb(jloc, jb);
-              Value v = decodeElement(eb, type, codes, scales, zps,
+              Value v = decodeElement(eb, type, codes, scales, zps, offsets,
                                       ValueRange{id, j});
               memref::StoreOp::create(eb, v, out, ValueRange{ivs[0], j});
               scf::YieldOp::create(eb);

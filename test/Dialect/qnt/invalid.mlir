@@ -31,6 +31,11 @@ func.func private @float_asymmetric(!qnt.packed<4x4, #qnt.scheme<f8E4M3FN, asymm
 
 // -----
 
+// expected-error @+1 {{float format f8E5M2 cannot have offsets}}
+func.func private @float_offsets(!qnt.packed<4x4, #qnt.scheme<f8E5M2, offset, per_tensor>>)
+
+// -----
+
 // expected-error @+1 {{format f4E2M1FN needs per_group block scales}}
 func.func private @fp4_without_blocks(!qnt.packed<4x4, #qnt.scheme<f4E2M1FN, symmetric, per_channel<0>>>)
 
@@ -126,6 +131,68 @@ func.func @symmetric_with_zero_points() {
   // expected-error @+1 {{'qnt.constant' op symmetric scheme must not have 'zero_points'}}
   %w = qnt.constant {codes = dense<0> : tensor<2x2xi8>, scales = dense<1.0> : tensor<2x1xf32>, zero_points = dense<0> : tensor<2x1xi8>}
       : !qnt.packed<2x4, #qnt.scheme<si4, symmetric, per_channel<0>>>
+  return
+}
+
+// -----
+
+func.func @offset_without_offsets() {
+  // expected-error @+1 {{'qnt.constant' op offset scheme requires 'offsets'}}
+  %w = qnt.constant {codes = dense<0> : tensor<2x2xi8>, scales = dense<1.0> : tensor<2x1xf32>}
+      : !qnt.packed<2x4, #qnt.scheme<ui4, offset, per_channel<0>>>
+  return
+}
+
+// -----
+
+func.func @symmetric_with_offsets() {
+  // expected-error @+1 {{'qnt.constant' op only an offset scheme has 'offsets'}}
+  %w = qnt.constant {codes = dense<0> : tensor<2x2xi8>, scales = dense<1.0> : tensor<2x1xf32>, offsets = dense<0.0> : tensor<2x1xf32>}
+      : !qnt.packed<2x4, #qnt.scheme<si4, symmetric, per_channel<0>>>
+  return
+}
+
+// -----
+
+func.func @offset_with_zero_points() {
+  // expected-error @+1 {{'qnt.constant' op offset scheme must not have 'zero_points'}}
+  %w = qnt.constant {codes = dense<0> : tensor<2x2xi8>, scales = dense<1.0> : tensor<2x1xf32>, offsets = dense<0.0> : tensor<2x1xf32>, zero_points = dense<0> : tensor<2x1xui8>}
+      : !qnt.packed<2x4, #qnt.scheme<ui4, offset, per_channel<0>>>
+  return
+}
+
+// -----
+
+func.func @offsets_type() {
+  // expected-error @+1 {{'qnt.constant' op 'offsets' element type 'f32' does not match 'f16' required by the scheme}}
+  %w = qnt.constant {codes = dense<0> : tensor<2x2xi8>, scales = dense<1.0> : tensor<2x1xf16>, offsets = dense<0.0> : tensor<2x1xf32>}
+      : !qnt.packed<2x4, #qnt.scheme<ui4, offset, per_channel<0>, scale = f16>>
+  return
+}
+
+// -----
+
+func.func @offsets_shape() {
+  // expected-error @+1 {{'qnt.constant' op 'offsets' shape [2, 2] does not match [2, 1] (one offset per scale)}}
+  %w = qnt.constant {codes = dense<0> : tensor<2x2xi8>, scales = dense<1.0> : tensor<2x1xf32>, offsets = dense<0.0> : tensor<2x2xf32>}
+      : !qnt.packed<2x4, #qnt.scheme<ui4, offset, per_channel<0>>>
+  return
+}
+
+// -----
+
+func.func @offset_not_finite() {
+  // expected-error @+1 {{'qnt.constant' op offset at flat index 1 is not finite}}
+  %w = qnt.constant {codes = dense<0> : tensor<2x2xi8>, scales = dense<1.0> : tensor<2x1xf32>, offsets = dense<[[1.0], [0x7F800000]]> : tensor<2x1xf32>}
+      : !qnt.packed<2x4, #qnt.scheme<ui4, offset, per_channel<0>>>
+  return
+}
+
+// -----
+
+func.func @matmul_offsets(%x: tensor<2x4xf32>, %w: !qnt.packed<2x4, #qnt.scheme<ui4, offset, per_channel<0>>>) {
+  // expected-error @+1 {{'qnt.matmul' op weight scheme with offsets is not supported: qnt-fuse-dequant-matmul adds the offsets apart}}
+  %y = qnt.matmul %x, %w : (tensor<2x4xf32>, !qnt.packed<2x4, #qnt.scheme<ui4, offset, per_channel<0>>>) -> tensor<2x2xf32>
   return
 }
 

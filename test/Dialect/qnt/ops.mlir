@@ -59,6 +59,21 @@ func.func @constant_asymmetric_3bit() -> !qnt.packed<2x13, #qnt.scheme<ui3, asym
 
 // -----
 
+// An offset scheme (llama.cpp's Q4_1): value = scale * code + offset, one
+// offset of the scale type per scale.
+// CHECK-LABEL: func.func @constant_offsets
+//       CHECK:   qnt.constant {codes = dense<33> : tensor<2x16xi8>, offsets = dense<[
+//  CHECK-SAME:     : tensor<2x1xf16>, scales = dense<[
+//  CHECK-SAME:     : tensor<2x1xf16>} : !qnt.packed<2x32, #qnt.scheme<ui4, offset, per_group<1, 32>, scale = f16>>
+func.func @constant_offsets() -> !qnt.packed<2x32, #qnt.scheme<ui4, offset, per_group<1, 32>, scale = f16>> {
+  %w = qnt.constant {codes = dense<33> : tensor<2x16xi8>, scales = dense<[[0.5], [0.25]]> : tensor<2x1xf16>,
+                     offsets = dense<[[-1.5], [2.0]]> : tensor<2x1xf16>}
+      : !qnt.packed<2x32, #qnt.scheme<ui4, offset, per_group<1, 32>, scale = f16>>
+  return %w : !qnt.packed<2x32, #qnt.scheme<ui4, offset, per_group<1, 32>, scale = f16>>
+}
+
+// -----
+
 // Large payloads live in resource blobs, not inline.
 // CHECK-LABEL: func.func @constant_resource
 //       CHECK:   qnt.constant {codes = dense_resource<w_codes> : tensor<2x4xi8>, scales = dense_resource<w_scales> : tensor<2x1xf32>}

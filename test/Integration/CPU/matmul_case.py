@@ -100,14 +100,21 @@ def gen(args):
     else:
         gran, sshape, gsize = f"per_group<1, {g}>", (n, k // g), g
     scales = round_to(rng.uniform(0.01, 0.1, size=sshape), args.scale_type)
-    zps = rng.integers(lo, hi + 1, size=sshape) if not signed else np.zeros(sshape, dtype=np.int64)
+    offset = args.mode == "offset"
+    zps = (rng.integers(lo, hi + 1, size=sshape) if args.mode == "asymmetric"
+           else np.zeros(sshape, dtype=np.int64))
+    offsets = (round_to(rng.uniform(-0.5, 0.5, size=sshape), args.scale_type) if offset
+               else np.zeros(sshape))
+    if offset and (args.bias or args.batch or not m or args.x_type != "f32" or args.dynamic_m):
+        raise SystemExit("--mode offset takes f32 x [M, K], no bias, batch or dynamic M")
 
     sidx_n = np.arange(n) if sshape[0] == n else np.zeros(n, dtype=np.int64)
     w = np.zeros((n, k))
     for r in range(n):
         for c in range(k):
             gi = 0 if sshape[1] == 1 else c // gsize
-            w[r, c] = scales[sidx_n[r], gi] * (codes[r, c] - zps[sidx_n[r], gi])
+            w[r, c] = (scales[sidx_n[r], gi] * (codes[r, c] - zps[sidx_n[r], gi])
+                       + offsets[sidx_n[r], gi])
 
     batch = [args.batch] if args.batch else []
     xshape = batch + ([m] if m else []) + [k]
@@ -131,6 +138,12 @@ def gen(args):
         xr = x
     ref = xr @ w.T
     absref = np.abs(xr) @ np.abs(w).T
+    if offset:
+        # The offsets' products are summed apart from the codes' (x's group
+        # sums times the offsets): rounding scales with |s * c| + |o|.
+        parts = np.abs(w - np.repeat(np.repeat(offsets, n // sshape[0], 0), k // sshape[1], 1)) \
+            + np.abs(np.repeat(np.repeat(offsets, n // sshape[0], 0), k // sshape[1], 1))
+        absref = np.abs(xr) @ parts.T
     if args.int8_activations:
         # The integer kernels sum codes shifted to unsigned and subtract the
         # shift and zero point once per group: their f32 rounding scales with
@@ -162,8 +175,10 @@ def gen(args):
     yf32 = "tensor<" + "x".join(map(str, yshape)) + "xf32>"
     codes_i8 = packed.astype(np.int8)
     zp_attr = ""
-    if not signed:
+    if args.mode == "asymmetric":
         zp_attr = f", zero_points = dense<{dense(zps, str)}> : tensor<{sshape[0]}x{sshape[1]}xui8>"
+    if offset:
+        zp_attr = f", offsets = dense<{dense(offsets)}> : tensor<{sshape[0]}x{sshape[1]}x{args.scale_type}>"
     # @layer's own types: with --dynamic-m the row dimension of x and y is
     # unknown at compile time, as in real models (bench/gen_layer.py).
     lxtype, lytype = xtype, ytype
@@ -179,7 +194,15 @@ def gen(args):
     lines.append(f"func.func @layer(%x: {lxtype}{bias_arg}) -> {lytype} {{")
     lines.append(f"  %w = qnt.constant {{codes = dense<{dense(codes_i8, str)}> : tensor<{n}x{packed.shape[1]}xi8>, "
                  f"scales = dense<{dense(scales)}> : tensor<{sshape[0]}x{sshape[1]}x{args.scale_type}>{zp_attr}}} : {ptype}")
-    if bias is not None:
+    if offset:
+        lines.append(f"  %d = qnt.dequantize %w : {ptype} -> tensor<{n}x{k}xf32>")
+        lines.append(f"  %zero = arith.constant 0.0 : f32")
+        lines.append(f"  %e = tensor.empty() : {ytype}")
+        lines.append(f"  %init = linalg.fill ins(%zero : f32) outs(%e : {ytype}) -> {ytype}")
+        lines.append("  %y = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>, "
+                     "affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>] "
+                     f"ins(%x, %d : {xtype}, tensor<{n}x{k}xf32>) outs(%init : {ytype}) -> {ytype}")
+    elif bias is not None:
         lines.append(f"  %y = qnt.matmul %x, %w, %b : ({lxtype}, {ptype}, tensor<{n}x{xt}>) -> {lytype}")
     else:
         lines.append(f"  %y = qnt.matmul %x, %w : ({lxtype}, {ptype}) -> {lytype}")
@@ -275,7 +298,10 @@ def main():
     sub = p.add_subparsers(dest="cmd", required=True)
     g = sub.add_parser("gen")
     g.add_argument("--bits", type=int, required=True)
-    g.add_argument("--mode", choices=["symmetric", "asymmetric"], default="symmetric")
+    g.add_argument("--mode", choices=["symmetric", "asymmetric", "offset"], default="symmetric",
+                   help="offset: unsigned codes, value = scale * code + offset (llama.cpp's "
+                        "Q4_1 form); the program is qnt.dequantize + linalg.matmul, which "
+                        "qnt-fuse-dequant-matmul splits into qnt.matmul + the offsets' products")
     g.add_argument("--group", type=int, default=0, help="group size; 0 per channel, -1 per tensor")
     g.add_argument("--m", type=int, default=1, help="rows of x; 0 for a rank-1 x")
     g.add_argument("--n", type=int, required=True)

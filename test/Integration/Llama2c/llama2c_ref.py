@@ -251,6 +251,10 @@ def main():
     c.add_argument("reference")
     c.add_argument("candidate")
     c.add_argument("--rtol", type=float, default=1e-4)
+    c.add_argument("--top1", type=int, default=0,
+                   help="also require the largest logit of at least this many rows "
+                        "(of the vocabulary's size, --vocab) to be at the same index")
+    c.add_argument("--vocab", type=int, default=0, help="row length for --top1")
     c.add_argument("--text", action="store_true",
                    help="the candidate is the output of quant-import --emit-driver "
                         "--driver-print-logits (one '( l0, l1, ... )' line per step)")
@@ -315,7 +319,16 @@ def main():
     if err > args.rtol * scale:
         print(f"FAIL: max |difference| {err:.3g} exceeds {args.rtol} x {scale:.3g}")
         return 1
-    print(f"PASS {ref.size} logits, max |difference| {err:.3g} ({err / scale:.2g} relative)")
+    agree = ""
+    if args.top1:
+        rows_ref, rows_got = ref.reshape(-1, args.vocab), got.reshape(-1, args.vocab)
+        same = int((rows_ref.argmax(1) == rows_got.argmax(1)).sum())
+        if same < args.top1:
+            print(f"FAIL: the largest logit agrees in {same} of {len(rows_ref)} rows, "
+                  f"fewer than {args.top1}")
+            return 1
+        agree = f"; largest logit agrees in {same} of {len(rows_ref)} rows"
+    print(f"PASS {ref.size} logits, max |difference| {err:.3g} ({err / scale:.2g} relative){agree}")
     return 0
 
 

@@ -1,0 +1,225 @@
+// qnt-fold-constant-casts: arith.extf of a float constant becomes a constant
+// of the wider type, converted once at compile time.
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "qnt/IR/QntOps.h"
+#include "qnt/Support/Packing.h"
+#include "qnt/Support/Quantizer.h"
+#include "qnt/Transforms/Passes.h"
+#include "llvm/ADT/DenseMap.h"
+#include <cstring>
+
+namespace mlir::qnt {
+#define GEN_PASS_DEF_QNTFOLDCONSTANTCASTSPASS
+#include "qnt/Transforms/Passes.h.inc"
+} // namespace mlir::qnt
+
+using namespace mlir;
+using namespace mlir::qnt;
+
+namespace {
+
+/// The f32 value of element `i` of a little-endian f16/bf16/f32 buffer.
+static float readElement(const char *data, int64_t i, Type type) {
+  if (type.isF32()) {
+    float v;
+    std::memcpy(&v, data + 4 * i, 4);
+    return v;
+  }
+  uint16_t bits;
+  std::memcpy(&bits, data + 2 * i, 2);
+  return type.isF16() ? floatFromHalfBits(bits) : floatFromBf16Bits(bits);
+}
+
+/// `attr` (of a narrower float type) converted to `type`, or null when it
+/// is neither dense nor a present f16/bf16/f32 resource blob, or `type` is
+/// not f32 for a blob.
+static TypedAttr widen(ElementsAttr attr, RankedTensorType type,
+                       StringRef name) {
+  if (auto dense = dyn_cast<DenseFPElementsAttr>(attr)) {
+    const llvm::fltSemantics &sem =
+        cast<FloatType>(type.getElementType()).getFloatSemantics();
+    return cast<TypedAttr>(dense.mapValues(
+        type.getElementType(), [&](const APFloat &v) {
+          APFloat w = v;
+          bool lost;
+          w.convert(sem, APFloat::rmNearestTiesToEven, &lost);
+          return w.bitcastToAPInt();
+        }));
+  }
+  auto resource = dyn_cast<DenseResourceElementsAttr>(attr);
+  if (!resource || !type.getElementType().isF32())
+    return {};
+  Type from = cast<ShapedType>(attr.getType()).getElementType();
+  if (!from.isF16() && !from.isBF16() && !from.isF32())
+    return {};
+  AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+  int64_t n = type.getNumElements();
+  if (!blob ||
+      blob->getData().size() != static_cast<size_t>(n * (from.isF32() ? 4 : 2)))
+    return {};
+  const char *data = blob->getData().data();
+  AsmResourceBlob wide = HeapAsmResourceBlob::allocate(
+      n * sizeof(float), alignof(float), /*dataIsMutable=*/true);
+  MutableArrayRef<char> out = wide.getMutableData();
+  for (int64_t i = 0; i < n; ++i) {
+    float v = readElement(data, i, from);
+    std::memcpy(out.data() + 4 * i, &v, 4);
+  }
+  return DenseResourceElementsAttr::get(type, name, std::move(wide));
+}
+
+/// The bytes of a resource blob or of a dense attribute (a splat expanded
+/// into `storage`), or none.
+static std::optional<ArrayRef<char>> rawBytes(ElementsAttr attr,
+                                              std::vector<char> &storage) {
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr)) {
+    if (AsmResourceBlob *blob = resource.getRawHandle().getBlob())
+      return blob->getData();
+    return std::nullopt;
+  }
+  auto dense = dyn_cast<DenseElementsAttr>(attr);
+  if (!dense || dense.getElementType().isInteger(1))
+    return std::nullopt;
+  if (!dense.isSplat())
+    return dense.getRawData();
+  ArrayRef<char> one = dense.getRawData();
+  for (int64_t i = 0, e = dense.getNumElements(); i < e; ++i)
+    storage.insert(storage.end(), one.begin(), one.end());
+  return ArrayRef<char>(storage);
+}
+
+/// The f32 tensor `scale * (code - zero_point)` of a rank-2 qnt.constant, as
+/// a heap resource; null when a payload cannot be read.
+static TypedAttr dequantizeConstant(ConstantOp constant, StringRef name) {
+  PackedType type = constant.getType();
+  SchemeAttr scheme = type.getScheme();
+  if (type.getRank() != 2 || !scheme.isInteger())
+    return {};
+  std::vector<char> codeStorage, scaleStorage, zeroStorage;
+  std::optional<ArrayRef<char>> codes =
+      rawBytes(constant.getCodes(), codeStorage);
+  std::optional<ArrayRef<char>> scales =
+      rawBytes(constant.getScales(), scaleStorage);
+  std::vector<char> offsetStorage;
+  std::optional<ArrayRef<char>> offsets;
+  if (constant.getOffsets()) {
+    offsets = rawBytes(*constant.getOffsets(), offsetStorage);
+    if (!offsets)
+      return {};
+  }
+  std::optional<ArrayRef<char>> zeros;
+  if (constant.getZeroPoints()) {
+    zeros = rawBytes(*constant.getZeroPoints(), zeroStorage);
+    if (!zeros)
+      return {};
+  }
+  SmallVector<int64_t> scalesShape = type.getScalesShape();
+  int64_t n = type.getShape()[0], k = type.getShape()[1];
+  int64_t sn = scalesShape[0], sk = scalesShape[1];
+  Type scaleType = scheme.getScaleType();
+  int64_t scaleBytes = scaleType.isF32() ? 4 : 2;
+  unsigned bits = scheme.getBits();
+  size_t rowBytes = packedRowBytes(k, bits);
+  if (!codes || !scales || codes->size() != n * rowBytes ||
+      scales->size() != static_cast<size_t>(sn * sk * scaleBytes) ||
+      (zeros && zeros->size() != static_cast<size_t>(sn * sk)) ||
+      (offsets && offsets->size() != scales->size()))
+    return {};
+  AsmResourceBlob out = HeapAsmResourceBlob::allocate(
+      n * k * sizeof(float), alignof(float), /*dataIsMutable=*/true);
+  auto *values = reinterpret_cast<float *>(out.getMutableData().data());
+  std::vector<int8_t> signedRow(k);
+  std::vector<uint8_t> unsignedRow(k);
+  for (int64_t r = 0; r < n; ++r) {
+    const auto *packed =
+        reinterpret_cast<const uint8_t *>(codes->data()) + r * rowBytes;
+    if (scheme.isSigned())
+      unpackSigned(packed, k, bits, signedRow.data());
+    else
+      unpackUnsigned(packed, k, bits, unsignedRow.data());
+    for (int64_t c = 0; c < k; ++c) {
+      int64_t s = (r / (n / sn)) * sk + c / (k / sk);
+      float code = scheme.isSigned() ? signedRow[c] : unsignedRow[c];
+      if (zeros)
+        code -= scheme.isSigned()
+                    ? static_cast<float>(static_cast<int8_t>((*zeros)[s]))
+                    : static_cast<float>(static_cast<uint8_t>((*zeros)[s]));
+      values[r * k + c] = readElement(scales->data(), s, scaleType) * code;
+      if (offsets)
+        values[r * k + c] += readElement(offsets->data(), s, scaleType);
+    }
+  }
+  return DenseResourceElementsAttr::get(
+      RankedTensorType::get({n, k}, Float32Type::get(constant.getContext())),
+      name, std::move(out));
+}
+
+struct FoldConstantCasts final
+    : qnt::impl::QntFoldConstantCastsPassBase<FoldConstantCasts> {
+  using Base::Base;
+  void runOnOperation() override {
+    if (dequantize) {
+      SmallVector<DequantizeOp> ops;
+      getOperation()->walk([&](DequantizeOp op) {
+        if (op.getInput().getDefiningOp<ConstantOp>() &&
+            cast<RankedTensorType>(op.getType()).getElementType().isF32())
+          ops.push_back(op);
+      });
+      for (DequantizeOp op : ops) {
+        auto constant = op.getInput().getDefiningOp<ConstantOp>();
+        std::string name = "dequantized";
+        if (auto resource =
+                dyn_cast<DenseResourceElementsAttr>(constant.getCodes())) {
+          name = resource.getRawHandle().getKey().str();
+          if (StringRef(name).ends_with(".codes"))
+            name.resize(name.size() - 6);
+        }
+        TypedAttr value = dequantizeConstant(constant, name);
+        if (!value)
+          continue;
+        OpBuilder b(op);
+        op.replaceAllUsesWith(
+            arith::ConstantOp::create(b, op.getLoc(), value).getResult());
+        op.erase();
+        if (constant->use_empty())
+          constant->erase();
+      }
+    }
+
+    SmallVector<arith::ExtFOp> casts;
+    getOperation()->walk([&](arith::ExtFOp op) {
+      if (op.getIn().getDefiningOp<arith::ConstantOp>() &&
+          isa<RankedTensorType>(op.getType()))
+        casts.push_back(op);
+    });
+    // One wide constant per (narrow constant, wide type).
+    llvm::DenseMap<std::pair<Operation *, Type>, Value> done;
+    for (arith::ExtFOp op : casts) {
+      auto constant = op.getIn().getDefiningOp<arith::ConstantOp>();
+      auto type = cast<RankedTensorType>(op.getType());
+      Value &wide = done[{constant.getOperation(), type}];
+      if (!wide) {
+        auto attr = dyn_cast<ElementsAttr>(constant.getValue());
+        std::string name = "widened";
+        if (auto resource =
+                dyn_cast_or_null<DenseResourceElementsAttr>(attr))
+          name = resource.getRawHandle().getKey().str();
+        TypedAttr value = attr ? widen(attr, type, name) : TypedAttr();
+        if (!value)
+          continue;
+        OpBuilder b(constant);
+        wide = arith::ConstantOp::create(b, op.getLoc(), value);
+      }
+      op.replaceAllUsesWith(wide);
+      op.erase();
+      if (constant->use_empty())
+        constant->erase();
+    }
+  }
+};
+
+} // namespace
