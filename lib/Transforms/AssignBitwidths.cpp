@@ -1,5 +1,4 @@
 // qnt-assign-bitwidths: per-layer schemes from sensitivity, cost and budget.
-#include "DefaultTarget.h" // kDefaultTarget: targets/host-x86_64.target
 #include "mlir/IR/Builders.h"
 #include "qnt/IR/QntOps.h"
 #include "qnt/Support/BitAllocation.h"
@@ -9,6 +8,7 @@
 #include "qnt/Support/Sensitivity.h"
 #include "qnt/Transforms/LinearLayer.h"
 #include "qnt/Transforms/Passes.h"
+#include "DefaultTarget.h" // kDefaultTarget: targets/host-x86_64.target
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
