@@ -1,9 +1,9 @@
 // qnt-cpu-pipeline: from tensors with qnt ops to the LLVM dialect for the host.
+#include "qnt/Pipelines/Pipelines.h"
 #include "CheckedPipeline.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "qnt/Conversion/Passes.h"
-#include "qnt/Pipelines/Pipelines.h"
 #include "qnt/Transforms/Passes.h"
 #include "llvm/Support/FormatVariadic.h"
 

@@ -1,5 +1,6 @@
 // qnt-gpu-pipeline: from tensors to LLVM-dialect host code that launches
 // NVVM kernels, with the device code embedded as PTX or cubin.
+#include "qnt/Pipelines/Pipelines.h"
 #include "CheckedPipeline.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -10,7 +11,6 @@
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
 #include "qnt/Conversion/Passes.h"
-#include "qnt/Pipelines/Pipelines.h"
 #include "qnt/Transforms/Passes.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"

@@ -6,9 +6,9 @@
 #include "llvm/ADT/Twine.h"
 
 #include <algorithm>
-#include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <cerrno>
 #include <dlfcn.h>
 #include <link.h>
 #include <sys/mman.h>

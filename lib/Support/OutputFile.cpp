@@ -27,14 +27,18 @@ std::unique_ptr<OutputFile> OutputFile::create(StringRef path,
     out->usesStdout = true;
     return out;
   }
-  fs::file_status status;
+  // A symbolic link (/dev/stdout, a link to a file elsewhere) is written
+  // through, in place: renaming onto it would replace the link.
+  fs::file_status status, link;
+  bool isLink = !fs::status(path, link, /*Follow=*/false) &&
+                link.type() == fs::file_type::symlink_file;
   if (!fs::status(path, status) && fs::exists(status) &&
-      status.type() != fs::file_type::regular_file) {
+      (isLink || status.type() != fs::file_type::regular_file)) {
     if (status.type() == fs::file_type::directory_file) {
       error = out->failure("it is a directory");
       return nullptr;
     }
-    // A device or a pipe: written in place.
+    // A device, a pipe or a link: written in place.
     std::error_code ec;
     out->file = std::make_unique<llvm::raw_fd_ostream>(path, ec, fs::OF_None);
     if (ec) {

@@ -1,5 +1,4 @@
 // qnt-assign-bitwidths: per-layer schemes from sensitivity, cost and budget.
-#include "DefaultTarget.h" // kDefaultTarget: targets/host-x86_64.target
 #include "mlir/IR/Builders.h"
 #include "qnt/IR/QntOps.h"
 #include "qnt/Support/BitAllocation.h"

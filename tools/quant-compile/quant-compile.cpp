@@ -25,19 +25,19 @@
 #include "qnt/Transforms/Passes.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
-#include "llvm/Support/CommandLine.h"
-#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
-#include "llvm/Support/Process.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/Timer.h"
 #include "llvm/Support/raw_ostream.h"
+#include "llvm/Support/Process.h"
 #include <chrono>
-#include <optional>
 #include <sys/mman.h>
+#include <optional>
 
 using namespace mlir;
 namespace cl = llvm::cl;
@@ -433,8 +433,8 @@ static bool writeHeader(ModuleOp module, raw_ostream &os, std::string &error) {
      << guard << "\n#define " << guard
      << "\n\n#include <stdbool.h>\n#include <stdint.h>\n\n#ifdef __cplusplus\n"
         "extern \"C\" {\n#endif\n\n"
-     << structs << prototypes << "\n#ifdef __cplusplus\n}\n#endif\n\n#endif // "
-     << guard << "\n";
+     << structs << prototypes
+     << "\n#ifdef __cplusplus\n}\n#endif\n\n#endif // " << guard << "\n";
   return true;
 }
 
@@ -450,13 +450,13 @@ static int lowerAndEmit(ModuleOp module, StringRef kind, qnt::OutputFile &out,
   std::string error;
   StringRef path = out.path();
   // The header first: a library is never left without its header.
-  auto commit = [&]() {
+  auto commit = [&](const Twine &what = "") {
     if (header)
       if (std::string e = header->commit(); !e.empty())
         return fail(e);
     if (std::string e = out.commit(); !e.empty())
       return fail(e);
-    progress.step(Twine(prefix) + "wrote " + path);
+    progress.step(Twine(prefix) + "wrote " + path + what);
     return 0;
   };
   // Every public function gets a C entry point (_mlir_ciface_NAME).
@@ -516,7 +516,7 @@ static int lowerAndEmit(ModuleOp module, StringRef kind, qnt::OutputFile &out,
     // The device code is what a GPU target's assembly means.
     if (!qnt::writeDevicePtx(module, out.os(), error))
       return fail(error);
-    return commit();
+    return commit(" (PTX for " + gpu->chip.getValue() + ")");
   }
 
   OpBuilder builder = OpBuilder::atBlockEnd(module.getBody());
@@ -561,9 +561,8 @@ static int lowerAndEmit(ModuleOp module, StringRef kind, qnt::OutputFile &out,
   if (kind == "asm" || kind == "obj") {
     progress.step(Twine(prefix) + "emitting machine code");
     if (!qnt::emitMachineCode(*llvmModule, *machine,
-                              kind == "asm"
-                                  ? llvm::CodeGenFileType::AssemblyFile
-                                  : llvm::CodeGenFileType::ObjectFile,
+                              kind == "asm" ? llvm::CodeGenFileType::AssemblyFile
+                                            : llvm::CodeGenFileType::ObjectFile,
                               out.os(), error))
       return fail(error);
     return commit();

@@ -19,8 +19,8 @@ namespace mlir::qnt {
 /// `PATH` by commit(): a run that fails, or is interrupted by a signal, leaves
 /// no half-written output, and an older file at `PATH` stays as it was. `-` is
 /// stdout; a path naming something other than a regular file (a device such
-/// as /dev/null or /dev/full, a pipe) is written in place, since it cannot be
-/// renamed onto.
+/// as /dev/null or /dev/full, a pipe, a symbolic link such as /dev/stdout) is
+/// written in place, since renaming onto it would replace it.
 ///
 /// Errors read "cannot write 'PATH': REASON" (the system's reason, e.g. "No
 /// space left on device"); write failures are checked at commit(), never left
