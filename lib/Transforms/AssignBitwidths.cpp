@@ -9,6 +9,7 @@
 #include "qnt/Transforms/LinearLayer.h"
 #include "qnt/Transforms/Passes.h"
 #include "qnt/Transforms/Transforms.h"
+#include "DefaultTarget.h" // kDefaultTarget: targets/host-x86_64.target
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"

@@ -11,7 +11,11 @@
 #include "qnt/Transforms/LinearLayer.h"
 #include "qnt/Transforms/Passes.h"
 #include "qnt/Transforms/Transforms.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "qnt/Support/Quantizer.h"
 #include "llvm/ADT/ScopeExit.h"
+#include <cstring>
 
 namespace mlir::qnt {
 #define GEN_PASS_DEF_QNTFUSEDEQUANTMATMULPASS
@@ -149,14 +153,123 @@ static FailureOr<Fusion> matchFusion(linalg::LinalgOp op, std::string &reason) {
   return failure();
 }
 
-/// The weight of an offset scheme as qnt.matmul takes it (the same codes and
-/// scales, symmetric: scale * code) and its offsets as an f32 tensor of the
-/// scales' shape.
+/// The bytes of a resource blob or of a dense attribute (a splat expanded
+/// into `storage`), or none.
+static std::optional<ArrayRef<char>> payloadBytes(ElementsAttr attr,
+                                                  std::vector<char> &storage) {
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr)) {
+    if (AsmResourceBlob *blob = resource.getRawHandle().getBlob())
+      return blob->getData();
+    return std::nullopt;
+  }
+  auto dense = dyn_cast<DenseElementsAttr>(attr);
+  if (!dense || dense.getElementType().isInteger(1))
+    return std::nullopt;
+  if (!dense.isSplat())
+    return dense.getRawData();
+  ArrayRef<char> one = dense.getRawData();
+  for (int64_t i = 0, e = dense.getNumElements(); i < e; ++i)
+    storage.insert(storage.end(), one.begin(), one.end());
+  return ArrayRef<char>(storage);
+}
+
+/// The f32 value of element `i` of a little-endian f32/f16/bf16 buffer.
+static float floatAt(ArrayRef<char> bytes, int64_t i, Type type) {
+  if (type.isF32()) {
+    float v;
+    std::memcpy(&v, bytes.data() + 4 * i, 4);
+    return v;
+  }
+  uint16_t bits;
+  std::memcpy(&bits, bytes.data() + 2 * i, 2);
+  return type.isF16() ? floatFromHalfBits(bits) : floatFromBf16Bits(bits);
+}
+
+/// For unsigned codes with offsets (llama.cpp's Q4_1, Q5_1, K-quants):
+/// the same weight with centered, signed codes c - 2^(b-1) (the bytes with
+/// each field's top bit flipped) and the offsets o + scale * 2^(b-1) in
+/// f32, made at compile time. The value s * c + o is unchanged, but the
+/// int8-activation kernels round x once for the codes' products while the
+/// offsets' products use x as it is: with codes all >= 0 that rounding
+/// error would not cancel as it does for centered codes (measured on a
+/// random Q4_1 model: 2.6% of the largest logit against 1.0% for Q4_0).
+/// None when a payload cannot be read (a missing blob).
+static std::optional<std::pair<Value, Value>>
+centerOffsetCodes(RewriterBase &rewriter, ConstantOp constant) {
+  PackedType type = constant.getType();
+  SchemeAttr s = type.getScheme();
+  if (s.isSigned() || type.getRank() != 2)
+    return std::nullopt;
+  std::vector<char> codeStorage, scaleStorage, offsetStorage;
+  std::optional<ArrayRef<char>> codes =
+      payloadBytes(constant.getCodes(), codeStorage);
+  std::optional<ArrayRef<char>> scales =
+      payloadBytes(constant.getScales(), scaleStorage);
+  std::optional<ArrayRef<char>> offsets =
+      payloadBytes(*constant.getOffsets(), offsetStorage);
+  SmallVector<int64_t> scalesShape = type.getScalesShape();
+  int64_t count = scalesShape[0] * scalesShape[1];
+  int64_t scaleBytes = s.getScaleType().isF32() ? 4 : 2;
+  int64_t rows = type.getShape()[0], k = type.getShape()[1];
+  int64_t rowBytes = type.getCodesShape().back();
+  unsigned bits = s.getBits();
+  if (!codes || !scales || !offsets ||
+      static_cast<int64_t>(codes->size()) != rows * rowBytes ||
+      static_cast<int64_t>(scales->size()) != count * scaleBytes ||
+      offsets->size() != scales->size())
+    return std::nullopt;
+
+  // Field i of a row holds bits [i*b, (i+1)*b); flipping its top bit turns
+  // the unsigned c into the two's complement field of c - 2^(b-1).
+  AsmResourceBlob flipped = HeapAsmResourceBlob::allocateAndCopyWithAlign(
+      *codes, alignof(uint64_t), /*dataIsMutable=*/true);
+  MutableArrayRef<char> out = flipped.getMutableData();
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t i = 0; i < k; ++i) {
+      int64_t bit = i * bits + bits - 1;
+      out[r * rowBytes + bit / 8] ^= static_cast<char>(1u << (bit % 8));
+    }
+  AsmResourceBlob wide = HeapAsmResourceBlob::allocate(
+      count * sizeof(float), alignof(float), /*dataIsMutable=*/true);
+  auto *centered = reinterpret_cast<float *>(wide.getMutableData().data());
+  float half = static_cast<float>(1u << (bits - 1));
+  for (int64_t i = 0; i < count; ++i)
+    centered[i] = floatAt(*offsets, i, s.getScaleType()) +
+                  floatAt(*scales, i, s.getScaleType()) * half;
+
+  MLIRContext *ctx = rewriter.getContext();
+  std::string name = "offset_weight";
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(constant.getCodes()))
+    name = resource.getRawHandle().getKey().str();
+  auto codesAttr = DenseResourceElementsAttr::get(
+      cast<ShapedType>(constant.getCodes().getType()), name + ".centered",
+      std::move(flipped));
+  auto offsetsAttr = DenseResourceElementsAttr::get(
+      RankedTensorType::get(scalesShape, rewriter.getF32Type()),
+      name + ".centered_offsets", std::move(wide));
+  auto scheme = SchemeAttr::get(ctx, Format::si, bits, Mode::symmetric,
+                                s.getGranularity(), s.getAxis(),
+                                s.getGroupSize(), s.getScaleType());
+  Value weight = ConstantOp::create(
+      rewriter, constant.getLoc(), PackedType::get(ctx, type.getShape(), scheme),
+      codesAttr, constant.getScales(), ElementsAttr(), ElementsAttr());
+  Value offsetValues =
+      arith::ConstantOp::create(rewriter, constant.getLoc(), offsetsAttr);
+  return std::make_pair(weight, offsetValues);
+}
+
+/// The weight of an offset scheme as qnt.matmul takes it and its offsets as
+/// an f32 tensor of the scales' shape: unsigned codes centered when their
+/// payloads can be read (centerOffsetCodes), else the same codes and scales,
+/// symmetric (scale * code), and the offsets as they are.
 static std::pair<Value, Value> splitOffsets(RewriterBase &rewriter,
                                             Location loc, ConstantOp constant) {
   PackedType type = constant.getType();
   SchemeAttr s = type.getScheme();
   MLIRContext *ctx = rewriter.getContext();
+  if (std::optional<std::pair<Value, Value>> centered =
+          centerOffsetCodes(rewriter, constant))
+    return *centered;
   auto scheme =
       SchemeAttr::get(ctx, s.getFormat(), s.getBits(), Mode::symmetric,
                       s.getGranularity(), s.getAxis(), s.getGroupSize(),

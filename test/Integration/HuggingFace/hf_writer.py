@@ -153,6 +153,8 @@ def stories(args):
         "tie_word_embeddings": tied, "rope_scaling": None,
         "torch_dtype": {"f32": "float32", "f16": "float16", "bf16": "bfloat16"}[args.dtype],
     }
+    if args.sliding_window:
+        config["sliding_window"] = args.sliding_window
     write_checkpoint(args.out, config, t, args.dtype, args.shards, args.shuffle)
 
 
@@ -213,6 +215,8 @@ def main():
         a.add_argument("--shuffle", action="store_true")
         a.add_argument("--arch")
     s.add_argument("--untied", action="store_true")
+    s.add_argument("--sliding-window", type=int, default=0,
+                   help="write config.json's sliding_window (Mistral)")
     args = p.parse_args()
     stories(args) if args.cmd == "stories" else qwen2(args)
 
