@@ -41,6 +41,7 @@ for target in "${targets[@]}"; do
   # generators write.
   if [ ! -e "$corpus/.generated" ]; then
     seeds=$dir/fuzz-seeds
+    mkdir -p "$seeds"
     case $name in
       gguf-fuzzer)
         /usr/bin/python3 test/tools/quant-import/Inputs/make_bad_gguf.py "$seeds/gguf" >/dev/null &&
