@@ -8,6 +8,7 @@
 #include "qnt/IR/QntOps.h"
 #include "qnt/Support/Packing.h"
 #include "qnt/Support/Quantizer.h"
+#include "qnt/Transforms/ConstantBytes.h"
 #include "qnt/Transforms/Passes.h"
 #include "llvm/ADT/DenseMap.h"
 #include <cstring>
@@ -21,18 +22,6 @@ using namespace mlir;
 using namespace mlir::qnt;
 
 namespace {
-
-/// The f32 value of element `i` of a little-endian f16/bf16/f32 buffer.
-static float readElement(const char *data, int64_t i, Type type) {
-  if (type.isF32()) {
-    float v;
-    std::memcpy(&v, data + 4 * i, 4);
-    return v;
-  }
-  uint16_t bits;
-  std::memcpy(&bits, data + 2 * i, 2);
-  return type.isF16() ? floatFromHalfBits(bits) : floatFromBf16Bits(bits);
-}
 
 /// `attr` (of a narrower float type) converted to `type`, or null when it
 /// is neither dense nor a present f16/bf16/f32 resource blob, or `type` is
@@ -66,30 +55,10 @@ static TypedAttr widen(ElementsAttr attr, RankedTensorType type,
       n * sizeof(float), alignof(float), /*dataIsMutable=*/true);
   MutableArrayRef<char> out = wide.getMutableData();
   for (int64_t i = 0; i < n; ++i) {
-    float v = readElement(data, i, from);
+    float v = readFloatElement(data, i, from);
     std::memcpy(out.data() + 4 * i, &v, 4);
   }
   return DenseResourceElementsAttr::get(type, name, std::move(wide));
-}
-
-/// The bytes of a resource blob or of a dense attribute (a splat expanded
-/// into `storage`), or none.
-static std::optional<ArrayRef<char>> rawBytes(ElementsAttr attr,
-                                              std::vector<char> &storage) {
-  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr)) {
-    if (AsmResourceBlob *blob = resource.getRawHandle().getBlob())
-      return blob->getData();
-    return std::nullopt;
-  }
-  auto dense = dyn_cast<DenseElementsAttr>(attr);
-  if (!dense || dense.getElementType().isInteger(1))
-    return std::nullopt;
-  if (!dense.isSplat())
-    return dense.getRawData();
-  ArrayRef<char> one = dense.getRawData();
-  for (int64_t i = 0, e = dense.getNumElements(); i < e; ++i)
-    storage.insert(storage.end(), one.begin(), one.end());
-  return ArrayRef<char>(storage);
 }
 
 /// The f32 tensor `scale * (code - zero_point)` of a rank-2 qnt.constant, as
@@ -101,19 +70,19 @@ static TypedAttr dequantizeConstant(ConstantOp constant, StringRef name) {
     return {};
   std::vector<char> codeStorage, scaleStorage, zeroStorage;
   std::optional<ArrayRef<char>> codes =
-      rawBytes(constant.getCodes(), codeStorage);
+      getElementsBytes(constant.getCodes(), codeStorage);
   std::optional<ArrayRef<char>> scales =
-      rawBytes(constant.getScales(), scaleStorage);
+      getElementsBytes(constant.getScales(), scaleStorage);
   std::vector<char> offsetStorage;
   std::optional<ArrayRef<char>> offsets;
   if (constant.getOffsets()) {
-    offsets = rawBytes(*constant.getOffsets(), offsetStorage);
+    offsets = getElementsBytes(*constant.getOffsets(), offsetStorage);
     if (!offsets)
       return {};
   }
   std::optional<ArrayRef<char>> zeros;
   if (constant.getZeroPoints()) {
-    zeros = rawBytes(*constant.getZeroPoints(), zeroStorage);
+    zeros = getElementsBytes(*constant.getZeroPoints(), zeroStorage);
     if (!zeros)
       return {};
   }
@@ -148,9 +117,9 @@ static TypedAttr dequantizeConstant(ConstantOp constant, StringRef name) {
         code -= scheme.isSigned()
                     ? static_cast<float>(static_cast<int8_t>((*zeros)[s]))
                     : static_cast<float>(static_cast<uint8_t>((*zeros)[s]));
-      values[r * k + c] = readElement(scales->data(), s, scaleType) * code;
+      values[r * k + c] = readFloatElement(scales->data(), s, scaleType) * code;
       if (offsets)
-        values[r * k + c] += readElement(offsets->data(), s, scaleType);
+        values[r * k + c] += readFloatElement(offsets->data(), s, scaleType);
     }
   }
   return DenseResourceElementsAttr::get(

@@ -8,6 +8,7 @@
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "qnt/IR/QntOps.h"
+#include "qnt/Transforms/ConstantBytes.h"
 #include "qnt/Transforms/LinearLayer.h"
 #include "qnt/Transforms/Passes.h"
 #include "qnt/Transforms/Transforms.h"
@@ -153,38 +154,6 @@ static FailureOr<Fusion> matchFusion(linalg::LinalgOp op, std::string &reason) {
   return failure();
 }
 
-/// The bytes of a resource blob or of a dense attribute (a splat expanded
-/// into `storage`), or none.
-static std::optional<ArrayRef<char>> payloadBytes(ElementsAttr attr,
-                                                  std::vector<char> &storage) {
-  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr)) {
-    if (AsmResourceBlob *blob = resource.getRawHandle().getBlob())
-      return blob->getData();
-    return std::nullopt;
-  }
-  auto dense = dyn_cast<DenseElementsAttr>(attr);
-  if (!dense || dense.getElementType().isInteger(1))
-    return std::nullopt;
-  if (!dense.isSplat())
-    return dense.getRawData();
-  ArrayRef<char> one = dense.getRawData();
-  for (int64_t i = 0, e = dense.getNumElements(); i < e; ++i)
-    storage.insert(storage.end(), one.begin(), one.end());
-  return ArrayRef<char>(storage);
-}
-
-/// The f32 value of element `i` of a little-endian f32/f16/bf16 buffer.
-static float floatAt(ArrayRef<char> bytes, int64_t i, Type type) {
-  if (type.isF32()) {
-    float v;
-    std::memcpy(&v, bytes.data() + 4 * i, 4);
-    return v;
-  }
-  uint16_t bits;
-  std::memcpy(&bits, bytes.data() + 2 * i, 2);
-  return type.isF16() ? floatFromHalfBits(bits) : floatFromBf16Bits(bits);
-}
-
 /// For unsigned codes with offsets (llama.cpp's Q4_1, Q5_1, K-quants):
 /// the same weight with centered, signed codes c - 2^(b-1) (the bytes with
 /// each field's top bit flipped) and the offsets o + scale * 2^(b-1) in
@@ -202,11 +171,11 @@ centerOffsetCodes(RewriterBase &rewriter, ConstantOp constant) {
     return std::nullopt;
   std::vector<char> codeStorage, scaleStorage, offsetStorage;
   std::optional<ArrayRef<char>> codes =
-      payloadBytes(constant.getCodes(), codeStorage);
+      getElementsBytes(constant.getCodes(), codeStorage);
   std::optional<ArrayRef<char>> scales =
-      payloadBytes(constant.getScales(), scaleStorage);
+      getElementsBytes(constant.getScales(), scaleStorage);
   std::optional<ArrayRef<char>> offsets =
-      payloadBytes(*constant.getOffsets(), offsetStorage);
+      getElementsBytes(*constant.getOffsets(), offsetStorage);
   SmallVector<int64_t> scalesShape = type.getScalesShape();
   int64_t count = scalesShape[0] * scalesShape[1];
   int64_t scaleBytes = s.getScaleType().isF32() ? 4 : 2;
@@ -234,8 +203,8 @@ centerOffsetCodes(RewriterBase &rewriter, ConstantOp constant) {
   auto *centered = reinterpret_cast<float *>(wide.getMutableData().data());
   float half = static_cast<float>(1u << (bits - 1));
   for (int64_t i = 0; i < count; ++i)
-    centered[i] = floatAt(*offsets, i, s.getScaleType()) +
-                  floatAt(*scales, i, s.getScaleType()) * half;
+    centered[i] = readFloatElement(offsets->data(), i, s.getScaleType()) +
+                  readFloatElement(scales->data(), i, s.getScaleType()) * half;
 
   MLIRContext *ctx = rewriter.getContext();
   std::string name = "offset_weight";

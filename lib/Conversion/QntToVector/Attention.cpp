@@ -98,6 +98,15 @@ Value toStridedBuffer(ImplicitLocOpBuilder &b, Value tensor) {
                                            /*read_only=*/true);
 }
 
+/// The widest vector (a power of two, at most `lanes`) that divides a head
+/// of `headSize` values.
+int64_t widestDividingLanes(int64_t headSize, int64_t lanes) {
+  int64_t l = lanes;
+  while (l > 1 && headSize % l != 0)
+    l /= 2;
+  return l;
+}
+
 Value splat(ImplicitLocOpBuilder &b, VectorType type, Value scalar) {
   return vector::BroadcastOp::create(b, type, scalar);
 }
@@ -385,13 +394,7 @@ LogicalResult qnt::lowerAttentionToVector(AttentionOp op, int64_t lanes,
   k.positions = keysType.getDimSize(0);
   k.scale = op.getScale().convertToFloat();
   k.quantized = op.getCache() == CacheFormat::i8;
-  // The widest vector (at most `lanes`) that divides the head size.
-  k.lanes = 1;
-  for (int64_t l = lanes; l >= 1; l /= 2)
-    if (k.headSize % l == 0) {
-      k.lanes = l;
-      break;
-    }
+  k.lanes = widestDividingLanes(k.headSize, lanes);
   k.block = std::max<int64_t>(lanes, 4);
   // Heads per chunk: the fewest whose key-value bytes in a cache row fill
   // 512 (8 cache lines: with less, the hardware prefetchers fetch the
@@ -491,12 +494,7 @@ LogicalResult qnt::lowerPackCacheRowsToVector(PackCacheRowsOp op,
   auto rowsType = cast<RankedTensorType>(op.getRows().getType());
   auto resultType = cast<RankedTensorType>(op.getResult().getType());
   int64_t D = rowsType.getDimSize(2);
-  int64_t L = 1;
-  for (int64_t l = lanes; l >= 1; l /= 2)
-    if (D % l == 0) {
-      L = l;
-      break;
-    }
+  int64_t L = widestDividingLanes(D, lanes);
   Type f32 = b.getF32Type();
   auto vecL = VectorType::get({L}, f32);
   auto codesType = VectorType::get({L}, b.getI8Type());
