@@ -537,3 +537,19 @@ func.func @pack_cache_rows_row(%k: tensor<?x4x64xf32>) {
   %p = qnt.pack_cache_rows %k {format = #qnt.cache_format<i8>} : tensor<?x4x64xf32> -> tensor<?x4x64xi8>
   return
 }
+
+// -----
+
+func.func @gather_rows_rank(%t: !qnt.packed<64, #qnt.scheme<si8, symmetric, per_tensor>>, %ids: tensor<?xi32>) {
+  // expected-error @+1 {{'qnt.gather_rows' op table must be a packed matrix [rows, K], got rank 1}}
+  %r = qnt.gather_rows %t, %ids : !qnt.packed<64, #qnt.scheme<si8, symmetric, per_tensor>>, tensor<?xi32> -> tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @gather_rows_shape(%t: !qnt.packed<16x64, #qnt.scheme<si8, symmetric, per_channel<0>>>, %ids: tensor<?xi32>) {
+  // expected-error @+1 {{'qnt.gather_rows' op result [?, 32] must be [ids, K] = [?, 64]}}
+  %r = qnt.gather_rows %t, %ids : !qnt.packed<16x64, #qnt.scheme<si8, symmetric, per_channel<0>>>, tensor<?xi32> -> tensor<?x32xf32>
+  return
+}
