@@ -65,7 +65,13 @@ static bool parseValue(StringRef text, AbiValue &v) {
       return false;
     v.shape.push_back(d);
   }
-  return v.element == "f32" || v.element == "i32" || v.element == "i8";
+  return v.element == "f32" || v.element == "i32" || v.element == "i8" ||
+         v.element == "f16";
+}
+
+/// Bytes of one element of a state buffer (an f32, f16 or i8 KV cache).
+static int64_t stateElementBytes(const AbiValue &v) {
+  return v.element == "i8" ? 1 : v.element == "f16" ? 2 : 4;
 }
 
 static bool parseList(StringRef text, std::vector<AbiValue> &out) {
@@ -185,9 +191,10 @@ std::unique_ptr<ModelLibrary> ModelLibrary::load(const std::string &path,
                 " state buffers: " + sig);
   int64_t stateBytes = 0;
   for (const AbiValue &s : state) {
-    if (!s.isMemRef || (s.element != "f32" && s.element != "i8"))
-      return fail("'" + entry + "' has a state argument that is not an f32 "
-                  "or i8 buffer: " + sig);
+    if (!s.isMemRef ||
+        !llvm::is_contained({"f32", "f16", "i8"}, StringRef(s.element)))
+      return fail("'" + entry + "' has a state argument that is not an f32, "
+                  "f16 or i8 buffer: " + sig);
     if (llvm::is_contained(s.shape, -1))
       return fail("'" + entry +
                   "' has a state buffer with a dynamic "
@@ -198,7 +205,7 @@ std::unique_ptr<ModelLibrary> ModelLibrary::load(const std::string &path,
       return fail("'" + entry + "' has a state buffer of " +
                   Twine(s.shape.size()) +
                   " dimensions whose size overflows 64 bits: " + sig);
-    int64_t elementBytes = s.element == "i8" ? 1 : int64_t(sizeof(float));
+    int64_t elementBytes = stateElementBytes(s);
     stateBytes += std::min(s.numElements() * elementBytes, kMaxStateBytes + 1);
     if (stateBytes > kMaxStateBytes)
       return fail("'" + entry + "' needs more than " + Twine(kMaxStateBytes) +
@@ -246,7 +253,7 @@ std::unique_ptr<ModelLibrary> ModelLibrary::load(const std::string &path,
   // pages where the kernel gives them (a step reads every layer's rows: with
   // 4 KiB pages, a TLB miss every few rows).
   for (const AbiValue &s : state) {
-    size_t elementBytes = s.element == "i8" ? 1 : sizeof(float);
+    size_t elementBytes = stateElementBytes(s);
     size_t bytes = std::max<size_t>(size_t(s.numElements()) * elementBytes, 1);
     void *data = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);

@@ -170,7 +170,7 @@ struct AssignBitwidths final
     if (!symbolizeCacheFormat(kvCache))
       return emitError(UnknownLoc::get(context))
              << "qnt-assign-bitwidths option kv-cache=" << kvCache
-             << " must be f32 or i8";
+             << " must be f32, f16 or i8";
     if (kvContext < 0 || kvContext > (int64_t(1) << 24))
       return emitError(UnknownLoc::get(context))
              << "qnt-assign-bitwidths option kv-context="

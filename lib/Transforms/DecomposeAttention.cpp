@@ -117,10 +117,13 @@ FailureOr<Value> qnt::decomposeAttention(RewriterBase &rewriter,
     keyScales = rowScales(b, op.getKeys(), live, kvHeads, hs);
     valueScales = rowScales(b, op.getValues(), live, kvHeads, hs);
   }
+  // An f16 cache: each value extended to f32 where it is read.
   auto element = [&](ImplicitLocOpBuilder &ib, Value v) -> Value {
-    return quantized ? arith::SIToFPOp::create(ib, ib.getF32Type(), v)
-                           .getResult()
-                     : v;
+    if (quantized)
+      return arith::SIToFPOp::create(ib, ib.getF32Type(), v);
+    if (op.getCache() == CacheFormat::f16)
+      return arith::ExtFOp::create(ib, ib.getF32Type(), v);
+    return v;
   };
   auto scoresType = RankedTensorType::get({kDyn, heads, kDyn}, f32);
   auto rowsType = RankedTensorType::get({kDyn, heads}, f32);
@@ -242,6 +245,22 @@ FailureOr<Value> qnt::decomposePackCacheRows(RewriterBase &rewriter,
   SmallVector<Value> dyn;
   if (rowsType.isDynamicDim(0))
     dyn.push_back(tensor::DimOp::create(b, op.getRows(), 0));
+  if (op.getFormat() == CacheFormat::f16) {
+    // Each value rounded to the nearest half float.
+    Value half = generic(
+        b, resultType,
+        tensor::EmptyOp::create(b, resultType.getShape(), b.getF16Type(), dyn),
+        ValueRange{op.getRows()},
+        {AffineMap::getMultiDimIdentityMap(3, ctx),
+         AffineMap::getMultiDimIdentityMap(3, ctx)},
+        {IteratorType::parallel, IteratorType::parallel,
+         IteratorType::parallel},
+        [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+          return arith::TruncFOp::create(ib, ib.getF16Type(), a[0]);
+        });
+    rewriter.replaceOp(op, half);
+    return half;
+  }
   // amax[t, h] = max_i |x[t, h, i]|
   auto amaxType = RankedTensorType::get({rowsType.getDimSize(0), heads}, f32);
   Value amaxInit =

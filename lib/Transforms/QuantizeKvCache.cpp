@@ -52,7 +52,7 @@ struct QuantizeKvCache final
     if (!symbolizeCacheFormat(format))
       return emitError(UnknownLoc::get(context))
              << "qnt-quantize-kv-cache option format=" << format
-             << " must be f32 or i8";
+             << " must be f32, f16 or i8";
     return success();
   }
   void runOnOperation() override;

@@ -1,8 +1,9 @@
 // RUN: quant-opt %s --split-input-file --qnt-quantize-kv-cache --verify-diagnostics | FileCheck %s
 // RUN: quant-opt %s --split-input-file --qnt-quantize-kv-cache=format=f32 | FileCheck %s --check-prefix=F32
+// RUN: quant-opt %s --split-input-file --qnt-quantize-kv-cache=format=f16 --verify-diagnostics | FileCheck %s --check-prefix=F16
 // RUN: not quant-opt %s --split-input-file --qnt-quantize-kv-cache=format=i4 2>&1 | FileCheck %s --check-prefix=BADFORMAT
 
-// BADFORMAT: error: qnt-quantize-kv-cache option format=i4 must be f32 or i8
+// BADFORMAT: error: qnt-quantize-kv-cache option format=i4 must be f32, f16 or i8
 
 // The importer's shape of a model: caches [layers, positions, kv heads *
 // head size] passed through a loop over the prompt and a call, rows
@@ -26,6 +27,15 @@
 //  CHECK-SAME:   (%{{.*}}: tensor<1xi32>, %{{.*}}: index, %[[FK:.*]]: tensor<2x8x2x8xi8>, %[[FV:.*]]: tensor<2x8x2x8xi8>) -> (tensor<2x8x2x8xi8>, tensor<2x8x2x8xi8>)
 //       CHECK:   %[[R:.*]]:2 = call @prefill(%{{.*}}, %{{.*}}, %[[FK]], %[[FV]]) : (tensor<?x16xf32>, index, tensor<2x8x2x8xi8>, tensor<2x8x2x8xi8>) -> (tensor<2x8x2x8xi8>, tensor<2x8x2x8xi8>)
 //       CHECK:   return %[[R]]#0, %[[R]]#1
+
+// An f16 cache: the same rewrite, rows of 4 half floats.
+// F16-LABEL: func.func @prefill
+//  F16-SAME:   %[[K:[^:]*]]: tensor<2x8x2x4xf16>, %[[V:[^:]*]]: tensor<2x8x2x4xf16>
+//       F16:     %[[KP:.*]] = qnt.pack_cache_rows %{{.*}} {format = #qnt.cache_format<f16>} : tensor<?x2x4xf32> -> tensor<?x2x4xf16>
+//       F16:     tensor.insert_slice %[[KP]] into %{{.*}}[1, %{{.*}}, 0, 0] [1, %{{.*}}, 2, 4] [1, 1, 1, 1] : tensor<?x2x4xf16> into tensor<2x8x2x4xf16>
+//       F16:     qnt.attention %{{.*}} {cache = #qnt.cache_format<f16>, scale = 5.000000e-01 : f32} : tensor<?x4x4xf32>, tensor<8x2x4xf16>, tensor<8x2x4xf16> -> tensor<?x4x4xf32>
+// F16-LABEL: func.func @forward
+//  F16-SAME:   -> (tensor<2x8x2x4xf16>, tensor<2x8x2x4xf16>)
 
 // F32-LABEL: func.func @prefill
 //  F32-SAME:   tensor<2x8x8xf32>

@@ -96,10 +96,11 @@ static cl::opt<unsigned> embeddingBits(
     cl::cat(category));
 static cl::opt<std::string> kvCache(
     "kv-cache", cl::init("f32"),
-    cl::desc("How the KV cache stores keys and values: f32, or i8 (8-bit "
-             "codes with one f32 scale per position and kv head: a quarter "
-             "of the bytes, read and decoded in registers by attention; "
-             "docs/BIT_LAYOUT.md)"),
+    cl::desc("How the KV cache stores keys and values: f32, f16 (half "
+             "floats: half the bytes), or i8 (8-bit codes with one f32 scale "
+             "per position and kv head: about a quarter of the bytes); "
+             "attention reads and decodes them in registers "
+             "(docs/BIT_LAYOUT.md)"),
     cl::cat(category));
 static cl::opt<int64_t> kvContext(
     "kv-context", cl::init(0),
@@ -653,8 +654,8 @@ int main(int argc, char **argv) {
   if (embeddingBits < 1 || embeddingBits > 8)
     return fail("--embedding-bits=" + std::to_string(embeddingBits) +
                 " must be 1 to 8");
-  if (!llvm::is_contained({"f32", "i8"}, kvCache))
-    return fail("--kv-cache=" + kvCache + " must be f32 or i8");
+  if (!llvm::is_contained({"f32", "f16", "i8"}, kvCache))
+    return fail("--kv-cache=" + kvCache + " must be f32, f16 or i8");
   if (kvContext < 0 || kvContext > (int64_t(1) << 24))
     return fail("--kv-context=" + std::to_string(kvContext) +
                 " must be 0 to 16777216 positions");

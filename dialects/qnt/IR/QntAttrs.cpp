@@ -14,9 +14,15 @@ int64_t mlir::qnt::getCacheRowSize(CacheFormat format, int64_t headSize) {
 }
 
 Type mlir::qnt::getCacheElementType(CacheFormat format, MLIRContext *context) {
-  if (format == CacheFormat::i8)
+  switch (format) {
+  case CacheFormat::f32:
+    return Float32Type::get(context);
+  case CacheFormat::f16:
+    return Float16Type::get(context);
+  case CacheFormat::i8:
     return IntegerType::get(context, 8);
-  return Float32Type::get(context);
+  }
+  llvm_unreachable("unknown cache format");
 }
 
 int64_t SchemeAttr::getCodeMin() const {

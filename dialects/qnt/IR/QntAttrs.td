@@ -45,7 +45,8 @@ def Qnt_Granularity : I32EnumAttr<"Granularity",
 def Qnt_CacheFormat : I32EnumAttr<"CacheFormat",
     "storage of one key-value head's row in a KV cache", [
     I32EnumAttrCase<"f32", 0>,
-    I32EnumAttrCase<"i8", 1>]> {
+    I32EnumAttrCase<"i8", 1>,
+    I32EnumAttrCase<"f16", 2>]> {
   let cppNamespace = "::mlir::qnt";
   let genSpecializedAttr = 0;
 }
@@ -54,6 +55,8 @@ def Qnt_CacheFormatAttr : EnumAttr<Qnt_Dialect, Qnt_CacheFormat, "cache_format">
   let summary = "Storage of a KV cache row";
   let description = [{
     `#qnt.cache_format<f32>`: a head's row is its D floats.
+    `#qnt.cache_format<f16>`: its D values as IEEE half floats (rounded to
+    nearest even; values beyond the f16 range become infinities).
     `#qnt.cache_format<i8>`: D signed 8-bit codes followed by the row's f32
     scale (4 bytes, little-endian), D + 4 bytes in all; a value is
     `scale * code` with `scale = max |x| / 127` over the row.

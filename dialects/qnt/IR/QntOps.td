@@ -205,7 +205,8 @@ def Qnt_AttentionOp : Qnt_Op<"attention", [Pure]> {
     and values. `query` is `[T, H, D]` (H heads of size D; T may be
     dynamic), `keys` and `values` are the layer's cache `[S, KvH, R]` (S
     positions, KvH key-value heads, R the bytes or floats of one head's row
-    in the `cache` format: D floats for `f32`, D codes and a scale for `i8`;
+    in the `cache` format: D floats for `f32`, D half floats for `f16`, D
+    codes and a scale for `i8`;
     see `#qnt.cache_format`). H must be a multiple of KvH; query head h reads
     key-value head `h / (H / KvH)`. With k and v the rows' values (decoded
     from the cache format), row r of the result is
@@ -235,8 +236,8 @@ def Qnt_AttentionOp : Qnt_Op<"attention", [Pure]> {
     ```
   }];
   let arguments = (ins RankedTensorOf<[F32]>:$query,
-                       RankedTensorOf<[F32, I8]>:$keys,
-                       RankedTensorOf<[F32, I8]>:$values,
+                       RankedTensorOf<[F32, F16, I8]>:$keys,
+                       RankedTensorOf<[F32, F16, I8]>:$values,
                        Index:$position, F32Attr:$scale,
                        DefaultValuedAttr<Qnt_CacheFormatAttr,
                                          "::mlir::qnt::CacheFormat::f32">:$cache);
@@ -253,8 +254,8 @@ def Qnt_PackCacheRowsOp : Qnt_Op<"pack_cache_rows", [Pure]> {
   let description = [{
     Encodes `rows` `[T, KvH, D]` (T tokens' keys or values, KvH key-value
     heads of size D) into the rows of a cache of format `format`
-    (`#qnt.cache_format`): `[T, KvH, R]`, R = D floats for `f32`, D + 4
-    bytes for `i8` (D codes `round(x / scale)` with
+    (`#qnt.cache_format`): `[T, KvH, R]`, R = D floats for `f32`, D half
+    floats for `f16` (rounded to nearest even), D + 4 bytes for `i8` (D codes `round(x / scale)` with
     `scale = max_i |x[i]| / 127` per token and head, then the scale's 4
     bytes). The result is what a tensor.insert_slice writes into the cache at
     the tokens' positions; qnt-quantize-kv-cache emits it.
@@ -265,7 +266,7 @@ def Qnt_PackCacheRowsOp : Qnt_Op<"pack_cache_rows", [Pure]> {
     ```
   }];
   let arguments = (ins RankedTensorOf<[F32]>:$rows, Qnt_CacheFormatAttr:$format);
-  let results = (outs RankedTensorOf<[F32, I8]>:$result);
+  let results = (outs RankedTensorOf<[F32, F16, I8]>:$result);
   let assemblyFormat = "$rows attr-dict `:` type($rows) `->` type($result)";
   let hasVerifier = 1;
 }

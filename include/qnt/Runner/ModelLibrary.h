@@ -93,7 +93,7 @@ private:
   void *prefillFunction = nullptr;
   struct StateBuffer {
     void *data;    // mmap'd: pages are touched only where written
-    int64_t bytes; // elements times their size (f32 or i8 codes)
+    int64_t bytes; // elements times their size (f32, f16 or i8 codes)
   };
   std::vector<StateBuffer> stateData;
   std::vector<std::vector<int64_t>> stateDescriptors;

@@ -145,7 +145,7 @@ def QntAssignBitwidthsPass : Pass<"qnt-assign-bitwidths", "::mlir::ModuleOp"> {
     Option<"pareto", "pareto", "std::string", /*default=*/"\"\"",
            "Write the Pareto frontier (budget, total sensitivity) as CSV">,
     Option<"kvCache", "kv-cache", "std::string", /*default=*/"\"f32\"",
-           "Format of the KV cache (f32, i8) whose bytes the reports show">,
+           "Format of the KV cache (f32, f16, i8) whose bytes the reports show">,
     Option<"kvContext", "kv-context", "int64_t", /*default=*/"0",
            "Count the KV cache at this many positions against a bytes:N "
            "budget (0: the budget is for the weights alone)">,
@@ -248,8 +248,8 @@ def QntQuantizeKvCachePass
   }];
   let options = [
     Option<"format", "format", "std::string", /*default=*/"\"i8\"",
-           "Cache row format: f32 (unchanged) or i8 (8-bit codes and one "
-           "f32 scale per position and kv head)">,
+           "Cache row format: f32 (unchanged), f16 (half floats) or i8 "
+           "(8-bit codes and one f32 scale per position and kv head)">,
   ];
   let dependentDialects = ["::mlir::qnt::QntDialect",
                            "::mlir::tensor::TensorDialect"];

@@ -35,6 +35,9 @@ struct AttentionKernel {
   // max(D, B)]: rows 0 .. B-1 the codes of the block's positions, row B
   // their scales; every query head of the group reads them from there.
   bool quantized = false;
+  // f16 cache rows (#qnt.cache_format<f16>): read as half floats and
+  // extended to f32 in registers.
+  bool half = false;
 };
 
 /// The scratch buffer of one chunk (quantized caches only).
@@ -273,9 +276,14 @@ void emitChunk(ImplicitLocOpBuilder &b, const AttentionKernel &k, Value r,
                   ib, vecL, scratch,
                   ValueRange{gl, cIndex(ib, which), cIndex(ib, j),
                              cIndex(ib, c * L)});
-            return vector::LoadOp::create(
-                ib, vecL, which == 0 ? k.keys : k.values,
-                ValueRange{rows[j], g, cIndex(ib, c * L)});
+            Value cache = which == 0 ? k.keys : k.values;
+            SmallVector<Value, 3> at = {rows[j], g, cIndex(ib, c * L)};
+            if (k.half) {
+              Value halves = vector::LoadOp::create(
+                  ib, VectorType::get({L}, ib.getF16Type()), cache, at);
+              return arith::ExtFOp::create(ib, vecL, halves).getResult();
+            }
+            return vector::LoadOp::create(ib, vecL, cache, at).getResult();
           };
           SmallVector<Value> q;
           for (int64_t c = 0; c < chunks; ++c)
@@ -394,6 +402,7 @@ LogicalResult qnt::lowerAttentionToVector(AttentionOp op, int64_t lanes,
   k.positions = keysType.getDimSize(0);
   k.scale = op.getScale().convertToFloat();
   k.quantized = op.getCache() == CacheFormat::i8;
+  k.half = op.getCache() == CacheFormat::f16;
   k.lanes = widestDividingLanes(k.headSize, lanes);
   k.block = std::max<int64_t>(lanes, 4);
   // Heads per chunk: the fewest whose key-value bytes in a cache row fill
@@ -506,16 +515,38 @@ LogicalResult qnt::lowerPackCacheRowsToVector(PackCacheRowsOp op,
   Value out = memref::AllocOp::create(
       b, MemRefType::get(resultType.getShape(), resultType.getElementType()),
       dynSizes);
+  auto forEachRow = [&](function_ref<void(ImplicitLocOpBuilder &, Value,
+                                          Value)>
+                            fn) {
+    scf::buildLoopNest(
+        b, b.getLoc(), ValueRange{cIndex(b, 0), cIndex(b, 0)},
+        ValueRange{memref::DimOp::create(b, rows, 0),
+                   memref::DimOp::create(b, rows, 1)},
+        ValueRange{cIndex(b, 1), cIndex(b, 1)},
+        [&](OpBuilder &ob, Location loc, ValueRange ivs) {
+          ImplicitLocOpBuilder ib(loc, ob);
+          fn(ib, ivs[0], ivs[1]);
+        });
+  };
+  if (op.getFormat() == CacheFormat::f16) {
+    // Each value rounded to the nearest half float.
+    auto halfType = VectorType::get({L}, b.getF16Type());
+    forEachRow([&](ImplicitLocOpBuilder &ib, Value t, Value h) {
+      for (int64_t c = 0; c < D; c += L)
+        vector::StoreOp::create(
+            ib,
+            arith::TruncFOp::create(
+                ib, halfType,
+                vector::LoadOp::create(ib, vecL, rows,
+                                       ValueRange{t, h, cIndex(ib, c)})),
+            out, ValueRange{t, h, cIndex(ib, c)});
+    });
+    replaceWithBuffer(b, op, out);
+    return success();
+  }
   // Per token t and head h: amax = max |x|, codes round(x * (127 / amax))
   // (0 for a zero row), then the scale amax / 127 in the row's last 4 bytes.
-  scf::buildLoopNest(
-      b, b.getLoc(), ValueRange{cIndex(b, 0), cIndex(b, 0)},
-      ValueRange{memref::DimOp::create(b, rows, 0),
-                 memref::DimOp::create(b, rows, 1)},
-      ValueRange{cIndex(b, 1), cIndex(b, 1)},
-      [&](OpBuilder &ob, Location loc, ValueRange ivs) {
-        ImplicitLocOpBuilder ib(loc, ob);
-        Value t = ivs[0], h = ivs[1];
+  forEachRow([&](ImplicitLocOpBuilder &ib, Value t, Value h) {
         SmallVector<Value> x;
         Value amax;
         for (int64_t c = 0; c < D; c += L) {
@@ -546,7 +577,7 @@ LogicalResult qnt::lowerPackCacheRowsToVector(PackCacheRowsOp op,
             vector::BroadcastOp::create(ib, VectorType::get({1}, f32), scale));
         vector::StoreOp::create(ib, bytes, out,
                                 ValueRange{t, h, cIndex(ib, D)});
-      });
+  });
   replaceWithBuffer(b, op, out);
   return success();
 }

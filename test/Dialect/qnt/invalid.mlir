@@ -507,8 +507,16 @@ func.func @attention_i8_without_format(%q: tensor<1x8x16xf32>, %k: tensor<64x2x2
 
 // -----
 
+func.func @attention_f16_with_f32_rows(%q: tensor<1x8x16xf32>, %k: tensor<64x2x16xf32>, %p: index) {
+  // expected-error @+1 {{'qnt.attention' op keys 'tensor<64x2x16xf32>' must hold rows of 16 x 'f16' (head size 16 in the f16 cache format)}}
+  %o = qnt.attention %q, %k, %k, %p {cache = #qnt.cache_format<f16>, scale = 0.25 : f32} : tensor<1x8x16xf32>, tensor<64x2x16xf32>, tensor<64x2x16xf32> -> tensor<1x8x16xf32>
+  return
+}
+
+// -----
+
 func.func @attention_cache_format(%q: tensor<1x8x16xf32>, %k: tensor<64x2x20xi8>, %p: index) {
-  // expected-error @+2 {{expected ::mlir::qnt::CacheFormat to be one of: f32, i8}}
+  // expected-error @+2 {{expected ::mlir::qnt::CacheFormat to be one of: f32, i8, f16}}
   // expected-error @+1 {{failed to parse Qnt_CacheFormatAttr parameter 'value'}}
   %o = qnt.attention %q, %k, %k, %p {cache = #qnt.cache_format<i4>, scale = 0.25 : f32} : tensor<1x8x16xf32>, tensor<64x2x20xi8>, tensor<64x2x20xi8> -> tensor<1x8x16xf32>
   return

@@ -156,3 +156,14 @@ func.func @cache_formats(%rows: tensor<?x2x16xf32>, %q: tensor<?x8x16xf32>,
   %3 = qnt.attention %q, %kf, %kf, %pos {cache = #qnt.cache_format<f32>, scale = 0.25 : f32} : tensor<?x8x16xf32>, tensor<64x2x16xf32>, tensor<64x2x16xf32> -> tensor<?x8x16xf32>
   return %0, %1, %2, %3 : tensor<?x2x20xi8>, tensor<?x2x16xf32>, tensor<?x8x16xf32>, tensor<?x8x16xf32>
 }
+
+// The f16 cache format: rows of 16 half floats.
+// CHECK-LABEL: func.func @cache_format_f16
+//       CHECK:   qnt.pack_cache_rows %{{.*}} {format = #qnt.cache_format<f16>} : tensor<?x2x16xf32> -> tensor<?x2x16xf16>
+//       CHECK:   qnt.attention %{{.*}} {cache = #qnt.cache_format<f16>, scale = 2.500000e-01 : f32} : tensor<?x8x16xf32>, tensor<64x2x16xf16>, tensor<64x2x16xf16> -> tensor<?x8x16xf32>
+func.func @cache_format_f16(%rows: tensor<?x2x16xf32>, %q: tensor<?x8x16xf32>,
+                            %k: tensor<64x2x16xf16>, %pos: index) -> (tensor<?x2x16xf16>, tensor<?x8x16xf32>) {
+  %0 = qnt.pack_cache_rows %rows {format = #qnt.cache_format<f16>} : tensor<?x2x16xf32> -> tensor<?x2x16xf16>
+  %1 = qnt.attention %q, %k, %k, %pos {cache = #qnt.cache_format<f16>, scale = 0.25 : f32} : tensor<?x8x16xf32>, tensor<64x2x16xf16>, tensor<64x2x16xf16> -> tensor<?x8x16xf32>
+  return %0, %1 : tensor<?x2x16xf16>, tensor<?x8x16xf32>
+}

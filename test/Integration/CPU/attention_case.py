@@ -12,7 +12,8 @@ With `--cache i8` the program first encodes the float cache with
 qnt.pack_cache_rows (8-bit codes and one f32 scale per position and kv head)
 and attention reads the packed rows; the reference encodes the cache the same
 way here (docs/BIT_LAYOUT.md, "KV cache rows") and attends over the decoded
-values.
+values. With `--cache f16` the cache holds half floats (rounded to nearest
+even, as numpy's float16 conversion rounds).
 """
 import argparse
 import re
@@ -70,6 +71,10 @@ def gen(a):
     scale = np.float32(1 / np.sqrt(a.head_size))
     if a.cache == "i8":
         kr, vr = quantize_rows_i8(k), quantize_rows_i8(v)
+    elif a.cache == "f16":
+        # IEEE half floats, rounded to nearest even as numpy rounds them.
+        kr = k.astype(np.float16).astype(np.float64)
+        vr = v.astype(np.float16).astype(np.float64)
     else:
         kr, vr = k.astype(np.float64), v.astype(np.float64)
     ref = reference(q.astype(np.float64), kr, vr, a.pos, float(scale))
@@ -79,9 +84,10 @@ def gen(a):
     qt = f"tensor<{a.rows}x{h}x{d}xf32>"
     qd = f"tensor<?x{h}x{d}xf32>"
     ct = f"tensor<{s}x{kv}x{d}xf32>"
-    if a.cache == "i8":
-        pt = f"tensor<{s}x{kv}x{d + 4}xi8>"
-        fmt = "#qnt.cache_format<i8>"
+    if a.cache != "f32":
+        pt = (f"tensor<{s}x{kv}x{d + 4}xi8>" if a.cache == "i8"
+              else f"tensor<{s}x{kv}x{d}xf16>")
+        fmt = f"#qnt.cache_format<{a.cache}>"
         attend = [
             f"  %kp = qnt.pack_cache_rows %k {{format = {fmt}}} : {ct} -> {pt}",
             f"  %vp = qnt.pack_cache_rows %v {{format = {fmt}}} : {ct} -> {pt}",
@@ -149,7 +155,7 @@ def main():
     g.add_argument("--positions", type=int, default=64)
     g.add_argument("--pos", type=int, default=0)
     g.add_argument("--seed", type=int, default=0)
-    g.add_argument("--cache", choices=["f32", "i8"], default="f32")
+    g.add_argument("--cache", choices=["f32", "f16", "i8"], default="f32")
     g.add_argument("--out", required=True)
     g.add_argument("--ref", required=True)
     c = sub.add_parser("check")

@@ -79,12 +79,15 @@ class Model:
         return out
 
     def cache_row(self, x):
-        """The values a cache row holds: x itself (f32), or with --kv-cache
-        i8 per head the codes round(x * (127 / amax)) times amax / 127, in
-        f32 as quant-compile --kv-cache=i8 computes them."""
+        """The values a cache row holds: x itself (f32), x rounded to half
+        floats (f16), or with --kv-cache i8 per head the codes
+        round(x * (127 / amax)) times amax / 127, in f32 as quant-compile
+        --kv-cache=i8 computes them."""
         x = np.asarray(x, dtype=np.float32)
         if self.kv_cache == "f32":
             return x
+        if self.kv_cache == "f16":
+            return x.astype(np.float16).astype(np.float32)
         heads = x.reshape(-1, self.cfg["head"])
         amax = np.abs(heads).max(axis=1, keepdims=True)
         with np.errstate(divide="ignore"):
@@ -230,7 +233,7 @@ def main():
     r.add_argument("--steps", type=int, default=16)
     r.add_argument("--tokens", default="1")
     r.add_argument("--logits")
-    r.add_argument("--kv-cache", choices=["f32", "i8"], default="f32",
+    r.add_argument("--kv-cache", choices=["f32", "f16", "i8"], default="f32",
                    help="how the KV cache stores rows (quant-compile --kv-cache)")
     st = sub.add_parser("stats", help="calibration statistics for qnt-assign-bitwidths")
     st.add_argument("checkpoint")
