@@ -515,19 +515,18 @@ LogicalResult qnt::lowerPackCacheRowsToVector(PackCacheRowsOp op,
   Value out = memref::AllocOp::create(
       b, MemRefType::get(resultType.getShape(), resultType.getElementType()),
       dynSizes);
-  auto forEachRow = [&](function_ref<void(ImplicitLocOpBuilder &, Value,
-                                          Value)>
-                            fn) {
-    scf::buildLoopNest(
-        b, b.getLoc(), ValueRange{cIndex(b, 0), cIndex(b, 0)},
-        ValueRange{memref::DimOp::create(b, rows, 0),
-                   memref::DimOp::create(b, rows, 1)},
-        ValueRange{cIndex(b, 1), cIndex(b, 1)},
-        [&](OpBuilder &ob, Location loc, ValueRange ivs) {
-          ImplicitLocOpBuilder ib(loc, ob);
-          fn(ib, ivs[0], ivs[1]);
-        });
-  };
+  auto forEachRow =
+      [&](function_ref<void(ImplicitLocOpBuilder &, Value, Value)> fn) {
+        scf::buildLoopNest(b, b.getLoc(),
+                           ValueRange{cIndex(b, 0), cIndex(b, 0)},
+                           ValueRange{memref::DimOp::create(b, rows, 0),
+                                      memref::DimOp::create(b, rows, 1)},
+                           ValueRange{cIndex(b, 1), cIndex(b, 1)},
+                           [&](OpBuilder &ob, Location loc, ValueRange ivs) {
+                             ImplicitLocOpBuilder ib(loc, ob);
+                             fn(ib, ivs[0], ivs[1]);
+                           });
+      };
   if (op.getFormat() == CacheFormat::f16) {
     // Each value rounded to the nearest half float.
     auto halfType = VectorType::get({L}, b.getF16Type());
@@ -547,36 +546,33 @@ LogicalResult qnt::lowerPackCacheRowsToVector(PackCacheRowsOp op,
   // Per token t and head h: amax = max |x|, codes round(x * (127 / amax))
   // (0 for a zero row), then the scale amax / 127 in the row's last 4 bytes.
   forEachRow([&](ImplicitLocOpBuilder &ib, Value t, Value h) {
-        SmallVector<Value> x;
-        Value amax;
-        for (int64_t c = 0; c < D; c += L) {
-          x.push_back(vector::LoadOp::create(ib, vecL, rows,
-                                             ValueRange{t, h, cIndex(ib, c)}));
-          Value a = math::AbsFOp::create(ib, x.back());
-          amax = amax ? arith::MaximumFOp::create(ib, amax, a).getResult() : a;
-        }
-        Value m = vector::ReductionOp::create(
-            ib, vector::CombiningKind::MAXIMUMF, amax);
-        Value zero = f32Const(ib, 0.0f);
-        Value positive =
-            arith::CmpFOp::create(ib, arith::CmpFPredicate::OGT, m, zero);
-        Value inv = arith::SelectOp::create(
-            ib, positive, arith::DivFOp::create(ib, f32Const(ib, 127.0f), m),
-            zero);
-        Value invV = splat(ib, vecL, inv);
-        for (int64_t c = 0; c < D; c += L) {
-          Value q = math::RoundEvenOp::create(
-              ib, arith::MulFOp::create(ib, x[c / L], invV));
-          vector::StoreOp::create(ib,
-                                  arith::FPToSIOp::create(ib, codesType, q),
-                                  out, ValueRange{t, h, cIndex(ib, c)});
-        }
-        Value scale = arith::DivFOp::create(ib, m, f32Const(ib, 127.0f));
-        Value bytes = vector::BitCastOp::create(
-            ib, VectorType::get({4}, ib.getI8Type()),
-            vector::BroadcastOp::create(ib, VectorType::get({1}, f32), scale));
-        vector::StoreOp::create(ib, bytes, out,
-                                ValueRange{t, h, cIndex(ib, D)});
+    SmallVector<Value> x;
+    Value amax;
+    for (int64_t c = 0; c < D; c += L) {
+      x.push_back(vector::LoadOp::create(ib, vecL, rows,
+                                         ValueRange{t, h, cIndex(ib, c)}));
+      Value a = math::AbsFOp::create(ib, x.back());
+      amax = amax ? arith::MaximumFOp::create(ib, amax, a).getResult() : a;
+    }
+    Value m =
+        vector::ReductionOp::create(ib, vector::CombiningKind::MAXIMUMF, amax);
+    Value zero = f32Const(ib, 0.0f);
+    Value positive =
+        arith::CmpFOp::create(ib, arith::CmpFPredicate::OGT, m, zero);
+    Value inv = arith::SelectOp::create(
+        ib, positive, arith::DivFOp::create(ib, f32Const(ib, 127.0f), m), zero);
+    Value invV = splat(ib, vecL, inv);
+    for (int64_t c = 0; c < D; c += L) {
+      Value q = math::RoundEvenOp::create(
+          ib, arith::MulFOp::create(ib, x[c / L], invV));
+      vector::StoreOp::create(ib, arith::FPToSIOp::create(ib, codesType, q),
+                              out, ValueRange{t, h, cIndex(ib, c)});
+    }
+    Value scale = arith::DivFOp::create(ib, m, f32Const(ib, 127.0f));
+    Value bytes = vector::BitCastOp::create(
+        ib, VectorType::get({4}, ib.getI8Type()),
+        vector::BroadcastOp::create(ib, VectorType::get({1}, f32), scale));
+    vector::StoreOp::create(ib, bytes, out, ValueRange{t, h, cIndex(ib, D)});
   });
   replaceWithBuffer(b, op, out);
   return success();
