@@ -330,14 +330,16 @@ bool qnt::columnKernelApplies(const MatmulKernel &kern, int64_t block,
          kern.k % kern.groupSize == 0;
 }
 
-LogicalResult qnt::emitColumnKernel(ImplicitLocOpBuilder &b,
-                                    const MatmulKernel &kern,
-                                    const Int8Kernel &q, ConstantOp constant,
-                                    const Payload &payload, int64_t lanes,
-                                    int64_t rowsPerTile, bool parallel,
-                                    bool signedCodes) {
-  ColumnKernel ck;
+FailureOr<ColumnCopy> qnt::makeColumnCopy(const MatmulKernel &kern,
+                                          const Int8Kernel &q,
+                                          ConstantOp constant,
+                                          const Payload &payload,
+                                          int64_t lanes, bool signedBytes) {
+  ColumnCopy ck;
   ck.lanes = lanes;
+  ck.bits = kern.bits;
+  ck.signedBytes = signedBytes;
+  ck.codeOffset = q.offset;
   // Whole groups of tiles; columns past N are zeros, computed and not
   // stored.
   ck.tiles = (kern.n + lanes * kTilesPerGroup - 1) / (lanes * kTilesPerGroup) *
@@ -376,8 +378,9 @@ LogicalResult qnt::emitColumnKernel(ImplicitLocOpBuilder &b,
       }
     }
   }
-  Value codes =
-      constantBlob(constant, relaid, b.getI8Type(), "qnt_column_codes");
+  MLIRContext *ctx = constant.getContext();
+  ck.codes = constantBlob(constant, relaid, IntegerType::get(ctx, 8),
+                          "qnt_column_codes");
 
   // Scales (and o - z): tile t, group g, column c, in the scale type.
   FailureOr<SmallVector<char>> scaleBytes = rawBytes(constant.getScales());
@@ -408,16 +411,23 @@ LogicalResult qnt::emitColumnKernel(ImplicitLocOpBuilder &b,
         offsets[to] = float(q.offset) - zeroPoints[from];
     }
   }
-  ColumnKernel kernel = ck;
-  kernel.codes = toBuffer(b, codes);
-  kernel.scales = toBuffer(
-      b, constantBlob(constant, scales, scaleElem, "qnt_column_scales"));
+  ck.scales = constantBlob(constant, scales, scaleElem, "qnt_column_scales");
   if (!offsets.empty())
-    kernel.offsets = toBuffer(
-        b, constantBlob(constant,
-                        ArrayRef<char>(reinterpret_cast<char *>(offsets.data()),
-                                       offsets.size() * sizeof(float)),
-                        b.getF32Type(), "qnt_column_offsets"));
+    ck.offsets = constantBlob(
+        constant,
+        ArrayRef<char>(reinterpret_cast<char *>(offsets.data()),
+                       offsets.size() * sizeof(float)),
+        Float32Type::get(ctx), "qnt_column_offsets");
+  return ck;
+}
+
+void qnt::emitColumnKernel(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
+                           const Int8Kernel &q, const ColumnCopy &copy,
+                           int64_t rowsPerTile, bool parallel) {
+  ColumnKernel kernel{copy.lanes, copy.tiles, copy.steps, copy.groups,
+                      toBuffer(b, copy.codes), toBuffer(b, copy.scales),
+                      copy.offsets ? toBuffer(b, copy.offsets) : Value()};
+  bool signedCodes = copy.signedBytes;
 
   // Tiles of `cols` column tiles (one GEMV row keeps 4 in flight, a GEMM
   // tile of several rows 2), split across threads; the rows of x in tiles
@@ -464,6 +474,83 @@ LogicalResult qnt::emitColumnKernel(ImplicitLocOpBuilder &b,
                          scf::YieldOp::create(tb);
                        });
   };
-  overTiles(0, ck.tiles, cols);
-  return success();
+  overTiles(0, copy.tiles, cols);
+}
+
+void qnt::emitGatherFromColumnCopy(ImplicitLocOpBuilder &b,
+                                   const ColumnCopy &copy, Value ids, Value out,
+                                   int64_t n, int64_t k) {
+  Value codes = toBuffer(b, copy.codes), scales = toBuffer(b, copy.scales);
+  Value offsets = copy.offsets ? toBuffer(b, copy.offsets) : Value();
+  int64_t L = copy.lanes, cps = codesPerStep(copy.bits);
+  int64_t groupSize = k / copy.groups;
+  Type i8 = b.getI8Type(), i32 = b.getI32Type(), f32 = b.getF32Type();
+  // Row t: column id = ids[t] of the copy, one k-step (4 bytes) at a time
+  // (one row per decoding step; a prompt's rows in a prefill).
+  scf::buildLoopNest(
+      b, b.getLoc(), ValueRange{cIndex(b, 0)},
+      ValueRange{memref::DimOp::create(b, ids, 0)}, ValueRange{cIndex(b, 1)},
+      [&](OpBuilder &ob, Location loc, ValueRange ivs) {
+        ImplicitLocOpBuilder rb(loc, ob);
+        Value t = ivs[0];
+        Value id = arith::IndexCastOp::create(
+            rb, rb.getIndexType(), memref::LoadOp::create(rb, ids, t));
+        id = arith::MaxSIOp::create(rb, id, cIndex(rb, 0));
+        id = arith::MinSIOp::create(rb, id, cIndex(rb, n - 1));
+        Value tile = arith::DivUIOp::create(rb, id, cIndex(rb, L));
+        Value column = arith::RemUIOp::create(rb, id, cIndex(rb, L));
+        auto at = [&](ImplicitLocOpBuilder &ib, Value s, int64_t perTile) {
+          return arith::AddIOp::create(
+              ib,
+              arith::MulIOp::create(ib, interleaved(ib, tile, s, perTile),
+                                    cIndex(ib, L)),
+              column);
+        };
+        scf::ForOp::create(
+            rb, cIndex(rb, 0), cIndex(rb, copy.steps), cIndex(rb, 1),
+            ValueRange{},
+            [&](OpBuilder &sb, Location sloc, Value s, ValueRange) {
+              ImplicitLocOpBuilder ib(sloc, sb);
+              Value step = arith::MulIOp::create(ib, at(ib, s, copy.steps),
+                                                 cIndex(ib, 4));
+              Value bytes = vector::LoadOp::create(
+                  ib, VectorType::get({4}, i8), codes, ValueRange{step});
+              // The step's codes share a scale group (groups hold whole
+              // x blocks of 32 codes).
+              Value k0 = arith::MulIOp::create(ib, s, cIndex(ib, cps));
+              Value g = arith::DivUIOp::create(ib, k0, cIndex(ib, groupSize));
+              Value scaleAt = at(ib, g, copy.groups);
+              Value scale = toF32(ib, memref::LoadOp::create(ib, scales, scaleAt));
+              Value shift =
+                  offsets ? memref::LoadOp::create(ib, offsets, scaleAt)
+                                .getResult()
+                          : arith::ConstantOp::create(
+                                ib, ib.getF32FloatAttr(float(copy.codeOffset)))
+                                .getResult();
+              for (int64_t j = 0; j < cps; ++j) {
+                Value byte = vector::ExtractOp::create(ib, bytes, j % 4);
+                Value field;
+                if (copy.bits == 4) {
+                  Value wide = arith::ExtUIOp::create(ib, i32, byte);
+                  if (j >= 4)
+                    wide = arith::ShRUIOp::create(
+                        ib, wide,
+                        arith::ConstantOp::create(ib, ib.getI32IntegerAttr(4)));
+                  field = arith::AndIOp::create(
+                      ib, wide,
+                      arith::ConstantOp::create(ib, ib.getI32IntegerAttr(15)));
+                } else {
+                  field = copy.signedBytes
+                              ? arith::ExtSIOp::create(ib, i32, byte).getResult()
+                              : arith::ExtUIOp::create(ib, i32, byte).getResult();
+                }
+                Value code = arith::AddFOp::create(
+                    ib, arith::SIToFPOp::create(ib, f32, field), shift);
+                memref::StoreOp::create(
+                    ib, arith::MulFOp::create(ib, scale, code), out,
+                    ValueRange{t, arith::AddIOp::create(ib, k0, cIndex(ib, j))});
+              }
+              scf::YieldOp::create(ib);
+            });
+      });
 }

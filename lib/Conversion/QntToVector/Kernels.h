@@ -114,17 +114,43 @@ void emitQuantizeActivations(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
 bool columnKernelApplies(const MatmulKernel &kern, int64_t block,
                          Type resultElem);
 
+/// The column kernels' copy of one packed constant (docs/BIT_LAYOUT.md,
+/// "Column kernels"): made once per constant, read by every matmul of that
+/// weight and by a qnt.gather_rows of the same table (a classifier tied to
+/// the token embedding), so the library holds the codes once.
+struct ColumnCopy {
+  int64_t lanes;  // columns per tile (NC)
+  int64_t tiles;  // ceil(N / NC), in whole groups of tiles
+  int64_t steps;  // k-steps per column: K / codesPerStep
+  int64_t groups; // scale groups along K
+  unsigned bits;  // 4 or 8
+  // The code bytes (after the flip) are read as signed bytes (a_signed dot
+  // products; 8-bit codes only), else as unsigned fields.
+  bool signedBytes;
+  int64_t codeOffset; // code = field as read + codeOffset (Int8Kernel)
+  // 1-D constant tensors: the codes (i8), the scales (scale type) and, with
+  // zero points, codeOffset - z per column and group (f32), else null.
+  Value codes, scales, offsets;
+};
+
+/// The column copy of `constant` for the kernel `kern` with the flip and
+/// offset of `q`, in tiles of `lanes` columns.
+FailureOr<ColumnCopy> makeColumnCopy(const MatmulKernel &kern,
+                                     const Int8Kernel &q, ConstantOp constant,
+                                     const Payload &payload, int64_t lanes,
+                                     bool signedBytes);
+
 /// Emits the column kernel of `kern` (whose x buffers `q` already holds,
-/// quantized): the codes and scales of `constant` re-laid column-interleaved
-/// in tiles of `lanes` columns (docs/BIT_LAYOUT.md, "Column kernels"), and
-/// loops over tiles of columns (split across threads when `parallel`) and
-/// of rowsPerTile rows of x, writing kern.out. `signedCodes`: the code bytes
-/// (after q.flip) are signed (a_signed dot products), else unsigned.
-LogicalResult emitColumnKernel(ImplicitLocOpBuilder &b,
-                               const MatmulKernel &kern, const Int8Kernel &q,
-                               ConstantOp constant, const Payload &payload,
-                               int64_t lanes, int64_t rowsPerTile,
-                               bool parallel, bool signedCodes);
+/// quantized) over `copy`: loops over tiles of columns (split across threads
+/// when `parallel`) and of rowsPerTile rows of x, writing kern.out.
+void emitColumnKernel(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
+                      const Int8Kernel &q, const ColumnCopy &copy,
+                      int64_t rowsPerTile, bool parallel);
+
+/// Row t of `out` (memref<T x K x f32>): row ids[t] of the table (clamped to
+/// [0, N)), decoded from its column copy: scale * (code - z).
+void emitGatherFromColumnCopy(ImplicitLocOpBuilder &b, const ColumnCopy &copy,
+                              Value ids, Value out, int64_t n, int64_t k);
 
 /// Replaces `op` (on tensors) by loops over memrefs that visit only the live
 /// positions of the cache: `lanes` f32 lanes per vector (at most; the head

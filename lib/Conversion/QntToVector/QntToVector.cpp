@@ -1104,6 +1104,13 @@ struct ConvertQntToVector final
                     const MatmulKernel &kern, Int8Kernel &q);
   LogicalResult lowerDequantize(DequantizeOp op, const Payload &payload);
   LogicalResult lowerGatherRows(GatherRowsOp op, const Payload &payload);
+  /// qnt.gather_rows of a table whose column copy a matmul made (a tied
+  /// classifier): rows decoded from that copy, so no other copy of the
+  /// codes stays in the library.
+  void lowerGatherRowsFromColumns(GatherRowsOp op, const ColumnCopy &copy);
+
+  /// The column kernels' copies of weight constants (makeColumnCopy).
+  llvm::DenseMap<Operation *, ColumnCopy> columnCopies;
 };
 
 LogicalResult ConvertQntToVector::lowerMatmul(MatmulOp op,
@@ -1273,12 +1280,18 @@ LogicalResult ConvertQntToVector::lowerColumnMatmul(MatmulOp op,
   kern.m = memref::DimOp::create(b, kern.x, 0);
   quantizeOnce(b, op.getInput(), kern, int8);
   // 16 columns per register with 64-byte vectors (chunk=16, AVX-512), else 8.
-  int64_t lanes = chunk >= 16 ? 16 : 8;
-  if (failed(emitColumnKernel(b, kern, int8,
-                              op.getWeight().getDefiningOp<ConstantOp>(),
-                              payload, lanes, rowsPerTile, parallel,
-                              /*signedCodes=*/kern.bits == 8 && !unsignedBytes)))
-    return failure();
+  // One copy per weight constant, whatever reads it.
+  auto constant = op.getWeight().getDefiningOp<ConstantOp>();
+  auto it = columnCopies.find(constant);
+  if (it == columnCopies.end()) {
+    FailureOr<ColumnCopy> copy = makeColumnCopy(
+        kern, int8, constant, payload, chunk >= 16 ? 16 : 8,
+        /*signedBytes=*/kern.bits == 8 && !unsignedBytes);
+    if (failed(copy))
+      return failure();
+    it = columnCopies.try_emplace(constant, *copy).first;
+  }
+  emitColumnKernel(b, kern, int8, it->second, rowsPerTile, parallel);
   replaceWithBuffer(b, op, outBuf);
   return success();
 }
@@ -1412,6 +1425,22 @@ LogicalResult ConvertQntToVector::lowerGatherRows(GatherRowsOp op,
   return success();
 }
 
+void ConvertQntToVector::lowerGatherRowsFromColumns(GatherRowsOp op,
+                                                    const ColumnCopy &copy) {
+  ImplicitLocOpBuilder b(op.getLoc(), op);
+  Value ids = toBuffer(b, op.getIds());
+  auto resultType = cast<RankedTensorType>(op.getResult().getType());
+  SmallVector<Value> dynSizes;
+  if (resultType.isDynamicDim(0))
+    dynSizes.push_back(memref::DimOp::create(b, ids, 0));
+  Value out = memref::AllocOp::create(
+      b, MemRefType::get(resultType.getShape(), b.getF32Type()), dynSizes);
+  PackedType type = op.getTable().getType();
+  emitGatherFromColumnCopy(b, copy, ids, out, type.getShape()[0],
+                           type.getShape()[1]);
+  replaceWithBuffer(b, op, out);
+}
+
 LogicalResult ConvertQntToVector::initialize(MLIRContext *context) {
   std::string error = checkConvertQntToVectorOptions(
       "convert-qnt-to-vector", chunk, rowsPerTile, colsPerTile, streams,
@@ -1443,12 +1472,16 @@ void ConvertQntToVector::runOnOperation() {
     return payload;
   };
 
-  SmallVector<Operation *> work;
+  // Gathers last: one reads the column copy of its table when a matmul of
+  // the same constant made one.
+  SmallVector<Operation *> work, gathers;
   module.walk([&](Operation *op) {
-    if (isa<MatmulOp, DequantizeOp, GatherRowsOp, AttentionOp,
-            PackCacheRowsOp>(op))
+    if (isa<MatmulOp, DequantizeOp, AttentionOp, PackCacheRowsOp>(op))
       work.push_back(op);
+    if (isa<GatherRowsOp>(op))
+      gathers.push_back(op);
   });
+  work.append(gathers);
   for (Operation *op : work) {
     LogicalResult result = failure();
     if (auto attention = dyn_cast<AttentionOp>(op)) {
@@ -1459,6 +1492,12 @@ void ConvertQntToVector::runOnOperation() {
       FailureOr<Payload> payload = payloadFor(op, matmul.getWeight());
       result = succeeded(payload) ? lowerMatmul(matmul, *payload) : failure();
     } else if (auto gather = dyn_cast<GatherRowsOp>(op)) {
+      auto copy = columnCopies.find(gather.getTable().getDefiningOp());
+      if (copy != columnCopies.end() &&
+          !gather.getTable().getType().getScheme().hasOffsets()) {
+        lowerGatherRowsFromColumns(gather, copy->second);
+        continue;
+      }
       FailureOr<Payload> payload = payloadFor(op, gather.getTable());
       result = succeeded(payload) ? lowerGatherRows(gather, *payload)
                                   : failure();
