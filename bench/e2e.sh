@@ -20,8 +20,8 @@
 # llama.cpp's Q8_0), int4g32 (f16 scales: Q4_0), int4g128, with
 # quant-compile's default activations (int8 where the CPU has integer dot
 # products), each also with an -f32x suffix for --activations=f32, and a
-# -kv8 suffix (after -f32x) for --kv-cache=i8. Default: every one without
-# -kv8.
+# -kv8 or -kv16 suffix (after -f32x) for --kv-cache=i8 or f16. Default:
+# every one without a -kv suffix.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=$ROOT/build/e2e
@@ -50,6 +50,7 @@ clang++-22 -O2 -march=native -std=c++17 -fopenmp "$ROOT/bench/read_bandwidth.cpp
 
 flags_of() {
   local base=${1%-kv8}
+  base=${base%-kv16}
   case ${base%-f32x} in
     f32) echo "--bits=none" ;;
     int8) echo "--bits=8 --group=32 --scale-type=f16" ;;
@@ -59,6 +60,7 @@ flags_of() {
   esac
   [[ $base == *-f32x ]] && echo "--activations=f32"
   [[ $1 == *-kv8 ]] && echo "--kv-cache=i8"
+  [[ $1 == *-kv16 ]] && echo "--kv-cache=f16"
   return 0
 }
 
@@ -136,7 +138,7 @@ $bw_after""".splitlines():
 # The bandwidth of a thread count: the mean of the runs before and after.
 bw = {t: sum(v) / len(v) for t, v in bw.items()}
 def bits(variant):
-    base = variant.replace("-kv8", "").replace("-f32x", "")
+    base = variant.replace("-kv8", "").replace("-kv16", "").replace("-f32x", "")
     return {"f32": (32, 0), "int8": (8, 32), "int4g32": (4, 32), "int4g128": (4, 128)}[base]
 def weight_bytes(s, variant):
     b, g = bits(variant)
@@ -151,9 +153,11 @@ def weight_bytes(s, variant):
     total += (2 * s["layers"] + 1) * s["dim"] * 4 + s["dim"] * 4
     return total, sum(n * k for n, k in mats) - s["vocab"] * s["dim"]
 def kv_bytes(s, pos, variant):
-    # f32 rows, or i8 rows: head size codes and a 4-byte scale per kv head.
+    # f32 rows, f16 rows, or i8 rows: head size codes and a 4-byte scale
+    # per kv head.
     head = s["dim"] // s["heads"]
-    row = s["kv"] * (head + 4) if variant.endswith("-kv8") else s["kv"] * head * 4
+    row = (s["kv"] * (head + 4) if variant.endswith("-kv8")
+           else s["kv"] * head * 2 if variant.endswith("-kv16") else s["kv"] * head * 4)
     return 2 * s["layers"] * (pos + 1) * row
 print(f"read bandwidth (GB/s, mean of before/after): " + ", ".join(f"{t} thread(s) {g:.1f}" for t, g in sorted(bw.items())))
 print(f"{'model':6} {'variant':12} {'thr':>3} | {'decode@128-255':>14} {'roof%':>6} | {'decode@end':>10} {'roof%':>6} | {'prefill 128':>11} {'tok/s':>7} {'GFLOP/s':>8}")
