@@ -1,5 +1,5 @@
 // The kernel families of convert-qnt-to-vector that live in files of their
-// own (QntToVector.cpp holds the matmul kernels and the pass).
+// own (QntToVector.cpp holds the pass).
 #ifndef QNT_LIB_CONVERSION_QNTTOVECTOR_KERNELS_H
 #define QNT_LIB_CONVERSION_QNTTOVECTOR_KERNELS_H
 
@@ -7,6 +7,7 @@
 #include "qnt/Conversion/Common.h"
 #include "qnt/IR/QntOps.h"
 #include "llvm/ADT/STLFunctionalExtras.h"
+#include <optional>
 
 namespace mlir::qnt {
 
@@ -151,6 +152,104 @@ void emitColumnKernel(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
 /// [0, N)), decoded from its column copy: scale * (code - z).
 void emitGatherFromColumnCopy(ImplicitLocOpBuilder &b, const ColumnCopy &copy,
                               Value ids, Value out, int64_t n, int64_t k);
+
+//===----------------------------------------------------------------------===//
+// Packed codes (Codes.cpp)
+//===----------------------------------------------------------------------===//
+
+/// A copy of `op`'s codes in the plane-major layout of the f32 matmul
+/// kernels (toPlaneMajorRow).
+FailureOr<Value> materializePlaneMajorCodes(ConstantOp op, int64_t groupSize,
+                                            int64_t lanes);
+
+/// The codes of `op` in the layout of the activations=i8 row kernels, 1-D:
+/// each row in the plane-major layout with `lanes`-byte blocks (widths below
+/// 8), every byte XORed with `flip` (see Int8Kernel::flip), then the rows
+/// interleaved in tiles of `tileRows` rows at `lanes`-byte granularity
+/// (interleaveRowTiles), so that a register tile streams through one
+/// contiguous range; then `tileRows` rows of zeros, so that prefetching one
+/// tile ahead never leaves the buffer and needs no bounds check.
+FailureOr<Value> materializeInt8KernelCodes(ConstantOp op, int64_t groupSize,
+                                            int64_t lanes, int64_t tileRows,
+                                            uint8_t flip);
+
+/// Field `p` (bits [p*bits, (p+1)*bits)) of every byte of `bytes`, as i8
+/// codes: sign-extended when `isSigned`, zero-extended otherwise. `bits`
+/// divides 8.
+Value extractPlane(ImplicitLocOpBuilder &b, Value bytes, int64_t p,
+                   unsigned bits, bool isSigned);
+
+/// Unpacks a vector of packed bytes into `count` codes as f32.
+Value unpackCodes(ImplicitLocOpBuilder &b, Value bytes, int64_t count,
+                  unsigned bits, bool isSigned);
+
+/// The f32 value of element `idx` of a packed tensor of `type`, read from
+/// its payload buffers (codes, scales, zero points or null, offsets or
+/// null), one scalar at a time.
+Value decodeElement(ImplicitLocOpBuilder &b, PackedType type, Value codes,
+                    Value scales, Value zps, Value offsets, ValueRange idx);
+
+//===----------------------------------------------------------------------===//
+// Row kernels: register tiles and their loops (Tiles.cpp, TileF32.cpp,
+// TileInt8.cpp)
+//===----------------------------------------------------------------------===//
+
+/// base, base + 1, ..., base + count - 1: the rows of x or of the weight
+/// in a register tile.
+SmallVector<Value> consecutiveIndices(ImplicitLocOpBuilder &b, Value base,
+                                      int64_t count);
+
+/// The weight rows of a register tile: `tileCols` consecutive rows from each
+/// of `tileStarts`, in that order.
+SmallVector<Value> tileColumns(ImplicitLocOpBuilder &b,
+                               ArrayRef<Value> tileStarts, int64_t tileCols);
+
+/// One step of a group's inner loop: accumulates the codes from k0 on into
+/// `acc` and returns the new accumulators; `prefetch` asks it to prefetch.
+using GroupStep = llvm::function_ref<SmallVector<Value>(
+    ImplicitLocOpBuilder &, Value k0, ValueRange acc, bool prefetch)>;
+
+/// Emits `count` steps of `width` codes from `groupStart + start`,
+/// straight-line when short, else as an scf.for; `prefetchAt(offset)` says
+/// whether the step at that static offset in the group prefetches (nullopt:
+/// the steps of a loop). Returns the accumulators.
+SmallVector<Value>
+emitGroupSteps(ImplicitLocOpBuilder &gb, Value groupStart, int64_t count,
+               int64_t start, int64_t width, SmallVector<Value> acc,
+               llvm::function_ref<bool(std::optional<int64_t>)> prefetchAt,
+               GroupStep step);
+
+/// Stores a finished register tile: each accumulator vector reduced, minus
+/// its correction (if `corrections` is not empty), plus the bias.
+void storeTile(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
+               ArrayRef<Value> rowIdx, ArrayRef<Value> colIdx,
+               ValueRange sums, ValueRange corrections);
+
+/// Emits one register tile: `rows` rows of x starting at m0 times the weight
+/// tiles of `tileCols` rows starting at each of `tileStarts`, over all of K;
+/// with f32 x here, through emitTileInt8 with int8 x (kern.int8).
+void emitTile(ImplicitLocOpBuilder &b, const MatmulKernel &kern, Value m0,
+              ArrayRef<Value> tileStarts, int64_t rows, int64_t tileCols);
+
+/// emitTile for activations=i8.
+void emitTileInt8(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
+                  Value m0, ArrayRef<Value> tileStarts, int64_t rows,
+                  int64_t tileCols);
+
+/// Emits the loops over weight rows (N) and x rows (M) of one matmul, with
+/// full register tiles first and single-row/column tiles for the remainders,
+/// `streams` parts of the weight rows read at once by single-row tiles.
+void emitMatmulLoops(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
+                     int64_t rows, int64_t cols, int64_t streams,
+                     bool parallel);
+
+/// The buffers of x quantized to int8 (q.xq, q.xScales and, when needed,
+/// q.xSums, sized by kern.m rows), and the code that fills them.
+void quantizeActivations(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
+                         Int8Kernel &q);
+
+/// The code offset of the integer kernels (Int8Kernel::flip and offset).
+void setCodeOffset(Int8Kernel &q, const MatmulKernel &kern, bool zeroPoints);
 
 /// Replaces `op` (on tensors) by loops over memrefs that visit only the live
 /// positions of the cache: `lanes` f32 lanes per vector (at most; the head

@@ -1,0 +1,230 @@
+// The register tile of the row kernels with f32 activations: codes unpacked
+// to f32 in vector registers and multiplied with x (convert-qnt-to-vector).
+#include "Kernels.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "qnt/Conversion/Common.h"
+#include "qnt/IR/QntOps.h"
+
+using namespace mlir;
+using namespace mlir::qnt;
+
+/// Emits one register tile: `rows` rows of x starting at m0 times the weight
+/// tiles of `tileCols` rows starting at each of `tileStarts` (one start, or
+/// several far-apart ones: see the `streams` option), over all of K.
+void qnt::emitTile(ImplicitLocOpBuilder &b, const MatmulKernel &kern, Value m0,
+                   ArrayRef<Value> tileStarts, int64_t rows, int64_t tileCols) {
+  if (kern.int8)
+    return emitTileInt8(b, kern, m0, tileStarts, rows, tileCols);
+  Type f32 = b.getF32Type();
+  int64_t chunk = kern.chunk;
+  auto accType = VectorType::get({chunk}, f32);
+  Value zeroAcc = arith::ConstantOp::create(
+      b, DenseElementsAttr::get(accType, b.getF32FloatAttr(0.0f)));
+  SmallVector<Value> rowIdx = consecutiveIndices(b, m0, rows);
+  SmallVector<Value> colIdx = tileColumns(b, tileStarts, tileCols);
+  int64_t cols = colIdx.size();
+  int64_t numAcc = rows * cols;
+
+  int64_t numGroups = kern.k / kern.groupSize;
+  // Each group: plane-major blocks first, then standard-layout chunks, then
+  // a masked tail.
+  int64_t perByte = kern.planeBlocks ? 8 / kern.bits : 0;
+  int64_t planeCodes = kern.planeBlocks * chunk * perByte;
+  int64_t fullChunks = (kern.groupSize - planeCodes) / chunk;
+  int64_t tail = (kern.groupSize - planeCodes) % chunk;
+  int64_t chunkBytes = chunk * kern.bits / 8;
+
+  // Weight rows are contiguous, so the rows of the next tile are the next
+  // bytes the kernel will stream: touching them one tile ahead hides the DRAM
+  // latency that the hardware prefetcher, trained on short rows, does not.
+  auto prefetchNextTile = [&](ImplicitLocOpBuilder &cb, Value byteOff) {
+    Value last = cIndex(cb, kern.n - 1);
+    for (int64_t c = 0; c < cols; ++c) {
+      Value row = arith::MinUIOp::create(
+          cb, arith::AddIOp::create(cb, colIdx[c], cIndex(cb, tileCols)), last);
+      memref::PrefetchOp::create(cb, kern.codes, ValueRange{row, byteOff},
+                                 /*isWrite=*/false, /*localityHint=*/3,
+                                 /*isDataCache=*/true);
+    }
+  };
+
+  // Accumulates one plane-major block starting at code k0: `chunk` bytes
+  // whose field p holds codes k0 + p*chunk + [0, chunk). Each field becomes
+  // one f32 vector with a widening load, two shifts and a conversion, so the
+  // codes never need a cross-lane shuffle to line up with x.
+  auto emitBlock = [&](ImplicitLocOpBuilder &cb, Value k0, Value group,
+                       ValueRange gacc, bool prefetch) {
+    Value byteOff = arith::DivUIOp::create(
+        cb, arith::MulIOp::create(cb, k0, cIndex(cb, kern.bits)),
+        cIndex(cb, 8));
+    if (prefetch)
+      prefetchNextTile(cb, byteOff);
+    auto bytesType = VectorType::get({chunk}, cb.getI8Type());
+    auto wordsType = VectorType::get({chunk}, cb.getI32Type());
+    auto xType = VectorType::get({chunk}, kern.xElem);
+    auto splat32 = [&](int64_t v) -> Value {
+      return arith::ConstantOp::create(
+          cb, DenseElementsAttr::get(wordsType, cb.getI32IntegerAttr(v)));
+    };
+    SmallVector<Value> zps;
+    for (int64_t c = 0; c < cols && kern.zeroPoints; ++c)
+      zps.push_back(vector::BroadcastOp::create(
+          cb, accType,
+          memref::LoadOp::create(cb, kern.zeroPoints,
+                                 kern.scaleIndices(cb, colIdx[c], group))));
+    SmallVector<Value> next(gacc.begin(), gacc.end());
+    for (int64_t p = 0; p < perByte; ++p) {
+      SmallVector<Value> codes;
+      for (int64_t c = 0; c < cols; ++c) {
+        Value bytes = vector::LoadOp::create(cb, bytesType, kern.codes,
+                                             ValueRange{colIdx[c], byteOff});
+        // Field p of each byte, widened to i32 where x86 has native shifts.
+        Value field;
+        if (kern.isSigned) {
+          field = arith::ExtSIOp::create(cb, wordsType, bytes);
+          int64_t up = 32 - kern.bits * (p + 1);
+          field = arith::ShLIOp::create(cb, field, splat32(up));
+          field = arith::ShRSIOp::create(cb, field, splat32(32 - kern.bits));
+        } else {
+          field = arith::ExtUIOp::create(cb, wordsType, bytes);
+          if (p)
+            field = arith::ShRUIOp::create(cb, field, splat32(p * kern.bits));
+          if (p != perByte - 1)
+            field =
+                arith::AndIOp::create(cb, field, splat32((1 << kern.bits) - 1));
+        }
+        Value f = arith::SIToFPOp::create(cb, accType, field);
+        if (kern.zeroPoints)
+          f = arith::SubFOp::create(cb, f, zps[c]);
+        codes.push_back(f);
+      }
+      Value kp = arith::AddIOp::create(cb, k0, cIndex(cb, p * chunk));
+      for (int64_t r = 0; r < rows; ++r) {
+        Value xv = toF32(cb, vector::LoadOp::create(cb, xType, kern.x,
+                                                    ValueRange{rowIdx[r], kp}));
+        for (int64_t c = 0; c < cols; ++c)
+          next[r * cols + c] =
+              vector::FMAOp::create(cb, codes[c], xv, next[r * cols + c]);
+      }
+    }
+    return next;
+  };
+
+  // Accumulates code * x for one chunk of `valid` codes starting at k0.
+  auto emitChunk = [&](ImplicitLocOpBuilder &cb, Value k0, Value group,
+                       ValueRange gacc, int64_t valid, bool prefetch) {
+    Value byteOff = arith::DivUIOp::create(
+        cb, arith::MulIOp::create(cb, k0, cIndex(cb, kern.bits)),
+        cIndex(cb, 8));
+    if (prefetch)
+      prefetchNextTile(cb, byteOff);
+    auto bytesType = VectorType::get({chunkBytes}, cb.getI8Type());
+    auto xType = VectorType::get({chunk}, kern.xElem);
+    Value bytesMask, xMask;
+    if (valid != chunk) {
+      int64_t validBytes = (valid * kern.bits + 7) / 8;
+      bytesMask = vector::ConstantMaskOp::create(
+          cb, VectorType::get({chunkBytes}, cb.getI1Type()),
+          ArrayRef<int64_t>{validBytes});
+      xMask = vector::ConstantMaskOp::create(
+          cb, VectorType::get({chunk}, cb.getI1Type()),
+          ArrayRef<int64_t>{valid});
+    }
+    SmallVector<Value> codes;
+    for (int64_t c = 0; c < cols; ++c) {
+      Value bytes;
+      if (bytesMask) {
+        Value pass = arith::ConstantOp::create(
+            cb, DenseElementsAttr::get(bytesType, cb.getI8IntegerAttr(0)));
+        bytes = vector::MaskedLoadOp::create(cb, bytesType, kern.codes,
+                                             ValueRange{colIdx[c], byteOff},
+                                             bytesMask, pass);
+      } else {
+        bytes = vector::LoadOp::create(cb, bytesType, kern.codes,
+                                       ValueRange{colIdx[c], byteOff});
+      }
+      Value f = unpackCodes(cb, bytes, chunk, kern.bits, kern.isSigned);
+      if (kern.zeroPoints) {
+        Value zp = memref::LoadOp::create(
+            cb, kern.zeroPoints, kern.scaleIndices(cb, colIdx[c], group));
+        f = arith::SubFOp::create(cb, f,
+                                  vector::BroadcastOp::create(cb, accType, zp));
+      }
+      codes.push_back(f);
+    }
+    SmallVector<Value> next(gacc.begin(), gacc.end());
+    for (int64_t r = 0; r < rows; ++r) {
+      Value xv;
+      if (xMask) {
+        Value pass = arith::ConstantOp::create(
+            cb, DenseElementsAttr::get(xType, cb.getFloatAttr(kern.xElem, 0)));
+        xv = vector::MaskedLoadOp::create(
+            cb, xType, kern.x, ValueRange{rowIdx[r], k0}, xMask, pass);
+      } else {
+        xv = vector::LoadOp::create(cb, xType, kern.x,
+                                    ValueRange{rowIdx[r], k0});
+      }
+      xv = toF32(cb, xv);
+      for (int64_t c = 0; c < cols; ++c)
+        next[r * cols + c] =
+            vector::FMAOp::create(cb, codes[c], xv, next[r * cols + c]);
+    }
+    return next;
+  };
+
+  SmallVector<Value> init(numAcc, zeroAcc);
+  auto groupLoop = scf::ForOp::create(
+      b, cIndex(b, 0), cIndex(b, numGroups), cIndex(b, 1), init,
+      [&](OpBuilder &ob, Location loc, Value group, ValueRange acc) {
+        ImplicitLocOpBuilder gb(loc, ob);
+        Value groupStart =
+            arith::MulIOp::create(gb, group, cIndex(gb, kern.groupSize));
+        SmallVector<Value> gacc(numAcc, zeroAcc);
+        // One prefetch per cache line of the group (at least one per
+        // group); every step of a loop prefetches.
+        auto prefetchAt = [&](std::optional<int64_t> offset) {
+          return kern.prefetch &&
+                 (!offset || (*offset * kern.bits / 8) % kCacheLineBytes == 0);
+        };
+        gacc = emitGroupSteps(gb, groupStart, kern.planeBlocks, 0,
+                              chunk * perByte, gacc, prefetchAt,
+                              [&](ImplicitLocOpBuilder &cb, Value k0,
+                                  ValueRange g, bool prefetch) {
+                                return emitBlock(cb, k0, group, g, prefetch);
+                              });
+        gacc = emitGroupSteps(
+            gb, groupStart, fullChunks, planeCodes, chunk, gacc, prefetchAt,
+            [&](ImplicitLocOpBuilder &cb, Value k0, ValueRange g,
+                bool prefetch) {
+              return emitChunk(cb, k0, group, g, chunk, prefetch);
+            });
+        if (tail > 0) {
+          Value k0 = arith::AddIOp::create(
+              gb, groupStart, cIndex(gb, planeCodes + fullChunks * chunk));
+          gacc = emitChunk(gb, k0, group, gacc, tail, /*prefetch=*/false);
+        }
+        // The group scale is applied once per group: acc += s * sum(code*x).
+        SmallVector<Value> next;
+        for (int64_t r = 0; r < rows; ++r) {
+          for (int64_t c = 0; c < cols; ++c) {
+            Value s = toF32(gb, memref::LoadOp::create(
+                                    gb, kern.scales,
+                                    kern.scaleIndices(gb, colIdx[c], group)));
+            Value sv = vector::BroadcastOp::create(gb, accType, s);
+            next.push_back(vector::FMAOp::create(gb, sv, gacc[r * cols + c],
+                                                 acc[r * cols + c]));
+          }
+        }
+        scf::YieldOp::create(gb, next);
+      });
+
+  storeTile(b, kern, rowIdx, colIdx, groupLoop.getResults(), ValueRange());
+}
+
+//===----------------------------------------------------------------------===//
+// activations=i8: integer dot products against x quantized at run time
+//===----------------------------------------------------------------------===//

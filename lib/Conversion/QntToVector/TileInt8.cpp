@@ -1,0 +1,433 @@
+// activations=i8 in the row kernels of convert-qnt-to-vector: x quantized to
+// int8 at run time, and the register tile of integer dot products.
+#include "Kernels.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "qnt/Conversion/Common.h"
+#include "qnt/IR/QntOps.h"
+#include <limits>
+
+using namespace mlir;
+using namespace mlir::qnt;
+
+void qnt::emitQuantizeActivations(ImplicitLocOpBuilder &b,
+                                  const MatmulKernel &kern,
+                                  const Int8Kernel &q) {
+  Type f32 = b.getF32Type();
+  const int64_t step = kActivationStep;
+  auto fType = VectorType::get({step}, f32);
+  auto iType = VectorType::get({step}, b.getI32Type());
+  auto qType = VectorType::get({step}, b.getI8Type());
+  auto xType = VectorType::get({step}, kern.xElem);
+  int64_t blocksPerGroup = kern.groupSize / q.block;
+  int64_t numGroups = kern.k / kern.groupSize;
+  auto fConst = [&](ImplicitLocOpBuilder &cb, float v) -> Value {
+    return arith::ConstantOp::create(cb, cb.getF32FloatAttr(v));
+  };
+  auto fSplat = [&](ImplicitLocOpBuilder &cb, float v) -> Value {
+    return arith::ConstantOp::create(
+        cb, DenseElementsAttr::get(fType, cb.getF32FloatAttr(v)));
+  };
+  // for (k = k0; k < k0 + q.block; k += step) carried = body(k, carried).
+  auto overSteps = [&](ImplicitLocOpBuilder &cb, Value k0, ValueRange init,
+                       function_ref<SmallVector<Value>(ImplicitLocOpBuilder &,
+                                                       Value, ValueRange)>
+                           body) -> SmallVector<Value> {
+    auto loop = scf::ForOp::create(
+        cb, cIndex(cb, 0), cIndex(cb, q.block), cIndex(cb, step), init,
+        [&](OpBuilder &sob, Location sloc, Value i, ValueRange carried) {
+          ImplicitLocOpBuilder sb(sloc, sob);
+          scf::YieldOp::create(
+              sb, body(sb, arith::AddIOp::create(sb, k0, i), carried));
+        });
+    return SmallVector<Value>(loop.getResults());
+  };
+  // One row of x; the rows of a prompt are split across threads.
+  auto quantizeRow = [&](OpBuilder &ob, Location loc, Value m) {
+    ImplicitLocOpBuilder mb(loc, ob);
+    auto loadX = [&](ImplicitLocOpBuilder &cb, Value k) {
+      return toF32(cb,
+                   vector::LoadOp::create(cb, xType, kern.x, ValueRange{m, k}));
+    };
+    scf::ForOp::create(
+        mb, cIndex(mb, 0), cIndex(mb, numGroups), cIndex(mb, 1), ValueRange{},
+        [&](OpBuilder &gob, Location gloc, Value g, ValueRange) {
+          ImplicitLocOpBuilder gb(gloc, gob);
+          auto blocks = scf::ForOp::create(
+              gb, cIndex(gb, 0), cIndex(gb, blocksPerGroup), cIndex(gb, 1),
+              ValueRange{fConst(gb, 0.0f)},
+              [&](OpBuilder &bob, Location bloc, Value i, ValueRange sum) {
+                ImplicitLocOpBuilder cb(bloc, bob);
+                Value block = arith::AddIOp::create(
+                    cb,
+                    arith::MulIOp::create(cb, g, cIndex(cb, blocksPerGroup)),
+                    i);
+                Value k0 =
+                    arith::MulIOp::create(cb, block, cIndex(cb, q.block));
+                Value amax =
+                    overSteps(cb, k0, ValueRange{fConst(cb, 0.0f)},
+                              [&](ImplicitLocOpBuilder &sb, Value k,
+                                  ValueRange carried) -> SmallVector<Value> {
+                                // NaN-propagating: a NaN in x makes the block's
+                                // scale NaN, and so the outputs of its row, as
+                                // with f32 activations (it would otherwise be
+                                // clamped to a silent -127).
+                                Value stepMax = vector::ReductionOp::create(
+                                    sb, vector::CombiningKind::MAXIMUMF,
+                                    math::AbsFOp::create(sb, loadX(sb, k)));
+                                return {arith::MaximumFOp::create(
+                                    sb, carried[0], stepMax)};
+                              })[0];
+                // 127 / max|x|, or 0 for an all-zero block (no inf).
+                Value positive = arith::CmpFOp::create(
+                    cb, arith::CmpFPredicate::OGT, amax, fConst(cb, 0));
+                Value inv = arith::SelectOp::create(
+                    cb, positive,
+                    arith::DivFOp::create(cb, fConst(cb, 127.0f), amax),
+                    fConst(cb, 0.0f));
+                Value invV = vector::BroadcastOp::create(cb, fType, inv);
+                Value total = overSteps(
+                    cb, k0,
+                    ValueRange{
+                        arith::ConstantOp::create(cb, cb.getI32IntegerAttr(0))},
+                    [&](ImplicitLocOpBuilder &sb, Value k,
+                        ValueRange carried) -> SmallVector<Value> {
+                      Value scaled =
+                          arith::MulFOp::create(sb, loadX(sb, k), invV);
+                      // The clamp only guards against rounding at the
+                      // top end (x * (127 / amax) may exceed 127 by an
+                      // ulp).
+                      scaled = arith::MinNumFOp::create(
+                          sb,
+                          arith::MaxNumFOp::create(sb, scaled,
+                                                   fSplat(sb, -127.0f)),
+                          fSplat(sb, 127.0f));
+                      Value ints = arith::FPToSIOp::create(
+                          sb, iType, math::RoundEvenOp::create(sb, scaled));
+                      vector::StoreOp::create(
+                          sb, arith::TruncIOp::create(sb, qType, ints), q.xq,
+                          ValueRange{m, k});
+                      if (!q.needsSums)
+                        return {carried[0]};
+                      return {arith::AddIOp::create(
+                          sb, carried[0],
+                          vector::ReductionOp::create(
+                              sb, vector::CombiningKind::ADD, ints))};
+                    })[0];
+                Value sx = arith::DivFOp::create(cb, amax, fConst(cb, 127.0f));
+                memref::StoreOp::create(cb, sx, q.xScales,
+                                        ValueRange{m, block});
+                Value next = sum[0];
+                if (q.needsSums)
+                  next = arith::AddFOp::create(
+                      cb, sum[0],
+                      arith::MulFOp::create(
+                          cb, sx, arith::SIToFPOp::create(cb, f32, total)));
+                scf::YieldOp::create(cb, next);
+              });
+          if (q.needsSums)
+            memref::StoreOp::create(gb, blocks.getResult(0), q.xSums,
+                                    ValueRange{m, g});
+          scf::YieldOp::create(gb);
+        });
+  };
+  auto serial = [&](OpBuilder &ob, Location loc) {
+    scf::ForOp::create(ob, loc, cIndex(b, 0), kern.m, cIndex(b, 1),
+                       ValueRange{},
+                       [&](OpBuilder &fb, Location floc, Value m, ValueRange) {
+                         quantizeRow(fb, floc, m);
+                         scf::YieldOp::create(fb, floc);
+                       });
+  };
+  if (!kern.parallel) {
+    serial(b, b.getLoc());
+    return;
+  }
+  // A single row (a decoding step) stays on this thread: a parallel region
+  // would cost more than the row.
+  Value several =
+      arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, kern.m, cIndex(b, 1));
+  scf::IfOp::create(
+      b, several,
+      [&](OpBuilder &tb, Location tloc) {
+        scf::ParallelOp::create(
+            tb, tloc, ValueRange{cIndex(b, 0)}, ValueRange{kern.m},
+            ValueRange{cIndex(b, 1)},
+            [&](OpBuilder &pb, Location ploc, ValueRange ivs) {
+              quantizeRow(pb, ploc, ivs[0]);
+            });
+        scf::YieldOp::create(tb, tloc);
+      },
+      [&](OpBuilder &eb, Location eloc) {
+        serial(eb, eloc);
+        scf::YieldOp::create(eb, eloc);
+      });
+}
+
+/// emitTile for activations=i8: the same register tile, with the codes of
+/// each x block multiplied by xq in integers and scaled by sx once per block
+/// and by the weight scale once per group.
+void qnt::emitTileInt8(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
+                       Value m0, ArrayRef<Value> tileStarts, int64_t rows,
+                       int64_t tileCols) {
+  const Int8Kernel &q = *kern.int8;
+  Type f32 = b.getF32Type();
+  int64_t L = q.fieldBytes;
+  int64_t perByte = 8 / kern.bits;
+  int64_t loadCodes = L * perByte; // codes of one load of L bytes
+  // A step of a group covers whole loads and whole x blocks (both powers of
+  // two dividing the group), so where x blocks end is known at compile time.
+  int64_t stepCodes = std::max(loadCodes, q.block);
+  // One iteration of the group loop: a weight group, or the groups of one
+  // load when they are smaller (q.groupsPerLoad).
+  int64_t loopCodes = kern.groupSize * q.groupsPerLoad;
+  int64_t stepsPerGroup = loopCodes / stepCodes;
+  int64_t numGroups = kern.k / loopCodes;
+  auto accType = VectorType::get({L / 4}, f32);
+  auto bytesType = VectorType::get({L}, b.getI8Type());
+  Value zeroAcc = arith::ConstantOp::create(
+      b, DenseElementsAttr::get(accType, b.getF32FloatAttr(0.0f)));
+  Value zeroScalar = arith::ConstantOp::create(b, b.getF32FloatAttr(0.0f));
+  SmallVector<Value> rowIdx = consecutiveIndices(b, m0, rows);
+  SmallVector<Value> colIdx = tileColumns(b, tileStarts, tileCols);
+  int64_t cols = colIdx.size();
+  int64_t numAcc = rows * cols;
+  bool signedCodes = kern.bits == 8;
+  // One load of L bytes per weight row, `perByte` fields of L codes each,
+  // at code k0, `inStep` codes into its step: adds the integer dot products
+  // to `isum`, and at the end of each x block adds isum * sx to `next`.
+  auto emitLoad = [&](ImplicitLocOpBuilder &cb, Value k0, int64_t inStep,
+                      SmallVector<Value> &isum, SmallVector<Value> &next,
+                      bool prefetch) {
+    Value byteOff = arith::DivUIOp::create(
+        cb, arith::MulIOp::create(cb, k0, cIndex(cb, kern.bits)),
+        cIndex(cb, 8));
+    // Each tile's rows are interleaved in L-byte blocks (rows of a
+    // single-row tile are plain): row c of the tile starting at n0 has its
+    // bytes at byteOff at n0 * rowBytes + byteOff * tileCols + c * L of the
+    // 1-D codes.
+    Value tileOff = arith::MulIOp::create(cb, byteOff, cIndex(cb, tileCols));
+    SmallVector<Value> bytes;
+    for (Value n0 : tileStarts) {
+      Value stream = arith::AddIOp::create(
+          cb, arith::MulIOp::create(cb, n0, cIndex(cb, q.rowBytes)), tileOff);
+      for (int64_t c = 0; c < tileCols; ++c) {
+        Value at =
+            c ? arith::AddIOp::create(cb, stream, cIndex(cb, c * L)).getResult()
+              : stream;
+        bytes.push_back(vector::LoadOp::create(cb, bytesType, kern.codes, at));
+      }
+      // The same bytes of the stream's next tile: one tile ahead (within
+      // the tile of zeros that ends the codes, for the last tile).
+      if (!prefetch)
+        continue;
+      for (int64_t line = 0;
+           line < std::max<int64_t>(1, tileCols * L / kCacheLineBytes); ++line)
+        memref::PrefetchOp::create(
+            cb, kern.codes,
+            ValueRange{arith::AddIOp::create(
+                cb, stream,
+                cIndex(cb, tileCols * q.rowBytes + line * kCacheLineBytes))},
+            /*isWrite=*/false, /*localityHint=*/3, /*isDataCache=*/true);
+    }
+    for (int64_t p = 0; p < perByte; ++p) {
+      SmallVector<Value> d;
+      for (int64_t c = 0; c < cols; ++c)
+        d.push_back(kern.bits == 8 ? bytes[c]
+                                   : extractPlane(cb, bytes[c], p, kern.bits,
+                                                  /*isSigned=*/false));
+      Value kp = arith::AddIOp::create(cb, k0, cIndex(cb, p * L));
+      for (int64_t r = 0; r < rows; ++r) {
+        Value xv = vector::LoadOp::create(cb, bytesType, q.xq,
+                                          ValueRange{rowIdx[r], kp});
+        for (int64_t c = 0; c < cols; ++c) {
+          Value &s = isum[r * cols + c];
+          if (q.sumsInI16) {
+            Value part = Dot2I8Op::create(
+                cb, VectorType::get({L / 2}, cb.getI16Type()), d[c], xv,
+                /*a_signed=*/signedCodes);
+            s = s ? arith::AddIOp::create(cb, s, part).getResult() : part;
+          } else {
+            // Accumulated by the op itself (vpdpbusd where the CPU has it).
+            s = Dot4I8Op::create(cb, VectorType::get({L / 4}, cb.getI32Type()),
+                                 d[c], xv, /*acc=*/s,
+                                 /*a_signed=*/signedCodes);
+          }
+        }
+      }
+      // The field ends an x block: scale its integer sums by sx.
+      if ((inStep + (p + 1) * L) % q.block != 0)
+        continue;
+      Value xBlock = arith::DivUIOp::create(
+          cb, arith::AddIOp::create(cb, kp, cIndex(cb, L - 1)),
+          cIndex(cb, q.block));
+      // Small groups: this block is also a weight group, whose scales
+      // multiply the block's sums here.
+      SmallVector<Value> sw;
+      if (q.groupsPerLoad > 1)
+        for (int64_t c = 0; c < cols; ++c)
+          sw.push_back(vector::BroadcastOp::create(
+              cb, accType,
+              toF32(cb, memref::LoadOp::create(
+                            cb, kern.scales,
+                            kern.scaleIndices(cb, colIdx[c], xBlock)))));
+      for (int64_t r = 0; r < rows; ++r) {
+        Value sx = vector::BroadcastOp::create(
+            cb, accType,
+            memref::LoadOp::create(cb, q.xScales,
+                                   ValueRange{rowIdx[r], xBlock}));
+        for (int64_t c = 0; c < cols; ++c) {
+          Value &s = isum[r * cols + c];
+          if (q.sumsInI16)
+            s = SumPairsI16Op::create(
+                cb, VectorType::get({L / 4}, cb.getI32Type()), s);
+          Value sums = arith::SIToFPOp::create(cb, accType, s);
+          next[r * cols + c] =
+              sw.empty()
+                  ? vector::FMAOp::create(cb, sums, sx, next[r * cols + c])
+                        .getResult()
+                  : vector::FMAOp::create(cb,
+                                          arith::MulFOp::create(cb, sums, sx),
+                                          sw[c], next[r * cols + c])
+                        .getResult();
+          s = Value();
+        }
+      }
+    }
+  };
+  auto emitStep = [&](ImplicitLocOpBuilder &cb, Value k0, ValueRange gacc,
+                      bool prefetch) {
+    SmallVector<Value> next(gacc.begin(), gacc.end());
+    SmallVector<Value> isum(numAcc);
+    for (int64_t inStep = 0; inStep < stepCodes; inStep += loadCodes)
+      emitLoad(
+          cb,
+          inStep ? arith::AddIOp::create(cb, k0, cIndex(cb, inStep)).getResult()
+                 : k0,
+          inStep, isum, next, prefetch);
+    return next;
+  };
+
+  // Iteration values: numAcc vector accumulators, then (with sums) numAcc
+  // scalar corrections sum_g s * (z - o) * xsum.
+  SmallVector<Value> init(numAcc, zeroAcc);
+  if (q.needsSums)
+    init.append(numAcc, zeroScalar);
+  auto groupLoop = scf::ForOp::create(
+      b, cIndex(b, 0), cIndex(b, numGroups), cIndex(b, 1), init,
+      [&](OpBuilder &ob, Location loc, Value group, ValueRange acc) {
+        ImplicitLocOpBuilder gb(loc, ob);
+        Value groupStart =
+            arith::MulIOp::create(gb, group, cIndex(gb, loopCodes));
+        bool smallGroups = q.groupsPerLoad > 1;
+        // Large groups: their blocks' sums in gacc, times the group's scale
+        // at the end; small groups are scaled block by block (emitLoad).
+        SmallVector<Value> gacc =
+            smallGroups ? SmallVector<Value>(acc.take_front(numAcc))
+                        : SmallVector<Value>(numAcc, zeroAcc);
+        // Every load prefetches (with the prefetch option).
+        gacc = emitGroupSteps(
+            gb, groupStart, stepsPerGroup, 0, stepCodes, gacc,
+            [&](std::optional<int64_t>) { return kern.prefetch; },
+            [&](ImplicitLocOpBuilder &cb, Value k0, ValueRange g,
+                bool prefetch) { return emitStep(cb, k0, g, prefetch); });
+        SmallVector<Value> next;
+        if (smallGroups) {
+          next = gacc;
+        } else {
+          SmallVector<Value> scales;
+          for (int64_t c = 0; c < cols; ++c)
+            scales.push_back(
+                toF32(gb, memref::LoadOp::create(
+                              gb, kern.scales,
+                              kern.scaleIndices(gb, colIdx[c], group))));
+          for (int64_t r = 0; r < rows; ++r)
+            for (int64_t c = 0; c < cols; ++c)
+              next.push_back(vector::FMAOp::create(
+                  gb, vector::BroadcastOp::create(gb, accType, scales[c]),
+                  gacc[r * cols + c], acc[r * cols + c]));
+        }
+        if (q.needsSums) {
+          // s * (z - o) per weight row and group, times each row's xsum of
+          // the group, added to the row's correction.
+          SmallVector<Value> corr(acc.drop_front(numAcc));
+          Value minusO = arith::ConstantOp::create(
+              gb, gb.getF32FloatAttr(float(-q.offset)));
+          for (int64_t i = 0; i < q.groupsPerLoad; ++i) {
+            Value g = arith::AddIOp::create(
+                gb,
+                arith::MulIOp::create(gb, group, cIndex(gb, q.groupsPerLoad)),
+                cIndex(gb, i));
+            SmallVector<Value> scaledZ;
+            for (int64_t c = 0; c < cols; ++c) {
+              Value scale = toF32(gb, memref::LoadOp::create(
+                                          gb, kern.scales,
+                                          kern.scaleIndices(gb, colIdx[c], g)));
+              Value z = minusO;
+              if (kern.zeroPoints)
+                z = arith::AddFOp::create(
+                    gb,
+                    memref::LoadOp::create(gb, kern.zeroPoints,
+                                           kern.scaleIndices(gb, colIdx[c], g)),
+                    z);
+              scaledZ.push_back(arith::MulFOp::create(gb, scale, z));
+            }
+            for (int64_t r = 0; r < rows; ++r) {
+              Value xsum =
+                  memref::LoadOp::create(gb, q.xSums, ValueRange{rowIdx[r], g});
+              for (int64_t c = 0; c < cols; ++c)
+                corr[r * cols + c] = arith::AddFOp::create(
+                    gb, corr[r * cols + c],
+                    arith::MulFOp::create(gb, scaledZ[c], xsum));
+            }
+          }
+          next.append(corr);
+        }
+        scf::YieldOp::create(gb, next);
+      });
+
+  ValueRange results = groupLoop.getResults();
+  storeTile(b, kern, rowIdx, colIdx, results.take_front(numAcc),
+            q.needsSums ? results.drop_front(numAcc) : ValueRange());
+}
+
+/// The buffers of x quantized to int8 (q.xq, q.xScales and, when needed,
+/// q.xSums, sized by kern.m rows), and the code that fills them.
+void qnt::quantizeActivations(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
+                              Int8Kernel &q) {
+  auto alloc = [&](int64_t cols, Type elem) -> Value {
+    return memref::AllocOp::create(
+        b, MemRefType::get({ShapedType::kDynamic, cols}, elem),
+        ValueRange{kern.m}, b.getI64IntegerAttr(kCacheLineBytes));
+  };
+  q.xq = alloc(kern.k, b.getI8Type());
+  q.xScales = alloc(kern.k / q.block, b.getF32Type());
+  if (q.needsSums)
+    q.xSums = alloc(kern.k / kern.groupSize, b.getF32Type());
+  emitQuantizeActivations(b, kern, q);
+}
+
+/// The code offset of the integer kernels (Int8Kernel::flip and offset):
+/// signed 1/2/4-bit codes get their sign bits flipped (d = c + 2^(bits-1),
+/// so o = -2^(bits-1)), unsigned 8-bit codes their top bit (d = c - 128,
+/// o = 128); the rest are fed as they are. The x sums are needed where
+/// o - z can be nonzero.
+void qnt::setCodeOffset(Int8Kernel &q, const MatmulKernel &kern,
+                        bool zeroPoints) {
+  q.flip = 0;
+  q.offset = 0;
+  if (kern.bits < 8 && kern.isSigned) {
+    for (unsigned p = 0; p < 8 / kern.bits; ++p)
+      q.flip |= uint8_t(1u << (p * kern.bits + kern.bits - 1));
+    q.offset = -(int64_t(1) << (kern.bits - 1));
+  }
+  if (kern.bits == 8 && !kern.isSigned) {
+    q.flip = 0x80;
+    q.offset = 128;
+  }
+  q.needsSums = zeroPoints || q.offset != 0;
+}
