@@ -12,36 +12,42 @@
 using namespace mlir;
 using namespace mlir::qnt;
 
-/// Emits one register tile: `rows` rows of x starting at m0 times the weight
-/// tiles of `tileCols` rows starting at each of `tileStarts` (one start, or
-/// several far-apart ones: see the `streams` option), over all of K.
-void qnt::emitTile(ImplicitLocOpBuilder &b, const MatmulKernel &kern, Value m0,
-                   ArrayRef<Value> tileStarts, int64_t rows, int64_t tileCols) {
-  if (kern.int8)
-    return emitTileInt8(b, kern, m0, tileStarts, rows, tileCols);
-  Type f32 = b.getF32Type();
-  int64_t chunk = kern.chunk;
-  auto accType = VectorType::get({chunk}, f32);
-  Value zeroAcc = arith::ConstantOp::create(
-      b, DenseElementsAttr::get(accType, b.getF32FloatAttr(0.0f)));
-  SmallVector<Value> rowIdx = consecutiveIndices(b, m0, rows);
-  SmallVector<Value> colIdx = tileColumns(b, tileStarts, tileCols);
-  int64_t cols = colIdx.size();
-  int64_t numAcc = rows * cols;
+namespace {
+/// One register tile with f32 x: `rows` rows of x times `cols` weight rows,
+/// over all of K, one weight group at a time. Each group: plane-major blocks
+/// first, then standard-layout chunks, then a masked tail.
+struct F32Tile {
+  const MatmulKernel &kern;
+  int64_t rows, tileCols, chunk;
+  VectorType accType;
+  Value zeroAcc;
+  SmallVector<Value> rowIdx, colIdx;
+  int64_t cols, numAcc, numGroups, perByte, planeCodes, fullChunks, tail,
+      chunkBytes;
 
-  int64_t numGroups = kern.k / kern.groupSize;
-  // Each group: plane-major blocks first, then standard-layout chunks, then
-  // a masked tail.
-  int64_t perByte = kern.planeBlocks ? 8 / kern.bits : 0;
-  int64_t planeCodes = kern.planeBlocks * chunk * perByte;
-  int64_t fullChunks = (kern.groupSize - planeCodes) / chunk;
-  int64_t tail = (kern.groupSize - planeCodes) % chunk;
-  int64_t chunkBytes = chunk * kern.bits / 8;
+  F32Tile(ImplicitLocOpBuilder &b, const MatmulKernel &kern, Value m0,
+          ArrayRef<Value> tileStarts, int64_t rows, int64_t tileCols)
+      : kern(kern), rows(rows), tileCols(tileCols), chunk(kern.chunk) {
+    accType = VectorType::get({chunk}, b.getF32Type());
+    zeroAcc = arith::ConstantOp::create(
+        b, DenseElementsAttr::get(accType, b.getF32FloatAttr(0.0f)));
+    rowIdx = consecutiveIndices(b, m0, rows);
+    colIdx = tileColumns(b, tileStarts, tileCols);
+    cols = colIdx.size();
+    numAcc = rows * cols;
+    numGroups = kern.k / kern.groupSize;
+    perByte = kern.planeBlocks ? 8 / kern.bits : 0;
+    planeCodes = kern.planeBlocks * chunk * perByte;
+    fullChunks = (kern.groupSize - planeCodes) / chunk;
+    tail = (kern.groupSize - planeCodes) % chunk;
+    chunkBytes = chunk * kern.bits / 8;
+  }
 
-  // Weight rows are contiguous, so the rows of the next tile are the next
-  // bytes the kernel will stream: touching them one tile ahead hides the DRAM
-  // latency that the hardware prefetcher, trained on short rows, does not.
-  auto prefetchNextTile = [&](ImplicitLocOpBuilder &cb, Value byteOff) {
+  /// Weight rows are contiguous, so the rows of the next tile are the next
+  /// bytes the kernel will stream: touching them one tile ahead hides the
+  /// DRAM latency that the hardware prefetcher, trained on short rows, does
+  /// not.
+  void prefetchNextTile(ImplicitLocOpBuilder &cb, Value byteOff) {
     Value last = cIndex(cb, kern.n - 1);
     for (int64_t c = 0; c < cols; ++c) {
       Value row = arith::MinUIOp::create(
@@ -50,14 +56,14 @@ void qnt::emitTile(ImplicitLocOpBuilder &b, const MatmulKernel &kern, Value m0,
                                  /*isWrite=*/false, /*localityHint=*/3,
                                  /*isDataCache=*/true);
     }
-  };
+  }
 
-  // Accumulates one plane-major block starting at code k0: `chunk` bytes
-  // whose field p holds codes k0 + p*chunk + [0, chunk). Each field becomes
-  // one f32 vector with a widening load, two shifts and a conversion, so the
-  // codes never need a cross-lane shuffle to line up with x.
-  auto emitBlock = [&](ImplicitLocOpBuilder &cb, Value k0, Value group,
-                       ValueRange gacc, bool prefetch) {
+  /// Accumulates one plane-major block starting at code k0: `chunk` bytes
+  /// whose field p holds codes k0 + p*chunk + [0, chunk). Each field becomes
+  /// one f32 vector with a widening load, two shifts and a conversion, so the
+  /// codes never need a cross-lane shuffle to line up with x.
+  SmallVector<Value> emitBlock(ImplicitLocOpBuilder &cb, Value k0, Value group,
+                               ValueRange gacc, bool prefetch) {
     Value byteOff = arith::DivUIOp::create(
         cb, arith::MulIOp::create(cb, k0, cIndex(cb, kern.bits)),
         cIndex(cb, 8));
@@ -112,11 +118,11 @@ void qnt::emitTile(ImplicitLocOpBuilder &b, const MatmulKernel &kern, Value m0,
       }
     }
     return next;
-  };
+  }
 
-  // Accumulates code * x for one chunk of `valid` codes starting at k0.
-  auto emitChunk = [&](ImplicitLocOpBuilder &cb, Value k0, Value group,
-                       ValueRange gacc, int64_t valid, bool prefetch) {
+  /// Accumulates code * x for one chunk of `valid` codes starting at k0.
+  SmallVector<Value> emitChunk(ImplicitLocOpBuilder &cb, Value k0, Value group,
+                               ValueRange gacc, int64_t valid, bool prefetch) {
     Value byteOff = arith::DivUIOp::create(
         cb, arith::MulIOp::create(cb, k0, cIndex(cb, kern.bits)),
         cIndex(cb, 8));
@@ -174,57 +180,66 @@ void qnt::emitTile(ImplicitLocOpBuilder &b, const MatmulKernel &kern, Value m0,
             vector::FMAOp::create(cb, codes[c], xv, next[r * cols + c]);
     }
     return next;
-  };
+  }
 
-  SmallVector<Value> init(numAcc, zeroAcc);
-  auto groupLoop = scf::ForOp::create(
-      b, cIndex(b, 0), cIndex(b, numGroups), cIndex(b, 1), init,
-      [&](OpBuilder &ob, Location loc, Value group, ValueRange acc) {
-        ImplicitLocOpBuilder gb(loc, ob);
-        Value groupStart =
-            arith::MulIOp::create(gb, group, cIndex(gb, kern.groupSize));
-        SmallVector<Value> gacc(numAcc, zeroAcc);
-        // One prefetch per cache line of the group (at least one per
-        // group); every step of a loop prefetches.
-        auto prefetchAt = [&](std::optional<int64_t> offset) {
-          return kern.prefetch &&
-                 (!offset || (*offset * kern.bits / 8) % kCacheLineBytes == 0);
-        };
-        gacc = emitGroupSteps(gb, groupStart, kern.planeBlocks, 0,
-                              chunk * perByte, gacc, prefetchAt,
-                              [&](ImplicitLocOpBuilder &cb, Value k0,
-                                  ValueRange g, bool prefetch) {
-                                return emitBlock(cb, k0, group, g, prefetch);
-                              });
-        gacc = emitGroupSteps(
-            gb, groupStart, fullChunks, planeCodes, chunk, gacc, prefetchAt,
-            [&](ImplicitLocOpBuilder &cb, Value k0, ValueRange g,
-                bool prefetch) {
-              return emitChunk(cb, k0, group, g, chunk, prefetch);
-            });
-        if (tail > 0) {
-          Value k0 = arith::AddIOp::create(
-              gb, groupStart, cIndex(gb, planeCodes + fullChunks * chunk));
-          gacc = emitChunk(gb, k0, group, gacc, tail, /*prefetch=*/false);
-        }
-        // The group scale is applied once per group: acc += s * sum(code*x).
-        SmallVector<Value> next;
-        for (int64_t r = 0; r < rows; ++r) {
-          for (int64_t c = 0; c < cols; ++c) {
-            Value s = toF32(gb, memref::LoadOp::create(
-                                    gb, kern.scales,
-                                    kern.scaleIndices(gb, colIdx[c], group)));
-            Value sv = vector::BroadcastOp::create(gb, accType, s);
-            next.push_back(vector::FMAOp::create(gb, sv, gacc[r * cols + c],
-                                                 acc[r * cols + c]));
-          }
-        }
-        scf::YieldOp::create(gb, next);
-      });
+  /// One weight group: its codes times x, then acc += s * that.
+  SmallVector<Value> emitGroup(ImplicitLocOpBuilder &gb, Value group,
+                               ValueRange acc) {
+    Value groupStart =
+        arith::MulIOp::create(gb, group, cIndex(gb, kern.groupSize));
+    SmallVector<Value> gacc(numAcc, zeroAcc);
+    // One prefetch per cache line of the group (at least one per
+    // group); every step of a loop prefetches.
+    auto prefetchAt = [&](std::optional<int64_t> offset) {
+      return kern.prefetch &&
+             (!offset || (*offset * kern.bits / 8) % kCacheLineBytes == 0);
+    };
+    gacc = emitGroupSteps(
+        gb, groupStart, kern.planeBlocks, 0, chunk * perByte, gacc, prefetchAt,
+        [&](ImplicitLocOpBuilder &cb, Value k0, ValueRange g, bool prefetch) {
+          return emitBlock(cb, k0, group, g, prefetch);
+        });
+    gacc = emitGroupSteps(
+        gb, groupStart, fullChunks, planeCodes, chunk, gacc, prefetchAt,
+        [&](ImplicitLocOpBuilder &cb, Value k0, ValueRange g, bool prefetch) {
+          return emitChunk(cb, k0, group, g, chunk, prefetch);
+        });
+    if (tail > 0) {
+      Value k0 = arith::AddIOp::create(
+          gb, groupStart, cIndex(gb, planeCodes + fullChunks * chunk));
+      gacc = emitChunk(gb, k0, group, gacc, tail, /*prefetch=*/false);
+    }
+    // The group scale is applied once per group: acc += s * sum(code*x).
+    SmallVector<Value> next;
+    for (int64_t r = 0; r < rows; ++r) {
+      for (int64_t c = 0; c < cols; ++c) {
+        Value s = toF32(
+            gb, memref::LoadOp::create(
+                    gb, kern.scales, kern.scaleIndices(gb, colIdx[c], group)));
+        Value sv = vector::BroadcastOp::create(gb, accType, s);
+        next.push_back(vector::FMAOp::create(gb, sv, gacc[r * cols + c],
+                                             acc[r * cols + c]));
+      }
+    }
+    return next;
+  }
 
-  storeTile(b, kern, rowIdx, colIdx, groupLoop.getResults(), ValueRange());
+  void emit(ImplicitLocOpBuilder &b) {
+    SmallVector<Value> init(numAcc, zeroAcc);
+    auto groupLoop = scf::ForOp::create(
+        b, cIndex(b, 0), cIndex(b, numGroups), cIndex(b, 1), init,
+        [&](OpBuilder &ob, Location loc, Value group, ValueRange acc) {
+          ImplicitLocOpBuilder gb(loc, ob);
+          scf::YieldOp::create(gb, emitGroup(gb, group, acc));
+        });
+    storeTile(b, kern, rowIdx, colIdx, groupLoop.getResults(), ValueRange());
+  }
+};
+} // namespace
+
+void qnt::emitTile(ImplicitLocOpBuilder &b, const MatmulKernel &kern, Value m0,
+                   ArrayRef<Value> tileStarts, int64_t rows, int64_t tileCols) {
+  if (kern.int8)
+    return emitTileInt8(b, kern, m0, tileStarts, rows, tileCols);
+  F32Tile(b, kern, m0, tileStarts, rows, tileCols).emit(b);
 }
-
-//===----------------------------------------------------------------------===//
-// activations=i8: integer dot products against x quantized at run time
-//===----------------------------------------------------------------------===//

@@ -168,41 +168,57 @@ void qnt::emitQuantizeActivations(ImplicitLocOpBuilder &b,
       });
 }
 
-/// emitTile for activations=i8: the same register tile, with the codes of
-/// each x block multiplied by xq in integers and scaled by sx once per block
-/// and by the weight scale once per group.
-void qnt::emitTileInt8(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
-                       Value m0, ArrayRef<Value> tileStarts, int64_t rows,
-                       int64_t tileCols) {
-  const Int8Kernel &q = *kern.int8;
-  Type f32 = b.getF32Type();
-  int64_t L = q.fieldBytes;
-  int64_t perByte = 8 / kern.bits;
-  int64_t loadCodes = L * perByte; // codes of one load of L bytes
-  // A step of a group covers whole loads and whole x blocks (both powers of
-  // two dividing the group), so where x blocks end is known at compile time.
-  int64_t stepCodes = std::max(loadCodes, q.block);
-  // One iteration of the group loop: a weight group, or the groups of one
-  // load when they are smaller (q.groupsPerLoad).
-  int64_t loopCodes = kern.groupSize * q.groupsPerLoad;
-  int64_t stepsPerGroup = loopCodes / stepCodes;
-  int64_t numGroups = kern.k / loopCodes;
-  auto accType = VectorType::get({L / 4}, f32);
-  auto bytesType = VectorType::get({L}, b.getI8Type());
-  Value zeroAcc = arith::ConstantOp::create(
-      b, DenseElementsAttr::get(accType, b.getF32FloatAttr(0.0f)));
-  Value zeroScalar = arith::ConstantOp::create(b, b.getF32FloatAttr(0.0f));
-  SmallVector<Value> rowIdx = consecutiveIndices(b, m0, rows);
-  SmallVector<Value> colIdx = tileColumns(b, tileStarts, tileCols);
-  int64_t cols = colIdx.size();
-  int64_t numAcc = rows * cols;
-  bool signedCodes = kern.bits == 8;
-  // One load of L bytes per weight row, `perByte` fields of L codes each,
-  // at code k0, `inStep` codes into its step: adds the integer dot products
-  // to `isum`, and at the end of each x block adds isum * sx to `next`.
-  auto emitLoad = [&](ImplicitLocOpBuilder &cb, Value k0, int64_t inStep,
-                      SmallVector<Value> &isum, SmallVector<Value> &next,
-                      bool prefetch) {
+namespace {
+/// The register tile of emitTile for activations=i8: the codes of each x
+/// block multiplied by xq in integers and scaled by sx once per block and by
+/// the weight scale once per group.
+struct Int8Tile {
+  const MatmulKernel &kern;
+  const Int8Kernel &q;
+  int64_t rows, tileCols;
+  ArrayRef<Value> tileStarts;
+  int64_t L, perByte, loadCodes, stepCodes, loopCodes, stepsPerGroup, numGroups;
+  VectorType accType, bytesType;
+  Value zeroAcc, zeroScalar;
+  SmallVector<Value> rowIdx, colIdx;
+  int64_t cols, numAcc;
+  bool signedCodes;
+
+  Int8Tile(ImplicitLocOpBuilder &b, const MatmulKernel &kern, Value m0,
+           ArrayRef<Value> tileStarts, int64_t rows, int64_t tileCols)
+      : kern(kern), q(*kern.int8), rows(rows), tileCols(tileCols),
+        tileStarts(tileStarts) {
+    Type f32 = b.getF32Type();
+    L = q.fieldBytes;
+    perByte = 8 / kern.bits;
+    loadCodes = L * perByte; // codes of one load of L bytes
+    // A step of a group covers whole loads and whole x blocks (both powers
+    // of two dividing the group), so where x blocks end is known at compile
+    // time.
+    stepCodes = std::max(loadCodes, q.block);
+    // One iteration of the group loop: a weight group, or the groups of one
+    // load when they are smaller (q.groupsPerLoad).
+    loopCodes = kern.groupSize * q.groupsPerLoad;
+    stepsPerGroup = loopCodes / stepCodes;
+    numGroups = kern.k / loopCodes;
+    accType = VectorType::get({L / 4}, f32);
+    bytesType = VectorType::get({L}, b.getI8Type());
+    zeroAcc = arith::ConstantOp::create(
+        b, DenseElementsAttr::get(accType, b.getF32FloatAttr(0.0f)));
+    zeroScalar = arith::ConstantOp::create(b, b.getF32FloatAttr(0.0f));
+    rowIdx = consecutiveIndices(b, m0, rows);
+    colIdx = tileColumns(b, tileStarts, tileCols);
+    cols = colIdx.size();
+    numAcc = rows * cols;
+    signedCodes = kern.bits == 8;
+  }
+
+  /// One load of L bytes per weight row, `perByte` fields of L codes each,
+  /// at code k0, `inStep` codes into its step: adds the integer dot products
+  /// to `isum`, and at the end of each x block adds isum * sx to `next`.
+  void emitLoad(ImplicitLocOpBuilder &cb, Value k0, int64_t inStep,
+                SmallVector<Value> &isum, SmallVector<Value> &next,
+                bool prefetch) {
     Value byteOff = arith::DivUIOp::create(
         cb, arith::MulIOp::create(cb, k0, cIndex(cb, kern.bits)),
         cIndex(cb, 8));
@@ -260,47 +276,52 @@ void qnt::emitTileInt8(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
         }
       }
       // The field ends an x block: scale its integer sums by sx.
-      if ((inStep + (p + 1) * L) % q.block != 0)
-        continue;
-      Value xBlock = arith::DivUIOp::create(
-          cb, arith::AddIOp::create(cb, kp, cIndex(cb, L - 1)),
-          cIndex(cb, q.block));
-      // Small groups: this block is also a weight group, whose scales
-      // multiply the block's sums here.
-      SmallVector<Value> sw;
-      if (q.groupsPerLoad > 1)
-        for (int64_t c = 0; c < cols; ++c)
-          sw.push_back(vector::BroadcastOp::create(
-              cb, accType,
-              toF32(cb, memref::LoadOp::create(
-                            cb, kern.scales,
-                            kern.scaleIndices(cb, colIdx[c], xBlock)))));
-      for (int64_t r = 0; r < rows; ++r) {
-        Value sx = vector::BroadcastOp::create(
+      if ((inStep + (p + 1) * L) % q.block == 0)
+        scaleBlockSums(cb, kp, isum, next);
+    }
+  }
+
+  /// The end of an x block (the field at kp): its integer sums `isum`, times
+  /// sx (and, for small groups, the weight scales), added to `next`.
+  void scaleBlockSums(ImplicitLocOpBuilder &cb, Value kp,
+                      SmallVector<Value> &isum, SmallVector<Value> &next) {
+    Value xBlock = arith::DivUIOp::create(
+        cb, arith::AddIOp::create(cb, kp, cIndex(cb, L - 1)),
+        cIndex(cb, q.block));
+    // Small groups: this block is also a weight group, whose scales
+    // multiply the block's sums here.
+    SmallVector<Value> sw;
+    if (q.groupsPerLoad > 1)
+      for (int64_t c = 0; c < cols; ++c)
+        sw.push_back(vector::BroadcastOp::create(
             cb, accType,
-            memref::LoadOp::create(cb, q.xScales,
-                                   ValueRange{rowIdx[r], xBlock}));
-        for (int64_t c = 0; c < cols; ++c) {
-          Value &s = isum[r * cols + c];
-          if (q.sumsInI16)
-            s = SumPairsI16Op::create(
-                cb, VectorType::get({L / 4}, cb.getI32Type()), s);
-          Value sums = arith::SIToFPOp::create(cb, accType, s);
-          next[r * cols + c] =
-              sw.empty()
-                  ? vector::FMAOp::create(cb, sums, sx, next[r * cols + c])
-                        .getResult()
-                  : vector::FMAOp::create(cb,
-                                          arith::MulFOp::create(cb, sums, sx),
-                                          sw[c], next[r * cols + c])
-                        .getResult();
-          s = Value();
-        }
+            toF32(cb, memref::LoadOp::create(
+                          cb, kern.scales,
+                          kern.scaleIndices(cb, colIdx[c], xBlock)))));
+    for (int64_t r = 0; r < rows; ++r) {
+      Value sx = vector::BroadcastOp::create(
+          cb, accType,
+          memref::LoadOp::create(cb, q.xScales, ValueRange{rowIdx[r], xBlock}));
+      for (int64_t c = 0; c < cols; ++c) {
+        Value &s = isum[r * cols + c];
+        if (q.sumsInI16)
+          s = SumPairsI16Op::create(
+              cb, VectorType::get({L / 4}, cb.getI32Type()), s);
+        Value sums = arith::SIToFPOp::create(cb, accType, s);
+        next[r * cols + c] =
+            sw.empty()
+                ? vector::FMAOp::create(cb, sums, sx, next[r * cols + c])
+                      .getResult()
+                : vector::FMAOp::create(cb, arith::MulFOp::create(cb, sums, sx),
+                                        sw[c], next[r * cols + c])
+                      .getResult();
+        s = Value();
       }
     }
-  };
-  auto emitStep = [&](ImplicitLocOpBuilder &cb, Value k0, ValueRange gacc,
-                      bool prefetch) {
+  }
+
+  SmallVector<Value> emitStep(ImplicitLocOpBuilder &cb, Value k0,
+                              ValueRange gacc, bool prefetch) {
     SmallVector<Value> next(gacc.begin(), gacc.end());
     SmallVector<Value> isum(numAcc);
     for (int64_t inStep = 0; inStep < stepCodes; inStep += loadCodes)
@@ -310,89 +331,106 @@ void qnt::emitTileInt8(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
                  : k0,
           inStep, isum, next, prefetch);
     return next;
-  };
+  }
 
-  // Iteration values: numAcc vector accumulators, then (with sums) numAcc
-  // scalar corrections sum_g s * (z - o) * xsum.
-  SmallVector<Value> init(numAcc, zeroAcc);
-  if (q.needsSums)
-    init.append(numAcc, zeroScalar);
-  auto groupLoop = scf::ForOp::create(
-      b, cIndex(b, 0), cIndex(b, numGroups), cIndex(b, 1), init,
-      [&](OpBuilder &ob, Location loc, Value group, ValueRange acc) {
-        ImplicitLocOpBuilder gb(loc, ob);
-        Value groupStart =
-            arith::MulIOp::create(gb, group, cIndex(gb, loopCodes));
-        bool smallGroups = q.groupsPerLoad > 1;
-        // Large groups: their blocks' sums in gacc, times the group's scale
-        // at the end; small groups are scaled block by block (emitLoad).
-        SmallVector<Value> gacc =
-            smallGroups ? SmallVector<Value>(acc.take_front(numAcc))
-                        : SmallVector<Value>(numAcc, zeroAcc);
-        // Every load prefetches (with the prefetch option).
-        gacc = emitGroupSteps(
-            gb, groupStart, stepsPerGroup, 0, stepCodes, gacc,
-            [&](std::optional<int64_t>) { return kern.prefetch; },
-            [&](ImplicitLocOpBuilder &cb, Value k0, ValueRange g,
-                bool prefetch) { return emitStep(cb, k0, g, prefetch); });
-        SmallVector<Value> next;
-        if (smallGroups) {
-          next = gacc;
-        } else {
-          SmallVector<Value> scales;
-          for (int64_t c = 0; c < cols; ++c)
-            scales.push_back(
-                toF32(gb, memref::LoadOp::create(
-                              gb, kern.scales,
-                              kern.scaleIndices(gb, colIdx[c], group))));
-          for (int64_t r = 0; r < rows; ++r)
-            for (int64_t c = 0; c < cols; ++c)
-              next.push_back(vector::FMAOp::create(
-                  gb, vector::BroadcastOp::create(gb, accType, scales[c]),
-                  gacc[r * cols + c], acc[r * cols + c]));
-        }
-        if (q.needsSums) {
-          // s * (z - o) per weight row and group, times each row's xsum of
-          // the group, added to the row's correction.
-          SmallVector<Value> corr(acc.drop_front(numAcc));
-          Value minusO = arith::ConstantOp::create(
-              gb, gb.getF32FloatAttr(float(-q.offset)));
-          for (int64_t i = 0; i < q.groupsPerLoad; ++i) {
-            Value g = arith::AddIOp::create(
-                gb,
-                arith::MulIOp::create(gb, group, cIndex(gb, q.groupsPerLoad)),
-                cIndex(gb, i));
-            SmallVector<Value> scaledZ;
-            for (int64_t c = 0; c < cols; ++c) {
-              Value scale = toF32(gb, memref::LoadOp::create(
-                                          gb, kern.scales,
-                                          kern.scaleIndices(gb, colIdx[c], g)));
-              Value z = minusO;
-              if (kern.zeroPoints)
-                z = arith::AddFOp::create(
-                    gb,
-                    memref::LoadOp::create(gb, kern.zeroPoints,
-                                           kern.scaleIndices(gb, colIdx[c], g)),
-                    z);
-              scaledZ.push_back(arith::MulFOp::create(gb, scale, z));
-            }
-            for (int64_t r = 0; r < rows; ++r) {
-              Value xsum =
-                  memref::LoadOp::create(gb, q.xSums, ValueRange{rowIdx[r], g});
-              for (int64_t c = 0; c < cols; ++c)
-                corr[r * cols + c] = arith::AddFOp::create(
-                    gb, corr[r * cols + c],
-                    arith::MulFOp::create(gb, scaledZ[c], xsum));
-            }
-          }
-          next.append(corr);
-        }
-        scf::YieldOp::create(gb, next);
-      });
+  /// s * (z - o) per weight row and group, times each row's xsum of the
+  /// group, added to the row's correction.
+  SmallVector<Value> emitCorrections(ImplicitLocOpBuilder &gb, Value group,
+                                     ValueRange corrections) {
+    SmallVector<Value> corr(corrections);
+    Value minusO =
+        arith::ConstantOp::create(gb, gb.getF32FloatAttr(float(-q.offset)));
+    for (int64_t i = 0; i < q.groupsPerLoad; ++i) {
+      Value g = arith::AddIOp::create(
+          gb, arith::MulIOp::create(gb, group, cIndex(gb, q.groupsPerLoad)),
+          cIndex(gb, i));
+      SmallVector<Value> scaledZ;
+      for (int64_t c = 0; c < cols; ++c) {
+        Value scale = toF32(
+            gb, memref::LoadOp::create(gb, kern.scales,
+                                       kern.scaleIndices(gb, colIdx[c], g)));
+        Value z = minusO;
+        if (kern.zeroPoints)
+          z = arith::AddFOp::create(
+              gb,
+              memref::LoadOp::create(gb, kern.zeroPoints,
+                                     kern.scaleIndices(gb, colIdx[c], g)),
+              z);
+        scaledZ.push_back(arith::MulFOp::create(gb, scale, z));
+      }
+      for (int64_t r = 0; r < rows; ++r) {
+        Value xsum =
+            memref::LoadOp::create(gb, q.xSums, ValueRange{rowIdx[r], g});
+        for (int64_t c = 0; c < cols; ++c)
+          corr[r * cols + c] = arith::AddFOp::create(
+              gb, corr[r * cols + c],
+              arith::MulFOp::create(gb, scaledZ[c], xsum));
+      }
+    }
+    return corr;
+  }
 
-  ValueRange results = groupLoop.getResults();
-  storeTile(b, kern, rowIdx, colIdx, results.take_front(numAcc),
-            q.needsSums ? results.drop_front(numAcc) : ValueRange());
+  /// One iteration of the group loop. Iteration values: numAcc vector
+  /// accumulators, then (with sums) numAcc scalar corrections
+  /// sum_g s * (z - o) * xsum.
+  SmallVector<Value> emitGroup(ImplicitLocOpBuilder &gb, Value group,
+                               ValueRange acc) {
+    Value groupStart = arith::MulIOp::create(gb, group, cIndex(gb, loopCodes));
+    bool smallGroups = q.groupsPerLoad > 1;
+    // Large groups: their blocks' sums in gacc, times the group's scale
+    // at the end; small groups are scaled block by block (emitLoad).
+    SmallVector<Value> gacc = smallGroups
+                                  ? SmallVector<Value>(acc.take_front(numAcc))
+                                  : SmallVector<Value>(numAcc, zeroAcc);
+    // Every load prefetches (with the prefetch option).
+    gacc = emitGroupSteps(
+        gb, groupStart, stepsPerGroup, 0, stepCodes, gacc,
+        [&](std::optional<int64_t>) { return kern.prefetch; },
+        [&](ImplicitLocOpBuilder &cb, Value k0, ValueRange g, bool prefetch) {
+          return emitStep(cb, k0, g, prefetch);
+        });
+    SmallVector<Value> next;
+    if (smallGroups) {
+      next = gacc;
+    } else {
+      SmallVector<Value> scales;
+      for (int64_t c = 0; c < cols; ++c)
+        scales.push_back(toF32(
+            gb, memref::LoadOp::create(
+                    gb, kern.scales, kern.scaleIndices(gb, colIdx[c], group))));
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t c = 0; c < cols; ++c)
+          next.push_back(vector::FMAOp::create(
+              gb, vector::BroadcastOp::create(gb, accType, scales[c]),
+              gacc[r * cols + c], acc[r * cols + c]));
+    }
+    if (q.needsSums)
+      llvm::append_range(next,
+                         emitCorrections(gb, group, acc.drop_front(numAcc)));
+    return next;
+  }
+
+  void emit(ImplicitLocOpBuilder &b) {
+    SmallVector<Value> init(numAcc, zeroAcc);
+    if (q.needsSums)
+      init.append(numAcc, zeroScalar);
+    auto groupLoop = scf::ForOp::create(
+        b, cIndex(b, 0), cIndex(b, numGroups), cIndex(b, 1), init,
+        [&](OpBuilder &ob, Location loc, Value group, ValueRange acc) {
+          ImplicitLocOpBuilder gb(loc, ob);
+          scf::YieldOp::create(gb, emitGroup(gb, group, acc));
+        });
+    ValueRange results = groupLoop.getResults();
+    storeTile(b, kern, rowIdx, colIdx, results.take_front(numAcc),
+              q.needsSums ? results.drop_front(numAcc) : ValueRange());
+  }
+};
+} // namespace
+
+void qnt::emitTileInt8(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
+                       Value m0, ArrayRef<Value> tileStarts, int64_t rows,
+                       int64_t tileCols) {
+  Int8Tile(b, kern, m0, tileStarts, rows, tileCols).emit(b);
 }
 
 /// The buffers of x quantized to int8 (q.xq, q.xScales and, when needed,
