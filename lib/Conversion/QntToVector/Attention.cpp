@@ -174,20 +174,35 @@ Value sumLanesOfEach(ImplicitLocOpBuilder &b, ArrayRef<Value> vectors) {
 /// and the running weighted sum of value rows, all rescaled by
 /// exp(m_old - m_new) when the maximum grows (the "online softmax"), kept in
 /// `state` between blocks; at the end out = acc / l.
-void emitChunk(ImplicitLocOpBuilder &b, const AttentionKernel &k, Value r,
-               Value h0, Value state, Value scratch,
-               SmallVectorImpl<Operation *> &exps) {
-  Type f32 = b.getF32Type();
-  int64_t L = k.lanes, B = k.block, chunks = k.headSize / L, D = k.headSize;
-  auto vecL = VectorType::get({L}, f32);
-  auto vecB = VectorType::get({B}, f32);
-  Value negInf = f32Const(b, -std::numeric_limits<float>::infinity());
-  Value zero = f32Const(b, 0.0f);
-  auto reassoc = arith::FastMathFlags::reassoc;
-  // state[hh, 0 .. D) = acc, state[hh, D] = m, state[hh, D + 1] = l.
-  auto forHeads = [&](ImplicitLocOpBuilder &ob,
-                      function_ref<void(ImplicitLocOpBuilder &, Value, Value)>
-                          fn) {
+struct AttentionChunk {
+  const AttentionKernel &k;
+  Value r, h0, state, scratch;
+  SmallVectorImpl<Operation *> &exps;
+  int64_t L, B, chunks, D;
+  VectorType vecL, vecB;
+  Value negInf, zero;
+  static constexpr arith::FastMathFlags reassoc = arith::FastMathFlags::reassoc;
+  // Set per row by emit(): the positions it sees, the last one, the chunk's
+  // first key-value head, and what a cache row spans.
+  Value n, last, g0;
+  int64_t rowElems = 0, lineElems = 0;
+
+  AttentionChunk(ImplicitLocOpBuilder &b, const AttentionKernel &k, Value r,
+                 Value h0, Value state, Value scratch,
+                 SmallVectorImpl<Operation *> &exps)
+      : k(k), r(r), h0(h0), state(state), scratch(scratch), exps(exps),
+        L(k.lanes), B(k.block), chunks(k.headSize / k.lanes), D(k.headSize) {
+    Type f32 = b.getF32Type();
+    vecL = VectorType::get({L}, f32);
+    vecB = VectorType::get({B}, f32);
+    negInf = f32Const(b, -std::numeric_limits<float>::infinity());
+    zero = f32Const(b, 0.0f);
+  }
+
+  /// fn(builder, hh, h0 + hh) for each head hh of the chunk, in a loop.
+  /// state[hh, 0 .. D) = acc, state[hh, D] = m, state[hh, D + 1] = l.
+  void forHeads(ImplicitLocOpBuilder &ob,
+                function_ref<void(ImplicitLocOpBuilder &, Value, Value)> fn) {
     scf::ForOp::create(ob, cIndex(ob, 0), cIndex(ob, k.chunk), cIndex(ob, 1),
                        ValueRange{},
                        [&](OpBuilder &hb, Location loc, Value hh, ValueRange) {
@@ -195,199 +210,223 @@ void emitChunk(ImplicitLocOpBuilder &b, const AttentionKernel &k, Value r,
                          fn(ib, hh, arith::AddIOp::create(ib, h0, hh));
                          scf::YieldOp::create(ib);
                        });
-  };
-  forHeads(b, [&](ImplicitLocOpBuilder &ib, Value hh, Value) {
-    for (int64_t c = 0; c < chunks; ++c)
-      vector::StoreOp::create(ib, splat(ib, vecL, zero), state,
-                              ValueRange{hh, cIndex(ib, c * L)});
-    memref::StoreOp::create(ib, negInf, state, ValueRange{hh, cIndex(ib, D)});
-    memref::StoreOp::create(ib, zero, state,
-                            ValueRange{hh, cIndex(ib, D + 1)});
-  });
+  }
 
-  // Positions this row sees: min(position + r + 1, S).
-  Value n = arith::MinUIOp::create(
-      b,
-      arith::AddIOp::create(b, arith::AddIOp::create(b, k.position, r),
-                            cIndex(b, 1)),
-      cIndex(b, k.positions));
-  Value last = arith::SubIOp::create(b, n, cIndex(b, 1));
-  Value blocks = arith::CeilDivUIOp::create(b, n, cIndex(b, B));
-  // The chunk's key-value heads and the cache lines they span in a row.
-  Value g0 = arith::DivUIOp::create(b, h0, cIndex(b, k.group));
-  int64_t kvHeadsPerChunk = k.kvHeadsPerChunk;
-  auto cacheType = cast<MemRefType>(k.keys.getType());
-  int64_t rowElems = cacheType.getDimSize(2);
-  int64_t lineElems = 64 / (cacheType.getElementTypeBitWidth() / 8);
-  auto blockLoop = scf::ForOp::create(
-      b, cIndex(b, 0), blocks, cIndex(b, 1), ValueRange{},
-      [&](OpBuilder &ob, Location loc, Value blk, ValueRange) {
-        ImplicitLocOpBuilder lb(loc, ob);
-        Value t0 = arith::MulIOp::create(lb, blk, cIndex(lb, B));
-        // Positions past the last one of the row are read at the last one
-        // (never past the cache) and masked out of the softmax.
-        SmallVector<Value> rows;
-        for (int64_t j = 0; j < B; ++j)
-          rows.push_back(arith::MinUIOp::create(
-              lb, arith::AddIOp::create(lb, t0, cIndex(lb, j)), last));
-        // Prefetch the chunk's key and value lines of the block after the
-        // next (a chunk reads a few cache lines every kvHeads * D floats, a
-        // stride the hardware prefetchers follow poorly), spread over the
-        // chunk's heads: a burst of them would fill the core's miss
-        // buffers and stall the block's arithmetic behind them.
-        int64_t perHead = (B + k.chunk - 1) / k.chunk;
-        auto prefetchRows = [&](ImplicitLocOpBuilder &pb, Value hh) {
-          for (int64_t jj = 0; jj < perHead; ++jj) {
-            Value j = arith::AddIOp::create(
-                pb, arith::MulIOp::create(pb, hh, cIndex(pb, perHead)),
-                cIndex(pb, jj));
-            Value ahead = arith::MinUIOp::create(
-                pb,
-                arith::AddIOp::create(
-                    pb, t0, arith::AddIOp::create(pb, j, cIndex(pb, 2 * B))),
-                last);
-            for (int64_t kv = 0; kv < kvHeadsPerChunk; ++kv)
-              for (int64_t i = 0; i < rowElems; i += lineElems)
-                for (Value cache : {k.keys, k.values})
-                  memref::PrefetchOp::create(
-                      pb, cache,
-                      ValueRange{ahead,
-                                 arith::AddIOp::create(pb, g0, cIndex(pb, kv)),
-                                 cIndex(pb, i)},
-                      /*isWrite=*/false, /*localityHint=*/3,
-                      /*isDataCache=*/true);
-          }
-        };
-        Value live = vector::CreateMaskOp::create(
-            lb, VectorType::get({B}, lb.getI1Type()),
-            ValueRange{arith::SubIOp::create(lb, n, t0)});
-        Value scale = splat(lb, vecL, f32Const(lb, k.scale));
-        if (k.quantized)
-          decodeBlock(lb, k, rows, g0, scratch);
-        forHeads(lb, [&](ImplicitLocOpBuilder &ib, Value hh, Value h) {
-          prefetchRows(ib, hh);
-          Value g = arith::DivUIOp::create(ib, h, cIndex(ib, k.group));
-          // Where this head's keys and values of the block are: the cache
-          // rows, or their decoded copy in the scratch.
-          Value gl = arith::SubIOp::create(ib, g, g0);
-          auto loadKv = [&](int64_t which, int64_t j, int64_t c) -> Value {
-            if (k.quantized)
-              return vector::LoadOp::create(
-                  ib, vecL, scratch,
-                  ValueRange{gl, cIndex(ib, which), cIndex(ib, j),
-                             cIndex(ib, c * L)});
-            Value cache = which == 0 ? k.keys : k.values;
-            SmallVector<Value, 3> at = {rows[j], g, cIndex(ib, c * L)};
-            if (k.half) {
-              Value halves = vector::LoadOp::create(
-                  ib, VectorType::get({L}, ib.getF16Type()), cache, at);
-              return arith::ExtFOp::create(ib, vecL, halves).getResult();
-            }
-            return vector::LoadOp::create(ib, vecL, cache, at).getResult();
-          };
-          SmallVector<Value> q;
-          for (int64_t c = 0; c < chunks; ++c)
-            q.push_back(arith::MulFOp::create(
-                ib,
-                vector::LoadOp::create(ib, vecL, k.query,
-                                       ValueRange{r, h, cIndex(ib, c * L)}),
-                scale));
-          // Per position, the lane-wise products summed over the head's
-          // chunks; then the lanes of every position summed.
-          SmallVector<Value> partials;
-          for (int64_t j = 0; j < B; ++j) {
-            Value dot;
-            for (int64_t c = 0; c < chunks; ++c) {
-              Value key = loadKv(0, j, c);
-              dot = dot ? vector::FMAOp::create(ib, q[c], key, dot).getResult()
-                        : arith::MulFOp::create(ib, q[c], key).getResult();
-            }
-            partials.push_back(dot);
-          }
-          Value scores;
-          if (L == B) {
-            scores = sumLanesOfEach(ib, partials);
-          } else {
-            scores = splat(ib, vecB, negInf);
-            for (int64_t j = 0; j < B; ++j)
-              scores = vector::InsertOp::create(
-                  ib,
-                  vector::ReductionOp::create(ib, vector::CombiningKind::ADD,
-                                              partials[j], reassoc),
-                  scores, j);
-          }
-          // Scores of codes times the rows' key scales.
-          auto scalesOf = [&](int64_t which) -> Value {
-            return vector::LoadOp::create(
-                ib, vecB, scratch,
-                ValueRange{gl, cIndex(ib, which), cIndex(ib, B), cIndex(ib, 0)});
-          };
-          if (k.quantized)
-            scores = arith::MulFOp::create(ib, scores, scalesOf(0));
-          scores = arith::SelectOp::create(ib, live, scores,
-                                           splat(ib, vecB, negInf));
-          Value mOld = memref::LoadOp::create(ib, state,
-                                              ValueRange{hh, cIndex(ib, D)});
-          Value lOld = memref::LoadOp::create(
-              ib, state, ValueRange{hh, cIndex(ib, D + 1)});
-          Value blockMax = vector::ReductionOp::create(
-              ib, vector::CombiningKind::MAXIMUMF, scores);
-          Value m = arith::MaximumFOp::create(ib, mOld, blockMax);
-          // exp(-inf) = 0 on the first block: nothing to rescale yet.
-          Value rescale =
-              math::ExpOp::create(ib, arith::SubFOp::create(ib, mOld, m));
-          auto p = math::ExpOp::create(
-              ib, arith::SubFOp::create(ib, scores, splat(ib, vecB, m)));
-          exps.push_back(p);
-          Value l = arith::AddFOp::create(
-              ib, arith::MulFOp::create(ib, lOld, rescale),
-              vector::ReductionOp::create(ib, vector::CombiningKind::ADD, p,
-                                          reassoc));
-          Value rescaleV = splat(ib, vecL, rescale);
-          SmallVector<Value> acc;
-          for (int64_t c = 0; c < chunks; ++c)
-            acc.push_back(arith::MulFOp::create(
+  /// Prefetches the chunk's key and value lines of the block after the next
+  /// (a chunk reads a few cache lines every kvHeads * D floats, a stride the
+  /// hardware prefetchers follow poorly), spread over the chunk's heads: a
+  /// burst of them would fill the core's miss buffers and stall the block's
+  /// arithmetic behind them. This is head hh's share, for the block at t0.
+  void prefetchRows(ImplicitLocOpBuilder &pb, Value t0, Value hh) {
+    int64_t perHead = (B + k.chunk - 1) / k.chunk;
+    for (int64_t jj = 0; jj < perHead; ++jj) {
+      Value j = arith::AddIOp::create(
+          pb, arith::MulIOp::create(pb, hh, cIndex(pb, perHead)),
+          cIndex(pb, jj));
+      Value ahead = arith::MinUIOp::create(
+          pb,
+          arith::AddIOp::create(
+              pb, t0, arith::AddIOp::create(pb, j, cIndex(pb, 2 * B))),
+          last);
+      for (int64_t kv = 0; kv < k.kvHeadsPerChunk; ++kv)
+        for (int64_t i = 0; i < rowElems; i += lineElems)
+          for (Value cache : {k.keys, k.values})
+            memref::PrefetchOp::create(
+                pb, cache,
+                ValueRange{ahead, arith::AddIOp::create(pb, g0, cIndex(pb, kv)),
+                           cIndex(pb, i)},
+                /*isWrite=*/false, /*localityHint=*/3,
+                /*isDataCache=*/true);
+    }
+  }
+
+  /// Lanes c * L .. of the key (which = 0) or value (1) of position j of the
+  /// block for key-value head g (gl within the chunk): from the cache rows,
+  /// or from their decoded copy in the scratch.
+  Value loadKv(ImplicitLocOpBuilder &ib, ArrayRef<Value> rows, Value g,
+               Value gl, int64_t which, int64_t j, int64_t c) {
+    if (k.quantized)
+      return vector::LoadOp::create(
+          ib, vecL, scratch,
+          ValueRange{gl, cIndex(ib, which), cIndex(ib, j), cIndex(ib, c * L)});
+    Value cache = which == 0 ? k.keys : k.values;
+    SmallVector<Value, 3> at = {rows[j], g, cIndex(ib, c * L)};
+    if (k.half) {
+      Value halves = vector::LoadOp::create(
+          ib, VectorType::get({L}, ib.getF16Type()), cache, at);
+      return arith::ExtFOp::create(ib, vecL, halves).getResult();
+    }
+    return vector::LoadOp::create(ib, vecL, cache, at).getResult();
+  }
+
+  /// The decoded block's row scales of keys (which = 0) or values (1).
+  Value scalesOf(ImplicitLocOpBuilder &ib, Value gl, int64_t which) {
+    return vector::LoadOp::create(
+        ib, vecB, scratch,
+        ValueRange{gl, cIndex(ib, which), cIndex(ib, B), cIndex(ib, 0)});
+  }
+
+  /// Head h's scores of the block (masked to the live positions).
+  Value headScores(ImplicitLocOpBuilder &ib, Value h, ArrayRef<Value> rows,
+                   Value g, Value gl, Value live, Value scale) {
+    SmallVector<Value> q;
+    for (int64_t c = 0; c < chunks; ++c)
+      q.push_back(arith::MulFOp::create(
+          ib,
+          vector::LoadOp::create(ib, vecL, k.query,
+                                 ValueRange{r, h, cIndex(ib, c * L)}),
+          scale));
+    // Per position, the lane-wise products summed over the head's chunks;
+    // then the lanes of every position summed.
+    SmallVector<Value> partials;
+    for (int64_t j = 0; j < B; ++j) {
+      Value dot;
+      for (int64_t c = 0; c < chunks; ++c) {
+        Value key = loadKv(ib, rows, g, gl, 0, j, c);
+        dot = dot ? vector::FMAOp::create(ib, q[c], key, dot).getResult()
+                  : arith::MulFOp::create(ib, q[c], key).getResult();
+      }
+      partials.push_back(dot);
+    }
+    Value scores;
+    if (L == B) {
+      scores = sumLanesOfEach(ib, partials);
+    } else {
+      scores = splat(ib, vecB, negInf);
+      for (int64_t j = 0; j < B; ++j)
+        scores = vector::InsertOp::create(
+            ib,
+            vector::ReductionOp::create(ib, vector::CombiningKind::ADD,
+                                        partials[j], reassoc),
+            scores, j);
+    }
+    // Scores of codes times the rows' key scales.
+    if (k.quantized)
+      scores = arith::MulFOp::create(ib, scores, scalesOf(ib, gl, 0));
+    return arith::SelectOp::create(ib, live, scores, splat(ib, vecB, negInf));
+  }
+
+  /// The online-softmax update of head hh's state with the block's scores.
+  void updateHead(ImplicitLocOpBuilder &ib, Value hh, Value scores,
+                  ArrayRef<Value> rows, Value g, Value gl) {
+    Value mOld =
+        memref::LoadOp::create(ib, state, ValueRange{hh, cIndex(ib, D)});
+    Value lOld =
+        memref::LoadOp::create(ib, state, ValueRange{hh, cIndex(ib, D + 1)});
+    Value blockMax = vector::ReductionOp::create(
+        ib, vector::CombiningKind::MAXIMUMF, scores);
+    Value m = arith::MaximumFOp::create(ib, mOld, blockMax);
+    // exp(-inf) = 0 on the first block: nothing to rescale yet.
+    Value rescale = math::ExpOp::create(ib, arith::SubFOp::create(ib, mOld, m));
+    auto p = math::ExpOp::create(
+        ib, arith::SubFOp::create(ib, scores, splat(ib, vecB, m)));
+    exps.push_back(p);
+    Value l =
+        arith::AddFOp::create(ib, arith::MulFOp::create(ib, lOld, rescale),
+                              vector::ReductionOp::create(
+                                  ib, vector::CombiningKind::ADD, p, reassoc));
+    Value rescaleV = splat(ib, vecL, rescale);
+    SmallVector<Value> acc;
+    for (int64_t c = 0; c < chunks; ++c)
+      acc.push_back(arith::MulFOp::create(
+          ib,
+          vector::LoadOp::create(ib, vecL, state,
+                                 ValueRange{hh, cIndex(ib, c * L)}),
+          rescaleV));
+    // Weights of value codes: p times the rows' value scales.
+    Value weights = k.quantized
+                        ? arith::MulFOp::create(ib, p, scalesOf(ib, gl, 1))
+                        : p.getResult();
+    for (int64_t j = 0; j < B; ++j) {
+      Value weight = splat(ib, vecL, vector::ExtractOp::create(ib, weights, j));
+      for (int64_t c = 0; c < chunks; ++c) {
+        Value value = loadKv(ib, rows, g, gl, 1, j, c);
+        acc[c] = vector::FMAOp::create(ib, weight, value, acc[c]);
+      }
+    }
+    for (int64_t c = 0; c < chunks; ++c)
+      vector::StoreOp::create(ib, acc[c], state,
+                              ValueRange{hh, cIndex(ib, c * L)});
+    memref::StoreOp::create(ib, m, state, ValueRange{hh, cIndex(ib, D)});
+    memref::StoreOp::create(ib, l, state, ValueRange{hh, cIndex(ib, D + 1)});
+  }
+
+  /// One block of B positions from blk * B, for every head of the chunk.
+  void emitBlock(ImplicitLocOpBuilder &lb, Value blk) {
+    Value t0 = arith::MulIOp::create(lb, blk, cIndex(lb, B));
+    // Positions past the last one of the row are read at the last one
+    // (never past the cache) and masked out of the softmax.
+    SmallVector<Value> rows;
+    for (int64_t j = 0; j < B; ++j)
+      rows.push_back(arith::MinUIOp::create(
+          lb, arith::AddIOp::create(lb, t0, cIndex(lb, j)), last));
+    Value live = vector::CreateMaskOp::create(
+        lb, VectorType::get({B}, lb.getI1Type()),
+        ValueRange{arith::SubIOp::create(lb, n, t0)});
+    Value scale = splat(lb, vecL, f32Const(lb, k.scale));
+    if (k.quantized)
+      decodeBlock(lb, k, rows, g0, scratch);
+    forHeads(lb, [&](ImplicitLocOpBuilder &ib, Value hh, Value h) {
+      prefetchRows(ib, t0, hh);
+      Value g = arith::DivUIOp::create(ib, h, cIndex(ib, k.group));
+      Value gl = arith::SubIOp::create(ib, g, g0);
+      Value scores = headScores(ib, h, rows, g, gl, live, scale);
+      updateHead(ib, hh, scores, rows, g, gl);
+    });
+  }
+
+  void emit(ImplicitLocOpBuilder &b) {
+    forHeads(b, [&](ImplicitLocOpBuilder &ib, Value hh, Value) {
+      for (int64_t c = 0; c < chunks; ++c)
+        vector::StoreOp::create(ib, splat(ib, vecL, zero), state,
+                                ValueRange{hh, cIndex(ib, c * L)});
+      memref::StoreOp::create(ib, negInf, state, ValueRange{hh, cIndex(ib, D)});
+      memref::StoreOp::create(ib, zero, state,
+                              ValueRange{hh, cIndex(ib, D + 1)});
+    });
+    // Positions this row sees: min(position + r + 1, S).
+    n = arith::MinUIOp::create(
+        b,
+        arith::AddIOp::create(b, arith::AddIOp::create(b, k.position, r),
+                              cIndex(b, 1)),
+        cIndex(b, k.positions));
+    last = arith::SubIOp::create(b, n, cIndex(b, 1));
+    Value blocks = arith::CeilDivUIOp::create(b, n, cIndex(b, B));
+    // The chunk's key-value heads and the cache lines they span in a row.
+    g0 = arith::DivUIOp::create(b, h0, cIndex(b, k.group));
+    auto cacheType = cast<MemRefType>(k.keys.getType());
+    rowElems = cacheType.getDimSize(2);
+    lineElems = 64 / (cacheType.getElementTypeBitWidth() / 8);
+    auto blockLoop = scf::ForOp::create(
+        b, cIndex(b, 0), blocks, cIndex(b, 1), ValueRange{},
+        [&](OpBuilder &ob, Location loc, Value blk, ValueRange) {
+          ImplicitLocOpBuilder lb(loc, ob);
+          emitBlock(lb, blk);
+          scf::YieldOp::create(lb);
+        });
+    b.setInsertionPointAfter(blockLoop);
+    forHeads(b, [&](ImplicitLocOpBuilder &ib, Value hh, Value h) {
+      Value l =
+          memref::LoadOp::create(ib, state, ValueRange{hh, cIndex(ib, D + 1)});
+      Value inv =
+          splat(ib, vecL, arith::DivFOp::create(ib, f32Const(ib, 1.0f), l));
+      for (int64_t c = 0; c < chunks; ++c)
+        vector::StoreOp::create(
+            ib,
+            arith::MulFOp::create(
                 ib,
                 vector::LoadOp::create(ib, vecL, state,
                                        ValueRange{hh, cIndex(ib, c * L)}),
-                rescaleV));
-          // Weights of value codes: p times the rows' value scales.
-          Value weights = k.quantized
-                              ? arith::MulFOp::create(ib, p, scalesOf(1))
-                              : p.getResult();
-          for (int64_t j = 0; j < B; ++j) {
-            Value weight =
-                splat(ib, vecL, vector::ExtractOp::create(ib, weights, j));
-            for (int64_t c = 0; c < chunks; ++c) {
-              Value value = loadKv(1, j, c);
-              acc[c] = vector::FMAOp::create(ib, weight, value, acc[c]);
-            }
-          }
-          for (int64_t c = 0; c < chunks; ++c)
-            vector::StoreOp::create(ib, acc[c], state,
-                                    ValueRange{hh, cIndex(ib, c * L)});
-          memref::StoreOp::create(ib, m, state, ValueRange{hh, cIndex(ib, D)});
-          memref::StoreOp::create(ib, l, state,
-                                  ValueRange{hh, cIndex(ib, D + 1)});
-        });
-        scf::YieldOp::create(lb);
-      });
-  b.setInsertionPointAfter(blockLoop);
-  forHeads(b, [&](ImplicitLocOpBuilder &ib, Value hh, Value h) {
-    Value l = memref::LoadOp::create(ib, state,
-                                     ValueRange{hh, cIndex(ib, D + 1)});
-    Value inv =
-        splat(ib, vecL, arith::DivFOp::create(ib, f32Const(ib, 1.0f), l));
-    for (int64_t c = 0; c < chunks; ++c)
-      vector::StoreOp::create(
-          ib,
-          arith::MulFOp::create(
-              ib,
-              vector::LoadOp::create(ib, vecL, state,
-                                     ValueRange{hh, cIndex(ib, c * L)}),
-              inv),
-          k.out, ValueRange{r, h, cIndex(ib, c * L)});
-  });
+                inv),
+            k.out, ValueRange{r, h, cIndex(ib, c * L)});
+    });
+  }
+};
+
+void emitChunk(ImplicitLocOpBuilder &b, const AttentionKernel &k, Value r,
+               Value h0, Value state, Value scratch,
+               SmallVectorImpl<Operation *> &exps) {
+  AttentionChunk(b, k, r, h0, state, scratch, exps).emit(b);
 }
 } // namespace
 

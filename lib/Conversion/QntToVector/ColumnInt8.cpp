@@ -83,12 +83,12 @@ Value constantBlob(ConstantOp op, ArrayRef<char> bytes, Type elem,
   int64_t elemBytes = elem.getIntOrFloatBitWidth() / 8;
   auto type = RankedTensorType::get(
       {static_cast<int64_t>(bytes.size()) / elemBytes}, elem);
-  AsmResourceBlob blob =
-      HeapAsmResourceBlob::allocateAndCopyInferAlign(bytes);
+  AsmResourceBlob blob = HeapAsmResourceBlob::allocateAndCopyInferAlign(bytes);
   OpBuilder b(op);
   b.setInsertionPointAfter(op);
   return arith::ConstantOp::create(
-      b, op.getLoc(), DenseResourceElementsAttr::get(type, name, std::move(blob)));
+      b, op.getLoc(),
+      DenseResourceElementsAttr::get(type, name, std::move(blob)));
 }
 
 /// What the column kernel of one matmul reads.
@@ -102,44 +102,62 @@ struct ColumnKernel {
   Value offsets;  // memref<tiles * groups * NC x f32>: o - z, asymmetric only
 };
 
-/// Emits one register tile: rows m0 .. m0 + rows - 1 of x against the
-/// column tiles t0 .. t0 + cols - 1, over all of K, then stores it.
-void emitColumnTile(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
-                    const Int8Kernel &q, const ColumnKernel &ck, Value m0,
-                    int64_t rows, Value t0, int64_t cols, bool signedCodes) {
-  int64_t L = ck.lanes, cps = codesPerStep(kern.bits);
-  Type f32 = b.getF32Type(), i32 = b.getI32Type(), i8 = b.getI8Type();
-  auto accType = VectorType::get({L}, f32);
-  auto sumType = VectorType::get({L}, i32);
-  auto bytesType = VectorType::get({4 * L}, i8);
-  Type scaleElem = cast<MemRefType>(ck.scales.getType()).getElementType();
-  auto scaleType = VectorType::get({L}, scaleElem);
-  bool int4 = kern.bits == 4;
-  // Two integer accumulators per output vector (the low and high nibbles, or
-  // even and odd steps) where the tile alone has too few to hide the
-  // latency of the dot products.
-  int64_t parts = rows * cols < 8 ? 2 : 1;
-  int64_t stepsPerBlock = q.block / cps;
-  int64_t blocksPerGroup = kern.groupSize / q.block;
+/// One register tile of the column kernel: rows m0 .. m0 + rows - 1 of x
+/// against the column tiles t0 .. t0 + cols - 1, over all of K, then stored.
+struct ColumnTile {
+  const MatmulKernel &kern;
+  const Int8Kernel &q;
+  const ColumnKernel &ck;
+  int64_t rows, cols;
+  bool signedCodes;
+  int64_t L, cps;
+  Type f32, i32, i8;
+  VectorType accType, sumType, bytesType, scaleType;
+  Type scaleElem;
+  bool int4;
+  int64_t parts, stepsPerBlock, blocksPerGroup, numAcc;
   SmallVector<Value> rowIdx, tile;
-  for (int64_t r = 0; r < rows; ++r)
-    rowIdx.push_back(r ? arith::AddIOp::create(b, m0, cIndex(b, r)).getResult()
-                       : m0);
-  for (int64_t c = 0; c < cols; ++c)
-    tile.push_back(c ? arith::AddIOp::create(b, t0, cIndex(b, c)).getResult()
-                     : t0);
-  Value zeroAcc = arith::ConstantOp::create(
-      b, DenseElementsAttr::get(accType, b.getF32FloatAttr(0.0f)));
-  Value zeroSum = arith::ConstantOp::create(
-      b, DenseElementsAttr::get(sumType, b.getI32IntegerAttr(0)));
-  Value nibble = arith::ConstantOp::create(
-      b, DenseElementsAttr::get(bytesType, b.getI8IntegerAttr(0x0F)));
-  Value four = arith::ConstantOp::create(
-      b, DenseElementsAttr::get(bytesType, b.getI8IntegerAttr(4)));
-  int64_t numAcc = rows * cols;
+  Value zeroAcc, zeroSum, nibble, four;
 
-  // x[r, k .. k+3] in every lane.
-  auto broadcastX = [&](ImplicitLocOpBuilder &cb, Value r, Value k) {
+  ColumnTile(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
+             const Int8Kernel &q, const ColumnKernel &ck, Value m0,
+             int64_t rows, Value t0, int64_t cols, bool signedCodes)
+      : kern(kern), q(q), ck(ck), rows(rows), cols(cols),
+        signedCodes(signedCodes), L(ck.lanes), cps(codesPerStep(kern.bits)) {
+    f32 = b.getF32Type();
+    i32 = b.getI32Type();
+    i8 = b.getI8Type();
+    accType = VectorType::get({L}, f32);
+    sumType = VectorType::get({L}, i32);
+    bytesType = VectorType::get({4 * L}, i8);
+    scaleElem = cast<MemRefType>(ck.scales.getType()).getElementType();
+    scaleType = VectorType::get({L}, scaleElem);
+    int4 = kern.bits == 4;
+    // Two integer accumulators per output vector (the low and high nibbles, or
+    // even and odd steps) where the tile alone has too few to hide the
+    // latency of the dot products.
+    parts = rows * cols < 8 ? 2 : 1;
+    stepsPerBlock = q.block / cps;
+    blocksPerGroup = kern.groupSize / q.block;
+    for (int64_t r = 0; r < rows; ++r)
+      rowIdx.push_back(
+          r ? arith::AddIOp::create(b, m0, cIndex(b, r)).getResult() : m0);
+    for (int64_t c = 0; c < cols; ++c)
+      tile.push_back(c ? arith::AddIOp::create(b, t0, cIndex(b, c)).getResult()
+                       : t0);
+    zeroAcc = arith::ConstantOp::create(
+        b, DenseElementsAttr::get(accType, b.getF32FloatAttr(0.0f)));
+    zeroSum = arith::ConstantOp::create(
+        b, DenseElementsAttr::get(sumType, b.getI32IntegerAttr(0)));
+    nibble = arith::ConstantOp::create(
+        b, DenseElementsAttr::get(bytesType, b.getI8IntegerAttr(0x0F)));
+    four = arith::ConstantOp::create(
+        b, DenseElementsAttr::get(bytesType, b.getI8IntegerAttr(4)));
+    numAcc = rows * cols;
+  }
+
+  /// x[r, k .. k+3] in every lane.
+  Value broadcastX(ImplicitLocOpBuilder &cb, Value r, Value k) {
     Value quad = vector::LoadOp::create(cb, VectorType::get({4}, i8), q.xq,
                                         ValueRange{r, k});
     Value word = vector::ExtractOp::create(
@@ -147,10 +165,11 @@ void emitColumnTile(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
         int64_t(0));
     return vector::BitCastOp::create(
         cb, bytesType, vector::BroadcastOp::create(cb, sumType, word));
-  };
-  // One k-step (code k of the group loop): the integer sums.
-  auto emitStep = [&](ImplicitLocOpBuilder &cb, Value k, int64_t s,
-                      SmallVector<Value> &isum) {
+  }
+
+  /// One k-step (code k of the group loop): the integer sums.
+  void emitStep(ImplicitLocOpBuilder &cb, Value k, int64_t s,
+                SmallVector<Value> &isum) {
     Value step = arith::DivUIOp::create(cb, k, cIndex(cb, cps));
     SmallVector<Value> lo, hi;
     for (int64_t c = 0; c < cols; ++c) {
@@ -193,128 +212,143 @@ void emitColumnTile(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
         }
       }
     }
-  };
+  }
 
-  auto groupLoop = scf::ForOp::create(
-      b, cIndex(b, 0), cIndex(b, ck.groups), cIndex(b, 1),
-      SmallVector<Value>(numAcc, zeroAcc),
-      [&](OpBuilder &ob, Location loc, Value g, ValueRange facc) {
-        ImplicitLocOpBuilder gb(loc, ob);
-        SmallVector<Value> sv;
-        for (int64_t c = 0; c < cols; ++c) {
-          Value at = arith::MulIOp::create(
-              gb, interleaved(gb, tile[c], g, ck.groups), cIndex(gb, L));
-          Value v = vector::LoadOp::create(gb, scaleType, ck.scales, at);
-          sv.push_back(scaleElem.isF32()
-                           ? v
-                           : arith::ExtFOp::create(gb, accType, v).getResult());
-        }
-        auto blockLoop = scf::ForOp::create(
-            gb, cIndex(gb, 0), cIndex(gb, blocksPerGroup), cIndex(gb, 1),
-            facc,
-            [&](OpBuilder &bob, Location bloc, Value blk, ValueRange acc) {
-              ImplicitLocOpBuilder cb(bloc, bob);
-              Value block = arith::AddIOp::create(
-                  cb, arith::MulIOp::create(cb, g, cIndex(cb, blocksPerGroup)),
-                  blk);
-              Value k0 = arith::MulIOp::create(cb, block, cIndex(cb, q.block));
-              SmallVector<Value> isum(numAcc * parts, zeroSum);
-              if (stepsPerBlock <= 8) {
-                for (int64_t s = 0; s < stepsPerBlock; ++s)
-                  emitStep(cb,
-                           arith::AddIOp::create(cb, k0, cIndex(cb, s * cps)),
-                           s, isum);
-              } else {
-                // Two steps per iteration keep the even/odd accumulators.
-                int64_t unroll = 2;
-                auto steps = scf::ForOp::create(
-                    cb, cIndex(cb, 0), cIndex(cb, stepsPerBlock / unroll),
-                    cIndex(cb, 1), isum,
-                    [&](OpBuilder &sob, Location sloc, Value i,
-                        ValueRange carried) {
-                      ImplicitLocOpBuilder sb(sloc, sob);
-                      SmallVector<Value> sums(carried);
-                      Value k = arith::AddIOp::create(
-                          sb, k0,
-                          arith::MulIOp::create(sb, i,
-                                                cIndex(sb, unroll * cps)));
-                      for (int64_t u = 0; u < unroll; ++u)
-                        emitStep(sb,
-                                 arith::AddIOp::create(sb, k,
-                                                       cIndex(sb, u * cps)),
-                                 u, sums);
-                      scf::YieldOp::create(sb, sums);
-                    });
-                isum.assign(steps.getResults().begin(),
-                            steps.getResults().end());
-              }
-              SmallVector<Value> next;
-              for (int64_t r = 0; r < rows; ++r) {
-                Value sx = vector::BroadcastOp::create(
-                    cb, accType,
-                    memref::LoadOp::create(cb, q.xScales,
-                                           ValueRange{rowIdx[r], block}));
-                for (int64_t c = 0; c < cols; ++c) {
-                  int64_t base = (r * cols + c) * parts;
-                  Value sum = isum[base];
-                  if (parts == 2)
-                    sum = arith::AddIOp::create(cb, sum, isum[base + 1]);
-                  next.push_back(vector::FMAOp::create(
-                      cb, arith::SIToFPOp::create(cb, accType, sum),
-                      arith::MulFOp::create(cb, sx, sv[c]),
-                      acc[r * cols + c]));
-                }
-              }
-              scf::YieldOp::create(cb, next);
-            });
-        SmallVector<Value> next(blockLoop.getResults());
-        if (q.needsSums) {
-          // s * (o - z) * xsum per group: the codes' offset and zero point.
-          SmallVector<Value> corr;
-          for (int64_t c = 0; c < cols; ++c) {
-            Value oz;
-            if (ck.offsets) {
-              Value at = arith::MulIOp::create(
-                  gb, interleaved(gb, tile[c], g, ck.groups), cIndex(gb, L));
-              oz = vector::LoadOp::create(gb, accType, ck.offsets, at);
-            } else {
-              oz = arith::ConstantOp::create(
-                  gb, DenseElementsAttr::get(
-                          accType, gb.getF32FloatAttr(float(q.offset))));
-            }
-            corr.push_back(arith::MulFOp::create(gb, sv[c], oz));
-          }
-          for (int64_t r = 0; r < rows; ++r) {
-            Value xsum = vector::BroadcastOp::create(
-                gb, accType,
-                memref::LoadOp::create(gb, q.xSums, ValueRange{rowIdx[r], g}));
-            for (int64_t c = 0; c < cols; ++c)
-              next[r * cols + c] = vector::FMAOp::create(
-                  gb, corr[c], xsum, next[r * cols + c]);
-          }
-        }
-        scf::YieldOp::create(gb, next);
-      });
-
-  // Store, plus the bias; the last tile may be partial (masked).
-  for (int64_t c = 0; c < cols; ++c) {
-    Value n0 = arith::MulIOp::create(b, tile[c], cIndex(b, L));
-    Value valid = arith::MinSIOp::create(
-        b, arith::SubIOp::create(b, cIndex(b, kern.n), n0), cIndex(b, L));
-    Value mask = vector::CreateMaskOp::create(
-        b, VectorType::get({L}, b.getI1Type()), ValueRange{valid});
-    Value bias;
-    if (kern.bias)
-      bias = vector::MaskedLoadOp::create(b, accType, kern.bias,
-                                          ValueRange{n0}, mask, zeroAcc);
+  /// One x block of group g: its integer sums times sx and the group's
+  /// scales `sv`, added to `acc`.
+  SmallVector<Value> emitBlock(ImplicitLocOpBuilder &cb, Value g, Value blk,
+                               ArrayRef<Value> sv, ValueRange acc) {
+    Value block = arith::AddIOp::create(
+        cb, arith::MulIOp::create(cb, g, cIndex(cb, blocksPerGroup)), blk);
+    Value k0 = arith::MulIOp::create(cb, block, cIndex(cb, q.block));
+    SmallVector<Value> isum(numAcc * parts, zeroSum);
+    if (stepsPerBlock <= 8) {
+      for (int64_t s = 0; s < stepsPerBlock; ++s)
+        emitStep(cb, arith::AddIOp::create(cb, k0, cIndex(cb, s * cps)), s,
+                 isum);
+    } else {
+      // Two steps per iteration keep the even/odd accumulators.
+      int64_t unroll = 2;
+      auto steps = scf::ForOp::create(
+          cb, cIndex(cb, 0), cIndex(cb, stepsPerBlock / unroll), cIndex(cb, 1),
+          isum,
+          [&](OpBuilder &sob, Location sloc, Value i, ValueRange carried) {
+            ImplicitLocOpBuilder sb(sloc, sob);
+            SmallVector<Value> sums(carried);
+            Value k = arith::AddIOp::create(
+                sb, k0, arith::MulIOp::create(sb, i, cIndex(sb, unroll * cps)));
+            for (int64_t u = 0; u < unroll; ++u)
+              emitStep(sb, arith::AddIOp::create(sb, k, cIndex(sb, u * cps)), u,
+                       sums);
+            scf::YieldOp::create(sb, sums);
+          });
+      isum.assign(steps.getResults().begin(), steps.getResults().end());
+    }
+    SmallVector<Value> next;
     for (int64_t r = 0; r < rows; ++r) {
-      Value v = groupLoop.getResult(r * cols + c);
-      if (bias)
-        v = arith::AddFOp::create(b, v, bias);
-      vector::MaskedStoreOp::create(b, kern.out, ValueRange{rowIdx[r], n0},
-                                    mask, v);
+      Value sx = vector::BroadcastOp::create(
+          cb, accType,
+          memref::LoadOp::create(cb, q.xScales, ValueRange{rowIdx[r], block}));
+      for (int64_t c = 0; c < cols; ++c) {
+        int64_t base = (r * cols + c) * parts;
+        Value sum = isum[base];
+        if (parts == 2)
+          sum = arith::AddIOp::create(cb, sum, isum[base + 1]);
+        next.push_back(vector::FMAOp::create(
+            cb, arith::SIToFPOp::create(cb, accType, sum),
+            arith::MulFOp::create(cb, sx, sv[c]), acc[r * cols + c]));
+      }
+    }
+    return next;
+  }
+
+  /// s * (o - z) * xsum per group: the codes' offset and zero point.
+  void addCorrections(ImplicitLocOpBuilder &gb, Value g, ArrayRef<Value> sv,
+                      SmallVector<Value> &next) {
+    SmallVector<Value> corr;
+    for (int64_t c = 0; c < cols; ++c) {
+      Value oz;
+      if (ck.offsets) {
+        Value at = arith::MulIOp::create(
+            gb, interleaved(gb, tile[c], g, ck.groups), cIndex(gb, L));
+        oz = vector::LoadOp::create(gb, accType, ck.offsets, at);
+      } else {
+        oz = arith::ConstantOp::create(
+            gb, DenseElementsAttr::get(accType,
+                                       gb.getF32FloatAttr(float(q.offset))));
+      }
+      corr.push_back(arith::MulFOp::create(gb, sv[c], oz));
+    }
+    for (int64_t r = 0; r < rows; ++r) {
+      Value xsum = vector::BroadcastOp::create(
+          gb, accType,
+          memref::LoadOp::create(gb, q.xSums, ValueRange{rowIdx[r], g}));
+      for (int64_t c = 0; c < cols; ++c)
+        next[r * cols + c] =
+            vector::FMAOp::create(gb, corr[c], xsum, next[r * cols + c]);
     }
   }
+
+  SmallVector<Value> emitGroup(ImplicitLocOpBuilder &gb, Value g,
+                               ValueRange facc) {
+    SmallVector<Value> sv;
+    for (int64_t c = 0; c < cols; ++c) {
+      Value at = arith::MulIOp::create(
+          gb, interleaved(gb, tile[c], g, ck.groups), cIndex(gb, L));
+      Value v = vector::LoadOp::create(gb, scaleType, ck.scales, at);
+      sv.push_back(scaleElem.isF32()
+                       ? v
+                       : arith::ExtFOp::create(gb, accType, v).getResult());
+    }
+    auto blockLoop = scf::ForOp::create(
+        gb, cIndex(gb, 0), cIndex(gb, blocksPerGroup), cIndex(gb, 1), facc,
+        [&](OpBuilder &bob, Location bloc, Value blk, ValueRange acc) {
+          ImplicitLocOpBuilder cb(bloc, bob);
+          scf::YieldOp::create(cb, emitBlock(cb, g, blk, sv, acc));
+        });
+    SmallVector<Value> next(blockLoop.getResults());
+    if (q.needsSums)
+      addCorrections(gb, g, sv, next);
+    return next;
+  }
+
+  void emit(ImplicitLocOpBuilder &b) {
+    auto groupLoop = scf::ForOp::create(
+        b, cIndex(b, 0), cIndex(b, ck.groups), cIndex(b, 1),
+        SmallVector<Value>(numAcc, zeroAcc),
+        [&](OpBuilder &ob, Location loc, Value g, ValueRange facc) {
+          ImplicitLocOpBuilder gb(loc, ob);
+          scf::YieldOp::create(gb, emitGroup(gb, g, facc));
+        });
+
+    // Store, plus the bias; the last tile may be partial (masked).
+    for (int64_t c = 0; c < cols; ++c) {
+      Value n0 = arith::MulIOp::create(b, tile[c], cIndex(b, L));
+      Value valid = arith::MinSIOp::create(
+          b, arith::SubIOp::create(b, cIndex(b, kern.n), n0), cIndex(b, L));
+      Value mask = vector::CreateMaskOp::create(
+          b, VectorType::get({L}, b.getI1Type()), ValueRange{valid});
+      Value bias;
+      if (kern.bias)
+        bias = vector::MaskedLoadOp::create(b, accType, kern.bias,
+                                            ValueRange{n0}, mask, zeroAcc);
+      for (int64_t r = 0; r < rows; ++r) {
+        Value v = groupLoop.getResult(r * cols + c);
+        if (bias)
+          v = arith::AddFOp::create(b, v, bias);
+        vector::MaskedStoreOp::create(b, kern.out, ValueRange{rowIdx[r], n0},
+                                      mask, v);
+      }
+    }
+  }
+};
+
+/// Emits one register tile: rows m0 .. m0 + rows - 1 of x against the
+/// column tiles t0 .. t0 + cols - 1, over all of K, then stores it.
+void emitColumnTile(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
+                    const Int8Kernel &q, const ColumnKernel &ck, Value m0,
+                    int64_t rows, Value t0, int64_t cols, bool signedCodes) {
+  ColumnTile(b, kern, q, ck, m0, rows, t0, cols, signedCodes).emit(b);
 }
 } // namespace
 
@@ -333,8 +367,8 @@ bool qnt::columnKernelApplies(const MatmulKernel &kern, int64_t block,
 FailureOr<ColumnCopy> qnt::makeColumnCopy(const MatmulKernel &kern,
                                           const Int8Kernel &q,
                                           ConstantOp constant,
-                                          const Payload &payload,
-                                          int64_t lanes, bool signedBytes) {
+                                          const Payload &payload, int64_t lanes,
+                                          bool signedBytes) {
   ColumnCopy ck;
   ck.lanes = lanes;
   ck.bits = kern.bits;
@@ -359,14 +393,14 @@ FailureOr<ColumnCopy> qnt::makeColumnCopy(const MatmulKernel &kern,
   SmallVector<char> relaid((ck.tiles * ck.steps + kPrefetchSteps) * lanes * 4,
                            0);
   auto code = [&](int64_t n, int64_t k) -> uint8_t {
-    auto byte = static_cast<uint8_t>((*bytes)[n * rowBytes + k * kern.bits / 8]);
+    auto byte =
+        static_cast<uint8_t>((*bytes)[n * rowBytes + k * kern.bits / 8]);
     return kern.bits == 8 ? byte : (k % 2 ? byte >> 4 : byte & 0x0F);
   };
   for (int64_t n = 0; n < kern.n; ++n) {
     int64_t t = n / lanes, c = n % lanes;
     for (int64_t s = 0; s < ck.steps; ++s) {
-      char *out =
-          relaid.data() + (interleaved(t, s, ck.steps) * lanes + c) * 4;
+      char *out = relaid.data() + (interleaved(t, s, ck.steps) * lanes + c) * 4;
       for (int64_t j = 0; j < 4; ++j) {
         uint8_t v;
         if (kern.bits == 4)
@@ -388,9 +422,8 @@ FailureOr<ColumnCopy> qnt::makeColumnCopy(const MatmulKernel &kern,
     return constant.emitOpError("'scales' cannot be read");
   Type scaleElem = constant.getType().getScheme().getScaleType();
   int64_t eb = scaleElem.getIntOrFloatBitWidth() / 8;
-  int64_t scaleCols = kern.scheme.getGranularity() == Granularity::per_group
-                          ? ck.groups
-                          : 1;
+  int64_t scaleCols =
+      kern.scheme.getGranularity() == Granularity::per_group ? ck.groups : 1;
   SmallVector<char> scales(ck.tiles * ck.groups * lanes * eb, 0);
   SmallVector<float> offsets;
   SmallVector<float> zeroPoints;
@@ -413,19 +446,23 @@ FailureOr<ColumnCopy> qnt::makeColumnCopy(const MatmulKernel &kern,
   }
   ck.scales = constantBlob(constant, scales, scaleElem, "qnt_column_scales");
   if (!offsets.empty())
-    ck.offsets = constantBlob(
-        constant,
-        ArrayRef<char>(reinterpret_cast<char *>(offsets.data()),
-                       offsets.size() * sizeof(float)),
-        Float32Type::get(ctx), "qnt_column_offsets");
+    ck.offsets =
+        constantBlob(constant,
+                     ArrayRef<char>(reinterpret_cast<char *>(offsets.data()),
+                                    offsets.size() * sizeof(float)),
+                     Float32Type::get(ctx), "qnt_column_offsets");
   return ck;
 }
 
 void qnt::emitColumnKernel(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
                            const Int8Kernel &q, const ColumnCopy &copy,
                            int64_t rowsPerTile, bool parallel) {
-  ColumnKernel kernel{copy.lanes, copy.tiles, copy.steps, copy.groups,
-                      toBuffer(b, copy.codes), toBuffer(b, copy.scales),
+  ColumnKernel kernel{copy.lanes,
+                      copy.tiles,
+                      copy.steps,
+                      copy.groups,
+                      toBuffer(b, copy.codes),
+                      toBuffer(b, copy.scales),
                       copy.offsets ? toBuffer(b, copy.offsets) : Value()};
   bool signedCodes = copy.signedBytes;
 
@@ -434,7 +471,8 @@ void qnt::emitColumnKernel(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
   // of rowsPerTile, then one by one.
   auto emitTiles = [&](ImplicitLocOpBuilder &tb, Value t0, int64_t cols) {
     Value mMain = arith::SubIOp::create(
-        tb, kern.m, arith::RemUIOp::create(tb, kern.m, cIndex(tb, rowsPerTile)));
+        tb, kern.m,
+        arith::RemUIOp::create(tb, kern.m, cIndex(tb, rowsPerTile)));
     // Register tiles of `rows` rows and up to `width` column tiles.
     auto rowLoop = [&](Value lb, Value ub, int64_t rows, int64_t width) {
       scf::ForOp::create(
@@ -513,20 +551,21 @@ void qnt::emitGatherFromColumnCopy(ImplicitLocOpBuilder &b,
               ImplicitLocOpBuilder ib(sloc, sb);
               Value step = arith::MulIOp::create(ib, at(ib, s, copy.steps),
                                                  cIndex(ib, 4));
-              Value bytes = vector::LoadOp::create(
-                  ib, VectorType::get({4}, i8), codes, ValueRange{step});
+              Value bytes = vector::LoadOp::create(ib, VectorType::get({4}, i8),
+                                                   codes, ValueRange{step});
               // The step's codes share a scale group (groups hold whole
               // x blocks of 32 codes).
               Value k0 = arith::MulIOp::create(ib, s, cIndex(ib, cps));
               Value g = arith::DivUIOp::create(ib, k0, cIndex(ib, groupSize));
               Value scaleAt = at(ib, g, copy.groups);
-              Value scale = toF32(ib, memref::LoadOp::create(ib, scales, scaleAt));
+              Value scale =
+                  toF32(ib, memref::LoadOp::create(ib, scales, scaleAt));
               Value shift =
-                  offsets ? memref::LoadOp::create(ib, offsets, scaleAt)
-                                .getResult()
-                          : arith::ConstantOp::create(
-                                ib, ib.getF32FloatAttr(float(copy.codeOffset)))
-                                .getResult();
+                  offsets
+                      ? memref::LoadOp::create(ib, offsets, scaleAt).getResult()
+                      : arith::ConstantOp::create(
+                            ib, ib.getF32FloatAttr(float(copy.codeOffset)))
+                            .getResult();
               for (int64_t j = 0; j < cps; ++j) {
                 Value byte = vector::ExtractOp::create(ib, bytes, j % 4);
                 Value field;
@@ -540,15 +579,17 @@ void qnt::emitGatherFromColumnCopy(ImplicitLocOpBuilder &b,
                       ib, wide,
                       arith::ConstantOp::create(ib, ib.getI32IntegerAttr(15)));
                 } else {
-                  field = copy.signedBytes
-                              ? arith::ExtSIOp::create(ib, i32, byte).getResult()
-                              : arith::ExtUIOp::create(ib, i32, byte).getResult();
+                  field =
+                      copy.signedBytes
+                          ? arith::ExtSIOp::create(ib, i32, byte).getResult()
+                          : arith::ExtUIOp::create(ib, i32, byte).getResult();
                 }
                 Value code = arith::AddFOp::create(
                     ib, arith::SIToFPOp::create(ib, f32, field), shift);
                 memref::StoreOp::create(
                     ib, arith::MulFOp::create(ib, scale, code), out,
-                    ValueRange{t, arith::AddIOp::create(ib, k0, cIndex(ib, j))});
+                    ValueRange{t,
+                               arith::AddIOp::create(ib, k0, cIndex(ib, j))});
               }
               scf::YieldOp::create(ib);
             });
