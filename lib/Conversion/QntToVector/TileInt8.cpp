@@ -14,29 +14,46 @@
 using namespace mlir;
 using namespace mlir::qnt;
 
-void qnt::emitQuantizeActivations(ImplicitLocOpBuilder &b,
-                                  const MatmulKernel &kern,
-                                  const Int8Kernel &q) {
-  Type f32 = b.getF32Type();
-  const int64_t step = kActivationStep;
-  auto fType = VectorType::get({step}, f32);
-  auto iType = VectorType::get({step}, b.getI32Type());
-  auto qType = VectorType::get({step}, b.getI8Type());
-  auto xType = VectorType::get({step}, kern.xElem);
-  int64_t blocksPerGroup = kern.groupSize / q.block;
-  int64_t numGroups = kern.k / kern.groupSize;
-  auto fConst = [&](ImplicitLocOpBuilder &cb, float v) -> Value {
+namespace {
+/// The code of emitQuantizeActivations: per row of x, per group and block
+/// of q.block codes, max|x| in one pass and the codes in a second.
+struct ActivationQuantizer {
+  const MatmulKernel &kern;
+  const Int8Kernel &q;
+  static constexpr int64_t step = kActivationStep;
+  Type f32;
+  VectorType fType, iType, qType, xType;
+  int64_t blocksPerGroup, numGroups;
+
+  ActivationQuantizer(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
+                      const Int8Kernel &q)
+      : kern(kern), q(q), f32(b.getF32Type()) {
+    fType = VectorType::get({step}, f32);
+    iType = VectorType::get({step}, b.getI32Type());
+    qType = VectorType::get({step}, b.getI8Type());
+    xType = VectorType::get({step}, kern.xElem);
+    blocksPerGroup = kern.groupSize / q.block;
+    numGroups = kern.k / kern.groupSize;
+  }
+
+  Value fConst(ImplicitLocOpBuilder &cb, float v) {
     return arith::ConstantOp::create(cb, cb.getF32FloatAttr(v));
-  };
-  auto fSplat = [&](ImplicitLocOpBuilder &cb, float v) -> Value {
+  }
+  Value fSplat(ImplicitLocOpBuilder &cb, float v) {
     return arith::ConstantOp::create(
         cb, DenseElementsAttr::get(fType, cb.getF32FloatAttr(v)));
-  };
-  // for (k = k0; k < k0 + q.block; k += step) carried = body(k, carried).
-  auto overSteps = [&](ImplicitLocOpBuilder &cb, Value k0, ValueRange init,
-                       function_ref<SmallVector<Value>(ImplicitLocOpBuilder &,
-                                                       Value, ValueRange)>
-                           body) -> SmallVector<Value> {
+  }
+  Value loadX(ImplicitLocOpBuilder &cb, Value m, Value k) {
+    return toF32(cb,
+                 vector::LoadOp::create(cb, xType, kern.x, ValueRange{m, k}));
+  }
+
+  /// for (k = k0; k < k0 + q.block; k += step) carried = body(k, carried).
+  SmallVector<Value>
+  overSteps(ImplicitLocOpBuilder &cb, Value k0, ValueRange init,
+            function_ref<SmallVector<Value>(ImplicitLocOpBuilder &, Value,
+                                            ValueRange)>
+                body) {
     auto loop = scf::ForOp::create(
         cb, cIndex(cb, 0), cIndex(cb, q.block), cIndex(cb, step), init,
         [&](OpBuilder &sob, Location sloc, Value i, ValueRange carried) {
@@ -45,14 +62,69 @@ void qnt::emitQuantizeActivations(ImplicitLocOpBuilder &b,
               sb, body(sb, arith::AddIOp::create(sb, k0, i), carried));
         });
     return SmallVector<Value>(loop.getResults());
-  };
-  // One row of x; the rows of a prompt are split across threads.
-  auto quantizeRow = [&](OpBuilder &ob, Location loc, Value m) {
+  }
+
+  /// Block i of group g of row m: its codes and scale sx stored; returns
+  /// `sum` plus sx * (sum of its codes) when the kernel needs the sums.
+  Value quantizeBlock(ImplicitLocOpBuilder &cb, Value m, Value g, Value i,
+                      Value sum) {
+    Value block = arith::AddIOp::create(
+        cb, arith::MulIOp::create(cb, g, cIndex(cb, blocksPerGroup)), i);
+    Value k0 = arith::MulIOp::create(cb, block, cIndex(cb, q.block));
+    Value amax =
+        overSteps(cb, k0, ValueRange{fConst(cb, 0.0f)},
+                  [&](ImplicitLocOpBuilder &sb, Value k,
+                      ValueRange carried) -> SmallVector<Value> {
+                    // NaN-propagating: a NaN in x makes the block's scale
+                    // NaN, and so the outputs of its row, as with f32
+                    // activations (it would otherwise be clamped to a
+                    // silent -127).
+                    Value stepMax = vector::ReductionOp::create(
+                        sb, vector::CombiningKind::MAXIMUMF,
+                        math::AbsFOp::create(sb, loadX(sb, m, k)));
+                    return {arith::MaximumFOp::create(sb, carried[0], stepMax)};
+                  })[0];
+    // 127 / max|x|, or 0 for an all-zero block (no inf).
+    Value positive = arith::CmpFOp::create(cb, arith::CmpFPredicate::OGT, amax,
+                                           fConst(cb, 0));
+    Value inv = arith::SelectOp::create(
+        cb, positive, arith::DivFOp::create(cb, fConst(cb, 127.0f), amax),
+        fConst(cb, 0.0f));
+    Value invV = vector::BroadcastOp::create(cb, fType, inv);
+    Value total = overSteps(
+        cb, k0,
+        ValueRange{arith::ConstantOp::create(cb, cb.getI32IntegerAttr(0))},
+        [&](ImplicitLocOpBuilder &sb, Value k,
+            ValueRange carried) -> SmallVector<Value> {
+          Value scaled = arith::MulFOp::create(sb, loadX(sb, m, k), invV);
+          // The clamp only guards against rounding at the top end
+          // (x * (127 / amax) may exceed 127 by an ulp).
+          scaled = arith::MinNumFOp::create(
+              sb, arith::MaxNumFOp::create(sb, scaled, fSplat(sb, -127.0f)),
+              fSplat(sb, 127.0f));
+          Value ints = arith::FPToSIOp::create(
+              sb, iType, math::RoundEvenOp::create(sb, scaled));
+          vector::StoreOp::create(sb, arith::TruncIOp::create(sb, qType, ints),
+                                  q.xq, ValueRange{m, k});
+          if (!q.needsSums)
+            return {carried[0]};
+          return {
+              arith::AddIOp::create(sb, carried[0],
+                                    vector::ReductionOp::create(
+                                        sb, vector::CombiningKind::ADD, ints))};
+        })[0];
+    Value sx = arith::DivFOp::create(cb, amax, fConst(cb, 127.0f));
+    memref::StoreOp::create(cb, sx, q.xScales, ValueRange{m, block});
+    if (!q.needsSums)
+      return sum;
+    return arith::AddFOp::create(
+        cb, sum,
+        arith::MulFOp::create(cb, sx, arith::SIToFPOp::create(cb, f32, total)));
+  }
+
+  /// One row of x; the rows of a prompt are split across threads.
+  void quantizeRow(OpBuilder &ob, Location loc, Value m) {
     ImplicitLocOpBuilder mb(loc, ob);
-    auto loadX = [&](ImplicitLocOpBuilder &cb, Value k) {
-      return toF32(cb,
-                   vector::LoadOp::create(cb, xType, kern.x, ValueRange{m, k}));
-    };
     scf::ForOp::create(
         mb, cIndex(mb, 0), cIndex(mb, numGroups), cIndex(mb, 1), ValueRange{},
         [&](OpBuilder &gob, Location gloc, Value g, ValueRange) {
@@ -62,110 +134,55 @@ void qnt::emitQuantizeActivations(ImplicitLocOpBuilder &b,
               ValueRange{fConst(gb, 0.0f)},
               [&](OpBuilder &bob, Location bloc, Value i, ValueRange sum) {
                 ImplicitLocOpBuilder cb(bloc, bob);
-                Value block = arith::AddIOp::create(
-                    cb,
-                    arith::MulIOp::create(cb, g, cIndex(cb, blocksPerGroup)),
-                    i);
-                Value k0 =
-                    arith::MulIOp::create(cb, block, cIndex(cb, q.block));
-                Value amax =
-                    overSteps(cb, k0, ValueRange{fConst(cb, 0.0f)},
-                              [&](ImplicitLocOpBuilder &sb, Value k,
-                                  ValueRange carried) -> SmallVector<Value> {
-                                // NaN-propagating: a NaN in x makes the block's
-                                // scale NaN, and so the outputs of its row, as
-                                // with f32 activations (it would otherwise be
-                                // clamped to a silent -127).
-                                Value stepMax = vector::ReductionOp::create(
-                                    sb, vector::CombiningKind::MAXIMUMF,
-                                    math::AbsFOp::create(sb, loadX(sb, k)));
-                                return {arith::MaximumFOp::create(
-                                    sb, carried[0], stepMax)};
-                              })[0];
-                // 127 / max|x|, or 0 for an all-zero block (no inf).
-                Value positive = arith::CmpFOp::create(
-                    cb, arith::CmpFPredicate::OGT, amax, fConst(cb, 0));
-                Value inv = arith::SelectOp::create(
-                    cb, positive,
-                    arith::DivFOp::create(cb, fConst(cb, 127.0f), amax),
-                    fConst(cb, 0.0f));
-                Value invV = vector::BroadcastOp::create(cb, fType, inv);
-                Value total = overSteps(
-                    cb, k0,
-                    ValueRange{
-                        arith::ConstantOp::create(cb, cb.getI32IntegerAttr(0))},
-                    [&](ImplicitLocOpBuilder &sb, Value k,
-                        ValueRange carried) -> SmallVector<Value> {
-                      Value scaled =
-                          arith::MulFOp::create(sb, loadX(sb, k), invV);
-                      // The clamp only guards against rounding at the
-                      // top end (x * (127 / amax) may exceed 127 by an
-                      // ulp).
-                      scaled = arith::MinNumFOp::create(
-                          sb,
-                          arith::MaxNumFOp::create(sb, scaled,
-                                                   fSplat(sb, -127.0f)),
-                          fSplat(sb, 127.0f));
-                      Value ints = arith::FPToSIOp::create(
-                          sb, iType, math::RoundEvenOp::create(sb, scaled));
-                      vector::StoreOp::create(
-                          sb, arith::TruncIOp::create(sb, qType, ints), q.xq,
-                          ValueRange{m, k});
-                      if (!q.needsSums)
-                        return {carried[0]};
-                      return {arith::AddIOp::create(
-                          sb, carried[0],
-                          vector::ReductionOp::create(
-                              sb, vector::CombiningKind::ADD, ints))};
-                    })[0];
-                Value sx = arith::DivFOp::create(cb, amax, fConst(cb, 127.0f));
-                memref::StoreOp::create(cb, sx, q.xScales,
-                                        ValueRange{m, block});
-                Value next = sum[0];
-                if (q.needsSums)
-                  next = arith::AddFOp::create(
-                      cb, sum[0],
-                      arith::MulFOp::create(
-                          cb, sx, arith::SIToFPOp::create(cb, f32, total)));
-                scf::YieldOp::create(cb, next);
+                scf::YieldOp::create(cb, quantizeBlock(cb, m, g, i, sum[0]));
               });
           if (q.needsSums)
             memref::StoreOp::create(gb, blocks.getResult(0), q.xSums,
                                     ValueRange{m, g});
           scf::YieldOp::create(gb);
         });
-  };
-  auto serial = [&](OpBuilder &ob, Location loc) {
-    scf::ForOp::create(ob, loc, cIndex(b, 0), kern.m, cIndex(b, 1),
-                       ValueRange{},
-                       [&](OpBuilder &fb, Location floc, Value m, ValueRange) {
-                         quantizeRow(fb, floc, m);
-                         scf::YieldOp::create(fb, floc);
-                       });
-  };
-  if (!kern.parallel) {
-    serial(b, b.getLoc());
-    return;
   }
-  // A single row (a decoding step) stays on this thread: a parallel region
-  // would cost more than the row.
-  Value several =
-      arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, kern.m, cIndex(b, 1));
-  scf::IfOp::create(
-      b, several,
-      [&](OpBuilder &tb, Location tloc) {
-        scf::ParallelOp::create(
-            tb, tloc, ValueRange{cIndex(b, 0)}, ValueRange{kern.m},
-            ValueRange{cIndex(b, 1)},
-            [&](OpBuilder &pb, Location ploc, ValueRange ivs) {
-              quantizeRow(pb, ploc, ivs[0]);
-            });
-        scf::YieldOp::create(tb, tloc);
-      },
-      [&](OpBuilder &eb, Location eloc) {
-        serial(eb, eloc);
-        scf::YieldOp::create(eb, eloc);
-      });
+
+  void emit(ImplicitLocOpBuilder &b) {
+    auto serial = [&](OpBuilder &ob, Location loc) {
+      scf::ForOp::create(
+          ob, loc, cIndex(b, 0), kern.m, cIndex(b, 1), ValueRange{},
+          [&](OpBuilder &fb, Location floc, Value m, ValueRange) {
+            quantizeRow(fb, floc, m);
+            scf::YieldOp::create(fb, floc);
+          });
+    };
+    if (!kern.parallel) {
+      serial(b, b.getLoc());
+      return;
+    }
+    // A single row (a decoding step) stays on this thread: a parallel region
+    // would cost more than the row.
+    Value several = arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, kern.m,
+                                          cIndex(b, 1));
+    scf::IfOp::create(
+        b, several,
+        [&](OpBuilder &tb, Location tloc) {
+          scf::ParallelOp::create(
+              tb, tloc, ValueRange{cIndex(b, 0)}, ValueRange{kern.m},
+              ValueRange{cIndex(b, 1)},
+              [&](OpBuilder &pb, Location ploc, ValueRange ivs) {
+                quantizeRow(pb, ploc, ivs[0]);
+              });
+          scf::YieldOp::create(tb, tloc);
+        },
+        [&](OpBuilder &eb, Location eloc) {
+          serial(eb, eloc);
+          scf::YieldOp::create(eb, eloc);
+        });
+  }
+};
+} // namespace
+
+void qnt::emitQuantizeActivations(ImplicitLocOpBuilder &b,
+                                  const MatmulKernel &kern,
+                                  const Int8Kernel &q) {
+  ActivationQuantizer(b, kern, q).emit(b);
 }
 
 namespace {
