@@ -616,3 +616,32 @@ LogicalResult qnt::lowerPackCacheRowsToVector(PackCacheRowsOp op,
   replaceWithBuffer(b, op, out);
   return success();
 }
+
+namespace {
+struct LowerAttention final : OpRewritePattern<AttentionOp> {
+  LowerAttention(MLIRContext *ctx, int64_t lanes, bool parallel)
+      : OpRewritePattern(ctx), lanes(lanes), parallel(parallel) {}
+  LogicalResult matchAndRewrite(AttentionOp op,
+                                PatternRewriter &rewriter) const override {
+    return lowerAttentionToVector(op, lanes, parallel);
+  }
+  int64_t lanes;
+  bool parallel;
+};
+
+struct LowerPackCacheRows final : OpRewritePattern<PackCacheRowsOp> {
+  LowerPackCacheRows(MLIRContext *ctx, int64_t lanes)
+      : OpRewritePattern(ctx), lanes(lanes) {}
+  LogicalResult matchAndRewrite(PackCacheRowsOp op,
+                                PatternRewriter &rewriter) const override {
+    return lowerPackCacheRowsToVector(op, lanes);
+  }
+  int64_t lanes;
+};
+} // namespace
+
+void qnt::populateQntAttentionToVectorPatterns(RewritePatternSet &patterns,
+                                               int64_t lanes, bool parallel) {
+  patterns.add<LowerAttention>(patterns.getContext(), lanes, parallel);
+  patterns.add<LowerPackCacheRows>(patterns.getContext(), lanes);
+}

@@ -6,7 +6,12 @@
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "qnt/Conversion/Common.h"
 #include "qnt/IR/QntOps.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Rewrite/FrozenRewritePatternSet.h"
+#include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/STLFunctionalExtras.h"
+#include <string>
+#include <tuple>
 #include <optional>
 
 namespace mlir::qnt {
@@ -250,6 +255,89 @@ void quantizeActivations(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
 
 /// The code offset of the integer kernels (Int8Kernel::flip and offset).
 void setCodeOffset(Int8Kernel &q, const MatmulKernel &kern, bool zeroPoints);
+
+//===----------------------------------------------------------------------===//
+// The lowering of a module and its pattern families
+//===----------------------------------------------------------------------===//
+
+/// What the CPU lowering of one module shares between its ops: the options
+/// of convert-qnt-to-vector, the payload of each qnt.constant and the
+/// compile-time copies of its codes in the kernels' layouts (made once per
+/// constant, read by every op of it), and x quantized once per input. The
+/// patterns of the families below lower one op each through it, in program
+/// order (applyInProgramOrder).
+class CpuLowering {
+public:
+  // The pass options (Passes.td, convert-qnt-to-vector).
+  int64_t chunk = 16, rowsPerTile = 4, colsPerTile = 4, streams = 1,
+          actBlock = 0;
+  bool parallel = false, prefetch = true, columnKernels = true;
+  std::string activations = "f32", intDot = "generic";
+
+  /// The payload of the qnt.constant that `packed` comes from (made once),
+  /// or an error on `user`.
+  FailureOr<Payload> payloadFor(Operation *user, Value packed);
+  /// The column copy a matmul made of `packed`'s constant, or null.
+  const ColumnCopy *columnCopyOf(Value packed) const;
+
+  LogicalResult lowerMatmul(MatmulOp op, const Payload &payload);
+  LogicalResult lowerDequantize(DequantizeOp op, const Payload &payload);
+  LogicalResult lowerGatherRows(GatherRowsOp op, const Payload &payload);
+  /// qnt.gather_rows of a table whose column copy a matmul made (a tied
+  /// classifier): rows decoded from that copy, so no other copy of the
+  /// codes stays in the library.
+  void lowerGatherRowsFromColumns(GatherRowsOp op, const ColumnCopy &copy);
+
+private:
+  /// lowerMatmul with activations=i8 through the column kernels.
+  LogicalResult lowerColumnMatmul(MatmulOp op, MatmulKernel &kern,
+                                  int64_t block, const Payload &payload);
+  /// Codes in the kernels' plane-major layout, made once per qnt.constant.
+  FailureOr<Value> planeMajorCodesFor(ConstantOp op, int64_t groupSize,
+                                      int64_t lanes);
+  /// quantizeActivations, or the buffers of an earlier matmul of `input`.
+  void quantizeOnce(ImplicitLocOpBuilder &b, Value input,
+                    const MatmulKernel &kern, Int8Kernel &q);
+
+  llvm::DenseMap<Operation *, Payload> payloads;
+  llvm::DenseMap<Operation *, Value> planeMajorCodes;
+  /// Codes in the activations=i8 kernels' layout, made once per qnt.constant.
+  llvm::DenseMap<Operation *, Value> int8Codes;
+  /// The column kernels' copies of weight constants (makeColumnCopy).
+  llvm::DenseMap<Operation *, ColumnCopy> columnCopies;
+  /// x quantized for int8 activations, per input tensor, x block and group
+  /// (for the sums): matmuls of one input (q, k and v; gate and up) share
+  /// it. The buffers were filled before the first of them, in its block.
+  struct QuantizedX {
+    Block *block;
+    Value xq, xScales, xSums;
+  };
+  llvm::DenseMap<std::tuple<Value, int64_t, int64_t>, QuantizedX> quantizedX;
+};
+
+/// qnt.matmul: the column kernels, or the row kernels with int8 or f32 x
+/// (Matmul.cpp).
+void populateQntMatmulToVectorPatterns(RewritePatternSet &patterns,
+                                       CpuLowering &lowering);
+
+/// qnt.dequantize and qnt.gather_rows, element by element (Tables.cpp). A
+/// gather reads a column kernel's copy of its table when one exists, so
+/// these run after the matmul patterns.
+void populateQntTableToVectorPatterns(RewritePatternSet &patterns,
+                                      CpuLowering &lowering);
+
+/// qnt.attention and qnt.pack_cache_rows (Attention.cpp), `lanes` f32 lanes
+/// at most, heads across threads when `parallel`.
+void populateQntAttentionToVectorPatterns(RewritePatternSet &patterns,
+                                          int64_t lanes, bool parallel);
+
+/// Applies `patterns` to the ops nested in `root` that one of them is for,
+/// each once, in program order (not to the ops they create): the lowerings
+/// share state in that order (x quantized before its first matmul, a copy
+/// of the codes made by the first op of a constant). Fails when a pattern
+/// fails (it has reported why on its op).
+LogicalResult applyInProgramOrder(Operation *root,
+                                  const FrozenRewritePatternSet &patterns);
 
 /// Replaces `op` (on tensors) by loops over memrefs that visit only the live
 /// positions of the cache: `lanes` f32 lanes per vector (at most; the head
