@@ -4,7 +4,7 @@
 // buckets and the GEMM per layer), is lowered to sm_80 PTX and assembled by
 // ptxas for sm_80 and sm_90 with -v: each must succeed with 0 bytes of spill
 // stores and loads (ptx_tool.py exits 1 otherwise; FileCheck checks every
-// line). The register counts go into docs/PERFORMANCE.md ("GPU kernels").
+// line). The register counts are in docs/PERFORMANCE.md ("GPU kernels").
 // REQUIRES: ptxas
 // RUN: quant-opt %s --pass-pipeline="builtin.module(convert-qnt-to-gpu,one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map},gpu-launch-sink-index-computations,gpu-kernel-outlining,symbol-dce)" \
 // RUN:   | quant-opt --gpu-lower-to-nvvm-pipeline="cubin-chip=sm_80 cubin-features=+ptx80 cubin-format=isa opt-level=3" -o %t.ptx.mlir
