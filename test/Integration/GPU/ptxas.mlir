@@ -8,7 +8,7 @@
 // REQUIRES: ptxas
 // RUN: quant-opt %s --pass-pipeline="builtin.module(convert-qnt-to-gpu,one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map},gpu-launch-sink-index-computations,gpu-kernel-outlining,symbol-dce)" \
 // RUN:   | quant-opt --gpu-lower-to-nvvm-pipeline="cubin-chip=sm_80 cubin-features=+ptx80 cubin-format=isa opt-level=3" -o %t.ptx.mlir
-// RUN: %python %S/ptx_tool.py ptxas --arch sm_80 --arch sm_90 < %t.ptx.mlir | FileCheck %s
+// RUN: %python %helpers/ptx_tool.py ptxas --arch sm_80 --arch sm_90 < %t.ptx.mlir | FileCheck %s
 
 // CHECK: OK q4096x4096_int4_g128_kernel sm_80: {{[0-9]+}} registers, 0 bytes spill stores, 0 bytes spill loads, {{[0-9]+}} bytes smem
 // CHECK-NEXT: OK q4096x4096_int4_g128_kernel sm_90: {{[0-9]+}} registers, 0 bytes spill stores, 0 bytes spill loads, {{[0-9]+}} bytes smem
