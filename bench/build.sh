@@ -14,7 +14,7 @@ OUT=${1:-$BUILD/bench}
 shift || true
 LLVM=/usr/lib/llvm-22
 PY=/usr/bin/python3
-# Default kernel options of the table (see docs/PERFORMANCE.md, "Tuning"):
+# Default kernel options of the table (docs/PERFORMANCE.md, "Kernels"):
 # those quant-compile picks for this CPU (16-lane chunks on 4x4 tiles with
 # AVX-512, 8-lane chunks on 2x4 tiles without).
 if grep -qw avx512f /proc/cpuinfo; then HOST_OPTS=chunk=16,rows-per-tile=4,cols-per-tile=4

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Time of one decoding step with and without qnt-vectorize-linalg
-# (docs/PERFORMANCE.md, "The rest of the function"). Usage:
+# (docs/COMPILING.md, "The rest of the function"; the last run is
+# bench/results/2026-11-23-vectorize-linalg-zen3.md). Usage:
 #   bench/vectorize_linalg.sh MODEL.bin [ROUNDS=7] [STEPS=200] [quant-compile flags...]
 # Compiles MODEL twice (--vectorize-linalg=true/false), then runs quant-run
 # --time on the two libraries alternately, ROUNDS times each, and prints each

@@ -44,10 +44,10 @@ for target in "${targets[@]}"; do
     mkdir -p "$seeds"
     case $name in
       gguf-fuzzer)
-        /usr/bin/python3 test/tools/quant-import/Inputs/make_bad_gguf.py "$seeds/gguf" >/dev/null &&
+        /usr/bin/python3 test/helpers/make_bad_gguf.py "$seeds/gguf" >/dev/null &&
           cp "$seeds/gguf/good.gguf" "$seeds/gguf/vocab-size.gguf" "$corpus/" ;;
       hf-fuzzer)
-        /usr/bin/python3 test/tools/quant-import/Inputs/make_bad_hf.py "$seeds/hf" >/dev/null &&
+        /usr/bin/python3 test/helpers/make_bad_hf.py "$seeds/hf" >/dev/null &&
           cat "$seeds/hf/good/config.json" <(printf '\0') "$seeds/hf/good/model.safetensors" > "$corpus/good" ;;
       llama2c-fuzzer)
         /usr/bin/python3 scripts/make_tiny_llama.py "$seeds/tiny.bin" >/dev/null &&

@@ -10,7 +10,7 @@ The weights are random (fixed seed) with the statistics of a trained model's
 --unshared stores a separate classifier after the RoPE tables and writes
 vocab_size negated, as llama2.c does. Used by the demo, by tests that must run
 without ../shared/models, and for a synthetic model of 1.1 billion parameters
-(docs/PERFORMANCE.md):
+(docs/PERFORMANCE.md, "Compile time and memory"):
   make_tiny_llama.py OUT --dim 2048 --hidden 5632 --layers 22 --heads 32
                          --kv-heads 4 --vocab 32000 --seq 2048 --unshared
 """

@@ -6,6 +6,8 @@
 #                               and 30 s of every fuzz target (scripts/fuzz.sh);
 #                               what CI runs (.ci/run)
 # Ends with one line "N passed, N failed, N skipped" for CI (all stages).
+# lit parameters go through LIT_OPTS: LIT_OPTS="--param long=0" skips the
+# tests that take over a minute, which run by default (docs/TESTING.md).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 sanitize=0

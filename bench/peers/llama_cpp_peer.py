@@ -11,7 +11,7 @@
 
 MODEL.bin is a llama2.c checkpoint (legacy version 0: seven int32 header
 fields, then float32 tensors; see scripts/make_tiny_llama.py and
-test/Integration/Llama2c/llama2c_ref.py). `convert` writes an F32 GGUF of
+test/helpers/llama2c_ref.py). `convert` writes an F32 GGUF of
 architecture "llama" with the gguf package and quantizes it with llama.cpp's
 own quantizer. `check` runs llama.cpp greedily from BOS on the F32 GGUF and
 compares tokens and logits with llama2c_ref.py. `bench` prints one line per
@@ -44,7 +44,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_VENV = REPO / "build" / "peers-venv"
-REFERENCE = REPO / "test" / "Integration" / "Llama2c" / "llama2c_ref.py"
+REFERENCE = REPO / "test" / "helpers" / "llama2c_ref.py"
 SYSTEM_PYTHON = "/usr/bin/python3"
 
 # Pinned so that the low-level API used below (llama_batch, llama_get_memory,

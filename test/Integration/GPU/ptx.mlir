@@ -6,7 +6,7 @@
 // RUN: FileCheck %s --check-prefix=GPU < %t.gpu.mlir
 // RUN: quant-opt %t.gpu.mlir --gpu-lower-to-nvvm-pipeline="cubin-chip=sm_80 cubin-features=+ptx80 cubin-format=isa opt-level=3" --mlir-print-ir-before=gpu-module-to-binary -o %t.ptx.mlir 2> %t.nvvm.mlir
 // RUN: FileCheck %s --check-prefix=NVVM < %t.nvvm.mlir
-// RUN: %python %S/ptx_tool.py extract < %t.ptx.mlir | FileCheck %s --check-prefix=PTX
+// RUN: %python %helpers/ptx_tool.py extract < %t.ptx.mlir | FileCheck %s --check-prefix=PTX
 
 // Host side: the weights are 4096 x 512 i32 words; every kernel gets them,
 // the f16 scales, x and the output, and nothing of size 4096 x 4096 float.

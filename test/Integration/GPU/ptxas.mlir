@@ -4,11 +4,11 @@
 // buckets and the GEMM per layer), is lowered to sm_80 PTX and assembled by
 // ptxas for sm_80 and sm_90 with -v: each must succeed with 0 bytes of spill
 // stores and loads (ptx_tool.py exits 1 otherwise; FileCheck checks every
-// line). The register counts go into docs/PERFORMANCE.md ("GPU kernels").
+// line). The register counts are in docs/PERFORMANCE.md ("GPU kernels").
 // REQUIRES: ptxas
 // RUN: quant-opt %s --pass-pipeline="builtin.module(convert-qnt-to-gpu,one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map},gpu-launch-sink-index-computations,gpu-kernel-outlining,symbol-dce)" \
 // RUN:   | quant-opt --gpu-lower-to-nvvm-pipeline="cubin-chip=sm_80 cubin-features=+ptx80 cubin-format=isa opt-level=3" -o %t.ptx.mlir
-// RUN: %python %S/ptx_tool.py ptxas --arch sm_80 --arch sm_90 < %t.ptx.mlir | FileCheck %s
+// RUN: %python %helpers/ptx_tool.py ptxas --arch sm_80 --arch sm_90 < %t.ptx.mlir | FileCheck %s
 
 // CHECK: OK q4096x4096_int4_g128_kernel sm_80: {{[0-9]+}} registers, 0 bytes spill stores, 0 bytes spill loads, {{[0-9]+}} bytes smem
 // CHECK-NEXT: OK q4096x4096_int4_g128_kernel sm_90: {{[0-9]+}} registers, 0 bytes spill stores, 0 bytes spill loads, {{[0-9]+}} bytes smem

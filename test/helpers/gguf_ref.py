@@ -17,7 +17,7 @@ import sys
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "HuggingFace"))
+sys.path.insert(0, HERE)
 import hf_ref  # noqa: E402
 import hf_writer  # noqa: E402
 

@@ -12,6 +12,7 @@ shared memory, and with --table a markdown table of the same.
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -101,7 +102,8 @@ def main():
     sub.add_parser("extract")
     a = sub.add_parser("ptxas")
     a.add_argument("--arch", action="append", required=True)
-    a.add_argument("--ptxas", default="/usr/local/cuda/bin/ptxas")
+    a.add_argument("--ptxas", default=shutil.which("ptxas") or "/usr/local/cuda/bin/ptxas",
+                   help="default: ptxas on PATH (lit puts the CUDA toolkit's bin there)")
     a.add_argument("--table", action="store_true")
     args = p.parse_args()
     return extract(args) if args.cmd == "extract" else ptxas(args)
