@@ -7,6 +7,7 @@
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "mlir/Rewrite/FrozenRewritePatternSet.h"
 #include "qnt/IR/QntOps.h"
 
 namespace mlir::qnt {
@@ -53,6 +54,14 @@ Value allocMatmulResult(ImplicitLocOpBuilder &b, MatmulOp op);
 /// code writes (a restrict, writable bufferization.to_tensor), and erases
 /// `op`.
 void replaceWithBuffer(ImplicitLocOpBuilder &b, Operation *op, Value buffer);
+
+/// Applies `patterns` to the ops nested in `root` that one of them is for,
+/// each once, in program order (not to the ops they create): the lowerings
+/// share state in that order (convert-qnt-to-vector: x quantized before its
+/// first matmul, a copy of the codes made by the first op of a constant). Fails
+/// when a pattern fails (it has reported why on its op).
+LogicalResult applyInProgramOrder(Operation *root,
+                                  const FrozenRewritePatternSet &patterns);
 
 } // namespace mlir::qnt
 

@@ -7,6 +7,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/TypeUtilities.h"
+#include "mlir/Rewrite/PatternApplicator.h"
 
 using namespace mlir;
 using namespace mlir::qnt;
@@ -118,8 +119,8 @@ Value qnt::to2D(ImplicitLocOpBuilder &b, Value memref) {
   if (rank == 2)
     return memref;
   if (rank == 1) {
-    auto outType = MemRefType::get({1, type.getDimSize(0)},
-                                   type.getElementType());
+    auto outType =
+        MemRefType::get({1, type.getDimSize(0)}, type.getElementType());
     return memref::ExpandShapeOp::create(
         b, outType, memref, ArrayRef<ReassociationIndices>{{0, 1}},
         ArrayRef<OpFoldResult>{b.getIndexAttr(1),
@@ -131,7 +132,6 @@ Value qnt::to2D(ImplicitLocOpBuilder &b, Value memref) {
   return memref::CollapseShapeOp::create(
       b, memref, ArrayRef<ReassociationIndices>{lead, {rank - 1}});
 }
-
 
 FailureOr<ArrayRef<char>> qnt::readCodeBytes(ConstantOp op,
                                              SmallVectorImpl<char> &storage) {
@@ -170,4 +170,24 @@ void qnt::replaceWithBuffer(ImplicitLocOpBuilder &b, Operation *op,
       /*writable=*/true);
   op->getResult(0).replaceAllUsesWith(result);
   op->erase();
+}
+
+LogicalResult
+qnt::applyInProgramOrder(Operation *root,
+                         const FrozenRewritePatternSet &patterns) {
+  const auto &roots = patterns.getOpSpecificNativePatterns();
+  SmallVector<Operation *> ops;
+  root->walk([&](Operation *op) {
+    if (roots.count(op->getName()))
+      ops.push_back(op);
+  });
+  PatternApplicator applicator(patterns);
+  applicator.applyDefaultCostModel();
+  PatternRewriter rewriter(root->getContext());
+  for (Operation *op : ops) {
+    rewriter.setInsertionPoint(op);
+    if (failed(applicator.matchAndRewrite(op, rewriter)))
+      return failure();
+  }
+  return success();
 }

@@ -331,13 +331,6 @@ void populateQntTableToVectorPatterns(RewritePatternSet &patterns,
 void populateQntAttentionToVectorPatterns(RewritePatternSet &patterns,
                                           int64_t lanes, bool parallel);
 
-/// Applies `patterns` to the ops nested in `root` that one of them is for,
-/// each once, in program order (not to the ops they create): the lowerings
-/// share state in that order (x quantized before its first matmul, a copy
-/// of the codes made by the first op of a constant). Fails when a pattern
-/// fails (it has reported why on its op).
-LogicalResult applyInProgramOrder(Operation *root,
-                                  const FrozenRewritePatternSet &patterns);
 
 /// Replaces `op` (on tensors) by loops over memrefs that visit only the live
 /// positions of the cache: `lanes` f32 lanes per vector (at most; the head

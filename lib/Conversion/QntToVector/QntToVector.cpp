@@ -56,26 +56,6 @@ const ColumnCopy *CpuLowering::columnCopyOf(Value packed) const {
   return it == columnCopies.end() ? nullptr : &it->second;
 }
 
-LogicalResult
-qnt::applyInProgramOrder(Operation *root,
-                         const FrozenRewritePatternSet &patterns) {
-  const auto &roots = patterns.getOpSpecificNativePatterns();
-  SmallVector<Operation *> ops;
-  root->walk([&](Operation *op) {
-    if (roots.count(op->getName()))
-      ops.push_back(op);
-  });
-  PatternApplicator applicator(patterns);
-  applicator.applyDefaultCostModel();
-  PatternRewriter rewriter(root->getContext());
-  for (Operation *op : ops) {
-    rewriter.setInsertionPoint(op);
-    if (failed(applicator.matchAndRewrite(op, rewriter)))
-      return failure();
-  }
-  return success();
-}
-
 namespace {
 struct ConvertQntToVector final
     : qnt::impl::ConvertQntToVectorPassBase<ConvertQntToVector> {
