@@ -733,39 +733,11 @@ std::string mlir::qnt::readGgufModel(const GgufFile &gguf,
   WeightTensor tokens = get("token_embd.weight", {c.vocab, d});
   if (!error.empty())
     return error;
+  // A packed table stays packed: the model reads it with qnt.gather_rows.
   w.tokenEmbedding = tokens;
-  if (tokens.isPacked()) {
-    // The lookup reads rows of floats: the dequantized table, once.
-    auto *table = reinterpret_cast<float *>(data.allocate(c.vocab * d * 4));
-    size_t rowBytes = packedRowBytes(d, tokens.bits);
-    int64_t groups = d / tokens.groupSize;
-    int64_t scaleBytes = elementBytes(tokens.type);
-    std::vector<int8_t> row(d);
-    std::vector<uint8_t> unsignedRow(d);
-    for (int64_t r = 0; r < c.vocab; ++r) {
-      const auto *packedRow =
-          reinterpret_cast<const uint8_t *>(tokens.data) + r * rowBytes;
-      if (tokens.isSigned)
-        unpackSigned(packedRow, d, tokens.bits, row.data());
-      else
-        unpackUnsigned(packedRow, d, tokens.bits, unsignedRow.data());
-      for (int64_t j = 0; j < d; ++j) {
-        int64_t at = (r * groups + j / tokens.groupSize) * scaleBytes;
-        float code = tokens.isSigned ? row[j] : unsignedRow[j];
-        float value =
-            scaleAt(tokens.type, static_cast<const char *>(tokens.scales) + at) *
-            code;
-        if (tokens.offsets)
-          value += scaleAt(tokens.type,
-                           static_cast<const char *>(tokens.offsets) + at);
-        table[r * d + j] = value;
-      }
-    }
-    w.tokenEmbedding = WeightTensor(table);
-  }
   w.classifier = gguf.tensors.count("output.weight")
                      ? get("output.weight", {c.vocab, d})
-                     : (tokens.isPacked() ? tokens : w.tokenEmbedding);
+                     : tokens;
   bool biases = arch == "qwen2";
   for (int64_t l = 0; l < c.layers; ++l) {
     std::string p = "blk." + std::to_string(l) + ".";

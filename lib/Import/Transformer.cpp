@@ -92,6 +92,16 @@ public:
         return c;
       return arith::ExtFOp::create(b, loc, tensor(shape), c);
     }
+    return DequantizeOp::create(b, loc, tensor(shape),
+                                packedWeight(name, w, shape));
+  }
+
+  /// The qnt.constant of a weight `w` quantized by the file's producer (GGUF
+  /// blocks): what weight() dequantizes, and what the token embedding's
+  /// qnt.gather_rows reads.
+  Value packedWeight(const Twine &name, const WeightTensor &w,
+                     ArrayRef<int64_t> shape) {
+    Location loc = named(name);
     MLIRContext *ctx = b.getContext();
     int64_t groups = shape[1] / w.groupSize;
     auto scheme = SchemeAttr::get(
@@ -110,9 +120,8 @@ public:
       offsets = blob(
           name + ".offsets", w.offsets,
           RankedTensorType::get({shape[0], groups}, elementType(w.type)));
-    Value packed = ConstantOp::create(b, loc, type, codes, scales,
-                                      ElementsAttr(), offsets);
-    return DequantizeOp::create(b, loc, tensor(shape), packed);
+    return ConstantOp::create(b, loc, type, codes, scales, ElementsAttr(),
+                              offsets);
   }
 
   Value f32Const(float v) {
@@ -383,8 +392,12 @@ public:
   }
 
   /// x[rows, dim]: the embedding rows of tokens[0 .. rows), each id clamped
-  /// to the vocabulary.
+  /// to the vocabulary. A packed table (GGUF blocks) is read with
+  /// qnt.gather_rows, which decodes only the rows asked for: the library
+  /// never holds the table in floats.
   Value embed(Value tokens, Value embedding) {
+    if (isa<PackedType>(embedding.getType()))
+      return GatherRowsOp::create(b, tensor({kDyn, c.dim}), embedding, tokens);
     MLIRContext *ctx = b.getContext();
     AffineExpr r, j;
     bindDims(ctx, r, j);
@@ -476,10 +489,24 @@ OwningOpRef<ModuleOp> mlir::qnt::buildTransformer(MLIRContext *context,
 
   StepBuilder s(b, c, file);
   Weights w;
-  w.embedding = s.weight("token_embedding", tw.tokenEmbedding, {c.vocab, d});
-  w.classifier = tw.classifier == tw.tokenEmbedding
-                     ? w.embedding
-                     : s.weight("classifier", tw.classifier, {c.vocab, d});
+  if (tw.tokenEmbedding.isPacked()) {
+    // The gather reads the packed table; a tied classifier dequantizes the
+    // same constant (qnt-fuse-dequant-matmul then fuses it).
+    w.embedding =
+        s.packedWeight("token_embedding", tw.tokenEmbedding, {c.vocab, d});
+    w.classifier = tw.classifier == tw.tokenEmbedding
+                       ? DequantizeOp::create(
+                             b, RankedTensorType::get({c.vocab, d},
+                                                      b.getF32Type()),
+                             w.embedding)
+                             .getResult()
+                       : s.weight("classifier", tw.classifier, {c.vocab, d});
+  } else {
+    w.embedding = s.weight("token_embedding", tw.tokenEmbedding, {c.vocab, d});
+    w.classifier = tw.classifier == tw.tokenEmbedding
+                       ? w.embedding
+                       : s.weight("classifier", tw.classifier, {c.vocab, d});
+  }
   auto bias = [&](const std::vector<WeightTensor> &biases, int64_t l,
                   const std::string &name, int64_t n) -> Value {
     if (biases.empty() || !biases[l])

@@ -75,7 +75,7 @@ struct WeightTensor {
 /// The weights. Biases are optional (Qwen2's q/k/v biases): a default
 /// (null) tensor means none.
 struct TransformerWeights {
-  WeightTensor tokenEmbedding;                              // [vocab, dim], float
+  WeightTensor tokenEmbedding;                              // [vocab, dim]
   std::vector<WeightTensor> rmsAttention, wq, wk, wv, wo;   // per layer
   std::vector<WeightTensor> bq, bk, bv;                     // per layer or empty
   std::vector<WeightTensor> rmsFfn, w1, w2, w3;             // per layer

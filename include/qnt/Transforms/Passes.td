@@ -193,7 +193,7 @@ def QntPlanWorkspacePass
 }
 
 def QntDecomposeAttentionPass : Pass<"qnt-decompose-attention"> {
-  let summary = "Lower qnt.attention (over the live positions) and qnt.pack_cache_rows to linalg ops";
+  let summary = "Lower qnt.attention (over the live positions), qnt.pack_cache_rows and qnt.gather_rows to linalg ops";
   let description = [{
     On tensors. Each `qnt.attention` becomes linalg.generic ops over the
     slice of the cache that its rows may see (positions below
@@ -203,7 +203,9 @@ def QntDecomposeAttentionPass : Pass<"qnt-decompose-attention"> {
     values. With an i8 cache (`#qnt.cache_format<i8>`) the dot products read
     the codes, and each row's scale multiplies its scores and
     probabilities. `qnt.pack_cache_rows` becomes linalg ops too (max |x| per
-    row, then each byte). The GPU pipeline uses it (its generic lowering
+    row, then each byte), and `qnt.gather_rows` of a `qnt.constant` table
+    one linalg.generic that decodes each element of the rows asked for from
+    the payload (the token embedding of a GGUF model). The GPU pipeline uses it (its generic lowering
     maps the linalg ops to threads); the CPU pipeline has kernels of its own
     (convert-qnt-to-vector).
   }];

@@ -23,6 +23,9 @@ FailureOr<Value> decomposeAttention(RewriterBase &rewriter, AttentionOp op);
 FailureOr<Value> decomposePackCacheRows(RewriterBase &rewriter,
                                         PackCacheRowsOp op);
 /// Both decompositions (qnt-decompose-attention).
+/// qnt.gather_rows of a qnt.constant table as a linalg.generic that reads
+/// each element's code, scale, zero point and offset from the payload.
+FailureOr<Value> decomposeGatherRows(RewriterBase &rewriter, GatherRowsOp op);
 void populateDecomposeAttentionPatterns(RewritePatternSet &patterns);
 
 /// The size of a model's KV caches in a cache format.
