@@ -55,6 +55,12 @@ Value allocMatmulResult(ImplicitLocOpBuilder &b, MatmulOp op);
 /// `op`.
 void replaceWithBuffer(ImplicitLocOpBuilder &b, Operation *op, Value buffer);
 
+/// The indices of the scale (and zero point) of weight row `row` and group
+/// `group` in a [rows, groups] payload of `granularity`.
+SmallVector<Value, 2> scaleIndices(ImplicitLocOpBuilder &b,
+                                   Granularity granularity, Value row,
+                                   Value group);
+
 /// Applies `patterns` to the ops nested in `root` that one of them is for,
 /// each once, in program order (not to the ops they create): the lowerings
 /// share state in that order (convert-qnt-to-vector: x quantized before its

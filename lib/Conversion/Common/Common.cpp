@@ -191,3 +191,18 @@ qnt::applyInProgramOrder(Operation *root,
   }
   return success();
 }
+
+SmallVector<Value, 2> qnt::scaleIndices(ImplicitLocOpBuilder &b,
+                                        Granularity granularity, Value row,
+                                        Value group) {
+  Value zero = cIndex(b, 0);
+  switch (granularity) {
+  case Granularity::per_tensor:
+    return {zero, zero};
+  case Granularity::per_channel:
+    return {row, zero};
+  case Granularity::per_group:
+    return {row, group};
+  }
+  llvm_unreachable("unknown granularity");
+}

@@ -102,9 +102,6 @@ ValueRange emitForIter(
     function_ref<SmallVector<Value>(ImplicitLocOpBuilder &, Value, ValueRange)>
         body);
 
-/// Scale (and zero-point) indices for weight row `row` and group `group`.
-SmallVector<Value> scaleIndices(ImplicitLocOpBuilder &b, const Kernel &kern,
-                                Value row, Value group);
 
 /// The `bits` i32 words of chunk `chunk` of weight row `row`, with one vector
 /// load aligned to the chunk's size (4 * bits bytes, capped at 16): 4- and

@@ -98,20 +98,6 @@ ValueRange emitForIter(
 // Packed weights: loading a chunk, unpacking a code, scales.
 //===----------------------------------------------------------------------===//
 
-/// Scale (and zero-point) indices for weight row `row` and group `group`.
-SmallVector<Value> scaleIndices(ImplicitLocOpBuilder &b, const Kernel &kern,
-                                Value row, Value group) {
-  Value zero = cIndex(b, 0);
-  switch (kern.granularity) {
-  case Granularity::per_tensor:
-    return {zero, zero};
-  case Granularity::per_channel:
-    return {row, zero};
-  case Granularity::per_group:
-    return {row, group};
-  }
-  llvm_unreachable("unknown granularity");
-}
 
 /// The `bits` i32 words of chunk `chunk` of weight row `row`, with one vector
 /// load aligned to the chunk's size (4 * bits bytes, capped at 16): 4- and
@@ -182,7 +168,7 @@ std::pair<Value, Value> scaleAndOffset(ImplicitLocOpBuilder &b,
   Value group = kern.granularity == Granularity::per_group
                     ? divI(b, kc, kern.groupSize)
                     : cIndex(b, 0);
-  SmallVector<Value> idx = scaleIndices(b, kern, row, group);
+  SmallVector<Value, 2> idx = scaleIndices(b, kern.granularity, row, group);
   Value s = toF32(b, memref::LoadOp::create(b, kern.scales, idx));
   Value zp = kern.zeroPoints
                  ? memref::LoadOp::create(b, kern.zeroPoints, idx).getResult()

@@ -81,18 +81,9 @@ struct MatmulKernel {
   Value m; // dynamic number of rows of x
 
   /// Scale (and zero-point) indices for weight row `row` and group `group`.
-  SmallVector<Value> scaleIndices(ImplicitLocOpBuilder &b, Value row,
-                                  Value group) const {
-    Value zero = cIndex(b, 0);
-    switch (scheme.getGranularity()) {
-    case Granularity::per_tensor:
-      return {zero, zero};
-    case Granularity::per_channel:
-      return {row, zero};
-    case Granularity::per_group:
-      return {row, group};
-    }
-    llvm_unreachable("unknown granularity");
+  SmallVector<Value, 2> scaleIndices(ImplicitLocOpBuilder &b, Value row,
+                                     Value group) const {
+    return qnt::scaleIndices(b, scheme.getGranularity(), row, group);
   }
 };
 
