@@ -9,6 +9,7 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "qnt/IR/QntOps.h"
+#include "qnt/Support/Gptq.h"
 #include "qnt/Support/Packing.h"
 #include "qnt/Support/Quantizer.h"
 #include "qnt/Transforms/LinearLayer.h"
@@ -106,11 +107,14 @@ struct QuantizeWeights final
   LogicalResult initialize(MLIRContext *context) override;
   void runOnOperation() override;
 
+  /// method=gptq: the Hessians of the layers' inputs, by layer name.
+  std::map<std::string, std::vector<double>> layerHessians;
+
   /// Packs one weight under `scheme`; returns the qnt.constant's attributes.
   LogicalResult quantizeWeight(Operation *layer, const float *rowsNK,
                                int64_t n, int64_t k, SchemeAttr scheme,
                                StringRef name, OpBuilder &builder,
-                               Value &packed);
+                               Value &packed, bool gptq = false);
 };
 
 LogicalResult QuantizeWeights::quantizeWeight(Operation *layer,
@@ -118,7 +122,7 @@ LogicalResult QuantizeWeights::quantizeWeight(Operation *layer,
                                               int64_t k, SchemeAttr scheme,
                                               StringRef name,
                                               OpBuilder &builder,
-                                              Value &packed) {
+                                              Value &packed, bool gptq) {
   QuantOptions options;
   options.bits = scheme.getBits();
   options.symmetric = !scheme.hasZeroPoints();
@@ -131,7 +135,26 @@ LogicalResult QuantizeWeights::quantizeWeight(Operation *layer,
   // Rows are split across all cores; the result does not depend on it.
   options.numThreads = 0;
   QuantizedMatrix q;
-  std::string error = quantizeMatrix(rowsNK, n, k, options, q);
+  std::string error;
+  auto hessian = layerHessians.end();
+  if (gptq &&
+      (hessian = layerHessians.find(name.str())) == layerHessians.end())
+    return layer->emitOpError()
+           << "layer '" << name << "' has no Hessian in '" << hessians
+           << "' for method=gptq";
+  if (hessian != layerHessians.end()) {
+    if (static_cast<int64_t>(hessian->second.size()) != k * k)
+      return layer->emitOpError()
+             << "the Hessian of layer '" << name << "' in '" << hessians
+             << "' is not " << k << "x" << k << " (K = " << k << ")";
+    GptqOptions gptq;
+    gptq.dampening = gptqDampening;
+    gptq.activationOrder = actOrder;
+    error = gptqQuantizeMatrix(rowsNK, n, k, options, hessian->second.data(),
+                               gptq, q);
+  } else {
+    error = quantizeMatrix(rowsNK, n, k, options, q);
+  }
   if (!error.empty())
     return layer->emitOpError() << "cannot quantize the weight of layer '"
                                 << name << "': " << error;
@@ -253,6 +276,17 @@ LogicalResult QuantizeWeights::initialize(MLIRContext *context) {
                    << " is out of range [1, 8]";
   if (!parseScaleType(context, scaleType))
     return error() << "scale-type=" << scaleType << " must be f32, f16 or bf16";
+  if (method != "rtn" && method != "gptq")
+    return error() << "method=" << method << " must be rtn or gptq";
+  if ((method == "gptq") != !hessians.empty())
+    return error() << "hessians gives the inputs' Hessians that method=gptq "
+                      "needs (and only it)";
+  if (!(gptqDampening >= 0 && gptqDampening <= 1e6))
+    return error() << "gptq-dampening=" << gptqDampening
+                   << " is out of range [0, 1e6]";
+  if (method == "gptq")
+    if (std::string e = readHessianFile(hessians, layerHessians); !e.empty())
+      return emitError(UnknownLoc::get(context)) << e;
   return success();
 }
 
@@ -353,7 +387,7 @@ void QuantizeWeights::runOnOperation() {
       builder.setInsertionPointAfter(c.weight);
       Value packed;
       if (failed(quantizeWeight(op, rows, n, k, scheme, name, builder,
-                                packed)))
+                                packed, method == "gptq")))
         return signalPassFailure();
       // The layer's operand type: f32 also when the constant is f16/bf16
       // widened by arith.extf.

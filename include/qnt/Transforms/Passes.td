@@ -48,6 +48,17 @@ def QntQuantizeWeightsPass : Pass<"qnt-quantize-weights", "::mlir::ModuleOp"> {
     Option<"embeddingBits", "embedding-bits", "unsigned", /*default=*/"8",
            "Code width of the token embedding (and of a classifier tied to "
            "it), 1 to 8">,
+    Option<"method", "method", "std::string", /*default=*/"\"rtn\"",
+           "Rounding of linear layers' weights: rtn (round to nearest on the "
+           "clipping-searched grid) or gptq (error feedback through the "
+           "inverse Hessian of the layer's inputs, from `hessians`)">,
+    Option<"hessians", "hessians", "std::string", /*default=*/"\"\"",
+           "With method=gptq: file of sum x x^T per layer ('NAME K h00 h01 "
+           "...' lines, from quant-compile --calibrate)">,
+    Option<"gptqDampening", "gptq-dampening", "double", /*default=*/"0.01",
+           "With method=gptq: added to H's diagonal, times its mean">,
+    Option<"actOrder", "act-order", "bool", /*default=*/"false",
+           "With method=gptq: quantize columns in order of decreasing H_kk">,
   ];
   let dependentDialects = ["::mlir::qnt::QntDialect", "::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect"];
