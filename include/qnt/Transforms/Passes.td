@@ -462,13 +462,31 @@ def QntInstrumentCalibrationPass
       (of the second) and `func.func @qnt_calibration_rows(%layer: index) ->
       i64`, the accessors a host program calls after running the model.
 
+    With either option below, the instrumentation runs only while
+    `@qnt_calibration_enabled_buffer` (memref<1xi64>, initially 1) is
+    nonzero; `func.func @qnt_calibration_set_enabled(%on: i64)` sets it.
+
     E[x_k^2] of a layer is sumsq / rows, its mean E[x_k] sum / rows. quant-compile --calibrate compiles
     the instrumented float model, runs it and writes the statistics file
     (docs/COST_MODEL.md).
   }];
+  let options = [
+    Option<"hessians", "hessians", "bool", /*default=*/"false",
+           "Also add x x^T of every row of x to a per-layer K x K f64 buffer "
+           "(@qnt_calibration_hessian_buffer, accessor "
+           "@qnt_calibration_hessian(%i: index) -> f64, layers one after "
+           "another, row-major), for GPTQ">,
+    Option<"swappableWeights", "swappable-weights", "bool", /*default=*/"false",
+           "Replace each layer's constant weight by a zero-filled mutable f32 "
+           "buffer of the same layout (@qnt_calibration_weight_<i>) whose "
+           "address @qnt_calibration_weight_address(%layer: index) -> i64 "
+           "returns, so that a host can write float or dequantized weights "
+           "into it between runs">,
+  ];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",
                            "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
-                           "::mlir::tensor::TensorDialect"];
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::bufferization::BufferizationDialect"];
 }
 
 #endif // QNT_TRANSFORMS_PASSES_TD
