@@ -71,6 +71,11 @@ public:
   std::string measureKL(double &kl);
   /// Puts `rowsNK` ([N, K]) into layer `i`'s buffer.
   void setWeight(size_t i, const float *rowsNK);
+  /// Threads of the model library (0: every core); false if it is not
+  /// parallel.
+  bool setThreads(int threads) {
+    return model->setThreads(threads ? threads : defaultThreads());
+  }
   /// Puts the float weight back.
   void restoreWeight(size_t i) { setWeight(i, layers[i].rows); }
 
@@ -82,6 +87,7 @@ private:
   std::vector<double> referenceLogProbs; // [positions, vocabulary]
   int64_t positions = 0;
   void (*setEnabled)(int64_t) = nullptr;
+  static int defaultThreads();
 };
 
 /// A candidate scheme of the cost model: "BITS:GROUP", "BITS:GROUP:asym".
