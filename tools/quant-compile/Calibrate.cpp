@@ -18,6 +18,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <atomic>
 #include <random>
 #include <thread>
 
@@ -102,33 +103,18 @@ std::unique_ptr<CalibrationSession> CalibrationSession::create(
           "quant-compile-calibration", "so", library))
     return error = "cannot create a temporary library file: " + ec.message(),
            nullptr;
-  session->libraryPath = std::string(library);
-  if (!compileLibrary(*instrumented, library))
+  if (!compileLibrary(*instrumented, library)) {
+    llvm::sys::fs::remove(library);
     return error = "", nullptr;
-  instrumented = nullptr; // the IR is no longer needed while the model runs
-
-  session->model = ModelLibrary::load(session->libraryPath,
-                                      "the instrumented model", request.entry,
-                                      error);
-  if (!session->model)
-    return nullptr;
-  ModelLibrary &model = *session->model;
-  session->setEnabled = reinterpret_cast<void (*)(int64_t)>(
-      model.symbol("qnt_calibration_set_enabled"));
-  if (request.outputAware) {
-    auto *address = reinterpret_cast<int64_t (*)(int64_t)>(
-        model.symbol("qnt_calibration_weight_address"));
-    if (!address)
-      return error = "the instrumented model has no weight buffers", nullptr;
-    for (auto [i, layer] : llvm::enumerate(session->layers)) {
-      layer.buffer = reinterpret_cast<float *>(address(i));
-      if (!layer.buffer)
-        return error = "the instrumented model has no buffer for layer '" +
-                       layer.name + "'",
-               nullptr;
-      session->restoreWeight(i);
-    }
   }
+  instrumented = nullptr; // the IR is no longer needed while the model runs
+  session->entry = request.entry;
+  if ((error = session->loadWorker(std::string(library), request.entry),
+       !error.empty()))
+    return nullptr;
+  ModelLibrary &model = *session->workers[0].model;
+  auto *setEnabled = reinterpret_cast<void (*)(int64_t)>(
+      model.symbol("qnt_calibration_set_enabled"));
 
   // Run the float model: over the token file, or sampling from itself.
   int64_t vocab = model.vocabulary();
@@ -169,8 +155,8 @@ std::unique_ptr<CalibrationSession> CalibrationSession::create(
   if ((error = readCalibrationStatistics(model, session->stats),
        !error.empty()))
     return nullptr;
-  if (session->setEnabled)
-    session->setEnabled(0);
+  if (setEnabled)
+    setEnabled(0);
 
   // The files.
   std::string origin =
@@ -246,23 +232,79 @@ int CalibrationSession::defaultThreads() {
 }
 
 CalibrationSession::~CalibrationSession() {
-  model = nullptr;
-  if (!libraryPath.empty())
-    llvm::sys::fs::remove(libraryPath);
+  for (Worker &w : workers) {
+    w.model = nullptr;
+    llvm::sys::fs::remove(w.path);
+  }
 }
 
-void CalibrationSession::setWeight(size_t i, const float *rowsNK) {
+std::string CalibrationSession::loadWorker(const std::string &path,
+                                           const std::string &entry) {
+  Worker w;
+  w.path = path;
+  std::string error;
+  w.model = ModelLibrary::load(path, "the instrumented model", entry, error);
+  if (!w.model) {
+    llvm::sys::fs::remove(path);
+    return error;
+  }
+  auto *address = reinterpret_cast<int64_t (*)(int64_t)>(
+      w.model->symbol("qnt_calibration_weight_address"));
+  if (address) {
+    for (auto [i, layer] : llvm::enumerate(layers)) {
+      w.buffers.push_back(reinterpret_cast<float *>(address(i)));
+      if (!w.buffers.back())
+        error = "the instrumented model has no buffer for layer '" +
+                layer.name + "'";
+    }
+  }
+  workers.push_back(std::move(w));
+  if (!error.empty())
+    return error;
+  for (size_t i = 0; i < workers.back().buffers.size(); ++i)
+    restoreWeight(i, workers.size() - 1);
+  return "";
+}
+
+std::string CalibrationSession::addWorkers(size_t count) {
+  auto *setEnabled = reinterpret_cast<void (*)(int64_t)>(
+      workers[0].model->symbol("qnt_calibration_set_enabled"));
+  if (!setEnabled)
+    return "the instrumented model cannot turn its statistics off";
+  while (workers.size() < count) {
+    // A copy of the file: dlopen gives a copy its own globals (the buffers
+    // and the statistics), where the same path would share them.
+    SmallString<128> copy;
+    if (std::error_code ec = llvm::sys::fs::createTemporaryFile(
+            "quant-compile-calibration", "so", copy))
+      return "cannot create a temporary library file: " + ec.message();
+    if (std::error_code ec = llvm::sys::fs::copy_file(workers[0].path, copy)) {
+      llvm::sys::fs::remove(copy);
+      return "cannot copy the calibration library: " + ec.message();
+    }
+    if (std::string e = loadWorker(std::string(copy), entry); !e.empty())
+      return e;
+    reinterpret_cast<void (*)(int64_t)>(
+        workers.back().model->symbol("qnt_calibration_set_enabled"))(0);
+  }
+  return "";
+}
+
+void CalibrationSession::setWeight(size_t i, const float *rowsNK,
+                                   size_t worker) {
   CalibrationLayer &l = layers[i];
+  float *buffer = workers[worker].buffers[i];
   if (!l.weightIsKN) {
-    std::memcpy(l.buffer, rowsNK, sizeof(float) * l.n * l.k);
+    std::memcpy(buffer, rowsNK, sizeof(float) * l.n * l.k);
     return;
   }
   for (int64_t r = 0; r < l.n; ++r)
     for (int64_t c = 0; c < l.k; ++c)
-      l.buffer[c * l.n + r] = rowsNK[r * l.k + c];
+      buffer[c * l.n + r] = rowsNK[r * l.k + c];
 }
 
-std::string CalibrationSession::measureKL(double &kl) {
+std::string CalibrationSession::measureKL(double &kl, size_t worker) {
+  ModelLibrary *model = workers[worker].model.get();
   int64_t vocab = model->vocabulary();
   std::vector<double> logq(vocab);
   double total = 0;
@@ -338,61 +380,102 @@ mlir::qnt::measureOutputSensitivities(CalibrationSession &session,
                          session.tokens())
                .str());
   // A small model runs faster on one thread than split across cores: time
-  // one run both ways (the float weights: KL 0) and keep the faster.
+  // one run both ways (the float weights: KL 0). If one thread per run is
+  // the faster way to use the cores, copies of the library measure
+  // candidates side by side.
+  size_t cores = static_cast<size_t>(CalibrationSession::defaultThreads());
   {
     Clock::time_point t0 = Clock::now();
     double kl;
     if (std::string e = session.measureKL(kl); !e.empty())
       return e;
     double parallelSeconds = secondsSince(t0);
-    if (session.setThreads(1)) {
+    bool serial = false;
+    if (cores > 1 && session.setThreads(1)) {
       t0 = Clock::now();
       if (std::string e = session.measureKL(kl); !e.empty())
         return e;
       double serialSeconds = secondsSince(t0);
-      if (serialSeconds > parallelSeconds)
+      double weightBytes = 0;
+      for (const CalibrationLayer &l : session.layers)
+        weightBytes += 4.0 * l.n * l.k;
+      serial = serialSeconds < parallelSeconds * cores &&
+               weightBytes * (cores - 1) < 4.0 * (1 << 30);
+      if (!serial)
         session.setThreads(0);
       progress(llvm::formatv("calibration: one run over the tokens takes "
-                             "{0:f3} s on one thread, {1:f3} s on all; using "
-                             "{2}",
-                             serialSeconds, parallelSeconds,
-                             serialSeconds > parallelSeconds ? "all"
-                                                             : "one thread")
+                             "{0:f3} s on one thread, {1:f3} s on {2}; "
+                             "measuring {3}",
+                             serialSeconds, parallelSeconds, cores,
+                             serial ? "on " + std::to_string(cores) +
+                                          " copies of the model, one thread "
+                                          "each"
+                                    : std::string("on all cores"))
                    .str());
     }
+    if (serial)
+      if (std::string e = session.addWorkers(cores); !e.empty())
+        return e;
   }
+
+  struct Job {
+    size_t layer;
+    CandidateScheme scheme;
+    double kl = 0;
+    std::string error;
+  };
+  std::vector<Job> jobs;
+  for (auto [i, layer] : llvm::enumerate(session.layers))
+    for (const CandidateScheme &c : candidates)
+      if (c.group == 0 || layer.k % c.group == 0)
+        jobs.push_back({i, c, 0.0, ""});
+  std::atomic<size_t> next{0}, finished{0};
+  auto work = [&](size_t worker) {
+    if (session.workerCount() > 1)
+      session.setThreads(1); // this thread's OpenMP calls
+    std::vector<float> dq;
+    for (size_t j; (j = next++) < jobs.size();) {
+      Job &job = jobs[j];
+      job.error = quantizer.dequantize(session.layers[job.layer], job.scheme,
+                                       dq);
+      if (job.error.empty()) {
+        session.setWeight(job.layer, dq.data(), worker);
+        job.error = session.measureKL(job.kl, worker);
+        session.restoreWeight(job.layer, worker);
+      }
+      ++finished;
+      if (worker == 0 && secondsSince(last) >= 5) {
+        progress(llvm::formatv("calibration: {0}/{1} sensitivities ({2:f1} "
+                               "per second)",
+                               finished.load(), total,
+                               finished.load() / secondsSince(start))
+                     .str());
+        last = Clock::now();
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (size_t w = 1; w < session.workerCount(); ++w)
+    threads.emplace_back(work, w);
+  work(0);
+  for (std::thread &t : threads)
+    t.join();
+
   std::string text;
   llvm::raw_string_ostream os(text);
   os << "# mean KL(float || one layer quantized) over the calibration tokens "
         "(quant-compile --calibrate"
      << (quantizer.gptq ? ", --method=gptq" : "") << ")\n";
-  std::vector<float> dq;
-  for (auto [i, layer] : llvm::enumerate(session.layers)) {
-    std::string seenGroupless;
-    for (const CandidateScheme &c : candidates) {
-      if (c.group > 0 && layer.k % c.group != 0)
-        continue;
-      if (std::string e = quantizer.dequantize(layer, c, dq); !e.empty())
-        return e;
-      session.setWeight(i, dq.data());
-      double kl;
-      if (std::string e = session.measureKL(kl); !e.empty())
-        return e;
-      kl = std::max(kl, 0.0);
-      layer.sensitivity[c.spec()] = kl;
-      os << layer.name << " " << c.spec() << " "
-         << llvm::formatv("{0:e6}", kl).str() << "\n";
-      ++done;
-      if (secondsSince(last) >= 5) {
-        progress(llvm::formatv("calibration: {0}/{1} sensitivities ({2:f1} "
-                               "per second)",
-                               done, total, done / secondsSince(start))
-                     .str());
-        last = Clock::now();
-      }
-    }
-    session.restoreWeight(i);
+  for (Job &job : jobs) {
+    if (!job.error.empty())
+      return job.error;
+    double kl = std::max(job.kl, 0.0);
+    CalibrationLayer &layer = session.layers[job.layer];
+    layer.sensitivity[job.scheme.spec()] = kl;
+    os << layer.name << " " << job.scheme.spec() << " "
+       << llvm::formatv("{0:e6}", kl).str() << "\n";
   }
+  done = jobs.size();
   progress(llvm::formatv("calibration: {0} sensitivities in {1:f1} s", done,
                          secondsSince(start))
                .str());
@@ -474,27 +557,31 @@ std::string mlir::qnt::refineAssignment(
 
   // Dequantized candidates, made once.
   std::map<std::pair<size_t, size_t>, std::vector<float>> cache;
-  auto apply = [&](size_t i, size_t o) -> std::string {
-    if (options[i][o].isFloat) {
-      session.restoreWeight(i);
+  // Made by the calling thread; the workers only read the cache.
+  auto prepare = [&](size_t i, size_t o) -> std::string {
+    if (options[i][o].isFloat || cache.count({i, o}))
       return "";
-    }
-    auto key = std::make_pair(i, o);
-    auto it = cache.find(key);
-    if (it == cache.end()) {
-      std::vector<float> dq;
-      if (std::string e = quantizer.dequantize(session.layers[i],
-                                               options[i][o].scheme, dq);
-          !e.empty())
-        return e;
-      it = cache.emplace(key, std::move(dq)).first;
-    }
-    session.setWeight(i, it->second.data());
+    std::vector<float> dq;
+    if (std::string e = quantizer.dequantize(session.layers[i],
+                                             options[i][o].scheme, dq);
+        !e.empty())
+      return e;
+    cache.emplace(std::make_pair(i, o), std::move(dq));
     return "";
   };
-  for (size_t i = 0; i < count; ++i)
-    if (std::string e = apply(i, choice[i]); !e.empty())
+  auto apply = [&](size_t i, size_t o, size_t worker) {
+    if (options[i][o].isFloat)
+      session.restoreWeight(i, worker);
+    else
+      session.setWeight(i, cache.at({i, o}).data(), worker);
+  };
+  size_t workers = session.workerCount();
+  for (size_t i = 0; i < count; ++i) {
+    if (std::string e = prepare(i, choice[i]); !e.empty())
       return e;
+    for (size_t w = 0; w < workers; ++w)
+      apply(i, choice[i], w);
+  }
   double measured;
   if (std::string e = session.measureKL(measured); !e.empty())
     return e;
@@ -571,31 +658,58 @@ std::string mlir::qnt::refineAssignment(
         };
         return gain(x) > gain(y);
       });
-      for (const Move &m : moves) {
-        if (secondsSince(start) >= searchSeconds)
-          break;
-        if (std::string e = apply(m.i, m.a); !e.empty())
-          return e;
-        if (std::string e = apply(m.j, m.b); !e.empty())
-          return e;
-        double kl;
-        if (std::string e = session.measureKL(kl); !e.empty())
-          return e;
-        ++evaluations;
-        if (kl < best) {
-          best = kl;
+      // One move per worker at a time; the first of a batch (in move
+      // order) that lowers the KL is kept, as one worker going through the
+      // moves in order would.
+      for (size_t m0 = 0; m0 < moves.size() && !improved &&
+                          secondsSince(start) < searchSeconds;
+           m0 += workers) {
+        size_t batch = std::min(workers, moves.size() - m0);
+        for (size_t w = 0; w < batch; ++w) {
+          const Move &m = moves[m0 + w];
+          if (std::string e = prepare(m.i, m.a); !e.empty())
+            return e;
+          if (std::string e = prepare(m.j, m.b); !e.empty())
+            return e;
+        }
+        std::vector<double> kls(batch);
+        std::vector<std::string> errors(batch);
+        auto evaluate = [&](size_t w) {
+          if (workers > 1)
+            session.setThreads(1);
+          const Move &m = moves[m0 + w];
+          apply(m.i, m.a, w);
+          apply(m.j, m.b, w);
+          errors[w] = session.measureKL(kls[w], w);
+          apply(m.i, choice[m.i], w);
+          apply(m.j, choice[m.j], w);
+        };
+        std::vector<std::thread> threads;
+        for (size_t w = 1; w < batch; ++w)
+          threads.emplace_back(evaluate, w);
+        evaluate(0);
+        for (std::thread &t : threads)
+          t.join();
+        for (size_t w = 0; w < batch; ++w) {
+          if (!errors[w].empty())
+            return errors[w];
+          ++evaluations;
+          if (kls[w] >= best)
+            continue;
+          const Move &m = moves[m0 + w];
+          best = kls[w];
           bits += options[m.i][m.a].bits - options[m.i][choice[m.i]].bits +
                   options[m.j][m.b].bits - options[m.j][choice[m.j]].bits;
           choice[m.i] = m.a;
           choice[m.j] = m.b;
+          for (size_t v = 0; v < workers; ++v) {
+            apply(m.i, m.a, v);
+            apply(m.j, m.b, v);
+          }
           ++accepted;
           improved = true;
           break;
         }
-        if (std::string e = apply(m.i, choice[m.i]); !e.empty())
-          return e;
-        if (std::string e = apply(m.j, choice[m.j]); !e.empty())
-          return e;
       }
     }
     progress(llvm::formatv("calibration: search: {0} assignments measured, {1} "
@@ -608,7 +722,8 @@ std::string mlir::qnt::refineAssignment(
     progress("calibration: no search (it runs for --budget=avg-bits:X)");
   }
   for (size_t i = 0; i < count; ++i)
-    session.restoreWeight(i);
+    for (size_t w = 0; w < workers; ++w)
+      session.restoreWeight(i, w);
 
   // Annotate and report.
   MLIRContext *ctx = module.getContext();

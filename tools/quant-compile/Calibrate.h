@@ -42,7 +42,6 @@ struct CalibrationLayer {
   bool weightIsKN = false;
   std::vector<float> owned;    // the weight rows when not read in place
   const float *rows = nullptr; // float weight [N, K]
-  float *buffer = nullptr;     // the library's copy, in the operand's layout
   const std::vector<double> *hessian = nullptr; // sum x x^T, or null
   /// Output-aware sensitivities: "BITS:GROUP[:asym]" -> mean KL.
   std::map<std::string, double> sensitivity;
@@ -67,27 +66,39 @@ public:
   int64_t tokens() const { return positions; }
 
   /// Mean KL(float model || model with the weights now in the buffers) over
-  /// every calibration position (outputAware only).
-  std::string measureKL(double &kl);
-  /// Puts `rowsNK` ([N, K]) into layer `i`'s buffer.
-  void setWeight(size_t i, const float *rowsNK);
-  /// Threads of the model library (0: every core); false if it is not
-  /// parallel.
-  bool setThreads(int threads) {
-    return model->setThreads(threads ? threads : defaultThreads());
-  }
+  /// every calibration position (outputAware only), run by `worker`.
+  std::string measureKL(double &kl, size_t worker = 0);
+  /// Puts `rowsNK` ([N, K]) into layer `i`'s buffer of `worker`.
+  void setWeight(size_t i, const float *rowsNK, size_t worker = 0);
   /// Puts the float weight back.
-  void restoreWeight(size_t i) { setWeight(i, layers[i].rows); }
+  void restoreWeight(size_t i, size_t worker = 0) {
+    setWeight(i, layers[i].rows, worker);
+  }
+  /// Threads of the calling thread's OpenMP calls into the libraries (0:
+  /// every core); false if the library is not parallel.
+  bool setThreads(int threads) {
+    return workers[0].model->setThreads(threads ? threads : defaultThreads());
+  }
+  /// Loads copies of the library until there are `count` workers, each
+  /// with its own weight buffers and state, so that several threads can
+  /// measure at once. Returns "" or the problem.
+  std::string addWorkers(size_t count);
+  size_t workerCount() const { return workers.size(); }
+  static int defaultThreads();
 
 private:
   CalibrationSession() = default;
-  std::unique_ptr<ModelLibrary> model;
-  std::string libraryPath;
+  struct Worker {
+    std::unique_ptr<ModelLibrary> model;
+    std::vector<float *> buffers; // per layer, in the operand's layout
+    std::string path;             // the library file, removed at the end
+  };
+  std::string loadWorker(const std::string &path, const std::string &entry);
+  std::vector<Worker> workers;
+  std::string entry;
   std::vector<TokenSample> samples;
   std::vector<double> referenceLogProbs; // [positions, vocabulary]
   int64_t positions = 0;
-  void (*setEnabled)(int64_t) = nullptr;
-  static int defaultThreads();
 };
 
 /// A candidate scheme of the cost model: "BITS:GROUP", "BITS:GROUP:asym".

@@ -206,7 +206,7 @@ static cl::opt<std::string> sensitivitiesOut(
              "sensitivities in this file (the format --sensitivities reads)"),
     cl::value_desc("file"), cl::cat(category));
 static cl::opt<double> searchSeconds(
-    "search-seconds", cl::init(20),
+    "search-seconds", cl::init(15),
     cl::desc("With --calibrate and --budget=avg-bits:X: seconds to spend "
              "improving the cost model's assignment by swapping two layers' "
              "schemes, each swap judged by the measured KL (0: no search)"),
