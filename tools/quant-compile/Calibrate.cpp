@@ -12,6 +12,8 @@
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
@@ -502,8 +504,8 @@ struct SearchOption {
 std::string mlir::qnt::refineAssignment(
     ModuleOp module, CalibrationSession &session,
     const CandidateQuantizer &quantizer, StringRef budget, unsigned scaleBits,
-    double searchSeconds, function_ref<void(const Twine &)> progress,
-    bool quiet) {
+    double searchSeconds, StringRef reportPath,
+    function_ref<void(const Twine &)> progress, bool quiet) {
   SmallVector<ConstantLinearLayer> found = findConstantLinearLayers(module);
   if (found.size() != session.layers.size())
     return "the model's layers changed since calibration";
@@ -749,6 +751,52 @@ std::string mlir::qnt::refineAssignment(
                                 c.group ? Granularity::per_group
                                         : Granularity::per_channel,
                                 c.group ? 1 : 0, c.group, scaleElem));
+  }
+  if (!reportPath.empty()) {
+    auto file = llvm::MemoryBuffer::getFile(reportPath);
+    if (!file)
+      return "cannot read the report '" + reportPath.str() +
+             "': " + file.getError().message();
+    llvm::Expected<llvm::json::Value> json =
+        llvm::json::parse((*file)->getBuffer());
+    if (!json)
+      return "cannot parse the report '" + reportPath.str() +
+             "': " + llvm::toString(json.takeError());
+    llvm::json::Object *doc = json->getAsObject();
+    llvm::json::Array *rows = doc ? doc->getArray("layers") : nullptr;
+    if (!rows || rows->size() != count)
+      return "the report '" + reportPath.str() + "' does not list the layers";
+    for (size_t i = 0; i < count; ++i) {
+      llvm::json::Object *row = (*rows)[i].getAsObject();
+      if (!row)
+        return "the report '" + reportPath.str() + "' has a bad layer entry";
+      const SearchOption &before = options[i][additive[i]];
+      const SearchOption &after = options[i][choice[i]];
+      (*row)["kl_alone"] = before.sensitivity;
+      (*row)["after_search"] = llvm::json::Object{
+          {"scheme", after.str()},
+          {"bytes", after.bits / 8},
+          {"kl_alone", after.sensitivity}};
+    }
+    (*doc)["calibration"] = llvm::json::Object{
+        {"tokens", session.tokens()},
+        {"kl_predicted", predicted},
+        {"kl_measured", measured},
+        {"search_seconds", searchSeconds},
+        {"search_evaluations", evaluations},
+        {"search_swaps", accepted},
+        {"after_search",
+         llvm::json::Object{{"kl_predicted", searchedPredicted},
+                            {"kl_measured", best},
+                            {"bits_per_weight", bits / totalWeights}}}};
+    if (std::string e = writeOutputFile(
+            reportPath.str(),
+            [&](llvm::raw_ostream &os) {
+              os << llvm::formatv("{0:2}", llvm::json::Value(std::move(*json)))
+                 << "\n";
+            });
+        !e.empty())
+      return e;
   }
   if (!quiet) {
     llvm::errs() << llvm::formatv("{0,-24} {1,-16} {2,-16} {3,12}\n", "layer",

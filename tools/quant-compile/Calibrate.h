@@ -132,11 +132,15 @@ std::string measureOutputSensitivities(CalibrationSession &session,
 /// After qnt-assign-bitwidths annotated `module`: measures the KL of the
 /// whole assignment, then (for avg-bits and bytes budgets, `searchSeconds` >
 /// 0) tries swaps of two layers' schemes within the budget and keeps those
-/// that lower the measured KL, re-annotating the layers. Prints the result.
+/// that lower the measured KL, re-annotating the layers. Prints the result,
+/// and adds it to the JSON report of qnt-assign-bitwidths at `reportPath`
+/// (if not empty): per layer "kl_alone" and "after_search" {scheme, bytes,
+/// kl_alone}, and a "calibration" object with the predicted and measured KL
+/// before and after the search.
 std::string refineAssignment(ModuleOp module, CalibrationSession &session,
                              const CandidateQuantizer &quantizer,
                              StringRef budget, unsigned scaleBits,
-                             double searchSeconds,
+                             double searchSeconds, StringRef reportPath,
                              function_ref<void(const Twine &)> progress,
                              bool quiet);
 

@@ -993,7 +993,7 @@ int main(int argc, char **argv) {
         return 1;
       if (std::string e = qnt::refineAssignment(
               *module, *session, candidateQuantizer, budget,
-              scaleType == "f32" ? 32 : 16, searchSeconds,
+              scaleType == "f32" ? 32 : 16, searchSeconds, report,
               [&](const Twine &line) { progress.step(line); }, quiet);
           !e.empty())
         return fail("calibration: " + e);
