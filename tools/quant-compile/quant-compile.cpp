@@ -176,6 +176,12 @@ static cl::opt<std::string> calibrationTokensOut(
     cl::desc("With --calibrate: write the calibration tokens to this file (a "
              "token file --calibrate reads)"),
     cl::value_desc("file"), cl::cat(category));
+static cl::opt<std::string> hessiansOut(
+    "hessians-out",
+    cl::desc("With --calibrate: also collect each linear layer's Hessian "
+             "sum x x^T over the calibration tokens and write them to this "
+             "file (the format qnt-quantize-weights hessians= reads)"),
+    cl::value_desc("file"), cl::cat(category));
 static cl::opt<std::string> method(
     "method", cl::init("rtn"),
     cl::desc("Rounding of the weights: rtn (round to nearest on the grid of "
@@ -757,6 +763,8 @@ int main(int argc, char **argv) {
     return fail("--calibration-seed seeds --calibrate=sample:N[:LEN]");
   if (calibrate.empty() && !calibrationTokensOut.empty())
     return fail("--calibration-tokens-out needs --calibrate");
+  if (calibrate.empty() && !hessiansOut.empty())
+    return fail("--hessians-out needs --calibrate");
   bool measureOutputs = !calibrate.empty() && !budget.empty() && outputAware;
   if (!sensitivitiesOut.empty() && !measureOutputs)
     return fail("--sensitivities-out keeps the output-aware sensitivities of "
@@ -768,7 +776,7 @@ int main(int argc, char **argv) {
     return fail("--search-seconds=" + std::to_string(searchSeconds) +
                 " must be 0 to 86400");
   if (!calibrate.empty() && budget.empty() && calibrationStatsOut.empty() &&
-      !gptq && calibrationTokensOut.empty())
+      !gptq && calibrationTokensOut.empty() && hessiansOut.empty())
     return fail("--calibrate collects statistics for --budget, --method=gptq "
                 "or --calibration-stats-out; with none of them they would be "
                 "unused");
@@ -798,7 +806,8 @@ int main(int argc, char **argv) {
   // Written later by the passes and the calibration; tried now.
   for (const std::string &path :
        {report.getValue(), pareto.getValue(), calibrationStatsOut.getValue(),
-        calibrationTokensOut.getValue(), sensitivitiesOut.getValue()})
+        calibrationTokensOut.getValue(), sensitivitiesOut.getValue(),
+        hessiansOut.getValue()})
     if (!path.empty() && !qnt::OutputFile::create(path, outputError))
       return fail(outputError);
   if (requantize && bits == "none" && budget.empty())
@@ -919,7 +928,9 @@ int main(int argc, char **argv) {
     request.statsPath = statsFile;
     request.tokensOut = calibrationTokensOut;
     request.outputAware = measureOutputs;
-    if (gptq && temporary("hessians", hessianFile, removeHessians))
+    if (!hessiansOut.empty())
+      hessianFile = hessiansOut;
+    else if (gptq && temporary("hessians", hessianFile, removeHessians))
       return 1;
     request.hessianPath = hessianFile;
     std::string calibrationError;
@@ -1013,7 +1024,7 @@ int main(int argc, char **argv) {
     options.embedding = quantizeEmbedding && !cuda;
     options.embeddingBits = embeddingBits;
     options.method = method;
-    options.hessians = hessianFile;
+    options.hessians = gptq ? hessianFile : std::string();
     options.actOrder = actOrder;
     options.gptqDampening = gptqDampening;
     quantizePm.addPass(qnt::createQntQuantizeWeightsPass(options));
