@@ -185,9 +185,11 @@ static cl::opt<std::string> hessiansOut(
 static cl::opt<std::string> method(
     "method", cl::init("rtn"),
     cl::desc("Rounding of the weights: rtn (round to nearest on the grid of "
-             "the clipping search) or gptq (error feedback through the "
-             "inverse Hessian of each layer's calibration inputs; needs "
-             "--calibrate)"),
+             "the clipping search), gptq (error feedback through the "
+             "inverse Hessian of each layer's calibration inputs) or awq "
+             "(per-input-channel scales chosen on the calibration inputs, "
+             "folded into the RMSNorm gain before the layers; not with "
+             "--budget); gptq and awq need --calibrate"),
     cl::cat(category));
 static cl::opt<bool> actOrder(
     "act-order", cl::init(false),
@@ -739,15 +741,20 @@ int main(int argc, char **argv) {
   if (!calibrate.empty() && !calibrationStats.empty())
     return fail("--calibrate and --calibration-stats both give calibration "
                 "statistics; use one");
-  if (!llvm::is_contained({"rtn", "gptq"}, method))
-    return fail("--method=" + method + " must be rtn or gptq");
-  bool gptq = method == "gptq";
-  if (gptq && calibrate.empty())
-    return fail("--method=gptq needs --calibrate (the layers' Hessians come "
-                "from running the float model over calibration tokens)");
-  if (gptq && bits == "none" && budget.empty())
-    return fail("--method=gptq rounds the weights that --bits=N or --budget "
-                "quantize; with --bits=none nothing is quantized");
+  if (!llvm::is_contained({"rtn", "gptq", "awq"}, method))
+    return fail("--method=" + method + " must be rtn, gptq or awq");
+  bool gptq = method == "gptq", awq = method == "awq";
+  if ((gptq || awq) && calibrate.empty())
+    return fail("--method=" + method +
+                " needs --calibrate (the layers' Hessians come from running "
+                "the float model over calibration tokens)");
+  if ((gptq || awq) && bits == "none" && budget.empty())
+    return fail("--method=" + method +
+                " rounds the weights that --bits=N or --budget quantize; "
+                "with --bits=none nothing is quantized");
+  if (awq && !budget.empty())
+    return fail("--method=awq scales the weights for one scheme (--bits, "
+                "--group); with --budget use --method=rtn or gptq");
   if (!gptq && (actOrder.getNumOccurrences() ||
                 gptqDampening.getNumOccurrences()))
     return fail("--act-order and --gptq-dampening need --method=gptq");
@@ -776,7 +783,7 @@ int main(int argc, char **argv) {
     return fail("--search-seconds=" + std::to_string(searchSeconds) +
                 " must be 0 to 86400");
   if (!calibrate.empty() && budget.empty() && calibrationStatsOut.empty() &&
-      !gptq && calibrationTokensOut.empty() && hessiansOut.empty())
+      !gptq && !awq && calibrationTokensOut.empty() && hessiansOut.empty())
     return fail("--calibrate collects statistics for --budget, --method=gptq "
                 "or --calibration-stats-out; with none of them they would be "
                 "unused");
@@ -930,7 +937,8 @@ int main(int argc, char **argv) {
     request.outputAware = measureOutputs;
     if (!hessiansOut.empty())
       hessianFile = hessiansOut;
-    else if (gptq && temporary("hessians", hessianFile, removeHessians))
+    else if ((gptq || awq) &&
+             temporary("hessians", hessianFile, removeHessians))
       return 1;
     request.hessianPath = hessianFile;
     std::string calibrationError;
@@ -1013,6 +1021,17 @@ int main(int argc, char **argv) {
     }
   }
   session = nullptr; // the calibration library is no longer needed
+  if (awq) {
+    qnt::QntScaleInputChannelsPassOptions options;
+    options.hessians = hessianFile;
+    options.bits = codeBits;
+    options.groupSize = group;
+    options.symmetric = !asymmetric;
+    options.scaleType = scaleType;
+    options.verbose = !quiet;
+    quantizePm.addPass(qnt::createQntScaleInputChannelsPass(options));
+    progress.step("scaling input channels (AWQ) for int" + bits);
+  }
   if (bits != "none") {
     qnt::QntQuantizeWeightsPassOptions options;
     options.bits = codeBits;
@@ -1023,7 +1042,7 @@ int main(int argc, char **argv) {
     options.only.assign(only.begin(), only.end());
     options.embedding = quantizeEmbedding && !cuda;
     options.embeddingBits = embeddingBits;
-    options.method = method;
+    options.method = gptq ? "gptq" : "rtn";
     options.hessians = gptq ? hessianFile : std::string();
     options.actOrder = actOrder;
     options.gptqDampening = gptqDampening;
@@ -1034,7 +1053,8 @@ int main(int argc, char **argv) {
                              (group == 0 ? std::string("one scale per channel")
                                          : "groups of " + std::to_string(group)) +
                              (asymmetric ? ", asymmetric" : ", symmetric")) +
-                  (gptq ? ", GPTQ rounding" : ""));
+                  (gptq ? ", GPTQ rounding" : "") +
+                  (awq ? ", AWQ scales" : ""));
   }
   quantizePm.addPass(qnt::createQntFuseDequantMatmulPass());
   if (kvCache != "f32") {

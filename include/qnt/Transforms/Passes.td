@@ -64,6 +64,45 @@ def QntQuantizeWeightsPass : Pass<"qnt-quantize-weights", "::mlir::ModuleOp"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def QntScaleInputChannelsPass
+    : Pass<"qnt-scale-input-channels", "::mlir::ModuleOp"> {
+  let summary = "AWQ-style activation-aware scaling of linear layers' input channels, folded into the RMSNorm gain that produces them";
+  let description = [{
+    For every set of linear layers with constant f32 weights that read the
+    same input x, where x is produced by a linalg.generic whose result is
+    `g_k * (...)` with g a 1-D float constant along x's innermost dimension
+    K (the gain of an RMSNorm) and x has no other users: chooses per-channel
+    scales s_k = H_kk^(alpha/2) (normalized so that sqrt(max s * min s) = 1),
+    alpha on a grid of `grid` + 1 points in [0, 1], minimizing the layers'
+    output error on the calibration inputs, sum over the layers of
+    trace(dW H dW^T) with dW = W - Q(W diag(s)) diag(s)^-1, Q the
+    quantization qnt-quantize-weights will do with the same options (alpha
+    = 0, no scaling, is a candidate, so the error never grows). Then g
+    becomes g / s and each W becomes W diag(s): the float model computes the
+    same function, and the quantized one the chosen error. H = sum x x^T
+    comes from `hessians` (quant-compile --calibrate). Sets that do not
+    match are left alone, as are layers whose weight constant has other
+    users (a classifier tied to the token embedding).
+  }];
+  let options = [
+    Option<"hessians", "hessians", "std::string", /*default=*/"\"\"",
+           "File of sum x x^T per layer ('NAME K h00 h01 ...' lines)">,
+    Option<"bits", "bits", "unsigned", /*default=*/"4", "Code width, 1 to 8">,
+    Option<"groupSize", "group-size", "int64_t", /*default=*/"128",
+           "Elements sharing one scale along K (0: per channel; a group "
+           "that does not divide K means per channel)">,
+    Option<"symmetric", "symmetric", "bool", /*default=*/"true",
+           "Signed codes without zero points">,
+    Option<"scaleType", "scale-type", "std::string", /*default=*/"\"f32\"",
+           "Element type of scales: f32, f16 or bf16">,
+    Option<"grid", "grid", "unsigned", /*default=*/"20",
+           "Steps of alpha in [0, 1], 1 to 1000">,
+    Option<"verbose", "verbose", "bool", /*default=*/"false",
+           "A remark per set of layers with the chosen alpha and error">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
 def QntFuseDequantMatmulPass : Pass<"qnt-fuse-dequant-matmul"> {
   let summary = "Fuse qnt.dequantize into the matmul that consumes it, giving qnt.matmul";
   let description = [{
