@@ -86,8 +86,13 @@ std::string mlir::qnt::gptqQuantizeMatrix(const float *w, int64_t rows,
   if (std::string error = quantizeMatrix(w, rows, cols, base, out);
       !error.empty())
     return error;
+  // Like quantizeMatrix, `out` is cleared on failure.
+  auto fail = [&](std::string message) {
+    out = QuantizedMatrix();
+    return message;
+  };
   if (!(gptq.dampening >= 0) || !std::isfinite(gptq.dampening))
-    return "GPTQ dampening must be finite and >= 0";
+    return fail("GPTQ dampening must be finite and >= 0");
 
   // H with dead channels (never active) made harmless, then dampened.
   std::vector<double> h(hessian, hessian + cols * cols);
@@ -95,8 +100,8 @@ std::string mlir::qnt::gptqQuantizeMatrix(const float *w, int64_t rows,
   for (int64_t k = 0; k < cols; ++k) {
     double d = h[k * cols + k];
     if (!std::isfinite(d) || d < 0)
-      return "Hessian diagonal element " + std::to_string(d) + " at " +
-             std::to_string(k) + " must be finite and >= 0";
+      return fail("Hessian diagonal element " + std::to_string(d) + " at " +
+                  std::to_string(k) + " must be finite and >= 0");
     if (d == 0)
       h[k * cols + k] = 1;
     meanDiagonal += h[k * cols + k];
@@ -125,7 +130,7 @@ std::string mlir::qnt::gptqQuantizeMatrix(const float *w, int64_t rows,
     damp = damp > 0 ? damp * 10 : 1e-6 * meanDiagonal;
   }
   if (!factored)
-    return "the Hessian is not positive definite (after dampening)";
+    return fail("the Hessian is not positive definite (after dampening)");
 
   // Groups whose grid follows the corrected weights: without activation
   // order, each group of a per-group scheme when GPTQ reaches it.

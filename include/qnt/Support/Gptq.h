@@ -33,7 +33,7 @@ struct GptqOptions {
 /// GPTQ reaches its first column (without activation order), or on the
 /// original weights (per channel, per tensor, and with activation order).
 /// Returns "" or what is wrong (the messages of quantizeMatrix, or a bad
-/// Hessian). options.importance is ignored.
+/// Hessian; `out` is then cleared). options.importance is ignored.
 std::string gptqQuantizeMatrix(const float *w, int64_t rows, int64_t cols,
                                const QuantOptions &options,
                                const double *hessian,
