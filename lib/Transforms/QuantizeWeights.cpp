@@ -114,7 +114,7 @@ struct QuantizeWeights final
   LogicalResult quantizeWeight(Operation *layer, const float *rowsNK,
                                int64_t n, int64_t k, SchemeAttr scheme,
                                StringRef name, OpBuilder &builder,
-                               Value &packed, bool gptq = false);
+                               Value &packed, StringRef hessianKey = {});
 };
 
 LogicalResult QuantizeWeights::quantizeWeight(Operation *layer,
@@ -122,7 +122,8 @@ LogicalResult QuantizeWeights::quantizeWeight(Operation *layer,
                                               int64_t k, SchemeAttr scheme,
                                               StringRef name,
                                               OpBuilder &builder,
-                                              Value &packed, bool gptq) {
+                                              Value &packed,
+                                              StringRef hessianKey) {
   QuantOptions options;
   options.bits = scheme.getBits();
   options.symmetric = !scheme.hasZeroPoints();
@@ -137,10 +138,10 @@ LogicalResult QuantizeWeights::quantizeWeight(Operation *layer,
   QuantizedMatrix q;
   std::string error;
   auto hessian = layerHessians.end();
-  if (gptq &&
-      (hessian = layerHessians.find(name.str())) == layerHessians.end())
+  if (!hessianKey.empty() &&
+      (hessian = layerHessians.find(hessianKey.str())) == layerHessians.end())
     return layer->emitOpError()
-           << "layer '" << name << "' has no Hessian in '" << hessians
+           << "layer '" << hessianKey << "' has no Hessian in '" << hessians
            << "' for method=gptq";
   if (hessian != layerHessians.end()) {
     if (static_cast<int64_t>(hessian->second.size()) != k * k)
@@ -386,8 +387,13 @@ void QuantizeWeights::runOnOperation() {
       }
       builder.setInsertionPointAfter(c.weight);
       Value packed;
+      // Named as qnt-instrument-calibration names the layers.
+      std::string hessianKey =
+          method != "gptq" ? std::string()
+          : c.name.empty() ? "layer" + std::to_string(&c - candidates.begin())
+                           : c.name;
       if (failed(quantizeWeight(op, rows, n, k, scheme, name, builder,
-                                packed, method == "gptq")))
+                                packed, hessianKey)))
         return signalPassFailure();
       // The layer's operand type: f32 also when the constant is f16/bf16
       // widened by arith.extf.

@@ -4,6 +4,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/Builders.h"
 #include "qnt/Support/Gptq.h"
+#include "qnt/Support/OutputFile.h"
 #include "qnt/Support/Quantizer.h"
 #include "qnt/Transforms/ConstantBytes.h"
 #include "qnt/Transforms/LinearLayer.h"
@@ -12,6 +13,7 @@
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FormatVariadic.h"
 #include <cmath>
+#include <cstdio>
 
 namespace mlir::qnt {
 #define GEN_PASS_DEF_QNTSCALEINPUTCHANNELSPASS
@@ -250,6 +252,12 @@ void ScaleInputChannels::runOnOperation() {
                         << " of round to nearest's";
     if (bestAlpha == 0)
       continue;
+    for (size_t i : members) {
+      std::vector<double> &hi = layerHessians[layers[i].name];
+      for (int64_t a = 0; a < k; ++a)
+        for (int64_t b = 0; b < k; ++b)
+          hi[a * k + b] /= best[a] * best[b];
+    }
 
     // Fold: g / s into the norm, W diag(s) into each layer.
     OpBuilder b(gain);
@@ -279,6 +287,26 @@ void ScaleInputChannels::runOnOperation() {
           wb, c.weight.getLoc(),
           DenseElementsAttr::get(type, ArrayRef<float>(out)));
       l.op->setOperand(l.weightIndex, w);
+    }
+  }
+  if (!hessiansOut.empty()) {
+    std::string error = writeOutputFile(hessiansOut, [&](raw_ostream &os) {
+      os << "# sum x x^T of each linear layer's input, after "
+            "qnt-scale-input-channels\n";
+      char text[32];
+      for (auto &[name, h] : layerHessians) {
+        int64_t k = static_cast<int64_t>(std::sqrt(double(h.size())) + 0.5);
+        os << name << " " << k;
+        for (double v : h) {
+          std::snprintf(text, sizeof text, " %.17g", v);
+          os << text;
+        }
+        os << "\n";
+      }
+    });
+    if (!error.empty()) {
+      emitError(module.getLoc()) << error;
+      return signalPassFailure();
     }
   }
   // Constants nobody reads any more.

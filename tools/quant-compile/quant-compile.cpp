@@ -189,7 +189,7 @@ static cl::opt<std::string> method(
              "inverse Hessian of each layer's calibration inputs) or awq "
              "(per-input-channel scales chosen on the calibration inputs, "
              "folded into the RMSNorm gain before the layers; not with "
-             "--budget); gptq and awq need --calibrate"),
+             "--budget) or awq-gptq (both); all but rtn need --calibrate"),
     cl::cat(category));
 static cl::opt<bool> actOrder(
     "act-order", cl::init(false),
@@ -741,9 +741,10 @@ int main(int argc, char **argv) {
   if (!calibrate.empty() && !calibrationStats.empty())
     return fail("--calibrate and --calibration-stats both give calibration "
                 "statistics; use one");
-  if (!llvm::is_contained({"rtn", "gptq", "awq"}, method))
-    return fail("--method=" + method + " must be rtn, gptq or awq");
-  bool gptq = method == "gptq", awq = method == "awq";
+  if (!llvm::is_contained({"rtn", "gptq", "awq", "awq-gptq"}, method))
+    return fail("--method=" + method + " must be rtn, gptq, awq or awq-gptq");
+  bool gptq = method == "gptq" || method == "awq-gptq";
+  bool awq = method == "awq" || method == "awq-gptq";
   if ((gptq || awq) && calibrate.empty())
     return fail("--method=" + method +
                 " needs --calibrate (the layers' Hessians come from running "
@@ -904,6 +905,8 @@ int main(int argc, char **argv) {
   std::optional<llvm::FileRemover> removeStats, removeHessians,
       removeSensitivities;
   std::string hessianFile, measuredSensitivities = sensitivityFile;
+  std::string scaledHessianFile;
+  std::optional<llvm::FileRemover> removeScaledHessians;
   std::unique_ptr<qnt::CalibrationSession> session;
   qnt::CandidateQuantizer candidateQuantizer;
   if (!calibrate.empty()) {
@@ -1029,8 +1032,23 @@ int main(int argc, char **argv) {
     options.symmetric = !asymmetric;
     options.scaleType = scaleType;
     options.verbose = !quiet;
-    quantizePm.addPass(qnt::createQntScaleInputChannelsPass(options));
+    if (gptq) {
+      // GPTQ then rounds the scaled weights with the scaled inputs' H.
+      SmallString<128> file;
+      if (std::error_code ec = llvm::sys::fs::createTemporaryFile(
+              "quant-compile-scaled-hessians", "txt", file))
+        return fail("cannot create a temporary Hessian file: " + ec.message());
+      removeScaledHessians.emplace(file);
+      options.hessiansOut = std::string(file);
+      scaledHessianFile = std::string(file);
+    }
+    // Its own run: qnt-quantize-weights reads the scaled Hessians when the
+    // pipeline starts.
     progress.step("scaling input channels (AWQ) for int" + bits);
+    PassManager awqPm(&context);
+    awqPm.addPass(qnt::createQntScaleInputChannelsPass(options));
+    if (failed(awqPm.run(*module)))
+      return 1;
   }
   if (bits != "none") {
     qnt::QntQuantizeWeightsPassOptions options;
@@ -1043,7 +1061,8 @@ int main(int argc, char **argv) {
     options.embedding = quantizeEmbedding && !cuda;
     options.embeddingBits = embeddingBits;
     options.method = gptq ? "gptq" : "rtn";
-    options.hessians = gptq ? hessianFile : std::string();
+    options.hessians = gptq ? (awq ? scaledHessianFile : hessianFile)
+                            : std::string();
     options.actOrder = actOrder;
     options.gptqDampening = gptqDampening;
     quantizePm.addPass(qnt::createQntQuantizeWeightsPass(options));

@@ -99,6 +99,9 @@ def QntScaleInputChannelsPass
            "Steps of alpha in [0, 1], 1 to 1000">,
     Option<"verbose", "verbose", "bool", /*default=*/"false",
            "A remark per set of layers with the chosen alpha and error">,
+    Option<"hessiansOut", "hessians-out", "std::string", /*default=*/"\"\"",
+           "Write the Hessians of the scaled inputs x / s, diag(s)^-1 H "
+           "diag(s)^-1 (the others unchanged), for GPTQ after the scaling">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
