@@ -754,8 +754,9 @@ int main(int argc, char **argv) {
                 " rounds the weights that --bits=N or --budget quantize; "
                 "with --bits=none nothing is quantized");
   if (awq && !budget.empty())
-    return fail("--method=awq scales the weights for one scheme (--bits, "
-                "--group); with --budget use --method=rtn or gptq");
+    return fail("--method=" + method +
+                " scales the weights for one scheme (--bits, --group); with "
+                "--budget use --method=rtn or gptq");
   if (!gptq && (actOrder.getNumOccurrences() ||
                 gptqDampening.getNumOccurrences()))
     return fail("--act-order and --gptq-dampening need --method=gptq");
