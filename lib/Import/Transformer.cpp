@@ -17,6 +17,7 @@
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "qnt/IR/QntDialect.h"
 #include "qnt/IR/QntOps.h"
+#include "qnt/Transforms/Transforms.h"
 #include <cmath>
 #include <limits>
 
@@ -398,24 +399,7 @@ public:
   Value embed(Value tokens, Value embedding) {
     if (isa<PackedType>(embedding.getType()))
       return GatherRowsOp::create(b, tensor({kDyn, c.dim}), embedding, tokens);
-    MLIRContext *ctx = b.getContext();
-    AffineExpr r, j;
-    bindDims(ctx, r, j);
-    int64_t vocab = c.vocab;
-    return generic(
-        tensor({kDyn, c.dim}), ValueRange{tokens},
-        {AffineMap::get(2, 0, {r}, ctx)},
-        {IteratorType::parallel, IteratorType::parallel},
-        AffineMap::get(2, 0, {r, j}, ctx), empty(c.dim),
-        [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-          Value id = arith::IndexCastOp::create(ib, ib.getIndexType(), a[0]);
-          id = arith::MaxSIOp::create(ib, id,
-                                      arith::ConstantIndexOp::create(ib, 0));
-          id = arith::MinSIOp::create(
-              ib, id, arith::ConstantIndexOp::create(ib, vocab - 1));
-          return tensor::ExtractOp::create(
-              ib, embedding, ValueRange{id, linalg::IndexOp::create(ib, 1)});
-        });
+    return buildRowGather(b, b.getLoc(), embedding, tokens, rows);
   }
 
   Value rows; // rows of the current pass

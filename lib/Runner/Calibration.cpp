@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <random>
 
 using namespace mlir::qnt;
 using llvm::StringRef;
@@ -46,27 +47,9 @@ std::string mlir::qnt::readTokenFile(const std::string &path,
   return "";
 }
 
-std::string mlir::qnt::collectCalibrationStatistics(
+std::string mlir::qnt::checkTokenSamples(
     ModelLibrary &model, const std::string &tokenPath,
-    const std::vector<TokenSample> &samples,
-    std::vector<LayerStatistics> &stats,
-    llvm::function_ref<void(const Twine &)> progress) {
-  // The instrumented library's ABI (qnt-instrument-calibration).
-  auto *table =
-      static_cast<const char *>(model.symbol("qnt_calibration_layers"));
-  auto *sumsq = reinterpret_cast<double (*)(int64_t)>(
-      model.symbol("qnt_calibration_sumsq"));
-  auto *sum = reinterpret_cast<double (*)(int64_t)>(
-      model.symbol("qnt_calibration_sum"));
-  auto *rows = reinterpret_cast<int64_t (*)(int64_t)>(
-      model.symbol("qnt_calibration_rows"));
-  if (!table || !sumsq || !sum || !rows)
-    return "the model library is not instrumented for calibration (no "
-           "qnt_calibration_layers, qnt_calibration_sumsq, "
-           "qnt_calibration_sum, qnt_calibration_rows)";
-
-  // Check everything before running anything.
-  int64_t total = 0;
+    const std::vector<TokenSample> &samples) {
   for (const TokenSample &s : samples) {
     std::string where = tokenPath + ":" + std::to_string(s.line) + ": ";
     for (int64_t id : s.tokens)
@@ -79,36 +62,167 @@ std::string mlir::qnt::collectCalibrationStatistics(
       return where + std::to_string(s.tokens.size()) +
              " tokens exceed the model's context of " +
              std::to_string(model.context()) + " positions";
-    total += s.tokens.size();
   }
+  return "";
+}
 
+namespace {
+/// "calibration: 3/8 samples, ..." lines at most every 5 seconds.
+struct ProgressLines {
   using Clock = std::chrono::steady_clock;
   Clock::time_point start = Clock::now(), lastReport = start;
-  int64_t done = 0;
+  void report(llvm::function_ref<void(const Twine &)> progress, StringRef verb,
+              size_t done, size_t samples, int64_t tokens, int64_t total,
+              bool last) {
+    Clock::time_point now = Clock::now();
+    if (!last && std::chrono::duration<double>(now - lastReport).count() < 5)
+      return;
+    double seconds = std::chrono::duration<double>(now - start).count();
+    progress(llvm::formatv("calibration: {0}{1}/{2} samples, {3}/{4} tokens "
+                           "({5:f1} tokens/s)",
+                           verb, done, samples, tokens, total,
+                           tokens / std::max(seconds, 1e-9))
+                 .str());
+    lastReport = now;
+  }
+};
+} // namespace
+
+std::string mlir::qnt::runTokenSamples(
+    ModelLibrary &model, const std::vector<TokenSample> &samples,
+    llvm::function_ref<void(const Twine &)> progress,
+    llvm::function_ref<void(size_t, size_t, const float *)> onLogits) {
+  int64_t total = 0, done = 0;
+  for (const TokenSample &s : samples)
+    total += s.tokens.size();
+  ProgressLines lines;
   for (auto [i, s] : llvm::enumerate(samples)) {
     model.resetState();
     for (auto [pos, id] : llvm::enumerate(s.tokens)) {
       std::string error;
-      if (!model.step(id, pos, error))
+      const float *logits = model.step(id, pos, error);
+      if (!logits)
         return error;
+      if (onLogits)
+        onLogits(i, pos, logits);
     }
     done += s.tokens.size();
-    Clock::time_point now = Clock::now();
-    if (i + 1 == samples.size() ||
-        std::chrono::duration<double>(now - lastReport).count() >= 5) {
-      double seconds = std::chrono::duration<double>(now - start).count();
-      progress(llvm::formatv("calibration: {0}/{1} samples, {2}/{3} tokens "
-                             "({4:f1} tokens/s)",
-                             i + 1, samples.size(), done, total,
-                             done / std::max(seconds, 1e-9))
-                   .str());
-      lastReport = now;
-    }
+    if (progress)
+      lines.report(progress, "", i + 1, samples.size(), done, total,
+                   i + 1 == samples.size());
   }
+  return "";
+}
+
+bool mlir::qnt::parseSampleSpec(StringRef spec, SampleOptions &options,
+                                std::string &error) {
+  if (!spec.consume_front("sample:"))
+    return false;
+  auto [n, len] = spec.split(':');
+  auto bad = [&](StringRef what) {
+    error = "--calibrate=sample:" + spec.str() + ": " + what.str() +
+            " (expected sample:N[:LEN], N sequences of LEN tokens, 1 to "
+            "65536 each)";
+    return true;
+  };
+  if (n.getAsInteger(10, options.sequences) || options.sequences < 1 ||
+      options.sequences > 65536)
+    return bad("N must be an integer from 1 to 65536");
+  if (spec.contains(':') &&
+      (len.getAsInteger(10, options.length) || options.length < 1 ||
+       options.length > 65536))
+    return bad("LEN must be an integer from 1 to 65536");
+  error.clear();
+  return true;
+}
+
+int64_t mlir::qnt::defaultSampleLength(const ModelLibrary &model) {
+  return model.context() ? std::min<int64_t>(64, model.context()) : 64;
+}
+
+std::string mlir::qnt::sampleTokenSequences(
+    ModelLibrary &model, const SampleOptions &options,
+    std::vector<TokenSample> &samples,
+    llvm::function_ref<void(const Twine &)> progress,
+    llvm::function_ref<void(size_t, size_t, const float *)> onLogits) {
+  if (options.firstToken < 0 || options.firstToken >= model.vocabulary())
+    return "the first token " + std::to_string(options.firstToken) +
+           " is outside the model's vocabulary of " +
+           std::to_string(model.vocabulary());
+  int64_t length = options.length ? options.length
+                                  : defaultSampleLength(model);
+  if (model.context() && length > model.context())
+    return "sample:" + std::to_string(options.sequences) + ":" +
+           std::to_string(length) + ": " + std::to_string(length) +
+           " tokens exceed the model's context of " +
+           std::to_string(model.context()) + " positions";
+  std::mt19937_64 rng(options.seed);
+  std::vector<double> weights(model.vocabulary());
+  int64_t total = options.sequences * length, done = 0;
+  ProgressLines lines;
+  samples.clear();
+  for (int64_t i = 0; i < options.sequences; ++i) {
+    TokenSample sample;
+    sample.line = i + 1;
+    model.resetState();
+    int64_t token = options.firstToken;
+    for (int64_t pos = 0; pos < length; ++pos) {
+      sample.tokens.push_back(token);
+      std::string error;
+      const float *logits = model.step(token, pos, error);
+      if (!logits)
+        return error;
+      if (onLogits)
+        onLogits(i, pos, logits);
+      // softmax(logits) in double, then the first token whose cumulative
+      // weight exceeds u * total, with u in [0, 1) from 53 random bits.
+      double maxLogit = -INFINITY;
+      for (int64_t v = 0; v < model.vocabulary(); ++v)
+        maxLogit = std::max(maxLogit, static_cast<double>(logits[v]));
+      if (!std::isfinite(maxLogit))
+        return "the model's logits at position " + std::to_string(pos) +
+               " of sample " + std::to_string(i + 1) + " are not finite";
+      double sum = 0;
+      for (int64_t v = 0; v < model.vocabulary(); ++v)
+        sum += weights[v] = std::exp(static_cast<double>(logits[v]) - maxLogit);
+      double u = static_cast<double>(rng() >> 11) * 0x1p-53 * sum, acc = 0;
+      token = model.vocabulary() - 1;
+      for (int64_t v = 0; v < model.vocabulary(); ++v)
+        if ((acc += weights[v]) > u) {
+          token = v;
+          break;
+        }
+    }
+    done += length;
+    samples.push_back(std::move(sample));
+    if (progress)
+      lines.report(progress, "sampled ", i + 1, options.sequences, done, total,
+                   i + 1 == options.sequences);
+  }
+  return "";
+}
+
+std::string mlir::qnt::readCalibrationStatistics(
+    ModelLibrary &model, std::vector<LayerStatistics> &stats) {
+  // The instrumented library's ABI (qnt-instrument-calibration).
+  auto *table =
+      static_cast<const char *>(model.symbol("qnt_calibration_layers"));
+  auto *sumsq = reinterpret_cast<double (*)(int64_t)>(
+      model.symbol("qnt_calibration_sumsq"));
+  auto *sum = reinterpret_cast<double (*)(int64_t)>(
+      model.symbol("qnt_calibration_sum"));
+  auto *rows = reinterpret_cast<int64_t (*)(int64_t)>(
+      model.symbol("qnt_calibration_rows"));
+  auto *hessian = reinterpret_cast<double (*)(int64_t)>(
+      model.symbol("qnt_calibration_hessian"));
+  if (!table || !sumsq || !sum || !rows)
+    return "the model library is not instrumented for calibration (no "
+           "qnt_calibration_layers, qnt_calibration_sumsq, "
+           "qnt_calibration_sum, qnt_calibration_rows)";
 
   // One "NAME K" line per layer, in the order of the buffers.
   llvm::StringMap<size_t> byName;
-  int64_t offset = 0, layer = 0;
+  int64_t offset = 0, hessianOffset = 0, layer = 0;
   llvm::SmallVector<StringRef> lines;
   StringRef(table).split(lines, '\n', -1, /*KeepEmpty=*/false);
   for (StringRef line : lines) {
@@ -120,7 +234,7 @@ std::string mlir::qnt::collectCalibrationStatistics(
     auto [it, isNew] = byName.try_emplace(name, stats.size());
     if (isNew)
       stats.push_back({name.str(), std::vector<double>(k, 0.0),
-                       std::vector<double>(k, 0.0), 0});
+                       std::vector<double>(k, 0.0), 0, {}});
     LayerStatistics &s = stats[it->second];
     if (static_cast<int64_t>(s.sumSquares.size()) != k)
       return "layers named '" + name.str() + "' have different K (" +
@@ -130,11 +244,31 @@ std::string mlir::qnt::collectCalibrationStatistics(
       s.sumSquares[c] += sumsq(offset + c);
       s.sums[c] += sum(offset + c);
     }
+    if (hessian) {
+      s.hessian.resize(k * k, 0.0);
+      for (int64_t e = 0; e < k * k; ++e)
+        s.hessian[e] += hessian(hessianOffset + e);
+    }
     s.rows += rows(layer);
     offset += k;
+    hessianOffset += k * k;
     ++layer;
   }
   return "";
+}
+
+std::string mlir::qnt::collectCalibrationStatistics(
+    ModelLibrary &model, const std::string &tokenPath,
+    const std::vector<TokenSample> &samples,
+    std::vector<LayerStatistics> &stats,
+    llvm::function_ref<void(const Twine &)> progress) {
+  if (!model.symbol("qnt_calibration_layers"))
+    return readCalibrationStatistics(model, stats);
+  if (std::string e = checkTokenSamples(model, tokenPath, samples); !e.empty())
+    return e;
+  if (std::string e = runTokenSamples(model, samples, progress); !e.empty())
+    return e;
+  return readCalibrationStatistics(model, stats);
 }
 
 std::string mlir::qnt::writeCalibrationStatistics(

@@ -1,6 +1,8 @@
 // qnt-fold-constant-casts: arith.extf of a float constant becomes a constant
 // of the wider type, converted once at compile time.
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -10,6 +12,7 @@
 #include "qnt/Support/Quantizer.h"
 #include "qnt/Transforms/ConstantBytes.h"
 #include "qnt/Transforms/Passes.h"
+#include "qnt/Transforms/Transforms.h"
 #include "llvm/ADT/DenseMap.h"
 #include <cstring>
 
@@ -62,8 +65,15 @@ static TypedAttr widen(ElementsAttr attr, RankedTensorType type,
 }
 
 /// The f32 tensor `scale * (code - zero_point)` of a rank-2 qnt.constant, as
-/// a heap resource; null when a payload cannot be read.
-static TypedAttr dequantizeConstant(ConstantOp constant, StringRef name) {
+/// a heap resource named after its codes (`NAME` of `NAME.codes`); null when
+/// a payload cannot be read.
+static TypedAttr dequantizeConstant(ConstantOp constant) {
+  std::string name = "dequantized";
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(constant.getCodes())) {
+    name = resource.getRawHandle().getKey().str();
+    if (StringRef(name).ends_with(".codes"))
+      name.resize(name.size() - 6);
+  }
   PackedType type = constant.getType();
   SchemeAttr scheme = type.getScheme();
   if (type.getRank() != 2 || !scheme.isInteger())
@@ -132,6 +142,30 @@ struct FoldConstantCasts final
   using Base::Base;
   void runOnOperation() override {
     if (dequantize) {
+      // A packed table read by qnt.gather_rows (a GGUF token embedding)
+      // becomes the float gather quant-import emits for a float table, over
+      // its dequantized values, so that qnt-quantize-weights quantizes it
+      // again like the float weights.
+      SmallVector<GatherRowsOp> gathers;
+      getOperation()->walk([&](GatherRowsOp op) {
+        if (op.getTable().getDefiningOp<ConstantOp>())
+          gathers.push_back(op);
+      });
+      for (GatherRowsOp op : gathers) {
+        auto constant = op.getTable().getDefiningOp<ConstantOp>();
+        TypedAttr value = dequantizeConstant(constant);
+        if (!value)
+          continue;
+        OpBuilder b(op);
+        Value table = arith::ConstantOp::create(b, op.getLoc(), value);
+        Value ids = op.getIds();
+        Value rows = tensor::DimOp::create(b, op.getLoc(), ids, 0);
+        op.replaceAllUsesWith(
+            buildRowGather(b, op.getLoc(), table, ids, rows));
+        op.erase();
+        if (constant->use_empty())
+          constant->erase();
+      }
       SmallVector<DequantizeOp> ops;
       getOperation()->walk([&](DequantizeOp op) {
         if (op.getInput().getDefiningOp<ConstantOp>() &&
@@ -140,14 +174,7 @@ struct FoldConstantCasts final
       });
       for (DequantizeOp op : ops) {
         auto constant = op.getInput().getDefiningOp<ConstantOp>();
-        std::string name = "dequantized";
-        if (auto resource =
-                dyn_cast<DenseResourceElementsAttr>(constant.getCodes())) {
-          name = resource.getRawHandle().getKey().str();
-          if (StringRef(name).ends_with(".codes"))
-            name.resize(name.size() - 6);
-        }
-        TypedAttr value = dequantizeConstant(constant, name);
+        TypedAttr value = dequantizeConstant(constant);
         if (!value)
           continue;
         OpBuilder b(op);

@@ -2,6 +2,7 @@
 // its linear layers' inputs (sums of x_k^2 and of x_k, and the row count per
 // layer) in module buffers that a host program reads through exported
 // accessors.
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -27,6 +28,11 @@ static constexpr const char *kLayerTable = "qnt_calibration_layers";
 static constexpr const char *kSumsAccessor = "qnt_calibration_sumsq";
 static constexpr const char *kMeansAccessor = "qnt_calibration_sum";
 static constexpr const char *kRowsAccessor = "qnt_calibration_rows";
+static constexpr const char *kHessianBuffer = "qnt_calibration_hessian_buffer";
+static constexpr const char *kHessianAccessor = "qnt_calibration_hessian";
+static constexpr const char *kEnabledBuffer = "qnt_calibration_enabled_buffer";
+static constexpr const char *kEnabledSetter = "qnt_calibration_set_enabled";
+static constexpr const char *kWeightAddress = "qnt_calibration_weight_address";
 
 namespace {
 /// A layer to instrument: where its input is and which of x's dimensions is
@@ -36,6 +42,7 @@ struct Site {
   std::string name;
   unsigned kDim;  // dimension of x indexed by K
   int64_t offset; // first channel of the layer in the sums buffer
+  int64_t hessianOffset; // first element of the layer's K x K Hessian
 };
 
 struct InstrumentCalibration final
@@ -79,10 +86,25 @@ static FailureOr<unsigned> inputChannelDim(const LinearLayer &layer) {
 static void instrument(OpBuilder &b, const Site &site, int64_t index,
                        memref::GlobalOp sumsBuffer,
                        memref::GlobalOp linearBuffer,
-                       memref::GlobalOp rowsBuffer) {
+                       memref::GlobalOp rowsBuffer,
+                       memref::GlobalOp hessianBuffer,
+                       memref::GlobalOp enabledBuffer) {
   linalg::LinalgOp op = site.layer.layer.op;
   Location loc = op.getLoc();
   b.setInsertionPoint(op);
+  OpBuilder::InsertionGuard guard(b);
+  if (enabledBuffer) {
+    // Only while the host wants statistics (not while it measures outputs).
+    Value flag = memref::GetGlobalOp::create(b, loc, enabledBuffer.getType(),
+                                             enabledBuffer.getSymName());
+    Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+    Value on = memref::LoadOp::create(b, loc, flag, ValueRange{c0});
+    Value zero64 = arith::ConstantIntOp::create(b, loc, 0, 64);
+    Value enabled = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, on,
+                                          zero64);
+    auto ifOp = scf::IfOp::create(b, loc, enabled, /*withElseRegion=*/false);
+    b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+  }
   Value x = op.getDpsInputOperand(site.layer.layer.inputIndex)->get();
   auto xType = cast<RankedTensorType>(x.getType());
   Type f64 = b.getF64Type();
@@ -131,6 +153,77 @@ static void instrument(OpBuilder &b, const Site &site, int64_t index,
   Value added = arith::IndexCastOp::create(b, loc, b.getI64Type(), rowCount);
   memref::StoreOp::create(b, loc, arith::AddIOp::create(b, loc, oldRows, added),
                           rows, ValueRange{layerIndex});
+  if (!hessianBuffer)
+    return;
+  // H[i, j] += x_i x_j for every row of x: loops over x's other dimensions,
+  // then i and j along K.
+  Value hessian = memref::GetGlobalOp::create(b, loc, hessianBuffer.getType(),
+                                              hessianBuffer.getSymName());
+  SmallVector<Value> rowUbs;
+  SmallVector<unsigned> rowDims;
+  for (int64_t d = 0; d < xType.getRank(); ++d)
+    if (d != site.kDim) {
+      rowUbs.push_back(ubs[d]);
+      rowDims.push_back(d);
+    }
+  int64_t k = site.layer.layer.k;
+  rowUbs.push_back(ubs[site.kDim]);
+  rowUbs.push_back(ubs[site.kDim]);
+  SmallVector<Value> hLbs(rowUbs.size(), zero), hSteps(rowUbs.size(), one);
+  Value base = arith::ConstantIndexOp::create(b, loc, site.hessianOffset);
+  Value kValue = arith::ConstantIndexOp::create(b, loc, k);
+  scf::buildLoopNest(
+      b, loc, hLbs, rowUbs, hSteps,
+      [&](OpBuilder &nb, Location loc, ValueRange ivs) {
+        Value i = ivs[ivs.size() - 2], j = ivs[ivs.size() - 1];
+        SmallVector<Value> at(xType.getRank()), at2(xType.getRank());
+        for (auto [n, d] : llvm::enumerate(rowDims))
+          at[d] = at2[d] = ivs[n];
+        at[site.kDim] = i;
+        at2[site.kDim] = j;
+        Value xi = tensor::ExtractOp::create(nb, loc, x, at);
+        Value xj = tensor::ExtractOp::create(nb, loc, x, at2);
+        if (xi.getType() != f64) {
+          xi = arith::ExtFOp::create(nb, loc, f64, xi);
+          xj = arith::ExtFOp::create(nb, loc, f64, xj);
+        }
+        Value product = arith::MulFOp::create(nb, loc, xi, xj);
+        Value rowStart = arith::MulIOp::create(nb, loc, i, kValue);
+        Value index = arith::AddIOp::create(
+            nb, loc, base, arith::AddIOp::create(nb, loc, rowStart, j));
+        Value old = memref::LoadOp::create(nb, loc, hessian, ValueRange{index});
+        memref::StoreOp::create(nb, loc,
+                                arith::AddFOp::create(nb, loc, old, product),
+                                hessian, ValueRange{index});
+      });
+}
+
+/// Replaces the layer's weight operand by a zero-filled mutable f32 buffer
+/// of the operand's shape, read through bufferization.to_tensor.
+static memref::GlobalOp makeSwappable(OpBuilder &moduleBuilder, OpBuilder &b,
+                                      const Site &site, int64_t index) {
+  linalg::LinalgOp op = site.layer.layer.op;
+  Location loc = op.getLoc();
+  auto operandType = cast<RankedTensorType>(
+      op->getOperand(site.layer.layer.weightIndex).getType());
+  auto f32Type = RankedTensorType::get(operandType.getShape(),
+                                       moduleBuilder.getF32Type());
+  auto memrefType = MemRefType::get(operandType.getShape(),
+                                    moduleBuilder.getF32Type());
+  auto global = memref::GlobalOp::create(
+      moduleBuilder, loc, "qnt_calibration_weight_" + std::to_string(index),
+      moduleBuilder.getStringAttr("private"), memrefType,
+      DenseElementsAttr::get(f32Type, moduleBuilder.getF32FloatAttr(0)),
+      /*constant=*/false, moduleBuilder.getI64IntegerAttr(64));
+  b.setInsertionPoint(op);
+  Value buffer = memref::GetGlobalOp::create(b, loc, memrefType,
+                                             global.getSymName());
+  Value tensor = bufferization::ToTensorOp::create(b, loc, f32Type, buffer,
+                                                   /*restrict=*/true);
+  if (operandType.getElementType() != f32Type.getElementType())
+    tensor = arith::TruncFOp::create(b, loc, operandType, tensor);
+  op->setOperand(site.layer.layer.weightIndex, tensor);
+  return global;
 }
 
 /// `func.func @NAME(%i: index) -> T { return BUFFER[%i] }`.
@@ -153,7 +246,8 @@ void InstrumentCalibration::runOnOperation() {
   ModuleOp module = getOperation();
   for (const char *symbol :
        {kSumsBuffer, kMeansBuffer, kRowsBuffer, kLayerTable, kSumsAccessor,
-        kMeansAccessor, kRowsAccessor})
+        kMeansAccessor, kRowsAccessor, kHessianBuffer, kHessianAccessor,
+        kEnabledBuffer, kEnabledSetter, kWeightAddress})
     if (module.lookupSymbol(symbol)) {
       emitError(module.getLoc())
           << "qnt-instrument-calibration: the module already defines '"
@@ -164,7 +258,7 @@ void InstrumentCalibration::runOnOperation() {
   // Every layer the quantizer would touch, named as qnt-assign-bitwidths
   // names it, so the statistics file matches its layers.
   SmallVector<Site> sites;
-  int64_t channels = 0;
+  int64_t channels = 0, hessianElements = 0;
   std::string table;
   for (ConstantLinearLayer &c : findConstantLinearLayers(module)) {
     std::string name =
@@ -191,8 +285,9 @@ void InstrumentCalibration::runOnOperation() {
                            "dimension";
       return signalPassFailure();
     }
-    sites.push_back({c, name, *kDim, channels});
+    sites.push_back({c, name, *kDim, channels, hessianElements});
     channels += c.layer.k;
+    hessianElements += c.layer.k * c.layer.k;
     table += name + " " + std::to_string(c.layer.k) + "\n";
   }
 
@@ -230,6 +325,82 @@ void InstrumentCalibration::runOnOperation() {
   buildAccessor(b, loc, kMeansAccessor, linear);
   buildAccessor(b, loc, kRowsAccessor, rows);
 
+  memref::GlobalOp hessian, enabled, none;
+  if (hessians || swappableWeights) {
+    b.setInsertionPointToStart(module.getBody());
+    enabled = zeroBuffer(kEnabledBuffer, 1, b.getIntegerAttr(i64, 1));
+    b.setInsertionPointToEnd(module.getBody());
+    auto setter = func::FuncOp::create(b, loc, kEnabledSetter,
+                                       b.getFunctionType({i64}, {}));
+    OpBuilder::InsertionGuard guard(b);
+    Block *body = setter.addEntryBlock();
+    b.setInsertionPointToStart(body);
+    Value global = memref::GetGlobalOp::create(b, loc, enabled.getType(),
+                                               enabled.getSymName());
+    Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+    memref::StoreOp::create(b, loc, body->getArgument(0), global,
+                            ValueRange{c0});
+    func::ReturnOp::create(b, loc);
+  }
+  if (hessians) {
+    b.setInsertionPointToStart(module.getBody());
+    hessian = zeroBuffer(kHessianBuffer, std::max<int64_t>(hessianElements, 1),
+                         b.getFloatAttr(f64, 0.0));
+    b.setInsertionPointToEnd(module.getBody());
+    buildAccessor(b, loc, kHessianAccessor, hessian);
+  }
+
   for (auto [i, site] : llvm::enumerate(sites))
-    instrument(b, site, i, sums, linear, rows);
+    instrument(b, site, i, sums, linear, rows, hessian, enabled);
+
+  if (!swappableWeights)
+    return;
+  // The weights become buffers the host fills; the constants go when unused.
+  OpBuilder moduleBuilder = OpBuilder::atBlockBegin(module.getBody());
+  SmallVector<memref::GlobalOp> weights;
+  for (auto [i, site] : llvm::enumerate(sites))
+    weights.push_back(makeSwappable(moduleBuilder, b, site, i));
+  for (Site &site : sites) {
+    if (site.layer.widen && site.layer.widen->use_empty())
+      site.layer.widen->erase();
+    site.layer.widen = {};
+  }
+  for (Site &site : sites)
+    if (site.layer.weight && site.layer.weight->use_empty()) {
+      Operation *weight = site.layer.weight;
+      for (Site &other : sites)
+        if (other.layer.weight == weight)
+          other.layer.weight = {};
+      weight->erase();
+    }
+  // @qnt_calibration_weight_address(%layer: index) -> i64: the aligned
+  // address of layer %layer's buffer (0 for any other %layer).
+  b.setInsertionPointToEnd(module.getBody());
+  auto address = func::FuncOp::create(
+      b, loc, kWeightAddress, b.getFunctionType({b.getIndexType()}, {i64}));
+  Block *body = address.addEntryBlock();
+  b.setInsertionPointToStart(body);
+  SmallVector<int64_t> cases;
+  for (int64_t i = 0; i < static_cast<int64_t>(weights.size()); ++i)
+    cases.push_back(i);
+  auto sw = scf::IndexSwitchOp::create(b, loc, TypeRange{i64},
+                                       body->getArgument(0), cases,
+                                       cases.size());
+  {
+    Block &d = sw.getDefaultRegion().emplaceBlock();
+    b.setInsertionPointToStart(&d);
+    scf::YieldOp::create(b, loc,
+                         ValueRange{arith::ConstantIntOp::create(b, loc, 0, 64)});
+  }
+  for (auto [i, global] : llvm::enumerate(weights)) {
+    Block &c = sw.getCaseRegions()[i].emplaceBlock();
+    b.setInsertionPointToStart(&c);
+    Value m = memref::GetGlobalOp::create(b, loc, global.getType(),
+                                          global.getSymName());
+    Value p = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, m);
+    scf::YieldOp::create(
+        b, loc, ValueRange{arith::IndexCastOp::create(b, loc, i64, p)});
+  }
+  b.setInsertionPointToEnd(body);
+  func::ReturnOp::create(b, loc, sw.getResults());
 }

@@ -9,10 +9,12 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "qnt/IR/QntOps.h"
+#include "qnt/Support/Gptq.h"
 #include "qnt/Support/Packing.h"
 #include "qnt/Support/Quantizer.h"
 #include "qnt/Transforms/LinearLayer.h"
 #include "qnt/Transforms/Passes.h"
+#include "qnt/Transforms/Transforms.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/SmallPtrSet.h"
@@ -106,11 +108,14 @@ struct QuantizeWeights final
   LogicalResult initialize(MLIRContext *context) override;
   void runOnOperation() override;
 
+  /// method=gptq: the Hessians of the layers' inputs, by layer name.
+  std::map<std::string, std::vector<double>> layerHessians;
+
   /// Packs one weight under `scheme`; returns the qnt.constant's attributes.
   LogicalResult quantizeWeight(Operation *layer, const float *rowsNK,
                                int64_t n, int64_t k, SchemeAttr scheme,
                                StringRef name, OpBuilder &builder,
-                               Value &packed);
+                               Value &packed, StringRef hessianKey = {});
 };
 
 LogicalResult QuantizeWeights::quantizeWeight(Operation *layer,
@@ -118,7 +123,8 @@ LogicalResult QuantizeWeights::quantizeWeight(Operation *layer,
                                               int64_t k, SchemeAttr scheme,
                                               StringRef name,
                                               OpBuilder &builder,
-                                              Value &packed) {
+                                              Value &packed,
+                                              StringRef hessianKey) {
   QuantOptions options;
   options.bits = scheme.getBits();
   options.symmetric = !scheme.hasZeroPoints();
@@ -131,7 +137,26 @@ LogicalResult QuantizeWeights::quantizeWeight(Operation *layer,
   // Rows are split across all cores; the result does not depend on it.
   options.numThreads = 0;
   QuantizedMatrix q;
-  std::string error = quantizeMatrix(rowsNK, n, k, options, q);
+  std::string error;
+  auto hessian = layerHessians.end();
+  if (!hessianKey.empty() &&
+      (hessian = layerHessians.find(hessianKey.str())) == layerHessians.end())
+    return layer->emitOpError()
+           << "layer '" << hessianKey << "' has no Hessian in '" << hessians
+           << "' for method=gptq";
+  if (hessian != layerHessians.end()) {
+    if (static_cast<int64_t>(hessian->second.size()) != k * k)
+      return layer->emitOpError()
+             << "the Hessian of layer '" << name << "' in '" << hessians
+             << "' is not " << k << "x" << k << " (K = " << k << ")";
+    GptqOptions gptq;
+    gptq.dampening = gptqDampening;
+    gptq.activationOrder = actOrder;
+    error = gptqQuantizeMatrix(rowsNK, n, k, options, hessian->second.data(),
+                               gptq, q);
+  } else {
+    error = quantizeMatrix(rowsNK, n, k, options, q);
+  }
   if (!error.empty())
     return layer->emitOpError() << "cannot quantize the weight of layer '"
                                 << name << "': " << error;
@@ -253,6 +278,17 @@ LogicalResult QuantizeWeights::initialize(MLIRContext *context) {
                    << " is out of range [1, 8]";
   if (!parseScaleType(context, scaleType))
     return error() << "scale-type=" << scaleType << " must be f32, f16 or bf16";
+  if (method != "rtn" && method != "gptq")
+    return error() << "method=" << method << " must be rtn or gptq";
+  if ((method == "gptq") != !hessians.empty())
+    return error() << "hessians gives the inputs' Hessians that method=gptq "
+                      "needs (and only it)";
+  if (!(gptqDampening >= 0 && gptqDampening <= 1e6))
+    return error() << "gptq-dampening=" << gptqDampening
+                   << " is out of range [0, 1e6]";
+  if (method == "gptq")
+    if (std::string e = readHessianFile(hessians, layerHessians); !e.empty())
+      return emitError(UnknownLoc::get(context)) << e;
   return success();
 }
 
@@ -352,8 +388,13 @@ void QuantizeWeights::runOnOperation() {
       }
       builder.setInsertionPointAfter(c.weight);
       Value packed;
+      // Named as qnt-instrument-calibration names the layers.
+      std::string hessianKey =
+          method != "gptq" ? std::string()
+          : c.name.empty() ? "layer" + std::to_string(&c - candidates.begin())
+                           : c.name;
       if (failed(quantizeWeight(op, rows, n, k, scheme, name, builder,
-                                packed)))
+                                packed, hessianKey)))
         return signalPassFailure();
       // The layer's operand type: f32 also when the constant is f16/bf16
       // widened by arith.extf.
@@ -433,3 +474,36 @@ void QuantizeWeights::runOnOperation() {
 }
 
 } // namespace
+
+Value qnt::buildRowGather(OpBuilder &b, Location loc, Value table, Value ids,
+                          Value rows) {
+  auto tableType = cast<RankedTensorType>(table.getType());
+  int64_t vocab = tableType.getDimSize(0), dim = tableType.getDimSize(1);
+  MLIRContext *ctx = b.getContext();
+  AffineExpr r, j;
+  bindDims(ctx, r, j);
+  auto outType =
+      RankedTensorType::get({ShapedType::kDynamic, dim}, b.getF32Type());
+  Value init = tensor::EmptyOp::create(b, loc, outType.getShape(),
+                                       b.getF32Type(), ValueRange{rows});
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{outType}, ValueRange{ids}, ValueRange{init},
+             ArrayRef<AffineMap>{AffineMap::get(2, 0, {r}, ctx),
+                                 AffineMap::get(2, 0, {r, j}, ctx)},
+             ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
+                                           utils::IteratorType::parallel},
+             [&](OpBuilder &ob, Location bodyLoc, ValueRange a) {
+               ImplicitLocOpBuilder ib(bodyLoc, ob);
+               Value id =
+                   arith::IndexCastOp::create(ib, ib.getIndexType(), a[0]);
+               id = arith::MaxSIOp::create(
+                   ib, id, arith::ConstantIndexOp::create(ib, 0));
+               id = arith::MinSIOp::create(
+                   ib, id, arith::ConstantIndexOp::create(ib, vocab - 1));
+               linalg::YieldOp::create(
+                   ib, ValueRange{tensor::ExtractOp::create(
+                           ib, table,
+                           ValueRange{id, linalg::IndexOp::create(ib, 1)})});
+             })
+      .getResult(0);
+}

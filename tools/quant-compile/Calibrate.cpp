@@ -1,78 +1,816 @@
-// quant-compile --calibrate: instrument, compile, run, write statistics.
+// quant-compile --calibrate: instrument, compile, run (over a token file or
+// sequences sampled from the model), write statistics and Hessians, and
+// measure how quantized weights change the model's output.
 #include "Calibrate.h"
 #include "mlir/Pass/PassManager.h"
-#include "qnt/Runner/Calibration.h"
-#include "qnt/Runner/ModelLibrary.h"
+#include "qnt/IR/QntAttrs.h"
+#include "qnt/Support/CostModel.h"
+#include "qnt/Support/OutputFile.h"
+#include "qnt/Transforms/LinearLayer.h"
 #include "qnt/Transforms/Passes.h"
 #include "llvm/ADT/SmallString.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
-#include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/raw_ostream.h"
 
-using namespace mlir;
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <atomic>
+#include <random>
+#include <thread>
 
-std::string qnt::collectCalibration(
-    ModuleOp module, StringRef tokenFile, StringRef statsPath, StringRef entry,
+using namespace mlir;
+using namespace mlir::qnt;
+
+namespace {
+using Clock = std::chrono::steady_clock;
+double secondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+/// log_softmax of a logits row, in double.
+void logSoftmax(const float *logits, int64_t n, double *out) {
+  double m = -INFINITY;
+  for (int64_t v = 0; v < n; ++v)
+    m = std::max(m, static_cast<double>(logits[v]));
+  double sum = 0;
+  for (int64_t v = 0; v < n; ++v)
+    sum += std::exp(static_cast<double>(logits[v]) - m);
+  double lse = m + std::log(sum);
+  for (int64_t v = 0; v < n; ++v)
+    out[v] = static_cast<double>(logits[v]) - lse;
+}
+} // namespace
+
+std::unique_ptr<CalibrationSession> CalibrationSession::create(
+    ModuleOp module, const CalibrationRequest &request,
     function_ref<bool(ModuleOp, StringRef)> compileLibrary,
-    function_ref<void(const Twine &)> progress, bool &failed) {
-  failed = true;
+    function_ref<void(const Twine &)> progress, std::string &error) {
+  std::unique_ptr<CalibrationSession> session(new CalibrationSession());
   // A bad token file should not cost a compile.
-  std::vector<TokenSample> samples;
-  if (std::string error = readTokenFile(tokenFile.str(), samples);
-      !error.empty())
-    return error;
+  SampleOptions sampling;
+  sampling.seed = request.seed;
+  bool sample = parseSampleSpec(request.spec, sampling, error);
+  if (!error.empty())
+    return nullptr;
+  if (!sample)
+    if ((error = readTokenFile(request.spec, session->samples), !error.empty()))
+      return nullptr;
+
+  // The layers and their float weights, as the passes will see them.
+  for (ConstantLinearLayer &c : findConstantLinearLayers(module)) {
+    CalibrationLayer layer;
+    layer.name = c.name.empty()
+                     ? "layer" + std::to_string(session->layers.size())
+                     : c.name;
+    layer.n = c.layer.n;
+    layer.k = c.layer.k;
+    layer.weightIsKN = c.layer.weightIsKN;
+    if (request.outputAware) {
+      if (std::string e = readWeightRows(c, layer.owned, layer.rows);
+          !e.empty()) {
+        error = "cannot read the weight of layer '" + layer.name + "': " + e;
+        return nullptr;
+      }
+      // Read in place from the module, which changes later: keep a copy.
+      if (layer.owned.empty())
+        layer.owned.assign(layer.rows, layer.rows + layer.n * layer.k);
+      layer.rows = layer.owned.data();
+    }
+    session->layers.push_back(std::move(layer));
+  }
 
   // The clone shares the weights' attributes (resource blobs) with the
   // original; only the ops are copied.
   OwningOpRef<ModuleOp> instrumented = module.clone();
-  progress("calibration: instrumenting the float model's linear layers");
+  progress(Twine("calibration: instrumenting the float model's linear "
+                 "layers") +
+           (request.hessianPath.empty() ? "" : " (with Hessians)") +
+           (request.outputAware ? " (weights as buffers)" : ""));
   PassManager pm(module.getContext());
-  pm.addPass(createQntInstrumentCalibrationPass());
+  QntInstrumentCalibrationPassOptions options;
+  options.hessians = !request.hessianPath.empty();
+  options.swappableWeights = request.outputAware;
+  pm.addPass(createQntInstrumentCalibrationPass(options));
   if (mlir::failed(pm.run(*instrumented)))
-    return "";
+    return error = "", nullptr;
 
   SmallString<128> library;
   if (std::error_code ec = llvm::sys::fs::createTemporaryFile(
           "quant-compile-calibration", "so", library))
-    return "cannot create a temporary library file: " + ec.message();
-  llvm::FileRemover removeLibrary(library);
-  if (!compileLibrary(*instrumented, library))
-    return "";
+    return error = "cannot create a temporary library file: " + ec.message(),
+           nullptr;
+  if (!compileLibrary(*instrumented, library)) {
+    llvm::sys::fs::remove(library);
+    return error = "", nullptr;
+  }
   instrumented = nullptr; // the IR is no longer needed while the model runs
+  session->entry = request.entry;
+  if ((error = session->loadWorker(std::string(library), request.entry),
+       !error.empty()))
+    return nullptr;
+  ModelLibrary &model = *session->workers[0].model;
+  auto *setEnabled = reinterpret_cast<void (*)(int64_t)>(
+      model.symbol("qnt_calibration_set_enabled"));
 
-  std::string error;
-  std::unique_ptr<ModelLibrary> model = ModelLibrary::load(
-      library.str().str(), "the instrumented model", entry.str(), error);
-  if (!model)
-    return error;
-  int64_t tokens = 0;
-  for (const TokenSample &s : samples)
-    tokens += s.tokens.size();
-  progress("calibration: running the float model over " + Twine(tokens) +
-           " tokens in " + Twine(samples.size()) + " samples of " + tokenFile);
-  std::vector<LayerStatistics> stats;
-  error = collectCalibrationStatistics(*model, tokenFile.str(), samples, stats,
-                                       progress);
+  // Run the float model: over the token file, or sampling from itself.
+  int64_t vocab = model.vocabulary();
+  std::vector<double> &reference = session->referenceLogProbs;
+  std::vector<size_t> sampleStart;
+  auto keep = [&](size_t sampleIndex, size_t position, const float *logits) {
+    if (!request.outputAware)
+      return;
+    size_t row = reference.size() / vocab;
+    reference.resize(reference.size() + vocab);
+    logSoftmax(logits, vocab, reference.data() + row * vocab);
+  };
+  if (sample) {
+    if (sampling.length == 0)
+      sampling.length = defaultSampleLength(model);
+    progress(llvm::formatv("calibration: sampling {0} sequences of {1} tokens "
+                           "from the float model (temperature 1, seed {2})",
+                           sampling.sequences, sampling.length, sampling.seed)
+                 .str());
+    error = sampleTokenSequences(model, sampling, session->samples, progress,
+                                 keep);
+  } else {
+    int64_t tokens = 0;
+    for (const TokenSample &s : session->samples)
+      tokens += s.tokens.size();
+    error = checkTokenSamples(model, request.spec, session->samples);
+    if (error.empty()) {
+      progress("calibration: running the float model over " + Twine(tokens) +
+               " tokens in " + Twine(session->samples.size()) +
+               " samples of " + request.spec);
+      error = runTokenSamples(model, session->samples, progress, keep);
+    }
+  }
   if (!error.empty())
-    return error;
+    return nullptr;
+  for (const TokenSample &s : session->samples)
+    session->positions += s.tokens.size();
+  if ((error = readCalibrationStatistics(model, session->stats),
+       !error.empty()))
+    return nullptr;
+  if (setEnabled)
+    setEnabled(0);
+
+  // The files.
+  std::string origin =
+      "quant-compile --calibrate=" + request.spec +
+      (sample ? " --calibration-seed=" + std::to_string(request.seed) : "") +
+      ": " + std::to_string(session->samples.size()) + " samples, " +
+      std::to_string(session->positions) + " tokens";
+  if (!request.tokensOut.empty()) {
+    error = writeOutputFile(request.tokensOut, [&](llvm::raw_ostream &os) {
+      os << "# " << origin << "\n";
+      for (const TokenSample &s : session->samples) {
+        for (auto [i, t] : llvm::enumerate(s.tokens))
+          os << (i ? " " : "") << t;
+        os << "\n";
+      }
+    });
+    if (!error.empty())
+      return nullptr;
+  }
   std::vector<std::string> unseen;
   error = writeCalibrationStatistics(
-      statsPath.str(), stats,
+      request.statsPath, session->stats,
       "E[x_k^2] of each linear layer's input (NAME then one value per input "
-      "channel; then NAME eigen ||mu||^2 mu/||mu|| for its mean mu) from "
-      "quant-compile --calibrate=" +
-          tokenFile.str() + ": " + std::to_string(samples.size()) +
-          " samples, " + std::to_string(tokens) + " tokens",
+      "channel; then NAME eigen ||mu||^2 mu/||mu|| for its mean mu) from " +
+          origin,
       unseen);
   if (!error.empty())
-    return error;
+    return nullptr;
   if (!unseen.empty())
     llvm::errs() << "quant-compile: warning: calibration: no input reached "
                  << unseen.size() << " layer(s) (" << llvm::join(unseen, ", ")
                  << "); they have no statistics\n";
-  progress("calibration: statistics of " + Twine(stats.size() - unseen.size()) +
-           " layers in " + statsPath);
-  failed = false;
+  progress("calibration: statistics of " +
+           Twine(session->stats.size() - unseen.size()) + " layers in " +
+           request.statsPath);
+  std::map<std::string, const std::vector<double> *> hessians;
+  for (const LayerStatistics &s : session->stats)
+    if (!s.hessian.empty() && s.rows > 0)
+      hessians[s.name] = &s.hessian;
+  for (CalibrationLayer &layer : session->layers) {
+    auto it = hessians.find(layer.name);
+    if (it != hessians.end() &&
+        static_cast<int64_t>(it->second->size()) == layer.k * layer.k)
+      layer.hessian = it->second;
+  }
+  if (!request.hessianPath.empty()) {
+    error = writeOutputFile(request.hessianPath, [&](llvm::raw_ostream &os) {
+      os << "# sum of x x^T of each linear layer's input (NAME K then K*K "
+            "values, row-major) from "
+         << origin << "\n";
+      char text[32];
+      for (const LayerStatistics &s : session->stats) {
+        if (s.hessian.empty() || s.rows == 0)
+          continue;
+        os << s.name << " " << s.sumSquares.size();
+        for (double v : s.hessian) {
+          std::snprintf(text, sizeof text, " %.17g", v);
+          os << text;
+        }
+        os << "\n";
+      }
+    });
+    if (!error.empty())
+      return nullptr;
+    progress("calibration: Hessians of " + Twine(hessians.size()) +
+             " layers in " + request.hessianPath);
+  }
+  return session;
+}
+
+int CalibrationSession::defaultThreads() {
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+CalibrationSession::~CalibrationSession() {
+  for (Worker &w : workers) {
+    w.model = nullptr;
+    llvm::sys::fs::remove(w.path);
+  }
+}
+
+std::string CalibrationSession::loadWorker(const std::string &path,
+                                           const std::string &entry) {
+  Worker w;
+  w.path = path;
+  std::string error;
+  w.model = ModelLibrary::load(path, "the instrumented model", entry, error);
+  if (!w.model) {
+    llvm::sys::fs::remove(path);
+    return error;
+  }
+  auto *address = reinterpret_cast<int64_t (*)(int64_t)>(
+      w.model->symbol("qnt_calibration_weight_address"));
+  if (address) {
+    for (auto [i, layer] : llvm::enumerate(layers)) {
+      w.buffers.push_back(reinterpret_cast<float *>(address(i)));
+      if (!w.buffers.back())
+        error = "the instrumented model has no buffer for layer '" +
+                layer.name + "'";
+    }
+  }
+  workers.push_back(std::move(w));
+  if (!error.empty())
+    return error;
+  for (size_t i = 0; i < workers.back().buffers.size(); ++i)
+    restoreWeight(i, workers.size() - 1);
+  return "";
+}
+
+std::string CalibrationSession::addWorkers(size_t count) {
+  auto *setEnabled = reinterpret_cast<void (*)(int64_t)>(
+      workers[0].model->symbol("qnt_calibration_set_enabled"));
+  if (!setEnabled)
+    return "the instrumented model cannot turn its statistics off";
+  while (workers.size() < count) {
+    // A copy of the file: dlopen gives a copy its own globals (the buffers
+    // and the statistics), where the same path would share them.
+    SmallString<128> copy;
+    if (std::error_code ec = llvm::sys::fs::createTemporaryFile(
+            "quant-compile-calibration", "so", copy))
+      return "cannot create a temporary library file: " + ec.message();
+    if (std::error_code ec = llvm::sys::fs::copy_file(workers[0].path, copy)) {
+      llvm::sys::fs::remove(copy);
+      return "cannot copy the calibration library: " + ec.message();
+    }
+    if (std::string e = loadWorker(std::string(copy), entry); !e.empty())
+      return e;
+    reinterpret_cast<void (*)(int64_t)>(
+        workers.back().model->symbol("qnt_calibration_set_enabled"))(0);
+  }
+  return "";
+}
+
+void CalibrationSession::setWeight(size_t i, const float *rowsNK,
+                                   size_t worker) {
+  CalibrationLayer &l = layers[i];
+  float *buffer = workers[worker].buffers[i];
+  if (!l.weightIsKN) {
+    std::memcpy(buffer, rowsNK, sizeof(float) * l.n * l.k);
+    return;
+  }
+  for (int64_t r = 0; r < l.n; ++r)
+    for (int64_t c = 0; c < l.k; ++c)
+      buffer[c * l.n + r] = rowsNK[r * l.k + c];
+}
+
+std::string CalibrationSession::measureKL(double &kl, size_t worker) {
+  ModelLibrary *model = workers[worker].model.get();
+  int64_t vocab = model->vocabulary();
+  std::vector<double> logq(vocab);
+  double total = 0;
+  size_t row = 0;
+  std::string error = runTokenSamples(
+      *model, samples, {}, [&](size_t, size_t, const float *logits) {
+        logSoftmax(logits, vocab, logq.data());
+        const double *logp = &referenceLogProbs[row++ * vocab];
+        double sum = 0;
+        for (int64_t v = 0; v < vocab; ++v)
+          sum += std::exp(logp[v]) * (logp[v] - logq[v]);
+        total += sum;
+      });
+  kl = total / std::max<int64_t>(positions, 1);
+  return error;
+}
+
+std::string CandidateScheme::spec() const {
+  return std::to_string(bits) + ":" + std::to_string(group) +
+         (asymmetric ? ":asym" : "");
+}
+
+std::string CandidateQuantizer::dequantize(const CalibrationLayer &layer,
+                                           const CandidateScheme &scheme,
+                                           std::vector<float> &out) const {
+  QuantOptions o;
+  o.bits = scheme.bits;
+  o.symmetric = !scheme.asymmetric;
+  o.groupSize = scheme.group;
+  o.scaleFormat = scaleFormat;
+  o.numThreads = 0;
+  QuantizedMatrix q;
+  std::string error;
+  if (gptq) {
+    if (!layer.hessian)
+      return "layer '" + layer.name + "' has no Hessian for GPTQ";
+    error = gptqQuantizeMatrix(layer.rows, layer.n, layer.k, o,
+                               layer.hessian->data(), gptqOptions, q);
+  } else {
+    error = quantizeMatrix(layer.rows, layer.n, layer.k, o, q);
+  }
+  if (!error.empty())
+    return "cannot quantize the weight of layer '" + layer.name + "': " + error;
+  out.resize(layer.n * layer.k);
+  dequantizeMatrix(q, out.data());
+  return "";
+}
+
+/// The candidates of qnt-assign-bitwidths' default list (f32 aside).
+static std::vector<CandidateScheme> defaultCandidates() {
+  std::vector<CandidateScheme> all;
+  for (unsigned bits : {2u, 3u, 4u, 5u, 6u, 8u})
+    for (int64_t group : {32, 64, 128, 0})
+      all.push_back({bits, group, false});
+  return all;
+}
+
+std::string
+mlir::qnt::measureOutputSensitivities(CalibrationSession &session,
+                                      const CandidateQuantizer &quantizer,
+                                      const std::string &path,
+                                      function_ref<void(const Twine &)> progress) {
+  Clock::time_point start = Clock::now(), last = start;
+  std::vector<CandidateScheme> candidates = defaultCandidates();
+  int64_t total = 0, done = 0;
+  for (const CalibrationLayer &l : session.layers)
+    for (const CandidateScheme &c : candidates)
+      total += c.group == 0 || l.k % c.group == 0;
+  progress(llvm::formatv("calibration: output-aware sensitivities: {0} "
+                         "(layer, scheme) pairs{1}, each the mean KL over {2} "
+                         "tokens",
+                         total, quantizer.gptq ? " quantized with GPTQ" : "",
+                         session.tokens())
+               .str());
+  // A small model runs faster on one thread than split across cores: time
+  // one run both ways (the float weights: KL 0). If one thread per run is
+  // the faster way to use the cores, copies of the library measure
+  // candidates side by side.
+  size_t cores = static_cast<size_t>(CalibrationSession::defaultThreads());
+  {
+    Clock::time_point t0 = Clock::now();
+    double kl;
+    if (std::string e = session.measureKL(kl); !e.empty())
+      return e;
+    double parallelSeconds = secondsSince(t0);
+    bool serial = false;
+    if (cores > 1 && session.setThreads(1)) {
+      t0 = Clock::now();
+      if (std::string e = session.measureKL(kl); !e.empty())
+        return e;
+      double serialSeconds = secondsSince(t0);
+      double weightBytes = 0;
+      for (const CalibrationLayer &l : session.layers)
+        weightBytes += 4.0 * l.n * l.k;
+      serial = serialSeconds < parallelSeconds * cores &&
+               weightBytes * (cores - 1) < 4.0 * (1 << 30);
+      if (!serial)
+        session.setThreads(0);
+      progress(llvm::formatv("calibration: one run over the tokens takes "
+                             "{0:f3} s on one thread, {1:f3} s on {2}; "
+                             "measuring {3}",
+                             serialSeconds, parallelSeconds, cores,
+                             serial ? "on " + std::to_string(cores) +
+                                          " copies of the model, one thread "
+                                          "each"
+                                    : std::string("on all cores"))
+                   .str());
+    }
+    if (serial)
+      if (std::string e = session.addWorkers(cores); !e.empty())
+        return e;
+  }
+
+  struct Job {
+    size_t layer;
+    CandidateScheme scheme;
+    double kl = 0;
+    std::string error;
+  };
+  std::vector<Job> jobs;
+  for (auto [i, layer] : llvm::enumerate(session.layers))
+    for (const CandidateScheme &c : candidates)
+      if (c.group == 0 || layer.k % c.group == 0)
+        jobs.push_back({i, c, 0.0, ""});
+  std::atomic<size_t> next{0}, finished{0};
+  auto work = [&](size_t worker) {
+    if (session.workerCount() > 1)
+      session.setThreads(1); // this thread's OpenMP calls
+    std::vector<float> dq;
+    for (size_t j; (j = next++) < jobs.size();) {
+      Job &job = jobs[j];
+      job.error = quantizer.dequantize(session.layers[job.layer], job.scheme,
+                                       dq);
+      if (job.error.empty()) {
+        session.setWeight(job.layer, dq.data(), worker);
+        job.error = session.measureKL(job.kl, worker);
+        session.restoreWeight(job.layer, worker);
+      }
+      ++finished;
+      if (worker == 0 && secondsSince(last) >= 5) {
+        progress(llvm::formatv("calibration: {0}/{1} sensitivities ({2:f1} "
+                               "per second)",
+                               finished.load(), total,
+                               finished.load() / secondsSince(start))
+                     .str());
+        last = Clock::now();
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (size_t w = 1; w < session.workerCount(); ++w)
+    threads.emplace_back(work, w);
+  work(0);
+  for (std::thread &t : threads)
+    t.join();
+
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << "# mean KL(float || one layer quantized) over the calibration tokens "
+        "(quant-compile --calibrate"
+     << (quantizer.gptq ? ", --method=gptq" : "") << ")\n";
+  for (Job &job : jobs) {
+    if (!job.error.empty())
+      return job.error;
+    double kl = std::max(job.kl, 0.0);
+    CalibrationLayer &layer = session.layers[job.layer];
+    layer.sensitivity[job.scheme.spec()] = kl;
+    os << layer.name << " " << job.scheme.spec() << " "
+       << llvm::formatv("{0:e6}", kl).str() << "\n";
+  }
+  done = jobs.size();
+  progress(llvm::formatv("calibration: {0} sensitivities in {1:f1} s", done,
+                         secondsSince(start))
+               .str());
+  return writeOutputFile(path, [&](llvm::raw_ostream &out) { out << text; });
+}
+
+namespace {
+/// One option of a layer in the search: a scheme, or f32 (bits 32).
+struct SearchOption {
+  CandidateScheme scheme;
+  bool isFloat = false;
+  double bits = 0;        // total bits of the weight
+  double sensitivity = 0; // output-aware, alone
+  std::string str() const {
+    if (isFloat)
+      return "f32";
+    return (scheme.asymmetric ? "ui" : "si") + std::to_string(scheme.bits) +
+           (scheme.group ? " g" + std::to_string(scheme.group)
+                         : std::string(" per-channel"));
+  }
+};
+} // namespace
+
+std::string mlir::qnt::refineAssignment(
+    ModuleOp module, CalibrationSession &session,
+    const CandidateQuantizer &quantizer, StringRef budget, unsigned scaleBits,
+    double searchSeconds, StringRef reportPath,
+    function_ref<void(const Twine &)> progress, bool quiet) {
+  SmallVector<ConstantLinearLayer> found = findConstantLinearLayers(module);
+  if (found.size() != session.layers.size())
+    return "the model's layers changed since calibration";
+  size_t count = found.size();
+  std::vector<std::vector<SearchOption>> options(count);
+  std::vector<size_t> choice(count), additive(count);
+  Type scaleElem;
+  double totalWeights = 0, predicted = 0;
+  for (size_t i = 0; i < count; ++i) {
+    CalibrationLayer &layer = session.layers[i];
+    Operation *op = found[i].layer.op;
+    totalWeights += double(layer.n) * layer.k;
+    SearchOption f32;
+    f32.isFloat = true;
+    f32.bits = 32.0 * layer.n * layer.k;
+    options[i].push_back(f32);
+    for (auto &[spec, kl] : layer.sensitivity) {
+      SearchOption o;
+      SmallVector<StringRef> parts;
+      StringRef(spec).split(parts, ':');
+      parts[0].getAsInteger(10, o.scheme.bits);
+      parts[1].getAsInteger(10, o.scheme.group);
+      o.scheme.asymmetric = parts.size() == 3;
+      o.sensitivity = kl;
+      o.bits = double(SchemeCost{o.scheme.bits, o.scheme.group, scaleBits,
+                                 o.scheme.asymmetric}
+                          .bits(layer.n, layer.k));
+      options[i].push_back(o);
+    }
+    size_t chosen = 0;
+    if (auto scheme = op->getAttrOfType<SchemeAttr>("qnt.scheme")) {
+      scaleElem = scheme.getScaleType();
+      CandidateScheme c{scheme.getBits(),
+                        scheme.getGranularity() == Granularity::per_group
+                            ? scheme.getGroupSize()
+                            : 0,
+                        scheme.hasZeroPoints()};
+      chosen = options[i].size();
+      for (size_t o = 1; o < options[i].size(); ++o)
+        if (options[i][o].scheme.spec() == c.spec())
+          chosen = o;
+      if (chosen == options[i].size())
+        return "layer '" + layer.name + "' got scheme " + c.spec() +
+               ", which was not measured";
+    } else if (!op->hasAttr("qnt.keep_float")) {
+      return "layer '" + layer.name + "' has no scheme from the cost model";
+    }
+    choice[i] = additive[i] = chosen;
+    predicted += options[i][chosen].sensitivity;
+  }
+
+  // Dequantized candidates, made once.
+  std::map<std::pair<size_t, size_t>, std::vector<float>> cache;
+  // Made by the calling thread; the workers only read the cache.
+  auto prepare = [&](size_t i, size_t o) -> std::string {
+    if (options[i][o].isFloat || cache.count({i, o}))
+      return "";
+    std::vector<float> dq;
+    if (std::string e = quantizer.dequantize(session.layers[i],
+                                             options[i][o].scheme, dq);
+        !e.empty())
+      return e;
+    cache.emplace(std::make_pair(i, o), std::move(dq));
+    return "";
+  };
+  auto apply = [&](size_t i, size_t o, size_t worker) {
+    if (options[i][o].isFloat)
+      session.restoreWeight(i, worker);
+    else
+      session.setWeight(i, cache.at({i, o}).data(), worker);
+  };
+  size_t workers = session.workerCount();
+  for (size_t i = 0; i < count; ++i) {
+    if (std::string e = prepare(i, choice[i]); !e.empty())
+      return e;
+    for (size_t w = 0; w < workers; ++w)
+      apply(i, choice[i], w);
+  }
+  double measured;
+  if (std::string e = session.measureKL(measured); !e.empty())
+    return e;
+  double bits = 0;
+  for (size_t i = 0; i < count; ++i)
+    bits += options[i][choice[i]].bits;
+  progress(llvm::formatv("calibration: the cost model's assignment ({0:f3} "
+                         "bits per weight): KL predicted {1:f4} (sum of the "
+                         "layers'), measured {2:f4} over {3} tokens",
+                         bits / totalWeights, predicted, measured,
+                         session.tokens())
+               .str());
+
+  // Local search: raise one layer, lower another, within the budget.
+  double limit = -1;
+  auto [kind, valueText] = budget.split(':');
+  double value = 0;
+  if (kind == "avg-bits" && !valueText.getAsDouble(value))
+    limit = value * totalWeights;
+  double best = measured;
+  int64_t evaluations = 0, accepted = 0;
+  if (searchSeconds > 0 && limit > 0) {
+    Clock::time_point start = Clock::now();
+    std::mt19937_64 rng(2026);
+    progress(llvm::formatv("calibration: searching swaps of two layers' "
+                           "schemes by measured KL for up to {0:f0} s",
+                           searchSeconds)
+                 .str());
+    // Every move (i up to a, j down to b) once per state.
+    struct Move {
+      size_t i, a, j, b;
+    };
+    bool improved = true;
+    while (improved && secondsSince(start) < searchSeconds) {
+      improved = false;
+      std::vector<Move> moves;
+      for (size_t i = 0; i < count; ++i) {
+        const SearchOption &cur = options[i][choice[i]];
+        // Up: the cheapest option of lower sensitivity.
+        size_t up = SIZE_MAX;
+        for (size_t a = 0; a < options[i].size(); ++a)
+          if (options[i][a].sensitivity < cur.sensitivity &&
+              options[i][a].bits > cur.bits &&
+              (up == SIZE_MAX || options[i][a].bits < options[i][up].bits))
+            up = a;
+        if (up == SIZE_MAX)
+          continue;
+        for (size_t j = 0; j < count; ++j) {
+          if (j == i)
+            continue;
+          const SearchOption &curj = options[j][choice[j]];
+          // Down: the most accurate cheaper option that pays for i's rise.
+          size_t down = SIZE_MAX;
+          double need = bits + options[i][up].bits - cur.bits - limit;
+          for (size_t b = 0; b < options[j].size(); ++b)
+            if (options[j][b].bits < curj.bits &&
+                curj.bits - options[j][b].bits >= need &&
+                (down == SIZE_MAX ||
+                 options[j][b].sensitivity < options[j][down].sensitivity))
+              down = b;
+          if (down != SIZE_MAX)
+            moves.push_back({i, up, j, down});
+        }
+      }
+      std::shuffle(moves.begin(), moves.end(), rng);
+      // Predicted gain first: the additive model as a guide.
+      std::stable_sort(moves.begin(), moves.end(), [&](const Move &x,
+                                                        const Move &y) {
+        auto gain = [&](const Move &m) {
+          return options[m.i][choice[m.i]].sensitivity -
+                 options[m.i][m.a].sensitivity +
+                 options[m.j][choice[m.j]].sensitivity -
+                 options[m.j][m.b].sensitivity;
+        };
+        return gain(x) > gain(y);
+      });
+      // One move per worker at a time; the first of a batch (in move
+      // order) that lowers the KL is kept, as one worker going through the
+      // moves in order would.
+      for (size_t m0 = 0; m0 < moves.size() && !improved &&
+                          secondsSince(start) < searchSeconds;
+           m0 += workers) {
+        size_t batch = std::min(workers, moves.size() - m0);
+        for (size_t w = 0; w < batch; ++w) {
+          const Move &m = moves[m0 + w];
+          if (std::string e = prepare(m.i, m.a); !e.empty())
+            return e;
+          if (std::string e = prepare(m.j, m.b); !e.empty())
+            return e;
+        }
+        std::vector<double> kls(batch);
+        std::vector<std::string> errors(batch);
+        auto evaluate = [&](size_t w) {
+          if (workers > 1)
+            session.setThreads(1);
+          const Move &m = moves[m0 + w];
+          apply(m.i, m.a, w);
+          apply(m.j, m.b, w);
+          errors[w] = session.measureKL(kls[w], w);
+          apply(m.i, choice[m.i], w);
+          apply(m.j, choice[m.j], w);
+        };
+        std::vector<std::thread> threads;
+        for (size_t w = 1; w < batch; ++w)
+          threads.emplace_back(evaluate, w);
+        evaluate(0);
+        for (std::thread &t : threads)
+          t.join();
+        for (size_t w = 0; w < batch; ++w) {
+          if (!errors[w].empty())
+            return errors[w];
+          ++evaluations;
+          if (kls[w] >= best)
+            continue;
+          const Move &m = moves[m0 + w];
+          best = kls[w];
+          bits += options[m.i][m.a].bits - options[m.i][choice[m.i]].bits +
+                  options[m.j][m.b].bits - options[m.j][choice[m.j]].bits;
+          choice[m.i] = m.a;
+          choice[m.j] = m.b;
+          for (size_t v = 0; v < workers; ++v) {
+            apply(m.i, m.a, v);
+            apply(m.j, m.b, v);
+          }
+          ++accepted;
+          improved = true;
+          break;
+        }
+      }
+    }
+    progress(llvm::formatv("calibration: search: {0} assignments measured, {1} "
+                           "swaps kept in {2:f1} s; measured KL {3:f4} -> "
+                           "{4:f4} ({5:f3} bits per weight)",
+                           evaluations, accepted, secondsSince(start), measured,
+                           best, bits / totalWeights)
+                 .str());
+  } else if (searchSeconds > 0) {
+    progress("calibration: no search (it runs for --budget=avg-bits:X)");
+  }
+  for (size_t i = 0; i < count; ++i)
+    for (size_t w = 0; w < workers; ++w)
+      session.restoreWeight(i, w);
+
+  // Annotate and report.
+  MLIRContext *ctx = module.getContext();
+  if (!scaleElem)
+    scaleElem = Float32Type::get(ctx);
+  double searchedPredicted = 0;
+  for (size_t i = 0; i < count; ++i) {
+    Operation *op = found[i].layer.op;
+    const SearchOption &o = options[i][choice[i]];
+    searchedPredicted += o.sensitivity;
+    if (o.isFloat) {
+      op->setAttr("qnt.keep_float", UnitAttr::get(ctx));
+      op->removeAttr("qnt.scheme");
+      continue;
+    }
+    op->removeAttr("qnt.keep_float");
+    const CandidateScheme &c = o.scheme;
+    op->setAttr("qnt.scheme",
+                SchemeAttr::get(ctx, c.asymmetric ? Format::ui : Format::si,
+                                c.bits,
+                                c.asymmetric ? Mode::asymmetric
+                                             : Mode::symmetric,
+                                c.group ? Granularity::per_group
+                                        : Granularity::per_channel,
+                                c.group ? 1 : 0, c.group, scaleElem));
+  }
+  if (!reportPath.empty()) {
+    auto file = llvm::MemoryBuffer::getFile(reportPath);
+    if (!file)
+      return "cannot read the report '" + reportPath.str() +
+             "': " + file.getError().message();
+    llvm::Expected<llvm::json::Value> json =
+        llvm::json::parse((*file)->getBuffer());
+    if (!json)
+      return "cannot parse the report '" + reportPath.str() +
+             "': " + llvm::toString(json.takeError());
+    llvm::json::Object *doc = json->getAsObject();
+    llvm::json::Array *rows = doc ? doc->getArray("layers") : nullptr;
+    if (!rows || rows->size() != count)
+      return "the report '" + reportPath.str() + "' does not list the layers";
+    for (size_t i = 0; i < count; ++i) {
+      llvm::json::Object *row = (*rows)[i].getAsObject();
+      if (!row)
+        return "the report '" + reportPath.str() + "' has a bad layer entry";
+      const SearchOption &before = options[i][additive[i]];
+      const SearchOption &after = options[i][choice[i]];
+      (*row)["kl_alone"] = before.sensitivity;
+      (*row)["after_search"] = llvm::json::Object{
+          {"scheme", after.str()},
+          {"bytes", after.bits / 8},
+          {"kl_alone", after.sensitivity}};
+    }
+    (*doc)["calibration"] = llvm::json::Object{
+        {"tokens", session.tokens()},
+        {"kl_predicted", predicted},
+        {"kl_measured", measured},
+        {"search_seconds", searchSeconds},
+        {"search_evaluations", evaluations},
+        {"search_swaps", accepted},
+        {"after_search",
+         llvm::json::Object{{"kl_predicted", searchedPredicted},
+                            {"kl_measured", best},
+                            {"bits_per_weight", bits / totalWeights}}}};
+    if (std::string e = writeOutputFile(
+            reportPath.str(),
+            [&](llvm::raw_ostream &os) {
+              os << llvm::formatv("{0:2}", llvm::json::Value(std::move(*json)))
+                 << "\n";
+            });
+        !e.empty())
+      return e;
+  }
+  if (!quiet) {
+    llvm::errs() << llvm::formatv("{0,-24} {1,-16} {2,-16} {3,12}\n", "layer",
+                                  "cost model", "after search",
+                                  "KL alone");
+    for (size_t i = 0; i < count; ++i)
+      llvm::errs() << llvm::formatv(
+          "{0,-24} {1,-16} {2,-16} {3,12:e3}\n", session.layers[i].name,
+          options[i][additive[i]].str(), options[i][choice[i]].str(),
+          options[i][choice[i]].sensitivity);
+    llvm::errs() << llvm::formatv(
+        "calibration KL: cost model {0:f4} predicted, {1:f4} measured; after "
+        "search {2:f4} predicted, {3:f4} measured; {4:f3} bits per weight\n",
+        predicted, measured, searchedPredicted, best, bits / totalWeights);
+  }
   return "";
 }

@@ -1,25 +1,148 @@
-// quant-compile --calibrate: statistics of every linear layer's input from
-// running the float model over sample tokens.
+// quant-compile --calibrate: running the float model over calibration tokens
+// (a token file, or sequences sampled from the model itself) for statistics
+// of every linear layer's input, the Hessians GPTQ needs, and output-aware
+// sensitivities measured by swapping quantized weights into the compiled
+// float model.
 #ifndef QNT_TOOLS_QUANT_COMPILE_CALIBRATE_H
 #define QNT_TOOLS_QUANT_COMPILE_CALIBRATE_H
 
 #include "mlir/IR/BuiltinOps.h"
+#include "qnt/Runner/Calibration.h"
+#include "qnt/Runner/ModelLibrary.h"
+#include "qnt/Support/Gptq.h"
+#include "qnt/Support/Quantizer.h"
+#include <map>
+#include <memory>
 #include <string>
 
 namespace mlir::qnt {
 
-/// Instruments a copy of `module` (the float model, left unchanged) with
-/// qnt-instrument-calibration, compiles it to a temporary shared library
-/// with `compileLibrary(module, path)` (returns true on success; it reports
-/// its own errors), runs the library's step function `entry` over the
-/// samples of `tokenFile` and writes the statistics file to `statsPath`.
-/// Returns "" or the problem (empty with `failed` set when compileLibrary
-/// already reported it).
-std::string
-collectCalibration(ModuleOp module, StringRef tokenFile, StringRef statsPath,
-                   StringRef entry,
-                   function_ref<bool(ModuleOp, StringRef)> compileLibrary,
-                   function_ref<void(const Twine &)> progress, bool &failed);
+struct CalibrationRequest {
+  /// A token file, or sample:N[:LEN].
+  std::string spec;
+  /// Seed of sample:.
+  uint64_t seed = 0;
+  /// The step function to run (the quant-run ABI).
+  std::string entry = "forward";
+  /// Where to write the E[x^2] statistics (docs/COST_MODEL.md).
+  std::string statsPath;
+  /// Where to write the layers' Hessians sum x x^T ("": not collected).
+  std::string hessianPath;
+  /// Where to write the calibration tokens ("": not written).
+  std::string tokensOut;
+  /// Compile the weights as buffers and keep the float model's logits, for
+  /// measuring how quantized weights change the output.
+  bool outputAware = false;
+};
+
+/// One linear layer of the model, in the order of findConstantLinearLayers.
+struct CalibrationLayer {
+  std::string name;
+  int64_t n = 0, k = 0;
+  bool weightIsKN = false;
+  std::vector<float> owned;    // the weight rows when not read in place
+  const float *rows = nullptr; // float weight [N, K]
+  const std::vector<double> *hessian = nullptr; // sum x x^T, or null
+  /// Output-aware sensitivities: "BITS:GROUP[:asym]" -> mean KL.
+  std::map<std::string, double> sensitivity;
+};
+
+/// A compiled, instrumented float model and what running it found.
+class CalibrationSession {
+public:
+  /// Instruments a copy of `module` (left unchanged), compiles it with
+  /// `compileLibrary(module, path)` (true on success; it reports its own
+  /// errors), runs it over the calibration tokens and writes the files the
+  /// request names. Returns null with `error` set (empty when
+  /// compileLibrary already reported it).
+  static std::unique_ptr<CalibrationSession>
+  create(ModuleOp module, const CalibrationRequest &request,
+         function_ref<bool(ModuleOp, StringRef)> compileLibrary,
+         function_ref<void(const Twine &)> progress, std::string &error);
+  ~CalibrationSession();
+
+  std::vector<CalibrationLayer> layers;
+  std::vector<LayerStatistics> stats;
+  int64_t tokens() const { return positions; }
+
+  /// Mean KL(float model || model with the weights now in the buffers) over
+  /// every calibration position (outputAware only), run by `worker`.
+  std::string measureKL(double &kl, size_t worker = 0);
+  /// Puts `rowsNK` ([N, K]) into layer `i`'s buffer of `worker`.
+  void setWeight(size_t i, const float *rowsNK, size_t worker = 0);
+  /// Puts the float weight back.
+  void restoreWeight(size_t i, size_t worker = 0) {
+    setWeight(i, layers[i].rows, worker);
+  }
+  /// Threads of the calling thread's OpenMP calls into the libraries (0:
+  /// every core); false if the library is not parallel.
+  bool setThreads(int threads) {
+    return workers[0].model->setThreads(threads ? threads : defaultThreads());
+  }
+  /// Loads copies of the library until there are `count` workers, each
+  /// with its own weight buffers and state, so that several threads can
+  /// measure at once. Returns "" or the problem.
+  std::string addWorkers(size_t count);
+  size_t workerCount() const { return workers.size(); }
+  static int defaultThreads();
+
+private:
+  CalibrationSession() = default;
+  struct Worker {
+    std::unique_ptr<ModelLibrary> model;
+    std::vector<float *> buffers; // per layer, in the operand's layout
+    std::string path;             // the library file, removed at the end
+  };
+  std::string loadWorker(const std::string &path, const std::string &entry);
+  std::vector<Worker> workers;
+  std::string entry;
+  std::vector<TokenSample> samples;
+  std::vector<double> referenceLogProbs; // [positions, vocabulary]
+  int64_t positions = 0;
+};
+
+/// A candidate scheme of the cost model: "BITS:GROUP", "BITS:GROUP:asym".
+struct CandidateScheme {
+  unsigned bits = 4;
+  int64_t group = 0;
+  bool asymmetric = false;
+  std::string spec() const;
+};
+
+/// How output-aware measurements quantize a candidate.
+struct CandidateQuantizer {
+  ScaleFormat scaleFormat = ScaleFormat::F32;
+  bool gptq = false;
+  GptqOptions gptqOptions;
+  /// Dequantized [N, K] weight of `layer` under `scheme` into `out`.
+  std::string dequantize(const CalibrationLayer &layer,
+                         const CandidateScheme &scheme,
+                         std::vector<float> &out) const;
+};
+
+/// For every layer and every candidate of the cost model that fits it, the
+/// mean KL of the output over the calibration tokens with only that layer
+/// quantized, written as the sensitivities file qnt-assign-bitwidths reads
+/// ('NAME BITS:GROUP VALUE').
+std::string measureOutputSensitivities(CalibrationSession &session,
+                                       const CandidateQuantizer &quantizer,
+                                       const std::string &path,
+                                       function_ref<void(const Twine &)> progress);
+
+/// After qnt-assign-bitwidths annotated `module`: measures the KL of the
+/// whole assignment, then (for avg-bits and bytes budgets, `searchSeconds` >
+/// 0) tries swaps of two layers' schemes within the budget and keeps those
+/// that lower the measured KL, re-annotating the layers. Prints the result,
+/// and adds it to the JSON report of qnt-assign-bitwidths at `reportPath`
+/// (if not empty): per layer "kl_alone" and "after_search" {scheme, bytes,
+/// kl_alone}, and a "calibration" object with the predicted and measured KL
+/// before and after the search.
+std::string refineAssignment(ModuleOp module, CalibrationSession &session,
+                             const CandidateQuantizer &quantizer,
+                             StringRef budget, unsigned scaleBits,
+                             double searchSeconds, StringRef reportPath,
+                             function_ref<void(const Twine &)> progress,
+                             bool quiet);
 
 } // namespace mlir::qnt
 

@@ -159,10 +159,67 @@ static cl::opt<std::string>
            cl::cat(category));
 static cl::opt<std::string> calibrate(
     "calibrate",
-    cl::desc("Collect calibration statistics for --budget by running the float "
-             "model over this token file (one sample per line, ids separated "
-             "by white space, '#' comments; see docs/COST_MODEL.md)"),
-    cl::value_desc("tokens.txt"), cl::cat(category));
+    cl::desc("Run the float model over calibration tokens: a token file (one "
+             "sample per line, ids separated by white space, '#' comments) or "
+             "sample:N[:LEN], N sequences of LEN tokens (64 by default) "
+             "sampled from the model itself from token 1 (temperature 1, "
+             "--calibration-seed). With --budget it measures each layer's "
+             "output-aware sensitivities; with --method=gptq it collects the "
+             "Hessians (docs/COST_MODEL.md, docs/COMPILING.md)"),
+    cl::value_desc("tokens.txt|sample:N[:LEN]"), cl::cat(category));
+static cl::opt<uint64_t> calibrationSeed(
+    "calibration-seed", cl::init(0),
+    cl::desc("With --calibrate=sample:N[:LEN]: the seed of the sampler (the "
+             "same seed gives the same tokens)"),
+    cl::cat(category));
+static cl::opt<std::string> calibrationTokensOut(
+    "calibration-tokens-out",
+    cl::desc("With --calibrate: write the calibration tokens to this file (a "
+             "token file --calibrate reads)"),
+    cl::value_desc("file"), cl::cat(category));
+static cl::opt<std::string> hessiansOut(
+    "hessians-out",
+    cl::desc("With --calibrate: also collect each linear layer's Hessian "
+             "sum x x^T over the calibration tokens and write them to this "
+             "file (the format qnt-quantize-weights hessians= reads)"),
+    cl::value_desc("file"), cl::cat(category));
+static cl::opt<std::string> method(
+    "method", cl::init("rtn"),
+    cl::desc("Rounding of the weights: rtn (round to nearest on the grid of "
+             "the clipping search), gptq (error feedback through the "
+             "inverse Hessian of each layer's calibration inputs) or awq "
+             "(per-input-channel scales chosen on the calibration inputs, "
+             "folded into the RMSNorm gain before the layers; not with "
+             "--budget) or awq-gptq (both); all but rtn need --calibrate"),
+    cl::cat(category));
+static cl::opt<bool> actOrder(
+    "act-order", cl::init(false),
+    cl::desc("With --method=gptq: quantize the columns in order of "
+             "decreasing E[x_k^2], with every group's grid fixed first"),
+    cl::cat(category));
+static cl::opt<double> gptqDampening(
+    "gptq-dampening", cl::init(0.01),
+    cl::desc("With --method=gptq: added to the Hessian's diagonal, times its "
+             "mean (0 to 1)"),
+    cl::cat(category));
+static cl::opt<bool> outputAware(
+    "output-aware", cl::init(true),
+    cl::desc("With --calibrate and --budget: measure every candidate scheme "
+             "of every layer by the KL of the model's output over the "
+             "calibration tokens (the float model compiled once, quantized "
+             "weights swapped in); =false: the E[x^2]-weighted weight error"),
+    cl::cat(category));
+static cl::opt<std::string> sensitivitiesOut(
+    "sensitivities-out",
+    cl::desc("With --calibrate and --budget: keep the output-aware "
+             "sensitivities in this file (the format --sensitivities reads)"),
+    cl::value_desc("file"), cl::cat(category));
+static cl::opt<double> searchSeconds(
+    "search-seconds", cl::init(15),
+    cl::desc("With --calibrate and --budget=avg-bits:X: seconds to spend "
+             "improving the cost model's assignment by swapping two layers' "
+             "schemes, each swap judged by the measured KL (0: no search)"),
+    cl::cat(category));
 static cl::opt<std::string> calibrationStatsOut(
     "calibration-stats-out",
     cl::desc("With --calibrate: also keep the statistics in this file (the "
@@ -685,9 +742,54 @@ int main(int argc, char **argv) {
   if (!calibrate.empty() && !calibrationStats.empty())
     return fail("--calibrate and --calibration-stats both give calibration "
                 "statistics; use one");
-  if (!calibrate.empty() && budget.empty() && calibrationStatsOut.empty())
-    return fail("--calibrate collects statistics for --budget or "
-                "--calibration-stats-out; with neither they would be unused");
+  if (!llvm::is_contained({"rtn", "gptq", "awq", "awq-gptq"}, method))
+    return fail("--method=" + method + " must be rtn, gptq, awq or awq-gptq");
+  bool gptq = method == "gptq" || method == "awq-gptq";
+  bool awq = method == "awq" || method == "awq-gptq";
+  if ((gptq || awq) && calibrate.empty())
+    return fail("--method=" + method +
+                " needs --calibrate (the layers' Hessians come from running "
+                "the float model over calibration tokens)");
+  if ((gptq || awq) && bits == "none" && budget.empty())
+    return fail("--method=" + method +
+                " rounds the weights that --bits=N or --budget quantize; "
+                "with --bits=none nothing is quantized");
+  if (awq && !budget.empty())
+    return fail("--method=" + method +
+                " scales the weights for one scheme (--bits, --group); with "
+                "--budget use --method=rtn or gptq");
+  if (!gptq && (actOrder.getNumOccurrences() ||
+                gptqDampening.getNumOccurrences()))
+    return fail("--act-order and --gptq-dampening need --method=gptq");
+  if (!(gptqDampening >= 0 && gptqDampening <= 1))
+    return fail("--gptq-dampening=" + std::to_string(gptqDampening) +
+                " must be 0 to 1");
+  qnt::SampleOptions sampling;
+  std::string sampleError;
+  bool sampled = qnt::parseSampleSpec(calibrate, sampling, sampleError);
+  if (!sampleError.empty())
+    return fail(sampleError);
+  if (calibrationSeed.getNumOccurrences() && !sampled)
+    return fail("--calibration-seed seeds --calibrate=sample:N[:LEN]");
+  if (calibrate.empty() && !calibrationTokensOut.empty())
+    return fail("--calibration-tokens-out needs --calibrate");
+  if (calibrate.empty() && !hessiansOut.empty())
+    return fail("--hessians-out needs --calibrate");
+  bool measureOutputs = !calibrate.empty() && !budget.empty() && outputAware;
+  if (!sensitivitiesOut.empty() && !measureOutputs)
+    return fail("--sensitivities-out keeps the output-aware sensitivities of "
+                "--calibrate with --budget");
+  if (measureOutputs && !sensitivityFile.empty())
+    return fail("--calibrate with --budget measures the sensitivities that "
+                "--sensitivities gives; use one (or --output-aware=false)");
+  if (!(searchSeconds >= 0 && searchSeconds <= 86400))
+    return fail("--search-seconds=" + std::to_string(searchSeconds) +
+                " must be 0 to 86400");
+  if (!calibrate.empty() && budget.empty() && calibrationStatsOut.empty() &&
+      !gptq && !awq && calibrationTokensOut.empty() && hessiansOut.empty())
+    return fail("--calibrate collects statistics for --budget, --method=gptq "
+                "or --calibration-stats-out; with none of them they would be "
+                "unused");
   if (calibrate.empty() && !calibrationStatsOut.empty())
     return fail("--calibration-stats-out needs --calibrate");
   if (budget.empty() && (!report.empty() || !pareto.empty()))
@@ -713,7 +815,9 @@ int main(int argc, char **argv) {
   }
   // Written later by the passes and the calibration; tried now.
   for (const std::string &path :
-       {report.getValue(), pareto.getValue(), calibrationStatsOut.getValue()})
+       {report.getValue(), pareto.getValue(), calibrationStatsOut.getValue(),
+        calibrationTokensOut.getValue(), sensitivitiesOut.getValue(),
+        hessiansOut.getValue()})
     if (!path.empty() && !qnt::OutputFile::create(path, outputError))
       return fail(outputError);
   if (requantize && bits == "none" && budget.empty())
@@ -800,7 +904,13 @@ int main(int argc, char **argv) {
 
   // Calibration statistics from the float model, before anything changes it.
   std::string statsFile = calibrationStats;
-  std::optional<llvm::FileRemover> removeStats;
+  std::optional<llvm::FileRemover> removeStats, removeHessians,
+      removeSensitivities;
+  std::string hessianFile, measuredSensitivities = sensitivityFile;
+  std::string scaledHessianFile;
+  std::optional<llvm::FileRemover> removeScaledHessians;
+  std::unique_ptr<qnt::CalibrationSession> session;
+  qnt::CandidateQuantizer candidateQuantizer;
   if (!calibrate.empty()) {
     statsFile = calibrationStatsOut;
     if (statsFile.empty()) {
@@ -812,9 +922,33 @@ int main(int argc, char **argv) {
       statsFile = std::string(temporary);
       removeStats.emplace(temporary);
     }
-    bool failedAlready;
-    std::string calibrationError = qnt::collectCalibration(
-        *module, calibrate, statsFile, calibrationEntry,
+    auto temporary = [&](StringRef what, std::string &path,
+                         std::optional<llvm::FileRemover> &remover) {
+      SmallString<128> file;
+      if (std::error_code ec = llvm::sys::fs::createTemporaryFile(
+              "quant-compile-" + what, "txt", file))
+        return fail("cannot create a temporary " + what + " file: " +
+                    ec.message());
+      path = std::string(file);
+      remover.emplace(file);
+      return 0;
+    };
+    qnt::CalibrationRequest request;
+    request.spec = calibrate;
+    request.seed = calibrationSeed;
+    request.entry = calibrationEntry;
+    request.statsPath = statsFile;
+    request.tokensOut = calibrationTokensOut;
+    request.outputAware = measureOutputs;
+    if (!hessiansOut.empty())
+      hessianFile = hessiansOut;
+    else if ((gptq || awq) &&
+             temporary("hessians", hessianFile, removeHessians))
+      return 1;
+    request.hessianPath = hessianFile;
+    std::string calibrationError;
+    session = qnt::CalibrationSession::create(
+        *module, request,
         [&](ModuleOp instrumented, StringRef library) {
           std::string e;
           std::unique_ptr<qnt::OutputFile> out =
@@ -824,9 +958,27 @@ int main(int argc, char **argv) {
           return lowerAndEmit(instrumented, "so", *out, nullptr, progress,
                               "calibration: ") == 0;
         },
-        [&](const Twine &line) { progress.step(line); }, failedAlready);
-    if (failedAlready)
+        [&](const Twine &line) { progress.step(line); }, calibrationError);
+    if (!session)
       return calibrationError.empty() ? 1 : fail(calibrationError);
+    candidateQuantizer.scaleFormat =
+        scaleType == "f16"    ? qnt::ScaleFormat::F16
+        : scaleType == "bf16" ? qnt::ScaleFormat::BF16
+                              : qnt::ScaleFormat::F32;
+    candidateQuantizer.gptq = gptq;
+    candidateQuantizer.gptqOptions.dampening = gptqDampening;
+    candidateQuantizer.gptqOptions.activationOrder = actOrder;
+    if (measureOutputs) {
+      measuredSensitivities = sensitivitiesOut;
+      if (measuredSensitivities.empty() &&
+          temporary("sensitivities", measuredSensitivities, removeSensitivities))
+        return 1;
+      if (std::string e = qnt::measureOutputSensitivities(
+              *session, candidateQuantizer, measuredSensitivities,
+              [&](const Twine &line) { progress.step(line); });
+          !e.empty())
+        return fail("calibration: " + e);
+    }
   }
 
   // Quantize and fuse (the tensor-level part of the pipeline).
@@ -853,11 +1005,52 @@ int main(int argc, char **argv) {
     options.batch = costBatch;
     options.scaleType = scaleType;
     options.calibration = statsFile;
-    options.sensitivities = sensitivityFile;
+    options.sensitivities = measuredSensitivities;
     options.kvCache = kvCache;
     options.kvContext = kvContext;
-    quantizePm.addPass(qnt::createQntAssignBitwidthsPass(options));
     progress.step("choosing schemes under --budget=" + budget);
+    if (measureOutputs) {
+      // The choice is measured (and searched) before the weights change.
+      PassManager assignPm(&context);
+      assignPm.addPass(qnt::createQntAssignBitwidthsPass(options));
+      if (failed(assignPm.run(*module)))
+        return 1;
+      if (std::string e = qnt::refineAssignment(
+              *module, *session, candidateQuantizer, budget,
+              scaleType == "f32" ? 32 : 16, searchSeconds, report,
+              [&](const Twine &line) { progress.step(line); }, quiet);
+          !e.empty())
+        return fail("calibration: " + e);
+    } else {
+      quantizePm.addPass(qnt::createQntAssignBitwidthsPass(options));
+    }
+  }
+  session = nullptr; // the calibration library is no longer needed
+  if (awq) {
+    qnt::QntScaleInputChannelsPassOptions options;
+    options.hessians = hessianFile;
+    options.bits = codeBits;
+    options.groupSize = group;
+    options.symmetric = !asymmetric;
+    options.scaleType = scaleType;
+    options.verbose = !quiet;
+    if (gptq) {
+      // GPTQ then rounds the scaled weights with the scaled inputs' H.
+      SmallString<128> file;
+      if (std::error_code ec = llvm::sys::fs::createTemporaryFile(
+              "quant-compile-scaled-hessians", "txt", file))
+        return fail("cannot create a temporary Hessian file: " + ec.message());
+      removeScaledHessians.emplace(file);
+      options.hessiansOut = std::string(file);
+      scaledHessianFile = std::string(file);
+    }
+    // Its own run: qnt-quantize-weights reads the scaled Hessians when the
+    // pipeline starts.
+    progress.step("scaling input channels (AWQ) for int" + bits);
+    PassManager awqPm(&context);
+    awqPm.addPass(qnt::createQntScaleInputChannelsPass(options));
+    if (failed(awqPm.run(*module)))
+      return 1;
   }
   if (bits != "none") {
     qnt::QntQuantizeWeightsPassOptions options;
@@ -869,13 +1062,20 @@ int main(int argc, char **argv) {
     options.only.assign(only.begin(), only.end());
     options.embedding = quantizeEmbedding && !cuda;
     options.embeddingBits = embeddingBits;
+    options.method = gptq ? "gptq" : "rtn";
+    options.hessians = gptq ? (awq ? scaledHessianFile : hessianFile)
+                            : std::string();
+    options.actOrder = actOrder;
+    options.gptqDampening = gptqDampening;
     quantizePm.addPass(qnt::createQntQuantizeWeightsPass(options));
-    progress.step(!budget.empty()
-                      ? std::string("quantizing weights with the chosen schemes")
-                      : "quantizing weights: int" + bits + ", " +
-                  (group == 0 ? std::string("one scale per channel")
-                              : "groups of " + std::to_string(group)) +
-                  (asymmetric ? ", asymmetric" : ", symmetric"));
+    progress.step((!budget.empty()
+                       ? std::string("quantizing weights with the chosen schemes")
+                       : "quantizing weights: int" + bits + ", " +
+                             (group == 0 ? std::string("one scale per channel")
+                                         : "groups of " + std::to_string(group)) +
+                             (asymmetric ? ", asymmetric" : ", symmetric")) +
+                  (gptq ? ", GPTQ rounding" : "") +
+                  (awq ? ", AWQ scales" : ""));
   }
   quantizePm.addPass(qnt::createQntFuseDequantMatmulPass());
   if (kvCache != "f32") {

@@ -30,7 +30,59 @@ struct LayerStatistics {
   std::vector<double> sumSquares; // sum of x_k^2 over all rows, per channel k
   std::vector<double> sums;       // sum of x_k over all rows, per channel k
   int64_t rows = 0;
+  /// sum of x x^T over all rows, K x K row-major, when the library was
+  /// instrumented with hessians=true (else empty).
+  std::vector<double> hessian;
 };
+
+/// Checks every token id against the vocabulary and every sample against the
+/// context of `model` (errors name `tokenPath`:line).
+std::string checkTokenSamples(ModelLibrary &model, const std::string &tokenPath,
+                              const std::vector<TokenSample> &samples);
+
+/// Feeds every sample to `model` at positions 0, 1, ... with the state reset
+/// before it (teacher forcing); `onLogits(sample, position, logits)`, when
+/// given, sees every logits row. `progress` gets a line now and then.
+std::string runTokenSamples(
+    ModelLibrary &model, const std::vector<TokenSample> &samples,
+    llvm::function_ref<void(const llvm::Twine &)> progress,
+    llvm::function_ref<void(size_t, size_t, const float *)> onLogits = {});
+
+/// How `sampleTokenSequences` samples.
+struct SampleOptions {
+  int64_t sequences = 8;
+  int64_t length = 0; // 0: 64, or the model's context if shorter
+  uint64_t seed = 0;
+  int64_t firstToken = 1; // BOS of llama2.c and Llama tokenizers
+};
+
+/// Parses `sample:N[:LEN]` (N sequences of LEN tokens; without LEN, 64 or
+/// the model's context if it is shorter)
+/// into `options`. Returns false when `spec` does not start with "sample:";
+/// otherwise true, with `error` "" or what is wrong with the numbers.
+bool parseSampleSpec(llvm::StringRef spec, SampleOptions &options,
+                     std::string &error);
+
+/// The length of sample:N: 64 tokens, or the model's context if shorter.
+int64_t defaultSampleLength(const ModelLibrary &model);
+
+/// Generates `options.sequences` sequences of `options.length` tokens from
+/// the model itself: each starts with `firstToken` at position 0, and every
+/// next token is drawn from softmax(logits) (temperature 1) with a
+/// std::mt19937_64 seeded by `options.seed`, so the same seed gives the same
+/// tokens on every machine. The state is reset before each sequence;
+/// `onLogits` sees every logits row (as runTokenSamples). `samples` gets the
+/// tokens fed, one TokenSample per sequence (line = its number from 1).
+std::string sampleTokenSequences(
+    ModelLibrary &model, const SampleOptions &options,
+    std::vector<TokenSample> &samples,
+    llvm::function_ref<void(const llvm::Twine &)> progress,
+    llvm::function_ref<void(size_t, size_t, const float *)> onLogits = {});
+
+/// Reads what the instrumented library accumulated so far (sums, rows and,
+/// when instrumented for them, Hessians). Layers sharing a name are merged.
+std::string readCalibrationStatistics(ModelLibrary &model,
+                                      std::vector<LayerStatistics> &stats);
 
 /// Feeds every sample to `model` at positions 0, 1, ... with the state reset
 /// to zero before it, then reads the statistics the instrumented library

@@ -48,9 +48,62 @@ def QntQuantizeWeightsPass : Pass<"qnt-quantize-weights", "::mlir::ModuleOp"> {
     Option<"embeddingBits", "embedding-bits", "unsigned", /*default=*/"8",
            "Code width of the token embedding (and of a classifier tied to "
            "it), 1 to 8">,
+    Option<"method", "method", "std::string", /*default=*/"\"rtn\"",
+           "Rounding of linear layers' weights: rtn (round to nearest on the "
+           "clipping-searched grid) or gptq (error feedback through the "
+           "inverse Hessian of the layer's inputs, from `hessians`)">,
+    Option<"hessians", "hessians", "std::string", /*default=*/"\"\"",
+           "With method=gptq: file of sum x x^T per layer ('NAME K h00 h01 "
+           "...' lines, from quant-compile --calibrate)">,
+    Option<"gptqDampening", "gptq-dampening", "double", /*default=*/"0.01",
+           "With method=gptq: added to H's diagonal, times its mean">,
+    Option<"actOrder", "act-order", "bool", /*default=*/"false",
+           "With method=gptq: quantize columns in order of decreasing H_kk">,
   ];
   let dependentDialects = ["::mlir::qnt::QntDialect", "::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect"];
+}
+
+def QntScaleInputChannelsPass
+    : Pass<"qnt-scale-input-channels", "::mlir::ModuleOp"> {
+  let summary = "AWQ-style activation-aware scaling of linear layers' input channels, folded into the RMSNorm gain that produces them";
+  let description = [{
+    For every set of linear layers with constant f32 weights that read the
+    same input x, where x is produced by a linalg.generic whose result is
+    `g_k * (...)` with g a 1-D float constant along x's innermost dimension
+    K (the gain of an RMSNorm) and x has no other users: chooses per-channel
+    scales s_k = H_kk^(alpha/2) (normalized so that sqrt(max s * min s) = 1),
+    alpha on a grid of `grid` + 1 points in [0, 1], minimizing the layers'
+    output error on the calibration inputs, sum over the layers of
+    trace(dW H dW^T) with dW = W - Q(W diag(s)) diag(s)^-1, Q the
+    quantization qnt-quantize-weights will do with the same options (alpha
+    = 0, no scaling, is a candidate, so the error never grows). Then g
+    becomes g / s and each W becomes W diag(s): the float model computes the
+    same function, and the quantized one the chosen error. H = sum x x^T
+    comes from `hessians` (quant-compile --calibrate). Sets that do not
+    match are left alone, as are layers whose weight constant has other
+    users (a classifier tied to the token embedding).
+  }];
+  let options = [
+    Option<"hessians", "hessians", "std::string", /*default=*/"\"\"",
+           "File of sum x x^T per layer ('NAME K h00 h01 ...' lines)">,
+    Option<"bits", "bits", "unsigned", /*default=*/"4", "Code width, 1 to 8">,
+    Option<"groupSize", "group-size", "int64_t", /*default=*/"128",
+           "Elements sharing one scale along K (0: per channel; a group "
+           "that does not divide K means per channel)">,
+    Option<"symmetric", "symmetric", "bool", /*default=*/"true",
+           "Signed codes without zero points">,
+    Option<"scaleType", "scale-type", "std::string", /*default=*/"\"f32\"",
+           "Element type of scales: f32, f16 or bf16">,
+    Option<"grid", "grid", "unsigned", /*default=*/"20",
+           "Steps of alpha in [0, 1], 1 to 1000">,
+    Option<"verbose", "verbose", "bool", /*default=*/"false",
+           "A remark per set of layers with the chosen alpha and error">,
+    Option<"hessiansOut", "hessians-out", "std::string", /*default=*/"\"\"",
+           "Write the Hessians of the scaled inputs x / s, diag(s)^-1 H "
+           "diag(s)^-1 (the others unchanged), for GPTQ after the scaling">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
 def QntFuseDequantMatmulPass : Pass<"qnt-fuse-dequant-matmul"> {
@@ -90,15 +143,19 @@ def QntFoldConstantCastsPass : Pass<"qnt-fold-constant-casts"> {
     With `dequantize`, a `qnt.dequantize` of a `qnt.constant` of rank 2
     (the weights a GGUF file brings already quantized) becomes a float
     constant too, `scale * (code - zero_point)` computed in f32 as the op
-    defines it. `quant-compile --requantize` runs this first, so that
-    `qnt-quantize-weights` quantizes those weights again under its own
-    scheme.
+    defines it, and a `qnt.gather_rows` of a `qnt.constant` (a GGUF token
+    embedding) becomes the float row gather quant-import emits for a float
+    table, over the dequantized table. `quant-compile --requantize` runs this
+    first, so that `qnt-quantize-weights` quantizes those weights again
+    under its own scheme.
   }];
   let options = [
     Option<"dequantize", "dequantize", "bool", /*default=*/"false",
-           "Also fold qnt.dequantize of a rank-2 qnt.constant into a float constant">,
+           "Also fold qnt.dequantize of a rank-2 qnt.constant into a float constant, and qnt.gather_rows of one into a gather of its float rows">,
   ];
-  let dependentDialects = ["::mlir::arith::ArithDialect"];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
 }
 
 def QntAssignBitwidthsPass : Pass<"qnt-assign-bitwidths", "::mlir::ModuleOp"> {
@@ -453,13 +510,31 @@ def QntInstrumentCalibrationPass
       (of the second) and `func.func @qnt_calibration_rows(%layer: index) ->
       i64`, the accessors a host program calls after running the model.
 
+    With either option below, the instrumentation runs only while
+    `@qnt_calibration_enabled_buffer` (memref<1xi64>, initially 1) is
+    nonzero; `func.func @qnt_calibration_set_enabled(%on: i64)` sets it.
+
     E[x_k^2] of a layer is sumsq / rows, its mean E[x_k] sum / rows. quant-compile --calibrate compiles
     the instrumented float model, runs it and writes the statistics file
     (docs/COST_MODEL.md).
   }];
+  let options = [
+    Option<"hessians", "hessians", "bool", /*default=*/"false",
+           "Also add x x^T of every row of x to a per-layer K x K f64 buffer "
+           "(@qnt_calibration_hessian_buffer, accessor "
+           "@qnt_calibration_hessian(%i: index) -> f64, layers one after "
+           "another, row-major), for GPTQ">,
+    Option<"swappableWeights", "swappable-weights", "bool", /*default=*/"false",
+           "Replace each layer's constant weight by a zero-filled mutable f32 "
+           "buffer of the same layout (@qnt_calibration_weight_<i>) whose "
+           "address @qnt_calibration_weight_address(%layer: index) -> i64 "
+           "returns, so that a host can write float or dequantized weights "
+           "into it between runs">,
+  ];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",
                            "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
-                           "::mlir::tensor::TensorDialect"];
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::bufferization::BufferizationDialect"];
 }
 
 #endif // QNT_TRANSFORMS_PASSES_TD

@@ -22,11 +22,19 @@ FailureOr<Value> decomposeAttention(RewriterBase &rewriter, AttentionOp op);
 /// then each byte of the packed rows (a code or a byte of the scale).
 FailureOr<Value> decomposePackCacheRows(RewriterBase &rewriter,
                                         PackCacheRowsOp op);
-/// Both decompositions (qnt-decompose-attention).
 /// qnt.gather_rows of a qnt.constant table as a linalg.generic that reads
 /// each element's code, scale, zero point and offset from the payload.
 FailureOr<Value> decomposeGatherRows(RewriterBase &rewriter, GatherRowsOp op);
+/// The three decompositions (qnt-decompose-attention).
 void populateDecomposeAttentionPatterns(RewritePatternSet &patterns);
+
+/// Rows of a float `table` [N, K] at `ids` [T] x i32 (each clamped to
+/// [0, N)), `rows` = T: a linalg.generic whose body extracts
+/// table[clamp(id), j]. quant-import emits the token embedding in this form,
+/// qnt-quantize-weights recognizes it, and qnt-fold-constant-casts builds it
+/// from a packed table it dequantizes.
+Value buildRowGather(OpBuilder &b, Location loc, Value table, Value ids,
+                     Value rows);
 
 /// The size of a model's KV caches in a cache format.
 struct KvCacheSize {
