@@ -14,6 +14,7 @@
 #include "qnt/Transforms/Passes.h"
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 using namespace mlir;
 
@@ -71,7 +72,10 @@ static bool reachesKnownUpstreamCrash(llvm::StringRef text) {
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  llvm::StringRef text(reinterpret_cast<const char *>(data), size);
+  // MLIR's lexer, like the tools that read files, expects a NUL after the
+  // last byte (it looks one byte ahead); libFuzzer's buffer has none.
+  std::string owned(reinterpret_cast<const char *>(data), size);
+  llvm::StringRef text(owned);
   if (reachesKnownUpstreamCrash(text))
     return -1; // not added to the corpus
   MLIRContext context(registry(), MLIRContext::Threading::DISABLED);
