@@ -20,6 +20,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "qnt/Support/Quantizer.h"
+#include "qnt/Support/OptionRange.h"
 
 #include <algorithm>
 #include <cfloat>
@@ -506,7 +507,7 @@ std::string mlir::qnt::validateQuantOptions(int64_t rows, int64_t cols,
   if (rows > std::numeric_limits<int64_t>::max() / cols)
     return "matrix shape " + std::to_string(rows) + "x" +
            std::to_string(cols) + " is too large";
-  if (options.bits < 1 || options.bits > 8)
+  if (!kCodeBitsRange.contains(options.bits))
     return "bits must be in 1..8, got " + std::to_string(options.bits);
   if (options.perTensor)
     return "";

@@ -98,7 +98,7 @@ static std::string parseCandidates(ArrayRef<std::string> specs,
     SmallVector<StringRef> parts;
     StringRef(spec).split(parts, ':');
     if (parts.size() < 2 || parts.size() > 3 ||
-        parts[0].getAsInteger(10, c.bits) || c.bits < 1 || c.bits > 8 ||
+        parts[0].getAsInteger(10, c.bits) || !kCodeBitsRange.contains(c.bits) ||
         parts[1].getAsInteger(10, c.group) ||
         !kGroupSizeRange.contains(c.group) ||
         (parts.size() == 3 && parts[2] != "asym"))

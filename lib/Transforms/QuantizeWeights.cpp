@@ -263,9 +263,12 @@ LogicalResult QuantizeWeights::initialize(MLIRContext *context) {
     return emitError(UnknownLoc::get(context))
            << "qnt-quantize-weights option ";
   };
-  if (bits < 1 || bits > 8)
-    return error() << "bits=" << static_cast<int64_t>(bits)
-                   << " is out of range [1, 8]";
+  for (auto [name, value] : {std::pair<StringRef, int64_t>("bits", bits),
+                              {"embedding-bits", embeddingBits}})
+    if (std::string e =
+            kCodeBitsRange.check("qnt-quantize-weights", name, value);
+        !e.empty())
+      return emitError(UnknownLoc::get(context)) << e;
   if (std::string e = kGroupSizeRange.check("qnt-quantize-weights",
                                             "group-size", groupSize);
       !e.empty())
@@ -273,9 +276,6 @@ LogicalResult QuantizeWeights::initialize(MLIRContext *context) {
   if (minElements < 0)
     return error() << "min-elements=" << static_cast<int64_t>(minElements)
                    << " must be 0 or more";
-  if (embeddingBits < 1 || embeddingBits > 8)
-    return error() << "embedding-bits=" << static_cast<int64_t>(embeddingBits)
-                   << " is out of range [1, 8]";
   if (!parseScaleType(context, scaleType))
     return error() << "scale-type=" << scaleType << " must be f32, f16 or bf16";
   if (method != "rtn" && method != "gptq")

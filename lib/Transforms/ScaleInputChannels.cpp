@@ -84,9 +84,10 @@ LogicalResult ScaleInputChannels::initialize(MLIRContext *context) {
     return emitError(UnknownLoc::get(context))
            << "qnt-scale-input-channels option ";
   };
-  if (bits < 1 || bits > 8)
-    return error() << "bits=" << static_cast<int64_t>(bits)
-                   << " is out of range [1, 8]";
+  if (std::string e =
+          kCodeBitsRange.check("qnt-scale-input-channels", "bits", bits);
+      !e.empty())
+    return emitError(UnknownLoc::get(context)) << e;
   if (std::string e = kGroupSizeRange.check("qnt-scale-input-channels",
                                             "group-size", groupSize);
       !e.empty())

@@ -697,8 +697,8 @@ int main(int argc, char **argv) {
   }
   unsigned codeBits = 0;
   if (bits != "none" &&
-      (StringRef(bits).getAsInteger(10, codeBits) || codeBits < 1 ||
-       codeBits > 8))
+      (StringRef(bits).getAsInteger(10, codeBits) ||
+       !qnt::kCodeBitsRange.contains(codeBits)))
     return fail("--bits=" + bits + " must be 1 to 8, or none");
   if (std::string e = qnt::kGroupSizeRange.check("", "--group", group);
       !e.empty())
@@ -708,7 +708,7 @@ int main(int argc, char **argv) {
     return fail(e);
   if (!llvm::is_contained({"f32", "f16", "bf16"}, scaleType))
     return fail("--scale-type=" + scaleType + " must be f32, f16 or bf16");
-  if (embeddingBits < 1 || embeddingBits > 8)
+  if (!qnt::kCodeBitsRange.contains(embeddingBits))
     return fail("--embedding-bits=" + std::to_string(embeddingBits) +
                 " must be 1 to 8");
   if (!llvm::is_contained({"f32", "f16", "i8"}, kvCache))
