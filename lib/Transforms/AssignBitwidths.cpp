@@ -387,20 +387,8 @@ void AssignBitwidths::runOnOperation() {
   for (auto [i, layer] : llvm::enumerate(layers)) {
     const Candidate &c = layer.options[best.choice[i]];
     Operation *op = layer.source.layer.op;
-    if (c.isFloat()) {
-      op->setAttr("qnt.keep_float", UnitAttr::get(ctx));
-      op->removeAttr("qnt.scheme");
-      continue;
-    }
-    op->removeAttr("qnt.keep_float");
-    op->setAttr("qnt.scheme",
-                SchemeAttr::get(ctx, c.asymmetric ? Format::ui : Format::si,
-                                c.bits,
-                                c.asymmetric ? Mode::asymmetric
-                                             : Mode::symmetric,
-                                c.group ? Granularity::per_group
-                                        : Granularity::per_channel,
-                                c.group ? 1 : 0, c.group, scaleElem));
+    setLayerScheme(op, c.isFloat() ? 0 : c.bits, c.group, c.asymmetric,
+                   scaleElem);
   }
 
   // Reports.
@@ -493,3 +481,20 @@ void AssignBitwidths::runOnOperation() {
 }
 
 } // namespace
+
+void qnt::setLayerScheme(Operation *op, unsigned bits, int64_t group,
+                         bool asymmetric, Type scaleType) {
+  MLIRContext *ctx = op->getContext();
+  if (bits == 0) {
+    op->setAttr("qnt.keep_float", UnitAttr::get(ctx));
+    op->removeAttr("qnt.scheme");
+    return;
+  }
+  op->removeAttr("qnt.keep_float");
+  op->setAttr("qnt.scheme",
+              SchemeAttr::get(ctx, asymmetric ? Format::ui : Format::si, bits,
+                              asymmetric ? Mode::asymmetric : Mode::symmetric,
+                              group ? Granularity::per_group
+                                    : Granularity::per_channel,
+                              group ? 1 : 0, group, scaleType));
+}

@@ -8,6 +8,7 @@
 #include "qnt/Support/OutputFile.h"
 #include "qnt/Transforms/LinearLayer.h"
 #include "qnt/Transforms/Passes.h"
+#include "qnt/Transforms/Transforms.h"
 #include "llvm/ADT/SmallString.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
@@ -736,21 +737,11 @@ std::string mlir::qnt::refineAssignment(
     Operation *op = found[i].layer.op;
     const SearchOption &o = options[i][choice[i]];
     searchedPredicted += o.sensitivity;
-    if (o.isFloat) {
-      op->setAttr("qnt.keep_float", UnitAttr::get(ctx));
-      op->removeAttr("qnt.scheme");
-      continue;
-    }
-    op->removeAttr("qnt.keep_float");
-    const CandidateScheme &c = o.scheme;
-    op->setAttr("qnt.scheme",
-                SchemeAttr::get(ctx, c.asymmetric ? Format::ui : Format::si,
-                                c.bits,
-                                c.asymmetric ? Mode::asymmetric
-                                             : Mode::symmetric,
-                                c.group ? Granularity::per_group
-                                        : Granularity::per_channel,
-                                c.group ? 1 : 0, c.group, scaleElem));
+    if (o.isFloat)
+      setLayerScheme(op, 0, 0, false, scaleElem);
+    else
+      setLayerScheme(op, o.scheme.bits, o.scheme.group, o.scheme.asymmetric,
+                     scaleElem);
   }
   if (!reportPath.empty()) {
     auto file = llvm::MemoryBuffer::getFile(reportPath);

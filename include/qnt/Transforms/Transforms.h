@@ -28,6 +28,15 @@ FailureOr<Value> decomposeGatherRows(RewriterBase &rewriter, GatherRowsOp op);
 /// The three decompositions (qnt-decompose-attention).
 void populateDecomposeAttentionPatterns(RewritePatternSet &patterns);
 
+/// Marks the linear layer `op` for qnt-quantize-weights: `qnt.scheme` with
+/// `bits`-bit codes (signed, or unsigned with zero points when
+/// `asymmetric`), groups of `group` along K (0: one scale per output
+/// channel) and scales of `scaleType`; `bits` = 0 keeps the layer in f32
+/// (`qnt.keep_float`). qnt-assign-bitwidths and quant-compile's measured
+/// search record their choices with it.
+void setLayerScheme(Operation *op, unsigned bits, int64_t group,
+                    bool asymmetric, Type scaleType);
+
 /// Rows of a float `table` [N, K] at `ids` [T] x i32 (each clamped to
 /// [0, N)), `rows` = T: a linalg.generic whose body extracts
 /// table[clamp(id), j]. quant-import emits the token embedding in this form,
