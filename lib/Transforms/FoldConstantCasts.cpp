@@ -146,10 +146,17 @@ struct FoldConstantCasts final
       // becomes the float gather quant-import emits for a float table, over
       // its dequantized values, so that qnt-quantize-weights quantizes it
       // again like the float weights.
+      // One walk finds both kinds of use of a packed constant.
       SmallVector<GatherRowsOp> gathers;
-      getOperation()->walk([&](GatherRowsOp op) {
-        if (op.getTable().getDefiningOp<ConstantOp>())
-          gathers.push_back(op);
+      SmallVector<DequantizeOp> ops;
+      getOperation()->walk([&](Operation *op) {
+        if (auto gather = dyn_cast<GatherRowsOp>(op);
+            gather && gather.getTable().getDefiningOp<ConstantOp>())
+          gathers.push_back(gather);
+        if (auto dequant = dyn_cast<DequantizeOp>(op);
+            dequant && dequant.getInput().getDefiningOp<ConstantOp>() &&
+            cast<RankedTensorType>(dequant.getType()).getElementType().isF32())
+          ops.push_back(dequant);
       });
       for (GatherRowsOp op : gathers) {
         auto constant = op.getTable().getDefiningOp<ConstantOp>();
@@ -166,12 +173,7 @@ struct FoldConstantCasts final
         if (constant->use_empty())
           constant->erase();
       }
-      SmallVector<DequantizeOp> ops;
-      getOperation()->walk([&](DequantizeOp op) {
-        if (op.getInput().getDefiningOp<ConstantOp>() &&
-            cast<RankedTensorType>(op.getType()).getElementType().isF32())
-          ops.push_back(op);
-      });
+
       for (DequantizeOp op : ops) {
         auto constant = op.getInput().getDefiningOp<ConstantOp>();
         TypedAttr value = dequantizeConstant(constant);
