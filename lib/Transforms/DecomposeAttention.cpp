@@ -7,6 +7,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "qnt/Conversion/Common.h"
 #include "qnt/Transforms/Passes.h"
 #include "qnt/Transforms/Transforms.h"
 #include <limits>
@@ -325,26 +326,6 @@ FailureOr<Value> qnt::decomposePackCacheRows(RewriterBase &rewriter,
   return packed;
 }
 
-/// A payload attribute of a qnt.constant as an arith.constant tensor of a
-/// signless type (unsigned zero points become f32, as the kernels read
-/// them), or null.
-static Value payloadTensor(ImplicitLocOpBuilder &b, ElementsAttr attr) {
-  if (!attr)
-    return Value();
-  auto type = cast<RankedTensorType>(attr.getType());
-  if (auto intType = dyn_cast<IntegerType>(type.getElementType());
-      intType && !intType.isSignless()) {
-    SmallVector<float> values;
-    for (APInt v : cast<DenseIntElementsAttr>(attr).getValues<APInt>())
-      values.push_back(intType.isUnsigned() ? float(v.getZExtValue())
-                                            : float(v.getSExtValue()));
-    return arith::ConstantOp::create(
-        b, DenseElementsAttr::get(type.clone(b.getF32Type()),
-                                  ArrayRef<float>(values)));
-  }
-  return arith::ConstantOp::create(b, cast<TypedAttr>(attr));
-}
-
 FailureOr<Value> qnt::decomposeGatherRows(RewriterBase &rewriter,
                                           GatherRowsOp op) {
   auto table = op.getTable().getDefiningOp<ConstantOp>();
@@ -361,10 +342,12 @@ FailureOr<Value> qnt::decomposeGatherRows(RewriterBase &rewriter,
   int64_t group = scheme.getGranularity() == Granularity::per_group
                       ? scheme.getGroupSize()
                       : type.getShape()[1];
-  Value codes = arith::ConstantOp::create(b, cast<TypedAttr>(table.getCodes()));
-  Value scales = payloadTensor(b, table.getScales());
-  Value zeroPoints = payloadTensor(b, table.getZeroPointsAttr());
-  Value offsets = payloadTensor(b, table.getOffsetsAttr());
+  // The payload as tensors (zero points in f32), as the kernels read it.
+  FailureOr<Payload> payload = materializePayload(table);
+  if (failed(payload))
+    return failure();
+  Value codes = payload->codes, scales = payload->scales,
+        zeroPoints = payload->zeroPoints, offsets = payload->offsets;
   auto resultType = cast<RankedTensorType>(op.getResult().getType());
   Value ids = op.getIds();
   SmallVector<Value> dyn;
