@@ -30,7 +30,7 @@ void registerCheckedPipeline(llvm::StringRef arg, llvm::StringRef description,
         build(pm, options);
         return success();
       },
-      [](llvm::function_ref<void(const detail::PassOptions &)> optHandler) {
+      [](llvm::function_ref<void(const ::mlir::detail::PassOptions &)> optHandler) {
         optHandler(Options());
       });
 }

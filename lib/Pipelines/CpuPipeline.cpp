@@ -9,12 +9,27 @@
 
 using namespace mlir;
 
+qnt::QntSelectKernelsPassOptions
+qnt::selectKernelsOptions(const CpuPipelineOptions &options) {
+  QntSelectKernelsPassOptions select;
+  select.chunk = options.chunk;
+  select.rowsPerTile = options.rowsPerTile;
+  select.colsPerTile = options.colsPerTile;
+  select.streams = options.streams;
+  select.parallel = options.parallel;
+  select.prefetch = options.prefetch;
+  select.activations = options.activations;
+  select.actBlock = options.actBlock;
+  select.columnKernels = options.columnKernels;
+  select.intDot = options.intDot;
+  return select;
+}
+
 std::string qnt::checkCpuPipelineOptions(const CpuPipelineOptions &options,
                                          StringRef owner) {
-  std::string error = checkConvertQntToVectorOptions(
-      owner, options.chunk, options.rowsPerTile, options.colsPerTile,
-      options.streams, options.actBlock, options.activations, options.intDot);
-  if (error.empty())
+  std::string error =
+      checkSelectKernelsOptions(owner, selectKernelsOptions(options));
+  if (error.empty() && options.vectorWidth != 0)
     error = kVectorWidthRange.check(owner, "vector-width", options.vectorWidth);
   return error;
 }
@@ -25,18 +40,10 @@ void qnt::buildCpuBufferizePipeline(OpPassManager &pm,
   // f16/bf16 checkpoint tensors still in float are widened once, here.
   pm.addPass(createQntFoldConstantCastsPass());
   pm.addPass(createQntFuseDequantMatmulPass());
-  ConvertQntToVectorPassOptions lowering;
-  lowering.chunk = options.chunk;
-  lowering.rowsPerTile = options.rowsPerTile;
-  lowering.colsPerTile = options.colsPerTile;
-  lowering.streams = options.streams;
-  lowering.parallel = options.parallel;
-  lowering.prefetch = options.prefetch;
-  lowering.activations = options.activations;
-  lowering.actBlock = options.actBlock;
-  lowering.columnKernels = options.columnKernels;
-  lowering.intDot = options.intDot;
-  pm.addPass(createConvertQntToVectorPass(lowering));
+  // The kernels are chosen (where quant-compile or the input has not
+  // already) and built as chosen.
+  pm.addPass(createQntSelectKernelsPass(selectKernelsOptions(options)));
+  pm.addPass(createConvertQntToVectorPass());
   buildBufferizeModulePipeline(pm, /*planWorkspace=*/true);
 }
 

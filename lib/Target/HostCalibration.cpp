@@ -262,8 +262,11 @@ std::string compileKernels(MLIRContext &context, StringRef cpu,
       createHostTargetMachine(cpu, error);
   if (!machine)
     return error;
+  // The f32-activation kernels, which the cost model describes, chosen for
+  // the host as quant-compile chooses them.
+  (*module)->setAttr(kTargetAttrName, hostTarget(&context, *machine));
   CpuPipelineOptions options;
-  setHostKernelOptions(options, *machine);
+  options.activations = "f32";
   PassManager pm(&context);
   buildCpuPipeline(pm, options);
   if (failed(pm.run(*module)))
@@ -370,14 +373,15 @@ std::string mlir::qnt::calibrateHostTarget(MLIRContext &context, StringRef cpu,
   };
 
   // The tile of the kernels just compiled (the model describes it).
-  CpuPipelineOptions options;
+  QntSelectKernelsPassOptions options;
   {
     std::string error;
     std::unique_ptr<llvm::TargetMachine> machine =
         createHostTargetMachine(cpu, error);
     if (!machine)
       return error;
-    setHostKernelOptions(options, *machine);
+    options.activations = "f32";
+    options = resolveKernelOptions(options, hostTarget(&context, *machine));
   }
   const int64_t rows = options.rowsPerTile, cols = options.colsPerTile;
   const int64_t bigM = 128;
@@ -508,7 +512,7 @@ std::string mlir::qnt::calibrateHostTarget(MLIRContext &context, StringRef cpu,
   os << "# " << t.name << ": measured by `quant-compile --calibrate-target` on "
      << date << "\n# CPU: " << (cpuName.empty() ? "unknown" : cpuName) << ", "
      << sysconf(_SC_NPROCESSORS_ONLN) << " CPUs; one thread; kernels of "
-     << "qnt-cpu-pipeline (chunk " << options.chunk.getValue() << ", "
+     << "qnt-cpu-pipeline (chunk " << options.chunk << ", "
      << rows << "x" << cols << " tiles) for -mcpu=" << cpu << ".\n"
      << "# Times predicted from this file are for one thread with the "
         "weights read\n# from memory (not from cache). docs/COST_MODEL.md "

@@ -18,6 +18,7 @@
 #include "llvm/TargetParser/Host.h"
 #include "llvm/TargetParser/SubtargetFeature.h"
 #include "llvm/TargetParser/Triple.h"
+#include <map>
 #include <optional>
 
 using namespace mlir;
@@ -142,45 +143,39 @@ bool qnt::linkSharedLibrary(ArrayRef<std::string> objects, StringRef output,
   return true;
 }
 
-void qnt::setHostKernelOptions(CpuPipelineOptions &options,
-                               const llvm::TargetMachine &machine) {
+qnt::IntDotIsa qnt::hostIntDot(const llvm::TargetMachine &machine) {
   const llvm::MCSubtargetInfo &subtarget = *machine.getMCSubtargetInfo();
   // vpdpbusd does a 4-byte dot product and its accumulation in one
   // instruction where vpmaddubsw + vpmaddwd + vpaddd take three.
   if (subtarget.checkFeatures("+avx512vnni,+avx512vl"))
-    options.intDot = "avx512vnni";
-  else if (subtarget.checkFeatures("+avxvnni"))
-    options.intDot = "avxvnni";
-  else if (subtarget.checkFeatures("+avx2"))
-    options.intDot = "avx2";
-  // qnt-vectorize-linalg's tiles are one register wide.
-  options.vectorWidth = subtarget.checkFeatures("+avx512f") ? 16 : 8;
-  // The 16-lane 4x4 tile fills AVX-512's registers; with AVX2's 16 it
-  // spills, and 8-lane chunks on 2x4 tiles are 1.7x faster at M = 128
-  // (docs/PERFORMANCE.md, Zen 3).
-  if (!subtarget.checkFeatures("+avx512f")) {
-    options.chunk = 8;
-    options.rowsPerTile = options.activations == "i8" ? 4 : 2;
-  }
-  // The int8 kernels read few enough bytes per instruction that one memory
-  // stream leaves a core's bandwidth unused: 2-row tiles from 2 far-apart
-  // parts of the weight are 1.1-1.3x faster cold GEMVs than 4-row tiles from
-  // one (docs/PERFORMANCE.md, "Streams"). The f32 kernels are compute-bound
-  // there and keep one stream.
-  if (options.activations == "i8") {
-    options.colsPerTile = 2;
-    options.streams = 2;
-  }
+    return IntDotIsa::avx512vnni;
+  if (subtarget.checkFeatures("+avxvnni"))
+    return IntDotIsa::avxvnni;
+  if (subtarget.checkFeatures("+avx2"))
+    return IntDotIsa::avx2;
+  return IntDotIsa::generic;
 }
 
-std::string qnt::defaultActivations(const llvm::TargetMachine &machine) {
-  return machine.getMCSubtargetInfo()->checkFeatures("+avx2") ? "i8" : "f32";
+qnt::TargetAttr qnt::hostTarget(MLIRContext *context,
+                          const llvm::TargetMachine &machine) {
+  const llvm::MCSubtargetInfo &subtarget = *machine.getMCSubtargetInfo();
+  int64_t vectorBits = subtarget.checkFeatures("+avx512f") ? 512
+                       : subtarget.checkFeatures("+avx")   ? 256
+                                                           : 128;
+  // The attribute needs its dialect, which a float module has not loaded.
+  context->getOrLoadDialect<QntDialect>();
+  return TargetAttr::get(context, machine.getTargetCPU(), vectorBits,
+                         hostIntDot(machine));
 }
 
-std::string qnt::describeHostKernels(const CpuPipelineOptions &options) {
+std::string qnt::describeKernels(ModuleOp module,
+                                 const CpuPipelineOptions &options) {
+  auto target = module->getAttrOfType<TargetAttr>(kTargetAttrName);
+  QntSelectKernelsPassOptions chosen =
+      resolveKernelOptions(selectKernelsOptions(options), target);
   std::string text;
-  if (options.activations == "i8") {
-    StringRef isa = options.intDot;
+  if (chosen.activations == "i8") {
+    StringRef isa = chosen.intDot;
     text = "int8 activations with " +
            std::string(isa == "avx512vnni" ? "vpdpbusd (AVX-512 VNNI)"
                        : isa == "avxvnni"  ? "vpdpbusd (AVX-VNNI)"
@@ -189,9 +184,23 @@ std::string qnt::describeHostKernels(const CpuPipelineOptions &options) {
   } else {
     text = "f32 activations";
   }
-  text += ", " + std::to_string(options.vectorWidth) + "-lane vectors, ";
+  int64_t lanes = options.vectorWidth ? int64_t(options.vectorWidth)
+                  : target            ? target.getF32Lanes()
+                                      : 8;
+  text += ", " + std::to_string(lanes) + "-lane vectors, ";
   text += options.parallel ? "OpenMP threads (every core unless "
                              "qnt_set_threads or OMP_NUM_THREADS says less)"
                            : "single-threaded";
+  // What qnt-select-kernels put on the matmuls, family by family.
+  std::map<std::string, int64_t> families;
+  module.walk([&](MatmulOp op) {
+    if (auto kernel = op->getAttrOfType<KernelAttr>(kKernelAttrName))
+      ++families[stringifyKernelFamily(kernel.getFamily()).str()];
+  });
+  if (!families.empty()) {
+    text += "; matmul kernels:";
+    for (auto &[family, count] : families)
+      text += " " + std::to_string(count) + " " + family;
+  }
   return text;
 }

@@ -13,6 +13,7 @@
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "llvm/ADT/SmallBitVector.h"
+#include "qnt/IR/QntOps.h"
 #include "qnt/Transforms/Passes.h"
 
 namespace mlir::qnt {
@@ -183,7 +184,7 @@ struct VectorizeLinalg final
   LogicalResult initialize(MLIRContext *ctx) override {
     if (std::string error = qnt::kVectorWidthRange.check(
             "qnt-vectorize-linalg", "vector-width", vectorWidth);
-        !error.empty())
+        vectorWidth != 0 && !error.empty())
       return emitError(UnknownLoc::get(ctx)) << error;
     RewritePatternSet patterns(ctx);
     for (Dialect *dialect : ctx->getLoadedDialects())
@@ -207,6 +208,15 @@ void VectorizeLinalg::runOnOperation() {
   func::FuncOp func = getOperation();
   MLIRContext *ctx = &getContext();
   IRRewriter rewriter(ctx);
+  // vector-width=0: one register of the target (read only; no pass changes
+  // the module's attributes while functions are processed).
+  int64_t width = vectorWidth;
+  if (width == 0) {
+    auto module = func->getParentOfType<ModuleOp>();
+    auto target =
+        module ? module->getAttrOfType<qnt::TargetAttr>(qnt::kTargetAttrName) : nullptr;
+    width = target ? target.getF32Lanes() : 8;
+  }
 
   SmallVector<linalg::LinalgOp> candidates;
   func.walk([&](linalg::LinalgOp op) {
@@ -217,13 +227,13 @@ void VectorizeLinalg::runOnOperation() {
   // Ops to vectorize carry this attribute from here to step 3: the tiled
   // ops, their peeled copies and the ops small enough to be one vector op.
   // (Canonicalization may fold loops away, so loops cannot be remembered.)
-  StringAttr mark = StringAttr::get(ctx, "qnt.vectorize_tile");
+  StringAttr mark = StringAttr::get(ctx, qnt::kVectorizeTileAttrName);
 
   // 1. Tile.
   SmallVector<Operation *> newLoops;
   for (linalg::LinalgOp op : candidates) {
     std::optional<SmallVector<int64_t>> tiles =
-        chooseTileSizes(op, vectorWidth);
+        chooseTileSizes(op, width);
     if (!tiles)
       continue;
     if (llvm::all_of(*tiles, [](int64_t t) { return t == 0; })) {

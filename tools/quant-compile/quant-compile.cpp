@@ -496,6 +496,30 @@ static bool writeHeader(ModuleOp module, raw_ostream &os, std::string &error) {
   return true;
 }
 
+/// The options of qnt-cpu-pipeline that quant-compile's options give; the
+/// rest of the kernel choice comes from the module's #qnt.target.
+static void setCpuPipelineOptions(qnt::CpuPipelineOptions &pipeline) {
+  pipeline.parallel = threads;
+  pipeline.activations = resolvedActivations;
+  pipeline.actBlock = actBlock;
+  pipeline.vectorize = vectorizeRest;
+}
+
+/// Puts the #qnt.target of `machine` on `module` (unless it has one) and a
+/// #qnt.kernel on every op that has none (qnt-select-kernels). Returns false
+/// after a diagnostic when the pass fails.
+static bool selectHostKernels(ModuleOp module,
+                              const llvm::TargetMachine &machine,
+                              const qnt::CpuPipelineOptions &pipeline) {
+  if (!module->hasAttr(qnt::kTargetAttrName))
+    module->setAttr(qnt::kTargetAttrName,
+                    qnt::hostTarget(module.getContext(), machine));
+  PassManager pm(module.getContext());
+  pm.addPass(
+      qnt::createQntSelectKernelsPass(qnt::selectKernelsOptions(pipeline)));
+  return succeeded(pm.run(module));
+}
+
 /// Lowers the quantized, fused `module` (tensors) for the host, or for CUDA
 /// when `gpu` is given, and writes it to `out` as `kind` (llvm, asm, obj or
 /// so; asm is the device PTX for CUDA), with a C header to `header` if given;
@@ -526,16 +550,18 @@ static int lowerAndEmit(ModuleOp module, StringRef kind, qnt::OutputFile &out,
       qnt::createHostTargetMachine(cpu, error);
   if (!machine)
     return fail(error);
-  progress.step(Twine(prefix) + "lowering to loops on buffers");
   qnt::CpuPipelineOptions pipeline;
-  pipeline.parallel = threads;
-  pipeline.activations = resolvedActivations;
-  pipeline.actBlock = actBlock;
-  qnt::setHostKernelOptions(pipeline, *machine);
-  pipeline.vectorize = vectorizeRest;
-  if (!gpu && prefix.empty())
-    progress.step("kernels for " + machine->getTargetCPU().str() + ": " +
-                  qnt::describeHostKernels(pipeline));
+  setCpuPipelineOptions(pipeline);
+  if (!gpu) {
+    // The kernels are chosen for the host (or --cpu) and written into the
+    // IR (#qnt.kernel) before anything is lowered.
+    if (!selectHostKernels(module, *machine, pipeline))
+      return 1;
+    if (prefix.empty())
+      progress.step("kernels for " + machine->getTargetCPU().str() + ": " +
+                    qnt::describeKernels(module, pipeline));
+  }
+  progress.step(Twine(prefix) + "lowering to loops on buffers");
   PassManager bufferizePm(module.getContext());
   if (gpu)
     qnt::buildGpuBufferizePipeline(bufferizePm, *gpu);
@@ -729,9 +755,10 @@ int main(int argc, char **argv) {
         qnt::createHostTargetMachine(cpu, error);
     if (!machine)
       return fail(error);
-    resolvedActivations = activations == "auto"
-                              ? qnt::defaultActivations(*machine)
-                              : std::string(activations);
+    resolvedActivations =
+        activations == "auto"
+            ? qnt::defaultActivations(qnt::hostIntDot(*machine)).str()
+            : std::string(activations);
   }
   if (!qnt::isValidActivationBlock(actBlock))
     return fail("--act-block=" + std::to_string(actBlock) +
@@ -1089,6 +1116,20 @@ int main(int argc, char **argv) {
   if (bits != "none")
     releaseInputPages();
   if (kind == "mlir") {
+    // The tensor-level IR with the decisions of the lowering: for the CPU,
+    // the target and every op's kernel (quant-opt --qnt-cpu-pipeline builds
+    // exactly those).
+    if (!cuda) {
+      std::string error;
+      std::unique_ptr<llvm::TargetMachine> machine =
+          qnt::createHostTargetMachine(cpu, error);
+      if (!machine)
+        return fail(error);
+      qnt::CpuPipelineOptions pipeline;
+      setCpuPipelineOptions(pipeline);
+      if (!selectHostKernels(*module, *machine, pipeline))
+        return 1;
+    }
     module->print(output->os());
     if (std::string e = output->commit(); !e.empty())
       return fail(e);

@@ -107,4 +107,104 @@ def Qnt_SchemeAttr : AttrDef<Qnt_Dialect, "Scheme"> {
   }];
 }
 
+// The integer dot-product instructions of an x86-64 CPU that the int8
+// kernels use (convert-qnt-int-dot): VNNI's vpdpbusd (AVX-512 or AVX-VNNI),
+// AVX2's vpmaddubsw + vpmaddwd, or portable vector code.
+def Qnt_IntDotIsa : I32EnumAttr<"IntDotIsa",
+    "instructions of the int8 dot products", [
+    I32EnumAttrCase<"generic", 0>,
+    I32EnumAttrCase<"avx2", 1>,
+    I32EnumAttrCase<"avxvnni", 2>,
+    I32EnumAttrCase<"avx512vnni", 3>]> {
+  let cppNamespace = "::mlir::qnt";
+  let genSpecializedAttr = 0;
+}
+
+// The CPU kernel families of convert-qnt-to-vector (docs/DESIGN.md,
+// "Kernel selection").
+def Qnt_KernelFamily : I32EnumAttr<"KernelFamily",
+    "a CPU kernel family", [
+    I32EnumAttrCase<"row_f32", 0>,
+    I32EnumAttrCase<"row_i8", 1>,
+    I32EnumAttrCase<"column_i8", 2>,
+    I32EnumAttrCase<"attention", 3>]> {
+  let cppNamespace = "::mlir::qnt";
+  let genSpecializedAttr = 0;
+}
+
+def Qnt_TargetAttr : AttrDef<Qnt_Dialect, "Target"> {
+  let mnemonic = "target";
+  let summary = "The CPU a module is compiled for";
+  let description = [{
+    What qnt-select-kernels needs to know about the machine, on the module
+    as `qnt.target`: the CPU's name (as `-mcpu` spells it), the width of its
+    vector registers in bits (256: AVX2, 512: AVX-512) and the instructions
+    of its int8 dot products. quant-compile writes it from the host (or
+    `--cpu`); tests and other tools write it by hand, so the kernels chosen
+    do not depend on the machine that compiles.
+
+    ```mlir
+    module attributes {qnt.target = #qnt.target<cpu = "znver3", vector_bits = 256, int_dot = avx2>} {}
+    ```
+  }];
+  let parameters = (ins
+    StringRefParameter<"the CPU, as -mcpu names it">:$cpu,
+    "int64_t":$vector_bits,
+    EnumParameter<Qnt_IntDotIsa>:$int_dot);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// f32 lanes of the vectors the kernels and qnt-vectorize-linalg use:
+    /// 16 (one AVX-512 register), else 8 (one AVX2 register, or two SSE
+    /// registers that LLVM splits them into).
+    int64_t getF32Lanes() const { return getVectorBits() >= 512 ? 16 : 8; }
+  }];
+}
+
+def Qnt_KernelAttr : AttrDef<Qnt_Dialect, "Kernel"> {
+  let mnemonic = "kernel";
+  let summary = "The CPU kernel that lowers one qnt op";
+  let description = [{
+    The decision of qnt-select-kernels for one `qnt.matmul` or
+    `qnt.attention` (as its `qnt.kernel` attribute); convert-qnt-to-vector
+    reads nothing else. The family, then:
+    - `lanes`: row_f32: codes unpacked per vector step (f32 lanes); row_i8:
+      bytes of codes per integer dot product (16 or 32); column_i8: output
+      columns per register (8 or 16); attention: lanes of the head vectors.
+    - `tile = RxC`: R rows of x by C weight rows per register tile (column_i8:
+      R rows of x; C is 1).
+    - `streams`: parts of the weight rows a single-row tile reads at once.
+    - `x_block` (int8 families): codes of x per int8 scale.
+    - `int_dot` (int8 families): the instructions the kernel is built for
+      (with VNNI, column_i8 feeds 8-bit codes as unsigned bytes).
+    - `prefetch`: the next tile's weight rows are prefetched.
+    - `parallel`: the weight rows (attention: rows and heads) are split
+      across threads.
+
+    ```mlir
+    #qnt.kernel<row_f32, lanes = 16, tile = 4x4, streams = 1, prefetch>
+    #qnt.kernel<row_i8, lanes = 32, tile = 4x2, streams = 2, x_block = 128, int_dot = avx512vnni, prefetch, parallel>
+    #qnt.kernel<column_i8, lanes = 16, tile = 4x1, streams = 1, x_block = 32, int_dot = avx2>
+    ```
+  }];
+  let parameters = (ins
+    "::mlir::qnt::KernelFamily":$family,
+    "int64_t":$lanes,
+    "int64_t":$tileRows,
+    "int64_t":$tileCols,
+    "int64_t":$streams,
+    "int64_t":$xBlock,
+    "::mlir::qnt::IntDotIsa":$intDot,
+    "bool":$prefetch,
+    "bool":$parallel);
+  let hasCustomAssemblyFormat = 1;
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    bool isInt8() const {
+      return getFamily() == KernelFamily::row_i8 ||
+             getFamily() == KernelFamily::column_i8;
+    }
+  }];
+}
+
 #endif // QNT_ATTRS_TD

@@ -20,6 +20,7 @@ def Qnt_Dialect : Dialect {
   let useDefaultTypePrinterParser = 1;
   let hasCanonicalizer = 0;
   let hasConstantMaterializer = 0;
+  let hasOperationAttrVerify = 1;
 }
 
 class Qnt_Op<string mnemonic, list<Trait> traits = []>

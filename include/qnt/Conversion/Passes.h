@@ -11,6 +11,7 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
+#include "qnt/IR/QntAttrs.h"
 #include "qnt/Support/OptionRange.h"
 
 namespace mlir::qnt {
@@ -20,22 +21,28 @@ namespace mlir::qnt {
 #define GEN_PASS_REGISTRATION
 #include "qnt/Conversion/Passes.h.inc"
 
-/// The ranges of convert-qnt-to-vector's kernel options (docs/COMPILING.md,
+/// The ranges of qnt-select-kernels' kernel options (docs/COMPILING.md,
 /// "Option ranges"). They bound the code the kernels unroll: a tile is
 /// rows-per-tile x cols-per-tile accumulators of `chunk` lanes.
 inline constexpr OptionRange kChunkRange{8, 128, 8};
 inline constexpr OptionRange kTileRange{1, 8};
 inline constexpr OptionRange kStreamsRange{1, 8};
 
-/// "" when the options of convert-qnt-to-vector (or of qnt-cpu-pipeline,
-/// which passes them on) are in their ranges, else the error naming `owner`,
-/// the option and its range.
-std::string checkConvertQntToVectorOptions(llvm::StringRef owner, int64_t chunk,
-                                           int64_t rowsPerTile,
-                                           int64_t colsPerTile, int64_t streams,
-                                           int64_t actBlock,
-                                           llvm::StringRef activations,
-                                           llvm::StringRef intDot);
+/// qnt-select-kernels' `options` with every 0 and `auto` replaced by what
+/// `target` implies (null: no target), as its description says.
+QntSelectKernelsPassOptions
+resolveKernelOptions(QntSelectKernelsPassOptions options, TargetAttr target);
+
+/// The activations of the fastest kernels for a CPU whose int8 dot products
+/// are `intDot`: "i8" where it has integer dot products (AVX2, AVX-VNNI or
+/// AVX-512 VNNI), else "f32" (qnt-select-kernels activations=auto).
+llvm::StringRef defaultActivations(IntDotIsa intDot);
+
+/// "" when the options of qnt-select-kernels (or of qnt-cpu-pipeline, which
+/// passes them on) are in their ranges, else the error naming `owner`, the
+/// option and its range.
+std::string checkSelectKernelsOptions(llvm::StringRef owner,
+                                      const QntSelectKernelsPassOptions &options);
 
 /// Whether `codes` is a valid `act-block` of convert-qnt-to-vector (codes of
 /// x per int8 scale with activations=i8): 0 (chosen per matmul), 32, 64, 128
@@ -54,10 +61,6 @@ int64_t activationBlockFor(int64_t requested, unsigned bits,
 /// convert-qnt-to-vector emit and convert-qnt-int-dot lowers (qnt.dot4_i8,
 /// qnt.dot2_i8, qnt.sum_pairs_i16).
 bool isIntDotOp(Operation *op);
-
-/// Whether `isa` names an instruction set convert-qnt-int-dot lowers to:
-/// avx512vnni, avxvnni, avx2 or generic.
-bool isValidIntDotIsa(llvm::StringRef isa);
 
 /// Declares the memory effects of gpu.barrier (MLIR 22 declares none), so
 /// that buffer deallocation accepts the kernels of convert-qnt-to-gpu. Call

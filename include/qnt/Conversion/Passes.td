@@ -4,60 +4,68 @@
 
 include "mlir/Pass/PassBase.td"
 
-def ConvertQntToVectorPass : Pass<"convert-qnt-to-vector", "::mlir::ModuleOp"> {
-  let summary = "Lower qnt ops to CPU loops that unpack packed codes in vector registers";
+def QntSelectKernelsPass : Pass<"qnt-select-kernels", "::mlir::ModuleOp"> {
+  let summary = "Choose the CPU kernel of every qnt.matmul and qnt.attention "
+                "(#qnt.kernel) for the module's #qnt.target";
   let description = [{
-    Runs on tensors, before bufferization. `qnt.constant` payloads become
-    `arith.constant` tensors (resource blobs stay blobs); `qnt.matmul` becomes
-    a register-tiled loop nest over memrefs (`bufferization.to_buffer` /
-    `to_tensor` at its edges): each step loads a chunk of packed code bytes,
-    unpacks it in registers with shifts, masks and widening (1-, 2- and 4-bit
-    codes from a plane-major copy made at compile time, so no shuffle is
-    needed; see docs/BIT_LAYOUT.md), multiplies by x with f32 FMAs, and
-    applies the group scale once per group (`acc += scale * sum(code * x)`).
-    No float copy of the weight is made.
-    With `activations=i8`, x is quantized at run time to int8 per row and
-    block of `act-block` codes (scale max|x|/127; by default 128 or 64, as
-    the group allows, for codes of 4 bits or fewer, and 32 for wider ones)
-    and every block of codes is multiplied by it with integer dot products
-    (i32 sums), scaled once per block by the x scale and once per group by
-    the weight scale. This applies to 1-, 2-, 4- and 8-bit codes whose groups hold a
-    multiple of 32 codes (of 16 bytes for 1-, 2- and 4-bit codes); other
-    matmuls keep f32 activations. 4- and 8-bit codes whose groups are whole
-    x blocks use the column kernels (`column-kernels`, default on): the codes
-    re-laid with output columns in the register lanes (docs/BIT_LAYOUT.md,
-    "Column kernels"), one `qnt.dot4_i8` per 4 codes of 16 (or 8) columns,
-    group scales applied to all of them at once; much faster GEMMs (the
-    prefill of a prompt) and GEMVs with less work per code.
-    `qnt.attention` becomes its CPU kernel (one pass over the live cache rows
-    per chunk of heads, running softmax; rows and chunks split across
-    threads with `parallel`).
-    `qnt.dequantize` with remaining users becomes a scalar loop nest.
+    Puts a `qnt.kernel` attribute (`#qnt.kernel<...>`: kernel family, lanes,
+    register tile, memory streams, x block, integer-dot instructions,
+    prefetch, thread split) on every `qnt.matmul` with an integer scheme and
+    every `qnt.attention`; convert-qnt-to-vector builds exactly that kernel
+    and reads nothing else. Ops that already have one keep it, so the pass
+    can run again, and a hand-written choice survives it.
+
+    The choices come from the options; an option left at 0 (or `auto`) is
+    derived from the module's `qnt.target` (`#qnt.target<cpu, vector_bits,
+    int_dot>`, written by quant-compile for the host or `--cpu`):
+    - 512-bit vectors: `chunk=16`, 4x4 tiles; 256-bit: `chunk=8` and 2x4
+      tiles (4x4 with int8 activations), because AVX2's 16 registers spill
+      a 4x4 tile of 16 lanes;
+    - `activations=i8` where the target has integer dot products (AVX2 or
+      VNNI), with `int-dot` from the target, 2-column tiles and 2 memory
+      streams (docs/PERFORMANCE.md, "Streams");
+    - without a target: `chunk=16`, 4x4 tiles, one stream, f32
+      activations and portable dot products.
+
+    The family of each matmul: with `activations=i8`, 4- and 8-bit codes in
+    groups of whole x blocks take `column_i8` (output columns in the lanes of
+    each register; `column-kernels=false` turns them off), other 1-, 2-, 4-
+    and 8-bit codes whose groups hold whole 16- or 32-byte loads take
+    `row_i8`, the rest `row_f32`. x is quantized to int8 per row and block of
+    `x_block` codes (`act-block`; 0: 128 or 64, as the group allows, for
+    codes of 4 bits or fewer, else 32). `row_f32` unpacks `lanes` codes per
+    step, fewer (in steps of 8) where a group holds fewer codes than one
+    plane-major block.
   }];
   let options = [
-    Option<"chunk", "chunk", "int64_t", /*default=*/"16",
-           "Codes unpacked per vector step: a multiple of 8 in [8, 128]">,
-    Option<"rowsPerTile", "rows-per-tile", "int64_t", /*default=*/"4",
-           "Rows of x (M) sharing each unpacked chunk: 1 to 8">,
-    Option<"colsPerTile", "cols-per-tile", "int64_t", /*default=*/"4",
-           "Weight rows (N) processed together: 1 to 8">,
-    Option<"streams", "streams", "int64_t", /*default=*/"1",
+    Option<"chunk", "chunk", "int64_t", /*default=*/"0",
+           "Codes unpacked per vector step: a multiple of 8 in [8, 128]; 0: "
+           "from the target (16 for 512-bit vectors, 8 for narrower)">,
+    Option<"rowsPerTile", "rows-per-tile", "int64_t", /*default=*/"0",
+           "Rows of x (M) sharing each unpacked chunk: 1 to 8; 0: from the "
+           "target">,
+    Option<"colsPerTile", "cols-per-tile", "int64_t", /*default=*/"0",
+           "Weight rows (N) processed together: 1 to 8; 0: from the target">,
+    Option<"streams", "streams", "int64_t", /*default=*/"0",
            "Parts of the weight rows read together by single-row tiles of x "
-           "(a GEMV): that many sequential memory streams instead of one; 1 to 8">,
+           "(a GEMV): that many sequential memory streams instead of one; 1 "
+           "to 8; 0: from the target">,
     Option<"parallel", "parallel", "bool", /*default=*/"false",
-           "Emit the loop over weight rows as scf.parallel (for OpenMP)">,
+           "Split the weight rows of each matmul (and attention's rows and "
+           "heads) across threads">,
     Option<"prefetch", "prefetch", "bool", /*default=*/"true",
            "Prefetch the next tile's weight rows while a tile runs">,
-    Option<"activations", "activations", "std::string", /*default=*/"\"f32\"",
-           "'f32' (x used as given) or 'i8' (x quantized at run time to int8 "
+    Option<"activations", "activations", "std::string", /*default=*/"\"auto\"",
+           "'f32' (x used as given), 'i8' (x quantized at run time to int8 "
            "per block of act-block codes and multiplied with integer dot "
            "products, where the scheme allows; changes the numerics, see "
-           "docs/QUANTIZER.md)">,
-    Option<"intDot", "int-dot", "std::string", /*default=*/"\"generic\"",
+           "docs/QUANTIZER.md) or 'auto' (i8 where the target has integer "
+           "dot products, else f32)">,
+    Option<"intDot", "int-dot", "std::string", /*default=*/"\"auto\"",
            "The instructions convert-qnt-int-dot will use (avx512vnni, "
-           "avxvnni, avx2, generic): with VNNI the column kernels feed 8-bit "
-           "codes as unsigned bytes (vpdpbusd multiplies unsigned by signed "
-           "exactly), where the others need them signed">,
+           "avxvnni, avx2, generic; auto: the target's): with VNNI the column "
+           "kernels feed 8-bit codes as unsigned bytes (vpdpbusd multiplies "
+           "unsigned by signed exactly), where the others need them signed">,
     Option<"columnKernels", "column-kernels", "bool", /*default=*/"true",
            "With activations=i8: 4- and 8-bit codes in groups of whole x "
            "blocks use the column kernels (output columns in the lanes of "
@@ -70,6 +78,39 @@ def ConvertQntToVectorPass : Pass<"convert-qnt-to-vector", "::mlir::ModuleOp"> {
            "256 (matmuls whose groups it does not divide use 32). Larger "
            "blocks are faster and coarser">,
   ];
+}
+
+def ConvertQntToVectorPass : Pass<"convert-qnt-to-vector", "::mlir::ModuleOp"> {
+  let summary = "Lower qnt ops to CPU loops that unpack packed codes in vector registers";
+  let description = [{
+    Runs on tensors, before bufferization, after qnt-select-kernels: every
+    `qnt.matmul` and `qnt.attention` is built as the kernel its `qnt.kernel`
+    attribute names (an op without one is an error), and nothing else
+    decides. `qnt.constant` payloads become `arith.constant` tensors
+    (resource blobs stay blobs), with the compile-time copies of the codes
+    each kernel family reads (made once per constant and layout).
+    - `row_f32`: a register-tiled loop nest over memrefs
+      (`bufferization.to_buffer` / `to_tensor` at its edges): each step loads
+      a chunk of packed code bytes, unpacks it in registers with shifts,
+      masks and widening (1-, 2- and 4-bit codes from a plane-major copy, so
+      no shuffle is needed; see docs/BIT_LAYOUT.md), multiplies by x with f32
+      FMAs, and applies the group scale once per group
+      (`acc += scale * sum(code * x)`). No float copy of the weight is made.
+    - `row_i8`: x is quantized at run time to int8 per row and block of
+      `x_block` codes (scale max|x|/127) and every block of codes is
+      multiplied by it with integer dot products (i32 sums), scaled once per
+      block by the x scale and once per group by the weight scale.
+    - `column_i8`: the codes re-laid with output columns in the register
+      lanes (docs/BIT_LAYOUT.md, "Column kernels"), one `qnt.dot4_i8` per 4
+      codes of 8 or 16 columns, group scales applied to all of them at once;
+      much faster GEMMs (the prefill of a prompt) and GEMVs with less work
+      per code.
+    - `attention`: one pass over the live cache rows per chunk of heads,
+      running softmax; rows and chunks split across threads with `parallel`.
+    `qnt.dequantize` with remaining users becomes a scalar loop nest;
+    `qnt.gather_rows` reads rows of its table (from a column copy when a
+    matmul of the same constant made one).
+  }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::bufferization::BufferizationDialect",
     "::mlir::math::MathDialect", "::mlir::memref::MemRefDialect",
@@ -98,8 +139,9 @@ def ConvertQntIntDotPass : Pass<"convert-qnt-int-dot"> {
     i32, multiply and sum adjacent lanes: the same integers, on any target.
   }];
   let options = [
-    Option<"isa", "isa", "std::string", /*default=*/"\"generic\"",
-           "'avx512vnni', 'avxvnni', 'avx2' or 'generic'">,
+    Option<"isa", "isa", "std::string", /*default=*/"\"auto\"",
+           "'avx512vnni', 'avxvnni', 'avx2', 'generic' or 'auto' (the "
+           "module's #qnt.target, generic without one)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::LLVM::LLVMDialect",

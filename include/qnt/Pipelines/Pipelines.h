@@ -4,38 +4,46 @@
 
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassOptions.h"
+#include "qnt/Conversion/Passes.h"
 
 namespace mlir::qnt {
 
+/// The options of qnt-cpu-pipeline: those of qnt-select-kernels (0 and
+/// `auto` derive the choice from the module's #qnt.target), and of the
+/// code outside the kernels.
 struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
   PassOptions::Option<int64_t> chunk{
       *this, "chunk",
       llvm::cl::desc("Codes unpacked per vector step: a multiple of 8 in "
-                     "[8, 128]"),
-      llvm::cl::init(16)};
+                     "[8, 128]; 0: from the target"),
+      llvm::cl::init(0)};
   PassOptions::Option<int64_t> rowsPerTile{
       *this, "rows-per-tile",
-      llvm::cl::desc("Rows of x sharing each unpacked chunk: 1 to 8"),
-      llvm::cl::init(4)};
+      llvm::cl::desc("Rows of x sharing each unpacked chunk: 1 to 8; 0: from "
+                     "the target"),
+      llvm::cl::init(0)};
   PassOptions::Option<int64_t> colsPerTile{
       *this, "cols-per-tile",
-      llvm::cl::desc("Weight rows processed together: 1 to 8"),
-      llvm::cl::init(4)};
+      llvm::cl::desc("Weight rows processed together: 1 to 8; 0: from the "
+                     "target"),
+      llvm::cl::init(0)};
   PassOptions::Option<int64_t> streams{
       *this, "streams",
       llvm::cl::desc("Parts of the weight rows read together by single-row "
-                     "tiles of x (a GEMV): that many memory streams; 1 to 8"),
-      llvm::cl::init(1)};
+                     "tiles of x (a GEMV): that many memory streams; 1 to 8; "
+                     "0: from the target"),
+      llvm::cl::init(0)};
   PassOptions::Option<bool> prefetch{
       *this, "prefetch",
       llvm::cl::desc("Prefetch the next tile's weight rows while a tile runs"),
       llvm::cl::init(true)};
   PassOptions::Option<std::string> activations{
       *this, "activations",
-      llvm::cl::desc("'f32', or 'i8': quantize x to int8 per block of "
+      llvm::cl::desc("'f32', 'i8' (quantize x to int8 per block of "
                      "act-block codes at run time and use integer dot "
-                     "products"),
-      llvm::cl::init("f32")};
+                     "products) or 'auto' (i8 where the target has integer "
+                     "dot products, else f32)"),
+      llvm::cl::init("auto")};
   PassOptions::Option<int64_t> actBlock{
       *this, "act-block",
       llvm::cl::desc("With activations=i8: codes of x sharing one int8 scale "
@@ -45,13 +53,14 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
   PassOptions::Option<bool> columnKernels{
       *this, "column-kernels",
       llvm::cl::desc("With activations=i8: the column kernels for 4- and "
-                     "8-bit codes (convert-qnt-to-vector column-kernels)"),
+                     "8-bit codes (qnt-select-kernels column-kernels)"),
       llvm::cl::init(true)};
   PassOptions::Option<std::string> intDot{
       *this, "int-dot",
       llvm::cl::desc("Instructions of the int8 dot products: 'generic', "
-                     "'avx2', 'avxvnni' or 'avx512vnni'"),
-      llvm::cl::init("generic")};
+                     "'avx2', 'avxvnni', 'avx512vnni' or 'auto' (the "
+                     "target's)"),
+      llvm::cl::init("auto")};
   PassOptions::Option<bool> parallel{
       *this, "parallel",
       llvm::cl::desc("Split the weight rows of each matmul across threads with "
@@ -65,10 +74,15 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::init(true)};
   PassOptions::Option<int64_t> vectorWidth{
       *this, "vector-width",
-      llvm::cl::desc("Lanes of qnt-vectorize-linalg's vector tiles, 1 to 64 "
-                     "(8: AVX2, 16: AVX-512)"),
-      llvm::cl::init(8)};
+      llvm::cl::desc("Lanes of qnt-vectorize-linalg's vector tiles, 1 to 64; "
+                     "0: one register of the target (16 for 512-bit vectors, "
+                     "else 8)"),
+      llvm::cl::init(0)};
 };
+
+/// The options qnt-cpu-pipeline passes to qnt-select-kernels.
+QntSelectKernelsPassOptions
+selectKernelsOptions(const CpuPipelineOptions &options);
 
 /// "" when every option is in its range (docs/COMPILING.md, "Option
 /// ranges"), else the error naming `owner`, the option and its range.

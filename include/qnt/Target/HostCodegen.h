@@ -4,6 +4,7 @@
 #define QNT_TARGET_HOSTCODEGEN_H
 
 #include "mlir/IR/BuiltinOps.h"
+#include "qnt/IR/QntOps.h"
 #include "qnt/Pipelines/Pipelines.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Support/CodeGen.h"
@@ -18,23 +19,21 @@ namespace mlir::qnt {
 std::unique_ptr<llvm::TargetMachine> createHostTargetMachine(StringRef cpu,
                                                              std::string &error);
 
-/// Sets the kernel options of qnt-cpu-pipeline that depend on `machine`'s
-/// CPU (everything quant-compile compiles for the host uses them): the int8
-/// dot products of `activations=i8` in AVX-512 VNNI, AVX-VNNI or AVX2 where
-/// the CPU has them; f32
-/// kernels in 16-lane chunks on 4x4 tiles with AVX-512 (32 vector
-/// registers), 8-lane chunks on 2x4 tiles without (16 registers; 4x4 for
-/// the int8-activation kernels, whose accumulators are 8 lanes anyway).
-void setHostKernelOptions(CpuPipelineOptions &options,
-                          const llvm::TargetMachine &machine);
+/// The #qnt.target of `machine`'s CPU (everything quant-compile compiles
+/// for the host carries it, and qnt-select-kernels chooses from it): the
+/// CPU's name, 512-bit vectors with AVX-512 (else 256, or 128 without AVX),
+/// and the int8 dot products of AVX-512 VNNI, AVX-VNNI or AVX2 where the CPU
+/// has them.
+TargetAttr hostTarget(MLIRContext *context, const llvm::TargetMachine &machine);
+/// The int8 dot-product instructions of `machine`'s CPU (hostTarget's
+/// int_dot).
+IntDotIsa hostIntDot(const llvm::TargetMachine &machine);
 
-/// The activations of the fastest kernels for `machine`'s CPU: "i8" where
-/// it has integer dot products (AVX2, AVX-VNNI or AVX-512 VNNI), else "f32".
-std::string defaultActivations(const llvm::TargetMachine &machine);
-
-/// One line on the kernels `options` selects, for quant-compile's progress
-/// output: activations, dot-product instructions, vector width, threads.
-std::string describeHostKernels(const CpuPipelineOptions &options);
+/// One line on the kernels of `module` for quant-compile's progress output,
+/// after qnt-select-kernels: the activations and dot-product instructions
+/// `options` resolve to for the module's target, the vector width, threads,
+/// and how many matmuls each kernel family took.
+std::string describeKernels(ModuleOp module, const CpuPipelineOptions &options);
 
 /// Translates an LLVM-dialect module to LLVM IR and runs LLVM's -O3 pipeline
 /// for `machine`. Returns null (after emitting a diagnostic) on failure.

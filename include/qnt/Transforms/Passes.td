@@ -399,8 +399,10 @@ def QntVectorizeLinalgPass
     reassociated, and no operation is fused or approximated.
   }];
   let options = [
-    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"8",
-           "Lanes of a vector tile, 1 to 64: 8 for AVX2 (8 x f32), 16 for AVX-512">,
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"0",
+           "Lanes of a vector tile, 1 to 64: 8 for AVX2 (8 x f32), 16 for "
+           "AVX-512; 0: one register of the module's #qnt.target (8 without "
+           "one)">,
     Option<"parallel", "parallel", "bool", /*default=*/"false",
            "Tile the parallel loops of large ops as scf.parallel">,
   ];

@@ -618,30 +618,37 @@ LogicalResult qnt::lowerPackCacheRowsToVector(PackCacheRowsOp op,
 }
 
 namespace {
+/// The #qnt.kernel<attention, ...> of `op`, or an error on it.
+FailureOr<KernelAttr> attentionKernel(Operation *op) {
+  auto kernel = op->getAttrOfType<KernelAttr>(kKernelAttrName);
+  if (!kernel)
+    return op->emitOpError()
+           << "has no #qnt.kernel attribute (run qnt-select-kernels first)";
+  return kernel;
+}
+
 struct LowerAttention final : OpRewritePattern<AttentionOp> {
-  LowerAttention(MLIRContext *ctx, int64_t lanes, bool parallel)
-      : OpRewritePattern(ctx), lanes(lanes), parallel(parallel) {}
+  using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(AttentionOp op,
                                 PatternRewriter &rewriter) const override {
-    return lowerAttentionToVector(op, lanes, parallel);
+    FailureOr<KernelAttr> kernel = attentionKernel(op);
+    return failed(kernel) ? failure()
+                          : lowerAttentionToVector(op, kernel->getLanes(),
+                                                   kernel->getParallel());
   }
-  int64_t lanes;
-  bool parallel;
 };
 
 struct LowerPackCacheRows final : OpRewritePattern<PackCacheRowsOp> {
-  LowerPackCacheRows(MLIRContext *ctx, int64_t lanes)
-      : OpRewritePattern(ctx), lanes(lanes) {}
+  using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(PackCacheRowsOp op,
                                 PatternRewriter &rewriter) const override {
-    return lowerPackCacheRowsToVector(op, lanes);
+    FailureOr<KernelAttr> kernel = attentionKernel(op);
+    return failed(kernel) ? failure()
+                          : lowerPackCacheRowsToVector(op, kernel->getLanes());
   }
-  int64_t lanes;
 };
 } // namespace
 
-void qnt::populateQntAttentionToVectorPatterns(RewritePatternSet &patterns,
-                                               int64_t lanes, bool parallel) {
-  patterns.add<LowerAttention>(patterns.getContext(), lanes, parallel);
-  patterns.add<LowerPackCacheRows>(patterns.getContext(), lanes);
+void qnt::populateQntAttentionToVectorPatterns(RewritePatternSet &patterns) {
+  patterns.add<LowerAttention, LowerPackCacheRows>(patterns.getContext());
 }

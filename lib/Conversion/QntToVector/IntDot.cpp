@@ -164,13 +164,27 @@ struct ConvertQntIntDot final
     : qnt::impl::ConvertQntIntDotPassBase<ConvertQntIntDot> {
   using Base::Base;
   LogicalResult initialize(MLIRContext *context) override {
-    if (!isValidIntDotIsa(isa))
+    if (isa != "auto" && !symbolizeIntDotIsa(isa))
       return emitError(UnknownLoc::get(context))
              << "convert-qnt-int-dot option isa='" << isa
-             << "' must be 'avx512vnni', 'avxvnni', 'avx2' or 'generic'";
+             << "' must be 'avx512vnni', 'avxvnni', 'avx2', 'generic' or "
+                "'auto'";
     return success();
   }
   void runOnOperation() override {
+    // isa=auto: the instructions of the module's #qnt.target, which
+    // qnt-select-kernels built the int8 kernels for.
+    std::string resolved = isa;
+    if (resolved == "auto") {
+      Operation *op = getOperation();
+      auto module = dyn_cast<ModuleOp>(op);
+      if (!module)
+        module = op->getParentOfType<ModuleOp>();
+      auto target =
+          module ? module->getAttrOfType<TargetAttr>(kTargetAttrName) : nullptr;
+      resolved = target ? stringifyIntDotIsa(target.getIntDot()).str()
+                        : "generic";
+    }
     SmallVector<Operation *> ops;
     getOperation()->walk([&](Operation *op) {
       if (isIntDotOp(op))
@@ -178,18 +192,13 @@ struct ConvertQntIntDot final
     });
     for (Operation *op : ops) {
       ImplicitLocOpBuilder b(op->getLoc(), op);
-      op->getResult(0).replaceAllUsesWith(lower(b, op, isa));
+      op->getResult(0).replaceAllUsesWith(lower(b, op, resolved));
       op->erase();
     }
   }
 };
 
 } // namespace
-
-bool qnt::isValidIntDotIsa(StringRef isa) {
-  return isa == "avx512vnni" || isa == "avxvnni" || isa == "avx2" ||
-         isa == "generic";
-}
 
 bool qnt::isIntDotOp(Operation *op) {
   return isa<Dot4I8Op, Dot2I8Op, SumPairsI16Op>(op);

@@ -89,6 +89,19 @@ struct MatmulKernel {
 
 
 
+/// The static description of `op` (scheme, bits, N, K, group size, type of
+/// x), or failure with the reason in `why` where the CPU kernels cannot
+/// take it (a float format; groups that start inside a byte).
+FailureOr<MatmulKernel> describeMatmul(MatmulOp op, std::string &why);
+/// The bytes per load of the row_i8 kernels for `kern` (32 or 16; 0 where
+/// they do not apply) under act-block `actBlock`: they read whole groups as
+/// loads of that many bytes, each a plane-major block for widths below 8,
+/// and x blocks of 32 codes.
+int64_t rowInt8Lanes(const MatmulKernel &kern, int64_t actBlock);
+/// Weight groups per load of `lanes` bytes in the row_i8 kernels: 1, or
+/// more when groups are smaller than a load (int4 g32 in 32-byte loads);
+/// 0 when `lanes` does not fit `kern`'s groups.
+int64_t int8GroupsPerLoad(const MatmulKernel &kern, int64_t lanes);
 /// A re-laid-out copy of `op`'s code bytes, as an arith.constant of
 /// `resultType` right after `op`: `relayout(in, rows, rowBytes, out)` writes
 /// it straight into the new blob (one copy of the codes, not two). Bytes of
@@ -251,27 +264,22 @@ void setCodeOffset(Int8Kernel &q, const MatmulKernel &kern, bool zeroPoints);
 // The lowering of a module and its pattern families
 //===----------------------------------------------------------------------===//
 
-/// What the CPU lowering of one module shares between its ops: the options
-/// of convert-qnt-to-vector, the payload of each qnt.constant and the
-/// compile-time copies of its codes in the kernels' layouts (made once per
-/// constant, read by every op of it), and x quantized once per input. The
-/// patterns of the families below lower one op each through it, in program
-/// order (applyInProgramOrder).
+/// What the CPU lowering of one module shares between its ops: the payload
+/// of each qnt.constant and the compile-time copies of its codes in the
+/// kernels' layouts (made once per constant and layout, read by every op of
+/// it), and x quantized once per input. The patterns of the families below
+/// lower one op each through it, in program order (applyInProgramOrder), as
+/// the op's #qnt.kernel says.
 class CpuLowering {
 public:
-  // The pass options (Passes.td, convert-qnt-to-vector).
-  int64_t chunk = 16, rowsPerTile = 4, colsPerTile = 4, streams = 1,
-          actBlock = 0;
-  bool parallel = false, prefetch = true, columnKernels = true;
-  std::string activations = "f32", intDot = "generic";
-
   /// The payload of the qnt.constant that `packed` comes from (made once),
   /// or an error on `user`.
   FailureOr<Payload> payloadFor(Operation *user, Value packed);
   /// The column copy a matmul made of `packed`'s constant, or null.
   const ColumnCopy *columnCopyOf(Value packed) const;
 
-  LogicalResult lowerMatmul(MatmulOp op, const Payload &payload);
+  LogicalResult lowerMatmul(MatmulOp op, KernelAttr kernel,
+                            const Payload &payload);
   LogicalResult lowerDequantize(DequantizeOp op, const Payload &payload);
   LogicalResult lowerGatherRows(GatherRowsOp op, const Payload &payload);
   /// qnt.gather_rows of a table whose column copy a matmul made (a tied
@@ -280,10 +288,11 @@ public:
   void lowerGatherRowsFromColumns(GatherRowsOp op, const ColumnCopy &copy);
 
 private:
-  /// lowerMatmul with activations=i8 through the column kernels.
+  /// lowerMatmul through the column kernels (column_i8).
   LogicalResult lowerColumnMatmul(MatmulOp op, MatmulKernel &kern,
-                                  int64_t block, const Payload &payload);
-  /// Codes in the kernels' plane-major layout, made once per qnt.constant.
+                                  KernelAttr kernel, const Payload &payload);
+  /// Codes in the kernels' plane-major layout, made once per qnt.constant
+  /// and layout.
   FailureOr<Value> planeMajorCodesFor(ConstantOp op, int64_t groupSize,
                                       int64_t lanes);
   /// quantizeActivations, or the buffers of an earlier matmul of `input`.
@@ -291,11 +300,19 @@ private:
                     const MatmulKernel &kern, Int8Kernel &q);
 
   llvm::DenseMap<Operation *, Payload> payloads;
-  llvm::DenseMap<Operation *, Value> planeMajorCodes;
-  /// Codes in the activations=i8 kernels' layout, made once per qnt.constant.
-  llvm::DenseMap<Operation *, Value> int8Codes;
-  /// The column kernels' copies of weight constants (makeColumnCopy).
-  llvm::DenseMap<Operation *, ColumnCopy> columnCopies;
+  /// Keyed by constant, group size and lanes.
+  llvm::DenseMap<std::tuple<Operation *, int64_t, int64_t>, Value>
+      planeMajorCodes;
+  /// Codes in the row_i8 kernels' layout, keyed by constant and by the
+  /// arguments of materializeInt8KernelCodes (block codes, lanes, tile rows
+  /// and flip).
+  llvm::DenseMap<std::tuple<Operation *, int64_t, int64_t, int64_t, int64_t>,
+                 Value>
+      int8Codes;
+  /// The column kernels' copies of weight constants (makeColumnCopy), keyed
+  /// by constant, lanes and signedness of the bytes.
+  llvm::DenseMap<std::tuple<Operation *, int64_t, int64_t>, ColumnCopy>
+      columnCopies;
   /// x quantized for int8 activations, per input tensor, x block and group
   /// (for the sums): matmuls of one input (q, k and v; gate and up) share
   /// it. The buffers were filled before the first of them, in its block.
@@ -317,10 +334,9 @@ void populateQntMatmulToVectorPatterns(RewritePatternSet &patterns,
 void populateQntTableToVectorPatterns(RewritePatternSet &patterns,
                                       CpuLowering &lowering);
 
-/// qnt.attention and qnt.pack_cache_rows (Attention.cpp), `lanes` f32 lanes
-/// at most, heads across threads when `parallel`.
-void populateQntAttentionToVectorPatterns(RewritePatternSet &patterns,
-                                          int64_t lanes, bool parallel);
+/// qnt.attention and qnt.pack_cache_rows (Attention.cpp), as their
+/// #qnt.kernel<attention, ...> says.
+void populateQntAttentionToVectorPatterns(RewritePatternSet &patterns);
 
 
 /// Replaces `op` (on tensors) by loops over memrefs that visit only the live

@@ -1,6 +1,6 @@
-// qnt.matmul on the CPU (convert-qnt-to-vector): which kernel takes it (the
-// column kernels, the row kernels with int8 or f32 x) and the compile-time
-// copies of the weights each reads.
+// qnt.matmul on the CPU (convert-qnt-to-vector): the kernel its #qnt.kernel
+// names (the column kernels, the row kernels with int8 or f32 x) and the
+// compile-time copies of the weights each reads.
 #include "Kernels.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -14,42 +14,50 @@
 using namespace mlir;
 using namespace mlir::qnt;
 
-/// The bytes per load of the activations=i8 row kernels for `kern` (32 or
-/// 16; 0 where they do not apply): they read whole groups as loads of that
-/// many bytes, each a plane-major block for widths below 8, and x blocks of
-/// 32 codes. Sets `groupsPerLoad` where a load holds several groups.
-static int64_t rowInt8Lanes(const MatmulKernel &kern, int64_t actBlock,
-                            int64_t &groupsPerLoad) {
+int64_t qnt::rowInt8Lanes(const MatmulKernel &kern, int64_t actBlock) {
   if (8 % kern.bits != 0 || kern.k % kern.groupSize != 0 ||
       kern.groupSize % kActivationStep != 0)
     return 0;
-  int64_t int8Lanes = 0;
   int64_t perByte = 8 / kern.bits;
   for (int64_t lanes : {int64_t(32), int64_t(16)})
-    if (!int8Lanes && kern.groupSize % (lanes * perByte) == 0 &&
+    if (kern.groupSize % (lanes * perByte) == 0 &&
         (kern.bits < 8 || lanes == 32))
-      int8Lanes = lanes;
+      return lanes;
   // Groups smaller than a 32-byte load of 1/2/4-bit codes (int4 g32): loads
   // of 32 bytes whose fields are whole groups, each its own x block, rather
   // than 16-byte loads (half the vector width, twice the work per code).
   int64_t loadCodes = 32 * perByte;
-  if (int8Lanes != 32 && kern.bits < 8 && loadCodes % kern.groupSize == 0 &&
-      kern.groupSize % 32 == 0 && kern.k % loadCodes == 0 &&
+  if (kern.bits < 8 && loadCodes % kern.groupSize == 0 &&
+      kern.k % loadCodes == 0 &&
       activationBlockFor(actBlock, kern.bits, kern.groupSize) ==
-          kern.groupSize) {
-    int8Lanes = 32;
-    groupsPerLoad = loadCodes / kern.groupSize;
-  }
-  return int8Lanes;
+          kern.groupSize)
+    return 32;
+  return 0;
 }
 
-LogicalResult CpuLowering::lowerMatmul(MatmulOp op, const Payload &payload) {
+int64_t qnt::int8GroupsPerLoad(const MatmulKernel &kern, int64_t lanes) {
+  if (8 % kern.bits != 0 || kern.k % kern.groupSize != 0 ||
+      kern.groupSize % kActivationStep != 0 ||
+      (kern.bits == 8 && lanes != 32))
+    return 0;
+  int64_t loadCodes = lanes * (8 / kern.bits);
+  if (kern.groupSize % loadCodes == 0)
+    return 1;
+  if (lanes == 32 && kern.bits < 8 && loadCodes % kern.groupSize == 0 &&
+      kern.k % loadCodes == 0)
+    return loadCodes / kern.groupSize;
+  return 0;
+}
+
+FailureOr<MatmulKernel> qnt::describeMatmul(MatmulOp op, std::string &why) {
   PackedType wType = op.getWeight().getType();
   SchemeAttr scheme = wType.getScheme();
-  if (!scheme.isInteger())
-    return op.emitOpError()
-           << "CPU lowering supports integer formats only, not "
-           << stringifyFormat(scheme.getFormat());
+  if (!scheme.isInteger()) {
+    why = ("CPU lowering supports integer formats only, not " +
+           stringifyFormat(scheme.getFormat()))
+              .str();
+    return failure();
+  }
   MatmulKernel kern;
   kern.scheme = scheme;
   kern.bits = scheme.getBits();
@@ -59,73 +67,97 @@ LogicalResult CpuLowering::lowerMatmul(MatmulOp op, const Payload &payload) {
   kern.groupSize = scheme.getGranularity() == Granularity::per_group
                        ? scheme.getGroupSize()
                        : kern.k;
-  if (kern.groupSize != kern.k && (kern.groupSize * kern.bits) % 8 != 0)
-    return op.emitOpError()
-           << "group size " << kern.groupSize << " with " << kern.bits
-           << "-bit codes starts groups inside a byte; the CPU lowering needs "
-              "groups of a multiple of 8 codes";
-  kern.chunk = chunk;
-  kern.prefetch = prefetch;
-  kern.parallel = parallel;
+  if (kern.groupSize != kern.k && (kern.groupSize * kern.bits) % 8 != 0) {
+    why = "group size " + std::to_string(kern.groupSize) + " with " +
+          std::to_string(kern.bits) +
+          "-bit codes starts groups inside a byte; the CPU lowering needs "
+          "groups of a multiple of 8 codes";
+    return failure();
+  }
   kern.xElem = op.getInput().getType().getElementType();
-  if (activations == "i8" && columnKernels && 8 % kern.bits == 0 &&
-      kern.k % kern.groupSize == 0 && kern.groupSize % kActivationStep == 0) {
-    int64_t block = activationBlockFor(actBlock, kern.bits, kern.groupSize);
-    if (columnKernelApplies(kern, block,
-                            op.getResult().getType().getElementType()))
-      return lowerColumnMatmul(op, kern, block, payload);
+  return kern;
+}
+
+/// The error of a #qnt.kernel that the matmul `kern` cannot run: a
+/// hand-written one (qnt-select-kernels chooses only kernels that apply).
+static LogicalResult notApplicable(MatmulOp op, KernelAttr kernel,
+                                   StringRef why) {
+  return op.emitOpError() << "kernel " << kernel << " does not apply: " << why;
+}
+
+LogicalResult CpuLowering::lowerMatmul(MatmulOp op, KernelAttr kernel,
+                                       const Payload &payload) {
+  std::string why;
+  FailureOr<MatmulKernel> described = describeMatmul(op, why);
+  if (failed(described))
+    return op.emitOpError() << why;
+  MatmulKernel kern = *described;
+  kern.prefetch = kernel.getPrefetch();
+  kern.parallel = kernel.getParallel();
+  kern.chunk = kernel.getLanes();
+  if (kernel.getFamily() == KernelFamily::column_i8) {
+    if (!columnKernelApplies(kern, kernel.getXBlock(),
+                             op.getResult().getType().getElementType()))
+      return notApplicable(op, kernel,
+                           "column_i8 takes 4- or 8-bit codes in groups of "
+                           "whole x blocks, per channel or per group, with "
+                           "f32 x and result");
+    return lowerColumnMatmul(op, kern, kernel, payload);
   }
   Value codes = payload.codes;
-  // activations=i8 reads whole groups as loads of 32 (else 16) bytes, each a
-  // plane-major block for widths below 8, and x blocks of 32 codes.
   Int8Kernel int8;
-  int64_t int8Lanes = activations == "i8"
-                          ? rowInt8Lanes(kern, actBlock, int8.groupsPerLoad)
-                          : 0;
-  if (int8Lanes) {
+  if (kernel.getFamily() == KernelFamily::row_i8) {
+    // Whole groups as loads of `lanes` bytes, each a plane-major block for
+    // widths below 8, and x blocks of 32 codes.
+    int64_t lanes = kernel.getLanes();
+    int8.groupsPerLoad = int8GroupsPerLoad(kern, lanes);
+    int8.block = kernel.getXBlock();
+    if (!int8.groupsPerLoad || kern.groupSize % int8.block != 0 ||
+        (int8.groupsPerLoad > 1 && int8.block != kern.groupSize))
+      return notApplicable(op, kernel,
+                           "row_i8 takes 1-, 2-, 4- or 8-bit codes in groups "
+                           "of whole loads of `lanes` bytes (or several "
+                           "groups per 32-byte load, each its own x block) "
+                           "and x blocks that divide the group");
     setCodeOffset(int8, kern, payload.zeroPoints != nullptr);
     auto constant = op.getWeight().getDefiningOp<ConstantOp>();
-    auto it = int8Codes.find(constant);
+    int64_t blockCodes = kern.groupSize * int8.groupsPerLoad;
+    int64_t tileRows = kernel.getTileCols();
+    auto key = std::make_tuple(constant.getOperation(), blockCodes, lanes,
+                               tileRows, int64_t(int8.flip));
+    auto it = int8Codes.find(key);
     if (it == int8Codes.end()) {
       // The plane-major layout works in blocks of one load, within groups
       // or (small groups) across them.
       FailureOr<Value> repacked = materializeInt8KernelCodes(
-          constant, kern.groupSize * int8.groupsPerLoad, int8Lanes, colsPerTile,
-          int8.flip);
+          constant, blockCodes, lanes, tileRows, int8.flip);
       if (failed(repacked))
         return failure();
-      it = int8Codes.try_emplace(constant, *repacked).first;
+      it = int8Codes.try_emplace(key, *repacked).first;
     }
     codes = it->second;
-    int8.rowBytes = wType.getCodesShape().back();
-    int8.fieldBytes = int8Lanes;
-    int8.block = activationBlockFor(actBlock, kern.bits, kern.groupSize);
+    int8.rowBytes = op.getWeight().getType().getCodesShape().back();
+    int8.fieldBytes = lanes;
     // Each dot product adds at most 2 * (2^bits - 1) * 127 to an i16 lane
     // (d unsigned below 8 bits, |xq| <= 127); a block has block / L of them.
-    int64_t dotsPerBlock = int8.block / int8Lanes;
+    int64_t dotsPerBlock = int8.block / lanes;
     int8.sumsInI16 = kern.bits < 8 && dotsPerBlock > 1 &&
                      dotsPerBlock * 2 * ((int64_t(1) << kern.bits) - 1) * 127 <=
                          std::numeric_limits<int16_t>::max();
     kern.int8 = &int8;
-  } else if (kern.bits < 8 && 8 % kern.bits == 0) {
+  } else if (kern.bits < 8 && 8 % kern.bits == 0 &&
+             kern.chunk * (8 / kern.bits) <= kern.groupSize) {
     // Widths that divide 8 read full blocks of each group in the plane-major
-    // layout. The lanes shrink (in steps of 8, keeping whole bytes) until one
-    // block fits in a group; the rest of each group uses the standard layout.
-    int64_t perByte = 8 / kern.bits;
-    int64_t lanes = kern.chunk;
-    while (lanes > 8 && lanes * perByte > kern.groupSize)
-      lanes -= 8;
-    if (lanes * perByte <= kern.groupSize) {
-      FailureOr<Value> repacked = planeMajorCodesFor(
-          op.getWeight().getDefiningOp<ConstantOp>(), kern.groupSize, lanes);
-      if (failed(repacked))
-        return failure();
-      codes = *repacked;
-      kern.chunk = lanes;
-      kern.planeBlocks = kern.groupSize / (lanes * perByte);
-    }
+    // layout (qnt-select-kernels chose lanes that fit a group); the rest of
+    // each group uses the standard layout.
+    FailureOr<Value> repacked = planeMajorCodesFor(
+        op.getWeight().getDefiningOp<ConstantOp>(), kern.groupSize,
+        kern.chunk);
+    if (failed(repacked))
+      return failure();
+    codes = *repacked;
+    kern.planeBlocks = kern.groupSize / (kern.chunk * (8 / kern.bits));
   }
-  kern.xElem = op.getInput().getType().getElementType();
 
   ImplicitLocOpBuilder b(op.getLoc(), op);
   kern.x = to2D(b, toBuffer(b, op.getInput()));
@@ -142,7 +174,8 @@ LogicalResult CpuLowering::lowerMatmul(MatmulOp op, const Payload &payload) {
   if (kern.int8)
     quantizeOnce(b, op.getInput(), kern, int8);
 
-  emitMatmulLoops(b, kern, rowsPerTile, colsPerTile, streams, parallel);
+  emitMatmulLoops(b, kern, kernel.getTileRows(), kernel.getTileCols(),
+                  kernel.getStreams(), kernel.getParallel());
 
   replaceWithBuffer(b, op, outBuf);
   return success();
@@ -164,17 +197,18 @@ void CpuLowering::quantizeOnce(ImplicitLocOpBuilder &b, Value input,
 }
 
 LogicalResult CpuLowering::lowerColumnMatmul(MatmulOp op, MatmulKernel &kern,
-                                             int64_t block,
+                                             KernelAttr kernel,
                                              const Payload &payload) {
   Int8Kernel int8;
-  int8.block = block;
+  int8.block = kernel.getXBlock();
   setCodeOffset(int8, kern, payload.zeroPoints != nullptr);
   // vpdpbusd multiplies unsigned by signed bytes exactly: 8-bit codes go in
   // as unsigned bytes (signed ones flipped, d = c + 128, o = -128), which
   // spares the sign trick of a signed operand (three instructions per dot
   // product with AVX-512). vpmaddubsw would saturate their pair sums.
-  bool unsignedBytes =
-      kern.bits == 8 && (intDot == "avx512vnni" || intDot == "avxvnni");
+  bool unsignedBytes = kern.bits == 8 &&
+                       (kernel.getIntDot() == IntDotIsa::avx512vnni ||
+                        kernel.getIntDot() == IntDotIsa::avxvnni);
   if (unsignedBytes) {
     int8.flip = kern.isSigned ? 0x80 : 0;
     int8.offset = kern.isSigned ? -128 : 0;
@@ -189,19 +223,21 @@ LogicalResult CpuLowering::lowerColumnMatmul(MatmulOp op, MatmulKernel &kern,
   kern.out = to2D(b, outBuf);
   kern.m = memref::DimOp::create(b, kern.x, 0);
   quantizeOnce(b, op.getInput(), kern, int8);
-  // 16 columns per register with 64-byte vectors (chunk=16, AVX-512), else 8.
-  // One copy per weight constant, whatever reads it.
+  // One copy per weight constant and layout, whatever reads it.
   auto constant = op.getWeight().getDefiningOp<ConstantOp>();
-  auto it = columnCopies.find(constant);
+  bool signedBytes = kern.bits == 8 && !unsignedBytes;
+  auto key = std::make_tuple(constant.getOperation(), kernel.getLanes(),
+                             int64_t(signedBytes));
+  auto it = columnCopies.find(key);
   if (it == columnCopies.end()) {
-    FailureOr<ColumnCopy> copy =
-        makeColumnCopy(kern, int8, constant, payload, chunk >= 16 ? 16 : 8,
-                       /*signedBytes=*/kern.bits == 8 && !unsignedBytes);
+    FailureOr<ColumnCopy> copy = makeColumnCopy(
+        kern, int8, constant, payload, kernel.getLanes(), signedBytes);
     if (failed(copy))
       return failure();
-    it = columnCopies.try_emplace(constant, *copy).first;
+    it = columnCopies.try_emplace(key, *copy).first;
   }
-  emitColumnKernel(b, kern, int8, it->second, rowsPerTile, parallel);
+  emitColumnKernel(b, kern, int8, it->second, kernel.getTileRows(),
+                   kernel.getParallel());
   replaceWithBuffer(b, op, outBuf);
   return success();
 }
@@ -209,12 +245,13 @@ LogicalResult CpuLowering::lowerColumnMatmul(MatmulOp op, MatmulKernel &kern,
 FailureOr<Value> CpuLowering::planeMajorCodesFor(ConstantOp op,
                                                  int64_t groupSize,
                                                  int64_t lanes) {
-  auto it = planeMajorCodes.find(op);
+  auto key = std::make_tuple(op.getOperation(), groupSize, lanes);
+  auto it = planeMajorCodes.find(key);
   if (it != planeMajorCodes.end())
     return it->second;
   FailureOr<Value> codes = materializePlaneMajorCodes(op, groupSize, lanes);
   if (succeeded(codes))
-    planeMajorCodes[op] = *codes;
+    planeMajorCodes[key] = *codes;
   return codes;
 }
 
@@ -225,7 +262,18 @@ struct LowerMatmul final : OpRewritePattern<MatmulOp> {
   LogicalResult matchAndRewrite(MatmulOp op,
                                 PatternRewriter &rewriter) const override {
     FailureOr<Payload> payload = lowering.payloadFor(op, op.getWeight());
-    return failed(payload) ? failure() : lowering.lowerMatmul(op, *payload);
+    if (failed(payload))
+      return failure();
+    auto kernel = op->getAttrOfType<KernelAttr>(kKernelAttrName);
+    if (!kernel) {
+      // A matmul no CPU kernel takes says why; the others were not selected.
+      std::string why;
+      if (failed(describeMatmul(op, why)))
+        return op.emitOpError() << why;
+      return op.emitOpError()
+             << "has no #qnt.kernel attribute (run qnt-select-kernels first)";
+    }
+    return lowering.lowerMatmul(op, kernel, *payload);
   }
   CpuLowering &lowering;
 };

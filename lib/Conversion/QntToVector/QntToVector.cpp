@@ -52,47 +52,28 @@ FailureOr<Payload> CpuLowering::payloadFor(Operation *user, Value packed) {
 }
 
 const ColumnCopy *CpuLowering::columnCopyOf(Value packed) const {
-  auto it = columnCopies.find(packed.getDefiningOp());
-  return it == columnCopies.end() ? nullptr : &it->second;
+  for (auto &[key, copy] : columnCopies)
+    if (std::get<0>(key) == packed.getDefiningOp())
+      return &copy;
+  return nullptr;
 }
 
 namespace {
 struct ConvertQntToVector final
     : qnt::impl::ConvertQntToVectorPassBase<ConvertQntToVector> {
   using Base::Base;
-  /// Checks the options before any pass of the pipeline runs.
-  LogicalResult initialize(MLIRContext *context) override;
   void runOnOperation() override;
 };
-
-LogicalResult ConvertQntToVector::initialize(MLIRContext *context) {
-  std::string error = checkConvertQntToVectorOptions(
-      "convert-qnt-to-vector", chunk, rowsPerTile, colsPerTile, streams,
-      actBlock, activations, intDot);
-  if (!error.empty())
-    return emitError(UnknownLoc::get(context)) << error;
-  return success();
-}
 
 void ConvertQntToVector::runOnOperation() {
   ModuleOp module = getOperation();
   MLIRContext *ctx = &getContext();
   CpuLowering lowering;
-  lowering.chunk = chunk;
-  lowering.rowsPerTile = rowsPerTile;
-  lowering.colsPerTile = colsPerTile;
-  lowering.streams = streams;
-  lowering.actBlock = actBlock;
-  lowering.parallel = parallel;
-  lowering.prefetch = prefetch;
-  lowering.columnKernels = columnKernels;
-  lowering.activations = activations;
-  lowering.intDot = intDot;
   // The kernels first, then the tables: a gather reads the column copy of
   // its table when a matmul of the same constant made one.
   RewritePatternSet kernels(ctx), tables(ctx);
   populateQntMatmulToVectorPatterns(kernels, lowering);
-  populateQntAttentionToVectorPatterns(kernels, chunk, parallel);
+  populateQntAttentionToVectorPatterns(kernels);
   populateQntTableToVectorPatterns(tables, lowering);
   if (failed(applyInProgramOrder(
           module, FrozenRewritePatternSet(std::move(kernels)))) ||
@@ -119,33 +100,6 @@ void ConvertQntToVector::runOnOperation() {
 }
 
 } // namespace
-
-std::string
-qnt::checkConvertQntToVectorOptions(StringRef owner, int64_t chunk,
-                                    int64_t rowsPerTile, int64_t colsPerTile,
-                                    int64_t streams, int64_t actBlock,
-                                    StringRef activations, StringRef intDot) {
-  for (auto [name, value, range] :
-       {std::make_tuple("chunk", chunk, kChunkRange),
-        std::make_tuple("rows-per-tile", rowsPerTile, kTileRange),
-        std::make_tuple("cols-per-tile", colsPerTile, kTileRange),
-        std::make_tuple("streams", streams, kStreamsRange)})
-    if (std::string error = range.check(owner, name, value); !error.empty())
-      return error;
-  if (!isValidActivationBlock(actBlock))
-    return (owner + " option act-block=" + Twine(actBlock) +
-            " must be 0 (chosen per matmul), 32, 64, 128 or 256")
-        .str();
-  if (activations != "f32" && activations != "i8")
-    return (owner + " option activations='" + activations +
-            "' must be 'f32' or 'i8'")
-        .str();
-  if (!isValidIntDotIsa(intDot))
-    return (owner + " option int-dot='" + intDot +
-            "' must be 'avx512vnni', 'avxvnni', 'avx2' or 'generic'")
-        .str();
-  return "";
-}
 
 bool qnt::isValidActivationBlock(int64_t codes) {
   // 0 picks per matmul (activationBlockFor). Otherwise powers of two, so x

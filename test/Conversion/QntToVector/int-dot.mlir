@@ -6,7 +6,7 @@
 // RUN: quant-opt %s --convert-qnt-int-dot=isa=avxvnni | FileCheck %s --check-prefix=AVXVNNI
 // RUN: not quant-opt %s --convert-qnt-int-dot=isa=neon 2>&1 | FileCheck %s --check-prefix=BAD
 
-// BAD: error: convert-qnt-int-dot option isa='neon' must be 'avx512vnni', 'avxvnni', 'avx2' or 'generic'
+// BAD: error: convert-qnt-int-dot option isa='neon' must be 'avx512vnni', 'avxvnni', 'avx2', 'generic' or 'auto'
 
 // With VNNI, one vpdpbusd per qnt.dot4_i8, from zero or from the
 // accumulator; a signed `a` as |a| with b given a's sign; AVX-VNNI has no

@@ -1,24 +1,25 @@
-// Errors of convert-qnt-to-vector, each with its exact message.
-// RUN: quant-opt %s --convert-qnt-to-vector --split-input-file --verify-diagnostics
-// Options out of range are reported before any pass runs (docs/COMPILING.md,
-// "Option ranges").
-// RUN: not quant-opt %s --convert-qnt-to-vector=chunk=12 --split-input-file 2>&1 | FileCheck %s --check-prefix=CHUNK
-// RUN: not quant-opt %s --convert-qnt-to-vector=chunk=9223372036854775800 --split-input-file 2>&1 | FileCheck %s --check-prefix=HUGE
-// RUN: not quant-opt %s --convert-qnt-to-vector=activations=i4 --split-input-file 2>&1 | FileCheck %s --check-prefix=ACT
-// RUN: not quant-opt %s --convert-qnt-to-vector="activations=i8 act-block=48" --split-input-file 2>&1 | FileCheck %s --check-prefix=BLOCK
-// RUN: not quant-opt %s --convert-qnt-to-vector="streams=0" --split-input-file 2>&1 | FileCheck %s --check-prefix=STREAMS
-// RUN: not quant-opt %s --convert-qnt-to-vector="rows-per-tile=9" --split-input-file 2>&1 | FileCheck %s --check-prefix=ROWS
-// RUN: not quant-opt %s --convert-qnt-to-vector="cols-per-tile=2147483648" --split-input-file 2>&1 | FileCheck %s --check-prefix=COLS
-// RUN: not quant-opt %s --convert-qnt-to-vector="int-dot=neon" --split-input-file 2>&1 | FileCheck %s --check-prefix=DOT
+// Errors of convert-qnt-to-vector (after qnt-select-kernels), each with its
+// exact message.
+// RUN: quant-opt %s --qnt-select-kernels --convert-qnt-to-vector --split-input-file --verify-diagnostics
+// Options of qnt-select-kernels out of range are reported before any pass
+// runs (docs/COMPILING.md, "Option ranges"); 0 and auto are in range.
+// RUN: not quant-opt %s --qnt-select-kernels=chunk=12 --split-input-file 2>&1 | FileCheck %s --check-prefix=CHUNK
+// RUN: not quant-opt %s --qnt-select-kernels=chunk=9223372036854775800 --split-input-file 2>&1 | FileCheck %s --check-prefix=HUGE
+// RUN: not quant-opt %s --qnt-select-kernels=activations=i4 --split-input-file 2>&1 | FileCheck %s --check-prefix=ACT
+// RUN: not quant-opt %s --qnt-select-kernels="activations=i8 act-block=48" --split-input-file 2>&1 | FileCheck %s --check-prefix=BLOCK
+// RUN: not quant-opt %s --qnt-select-kernels="streams=-1" --split-input-file 2>&1 | FileCheck %s --check-prefix=STREAMS
+// RUN: not quant-opt %s --qnt-select-kernels="rows-per-tile=9" --split-input-file 2>&1 | FileCheck %s --check-prefix=ROWS
+// RUN: not quant-opt %s --qnt-select-kernels="cols-per-tile=2147483648" --split-input-file 2>&1 | FileCheck %s --check-prefix=COLS
+// RUN: not quant-opt %s --qnt-select-kernels="int-dot=neon" --split-input-file 2>&1 | FileCheck %s --check-prefix=DOT
 
-// CHUNK: error: convert-qnt-to-vector option chunk=12 is not a multiple of 8 in [8, 128]
-// HUGE: error: convert-qnt-to-vector option chunk=9223372036854775800 is out of range [8, 128]
-// ACT: error: convert-qnt-to-vector option activations='i4' must be 'f32' or 'i8'
-// BLOCK: error: convert-qnt-to-vector option act-block=48 must be 0 (chosen per matmul), 32, 64, 128 or 256
-// STREAMS: error: convert-qnt-to-vector option streams=0 is out of range [1, 8]
-// ROWS: error: convert-qnt-to-vector option rows-per-tile=9 is out of range [1, 8]
-// COLS: error: convert-qnt-to-vector option cols-per-tile=2147483648 is out of range [1, 8]
-// DOT: error: convert-qnt-to-vector option int-dot='neon' must be 'avx512vnni', 'avxvnni', 'avx2' or 'generic'
+// CHUNK: error: qnt-select-kernels option chunk=12 is not a multiple of 8 in [8, 128] (or 0: from the target)
+// HUGE: error: qnt-select-kernels option chunk=9223372036854775800 is out of range [8, 128] (or 0: from the target)
+// ACT: error: qnt-select-kernels option activations='i4' must be 'f32', 'i8' or 'auto'
+// BLOCK: error: qnt-select-kernels option act-block=48 must be 0 (chosen per matmul), 32, 64, 128 or 256
+// STREAMS: error: qnt-select-kernels option streams=-1 is out of range [1, 8] (or 0: from the target)
+// ROWS: error: qnt-select-kernels option rows-per-tile=9 is out of range [1, 8] (or 0: from the target)
+// COLS: error: qnt-select-kernels option cols-per-tile=2147483648 is out of range [1, 8] (or 0: from the target)
+// DOT: error: qnt-select-kernels option int-dot='neon' must be 'avx512vnni', 'avxvnni', 'avx2', 'generic' or 'auto'
 
 func.func @packed_argument(%x: tensor<2x16xf32>, %w: !qnt.packed<4x16, #qnt.scheme<si4, symmetric, per_channel<0>>>) -> tensor<2x4xf32> {
   // expected-error @+1 {{'qnt.matmul' op packed operand must come from qnt.constant to be lowered for the CPU (function arguments and qnt.quantize results are not supported yet)}}

@@ -6,9 +6,9 @@
 // x block's integer sums are scaled by sx times the group's 8 column scales
 // at once; the offset of the flipped signed codes is corrected per group
 // with x's sums; the store of a tile past N is masked.
-// RUN: quant-opt %s --convert-qnt-to-vector="activations=i8 chunk=8 prefetch=false" --cse --canonicalize | FileCheck %s
-// RUN: quant-opt %s --convert-qnt-to-vector="activations=i8 chunk=8 prefetch=false parallel=true" | FileCheck %s --check-prefix=PAR
-// RUN: quant-opt %s --convert-qnt-to-vector="activations=i8 chunk=16" --cse --canonicalize | FileCheck %s --check-prefix=W16
+// RUN: quant-opt %s --qnt-select-kernels="activations=i8 chunk=8 prefetch=false" --convert-qnt-to-vector --cse --canonicalize | FileCheck %s
+// RUN: quant-opt %s --qnt-select-kernels="activations=i8 chunk=8 prefetch=false parallel=true" --convert-qnt-to-vector | FileCheck %s --check-prefix=PAR
+// RUN: quant-opt %s --qnt-select-kernels="activations=i8 chunk=16" --convert-qnt-to-vector --cse --canonicalize | FileCheck %s --check-prefix=W16
 
 // 20 columns: 3 tiles of 8, padded to a group of 4 tiles; 64 codes are 8
 // steps of 8 int4 codes (4 bytes per column); 16 more steps of zeros at the

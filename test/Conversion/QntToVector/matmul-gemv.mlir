@@ -1,6 +1,6 @@
 // qnt.matmul becomes a loop nest that unpacks codes in vector registers and
 // applies each group's scale once per group. No float weight is built.
-// RUN: quant-opt %s --convert-qnt-to-vector="chunk=16 rows-per-tile=1 cols-per-tile=1" --cse | FileCheck %s
+// RUN: quant-opt %s --qnt-select-kernels="chunk=16 rows-per-tile=1 cols-per-tile=1" --convert-qnt-to-vector --cse | FileCheck %s
 
 // 4-bit codes: the kernel reads a plane-major copy of the codes (16 bytes =
 // 32 codes per block, field p of byte j = code 16*p + j of the block), so each

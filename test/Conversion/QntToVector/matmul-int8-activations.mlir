@@ -3,12 +3,12 @@
 // reads its codes as one contiguous stream (rows interleaved in 32-byte blocks
 // at compile time) and multiplies them with qnt.dot4_i8, scaled by x's block
 // scale once per block. No float copy of the weight is made.
-// RUN: quant-opt %s --convert-qnt-to-vector="activations=i8 column-kernels=false act-block=32 rows-per-tile=1 cols-per-tile=4" --cse --canonicalize | FileCheck %s
+// RUN: quant-opt %s --qnt-select-kernels="activations=i8 column-kernels=false act-block=32 rows-per-tile=1 cols-per-tile=4" --convert-qnt-to-vector --cse --canonicalize | FileCheck %s
 // The default block (act-block=0) per matmul: the largest of 128 and 64 that
 // divides the group for codes of 4 bits or fewer (64 here, 128 in @gemv_int4_g128:
 // one x scale per block, memref<1 x K/block>), 32 for 8-bit codes.
-// RUN: quant-opt %s --convert-qnt-to-vector="activations=i8 column-kernels=false" --canonicalize | FileCheck %s --check-prefix=AUTO
-// RUN: quant-opt %s --convert-qnt-to-vector="activations=i8 column-kernels=false act-block=256" --canonicalize | FileCheck %s --check-prefix=B256
+// RUN: quant-opt %s --qnt-select-kernels="activations=i8 column-kernels=false" --convert-qnt-to-vector --canonicalize | FileCheck %s --check-prefix=AUTO
+// RUN: quant-opt %s --qnt-select-kernels="activations=i8 column-kernels=false act-block=256" --convert-qnt-to-vector --canonicalize | FileCheck %s --check-prefix=B256
 
 // CHECK-LABEL: func.func @gemv_int4_g64
 //   CHECK-NOT:   xf32> = arith.constant dense

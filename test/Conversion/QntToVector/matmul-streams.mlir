@@ -3,8 +3,8 @@
 // part at once (two sequential memory streams); full tiles of x read one
 // weight tile at a time. N = 19 with 2-row tiles: parts [0, 8) and [8, 16)
 // read together, the leftover tile [16, 18) alone, row 18 last.
-// RUN: quant-opt %s --convert-qnt-to-vector="chunk=8 rows-per-tile=2 cols-per-tile=2 streams=2 prefetch=false" --cse --canonicalize | FileCheck %s
-// RUN: quant-opt %s --convert-qnt-to-vector="activations=i8 column-kernels=false rows-per-tile=1 cols-per-tile=2 streams=2 prefetch=false" --cse --canonicalize | FileCheck %s --check-prefix=I8
+// RUN: quant-opt %s --qnt-select-kernels="chunk=8 rows-per-tile=2 cols-per-tile=2 streams=2 prefetch=false" --convert-qnt-to-vector --cse --canonicalize | FileCheck %s
+// RUN: quant-opt %s --qnt-select-kernels="activations=i8 column-kernels=false rows-per-tile=1 cols-per-tile=2 streams=2 prefetch=false" --convert-qnt-to-vector --cse --canonicalize | FileCheck %s --check-prefix=I8
 
 // CHECK-LABEL: func.func @streams
 //       CHECK:   scf.for %[[N0:.*]] = %c0 to %c8 step %c2 {

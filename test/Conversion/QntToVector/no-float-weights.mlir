@@ -1,7 +1,7 @@
 // After lowering and bufferization of a real-sized int4 layer, no buffer or
 // tensor of float weights of size N x K (or K x N) exists: the kernel reads
 // packed codes only.
-// RUN: quant-opt %s --convert-qnt-to-vector --one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" | FileCheck %s
+// RUN: quant-opt %s --qnt-select-kernels --convert-qnt-to-vector --one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" | FileCheck %s
 
 // CHECK-LABEL: func.func @layer_11008x4096
 //       CHECK:   memref.get_global {{.*}} : memref<11008x2048xi8>

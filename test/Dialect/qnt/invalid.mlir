@@ -561,3 +561,110 @@ func.func @gather_rows_shape(%t: !qnt.packed<16x64, #qnt.scheme<si8, symmetric, 
   %r = qnt.gather_rows %t, %ids : !qnt.packed<16x64, #qnt.scheme<si8, symmetric, per_channel<0>>>, tensor<?xi32> -> tensor<?x32xf32>
   return
 }
+
+// -----
+
+// expected-error @+1 {{vector_bits = 384 must be 128, 256 or 512}}
+module attributes {qnt.target = #qnt.target<cpu = "znver4", vector_bits = 384, int_dot = avx2>} {}
+
+// -----
+
+// expected-error @+1 {{'qnt.target' belongs on a module}}
+func.func private @target_on_function() attributes {qnt.target = #qnt.target<cpu = "znver4", vector_bits = 512, int_dot = avx2>}
+
+// -----
+
+// expected-error @+1 {{'qnt.target' must be a #qnt.target}}
+module attributes {qnt.target = "znver4"} {}
+
+// -----
+
+// expected-error @+1 {{unknown qnt attribute 'qnt.targte'}}
+module attributes {qnt.targte = #qnt.target<cpu = "znver4", vector_bits = 512, int_dot = avx2>} {}
+
+// -----
+
+// expected-error @+1 {{expected a kernel family (row_f32, row_i8, column_i8 or attention), got 'row_f16'}}
+func.func private @family() attributes {k = #qnt.kernel<row_f16, lanes = 8>}
+
+// -----
+
+// expected-error @+1 {{#qnt.kernel needs 'lanes = N'}}
+func.func private @no_lanes() attributes {k = #qnt.kernel<row_f32, tile = 4x4>}
+
+// -----
+
+// expected-error @+1 {{'lanes' is given twice}}
+func.func private @twice() attributes {k = #qnt.kernel<row_f32, lanes = 8, lanes = 16>}
+
+// -----
+
+// expected-error @+1 {{unknown kernel parameter 'chunk' (expected lanes, tile, streams, x_block, int_dot, prefetch or parallel)}}
+func.func private @unknown_parameter() attributes {k = #qnt.kernel<row_f32, chunk = 8>}
+
+// -----
+
+// expected-error @+1 {{expected generic, avx2, avxvnni or avx512vnni, got 'neon'}}
+func.func private @isa() attributes {k = #qnt.kernel<row_i8, lanes = 32, x_block = 32, int_dot = neon>}
+
+// -----
+
+// expected-error @+1 {{lanes = 12 of a row_f32 kernel must be a multiple of 8 in [8, 128]}}
+func.func private @f32_lanes() attributes {k = #qnt.kernel<row_f32, lanes = 12>}
+
+// -----
+
+// expected-error @+1 {{lanes = 8 of a row_i8 kernel must be 16 or 32 (bytes per integer dot product)}}
+func.func private @i8_lanes() attributes {k = #qnt.kernel<row_i8, lanes = 8, x_block = 32>}
+
+// -----
+
+// expected-error @+1 {{lanes = 32 of a column_i8 kernel must be 8 or 16 (columns per register)}}
+func.func private @column_lanes() attributes {k = #qnt.kernel<column_i8, lanes = 32, x_block = 32>}
+
+// -----
+
+// expected-error @+1 {{tile = 9x4 must be 1 to 8 rows by 1 to 8 columns}}
+func.func private @tile() attributes {k = #qnt.kernel<row_f32, lanes = 8, tile = 9x4>}
+
+// -----
+
+// expected-error @+1 {{tile = 4x2 of a column_i8 kernel must have 1 column (its columns are its lanes)}}
+func.func private @column_tile() attributes {k = #qnt.kernel<column_i8, lanes = 8, tile = 4x2, x_block = 32>}
+
+// -----
+
+// expected-error @+1 {{streams = 0 must be 1 to 8}}
+func.func private @streams() attributes {k = #qnt.kernel<row_f32, lanes = 8, streams = 0>}
+
+// -----
+
+// expected-error @+1 {{x_block = 48 of a row_i8 kernel must be 32, 64, 128 or 256}}
+func.func private @x_block() attributes {k = #qnt.kernel<row_i8, lanes = 32, x_block = 48>}
+
+// -----
+
+// expected-error @+1 {{a row_f32 kernel takes no x_block and no int_dot}}
+func.func private @f32_int_dot() attributes {k = #qnt.kernel<row_f32, lanes = 8, int_dot = avx2>}
+
+// -----
+
+// expected-error @+1 {{an attention kernel takes only lanes and parallel}}
+func.func private @attention_tile() attributes {k = #qnt.kernel<attention, lanes = 8, tile = 2x2>}
+
+// -----
+
+func.func @matmul_kernel_on_attention(%q: tensor<1x4x8xf32>, %k: tensor<16x2x8xf32>, %pos: index) -> tensor<1x4x8xf32> {
+  // expected-error @+1 {{a row_f32 kernel belongs on qnt.matmul}}
+  %o = qnt.attention %q, %k, %k, %pos {qnt.kernel = #qnt.kernel<row_f32, lanes = 8>, scale = 0.5 : f32} : tensor<1x4x8xf32>, tensor<16x2x8xf32>, tensor<16x2x8xf32> -> tensor<1x4x8xf32>
+  return %o : tensor<1x4x8xf32>
+}
+
+// -----
+
+func.func @kernel_not_a_kernel(%x: tensor<2x64xf32>) -> tensor<2x8xf32> {
+  %w = qnt.constant {codes = dense<0> : tensor<8x32xi8>, scales = dense<1.0> : tensor<8x2xf32>} : !qnt.packed<8x64, #qnt.scheme<si4, symmetric, per_group<1, 32>>>
+  // expected-error @+1 {{'qnt.kernel' must be a #qnt.kernel}}
+  %y = qnt.matmul %x, %w {qnt.kernel = 16 : i64} : (tensor<2x64xf32>, !qnt.packed<8x64, #qnt.scheme<si4, symmetric, per_group<1, 32>>>) -> tensor<2x8xf32>
+  return %y : tensor<2x8xf32>
+}

@@ -167,3 +167,25 @@ func.func @cache_format_f16(%rows: tensor<?x2x16xf32>, %q: tensor<?x8x16xf32>,
   %1 = qnt.attention %q, %k, %k, %pos {cache = #qnt.cache_format<f16>, scale = 0.25 : f32} : tensor<?x8x16xf32>, tensor<64x2x16xf16>, tensor<64x2x16xf16> -> tensor<?x8x16xf32>
   return %0, %1 : tensor<?x2x16xf16>, tensor<?x8x16xf32>
 }
+
+// -----
+
+// The kernel choice as IR: #qnt.target on the module, #qnt.kernel on the ops;
+// parameters at their defaults (tile 1x1, one stream, no flags) print the
+// same way they are written, and the int8 families print x_block and int_dot.
+// CHECK: module attributes {qnt.target = #qnt.target<cpu = "znver4", vector_bits = 512, int_dot = avx512vnni>}
+// CHECK-LABEL: func.func @kernels
+// CHECK: qnt.kernel = #qnt.kernel<row_f32, lanes = 16, tile = 4x4, streams = 1, prefetch>
+// CHECK: qnt.kernel = #qnt.kernel<row_i8, lanes = 32, tile = 4x2, streams = 2, x_block = 128, int_dot = avx512vnni, prefetch, parallel>
+// CHECK: qnt.kernel = #qnt.kernel<column_i8, lanes = 8, tile = 1x1, streams = 1, x_block = 32, int_dot = generic>
+// CHECK: qnt.kernel = #qnt.kernel<attention, lanes = 8, parallel>
+module attributes {qnt.target = #qnt.target<cpu = "znver4", vector_bits = 512, int_dot = avx512vnni>} {
+  func.func @kernels(%x: tensor<2x64xf32>, %q: tensor<1x4x8xf32>, %k: tensor<16x2x8xf32>, %pos: index) -> (tensor<2x8xf32>, tensor<2x8xf32>, tensor<2x8xf32>, tensor<1x4x8xf32>) {
+    %w = qnt.constant {codes = dense<0> : tensor<8x32xi8>, scales = dense<1.0> : tensor<8x2xf32>} : !qnt.packed<8x64, #qnt.scheme<si4, symmetric, per_group<1, 32>>>
+    %a = qnt.matmul %x, %w {qnt.kernel = #qnt.kernel<row_f32, prefetch, lanes = 16, tile = 4x4, streams = 1>} : (tensor<2x64xf32>, !qnt.packed<8x64, #qnt.scheme<si4, symmetric, per_group<1, 32>>>) -> tensor<2x8xf32>
+    %b = qnt.matmul %x, %w {qnt.kernel = #qnt.kernel<row_i8, lanes = 32, tile = 4x2, streams = 2, x_block = 128, int_dot = avx512vnni, prefetch, parallel>} : (tensor<2x64xf32>, !qnt.packed<8x64, #qnt.scheme<si4, symmetric, per_group<1, 32>>>) -> tensor<2x8xf32>
+    %c = qnt.matmul %x, %w {qnt.kernel = #qnt.kernel<column_i8, lanes = 8, x_block = 32>} : (tensor<2x64xf32>, !qnt.packed<8x64, #qnt.scheme<si4, symmetric, per_group<1, 32>>>) -> tensor<2x8xf32>
+    %o = qnt.attention %q, %k, %k, %pos {qnt.kernel = #qnt.kernel<attention, lanes = 8, parallel>, scale = 0.5 : f32} : tensor<1x4x8xf32>, tensor<16x2x8xf32>, tensor<16x2x8xf32> -> tensor<1x4x8xf32>
+    return %a, %b, %c, %o : tensor<2x8xf32>, tensor<2x8xf32>, tensor<2x8xf32>, tensor<1x4x8xf32>
+  }
+}

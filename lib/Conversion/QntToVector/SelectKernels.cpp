@@ -1,0 +1,174 @@
+// qnt-select-kernels: the CPU kernel of every qnt.matmul, qnt.attention and
+// qnt.pack_cache_rows, as a #qnt.kernel attribute, from the pass options and
+// the module's #qnt.target.
+#include "Kernels.h"
+#include "qnt/Conversion/Passes.h"
+#include "qnt/IR/QntOps.h"
+
+namespace mlir::qnt {
+#define GEN_PASS_DEF_QNTSELECTKERNELSPASS
+#include "qnt/Conversion/Passes.h.inc"
+} // namespace mlir::qnt
+
+using namespace mlir;
+using namespace mlir::qnt;
+
+StringRef qnt::defaultActivations(IntDotIsa intDot) {
+  return intDot == IntDotIsa::generic ? "f32" : "i8";
+}
+
+QntSelectKernelsPassOptions
+qnt::resolveKernelOptions(QntSelectKernelsPassOptions options,
+                          TargetAttr target) {
+  // Without a target: the portable defaults, as for a 512-bit machine.
+  bool wide = !target || target.getF32Lanes() == 16;
+  if (options.intDot == "auto")
+    options.intDot =
+        target ? stringifyIntDotIsa(target.getIntDot()).str() : "generic";
+  if (options.activations == "auto")
+    options.activations =
+        defaultActivations(target ? target.getIntDot() : IntDotIsa::generic);
+  bool i8 = options.activations == "i8";
+  // qnt-vectorize-linalg's and the kernels' vectors are one register wide.
+  if (!options.chunk)
+    options.chunk = wide ? 16 : 8;
+  // The 16-lane 4x4 tile fills AVX-512's 32 registers; with AVX2's 16 it
+  // spills, and 8-lane chunks on 2x4 tiles are 1.7x faster at M = 128
+  // (docs/PERFORMANCE.md, Zen 3).
+  if (!options.rowsPerTile)
+    options.rowsPerTile = wide || i8 ? 4 : 2;
+  // The int8 kernels read few enough bytes per instruction that one memory
+  // stream leaves a core's bandwidth unused: 2-row tiles from 2 far-apart
+  // parts of the weight are 1.1-1.3x faster cold GEMVs than 4-row tiles from
+  // one (docs/PERFORMANCE.md, "Streams"). The f32 kernels are compute-bound
+  // there and keep one stream.
+  if (!options.colsPerTile)
+    options.colsPerTile = target && i8 ? 2 : 4;
+  if (!options.streams)
+    options.streams = target && i8 ? 2 : 1;
+  return options;
+}
+
+std::string
+qnt::checkSelectKernelsOptions(StringRef owner,
+                               const QntSelectKernelsPassOptions &options) {
+  // 0 (from the target) is in range; the others are checked.
+  for (auto [name, value, range] :
+       {std::make_tuple("chunk", options.chunk, kChunkRange),
+        std::make_tuple("rows-per-tile", options.rowsPerTile, kTileRange),
+        std::make_tuple("cols-per-tile", options.colsPerTile, kTileRange),
+        std::make_tuple("streams", options.streams, kStreamsRange)})
+    if (value != 0)
+      if (std::string error = range.check(owner, name, value); !error.empty())
+        return error + " (or 0: from the target)";
+  if (!isValidActivationBlock(options.actBlock))
+    return (owner + " option act-block=" + Twine(options.actBlock) +
+            " must be 0 (chosen per matmul), 32, 64, 128 or 256")
+        .str();
+  if (options.activations != "auto" && options.activations != "f32" &&
+      options.activations != "i8")
+    return (owner + " option activations='" + options.activations +
+            "' must be 'f32', 'i8' or 'auto'")
+        .str();
+  if (options.intDot != "auto" && !symbolizeIntDotIsa(options.intDot))
+    return (owner + " option int-dot='" + options.intDot +
+            "' must be 'avx512vnni', 'avxvnni', 'avx2', 'generic' or 'auto'")
+        .str();
+  return "";
+}
+
+/// The kernel of `op` under resolved options `o`, or null where no CPU
+/// kernel takes it (convert-qnt-to-vector says why).
+static KernelAttr selectMatmulKernel(MatmulOp op,
+                                     const QntSelectKernelsPassOptions &o) {
+  std::string why;
+  FailureOr<MatmulKernel> described = describeMatmul(op, why);
+  if (failed(described))
+    return {};
+  const MatmulKernel &kern = *described;
+  MLIRContext *ctx = op.getContext();
+  IntDotIsa isa = *symbolizeIntDotIsa(o.intDot);
+  if (o.activations == "i8") {
+    bool wholeBlocks = 8 % kern.bits == 0 && kern.k % kern.groupSize == 0 &&
+                       kern.groupSize % kActivationStep == 0;
+    int64_t block = activationBlockFor(o.actBlock, kern.bits, kern.groupSize);
+    // 16 columns per register with 64-byte vectors (chunk=16), else 8.
+    if (o.columnKernels && wholeBlocks &&
+        columnKernelApplies(kern, block,
+                            op.getResult().getType().getElementType()))
+      return KernelAttr::get(ctx, KernelFamily::column_i8,
+                             o.chunk >= 16 ? 16 : 8, o.rowsPerTile,
+                             /*tileCols=*/1, /*streams=*/1, block, isa,
+                             o.prefetch, o.parallel);
+    if (int64_t lanes = rowInt8Lanes(kern, o.actBlock))
+      return KernelAttr::get(ctx, KernelFamily::row_i8, lanes, o.rowsPerTile,
+                             o.colsPerTile, o.streams, block, isa, o.prefetch,
+                             o.parallel);
+  }
+  // Widths that divide 8 read full blocks of each group in the plane-major
+  // layout: the lanes shrink (in steps of 8, keeping whole bytes) until one
+  // block fits in a group, if one can.
+  int64_t lanes = o.chunk;
+  if (kern.bits < 8 && 8 % kern.bits == 0) {
+    int64_t perByte = 8 / kern.bits;
+    while (lanes > 8 && lanes * perByte > kern.groupSize)
+      lanes -= 8;
+    if (lanes * perByte > kern.groupSize)
+      lanes = o.chunk;
+  }
+  return KernelAttr::get(ctx, KernelFamily::row_f32, lanes, o.rowsPerTile,
+                         o.colsPerTile, o.streams, /*xBlock=*/0,
+                         IntDotIsa::generic, o.prefetch, o.parallel);
+}
+
+namespace {
+struct QntSelectKernels final
+    : qnt::impl::QntSelectKernelsPassBase<QntSelectKernels> {
+  using Base::Base;
+  /// The pass options as their plain struct (the generated base class keeps
+  /// them as command-line options).
+  QntSelectKernelsPassOptions getOptions() const {
+    QntSelectKernelsPassOptions o;
+    o.chunk = chunk;
+    o.rowsPerTile = rowsPerTile;
+    o.colsPerTile = colsPerTile;
+    o.streams = streams;
+    o.parallel = parallel;
+    o.prefetch = prefetch;
+    o.activations = activations;
+    o.intDot = intDot;
+    o.columnKernels = columnKernels;
+    o.actBlock = actBlock;
+    return o;
+  }
+  /// Checks the options before any pass of the pipeline runs.
+  LogicalResult initialize(MLIRContext *context) override {
+    std::string error =
+        checkSelectKernelsOptions("qnt-select-kernels", getOptions());
+    if (!error.empty())
+      return emitError(UnknownLoc::get(context)) << error;
+    return success();
+  }
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    MLIRContext *ctx = &getContext();
+    QntSelectKernelsPassOptions o = resolveKernelOptions(
+        getOptions(), module->getAttrOfType<TargetAttr>(kTargetAttrName));
+    auto attention = KernelAttr::get(
+        ctx, KernelFamily::attention, o.chunk, /*tileRows=*/1, /*tileCols=*/1,
+        /*streams=*/1, /*xBlock=*/0, IntDotIsa::generic, /*prefetch=*/false,
+        o.parallel);
+    module.walk([&](Operation *op) {
+      if (op->hasAttr(kKernelAttrName))
+        return;
+      if (auto matmul = dyn_cast<MatmulOp>(op)) {
+        if (KernelAttr kernel = selectMatmulKernel(matmul, o))
+          op->setAttr(kKernelAttrName, kernel);
+      } else if (isa<AttentionOp, PackCacheRowsOp>(op)) {
+        op->setAttr(kKernelAttrName, attention);
+      }
+    });
+  }
+};
+} // namespace
