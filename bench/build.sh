@@ -57,8 +57,8 @@ QOPT=$BUILD/bin/quant-opt
 # and convert-scf-to-cf then puts several blocks in it). Until the pipeline
 # runs canonicalize after convert-scf-to-openmp (which inlines the scope),
 # this spells out the same pipeline with that canonicalize added.
-explicit_pipeline() { # $1: convert-qnt-to-vector options, space separated
-  echo "builtin.module(qnt-fuse-dequant-matmul,convert-qnt-to-vector{$1 parallel=true},canonicalize,func.func(convert-elementwise-to-linalg),one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map},drop-equivalent-buffer-results,buffer-deallocation-pipeline,func.func(convert-linalg-to-loops),convert-scf-to-openmp,canonicalize,convert-vector-to-scf,lower-affine,convert-scf-to-cf,expand-strided-metadata,canonicalize,convert-vector-to-llvm,finalize-memref-to-llvm,convert-math-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,convert-func-to-llvm,convert-cf-to-llvm,convert-openmp-to-llvm,reconcile-unrealized-casts,canonicalize,cse)"
+explicit_pipeline() { # $1: qnt-select-kernels options, space separated
+  echo "builtin.module(qnt-fuse-dequant-matmul,qnt-select-kernels{$1 parallel=true},convert-qnt-to-vector,canonicalize,func.func(convert-elementwise-to-linalg),one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map},drop-equivalent-buffer-results,buffer-deallocation-pipeline,func.func(convert-linalg-to-loops),convert-scf-to-openmp,canonicalize,convert-vector-to-scf,lower-affine,convert-scf-to-cf,expand-strided-metadata,canonicalize,convert-vector-to-llvm,finalize-memref-to-llvm,convert-math-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,convert-func-to-llvm,convert-cf-to-llvm,convert-openmp-to-llvm,reconcile-unrealized-casts,canonicalize,cse)"
 }
 
 compile_layer() { # spec
@@ -90,7 +90,7 @@ for spec in "${SPECS[@]}"; do
   IFS=: read -r name n k bits group opts <<<"$spec"
   echo "compiling $name (${n}x${k}, $bits bits, group $group, ${opts:-$DEFAULT_OPTS})" >&2
   compile_layer "$spec"
-  # x block of activations=i8 kernels, as convert-qnt-to-vector picks it
+  # x block of activations=i8 kernels, as qnt-select-kernels picks it
   # (docs/QUANTIZER.md, "Int8 activations"); 0 for f32 activations.
   act8=0; o=",${opts:-$DEFAULT_OPTS},"
   if [[ $o == *",activations=i8,"* ]]; then

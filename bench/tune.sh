@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Tries convert-qnt-to-vector options (chunk, rows-per-tile, cols-per-tile) on
+# Tries qnt-select-kernels options (chunk, rows-per-tile, cols-per-tile) on
 # one shape: builds one kernel per option set into one harness and times them
 # interleaved with OpenBLAS. Usage: bench/tune.sh [N K] (default 4096 4096).
 # Extra harness flags via QNT_TUNE_ARGS (default: --m 1,128 --threads 1,2).

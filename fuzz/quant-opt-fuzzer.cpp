@@ -95,9 +95,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   quantize.clipSearch = false; // the slow part, and not what is fuzzed
   pm.addPass(qnt::createQntQuantizeWeightsPass(quantize));
   pm.addPass(qnt::createQntFuseDequantMatmulPass());
-  qnt::ConvertQntToVectorPassOptions lower;
-  lower.activations = int8 ? "i8" : "f32";
-  pm.addPass(qnt::createConvertQntToVectorPass(lower));
+  // Kernels the input already names (#qnt.kernel) are kept and checked.
+  qnt::QntSelectKernelsPassOptions select;
+  select.activations = int8 ? "i8" : "f32";
+  pm.addPass(qnt::createQntSelectKernelsPass(select));
+  pm.addPass(qnt::createConvertQntToVectorPass());
   (void)pm.run(*module);
   return 0;
 }

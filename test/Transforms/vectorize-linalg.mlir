@@ -1,9 +1,9 @@
 // RUN: quant-opt %s --split-input-file --qnt-vectorize-linalg --canonicalize --cse | FileCheck %s
 // RUN: quant-opt %s --split-input-file --qnt-vectorize-linalg="vector-width=16" --canonicalize --cse | FileCheck %s --check-prefix=W16
-// RUN: not quant-opt %s --split-input-file --qnt-vectorize-linalg="vector-width=0" 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: not quant-opt %s --split-input-file --qnt-vectorize-linalg="vector-width=65" 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: quant-opt %s --split-input-file --qnt-vectorize-linalg="parallel=true" --canonicalize --cse | FileCheck %s --check-prefix=PAR
 
-// BAD: error: qnt-vectorize-linalg option vector-width=0 is out of range [1, 64]
+// BAD: error: qnt-vectorize-linalg option vector-width=65 is out of range [1, 64]
 
 // Elementwise, 64 = 8 x 8: one loop of full tiles, no remainder.
 // CHECK-LABEL: func.func @add
@@ -198,4 +198,23 @@ func.func @partial_tiles(%x: memref<?x256xf32>, %w: memref<515x256xf32>, %y: mem
   linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
       ins(%x, %w : memref<?x256xf32>, memref<515x256xf32>) outs(%y : memref<?x515xf32>)
   return
+}
+
+// -----
+
+// vector-width=0 (the default) is one register of the module's #qnt.target:
+// 16 lanes for 512-bit vectors (without a target, 8 as @add above).
+// CHECK-LABEL: func.func @add_for_avx512
+//       CHECK:   arith.addf {{.*}} : vector<16xf32>
+module attributes {qnt.target = #qnt.target<cpu = "znver4", vector_bits = 512, int_dot = avx512vnni>} {
+  func.func @add_for_avx512(%a: memref<1x64xf32>, %b: memref<1x64xf32>, %c: memref<1x64xf32>) {
+    linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
+                    iterator_types = ["parallel", "parallel"]}
+        ins(%a, %b : memref<1x64xf32>, memref<1x64xf32>) outs(%c : memref<1x64xf32>) {
+    ^bb0(%x: f32, %y: f32, %o: f32):
+      %s = arith.addf %x, %y : f32
+      linalg.yield %s : f32
+    }
+    return
+  }
 }
