@@ -120,4 +120,5 @@ void qnt::registerQntPipelines() {
       "host CPU",
       checkCpuPipelineOptions, buildCpuPipeline);
   registerGpuPipeline();
+  registerTensorPipeline();
 }

@@ -1008,13 +1008,13 @@ int main(int argc, char **argv) {
     }
   }
 
-  // Quantize and fuse (the tensor-level part of the pipeline).
-  PassManager quantizePm(&context);
-  if (requantize) {
-    qnt::QntFoldConstantCastsPassOptions options;
-    options.dequantize = true;
-    quantizePm.addPass(qnt::createQntFoldConstantCastsPass(options));
-  }
+  // Quantize, fuse and choose the kernels: qnt-tensor-pipeline, with the
+  // options of the same names (quant-opt --qnt-set-target=cpu=C
+  // --qnt-tensor-pipeline="..." writes the same IR as --emit=mlir).
+  qnt::TensorPipelineOptions tensor;
+  tensor.requantize = requantize;
+  tensor.scaleType = scaleType;
+  tensor.kvCache = kvCache;
   if (!budget.empty()) {
     if (resolvedActivations == "i8" &&
         StringRef(budget).starts_with("latency-us:"))
@@ -1023,23 +1023,22 @@ int main(int argc, char **argv) {
                       "--activations=i8 the GEMVs run 1.7-2.9x faster than it "
                       "says (docs/PERFORMANCE.md), so --budget=" << budget
                    << " is met with room to spare\n";
-    qnt::QntAssignBitwidthsPassOptions options;
-    options.budget = budget;
-    options.report = report;
-    options.reportTable = !quiet;
-    options.pareto = pareto;
-    options.target = costTarget;
-    options.batch = costBatch;
-    options.scaleType = scaleType;
-    options.calibration = statsFile;
-    options.sensitivities = measuredSensitivities;
-    options.kvCache = kvCache;
-    options.kvContext = kvContext;
+    tensor.budget = budget;
+    tensor.report = report;
+    tensor.reportTable = !quiet;
+    tensor.pareto = pareto;
+    tensor.costTarget = costTarget;
+    tensor.costBatch = costBatch;
+    tensor.calibrationStats = statsFile;
+    tensor.sensitivities = measuredSensitivities;
+    tensor.kvContext = kvContext;
     progress.step("choosing schemes under --budget=" + budget);
     if (measureOutputs) {
-      // The choice is measured (and searched) before the weights change.
+      // The choice is measured (and searched) before the weights change:
+      // qnt-assign-bitwidths alone first, the pipeline then without it.
       PassManager assignPm(&context);
-      assignPm.addPass(qnt::createQntAssignBitwidthsPass(options));
+      assignPm.addPass(qnt::createQntAssignBitwidthsPass(
+          qnt::assignBitwidthsOptions(tensor)));
       if (failed(assignPm.run(*module)))
         return 1;
       if (std::string e = qnt::refineAssignment(
@@ -1048,8 +1047,7 @@ int main(int argc, char **argv) {
               [&](const Twine &line) { progress.step(line); }, quiet);
           !e.empty())
         return fail("calibration: " + e);
-    } else {
-      quantizePm.addPass(qnt::createQntAssignBitwidthsPass(options));
+      tensor.budget = "";
     }
   }
   session = nullptr; // the calibration library is no longer needed
@@ -1079,22 +1077,19 @@ int main(int argc, char **argv) {
     if (failed(awqPm.run(*module)))
       return 1;
   }
+  tensor.bits = bits;
   if (bits != "none") {
-    qnt::QntQuantizeWeightsPassOptions options;
-    options.bits = codeBits;
-    options.groupSize = group;
-    options.symmetric = !asymmetric;
-    options.scaleType = scaleType;
-    options.skip.assign(skip.begin(), skip.end());
-    options.only.assign(only.begin(), only.end());
-    options.embedding = quantizeEmbedding && !cuda;
-    options.embeddingBits = embeddingBits;
-    options.method = gptq ? "gptq" : "rtn";
-    options.hessians = gptq ? (awq ? scaledHessianFile : hessianFile)
-                            : std::string();
-    options.actOrder = actOrder;
-    options.gptqDampening = gptqDampening;
-    quantizePm.addPass(qnt::createQntQuantizeWeightsPass(options));
+    tensor.group = group;
+    tensor.asymmetric = asymmetric;
+    tensor.skip = std::vector<std::string>(skip.begin(), skip.end());
+    tensor.only = std::vector<std::string>(only.begin(), only.end());
+    tensor.quantizeEmbedding = quantizeEmbedding && !cuda;
+    tensor.embeddingBits = embeddingBits;
+    tensor.method = gptq ? "gptq" : "rtn";
+    tensor.hessians = gptq ? (awq ? scaledHessianFile : hessianFile)
+                           : std::string();
+    tensor.actOrder = actOrder;
+    tensor.gptqDampening = gptqDampening;
     progress.step((!budget.empty()
                        ? std::string("quantizing weights with the chosen schemes")
                        : "quantizing weights: int" + bits + ", " +
@@ -1104,13 +1099,25 @@ int main(int argc, char **argv) {
                   (gptq ? ", GPTQ rounding" : "") +
                   (awq ? ", AWQ scales" : ""));
   }
-  quantizePm.addPass(qnt::createQntFuseDequantMatmulPass());
-  if (kvCache != "f32") {
-    qnt::QntQuantizeKvCachePassOptions options;
-    options.format = kvCache;
-    quantizePm.addPass(qnt::createQntQuantizeKvCachePass(options));
+  if (kvCache != "f32")
     progress.step("KV cache rows: " + kvCache);
+  // The CPU kernels are chosen for --cpu's #qnt.target (docs/COMPILING.md,
+  // "Kernel selection"); the GPU lowering chooses its own.
+  tensor.selectKernels = !cuda;
+  tensor.activations = resolvedActivations;
+  tensor.actBlock = actBlock;
+  tensor.parallel = threads;
+  if (!cuda) {
+    std::string error;
+    std::unique_ptr<llvm::TargetMachine> machine =
+        qnt::createHostTargetMachine(cpu, error);
+    if (!machine)
+      return fail(error);
+    (*module)->setAttr(qnt::kTargetAttrName,
+                       qnt::hostTarget(&context, *machine));
   }
+  PassManager quantizePm(&context);
+  qnt::buildTensorPipeline(quantizePm, tensor);
   if (failed(quantizePm.run(*module)))
     return 1;
   if (bits != "none")
@@ -1119,18 +1126,9 @@ int main(int argc, char **argv) {
     // The tensor-level IR with the decisions of the lowering: for the CPU,
     // the target and every op's kernel (quant-opt --qnt-cpu-pipeline builds
     // exactly those).
-    if (!cuda) {
-      std::string error;
-      std::unique_ptr<llvm::TargetMachine> machine =
-          qnt::createHostTargetMachine(cpu, error);
-      if (!machine)
-        return fail(error);
-      qnt::CpuPipelineOptions pipeline;
-      setCpuPipelineOptions(pipeline);
-      if (!selectHostKernels(*module, *machine, pipeline))
-        return 1;
-    }
+    // A blank line at the end, as mlir-opt and quant-opt write it.
     module->print(output->os());
+    output->os() << "\n";
     if (std::string e = output->commit(); !e.empty())
       return fail(e);
     progress.step("wrote " + outputFile);

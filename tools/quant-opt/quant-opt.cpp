@@ -9,6 +9,7 @@
 #include "qnt/Conversion/Passes.h"
 #include "qnt/Pipelines/Pipelines.h"
 #include "qnt/Support/OutputFile.h"
+#include "qnt/Target/HostCodegen.h"
 #include "qnt/Transforms/Passes.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -27,6 +28,7 @@ int main(int argc, char **argv) {
   mlir::qnt::registerQntPasses();
   mlir::qnt::registerQntConversionPasses();
   mlir::qnt::registerQntPipelines();
+  mlir::qnt::registerSetTargetPass();
   auto [input, output] = mlir::registerAndParseCLIOptions(
       argc, argv, "qnt optimizer driver: quantization passes for MLIR\n",
       registry);

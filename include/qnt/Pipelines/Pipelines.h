@@ -5,6 +5,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassOptions.h"
 #include "qnt/Conversion/Passes.h"
+#include "qnt/Transforms/Passes.h"
 
 namespace mlir::qnt {
 
@@ -153,7 +154,144 @@ void buildGpuLowerToLLVMPipeline(OpPassManager &pm,
 /// (qnt-plan-workspace), explicit deallocation of the rest.
 void buildBufferizeModulePipeline(OpPassManager &pm, bool planWorkspace);
 
-/// Registers qnt-cpu-pipeline and qnt-gpu-pipeline with the pass registry.
+/// The options of qnt-tensor-pipeline: quant-compile's options of the same
+/// names (docs/COMPILING.md), so that `quant-opt --qnt-set-target=cpu=C
+/// --qnt-tensor-pipeline="..."` writes the IR of `quant-compile --cpu=C
+/// --emit=mlir ...`.
+struct TensorPipelineOptions
+    : public PassPipelineOptions<TensorPipelineOptions> {
+  PassOptions::Option<bool> requantize{
+      *this, "requantize",
+      llvm::cl::desc("Dequantize the weights a checkpoint brings quantized "
+                     "to f32 first, so they are quantized like the rest"),
+      llvm::cl::init(false)};
+  PassOptions::Option<std::string> budget{
+      *this, "budget",
+      llvm::cl::desc("avg-bits:X, bytes:N or latency-us:T: choose a scheme "
+                     "per layer (qnt-assign-bitwidths); empty: one scheme"),
+      llvm::cl::init("")};
+  PassOptions::Option<std::string> costTarget{
+      *this, "cost-target",
+      llvm::cl::desc("The cost model's target description (a name or a "
+                     ".target file)"),
+      llvm::cl::init("")};
+  PassOptions::Option<int64_t> costBatch{
+      *this, "cost-batch",
+      llvm::cl::desc("Rows of x the latency budget is for"),
+      llvm::cl::init(1)};
+  PassOptions::Option<std::string> calibrationStats{
+      *this, "calibration-stats",
+      llvm::cl::desc("Per-channel statistics of the layers' inputs for the "
+                     "cost model"),
+      llvm::cl::init("")};
+  PassOptions::Option<std::string> sensitivities{
+      *this, "sensitivities",
+      llvm::cl::desc("Measured sensitivities for the cost model"),
+      llvm::cl::init("")};
+  PassOptions::Option<int64_t> kvContext{
+      *this, "kv-context",
+      llvm::cl::desc("With budget=bytes:N: the KV cache at this many "
+                     "positions counts in N"),
+      llvm::cl::init(0)};
+  PassOptions::Option<std::string> report{
+      *this, "report",
+      llvm::cl::desc("JSON report of the per-layer choice"),
+      llvm::cl::init("")};
+  PassOptions::Option<bool> reportTable{
+      *this, "report-table",
+      llvm::cl::desc("Print the per-layer choice as a table"),
+      llvm::cl::init(false)};
+  PassOptions::Option<std::string> pareto{
+      *this, "pareto",
+      llvm::cl::desc("CSV of the size/error trade-off curve"),
+      llvm::cl::init("")};
+  PassOptions::Option<std::string> bits{
+      *this, "bits",
+      llvm::cl::desc("Code width of quantized weights, 1 to 8, or none"),
+      llvm::cl::init("4")};
+  PassOptions::Option<int64_t> group{
+      *this, "group",
+      llvm::cl::desc("Elements per scale along K; 0: one scale per output "
+                     "channel"),
+      llvm::cl::init(128)};
+  PassOptions::Option<bool> asymmetric{
+      *this, "asymmetric",
+      llvm::cl::desc("Unsigned codes with zero points"),
+      llvm::cl::init(false)};
+  PassOptions::Option<std::string> scaleType{
+      *this, "scale-type", llvm::cl::desc("f32, f16 or bf16"),
+      llvm::cl::init("f32")};
+  PassOptions::ListOption<std::string> skip{
+      *this, "skip",
+      llvm::cl::desc("Layers kept in float (names or substrings)")};
+  PassOptions::ListOption<std::string> only{
+      *this, "only", llvm::cl::desc("Quantize only these layers")};
+  PassOptions::Option<bool> quantizeEmbedding{
+      *this, "quantize-embedding",
+      llvm::cl::desc("Quantize the token embedding table too"),
+      llvm::cl::init(true)};
+  PassOptions::Option<unsigned> embeddingBits{
+      *this, "embedding-bits",
+      llvm::cl::desc("Code width of the token embedding, 1 to 8"),
+      llvm::cl::init(8)};
+  PassOptions::Option<std::string> method{
+      *this, "method",
+      llvm::cl::desc("rtn, or gptq (with hessians)"), llvm::cl::init("rtn")};
+  PassOptions::Option<std::string> hessians{
+      *this, "hessians",
+      llvm::cl::desc("The layers' Hessians for method=gptq"),
+      llvm::cl::init("")};
+  PassOptions::Option<bool> actOrder{
+      *this, "act-order",
+      llvm::cl::desc("GPTQ: columns in order of decreasing Hessian diagonal"),
+      llvm::cl::init(false)};
+  PassOptions::Option<double> gptqDampening{
+      *this, "gptq-dampening",
+      llvm::cl::desc("GPTQ: damping, a fraction of the mean Hessian diagonal"),
+      llvm::cl::init(0.01)};
+  PassOptions::Option<std::string> kvCache{
+      *this, "kv-cache", llvm::cl::desc("f32, f16 or i8"),
+      llvm::cl::init("f32")};
+  PassOptions::Option<bool> selectKernels{
+      *this, "select-kernels",
+      llvm::cl::desc("End with qnt-select-kernels (CPU targets)"),
+      llvm::cl::init(true)};
+  PassOptions::Option<std::string> activations{
+      *this, "activations",
+      llvm::cl::desc("auto, f32 or i8 (qnt-select-kernels)"),
+      llvm::cl::init("auto")};
+  PassOptions::Option<int64_t> actBlock{
+      *this, "act-block",
+      llvm::cl::desc("With activations=i8: codes of x per int8 scale (0: per "
+                     "matmul)"),
+      llvm::cl::init(0)};
+  PassOptions::Option<bool> parallel{
+      *this, "parallel",
+      llvm::cl::desc("Kernels split across threads"), llvm::cl::init(true)};
+};
+
+/// "" when the options are valid (those the passes do not check in their
+/// own initialize), else the error naming `owner`.
+std::string checkTensorPipelineOptions(const TensorPipelineOptions &options,
+                                       llvm::StringRef owner =
+                                           "qnt-tensor-pipeline");
+/// The tensor-level part of quant-compile: optionally dequantize imported
+/// quantized weights (requantize), choose schemes under a budget
+/// (qnt-assign-bitwidths), quantize (qnt-quantize-weights), fuse
+/// (qnt-fuse-dequant-matmul), quantize the KV cache (qnt-quantize-kv-cache),
+/// choose the CPU kernels (qnt-select-kernels, for the module's
+/// #qnt.target).
+void buildTensorPipeline(OpPassManager &pm,
+                         const TensorPipelineOptions &options);
+/// The options qnt-tensor-pipeline gives qnt-assign-bitwidths (quant-compile
+/// runs that pass alone first when it measures the choice).
+QntAssignBitwidthsPassOptions
+assignBitwidthsOptions(const TensorPipelineOptions &options);
+/// Registers qnt-tensor-pipeline (called by registerQntPipelines).
+void registerTensorPipeline();
+
+/// Registers qnt-tensor-pipeline, qnt-cpu-pipeline and qnt-gpu-pipeline
+/// with the pass registry.
 void registerQntPipelines();
 /// Adds the translations to LLVM IR that qnt-gpu-pipeline needs to a
 /// registry (gpu-module-to-binary translates the kernels to LLVM IR for

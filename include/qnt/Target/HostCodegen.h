@@ -25,6 +25,10 @@ std::unique_ptr<llvm::TargetMachine> createHostTargetMachine(StringRef cpu,
 /// and the int8 dot products of AVX-512 VNNI, AVX-VNNI or AVX2 where the CPU
 /// has them.
 TargetAttr hostTarget(MLIRContext *context, const llvm::TargetMachine &machine);
+/// Registers qnt-set-target: puts hostTarget of its `cpu` option (an LLVM
+/// CPU name, `native` by default) on the module.
+void registerSetTargetPass();
+
 /// The int8 dot-product instructions of `machine`'s CPU (hostTarget's
 /// int_dot).
 IntDotIsa hostIntDot(const llvm::TargetMachine &machine);

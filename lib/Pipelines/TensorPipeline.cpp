@@ -1,0 +1,104 @@
+// qnt-tensor-pipeline: quant-compile's work on tensors, from a float (or
+// imported quantized) model to quantized, fused IR with its CPU kernels
+// chosen; what `quant-compile --emit=mlir` writes.
+#include "CheckedPipeline.h"
+#include "qnt/Conversion/Passes.h"
+#include "qnt/Pipelines/Pipelines.h"
+#include "qnt/Transforms/Passes.h"
+#include "llvm/ADT/STLExtras.h"
+
+using namespace mlir;
+
+/// The code width of `bits` ("none": 0), or -1 when it is neither.
+static int64_t codeBits(StringRef bits) {
+  if (bits == "none")
+    return 0;
+  int64_t value;
+  if (bits.getAsInteger(10, value) || !qnt::kCodeBitsRange.contains(value))
+    return -1;
+  return value;
+}
+
+std::string qnt::checkTensorPipelineOptions(const TensorPipelineOptions &options,
+                                            StringRef owner) {
+  // The passes check the rest of their options before any of them runs.
+  if (codeBits(options.bits) < 0)
+    return (owner + " option bits=" + options.bits.getValue() +
+            " must be 1 to 8, or none")
+        .str();
+  if (!llvm::is_contained({"f32", "f16", "i8"}, options.kvCache.getValue()))
+    return (owner + " option kv-cache=" + options.kvCache.getValue() +
+            " must be f32, f16 or i8")
+        .str();
+  if (!llvm::is_contained({"rtn", "gptq"}, options.method.getValue()))
+    return (owner + " option method=" + options.method.getValue() +
+            " must be rtn or gptq")
+        .str();
+  return "";
+}
+
+qnt::QntAssignBitwidthsPassOptions
+qnt::assignBitwidthsOptions(const TensorPipelineOptions &options) {
+  QntAssignBitwidthsPassOptions assign;
+  assign.budget = options.budget;
+  assign.report = options.report;
+  assign.reportTable = options.reportTable;
+  assign.pareto = options.pareto;
+  assign.target = options.costTarget;
+  assign.batch = options.costBatch;
+  assign.scaleType = options.scaleType;
+  assign.calibration = options.calibrationStats;
+  assign.sensitivities = options.sensitivities;
+  assign.kvCache = options.kvCache;
+  assign.kvContext = options.kvContext;
+  return assign;
+}
+
+void qnt::buildTensorPipeline(OpPassManager &pm,
+                              const TensorPipelineOptions &options) {
+  if (options.requantize) {
+    QntFoldConstantCastsPassOptions fold;
+    fold.dequantize = true;
+    pm.addPass(createQntFoldConstantCastsPass(fold));
+  }
+  if (!options.budget.empty())
+    pm.addPass(createQntAssignBitwidthsPass(assignBitwidthsOptions(options)));
+  if (int64_t bits = codeBits(options.bits); bits > 0) {
+    QntQuantizeWeightsPassOptions quantize;
+    quantize.bits = bits;
+    quantize.groupSize = options.group;
+    quantize.symmetric = !options.asymmetric;
+    quantize.scaleType = options.scaleType;
+    quantize.skip.assign(options.skip.begin(), options.skip.end());
+    quantize.only.assign(options.only.begin(), options.only.end());
+    quantize.embedding = options.quantizeEmbedding;
+    quantize.embeddingBits = options.embeddingBits;
+    quantize.method = options.method;
+    quantize.hessians = options.hessians;
+    quantize.actOrder = options.actOrder;
+    quantize.gptqDampening = options.gptqDampening;
+    pm.addPass(createQntQuantizeWeightsPass(quantize));
+  }
+  pm.addPass(createQntFuseDequantMatmulPass());
+  if (options.kvCache != "f32") {
+    QntQuantizeKvCachePassOptions cache;
+    cache.format = options.kvCache;
+    pm.addPass(createQntQuantizeKvCachePass(cache));
+  }
+  if (options.selectKernels) {
+    QntSelectKernelsPassOptions select;
+    select.activations = options.activations;
+    select.actBlock = options.actBlock;
+    select.parallel = options.parallel;
+    pm.addPass(createQntSelectKernelsPass(select));
+  }
+}
+
+void qnt::registerTensorPipeline() {
+  registerCheckedPipeline<TensorPipelineOptions>(
+      "qnt-tensor-pipeline",
+      "quant-compile's tensor-level work: choose schemes, quantize, fuse, "
+      "quantize the KV cache, choose the CPU kernels (what quant-compile "
+      "--emit=mlir writes)",
+      checkTensorPipelineOptions, buildTensorPipeline);
+}
