@@ -39,6 +39,9 @@ struct MemRef2D {
 };
 using KernelFn = void (*)(MemRef2D *result, MemRef2D *x);
 
+// The C entry point of each kernel (kEntrySymbolPrefix of
+// qnt/Abi/LibraryAbi.h; the prefix is spelled here because the preprocessor
+// pastes it).
 #define QNT_KERNEL(name, n, k, bits, group, bin, act8)                         \
   extern "C" void _mlir_ciface_##name(MemRef2D *, MemRef2D *);
 #include "kernels.inc"

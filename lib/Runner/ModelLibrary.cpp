@@ -17,18 +17,6 @@ using namespace mlir::qnt;
 using llvm::StringRef;
 using llvm::Twine;
 
-/// State buffers past the scalars: the ABI passes at most this many.
-static constexpr size_t kMaxState = 4;
-
-int64_t AbiValue::numElements() const {
-  int64_t n = 1;
-  for (int64_t d : shape) {
-    if (d < 0 || (d != 0 && n > INT64_MAX / d))
-      return -1;
-    n *= d;
-  }
-  return n;
-}
 
 /// The signature string `symbol` points to, when the library's symbol table
 /// says it is NUL-terminated within the symbol; else null.
@@ -42,53 +30,6 @@ static const char *terminatedString(const void *symbol) {
     return nullptr;
   const char *text = static_cast<const char *>(symbol);
   return std::memchr(text, 0, entry->st_size) ? text : nullptr;
-}
-
-/// Parses "i32", "index" or "memref<AxBxf32>" ("?" for a dynamic size).
-static bool parseValue(StringRef text, AbiValue &v) {
-  text = text.trim();
-  if (!text.consume_front("memref<")) {
-    v.element = text.str();
-    return text == "i32" || text == "i64" || text == "index";
-  }
-  if (!text.consume_back(">"))
-    return false;
-  v.isMemRef = true;
-  llvm::SmallVector<StringRef> parts;
-  text.split(parts, 'x');
-  v.element = parts.back().str();
-  for (StringRef dim : llvm::ArrayRef<StringRef>(parts).drop_back()) {
-    int64_t d;
-    if (dim == "?")
-      d = -1;
-    else if (dim.getAsInteger(10, d) || d <= 0)
-      return false;
-    v.shape.push_back(d);
-  }
-  return v.element == "f32" || v.element == "i32" || v.element == "i8" ||
-         v.element == "f16";
-}
-
-/// Bytes of one element of a state buffer (an f32, f16 or i8 KV cache).
-static int64_t stateElementBytes(const AbiValue &v) {
-  return v.element == "i8" ? 1 : v.element == "f16" ? 2 : 4;
-}
-
-static bool parseList(StringRef text, std::vector<AbiValue> &out) {
-  text = text.trim();
-  if (!text.consume_front("(") || !text.consume_back(")"))
-    return false;
-  if (text.trim().empty())
-    return true;
-  llvm::SmallVector<StringRef> items;
-  text.split(items, ',');
-  for (StringRef item : items) {
-    AbiValue v;
-    if (!parseValue(item, v))
-      return false;
-    out.push_back(v);
-  }
-  return true;
 }
 
 /// A memref descriptor as the C interface lays it out: two pointers, the
@@ -139,37 +80,37 @@ std::unique_ptr<ModelLibrary> ModelLibrary::load(const std::string &path,
       error = message;
       return nullptr;
     }
-  void *signatureSymbol = lib->symbol("qnt_signature_" + entry);
-  lib->stepFunction = lib->symbol("_mlir_ciface_" + entry);
+  std::string signatureName = kSignatureSymbolPrefix.str() + entry;
+  std::string entryName = kEntrySymbolPrefix.str() + entry;
+  void *signatureSymbol = lib->symbol(signatureName);
+  lib->stepFunction = lib->symbol(entryName);
   if (!signatureSymbol || !lib->stepFunction) {
     error = "'" + displayName + "' has no '" + entry +
-            "' step function compiled by quant-compile (looked for "
-            "_mlir_ciface_" +
-            entry + " and qnt_signature_" + entry + ")";
+            "' step function compiled by quant-compile (looked for " +
+            entryName + " and " + signatureName + ")";
     return nullptr;
   }
   const char *signature = terminatedString(signatureSymbol);
   if (!signature) {
-    error = "'" + displayName + "': qnt_signature_" + entry +
+    error = "'" + displayName + "': " + signatureName +
             " is not a NUL-terminated string within its symbol";
     return nullptr;
   }
 
   // Check the ABI: (token, position, state..., logits) -> ().
   StringRef sig(signature);
-  auto [argText, resultText] = sig.split("->");
   std::vector<AbiValue> args, results;
   auto fail = [&](const Twine &message) {
     error = message.str();
     return nullptr;
   };
-  if (!parseList(argText, args) || !parseList(resultText, results))
+  if (!parseSignature(sig, args, results))
     return fail("cannot parse the signature of '" + entry + "': " + sig);
   for (const AbiValue &v : args)
-    if (v.shape.size() > kMaxRank)
+    if (v.shape.size() > kMaxAbiRank)
       return fail("'" + entry + "' has a buffer of rank " +
                   Twine(v.shape.size()) + "; the ABI allows at most " +
-                  Twine(kMaxRank) + ": " + sig);
+                  Twine(kMaxAbiRank) + ": " + sig);
   if (args.size() < 3 || !isScalarI32(args[0]) || !isScalarI32(args[1]) ||
       !results.empty())
     return fail("'" + entry +
@@ -186,8 +127,8 @@ std::unique_ptr<ModelLibrary> ModelLibrary::load(const std::string &path,
                 Twine(logits.shape[0]) + " entries; the limit is " +
                 Twine(kMaxVocabulary) + ": " + sig);
   std::vector<AbiValue> state(args.begin() + 2, args.end() - 1);
-  if (state.size() > kMaxState)
-    return fail("'" + entry + "' has more than " + Twine(kMaxState) +
+  if (state.size() > kMaxStateBuffers)
+    return fail("'" + entry + "' has more than " + Twine(kMaxStateBuffers) +
                 " state buffers: " + sig);
   int64_t stateBytes = 0;
   for (const AbiValue &s : state) {
@@ -225,13 +166,11 @@ std::unique_ptr<ModelLibrary> ModelLibrary::load(const std::string &path,
 
   // The optional prefill entry point: the same state and logits after a
   // token buffer and the position.
-  if (void *fn = lib->symbol("_mlir_ciface_prefill")) {
+  if (void *fn = lib->symbol(kEntrySymbolPrefix.str() + "prefill")) {
     const char *prefillSig =
-        terminatedString(lib->symbol("qnt_signature_prefill"));
+        terminatedString(lib->symbol(kSignatureSymbolPrefix.str() + "prefill"));
     std::vector<AbiValue> pArgs, pResults;
-    if (!prefillSig ||
-        !parseList(StringRef(prefillSig).split("->").first, pArgs) ||
-        !parseList(StringRef(prefillSig).split("->").second, pResults))
+    if (!prefillSig || !parseSignature(prefillSig, pArgs, pResults))
       return fail("cannot parse the signature of 'prefill'");
     bool ok = pResults.empty() && pArgs.size() == args.size() &&
               pArgs[0].isMemRef && pArgs[0].element == "i32" &&
@@ -294,7 +233,8 @@ void ModelLibrary::resetState() {
 }
 
 bool ModelLibrary::setThreads(int threads) {
-  auto set = reinterpret_cast<void (*)(int32_t)>(symbol("qnt_set_threads"));
+  auto set =
+      reinterpret_cast<void (*)(int32_t)>(symbol(kSetThreadsSymbol.str()));
   if (set)
     set(threads);
   return set != nullptr;
@@ -314,7 +254,7 @@ const float *ModelLibrary::step(int64_t token, int64_t position,
   // Unused trailing arguments sit in registers or on the caller's stack.
   using Step = void (*)(int32_t, int32_t, void *, void *, void *, void *,
                         void *);
-  void *ptrs[kMaxState + 1] = {};
+  void *ptrs[kMaxStateBuffers + 1] = {};
   size_t n = 0;
   for (std::vector<int64_t> &d : stateDescriptors)
     ptrs[n++] = d.data();
@@ -331,7 +271,7 @@ const float *ModelLibrary::prefill(const std::vector<int32_t> &tokens,
                            void *);
   std::vector<int64_t> tokensDescriptor =
       descriptor({int64_t(tokens.size())}, tokens.data());
-  void *ptrs[kMaxState + 1] = {};
+  void *ptrs[kMaxStateBuffers + 1] = {};
   size_t n = 0;
   for (std::vector<int64_t> &d : stateDescriptors)
     ptrs[n++] = d.data();

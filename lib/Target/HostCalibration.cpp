@@ -4,6 +4,7 @@
 // kernels that this compiler generates, through the same pipeline and code
 // generator as quant-compile, loaded from a shared library.
 #include "qnt/Target/HostCalibration.h"
+#include "qnt/Abi/LibraryAbi.h"
 
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
@@ -362,7 +363,7 @@ std::string mlir::qnt::calibrateHostTarget(MLIRContext &context, StringRef cpu,
   std::vector<Kernel> kernels;
   for (const KernelSpec &s : specs) {
     auto fn = reinterpret_cast<KernelFn>(
-        dlsym(lib.handle, ("_mlir_ciface_" + s.name).c_str()));
+        dlsym(lib.handle, (kEntrySymbolPrefix.str() + s.name).c_str()));
     if (!fn)
       return "kernel '" + s.name + "' is missing from the compiled library";
     kernels.push_back({s, fn});

@@ -12,6 +12,7 @@
 #include "mlir/InitAllPasses.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
+#include "qnt/Abi/LibraryAbiWriter.h"
 #include "mlir/Support/FileUtilities.h"
 #include "qnt/Conversion/Passes.h"
 #include "qnt/IR/QntDialect.h"
@@ -350,152 +351,6 @@ static int fail(const Twine &message) {
   return 1;
 }
 
-/// The C spelling of a scalar element type, or empty if there is none.
-static std::string cType(Type type) {
-  if (type.isF32())
-    return "float";
-  if (type.isF64())
-    return "double";
-  if (type.isF16() || type.isBF16())
-    return "uint16_t";
-  if (type.isIndex())
-    return "intptr_t";
-  if (auto intType = dyn_cast<IntegerType>(type)) {
-    if (intType.getWidth() == 1)
-      return "bool";
-    if (llvm::is_contained({8u, 16u, 32u, 64u}, intType.getWidth()))
-      return (intType.isUnsigned() ? "uint" : "int") +
-             std::to_string(intType.getWidth()) + "_t";
-  }
-  return "";
-}
-
-/// The rows of one pass of @prefill's loop over the prompt: the constant
-/// bound of its affine.min (lib/Import/Transformer.cpp), or 0 if not found.
-static int64_t prefillBatch(func::FuncOp prefill) {
-  int64_t batch = 0;
-  prefill.walk([&](affine::AffineMinOp min) {
-    for (AffineExpr e : min.getAffineMap().getResults())
-      if (auto c = dyn_cast<AffineConstantExpr>(e))
-        batch = c.getValue();
-  });
-  return batch;
-}
-
-/// Writes a C header for the public functions of a bufferized module: one
-/// descriptor struct per (element type, rank) and a prototype per function
-/// for its `_mlir_ciface_` entry point.
-static bool writeHeader(ModuleOp module, raw_ostream &os, std::string &error) {
-  std::string structs, prototypes;
-  llvm::StringSet<llvm::MallocAllocator> defined;
-  auto descriptor = [&](MemRefType type) -> std::string {
-    std::string elem = cType(type.getElementType());
-    std::string name = "qnt_memref_" + elem + "_" +
-                       std::to_string(type.getRank()) + "d";
-    if (defined.insert(name).second) {
-      structs += "typedef struct {\n  " + elem + " *allocated;\n  " + elem +
-                 " *aligned;\n  int64_t offset;\n";
-      if (type.getRank() > 0)
-        structs += "  int64_t sizes[" + std::to_string(type.getRank()) +
-                   "];\n  int64_t strides[" + std::to_string(type.getRank()) +
-                   "];\n";
-      structs += "} " + name + ";\n\n";
-    }
-    return name;
-  };
-  for (auto func : module.getOps<func::FuncOp>()) {
-    if (func.isPrivate() || func.isExternal())
-      continue;
-    SmallVector<std::string> params;
-    FunctionType type = func.getFunctionType();
-    std::string ret = "void";
-    auto spell = [&](Type t, bool &ok) -> std::string {
-      if (auto memref = dyn_cast<MemRefType>(t)) {
-        if (cType(memref.getElementType()).empty())
-          ok = false;
-        return descriptor(memref);
-      }
-      std::string c = cType(t);
-      if (c.empty())
-        ok = false;
-      return c;
-    };
-    bool ok = true;
-    if (type.getNumResults() == 1 && !isa<MemRefType>(type.getResult(0))) {
-      ret = spell(type.getResult(0), ok);
-    } else if (type.getNumResults() == 1) {
-      params.push_back(spell(type.getResult(0), ok) + " *result");
-    } else if (type.getNumResults() > 1) {
-      std::string name = func.getName().str() + "_results";
-      structs += "typedef struct {\n";
-      for (auto [i, t] : llvm::enumerate(type.getResults()))
-        structs += "  " + spell(t, ok) + " r" + std::to_string(i) + ";\n";
-      structs += "} " + name + ";\n\n";
-      params.push_back(name + " *results");
-    }
-    // The model's entry points (lib/Import/Transformer.h) get their
-    // parameters named and documented; other functions argN.
-    ArrayRef<StringRef> names;
-    std::string doc;
-    static const StringRef kStepNames[] = {"token", "position", "k_cache",
-                                           "v_cache", "logits"};
-    static const StringRef kPrefillNames[] = {"tokens", "position", "k_cache",
-                                              "v_cache", "logits"};
-    bool model = type.getNumInputs() == 5 && type.getNumResults() == 0;
-    if (model && func.getName() == "forward") {
-      names = kStepNames;
-      doc = "/* One decoding step: feeds `token` at `position` (0-based, below "
-            "the context,\n   k_cache->sizes[1]), writes its keys and values "
-            "into row `position` of\n   every layer of k_cache and v_cache (the "
-            "caller's buffers: the state of the\n   sequence) and the "
-            "next-token logits into `logits`. */\n";
-    } else if (model && func.getName() == "prefill") {
-      names = kPrefillNames;
-      doc = "/* A prompt in one call: feeds the tokens->sizes[0] tokens at "
-            "positions\n   position, position + 1, ... (position + count must "
-            "not exceed the context),\n   through the GEMM kernels in passes "
-            "of up to " +
-            std::to_string(prefillBatch(func)) +
-            " rows, and writes the logits of the last\n   token into "
-            "`logits`: the same as calling forward for each token in turn. "
-            "*/\n";
-    }
-    for (auto [i, t] : llvm::enumerate(type.getInputs())) {
-      std::string c = spell(t, ok);
-      std::string name =
-          names.empty() ? "arg" + std::to_string(i) : names[i].str();
-      params.push_back(isa<MemRefType>(t) ? c + " *" + name : c + " " + name);
-    }
-    prototypes += doc;
-    if (!ok) {
-      error = "function '" + func.getName().str() +
-              "' has a type with no C spelling";
-      return false;
-    }
-    prototypes += ret + " _mlir_ciface_" + func.getName().str() + "(" +
-                  llvm::join(params, ", ") + ");\n";
-  }
-  prototypes += "/* Threads used by the following calls (OpenMP's threads in "
-                "a library built with\n   --parallel, the default; nothing in a "
-                "single-threaded one). */\nvoid qnt_set_threads(int32_t "
-                "threads);\n";
-  std::string guard = "QNT_MODEL_H";
-  os << "// Generated by quant-compile: the C interface of the compiled "
-        "library.\n// Buffers are MLIR memref descriptors (row-major, strides "
-        "in elements).\n// The library's qnt_signature_NAME strings give "
-        "these signatures; quant-run\n// refuses a library whose buffers "
-        "break the ABI's limits: rank at most 8,\n// static state shapes of "
-        "at most 64 GiB in all, a context (k_cache->sizes[1])\n// of 1 to "
-        "1048576 positions, at most 16777216 logits (docs/COMPILING.md,\n// "
-        "\"What quant-run checks\").\n#ifndef "
-     << guard << "\n#define " << guard
-     << "\n\n#include <stdbool.h>\n#include <stdint.h>\n\n#ifdef __cplusplus\n"
-        "extern \"C\" {\n#endif\n\n"
-     << structs << prototypes
-     << "\n#ifdef __cplusplus\n}\n#endif\n\n#endif // " << guard << "\n";
-  return true;
-}
-
 /// The options of qnt-cpu-pipeline that quant-compile's options give; the
 /// rest of the kernel choice comes from the module's #qnt.target.
 static void setCpuPipelineOptions(qnt::CpuPipelineOptions &pipeline) {
@@ -542,9 +397,7 @@ static int lowerAndEmit(ModuleOp module, StringRef kind, qnt::OutputFile &out,
     return 0;
   };
   // Every public function gets a C entry point (_mlir_ciface_NAME).
-  for (auto func : module.getOps<func::FuncOp>())
-    if (func.isPublic() && !func.isExternal())
-      func->setAttr("llvm.emit_c_interface", UnitAttr::get(module.getContext()));
+  qnt::markEntryPoints(module);
 
   std::unique_ptr<llvm::TargetMachine> machine =
       qnt::createHostTargetMachine(cpu, error);
@@ -569,24 +422,12 @@ static int lowerAndEmit(ModuleOp module, StringRef kind, qnt::OutputFile &out,
     qnt::buildCpuBufferizePipeline(bufferizePm, pipeline);
   if (failed(bufferizePm.run(module)))
     return 1;
-  if (header && !writeHeader(module, header->os(), error))
+  if (header && !qnt::writeLibraryHeader(module, header->os(), error))
     return fail(error);
   // Each public function's bufferized signature travels in the library as
   // `qnt_signature_NAME`, so quant-run can check the ABI and size buffers.
-  SmallVector<std::pair<std::string, std::string>> signatures;
-  for (auto func : module.getOps<func::FuncOp>()) {
-    if (func.isPrivate() || func.isExternal())
-      continue;
-    std::string text;
-    llvm::raw_string_ostream os(text);
-    FunctionType type = func.getFunctionType();
-    os << "(";
-    llvm::interleaveComma(type.getInputs(), os);
-    os << ") -> (";
-    llvm::interleaveComma(type.getResults(), os);
-    os << ")";
-    signatures.emplace_back(func.getName().str(), text);
-  }
+  std::vector<std::pair<std::string, std::string>> signatures =
+      qnt::librarySignatures(module);
 
   progress.step(Twine(prefix) + "lowering to the LLVM dialect");
   PassManager llvmPm(module.getContext());
@@ -603,31 +444,9 @@ static int lowerAndEmit(ModuleOp module, StringRef kind, qnt::OutputFile &out,
     return commit(" (PTX for " + gpu->chip.getValue() + ")");
   }
 
-  OpBuilder builder = OpBuilder::atBlockEnd(module.getBody());
-  if (!gpu) {
-    // void qnt_set_threads(int32_t n): the threads of the following calls
-    // (OpenMP's, in a parallel library; nothing to set in a serial one).
-    Location loc = module.getLoc();
-    auto i32 = builder.getI32Type();
-    auto voidType = LLVM::LLVMVoidType::get(module.getContext());
-    auto fnType = LLVM::LLVMFunctionType::get(voidType, {i32});
-    if (threads && !module.lookupSymbol("omp_set_num_threads"))
-      LLVM::LLVMFuncOp::create(builder, loc, "omp_set_num_threads", fnType);
-    auto setThreads =
-        LLVM::LLVMFuncOp::create(builder, loc, "qnt_set_threads", fnType);
-    OpBuilder body = OpBuilder::atBlockEnd(setThreads.addEntryBlock(builder));
-    if (threads)
-      LLVM::CallOp::create(body, loc, TypeRange{}, "omp_set_num_threads",
-                           ValueRange{setThreads.getArgument(0)});
-    LLVM::ReturnOp::create(body, loc, ValueRange{});
-  }
-  for (auto &[name, text] : signatures) {
-    std::string value = text + '\0';
-    auto type = LLVM::LLVMArrayType::get(builder.getI8Type(), value.size());
-    LLVM::GlobalOp::create(builder, module.getLoc(), type, /*isConstant=*/true,
-                           LLVM::Linkage::External, "qnt_signature_" + name,
-                           builder.getStringAttr(value));
-  }
+  // qnt_set_threads (host libraries) and the signature strings.
+  qnt::addLibraryAbiSymbols(module, signatures,
+                            gpu ? std::nullopt : std::optional<bool>(threads));
 
   progress.step(Twine(prefix) + "translating to LLVM IR and optimizing for " +
                 machine->getTargetCPU().str());

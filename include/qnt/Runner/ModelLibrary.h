@@ -4,6 +4,7 @@
 #ifndef QNT_RUNNER_MODELLIBRARY_H
 #define QNT_RUNNER_MODELLIBRARY_H
 
+#include "qnt/Abi/LibraryAbi.h"
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -13,14 +14,6 @@ namespace mlir::qnt {
 
 /// One value of an entry point's bufferized signature: a scalar (i32, i64,
 /// index) or a memref of f32 or i32 (dimensions of -1 are dynamic).
-struct AbiValue {
-  bool isMemRef = false;
-  std::string element;        // f32, i32, ...
-  std::vector<int64_t> shape; // memrefs only
-  /// Elements of a static memref, or -1 when the product does not fit in
-  /// int64 or a dimension is dynamic.
-  int64_t numElements() const;
-};
 
 /// A loaded library whose decoding step `ENTRY` has the ABI
 ///   _mlir_ciface_ENTRY(int32 token, int32 position, state..., logits)
@@ -35,7 +28,7 @@ struct AbiValue {
 ///
 /// load() refuses, with a message, a library that breaks the ABI or its
 /// limits (docs/COMPILING.md, "What quant-run checks"): signature strings
-/// NUL-terminated within their symbols, buffers of rank at most kMaxRank,
+/// NUL-terminated within their symbols, buffers of rank at most kMaxAbiRank,
 /// state buffers of static shape whose sizes do not overflow and sum to at
 /// most kMaxStateBytes, a context (the smallest second dimension of a state
 /// buffer of rank >= 2) of 1 to kMaxContext positions, a logits row of at
@@ -43,11 +36,6 @@ struct AbiValue {
 /// logits of the step function.
 class ModelLibrary {
 public:
-  static constexpr size_t kMaxRank = 8;
-  static constexpr int64_t kMaxStateBytes = int64_t(64) << 30;
-  static constexpr int64_t kMaxContext = int64_t(1) << 20;
-  static constexpr int64_t kMaxVocabulary = int64_t(1) << 24;
-
   /// Loads the library at `path` (named `displayName` in messages) and checks
   /// the ABI of `entry` (and of `prefill`, if it exists). Returns null and
   /// sets `error` when it cannot.
