@@ -500,32 +500,31 @@ static int lowerAndEmit(ModuleOp module, StringRef kind, qnt::OutputFile &out,
   return commit();
 }
 
-int main(int argc, char **argv) {
-  llvm::InitLLVM init(argc, argv);
-  cl::HideUnrelatedOptions(category);
-  cl::ParseCommandLineOptions(
-      argc, argv,
-      "quant-compile: quantize the weights of a model and compile it ahead of "
-      "time\n\n  quant-compile model.mlir -o libmodel.so [--bits=4 "
-      "--group=128] [--emit=mlir|llvm|asm|obj|so] [--header=model.h]\n"
-      "  quant-compile model.mlir -o libmodel.so --target=cuda --chip=sm_90 "
-      "--bits=none\n");
-  Progress progress;
+/// What main decided from the options (checkOptions).
+struct Plan {
+  std::string kind;        // --emit, resolved from -o's extension
+  bool cuda = false;       // --target=cuda
+  unsigned codeBits = 0;   // --bits (0: none)
+  bool gptq = false, awq = false;
+  bool measureOutputs = false; // --calibrate with --budget, output-aware
+};
 
-  // Check the options before doing any work.
+/// Checks the options before any work, fills `plan` and `gpu` (for
+/// --target=cuda); 0, or the exit code after the error is printed.
+static int checkOptions(Plan &plan, qnt::GpuPipelineOptions &gpu) {
   if (calibrateTarget.empty() && (inputFile.empty() || outputFile.empty()))
     return fail("expected a model and -o FILE (or --calibrate-target=FILE)");
-  std::string kind = emitKind();
-  if (!llvm::is_contained({"mlir", "llvm", "asm", "obj", "so"}, kind))
-    return fail("--emit=" + kind + " is not one of mlir, llvm, asm, obj, so");
+  plan.kind = emitKind();
+  if (!llvm::is_contained({"mlir", "llvm", "asm", "obj", "so"}, plan.kind))
+    return fail("--emit=" + plan.kind +
+                " is not one of mlir, llvm, asm, obj, so");
   if (target != "host" && target != "cuda")
     return fail("--target=" + target +
                 " is not supported; available targets: host, cuda");
-  bool cuda = target == "cuda";
-  qnt::GpuPipelineOptions gpu;
-  if (cuda) {
+  plan.cuda = target == "cuda";
+  if (plan.cuda) {
     gpu.chip = chip;
-    gpu.format = kind == "asm" ? std::string("ptx") : gpuFormat;
+    gpu.format = plan.kind == "asm" ? std::string("ptx") : gpuFormat;
     if (std::string error = qnt::checkGpuPipelineOptions(gpu, "");
         !error.empty())
       return fail("--target=cuda: " + error);
@@ -540,10 +539,9 @@ int main(int argc, char **argv) {
   } else if (chip.getNumOccurrences() || gpuFormat.getNumOccurrences()) {
     return fail("--chip and --gpu-format need --target=cuda");
   }
-  unsigned codeBits = 0;
   if (bits != "none" &&
-      (StringRef(bits).getAsInteger(10, codeBits) ||
-       !qnt::kCodeBitsRange.contains(codeBits)))
+      (StringRef(bits).getAsInteger(10, plan.codeBits) ||
+       !qnt::kCodeBitsRange.contains(plan.codeBits)))
     return fail("--bits=" + bits + " must be 1 to 8, or none");
   if (std::string e = qnt::kGroupSizeRange.check("", "--group", group);
       !e.empty())
@@ -568,7 +566,7 @@ int main(int argc, char **argv) {
     return fail("--activations=" + activations + " must be auto, f32 or i8");
   // The CPU first: a bad --cpu is reported before any work, and it decides
   // what --activations=auto means.
-  if (!cuda) {
+  if (!plan.cuda) {
     std::string error;
     std::unique_ptr<llvm::TargetMachine> machine =
         qnt::createHostTargetMachine(cpu, error);
@@ -590,8 +588,9 @@ int main(int argc, char **argv) {
                 "statistics; use one");
   if (!llvm::is_contained({"rtn", "gptq", "awq", "awq-gptq"}, method))
     return fail("--method=" + method + " must be rtn, gptq, awq or awq-gptq");
-  bool gptq = method == "gptq" || method == "awq-gptq";
-  bool awq = method == "awq" || method == "awq-gptq";
+  plan.gptq = method == "gptq" || method == "awq-gptq";
+  plan.awq = method == "awq" || method == "awq-gptq";
+  bool gptq = plan.gptq, awq = plan.awq;
   if ((gptq || awq) && calibrate.empty())
     return fail("--method=" + method +
                 " needs --calibrate (the layers' Hessians come from running "
@@ -621,7 +620,8 @@ int main(int argc, char **argv) {
     return fail("--calibration-tokens-out needs --calibrate");
   if (calibrate.empty() && !hessiansOut.empty())
     return fail("--hessians-out needs --calibrate");
-  bool measureOutputs = !calibrate.empty() && !budget.empty() && outputAware;
+  plan.measureOutputs = !calibrate.empty() && !budget.empty() && outputAware;
+  bool measureOutputs = plan.measureOutputs;
   if (!sensitivitiesOut.empty() && !measureOutputs)
     return fail("--sensitivities-out keeps the output-aware sensitivities of "
                 "--calibrate with --budget");
@@ -645,6 +645,289 @@ int main(int argc, char **argv) {
                                                          scaleType, "");
         !e.empty())
       return fail("--budget=" + budget + ": " + e);
+
+  return 0;
+}
+
+/// What the calibration (--calibrate) leaves for the quantization: the
+/// files it wrote (removed at exit when temporary), the session that runs
+/// the float model (for the measured search), the candidates' quantizer.
+struct Calibration {
+  std::string statsFile, hessianFile, measuredSensitivities, scaledHessianFile;
+  std::optional<llvm::FileRemover> removeStats, removeHessians,
+      removeSensitivities, removeScaledHessians;
+  std::unique_ptr<qnt::CalibrationSession> session;
+  qnt::CandidateQuantizer candidateQuantizer;
+};
+
+/// Runs the float `module` over the calibration tokens (--calibrate), before
+/// anything changes it, into `cal`; 0, or the exit code after an error.
+static int calibrateModel(ModuleOp module, const Plan &plan,
+                          Progress &progress, Calibration &cal) {
+  std::string &statsFile = cal.statsFile;
+  std::string &hessianFile = cal.hessianFile;
+  std::string &measuredSensitivities = cal.measuredSensitivities;
+  std::unique_ptr<qnt::CalibrationSession> &session = cal.session;
+  qnt::CandidateQuantizer &candidateQuantizer = cal.candidateQuantizer;
+  statsFile = calibrationStats;
+  measuredSensitivities = sensitivityFile;
+  if (!calibrate.empty()) {
+    statsFile = calibrationStatsOut;
+    if (statsFile.empty()) {
+      SmallString<128> temporary;
+      if (std::error_code ec = llvm::sys::fs::createTemporaryFile(
+              "quant-compile-calibration", "txt", temporary))
+        return fail("cannot create a temporary statistics file: " +
+                    ec.message());
+      statsFile = std::string(temporary);
+      cal.removeStats.emplace(temporary);
+    }
+    auto temporary = [&](StringRef what, std::string &path,
+                         std::optional<llvm::FileRemover> &remover) {
+      SmallString<128> file;
+      if (std::error_code ec = llvm::sys::fs::createTemporaryFile(
+              "quant-compile-" + what, "txt", file))
+        return fail("cannot create a temporary " + what + " file: " +
+                    ec.message());
+      path = std::string(file);
+      remover.emplace(file);
+      return 0;
+    };
+    qnt::CalibrationRequest request;
+    request.spec = calibrate;
+    request.seed = calibrationSeed;
+    request.entry = calibrationEntry;
+    request.statsPath = statsFile;
+    request.tokensOut = calibrationTokensOut;
+    request.outputAware = plan.measureOutputs;
+    if (!hessiansOut.empty())
+      hessianFile = hessiansOut;
+    else if ((plan.gptq || plan.awq) &&
+             temporary("hessians", hessianFile, cal.removeHessians))
+      return 1;
+    request.hessianPath = hessianFile;
+    std::string calibrationError;
+    session = qnt::CalibrationSession::create(
+        module, request,
+        [&](ModuleOp instrumented, StringRef library) {
+          std::string e;
+          std::unique_ptr<qnt::OutputFile> out =
+              qnt::OutputFile::create(library, e);
+          if (!out)
+            return fail(e), false;
+          return lowerAndEmit(instrumented, "so", *out, nullptr, progress,
+                              "calibration: ") == 0;
+        },
+        [&](const Twine &line) { progress.step(line); }, calibrationError);
+    if (!session)
+      return calibrationError.empty() ? 1 : fail(calibrationError);
+    candidateQuantizer.scaleFormat =
+        scaleType == "f16"    ? qnt::ScaleFormat::F16
+        : scaleType == "bf16" ? qnt::ScaleFormat::BF16
+                              : qnt::ScaleFormat::F32;
+    candidateQuantizer.gptq = plan.gptq;
+    candidateQuantizer.gptqOptions.dampening = gptqDampening;
+    candidateQuantizer.gptqOptions.activationOrder = actOrder;
+    if (plan.measureOutputs) {
+      measuredSensitivities = sensitivitiesOut;
+      if (measuredSensitivities.empty() &&
+          temporary("sensitivities", measuredSensitivities,
+                    cal.removeSensitivities))
+        return 1;
+      if (std::string e = qnt::measureOutputSensitivities(
+              *session, candidateQuantizer, measuredSensitivities,
+              [&](const Twine &line) { progress.step(line); });
+          !e.empty())
+        return fail("calibration: " + e);
+    }
+  }
+
+  return 0;
+}
+
+/// Quantizes, fuses and chooses the kernels of `module` (AWQ scaling and
+/// the measured search first, where asked); 0, or the exit code after an
+/// error.
+static int quantizeModel(ModuleOp module, const Plan &plan, Calibration &cal,
+                         Progress &progress) {
+  MLIRContext &context = *module.getContext();
+  bool cuda = plan.cuda, gptq = plan.gptq, awq = plan.awq;
+  std::string &hessianFile = cal.hessianFile,
+              &scaledHessianFile = cal.scaledHessianFile;
+  std::unique_ptr<qnt::CalibrationSession> &session = cal.session;
+  // Quantize, fuse and choose the kernels: qnt-tensor-pipeline, with the
+  // options of the same names (quant-opt --qnt-set-target=cpu=C
+  // --qnt-tensor-pipeline="..." writes the same IR as --emit=mlir).
+  qnt::TensorPipelineOptions tensor;
+  tensor.requantize = requantize;
+  tensor.scaleType = scaleType;
+  tensor.kvCache = kvCache;
+  if (!budget.empty()) {
+    if (resolvedActivations == "i8" &&
+        StringRef(budget).starts_with("latency-us:"))
+      llvm::errs() << "quant-compile: warning: the cost model predicts the "
+                      "times of the f32-activation kernels; with "
+                      "--activations=i8 the GEMVs run 1.7-2.9x faster than it "
+                      "says (docs/PERFORMANCE.md), so --budget=" << budget
+                   << " is met with room to spare\n";
+    tensor.budget = budget;
+    tensor.report = report;
+    tensor.reportTable = !quiet;
+    tensor.pareto = pareto;
+    tensor.costTarget = costTarget;
+    tensor.costBatch = costBatch;
+    tensor.calibrationStats = cal.statsFile;
+    tensor.sensitivities = cal.measuredSensitivities;
+    tensor.kvContext = kvContext;
+    progress.step("choosing schemes under --budget=" + budget);
+    if (plan.measureOutputs) {
+      // The choice is measured (and searched) before the weights change:
+      // qnt-assign-bitwidths alone first, the pipeline then without it.
+      PassManager assignPm(&context);
+      assignPm.addPass(qnt::createQntAssignBitwidthsPass(
+          qnt::assignBitwidthsOptions(tensor)));
+      if (failed(assignPm.run(module)))
+        return 1;
+      if (std::string e = qnt::refineAssignment(
+              module, *session, cal.candidateQuantizer, budget,
+              scaleType == "f32" ? 32 : 16, searchSeconds, report,
+              [&](const Twine &line) { progress.step(line); }, quiet);
+          !e.empty())
+        return fail("calibration: " + e);
+      tensor.budget = "";
+    }
+  }
+  session = nullptr; // the calibration library is no longer needed
+  if (awq) {
+    qnt::QntScaleInputChannelsPassOptions options;
+    options.hessians = hessianFile;
+    options.bits = plan.codeBits;
+    options.groupSize = group;
+    options.symmetric = !asymmetric;
+    options.scaleType = scaleType;
+    options.verbose = !quiet;
+    if (gptq) {
+      // GPTQ then rounds the scaled weights with the scaled inputs' H.
+      SmallString<128> file;
+      if (std::error_code ec = llvm::sys::fs::createTemporaryFile(
+              "quant-compile-scaled-hessians", "txt", file))
+        return fail("cannot create a temporary Hessian file: " + ec.message());
+      cal.removeScaledHessians.emplace(file);
+      options.hessiansOut = std::string(file);
+      scaledHessianFile = std::string(file);
+    }
+    // Its own run: qnt-quantize-weights reads the scaled Hessians when the
+    // pipeline starts.
+    progress.step("scaling input channels (AWQ) for int" + bits);
+    PassManager awqPm(&context);
+    awqPm.addPass(qnt::createQntScaleInputChannelsPass(options));
+    if (failed(awqPm.run(module)))
+      return 1;
+  }
+  tensor.bits = bits;
+  if (bits != "none") {
+    tensor.group = group;
+    tensor.asymmetric = asymmetric;
+    tensor.skip = std::vector<std::string>(skip.begin(), skip.end());
+    tensor.only = std::vector<std::string>(only.begin(), only.end());
+    tensor.quantizeEmbedding = quantizeEmbedding && !cuda;
+    tensor.embeddingBits = embeddingBits;
+    tensor.method = gptq ? "gptq" : "rtn";
+    tensor.hessians = gptq ? (awq ? scaledHessianFile : hessianFile)
+                           : std::string();
+    tensor.actOrder = actOrder;
+    tensor.gptqDampening = gptqDampening;
+    progress.step((!budget.empty()
+                       ? std::string("quantizing weights with the chosen schemes")
+                       : "quantizing weights: int" + bits + ", " +
+                             (group == 0 ? std::string("one scale per channel")
+                                         : "groups of " + std::to_string(group)) +
+                             (asymmetric ? ", asymmetric" : ", symmetric")) +
+                  (gptq ? ", GPTQ rounding" : "") +
+                  (awq ? ", AWQ scales" : ""));
+  }
+  if (kvCache != "f32")
+    progress.step("KV cache rows: " + kvCache);
+  // The CPU kernels are chosen for --cpu's #qnt.target (docs/COMPILING.md,
+  // "Kernel selection"); the GPU lowering chooses its own.
+  tensor.selectKernels = !cuda;
+  tensor.activations = resolvedActivations;
+  tensor.actBlock = actBlock;
+  tensor.parallel = threads;
+  if (!cuda) {
+    std::string error;
+    std::unique_ptr<llvm::TargetMachine> machine =
+        qnt::createHostTargetMachine(cpu, error);
+    if (!machine)
+      return fail(error);
+    (module)->setAttr(qnt::kTargetAttrName,
+                       qnt::hostTarget(&context, *machine));
+  }
+  PassManager quantizePm(&context);
+  qnt::buildTensorPipeline(quantizePm, tensor);
+  return failed(quantizePm.run(module)) ? 1 : 0;
+}
+
+/// The input model: a checkpoint imported as quant-import would (its files
+/// stay mapped in `checkpoint` while the module points into them), or MLIR
+/// text or bytecode parsed through `sourceMgr` (resource blobs, the
+/// weights, point into the mapped file). Null after an error.
+static OwningOpRef<ModuleOp>
+loadModel(MLIRContext &context,
+          const std::shared_ptr<llvm::SourceMgr> &sourceMgr,
+          qnt::CheckpointData &checkpoint, Progress &progress) {
+  std::string error;
+  OwningOpRef<ModuleOp> module;
+  StringRef extension = llvm::sys::path::extension(inputFile);
+  const qnt::CheckpointFormat *format =
+      extension == ".mlir" || extension == ".mlirbc"
+          ? nullptr
+          : qnt::detectCheckpointFormat(inputFile);
+  if (format) {
+    qnt::TransformerConfig config;
+    qnt::TransformerWeights weights;
+    if (std::string e = format->read(inputFile, checkpoint, config, weights);
+        !e.empty())
+      return fail(inputFile + ": " + e), nullptr;
+    progress.step("imported " + inputFile + " (" + format->name + ", " +
+                  llvm::formatv("{0:f1}", checkpoint.fileBytes() / 1048576.0)
+                      .str() +
+                  " MiB)");
+    return qnt::buildTransformer(&context, config, weights, inputFile);
+  } else {
+    std::unique_ptr<llvm::MemoryBuffer> input =
+        openInputFile(inputFile, &error);
+    if (!input)
+      return fail(error), nullptr;
+    progress.step(
+        "reading " + inputFile + " (" +
+        llvm::formatv("{0:f1}", input->getBufferSize() / 1048576.0).str() +
+        " MiB)");
+    inputBuffer = input.get();
+    sourceMgr->AddNewSourceBuffer(std::move(input), SMLoc());
+    return parseSourceFile<ModuleOp>(sourceMgr, &context);
+  }
+}
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(category);
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "quant-compile: quantize the weights of a model and compile it ahead of "
+      "time\n\n  quant-compile model.mlir -o libmodel.so [--bits=4 "
+      "--group=128] [--emit=mlir|llvm|asm|obj|so] [--header=model.h]\n"
+      "  quant-compile model.mlir -o libmodel.so --target=cuda --chip=sm_90 "
+      "--bits=none\n");
+  Progress progress;
+
+  // Check the options before doing any work.
+  Plan plan;
+  qnt::GpuPipelineOptions gpu;
+  if (int rc = checkOptions(plan, gpu))
+    return rc;
+  bool cuda = plan.cuda;
+  const std::string &kind = plan.kind;
 
   // The outputs next, before any work: an unwritable one is found now, not
   // after the compile. Each is written to a temporary file beside it and
@@ -703,42 +986,11 @@ int main(int argc, char **argv) {
   // 1-billion-parameter model would otherwise be in memory twice.
   auto sourceMgr = std::make_shared<llvm::SourceMgr>();
   SourceMgrDiagnosticHandler diagnostics(*sourceMgr, &context);
-  std::string error;
-  // A checkpoint (not MLIR) is imported here, as quant-import would; its
-  // files stay mapped in `checkpoint` while the module points into them.
   qnt::CheckpointData checkpoint;
-  OwningOpRef<ModuleOp> module;
-  StringRef extension = llvm::sys::path::extension(inputFile);
-  const qnt::CheckpointFormat *format =
-      extension == ".mlir" || extension == ".mlirbc"
-          ? nullptr
-          : qnt::detectCheckpointFormat(inputFile);
-  if (format) {
-    qnt::TransformerConfig config;
-    qnt::TransformerWeights weights;
-    if (std::string e = format->read(inputFile, checkpoint, config, weights);
-        !e.empty())
-      return fail(inputFile + ": " + e);
-    progress.step("imported " + inputFile + " (" + format->name + ", " +
-                  llvm::formatv("{0:f1}", checkpoint.fileBytes() / 1048576.0)
-                      .str() +
-                  " MiB)");
-    module = qnt::buildTransformer(&context, config, weights, inputFile);
-  } else {
-    std::unique_ptr<llvm::MemoryBuffer> input =
-        openInputFile(inputFile, &error);
-    if (!input)
-      return fail(error);
-    progress.step(
-        "reading " + inputFile + " (" +
-        llvm::formatv("{0:f1}", input->getBufferSize() / 1048576.0).str() +
-        " MiB)");
-    inputBuffer = input.get();
-    sourceMgr->AddNewSourceBuffer(std::move(input), SMLoc());
-    module = parseSourceFile<ModuleOp>(sourceMgr, &context);
-    if (!module)
-      return 1;
-  }
+  OwningOpRef<ModuleOp> module =
+      loadModel(context, sourceMgr, checkpoint, progress);
+  if (!module)
+    return 1;
   // A library with no entry point is a mistake (an empty or wrong file),
   // not a result.
   if (llvm::none_of(module->getOps<func::FuncOp>(), [](func::FuncOp f) {
@@ -749,196 +1001,13 @@ int main(int argc, char **argv) {
                 "to compile");
 
   // Calibration statistics from the float model, before anything changes it.
-  std::string statsFile = calibrationStats;
-  std::optional<llvm::FileRemover> removeStats, removeHessians,
-      removeSensitivities;
-  std::string hessianFile, measuredSensitivities = sensitivityFile;
-  std::string scaledHessianFile;
-  std::optional<llvm::FileRemover> removeScaledHessians;
-  std::unique_ptr<qnt::CalibrationSession> session;
-  qnt::CandidateQuantizer candidateQuantizer;
-  if (!calibrate.empty()) {
-    statsFile = calibrationStatsOut;
-    if (statsFile.empty()) {
-      SmallString<128> temporary;
-      if (std::error_code ec = llvm::sys::fs::createTemporaryFile(
-              "quant-compile-calibration", "txt", temporary))
-        return fail("cannot create a temporary statistics file: " +
-                    ec.message());
-      statsFile = std::string(temporary);
-      removeStats.emplace(temporary);
-    }
-    auto temporary = [&](StringRef what, std::string &path,
-                         std::optional<llvm::FileRemover> &remover) {
-      SmallString<128> file;
-      if (std::error_code ec = llvm::sys::fs::createTemporaryFile(
-              "quant-compile-" + what, "txt", file))
-        return fail("cannot create a temporary " + what + " file: " +
-                    ec.message());
-      path = std::string(file);
-      remover.emplace(file);
-      return 0;
-    };
-    qnt::CalibrationRequest request;
-    request.spec = calibrate;
-    request.seed = calibrationSeed;
-    request.entry = calibrationEntry;
-    request.statsPath = statsFile;
-    request.tokensOut = calibrationTokensOut;
-    request.outputAware = measureOutputs;
-    if (!hessiansOut.empty())
-      hessianFile = hessiansOut;
-    else if ((gptq || awq) &&
-             temporary("hessians", hessianFile, removeHessians))
-      return 1;
-    request.hessianPath = hessianFile;
-    std::string calibrationError;
-    session = qnt::CalibrationSession::create(
-        *module, request,
-        [&](ModuleOp instrumented, StringRef library) {
-          std::string e;
-          std::unique_ptr<qnt::OutputFile> out =
-              qnt::OutputFile::create(library, e);
-          if (!out)
-            return fail(e), false;
-          return lowerAndEmit(instrumented, "so", *out, nullptr, progress,
-                              "calibration: ") == 0;
-        },
-        [&](const Twine &line) { progress.step(line); }, calibrationError);
-    if (!session)
-      return calibrationError.empty() ? 1 : fail(calibrationError);
-    candidateQuantizer.scaleFormat =
-        scaleType == "f16"    ? qnt::ScaleFormat::F16
-        : scaleType == "bf16" ? qnt::ScaleFormat::BF16
-                              : qnt::ScaleFormat::F32;
-    candidateQuantizer.gptq = gptq;
-    candidateQuantizer.gptqOptions.dampening = gptqDampening;
-    candidateQuantizer.gptqOptions.activationOrder = actOrder;
-    if (measureOutputs) {
-      measuredSensitivities = sensitivitiesOut;
-      if (measuredSensitivities.empty() &&
-          temporary("sensitivities", measuredSensitivities, removeSensitivities))
-        return 1;
-      if (std::string e = qnt::measureOutputSensitivities(
-              *session, candidateQuantizer, measuredSensitivities,
-              [&](const Twine &line) { progress.step(line); });
-          !e.empty())
-        return fail("calibration: " + e);
-    }
-  }
+  Calibration cal;
+  if (int rc = calibrateModel(*module, plan, progress, cal))
+    return rc;
 
-  // Quantize, fuse and choose the kernels: qnt-tensor-pipeline, with the
-  // options of the same names (quant-opt --qnt-set-target=cpu=C
-  // --qnt-tensor-pipeline="..." writes the same IR as --emit=mlir).
-  qnt::TensorPipelineOptions tensor;
-  tensor.requantize = requantize;
-  tensor.scaleType = scaleType;
-  tensor.kvCache = kvCache;
-  if (!budget.empty()) {
-    if (resolvedActivations == "i8" &&
-        StringRef(budget).starts_with("latency-us:"))
-      llvm::errs() << "quant-compile: warning: the cost model predicts the "
-                      "times of the f32-activation kernels; with "
-                      "--activations=i8 the GEMVs run 1.7-2.9x faster than it "
-                      "says (docs/PERFORMANCE.md), so --budget=" << budget
-                   << " is met with room to spare\n";
-    tensor.budget = budget;
-    tensor.report = report;
-    tensor.reportTable = !quiet;
-    tensor.pareto = pareto;
-    tensor.costTarget = costTarget;
-    tensor.costBatch = costBatch;
-    tensor.calibrationStats = statsFile;
-    tensor.sensitivities = measuredSensitivities;
-    tensor.kvContext = kvContext;
-    progress.step("choosing schemes under --budget=" + budget);
-    if (measureOutputs) {
-      // The choice is measured (and searched) before the weights change:
-      // qnt-assign-bitwidths alone first, the pipeline then without it.
-      PassManager assignPm(&context);
-      assignPm.addPass(qnt::createQntAssignBitwidthsPass(
-          qnt::assignBitwidthsOptions(tensor)));
-      if (failed(assignPm.run(*module)))
-        return 1;
-      if (std::string e = qnt::refineAssignment(
-              *module, *session, candidateQuantizer, budget,
-              scaleType == "f32" ? 32 : 16, searchSeconds, report,
-              [&](const Twine &line) { progress.step(line); }, quiet);
-          !e.empty())
-        return fail("calibration: " + e);
-      tensor.budget = "";
-    }
-  }
-  session = nullptr; // the calibration library is no longer needed
-  if (awq) {
-    qnt::QntScaleInputChannelsPassOptions options;
-    options.hessians = hessianFile;
-    options.bits = codeBits;
-    options.groupSize = group;
-    options.symmetric = !asymmetric;
-    options.scaleType = scaleType;
-    options.verbose = !quiet;
-    if (gptq) {
-      // GPTQ then rounds the scaled weights with the scaled inputs' H.
-      SmallString<128> file;
-      if (std::error_code ec = llvm::sys::fs::createTemporaryFile(
-              "quant-compile-scaled-hessians", "txt", file))
-        return fail("cannot create a temporary Hessian file: " + ec.message());
-      removeScaledHessians.emplace(file);
-      options.hessiansOut = std::string(file);
-      scaledHessianFile = std::string(file);
-    }
-    // Its own run: qnt-quantize-weights reads the scaled Hessians when the
-    // pipeline starts.
-    progress.step("scaling input channels (AWQ) for int" + bits);
-    PassManager awqPm(&context);
-    awqPm.addPass(qnt::createQntScaleInputChannelsPass(options));
-    if (failed(awqPm.run(*module)))
-      return 1;
-  }
-  tensor.bits = bits;
-  if (bits != "none") {
-    tensor.group = group;
-    tensor.asymmetric = asymmetric;
-    tensor.skip = std::vector<std::string>(skip.begin(), skip.end());
-    tensor.only = std::vector<std::string>(only.begin(), only.end());
-    tensor.quantizeEmbedding = quantizeEmbedding && !cuda;
-    tensor.embeddingBits = embeddingBits;
-    tensor.method = gptq ? "gptq" : "rtn";
-    tensor.hessians = gptq ? (awq ? scaledHessianFile : hessianFile)
-                           : std::string();
-    tensor.actOrder = actOrder;
-    tensor.gptqDampening = gptqDampening;
-    progress.step((!budget.empty()
-                       ? std::string("quantizing weights with the chosen schemes")
-                       : "quantizing weights: int" + bits + ", " +
-                             (group == 0 ? std::string("one scale per channel")
-                                         : "groups of " + std::to_string(group)) +
-                             (asymmetric ? ", asymmetric" : ", symmetric")) +
-                  (gptq ? ", GPTQ rounding" : "") +
-                  (awq ? ", AWQ scales" : ""));
-  }
-  if (kvCache != "f32")
-    progress.step("KV cache rows: " + kvCache);
-  // The CPU kernels are chosen for --cpu's #qnt.target (docs/COMPILING.md,
-  // "Kernel selection"); the GPU lowering chooses its own.
-  tensor.selectKernels = !cuda;
-  tensor.activations = resolvedActivations;
-  tensor.actBlock = actBlock;
-  tensor.parallel = threads;
-  if (!cuda) {
-    std::string error;
-    std::unique_ptr<llvm::TargetMachine> machine =
-        qnt::createHostTargetMachine(cpu, error);
-    if (!machine)
-      return fail(error);
-    (*module)->setAttr(qnt::kTargetAttrName,
-                       qnt::hostTarget(&context, *machine));
-  }
-  PassManager quantizePm(&context);
-  qnt::buildTensorPipeline(quantizePm, tensor);
-  if (failed(quantizePm.run(*module)))
-    return 1;
+  // Quantize, fuse and choose the kernels (qnt-tensor-pipeline).
+  if (int rc = quantizeModel(*module, plan, cal, progress))
+    return rc;
   if (bits != "none")
     releaseInputPages();
   if (kind == "mlir") {
