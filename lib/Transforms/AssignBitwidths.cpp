@@ -98,9 +98,9 @@ static std::string parseCandidates(ArrayRef<std::string> specs,
     SmallVector<StringRef> parts;
     StringRef(spec).split(parts, ':');
     if (parts.size() < 2 || parts.size() > 3 ||
-        parts[0].getAsInteger(10, c.bits) || !kCodeBitsRange.contains(c.bits) ||
+        parts[0].getAsInteger(10, c.bits) ||
         parts[1].getAsInteger(10, c.group) ||
-        !kGroupSizeRange.contains(c.group) ||
+        findInvalidSchemeParameter({c.bits, c.group}) ||
         (parts.size() == 3 && parts[2] != "asym"))
       return "candidate '" + spec +
              "' is not BITS:GROUP, BITS:GROUP:asym or f32 (BITS 1 to 8, "
@@ -149,10 +149,7 @@ std::string qnt::checkAssignBitwidthsOptions(StringRef budget, int64_t batch,
   if (std::string error = kCostBatchRange.check(owner, "batch", batch);
       !error.empty())
     return error;
-  if (!llvm::is_contained({"f32", "f16", "bf16"}, scaleType))
-    return prefix + "scale-type=" + scaleType.str() +
-           " must be f32, f16 or bf16";
-  return "";
+  return checkSchemeOptions(owner, {std::nullopt, std::nullopt, scaleType});
 }
 
 namespace {

@@ -696,19 +696,21 @@ int main(int argc, char **argv) {
     return fail("--chip and --gpu-format need --target=cuda");
   }
   unsigned codeBits = 0;
-  if (bits != "none" &&
-      (StringRef(bits).getAsInteger(10, codeBits) ||
-       !qnt::kCodeBitsRange.contains(codeBits)))
+  if (bits != "none" && (StringRef(bits).getAsInteger(10, codeBits) ||
+                         qnt::findInvalidSchemeParameter({codeBits})))
     return fail("--bits=" + bits + " must be 1 to 8, or none");
-  if (std::string e = qnt::kGroupSizeRange.check("", "--group", group);
+  qnt::SchemeOptionNames flags{"--bits", "--group", "--scale-type"};
+  if (std::string e = qnt::checkSchemeOptions("", {std::nullopt, group}, flags);
       !e.empty())
     return fail(e + " (0: one scale per channel)");
   if (std::string e = qnt::kCostBatchRange.check("", "--cost-batch", costBatch);
       !e.empty())
     return fail(e);
-  if (!llvm::is_contained({"f32", "f16", "bf16"}, scaleType))
-    return fail("--scale-type=" + scaleType + " must be f32, f16 or bf16");
-  if (!qnt::kCodeBitsRange.contains(embeddingBits))
+  if (std::string e = qnt::checkSchemeOptions(
+          "", {std::nullopt, std::nullopt, StringRef(scaleType)}, flags);
+      !e.empty())
+    return fail(e);
+  if (qnt::findInvalidSchemeParameter({embeddingBits}))
     return fail("--embedding-bits=" + std::to_string(embeddingBits) +
                 " must be 1 to 8");
   if (!llvm::is_contained({"f32", "f16", "i8"}, kvCache))
@@ -961,10 +963,7 @@ int main(int argc, char **argv) {
         [&](const Twine &line) { progress.step(line); }, calibrationError);
     if (!session)
       return calibrationError.empty() ? 1 : fail(calibrationError);
-    candidateQuantizer.scaleFormat =
-        scaleType == "f16"    ? qnt::ScaleFormat::F16
-        : scaleType == "bf16" ? qnt::ScaleFormat::BF16
-                              : qnt::ScaleFormat::F32;
+    candidateQuantizer.scaleFormat = *qnt::parseScaleFormat(scaleType);
     candidateQuantizer.gptq = gptq;
     candidateQuantizer.gptqOptions.dampening = gptqDampening;
     candidateQuantizer.gptqOptions.activationOrder = actOrder;
