@@ -1,15 +1,14 @@
 // qnt-assign-bitwidths: per-layer schemes from sensitivity, cost and budget.
 #include "mlir/IR/Builders.h"
+#include "qnt/CostModel/BitAllocation.h"
+#include "qnt/CostModel/CostModel.h"
+#include "qnt/CostModel/Sensitivity.h"
 #include "qnt/IR/QntOps.h"
-#include "qnt/Support/BitAllocation.h"
-#include "qnt/Support/CostModel.h"
 #include "qnt/Support/OutputFile.h"
 #include "qnt/Support/Quantizer.h"
-#include "qnt/Support/Sensitivity.h"
 #include "qnt/Transforms/LinearLayer.h"
 #include "qnt/Transforms/Passes.h"
 #include "qnt/Transforms/Transforms.h"
-#include "DefaultTarget.h" // kDefaultTarget: targets/host-x86_64.target
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -202,18 +201,9 @@ void AssignBitwidths::runOnOperation() {
   ScaleFormat scaleFormat = scaleFormatOf(scaleElem);
 
   TargetDescription machine;
-  std::string targetText = kDefaultTarget;
-  if (!target.empty()) {
-    auto file = llvm::MemoryBuffer::getFile(target);
-    if (!file)
-      return fail("cannot read target '" + target +
-                  "': " + file.getError().message());
-    targetText = (*file)->getBuffer().str();
-  }
-  if (std::string error = TargetDescription::parse(targetText, machine);
+  if (std::string error = TargetDescription::read(target, machine);
       !error.empty())
-    return fail("target '" + (target.empty() ? std::string("host-x86_64") : std::string(target)) +
-                "': " + error);
+    return fail(error);
 
   // Calibration statistics: E[x x^T] of named layers' inputs, as E[x_k^2]
   // per channel plus optional directions (docs/COST_MODEL.md).

@@ -3,8 +3,8 @@
 // measure how quantized weights change the model's output.
 #include "Calibrate.h"
 #include "mlir/Pass/PassManager.h"
+#include "qnt/CostModel/CostModel.h"
 #include "qnt/IR/QntAttrs.h"
-#include "qnt/Support/CostModel.h"
 #include "qnt/Support/OutputFile.h"
 #include "qnt/Transforms/LinearLayer.h"
 #include "qnt/Transforms/Passes.h"

@@ -1,8 +1,8 @@
 // Calibration statistics of linear layers' inputs (the text file that
 // qnt-assign-bitwidths reads) and the output error they predict for a
 // quantized weight. No MLIR; docs/COST_MODEL.md states the file format.
-#ifndef QNT_SUPPORT_SENSITIVITY_H
-#define QNT_SUPPORT_SENSITIVITY_H
+#ifndef QNT_COSTMODEL_SENSITIVITY_H
+#define QNT_COSTMODEL_SENSITIVITY_H
 
 #include "qnt/Support/Quantizer.h"
 
@@ -69,4 +69,4 @@ double expectedOutputError(const float *w, const QuantizedMatrix &q,
 
 } // namespace mlir::qnt
 
-#endif // QNT_SUPPORT_SENSITIVITY_H
+#endif // QNT_COSTMODEL_SENSITIVITY_H
