@@ -62,6 +62,9 @@ private:
                                 SmallVectorImpl<Operation *> &ops);
   /// The KV cache's bytes at kv-context positions (else the model's).
   LogicalResult sizeKvCache(KvCacheUse &cache);
+  /// Puts each layer's chosen scheme (or qnt.keep_float) on its op.
+  void annotate(ArrayRef<Operation *> ops, const BitwidthAssignment &assignment,
+                Type scaleType);
   LogicalResult writeReports(const BitwidthAssignment &assignment);
 };
 
@@ -178,6 +181,17 @@ LogicalResult AssignBitwidths::sizeKvCache(KvCacheUse &cache) {
   return success();
 }
 
+void AssignBitwidths::annotate(ArrayRef<Operation *> ops,
+                               const BitwidthAssignment &assignment,
+                               Type scaleType) {
+  for (auto [i, op] : llvm::enumerate(ops)) {
+    const CandidateScheme &c =
+        assignment.layers[i].schemes[assignment.best.choice[i]];
+    setLayerScheme(op, c.isFloat() ? 0 : c.bits, c.group, c.asymmetric,
+                   scaleType);
+  }
+}
+
 LogicalResult
 AssignBitwidths::writeReports(const BitwidthAssignment &assignment) {
   if (reportTable)
@@ -207,12 +221,7 @@ void AssignBitwidths::runOnOperation() {
     (void)fail(error);
     return signalPassFailure();
   }
-  for (auto [i, op] : llvm::enumerate(ops)) {
-    const CandidateScheme &c =
-        assignment.layers[i].schemes[assignment.best.choice[i]];
-    setLayerScheme(op, c.isFloat() ? 0 : c.bits, c.group, c.asymmetric,
-                   in.scaleType);
-  }
+  annotate(ops, assignment, in.scaleType);
   if (failed(writeReports(assignment)))
     signalPassFailure();
 }
