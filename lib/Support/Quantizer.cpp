@@ -20,7 +20,6 @@
 //===----------------------------------------------------------------------===//
 
 #include "qnt/Support/Quantizer.h"
-#include "qnt/Support/OptionRange.h"
 
 #include <algorithm>
 #include <cfloat>
@@ -507,7 +506,7 @@ std::string mlir::qnt::validateQuantOptions(int64_t rows, int64_t cols,
   if (rows > std::numeric_limits<int64_t>::max() / cols)
     return "matrix shape " + std::to_string(rows) + "x" +
            std::to_string(cols) + " is too large";
-  if (!kCodeBitsRange.contains(options.bits))
+  if (findInvalidSchemeParameter({options.bits}))
     return "bits must be in 1..8, got " + std::to_string(options.bits);
   if (options.perTensor)
     return "";

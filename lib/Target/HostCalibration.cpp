@@ -8,8 +8,8 @@
 
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
+#include "qnt/CostModel/CostModel.h"
 #include "qnt/Pipelines/Pipelines.h"
-#include "qnt/Support/CostModel.h"
 #include "qnt/Support/OutputFile.h"
 #include "qnt/Target/HostCodegen.h"
 #include "llvm/ADT/SmallString.h"

@@ -220,12 +220,17 @@ std::string mlir::qnt::readWeightRows(const ConstantLinearLayer &c,
 }
 
 Type mlir::qnt::parseScaleType(MLIRContext *context, StringRef name) {
-  if (name == "f32")
+  std::optional<ScaleFormat> format = parseScaleFormat(name);
+  if (!format)
+    return {};
+  switch (*format) {
+  case ScaleFormat::F32:
     return Float32Type::get(context);
-  if (name == "f16")
+  case ScaleFormat::F16:
     return Float16Type::get(context);
-  if (name == "bf16")
+  case ScaleFormat::BF16:
     return BFloat16Type::get(context);
+  }
   return {};
 }
 

@@ -266,18 +266,20 @@ LogicalResult QuantizeWeights::initialize(MLIRContext *context) {
   for (auto [name, value] : {std::pair<StringRef, int64_t>("bits", bits),
                               {"embedding-bits", embeddingBits}})
     if (std::string e =
-            kCodeBitsRange.check("qnt-quantize-weights", name, value);
+            checkSchemeOptions("qnt-quantize-weights", {value}, {name});
         !e.empty())
       return emitError(UnknownLoc::get(context)) << e;
-  if (std::string e = kGroupSizeRange.check("qnt-quantize-weights",
-                                            "group-size", groupSize);
+  if (std::string e =
+          checkSchemeOptions("qnt-quantize-weights", {std::nullopt, groupSize});
       !e.empty())
     return emitError(UnknownLoc::get(context)) << e;
   if (minElements < 0)
     return error() << "min-elements=" << static_cast<int64_t>(minElements)
                    << " must be 0 or more";
-  if (!parseScaleType(context, scaleType))
-    return error() << "scale-type=" << scaleType << " must be f32, f16 or bf16";
+  if (std::string e = checkSchemeOptions(
+          "qnt-quantize-weights", {std::nullopt, std::nullopt, scaleType});
+      !e.empty())
+    return emitError(UnknownLoc::get(context)) << e;
   if (method != "rtn" && method != "gptq")
     return error() << "method=" << method << " must be rtn or gptq";
   if ((method == "gptq") != !hessians.empty())

@@ -84,16 +84,10 @@ LogicalResult ScaleInputChannels::initialize(MLIRContext *context) {
     return emitError(UnknownLoc::get(context))
            << "qnt-scale-input-channels option ";
   };
-  if (std::string e =
-          kCodeBitsRange.check("qnt-scale-input-channels", "bits", bits);
+  if (std::string e = checkSchemeOptions("qnt-scale-input-channels",
+                                         {bits, groupSize, scaleType});
       !e.empty())
     return emitError(UnknownLoc::get(context)) << e;
-  if (std::string e = kGroupSizeRange.check("qnt-scale-input-channels",
-                                            "group-size", groupSize);
-      !e.empty())
-    return emitError(UnknownLoc::get(context)) << e;
-  if (!parseScaleType(context, scaleType))
-    return error() << "scale-type=" << scaleType << " must be f32, f16 or bf16";
   if (grid < 1 || grid > 1000)
     return error() << "grid=" << static_cast<int64_t>(grid)
                    << " is out of range [1, 1000]";

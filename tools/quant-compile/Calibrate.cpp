@@ -3,8 +3,8 @@
 // measure how quantized weights change the model's output.
 #include "Calibrate.h"
 #include "mlir/Pass/PassManager.h"
+#include "qnt/CostModel/CostModel.h"
 #include "qnt/IR/QntAttrs.h"
-#include "qnt/Support/CostModel.h"
 #include "qnt/Support/OutputFile.h"
 #include "qnt/Transforms/LinearLayer.h"
 #include "qnt/Transforms/Passes.h"
@@ -325,11 +325,6 @@ std::string CalibrationSession::measureKL(double &kl, size_t worker) {
   return error;
 }
 
-std::string CandidateScheme::spec() const {
-  return std::to_string(bits) + ":" + std::to_string(group) +
-         (asymmetric ? ":asym" : "");
-}
-
 std::string CandidateQuantizer::dequantize(const CalibrationLayer &layer,
                                            const CandidateScheme &scheme,
                                            std::vector<float> &out) const {
@@ -359,9 +354,8 @@ std::string CandidateQuantizer::dequantize(const CalibrationLayer &layer,
 /// The candidates of qnt-assign-bitwidths' default list (f32 aside).
 static std::vector<CandidateScheme> defaultCandidates() {
   std::vector<CandidateScheme> all;
-  for (unsigned bits : {2u, 3u, 4u, 5u, 6u, 8u})
-    for (int64_t group : {32, 64, 128, 0})
-      all.push_back({bits, group, false});
+  (void)parseCandidateSchemes({}, all);
+  llvm::erase_if(all, [](const CandidateScheme &c) { return c.isFloat(); });
   return all;
 }
 
@@ -489,16 +483,10 @@ namespace {
 /// One option of a layer in the search: a scheme, or f32 (bits 32).
 struct SearchOption {
   CandidateScheme scheme;
-  bool isFloat = false;
   double bits = 0;        // total bits of the weight
   double sensitivity = 0; // output-aware, alone
-  std::string str() const {
-    if (isFloat)
-      return "f32";
-    return (scheme.asymmetric ? "ui" : "si") + std::to_string(scheme.bits) +
-           (scheme.group ? " g" + std::to_string(scheme.group)
-                         : std::string(" per-channel"));
-  }
+  bool isFloat() const { return scheme.isFloat(); }
+  std::string str() const { return scheme.str(); }
 };
 } // namespace
 
@@ -519,8 +507,7 @@ std::string mlir::qnt::refineAssignment(
     CalibrationLayer &layer = session.layers[i];
     Operation *op = found[i].layer.op;
     totalWeights += double(layer.n) * layer.k;
-    SearchOption f32;
-    f32.isFloat = true;
+    SearchOption f32; // the default scheme: f32
     f32.bits = 32.0 * layer.n * layer.k;
     options[i].push_back(f32);
     for (auto &[spec, kl] : layer.sensitivity) {
@@ -562,7 +549,7 @@ std::string mlir::qnt::refineAssignment(
   std::map<std::pair<size_t, size_t>, std::vector<float>> cache;
   // Made by the calling thread; the workers only read the cache.
   auto prepare = [&](size_t i, size_t o) -> std::string {
-    if (options[i][o].isFloat || cache.count({i, o}))
+    if (options[i][o].isFloat() || cache.count({i, o}))
       return "";
     std::vector<float> dq;
     if (std::string e = quantizer.dequantize(session.layers[i],
@@ -573,7 +560,7 @@ std::string mlir::qnt::refineAssignment(
     return "";
   };
   auto apply = [&](size_t i, size_t o, size_t worker) {
-    if (options[i][o].isFloat)
+    if (options[i][o].isFloat())
       session.restoreWeight(i, worker);
     else
       session.setWeight(i, cache.at({i, o}).data(), worker);
@@ -737,7 +724,7 @@ std::string mlir::qnt::refineAssignment(
     Operation *op = found[i].layer.op;
     const SearchOption &o = options[i][choice[i]];
     searchedPredicted += o.sensitivity;
-    if (o.isFloat)
+    if (o.isFloat())
       setLayerScheme(op, 0, 0, false, scaleElem);
     else
       setLayerScheme(op, o.scheme.bits, o.scheme.group, o.scheme.asymmetric,

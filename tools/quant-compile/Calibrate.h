@@ -7,6 +7,7 @@
 #define QNT_TOOLS_QUANT_COMPILE_CALIBRATE_H
 
 #include "mlir/IR/BuiltinOps.h"
+#include "qnt/CostModel/Assignment.h"
 #include "qnt/Runner/Calibration.h"
 #include "qnt/Runner/ModelLibrary.h"
 #include "qnt/Support/Gptq.h"
@@ -99,14 +100,6 @@ private:
   std::vector<TokenSample> samples;
   std::vector<double> referenceLogProbs; // [positions, vocabulary]
   int64_t positions = 0;
-};
-
-/// A candidate scheme of the cost model: "BITS:GROUP", "BITS:GROUP:asym".
-struct CandidateScheme {
-  unsigned bits = 4;
-  int64_t group = 0;
-  bool asymmetric = false;
-  std::string spec() const;
 };
 
 /// How output-aware measurements quantize a candidate.

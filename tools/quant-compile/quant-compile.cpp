@@ -539,19 +539,21 @@ static int checkOptions(Plan &plan, qnt::GpuPipelineOptions &gpu) {
   } else if (chip.getNumOccurrences() || gpuFormat.getNumOccurrences()) {
     return fail("--chip and --gpu-format need --target=cuda");
   }
-  if (bits != "none" &&
-      (StringRef(bits).getAsInteger(10, plan.codeBits) ||
-       !qnt::kCodeBitsRange.contains(plan.codeBits)))
+  if (bits != "none" && (StringRef(bits).getAsInteger(10, plan.codeBits) ||
+                         qnt::findInvalidSchemeParameter({plan.codeBits})))
     return fail("--bits=" + bits + " must be 1 to 8, or none");
-  if (std::string e = qnt::kGroupSizeRange.check("", "--group", group);
+  qnt::SchemeOptionNames flags{"--bits", "--group", "--scale-type"};
+  if (std::string e = qnt::checkSchemeOptions("", {std::nullopt, group}, flags);
       !e.empty())
     return fail(e + " (0: one scale per channel)");
   if (std::string e = qnt::kCostBatchRange.check("", "--cost-batch", costBatch);
       !e.empty())
     return fail(e);
-  if (!llvm::is_contained({"f32", "f16", "bf16"}, scaleType))
-    return fail("--scale-type=" + scaleType + " must be f32, f16 or bf16");
-  if (!qnt::kCodeBitsRange.contains(embeddingBits))
+  if (std::string e = qnt::checkSchemeOptions(
+          "", {std::nullopt, std::nullopt, StringRef(scaleType)}, flags);
+      !e.empty())
+    return fail(e);
+  if (qnt::findInvalidSchemeParameter({embeddingBits}))
     return fail("--embedding-bits=" + std::to_string(embeddingBits) +
                 " must be 1 to 8");
   if (!llvm::is_contained({"f32", "f16", "i8"}, kvCache))
@@ -721,10 +723,7 @@ static int calibrateModel(ModuleOp module, const Plan &plan,
         [&](const Twine &line) { progress.step(line); }, calibrationError);
     if (!session)
       return calibrationError.empty() ? 1 : fail(calibrationError);
-    candidateQuantizer.scaleFormat =
-        scaleType == "f16"    ? qnt::ScaleFormat::F16
-        : scaleType == "bf16" ? qnt::ScaleFormat::BF16
-                              : qnt::ScaleFormat::F32;
+    candidateQuantizer.scaleFormat = *qnt::parseScaleFormat(scaleType);
     candidateQuantizer.gptq = plan.gptq;
     candidateQuantizer.gptqOptions.dampening = gptqDampening;
     candidateQuantizer.gptqOptions.activationOrder = actOrder;

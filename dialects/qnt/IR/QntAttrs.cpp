@@ -1,6 +1,6 @@
 // Parsing, printing and verification of #qnt.scheme.
 #include "qnt/IR/QntAttrs.h"
-#include "qnt/Support/OptionRange.h"
+#include "qnt/Support/SchemeParameters.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/DialectImplementation.h"
@@ -167,7 +167,7 @@ SchemeAttr::verify(function_ref<InFlightDiagnostic()> emitError, Format format,
                    unsigned bits, Mode mode, Granularity granularity,
                    int64_t axis, int64_t groupSize, Type scaleType) {
   bool isInteger = format == Format::si || format == Format::ui;
-  if (isInteger && !kCodeBitsRange.contains(bits))
+  if (isInteger && findInvalidSchemeParameter({bits}))
     return emitError() << "bits = " << bits
                        << " is outside the supported range 1..8";
   if (!isInteger && bits != formatBits(format))

@@ -26,10 +26,6 @@ struct OptionRange {
                     int64_t value) const;
 };
 
-/// Widths of integer codes: 1 to 8 bits, everywhere a width is given (the
-/// `#qnt.scheme` verifier, the quantizer, the passes' and tools' options).
-inline constexpr OptionRange kCodeBitsRange{1, 8};
-
 } // namespace mlir::qnt
 
 #endif // QNT_SUPPORT_OPTIONRANGE_H

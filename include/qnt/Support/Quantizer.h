@@ -21,15 +21,12 @@
 #ifndef QNT_SUPPORT_QUANTIZER_H
 #define QNT_SUPPORT_QUANTIZER_H
 
+#include "qnt/Support/SchemeParameters.h"
 #include <cstdint>
 #include <string>
 #include <vector>
 
 namespace mlir::qnt {
-
-/// The number format scales are stored in. Every scale the quantizer returns
-/// is exactly representable in this format.
-enum class ScaleFormat { F32, F16, BF16 };
 
 /// Number of clipping ratios the scale search tries. Ratio i is
 /// 1 - 0.5 * i / (kNumClipRatios - 1), i.e. 1.0 down to 0.5; i = 0 is the

@@ -8,7 +8,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
 #include "qnt/IR/QntDialect.h"
-#include "qnt/Support/OptionRange.h"
+#include "qnt/Support/SchemeParameters.h"
 
 namespace mlir::qnt {
 #define GEN_PASS_DECL
@@ -18,10 +18,9 @@ namespace mlir::qnt {
 #include "qnt/Transforms/Passes.h.inc"
 
 /// Ranges of integer pass options (docs/COMPILING.md, "Option ranges"):
-/// group sizes of qnt-quantize-weights and of qnt-assign-bitwidths'
-/// candidates (0: per channel), rows M of qnt-assign-bitwidths' predicted
-/// latency, lanes of qnt-vectorize-linalg's tiles, threads of a GPU block.
-inline constexpr OptionRange kGroupSizeRange{0, 1 << 20};
+/// rows M of qnt-assign-bitwidths' predicted latency, lanes of
+/// qnt-vectorize-linalg's tiles, threads of a GPU block. Code widths and
+/// group sizes are in qnt/Support/SchemeParameters.h.
 inline constexpr OptionRange kCostBatchRange{1, 65536};
 inline constexpr OptionRange kVectorWidthRange{1, 64};
 inline constexpr OptionRange kGpuBlockSizeRange{1, 1024};

@@ -1,5 +1,7 @@
 // Bytes and roofline-style time of a quantized linear layer.
-#include "qnt/Support/CostModel.h"
+#include "qnt/CostModel/CostModel.h"
+#include "DefaultTarget.h" // kDefaultTarget: targets/host-x86_64.target
+#include "llvm/Support/MemoryBuffer.h"
 
 #include <algorithm>
 #include <cmath>
@@ -107,6 +109,23 @@ std::string TargetDescription::parse(const std::string &text,
               rows != out.rowsPerTile || cols != out.colsPerTile))
     return "the CPU kernel model needs rows_per_tile and cols_per_tile "
            "(positive integers), tile_ps_per_code and row_ps_per_code";
+  return "";
+}
+
+std::string TargetDescription::read(llvm::StringRef path,
+                                    TargetDescription &out) {
+  std::string text = kDefaultTarget;
+  if (!path.empty()) {
+    auto file = llvm::MemoryBuffer::getFile(path);
+    if (!file)
+      return "cannot read target '" + path.str() +
+             "': " + file.getError().message();
+    text = (*file)->getBuffer().str();
+  }
+  if (std::string error = parse(text, out); !error.empty())
+    return "target '" +
+           (path.empty() ? std::string("host-x86_64") : path.str()) +
+           "': " + error;
   return "";
 }
 

@@ -1,8 +1,9 @@
 // What a quantization scheme costs a layer: bytes, and predicted time on a
 // target from a roofline-style model. No MLIR.
-#ifndef QNT_SUPPORT_COSTMODEL_H
-#define QNT_SUPPORT_COSTMODEL_H
+#ifndef QNT_COSTMODEL_COSTMODEL_H
+#define QNT_COSTMODEL_COSTMODEL_H
 
+#include "llvm/ADT/StringRef.h"
 #include <array>
 #include <cstdint>
 #include <string>
@@ -53,6 +54,11 @@ struct TargetDescription {
 
   /// Parses a description; returns "" or what is wrong, with the line.
   static std::string parse(const std::string &text, TargetDescription &out);
+  /// Reads and parses the file `path`, or targets/host-x86_64.target
+  /// (compiled in) when `path` is empty. Returns "" or "cannot read target
+  /// 'PATH': REASON" or "target 'PATH': PROBLEM" ('host-x86_64' for the
+  /// default).
+  static std::string read(llvm::StringRef path, TargetDescription &out);
   /// Predicted seconds of y[m, n] = x[m, k] * W^T under `scheme` on one
   /// thread, weights read from memory (not from cache). Roofline:
   /// max(weight bytes / bandwidth, 2 m n k / peak) + dequantization of every
@@ -65,4 +71,4 @@ struct TargetDescription {
 
 } // namespace mlir::qnt
 
-#endif // QNT_SUPPORT_COSTMODEL_H
+#endif // QNT_COSTMODEL_COSTMODEL_H

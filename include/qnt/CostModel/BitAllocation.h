@@ -1,7 +1,7 @@
 // Exact choice of one scheme per layer under a budget (multiple-choice
 // knapsack), by dynamic programming over a discretised budget. No MLIR.
-#ifndef QNT_SUPPORT_BITALLOCATION_H
-#define QNT_SUPPORT_BITALLOCATION_H
+#ifndef QNT_COSTMODEL_BITALLOCATION_H
+#define QNT_COSTMODEL_BITALLOCATION_H
 
 #include <cstdint>
 #include <string>
@@ -48,4 +48,4 @@ paretoFrontier(const std::vector<std::vector<AllocationChoice>> &layers,
 
 } // namespace mlir::qnt
 
-#endif // QNT_SUPPORT_BITALLOCATION_H
+#endif // QNT_COSTMODEL_BITALLOCATION_H

@@ -6,7 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "qnt/Support/Sensitivity.h"
+#include "qnt/CostModel/Sensitivity.h"
 
 #include "gtest/gtest.h"
 

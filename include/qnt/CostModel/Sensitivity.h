@@ -1,10 +1,13 @@
 // Calibration statistics of linear layers' inputs (the text file that
-// qnt-assign-bitwidths reads) and the output error they predict for a
-// quantized weight. No MLIR; docs/COST_MODEL.md states the file format.
-#ifndef QNT_SUPPORT_SENSITIVITY_H
-#define QNT_SUPPORT_SENSITIVITY_H
+// qnt-assign-bitwidths reads), the output error they predict for a quantized
+// weight, and measured sensitivities (the other file it reads). No MLIR;
+// docs/COST_MODEL.md states the file formats.
+#ifndef QNT_COSTMODEL_SENSITIVITY_H
+#define QNT_COSTMODEL_SENSITIVITY_H
 
 #include "qnt/Support/Quantizer.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringRef.h"
 
 #include <cstdint>
 #include <map>
@@ -56,6 +59,23 @@ std::string parseCalibrationStatistics(const std::string &text,
                                        const std::string &path,
                                        std::map<std::string, InputMoment> &out);
 
+/// Reads and parses the calibration statistics file `path`. Returns "" or
+/// "cannot read calibration statistics 'PATH': REASON" or "calibration
+/// statistics PATH:LINE: ..." (parseCalibrationStatistics).
+std::string readCalibrationStatistics(const std::string &path,
+                                      std::map<std::string, InputMoment> &out);
+
+/// Sensitivities measured outside the cost model (quant-compile --calibrate):
+/// layer name -> candidate spec ("BITS:GROUP[:asym]") -> value.
+using MeasuredSensitivities = llvm::StringMap<llvm::StringMap<double>>;
+
+/// Reads a sensitivities file: lines "NAME SPEC VALUE" separated by spaces,
+/// VALUE >= 0; blank lines and lines starting with '#' are skipped. Returns
+/// "" or "cannot read sensitivities 'PATH': REASON" or "sensitivities
+/// PATH:LINE: what".
+std::string readMeasuredSensitivities(llvm::StringRef path,
+                                      MeasuredSensitivities &out);
+
 /// trace(dW H dW^T) with dW = W - W^ (W^ as dequantizeMatrix computes it)
 /// and H = `moment` in its diagonal-plus-low-rank form: the sum over output
 /// rows n of E[(dW x)_n^2], i.e. the expected squared error of the layer's
@@ -69,4 +89,4 @@ double expectedOutputError(const float *w, const QuantizedMatrix &q,
 
 } // namespace mlir::qnt
 
-#endif // QNT_SUPPORT_SENSITIVITY_H
+#endif // QNT_COSTMODEL_SENSITIVITY_H

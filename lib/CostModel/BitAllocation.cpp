@@ -1,5 +1,5 @@
 // Exact multiple-choice knapsack by dynamic programming over the budget.
-#include "qnt/Support/BitAllocation.h"
+#include "qnt/CostModel/BitAllocation.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,5 +1,5 @@
 // Tests of the bit-allocation solver against brute force.
-#include "qnt/Support/BitAllocation.h"
+#include "qnt/CostModel/BitAllocation.h"
 
 #include <gtest/gtest.h>
 

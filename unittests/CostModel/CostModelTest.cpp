@@ -1,5 +1,5 @@
 // Tests of the cost model: scheme sizes, target files, predicted times.
-#include "qnt/Support/CostModel.h"
+#include "qnt/CostModel/CostModel.h"
 
 #include <gtest/gtest.h>
 #include <algorithm>

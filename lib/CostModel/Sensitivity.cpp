@@ -8,12 +8,13 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "qnt/Support/Sensitivity.h"
+#include "qnt/CostModel/Sensitivity.h"
 
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringRef.h"
+#include "llvm/Support/MemoryBuffer.h"
 
 #include <algorithm>
 #include <cmath>
@@ -177,6 +178,42 @@ mlir::qnt::parseCalibrationStatistics(const std::string &text,
                formatNumber(low) + ")";
       m.residual[c] = static_cast<float>(std::max(rest, 0.0));
     }
+  }
+  return "";
+}
+
+std::string
+mlir::qnt::readCalibrationStatistics(const std::string &path,
+                                     std::map<std::string, InputMoment> &out) {
+  auto file = llvm::MemoryBuffer::getFile(path);
+  if (!file)
+    return "cannot read calibration statistics '" + path +
+           "': " + file.getError().message();
+  if (std::string error =
+          parseCalibrationStatistics((*file)->getBuffer().str(), path, out);
+      !error.empty())
+    return "calibration statistics " + error;
+  return "";
+}
+
+std::string mlir::qnt::readMeasuredSensitivities(llvm::StringRef path,
+                                                 MeasuredSensitivities &out) {
+  auto file = llvm::MemoryBuffer::getFile(path);
+  if (!file)
+    return "cannot read sensitivities '" + path.str() +
+           "': " + file.getError().message();
+  llvm::SmallVector<llvm::StringRef> lines;
+  (*file)->getBuffer().split(lines, '\n');
+  for (auto [i, line] : llvm::enumerate(lines)) {
+    llvm::SmallVector<llvm::StringRef> words;
+    line.split(words, ' ', -1, /*KeepEmpty=*/false);
+    if (words.empty() || words[0].starts_with("#"))
+      continue;
+    double v;
+    if (words.size() != 3 || words[2].getAsDouble(v) || !(v >= 0))
+      return "sensitivities " + path.str() + ":" + std::to_string(i + 1) +
+             ": expected 'NAME BITS:GROUP[:asym] VALUE' with VALUE >= 0";
+    out[words[0]][words[1]] = v;
   }
   return "";
 }
