@@ -1,6 +1,6 @@
 // quant-compile: compiles a model in MLIR ahead of time into a quantized
 // native shared library (or object, assembly, LLVM IR, MLIR).
-#include "Calibrate.h"
+#include "qnt/Calibration/Calibrate.h"
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"

@@ -3,8 +3,8 @@
 // of every linear layer's input, the Hessians GPTQ needs, and output-aware
 // sensitivities measured by swapping quantized weights into the compiled
 // float model.
-#ifndef QNT_TOOLS_QUANT_COMPILE_CALIBRATE_H
-#define QNT_TOOLS_QUANT_COMPILE_CALIBRATE_H
+#ifndef QNT_CALIBRATION_CALIBRATE_H
+#define QNT_CALIBRATION_CALIBRATE_H
 
 #include "mlir/IR/BuiltinOps.h"
 #include "qnt/CostModel/Assignment.h"
@@ -139,4 +139,4 @@ std::string refineAssignment(ModuleOp module, CalibrationSession &session,
 
 } // namespace mlir::qnt
 
-#endif // QNT_TOOLS_QUANT_COMPILE_CALIBRATE_H
+#endif // QNT_CALIBRATION_CALIBRATE_H

@@ -1,7 +1,7 @@
 // quant-compile --calibrate: instrument, compile, run (over a token file or
 // sequences sampled from the model), write statistics and Hessians, and
 // measure how quantized weights change the model's output.
-#include "Calibrate.h"
+#include "qnt/Calibration/Calibrate.h"
 #include "mlir/Pass/PassManager.h"
 #include "qnt/CostModel/CostModel.h"
 #include "qnt/IR/QntAttrs.h"
@@ -488,21 +488,64 @@ struct SearchOption {
   bool isFloat() const { return scheme.isFloat(); }
   std::string str() const { return scheme.str(); }
 };
+
+/// refineAssignment in steps: the options each layer was measured with and
+/// the cost model's choice (collect), its measured KL (measureStart), the
+/// local search over swaps (search), and the result in the IR (annotate),
+/// the report and the table.
+class AssignmentSearch {
+public:
+  AssignmentSearch(CalibrationSession &session,
+                   const CandidateQuantizer &quantizer,
+                   function_ref<void(const Twine &)> progress)
+      : session(session), quantizer(quantizer), progress(progress),
+        workers(session.workerCount()) {}
+
+  std::string collect(ArrayRef<ConstantLinearLayer> found, unsigned scaleBits);
+  std::string measureStart();
+  std::string search(StringRef budget, double searchSeconds);
+  void annotate(ArrayRef<ConstantLinearLayer> found, MLIRContext *ctx);
+  std::string writeReport(StringRef path, double searchSeconds);
+  void printTable() const;
+
+private:
+  /// Every move (i up to a, j down to b) once per state.
+  struct Move {
+    size_t i, a, j, b;
+  };
+  /// The dequantized weight of option o of layer i, made once (by the
+  /// calling thread; the workers only read the cache).
+  std::string prepare(size_t i, size_t o);
+  /// Puts option o of layer i into worker's model.
+  void apply(size_t i, size_t o, size_t worker);
+  /// The moves from the current choice within `limit` bits, best predicted
+  /// gain first.
+  std::vector<Move> candidateMoves(double limit, std::mt19937_64 &rng) const;
+  /// Measures moves[m0, m0 + workers) in parallel and keeps the first (in
+  /// move order) that lowers the KL; sets `improved`.
+  std::string tryBatch(const std::vector<Move> &moves, size_t m0,
+                       bool &improved);
+
+  CalibrationSession &session;
+  const CandidateQuantizer &quantizer;
+  function_ref<void(const Twine &)> progress;
+  size_t workers;
+  std::vector<std::vector<SearchOption>> options;
+  std::vector<size_t> choice, additive;
+  std::map<std::pair<size_t, size_t>, std::vector<float>> cache;
+  Type scaleElem;
+  double totalWeights = 0, predicted = 0, measured = 0, best = 0, bits = 0;
+  double searchedPredicted = 0;
+  int64_t evaluations = 0, accepted = 0;
+};
 } // namespace
 
-std::string mlir::qnt::refineAssignment(
-    ModuleOp module, CalibrationSession &session,
-    const CandidateQuantizer &quantizer, StringRef budget, unsigned scaleBits,
-    double searchSeconds, StringRef reportPath,
-    function_ref<void(const Twine &)> progress, bool quiet) {
-  SmallVector<ConstantLinearLayer> found = findConstantLinearLayers(module);
-  if (found.size() != session.layers.size())
-    return "the model's layers changed since calibration";
+std::string AssignmentSearch::collect(ArrayRef<ConstantLinearLayer> found,
+                                      unsigned scaleBits) {
   size_t count = found.size();
-  std::vector<std::vector<SearchOption>> options(count);
-  std::vector<size_t> choice(count), additive(count);
-  Type scaleElem;
-  double totalWeights = 0, predicted = 0;
+  options.assign(count, {});
+  choice.assign(count, 0);
+  additive.assign(count, 0);
   for (size_t i = 0; i < count; ++i) {
     CalibrationLayer &layer = session.layers[i];
     Operation *op = found[i].layer.op;
@@ -524,7 +567,7 @@ std::string mlir::qnt::refineAssignment(
       options[i].push_back(o);
     }
     size_t chosen = 0;
-    if (auto scheme = op->getAttrOfType<SchemeAttr>("qnt.scheme")) {
+    if (auto scheme = op->getAttrOfType<SchemeAttr>(kSchemeAttrName)) {
       scaleElem = scheme.getScaleType();
       CandidateScheme c{scheme.getBits(),
                         scheme.getGranularity() == Granularity::per_group
@@ -538,45 +581,45 @@ std::string mlir::qnt::refineAssignment(
       if (chosen == options[i].size())
         return "layer '" + layer.name + "' got scheme " + c.spec() +
                ", which was not measured";
-    } else if (!op->hasAttr("qnt.keep_float")) {
+    } else if (!op->hasAttr(kKeepFloatAttrName)) {
       return "layer '" + layer.name + "' has no scheme from the cost model";
     }
     choice[i] = additive[i] = chosen;
     predicted += options[i][chosen].sensitivity;
   }
+  return "";
+}
 
-  // Dequantized candidates, made once.
-  std::map<std::pair<size_t, size_t>, std::vector<float>> cache;
-  // Made by the calling thread; the workers only read the cache.
-  auto prepare = [&](size_t i, size_t o) -> std::string {
-    if (options[i][o].isFloat() || cache.count({i, o}))
-      return "";
-    std::vector<float> dq;
-    if (std::string e = quantizer.dequantize(session.layers[i],
-                                             options[i][o].scheme, dq);
-        !e.empty())
-      return e;
-    cache.emplace(std::make_pair(i, o), std::move(dq));
+std::string AssignmentSearch::prepare(size_t i, size_t o) {
+  if (options[i][o].isFloat() || cache.count({i, o}))
     return "";
-  };
-  auto apply = [&](size_t i, size_t o, size_t worker) {
-    if (options[i][o].isFloat())
-      session.restoreWeight(i, worker);
-    else
-      session.setWeight(i, cache.at({i, o}).data(), worker);
-  };
-  size_t workers = session.workerCount();
-  for (size_t i = 0; i < count; ++i) {
+  std::vector<float> dq;
+  if (std::string e =
+          quantizer.dequantize(session.layers[i], options[i][o].scheme, dq);
+      !e.empty())
+    return e;
+  cache.emplace(std::make_pair(i, o), std::move(dq));
+  return "";
+}
+
+void AssignmentSearch::apply(size_t i, size_t o, size_t worker) {
+  if (options[i][o].isFloat())
+    session.restoreWeight(i, worker);
+  else
+    session.setWeight(i, cache.at({i, o}).data(), worker);
+}
+
+std::string AssignmentSearch::measureStart() {
+  for (size_t i = 0; i < options.size(); ++i) {
     if (std::string e = prepare(i, choice[i]); !e.empty())
       return e;
     for (size_t w = 0; w < workers; ++w)
       apply(i, choice[i], w);
   }
-  double measured;
   if (std::string e = session.measureKL(measured); !e.empty())
     return e;
-  double bits = 0;
-  for (size_t i = 0; i < count; ++i)
+  best = measured;
+  for (size_t i = 0; i < options.size(); ++i)
     bits += options[i][choice[i]].bits;
   progress(llvm::formatv("calibration: the cost model's assignment ({0:f3} "
                          "bits per weight): KL predicted {1:f4} (sum of the "
@@ -584,15 +627,114 @@ std::string mlir::qnt::refineAssignment(
                          bits / totalWeights, predicted, measured,
                          session.tokens())
                .str());
+  return "";
+}
 
+std::vector<AssignmentSearch::Move>
+AssignmentSearch::candidateMoves(double limit, std::mt19937_64 &rng) const {
+  size_t count = options.size();
+  std::vector<Move> moves;
+  for (size_t i = 0; i < count; ++i) {
+    const SearchOption &cur = options[i][choice[i]];
+    // Up: the cheapest option of lower sensitivity.
+    size_t up = SIZE_MAX;
+    for (size_t a = 0; a < options[i].size(); ++a)
+      if (options[i][a].sensitivity < cur.sensitivity &&
+          options[i][a].bits > cur.bits &&
+          (up == SIZE_MAX || options[i][a].bits < options[i][up].bits))
+        up = a;
+    if (up == SIZE_MAX)
+      continue;
+    for (size_t j = 0; j < count; ++j) {
+      if (j == i)
+        continue;
+      const SearchOption &curj = options[j][choice[j]];
+      // Down: the most accurate cheaper option that pays for i's rise.
+      size_t down = SIZE_MAX;
+      double need = bits + options[i][up].bits - cur.bits - limit;
+      for (size_t b = 0; b < options[j].size(); ++b)
+        if (options[j][b].bits < curj.bits &&
+            curj.bits - options[j][b].bits >= need &&
+            (down == SIZE_MAX ||
+             options[j][b].sensitivity < options[j][down].sensitivity))
+          down = b;
+      if (down != SIZE_MAX)
+        moves.push_back({i, up, j, down});
+    }
+  }
+  std::shuffle(moves.begin(), moves.end(), rng);
+  // Predicted gain first: the additive model as a guide.
+  auto gain = [&](const Move &m) {
+    return options[m.i][choice[m.i]].sensitivity -
+           options[m.i][m.a].sensitivity +
+           options[m.j][choice[m.j]].sensitivity -
+           options[m.j][m.b].sensitivity;
+  };
+  std::stable_sort(moves.begin(), moves.end(),
+                   [&](const Move &x, const Move &y) {
+                     return gain(x) > gain(y);
+                   });
+  return moves;
+}
+
+std::string AssignmentSearch::tryBatch(const std::vector<Move> &moves,
+                                       size_t m0, bool &improved) {
+  size_t batch = std::min(workers, moves.size() - m0);
+  for (size_t w = 0; w < batch; ++w) {
+    const Move &m = moves[m0 + w];
+    if (std::string e = prepare(m.i, m.a); !e.empty())
+      return e;
+    if (std::string e = prepare(m.j, m.b); !e.empty())
+      return e;
+  }
+  std::vector<double> kls(batch);
+  std::vector<std::string> errors(batch);
+  auto evaluate = [&](size_t w) {
+    if (workers > 1)
+      session.setThreads(1);
+    const Move &m = moves[m0 + w];
+    apply(m.i, m.a, w);
+    apply(m.j, m.b, w);
+    errors[w] = session.measureKL(kls[w], w);
+    apply(m.i, choice[m.i], w);
+    apply(m.j, choice[m.j], w);
+  };
+  std::vector<std::thread> threads;
+  for (size_t w = 1; w < batch; ++w)
+    threads.emplace_back(evaluate, w);
+  evaluate(0);
+  for (std::thread &t : threads)
+    t.join();
+  for (size_t w = 0; w < batch; ++w) {
+    if (!errors[w].empty())
+      return errors[w];
+    ++evaluations;
+    if (kls[w] >= best)
+      continue;
+    const Move &m = moves[m0 + w];
+    best = kls[w];
+    bits += options[m.i][m.a].bits - options[m.i][choice[m.i]].bits +
+            options[m.j][m.b].bits - options[m.j][choice[m.j]].bits;
+    choice[m.i] = m.a;
+    choice[m.j] = m.b;
+    for (size_t v = 0; v < workers; ++v) {
+      apply(m.i, m.a, v);
+      apply(m.j, m.b, v);
+    }
+    ++accepted;
+    improved = true;
+    break;
+  }
+  return "";
+}
+
+std::string AssignmentSearch::search(StringRef budget, double searchSeconds) {
   // Local search: raise one layer, lower another, within the budget.
   double limit = -1;
   auto [kind, valueText] = budget.split(':');
   double value = 0;
   if (kind == "avg-bits" && !valueText.getAsDouble(value))
     limit = value * totalWeights;
-  double best = measured;
-  int64_t evaluations = 0, accepted = 0;
   if (searchSeconds > 0 && limit > 0) {
     Clock::time_point start = Clock::now();
     std::mt19937_64 rng(2026);
@@ -600,107 +742,18 @@ std::string mlir::qnt::refineAssignment(
                            "schemes by measured KL for up to {0:f0} s",
                            searchSeconds)
                  .str());
-    // Every move (i up to a, j down to b) once per state.
-    struct Move {
-      size_t i, a, j, b;
-    };
     bool improved = true;
     while (improved && secondsSince(start) < searchSeconds) {
       improved = false;
-      std::vector<Move> moves;
-      for (size_t i = 0; i < count; ++i) {
-        const SearchOption &cur = options[i][choice[i]];
-        // Up: the cheapest option of lower sensitivity.
-        size_t up = SIZE_MAX;
-        for (size_t a = 0; a < options[i].size(); ++a)
-          if (options[i][a].sensitivity < cur.sensitivity &&
-              options[i][a].bits > cur.bits &&
-              (up == SIZE_MAX || options[i][a].bits < options[i][up].bits))
-            up = a;
-        if (up == SIZE_MAX)
-          continue;
-        for (size_t j = 0; j < count; ++j) {
-          if (j == i)
-            continue;
-          const SearchOption &curj = options[j][choice[j]];
-          // Down: the most accurate cheaper option that pays for i's rise.
-          size_t down = SIZE_MAX;
-          double need = bits + options[i][up].bits - cur.bits - limit;
-          for (size_t b = 0; b < options[j].size(); ++b)
-            if (options[j][b].bits < curj.bits &&
-                curj.bits - options[j][b].bits >= need &&
-                (down == SIZE_MAX ||
-                 options[j][b].sensitivity < options[j][down].sensitivity))
-              down = b;
-          if (down != SIZE_MAX)
-            moves.push_back({i, up, j, down});
-        }
-      }
-      std::shuffle(moves.begin(), moves.end(), rng);
-      // Predicted gain first: the additive model as a guide.
-      std::stable_sort(moves.begin(), moves.end(), [&](const Move &x,
-                                                        const Move &y) {
-        auto gain = [&](const Move &m) {
-          return options[m.i][choice[m.i]].sensitivity -
-                 options[m.i][m.a].sensitivity +
-                 options[m.j][choice[m.j]].sensitivity -
-                 options[m.j][m.b].sensitivity;
-        };
-        return gain(x) > gain(y);
-      });
+      std::vector<Move> moves = candidateMoves(limit, rng);
       // One move per worker at a time; the first of a batch (in move
       // order) that lowers the KL is kept, as one worker going through the
       // moves in order would.
       for (size_t m0 = 0; m0 < moves.size() && !improved &&
                           secondsSince(start) < searchSeconds;
-           m0 += workers) {
-        size_t batch = std::min(workers, moves.size() - m0);
-        for (size_t w = 0; w < batch; ++w) {
-          const Move &m = moves[m0 + w];
-          if (std::string e = prepare(m.i, m.a); !e.empty())
-            return e;
-          if (std::string e = prepare(m.j, m.b); !e.empty())
-            return e;
-        }
-        std::vector<double> kls(batch);
-        std::vector<std::string> errors(batch);
-        auto evaluate = [&](size_t w) {
-          if (workers > 1)
-            session.setThreads(1);
-          const Move &m = moves[m0 + w];
-          apply(m.i, m.a, w);
-          apply(m.j, m.b, w);
-          errors[w] = session.measureKL(kls[w], w);
-          apply(m.i, choice[m.i], w);
-          apply(m.j, choice[m.j], w);
-        };
-        std::vector<std::thread> threads;
-        for (size_t w = 1; w < batch; ++w)
-          threads.emplace_back(evaluate, w);
-        evaluate(0);
-        for (std::thread &t : threads)
-          t.join();
-        for (size_t w = 0; w < batch; ++w) {
-          if (!errors[w].empty())
-            return errors[w];
-          ++evaluations;
-          if (kls[w] >= best)
-            continue;
-          const Move &m = moves[m0 + w];
-          best = kls[w];
-          bits += options[m.i][m.a].bits - options[m.i][choice[m.i]].bits +
-                  options[m.j][m.b].bits - options[m.j][choice[m.j]].bits;
-          choice[m.i] = m.a;
-          choice[m.j] = m.b;
-          for (size_t v = 0; v < workers; ++v) {
-            apply(m.i, m.a, v);
-            apply(m.j, m.b, v);
-          }
-          ++accepted;
-          improved = true;
-          break;
-        }
-      }
+           m0 += workers)
+        if (std::string e = tryBatch(moves, m0, improved); !e.empty())
+          return e;
     }
     progress(llvm::formatv("calibration: search: {0} assignments measured, {1} "
                            "swaps kept in {2:f1} s; measured KL {3:f4} -> "
@@ -711,16 +764,17 @@ std::string mlir::qnt::refineAssignment(
   } else if (searchSeconds > 0) {
     progress("calibration: no search (it runs for --budget=avg-bits:X)");
   }
-  for (size_t i = 0; i < count; ++i)
+  for (size_t i = 0; i < options.size(); ++i)
     for (size_t w = 0; w < workers; ++w)
       session.restoreWeight(i, w);
+  return "";
+}
 
-  // Annotate and report.
-  MLIRContext *ctx = module.getContext();
+void AssignmentSearch::annotate(ArrayRef<ConstantLinearLayer> found,
+                                MLIRContext *ctx) {
   if (!scaleElem)
     scaleElem = Float32Type::get(ctx);
-  double searchedPredicted = 0;
-  for (size_t i = 0; i < count; ++i) {
+  for (size_t i = 0; i < options.size(); ++i) {
     Operation *op = found[i].layer.op;
     const SearchOption &o = options[i][choice[i]];
     searchedPredicted += o.sensitivity;
@@ -730,65 +784,87 @@ std::string mlir::qnt::refineAssignment(
       setLayerScheme(op, o.scheme.bits, o.scheme.group, o.scheme.asymmetric,
                      scaleElem);
   }
-  if (!reportPath.empty()) {
-    auto file = llvm::MemoryBuffer::getFile(reportPath);
-    if (!file)
-      return "cannot read the report '" + reportPath.str() +
-             "': " + file.getError().message();
-    llvm::Expected<llvm::json::Value> json =
-        llvm::json::parse((*file)->getBuffer());
-    if (!json)
-      return "cannot parse the report '" + reportPath.str() +
-             "': " + llvm::toString(json.takeError());
-    llvm::json::Object *doc = json->getAsObject();
-    llvm::json::Array *rows = doc ? doc->getArray("layers") : nullptr;
-    if (!rows || rows->size() != count)
-      return "the report '" + reportPath.str() + "' does not list the layers";
-    for (size_t i = 0; i < count; ++i) {
-      llvm::json::Object *row = (*rows)[i].getAsObject();
-      if (!row)
-        return "the report '" + reportPath.str() + "' has a bad layer entry";
-      const SearchOption &before = options[i][additive[i]];
-      const SearchOption &after = options[i][choice[i]];
-      (*row)["kl_alone"] = before.sensitivity;
-      (*row)["after_search"] = llvm::json::Object{
-          {"scheme", after.str()},
-          {"bytes", after.bits / 8},
-          {"kl_alone", after.sensitivity}};
-    }
-    (*doc)["calibration"] = llvm::json::Object{
-        {"tokens", session.tokens()},
-        {"kl_predicted", predicted},
-        {"kl_measured", measured},
-        {"search_seconds", searchSeconds},
-        {"search_evaluations", evaluations},
-        {"search_swaps", accepted},
-        {"after_search",
-         llvm::json::Object{{"kl_predicted", searchedPredicted},
-                            {"kl_measured", best},
-                            {"bits_per_weight", bits / totalWeights}}}};
-    if (std::string e = writeOutputFile(
-            reportPath.str(),
-            [&](llvm::raw_ostream &os) {
-              os << llvm::formatv("{0:2}", llvm::json::Value(std::move(*json)))
-                 << "\n";
-            });
+}
+
+std::string AssignmentSearch::writeReport(StringRef reportPath,
+                                          double searchSeconds) {
+  size_t count = options.size();
+  auto file = llvm::MemoryBuffer::getFile(reportPath);
+  if (!file)
+    return "cannot read the report '" + reportPath.str() +
+           "': " + file.getError().message();
+  llvm::Expected<llvm::json::Value> json =
+      llvm::json::parse((*file)->getBuffer());
+  if (!json)
+    return "cannot parse the report '" + reportPath.str() +
+           "': " + llvm::toString(json.takeError());
+  llvm::json::Object *doc = json->getAsObject();
+  llvm::json::Array *rows = doc ? doc->getArray("layers") : nullptr;
+  if (!rows || rows->size() != count)
+    return "the report '" + reportPath.str() + "' does not list the layers";
+  for (size_t i = 0; i < count; ++i) {
+    llvm::json::Object *row = (*rows)[i].getAsObject();
+    if (!row)
+      return "the report '" + reportPath.str() + "' has a bad layer entry";
+    const SearchOption &before = options[i][additive[i]];
+    const SearchOption &after = options[i][choice[i]];
+    (*row)["kl_alone"] = before.sensitivity;
+    (*row)["after_search"] =
+        llvm::json::Object{{"scheme", after.str()},
+                           {"bytes", after.bits / 8},
+                           {"kl_alone", after.sensitivity}};
+  }
+  (*doc)["calibration"] = llvm::json::Object{
+      {"tokens", session.tokens()},
+      {"kl_predicted", predicted},
+      {"kl_measured", measured},
+      {"search_seconds", searchSeconds},
+      {"search_evaluations", evaluations},
+      {"search_swaps", accepted},
+      {"after_search",
+       llvm::json::Object{{"kl_predicted", searchedPredicted},
+                          {"kl_measured", best},
+                          {"bits_per_weight", bits / totalWeights}}}};
+  return writeOutputFile(reportPath.str(), [&](llvm::raw_ostream &os) {
+    os << llvm::formatv("{0:2}", llvm::json::Value(std::move(*json))) << "\n";
+  });
+}
+
+void AssignmentSearch::printTable() const {
+  llvm::errs() << llvm::formatv("{0,-24} {1,-16} {2,-16} {3,12}\n", "layer",
+                                "cost model", "after search", "KL alone");
+  for (size_t i = 0; i < options.size(); ++i)
+    llvm::errs() << llvm::formatv(
+        "{0,-24} {1,-16} {2,-16} {3,12:e3}\n", session.layers[i].name,
+        options[i][additive[i]].str(), options[i][choice[i]].str(),
+        options[i][choice[i]].sensitivity);
+  llvm::errs() << llvm::formatv(
+      "calibration KL: cost model {0:f4} predicted, {1:f4} measured; after "
+      "search {2:f4} predicted, {3:f4} measured; {4:f3} bits per weight\n",
+      predicted, measured, searchedPredicted, best, bits / totalWeights);
+}
+
+std::string mlir::qnt::refineAssignment(
+    ModuleOp module, CalibrationSession &session,
+    const CandidateQuantizer &quantizer, StringRef budget, unsigned scaleBits,
+    double searchSeconds, StringRef reportPath,
+    function_ref<void(const Twine &)> progress, bool quiet) {
+  SmallVector<ConstantLinearLayer> found = findConstantLinearLayers(module);
+  if (found.size() != session.layers.size())
+    return "the model's layers changed since calibration";
+  AssignmentSearch search(session, quantizer, progress);
+  if (std::string e = search.collect(found, scaleBits); !e.empty())
+    return e;
+  if (std::string e = search.measureStart(); !e.empty())
+    return e;
+  if (std::string e = search.search(budget, searchSeconds); !e.empty())
+    return e;
+  search.annotate(found, module.getContext());
+  if (!reportPath.empty())
+    if (std::string e = search.writeReport(reportPath, searchSeconds);
         !e.empty())
       return e;
-  }
-  if (!quiet) {
-    llvm::errs() << llvm::formatv("{0,-24} {1,-16} {2,-16} {3,12}\n", "layer",
-                                  "cost model", "after search",
-                                  "KL alone");
-    for (size_t i = 0; i < count; ++i)
-      llvm::errs() << llvm::formatv(
-          "{0,-24} {1,-16} {2,-16} {3,12:e3}\n", session.layers[i].name,
-          options[i][additive[i]].str(), options[i][choice[i]].str(),
-          options[i][choice[i]].sensitivity);
-    llvm::errs() << llvm::formatv(
-        "calibration KL: cost model {0:f4} predicted, {1:f4} measured; after "
-        "search {2:f4} predicted, {3:f4} measured; {4:f3} bits per weight\n",
-        predicted, measured, searchedPredicted, best, bits / totalWeights);
-  }
+  if (!quiet)
+    search.printTable();
   return "";
 }
