@@ -62,30 +62,48 @@ std::unique_ptr<CalibrationSession> CalibrationSession::create(
   if (!sample)
     if ((error = readTokenFile(request.spec, session->samples), !error.empty()))
       return nullptr;
+  bool reported = false;
+  if ((error = session->collectLayers(module, request.outputAware)).empty() &&
+      (error = session->compileInstrumented(module, request, compileLibrary,
+                                            progress, reported))
+          .empty() &&
+      (error = session->runFloatModel(request, sample, sampling, progress))
+          .empty() &&
+      (error = session->writeFiles(request, sample, progress)).empty())
+    return session;
+  if (reported)
+    error = "";
+  return nullptr;
+}
 
+std::string CalibrationSession::collectLayers(ModuleOp module,
+                                              bool outputAware) {
   // The layers and their float weights, as the passes will see them.
   for (ConstantLinearLayer &c : findConstantLinearLayers(module)) {
     CalibrationLayer layer;
-    layer.name = c.name.empty()
-                     ? "layer" + std::to_string(session->layers.size())
-                     : c.name;
+    layer.name =
+        c.name.empty() ? "layer" + std::to_string(layers.size()) : c.name;
     layer.n = c.layer.n;
     layer.k = c.layer.k;
     layer.weightIsKN = c.layer.weightIsKN;
-    if (request.outputAware) {
+    if (outputAware) {
       if (std::string e = readWeightRows(c, layer.owned, layer.rows);
-          !e.empty()) {
-        error = "cannot read the weight of layer '" + layer.name + "': " + e;
-        return nullptr;
-      }
+          !e.empty())
+        return "cannot read the weight of layer '" + layer.name + "': " + e;
       // Read in place from the module, which changes later: keep a copy.
       if (layer.owned.empty())
         layer.owned.assign(layer.rows, layer.rows + layer.n * layer.k);
       layer.rows = layer.owned.data();
     }
-    session->layers.push_back(std::move(layer));
+    layers.push_back(std::move(layer));
   }
+  return "";
+}
 
+std::string CalibrationSession::compileInstrumented(
+    ModuleOp module, const CalibrationRequest &request,
+    function_ref<bool(ModuleOp, StringRef)> compileLibrary,
+    function_ref<void(const Twine &)> progress, bool &reported) {
   // The clone shares the weights' attributes (resource blobs) with the
   // original; only the ops are copied.
   OwningOpRef<ModuleOp> instrumented = module.clone();
@@ -98,31 +116,33 @@ std::unique_ptr<CalibrationSession> CalibrationSession::create(
   options.hessians = !request.hessianPath.empty();
   options.swappableWeights = request.outputAware;
   pm.addPass(createQntInstrumentCalibrationPass(options));
+  reported = true;
   if (mlir::failed(pm.run(*instrumented)))
-    return error = "", nullptr;
-
+    return "the instrumentation failed";
   SmallString<128> library;
   if (std::error_code ec = llvm::sys::fs::createTemporaryFile(
-          "quant-compile-calibration", "so", library))
-    return error = "cannot create a temporary library file: " + ec.message(),
-           nullptr;
+          "quant-compile-calibration", "so", library)) {
+    reported = false;
+    return "cannot create a temporary library file: " + ec.message();
+  }
   if (!compileLibrary(*instrumented, library)) {
     llvm::sys::fs::remove(library);
-    return error = "", nullptr;
+    return "compiling the instrumented model failed";
   }
+  reported = false;
   instrumented = nullptr; // the IR is no longer needed while the model runs
-  session->entry = request.entry;
-  if ((error = session->loadWorker(std::string(library), request.entry),
-       !error.empty()))
-    return nullptr;
-  ModelLibrary &model = *session->workers[0].model;
-  auto *setEnabled = reinterpret_cast<void (*)(int64_t)>(
-      model.symbol("qnt_calibration_set_enabled"));
+  entry = request.entry;
+  return loadWorker(std::string(library), request.entry);
+}
 
+std::string
+CalibrationSession::runFloatModel(const CalibrationRequest &request,
+                                  bool sample, SampleOptions sampling,
+                                  function_ref<void(const Twine &)> progress) {
+  ModelLibrary &model = *workers[0].model;
   // Run the float model: over the token file, or sampling from itself.
   int64_t vocab = model.vocabulary();
-  std::vector<double> &reference = session->referenceLogProbs;
-  std::vector<size_t> sampleStart;
+  std::vector<double> &reference = referenceLogProbs;
   auto keep = [&](size_t sampleIndex, size_t position, const float *logits) {
     if (!request.outputAware)
       return;
@@ -130,6 +150,7 @@ std::unique_ptr<CalibrationSession> CalibrationSession::create(
     reference.resize(reference.size() + vocab);
     logSoftmax(logits, vocab, reference.data() + row * vocab);
   };
+  std::string error;
   if (sample) {
     if (sampling.length == 0)
       sampling.length = defaultSampleLength(model);
@@ -137,97 +158,103 @@ std::unique_ptr<CalibrationSession> CalibrationSession::create(
                            "from the float model (temperature 1, seed {2})",
                            sampling.sequences, sampling.length, sampling.seed)
                  .str());
-    error = sampleTokenSequences(model, sampling, session->samples, progress,
-                                 keep);
+    error = sampleTokenSequences(model, sampling, samples, progress, keep);
   } else {
     int64_t tokens = 0;
-    for (const TokenSample &s : session->samples)
+    for (const TokenSample &s : samples)
       tokens += s.tokens.size();
-    error = checkTokenSamples(model, request.spec, session->samples);
+    error = checkTokenSamples(model, request.spec, samples);
     if (error.empty()) {
       progress("calibration: running the float model over " + Twine(tokens) +
-               " tokens in " + Twine(session->samples.size()) +
-               " samples of " + request.spec);
-      error = runTokenSamples(model, session->samples, progress, keep);
+               " tokens in " + Twine(samples.size()) + " samples of " +
+               request.spec);
+      error = runTokenSamples(model, samples, progress, keep);
     }
   }
   if (!error.empty())
-    return nullptr;
-  for (const TokenSample &s : session->samples)
-    session->positions += s.tokens.size();
-  if ((error = readCalibrationStatistics(model, session->stats),
-       !error.empty()))
-    return nullptr;
-  if (setEnabled)
+    return error;
+  for (const TokenSample &s : samples)
+    positions += s.tokens.size();
+  if ((error = readCalibrationStatistics(model, stats), !error.empty()))
+    return error;
+  if (auto *setEnabled = reinterpret_cast<void (*)(int64_t)>(
+          model.symbol("qnt_calibration_set_enabled")))
     setEnabled(0);
+  return "";
+}
 
-  // The files.
+std::string
+CalibrationSession::writeFiles(const CalibrationRequest &request, bool sample,
+                               function_ref<void(const Twine &)> progress) {
   std::string origin =
       "quant-compile --calibrate=" + request.spec +
       (sample ? " --calibration-seed=" + std::to_string(request.seed) : "") +
-      ": " + std::to_string(session->samples.size()) + " samples, " +
-      std::to_string(session->positions) + " tokens";
-  if (!request.tokensOut.empty()) {
-    error = writeOutputFile(request.tokensOut, [&](llvm::raw_ostream &os) {
-      os << "# " << origin << "\n";
-      for (const TokenSample &s : session->samples) {
-        for (auto [i, t] : llvm::enumerate(s.tokens))
-          os << (i ? " " : "") << t;
-        os << "\n";
-      }
-    });
-    if (!error.empty())
-      return nullptr;
-  }
+      ": " + std::to_string(samples.size()) + " samples, " +
+      std::to_string(positions) + " tokens";
+  if (!request.tokensOut.empty())
+    if (std::string error =
+            writeOutputFile(request.tokensOut,
+                            [&](llvm::raw_ostream &os) {
+                              os << "# " << origin << "\n";
+                              for (const TokenSample &s : samples) {
+                                for (auto [i, t] : llvm::enumerate(s.tokens))
+                                  os << (i ? " " : "") << t;
+                                os << "\n";
+                              }
+                            });
+        !error.empty())
+      return error;
   std::vector<std::string> unseen;
-  error = writeCalibrationStatistics(
-      request.statsPath, session->stats,
-      "E[x_k^2] of each linear layer's input (NAME then one value per input "
-      "channel; then NAME eigen ||mu||^2 mu/||mu|| for its mean mu) from " +
-          origin,
-      unseen);
-  if (!error.empty())
-    return nullptr;
+  if (std::string error = writeCalibrationStatistics(
+          request.statsPath, stats,
+          "E[x_k^2] of each linear layer's input (NAME then one value per "
+          "input channel; then NAME eigen ||mu||^2 mu/||mu|| for its mean mu) "
+          "from " +
+              origin,
+          unseen);
+      !error.empty())
+    return error;
   if (!unseen.empty())
     llvm::errs() << "quant-compile: warning: calibration: no input reached "
                  << unseen.size() << " layer(s) (" << llvm::join(unseen, ", ")
                  << "); they have no statistics\n";
-  progress("calibration: statistics of " +
-           Twine(session->stats.size() - unseen.size()) + " layers in " +
-           request.statsPath);
+  progress("calibration: statistics of " + Twine(stats.size() - unseen.size()) +
+           " layers in " + request.statsPath);
   std::map<std::string, const std::vector<double> *> hessians;
-  for (const LayerStatistics &s : session->stats)
+  for (const LayerStatistics &s : stats)
     if (!s.hessian.empty() && s.rows > 0)
       hessians[s.name] = &s.hessian;
-  for (CalibrationLayer &layer : session->layers) {
+  for (CalibrationLayer &layer : layers) {
     auto it = hessians.find(layer.name);
     if (it != hessians.end() &&
         static_cast<int64_t>(it->second->size()) == layer.k * layer.k)
       layer.hessian = it->second;
   }
-  if (!request.hessianPath.empty()) {
-    error = writeOutputFile(request.hessianPath, [&](llvm::raw_ostream &os) {
-      os << "# sum of x x^T of each linear layer's input (NAME K then K*K "
-            "values, row-major) from "
-         << origin << "\n";
-      char text[32];
-      for (const LayerStatistics &s : session->stats) {
-        if (s.hessian.empty() || s.rows == 0)
-          continue;
-        os << s.name << " " << s.sumSquares.size();
-        for (double v : s.hessian) {
-          std::snprintf(text, sizeof text, " %.17g", v);
-          os << text;
-        }
-        os << "\n";
-      }
-    });
-    if (!error.empty())
-      return nullptr;
-    progress("calibration: Hessians of " + Twine(hessians.size()) +
-             " layers in " + request.hessianPath);
-  }
-  return session;
+  if (request.hessianPath.empty())
+    return "";
+  if (std::string error = writeOutputFile(
+          request.hessianPath,
+          [&](llvm::raw_ostream &os) {
+            os << "# sum of x x^T of each linear layer's input (NAME K then "
+                  "K*K values, row-major) from "
+               << origin << "\n";
+            char text[32];
+            for (const LayerStatistics &s : stats) {
+              if (s.hessian.empty() || s.rows == 0)
+                continue;
+              os << s.name << " " << s.sumSquares.size();
+              for (double v : s.hessian) {
+                std::snprintf(text, sizeof text, " %.17g", v);
+                os << text;
+              }
+              os << "\n";
+            }
+          });
+      !error.empty())
+    return error;
+  progress("calibration: Hessians of " + Twine(hessians.size()) +
+           " layers in " + request.hessianPath);
+  return "";
 }
 
 int CalibrationSession::defaultThreads() {
@@ -359,11 +386,9 @@ static std::vector<CandidateScheme> defaultCandidates() {
   return all;
 }
 
-std::string
-mlir::qnt::measureOutputSensitivities(CalibrationSession &session,
-                                      const CandidateQuantizer &quantizer,
-                                      const std::string &path,
-                                      function_ref<void(const Twine &)> progress) {
+std::string mlir::qnt::measureOutputSensitivities(
+    CalibrationSession &session, const CandidateQuantizer &quantizer,
+    const std::string &path, function_ref<void(const Twine &)> progress) {
   Clock::time_point start = Clock::now(), last = start;
   std::vector<CandidateScheme> candidates = defaultCandidates();
   int64_t total = 0, done = 0;

@@ -95,6 +95,24 @@ private:
     std::string path;             // the library file, removed at the end
   };
   std::string loadWorker(const std::string &path, const std::string &entry);
+  // The steps of create(); each returns "" or the error.
+  /// The linear layers of `module` and (outputAware) copies of their float
+  /// weights.
+  std::string collectLayers(ModuleOp module, bool outputAware);
+  /// Instruments a copy of `module`, compiles it and loads it as worker 0;
+  /// sets `reported` when compileLibrary reported its own error.
+  std::string compileInstrumented(
+      ModuleOp module, const CalibrationRequest &request,
+      function_ref<bool(ModuleOp, StringRef)> compileLibrary,
+      function_ref<void(const Twine &)> progress, bool &reported);
+  /// Runs the float model over the token file, or samples from it, keeping
+  /// its log-probabilities when `outputAware`, and reads the statistics.
+  std::string runFloatModel(const CalibrationRequest &request, bool sample,
+                            SampleOptions sampling,
+                            function_ref<void(const Twine &)> progress);
+  /// Writes the token, statistics and Hessian files of `request`.
+  std::string writeFiles(const CalibrationRequest &request, bool sample,
+                         function_ref<void(const Twine &)> progress);
   std::vector<Worker> workers;
   std::string entry;
   std::vector<TokenSample> samples;
