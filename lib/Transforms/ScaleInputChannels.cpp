@@ -25,12 +25,48 @@ using namespace mlir::qnt;
 
 namespace {
 
+/// The layers that read one normalization's output: the candidates for one
+/// set of input-channel scales, folded into the norm's gain.
+struct ScaledGroup {
+  // Op handles (mutable: their accessors are not const).
+  mutable linalg::GenericOp norm;
+  int gainIndex = -1;
+  mutable arith::ConstantOp gain;
+  std::vector<float> g;                // the gain's values
+  SmallVector<size_t> members;         // indices into the layers
+  std::vector<std::string> names;
+  const std::vector<double> *h = nullptr; // the shared input's Hessian
+  int64_t k = 0;
+};
+
 struct ScaleInputChannels final
     : qnt::impl::QntScaleInputChannelsPassBase<ScaleInputChannels> {
   using Base::Base;
   LogicalResult initialize(MLIRContext *context) override;
   void runOnOperation() override;
+
+private:
+  /// The group of layers reading `x` when the scales can be folded there:
+  /// x is a norm's output with a constant gain, read only by these layers,
+  /// whose f32 weights nothing else reads and whose Hessians are known.
+  std::optional<ScaledGroup> usableGroup(Value x,
+                                         const SmallVector<size_t> &members);
+  /// The scales s = diag(H)^(alpha/2) (normalized) of the alpha on the grid
+  /// with the least output error of the rounded weights; alpha 0 (no
+  /// scales) when none beats round to nearest. Empty `error` on success.
+  std::vector<double> searchScales(const ScaledGroup &group,
+                                   const std::vector<std::vector<float>> &w,
+                                   double &bestAlpha, std::string &error);
+  /// Folds g / s into the norm and W diag(s) into each layer, and H into
+  /// the scaled inputs' H.
+  void fold(const ScaledGroup &group, const std::vector<std::vector<float>> &w,
+            const std::vector<double> &s);
+  /// Writes the layers' (scaled) Hessians to hessians-out.
+  LogicalResult writeHessians(ModuleOp module);
+
   std::map<std::string, std::vector<double>> layerHessians;
+  SmallVector<ConstantLinearLayer> layers;
+  ScaleFormat scaleFormat = ScaleFormat::F32;
 };
 
 /// The gain operand of `op`: an input that is a 1-D f32 arith.constant read
@@ -99,65 +135,208 @@ LogicalResult ScaleInputChannels::initialize(MLIRContext *context) {
   return success();
 }
 
+std::optional<ScaledGroup>
+ScaleInputChannels::usableGroup(Value x, const SmallVector<size_t> &members) {
+  ScaledGroup group;
+  group.members = members;
+  group.norm = x.getDefiningOp<linalg::GenericOp>();
+  if (!group.norm)
+    return std::nullopt;
+  group.gainIndex = findGain(group.norm);
+  if (group.gainIndex < 0)
+    return std::nullopt;
+  // Every user of x must be one of the layers, reading it as x.
+  bool usable = llvm::all_of(x.getUses(), [&](OpOperand &use) {
+    return llvm::any_of(members, [&](size_t i) {
+      LinearLayer &l = layers[i].layer;
+      return use.getOwner() == l.op.getOperation() &&
+             use.getOperandNumber() == l.inputIndex;
+    });
+  });
+  group.gain = group.norm->getOperand(group.gainIndex)
+                   .getDefiningOp<arith::ConstantOp>();
+  group.g = valuesOf(group.gain);
+  group.k = static_cast<int64_t>(group.g.size());
+  for (size_t i : members) {
+    ConstantLinearLayer &c = layers[i];
+    group.names.push_back(c.name);
+    // A weight shared with anything else (a classifier tied to the token
+    // embedding) cannot take the scales.
+    if (!llvm::all_of(c.weight->getUses(), [&](OpOperand &use) {
+          return llvm::any_of(members, [&](size_t j) {
+            return use.getOwner() == layers[j].layer.op.getOperation() &&
+                   use.getOperandNumber() == layers[j].layer.weightIndex;
+          });
+        }))
+      usable = false;
+    auto it = layerHessians.find(c.name);
+    if (c.widen || !c.layer.matchesQntMatmul || c.layer.k != group.k ||
+        it == layerHessians.end() ||
+        static_cast<int64_t>(it->second.size()) != group.k * group.k ||
+        !cast<RankedTensorType>(c.weight.getType()).getElementType().isF32())
+      usable = false;
+    else
+      group.h = &it->second;
+  }
+  if (!usable || !group.h)
+    return std::nullopt;
+  return group;
+}
+
+std::vector<double>
+ScaleInputChannels::searchScales(const ScaledGroup &group,
+                                 const std::vector<std::vector<float>> &weights,
+                                 double &bestAlpha, std::string &err) {
+  int64_t k = group.k;
+  const std::vector<double> &h = *group.h;
+  QuantOptions options;
+  options.bits = bits;
+  options.symmetric = symmetric;
+  options.groupSize = groupSize > 0 && k % groupSize == 0 ? groupSize : 0;
+  options.scaleFormat = scaleFormat;
+  options.numThreads = 0;
+
+  // Output error of the layers for scales s: sum_r dW_r H dW_r^T.
+  auto errorFor = [&](const std::vector<double> &s) {
+    double total = 0;
+    for (auto [m, i] : llvm::enumerate(group.members)) {
+      const LinearLayer &l = layers[i].layer;
+      std::vector<float> scaled(l.n * k), dq(l.n * k);
+      for (int64_t r = 0; r < l.n; ++r)
+        for (int64_t c = 0; c < k; ++c)
+          scaled[r * k + c] = static_cast<float>(weights[m][r * k + c] * s[c]);
+      QuantizedMatrix q;
+      if (std::string e = quantizeMatrix(scaled.data(), l.n, k, options, q);
+          !e.empty()) {
+        err = e;
+        return 0.0;
+      }
+      dequantizeMatrix(q, dq.data());
+      std::vector<double> d(k);
+      for (int64_t r = 0; r < l.n; ++r) {
+        for (int64_t c = 0; c < k; ++c)
+          d[c] = weights[m][r * k + c] - dq[r * k + c] / s[c];
+        for (int64_t a = 0; a < k; ++a) {
+          double row = 0;
+          for (int64_t b = 0; b < k; ++b)
+            row += h[a * k + b] * d[b];
+          total += d[a] * row;
+        }
+      }
+    }
+    return total;
+  };
+  std::vector<double> best(k, 1.0), s(k);
+  double baseline = errorFor(best), bestError = baseline;
+  bestAlpha = 0;
+  for (unsigned step = 1; step <= grid && err.empty(); ++step) {
+    double alpha = double(step) / grid;
+    double lo = INFINITY, hi = 0;
+    for (int64_t c = 0; c < k; ++c) {
+      s[c] = std::pow(std::max(h[c * k + c], 1e-20), alpha / 2);
+      lo = std::min(lo, s[c]);
+      hi = std::max(hi, s[c]);
+    }
+    double norm = std::sqrt(lo * hi);
+    for (double &v : s)
+      v /= norm;
+    double e = errorFor(s);
+    if (err.empty() && e < bestError) {
+      bestError = e;
+      bestAlpha = alpha;
+      best = s;
+    }
+  }
+  if (err.empty() && verbose)
+    group.norm.emitRemark() << "qnt-scale-input-channels: "
+                            << llvm::join(group.names, ", ") << ": alpha "
+                            << llvm::formatv("{0:f2}", bestAlpha).str()
+                            << ", output error "
+                            << llvm::formatv("{0:f3}", baseline > 0
+                                                           ? bestError /
+                                                                 baseline
+                                                           : 1.0)
+                                   .str()
+                            << " of round to nearest's";
+  return best;
+}
+
+void ScaleInputChannels::fold(const ScaledGroup &group,
+                              const std::vector<std::vector<float>> &weights,
+                              const std::vector<double> &best) {
+  int64_t k = group.k;
+  for (size_t i : group.members) {
+    std::vector<double> &hi = layerHessians[layers[i].name];
+    for (int64_t a = 0; a < k; ++a)
+      for (int64_t b = 0; b < k; ++b)
+        hi[a * k + b] /= best[a] * best[b];
+  }
+  // Fold: g / s into the norm, W diag(s) into each layer.
+  OpBuilder b(group.gain);
+  std::vector<float> scaledGain(k);
+  for (int64_t c = 0; c < k; ++c)
+    scaledGain[c] = static_cast<float>(group.g[c] / best[c]);
+  auto gainType = cast<RankedTensorType>(group.gain.getType());
+  Value newGain = arith::ConstantOp::create(
+      b, group.gain.getLoc(),
+      DenseElementsAttr::get(gainType, ArrayRef<float>(scaledGain)));
+  group.norm->setOperand(group.gainIndex, newGain);
+  for (auto [m, i] : llvm::enumerate(group.members)) {
+    ConstantLinearLayer &c = layers[i];
+    LinearLayer &l = c.layer;
+    auto type = cast<RankedTensorType>(c.weight.getType());
+    std::vector<float> out(l.n * k);
+    for (int64_t r = 0; r < l.n; ++r)
+      for (int64_t col = 0; col < k; ++col) {
+        float v = static_cast<float>(weights[m][r * k + col] * best[col]);
+        if (l.weightIsKN)
+          out[col * l.n + r] = v;
+        else
+          out[r * k + col] = v;
+      }
+    OpBuilder wb(c.weight);
+    Value w = arith::ConstantOp::create(
+        wb, c.weight.getLoc(),
+        DenseElementsAttr::get(type, ArrayRef<float>(out)));
+    l.op->setOperand(l.weightIndex, w);
+  }
+}
+
+LogicalResult ScaleInputChannels::writeHessians(ModuleOp module) {
+  std::string error = writeOutputFile(hessiansOut, [&](raw_ostream &os) {
+    os << "# sum x x^T of each linear layer's input, after "
+          "qnt-scale-input-channels\n";
+    char text[32];
+    for (auto &[name, h] : layerHessians) {
+      int64_t k = static_cast<int64_t>(std::sqrt(double(h.size())) + 0.5);
+      os << name << " " << k;
+      for (double v : h) {
+        std::snprintf(text, sizeof text, " %.17g", v);
+        os << text;
+      }
+      os << "\n";
+    }
+  });
+  if (error.empty())
+    return success();
+  return emitError(module.getLoc()) << error;
+}
+
 void ScaleInputChannels::runOnOperation() {
   ModuleOp module = getOperation();
-  MLIRContext *ctx = &getContext();
-  ScaleFormat scaleFormat = scaleFormatOf(parseScaleType(ctx, scaleType));
+  scaleFormat = scaleFormatOf(parseScaleType(&getContext(), scaleType));
 
   // Layers by the value they read.
-  SmallVector<ConstantLinearLayer> layers = findConstantLinearLayers(module);
+  layers = findConstantLinearLayers(module);
   llvm::MapVector<Value, SmallVector<size_t>> byInput;
   for (auto [i, c] : llvm::enumerate(layers))
     byInput[c.layer.op.getDpsInputOperand(c.layer.inputIndex)->get()]
         .push_back(i);
 
-  for (auto &entry : byInput) {
-    Value x = entry.first;
-    SmallVector<size_t> &members = entry.second;
-    auto norm = x.getDefiningOp<linalg::GenericOp>();
-    if (!norm)
+  for (auto &[x, members] : byInput) {
+    std::optional<ScaledGroup> group = usableGroup(x, members);
+    if (!group)
       continue;
-    int gainIndex = findGain(norm);
-    if (gainIndex < 0)
-      continue;
-    // Every user of x must be one of the layers, reading it as x.
-    bool onlyLayers = llvm::all_of(x.getUses(), [&](OpOperand &use) {
-      return llvm::any_of(members, [&](size_t i) {
-        LinearLayer &l = layers[i].layer;
-        return use.getOwner() == l.op.getOperation() &&
-               use.getOperandNumber() == l.inputIndex;
-      });
-    });
-    auto gain = norm->getOperand(gainIndex).getDefiningOp<arith::ConstantOp>();
-    std::vector<float> g = valuesOf(gain);
-    int64_t k = static_cast<int64_t>(g.size());
-    const std::vector<double> *h = nullptr;
-    std::vector<std::string> names;
-    bool usable = onlyLayers;
-    for (size_t i : members) {
-      ConstantLinearLayer &c = layers[i];
-      names.push_back(c.name);
-      // A weight shared with anything else (a classifier tied to the token
-      // embedding) cannot take the scales.
-      if (!llvm::all_of(c.weight->getUses(), [&](OpOperand &use) {
-            return llvm::any_of(members, [&](size_t j) {
-              return use.getOwner() == layers[j].layer.op.getOperation() &&
-                     use.getOperandNumber() == layers[j].layer.weightIndex;
-            });
-          }))
-        usable = false;
-      auto it = layerHessians.find(c.name);
-      if (c.widen || !c.layer.matchesQntMatmul || c.layer.k != k ||
-          it == layerHessians.end() ||
-          static_cast<int64_t>(it->second.size()) != k * k ||
-          !cast<RankedTensorType>(c.weight.getType()).getElementType().isF32())
-        usable = false;
-      else
-        h = &it->second;
-    }
-    if (!usable || !h)
-      continue;
-
     // The weights [N, K] of the layers.
     std::vector<std::vector<float>> weights;
     for (size_t i : members) {
@@ -170,140 +349,19 @@ void ScaleInputChannels::runOnOperation() {
       const LinearLayer &l = layers[i].layer;
       weights.emplace_back(rows, rows + l.n * l.k);
     }
-    QuantOptions options;
-    options.bits = bits;
-    options.symmetric = symmetric;
-    options.groupSize = groupSize > 0 && k % groupSize == 0 ? groupSize : 0;
-    options.scaleFormat = scaleFormat;
-    options.numThreads = 0;
-
-    // Output error of the layers for scales s: sum_r dW_r H dW_r^T.
-    auto errorFor = [&](const std::vector<double> &s, std::string &err) {
-      double total = 0;
-      for (auto [m, i] : llvm::enumerate(members)) {
-        const LinearLayer &l = layers[i].layer;
-        std::vector<float> scaled(l.n * k), dq(l.n * k);
-        for (int64_t r = 0; r < l.n; ++r)
-          for (int64_t c = 0; c < k; ++c)
-            scaled[r * k + c] =
-                static_cast<float>(weights[m][r * k + c] * s[c]);
-        QuantizedMatrix q;
-        if (std::string e = quantizeMatrix(scaled.data(), l.n, k, options, q);
-            !e.empty()) {
-          err = e;
-          return 0.0;
-        }
-        dequantizeMatrix(q, dq.data());
-        std::vector<double> d(k);
-        for (int64_t r = 0; r < l.n; ++r) {
-          for (int64_t c = 0; c < k; ++c)
-            d[c] = weights[m][r * k + c] - dq[r * k + c] / s[c];
-          for (int64_t a = 0; a < k; ++a) {
-            double row = 0;
-            for (int64_t b = 0; b < k; ++b)
-              row += (*h)[a * k + b] * d[b];
-            total += d[a] * row;
-          }
-        }
-      }
-      return total;
-    };
-    std::vector<double> best(k, 1.0), s(k);
     std::string err;
-    double baseline = errorFor(best, err), bestError = baseline;
-    double bestAlpha = 0;
-    for (unsigned step = 1; step <= grid && err.empty(); ++step) {
-      double alpha = double(step) / grid;
-      double lo = INFINITY, hi = 0;
-      for (int64_t c = 0; c < k; ++c) {
-        s[c] = std::pow(std::max((*h)[c * k + c], 1e-20), alpha / 2);
-        lo = std::min(lo, s[c]);
-        hi = std::max(hi, s[c]);
-      }
-      double norm = std::sqrt(lo * hi);
-      for (double &v : s)
-        v /= norm;
-      double e = errorFor(s, err);
-      if (err.empty() && e < bestError) {
-        bestError = e;
-        bestAlpha = alpha;
-        best = s;
-      }
-    }
+    double alpha = 0;
+    std::vector<double> scales = searchScales(*group, weights, alpha, err);
     if (!err.empty()) {
       layers[members[0]].layer.op->emitOpError()
           << "cannot quantize the weight: " << err;
       return signalPassFailure();
     }
-    if (verbose)
-      norm.emitRemark() << "qnt-scale-input-channels: "
-                        << llvm::join(names, ", ") << ": alpha "
-                        << llvm::formatv("{0:f2}", bestAlpha).str()
-                        << ", output error "
-                        << llvm::formatv("{0:f3}", baseline > 0
-                                                       ? bestError / baseline
-                                                       : 1.0)
-                               .str()
-                        << " of round to nearest's";
-    if (bestAlpha == 0)
-      continue;
-    for (size_t i : members) {
-      std::vector<double> &hi = layerHessians[layers[i].name];
-      for (int64_t a = 0; a < k; ++a)
-        for (int64_t b = 0; b < k; ++b)
-          hi[a * k + b] /= best[a] * best[b];
-    }
-
-    // Fold: g / s into the norm, W diag(s) into each layer.
-    OpBuilder b(gain);
-    std::vector<float> scaledGain(k);
-    for (int64_t c = 0; c < k; ++c)
-      scaledGain[c] = static_cast<float>(g[c] / best[c]);
-    auto gainType = cast<RankedTensorType>(gain.getType());
-    Value newGain = arith::ConstantOp::create(
-        b, gain.getLoc(),
-        DenseElementsAttr::get(gainType, ArrayRef<float>(scaledGain)));
-    norm->setOperand(gainIndex, newGain);
-    for (auto [m, i] : llvm::enumerate(members)) {
-      ConstantLinearLayer &c = layers[i];
-      LinearLayer &l = c.layer;
-      auto type = cast<RankedTensorType>(c.weight.getType());
-      std::vector<float> out(l.n * k);
-      for (int64_t r = 0; r < l.n; ++r)
-        for (int64_t col = 0; col < k; ++col) {
-          float v = static_cast<float>(weights[m][r * k + col] * best[col]);
-          if (l.weightIsKN)
-            out[col * l.n + r] = v;
-          else
-            out[r * k + col] = v;
-        }
-      OpBuilder wb(c.weight);
-      Value w = arith::ConstantOp::create(
-          wb, c.weight.getLoc(),
-          DenseElementsAttr::get(type, ArrayRef<float>(out)));
-      l.op->setOperand(l.weightIndex, w);
-    }
+    if (alpha != 0)
+      fold(*group, weights, scales);
   }
-  if (!hessiansOut.empty()) {
-    std::string error = writeOutputFile(hessiansOut, [&](raw_ostream &os) {
-      os << "# sum x x^T of each linear layer's input, after "
-            "qnt-scale-input-channels\n";
-      char text[32];
-      for (auto &[name, h] : layerHessians) {
-        int64_t k = static_cast<int64_t>(std::sqrt(double(h.size())) + 0.5);
-        os << name << " " << k;
-        for (double v : h) {
-          std::snprintf(text, sizeof text, " %.17g", v);
-          os << text;
-        }
-        os << "\n";
-      }
-    });
-    if (!error.empty()) {
-      emitError(module.getLoc()) << error;
-      return signalPassFailure();
-    }
-  }
+  if (!hessiansOut.empty() && failed(writeHessians(module)))
+    return signalPassFailure();
   // Constants nobody reads any more.
   SmallVector<arith::ConstantOp> dead;
   module.walk([&](arith::ConstantOp c) {
