@@ -62,6 +62,145 @@ static int fail(const llvm::Twine &message) {
   return 1;
 }
 
+/// The token ids of --tokens; 0, or the exit code after the error.
+static int parsePrompt(std::vector<int64_t> &prompt) {
+  for (llvm::StringRef word : llvm::split(llvm::StringRef(tokens), ' ')) {
+    if (word.trim().empty())
+      continue;
+    int64_t id;
+    if (word.trim().getAsInteger(10, id) || id < 0)
+      return fail("--tokens: '" + word + "' is not a token id");
+    prompt.push_back(id);
+  }
+  if (prompt.empty())
+    return fail("--tokens: the prompt needs at least one token");
+  return 0;
+}
+
+/// Whether the prompt and the steps fit `model`'s context and vocabulary; 0,
+/// or the exit code after the error.
+static int checkFits(const mlir::qnt::ModelLibrary &model,
+                     const std::vector<int64_t> &prompt) {
+  // Every prompt token is fed; each generated token but the last is fed too.
+  int64_t total =
+      static_cast<int64_t>(prompt.size()) + std::max(steps.getValue() - 1, 0);
+  if (total > model.context())
+    return fail("the prompt (" + llvm::Twine(prompt.size()) + " tokens) and " +
+                llvm::Twine(steps.getValue()) + " steps need " +
+                llvm::Twine(total) + " positions; the model has " +
+                llvm::Twine(model.context()));
+  for (int64_t id : prompt)
+    if (id >= model.vocabulary())
+      return fail("token id " + llvm::Twine(id) +
+                  " is outside the vocabulary of " +
+                  llvm::Twine(model.vocabulary()));
+  return 0;
+}
+
+namespace {
+using Clock = std::chrono::steady_clock;
+double secondsSince(Clock::time_point since) {
+  return std::chrono::duration<double>(Clock::now() - since).count();
+}
+
+/// One greedy decoding run: the prompt, then the steps, with the logits
+/// rows written to --logits and the times kept for --time.
+struct Decoding {
+  mlir::qnt::ModelLibrary &model;
+  mlir::qnt::OutputFile *logits; // null without --logits
+  const float *row = nullptr;    // the latest logits
+  int64_t pos = 0;
+  bool prefill = false;          // the prompt went in one prefill call
+  double prefillSeconds = -1;
+  std::vector<int64_t> generated;
+  std::vector<double> stepSeconds;
+
+  /// Writes a logits row; false on a write error.
+  bool writeRow(const float *r) {
+    if (!logits)
+      return true;
+    logits->os().write(reinterpret_cast<const char *>(r),
+                       model.vocabulary() * sizeof(float));
+    return !logits->os().has_error();
+  }
+  int64_t argmax(const float *r) const {
+    int64_t best = 0;
+    for (int64_t v = 1; v < model.vocabulary(); ++v)
+      if (r[v] > r[best])
+        best = v;
+    return best;
+  }
+  /// Feeds the prompt: one prefill call, or one step per token; 0 or the
+  /// exit code after the error.
+  int feedPrompt(const std::vector<int64_t> &prompt) {
+    std::string error;
+    prefill = usePrefill && model.hasPrefill() && !logits && prompt.size() > 1;
+    std::vector<int32_t> ids(prompt.begin(), prompt.end());
+    if (prefill && timeSteps) {
+      // Warm-up for --time: the first call faults in the cache rows and the
+      // library's workspace and starts the threads. The timed call writes
+      // the same cache rows again.
+      if (!model.prefill(ids, 0, error))
+        return fail(error);
+    }
+    auto start = Clock::now();
+    if (prefill) {
+      if (!(row = model.prefill(ids, 0, error)))
+        return fail(error);
+      pos = prompt.size();
+    } else {
+      for (; pos < static_cast<int64_t>(prompt.size()); ++pos) {
+        if (!(row = model.step(prompt[pos], pos, error)))
+          return fail(error);
+        if (!writeRow(row))
+          return fail(logits->commit());
+      }
+    }
+    prefillSeconds = secondsSince(start);
+    return 0;
+  }
+  /// Greedy decoding: every generated token but the last is fed back.
+  int decode() {
+    std::string error;
+    for (int s = 0; s < steps; ++s) {
+      int64_t next = argmax(row);
+      generated.push_back(next);
+      if (s + 1 == steps)
+        break;
+      auto stepStart = Clock::now();
+      if (!(row = model.step(next, pos++, error)))
+        return fail(error);
+      stepSeconds.push_back(secondsSince(stepStart));
+      if (!writeRow(row))
+        return fail(logits->commit());
+    }
+    return 0;
+  }
+  /// The --time lines on stderr.
+  void printTimes(size_t promptTokens, bool parallel, int usedThreads) const {
+    llvm::errs() << llvm::formatv(
+        "quant-run: {0}, kv cache: {1} bytes ({2:f1} MiB)\n",
+        parallel ? llvm::formatv("{0} threads", usedThreads).str()
+                 : std::string("single-threaded library"),
+        model.stateBytes(), model.stateBytes() / 1048576.0);
+    llvm::errs() << llvm::formatv(
+        "quant-run: prefill: {0:f1} ms for {1} tokens ({2:f1} tokens/s){3}\n",
+        1e3 * prefillSeconds, promptTokens,
+        promptTokens / std::max(prefillSeconds, 1e-9),
+        prefill ? "" : ", one step per token");
+    if (stepSeconds.empty())
+      return;
+    std::vector<double> sorted = stepSeconds;
+    std::sort(sorted.begin(), sorted.end());
+    double median = sorted[sorted.size() / 2];
+    llvm::errs() << llvm::formatv(
+        "quant-run: decode: {0} steps, median {1:f2} ms, min {2:f2} ms per "
+        "token ({3:f1} tokens/s)\n",
+        sorted.size(), 1e3 * median, 1e3 * sorted.front(), 1 / median);
+  }
+};
+} // namespace
+
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   // libLLVM registers a "threads" option of its own; it moves aside for
@@ -82,16 +221,8 @@ int main(int argc, char **argv) {
       "generated token ids on one line of stdout.\n");
 
   std::vector<int64_t> prompt;
-  for (llvm::StringRef word : llvm::split(llvm::StringRef(tokens), ' ')) {
-    if (word.trim().empty())
-      continue;
-    int64_t id;
-    if (word.trim().getAsInteger(10, id) || id < 0)
-      return fail("--tokens: '" + word + "' is not a token id");
-    prompt.push_back(id);
-  }
-  if (prompt.empty())
-    return fail("--tokens: the prompt needs at least one token");
+  if (int rc = parsePrompt(prompt))
+    return rc;
   if (steps < 0)
     return fail("--steps=" + llvm::Twine(steps.getValue()) +
                 " must be zero or positive");
@@ -109,20 +240,8 @@ int main(int argc, char **argv) {
       mlir::qnt::ModelLibrary::load(std::string(path), library, entry, error);
   if (!model)
     return fail(error);
-  int64_t vocab = model->vocabulary();
-  int64_t context = model->context();
-  // Every prompt token is fed; each generated token but the last is fed too.
-  int64_t total =
-      static_cast<int64_t>(prompt.size()) + std::max(steps.getValue() - 1, 0);
-  if (total > context)
-    return fail("the prompt (" + llvm::Twine(prompt.size()) + " tokens) and " +
-                llvm::Twine(steps.getValue()) + " steps need " +
-                llvm::Twine(total) + " positions; the model has " +
-                llvm::Twine(context));
-  for (int64_t id : prompt)
-    if (id >= vocab)
-      return fail("token id " + llvm::Twine(id) +
-                  " is outside the vocabulary of " + llvm::Twine(vocab));
+  if (int rc = checkFits(*model, prompt))
+    return rc;
   int usedThreads = threads ? int(threads) : int(cores);
   bool parallel = model->setThreads(usedThreads);
 
@@ -132,97 +251,17 @@ int main(int argc, char **argv) {
   if (!logitsFile.empty() &&
       !(logits = mlir::qnt::OutputFile::create(logitsFile, error)))
     return fail(error);
-  auto writeRow = [&](const float *row) {
-    if (!logits)
-      return true;
-    logits->os().write(reinterpret_cast<const char *>(row),
-                       vocab * sizeof(float));
-    return !logits->os().has_error();
-  };
-  auto writeError = [&]() { return fail(logits->commit()); };
-  auto argmax = [&](const float *row) {
-    int64_t best = 0;
-    for (int64_t v = 1; v < vocab; ++v)
-      if (row[v] > row[best])
-        best = v;
-    return best;
-  };
-  using Clock = std::chrono::steady_clock;
-  auto seconds = [](Clock::time_point since) {
-    return std::chrono::duration<double>(Clock::now() - since).count();
-  };
-
-  // The prompt: one prefill call, or one step per token.
-  const float *row = nullptr;
-  int64_t pos = 0;
-  double prefillSeconds = -1;
-  bool prefill = usePrefill && model->hasPrefill() && !logits &&
-                 prompt.size() > 1;
-  std::vector<int32_t> ids(prompt.begin(), prompt.end());
-  if (prefill && timeSteps) {
-    // Warm-up for --time: the first call faults in the cache rows and the
-    // library's workspace and starts the threads. The timed call writes
-    // the same cache rows again.
-    if (!model->prefill(ids, 0, error))
-      return fail(error);
-  }
-  auto start = Clock::now();
-  if (prefill) {
-    row = model->prefill(ids, 0, error);
-    if (!row)
-      return fail(error);
-    pos = prompt.size();
-  } else {
-    for (; pos < static_cast<int64_t>(prompt.size()); ++pos) {
-      if (!(row = model->step(prompt[pos], pos, error)))
-        return fail(error);
-      if (!writeRow(row))
-        return writeError();
-    }
-  }
-  prefillSeconds = seconds(start);
-
-  // Greedy decoding: every generated token but the last is fed back.
-  std::vector<int64_t> generated;
-  std::vector<double> stepSeconds;
-  for (int s = 0; s < steps; ++s) {
-    int64_t next = argmax(row);
-    generated.push_back(next);
-    if (s + 1 == steps)
-      break;
-    auto stepStart = Clock::now();
-    if (!(row = model->step(next, pos++, error)))
-      return fail(error);
-    stepSeconds.push_back(seconds(stepStart));
-    if (!writeRow(row))
-      return writeError();
-  }
+  Decoding run{*model, logits.get()};
+  if (int rc = run.feedPrompt(prompt))
+    return rc;
+  if (int rc = run.decode())
+    return rc;
   if (logits)
     if (std::string e = logits->commit(); !e.empty())
       return fail(e);
-
-  if (timeSteps) {
-    llvm::errs() << llvm::formatv(
-        "quant-run: {0}, kv cache: {1} bytes ({2:f1} MiB)\n",
-        parallel ? llvm::formatv("{0} threads", usedThreads).str()
-                 : std::string("single-threaded library"),
-        model->stateBytes(), model->stateBytes() / 1048576.0);
-    llvm::errs() << llvm::formatv(
-        "quant-run: prefill: {0:f1} ms for {1} tokens ({2:f1} tokens/s){3}\n",
-        1e3 * prefillSeconds, prompt.size(),
-        prompt.size() / std::max(prefillSeconds, 1e-9),
-        prefill ? "" : ", one step per token");
-    if (!stepSeconds.empty()) {
-      std::vector<double> sorted = stepSeconds;
-      std::sort(sorted.begin(), sorted.end());
-      double median = sorted[sorted.size() / 2];
-      llvm::errs() << llvm::formatv(
-          "quant-run: decode: {0} steps, median {1:f2} ms, min {2:f2} ms per "
-          "token ({3:f1} tokens/s)\n",
-          sorted.size(), 1e3 * median, 1e3 * sorted.front(), 1 / median);
-    }
-  }
-  llvm::outs() << llvm::join(llvm::map_range(generated,
+  if (timeSteps)
+    run.printTimes(prompt.size(), parallel, usedThreads);
+  llvm::outs() << llvm::join(llvm::map_range(run.generated,
                                              [](int64_t t) {
                                                return std::to_string(t);
                                              }),
