@@ -120,22 +120,10 @@ FailureOr<KvCacheSize> qnt::getKvCacheSize(Operation *module,
   return size;
 }
 
-void QuantizeKvCache::runOnOperation() {
-  std::optional<CacheFormat> cacheFormat = symbolizeCacheFormat(format);
-  if (*cacheFormat == CacheFormat::f32)
-    return;
-  ModuleOp module = getOperation();
-  MLIRContext *ctx = &getContext();
-
-  llvm::DenseMap<Type, CacheLayout> caches;
-  if (failed(findCaches(module, *cacheFormat, caches)))
-    return signalPassFailure();
-  if (caches.empty())
-    return;
-
-  // Every use of a cache must be one this pass rewrites or one that only
-  // passes it on.
-  auto isCache = [&](Value v) { return caches.count(v.getType()) != 0; };
+/// Whether every use of a cache (a value `isCache` says is one) is one the
+/// pass rewrites or one that only passes it on; else an error on the use.
+static LogicalResult checkCacheUses(ModuleOp module,
+                                    llvm::function_ref<bool(Value)> isCache) {
   WalkResult checked = module.walk([&](Operation *op) -> WalkResult {
     if (!llvm::any_of(op->getOperands(), isCache))
       return WalkResult::advance();
@@ -160,7 +148,112 @@ void QuantizeKvCache::runOnOperation() {
                          "a KV cache";
     return WalkResult::interrupt();
   });
-  if (checked.wasInterrupted())
+  return failure(checked.wasInterrupted());
+}
+
+/// Replaces the write of new key or value rows into a cache by the rows
+/// packed in `format` (qnt.pack_cache_rows) written into the packed cache.
+static void rewriteRowsInsert(IRRewriter &rewriter,
+                              tensor::InsertSliceOp insert,
+                              const CacheLayout &layout, CacheFormat format) {
+  MLIRContext *ctx = rewriter.getContext();
+  auto index = [&](int64_t v) { return rewriter.getIndexAttr(v); };
+  int64_t row = layout.packed.getDimSize(3);
+  rewriter.setInsertionPoint(insert);
+  Location loc = insert.getLoc();
+  // The new rows as [T, KvH, D], whatever unit dimensions the source has.
+  Value rows = insert.getSource();
+  auto rowsType = cast<RankedTensorType>(rows.getType());
+  OpFoldResult count = insert.getMixedSizes()[1];
+  SmallVector<int64_t> flat = {ShapedType::kDynamic,
+                               layout.kvHeads * layout.headSize};
+  if (rowsType.getRank() != 2)
+    rows = tensor::CollapseShapeOp::create(
+        rewriter, loc, rows, SmallVector<ReassociationIndices>{{0, 1}, {2}});
+  if (cast<RankedTensorType>(rows.getType()).getShape() != ArrayRef(flat))
+    rows = tensor::CastOp::create(
+        rewriter, loc, RankedTensorType::get(flat, rewriter.getF32Type()),
+        rows);
+  Value heads = tensor::ExpandShapeOp::create(
+      rewriter, loc,
+      RankedTensorType::get(
+          {ShapedType::kDynamic, layout.kvHeads, layout.headSize},
+          rewriter.getF32Type()),
+      rows, SmallVector<ReassociationIndices>{{0}, {1, 2}},
+      SmallVector<OpFoldResult>{count, index(layout.kvHeads),
+                                index(layout.headSize)});
+  Value packed = PackCacheRowsOp::create(
+      rewriter, loc,
+      RankedTensorType::get({ShapedType::kDynamic, layout.kvHeads, row},
+                            layout.packed.getElementType()),
+      heads, CacheFormatAttr::get(ctx, format));
+  SmallVector<OpFoldResult> offsets = insert.getMixedOffsets();
+  auto newInsert = tensor::InsertSliceOp::create(
+      rewriter, loc, packed, insert.getDest(),
+      SmallVector<OpFoldResult>{offsets[0], offsets[1], index(0), index(0)},
+      SmallVector<OpFoldResult>{index(1), count, index(layout.kvHeads),
+                                index(row)},
+      SmallVector<OpFoldResult>(4, index(1)));
+  rewriter.replaceOp(insert, newInsert.getResult());
+}
+
+/// Replaces the read of a cache's live rows for attention by a slice of
+/// the packed cache, and tells the attention the format.
+static void rewriteRowsExtract(IRRewriter &rewriter,
+                               tensor::ExtractSliceOp extract,
+                               const CacheLayout &layout, CacheFormat format) {
+  MLIRContext *ctx = rewriter.getContext();
+  auto index = [&](int64_t v) { return rewriter.getIndexAttr(v); };
+  rewriter.setInsertionPoint(extract);
+  SmallVector<OpFoldResult> offsets = extract.getMixedOffsets();
+  int64_t positions = layout.packed.getDimSize(1),
+          row = layout.packed.getDimSize(3);
+  auto sliceType = RankedTensorType::get({positions, layout.kvHeads, row},
+                                         layout.packed.getElementType());
+  Value slice = tensor::ExtractSliceOp::create(
+      rewriter, extract.getLoc(), sliceType, extract.getSource(),
+      SmallVector<OpFoldResult>{offsets[0], offsets[1], index(0), index(0)},
+      SmallVector<OpFoldResult>{index(1), extract.getMixedSizes()[1],
+                                index(layout.kvHeads), index(row)},
+      SmallVector<OpFoldResult>(4, index(1)));
+  for (Operation *user : llvm::make_early_inc_range(extract->getUsers())) {
+    for (Operation *reader : user->getUsers())
+      cast<AttentionOp>(reader).setCacheAttr(CacheFormatAttr::get(ctx, format));
+    rewriter.replaceOp(user, slice);
+  }
+  rewriter.eraseOp(extract);
+}
+
+/// Function types follow their arguments and returned values.
+static void updateFunctionTypes(ModuleOp module) {
+  MLIRContext *ctx = module.getContext();
+  module.walk([&](func::FuncOp func) {
+    if (func.isExternal())
+      return;
+    SmallVector<Type> results = llvm::to_vector(func.getResultTypes());
+    func.walk([&](func::ReturnOp ret) {
+      results = llvm::to_vector(ret.getOperandTypes());
+    });
+    func.setType(FunctionType::get(
+        ctx, func.getBody().front().getArgumentTypes(), results));
+  });
+}
+
+void QuantizeKvCache::runOnOperation() {
+  std::optional<CacheFormat> cacheFormat = symbolizeCacheFormat(format);
+  if (*cacheFormat == CacheFormat::f32)
+    return;
+  ModuleOp module = getOperation();
+  MLIRContext *ctx = &getContext();
+
+  llvm::DenseMap<Type, CacheLayout> caches;
+  if (failed(findCaches(module, *cacheFormat, caches)))
+    return signalPassFailure();
+  if (caches.empty())
+    return;
+
+  auto isCache = [&](Value v) { return caches.count(v.getType()) != 0; };
+  if (failed(checkCacheUses(module, isCache)))
     return signalPassFailure();
 
   // Collect the ops to rewrite, then give every cache value its new type.
@@ -193,80 +286,11 @@ void QuantizeKvCache::runOnOperation() {
   });
 
   IRRewriter rewriter(ctx);
-  auto index = [&](int64_t v) { return rewriter.getIndexAttr(v); };
-  for (tensor::InsertSliceOp insert : inserts) {
-    CacheLayout layout = layoutOf(insert.getResult());
-    int64_t row = layout.packed.getDimSize(3);
-    rewriter.setInsertionPoint(insert);
-    Location loc = insert.getLoc();
-    // The new rows as [T, KvH, D], whatever unit dimensions the source has.
-    Value rows = insert.getSource();
-    auto rowsType = cast<RankedTensorType>(rows.getType());
-    OpFoldResult count = insert.getMixedSizes()[1];
-    SmallVector<int64_t> flat = {ShapedType::kDynamic,
-                                 layout.kvHeads * layout.headSize};
-    if (rowsType.getRank() != 2)
-      rows = tensor::CollapseShapeOp::create(
-          rewriter, loc, rows,
-          SmallVector<ReassociationIndices>{{0, 1}, {2}});
-    if (cast<RankedTensorType>(rows.getType()).getShape() != ArrayRef(flat))
-      rows = tensor::CastOp::create(
-          rewriter, loc, RankedTensorType::get(flat, rewriter.getF32Type()),
-          rows);
-    Value heads = tensor::ExpandShapeOp::create(
-        rewriter, loc,
-        RankedTensorType::get(
-            {ShapedType::kDynamic, layout.kvHeads, layout.headSize},
-            rewriter.getF32Type()),
-        rows, SmallVector<ReassociationIndices>{{0}, {1, 2}},
-        SmallVector<OpFoldResult>{count, index(layout.kvHeads),
-                                  index(layout.headSize)});
-    Value packed = PackCacheRowsOp::create(
-        rewriter, loc,
-        RankedTensorType::get({ShapedType::kDynamic, layout.kvHeads, row},
-                              layout.packed.getElementType()),
-        heads, CacheFormatAttr::get(ctx, *cacheFormat));
-    SmallVector<OpFoldResult> offsets = insert.getMixedOffsets();
-    auto newInsert = tensor::InsertSliceOp::create(
-        rewriter, loc, packed, insert.getDest(),
-        SmallVector<OpFoldResult>{offsets[0], offsets[1], index(0), index(0)},
-        SmallVector<OpFoldResult>{index(1), count, index(layout.kvHeads),
-                                  index(row)},
-        SmallVector<OpFoldResult>(4, index(1)));
-    rewriter.replaceOp(insert, newInsert.getResult());
-  }
-  for (tensor::ExtractSliceOp extract : extracts) {
-    CacheLayout layout = layoutOf(extract.getSource());
-    rewriter.setInsertionPoint(extract);
-    SmallVector<OpFoldResult> offsets = extract.getMixedOffsets();
-    int64_t positions = layout.packed.getDimSize(1),
-            row = layout.packed.getDimSize(3);
-    auto sliceType = RankedTensorType::get({positions, layout.kvHeads, row},
-                                           layout.packed.getElementType());
-    Value slice = tensor::ExtractSliceOp::create(
-        rewriter, extract.getLoc(), sliceType, extract.getSource(),
-        SmallVector<OpFoldResult>{offsets[0], offsets[1], index(0), index(0)},
-        SmallVector<OpFoldResult>{index(1), extract.getMixedSizes()[1],
-                                  index(layout.kvHeads), index(row)},
-        SmallVector<OpFoldResult>(4, index(1)));
-    for (Operation *user : llvm::make_early_inc_range(extract->getUsers())) {
-      for (Operation *reader : user->getUsers())
-        cast<AttentionOp>(reader).setCacheAttr(
-            CacheFormatAttr::get(ctx, *cacheFormat));
-      rewriter.replaceOp(user, slice);
-    }
-    rewriter.eraseOp(extract);
-  }
-
-  // Function types follow their arguments and returned values.
-  module.walk([&](func::FuncOp func) {
-    if (func.isExternal())
-      return;
-    SmallVector<Type> results = llvm::to_vector(func.getResultTypes());
-    func.walk([&](func::ReturnOp ret) {
-      results = llvm::to_vector(ret.getOperandTypes());
-    });
-    func.setType(FunctionType::get(
-        ctx, func.getBody().front().getArgumentTypes(), results));
-  });
+  for (tensor::InsertSliceOp insert : inserts)
+    rewriteRowsInsert(rewriter, insert, layoutOf(insert.getResult()),
+                      *cacheFormat);
+  for (tensor::ExtractSliceOp extract : extracts)
+    rewriteRowsExtract(rewriter, extract, layoutOf(extract.getSource()),
+                       *cacheFormat);
+  updateFunctionTypes(module);
 }
