@@ -242,24 +242,13 @@ static void buildAccessor(OpBuilder &b, Location loc, StringRef name,
   func::ReturnOp::create(b, loc, v);
 }
 
-void InstrumentCalibration::runOnOperation() {
-  ModuleOp module = getOperation();
-  for (const char *symbol :
-       {kSumsBuffer, kMeansBuffer, kRowsBuffer, kLayerTable, kSumsAccessor,
-        kMeansAccessor, kRowsAccessor, kHessianBuffer, kHessianAccessor,
-        kEnabledBuffer, kEnabledSetter, kWeightAddress})
-    if (module.lookupSymbol(symbol)) {
-      emitError(module.getLoc())
-          << "qnt-instrument-calibration: the module already defines '"
-          << symbol << "' (instrumented twice?)";
-      return signalPassFailure();
-    }
-
-  // Every layer the quantizer would touch, named as qnt-assign-bitwidths
-  // names it, so the statistics file matches its layers.
-  SmallVector<Site> sites;
-  int64_t channels = 0, hessianElements = 0;
-  std::string table;
+/// Every layer the quantizer would touch, named as qnt-assign-bitwidths
+/// names it (so the statistics file matches its layers), with its offset in
+/// the statistics buffers; `table` gets "NAME K" per layer. An error on a
+/// layer that cannot be instrumented.
+static LogicalResult collectSites(ModuleOp module, SmallVector<Site> &sites,
+                                  int64_t &channels, int64_t &hessianElements,
+                                  std::string &table) {
   for (ConstantLinearLayer &c : findConstantLinearLayers(module)) {
     std::string name =
         c.name.empty() ? "layer" + std::to_string(sites.size()) : c.name;
@@ -268,7 +257,7 @@ void InstrumentCalibration::runOnOperation() {
       op->emitOpError() << "layer name '" << name
                         << "' contains white space, which the calibration "
                            "statistics file cannot hold";
-      return signalPassFailure();
+      return failure();
     }
     Value x = c.layer.op.getDpsInputOperand(c.layer.inputIndex)->get();
     auto xType = dyn_cast<RankedTensorType>(x.getType());
@@ -276,14 +265,14 @@ void InstrumentCalibration::runOnOperation() {
         xType.getElementType().getIntOrFloatBitWidth() > 64) {
       op->emitOpError() << "cannot instrument layer '" << name
                         << "': its input is not a ranked tensor of floats";
-      return signalPassFailure();
+      return failure();
     }
     FailureOr<unsigned> kDim = inputChannelDim(c.layer);
     if (failed(kDim)) {
       op->emitOpError() << "cannot instrument layer '" << name
                         << "': its input is not indexed by K alone in one "
                            "dimension";
-      return signalPassFailure();
+      return failure();
     }
     sites.push_back({c, name, *kDim, channels, hessianElements});
     channels += c.layer.k;
@@ -291,9 +280,24 @@ void InstrumentCalibration::runOnOperation() {
     table += name + " " + std::to_string(c.layer.k) + "\n";
   }
 
-  // The buffers, the layer table and the accessors. A model without linear
-  // layers still gets them (empty), so the host's protocol is the same.
-  OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
+  return success();
+}
+
+namespace {
+/// The globals the instrumented layers update.
+struct StatisticsBuffers {
+  memref::GlobalOp sums, linear, rows, hessian, enabled;
+};
+} // namespace
+
+/// The buffers, the layer table and the accessors. A model without linear
+/// layers still gets them (empty), so the host's protocol is the same.
+static StatisticsBuffers buildBuffers(ModuleOp module, OpBuilder &b,
+                                      size_t layers, int64_t channels,
+                                      int64_t hessianElements,
+                                      const std::string &table, bool hessians,
+                                      bool swappableWeights) {
+  b.setInsertionPointToStart(module.getBody());
   Location loc = module.getLoc();
   Type f64 = b.getF64Type(), i64 = b.getI64Type();
   auto zeroBuffer = [&](StringRef name, int64_t size, TypedAttr zero) {
@@ -308,9 +312,8 @@ void InstrumentCalibration::runOnOperation() {
       kSumsBuffer, std::max<int64_t>(channels, 1), b.getFloatAttr(f64, 0.0));
   memref::GlobalOp linear = zeroBuffer(
       kMeansBuffer, std::max<int64_t>(channels, 1), b.getFloatAttr(f64, 0.0));
-  memref::GlobalOp rows =
-      zeroBuffer(kRowsBuffer, std::max<int64_t>(sites.size(), 1),
-                 b.getIntegerAttr(i64, 0));
+  memref::GlobalOp rows = zeroBuffer(kRowsBuffer, std::max<int64_t>(layers, 1),
+                                     b.getIntegerAttr(i64, 0));
   SmallVector<int8_t> text(table.begin(), table.end());
   text.push_back(0);
   auto textType =
@@ -325,7 +328,7 @@ void InstrumentCalibration::runOnOperation() {
   buildAccessor(b, loc, kMeansAccessor, linear);
   buildAccessor(b, loc, kRowsAccessor, rows);
 
-  memref::GlobalOp hessian, enabled, none;
+  memref::GlobalOp hessian, enabled;
   if (hessians || swappableWeights) {
     b.setInsertionPointToStart(module.getBody());
     enabled = zeroBuffer(kEnabledBuffer, 1, b.getIntegerAttr(i64, 1));
@@ -350,12 +353,15 @@ void InstrumentCalibration::runOnOperation() {
     buildAccessor(b, loc, kHessianAccessor, hessian);
   }
 
-  for (auto [i, site] : llvm::enumerate(sites))
-    instrument(b, site, i, sums, linear, rows, hessian, enabled);
+  return {sums, linear, rows, hessian, enabled};
+}
 
-  if (!swappableWeights)
-    return;
-  // The weights become buffers the host fills; the constants go when unused.
+/// The weights become buffers the host fills (swappable-weights); the
+/// constants go when unused. Adds @qnt_calibration_weight_address.
+static void makeWeightsSwappable(ModuleOp module, OpBuilder &b,
+                                 SmallVector<Site> &sites) {
+  Location loc = module.getLoc();
+  Type i64 = b.getI64Type();
   OpBuilder moduleBuilder = OpBuilder::atBlockBegin(module.getBody());
   SmallVector<memref::GlobalOp> weights;
   for (auto [i, site] : llvm::enumerate(sites))
@@ -383,14 +389,13 @@ void InstrumentCalibration::runOnOperation() {
   SmallVector<int64_t> cases;
   for (int64_t i = 0; i < static_cast<int64_t>(weights.size()); ++i)
     cases.push_back(i);
-  auto sw = scf::IndexSwitchOp::create(b, loc, TypeRange{i64},
-                                       body->getArgument(0), cases,
-                                       cases.size());
+  auto sw = scf::IndexSwitchOp::create(
+      b, loc, TypeRange{i64}, body->getArgument(0), cases, cases.size());
   {
     Block &d = sw.getDefaultRegion().emplaceBlock();
     b.setInsertionPointToStart(&d);
-    scf::YieldOp::create(b, loc,
-                         ValueRange{arith::ConstantIntOp::create(b, loc, 0, 64)});
+    scf::YieldOp::create(
+        b, loc, ValueRange{arith::ConstantIntOp::create(b, loc, 0, 64)});
   }
   for (auto [i, global] : llvm::enumerate(weights)) {
     Block &c = sw.getCaseRegions()[i].emplaceBlock();
@@ -403,4 +408,33 @@ void InstrumentCalibration::runOnOperation() {
   }
   b.setInsertionPointToEnd(body);
   func::ReturnOp::create(b, loc, sw.getResults());
+}
+
+void InstrumentCalibration::runOnOperation() {
+  ModuleOp module = getOperation();
+  for (const char *symbol :
+       {kSumsBuffer, kMeansBuffer, kRowsBuffer, kLayerTable, kSumsAccessor,
+        kMeansAccessor, kRowsAccessor, kHessianBuffer, kHessianAccessor,
+        kEnabledBuffer, kEnabledSetter, kWeightAddress})
+    if (module.lookupSymbol(symbol)) {
+      emitError(module.getLoc())
+          << "qnt-instrument-calibration: the module already defines '"
+          << symbol << "' (instrumented twice?)";
+      return signalPassFailure();
+    }
+
+  SmallVector<Site> sites;
+  int64_t channels = 0, hessianElements = 0;
+  std::string table;
+  if (failed(collectSites(module, sites, channels, hessianElements, table)))
+    return signalPassFailure();
+  OpBuilder b(module.getContext());
+  StatisticsBuffers buffers =
+      buildBuffers(module, b, sites.size(), channels, hessianElements, table,
+                   hessians, swappableWeights);
+  for (auto [i, site] : llvm::enumerate(sites))
+    instrument(b, site, i, buffers.sums, buffers.linear, buffers.rows,
+               buffers.hessian, buffers.enabled);
+  if (swappableWeights)
+    makeWeightsSwappable(module, b, sites);
 }
