@@ -65,6 +65,7 @@ void qnt::buildTensorPipeline(OpPassManager &pm,
     pm.addPass(createQntAssignBitwidthsPass(assignBitwidthsOptions(options)));
   if (int64_t bits = codeBits(options.bits); bits > 0) {
     QntQuantizeWeightsPassOptions quantize;
+    quantize.format = options.format;
     quantize.bits = bits;
     quantize.groupSize = options.group;
     quantize.symmetric = !options.asymmetric;

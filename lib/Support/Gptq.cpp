@@ -79,6 +79,9 @@ std::string mlir::qnt::gptqQuantizeMatrix(const float *w, int64_t rows,
                                           const double *hessian,
                                           const GptqOptions &gptq,
                                           QuantizedMatrix &out) {
+  if (options.format != ElementFormat::Int)
+    return "GPTQ rounds to integer grids only, not format " +
+           elementFormatName(options.format).str();
   QuantOptions base = options;
   base.importance = nullptr;
   // The grids of plain rounding: layout, checks of options and weights, and

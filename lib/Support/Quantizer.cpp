@@ -496,6 +496,72 @@ void quantizeAll(const float *w, int64_t rows, int64_t cols,
   });
 }
 
+/// Non-integer formats (fp8, NF4): one group's (weighted) squared error
+/// with `scale`, codes rounded in the format, in double. The codes are
+/// written when `codes` is not null.
+template <bool HasImp>
+double formatSpanError(ElementFormat format, const float *w, const float *imp,
+                       int64_t n, float scale, uint8_t *codes) {
+  double acc = 0.0;
+  for (int64_t i = 0; i < n; ++i) {
+    // True division, as for the integer codes: the code is the format's
+    // nearest value to w / scale.
+    float v = roundToFormat(format, w[i] / scale);
+    float wHat = scale * v;
+    double e = static_cast<double>(w[i]) - static_cast<double>(wHat);
+    e *= e;
+    if (HasImp)
+      e *= static_cast<double>(imp[i]);
+    acc += e;
+    if (codes)
+      codes[i] = encodeFormatValue(format, v);
+  }
+  return acc;
+}
+
+/// Quantizes rows [rowBegin, rowEnd) group by group to a non-integer
+/// format: the scale maps ratio * max|w| to the format's largest value, for
+/// the same clipping ratios as the integer search (ratio 1 first, so it
+/// wins ties), each rounded to the scale format before its error counts.
+/// Scalar: about 20 roundings per weight, fast enough for compile time
+/// (docs/QUANTIZER.md).
+template <bool HasImp>
+void quantizeFormatRows(const float *w, int64_t cols, int64_t rowBegin,
+                        int64_t rowEnd, const float *importance,
+                        const Params &p, ElementFormat format, bool clipSearch,
+                        QuantizedMatrix &out) {
+  const int64_t g = out.groupSize;
+  const double top = formatMaxValue(format);
+  for (int64_t row = rowBegin; row < rowEnd; ++row)
+    for (int64_t grp = 0; grp < out.groupsPerRow; ++grp) {
+      const int64_t offset = row * cols + grp * g;
+      const float *wg = w + offset;
+      const float *imp = HasImp ? importance + grp * g : nullptr;
+      float minv, maxv;
+      spanMinMax(wg, g, minv, maxv);
+      double amax = std::max(-static_cast<double>(minv),
+                             static_cast<double>(maxv));
+      float best = 1.0f; // all zeros: any scale is exact
+      if (amax > 0) {
+        best = storableScale(amax / top, p);
+        double bestErr = formatSpanError<HasImp>(format, wg, imp, g, best,
+                                                 nullptr);
+        for (unsigned i = 1; clipSearch && i < kNumClipRatios; ++i) {
+          float scale = storableScale(clipRatio(i) * amax / top, p);
+          double err =
+              formatSpanError<HasImp>(format, wg, imp, g, scale, nullptr);
+          if (err < bestErr) {
+            bestErr = err;
+            best = scale;
+          }
+        }
+      }
+      formatSpanError<HasImp>(format, wg, imp, g, best,
+                              out.unsignedCodes.data() + offset);
+      out.scales[row * out.groupsPerRow + grp] = best;
+    }
+}
+
 } // namespace
 
 std::string mlir::qnt::validateQuantOptions(int64_t rows, int64_t cols,
@@ -508,6 +574,18 @@ std::string mlir::qnt::validateQuantOptions(int64_t rows, int64_t cols,
            std::to_string(cols) + " is too large";
   if (findInvalidSchemeParameter({options.bits}))
     return "bits must be in 1..8, got " + std::to_string(options.bits);
+  if (options.format != ElementFormat::Int) {
+    std::string name = elementFormatName(options.format).str();
+    if (options.bits != elementFormatBits(options.format))
+      return "format " + name + " has " +
+             std::to_string(elementFormatBits(options.format)) +
+             " bits, not " + std::to_string(options.bits);
+    if (!options.symmetric)
+      return "format " + name + " is symmetric only (no zero points)";
+    if (options.perTensor || options.format == ElementFormat::F4E2M1FN)
+      return "the quantizer makes format " + name +
+             " with per-channel or per-group scales only";
+  }
   if (options.perTensor)
     return "";
   if (options.groupSize < 0)
@@ -548,6 +626,7 @@ std::string mlir::qnt::quantizeMatrix(const float *w, int64_t rows,
              std::to_string(bad / cols) + ", column " +
              std::to_string(bad % cols);
 
+  out.format = options.format;
   out.rows = rows;
   out.cols = cols;
   out.bits = options.bits;
@@ -564,7 +643,18 @@ std::string mlir::qnt::quantizeMatrix(const float *w, int64_t rows,
 
   const size_t numElements = static_cast<size_t>(rows * cols);
   const bool hasImp = options.importance != nullptr;
-  if (options.symmetric) {
+  if (options.format != ElementFormat::Int) {
+    out.unsignedCodes.resize(numElements);
+    const Params p = makeParams(options);
+    forEachRowBlock(rows, numBlocks, [&](int64_t r0, int64_t r1, unsigned) {
+      if (hasImp)
+        quantizeFormatRows<true>(w, cols, r0, r1, options.importance, p,
+                                 options.format, options.clipSearch, out);
+      else
+        quantizeFormatRows<false>(w, cols, r0, r1, nullptr, p, options.format,
+                                  options.clipSearch, out);
+    });
+  } else if (options.symmetric) {
     out.signedCodes.resize(numElements);
     int8_t *codes = out.signedCodes.data();
     if (hasImp)
@@ -583,6 +673,12 @@ std::string mlir::qnt::quantizeMatrix(const float *w, int64_t rows,
 }
 
 void mlir::qnt::dequantizeMatrix(const QuantizedMatrix &q, float *out) {
+  if (q.format != ElementFormat::Int) {
+    for (int64_t row = 0; row < q.rows; ++row)
+      for (int64_t col = 0; col < q.cols; ++col)
+        out[row * q.cols + col] = q.dequantized(row, col);
+    return;
+  }
   for (int64_t row = 0; row < q.rows; ++row)
     for (int64_t grp = 0; grp < q.groupsPerRow; ++grp) {
       const int64_t begin = grp * q.groupSize;

@@ -101,6 +101,41 @@ static void rewriteTosaMatmuls(ModuleOp module) {
   }
 }
 
+/// The quantizer's format of `scheme` (Int for si/ui).
+static ElementFormat elementFormatOfScheme(SchemeAttr scheme) {
+  switch (scheme.getFormat()) {
+  case Format::f8E4M3FN:
+    return ElementFormat::F8E4M3FN;
+  case Format::f8E5M2:
+    return ElementFormat::F8E5M2;
+  case Format::f4E2M1FN:
+    return ElementFormat::F4E2M1FN;
+  case Format::nf4:
+    return ElementFormat::NF4;
+  case Format::si:
+  case Format::ui:
+    break;
+  }
+  return ElementFormat::Int;
+}
+
+/// The scheme format of a quantizer format other than Int.
+static Format schemeFormatOf(ElementFormat format) {
+  switch (format) {
+  case ElementFormat::F8E4M3FN:
+    return Format::f8E4M3FN;
+  case ElementFormat::F8E5M2:
+    return Format::f8E5M2;
+  case ElementFormat::F4E2M1FN:
+    return Format::f4E2M1FN;
+  case ElementFormat::NF4:
+    return Format::nf4;
+  case ElementFormat::Int:
+    break;
+  }
+  return Format::si;
+}
+
 struct QuantizeWeights final
     : qnt::impl::QntQuantizeWeightsPassBase<QuantizeWeights> {
   using Base::Base;
@@ -126,6 +161,7 @@ LogicalResult QuantizeWeights::quantizeWeight(Operation *layer,
                                               Value &packed,
                                               StringRef hessianKey) {
   QuantOptions options;
+  options.format = elementFormatOfScheme(scheme);
   options.bits = scheme.getBits();
   options.symmetric = !scheme.hasZeroPoints();
   options.perTensor = scheme.getGranularity() == Granularity::per_tensor;
@@ -282,6 +318,16 @@ LogicalResult QuantizeWeights::initialize(MLIRContext *context) {
     return emitError(UnknownLoc::get(context)) << e;
   if (method != "rtn" && method != "gptq")
     return error() << "method=" << method << " must be rtn or gptq";
+  std::optional<ElementFormat> weightFormat = parseWeightFormat(format);
+  if (!weightFormat)
+    return error() << "format=" << format
+                   << " must be int, fp8, fp8e5m2 or nf4";
+  if (*weightFormat != ElementFormat::Int && !symmetric)
+    return error() << "format=" << format
+                   << " is symmetric only (symmetric=false needs format=int)";
+  if (*weightFormat != ElementFormat::Int && method == "gptq")
+    return error() << "method=gptq rounds to integer grids only, not format="
+                   << format;
   if ((method == "gptq") != !hessians.empty())
     return error() << "hessians gives the inputs' Hessians that method=gptq "
                       "needs (and only it)";
@@ -312,9 +358,17 @@ void QuantizeWeights::runOnOperation() {
         tables.insert(g->table);
       }
     });
-  // The scheme of the options, with `codeBits` codes, for a [., k] weight.
-  auto defaultScheme = [&](unsigned codeBits, int64_t k) {
+  ElementFormat weightFormat = *parseWeightFormat(format);
+  // The scheme of the options, with `codeBits` codes, for a [., k] weight;
+  // `integer` for the token embedding, which stays an integer format.
+  auto defaultScheme = [&](unsigned codeBits, int64_t k, bool integer = true) {
     int64_t g = groupSize > 0 && k % groupSize == 0 ? groupSize : 0;
+    if (!integer && weightFormat != ElementFormat::Int)
+      return SchemeAttr::get(
+          ctx, schemeFormatOf(weightFormat), elementFormatBits(weightFormat),
+          Mode::symmetric,
+          g > 0 ? Granularity::per_group : Granularity::per_channel,
+          g > 0 ? 1 : 0, g, scaleElem);
     return SchemeAttr::get(
         ctx, symmetric ? Format::si : Format::ui, codeBits,
         symmetric ? Mode::symmetric : Mode::asymmetric,
@@ -353,15 +407,16 @@ void QuantizeWeights::runOnOperation() {
                           << "; using one scale per output channel";
       // A classifier tied to the embedding shares its packed table.
       bool tied = tables.contains(c.weight) && !c.layer.weightIsKN;
-      scheme = defaultScheme(tied ? unsigned(embeddingBits) : unsigned(bits), k);
+      scheme = tied ? defaultScheme(embeddingBits, k)
+                    : defaultScheme(bits, k, /*integer=*/false);
     }
-    if (!scheme.isInteger()) {
+    if (scheme.getFormat() == Format::f4E2M1FN) {
       op->emitOpError() << "layer '" << name << "': format "
                         << stringifyFormat(scheme.getFormat())
                         << " cannot be produced by qnt-quantize-weights yet";
       return signalPassFailure();
     }
-    if (scheme.isSigned() == scheme.hasZeroPoints()) {
+    if (scheme.isInteger() && scheme.isSigned() == scheme.hasZeroPoints()) {
       op->emitOpError() << "layer '" << name
                         << "': qnt-quantize-weights makes signed symmetric or "
                            "unsigned asymmetric codes, not "

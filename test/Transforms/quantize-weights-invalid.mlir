@@ -5,10 +5,16 @@
 // RUN: not quant-opt %s --split-input-file --qnt-quantize-weights="bits=9" 2>&1 | FileCheck %s --check-prefix=BITS
 // RUN: not quant-opt %s --split-input-file --qnt-quantize-weights="group-size=-2" 2>&1 | FileCheck %s --check-prefix=GROUP
 // RUN: not quant-opt %s --split-input-file --qnt-quantize-weights="scale-type=f64" 2>&1 | FileCheck %s --check-prefix=SCALE
+// RUN: not quant-opt %s --split-input-file --qnt-quantize-weights="format=fp4" 2>&1 | FileCheck %s --check-prefix=FORMAT
+// RUN: not quant-opt %s --split-input-file --qnt-quantize-weights="format=nf4 symmetric=false" 2>&1 | FileCheck %s --check-prefix=FORMAT-ASYM
+// RUN: not quant-opt %s --split-input-file --qnt-quantize-weights="format=fp8 method=gptq hessians=h.txt" 2>&1 | FileCheck %s --check-prefix=FORMAT-GPTQ
 
 // BITS: error: qnt-quantize-weights option bits=9 is out of range [1, 8]
 // GROUP: error: qnt-quantize-weights option group-size=-2 is out of range [0, 1048576]
 // SCALE: error: qnt-quantize-weights option scale-type=f64 must be f32, f16 or bf16
+// FORMAT: error: qnt-quantize-weights option format=fp4 must be int, fp8, fp8e5m2 or nf4
+// FORMAT-ASYM: error: qnt-quantize-weights option format=nf4 is symmetric only (symmetric=false needs format=int)
+// FORMAT-GPTQ: error: qnt-quantize-weights option method=gptq rounds to integer grids only, not format=fp8
 
 // CHECK: model.mlir:12:3: warning: layer 'attn.wq': group size 32 does not divide K = 4; using one scale per output channel
 // CHECK: model.mlir:12:3: error: 'linalg.matmul' op cannot quantize the weight of layer 'attn.wq': non-finite value nan at row 0, column 1
@@ -31,12 +37,12 @@ func.func @missing_blob(%x: tensor<1x32xf32>, %o: tensor<1x2xf32>) -> tensor<1x2
 
 // -----
 
-// CHECK: model.mlir:77:9: error: 'linalg.matmul' op layer 'fc': format f8E4M3FN cannot be produced by qnt-quantize-weights yet
+// CHECK: model.mlir:77:9: error: 'linalg.matmul' op layer 'fc': format f4E2M1FN cannot be produced by qnt-quantize-weights yet
 #tb = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
 func.func @float_scheme_requested(%x: tensor<1x32xf32>, %o: tensor<1x2xf32>) -> tensor<1x2xf32> {
   %w = arith.constant dense<1.0> : tensor<2x32xf32>
   %y = linalg.matmul indexing_maps = #tb ins(%x, %w : tensor<1x32xf32>, tensor<2x32xf32>) outs(%o : tensor<1x2xf32>)
-      {qnt.scheme = #qnt.scheme<f8E4M3FN, symmetric, per_channel<0>>} -> tensor<1x2xf32> loc("fc"("model.mlir":77:9))
+      {qnt.scheme = #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 32>>} -> tensor<1x2xf32> loc("fc"("model.mlir":77:9))
   return %y : tensor<1x2xf32>
 }
 

@@ -28,6 +28,57 @@ def pack_rows(codes, bits):
     return out
 
 
+# NF4 (QLoRA; bitsandbytes' code book): code i means NF4_VALUES[i], as f32.
+NF4_VALUES = np.array([
+    -1.0, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453,
+    -0.28444138169288635, -0.18477343022823334, -0.09105003625154495, 0.0,
+    0.07958029955625534, 0.16093020141124725, 0.24611230194568634,
+    0.33791524171829224, 0.44070982933044434, 0.5626170039176941,
+    0.7229568362236023, 1.0], dtype=np.float32).astype(np.float64)
+
+FP8 = {"f8E4M3FN": (4, 3, 7), "f8E5M2": (5, 2, 15)}  # exponent bits, mantissa bits, bias
+
+
+def fp8_value(code, fmt):
+    """The value of an fp8 bit pattern, from the format's definition
+    (IEEE-style, subnormals when the exponent field is 0)."""
+    ebits, mbits, bias = FP8[fmt]
+    sign = -1.0 if code & 0x80 else 1.0
+    e = (code >> mbits) & ((1 << ebits) - 1)
+    m = code & ((1 << mbits) - 1)
+    if e == 0:
+        return sign * m * 2.0 ** (1 - bias - mbits)
+    return sign * (1 + m / 2.0 ** mbits) * 2.0 ** (e - bias)
+
+
+def fp8_finite_codes(fmt):
+    """Every fp8 code that is a finite number."""
+    if fmt == "f8E4M3FN":
+        return [c for c in range(256) if c & 0x7F != 0x7F]
+    return [c for c in range(256) if (c >> 2) & 31 != 31]
+
+
+def format_codes(rng, fmt, shape):
+    """Random codes of a float or codebook format (never NaN or inf), and
+    their values; the first rows hold the extremes."""
+    if fmt == "nf4":
+        codes = rng.integers(0, 16, size=shape)
+        codes[0, :] = 0
+        if shape[0] > 1:
+            codes[1, :] = 15
+        return codes, NF4_VALUES[codes]
+    finite = np.array(fp8_finite_codes(fmt))
+    codes = finite[rng.integers(0, len(finite), size=shape)]
+    top = max(finite[finite < 0x80], key=lambda c: fp8_value(c, fmt))
+    codes[0, :] = top | 0x80  # the most negative value
+    if shape[0] > 1:
+        codes[1, :] = top
+    if shape[0] > 2:
+        codes[2, :] = rng.integers(0, 8, size=shape[1]) | 0x80 * rng.integers(0, 2, size=shape[1])  # subnormals
+    values = np.vectorize(lambda c: fp8_value(int(c), fmt))(codes)
+    return codes, values
+
+
 def round_to(values, dtype):
     if dtype == "f32":
         return values.astype(np.float32).astype(np.float64)
@@ -86,13 +137,22 @@ def dense(values, fmt=mlir_float):
 def gen(args):
     rng = np.random.default_rng(args.seed)
     n, k, m, bits, g = args.n, args.k, args.m, args.bits, args.group
-    signed = args.mode == "symmetric"
+    fmt = args.format
+    if fmt != "int":
+        bits = 4 if fmt == "nf4" else 8
+        if args.mode != "symmetric" or args.int8_activations:
+            raise SystemExit("--format fp8/nf4 is symmetric with f32 x")
+    signed = args.mode == "symmetric" and fmt == "int"
     lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
-    codes = rng.integers(lo, hi + 1, size=(n, k))
-    # Extreme codes in the first rows so the ends of the range are exercised.
-    codes[0, :] = lo
-    if n > 1:
-        codes[1, :] = hi
+    if fmt == "int":
+        codes = rng.integers(lo, hi + 1, size=(n, k))
+        # Extreme codes in the first rows so the ends of the range are exercised.
+        codes[0, :] = lo
+        if n > 1:
+            codes[1, :] = hi
+        values = codes.astype(np.float64)
+    else:
+        codes, values = format_codes(rng, fmt, (n, k))
     if g == 0:
         gran, sshape, gsize = "per_channel<0>", (n, 1), k
     elif g < 0:
@@ -113,7 +173,7 @@ def gen(args):
     for r in range(n):
         for c in range(k):
             gi = 0 if sshape[1] == 1 else c // gsize
-            w[r, c] = (scales[sidx_n[r], gi] * (codes[r, c] - zps[sidx_n[r], gi])
+            w[r, c] = (scales[sidx_n[r], gi] * (values[r, c] - zps[sidx_n[r], gi])
                        + offsets[sidx_n[r], gi])
 
     batch = [args.batch] if args.batch else []
@@ -166,7 +226,8 @@ def gen(args):
     packed = pack_rows(np.asarray(codes) & ((1 << bits) - 1), bits)
     sign = "si" if signed else "ui"
     scale_sfx = "" if args.scale_type == "f32" else f", scale = {args.scale_type}"
-    scheme = f"#qnt.scheme<{sign}{bits}, {args.mode}, {gran}{scale_sfx}>"
+    elem = f"{sign}{bits}" if fmt == "int" else fmt
+    scheme = f"#qnt.scheme<{elem}, {args.mode}, {gran}{scale_sfx}>"
     ptype = f"!qnt.packed<{n}x{k}, {scheme}>"
     xt = args.x_type
     xtype = "tensor<" + "x".join(map(str, xshape)) + f"x{xt}>"
@@ -297,7 +358,10 @@ def main():
     p = argparse.ArgumentParser(description=__doc__)
     sub = p.add_subparsers(dest="cmd", required=True)
     g = sub.add_parser("gen")
-    g.add_argument("--bits", type=int, required=True)
+    g.add_argument("--bits", type=int, default=4, help="code width of --format int")
+    g.add_argument("--format", choices=["int", "f8E4M3FN", "f8E5M2", "nf4"], default="int",
+                   help="element format: integers, fp8 bit patterns or NF4 codes "
+                        "(decoded here from the formats' definitions)")
     g.add_argument("--mode", choices=["symmetric", "asymmetric", "offset"], default="symmetric",
                    help="offset: unsigned codes, value = scale * code + offset (llama.cpp's "
                         "Q4_1 form); the program is qnt.dequantize + linalg.matmul, which "

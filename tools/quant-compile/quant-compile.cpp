@@ -126,6 +126,13 @@ static cl::opt<std::string>
          cl::desc("Code width of quantized weights, 1 to 8, or 'none' to "
                   "compile the float model unchanged"),
          cl::cat(category));
+static cl::opt<std::string> weightFormat(
+    "format", cl::init("int"),
+    cl::desc("Element format of quantized weights: int (--bits wide), fp8 "
+             "(E4M3FN), fp8e5m2 or nf4 (NF4 codebook); fp8 and nf4 fix "
+             "their width, are symmetric, and run with f32 activations on "
+             "the CPU"),
+    cl::cat(category));
 static cl::opt<bool> requantize(
     "requantize", cl::init(false),
     cl::desc("With --bits=N or --budget: also quantize again the weights the "
@@ -509,6 +516,32 @@ struct Plan {
   bool measureOutputs = false; // --calibrate with --budget, output-aware
 };
 
+/// "" when --format fits the other options, else the error: fp8 and nf4
+/// weights are symmetric, rounded to nearest, one format for every layer,
+/// and have CPU kernels only.
+static std::string checkFormatFlag(const Plan &plan) {
+  std::optional<qnt::ElementFormat> format =
+      qnt::parseWeightFormat(weightFormat);
+  if (!format)
+    return "--format=" + weightFormat + " must be int, fp8, fp8e5m2 or nf4";
+  if (*format == qnt::ElementFormat::Int)
+    return "";
+  std::string flag = "--format=" + weightFormat;
+  if (bits == "none")
+    return flag + " quantizes weights; it does not go with --bits=none";
+  if (asymmetric)
+    return flag + " is symmetric only; --asymmetric needs --format=int";
+  if (method != "rtn")
+    return flag + " rounds to nearest; --method=" + method +
+           " needs --format=int";
+  if (!budget.empty())
+    return flag + " gives every layer one format; --budget chooses integer "
+                  "schemes and needs --format=int";
+  if (plan.cuda)
+    return flag + " has CPU kernels only, not --target=cuda";
+  return "";
+}
+
 /// Checks the options before any work, fills `plan` and `gpu` (for
 /// --target=cuda); 0, or the exit code after the error is printed.
 static int checkOptions(Plan &plan, qnt::GpuPipelineOptions &gpu) {
@@ -592,6 +625,8 @@ static int checkOptions(Plan &plan, qnt::GpuPipelineOptions &gpu) {
     return fail("--method=" + method + " must be rtn, gptq, awq or awq-gptq");
   plan.gptq = method == "gptq" || method == "awq-gptq";
   plan.awq = method == "awq" || method == "awq-gptq";
+  if (std::string e = checkFormatFlag(plan); !e.empty())
+    return fail(e);
   bool gptq = plan.gptq, awq = plan.awq;
   if ((gptq || awq) && calibrate.empty())
     return fail("--method=" + method +
@@ -824,6 +859,7 @@ static int quantizeModel(ModuleOp module, const Plan &plan, Calibration &cal,
       return 1;
   }
   tensor.bits = bits;
+  tensor.format = weightFormat;
   if (bits != "none") {
     tensor.group = group;
     tensor.asymmetric = asymmetric;
@@ -838,7 +874,10 @@ static int quantizeModel(ModuleOp module, const Plan &plan, Calibration &cal,
     tensor.gptqDampening = gptqDampening;
     progress.step((!budget.empty()
                        ? std::string("quantizing weights with the chosen schemes")
-                       : "quantizing weights: int" + bits + ", " +
+                       : "quantizing weights: " +
+                             (weightFormat == "int" ? "int" + bits
+                                                    : std::string(weightFormat)) +
+                             ", " +
                              (group == 0 ? std::string("one scale per channel")
                                          : "groups of " + std::to_string(group)) +
                              (asymmetric ? ", asymmetric" : ", symmetric")) +

@@ -63,31 +63,41 @@ static bool formatFromType(Type type, Format &format, unsigned &bits) {
   return false;
 }
 
-static unsigned formatBits(Format format) {
+/// The Support library's name for a format (its rules live there).
+static ElementFormat elementFormatOf(Format format) {
   switch (format) {
   case Format::f8E4M3FN:
+    return ElementFormat::F8E4M3FN;
   case Format::f8E5M2:
-    return 8;
+    return ElementFormat::F8E5M2;
   case Format::f4E2M1FN:
-    return 4;
+    return ElementFormat::F4E2M1FN;
+  case Format::nf4:
+    return ElementFormat::NF4;
   case Format::si:
   case Format::ui:
-    return 0;
+    break;
   }
-  return 0;
+  return ElementFormat::Int;
 }
 
 Attribute SchemeAttr::parse(AsmParser &parser, Type) {
   SMLoc loc = parser.getCurrentLocation();
   MLIRContext *ctx = parser.getContext();
   Type formatType;
-  if (parser.parseLess() || parser.parseType(formatType))
+  if (parser.parseLess())
     return {};
   Format format;
   unsigned bits;
-  if (!formatFromType(formatType, format, bits)) {
+  // nf4 is no builtin type, so it is a keyword, tried first.
+  if (succeeded(parser.parseOptionalKeyword("nf4"))) {
+    format = Format::nf4;
+    bits = 4;
+  } else if (parser.parseType(formatType)) {
+    return {};
+  } else if (!formatFromType(formatType, format, bits)) {
     parser.emitError(loc) << "expected an element format: si<bits>, ui<bits>, "
-                             "f8E4M3FN, f8E5M2 or f4E2M1FN, got "
+                             "f8E4M3FN, f8E5M2, f4E2M1FN or nf4, got "
                           << formatType;
     return {};
   }
@@ -166,21 +176,12 @@ LogicalResult
 SchemeAttr::verify(function_ref<InFlightDiagnostic()> emitError, Format format,
                    unsigned bits, Mode mode, Granularity granularity,
                    int64_t axis, int64_t groupSize, Type scaleType) {
-  bool isInteger = format == Format::si || format == Format::ui;
-  if (isInteger && findInvalidSchemeParameter({bits}))
-    return emitError() << "bits = " << bits
-                       << " is outside the supported range 1..8";
-  if (!isInteger && bits != formatBits(format))
-    return emitError() << "format " << stringifyFormat(format) << " has "
-                       << formatBits(format) << " bits, not " << bits;
-  if (!isInteger && mode == Mode::asymmetric)
-    return emitError() << "float format " << stringifyFormat(format)
-                       << " cannot be asymmetric (no zero points)";
-  if (!isInteger && mode == Mode::offset)
-    return emitError() << "float format " << stringifyFormat(format)
-                       << " cannot have offsets";
-  if (format == Format::f4E2M1FN && granularity != Granularity::per_group)
-    return emitError() << "format f4E2M1FN needs per_group block scales";
+  if (std::string rule = checkFormatRules(
+          {elementFormatOf(format), bits, mode == Mode::asymmetric,
+           mode == Mode::offset, granularity == Granularity::per_tensor,
+           granularity == Granularity::per_group});
+      !rule.empty())
+    return emitError() << rule;
   if (axis < 0)
     return emitError() << "axis " << axis << " must be non-negative";
   if (granularity == Granularity::per_tensor && (axis != 0 || groupSize != 0))

@@ -6,16 +6,17 @@ include "qnt/IR/QntDialect.td"
 include "mlir/IR/AttrTypeBase.td"
 include "mlir/IR/EnumAttr.td"
 
-// Element formats of codes. Only the integer formats are lowered today; the
-// float formats reserve their spelling so fp8/fp4 support adds cases to the
-// passes, not to the IR. Lookup-table formats (NF4, codebooks) will add a case
-// here plus a table parameter on the scheme.
+// Element formats of codes: integers, the fp8/fp4 float formats (codes are
+// their bit patterns) and nf4 (a 4-bit index into QLoRA's 16 normal-float
+// values). The integer, fp8 and nf4 formats are quantized and run on the
+// CPU; f4E2M1FN parses and verifies only (docs/DIALECT.md).
 def Qnt_Format : I32EnumAttr<"Format", "element format of quantized codes", [
     I32EnumAttrCase<"si", 0>,
     I32EnumAttrCase<"ui", 1>,
     I32EnumAttrCase<"f8E4M3FN", 2>,
     I32EnumAttrCase<"f8E5M2", 3>,
-    I32EnumAttrCase<"f4E2M1FN", 4>]> {
+    I32EnumAttrCase<"f4E2M1FN", 4>,
+    I32EnumAttrCase<"nf4", 5>]> {
   let cppNamespace = "::mlir::qnt";
   let genSpecializedAttr = 0;
 }
@@ -76,6 +77,8 @@ def Qnt_SchemeAttr : AttrDef<Qnt_Dialect, "Scheme"> {
     #qnt.scheme<ui8, asymmetric, per_channel<0>, scale = f16> // uint8 with zero points, one f16 scale per row
     #qnt.scheme<si8, symmetric, per_tensor>
     #qnt.scheme<ui4, offset, per_group<1, 32>, scale = f16>  // llama.cpp's Q4_1: scale * code + offset
+    #qnt.scheme<f8E4M3FN, symmetric, per_channel<0>>         // fp8 codes, one f32 scale per row
+    #qnt.scheme<nf4, symmetric, per_group<1, 64>>            // NF4: scale * nf4[code], 4-bit codes
     ```
 
     A value is `scale * (code - zero_point)`; symmetric schemes have no zero
@@ -98,7 +101,9 @@ def Qnt_SchemeAttr : AttrDef<Qnt_Dialect, "Scheme"> {
     bool isInteger() const {
       return getFormat() == Format::si || getFormat() == Format::ui;
     }
-    bool isSigned() const { return getFormat() != Format::ui; }
+    /// Codes are two's complement integers (si); the float and codebook
+    /// formats store unsigned bit patterns.
+    bool isSigned() const { return getFormat() == Format::si; }
     bool hasZeroPoints() const { return getMode() == Mode::asymmetric; }
     bool hasOffsets() const { return getMode() == Mode::offset; }
     /// Smallest and largest integer code (integer formats only).
@@ -127,7 +132,21 @@ def Qnt_KernelFamily : I32EnumAttr<"KernelFamily",
     I32EnumAttrCase<"row_f32", 0>,
     I32EnumAttrCase<"row_i8", 1>,
     I32EnumAttrCase<"column_i8", 2>,
-    I32EnumAttrCase<"attention", 3>]> {
+    I32EnumAttrCase<"attention", 3>,
+    I32EnumAttrCase<"row_lut", 4>]> {
+  let cppNamespace = "::mlir::qnt";
+  let genSpecializedAttr = 0;
+}
+
+// How the row_lut kernels look up the 16 values of a 4-bit codebook: a
+// portable tree of selects (generic). avx2 (two vpermps and a blend per 8
+// codes) and avx512 (one vpermps per 16) name the register-table lookups to
+// come; convert-qnt-to-vector rejects them today.
+def Qnt_LookupIsa : I32EnumAttr<"LookupIsa",
+    "instructions of the row_lut kernels' table lookups", [
+    I32EnumAttrCase<"generic", 0>,
+    I32EnumAttrCase<"avx2", 1>,
+    I32EnumAttrCase<"avx512", 2>]> {
   let cppNamespace = "::mlir::qnt";
   let genSpecializedAttr = 0;
 }
@@ -168,7 +187,8 @@ def Qnt_KernelAttr : AttrDef<Qnt_Dialect, "Kernel"> {
     The decision of qnt-select-kernels for one `qnt.matmul` or
     `qnt.attention` (as its `qnt.kernel` attribute); convert-qnt-to-vector
     reads nothing else. The family, then:
-    - `lanes`: row_f32: codes unpacked per vector step (f32 lanes); row_i8:
+    - `lanes`: row_f32 and row_lut: codes decoded per vector step (f32
+      lanes; row_lut decodes fp8 and nf4 codes with f32 x); row_i8:
       bytes of codes per integer dot product (16 or 32); column_i8: output
       columns per register (8 or 16); attention: lanes of the head vectors.
     - `tile = RxC`: R rows of x by C weight rows per register tile (column_i8:
@@ -177,6 +197,8 @@ def Qnt_KernelAttr : AttrDef<Qnt_Dialect, "Kernel"> {
     - `x_block` (int8 families): codes of x per int8 scale.
     - `int_dot` (int8 families): the instructions the kernel is built for
       (with VNNI, column_i8 feeds 8-bit codes as unsigned bytes).
+    - `lookup` (row_lut): the instructions of the table lookups that decode
+      4-bit codebook codes (generic, avx2, avx512).
     - `prefetch`: the next tile's weight rows are prefetched.
     - `parallel`: the weight rows (attention: rows and heads) are split
       across threads.
@@ -185,6 +207,7 @@ def Qnt_KernelAttr : AttrDef<Qnt_Dialect, "Kernel"> {
     #qnt.kernel<row_f32, lanes = 16, tile = 4x4, streams = 1, prefetch>
     #qnt.kernel<row_i8, lanes = 32, tile = 4x2, streams = 2, x_block = 128, int_dot = avx512vnni, prefetch, parallel>
     #qnt.kernel<column_i8, lanes = 16, tile = 4x1, streams = 1, x_block = 32, int_dot = avx2>
+    #qnt.kernel<row_lut, lanes = 8, tile = 2x4, streams = 1, lookup = avx2>
     ```
   }];
   let parameters = (ins
@@ -196,7 +219,9 @@ def Qnt_KernelAttr : AttrDef<Qnt_Dialect, "Kernel"> {
     "int64_t":$xBlock,
     "::mlir::qnt::IntDotIsa":$intDot,
     "bool":$prefetch,
-    "bool":$parallel);
+    "bool":$parallel,
+    DefaultValuedParameter<"::mlir::qnt::LookupIsa",
+                           "::mlir::qnt::LookupIsa::generic">:$lookup);
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{

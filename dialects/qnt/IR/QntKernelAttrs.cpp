@@ -28,13 +28,14 @@ Attribute KernelAttr::parse(AsmParser &parser, Type) {
     return {};
   std::optional<KernelFamily> family = symbolizeKernelFamily(word);
   if (!family) {
-    parser.emitError(loc) << "expected a kernel family (row_f32, row_i8, "
-                             "column_i8 or attention), got '"
+    parser.emitError(loc) << "expected a kernel family (row_f32, row_lut, "
+                             "row_i8, column_i8 or attention), got '"
                           << word << "'";
     return {};
   }
   int64_t lanes = 0, tileRows = 1, tileCols = 1, streams = 1, xBlock = 0;
   IntDotIsa intDot = IntDotIsa::generic;
+  LookupIsa lookup = LookupIsa::generic;
   bool prefetch = false, parallel = false;
   llvm::StringSet<> seen;
   while (succeeded(parser.parseOptionalComma())) {
@@ -77,11 +78,23 @@ Attribute KernelAttr::parse(AsmParser &parser, Type) {
         return {};
       }
       intDot = *value;
+    } else if (word == "lookup") {
+      SMLoc isaLoc = parser.getCurrentLocation();
+      StringRef isa;
+      if (parser.parseKeyword(&isa))
+        return {};
+      std::optional<LookupIsa> value = symbolizeLookupIsa(isa);
+      if (!value) {
+        parser.emitError(isaLoc)
+            << "expected generic, avx2 or avx512, got '" << isa << "'";
+        return {};
+      }
+      lookup = *value;
     } else {
       parser.emitError(keyLoc)
           << "unknown kernel parameter '" << word
-          << "' (expected lanes, tile, streams, x_block, int_dot, prefetch "
-             "or parallel)";
+          << "' (expected lanes, tile, streams, x_block, int_dot, lookup, "
+             "prefetch or parallel)";
       return {};
     }
   }
@@ -94,7 +107,7 @@ Attribute KernelAttr::parse(AsmParser &parser, Type) {
   return KernelAttr::getChecked([&] { return parser.emitError(loc); },
                                 parser.getContext(), *family, lanes, tileRows,
                                 tileCols, streams, xBlock, intDot, prefetch,
-                                parallel);
+                                parallel, lookup);
 }
 
 void KernelAttr::print(AsmPrinter &printer) const {
@@ -106,6 +119,8 @@ void KernelAttr::print(AsmPrinter &printer) const {
   if (isInt8())
     printer << ", x_block = " << getXBlock()
             << ", int_dot = " << stringifyIntDotIsa(getIntDot());
+  if (getFamily() == KernelFamily::row_lut)
+    printer << ", lookup = " << stringifyLookupIsa(getLookup());
   if (getPrefetch())
     printer << ", prefetch";
   if (getParallel())
@@ -118,12 +133,13 @@ LogicalResult KernelAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                  int64_t tileRows, int64_t tileCols,
                                  int64_t streams, int64_t xBlock,
                                  IntDotIsa intDot, bool prefetch,
-                                 bool parallel) {
+                                 bool parallel, LookupIsa lookup) {
   StringRef name = stringifyKernelFamily(family);
   bool int8 =
       family == KernelFamily::row_i8 || family == KernelFamily::column_i8;
   switch (family) {
   case KernelFamily::row_f32:
+  case KernelFamily::row_lut:
   case KernelFamily::attention:
     // Codes per vector step: whole bytes of every code width.
     if (lanes < 8 || lanes > 128 || lanes % 8 != 0)
@@ -161,6 +177,9 @@ LogicalResult KernelAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (int8 && (xBlock < 32 || xBlock > 256 || !llvm::isPowerOf2_64(xBlock)))
     return emitError() << "x_block = " << xBlock << " of a " << name
                        << " kernel must be 32, 64, 128 or 256";
+  if (family != KernelFamily::row_lut && lookup != LookupIsa::generic)
+    return emitError() << "a " << name
+                       << " kernel takes no lookup (only row_lut does)";
   if (!int8 && (xBlock != 0 || intDot != IntDotIsa::generic))
     return emitError() << "a " << name
                        << " kernel takes no x_block and no int_dot";

@@ -205,6 +205,11 @@ struct TensorPipelineOptions
       *this, "pareto",
       llvm::cl::desc("CSV of the size/error trade-off curve"),
       llvm::cl::init("")};
+  PassOptions::Option<std::string> format{
+      *this, "format",
+      llvm::cl::desc("Element format of quantized weights: int (bits wide), "
+                     "fp8 (E4M3FN), fp8e5m2 or nf4"),
+      llvm::cl::init("int")};
   PassOptions::Option<std::string> bits{
       *this, "bits",
       llvm::cl::desc("Code width of quantized weights, 1 to 8, or none"),

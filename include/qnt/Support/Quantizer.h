@@ -21,6 +21,7 @@
 #ifndef QNT_SUPPORT_QUANTIZER_H
 #define QNT_SUPPORT_QUANTIZER_H
 
+#include "qnt/Support/ElementFormats.h"
 #include "qnt/Support/SchemeParameters.h"
 #include <cstdint>
 #include <string>
@@ -34,6 +35,11 @@ namespace mlir::qnt {
 constexpr unsigned kNumClipRatios = 20;
 
 struct QuantOptions {
+  /// Integer codes (of `bits` bits), or fp8 / NF4 codes: symmetric, one scale
+  /// per group or channel mapping the kept range to formatMaxValue, the
+  /// codes the format's nearest values (docs/QUANTIZER.md, "Float and
+  /// codebook formats"). `bits` must then be the format's width.
+  ElementFormat format = ElementFormat::Int;
   /// Code width, 1 to 8.
   unsigned bits = 4;
   /// Symmetric: signed codes in [-2^(b-1), 2^(b-1)-1] and no zero point.
@@ -59,6 +65,7 @@ struct QuantOptions {
 };
 
 struct QuantizedMatrix {
+  ElementFormat format = ElementFormat::Int;
   int64_t rows = 0;
   int64_t cols = 0;
   unsigned bits = 0;
@@ -74,7 +81,8 @@ struct QuantizedMatrix {
   /// (unsignedCodes is then empty). Ready for packSigned.
   std::vector<int8_t> signedCodes;
   /// Row-major [rows, cols] codes, one per element, filled when asymmetric
-  /// (signedCodes is then empty). Ready for packUnsigned.
+  /// and for the non-integer formats (their bit patterns; signedCodes is
+  /// then empty). Ready for packUnsigned.
   std::vector<uint8_t> unsignedCodes;
   /// Row-major [rows, groupsPerRow] scales, or a single scale when perTensor.
   /// Always finite and > 0.
@@ -89,15 +97,20 @@ struct QuantizedMatrix {
   /// The integer code of element (row, col).
   int32_t code(int64_t row, int64_t col) const {
     int64_t i = row * cols + col;
-    return symmetric ? signedCodes[i] : unsignedCodes[i];
+    return symmetric && format == ElementFormat::Int ? signedCodes[i]
+                                                     : unsignedCodes[i];
   }
   /// The zero point of element (row, col)'s group (0 when symmetric).
   int32_t zeroPoint(int64_t row, int64_t col) const {
     return symmetric ? 0 : zeroPoints[groupIndex(row, col)];
   }
   /// The dequantized value of element (row, col):
-  /// scale * float(code - zeroPoint).
+  /// scale * float(code - zeroPoint), or scale * (the code's value) for the
+  /// non-integer formats.
   float dequantized(int64_t row, int64_t col) const {
+    if (format != ElementFormat::Int)
+      return scales[groupIndex(row, col)] *
+             decodeFormatCode(format, static_cast<uint8_t>(code(row, col)));
     return scales[groupIndex(row, col)] *
            static_cast<float>(code(row, col) - zeroPoint(row, col));
   }

@@ -1,6 +1,6 @@
-// The rules of an integer quantization scheme's parameters (code width,
-// group size, scale type), in one place for the #qnt.scheme verifier, the
-// quantizer, the passes' options and the tools' flags. No MLIR.
+// The rules of a quantization scheme's parameters (element format, code
+// width, group size, scale type), in one place for the #qnt.scheme verifier,
+// the quantizer, the passes' options and the tools' flags. No MLIR.
 #ifndef QNT_SUPPORT_SCHEMEPARAMETERS_H
 #define QNT_SUPPORT_SCHEMEPARAMETERS_H
 
@@ -21,6 +21,46 @@ inline constexpr OptionRange kCodeBitsRange{1, 8};
 /// Elements sharing one scale along K, as options and candidate schemes give
 /// them; 0 means one scale per output channel.
 inline constexpr OptionRange kGroupSizeRange{0, 1 << 20};
+
+/// The element format of codes: integers (signed or unsigned, 1 to 8 bits),
+/// the float formats fp8 E4M3FN and E5M2 and fp4 E2M1FN (the codes are the
+/// formats' bit patterns), and NF4, a 4-bit index into the 16 normal-float
+/// values of QLoRA (docs/BIT_LAYOUT.md, "Float and codebook codes").
+enum class ElementFormat { Int, F8E4M3FN, F8E5M2, F4E2M1FN, NF4 };
+
+/// The formats as `--format=` and `format=` name them: "int", "fp8" (E4M3FN),
+/// "fp8e5m2" and "nf4"; nullopt for any other name (fp4 has no kernels and
+/// no quantizer yet, so no option makes it).
+std::optional<ElementFormat> parseWeightFormat(llvm::StringRef name);
+
+/// The name of `format` as #qnt.scheme spells it: "int", "f8E4M3FN",
+/// "f8E5M2", "f4E2M1FN", "nf4".
+llvm::StringRef elementFormatName(ElementFormat format);
+
+/// The code width a non-integer format fixes (8, 8, 4, 4); 0 for Int.
+unsigned elementFormatBits(ElementFormat format);
+
+/// What the format rules look at in a scheme.
+struct FormatRuleInput {
+  ElementFormat format;
+  unsigned bits;
+  bool zeroPoints; // asymmetric
+  bool offsets;    // offset mode
+  bool perTensor;
+  bool perGroup;
+};
+
+/// "" when the scheme keeps its format's rules, else the first broken one:
+///   integers: bits in kCodeBitsRange
+///     "bits = 9 is outside the supported range 1..8"
+///   every other format: its own width, symmetric, no offsets
+///     "format nf4 has 4 bits, not 8"
+///     "float format f8E4M3FN cannot be asymmetric (no zero points)"
+///     "codebook format nf4 cannot have offsets"
+///   fp4: "format f4E2M1FN needs per_group block scales"
+///   nf4: "format nf4 needs per_group or per_channel scales (an absmax
+///        scale per block), not per_tensor"
+std::string checkFormatRules(const FormatRuleInput &in);
 
 /// The scale format named "f32", "f16" or "bf16"; nullopt for any other name.
 inline std::optional<ScaleFormat> parseScaleFormat(llvm::StringRef name) {

@@ -151,8 +151,14 @@ static Value codesToF32(ImplicitLocOpBuilder &b, Value ints, bool isSigned) {
 /// into an i16, shift by the code's bit offset and mask.
 Value qnt::unpackCodes(ImplicitLocOpBuilder &b, Value bytes, int64_t count,
                        unsigned bits, bool isSigned) {
+  return codesToF32(b, unpackCodeInts(b, bytes, count, bits, isSigned),
+                    isSigned);
+}
+
+Value qnt::unpackCodeInts(ImplicitLocOpBuilder &b, Value bytes, int64_t count,
+                          unsigned bits, bool isSigned) {
   Type i16 = b.getI16Type();
-  auto toFloat = [&](Value ints) { return codesToF32(b, ints, isSigned); };
+  auto toFloat = [](Value ints) { return ints; }; // the codes stay integers
   auto splat = [&](Type elem, int64_t width, int64_t value) -> Value {
     auto type = VectorType::get({width}, elem);
     return arith::ConstantOp::create(
@@ -215,7 +221,8 @@ Value qnt::unpackCodes(ImplicitLocOpBuilder &b, Value bytes, int64_t count,
   return toFloat(word);
 }
 
-/// Reads code `k` of row `row` (a list of leading indices) from packed bytes.
+/// Reads code `k` of row `row` (a list of leading indices) from packed bytes,
+/// as an i16 (sign-extended when `isSigned`).
 static Value emitScalarCode(ImplicitLocOpBuilder &b, Value codes,
                             ValueRange lead, Value k, unsigned bits,
                             bool isSigned, int64_t rowBytes) {
@@ -239,11 +246,8 @@ static Value emitScalarCode(ImplicitLocOpBuilder &b, Value codes,
   word = arith::ShRUIOp::create(b, word, shift);
   Value up = arith::ConstantIntOp::create(b, i16, 16 - bits);
   word = arith::ShLIOp::create(b, word, up);
-  word = isSigned ? arith::ShRSIOp::create(b, word, up).getResult()
+  return isSigned ? arith::ShRSIOp::create(b, word, up).getResult()
                   : arith::ShRUIOp::create(b, word, up).getResult();
-  Type f32 = b.getF32Type();
-  return isSigned ? arith::SIToFPOp::create(b, f32, word).getResult()
-                  : arith::UIToFPOp::create(b, f32, word).getResult();
 }
 
 /// The f32 value of element `idx` of a packed tensor of `type`, read from
@@ -254,9 +258,17 @@ Value qnt::decodeElement(ImplicitLocOpBuilder &b, PackedType type, Value codes,
                          ValueRange idx) {
   SchemeAttr scheme = type.getScheme();
   int64_t rank = type.getRank();
-  Value code =
+  Value word =
       emitScalarCode(b, codes, idx.drop_back(), idx.back(), scheme.getBits(),
                      scheme.isSigned(), type.getCodesShape().back());
+  Type f32 = b.getF32Type();
+  Value code;
+  if (!scheme.isInteger())
+    code = decodeLutCodes(b, word, scheme.getFormat(), LookupIsa::generic);
+  else if (scheme.isSigned())
+    code = arith::SIToFPOp::create(b, f32, word);
+  else
+    code = arith::UIToFPOp::create(b, f32, word);
   SmallVector<Value> sIdx;
   for (int64_t i = 0; i < rank; ++i) {
     switch (scheme.getGranularity()) {

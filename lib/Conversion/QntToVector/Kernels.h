@@ -71,6 +71,9 @@ struct MatmulKernel {
   // only). A block is `chunk` bytes holding 8/bits codes each; see
   // toPlaneMajorRow.
   int64_t planeBlocks = 0;
+  // row_lut: how 4-bit codebook codes are looked up (fp8 codes need no
+  // table; the integer families ignore it).
+  LookupIsa lookup = LookupIsa::generic;
   bool prefetch = false; // prefetch the next tile's codes while this one runs
   bool parallel = false; // split the work across threads (scf.parallel)
   Type xElem;
@@ -191,6 +194,18 @@ Value extractPlane(ImplicitLocOpBuilder &b, Value bytes, int64_t p,
 /// Unpacks a vector of packed bytes into `count` codes as f32.
 Value unpackCodes(ImplicitLocOpBuilder &b, Value bytes, int64_t count,
                   unsigned bits, bool isSigned);
+
+/// Unpacks a vector of packed bytes into `count` integer codes (i8 for
+/// widths that divide 8, else i16), sign-extended when `isSigned`.
+Value unpackCodeInts(ImplicitLocOpBuilder &b, Value bytes, int64_t count,
+                     unsigned bits, bool isSigned);
+
+/// The f32 values of fp8 or NF4 codes (`codes`: an integer scalar or vector
+/// of the codes' bit patterns, zero-extended): fp8 by arithmetic on the
+/// bits, NF4 through the 16-value table in a register, looked up with
+/// `isa`'s instructions (Lookup.cpp).
+Value decodeLutCodes(ImplicitLocOpBuilder &b, Value codes, Format format,
+                     LookupIsa isa);
 
 /// The f32 value of element `idx` of a packed tensor of `type`, read from
 /// its payload buffers (codes, scales, zero points or null, offsets or

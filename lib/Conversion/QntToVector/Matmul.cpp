@@ -52,8 +52,8 @@ int64_t qnt::int8GroupsPerLoad(const MatmulKernel &kern, int64_t lanes) {
 FailureOr<MatmulKernel> qnt::describeMatmul(MatmulOp op, std::string &why) {
   PackedType wType = op.getWeight().getType();
   SchemeAttr scheme = wType.getScheme();
-  if (!scheme.isInteger()) {
-    why = ("CPU lowering supports integer formats only, not " +
+  if (scheme.getFormat() == Format::f4E2M1FN) {
+    why = ("CPU lowering supports integer, fp8 and nf4 formats, not " +
            stringifyFormat(scheme.getFormat()))
               .str();
     return failure();
@@ -95,6 +95,20 @@ LogicalResult CpuLowering::lowerMatmul(MatmulOp op, KernelAttr kernel,
   kern.prefetch = kernel.getPrefetch();
   kern.parallel = kernel.getParallel();
   kern.chunk = kernel.getLanes();
+  kern.lookup = kernel.getLookup();
+  // fp8 and NF4 codes are decoded with f32 x by the row_lut kernels only.
+  bool lutCodes = !kern.scheme.isInteger();
+  if (lutCodes != (kernel.getFamily() == KernelFamily::row_lut))
+    return notApplicable(op, kernel,
+                         lutCodes ? "fp8 and nf4 codes need a row_lut kernel"
+                                  : "row_lut takes fp8 and nf4 codes only");
+  // An x86 permute (llvm.call_intrinsic) has unknown memory effects, which
+  // the deallocation passes after this one reject; it needs a pure qnt op
+  // lowered after bufferization, as qnt.dot4_i8 is.
+  if (kern.lookup != LookupIsa::generic)
+    return notApplicable(op, kernel,
+                         "row_lut table lookups with x86 permutes are not "
+                         "implemented yet; use lookup = generic");
   if (kernel.getFamily() == KernelFamily::column_i8) {
     if (!columnKernelApplies(kern, kernel.getXBlock(),
                              op.getResult().getType().getElementType()))

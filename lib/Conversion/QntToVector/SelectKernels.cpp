@@ -88,7 +88,8 @@ static KernelAttr selectMatmulKernel(MatmulOp op,
   const MatmulKernel &kern = *described;
   MLIRContext *ctx = op.getContext();
   IntDotIsa isa = *symbolizeIntDotIsa(o.intDot);
-  if (o.activations == "i8") {
+  bool lut = !kern.scheme.isInteger();
+  if (o.activations == "i8" && !lut) {
     bool wholeBlocks = 8 % kern.bits == 0 && kern.k % kern.groupSize == 0 &&
                        kern.groupSize % kActivationStep == 0;
     int64_t block = activationBlockFor(o.actBlock, kern.bits, kern.groupSize);
@@ -99,11 +100,11 @@ static KernelAttr selectMatmulKernel(MatmulOp op,
       return KernelAttr::get(ctx, KernelFamily::column_i8,
                              o.chunk >= 16 ? 16 : 8, o.rowsPerTile,
                              /*tileCols=*/1, /*streams=*/1, block, isa,
-                             o.prefetch, o.parallel);
+                             o.prefetch, o.parallel, LookupIsa::generic);
     if (int64_t lanes = rowInt8Lanes(kern, o.actBlock))
       return KernelAttr::get(ctx, KernelFamily::row_i8, lanes, o.rowsPerTile,
                              o.colsPerTile, o.streams, block, isa, o.prefetch,
-                             o.parallel);
+                             o.parallel, LookupIsa::generic);
   }
   // Widths that divide 8 read full blocks of each group in the plane-major
   // layout: the lanes shrink (in steps of 8, keeping whole bytes) until one
@@ -116,9 +117,26 @@ static KernelAttr selectMatmulKernel(MatmulOp op,
     if (lanes * perByte > kern.groupSize)
       lanes = o.chunk;
   }
-  return KernelAttr::get(ctx, KernelFamily::row_f32, lanes, o.rowsPerTile,
-                         o.colsPerTile, o.streams, /*xBlock=*/0,
-                         IntDotIsa::generic, o.prefetch, o.parallel);
+  if (!lut)
+    return KernelAttr::get(ctx, KernelFamily::row_f32, lanes, o.rowsPerTile,
+                           o.colsPerTile, o.streams, /*xBlock=*/0,
+                           IntDotIsa::generic, o.prefetch, o.parallel,
+                           LookupIsa::generic);
+  // fp8 and NF4 codes meet f32 x: with int8 x resolved for the integer
+  // layers, the tiles are those of the f32 kernels (4x4 with 16 lanes, 2x4
+  // with 8, one stream), as resolveKernelOptions gives activations=f32.
+  int64_t rows = o.rowsPerTile, cols = o.colsPerTile, streams = o.streams;
+  if (o.activations == "i8") {
+    rows = o.chunk >= 16 ? 4 : 2;
+    cols = 4;
+    streams = 1;
+  }
+  // NF4's table lookups are the portable ones: the x86 permutes cannot be
+  // emitted before bufferization yet (see lowerMatmul).
+  LookupIsa lookup = LookupIsa::generic;
+  return KernelAttr::get(ctx, KernelFamily::row_lut, lanes, rows, cols,
+                         streams, /*xBlock=*/0, IntDotIsa::generic, o.prefetch,
+                         o.parallel, lookup);
 }
 
 namespace {
@@ -158,7 +176,7 @@ struct QntSelectKernels final
     auto attention = KernelAttr::get(
         ctx, KernelFamily::attention, o.chunk, /*tileRows=*/1, /*tileCols=*/1,
         /*streams=*/1, /*xBlock=*/0, IntDotIsa::generic, /*prefetch=*/false,
-        o.parallel);
+        o.parallel, LookupIsa::generic);
     module.walk([&](Operation *op) {
       if (op->hasAttr(kKernelAttrName))
         return;

@@ -16,9 +16,9 @@ LogicalResult CpuLowering::lowerDequantize(DequantizeOp op,
                                            const Payload &payload) {
   PackedType type = op.getInput().getType();
   SchemeAttr scheme = type.getScheme();
-  if (!scheme.isInteger())
+  if (scheme.getFormat() == Format::f4E2M1FN)
     return op.emitOpError()
-           << "CPU lowering supports integer formats only, not "
+           << "CPU lowering supports integer, fp8 and nf4 formats, not "
            << stringifyFormat(scheme.getFormat());
   ImplicitLocOpBuilder b(op.getLoc(), op);
   RankedTensorType resultType = op.getResult().getType();
@@ -48,9 +48,9 @@ LogicalResult CpuLowering::lowerDequantize(DequantizeOp op,
 LogicalResult CpuLowering::lowerGatherRows(GatherRowsOp op,
                                            const Payload &payload) {
   PackedType type = op.getTable().getType();
-  if (!type.getScheme().isInteger())
+  if (type.getScheme().getFormat() == Format::f4E2M1FN)
     return op.emitOpError()
-           << "CPU lowering supports integer formats only, not "
+           << "CPU lowering supports integer, fp8 and nf4 formats, not "
            << stringifyFormat(type.getScheme().getFormat());
   ImplicitLocOpBuilder b(op.getLoc(), op);
   Value codes = toBuffer(b, payload.codes);

@@ -1,5 +1,6 @@
-// The register tile of the row kernels with f32 activations: codes unpacked
-// to f32 in vector registers and multiplied with x (convert-qnt-to-vector).
+// The register tile of the row kernels with f32 activations (row_f32, and
+// row_lut for fp8 and NF4 codes): codes unpacked or looked up to f32 in
+// vector registers and multiplied with x (convert-qnt-to-vector).
 #include "Kernels.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -103,7 +104,10 @@ struct F32Tile {
             field =
                 arith::AndIOp::create(cb, field, splat32((1 << kern.bits) - 1));
         }
-        Value f = arith::SIToFPOp::create(cb, accType, field);
+        Value f = kern.scheme.isInteger()
+                      ? Value(arith::SIToFPOp::create(cb, accType, field))
+                      : decodeLutCodes(cb, field, kern.scheme.getFormat(),
+                                       kern.lookup);
         if (kern.zeroPoints)
           f = arith::SubFOp::create(cb, f, zps[c]);
         codes.push_back(f);
@@ -153,7 +157,12 @@ struct F32Tile {
         bytes = vector::LoadOp::create(cb, bytesType, kern.codes,
                                        ValueRange{colIdx[c], byteOff});
       }
-      Value f = unpackCodes(cb, bytes, chunk, kern.bits, kern.isSigned);
+      Value f =
+          kern.scheme.isInteger()
+              ? unpackCodes(cb, bytes, chunk, kern.bits, kern.isSigned)
+              : decodeLutCodes(
+                    cb, unpackCodeInts(cb, bytes, chunk, kern.bits, false),
+                    kern.scheme.getFormat(), kern.lookup);
       if (kern.zeroPoints) {
         Value zp = memref::LoadOp::create(
             cb, kern.zeroPoints, kern.scaleIndices(cb, colIdx[c], group));

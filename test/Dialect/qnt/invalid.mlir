@@ -1,12 +1,12 @@
 // Every parse and verifier error of the qnt dialect, with its exact message.
 // RUN: quant-opt %s --split-input-file --verify-diagnostics
 
-// expected-error @+1 {{expected an element format: si<bits>, ui<bits>, f8E4M3FN, f8E5M2 or f4E2M1FN, got 'i4'}}
+// expected-error @+1 {{expected an element format: si<bits>, ui<bits>, f8E4M3FN, f8E5M2, f4E2M1FN or nf4, got 'i4'}}
 func.func private @signless_format(!qnt.packed<4x4, #qnt.scheme<i4, symmetric, per_tensor>>)
 
 // -----
 
-// expected-error @+1 {{expected an element format: si<bits>, ui<bits>, f8E4M3FN, f8E5M2 or f4E2M1FN, got 'f32'}}
+// expected-error @+1 {{expected an element format: si<bits>, ui<bits>, f8E4M3FN, f8E5M2, f4E2M1FN or nf4, got 'f32'}}
 func.func private @float32_format(!qnt.packed<4x4, #qnt.scheme<f32, symmetric, per_tensor>>)
 
 // -----
@@ -38,6 +38,21 @@ func.func private @float_offsets(!qnt.packed<4x4, #qnt.scheme<f8E5M2, offset, pe
 
 // expected-error @+1 {{format f4E2M1FN needs per_group block scales}}
 func.func private @fp4_without_blocks(!qnt.packed<4x4, #qnt.scheme<f4E2M1FN, symmetric, per_channel<0>>>)
+
+// -----
+
+// expected-error @+1 {{codebook format nf4 cannot be asymmetric (no zero points)}}
+func.func private @nf4_asymmetric(!qnt.packed<4x4, #qnt.scheme<nf4, asymmetric, per_group<1, 2>>>)
+
+// -----
+
+// expected-error @+1 {{codebook format nf4 cannot have offsets}}
+func.func private @nf4_offsets(!qnt.packed<4x4, #qnt.scheme<nf4, offset, per_channel<0>>>)
+
+// -----
+
+// expected-error @+1 {{format nf4 needs per_group or per_channel scales (an absmax scale per block), not per_tensor}}
+func.func private @nf4_per_tensor(!qnt.packed<4x4, #qnt.scheme<nf4, symmetric, per_tensor>>)
 
 // -----
 
@@ -584,7 +599,7 @@ module attributes {qnt.targte = #qnt.target<cpu = "znver4", vector_bits = 512, i
 
 // -----
 
-// expected-error @+1 {{expected a kernel family (row_f32, row_i8, column_i8 or attention), got 'row_f16'}}
+// expected-error @+1 {{expected a kernel family (row_f32, row_lut, row_i8, column_i8 or attention), got 'row_f16'}}
 func.func private @family() attributes {k = #qnt.kernel<row_f16, lanes = 8>}
 
 // -----
@@ -599,7 +614,7 @@ func.func private @twice() attributes {k = #qnt.kernel<row_f32, lanes = 8, lanes
 
 // -----
 
-// expected-error @+1 {{unknown kernel parameter 'chunk' (expected lanes, tile, streams, x_block, int_dot, prefetch or parallel)}}
+// expected-error @+1 {{unknown kernel parameter 'chunk' (expected lanes, tile, streams, x_block, int_dot, lookup, prefetch or parallel)}}
 func.func private @unknown_parameter() attributes {k = #qnt.kernel<row_f32, chunk = 8>}
 
 // -----
@@ -646,6 +661,26 @@ func.func private @x_block() attributes {k = #qnt.kernel<row_i8, lanes = 32, x_b
 
 // expected-error @+1 {{a row_f32 kernel takes no x_block and no int_dot}}
 func.func private @f32_int_dot() attributes {k = #qnt.kernel<row_f32, lanes = 8, int_dot = avx2>}
+
+// -----
+
+// expected-error @+1 {{expected generic, avx2 or avx512, got 'avx512vnni'}}
+func.func private @lookup_isa() attributes {k = #qnt.kernel<row_lut, lanes = 16, lookup = avx512vnni>}
+
+// -----
+
+// expected-error @+1 {{a row_f32 kernel takes no lookup (only row_lut does)}}
+func.func private @f32_lookup() attributes {k = #qnt.kernel<row_f32, lanes = 8, lookup = avx2>}
+
+// -----
+
+// expected-error @+1 {{a row_lut kernel takes no x_block and no int_dot}}
+func.func private @lut_int_dot() attributes {k = #qnt.kernel<row_lut, lanes = 8, int_dot = avx2>}
+
+// -----
+
+// expected-error @+1 {{lanes = 12 of a row_lut kernel must be a multiple of 8 in [8, 128]}}
+func.func private @lut_lanes() attributes {k = #qnt.kernel<row_lut, lanes = 12>}
 
 // -----
 

@@ -11,6 +11,8 @@
 // CHECK-SAME: !qnt.packed<8x64, #qnt.scheme<f8E5M2, symmetric, per_tensor>>
 // CHECK-SAME: !qnt.packed<8x64, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 32>, scale = f16>>
 // CHECK-SAME: !qnt.packed<2x3x64, #qnt.scheme<si7, symmetric, per_group<0, 2>>>
+// CHECK-SAME: !qnt.packed<8x64, #qnt.scheme<nf4, symmetric, per_group<1, 64>, scale = bf16>>
+// CHECK-SAME: !qnt.packed<8x64, #qnt.scheme<nf4, symmetric, per_channel<0>>>
 func.func @scheme_spellings(
     %a: !qnt.packed<8x64, #qnt.scheme<si4, symmetric, per_group<1, 32>>>,
     %b: !qnt.packed<8x64, #qnt.scheme<ui8, asymmetric, per_channel<0>, scale = f16>>,
@@ -19,7 +21,9 @@ func.func @scheme_spellings(
     %e: !qnt.packed<8x64, #qnt.scheme<f8E4M3FN, symmetric, per_channel<0>>>,
     %f: !qnt.packed<8x64, #qnt.scheme<f8E5M2, symmetric, per_tensor>>,
     %g: !qnt.packed<8x64, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 32>, scale = f16>>,
-    %h: !qnt.packed<2x3x64, #qnt.scheme<si7, symmetric, per_group<0, 2>>>) {
+    %h: !qnt.packed<2x3x64, #qnt.scheme<si7, symmetric, per_group<0, 2>>>,
+    %i: !qnt.packed<8x64, #qnt.scheme<nf4, symmetric, per_group<1, 64>, scale = bf16>>,
+    %j: !qnt.packed<8x64, #qnt.scheme<nf4, symmetric, per_channel<0>>>) {
   return
 }
 
@@ -179,6 +183,9 @@ func.func @cache_format_f16(%rows: tensor<?x2x16xf32>, %q: tensor<?x8x16xf32>,
 // CHECK: qnt.kernel = #qnt.kernel<row_i8, lanes = 32, tile = 4x2, streams = 2, x_block = 128, int_dot = avx512vnni, prefetch, parallel>
 // CHECK: qnt.kernel = #qnt.kernel<column_i8, lanes = 8, tile = 1x1, streams = 1, x_block = 32, int_dot = generic>
 // CHECK: qnt.kernel = #qnt.kernel<attention, lanes = 8, parallel>
+// CHECK-LABEL: func.func @lut_kernels
+// CHECK: qnt.kernel = #qnt.kernel<row_lut, lanes = 16, tile = 4x4, streams = 1, lookup = avx512, prefetch>
+// CHECK: qnt.kernel = #qnt.kernel<row_lut, lanes = 8, tile = 1x1, streams = 1, lookup = generic>
 module attributes {qnt.target = #qnt.target<cpu = "znver4", vector_bits = 512, int_dot = avx512vnni>} {
   func.func @kernels(%x: tensor<2x64xf32>, %q: tensor<1x4x8xf32>, %k: tensor<16x2x8xf32>, %pos: index) -> (tensor<2x8xf32>, tensor<2x8xf32>, tensor<2x8xf32>, tensor<1x4x8xf32>) {
     %w = qnt.constant {codes = dense<0> : tensor<8x32xi8>, scales = dense<1.0> : tensor<8x2xf32>} : !qnt.packed<8x64, #qnt.scheme<si4, symmetric, per_group<1, 32>>>
@@ -187,5 +194,11 @@ module attributes {qnt.target = #qnt.target<cpu = "znver4", vector_bits = 512, i
     %c = qnt.matmul %x, %w {qnt.kernel = #qnt.kernel<column_i8, lanes = 8, x_block = 32>} : (tensor<2x64xf32>, !qnt.packed<8x64, #qnt.scheme<si4, symmetric, per_group<1, 32>>>) -> tensor<2x8xf32>
     %o = qnt.attention %q, %k, %k, %pos {qnt.kernel = #qnt.kernel<attention, lanes = 8, parallel>, scale = 0.5 : f32} : tensor<1x4x8xf32>, tensor<16x2x8xf32>, tensor<16x2x8xf32> -> tensor<1x4x8xf32>
     return %a, %b, %c, %o : tensor<2x8xf32>, tensor<2x8xf32>, tensor<2x8xf32>, tensor<1x4x8xf32>
+  }
+  func.func @lut_kernels(%x: tensor<2x64xf32>) -> (tensor<2x8xf32>, tensor<2x8xf32>) {
+    %w = qnt.constant {codes = dense<0> : tensor<8x32xi8>, scales = dense<1.0> : tensor<8x2xf32>} : !qnt.packed<8x64, #qnt.scheme<nf4, symmetric, per_group<1, 32>>>
+    %a = qnt.matmul %x, %w {qnt.kernel = #qnt.kernel<row_lut, lookup = avx512, lanes = 16, tile = 4x4, prefetch>} : (tensor<2x64xf32>, !qnt.packed<8x64, #qnt.scheme<nf4, symmetric, per_group<1, 32>>>) -> tensor<2x8xf32>
+    %b = qnt.matmul %x, %w {qnt.kernel = #qnt.kernel<row_lut, lanes = 8>} : (tensor<2x64xf32>, !qnt.packed<8x64, #qnt.scheme<nf4, symmetric, per_group<1, 32>>>) -> tensor<2x8xf32>
+    return %a, %b : tensor<2x8xf32>, tensor<2x8xf32>
   }
 }

@@ -1,0 +1,119 @@
+// Decoding of fp8 and NF4 codes to f32 in registers for the row_lut kernels
+// and the element-wise tables (convert-qnt-to-vector): NF4 through its 16
+// values as splat constants chosen by a tree of selects on the code's bits,
+// fp8 by moving its bits into a float's.
+#include "Kernels.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/TypeUtilities.h"
+#include "qnt/Support/ElementFormats.h"
+
+using namespace mlir;
+using namespace mlir::qnt;
+
+namespace {
+
+Value splatI32(ImplicitLocOpBuilder &b, VectorType type, int64_t value) {
+  return arith::ConstantOp::create(
+      b, DenseElementsAttr::get(type, b.getI32IntegerAttr(int32_t(value))));
+}
+
+Value splatF32(ImplicitLocOpBuilder &b, VectorType type, float value) {
+  return arith::ConstantOp::create(
+      b, DenseElementsAttr::get(type, b.getF32FloatAttr(value)));
+}
+
+/// The NF4 values as a constant vector of `width` lanes from `first` on.
+Value nf4Table(ImplicitLocOpBuilder &b, int64_t first, int64_t width) {
+  auto type = VectorType::get({width}, b.getF32Type());
+  return arith::ConstantOp::create(
+      b, DenseElementsAttr::get(
+             type, ArrayRef<float>(kNf4Values + first, width)));
+}
+
+/// table[idx] per lane for a 16-entry table, portable: a tree of selects
+/// on the index bits, highest bit last (15 selects of splat constants).
+Value lookupBySelects(ImplicitLocOpBuilder &b, Value idx) {
+  auto idxType = cast<VectorType>(idx.getType());
+  auto fType = VectorType::get(idxType.getShape(), b.getF32Type());
+  SmallVector<Value> level;
+  for (float v : kNf4Values)
+    level.push_back(splatF32(b, fType, v));
+  for (int64_t bit = 0; level.size() > 1; ++bit) {
+    Value set = arith::CmpIOp::create(
+        b, arith::CmpIPredicate::ne,
+        arith::AndIOp::create(b, idx, splatI32(b, idxType, 1 << bit)),
+        splatI32(b, idxType, 0));
+    SmallVector<Value> next;
+    for (size_t i = 0; i < level.size(); i += 2)
+      next.push_back(arith::SelectOp::create(b, set, level[i + 1], level[i]));
+    level = next;
+  }
+  return level[0];
+}
+
+/// kNf4Values[idx] per lane of an i32 vector of codes in [0, 16). Only
+/// the portable lookup exists: LookupIsa's x86 permutes are rejected by
+/// lowerMatmul until a pure op carries them past bufferization.
+Value lookupNf4(ImplicitLocOpBuilder &b, Value idx, LookupIsa) {
+  return lookupBySelects(b, idx);
+}
+
+/// An fp8 code's value: its magnitude bits moved to the top of a float's
+/// exponent and mantissa read as a float 2^(127 - bias) times too small,
+/// subnormals included (a float subnormal then), times 2^(127 - bias); the
+/// sign bit moved to the float's. Works on i32 scalars and vectors alike.
+/// The NaN codes (the quantizer never writes them) decode as finite values.
+Value decodeFp8Bits(ImplicitLocOpBuilder &b, Value code, Format format) {
+  int mantissaBits = format == Format::f8E5M2 ? 2 : 3;
+  int bias = format == Format::f8E5M2 ? 15 : 7;
+  Type type = code.getType();
+  auto vecType = dyn_cast<VectorType>(type);
+  auto constI32 = [&](int64_t v) -> Value {
+    if (vecType)
+      return splatI32(b, vecType, v);
+    return arith::ConstantIntOp::create(b, type, v);
+  };
+  Value magnitude = arith::ShLIOp::create(
+      b, arith::AndIOp::create(b, code, constI32(0x7F)),
+      constI32(23 - mantissaBits));
+  Value sign = arith::ShLIOp::create(
+      b, arith::AndIOp::create(b, code, constI32(0x80)), constI32(24));
+  Type fType = vecType ? Type(VectorType::get(vecType.getShape(),
+                                              b.getF32Type()))
+                       : Type(b.getF32Type());
+  Value f = arith::BitcastOp::create(
+      b, fType, arith::OrIOp::create(b, magnitude, sign));
+  float factor = std::ldexp(1.0f, 127 - bias);
+  Value c = vecType ? splatF32(b, cast<VectorType>(fType), factor)
+                    : arith::ConstantOp::create(b, b.getF32FloatAttr(factor))
+                          .getResult();
+  return arith::MulFOp::create(b, f, c);
+}
+
+} // namespace
+
+Value qnt::decodeLutCodes(ImplicitLocOpBuilder &b, Value codes, Format format,
+                          LookupIsa isa) {
+  Type elem = getElementTypeOrSelf(codes.getType());
+  auto vecType = dyn_cast<VectorType>(codes.getType());
+  Type i32 = vecType ? Type(VectorType::get(vecType.getShape(), b.getI32Type()))
+                     : Type(b.getI32Type());
+  if (elem.getIntOrFloatBitWidth() < 32)
+    codes = arith::ExtUIOp::create(b, i32, codes);
+  else if (elem.getIntOrFloatBitWidth() > 32)
+    codes = arith::TruncIOp::create(b, i32, codes);
+  if (format == Format::nf4) {
+    if (vecType)
+      return lookupNf4(b, codes, isa);
+    // One code: an element of the table at a dynamic position.
+    Value idx = arith::IndexCastUIOp::create(
+        b, b.getIndexType(),
+        arith::AndIOp::create(b, codes,
+                              arith::ConstantIntOp::create(b, i32, 15)));
+    return vector::ExtractOp::create(b, nf4Table(b, 0, 16),
+                                     ArrayRef<OpFoldResult>{idx});
+  }
+  return decodeFp8Bits(b, codes, format);
+}
