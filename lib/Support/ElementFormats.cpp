@@ -28,18 +28,6 @@ const float mlir::qnt::kNf4Values[16] = {
 
 namespace {
 
-uint32_t bitsOf(float value) {
-  uint32_t bits;
-  std::memcpy(&bits, &value, sizeof(bits));
-  return bits;
-}
-
-float floatOf(uint32_t bits) {
-  float value;
-  std::memcpy(&value, &bits, sizeof(value));
-  return value;
-}
-
 /// An fp8 format: mantissa bits, exponent bias, largest finite value.
 struct Fp8 {
   int mantissaBits;

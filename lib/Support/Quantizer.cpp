@@ -20,6 +20,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "qnt/Support/Quantizer.h"
+#include "qnt/Support/ElementFormats.h"
 
 #include <algorithm>
 #include <cfloat>
@@ -41,18 +42,6 @@
 using namespace mlir::qnt;
 
 namespace {
-
-uint32_t bitsOf(float value) {
-  uint32_t bits;
-  std::memcpy(&bits, &value, sizeof(bits));
-  return bits;
-}
-
-float floatOf(uint32_t bits) {
-  float value;
-  std::memcpy(&value, &bits, sizeof(value));
-  return value;
-}
 
 /// Adding and subtracting 1.5 * 2^23 rounds a float with |x| < 2^22 to the
 /// nearest integer, ties to even, in the default rounding mode.

@@ -101,24 +101,6 @@ static void rewriteTosaMatmuls(ModuleOp module) {
   }
 }
 
-/// The quantizer's format of `scheme` (Int for si/ui).
-static ElementFormat elementFormatOfScheme(SchemeAttr scheme) {
-  switch (scheme.getFormat()) {
-  case Format::f8E4M3FN:
-    return ElementFormat::F8E4M3FN;
-  case Format::f8E5M2:
-    return ElementFormat::F8E5M2;
-  case Format::f4E2M1FN:
-    return ElementFormat::F4E2M1FN;
-  case Format::nf4:
-    return ElementFormat::NF4;
-  case Format::si:
-  case Format::ui:
-    break;
-  }
-  return ElementFormat::Int;
-}
-
 /// The scheme format of a quantizer format other than Int.
 static Format schemeFormatOf(ElementFormat format) {
   switch (format) {
@@ -161,7 +143,7 @@ LogicalResult QuantizeWeights::quantizeWeight(Operation *layer,
                                               Value &packed,
                                               StringRef hessianKey) {
   QuantOptions options;
-  options.format = elementFormatOfScheme(scheme);
+  options.format = getElementFormat(scheme.getFormat());
   options.bits = scheme.getBits();
   options.symmetric = !scheme.hasZeroPoints();
   options.perTensor = scheme.getGranularity() == Granularity::per_tensor;

@@ -63,8 +63,7 @@ static bool formatFromType(Type type, Format &format, unsigned &bits) {
   return false;
 }
 
-/// The Support library's name for a format (its rules live there).
-static ElementFormat elementFormatOf(Format format) {
+ElementFormat mlir::qnt::getElementFormat(Format format) {
   switch (format) {
   case Format::f8E4M3FN:
     return ElementFormat::F8E4M3FN;
@@ -177,7 +176,7 @@ SchemeAttr::verify(function_ref<InFlightDiagnostic()> emitError, Format format,
                    unsigned bits, Mode mode, Granularity granularity,
                    int64_t axis, int64_t groupSize, Type scaleType) {
   if (std::string rule = checkFormatRules(
-          {elementFormatOf(format), bits, mode == Mode::asymmetric,
+          {getElementFormat(format), bits, mode == Mode::asymmetric,
            mode == Mode::offset, granularity == Granularity::per_tensor,
            granularity == Granularity::per_group});
       !rule.empty())

@@ -4,6 +4,7 @@
 
 #include "mlir/IR/Attributes.h"
 #include "mlir/IR/BuiltinTypes.h"
+#include "qnt/Support/SchemeParameters.h"
 
 #include "qnt/IR/QntEnums.h.inc"
 
@@ -11,6 +12,9 @@
 #include "qnt/IR/QntAttrs.h.inc"
 
 namespace mlir::qnt {
+/// The Support library's name for a scheme's element format (the rules of
+/// each format and the quantizer live there).
+ElementFormat getElementFormat(Format format);
 /// Elements of one key-value head's row of `headSize` values in a cache of
 /// `format`: the floats, or the codes and the 4 bytes of the scale.
 int64_t getCacheRowSize(CacheFormat format, int64_t headSize);

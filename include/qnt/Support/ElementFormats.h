@@ -7,8 +7,21 @@
 
 #include "qnt/Support/SchemeParameters.h"
 #include <cstdint>
+#include <cstring>
 
 namespace mlir::qnt {
+
+/// The bits of an f32, and the f32 of bits (no aliasing through pointers).
+inline uint32_t bitsOf(float value) {
+  uint32_t bits;
+  std::memcpy(&bits, &value, sizeof(bits));
+  return bits;
+}
+inline float floatOf(uint32_t bits) {
+  float value;
+  std::memcpy(&value, &bits, sizeof(value));
+  return value;
+}
 
 /// The 16 values of NF4 (Dettmers et al., QLoRA, 2023), code i meaning
 /// kNf4Values[i]: increasing, kNf4Values[7] = 0, the ends -1 and 1. As
