@@ -170,7 +170,7 @@ qnt::TargetAttr qnt::hostTarget(MLIRContext *context,
 
 std::string qnt::describeKernels(ModuleOp module,
                                  const CpuPipelineOptions &options) {
-  auto target = module->getAttrOfType<TargetAttr>(kTargetAttrName);
+  TargetAttr target = getTarget(module);
   QntSelectKernelsPassOptions chosen =
       resolveKernelOptions(selectKernelsOptions(options), target);
   std::string text;

@@ -212,9 +212,7 @@ void VectorizeLinalg::runOnOperation() {
   // the module's attributes while functions are processed).
   int64_t width = vectorWidth;
   if (width == 0) {
-    auto module = func->getParentOfType<ModuleOp>();
-    auto target =
-        module ? module->getAttrOfType<qnt::TargetAttr>(qnt::kTargetAttrName) : nullptr;
+    qnt::TargetAttr target = qnt::getTarget(func);
     width = target ? target.getF32Lanes() : 8;
   }
 

@@ -367,15 +367,11 @@ static void setCpuPipelineOptions(qnt::CpuPipelineOptions &pipeline) {
   pipeline.vectorize = vectorizeRest;
 }
 
-/// Puts the #qnt.target of `machine` on `module` (unless it has one) and a
-/// #qnt.kernel on every op that has none (qnt-select-kernels). Returns false
-/// after a diagnostic when the pass fails.
+/// Puts a #qnt.kernel on every op of `module` that has none
+/// (qnt-select-kernels, for the module's #qnt.target). Returns false after a
+/// diagnostic when the pass fails.
 static bool selectHostKernels(ModuleOp module,
-                              const llvm::TargetMachine &machine,
                               const qnt::CpuPipelineOptions &pipeline) {
-  if (!module->hasAttr(qnt::kTargetAttrName))
-    module->setAttr(qnt::kTargetAttrName,
-                    qnt::hostTarget(module.getContext(), machine));
   PassManager pm(module.getContext());
   pm.addPass(
       qnt::createQntSelectKernelsPass(qnt::selectKernelsOptions(pipeline)));
@@ -415,7 +411,7 @@ static int lowerAndEmit(ModuleOp module, StringRef kind, qnt::OutputFile &out,
   if (!gpu) {
     // The kernels are chosen for the host (or --cpu) and written into the
     // IR (#qnt.kernel) before anything is lowered.
-    if (!selectHostKernels(module, *machine, pipeline))
+    if (!selectHostKernels(module, pipeline))
       return 1;
     if (prefix.empty())
       progress.step("kernels for " + machine->getTargetCPU().str() + ": " +
@@ -892,15 +888,6 @@ static int quantizeModel(ModuleOp module, const Plan &plan, Calibration &cal,
   tensor.activations = resolvedActivations;
   tensor.actBlock = actBlock;
   tensor.parallel = threads;
-  if (!cuda) {
-    std::string error;
-    std::unique_ptr<llvm::TargetMachine> machine =
-        qnt::createHostTargetMachine(cpu, error);
-    if (!machine)
-      return fail(error);
-    (module)->setAttr(qnt::kTargetAttrName,
-                       qnt::hostTarget(&context, *machine));
-  }
   PassManager quantizePm(&context);
   qnt::buildTensorPipeline(quantizePm, tensor);
   return failed(quantizePm.run(module)) ? 1 : 0;
@@ -1029,6 +1016,17 @@ int main(int argc, char **argv) {
       loadModel(context, sourceMgr, checkpoint, progress);
   if (!module)
     return 1;
+  // The CPU the kernels are for, once: the calibration's copy of the model
+  // and the quantized model carry it (qnt-select-kernels reads it).
+  if (!cuda) {
+    std::string error;
+    std::unique_ptr<llvm::TargetMachine> machine =
+        qnt::createHostTargetMachine(cpu, error);
+    if (!machine)
+      return fail(error);
+    (*module)->setAttr(qnt::kTargetAttrName,
+                       qnt::hostTarget(&context, *machine));
+  }
   // A library with no entry point is a mistake (an empty or wrong file),
   // not a result.
   if (llvm::none_of(module->getOps<func::FuncOp>(), [](func::FuncOp f) {

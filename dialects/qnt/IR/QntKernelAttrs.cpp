@@ -186,6 +186,18 @@ LogicalResult KernelAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   return success();
 }
 
+TargetAttr mlir::qnt::getTarget(Operation *op) {
+  auto module = dyn_cast<ModuleOp>(op);
+  if (!module)
+    module = op->getParentOfType<ModuleOp>();
+  return module ? module->getAttrOfType<TargetAttr>(kTargetAttrName)
+                : TargetAttr();
+}
+
+IntDotIsa mlir::qnt::getIntDot(TargetAttr target) {
+  return target ? target.getIntDot() : IntDotIsa::generic;
+}
+
 LogicalResult QntDialect::verifyOperationAttribute(Operation *op,
                                                    NamedAttribute attr) {
   StringRef name = attr.getName().getValue();

@@ -13,4 +13,12 @@
 #define GET_OP_CLASSES
 #include "qnt/IR/QntOps.h.inc"
 
+namespace mlir::qnt {
+/// The #qnt.target of the module `op` is or is in, or null without one.
+/// Passes nested in the module only read it.
+TargetAttr getTarget(Operation *op);
+/// The int8 dot-product instructions of `target` (generic without one).
+IntDotIsa getIntDot(TargetAttr target);
+} // namespace mlir::qnt
+
 #endif // QNT_IR_QNTOPS_H

@@ -175,16 +175,8 @@ struct ConvertQntIntDot final
     // isa=auto: the instructions of the module's #qnt.target, which
     // qnt-select-kernels built the int8 kernels for.
     std::string resolved = isa;
-    if (resolved == "auto") {
-      Operation *op = getOperation();
-      auto module = dyn_cast<ModuleOp>(op);
-      if (!module)
-        module = op->getParentOfType<ModuleOp>();
-      auto target =
-          module ? module->getAttrOfType<TargetAttr>(kTargetAttrName) : nullptr;
-      resolved = target ? stringifyIntDotIsa(target.getIntDot()).str()
-                        : "generic";
-    }
+    if (resolved == "auto")
+      resolved = stringifyIntDotIsa(getIntDot(getTarget(getOperation())));
     SmallVector<Operation *> ops;
     getOperation()->walk([&](Operation *op) {
       if (isIntDotOp(op))

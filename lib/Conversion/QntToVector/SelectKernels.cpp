@@ -23,11 +23,9 @@ qnt::resolveKernelOptions(QntSelectKernelsPassOptions options,
   // Without a target: the portable defaults, as for a 512-bit machine.
   bool wide = !target || target.getF32Lanes() == 16;
   if (options.intDot == "auto")
-    options.intDot =
-        target ? stringifyIntDotIsa(target.getIntDot()).str() : "generic";
+    options.intDot = stringifyIntDotIsa(getIntDot(target)).str();
   if (options.activations == "auto")
-    options.activations =
-        defaultActivations(target ? target.getIntDot() : IntDotIsa::generic);
+    options.activations = defaultActivations(getIntDot(target));
   bool i8 = options.activations == "i8";
   // qnt-vectorize-linalg's and the kernels' vectors are one register wide.
   if (!options.chunk)
@@ -172,7 +170,7 @@ struct QntSelectKernels final
     ModuleOp module = getOperation();
     MLIRContext *ctx = &getContext();
     QntSelectKernelsPassOptions o = resolveKernelOptions(
-        getOptions(), module->getAttrOfType<TargetAttr>(kTargetAttrName));
+        getOptions(), getTarget(module));
     auto attention = KernelAttr::get(
         ctx, KernelFamily::attention, o.chunk, /*tileRows=*/1, /*tileCols=*/1,
         /*streams=*/1, /*xBlock=*/0, IntDotIsa::generic, /*prefetch=*/false,

@@ -703,3 +703,13 @@ func.func @kernel_not_a_kernel(%x: tensor<2x64xf32>) -> tensor<2x8xf32> {
   %y = qnt.matmul %x, %w {qnt.kernel = 16 : i64} : (tensor<2x64xf32>, !qnt.packed<8x64, #qnt.scheme<si4, symmetric, per_group<1, 32>>>) -> tensor<2x8xf32>
   return %y : tensor<2x8xf32>
 }
+
+// -----
+
+// expected-error @+1 {{'qnt.scheme' must be a #qnt.scheme}}
+func.func private @scheme_not_a_scheme() attributes {qnt.scheme = 4 : i64}
+
+// -----
+
+// expected-error @+1 {{'qnt.keep_float' is a unit attribute}}
+func.func private @keep_float_not_unit() attributes {qnt.keep_float = true}
