@@ -24,21 +24,22 @@ Value splatF32(ImplicitLocOpBuilder &b, VectorType type, float value) {
       b, DenseElementsAttr::get(type, b.getF32FloatAttr(value)));
 }
 
-/// The NF4 values as a constant vector of `width` lanes from `first` on.
-Value nf4Table(ImplicitLocOpBuilder &b, int64_t first, int64_t width) {
-  auto type = VectorType::get({width}, b.getF32Type());
-  return arith::ConstantOp::create(
-      b, DenseElementsAttr::get(
-             type, ArrayRef<float>(kNf4Values + first, width)));
+/// The 16 values of a codebook format's codes (NF4), in code order; empty
+/// for the formats decoded from their bits (fp8).
+ArrayRef<float> codebookValues(Format format) {
+  if (format == Format::nf4)
+    return kNf4Values;
+  return {};
 }
 
 /// table[idx] per lane for a 16-entry table, portable: a tree of selects
 /// on the index bits, highest bit last (15 selects of splat constants).
-Value lookupBySelects(ImplicitLocOpBuilder &b, Value idx) {
+Value lookupBySelects(ImplicitLocOpBuilder &b, Value idx,
+                      ArrayRef<float> table) {
   auto idxType = cast<VectorType>(idx.getType());
   auto fType = VectorType::get(idxType.getShape(), b.getF32Type());
   SmallVector<Value> level;
-  for (float v : kNf4Values)
+  for (float v : table)
     level.push_back(splatF32(b, fType, v));
   for (int64_t bit = 0; level.size() > 1; ++bit) {
     Value set = arith::CmpIOp::create(
@@ -53,11 +54,13 @@ Value lookupBySelects(ImplicitLocOpBuilder &b, Value idx) {
   return level[0];
 }
 
-/// kNf4Values[idx] per lane of an i32 vector of codes in [0, 16). Only
-/// the portable lookup exists: LookupIsa's x86 permutes are rejected by
-/// lowerMatmul until a pure op carries them past bufferization.
-Value lookupNf4(ImplicitLocOpBuilder &b, Value idx, LookupIsa) {
-  return lookupBySelects(b, idx);
+/// table[idx] per lane of an i32 vector of codes in [0, 16), for a
+/// 16-entry table. Only the portable lookup exists: LookupIsa's x86
+/// permutes are rejected by lowerMatmul until a pure op carries them past
+/// bufferization.
+Value lookupTable16(ImplicitLocOpBuilder &b, Value idx, ArrayRef<float> table,
+                    LookupIsa) {
+  return lookupBySelects(b, idx, table);
 }
 
 /// An fp8 code's value: its magnitude bits moved to the top of a float's
@@ -104,16 +107,18 @@ Value qnt::decodeLutCodes(ImplicitLocOpBuilder &b, Value codes, Format format,
     codes = arith::ExtUIOp::create(b, i32, codes);
   else if (elem.getIntOrFloatBitWidth() > 32)
     codes = arith::TruncIOp::create(b, i32, codes);
-  if (format == Format::nf4) {
+  if (ArrayRef<float> table = codebookValues(format); !table.empty()) {
     if (vecType)
-      return lookupNf4(b, codes, isa);
+      return lookupTable16(b, codes, table, isa);
     // One code: an element of the table at a dynamic position.
     Value idx = arith::IndexCastUIOp::create(
         b, b.getIndexType(),
         arith::AndIOp::create(b, codes,
                               arith::ConstantIntOp::create(b, i32, 15)));
-    return vector::ExtractOp::create(b, nf4Table(b, 0, 16),
-                                     ArrayRef<OpFoldResult>{idx});
+    Value values = arith::ConstantOp::create(
+        b, DenseElementsAttr::get(VectorType::get({16}, b.getF32Type()),
+                                  table));
+    return vector::ExtractOp::create(b, values, ArrayRef<OpFoldResult>{idx});
   }
   return decodeFp8Bits(b, codes, format);
 }
