@@ -139,9 +139,9 @@ def Qnt_KernelFamily : I32EnumAttr<"KernelFamily",
 }
 
 // How the row_lut kernels look up the 16 values of a 4-bit codebook: a
-// portable tree of selects (generic). avx2 (two vpermps and a blend per 8
-// codes) and avx512 (one vpermps per 16) name the register-table lookups to
-// come; convert-qnt-to-vector rejects them today.
+// portable tree of selects (generic), two vpermps and a blend per 8 codes
+// (avx2) or one vpermps per 16 (avx512); qnt.lookup16 carries it to
+// convert-qnt-int-dot.
 def Qnt_LookupIsa : I32EnumAttr<"LookupIsa",
     "instructions of the row_lut kernels' table lookups", [
     I32EnumAttrCase<"generic", 0>,
@@ -149,6 +149,10 @@ def Qnt_LookupIsa : I32EnumAttr<"LookupIsa",
     I32EnumAttrCase<"avx512", 2>]> {
   let cppNamespace = "::mlir::qnt";
   let genSpecializedAttr = 0;
+}
+
+def Qnt_LookupIsaAttr : EnumAttr<Qnt_Dialect, Qnt_LookupIsa, "lookup"> {
+  let assemblyFormat = "`<` $value `>`";
 }
 
 def Qnt_TargetAttr : AttrDef<Qnt_Dialect, "Target"> {

@@ -234,7 +234,7 @@ void MatmulOp::getCanonicalizationPatterns(RewritePatternSet &results,
 #include "qnt/IR/QntOps.cpp.inc"
 
 //===----------------------------------------------------------------------===//
-// Dot4I8Op, Dot2I8Op, SumPairsI16Op
+// Dot4I8Op, Dot2I8Op, SumPairsI16Op, Lookup16Op
 //===----------------------------------------------------------------------===//
 
 /// Checks that the operands of a dot product op have one length n, a multiple
@@ -273,6 +273,25 @@ LogicalResult Dot2I8Op::verify() {
 LogicalResult SumPairsI16Op::verify() {
   return verifyLaneSums(*this, getA().getType(), getA().getType(),
                         getResult().getType(), 2);
+}
+
+LogicalResult Lookup16Op::verify() {
+  if (getTable().size() != 16)
+    return emitOpError() << "table has " << getTable().size()
+                         << " values; it must have 16";
+  int64_t n = getIndices().getType().getNumElements();
+  if (getResult().getType().getNumElements() != n)
+    return emitOpError() << "result has "
+                         << getResult().getType().getNumElements()
+                         << " lanes; the indices have " << n;
+  int64_t step = getLookup() == LookupIsa::avx512 ? 16
+                 : getLookup() == LookupIsa::avx2 ? 8
+                                                  : 1;
+  if (n % step != 0)
+    return emitOpError() << "lookup " << stringifyLookupIsa(getLookup())
+                         << " takes a multiple of " << step
+                         << " lanes, not " << n;
+  return success();
 }
 
 //===----------------------------------------------------------------------===//

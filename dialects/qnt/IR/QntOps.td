@@ -197,6 +197,33 @@ def Qnt_SumPairsI16Op : Qnt_Op<"sum_pairs_i16", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Qnt_Lookup16Op : Qnt_Op<"lookup16", [Pure]> {
+  let summary = "Values of a 16-entry f32 table at the lanes' indices";
+  let description = [{
+    `result[j] = table[indices[j] mod 16]`: the table lookup that decodes
+    4-bit codebook codes (NF4) in the row_lut kernels, built by
+    convert-qnt-to-vector with the kernel's `lookup` and kept as one op until
+    `convert-qnt-int-dot` emits the instructions it names, after
+    bufferization: `avx512` one `vpermps` of a 16-float register per 16
+    lanes; `avx2` two `vpermps` of 8-float halves and a `vblendvps` on bit 3
+    per 8 lanes; `generic` a portable tree of 15 selects on the index bits.
+    `avx512` needs a multiple of 16 lanes, `avx2` of 8.
+
+    ```mlir
+    %v = qnt.lookup16 <avx512> %codes, [-1.0, -0.6962, ...]
+        : vector<16xi32> -> vector<16xf32>
+    ```
+  }];
+  let arguments = (ins Qnt_LookupIsaAttr:$lookup,
+                       VectorOfRankAndType<[1], [I32]>:$indices,
+                       DenseF32ArrayAttr:$table);
+  let results = (outs VectorOfRankAndType<[1], [F32]>:$result);
+  let assemblyFormat = [{
+    $lookup $indices `,` $table attr-dict `:` type($indices) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 def Qnt_AttentionOp : Qnt_Op<"attention", [Pure]> {
   let summary = "Causal attention of query rows over the live positions of a KV cache";
   let description = [{

@@ -57,10 +57,11 @@ bool isValidActivationBlock(int64_t codes);
 int64_t activationBlockFor(int64_t requested, unsigned bits,
                            int64_t groupSize);
 
-/// Whether `op` is one of the integer dot-product ops that the kernels of
-/// convert-qnt-to-vector emit and convert-qnt-int-dot lowers (qnt.dot4_i8,
-/// qnt.dot2_i8, qnt.sum_pairs_i16).
-bool isIntDotOp(Operation *op);
+/// Whether `op` is one of the register ops that the kernels of
+/// convert-qnt-to-vector emit and convert-qnt-int-dot lowers to the
+/// instructions of the target (qnt.dot4_i8, qnt.dot2_i8, qnt.sum_pairs_i16,
+/// qnt.lookup16).
+bool isInstructionOp(Operation *op);
 
 /// Declares the memory effects of gpu.barrier (MLIR 22 declares none), so
 /// that buffer deallocation accepts the kernels of convert-qnt-to-gpu. Call

@@ -1,5 +1,6 @@
 // Lowering of qnt.dot4_i8, qnt.dot2_i8 and qnt.sum_pairs_i16 to VNNI or AVX2
-// instructions or portable vector code (convert-qnt-int-dot).
+// instructions or portable vector code, and of qnt.lookup16 to the permutes
+// it names (convert-qnt-int-dot).
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -115,12 +116,94 @@ Value vnniDot(ImplicitLocOpBuilder &b, Value a, Value x, Value acc,
                        {acc, a, x});
 }
 
+Value splatF32(ImplicitLocOpBuilder &b, VectorType type, float value) {
+  return arith::ConstantOp::create(
+      b, DenseElementsAttr::get(type, b.getF32FloatAttr(value)));
+}
+
+Value splatI32(ImplicitLocOpBuilder &b, VectorType type, int32_t value) {
+  return arith::ConstantOp::create(
+      b, DenseElementsAttr::get(type, b.getI32IntegerAttr(value)));
+}
+
+/// table[idx] per lane, portable: a tree of selects on the index bits,
+/// highest bit last (15 selects of splat constants).
+Value lookupBySelects(ImplicitLocOpBuilder &b, Value idx,
+                      ArrayRef<float> table) {
+  auto idxType = cast<VectorType>(idx.getType());
+  auto fType = VectorType::get(idxType.getShape(), b.getF32Type());
+  SmallVector<Value> level;
+  for (float v : table)
+    level.push_back(splatF32(b, fType, v));
+  for (int64_t bit = 0; level.size() > 1; ++bit) {
+    Value set = arith::CmpIOp::create(
+        b, arith::CmpIPredicate::ne,
+        arith::AndIOp::create(b, idx, splatI32(b, idxType, 1 << bit)),
+        splatI32(b, idxType, 0));
+    SmallVector<Value> next;
+    for (size_t i = 0; i < level.size(); i += 2)
+      next.push_back(arith::SelectOp::create(b, set, level[i + 1], level[i]));
+    level = next;
+  }
+  return level[0];
+}
+
+/// table[idx] for one register of indices: AVX-512 one vpermps of the
+/// whole table (16 lanes; it reads the low 4 bits of each index); AVX2
+/// (8 lanes) vpermps of each half of the table (it reads the low 3 bits)
+/// and vblendvps on bit 3, moved to the sign bit that vblendvps reads.
+Value lookupByPermutes(ImplicitLocOpBuilder &b, Value idx,
+                       ArrayRef<float> table) {
+  auto idxType = cast<VectorType>(idx.getType());
+  int64_t n = idxType.getNumElements();
+  auto fType = VectorType::get({n}, b.getF32Type());
+  auto values = [&](int64_t first) -> Value {
+    return arith::ConstantOp::create(
+        b, DenseElementsAttr::get(fType, table.slice(first, n)));
+  };
+  if (n == 16)
+    return callIntrinsic(b, fType, "llvm.x86.avx512.permvar.sf.512",
+                         {values(0), idx});
+  Value low = callIntrinsic(b, fType, "llvm.x86.avx2.permps", {values(0), idx});
+  Value high =
+      callIntrinsic(b, fType, "llvm.x86.avx2.permps", {values(8), idx});
+  Value bit3 = arith::BitcastOp::create(
+      b, fType, arith::ShLIOp::create(b, idx, splatI32(b, idxType, 28)));
+  return callIntrinsic(b, fType, "llvm.x86.avx.blendv.ps.256",
+                       {low, high, bit3});
+}
+
+/// qnt.lookup16 with the instructions it names, one register (8 or 16
+/// lanes) at a time.
+Value lowerLookup(ImplicitLocOpBuilder &b, Lookup16Op op) {
+  Value idx = op.getIndices();
+  ArrayRef<float> table = op.getTable();
+  if (op.getLookup() == LookupIsa::generic)
+    return lookupBySelects(b, idx, table);
+  int64_t step = op.getLookup() == LookupIsa::avx512 ? 16 : 8;
+  int64_t n = cast<VectorType>(idx.getType()).getNumElements();
+  if (n == step)
+    return lookupByPermutes(b, idx, table);
+  Value result = splatF32(b, op.getType(), 0.0f);
+  for (int64_t first = 0; first < n; first += step) {
+    Value part = vector::ExtractStridedSliceOp::create(
+        b, idx, ArrayRef<int64_t>{first}, ArrayRef<int64_t>{step},
+        ArrayRef<int64_t>{1});
+    result = vector::InsertStridedSliceOp::create(
+        b, lookupByPermutes(b, part, table), result,
+        ArrayRef<int64_t>{first}, ArrayRef<int64_t>{1});
+  }
+  return result;
+}
+
 /// Replaces each op of the three with its instructions: VNNI's vpdpbusd for
 /// qnt.dot4_i8 (isa=avx512vnni: 16, 32 or 64 bytes; isa=avxvnni: 16 or 32),
 /// AVX2 for 16- and 32-byte operands (isa=avx2 and the VNNI isas), portable
 /// vector code otherwise. All give the same integers where the ops'
 /// preconditions hold.
 Value lower(ImplicitLocOpBuilder &b, Operation *op, StringRef isa) {
+  if (auto lookup = dyn_cast<Lookup16Op>(op))
+    return lowerLookup(b, lookup);
   auto native = [&](Value v) {
     int64_t n = cast<VectorType>(v.getType()).getNumElements();
     return isa != "generic" && (n == 16 || n == 32);
@@ -179,7 +262,7 @@ struct ConvertQntIntDot final
       resolved = stringifyIntDotIsa(getIntDot(getTarget(getOperation())));
     SmallVector<Operation *> ops;
     getOperation()->walk([&](Operation *op) {
-      if (isIntDotOp(op))
+      if (isInstructionOp(op))
         ops.push_back(op);
     });
     for (Operation *op : ops) {
@@ -192,6 +275,6 @@ struct ConvertQntIntDot final
 
 } // namespace
 
-bool qnt::isIntDotOp(Operation *op) {
-  return isa<Dot4I8Op, Dot2I8Op, SumPairsI16Op>(op);
+bool qnt::isInstructionOp(Operation *op) {
+  return isa<Dot4I8Op, Dot2I8Op, SumPairsI16Op, Lookup16Op>(op);
 }

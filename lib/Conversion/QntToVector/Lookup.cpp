@@ -1,7 +1,7 @@
 // Decoding of fp8 and NF4 codes to f32 in registers for the row_lut kernels
 // and the element-wise tables (convert-qnt-to-vector): NF4 through its 16
-// values as splat constants chosen by a tree of selects on the code's bits,
-// fp8 by moving its bits into a float's.
+// values with qnt.lookup16 (a register-table lookup, lowered by
+// convert-qnt-int-dot), fp8 by moving its bits into a float's.
 #include "Kernels.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -32,35 +32,16 @@ ArrayRef<float> codebookValues(Format format) {
   return {};
 }
 
-/// table[idx] per lane for a 16-entry table, portable: a tree of selects
-/// on the index bits, highest bit last (15 selects of splat constants).
-Value lookupBySelects(ImplicitLocOpBuilder &b, Value idx,
-                      ArrayRef<float> table) {
-  auto idxType = cast<VectorType>(idx.getType());
-  auto fType = VectorType::get(idxType.getShape(), b.getF32Type());
-  SmallVector<Value> level;
-  for (float v : table)
-    level.push_back(splatF32(b, fType, v));
-  for (int64_t bit = 0; level.size() > 1; ++bit) {
-    Value set = arith::CmpIOp::create(
-        b, arith::CmpIPredicate::ne,
-        arith::AndIOp::create(b, idx, splatI32(b, idxType, 1 << bit)),
-        splatI32(b, idxType, 0));
-    SmallVector<Value> next;
-    for (size_t i = 0; i < level.size(); i += 2)
-      next.push_back(arith::SelectOp::create(b, set, level[i + 1], level[i]));
-    level = next;
-  }
-  return level[0];
-}
-
-/// table[idx] per lane of an i32 vector of codes in [0, 16), for a
-/// 16-entry table. Only the portable lookup exists: LookupIsa's x86
-/// permutes are rejected by lowerMatmul until a pure op carries them past
-/// bufferization.
+/// table[idx mod 16] per lane of an i32 vector, for a 16-entry table:
+/// one qnt.lookup16, whose instructions (`isa`) convert-qnt-int-dot emits
+/// after bufferization.
 Value lookupTable16(ImplicitLocOpBuilder &b, Value idx, ArrayRef<float> table,
-                    LookupIsa) {
-  return lookupBySelects(b, idx, table);
+                    LookupIsa isa) {
+  auto idxType = cast<VectorType>(idx.getType());
+  return Lookup16Op::create(
+      b, VectorType::get(idxType.getShape(), b.getF32Type()),
+      LookupIsaAttr::get(b.getContext(), isa), idx,
+      b.getDenseF32ArrayAttr(table));
 }
 
 /// An fp8 code's value: its magnitude bits moved to the top of a float's

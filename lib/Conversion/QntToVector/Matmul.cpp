@@ -102,13 +102,16 @@ LogicalResult CpuLowering::lowerMatmul(MatmulOp op, KernelAttr kernel,
     return notApplicable(op, kernel,
                          lutCodes ? "fp8 and nf4 codes need a row_lut kernel"
                                   : "row_lut takes fp8 and nf4 codes only");
-  // An x86 permute (llvm.call_intrinsic) has unknown memory effects, which
-  // the deallocation passes after this one reject; it needs a pure qnt op
-  // lowered after bufferization, as qnt.dot4_i8 is.
-  if (kern.lookup != LookupIsa::generic)
+  // qnt.lookup16 takes whole registers: 16 lanes for AVX-512's vpermps, 8
+  // for AVX2's.
+  int64_t lookupLanes = kern.lookup == LookupIsa::avx512 ? 16
+                        : kern.lookup == LookupIsa::avx2 ? 8
+                                                         : 1;
+  if (kernel.getLanes() % lookupLanes != 0)
     return notApplicable(op, kernel,
-                         "row_lut table lookups with x86 permutes are not "
-                         "implemented yet; use lookup = generic");
+                         "lookup = " + stringifyLookupIsa(kern.lookup).str() +
+                             " takes lanes in multiples of " +
+                             std::to_string(lookupLanes));
   if (kernel.getFamily() == KernelFamily::column_i8) {
     if (!columnKernelApplies(kern, kernel.getXBlock(),
                              op.getResult().getType().getElementType()))

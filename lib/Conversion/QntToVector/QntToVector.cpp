@@ -89,7 +89,7 @@ void ConvertQntToVector::runOnOperation() {
         return WalkResult::skip();
       }
     }
-    if (isa<QntDialect>(op->getDialect()) && !isIntDotOp(op)) {
+    if (isa<QntDialect>(op->getDialect()) && !isInstructionOp(op)) {
       op->emitOpError("cannot be lowered for the CPU yet");
       failedAny = true;
     }

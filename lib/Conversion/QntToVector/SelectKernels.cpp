@@ -75,10 +75,23 @@ qnt::checkSelectKernelsOptions(StringRef owner,
   return "";
 }
 
-/// The kernel of `op` under resolved options `o`, or null where no CPU
-/// kernel takes it (convert-qnt-to-vector says why).
+/// The instructions of the row_lut table lookups for `lanes`-lane chunks
+/// on `target`: x86 permutes where the target has AVX2 (int_dot other than
+/// generic), AVX-512's where it has 512-bit registers and the chunk fills
+/// them, else the portable selects.
+static LookupIsa lookupFor(TargetAttr target, int64_t lanes) {
+  if (!target || getIntDot(target) == IntDotIsa::generic)
+    return LookupIsa::generic;
+  if (target.getVectorBits() >= 512 && lanes % 16 == 0)
+    return LookupIsa::avx512;
+  return lanes % 8 == 0 ? LookupIsa::avx2 : LookupIsa::generic;
+}
+
+/// The kernel of `op` under resolved options `o` for `target`, or null
+/// where no CPU kernel takes it (convert-qnt-to-vector says why).
 static KernelAttr selectMatmulKernel(MatmulOp op,
-                                     const QntSelectKernelsPassOptions &o) {
+                                     const QntSelectKernelsPassOptions &o,
+                                     TargetAttr target) {
   std::string why;
   FailureOr<MatmulKernel> described = describeMatmul(op, why);
   if (failed(described))
@@ -129,9 +142,10 @@ static KernelAttr selectMatmulKernel(MatmulOp op,
     cols = 4;
     streams = 1;
   }
-  // NF4's table lookups are the portable ones: the x86 permutes cannot be
-  // emitted before bufferization yet (see lowerMatmul).
-  LookupIsa lookup = LookupIsa::generic;
+  // fp8 codes are decoded from their bits; only codebooks look up.
+  LookupIsa lookup = kern.scheme.getFormat() == Format::nf4
+                         ? lookupFor(target, lanes)
+                         : LookupIsa::generic;
   return KernelAttr::get(ctx, KernelFamily::row_lut, lanes, rows, cols,
                          streams, /*xBlock=*/0, IntDotIsa::generic, o.prefetch,
                          o.parallel, lookup);
@@ -169,8 +183,8 @@ struct QntSelectKernels final
   void runOnOperation() override {
     ModuleOp module = getOperation();
     MLIRContext *ctx = &getContext();
-    QntSelectKernelsPassOptions o = resolveKernelOptions(
-        getOptions(), getTarget(module));
+    TargetAttr target = getTarget(module);
+    QntSelectKernelsPassOptions o = resolveKernelOptions(getOptions(), target);
     auto attention = KernelAttr::get(
         ctx, KernelFamily::attention, o.chunk, /*tileRows=*/1, /*tileCols=*/1,
         /*streams=*/1, /*xBlock=*/0, IntDotIsa::generic, /*prefetch=*/false,
@@ -179,7 +193,7 @@ struct QntSelectKernels final
       if (op->hasAttr(kKernelAttrName))
         return;
       if (auto matmul = dyn_cast<MatmulOp>(op)) {
-        if (KernelAttr kernel = selectMatmulKernel(matmul, o))
+        if (KernelAttr kernel = selectMatmulKernel(matmul, o, target))
           op->setAttr(kKernelAttrName, kernel);
       } else if (isa<AttentionOp, PackCacheRowsOp>(op)) {
         op->setAttr(kKernelAttrName, attention);

@@ -62,7 +62,7 @@ func.func @nf4_needs_row_lut(%x: tensor<2x16xf32>) -> tensor<2x4xf32> {
 func.func @x86_lookup(%x: tensor<2x16xf32>) -> tensor<2x4xf32> {
   %w = qnt.constant {codes = dense<0> : tensor<4x8xi8>, scales = dense<1.0> : tensor<4x1xf32>}
       : !qnt.packed<4x16, #qnt.scheme<nf4, symmetric, per_channel<0>>>
-  // expected-error @+1 {{'qnt.matmul' op kernel #qnt.kernel<row_lut, lanes = 8, tile = 1x1, streams = 1, lookup = avx512> does not apply: row_lut table lookups with x86 permutes are not implemented yet; use lookup = generic}}
+  // expected-error @+1 {{'qnt.matmul' op kernel #qnt.kernel<row_lut, lanes = 8, tile = 1x1, streams = 1, lookup = avx512> does not apply: lookup = avx512 takes lanes in multiples of 16}}
   %y = qnt.matmul %x, %w {qnt.kernel = #qnt.kernel<row_lut, lanes = 8, tile = 1x1, streams = 1, lookup = avx512>} : (tensor<2x16xf32>, !qnt.packed<4x16, #qnt.scheme<nf4, symmetric, per_channel<0>>>) -> tensor<2x4xf32>
   return %y : tensor<2x4xf32>
 }

@@ -1,27 +1,23 @@
 // fp8 and NF4 weights: qnt-select-kernels gives them the row_lut kernels
 // (f32 x; the tiles of the f32 kernels, whatever the int8 activations of the
 // integer layers), and convert-qnt-to-vector decodes their codes in
-// registers: NF4 by a tree of 15 selects among its 16 values (splat
-// constants) on the bits of the code, fp8 by moving its bits into a float's
-// and scaling by 2^120 (E4M3FN) or 2^112 (E5M2); no integer conversion.
+// registers: NF4 by a qnt.lookup16 of its 16 values with the lookup the
+// kernel names (AVX-512's for 16-lane chunks on a 512-bit target, AVX2's
+// for 8 lanes; see int-dot-lookup.mlir for the instructions), fp8 by moving
+// its bits into a float's and scaling by 2^120 (E4M3FN) or 2^112 (E5M2); no
+// integer conversion.
 // RUN: quant-opt %s --split-input-file --qnt-select-kernels | FileCheck %s --check-prefix=SELECT
 // RUN: quant-opt %s --split-input-file --qnt-select-kernels --convert-qnt-to-vector | FileCheck %s --check-prefix=LOWER
 
 // SELECT-LABEL: func.func @nf4_g32
-//       SELECT:   qnt.kernel = #qnt.kernel<row_lut, lanes = 16, tile = 4x4, streams = 1, lookup = generic, prefetch>
+//       SELECT:   qnt.kernel = #qnt.kernel<row_lut, lanes = 16, tile = 4x4, streams = 1, lookup = avx512, prefetch>
 // SELECT-LABEL: func.func @fp8_channel
 //       SELECT:   qnt.kernel = #qnt.kernel<row_lut, lanes = 16, tile = 4x4, streams = 1, lookup = generic, prefetch>
 // SELECT-LABEL: func.func @nf4_g16
-//       SELECT:   qnt.kernel = #qnt.kernel<row_lut, lanes = 8, tile = 4x4, streams = 1, lookup = generic, prefetch>
+//       SELECT:   qnt.kernel = #qnt.kernel<row_lut, lanes = 8, tile = 4x4, streams = 1, lookup = avx2, prefetch>
 // LOWER-LABEL: func.func @nf4_g32
-//   LOWER-DAG:   %[[V0:.*]] = arith.constant dense<-1.000000e+00> : vector<16xf32>
-//   LOWER-DAG:   %[[V1:.*]] = arith.constant dense<-0.6961928{{[0-9]*}}> : vector<16xf32>
-//   LOWER-DAG:   %[[V15:.*]] = arith.constant dense<1.000000e+00> : vector<16xf32>
-//   LOWER-DAG:   %[[BIT0:.*]] = arith.constant dense<1> : vector<16xi32>
-//       LOWER:   %[[C:.*]] = arith.andi %{{.*}}, %[[BIT0]] : vector<16xi32>
-//       LOWER:   %[[ODD:.*]] = arith.cmpi ne, %[[C]], %{{.*}} : vector<16xi32>
-//       LOWER:   arith.select %[[ODD]], %[[V1]], %[[V0]] : vector<16xi1>, vector<16xf32>
-// LOWER-COUNT-14:   arith.select %{{.*}} : vector<16xi1>, vector<16xf32>
+//       LOWER:   %[[C:.*]] = arith.extui %{{.*}} : vector<16xi8> to vector<16xi32>
+//       LOWER:   qnt.lookup16 <avx512> %{{.*}}, [-1.000000e+00, -6.961928e-01, -5.250731e-01, -3.949175e-01, -2.844414e-01, -1.847734e-01, -9.105004e-02, 0.000000e+00, 7.958030e-02, 1.609302e-01, 2.461123e-01, 3.379152e-01, 4.407098e-01, 5.626170e-01, 7.229568e-01, 1.000000e+00] : vector<16xi32> -> vector<16xf32>
 //   LOWER-NOT:   arith.sitofp
 //       LOWER:   return
 // fp8: no table; the bits shifted into place, reinterpreted, times 2^120.
@@ -37,7 +33,7 @@
 //   LOWER-NOT:   arith.sitofp
 //       LOWER:   return
 // LOWER-LABEL: func.func @nf4_g16
-// LOWER-COUNT-15:   arith.select %{{.*}} : vector<8xi1>, vector<8xf32>
+//       LOWER:   qnt.lookup16 <avx2> %{{.*}} : vector<8xi32> -> vector<8xf32>
 //       LOWER:   return
 module attributes {qnt.target = #qnt.target<cpu = "znver4", vector_bits = 512, int_dot = avx512vnni>} {
   func.func @nf4_g32(%x: tensor<?x64xf32>) -> tensor<?x8xf32> {
@@ -62,7 +58,7 @@ module attributes {qnt.target = #qnt.target<cpu = "znver4", vector_bits = 512, i
 // An AVX2 target: int8 activations for the integer layers, but fp8 and NF4
 // meet f32 x in 8-lane chunks on the 2x4 tiles of the f32 kernels.
 // SELECT-LABEL: func.func @nf4_g64_avx2
-//       SELECT:   qnt.kernel = #qnt.kernel<row_lut, lanes = 8, tile = 2x4, streams = 1, lookup = generic, prefetch>
+//       SELECT:   qnt.kernel = #qnt.kernel<row_lut, lanes = 8, tile = 2x4, streams = 1, lookup = avx2, prefetch>
 // SELECT-LABEL: func.func @fp8e5m2_g32_avx2
 //       SELECT:   qnt.kernel = #qnt.kernel<row_lut, lanes = 8, tile = 2x4, streams = 1, lookup = generic, prefetch>
 // E5M2: bits 21 up, times 2^112.
@@ -84,4 +80,17 @@ module attributes {qnt.target = #qnt.target<cpu = "znver3", vector_bits = 256, i
     %y = qnt.matmul %x, %p : (tensor<?x64xf32>, !qnt.packed<8x64, #qnt.scheme<f8E5M2, symmetric, per_group<1, 32>>>) -> tensor<?x8xf32>
     return %y : tensor<?x8xf32>
   }
+}
+
+// -----
+
+// No #qnt.target: the portable lookups.
+// SELECT-LABEL: func.func @nf4_g32_portable
+//       SELECT:   qnt.kernel = #qnt.kernel<row_lut, lanes = 16, tile = 4x4, streams = 1, lookup = generic, prefetch>
+// LOWER-LABEL: func.func @nf4_g32_portable
+//       LOWER:   qnt.lookup16 <generic> %{{.*}} : vector<16xi32> -> vector<16xf32>
+func.func @nf4_g32_portable(%x: tensor<?x64xf32>) -> tensor<?x8xf32> {
+  %p = qnt.constant {codes = dense<0> : tensor<8x32xi8>, scales = dense<1.0> : tensor<8x2xf32>} : !qnt.packed<8x64, #qnt.scheme<nf4, symmetric, per_group<1, 32>>>
+  %y = qnt.matmul %x, %p : (tensor<?x64xf32>, !qnt.packed<8x64, #qnt.scheme<nf4, symmetric, per_group<1, 32>>>) -> tensor<?x8xf32>
+  return %y : tensor<?x8xf32>
 }

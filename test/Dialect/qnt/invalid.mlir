@@ -410,6 +410,30 @@ func.func @dot4_i8_result(%a: vector<32xi8>, %b: vector<32xi8>) {
 
 // -----
 
+func.func @lookup16_table(%i: vector<16xi32>) {
+  // expected-error @+1 {{'qnt.lookup16' op table has 15 values; it must have 16}}
+  %v = qnt.lookup16 <avx512> %i, [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0] : vector<16xi32> -> vector<16xf32>
+  return
+}
+
+// -----
+
+func.func @lookup16_lanes(%i: vector<16xi32>) {
+  // expected-error @+1 {{'qnt.lookup16' op result has 8 lanes; the indices have 16}}
+  %v = qnt.lookup16 <generic> %i, [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0] : vector<16xi32> -> vector<8xf32>
+  return
+}
+
+// -----
+
+func.func @lookup16_register(%i: vector<8xi32>) {
+  // expected-error @+1 {{'qnt.lookup16' op lookup avx512 takes a multiple of 16 lanes, not 8}}
+  %v = qnt.lookup16 <avx512> %i, [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0] : vector<8xi32> -> vector<8xf32>
+  return
+}
+
+// -----
+
 func.func @dot2_i8_sizes(%a: vector<32xi8>, %b: vector<16xi8>) {
   // expected-error @+1 {{'qnt.dot2_i8' op operands have 32 and 16 elements; they must match}}
   %s = qnt.dot2_i8 %a, %b : vector<32xi8>, vector<16xi8> -> vector<16xi16>

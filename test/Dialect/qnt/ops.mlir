@@ -202,3 +202,12 @@ module attributes {qnt.target = #qnt.target<cpu = "znver4", vector_bits = 512, i
     return %a, %b : tensor<2x8xf32>, tensor<2x8xf32>
   }
 }
+
+// -----
+
+// CHECK-LABEL: func.func @lookup16
+//       CHECK:   qnt.lookup16 <avx2> %{{.*}}, [-1.000000e+00, 0.000000e+00, 1.000000e+00, 2.000000e+00, 3.000000e+00, 4.000000e+00, 5.000000e+00, 6.000000e+00, 7.000000e+00, 8.000000e+00, 9.000000e+00, 1.000000e+01, 1.100000e+01, 1.200000e+01, 1.300000e+01, 1.400000e+01] : vector<8xi32> -> vector<8xf32>
+func.func @lookup16(%i: vector<8xi32>) -> vector<8xf32> {
+  %v = qnt.lookup16 <avx2> %i, [-1.0, 0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0] : vector<8xi32> -> vector<8xf32>
+  return %v : vector<8xf32>
+}
