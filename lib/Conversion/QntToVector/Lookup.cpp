@@ -44,14 +44,18 @@ Value lookupTable16(ImplicitLocOpBuilder &b, Value idx, ArrayRef<float> table,
       b.getDenseF32ArrayAttr(table));
 }
 
-/// An fp8 code's value: its magnitude bits moved to the top of a float's
-/// exponent and mantissa read as a float 2^(127 - bias) times too small,
-/// subnormals included (a float subnormal then), times 2^(127 - bias); the
-/// sign bit moved to the float's. Works on i32 scalars and vectors alike.
+/// An fp8 code's value (`code`: i32 scalars or vectors, the byte in the low
+/// 8 bits, the bits above it copies of bit 7 or zeros): the sign bit moved
+/// to bit 31 and the magnitude bits to the top of a float's exponent and
+/// mantissa, read as a float 2^(127 - bias) times too small (subnormals
+/// included: a float subnormal then), times 2^(127 - bias). With the byte
+/// sign-extended (the kernels' loads), one shift and one mask place both.
 /// The NaN codes (the quantizer never writes them) decode as finite values.
-Value decodeFp8Bits(ImplicitLocOpBuilder &b, Value code, Format format) {
+Value decodeFp8Bits(ImplicitLocOpBuilder &b, Value code, Format format,
+                    bool signExtended) {
   int mantissaBits = format == Format::f8E5M2 ? 2 : 3;
   int bias = format == Format::f8E5M2 ? 15 : 7;
+  int shift = 23 - mantissaBits; // of the magnitude's lowest bit
   Type type = code.getType();
   auto vecType = dyn_cast<VectorType>(type);
   auto constI32 = [&](int64_t v) -> Value {
@@ -59,16 +63,22 @@ Value decodeFp8Bits(ImplicitLocOpBuilder &b, Value code, Format format) {
       return splatI32(b, vecType, v);
     return arith::ConstantIntOp::create(b, type, v);
   };
-  Value magnitude = arith::ShLIOp::create(
-      b, arith::AndIOp::create(b, code, constI32(0x7F)),
-      constI32(23 - mantissaBits));
-  Value sign = arith::ShLIOp::create(
-      b, arith::AndIOp::create(b, code, constI32(0x80)), constI32(24));
+  // Bits 31..(shift + 7) become copies of the sign bit, bits
+  // (shift + 6)..shift the magnitude.
+  Value placed;
+  if (signExtended) {
+    placed = arith::ShLIOp::create(b, code, constI32(shift));
+  } else {
+    placed = arith::ShRSIOp::create(
+        b, arith::ShLIOp::create(b, code, constI32(24)),
+        constI32(24 - shift));
+  }
+  Value bits = arith::AndIOp::create(
+      b, placed, constI32(int64_t(0x80000000u | (0x7Fu << shift))));
   Type fType = vecType ? Type(VectorType::get(vecType.getShape(),
                                               b.getF32Type()))
                        : Type(b.getF32Type());
-  Value f = arith::BitcastOp::create(
-      b, fType, arith::OrIOp::create(b, magnitude, sign));
+  Value f = arith::BitcastOp::create(b, fType, bits);
   float factor = std::ldexp(1.0f, 127 - bias);
   Value c = vecType ? splatF32(b, cast<VectorType>(fType), factor)
                     : arith::ConstantOp::create(b, b.getF32FloatAttr(factor))
@@ -84,11 +94,16 @@ Value qnt::decodeLutCodes(ImplicitLocOpBuilder &b, Value codes, Format format,
   auto vecType = dyn_cast<VectorType>(codes.getType());
   Type i32 = vecType ? Type(VectorType::get(vecType.getShape(), b.getI32Type()))
                      : Type(b.getI32Type());
+  ArrayRef<float> table = codebookValues(format);
+  // Bytes of fp8 codes are sign-extended (vpmovsxbd), which puts the sign
+  // where decodeFp8Bits wants it; table indices are zero-extended.
+  bool signExtended = elem.getIntOrFloatBitWidth() == 8 && table.empty();
   if (elem.getIntOrFloatBitWidth() < 32)
-    codes = arith::ExtUIOp::create(b, i32, codes);
+    codes = signExtended ? arith::ExtSIOp::create(b, i32, codes).getResult()
+                         : arith::ExtUIOp::create(b, i32, codes).getResult();
   else if (elem.getIntOrFloatBitWidth() > 32)
     codes = arith::TruncIOp::create(b, i32, codes);
-  if (ArrayRef<float> table = codebookValues(format); !table.empty()) {
+  if (!table.empty()) {
     if (vecType)
       return lookupTable16(b, codes, table, isa);
     // One code: an element of the table at a dynamic position.
@@ -101,5 +116,5 @@ Value qnt::decodeLutCodes(ImplicitLocOpBuilder &b, Value codes, Format format,
                                   table));
     return vector::ExtractOp::create(b, values, ArrayRef<OpFoldResult>{idx});
   }
-  return decodeFp8Bits(b, codes, format);
+  return decodeFp8Bits(b, codes, format, signExtended);
 }

@@ -104,10 +104,12 @@ struct F32Tile {
             field =
                 arith::AndIOp::create(cb, field, splat32((1 << kern.bits) - 1));
         }
+        // Whole bytes (fp8) go to the decode as they are, which extends
+        // them as it needs.
         Value f = kern.scheme.isInteger()
                       ? Value(arith::SIToFPOp::create(cb, accType, field))
-                      : decodeLutCodes(cb, field, kern.scheme.getFormat(),
-                                       kern.lookup);
+                      : decodeLutCodes(cb, kern.bits == 8 ? bytes : field,
+                                       kern.scheme.getFormat(), kern.lookup);
         if (kern.zeroPoints)
           f = arith::SubFOp::create(cb, f, zps[c]);
         codes.push_back(f);

@@ -20,14 +20,16 @@
 //       LOWER:   qnt.lookup16 <avx512> %{{.*}}, [-1.000000e+00, -6.961928e-01, -5.250731e-01, -3.949175e-01, -2.844414e-01, -1.847734e-01, -9.105004e-02, 0.000000e+00, 7.958030e-02, 1.609302e-01, 2.461123e-01, 3.379152e-01, 4.407098e-01, 5.626170e-01, 7.229568e-01, 1.000000e+00] : vector<16xi32> -> vector<16xf32>
 //   LOWER-NOT:   arith.sitofp
 //       LOWER:   return
-// fp8: no table; the bits shifted into place, reinterpreted, times 2^120.
+// fp8: no table; the bytes sign-extended, shifted so that the sign bit
+// reaches bit 31 and the magnitude bits 26..20, masked, reinterpreted, times
+// 2^120.
 // LOWER-LABEL: func.func @fp8_channel
-//       LOWER:   %[[CODE:.*]] = arith.extui %{{.*}} : vector<16xi8> to vector<16xi32>
-//       LOWER:   %[[SEVEN:.*]] = arith.constant dense<127> : vector<16xi32>
-//       LOWER:   %[[MAG:.*]] = arith.andi %[[CODE]], %[[SEVEN]] : vector<16xi32>
+//       LOWER:   %[[CODE:.*]] = arith.extsi %{{.*}} : vector<16xi8> to vector<16xi32>
 //       LOWER:   %[[TWENTY:.*]] = arith.constant dense<20> : vector<16xi32>
-//       LOWER:   arith.shli %[[MAG]], %[[TWENTY]] : vector<16xi32>
-//       LOWER:   %[[F:.*]] = arith.bitcast %{{.*}} : vector<16xi32> to vector<16xf32>
+//       LOWER:   %[[PLACED:.*]] = arith.shli %[[CODE]], %[[TWENTY]] : vector<16xi32>
+//       LOWER:   %[[MASK:.*]] = arith.constant dense<-2014314496> : vector<16xi32>
+//       LOWER:   %[[BITS:.*]] = arith.andi %[[PLACED]], %[[MASK]] : vector<16xi32>
+//       LOWER:   %[[F:.*]] = arith.bitcast %[[BITS]] : vector<16xi32> to vector<16xf32>
 //       LOWER:   %[[POW:.*]] = arith.constant dense<1.329228E+36> : vector<16xf32>
 //       LOWER:   arith.mulf %[[F]], %[[POW]] : vector<16xf32>
 //   LOWER-NOT:   arith.sitofp
@@ -61,10 +63,13 @@ module attributes {qnt.target = #qnt.target<cpu = "znver4", vector_bits = 512, i
 //       SELECT:   qnt.kernel = #qnt.kernel<row_lut, lanes = 8, tile = 2x4, streams = 1, lookup = avx2, prefetch>
 // SELECT-LABEL: func.func @fp8e5m2_g32_avx2
 //       SELECT:   qnt.kernel = #qnt.kernel<row_lut, lanes = 8, tile = 2x4, streams = 1, lookup = generic, prefetch>
-// E5M2: bits 21 up, times 2^112.
+// E5M2: bits 21 up (the magnitude to bits 27..21), times 2^112.
 // LOWER-LABEL: func.func @fp8e5m2_g32_avx2
+//       LOWER:   arith.extsi %{{.*}} : vector<8xi8> to vector<8xi32>
 //       LOWER:   %[[SHIFT:.*]] = arith.constant dense<21> : vector<8xi32>
 //       LOWER:   arith.shli %{{.*}}, %[[SHIFT]] : vector<8xi32>
+//       LOWER:   %[[MASK:.*]] = arith.constant dense<-1881145344> : vector<8xi32>
+//       LOWER:   arith.andi %{{.*}}, %[[MASK]] : vector<8xi32>
 //       LOWER:   %[[F:.*]] = arith.bitcast %{{.*}} : vector<8xi32> to vector<8xf32>
 //       LOWER:   %[[POW:.*]] = arith.constant dense<5.19229686E+33> : vector<8xf32>
 //       LOWER:   arith.mulf %[[F]], %[[POW]] : vector<8xf32>
