@@ -3,7 +3,8 @@
 #
 #   bench/build.sh [OUTDIR] [LAYER_SPEC...]
 #
-# A layer spec is NAME:N:K:BITS:GROUP[:PIPELINE_OPTIONS] (GROUP 0 = per channel;
+# A layer spec is NAME:N:K:BITS:GROUP[:PIPELINE_OPTIONS] (BITS 2, 4 or 8, or
+# nf4 or fp8 for those formats' codes; GROUP 0 = per channel;
 # options as for --qnt-cpu-pipeline, comma-separated, e.g.
 # chunk=64,rows-per-tile=4,cols-per-tile=4). Without specs it builds the
 # layers of the table. Kernels are cached by spec in OUTDIR.
@@ -17,8 +18,8 @@ PY=/usr/bin/python3
 # Default kernel options of the table (docs/PERFORMANCE.md, "Kernels"):
 # those quant-compile picks for this CPU (16-lane chunks on 4x4 tiles with
 # AVX-512, 8-lane chunks on 2x4 tiles without).
-if grep -qw avx512f /proc/cpuinfo; then HOST_OPTS=chunk=16,rows-per-tile=4,cols-per-tile=4
-else HOST_OPTS=chunk=8,rows-per-tile=2,cols-per-tile=4; fi
+if grep -qw avx512f /proc/cpuinfo; then HOST_OPTS=activations=f32,chunk=16,rows-per-tile=4,cols-per-tile=4
+else HOST_OPTS=activations=f32,chunk=8,rows-per-tile=2,cols-per-tile=4; fi
 DEFAULT_OPTS=${QNT_BENCH_OPTS:-$HOST_OPTS}
 # activations=i8 kernels (x quantized to int8 at run time; quant-compile
 # --activations=i8), with the AVX2 dot products where the CPU has them and the
@@ -32,6 +33,7 @@ if [ ${#SPECS[@]} -eq 0 ]; then
   for nk in 4096:4096 11008:4096 4096:11008; do
     n=${nk%%:*}; k=${nk##*:}
     SPECS+=("w4g128_${n}x${k}:$n:$k:4:128:$DEFAULT_OPTS" "w8pc_${n}x${k}:$n:$k:8:0:$DEFAULT_OPTS"
+            "nf4g128_${n}x${k}:$n:$k:nf4:128:$DEFAULT_OPTS" "fp8pc_${n}x${k}:$n:$k:fp8:0:$DEFAULT_OPTS"
             "w4g128a8_${n}x${k}:$n:$k:4:128:$I8_OPTS" "w8pca8_${n}x${k}:$n:$k:8:0:$I8_OPTS"
             "w4g128a8b32_${n}x${k}:$n:$k:4:128:$I8_OPTS,act-block=32")
   done
@@ -61,22 +63,33 @@ explicit_pipeline() { # $1: qnt-select-kernels options, space separated
   echo "builtin.module(qnt-fuse-dequant-matmul,qnt-select-kernels{$1 parallel=true},convert-qnt-to-vector,canonicalize,func.func(convert-elementwise-to-linalg),one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map},drop-equivalent-buffer-results,buffer-deallocation-pipeline,func.func(convert-linalg-to-loops),convert-scf-to-openmp,canonicalize,convert-vector-to-scf,lower-affine,convert-scf-to-cf,expand-strided-metadata,canonicalize,convert-vector-to-llvm,finalize-memref-to-llvm,convert-math-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,convert-func-to-llvm,convert-cf-to-llvm,convert-openmp-to-llvm,reconcile-unrealized-casts,canonicalize,cse)"
 }
 
+# BITS of a spec as the code width and gen_layer.py's --format.
+split_format() { # bits field -> "bits format"
+  case $1 in nf4) echo "4 nf4" ;; fp8) echo "8 fp8" ;; *) echo "$1 int" ;; esac
+}
+
 compile_layer() { # spec
   IFS=: read -r name n k bits group opts <<<"$1"
+  read -r bits format <<<"$(split_format "$bits")"
   opts=${opts:-$DEFAULT_OPTS}
   local sopts=${opts//,/ }
-  local stamp="$OUT/$name.stamp" want="$n $k $bits $group $opts opt-O3 $(stat -c %Y "$QOPT")"
+  local stamp="$OUT/$name.stamp" want="$n $k $bits $format $group $opts opt-O3 $(stat -c %Y "$QOPT")"
   if [ -f "$OUT/$name.o" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
     return 0
   fi
-  $PY "$ROOT/bench/gen_layer.py" --n "$n" --k "$k" --bits "$bits" --group "$group" \
+  $PY "$ROOT/bench/gen_layer.py" --n "$n" --k "$k" --bits "$bits" --format "$format" --group "$group" \
     --name "$name" --mlir "$OUT/$name.mlir" --bin "$OUT/$name.bin"
-  if ! "$QOPT" "$OUT/$name.mlir" --qnt-cpu-pipeline="parallel=true $sopts" \
+  # The kernels are chosen for this machine's #qnt.target, as quant-compile
+  # chooses them (the options above fix the rest).
+  if ! "$QOPT" "$OUT/$name.mlir" --qnt-set-target=cpu=native --qnt-cpu-pipeline="parallel=true $sopts" \
         -o "$OUT/$name.llvm.mlir" 2>"$OUT/$name.err"; then
     echo "note: --qnt-cpu-pipeline failed for $name ($(grep -m1 error "$OUT/$name.err" | cut -c1-120)); using bench/build.sh's explicit pipeline" >&2
-    "$QOPT" "$OUT/$name.mlir" --pass-pipeline="$(explicit_pipeline "$sopts")" -o "$OUT/$name.llvm.mlir"
+    "$QOPT" "$OUT/$name.mlir" --qnt-set-target=cpu=native --pass-pipeline="$(explicit_pipeline "$sopts")" -o "$OUT/$name.llvm.mlir"
   fi
   # The same LLVM -O3 IR pipeline quant-compile runs, then code generation.
+  # mlir-translate does not know the qnt dialect: the lowered module's
+  # #qnt.target (read by the passes, not by LLVM) is cut first.
+  sed -i 's/ attributes {qnt.target = [^}]*}//' "$OUT/$name.llvm.mlir"
   $LLVM/bin/mlir-translate --mlir-to-llvmir "$OUT/$name.llvm.mlir" |
     $LLVM/bin/opt -O3 -mcpu=native |
     $LLVM/bin/llc -O3 -mcpu=native -relocation-model=pic -filetype=obj -o "$OUT/$name.o"
@@ -88,6 +101,7 @@ compile_layer() { # spec
 objs=()
 for spec in "${SPECS[@]}"; do
   IFS=: read -r name n k bits group opts <<<"$spec"
+  read -r bits format <<<"$(split_format "$bits")"
   echo "compiling $name (${n}x${k}, $bits bits, group $group, ${opts:-$DEFAULT_OPTS})" >&2
   compile_layer "$spec"
   # x block of activations=i8 kernels, as qnt-select-kernels picks it
@@ -105,7 +119,7 @@ for spec in "${SPECS[@]}"; do
       act8=$want
     fi
   fi
-  echo "QNT_KERNEL($name, $n, $k, $bits, $group, \"$OUT/$name.bin\", $act8)" >>"$OUT/kernels.inc.new"
+  echo "QNT_KERNEL($name, $n, $k, $bits, $group, \"$format\", \"$OUT/$name.bin\", $act8)" >>"$OUT/kernels.inc.new"
   objs+=("$OUT/$name.o")
 done
 mv "$OUT/kernels.inc.new" "$OUT/kernels.inc"

@@ -7,10 +7,15 @@ are dense_resource blobs, and one qnt.matmul. M is dynamic, so one compiled
 kernel serves every M. Codes are random (fixed seed) and packed row by row,
 LSB first (docs/BIT_LAYOUT.md), independently of qnt's own packing code.
 
+With --format nf4 or fp8 the codes are NF4 indices or finite fp8 E4M3FN
+bit patterns (random, fixed seed) and the scheme is that format's.
+
 The .bin file holds the same payload for the C++ harness's fp32 baseline:
-a 32-byte header (magic "QNTBENCH", then int64 N, K, bits, group; group 0 =
-per channel), the packed codes [N, ceil(K*bits/8)] as bytes, then the scales
-[N, K/group] (or [N, 1]) as little-endian f32.
+a 32-byte header (magic "QNTBENC2", then int64 N, K, bits, group; group 0 =
+per channel), the value of each of the 2^bits code patterns as
+little-endian f32 (what the harness decodes codes with, so it needs no
+knowledge of the formats), the packed codes [N, ceil(K*bits/8)] as bytes,
+then the scales [N, K/group] (or [N, 1]) as little-endian f32.
 """
 import argparse
 import struct
@@ -30,6 +35,30 @@ def pack_rows(codes, bits):
     return out
 
 
+# NF4 (QLoRA's code book): code i means NF4_VALUES[i].
+NF4_VALUES = [-1.0, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453,
+              -0.28444138169288635, -0.18477343022823334, -0.09105003625154495, 0.0,
+              0.07958029955625534, 0.16093020141124725, 0.24611230194568634,
+              0.33791524171829224, 0.44070982933044434, 0.5626170039176941,
+              0.7229568362236023, 1.0]
+
+
+def fp8_e4m3_value(c):
+    """An E4M3FN bit pattern's value (0x7F and 0xFF, NaN, are never drawn)."""
+    sign = -1.0 if c & 0x80 else 1.0
+    e, f = (c >> 3) & 15, c & 7
+    return sign * (2.0 ** -6 * f / 8 if e == 0 else 2.0 ** (e - 7) * (1 + f / 8))
+
+
+def code_values(fmt, bits):
+    """The value of each of the 2^bits code patterns."""
+    if fmt == "nf4":
+        return NF4_VALUES
+    if fmt == "fp8":
+        return [fp8_e4m3_value(c) if c & 0x7F != 0x7F else 0.0 for c in range(256)]
+    return [c - (1 << bits) if c >= 1 << (bits - 1) else c for c in range(1 << bits)]
+
+
 def blob_hex(arr, align=64):
     # dense_resource blobs start with a 4-byte little-endian alignment.
     return "0x" + struct.pack("<I", align).hex() + np.ascontiguousarray(arr).tobytes().hex()
@@ -40,6 +69,8 @@ def main():
     p.add_argument("--n", type=int, required=True)
     p.add_argument("--k", type=int, required=True)
     p.add_argument("--bits", type=int, choices=[2, 4, 8], required=True)
+    p.add_argument("--format", choices=["int", "nf4", "fp8"], default="int",
+                   help="integer codes, NF4 indices (4 bits) or fp8 E4M3FN (8 bits)")
     p.add_argument("--group", type=int, default=0, help="group size along K; 0 = per channel")
     p.add_argument("--name", required=True, help="function name")
     p.add_argument("--seed", type=int, default=7)
@@ -48,8 +79,17 @@ def main():
     a = p.parse_args()
     n, k, bits, g = a.n, a.k, a.bits, a.group
     rng = np.random.default_rng(a.seed)
-    lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
-    codes = rng.integers(lo, hi + 1, size=(n, k), dtype=np.int16)
+    fmt = a.format
+    if fmt != "int" and bits != {"nf4": 4, "fp8": 8}[fmt]:
+        raise SystemExit(f"--format {fmt} has {4 if fmt == 'nf4' else 8} bits")
+    if fmt == "nf4":
+        codes = rng.integers(0, 16, size=(n, k), dtype=np.int16)
+    elif fmt == "fp8":
+        finite = np.array([c for c in range(256) if c & 0x7F != 0x7F], dtype=np.int16)
+        codes = finite[rng.integers(0, len(finite), size=(n, k))]
+    else:
+        lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+        codes = rng.integers(lo, hi + 1, size=(n, k), dtype=np.int16)
     if g:
         assert k % g == 0
         gran, sshape = f"per_group<1, {g}>", (n, k // g)
@@ -58,11 +98,12 @@ def main():
     scales = rng.uniform(0.01, 0.1, size=sshape).astype(np.float32)
     packed = pack_rows(codes & ((1 << bits) - 1), bits)
     rb = packed.shape[1]
-    ptype = f"!qnt.packed<{n}x{k}, #qnt.scheme<si{bits}, symmetric, {gran}>>"
+    element = {"int": f"si{bits}", "nf4": "nf4", "fp8": "f8E4M3FN"}[fmt]
+    ptype = f"!qnt.packed<{n}x{k}, #qnt.scheme<{element}, symmetric, {gran}>>"
     xt, yt = f"tensor<?x{k}xf32>", f"tensor<?x{n}xf32>"
     cname, sname = f"{a.name}_codes", f"{a.name}_scales"
     with open(a.mlir, "w") as f:
-        f.write(f"// qnt benchmark layer {n}x{k} si{bits} {gran} (bench/gen_layer.py, seed {a.seed})\n")
+        f.write(f"// qnt benchmark layer {n}x{k} {element} {gran} (bench/gen_layer.py, seed {a.seed})\n")
         f.write(f"func.func @{a.name}(%x: {xt}) -> {yt} attributes {{llvm.emit_c_interface}} {{\n")
         f.write(f"  %w = qnt.constant {{codes = dense_resource<{cname}> : tensor<{n}x{rb}xi8>, "
                 f"scales = dense_resource<{sname}> : tensor<{sshape[0]}x{sshape[1]}xf32>}} : {ptype}\n")
@@ -74,7 +115,8 @@ def main():
         f.write("    }\n  }\n#-}\n")
     if a.bin:
         with open(a.bin, "wb") as f:
-            f.write(b"QNTBENCH" + struct.pack("<4q", n, k, bits, g))
+            f.write(b"QNTBENC2" + struct.pack("<4q", n, k, bits, g))
+            f.write(np.array(code_values(fmt, bits), dtype="<f4").tobytes())
             f.write(packed.tobytes())
             f.write(scales.astype("<f4").tobytes())
 

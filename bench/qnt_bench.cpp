@@ -2,7 +2,7 @@
 // dequantize-then-sgemm baseline, interleaved in one process (bench/run.sh).
 //
 // The kernels are linked in; `kernels.inc` (written by run.sh) lists them as
-// QNT_KERNEL(name, N, K, bits, group, "payload.bin", int8_activations), where payload.bin holds
+// QNT_KERNEL(name, N, K, bits, group, "format", "payload.bin", int8_activations), where payload.bin holds
 // the same codes and scales as the kernel (bench/gen_layer.py), from which the
 // naive fp32 baseline is built. Every configuration is first checked: the qnt
 // output must match the baseline, or the configuration is not timed.
@@ -42,7 +42,7 @@ using KernelFn = void (*)(MemRef2D *result, MemRef2D *x);
 // The C entry point of each kernel (kEntrySymbolPrefix of
 // qnt/Abi/LibraryAbi.h; the prefix is spelled here because the preprocessor
 // pastes it).
-#define QNT_KERNEL(name, n, k, bits, group, bin, act8)                         \
+#define QNT_KERNEL(name, n, k, bits, group, format, bin, act8)                 \
   extern "C" void _mlir_ciface_##name(MemRef2D *, MemRef2D *);
 #include "kernels.inc"
 #undef QNT_KERNEL
@@ -50,13 +50,14 @@ using KernelFn = void (*)(MemRef2D *result, MemRef2D *x);
 struct KernelInfo {
   const char *name;
   int64_t n, k, bits, group;
+  const char *format; // int, nf4 or fp8 (gen_layer.py --format)
   const char *bin;
   int64_t actBlock; // activations=i8: the x block the kernel uses; 0: f32 x
   KernelFn fn;
 };
 static const KernelInfo kKernels[] = {
-#define QNT_KERNEL(name, n, k, bits, group, bin, act8)                         \
-  {#name, n, k, bits, group, bin, act8, _mlir_ciface_##name},
+#define QNT_KERNEL(name, n, k, bits, group, format, bin, act8)                 \
+  {#name, n, k, bits, group, format, bin, act8, _mlir_ciface_##name},
 #include "kernels.inc"
 #undef QNT_KERNEL
 };
@@ -136,6 +137,7 @@ static void waitForQuiet(double maxSeconds) {
 
 struct Layer {
   const KernelInfo *info;
+  std::vector<float> values;   // the value of each code pattern [2^bits]
   std::vector<uint8_t> codes; // [N, K*bits/8]
   std::vector<float> scales;  // [N, groups]
   int64_t groups = 1;
@@ -148,7 +150,7 @@ static bool loadLayer(const KernelInfo &info, Layer &layer) {
   std::ifstream f(info.bin, std::ios::binary);
   char magic[8];
   int64_t hdr[4];
-  if (!f.read(magic, 8) || std::memcmp(magic, "QNTBENCH", 8) ||
+  if (!f.read(magic, 8) || std::memcmp(magic, "QNTBENC2", 8) ||
       !f.read(reinterpret_cast<char *>(hdr), sizeof hdr)) {
     std::fprintf(stderr, "%s: not a gen_layer.py payload\n", info.bin);
     return false;
@@ -161,6 +163,9 @@ static bool loadLayer(const KernelInfo &info, Layer &layer) {
   }
   layer.info = &info;
   layer.groups = info.group ? info.k / info.group : 1;
+  layer.values.resize(size_t(1) << info.bits);
+  f.read(reinterpret_cast<char *>(layer.values.data()),
+         4 * layer.values.size());
   layer.codes.resize(info.n * (info.k * info.bits / 8));
   layer.scales.resize(info.n * layer.groups);
   f.read(reinterpret_cast<char *>(layer.codes.data()), layer.codes.size());
@@ -173,30 +178,23 @@ static bool loadLayer(const KernelInfo &info, Layer &layer) {
   return true;
 }
 
-/// The naive unfused dequantization: W[n, k] = scale * code, all of W.
+/// The naive unfused dequantization: W[n, k] = scale * value(code), all of
+/// W, with the code patterns' values from the payload (any format).
 static void dequantize(const Layer &l, float *w) {
   const int64_t n = l.info->n, k = l.info->k, bits = l.info->bits;
   const int64_t rowBytes = k * bits / 8, gsize = k / l.groups;
+  const int64_t perByte = 8 / bits, mask = (1 << bits) - 1;
+  const float *values = l.values.data();
 #pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < n; ++r) {
     const uint8_t *c = l.codes.data() + r * rowBytes;
     const float *s = l.scales.data() + r * l.groups;
     float *out = w + r * k;
-    if (bits == 8) {
-      for (int64_t i = 0; i < k; ++i)
-        out[i] = s[i / gsize] * float(int8_t(c[i]));
-    } else if (bits == 4) {
-      for (int64_t i = 0; i < rowBytes; ++i) {
-        float sc = s[(2 * i) / gsize];
-        out[2 * i] = sc * float(int8_t(c[i] << 4) >> 4);
-        out[2 * i + 1] = sc * float(int8_t(c[i]) >> 4);
+    for (int64_t i = 0; i < rowBytes; ++i)
+      for (int64_t p = 0; p < perByte; ++p) {
+        int64_t j = perByte * i + p;
+        out[j] = s[j / gsize] * values[(c[i] >> (p * bits)) & mask];
       }
-    } else { // 2 bits
-      for (int64_t i = 0; i < rowBytes; ++i)
-        for (int p = 0; p < 4; ++p)
-          out[4 * i + p] = s[(4 * i + p) / gsize] *
-                           float(int8_t(c[i] << (6 - 2 * p)) >> 6);
-    }
   }
 }
 
@@ -417,11 +415,14 @@ int main(int argc, char **argv) {
     dequantize(l, wf32);
     char shape[32], scheme[32];
     std::snprintf(shape, sizeof shape, "%ldx%ld", long(n), long(k));
+    std::string element = std::strcmp(l.info->format, "int")
+                              ? l.info->format
+                              : "int" + std::to_string(l.info->bits);
     if (l.info->group)
-      std::snprintf(scheme, sizeof scheme, "int%ld-g%ld", long(l.info->bits),
+      std::snprintf(scheme, sizeof scheme, "%s-g%ld", element.c_str(),
                     long(l.info->group));
     else
-      std::snprintf(scheme, sizeof scheme, "int%ld-pc", long(l.info->bits));
+      std::snprintf(scheme, sizeof scheme, "%s-pc", element.c_str());
     for (int64_t m : opt.ms) {
       for (int threads : opt.threads) {
         omp_set_num_threads(threads);

@@ -138,10 +138,11 @@ def Qnt_KernelFamily : I32EnumAttr<"KernelFamily",
   let genSpecializedAttr = 0;
 }
 
-// How the row_lut kernels look up the 16 values of a 4-bit codebook: a
-// portable tree of selects (generic), two vpermps and a blend per 8 codes
-// (avx2) or one vpermps per 16 (avx512); qnt.lookup16 carries it to
-// convert-qnt-int-dot.
+// How the row_lut kernels decode their codes. A 4-bit codebook's 16 values
+// (qnt.lookup16, lowered by convert-qnt-int-dot): a portable tree of selects
+// (generic), two vpermps and a blend per 8 codes (avx2) or one vpermps per 16
+// (avx512). fp8: the bits moved into a float's and scaled (generic), or into
+// a half's and converted with vcvtph2ps (avx2, avx512: 8 or 16 lanes).
 def Qnt_LookupIsa : I32EnumAttr<"LookupIsa",
     "instructions of the row_lut kernels' table lookups", [
     I32EnumAttrCase<"generic", 0>,
@@ -201,8 +202,9 @@ def Qnt_KernelAttr : AttrDef<Qnt_Dialect, "Kernel"> {
     - `x_block` (int8 families): codes of x per int8 scale.
     - `int_dot` (int8 families): the instructions the kernel is built for
       (with VNNI, column_i8 feeds 8-bit codes as unsigned bytes).
-    - `lookup` (row_lut): the instructions of the table lookups that decode
-      4-bit codebook codes (generic, avx2, avx512).
+    - `lookup` (row_lut): the instructions that decode the codes (generic,
+      avx2, avx512): vpermps table lookups for 4-bit codebooks, vcvtph2ps
+      half-float conversions for fp8.
     - `prefetch`: the next tile's weight rows are prefetched.
     - `parallel`: the weight rows (attention: rows and heads) are split
       across threads.

@@ -75,10 +75,10 @@ qnt::checkSelectKernelsOptions(StringRef owner,
   return "";
 }
 
-/// The instructions of the row_lut table lookups for `lanes`-lane chunks
-/// on `target`: x86 permutes where the target has AVX2 (int_dot other than
-/// generic), AVX-512's where it has 512-bit registers and the chunk fills
-/// them, else the portable selects.
+/// The instructions of the row_lut decodes for `lanes`-lane chunks on
+/// `target`: x86's (vpermps for codebooks, vcvtph2ps for fp8) where the
+/// target has AVX2 (int_dot other than generic), AVX-512's where it has
+/// 512-bit registers and the chunk fills them, else the portable code.
 static LookupIsa lookupFor(TargetAttr target, int64_t lanes) {
   if (!target || getIntDot(target) == IntDotIsa::generic)
     return LookupIsa::generic;
@@ -142,13 +142,9 @@ static KernelAttr selectMatmulKernel(MatmulOp op,
     cols = 4;
     streams = 1;
   }
-  // fp8 codes are decoded from their bits; only codebooks look up.
-  LookupIsa lookup = kern.scheme.getFormat() == Format::nf4
-                         ? lookupFor(target, lanes)
-                         : LookupIsa::generic;
   return KernelAttr::get(ctx, KernelFamily::row_lut, lanes, rows, cols,
                          streams, /*xBlock=*/0, IntDotIsa::generic, o.prefetch,
-                         o.parallel, lookup);
+                         o.parallel, lookupFor(target, lanes));
 }
 
 namespace {

@@ -3,16 +3,17 @@
 // integer layers), and convert-qnt-to-vector decodes their codes in
 // registers: NF4 by a qnt.lookup16 of its 16 values with the lookup the
 // kernel names (AVX-512's for 16-lane chunks on a 512-bit target, AVX2's
-// for 8 lanes; see int-dot-lookup.mlir for the instructions), fp8 by moving
-// its bits into a float's and scaling by 2^120 (E4M3FN) or 2^112 (E5M2); no
-// integer conversion.
+// for 8 lanes; see int-dot-lookup.mlir for the instructions), fp8 on x86
+// targets by moving its bits into a half float's (converted by vcvtph2ps)
+// and, without one, into a float's, scaled by 2^120 (E4M3FN) or 2^112
+// (E5M2); no integer conversion.
 // RUN: quant-opt %s --split-input-file --qnt-select-kernels | FileCheck %s --check-prefix=SELECT
 // RUN: quant-opt %s --split-input-file --qnt-select-kernels --convert-qnt-to-vector | FileCheck %s --check-prefix=LOWER
 
 // SELECT-LABEL: func.func @nf4_g32
 //       SELECT:   qnt.kernel = #qnt.kernel<row_lut, lanes = 16, tile = 4x4, streams = 1, lookup = avx512, prefetch>
 // SELECT-LABEL: func.func @fp8_channel
-//       SELECT:   qnt.kernel = #qnt.kernel<row_lut, lanes = 16, tile = 4x4, streams = 1, lookup = generic, prefetch>
+//       SELECT:   qnt.kernel = #qnt.kernel<row_lut, lanes = 16, tile = 4x4, streams = 1, lookup = avx512, prefetch>
 // SELECT-LABEL: func.func @nf4_g16
 //       SELECT:   qnt.kernel = #qnt.kernel<row_lut, lanes = 8, tile = 4x4, streams = 1, lookup = avx2, prefetch>
 // LOWER-LABEL: func.func @nf4_g32
@@ -20,17 +21,18 @@
 //       LOWER:   qnt.lookup16 <avx512> %{{.*}}, [-1.000000e+00, -6.961928e-01, -5.250731e-01, -3.949175e-01, -2.844414e-01, -1.847734e-01, -9.105004e-02, 0.000000e+00, 7.958030e-02, 1.609302e-01, 2.461123e-01, 3.379152e-01, 4.407098e-01, 5.626170e-01, 7.229568e-01, 1.000000e+00] : vector<16xi32> -> vector<16xf32>
 //   LOWER-NOT:   arith.sitofp
 //       LOWER:   return
-// fp8: no table; the bytes sign-extended, shifted so that the sign bit
-// reaches bit 31 and the magnitude bits 26..20, masked, reinterpreted, times
-// 2^120.
+// fp8 on x86: no table; the bytes sign-extended to 16 bits, shifted so that
+// the sign reaches bit 15 and the magnitude bits 13..7, bit 14 masked off,
+// read as halves, widened, times 2^8.
 // LOWER-LABEL: func.func @fp8_channel
-//       LOWER:   %[[CODE:.*]] = arith.extsi %{{.*}} : vector<16xi8> to vector<16xi32>
-//       LOWER:   %[[TWENTY:.*]] = arith.constant dense<20> : vector<16xi32>
-//       LOWER:   %[[PLACED:.*]] = arith.shli %[[CODE]], %[[TWENTY]] : vector<16xi32>
-//       LOWER:   %[[MASK:.*]] = arith.constant dense<-2014314496> : vector<16xi32>
-//       LOWER:   %[[BITS:.*]] = arith.andi %[[PLACED]], %[[MASK]] : vector<16xi32>
-//       LOWER:   %[[F:.*]] = arith.bitcast %[[BITS]] : vector<16xi32> to vector<16xf32>
-//       LOWER:   %[[POW:.*]] = arith.constant dense<1.329228E+36> : vector<16xf32>
+//       LOWER:   %[[CODE:.*]] = arith.extsi %{{.*}} : vector<16xi8> to vector<16xi16>
+//       LOWER:   %[[SEVEN:.*]] = arith.constant dense<7> : vector<16xi16>
+//       LOWER:   %[[PLACED:.*]] = arith.shli %[[CODE]], %[[SEVEN]] : vector<16xi16>
+//       LOWER:   %[[MASK:.*]] = arith.constant dense<-16512> : vector<16xi16>
+//       LOWER:   %[[BITS:.*]] = arith.andi %[[PLACED]], %[[MASK]] : vector<16xi16>
+//       LOWER:   %[[H:.*]] = arith.bitcast %[[BITS]] : vector<16xi16> to vector<16xf16>
+//       LOWER:   %[[F:.*]] = arith.extf %[[H]] : vector<16xf16> to vector<16xf32>
+//       LOWER:   %[[POW:.*]] = arith.constant dense<2.560000e+02> : vector<16xf32>
 //       LOWER:   arith.mulf %[[F]], %[[POW]] : vector<16xf32>
 //   LOWER-NOT:   arith.sitofp
 //       LOWER:   return
@@ -62,17 +64,14 @@ module attributes {qnt.target = #qnt.target<cpu = "znver4", vector_bits = 512, i
 // SELECT-LABEL: func.func @nf4_g64_avx2
 //       SELECT:   qnt.kernel = #qnt.kernel<row_lut, lanes = 8, tile = 2x4, streams = 1, lookup = avx2, prefetch>
 // SELECT-LABEL: func.func @fp8e5m2_g32_avx2
-//       SELECT:   qnt.kernel = #qnt.kernel<row_lut, lanes = 8, tile = 2x4, streams = 1, lookup = generic, prefetch>
-// E5M2: bits 21 up (the magnitude to bits 27..21), times 2^112.
+//       SELECT:   qnt.kernel = #qnt.kernel<row_lut, lanes = 8, tile = 2x4, streams = 1, lookup = avx2, prefetch>
+// E5M2 on x86: the code is the upper byte of the half of the same value.
 // LOWER-LABEL: func.func @fp8e5m2_g32_avx2
-//       LOWER:   arith.extsi %{{.*}} : vector<8xi8> to vector<8xi32>
-//       LOWER:   %[[SHIFT:.*]] = arith.constant dense<21> : vector<8xi32>
-//       LOWER:   arith.shli %{{.*}}, %[[SHIFT]] : vector<8xi32>
-//       LOWER:   %[[MASK:.*]] = arith.constant dense<-1881145344> : vector<8xi32>
-//       LOWER:   arith.andi %{{.*}}, %[[MASK]] : vector<8xi32>
-//       LOWER:   %[[F:.*]] = arith.bitcast %{{.*}} : vector<8xi32> to vector<8xf32>
-//       LOWER:   %[[POW:.*]] = arith.constant dense<5.19229686E+33> : vector<8xf32>
-//       LOWER:   arith.mulf %[[F]], %[[POW]] : vector<8xf32>
+//       LOWER:   arith.extsi %{{.*}} : vector<8xi8> to vector<8xi16>
+//       LOWER:   %[[EIGHT:.*]] = arith.constant dense<8> : vector<8xi16>
+//       LOWER:   %[[W:.*]] = arith.shli %{{.*}}, %[[EIGHT]] : vector<8xi16>
+//       LOWER:   %[[H:.*]] = arith.bitcast %[[W]] : vector<8xi16> to vector<8xf16>
+//       LOWER:   arith.extf %[[H]] : vector<8xf16> to vector<8xf32>
 //       LOWER:   return
 module attributes {qnt.target = #qnt.target<cpu = "znver3", vector_bits = 256, int_dot = avx2>} {
   func.func @nf4_g64_avx2(%x: tensor<?x128xf32>) -> tensor<?x8xf32> {
@@ -89,13 +88,43 @@ module attributes {qnt.target = #qnt.target<cpu = "znver3", vector_bits = 256, i
 
 // -----
 
-// No #qnt.target: the portable lookups.
+// No #qnt.target: the portable decodes. fp8: the bytes sign-extended to 32
+// bits, shifted so that the sign reaches bit 31 and the magnitude bits
+// 26..20 (E4M3FN) or 27..21 (E5M2), masked, read as floats, times 2^120 or
+// 2^112.
 // SELECT-LABEL: func.func @nf4_g32_portable
+//       SELECT:   qnt.kernel = #qnt.kernel<row_lut, lanes = 16, tile = 4x4, streams = 1, lookup = generic, prefetch>
+// SELECT-LABEL: func.func @fp8_channel_portable
 //       SELECT:   qnt.kernel = #qnt.kernel<row_lut, lanes = 16, tile = 4x4, streams = 1, lookup = generic, prefetch>
 // LOWER-LABEL: func.func @nf4_g32_portable
 //       LOWER:   qnt.lookup16 <generic> %{{.*}} : vector<16xi32> -> vector<16xf32>
+// LOWER-LABEL: func.func @fp8_channel_portable
+//       LOWER:   %[[CODE:.*]] = arith.extsi %{{.*}} : vector<16xi8> to vector<16xi32>
+//       LOWER:   %[[TWENTY:.*]] = arith.constant dense<20> : vector<16xi32>
+//       LOWER:   %[[PLACED:.*]] = arith.shli %[[CODE]], %[[TWENTY]] : vector<16xi32>
+//       LOWER:   %[[MASK:.*]] = arith.constant dense<-2014314496> : vector<16xi32>
+//       LOWER:   %[[BITS:.*]] = arith.andi %[[PLACED]], %[[MASK]] : vector<16xi32>
+//       LOWER:   %[[F:.*]] = arith.bitcast %[[BITS]] : vector<16xi32> to vector<16xf32>
+//       LOWER:   %[[POW:.*]] = arith.constant dense<1.329228E+36> : vector<16xf32>
+//       LOWER:   arith.mulf %[[F]], %[[POW]] : vector<16xf32>
+// LOWER-LABEL: func.func @fp8e5m2_g32_portable
+//       LOWER:   %[[SHIFT:.*]] = arith.constant dense<21> : vector<16xi32>
+//       LOWER:   arith.shli %{{.*}}, %[[SHIFT]] : vector<16xi32>
+//       LOWER:   %[[MASK:.*]] = arith.constant dense<-1881145344> : vector<16xi32>
+//       LOWER:   arith.andi %{{.*}}, %[[MASK]] : vector<16xi32>
+//       LOWER:   %[[POW:.*]] = arith.constant dense<5.19229686E+33> : vector<16xf32>
 func.func @nf4_g32_portable(%x: tensor<?x64xf32>) -> tensor<?x8xf32> {
   %p = qnt.constant {codes = dense<0> : tensor<8x32xi8>, scales = dense<1.0> : tensor<8x2xf32>} : !qnt.packed<8x64, #qnt.scheme<nf4, symmetric, per_group<1, 32>>>
   %y = qnt.matmul %x, %p : (tensor<?x64xf32>, !qnt.packed<8x64, #qnt.scheme<nf4, symmetric, per_group<1, 32>>>) -> tensor<?x8xf32>
+  return %y : tensor<?x8xf32>
+}
+func.func @fp8_channel_portable(%x: tensor<?x64xf32>) -> tensor<?x8xf32> {
+  %p = qnt.constant {codes = dense<0> : tensor<8x64xi8>, scales = dense<1.0> : tensor<8x1xf32>} : !qnt.packed<8x64, #qnt.scheme<f8E4M3FN, symmetric, per_channel<0>>>
+  %y = qnt.matmul %x, %p : (tensor<?x64xf32>, !qnt.packed<8x64, #qnt.scheme<f8E4M3FN, symmetric, per_channel<0>>>) -> tensor<?x8xf32>
+  return %y : tensor<?x8xf32>
+}
+func.func @fp8e5m2_g32_portable(%x: tensor<?x64xf32>) -> tensor<?x8xf32> {
+  %p = qnt.constant {codes = dense<0> : tensor<8x64xi8>, scales = dense<1.0> : tensor<8x2xf32>} : !qnt.packed<8x64, #qnt.scheme<f8E5M2, symmetric, per_group<1, 32>>>
+  %y = qnt.matmul %x, %p : (tensor<?x64xf32>, !qnt.packed<8x64, #qnt.scheme<f8E5M2, symmetric, per_group<1, 32>>>) -> tensor<?x8xf32>
   return %y : tensor<?x8xf32>
 }
