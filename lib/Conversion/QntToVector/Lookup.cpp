@@ -95,7 +95,8 @@ Value decodeFp8Bits(ImplicitLocOpBuilder &b, Value code, Format format,
 /// and, unlike the float multiply of decodeFp8Bits, has no slow path for
 /// subnormal inputs (a microcode assist per vector on Intel cores, 30x
 /// slower kernels on codes drawn uniformly).
-Value decodeFp8AsHalf(ImplicitLocOpBuilder &b, Value bytes, Format format) {
+Value decodeFp8AsHalf(ImplicitLocOpBuilder &b, Value bytes, Format format,
+                      bool scaled) {
   auto type = cast<VectorType>(bytes.getType());
   auto i16Type = VectorType::get(type.getShape(), b.getI16Type());
   auto f16Type = VectorType::get(type.getShape(), b.getF16Type());
@@ -118,13 +119,24 @@ Value decodeFp8AsHalf(ImplicitLocOpBuilder &b, Value bytes, Format format) {
       splatI16(int16_t(0xBF80)));
   Value f = arith::ExtFOp::create(
       b, f32Type, arith::BitcastOp::create(b, f16Type, bits).getResult());
+  if (!scaled)
+    return f;
   return arith::MulFOp::create(b, f, splatF32(b, f32Type, 256.0f));
 }
 
 } // namespace
 
+float qnt::unscaledLutFactor(Format format, LookupIsa isa) {
+  // Only decodeFp8AsHalf's E4M3 values (2^-17 or more in magnitude, when
+  // not 0) leave out a factor: decodeFp8Bits's would be float subnormals.
+  if (!codebookValues(format).empty() || isa == LookupIsa::generic ||
+      format == Format::f8E5M2)
+    return 1.0f;
+  return 256.0f;
+}
+
 Value qnt::decodeLutCodes(ImplicitLocOpBuilder &b, Value codes, Format format,
-                          LookupIsa isa) {
+                          LookupIsa isa, bool scaled) {
   Type elem = getElementTypeOrSelf(codes.getType());
   auto vecType = dyn_cast<VectorType>(codes.getType());
   Type i32 = vecType ? Type(VectorType::get(vecType.getShape(), b.getI32Type()))
@@ -132,7 +144,7 @@ Value qnt::decodeLutCodes(ImplicitLocOpBuilder &b, Value codes, Format format,
   ArrayRef<float> table = codebookValues(format);
   if (table.empty() && vecType && isa != LookupIsa::generic &&
       elem.getIntOrFloatBitWidth() == 8)
-    return decodeFp8AsHalf(b, codes, format);
+    return decodeFp8AsHalf(b, codes, format, scaled);
   // Bytes of fp8 codes are sign-extended (vpmovsxbd), which puts the sign
   // where decodeFp8Bits wants it; table indices are zero-extended.
   bool signExtended = elem.getIntOrFloatBitWidth() == 8 && table.empty();

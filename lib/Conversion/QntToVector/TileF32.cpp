@@ -109,7 +109,8 @@ struct F32Tile {
         Value f = kern.scheme.isInteger()
                       ? Value(arith::SIToFPOp::create(cb, accType, field))
                       : decodeLutCodes(cb, kern.bits == 8 ? bytes : field,
-                                       kern.scheme.getFormat(), kern.lookup);
+                                       kern.scheme.getFormat(), kern.lookup,
+                                       /*scaled=*/false);
         if (kern.zeroPoints)
           f = arith::SubFOp::create(cb, f, zps[c]);
         codes.push_back(f);
@@ -164,7 +165,7 @@ struct F32Tile {
               ? unpackCodes(cb, bytes, chunk, kern.bits, kern.isSigned)
               : decodeLutCodes(
                     cb, unpackCodeInts(cb, bytes, chunk, kern.bits, false),
-                    kern.scheme.getFormat(), kern.lookup);
+                    kern.scheme.getFormat(), kern.lookup, /*scaled=*/false);
       if (kern.zeroPoints) {
         Value zp = memref::LoadOp::create(
             cb, kern.zeroPoints, kern.scaleIndices(cb, colIdx[c], group));
@@ -220,13 +221,20 @@ struct F32Tile {
           gb, groupStart, cIndex(gb, planeCodes + fullChunks * chunk));
       gacc = emitChunk(gb, k0, group, gacc, tail, /*prefetch=*/false);
     }
-    // The group scale is applied once per group: acc += s * sum(code*x).
+    // The group scale is applied once per group: acc += s * sum(code*x),
+    // with the factor the fp8 decodes leave out.
+    float factor = kern.scheme.isInteger()
+                       ? 1.0f
+                       : unscaledLutFactor(kern.scheme.getFormat(), kern.lookup);
     SmallVector<Value> next;
     for (int64_t r = 0; r < rows; ++r) {
       for (int64_t c = 0; c < cols; ++c) {
         Value s = toF32(
             gb, memref::LoadOp::create(
                     gb, kern.scales, kern.scaleIndices(gb, colIdx[c], group)));
+        if (factor != 1.0f)
+          s = arith::MulFOp::create(
+              gb, s, arith::ConstantOp::create(gb, gb.getF32FloatAttr(factor)));
         Value sv = vector::BroadcastOp::create(gb, accType, s);
         next.push_back(vector::FMAOp::create(gb, sv, gacc[r * cols + c],
                                              acc[r * cols + c]));

@@ -23,7 +23,8 @@
 //       LOWER:   return
 // fp8 on x86: no table; the bytes sign-extended to 16 bits, shifted so that
 // the sign reaches bit 15 and the magnitude bits 13..7, bit 14 masked off,
-// read as halves, widened, times 2^8.
+// read as halves and widened: 2^-8 times the codes' values, a factor the
+// kernel puts into the scale instead.
 // LOWER-LABEL: func.func @fp8_channel
 //       LOWER:   %[[CODE:.*]] = arith.extsi %{{.*}} : vector<16xi8> to vector<16xi16>
 //       LOWER:   %[[SEVEN:.*]] = arith.constant dense<7> : vector<16xi16>
@@ -32,8 +33,10 @@
 //       LOWER:   %[[BITS:.*]] = arith.andi %[[PLACED]], %[[MASK]] : vector<16xi16>
 //       LOWER:   %[[H:.*]] = arith.bitcast %[[BITS]] : vector<16xi16> to vector<16xf16>
 //       LOWER:   %[[F:.*]] = arith.extf %[[H]] : vector<16xf16> to vector<16xf32>
-//       LOWER:   %[[POW:.*]] = arith.constant dense<2.560000e+02> : vector<16xf32>
-//       LOWER:   arith.mulf %[[F]], %[[POW]] : vector<16xf32>
+//       LOWER:   vector.fma %[[F]]
+//       LOWER:   %[[S:.*]] = memref.load %{{.*}} : memref<8x1xf32>
+//       LOWER:   %[[POW:.*]] = arith.constant 2.560000e+02 : f32
+//       LOWER:   arith.mulf %[[S]], %[[POW]] : f32
 //   LOWER-NOT:   arith.sitofp
 //       LOWER:   return
 // LOWER-LABEL: func.func @nf4_g16
