@@ -122,8 +122,9 @@ def ConvertQntToVectorPass : Pass<"convert-qnt-to-vector", "::mlir::ModuleOp"> {
 }
 
 def ConvertQntIntDotPass : Pass<"convert-qnt-int-dot"> {
-  let summary = "Lower qnt.dot4_i8, qnt.dot2_i8 and qnt.sum_pairs_i16 to VNNI "
-                "or AVX2 instructions or portable vector code";
+  let summary = "Lower qnt.dot4_i8, qnt.dot2_i8, qnt.sum_pairs_i16 and "
+                "qnt.lookup16 to VNNI, AVX2 or AVX-512 instructions or "
+                "portable vector code";
   let description = [{
     Runs after bufferization (the kernels of convert-qnt-to-vector
     `activations=i8` keep their dot products as qnt ops until then).
@@ -141,6 +142,10 @@ def ConvertQntIntDotPass : Pass<"convert-qnt-int-dot"> {
     results in i16 only where the sums stay below 2^15. The code then needs
     a CPU with those instructions. Other sizes, and `isa=generic`, widen to
     i32, multiply and sum adjacent lanes: the same integers, on any target.
+    `qnt.lookup16` (the row_lut kernels' NF4 table lookups) gets the
+    instructions its own `lookup` names, chosen with the kernel, whatever
+    `isa` says: `vpermps` of a 16-float register per 16 lanes (`avx512`), of
+    each 8-float half and a `vblendvps` per 8 (`avx2`), or 15 selects.
   }];
   let options = [
     Option<"isa", "isa", "std::string", /*default=*/"\"auto\"",
