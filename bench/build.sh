@@ -60,7 +60,7 @@ QOPT=$BUILD/bin/quant-opt
 # runs canonicalize after convert-scf-to-openmp (which inlines the scope),
 # this spells out the same pipeline with that canonicalize added.
 explicit_pipeline() { # $1: qnt-select-kernels options, space separated
-  echo "builtin.module(qnt-fuse-dequant-matmul,qnt-select-kernels{$1 parallel=true},convert-qnt-to-vector,canonicalize,func.func(convert-elementwise-to-linalg),one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map},drop-equivalent-buffer-results,buffer-deallocation-pipeline,func.func(convert-linalg-to-loops),convert-scf-to-openmp,canonicalize,convert-vector-to-scf,lower-affine,convert-scf-to-cf,expand-strided-metadata,canonicalize,convert-vector-to-llvm,finalize-memref-to-llvm,convert-math-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,convert-func-to-llvm,convert-cf-to-llvm,convert-openmp-to-llvm,reconcile-unrealized-casts,canonicalize,cse)"
+  echo "builtin.module(qnt-fuse-dequant-matmul,qnt-select-kernels{$1 parallel=true},convert-qnt-to-vector,canonicalize,func.func(convert-elementwise-to-linalg),one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map},drop-equivalent-buffer-results,buffer-deallocation-pipeline,convert-qnt-int-dot,func.func(convert-linalg-to-loops),convert-scf-to-openmp,canonicalize,convert-vector-to-scf,lower-affine,convert-scf-to-cf,expand-strided-metadata,canonicalize,convert-vector-to-llvm,finalize-memref-to-llvm,convert-math-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,convert-func-to-llvm,convert-cf-to-llvm,convert-openmp-to-llvm,reconcile-unrealized-casts,canonicalize,cse,qnt-drop-decisions)"
 }
 
 # BITS of a spec as the code width and gen_layer.py's --format.
@@ -87,9 +87,6 @@ compile_layer() { # spec
     "$QOPT" "$OUT/$name.mlir" --qnt-set-target=cpu=native --pass-pipeline="$(explicit_pipeline "$sopts")" -o "$OUT/$name.llvm.mlir"
   fi
   # The same LLVM -O3 IR pipeline quant-compile runs, then code generation.
-  # mlir-translate does not know the qnt dialect: the lowered module's
-  # #qnt.target (read by the passes, not by LLVM) is cut first.
-  sed -i 's/ attributes {qnt.target = [^}]*}//' "$OUT/$name.llvm.mlir"
   $LLVM/bin/mlir-translate --mlir-to-llvmir "$OUT/$name.llvm.mlir" |
     $LLVM/bin/opt -O3 -mcpu=native |
     $LLVM/bin/llc -O3 -mcpu=native -relocation-model=pic -filetype=obj -o "$OUT/$name.o"

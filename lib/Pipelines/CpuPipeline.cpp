@@ -105,6 +105,8 @@ void qnt::buildCpuLowerToLLVMPipeline(OpPassManager &pm,
   upstream += "reconcile-unrealized-casts,canonicalize,cse";
   if (failed(parsePassPipeline(upstream, pm)))
     llvm::report_fatal_error("qnt-cpu-pipeline: bad upstream pipeline string");
+  // Nothing reads the decisions any more; upstream tools can read the rest.
+  pm.addPass(createQntDropDecisionsPass());
 }
 
 void qnt::buildCpuPipeline(OpPassManager &pm,

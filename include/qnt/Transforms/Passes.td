@@ -230,6 +230,18 @@ def QntDropReturnedArgumentsPass
   }];
 }
 
+def QntDropDecisionsPass : Pass<"qnt-drop-decisions", "::mlir::ModuleOp"> {
+  let summary = "Remove the qnt dialect's attributes once the code is lowered";
+  let description = [{
+    Removes every `qnt.` discardable attribute (`qnt.target`, `qnt.kernel`,
+    `qnt.scheme`, `qnt.keep_float`, `qnt.vectorize_tile`) from the module
+    and the ops in it. The last pass of the CPU pipeline: the decisions they
+    record have been carried out, and the LLVM dialect module that is left
+    is then one that upstream tools (mlir-translate, mlir-runner), which do
+    not know the qnt dialect, can read.
+  }];
+}
+
 def QntPlanWorkspacePass
     : Pass<"qnt-plan-workspace", "::mlir::ModuleOp"> {
   let summary = "Turn a function's bounded allocations into views of one "
