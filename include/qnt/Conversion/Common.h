@@ -69,6 +69,27 @@ SmallVector<Value, 2> scaleIndices(ImplicitLocOpBuilder &b,
 LogicalResult applyInProgramOrder(Operation *root,
                                   const FrozenRewritePatternSet &patterns);
 
+/// The f32 values of fp8 or NF4 codes (`codes`: an integer scalar or vector
+/// of the codes' bit patterns, zero-extended, or bytes): fp8 by arithmetic on
+/// the bits, NF4 through the 16-value table in a register, with `isa`'s
+/// instructions (Lookup.cpp; the CPU kernels, the tables and the GPU
+/// kernels). Without `scaled` the values may come
+/// unscaledLutFactor(format, isa) times too small, for kernels that fold
+/// the factor into their scales.
+Value decodeLutCodes(ImplicitLocOpBuilder &b, Value codes, Format format,
+                     LookupIsa isa, bool scaled = true);
+
+/// The constant factor that decodeLutCodes leaves out without `scaled`: 256
+/// for E4M3FN codes decoded as halves (whose exponent bias is 8 more), else
+/// 1.
+float unscaledLutFactor(Format format, LookupIsa isa);
+
+/// table[idx] per element of an i32 scalar or vector `idx` (bits 0..3), by a
+/// tree of 15 selects among constants on the index bits: the portable lookup
+/// of a 16-entry table (qnt.lookup16 `generic`, the GPU kernels).
+Value lookupBySelects(ImplicitLocOpBuilder &b, Value idx,
+                      ArrayRef<float> table);
+
 } // namespace mlir::qnt
 
 #endif // QNT_CONVERSION_COMMON_H

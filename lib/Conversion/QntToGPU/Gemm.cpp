@@ -70,8 +70,7 @@ struct Gemm {
             scaleAndOffset(ib, kern, row, addI(ib, kc, sg * kern.subChunk));
         for (int64_t i = sg * kern.subChunk; i < (sg + 1) * kern.subChunk;
              ++i) {
-          Value code = arith::SubFOp::create(
-              ib, unpackBiasedCode(ib, kern, words, i), offset);
+          Value code = unpackCode(ib, kern, words, i, offset);
           vals.push_back(arith::TruncFOp::create(
               ib, f16, arith::MulFOp::create(ib, s, code)));
         }

@@ -89,9 +89,8 @@ struct Gemv {
           }
           for (int64_t r = 0; r < kGemvRowsPerWarp; ++r) {
             for (int64_t j = 0; j < 4; ++j) {
-              Value code = arith::SubFOp::create(
-                  ib, unpackBiasedCode(ib, kern, words[r], i0 + j),
-                  sz[r].second);
+              Value code =
+                  unpackCode(ib, kern, words[r], i0 + j, sz[r].second);
               for (int64_t m = 0; m < rows; ++m)
                 part[r * rows + m] =
                     mulAdd(ib, code, xq[m][j], part[r * rows + m]);

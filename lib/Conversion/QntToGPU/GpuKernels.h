@@ -52,6 +52,8 @@ struct Kernel {
   Mapping mapping;
   unsigned bits;
   bool isSigned;
+  bool lut = false; // fp8 or NF4 codes of `format`, decoded in registers
+  Format format;
   Granularity granularity;
   int64_t n, k;
   int64_t groupSize; // codes along K sharing a scale (K for one group)
@@ -109,15 +111,15 @@ ValueRange emitForIter(
 SmallVector<Value> loadChunkWords(ImplicitLocOpBuilder &b, const Kernel &kern,
                                   Value row, Value chunk);
 
-/// Code `i` (0..31) of a chunk as the f32 `2^23 + u`, with u the code's
-/// stream bits [i*bits, (i+1)*bits) of the chunk's words (docs/BIT_LAYOUT.md)
-/// read as unsigned; for signed codes the sign bit is flipped, so
-/// u = code + 2^(bits-1). A 3-, 5-, 6- or 7-bit code may straddle two words.
-/// `code = result - codeOffset(...)`.
-Value unpackBiasedCode(ImplicitLocOpBuilder &b, const Kernel &kern,
-                       ArrayRef<Value> words, int64_t i);
+/// Code `i` (0..31) of a chunk as f32: integer codes minus `offset`
+/// (codeOffset's: the zero point folded in), from the code's stream bits
+/// [i*bits, (i+1)*bits) of the chunk's words (docs/BIT_LAYOUT.md) OR-ed into
+/// the mantissa of 2^23 (no int-to-float conversion); fp8 and NF4 codes
+/// decoded (decodeLutCodes; `offset` unused).
+Value unpackCode(ImplicitLocOpBuilder &b, const Kernel &kern,
+                 ArrayRef<Value> words, int64_t i, Value offset);
 
-/// What unpackBiasedCode's results minus give the code minus the zero point
+/// What unpackCode's biased integer codes minus give the code minus the zero point
 /// `zp` (null when symmetric): 2^23, plus 2^(bits-1) for signed codes, plus zp.
 Value codeOffset(ImplicitLocOpBuilder &b, const Kernel &kern, Value zp);
 

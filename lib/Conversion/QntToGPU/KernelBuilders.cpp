@@ -125,13 +125,11 @@ SmallVector<Value> loadChunkWords(ImplicitLocOpBuilder &b, const Kernel &kern,
 constexpr int64_t kMagicBits = 0x4B000000; // 2^23 as f32
 constexpr float kMagic = 8388608.0f;
 
-/// Code `i` (0..31) of a chunk as the f32 `2^23 + u`, with u the code's
-/// stream bits [i*bits, (i+1)*bits) of the chunk's words (docs/BIT_LAYOUT.md)
-/// read as unsigned; for signed codes the sign bit is flipped, so
-/// u = code + 2^(bits-1). A 3-, 5-, 6- or 7-bit code may straddle two words.
-/// `code = result - codeOffset(...)`.
-Value unpackBiasedCode(ImplicitLocOpBuilder &b, const Kernel &kern,
-                       ArrayRef<Value> words, int64_t i) {
+/// The bits of code `i` (0..31) of a chunk: its stream bits [i*bits,
+/// (i+1)*bits) of the chunk's words (docs/BIT_LAYOUT.md), as an unsigned
+/// i32. A 3-, 5-, 6- or 7-bit code may straddle two words.
+static Value unpackField(ImplicitLocOpBuilder &b, const Kernel &kern,
+                         ArrayRef<Value> words, int64_t i) {
   int64_t bits = kern.bits, bit = i * bits, w = bit / 32, s = bit % 32;
   Value v = words[w];
   if (s + bits > 32) {
@@ -145,13 +143,33 @@ Value unpackBiasedCode(ImplicitLocOpBuilder &b, const Kernel &kern,
     v = arith::ShRUIOp::create(b, v, cI32(b, s));
   if (s + bits < 32)
     v = arith::AndIOp::create(b, v, cI32(b, (int64_t(1) << bits) - 1));
+  return v;
+}
+
+/// Code `i` (0..31) of a chunk as the f32 `2^23 + u`, with u the code's bits
+/// read as unsigned; for signed codes the sign bit is flipped, so
+/// u = code + 2^(bits-1). `code = result - codeOffset(...)`.
+static Value unpackBiasedCode(ImplicitLocOpBuilder &b, const Kernel &kern,
+                              ArrayRef<Value> words, int64_t i) {
+  Value v = unpackField(b, kern, words, i);
   if (kern.isSigned)
-    v = arith::XOrIOp::create(b, v, cI32(b, int64_t(1) << (bits - 1)));
+    v = arith::XOrIOp::create(b, v, cI32(b, int64_t(1) << (kern.bits - 1)));
   v = arith::OrIOp::create(b, v, cI32(b, kMagicBits));
   return arith::BitcastOp::create(b, b.getF32Type(), v);
 }
 
-/// What unpackBiasedCode's results minus give the code minus the zero point
+Value unpackCode(ImplicitLocOpBuilder &b, const Kernel &kern,
+                 ArrayRef<Value> words, int64_t i, Value offset) {
+  if (!kern.lut)
+    return arith::SubFOp::create(b, unpackBiasedCode(b, kern, words, i),
+                                 offset);
+  // fp8 bits moved into a float's, NF4 by selects among its 16 values
+  // (portable code: no x86 permutes on the GPU).
+  return decodeLutCodes(b, unpackField(b, kern, words, i), kern.format,
+                        LookupIsa::generic);
+}
+
+/// What unpackCode's biased integer codes minus give the code minus the zero point
 /// `zp` (null when symmetric): 2^23, plus 2^(bits-1) for signed codes, plus zp.
 Value codeOffset(ImplicitLocOpBuilder &b, const Kernel &kern, Value zp) {
   float bias =

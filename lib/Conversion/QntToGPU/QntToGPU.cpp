@@ -142,9 +142,12 @@ void emitKernelsByRows(ImplicitLocOpBuilder &b, const Kernel &kern) {
 LogicalResult GpuLowering::lowerMatmul(MatmulOp op) {
   PackedType wType = op.getWeight().getType();
   SchemeAttr scheme = wType.getScheme();
-  if (!scheme.isInteger())
+  bool lut = scheme.getFormat() == Format::f8E4M3FN ||
+             scheme.getFormat() == Format::f8E5M2 ||
+             scheme.getFormat() == Format::nf4;
+  if (!scheme.isInteger() && !lut)
     return op.emitOpError()
-           << "GPU lowering supports integer formats only, not "
+           << "GPU lowering supports integer, fp8 and nf4 formats, not "
            << stringifyFormat(scheme.getFormat());
   auto constant = op.getWeight().getDefiningOp<ConstantOp>();
   if (!constant)
@@ -156,6 +159,8 @@ LogicalResult GpuLowering::lowerMatmul(MatmulOp op) {
   kern.symbols = &symbols;
   kern.bits = scheme.getBits();
   kern.isSigned = scheme.isSigned();
+  kern.lut = lut;
+  kern.format = scheme.getFormat();
   kern.granularity = scheme.getGranularity();
   kern.n = wType.getShape()[0];
   kern.k = wType.getShape()[1];

@@ -6,6 +6,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "qnt/Conversion/Common.h"
 #include "qnt/Conversion/Passes.h"
 #include "qnt/IR/QntOps.h"
 
@@ -124,28 +125,6 @@ Value splatF32(ImplicitLocOpBuilder &b, VectorType type, float value) {
 Value splatI32(ImplicitLocOpBuilder &b, VectorType type, int32_t value) {
   return arith::ConstantOp::create(
       b, DenseElementsAttr::get(type, b.getI32IntegerAttr(value)));
-}
-
-/// table[idx] per lane, portable: a tree of selects on the index bits,
-/// highest bit last (15 selects of splat constants).
-Value lookupBySelects(ImplicitLocOpBuilder &b, Value idx,
-                      ArrayRef<float> table) {
-  auto idxType = cast<VectorType>(idx.getType());
-  auto fType = VectorType::get(idxType.getShape(), b.getF32Type());
-  SmallVector<Value> level;
-  for (float v : table)
-    level.push_back(splatF32(b, fType, v));
-  for (int64_t bit = 0; level.size() > 1; ++bit) {
-    Value set = arith::CmpIOp::create(
-        b, arith::CmpIPredicate::ne,
-        arith::AndIOp::create(b, idx, splatI32(b, idxType, 1 << bit)),
-        splatI32(b, idxType, 0));
-    SmallVector<Value> next;
-    for (size_t i = 0; i < level.size(); i += 2)
-      next.push_back(arith::SelectOp::create(b, set, level[i + 1], level[i]));
-    level = next;
-  }
-  return level[0];
 }
 
 /// table[idx] for one register of indices: AVX-512 one vpermps of the

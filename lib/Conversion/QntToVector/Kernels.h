@@ -200,20 +200,6 @@ Value unpackCodes(ImplicitLocOpBuilder &b, Value bytes, int64_t count,
 Value unpackCodeInts(ImplicitLocOpBuilder &b, Value bytes, int64_t count,
                      unsigned bits, bool isSigned);
 
-/// The f32 values of fp8 or NF4 codes (`codes`: an integer scalar or vector
-/// of the codes' bit patterns, zero-extended, or bytes): fp8 by arithmetic on
-/// the bits, NF4 through the 16-value table in a register, with `isa`'s
-/// instructions (Lookup.cpp). Without `scaled` the values may come
-/// unscaledLutFactor(format, isa) times too small, for kernels that fold
-/// the factor into their scales.
-Value decodeLutCodes(ImplicitLocOpBuilder &b, Value codes, Format format,
-                     LookupIsa isa, bool scaled = true);
-
-/// The constant factor that decodeLutCodes leaves out without `scaled`: 256
-/// for E4M3FN codes decoded as halves (whose exponent bias is 8 more), else
-/// 1.
-float unscaledLutFactor(Format format, LookupIsa isa);
-
 /// The f32 value of element `idx` of a packed tensor of `type`, read from
 /// its payload buffers (codes, scales, zero points or null, offsets or
 /// null), one scalar at a time.

@@ -1,9 +1,9 @@
-// Decoding of fp8 and NF4 codes to f32 in registers for the row_lut kernels
-// and the element-wise tables (convert-qnt-to-vector): NF4 through its 16
+// Decoding of fp8 and NF4 codes to f32 in registers for the row_lut kernels,
+// the element-wise tables (convert-qnt-to-vector) and the GPU kernels: NF4 through its 16
 // values with qnt.lookup16 (a register-table lookup, lowered by
 // convert-qnt-int-dot), fp8 by moving its bits into a half float's (x86
 // kernels) or a float's (portable).
-#include "Kernels.h"
+#include "qnt/Conversion/Common.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -156,15 +156,37 @@ Value qnt::decodeLutCodes(ImplicitLocOpBuilder &b, Value codes, Format format,
   if (!table.empty()) {
     if (vecType)
       return lookupTable16(b, codes, table, isa);
-    // One code: an element of the table at a dynamic position.
-    Value idx = arith::IndexCastUIOp::create(
-        b, b.getIndexType(),
-        arith::AndIOp::create(b, codes,
-                              arith::ConstantIntOp::create(b, i32, 15)));
-    Value values = arith::ConstantOp::create(
-        b, DenseElementsAttr::get(VectorType::get({16}, b.getF32Type()),
-                                  table));
-    return vector::ExtractOp::create(b, values, ArrayRef<OpFoldResult>{idx});
+    // One code: selects among scalar constants.
+    return lookupBySelects(b, codes, table);
   }
   return decodeFp8Bits(b, codes, format, signExtended);
+}
+
+Value qnt::lookupBySelects(ImplicitLocOpBuilder &b, Value idx,
+                           ArrayRef<float> table) {
+  auto vecType = dyn_cast<VectorType>(idx.getType());
+  Type fType = vecType ? Type(VectorType::get(vecType.getShape(),
+                                              b.getF32Type()))
+                       : Type(b.getF32Type());
+  auto constant = [&](Type type, Attribute value) -> Value {
+    if (vecType)
+      return arith::ConstantOp::create(
+          b, DenseElementsAttr::get(cast<ShapedType>(type), value));
+    return arith::ConstantOp::create(b, cast<TypedAttr>(value));
+  };
+  SmallVector<Value> level;
+  for (float v : table)
+    level.push_back(constant(fType, b.getF32FloatAttr(v)));
+  for (int64_t bit = 0; level.size() > 1; ++bit) {
+    Value set = arith::CmpIOp::create(
+        b, arith::CmpIPredicate::ne,
+        arith::AndIOp::create(
+            b, idx, constant(idx.getType(), b.getI32IntegerAttr(1 << bit))),
+        constant(idx.getType(), b.getI32IntegerAttr(0)));
+    SmallVector<Value> next;
+    for (size_t i = 0; i < level.size(); i += 2)
+      next.push_back(arith::SelectOp::create(b, set, level[i + 1], level[i]));
+    level = next;
+  }
+  return level[0];
 }
