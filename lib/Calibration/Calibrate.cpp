@@ -17,11 +17,12 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <atomic>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -48,6 +49,8 @@ void logSoftmax(const float *logits, int64_t n, double *out) {
 }
 } // namespace
 
+static std::vector<CandidateScheme> defaultCandidates();
+
 std::unique_ptr<CalibrationSession> CalibrationSession::create(
     ModuleOp module, const CalibrationRequest &request,
     function_ref<bool(ModuleOp, StringRef)> compileLibrary,
@@ -62,10 +65,37 @@ std::unique_ptr<CalibrationSession> CalibrationSession::create(
   if (!sample)
     if ((error = readTokenFile(request.spec, session->samples), !error.empty()))
       return nullptr;
+  int64_t tokens = 0;
+  if (sample)
+    tokens = sampling.sequences * (sampling.length ? sampling.length : 64);
+  for (const TokenSample &s : session->samples)
+    tokens += s.tokens.size();
+  // Output-aware sensitivities run the model once per (layer, scheme) pair.
+  session->outputAware = request.outputAware;
+  if (request.outputAware) {
+    double weights = 0, pairs = 0;
+    std::vector<CandidateScheme> candidates = defaultCandidates();
+    for (ConstantLinearLayer &c : findConstantLinearLayers(module)) {
+      weights += double(c.layer.n) * c.layer.k;
+      for (const CandidateScheme &s : candidates)
+        pairs += s.group == 0 || c.layer.k % s.group == 0;
+    }
+    double work = pairs * double(tokens) * weights;
+    if (work > kOutputAwareWorkLimit) {
+      session->outputAware = false;
+      progress(llvm::formatv(
+                   "calibration: output-aware sensitivities would take {0:e1} "
+                   "multiply-adds ({1} (layer, scheme) pairs x {2} tokens x "
+                   "{3:e2} weights), above {4:e0}: the sensitivities come from "
+                   "the calibration statistics (E[x^2]) instead",
+                   work, pairs, tokens, weights, kOutputAwareWorkLimit)
+                   .str());
+    }
+  }
   bool reported = false;
-  if ((error = session->collectLayers(module, request.outputAware)).empty() &&
-      (error = session->compileInstrumented(module, request, compileLibrary,
-                                            progress, reported))
+  if ((error = session->collectLayers(module, session->outputAware)).empty() &&
+      (error = session->compileInstrumented(module, request, tokens,
+                                            compileLibrary, progress, reported))
           .empty() &&
       (error = session->runFloatModel(request, sample, sampling, progress))
           .empty() &&
@@ -86,10 +116,11 @@ std::string CalibrationSession::collectLayers(ModuleOp module,
     layer.n = c.layer.n;
     layer.k = c.layer.k;
     layer.weightIsKN = c.layer.weightIsKN;
+    // The float weights fill the library's buffers; measuring outputs
+    // puts them back later.
+    if (std::string e = readWeightRows(c, layer.owned, layer.rows); !e.empty())
+      return "cannot read the weight of layer '" + layer.name + "': " + e;
     if (outputAware) {
-      if (std::string e = readWeightRows(c, layer.owned, layer.rows);
-          !e.empty())
-        return "cannot read the weight of layer '" + layer.name + "': " + e;
       // Read in place from the module, which changes later: keep a copy.
       if (layer.owned.empty())
         layer.owned.assign(layer.rows, layer.rows + layer.n * layer.k);
@@ -101,20 +132,22 @@ std::string CalibrationSession::collectLayers(ModuleOp module,
 }
 
 std::string CalibrationSession::compileInstrumented(
-    ModuleOp module, const CalibrationRequest &request,
+    ModuleOp module, const CalibrationRequest &request, int64_t tokens,
     function_ref<bool(ModuleOp, StringRef)> compileLibrary,
     function_ref<void(const Twine &)> progress, bool &reported) {
   // The clone shares the weights' attributes (resource blobs) with the
   // original; only the ops are copied.
   OwningOpRef<ModuleOp> instrumented = module.clone();
-  progress(Twine("calibration: instrumenting the float model's linear "
-                 "layers") +
-           (request.hessianPath.empty() ? "" : " (with Hessians)") +
-           (request.outputAware ? " (weights as buffers)" : ""));
+  // The weights become buffers filled from the module after loading: the
+  // library is compiled without them (fast, and small for a big model).
+  progress(
+      Twine("calibration: instrumenting the float model's linear "
+            "layers (weights as buffers)") +
+      (request.hessians ? " (recording their inputs for the Hessians)" : ""));
   PassManager pm(module.getContext());
   QntInstrumentCalibrationPassOptions options;
-  options.hessians = !request.hessianPath.empty();
-  options.swappableWeights = request.outputAware;
+  options.recordRows = request.hessians ? tokens : 0;
+  options.swappableWeights = true;
   pm.addPass(createQntInstrumentCalibrationPass(options));
   reported = true;
   if (mlir::failed(pm.run(*instrumented)))
@@ -132,7 +165,14 @@ std::string CalibrationSession::compileInstrumented(
   reported = false;
   instrumented = nullptr; // the IR is no longer needed while the model runs
   entry = request.entry;
-  return loadWorker(std::string(library), request.entry);
+  std::string error = loadWorker(std::string(library), request.entry);
+  if (!outputAware)
+    for (CalibrationLayer &layer : layers) {
+      // In the library now; nothing puts them back.
+      layer.rows = nullptr;
+      layer.owned = {};
+    }
+  return error;
 }
 
 std::string
@@ -144,7 +184,7 @@ CalibrationSession::runFloatModel(const CalibrationRequest &request,
   int64_t vocab = model.vocabulary();
   std::vector<double> &reference = referenceLogProbs;
   auto keep = [&](size_t sampleIndex, size_t position, const float *logits) {
-    if (!request.outputAware)
+    if (!outputAware)
       return;
     size_t row = reference.size() / vocab;
     reference.resize(reference.size() + vocab);
@@ -220,18 +260,29 @@ CalibrationSession::writeFiles(const CalibrationRequest &request, bool sample,
                  << "); they have no statistics\n";
   progress("calibration: statistics of " + Twine(stats.size() - unseen.size()) +
            " layers in " + request.statsPath);
-  std::map<std::string, const std::vector<double> *> hessians;
+  if (!request.hessians)
+    return "";
+  Clock::time_point start = Clock::now();
+  int64_t withInputs = 0, rows = 0;
   for (const LayerStatistics &s : stats)
-    if (!s.hessian.empty() && s.rows > 0)
-      hessians[s.name] = &s.hessian;
-  for (CalibrationLayer &layer : layers) {
-    auto it = hessians.find(layer.name);
-    if (it != hessians.end() &&
-        static_cast<int64_t>(it->second->size()) == layer.k * layer.k)
-      layer.hessian = it->second;
+    if (s.inputs && s.inputRows > 0) {
+      ++withInputs;
+      rows = std::max(rows, s.inputRows);
+    }
+  if (outputAware) {
+    // The candidates of GPTQ need every layer's Hessian, formed once.
+    HessianSource source = hessianSource();
+    for (CalibrationLayer &layer : layers)
+      if (std::string e = source(layer.name, layer.hessian); !e.empty())
+        layer.hessian = nullptr;
+    progress(llvm::formatv("calibration: Hessians of {0} layers from {1} "
+                           "recorded input rows in {2:f1} s",
+                           withInputs, rows, secondsSince(start))
+                 .str());
   }
   if (request.hessianPath.empty())
     return "";
+  HessianSource source = hessianSource();
   if (std::string error = writeOutputFile(
           request.hessianPath,
           [&](llvm::raw_ostream &os) {
@@ -240,10 +291,11 @@ CalibrationSession::writeFiles(const CalibrationRequest &request, bool sample,
                << origin << "\n";
             char text[32];
             for (const LayerStatistics &s : stats) {
-              if (s.hessian.empty() || s.rows == 0)
+              std::shared_ptr<const std::vector<double>> h;
+              if (!s.inputs || s.inputRows == 0 || !source(s.name, h).empty())
                 continue;
               os << s.name << " " << s.sumSquares.size();
-              for (double v : s.hessian) {
+              for (double v : *h) {
                 std::snprintf(text, sizeof text, " %.17g", v);
                 os << text;
               }
@@ -252,9 +304,45 @@ CalibrationSession::writeFiles(const CalibrationRequest &request, bool sample,
           });
       !error.empty())
     return error;
-  progress("calibration: Hessians of " + Twine(hessians.size()) +
-           " layers in " + request.hessianPath);
+  progress("calibration: Hessians of " + Twine(withInputs) + " layers in " +
+           request.hessianPath);
   return "";
+}
+
+HessianSource CalibrationSession::hessianSource() const {
+  struct Inputs {
+    std::shared_ptr<const std::vector<float>> rows;
+    int64_t count, k;
+  };
+  // What the source needs, shared by its copies: the inputs by name and the
+  // last Hessian formed (the next layers often read the same inputs).
+  struct State {
+    std::map<std::string, Inputs> byName;
+    std::mutex mutex;
+    const std::vector<float> *lastInputs = nullptr;
+    std::shared_ptr<const std::vector<double>> last;
+  };
+  auto state = std::make_shared<State>();
+  for (const LayerStatistics &s : stats)
+    if (s.inputs && s.inputRows > 0)
+      state->byName[s.name] = {s.inputs, s.inputRows,
+                               static_cast<int64_t>(s.sumSquares.size())};
+  return [state](const std::string &layer,
+                 std::shared_ptr<const std::vector<double>> &out) {
+    auto it = state->byName.find(layer);
+    if (it == state->byName.end())
+      return std::string("no calibration input reached it");
+    std::lock_guard<std::mutex> lock(state->mutex);
+    if (state->lastInputs != it->second.rows.get()) {
+      state->last = nullptr;
+      auto h = std::make_shared<std::vector<double>>();
+      inputHessian(it->second.rows->data(), it->second.count, it->second.k, *h);
+      state->last = std::move(h);
+      state->lastInputs = it->second.rows.get();
+    }
+    out = state->last;
+    return std::string();
+  };
 }
 
 int CalibrationSession::defaultThreads() {

@@ -78,7 +78,9 @@ void qnt::buildTensorPipeline(OpPassManager &pm,
     quantize.hessians = options.hessians;
     quantize.actOrder = options.actOrder;
     quantize.gptqDampening = options.gptqDampening;
-    pm.addPass(createQntQuantizeWeightsPass(quantize));
+    pm.addPass(options.hessianSource ? createQntQuantizeWeightsPass(
+                                           quantize, options.hessianSource)
+                                     : createQntQuantizeWeightsPass(quantize));
   }
   pm.addPass(createQntFuseDequantMatmulPass());
   if (options.kvCache != "f32") {

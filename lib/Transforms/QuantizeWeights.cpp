@@ -121,12 +121,19 @@ static Format schemeFormatOf(ElementFormat format) {
 struct QuantizeWeights final
     : qnt::impl::QntQuantizeWeightsPassBase<QuantizeWeights> {
   using Base::Base;
+  QuantizeWeights(const QntQuantizeWeightsPassOptions &options,
+                  HessianSource source)
+      : Base(options), hessianSource(std::move(source)) {}
   /// Checks the options before any pass of the pipeline runs.
   LogicalResult initialize(MLIRContext *context) override;
   void runOnOperation() override;
 
-  /// method=gptq: the Hessians of the layers' inputs, by layer name.
-  std::map<std::string, std::vector<double>> layerHessians;
+  /// method=gptq: the Hessians of the layers' inputs, by layer name (from
+  /// the file of `hessians`, or given by the creator).
+  HessianSource hessianSource;
+  /// The factor of the last Hessian, for the next layers that share it.
+  std::shared_ptr<const std::vector<double>> factoredHessian;
+  GptqFactor factor;
 
   /// Packs one weight under `scheme`; returns the qnt.constant's attributes.
   LogicalResult quantizeWeight(Operation *layer, const float *rowsNK,
@@ -156,22 +163,29 @@ LogicalResult QuantizeWeights::quantizeWeight(Operation *layer,
   options.numThreads = 0;
   QuantizedMatrix q;
   std::string error;
-  auto hessian = layerHessians.end();
-  if (!hessianKey.empty() &&
-      (hessian = layerHessians.find(hessianKey.str())) == layerHessians.end())
-    return layer->emitOpError()
-           << "layer '" << hessianKey << "' has no Hessian in '" << hessians
-           << "' for method=gptq";
-  if (hessian != layerHessians.end()) {
-    if (static_cast<int64_t>(hessian->second.size()) != k * k)
+  if (!hessianKey.empty()) {
+    std::shared_ptr<const std::vector<double>> hessian;
+    std::string where = hessians.empty() ? std::string("the calibration")
+                                         : "'" + hessians + "'";
+    if (std::string e = hessianSource(hessianKey.str(), hessian); !e.empty())
       return layer->emitOpError()
-             << "the Hessian of layer '" << name << "' in '" << hessians
-             << "' is not " << k << "x" << k << " (K = " << k << ")";
+             << "layer '" << hessianKey << "' has no Hessian in " << where
+             << " for method=gptq: " << e;
+    if (static_cast<int64_t>(hessian->size()) != k * k)
+      return layer->emitOpError()
+             << "the Hessian of layer '" << name << "' in " << where
+             << " is not " << k << "x" << k << " (K = " << k << ")";
     GptqOptions gptq;
     gptq.dampening = gptqDampening;
     gptq.activationOrder = actOrder;
-    error = gptqQuantizeMatrix(rowsNK, n, k, options, hessian->second.data(),
-                               gptq, q);
+    if (hessian != factoredHessian) {
+      factoredHessian = nullptr;
+      error = gptqFactorHessian(hessian->data(), k, gptq, factor);
+      if (error.empty())
+        factoredHessian = hessian;
+    }
+    if (error.empty())
+      error = gptqQuantizeMatrix(rowsNK, n, k, options, factor, q);
   } else {
     error = quantizeMatrix(rowsNK, n, k, options, q);
   }
@@ -310,15 +324,27 @@ LogicalResult QuantizeWeights::initialize(MLIRContext *context) {
   if (*weightFormat != ElementFormat::Int && method == "gptq")
     return error() << "method=gptq rounds to integer grids only, not format="
                    << format;
-  if ((method == "gptq") != !hessians.empty())
+  if ((method == "gptq") != (!hessians.empty() || hessianSource) ||
+      (!hessians.empty() && hessianSource))
     return error() << "hessians gives the inputs' Hessians that method=gptq "
                       "needs (and only it)";
   if (!(gptqDampening >= 0 && gptqDampening <= 1e6))
     return error() << "gptq-dampening=" << gptqDampening
                    << " is out of range [0, 1e6]";
-  if (method == "gptq")
-    if (std::string e = readHessianFile(hessians, layerHessians); !e.empty())
+  if (method == "gptq" && !hessians.empty()) {
+    auto file = std::make_shared<std::map<std::string, std::vector<double>>>();
+    if (std::string e = readHessianFile(hessians, *file); !e.empty())
       return emitError(UnknownLoc::get(context)) << e;
+    hessianSource = [file](const std::string &layer,
+                           std::shared_ptr<const std::vector<double>> &out) {
+      auto it = file->find(layer);
+      if (it == file->end())
+        return std::string("none of that name");
+      // Shares the map's ownership.
+      out = std::shared_ptr<const std::vector<double>>(file, &it->second);
+      return std::string();
+    };
+  }
   return success();
 }
 
@@ -545,4 +571,9 @@ Value qnt::buildRowGather(OpBuilder &b, Location loc, Value table, Value ids,
                            ValueRange{id, linalg::IndexOp::create(ib, 1)})});
              })
       .getResult(0);
+}
+
+std::unique_ptr<Pass> mlir::qnt::createQntQuantizeWeightsPass(
+    const QntQuantizeWeightsPassOptions &options, HessianSource hessians) {
+  return std::make_unique<QuantizeWeights>(options, std::move(hessians));
 }

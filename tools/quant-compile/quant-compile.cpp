@@ -691,12 +691,14 @@ struct Calibration {
       removeSensitivities, removeScaledHessians;
   std::unique_ptr<qnt::CalibrationSession> session;
   qnt::CandidateQuantizer candidateQuantizer;
+  /// The Hessians of --method=gptq, formed from the recorded inputs.
+  qnt::HessianSource hessians;
 };
 
 /// Runs the float `module` over the calibration tokens (--calibrate), before
 /// anything changes it, into `cal`; 0, or the exit code after an error.
-static int calibrateModel(ModuleOp module, const Plan &plan,
-                          Progress &progress, Calibration &cal) {
+static int calibrateModel(ModuleOp module, Plan &plan, Progress &progress,
+                          Calibration &cal) {
   std::string &statsFile = cal.statsFile;
   std::string &hessianFile = cal.hessianFile;
   std::string &measuredSensitivities = cal.measuredSensitivities;
@@ -733,10 +735,11 @@ static int calibrateModel(ModuleOp module, const Plan &plan,
     request.statsPath = statsFile;
     request.tokensOut = calibrationTokensOut;
     request.outputAware = plan.measureOutputs;
+    request.hessians = plan.gptq || plan.awq || !hessiansOut.empty();
+    // GPTQ alone takes the Hessians in memory; AWQ reads them from a file.
     if (!hessiansOut.empty())
       hessianFile = hessiansOut;
-    else if ((plan.gptq || plan.awq) &&
-             temporary("hessians", hessianFile, cal.removeHessians))
+    else if (plan.awq && temporary("hessians", hessianFile, cal.removeHessians))
       return 1;
     request.hessianPath = hessianFile;
     std::string calibrationError;
@@ -754,6 +757,11 @@ static int calibrateModel(ModuleOp module, const Plan &plan,
         [&](const Twine &line) { progress.step(line); }, calibrationError);
     if (!session)
       return calibrationError.empty() ? 1 : fail(calibrationError);
+    // The float weights are in the library's buffers (or copied) now.
+    releaseInputPages();
+    if (plan.gptq && !plan.awq)
+      cal.hessians = session->hessianSource();
+    plan.measureOutputs = session->measuresOutputs();
     candidateQuantizer.scaleFormat = *qnt::parseScaleFormat(scaleType);
     candidateQuantizer.gptq = plan.gptq;
     candidateQuantizer.gptqOptions.dampening = gptqDampening;
@@ -864,8 +872,9 @@ static int quantizeModel(ModuleOp module, const Plan &plan, Calibration &cal,
     tensor.quantizeEmbedding = quantizeEmbedding && !cuda;
     tensor.embeddingBits = embeddingBits;
     tensor.method = gptq ? "gptq" : "rtn";
-    tensor.hessians = gptq ? (awq ? scaledHessianFile : hessianFile)
-                           : std::string();
+    tensor.hessians = gptq && awq ? scaledHessianFile : std::string();
+    if (gptq && !awq)
+      tensor.hessianSource = cal.hessians;
     tensor.actOrder = actOrder;
     tensor.gptqDampening = gptqDampening;
     progress.step((!budget.empty()

@@ -27,12 +27,16 @@ struct CalibrationRequest {
   std::string entry = "forward";
   /// Where to write the E[x^2] statistics (docs/COST_MODEL.md).
   std::string statsPath;
-  /// Where to write the layers' Hessians sum x x^T ("": not collected).
+  /// Record every layer's input rows, for the Hessians sum x x^T of GPTQ
+  /// and AWQ (hessianSource, CalibrationLayer::hessian, hessianPath).
+  bool hessians = false;
+  /// Where to write the layers' Hessians ("": not written; needs hessians).
   std::string hessianPath;
   /// Where to write the calibration tokens ("": not written).
   std::string tokensOut;
-  /// Compile the weights as buffers and keep the float model's logits, for
-  /// measuring how quantized weights change the output.
+  /// Keep the float model's logits and the float weights, for measuring
+  /// how quantized weights change the output, where that is affordable
+  /// (CalibrationSession::measuresOutputs).
   bool outputAware = false;
 };
 
@@ -43,7 +47,9 @@ struct CalibrationLayer {
   bool weightIsKN = false;
   std::vector<float> owned;    // the weight rows when not read in place
   const float *rows = nullptr; // float weight [N, K]
-  const std::vector<double> *hessian = nullptr; // sum x x^T, or null
+  /// sum x x^T, with hessians and outputAware (for the candidates of GPTQ),
+  /// else null.
+  std::shared_ptr<const std::vector<double>> hessian;
   /// Output-aware sensitivities: "BITS:GROUP[:asym]" -> mean KL.
   std::map<std::string, double> sensitivity;
 };
@@ -65,6 +71,13 @@ public:
   std::vector<CalibrationLayer> layers;
   std::vector<LayerStatistics> stats;
   int64_t tokens() const { return positions; }
+  /// Whether output-aware measurements run: asked for, and their predicted
+  /// work (kOutputAwareWorkLimit) affordable.
+  bool measuresOutputs() const { return outputAware; }
+  /// The layers' Hessians by name, formed from the recorded inputs when
+  /// asked (the last one kept for layers sharing it); it keeps the inputs
+  /// alive after the session ends.
+  HessianSource hessianSource() const;
 
   /// Mean KL(float model || model with the weights now in the buffers) over
   /// every calibration position (outputAware only), run by `worker`.
@@ -99,10 +112,11 @@ private:
   /// The linear layers of `module` and (outputAware) copies of their float
   /// weights.
   std::string collectLayers(ModuleOp module, bool outputAware);
-  /// Instruments a copy of `module`, compiles it and loads it as worker 0;
-  /// sets `reported` when compileLibrary reported its own error.
+  /// Instruments a copy of `module` (recording up to `tokens` input rows per
+  /// layer when the request wants Hessians), compiles it and loads it as
+  /// worker 0; sets `reported` when compileLibrary reported its own error.
   std::string compileInstrumented(
-      ModuleOp module, const CalibrationRequest &request,
+      ModuleOp module, const CalibrationRequest &request, int64_t tokens,
       function_ref<bool(ModuleOp, StringRef)> compileLibrary,
       function_ref<void(const Twine &)> progress, bool &reported);
   /// Runs the float model over the token file, or samples from it, keeping
@@ -118,7 +132,14 @@ private:
   std::vector<TokenSample> samples;
   std::vector<double> referenceLogProbs; // [positions, vocabulary]
   int64_t positions = 0;
+  bool outputAware = false;
 };
+
+/// The most work (multiply-adds of the float model: (layer, scheme) pairs x
+/// calibration tokens x the linear layers' weights) that output-aware
+/// sensitivities may take; above it (beyond about an hour on 2 cores)
+/// quant-compile uses the calibration statistics instead.
+inline constexpr double kOutputAwareWorkLimit = 1e13;
 
 /// How output-aware measurements quantize a candidate.
 struct CandidateQuantizer {

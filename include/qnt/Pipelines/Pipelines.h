@@ -246,6 +246,9 @@ struct TensorPipelineOptions
       *this, "hessians",
       llvm::cl::desc("The layers' Hessians for method=gptq"),
       llvm::cl::init("")};
+  /// method=gptq: the Hessians given in memory instead of the `hessians`
+  /// file (quant-compile --calibrate); not a textual option.
+  HessianSource hessianSource;
   PassOptions::Option<bool> actOrder{
       *this, "act-order",
       llvm::cl::desc("GPTQ: columns in order of decreasing Hessian diagonal"),
