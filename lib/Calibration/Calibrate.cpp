@@ -4,6 +4,7 @@
 #include "qnt/Calibration/Calibrate.h"
 #include "mlir/Pass/PassManager.h"
 #include "qnt/CostModel/CostModel.h"
+#include "qnt/CostModel/Sensitivity.h"
 #include "qnt/IR/QntAttrs.h"
 #include "qnt/Support/OutputFile.h"
 #include "qnt/Transforms/LinearLayer.h"
@@ -71,29 +72,33 @@ std::unique_ptr<CalibrationSession> CalibrationSession::create(
   for (const TokenSample &s : session->samples)
     tokens += s.tokens.size();
   // Output-aware sensitivities run the model once per (layer, scheme) pair.
-  session->outputAware = request.outputAware;
+  session->outputMode = request.outputAware ? Outputs::Measured : Outputs::None;
+  session->releaseInputPages = request.releaseInput;
   if (request.outputAware) {
-    double weights = 0, pairs = 0;
+    double weights = 0;
+    int64_t pairs = 0;
     std::vector<CandidateScheme> candidates = defaultCandidates();
     for (ConstantLinearLayer &c : findConstantLinearLayers(module)) {
       weights += double(c.layer.n) * c.layer.k;
       for (const CandidateScheme &s : candidates)
         pairs += s.group == 0 || c.layer.k % s.group == 0;
     }
-    double work = pairs * double(tokens) * weights;
-    if (work > kOutputAwareWorkLimit) {
-      session->outputAware = false;
+    double work = double(pairs) * double(tokens) * weights;
+    if (work > request.exactWorkLimit) {
+      session->outputMode = Outputs::Estimated;
       progress(llvm::formatv(
-                   "calibration: output-aware sensitivities would take {0:e1} "
-                   "multiply-adds ({1} (layer, scheme) pairs x {2} tokens x "
-                   "{3:e2} weights), above {4:e0}: the sensitivities come from "
-                   "the calibration statistics (E[x^2]) instead",
-                   work, pairs, tokens, weights, kOutputAwareWorkLimit)
+                   "calibration: measuring every output-aware sensitivity "
+                   "would take {0:e1} multiply-adds ({1} (layer, scheme) pairs "
+                   "x {2} tokens x {3:e2} weights), above {4:e1}: estimating "
+                   "them from the statistics and one measured gain per role",
+                   work, pairs, tokens, weights, request.exactWorkLimit)
                    .str());
     }
   }
   bool reported = false;
-  if ((error = session->collectLayers(module, session->outputAware)).empty() &&
+  if ((error = session->collectLayers(module,
+                                      session->outputMode == Outputs::Measured))
+          .empty() &&
       (error = session->compileInstrumented(module, request, tokens,
                                             compileLibrary, progress, reported))
           .empty() &&
@@ -107,7 +112,7 @@ std::unique_ptr<CalibrationSession> CalibrationSession::create(
 }
 
 std::string CalibrationSession::collectLayers(ModuleOp module,
-                                              bool outputAware) {
+                                              bool copyWeights) {
   // The layers and their float weights, as the passes will see them.
   for (ConstantLinearLayer &c : findConstantLinearLayers(module)) {
     CalibrationLayer layer;
@@ -116,11 +121,11 @@ std::string CalibrationSession::collectLayers(ModuleOp module,
     layer.n = c.layer.n;
     layer.k = c.layer.k;
     layer.weightIsKN = c.layer.weightIsKN;
-    // The float weights fill the library's buffers; measuring outputs
-    // puts them back later.
+    // The float weights fill the library's buffers; output-aware
+    // sensitivities put them back later.
     if (std::string e = readWeightRows(c, layer.owned, layer.rows); !e.empty())
       return "cannot read the weight of layer '" + layer.name + "': " + e;
-    if (outputAware) {
+    if (copyWeights) {
       // Read in place from the module, which changes later: keep a copy.
       if (layer.owned.empty())
         layer.owned.assign(layer.rows, layer.rows + layer.n * layer.k);
@@ -166,12 +171,16 @@ std::string CalibrationSession::compileInstrumented(
   instrumented = nullptr; // the IR is no longer needed while the model runs
   entry = request.entry;
   std::string error = loadWorker(std::string(library), request.entry);
-  if (!outputAware)
+  // Estimates read the weights in place from the module, which stays as it
+  // is until the session ends.
+  if (outputMode == Outputs::None)
     for (CalibrationLayer &layer : layers) {
       // In the library now; nothing puts them back.
       layer.rows = nullptr;
       layer.owned = {};
     }
+  if (error.empty())
+    releaseInput();
   return error;
 }
 
@@ -184,7 +193,7 @@ CalibrationSession::runFloatModel(const CalibrationRequest &request,
   int64_t vocab = model.vocabulary();
   std::vector<double> &reference = referenceLogProbs;
   auto keep = [&](size_t sampleIndex, size_t position, const float *logits) {
-    if (!outputAware)
+    if (outputMode == Outputs::None)
       return;
     size_t row = reference.size() / vocab;
     reference.resize(reference.size() + vocab);
@@ -215,7 +224,16 @@ CalibrationSession::runFloatModel(const CalibrationRequest &request,
     return error;
   for (const TokenSample &s : samples)
     positions += s.tokens.size();
-  if ((error = readCalibrationStatistics(model, stats), !error.empty()))
+  // Estimates measure a few runs: over the first samples, 64 tokens or more.
+  for (const TokenSample &s : samples) {
+    if (outputMode == Outputs::Estimated && measuredPositions >= 64)
+      break;
+    measuredSamples++;
+    measuredPositions += s.tokens.size();
+  }
+  if ((error = readCalibrationStatistics(model, stats,
+                                         /*releaseInputs=*/true),
+       !error.empty()))
     return error;
   if (auto *setEnabled = reinterpret_cast<void (*)(int64_t)>(
           model.symbol("qnt_calibration_set_enabled")))
@@ -269,7 +287,7 @@ CalibrationSession::writeFiles(const CalibrationRequest &request, bool sample,
       ++withInputs;
       rows = std::max(rows, s.inputRows);
     }
-  if (outputAware) {
+  if (outputMode == Outputs::Measured) {
     // The candidates of GPTQ need every layer's Hessian, formed once.
     HessianSource source = hessianSource();
     for (CalibrationLayer &layer : layers)
@@ -351,6 +369,10 @@ int CalibrationSession::defaultThreads() {
 
 CalibrationSession::~CalibrationSession() {
   for (Worker &w : workers) {
+    // The library stays loaded (ModelLibrary never unloads one): give its
+    // weight buffers' memory back.
+    for (auto [i, buffer] : llvm::enumerate(w.buffers))
+      releasePages(buffer, sizeof(float) * layers[i].n * layers[i].k);
     w.model = nullptr;
     llvm::sys::fs::remove(w.path);
   }
@@ -427,8 +449,10 @@ std::string CalibrationSession::measureKL(double &kl, size_t worker) {
   std::vector<double> logq(vocab);
   double total = 0;
   size_t row = 0;
+  std::vector<TokenSample> measured(samples.begin(),
+                                    samples.begin() + measuredSamples);
   std::string error = runTokenSamples(
-      *model, samples, {}, [&](size_t, size_t, const float *logits) {
+      *model, measured, {}, [&](size_t, size_t, const float *logits) {
         logSoftmax(logits, vocab, logq.data());
         const double *logp = &referenceLogProbs[row++ * vocab];
         double sum = 0;
@@ -436,22 +460,33 @@ std::string CalibrationSession::measureKL(double &kl, size_t worker) {
           sum += std::exp(logp[v]) * (logp[v] - logq[v]);
         total += sum;
       });
-  kl = total / std::max<int64_t>(positions, 1);
+  kl = total / std::max<int64_t>(measuredPositions, 1);
   return error;
 }
 
 std::string CandidateQuantizer::dequantize(const CalibrationLayer &layer,
                                            const CandidateScheme &scheme,
                                            std::vector<float> &out) const {
+  QuantizedMatrix q;
+  if (std::string error = quantize(layer, scheme, false, q); !error.empty())
+    return error;
+  out.resize(layer.n * layer.k);
+  dequantizeMatrix(q, out.data());
+  return "";
+}
+
+std::string CandidateQuantizer::quantize(const CalibrationLayer &layer,
+                                         const CandidateScheme &scheme,
+                                         bool nearest,
+                                         QuantizedMatrix &q) const {
   QuantOptions o;
   o.bits = scheme.bits;
   o.symmetric = !scheme.asymmetric;
   o.groupSize = scheme.group;
   o.scaleFormat = scaleFormat;
   o.numThreads = 0;
-  QuantizedMatrix q;
   std::string error;
-  if (gptq) {
+  if (gptq && !nearest) {
     if (!layer.hessian)
       return "layer '" + layer.name + "' has no Hessian for GPTQ";
     error = gptqQuantizeMatrix(layer.rows, layer.n, layer.k, o,
@@ -461,8 +496,6 @@ std::string CandidateQuantizer::dequantize(const CalibrationLayer &layer,
   }
   if (!error.empty())
     return "cannot quantize the weight of layer '" + layer.name + "': " + error;
-  out.resize(layer.n * layer.k);
-  dequantizeMatrix(q, out.data());
   return "";
 }
 
@@ -588,6 +621,157 @@ std::string mlir::qnt::measureOutputSensitivities(
   done = jobs.size();
   progress(llvm::formatv("calibration: {0} sensitivities in {1:f1} s", done,
                          secondsSince(start))
+               .str());
+  return writeOutputFile(path, [&](llvm::raw_ostream &out) { out << text; });
+}
+
+/// A layer's role: its name with every run of digits as '#'
+/// ("layers.3.attention.wq" -> "layers.#.attention.wq").
+static std::string roleOf(StringRef name) {
+  std::string role;
+  for (size_t i = 0; i < name.size(); ++i) {
+    if (!llvm::isDigit(name[i])) {
+      role += name[i];
+      continue;
+    }
+    role += '#';
+    while (i + 1 < name.size() && llvm::isDigit(name[i + 1]))
+      ++i;
+  }
+  return role;
+}
+
+std::string mlir::qnt::estimateOutputSensitivities(
+    CalibrationSession &session, const CandidateQuantizer &quantizer,
+    const std::string &path, function_ref<void(const Twine &)> progress) {
+  Clock::time_point start = Clock::now(), last = start;
+  std::vector<CandidateScheme> candidates = defaultCandidates();
+  size_t count = session.layers.size();
+  std::map<std::string, const LayerStatistics *> statistics;
+  for (const LayerStatistics &s : session.stats)
+    statistics[s.name] = &s;
+  auto fits = [&](size_t i, const CandidateScheme &c) {
+    return c.group == 0 || session.layers[i].k % c.group == 0;
+  };
+  int64_t total = 0;
+  for (size_t i = 0; i < count; ++i)
+    for (const CandidateScheme &c : candidates)
+      total += fits(i, c);
+  progress(llvm::formatv("calibration: estimating {0} output-aware "
+                         "sensitivities: output errors under the calibration "
+                         "E[x^2], one gain per role measured over {1} tokens",
+                         total, session.measuredTokens())
+               .str());
+
+  // errors[i][c]: layer i's output error under candidate c (< 0: no fit).
+  std::vector<std::vector<double>> errors(
+      count, std::vector<double>(candidates.size(), -1.0));
+  double bytesRead = 0;
+  for (size_t i = 0; i < count; ++i) {
+    const CalibrationLayer &layer = session.layers[i];
+    InputMoment moment;
+    auto it = statistics.find(layer.name);
+    bool seen = it != statistics.end() && it->second->rows > 0;
+    if (seen)
+      for (double s : it->second->sumSquares)
+        moment.meanSquare.push_back(static_cast<float>(s / it->second->rows));
+    for (auto [c, candidate] : llvm::enumerate(candidates)) {
+      if (!fits(i, candidate))
+        continue;
+      QuantizedMatrix q;
+      if (std::string e = quantizer.quantize(layer, candidate, true, q);
+          !e.empty())
+        return e;
+      errors[i][c] =
+          expectedOutputError(layer.rows, q, seen ? &moment : nullptr, 0);
+    }
+    // The weights are read in place from the input file: its pages go
+    // back now and then, so that they do not add up to a second copy.
+    if ((bytesRead += 4.0 * layer.n * layer.k) > double(1 << 30)) {
+      session.releaseInput();
+      bytesRead = 0;
+    }
+    if (secondsSince(last) >= 5) {
+      progress(llvm::formatv("calibration: output errors of {0}/{1} layers "
+                             "in {2:f1} s",
+                             i + 1, count, secondsSince(start))
+                   .str());
+      last = Clock::now();
+    }
+  }
+  session.releaseInput();
+  progress(llvm::formatv("calibration: output errors of {0} layers in {1:f1} "
+                         "s",
+                         count, secondsSince(start))
+               .str());
+
+  // The gain of each role: the KL with all its layers at the reference
+  // scheme (int4 g32, or per channel) over their summed output error.
+  std::map<std::string, std::vector<size_t>> roles;
+  for (size_t i = 0; i < count; ++i)
+    roles[roleOf(session.layers[i].name)].push_back(i);
+  auto reference = [&](size_t i) {
+    size_t best = candidates.size();
+    for (auto [c, candidate] : llvm::enumerate(candidates))
+      if (candidate.bits == 4 && !candidate.asymmetric && fits(i, candidate) &&
+          (candidate.group == 32 ||
+           (candidate.group == 0 && best == candidates.size())))
+        best = c;
+    return best;
+  };
+  std::vector<double> gain(count, 0.0);
+  std::vector<float> dq;
+  for (auto &[role, members] : roles) {
+    double error = 0;
+    for (size_t i : members) {
+      size_t ref = reference(i);
+      if (ref == candidates.size() || errors[i][ref] < 0)
+        continue;
+      QuantizedMatrix q;
+      if (std::string e =
+              quantizer.quantize(session.layers[i], candidates[ref], true, q);
+          !e.empty())
+        return e;
+      dq.resize(q.rows * q.cols);
+      dequantizeMatrix(q, dq.data());
+      session.setWeight(i, dq.data());
+      error += errors[i][ref];
+    }
+    double kl = 0;
+    std::string e = session.measureKL(kl);
+    for (size_t i : members)
+      session.restoreWeight(i);
+    session.releaseInput();
+    if (!e.empty())
+      return e;
+    double g = error > 0 ? std::max(kl, 0.0) / error : 0.0;
+    for (size_t i : members)
+      gain[i] = g;
+    progress(llvm::formatv("calibration: role {0} ({1} layers): KL {2:e3} at "
+                           "int4 g32, output error {3:e3}, gain {4:e3}",
+                           role, members.size(), kl, error, g)
+                 .str());
+  }
+
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << "# estimated KL(float || one layer quantized): output error under "
+        "the calibration E[x^2] times a gain per role measured over "
+     << session.measuredTokens() << " tokens (quant-compile --calibrate)\n";
+  for (size_t i = 0; i < count; ++i) {
+    CalibrationLayer &layer = session.layers[i];
+    for (auto [c, candidate] : llvm::enumerate(candidates)) {
+      if (errors[i][c] < 0)
+        continue;
+      double kl = gain[i] * errors[i][c];
+      layer.sensitivity[candidate.spec()] = kl;
+      os << layer.name << " " << candidate.spec() << " "
+         << llvm::formatv("{0:e6}", kl).str() << "\n";
+    }
+  }
+  progress(llvm::formatv("calibration: {0} sensitivities estimated in {1:f1} "
+                         "s ({2} roles measured)",
+                         total, secondsSince(start), roles.size())
                .str());
   return writeOutputFile(path, [&](llvm::raw_ostream &out) { out << text; });
 }
@@ -738,7 +922,7 @@ std::string AssignmentSearch::measureStart() {
                          "bits per weight): KL predicted {1:f4} (sum of the "
                          "layers'), measured {2:f4} over {3} tokens",
                          bits / totalWeights, predicted, measured,
-                         session.tokens())
+                         session.measuredTokens())
                .str());
   return "";
 }

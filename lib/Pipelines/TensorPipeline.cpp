@@ -78,9 +78,10 @@ void qnt::buildTensorPipeline(OpPassManager &pm,
     quantize.hessians = options.hessians;
     quantize.actOrder = options.actOrder;
     quantize.gptqDampening = options.gptqDampening;
-    pm.addPass(options.hessianSource ? createQntQuantizeWeightsPass(
-                                           quantize, options.hessianSource)
-                                     : createQntQuantizeWeightsPass(quantize));
+    pm.addPass(options.hessianSource || options.progress
+                   ? createQntQuantizeWeightsPass(
+                         quantize, options.hessianSource, options.progress)
+                   : createQntQuantizeWeightsPass(quantize));
   }
   pm.addPass(createQntFuseDequantMatmulPass());
   if (options.kvCache != "f32") {

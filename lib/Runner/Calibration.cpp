@@ -202,8 +202,10 @@ std::string mlir::qnt::sampleTokenSequences(
   return "";
 }
 
-std::string mlir::qnt::readCalibrationStatistics(
-    ModelLibrary &model, std::vector<LayerStatistics> &stats) {
+std::string
+mlir::qnt::readCalibrationStatistics(ModelLibrary &model,
+                                     std::vector<LayerStatistics> &stats,
+                                     bool releaseInputs) {
   // The instrumented library's ABI (qnt-instrument-calibration).
   auto *table =
       static_cast<const char *>(model.symbol("qnt_calibration_layers"));
@@ -269,6 +271,9 @@ std::string mlir::qnt::readCalibrationStatistics(
   }
   if (!recorded)
     return "";
+  if (releaseInputs)
+    releasePages(const_cast<float *>(recorded),
+                 sizeof(float) * size_t(inputsOffset));
   // Layers reading the same x share its rows (compared with the few layers
   // before: the projections of one input are neighbours).
   for (size_t i = 0; i < stats.size(); ++i) {

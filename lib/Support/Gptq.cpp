@@ -37,20 +37,38 @@ template <typename F> void inParallel(unsigned threads, F body) {
 
 /// In-place Cholesky factor L (lower, row-major n x n) of `a`, row by row
 /// (every dot product runs along rows); false when `a` is not positive
-/// definite. The upper triangle is zeroed.
-bool cholesky(std::vector<double> &a, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) {
-    double *ri = &a[i * n];
-    for (int64_t j = 0; j < i; ++j) {
-      const double *rj = &a[j * n];
-      ri[j] = (ri[j] - dot(ri, rj, j)) / rj[j];
+/// definite. The upper triangle is zeroed. Rows go in blocks: the columns
+/// left of a block depend only on earlier blocks, so the block's rows take
+/// them on `threads` threads, each earlier row read once per block of rows
+/// rather than once per row (n = 5632 is 254 MB of rows).
+bool cholesky(std::vector<double> &a, int64_t n, unsigned threads) {
+  constexpr int64_t kRows = 32;
+  for (int64_t i0 = 0; i0 < n; i0 += kRows) {
+    int64_t i1 = std::min(n, i0 + kRows);
+    int64_t per = (i1 - i0 + threads - 1) / threads;
+    inParallel(threads, [&](unsigned t) {
+      int64_t b0 = i0 + t * per, b1 = std::min(i1, b0 + per);
+      for (int64_t j = 0; j < i0; ++j) {
+        const double *rj = &a[j * n];
+        for (int64_t i = b0; i < b1; ++i) {
+          double *ri = &a[i * n];
+          ri[j] = (ri[j] - dot(ri, rj, j)) / rj[j];
+        }
+      }
+    });
+    for (int64_t i = i0; i < i1; ++i) {
+      double *ri = &a[i * n];
+      for (int64_t j = i0; j < i; ++j) {
+        const double *rj = &a[j * n];
+        ri[j] = (ri[j] - dot(ri, rj, j)) / rj[j];
+      }
+      double d = ri[i] - dot(ri, ri, i);
+      if (!(d > 0) || !std::isfinite(d))
+        return false;
+      ri[i] = std::sqrt(d);
+      for (int64_t k = i + 1; k < n; ++k)
+        ri[k] = 0;
     }
-    double d = ri[i] - dot(ri, ri, i);
-    if (!(d > 0) || !std::isfinite(d))
-      return false;
-    ri[i] = std::sqrt(d);
-    for (int64_t k = i + 1; k < n; ++k)
-      ri[k] = 0;
   }
   return true;
 }
@@ -61,22 +79,33 @@ bool cholesky(std::vector<double> &a, int64_t n) {
 /// U = P L^-1 P: one Cholesky factorization and one triangular inverse.
 bool inverseCholeskyUpper(const std::vector<double> &h, int64_t n,
                           std::vector<double> &u, unsigned threads) {
+  // Below a few hundred columns threads cost more than they save.
+  if (n < 256)
+    threads = 1;
   std::vector<double> l(n * n);
   for (int64_t i = 0; i < n; ++i)
     for (int64_t j = 0; j < n; ++j)
       l[i * n + j] = h[(n - 1 - i) * n + (n - 1 - j)];
-  if (!cholesky(l, n))
+  if (!cholesky(l, n, threads))
     return false;
   // Column c of M = L^-1 (lower), kept as row c of mt: M_cc = 1 / L_cc,
-  // M_ic = -(sum_{c<=k<i} L_ik M_kc) / L_ii. The columns are independent.
+  // M_ic = -(sum_{c<=k<i} L_ik M_kc) / L_ii. The columns are independent;
+  // a block of them shares each read of a row of L.
   std::vector<double> mt(n * n, 0.0);
+  constexpr int64_t kColumns = 16;
   std::atomic<int64_t> next{0};
   inParallel(threads, [&](unsigned) {
-    for (int64_t c; (c = next++) < n;) {
-      double *m = &mt[c * n];
-      m[c] = 1.0 / l[c * n + c];
-      for (int64_t i = c + 1; i < n; ++i)
-        m[i] = -dot(&l[i * n + c], m + c, i - c) / l[i * n + i];
+    for (int64_t c0; (c0 = kColumns * next++) < n;) {
+      int64_t c1 = std::min(n, c0 + kColumns);
+      for (int64_t c = c0; c < c1; ++c)
+        mt[c * n + c] = 1.0 / l[c * n + c];
+      for (int64_t i = c0 + 1; i < n; ++i) {
+        const double *li = &l[i * n];
+        for (int64_t c = c0; c < std::min(c1, i); ++c) {
+          double *m = &mt[c * n];
+          m[i] = -dot(li + c, m + c, i - c) / li[i];
+        }
+      }
     }
   });
   // U_ij = M_(n-1-i)(n-1-j) = mt[n-1-j][n-1-i].

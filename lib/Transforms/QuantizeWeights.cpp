@@ -18,7 +18,9 @@
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/SmallPtrSet.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/raw_ostream.h"
+#include <chrono>
 #include <cstring>
 
 namespace mlir::qnt {
@@ -122,8 +124,10 @@ struct QuantizeWeights final
     : qnt::impl::QntQuantizeWeightsPassBase<QuantizeWeights> {
   using Base::Base;
   QuantizeWeights(const QntQuantizeWeightsPassOptions &options,
-                  HessianSource source)
-      : Base(options), hessianSource(std::move(source)) {}
+                  HessianSource source,
+                  std::function<void(const std::string &)> progress)
+      : Base(options), hessianSource(std::move(source)),
+        progress(std::move(progress)) {}
   /// Checks the options before any pass of the pipeline runs.
   LogicalResult initialize(MLIRContext *context) override;
   void runOnOperation() override;
@@ -134,6 +138,11 @@ struct QuantizeWeights final
   /// The factor of the last Hessian, for the next layers that share it.
   std::shared_ptr<const std::vector<double>> factoredHessian;
   GptqFactor factor;
+  /// Progress lines, when the creator wants them; seconds spent forming
+  /// and factoring Hessians, and rounding.
+  std::function<void(const std::string &)> progress;
+  double hessianSeconds = 0, roundingSeconds = 0;
+  int64_t factored = 0;
 
   /// Packs one weight under `scheme`; returns the qnt.constant's attributes.
   LogicalResult quantizeWeight(Operation *layer, const float *rowsNK,
@@ -164,6 +173,7 @@ LogicalResult QuantizeWeights::quantizeWeight(Operation *layer,
   QuantizedMatrix q;
   std::string error;
   if (!hessianKey.empty()) {
+    auto start = std::chrono::steady_clock::now();
     std::shared_ptr<const std::vector<double>> hessian;
     std::string where = hessians.empty() ? std::string("the calibration")
                                          : "'" + hessians + "'";
@@ -183,9 +193,15 @@ LogicalResult QuantizeWeights::quantizeWeight(Operation *layer,
       error = gptqFactorHessian(hessian->data(), k, gptq, factor);
       if (error.empty())
         factoredHessian = hessian;
+      ++factored;
     }
+    auto rounding = std::chrono::steady_clock::now();
+    hessianSeconds += std::chrono::duration<double>(rounding - start).count();
     if (error.empty())
       error = gptqQuantizeMatrix(rowsNK, n, k, options, factor, q);
+    roundingSeconds += std::chrono::duration<double>(
+                           std::chrono::steady_clock::now() - rounding)
+                           .count();
   } else {
     error = quantizeMatrix(rowsNK, n, k, options, q);
   }
@@ -387,7 +403,29 @@ void QuantizeWeights::runOnOperation() {
   // One packed weight per (constant, layout, scheme), shared by its users.
   llvm::DenseMap<std::tuple<Operation *, unsigned, Attribute>, Value> done;
   unsigned counter = 0;
+  auto start = std::chrono::steady_clock::now(), last = start;
+  auto seconds = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                         start)
+        .count();
+  };
+  int64_t packedWeights = 0, layerIndex = 0;
+  if (progress)
+    progress(llvm::formatv("qnt-quantize-weights: {0} linear layers{1}",
+                           candidates.size(), method == "gptq" ? " (GPTQ)" : "")
+                 .str());
   for (ConstantLinearLayer &c : candidates) {
+    ++layerIndex;
+    if (progress &&
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - last)
+                .count() >= 5) {
+      last = std::chrono::steady_clock::now();
+      progress(llvm::formatv("qnt-quantize-weights: {0}/{1} layers, {2} "
+                             "weights packed in {3:f1} s",
+                             layerIndex - 1, candidates.size(), packedWeights,
+                             seconds())
+                   .str());
+    }
     Operation *op = c.layer.op;
     std::string name = c.name;
     std::string opName = op->getName().getStringRef().str();
@@ -461,6 +499,7 @@ void QuantizeWeights::runOnOperation() {
       if (failed(quantizeWeight(op, rows, n, k, scheme, name, builder,
                                 packed, hessianKey)))
         return signalPassFailure();
+      ++packedWeights;
       // The layer's operand type: f32 also when the constant is f16/bf16
       // widened by arith.extf.
       auto weightType = cast<RankedTensorType>(
@@ -523,6 +562,19 @@ void QuantizeWeights::runOnOperation() {
     }
   }
 
+  if (progress)
+    progress(llvm::formatv("qnt-quantize-weights: {0} weights packed in {1:f1} "
+                           "s{2}",
+                           packedWeights, seconds(),
+                           method == "gptq"
+                               ? llvm::formatv(" (GPTQ: {0} Hessians formed "
+                                               "and factored in {1:f1} s, "
+                                               "rounding {2:f1} s)",
+                                               factored, hessianSeconds,
+                                               roundingSeconds)
+                                     .str()
+                               : std::string())
+                 .str());
   // Float weights nobody reads any more are dropped (their widening casts
   // first).
   for (ConstantLinearLayer &c : candidates) {
@@ -574,6 +626,8 @@ Value qnt::buildRowGather(OpBuilder &b, Location loc, Value table, Value ids,
 }
 
 std::unique_ptr<Pass> mlir::qnt::createQntQuantizeWeightsPass(
-    const QntQuantizeWeightsPassOptions &options, HessianSource hessians) {
-  return std::make_unique<QuantizeWeights>(options, std::move(hessians));
+    const QntQuantizeWeightsPassOptions &options, HessianSource hessians,
+    std::function<void(const std::string &)> progress) {
+  return std::make_unique<QuantizeWeights>(options, std::move(hessians),
+                                           std::move(progress));
 }

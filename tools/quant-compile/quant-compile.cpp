@@ -215,7 +215,16 @@ static cl::opt<bool> outputAware(
     cl::desc("With --calibrate and --budget: measure every candidate scheme "
              "of every layer by the KL of the model's output over the "
              "calibration tokens (the float model compiled once, quantized "
-             "weights swapped in); =false: the E[x^2]-weighted weight error"),
+             "weights swapped in), or estimate it where that is above "
+             "--output-aware-limit; =false: the E[x^2]-weighted weight error"),
+    cl::cat(category));
+static cl::opt<double> outputAwareLimit(
+    "output-aware-limit", cl::init(1e13),
+    cl::desc("With --calibrate and --budget: the most multiply-adds ((layer, "
+             "scheme) pairs x calibration tokens x weights) measuring every "
+             "output-aware sensitivity may take; above it they are estimated "
+             "from the output errors and one measured gain per role (0: "
+             "always estimate)"),
     cl::cat(category));
 static cl::opt<std::string> sensitivitiesOut(
     "sensitivities-out",
@@ -661,6 +670,9 @@ static int checkOptions(Plan &plan, qnt::GpuPipelineOptions &gpu) {
   if (measureOutputs && !sensitivityFile.empty())
     return fail("--calibrate with --budget measures the sensitivities that "
                 "--sensitivities gives; use one (or --output-aware=false)");
+  if (!(outputAwareLimit >= 0 && outputAwareLimit <= 1e30))
+    return fail("--output-aware-limit=" + std::to_string(outputAwareLimit) +
+                " must be 0 to 1e30");
   if (!(searchSeconds >= 0 && searchSeconds <= 86400))
     return fail("--search-seconds=" + std::to_string(searchSeconds) +
                 " must be 0 to 86400");
@@ -735,6 +747,8 @@ static int calibrateModel(ModuleOp module, Plan &plan, Progress &progress,
     request.statsPath = statsFile;
     request.tokensOut = calibrationTokensOut;
     request.outputAware = plan.measureOutputs;
+    request.releaseInput = releaseInputPages;
+    request.exactWorkLimit = outputAwareLimit;
     request.hessians = plan.gptq || plan.awq || !hessiansOut.empty();
     // GPTQ alone takes the Hessians in memory; AWQ reads them from a file.
     if (!hessiansOut.empty())
@@ -757,27 +771,34 @@ static int calibrateModel(ModuleOp module, Plan &plan, Progress &progress,
         [&](const Twine &line) { progress.step(line); }, calibrationError);
     if (!session)
       return calibrationError.empty() ? 1 : fail(calibrationError);
-    // The float weights are in the library's buffers (or copied) now.
-    releaseInputPages();
     if (plan.gptq && !plan.awq)
       cal.hessians = session->hessianSource();
-    plan.measureOutputs = session->measuresOutputs();
+    using Outputs = qnt::CalibrationSession::Outputs;
+    Outputs outputs = session->outputs();
     candidateQuantizer.scaleFormat = *qnt::parseScaleFormat(scaleType);
     candidateQuantizer.gptq = plan.gptq;
     candidateQuantizer.gptqOptions.dampening = gptqDampening;
     candidateQuantizer.gptqOptions.activationOrder = actOrder;
-    if (plan.measureOutputs) {
+    if (outputs != Outputs::None) {
       measuredSensitivities = sensitivitiesOut;
       if (measuredSensitivities.empty() &&
           temporary("sensitivities", measuredSensitivities,
                     cal.removeSensitivities))
         return 1;
-      if (std::string e = qnt::measureOutputSensitivities(
-              *session, candidateQuantizer, measuredSensitivities,
-              [&](const Twine &line) { progress.step(line); });
+      auto line = [&](const Twine &text) { progress.step(text); };
+      if (std::string e = outputs == Outputs::Measured
+                              ? qnt::measureOutputSensitivities(
+                                    *session, candidateQuantizer,
+                                    measuredSensitivities, line)
+                              : qnt::estimateOutputSensitivities(
+                                    *session, candidateQuantizer,
+                                    measuredSensitivities, line);
           !e.empty())
         return fail("calibration: " + e);
     }
+    // The measured search runs where every sensitivity was measured; an
+    // estimate's assignment is the cost model's.
+    plan.measureOutputs = outputs == Outputs::Measured;
   }
 
   return 0;
@@ -893,6 +914,7 @@ static int quantizeModel(ModuleOp module, const Plan &plan, Calibration &cal,
     progress.step("KV cache rows: " + kvCache);
   // The CPU kernels are chosen for --cpu's #qnt.target (docs/COMPILING.md,
   // "Kernel selection"); the GPU lowering chooses its own.
+  tensor.progress = [&](const std::string &line) { progress.step(line); };
   tensor.selectKernels = !cuda;
   tensor.activations = resolvedActivations;
   tensor.actBlock = actBlock;

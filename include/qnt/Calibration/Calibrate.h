@@ -12,6 +12,7 @@
 #include "qnt/Runner/ModelLibrary.h"
 #include "qnt/Support/Gptq.h"
 #include "qnt/Support/Quantizer.h"
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -34,10 +35,19 @@ struct CalibrationRequest {
   std::string hessianPath;
   /// Where to write the calibration tokens ("": not written).
   std::string tokensOut;
+  /// Called once the float weights are in the library's buffers, and now
+  /// and then while they are read again in place: quant-compile gives the
+  /// input file's pages back (they stay readable; a later read maps them
+  /// again).
+  std::function<void()> releaseInput;
   /// Keep the float model's logits and the float weights, for measuring
-  /// how quantized weights change the output, where that is affordable
-  /// (CalibrationSession::measuresOutputs).
+  /// how quantized weights change the output (CalibrationSession::outputs).
   bool outputAware = false;
+  /// The most work (multiply-adds of the float model: (layer, scheme) pairs
+  /// x calibration tokens x the linear layers' weights) that measuring
+  /// every pair may take; above it the sensitivities are estimated
+  /// (estimateOutputSensitivities). The default is about an hour on 2 cores.
+  double exactWorkLimit = 1e13;
 };
 
 /// One linear layer of the model, in the order of findConstantLinearLayers.
@@ -47,8 +57,8 @@ struct CalibrationLayer {
   bool weightIsKN = false;
   std::vector<float> owned;    // the weight rows when not read in place
   const float *rows = nullptr; // float weight [N, K]
-  /// sum x x^T, with hessians and outputAware (for the candidates of GPTQ),
-  /// else null.
+  /// sum x x^T, with hessians and measured outputs (for the candidates of
+  /// GPTQ), else null.
   std::shared_ptr<const std::vector<double>> hessian;
   /// Output-aware sensitivities: "BITS:GROUP[:asym]" -> mean KL.
   std::map<std::string, double> sensitivity;
@@ -71,17 +81,27 @@ public:
   std::vector<CalibrationLayer> layers;
   std::vector<LayerStatistics> stats;
   int64_t tokens() const { return positions; }
-  /// Whether output-aware measurements run: asked for, and their predicted
-  /// work (kOutputAwareWorkLimit) affordable.
-  bool measuresOutputs() const { return outputAware; }
+  /// How the output-aware sensitivities are had: not at all (not asked
+  /// for), measured for every (layer, scheme) pair, or estimated (when
+  /// measuring them all is above CalibrationRequest::exactWorkLimit).
+  enum class Outputs { None, Measured, Estimated };
+  Outputs outputs() const { return outputMode; }
   /// The layers' Hessians by name, formed from the recorded inputs when
   /// asked (the last one kept for layers sharing it); it keeps the inputs
   /// alive after the session ends.
   HessianSource hessianSource() const;
 
   /// Mean KL(float model || model with the weights now in the buffers) over
-  /// every calibration position (outputAware only), run by `worker`.
+  /// the measured calibration positions (measuredTokens(): all of them,
+  /// or the first samples when estimating; outputs() not None), run by
+  /// `worker`.
   std::string measureKL(double &kl, size_t worker = 0);
+  int64_t measuredTokens() const { return measuredPositions; }
+  /// Gives the input file's pages back (CalibrationRequest::releaseInput).
+  void releaseInput() const {
+    if (releaseInputPages)
+      releaseInputPages();
+  }
   /// Puts `rowsNK` ([N, K]) into layer `i`'s buffer of `worker`.
   void setWeight(size_t i, const float *rowsNK, size_t worker = 0);
   /// Puts the float weight back.
@@ -132,14 +152,12 @@ private:
   std::vector<TokenSample> samples;
   std::vector<double> referenceLogProbs; // [positions, vocabulary]
   int64_t positions = 0;
-  bool outputAware = false;
+  Outputs outputMode = Outputs::None;
+  /// measureKL runs the first measuredSamples samples.
+  size_t measuredSamples = 0;
+  int64_t measuredPositions = 0;
+  std::function<void()> releaseInputPages;
 };
-
-/// The most work (multiply-adds of the float model: (layer, scheme) pairs x
-/// calibration tokens x the linear layers' weights) that output-aware
-/// sensitivities may take; above it (beyond about an hour on 2 cores)
-/// quant-compile uses the calibration statistics instead.
-inline constexpr double kOutputAwareWorkLimit = 1e13;
 
 /// How output-aware measurements quantize a candidate.
 struct CandidateQuantizer {
@@ -150,6 +168,11 @@ struct CandidateQuantizer {
   std::string dequantize(const CalibrationLayer &layer,
                          const CandidateScheme &scheme,
                          std::vector<float> &out) const;
+  /// The codes and scales of `layer` under `scheme` (round to nearest when
+  /// `nearest`, else as `gptq` says).
+  std::string quantize(const CalibrationLayer &layer,
+                       const CandidateScheme &scheme, bool nearest,
+                       QuantizedMatrix &out) const;
 };
 
 /// For every layer and every candidate of the cost model that fits it, the
@@ -160,6 +183,21 @@ std::string measureOutputSensitivities(CalibrationSession &session,
                                        const CandidateQuantizer &quantizer,
                                        const std::string &path,
                                        function_ref<void(const Twine &)> progress);
+
+/// Output-aware sensitivities estimated with a few model runs, for models
+/// where measuring every (layer, scheme) pair is too much work: each
+/// layer's output error under each candidate, sum over rows of E[(dW x)^2]
+/// with the calibration E[x^2] (round to nearest, as the cost model's
+/// statistics proxy), times a gain per role (the layers whose names differ
+/// only in numbers: `layers.N.attention.wq` for every N), measured once:
+/// the KL of the output with every layer of the role at int4 in groups of
+/// 32 (per channel where 32 does not divide K), over the role's summed
+/// output error. Written as measureOutputSensitivities writes. The
+/// statistics proxy alone misses how differently the layers' errors reach
+/// the logits (docs/ACCURACY.md); the gains put that back per role.
+std::string estimateOutputSensitivities(
+    CalibrationSession &session, const CandidateQuantizer &quantizer,
+    const std::string &path, function_ref<void(const Twine &)> progress);
 
 /// After qnt-assign-bitwidths annotated `module`: measures the KL of the
 /// whole assignment, then (for avg-bits and bytes budgets, `searchSeconds` >

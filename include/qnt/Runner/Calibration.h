@@ -87,9 +87,12 @@ std::string sampleTokenSequences(
 /// Reads what the instrumented library accumulated so far (sums, rows and,
 /// when it records them, the input rows). Layers sharing a name are merged
 /// (their input rows in the order of the library's layers). An error when a
-/// layer saw more rows than the library could record.
+/// layer saw more rows than the library could record. `releaseInputs` gives
+/// the memory of the library's recorded rows back once they are copied (the
+/// library records nothing more).
 std::string readCalibrationStatistics(ModelLibrary &model,
-                                      std::vector<LayerStatistics> &stats);
+                                      std::vector<LayerStatistics> &stats,
+                                      bool releaseInputs = false);
 
 /// Feeds every sample to `model` at positions 0, 1, ... with the state reset
 /// to zero before it, then reads the statistics the instrumented library

@@ -20,11 +20,13 @@ namespace mlir::qnt {
 
 /// qnt-quantize-weights with method=gptq taking each layer's Hessian from
 /// `hessians` (by the layer's name) instead of the file of the `hessians`
-/// option: how quant-compile hands over the Hessians of its calibration
-/// without writing them out.
+/// option (how quant-compile hands over the Hessians of its calibration
+/// without writing them out), and, when `progress` is given, reporting its
+/// work to it (a line at the start, every 5 s and at the end).
 std::unique_ptr<Pass>
 createQntQuantizeWeightsPass(const QntQuantizeWeightsPassOptions &options,
-                             HessianSource hessians);
+                             HessianSource hessians,
+                             std::function<void(const std::string &)> progress);
 
 /// Ranges of integer pass options (docs/COMPILING.md, "Option ranges"):
 /// rows M of qnt-assign-bitwidths' predicted latency, lanes of
