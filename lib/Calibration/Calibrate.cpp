@@ -90,7 +90,7 @@ std::unique_ptr<CalibrationSession> CalibrationSession::create(
                    "calibration: measuring every output-aware sensitivity "
                    "would take {0:e1} multiply-adds ({1} (layer, scheme) pairs "
                    "x {2} tokens x {3:e2} weights), above {4:e1}: estimating "
-                   "them from the statistics and one measured gain per role",
+                   "them from the output errors and gains per role and depth",
                    work, pairs, tokens, weights, request.exactWorkLimit)
                    .str());
     }
@@ -664,11 +664,12 @@ std::string mlir::qnt::estimateOutputSensitivities(
   for (size_t i = 0; i < count; ++i)
     for (const CandidateScheme &c : candidates)
       total += fits(i, c);
-  progress(llvm::formatv("calibration: estimating {0} output-aware "
-                         "sensitivities: output errors under the calibration "
-                         "E[x^2], one gain per role measured over {1} tokens",
-                         total, session.measuredTokens())
-               .str());
+  progress(
+      llvm::formatv("calibration: estimating {0} output-aware "
+                    "sensitivities: output errors under the calibration "
+                    "E[x^2], gains per role and depth measured over {1} tokens",
+                    total, session.measuredTokens())
+          .str());
 
   // errors[i][c]: layer i's output error under candidate c (< 0: no fit).
   std::vector<std::vector<double>> errors(

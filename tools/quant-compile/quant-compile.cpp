@@ -223,7 +223,7 @@ static cl::opt<double> outputAwareLimit(
     cl::desc("With --calibrate and --budget: the most multiply-adds ((layer, "
              "scheme) pairs x calibration tokens x weights) measuring every "
              "output-aware sensitivity may take; above it they are estimated "
-             "from the output errors and one measured gain per role (0: "
+             "from the output errors and gains measured per role and depth (0: "
              "always estimate)"),
     cl::cat(category));
 static cl::opt<std::string> sensitivitiesOut(

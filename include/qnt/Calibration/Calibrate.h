@@ -186,15 +186,18 @@ std::string measureOutputSensitivities(CalibrationSession &session,
 
 /// Output-aware sensitivities estimated with a few model runs, for models
 /// where measuring every (layer, scheme) pair is too much work: each
-/// layer's output error under each candidate, sum over rows of E[(dW x)^2]
-/// with the calibration E[x^2] (round to nearest, as the cost model's
-/// statistics proxy), times a gain per role (the layers whose names differ
-/// only in numbers: `layers.N.attention.wq` for every N), measured once:
-/// the KL of the output with every layer of the role at int4 in groups of
-/// 32 (per channel where 32 does not divide K), over the role's summed
-/// output error. Written as measureOutputSensitivities writes. The
-/// statistics proxy alone misses how differently the layers' errors reach
-/// the logits (docs/ACCURACY.md); the gains put that back per role.
+/// layer's output error under each candidate, the sum over output rows of
+/// E[(dW x)^2] with the calibration E[x^2] (round to nearest, as the cost
+/// model's statistics proxy; at most 512 evenly spaced rows, scaled), times
+/// a gain a_role x b_band. Roles group the layers whose names differ only
+/// in numbers between dots (`layers.N.w1` for every N), bands the blocks of
+/// depth (the first number of the name, at most 6 bands). Each role and
+/// each band is measured once: the KL over the measured tokens (the first
+/// samples, 64 tokens or more) with all its layers at int4 in groups of 32
+/// (per channel where 32 does not divide K); a and b are fitted so that
+/// every group's summed gain x error equals its KL. Written as
+/// measureOutputSensitivities writes. The statistics proxy alone misses how
+/// differently the layers' errors reach the logits (docs/ACCURACY.md).
 std::string estimateOutputSensitivities(
     CalibrationSession &session, const CandidateQuantizer &quantizer,
     const std::string &path, function_ref<void(const Twine &)> progress);
