@@ -4,6 +4,7 @@
 #include "qnt/Calibration/Calibrate.h"
 #include "mlir/Pass/PassManager.h"
 #include "qnt/CostModel/CostModel.h"
+#include "qnt/CostModel/Sensitivity.h"
 #include "qnt/IR/QntAttrs.h"
 #include "qnt/Support/OutputFile.h"
 #include "qnt/Transforms/LinearLayer.h"
@@ -17,11 +18,12 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <atomic>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -48,6 +50,8 @@ void logSoftmax(const float *logits, int64_t n, double *out) {
 }
 } // namespace
 
+static std::vector<CandidateScheme> defaultCandidates();
+
 std::unique_ptr<CalibrationSession> CalibrationSession::create(
     ModuleOp module, const CalibrationRequest &request,
     function_ref<bool(ModuleOp, StringRef)> compileLibrary,
@@ -62,10 +66,41 @@ std::unique_ptr<CalibrationSession> CalibrationSession::create(
   if (!sample)
     if ((error = readTokenFile(request.spec, session->samples), !error.empty()))
       return nullptr;
+  int64_t tokens = 0;
+  if (sample)
+    tokens = sampling.sequences * (sampling.length ? sampling.length : 64);
+  for (const TokenSample &s : session->samples)
+    tokens += s.tokens.size();
+  // Output-aware sensitivities run the model once per (layer, scheme) pair.
+  session->outputMode = request.outputAware ? Outputs::Measured : Outputs::None;
+  session->releaseInputPages = request.releaseInput;
+  if (request.outputAware) {
+    double weights = 0;
+    int64_t pairs = 0;
+    std::vector<CandidateScheme> candidates = defaultCandidates();
+    for (ConstantLinearLayer &c : findConstantLinearLayers(module)) {
+      weights += double(c.layer.n) * c.layer.k;
+      for (const CandidateScheme &s : candidates)
+        pairs += s.group == 0 || c.layer.k % s.group == 0;
+    }
+    double work = double(pairs) * double(tokens) * weights;
+    if (work > request.exactWorkLimit) {
+      session->outputMode = Outputs::Estimated;
+      progress(llvm::formatv(
+                   "calibration: measuring every output-aware sensitivity "
+                   "would take {0:e1} multiply-adds ({1} (layer, scheme) pairs "
+                   "x {2} tokens x {3:e2} weights), above {4:e1}: estimating "
+                   "them from the output errors and gains per role and depth",
+                   work, pairs, tokens, weights, request.exactWorkLimit)
+                   .str());
+    }
+  }
   bool reported = false;
-  if ((error = session->collectLayers(module, request.outputAware)).empty() &&
-      (error = session->compileInstrumented(module, request, compileLibrary,
-                                            progress, reported))
+  if ((error = session->collectLayers(module,
+                                      session->outputMode == Outputs::Measured))
+          .empty() &&
+      (error = session->compileInstrumented(module, request, tokens,
+                                            compileLibrary, progress, reported))
           .empty() &&
       (error = session->runFloatModel(request, sample, sampling, progress))
           .empty() &&
@@ -77,7 +112,7 @@ std::unique_ptr<CalibrationSession> CalibrationSession::create(
 }
 
 std::string CalibrationSession::collectLayers(ModuleOp module,
-                                              bool outputAware) {
+                                              bool copyWeights) {
   // The layers and their float weights, as the passes will see them.
   for (ConstantLinearLayer &c : findConstantLinearLayers(module)) {
     CalibrationLayer layer;
@@ -86,10 +121,11 @@ std::string CalibrationSession::collectLayers(ModuleOp module,
     layer.n = c.layer.n;
     layer.k = c.layer.k;
     layer.weightIsKN = c.layer.weightIsKN;
-    if (outputAware) {
-      if (std::string e = readWeightRows(c, layer.owned, layer.rows);
-          !e.empty())
-        return "cannot read the weight of layer '" + layer.name + "': " + e;
+    // The float weights fill the library's buffers; output-aware
+    // sensitivities put them back later.
+    if (std::string e = readWeightRows(c, layer.owned, layer.rows); !e.empty())
+      return "cannot read the weight of layer '" + layer.name + "': " + e;
+    if (copyWeights) {
       // Read in place from the module, which changes later: keep a copy.
       if (layer.owned.empty())
         layer.owned.assign(layer.rows, layer.rows + layer.n * layer.k);
@@ -101,20 +137,22 @@ std::string CalibrationSession::collectLayers(ModuleOp module,
 }
 
 std::string CalibrationSession::compileInstrumented(
-    ModuleOp module, const CalibrationRequest &request,
+    ModuleOp module, const CalibrationRequest &request, int64_t tokens,
     function_ref<bool(ModuleOp, StringRef)> compileLibrary,
     function_ref<void(const Twine &)> progress, bool &reported) {
   // The clone shares the weights' attributes (resource blobs) with the
   // original; only the ops are copied.
   OwningOpRef<ModuleOp> instrumented = module.clone();
-  progress(Twine("calibration: instrumenting the float model's linear "
-                 "layers") +
-           (request.hessianPath.empty() ? "" : " (with Hessians)") +
-           (request.outputAware ? " (weights as buffers)" : ""));
+  // The weights become buffers filled from the module after loading: the
+  // library is compiled without them (fast, and small for a big model).
+  progress(
+      Twine("calibration: instrumenting the float model's linear "
+            "layers (weights as buffers)") +
+      (request.hessians ? " (recording their inputs for the Hessians)" : ""));
   PassManager pm(module.getContext());
   QntInstrumentCalibrationPassOptions options;
-  options.hessians = !request.hessianPath.empty();
-  options.swappableWeights = request.outputAware;
+  options.recordRows = request.hessians ? tokens : 0;
+  options.swappableWeights = true;
   pm.addPass(createQntInstrumentCalibrationPass(options));
   reported = true;
   if (mlir::failed(pm.run(*instrumented)))
@@ -132,7 +170,18 @@ std::string CalibrationSession::compileInstrumented(
   reported = false;
   instrumented = nullptr; // the IR is no longer needed while the model runs
   entry = request.entry;
-  return loadWorker(std::string(library), request.entry);
+  std::string error = loadWorker(std::string(library), request.entry);
+  // Estimates read the weights in place from the module, which stays as it
+  // is until the session ends.
+  if (outputMode == Outputs::None)
+    for (CalibrationLayer &layer : layers) {
+      // In the library now; nothing puts them back.
+      layer.rows = nullptr;
+      layer.owned = {};
+    }
+  if (error.empty())
+    releaseInput();
+  return error;
 }
 
 std::string
@@ -144,7 +193,7 @@ CalibrationSession::runFloatModel(const CalibrationRequest &request,
   int64_t vocab = model.vocabulary();
   std::vector<double> &reference = referenceLogProbs;
   auto keep = [&](size_t sampleIndex, size_t position, const float *logits) {
-    if (!request.outputAware)
+    if (outputMode == Outputs::None)
       return;
     size_t row = reference.size() / vocab;
     reference.resize(reference.size() + vocab);
@@ -175,7 +224,16 @@ CalibrationSession::runFloatModel(const CalibrationRequest &request,
     return error;
   for (const TokenSample &s : samples)
     positions += s.tokens.size();
-  if ((error = readCalibrationStatistics(model, stats), !error.empty()))
+  // Estimates measure a few runs: over the first samples, 64 tokens or more.
+  for (const TokenSample &s : samples) {
+    if (outputMode == Outputs::Estimated && measuredPositions >= 64)
+      break;
+    measuredSamples++;
+    measuredPositions += s.tokens.size();
+  }
+  if ((error = readCalibrationStatistics(model, stats,
+                                         /*releaseInputs=*/true),
+       !error.empty()))
     return error;
   if (auto *setEnabled = reinterpret_cast<void (*)(int64_t)>(
           model.symbol("qnt_calibration_set_enabled")))
@@ -220,18 +278,29 @@ CalibrationSession::writeFiles(const CalibrationRequest &request, bool sample,
                  << "); they have no statistics\n";
   progress("calibration: statistics of " + Twine(stats.size() - unseen.size()) +
            " layers in " + request.statsPath);
-  std::map<std::string, const std::vector<double> *> hessians;
+  if (!request.hessians)
+    return "";
+  Clock::time_point start = Clock::now();
+  int64_t withInputs = 0, rows = 0;
   for (const LayerStatistics &s : stats)
-    if (!s.hessian.empty() && s.rows > 0)
-      hessians[s.name] = &s.hessian;
-  for (CalibrationLayer &layer : layers) {
-    auto it = hessians.find(layer.name);
-    if (it != hessians.end() &&
-        static_cast<int64_t>(it->second->size()) == layer.k * layer.k)
-      layer.hessian = it->second;
+    if (s.inputs && s.inputRows > 0) {
+      ++withInputs;
+      rows = std::max(rows, s.inputRows);
+    }
+  if (outputMode == Outputs::Measured) {
+    // The candidates of GPTQ need every layer's Hessian, formed once.
+    HessianSource source = hessianSource();
+    for (CalibrationLayer &layer : layers)
+      if (std::string e = source(layer.name, layer.hessian); !e.empty())
+        layer.hessian = nullptr;
+    progress(llvm::formatv("calibration: Hessians of {0} layers from {1} "
+                           "recorded input rows in {2:f1} s",
+                           withInputs, rows, secondsSince(start))
+                 .str());
   }
   if (request.hessianPath.empty())
     return "";
+  HessianSource source = hessianSource();
   if (std::string error = writeOutputFile(
           request.hessianPath,
           [&](llvm::raw_ostream &os) {
@@ -240,10 +309,11 @@ CalibrationSession::writeFiles(const CalibrationRequest &request, bool sample,
                << origin << "\n";
             char text[32];
             for (const LayerStatistics &s : stats) {
-              if (s.hessian.empty() || s.rows == 0)
+              std::shared_ptr<const std::vector<double>> h;
+              if (!s.inputs || s.inputRows == 0 || !source(s.name, h).empty())
                 continue;
               os << s.name << " " << s.sumSquares.size();
-              for (double v : s.hessian) {
+              for (double v : *h) {
                 std::snprintf(text, sizeof text, " %.17g", v);
                 os << text;
               }
@@ -252,9 +322,45 @@ CalibrationSession::writeFiles(const CalibrationRequest &request, bool sample,
           });
       !error.empty())
     return error;
-  progress("calibration: Hessians of " + Twine(hessians.size()) +
-           " layers in " + request.hessianPath);
+  progress("calibration: Hessians of " + Twine(withInputs) + " layers in " +
+           request.hessianPath);
   return "";
+}
+
+HessianSource CalibrationSession::hessianSource() const {
+  struct Inputs {
+    std::shared_ptr<const std::vector<float>> rows;
+    int64_t count, k;
+  };
+  // What the source needs, shared by its copies: the inputs by name and the
+  // last Hessian formed (the next layers often read the same inputs).
+  struct State {
+    std::map<std::string, Inputs> byName;
+    std::mutex mutex;
+    const std::vector<float> *lastInputs = nullptr;
+    std::shared_ptr<const std::vector<double>> last;
+  };
+  auto state = std::make_shared<State>();
+  for (const LayerStatistics &s : stats)
+    if (s.inputs && s.inputRows > 0)
+      state->byName[s.name] = {s.inputs, s.inputRows,
+                               static_cast<int64_t>(s.sumSquares.size())};
+  return [state](const std::string &layer,
+                 std::shared_ptr<const std::vector<double>> &out) {
+    auto it = state->byName.find(layer);
+    if (it == state->byName.end())
+      return std::string("no calibration input reached it");
+    std::lock_guard<std::mutex> lock(state->mutex);
+    if (state->lastInputs != it->second.rows.get()) {
+      state->last = nullptr;
+      auto h = std::make_shared<std::vector<double>>();
+      inputHessian(it->second.rows->data(), it->second.count, it->second.k, *h);
+      state->last = std::move(h);
+      state->lastInputs = it->second.rows.get();
+    }
+    out = state->last;
+    return std::string();
+  };
 }
 
 int CalibrationSession::defaultThreads() {
@@ -263,6 +369,10 @@ int CalibrationSession::defaultThreads() {
 
 CalibrationSession::~CalibrationSession() {
   for (Worker &w : workers) {
+    // The library stays loaded (ModelLibrary never unloads one): give its
+    // weight buffers' memory back.
+    for (auto [i, buffer] : llvm::enumerate(w.buffers))
+      releasePages(buffer, sizeof(float) * layers[i].n * layers[i].k);
     w.model = nullptr;
     llvm::sys::fs::remove(w.path);
   }
@@ -339,8 +449,10 @@ std::string CalibrationSession::measureKL(double &kl, size_t worker) {
   std::vector<double> logq(vocab);
   double total = 0;
   size_t row = 0;
+  std::vector<TokenSample> measured(samples.begin(),
+                                    samples.begin() + measuredSamples);
   std::string error = runTokenSamples(
-      *model, samples, {}, [&](size_t, size_t, const float *logits) {
+      *model, measured, {}, [&](size_t, size_t, const float *logits) {
         logSoftmax(logits, vocab, logq.data());
         const double *logp = &referenceLogProbs[row++ * vocab];
         double sum = 0;
@@ -348,22 +460,33 @@ std::string CalibrationSession::measureKL(double &kl, size_t worker) {
           sum += std::exp(logp[v]) * (logp[v] - logq[v]);
         total += sum;
       });
-  kl = total / std::max<int64_t>(positions, 1);
+  kl = total / std::max<int64_t>(measuredPositions, 1);
   return error;
 }
 
 std::string CandidateQuantizer::dequantize(const CalibrationLayer &layer,
                                            const CandidateScheme &scheme,
                                            std::vector<float> &out) const {
+  QuantizedMatrix q;
+  if (std::string error = quantize(layer, scheme, false, q); !error.empty())
+    return error;
+  out.resize(layer.n * layer.k);
+  dequantizeMatrix(q, out.data());
+  return "";
+}
+
+std::string CandidateQuantizer::quantize(const CalibrationLayer &layer,
+                                         const CandidateScheme &scheme,
+                                         bool nearest,
+                                         QuantizedMatrix &q) const {
   QuantOptions o;
   o.bits = scheme.bits;
   o.symmetric = !scheme.asymmetric;
   o.groupSize = scheme.group;
   o.scaleFormat = scaleFormat;
   o.numThreads = 0;
-  QuantizedMatrix q;
   std::string error;
-  if (gptq) {
+  if (gptq && !nearest) {
     if (!layer.hessian)
       return "layer '" + layer.name + "' has no Hessian for GPTQ";
     error = gptqQuantizeMatrix(layer.rows, layer.n, layer.k, o,
@@ -373,8 +496,6 @@ std::string CandidateQuantizer::dequantize(const CalibrationLayer &layer,
   }
   if (!error.empty())
     return "cannot quantize the weight of layer '" + layer.name + "': " + error;
-  out.resize(layer.n * layer.k);
-  dequantizeMatrix(q, out.data());
   return "";
 }
 
@@ -500,6 +621,252 @@ std::string mlir::qnt::measureOutputSensitivities(
   done = jobs.size();
   progress(llvm::formatv("calibration: {0} sensitivities in {1:f1} s", done,
                          secondsSince(start))
+               .str());
+  return writeOutputFile(path, [&](llvm::raw_ostream &out) { out << text; });
+}
+
+/// A layer's role: its name with every number between dots (or '_', '/')
+/// as '#' ("layers.3.w1" -> "layers.#.w1").
+static std::string roleOf(StringRef name) {
+  SmallVector<StringRef> parts;
+  SmallVector<char> separators;
+  size_t begin = 0;
+  for (size_t i = 0; i <= name.size(); ++i)
+    if (i == name.size() || StringRef("._/").contains(name[i])) {
+      parts.push_back(name.slice(begin, i));
+      if (i < name.size())
+        separators.push_back(name[i]);
+      begin = i + 1;
+    }
+  std::string role;
+  for (auto [i, part] : llvm::enumerate(parts)) {
+    role += !part.empty() && llvm::all_of(part, llvm::isDigit) ? StringRef("#")
+                                                               : part;
+    if (i < separators.size())
+      role += separators[i];
+  }
+  return role;
+}
+
+std::string mlir::qnt::estimateOutputSensitivities(
+    CalibrationSession &session, const CandidateQuantizer &quantizer,
+    const std::string &path, function_ref<void(const Twine &)> progress) {
+  Clock::time_point start = Clock::now(), last = start;
+  std::vector<CandidateScheme> candidates = defaultCandidates();
+  size_t count = session.layers.size();
+  std::map<std::string, const LayerStatistics *> statistics;
+  for (const LayerStatistics &s : session.stats)
+    statistics[s.name] = &s;
+  auto fits = [&](size_t i, const CandidateScheme &c) {
+    return c.group == 0 || session.layers[i].k % c.group == 0;
+  };
+  int64_t total = 0;
+  for (size_t i = 0; i < count; ++i)
+    for (const CandidateScheme &c : candidates)
+      total += fits(i, c);
+  progress(
+      llvm::formatv("calibration: estimating {0} output-aware "
+                    "sensitivities: output errors under the calibration "
+                    "E[x^2], gains per role and depth measured over {1} tokens",
+                    total, session.measuredTokens())
+          .str());
+
+  // errors[i][c]: layer i's output error under candidate c (< 0: no fit).
+  std::vector<std::vector<double>> errors(
+      count, std::vector<double>(candidates.size(), -1.0));
+  double bytesRead = 0;
+  // The error is a sum over output rows: at most kSampledRows of them,
+  // evenly spaced, stand for all (scaled by n / rows), which keeps a 1.1B
+  // model's 3720 pairs to about a minute.
+  constexpr int64_t kSampledRows = 512;
+  std::vector<float> sampled;
+  for (size_t i = 0; i < count; ++i) {
+    // A view of the layer (no copy of its weights or sensitivities).
+    CalibrationLayer layer;
+    layer.name = session.layers[i].name;
+    layer.n = session.layers[i].n;
+    layer.k = session.layers[i].k;
+    layer.rows = session.layers[i].rows;
+    double scale = 1;
+    if (layer.n > kSampledRows) {
+      sampled.resize(kSampledRows * layer.k);
+      for (int64_t r = 0; r < kSampledRows; ++r)
+        std::memcpy(&sampled[r * layer.k],
+                    layer.rows + (r * layer.n / kSampledRows) * layer.k,
+                    sizeof(float) * layer.k);
+      scale = double(layer.n) / kSampledRows;
+      layer.n = kSampledRows;
+      layer.rows = sampled.data();
+    }
+    InputMoment moment;
+    auto it = statistics.find(layer.name);
+    bool seen = it != statistics.end() && it->second->rows > 0;
+    if (seen)
+      for (double s : it->second->sumSquares)
+        moment.meanSquare.push_back(static_cast<float>(s / it->second->rows));
+    for (auto [c, candidate] : llvm::enumerate(candidates)) {
+      if (!fits(i, candidate))
+        continue;
+      QuantizedMatrix q;
+      if (std::string e = quantizer.quantize(layer, candidate, true, q);
+          !e.empty())
+        return e;
+      errors[i][c] = scale * expectedOutputError(layer.rows, q,
+                                                 seen ? &moment : nullptr, 0);
+    }
+    // The weights are read in place from the input file: its pages go
+    // back now and then, so that they do not add up to a second copy.
+    if ((bytesRead += 4.0 * session.layers[i].n * layer.k) > double(1 << 30)) {
+      session.releaseInput();
+      bytesRead = 0;
+    }
+    if (secondsSince(last) >= 5) {
+      progress(llvm::formatv("calibration: output errors of {0}/{1} layers "
+                             "in {2:f1} s",
+                             i + 1, count, secondsSince(start))
+                   .str());
+      last = Clock::now();
+    }
+  }
+  session.releaseInput();
+  progress(llvm::formatv("calibration: output errors of {0} layers in {1:f1} "
+                         "s",
+                         count, secondsSince(start))
+               .str());
+
+  // Groups of layers measured together at the reference scheme (int4 g32,
+  // or per channel): each role (the name with its numbers as '#'), and each
+  // band of depth (the first number of the name, in at most 6 bands).
+  std::map<std::string, std::vector<size_t>> roles;
+  std::map<int64_t, std::vector<size_t>> bands;
+  std::vector<int64_t> depth(count, -1);
+  int64_t deepest = -1;
+  for (size_t i = 0; i < count; ++i) {
+    StringRef name = session.layers[i].name;
+    roles[roleOf(name)].push_back(i);
+    size_t digit = name.find_first_of("0123456789");
+    if (digit != StringRef::npos)
+      name.drop_front(digit)
+          .take_while(llvm::isDigit)
+          .getAsInteger(10, depth[i]);
+    deepest = std::max(deepest, depth[i]);
+  }
+  int64_t bandCount = std::min<int64_t>(deepest + 1, 6);
+  for (size_t i = 0; i < count; ++i)
+    if (depth[i] >= 0)
+      bands[depth[i] * bandCount / (deepest + 1)].push_back(i);
+  auto reference = [&](size_t i) {
+    size_t best = candidates.size();
+    for (auto [c, candidate] : llvm::enumerate(candidates))
+      if (candidate.bits == 4 && !candidate.asymmetric && fits(i, candidate) &&
+          (candidate.group == 32 ||
+           (candidate.group == 0 && best == candidates.size())))
+        best = c;
+    return best;
+  };
+  std::vector<double> referenceError(count, 0.0);
+  for (size_t i = 0; i < count; ++i)
+    if (size_t ref = reference(i); ref < candidates.size())
+      referenceError[i] = std::max(errors[i][ref], 0.0);
+  std::vector<float> dq;
+  auto measureGroup = [&](const std::vector<size_t> &members, double &kl) {
+    for (size_t i : members) {
+      size_t ref = reference(i);
+      if (ref == candidates.size())
+        continue;
+      QuantizedMatrix q;
+      if (std::string e =
+              quantizer.quantize(session.layers[i], candidates[ref], true, q);
+          !e.empty())
+        return e;
+      dq.resize(q.rows * q.cols);
+      dequantizeMatrix(q, dq.data());
+      session.setWeight(i, dq.data());
+    }
+    std::string e = session.measureKL(kl);
+    kl = std::max(kl, 0.0);
+    for (size_t i : members)
+      session.restoreWeight(i);
+    session.releaseInput();
+    return e;
+  };
+  std::vector<double> roleKL, bandKL;
+  for (auto &[role, members] : roles) {
+    double kl = 0;
+    if (std::string e = measureGroup(members, kl); !e.empty())
+      return e;
+    roleKL.push_back(kl);
+    progress(llvm::formatv("calibration: role {0} ({1} layers) at int4 g32: "
+                           "KL {2:e3}",
+                           role, members.size(), kl)
+                 .str());
+  }
+  if (bands.size() > 1)
+    for (auto &[band, members] : bands) {
+      double kl = 0;
+      if (std::string e = measureGroup(members, kl); !e.empty())
+        return e;
+      bandKL.push_back(kl);
+      progress(llvm::formatv("calibration: depth band {0} ({1} layers) at "
+                             "int4 g32: KL {2:e3}",
+                             band, members.size(), kl)
+                   .str());
+    }
+  // gain_i = a_role * b_band, fitted so that each group's predicted KL (the
+  // sum of gain x output error over its layers, as the additive model
+  // sums) equals the measured one: alternating updates of a and b.
+  std::vector<size_t> roleOfLayer(count), bandOfLayer(count, SIZE_MAX);
+  for (auto [r, entry] : llvm::enumerate(roles))
+    for (size_t i : entry.second)
+      roleOfLayer[i] = r;
+  if (!bandKL.empty())
+    for (auto [b, entry] : llvm::enumerate(bands))
+      for (size_t i : entry.second)
+        bandOfLayer[i] = b;
+  std::vector<double> a(roles.size(), 1.0), b(bandKL.size(), 1.0);
+  auto bandGain = [&](size_t i) {
+    return bandOfLayer[i] == SIZE_MAX ? 1.0 : b[bandOfLayer[i]];
+  };
+  for (int iteration = 0; iteration < 100; ++iteration) {
+    std::vector<double> sum(a.size(), 0.0);
+    for (size_t i = 0; i < count; ++i)
+      sum[roleOfLayer[i]] += bandGain(i) * referenceError[i];
+    for (size_t r = 0; r < a.size(); ++r)
+      a[r] = sum[r] > 0 ? roleKL[r] / sum[r] : 0.0;
+    if (b.empty())
+      break;
+    std::vector<double> bandSum(b.size(), 0.0);
+    for (size_t i = 0; i < count; ++i)
+      if (bandOfLayer[i] != SIZE_MAX)
+        bandSum[bandOfLayer[i]] += a[roleOfLayer[i]] * referenceError[i];
+    for (size_t k = 0; k < b.size(); ++k)
+      b[k] = bandSum[k] > 0 ? bandKL[k] / bandSum[k] : 0.0;
+  }
+  std::vector<double> gain(count);
+  for (size_t i = 0; i < count; ++i)
+    gain[i] = a[roleOfLayer[i]] * bandGain(i);
+
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << "# estimated KL(float || one layer quantized): output error under "
+        "the calibration E[x^2] times a gain per role and depth measured "
+        "over "
+     << session.measuredTokens() << " tokens (quant-compile --calibrate)\n";
+  for (size_t i = 0; i < count; ++i) {
+    CalibrationLayer &layer = session.layers[i];
+    for (auto [c, candidate] : llvm::enumerate(candidates)) {
+      if (errors[i][c] < 0)
+        continue;
+      double kl = gain[i] * errors[i][c];
+      layer.sensitivity[candidate.spec()] = kl;
+      os << layer.name << " " << candidate.spec() << " "
+         << llvm::formatv("{0:e6}", kl).str() << "\n";
+    }
+  }
+  progress(llvm::formatv("calibration: {0} sensitivities estimated in {1:f1} "
+                         "s ({2} roles and {3} depth bands measured)",
+                         total, secondsSince(start), roles.size(),
+                         bandKL.size())
                .str());
   return writeOutputFile(path, [&](llvm::raw_ostream &out) { out << text; });
 }
@@ -650,7 +1017,7 @@ std::string AssignmentSearch::measureStart() {
                          "bits per weight): KL predicted {1:f4} (sum of the "
                          "layers'), measured {2:f4} over {3} tokens",
                          bits / totalWeights, predicted, measured,
-                         session.tokens())
+                         session.measuredTokens())
                .str());
   return "";
 }

@@ -116,7 +116,11 @@ mlir::qnt::evaluateCandidates(const float *rows, const InputMoment *moment,
     }
     double error = 0;
     SchemeCost cost{32, 0, 0, false};
-    if (!cand.isFloat()) {
+    if (!cand.isFloat() && given) {
+      // A measured sensitivity needs no quantization here (a 1.1B model's
+      // 3720 candidates took 3.5 min).
+      error = *given;
+    } else if (!cand.isFloat()) {
       QuantOptions o;
       o.bits = cand.bits;
       o.symmetric = !cand.asymmetric;
@@ -128,9 +132,10 @@ mlir::qnt::evaluateCandidates(const float *rows, const InputMoment *moment,
       QuantizedMatrix q;
       if (std::string e = quantizeMatrix(rows, n, k, o, q); !e.empty())
         return e;
-      error = given ? *given : expectedOutputError(rows, q, moment, 0);
-      cost = {cand.bits, cand.group, model.scaleBits, cand.asymmetric};
+      error = expectedOutputError(rows, q, moment, 0);
     }
+    if (!cand.isFloat())
+      cost = {cand.bits, cand.group, model.scaleBits, cand.asymmetric};
     double bits = static_cast<double>(cost.bits(n, k));
     double seconds = model.target.predictSeconds(model.batch, n, k, cost);
     layer.schemes.push_back(cand);

@@ -78,7 +78,10 @@ void qnt::buildTensorPipeline(OpPassManager &pm,
     quantize.hessians = options.hessians;
     quantize.actOrder = options.actOrder;
     quantize.gptqDampening = options.gptqDampening;
-    pm.addPass(createQntQuantizeWeightsPass(quantize));
+    pm.addPass(options.hessianSource || options.progress
+                   ? createQntQuantizeWeightsPass(
+                         quantize, options.hessianSource, options.progress)
+                   : createQntQuantizeWeightsPass(quantize));
   }
   pm.addPass(createQntFuseDequantMatmulPass());
   if (options.kvCache != "f32") {

@@ -202,8 +202,10 @@ std::string mlir::qnt::sampleTokenSequences(
   return "";
 }
 
-std::string mlir::qnt::readCalibrationStatistics(
-    ModelLibrary &model, std::vector<LayerStatistics> &stats) {
+std::string
+mlir::qnt::readCalibrationStatistics(ModelLibrary &model,
+                                     std::vector<LayerStatistics> &stats,
+                                     bool releaseInputs) {
   // The instrumented library's ABI (qnt-instrument-calibration).
   auto *table =
       static_cast<const char *>(model.symbol("qnt_calibration_layers"));
@@ -213,16 +215,23 @@ std::string mlir::qnt::readCalibrationStatistics(
       model.symbol("qnt_calibration_sum"));
   auto *rows = reinterpret_cast<int64_t (*)(int64_t)>(
       model.symbol("qnt_calibration_rows"));
-  auto *hessian = reinterpret_cast<double (*)(int64_t)>(
-      model.symbol("qnt_calibration_hessian"));
+  auto *inputsAddress = reinterpret_cast<int64_t (*)()>(
+      model.symbol("qnt_calibration_inputs_address"));
+  auto *inputsCapacity = reinterpret_cast<int64_t (*)()>(
+      model.symbol("qnt_calibration_inputs_capacity"));
   if (!table || !sumsq || !sum || !rows)
     return "the model library is not instrumented for calibration (no "
            "qnt_calibration_layers, qnt_calibration_sumsq, "
            "qnt_calibration_sum, qnt_calibration_rows)";
+  const float *recorded = inputsAddress && inputsCapacity
+                              ? reinterpret_cast<const float *>(inputsAddress())
+                              : nullptr;
+  int64_t capacity = recorded ? inputsCapacity() : 0;
 
   // One "NAME K" line per layer, in the order of the buffers.
   llvm::StringMap<size_t> byName;
-  int64_t offset = 0, hessianOffset = 0, layer = 0;
+  std::vector<std::vector<float>> inputs;
+  int64_t offset = 0, inputsOffset = 0, layer = 0;
   llvm::SmallVector<StringRef> lines;
   StringRef(table).split(lines, '\n', -1, /*KeepEmpty=*/false);
   for (StringRef line : lines) {
@@ -232,9 +241,11 @@ std::string mlir::qnt::readCalibrationStatistics(
       return "the model library's calibration layer table has a bad line '" +
              line.str() + "'";
     auto [it, isNew] = byName.try_emplace(name, stats.size());
-    if (isNew)
+    if (isNew) {
       stats.push_back({name.str(), std::vector<double>(k, 0.0),
-                       std::vector<double>(k, 0.0), 0, {}});
+                       std::vector<double>(k, 0.0), 0, nullptr, 0});
+      inputs.emplace_back();
+    }
     LayerStatistics &s = stats[it->second];
     if (static_cast<int64_t>(s.sumSquares.size()) != k)
       return "layers named '" + name.str() + "' have different K (" +
@@ -244,15 +255,35 @@ std::string mlir::qnt::readCalibrationStatistics(
       s.sumSquares[c] += sumsq(offset + c);
       s.sums[c] += sum(offset + c);
     }
-    if (hessian) {
-      s.hessian.resize(k * k, 0.0);
-      for (int64_t e = 0; e < k * k; ++e)
-        s.hessian[e] += hessian(hessianOffset + e);
+    int64_t seen = rows(layer);
+    if (recorded) {
+      if (seen > capacity)
+        return "layer '" + name.str() + "' saw " + std::to_string(seen) +
+               " input rows; the library records " + std::to_string(capacity);
+      const float *x = recorded + inputsOffset;
+      inputs[it->second].insert(inputs[it->second].end(), x, x + seen * k);
+      s.inputRows += seen;
     }
-    s.rows += rows(layer);
+    s.rows += seen;
     offset += k;
-    hessianOffset += k * k;
+    inputsOffset += capacity * k;
     ++layer;
+  }
+  if (!recorded)
+    return "";
+  if (releaseInputs)
+    releasePages(const_cast<float *>(recorded),
+                 sizeof(float) * size_t(inputsOffset));
+  // Layers reading the same x share its rows (compared with the few layers
+  // before: the projections of one input are neighbours).
+  for (size_t i = 0; i < stats.size(); ++i) {
+    for (size_t j = i >= 4 ? i - 4 : 0; j < i && !stats[i].inputs; ++j)
+      if (stats[j].inputs && *stats[j].inputs == inputs[i])
+        stats[i].inputs = stats[j].inputs;
+    if (!stats[i].inputs)
+      stats[i].inputs =
+          std::make_shared<const std::vector<float>>(std::move(inputs[i]));
+    inputs[i] = {};
   }
   return "";
 }

@@ -6,12 +6,13 @@
 #include "llvm/ADT/Twine.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <cerrno>
 #include <dlfcn.h>
 #include <link.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 using namespace mlir::qnt;
 using llvm::StringRef;
@@ -206,6 +207,15 @@ std::unique_ptr<ModelLibrary> ModelLibrary::load(const std::string &path,
   lib->logits.assign(lib->vocab, 0.0f);
   lib->logitsDescriptor = descriptor({lib->vocab}, lib->logits.data());
   return lib;
+}
+
+void mlir::qnt::releasePages(void *data, size_t bytes) {
+  uintptr_t page = sysconf(_SC_PAGESIZE);
+  uintptr_t begin =
+      (reinterpret_cast<uintptr_t>(data) + page - 1) / page * page;
+  uintptr_t end = (reinterpret_cast<uintptr_t>(data) + bytes) / page * page;
+  if (begin < end)
+    madvise(reinterpret_cast<void *>(begin), end - begin, MADV_DONTNEED);
 }
 
 ModelLibrary::~ModelLibrary() {

@@ -1,7 +1,7 @@
 // qnt-instrument-calibration: makes a float model record the statistics of
-// its linear layers' inputs (sums of x_k^2 and of x_k, and the row count per
-// layer) in module buffers that a host program reads through exported
-// accessors.
+// its linear layers' inputs (sums of x_k^2 and of x_k, the row count per
+// layer and, on request, the input rows themselves) in module buffers that a
+// host program reads through exported accessors.
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -28,8 +28,10 @@ static constexpr const char *kLayerTable = "qnt_calibration_layers";
 static constexpr const char *kSumsAccessor = "qnt_calibration_sumsq";
 static constexpr const char *kMeansAccessor = "qnt_calibration_sum";
 static constexpr const char *kRowsAccessor = "qnt_calibration_rows";
-static constexpr const char *kHessianBuffer = "qnt_calibration_hessian_buffer";
-static constexpr const char *kHessianAccessor = "qnt_calibration_hessian";
+static constexpr const char *kInputsBuffer = "qnt_calibration_inputs_buffer";
+static constexpr const char *kInputsAddress = "qnt_calibration_inputs_address";
+static constexpr const char *kInputsCapacity =
+    "qnt_calibration_inputs_capacity";
 static constexpr const char *kEnabledBuffer = "qnt_calibration_enabled_buffer";
 static constexpr const char *kEnabledSetter = "qnt_calibration_set_enabled";
 static constexpr const char *kWeightAddress = "qnt_calibration_weight_address";
@@ -42,7 +44,7 @@ struct Site {
   std::string name;
   unsigned kDim;  // dimension of x indexed by K
   int64_t offset; // first channel of the layer in the sums buffer
-  int64_t hessianOffset; // first element of the layer's K x K Hessian
+  int64_t inputsOffset; // first element of the layer's rows x K inputs
 };
 
 struct InstrumentCalibration final
@@ -81,13 +83,14 @@ static FailureOr<unsigned> inputChannelDim(const LinearLayer &layer) {
 }
 
 /// `sums[offset + x's channel index] += x^2` and `linear[...] += x` for every
-/// element of x, and `rows[layer] += elements / K`, inserted before the
-/// layer.
+/// element of x, `rows[layer] += elements / K` and (with `inputsBuffer`) x's
+/// rows in f32 at the layer's next free rows of `inputsBuffer` (rows past
+/// `capacity` are dropped), inserted before the layer.
 static void instrument(OpBuilder &b, const Site &site, int64_t index,
                        memref::GlobalOp sumsBuffer,
                        memref::GlobalOp linearBuffer,
                        memref::GlobalOp rowsBuffer,
-                       memref::GlobalOp hessianBuffer,
+                       memref::GlobalOp inputsBuffer, int64_t capacity,
                        memref::GlobalOp enabledBuffer) {
   linalg::LinalgOp op = site.layer.layer.op;
   Location loc = op.getLoc();
@@ -132,10 +135,24 @@ static void instrument(OpBuilder &b, const Site &site, int64_t index,
       rowCount = b.createOrFold<arith::MulIOp>(loc, rowCount, size);
   }
   Value offset = arith::ConstantIndexOp::create(b, loc, site.offset);
+  Value layerIndex = arith::ConstantIndexOp::create(b, loc, index);
+  Value oldRows = memref::LoadOp::create(b, loc, rows, ValueRange{layerIndex});
+  // Recording: the row of element ivs is oldRows + (ivs without K, as a
+  // row-major index over x's other dimensions).
+  Value inputs, firstRow, capacityValue, kValue, inputsBase;
+  if (inputsBuffer) {
+    inputs = memref::GetGlobalOp::create(b, loc, inputsBuffer.getType(),
+                                         inputsBuffer.getSymName());
+    firstRow = arith::IndexCastOp::create(b, loc, b.getIndexType(), oldRows);
+    capacityValue = arith::ConstantIndexOp::create(b, loc, capacity);
+    kValue = arith::ConstantIndexOp::create(b, loc, site.layer.layer.k);
+    inputsBase = arith::ConstantIndexOp::create(b, loc, site.inputsOffset);
+  }
   scf::buildLoopNest(
       b, loc, lbs, ubs, steps,
       [&](OpBuilder &nb, Location loc, ValueRange ivs) {
-        Value v = tensor::ExtractOp::create(nb, loc, x, ivs);
+        Value element = tensor::ExtractOp::create(nb, loc, x, ivs);
+        Value v = element;
         if (v.getType() != f64)
           v = arith::ExtFOp::create(nb, loc, f64, v);
         Value square = arith::MulFOp::create(nb, loc, v, v);
@@ -147,55 +164,36 @@ static void instrument(OpBuilder &b, const Site &site, int64_t index,
             memref::LoadOp::create(nb, loc, linear, ValueRange{at});
         Value sumLinear = arith::AddFOp::create(nb, loc, oldLinear, v);
         memref::StoreOp::create(nb, loc, sumLinear, linear, ValueRange{at});
+        if (!inputs)
+          return;
+        Value row = firstRow;
+        Value inner = zero;
+        for (int64_t d = 0; d < xType.getRank(); ++d)
+          if (d != site.kDim)
+            inner = nb.createOrFold<arith::AddIOp>(
+                loc, nb.createOrFold<arith::MulIOp>(loc, inner, ubs[d]),
+                ivs[d]);
+        row = nb.createOrFold<arith::AddIOp>(loc, row, inner);
+        Value fits = arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::ult,
+                                           row, capacityValue);
+        auto ifFits = scf::IfOp::create(nb, loc, fits, false);
+        OpBuilder tb = OpBuilder::atBlockBegin(ifFits.thenBlock());
+        Value f32Value = element;
+        Type f32 = tb.getF32Type();
+        if (element.getType().getIntOrFloatBitWidth() < 32)
+          f32Value = arith::ExtFOp::create(tb, loc, f32, element);
+        else if (element.getType() != f32)
+          f32Value = arith::TruncFOp::create(tb, loc, f32, element);
+        Value slot = arith::AddIOp::create(
+            tb, loc, inputsBase,
+            arith::AddIOp::create(tb, loc,
+                                  arith::MulIOp::create(tb, loc, row, kValue),
+                                  ivs[site.kDim]));
+        memref::StoreOp::create(tb, loc, f32Value, inputs, ValueRange{slot});
       });
-  Value layerIndex = arith::ConstantIndexOp::create(b, loc, index);
-  Value oldRows = memref::LoadOp::create(b, loc, rows, ValueRange{layerIndex});
   Value added = arith::IndexCastOp::create(b, loc, b.getI64Type(), rowCount);
   memref::StoreOp::create(b, loc, arith::AddIOp::create(b, loc, oldRows, added),
                           rows, ValueRange{layerIndex});
-  if (!hessianBuffer)
-    return;
-  // H[i, j] += x_i x_j for every row of x: loops over x's other dimensions,
-  // then i and j along K.
-  Value hessian = memref::GetGlobalOp::create(b, loc, hessianBuffer.getType(),
-                                              hessianBuffer.getSymName());
-  SmallVector<Value> rowUbs;
-  SmallVector<unsigned> rowDims;
-  for (int64_t d = 0; d < xType.getRank(); ++d)
-    if (d != site.kDim) {
-      rowUbs.push_back(ubs[d]);
-      rowDims.push_back(d);
-    }
-  int64_t k = site.layer.layer.k;
-  rowUbs.push_back(ubs[site.kDim]);
-  rowUbs.push_back(ubs[site.kDim]);
-  SmallVector<Value> hLbs(rowUbs.size(), zero), hSteps(rowUbs.size(), one);
-  Value base = arith::ConstantIndexOp::create(b, loc, site.hessianOffset);
-  Value kValue = arith::ConstantIndexOp::create(b, loc, k);
-  scf::buildLoopNest(
-      b, loc, hLbs, rowUbs, hSteps,
-      [&](OpBuilder &nb, Location loc, ValueRange ivs) {
-        Value i = ivs[ivs.size() - 2], j = ivs[ivs.size() - 1];
-        SmallVector<Value> at(xType.getRank()), at2(xType.getRank());
-        for (auto [n, d] : llvm::enumerate(rowDims))
-          at[d] = at2[d] = ivs[n];
-        at[site.kDim] = i;
-        at2[site.kDim] = j;
-        Value xi = tensor::ExtractOp::create(nb, loc, x, at);
-        Value xj = tensor::ExtractOp::create(nb, loc, x, at2);
-        if (xi.getType() != f64) {
-          xi = arith::ExtFOp::create(nb, loc, f64, xi);
-          xj = arith::ExtFOp::create(nb, loc, f64, xj);
-        }
-        Value product = arith::MulFOp::create(nb, loc, xi, xj);
-        Value rowStart = arith::MulIOp::create(nb, loc, i, kValue);
-        Value index = arith::AddIOp::create(
-            nb, loc, base, arith::AddIOp::create(nb, loc, rowStart, j));
-        Value old = memref::LoadOp::create(nb, loc, hessian, ValueRange{index});
-        memref::StoreOp::create(nb, loc,
-                                arith::AddFOp::create(nb, loc, old, product),
-                                hessian, ValueRange{index});
-      });
 }
 
 /// Replaces the layer's weight operand by a zero-filled mutable f32 buffer
@@ -247,8 +245,8 @@ static void buildAccessor(OpBuilder &b, Location loc, StringRef name,
 /// the statistics buffers; `table` gets "NAME K" per layer. An error on a
 /// layer that cannot be instrumented.
 static LogicalResult collectSites(ModuleOp module, SmallVector<Site> &sites,
-                                  int64_t &channels, int64_t &hessianElements,
-                                  std::string &table) {
+                                  int64_t &channels, int64_t &inputElements,
+                                  int64_t capacity, std::string &table) {
   for (ConstantLinearLayer &c : findConstantLinearLayers(module)) {
     std::string name =
         c.name.empty() ? "layer" + std::to_string(sites.size()) : c.name;
@@ -274,9 +272,9 @@ static LogicalResult collectSites(ModuleOp module, SmallVector<Site> &sites,
                            "dimension";
       return failure();
     }
-    sites.push_back({c, name, *kDim, channels, hessianElements});
+    sites.push_back({c, name, *kDim, channels, inputElements});
     channels += c.layer.k;
-    hessianElements += c.layer.k * c.layer.k;
+    inputElements += capacity * c.layer.k;
     table += name + " " + std::to_string(c.layer.k) + "\n";
   }
 
@@ -286,7 +284,7 @@ static LogicalResult collectSites(ModuleOp module, SmallVector<Site> &sites,
 namespace {
 /// The globals the instrumented layers update.
 struct StatisticsBuffers {
-  memref::GlobalOp sums, linear, rows, hessian, enabled;
+  memref::GlobalOp sums, linear, rows, inputs, enabled;
 };
 } // namespace
 
@@ -294,8 +292,8 @@ struct StatisticsBuffers {
 /// layers still gets them (empty), so the host's protocol is the same.
 static StatisticsBuffers buildBuffers(ModuleOp module, OpBuilder &b,
                                       size_t layers, int64_t channels,
-                                      int64_t hessianElements,
-                                      const std::string &table, bool hessians,
+                                      int64_t inputElements, int64_t capacity,
+                                      const std::string &table,
                                       bool swappableWeights) {
   b.setInsertionPointToStart(module.getBody());
   Location loc = module.getLoc();
@@ -328,8 +326,8 @@ static StatisticsBuffers buildBuffers(ModuleOp module, OpBuilder &b,
   buildAccessor(b, loc, kMeansAccessor, linear);
   buildAccessor(b, loc, kRowsAccessor, rows);
 
-  memref::GlobalOp hessian, enabled;
-  if (hessians || swappableWeights) {
+  memref::GlobalOp inputs, enabled;
+  if (capacity > 0 || swappableWeights) {
     b.setInsertionPointToStart(module.getBody());
     enabled = zeroBuffer(kEnabledBuffer, 1, b.getIntegerAttr(i64, 1));
     b.setInsertionPointToEnd(module.getBody());
@@ -345,15 +343,33 @@ static StatisticsBuffers buildBuffers(ModuleOp module, OpBuilder &b,
                             ValueRange{c0});
     func::ReturnOp::create(b, loc);
   }
-  if (hessians) {
+  if (capacity > 0) {
     b.setInsertionPointToStart(module.getBody());
-    hessian = zeroBuffer(kHessianBuffer, std::max<int64_t>(hessianElements, 1),
-                         b.getFloatAttr(f64, 0.0));
+    inputs = zeroBuffer(kInputsBuffer, std::max<int64_t>(inputElements, 1),
+                        b.getF32FloatAttr(0));
     b.setInsertionPointToEnd(module.getBody());
-    buildAccessor(b, loc, kHessianAccessor, hessian);
+    // @qnt_calibration_inputs_address() -> i64: the buffer's aligned
+    // address; @qnt_calibration_inputs_capacity() -> i64: rows per layer.
+    auto address = func::FuncOp::create(b, loc, kInputsAddress,
+                                        b.getFunctionType({}, {i64}));
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(address.addEntryBlock());
+      Value m = memref::GetGlobalOp::create(b, loc, inputs.getType(),
+                                            inputs.getSymName());
+      Value p = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, m);
+      func::ReturnOp::create(
+          b, loc, ValueRange{arith::IndexCastOp::create(b, loc, i64, p)});
+    }
+    auto rowsPerLayer = func::FuncOp::create(b, loc, kInputsCapacity,
+                                             b.getFunctionType({}, {i64}));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(rowsPerLayer.addEntryBlock());
+    func::ReturnOp::create(
+        b, loc, ValueRange{arith::ConstantIntOp::create(b, loc, capacity, 64)});
   }
 
-  return {sums, linear, rows, hessian, enabled};
+  return {sums, linear, rows, inputs, enabled};
 }
 
 /// The weights become buffers the host fills (swappable-weights); the
@@ -414,8 +430,8 @@ void InstrumentCalibration::runOnOperation() {
   ModuleOp module = getOperation();
   for (const char *symbol :
        {kSumsBuffer, kMeansBuffer, kRowsBuffer, kLayerTable, kSumsAccessor,
-        kMeansAccessor, kRowsAccessor, kHessianBuffer, kHessianAccessor,
-        kEnabledBuffer, kEnabledSetter, kWeightAddress})
+        kMeansAccessor, kRowsAccessor, kInputsBuffer, kInputsAddress,
+        kInputsCapacity, kEnabledBuffer, kEnabledSetter, kWeightAddress})
     if (module.lookupSymbol(symbol)) {
       emitError(module.getLoc())
           << "qnt-instrument-calibration: the module already defines '"
@@ -424,17 +440,25 @@ void InstrumentCalibration::runOnOperation() {
     }
 
   SmallVector<Site> sites;
-  int64_t channels = 0, hessianElements = 0;
+  if (recordRows < 0 || recordRows > (int64_t(1) << 32)) {
+    emitError(module.getLoc())
+        << "qnt-instrument-calibration option record-rows="
+        << static_cast<int64_t>(recordRows)
+        << " is out of range [0, 4294967296]";
+    return signalPassFailure();
+  }
+  int64_t channels = 0, inputElements = 0;
   std::string table;
-  if (failed(collectSites(module, sites, channels, hessianElements, table)))
+  if (failed(collectSites(module, sites, channels, inputElements, recordRows,
+                          table)))
     return signalPassFailure();
   OpBuilder b(module.getContext());
   StatisticsBuffers buffers =
-      buildBuffers(module, b, sites.size(), channels, hessianElements, table,
-                   hessians, swappableWeights);
+      buildBuffers(module, b, sites.size(), channels, inputElements, recordRows,
+                   table, swappableWeights);
   for (auto [i, site] : llvm::enumerate(sites))
     instrument(b, site, i, buffers.sums, buffers.linear, buffers.rows,
-               buffers.hessian, buffers.enabled);
+               buffers.inputs, recordRows, buffers.enabled);
   if (swappableWeights)
     makeWeightsSwappable(module, b, sites);
 }

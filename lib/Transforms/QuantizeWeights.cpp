@@ -18,7 +18,9 @@
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/SmallPtrSet.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/raw_ostream.h"
+#include <chrono>
 #include <cstring>
 
 namespace mlir::qnt {
@@ -121,12 +123,26 @@ static Format schemeFormatOf(ElementFormat format) {
 struct QuantizeWeights final
     : qnt::impl::QntQuantizeWeightsPassBase<QuantizeWeights> {
   using Base::Base;
+  QuantizeWeights(const QntQuantizeWeightsPassOptions &options,
+                  HessianSource source,
+                  std::function<void(const std::string &)> progress)
+      : Base(options), hessianSource(std::move(source)),
+        progress(std::move(progress)) {}
   /// Checks the options before any pass of the pipeline runs.
   LogicalResult initialize(MLIRContext *context) override;
   void runOnOperation() override;
 
-  /// method=gptq: the Hessians of the layers' inputs, by layer name.
-  std::map<std::string, std::vector<double>> layerHessians;
+  /// method=gptq: the Hessians of the layers' inputs, by layer name (from
+  /// the file of `hessians`, or given by the creator).
+  HessianSource hessianSource;
+  /// The factor of the last Hessian, for the next layers that share it.
+  std::shared_ptr<const std::vector<double>> factoredHessian;
+  GptqFactor factor;
+  /// Progress lines, when the creator wants them; seconds spent forming
+  /// and factoring Hessians, and rounding.
+  std::function<void(const std::string &)> progress;
+  double hessianSeconds = 0, roundingSeconds = 0;
+  int64_t factored = 0;
 
   /// Packs one weight under `scheme`; returns the qnt.constant's attributes.
   LogicalResult quantizeWeight(Operation *layer, const float *rowsNK,
@@ -156,22 +172,36 @@ LogicalResult QuantizeWeights::quantizeWeight(Operation *layer,
   options.numThreads = 0;
   QuantizedMatrix q;
   std::string error;
-  auto hessian = layerHessians.end();
-  if (!hessianKey.empty() &&
-      (hessian = layerHessians.find(hessianKey.str())) == layerHessians.end())
-    return layer->emitOpError()
-           << "layer '" << hessianKey << "' has no Hessian in '" << hessians
-           << "' for method=gptq";
-  if (hessian != layerHessians.end()) {
-    if (static_cast<int64_t>(hessian->second.size()) != k * k)
+  if (!hessianKey.empty()) {
+    auto start = std::chrono::steady_clock::now();
+    std::shared_ptr<const std::vector<double>> hessian;
+    std::string where = hessians.empty() ? std::string("the calibration")
+                                         : "'" + hessians + "'";
+    if (std::string e = hessianSource(hessianKey.str(), hessian); !e.empty())
       return layer->emitOpError()
-             << "the Hessian of layer '" << name << "' in '" << hessians
-             << "' is not " << k << "x" << k << " (K = " << k << ")";
+             << "layer '" << hessianKey << "' has no Hessian in " << where
+             << " for method=gptq: " << e;
+    if (static_cast<int64_t>(hessian->size()) != k * k)
+      return layer->emitOpError()
+             << "the Hessian of layer '" << name << "' in " << where
+             << " is not " << k << "x" << k << " (K = " << k << ")";
     GptqOptions gptq;
     gptq.dampening = gptqDampening;
     gptq.activationOrder = actOrder;
-    error = gptqQuantizeMatrix(rowsNK, n, k, options, hessian->second.data(),
-                               gptq, q);
+    if (hessian != factoredHessian) {
+      factoredHessian = nullptr;
+      error = gptqFactorHessian(hessian->data(), k, gptq, factor);
+      if (error.empty())
+        factoredHessian = hessian;
+      ++factored;
+    }
+    auto rounding = std::chrono::steady_clock::now();
+    hessianSeconds += std::chrono::duration<double>(rounding - start).count();
+    if (error.empty())
+      error = gptqQuantizeMatrix(rowsNK, n, k, options, factor, q);
+    roundingSeconds += std::chrono::duration<double>(
+                           std::chrono::steady_clock::now() - rounding)
+                           .count();
   } else {
     error = quantizeMatrix(rowsNK, n, k, options, q);
   }
@@ -310,15 +340,27 @@ LogicalResult QuantizeWeights::initialize(MLIRContext *context) {
   if (*weightFormat != ElementFormat::Int && method == "gptq")
     return error() << "method=gptq rounds to integer grids only, not format="
                    << format;
-  if ((method == "gptq") != !hessians.empty())
+  if ((method == "gptq") != (!hessians.empty() || hessianSource) ||
+      (!hessians.empty() && hessianSource))
     return error() << "hessians gives the inputs' Hessians that method=gptq "
                       "needs (and only it)";
   if (!(gptqDampening >= 0 && gptqDampening <= 1e6))
     return error() << "gptq-dampening=" << gptqDampening
                    << " is out of range [0, 1e6]";
-  if (method == "gptq")
-    if (std::string e = readHessianFile(hessians, layerHessians); !e.empty())
+  if (method == "gptq" && !hessians.empty()) {
+    auto file = std::make_shared<std::map<std::string, std::vector<double>>>();
+    if (std::string e = readHessianFile(hessians, *file); !e.empty())
       return emitError(UnknownLoc::get(context)) << e;
+    hessianSource = [file](const std::string &layer,
+                           std::shared_ptr<const std::vector<double>> &out) {
+      auto it = file->find(layer);
+      if (it == file->end())
+        return std::string("none of that name");
+      // Shares the map's ownership.
+      out = std::shared_ptr<const std::vector<double>>(file, &it->second);
+      return std::string();
+    };
+  }
   return success();
 }
 
@@ -361,7 +403,29 @@ void QuantizeWeights::runOnOperation() {
   // One packed weight per (constant, layout, scheme), shared by its users.
   llvm::DenseMap<std::tuple<Operation *, unsigned, Attribute>, Value> done;
   unsigned counter = 0;
+  auto start = std::chrono::steady_clock::now(), last = start;
+  auto seconds = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                         start)
+        .count();
+  };
+  int64_t packedWeights = 0, layerIndex = 0;
+  if (progress)
+    progress(llvm::formatv("qnt-quantize-weights: {0} linear layers{1}",
+                           candidates.size(), method == "gptq" ? " (GPTQ)" : "")
+                 .str());
   for (ConstantLinearLayer &c : candidates) {
+    ++layerIndex;
+    if (progress &&
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - last)
+                .count() >= 5) {
+      last = std::chrono::steady_clock::now();
+      progress(llvm::formatv("qnt-quantize-weights: {0}/{1} layers, {2} "
+                             "weights packed in {3:f1} s",
+                             layerIndex - 1, candidates.size(), packedWeights,
+                             seconds())
+                   .str());
+    }
     Operation *op = c.layer.op;
     std::string name = c.name;
     std::string opName = op->getName().getStringRef().str();
@@ -435,6 +499,7 @@ void QuantizeWeights::runOnOperation() {
       if (failed(quantizeWeight(op, rows, n, k, scheme, name, builder,
                                 packed, hessianKey)))
         return signalPassFailure();
+      ++packedWeights;
       // The layer's operand type: f32 also when the constant is f16/bf16
       // widened by arith.extf.
       auto weightType = cast<RankedTensorType>(
@@ -497,6 +562,19 @@ void QuantizeWeights::runOnOperation() {
     }
   }
 
+  if (progress)
+    progress(llvm::formatv("qnt-quantize-weights: {0} weights packed in {1:f1} "
+                           "s{2}",
+                           packedWeights, seconds(),
+                           method == "gptq"
+                               ? llvm::formatv(" (GPTQ: {0} Hessians formed "
+                                               "and factored in {1:f1} s, "
+                                               "rounding {2:f1} s)",
+                                               factored, hessianSeconds,
+                                               roundingSeconds)
+                                     .str()
+                               : std::string())
+                 .str());
   // Float weights nobody reads any more are dropped (their widening casts
   // first).
   for (ConstantLinearLayer &c : candidates) {
@@ -545,4 +623,11 @@ Value qnt::buildRowGather(OpBuilder &b, Location loc, Value table, Value ids,
                            ValueRange{id, linalg::IndexOp::create(ib, 1)})});
              })
       .getResult(0);
+}
+
+std::unique_ptr<Pass> mlir::qnt::createQntQuantizeWeightsPass(
+    const QntQuantizeWeightsPassOptions &options, HessianSource hessians,
+    std::function<void(const std::string &)> progress) {
+  return std::make_unique<QuantizeWeights>(options, std::move(hessians),
+                                           std::move(progress));
 }

@@ -19,6 +19,7 @@
 //   CHECK-DAG:   %[[C1:.*]] = arith.constant 1 : index
 //   CHECK-DAG:   %[[M:.*]] = arith.constant 2 : index
 //   CHECK-DAG:   %[[K:.*]] = arith.constant 8 : index
+//       CHECK:   %[[R:.*]] = memref.load %[[ROWS]][%[[L0:.*]]] : memref<2xi64>
 //       CHECK:   scf.for %[[I:.*]] = %[[C0]] to %[[M]] step %[[C1]] {
 //       CHECK:     scf.for %[[J:.*]] = %[[C0]] to %[[K]] step %[[C1]] {
 //       CHECK:       %[[V:.*]] = tensor.extract %[[X]][%[[I]], %[[J]]] : tensor<2x8xf32>
@@ -32,8 +33,6 @@
 //       CHECK:       memref.store %[[NEWL]], %[[LIN]][%[[J]]] : memref<14xf64>
 //       CHECK:     }
 //       CHECK:   }
-//       CHECK:   %[[L0:.*]] = arith.constant 0 : index
-//       CHECK:   %[[R:.*]] = memref.load %[[ROWS]][%[[L0]]] : memref<2xi64>
 //       CHECK:   %[[N:.*]] = arith.index_cast %{{.*}} : index to i64
 //       CHECK:   %[[R2:.*]] = arith.addi %[[R]], %[[N]] : i64
 //       CHECK:   memref.store %[[R2]], %[[ROWS]][%[[L0]]] : memref<2xi64>
@@ -57,6 +56,8 @@ func.func @named(%x: tensor<2x8xf32>) -> tensor<2x4xf32> {
 //   CHECK-DAG:   %[[K:.*]] = arith.constant 6 : index
 //   CHECK-DAG:   %[[M:.*]] = tensor.dim %[[X]], %{{.*}} : tensor<6x?xf16>
 //   CHECK-DAG:   %[[OFFSET:.*]] = arith.constant 8 : index
+//       CHECK:   %[[L1:.*]] = arith.constant 1 : index
+//       CHECK:   %[[R:.*]] = memref.load %[[ROWS]][%[[L1]]]
 //       CHECK:   scf.for %[[I:.*]] = %{{.*}} to %[[K]] step %[[C1]] {
 //       CHECK:     scf.for %[[J:.*]] = %{{.*}} to %[[M]] step %[[C1]] {
 //       CHECK:       %[[V:.*]] = tensor.extract %[[X]][%[[I]], %[[J]]] : tensor<6x?xf16>
@@ -66,8 +67,6 @@ func.func @named(%x: tensor<2x8xf32>) -> tensor<2x4xf32> {
 //       CHECK:       %[[OLD:.*]] = memref.load %[[SUMS]][%[[AT]]]
 //       CHECK:       %[[NEW:.*]] = arith.addf %[[OLD]], %[[SQ]] : f64
 //       CHECK:       memref.store %[[NEW]], %[[SUMS]][%[[AT]]]
-//       CHECK:   %[[L1:.*]] = arith.constant 1 : index
-//       CHECK:   %[[R:.*]] = memref.load %[[ROWS]][%[[L1]]]
 //       CHECK:   %[[N:.*]] = arith.index_cast %[[M]] : index to i64
 //       CHECK:   %[[R2:.*]] = arith.addi %[[R]], %[[N]] : i64
 //       CHECK:   memref.store %[[R2]], %[[ROWS]][%[[L1]]]

@@ -215,7 +215,16 @@ static cl::opt<bool> outputAware(
     cl::desc("With --calibrate and --budget: measure every candidate scheme "
              "of every layer by the KL of the model's output over the "
              "calibration tokens (the float model compiled once, quantized "
-             "weights swapped in); =false: the E[x^2]-weighted weight error"),
+             "weights swapped in), or estimate it where that is above "
+             "--output-aware-limit; =false: the E[x^2]-weighted weight error"),
+    cl::cat(category));
+static cl::opt<double> outputAwareLimit(
+    "output-aware-limit", cl::init(1e13),
+    cl::desc("With --calibrate and --budget: the most multiply-adds ((layer, "
+             "scheme) pairs x calibration tokens x weights) measuring every "
+             "output-aware sensitivity may take; above it they are estimated "
+             "from the output errors and gains measured per role and depth (0: "
+             "always estimate)"),
     cl::cat(category));
 static cl::opt<std::string> sensitivitiesOut(
     "sensitivities-out",
@@ -661,6 +670,9 @@ static int checkOptions(Plan &plan, qnt::GpuPipelineOptions &gpu) {
   if (measureOutputs && !sensitivityFile.empty())
     return fail("--calibrate with --budget measures the sensitivities that "
                 "--sensitivities gives; use one (or --output-aware=false)");
+  if (!(outputAwareLimit >= 0 && outputAwareLimit <= 1e30))
+    return fail("--output-aware-limit=" + std::to_string(outputAwareLimit) +
+                " must be 0 to 1e30");
   if (!(searchSeconds >= 0 && searchSeconds <= 86400))
     return fail("--search-seconds=" + std::to_string(searchSeconds) +
                 " must be 0 to 86400");
@@ -691,12 +703,14 @@ struct Calibration {
       removeSensitivities, removeScaledHessians;
   std::unique_ptr<qnt::CalibrationSession> session;
   qnt::CandidateQuantizer candidateQuantizer;
+  /// The Hessians of --method=gptq, formed from the recorded inputs.
+  qnt::HessianSource hessians;
 };
 
 /// Runs the float `module` over the calibration tokens (--calibrate), before
 /// anything changes it, into `cal`; 0, or the exit code after an error.
-static int calibrateModel(ModuleOp module, const Plan &plan,
-                          Progress &progress, Calibration &cal) {
+static int calibrateModel(ModuleOp module, Plan &plan, Progress &progress,
+                          Calibration &cal) {
   std::string &statsFile = cal.statsFile;
   std::string &hessianFile = cal.hessianFile;
   std::string &measuredSensitivities = cal.measuredSensitivities;
@@ -733,10 +747,13 @@ static int calibrateModel(ModuleOp module, const Plan &plan,
     request.statsPath = statsFile;
     request.tokensOut = calibrationTokensOut;
     request.outputAware = plan.measureOutputs;
+    request.releaseInput = releaseInputPages;
+    request.exactWorkLimit = outputAwareLimit;
+    request.hessians = plan.gptq || plan.awq || !hessiansOut.empty();
+    // GPTQ alone takes the Hessians in memory; AWQ reads them from a file.
     if (!hessiansOut.empty())
       hessianFile = hessiansOut;
-    else if ((plan.gptq || plan.awq) &&
-             temporary("hessians", hessianFile, cal.removeHessians))
+    else if (plan.awq && temporary("hessians", hessianFile, cal.removeHessians))
       return 1;
     request.hessianPath = hessianFile;
     std::string calibrationError;
@@ -754,22 +771,34 @@ static int calibrateModel(ModuleOp module, const Plan &plan,
         [&](const Twine &line) { progress.step(line); }, calibrationError);
     if (!session)
       return calibrationError.empty() ? 1 : fail(calibrationError);
+    if (plan.gptq && !plan.awq)
+      cal.hessians = session->hessianSource();
+    using Outputs = qnt::CalibrationSession::Outputs;
+    Outputs outputs = session->outputs();
     candidateQuantizer.scaleFormat = *qnt::parseScaleFormat(scaleType);
     candidateQuantizer.gptq = plan.gptq;
     candidateQuantizer.gptqOptions.dampening = gptqDampening;
     candidateQuantizer.gptqOptions.activationOrder = actOrder;
-    if (plan.measureOutputs) {
+    if (outputs != Outputs::None) {
       measuredSensitivities = sensitivitiesOut;
       if (measuredSensitivities.empty() &&
           temporary("sensitivities", measuredSensitivities,
                     cal.removeSensitivities))
         return 1;
-      if (std::string e = qnt::measureOutputSensitivities(
-              *session, candidateQuantizer, measuredSensitivities,
-              [&](const Twine &line) { progress.step(line); });
+      auto line = [&](const Twine &text) { progress.step(text); };
+      if (std::string e = outputs == Outputs::Measured
+                              ? qnt::measureOutputSensitivities(
+                                    *session, candidateQuantizer,
+                                    measuredSensitivities, line)
+                              : qnt::estimateOutputSensitivities(
+                                    *session, candidateQuantizer,
+                                    measuredSensitivities, line);
           !e.empty())
         return fail("calibration: " + e);
     }
+    // The measured search runs where every sensitivity was measured; an
+    // estimate's assignment is the cost model's.
+    plan.measureOutputs = outputs == Outputs::Measured;
   }
 
   return 0;
@@ -864,8 +893,9 @@ static int quantizeModel(ModuleOp module, const Plan &plan, Calibration &cal,
     tensor.quantizeEmbedding = quantizeEmbedding && !cuda;
     tensor.embeddingBits = embeddingBits;
     tensor.method = gptq ? "gptq" : "rtn";
-    tensor.hessians = gptq ? (awq ? scaledHessianFile : hessianFile)
-                           : std::string();
+    tensor.hessians = gptq && awq ? scaledHessianFile : std::string();
+    if (gptq && !awq)
+      tensor.hessianSource = cal.hessians;
     tensor.actOrder = actOrder;
     tensor.gptqDampening = gptqDampening;
     progress.step((!budget.empty()
@@ -884,6 +914,7 @@ static int quantizeModel(ModuleOp module, const Plan &plan, Calibration &cal,
     progress.step("KV cache rows: " + kvCache);
   // The CPU kernels are chosen for --cpu's #qnt.target (docs/COMPILING.md,
   // "Kernel selection"); the GPU lowering chooses its own.
+  tensor.progress = [&](const std::string &line) { progress.step(line); };
   tensor.selectKernels = !cuda;
   tensor.activations = resolvedActivations;
   tensor.actBlock = actBlock;

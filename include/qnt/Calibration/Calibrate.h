@@ -12,6 +12,7 @@
 #include "qnt/Runner/ModelLibrary.h"
 #include "qnt/Support/Gptq.h"
 #include "qnt/Support/Quantizer.h"
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -27,13 +28,26 @@ struct CalibrationRequest {
   std::string entry = "forward";
   /// Where to write the E[x^2] statistics (docs/COST_MODEL.md).
   std::string statsPath;
-  /// Where to write the layers' Hessians sum x x^T ("": not collected).
+  /// Record every layer's input rows, for the Hessians sum x x^T of GPTQ
+  /// and AWQ (hessianSource, CalibrationLayer::hessian, hessianPath).
+  bool hessians = false;
+  /// Where to write the layers' Hessians ("": not written; needs hessians).
   std::string hessianPath;
   /// Where to write the calibration tokens ("": not written).
   std::string tokensOut;
-  /// Compile the weights as buffers and keep the float model's logits, for
-  /// measuring how quantized weights change the output.
+  /// Called once the float weights are in the library's buffers, and now
+  /// and then while they are read again in place: quant-compile gives the
+  /// input file's pages back (they stay readable; a later read maps them
+  /// again).
+  std::function<void()> releaseInput;
+  /// Keep the float model's logits and the float weights, for measuring
+  /// how quantized weights change the output (CalibrationSession::outputs).
   bool outputAware = false;
+  /// The most work (multiply-adds of the float model: (layer, scheme) pairs
+  /// x calibration tokens x the linear layers' weights) that measuring
+  /// every pair may take; above it the sensitivities are estimated
+  /// (estimateOutputSensitivities). The default is about an hour on 2 cores.
+  double exactWorkLimit = 1e13;
 };
 
 /// One linear layer of the model, in the order of findConstantLinearLayers.
@@ -43,7 +57,9 @@ struct CalibrationLayer {
   bool weightIsKN = false;
   std::vector<float> owned;    // the weight rows when not read in place
   const float *rows = nullptr; // float weight [N, K]
-  const std::vector<double> *hessian = nullptr; // sum x x^T, or null
+  /// sum x x^T, with hessians and measured outputs (for the candidates of
+  /// GPTQ), else null.
+  std::shared_ptr<const std::vector<double>> hessian;
   /// Output-aware sensitivities: "BITS:GROUP[:asym]" -> mean KL.
   std::map<std::string, double> sensitivity;
 };
@@ -65,10 +81,27 @@ public:
   std::vector<CalibrationLayer> layers;
   std::vector<LayerStatistics> stats;
   int64_t tokens() const { return positions; }
+  /// How the output-aware sensitivities are had: not at all (not asked
+  /// for), measured for every (layer, scheme) pair, or estimated (when
+  /// measuring them all is above CalibrationRequest::exactWorkLimit).
+  enum class Outputs { None, Measured, Estimated };
+  Outputs outputs() const { return outputMode; }
+  /// The layers' Hessians by name, formed from the recorded inputs when
+  /// asked (the last one kept for layers sharing it); it keeps the inputs
+  /// alive after the session ends.
+  HessianSource hessianSource() const;
 
   /// Mean KL(float model || model with the weights now in the buffers) over
-  /// every calibration position (outputAware only), run by `worker`.
+  /// the measured calibration positions (measuredTokens(): all of them,
+  /// or the first samples when estimating; outputs() not None), run by
+  /// `worker`.
   std::string measureKL(double &kl, size_t worker = 0);
+  int64_t measuredTokens() const { return measuredPositions; }
+  /// Gives the input file's pages back (CalibrationRequest::releaseInput).
+  void releaseInput() const {
+    if (releaseInputPages)
+      releaseInputPages();
+  }
   /// Puts `rowsNK` ([N, K]) into layer `i`'s buffer of `worker`.
   void setWeight(size_t i, const float *rowsNK, size_t worker = 0);
   /// Puts the float weight back.
@@ -99,10 +132,11 @@ private:
   /// The linear layers of `module` and (outputAware) copies of their float
   /// weights.
   std::string collectLayers(ModuleOp module, bool outputAware);
-  /// Instruments a copy of `module`, compiles it and loads it as worker 0;
-  /// sets `reported` when compileLibrary reported its own error.
+  /// Instruments a copy of `module` (recording up to `tokens` input rows per
+  /// layer when the request wants Hessians), compiles it and loads it as
+  /// worker 0; sets `reported` when compileLibrary reported its own error.
   std::string compileInstrumented(
-      ModuleOp module, const CalibrationRequest &request,
+      ModuleOp module, const CalibrationRequest &request, int64_t tokens,
       function_ref<bool(ModuleOp, StringRef)> compileLibrary,
       function_ref<void(const Twine &)> progress, bool &reported);
   /// Runs the float model over the token file, or samples from it, keeping
@@ -118,6 +152,11 @@ private:
   std::vector<TokenSample> samples;
   std::vector<double> referenceLogProbs; // [positions, vocabulary]
   int64_t positions = 0;
+  Outputs outputMode = Outputs::None;
+  /// measureKL runs the first measuredSamples samples.
+  size_t measuredSamples = 0;
+  int64_t measuredPositions = 0;
+  std::function<void()> releaseInputPages;
 };
 
 /// How output-aware measurements quantize a candidate.
@@ -129,6 +168,11 @@ struct CandidateQuantizer {
   std::string dequantize(const CalibrationLayer &layer,
                          const CandidateScheme &scheme,
                          std::vector<float> &out) const;
+  /// The codes and scales of `layer` under `scheme` (round to nearest when
+  /// `nearest`, else as `gptq` says).
+  std::string quantize(const CalibrationLayer &layer,
+                       const CandidateScheme &scheme, bool nearest,
+                       QuantizedMatrix &out) const;
 };
 
 /// For every layer and every candidate of the cost model that fits it, the
@@ -139,6 +183,24 @@ std::string measureOutputSensitivities(CalibrationSession &session,
                                        const CandidateQuantizer &quantizer,
                                        const std::string &path,
                                        function_ref<void(const Twine &)> progress);
+
+/// Output-aware sensitivities estimated with a few model runs, for models
+/// where measuring every (layer, scheme) pair is too much work: each
+/// layer's output error under each candidate, the sum over output rows of
+/// E[(dW x)^2] with the calibration E[x^2] (round to nearest, as the cost
+/// model's statistics proxy; at most 512 evenly spaced rows, scaled), times
+/// a gain a_role x b_band. Roles group the layers whose names differ only
+/// in numbers between dots (`layers.N.w1` for every N), bands the blocks of
+/// depth (the first number of the name, at most 6 bands). Each role and
+/// each band is measured once: the KL over the measured tokens (the first
+/// samples, 64 tokens or more) with all its layers at int4 in groups of 32
+/// (per channel where 32 does not divide K); a and b are fitted so that
+/// every group's summed gain x error equals its KL. Written as
+/// measureOutputSensitivities writes. The statistics proxy alone misses how
+/// differently the layers' errors reach the logits (docs/ACCURACY.md).
+std::string estimateOutputSensitivities(
+    CalibrationSession &session, const CandidateQuantizer &quantizer,
+    const std::string &path, function_ref<void(const Twine &)> progress);
 
 /// After qnt-assign-bitwidths annotated `module`: measures the KL of the
 /// whole assignment, then (for avg-bits and bytes budgets, `searchSeconds` >

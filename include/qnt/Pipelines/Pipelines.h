@@ -246,6 +246,12 @@ struct TensorPipelineOptions
       *this, "hessians",
       llvm::cl::desc("The layers' Hessians for method=gptq"),
       llvm::cl::init("")};
+  /// method=gptq: the Hessians given in memory instead of the `hessians`
+  /// file (quant-compile --calibrate); not a textual option.
+  HessianSource hessianSource;
+  /// Progress lines of qnt-quantize-weights (quant-compile's); not a
+  /// textual option.
+  std::function<void(const std::string &)> progress;
   PassOptions::Option<bool> actOrder{
       *this, "act-order",
       llvm::cl::desc("GPTQ: columns in order of decreasing Hessian diagonal"),

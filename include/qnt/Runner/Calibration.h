@@ -6,6 +6,7 @@
 #include "qnt/Runner/ModelLibrary.h"
 #include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/Twine.h"
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -30,9 +31,13 @@ struct LayerStatistics {
   std::vector<double> sumSquares; // sum of x_k^2 over all rows, per channel k
   std::vector<double> sums;       // sum of x_k over all rows, per channel k
   int64_t rows = 0;
-  /// sum of x x^T over all rows, K x K row-major, when the library was
-  /// instrumented with hessians=true (else empty).
-  std::vector<double> hessian;
+  /// The rows of x themselves, [inputRows, K] row-major in f32, when the
+  /// library records them (qnt-instrument-calibration record-rows; else
+  /// null): what the Hessian sum x x^T is formed from (inputHessian in
+  /// qnt/Support/Gptq.h). Layers that read the same x (a block's query, key
+  /// and value projections) share one copy.
+  std::shared_ptr<const std::vector<float>> inputs;
+  int64_t inputRows = 0;
 };
 
 /// Checks every token id against the vocabulary and every sample against the
@@ -80,9 +85,14 @@ std::string sampleTokenSequences(
     llvm::function_ref<void(size_t, size_t, const float *)> onLogits = {});
 
 /// Reads what the instrumented library accumulated so far (sums, rows and,
-/// when instrumented for them, Hessians). Layers sharing a name are merged.
+/// when it records them, the input rows). Layers sharing a name are merged
+/// (their input rows in the order of the library's layers). An error when a
+/// layer saw more rows than the library could record. `releaseInputs` gives
+/// the memory of the library's recorded rows back once they are copied (the
+/// library records nothing more).
 std::string readCalibrationStatistics(ModelLibrary &model,
-                                      std::vector<LayerStatistics> &stats);
+                                      std::vector<LayerStatistics> &stats,
+                                      bool releaseInputs = false);
 
 /// Feeds every sample to `model` at positions 0, 1, ... with the state reset
 /// to zero before it, then reads the statistics the instrumented library

@@ -12,6 +12,11 @@
 
 namespace mlir::qnt {
 
+/// Gives the whole pages inside [data, data + bytes) of a private writable
+/// mapping (a library's buffers) back to the kernel; they read as zeros
+/// afterwards.
+void releasePages(void *data, size_t bytes);
+
 /// One value of an entry point's bufferized signature: a scalar (i32, i64,
 /// index) or a memref of f32 or i32 (dimensions of -1 are dynamic).
 

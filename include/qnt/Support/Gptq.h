@@ -8,7 +8,9 @@
 #define QNT_SUPPORT_GPTQ_H
 
 #include "qnt/Support/Quantizer.h"
+#include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -38,6 +40,41 @@ std::string gptqQuantizeMatrix(const float *w, int64_t rows, int64_t cols,
                                const QuantOptions &options,
                                const double *hessian,
                                const GptqOptions &gptq, QuantizedMatrix &out);
+
+/// What GPTQ needs of a Hessian, computed once for every layer reading the
+/// same inputs: the column order and the upper triangular U with
+/// U^T U = (H + dampening)^-1 in that order.
+struct GptqFactor {
+  int64_t cols = 0;
+  bool activationOrder = false;
+  std::vector<int64_t> order;
+  std::vector<double> u; // cols x cols, row-major
+};
+
+/// Factors `hessian` (cols x cols, row-major, as gptqQuantizeMatrix takes
+/// it) for `gptq`'s dampening and order, on `threads` threads (0: every
+/// core). Returns "" or what is wrong with the Hessian.
+std::string gptqFactorHessian(const double *hessian, int64_t cols,
+                              const GptqOptions &gptq, GptqFactor &out,
+                              unsigned threads = 0);
+
+/// gptqQuantizeMatrix with the Hessian already factored.
+std::string gptqQuantizeMatrix(const float *w, int64_t rows, int64_t cols,
+                               const QuantOptions &options,
+                               const GptqFactor &factor, QuantizedMatrix &out);
+
+/// h = sum_t x_t x_t^T over the rows x_t of x[rows, k] (row-major), in
+/// double, k x k row-major: the Hessian GPTQ takes, formed from recorded
+/// calibration inputs (each element summed over the rows in order, so the
+/// same as adding one row at a time), on `threads` threads (0: every core).
+void inputHessian(const float *x, int64_t rows, int64_t k,
+                  std::vector<double> &h, unsigned threads = 0);
+
+/// The Hessian of a layer by name, computed or read when asked: "" with
+/// `out` set (cols x cols as gptqQuantizeMatrix takes it), or why there is
+/// none. Layers reading the same inputs may get the same matrix.
+using HessianSource = std::function<std::string(
+    const std::string &layer, std::shared_ptr<const std::vector<double>> &out)>;
 
 /// The Hessians of a file written by quant-compile --calibrate for GPTQ:
 /// text, one line per layer `NAME K h_00 h_01 ... h_(K-1)(K-1)` (row-major

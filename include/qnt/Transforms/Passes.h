@@ -8,6 +8,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
 #include "qnt/IR/QntDialect.h"
+#include "qnt/Support/Gptq.h"
 #include "qnt/Support/SchemeParameters.h"
 
 namespace mlir::qnt {
@@ -16,6 +17,16 @@ namespace mlir::qnt {
 
 #define GEN_PASS_REGISTRATION
 #include "qnt/Transforms/Passes.h.inc"
+
+/// qnt-quantize-weights with method=gptq taking each layer's Hessian from
+/// `hessians` (by the layer's name) instead of the file of the `hessians`
+/// option (how quant-compile hands over the Hessians of its calibration
+/// without writing them out), and, when `progress` is given, reporting its
+/// work to it (a line at the start, every 5 s and at the end).
+std::unique_ptr<Pass>
+createQntQuantizeWeightsPass(const QntQuantizeWeightsPassOptions &options,
+                             HessianSource hessians,
+                             std::function<void(const std::string &)> progress);
 
 /// Ranges of integer pass options (docs/COMPILING.md, "Option ranges"):
 /// rows M of qnt-assign-bitwidths' predicted latency, lanes of

@@ -538,11 +538,14 @@ def QntInstrumentCalibrationPass
     (docs/COST_MODEL.md).
   }];
   let options = [
-    Option<"hessians", "hessians", "bool", /*default=*/"false",
-           "Also add x x^T of every row of x to a per-layer K x K f64 buffer "
-           "(@qnt_calibration_hessian_buffer, accessor "
-           "@qnt_calibration_hessian(%i: index) -> f64, layers one after "
-           "another, row-major), for GPTQ">,
+    Option<"recordRows", "record-rows", "int64_t", /*default=*/"0",
+           "Also copy the first record-rows rows of x each layer sees (in "
+           "f32, in the order the rows arrive) into a record-rows x K slot "
+           "of @qnt_calibration_inputs_buffer (layers one after another; "
+           "address from @qnt_calibration_inputs_address() -> i64, rows per "
+           "layer from @qnt_calibration_inputs_capacity() -> i64), from "
+           "which the host forms the Hessians X^T X GPTQ needs; 0 to "
+           "4294967296, 0: none">,
     Option<"swappableWeights", "swappable-weights", "bool", /*default=*/"false",
            "Replace each layer's constant weight by a zero-filled mutable f32 "
            "buffer of the same layout (@qnt_calibration_weight_<i>) whose "
