@@ -1,5 +1,6 @@
 // Recognition of linear layers among linalg contractions.
 #include "qnt/Transforms/LinearLayer.h"
+#include "qnt/IR/QntAttrs.h"
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
 #include "mlir/IR/AsmState.h"
@@ -230,14 +231,13 @@ Type mlir::qnt::parseScaleType(MLIRContext *context, StringRef name) {
     return Float16Type::get(context);
   case ScaleFormat::BF16:
     return BFloat16Type::get(context);
+  case ScaleFormat::F8E8M0:
+  case ScaleFormat::F8E4M3:
+    break;
   }
   return {};
 }
 
 ScaleFormat mlir::qnt::scaleFormatOf(Type type) {
-  if (type.isF16())
-    return ScaleFormat::F16;
-  if (type.isBF16())
-    return ScaleFormat::BF16;
-  return ScaleFormat::F32;
+  return getScaleFormat(type).value_or(ScaleFormat::F32);
 }
