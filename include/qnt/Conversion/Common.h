@@ -17,7 +17,8 @@ namespace mlir::qnt {
 /// signless and the kernels subtract them in float anyway.
 struct Payload {
   Value codes;      // tensor<... x RB x i8>
-  Value scales;     // tensor<... x scale type>
+  Value scales;     // tensor<... x scale type>; i8 (the bytes) for the
+                    // 8-bit float block scales of the fp4 formats
   Value zeroPoints; // tensor<... x f32>, null when symmetric
   Value offsets;    // tensor<... x scale type>, null without offsets
 };

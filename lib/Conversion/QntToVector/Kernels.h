@@ -207,6 +207,12 @@ Value unpackCodeInts(ImplicitLocOpBuilder &b, Value bytes, int64_t count,
 Value decodeLutCodes(ImplicitLocOpBuilder &b, Value codes, Format format,
                      LookupIsa isa);
 
+/// The f32 value of one stored scale of `scheme` (a scalar loaded from the
+/// payload): an extension for f32/f16/bf16; for the fp4 formats' block
+/// scales, held as bytes (Payload), E4M3 decoded as an fp8 code and E8M0
+/// as a power of two. Without the nvfp4 tensor scale.
+Value decodeScale(ImplicitLocOpBuilder &b, Value stored, SchemeAttr scheme);
+
 /// The f32 value of element `idx` of a packed tensor of `type`, read from
 /// its payload buffers (codes, scales, zero points or null, offsets or
 /// null), one scalar at a time.
