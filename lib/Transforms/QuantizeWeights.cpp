@@ -414,22 +414,29 @@ void QuantizeWeights::runOnOperation() {
     SchemeAttr scheme = op->getAttrOfType<SchemeAttr>("qnt.scheme");
     if (!scheme) {
       bool tied = tables.contains(c.weight) && !c.layer.weightIsKN;
-      if (formatOption.isBlockFormat() && !tied &&
-          k % formatOption.blockSize != 0) {
-        op->emitOpError() << "layer '" << name << "': K = " << k
+      bool partialBlocks = formatOption.isBlockFormat() && !tied &&
+                           k % formatOption.blockSize != 0;
+      if (partialBlocks)
+        // As for integer groups that do not divide K: the nearest scheme
+        // of as many bits that fits, int4 with one scale per channel.
+        op->emitWarning() << "layer '" << name << "': K = " << k
                           << " is not a multiple of the blocks of "
                           << blockFormatName(formatOption) << " ("
-                          << formatOption.blockSize << " elements)";
-        return signalPassFailure();
-      }
-      if (groupSize > 0 && k % groupSize != 0 &&
-          !formatOption.isBlockFormat())
+                          << formatOption.blockSize
+                          << " elements); using int4 with one scale per "
+                             "output channel";
+      else if (groupSize > 0 && k % groupSize != 0 &&
+               !formatOption.isBlockFormat())
         op->emitWarning() << "layer '" << name << "': group size "
                           << int64_t(groupSize) << " does not divide K = " << k
                           << "; using one scale per output channel";
       // A classifier tied to the embedding shares its packed table.
-      scheme = tied ? defaultScheme(embeddingBits, k)
-                    : defaultScheme(bits, k, /*integer=*/false);
+      if (partialBlocks)
+        scheme = SchemeAttr::get(ctx, Format::si, 4, Mode::symmetric,
+                                 Granularity::per_channel, 0, 0, scaleElem);
+      else
+        scheme = tied ? defaultScheme(embeddingBits, k)
+                      : defaultScheme(bits, k, /*integer=*/false);
     }
     if (scheme.isInteger() && scheme.isSigned() == scheme.hasZeroPoints()) {
       op->emitOpError() << "layer '" << name

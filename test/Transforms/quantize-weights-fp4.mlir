@@ -8,6 +8,10 @@
 // RUN: quant-opt %s --qnt-quantize-weights="format=mxfp4 clip-search=false" | FileCheck %s --check-prefix=MXFP4
 // RUN: quant-opt %s --qnt-quantize-weights="format=mxfp4 group-size=32 clip-search=false" | FileCheck %s --check-prefix=MXFP4
 // RUN: quant-opt %s --qnt-quantize-weights="format=nvfp4 clip-search=false" | FileCheck %s --check-prefix=NVFP4
+// A layer whose K is not a multiple of the block gets int4 per channel, as
+// integer groups that do not divide K fall back to one scale per channel.
+// RUN: quant-opt %s --qnt-quantize-weights="format=mxfp4" 2>&1 | FileCheck %s --check-prefix=PARTIAL
+// RUN: quant-opt %s --qnt-quantize-weights="format=nvfp4 group-size=16" 2>&1 | FileCheck %s --check-prefix=PARTIAL-NV
 
 #tb = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
 
@@ -35,4 +39,16 @@ func.func @weight32(%x: tensor<2x32xf32>) -> tensor<2x1xf32> {
   %f = linalg.fill ins(%z : f32) outs(%e : tensor<2x1xf32>) -> tensor<2x1xf32>
   %y = linalg.matmul indexing_maps = #tb ins(%x, %w : tensor<2x32xf32>, tensor<1x32xf32>) outs(%f : tensor<2x1xf32>) -> tensor<2x1xf32> loc("fc")
   return %y : tensor<2x1xf32>
+}
+
+// PARTIAL: model.mlir:7:5: warning: layer 'ffn.w2': K = 40 is not a multiple of the blocks of mxfp4 (32 elements); using int4 with one scale per output channel
+// PARTIAL-NV: model.mlir:7:5: warning: layer 'ffn.w2': K = 40 is not a multiple of the blocks of nvfp4 (16 elements); using int4 with one scale per output channel
+// PARTIAL-LABEL: func.func @partial_block
+//       PARTIAL:   qnt.constant {{.*}} : !qnt.packed<2x40, #qnt.scheme<si4, symmetric, per_channel<0>>>
+// PARTIAL-NV-LABEL: func.func @partial_block
+//       PARTIAL-NV:   qnt.constant {{.*}} : !qnt.packed<2x40, #qnt.scheme<si4, symmetric, per_channel<0>>>
+func.func @partial_block(%x: tensor<1x40xf32>, %o: tensor<1x2xf32>) -> tensor<1x2xf32> {
+  %w = arith.constant dense<1.0> : tensor<2x40xf32>
+  %y = linalg.matmul indexing_maps = #tb ins(%x, %w : tensor<1x40xf32>, tensor<2x40xf32>) outs(%o : tensor<1x2xf32>) -> tensor<1x2xf32> loc("ffn.w2"("model.mlir":7:5))
+  return %y : tensor<1x2xf32>
 }
