@@ -4,6 +4,7 @@
 #include "Kernels.h"
 #include "qnt/Conversion/Passes.h"
 #include "qnt/IR/QntOps.h"
+#include "qnt/Support/ElementFormats.h"
 
 namespace mlir::qnt {
 #define GEN_PASS_DEF_QNTSELECTKERNELSPASS
@@ -142,8 +143,9 @@ static KernelAttr selectMatmulKernel(MatmulOp op,
     cols = 4;
     streams = 1;
   }
-  // fp8 codes are decoded from their bits; only codebooks look up.
-  LookupIsa lookup = kern.scheme.getFormat() == Format::nf4
+  // fp8 codes are decoded from their bits; the 4-bit tables (NF4, e2m1)
+  // look up.
+  LookupIsa lookup = fourBitTable(getElementFormat(kern.scheme.getFormat()))
                          ? lookupFor(target, lanes)
                          : LookupIsa::generic;
   return KernelAttr::get(ctx, KernelFamily::row_lut, lanes, rows, cols,

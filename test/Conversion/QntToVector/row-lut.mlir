@@ -102,20 +102,22 @@ func.func @nf4_g32_portable(%x: tensor<?x64xf32>) -> tensor<?x8xf32> {
 
 // -----
 
-// fp4 block formats: e2m1 codes go through the same 16-entry table as NF4
-// (its values +-{0, 0.5, 1, 1.5, 2, 3, 4, 6}); the block scales stay bytes.
+// fp4 block formats: e2m1 codes go through the same 16-entry table lookup
+// as NF4 (its values +-{0, 0.5, 1, 1.5, 2, 3, 4, 6}; AVX-512's for mxfp4's
+// 16-lane chunks, AVX2's for nvfp4's 8-lane ones, which blocks of 16 take);
+// the block scales stay bytes.
 // mxfp4's E8M0 scale is its byte moved into a float's exponent field (byte
 // 0, 2^-127, the float subnormal 0x00400000); nvfp4's E4M3 scale is decoded
 // as an fp8 code (bits 20 up, times 2^120), and its tensor scale multiplies
 // each output once, before the store.
 // SELECT-LABEL: func.func @mxfp4
-//       SELECT:   qnt.kernel = #qnt.kernel<row_lut, lanes = 16, tile = 4x4, streams = 1, lookup = generic, prefetch>
+//       SELECT:   qnt.kernel = #qnt.kernel<row_lut, lanes = 16, tile = 4x4, streams = 1, lookup = avx512, prefetch>
 // SELECT-LABEL: func.func @nvfp4
-//       SELECT:   qnt.kernel = #qnt.kernel<row_lut, lanes = 8, tile = 4x4, streams = 1, lookup = generic, prefetch>
+//       SELECT:   qnt.kernel = #qnt.kernel<row_lut, lanes = 8, tile = 4x4, streams = 1, lookup = avx2, prefetch>
 // LOWER-LABEL: func.func @mxfp4
 //       LOWER:   %[[SCALES:.*]] = arith.constant dense<-128> : tensor<8x2xi8>
 //       LOWER:   bufferization.to_buffer %[[SCALES]] read_only : tensor<8x2xi8> to memref<8x2xi8>
-//       LOWER:   qnt.lookup16 <generic> %{{.*}}, [0.000000e+00, 5.000000e-01, 1.000000e+00, 1.500000e+00, 2.000000e+00, 3.000000e+00, 4.000000e+00, 6.000000e+00, -0.000000e+00, -5.000000e-01, -1.000000e+00, -1.500000e+00, -2.000000e+00, -3.000000e+00, -4.000000e+00, -6.000000e+00] : vector<16xi32> -> vector<16xf32>
+//       LOWER:   qnt.lookup16 <avx512> %{{.*}}, [0.000000e+00, 5.000000e-01, 1.000000e+00, 1.500000e+00, 2.000000e+00, 3.000000e+00, 4.000000e+00, 6.000000e+00, -0.000000e+00, -5.000000e-01, -1.000000e+00, -1.500000e+00, -2.000000e+00, -3.000000e+00, -4.000000e+00, -6.000000e+00] : vector<16xi32> -> vector<16xf32>
 //       LOWER:   %[[BYTE:.*]] = memref.load %{{.*}} : memref<8x2xi8>
 //       LOWER:   %[[WORD:.*]] = arith.extui %[[BYTE]] : i8 to i32
 //       LOWER:   %[[EXP:.*]] = arith.shli %[[WORD]], %{{.*}} : i32
@@ -128,7 +130,7 @@ func.func @nf4_g32_portable(%x: tensor<?x64xf32>) -> tensor<?x8xf32> {
 //   LOWER-NOT:   arith.sitofp
 //       LOWER:   return
 // LOWER-LABEL: func.func @nvfp4
-//       LOWER:   qnt.lookup16 <generic> %{{.*}}, [0.000000e+00, 5.000000e-01, 1.000000e+00, 1.500000e+00, 2.000000e+00, 3.000000e+00, 4.000000e+00, 6.000000e+00, -0.000000e+00, -5.000000e-01, -1.000000e+00, -1.500000e+00, -2.000000e+00, -3.000000e+00, -4.000000e+00, -6.000000e+00] : vector<8xi32> -> vector<8xf32>
+//       LOWER:   qnt.lookup16 <avx2> %{{.*}}, [0.000000e+00, 5.000000e-01, 1.000000e+00, 1.500000e+00, 2.000000e+00, 3.000000e+00, 4.000000e+00, 6.000000e+00, -0.000000e+00, -5.000000e-01, -1.000000e+00, -1.500000e+00, -2.000000e+00, -3.000000e+00, -4.000000e+00, -6.000000e+00] : vector<8xi32> -> vector<8xf32>
 //       LOWER:   %[[BYTE:.*]] = memref.load %{{.*}} : memref<8x4xi8>
 //       LOWER:   %[[WORD:.*]] = arith.extsi %[[BYTE]] : i8 to i32
 //       LOWER:   %[[TWENTY:.*]] = arith.constant 20 : i32
