@@ -107,7 +107,7 @@ public:
     Location loc = named(name);
     MLIRContext *ctx = b.getContext();
     int64_t groups = shape[1] / w.groupSize;
-    Format format = w.e2m1 ? Format::f4E2M1FN
+    Format format = w.e2m1       ? Format::f4E2M1FN
                     : w.isSigned ? Format::si
                                  : Format::ui;
     auto scheme = SchemeAttr::get(

@@ -543,8 +543,8 @@ void quantizeFormatRows(const float *w, int64_t cols, int64_t rowBegin,
       float best = 1.0f; // all zeros: any scale is exact
       if (amax > 0) {
         best = stored(amax / top);
-        double bestErr = formatSpanError<HasImp>(format, wg, imp, g, t * best,
-                                                 nullptr);
+        double bestErr =
+            formatSpanError<HasImp>(format, wg, imp, g, t * best, nullptr);
         for (unsigned i = 1; clipSearch && i < kNumClipRatios; ++i) {
           float scale = stored(clipRatio(i) * amax / top);
           if (scale == best)

@@ -24,8 +24,7 @@ std::string mlir::qnt::checkSchemeOptions(llvm::StringRef owner,
       .str();
 }
 
-std::optional<WeightFormat>
-mlir::qnt::parseWeightFormat(llvm::StringRef name) {
+std::optional<WeightFormat> mlir::qnt::parseWeightFormat(llvm::StringRef name) {
   auto plain = [](ElementFormat element) {
     WeightFormat f;
     f.element = element;
@@ -122,9 +121,9 @@ static std::string checkScaleRules(const FormatRuleInput &in,
       return "scale type " + in.scaleName.str() +
              " of format f4E2M1FN must be f8E8M0FNU (mxfp4) or f8E4M3FN "
              "(nvfp4)";
-    std::string what = (blockFormatName(*block) + " (f4E2M1FN, " +
-                        in.scaleName + " scales)")
-                           .str();
+    std::string what =
+        (blockFormatName(*block) + " (f4E2M1FN, " + in.scaleName + " scales)")
+            .str();
     if (in.groupSize != block->blockSize)
       return what + " has blocks of " + std::to_string(block->blockSize) +
              ", not " + std::to_string(in.groupSize);

@@ -1,11 +1,11 @@
 // Recognition of linear layers among linalg contractions.
 #include "qnt/Transforms/LinearLayer.h"
-#include "qnt/IR/QntAttrs.h"
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
+#include "qnt/IR/QntAttrs.h"
 #include <cstring>
 
 using namespace mlir;

@@ -182,11 +182,11 @@ LogicalResult QuantizeWeights::quantizeWeight(Operation *layer,
   // nvfp4: the quantizer chose the tensor scale; the type carries it.
   if (std::optional<WeightFormat> block = fp4BlockFormat(options.scaleFormat);
       block && block->tensorScale)
-    scheme = SchemeAttr::get(
-        builder.getContext(), scheme.getFormat(), scheme.getBits(),
-        scheme.getMode(), scheme.getGranularity(), scheme.getAxis(),
-        scheme.getGroupSize(), scheme.getScaleType(),
-        builder.getF32FloatAttr(q.tensorScale));
+    scheme = SchemeAttr::get(builder.getContext(), scheme.getFormat(),
+                             scheme.getBits(), scheme.getMode(),
+                             scheme.getGranularity(), scheme.getAxis(),
+                             scheme.getGroupSize(), scheme.getScaleType(),
+                             builder.getF32FloatAttr(q.tensorScale));
   auto type = PackedType::get(builder.getContext(), {n, k}, scheme);
   SmallVector<int64_t> codesShape = type.getCodesShape();
   SmallVector<int64_t> scalesShape = type.getScalesShape();
@@ -324,8 +324,9 @@ LogicalResult QuantizeWeights::initialize(MLIRContext *context) {
                      << ", whose blocks are " << weightFormat->blockSize
                      << " elements";
     if (scaleType != "f32")
-      return error() << "scale-type=" << scaleType << " does not fit format="
-                     << format << ", whose block scales are "
+      return error() << "scale-type=" << scaleType
+                     << " does not fit format=" << format
+                     << ", whose block scales are "
                      << scaleFormatName(weightFormat->blockScale);
   }
   if (weightFormat->element != ElementFormat::Int && !symmetric)
@@ -372,8 +373,7 @@ void QuantizeWeights::runOnOperation() {
     int64_t g = groupSize > 0 && k % groupSize == 0 ? groupSize : 0;
     if (!integer && formatOption.isBlockFormat())
       return SchemeAttr::get(ctx, Format::f4E2M1FN, 4, Mode::symmetric,
-                             Granularity::per_group, 1,
-                             formatOption.blockSize,
+                             Granularity::per_group, 1, formatOption.blockSize,
                              getScaleType(ctx, formatOption.blockScale));
     if (!integer && weightFormat != ElementFormat::Int)
       return SchemeAttr::get(

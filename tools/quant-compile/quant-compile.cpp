@@ -532,8 +532,7 @@ static std::string checkFormatFlag(const Plan &plan) {
            " weights; --group=" + std::to_string(group) + " does not fit it";
   if (format->isBlockFormat() && scaleType.getNumOccurrences() &&
       scaleType != "f32")
-    return flag + " has " +
-           qnt::scaleFormatName(format->blockScale).str() +
+    return flag + " has " + qnt::scaleFormatName(format->blockScale).str() +
            " block scales; --scale-type=" + scaleType + " does not fit it";
   if (bits == "none")
     return flag + " quantizes weights; it does not go with --bits=none";
@@ -885,18 +884,18 @@ static int quantizeModel(ModuleOp module, const Plan &plan, Calibration &cal,
                            : std::string();
     tensor.actOrder = actOrder;
     tensor.gptqDampening = gptqDampening;
-    progress.step((!budget.empty()
-                       ? std::string("quantizing weights with the chosen schemes")
-                       : "quantizing weights: " +
-                             (weightFormat == "int" ? "int" + bits
-                                                    : std::string(weightFormat)) +
-                             ", " +
-                             (weightGroup == 0
-                                  ? std::string("one scale per channel")
-                                  : "groups of " + std::to_string(weightGroup)) +
-                             (asymmetric ? ", asymmetric" : ", symmetric")) +
-                  (gptq ? ", GPTQ rounding" : "") +
-                  (awq ? ", AWQ scales" : ""));
+    progress.step(
+        (!budget.empty()
+             ? std::string("quantizing weights with the chosen schemes")
+             : "quantizing weights: " +
+                   (weightFormat == "int" ? "int" + bits
+                                          : std::string(weightFormat)) +
+                   ", " +
+                   (weightGroup == 0
+                        ? std::string("one scale per channel")
+                        : "groups of " + std::to_string(weightGroup)) +
+                   (asymmetric ? ", asymmetric" : ", symmetric")) +
+        (gptq ? ", GPTQ rounding" : "") + (awq ? ", AWQ scales" : ""));
   }
   if (kvCache != "f32")
     progress.step("KV cache rows: " + kvCache);

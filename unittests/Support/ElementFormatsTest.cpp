@@ -21,7 +21,7 @@ constexpr ScaleFormat E4M3Scale = ScaleFormat::F8E4M3;
 /// The rules input of an fp4 scheme: per_group<., group>, `scale`.
 FormatRuleInput fp4Rules(int64_t group, std::optional<ScaleFormat> scale,
                          llvm::StringRef scaleName, bool tensorScale = false) {
-  return {E2M1, 4,     false,     false,    false,
+  return {E2M1, 4,     false, false,     false,
           true, group, scale, scaleName, tensorScale};
 }
 } // namespace
@@ -193,12 +193,12 @@ TEST(ElementFormats, RulesOfSchemes) {
             "f8E4M3FN (nvfp4)");
   EXPECT_EQ(checkFormatRules(fp4Rules(32, E8M0, "f8E8M0FNU", true)),
             "a tensor scale is for nvfp4 (f4E2M1FN, f8E4M3FN scales) only");
-  EXPECT_EQ(checkFormatRules({NF4, 4, false, false, false, true, 32, E8M0,
-                              "f8E8M0FNU"}),
+  EXPECT_EQ(checkFormatRules(
+                {NF4, 4, false, false, false, true, 32, E8M0, "f8E8M0FNU"}),
             "scale type f8E8M0FNU is for f4E2M1FN blocks (mxfp4) only; "
             "format nf4 takes f32, f16 or bf16");
-  EXPECT_EQ(checkFormatRules({ElementFormat::Int, 4, false, false, false,
-                              true, 16, E4M3Scale, "f8E4M3FN"}),
+  EXPECT_EQ(checkFormatRules({ElementFormat::Int, 4, false, false, false, true,
+                              16, E4M3Scale, "f8E4M3FN"}),
             "scale type f8E4M3FN is for f4E2M1FN blocks (nvfp4) only; "
             "format int takes f32, f16 or bf16");
   EXPECT_EQ(checkFormatRules({E4M3, 8, false, false, false, false, 0,

@@ -1,9 +1,9 @@
 // Parsing, printing and verification of #qnt.scheme.
 #include "qnt/IR/QntAttrs.h"
-#include "qnt/Support/SchemeParameters.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/DialectImplementation.h"
+#include "qnt/Support/SchemeParameters.h"
 #include <cmath>
 #include <limits>
 
@@ -225,11 +225,11 @@ void SchemeAttr::print(AsmPrinter &printer) const {
   printer << ">";
 }
 
-LogicalResult
-SchemeAttr::verify(function_ref<InFlightDiagnostic()> emitError, Format format,
-                   unsigned bits, Mode mode, Granularity granularity,
-                   int64_t axis, int64_t groupSize, Type scaleType,
-                   FloatAttr tensorScale) {
+LogicalResult SchemeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                 Format format, unsigned bits, Mode mode,
+                                 Granularity granularity, int64_t axis,
+                                 int64_t groupSize, Type scaleType,
+                                 FloatAttr tensorScale) {
   std::string scaleName;
   llvm::raw_string_ostream(scaleName) << scaleType;
   std::optional<ScaleFormat> scaleFormat = getScaleFormat(scaleType);

@@ -1,7 +1,8 @@
 // Values of the non-integer element formats (fp8 E4M3FN and E5M2, fp4 E2M1FN,
-// NF4), of the fp4 formats' block scales (E8M0, E4M3) and rounding to them: the one definition the quantizer, the compile-time
-// decoders and the unit tests share. No MLIR. docs/BIT_LAYOUT.md, "Float and
-// codebook codes", gives the bit layouts.
+// NF4), of the fp4 formats' block scales (E8M0, E4M3) and rounding to them: the
+// one definition the quantizer, the compile-time decoders and the unit tests
+// share. No MLIR. docs/BIT_LAYOUT.md, "Float and codebook codes", gives the bit
+// layouts.
 #ifndef QNT_SUPPORT_ELEMENTFORMATS_H
 #define QNT_SUPPORT_ELEMENTFORMATS_H
 

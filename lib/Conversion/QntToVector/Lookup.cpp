@@ -133,11 +133,10 @@ Value qnt::decodeScale(ImplicitLocOpBuilder &b, Value stored,
   Value byte = arith::ExtUIOp::create(b, i32, stored);
   // E8M0: the byte is a float's exponent field. Byte 0 (2^-127) is the
   // float subnormal 0x00400000; 255 (NaN) is never written.
-  Value bits = arith::ShLIOp::create(b, byte,
-                                     arith::ConstantIntOp::create(b, i32, 23));
-  Value isZero = arith::CmpIOp::create(
-      b, arith::CmpIPredicate::eq, byte,
-      arith::ConstantIntOp::create(b, i32, 0));
+  Value bits =
+      arith::ShLIOp::create(b, byte, arith::ConstantIntOp::create(b, i32, 23));
+  Value isZero = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, byte,
+                                       arith::ConstantIntOp::create(b, i32, 0));
   bits = arith::SelectOp::create(
       b, isZero, arith::ConstantIntOp::create(b, i32, 0x00400000), bits);
   return arith::BitcastOp::create(b, b.getF32Type(), bits);
