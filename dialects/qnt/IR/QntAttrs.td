@@ -217,7 +217,7 @@ def Qnt_KernelAttr : AttrDef<Qnt_Dialect, "Kernel"> {
     `qnt.attention` (as its `qnt.kernel` attribute); convert-qnt-to-vector
     reads nothing else. The family, then:
     - `lanes`: row_f32 and row_lut: codes decoded per vector step (f32
-      lanes; row_lut decodes fp8 and nf4 codes with f32 x); row_i8:
+      lanes; row_lut decodes fp8, fp4 and nf4 codes with f32 x); row_i8:
       bytes of codes per integer dot product (16 or 32); column_i8: output
       columns per register (8 or 16); attention: lanes of the head vectors.
     - `tile = RxC`: R rows of x by C weight rows per register tile (column_i8:

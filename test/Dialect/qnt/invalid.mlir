@@ -227,6 +227,26 @@ func.func @scale_not_finite() {
 
 // -----
 
+// E8M0 byte 255 is NaN: no block scale.
+func.func @e8m0_scale_nan() {
+  // expected-error @+1 {{'qnt.constant' op scale at flat index 1 is not finite}}
+  %w = qnt.constant {codes = dense<0> : tensor<2x16xi8>, scales = dense<[[1.0], [0xFF]]> : tensor<2x1xf8E8M0FNU>}
+      : !qnt.packed<2x32, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 32>, scale = f8E8M0FNU>>
+  return
+}
+
+// -----
+
+// An nvfp4 constant whose scales are not its scheme's E4M3.
+func.func @nvfp4_scales_type() {
+  // expected-error @+1 {{'qnt.constant' op 'scales' element type 'f32' does not match 'f8E4M3FN' required by the scheme}}
+  %w = qnt.constant {codes = dense<0> : tensor<2x16xi8>, scales = dense<1.0> : tensor<2x2xf32>}
+      : !qnt.packed<2x32, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 16>, scale = f8E4M3FN, tensor_scale = 0.5>>
+  return
+}
+
+// -----
+
 func.func @symmetric_with_zero_points() {
   // expected-error @+1 {{'qnt.constant' op symmetric scheme must not have 'zero_points'}}
   %w = qnt.constant {codes = dense<0> : tensor<2x2xi8>, scales = dense<1.0> : tensor<2x1xf32>, zero_points = dense<0> : tensor<2x1xi8>}
