@@ -28,7 +28,7 @@ const uint8_t kValueSizes[] = {1, 1, 2, 2, 4, 4, 4, 1, 0, 0, 8, 8, 8};
 enum : uint32_t {
   F32 = 0, F16 = 1, Q4_0 = 2, Q4_1 = 3, Q5_0 = 6, Q5_1 = 7, Q8_0 = 8,
   Q8_1 = 9, Q2_K = 10, Q3_K = 11, Q4_K = 12, Q5_K = 13, Q6_K = 14, Q8_K = 15,
-  I8 = 24, I16 = 25, I32 = 26, I64 = 27, F64 = 28, BF16 = 30
+  I8 = 24, I16 = 25, I32 = 26, I64 = 27, F64 = 28, BF16 = 30, MXFP4 = 39
 };
 struct TypeInfo {
   uint32_t id;
@@ -47,6 +47,7 @@ constexpr TypeInfo kTypes[] = {
     {I8, "I8", 1, 1},          {I16, "I16", 1, 2},
     {I32, "I32", 1, 4},        {I64, "I64", 1, 8},
     {F64, "F64", 1, 8},        {BF16, "BF16", 1, 2},
+    {MXFP4, "MXFP4", 32, 17},
 };
 const TypeInfo *typeInfo(uint32_t id) {
   for (const TypeInfo &t : kTypes)
@@ -374,6 +375,7 @@ struct PackedLayout {
   bool isSigned;
   int64_t group;
   ElementKind scaleType;
+  bool e2m1 = false; // fp4 E2M1 codes (MXFP4), not integers
 };
 std::optional<PackedLayout> packedLayout(uint32_t type) {
   switch (type) {
@@ -396,6 +398,9 @@ std::optional<PackedLayout> packedLayout(uint32_t type) {
     return PackedLayout{5, false, 32, ElementKind::f32};
   case Q6_K:
     return PackedLayout{6, true, 16, ElementKind::f32};
+  // OCP MX's mxfp4: e2m1 codes with an E8M0 scale per 32, as qnt's mxfp4.
+  case MXFP4:
+    return PackedLayout{4, false, 32, ElementKind::e8m0, /*e2m1=*/true};
   default:
     return std::nullopt;
   }
@@ -470,6 +475,17 @@ void decodeBlock(uint32_t type, const char *block, int8_t *codes,
   case Q8_0: // d, qs[32]
     std::memcpy(scales, block, 2);
     std::memcpy(codes, block + 2, 32);
+    return;
+  // e (E8M0), qs[16]: element j is the low nibble of qs[j], j + 16 the
+  // high one; ggml's kvalues_mxfp4 are twice the e2m1 values and its scale
+  // half of 2^(e - 127), so x = e2m1(code) * 2^(e - 127), the codes being
+  // e2m1 bit patterns.
+  case MXFP4:
+    scales[0] = block[0];
+    for (int j = 0; j < 16; ++j) {
+      codes[j] = static_cast<int8_t>(u[1 + j] & 0xF);
+      codes[j + 16] = static_cast<int8_t>(u[1 + j] >> 4);
+    }
     return;
   case Q4_0: // d, qs[16]: x[j] = lo(qs[j]) - 8, x[j + 16] = hi(qs[j]) - 8
     std::memcpy(scales, block, 2);
@@ -689,7 +705,8 @@ std::string mlir::qnt::readGgufModel(const GgufFile &gguf,
       error = "tensor '" + name + "' has type " + ggmlTypeName(t.type) +
               "; supported: F32, F16, BF16" +
               (shape.size() == 2
-                   ? ", Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K"
+                   ? ", Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, "
+                     "MXFP4"
                    : "");
       return {};
     }
@@ -702,8 +719,11 @@ std::string mlir::qnt::readGgufModel(const GgufFile &gguf,
     int64_t scaleCount = n * (k / layout->group);
     char *codes = data.allocate(n * rowBytes);
     char *scales = data.allocate(scaleCount * scaleBytes);
-    char *offsets =
-        layout->isSigned ? nullptr : data.allocate(scaleCount * scaleBytes);
+    // Unsigned integer codes carry the block's minimum; e2m1 codes are
+    // signed values of their own.
+    char *offsets = layout->isSigned || layout->e2m1
+                        ? nullptr
+                        : data.allocate(scaleCount * scaleBytes);
     std::vector<int8_t> row(k);
     for (int64_t r = 0; r < n; ++r) {
       for (int64_t b = 0; b < blocks; ++b) {
@@ -726,6 +746,7 @@ std::string mlir::qnt::readGgufModel(const GgufFile &gguf,
     packed.groupSize = layout->group;
     packed.scales = scales;
     packed.offsets = offsets;
+    packed.e2m1 = layout->e2m1;
     return packed;
   };
 

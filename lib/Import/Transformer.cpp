@@ -59,6 +59,8 @@ public:
       return b.getF16Type();
     case ElementKind::bf16:
       return b.getBF16Type();
+    case ElementKind::e8m0:
+      return b.getType<Float8E8M0FNUType>();
     case ElementKind::f32:
       break;
     }
@@ -105,10 +107,12 @@ public:
     Location loc = named(name);
     MLIRContext *ctx = b.getContext();
     int64_t groups = shape[1] / w.groupSize;
+    Format format = w.e2m1       ? Format::f4E2M1FN
+                    : w.isSigned ? Format::si
+                                 : Format::ui;
     auto scheme = SchemeAttr::get(
-        ctx, w.isSigned ? Format::si : Format::ui, w.bits,
-        w.offsets ? Mode::offset : Mode::symmetric, Granularity::per_group, 1,
-        w.groupSize, elementType(w.type));
+        ctx, format, w.bits, w.offsets ? Mode::offset : Mode::symmetric,
+        Granularity::per_group, 1, w.groupSize, elementType(w.type));
     auto type = PackedType::get(ctx, shape, scheme);
     auto codes = blob(
         name + ".codes", w.data,

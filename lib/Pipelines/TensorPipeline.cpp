@@ -68,6 +68,11 @@ void qnt::buildTensorPipeline(OpPassManager &pm,
     quantize.format = options.format;
     quantize.bits = bits;
     quantize.groupSize = options.group;
+    // mxfp4 and nvfp4 fix the group; one given (another) is an error of
+    // qnt-quantize-weights.
+    if (std::optional<WeightFormat> f = parseWeightFormat(options.format);
+        f && f->isBlockFormat() && !options.group.hasValue())
+      quantize.groupSize = f->blockSize;
     quantize.symmetric = !options.asymmetric;
     quantize.scaleType = options.scaleType;
     quantize.skip.assign(options.skip.begin(), options.skip.end());

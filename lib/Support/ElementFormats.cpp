@@ -1,4 +1,5 @@
-// Values of the fp8 and NF4 element formats and rounding to them.
+// Values of the fp8, fp4 E2M1 and NF4 element formats, of the fp4 block
+// scales, and rounding to them.
 #include "qnt/Support/ElementFormats.h"
 
 #include <algorithm>
@@ -26,7 +27,31 @@ const float mlir::qnt::kNf4Values[16] = {
     0.7229568362236023f,
     1.0f};
 
+const float mlir::qnt::kE2M1Values[16] = {
+    0.0f,  0.5f,  1.0f,  1.5f,  2.0f,  3.0f,  4.0f,  6.0f,
+    -0.0f, -0.5f, -1.0f, -1.5f, -2.0f, -3.0f, -4.0f, -6.0f};
+
 namespace {
+
+/// The E2M1 code of |value| rounded to nearest, ties to the even code (the
+/// even mantissa), saturated at 6: the code of m is the number of
+/// midpoints between neighbouring magnitudes below m, plus one at a tie
+/// whose lower neighbour has an odd code.
+uint8_t e2m1Magnitude(float value) {
+  float a = std::fabs(value);
+  uint8_t code = 0;
+  for (int i = 0; i < 7; ++i) {
+    float mid = 0.5f * (kE2M1Values[i] + kE2M1Values[i + 1]);
+    if (a > mid || (a == mid && (i & 1)))
+      code = static_cast<uint8_t>(i + 1);
+  }
+  return code;
+}
+
+uint8_t encodeE2M1(float value) {
+  uint8_t code = e2m1Magnitude(value);
+  return code != 0 && value < 0 ? code | 8 : code;
+}
 
 /// An fp8 format: mantissa bits, exponent bias, largest finite value.
 struct Fp8 {
@@ -143,21 +168,71 @@ float mlir::qnt::formatMaxValue(ElementFormat format) {
   return 0.0f;
 }
 
-float mlir::qnt::decodeFormatCode(ElementFormat format, uint8_t code) {
+const float *mlir::qnt::fourBitTable(ElementFormat format) {
   if (format == ElementFormat::NF4)
-    return kNf4Values[code & 15];
+    return kNf4Values;
+  if (format == ElementFormat::F4E2M1FN)
+    return kE2M1Values;
+  return nullptr;
+}
+
+float mlir::qnt::decodeE8M0(uint8_t byte) {
+  if (byte == 255)
+    return std::numeric_limits<float>::quiet_NaN();
+  return std::ldexp(1.0f, static_cast<int>(byte) - 127);
+}
+
+float mlir::qnt::minBlockScale(ScaleFormat format) {
+  if (format == ScaleFormat::F8E8M0)
+    return std::ldexp(1.0f, -127);
+  if (format == ScaleFormat::F8E4M3)
+    return std::ldexp(1.0f, -9);
+  return 0.0f;
+}
+
+float mlir::qnt::maxBlockScale(ScaleFormat format) {
+  if (format == ScaleFormat::F8E8M0)
+    return std::ldexp(1.0f, 127);
+  if (format == ScaleFormat::F8E4M3)
+    return 448.0f;
+  return 0.0f;
+}
+
+uint8_t mlir::qnt::encodeBlockScale(ScaleFormat format, float value) {
+  if (format == ScaleFormat::F8E4M3)
+    return encodeFp8(fp8Of(ElementFormat::F8E4M3FN), value);
+  int exponent;
+  std::frexp(value, &exponent); // value = 0.5 * 2^exponent
+  return static_cast<uint8_t>(exponent - 1 + 127);
+}
+
+float mlir::qnt::decodeBlockScale(ScaleFormat format, uint8_t byte) {
+  if (format == ScaleFormat::F8E4M3)
+    return decodeFp8(ElementFormat::F8E4M3FN, byte);
+  return decodeE8M0(byte);
+}
+
+float mlir::qnt::decodeFormatCode(ElementFormat format, uint8_t code) {
+  if (const float *table = fourBitTable(format))
+    return table[code & 15];
   return decodeFp8(format, code);
 }
 
 uint8_t mlir::qnt::encodeFormatValue(ElementFormat format, float value) {
   if (format == ElementFormat::NF4)
     return nearestNf4(value);
+  if (format == ElementFormat::F4E2M1FN)
+    return encodeE2M1(value);
   return encodeFp8(fp8Of(format), value);
 }
 
 float mlir::qnt::roundToFormat(ElementFormat format, float value) {
   if (format == ElementFormat::NF4)
     return kNf4Values[nearestNf4(value)];
+  if (format == ElementFormat::F4E2M1FN) {
+    float r = kE2M1Values[e2m1Magnitude(value)];
+    return value < 0 ? -r : r;
+  }
   float r = roundMagnitude(fp8Of(format), value);
   return value < 0 ? -r : r;
 }

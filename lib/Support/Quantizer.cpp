@@ -112,6 +112,11 @@ Params makeParams(const QuantOptions &options) {
     p.minScale = floatFromBf16Bits(0x0001);
     p.maxScale = floatFromBf16Bits(0x7F7F);
     break;
+  case ScaleFormat::F8E8M0:
+  case ScaleFormat::F8E4M3:
+    p.minScale = minBlockScale(p.format);
+    p.maxScale = maxBlockScale(p.format);
+    break;
   }
   return p;
 }
@@ -485,7 +490,7 @@ void quantizeAll(const float *w, int64_t rows, int64_t cols,
   });
 }
 
-/// Non-integer formats (fp8, NF4): one group's (weighted) squared error
+/// Non-integer formats (fp8, fp4, NF4): one group's (weighted) squared error
 /// with `scale`, codes rounded in the format, in double. The codes are
 /// written when `codes` is not null.
 template <bool HasImp>
@@ -512,8 +517,10 @@ double formatSpanError(ElementFormat format, const float *w, const float *imp,
 /// format: the scale maps ratio * max|w| to the format's largest value, for
 /// the same clipping ratios as the integer search (ratio 1 first, so it
 /// wins ties), each rounded to the scale format before its error counts.
-/// Scalar: about 20 roundings per weight, fast enough for compile time
-/// (docs/QUANTIZER.md).
+/// With a tensor scale t (nvfp4), the stored block scale is s / t rounded
+/// to the scale format, and the codes are those of the effective scale
+/// t * (s / t rounded). Scalar: about 20 roundings per weight, fast enough
+/// for compile time (docs/QUANTIZER.md).
 template <bool HasImp>
 void quantizeFormatRows(const float *w, int64_t cols, int64_t rowBegin,
                         int64_t rowEnd, const float *importance,
@@ -521,6 +528,9 @@ void quantizeFormatRows(const float *w, int64_t cols, int64_t rowBegin,
                         QuantizedMatrix &out) {
   const int64_t g = out.groupSize;
   const double top = formatMaxValue(format);
+  const float t = out.tensorScale;
+  // The stored block scale of an ideal effective scale, and back.
+  auto stored = [&](double ideal) { return storableScale(ideal / t, p); };
   for (int64_t row = rowBegin; row < rowEnd; ++row)
     for (int64_t grp = 0; grp < out.groupsPerRow; ++grp) {
       const int64_t offset = row * cols + grp * g;
@@ -532,23 +542,41 @@ void quantizeFormatRows(const float *w, int64_t cols, int64_t rowBegin,
                              static_cast<double>(maxv));
       float best = 1.0f; // all zeros: any scale is exact
       if (amax > 0) {
-        best = storableScale(amax / top, p);
-        double bestErr = formatSpanError<HasImp>(format, wg, imp, g, best,
-                                                 nullptr);
+        best = stored(amax / top);
+        double bestErr =
+            formatSpanError<HasImp>(format, wg, imp, g, t * best, nullptr);
         for (unsigned i = 1; clipSearch && i < kNumClipRatios; ++i) {
-          float scale = storableScale(clipRatio(i) * amax / top, p);
+          float scale = stored(clipRatio(i) * amax / top);
+          if (scale == best)
+            continue;
           double err =
-              formatSpanError<HasImp>(format, wg, imp, g, scale, nullptr);
+              formatSpanError<HasImp>(format, wg, imp, g, t * scale, nullptr);
           if (err < bestErr) {
             bestErr = err;
             best = scale;
           }
         }
       }
-      formatSpanError<HasImp>(format, wg, imp, g, best,
+      formatSpanError<HasImp>(format, wg, imp, g, t * best,
                               out.unsignedCodes.data() + offset);
       out.scales[row * out.groupsPerRow + grp] = best;
     }
+}
+
+/// The f32 scale of a whole tensor whose block scales are stored in
+/// `scaleFormat` (nvfp4's E4M3): the largest block's scale at clipping
+/// ratio 1, max|w| / elementMax, maps to the format's largest block scale,
+/// so the blocks use its whole range. 1 for an all-zero tensor; never
+/// below the smallest normal float.
+float chooseTensorScale(const float *w, int64_t n, ScaleFormat scaleFormat,
+                        double elementMax) {
+  float minv, maxv;
+  spanMinMax(w, n, minv, maxv);
+  double amax = std::max(-static_cast<double>(minv), static_cast<double>(maxv));
+  if (amax == 0)
+    return 1.0f;
+  double t = amax / elementMax / maxBlockScale(scaleFormat);
+  return std::max(static_cast<float>(t), std::numeric_limits<float>::min());
 }
 
 } // namespace
@@ -571,10 +599,23 @@ std::string mlir::qnt::validateQuantOptions(int64_t rows, int64_t cols,
              " bits, not " + std::to_string(options.bits);
     if (!options.symmetric)
       return "format " + name + " is symmetric only (no zero points)";
-    if (options.perTensor || options.format == ElementFormat::F4E2M1FN)
+    if (options.perTensor)
       return "the quantizer makes format " + name +
              " with per-channel or per-group scales only";
   }
+  // The scale formats (the fp4 block scales) and block sizes of each
+  // format, as the #qnt.scheme verifier checks them.
+  FormatRuleInput rules{options.format,
+                        options.bits,
+                        !options.symmetric,
+                        /*offsets=*/false,
+                        options.perTensor,
+                        !options.perTensor && options.groupSize > 0,
+                        options.perTensor ? 0 : options.groupSize,
+                        options.scaleFormat,
+                        scaleFormatName(options.scaleFormat)};
+  if (std::string rule = checkFormatRules(rules); !rule.empty())
+    return rule;
   if (options.perTensor)
     return "";
   if (options.groupSize < 0)
@@ -622,6 +663,10 @@ std::string mlir::qnt::quantizeMatrix(const float *w, int64_t rows,
   out.symmetric = options.symmetric;
   out.perTensor = options.perTensor;
   out.scaleFormat = options.scaleFormat;
+  if (std::optional<WeightFormat> block = fp4BlockFormat(options.scaleFormat);
+      block && block->tensorScale)
+    out.tensorScale = chooseTensorScale(w, rows * cols, options.scaleFormat,
+                                        formatMaxValue(options.format));
   const bool perChannel = options.perTensor || options.groupSize == 0;
   out.groupSize = perChannel ? cols : options.groupSize;
   out.groupsPerRow = cols / out.groupSize;
@@ -709,6 +754,17 @@ float mlir::qnt::roundToScaleFormat(float value, ScaleFormat format) {
     return floatFromHalfBits(halfBitsFromFloat(value));
   case ScaleFormat::BF16:
     return floatFromBf16Bits(bf16BitsFromFloat(value));
+  case ScaleFormat::F8E4M3:
+    return roundToFormat(ElementFormat::F8E4M3FN, value);
+  case ScaleFormat::F8E8M0: {
+    // Up to a power of two, so that a block's scale never clips more than
+    // its clipping ratio asks.
+    if (!(value > 0) || std::isinf(value))
+      return value;
+    int exponent;
+    float mantissa = std::frexp(value, &exponent); // in [0.5, 1)
+    return std::ldexp(1.0f, mantissa == 0.5f ? exponent - 1 : exponent);
+  }
   }
   return value;
 }

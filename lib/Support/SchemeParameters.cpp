@@ -24,17 +24,60 @@ std::string mlir::qnt::checkSchemeOptions(llvm::StringRef owner,
       .str();
 }
 
-std::optional<ElementFormat>
-mlir::qnt::parseWeightFormat(llvm::StringRef name) {
+std::optional<WeightFormat> mlir::qnt::parseWeightFormat(llvm::StringRef name) {
+  auto plain = [](ElementFormat element) {
+    WeightFormat f;
+    f.element = element;
+    return f;
+  };
   if (name == "int")
-    return ElementFormat::Int;
+    return plain(ElementFormat::Int);
   if (name == "fp8")
-    return ElementFormat::F8E4M3FN;
+    return plain(ElementFormat::F8E4M3FN);
   if (name == "fp8e5m2")
-    return ElementFormat::F8E5M2;
+    return plain(ElementFormat::F8E5M2);
   if (name == "nf4")
-    return ElementFormat::NF4;
+    return plain(ElementFormat::NF4);
+  if (name == "mxfp4")
+    return fp4BlockFormat(ScaleFormat::F8E8M0);
+  if (name == "nvfp4")
+    return fp4BlockFormat(ScaleFormat::F8E4M3);
   return std::nullopt;
+}
+
+std::optional<WeightFormat> mlir::qnt::fp4BlockFormat(ScaleFormat scale) {
+  if (scale != ScaleFormat::F8E8M0 && scale != ScaleFormat::F8E4M3)
+    return std::nullopt;
+  WeightFormat f;
+  f.element = ElementFormat::F4E2M1FN;
+  f.blockScale = scale;
+  // OCP MX v1.0: 32 elements per E8M0 scale. NVFP4: 16 per E4M3 scale,
+  // whose narrow range needs the f32 scale of the whole tensor.
+  f.blockSize = scale == ScaleFormat::F8E8M0 ? 32 : 16;
+  f.tensorScale = scale == ScaleFormat::F8E4M3;
+  return f;
+}
+
+llvm::StringRef mlir::qnt::blockFormatName(const WeightFormat &format) {
+  if (!format.isBlockFormat())
+    return "";
+  return format.blockScale == ScaleFormat::F8E8M0 ? "mxfp4" : "nvfp4";
+}
+
+llvm::StringRef mlir::qnt::scaleFormatName(ScaleFormat format) {
+  switch (format) {
+  case ScaleFormat::F32:
+    return "f32";
+  case ScaleFormat::F16:
+    return "f16";
+  case ScaleFormat::BF16:
+    return "bf16";
+  case ScaleFormat::F8E8M0:
+    return "f8E8M0FNU";
+  case ScaleFormat::F8E4M3:
+    return "f8E4M3FN";
+  }
+  return "";
 }
 
 llvm::StringRef mlir::qnt::elementFormatName(ElementFormat format) {
@@ -67,12 +110,42 @@ unsigned mlir::qnt::elementFormatBits(ElementFormat format) {
   return 0;
 }
 
+/// The scale rules of checkFormatRules, for a format `name` whose other
+/// rules hold.
+static std::string checkScaleRules(const FormatRuleInput &in,
+                                   const std::string &name) {
+  std::optional<WeightFormat> block =
+      in.scale ? fp4BlockFormat(*in.scale) : std::nullopt;
+  if (in.format == ElementFormat::F4E2M1FN) {
+    if (!block)
+      return "scale type " + in.scaleName.str() +
+             " of format f4E2M1FN must be f8E8M0FNU (mxfp4) or f8E4M3FN "
+             "(nvfp4)";
+    std::string what =
+        (blockFormatName(*block) + " (f4E2M1FN, " + in.scaleName + " scales)")
+            .str();
+    if (in.groupSize != block->blockSize)
+      return what + " has blocks of " + std::to_string(block->blockSize) +
+             ", not " + std::to_string(in.groupSize);
+    if (in.tensorScale && !block->tensorScale)
+      return "a tensor scale is for nvfp4 (f4E2M1FN, f8E4M3FN scales) only";
+    return "";
+  }
+  if (block)
+    return "scale type " + in.scaleName.str() + " is for f4E2M1FN blocks (" +
+           blockFormatName(*block).str() + ") only; format " + name +
+           " takes f32, f16 or bf16";
+  if (in.tensorScale)
+    return "a tensor scale is for nvfp4 (f4E2M1FN, f8E4M3FN scales) only";
+  return "";
+}
+
 std::string mlir::qnt::checkFormatRules(const FormatRuleInput &in) {
   if (in.format == ElementFormat::Int) {
     if (findInvalidSchemeParameter({in.bits}))
       return "bits = " + std::to_string(in.bits) +
              " is outside the supported range 1..8";
-    return "";
+    return checkScaleRules(in, "int");
   }
   std::string name = elementFormatName(in.format).str();
   unsigned bits = elementFormatBits(in.format);
@@ -92,5 +165,5 @@ std::string mlir::qnt::checkFormatRules(const FormatRuleInput &in) {
   if (in.format == ElementFormat::NF4 && in.perTensor)
     return "format nf4 needs per_group or per_channel scales (an absmax "
            "scale per block), not per_tensor";
-  return "";
+  return checkScaleRules(in, name);
 }

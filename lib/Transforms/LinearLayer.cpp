@@ -5,6 +5,7 @@
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
+#include "qnt/IR/QntAttrs.h"
 #include <cstring>
 
 using namespace mlir;
@@ -230,14 +231,13 @@ Type mlir::qnt::parseScaleType(MLIRContext *context, StringRef name) {
     return Float16Type::get(context);
   case ScaleFormat::BF16:
     return BFloat16Type::get(context);
+  case ScaleFormat::F8E8M0:
+  case ScaleFormat::F8E4M3:
+    break;
   }
   return {};
 }
 
 ScaleFormat mlir::qnt::scaleFormatOf(Type type) {
-  if (type.isF16())
-    return ScaleFormat::F16;
-  if (type.isBF16())
-    return ScaleFormat::BF16;
-  return ScaleFormat::F32;
+  return getScaleFormat(type).value_or(ScaleFormat::F32);
 }

@@ -209,6 +209,14 @@ LogicalResult QuantizeWeights::quantizeWeight(Operation *layer,
     return layer->emitOpError() << "cannot quantize the weight of layer '"
                                 << name << "': " << error;
 
+  // nvfp4: the quantizer chose the tensor scale; the type carries it.
+  if (std::optional<WeightFormat> block = fp4BlockFormat(options.scaleFormat);
+      block && block->tensorScale)
+    scheme = SchemeAttr::get(builder.getContext(), scheme.getFormat(),
+                             scheme.getBits(), scheme.getMode(),
+                             scheme.getGranularity(), scheme.getAxis(),
+                             scheme.getGroupSize(), scheme.getScaleType(),
+                             builder.getF32FloatAttr(q.tensorScale));
   auto type = PackedType::get(builder.getContext(), {n, k}, scheme);
   SmallVector<int64_t> codesShape = type.getCodesShape();
   SmallVector<int64_t> scalesShape = type.getScalesShape();
@@ -226,6 +234,11 @@ LogicalResult QuantizeWeights::quantizeWeight(Operation *layer,
   std::vector<char> scaleBytes;
   Type scaleType = scheme.getScaleType();
   for (float s : q.scales) {
+    if (fp4BlockFormat(options.scaleFormat)) {
+      scaleBytes.push_back(
+          static_cast<char>(encodeBlockScale(options.scaleFormat, s)));
+      continue;
+    }
     if (scaleType.isF32()) {
       const char *p = reinterpret_cast<const char *>(&s);
       scaleBytes.insert(scaleBytes.end(), p, p + 4);
@@ -330,14 +343,26 @@ LogicalResult QuantizeWeights::initialize(MLIRContext *context) {
     return emitError(UnknownLoc::get(context)) << e;
   if (method != "rtn" && method != "gptq")
     return error() << "method=" << method << " must be rtn or gptq";
-  std::optional<ElementFormat> weightFormat = parseWeightFormat(format);
+  std::optional<WeightFormat> weightFormat = parseWeightFormat(format);
   if (!weightFormat)
-    return error() << "format=" << format
-                   << " must be int, fp8, fp8e5m2 or nf4";
-  if (*weightFormat != ElementFormat::Int && !symmetric)
+    return error() << "format=" << format << " must be " << kWeightFormatNames;
+  if (weightFormat->isBlockFormat()) {
+    // The format fixes the blocks and their scales.
+    if (groupSize.hasValue() && groupSize != weightFormat->blockSize)
+      return error() << "group-size=" << static_cast<int64_t>(groupSize)
+                     << " does not fit format=" << format
+                     << ", whose blocks are " << weightFormat->blockSize
+                     << " elements";
+    if (scaleType != "f32")
+      return error() << "scale-type=" << scaleType
+                     << " does not fit format=" << format
+                     << ", whose block scales are "
+                     << scaleFormatName(weightFormat->blockScale);
+  }
+  if (weightFormat->element != ElementFormat::Int && !symmetric)
     return error() << "format=" << format
                    << " is symmetric only (symmetric=false needs format=int)";
-  if (*weightFormat != ElementFormat::Int && method == "gptq")
+  if (weightFormat->element != ElementFormat::Int && method == "gptq")
     return error() << "method=gptq rounds to integer grids only, not format="
                    << format;
   if ((method == "gptq") != (!hessians.empty() || hessianSource) ||
@@ -382,11 +407,16 @@ void QuantizeWeights::runOnOperation() {
         tables.insert(g->table);
       }
     });
-  ElementFormat weightFormat = *parseWeightFormat(format);
+  WeightFormat formatOption = *parseWeightFormat(format);
+  ElementFormat weightFormat = formatOption.element;
   // The scheme of the options, with `codeBits` codes, for a [., k] weight;
   // `integer` for the token embedding, which stays an integer format.
   auto defaultScheme = [&](unsigned codeBits, int64_t k, bool integer = true) {
     int64_t g = groupSize > 0 && k % groupSize == 0 ? groupSize : 0;
+    if (!integer && formatOption.isBlockFormat())
+      return SchemeAttr::get(ctx, Format::f4E2M1FN, 4, Mode::symmetric,
+                             Granularity::per_group, 1, formatOption.blockSize,
+                             getScaleType(ctx, formatOption.blockScale));
     if (!integer && weightFormat != ElementFormat::Int)
       return SchemeAttr::get(
           ctx, schemeFormatOf(weightFormat), elementFormatBits(weightFormat),
@@ -447,20 +477,30 @@ void QuantizeWeights::runOnOperation() {
     // A scheme chosen for this layer (by the cost model) wins over options.
     SchemeAttr scheme = op->getAttrOfType<SchemeAttr>("qnt.scheme");
     if (!scheme) {
-      if (groupSize > 0 && k % groupSize != 0)
+      bool tied = tables.contains(c.weight) && !c.layer.weightIsKN;
+      bool partialBlocks = formatOption.isBlockFormat() && !tied &&
+                           k % formatOption.blockSize != 0;
+      if (partialBlocks)
+        // As for integer groups that do not divide K: the nearest scheme
+        // of as many bits that fits, int4 with one scale per channel.
+        op->emitWarning() << "layer '" << name << "': K = " << k
+                          << " is not a multiple of the blocks of "
+                          << blockFormatName(formatOption) << " ("
+                          << formatOption.blockSize
+                          << " elements); using int4 with one scale per "
+                             "output channel";
+      else if (groupSize > 0 && k % groupSize != 0 &&
+               !formatOption.isBlockFormat())
         op->emitWarning() << "layer '" << name << "': group size "
                           << int64_t(groupSize) << " does not divide K = " << k
                           << "; using one scale per output channel";
       // A classifier tied to the embedding shares its packed table.
-      bool tied = tables.contains(c.weight) && !c.layer.weightIsKN;
-      scheme = tied ? defaultScheme(embeddingBits, k)
-                    : defaultScheme(bits, k, /*integer=*/false);
-    }
-    if (scheme.getFormat() == Format::f4E2M1FN) {
-      op->emitOpError() << "layer '" << name << "': format "
-                        << stringifyFormat(scheme.getFormat())
-                        << " cannot be produced by qnt-quantize-weights yet";
-      return signalPassFailure();
+      if (partialBlocks)
+        scheme = SchemeAttr::get(ctx, Format::si, 4, Mode::symmetric,
+                                 Granularity::per_channel, 0, 0, scaleElem);
+      else
+        scheme = tied ? defaultScheme(embeddingBits, k)
+                      : defaultScheme(bits, k, /*integer=*/false);
     }
     if (scheme.isInteger() && scheme.isSigned() == scheme.hasZeroPoints()) {
       op->emitOpError() << "layer '" << name

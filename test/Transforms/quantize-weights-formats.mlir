@@ -3,7 +3,7 @@
 // codes"), scales that map the kept absmax to the format's largest value.
 // The expected bytes were derived independently (numpy, nearest value of
 // each format's decoded table to w / scale; ties to even mantissas for fp8,
-// to the lower value for NF4), see the comments.
+// to the lower value for NF4), see the comments. fp4: quantize-weights-fp4.mlir.
 // RUN: quant-opt %s --split-input-file --qnt-quantize-weights="format=nf4 group-size=8 clip-search=false" | FileCheck %s --check-prefix=NF4
 // RUN: quant-opt %s --split-input-file --qnt-quantize-weights="format=fp8 group-size=0 clip-search=false" | FileCheck %s --check-prefix=FP8
 // RUN: quant-opt %s --split-input-file --qnt-quantize-weights="format=fp8e5m2 group-size=4 scale-type=bf16" | FileCheck %s --check-prefix=E5M2
@@ -38,3 +38,4 @@ func.func @weight(%x: tensor<2x8xf32>) -> tensor<2x1xf32> {
   %y = linalg.matmul indexing_maps = #tb ins(%x, %w : tensor<2x8xf32>, tensor<1x8xf32>) outs(%f : tensor<2x1xf32>) -> tensor<2x1xf32> loc("fc")
   return %y : tensor<2x1xf32>
 }
+

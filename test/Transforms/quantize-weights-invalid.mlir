@@ -12,7 +12,7 @@
 // BITS: error: qnt-quantize-weights option bits=9 is out of range [1, 8]
 // GROUP: error: qnt-quantize-weights option group-size=-2 is out of range [0, 1048576]
 // SCALE: error: qnt-quantize-weights option scale-type=f64 must be f32, f16 or bf16
-// FORMAT: error: qnt-quantize-weights option format=fp4 must be int, fp8, fp8e5m2 or nf4
+// FORMAT: error: qnt-quantize-weights option format=fp4 must be int, fp8, fp8e5m2, mxfp4, nvfp4 or nf4
 // FORMAT-ASYM: error: qnt-quantize-weights option format=nf4 is symmetric only (symmetric=false needs format=int)
 // FORMAT-GPTQ: error: qnt-quantize-weights option method=gptq rounds to integer grids only, not format=fp8
 
@@ -32,17 +32,6 @@ func.func @nan_weight(%x: tensor<1x4xf32>, %o: tensor<1x2xf32>) -> tensor<1x2xf3
 func.func @missing_blob(%x: tensor<1x32xf32>, %o: tensor<1x2xf32>) -> tensor<1x2xf32> {
   %w = arith.constant dense_resource<not_there> : tensor<2x32xf32>
   %y = linalg.matmul indexing_maps = #tb ins(%x, %w : tensor<1x32xf32>, tensor<2x32xf32>) outs(%o : tensor<1x2xf32>) -> tensor<1x2xf32> loc("ffn.w1"("model.mlir":40:5))
-  return %y : tensor<1x2xf32>
-}
-
-// -----
-
-// CHECK: model.mlir:77:9: error: 'linalg.matmul' op layer 'fc': format f4E2M1FN cannot be produced by qnt-quantize-weights yet
-#tb = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
-func.func @float_scheme_requested(%x: tensor<1x32xf32>, %o: tensor<1x2xf32>) -> tensor<1x2xf32> {
-  %w = arith.constant dense<1.0> : tensor<2x32xf32>
-  %y = linalg.matmul indexing_maps = #tb ins(%x, %w : tensor<1x32xf32>, tensor<2x32xf32>) outs(%o : tensor<1x2xf32>)
-      {qnt.scheme = #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 32>>} -> tensor<1x2xf32> loc("fc"("model.mlir":77:9))
   return %y : tensor<1x2xf32>
 }
 

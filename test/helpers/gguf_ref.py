@@ -25,7 +25,8 @@ SCALAR = {0: "<u1", 1: "<i1", 2: "<u2", 3: "<i2", 4: "<u4", 5: "<i4", 6: "<f4", 
           10: "<u8", 11: "<i8", 12: "<f8"}
 # type: (block elements, block bytes)
 BLOCKS = {0: (1, 4), 1: (1, 2), 30: (1, 2), 2: (32, 18), 3: (32, 20), 6: (32, 22),
-          7: (32, 24), 8: (32, 34), 12: (256, 144), 13: (256, 176), 14: (256, 210)}
+          7: (32, 24), 8: (32, 34), 12: (256, 144), 13: (256, 176), 14: (256, 210),
+          39: (32, 17)}
 
 
 def parse(path):
@@ -95,6 +96,11 @@ def dequantize(data, t, n):
     b = data.reshape(-1, size)
     if t == 8:  # Q8_0: d, qs[32]
         return (h(b[:, :2])[:, None] * b[:, 2:].view(np.int8)).reshape(-1)
+    if t == 39:  # MXFP4: e (E8M0), qs[16]; x[j] = e2m1(lo) 2^(e-127), x[j + 16] = e2m1(hi) 2^(e-127)
+        e2m1 = np.array([0, 0.5, 1, 1.5, 2, 3, 4, 6, 0, -0.5, -1, -1.5, -2, -3, -4, -6])
+        qs = b[:, 1:].astype(np.int64)
+        q = np.concatenate([qs & 0xF, qs >> 4], axis=1)
+        return (2.0 ** (b[:, 0].astype(np.float64) - 127)[:, None] * e2m1[q]).reshape(-1)
     if t == 2:  # Q4_0: d, qs[16]; x[j] = (lo - 8) d, x[j + 16] = (hi - 8) d
         qs = b[:, 2:].astype(np.int64)
         q = np.concatenate([qs & 0xF, qs >> 4], axis=1) - 8

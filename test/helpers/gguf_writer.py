@@ -8,7 +8,7 @@ with its own block encoders written from ggml's block layouts
   gguf_writer.py synthetic OUT.gguf --type T                random llama, rows of 256
 
 T is the type of every 2-D weight (the embedding included): F32, F16, BF16,
-Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, or `mixed` (the weights cycle through all of them,
+Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, MXFP4, or `mixed` (the weights cycle through all of them,
 as llama.cpp's mixed "_M" files mix block types). Norms and biases are F32.
 --untied writes output.weight; --version 2 writes a version-2 file.
 
@@ -27,7 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hf_writer  # noqa: E402
 
 TYPES = {"F32": 0, "F16": 1, "Q4_0": 2, "Q4_1": 3, "Q5_0": 6, "Q5_1": 7, "Q8_0": 8,
-         "Q4_K": 12, "Q5_K": 13, "Q6_K": 14, "BF16": 30}
+         "Q4_K": 12, "Q5_K": 13, "Q6_K": 14, "BF16": 30, "MXFP4": 39}
 MIXED = ["Q4_0", "Q8_0", "Q6_K", "Q5_0", "F16", "Q4_1", "Q4_K", "BF16", "Q5_1", "Q5_K", "F32"]
 
 
@@ -174,6 +174,27 @@ def quant_qx_k(x, bits):
     return np.concatenate(parts, axis=1).tobytes()
 
 
+# ggml's kvalues_mxfp4: twice the e2m1 values, in code order.
+KVALUES_MXFP4 = np.array([0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12], np.float64)
+
+
+def quant_mxfp4(x):
+    """ggml's block_mxfp4: e (E8M0), qs[16] with element j in the low nibble
+    of qs[j] and j + 16 in the high one; x = kvalues_mxfp4[q] * 2^(e - 127) / 2.
+    e as ggml's quantizer picks it, floor(log2(amax)) - 2 + 127, and each
+    code the nearest value (the first of equals)."""
+    b = x.reshape(-1, 32).astype(np.float64)
+    amax = np.abs(b).max(axis=1)
+    e = np.where(amax > 0, np.floor(np.log2(np.where(amax > 0, amax, 1))) - 2 + 127, 0)
+    e = np.clip(e, 1, 254).astype(np.uint8)
+    d = 2.0 ** (e.astype(np.float64) - 127) / 2
+    q = np.abs(b[:, :, None] / d[:, None, None] - KVALUES_MXFP4[None, None, :]).argmin(axis=2).astype(np.uint8)
+    out = np.zeros((b.shape[0], 17), np.uint8)
+    out[:, 0] = e
+    out[:, 1:] = q[:, :16] | (q[:, 16:] << 4)
+    return out.tobytes()
+
+
 def encode(x, type_name):
     x = np.ascontiguousarray(x, dtype=np.float32)
     if type_name == "F32":
@@ -185,7 +206,7 @@ def encode(x, type_name):
     return {"Q8_0": quant_q8_0, "Q4_0": quant_q4_0, "Q5_0": quant_q5_0,
             "Q4_1": lambda v: quant_qx_1(v, 4), "Q5_1": lambda v: quant_qx_1(v, 5),
             "Q4_K": lambda v: quant_qx_k(v, 4), "Q5_K": lambda v: quant_qx_k(v, 5),
-            "Q6_K": quant_q6_k}[type_name](x)
+            "Q6_K": quant_q6_k, "MXFP4": quant_mxfp4}[type_name](x)
 
 
 def gguf_string(s):
@@ -223,7 +244,7 @@ def write_gguf(path, metadata, tensors, version=3, alignment=32):
 
 
 BLOCK = {"Q8_0": 32, "Q4_0": 32, "Q5_0": 32, "Q4_1": 32, "Q5_1": 32, "Q4_K": 256,
-         "Q5_K": 256, "Q6_K": 256}
+         "Q5_K": 256, "Q6_K": 256, "MXFP4": 32}
 
 
 def choose(type_arg, i, array):

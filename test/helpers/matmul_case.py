@@ -51,6 +51,20 @@ def fp8_value(code, fmt):
     return sign * (1 + m / 2.0 ** mbits) * 2.0 ** (e - bias)
 
 
+def e2m1_value(code):
+    """The value of an fp4 E2M1 code, from the field definition (OCP MX):
+    sign bit 3, exponent bits 2-1 (bias 1; 0 is subnormal), mantissa bit 0."""
+    sign = -1.0 if code & 8 else 1.0
+    e, m = (code >> 1) & 3, code & 1
+    if e == 0:
+        return sign * m * 0.5
+    return sign * (1 + m / 2.0) * 2.0 ** (e - 1)
+
+
+# The fp4 block formats: (block size, scale type).
+FP4 = {"mxfp4": (32, "f8E8M0FNU"), "nvfp4": (16, "f8E4M3FN")}
+
+
 def fp8_finite_codes(fmt):
     """Every fp8 code that is a finite number."""
     if fmt == "f8E4M3FN":
@@ -67,6 +81,12 @@ def format_codes(rng, fmt, shape):
         if shape[0] > 1:
             codes[1, :] = 15
         return codes, NF4_VALUES[codes]
+    if fmt in FP4:
+        codes = rng.integers(0, 16, size=shape)
+        codes[0, :] = 15  # -6
+        if shape[0] > 1:
+            codes[1, :] = 7  # 6
+        return codes, np.vectorize(e2m1_value)(codes)
     finite = np.array(fp8_finite_codes(fmt))
     codes = finite[rng.integers(0, len(finite), size=shape)]
     top = max(finite[finite < 0x80], key=lambda c: fp8_value(c, fmt))
@@ -139,9 +159,11 @@ def gen(args):
     n, k, m, bits, g = args.n, args.k, args.m, args.bits, args.group
     fmt = args.format
     if fmt != "int":
-        bits = 4 if fmt == "nf4" else 8
+        bits = 4 if fmt == "nf4" or fmt in FP4 else 8
         if args.mode != "symmetric" or args.int8_activations:
-            raise SystemExit("--format fp8/nf4 is symmetric with f32 x")
+            raise SystemExit("--format fp8/fp4/nf4 is symmetric with f32 x")
+    if fmt in FP4 and (g != FP4[fmt][0] or args.scale_type != "f32"):
+        raise SystemExit(f"--format {fmt} has --group {FP4[fmt][0]} and its own scales")
     signed = args.mode == "symmetric" and fmt == "int"
     lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
     if fmt == "int":
@@ -159,7 +181,24 @@ def gen(args):
         gran, sshape, gsize = "per_tensor", (1, 1), k
     else:
         gran, sshape, gsize = f"per_group<1, {g}>", (n, k // g), g
-    scales = round_to(rng.uniform(0.01, 0.1, size=sshape), args.scale_type)
+    scale_type = args.scale_type
+    tensor_scale = 1.0
+    if fmt == "mxfp4":
+        # E8M0 bytes b mean 2^(b - 127); byte 0 (2^-127, a float subnormal)
+        # in the last group of the first row.
+        scale_type = FP4[fmt][1]
+        scales = 2.0 ** (rng.integers(118, 131, size=sshape) - 127.0)
+        scales[0, -1] = 2.0 ** -127
+    elif fmt == "nvfp4":
+        # E4M3 bytes 0x01..0x7E (subnormals and 448 included) and an f32
+        # tensor scale.
+        scale_type = FP4[fmt][1]
+        scales = np.vectorize(lambda c: fp8_value(int(c), "f8E4M3FN"))(
+            rng.integers(1, 0x7F, size=sshape))
+        scales[0, 0] = 448.0
+        tensor_scale = float(np.float32(2.0 ** -9 / 3))
+    else:
+        scales = round_to(rng.uniform(0.01, 0.1, size=sshape), args.scale_type)
     offset = args.mode == "offset"
     zps = (rng.integers(lo, hi + 1, size=sshape) if args.mode == "asymmetric"
            else np.zeros(sshape, dtype=np.int64))
@@ -173,7 +212,7 @@ def gen(args):
     for r in range(n):
         for c in range(k):
             gi = 0 if sshape[1] == 1 else c // gsize
-            w[r, c] = (scales[sidx_n[r], gi] * (values[r, c] - zps[sidx_n[r], gi])
+            w[r, c] = (tensor_scale * scales[sidx_n[r], gi] * (values[r, c] - zps[sidx_n[r], gi])
                        + offsets[sidx_n[r], gi])
 
     batch = [args.batch] if args.batch else []
@@ -225,8 +264,10 @@ def gen(args):
 
     packed = pack_rows(np.asarray(codes) & ((1 << bits) - 1), bits)
     sign = "si" if signed else "ui"
-    scale_sfx = "" if args.scale_type == "f32" else f", scale = {args.scale_type}"
-    elem = f"{sign}{bits}" if fmt == "int" else fmt
+    scale_sfx = "" if scale_type == "f32" else f", scale = {scale_type}"
+    if fmt == "nvfp4":
+        scale_sfx += f", tensor_scale = {tensor_scale!r}"
+    elem = f"{sign}{bits}" if fmt == "int" else "f4E2M1FN" if fmt in FP4 else fmt
     scheme = f"#qnt.scheme<{elem}, {args.mode}, {gran}{scale_sfx}>"
     ptype = f"!qnt.packed<{n}x{k}, {scheme}>"
     xt = args.x_type
@@ -254,7 +295,7 @@ def gen(args):
     bias_arg = f", %b: tensor<{n}x{xt}>" if bias is not None else ""
     lines.append(f"func.func @layer(%x: {lxtype}{bias_arg}) -> {lytype} {{")
     lines.append(f"  %w = qnt.constant {{codes = dense<{dense(codes_i8, str)}> : tensor<{n}x{packed.shape[1]}xi8>, "
-                 f"scales = dense<{dense(scales)}> : tensor<{sshape[0]}x{sshape[1]}x{args.scale_type}>{zp_attr}}} : {ptype}")
+                 f"scales = dense<{dense(scales)}> : tensor<{sshape[0]}x{sshape[1]}x{scale_type}>{zp_attr}}} : {ptype}")
     if offset:
         lines.append(f"  %d = qnt.dequantize %w : {ptype} -> tensor<{n}x{k}xf32>")
         lines.append(f"  %zero = arith.constant 0.0 : f32")
@@ -359,8 +400,10 @@ def main():
     sub = p.add_subparsers(dest="cmd", required=True)
     g = sub.add_parser("gen")
     g.add_argument("--bits", type=int, default=4, help="code width of --format int")
-    g.add_argument("--format", choices=["int", "f8E4M3FN", "f8E5M2", "nf4"], default="int",
-                   help="element format: integers, fp8 bit patterns or NF4 codes "
+    g.add_argument("--format", choices=["int", "f8E4M3FN", "f8E5M2", "nf4", "mxfp4", "nvfp4"],
+                   default="int",
+                   help="element format: integers, fp8 bit patterns, NF4 codes or fp4 "
+                        "E2M1 codes with mxfp4's E8M0 or nvfp4's E4M3 block scales "
                         "(decoded here from the formats' definitions)")
     g.add_argument("--mode", choices=["symmetric", "asymmetric", "offset"], default="symmetric",
                    help="offset: unsigned codes, value = scale * code + offset (llama.cpp's "

@@ -129,8 +129,10 @@ static cl::opt<std::string>
 static cl::opt<std::string> weightFormat(
     "format", cl::init("int"),
     cl::desc("Element format of quantized weights: int (--bits wide), fp8 "
-             "(E4M3FN), fp8e5m2 or nf4 (NF4 codebook); fp8 and nf4 fix "
-             "their width, are symmetric, and run with f32 activations on "
+             "(E4M3FN), fp8e5m2, mxfp4 (e2m1, E8M0 scale per 32), nvfp4 "
+             "(e2m1, E4M3 scale per 16, f32 tensor scale) or nf4 (NF4 "
+             "codebook); these fix their width (mxfp4 and nvfp4 their "
+             "--group too), are symmetric, and run with f32 activations on "
              "the CPU"),
     cl::cat(category));
 static cl::opt<bool> requantize(
@@ -521,17 +523,26 @@ struct Plan {
   bool measureOutputs = false; // --calibrate with --budget, output-aware
 };
 
-/// "" when --format fits the other options, else the error: fp8 and nf4
-/// weights are symmetric, rounded to nearest, one format for every layer,
-/// and have CPU kernels only.
+/// "" when --format fits the other options, else the error: fp8, fp4 and
+/// nf4 weights are symmetric, rounded to nearest, one format for every
+/// layer, and have CPU kernels only; mxfp4 and nvfp4 fix the group size.
 static std::string checkFormatFlag(const Plan &plan) {
-  std::optional<qnt::ElementFormat> format =
+  std::optional<qnt::WeightFormat> format =
       qnt::parseWeightFormat(weightFormat);
   if (!format)
-    return "--format=" + weightFormat + " must be int, fp8, fp8e5m2 or nf4";
-  if (*format == qnt::ElementFormat::Int)
+    return "--format=" + weightFormat + " must be " +
+           qnt::kWeightFormatNames.str();
+  if (format->element == qnt::ElementFormat::Int)
     return "";
   std::string flag = "--format=" + weightFormat;
+  if (format->isBlockFormat() && group.getNumOccurrences() &&
+      group != format->blockSize)
+    return flag + " has blocks of " + std::to_string(format->blockSize) +
+           " weights; --group=" + std::to_string(group) + " does not fit it";
+  if (format->isBlockFormat() && scaleType.getNumOccurrences() &&
+      scaleType != "f32")
+    return flag + " has " + qnt::scaleFormatName(format->blockScale).str() +
+           " block scales; --scale-type=" + scaleType + " does not fit it";
   if (bits == "none")
     return flag + " quantizes weights; it does not go with --bits=none";
   if (asymmetric)
@@ -885,8 +896,13 @@ static int quantizeModel(ModuleOp module, const Plan &plan, Calibration &cal,
   }
   tensor.bits = bits;
   tensor.format = weightFormat;
+  // mxfp4 and nvfp4 fix the group (checkFormatFlag: --group agrees).
+  int64_t weightGroup = group;
+  if (std::optional<qnt::WeightFormat> f = qnt::parseWeightFormat(weightFormat);
+      f && f->isBlockFormat())
+    weightGroup = f->blockSize;
   if (bits != "none") {
-    tensor.group = group;
+    tensor.group = weightGroup;
     tensor.asymmetric = asymmetric;
     tensor.skip = std::vector<std::string>(skip.begin(), skip.end());
     tensor.only = std::vector<std::string>(only.begin(), only.end());
@@ -898,17 +914,18 @@ static int quantizeModel(ModuleOp module, const Plan &plan, Calibration &cal,
       tensor.hessianSource = cal.hessians;
     tensor.actOrder = actOrder;
     tensor.gptqDampening = gptqDampening;
-    progress.step((!budget.empty()
-                       ? std::string("quantizing weights with the chosen schemes")
-                       : "quantizing weights: " +
-                             (weightFormat == "int" ? "int" + bits
-                                                    : std::string(weightFormat)) +
-                             ", " +
-                             (group == 0 ? std::string("one scale per channel")
-                                         : "groups of " + std::to_string(group)) +
-                             (asymmetric ? ", asymmetric" : ", symmetric")) +
-                  (gptq ? ", GPTQ rounding" : "") +
-                  (awq ? ", AWQ scales" : ""));
+    progress.step(
+        (!budget.empty()
+             ? std::string("quantizing weights with the chosen schemes")
+             : "quantizing weights: " +
+                   (weightFormat == "int" ? "int" + bits
+                                          : std::string(weightFormat)) +
+                   ", " +
+                   (weightGroup == 0
+                        ? std::string("one scale per channel")
+                        : "groups of " + std::to_string(weightGroup)) +
+                   (asymmetric ? ", asymmetric" : ", symmetric")) +
+        (gptq ? ", GPTQ rounding" : "") + (awq ? ", AWQ scales" : ""));
   }
   if (kvCache != "f32")
     progress.step("KV cache rows: " + kvCache);

@@ -1,5 +1,6 @@
-// fp8 and NF4 values, rounding to them, the format rules of schemes and the
-// quantizer's fp8 and NF4 paths, against values derived by hand.
+// fp8, fp4 (e2m1 with E8M0/E4M3 block scales) and NF4 values, rounding to
+// them, the format rules of schemes and the quantizer's paths for them,
+// against values derived by hand.
 #include "qnt/Support/ElementFormats.h"
 #include "qnt/Support/Quantizer.h"
 
@@ -13,6 +14,16 @@ namespace {
 constexpr ElementFormat E4M3 = ElementFormat::F8E4M3FN;
 constexpr ElementFormat E5M2 = ElementFormat::F8E5M2;
 constexpr ElementFormat NF4 = ElementFormat::NF4;
+constexpr ElementFormat E2M1 = ElementFormat::F4E2M1FN;
+constexpr ScaleFormat E8M0 = ScaleFormat::F8E8M0;
+constexpr ScaleFormat E4M3Scale = ScaleFormat::F8E4M3;
+
+/// The rules input of an fp4 scheme: per_group<., group>, `scale`.
+FormatRuleInput fp4Rules(int64_t group, std::optional<ScaleFormat> scale,
+                         llvm::StringRef scaleName, bool tensorScale = false) {
+  return {E2M1, 4,     false, false,     false,
+          true, group, scale, scaleName, tensorScale};
+}
 } // namespace
 
 TEST(ElementFormats, DecodesFp8FromTheFieldDefinitions) {
@@ -84,12 +95,115 @@ TEST(ElementFormats, Nf4TakesTheNearestValueTiesDown) {
   EXPECT_EQ(encodeFormatValue(NF4, 3.0f), 15);
 }
 
+TEST(ElementFormats, DecodesE2M1FromTheFieldDefinitions) {
+  // Sign bit 3, exponent bits 2-1 (bias 1; 0 subnormal: m * 0.5), mantissa
+  // bit 0.
+  const float magnitudes[8] = {0, 0.5f, 1, 1.5f, 2, 3, 4, 6};
+  for (int code = 0; code < 16; ++code) {
+    int e = (code >> 1) & 3, m = code & 1;
+    float v = e == 0 ? 0.5f * m : std::ldexp(1.0f + 0.5f * m, e - 1);
+    EXPECT_EQ(v, magnitudes[code & 7]);
+    EXPECT_EQ(decodeFormatCode(E2M1, code), code & 8 ? -v : v) << code;
+    EXPECT_EQ(kE2M1Values[code], code & 8 ? -v : v);
+  }
+  EXPECT_EQ(formatMaxValue(E2M1), 6.0f);
+  EXPECT_EQ(fourBitTable(E2M1), kE2M1Values);
+  EXPECT_EQ(fourBitTable(NF4), kNf4Values);
+  EXPECT_EQ(fourBitTable(E4M3), nullptr);
+}
+
+TEST(ElementFormats, RoundsToE2M1NearestEven) {
+  EXPECT_EQ(encodeFormatValue(E2M1, 0.0f), 0);
+  EXPECT_EQ(encodeFormatValue(E2M1, -0.0f), 0);
+  EXPECT_EQ(encodeFormatValue(E2M1, -0.2f), 0);
+  EXPECT_EQ(encodeFormatValue(E2M1, 1.5f), 3);
+  EXPECT_EQ(encodeFormatValue(E2M1, -3.0f), 13);
+  // Ties go to the even code: 0.25 -> 0, 0.75 -> 1 (code 2), 1.25 -> 1,
+  // 1.75 -> 2, 2.5 -> 2, 3.5 -> 4, 5 -> 4.
+  EXPECT_EQ(encodeFormatValue(E2M1, 0.25f), 0);
+  EXPECT_EQ(encodeFormatValue(E2M1, 0.75f), 2);
+  EXPECT_EQ(encodeFormatValue(E2M1, 1.25f), 2);
+  EXPECT_EQ(encodeFormatValue(E2M1, 1.75f), 4);
+  EXPECT_EQ(encodeFormatValue(E2M1, 2.5f), 4);
+  EXPECT_EQ(encodeFormatValue(E2M1, 3.5f), 6);
+  EXPECT_EQ(encodeFormatValue(E2M1, 5.0f), 6);
+  EXPECT_EQ(encodeFormatValue(E2M1, -5.0f), 14);
+  EXPECT_EQ(encodeFormatValue(E2M1, std::nextafter(5.0f, 6.0f)), 7);
+  // Saturation.
+  EXPECT_EQ(encodeFormatValue(E2M1, 100.0f), 7);
+  EXPECT_EQ(encodeFormatValue(E2M1, -7.0f), 15);
+  for (float v : {-5.5f, -0.6f, 0.3f, 2.6f, 4.9f, 9.0f})
+    EXPECT_EQ(roundToFormat(E2M1, v),
+              decodeFormatCode(E2M1, encodeFormatValue(E2M1, v)));
+}
+
+TEST(ElementFormats, BlockScales) {
+  // E8M0: 2^(byte - 127), 255 NaN.
+  EXPECT_EQ(decodeE8M0(127), 1.0f);
+  EXPECT_EQ(decodeE8M0(0), std::ldexp(1.0f, -127));
+  EXPECT_EQ(decodeE8M0(254), std::ldexp(1.0f, 127));
+  EXPECT_TRUE(std::isnan(decodeE8M0(255)));
+  for (int byte = 0; byte < 255; ++byte)
+    EXPECT_EQ(encodeBlockScale(E8M0, decodeBlockScale(E8M0, byte)), byte);
+  // Rounded up to a power of two.
+  EXPECT_EQ(roundToScaleFormat(0.3f, E8M0), 0.5f);
+  EXPECT_EQ(roundToScaleFormat(0.5f, E8M0), 0.5f);
+  EXPECT_EQ(roundToScaleFormat(std::nextafter(0.5f, 1.0f), E8M0), 1.0f);
+  EXPECT_EQ(minBlockScale(E8M0), std::ldexp(1.0f, -127));
+  // E4M3 scales: fp8 E4M3FN values, rounded to nearest even, saturated.
+  EXPECT_EQ(decodeBlockScale(E4M3Scale, 0x38), 1.0f);
+  EXPECT_EQ(encodeBlockScale(E4M3Scale, 448.0f), 0x7E);
+  EXPECT_EQ(roundToScaleFormat(1.0625f, E4M3Scale), 1.0f);
+  EXPECT_EQ(roundToScaleFormat(1000.0f, E4M3Scale), 448.0f);
+  EXPECT_EQ(minBlockScale(E4M3Scale), std::ldexp(1.0f, -9));
+  EXPECT_EQ(maxBlockScale(E4M3Scale), 448.0f);
+}
+
 TEST(ElementFormats, RulesOfSchemes) {
-  EXPECT_EQ(parseWeightFormat("fp8"), E4M3);
-  EXPECT_EQ(parseWeightFormat("fp8e5m2"), E5M2);
-  EXPECT_EQ(parseWeightFormat("nf4"), NF4);
-  EXPECT_EQ(parseWeightFormat("int"), ElementFormat::Int);
+  EXPECT_EQ(parseWeightFormat("fp8")->element, E4M3);
+  EXPECT_EQ(parseWeightFormat("fp8e5m2")->element, E5M2);
+  EXPECT_EQ(parseWeightFormat("nf4")->element, NF4);
+  EXPECT_FALSE(parseWeightFormat("nf4")->isBlockFormat());
+  EXPECT_EQ(parseWeightFormat("int")->element, ElementFormat::Int);
   EXPECT_EQ(parseWeightFormat("fp4"), std::nullopt);
+  std::optional<WeightFormat> mx = parseWeightFormat("mxfp4");
+  ASSERT_TRUE(mx);
+  EXPECT_EQ(mx->element, E2M1);
+  EXPECT_EQ(mx->blockSize, 32);
+  EXPECT_EQ(mx->blockScale, E8M0);
+  EXPECT_FALSE(mx->tensorScale);
+  EXPECT_EQ(blockFormatName(*mx), "mxfp4");
+  std::optional<WeightFormat> nv = parseWeightFormat("nvfp4");
+  ASSERT_TRUE(nv);
+  EXPECT_EQ(nv->blockSize, 16);
+  EXPECT_EQ(nv->blockScale, E4M3Scale);
+  EXPECT_TRUE(nv->tensorScale);
+  EXPECT_EQ(blockFormatName(*nv), "nvfp4");
+  EXPECT_EQ(checkFormatRules(fp4Rules(32, E8M0, "f8E8M0FNU")), "");
+  EXPECT_EQ(checkFormatRules(fp4Rules(16, E4M3Scale, "f8E4M3FN", true)), "");
+  EXPECT_EQ(checkFormatRules(fp4Rules(64, E8M0, "f8E8M0FNU")),
+            "mxfp4 (f4E2M1FN, f8E8M0FNU scales) has blocks of 32, not 64");
+  EXPECT_EQ(checkFormatRules(fp4Rules(32, E4M3Scale, "f8E4M3FN")),
+            "nvfp4 (f4E2M1FN, f8E4M3FN scales) has blocks of 16, not 32");
+  EXPECT_EQ(checkFormatRules(fp4Rules(32, ScaleFormat::F16, "f16")),
+            "scale type f16 of format f4E2M1FN must be f8E8M0FNU (mxfp4) or "
+            "f8E4M3FN (nvfp4)");
+  EXPECT_EQ(checkFormatRules(fp4Rules(32, std::nullopt, "f64")),
+            "scale type f64 of format f4E2M1FN must be f8E8M0FNU (mxfp4) or "
+            "f8E4M3FN (nvfp4)");
+  EXPECT_EQ(checkFormatRules(fp4Rules(32, E8M0, "f8E8M0FNU", true)),
+            "a tensor scale is for nvfp4 (f4E2M1FN, f8E4M3FN scales) only");
+  EXPECT_EQ(checkFormatRules(
+                {NF4, 4, false, false, false, true, 32, E8M0, "f8E8M0FNU"}),
+            "scale type f8E8M0FNU is for f4E2M1FN blocks (mxfp4) only; "
+            "format nf4 takes f32, f16 or bf16");
+  EXPECT_EQ(checkFormatRules({ElementFormat::Int, 4, false, false, false, true,
+                              16, E4M3Scale, "f8E4M3FN"}),
+            "scale type f8E4M3FN is for f4E2M1FN blocks (nvfp4) only; "
+            "format int takes f32, f16 or bf16");
+  EXPECT_EQ(checkFormatRules({E4M3, 8, false, false, false, false, 0,
+                              ScaleFormat::F32, "f32", true}),
+            "a tensor scale is for nvfp4 (f4E2M1FN, f8E4M3FN scales) only");
   EXPECT_EQ(checkFormatRules({NF4, 4, false, false, false, true}), "");
   EXPECT_EQ(checkFormatRules({E4M3, 8, false, false, true, false}), "");
   EXPECT_EQ(checkFormatRules({NF4, 8, false, false, false, true}),
@@ -189,4 +303,101 @@ TEST(FormatQuantizer, RejectsWhatTheFormatsCannotBe) {
   EXPECT_EQ(quantizeMatrix(w, 1, 4, o, q),
             "the quantizer makes format f8E4M3FN with per-channel or "
             "per-group scales only");
+}
+
+TEST(Fp4Quantizer, MxScalesArePowersOfTwoAtOrAboveTheAbsmax) {
+  // One row, one block of 32: absmax 5 -> 5/6 rounds up to 1 (no element
+  // clipped); with the search, 0.5 may win (5/0.5 = 10 saturates to 6).
+  std::vector<float> w(32, 0.0f);
+  w[0] = 5.0f;
+  w[1] = -1.25f;
+  w[2] = 0.7f;
+  QuantOptions o;
+  o.format = E2M1;
+  o.bits = 4;
+  o.groupSize = 32;
+  o.scaleFormat = E8M0;
+  o.clipSearch = false;
+  QuantizedMatrix q;
+  ASSERT_EQ(quantizeMatrix(w.data(), 1, 32, o, q), "");
+  EXPECT_EQ(q.tensorScale, 1.0f);
+  EXPECT_EQ(q.scales[0], 1.0f);
+  EXPECT_EQ(q.code(0, 0), 6);  // 5 -> 4 (tie 4|6 to even)
+  EXPECT_EQ(q.code(0, 1), 10); // -1.25 -> -1 (tie 1|1.5 to even)
+  EXPECT_EQ(q.code(0, 2), 1);  // 0.7 -> 0.5
+  EXPECT_EQ(q.dequantized(0, 1), -1.0f);
+  EXPECT_EQ(encodeBlockScale(E8M0, q.scales[0]), 127);
+}
+
+TEST(Fp4Quantizer, NvTensorScaleFillsTheE4M3Range) {
+  std::mt19937 rng(3);
+  std::normal_distribution<float> normal(0.0f, 0.02f);
+  std::vector<float> w(8 * 64);
+  for (float &x : w)
+    x = normal(rng);
+  w[77] = 0.3f; // the absmax of the tensor
+  QuantOptions o;
+  o.format = E2M1;
+  o.bits = 4;
+  o.groupSize = 16;
+  o.scaleFormat = E4M3Scale;
+  o.clipSearch = false;
+  QuantizedMatrix q;
+  ASSERT_EQ(quantizeMatrix(w.data(), 8, 64, o, q), "");
+  EXPECT_EQ(q.tensorScale, static_cast<float>(0.3f / 6.0 / 448.0));
+  // The block of the absmax gets the largest E4M3 scale; every scale is an
+  // E4M3 value.
+  EXPECT_EQ(q.scales[q.groupIndex(1, 13)], 448.0f);
+  for (float s : q.scales) {
+    EXPECT_EQ(decodeBlockScale(E4M3Scale, encodeBlockScale(E4M3Scale, s)), s);
+    EXPECT_GE(s, minBlockScale(E4M3Scale));
+  }
+  EXPECT_EQ(q.dequantized(1, 13), q.tensorScale * 448.0f * 6.0f);
+}
+
+TEST(Fp4Quantizer, SearchNeverLosesToAbsmax) {
+  std::mt19937 rng(11);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> w(16 * 128);
+  for (float &x : w)
+    x = normal(rng);
+  w[9] = 8.0f;
+  for (const char *name : {"mxfp4", "nvfp4"}) {
+    WeightFormat f = *parseWeightFormat(name);
+    QuantOptions o;
+    o.format = f.element;
+    o.bits = 4;
+    o.groupSize = f.blockSize;
+    o.scaleFormat = f.blockScale;
+    QuantizedMatrix searched, plain;
+    ASSERT_EQ(quantizeMatrix(w.data(), 16, 128, o, searched), "");
+    o.clipSearch = false;
+    ASSERT_EQ(quantizeMatrix(w.data(), 16, 128, o, plain), "");
+    EXPECT_LE(quantizationError(w.data(), searched),
+              quantizationError(w.data(), plain))
+        << name;
+    EXPECT_EQ(searched.tensorScale, plain.tensorScale);
+  }
+}
+
+TEST(Fp4Quantizer, RejectsSchemesOutsideTheFormats) {
+  std::vector<float> w(64, 1.0f);
+  QuantizedMatrix q;
+  QuantOptions o;
+  o.format = E2M1;
+  o.bits = 4;
+  o.groupSize = 64;
+  o.scaleFormat = E8M0;
+  EXPECT_EQ(quantizeMatrix(w.data(), 1, 64, o, q),
+            "mxfp4 (f4E2M1FN, f8E8M0FNU scales) has blocks of 32, not 64");
+  o.groupSize = 32;
+  o.scaleFormat = ScaleFormat::F32;
+  EXPECT_EQ(quantizeMatrix(w.data(), 1, 64, o, q),
+            "scale type f32 of format f4E2M1FN must be f8E8M0FNU (mxfp4) or "
+            "f8E4M3FN (nvfp4)");
+  o.format = NF4;
+  o.scaleFormat = E4M3Scale;
+  EXPECT_EQ(quantizeMatrix(w.data(), 1, 64, o, q),
+            "scale type f8E4M3FN is for f4E2M1FN blocks (nvfp4) only; "
+            "format nf4 takes f32, f16 or bf16");
 }

@@ -1,9 +1,11 @@
 // Parsing, printing and verification of #qnt.scheme.
 #include "qnt/IR/QntAttrs.h"
-#include "qnt/Support/SchemeParameters.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/DialectImplementation.h"
+#include "qnt/Support/SchemeParameters.h"
+#include <cmath>
+#include <limits>
 
 using namespace mlir;
 using namespace mlir::qnt;
@@ -80,6 +82,38 @@ ElementFormat mlir::qnt::getElementFormat(Format format) {
   return ElementFormat::Int;
 }
 
+std::optional<ScaleFormat> mlir::qnt::getScaleFormat(Type type) {
+  if (!type)
+    return std::nullopt;
+  if (type.isF32())
+    return ScaleFormat::F32;
+  if (type.isF16())
+    return ScaleFormat::F16;
+  if (type.isBF16())
+    return ScaleFormat::BF16;
+  if (isa<Float8E8M0FNUType>(type))
+    return ScaleFormat::F8E8M0;
+  if (isa<Float8E4M3FNType>(type))
+    return ScaleFormat::F8E4M3;
+  return std::nullopt;
+}
+
+Type mlir::qnt::getScaleType(MLIRContext *context, ScaleFormat format) {
+  switch (format) {
+  case ScaleFormat::F32:
+    return Float32Type::get(context);
+  case ScaleFormat::F16:
+    return Float16Type::get(context);
+  case ScaleFormat::BF16:
+    return BFloat16Type::get(context);
+  case ScaleFormat::F8E8M0:
+    return Float8E8M0FNUType::get(context);
+  case ScaleFormat::F8E4M3:
+    return Float8E4M3FNType::get(context);
+  }
+  return {};
+}
+
 Attribute SchemeAttr::parse(AsmParser &parser, Type) {
   SMLoc loc = parser.getCurrentLocation();
   MLIRContext *ctx = parser.getContext();
@@ -142,16 +176,32 @@ Attribute SchemeAttr::parse(AsmParser &parser, Type) {
   }
 
   Type scaleType = Float32Type::get(ctx);
-  if (succeeded(parser.parseOptionalComma())) {
-    if (parser.parseKeyword("scale") || parser.parseEqual() ||
-        parser.parseType(scaleType))
+  FloatAttr tensorScale;
+  // `, scale = TYPE` then `, tensor_scale = FLOAT`, each optional.
+  while (succeeded(parser.parseOptionalComma())) {
+    SMLoc keyLoc = parser.getCurrentLocation();
+    if (parser.parseKeyword(&word) || parser.parseEqual())
       return {};
+    if (word == "scale" && !tensorScale) {
+      if (parser.parseType(scaleType))
+        return {};
+    } else if (word == "tensor_scale" && !tensorScale) {
+      APFloat value(0.0f);
+      if (parser.parseFloat(APFloat::IEEEsingle(), value))
+        return {};
+      tensorScale = FloatAttr::get(Float32Type::get(ctx), value);
+    } else {
+      parser.emitError(keyLoc) << "expected 'scale = TYPE' or then "
+                                  "'tensor_scale = FLOAT', got '"
+                               << word << "'";
+      return {};
+    }
   }
   if (parser.parseGreater())
     return {};
   return SchemeAttr::getChecked([&] { return parser.emitError(loc); }, ctx,
                                 format, bits, *mode, *granularity, axis,
-                                groupSize, scaleType);
+                                groupSize, scaleType, tensorScale);
 }
 
 void SchemeAttr::print(AsmPrinter &printer) const {
@@ -168,19 +218,35 @@ void SchemeAttr::print(AsmPrinter &printer) const {
     printer << "<" << getAxis() << ", " << getGroupSize() << ">";
   if (!getScaleType().isF32())
     printer << ", scale = " << getScaleType();
+  if (FloatAttr tensorScale = getTensorScale()) {
+    printer << ", tensor_scale = ";
+    printer.printFloat(tensorScale.getValue());
+  }
   printer << ">";
 }
 
-LogicalResult
-SchemeAttr::verify(function_ref<InFlightDiagnostic()> emitError, Format format,
-                   unsigned bits, Mode mode, Granularity granularity,
-                   int64_t axis, int64_t groupSize, Type scaleType) {
+LogicalResult SchemeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                 Format format, unsigned bits, Mode mode,
+                                 Granularity granularity, int64_t axis,
+                                 int64_t groupSize, Type scaleType,
+                                 FloatAttr tensorScale) {
+  std::string scaleName;
+  llvm::raw_string_ostream(scaleName) << scaleType;
+  std::optional<ScaleFormat> scaleFormat = getScaleFormat(scaleType);
   if (std::string rule = checkFormatRules(
           {getElementFormat(format), bits, mode == Mode::asymmetric,
            mode == Mode::offset, granularity == Granularity::per_tensor,
-           granularity == Granularity::per_group});
+           granularity == Granularity::per_group, groupSize, scaleFormat,
+           scaleName, tensorScale != nullptr});
       !rule.empty())
     return emitError() << rule;
+  if (tensorScale) {
+    double value = tensorScale.getValueAsDouble();
+    if (!tensorScale.getType().isF32() || !std::isfinite(value) ||
+        !(value >= double(std::numeric_limits<float>::min())))
+      return emitError() << "tensor_scale " << value
+                         << " must be a positive normal f32";
+  }
   if (axis < 0)
     return emitError() << "axis " << axis << " must be non-negative";
   if (granularity == Granularity::per_tensor && (axis != 0 || groupSize != 0))
@@ -189,8 +255,7 @@ SchemeAttr::verify(function_ref<InFlightDiagnostic()> emitError, Format format,
     return emitError() << "per_channel takes no group size";
   if (granularity == Granularity::per_group && groupSize < 1)
     return emitError() << "group size " << groupSize << " must be positive";
-  if (!scaleType || !(scaleType.isF32() || scaleType.isF16() ||
-                      scaleType.isBF16()))
+  if (!scaleFormat)
     return emitError() << "scale type " << scaleType
                        << " must be f32, f16 or bf16";
   return success();

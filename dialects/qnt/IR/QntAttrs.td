@@ -8,8 +8,9 @@ include "mlir/IR/EnumAttr.td"
 
 // Element formats of codes: integers, the fp8/fp4 float formats (codes are
 // their bit patterns) and nf4 (a 4-bit index into QLoRA's 16 normal-float
-// values). The integer, fp8 and nf4 formats are quantized and run on the
-// CPU; f4E2M1FN parses and verifies only (docs/DIALECT.md).
+// values). f4E2M1FN is the element format of the fp4 block formats mxfp4
+// (f8E8M0FNU scales per 32) and nvfp4 (f8E4M3FN scales per 16 and an f32
+// tensor scale). All run on the CPU (docs/DIALECT.md).
 def Qnt_Format : I32EnumAttr<"Format", "element format of quantized codes", [
     I32EnumAttrCase<"si", 0>,
     I32EnumAttrCase<"ui", 1>,
@@ -79,7 +80,14 @@ def Qnt_SchemeAttr : AttrDef<Qnt_Dialect, "Scheme"> {
     #qnt.scheme<ui4, offset, per_group<1, 32>, scale = f16>  // llama.cpp's Q4_1: scale * code + offset
     #qnt.scheme<f8E4M3FN, symmetric, per_channel<0>>         // fp8 codes, one f32 scale per row
     #qnt.scheme<nf4, symmetric, per_group<1, 64>>            // NF4: scale * nf4[code], 4-bit codes
+    #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 32>, scale = f8E8M0FNU>  // mxfp4
+    #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 16>, scale = f8E4M3FN, tensor_scale = 2.5e-04>  // nvfp4
     ```
+
+    The fp4 block formats fix their blocks and scales: mxfp4 (OCP MX) has a
+    power-of-two `f8E8M0FNU` scale per 32 e2m1 codes; nvfp4 an `f8E4M3FN`
+    scale per 16, times `tensor_scale`, one f32 for the whole tensor (1
+    when absent): a value is `tensor_scale * scale * e2m1[code]`.
 
     A value is `scale * (code - zero_point)`; symmetric schemes have no zero
     point. With `offset`, a value is `scale * code + offset`, one float
@@ -94,10 +102,27 @@ def Qnt_SchemeAttr : AttrDef<Qnt_Dialect, "Scheme"> {
     "::mlir::qnt::Granularity":$granularity,
     "int64_t":$axis,
     "int64_t":$groupSize,
-    "::mlir::Type":$scaleType);
+    "::mlir::Type":$scaleType,
+    OptionalParameter<"::mlir::FloatAttr", "f32 scale of the whole tensor (nvfp4)">:$tensorScale);
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
+  let builders = [
+    // A scheme without a tensor scale (every format but nvfp4).
+    AttrBuilder<(ins "::mlir::qnt::Format":$format, "unsigned":$bits,
+                     "::mlir::qnt::Mode":$mode,
+                     "::mlir::qnt::Granularity":$granularity,
+                     "int64_t":$axis, "int64_t":$groupSize,
+                     "::mlir::Type":$scaleType), [{
+      return $_get($_ctxt, format, bits, mode, granularity, axis, groupSize,
+                   scaleType, ::mlir::FloatAttr());
+    }]>
+  ];
   let extraClassDeclaration = [{
+    /// The f32 scale of the whole tensor: nvfp4's tensor_scale, else 1.
+    float getTensorScaleValue() const {
+      return getTensorScale() ? float(getTensorScale().getValueAsDouble())
+                              : 1.0f;
+    }
     bool isInteger() const {
       return getFormat() == Format::si || getFormat() == Format::ui;
     }
@@ -193,7 +218,7 @@ def Qnt_KernelAttr : AttrDef<Qnt_Dialect, "Kernel"> {
     `qnt.attention` (as its `qnt.kernel` attribute); convert-qnt-to-vector
     reads nothing else. The family, then:
     - `lanes`: row_f32 and row_lut: codes decoded per vector step (f32
-      lanes; row_lut decodes fp8 and nf4 codes with f32 x); row_i8:
+      lanes; row_lut decodes fp8, fp4 and nf4 codes with f32 x); row_i8:
       bytes of codes per integer dot product (16 or 32); column_i8: output
       columns per register (8 or 16); attention: lanes of the head vectors.
     - `tile = RxC`: R rows of x by C weight rows per register tile (column_i8:

@@ -17,7 +17,8 @@ namespace mlir::qnt {
 /// signless and the kernels subtract them in float anyway.
 struct Payload {
   Value codes;      // tensor<... x RB x i8>
-  Value scales;     // tensor<... x scale type>
+  Value scales;     // tensor<... x scale type>; i8 (the bytes) for the
+                    // 8-bit float block scales of the fp4 formats
   Value zeroPoints; // tensor<... x f32>, null when symmetric
   Value offsets;    // tensor<... x scale type>, null without offsets
 };
@@ -83,6 +84,12 @@ Value decodeLutCodes(ImplicitLocOpBuilder &b, Value codes, Format format,
 /// for E4M3FN codes decoded as halves (whose exponent bias is 8 more), else
 /// 1.
 float unscaledLutFactor(Format format, LookupIsa isa);
+
+/// The f32 value of one stored scale of `scheme` (a scalar loaded from the
+/// payload): an extension for f32/f16/bf16; for the fp4 formats' block
+/// scales, held as bytes (Payload), E4M3 decoded as an fp8 code and E8M0
+/// as a power of two. Without the nvfp4 tensor scale.
+Value decodeScale(ImplicitLocOpBuilder &b, Value stored, SchemeAttr scheme);
 
 /// table[idx] per element of an i32 scalar or vector `idx` (bits 0..3), by a
 /// tree of 15 selects among constants on the index bits: the portable lookup

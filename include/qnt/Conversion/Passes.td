@@ -107,10 +107,10 @@ def ConvertQntToVectorPass : Pass<"convert-qnt-to-vector", "::mlir::ModuleOp"> {
       per code.
     - `attention`: one pass over the live cache rows per chunk of heads,
       running softmax; rows and chunks split across threads with `parallel`.
-    - `row_lut`: the row kernels with f32 x for fp8 and NF4 codes: fp8
-      decoded by moving its bits into a float's, NF4 by a tree of selects
-      among its 16 values (`lookup = generic`; the x86 permutes of
-      `lookup = avx2|avx512` are not implemented yet and are rejected).
+    - `row_lut`: the row kernels with f32 x for fp8, fp4 (e2m1) and NF4
+      codes: fp8 decoded by moving its bits into a float's, NF4 and e2m1 by
+      `qnt.lookup16` of their 16 values (the kernel's `lookup`); the fp4
+      block scales (E8M0, E4M3 bytes) decoded once per block.
     `qnt.dequantize` with remaining users becomes a scalar loop nest;
     `qnt.gather_rows` reads rows of its table (from a column copy when a
     matmul of the same constant made one).

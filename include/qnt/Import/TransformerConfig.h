@@ -36,12 +36,13 @@ struct TransformerConfig {
   int64_t kvDim() const { return kvHeads * headSize(); }
 };
 
-/// Element type of a float tensor, or of the scales of a packed one.
-enum class ElementKind { f32, f16, bf16 };
+/// Element type of a float tensor, or of the scales of a packed one (e8m0:
+/// the power-of-two block scales of mxfp4, one byte each).
+enum class ElementKind { f32, f16, bf16, e8m0 };
 
 /// Bytes of one element of `kind`.
 inline int64_t elementBytes(ElementKind kind) {
-  return kind == ElementKind::f32 ? 4 : 2;
+  return kind == ElementKind::f32 ? 4 : kind == ElementKind::e8m0 ? 1 : 2;
 }
 
 /// One tensor of the model, row-major, [out, in] for linear layers as
@@ -61,6 +62,9 @@ struct WeightTensor {
   int64_t groupSize = 0;
   const void *scales = nullptr;  // [out, in / groupSize]
   const void *offsets = nullptr; // [out, in / groupSize], or none
+  /// The codes are fp4 E2M1 bit patterns (mxfp4: bits 4, unsigned, e8m0
+  /// scales per 32), not integers.
+  bool e2m1 = false;
 
   WeightTensor() = default;
   WeightTensor(const float *data) : data(data) {}

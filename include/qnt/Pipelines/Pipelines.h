@@ -208,7 +208,7 @@ struct TensorPipelineOptions
   PassOptions::Option<std::string> format{
       *this, "format",
       llvm::cl::desc("Element format of quantized weights: int (bits wide), "
-                     "fp8 (E4M3FN), fp8e5m2 or nf4"),
+                     "fp8 (E4M3FN), fp8e5m2, mxfp4, nvfp4 or nf4"),
       llvm::cl::init("int")};
   PassOptions::Option<std::string> bits{
       *this, "bits",

@@ -1,7 +1,8 @@
-// Values of the non-integer element formats (fp8 E4M3FN and E5M2, NF4) and
-// rounding to them: the one definition the quantizer, the compile-time
-// decoders and the unit tests share. No MLIR. docs/BIT_LAYOUT.md, "Float and
-// codebook codes", gives the bit layouts.
+// Values of the non-integer element formats (fp8 E4M3FN and E5M2, fp4 E2M1FN,
+// NF4), of the fp4 formats' block scales (E8M0, E4M3) and rounding to them: the
+// one definition the quantizer, the compile-time decoders and the unit tests
+// share. No MLIR. docs/BIT_LAYOUT.md, "Float and codebook codes", gives the bit
+// layouts.
 #ifndef QNT_SUPPORT_ELEMENTFORMATS_H
 #define QNT_SUPPORT_ELEMENTFORMATS_H
 
@@ -28,6 +29,31 @@ inline float floatOf(uint32_t bits) {
 /// bitsandbytes defines them (its `nf4` code book), rounded to float.
 extern const float kNf4Values[16];
 
+/// The 16 values of fp4 E2M1FN (OCP MX v1.0), code i meaning kE2M1Values[i]:
+/// bit 3 the sign, bits 2-1 the exponent (bias 1), bit 0 the mantissa;
+/// magnitudes 0, 0.5, 1, 1.5, 2, 3, 4, 6. Code 8 is -0.
+extern const float kE2M1Values[16];
+
+/// The 16 values of a 4-bit format whose codes index a table (NF4, E2M1FN)
+/// in code order; empty for the other formats. The CPU kernels look codes
+/// up in it; the quantizer rounds to it.
+const float *fourBitTable(ElementFormat format);
+
+/// The value of an E8M0 scale byte (OCP MX): 2^(byte - 127); NaN for 255.
+float decodeE8M0(uint8_t byte);
+
+/// The smallest and largest finite block scale of `format` (F8E8M0: 2^-127
+/// and 2^127; F8E4M3: 2^-9 and 448), 0 for the other scale formats.
+float minBlockScale(ScaleFormat format);
+float maxBlockScale(ScaleFormat format);
+
+/// The byte of a block scale `value` of `format` (F8E8M0 or F8E4M3) that
+/// is exactly representable there (as roundToScaleFormat returns it).
+uint8_t encodeBlockScale(ScaleFormat format, float value);
+
+/// The value of a block scale byte of `format` (F8E8M0 or F8E4M3). Exact.
+float decodeBlockScale(ScaleFormat format, uint8_t byte);
+
 /// The largest finite magnitude of a non-integer format: 448 (E4M3FN),
 /// 57344 (E5M2), 6 (E2M1FN), 1 (NF4). A scale maps a block's absmax to it.
 float formatMaxValue(ElementFormat format);
@@ -37,9 +63,10 @@ float formatMaxValue(ElementFormat format);
 /// quantizer never writes them.
 float decodeFormatCode(ElementFormat format, uint8_t code);
 
-/// The code nearest to `value` (finite): fp8 rounds to nearest even in the
-/// format and saturates at +-formatMaxValue; NF4 takes the nearest of
-/// kNf4Values, a tie going to the lower value. -0 gives the code of +0.
+/// The code nearest to `value` (finite): fp8 and E2M1FN round to nearest
+/// even in the format and saturate at +-formatMaxValue; NF4 takes the
+/// nearest of kNf4Values, a tie going to the lower value. -0 (and a
+/// negative value that rounds to zero) gives the code of +0.
 uint8_t encodeFormatValue(ElementFormat format, float value);
 
 /// decodeFormatCode(format, encodeFormatValue(format, value)), computed

@@ -35,10 +35,12 @@ namespace mlir::qnt {
 constexpr unsigned kNumClipRatios = 20;
 
 struct QuantOptions {
-  /// Integer codes (of `bits` bits), or fp8 / NF4 codes: symmetric, one scale
-  /// per group or channel mapping the kept range to formatMaxValue, the
-  /// codes the format's nearest values (docs/QUANTIZER.md, "Float and
-  /// codebook formats"). `bits` must then be the format's width.
+  /// Integer codes (of `bits` bits), or fp8 / fp4 / NF4 codes: symmetric, one
+  /// scale per group or channel mapping the kept range to formatMaxValue,
+  /// the codes the format's nearest values (docs/QUANTIZER.md, "Float and
+  /// codebook formats"). `bits` must then be the format's width; fp4
+  /// (F4E2M1FN) takes the block size and scale format of mxfp4 or nvfp4
+  /// (checkFormatRules).
   ElementFormat format = ElementFormat::Int;
   /// Code width, 1 to 8.
   unsigned bits = 4;
@@ -85,8 +87,12 @@ struct QuantizedMatrix {
   /// then empty). Ready for packUnsigned.
   std::vector<uint8_t> unsignedCodes;
   /// Row-major [rows, groupsPerRow] scales, or a single scale when perTensor.
-  /// Always finite and > 0.
+  /// Always finite and > 0; values of scaleFormat (the fp4 block scales:
+  /// E8M0 powers of two, E4M3 values).
   std::vector<float> scales;
+  /// The f32 scale of the whole tensor that multiplies every block scale
+  /// (nvfp4: scaleFormat F8E4M3); 1 otherwise.
+  float tensorScale = 1.0f;
   /// Same shape as scales when asymmetric; empty when symmetric.
   std::vector<int32_t> zeroPoints;
 
@@ -109,7 +115,7 @@ struct QuantizedMatrix {
   /// non-integer formats.
   float dequantized(int64_t row, int64_t col) const {
     if (format != ElementFormat::Int)
-      return scales[groupIndex(row, col)] *
+      return tensorScale * scales[groupIndex(row, col)] *
              decodeFormatCode(format, static_cast<uint8_t>(code(row, col)));
     return scales[groupIndex(row, col)] *
            static_cast<float>(code(row, col) - zeroPoint(row, col));
@@ -141,7 +147,9 @@ double quantizationError(const float *w, const QuantizedMatrix &q,
                          const float *importance = nullptr);
 
 /// Rounds `value` to the nearest value of `format` (ties to even) and returns
-/// it as a float. Values beyond the format's range become +-inf; NaN stays NaN.
+/// it as a float. Values beyond the format's range become +-inf; NaN stays
+/// NaN. F8E4M3 saturates at 448 instead; F8E8M0 rounds a positive value up
+/// to a power of two (the exponent range is left to the caller).
 float roundToScaleFormat(float value, ScaleFormat format);
 
 /// IEEE 754 binary16 bits of `value`, rounded to nearest even. Handles

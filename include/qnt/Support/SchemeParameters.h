@@ -13,8 +13,11 @@
 namespace mlir::qnt {
 
 /// The number format scales are stored in. Every scale the quantizer returns
-/// is exactly representable in this format.
-enum class ScaleFormat { F32, F16, BF16 };
+/// is exactly representable in this format. F8E8M0 (a power of two, one
+/// byte: OCP MX's E8M0) and F8E4M3 (fp8 E4M3FN) are the block scales of the
+/// fp4 formats mxfp4 and nvfp4 only (FormatRuleInput); the others are the
+/// `scale-type` choices of every other scheme.
+enum class ScaleFormat { F32, F16, BF16, F8E8M0, F8E4M3 };
 
 /// Widths of integer codes: 1 to 8 bits.
 inline constexpr OptionRange kCodeBitsRange{1, 8};
@@ -28,10 +31,35 @@ inline constexpr OptionRange kGroupSizeRange{0, 1 << 20};
 /// values of QLoRA (docs/BIT_LAYOUT.md, "Float and codebook codes").
 enum class ElementFormat { Int, F8E4M3FN, F8E5M2, F4E2M1FN, NF4 };
 
-/// The formats as `--format=` and `format=` name them: "int", "fp8" (E4M3FN),
-/// "fp8e5m2" and "nf4"; nullopt for any other name (fp4 has no kernels and
-/// no quantizer yet, so no option makes it).
-std::optional<ElementFormat> parseWeightFormat(llvm::StringRef name);
+/// A weight format as `--format=` and `format=` name it: its element format
+/// and, for the fp4 block formats, what the format fixes besides (the block
+/// of elements sharing a scale, the scale format, a per-tensor f32 scale).
+///   "int", "fp8" (E4M3FN), "fp8e5m2", "nf4": blockSize 0 (options choose)
+///   "mxfp4": e2m1 codes, blocks of 32, E8M0 scales (OCP MX)
+///   "nvfp4": e2m1 codes, blocks of 16, E4M3 scales, one f32 tensor scale
+struct WeightFormat {
+  ElementFormat element = ElementFormat::Int;
+  int64_t blockSize = 0;
+  ScaleFormat blockScale = ScaleFormat::F32;
+  bool tensorScale = false;
+  /// mxfp4 and nvfp4: the group size and scale format are the format's.
+  bool isBlockFormat() const { return blockSize != 0; }
+};
+
+/// The weight format `name` names; nullopt for any other name.
+std::optional<WeightFormat> parseWeightFormat(llvm::StringRef name);
+
+/// The names parseWeightFormat takes, for messages:
+/// "int, fp8, fp8e5m2, mxfp4, nvfp4 or nf4".
+inline constexpr llvm::StringLiteral kWeightFormatNames =
+    "int, fp8, fp8e5m2, mxfp4, nvfp4 or nf4";
+
+/// The fp4 block format of e2m1 codes with `scale` block scales: mxfp4
+/// (F8E8M0) or nvfp4 (F8E4M3); nullopt for other scale formats.
+std::optional<WeightFormat> fp4BlockFormat(ScaleFormat scale);
+
+/// "mxfp4" or "nvfp4" for a block format, else "".
+llvm::StringRef blockFormatName(const WeightFormat &format);
 
 /// The name of `format` as #qnt.scheme spells it: "int", "f8E4M3FN",
 /// "f8E5M2", "f4E2M1FN", "nf4".
@@ -48,6 +76,14 @@ struct FormatRuleInput {
   bool offsets;    // offset mode
   bool perTensor;
   bool perGroup;
+  /// Elements per group (per_group only).
+  int64_t groupSize = 0;
+  /// The scale format; nullopt for a scale type that no ScaleFormat names.
+  std::optional<ScaleFormat> scale = ScaleFormat::F32;
+  /// The scheme names the scale type as (for messages, e.g. "f16").
+  llvm::StringRef scaleName = "f32";
+  /// A per-tensor f32 scale is given (nvfp4).
+  bool tensorScale = false;
 };
 
 /// "" when the scheme keeps its format's rules, else the first broken one:
@@ -60,9 +96,24 @@ struct FormatRuleInput {
 ///   fp4: "format f4E2M1FN needs per_group block scales"
 ///   nf4: "format nf4 needs per_group or per_channel scales (an absmax
 ///        scale per block), not per_tensor"
+///   scales: f32, f16 or bf16 except for f4E2M1FN, which takes the block
+///   scales of mxfp4 or nvfp4 only:
+///     "scale type f32 of format f4E2M1FN must be f8E8M0FNU (mxfp4) or
+///      f8E4M3FN (nvfp4)"
+///     "scale type f8E8M0FNU is for f4E2M1FN blocks (mxfp4) only; format
+///      nf4 takes f32, f16 or bf16"
+///     "mxfp4 (f4E2M1FN, f8E8M0FNU scales) has blocks of 32, not 64"
+///     "nvfp4 (f4E2M1FN, f8E4M3FN scales) has blocks of 16, not 32"
+///   tensor scale: "a tensor scale is for nvfp4 (f4E2M1FN, f8E4M3FN
+///     scales) only"
 std::string checkFormatRules(const FormatRuleInput &in);
 
-/// The scale format named "f32", "f16" or "bf16"; nullopt for any other name.
+/// The name of a scale format as MLIR spells its type: "f32", "f16",
+/// "bf16", "f8E8M0FNU", "f8E4M3FN".
+llvm::StringRef scaleFormatName(ScaleFormat format);
+
+/// The scale format named "f32", "f16" or "bf16" (the `scale-type` option);
+/// nullopt for any other name, the fp4 block scales included.
 inline std::optional<ScaleFormat> parseScaleFormat(llvm::StringRef name) {
   if (name == "f32")
     return ScaleFormat::F32;

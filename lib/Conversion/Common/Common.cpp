@@ -49,6 +49,22 @@ static LogicalResult checkBlob(ConstantOp op, StringRef name,
                           << "', which the module does not contain";
 }
 
+/// The bytes of a payload of 8-bit floats (the fp4 formats' block scales)
+/// as i8 elements of the same shape: the kernels decode them from their
+/// bits, which LLVM has no float type for. Null for other payloads.
+static TypedAttr bytesOfFp8Payload(ElementsAttr attr) {
+  auto type = cast<ShapedType>(attr.getType());
+  Type elem = type.getElementType();
+  if (!isa<FloatType>(elem) || elem.getIntOrFloatBitWidth() != 8)
+    return {};
+  auto i8Type = type.clone(IntegerType::get(type.getContext(), 8));
+  if (auto dense = dyn_cast<DenseElementsAttr>(attr))
+    return DenseElementsAttr::getFromRawBuffer(i8Type, dense.getRawData());
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr))
+    return DenseResourceElementsAttr::get(i8Type, resource.getRawHandle());
+  return {};
+}
+
 /// Builds the arith.constant tensors of a qnt.constant, right after it.
 FailureOr<Payload> qnt::materializePayload(ConstantOp op) {
   if (failed(checkBlob(op, "codes", op.getCodes())) ||
@@ -62,8 +78,14 @@ FailureOr<Payload> qnt::materializePayload(ConstantOp op) {
   Payload payload;
   payload.codes =
       arith::ConstantOp::create(b, loc, cast<TypedAttr>(op.getCodes()));
-  payload.scales =
-      arith::ConstantOp::create(b, loc, cast<TypedAttr>(op.getScales()));
+  TypedAttr scales = bytesOfFp8Payload(op.getScales());
+  if (!scales && isa<FloatType>(op.getType().getScheme().getScaleType()) &&
+      op.getType().getScheme().getScaleType().getIntOrFloatBitWidth() == 8) {
+    op.emitOpError("'scales' cannot be read as bytes");
+    return failure();
+  }
+  payload.scales = arith::ConstantOp::create(
+      b, loc, scales ? scales : cast<TypedAttr>(op.getScales()));
   if (std::optional<ElementsAttr> offsets = op.getOffsets())
     payload.offsets =
         arith::ConstantOp::create(b, loc, cast<TypedAttr>(*offsets));

@@ -1,8 +1,10 @@
-// Decoding of fp8 and NF4 codes to f32 in registers for the row_lut kernels,
-// the element-wise tables (convert-qnt-to-vector) and the GPU kernels: NF4 through its 16
-// values with qnt.lookup16 (a register-table lookup, lowered by
-// convert-qnt-int-dot), fp8 by moving its bits into a half float's (x86
-// kernels) or a float's (portable).
+// Decoding of fp8, fp4 (e2m1) and NF4 codes and of the fp4 formats' block
+// scales to f32 in registers for the row_lut kernels, the element-wise
+// tables (convert-qnt-to-vector) and the GPU kernels: NF4 and e2m1 through
+// their 16 values with qnt.lookup16 (a register-table lookup, lowered by
+// convert-qnt-int-dot), fp8 (and E4M3 scales) by moving its bits into a
+// half float's (x86 kernels) or a float's (portable), E8M0 scales by moving
+// the byte into a float's exponent field.
 #include "qnt/Conversion/Common.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -25,11 +27,11 @@ Value splatF32(ImplicitLocOpBuilder &b, VectorType type, float value) {
       b, DenseElementsAttr::get(type, b.getF32FloatAttr(value)));
 }
 
-/// The 16 values of a codebook format's codes (NF4), in code order; empty
-/// for the formats decoded from their bits (fp8).
+/// The 16 values of a 4-bit format's codes (NF4, e2m1), in code order;
+/// empty for the formats decoded from their bits (fp8).
 ArrayRef<float> codebookValues(Format format) {
-  if (format == Format::nf4)
-    return kNf4Values;
+  if (const float *table = fourBitTable(getElementFormat(format)))
+    return ArrayRef<float>(table, 16);
   return {};
 }
 
@@ -160,6 +162,27 @@ Value qnt::decodeLutCodes(ImplicitLocOpBuilder &b, Value codes, Format format,
     return lookupBySelects(b, codes, table);
   }
   return decodeFp8Bits(b, codes, format, signExtended);
+}
+
+Value qnt::decodeScale(ImplicitLocOpBuilder &b, Value stored,
+                       SchemeAttr scheme) {
+  std::optional<ScaleFormat> format = getScaleFormat(scheme.getScaleType());
+  if (!format || !fp4BlockFormat(*format))
+    return toF32(b, stored);
+  // E4M3: decoded as an fp8 code.
+  if (*format == ScaleFormat::F8E4M3)
+    return decodeLutCodes(b, stored, Format::f8E4M3FN, LookupIsa::generic);
+  Type i32 = b.getI32Type();
+  Value byte = arith::ExtUIOp::create(b, i32, stored);
+  // E8M0: the byte is a float's exponent field. Byte 0 (2^-127) is the
+  // float subnormal 0x00400000; 255 (NaN) is never written.
+  Value bits =
+      arith::ShLIOp::create(b, byte, arith::ConstantIntOp::create(b, i32, 23));
+  Value isZero = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, byte,
+                                       arith::ConstantIntOp::create(b, i32, 0));
+  bits = arith::SelectOp::create(
+      b, isZero, arith::ConstantIntOp::create(b, i32, 0x00400000), bits);
+  return arith::BitcastOp::create(b, b.getF32Type(), bits);
 }
 
 Value qnt::lookupBySelects(ImplicitLocOpBuilder &b, Value idx,

@@ -289,7 +289,10 @@ Value qnt::decodeElement(ImplicitLocOpBuilder &b, PackedType type, Value codes,
   }
   if (zps)
     code = arith::SubFOp::create(b, code, memref::LoadOp::create(b, zps, sIdx));
-  Value s = toF32(b, memref::LoadOp::create(b, scales, sIdx));
+  Value s = decodeScale(b, memref::LoadOp::create(b, scales, sIdx), scheme);
+  if (FloatAttr tensorScale = scheme.getTensorScale())
+    s = arith::MulFOp::create(b, s,
+                              arith::ConstantOp::create(b, f32, tensorScale));
   Value v = arith::MulFOp::create(b, s, code);
   if (offsets)
     v = arith::AddFOp::create(

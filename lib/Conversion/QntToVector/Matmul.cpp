@@ -52,12 +52,6 @@ int64_t qnt::int8GroupsPerLoad(const MatmulKernel &kern, int64_t lanes) {
 FailureOr<MatmulKernel> qnt::describeMatmul(MatmulOp op, std::string &why) {
   PackedType wType = op.getWeight().getType();
   SchemeAttr scheme = wType.getScheme();
-  if (scheme.getFormat() == Format::f4E2M1FN) {
-    why = ("CPU lowering supports integer, fp8 and nf4 formats, not " +
-           stringifyFormat(scheme.getFormat()))
-              .str();
-    return failure();
-  }
   MatmulKernel kern;
   kern.scheme = scheme;
   kern.bits = scheme.getBits();
@@ -96,12 +90,14 @@ LogicalResult CpuLowering::lowerMatmul(MatmulOp op, KernelAttr kernel,
   kern.parallel = kernel.getParallel();
   kern.chunk = kernel.getLanes();
   kern.lookup = kernel.getLookup();
-  // fp8 and NF4 codes are decoded with f32 x by the row_lut kernels only.
+  // fp8, fp4 and NF4 codes are decoded with f32 x by the row_lut kernels
+  // only.
   bool lutCodes = !kern.scheme.isInteger();
   if (lutCodes != (kernel.getFamily() == KernelFamily::row_lut))
     return notApplicable(op, kernel,
-                         lutCodes ? "fp8 and nf4 codes need a row_lut kernel"
-                                  : "row_lut takes fp8 and nf4 codes only");
+                         lutCodes
+                             ? "fp8, fp4 and nf4 codes need a row_lut kernel"
+                             : "row_lut takes fp8, fp4 and nf4 codes only");
   // qnt.lookup16 takes whole registers: 16 lanes for AVX-512's vpermps, 8
   // for AVX2's.
   int64_t lookupLanes = kern.lookup == LookupIsa::avx512 ? 16

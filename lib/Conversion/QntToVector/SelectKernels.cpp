@@ -4,6 +4,7 @@
 #include "Kernels.h"
 #include "qnt/Conversion/Passes.h"
 #include "qnt/IR/QntOps.h"
+#include "qnt/Support/ElementFormats.h"
 
 namespace mlir::qnt {
 #define GEN_PASS_DEF_QNTSELECTKERNELSPASS
@@ -133,7 +134,7 @@ static KernelAttr selectMatmulKernel(MatmulOp op,
                            o.colsPerTile, o.streams, /*xBlock=*/0,
                            IntDotIsa::generic, o.prefetch, o.parallel,
                            LookupIsa::generic);
-  // fp8 and NF4 codes meet f32 x: with int8 x resolved for the integer
+  // fp8, fp4 and NF4 codes meet f32 x: with int8 x resolved for the integer
   // layers, the tiles are those of the f32 kernels (4x4 with 16 lanes, 2x4
   // with 8, one stream), as resolveKernelOptions gives activations=f32.
   int64_t rows = o.rowsPerTile, cols = o.colsPerTile, streams = o.streams;

@@ -15,11 +15,6 @@ using namespace mlir::qnt;
 LogicalResult CpuLowering::lowerDequantize(DequantizeOp op,
                                            const Payload &payload) {
   PackedType type = op.getInput().getType();
-  SchemeAttr scheme = type.getScheme();
-  if (scheme.getFormat() == Format::f4E2M1FN)
-    return op.emitOpError()
-           << "CPU lowering supports integer, fp8 and nf4 formats, not "
-           << stringifyFormat(scheme.getFormat());
   ImplicitLocOpBuilder b(op.getLoc(), op);
   RankedTensorType resultType = op.getResult().getType();
   Value codes = toBuffer(b, payload.codes);
@@ -48,10 +43,6 @@ LogicalResult CpuLowering::lowerDequantize(DequantizeOp op,
 LogicalResult CpuLowering::lowerGatherRows(GatherRowsOp op,
                                            const Payload &payload) {
   PackedType type = op.getTable().getType();
-  if (type.getScheme().getFormat() == Format::f4E2M1FN)
-    return op.emitOpError()
-           << "CPU lowering supports integer, fp8 and nf4 formats, not "
-           << stringifyFormat(type.getScheme().getFormat());
   ImplicitLocOpBuilder b(op.getLoc(), op);
   Value codes = toBuffer(b, payload.codes);
   Value scales = toBuffer(b, payload.scales);

@@ -1,5 +1,5 @@
 // The register tile of the row kernels with f32 activations (row_f32, and
-// row_lut for fp8 and NF4 codes): codes unpacked or looked up to f32 in
+// row_lut for fp8, fp4 and NF4 codes): codes unpacked or looked up to f32 in
 // vector registers and multiplied with x (convert-qnt-to-vector).
 #include "Kernels.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -229,9 +229,11 @@ struct F32Tile {
     SmallVector<Value> next;
     for (int64_t r = 0; r < rows; ++r) {
       for (int64_t c = 0; c < cols; ++c) {
-        Value s = toF32(
-            gb, memref::LoadOp::create(
-                    gb, kern.scales, kern.scaleIndices(gb, colIdx[c], group)));
+        Value s = decodeScale(
+            gb,
+            memref::LoadOp::create(gb, kern.scales,
+                                   kern.scaleIndices(gb, colIdx[c], group)),
+            kern.scheme);
         if (factor != 1.0f)
           s = arith::MulFOp::create(
               gb, s, arith::ConstantOp::create(gb, gb.getF32FloatAttr(factor)));

@@ -75,6 +75,10 @@ void qnt::storeTile(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
           Value(), arith::FastMathFlags::reassoc);
       if (!corrections.empty())
         sum = arith::SubFOp::create(b, sum, corrections[r * cols + c]);
+      // nvfp4's tensor scale, once per output.
+      if (FloatAttr tensorScale = kern.scheme.getTensorScale())
+        sum = arith::MulFOp::create(
+            b, sum, arith::ConstantOp::create(b, b.getF32Type(), tensorScale));
       if (kern.bias)
         sum = arith::AddFOp::create(
             b, sum, toF32(b, memref::LoadOp::create(b, kern.bias, colIdx[c])));

@@ -39,11 +39,11 @@ func.func @group_inside_a_byte(%x: tensor<2x12xf32>) -> tensor<2x4xf32> {
 
 // -----
 
-func.func @fp4_format(%x: tensor<2x16xf32>) -> tensor<2x4xf32> {
-  %w = qnt.constant {codes = dense<0> : tensor<4x8xi8>, scales = dense<1.0> : tensor<4x1xf32>}
-      : !qnt.packed<4x16, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 16>>>
-  // expected-error @+1 {{'qnt.matmul' op CPU lowering supports integer, fp8 and nf4 formats, not f4E2M1FN}}
-  %y = qnt.matmul %x, %w : (tensor<2x16xf32>, !qnt.packed<4x16, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 16>>>) -> tensor<2x4xf32>
+func.func @nvfp4_needs_row_lut(%x: tensor<2x16xf32>) -> tensor<2x4xf32> {
+  %w = qnt.constant {codes = dense<0> : tensor<4x8xi8>, scales = dense<1.0> : tensor<4x1xf8E4M3FN>}
+      : !qnt.packed<4x16, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 16>, scale = f8E4M3FN, tensor_scale = 0.5>>
+  // expected-error @+1 {{'qnt.matmul' op kernel #qnt.kernel<row_f32, lanes = 8, tile = 1x1, streams = 1> does not apply: fp8, fp4 and nf4 codes need a row_lut kernel}}
+  %y = qnt.matmul %x, %w {qnt.kernel = #qnt.kernel<row_f32, lanes = 8, tile = 1x1, streams = 1>} : (tensor<2x16xf32>, !qnt.packed<4x16, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 16>, scale = f8E4M3FN, tensor_scale = 0.5>>) -> tensor<2x4xf32>
   return %y : tensor<2x4xf32>
 }
 
@@ -52,7 +52,7 @@ func.func @fp4_format(%x: tensor<2x16xf32>) -> tensor<2x4xf32> {
 func.func @nf4_needs_row_lut(%x: tensor<2x16xf32>) -> tensor<2x4xf32> {
   %w = qnt.constant {codes = dense<0> : tensor<4x8xi8>, scales = dense<1.0> : tensor<4x1xf32>}
       : !qnt.packed<4x16, #qnt.scheme<nf4, symmetric, per_channel<0>>>
-  // expected-error @+1 {{'qnt.matmul' op kernel #qnt.kernel<row_f32, lanes = 8, tile = 1x1, streams = 1> does not apply: fp8 and nf4 codes need a row_lut kernel}}
+  // expected-error @+1 {{'qnt.matmul' op kernel #qnt.kernel<row_f32, lanes = 8, tile = 1x1, streams = 1> does not apply: fp8, fp4 and nf4 codes need a row_lut kernel}}
   %y = qnt.matmul %x, %w {qnt.kernel = #qnt.kernel<row_f32, lanes = 8, tile = 1x1, streams = 1>} : (tensor<2x16xf32>, !qnt.packed<4x16, #qnt.scheme<nf4, symmetric, per_channel<0>>>) -> tensor<2x4xf32>
   return %y : tensor<2x4xf32>
 }
@@ -72,7 +72,7 @@ func.func @x86_lookup(%x: tensor<2x16xf32>) -> tensor<2x4xf32> {
 func.func @row_lut_needs_lut_codes(%x: tensor<2x16xf32>) -> tensor<2x4xf32> {
   %w = qnt.constant {codes = dense<0> : tensor<4x8xi8>, scales = dense<1.0> : tensor<4x1xf32>}
       : !qnt.packed<4x16, #qnt.scheme<si4, symmetric, per_channel<0>>>
-  // expected-error @+1 {{'qnt.matmul' op kernel #qnt.kernel<row_lut, lanes = 8, tile = 1x1, streams = 1, lookup = avx2> does not apply: row_lut takes fp8 and nf4 codes only}}
+  // expected-error @+1 {{'qnt.matmul' op kernel #qnt.kernel<row_lut, lanes = 8, tile = 1x1, streams = 1, lookup = avx2> does not apply: row_lut takes fp8, fp4 and nf4 codes only}}
   %y = qnt.matmul %x, %w {qnt.kernel = #qnt.kernel<row_lut, lanes = 8, tile = 1x1, streams = 1, lookup = avx2>} : (tensor<2x16xf32>, !qnt.packed<4x16, #qnt.scheme<si4, symmetric, per_channel<0>>>) -> tensor<2x4xf32>
   return %y : tensor<2x4xf32>
 }

@@ -1,12 +1,12 @@
-// fp8 and NF4 weights: qnt-select-kernels gives them the row_lut kernels
-// (f32 x; the tiles of the f32 kernels, whatever the int8 activations of the
-// integer layers), and convert-qnt-to-vector decodes their codes in
-// registers: NF4 by a qnt.lookup16 of its 16 values with the lookup the
-// kernel names (AVX-512's for 16-lane chunks on a 512-bit target, AVX2's
-// for 8 lanes; see int-dot-lookup.mlir for the instructions), fp8 on x86
-// targets by moving its bits into a half float's (converted by vcvtph2ps)
-// and, without one, into a float's, scaled by 2^120 (E4M3FN) or 2^112
-// (E5M2); no integer conversion.
+// fp8, NF4 and fp4 (mxfp4, nvfp4) weights: qnt-select-kernels gives them
+// the row_lut kernels (f32 x; the tiles of the f32 kernels, whatever the
+// int8 activations of the integer layers), and convert-qnt-to-vector decodes
+// their codes in registers: NF4 and e2m1 by a qnt.lookup16 of their 16
+// values with the lookup the kernel names (AVX-512's for 16-lane chunks on a
+// 512-bit target, AVX2's for 8 lanes; see int-dot-lookup.mlir for the
+// instructions), fp8 on x86 targets by moving its bits into a half float's
+// (converted by vcvtph2ps) and, without one, into a float's, scaled by 2^120
+// (E4M3FN) or 2^112 (E5M2); no integer conversion.
 // RUN: quant-opt %s --split-input-file --qnt-select-kernels | FileCheck %s --check-prefix=SELECT
 // RUN: quant-opt %s --split-input-file --qnt-select-kernels --convert-qnt-to-vector | FileCheck %s --check-prefix=LOWER
 
@@ -130,4 +130,62 @@ func.func @fp8e5m2_g32_portable(%x: tensor<?x64xf32>) -> tensor<?x8xf32> {
   %p = qnt.constant {codes = dense<0> : tensor<8x64xi8>, scales = dense<1.0> : tensor<8x2xf32>} : !qnt.packed<8x64, #qnt.scheme<f8E5M2, symmetric, per_group<1, 32>>>
   %y = qnt.matmul %x, %p : (tensor<?x64xf32>, !qnt.packed<8x64, #qnt.scheme<f8E5M2, symmetric, per_group<1, 32>>>) -> tensor<?x8xf32>
   return %y : tensor<?x8xf32>
+}
+
+// -----
+
+// fp4 block formats: e2m1 codes go through the same 16-entry table lookup
+// as NF4 (its values +-{0, 0.5, 1, 1.5, 2, 3, 4, 6}; AVX-512's for mxfp4's
+// 16-lane chunks, AVX2's for nvfp4's 8-lane ones, which blocks of 16 take);
+// the block scales stay bytes.
+// mxfp4's E8M0 scale is its byte moved into a float's exponent field (byte
+// 0, 2^-127, the float subnormal 0x00400000); nvfp4's E4M3 scale is decoded
+// as an fp8 code (bits 20 up, times 2^120), and its tensor scale multiplies
+// each output once, before the store.
+// SELECT-LABEL: func.func @mxfp4
+//       SELECT:   qnt.kernel = #qnt.kernel<row_lut, lanes = 16, tile = 4x4, streams = 1, lookup = avx512, prefetch>
+// SELECT-LABEL: func.func @nvfp4
+//       SELECT:   qnt.kernel = #qnt.kernel<row_lut, lanes = 8, tile = 4x4, streams = 1, lookup = avx2, prefetch>
+// LOWER-LABEL: func.func @mxfp4
+//       LOWER:   %[[SCALES:.*]] = arith.constant dense<-128> : tensor<8x2xi8>
+//       LOWER:   bufferization.to_buffer %[[SCALES]] read_only : tensor<8x2xi8> to memref<8x2xi8>
+//       LOWER:   qnt.lookup16 <avx512> %{{.*}}, [0.000000e+00, 5.000000e-01, 1.000000e+00, 1.500000e+00, 2.000000e+00, 3.000000e+00, 4.000000e+00, 6.000000e+00, -0.000000e+00, -5.000000e-01, -1.000000e+00, -1.500000e+00, -2.000000e+00, -3.000000e+00, -4.000000e+00, -6.000000e+00] : vector<16xi32> -> vector<16xf32>
+//       LOWER:   %[[BYTE:.*]] = memref.load %{{.*}} : memref<8x2xi8>
+//       LOWER:   %[[WORD:.*]] = arith.extui %[[BYTE]] : i8 to i32
+//       LOWER:   %[[EXP:.*]] = arith.shli %[[WORD]], %{{.*}} : i32
+//       LOWER:   %[[ZERO:.*]] = arith.cmpi eq, %[[WORD]], %{{.*}} : i32
+//       LOWER:   %[[SUB:.*]] = arith.constant 4194304 : i32
+//       LOWER:   %[[BITS:.*]] = arith.select %[[ZERO]], %[[SUB]], %[[EXP]] : i32
+//       LOWER:   %[[S:.*]] = arith.bitcast %[[BITS]] : i32 to f32
+//       LOWER:   %[[SV:.*]] = vector.broadcast %[[S]] : f32 to vector<16xf32>
+//       LOWER:   vector.fma %[[SV]]
+//   LOWER-NOT:   arith.sitofp
+//       LOWER:   return
+// LOWER-LABEL: func.func @nvfp4
+//       LOWER:   qnt.lookup16 <avx2> %{{.*}}, [0.000000e+00, 5.000000e-01, 1.000000e+00, 1.500000e+00, 2.000000e+00, 3.000000e+00, 4.000000e+00, 6.000000e+00, -0.000000e+00, -5.000000e-01, -1.000000e+00, -1.500000e+00, -2.000000e+00, -3.000000e+00, -4.000000e+00, -6.000000e+00] : vector<8xi32> -> vector<8xf32>
+//       LOWER:   %[[BYTE:.*]] = memref.load %{{.*}} : memref<8x4xi8>
+//       LOWER:   %[[WORD:.*]] = arith.extsi %[[BYTE]] : i8 to i32
+//       LOWER:   %[[TWENTY:.*]] = arith.constant 20 : i32
+//       LOWER:   %[[UP:.*]] = arith.shli %[[WORD]], %[[TWENTY]] : i32
+//       LOWER:   arith.andi %[[UP]], %{{.*}} : i32
+//       LOWER:   %[[F:.*]] = arith.bitcast %{{.*}} : i32 to f32
+//       LOWER:   %[[POW:.*]] = arith.constant 1.329228E+36 : f32
+//       LOWER:   %[[S:.*]] = arith.mulf %[[F]], %[[POW]] : f32
+//       LOWER:   vector.broadcast %[[S]] : f32 to vector<8xf32>
+//       LOWER:   %[[SUM:.*]] = vector.reduction <add>, %{{.*}} : vector<8xf32> into f32
+//       LOWER:   %[[T:.*]] = arith.constant 2.500000e-04 : f32
+//       LOWER:   %[[Y:.*]] = arith.mulf %[[SUM]], %[[T]] : f32
+//       LOWER:   memref.store %[[Y]]
+//       LOWER:   return
+module attributes {qnt.target = #qnt.target<cpu = "znver4", vector_bits = 512, int_dot = avx512vnni>} {
+  func.func @mxfp4(%x: tensor<?x64xf32>) -> tensor<?x8xf32> {
+    %p = qnt.constant {codes = dense<0> : tensor<8x32xi8>, scales = dense<2.0> : tensor<8x2xf8E8M0FNU>} : !qnt.packed<8x64, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 32>, scale = f8E8M0FNU>>
+    %y = qnt.matmul %x, %p : (tensor<?x64xf32>, !qnt.packed<8x64, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 32>, scale = f8E8M0FNU>>) -> tensor<?x8xf32>
+    return %y : tensor<?x8xf32>
+  }
+  func.func @nvfp4(%x: tensor<?x64xf32>) -> tensor<?x8xf32> {
+    %p = qnt.constant {codes = dense<0> : tensor<8x32xi8>, scales = dense<1.5> : tensor<8x4xf8E4M3FN>} : !qnt.packed<8x64, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 16>, scale = f8E4M3FN, tensor_scale = 2.5e-4>>
+    %y = qnt.matmul %x, %p : (tensor<?x64xf32>, !qnt.packed<8x64, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 16>, scale = f8E4M3FN, tensor_scale = 2.5e-4>>) -> tensor<?x8xf32>
+    return %y : tensor<?x8xf32>
+  }
 }

@@ -41,6 +41,91 @@ func.func private @fp4_without_blocks(!qnt.packed<4x4, #qnt.scheme<f4E2M1FN, sym
 
 // -----
 
+// expected-error @+1 {{scale type f32 of format f4E2M1FN must be f8E8M0FNU (mxfp4) or f8E4M3FN (nvfp4)}}
+func.func private @fp4_f32_scales(!qnt.packed<4x32, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 32>>>)
+
+// -----
+
+// expected-error @+1 {{scale type bf16 of format f4E2M1FN must be f8E8M0FNU (mxfp4) or f8E4M3FN (nvfp4)}}
+func.func private @fp4_bf16_scales(!qnt.packed<4x32, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 32>, scale = bf16>>)
+
+// -----
+
+// expected-error @+1 {{scale type f8E5M2 of format f4E2M1FN must be f8E8M0FNU (mxfp4) or f8E4M3FN (nvfp4)}}
+func.func private @fp4_e5m2_scales(!qnt.packed<4x32, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 32>, scale = f8E5M2>>)
+
+// -----
+
+// expected-error @+1 {{mxfp4 (f4E2M1FN, f8E8M0FNU scales) has blocks of 32, not 16}}
+func.func private @mxfp4_blocks_of_16(!qnt.packed<4x32, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 16>, scale = f8E8M0FNU>>)
+
+// -----
+
+// expected-error @+1 {{nvfp4 (f4E2M1FN, f8E4M3FN scales) has blocks of 16, not 32}}
+func.func private @nvfp4_blocks_of_32(!qnt.packed<4x32, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 32>, scale = f8E4M3FN, tensor_scale = 1.0>>)
+
+// -----
+
+// expected-error @+1 {{format f4E2M1FN needs per_group block scales}}
+func.func private @fp4_per_tensor(!qnt.packed<4x32, #qnt.scheme<f4E2M1FN, symmetric, per_tensor, scale = f8E8M0FNU>>)
+
+// -----
+
+// expected-error @+1 {{float format f4E2M1FN cannot be asymmetric (no zero points)}}
+func.func private @fp4_asymmetric(!qnt.packed<4x32, #qnt.scheme<f4E2M1FN, asymmetric, per_group<1, 32>, scale = f8E8M0FNU>>)
+
+// -----
+
+// expected-error @+1 {{float format f4E2M1FN cannot have offsets}}
+func.func private @fp4_offsets(!qnt.packed<4x32, #qnt.scheme<f4E2M1FN, offset, per_group<1, 16>, scale = f8E4M3FN>>)
+
+// -----
+
+// expected-error @+1 {{a tensor scale is for nvfp4 (f4E2M1FN, f8E4M3FN scales) only}}
+func.func private @mxfp4_tensor_scale(!qnt.packed<4x32, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 32>, scale = f8E8M0FNU, tensor_scale = 2.0>>)
+
+// -----
+
+// expected-error @+1 {{a tensor scale is for nvfp4 (f4E2M1FN, f8E4M3FN scales) only}}
+func.func private @int_tensor_scale(!qnt.packed<4x32, #qnt.scheme<si4, symmetric, per_group<1, 32>, tensor_scale = 2.0>>)
+
+// -----
+
+// expected-error @+1 {{tensor_scale 0.000000e+00 must be a positive normal f32}}
+func.func private @zero_tensor_scale(!qnt.packed<4x32, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 16>, scale = f8E4M3FN, tensor_scale = 0.0>>)
+
+// -----
+
+// expected-error @+1 {{tensor_scale -2.000000e+00 must be a positive normal f32}}
+func.func private @negative_tensor_scale(!qnt.packed<4x32, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 16>, scale = f8E4M3FN, tensor_scale = -2.0>>)
+
+// -----
+
+// expected-error @+1 {{tensor_scale INF must be a positive normal f32}}
+func.func private @infinite_tensor_scale(!qnt.packed<4x32, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 16>, scale = f8E4M3FN, tensor_scale = 0x7F800000>>)
+
+// -----
+
+// expected-error @+1 {{expected 'scale = TYPE' or then 'tensor_scale = FLOAT', got 'scales'}}
+func.func private @misspelled_scale(!qnt.packed<4x32, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 16>, scales = f8E4M3FN>>)
+
+// -----
+
+// expected-error @+1 {{scale type f8E8M0FNU is for f4E2M1FN blocks (mxfp4) only; format nf4 takes f32, f16 or bf16}}
+func.func private @nf4_e8m0_scales(!qnt.packed<4x32, #qnt.scheme<nf4, symmetric, per_group<1, 32>, scale = f8E8M0FNU>>)
+
+// -----
+
+// expected-error @+1 {{scale type f8E4M3FN is for f4E2M1FN blocks (nvfp4) only; format int takes f32, f16 or bf16}}
+func.func private @int_e4m3_scales(!qnt.packed<4x32, #qnt.scheme<si4, symmetric, per_group<1, 16>, scale = f8E4M3FN>>)
+
+// -----
+
+// expected-error @+1 {{group size 32 does not divide dimension 1 (size 48)}}
+func.func private @mxfp4_partial_block(!qnt.packed<4x48, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 32>, scale = f8E8M0FNU>>)
+
+// -----
+
 // expected-error @+1 {{codebook format nf4 cannot be asymmetric (no zero points)}}
 func.func private @nf4_asymmetric(!qnt.packed<4x4, #qnt.scheme<nf4, asymmetric, per_group<1, 2>>>)
 
@@ -137,6 +222,26 @@ func.func @scale_not_finite() {
   // expected-error @+1 {{'qnt.constant' op scale at flat index 1 is not finite}}
   %w = qnt.constant {codes = dense<0> : tensor<2x2xi8>, scales = dense<[[1.0], [0x7FC00000]]> : tensor<2x1xf32>}
       : !qnt.packed<2x4, #qnt.scheme<si4, symmetric, per_channel<0>>>
+  return
+}
+
+// -----
+
+// E8M0 byte 255 is NaN: no block scale.
+func.func @e8m0_scale_nan() {
+  // expected-error @+1 {{'qnt.constant' op scale at flat index 1 is not finite}}
+  %w = qnt.constant {codes = dense<0> : tensor<2x16xi8>, scales = dense<[[1.0], [0xFF]]> : tensor<2x1xf8E8M0FNU>}
+      : !qnt.packed<2x32, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 32>, scale = f8E8M0FNU>>
+  return
+}
+
+// -----
+
+// An nvfp4 constant whose scales are not its scheme's E4M3.
+func.func @nvfp4_scales_type() {
+  // expected-error @+1 {{'qnt.constant' op 'scales' element type 'f32' does not match 'f8E4M3FN' required by the scheme}}
+  %w = qnt.constant {codes = dense<0> : tensor<2x16xi8>, scales = dense<1.0> : tensor<2x2xf32>}
+      : !qnt.packed<2x32, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 16>, scale = f8E4M3FN, tensor_scale = 0.5>>
   return
 }
 

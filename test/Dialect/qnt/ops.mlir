@@ -9,10 +9,13 @@
 // CHECK-SAME: !qnt.packed<8x64, #qnt.scheme<ui3, asymmetric, per_group<1, 64>>>
 // CHECK-SAME: !qnt.packed<8x64, #qnt.scheme<f8E4M3FN, symmetric, per_channel<0>>>
 // CHECK-SAME: !qnt.packed<8x64, #qnt.scheme<f8E5M2, symmetric, per_tensor>>
-// CHECK-SAME: !qnt.packed<8x64, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 32>, scale = f16>>
+// CHECK-SAME: !qnt.packed<8x64, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 32>, scale = f8E8M0FNU>>
 // CHECK-SAME: !qnt.packed<2x3x64, #qnt.scheme<si7, symmetric, per_group<0, 2>>>
 // CHECK-SAME: !qnt.packed<8x64, #qnt.scheme<nf4, symmetric, per_group<1, 64>, scale = bf16>>
 // CHECK-SAME: !qnt.packed<8x64, #qnt.scheme<nf4, symmetric, per_channel<0>>>
+// CHECK-SAME: !qnt.packed<8x64, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 16>, scale = f8E4M3FN, tensor_scale = 2.500000e-04>>
+// CHECK-SAME: !qnt.packed<8x64, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 16>, scale = f8E4M3FN>>
+// CHECK-SAME: !qnt.packed<8x64, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 16>, scale = f8E4M3FN, tensor_scale = 1.17549435E-38>>
 func.func @scheme_spellings(
     %a: !qnt.packed<8x64, #qnt.scheme<si4, symmetric, per_group<1, 32>>>,
     %b: !qnt.packed<8x64, #qnt.scheme<ui8, asymmetric, per_channel<0>, scale = f16>>,
@@ -20,10 +23,13 @@ func.func @scheme_spellings(
     %d: !qnt.packed<8x64, #qnt.scheme<ui3, asymmetric, per_group<1, 64>>>,
     %e: !qnt.packed<8x64, #qnt.scheme<f8E4M3FN, symmetric, per_channel<0>>>,
     %f: !qnt.packed<8x64, #qnt.scheme<f8E5M2, symmetric, per_tensor>>,
-    %g: !qnt.packed<8x64, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 32>, scale = f16>>,
+    %g: !qnt.packed<8x64, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 32>, scale = f8E8M0FNU>>,
     %h: !qnt.packed<2x3x64, #qnt.scheme<si7, symmetric, per_group<0, 2>>>,
     %i: !qnt.packed<8x64, #qnt.scheme<nf4, symmetric, per_group<1, 64>, scale = bf16>>,
-    %j: !qnt.packed<8x64, #qnt.scheme<nf4, symmetric, per_channel<0>>>) {
+    %j: !qnt.packed<8x64, #qnt.scheme<nf4, symmetric, per_channel<0>>>,
+    %k: !qnt.packed<8x64, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 16>, scale = f8E4M3FN, tensor_scale = 2.5e-4>>,
+    %l: !qnt.packed<8x64, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 16>, scale = f8E4M3FN>>,
+    %m: !qnt.packed<8x64, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 16>, scale = f8E4M3FN, tensor_scale = 1.17549435E-38>>) {
   return
 }
 
