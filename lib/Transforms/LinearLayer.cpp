@@ -222,20 +222,11 @@ std::string mlir::qnt::readWeightRows(const ConstantLinearLayer &c,
 
 Type mlir::qnt::parseScaleType(MLIRContext *context, StringRef name) {
   std::optional<ScaleFormat> format = parseScaleFormat(name);
-  if (!format)
+  // The fp4 formats' block scales come with the format, not by name.
+  if (!format || *format == ScaleFormat::F8E8M0 ||
+      *format == ScaleFormat::F8E4M3)
     return {};
-  switch (*format) {
-  case ScaleFormat::F32:
-    return Float32Type::get(context);
-  case ScaleFormat::F16:
-    return Float16Type::get(context);
-  case ScaleFormat::BF16:
-    return BFloat16Type::get(context);
-  case ScaleFormat::F8E8M0:
-  case ScaleFormat::F8E4M3:
-    break;
-  }
-  return {};
+  return getScaleType(context, *format);
 }
 
 ScaleFormat mlir::qnt::scaleFormatOf(Type type) {
