@@ -275,6 +275,10 @@ LogicalResult SumPairsI16Op::verify() {
                         getResult().getType(), 2);
 }
 
+int64_t mlir::qnt::getLookupLanes(LookupIsa lookup) {
+  return lookup == LookupIsa::avx512 ? 16 : lookup == LookupIsa::avx2 ? 8 : 1;
+}
+
 LogicalResult Lookup16Op::verify() {
   if (getTable().size() != 16)
     return emitOpError() << "table has " << getTable().size()
@@ -284,9 +288,7 @@ LogicalResult Lookup16Op::verify() {
     return emitOpError() << "result has "
                          << getResult().getType().getNumElements()
                          << " lanes; the indices have " << n;
-  int64_t step = getLookup() == LookupIsa::avx512 ? 16
-                 : getLookup() == LookupIsa::avx2 ? 8
-                                                  : 1;
+  int64_t step = getLookupLanes(getLookup());
   if (n % step != 0)
     return emitOpError() << "lookup " << stringifyLookupIsa(getLookup())
                          << " takes a multiple of " << step

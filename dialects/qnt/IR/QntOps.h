@@ -19,6 +19,9 @@ namespace mlir::qnt {
 TargetAttr getTarget(Operation *op);
 /// The int8 dot-product instructions of `target` (generic without one).
 IntDotIsa getIntDot(TargetAttr target);
+/// The lanes of one register of `lookup`'s table lookups (qnt.lookup16): 16
+/// for avx512, 8 for avx2, 1 (any) for generic.
+int64_t getLookupLanes(LookupIsa lookup);
 } // namespace mlir::qnt
 
 #endif // QNT_IR_QNTOPS_H

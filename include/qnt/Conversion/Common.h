@@ -91,6 +91,10 @@ float unscaledLutFactor(Format format, LookupIsa isa);
 /// as a power of two. Without the nvfp4 tensor scale.
 Value decodeScale(ImplicitLocOpBuilder &b, Value stored, SchemeAttr scheme);
 
+/// Constant vectors of one value.
+Value splatI32(ImplicitLocOpBuilder &b, VectorType type, int32_t value);
+Value splatF32(ImplicitLocOpBuilder &b, VectorType type, float value);
+
 /// table[idx] per element of an i32 scalar or vector `idx` (bits 0..3), by a
 /// tree of 15 selects among constants on the index bits: the portable lookup
 /// of a 16-entry table (qnt.lookup16 `generic`, the GPU kernels).

@@ -15,17 +15,17 @@
 using namespace mlir;
 using namespace mlir::qnt;
 
-namespace {
-
-Value splatI32(ImplicitLocOpBuilder &b, VectorType type, int64_t value) {
+Value qnt::splatI32(ImplicitLocOpBuilder &b, VectorType type, int32_t value) {
   return arith::ConstantOp::create(
-      b, DenseElementsAttr::get(type, b.getI32IntegerAttr(int32_t(value))));
+      b, DenseElementsAttr::get(type, b.getI32IntegerAttr(value)));
 }
 
-Value splatF32(ImplicitLocOpBuilder &b, VectorType type, float value) {
+Value qnt::splatF32(ImplicitLocOpBuilder &b, VectorType type, float value) {
   return arith::ConstantOp::create(
       b, DenseElementsAttr::get(type, b.getF32FloatAttr(value)));
 }
+
+namespace {
 
 /// The 16 values of a 4-bit format's codes (NF4, e2m1), in code order;
 /// empty for the formats decoded from their bits (fp8).

@@ -117,16 +117,6 @@ Value vnniDot(ImplicitLocOpBuilder &b, Value a, Value x, Value acc,
                        {acc, a, x});
 }
 
-Value splatF32(ImplicitLocOpBuilder &b, VectorType type, float value) {
-  return arith::ConstantOp::create(
-      b, DenseElementsAttr::get(type, b.getF32FloatAttr(value)));
-}
-
-Value splatI32(ImplicitLocOpBuilder &b, VectorType type, int32_t value) {
-  return arith::ConstantOp::create(
-      b, DenseElementsAttr::get(type, b.getI32IntegerAttr(value)));
-}
-
 /// table[idx] for one register of indices: AVX-512 one vpermps of the
 /// whole table (16 lanes; it reads the low 4 bits of each index); AVX2
 /// (8 lanes) vpermps of each half of the table (it reads the low 3 bits)
@@ -159,7 +149,7 @@ Value lowerLookup(ImplicitLocOpBuilder &b, Lookup16Op op) {
   ArrayRef<float> table = op.getTable();
   if (op.getLookup() == LookupIsa::generic)
     return lookupBySelects(b, idx, table);
-  int64_t step = op.getLookup() == LookupIsa::avx512 ? 16 : 8;
+  int64_t step = getLookupLanes(op.getLookup());
   int64_t n = cast<VectorType>(idx.getType()).getNumElements();
   if (n == step)
     return lookupByPermutes(b, idx, table);

@@ -100,9 +100,7 @@ LogicalResult CpuLowering::lowerMatmul(MatmulOp op, KernelAttr kernel,
                              : "row_lut takes fp8, fp4 and nf4 codes only");
   // qnt.lookup16 takes whole registers: 16 lanes for AVX-512's vpermps, 8
   // for AVX2's.
-  int64_t lookupLanes = kern.lookup == LookupIsa::avx512 ? 16
-                        : kern.lookup == LookupIsa::avx2 ? 8
-                                                         : 1;
+  int64_t lookupLanes = getLookupLanes(kern.lookup);
   if (kernel.getLanes() % lookupLanes != 0)
     return notApplicable(op, kernel,
                          "lookup = " + stringifyLookupIsa(kern.lookup).str() +
