@@ -4,7 +4,6 @@
 #include "Kernels.h"
 #include "qnt/Conversion/Passes.h"
 #include "qnt/IR/QntOps.h"
-#include "qnt/Support/ElementFormats.h"
 
 namespace mlir::qnt {
 #define GEN_PASS_DEF_QNTSELECTKERNELSPASS
@@ -83,9 +82,11 @@ qnt::checkSelectKernelsOptions(StringRef owner,
 static LookupIsa lookupFor(TargetAttr target, int64_t lanes) {
   if (!target || getIntDot(target) == IntDotIsa::generic)
     return LookupIsa::generic;
-  if (target.getVectorBits() >= 512 && lanes % 16 == 0)
+  if (target.getVectorBits() >= 512 &&
+      lanes % getLookupLanes(LookupIsa::avx512) == 0)
     return LookupIsa::avx512;
-  return lanes % 8 == 0 ? LookupIsa::avx2 : LookupIsa::generic;
+  return lanes % getLookupLanes(LookupIsa::avx2) == 0 ? LookupIsa::avx2
+                                                      : LookupIsa::generic;
 }
 
 /// The kernel of `op` under resolved options `o` for `target`, or null
