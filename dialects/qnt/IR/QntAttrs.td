@@ -222,7 +222,8 @@ def Qnt_KernelAttr : AttrDef<Qnt_Dialect, "Kernel"> {
       bytes of codes per integer dot product (16 or 32); column_i8: output
       columns per register (8 or 16); attention: lanes of the head vectors.
     - `tile = RxC`: R rows of x by C weight rows per register tile (column_i8:
-      R rows of x; C is 1).
+      R rows of x; C is 1; attention: R query rows over each block of the
+      cache, C is 1, printed only when R > 1).
     - `streams`: parts of the weight rows a single-row tile reads at once.
     - `x_block` (int8 families): codes of x per int8 scale.
     - `int_dot` (int8 families): the instructions the kernel is built for
@@ -230,7 +231,8 @@ def Qnt_KernelAttr : AttrDef<Qnt_Dialect, "Kernel"> {
     - `lookup` (row_lut): the instructions that decode the codes (generic,
       avx2, avx512): vpermps table lookups for 4-bit codebooks, vcvtph2ps
       half-float conversions for fp8.
-    - `prefetch`: the next tile's weight rows are prefetched.
+    - `prefetch`: the next tile's weight rows (attention: the cache rows of
+      the block after the next) are prefetched.
     - `parallel`: the weight rows (attention: rows and heads) are split
       across threads.
 

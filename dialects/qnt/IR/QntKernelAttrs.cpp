@@ -116,6 +116,8 @@ void KernelAttr::print(AsmPrinter &printer) const {
   if (getFamily() != KernelFamily::attention)
     printer << ", tile = " << getTileRows() << "x" << getTileCols()
             << ", streams = " << getStreams();
+  else if (getTileRows() > 1)
+    printer << ", tile = " << getTileRows() << "x1";
   if (isInt8())
     printer << ", x_block = " << getXBlock()
             << ", int_dot = " << stringifyIntDotIsa(getIntDot());
@@ -160,9 +162,12 @@ LogicalResult KernelAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     break;
   }
   if (family == KernelFamily::attention) {
-    if (tileRows != 1 || tileCols != 1 || streams != 1 || prefetch)
-      return emitError() << "an attention kernel takes only lanes and "
-                            "parallel";
+    if (tileCols != 1 || streams != 1)
+      return emitError() << "an attention kernel takes only lanes, tile = "
+                            "Rx1, prefetch and parallel";
+    if (tileRows < 1 || tileRows > 8)
+      return emitError() << "tile = " << tileRows << "x1 of an attention "
+                         << "kernel must have 1 to 8 query rows";
   } else {
     if (tileRows < 1 || tileRows > 8 || tileCols < 1 || tileCols > 8)
       return emitError() << "tile = " << tileRows << "x" << tileCols

@@ -1,5 +1,6 @@
 // CPU lowering of qnt.attention: one pass over the live positions of the KV
-// cache per (row, head), with a running softmax, in vector registers.
+// cache per (group of query rows, head), with a running softmax, in vector
+// registers.
 #include "Kernels.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -27,6 +28,8 @@ struct AttentionKernel {
   int64_t lanes;  // f32 lanes per vector; divides headSize
   int64_t block;  // positions scored together (one vector of scores)
   int64_t chunk;  // heads processed together, position by position
+  int64_t rowsPerGroup; // query rows processed together over each block
+  bool prefetch;        // prefetch the blocks ahead (prefetchRows)
   int64_t kvHeadsPerChunk; // key-value heads a chunk reads
   float scale;
   // i8 cache rows (#qnt.cache_format<i8>): D codes, then the f32 scale.
@@ -101,15 +104,6 @@ Value toStridedBuffer(ImplicitLocOpBuilder &b, Value tensor) {
                                            /*read_only=*/true);
 }
 
-/// The widest vector (a power of two, at most `lanes`) that divides a head
-/// of `headSize` values.
-int64_t widestDividingLanes(int64_t headSize, int64_t lanes) {
-  int64_t l = lanes;
-  while (l > 1 && headSize % l != 0)
-    l /= 2;
-  return l;
-}
-
 Value splat(ImplicitLocOpBuilder &b, VectorType type, Value scalar) {
   return vector::BroadcastOp::create(b, type, scalar);
 }
@@ -167,31 +161,40 @@ Value sumLanesOfEach(ImplicitLocOpBuilder &b, ArrayRef<Value> vectors) {
   return vector::ShuffleOp::create(b, level[0], level[0], order);
 }
 
-/// Emits row r of the result for the heads h0 .. h0 + k.chunk - 1, one
-/// block of positions at a time for all of them (position-major: the heads
-/// of a chunk read neighbouring bytes of each cache row). Per head, the
+/// Emits rows r0 .. r0 + R - 1 (R = k.rowsPerGroup; rows past the last one
+/// repeat it) of the result for the heads h0 .. h0 + k.chunk - 1, one block
+/// of positions at a time for all of them (position-major: the heads of a
+/// chunk read neighbouring bytes of each cache row). Per row and head, the
 /// block's scores, the running maximum m, the running sum l of exp(s - m)
 /// and the running weighted sum of value rows, all rescaled by
 /// exp(m_old - m_new) when the maximum grows (the "online softmax"), kept in
-/// `state` between blocks; at the end out = acc / l.
+/// `state` between blocks; at the end out = acc / l. The R rows of a group
+/// share each block's cache rows (read once from memory, then from L1) and
+/// are independent chains of latency the core overlaps: one row alone
+/// waits on its softmax and its accumulators (a prompt's attention ran at
+/// about a sixth of the core's FMA rate).
 struct AttentionChunk {
   const AttentionKernel &k;
-  Value r, h0, state, scratch;
+  Value r0, h0, state, scratch;
   SmallVectorImpl<Operation *> &exps;
   int64_t L, B, chunks, D;
   VectorType vecL, vecB;
   Value negInf, zero;
   static constexpr arith::FastMathFlags reassoc = arith::FastMathFlags::reassoc;
-  // Set per row by emit(): the positions it sees, the last one, the chunk's
-  // first key-value head, and what a cache row spans.
-  Value n, last, g0;
+  int64_t R;
+  // Set by emit(): the group's query rows, the positions each sees, the
+  // last position any of them sees, the chunk's first key-value head, and
+  // what a cache row spans.
+  SmallVector<Value> rowOf, n;
+  Value last, g0;
   int64_t rowElems = 0, lineElems = 0;
 
-  AttentionChunk(ImplicitLocOpBuilder &b, const AttentionKernel &k, Value r,
+  AttentionChunk(ImplicitLocOpBuilder &b, const AttentionKernel &k, Value r0,
                  Value h0, Value state, Value scratch,
                  SmallVectorImpl<Operation *> &exps)
-      : k(k), r(r), h0(h0), state(state), scratch(scratch), exps(exps),
-        L(k.lanes), B(k.block), chunks(k.headSize / k.lanes), D(k.headSize) {
+      : k(k), r0(r0), h0(h0), state(state), scratch(scratch), exps(exps),
+        L(k.lanes), B(k.block), chunks(k.headSize / k.lanes), D(k.headSize),
+        R(k.rowsPerGroup) {
     Type f32 = b.getF32Type();
     vecL = VectorType::get({L}, f32);
     vecB = VectorType::get({B}, f32);
@@ -200,7 +203,8 @@ struct AttentionChunk {
   }
 
   /// fn(builder, hh, h0 + hh) for each head hh of the chunk, in a loop.
-  /// state[hh, 0 .. D) = acc, state[hh, D] = m, state[hh, D + 1] = l.
+  /// For row i of the group, state[hh * R + i, 0 .. D) = acc,
+  /// state[hh * R + i, D] = m, state[hh * R + i, D + 1] = l.
   void forHeads(ImplicitLocOpBuilder &ob,
                 function_ref<void(ImplicitLocOpBuilder &, Value, Value)> fn) {
     scf::ForOp::create(ob, cIndex(ob, 0), cIndex(ob, k.chunk), cIndex(ob, 1),
@@ -266,9 +270,17 @@ struct AttentionChunk {
         ValueRange{gl, cIndex(ib, which), cIndex(ib, B), cIndex(ib, 0)});
   }
 
-  /// Head h's scores of the block (masked to the live positions).
-  Value headScores(ImplicitLocOpBuilder &ib, Value h, ArrayRef<Value> rows,
-                   Value g, Value gl, Value live, Value scale) {
+  /// The state row of head hh and row i of the group.
+  Value stateRow(ImplicitLocOpBuilder &ib, Value hh, int64_t i) {
+    return arith::AddIOp::create(
+        ib, arith::MulIOp::create(ib, hh, cIndex(ib, R)), cIndex(ib, i));
+  }
+
+  /// Query row r's scores of the block for head h (masked to the live
+  /// positions).
+  Value headScores(ImplicitLocOpBuilder &ib, Value r, Value h,
+                   ArrayRef<Value> rows, Value g, Value gl, Value live,
+                   Value scale) {
     SmallVector<Value> q;
     for (int64_t c = 0; c < chunks; ++c)
       q.push_back(arith::MulFOp::create(
@@ -306,49 +318,69 @@ struct AttentionChunk {
     return arith::SelectOp::create(ib, live, scores, splat(ib, vecB, negInf));
   }
 
-  /// The online-softmax update of head hh's state with the block's scores.
-  void updateHead(ImplicitLocOpBuilder &ib, Value hh, Value scores,
-                  ArrayRef<Value> rows, Value g, Value gl) {
-    Value mOld =
-        memref::LoadOp::create(ib, state, ValueRange{hh, cIndex(ib, D)});
-    Value lOld =
-        memref::LoadOp::create(ib, state, ValueRange{hh, cIndex(ib, D + 1)});
-    Value blockMax = vector::ReductionOp::create(
-        ib, vector::CombiningKind::MAXIMUMF, scores);
-    Value m = arith::MaximumFOp::create(ib, mOld, blockMax);
-    // exp(-inf) = 0 on the first block: nothing to rescale yet.
-    Value rescale = math::ExpOp::create(ib, arith::SubFOp::create(ib, mOld, m));
-    auto p = math::ExpOp::create(
-        ib, arith::SubFOp::create(ib, scores, splat(ib, vecB, m)));
-    exps.push_back(p);
-    Value l =
-        arith::AddFOp::create(ib, arith::MulFOp::create(ib, lOld, rescale),
-                              vector::ReductionOp::create(
-                                  ib, vector::CombiningKind::ADD, p, reassoc));
-    Value rescaleV = splat(ib, vecL, rescale);
-    SmallVector<Value> acc;
-    for (int64_t c = 0; c < chunks; ++c)
-      acc.push_back(arith::MulFOp::create(
-          ib,
-          vector::LoadOp::create(ib, vecL, state,
-                                 ValueRange{hh, cIndex(ib, c * L)}),
-          rescaleV));
+  /// The online-softmax update of head hh's state with the block's scores,
+  /// for every row of the group: each value row is read once for all of
+  /// them.
+  void updateHeads(ImplicitLocOpBuilder &ib, Value hh, ArrayRef<Value> scores,
+                   ArrayRef<Value> rows, Value g, Value gl) {
     // Weights of value codes: p times the rows' value scales.
-    Value weights = k.quantized
-                        ? arith::MulFOp::create(ib, p, scalesOf(ib, gl, 1))
-                        : p.getResult();
+    Value valueScales = k.quantized ? scalesOf(ib, gl, 1) : Value();
+    SmallVector<Value> weights;
+    SmallVector<SmallVector<Value>> acc(R);
+    for (int64_t i = 0; i < R; ++i) {
+      Value row = stateRow(ib, hh, i);
+      Value mOld =
+          memref::LoadOp::create(ib, state, ValueRange{row, cIndex(ib, D)});
+      Value lOld = memref::LoadOp::create(ib, state,
+                                          ValueRange{row, cIndex(ib, D + 1)});
+      // Scores are finite or -inf (masked): a maximum that skips NaNs
+      // needs no NaN checks. A NaN in q or k still reaches the output
+      // through p.
+      Value blockMax = vector::ReductionOp::create(
+          ib, vector::CombiningKind::MAXNUMF, scores[i],
+          arith::FastMathFlags::nnan);
+      Value m = arith::MaximumFOp::create(ib, mOld, blockMax);
+      // exp(-inf) = 0 on the first block: nothing to rescale yet.
+      Value rescale =
+          math::ExpOp::create(ib, arith::SubFOp::create(ib, mOld, m));
+      auto p = math::ExpOp::create(
+          ib, arith::SubFOp::create(ib, scores[i], splat(ib, vecB, m)));
+      exps.push_back(p);
+      Value l = arith::AddFOp::create(
+          ib, arith::MulFOp::create(ib, lOld, rescale),
+          vector::ReductionOp::create(ib, vector::CombiningKind::ADD, p,
+                                      reassoc));
+      memref::StoreOp::create(ib, m, state, ValueRange{row, cIndex(ib, D)});
+      memref::StoreOp::create(ib, l, state,
+                              ValueRange{row, cIndex(ib, D + 1)});
+      Value rescaleV = splat(ib, vecL, rescale);
+      for (int64_t c = 0; c < chunks; ++c)
+        acc[i].push_back(arith::MulFOp::create(
+            ib,
+            vector::LoadOp::create(ib, vecL, state,
+                                   ValueRange{row, cIndex(ib, c * L)}),
+            rescaleV));
+      weights.push_back(
+          k.quantized ? arith::MulFOp::create(ib, p, valueScales).getResult()
+                      : p.getResult());
+    }
     for (int64_t j = 0; j < B; ++j) {
-      Value weight = splat(ib, vecL, vector::ExtractOp::create(ib, weights, j));
+      SmallVector<Value> weight;
+      for (int64_t i = 0; i < R; ++i)
+        weight.push_back(
+            splat(ib, vecL, vector::ExtractOp::create(ib, weights[i], j)));
       for (int64_t c = 0; c < chunks; ++c) {
         Value value = loadKv(ib, rows, g, gl, 1, j, c);
-        acc[c] = vector::FMAOp::create(ib, weight, value, acc[c]);
+        for (int64_t i = 0; i < R; ++i)
+          acc[i][c] = vector::FMAOp::create(ib, weight[i], value, acc[i][c]);
       }
     }
-    for (int64_t c = 0; c < chunks; ++c)
-      vector::StoreOp::create(ib, acc[c], state,
-                              ValueRange{hh, cIndex(ib, c * L)});
-    memref::StoreOp::create(ib, m, state, ValueRange{hh, cIndex(ib, D)});
-    memref::StoreOp::create(ib, l, state, ValueRange{hh, cIndex(ib, D + 1)});
+    for (int64_t i = 0; i < R; ++i) {
+      Value row = stateRow(ib, hh, i);
+      for (int64_t c = 0; c < chunks; ++c)
+        vector::StoreOp::create(ib, acc[i][c], state,
+                                ValueRange{row, cIndex(ib, c * L)});
+    }
   }
 
   /// One block of B positions from blk * B, for every head of the chunk.
@@ -360,38 +392,60 @@ struct AttentionChunk {
     for (int64_t j = 0; j < B; ++j)
       rows.push_back(arith::MinUIOp::create(
           lb, arith::AddIOp::create(lb, t0, cIndex(lb, j)), last));
-    Value live = vector::CreateMaskOp::create(
-        lb, VectorType::get({B}, lb.getI1Type()),
-        ValueRange{arith::SubIOp::create(lb, n, t0)});
+    // Each row's live positions (create_mask clamps a negative count to
+    // none: a block past a row's last position masks all of it).
+    SmallVector<Value> live;
+    for (int64_t i = 0; i < R; ++i)
+      live.push_back(vector::CreateMaskOp::create(
+          lb, VectorType::get({B}, lb.getI1Type()),
+          ValueRange{arith::SubIOp::create(lb, n[i], t0)}));
     Value scale = splat(lb, vecL, f32Const(lb, k.scale));
     if (k.quantized)
       decodeBlock(lb, k, rows, g0, scratch);
     forHeads(lb, [&](ImplicitLocOpBuilder &ib, Value hh, Value h) {
-      prefetchRows(ib, t0, hh);
+      if (k.prefetch)
+        prefetchRows(ib, t0, hh);
       Value g = arith::DivUIOp::create(ib, h, cIndex(ib, k.group));
       Value gl = arith::SubIOp::create(ib, g, g0);
-      Value scores = headScores(ib, h, rows, g, gl, live, scale);
-      updateHead(ib, hh, scores, rows, g, gl);
+      SmallVector<Value> scores;
+      for (int64_t i = 0; i < R; ++i)
+        scores.push_back(
+            headScores(ib, rowOf[i], h, rows, g, gl, live[i], scale));
+      updateHeads(ib, hh, scores, rows, g, gl);
     });
   }
 
-  void emit(ImplicitLocOpBuilder &b) {
+  void emit(ImplicitLocOpBuilder &b, Value queryRows) {
     forHeads(b, [&](ImplicitLocOpBuilder &ib, Value hh, Value) {
-      for (int64_t c = 0; c < chunks; ++c)
-        vector::StoreOp::create(ib, splat(ib, vecL, zero), state,
-                                ValueRange{hh, cIndex(ib, c * L)});
-      memref::StoreOp::create(ib, negInf, state, ValueRange{hh, cIndex(ib, D)});
-      memref::StoreOp::create(ib, zero, state,
-                              ValueRange{hh, cIndex(ib, D + 1)});
+      for (int64_t i = 0; i < R; ++i) {
+        Value row = stateRow(ib, hh, i);
+        for (int64_t c = 0; c < chunks; ++c)
+          vector::StoreOp::create(ib, splat(ib, vecL, zero), state,
+                                  ValueRange{row, cIndex(ib, c * L)});
+        memref::StoreOp::create(ib, negInf, state,
+                                ValueRange{row, cIndex(ib, D)});
+        memref::StoreOp::create(ib, zero, state,
+                                ValueRange{row, cIndex(ib, D + 1)});
+      }
     });
-    // Positions this row sees: min(position + r + 1, S).
-    n = arith::MinUIOp::create(
-        b,
-        arith::AddIOp::create(b, arith::AddIOp::create(b, k.position, r),
-                              cIndex(b, 1)),
-        cIndex(b, k.positions));
-    last = arith::SubIOp::create(b, n, cIndex(b, 1));
-    Value blocks = arith::CeilDivUIOp::create(b, n, cIndex(b, B));
+    // Row i of the group is min(r0 + i, T - 1); it sees the positions
+    // below min(position + row + 1, S), the last row the most.
+    Value lastRow = arith::SubIOp::create(b, queryRows, cIndex(b, 1));
+    for (int64_t i = 0; i < R; ++i) {
+      rowOf.push_back(
+          i == 0 ? r0
+                 : arith::MinUIOp::create(
+                       b, arith::AddIOp::create(b, r0, cIndex(b, i)), lastRow)
+                       .getResult());
+      n.push_back(arith::MinUIOp::create(
+          b,
+          arith::AddIOp::create(
+              b, arith::AddIOp::create(b, k.position, rowOf.back()),
+              cIndex(b, 1)),
+          cIndex(b, k.positions)));
+    }
+    last = arith::SubIOp::create(b, n.back(), cIndex(b, 1));
+    Value blocks = arith::CeilDivUIOp::create(b, n.back(), cIndex(b, B));
     // The chunk's key-value heads and the cache lines they span in a row.
     g0 = arith::DivUIOp::create(b, h0, cIndex(b, k.group));
     auto cacheType = cast<MemRefType>(k.keys.getType());
@@ -406,31 +460,43 @@ struct AttentionChunk {
         });
     b.setInsertionPointAfter(blockLoop);
     forHeads(b, [&](ImplicitLocOpBuilder &ib, Value hh, Value h) {
-      Value l =
-          memref::LoadOp::create(ib, state, ValueRange{hh, cIndex(ib, D + 1)});
-      Value inv =
-          splat(ib, vecL, arith::DivFOp::create(ib, f32Const(ib, 1.0f), l));
-      for (int64_t c = 0; c < chunks; ++c)
-        vector::StoreOp::create(
-            ib,
-            arith::MulFOp::create(
-                ib,
-                vector::LoadOp::create(ib, vecL, state,
-                                       ValueRange{hh, cIndex(ib, c * L)}),
-                inv),
-            k.out, ValueRange{r, h, cIndex(ib, c * L)});
+      // Rows past the last one repeat it and store the same values.
+      for (int64_t i = 0; i < R; ++i) {
+        Value row = stateRow(ib, hh, i);
+        Value l = memref::LoadOp::create(ib, state,
+                                         ValueRange{row, cIndex(ib, D + 1)});
+        Value inv =
+            splat(ib, vecL, arith::DivFOp::create(ib, f32Const(ib, 1.0f), l));
+        for (int64_t c = 0; c < chunks; ++c)
+          vector::StoreOp::create(
+              ib,
+              arith::MulFOp::create(
+                  ib,
+                  vector::LoadOp::create(ib, vecL, state,
+                                         ValueRange{row, cIndex(ib, c * L)}),
+                  inv),
+              k.out, ValueRange{rowOf[i], h, cIndex(ib, c * L)});
+      }
     });
   }
 };
 
-void emitChunk(ImplicitLocOpBuilder &b, const AttentionKernel &k, Value r,
-               Value h0, Value state, Value scratch,
-               SmallVectorImpl<Operation *> &exps) {
-  AttentionChunk(b, k, r, h0, state, scratch, exps).emit(b);
+void emitChunk(ImplicitLocOpBuilder &b, const AttentionKernel &k,
+               Value queryRows, Value r0, Value h0, Value state,
+               Value scratch, SmallVectorImpl<Operation *> &exps) {
+  AttentionChunk(b, k, r0, h0, state, scratch, exps).emit(b, queryRows);
 }
 } // namespace
 
+int64_t qnt::widestDividingLanes(int64_t headSize, int64_t lanes) {
+  int64_t l = lanes;
+  while (l > 1 && headSize % l != 0)
+    l /= 2;
+  return l;
+}
+
 LogicalResult qnt::lowerAttentionToVector(AttentionOp op, int64_t lanes,
+                                          int64_t rowsPerGroup, bool prefetch,
                                           bool parallel) {
   auto queryType = cast<RankedTensorType>(op.getQuery().getType());
   auto keysType = cast<RankedTensorType>(op.getKeys().getType());
@@ -444,6 +510,8 @@ LogicalResult qnt::lowerAttentionToVector(AttentionOp op, int64_t lanes,
   k.half = op.getCache() == CacheFormat::f16;
   k.lanes = widestDividingLanes(k.headSize, lanes);
   k.block = std::max<int64_t>(lanes, 4);
+  k.rowsPerGroup = rowsPerGroup;
+  k.prefetch = prefetch;
   // Heads per chunk: the fewest whose key-value bytes in a cache row fill
   // 512 (8 cache lines: with less, the hardware prefetchers fetch the
   // neighbouring heads' lines for nothing; 1.1B shape at positions
@@ -485,23 +553,29 @@ LogicalResult qnt::lowerAttentionToVector(AttentionOp op, int64_t lanes,
   SmallVector<Operation *> exps;
   Value zero = cIndex(b, 0), one = cIndex(b, 1);
   Value chunksPerRow = cIndex(b, k.heads / k.chunk);
-  // The state of one chunk's heads: acc, m and l (emitChunk). In a parallel
-  // loop it is made in the body (qnt-parallel-to-openmp makes it once per
-  // thread), else once before the loops.
-  auto stateType = MemRefType::get({k.chunk, k.headSize + 2}, b.getF32Type());
-  auto body = [&](OpBuilder &ob, Location loc, Value r, Value c, Value state,
-                  Value scratch) {
+  Value groups =
+      arith::CeilDivUIOp::create(b, rows, cIndex(b, k.rowsPerGroup));
+  // The state of one chunk's heads for a group of rows: acc, m and l
+  // (emitChunk). In a parallel loop it is made in the body
+  // (qnt-parallel-to-openmp makes it once per thread), else once before the
+  // loops.
+  auto stateType = MemRefType::get({k.chunk * k.rowsPerGroup, k.headSize + 2},
+                                   b.getF32Type());
+  auto body = [&](OpBuilder &ob, Location loc, Value group, Value c,
+                  Value state, Value scratch) {
     ImplicitLocOpBuilder rb(loc, ob);
     if (!state)
       state = memref::AllocaOp::create(rb, stateType);
     if (!scratch && k.quantized)
       scratch = memref::AllocaOp::create(rb, scratchType(k, rb.getContext()));
-    emitChunk(rb, k, r, arith::MulIOp::create(rb, c, cIndex(rb, k.chunk)),
-              state, scratch, exps);
+    emitChunk(rb, k, rows,
+              arith::MulIOp::create(rb, group, cIndex(rb, k.rowsPerGroup)),
+              arith::MulIOp::create(rb, c, cIndex(rb, k.chunk)), state,
+              scratch, exps);
   };
   if (parallel) {
     scf::ParallelOp::create(
-        b, ValueRange{zero, zero}, ValueRange{rows, chunksPerRow},
+        b, ValueRange{zero, zero}, ValueRange{groups, chunksPerRow},
         ValueRange{one, one}, [&](OpBuilder &ob, Location loc, ValueRange ivs) {
           body(ob, loc, ivs[0], ivs[1], Value(), Value());
         });
@@ -511,7 +585,7 @@ LogicalResult qnt::lowerAttentionToVector(AttentionOp op, int64_t lanes,
     if (k.quantized)
       scratch = memref::AllocaOp::create(b, scratchType(k, b.getContext()));
     scf::buildLoopNest(b, b.getLoc(), ValueRange{zero, zero},
-                       ValueRange{rows, chunksPerRow}, ValueRange{one, one},
+                       ValueRange{groups, chunksPerRow}, ValueRange{one, one},
                        [&](OpBuilder &ob, Location loc, ValueRange ivs) {
                          body(ob, loc, ivs[0], ivs[1], state, scratch);
                        });
@@ -634,6 +708,8 @@ struct LowerAttention final : OpRewritePattern<AttentionOp> {
     FailureOr<KernelAttr> kernel = attentionKernel(op);
     return failed(kernel) ? failure()
                           : lowerAttentionToVector(op, kernel->getLanes(),
+                                                   kernel->getTileRows(),
+                                                   kernel->getPrefetch(),
                                                    kernel->getParallel());
   }
 };

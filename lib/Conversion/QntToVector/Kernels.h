@@ -349,10 +349,17 @@ void populateQntAttentionToVectorPatterns(RewritePatternSet &patterns);
 
 /// Replaces `op` (on tensors) by loops over memrefs that visit only the live
 /// positions of the cache: `lanes` f32 lanes per vector (at most; the head
-/// size must be a multiple of the lanes used), rows and heads as one
-/// scf.parallel when `parallel`, else nested scf.for loops.
+/// size must be a multiple of the lanes used), `rowsPerGroup` query rows
+/// over each block of positions, the blocks ahead prefetched when
+/// `prefetch`, groups of rows and heads as one scf.parallel when
+/// `parallel`, else nested scf.for loops.
 LogicalResult lowerAttentionToVector(AttentionOp op, int64_t lanes,
+                                     int64_t rowsPerGroup, bool prefetch,
                                      bool parallel);
+
+/// The widest vector (a power of two, at most `lanes`) that divides a head
+/// of `headSize` values.
+int64_t widestDividingLanes(int64_t headSize, int64_t lanes);
 
 /// Replaces `op` (on tensors) by loops that encode each token's and head's
 /// row in the cache format, `lanes` f32 lanes at a time (at most).

@@ -813,8 +813,13 @@ func.func private @lut_lanes() attributes {k = #qnt.kernel<row_lut, lanes = 12>}
 
 // -----
 
-// expected-error @+1 {{an attention kernel takes only lanes and parallel}}
+// expected-error @+1 {{an attention kernel takes only lanes, tile = Rx1, prefetch and parallel}}
 func.func private @attention_tile() attributes {k = #qnt.kernel<attention, lanes = 8, tile = 2x2>}
+
+// -----
+
+// expected-error @+1 {{tile = 9x1 of an attention kernel must have 1 to 8 query rows}}
+func.func private @attention_rows() attributes {k = #qnt.kernel<attention, lanes = 8, tile = 9x1>}
 
 // -----
 
