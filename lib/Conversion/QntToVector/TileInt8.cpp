@@ -71,19 +71,27 @@ struct ActivationQuantizer {
     Value block = arith::AddIOp::create(
         cb, arith::MulIOp::create(cb, g, cIndex(cb, blocksPerGroup)), i);
     Value k0 = arith::MulIOp::create(cb, block, cIndex(cb, q.block));
-    Value amax =
-        overSteps(cb, k0, ValueRange{fConst(cb, 0.0f)},
+    // max |x| over the block, on the bit patterns: with the sign cleared,
+    // unsigned integer order is float order, and a NaN's pattern is above
+    // every number's. So a NaN in x makes the block's scale NaN, and so the
+    // outputs of its row, as with f32 activations (it would otherwise be
+    // clamped to a silent -127); and the lanes' maxima are carried to the
+    // block's end and reduced once, without the NaN checks of a float
+    // maximum.
+    Value zeroBits = arith::ConstantOp::create(
+        cb, DenseElementsAttr::get(iType, cb.getI32IntegerAttr(0)));
+    Value maxBits =
+        overSteps(cb, k0, ValueRange{zeroBits},
                   [&](ImplicitLocOpBuilder &sb, Value k,
                       ValueRange carried) -> SmallVector<Value> {
-                    // NaN-propagating: a NaN in x makes the block's scale
-                    // NaN, and so the outputs of its row, as with f32
-                    // activations (it would otherwise be clamped to a
-                    // silent -127).
-                    Value stepMax = vector::ReductionOp::create(
-                        sb, vector::CombiningKind::MAXIMUMF,
-                        math::AbsFOp::create(sb, loadX(sb, m, k)));
-                    return {arith::MaximumFOp::create(sb, carried[0], stepMax)};
+                    Value bits = arith::BitcastOp::create(
+                        sb, iType, math::AbsFOp::create(sb, loadX(sb, m, k)));
+                    return {arith::MaxUIOp::create(sb, carried[0], bits)};
                   })[0];
+    Value amax = arith::BitcastOp::create(
+        cb, f32,
+        vector::ReductionOp::create(cb, vector::CombiningKind::MAXUI,
+                                    maxBits));
     // 127 / max|x|, or 0 for an all-zero block (no inf).
     Value positive = arith::CmpFOp::create(cb, arith::CmpFPredicate::OGT, amax,
                                            fConst(cb, 0));

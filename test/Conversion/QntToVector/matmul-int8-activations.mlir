@@ -18,7 +18,8 @@
 //       CHECK:   %[[XQ:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x128xi8>
 //       CHECK:   %[[XS:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x4xf32>
 //       CHECK:   %[[SUMS:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x2xf32>
-// Quantization of x: per block, max|x| (NaN-propagating), 127 / max|x| (0 for
+// Quantization of x: per block, max|x| (NaN-propagating: the largest bit
+// pattern of |x| as an unsigned integer), 127 / max|x| (0 for
 // a zero block), rounded to nearest even, clamped; the block scale
 // max|x| / 127; sx * sum(xq) summed per group (signed codes are fed as
 // unsigned, d = c + 8).
@@ -26,8 +27,9 @@
 //       CHECK:     scf.for {{.*}} -> (f32)
 //       CHECK:       %[[V:.*]] = vector.load %[[XB]]
 //       CHECK:       %[[A:.*]] = math.absf %[[V]] : vector<32xf32>
-//       CHECK:       %[[VMAX:.*]] = vector.reduction <maximumf>, %[[A]] : vector<32xf32> into f32
-//       CHECK:       %[[AMAX:.*]] = arith.maximumf %[[VMAX]], %{{.*}} : f32
+//       CHECK:       %[[BITS:.*]] = arith.bitcast %[[A]] : vector<32xf32> to vector<32xi32>
+//       CHECK:       %[[MAXBITS:.*]] = vector.reduction <maxui>, %[[BITS]] : vector<32xi32> into i32
+//       CHECK:       %[[AMAX:.*]] = arith.bitcast %[[MAXBITS]] : i32 to f32
 //       CHECK:       arith.select
 //       CHECK:       math.roundeven
 //       CHECK:       %[[Q:.*]] = arith.fptosi %{{.*}} : vector<32xf32> to vector<32xi32>
