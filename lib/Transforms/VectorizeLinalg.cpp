@@ -96,17 +96,25 @@ std::optional<SmallVector<int64_t>> chooseTileSizes(linalg::LinalgOp op,
   return tiles;
 }
 
-/// Whether `op` is worth splitting across threads (2^16 iterations or more
-/// over its static loops: the float matmuls of a model, not its elementwise
-/// ops on one row) and `tiles` leave no partial tile in its parallel loops
-/// (a parallel loop cannot be peeled; a partial tile would stay scalar).
+/// Iterations a dynamic loop is taken to have when weighing threads: the
+/// dynamic loops of a model are the rows of a prompt, which prefill feeds
+/// in chunks of up to 128 tokens.
+constexpr int64_t kAssumedDynamicRange = 128;
+
+/// Whether `op` is worth splitting across threads (2^16 iterations or more,
+/// a dynamic loop taken as kAssumedDynamicRange: the float matmuls of a
+/// model and its elementwise ops over a prompt, not those on one row) and
+/// `tiles` leave no partial tile in its parallel loops (a parallel loop
+/// cannot be peeled; a partial tile would stay scalar).
 bool worthThreads(linalg::LinalgOp op, ArrayRef<int64_t> tiles) {
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
   int64_t work = 1;
   for (auto [range, tile, iterator] : llvm::zip(ranges, tiles, iterators)) {
-    if (ShapedType::isDynamic(range))
+    if (ShapedType::isDynamic(range)) {
+      work *= kAssumedDynamicRange;
       continue;
+    }
     work *= range;
     if (iterator == utils::IteratorType::parallel && tile > 1 &&
         range % tile != 0)

@@ -170,14 +170,19 @@ func.func @dynamic(%d: memref<?xf32>, %x: memref<?x16xf32>) {
 
 // -----
 
-// With parallel=true, a large op (a float matmul of 512 x 256 = 2^17
-// multiply-adds per row) whose tiles divide its parallel loops gets one
-// scf.parallel over them (rows by 1, columns by 8); its reduction stays a
-// loop. Small ops keep scf.for, and so do ops with a partial tile.
+// With parallel=true, a large op (2^16 iterations, a dynamic loop counted as
+// 128: a float matmul of 512 x 256 = 2^17 multiply-adds per row, a fill of
+// 512 columns over the rows of a prompt) whose tiles divide its parallel
+// loops gets one scf.parallel over them (rows by 1, columns by 8); a
+// reduction stays a loop. Small ops (a fill of 64 columns over a prompt,
+// 128 x 64 = 2^13) keep scf.for, and so do ops with a partial tile.
 // PAR-LABEL: func.func @big_matmul
 //       PAR:   scf.parallel (%{{.*}}, %{{.*}}) = (%{{.*}}, %{{.*}}) to (%{{.*}}, %{{.*}}) step (%{{.*}}, %{{.*}})
 //       PAR:     scf.for
 //       PAR:       vector.
+// PAR-LABEL: func.func @prompt_fill
+//       PAR:   scf.parallel (%{{.*}}, %{{.*}}) = (%{{.*}}, %{{.*}}) to (%{{.*}}, %{{.*}}) step (%{{.*}}, %{{.*}})
+//       PAR:     vector.transfer_write
 // PAR-LABEL: func.func @small_fill
 //   PAR-NOT:   scf.parallel
 // PAR-LABEL: func.func @partial_tiles
@@ -189,9 +194,14 @@ func.func @big_matmul(%x: memref<?x256xf32>, %w: memref<512x256xf32>, %y: memref
       ins(%x, %w : memref<?x256xf32>, memref<512x256xf32>) outs(%y : memref<?x512xf32>)
   return
 }
-func.func @small_fill(%y: memref<?x512xf32>) {
+func.func @prompt_fill(%y: memref<?x512xf32>) {
   %zero = arith.constant 0.0 : f32
   linalg.fill ins(%zero : f32) outs(%y : memref<?x512xf32>)
+  return
+}
+func.func @small_fill(%y: memref<?x64xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%y : memref<?x64xf32>)
   return
 }
 func.func @partial_tiles(%x: memref<?x256xf32>, %w: memref<515x256xf32>, %y: memref<?x515xf32>) {

@@ -409,10 +409,11 @@ def QntVectorizeLinalgPass
     tile of each loop is peeled off: on static shapes it is static too and
     becomes a narrower vector. Ops the vectorizer rejects (gathers through
     memref.load in the body, rank 0) are left for convert-linalg-to-loops.
-    With `parallel`, a large op (at least 2^16 iterations over its static
-    loops: a float matmul) whose parallel loops its tiles divide is tiled
-    with one scf.parallel over those loops instead (split across threads by
-    qnt-parallel-to-openmp).
+    With `parallel`, a large op (at least 2^16 iterations, a dynamic loop
+    counted as 128: a float matmul, or an elementwise op over the rows of a
+    prompt, which prefill feeds in chunks of up to 128) whose parallel loops
+    its tiles divide is tiled with one scf.parallel over those loops instead
+    (split across threads by qnt-parallel-to-openmp).
 
     Results are bit-identical to convert-linalg-to-loops: reductions are
     lowered in the loops' order (acc + x0, then + x1, ...), never
