@@ -223,7 +223,7 @@ def Qnt_KernelAttr : AttrDef<Qnt_Dialect, "Kernel"> {
       columns per register (8 or 16); attention: lanes of the head vectors.
     - `tile = RxC`: R rows of x by C weight rows per register tile (column_i8:
       R rows of x; C is 1; attention: R query rows over each block of the
-      cache, C is 1, printed only when R > 1).
+      cache when there is more than one, C is 1, printed only when R > 1).
     - `streams`: parts of the weight rows a single-row tile reads at once.
     - `x_block` (int8 families): codes of x per int8 scale.
     - `int_dot` (int8 families): the instructions the kernel is built for
@@ -231,8 +231,9 @@ def Qnt_KernelAttr : AttrDef<Qnt_Dialect, "Kernel"> {
     - `lookup` (row_lut): the instructions that decode the codes (generic,
       avx2, avx512): vpermps table lookups for 4-bit codebooks, vcvtph2ps
       half-float conversions for fp8.
-    - `prefetch`: the next tile's weight rows (attention: the cache rows of
-      the block after the next) are prefetched.
+    - `prefetch`: the next tile's weight rows are prefetched (attention:
+      one query row, as in a decoding step, prefetches the cache rows of the
+      block after the next; groups of rows reread blocks from cache).
     - `parallel`: the weight rows (attention: rows and heads) are split
       across threads.
 

@@ -364,6 +364,16 @@ def QntParallelToOpenMPPass
     `memref.alloca` at the top of the loop body (an iteration's scratch) is
     made once per thread, before the thread's iterations. Nested
     `scf.parallel` loops stay in their thread.
+
+    Consecutive loops of one block with only pure ops between them (index
+    arithmetic, constants, views; these move above the region) share one
+    `omp.parallel` region: one fork and join instead of one per loop. An
+    `omp.barrier` goes before a loop that reads or writes bytes an earlier
+    loop since the last barrier writes, or writes bytes it reads. Bytes are
+    told apart by their root buffer (distinct allocations and globals are
+    disjoint; function arguments may be one buffer) and, for views of a
+    static workspace at constant offsets, by their byte ranges; a loop
+    with effects on anything else (a call) always gets a barrier.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::func::FuncDialect",

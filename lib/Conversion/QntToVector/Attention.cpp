@@ -551,44 +551,75 @@ LogicalResult qnt::lowerAttentionToVector(AttentionOp op, int64_t lanes,
       b, MemRefType::get(queryType.getShape(), b.getF32Type()), dynSizes);
 
   SmallVector<Operation *> exps;
-  Value zero = cIndex(b, 0), one = cIndex(b, 1);
-  Value chunksPerRow = cIndex(b, k.heads / k.chunk);
-  Value groups =
-      arith::CeilDivUIOp::create(b, rows, cIndex(b, k.rowsPerGroup));
-  // The state of one chunk's heads for a group of rows: acc, m and l
-  // (emitChunk). In a parallel loop it is made in the body
-  // (qnt-parallel-to-openmp makes it once per thread), else once before the
-  // loops.
-  auto stateType = MemRefType::get({k.chunk * k.rowsPerGroup, k.headSize + 2},
-                                   b.getF32Type());
-  auto body = [&](OpBuilder &ob, Location loc, Value group, Value c,
-                  Value state, Value scratch) {
-    ImplicitLocOpBuilder rb(loc, ob);
-    if (!state)
-      state = memref::AllocaOp::create(rb, stateType);
-    if (!scratch && k.quantized)
-      scratch = memref::AllocaOp::create(rb, scratchType(k, rb.getContext()));
-    emitChunk(rb, k, rows,
-              arith::MulIOp::create(rb, group, cIndex(rb, k.rowsPerGroup)),
-              arith::MulIOp::create(rb, c, cIndex(rb, k.chunk)), state,
-              scratch, exps);
-  };
-  if (parallel) {
-    scf::ParallelOp::create(
-        b, ValueRange{zero, zero}, ValueRange{groups, chunksPerRow},
-        ValueRange{one, one}, [&](OpBuilder &ob, Location loc, ValueRange ivs) {
-          body(ob, loc, ivs[0], ivs[1], Value(), Value());
-        });
-  } else {
+  // The loops over groups of rows and chunks of heads, for kernel `kk`.
+  auto emitLoops = [&](ImplicitLocOpBuilder &b, const AttentionKernel &kk) {
+    Value zero = cIndex(b, 0), one = cIndex(b, 1);
+    Value chunksPerRow = cIndex(b, kk.heads / kk.chunk);
+    Value groups =
+        arith::CeilDivUIOp::create(b, rows, cIndex(b, kk.rowsPerGroup));
+    // The state of one chunk's heads for a group of rows: acc, m and l
+    // (emitChunk). In a parallel loop it is made in the body
+    // (qnt-parallel-to-openmp makes it once per thread), else once before
+    // the loops.
+    auto stateType = MemRefType::get(
+        {kk.chunk * kk.rowsPerGroup, kk.headSize + 2}, b.getF32Type());
+    auto body = [&](OpBuilder &ob, Location loc, Value group, Value c,
+                    Value state, Value scratch) {
+      ImplicitLocOpBuilder rb(loc, ob);
+      if (!state)
+        state = memref::AllocaOp::create(rb, stateType);
+      if (!scratch && kk.quantized)
+        scratch =
+            memref::AllocaOp::create(rb, scratchType(kk, rb.getContext()));
+      emitChunk(rb, kk, rows,
+                arith::MulIOp::create(rb, group, cIndex(rb, kk.rowsPerGroup)),
+                arith::MulIOp::create(rb, c, cIndex(rb, kk.chunk)), state,
+                scratch, exps);
+    };
+    if (parallel) {
+      scf::ParallelOp::create(
+          b, ValueRange{zero, zero}, ValueRange{groups, chunksPerRow},
+          ValueRange{one, one},
+          [&](OpBuilder &ob, Location loc, ValueRange ivs) {
+            body(ob, loc, ivs[0], ivs[1], Value(), Value());
+          });
+      return;
+    }
     Value state = memref::AllocaOp::create(b, stateType);
     Value scratch;
-    if (k.quantized)
-      scratch = memref::AllocaOp::create(b, scratchType(k, b.getContext()));
+    if (kk.quantized)
+      scratch = memref::AllocaOp::create(b, scratchType(kk, b.getContext()));
     scf::buildLoopNest(b, b.getLoc(), ValueRange{zero, zero},
                        ValueRange{groups, chunksPerRow}, ValueRange{one, one},
                        [&](OpBuilder &ob, Location loc, ValueRange ivs) {
                          body(ob, loc, ivs[0], ivs[1], state, scratch);
                        });
+  };
+  // One query row (a decoding step: the prefill entry point with one token
+  // when the row count is dynamic) streams the cache from memory and
+  // prefetches it; groups of rows reread each block from cache and do not.
+  AttentionKernel single = k, grouped = k;
+  single.rowsPerGroup = 1;
+  grouped.prefetch = false;
+  if (k.rowsPerGroup == 1 || queryType.getDimSize(0) == 1) {
+    emitLoops(b, single);
+  } else if (!queryType.isDynamicDim(0)) {
+    emitLoops(b, grouped);
+  } else {
+    Value oneRow = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, rows,
+                                         cIndex(b, 1));
+    scf::IfOp::create(
+        b, oneRow,
+        [&](OpBuilder &tb, Location loc) {
+          ImplicitLocOpBuilder ib(loc, tb);
+          emitLoops(ib, single);
+          scf::YieldOp::create(ib);
+        },
+        [&](OpBuilder &eb, Location loc) {
+          ImplicitLocOpBuilder ib(loc, eb);
+          emitLoops(ib, grouped);
+          scf::YieldOp::create(ib);
+        });
   }
 
   // exp of a vector would become one libm call per lane; upstream's

@@ -205,8 +205,9 @@ struct QntSelectKernels final
     MLIRContext *ctx = &getContext();
     TargetAttr target = getTarget(module);
     QntSelectKernelsPassOptions o = resolveKernelOptions(getOptions(), target);
-    // A decoding step's attention streams the cache from memory and
-    // prefetches it; a prompt's rows reread blocks that are in cache.
+    // A single query row (a decoding step) streams the cache from memory
+    // and prefetches it (a prompt's rows reread blocks that are in cache,
+    // and do not).
     auto attention = [&](int64_t queryRows, bool prefetch) {
       return KernelAttr::get(ctx, KernelFamily::attention, o.chunk, queryRows,
                              /*tileCols=*/1, /*streams=*/1, /*xBlock=*/0,
@@ -220,9 +221,9 @@ struct QntSelectKernels final
         if (KernelAttr kernel = selectMatmulKernel(matmul, o, target))
           op->setAttr(kKernelAttrName, kernel);
       } else if (auto attend = dyn_cast<AttentionOp>(op)) {
-        bool step = attend.getQuery().getType().getDimSize(0) == 1;
         op->setAttr(kKernelAttrName,
-                    attention(attentionRowsPerGroup(attend, o, target), step));
+                    attention(attentionRowsPerGroup(attend, o, target),
+                              /*prefetch=*/true));
       } else if (isa<PackCacheRowsOp>(op)) {
         op->setAttr(kKernelAttrName, attention(1, /*prefetch=*/false));
       }

@@ -6,7 +6,7 @@
 // and 8-bit codes in groups of whole x blocks, the row int8 kernels for
 // 2-bit codes whose groups fill 32-byte loads, f32 activations for the
 // rest (3-bit codes, groups of 16), with lanes that fit a plane-major block
-// in a group. Attention: a decoding step (one query row) prefetches the
+// in a group. Attention: one query row (a decoding step) prefetches the
 // cache; a prompt takes as many query rows per block (tile = Rx1, up to 4)
 // as keep their accumulators within a quarter of the registers (head size
 // 64: 2 rows of 4 vectors with 32 registers, 1 row of 8 with AVX2's 16;
@@ -32,8 +32,8 @@
 // NONE-LABEL: func.func @attention
 //       NONE:   qnt.kernel = #qnt.kernel<attention, lanes = 16, prefetch>
 // NONE-LABEL: func.func @prompt_attention
-//       NONE:   qnt.kernel = #qnt.kernel<attention, lanes = 16, tile = 2x1>
-//       NONE:   qnt.kernel = #qnt.kernel<attention, lanes = 16, tile = 4x1>
+//       NONE:   qnt.kernel = #qnt.kernel<attention, lanes = 16, tile = 2x1, prefetch>
+//       NONE:   qnt.kernel = #qnt.kernel<attention, lanes = 16, tile = 4x1, prefetch>
 // NONE-LABEL: func.func @chosen
 //       NONE:   qnt.kernel = #qnt.kernel<row_f32, lanes = 8, tile = 1x1, streams = 1>
 module {
@@ -100,8 +100,8 @@ module {
 // AVX2-LABEL: func.func @attention
 //       AVX2:   qnt.kernel = #qnt.kernel<attention, lanes = 8, prefetch>
 // AVX2-LABEL: func.func @prompt_attention
-//       AVX2:   qnt.kernel = #qnt.kernel<attention, lanes = 8>
-//       AVX2:   qnt.kernel = #qnt.kernel<attention, lanes = 8, tile = 4x1>
+//       AVX2:   qnt.kernel = #qnt.kernel<attention, lanes = 8, prefetch>
+//       AVX2:   qnt.kernel = #qnt.kernel<attention, lanes = 8, tile = 4x1, prefetch>
 // AVX2-LABEL: func.func @chosen
 //       AVX2:   qnt.kernel = #qnt.kernel<row_f32, lanes = 8, tile = 1x1, streams = 1>
 // An AVX2 target with f32 activations: 8-lane chunks on 2x4 tiles.
@@ -172,8 +172,8 @@ module attributes {qnt.target = #qnt.target<cpu = "znver3", vector_bits = 256, i
 // VNNI-LABEL: func.func @attention
 //       VNNI:   qnt.kernel = #qnt.kernel<attention, lanes = 16, prefetch>
 // VNNI-LABEL: func.func @prompt_attention
-//       VNNI:   qnt.kernel = #qnt.kernel<attention, lanes = 16, tile = 2x1>
-//       VNNI:   qnt.kernel = #qnt.kernel<attention, lanes = 16, tile = 4x1>
+//       VNNI:   qnt.kernel = #qnt.kernel<attention, lanes = 16, tile = 2x1, prefetch>
+//       VNNI:   qnt.kernel = #qnt.kernel<attention, lanes = 16, tile = 4x1, prefetch>
 // VNNI-LABEL: func.func @chosen
 //       VNNI:   qnt.kernel = #qnt.kernel<row_f32, lanes = 8, tile = 1x1, streams = 1>
 // Options override the target: row kernels, a fixed x block, threads.
