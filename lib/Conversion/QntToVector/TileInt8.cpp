@@ -152,36 +152,22 @@ struct ActivationQuantizer {
   }
 
   void emit(ImplicitLocOpBuilder &b) {
-    auto serial = [&](OpBuilder &ob, Location loc) {
+    if (!kern.parallel) {
       scf::ForOp::create(
-          ob, loc, cIndex(b, 0), kern.m, cIndex(b, 1), ValueRange{},
+          b, cIndex(b, 0), kern.m, cIndex(b, 1), ValueRange{},
           [&](OpBuilder &fb, Location floc, Value m, ValueRange) {
             quantizeRow(fb, floc, m);
             scf::YieldOp::create(fb, floc);
           });
-    };
-    if (!kern.parallel) {
-      serial(b, b.getLoc());
       return;
     }
-    // A single row (a decoding step) stays on this thread: a parallel region
-    // would cost more than the row.
-    Value several = arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, kern.m,
-                                          cIndex(b, 1));
-    scf::IfOp::create(
-        b, several,
-        [&](OpBuilder &tb, Location tloc) {
-          scf::ParallelOp::create(
-              tb, tloc, ValueRange{cIndex(b, 0)}, ValueRange{kern.m},
-              ValueRange{cIndex(b, 1)},
-              [&](OpBuilder &pb, Location ploc, ValueRange ivs) {
-                quantizeRow(pb, ploc, ivs[0]);
-              });
-          scf::YieldOp::create(tb, tloc);
-        },
-        [&](OpBuilder &eb, Location eloc) {
-          serial(eb, eloc);
-          scf::YieldOp::create(eb, eloc);
+    // The rows split across threads. A single row (a decoding step) is one
+    // thread's: the loop shares the parallel region of the matmuls around
+    // it (qnt-parallel-to-openmp), so it costs a barrier, not a fork.
+    scf::ParallelOp::create(
+        b, ValueRange{cIndex(b, 0)}, ValueRange{kern.m}, ValueRange{cIndex(b, 1)},
+        [&](OpBuilder &pb, Location ploc, ValueRange ivs) {
+          quantizeRow(pb, ploc, ivs[0]);
         });
   }
 };
