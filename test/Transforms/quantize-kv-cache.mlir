@@ -1,9 +1,9 @@
 // RUN: quant-opt %s --split-input-file --qnt-quantize-kv-cache --verify-diagnostics | FileCheck %s
 // RUN: quant-opt %s --split-input-file --qnt-quantize-kv-cache=format=f32 | FileCheck %s --check-prefix=F32
 // RUN: quant-opt %s --split-input-file --qnt-quantize-kv-cache=format=f16 --verify-diagnostics | FileCheck %s --check-prefix=F16
-// RUN: not quant-opt %s --split-input-file --qnt-quantize-kv-cache=format=i4 2>&1 | FileCheck %s --check-prefix=BADFORMAT
+// RUN: not quant-opt %s --split-input-file --qnt-quantize-kv-cache=format=i2 2>&1 | FileCheck %s --check-prefix=BADFORMAT
 
-// BADFORMAT: error: qnt-quantize-kv-cache option format=i4 must be f32, f16 or i8
+// BADFORMAT: error: qnt-quantize-kv-cache option format=i2 must be f32, f16, i8 or i4
 
 // The importer's shape of a model: caches [layers, positions, kv heads *
 // head size] passed through a loop over the prompt and a call, rows

@@ -660,9 +660,9 @@ func.func @attention_f16_with_f32_rows(%q: tensor<1x8x16xf32>, %k: tensor<64x2x1
 // -----
 
 func.func @attention_cache_format(%q: tensor<1x8x16xf32>, %k: tensor<64x2x20xi8>, %p: index) {
-  // expected-error @+2 {{expected ::mlir::qnt::CacheFormat to be one of: f32, i8, f16}}
+  // expected-error @+2 {{expected ::mlir::qnt::CacheFormat to be one of: f32, i8, f16, i4}}
   // expected-error @+1 {{failed to parse Qnt_CacheFormatAttr parameter 'value'}}
-  %o = qnt.attention %q, %k, %k, %p {cache = #qnt.cache_format<i4>, scale = 0.25 : f32} : tensor<1x8x16xf32>, tensor<64x2x20xi8>, tensor<64x2x20xi8> -> tensor<1x8x16xf32>
+  %o = qnt.attention %q, %k, %k, %p {cache = #qnt.cache_format<i2>, scale = 0.25 : f32} : tensor<1x8x16xf32>, tensor<64x2x20xi8>, tensor<64x2x20xi8> -> tensor<1x8x16xf32>
   return
 }
 
