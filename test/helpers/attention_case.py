@@ -27,6 +27,8 @@ import sys
 
 import numpy as np
 
+from llama2c_ref import kivi_dequantize
+
 
 def dense(arr):
     arr = np.asarray(arr)
@@ -64,19 +66,6 @@ def quantize_rows_i8(x):
     return codes.astype(np.float64) * scale.astype(np.float64)
 
 
-def kivi_dequantize(x, lo, hi):
-    """x through 4-bit codes for values from lo to hi, in f32 as the kernel
-    computes them: s = f16((hi - lo) / 15), z = round(-lo / s) in [-128,
-    127], codes round(x / s) + z in [0, 15] (0 where s is 0), (code - z) * s."""
-    f32 = np.float32
-    s = ((hi - lo) / f32(15)).astype(np.float16).astype(f32)
-    nonzero = s > 0
-    safe = np.where(nonzero, s, f32(1))
-    z = np.where(nonzero, np.clip(np.rint(-lo / safe), -128, 127), f32(0)).astype(f32)
-    c = np.where(nonzero, np.clip(np.rint(x / safe) + z, 0, 15), f32(0)).astype(f32)
-    return ((c - z) * s).astype(f32)
-
-
 def kivi_reference(q, k, v, pos, scale, block):
     """Attention over an i4 cache: row r sees the blocks closed by position
     pos + r quantized per channel, the rest of its keys rounded to f16."""
@@ -85,9 +74,8 @@ def kivi_reference(q, k, v, pos, scale, block):
     for b0 in range(0, k.shape[0] - block + 1, block):
         blk = half[b0:b0 + block]
         if not np.isnan(blk).any():
-            closed[b0:b0 + block] = kivi_dequantize(
-                blk, blk.min(axis=0, keepdims=True), blk.max(axis=0, keepdims=True))
-    vq = kivi_dequantize(v, v.min(axis=-1, keepdims=True), v.max(axis=-1, keepdims=True))
+            closed[b0:b0 + block] = kivi_dequantize(blk, axis=0)
+    vq = kivi_dequantize(v, axis=-1)
     out = np.zeros(q.shape)
     for r in range(q.shape[0]):
         n = min(pos + r + 1, k.shape[0])

@@ -51,19 +51,51 @@ def load(path):
     return cfg, w
 
 
-def kivi_dequantize(x, lo, hi):
+KIVI_CLIP_FACTORS = (1.0, 0.95, 0.9, 0.85, 0.8)
+
+
+def kivi_dequantize_range(x, lo, hi):
     """x through 4-bit codes for values from lo to hi (broadcast), as
     quant-compile --kv-cache=i4 computes them in f32: scale s = f16((hi - lo)
     / 15), zero point z = round(-lo / s) in [-128, 127], codes round(x / s)
     + z in [0, 15] (all 0 where s is 0), read back as (code - z) * s."""
     f32 = np.float32
-    x, lo, hi = (np.asarray(a, dtype=f32) for a in (x, lo, hi))
     s = ((hi - lo) / f32(15)).astype(np.float16).astype(f32)
     nonzero = s > 0
     safe = np.where(nonzero, s, f32(1))
-    z = np.where(nonzero, np.clip(np.rint(-lo / safe), -128, 127), f32(0)).astype(f32)
-    c = np.where(nonzero, np.clip(np.rint(x / safe) + z, 0, 15), f32(0)).astype(f32)
+    with np.errstate(invalid="ignore"):
+        z = np.where(nonzero, np.clip(np.rint(-lo / safe), -128, 127), f32(0)).astype(f32)
+        c = np.where(nonzero, np.clip(np.rint(x / safe) + z, 0, 15), f32(0)).astype(f32)
     return ((c - z) * s).astype(f32)
+
+
+def kivi_dequantize(x, axis):
+    """x read back from an i4 cache, quantized over `axis` (a key channel
+    over its block: 0; a value row: the last): of the ranges [min, max]
+    shrunk about their middle by KIVI_CLIP_FACTORS, the one whose squared
+    error (summed in order along `axis`, in f32) is least, the first on
+    ties (docs/BIT_LAYOUT.md)."""
+    f32 = np.float32
+    x = np.asarray(x, dtype=f32)
+    lo, hi = x.min(axis=axis, keepdims=True), x.max(axis=axis, keepdims=True)
+    mid = (lo + hi) / f32(2)
+    half_range = (hi - lo) / f32(2)
+    best = best_error = None
+    for f in KIVI_CLIP_FACTORS:
+        half = (half_range * f32(f)).astype(f32)
+        y = kivi_dequantize_range(x, mid - half, mid + half)
+        d = y - x
+        d2 = (d * d).astype(f32)
+        e = np.zeros_like(lo)
+        for i in range(x.shape[axis]):
+            e = (e + np.take(d2, [i], axis=axis)).astype(f32)
+        if best is None:
+            best, best_error = y, e
+        else:
+            better = e < best_error
+            best = np.where(better, y, best)
+            best_error = np.where(better, e, best_error)
+    return best
 
 
 def rmsnorm(x, weight):
@@ -101,10 +133,7 @@ class Model:
         --kv-cache=i8 computes them."""
         x = np.asarray(x, dtype=np.float32)
         if self.kv_cache == "i4":
-            heads = x.reshape(-1, self.cfg["head"])
-            lo = heads.min(axis=1, keepdims=True)
-            hi = heads.max(axis=1, keepdims=True)
-            return kivi_dequantize(heads, lo, hi).reshape(-1)
+            return kivi_dequantize(x.reshape(-1, self.cfg["head"]), axis=1).reshape(-1)
         if self.kv_cache == "f32":
             return x
         if self.kv_cache == "f16":
@@ -125,9 +154,7 @@ class Model:
         b = self.kv_block
         if (pos + 1) % b:
             return
-        block = self.k[l, pos + 1 - b:pos + 1]
-        self.k[l, pos + 1 - b:pos + 1] = kivi_dequantize(
-            block, block.min(axis=0, keepdims=True), block.max(axis=0, keepdims=True))
+        self.k[l, pos + 1 - b:pos + 1] = kivi_dequantize(self.k[l, pos + 1 - b:pos + 1], axis=0)
 
     def observe(self, name, x):
         """Accumulates x^2 per input channel of the linear layer `name` (and

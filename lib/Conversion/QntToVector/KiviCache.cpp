@@ -108,8 +108,11 @@ struct Quantizer {
     zero = arith::SelectOp::create(b, nonzero, z, zeros);
   }
 
-  /// The codes of `x` (lane-wise with the scale and zero) as i8 lanes.
-  Value codes(ImplicitLocOpBuilder &b, Value x) const {
+  Quantizer(Value scale, Value zero, Value nonzero)
+      : scale(scale), zero(zero), nonzero(nonzero) {}
+
+  /// The codes of `x` (lane-wise with the scale and zero) as f32.
+  Value codeValues(ImplicitLocOpBuilder &b, Value x) const {
     int64_t n = cast<VectorType>(x.getType()).getNumElements();
     Value c = arith::AddFOp::create(
         b, math::RoundEvenOp::create(b, arith::DivFOp::create(b, x, scale)),
@@ -117,8 +120,22 @@ struct Quantizer {
     c = arith::MinimumFOp::create(
         b, arith::MaximumFOp::create(b, c, f32Splat(b, n, 0.0f)),
         f32Splat(b, n, 15.0f));
-    c = arith::SelectOp::create(b, nonzero, c, f32Splat(b, n, 0.0f));
-    return arith::FPToSIOp::create(b, vec(b, n, b.getI8Type()), c);
+    return arith::SelectOp::create(b, nonzero, c, f32Splat(b, n, 0.0f));
+  }
+
+  /// The codes of `x` as i8 lanes.
+  Value codes(ImplicitLocOpBuilder &b, Value x) const {
+    int64_t n = cast<VectorType>(x.getType()).getNumElements();
+    return arith::FPToSIOp::create(b, vec(b, n, b.getI8Type()),
+                                   codeValues(b, x));
+  }
+
+  /// The squared error of `x` read back through the codes, lane-wise.
+  Value squaredError(ImplicitLocOpBuilder &b, Value x) const {
+    Value read = arith::MulFOp::create(
+        b, arith::SubFOp::create(b, codeValues(b, x), zero), scale);
+    Value d = arith::SubFOp::create(b, read, x);
+    return arith::MulFOp::create(b, d, d);
   }
 
   Value zeroBytes(ImplicitLocOpBuilder &b) const {
@@ -126,6 +143,56 @@ struct Quantizer {
     return arith::FPToSIOp::create(b, vec(b, n, b.getI8Type()), zero);
   }
 };
+
+/// The clipped ranges the encoder tries: the range [lo, hi] shrunk about its
+/// middle by these factors (docs/BIT_LAYOUT.md).
+constexpr float kClipFactors[] = {1.0f, 0.95f, 0.9f, 0.85f, 0.8f};
+
+/// The quantizer of the clipped range of [lo, hi] whose squared error
+/// `errorOf` (lane-wise) is least, lane by lane; the first on ties.
+Quantizer
+clippedQuantizer(ImplicitLocOpBuilder &b, Value lo, Value hi,
+                 function_ref<Value(ImplicitLocOpBuilder &, ArrayRef<Quantizer>)>
+                     errorsOf) {
+  int64_t n = cast<VectorType>(lo.getType()).getNumElements();
+  Value mid = arith::DivFOp::create(b, arith::AddFOp::create(b, lo, hi),
+                                    f32Splat(b, n, 2.0f));
+  Value halfRange = arith::DivFOp::create(
+      b, arith::SubFOp::create(b, hi, lo), f32Splat(b, n, 2.0f));
+  SmallVector<Quantizer> candidates;
+  for (float f : kClipFactors) {
+    Value half = arith::MulFOp::create(b, halfRange, f32Splat(b, n, f));
+    candidates.emplace_back(b, arith::SubFOp::create(b, mid, half),
+                            arith::AddFOp::create(b, mid, half));
+  }
+  Value errors = errorsOf(b, candidates); // [candidates x n] flattened
+  auto errorOf = [&](int64_t i) -> Value {
+    return vector::ExtractStridedSliceOp::create(b, errors, i * n, n, 1);
+  };
+  Quantizer best = candidates[0];
+  Value bestError = errorOf(0);
+  for (size_t i = 1; i < candidates.size(); ++i) {
+    Value e = errorOf(i);
+    Value better =
+        arith::CmpFOp::create(b, arith::CmpFPredicate::OLT, e, bestError);
+    const Quantizer &q = candidates[i];
+    best = Quantizer(arith::SelectOp::create(b, better, q.scale, best.scale),
+                     arith::SelectOp::create(b, better, q.zero, best.zero),
+                     arith::SelectOp::create(b, better, q.nonzero,
+                                             best.nonzero));
+    bestError = arith::SelectOp::create(b, better, e, bestError);
+  }
+  return best;
+}
+
+/// The candidates' errors as one vector [candidates x n].
+Value concatErrors(ImplicitLocOpBuilder &b, ArrayRef<Value> errors) {
+  int64_t n = cast<VectorType>(errors[0].getType()).getNumElements();
+  Value all = f32Splat(b, n * errors.size(), 0.0f);
+  for (auto [i, e] : llvm::enumerate(errors))
+    all = vector::InsertStridedSliceOp::create(b, e, all, i * n, 1);
+  return all;
+}
 
 /// Decodes value row (p, g): (codes - zero) * scale.
 Value decodeValueRow(ImplicitLocOpBuilder &b, Value values, Value p, Value g,
@@ -263,8 +330,19 @@ LogicalResult qnt::lowerPackValueRowsToVector(PackCacheRowsOp op) {
         return vector::BroadcastOp::create(
             ib, x.getType(), vector::ReductionOp::create(ib, kind, x));
       };
-      Quantizer q(ib, splat(vector::CombiningKind::MINIMUMF),
-                  splat(vector::CombiningKind::MAXIMUMF));
+      // The row's squared error, summed in lane order.
+      Quantizer q = clippedQuantizer(
+          ib, splat(vector::CombiningKind::MINIMUMF),
+          splat(vector::CombiningKind::MAXIMUMF),
+          [&](ImplicitLocOpBuilder &eb, ArrayRef<Quantizer> candidates) {
+            SmallVector<Value> errors;
+            for (const Quantizer &c : candidates)
+              errors.push_back(vector::BroadcastOp::create(
+                  eb, x.getType(),
+                  vector::ReductionOp::create(eb, vector::CombiningKind::ADD,
+                                              c.squaredError(eb, x))));
+            return concatErrors(eb, errors);
+          });
       vector::StoreOp::create(ib, packNibbles(ib, q.codes(ib, x)), out,
                               ValueRange{t, h, cIndex(ib, 0)});
       Value scale = vector::ExtractStridedSliceOp::create(ib, q.scale, 0, 1, 1);
@@ -348,7 +426,25 @@ struct LowerPackKeyBlocks final : OpRewritePattern<PackKeyBlocksOp> {
                   ib, ValueRange{arith::MinimumFOp::create(ib, acc[0], k),
                                  arith::MaximumFOp::create(ib, acc[1], k)});
             });
-        Quantizer q(hb, range.getResult(0), range.getResult(1));
+        // Each channel's squared error, summed in position order.
+        Quantizer q = clippedQuantizer(
+            hb, range.getResult(0), range.getResult(1),
+            [&](ImplicitLocOpBuilder &eb, ArrayRef<Quantizer> candidates) {
+              SmallVector<Value> zeros(candidates.size(),
+                                       f32Splat(eb, D, 0.0f));
+              auto sums = scf::ForOp::create(
+                  eb, cIndex(eb, 0), cIndex(eb, B), cIndex(eb, 1), zeros,
+                  [&](OpBuilder &ob, Location loc, Value j, ValueRange acc) {
+                    ImplicitLocOpBuilder ib(loc, ob);
+                    Value k = key(ib, j);
+                    SmallVector<Value> next;
+                    for (auto [c, a] : llvm::zip(candidates, acc))
+                      next.push_back(
+                          arith::AddFOp::create(ib, a, c.squaredError(ib, k)));
+                    scf::YieldOp::create(ib, next);
+                  });
+              return concatErrors(eb, SmallVector<Value>(sums.getResults()));
+            });
         forRange(hb, cIndex(hb, 0), cIndex(hb, B),
                  [&](ImplicitLocOpBuilder &ib, Value j) {
           Value at = arith::AddIOp::create(
