@@ -20,7 +20,7 @@
 # llama.cpp's Q8_0), int4g32 (f16 scales: Q4_0), int4g128, with
 # quant-compile's default activations (int8 where the CPU has integer dot
 # products), each also with an -f32x suffix for --activations=f32, and a
-# -kv8 or -kv16 suffix (after -f32x) for --kv-cache=i8 or f16. Default:
+# -kv8, -kv16 or -kv4 suffix (after -f32x) for --kv-cache=i8, f16 or i4. Default:
 # every one without a -kv suffix.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -51,6 +51,7 @@ clang++-22 -O2 -march=native -std=c++17 -fopenmp "$ROOT/bench/read_bandwidth.cpp
 flags_of() {
   local base=${1%-kv8}
   base=${base%-kv16}
+  base=${base%-kv4}
   case ${base%-f32x} in
     f32) echo "--bits=none" ;;
     int8) echo "--bits=8 --group=32 --scale-type=f16" ;;
@@ -61,6 +62,7 @@ flags_of() {
   [[ $base == *-f32x ]] && echo "--activations=f32"
   [[ $1 == *-kv8 ]] && echo "--kv-cache=i8"
   [[ $1 == *-kv16 ]] && echo "--kv-cache=f16"
+  [[ $1 == *-kv4 ]] && echo "--kv-cache=i4"
   return 0
 }
 
@@ -138,7 +140,7 @@ $bw_after""".splitlines():
 # The bandwidth of a thread count: the mean of the runs before and after.
 bw = {t: sum(v) / len(v) for t, v in bw.items()}
 def bits(variant):
-    base = variant.replace("-kv8", "").replace("-kv16", "").replace("-f32x", "")
+    base = variant.replace("-kv8", "").replace("-kv16", "").replace("-kv4", "").replace("-f32x", "")
     return {"f32": (32, 0), "int8": (8, 32), "int4g32": (4, 32), "int4g128": (4, 128)}[base]
 def weight_bytes(s, variant):
     b, g = bits(variant)
@@ -154,8 +156,13 @@ def weight_bytes(s, variant):
     return total, sum(n * k for n, k in mats) - s["vocab"] * s["dim"]
 def kv_bytes(s, pos, variant):
     # f32 rows, f16 rows, or i8 rows: head size codes and a 4-byte scale
-    # per kv head.
+    # per kv head; i4 (blocks of 32): per position and kv head head/2 code
+    # bytes and 3 * head / 32 of block scales for keys, head/2 + 3 for
+    # values, and the keys' f16 window of 32 positions.
     head = s["dim"] // s["heads"]
+    if variant.endswith("-kv4"):
+        per_pos = s["kv"] * (head + 3 * head / 32 + 3)
+        return s["layers"] * ((pos + 1) * per_pos + s["kv"] * 2 * 32 * head)
     row = (s["kv"] * (head + 4) if variant.endswith("-kv8")
            else s["kv"] * head * 2 if variant.endswith("-kv16") else s["kv"] * head * 4)
     return 2 * s["layers"] * (pos + 1) * row

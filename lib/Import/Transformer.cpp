@@ -340,7 +340,11 @@ public:
     float scale = 1.0f / std::sqrt(static_cast<float>(hs));
     Value out = AttentionOp::create(b, headsType, qh, layerSlice(kCache),
                                     layerSlice(vCache), pos0,
-                                    b.getF32FloatAttr(scale));
+                                    /*recent_keys=*/Value(),
+                                    b.getF32FloatAttr(scale),
+                                    CacheFormatAttr::get(b.getContext(),
+                                                         CacheFormat::f32),
+                                    /*cache_block=*/IntegerAttr());
     return tensor::CollapseShapeOp::create(
         b, out, ArrayRef<ReassociationIndices>{{0}, {1, 2}});
   }

@@ -4,6 +4,7 @@
 #include "CheckedPipeline.h"
 #include "qnt/Conversion/Passes.h"
 #include "qnt/Pipelines/Pipelines.h"
+#include "qnt/IR/QntAttrs.h"
 #include "qnt/Transforms/Passes.h"
 #include "llvm/ADT/STLExtras.h"
 
@@ -26,9 +27,14 @@ std::string qnt::checkTensorPipelineOptions(const TensorPipelineOptions &options
     return (owner + " option bits=" + options.bits.getValue() +
             " must be 1 to 8, or none")
         .str();
-  if (!llvm::is_contained({"f32", "f16", "i8"}, options.kvCache.getValue()))
+  if (!llvm::is_contained({"f32", "f16", "i8", "i4"},
+                          options.kvCache.getValue()))
     return (owner + " option kv-cache=" + options.kvCache.getValue() +
-            " must be f32, f16 or i8")
+            " must be f32, f16, i8 or i4")
+        .str();
+  if (!isValidCacheBlock(options.kvBlock))
+    return (owner + " option kv-block=" + Twine(int64_t(options.kvBlock)) +
+            " must be a power of two from 8 to 256")
         .str();
   if (!llvm::is_contained({"rtn", "gptq"}, options.method.getValue()))
     return (owner + " option method=" + options.method.getValue() +
@@ -51,6 +57,7 @@ qnt::assignBitwidthsOptions(const TensorPipelineOptions &options) {
   assign.sensitivities = options.sensitivities;
   assign.kvCache = options.kvCache;
   assign.kvContext = options.kvContext;
+  assign.kvBlock = options.kvBlock;
   return assign;
 }
 
@@ -92,6 +99,7 @@ void qnt::buildTensorPipeline(OpPassManager &pm,
   if (options.kvCache != "f32") {
     QntQuantizeKvCachePassOptions cache;
     cache.format = options.kvCache;
+    cache.block = options.kvBlock;
     pm.addPass(createQntQuantizeKvCachePass(cache));
   }
   if (options.selectKernels) {

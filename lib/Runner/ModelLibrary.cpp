@@ -152,7 +152,11 @@ std::unique_ptr<ModelLibrary> ModelLibrary::load(const std::string &path,
     if (stateBytes > kMaxStateBytes)
       return fail("'" + entry + "' needs more than " + Twine(kMaxStateBytes) +
                   " bytes (64 GiB) of state, the limit: " + sig);
-    if (s.shape.size() >= 2)
+    // The second dimension of a cache is its positions, except in the keys
+    // of an i4 cache, [layers, kv heads, bytes] x i8 (the only rank-3 i8
+    // state): blocks of positions and a window.
+    bool kiviKeys = s.shape.size() == 3 && s.element == "i8";
+    if (s.shape.size() >= 2 && !kiviKeys)
       lib->contextSize = lib->contextSize
                              ? std::min(lib->contextSize, s.shape[1])
                              : s.shape[1];

@@ -79,7 +79,12 @@ LogicalResult AssignBitwidths::initialize(MLIRContext *context) {
   if (!symbolizeCacheFormat(kvCache))
     return emitError(UnknownLoc::get(context))
            << "qnt-assign-bitwidths option kv-cache=" << kvCache
-           << " must be f32, f16 or i8";
+           << " must be f32, f16, i8 or i4";
+  if (!isValidCacheBlock(kvBlock))
+    return emitError(UnknownLoc::get(context))
+           << "qnt-assign-bitwidths option kv-block="
+           << static_cast<int64_t>(kvBlock)
+           << " must be a power of two from 8 to 256";
   if (kvContext < 0 || kvContext > (int64_t(1) << 24))
     return emitError(UnknownLoc::get(context))
            << "qnt-assign-bitwidths option kv-context="
@@ -170,13 +175,13 @@ AssignBitwidths::buildCandidates(const Inputs &in,
 
 LogicalResult AssignBitwidths::sizeKvCache(KvCacheUse &cache) {
   FailureOr<KvCacheSize> size =
-      getKvCacheSize(getOperation(), *symbolizeCacheFormat(kvCache));
+      getKvCacheSize(getOperation(), *symbolizeCacheFormat(kvCache), kvBlock);
   if (failed(size))
     return failure();
   cache.format = kvCache;
-  cache.bytesPerPosition = size->bytesPerPosition;
+  cache.bytesPerPosition = size->bytesPerBlock / size->block;
   cache.positions = kvContext > 0 ? int64_t(kvContext) : size->positions;
-  cache.bytes = double(cache.bytesPerPosition) * double(cache.positions);
+  cache.bytes = size->bytesAt(cache.positions);
   cache.inBudget = kvContext > 0;
   return success();
 }

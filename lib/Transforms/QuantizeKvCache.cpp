@@ -1,5 +1,7 @@
 // qnt-quantize-kv-cache: the KV caches of a model stored in a quantized row
 // format; qnt.attention reads the packed rows, qnt.pack_cache_rows writes them.
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -8,6 +10,7 @@
 #include "qnt/Transforms/Passes.h"
 #include "qnt/Transforms/Transforms.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/SmallPtrSet.h"
 
 namespace mlir::qnt {
 #define GEN_PASS_DEF_QNTQUANTIZEKVCACHEPASS
@@ -52,24 +55,55 @@ struct QuantizeKvCache final
     if (!symbolizeCacheFormat(format))
       return emitError(UnknownLoc::get(context))
              << "qnt-quantize-kv-cache option format=" << format
-             << " must be f32, f16 or i8";
+             << " must be f32, f16, i8 or i4";
+    if (!isValidCacheBlock(block))
+      return emitError(UnknownLoc::get(context))
+             << "qnt-quantize-kv-cache option block="
+             << static_cast<int64_t>(block)
+             << " must be a power of two from 8 to 256";
     return success();
   }
   void runOnOperation() override;
 };
 
-/// How one cache type is rewritten.
+/// How one cache type is rewritten, for the keys or the values.
 struct CacheLayout {
-  RankedTensorType packed; // [L, S, KvH, R] in the cache format
-  int64_t kvHeads, headSize;
+  RankedTensorType packed; // [L, S, KvH, R], i4 keys [L, KvH, bytes]
+  int64_t kvHeads, headSize, positions;
+  int64_t block = 0; // the key block of i4 keys, else 0
+};
+struct CacheLayouts {
+  CacheLayout keys, values;
 };
 } // namespace
 
+/// The layouts of a float cache [L, S, KvH * D] read as `kvHeads` heads of
+/// `headSize` in `format`.
+static CacheLayouts layoutsOf(RankedTensorType source, int64_t kvHeads,
+                              int64_t headSize, CacheFormat format,
+                              int64_t block) {
+  MLIRContext *ctx = source.getContext();
+  int64_t layers = source.getDimSize(0), positions = source.getDimSize(1);
+  CacheLayout rows{RankedTensorType::get(
+                       {layers, positions, kvHeads,
+                        getCacheRowSize(format, headSize)},
+                       getCacheElementType(format, ctx)),
+                   kvHeads, headSize, positions};
+  if (format != CacheFormat::i4)
+    return {rows, rows};
+  KeyBlockLayout keys{block, headSize};
+  CacheLayout blocks{RankedTensorType::get({layers, kvHeads,
+                                            keys.bytes(positions)},
+                                           IntegerType::get(ctx, 8)),
+                     kvHeads, headSize, positions, block};
+  return {blocks, rows};
+}
+
 /// The caches of `module`: the source types of the layer slices that
-/// qnt.attention reads, each with its layout in `format`.
+/// qnt.attention reads, each with its layouts in `format`.
 static LogicalResult findCaches(Operation *module, CacheFormat format,
-                                llvm::DenseMap<Type, CacheLayout> &caches) {
-  MLIRContext *ctx = module->getContext();
+                                int64_t block,
+                                llvm::DenseMap<Type, CacheLayouts> &caches) {
   WalkResult found = module->walk([&](AttentionOp op) -> WalkResult {
     if (op.getCache() != CacheFormat::f32)
       return WalkResult::advance();
@@ -85,14 +119,18 @@ static LogicalResult findCaches(Operation *module, CacheFormat format,
                             "kv heads * head size] cache";
         return WalkResult::interrupt();
       }
-      CacheLayout layout{
-          RankedTensorType::get(
-              {source.getDimSize(0), source.getDimSize(1), keys.getDimSize(1),
-               getCacheRowSize(format, keys.getDimSize(2))},
-              getCacheElementType(format, ctx)),
-          keys.getDimSize(1), keys.getDimSize(2)};
-      auto [it, inserted] = caches.try_emplace(source, layout);
-      if (!inserted && it->second.packed != layout.packed) {
+      if (format == CacheFormat::i4 &&
+          (keys.getDimSize(2) % 2 != 0 || source.getDimSize(1) % block)) {
+        op.emitOpError() << "qnt-quantize-kv-cache: an i4 cache needs an "
+                            "even head size and positions a multiple of "
+                            "the block "
+                         << block;
+        return WalkResult::interrupt();
+      }
+      CacheLayouts layouts = layoutsOf(source, keys.getDimSize(1),
+                                       keys.getDimSize(2), format, block);
+      auto [it, inserted] = caches.try_emplace(source, layouts);
+      if (!inserted && it->second.values.packed != layouts.values.packed) {
         op.emitOpError() << "qnt-quantize-kv-cache: cache " << source
                          << " is read with two different head shapes";
         return WalkResult::interrupt();
@@ -103,19 +141,34 @@ static LogicalResult findCaches(Operation *module, CacheFormat format,
   return failure(found.wasInterrupted());
 }
 
+static int64_t bytesOf(RankedTensorType type) {
+  return type.getNumElements() * (type.getElementTypeBitWidth() / 8);
+}
+
 FailureOr<KvCacheSize> qnt::getKvCacheSize(Operation *module,
-                                           CacheFormat format) {
-  llvm::DenseMap<Type, CacheLayout> caches;
-  if (failed(findCaches(module, format, caches)))
+                                           CacheFormat format, int64_t block) {
+  llvm::DenseMap<Type, CacheLayouts> caches;
+  if (failed(findCaches(module, format, block, caches)))
     return failure();
   KvCacheSize size;
-  for (auto &[type, layout] : caches) {
-    RankedTensorType packed = layout.packed;
-    // Keys and values have the same type: one entry, two buffers.
-    size.bytesPerPosition += 2 * packed.getDimSize(0) * packed.getDimSize(2) *
-                             packed.getDimSize(3) *
-                             (packed.getElementTypeBitWidth() / 8);
-    size.positions = std::max(size.positions, packed.getDimSize(1));
+  if (format == CacheFormat::i4)
+    size.block = block;
+  for (auto &[type, layouts] : caches) {
+    // Each type is one key and one value cache: per block of positions the
+    // value rows and the key blocks; the key windows whatever the context.
+    RankedTensorType values = layouts.values.packed;
+    int64_t positions = values.getDimSize(1);
+    int64_t valueBytes = bytesOf(values) / positions * size.block;
+    int64_t keyBytes = valueBytes, fixed = 0;
+    if (format == CacheFormat::i4) {
+      KeyBlockLayout keys{block, layouts.keys.headSize};
+      int64_t heads = values.getDimSize(0) * values.getDimSize(2);
+      keyBytes = heads * keys.blockBytes();
+      fixed = heads * keys.windowBytes();
+    }
+    size.bytesPerBlock += keyBytes + valueBytes;
+    size.fixedBytes += fixed;
+    size.positions = std::max(size.positions, positions);
   }
   return size;
 }
@@ -151,6 +204,33 @@ static LogicalResult checkCacheUses(ModuleOp module,
   return failure(checked.wasInterrupted());
 }
 
+/// The rows a cache write inserts, as [T, KvH, D] floats whatever unit
+/// dimensions its source has.
+static Value rowsAsHeads(IRRewriter &rewriter, tensor::InsertSliceOp insert,
+                         const CacheLayout &layout) {
+  Location loc = insert.getLoc();
+  Value rows = insert.getSource();
+  auto rowsType = cast<RankedTensorType>(rows.getType());
+  SmallVector<int64_t> flat = {ShapedType::kDynamic,
+                               layout.kvHeads * layout.headSize};
+  if (rowsType.getRank() != 2)
+    rows = tensor::CollapseShapeOp::create(
+        rewriter, loc, rows, SmallVector<ReassociationIndices>{{0, 1}, {2}});
+  if (cast<RankedTensorType>(rows.getType()).getShape() != ArrayRef(flat))
+    rows = tensor::CastOp::create(
+        rewriter, loc, RankedTensorType::get(flat, rewriter.getF32Type()),
+        rows);
+  return tensor::ExpandShapeOp::create(
+      rewriter, loc,
+      RankedTensorType::get(
+          {ShapedType::kDynamic, layout.kvHeads, layout.headSize},
+          rewriter.getF32Type()),
+      rows, SmallVector<ReassociationIndices>{{0}, {1, 2}},
+      SmallVector<OpFoldResult>{insert.getMixedSizes()[1],
+                                rewriter.getIndexAttr(layout.kvHeads),
+                                rewriter.getIndexAttr(layout.headSize)});
+}
+
 /// Replaces the write of new key or value rows into a cache by the rows
 /// packed in `format` (qnt.pack_cache_rows) written into the packed cache.
 static void rewriteRowsInsert(IRRewriter &rewriter,
@@ -161,27 +241,7 @@ static void rewriteRowsInsert(IRRewriter &rewriter,
   int64_t row = layout.packed.getDimSize(3);
   rewriter.setInsertionPoint(insert);
   Location loc = insert.getLoc();
-  // The new rows as [T, KvH, D], whatever unit dimensions the source has.
-  Value rows = insert.getSource();
-  auto rowsType = cast<RankedTensorType>(rows.getType());
-  OpFoldResult count = insert.getMixedSizes()[1];
-  SmallVector<int64_t> flat = {ShapedType::kDynamic,
-                               layout.kvHeads * layout.headSize};
-  if (rowsType.getRank() != 2)
-    rows = tensor::CollapseShapeOp::create(
-        rewriter, loc, rows, SmallVector<ReassociationIndices>{{0, 1}, {2}});
-  if (cast<RankedTensorType>(rows.getType()).getShape() != ArrayRef(flat))
-    rows = tensor::CastOp::create(
-        rewriter, loc, RankedTensorType::get(flat, rewriter.getF32Type()),
-        rows);
-  Value heads = tensor::ExpandShapeOp::create(
-      rewriter, loc,
-      RankedTensorType::get(
-          {ShapedType::kDynamic, layout.kvHeads, layout.headSize},
-          rewriter.getF32Type()),
-      rows, SmallVector<ReassociationIndices>{{0}, {1, 2}},
-      SmallVector<OpFoldResult>{count, index(layout.kvHeads),
-                                index(layout.headSize)});
+  Value heads = rowsAsHeads(rewriter, insert, layout);
   Value packed = PackCacheRowsOp::create(
       rewriter, loc,
       RankedTensorType::get({ShapedType::kDynamic, layout.kvHeads, row},
@@ -191,10 +251,132 @@ static void rewriteRowsInsert(IRRewriter &rewriter,
   auto newInsert = tensor::InsertSliceOp::create(
       rewriter, loc, packed, insert.getDest(),
       SmallVector<OpFoldResult>{offsets[0], offsets[1], index(0), index(0)},
-      SmallVector<OpFoldResult>{index(1), count, index(layout.kvHeads),
-                                index(row)},
+      SmallVector<OpFoldResult>{index(1), insert.getMixedSizes()[1],
+                                index(layout.kvHeads), index(row)},
       SmallVector<OpFoldResult>(4, index(1)));
   rewriter.replaceOp(insert, newInsert.getResult());
+}
+
+/// The attention ops that read the layer slice of `cache` through an
+/// extract_slice and expand_shape, as keys.
+static SmallVector<AttentionOp> keyReadersOf(Value cache) {
+  SmallVector<AttentionOp> readers;
+  for (Operation *user : cache.getUsers())
+    if (auto extract = dyn_cast<tensor::ExtractSliceOp>(user))
+      for (Operation *expand : extract->getUsers())
+        for (Operation *reader : expand->getUsers())
+          if (auto attention = dyn_cast<AttentionOp>(reader);
+              attention && attention.getKeys() == expand->getResult(0))
+            readers.push_back(attention);
+  return readers;
+}
+
+/// Writes `bytes` [KvH, n] into layer `layer` of an i4 key cache at byte
+/// `offset` of every kv head.
+static Value insertKeyBytes(IRRewriter &rewriter, Location loc, Value bytes,
+                            Value cache, OpFoldResult layer, Value offset) {
+  auto index = [&](int64_t v) { return rewriter.getIndexAttr(v); };
+  auto type = cast<RankedTensorType>(cache.getType());
+  Value n = tensor::DimOp::create(rewriter, loc, bytes, 1);
+  return tensor::InsertSliceOp::create(
+      rewriter, loc, bytes, cache,
+      SmallVector<OpFoldResult>{layer, index(0), offset},
+      SmallVector<OpFoldResult>{index(1), index(type.getDimSize(1)), n},
+      SmallVector<OpFoldResult>(3, index(1)));
+}
+
+/// Replaces the write of new key rows into an i4 key cache: the blocks the
+/// write closes (qnt.pack_key_blocks, from the old window and the rows)
+/// before the attention that reads the layer, the keys left in the open
+/// block (qnt.pack_key_window) into the window after it. The attention
+/// reads the rows' keys themselves as `recent_keys`.
+static LogicalResult rewriteKeyBlocksInsert(IRRewriter &rewriter,
+                                            tensor::InsertSliceOp insert,
+                                            const CacheLayout &layout) {
+  auto index = [&](int64_t v) { return rewriter.getIndexAttr(v); };
+  KeyBlockLayout keys{layout.block, layout.headSize};
+  int64_t windowOffset = keys.windowOffset(layout.positions);
+  SmallVector<AttentionOp> readers = keyReadersOf(insert.getResult());
+  rewriter.setInsertionPoint(insert);
+  Location loc = insert.getLoc();
+  auto cIndex = [&](int64_t v) {
+    return arith::ConstantIndexOp::create(rewriter, loc, v).getResult();
+  };
+  Value heads = rowsAsHeads(rewriter, insert, layout);
+  OpFoldResult layer = insert.getMixedOffsets()[0];
+  Value pos = getValueOrCreateConstantIndexOp(rewriter, loc,
+                                              insert.getMixedOffsets()[1]);
+  Value cache = insert.getDest();
+  auto windowType = RankedTensorType::get(
+      {layout.kvHeads, keys.windowBytes()}, rewriter.getI8Type());
+  Value window = tensor::ExtractSliceOp::create(
+      rewriter, loc, windowType, cache,
+      SmallVector<OpFoldResult>{layer, index(0), index(windowOffset)},
+      SmallVector<OpFoldResult>{index(1), index(layout.kvHeads),
+                                index(keys.windowBytes())},
+      SmallVector<OpFoldResult>(3, index(1)));
+  auto bytesType = RankedTensorType::get(
+      {layout.kvHeads, ShapedType::kDynamic}, rewriter.getI8Type());
+  IntegerAttr block = rewriter.getI64IntegerAttr(layout.block);
+  Value blocks = PackKeyBlocksOp::create(rewriter, loc, bytesType, window,
+                                         heads, pos, block);
+  Value first = arith::MulIOp::create(
+      rewriter, loc, arith::DivUIOp::create(rewriter, loc, pos,
+                                            cIndex(layout.block)),
+      cIndex(keys.blockBytes()));
+  Value closed = insertKeyBytes(rewriter, loc, blocks, cache, layer, first);
+
+  // After the last reader (they are in one block with the write), the keys
+  // of the open block at window slot max(pos, e) - e, e the open block's
+  // first position.
+  Operation *after = insert;
+  for (AttentionOp reader : readers) {
+    if (reader->getBlock() != insert->getBlock())
+      return reader.emitOpError()
+             << "qnt-quantize-kv-cache: an i4 key cache must be read in the "
+                "block that writes it";
+    if (after->isBeforeInBlock(reader))
+      after = reader;
+  }
+  rewriter.setInsertionPointAfter(after);
+  Value count = tensor::DimOp::create(rewriter, loc, heads, 0);
+  Value end = arith::AddIOp::create(rewriter, loc, pos, count);
+  Value open = arith::MulIOp::create(
+      rewriter, loc,
+      arith::DivUIOp::create(rewriter, loc, end, cIndex(layout.block)),
+      cIndex(layout.block));
+  Value slot = arith::SubIOp::create(
+      rewriter, loc, arith::MaxUIOp::create(rewriter, loc, pos, open), open);
+  Value offset = arith::AddIOp::create(
+      rewriter, loc, cIndex(windowOffset),
+      arith::MulIOp::create(rewriter, loc, slot,
+                            cIndex(2 * layout.headSize)));
+  Value kept =
+      PackKeyWindowOp::create(rewriter, loc, bytesType, heads, pos, block);
+  Value written = insertKeyBytes(rewriter, loc, kept, closed, layer, offset);
+
+  // The readers see the closed blocks and the old window; all later uses,
+  // the new window.
+  for (AttentionOp reader : readers) {
+    reader.getRecentKeysMutable().assign(heads);
+    reader.setCacheBlockAttr(block);
+  }
+  llvm::SmallPtrSet<Operation *, 4> readerSlices;
+  for (AttentionOp reader : readers)
+    readerSlices.insert(
+        reader.getKeys().getDefiningOp()->getOperand(0).getDefiningOp());
+  rewriter.replaceUsesWithIf(insert.getResult(), written, [&](OpOperand &use) {
+    return !readerSlices.contains(use.getOwner());
+  });
+  rewriter.replaceOp(insert, closed);
+  Operation *windowWrite = written.getDefiningOp();
+  for (Operation *user : written.getUsers())
+    if (user->getBlock() == windowWrite->getBlock() &&
+        user->isBeforeInBlock(windowWrite))
+      return user->emitOpError() << "qnt-quantize-kv-cache: an i4 key cache "
+                                    "is used before the attention that "
+                                    "reads it";
+  return success();
 }
 
 /// Replaces the read of a cache's live rows for attention by a slice of
@@ -206,16 +388,30 @@ static void rewriteRowsExtract(IRRewriter &rewriter,
   auto index = [&](int64_t v) { return rewriter.getIndexAttr(v); };
   rewriter.setInsertionPoint(extract);
   SmallVector<OpFoldResult> offsets = extract.getMixedOffsets();
-  int64_t positions = layout.packed.getDimSize(1),
-          row = layout.packed.getDimSize(3);
-  auto sliceType = RankedTensorType::get({positions, layout.kvHeads, row},
-                                         layout.packed.getElementType());
-  Value slice = tensor::ExtractSliceOp::create(
-      rewriter, extract.getLoc(), sliceType, extract.getSource(),
-      SmallVector<OpFoldResult>{offsets[0], offsets[1], index(0), index(0)},
-      SmallVector<OpFoldResult>{index(1), extract.getMixedSizes()[1],
-                                index(layout.kvHeads), index(row)},
-      SmallVector<OpFoldResult>(4, index(1)));
+  RankedTensorType packed = layout.packed;
+  Value slice;
+  if (layout.block) {
+    // i4 keys: the layer's bytes [KvH, N].
+    slice = tensor::ExtractSliceOp::create(
+        rewriter, extract.getLoc(),
+        RankedTensorType::get({packed.getDimSize(1), packed.getDimSize(2)},
+                              packed.getElementType()),
+        extract.getSource(),
+        SmallVector<OpFoldResult>{offsets[0], index(0), index(0)},
+        SmallVector<OpFoldResult>{index(1), index(packed.getDimSize(1)),
+                                  index(packed.getDimSize(2))},
+        SmallVector<OpFoldResult>(3, index(1)));
+  } else {
+    int64_t positions = packed.getDimSize(1), row = packed.getDimSize(3);
+    auto sliceType = RankedTensorType::get({positions, layout.kvHeads, row},
+                                           packed.getElementType());
+    slice = tensor::ExtractSliceOp::create(
+        rewriter, extract.getLoc(), sliceType, extract.getSource(),
+        SmallVector<OpFoldResult>{offsets[0], offsets[1], index(0), index(0)},
+        SmallVector<OpFoldResult>{index(1), extract.getMixedSizes()[1],
+                                  index(layout.kvHeads), index(row)},
+        SmallVector<OpFoldResult>(4, index(1)));
+  }
   for (Operation *user : llvm::make_early_inc_range(extract->getUsers())) {
     for (Operation *reader : user->getUsers())
       cast<AttentionOp>(reader).setCacheAttr(CacheFormatAttr::get(ctx, format));
@@ -239,15 +435,95 @@ static void updateFunctionTypes(ModuleOp module) {
   });
 }
 
+namespace {
+/// Which cache values are keys and which values: the values a cache flows
+/// through (writes, loops, calls, returns) joined into classes, each
+/// marked by the attention operand it ends in.
+struct CacheRoles {
+  enum Role { unknown, keys, values };
+  llvm::DenseMap<Value, Value> parent;
+  llvm::DenseMap<Value, Role> role; // of class roots
+
+  Value find(Value v) {
+    auto it = parent.find(v);
+    if (it == parent.end() || it->second == v)
+      return v;
+    return it->second = find(it->second);
+  }
+  void join(Value a, Value b) {
+    Value ra = find(a), rb = find(b);
+    if (ra != rb)
+      parent[ra] = rb;
+  }
+
+  /// Joins the values of `module` that `isCache` holds across the ops that
+  /// pass a cache on, then marks the classes from the attention operands;
+  /// fails on a class marked both ways.
+  LogicalResult build(ModuleOp module, llvm::function_ref<bool(Value)> isCache) {
+    SymbolTable symbols(module);
+    module.walk([&](Operation *op) {
+      if (auto insert = dyn_cast<tensor::InsertSliceOp>(op);
+          insert && isCache(insert.getDest()))
+        join(insert.getDest(), insert.getResult());
+      if (auto loop = dyn_cast<scf::ForOp>(op))
+        for (auto [init, arg, result, yielded] :
+             llvm::zip(loop.getInitArgs(), loop.getRegionIterArgs(),
+                       loop.getResults(), loop.getYieldedValues()))
+          if (isCache(init)) {
+            join(init, arg);
+            join(init, result);
+            join(init, yielded);
+          }
+      if (auto call = dyn_cast<func::CallOp>(op)) {
+        auto callee = symbols.lookup<func::FuncOp>(call.getCallee());
+        if (!callee || callee.isExternal())
+          return;
+        for (auto [operand, arg] :
+             llvm::zip(call.getOperands(), callee.getArguments()))
+          if (isCache(operand))
+            join(operand, arg);
+        callee.walk([&](func::ReturnOp ret) {
+          for (auto [result, returned] :
+               llvm::zip(call.getResults(), ret.getOperands()))
+            if (isCache(result))
+              join(result, returned);
+        });
+      }
+    });
+    WalkResult marked = module.walk([&](AttentionOp op) -> WalkResult {
+      for (auto [operand, r] : {std::pair(op.getKeys(), keys),
+                                std::pair(op.getValues(), values)}) {
+        tensor::ExtractSliceOp slice = cacheSliceOf(operand);
+        if (!slice)
+          continue;
+        Role &current = role[find(slice.getSource())];
+        if (current != unknown && current != r) {
+          op.emitOpError() << "qnt-quantize-kv-cache: one cache is read as "
+                              "keys and as values";
+          return WalkResult::interrupt();
+        }
+        current = r;
+      }
+      return WalkResult::advance();
+    });
+    return failure(marked.wasInterrupted());
+  }
+
+  Role of(Value v) {
+    auto it = role.find(find(v));
+    return it == role.end() ? unknown : it->second;
+  }
+};
+} // namespace
+
 void QuantizeKvCache::runOnOperation() {
   std::optional<CacheFormat> cacheFormat = symbolizeCacheFormat(format);
   if (*cacheFormat == CacheFormat::f32)
     return;
   ModuleOp module = getOperation();
-  MLIRContext *ctx = &getContext();
 
-  llvm::DenseMap<Type, CacheLayout> caches;
-  if (failed(findCaches(module, *cacheFormat, caches)))
+  llvm::DenseMap<Type, CacheLayouts> caches;
+  if (failed(findCaches(module, *cacheFormat, block, caches)))
     return signalPassFailure();
   if (caches.empty())
     return;
@@ -255,42 +531,66 @@ void QuantizeKvCache::runOnOperation() {
   auto isCache = [&](Value v) { return caches.count(v.getType()) != 0; };
   if (failed(checkCacheUses(module, isCache)))
     return signalPassFailure();
+  CacheRoles roles;
+  if (failed(roles.build(module, isCache)))
+    return signalPassFailure();
 
-  // Collect the ops to rewrite, then give every cache value its new type.
-  SmallVector<tensor::InsertSliceOp> inserts;
-  SmallVector<tensor::ExtractSliceOp> extracts;
-  module.walk([&](Operation *op) {
-    if (auto insert = dyn_cast<tensor::InsertSliceOp>(op);
-        insert && isCache(insert.getDest()))
-      inserts.push_back(insert);
-    if (auto extract = dyn_cast<tensor::ExtractSliceOp>(op);
-        extract && isCache(extract.getSource()))
-      extracts.push_back(extract);
-  });
-  DenseMap<Type, CacheLayout> layoutOfPacked;
-  for (auto &[type, layout] : caches)
-    layoutOfPacked.try_emplace(layout.packed, layout);
-  auto layoutOf = [&](Value v) { return layoutOfPacked.at(v.getType()); };
-  auto retype = [&](Value v) {
+  // The layout of each cache value, from its type and role (keys and values
+  // share one when the format stores them alike).
+  llvm::DenseMap<Value, CacheLayout> layoutOfValue;
+  bool failedRole = false;
+  auto assign = [&](Value v) {
     auto it = caches.find(v.getType());
-    if (it != caches.end())
-      v.setType(it->second.packed);
+    if (it == caches.end() || layoutOfValue.count(v))
+      return;
+    CacheRoles::Role role = roles.of(v);
+    const CacheLayouts &layouts = it->second;
+    if (role == CacheRoles::unknown &&
+        layouts.keys.packed != layouts.values.packed) {
+      if (!failedRole)
+        emitError(v.getLoc()) << "qnt-quantize-kv-cache: cannot tell whether "
+                                 "this cache holds keys or values";
+      failedRole = true;
+      return;
+    }
+    layoutOfValue[v] =
+        role == CacheRoles::keys ? layouts.keys : layouts.values;
   };
   module.walk([&](Operation *op) {
     for (Region &region : op->getRegions())
       for (Block &block : region)
         for (BlockArgument arg : block.getArguments())
-          retype(arg);
+          assign(arg);
     for (Value result : op->getResults())
-      retype(result);
+      assign(result);
   });
+  if (failedRole)
+    return signalPassFailure();
 
-  IRRewriter rewriter(ctx);
-  for (tensor::InsertSliceOp insert : inserts)
-    rewriteRowsInsert(rewriter, insert, layoutOf(insert.getResult()),
-                      *cacheFormat);
-  for (tensor::ExtractSliceOp extract : extracts)
-    rewriteRowsExtract(rewriter, extract, layoutOf(extract.getSource()),
-                       *cacheFormat);
+  // Collect the ops to rewrite, then give every cache value its new type.
+  SmallVector<std::pair<tensor::InsertSliceOp, CacheLayout>> inserts;
+  SmallVector<std::pair<tensor::ExtractSliceOp, CacheLayout>> extracts;
+  module.walk([&](Operation *op) {
+    if (auto insert = dyn_cast<tensor::InsertSliceOp>(op);
+        insert && isCache(insert.getDest()))
+      inserts.push_back({insert, layoutOfValue.at(insert.getResult())});
+    if (auto extract = dyn_cast<tensor::ExtractSliceOp>(op);
+        extract && isCache(extract.getSource()))
+      extracts.push_back({extract, layoutOfValue.at(extract.getSource())});
+  });
+  for (auto &[value, layout] : layoutOfValue)
+    value.setType(layout.packed);
+
+  IRRewriter rewriter(&getContext());
+  for (auto &[insert, layout] : inserts) {
+    if (!layout.block) {
+      rewriteRowsInsert(rewriter, insert, layout, *cacheFormat);
+      continue;
+    }
+    if (failed(rewriteKeyBlocksInsert(rewriter, insert, layout)))
+      return signalPassFailure();
+  }
+  for (auto &[extract, layout] : extracts)
+    rewriteRowsExtract(rewriter, extract, layout, *cacheFormat);
   updateFunctionTypes(module);
 }

@@ -1,9 +1,15 @@
 // RUN: quant-opt %s --split-input-file --qnt-quantize-kv-cache --verify-diagnostics | FileCheck %s
 // RUN: quant-opt %s --split-input-file --qnt-quantize-kv-cache=format=f32 | FileCheck %s --check-prefix=F32
 // RUN: quant-opt %s --split-input-file --qnt-quantize-kv-cache=format=f16 --verify-diagnostics | FileCheck %s --check-prefix=F16
-// RUN: not quant-opt %s --split-input-file --qnt-quantize-kv-cache=format=i4 2>&1 | FileCheck %s --check-prefix=BADFORMAT
+// RUN: not quant-opt %s --split-input-file --qnt-quantize-kv-cache=format=i2 2>&1 | FileCheck %s --check-prefix=BADFORMAT
 
-// BADFORMAT: error: qnt-quantize-kv-cache option format=i4 must be f32, f16 or i8
+// RUN: quant-opt %s --split-input-file --qnt-quantize-kv-cache="format=i4 block=8" --verify-diagnostics | FileCheck %s --check-prefix=I4
+// RUN: not quant-opt %s --split-input-file --qnt-quantize-kv-cache="format=i4 block=6" 2>&1 | FileCheck %s --check-prefix=BADBLOCK
+// RUN: not quant-opt %s --split-input-file --qnt-quantize-kv-cache="format=i4 block=16" 2>&1 | FileCheck %s --check-prefix=I4POSITIONS
+
+// BADFORMAT: error: qnt-quantize-kv-cache option format=i2 must be f32, f16, i8 or i4
+// BADBLOCK: error: qnt-quantize-kv-cache option block=6 must be a power of two from 8 to 256
+// I4POSITIONS: error: 'qnt.attention' op qnt-quantize-kv-cache: an i4 cache needs an even head size and positions a multiple of the block 16
 
 // The importer's shape of a model: caches [layers, positions, kv heads *
 // head size] passed through a loop over the prompt and a call, rows
@@ -36,6 +42,32 @@
 //       F16:     qnt.attention %{{.*}} {cache = #qnt.cache_format<f16>, scale = 5.000000e-01 : f32} : tensor<?x4x4xf32>, tensor<8x2x4xf16>, tensor<8x2x4xf16> -> tensor<?x4x4xf32>
 // F16-LABEL: func.func @forward
 //  F16-SAME:   -> (tensor<2x8x2x4xf16>, tensor<2x8x2x4xf16>)
+
+// An i4 cache with blocks of 8 positions (docs/BIT_LAYOUT.md): the keys,
+// followed from the attention's keys operand back through the loop and the
+// call, become [2, 2, 92] x i8 per layer and kv head (one block of 8 x 4
+// codes in 16 bytes, 4 f16 scales, 4 zero points: 28 bytes; a window of 8 x
+// 4 halves: 64 bytes); the values rows of 2 code bytes, a scale and a zero
+// point. A key write becomes the blocks it closes (inserted at block pos /
+// 8, before the attention) and the keys left open (into the window, after
+// it); the attention reads the rows' keys as recent_keys.
+// I4-LABEL: func.func @prefill
+//  I4-SAME:   %{{[^:]*}}: tensor<2x2x92xi8>, %{{[^:]*}}: tensor<2x8x2x5xi8>) -> (tensor<2x2x92xi8>, tensor<2x8x2x5xi8>)
+//       I4:   scf.for {{.*}} iter_args(%[[K:.*]] = %{{.*}}, %[[V:.*]] = %{{.*}}) -> (tensor<2x2x92xi8>, tensor<2x8x2x5xi8>)
+//       I4:     %[[KE:.*]] = tensor.expand_shape
+//       I4:     %[[W:.*]] = tensor.extract_slice %[[K]][1, 0, 28] [1, 2, 64] [1, 1, 1] : tensor<2x2x92xi8> to tensor<2x64xi8>
+//       I4:     %[[B:.*]] = qnt.pack_key_blocks %[[W]], %[[KE]], %[[P:.*]] {block = 8 : i64} : tensor<2x64xi8>, tensor<?x2x4xf32> -> tensor<2x?xi8>
+//       I4:     %[[K1:.*]] = tensor.insert_slice %[[B]] into %[[K]][1, 0, %{{.*}}] [1, 2, %{{.*}}] [1, 1, 1] : tensor<2x?xi8> into tensor<2x2x92xi8>
+//       I4:     %[[VP:.*]] = qnt.pack_cache_rows %{{.*}} {format = #qnt.cache_format<i4>} : tensor<?x2x4xf32> -> tensor<?x2x5xi8>
+//       I4:     %[[V1:.*]] = tensor.insert_slice %[[VP]] into %[[V]][1, %[[P]], 0, 0] [1, %{{.*}}, 2, 5] [1, 1, 1, 1] : tensor<?x2x5xi8> into tensor<2x8x2x5xi8>
+//       I4:     %[[KS:.*]] = tensor.extract_slice %[[K1]][1, 0, 0] [1, 2, 92] [1, 1, 1] : tensor<2x2x92xi8> to tensor<2x92xi8>
+//       I4:     %[[VS:.*]] = tensor.extract_slice %[[V1]][1, 0, 0, 0] [1, 8, 2, 5] [1, 1, 1, 1] : tensor<2x8x2x5xi8> to tensor<8x2x5xi8>
+//       I4:     qnt.attention %{{.*}}, %[[KS]], %[[VS]], %[[P]] recent %[[KE]] {cache = #qnt.cache_format<i4>, cache_block = 8 : i64, scale = 5.000000e-01 : f32} : tensor<?x4x4xf32>, tensor<2x92xi8>, tensor<8x2x5xi8>, tensor<?x2x4xf32> -> tensor<?x4x4xf32>
+//       I4:     %[[O:.*]] = qnt.pack_key_window %[[KE]], %[[P]] {block = 8 : i64} : tensor<?x2x4xf32> -> tensor<2x?xi8>
+//       I4:     %[[K2:.*]] = tensor.insert_slice %[[O]] into %[[K1]][1, 0, %{{.*}}] [1, 2, %{{.*}}] [1, 1, 1] : tensor<2x?xi8> into tensor<2x2x92xi8>
+//       I4:     scf.yield %[[K2]], %[[V1]] : tensor<2x2x92xi8>, tensor<2x8x2x5xi8>
+// I4-LABEL: func.func @forward
+//  I4-SAME:   -> (tensor<2x2x92xi8>, tensor<2x8x2x5xi8>)
 
 // F32-LABEL: func.func @prefill
 //  F32-SAME:   tensor<2x8x8xf32>

@@ -51,15 +51,63 @@ def load(path):
     return cfg, w
 
 
+KIVI_CLIP_FACTORS = (1.0, 0.95, 0.9, 0.85, 0.8)
+
+
+def kivi_dequantize_range(x, lo, hi):
+    """x through 4-bit codes for values from lo to hi (broadcast), as
+    quant-compile --kv-cache=i4 computes them in f32: scale s = f16((hi - lo)
+    / 15), zero point z = round(-lo / s) in [-128, 127], codes round(x / s)
+    + z in [0, 15] (all 0 where s is 0), read back as (code - z) * s."""
+    f32 = np.float32
+    s = ((hi - lo) / f32(15)).astype(np.float16).astype(f32)
+    nonzero = s > 0
+    safe = np.where(nonzero, s, f32(1))
+    with np.errstate(invalid="ignore"):
+        z = np.where(nonzero, np.clip(np.rint(-lo / safe), -128, 127), f32(0)).astype(f32)
+        c = np.where(nonzero, np.clip(np.rint(x / safe) + z, 0, 15), f32(0)).astype(f32)
+    return ((c - z) * s).astype(f32)
+
+
+def kivi_dequantize(x, axis):
+    """x read back from an i4 cache, quantized over `axis` (a key channel
+    over its block: 0; a value row: the last): of the ranges [min, max]
+    shrunk about their middle by KIVI_CLIP_FACTORS, the one whose squared
+    error (summed in order along `axis`, in f32) is least, the first on
+    ties (docs/BIT_LAYOUT.md)."""
+    f32 = np.float32
+    x = np.asarray(x, dtype=f32)
+    lo, hi = x.min(axis=axis, keepdims=True), x.max(axis=axis, keepdims=True)
+    mid = (lo + hi) / f32(2)
+    half_range = (hi - lo) / f32(2)
+    best = best_error = None
+    for f in KIVI_CLIP_FACTORS:
+        half = (half_range * f32(f)).astype(f32)
+        y = kivi_dequantize_range(x, mid - half, mid + half)
+        d = y - x
+        d2 = (d * d).astype(f32)
+        e = np.zeros_like(lo)
+        for i in range(x.shape[axis]):
+            e = (e + np.take(d2, [i], axis=axis)).astype(f32)
+        if best is None:
+            best, best_error = y, e
+        else:
+            better = e < best_error
+            best = np.where(better, y, best)
+            best_error = np.where(better, e, best_error)
+    return best
+
+
 def rmsnorm(x, weight):
     ss = np.float32(np.mean(x.astype(np.float64) ** 2)) + np.float32(1e-5)
     return weight * (x / np.sqrt(ss)).astype(np.float32)
 
 
 class Model:
-    def __init__(self, path, kv_cache="f32"):
+    def __init__(self, path, kv_cache="f32", kv_block=32):
         self.cfg, self.w = load(path)
         self.kv_cache = kv_cache
+        self.kv_block = kv_block
         c = self.cfg
         self.k = np.zeros((c["layers"], c["seq"], c["kv_dim"]), dtype=np.float32)
         self.v = np.zeros_like(self.k)
@@ -84,6 +132,8 @@ class Model:
         round(x * (127 / amax)) times amax / 127, in f32 as quant-compile
         --kv-cache=i8 computes them."""
         x = np.asarray(x, dtype=np.float32)
+        if self.kv_cache == "i4":
+            return kivi_dequantize(x.reshape(-1, self.cfg["head"]), axis=1).reshape(-1)
         if self.kv_cache == "f32":
             return x
         if self.kv_cache == "f16":
@@ -94,6 +144,17 @@ class Model:
             inv = np.where(amax > 0, np.float32(127) / amax, np.float32(0)).astype(np.float32)
         codes = np.rint(heads * inv)
         return (codes * (amax / np.float32(127))).astype(np.float32).reshape(-1)
+
+    def store_kivi_key(self, l, pos, k):
+        """--kv-cache i4 keys: rounded to f16 while their block of kv_block
+        positions is open; when position pos closes it, the block's keys
+        quantized per channel and kv head (scale and zero point over the
+        block's positions)."""
+        self.k[l, pos] = np.asarray(k, dtype=np.float32).astype(np.float16).astype(np.float32)
+        b = self.kv_block
+        if (pos + 1) % b:
+            return
+        self.k[l, pos + 1 - b:pos + 1] = kivi_dequantize(self.k[l, pos + 1 - b:pos + 1], axis=0)
 
     def observe(self, name, x):
         """Accumulates x^2 per input channel of the linear layer `name` (and
@@ -118,7 +179,10 @@ class Model:
             k = w["wk"][l] @ xb
             v = w["wv"][l] @ xb
             q, k = self.rope(q, pos), self.rope(k, pos)
-            self.k[l, pos] = self.cache_row(k)
+            if self.kv_cache == "i4":
+                self.store_kivi_key(l, pos, k)
+            else:
+                self.k[l, pos] = self.cache_row(k)
             self.v[l, pos] = self.cache_row(v)
             att_out = np.zeros(c["dim"])
             for h in range(c["heads"]):
@@ -146,8 +210,8 @@ class Model:
         return w["cls"] @ x
 
 
-def run(path, prompt, steps, logits_path, kv_cache="f32"):
-    m = Model(path, kv_cache)
+def run(path, prompt, steps, logits_path, kv_cache="f32", kv_block=32):
+    m = Model(path, kv_cache, kv_block)
     rows, out = [], []
     total = len(prompt) + max(steps - 1, 0)
     token = prompt[0]
@@ -233,8 +297,10 @@ def main():
     r.add_argument("--steps", type=int, default=16)
     r.add_argument("--tokens", default="1")
     r.add_argument("--logits")
-    r.add_argument("--kv-cache", choices=["f32", "f16", "i8"], default="f32",
+    r.add_argument("--kv-cache", choices=["f32", "f16", "i8", "i4"], default="f32",
                    help="how the KV cache stores rows (quant-compile --kv-cache)")
+    r.add_argument("--kv-block", type=int, default=32,
+                   help="key block of an i4 cache (quant-compile --kv-block)")
     st = sub.add_parser("stats", help="calibration statistics for qnt-assign-bitwidths")
     st.add_argument("checkpoint")
     st.add_argument("--positions", type=int, default=128)
@@ -268,7 +334,8 @@ def main():
     args = p.parse_args()
     if args.cmd == "run":
         prompt = [int(t) for t in args.tokens.split()]
-        print(" ".join(str(t) for t in run(args.checkpoint, prompt, args.steps, args.logits, args.kv_cache)))
+        print(" ".join(str(t) for t in run(args.checkpoint, prompt, args.steps, args.logits, args.kv_cache,
+                                                      args.kv_block)))
         return 0
     if args.cmd == "stats":
         # Every linear layer's input is observed.

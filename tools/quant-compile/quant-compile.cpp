@@ -99,9 +99,17 @@ static cl::opt<std::string> kvCache(
     "kv-cache", cl::init("f32"),
     cl::desc("How the KV cache stores keys and values: f32, f16 (half "
              "floats: half the bytes), or i8 (8-bit codes with one f32 scale "
-             "per position and kv head: about a quarter of the bytes); "
+             "per position and kv head: about a quarter of the bytes), or "
+             "i4 (KIVI-style: keys per channel over blocks of --kv-block "
+             "positions, the open block's keys in f16, values per token "
+             "with a scale and zero point); "
              "attention reads and decodes them in registers "
              "(docs/BIT_LAYOUT.md)"),
+    cl::cat(category));
+static cl::opt<int64_t> kvBlock(
+    "kv-block", cl::init(32),
+    cl::desc("With --kv-cache=i4: positions per key block (a power of two "
+             "from 8 to 256); the keys of the newest, open block stay in f16"),
     cl::cat(category));
 static cl::opt<int64_t> kvContext(
     "kv-context", cl::init(0),
@@ -581,6 +589,8 @@ static int checkOptions(Plan &plan, qnt::GpuPipelineOptions &gpu) {
       return fail("--parallel splits work across host threads; it does not "
                   "apply to --target=cuda");
     threads = false;
+    if (kvCache == "i4")
+      return fail("--kv-cache=i4 has CPU kernels only, not --target=cuda");
     if (activations.getNumOccurrences() && activations != "f32")
       return fail("--activations=" + activations +
                   " selects the host CPU kernels; it does not apply to "
@@ -605,8 +615,11 @@ static int checkOptions(Plan &plan, qnt::GpuPipelineOptions &gpu) {
   if (qnt::findInvalidSchemeParameter({embeddingBits}))
     return fail("--embedding-bits=" + std::to_string(embeddingBits) +
                 " must be 1 to 8");
-  if (!llvm::is_contained({"f32", "f16", "i8"}, kvCache))
-    return fail("--kv-cache=" + kvCache + " must be f32, f16 or i8");
+  if (!llvm::is_contained({"f32", "f16", "i8", "i4"}, kvCache))
+    return fail("--kv-cache=" + kvCache + " must be f32, f16, i8 or i4");
+  if (!qnt::isValidCacheBlock(kvBlock))
+    return fail("--kv-block=" + std::to_string(kvBlock) +
+                " must be a power of two from 8 to 256");
   if (kvContext < 0 || kvContext > (int64_t(1) << 24))
     return fail("--kv-context=" + std::to_string(kvContext) +
                 " must be 0 to 16777216 positions");
@@ -832,6 +845,7 @@ static int quantizeModel(ModuleOp module, const Plan &plan, Calibration &cal,
   tensor.requantize = requantize;
   tensor.scaleType = scaleType;
   tensor.kvCache = kvCache;
+  tensor.kvBlock = kvBlock;
   if (!budget.empty()) {
     if (resolvedActivations == "i8" &&
         StringRef(budget).starts_with("latency-us:"))

@@ -4,6 +4,7 @@
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/DialectImplementation.h"
 #include "qnt/Support/SchemeParameters.h"
+#include "llvm/Support/MathExtras.h"
 #include <cmath>
 #include <limits>
 
@@ -13,7 +14,18 @@ using namespace mlir::qnt;
 #include "qnt/IR/QntEnums.cpp.inc"
 
 int64_t mlir::qnt::getCacheRowSize(CacheFormat format, int64_t headSize) {
-  return format == CacheFormat::i8 ? headSize + 4 : headSize;
+  switch (format) {
+  case CacheFormat::i8:
+    return headSize + 4;
+  case CacheFormat::i4:
+    return headSize / 2 + 3;
+  default:
+    return headSize;
+  }
+}
+
+bool mlir::qnt::isValidCacheBlock(int64_t block) {
+  return block >= 8 && block <= 256 && llvm::isPowerOf2_64(block);
 }
 
 Type mlir::qnt::getCacheElementType(CacheFormat format, MLIRContext *context) {
@@ -23,6 +35,7 @@ Type mlir::qnt::getCacheElementType(CacheFormat format, MLIRContext *context) {
   case CacheFormat::f16:
     return Float16Type::get(context);
   case CacheFormat::i8:
+  case CacheFormat::i4:
     return IntegerType::get(context, 8);
   }
   llvm_unreachable("unknown cache format");

@@ -48,7 +48,8 @@ def Qnt_CacheFormat : I32EnumAttr<"CacheFormat",
     "storage of one key-value head's row in a KV cache", [
     I32EnumAttrCase<"f32", 0>,
     I32EnumAttrCase<"i8", 1>,
-    I32EnumAttrCase<"f16", 2>]> {
+    I32EnumAttrCase<"f16", 2>,
+    I32EnumAttrCase<"i4", 3>]> {
   let cppNamespace = "::mlir::qnt";
   let genSpecializedAttr = 0;
 }
@@ -62,6 +63,11 @@ def Qnt_CacheFormatAttr : EnumAttr<Qnt_Dialect, Qnt_CacheFormat, "cache_format">
     `#qnt.cache_format<i8>`: D signed 8-bit codes followed by the row's f32
     scale (4 bytes, little-endian), D + 4 bytes in all; a value is
     `scale * code` with `scale = max |x| / 127` over the row.
+    `#qnt.cache_format<i4>` (KIVI-style, with a block size B on the ops
+    that use it): values as rows of D 4-bit codes, an f16 scale and an 8-bit
+    zero point, D / 2 + 3 bytes; keys per kv head as blocks of B positions
+    quantized per channel (4-bit codes, then D f16 scales and D zero
+    points), followed by a window of the open block's keys as f16.
   }];
   let assemblyFormat = "`<` $value `>`";
 }

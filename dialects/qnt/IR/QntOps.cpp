@@ -315,10 +315,58 @@ static LogicalResult verifyCacheRows(Operation *op, StringRef name,
   return success();
 }
 
+/// Checks the key block size of an i4 cache and the head size it splits
+/// into nibbles.
+static LogicalResult verifyCacheBlock(Operation *op, int64_t block,
+                                      int64_t headSize) {
+  if (!isValidCacheBlock(block))
+    return op->emitOpError() << "cache block " << block
+                             << " must be a power of two from 8 to 256";
+  if (headSize % 2 != 0)
+    return op->emitOpError() << "head size " << headSize
+                             << " must be even for 4-bit cache codes";
+  return success();
+}
+
+/// The i4 parts of an attention: the block, the key bytes, the recent keys.
+static LogicalResult verifyKiviOperands(AttentionOp op, RankedTensorType query,
+                                        RankedTensorType keys,
+                                        RankedTensorType values) {
+  std::optional<int64_t> block = op.getCacheBlock();
+  if (!block)
+    return op.emitOpError() << "an i4 cache needs a cache_block";
+  int64_t headSize = query.getDimSize(2), positions = values.getDimSize(0);
+  if (failed(verifyCacheBlock(op, *block, headSize)))
+    return failure();
+  if (positions % *block != 0)
+    return op.emitOpError() << "cache of " << positions
+                            << " positions must be a multiple of the cache "
+                               "block "
+                            << *block;
+  KeyBlockLayout layout{*block, headSize};
+  if (keys.getRank() != 2 || keys.getDimSize(0) != values.getDimSize(1) ||
+      keys.getDimSize(1) != layout.bytes(positions) ||
+      !keys.getElementType().isInteger(8))
+    return op.emitOpError()
+           << "keys " << keys << " must be [kv heads, "
+           << layout.bytes(positions) << "] x i8 (" << positions
+           << " positions in blocks of " << *block << ", head size "
+           << headSize << ")";
+  auto recent = dyn_cast_if_present<RankedTensorType>(
+      op.getRecentKeys() ? op.getRecentKeys().getType() : Type());
+  SmallVector<int64_t> expected = {query.getDimSize(0), values.getDimSize(1),
+                                   headSize};
+  if (!recent || recent.getShape() != ArrayRef(expected))
+    return op.emitOpError() << "an i4 cache needs recent_keys "
+                            << shapeStr(expected) << " (the rows' keys)";
+  return success();
+}
+
 LogicalResult AttentionOp::verify() {
   auto query = cast<RankedTensorType>(getQuery().getType());
   auto keys = cast<RankedTensorType>(getKeys().getType());
   auto values = cast<RankedTensorType>(getValues().getType());
+  bool kivi = getCache() == CacheFormat::i4;
   auto check = [&](StringRef name, RankedTensorType type,
                    StringRef what) -> LogicalResult {
     if (type.getRank() != 3)
@@ -331,17 +379,22 @@ LogicalResult AttentionOp::verify() {
     return success();
   };
   if (failed(check("query", query, "[T, heads, head size]")) ||
-      failed(check("keys", keys, "[positions, kv heads, row]")) ||
+      (!kivi && failed(check("keys", keys, "[positions, kv heads, row]"))) ||
       failed(check("values", values, "[positions, kv heads, row]")))
     return failure();
-  if (keys != values)
+  if (!kivi && keys != values)
     return emitOpError() << "keys " << keys << " and values " << values
                          << " must have the same type";
-  if (ShapedType::isDynamic(keys.getDimSize(0)))
+  if (ShapedType::isDynamic(values.getDimSize(0)))
     return emitOpError() << "the cache must have a static number of positions";
-  int64_t heads = query.getDimSize(1), kvHeads = keys.getDimSize(1);
-  if (failed(verifyCacheRows(*this, "keys", keys, getCache(),
-                             query.getDimSize(2))))
+  if (!kivi && (getCacheBlock() || getRecentKeys()))
+    return emitOpError() << "cache_block and recent_keys belong to an i4 "
+                            "cache only";
+  if (kivi && failed(verifyKiviOperands(*this, query, keys, values)))
+    return failure();
+  int64_t heads = query.getDimSize(1), kvHeads = values.getDimSize(1);
+  if (failed(verifyCacheRows(*this, kivi ? "values" : "keys", values,
+                             getCache(), query.getDimSize(2))))
     return failure();
   if (heads % kvHeads != 0)
     return emitOpError() << heads << " query heads are not a multiple of "
@@ -394,6 +447,51 @@ LogicalResult PackCacheRowsOp::verify() {
     return emitOpError() << "result " << shapeStr(result.getShape())
                          << " must have the tokens and heads of the rows "
                          << shapeStr(rows.getShape());
+  if (getFormat() == CacheFormat::i4 && rows.getDimSize(2) % 2 != 0)
+    return emitOpError() << "head size " << rows.getDimSize(2)
+                         << " must be even for 4-bit cache codes";
   return verifyCacheRows(*this, "result", result, getFormat(),
                          rows.getDimSize(2));
+}
+
+//===----------------------------------------------------------------------===//
+// PackKeyBlocksOp, PackKeyWindowOp
+//===----------------------------------------------------------------------===//
+
+/// Checks the key rows [T, KvH, D] of an i4 cache write and its result
+/// [KvH, bytes]; returns the head size, or failure.
+static FailureOr<int64_t> verifyKeyWrite(Operation *op, Value rowsValue,
+                                         Value resultValue, int64_t block) {
+  auto rows = cast<RankedTensorType>(rowsValue.getType());
+  auto result = cast<RankedTensorType>(resultValue.getType());
+  if (rows.getRank() != 3 || rows.isDynamicDim(1) || rows.isDynamicDim(2))
+    return op->emitOpError()
+           << "rows " << rows
+           << " must be [tokens, kv heads, head size] with static heads";
+  if (failed(verifyCacheBlock(op, block, rows.getDimSize(2))))
+    return failure();
+  if (result.getRank() != 2 || result.getDimSize(0) != rows.getDimSize(1))
+    return op->emitOpError() << "result " << result << " must be ["
+                             << rows.getDimSize(1) << ", bytes]";
+  return rows.getDimSize(2);
+}
+
+LogicalResult PackKeyBlocksOp::verify() {
+  FailureOr<int64_t> headSize =
+      verifyKeyWrite(*this, getRows(), getResult(), getBlock());
+  if (failed(headSize))
+    return failure();
+  auto window = cast<RankedTensorType>(getWindow().getType());
+  int64_t kvHeads = cast<RankedTensorType>(getRows().getType()).getDimSize(1);
+  KeyBlockLayout layout{static_cast<int64_t>(getBlock()), *headSize};
+  SmallVector<int64_t> expected = {kvHeads, layout.windowBytes()};
+  if (window.getShape() != ArrayRef(expected))
+    return emitOpError() << "window " << shapeStr(window.getShape())
+                         << " must be " << shapeStr(expected)
+                         << " (a block of f16 keys per kv head)";
+  return success();
+}
+
+LogicalResult PackKeyWindowOp::verify() {
+  return verifyKeyWrite(*this, getRows(), getResult(), getBlock());
 }

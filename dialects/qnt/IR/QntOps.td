@@ -261,17 +261,38 @@ def Qnt_AttentionOp : Qnt_Op<"attention", [Pure]> {
         : tensor<?x32x64xf32>, tensor<2048x4x68xi8>, tensor<2048x4x68xi8>
         -> tensor<?x32x64xf32>
     ```
+
+    With `cache = #qnt.cache_format<i4>` (KIVI-style; `cache_block` = B,
+    docs/BIT_LAYOUT.md "KV cache rows") `keys` is `[KvH, N]` bytes (each kv
+    head's blocks of B positions, then its window of f16 keys), `values` is
+    `[S, KvH, D / 2 + 3]` rows, S a multiple of B, and `recent_keys` holds
+    the T tokens' keys `[T, KvH, D]` as floats. Row r sees the positions of
+    the blocks closed by position + r through their codes, and the newer
+    ones as f16-rounded floats: from the window for positions before
+    `position` (the window is written after the attention), else from
+    `recent_keys`. So prefill and decoding read the same keys.
+
+    ```mlir
+    %o4 = qnt.attention %q, %k4, %v4, %pos recent %knew
+        {cache = #qnt.cache_format<i4>, cache_block = 32 : i64, scale = 0.125 : f32}
+        : tensor<?x32x64xf32>, tensor<4x81920xi8>, tensor<2048x4x35xi8>,
+          tensor<?x4x64xf32> -> tensor<?x32x64xf32>
+    ```
   }];
   let arguments = (ins RankedTensorOf<[F32]>:$query,
                        RankedTensorOf<[F32, F16, I8]>:$keys,
                        RankedTensorOf<[F32, F16, I8]>:$values,
-                       Index:$position, F32Attr:$scale,
+                       Index:$position,
+                       Optional<RankedTensorOf<[F32]>>:$recent_keys,
+                       F32Attr:$scale,
                        DefaultValuedAttr<Qnt_CacheFormatAttr,
-                                         "::mlir::qnt::CacheFormat::f32">:$cache);
+                                         "::mlir::qnt::CacheFormat::f32">:$cache,
+                       OptionalAttr<I64Attr>:$cache_block);
   let results = (outs RankedTensorOf<[F32]>:$result);
   let assemblyFormat = [{
-    $query `,` $keys `,` $values `,` $position attr-dict `:` type($query) `,`
-    type($keys) `,` type($values) `->` type($result)
+    $query `,` $keys `,` $values `,` $position (`recent` $recent_keys^)?
+    attr-dict `:` type($query) `,` type($keys) `,` type($values)
+    (`,` type($recent_keys)^)? `->` type($result)
   }];
   let hasVerifier = 1;
 }
@@ -284,7 +305,9 @@ def Qnt_PackCacheRowsOp : Qnt_Op<"pack_cache_rows", [Pure]> {
     (`#qnt.cache_format`): `[T, KvH, R]`, R = D floats for `f32`, D half
     floats for `f16` (rounded to nearest even), D + 4 bytes for `i8` (D codes `round(x / scale)` with
     `scale = max_i |x[i]| / 127` per token and head, then the scale's 4
-    bytes). The result is what a tensor.insert_slice writes into the cache at
+    bytes), D / 2 + 3 bytes for `i4` (the values of an i4 cache: 4-bit
+    codes, an f16 scale and a zero point per token and head; the keys of
+    an i4 cache are written by qnt.pack_key_blocks and qnt.pack_key_window). The result is what a tensor.insert_slice writes into the cache at
     the tokens' positions; qnt-quantize-kv-cache emits it.
 
     ```mlir
@@ -295,6 +318,61 @@ def Qnt_PackCacheRowsOp : Qnt_Op<"pack_cache_rows", [Pure]> {
   let arguments = (ins RankedTensorOf<[F32]>:$rows, Qnt_CacheFormatAttr:$format);
   let results = (outs RankedTensorOf<[F32, F16, I8]>:$result);
   let assemblyFormat = "$rows attr-dict `:` type($rows) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Qnt_PackKeyBlocksOp : Qnt_Op<"pack_key_blocks", [Pure]> {
+  let summary = "The key blocks of an i4 KV cache that a write closes";
+  let description = [{
+    For a write of `rows` `[T, KvH, D]` (keys of positions `position` ..
+    `position + T - 1`) into a `#qnt.cache_format<i4>` key cache of block
+    size `block` (B): the blocks `position / B` .. `(position + T) / B - 1`
+    that the write fills, encoded per kv head (`[KvH, blocks * bytes per
+    block]`, docs/BIT_LAYOUT.md "KV cache rows"). A block's positions before
+    `position` come from `window` (the cache's window bytes `[KvH, 2 * B *
+    D]`, f16 keys), the others from `rows` rounded to f16; each channel of
+    a block gets its own scale and zero point. What a tensor.insert_slice
+    writes into the cache at block `position / B`; qnt-quantize-kv-cache
+    emits it.
+
+    ```mlir
+    %b = qnt.pack_key_blocks %window, %k, %pos {block = 32 : i64}
+        : tensor<4x4096xi8>, tensor<?x4x64xf32> -> tensor<4x?xi8>
+    ```
+  }];
+  let arguments = (ins RankedTensorOf<[I8]>:$window,
+                       RankedTensorOf<[F32]>:$rows, Index:$position,
+                       I64Attr:$block);
+  let results = (outs RankedTensorOf<[I8]>:$result);
+  let assemblyFormat = [{
+    $window `,` $rows `,` $position attr-dict `:` type($window) `,`
+    type($rows) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Qnt_PackKeyWindowOp : Qnt_Op<"pack_key_window", [Pure]> {
+  let summary = "The keys of a write that stay in an i4 cache's window";
+  let description = [{
+    For a write of `rows` `[T, KvH, D]` at `position` into a
+    `#qnt.cache_format<i4>` key cache of block size `block` (B): the keys
+    of the positions from `max(position, e)` to `position + T - 1`, `e =
+    (position + T) / B * B` (the open block after the write), as f16 bytes
+    `[KvH, count * 2 * D]`, to be written at window slot `max(position, e) -
+    e`. qnt-quantize-kv-cache emits it after the attention that reads the
+    old window.
+
+    ```mlir
+    %w = qnt.pack_key_window %k, %pos {block = 32 : i64}
+        : tensor<?x4x64xf32> -> tensor<4x?xi8>
+    ```
+  }];
+  let arguments = (ins RankedTensorOf<[F32]>:$rows, Index:$position,
+                       I64Attr:$block);
+  let results = (outs RankedTensorOf<[I8]>:$result);
+  let assemblyFormat = [{
+    $rows `,` $position attr-dict `:` type($rows) `->` type($result)
+  }];
   let hasVerifier = 1;
 }
 

@@ -261,8 +261,12 @@ struct TensorPipelineOptions
       llvm::cl::desc("GPTQ: damping, a fraction of the mean Hessian diagonal"),
       llvm::cl::init(0.01)};
   PassOptions::Option<std::string> kvCache{
-      *this, "kv-cache", llvm::cl::desc("f32, f16 or i8"),
+      *this, "kv-cache", llvm::cl::desc("f32, f16, i8 or i4"),
       llvm::cl::init("f32")};
+  PassOptions::Option<int64_t> kvBlock{
+      *this, "kv-block",
+      llvm::cl::desc("Key block (positions) of an i4 KV cache"),
+      llvm::cl::init(32)};
   PassOptions::Option<bool> selectKernels{
       *this, "select-kernels",
       llvm::cl::desc("End with qnt-select-kernels (CPU targets)"),

@@ -210,7 +210,9 @@ def QntAssignBitwidthsPass : Pass<"qnt-assign-bitwidths", "::mlir::ModuleOp"> {
     Option<"pareto", "pareto", "std::string", /*default=*/"\"\"",
            "Write the Pareto frontier (budget, total sensitivity) as CSV">,
     Option<"kvCache", "kv-cache", "std::string", /*default=*/"\"f32\"",
-           "Format of the KV cache (f32, f16, i8) whose bytes the reports show">,
+           "Format of the KV cache (f32, f16, i8, i4) whose bytes the reports show">,
+    Option<"kvBlock", "kv-block", "int64_t", /*default=*/"32",
+           "Key block (positions) of an i4 KV cache">,
     Option<"kvContext", "kv-context", "int64_t", /*default=*/"0",
            "Count the KV cache at this many positions against a bytes:N "
            "budget (0: the budget is for the weights alone)">,
@@ -321,14 +323,27 @@ def QntQuantizeKvCachePass
         : tensor<?x4x68xi8> into tensor<22x2048x4x68xi8>
     ```
 
+    With `format=i4` the keys and values differ (docs/BIT_LAYOUT.md "KV
+    cache rows"): the pass follows each cache from the attention operand it
+    feeds back through loops and calls to give keys `[layers, kv heads,
+    bytes]` (blocks of `block` positions and a window) and values rows of
+    D / 2 + 3 bytes. A key write becomes `qnt.pack_key_blocks` of the
+    blocks it closes, inserted before the attention, and
+    `qnt.pack_key_window` of the keys left in the open block, inserted after
+    it; the attention gets the rows' keys as `recent_keys`.
+
     A use of a cache other than these (a function that reads the cache
     some other way) is an error naming the op. `format=f32` leaves the
     module as it is.
   }];
   let options = [
     Option<"format", "format", "std::string", /*default=*/"\"i8\"",
-           "Cache row format: f32 (unchanged), f16 (half floats) or i8 "
-           "(8-bit codes and one f32 scale per position and kv head)">,
+           "Cache row format: f32 (unchanged), f16 (half floats), i8 "
+           "(8-bit codes and one f32 scale per position and kv head) or i4 "
+           "(KIVI-style: keys per channel over blocks, values per token)">,
+    Option<"block", "block", "int64_t", /*default=*/"32",
+           "i4: positions per key block, a power of two from 8 to 256; the "
+           "keys of the open block stay in an f16 window">,
   ];
   let dependentDialects = ["::mlir::qnt::QntDialect",
                            "::mlir::tensor::TensorDialect"];

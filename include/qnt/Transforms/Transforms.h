@@ -47,15 +47,25 @@ Value buildRowGather(OpBuilder &b, Location loc, Value table, Value ids,
 
 /// The size of a model's KV caches in a cache format.
 struct KvCacheSize {
-  int64_t bytesPerPosition = 0; // keys and values of all layers and kv heads
-  int64_t positions = 0;        // the context the model was built for
+  // Keys and values of all layers and kv heads: bytesPerBlock for every
+  // `block` positions (1 but for i4 keys, sized per block of positions),
+  // plus fixedBytes whatever the context (the windows of i4 keys).
+  int64_t bytesPerBlock = 0, block = 1, fixedBytes = 0;
+  int64_t positions = 0; // the context the model was built for
+  /// The caches' bytes for a context of `n` positions.
+  double bytesAt(int64_t n) const {
+    return double((n + block - 1) / block) * double(bytesPerBlock) +
+           double(fixedBytes);
+  }
 };
 
 /// The KV caches that qnt.attention reads in `module` (as
 /// qnt-quantize-kv-cache finds them), sized in `format`; zero when the
 /// module has no attention. Fails (with an error on the op) when a cache is
 /// not a layer slice of a [layers, positions, kv heads * head size] tensor.
-FailureOr<KvCacheSize> getKvCacheSize(Operation *module, CacheFormat format);
+/// `block` is the key block of an i4 cache.
+FailureOr<KvCacheSize> getKvCacheSize(Operation *module, CacheFormat format,
+                                      int64_t block = 32);
 
 } // namespace mlir::qnt
 

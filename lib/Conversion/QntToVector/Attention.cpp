@@ -41,6 +41,13 @@ struct AttentionKernel {
   // f16 cache rows (#qnt.cache_format<f16>): read as half floats and
   // extended to f32 in registers.
   bool half = false;
+  // An i4 cache (#qnt.cache_format<i4>): each block's keys and values
+  // decoded to f32 (scales applied) into the same scratch by
+  // decodeKiviBlock; kivi.block is the key block.
+  bool kivi = false;
+  KiviCacheReader kivi4;
+  /// Whether a block is decoded into the scratch before it is read.
+  bool decoded() const { return quantized || kivi; }
 };
 
 /// The scratch buffer of one chunk (quantized caches only).
@@ -183,10 +190,11 @@ struct AttentionChunk {
   static constexpr arith::FastMathFlags reassoc = arith::FastMathFlags::reassoc;
   int64_t R;
   // Set by emit(): the group's query rows, the positions each sees, the
-  // last position any of them sees, the chunk's first key-value head, and
-  // what a cache row spans.
+  // last position any of them sees, the chunk's first key-value head, what
+  // a cache row spans, and (i4, one row per group) the end of the closed
+  // key blocks the row sees.
   SmallVector<Value> rowOf, n;
-  Value last, g0;
+  Value last, g0, closedEnd;
   int64_t rowElems = 0, lineElems = 0;
 
   AttentionChunk(ImplicitLocOpBuilder &b, const AttentionKernel &k, Value r0,
@@ -232,9 +240,13 @@ struct AttentionChunk {
           arith::AddIOp::create(
               pb, t0, arith::AddIOp::create(pb, j, cIndex(pb, 2 * B))),
           last);
+      // i4 keys lie in blocks, not rows: only the values are prefetched.
+      SmallVector<Value, 2> caches = {k.values};
+      if (!k.kivi)
+        caches.push_back(k.keys);
       for (int64_t kv = 0; kv < k.kvHeadsPerChunk; ++kv)
         for (int64_t i = 0; i < rowElems; i += lineElems)
-          for (Value cache : {k.keys, k.values})
+          for (Value cache : caches)
             memref::PrefetchOp::create(
                 pb, cache,
                 ValueRange{ahead, arith::AddIOp::create(pb, g0, cIndex(pb, kv)),
@@ -249,7 +261,7 @@ struct AttentionChunk {
   /// or from their decoded copy in the scratch.
   Value loadKv(ImplicitLocOpBuilder &ib, ArrayRef<Value> rows, Value g,
                Value gl, int64_t which, int64_t j, int64_t c) {
-    if (k.quantized)
+    if (k.decoded())
       return vector::LoadOp::create(
           ib, vecL, scratch,
           ValueRange{gl, cIndex(ib, which), cIndex(ib, j), cIndex(ib, c * L)});
@@ -402,6 +414,9 @@ struct AttentionChunk {
     Value scale = splat(lb, vecL, f32Const(lb, k.scale));
     if (k.quantized)
       decodeBlock(lb, k, rows, g0, scratch);
+    if (k.kivi)
+      decodeKiviBlock(lb, k.kivi4, rows, t0, closedEnd, g0, k.kvHeadsPerChunk,
+                      scratch);
     forHeads(lb, [&](ImplicitLocOpBuilder &ib, Value hh, Value h) {
       if (k.prefetch)
         prefetchRows(ib, t0, hh);
@@ -446,9 +461,13 @@ struct AttentionChunk {
     }
     last = arith::SubIOp::create(b, n.back(), cIndex(b, 1));
     Value blocks = arith::CeilDivUIOp::create(b, n.back(), cIndex(b, B));
+    if (k.kivi)
+      closedEnd = arith::MulIOp::create(
+          b, arith::DivUIOp::create(b, n[0], cIndex(b, k.kivi4.block)),
+          cIndex(b, k.kivi4.block));
     // The chunk's key-value heads and the cache lines they span in a row.
     g0 = arith::DivUIOp::create(b, h0, cIndex(b, k.group));
-    auto cacheType = cast<MemRefType>(k.keys.getType());
+    auto cacheType = cast<MemRefType>(k.values.getType());
     rowElems = cacheType.getDimSize(2);
     lineElems = 64 / (cacheType.getElementTypeBitWidth() / 8);
     auto blockLoop = scf::ForOp::create(
@@ -499,19 +518,32 @@ LogicalResult qnt::lowerAttentionToVector(AttentionOp op, int64_t lanes,
                                           int64_t rowsPerGroup, bool prefetch,
                                           bool parallel) {
   auto queryType = cast<RankedTensorType>(op.getQuery().getType());
-  auto keysType = cast<RankedTensorType>(op.getKeys().getType());
+  auto valuesType = cast<RankedTensorType>(op.getValues().getType());
   AttentionKernel k;
   k.heads = queryType.getDimSize(1);
   k.headSize = queryType.getDimSize(2);
-  k.group = k.heads / keysType.getDimSize(1);
-  k.positions = keysType.getDimSize(0);
+  k.group = k.heads / valuesType.getDimSize(1);
+  k.positions = valuesType.getDimSize(0);
   k.scale = op.getScale().convertToFloat();
   k.quantized = op.getCache() == CacheFormat::i8;
   k.half = op.getCache() == CacheFormat::f16;
+  k.kivi = op.getCache() == CacheFormat::i4;
   k.lanes = widestDividingLanes(k.headSize, lanes);
   k.block = std::max<int64_t>(lanes, 4);
   k.rowsPerGroup = rowsPerGroup;
   k.prefetch = prefetch;
+  if (k.kivi && rowsPerGroup != 1)
+    return op.emitOpError() << "an i4 cache takes one query row per group "
+                               "(#qnt.kernel tile 1x1), not "
+                            << rowsPerGroup;
+  if (k.kivi) {
+    // A block of positions never straddles two key blocks.
+    k.kivi4.block = *op.getCacheBlock();
+    k.kivi4.headSize = k.headSize;
+    k.kivi4.windowOffset =
+        KeyBlockLayout{k.kivi4.block, k.headSize}.windowOffset(k.positions);
+    k.block = std::min(k.block, k.kivi4.block);
+  }
   // Heads per chunk: the fewest whose key-value bytes in a cache row fill
   // 512 (8 cache lines: with less, the hardware prefetchers fetch the
   // neighbouring heads' lines for nothing; 1.1B shape at positions
@@ -519,8 +551,8 @@ LogicalResult qnt::lowerAttentionToVector(AttentionOp op, int64_t lanes,
   // keeps 2 chunks to spread over threads; a chunk never splits a
   // key-value head's group of query heads unevenly. A quantized cache's
   // decoded block (scratchType) stays within 16 KiB, a third of L1.
-  int64_t rowBytes = keysType.getDimSize(2) *
-                     keysType.getElementType().getIntOrFloatBitWidth() / 8;
+  int64_t rowBytes = valuesType.getDimSize(2) *
+                     valuesType.getElementType().getIntOrFloatBitWidth() / 8;
   k.chunk = 1;
   for (int64_t c = 1; c <= k.heads; ++c) {
     if (k.heads % c || (c % k.group && k.group % c))
@@ -528,7 +560,7 @@ LogicalResult qnt::lowerAttentionToVector(AttentionOp op, int64_t lanes,
     if (c > 1 && k.heads / c < 2)
       break;
     int64_t kvHeads = std::max<int64_t>(1, c / k.group);
-    if (c > 1 && k.quantized &&
+    if (c > 1 && k.decoded() &&
         kvHeads * 2 * (k.block + 1) * std::max(k.headSize, k.block) * 4 >
             16384)
       break;
@@ -543,6 +575,9 @@ LogicalResult qnt::lowerAttentionToVector(AttentionOp op, int64_t lanes,
   k.keys = toStridedBuffer(b, op.getKeys());
   k.values = toStridedBuffer(b, op.getValues());
   k.position = op.getPosition();
+  if (k.kivi)
+    k.kivi4 = {k.keys, k.values, toStridedBuffer(b, op.getRecentKeys()),
+               k.position, k.kivi4.block, k.headSize, k.kivi4.windowOffset};
   Value rows = memref::DimOp::create(b, k.query, 0);
   SmallVector<Value> dynSizes;
   if (queryType.isDynamicDim(0))
@@ -568,7 +603,7 @@ LogicalResult qnt::lowerAttentionToVector(AttentionOp op, int64_t lanes,
       ImplicitLocOpBuilder rb(loc, ob);
       if (!state)
         state = memref::AllocaOp::create(rb, stateType);
-      if (!scratch && kk.quantized)
+      if (!scratch && kk.decoded())
         scratch =
             memref::AllocaOp::create(rb, scratchType(kk, rb.getContext()));
       emitChunk(rb, kk, rows,
@@ -587,7 +622,7 @@ LogicalResult qnt::lowerAttentionToVector(AttentionOp op, int64_t lanes,
     }
     Value state = memref::AllocaOp::create(b, stateType);
     Value scratch;
-    if (kk.quantized)
+    if (kk.decoded())
       scratch = memref::AllocaOp::create(b, scratchType(kk, b.getContext()));
     scf::buildLoopNest(b, b.getLoc(), ValueRange{zero, zero},
                        ValueRange{groups, chunksPerRow}, ValueRange{one, one},
@@ -644,6 +679,8 @@ LogicalResult qnt::lowerPackCacheRowsToVector(PackCacheRowsOp op,
     op.erase();
     return success();
   }
+  if (op.getFormat() == CacheFormat::i4)
+    return lowerPackValueRowsToVector(op);
   auto rowsType = cast<RankedTensorType>(op.getRows().getType());
   auto resultType = cast<RankedTensorType>(op.getResult().getType());
   int64_t D = rowsType.getDimSize(2);
@@ -758,4 +795,5 @@ struct LowerPackCacheRows final : OpRewritePattern<PackCacheRowsOp> {
 
 void qnt::populateQntAttentionToVectorPatterns(RewritePatternSet &patterns) {
   patterns.add<LowerAttention, LowerPackCacheRows>(patterns.getContext());
+  populateQntKiviCacheToVectorPatterns(patterns);
 }

@@ -365,6 +365,29 @@ int64_t widestDividingLanes(int64_t headSize, int64_t lanes);
 /// row in the cache format, `lanes` f32 lanes at a time (at most).
 LogicalResult lowerPackCacheRowsToVector(PackCacheRowsOp op, int64_t lanes);
 
+/// What the attention kernel reads of a #qnt.cache_format<i4> cache
+/// (KiviCache.cpp): the key bytes [KvH, N], the value rows [S, KvH, R] and
+/// the op's own keys [T, KvH, D] (memrefs), its first position.
+struct KiviCacheReader {
+  Value keys, values, recent, position;
+  int64_t block = 0, headSize = 0, windowOffset = 0;
+};
+
+/// Decodes positions `rows` (one kernel block from `t0`, within one key
+/// block) of kv heads g0 .. g0 + kvHeads - 1 into `scratch`
+/// [kvHeads, 2, >= rows, >= D] as f32 keys (0) and values (1): keys from
+/// their closed block when t0 < `closedEnd`, else the f16 keys of the open
+/// block.
+void decodeKiviBlock(ImplicitLocOpBuilder &b, const KiviCacheReader &cache,
+                     ArrayRef<Value> rows, Value t0, Value closedEnd, Value g0,
+                     int64_t kvHeads, Value scratch);
+
+/// qnt.pack_cache_rows of i4 value rows (KiviCache.cpp).
+LogicalResult lowerPackValueRowsToVector(PackCacheRowsOp op);
+
+/// qnt.pack_key_blocks and qnt.pack_key_window (KiviCache.cpp).
+void populateQntKiviCacheToVectorPatterns(RewritePatternSet &patterns);
+
 } // namespace mlir::qnt
 
 #endif // QNT_LIB_CONVERSION_QNTTOVECTOR_KERNELS_H

@@ -660,9 +660,9 @@ func.func @attention_f16_with_f32_rows(%q: tensor<1x8x16xf32>, %k: tensor<64x2x1
 // -----
 
 func.func @attention_cache_format(%q: tensor<1x8x16xf32>, %k: tensor<64x2x20xi8>, %p: index) {
-  // expected-error @+2 {{expected ::mlir::qnt::CacheFormat to be one of: f32, i8, f16}}
+  // expected-error @+2 {{expected ::mlir::qnt::CacheFormat to be one of: f32, i8, f16, i4}}
   // expected-error @+1 {{failed to parse Qnt_CacheFormatAttr parameter 'value'}}
-  %o = qnt.attention %q, %k, %k, %p {cache = #qnt.cache_format<i4>, scale = 0.25 : f32} : tensor<1x8x16xf32>, tensor<64x2x20xi8>, tensor<64x2x20xi8> -> tensor<1x8x16xf32>
+  %o = qnt.attention %q, %k, %k, %p {cache = #qnt.cache_format<i2>, scale = 0.25 : f32} : tensor<1x8x16xf32>, tensor<64x2x20xi8>, tensor<64x2x20xi8> -> tensor<1x8x16xf32>
   return
 }
 
@@ -847,3 +847,119 @@ func.func private @scheme_not_a_scheme() attributes {qnt.scheme = 4 : i64}
 
 // expected-error @+1 {{'qnt.keep_float' is a unit attribute}}
 func.func private @keep_float_not_unit() attributes {qnt.keep_float = true}
+
+// -----
+
+// An i4 cache (#qnt.cache_format<i4>): keys [kv heads, bytes], values
+// [positions, kv heads, D / 2 + 3], a cache_block and the rows' keys.
+// Head size 16, 64 positions, block 32: 2 blocks of 256 + 48 bytes, then a
+// window of 32 x 16 halves: 1632 bytes per kv head.
+func.func @attention_i4_no_block(%q: tensor<?x8x16xf32>, %k: tensor<2x1632xi8>, %v: tensor<64x2x11xi8>, %r: tensor<?x2x16xf32>, %p: index) {
+  // expected-error @+1 {{'qnt.attention' op an i4 cache needs a cache_block}}
+  %o = qnt.attention %q, %k, %v, %p recent %r {cache = #qnt.cache_format<i4>, scale = 0.25 : f32} : tensor<?x8x16xf32>, tensor<2x1632xi8>, tensor<64x2x11xi8>, tensor<?x2x16xf32> -> tensor<?x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @attention_i4_bad_block(%q: tensor<?x8x16xf32>, %k: tensor<2x1632xi8>, %v: tensor<64x2x11xi8>, %r: tensor<?x2x16xf32>, %p: index) {
+  // expected-error @+1 {{'qnt.attention' op cache block 24 must be a power of two from 8 to 256}}
+  %o = qnt.attention %q, %k, %v, %p recent %r {cache = #qnt.cache_format<i4>, cache_block = 24 : i64, scale = 0.25 : f32} : tensor<?x8x16xf32>, tensor<2x1632xi8>, tensor<64x2x11xi8>, tensor<?x2x16xf32> -> tensor<?x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @attention_i4_odd_head(%q: tensor<?x8x15xf32>, %k: tensor<2x1632xi8>, %v: tensor<64x2x10xi8>, %r: tensor<?x2x15xf32>, %p: index) {
+  // expected-error @+1 {{'qnt.attention' op head size 15 must be even for 4-bit cache codes}}
+  %o = qnt.attention %q, %k, %v, %p recent %r {cache = #qnt.cache_format<i4>, cache_block = 32 : i64, scale = 0.25 : f32} : tensor<?x8x15xf32>, tensor<2x1632xi8>, tensor<64x2x10xi8>, tensor<?x2x15xf32> -> tensor<?x8x15xf32>
+  return
+}
+
+// -----
+
+func.func @attention_i4_positions(%q: tensor<?x8x16xf32>, %k: tensor<2x1632xi8>, %v: tensor<48x2x11xi8>, %r: tensor<?x2x16xf32>, %p: index) {
+  // expected-error @+1 {{'qnt.attention' op cache of 48 positions must be a multiple of the cache block 32}}
+  %o = qnt.attention %q, %k, %v, %p recent %r {cache = #qnt.cache_format<i4>, cache_block = 32 : i64, scale = 0.25 : f32} : tensor<?x8x16xf32>, tensor<2x1632xi8>, tensor<48x2x11xi8>, tensor<?x2x16xf32> -> tensor<?x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @attention_i4_key_bytes(%q: tensor<?x8x16xf32>, %k: tensor<2x1600xi8>, %v: tensor<64x2x11xi8>, %r: tensor<?x2x16xf32>, %p: index) {
+  // expected-error @+1 {{'qnt.attention' op keys 'tensor<2x1600xi8>' must be [kv heads, 1632] x i8 (64 positions in blocks of 32, head size 16)}}
+  %o = qnt.attention %q, %k, %v, %p recent %r {cache = #qnt.cache_format<i4>, cache_block = 32 : i64, scale = 0.25 : f32} : tensor<?x8x16xf32>, tensor<2x1600xi8>, tensor<64x2x11xi8>, tensor<?x2x16xf32> -> tensor<?x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @attention_i4_value_rows(%q: tensor<?x8x16xf32>, %k: tensor<2x1632xi8>, %v: tensor<64x2x12xi8>, %r: tensor<?x2x16xf32>, %p: index) {
+  // expected-error @+1 {{'qnt.attention' op values 'tensor<64x2x12xi8>' must hold rows of 11 x 'i8' (head size 16 in the i4 cache format)}}
+  %o = qnt.attention %q, %k, %v, %p recent %r {cache = #qnt.cache_format<i4>, cache_block = 32 : i64, scale = 0.25 : f32} : tensor<?x8x16xf32>, tensor<2x1632xi8>, tensor<64x2x12xi8>, tensor<?x2x16xf32> -> tensor<?x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @attention_i4_no_recent(%q: tensor<?x8x16xf32>, %k: tensor<2x1632xi8>, %v: tensor<64x2x11xi8>, %p: index) {
+  // expected-error @+1 {{'qnt.attention' op an i4 cache needs recent_keys [?, 2, 16] (the rows' keys)}}
+  %o = qnt.attention %q, %k, %v, %p {cache = #qnt.cache_format<i4>, cache_block = 32 : i64, scale = 0.25 : f32} : tensor<?x8x16xf32>, tensor<2x1632xi8>, tensor<64x2x11xi8> -> tensor<?x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @attention_i4_recent_shape(%q: tensor<?x8x16xf32>, %k: tensor<2x1632xi8>, %v: tensor<64x2x11xi8>, %r: tensor<1x2x16xf32>, %p: index) {
+  // expected-error @+1 {{'qnt.attention' op an i4 cache needs recent_keys [?, 2, 16] (the rows' keys)}}
+  %o = qnt.attention %q, %k, %v, %p recent %r {cache = #qnt.cache_format<i4>, cache_block = 32 : i64, scale = 0.25 : f32} : tensor<?x8x16xf32>, tensor<2x1632xi8>, tensor<64x2x11xi8>, tensor<1x2x16xf32> -> tensor<?x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @attention_block_not_i4(%q: tensor<1x8x16xf32>, %k: tensor<64x2x20xi8>, %p: index) {
+  // expected-error @+1 {{'qnt.attention' op cache_block and recent_keys belong to an i4 cache only}}
+  %o = qnt.attention %q, %k, %k, %p {cache = #qnt.cache_format<i8>, cache_block = 32 : i64, scale = 0.25 : f32} : tensor<1x8x16xf32>, tensor<64x2x20xi8>, tensor<64x2x20xi8> -> tensor<1x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @pack_value_rows_odd(%v: tensor<?x2x15xf32>) {
+  // expected-error @+1 {{'qnt.pack_cache_rows' op head size 15 must be even for 4-bit cache codes}}
+  %p = qnt.pack_cache_rows %v {format = #qnt.cache_format<i4>} : tensor<?x2x15xf32> -> tensor<?x2x10xi8>
+  return
+}
+
+// -----
+
+func.func @pack_key_blocks_window(%w: tensor<2x512xi8>, %k: tensor<?x2x16xf32>, %p: index) {
+  // expected-error @+1 {{'qnt.pack_key_blocks' op window [2, 512] must be [2, 1024] (a block of f16 keys per kv head)}}
+  %b = qnt.pack_key_blocks %w, %k, %p {block = 32 : i64} : tensor<2x512xi8>, tensor<?x2x16xf32> -> tensor<2x?xi8>
+  return
+}
+
+// -----
+
+func.func @pack_key_blocks_block(%w: tensor<2x1024xi8>, %k: tensor<?x2x16xf32>, %p: index) {
+  // expected-error @+1 {{'qnt.pack_key_blocks' op cache block 512 must be a power of two from 8 to 256}}
+  %b = qnt.pack_key_blocks %w, %k, %p {block = 512 : i64} : tensor<2x1024xi8>, tensor<?x2x16xf32> -> tensor<2x?xi8>
+  return
+}
+
+// -----
+
+func.func @pack_key_window_result(%k: tensor<?x2x16xf32>, %p: index) {
+  // expected-error @+1 {{'qnt.pack_key_window' op result 'tensor<4x?xi8>' must be [2, bytes]}}
+  %w = qnt.pack_key_window %k, %p {block = 32 : i64} : tensor<?x2x16xf32> -> tensor<4x?xi8>
+  return
+}
+
+// -----
+
+func.func @pack_key_window_rows(%k: tensor<?x?x16xf32>, %p: index) {
+  // expected-error @+1 {{'qnt.pack_key_window' op rows 'tensor<?x?x16xf32>' must be [tokens, kv heads, head size] with static heads}}
+  %w = qnt.pack_key_window %k, %p {block = 32 : i64} : tensor<?x?x16xf32> -> tensor<2x?xi8>
+  return
+}
