@@ -37,7 +37,7 @@ struct F32Tile {
     cols = colIdx.size();
     numAcc = rows * cols;
     numGroups = kern.k / kern.groupSize;
-    perByte = kern.planeBlocks ? 8 / kern.bits : 0;
+    perByte = kern.planeBlocks || kern.fieldGroups ? 8 / kern.bits : 0;
     planeCodes = kern.planeBlocks * chunk * perByte;
     fullChunks = (kern.groupSize - planeCodes) / chunk;
     tail = (kern.groupSize - planeCodes) % chunk;
@@ -59,6 +59,86 @@ struct F32Tile {
     }
   }
 
+  /// Field p of each of `chunk` bytes, widened to i32 (where x86 has
+  /// native shifts): sign-extended for signed codes, else zero-extended.
+  Value extractField(ImplicitLocOpBuilder &cb, Value bytes, int64_t p) {
+    auto wordsType = VectorType::get({chunk}, cb.getI32Type());
+    auto splat32 = [&](int64_t v) { return splatI32(cb, wordsType, v); };
+    Value field;
+    if (kern.isSigned) {
+      field = arith::ExtSIOp::create(cb, wordsType, bytes);
+      int64_t up = 32 - kern.bits * (p + 1);
+      field = arith::ShLIOp::create(cb, field, splat32(up));
+      return arith::ShRSIOp::create(cb, field, splat32(32 - kern.bits));
+    }
+    field = arith::ExtUIOp::create(cb, wordsType, bytes);
+    if (p)
+      field = arith::ShRUIOp::create(cb, field, splat32(p * kern.bits));
+    if (p != perByte - 1)
+      field = arith::AndIOp::create(cb, field, splat32((1 << kern.bits) - 1));
+    return field;
+  }
+
+  /// The scale of weight row colIdx[c] in `group`, with the factor the fp8
+  /// decodes leave out.
+  Value groupScale(ImplicitLocOpBuilder &b, int64_t c, Value group) {
+    Value s = decodeScale(
+        b,
+        memref::LoadOp::create(b, kern.scales,
+                               kern.scaleIndices(b, colIdx[c], group)),
+        kern.scheme, kern.lookup);
+    float factor = kern.scheme.isInteger()
+                       ? 1.0f
+                       : unscaledLutFactor(kern.scheme.getFormat(), kern.lookup);
+    if (factor != 1.0f)
+      s = arith::MulFOp::create(
+          b, s, arith::ConstantOp::create(b, b.getF32FloatAttr(factor)));
+    return s;
+  }
+
+  /// Accumulates plane-major block `block` whose fields are whole groups
+  /// (kern.fieldGroups): each field's codes are decoded, multiplied by their
+  /// group's scale, and multiplied with x into the accumulators. A group
+  /// of one register keeps no sum of its own, and a 16-lane lookup decodes
+  /// it where 8-lane blocks within a group would need two.
+  SmallVector<Value> emitFieldGroups(ImplicitLocOpBuilder &cb, Value block,
+                                     ValueRange acc) {
+    Value byteOff = arith::MulIOp::create(cb, block, cIndex(cb, chunk));
+    Value k0 = arith::MulIOp::create(cb, block, cIndex(cb, chunk * perByte));
+    if (kern.prefetch)
+      prefetchNextTile(cb, byteOff);
+    auto bytesType = VectorType::get({chunk}, cb.getI8Type());
+    auto xType = VectorType::get({chunk}, kern.xElem);
+    SmallVector<Value> bytes;
+    for (int64_t c = 0; c < cols; ++c)
+      bytes.push_back(vector::LoadOp::create(cb, bytesType, kern.codes,
+                                             ValueRange{colIdx[c], byteOff}));
+    SmallVector<Value> next(acc.begin(), acc.end());
+    for (int64_t p = 0; p < perByte; ++p) {
+      Value group = arith::AddIOp::create(
+          cb, arith::MulIOp::create(cb, block, cIndex(cb, perByte)),
+          cIndex(cb, p));
+      SmallVector<Value> weights;
+      for (int64_t c = 0; c < cols; ++c) {
+        Value f = decodeLutCodes(cb, extractField(cb, bytes[c], p),
+                                 kern.scheme.getFormat(), kern.lookup,
+                                 /*scaled=*/false);
+        weights.push_back(arith::MulFOp::create(
+            cb, f,
+            vector::BroadcastOp::create(cb, accType, groupScale(cb, c, group))));
+      }
+      Value kp = arith::AddIOp::create(cb, k0, cIndex(cb, p * chunk));
+      for (int64_t r = 0; r < rows; ++r) {
+        Value xv = toF32(cb, vector::LoadOp::create(cb, xType, kern.x,
+                                                    ValueRange{rowIdx[r], kp}));
+        for (int64_t c = 0; c < cols; ++c)
+          next[r * cols + c] =
+              vector::FMAOp::create(cb, weights[c], xv, next[r * cols + c]);
+      }
+    }
+    return next;
+  }
+
   /// Accumulates one plane-major block starting at code k0: `chunk` bytes
   /// whose field p holds codes k0 + p*chunk + [0, chunk). Each field becomes
   /// one f32 vector with a widening load, two shifts and a conversion, so the
@@ -71,12 +151,7 @@ struct F32Tile {
     if (prefetch)
       prefetchNextTile(cb, byteOff);
     auto bytesType = VectorType::get({chunk}, cb.getI8Type());
-    auto wordsType = VectorType::get({chunk}, cb.getI32Type());
     auto xType = VectorType::get({chunk}, kern.xElem);
-    auto splat32 = [&](int64_t v) -> Value {
-      return arith::ConstantOp::create(
-          cb, DenseElementsAttr::get(wordsType, cb.getI32IntegerAttr(v)));
-    };
     SmallVector<Value> zps;
     for (int64_t c = 0; c < cols && kern.zeroPoints; ++c)
       zps.push_back(vector::BroadcastOp::create(
@@ -89,21 +164,7 @@ struct F32Tile {
       for (int64_t c = 0; c < cols; ++c) {
         Value bytes = vector::LoadOp::create(cb, bytesType, kern.codes,
                                              ValueRange{colIdx[c], byteOff});
-        // Field p of each byte, widened to i32 where x86 has native shifts.
-        Value field;
-        if (kern.isSigned) {
-          field = arith::ExtSIOp::create(cb, wordsType, bytes);
-          int64_t up = 32 - kern.bits * (p + 1);
-          field = arith::ShLIOp::create(cb, field, splat32(up));
-          field = arith::ShRSIOp::create(cb, field, splat32(32 - kern.bits));
-        } else {
-          field = arith::ExtUIOp::create(cb, wordsType, bytes);
-          if (p)
-            field = arith::ShRUIOp::create(cb, field, splat32(p * kern.bits));
-          if (p != perByte - 1)
-            field =
-                arith::AndIOp::create(cb, field, splat32((1 << kern.bits) - 1));
-        }
+        Value field = extractField(cb, bytes, p);
         // Whole bytes (fp8) go to the decode as they are, which extends
         // them as it needs.
         Value f = kern.scheme.isInteger()
@@ -221,23 +282,12 @@ struct F32Tile {
           gb, groupStart, cIndex(gb, planeCodes + fullChunks * chunk));
       gacc = emitChunk(gb, k0, group, gacc, tail, /*prefetch=*/false);
     }
-    // The group scale is applied once per group: acc += s * sum(code*x),
-    // with the factor the fp8 decodes leave out.
-    float factor = kern.scheme.isInteger()
-                       ? 1.0f
-                       : unscaledLutFactor(kern.scheme.getFormat(), kern.lookup);
+    // The group scale is applied once per group: acc += s * sum(code*x).
     SmallVector<Value> next;
     for (int64_t r = 0; r < rows; ++r) {
       for (int64_t c = 0; c < cols; ++c) {
-        Value s = decodeScale(
-            gb,
-            memref::LoadOp::create(gb, kern.scales,
-                                   kern.scaleIndices(gb, colIdx[c], group)),
-            kern.scheme);
-        if (factor != 1.0f)
-          s = arith::MulFOp::create(
-              gb, s, arith::ConstantOp::create(gb, gb.getF32FloatAttr(factor)));
-        Value sv = vector::BroadcastOp::create(gb, accType, s);
+        Value sv =
+            vector::BroadcastOp::create(gb, accType, groupScale(gb, c, group));
         next.push_back(vector::FMAOp::create(gb, sv, gacc[r * cols + c],
                                              acc[r * cols + c]));
       }
@@ -247,11 +297,15 @@ struct F32Tile {
 
   void emit(ImplicitLocOpBuilder &b) {
     SmallVector<Value> init(numAcc, zeroAcc);
+    // One step per group, or per block of groups (fieldGroups).
+    int64_t steps = kern.fieldGroups ? numGroups / perByte : numGroups;
     auto groupLoop = scf::ForOp::create(
-        b, cIndex(b, 0), cIndex(b, numGroups), cIndex(b, 1), init,
-        [&](OpBuilder &ob, Location loc, Value group, ValueRange acc) {
+        b, cIndex(b, 0), cIndex(b, steps), cIndex(b, 1), init,
+        [&](OpBuilder &ob, Location loc, Value step, ValueRange acc) {
           ImplicitLocOpBuilder gb(loc, ob);
-          scf::YieldOp::create(gb, emitGroup(gb, group, acc));
+          scf::YieldOp::create(gb, kern.fieldGroups
+                                       ? emitFieldGroups(gb, step, acc)
+                                       : emitGroup(gb, step, acc));
         });
     storeTile(b, kern, rowIdx, colIdx, groupLoop.getResults(), ValueRange());
   }
