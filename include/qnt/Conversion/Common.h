@@ -90,6 +90,7 @@ float unscaledLutFactor(Format format, LookupIsa isa);
 /// scales, held as bytes (Payload), E4M3 decoded as an fp8 code and E8M0
 /// as a power of two (E4M3 through a half float where `isa` is an x86
 /// lookup, as decodeLutCodes's fp8 codes). Without the nvfp4 tensor scale.
+/// `stored` may also be a vector of scales, decoded lane by lane.
 Value decodeScale(ImplicitLocOpBuilder &b, Value stored, SchemeAttr scheme,
                   LookupIsa isa = LookupIsa::generic);
 

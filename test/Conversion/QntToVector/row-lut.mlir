@@ -167,26 +167,30 @@ func.func @fp8e5m2_g32_portable(%x: tensor<?x64xf32>) -> tensor<?x8xf32> {
 //   LOWER-NOT:   arith.sitofp
 //       LOWER:   return
 // LOWER-LABEL: func.func @nvfp4
+// A run of 4 blocks (all of K = 64): each row's 4 scale bytes decoded as one
+// vector through half floats (bits 13..7, times 2^8), then per 16-byte
+// plane-major block the low nibbles (the first block) and the high nibbles
+// (the next), each looked up and multiplied by its block's lane of the
+// scales before the FMA with x.
+//       LOWER:   %[[SB:.*]] = vector.load %{{.*}} : memref<8x4xi8>, vector<4xi8>
+//       LOWER:   %[[HW:.*]] = arith.extsi %[[SB]] : vector<4xi8> to vector<4xi16>
+//       LOWER:   %[[UP:.*]] = arith.shli %[[HW]], %{{.*}} : vector<4xi16>
+//       LOWER:   %[[HB:.*]] = arith.andi %[[UP]], %{{.*}} : vector<4xi16>
+//       LOWER:   %[[H:.*]] = arith.bitcast %[[HB]] : vector<4xi16> to vector<4xf16>
+//       LOWER:   %[[E:.*]] = arith.extf %[[H]] : vector<4xf16> to vector<4xf32>
+//       LOWER:   %[[POW:.*]] = arith.constant dense<2.560000e+02> : vector<4xf32>
+//       LOWER:   %[[S:.*]] = arith.mulf %[[E]], %[[POW]] : vector<4xf32>
 //       LOWER:   %[[BYTES:.*]] = vector.load %{{.*}} : memref<8x32xi8>, vector<16xi8>
 //       LOWER:   %[[WORDS:.*]] = arith.extui %[[BYTES]] : vector<16xi8> to vector<16xi32>
 //       LOWER:   %[[LOW:.*]] = arith.andi %[[WORDS]], %{{.*}} : vector<16xi32>
 //       LOWER:   %[[F:.*]] = qnt.lookup16 <avx512> %[[LOW]], [0.000000e+00, 5.000000e-01, 1.000000e+00, 1.500000e+00, 2.000000e+00, 3.000000e+00, 4.000000e+00, 6.000000e+00, -0.000000e+00, -5.000000e-01, -1.000000e+00, -1.500000e+00, -2.000000e+00, -3.000000e+00, -4.000000e+00, -6.000000e+00] : vector<16xi32> -> vector<16xf32>
-//       LOWER:   %[[BYTE:.*]] = memref.load %{{.*}} : memref<8x4xi8>
-//       LOWER:   %[[LANE:.*]] = vector.broadcast %[[BYTE]] : i8 to vector<1xi8>
-//       LOWER:   %[[HW:.*]] = arith.extsi %[[LANE]] : vector<1xi8> to vector<1xi16>
-//       LOWER:   %[[UP:.*]] = arith.shli %[[HW]], %{{.*}} : vector<1xi16>
-//       LOWER:   %[[HB:.*]] = arith.andi %[[UP]], %{{.*}} : vector<1xi16>
-//       LOWER:   %[[H:.*]] = arith.bitcast %[[HB]] : vector<1xi16> to vector<1xf16>
-//       LOWER:   %[[E:.*]] = arith.extf %[[H]] : vector<1xf16> to vector<1xf32>
-//       LOWER:   %[[POW:.*]] = arith.constant dense<2.560000e+02> : vector<1xf32>
-//       LOWER:   %[[SV1:.*]] = arith.mulf %[[E]], %[[POW]] : vector<1xf32>
-//       LOWER:   %[[S:.*]] = vector.extract %[[SV1]][0] : f32 from vector<1xf32>
-//       LOWER:   %[[SV:.*]] = vector.broadcast %[[S]] : f32 to vector<16xf32>
-//       LOWER:   %[[W:.*]] = arith.mulf %[[F]], %[[SV]] : vector<16xf32>
-// The high nibbles: the next block of 16 codes.
+//       LOWER:   %[[S0:.*]] = vector.extract %[[S]][0] : f32 from vector<4xf32>
+//       LOWER:   %[[SV:.*]] = vector.broadcast %[[S0]] : f32 to vector<16xf32>
+//       LOWER:   arith.mulf %[[F]], %[[SV]] : vector<16xf32>
 //       LOWER:   %[[AGAIN:.*]] = arith.extui %[[BYTES]] : vector<16xi8> to vector<16xi32>
 //       LOWER:   %[[HIGH:.*]] = arith.shrui %[[AGAIN]], %{{.*}} : vector<16xi32>
 //       LOWER:   qnt.lookup16 <avx512> %[[HIGH]]
+//       LOWER:   vector.extract %[[S]][1] : f32 from vector<4xf32>
 //       LOWER:   vector.fma
 //       LOWER:   %[[SUM:.*]] = vector.reduction <add>, %{{.*}} : vector<16xf32> into f32
 //       LOWER:   %[[T:.*]] = arith.constant 2.500000e-04 : f32
