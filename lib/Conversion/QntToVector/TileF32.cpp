@@ -48,7 +48,10 @@ struct F32Tile {
   /// bytes the kernel will stream: touching them one tile ahead hides the
   /// DRAM latency that the hardware prefetcher, trained on short rows, does
   /// not.
-  void prefetchNextTile(ImplicitLocOpBuilder &cb, Value byteOff) {
+  /// `group` given: also the scales of that group of the next tile's rows
+  /// (fieldGroups, whose byte scales are a stream of their own).
+  void prefetchNextTile(ImplicitLocOpBuilder &cb, Value byteOff,
+                        Value group = {}) {
     Value last = cIndex(cb, kern.n - 1);
     for (int64_t c = 0; c < cols; ++c) {
       Value row = arith::MinUIOp::create(
@@ -56,6 +59,11 @@ struct F32Tile {
       memref::PrefetchOp::create(cb, kern.codes, ValueRange{row, byteOff},
                                  /*isWrite=*/false, /*localityHint=*/3,
                                  /*isDataCache=*/true);
+      if (group)
+        memref::PrefetchOp::create(cb, kern.scales,
+                                   kern.scaleIndices(cb, row, group),
+                                   /*isWrite=*/false, /*localityHint=*/3,
+                                   /*isDataCache=*/true);
     }
   }
 
@@ -145,7 +153,7 @@ struct F32Tile {
           cIndex(cb, 8));
       // One prefetch per cache line of the row.
       if (kern.prefetch && (blk * chunk) % kCacheLineBytes == 0)
-        prefetchNextTile(cb, byteOff);
+        prefetchNextTile(cb, byteOff, blk == 0 ? first : Value());
       SmallVector<Value> bytes;
       for (int64_t c = 0; c < cols; ++c)
         bytes.push_back(vector::LoadOp::create(
