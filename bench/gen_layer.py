@@ -8,7 +8,11 @@ kernel serves every M. Codes are random (fixed seed) and packed row by row,
 LSB first (docs/BIT_LAYOUT.md), independently of qnt's own packing code.
 
 With --format nf4 or fp8 the codes are NF4 indices or finite fp8 E4M3FN
-bit patterns (random, fixed seed) and the scheme is that format's.
+bit patterns (random, fixed seed) and the scheme is that format's. With
+--format mxfp4 or nvfp4 they are e2m1 codes with the format's block
+scales (E8M0 bytes 118..130; E4M3 bytes 0x01..0x7E and an f32 tensor
+scale), and the payload's scales are their decoded values (times the
+tensor scale).
 
 The .bin file holds the same payload for the C++ harness's fp32 baseline:
 a 32-byte header (magic "QNTBENC2", then int64 N, K, bits, group; group 0 =
@@ -50,10 +54,24 @@ def fp8_e4m3_value(c):
     return sign * (2.0 ** -6 * f / 8 if e == 0 else 2.0 ** (e - 7) * (1 + f / 8))
 
 
+def e2m1_value(c):
+    """An fp4 E2M1 code's value (OCP MX): sign bit 3, exponent bits 2-1
+    (bias 1, 0 subnormal), mantissa bit 0."""
+    sign = -1.0 if c & 8 else 1.0
+    e, m = (c >> 1) & 3, c & 1
+    return sign * (m * 0.5 if e == 0 else (1 + m / 2) * 2.0 ** (e - 1))
+
+
+# The fp4 block formats: block size, scale type.
+FP4 = {"mxfp4": (32, "f8E8M0FNU"), "nvfp4": (16, "f8E4M3FN")}
+
+
 def code_values(fmt, bits):
     """The value of each of the 2^bits code patterns."""
     if fmt == "nf4":
         return NF4_VALUES
+    if fmt in FP4:
+        return [e2m1_value(c) for c in range(16)]
     if fmt == "fp8":
         return [fp8_e4m3_value(c) if c & 0x7F != 0x7F else 0.0 for c in range(256)]
     return [c - (1 << bits) if c >= 1 << (bits - 1) else c for c in range(1 << bits)]
@@ -69,8 +87,9 @@ def main():
     p.add_argument("--n", type=int, required=True)
     p.add_argument("--k", type=int, required=True)
     p.add_argument("--bits", type=int, choices=[2, 4, 8], required=True)
-    p.add_argument("--format", choices=["int", "nf4", "fp8"], default="int",
-                   help="integer codes, NF4 indices (4 bits) or fp8 E4M3FN (8 bits)")
+    p.add_argument("--format", choices=["int", "nf4", "fp8", "mxfp4", "nvfp4"], default="int",
+                   help="integer codes, NF4 indices (4 bits), fp8 E4M3FN (8 bits) or e2m1 "
+                        "(4 bits) with mxfp4's or nvfp4's block scales")
     p.add_argument("--group", type=int, default=0, help="group size along K; 0 = per channel")
     p.add_argument("--name", required=True, help="function name")
     p.add_argument("--seed", type=int, default=7)
@@ -80,9 +99,12 @@ def main():
     n, k, bits, g = a.n, a.k, a.bits, a.group
     rng = np.random.default_rng(a.seed)
     fmt = a.format
-    if fmt != "int" and bits != {"nf4": 4, "fp8": 8}[fmt]:
-        raise SystemExit(f"--format {fmt} has {4 if fmt == 'nf4' else 8} bits")
-    if fmt == "nf4":
+    want = {"nf4": 4, "fp8": 8, "mxfp4": 4, "nvfp4": 4}.get(fmt, bits)
+    if bits != want:
+        raise SystemExit(f"--format {fmt} has {want} bits")
+    if fmt in FP4 and g != FP4[fmt][0]:
+        raise SystemExit(f"--format {fmt} has --group {FP4[fmt][0]}")
+    if fmt == "nf4" or fmt in FP4:
         codes = rng.integers(0, 16, size=(n, k), dtype=np.int16)
     elif fmt == "fp8":
         finite = np.array([c for c in range(256) if c & 0x7F != 0x7F], dtype=np.int16)
@@ -95,23 +117,39 @@ def main():
         gran, sshape = f"per_group<1, {g}>", (n, k // g)
     else:
         gran, sshape = "per_channel<0>", (n, 1)
-    scales = rng.uniform(0.01, 0.1, size=sshape).astype(np.float32)
+    scale_sfx, stype = "", "f32"
+    if fmt == "mxfp4":
+        scale_bytes = rng.integers(118, 131, size=sshape).astype(np.uint8)
+        scales = (2.0 ** (scale_bytes.astype(np.float64) - 127)).astype(np.float32)
+    elif fmt == "nvfp4":
+        scale_bytes = rng.integers(1, 0x7F, size=sshape).astype(np.uint8)
+        tensor_scale = float(np.float32(2.0 ** -9))
+        scales = np.vectorize(lambda c: fp8_e4m3_value(int(c)))(scale_bytes)
+        scales = (scales * tensor_scale).astype(np.float32)
+        scale_sfx = f", tensor_scale = {tensor_scale!r}"
+    else:
+        scales = rng.uniform(0.01, 0.1, size=sshape).astype(np.float32)
+    if fmt in FP4:
+        stype = FP4[fmt][1]
+        scale_sfx = f", scale = {stype}" + scale_sfx
     packed = pack_rows(codes & ((1 << bits) - 1), bits)
     rb = packed.shape[1]
-    element = {"int": f"si{bits}", "nf4": "nf4", "fp8": "f8E4M3FN"}[fmt]
-    ptype = f"!qnt.packed<{n}x{k}, #qnt.scheme<{element}, symmetric, {gran}>>"
+    element = {"int": f"si{bits}", "nf4": "nf4", "fp8": "f8E4M3FN", "mxfp4": "f4E2M1FN",
+               "nvfp4": "f4E2M1FN"}[fmt]
+    ptype = f"!qnt.packed<{n}x{k}, #qnt.scheme<{element}, symmetric, {gran}{scale_sfx}>>"
     xt, yt = f"tensor<?x{k}xf32>", f"tensor<?x{n}xf32>"
     cname, sname = f"{a.name}_codes", f"{a.name}_scales"
     with open(a.mlir, "w") as f:
         f.write(f"// qnt benchmark layer {n}x{k} {element} {gran} (bench/gen_layer.py, seed {a.seed})\n")
         f.write(f"func.func @{a.name}(%x: {xt}) -> {yt} attributes {{llvm.emit_c_interface}} {{\n")
         f.write(f"  %w = qnt.constant {{codes = dense_resource<{cname}> : tensor<{n}x{rb}xi8>, "
-                f"scales = dense_resource<{sname}> : tensor<{sshape[0]}x{sshape[1]}xf32>}} : {ptype}\n")
+                f"scales = dense_resource<{sname}> : tensor<{sshape[0]}x{sshape[1]}x"
+                f"{stype}>}} : {ptype}\n")
         f.write(f"  %y = qnt.matmul %x, %w : ({xt}, {ptype}) -> {yt}\n")
         f.write(f"  return %y : {yt}\n}}\n\n")
         f.write("{-#\n  dialect_resources: {\n    builtin: {\n")
         f.write(f'      {cname}: "{blob_hex(packed)}",\n')
-        f.write(f'      {sname}: "{blob_hex(scales)}"\n')
+        f.write(f'      {sname}: "{blob_hex(scale_bytes if fmt in FP4 else scales)}"\n')
         f.write("    }\n  }\n#-}\n")
     if a.bin:
         with open(a.bin, "wb") as f:

@@ -143,7 +143,13 @@ struct Layer {
   int64_t groups = 1;
   float *wf32 = nullptr;      // dequantized once, for the OpenBLAS baseline
   float *wnaive = nullptr;    // scratch the naive baseline rewrites every call
-  int64_t weightBytes() const { return codes.size() + 4 * scales.size(); }
+  // The kernel's bytes: the fp4 formats store 1-byte block scales (the
+  // payload holds them decoded, as f32), the others f32 scales.
+  int64_t weightBytes() const {
+    bool byteScales = !std::strcmp(info->format, "mxfp4") ||
+                      !std::strcmp(info->format, "nvfp4");
+    return codes.size() + (byteScales ? 1 : 4) * scales.size();
+  }
 };
 
 static bool loadLayer(const KernelInfo &info, Layer &layer) {

@@ -15,6 +15,10 @@ using llvm::StringRef;
 std::string CandidateScheme::spec() const {
   if (isFloat())
     return "f32";
+  if (format.isBlockFormat())
+    return weightFormatName(format).str();
+  if (!isInteger())
+    return weightFormatName(format).str() + ":" + std::to_string(group);
   return std::to_string(bits) + ":" + std::to_string(group) +
          (asymmetric ? ":asym" : "");
 }
@@ -22,17 +26,51 @@ std::string CandidateScheme::spec() const {
 std::string CandidateScheme::str() const {
   if (isFloat())
     return "f32";
-  return (asymmetric ? "ui" : "si") + std::to_string(bits) +
-         (group ? " g" + std::to_string(group) : " per-channel");
+  if (format.isBlockFormat())
+    return weightFormatName(format).str();
+  std::string granularity =
+      group ? " g" + std::to_string(group) : " per-channel";
+  if (!isInteger())
+    return weightFormatName(format).str() + granularity;
+  return (asymmetric ? "ui" : "si") + std::to_string(bits) + granularity;
+}
+
+/// The candidate of a float or codebook format `f` with groups of `group`
+/// (the block formats: their block).
+static CandidateScheme formatCandidate(const WeightFormat &f, int64_t group) {
+  CandidateScheme c;
+  c.format = f;
+  c.bits = elementFormatBits(f.element);
+  c.group = f.isBlockFormat() ? f.blockSize : group;
+  return c;
 }
 
 std::string
 mlir::qnt::parseCandidateSchemes(llvm::ArrayRef<std::string> specs,
-                                 std::vector<CandidateScheme> &out) {
+                                 std::vector<CandidateScheme> &out,
+                                 llvm::ArrayRef<std::string> formats) {
   if (specs.empty()) {
-    for (unsigned bits : {2u, 3u, 4u, 5u, 6u, 8u})
-      for (int64_t group : {32, 64, 128, 0})
-        out.push_back({bits, group, false});
+    std::vector<std::string> names(formats.begin(), formats.end());
+    if (names.empty())
+      names.push_back("int");
+    for (const std::string &name : names) {
+      std::optional<WeightFormat> f = parseWeightFormat(name);
+      if (!f)
+        return "candidate format '" + name + "' is not one of " +
+               kWeightFormatNames.str();
+      if (f->isBlockFormat()) {
+        out.push_back(formatCandidate(*f, 0));
+        continue;
+      }
+      for (unsigned bits : {2u, 3u, 4u, 5u, 6u, 8u}) {
+        for (int64_t group : {32, 64, 128, 0})
+          out.push_back(f->element == ElementFormat::Int
+                            ? CandidateScheme{bits, group, false, *f}
+                            : formatCandidate(*f, group));
+        if (f->element != ElementFormat::Int)
+          break; // one width
+      }
+    }
     out.push_back(CandidateScheme()); // f32
     return "";
   }
@@ -44,6 +82,22 @@ mlir::qnt::parseCandidateSchemes(llvm::ArrayRef<std::string> specs,
     }
     llvm::SmallVector<StringRef> parts;
     StringRef(spec).split(parts, ':');
+    std::optional<WeightFormat> f = parseWeightFormat(parts[0]);
+    if (f && f->element != ElementFormat::Int) {
+      int64_t group = 0;
+      bool fits = f->isBlockFormat()
+                      ? parts.size() == 1
+                      : parts.size() == 2 &&
+                            !parts[1].getAsInteger(10, group) &&
+                            !findInvalidSchemeParameter({std::nullopt, group});
+      if (!fits)
+        return "candidate '" + spec +
+               "' is not nf4:GROUP, fp8:GROUP, fp8e5m2:GROUP, mxfp4 or "
+               "nvfp4 (GROUP 0 to " +
+               std::to_string(kGroupSizeRange.max) + ")";
+      out.push_back(formatCandidate(*f, group));
+      continue;
+    }
     if (parts.size() < 2 || parts.size() > 3 ||
         parts[0].getAsInteger(10, c.bits) ||
         parts[1].getAsInteger(10, c.group) ||
@@ -123,9 +177,11 @@ mlir::qnt::evaluateCandidates(const float *rows, const InputMoment *moment,
     } else if (!cand.isFloat()) {
       QuantOptions o;
       o.bits = cand.bits;
+      o.format = cand.format.element;
       o.symmetric = !cand.asymmetric;
       o.groupSize = cand.group;
-      o.scaleFormat = model.scaleFormat;
+      o.scaleFormat = cand.format.isBlockFormat() ? cand.format.blockScale
+                                                  : model.scaleFormat;
       // No importance: the sensitivity must be that of the W^ that
       // qnt-quantize-weights produces, and it has no statistics.
       o.numThreads = 0;
@@ -134,8 +190,14 @@ mlir::qnt::evaluateCandidates(const float *rows, const InputMoment *moment,
         return e;
       error = expectedOutputError(rows, q, moment, 0);
     }
+    // The fp4 block formats' scales are bytes (nvfp4's one f32 tensor
+    // scale is left out). The kernel time is that of the integer kernel of
+    // the same width: the row_lut kernels measure 0.8x to 1.2x of it
+    // (docs/PERFORMANCE.md).
     if (!cand.isFloat())
-      cost = {cand.bits, cand.group, model.scaleBits, cand.asymmetric};
+      cost = {cand.bits, cand.group,
+              cand.format.isBlockFormat() ? 8u : model.scaleBits,
+              cand.asymmetric};
     double bits = static_cast<double>(cost.bits(n, k));
     double seconds = model.target.predictSeconds(model.batch, n, k, cost);
     layer.schemes.push_back(cand);

@@ -47,6 +47,8 @@ qnt::QntAssignBitwidthsPassOptions
 qnt::assignBitwidthsOptions(const TensorPipelineOptions &options) {
   QntAssignBitwidthsPassOptions assign;
   assign.budget = options.budget;
+  assign.formats.assign(options.budgetFormats.begin(),
+                        options.budgetFormats.end());
   assign.report = options.report;
   assign.reportTable = options.reportTable;
   assign.pareto = options.pareto;

@@ -168,6 +168,10 @@ float mlir::qnt::formatMaxValue(ElementFormat format) {
   return 0.0f;
 }
 
+bool mlir::qnt::hasAsymmetricValues(ElementFormat format) {
+  return format == ElementFormat::NF4;
+}
+
 const float *mlir::qnt::fourBitTable(ElementFormat format) {
   if (format == ElementFormat::NF4)
     return kNf4Values;

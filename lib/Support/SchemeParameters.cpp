@@ -58,6 +58,23 @@ std::optional<WeightFormat> mlir::qnt::fp4BlockFormat(ScaleFormat scale) {
   return f;
 }
 
+llvm::StringRef mlir::qnt::weightFormatName(const WeightFormat &format) {
+  if (format.isBlockFormat())
+    return blockFormatName(format);
+  switch (format.element) {
+  case ElementFormat::F8E4M3FN:
+    return "fp8";
+  case ElementFormat::F8E5M2:
+    return "fp8e5m2";
+  case ElementFormat::NF4:
+    return "nf4";
+  case ElementFormat::Int:
+  case ElementFormat::F4E2M1FN:
+    break;
+  }
+  return "int";
+}
+
 llvm::StringRef mlir::qnt::blockFormatName(const WeightFormat &format) {
   if (!format.isBlockFormat())
     return "";

@@ -18,10 +18,11 @@ using namespace mlir::qnt;
 std::string qnt::checkAssignBitwidthsOptions(StringRef budget, int64_t batch,
                                              ArrayRef<std::string> candidates,
                                              StringRef scaleType,
-                                             StringRef owner) {
+                                             StringRef owner,
+                                             ArrayRef<std::string> formats) {
   std::vector<CandidateScheme> schemes;
   Budget parsed;
-  std::string error = parseCandidateSchemes(candidates, schemes);
+  std::string error = parseCandidateSchemes(candidates, schemes, formats);
   if (error.empty())
     error = Budget::parse(budget, parsed);
   if (!error.empty())
@@ -72,8 +73,10 @@ private:
 
 LogicalResult AssignBitwidths::initialize(MLIRContext *context) {
   std::vector<std::string> specs(candidates.begin(), candidates.end());
+  std::vector<std::string> names(formats.begin(), formats.end());
   std::string error =
-      checkAssignBitwidthsOptions(budget, batch, specs, scaleType);
+      checkAssignBitwidthsOptions(budget, batch, specs, scaleType,
+                                  "qnt-assign-bitwidths", names);
   if (!error.empty())
     return emitError(UnknownLoc::get(context)) << error;
   if (!symbolizeCacheFormat(kvCache))
@@ -101,7 +104,8 @@ LogicalResult AssignBitwidths::fail(const Twine &message) {
 LogicalResult AssignBitwidths::readInputs(Inputs &in) {
   // The options were checked by initialize().
   std::vector<std::string> specs(candidates.begin(), candidates.end());
-  if (!parseCandidateSchemes(specs, in.schemes).empty() ||
+  std::vector<std::string> names(formats.begin(), formats.end());
+  if (!parseCandidateSchemes(specs, in.schemes, names).empty() ||
       !Budget::parse(budget, in.model.budget).empty())
     return failure();
   in.scaleType = parseScaleType(&getContext(), scaleType);
@@ -193,7 +197,7 @@ void AssignBitwidths::annotate(ArrayRef<Operation *> ops,
     const CandidateScheme &c =
         assignment.layers[i].schemes[assignment.best.choice[i]];
     setLayerScheme(op, c.isFloat() ? 0 : c.bits, c.group, c.asymmetric,
-                   scaleType);
+                   scaleType, c.format);
   }
 }
 
@@ -232,7 +236,8 @@ void AssignBitwidths::runOnOperation() {
 }
 
 void qnt::setLayerScheme(Operation *op, unsigned bits, int64_t group,
-                         bool asymmetric, Type scaleType) {
+                         bool asymmetric, Type scaleType,
+                         const WeightFormat &format) {
   MLIRContext *ctx = op->getContext();
   if (bits == 0) {
     op->setAttr("qnt.keep_float", UnitAttr::get(ctx));
@@ -240,6 +245,11 @@ void qnt::setLayerScheme(Operation *op, unsigned bits, int64_t group,
     return;
   }
   op->removeAttr("qnt.keep_float");
+  if (format.element != ElementFormat::Int) {
+    op->setAttr("qnt.scheme",
+                weightFormatScheme(ctx, format, group, scaleType));
+    return;
+  }
   op->setAttr("qnt.scheme",
               SchemeAttr::get(ctx, asymmetric ? Format::ui : Format::si, bits,
                               asymmetric ? Mode::asymmetric : Mode::symmetric,

@@ -413,16 +413,8 @@ void QuantizeWeights::runOnOperation() {
   // `integer` for the token embedding, which stays an integer format.
   auto defaultScheme = [&](unsigned codeBits, int64_t k, bool integer = true) {
     int64_t g = groupSize > 0 && k % groupSize == 0 ? groupSize : 0;
-    if (!integer && formatOption.isBlockFormat())
-      return SchemeAttr::get(ctx, Format::f4E2M1FN, 4, Mode::symmetric,
-                             Granularity::per_group, 1, formatOption.blockSize,
-                             getScaleType(ctx, formatOption.blockScale));
     if (!integer && weightFormat != ElementFormat::Int)
-      return SchemeAttr::get(
-          ctx, schemeFormatOf(weightFormat), elementFormatBits(weightFormat),
-          Mode::symmetric,
-          g > 0 ? Granularity::per_group : Granularity::per_channel,
-          g > 0 ? 1 : 0, g, scaleElem);
+      return weightFormatScheme(ctx, formatOption, g, scaleElem);
     return SchemeAttr::get(
         ctx, symmetric ? Format::si : Format::ui, codeBits,
         symmetric ? Mode::symmetric : Mode::asymmetric,
@@ -670,4 +662,17 @@ std::unique_ptr<Pass> mlir::qnt::createQntQuantizeWeightsPass(
     std::function<void(const std::string &)> progress) {
   return std::make_unique<QuantizeWeights>(options, std::move(hessians),
                                            std::move(progress));
+}
+
+SchemeAttr qnt::weightFormatScheme(MLIRContext *ctx,
+                                   const WeightFormat &format, int64_t group,
+                                   Type scaleType) {
+  if (format.isBlockFormat())
+    return SchemeAttr::get(ctx, Format::f4E2M1FN, 4, Mode::symmetric,
+                           Granularity::per_group, 1, format.blockSize,
+                           getScaleType(ctx, format.blockScale));
+  return SchemeAttr::get(
+      ctx, schemeFormatOf(format.element), elementFormatBits(format.element),
+      Mode::symmetric, group > 0 ? Granularity::per_group : Granularity::per_channel,
+      group > 0 ? 1 : 0, group, scaleType);
 }

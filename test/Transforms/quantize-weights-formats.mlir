@@ -7,6 +7,9 @@
 // RUN: quant-opt %s --split-input-file --qnt-quantize-weights="format=nf4 group-size=8 clip-search=false" | FileCheck %s --check-prefix=NF4
 // RUN: quant-opt %s --split-input-file --qnt-quantize-weights="format=fp8 group-size=0 clip-search=false" | FileCheck %s --check-prefix=FP8
 // RUN: quant-opt %s --split-input-file --qnt-quantize-weights="format=fp8e5m2 group-size=4 scale-type=bf16" | FileCheck %s --check-prefix=E5M2
+// The clipping search of NF4 also tries negated scales (the mirrored code
+// book): weights on NF4's positive values negated fit scale -1 exactly.
+// RUN: quant-opt %s --split-input-file --qnt-quantize-weights="format=nf4 group-size=8" | FileCheck %s --check-prefix=MIRROR
 // The group does not divide K = 8: one scale per channel, as for integers.
 // RUN: quant-opt %s --split-input-file --qnt-quantize-weights="format=nf4 group-size=3" 2>/dev/null | FileCheck %s --check-prefix=CHANNEL
 
@@ -39,3 +42,22 @@ func.func @weight(%x: tensor<2x8xf32>) -> tensor<2x1xf32> {
   return %y : tensor<2x1xf32>
 }
 
+
+// -----
+
+// w / -1 = 1 0.723 0.563 0.441 0 0 0 0, NF4's values 15 14 13 12 7 7 7 7
+// (exact; with any positive scale -0.723 falls between -0.696 and -1):
+// bytes 0xEF 0xCD 0x77 0x77, scale -1 (0xBF800000).
+#tb2 = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
+
+// MIRROR-LABEL: func.func @mirrored
+//       MIRROR:   fc.codes: "0x08000000EFCD7777"
+//       MIRROR:   fc.scales: "0x08000000000080BF"
+func.func @mirrored(%x: tensor<2x8xf32>) -> tensor<2x1xf32> {
+  %w = arith.constant dense<[[-1.0, -0.7229568362236023, -0.5626170039176941, -0.44070982933044434, 0.0, 0.0, 0.0, 0.0]]> : tensor<1x8xf32>
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<2x1xf32>
+  %f = linalg.fill ins(%z : f32) outs(%e : tensor<2x1xf32>) -> tensor<2x1xf32>
+  %y = linalg.matmul indexing_maps = #tb2 ins(%x, %w : tensor<2x8xf32>, tensor<1x8xf32>) outs(%f : tensor<2x1xf32>) -> tensor<2x1xf32> loc("fc")
+  return %y : tensor<2x1xf32>
+}

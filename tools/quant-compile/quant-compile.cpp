@@ -175,6 +175,13 @@ static cl::opt<std::string>
                     "avg-bits:X, bytes:N or latency-us:T (overrides --bits "
                     "and --group)"),
            cl::cat(category));
+static cl::list<std::string> budgetFormats(
+    "budget-formats", cl::CommaSeparated,
+    cl::desc("With --budget: the weight formats the cost model chooses "
+             "among per layer: int (2 to 6 and 8 bits), nf4, fp8, fp8e5m2 "
+             "(each in groups of 32, 64, 128 or per channel), mxfp4, nvfp4 "
+             "(default: int)"),
+    cl::cat(category));
 static cl::opt<std::string> calibrate(
     "calibrate",
     cl::desc("Run the float model over calibration tokens: a token file (one "
@@ -559,8 +566,9 @@ static std::string checkFormatFlag(const Plan &plan) {
     return flag + " rounds to nearest; --method=" + method +
            " needs --format=int";
   if (!budget.empty())
-    return flag + " gives every layer one format; --budget chooses integer "
-                  "schemes and needs --format=int";
+    return flag + " gives every layer one format; --budget chooses per "
+                  "layer among --budget-formats (int by default) and needs "
+                  "--format=int";
   if (plan.cuda)
     return flag + " has CPU kernels only, not --target=cuda";
   return "";
@@ -710,10 +718,18 @@ static int checkOptions(Plan &plan, qnt::GpuPipelineOptions &gpu) {
   if (budget.empty() && (!report.empty() || !pareto.empty()))
     return fail("--report and --pareto describe the choices of --budget");
   if (!budget.empty())
-    if (std::string e = qnt::checkAssignBitwidthsOptions(budget, costBatch, {},
-                                                         scaleType, "");
+    if (std::string e = qnt::checkAssignBitwidthsOptions(
+            budget, costBatch, {}, scaleType, "",
+            std::vector<std::string>(budgetFormats.begin(),
+                                     budgetFormats.end()));
         !e.empty())
       return fail("--budget=" + budget + ": " + e);
+  if (budget.empty() && budgetFormats.getNumOccurrences())
+    return fail("--budget-formats names the formats --budget chooses among; "
+                "add --budget");
+  if (budgetFormats.getNumOccurrences() && !calibrate.empty())
+    return fail("--budget-formats works with the cost model's own "
+                "sensitivities; --calibrate measures integer candidates only");
 
   return 0;
 }
@@ -855,6 +871,8 @@ static int quantizeModel(ModuleOp module, const Plan &plan, Calibration &cal,
                       "says (docs/PERFORMANCE.md), so --budget=" << budget
                    << " is met with room to spare\n";
     tensor.budget = budget;
+    tensor.budgetFormats =
+        std::vector<std::string>(budgetFormats.begin(), budgetFormats.end());
     tensor.report = report;
     tensor.reportTable = !quiet;
     tensor.pareto = pareto;

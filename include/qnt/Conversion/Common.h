@@ -88,8 +88,11 @@ float unscaledLutFactor(Format format, LookupIsa isa);
 /// The f32 value of one stored scale of `scheme` (a scalar loaded from the
 /// payload): an extension for f32/f16/bf16; for the fp4 formats' block
 /// scales, held as bytes (Payload), E4M3 decoded as an fp8 code and E8M0
-/// as a power of two. Without the nvfp4 tensor scale.
-Value decodeScale(ImplicitLocOpBuilder &b, Value stored, SchemeAttr scheme);
+/// as a power of two (E4M3 through a half float where `isa` is an x86
+/// lookup, as decodeLutCodes's fp8 codes). Without the nvfp4 tensor scale.
+/// `stored` may also be a vector of scales, decoded lane by lane.
+Value decodeScale(ImplicitLocOpBuilder &b, Value stored, SchemeAttr scheme,
+                  LookupIsa isa = LookupIsa::generic);
 
 /// Constant vectors of one value.
 Value splatI32(ImplicitLocOpBuilder &b, VectorType type, int32_t value);

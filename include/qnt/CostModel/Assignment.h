@@ -8,6 +8,7 @@
 #include "qnt/CostModel/BitAllocation.h"
 #include "qnt/CostModel/CostModel.h"
 #include "qnt/CostModel/Sensitivity.h"
+#include "qnt/Support/SchemeParameters.h"
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringRef.h"
@@ -19,26 +20,34 @@
 namespace mlir::qnt {
 
 /// One candidate scheme: integer codes with one scale per group (or per
-/// output channel), or the weight kept in f32.
+/// output channel), codes of a float or codebook format (fp8, nf4, mxfp4,
+/// nvfp4: symmetric, `bits` the format's width, the block formats' group
+/// their block), or the weight kept in f32.
 struct CandidateScheme {
   unsigned bits = 32; // 32 = keep the layer in f32
   int64_t group = 0;  // 0 = one scale per output channel
   bool asymmetric = false;
+  WeightFormat format; // element Int: integer codes
 
   bool isFloat() const { return bits == 32; }
-  /// As options and sensitivities files name it: "f32", "BITS:GROUP" or
-  /// "BITS:GROUP:asym".
+  bool isInteger() const { return format.element == ElementFormat::Int; }
+  /// As options and sensitivities files name it: "f32", "BITS:GROUP",
+  /// "BITS:GROUP:asym", "FORMAT:GROUP" (fp8, fp8e5m2, nf4), "mxfp4" or
+  /// "nvfp4".
   std::string spec() const;
-  /// As the reports show it: "f32", "si4 g128", "ui3 per-channel".
+  /// As the reports show it: "f32", "si4 g128", "ui3 per-channel", "nf4
+  /// g32", "fp8 per-channel", "nvfp4".
   std::string str() const;
 };
 
-/// The candidates named by `specs` ("f32", "BITS:GROUP", "BITS:GROUP:asym"),
-/// or the default list (bits 2 to 6 and 8, groups 32, 64, 128 and per
-/// channel, and f32) when `specs` is empty. Returns "" or the error naming
-/// the first bad spec.
+/// The candidates named by `specs` (spec() above), or when `specs` is
+/// empty the default list: for each of `formats` ("int": bits 2 to 6 and
+/// 8; "nf4", "fp8", "fp8e5m2": that format; each with groups 32, 64, 128
+/// and per channel; "mxfp4", "nvfp4": their one scheme; none given: "int"),
+/// then f32. Returns "" or the error naming the first bad spec or format.
 std::string parseCandidateSchemes(llvm::ArrayRef<std::string> specs,
-                                  std::vector<CandidateScheme> &out);
+                                  std::vector<CandidateScheme> &out,
+                                  llvm::ArrayRef<std::string> formats = {});
 
 /// What the solver bounds: the average bits per weight, the total bytes, or
 /// the predicted microseconds of all layers.

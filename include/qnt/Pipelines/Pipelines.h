@@ -170,6 +170,11 @@ struct TensorPipelineOptions
       llvm::cl::desc("avg-bits:X, bytes:N or latency-us:T: choose a scheme "
                      "per layer (qnt-assign-bitwidths); empty: one scheme"),
       llvm::cl::init("")};
+  PassOptions::ListOption<std::string> budgetFormats{
+      *this, "budget-formats",
+      llvm::cl::desc("With budget: the formats of the candidate schemes "
+                     "(qnt-assign-bitwidths formats=): int, nf4, fp8, "
+                     "fp8e5m2, mxfp4, nvfp4; default int")};
   PassOptions::Option<std::string> costTarget{
       *this, "cost-target",
       llvm::cl::desc("The cost model's target description (a name or a "

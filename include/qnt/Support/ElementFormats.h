@@ -58,6 +58,11 @@ float decodeBlockScale(ScaleFormat format, uint8_t byte);
 /// 57344 (E5M2), 6 (E2M1FN), 1 (NF4). A scale maps a block's absmax to it.
 float formatMaxValue(ElementFormat format);
 
+/// Whether the values of a non-integer format are not those of their
+/// negations (NF4: true; the sign-magnitude fp8 and fp4 formats: false).
+/// A negative scale mirrors such a format's values, a different grid.
+bool hasAsymmetricValues(ElementFormat format);
+
 /// The value of `code` (its low 8 or 4 bits) in `format`. Exact. The fp8
 /// NaN codes (E4M3FN 0x7F/0xFF, E5M2 exponent 31) give NaN here; the
 /// quantizer never writes them.

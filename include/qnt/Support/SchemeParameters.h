@@ -49,6 +49,10 @@ struct WeightFormat {
 /// The weight format `name` names; nullopt for any other name.
 std::optional<WeightFormat> parseWeightFormat(llvm::StringRef name);
 
+/// The name parseWeightFormat takes for `format`: "int", "fp8", "fp8e5m2",
+/// "nf4", "mxfp4" or "nvfp4".
+llvm::StringRef weightFormatName(const WeightFormat &format);
+
 /// The names parseWeightFormat takes, for messages:
 /// "int, fp8, fp8e5m2, mxfp4, nvfp4 or nf4".
 inline constexpr llvm::StringLiteral kWeightFormatNames =

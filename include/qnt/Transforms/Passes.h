@@ -42,7 +42,8 @@ std::string
 checkAssignBitwidthsOptions(llvm::StringRef budget, int64_t batch,
                             llvm::ArrayRef<std::string> candidates,
                             llvm::StringRef scaleType,
-                            llvm::StringRef owner = "qnt-assign-bitwidths");
+                            llvm::StringRef owner = "qnt-assign-bitwidths",
+                            llvm::ArrayRef<std::string> formats = {});
 } // namespace mlir::qnt
 
 #endif // QNT_TRANSFORMS_PASSES_H

@@ -187,6 +187,10 @@ def QntAssignBitwidthsPass : Pass<"qnt-assign-bitwidths", "::mlir::ModuleOp"> {
                "Schemes to choose from: BITS:GROUP (GROUP 0 = per channel), "
                "BITS:GROUP:asym, or f32 (BITS 1 to 8, GROUP 0 to 1048576; default: 2, 3, 4, 5, 6, 8 bits x groups "
                "of 32, 64, 128 or per channel, and f32)">,
+    ListOption<"formats", "formats", "std::string",
+               "Formats of the default candidates (without `candidates`): "
+               "int (2 to 6 and 8 bits), nf4, fp8, fp8e5m2 (each in groups "
+               "of 32, 64, 128 or per channel), mxfp4, nvfp4; default: int">,
     Option<"budget", "budget", "std::string", /*default=*/"\"avg-bits:4.5\"",
            "avg-bits:X (bits per weight, scales and zero points included), "
            "bytes:N, or latency-us:T (predicted, for --batch rows)">,

@@ -5,6 +5,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/PatternMatch.h"
 #include "qnt/IR/QntOps.h"
+#include "qnt/Support/SchemeParameters.h"
 
 namespace mlir::qnt {
 
@@ -32,10 +33,20 @@ void populateDecomposeAttentionPatterns(RewritePatternSet &patterns);
 /// `bits`-bit codes (signed, or unsigned with zero points when
 /// `asymmetric`), groups of `group` along K (0: one scale per output
 /// channel) and scales of `scaleType`; `bits` = 0 keeps the layer in f32
-/// (`qnt.keep_float`). qnt-assign-bitwidths and quant-compile's measured
-/// search record their choices with it.
+/// (`qnt.keep_float`). A float or codebook `format` (fp8, nf4, mxfp4,
+/// nvfp4) replaces the integer codes: weightFormatScheme. qnt-assign-
+/// bitwidths and quant-compile's measured search record their choices
+/// with it.
 void setLayerScheme(Operation *op, unsigned bits, int64_t group,
-                    bool asymmetric, Type scaleType);
+                    bool asymmetric, Type scaleType,
+                    const WeightFormat &format = {});
+
+/// The symmetric scheme of a float or codebook weight format (not Int):
+/// the fp4 block formats with their block and block scales (the tensor
+/// scale of nvfp4 is the quantizer's to add), the others with groups of
+/// `group` along K (0: per output channel) and scales of `scaleType`.
+SchemeAttr weightFormatScheme(MLIRContext *ctx, const WeightFormat &format,
+                              int64_t group, Type scaleType);
 
 /// Rows of a float `table` [N, K] at `ids` [T] x i32 (each clamped to
 /// [0, N)), `rows` = T: a linalg.generic whose body extracts

@@ -71,6 +71,10 @@ struct MatmulKernel {
   // only). A block is `chunk` bytes holding 8/bits codes each; see
   // toPlaneMajorRow.
   int64_t planeBlocks = 0;
+  // row_lut with fieldsAreGroups: each field of a plane-major block is one
+  // whole group (nvfp4's blocks of 16 in 16-lane steps), so the kernel steps
+  // through blocks of 8/bits groups and scales the decoded codes.
+  bool fieldGroups = false;
   // row_lut: how 4-bit codebook codes are looked up (fp8 codes need no
   // table; the integer families ignore it).
   LookupIsa lookup = LookupIsa::generic;
@@ -96,6 +100,11 @@ struct MatmulKernel {
 /// x), or failure with the reason in `why` where the CPU kernels cannot
 /// take it (a float format; groups that start inside a byte).
 FailureOr<MatmulKernel> describeMatmul(MatmulOp op, std::string &why);
+/// Whether row_lut kernels of `lanes` lanes read `kern`'s codes as
+/// plane-major blocks whose fields are whole groups (MatmulKernel::
+/// fieldGroups): 4-bit (or narrower) float or codebook codes, groups of
+/// `lanes` codes, K a multiple of a block (lanes * 8 / bits codes).
+bool fieldsAreGroups(const MatmulKernel &kern, int64_t lanes);
 /// The bytes per load of the row_i8 kernels for `kern` (32 or 16; 0 where
 /// they do not apply) under act-block `actBlock`: they read whole groups as
 /// loads of that many bytes, each a plane-major block for widths below 8,

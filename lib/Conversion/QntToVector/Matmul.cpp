@@ -49,6 +49,11 @@ int64_t qnt::int8GroupsPerLoad(const MatmulKernel &kern, int64_t lanes) {
   return 0;
 }
 
+bool qnt::fieldsAreGroups(const MatmulKernel &kern, int64_t lanes) {
+  return !kern.scheme.isInteger() && kern.bits < 8 && 8 % kern.bits == 0 &&
+         kern.groupSize == lanes && kern.k % (lanes * (8 / kern.bits)) == 0;
+}
+
 FailureOr<MatmulKernel> qnt::describeMatmul(MatmulOp op, std::string &why) {
   PackedType wType = op.getWeight().getType();
   SchemeAttr scheme = wType.getScheme();
@@ -156,6 +161,15 @@ LogicalResult CpuLowering::lowerMatmul(MatmulOp op, KernelAttr kernel,
                      dotsPerBlock * 2 * ((int64_t(1) << kern.bits) - 1) * 127 <=
                          std::numeric_limits<int16_t>::max();
     kern.int8 = &int8;
+  } else if (fieldsAreGroups(kern, kern.chunk)) {
+    // Blocks of 8/bits groups: the plane-major layout of groups that size.
+    FailureOr<Value> repacked = planeMajorCodesFor(
+        op.getWeight().getDefiningOp<ConstantOp>(),
+        kern.groupSize * (8 / kern.bits), kern.chunk);
+    if (failed(repacked))
+      return failure();
+    codes = *repacked;
+    kern.fieldGroups = true;
   } else if (kern.bits < 8 && 8 % kern.bits == 0 &&
              kern.chunk * (8 / kern.bits) <= kern.groupSize) {
     // Widths that divide 8 read full blocks of each group in the plane-major

@@ -123,7 +123,11 @@ static KernelAttr selectMatmulKernel(MatmulOp op,
   // layout: the lanes shrink (in steps of 8, keeping whole bytes) until one
   // block fits in a group, if one can.
   int64_t lanes = o.chunk;
-  if (kern.bits < 8 && 8 % kern.bits == 0) {
+  // Groups as long as a register (nvfp4's 16 with 16 lanes) keep it: a
+  // block's fields are then whole groups (fieldsAreGroups), decoded with
+  // one lookup each, and scaled as they are decoded.
+  bool fieldGroups = lut && fieldsAreGroups(kern, lanes);
+  if (!fieldGroups && kern.bits < 8 && 8 % kern.bits == 0) {
     int64_t perByte = 8 / kern.bits;
     while (lanes > 8 && lanes * perByte > kern.groupSize)
       lanes -= 8;

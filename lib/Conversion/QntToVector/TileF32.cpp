@@ -37,7 +37,7 @@ struct F32Tile {
     cols = colIdx.size();
     numAcc = rows * cols;
     numGroups = kern.k / kern.groupSize;
-    perByte = kern.planeBlocks ? 8 / kern.bits : 0;
+    perByte = kern.planeBlocks || kern.fieldGroups ? 8 / kern.bits : 0;
     planeCodes = kern.planeBlocks * chunk * perByte;
     fullChunks = (kern.groupSize - planeCodes) / chunk;
     tail = (kern.groupSize - planeCodes) % chunk;
@@ -48,7 +48,10 @@ struct F32Tile {
   /// bytes the kernel will stream: touching them one tile ahead hides the
   /// DRAM latency that the hardware prefetcher, trained on short rows, does
   /// not.
-  void prefetchNextTile(ImplicitLocOpBuilder &cb, Value byteOff) {
+  /// `group` given: also the scales of that group of the next tile's rows
+  /// (fieldGroups, whose byte scales are a stream of their own).
+  void prefetchNextTile(ImplicitLocOpBuilder &cb, Value byteOff,
+                        Value group = {}) {
     Value last = cIndex(cb, kern.n - 1);
     for (int64_t c = 0; c < cols; ++c) {
       Value row = arith::MinUIOp::create(
@@ -56,7 +59,127 @@ struct F32Tile {
       memref::PrefetchOp::create(cb, kern.codes, ValueRange{row, byteOff},
                                  /*isWrite=*/false, /*localityHint=*/3,
                                  /*isDataCache=*/true);
+      if (group)
+        memref::PrefetchOp::create(cb, kern.scales,
+                                   kern.scaleIndices(cb, row, group),
+                                   /*isWrite=*/false, /*localityHint=*/3,
+                                   /*isDataCache=*/true);
     }
+  }
+
+  /// Field p of each of `chunk` bytes, widened to i32 (where x86 has
+  /// native shifts): sign-extended for signed codes, else zero-extended.
+  Value extractField(ImplicitLocOpBuilder &cb, Value bytes, int64_t p) {
+    auto wordsType = VectorType::get({chunk}, cb.getI32Type());
+    auto splat32 = [&](int64_t v) { return splatI32(cb, wordsType, v); };
+    Value field;
+    if (kern.isSigned) {
+      field = arith::ExtSIOp::create(cb, wordsType, bytes);
+      int64_t up = 32 - kern.bits * (p + 1);
+      field = arith::ShLIOp::create(cb, field, splat32(up));
+      return arith::ShRSIOp::create(cb, field, splat32(32 - kern.bits));
+    }
+    field = arith::ExtUIOp::create(cb, wordsType, bytes);
+    if (p)
+      field = arith::ShRUIOp::create(cb, field, splat32(p * kern.bits));
+    if (p != perByte - 1)
+      field = arith::AndIOp::create(cb, field, splat32((1 << kern.bits) - 1));
+    return field;
+  }
+
+  /// The factor the fp8 decodes leave out of the codes, for the scales.
+  float lutFactor() const {
+    return kern.scheme.isInteger()
+               ? 1.0f
+               : unscaledLutFactor(kern.scheme.getFormat(), kern.lookup);
+  }
+
+  /// The scale of weight row colIdx[c] in `group`, with lutFactor.
+  Value groupScale(ImplicitLocOpBuilder &b, int64_t c, Value group) {
+    Value s = decodeScale(
+        b,
+        memref::LoadOp::create(b, kern.scales,
+                               kern.scaleIndices(b, colIdx[c], group)),
+        kern.scheme, kern.lookup);
+    if (float factor = lutFactor(); factor != 1.0f)
+      s = arith::MulFOp::create(
+          b, s, arith::ConstantOp::create(b, b.getF32FloatAttr(factor)));
+    return s;
+  }
+
+  /// Groups whose scales fieldGroups decodes at once: the most of 16, 8, 4
+  /// that divides the groups of a row, else a block's 8/bits.
+  int64_t scaleRun() const {
+    for (int64_t run : {16, 8, 4})
+      if (run % perByte == 0 && numGroups % run == 0)
+        return run;
+    return perByte;
+  }
+
+  /// Accumulates `scaleRun()` groups from group `first` on, in plane-major
+  /// blocks whose fields are whole groups (kern.fieldGroups): each row's
+  /// scales of the run are loaded and decoded as one vector (one
+  /// conversion for 16 E4M3 scales instead of 16 scalar ones); each
+  /// field's codes are decoded, multiplied by their group's scale (a lane
+  /// of that vector) and multiplied with x into the accumulators. A group
+  /// of one register keeps no sum of its own, and a 16-lane lookup decodes
+  /// it where 8-lane blocks within a group would need two.
+  SmallVector<Value> emitFieldGroups(ImplicitLocOpBuilder &cb, Value first,
+                                     ValueRange acc) {
+    int64_t run = scaleRun();
+    auto bytesType = VectorType::get({chunk}, cb.getI8Type());
+    auto xType = VectorType::get({chunk}, kern.xElem);
+    auto scaleType = cast<MemRefType>(kern.scales.getType()).getElementType();
+    auto runType = VectorType::get({run}, scaleType);
+    SmallVector<Value> scales;
+    for (int64_t c = 0; c < cols; ++c) {
+      Value s = decodeScale(
+          cb,
+          vector::LoadOp::create(cb, runType, kern.scales,
+                                 kern.scaleIndices(cb, colIdx[c], first)),
+          kern.scheme, kern.lookup);
+      if (float factor = lutFactor(); factor != 1.0f)
+        s = arith::MulFOp::create(
+            cb, s,
+            splatF32(cb, cast<VectorType>(s.getType()), factor));
+      scales.push_back(s);
+    }
+    SmallVector<Value> next(acc.begin(), acc.end());
+    Value k0 = arith::MulIOp::create(cb, first, cIndex(cb, kern.groupSize));
+    for (int64_t blk = 0; blk < run / perByte; ++blk) {
+      Value kb = arith::AddIOp::create(cb, k0, cIndex(cb, blk * chunk * perByte));
+      Value byteOff = arith::DivUIOp::create(
+          cb, arith::MulIOp::create(cb, kb, cIndex(cb, kern.bits)),
+          cIndex(cb, 8));
+      // One prefetch per cache line of the row.
+      if (kern.prefetch && (blk * chunk) % kCacheLineBytes == 0)
+        prefetchNextTile(cb, byteOff, blk == 0 ? first : Value());
+      SmallVector<Value> bytes;
+      for (int64_t c = 0; c < cols; ++c)
+        bytes.push_back(vector::LoadOp::create(
+            cb, bytesType, kern.codes, ValueRange{colIdx[c], byteOff}));
+      for (int64_t p = 0; p < perByte; ++p) {
+        SmallVector<Value> weights;
+        for (int64_t c = 0; c < cols; ++c) {
+          Value f = decodeLutCodes(cb, extractField(cb, bytes[c], p),
+                                   kern.scheme.getFormat(), kern.lookup,
+                                   /*scaled=*/false);
+          Value s = vector::ExtractOp::create(
+              cb, scales[c], ArrayRef<int64_t>{blk * perByte + p});
+          weights.push_back(arith::MulFOp::create(
+              cb, f, vector::BroadcastOp::create(cb, accType, s)));
+        }
+        Value kp = arith::AddIOp::create(cb, kb, cIndex(cb, p * chunk));
+        for (int64_t r = 0; r < rows; ++r) {
+          Value xv = toF32(cb, vector::LoadOp::create(
+                                   cb, xType, kern.x, ValueRange{rowIdx[r], kp}));
+          for (int64_t c = 0; c < cols; ++c)
+            next[r * cols + c] =
+                vector::FMAOp::create(cb, weights[c], xv, next[r * cols + c]);
+        }
+      }
+    }
+    return next;
   }
 
   /// Accumulates one plane-major block starting at code k0: `chunk` bytes
@@ -71,12 +194,7 @@ struct F32Tile {
     if (prefetch)
       prefetchNextTile(cb, byteOff);
     auto bytesType = VectorType::get({chunk}, cb.getI8Type());
-    auto wordsType = VectorType::get({chunk}, cb.getI32Type());
     auto xType = VectorType::get({chunk}, kern.xElem);
-    auto splat32 = [&](int64_t v) -> Value {
-      return arith::ConstantOp::create(
-          cb, DenseElementsAttr::get(wordsType, cb.getI32IntegerAttr(v)));
-    };
     SmallVector<Value> zps;
     for (int64_t c = 0; c < cols && kern.zeroPoints; ++c)
       zps.push_back(vector::BroadcastOp::create(
@@ -89,21 +207,7 @@ struct F32Tile {
       for (int64_t c = 0; c < cols; ++c) {
         Value bytes = vector::LoadOp::create(cb, bytesType, kern.codes,
                                              ValueRange{colIdx[c], byteOff});
-        // Field p of each byte, widened to i32 where x86 has native shifts.
-        Value field;
-        if (kern.isSigned) {
-          field = arith::ExtSIOp::create(cb, wordsType, bytes);
-          int64_t up = 32 - kern.bits * (p + 1);
-          field = arith::ShLIOp::create(cb, field, splat32(up));
-          field = arith::ShRSIOp::create(cb, field, splat32(32 - kern.bits));
-        } else {
-          field = arith::ExtUIOp::create(cb, wordsType, bytes);
-          if (p)
-            field = arith::ShRUIOp::create(cb, field, splat32(p * kern.bits));
-          if (p != perByte - 1)
-            field =
-                arith::AndIOp::create(cb, field, splat32((1 << kern.bits) - 1));
-        }
+        Value field = extractField(cb, bytes, p);
         // Whole bytes (fp8) go to the decode as they are, which extends
         // them as it needs.
         Value f = kern.scheme.isInteger()
@@ -221,23 +325,12 @@ struct F32Tile {
           gb, groupStart, cIndex(gb, planeCodes + fullChunks * chunk));
       gacc = emitChunk(gb, k0, group, gacc, tail, /*prefetch=*/false);
     }
-    // The group scale is applied once per group: acc += s * sum(code*x),
-    // with the factor the fp8 decodes leave out.
-    float factor = kern.scheme.isInteger()
-                       ? 1.0f
-                       : unscaledLutFactor(kern.scheme.getFormat(), kern.lookup);
+    // The group scale is applied once per group: acc += s * sum(code*x).
     SmallVector<Value> next;
     for (int64_t r = 0; r < rows; ++r) {
       for (int64_t c = 0; c < cols; ++c) {
-        Value s = decodeScale(
-            gb,
-            memref::LoadOp::create(gb, kern.scales,
-                                   kern.scaleIndices(gb, colIdx[c], group)),
-            kern.scheme);
-        if (factor != 1.0f)
-          s = arith::MulFOp::create(
-              gb, s, arith::ConstantOp::create(gb, gb.getF32FloatAttr(factor)));
-        Value sv = vector::BroadcastOp::create(gb, accType, s);
+        Value sv =
+            vector::BroadcastOp::create(gb, accType, groupScale(gb, c, group));
         next.push_back(vector::FMAOp::create(gb, sv, gacc[r * cols + c],
                                              acc[r * cols + c]));
       }
@@ -247,11 +340,15 @@ struct F32Tile {
 
   void emit(ImplicitLocOpBuilder &b) {
     SmallVector<Value> init(numAcc, zeroAcc);
+    // One step per group, or per run of groups (fieldGroups).
+    int64_t step = kern.fieldGroups ? scaleRun() : 1;
     auto groupLoop = scf::ForOp::create(
-        b, cIndex(b, 0), cIndex(b, numGroups), cIndex(b, 1), init,
+        b, cIndex(b, 0), cIndex(b, numGroups), cIndex(b, step), init,
         [&](OpBuilder &ob, Location loc, Value group, ValueRange acc) {
           ImplicitLocOpBuilder gb(loc, ob);
-          scf::YieldOp::create(gb, emitGroup(gb, group, acc));
+          scf::YieldOp::create(gb, kern.fieldGroups
+                                       ? emitFieldGroups(gb, group, acc)
+                                       : emitGroup(gb, group, acc));
         });
     storeTile(b, kern, rowIdx, colIdx, groupLoop.getResults(), ValueRange());
   }

@@ -3,8 +3,8 @@
 // int8 activations of the integer layers), and convert-qnt-to-vector decodes
 // their codes in registers: NF4 and e2m1 by a qnt.lookup16 of their 16
 // values with the lookup the kernel names (AVX-512's for 16-lane chunks on a
-// 512-bit target, AVX2's for 8 lanes; see int-dot-lookup.mlir for the
-// instructions), fp8 on x86 targets by moving its bits into a half float's
+// 512-bit target, AVX2's for 8 lanes, which groups of 16 take when K is not
+// a multiple of 32; see int-dot-lookup.mlir for the instructions), fp8 on x86 targets by moving its bits into a half float's
 // (converted by vcvtph2ps) and, without one, into a float's, scaled by 2^120
 // (E4M3FN) or 2^112 (E5M2); no integer conversion.
 // RUN: quant-opt %s --split-input-file --qnt-select-kernels | FileCheck %s --check-prefix=SELECT
@@ -53,9 +53,9 @@ module attributes {qnt.target = #qnt.target<cpu = "znver4", vector_bits = 512, i
     %y = qnt.matmul %x, %p : (tensor<?x64xf32>, !qnt.packed<8x64, #qnt.scheme<f8E4M3FN, symmetric, per_channel<0>>>) -> tensor<?x8xf32>
     return %y : tensor<?x8xf32>
   }
-  func.func @nf4_g16(%x: tensor<?x64xf32>) -> tensor<?x8xf32> {
-    %p = qnt.constant {codes = dense<0> : tensor<8x32xi8>, scales = dense<1.0> : tensor<8x4xf32>} : !qnt.packed<8x64, #qnt.scheme<nf4, symmetric, per_group<1, 16>>>
-    %y = qnt.matmul %x, %p : (tensor<?x64xf32>, !qnt.packed<8x64, #qnt.scheme<nf4, symmetric, per_group<1, 16>>>) -> tensor<?x8xf32>
+  func.func @nf4_g16(%x: tensor<?x48xf32>) -> tensor<?x8xf32> {
+    %p = qnt.constant {codes = dense<0> : tensor<8x24xi8>, scales = dense<1.0> : tensor<8x3xf32>} : !qnt.packed<8x48, #qnt.scheme<nf4, symmetric, per_group<1, 16>>>
+    %y = qnt.matmul %x, %p : (tensor<?x48xf32>, !qnt.packed<8x48, #qnt.scheme<nf4, symmetric, per_group<1, 16>>>) -> tensor<?x8xf32>
     return %y : tensor<?x8xf32>
   }
 }
@@ -135,16 +135,21 @@ func.func @fp8e5m2_g32_portable(%x: tensor<?x64xf32>) -> tensor<?x8xf32> {
 // -----
 
 // fp4 block formats: e2m1 codes go through the same 16-entry table lookup
-// as NF4 (its values +-{0, 0.5, 1, 1.5, 2, 3, 4, 6}; AVX-512's for mxfp4's
-// 16-lane chunks, AVX2's for nvfp4's 8-lane ones, which blocks of 16 take);
-// the block scales stay bytes.
+// as NF4 (its values +-{0, 0.5, 1, 1.5, 2, 3, 4, 6}); the block scales stay
+// bytes. mxfp4: 16-lane chunks, AVX-512's lookup. nvfp4 with K a multiple of
+// 32: 16-lane steps over 16-byte plane-major blocks whose low and high
+// nibbles are two blocks of 16 codes, each looked up with AVX-512's lookup
+// and multiplied by its own scale before the FMA with x; with K = 48, 8-lane
+// chunks and AVX2's lookup, a block's scale applied to its sum.
 // mxfp4's E8M0 scale is its byte moved into a float's exponent field (byte
 // 0, 2^-127, the float subnormal 0x00400000); nvfp4's E4M3 scale is decoded
-// as an fp8 code (bits 20 up, times 2^120), and its tensor scale multiplies
-// each output once, before the store.
+// as the x86 fp8 codes are, through a half float (bits 13..7, times 2^8),
+// and its tensor scale multiplies each output once, before the store.
 // SELECT-LABEL: func.func @mxfp4
 //       SELECT:   qnt.kernel = #qnt.kernel<row_lut, lanes = 16, tile = 4x4, streams = 1, lookup = avx512, prefetch>
 // SELECT-LABEL: func.func @nvfp4
+//       SELECT:   qnt.kernel = #qnt.kernel<row_lut, lanes = 16, tile = 4x4, streams = 1, lookup = avx512, prefetch>
+// SELECT-LABEL: func.func @nvfp4_k48
 //       SELECT:   qnt.kernel = #qnt.kernel<row_lut, lanes = 8, tile = 4x4, streams = 1, lookup = avx2, prefetch>
 // LOWER-LABEL: func.func @mxfp4
 //       LOWER:   %[[SCALES:.*]] = arith.constant dense<-128> : tensor<8x2xi8>
@@ -162,15 +167,41 @@ func.func @fp8e5m2_g32_portable(%x: tensor<?x64xf32>) -> tensor<?x8xf32> {
 //   LOWER-NOT:   arith.sitofp
 //       LOWER:   return
 // LOWER-LABEL: func.func @nvfp4
+// A run of 4 blocks (all of K = 64): each row's 4 scale bytes decoded as one
+// vector through half floats (bits 13..7, times 2^8), then per 16-byte
+// plane-major block the low nibbles (the first block) and the high nibbles
+// (the next), each looked up and multiplied by its block's lane of the
+// scales before the FMA with x.
+//       LOWER:   %[[SB:.*]] = vector.load %{{.*}} : memref<8x4xi8>, vector<4xi8>
+//       LOWER:   %[[HW:.*]] = arith.extsi %[[SB]] : vector<4xi8> to vector<4xi16>
+//       LOWER:   %[[UP:.*]] = arith.shli %[[HW]], %{{.*}} : vector<4xi16>
+//       LOWER:   %[[HB:.*]] = arith.andi %[[UP]], %{{.*}} : vector<4xi16>
+//       LOWER:   %[[H:.*]] = arith.bitcast %[[HB]] : vector<4xi16> to vector<4xf16>
+//       LOWER:   %[[E:.*]] = arith.extf %[[H]] : vector<4xf16> to vector<4xf32>
+//       LOWER:   %[[POW:.*]] = arith.constant dense<2.560000e+02> : vector<4xf32>
+//       LOWER:   %[[S:.*]] = arith.mulf %[[E]], %[[POW]] : vector<4xf32>
+//       LOWER:   %[[BYTES:.*]] = vector.load %{{.*}} : memref<8x32xi8>, vector<16xi8>
+//       LOWER:   %[[WORDS:.*]] = arith.extui %[[BYTES]] : vector<16xi8> to vector<16xi32>
+//       LOWER:   %[[LOW:.*]] = arith.andi %[[WORDS]], %{{.*}} : vector<16xi32>
+//       LOWER:   %[[F:.*]] = qnt.lookup16 <avx512> %[[LOW]], [0.000000e+00, 5.000000e-01, 1.000000e+00, 1.500000e+00, 2.000000e+00, 3.000000e+00, 4.000000e+00, 6.000000e+00, -0.000000e+00, -5.000000e-01, -1.000000e+00, -1.500000e+00, -2.000000e+00, -3.000000e+00, -4.000000e+00, -6.000000e+00] : vector<16xi32> -> vector<16xf32>
+//       LOWER:   %[[S0:.*]] = vector.extract %[[S]][0] : f32 from vector<4xf32>
+//       LOWER:   %[[SV:.*]] = vector.broadcast %[[S0]] : f32 to vector<16xf32>
+//       LOWER:   arith.mulf %[[F]], %[[SV]] : vector<16xf32>
+//       LOWER:   %[[AGAIN:.*]] = arith.extui %[[BYTES]] : vector<16xi8> to vector<16xi32>
+//       LOWER:   %[[HIGH:.*]] = arith.shrui %[[AGAIN]], %{{.*}} : vector<16xi32>
+//       LOWER:   qnt.lookup16 <avx512> %[[HIGH]]
+//       LOWER:   vector.extract %[[S]][1] : f32 from vector<4xf32>
+//       LOWER:   vector.fma
+//       LOWER:   %[[SUM:.*]] = vector.reduction <add>, %{{.*}} : vector<16xf32> into f32
+//       LOWER:   %[[T:.*]] = arith.constant 2.500000e-04 : f32
+//       LOWER:   arith.mulf %[[SUM]], %[[T]] : f32
+//   LOWER-NOT:   arith.sitofp
+//       LOWER:   return
+// LOWER-LABEL: func.func @nvfp4_k48
 //       LOWER:   qnt.lookup16 <avx2> %{{.*}}, [0.000000e+00, 5.000000e-01, 1.000000e+00, 1.500000e+00, 2.000000e+00, 3.000000e+00, 4.000000e+00, 6.000000e+00, -0.000000e+00, -5.000000e-01, -1.000000e+00, -1.500000e+00, -2.000000e+00, -3.000000e+00, -4.000000e+00, -6.000000e+00] : vector<8xi32> -> vector<8xf32>
-//       LOWER:   %[[BYTE:.*]] = memref.load %{{.*}} : memref<8x4xi8>
-//       LOWER:   %[[WORD:.*]] = arith.extsi %[[BYTE]] : i8 to i32
-//       LOWER:   %[[TWENTY:.*]] = arith.constant 20 : i32
-//       LOWER:   %[[UP:.*]] = arith.shli %[[WORD]], %[[TWENTY]] : i32
-//       LOWER:   arith.andi %[[UP]], %{{.*}} : i32
-//       LOWER:   %[[F:.*]] = arith.bitcast %{{.*}} : i32 to f32
-//       LOWER:   %[[POW:.*]] = arith.constant 1.329228E+36 : f32
-//       LOWER:   %[[S:.*]] = arith.mulf %[[F]], %[[POW]] : f32
+//       LOWER:   %[[BYTE:.*]] = memref.load %{{.*}} : memref<8x3xi8>
+//       LOWER:   arith.extsi %{{.*}} : vector<1xi8> to vector<1xi16>
+//       LOWER:   %[[S:.*]] = vector.extract %{{.*}}[0] : f32 from vector<1xf32>
 //       LOWER:   vector.broadcast %[[S]] : f32 to vector<8xf32>
 //       LOWER:   %[[SUM:.*]] = vector.reduction <add>, %{{.*}} : vector<8xf32> into f32
 //       LOWER:   %[[T:.*]] = arith.constant 2.500000e-04 : f32
@@ -186,6 +217,11 @@ module attributes {qnt.target = #qnt.target<cpu = "znver4", vector_bits = 512, i
   func.func @nvfp4(%x: tensor<?x64xf32>) -> tensor<?x8xf32> {
     %p = qnt.constant {codes = dense<0> : tensor<8x32xi8>, scales = dense<1.5> : tensor<8x4xf8E4M3FN>} : !qnt.packed<8x64, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 16>, scale = f8E4M3FN, tensor_scale = 2.5e-4>>
     %y = qnt.matmul %x, %p : (tensor<?x64xf32>, !qnt.packed<8x64, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 16>, scale = f8E4M3FN, tensor_scale = 2.5e-4>>) -> tensor<?x8xf32>
+    return %y : tensor<?x8xf32>
+  }
+  func.func @nvfp4_k48(%x: tensor<?x48xf32>) -> tensor<?x8xf32> {
+    %p = qnt.constant {codes = dense<0> : tensor<8x24xi8>, scales = dense<1.5> : tensor<8x3xf8E4M3FN>} : !qnt.packed<8x48, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 16>, scale = f8E4M3FN, tensor_scale = 2.5e-4>>
+    %y = qnt.matmul %x, %p : (tensor<?x48xf32>, !qnt.packed<8x48, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 16>, scale = f8E4M3FN, tensor_scale = 2.5e-4>>) -> tensor<?x8xf32>
     return %y : tensor<?x8xf32>
   }
 }
