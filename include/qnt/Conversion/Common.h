@@ -94,6 +94,14 @@ float unscaledLutFactor(Format format, LookupIsa isa);
 Value decodeScale(ImplicitLocOpBuilder &b, Value stored, SchemeAttr scheme,
                   LookupIsa isa = LookupIsa::generic);
 
+/// Given n vectors of n lanes (n a power of two), the vector whose lane j
+/// is the sum of the lanes of vector j: a transposing tree of shuffles and
+/// adds (2 shuffles and an add per pair and level, 3n - 3 operations for
+/// n sums, where a horizontal sum each takes about 2 log2(n)), then one
+/// shuffle back into position order. Sums are reassociated, as
+/// vector.reduction <add> with reassoc does.
+Value sumLanesOfEach(ImplicitLocOpBuilder &b, ArrayRef<Value> vectors);
+
 /// Constant vectors of one value.
 Value splatI32(ImplicitLocOpBuilder &b, VectorType type, int32_t value);
 Value splatF32(ImplicitLocOpBuilder &b, VectorType type, float value);

@@ -5,6 +5,7 @@
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/TypeUtilities.h"
 #include "mlir/Rewrite/PatternApplicator.h"
@@ -227,4 +228,47 @@ SmallVector<Value, 2> qnt::scaleIndices(ImplicitLocOpBuilder &b,
     return {row, group};
   }
   llvm_unreachable("unknown granularity");
+}
+
+Value qnt::sumLanesOfEach(ImplicitLocOpBuilder &b, ArrayRef<Value> vectors) {
+  int64_t n = vectors.size();
+  SmallVector<Value> level(vectors);
+  // owner[v][l]: the vector whose partial sum lane l of level[v] holds.
+  SmallVector<SmallVector<int64_t>> owner;
+  for (int64_t v = 0; v < n; ++v)
+    owner.push_back(SmallVector<int64_t>(n, v));
+  for (int64_t width = n / 2; width >= 1; width /= 2) {
+    SmallVector<Value> next;
+    SmallVector<SmallVector<int64_t>> nextOwner;
+    for (size_t v = 0; v + 1 < level.size(); v += 2) {
+      // In blocks of 2 * width lanes, the lower halves of x then y, and the
+      // upper halves of x then y: adding them halves each row's partials.
+      SmallVector<int64_t> lo, hi, own;
+      for (int64_t blk = 0; blk < n; blk += 2 * width) {
+        for (int64_t i = 0; i < width; ++i) {
+          lo.push_back(blk + i);
+          hi.push_back(blk + width + i);
+          own.push_back(owner[v][blk + i]);
+        }
+        for (int64_t i = 0; i < width; ++i) {
+          lo.push_back(n + blk + i);
+          hi.push_back(n + blk + width + i);
+          own.push_back(owner[v + 1][blk + i]);
+        }
+      }
+      Value a = vector::ShuffleOp::create(b, level[v], level[v + 1], lo);
+      Value c = vector::ShuffleOp::create(b, level[v], level[v + 1], hi);
+      next.push_back(arith::AddFOp::create(b, a, c));
+      // The combined vector has n lanes: lo took width lanes from each of
+      // the n / (2 * width) blocks of x and of y.
+      nextOwner.push_back(own);
+    }
+    level = next;
+    owner = nextOwner;
+  }
+  // Lane l of the last vector holds the sum of vector owner[0][l].
+  SmallVector<int64_t> order(n);
+  for (int64_t l = 0; l < n; ++l)
+    order[owner[0][l]] = l;
+  return vector::ShuffleOp::create(b, level[0], level[0], order);
 }

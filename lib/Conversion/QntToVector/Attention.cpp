@@ -96,76 +96,12 @@ void decodeBlock(ImplicitLocOpBuilder &b, const AttentionKernel &k,
       });
 }
 
-/// A memref view of a tensor operand that keeps whatever strides its buffer
-/// has (a layer's slice of the KV cache is strided), so bufferization casts
-/// it instead of copying it; the last dimension is contiguous.
-Value toStridedBuffer(ImplicitLocOpBuilder &b, Value tensor) {
-  auto type = cast<RankedTensorType>(tensor.getType());
-  SmallVector<int64_t> strides(type.getRank(), ShapedType::kDynamic);
-  strides.back() = 1;
-  auto layout =
-      StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, strides);
-  auto memrefType =
-      MemRefType::get(type.getShape(), type.getElementType(), layout);
-  return bufferization::ToBufferOp::create(b, memrefType, tensor,
-                                           /*read_only=*/true);
-}
-
 Value splat(ImplicitLocOpBuilder &b, VectorType type, Value scalar) {
   return vector::BroadcastOp::create(b, type, scalar);
 }
 
 Value f32Const(ImplicitLocOpBuilder &b, float v) {
   return arith::ConstantOp::create(b, b.getF32FloatAttr(v));
-}
-
-/// Given n vectors of n lanes (n a power of two), the vector whose lane j
-/// is the sum of the lanes of vector j: a transposing tree of shuffles and
-/// adds (2 shuffles and an add per pair and level, 3n - 3 operations for
-/// n sums, where a horizontal sum each takes about 2 log2(n)), then one
-/// shuffle back into position order. Sums are reassociated, as
-/// vector.reduction <add> with reassoc does.
-Value sumLanesOfEach(ImplicitLocOpBuilder &b, ArrayRef<Value> vectors) {
-  int64_t n = vectors.size();
-  SmallVector<Value> level(vectors);
-  // owner[v][l]: the vector whose partial sum lane l of level[v] holds.
-  SmallVector<SmallVector<int64_t>> owner;
-  for (int64_t v = 0; v < n; ++v)
-    owner.push_back(SmallVector<int64_t>(n, v));
-  for (int64_t width = n / 2; width >= 1; width /= 2) {
-    SmallVector<Value> next;
-    SmallVector<SmallVector<int64_t>> nextOwner;
-    for (size_t v = 0; v + 1 < level.size(); v += 2) {
-      // In blocks of 2 * width lanes, the lower halves of x then y, and the
-      // upper halves of x then y: adding them halves each row's partials.
-      SmallVector<int64_t> lo, hi, own;
-      for (int64_t blk = 0; blk < n; blk += 2 * width) {
-        for (int64_t i = 0; i < width; ++i) {
-          lo.push_back(blk + i);
-          hi.push_back(blk + width + i);
-          own.push_back(owner[v][blk + i]);
-        }
-        for (int64_t i = 0; i < width; ++i) {
-          lo.push_back(n + blk + i);
-          hi.push_back(n + blk + width + i);
-          own.push_back(owner[v + 1][blk + i]);
-        }
-      }
-      Value a = vector::ShuffleOp::create(b, level[v], level[v + 1], lo);
-      Value c = vector::ShuffleOp::create(b, level[v], level[v + 1], hi);
-      next.push_back(arith::AddFOp::create(b, a, c));
-      // The combined vector has n lanes: lo took width lanes from each of
-      // the n / (2 * width) blocks of x and of y.
-      nextOwner.push_back(own);
-    }
-    level = next;
-    owner = nextOwner;
-  }
-  // Lane l of the last vector holds the sum of vector owner[0][l].
-  SmallVector<int64_t> order(n);
-  for (int64_t l = 0; l < n; ++l)
-    order[owner[0][l]] = l;
-  return vector::ShuffleOp::create(b, level[0], level[0], order);
 }
 
 /// Emits rows r0 .. r0 + R - 1 (R = k.rowsPerGroup; rows past the last one
@@ -507,6 +443,18 @@ void emitChunk(ImplicitLocOpBuilder &b, const AttentionKernel &k,
 }
 } // namespace
 
+Value qnt::toStridedBuffer(ImplicitLocOpBuilder &b, Value tensor) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  SmallVector<int64_t> strides(type.getRank(), ShapedType::kDynamic);
+  strides.back() = 1;
+  auto layout =
+      StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, strides);
+  auto memrefType =
+      MemRefType::get(type.getShape(), type.getElementType(), layout);
+  return bufferization::ToBufferOp::create(b, memrefType, tensor,
+                                           /*read_only=*/true);
+}
+
 int64_t qnt::widestDividingLanes(int64_t headSize, int64_t lanes) {
   int64_t l = lanes;
   while (l > 1 && headSize % l != 0)
@@ -668,94 +616,6 @@ LogicalResult qnt::lowerAttentionToVector(AttentionOp op, int64_t lanes,
   (void)applyOpPatternsGreedily(exps, frozen, config);
 
   replaceWithBuffer(b, op, k.out);
-  return success();
-}
-
-LogicalResult qnt::lowerPackCacheRowsToVector(PackCacheRowsOp op,
-                                              int64_t lanes) {
-  ImplicitLocOpBuilder b(op.getLoc(), op);
-  if (op.getFormat() == CacheFormat::f32) {
-    op.getResult().replaceAllUsesWith(op.getRows());
-    op.erase();
-    return success();
-  }
-  if (op.getFormat() == CacheFormat::i4)
-    return lowerPackValueRowsToVector(op);
-  auto rowsType = cast<RankedTensorType>(op.getRows().getType());
-  auto resultType = cast<RankedTensorType>(op.getResult().getType());
-  int64_t D = rowsType.getDimSize(2);
-  int64_t L = widestDividingLanes(D, lanes);
-  Type f32 = b.getF32Type();
-  auto vecL = VectorType::get({L}, f32);
-  auto codesType = VectorType::get({L}, b.getI8Type());
-  Value rows = toStridedBuffer(b, op.getRows());
-  SmallVector<Value> dynSizes;
-  for (int64_t i = 0; i < resultType.getRank(); ++i)
-    if (resultType.isDynamicDim(i))
-      dynSizes.push_back(memref::DimOp::create(b, rows, i));
-  Value out = memref::AllocOp::create(
-      b, MemRefType::get(resultType.getShape(), resultType.getElementType()),
-      dynSizes);
-  auto forEachRow =
-      [&](function_ref<void(ImplicitLocOpBuilder &, Value, Value)> fn) {
-        scf::buildLoopNest(b, b.getLoc(),
-                           ValueRange{cIndex(b, 0), cIndex(b, 0)},
-                           ValueRange{memref::DimOp::create(b, rows, 0),
-                                      memref::DimOp::create(b, rows, 1)},
-                           ValueRange{cIndex(b, 1), cIndex(b, 1)},
-                           [&](OpBuilder &ob, Location loc, ValueRange ivs) {
-                             ImplicitLocOpBuilder ib(loc, ob);
-                             fn(ib, ivs[0], ivs[1]);
-                           });
-      };
-  if (op.getFormat() == CacheFormat::f16) {
-    // Each value rounded to the nearest half float.
-    auto halfType = VectorType::get({L}, b.getF16Type());
-    forEachRow([&](ImplicitLocOpBuilder &ib, Value t, Value h) {
-      for (int64_t c = 0; c < D; c += L)
-        vector::StoreOp::create(
-            ib,
-            arith::TruncFOp::create(
-                ib, halfType,
-                vector::LoadOp::create(ib, vecL, rows,
-                                       ValueRange{t, h, cIndex(ib, c)})),
-            out, ValueRange{t, h, cIndex(ib, c)});
-    });
-    replaceWithBuffer(b, op, out);
-    return success();
-  }
-  // Per token t and head h: amax = max |x|, codes round(x * (127 / amax))
-  // (0 for a zero row), then the scale amax / 127 in the row's last 4 bytes.
-  forEachRow([&](ImplicitLocOpBuilder &ib, Value t, Value h) {
-    SmallVector<Value> x;
-    Value amax;
-    for (int64_t c = 0; c < D; c += L) {
-      x.push_back(vector::LoadOp::create(ib, vecL, rows,
-                                         ValueRange{t, h, cIndex(ib, c)}));
-      Value a = math::AbsFOp::create(ib, x.back());
-      amax = amax ? arith::MaximumFOp::create(ib, amax, a).getResult() : a;
-    }
-    Value m =
-        vector::ReductionOp::create(ib, vector::CombiningKind::MAXIMUMF, amax);
-    Value zero = f32Const(ib, 0.0f);
-    Value positive =
-        arith::CmpFOp::create(ib, arith::CmpFPredicate::OGT, m, zero);
-    Value inv = arith::SelectOp::create(
-        ib, positive, arith::DivFOp::create(ib, f32Const(ib, 127.0f), m), zero);
-    Value invV = splat(ib, vecL, inv);
-    for (int64_t c = 0; c < D; c += L) {
-      Value q = math::RoundEvenOp::create(
-          ib, arith::MulFOp::create(ib, x[c / L], invV));
-      vector::StoreOp::create(ib, arith::FPToSIOp::create(ib, codesType, q),
-                              out, ValueRange{t, h, cIndex(ib, c)});
-    }
-    Value scale = arith::DivFOp::create(ib, m, f32Const(ib, 127.0f));
-    Value bytes = vector::BitCastOp::create(
-        ib, VectorType::get({4}, ib.getI8Type()),
-        vector::BroadcastOp::create(ib, VectorType::get({1}, f32), scale));
-    vector::StoreOp::create(ib, bytes, out, ValueRange{t, h, cIndex(ib, D)});
-  });
-  replaceWithBuffer(b, op, out);
   return success();
 }
 

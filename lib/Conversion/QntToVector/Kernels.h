@@ -370,8 +370,14 @@ LogicalResult lowerAttentionToVector(AttentionOp op, int64_t lanes,
 /// of `headSize` values.
 int64_t widestDividingLanes(int64_t headSize, int64_t lanes);
 
+/// A memref view of a tensor operand that keeps whatever strides its buffer
+/// has (a layer's slice of the KV cache is strided), so bufferization casts
+/// it instead of copying it; the last dimension is contiguous.
+Value toStridedBuffer(ImplicitLocOpBuilder &b, Value tensor);
+
 /// Replaces `op` (on tensors) by loops that encode each token's and head's
-/// row in the cache format, `lanes` f32 lanes at a time (at most).
+/// row in the cache format, `lanes` f32 lanes at a time (at most)
+/// (CacheRows.cpp).
 LogicalResult lowerPackCacheRowsToVector(PackCacheRowsOp op, int64_t lanes);
 
 /// What the attention kernel reads of a #qnt.cache_format<i4> cache
