@@ -47,8 +47,14 @@ Value fromF32(ImplicitLocOpBuilder &b, Value v, Type elem);
 /// (a rank-1 memref becomes [1, d0]).
 Value to2D(ImplicitLocOpBuilder &b, Value memref);
 
-/// The result buffer of a lowered qnt.matmul: a memref.alloc of the result
-/// type, its dynamic sizes taken from the input x.
+/// A memref.alloc of `type`'s shape and element type whose dynamic sizes
+/// are those of `source` (a tensor or memref with the same dynamic
+/// dimensions): the result buffer of a lowered op.
+Value allocResultLike(ImplicitLocOpBuilder &b, RankedTensorType type,
+                      Value source);
+
+/// The result buffer of a lowered qnt.matmul: its dynamic sizes taken from
+/// the input x.
 Value allocMatmulResult(ImplicitLocOpBuilder &b, MatmulOp op);
 
 /// Replaces the tensor result of `op` by the buffer `buffer` that the lowered

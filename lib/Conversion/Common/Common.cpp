@@ -175,15 +175,22 @@ FailureOr<ArrayRef<char>> qnt::readCodeBytes(ConstantOp op,
   return op.emitOpError("'codes' cannot be read");
 }
 
-Value qnt::allocMatmulResult(ImplicitLocOpBuilder &b, MatmulOp op) {
-  RankedTensorType resultType = op.getResult().getType();
+Value qnt::allocResultLike(ImplicitLocOpBuilder &b, RankedTensorType type,
+                          Value source) {
   SmallVector<Value> dynSizes;
-  for (int64_t i = 0; i < resultType.getRank(); ++i)
-    if (resultType.isDynamicDim(i))
-      dynSizes.push_back(tensor::DimOp::create(b, op.getInput(), i));
-  auto outType =
-      MemRefType::get(resultType.getShape(), resultType.getElementType());
-  return memref::AllocOp::create(b, outType, dynSizes);
+  for (int64_t i = 0; i < type.getRank(); ++i) {
+    if (!type.isDynamicDim(i))
+      continue;
+    dynSizes.push_back(isa<MemRefType>(source.getType())
+                           ? memref::DimOp::create(b, source, i).getResult()
+                           : tensor::DimOp::create(b, source, i).getResult());
+  }
+  return memref::AllocOp::create(
+      b, MemRefType::get(type.getShape(), type.getElementType()), dynSizes);
+}
+
+Value qnt::allocMatmulResult(ImplicitLocOpBuilder &b, MatmulOp op) {
+  return allocResultLike(b, op.getResult().getType(), op.getInput());
 }
 
 void qnt::replaceWithBuffer(ImplicitLocOpBuilder &b, Operation *op,

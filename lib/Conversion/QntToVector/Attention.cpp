@@ -28,8 +28,8 @@ struct AttentionKernel {
   int64_t lanes;  // f32 lanes per vector; divides headSize
   int64_t block;  // positions scored together (one vector of scores)
   int64_t chunk;  // heads processed together, position by position
-  int64_t rowsPerGroup; // query rows processed together over each block
-  bool prefetch;        // prefetch the blocks ahead (prefetchRows)
+  int64_t rowsPerGroup = 1; // query rows processed together over each block
+  bool prefetch = false; // prefetch the blocks ahead (prefetchRows)
   int64_t kvHeadsPerChunk; // key-value heads a chunk reads
   float scale;
   // i8 cache rows (#qnt.cache_format<i8>): D codes, then the f32 scale.

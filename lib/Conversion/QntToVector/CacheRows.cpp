@@ -30,13 +30,7 @@ LogicalResult qnt::lowerPackCacheRowsToVector(PackCacheRowsOp op,
   auto vecL = VectorType::get({L}, f32);
   auto codesType = VectorType::get({L}, b.getI8Type());
   Value rows = toStridedBuffer(b, op.getRows());
-  SmallVector<Value> dynSizes;
-  for (int64_t i = 0; i < resultType.getRank(); ++i)
-    if (resultType.isDynamicDim(i))
-      dynSizes.push_back(memref::DimOp::create(b, rows, i));
-  Value out = memref::AllocOp::create(
-      b, MemRefType::get(resultType.getShape(), resultType.getElementType()),
-      dynSizes);
+  Value out = allocResultLike(b, resultType, rows);
   auto forEachRow =
       [&](function_ref<void(ImplicitLocOpBuilder &, Value, Value)> fn) {
         scf::buildLoopNest(b, b.getLoc(),

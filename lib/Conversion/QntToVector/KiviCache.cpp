@@ -314,12 +314,7 @@ LogicalResult qnt::lowerPackValueRowsToVector(PackCacheRowsOp op) {
   auto resultType = cast<RankedTensorType>(op.getResult().getType());
   int64_t D = cast<RankedTensorType>(op.getRows().getType()).getDimSize(2);
   Value rows = toBuffer(b, op.getRows());
-  SmallVector<Value> dynSizes;
-  for (int64_t i = 0; i < resultType.getRank(); ++i)
-    if (resultType.isDynamicDim(i))
-      dynSizes.push_back(memref::DimOp::create(b, rows, i));
-  Value out = memref::AllocOp::create(
-      b, MemRefType::get(resultType.getShape(), b.getI8Type()), dynSizes);
+  Value out = allocResultLike(b, resultType, rows);
   forRange(b, cIndex(b, 0), memref::DimOp::create(b, rows, 0),
            [&](ImplicitLocOpBuilder &tb, Value t) {
     forRange(tb, cIndex(tb, 0), cIndex(tb, resultType.getDimSize(1)),
