@@ -10,6 +10,7 @@
 
 #include "gtest/gtest.h"
 
+#include <cmath>
 #include <random>
 #include <vector>
 
@@ -123,3 +124,34 @@ TEST(Gptq, Errors) {
 }
 
 } // namespace
+
+/// What gptqFactorHessian and gptqQuantizeMatrix refuse, with their
+/// messages: a negative or NaN dampening, an indefinite Hessian that no
+/// dampening makes positive definite, and a factor of another K.
+TEST(Gptq, RefusesBadDampeningHessiansAndFactors) {
+  std::vector<double> identity = {1, 0, 0, 1};
+  GptqFactor factor;
+  GptqOptions negative;
+  negative.dampening = -1;
+  EXPECT_EQ(gptqFactorHessian(identity.data(), 2, negative, factor, 1),
+            "GPTQ dampening must be finite and >= 0");
+  GptqOptions nan;
+  nan.dampening = std::nan("");
+  EXPECT_EQ(gptqFactorHessian(identity.data(), 2, nan, factor, 1),
+            "GPTQ dampening must be finite and >= 0");
+  // Eigenvalues 1 +- 1e5: the dampening grows to 1000 times the mean
+  // diagonal at most.
+  std::vector<double> indefinite = {1, 1e5, 1e5, 1};
+  EXPECT_EQ(gptqFactorHessian(indefinite.data(), 2, {}, factor, 1),
+            "the Hessian is not positive definite (after dampening)");
+  EXPECT_TRUE(factor.u.empty());
+
+  ASSERT_EQ(gptqFactorHessian(identity.data(), 2, {}, factor, 1), "");
+  std::vector<float> w = randomMatrix(3, 4, 4);
+  QuantOptions o;
+  o.bits = 4;
+  o.groupSize = 0;
+  QuantizedMatrix q;
+  EXPECT_EQ(gptqQuantizeMatrix(w.data(), 3, 4, o, factor, q),
+            "the GPTQ factor is for K = 2, the weight has K = 4");
+}
