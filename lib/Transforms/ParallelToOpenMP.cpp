@@ -4,6 +4,7 @@
 // needs what another writes.
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/OpenMP/OpenMPDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -15,6 +16,7 @@
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include <limits>
 #include "qnt/Transforms/Passes.h"
+#include "qnt/Transforms/Transforms.h"
 
 namespace mlir::qnt {
 #define GEN_PASS_DEF_QNTPARALLELTOOPENMPPASS
@@ -37,19 +39,24 @@ void declareRuntimeFunction(ModuleOp module, StringRef name) {
 /// Emits, at `b` inside an omp.parallel region, the share of thread
 /// `thread` of `threads` of `loop` (no reductions): the iterations
 /// [t * c, min((t + 1) * c, total)) of the loop's row-major flattened
-/// iteration space, c = ceil(total / n).
+/// iteration space, c = ceil(total / n). `map` gives the copies of values
+/// the loop uses that were cloned into the region.
 void emitThreadShare(ImplicitLocOpBuilder &b, scf::ParallelOp loop,
-                     Value thread, Value threads) {
+                     Value thread, Value threads, IRMapping &map) {
   // Trip counts (ceil((ub - lb) / step), at least 0) and their product.
-  SmallVector<Value> trips;
+  SmallVector<Value> trips, lbs, steps;
   Value total = arith::ConstantIndexOp::create(b, 1);
   Value zero = arith::ConstantIndexOp::create(b, 0);
-  for (auto [lb, ub, step] : llvm::zip(loop.getLowerBound(),
-                                       loop.getUpperBound(), loop.getStep())) {
+  for (auto [lbValue, ubValue, stepValue] :
+       llvm::zip(loop.getLowerBound(), loop.getUpperBound(), loop.getStep())) {
+    Value lb = map.lookupOrDefault(lbValue);
+    Value step = map.lookupOrDefault(stepValue);
     Value span = arith::MaxSIOp::create(
-        b, arith::SubIOp::create(b, ub, lb), zero);
+        b, arith::SubIOp::create(b, map.lookupOrDefault(ubValue), lb), zero);
     Value trip = arith::CeilDivUIOp::create(b, span, step);
     trips.push_back(trip);
+    lbs.push_back(lb);
+    steps.push_back(step);
     total = arith::MulIOp::create(b, total, trip);
   }
   Value chunk = arith::CeilDivUIOp::create(b, total, threads);
@@ -60,7 +67,6 @@ void emitThreadShare(ImplicitLocOpBuilder &b, scf::ParallelOp loop,
   // Scratch buffers of one iteration (static memref.alloca at the top of
   // the body) are made once per thread, before its iterations: an alloca
   // in the loop would grow the stack with every iteration.
-  IRMapping map;
   Block *body = loop.getBody();
   llvm::SmallPtrSet<Operation *, 4> hoisted;
   for (Operation &op : body->without_terminator())
@@ -80,9 +86,8 @@ void emitThreadShare(ImplicitLocOpBuilder &b, scf::ParallelOp loop,
     Value i = d == 0 ? rest : arith::RemUIOp::create(b, rest, trips[d]);
     if (d > 0)
       rest = arith::DivUIOp::create(b, rest, trips[d]);
-    Value iv = arith::AddIOp::create(
-        b, loop.getLowerBound()[d],
-        arith::MulIOp::create(b, i, loop.getStep()[d]));
+    Value iv =
+        arith::AddIOp::create(b, lbs[d], arith::MulIOp::create(b, i, steps[d]));
     map.map(body->getArgument(d), iv);
   }
   for (Operation &op : body->without_terminator())
@@ -91,8 +96,9 @@ void emitThreadShare(ImplicitLocOpBuilder &b, scf::ParallelOp loop,
 }
 
 /// Where a memref's bytes lie: a root buffer (an allocation, a global, a
-/// function argument, or anything else) and, for a view of a static
-/// workspace at a constant offset, the byte range [begin, end) within it.
+/// function argument, or anything else) and, for a view of a workspace at
+/// a constant offset with bounded sizes, the byte range [begin, end)
+/// within it.
 struct Footprint {
   enum class Kind { allocation, global, argument, unknown };
   Kind kind = Kind::unknown;
@@ -110,14 +116,15 @@ Footprint footprintOf(Value memref) {
     if (auto view = dyn_cast<memref::ViewOp>(def)) {
       // Only the outermost view of a workspace gives a range; a view of a
       // view keeps the whole root.
-      auto type = view.getType();
+      // Dynamic sizes count at their largest (the workspace plan keeps
+      // the largest extents of live buffers apart).
       std::optional<int64_t> shift =
           getConstantIntValue(view.getByteShift());
-      if (!ranged && shift && type.hasStaticShape() &&
-          type.getElementType().isIntOrFloat()) {
+      std::optional<int64_t> bytes =
+          qnt::maxMemRefBytes(view.getType(), view.getSizes());
+      if (!ranged && shift && bytes) {
         f.begin = *shift;
-        f.end = *shift + type.getNumElements() *
-                             type.getElementTypeBitWidth() / 8;
+        f.end = *shift + *bytes;
         ranged = true;
       } else {
         f.begin = 0;
@@ -163,18 +170,30 @@ bool mayOverlap(const Footprint &a, const Footprint &b) {
   return a.kind == Kind::argument && b.kind == Kind::argument;
 }
 
-/// The memory one loop reads and writes; `known` is false when an op in it
-/// has effects this analysis cannot place (a call, an effect on no value).
-struct LoopMemory {
+/// The memory one step of a region (a loop, a serial op, a branch) reads
+/// and writes; `known` is false when an op in it has effects this analysis
+/// cannot place (a call, an effect on no value).
+struct StepMemory {
   SmallVector<Footprint> reads, writes;
   bool known = true;
+  bool serial = false; // run by thread 0 alone
 };
 
-LoopMemory memoryOf(scf::ParallelOp loop) {
-  LoopMemory m;
-  loop->walk([&](Operation *op) {
-    // A prefetch is a hint: it changes no memory.
-    if (op == loop.getOperation() || isa<memref::PrefetchOp>(op))
+/// Whether `op` is an LLVM intrinsic call without pointer operands: it
+/// computes on values (an integer dot product) and cannot reach a buffer.
+bool touchesNoBuffer(Operation *op) {
+  auto call = dyn_cast<LLVM::CallIntrinsicOp>(op);
+  return call && llvm::none_of(op->getOperandTypes(), [](Type t) {
+           return isa<LLVM::LLVMPointerType>(t);
+         });
+}
+
+StepMemory memoryOf(Operation *step) {
+  StepMemory m;
+  step->walk([&](Operation *op) {
+    // A prefetch is a hint: it changes no memory. An intrinsic given no
+    // pointer (vpdpbusd) reaches no buffer.
+    if (isa<memref::PrefetchOp>(op) || touchesNoBuffer(op))
       return;
     auto effecting = dyn_cast<MemoryEffectOpInterface>(op);
     if (!effecting) {
@@ -188,7 +207,7 @@ LoopMemory memoryOf(scf::ParallelOp loop) {
       bool read = isa<MemoryEffects::Read>(e.getEffect());
       bool write = isa<MemoryEffects::Write>(e.getEffect());
       if (!read && !write)
-        continue; // allocation and free of a loop's own scratch
+        continue; // allocation and free of a step's own scratch
       Value v = e.getValue();
       if (!v || !isa<MemRefType>(v.getType())) {
         m.known = false;
@@ -202,7 +221,7 @@ LoopMemory memoryOf(scf::ParallelOp loop) {
 
 /// Whether `later` may run beside `earlier` without a barrier: neither
 /// writes bytes the other reads or writes.
-bool independent(const LoopMemory &earlier, const LoopMemory &later) {
+bool independent(const StepMemory &earlier, const StepMemory &later) {
   if (!earlier.known || !later.known)
     return false;
   auto overlaps = [](ArrayRef<Footprint> xs, ArrayRef<Footprint> ys) {
@@ -217,30 +236,190 @@ bool independent(const LoopMemory &earlier, const LoopMemory &later) {
          !overlaps(later.writes, earlier.reads);
 }
 
-/// Whether `op`, between two parallel loops, can move above the first: it
-/// has no regions, no memory effects and cannot fail (index arithmetic,
-/// constants, views).
-bool hoistable(Operation *op) {
-  return op->getNumRegions() == 0 && isPure(op);
+/// What an op of a block is to a parallel region.
+enum class Step {
+  pure,   // no effects, no regions: computed before the region (or, inside
+          // a branch, by every thread)
+  loop,   // an outermost scf.parallel: each thread runs its share
+  serial, // effects but no results: thread 0 runs it
+  branch, // an scf.if with loops in it: every thread takes the same way
+  other   // ends a region (an op with results and effects, a call, an
+          // allocation or free, a terminator)
+};
+
+bool hasLoop(Operation *op) {
+  return op->walk([](scf::ParallelOp) { return WalkResult::interrupt(); })
+      .wasInterrupted();
 }
 
-/// Replaces the loops of `group` (consecutive in one block, with only
-/// hoistable ops between them) by one omp.parallel region: the ops between
-/// them move above it, each loop becomes each thread's share of it, and an
-/// omp.barrier separates a loop from the next one that touches what it
-/// writes or writes what it reads.
-void lowerGroup(ArrayRef<scf::ParallelOp> group) {
-  scf::ParallelOp first = group.front();
-  for (size_t i = 1; i < group.size(); ++i) {
-    scf::ParallelOp loop = group[i];
-    for (Operation *op = group[i - 1]->getNextNode();
-         op != loop.getOperation();) {
-      Operation *next = op->getNextNode();
-      op->moveBefore(first);
-      op = next;
+/// Whether thread 0 alone may run `op` inside a region while the others
+/// wait at a barrier: it yields no value, starts no threads of its own
+/// (no scf.parallel, no call, which may fork) and allocates or frees
+/// nothing beyond its own stack scratch (a free may not wait for the
+/// other threads' readers).
+bool runsOnOneThread(Operation *op) {
+  if (op->getNumResults() != 0 || op->hasTrait<OpTrait::IsTerminator>())
+    return false;
+  return !op->walk([](Operation *inner) {
+              if (isa<scf::ParallelOp, CallOpInterface, memref::AllocOp,
+                      memref::DeallocOp, memref::ReallocOp>(inner) ||
+                  inner->getDialect()->getNamespace() == "omp")
+                return WalkResult::interrupt();
+              auto effecting = dyn_cast<MemoryEffectOpInterface>(inner);
+              if (effecting &&
+                  effecting.hasEffect<MemoryEffects::Free>())
+                return WalkResult::interrupt();
+              return WalkResult::advance();
+            }).wasInterrupted();
+}
+
+Step classify(Operation *op);
+
+/// Whether every op of `block` but its terminator can go into a region.
+bool regionReady(Block &block) {
+  return llvm::all_of(block.without_terminator(), [](Operation &op) {
+    return classify(&op) != Step::other;
+  });
+}
+
+Step classify(Operation *op) {
+  if (auto loop = dyn_cast<scf::ParallelOp>(op))
+    return loop.getInitVals().empty() ? Step::loop : Step::other;
+  if (op->getNumRegions() == 0 && isPure(op))
+    return Step::pure;
+  // The condition is defined outside the branch, by no thread in
+  // particular: every thread takes the same way, so barriers inside it
+  // are met by all.
+  if (auto branch = dyn_cast<scf::IfOp>(op);
+      branch && branch.getNumResults() == 0 && hasLoop(op) &&
+      regionReady(*branch.thenBlock()) &&
+      (!branch.elseBlock() || regionReady(*branch.elseBlock())))
+    return Step::branch;
+  if (!hasLoop(op) && runsOnOneThread(op))
+    return Step::serial;
+  return Step::other;
+}
+
+/// Builds the body of one omp.parallel region from steps: each thread's
+/// share of the loops, thread 0's serial ops, branches, and an
+/// omp.barrier before a step that reads or writes bytes a step since the
+/// last barrier writes, or writes bytes it reads.
+class RegionBuilder {
+public:
+  RegionBuilder(ImplicitLocOpBuilder &b, Value thread, Value threads)
+      : b(b), thread(thread), threads(threads) {}
+
+  void emit(ArrayRef<Operation *> steps) {
+    for (Operation *op : steps)
+      emitStep(op);
+  }
+
+private:
+  void emitStep(Operation *op) {
+    switch (classify(op)) {
+    case Step::pure: {
+      // Before an open serial block, which may still take ops using it.
+      OpBuilder::InsertionGuard guard(b);
+      if (openSerial)
+        b.setInsertionPoint(openSerial);
+      b.clone(*op, map);
+      return;
+    }
+    case Step::loop: {
+      StepMemory memory = memoryOf(op);
+      barrierBefore(memory);
+      openSerial = nullptr;
+      emitThreadShare(b, cast<scf::ParallelOp>(op), thread, threads, map);
+      sinceBarrier.push_back(std::move(memory));
+      return;
+    }
+    case Step::serial:
+      emitSerial(op);
+      return;
+    case Step::branch:
+      openSerial = nullptr;
+      emitBranch(cast<scf::IfOp>(op));
+      return;
+    case Step::other:
+      llvm_unreachable("a region holds no op that ends it");
     }
   }
-  ImplicitLocOpBuilder b(first.getLoc(), first);
+
+  /// Consecutive serial ops share one block that thread 0 runs; they need
+  /// no barrier among themselves.
+  void emitSerial(Operation *op) {
+    StepMemory memory = memoryOf(op);
+    memory.serial = true;
+    barrierBefore(memory);
+    if (!openSerial) {
+      Value first = arith::CmpIOp::create(
+          b, arith::CmpIPredicate::eq, thread,
+          arith::ConstantIndexOp::create(b, 0));
+      openSerial = scf::IfOp::create(b, first, /*withElseRegion=*/false);
+    }
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(openSerial.thenBlock()->getTerminator());
+    b.clone(*op, map);
+    sinceBarrier.push_back(std::move(memory));
+  }
+
+  /// Both ways start from the steps since the last barrier; after the
+  /// branch, what either way left unbarriered counts.
+  void emitBranch(scf::IfOp branch) {
+    bool hasElse = branch.elseBlock() != nullptr;
+    auto copy = scf::IfOp::create(
+        b, map.lookupOrDefault(branch.getCondition()), hasElse);
+    SmallVector<StepMemory> before = sinceBarrier, after;
+    auto emitWay = [&](Block *from, Block *to) {
+      sinceBarrier = before;
+      openSerial = nullptr;
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPoint(to->getTerminator());
+      for (Operation &op : from->without_terminator())
+        emitStep(&op);
+      llvm::append_range(after, sinceBarrier);
+    };
+    emitWay(branch.thenBlock(), copy.thenBlock());
+    if (hasElse)
+      emitWay(branch.elseBlock(), copy.elseBlock());
+    else
+      llvm::append_range(after, before);
+    sinceBarrier = std::move(after);
+    openSerial = nullptr;
+  }
+
+  /// Thread 0 runs serial steps in program order: one waits for another
+  /// without a barrier.
+  void barrierBefore(const StepMemory &memory) {
+    if (llvm::any_of(sinceBarrier, [&](const StepMemory &e) {
+          return !(e.serial && memory.serial) && !independent(e, memory);
+        })) {
+      omp::BarrierOp::create(b);
+      sinceBarrier.clear();
+      openSerial = nullptr;
+    }
+  }
+
+  ImplicitLocOpBuilder &b;
+  Value thread, threads;
+  IRMapping map;
+  SmallVector<StepMemory> sinceBarrier;
+  scf::IfOp openSerial; // thread 0's block that the next serial op joins
+};
+
+/// Replaces the steps of `group` (consecutive ops of one block, the first
+/// and last of them loops or branches, none of them `other`) by one
+/// omp.parallel region. Pure ops move above it.
+void lowerGroup(ArrayRef<Operation *> group) {
+  Operation *first = group.front();
+  SmallVector<Operation *> steps;
+  for (Operation *op : group) {
+    if (classify(op) == Step::pure)
+      op->moveBefore(first);
+    else
+      steps.push_back(op);
+  }
+  ImplicitLocOpBuilder b(first->getLoc(), first);
   Type index = b.getIndexType();
   auto parallel = omp::ParallelOp::create(b, b.getLoc());
   Block *entry = b.createBlock(&parallel.getRegion());
@@ -253,24 +432,41 @@ void lowerGroup(ArrayRef<scf::ParallelOp> group) {
   };
   Value thread = threadIndex("omp_get_thread_num");
   Value threads = threadIndex("omp_get_num_threads");
-  // The loops since the last barrier: the next one must be independent of
-  // all of them to run without one.
-  SmallVector<LoopMemory> sinceBarrier;
-  for (scf::ParallelOp loop : group) {
-    LoopMemory memory = memoryOf(loop);
-    bool needsBarrier = llvm::any_of(sinceBarrier, [&](const LoopMemory &e) {
-      return !independent(e, memory);
-    });
-    if (needsBarrier) {
-      omp::BarrierOp::create(b);
-      sinceBarrier.clear();
-    }
-    emitThreadShare(b, loop, thread, threads);
-    sinceBarrier.push_back(std::move(memory));
-  }
+  RegionBuilder(b, thread, threads).emit(steps);
   omp::TerminatorOp::create(b);
-  for (scf::ParallelOp loop : group)
-    loop.erase();
+  for (Operation *op : llvm::reverse(steps))
+    op->erase();
+}
+
+/// Collects, in `block` and the regions below it, the groups of ops that
+/// become one region each: from a loop or branch to the last loop or
+/// branch before an op that ends a region.
+void collectGroups(Block &block,
+                   SmallVectorImpl<SmallVector<Operation *>> &groups) {
+  SmallVector<Operation *> open; // since the group's first loop or branch
+  size_t lastParallel = 0;       // ops of `open` up to its last loop/branch
+  auto close = [&] {
+    if (!open.empty())
+      groups.emplace_back(open.begin(), open.begin() + lastParallel);
+    open.clear();
+  };
+  for (Operation &op : block) {
+    Step step = classify(&op);
+    if (step == Step::other) {
+      close();
+      for (Region &region : op.getRegions())
+        for (Block &inner : region)
+          collectGroups(inner, groups);
+      continue;
+    }
+    if (step == Step::loop || step == Step::branch) {
+      open.push_back(&op);
+      lastParallel = open.size();
+    } else if (!open.empty()) {
+      open.push_back(&op);
+    }
+  }
+  close();
 }
 
 struct ParallelToOpenMP final
@@ -279,40 +475,28 @@ struct ParallelToOpenMP final
   void runOnOperation() override {
     ModuleOp module = getOperation();
     // Outermost loops only: a nested scf.parallel runs in its thread.
-    SmallVector<scf::ParallelOp> loops;
+    bool reductions = false;
     module.walk<WalkOrder::PreOrder>([&](scf::ParallelOp loop) {
-      loops.push_back(loop);
-      return WalkResult::skip();
-    });
-    for (scf::ParallelOp loop : loops)
       if (!loop.getInitVals().empty()) {
         loop.emitOpError("with reductions is not supported by "
                          "qnt-parallel-to-openmp");
-        return signalPassFailure();
+        reductions = true;
       }
-    if (loops.empty())
+      return WalkResult::skip();
+    });
+    if (reductions)
+      return signalPassFailure();
+    // Runs of loops, branches over loops and serial work share one
+    // parallel region: one fork and join instead of one per loop.
+    SmallVector<SmallVector<Operation *>> groups;
+    for (Region &region : module->getRegions())
+      for (Block &block : region)
+        collectGroups(block, groups);
+    if (groups.empty())
       return;
     declareRuntimeFunction(module, "omp_get_thread_num");
     declareRuntimeFunction(module, "omp_get_num_threads");
-    // Consecutive loops of one block with only hoistable ops between them
-    // share one parallel region: one fork and join instead of one per loop.
-    SmallVector<SmallVector<scf::ParallelOp>> groups;
-    for (scf::ParallelOp loop : loops) {
-      if (!groups.empty()) {
-        scf::ParallelOp last = groups.back().back();
-        bool joins = last->getBlock() == loop->getBlock() &&
-                     last->isBeforeInBlock(loop);
-        for (Operation *op = last->getNextNode(); joins && op != loop;
-             op = op->getNextNode())
-          joins = hoistable(op);
-        if (joins) {
-          groups.back().push_back(loop);
-          continue;
-        }
-      }
-      groups.push_back({loop});
-    }
-    for (ArrayRef<scf::ParallelOp> group : groups)
+    for (ArrayRef<Operation *> group : groups)
       lowerGroup(group);
   }
 };

@@ -9,6 +9,7 @@
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Interfaces/ValueBoundsOpInterface.h"
 #include "qnt/Transforms/Passes.h"
+#include "qnt/Transforms/Transforms.h"
 #include "llvm/ADT/STLExtras.h"
 
 namespace mlir::qnt {
@@ -17,6 +18,35 @@ namespace mlir::qnt {
 } // namespace mlir::qnt
 
 using namespace mlir;
+
+std::optional<int64_t> qnt::maxMemRefBytes(MemRefType type,
+                                           ValueRange dynamicSizes) {
+  Type elem = type.getElementType();
+  int64_t bits = elem.isIndex() ? 64
+                 : elem.isIntOrFloat() ? elem.getIntOrFloatBitWidth()
+                                       : 0;
+  if (bits == 0 || bits % 8 != 0 ||
+      int64_t(dynamicSizes.size()) != type.getNumDynamicDims())
+    return std::nullopt;
+  int64_t bytes = bits / 8;
+  unsigned dynamic = 0;
+  for (int64_t d : type.getShape()) {
+    int64_t size = d;
+    if (ShapedType::isDynamic(d)) {
+      FailureOr<int64_t> bound = ValueBoundsConstraintSet::computeConstantBound(
+          presburger::BoundType::UB,
+          ValueBoundsConstraintSet::Variable(dynamicSizes[dynamic++]),
+          /*stopCondition=*/nullptr, /*closedUB=*/true);
+      if (failed(bound) || *bound < 0)
+        return std::nullopt;
+      size = *bound;
+    }
+    if (size != 0 && bytes > (int64_t(1) << 40) / size)
+      return std::nullopt; // absurd: no byte count worth planning with
+    bytes *= size;
+  }
+  return bytes;
+}
 
 namespace {
 constexpr int64_t kAlignment = 64;
@@ -30,36 +60,17 @@ struct Slot {
   std::vector<std::pair<memref::AllocOp, int64_t>> nested;   // (alloc, offset)
 };
 
-/// The largest size in bytes `alloc` can have, or nothing when a dynamic
-/// size has no constant upper bound (or the type has no byte size).
+/// The largest size in bytes `alloc` can have, aligned, or nothing when a
+/// dynamic size has no constant upper bound (or the type has no byte size).
 std::optional<int64_t> boundedBytes(memref::AllocOp alloc) {
   MemRefType type = alloc.getType();
   if (!type.getLayout().isIdentity() || type.getMemorySpace())
     return std::nullopt;
-  Type elem = type.getElementType();
-  int64_t bits = elem.isIndex() ? 64
-                 : elem.isIntOrFloat() ? elem.getIntOrFloatBitWidth()
-                                       : 0;
-  if (bits == 0 || bits % 8 != 0)
+  std::optional<int64_t> bytes =
+      qnt::maxMemRefBytes(type, alloc.getDynamicSizes());
+  if (!bytes)
     return std::nullopt;
-  int64_t bytes = bits / 8;
-  unsigned dynamic = 0;
-  for (int64_t d : type.getShape()) {
-    int64_t size = d;
-    if (ShapedType::isDynamic(d)) {
-      FailureOr<int64_t> bound = ValueBoundsConstraintSet::computeConstantBound(
-          presburger::BoundType::UB,
-          ValueBoundsConstraintSet::Variable(alloc.getDynamicSizes()[dynamic++]),
-          /*stopCondition=*/nullptr, /*closedUB=*/true);
-      if (failed(bound) || *bound < 0)
-        return std::nullopt;
-      size = *bound;
-    }
-    if (size != 0 && bytes > (int64_t(1) << 40) / size)
-      return std::nullopt; // absurd: keep it a heap allocation
-    bytes *= size;
-  }
-  return llvm::alignTo(std::max<int64_t>(bytes, 1), kAlignment);
+  return llvm::alignTo(std::max<int64_t>(*bytes, 1), kAlignment);
 }
 
 /// The index (in `block`) of the last op that uses `alloc` or a buffer

@@ -384,15 +384,24 @@ def QntParallelToOpenMPPass
     made once per thread, before the thread's iterations. Nested
     `scf.parallel` loops stay in their thread.
 
-    Consecutive loops of one block with only pure ops between them (index
-    arithmetic, constants, views; these move above the region) share one
-    `omp.parallel` region: one fork and join instead of one per loop. An
-    `omp.barrier` goes before a loop that reads or writes bytes an earlier
-    loop since the last barrier writes, or writes bytes it reads. Bytes are
-    told apart by their root buffer (distinct allocations and globals are
-    disjoint; function arguments may be one buffer) and, for views of a
-    static workspace at constant offsets, by their byte ranges; a loop
-    with effects on anything else (a call) always gets a barrier.
+    A run of steps of one block, from its first loop to its last, shares
+    one `omp.parallel` region: one fork and join instead of one per loop
+    (a prompt's chunk, or a decoding step, forks once). Steps are loops; `scf.if` ops over
+    loops (their condition is the same for every thread, so all threads
+    take the same way and meet its barriers); and serial ops (effects but
+    no results, no call, no allocation or free, no loop), which thread 0
+    alone runs, consecutive ones in one block. Pure ops between steps
+    (index arithmetic, constants, views) move above the region; an op
+    with results and effects, a call, an allocation or a free ends it. An
+    `omp.barrier` goes before a step that reads or writes bytes an earlier
+    step since the last barrier writes, or writes bytes it reads (serial
+    steps wait for each other by program order). Bytes are told apart by
+    their root buffer (distinct allocations and globals are disjoint;
+    function arguments may be one buffer) and, for views of a workspace at
+    constant offsets, by their byte ranges, with dynamic sizes at the
+    largest that ValueBoundsOpInterface proves; an LLVM intrinsic without
+    pointer operands touches no buffer; a step with effects on anything
+    else always gets a barrier.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::func::FuncDialect",

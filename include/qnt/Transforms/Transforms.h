@@ -9,6 +9,13 @@
 
 namespace mlir::qnt {
 
+/// The largest number of bytes a memref of `type` (identity layout) with
+/// these dynamic sizes can span, from constant upper bounds that
+/// ValueBoundsOpInterface proves for the sizes; nothing when a size has
+/// none or the element type has no byte size.
+std::optional<int64_t> maxMemRefBytes(MemRefType type,
+                                      ValueRange dynamicSizes);
+
 /// Replaces a linear layer whose weight comes from qnt.dequantize (directly
 /// or through a transpose) by one qnt.matmul.
 FailureOr<MatmulOp> fuseDequantIntoMatmul(RewriterBase &rewriter,

@@ -559,12 +559,16 @@ LogicalResult qnt::lowerAttentionToVector(AttentionOp op, int64_t lanes,
                 arith::MulIOp::create(rb, c, cIndex(rb, kk.chunk)), state,
                 scratch, exps);
     };
+    // Chunks of heads outermost: the rows of a causal prompt cost more the
+    // later they come, and threads take contiguous ranges of the flattened
+    // iterations, so each thread gets whole chunks (all rows) where it can.
+    // A chunk's cache rows are also reused by all the prompt's rows in turn.
     if (parallel) {
       scf::ParallelOp::create(
-          b, ValueRange{zero, zero}, ValueRange{groups, chunksPerRow},
+          b, ValueRange{zero, zero}, ValueRange{chunksPerRow, groups},
           ValueRange{one, one},
           [&](OpBuilder &ob, Location loc, ValueRange ivs) {
-            body(ob, loc, ivs[0], ivs[1], Value(), Value());
+            body(ob, loc, ivs[1], ivs[0], Value(), Value());
           });
       return;
     }
@@ -573,9 +577,9 @@ LogicalResult qnt::lowerAttentionToVector(AttentionOp op, int64_t lanes,
     if (kk.decoded())
       scratch = memref::AllocaOp::create(b, scratchType(kk, b.getContext()));
     scf::buildLoopNest(b, b.getLoc(), ValueRange{zero, zero},
-                       ValueRange{groups, chunksPerRow}, ValueRange{one, one},
+                       ValueRange{chunksPerRow, groups}, ValueRange{one, one},
                        [&](OpBuilder &ob, Location loc, ValueRange ivs) {
-                         body(ob, loc, ivs[0], ivs[1], state, scratch);
+                         body(ob, loc, ivs[1], ivs[0], state, scratch);
                        });
   };
   // One query row (a decoding step: the prefill entry point with one token
