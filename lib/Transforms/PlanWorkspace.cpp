@@ -19,6 +19,48 @@ namespace mlir::qnt {
 
 using namespace mlir;
 
+/// The size `size` names, seen through `memref.dim` of views and of
+/// reshapes that keep the dimension whole (a singleton reassociation
+/// group): ValueBoundsOpInterface has no model for reshapes, so the dim of
+/// a collapsed prompt buffer would have no bound.
+static ValueBoundsConstraintSet::Variable sizeVariable(Value size) {
+  while (auto dim = size.getDefiningOp<memref::DimOp>()) {
+    std::optional<int64_t> index = dim.getConstantIndex();
+    if (!index)
+      break;
+    Value source = dim.getSource();
+    int64_t d = *index;
+    // Through reshapes that keep dimension d whole, to a view's size.
+    while (true) {
+      if (auto collapse = source.getDefiningOp<memref::CollapseShapeOp>()) {
+        ReassociationIndices group = collapse.getReassociationIndices()[d];
+        if (group.size() != 1)
+          break;
+        source = collapse.getSrc();
+        d = group.front();
+        continue;
+      }
+      if (auto expand = source.getDefiningOp<memref::ExpandShapeOp>()) {
+        auto groups = expand.getReassociationIndices();
+        auto it = llvm::find_if(groups, [&](const ReassociationIndices &g) {
+          return llvm::is_contained(g, d);
+        });
+        if (it == groups.end() || it->size() != 1)
+          break;
+        source = expand.getSrc();
+        d = it - groups.begin();
+        continue;
+      }
+      break;
+    }
+    auto view = source.getDefiningOp<memref::ViewOp>();
+    if (!view || !view.getType().isDynamicDim(d))
+      return ValueBoundsConstraintSet::Variable(source, d);
+    size = view.getSizes()[view.getType().getDynamicDimIndex(d)];
+  }
+  return ValueBoundsConstraintSet::Variable(size);
+}
+
 std::optional<int64_t> qnt::maxMemRefBytes(MemRefType type,
                                            ValueRange dynamicSizes) {
   Type elem = type.getElementType();
@@ -35,7 +77,7 @@ std::optional<int64_t> qnt::maxMemRefBytes(MemRefType type,
     if (ShapedType::isDynamic(d)) {
       FailureOr<int64_t> bound = ValueBoundsConstraintSet::computeConstantBound(
           presburger::BoundType::UB,
-          ValueBoundsConstraintSet::Variable(dynamicSizes[dynamic++]),
+          sizeVariable(dynamicSizes[dynamic++]),
           /*stopCondition=*/nullptr, /*closedUB=*/true);
       if (failed(bound) || *bound < 0)
         return std::nullopt;

@@ -133,9 +133,10 @@ module {
 // region: thread 0 runs both in one block, without a barrier between them
 // though they write the same buffer, and a barrier separates them from the
 // loops that touch what they write. Views with sizes bounded by an
-// affine.min (a prompt's chunk of at most 128 rows) have byte ranges too:
-// the two loops writing [0, 4096) and [4096, 8192) need no barrier, and an
-// intrinsic call without pointer operands reaches no buffer.
+// affine.min (a prompt's chunk of at most 128 rows), also through the dim
+// of a reshaped view, have byte ranges too: the two loops writing [0, 4096)
+// and [4096, 8192) need no barrier, and an intrinsic call without pointer
+// operands reaches no buffer.
 // CHECK-LABEL: func.func @serial_and_bounded
 //       CHECK:   omp.parallel {
 //       CHECK:     %[[T:.*]] = arith.index_cast %{{.*}} : i32 to index
@@ -144,7 +145,7 @@ module {
 //       CHECK:       memref.store %{{.*}}, %[[X:view]][
 //   CHECK-NOT:     omp.barrier
 //       CHECK:     scf.for
-//       CHECK:       memref.store %{{.*}}, %[[Z:view_0]][
+//       CHECK:       memref.store %{{.*}}, %[[Z:view_1]][
 //       CHECK:     omp.barrier
 //       CHECK:     %[[FIRST:.*]] = arith.cmpi eq, %[[T]], %{{.*}} : index
 //  CHECK-NEXT:     scf.if %[[FIRST]] {
@@ -173,7 +174,10 @@ module {
     %g = memref.get_global @ws : memref<65536xi8>
     %rows = affine.min #rows(%start)[%n]
     %x = memref.view %g[%c0][%rows] : memref<65536xi8> to memref<?x8xf32>
-    %z = memref.view %g[%c4096][%rows] : memref<65536xi8> to memref<?x8xf32>
+    %x3 = memref.view %g[%c0][%rows] : memref<65536xi8> to memref<?x2x4xf32>
+    %xc = memref.collapse_shape %x3 [[0], [1, 2]] : memref<?x2x4xf32> into memref<?x8xf32>
+    %zrows = memref.dim %xc, %c0 : memref<?x8xf32>
+    %z = memref.view %g[%c4096][%zrows] : memref<65536xi8> to memref<?x8xf32>
     scf.parallel (%i, %j) = (%c0, %c0) to (%rows, %c8) step (%c1, %c1) {
       %v = memref.load %a[%i, %j] : memref<?x8xf32>
       %w = vector.broadcast %v : f32 to vector<16xf32>
