@@ -11,6 +11,7 @@
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
 #include "qnt/Conversion/Passes.h"
+#include "qnt/IR/QntDialect.h"
 #include "qnt/Transforms/Passes.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -79,6 +80,9 @@ struct GpuTargetPass : PassWrapper<GpuTargetPass, OperationPass<ModuleOp>> {
   MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(GpuTargetPass)
   explicit GpuTargetPass(std::string chip) : chip(std::move(chip)) {}
   StringRef getArgument() const final { return "qnt-gpu-target"; }
+  void getDependentDialects(DialectRegistry &registry) const override {
+    registry.insert<qnt::QntDialect>();
+  }
   void runOnOperation() override {
     if (failed(qnt::setGpuTarget(getOperation(), chip)))
       signalPassFailure();

@@ -1123,9 +1123,12 @@ int main(int argc, char **argv) {
 
   // The GPU the kernels are for (after the calibration, which compiles for
   // the host).
-  if (cuda)
+  if (cuda) {
+    // The attribute needs its dialect, which a float module has not loaded.
+    context.getOrLoadDialect<qnt::QntDialect>();
     (*module)->setAttr(qnt::kTargetAttrName,
                        qnt::GpuTargetAttr::get(&context, gpu.chip));
+  }
   // Quantize, fuse and choose the kernels (qnt-tensor-pipeline).
   if (int rc = quantizeModel(*module, plan, cal, progress))
     return rc;
