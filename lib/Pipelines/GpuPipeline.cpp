@@ -11,6 +11,7 @@
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
 #include "qnt/Conversion/Passes.h"
+#include "qnt/IR/QntDialect.h"
 #include "qnt/Transforms/Passes.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -72,6 +73,22 @@ struct InvalidOptionsPass
   }
   std::string message;
 };
+
+/// The pipeline's chip as the module's #qnt.gpu_target (setGpuTarget): the
+/// target qnt-select-kernels chooses the GPU kernels for.
+struct GpuTargetPass : PassWrapper<GpuTargetPass, OperationPass<ModuleOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(GpuTargetPass)
+  explicit GpuTargetPass(std::string chip) : chip(std::move(chip)) {}
+  StringRef getArgument() const final { return "qnt-gpu-target"; }
+  void getDependentDialects(DialectRegistry &registry) const override {
+    registry.insert<qnt::QntDialect>();
+  }
+  void runOnOperation() override {
+    if (failed(qnt::setGpuTarget(getOperation(), chip)))
+      signalPassFailure();
+  }
+  std::string chip;
+};
 } // namespace
 
 static void addPipeline(OpPassManager &pm, const std::string &text) {
@@ -95,10 +112,14 @@ void qnt::buildGpuBufferizePipeline(OpPassManager &pm,
   // Attention over the live positions of the cache, as linalg ops the
   // generic lowering maps to threads.
   pm.addPass(createQntDecomposeAttentionPass());
-  // qnt.matmul on tensors becomes gpu.launch ops on buffers (GEMV and
-  // tensor-core GEMM kernels reading the packed weights, docs/GPU.md), as
-  // convert-qnt-to-vector does in the CPU pipeline. Whatever qnt op is left
-  // is rejected at its location by the check below.
+  // The kernels are chosen for the chip (where quant-compile or the input
+  // has not already), and qnt.matmul on tensors becomes the gpu.launch ops
+  // they name on buffers (GEMV and tensor-core GEMM kernels reading the
+  // packed weights, docs/GPU.md), as convert-qnt-to-vector does in the CPU
+  // pipeline. Whatever qnt op is left is rejected at its location by the
+  // check below.
+  pm.addPass(std::make_unique<GpuTargetPass>(options.chip));
+  pm.addPass(createQntSelectKernelsPass());
   pm.addPass(createConvertQntToGPUPass());
   pm.addPass(createQntGpuCheckLoweredPass());
   // Device buffers come from the driver's stream-ordered pool; a host
@@ -160,6 +181,8 @@ void qnt::buildGpuLowerToLLVMPipeline(OpPassManager &pm,
           options.chip.getValue(), ptx, options.optLevel.getValue(),
           resolveGpuBinaryFormat(options), toolkit)
           .str());
+  // Nothing reads the decisions any more; upstream tools can read the rest.
+  pm.addPass(createQntDropDecisionsPass());
 }
 
 void qnt::buildGpuPipeline(OpPassManager &pm,

@@ -1,6 +1,7 @@
 // qnt-tensor-pipeline: quant-compile's work on tensors, from a float (or
-// imported quantized) model to quantized, fused IR with its CPU kernels
-// chosen; what `quant-compile --emit=mlir` writes.
+// imported quantized) model to quantized, fused IR with its kernels chosen
+// (CPU or GPU, by the module's target); what `quant-compile --emit=mlir`
+// writes.
 #include "CheckedPipeline.h"
 #include "qnt/Conversion/Passes.h"
 #include "qnt/Pipelines/Pipelines.h"
@@ -117,7 +118,7 @@ void qnt::registerTensorPipeline() {
   registerCheckedPipeline<TensorPipelineOptions>(
       "qnt-tensor-pipeline",
       "quant-compile's tensor-level work: choose schemes, quantize, fuse, "
-      "quantize the KV cache, choose the CPU kernels (what quant-compile "
-      "--emit=mlir writes)",
+      "quantize the KV cache, choose the kernels for the module's target "
+      "(what quant-compile --emit=mlir writes)",
       checkTensorPipelineOptions, buildTensorPipeline);
 }

@@ -961,10 +961,10 @@ static int quantizeModel(ModuleOp module, const Plan &plan, Calibration &cal,
   }
   if (kvCache != "f32")
     progress.step("KV cache rows: " + kvCache);
-  // The CPU kernels are chosen for --cpu's #qnt.target (docs/COMPILING.md,
-  // "Kernel selection"); the GPU lowering chooses its own.
+  // The kernels are chosen for the module's target: --cpu's #qnt.target
+  // (docs/COMPILING.md, "Kernel selection") or --chip's #qnt.gpu_target.
   tensor.progress = [&](const std::string &line) { progress.step(line); };
-  tensor.selectKernels = !cuda;
+  tensor.selectKernels = true;
   tensor.activations = resolvedActivations;
   tensor.actBlock = actBlock;
   tensor.parallel = threads;
@@ -1121,15 +1121,23 @@ int main(int argc, char **argv) {
   if (int rc = calibrateModel(*module, plan, progress, cal))
     return rc;
 
+  // The GPU the kernels are for (after the calibration, which compiles for
+  // the host).
+  if (cuda) {
+    // The attribute needs its dialect, which a float module has not loaded.
+    context.getOrLoadDialect<qnt::QntDialect>();
+    (*module)->setAttr(qnt::kTargetAttrName,
+                       qnt::GpuTargetAttr::get(&context, gpu.chip));
+  }
   // Quantize, fuse and choose the kernels (qnt-tensor-pipeline).
   if (int rc = quantizeModel(*module, plan, cal, progress))
     return rc;
   if (bits != "none")
     releaseInputPages();
   if (kind == "mlir") {
-    // The tensor-level IR with the decisions of the lowering: for the CPU,
-    // the target and every op's kernel (quant-opt --qnt-cpu-pipeline builds
-    // exactly those).
+    // The tensor-level IR with the decisions of the lowering: the target
+    // and every op's kernel (quant-opt --qnt-cpu-pipeline or
+    // --qnt-gpu-pipeline builds exactly those).
     // A blank line at the end, as mlir-opt and quant-opt write it.
     module->print(output->os());
     output->os() << "\n";

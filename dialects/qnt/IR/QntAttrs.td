@@ -272,4 +272,70 @@ def Qnt_KernelAttr : AttrDef<Qnt_Dialect, "Kernel"> {
   }];
 }
 
+def Qnt_GpuTargetAttr : AttrDef<Qnt_Dialect, "GpuTarget"> {
+  let mnemonic = "gpu_target";
+  let summary = "The NVIDIA GPU a module is compiled for";
+  let description = [{
+    What qnt-select-kernels needs to know about a GPU, on the module as
+    `qnt.target` in place of a CPU's `#qnt.target`: its architecture, as
+    `--chip` and `qnt-gpu-pipeline{chip}` name it (`sm_80` or `sm_90`). With
+    it, qnt-select-kernels puts a `#qnt.gpu_kernel` on every `qnt.matmul`.
+    quant-compile `--target=cuda` and qnt-gpu-pipeline write it from the
+    chip; tests write it by hand or with `qnt-set-target=gpu=sm_80`.
+
+    ```mlir
+    module attributes {qnt.target = #qnt.gpu_target<chip = "sm_90">} {}
+    ```
+  }];
+  let parameters = (ins
+    StringRefParameter<"the GPU architecture: sm_80 or sm_90">:$chip);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
+def Qnt_GpuKernelAttr : AttrDef<Qnt_Dialect, "GpuKernel"> {
+  let mnemonic = "gpu_kernel";
+  let summary = "The GPU kernels that lower one qnt.matmul";
+  let description = [{
+    The decision of qnt-select-kernels for one `qnt.matmul` of a module
+    whose target is a `#qnt.gpu_target` (as its `qnt.kernel` attribute);
+    convert-qnt-to-gpu reads nothing else. The M rows of x (all dimensions
+    of x but the last) go to the first GEMV whose rows hold them, else to
+    the GEMM: with a static M that is one kernel, with a dynamic M an
+    `scf.if` chain on the runtime M launches one of them.
+    - `gemv = [R, ...]`: the GEMV kernels by the rows of x each is built for
+      (increasing, 1 to 8; R accumulators per weight row in registers).
+    - `warps`: warps per GEMV block (1 to 8: 32 to 256 threads).
+    - `rows_per_warp`: weight rows of each GEMV warp (1 to 4); a block
+      covers `warps * rows_per_warp` weight rows.
+    - `gemm = MxNxK`: the tensor-core GEMM for the rows above the GEMVs, with
+      its block tile; 64x64x64 is the one tile it is built for.
+
+    ```mlir
+    #qnt.gpu_kernel<gemv = [1, 2, 4, 8], warps = 4, rows_per_warp = 2, gemm = 64x64x64>
+    #qnt.gpu_kernel<gemv = [1], warps = 4, rows_per_warp = 2>
+    #qnt.gpu_kernel<gemm = 64x64x64>
+    ```
+  }];
+  let parameters = (ins
+    ArrayRefParameter<"int64_t", "rows of x of each GEMV">:$gemvRows,
+    "int64_t":$warps,
+    "int64_t":$rowsPerWarp,
+    "int64_t":$gemmTileM,
+    "int64_t":$gemmTileN,
+    "int64_t":$gemmTileK);
+  let hasCustomAssemblyFormat = 1;
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// The one tile (M, N and K) the GEMM is built for.
+    static constexpr int64_t kGemmTile = 64;
+    /// The largest rows of x of a GEMV, warps per block, rows per warp.
+    static constexpr int64_t kMaxGemvRows = 8, kMaxWarps = 8,
+                             kMaxRowsPerWarp = 4;
+    bool hasGemm() const { return getGemmTileM() != 0; }
+    /// The rows of the first GEMV that holds `m` rows of x; 0 for none.
+    int64_t getGemvFor(int64_t m) const;
+  }];
+}
+
 #endif // QNT_ATTRS_TD

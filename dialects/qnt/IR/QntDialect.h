@@ -9,9 +9,11 @@
 namespace mlir::qnt {
 /// The discardable attributes of the qnt dialect, checked by
 /// QntDialect::verifyOperationAttribute (docs/DESIGN.md, "Attributes").
-/// #qnt.target on the module: the CPU the kernels are chosen for.
+/// #qnt.target (a CPU) or #qnt.gpu_target (a GPU) on the module: the
+/// machine the kernels are chosen for.
 inline constexpr llvm::StringLiteral kTargetAttrName = "qnt.target";
-/// #qnt.kernel on a qnt.matmul or qnt.attention: its CPU kernel.
+/// #qnt.kernel on a qnt.matmul or qnt.attention: its CPU kernel; or
+/// #qnt.gpu_kernel on a qnt.matmul: its GPU kernels.
 inline constexpr llvm::StringLiteral kKernelAttrName = "qnt.kernel";
 /// #qnt.scheme on a linear layer: the scheme qnt-assign-bitwidths chose,
 /// which qnt-quantize-weights applies.

@@ -208,16 +208,23 @@ LogicalResult QntDialect::verifyOperationAttribute(Operation *op,
   StringRef name = attr.getName().getValue();
   Attribute value = attr.getValue();
   if (name == kTargetAttrName) {
-    if (!isa<TargetAttr>(value))
-      return op->emitError() << "'" << name << "' must be a #qnt.target";
+    if (!isa<TargetAttr, GpuTargetAttr>(value))
+      return op->emitError()
+             << "'" << name << "' must be a #qnt.target or a #qnt.gpu_target";
     if (!isa<ModuleOp>(op))
       return op->emitError() << "'" << name << "' belongs on a module";
     return success();
   }
   if (name == kKernelAttrName) {
+    if (isa<GpuKernelAttr>(value)) {
+      if (!isa<MatmulOp>(op))
+        return op->emitError() << "a #qnt.gpu_kernel belongs on qnt.matmul";
+      return success();
+    }
     auto kernel = dyn_cast<KernelAttr>(value);
     if (!kernel)
-      return op->emitError() << "'" << name << "' must be a #qnt.kernel";
+      return op->emitError()
+             << "'" << name << "' must be a #qnt.kernel or a #qnt.gpu_kernel";
     bool attention = kernel.getFamily() == KernelFamily::attention;
     if (attention ? !isa<AttentionOp, PackCacheRowsOp>(op) : !isa<MatmulOp>(op))
       return op->emitError()

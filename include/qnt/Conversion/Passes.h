@@ -63,6 +63,23 @@ int64_t activationBlockFor(int64_t requested, unsigned bits,
 /// qnt.lookup16).
 bool isInstructionOp(Operation *op);
 
+/// "" when qnt-select-kernels' GPU options (gpu-gemv-rows, gpu-warps,
+/// gpu-rows-per-warp) are in their ranges, else the error naming `owner`,
+/// the option and its range.
+std::string checkGpuKernelOptions(llvm::StringRef owner,
+                                  const QntSelectKernelsPassOptions &options);
+
+/// qnt-select-kernels on a module whose target is `target`: a
+/// #qnt.gpu_kernel on every qnt.matmul that has no qnt.kernel, from the GPU
+/// options of `options` (what `target` implies where they are left open).
+void selectGpuKernels(ModuleOp module, GpuTargetAttr target,
+                      const QntSelectKernelsPassOptions &options);
+
+/// Puts the #qnt.gpu_target of `chip` on `module`, which must have no
+/// target or that one (an error at the module otherwise): the target of
+/// qnt-gpu-pipeline{chip}.
+LogicalResult setGpuTarget(ModuleOp module, llvm::StringRef chip);
+
 /// Declares the memory effects of gpu.barrier (MLIR 22 declares none), so
 /// that buffer deallocation accepts the kernels of convert-qnt-to-gpu. Call
 /// on the registry of every tool that runs qnt-gpu-pipeline.

@@ -5,8 +5,8 @@
 include "mlir/Pass/PassBase.td"
 
 def QntSelectKernelsPass : Pass<"qnt-select-kernels", "::mlir::ModuleOp"> {
-  let summary = "Choose the CPU kernel of every qnt.matmul and qnt.attention "
-                "(#qnt.kernel) for the module's #qnt.target";
+  let summary = "Choose the kernel of every qnt.matmul and qnt.attention "
+                "(#qnt.kernel, #qnt.gpu_kernel) for the module's target";
   let description = [{
     Puts a `qnt.kernel` attribute (`#qnt.kernel<...>`: kernel family, lanes,
     register tile, memory streams, x block, integer-dot instructions,
@@ -36,6 +36,14 @@ def QntSelectKernelsPass : Pass<"qnt-select-kernels", "::mlir::ModuleOp"> {
     codes of 4 bits or fewer, else 32). `row_f32` unpacks `lanes` codes per
     step, fewer (in steps of 8) where a group holds fewer codes than one
     plane-major block.
+
+    On a module whose `qnt.target` is a `#qnt.gpu_target` the pass puts a
+    `#qnt.gpu_kernel` on every `qnt.matmul` instead (the CPU options do not
+    apply; convert-qnt-to-gpu builds it): with a static M the first GEMV of
+    `gpu-gemv-rows` that holds M, else the GEMM alone; with a dynamic M every
+    GEMV and the GEMM. Left open, the GPU options come from the target (sm_80
+    and sm_90 alike): GEMVs for 1, 2, 4 and 8 rows of x, blocks of 4 warps of
+    2 weight rows each.
   }];
   let options = [
     Option<"chunk", "chunk", "int64_t", /*default=*/"0",
@@ -77,6 +85,15 @@ def QntSelectKernelsPass : Pass<"qnt-select-kernels", "::mlir::ModuleOp"> {
            "the group for codes of 4 bits or fewer, else 32), or 32, 64, 128, "
            "256 (matmuls whose groups it does not divide use 32). Larger "
            "blocks are faster and coarser">,
+    ListOption<"gpuGemvRows", "gpu-gemv-rows", "int64_t",
+               "GPU targets: the rows of x of the GEMV kernels, increasing, "
+               "1 to 8; none given: from the target (1, 2, 4, 8)">,
+    Option<"gpuWarps", "gpu-warps", "int64_t", /*default=*/"0",
+           "GPU targets: warps per GEMV block, 1 to 8; 0: from the target "
+           "(4)">,
+    Option<"gpuRowsPerWarp", "gpu-rows-per-warp", "int64_t", /*default=*/"0",
+           "GPU targets: weight rows per GEMV warp, 1 to 4; 0: from the "
+           "target (2)">,
   ];
 }
 
@@ -161,18 +178,22 @@ def ConvertQntToGPUPass : Pass<"convert-qnt-to-gpu", "::mlir::ModuleOp"> {
   let summary = "Lower qnt.matmul to GPU kernels that read packed weights";
   let description = [{
     Runs on tensors where convert-qnt-to-vector runs in the CPU pipeline
-    (after qnt-fuse-dequant-matmul, before one-shot-bufferize). Each
-    `qnt.matmul` becomes `gpu.launch` ops on memrefs
+    (after qnt-fuse-dequant-matmul and qnt-select-kernels, before
+    one-shot-bufferize). Each `qnt.matmul` becomes the `gpu.launch` ops its
+    `#qnt.gpu_kernel` names (an op without one, or whose kernels do not take
+    every M it may have, is an error), on memrefs
     (`bufferization.to_buffer` / `to_tensor` at the edges) with inline kernel
     bodies, for `gpu-kernel-outlining` to outline later:
 
-    - GEMV for M <= 8 (one kernel per M bucket 1, 2, 4, 8, chosen with
-      `scf.if` on the runtime M): a warp owns output rows; every lane reads
+    - a GEMV for each of `gemv`'s rows of x (with a dynamic M, `scf.if` on
+      the runtime M launches the first that holds it): blocks of `warps`
+      warps, each owning `rows_per_warp` weight rows; every lane reads
       one 32-code chunk of each row per step as `bits` i32 words (128-bit
       loads for 4- and 8-bit codes), unpacks in registers, applies the group
       scale once per group, against x staged in shared memory; lanes are
       summed with `gpu.shuffle xor`.
-    - GEMM for M > 8: 64x64 output tiles per block of 4 warps, 64-wide K
+    - the GEMM (`gemm`) for the rows above the GEMVs: 64x64 output tiles per
+      block of 4 warps, 64-wide K
       steps; packed codes are dequantized in registers to f16 and staged in
       shared memory with the f16 activations, and each warp issues
       `nvgpu.mma.sync` m16n8k16 (f16 operands, f32 accumulation).

@@ -274,7 +274,8 @@ struct TensorPipelineOptions
       llvm::cl::init(32)};
   PassOptions::Option<bool> selectKernels{
       *this, "select-kernels",
-      llvm::cl::desc("End with qnt-select-kernels (CPU targets)"),
+      llvm::cl::desc("End with qnt-select-kernels (for the module's CPU or "
+                     "GPU target)"),
       llvm::cl::init(true)};
   PassOptions::Option<std::string> activations{
       *this, "activations",
@@ -299,8 +300,8 @@ std::string checkTensorPipelineOptions(const TensorPipelineOptions &options,
 /// quantized weights (requantize), choose schemes under a budget
 /// (qnt-assign-bitwidths), quantize (qnt-quantize-weights), fuse
 /// (qnt-fuse-dequant-matmul), quantize the KV cache (qnt-quantize-kv-cache),
-/// choose the CPU kernels (qnt-select-kernels, for the module's
-/// #qnt.target).
+/// choose the kernels (qnt-select-kernels, for the module's #qnt.target or
+/// #qnt.gpu_target).
 void buildTensorPipeline(OpPassManager &pm,
                          const TensorPipelineOptions &options);
 /// The options qnt-tensor-pipeline gives qnt-assign-bitwidths (quant-compile

@@ -1,5 +1,6 @@
-// The GEMM of convert-qnt-to-gpu (M > 8): 64x64 tiles on tensor cores, x
-// and dequantized weights staged in shared memory as f16 (docs/GPU.md).
+// The GEMM of convert-qnt-to-gpu (the rows above the GEMVs): 64x64 tiles on
+// tensor cores, x and dequantized weights staged in shared memory as f16
+// (docs/GPU.md).
 #include "GpuKernels.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -15,7 +16,7 @@ using namespace mlir::qnt;
 namespace mlir::qnt::gpu_kernels {
 namespace {
 //===----------------------------------------------------------------------===//
-// GEMM (M > 8) on tensor cores.
+// GEMM (the rows above the GEMVs) on tensor cores.
 //===----------------------------------------------------------------------===//
 
 struct Gemm {

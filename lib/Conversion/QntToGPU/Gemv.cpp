@@ -1,5 +1,5 @@
-// The GEMV of convert-qnt-to-gpu (M <= 8): warps over weight rows, x staged
-// in shared memory (docs/GPU.md).
+// The GEMV of convert-qnt-to-gpu (a few rows of x): warps over weight rows,
+// x staged in shared memory (docs/GPU.md).
 #include "GpuKernels.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -15,17 +15,19 @@ using namespace mlir::qnt;
 namespace mlir::qnt::gpu_kernels {
 namespace {
 //===----------------------------------------------------------------------===//
-// GEMV (M <= 8).
+// GEMV (the rows of x of one of the kernel's gemv).
 //===----------------------------------------------------------------------===//
 
 struct Gemv {
   const Kernel &kern;
-  int64_t rows; // rows of x the kernel is compiled for (a bucket)
+  int64_t rows;        // rows of x the kernel is compiled for
+  int64_t warps;       // warps per block
+  int64_t rowsPerWarp; // weight rows per warp
 
-  int64_t numAcc() const { return kGemvRowsPerWarp * rows; }
-  int64_t numBlocks() const {
-    return llvm::divideCeil(kern.n, kGemvRowsPerBlock);
-  }
+  int64_t threads() const { return warps * kWarpSize; }
+  int64_t rowsPerBlock() const { return warps * rowsPerWarp; }
+  int64_t numAcc() const { return rowsPerWarp * rows; }
+  int64_t numBlocks() const { return llvm::divideCeil(kern.n, rowsPerBlock()); }
   int64_t numTiles() const { return llvm::divideCeil(kern.k, kGemvTileK); }
   MemRefType xsType() const {
     return sharedType(kern, {rows, kWarpSize * kXStride},
@@ -36,7 +38,7 @@ struct Gemv {
   /// (zeros outside [M, K]).
   void stageX(ImplicitLocOpBuilder &b, Value xs, Value tid,
               Value tileStart) const {
-    emitFor(b, tid, cIndex(b, rows * kGemvTileK), kGemvThreads,
+    emitFor(b, tid, cIndex(b, rows * kGemvTileK), threads(),
             [&](ImplicitLocOpBuilder &lb, Value e) {
               Value mm = divI(lb, e, kGemvTileK);
               Value j = remI(lb, e, kGemvTileK);
@@ -57,22 +59,22 @@ struct Gemv {
                               ValueRange acc) const {
     Value chunk = arith::AddIOp::create(b, mulI(b, tile, kWarpSize), lane);
     Value kc = mulI(b, chunk, kChunk);
-    Value rowBase = arith::AddIOp::create(b, mulI(b, block, kGemvRowsPerBlock),
-                                          mulI(b, warp, kGemvRowsPerWarp));
+    Value rowBase = arith::AddIOp::create(b, mulI(b, block, rowsPerBlock()),
+                                          mulI(b, warp, rowsPerWarp));
     auto body = [&](ImplicitLocOpBuilder &ib) -> SmallVector<Value> {
       SmallVector<Value> next(acc.begin(), acc.end());
       SmallVector<Value> rowIdx;
       SmallVector<SmallVector<Value>> words;
-      for (int64_t r = 0; r < kGemvRowsPerWarp; ++r) {
+      for (int64_t r = 0; r < rowsPerWarp; ++r) {
         rowIdx.push_back(
-            clampRow(ib, kern, addI(ib, rowBase, r), kGemvRowsPerBlock));
+            clampRow(ib, kern, addI(ib, rowBase, r), rowsPerBlock()));
         words.push_back(loadChunkWords(ib, kern, rowIdx[r], chunk));
       }
       Value xBase = mulI(ib, lane, kXStride);
       for (int64_t sg = 0; sg < kChunk / kern.subChunk; ++sg) {
         Value kg = addI(ib, kc, sg * kern.subChunk);
         SmallVector<std::pair<Value, Value>> sz;
-        for (int64_t r = 0; r < kGemvRowsPerWarp; ++r)
+        for (int64_t r = 0; r < rowsPerWarp; ++r)
           sz.push_back(scaleAndOffset(ib, kern, rowIdx[r], kg));
         SmallVector<Value> part(numAcc(), cF32(ib, 0.0f));
         // Four codes at a time: one 128-bit shared load of x per x row.
@@ -87,7 +89,7 @@ struct Gemv {
             for (int64_t j = 0; j < 4; ++j)
               xq[m].push_back(vector::ExtractOp::create(ib, v, j));
           }
-          for (int64_t r = 0; r < kGemvRowsPerWarp; ++r) {
+          for (int64_t r = 0; r < rowsPerWarp; ++r) {
             for (int64_t j = 0; j < 4; ++j) {
               Value code =
                   unpackCode(ib, kern, words[r], i0 + j, sz[r].second);
@@ -98,7 +100,7 @@ struct Gemv {
           }
         }
         // The group scale is applied once per group: acc += s * sum(code*x).
-        for (int64_t r = 0; r < kGemvRowsPerWarp; ++r)
+        for (int64_t r = 0; r < rowsPerWarp; ++r)
           for (int64_t m = 0; m < rows; ++m)
             next[r * rows + m] =
                 mulAdd(ib, sz[r].first, part[r * rows + m], next[r * rows + m]);
@@ -119,9 +121,9 @@ struct Gemv {
   /// Stores the warp's results (`sums` are complete, not partial).
   void store(ImplicitLocOpBuilder &b, Value block, Value warp,
              ArrayRef<Value> sums) const {
-    Value rowBase = arith::AddIOp::create(b, mulI(b, block, kGemvRowsPerBlock),
-                                          mulI(b, warp, kGemvRowsPerWarp));
-    for (int64_t r = 0; r < kGemvRowsPerWarp; ++r)
+    Value rowBase = arith::AddIOp::create(b, mulI(b, block, rowsPerBlock()),
+                                          mulI(b, warp, rowsPerWarp));
+    for (int64_t r = 0; r < rowsPerWarp; ++r)
       for (int64_t m = 0; m < rows; ++m)
         storeOut(b, kern, cIndex(b, m), addI(b, rowBase, r),
                  sums[r * rows + m]);
@@ -130,7 +132,7 @@ struct Gemv {
   void emitGPU(ImplicitLocOpBuilder &b) const {
     Value one = cIndex(b, 1);
     auto launch = gpu::LaunchOp::create(
-        b, cIndex(b, numBlocks()), one, one, cIndex(b, kGemvThreads), one, one,
+        b, cIndex(b, numBlocks()), one, one, cIndex(b, threads()), one, one,
         /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr);
     ImplicitLocOpBuilder kb =
         ImplicitLocOpBuilder::atBlockEnd(b.getLoc(), &launch.getBody().front());
@@ -173,19 +175,19 @@ struct Gemv {
     Type f32 = b.getF32Type();
     Value xs = stackBuffer(b, xsType());
     // Per-thread registers live across the barriers, so they are memory here.
-    Value regs = stackBuffer(b, MemRefType::get({kGemvThreads, numAcc()}, f32));
+    Value regs = stackBuffer(b, MemRefType::get({threads(), numAcc()}, f32));
     emitFor(b, 0, numBlocks(), 1, [&](ImplicitLocOpBuilder &bb, Value block) {
-      emitFor(bb, 0, kGemvThreads, 1, [&](ImplicitLocOpBuilder &tb, Value t) {
+      emitFor(bb, 0, threads(), 1, [&](ImplicitLocOpBuilder &tb, Value t) {
         for (int64_t a = 0; a < numAcc(); ++a)
           memref::StoreOp::create(tb, cF32(tb, 0.0f), regs,
                                   ValueRange{t, cIndex(tb, a)});
       });
       emitFor(bb, 0, numTiles(), 1, [&](ImplicitLocOpBuilder &lb, Value tile) {
-        emitFor(lb, 0, kGemvThreads, 1, [&](ImplicitLocOpBuilder &tb, Value t) {
+        emitFor(lb, 0, threads(), 1, [&](ImplicitLocOpBuilder &tb, Value t) {
           stageX(tb, xs, t, mulI(tb, tile, kGemvTileK));
         });
         // -- barrier --
-        emitFor(lb, 0, kGemvThreads, 1, [&](ImplicitLocOpBuilder &tb, Value t) {
+        emitFor(lb, 0, threads(), 1, [&](ImplicitLocOpBuilder &tb, Value t) {
           SmallVector<Value> acc;
           for (int64_t a = 0; a < numAcc(); ++a)
             acc.push_back(
@@ -199,7 +201,7 @@ struct Gemv {
         });
       });
       // The shuffle reduction becomes a sequential sum over the lanes.
-      emitFor(bb, 0, kGemvWarps, 1, [&](ImplicitLocOpBuilder &wb, Value warp) {
+      emitFor(bb, 0, warps, 1, [&](ImplicitLocOpBuilder &wb, Value warp) {
         SmallVector<Value> sums;
         for (int64_t a = 0; a < numAcc(); ++a) {
           Value first = mulI(wb, warp, kWarpSize);
@@ -221,8 +223,9 @@ struct Gemv {
 
 } // namespace
 
-void emitGemv(ImplicitLocOpBuilder &b, const Kernel &kern, int64_t rows) {
-  Gemv gemv{kern, rows};
+void emitGemv(ImplicitLocOpBuilder &b, const Kernel &kern,
+              GpuKernelAttr choice, int64_t rows) {
+  Gemv gemv{kern, rows, choice.getWarps(), choice.getRowsPerWarp()};
   kern.mapping == Mapping::Loops ? gemv.emitLoops(b) : gemv.emitGPU(b);
 }
 

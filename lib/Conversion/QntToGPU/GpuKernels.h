@@ -9,6 +9,7 @@
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/IR/SymbolTable.h"
 #include "qnt/IR/QntAttrs.h"
+#include "qnt/IR/QntOps.h"
 #include "llvm/ADT/STLFunctionalExtras.h"
 
 namespace mlir::qnt::gpu_kernels {
@@ -19,23 +20,20 @@ namespace mlir::qnt::gpu_kernels {
 constexpr int64_t kWarpSize = 32;
 constexpr int64_t kChunk = 32;
 
-// GEMV: 4 warps per block, 2 weight rows per warp; per K step each lane takes
-// one chunk of each of its warp's rows, so a warp covers 1024 codes per step.
-constexpr int64_t kGemvWarps = 4;
-constexpr int64_t kGemvThreads = kGemvWarps * kWarpSize;
-constexpr int64_t kGemvRowsPerWarp = 2;
-constexpr int64_t kGemvRowsPerBlock = kGemvWarps * kGemvRowsPerWarp;
+// GEMV: per K step each lane takes one chunk of each of its warp's weight
+// rows, so a warp covers 1024 codes per step. Its rows of x, warps per block
+// and weight rows per warp are the matmul's #qnt.gpu_kernel's.
 constexpr int64_t kGemvTileK = kWarpSize * kChunk;
 // Shared x keeps each lane's chunk at a stride of 36 floats, not 32: with
 // 128-bit shared loads the 8 lanes of a quarter warp then hit distinct banks.
 constexpr int64_t kXStride = kChunk + 4;
-// The GEMV kernels by rows of x they are compiled for; a runtime M picks the
-// smallest that fits, M > 8 goes to the GEMM.
-constexpr int64_t kGemvBuckets[] = {1, 2, 4, 8};
 
 // GEMM: 64x64 output tile per block of 4 warps (2x2, 32x32 per warp, i.e.
-// 2x4 mma tiles of 16x8), K in steps of 64 (two chunks per weight row).
-constexpr int64_t kTileM = 64, kTileN = 64, kTileK = 64;
+// 2x4 mma tiles of 16x8), K in steps of 64 (two chunks per weight row): the
+// one tile #qnt.gpu_kernel's gemm allows.
+constexpr int64_t kTileM = GpuKernelAttr::kGemmTile,
+                  kTileN = GpuKernelAttr::kGemmTile,
+                  kTileK = GpuKernelAttr::kGemmTile;
 constexpr int64_t kGemmThreads = 128;
 constexpr int64_t kWarpTileM = 32, kWarpTileN = 32;
 constexpr int64_t kMmaM = 16, kMmaN = 8, kMmaK = 16;
@@ -157,12 +155,19 @@ Value workgroupBuffer(ImplicitLocOpBuilder &kb, SymbolTable &symbols,
 /// buffer (shared by all blocks, which run one after another) for loops.
 MemRefType sharedType(const Kernel &kern, ArrayRef<int64_t> shape, Type elem);
 
-/// The GEMV for `rows` rows of x (a bucket of kGemvBuckets), as gpu.launch
-/// or (Mapping::Loops) as scf loops (Gemv.cpp).
-void emitGemv(ImplicitLocOpBuilder &b, const Kernel &kern, int64_t rows);
+/// The GEMV for `rows` rows of x (one of `choice`'s gemv), with `choice`'s
+/// warps and weight rows per warp, as gpu.launch or (Mapping::Loops) as scf
+/// loops (Gemv.cpp).
+void emitGemv(ImplicitLocOpBuilder &b, const Kernel &kern,
+              GpuKernelAttr choice, int64_t rows);
 
-/// The tensor-core GEMM for M > 8, as gpu.launch or scf loops (Gemm.cpp).
+/// The tensor-core GEMM (rows above the GEMVs), as gpu.launch or scf loops
+/// (Gemm.cpp).
 void emitGemm(ImplicitLocOpBuilder &b, const Kernel &kern);
+
+/// M of a qnt.matmul: the rows of x (all its dimensions but the last), or
+/// nullopt when one of them is dynamic (SelectGpuKernels.cpp).
+std::optional<int64_t> staticRowsOfX(MatmulOp op);
 
 } // namespace mlir::qnt::gpu_kernels
 

@@ -1,6 +1,6 @@
 // Lowering of qnt.matmul to GPU kernels that read packed weights
-// (convert-qnt-to-gpu): which kernel takes a matmul (the GEMV of a bucket of
-// rows or the GEMM, Gemv.cpp and Gemm.cpp) and the re-laid-out weights they
+// (convert-qnt-to-gpu): the kernels its #qnt.gpu_kernel names (GEMVs by rows
+// of x and the GEMM, Gemv.cpp and Gemm.cpp) and the re-laid-out weights they
 // read; the kernels are gpu.launch ops or (mapping=loops) the same tiled nest
 // of scf loops for execution on the CPU. docs/GPU.md describes them.
 #include "GpuKernels.h"
@@ -95,39 +95,37 @@ struct GpuLowering {
   SymbolTable symbols;
 };
 
-/// The kernel for `kern` by its rows of x: the smallest GEMV bucket that
-/// holds M, else the GEMM. A static M picks one kernel; a dynamic M tests at
-/// run time.
-void emitKernelsByRows(ImplicitLocOpBuilder &b, const Kernel &kern) {
+/// The kernels `choice` names for `kern`'s rows of x: the first GEMV that
+/// holds M, else the GEMM. A static M builds that one kernel; a dynamic M
+/// tests at run time.
+void emitKernelsByRows(ImplicitLocOpBuilder &b, const Kernel &kern,
+                       GpuKernelAttr choice) {
   // Emits the GEMV for `rows` rows of x, or the GEMM for rows == 0.
   auto emitBucket = [&](ImplicitLocOpBuilder &eb, int64_t rows) {
     if (rows == 0)
       emitGemm(eb, kern);
     else
-      emitGemv(eb, kern, rows);
+      emitGemv(eb, kern, choice, rows);
   };
   int64_t staticM = cast<MemRefType>(kern.x.getType()).getDimSize(0);
   if (!ShapedType::isDynamic(staticM)) {
-    int64_t bucket = 0;
-    for (int64_t rows : kGemvBuckets)
-      if (!bucket && staticM <= rows)
-        bucket = rows;
-    emitBucket(b, bucket);
+    emitBucket(b, choice.getGemvFor(staticM));
     return;
   }
+  ArrayRef<int64_t> buckets = choice.getGemvRows();
   std::function<void(ImplicitLocOpBuilder &, size_t)> chain =
       [&](ImplicitLocOpBuilder &cb, size_t i) {
-        if (i == std::size(kGemvBuckets)) {
+        if (i == buckets.size()) {
           emitBucket(cb, 0);
           return;
         }
         Value fits = arith::CmpIOp::create(cb, arith::CmpIPredicate::ule,
-                                           kern.m, cIndex(cb, kGemvBuckets[i]));
+                                           kern.m, cIndex(cb, buckets[i]));
         scf::IfOp::create(
             cb, fits,
             [&](OpBuilder &ob, Location loc) {
               ImplicitLocOpBuilder ib(loc, ob);
-              emitBucket(ib, kGemvBuckets[i]);
+              emitBucket(ib, buckets[i]);
               scf::YieldOp::create(ib);
             },
             [&](OpBuilder &ob, Location loc) {
@@ -139,7 +137,37 @@ void emitKernelsByRows(ImplicitLocOpBuilder &b, const Kernel &kern) {
   chain(b, 0);
 }
 
+/// The GPU kernel of `op`, or an error at `op` where it has none or its
+/// kernels do not take every M it may have.
+static FailureOr<GpuKernelAttr> getGpuKernel(MatmulOp op) {
+  Attribute attr = op->getAttr(kKernelAttrName);
+  auto choice = dyn_cast_or_null<GpuKernelAttr>(attr);
+  if (!attr)
+    return op.emitOpError() << "has no #qnt.gpu_kernel attribute (run "
+                               "qnt-select-kernels for a #qnt.gpu_target "
+                               "first)";
+  if (!choice)
+    return op.emitOpError() << "kernel " << attr << " is not a GPU kernel";
+  if (choice.hasGemm())
+    return choice;
+  int64_t largest = choice.getGemvRows().back();
+  std::optional<int64_t> m = staticRowsOfX(op);
+  if (!m)
+    return op.emitOpError()
+           << "kernel " << choice << " does not apply: M is dynamic and no "
+           << "gemm takes the rows above " << largest;
+  if (*m > largest)
+    return op.emitOpError()
+           << "kernel " << choice << " does not apply: M = " << *m
+           << " is more rows than its largest GEMV's (" << largest
+           << ") and it has no gemm";
+  return choice;
+}
+
 LogicalResult GpuLowering::lowerMatmul(MatmulOp op) {
+  FailureOr<GpuKernelAttr> choice = getGpuKernel(op);
+  if (failed(choice))
+    return failure();
   PackedType wType = op.getWeight().getType();
   SchemeAttr scheme = wType.getScheme();
   bool lut = scheme.getFormat() == Format::f8E4M3FN ||
@@ -213,7 +241,7 @@ LogicalResult GpuLowering::lowerMatmul(MatmulOp op) {
   kern.out = to2D(b, outBuf);
   kern.m = memref::DimOp::create(b, kern.x, 0);
 
-  emitKernelsByRows(b, kern);
+  emitKernelsByRows(b, kern, *choice);
 
   replaceWithBuffer(b, op, outBuf);
   return success();

@@ -1,6 +1,6 @@
 // qnt-select-kernels: the CPU kernel of every qnt.matmul, qnt.attention and
 // qnt.pack_cache_rows, as a #qnt.kernel attribute, from the pass options and
-// the module's #qnt.target.
+// the module's #qnt.target (a #qnt.gpu_target: SelectGpuKernels.cpp).
 #include "Kernels.h"
 #include "qnt/Conversion/Passes.h"
 #include "qnt/IR/QntOps.h"
@@ -195,12 +195,17 @@ struct QntSelectKernels final
     o.intDot = intDot;
     o.columnKernels = columnKernels;
     o.actBlock = actBlock;
+    o.gpuGemvRows.assign(gpuGemvRows.begin(), gpuGemvRows.end());
+    o.gpuWarps = gpuWarps;
+    o.gpuRowsPerWarp = gpuRowsPerWarp;
     return o;
   }
   /// Checks the options before any pass of the pipeline runs.
   LogicalResult initialize(MLIRContext *context) override {
     std::string error =
         checkSelectKernelsOptions("qnt-select-kernels", getOptions());
+    if (error.empty())
+      error = checkGpuKernelOptions("qnt-select-kernels", getOptions());
     if (!error.empty())
       return emitError(UnknownLoc::get(context)) << error;
     return success();
@@ -208,6 +213,8 @@ struct QntSelectKernels final
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    if (auto gpu = module->getAttrOfType<GpuTargetAttr>(kTargetAttrName))
+      return selectGpuKernels(module, gpu, getOptions());
     MLIRContext *ctx = &getContext();
     TargetAttr target = getTarget(module);
     QntSelectKernelsPassOptions o = resolveKernelOptions(getOptions(), target);

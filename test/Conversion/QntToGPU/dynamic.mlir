@@ -2,10 +2,10 @@
 // bench/gen_layer.py): the runtime M picks the smallest GEMV bucket that
 // holds it (1, 2, 4, 8 rows of x), else the tensor-core GEMM, whose grid
 // covers ceil(M / 64) M tiles. The same packed words serve every kernel.
-// RUN: quant-opt %s --convert-qnt-to-gpu --canonicalize --cse | FileCheck %s
+// RUN: quant-opt %s --qnt-set-target=gpu=sm_80 --qnt-select-kernels --convert-qnt-to-gpu --canonicalize --cse | FileCheck %s
 // The five kernels share one copy of the words (splat bytes 0x11 give splat
 // words 0x11111111).
-// RUN: quant-opt %s --convert-qnt-to-gpu | grep -c "arith.constant dense<286331153> : tensor<11008x512xi32>" | FileCheck %s --check-prefix=ONCE
+// RUN: quant-opt %s --qnt-set-target=gpu=sm_80 --qnt-select-kernels --convert-qnt-to-gpu | grep -c "arith.constant dense<286331153> : tensor<11008x512xi32>" | FileCheck %s --check-prefix=ONCE
 // ONCE: {{^}}1{{$}}
 
 // CHECK-LABEL: func.func @dynamic_m

@@ -1,8 +1,8 @@
-// convert-qnt-to-gpu, tensor-core GEMM strategy (M > 8): the kernel as
-// emitted, after canonicalization. M = 64 (one M tile), N = 16 (one N tile,
+// convert-qnt-to-gpu, tensor-core GEMM (M > 8, above the selected GEMVs):
+// the kernel as emitted, after canonicalization. M = 64 (one M tile), N = 16 (one N tile,
 // rows clamped to 15), K = 64 (one K step, canonicalized away), f16 x,
 // unsigned 8-bit asymmetric per-channel codes.
-// RUN: quant-opt %s --convert-qnt-to-gpu --canonicalize --cse | FileCheck %s
+// RUN: quant-opt %s --qnt-set-target=gpu=sm_80 --qnt-select-kernels --convert-qnt-to-gpu --canonicalize --cse | FileCheck %s
 
 // The x and weight tiles live in two 16-byte aligned workgroup globals.
 //   CHECK-DAG: memref.global "private" @[[$AG:qnt_shared[_0-9]*]] : memref<64x72xf16, #gpu.address_space<workgroup>> {alignment = 16 : i64}

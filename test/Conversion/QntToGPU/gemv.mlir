@@ -1,7 +1,7 @@
-// convert-qnt-to-gpu, GEMV strategy (M <= 8): the kernel as emitted, after
-// canonicalization. One K step (K = 64 < 1024), bucket M = 1, N = 16 rows in
+// convert-qnt-to-gpu, GEMV (M <= 8, the GEMV selected for M): the kernel as
+// emitted, after canonicalization. One K step (K = 64 < 1024), bucket M = 1, N = 16 rows in
 // 2 blocks of 4 warps x 2 rows.
-// RUN: quant-opt %s --convert-qnt-to-gpu --canonicalize --cse | FileCheck %s
+// RUN: quant-opt %s --qnt-set-target=gpu=sm_80 --qnt-select-kernels --convert-qnt-to-gpu --canonicalize --cse | FileCheck %s
 
 // x is staged in a 16-byte aligned workgroup global (one per launch).
 //       CHECK: memref.global "private" @[[$XSG:qnt_shared[_0-9]*]] : memref<1x1152xf32, #gpu.address_space<workgroup>> {alignment = 16 : i64}

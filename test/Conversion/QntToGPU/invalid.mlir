@@ -1,6 +1,6 @@
 // Errors of convert-qnt-to-gpu, each with its exact message and location.
-// RUN: quant-opt %s --convert-qnt-to-gpu --split-input-file --verify-diagnostics
-// RUN: not quant-opt %s --convert-qnt-to-gpu=mapping=threads --split-input-file 2>&1 | FileCheck %s --check-prefix=MAPPING
+// RUN: quant-opt %s --qnt-set-target=gpu=sm_80 --qnt-select-kernels --convert-qnt-to-gpu --split-input-file --verify-diagnostics
+// RUN: not quant-opt %s --qnt-set-target=gpu=sm_80 --qnt-select-kernels --convert-qnt-to-gpu=mapping=threads --split-input-file 2>&1 | FileCheck %s --check-prefix=MAPPING
 
 // MAPPING: error: convert-qnt-to-gpu option mapping='threads' must be 'gpu' or 'loops'
 

@@ -3,7 +3,7 @@
 // to whole 32-code chunks of `bits` i32 words, so every lane's chunk starts
 // on a 4*bits-byte boundary. Here 4-bit codes, K = 40: 20 bytes per row
 // become 2 chunks x 4 words = 32 bytes. The blob starts with its alignment.
-// RUN: quant-opt %s --convert-qnt-to-gpu | FileCheck %s
+// RUN: quant-opt %s --qnt-set-target=gpu=sm_80 --qnt-select-kernels --convert-qnt-to-gpu | FileCheck %s
 
 // CHECK-LABEL: func.func @layout
 //       CHECK:   arith.constant dense_resource<qnt_gpu_codes> : tensor<2x8xi32>

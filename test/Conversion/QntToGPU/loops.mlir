@@ -3,7 +3,7 @@
 // Blocks, threads and lanes are loop induction variables, shared memory and
 // the per-thread accumulators are stack buffers, and each barrier splits the
 // block into loops over its 128 threads.
-// RUN: quant-opt %s --split-input-file --convert-qnt-to-gpu=mapping=loops --canonicalize --cse | FileCheck %s
+// RUN: quant-opt %s --split-input-file --qnt-set-target=gpu=sm_80 --qnt-select-kernels --convert-qnt-to-gpu=mapping=loops --canonicalize --cse | FileCheck %s
 
 // CHECK-LABEL: func.func @gemv
 //   CHECK-NOT:   gpu.

@@ -3,7 +3,7 @@
 // (11008 x 512) in global memory: no buffer or tensor of float weights of
 // size N x K (or K x N), and the kernels' only float tiles are the shared
 // x / f16 tiles.
-// RUN: quant-opt %s --convert-qnt-to-gpu --one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" | FileCheck %s
+// RUN: quant-opt %s --qnt-set-target=gpu=sm_80 --qnt-select-kernels --convert-qnt-to-gpu --one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" | FileCheck %s
 
 // CHECK-LABEL: func.func @layer_11008x4096
 //       CHECK:   memref.get_global {{.*}} : memref<11008x32xf16>

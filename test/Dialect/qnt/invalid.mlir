@@ -718,7 +718,7 @@ func.func private @target_on_function() attributes {qnt.target = #qnt.target<cpu
 
 // -----
 
-// expected-error @+1 {{'qnt.target' must be a #qnt.target}}
+// expected-error @+1 {{'qnt.target' must be a #qnt.target or a #qnt.gpu_target}}
 module attributes {qnt.target = "znver4"} {}
 
 // -----
@@ -833,7 +833,7 @@ func.func @matmul_kernel_on_attention(%q: tensor<1x4x8xf32>, %k: tensor<16x2x8xf
 
 func.func @kernel_not_a_kernel(%x: tensor<2x64xf32>) -> tensor<2x8xf32> {
   %w = qnt.constant {codes = dense<0> : tensor<8x32xi8>, scales = dense<1.0> : tensor<8x2xf32>} : !qnt.packed<8x64, #qnt.scheme<si4, symmetric, per_group<1, 32>>>
-  // expected-error @+1 {{'qnt.kernel' must be a #qnt.kernel}}
+  // expected-error @+1 {{'qnt.kernel' must be a #qnt.kernel or a #qnt.gpu_kernel}}
   %y = qnt.matmul %x, %w {qnt.kernel = 16 : i64} : (tensor<2x64xf32>, !qnt.packed<8x64, #qnt.scheme<si4, symmetric, per_group<1, 32>>>) -> tensor<2x8xf32>
   return %y : tensor<2x8xf32>
 }

@@ -2,7 +2,7 @@
 // (NVPTX backend; no CUDA toolkit needed) for a bench shape: a 4096 x 4096
 // int4 layer in groups of 128 with a dynamic M, which makes four GEMV
 // kernels (M <= 1, 2, 4, 8) and the tensor-core GEMM.
-// RUN: quant-opt %s --pass-pipeline="builtin.module(convert-qnt-to-gpu,one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map},gpu-launch-sink-index-computations,gpu-kernel-outlining,symbol-dce)" -o %t.gpu.mlir
+// RUN: quant-opt %s --pass-pipeline="builtin.module(qnt-set-target{gpu=sm_80},qnt-select-kernels,convert-qnt-to-gpu,one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map},gpu-launch-sink-index-computations,gpu-kernel-outlining,symbol-dce)" -o %t.gpu.mlir
 // RUN: FileCheck %s --check-prefix=GPU < %t.gpu.mlir
 // RUN: quant-opt %t.gpu.mlir --gpu-lower-to-nvvm-pipeline="cubin-chip=sm_80 cubin-features=+ptx80 cubin-format=isa opt-level=3" --mlir-print-ir-before=gpu-module-to-binary -o %t.ptx.mlir 2> %t.nvvm.mlir
 // RUN: FileCheck %s --check-prefix=NVVM < %t.nvvm.mlir

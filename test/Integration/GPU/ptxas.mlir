@@ -6,7 +6,7 @@
 // stores and loads (ptx_tool.py exits 1 otherwise; FileCheck checks every
 // line). The register counts are in docs/PERFORMANCE.md ("GPU kernels").
 // REQUIRES: ptxas
-// RUN: quant-opt %s --pass-pipeline="builtin.module(convert-qnt-to-gpu,one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map},gpu-launch-sink-index-computations,gpu-kernel-outlining,symbol-dce)" \
+// RUN: quant-opt %s --pass-pipeline="builtin.module(qnt-set-target{gpu=sm_80},qnt-select-kernels,convert-qnt-to-gpu,one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map},gpu-launch-sink-index-computations,gpu-kernel-outlining,symbol-dce)" \
 // RUN:   | quant-opt --gpu-lower-to-nvvm-pipeline="cubin-chip=sm_80 cubin-features=+ptx80 cubin-format=isa opt-level=3" -o %t.ptx.mlir
 // RUN: %python %helpers/ptx_tool.py ptxas --arch sm_80 --arch sm_90 < %t.ptx.mlir | FileCheck %s
 
