@@ -114,7 +114,8 @@ Value splatF32(ImplicitLocOpBuilder &b, VectorType type, float value);
 
 /// table[idx] per element of an i32 scalar or vector `idx` (bits 0..3), by a
 /// tree of 15 selects among constants on the index bits: the portable lookup
-/// of a 16-entry table (qnt.lookup16 `generic`, the GPU kernels).
+/// of a 16-entry table (qnt.lookup16 `generic`, the GPU kernels). f32
+/// values; i8 ones (the table's integers) for an i8 `idx`.
 Value lookupBySelects(ImplicitLocOpBuilder &b, Value idx,
                       ArrayRef<float> table);
 
