@@ -13,6 +13,9 @@ using namespace mlir;
 using namespace mlir::qnt;
 
 namespace {
+/// How far ahead (in scale groups) the column kernels prefetch byte scales.
+constexpr int64_t kScalePrefetchGroups = 8;
+
 /// What the column kernel of one matmul reads.
 struct ColumnKernel {
   int64_t lanes;  // columns per tile (NC)
@@ -236,19 +239,26 @@ struct ColumnTile {
   }
 
   /// The scales of group g of the tile's columns, as f32 vectors: the
-  /// stored ones converted, fp4 block scales decoded, times the value of
-  /// one unit of the codes (Int8Kernel::codeUnit).
+  /// stored ones converted, fp4 block scales decoded (the value of one
+  /// unit of the codes, Int8Kernel::codeUnit, multiplies the outputs once).
   SmallVector<Value> groupScales(ImplicitLocOpBuilder &gb, Value g) {
     SmallVector<Value> sv;
     for (int64_t c = 0; c < cols; ++c) {
       Value at = arith::MulIOp::create(
           gb, columnTileIndex(gb, tile[c], g, ck.groups), cIndex(gb, L));
-      Value v = decodeScale(
+      // Byte scales (fp4) are a stream of their own, an eighth of the codes
+      // with nvfp4: fetched kScalePrefetchGroups groups ahead, as the codes
+      // are.
+      if (kern.prefetch && scaleElem.isInteger(8))
+        memref::PrefetchOp::create(
+            gb, ck.scales,
+            ValueRange{arith::AddIOp::create(
+                gb, at,
+                cIndex(gb, kScalePrefetchGroups * kColumnTilesPerGroup * L))},
+            /*isWrite=*/false, /*localityHint=*/3, /*isDataCache=*/true);
+      sv.push_back(decodeScale(
           gb, vector::LoadOp::create(gb, scaleType, ck.scales, at),
-          kern.scheme, q.lookup);
-      if (q.codeUnit != 1.0f)
-        v = arith::MulFOp::create(gb, v, splatF32(gb, accType, q.codeUnit));
-      sv.push_back(v);
+          kern.scheme, q.lookup));
     }
     return sv;
   }
@@ -300,6 +310,8 @@ struct ColumnTile {
                                             ValueRange{n0}, mask, zeroAcc);
       for (int64_t r = 0; r < rows; ++r) {
         Value v = groupLoop.getResult(r * cols + c);
+        if (q.codeUnit != 1.0f)
+          v = arith::MulFOp::create(b, v, splatF32(b, accType, q.codeUnit));
         if (bias)
           v = arith::AddFOp::create(b, v, bias);
         vector::MaskedStoreOp::create(b, kern.out, ValueRange{rowIdx[r], n0},
