@@ -165,7 +165,7 @@ Value qnt::decodeLutCodes(ImplicitLocOpBuilder &b, Value codes, Format format,
 }
 
 Value qnt::decodeScale(ImplicitLocOpBuilder &b, Value stored,
-                       SchemeAttr scheme, LookupIsa isa) {
+                       SchemeAttr scheme, LookupIsa isa, bool scaled) {
   std::optional<ScaleFormat> format = getScaleFormat(scheme.getScaleType());
   if (!format || !fp4BlockFormat(*format))
     return toF32(b, stored);
@@ -178,11 +178,11 @@ Value qnt::decodeScale(ImplicitLocOpBuilder &b, Value stored,
     if (isa == LookupIsa::generic)
       return decodeLutCodes(b, stored, Format::f8E4M3FN, LookupIsa::generic);
     if (vecType)
-      return decodeFp8AsHalf(b, stored, Format::f8E4M3FN, /*scaled=*/true);
+      return decodeFp8AsHalf(b, stored, Format::f8E4M3FN, scaled);
     Value lane = vector::BroadcastOp::create(
         b, VectorType::get({1}, stored.getType()), stored);
     return vector::ExtractOp::create(
-        b, decodeFp8AsHalf(b, lane, Format::f8E4M3FN, /*scaled=*/true),
+        b, decodeFp8AsHalf(b, lane, Format::f8E4M3FN, scaled),
         ArrayRef<int64_t>{0});
   }
   Type i32 = b.getI32Type(), f32 = b.getF32Type();

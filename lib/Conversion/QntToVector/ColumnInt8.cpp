@@ -195,17 +195,30 @@ struct ColumnTile {
       Value sx = vector::BroadcastOp::create(
           cb, accType,
           memref::LoadOp::create(cb, q.xScales, ValueRange{rowIdx[r], block}));
-      for (int64_t j = 0; j < groupsPerBlock; ++j) {
-        for (int64_t c = 0; c < cols; ++c) {
+      for (int64_t c = 0; c < cols; ++c) {
+        // Several groups in the block (nvfp4): their sums times their
+        // scales, then times sx once.
+        Value scaled;
+        for (int64_t j = 0; j < groupsPerBlock; ++j) {
           int64_t base = j * perGroup + (r * cols + c) * parts;
           Value sum = isum[base];
           if (parts == 2)
             sum = arith::AddIOp::create(cb, sum, isum[base + 1]);
-          next[r * cols + c] = vector::FMAOp::create(
-              cb, arith::SIToFPOp::create(cb, accType, sum),
-              arith::MulFOp::create(cb, sx, sv[j * cols + c]),
-              next[r * cols + c]);
+          Value f = arith::SIToFPOp::create(cb, accType, sum);
+          scaled = !j ? (groupsPerBlock == 1 ? f
+                                             : arith::MulFOp::create(
+                                                   cb, f, sv[c]).getResult())
+                      : vector::FMAOp::create(cb, f, sv[j * cols + c], scaled)
+                            .getResult();
         }
+        next[r * cols + c] =
+            groupsPerBlock == 1
+                ? vector::FMAOp::create(
+                      cb, scaled, arith::MulFOp::create(cb, sx, sv[c]),
+                      next[r * cols + c])
+                      .getResult()
+                : vector::FMAOp::create(cb, scaled, sx, next[r * cols + c])
+                      .getResult();
       }
     }
     return next;
@@ -258,7 +271,7 @@ struct ColumnTile {
             /*isWrite=*/false, /*localityHint=*/3, /*isDataCache=*/true);
       sv.push_back(decodeScale(
           gb, vector::LoadOp::create(gb, scaleType, ck.scales, at),
-          kern.scheme, q.lookup));
+          kern.scheme, q.lookup, /*scaled=*/q.table.empty()));
     }
     return sv;
   }
@@ -346,8 +359,11 @@ void qnt::setE2M1Table(Int8Kernel &q, const MatmulKernel &kern,
   q.offset = -12;
   q.needsSums = true;
   q.codeUnit = 0.5f;
+  // nvfp4: its tensor scale, and the 2^8 its E4M3 scales leave out when
+  // decoded through half floats (the kernels decode them unscaled).
   if (FloatAttr tensorScale = kern.scheme.getTensorScale())
-    q.codeUnit *= float(tensorScale.getValueAsDouble());
+    q.codeUnit *= float(tensorScale.getValueAsDouble()) *
+                  unscaledLutFactor(Format::f8E4M3FN, isa);
 }
 
 bool qnt::columnKernelApplies(const MatmulKernel &kern, int64_t block,
