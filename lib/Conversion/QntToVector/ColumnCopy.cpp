@@ -96,6 +96,7 @@ FailureOr<ColumnCopy> qnt::makeColumnCopy(const MatmulKernel &kern,
   ck.table = q.table;
   ck.codeUnit = q.codeUnit;
   ck.scheme = kern.scheme;
+  ck.lookup = q.lookup;
   // Whole groups of tiles; columns past N are zeros, computed and not
   // stored.
   ck.tiles = (kern.n + lanes * kColumnTilesPerGroup - 1) / (lanes * kColumnTilesPerGroup) *
@@ -223,8 +224,11 @@ void qnt::emitGatherFromColumnCopy(ImplicitLocOpBuilder &b,
               Value k0 = arith::MulIOp::create(ib, s, cIndex(ib, cps));
               Value g = arith::DivUIOp::create(ib, k0, cIndex(ib, groupSize));
               Value scaleAt = at(ib, g, copy.groups);
+              // As the kernels decode them: e2m1's code unit holds what
+              // an unscaled E4M3 decode leaves out.
               Value scale = decodeScale(
-                  ib, memref::LoadOp::create(ib, scales, scaleAt), copy.scheme);
+                  ib, memref::LoadOp::create(ib, scales, scaleAt), copy.scheme,
+                  copy.lookup, /*scaled=*/copy.table.empty());
               if (copy.codeUnit != 1.0f)
                 scale = arith::MulFOp::create(
                     ib, scale,

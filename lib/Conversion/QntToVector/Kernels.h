@@ -177,6 +177,7 @@ struct ColumnCopy {
   SmallVector<float, 16> table;
   float codeUnit = 1.0f;
   SchemeAttr scheme;
+  LookupIsa lookup = LookupIsa::generic; // as decodeScale decodes the scales
   // 1-D constant tensors: the codes (i8), the scales (scale type) and, with
   // zero points, codeOffset - z per column and group (f32), else null.
   Value codes, scales, offsets;
