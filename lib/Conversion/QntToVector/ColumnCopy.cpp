@@ -151,7 +151,11 @@ FailureOr<ColumnCopy> qnt::makeColumnCopy(const MatmulKernel &kern,
   int64_t eb = scaleElem.getIntOrFloatBitWidth() / 8;
   int64_t scaleCols =
       kern.scheme.getGranularity() == Granularity::per_group ? ck.groups : 1;
-  SmallVector<char> scales(ck.tiles * ck.groups * lanes * eb, 0);
+  // Byte scales end with zeros for the kernels' prefetches.
+  int64_t scalePadding =
+      eb == 1 ? kColumnScalePrefetchGroups * kColumnTilesPerGroup * lanes : 0;
+  SmallVector<char> scales(ck.tiles * ck.groups * lanes * eb + scalePadding,
+                           0);
   SmallVector<float> offsets;
   SmallVector<float> zeroPoints;
   if (payload.zeroPoints) {

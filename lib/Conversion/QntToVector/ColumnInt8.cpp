@@ -1,6 +1,7 @@
 // The column kernels of activations=i8 (convert-qnt-to-vector): the lanes of
 // each register are output columns, so one vpdpbusd advances 16 outputs by
-// 4 codes, and a group's scales cost one multiply-add per 16 columns.
+// 4 codes, and a group's scales cost one multiply-add per 16 columns. 4- and
+// 8-bit integer codes, and fp4 (e2m1) codes through a byte table.
 #include "Kernels.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -13,9 +14,6 @@ using namespace mlir;
 using namespace mlir::qnt;
 
 namespace {
-/// How far ahead (in scale groups) the column kernels prefetch byte scales.
-constexpr int64_t kScalePrefetchGroups = 8;
-
 /// What the column kernel of one matmul reads.
 struct ColumnKernel {
   int64_t lanes;  // columns per tile (NC)
@@ -260,14 +258,15 @@ struct ColumnTile {
       Value at = arith::MulIOp::create(
           gb, columnTileIndex(gb, tile[c], g, ck.groups), cIndex(gb, L));
       // Byte scales (fp4) are a stream of their own, an eighth of the codes
-      // with nvfp4: fetched kScalePrefetchGroups groups ahead, as the codes
-      // are.
+      // with nvfp4: fetched kColumnScalePrefetchGroups groups ahead, as the
+      // codes are (into the copy's padding at the end).
       if (kern.prefetch && scaleElem.isInteger(8))
         memref::PrefetchOp::create(
             gb, ck.scales,
             ValueRange{arith::AddIOp::create(
                 gb, at,
-                cIndex(gb, kScalePrefetchGroups * kColumnTilesPerGroup * L))},
+                cIndex(gb, kColumnScalePrefetchGroups * kColumnTilesPerGroup *
+                               L))},
             /*isWrite=*/false, /*localityHint=*/3, /*isDataCache=*/true);
       sv.push_back(decodeScale(
           gb, vector::LoadOp::create(gb, scaleType, ck.scales, at),

@@ -187,6 +187,10 @@ struct ColumnCopy {
 /// copy ends with that many steps of zeros.
 constexpr int64_t kColumnPrefetchSteps = 16;
 
+/// How far ahead (in scale groups) the column kernels prefetch byte scales
+/// (fp4); the copy's byte scales end with that many groups of zeros.
+constexpr int64_t kColumnScalePrefetchGroups = 8;
+
 /// Column tiles read together, interleaved step by step in the layout so
 /// that a single row of x (a GEMV) reads one sequential stream.
 constexpr int64_t kColumnTilesPerGroup = 4;
