@@ -19,11 +19,13 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from matmul_case import dense, pack_rows  # noqa: E402
+from matmul_case import FP4, dense, e2m1_value, fp8_value, pack_rows  # noqa: E402
 
 
 def gen(a):
     rng = np.random.default_rng(a.seed)
+    if a.format != "int":
+        return gen_fp4(a, rng)
     n, k, bits, g = a.n, a.k, a.bits, a.group
     signed = a.mode == "symmetric"
     lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
@@ -46,10 +48,49 @@ def gen(a):
 
     packed = pack_rows(np.asarray(codes) & ((1 << bits) - 1), bits).astype(np.int8)
     scheme = f"#qnt.scheme<{'si' if signed else 'ui'}{bits}, {a.mode}, {gran}>"
-    ptype = f"!qnt.packed<{n}x{k}, {scheme}>"
     zp = ""
     if not signed:
         zp = f", zero_points = dense<{dense(zps, str)}> : tensor<{n}x{groups}xui8>"
+    write_module(a, rng, packed, scheme, f"dense<{dense(scales)}> : tensor<{n}x{groups}xf32>{zp}", ids)
+
+
+def gen_fp4(a, rng):
+    """The same with e2m1 codes and the block scales of --format: each
+    value is (scale * 0.5 [* tensor scale]) * (2 * e2m1), in float32, as
+    the kernels decode it."""
+    n, k, fmt = a.n, a.k, a.format
+    g, scale_type = FP4[fmt]
+    groups = k // g
+    codes = rng.integers(0, 16, size=(n, k))
+    codes[0, :] = 15  # -6
+    codes[1, :] = 7   # 6
+    if fmt == "mxfp4":
+        sbytes = rng.integers(118, 131, size=(n, groups))
+        scales = 2.0 ** (sbytes - 127.0)
+        unit, tail = 0.5, ""
+    else:
+        sbytes = rng.integers(1, 0x7F, size=(n, groups))
+        scales = np.vectorize(lambda c: fp8_value(int(c), "f8E4M3FN"))(sbytes)
+        t = float(np.float32(2.0 ** -9 / 3))
+        unit, tail = np.float32(0.5) * np.float32(t), f", tensor_scale = {t!r}"
+    ids = np.array([n - 1, 0, -3, n + 5, 1, n // 2, 17 % n], dtype=np.int32)
+    rows = np.clip(ids, 0, n - 1)
+    ref = np.zeros((len(ids), k), dtype=np.float32)
+    for t_, r in enumerate(rows):
+        for c in range(k):
+            s = np.float32(np.float32(scales[r, c // g]) * np.float32(unit))
+            ref[t_, c] = s * np.float32(2 * e2m1_value(int(codes[r, c])))
+    np.savez(a.ref, ref=ref)
+    packed = pack_rows(codes, 4).astype(np.int8)
+    scheme = (f"#qnt.scheme<f4E2M1FN, symmetric, per_group<1, {g}>, "
+              f"scale = {scale_type}{tail}>")
+    write_module(a, rng, packed, scheme,
+                 f"dense<{dense(scales)}> : tensor<{n}x{groups}x{scale_type}>", ids)
+
+
+def write_module(a, rng, packed, scheme, scales_attr, ids):
+    n, k = a.n, a.k
+    ptype = f"!qnt.packed<{n}x{k}, {scheme}>"
     m = 3
     x = rng.uniform(-1, 1, size=(m, k)).astype(np.float32)
     t = len(ids)
@@ -57,7 +98,7 @@ def gen(a):
         "func.func private @printMemrefF32(tensor<*xf32>)",
         f"func.func @tied(%x: tensor<?x{k}xf32>, %ids: tensor<?xi32>) -> (tensor<?x{n}xf32>, tensor<?x{k}xf32>) {{",
         f"  %w = qnt.constant {{codes = dense<{dense(packed, str)}> : tensor<{n}x{packed.shape[1]}xi8>, "
-        f"scales = dense<{dense(scales)}> : tensor<{n}x{groups}xf32>{zp}}} : {ptype}",
+        f"scales = {scales_attr}}} : {ptype}",
         f"  %y = qnt.matmul %x, %w : (tensor<?x{k}xf32>, {ptype}) -> tensor<?x{n}xf32>",
         f"  %r = qnt.gather_rows %w, %ids : {ptype}, tensor<?xi32> -> tensor<?x{k}xf32>",
         f"  return %y, %r : tensor<?x{n}xf32>, tensor<?x{k}xf32>",
@@ -104,7 +145,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__)
     sub = p.add_subparsers(dest="cmd", required=True)
     g = sub.add_parser("gen")
-    g.add_argument("--bits", type=int, required=True)
+    g.add_argument("--bits", type=int, default=4)
+    g.add_argument("--format", choices=["int", "mxfp4", "nvfp4"], default="int")
     g.add_argument("--mode", choices=["symmetric", "asymmetric"], default="symmetric")
     g.add_argument("--group", type=int, default=32, help="group size; 0 per channel")
     g.add_argument("--n", type=int, default=40)

@@ -160,8 +160,10 @@ def gen(args):
     fmt = args.format
     if fmt != "int":
         bits = 4 if fmt == "nf4" or fmt in FP4 else 8
-        if args.mode != "symmetric" or args.int8_activations:
-            raise SystemExit("--format fp8/fp4/nf4 is symmetric with f32 x")
+        if args.mode != "symmetric":
+            raise SystemExit("--format fp8/fp4/nf4 is symmetric")
+        if args.int8_activations and fmt not in FP4:
+            raise SystemExit("--int8-activations takes --format int, mxfp4 or nvfp4")
     if fmt in FP4 and (g != FP4[fmt][0] or args.scale_type != "f32"):
         raise SystemExit(f"--format {fmt} has --group {FP4[fmt][0]} and its own scales")
     signed = args.mode == "symmetric" and fmt == "int"
@@ -251,7 +253,7 @@ def gen(args):
         for r in range(n):
             for c in range(k):
                 gi = 0 if sshape[1] == 1 else c // gsize
-                shifted[r, c] = abs(scales[sidx_n[r], gi]) * (1 << bits)
+                shifted[r, c] = abs(tensor_scale * scales[sidx_n[r], gi]) * (1 << bits)
         absref = absref + np.abs(xr) @ shifted.T
     if bias is not None:
         ref = ref + bias
@@ -259,7 +261,9 @@ def gen(args):
     # f32 additions on the way to one output: K for f32 activations; with
     # int8 activations one per block at most (the integer sums are exact)
     # plus the reduction of the lanes.
-    f32_terms = k // 32 + 16 if args.int8_activations else k
+    # (fp4: one per group of 16 or 32 and its correction).
+    f32_terms = (2 * (k // min(32, gsize)) if fmt in FP4 else k // 32) + 16 \
+        if args.int8_activations else k
     np.savez(args.ref, ref=ref, absref=absref, x_type=args.x_type, f32_terms=f32_terms)
 
     packed = pack_rows(np.asarray(codes) & ((1 << bits) - 1), bits)

@@ -140,8 +140,8 @@ static cl::opt<std::string> weightFormat(
              "(E4M3FN), fp8e5m2, mxfp4 (e2m1, E8M0 scale per 32), nvfp4 "
              "(e2m1, E4M3 scale per 16, f32 tensor scale) or nf4 (NF4 "
              "codebook); these fix their width (mxfp4 and nvfp4 their "
-             "--group too), are symmetric, and run with f32 activations on "
-             "the CPU"),
+             "--group too) and are symmetric; on the CPU fp8 and nf4 run "
+             "with f32 activations, mxfp4 and nvfp4 with --activations"),
     cl::cat(category));
 static cl::opt<bool> requantize(
     "requantize", cl::init(false),

@@ -173,7 +173,8 @@ def Qnt_KernelFamily : I32EnumAttr<"KernelFamily",
 // (qnt.lookup16, lowered by convert-qnt-int-dot): a portable tree of selects
 // (generic), two vpermps and a blend per 8 codes (avx2) or one vpermps per 16
 // (avx512). fp8: the bits moved into a float's and scaled (generic), or into
-// a half's and converted with vcvtph2ps (avx2, avx512: 8 or 16 lanes).
+// a half's and converted with vcvtph2ps (avx2, avx512: 8 or 16 lanes). The
+// column_i8 kernels' e2m1 codes: bytes through vpshufb (avx2, avx512).
 def Qnt_LookupIsa : I32EnumAttr<"LookupIsa",
     "instructions of the row_lut kernels' table lookups", [
     I32EnumAttrCase<"generic", 0>,
@@ -236,7 +237,9 @@ def Qnt_KernelAttr : AttrDef<Qnt_Dialect, "Kernel"> {
       (with VNNI, column_i8 feeds 8-bit codes as unsigned bytes).
     - `lookup` (row_lut): the instructions that decode the codes (generic,
       avx2, avx512): vpermps table lookups for 4-bit codebooks, vcvtph2ps
-      half-float conversions for fp8.
+      half-float conversions for fp8. column_i8 with e2m1 codes (mxfp4,
+      nvfp4): the byte lookup that turns each code into twice its value
+      (vpshufb of 32 bytes for avx2, of 64 for avx512), printed only then.
     - `prefetch`: the next tile's weight rows are prefetched (attention:
       one query row, as in a decoding step, prefetches the cache rows of the
       block after the next; groups of rows reread blocks from cache).

@@ -121,7 +121,10 @@ void KernelAttr::print(AsmPrinter &printer) const {
   if (isInt8())
     printer << ", x_block = " << getXBlock()
             << ", int_dot = " << stringifyIntDotIsa(getIntDot());
-  if (getFamily() == KernelFamily::row_lut)
+  // column_i8 names it only for e2m1 codes (a lookup other than generic).
+  if (getFamily() == KernelFamily::row_lut ||
+      (getFamily() == KernelFamily::column_i8 &&
+       getLookup() != LookupIsa::generic))
     printer << ", lookup = " << stringifyLookupIsa(getLookup());
   if (getPrefetch())
     printer << ", prefetch";
@@ -182,9 +185,11 @@ LogicalResult KernelAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (int8 && (xBlock < 32 || xBlock > 256 || !llvm::isPowerOf2_64(xBlock)))
     return emitError() << "x_block = " << xBlock << " of a " << name
                        << " kernel must be 32, 64, 128 or 256";
-  if (family != KernelFamily::row_lut && lookup != LookupIsa::generic)
+  if (family != KernelFamily::row_lut && family != KernelFamily::column_i8 &&
+      lookup != LookupIsa::generic)
     return emitError() << "a " << name
-                       << " kernel takes no lookup (only row_lut does)";
+                       << " kernel takes no lookup (only row_lut and "
+                          "column_i8 do)";
   if (!int8 && (xBlock != 0 || intDot != IntDotIsa::generic))
     return emitError() << "a " << name
                        << " kernel takes no x_block and no int_dot";

@@ -288,6 +288,22 @@ LogicalResult Lookup16Op::verify() {
     return emitOpError() << "result has "
                          << getResult().getType().getNumElements()
                          << " lanes; the indices have " << n;
+  bool bytes = getIndices().getType().getElementType().isInteger(8);
+  if (bytes != getResult().getType().getElementType().isInteger(8))
+    return emitOpError() << "takes i32 indices to f32 values or i8 indices "
+                            "to i8 values";
+  if (bytes) {
+    for (float v : getTable())
+      if (v != std::nearbyint(v) || v < -128 || v > 127)
+        return emitOpError() << "table value " << v
+                             << " of an i8 lookup is not an integer in "
+                                "[-128, 127]";
+    if (getLookup() != LookupIsa::generic && n % 16 != 0)
+      return emitOpError() << "lookup " << stringifyLookupIsa(getLookup())
+                           << " of bytes takes a multiple of 16 lanes, not "
+                           << n;
+    return success();
+  }
   int64_t step = getLookupLanes(getLookup());
   if (n % step != 0)
     return emitOpError() << "lookup " << stringifyLookupIsa(getLookup())

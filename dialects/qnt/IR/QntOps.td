@@ -198,26 +198,35 @@ def Qnt_SumPairsI16Op : Qnt_Op<"sum_pairs_i16", [Pure]> {
 }
 
 def Qnt_Lookup16Op : Qnt_Op<"lookup16", [Pure]> {
-  let summary = "Values of a 16-entry f32 table at the lanes' indices";
+  let summary = "Values of a 16-entry table at the lanes' indices";
   let description = [{
     `result[j] = table[indices[j] mod 16]`: the table lookup that decodes
-    4-bit codebook codes (NF4) in the row_lut kernels, built by
-    convert-qnt-to-vector with the kernel's `lookup` and kept as one op until
-    `convert-qnt-int-dot` emits the instructions it names, after
-    bufferization: `avx512` one `vpermps` of a 16-float register per 16
-    lanes; `avx2` two `vpermps` of 8-float halves and a `vblendvps` on bit 3
-    per 8 lanes; `generic` a portable tree of 15 selects on the index bits.
-    `avx512` needs a multiple of 16 lanes, `avx2` of 8.
+    4-bit codebook codes, built by convert-qnt-to-vector with the kernel's
+    `lookup` and kept as one op until `convert-qnt-int-dot` emits the
+    instructions it names, after bufferization. Two forms:
+
+    - f32 values from i32 indices (NF4 and e2m1 codes in the row_lut
+      kernels): `avx512` one `vpermps` of a 16-float register per 16 lanes;
+      `avx2` two `vpermps` of 8-float halves and a `vblendvps` on bit 3 per
+      8 lanes; `generic` a portable tree of 15 selects on the index bits.
+      `avx512` needs a multiple of 16 lanes, `avx2` of 8.
+    - i8 values from i8 indices in [0, 16) (e2m1 codes times 2, shifted to
+      unsigned bytes, in the column_i8 kernels): the table's values are
+      integers in [-128, 127]; `avx2` one `vpshufb` per 16 or 32 bytes,
+      `avx512` per 64 (AVX-512 BW); `generic` the tree of selects. Both
+      need a multiple of 16 lanes.
 
     ```mlir
     %v = qnt.lookup16 <avx512> %codes, [-1.0, -0.6962, ...]
         : vector<16xi32> -> vector<16xf32>
+    %d = qnt.lookup16 <avx512> %nibbles, [12.0, 13.0, 14.0, ...]
+        : vector<64xi8> -> vector<64xi8>
     ```
   }];
   let arguments = (ins Qnt_LookupIsaAttr:$lookup,
-                       VectorOfRankAndType<[1], [I32]>:$indices,
+                       VectorOfRankAndType<[1], [I32, I8]>:$indices,
                        DenseF32ArrayAttr:$table);
-  let results = (outs VectorOfRankAndType<[1], [F32]>:$result);
+  let results = (outs VectorOfRankAndType<[1], [F32, I8]>:$result);
   let assemblyFormat = [{
     $lookup $indices `,` $table attr-dict `:` type($indices) `->` type($result)
   }];

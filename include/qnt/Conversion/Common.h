@@ -96,9 +96,11 @@ float unscaledLutFactor(Format format, LookupIsa isa);
 /// scales, held as bytes (Payload), E4M3 decoded as an fp8 code and E8M0
 /// as a power of two (E4M3 through a half float where `isa` is an x86
 /// lookup, as decodeLutCodes's fp8 codes). Without the nvfp4 tensor scale.
-/// `stored` may also be a vector of scales, decoded lane by lane.
+/// `stored` may also be a vector of scales, decoded lane by lane. With
+/// `scaled` false, E4M3 through a half float leaves out the factor
+/// unscaledLutFactor(f8E4M3FN, isa) for the caller to apply.
 Value decodeScale(ImplicitLocOpBuilder &b, Value stored, SchemeAttr scheme,
-                  LookupIsa isa = LookupIsa::generic);
+                  LookupIsa isa = LookupIsa::generic, bool scaled = true);
 
 /// Given n vectors of n lanes (n a power of two), the vector whose lane j
 /// is the sum of the lanes of vector j: a transposing tree of shuffles and
@@ -114,7 +116,8 @@ Value splatF32(ImplicitLocOpBuilder &b, VectorType type, float value);
 
 /// table[idx] per element of an i32 scalar or vector `idx` (bits 0..3), by a
 /// tree of 15 selects among constants on the index bits: the portable lookup
-/// of a 16-entry table (qnt.lookup16 `generic`, the GPU kernels).
+/// of a 16-entry table (qnt.lookup16 `generic`, the GPU kernels). f32
+/// values; i8 ones (the table's integers) for an i8 `idx`.
 Value lookupBySelects(ImplicitLocOpBuilder &b, Value idx,
                       ArrayRef<float> table);
 

@@ -121,7 +121,9 @@ def ConvertQntToVectorPass : Pass<"convert-qnt-to-vector", "::mlir::ModuleOp"> {
       lanes (docs/BIT_LAYOUT.md, "Column kernels"), one `qnt.dot4_i8` per 4
       codes of 8 or 16 columns, group scales applied to all of them at once;
       much faster GEMMs (the prefill of a prompt) and GEMVs with less work
-      per code.
+      per code. Also fp4 (e2m1) codes: each nibble looked up (`qnt.lookup16`
+      on bytes, the kernel's `lookup`) as twice its value plus 12, an
+      unsigned byte, the block scales decoded per group.
     - `attention`: one pass over the live cache rows per chunk of heads,
       running softmax; rows and chunks split across threads with `parallel`.
     - `row_lut`: the row kernels with f32 x for fp8, fp4 (e2m1) and NF4

@@ -165,7 +165,7 @@ Value qnt::decodeLutCodes(ImplicitLocOpBuilder &b, Value codes, Format format,
 }
 
 Value qnt::decodeScale(ImplicitLocOpBuilder &b, Value stored,
-                       SchemeAttr scheme, LookupIsa isa) {
+                       SchemeAttr scheme, LookupIsa isa, bool scaled) {
   std::optional<ScaleFormat> format = getScaleFormat(scheme.getScaleType());
   if (!format || !fp4BlockFormat(*format))
     return toF32(b, stored);
@@ -178,11 +178,11 @@ Value qnt::decodeScale(ImplicitLocOpBuilder &b, Value stored,
     if (isa == LookupIsa::generic)
       return decodeLutCodes(b, stored, Format::f8E4M3FN, LookupIsa::generic);
     if (vecType)
-      return decodeFp8AsHalf(b, stored, Format::f8E4M3FN, /*scaled=*/true);
+      return decodeFp8AsHalf(b, stored, Format::f8E4M3FN, scaled);
     Value lane = vector::BroadcastOp::create(
         b, VectorType::get({1}, stored.getType()), stored);
     return vector::ExtractOp::create(
-        b, decodeFp8AsHalf(b, lane, Format::f8E4M3FN, /*scaled=*/true),
+        b, decodeFp8AsHalf(b, lane, Format::f8E4M3FN, scaled),
         ArrayRef<int64_t>{0});
   }
   Type i32 = b.getI32Type(), f32 = b.getF32Type();
@@ -208,9 +208,12 @@ Value qnt::decodeScale(ImplicitLocOpBuilder &b, Value stored,
 Value qnt::lookupBySelects(ImplicitLocOpBuilder &b, Value idx,
                            ArrayRef<float> table) {
   auto vecType = dyn_cast<VectorType>(idx.getType());
-  Type fType = vecType ? Type(VectorType::get(vecType.getShape(),
-                                              b.getF32Type()))
-                       : Type(b.getF32Type());
+  // i8 indices look up i8 values (integers in the table), i32 ones f32.
+  Type idxElem = getElementTypeOrSelf(idx.getType());
+  bool bytes = idxElem.isInteger(8);
+  Type elem = bytes ? Type(b.getI8Type()) : Type(b.getF32Type());
+  Type valueType = vecType ? Type(VectorType::get(vecType.getShape(), elem))
+                           : elem;
   auto constant = [&](Type type, Attribute value) -> Value {
     if (vecType)
       return arith::ConstantOp::create(
@@ -219,13 +222,16 @@ Value qnt::lookupBySelects(ImplicitLocOpBuilder &b, Value idx,
   };
   SmallVector<Value> level;
   for (float v : table)
-    level.push_back(constant(fType, b.getF32FloatAttr(v)));
+    level.push_back(constant(valueType,
+                             bytes ? Attribute(b.getI8IntegerAttr(int8_t(v)))
+                                   : Attribute(b.getF32FloatAttr(v))));
   for (int64_t bit = 0; level.size() > 1; ++bit) {
     Value set = arith::CmpIOp::create(
         b, arith::CmpIPredicate::ne,
         arith::AndIOp::create(
-            b, idx, constant(idx.getType(), b.getI32IntegerAttr(1 << bit))),
-        constant(idx.getType(), b.getI32IntegerAttr(0)));
+            b, idx,
+            constant(idx.getType(), b.getIntegerAttr(idxElem, 1 << bit))),
+        constant(idx.getType(), b.getIntegerAttr(idxElem, 0)));
     SmallVector<Value> next;
     for (size_t i = 0; i < level.size(); i += 2)
       next.push_back(arith::SelectOp::create(b, set, level[i + 1], level[i]));

@@ -1,96 +1,19 @@
 // The column kernels of activations=i8 (convert-qnt-to-vector): the lanes of
 // each register are output columns, so one vpdpbusd advances 16 outputs by
-// 4 codes, and a group's scales cost one multiply-add per 16 columns.
+// 4 codes, and a group's scales cost one multiply-add per 16 columns. 4- and
+// 8-bit integer codes, and fp4 (e2m1) codes through a byte table.
 #include "Kernels.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
-#include "mlir/IR/DialectResourceBlobManager.h"
-#include "qnt/Support/Packing.h"
-#include "llvm/Support/CheckedArithmetic.h"
-#include <cstring>
+#include "qnt/Support/ElementFormats.h"
 
 using namespace mlir;
 using namespace mlir::qnt;
 
 namespace {
-/// How far ahead (in k-steps) the column kernels prefetch their codes.
-constexpr int64_t kPrefetchSteps = 16;
-
-/// Column tiles read together, interleaved step by step in the layout so
-/// that a single row of x (a GEMV) reads one sequential stream.
-constexpr int64_t kTilesPerGroup = 4;
-
-/// Position of column tile t's step s (or scale group s), in units of one
-/// tile's step: the tiles of a group of kTilesPerGroup are interleaved.
-int64_t interleaved(int64_t t, int64_t s, int64_t perTile) {
-  return ((t / kTilesPerGroup) * perTile + s) * kTilesPerGroup +
-         t % kTilesPerGroup;
-}
-
-/// interleaved() on index values.
-Value interleaved(ImplicitLocOpBuilder &b, Value t, Value s, int64_t perTile) {
-  Value group = arith::DivUIOp::create(b, t, cIndex(b, kTilesPerGroup));
-  Value within = arith::RemUIOp::create(b, t, cIndex(b, kTilesPerGroup));
-  return arith::AddIOp::create(
-      b,
-      arith::MulIOp::create(
-          b,
-          arith::AddIOp::create(
-              b, arith::MulIOp::create(b, group, cIndex(b, perTile)), s),
-          cIndex(b, kTilesPerGroup)),
-      within);
-}
-
-/// Codes per k-step of one column: 4 bytes, holding 8 int4 codes (low
-/// nibbles k..k+3, high nibbles k+4..k+7) or 4 int8 codes.
-int64_t codesPerStep(unsigned bits) { return bits == 4 ? 8 : 4; }
-
-/// The raw bytes of a dense or resource-blob elements attribute, element
-/// after element, or failure (a splat is expanded).
-FailureOr<SmallVector<char>> rawBytes(ElementsAttr attr) {
-  auto type = cast<ShapedType>(attr.getType());
-  int64_t elemBytes = type.getElementTypeBitWidth() / 8;
-  SmallVector<char> out;
-  if (auto dense = dyn_cast<DenseElementsAttr>(attr)) {
-    ArrayRef<char> raw = dense.getRawData();
-    if (dense.isSplat()) {
-      for (int64_t i = 0; i < type.getNumElements(); ++i)
-        out.append(raw.begin(), raw.begin() + elemBytes);
-    } else {
-      out.assign(raw.begin(), raw.end());
-    }
-    return out;
-  }
-  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr))
-    if (AsmResourceBlob *blob = resource.getRawHandle().getBlob()) {
-      ArrayRef<char> data = blob->getData();
-      std::optional<int64_t> size =
-          llvm::checkedMul(type.getNumElements(), elemBytes);
-      if (size && static_cast<int64_t>(data.size()) == *size) {
-        out.assign(data.begin(), data.end());
-        return out;
-      }
-    }
-  return failure();
-}
-
-/// A 1-D constant of `bytes` reinterpreted as `elem`, right after `op`.
-Value constantBlob(ConstantOp op, ArrayRef<char> bytes, Type elem,
-                   StringRef name) {
-  int64_t elemBytes = elem.getIntOrFloatBitWidth() / 8;
-  auto type = RankedTensorType::get(
-      {static_cast<int64_t>(bytes.size()) / elemBytes}, elem);
-  AsmResourceBlob blob = HeapAsmResourceBlob::allocateAndCopyInferAlign(bytes);
-  OpBuilder b(op);
-  b.setInsertionPointAfter(op);
-  return arith::ConstantOp::create(
-      b, op.getLoc(),
-      DenseResourceElementsAttr::get(type, name, std::move(blob)));
-}
-
 /// What the column kernel of one matmul reads.
 struct ColumnKernel {
   int64_t lanes;  // columns per tile (NC)
@@ -115,7 +38,11 @@ struct ColumnTile {
   VectorType accType, sumType, bytesType, scaleType;
   Type scaleElem;
   bool int4;
-  int64_t parts, stepsPerBlock, blocksPerGroup, numAcc;
+  // The group loop steps through units of max(group, x block) codes:
+  // blocksPerGroup x blocks of a group, or groupsPerBlock groups of an x
+  // block (nvfp4's groups of 16 in blocks of 32), each with integer sums
+  // of its own. One of the two is 1.
+  int64_t parts, stepsPerBlock, blocksPerGroup, groupsPerBlock, numAcc;
   SmallVector<Value> rowIdx, tile;
   Value zeroAcc, zeroSum, nibble, four;
 
@@ -123,7 +50,7 @@ struct ColumnTile {
              const Int8Kernel &q, const ColumnKernel &ck, Value m0,
              int64_t rows, Value t0, int64_t cols, bool signedCodes)
       : kern(kern), q(q), ck(ck), rows(rows), cols(cols),
-        signedCodes(signedCodes), L(ck.lanes), cps(codesPerStep(kern.bits)) {
+        signedCodes(signedCodes), L(ck.lanes), cps(columnCodesPerStep(kern.bits)) {
     f32 = b.getF32Type();
     i32 = b.getI32Type();
     i8 = b.getI8Type();
@@ -138,7 +65,8 @@ struct ColumnTile {
     // latency of the dot products.
     parts = rows * cols < 8 ? 2 : 1;
     stepsPerBlock = q.block / cps;
-    blocksPerGroup = kern.groupSize / q.block;
+    blocksPerGroup = std::max<int64_t>(1, kern.groupSize / q.block);
+    groupsPerBlock = std::max<int64_t>(1, q.block / kern.groupSize);
     for (int64_t r = 0; r < rows; ++r)
       rowIdx.push_back(
           r ? arith::AddIOp::create(b, m0, cIndex(b, r)).getResult() : m0);
@@ -156,6 +84,16 @@ struct ColumnTile {
     numAcc = rows * cols;
   }
 
+  /// e2m1 codes: the bytes d of `fields` (codes in [0, 16)), through the
+  /// table (one vpshufb per register on x86); other codes as they are.
+  Value lookup(ImplicitLocOpBuilder &cb, Value fields) {
+    if (q.table.empty())
+      return fields;
+    return Lookup16Op::create(cb, bytesType,
+                              LookupIsaAttr::get(cb.getContext(), q.lookup),
+                              fields, cb.getDenseF32ArrayAttr(q.table));
+  }
+
   /// x[r, k .. k+3] in every lane.
   Value broadcastX(ImplicitLocOpBuilder &cb, Value r, Value k) {
     Value quad = vector::LoadOp::create(cb, VectorType::get({4}, i8), q.xq,
@@ -169,12 +107,12 @@ struct ColumnTile {
 
   /// One k-step (code k of the group loop): the integer sums.
   void emitStep(ImplicitLocOpBuilder &cb, Value k, int64_t s,
-                SmallVector<Value> &isum) {
+                MutableArrayRef<Value> isum) {
     Value step = arith::DivUIOp::create(cb, k, cIndex(cb, cps));
     SmallVector<Value> lo, hi;
     for (int64_t c = 0; c < cols; ++c) {
       Value at = arith::MulIOp::create(
-          cb, interleaved(cb, tile[c], step, ck.steps), cIndex(cb, 4 * L));
+          cb, columnTileIndex(cb, tile[c], step, ck.steps), cIndex(cb, 4 * L));
       Value w = vector::LoadOp::create(cb, bytesType, ck.codes, at);
       // The hardware prefetchers start late on each run of a few KiB; the
       // loads ask a few steps ahead (into the padding after the last tiles
@@ -184,12 +122,13 @@ struct ColumnTile {
           memref::PrefetchOp::create(
               cb, ck.codes,
               ValueRange{arith::AddIOp::create(
-                  cb, at, cIndex(cb, kPrefetchSteps * 4 * L + line))},
+                  cb, at, cIndex(cb, kColumnPrefetchSteps * 4 * L + line))},
               /*isWrite=*/false, /*localityHint=*/3, /*isDataCache=*/true);
       if (int4) {
-        lo.push_back(arith::AndIOp::create(cb, w, nibble));
-        hi.push_back(arith::AndIOp::create(
-            cb, arith::ShRUIOp::create(cb, w, four), nibble));
+        lo.push_back(lookup(cb, arith::AndIOp::create(cb, w, nibble)));
+        hi.push_back(lookup(cb, arith::AndIOp::create(
+                                    cb, arith::ShRUIOp::create(cb, w, four),
+                                    nibble)));
       } else {
         lo.push_back(w);
       }
@@ -214,20 +153,25 @@ struct ColumnTile {
     }
   }
 
-  /// One x block of group g: its integer sums times sx and the group's
-  /// scales `sv`, added to `acc`.
-  SmallVector<Value> emitBlock(ImplicitLocOpBuilder &cb, Value g, Value blk,
+  /// One x block of unit u: its integer sums (one set per group of the
+  /// block) times sx and their group's scales (group j of the unit:
+  /// sv[j * cols + c]), added to `acc`.
+  SmallVector<Value> emitBlock(ImplicitLocOpBuilder &cb, Value u, Value blk,
                                ArrayRef<Value> sv, ValueRange acc) {
     Value block = arith::AddIOp::create(
-        cb, arith::MulIOp::create(cb, g, cIndex(cb, blocksPerGroup)), blk);
+        cb, arith::MulIOp::create(cb, u, cIndex(cb, blocksPerGroup)), blk);
     Value k0 = arith::MulIOp::create(cb, block, cIndex(cb, q.block));
-    SmallVector<Value> isum(numAcc * parts, zeroSum);
+    int64_t perGroup = numAcc * parts;
+    SmallVector<Value> isum(groupsPerBlock * perGroup, zeroSum);
     if (stepsPerBlock <= 8) {
       for (int64_t s = 0; s < stepsPerBlock; ++s)
         emitStep(cb, arith::AddIOp::create(cb, k0, cIndex(cb, s * cps)), s,
-                 isum);
+                 MutableArrayRef<Value>(isum).slice(
+                     s * cps / std::min(kern.groupSize, q.block) * perGroup,
+                     perGroup));
     } else {
-      // Two steps per iteration keep the even/odd accumulators.
+      // Two steps per iteration keep the even/odd accumulators (groups of
+      // whole blocks here: columnKernelApplies).
       int64_t unroll = 2;
       auto steps = scf::ForOp::create(
           cb, cIndex(cb, 0), cIndex(cb, stepsPerBlock / unroll), cIndex(cb, 1),
@@ -244,19 +188,35 @@ struct ColumnTile {
           });
       isum.assign(steps.getResults().begin(), steps.getResults().end());
     }
-    SmallVector<Value> next;
+    SmallVector<Value> next(acc.begin(), acc.end());
     for (int64_t r = 0; r < rows; ++r) {
       Value sx = vector::BroadcastOp::create(
           cb, accType,
           memref::LoadOp::create(cb, q.xScales, ValueRange{rowIdx[r], block}));
       for (int64_t c = 0; c < cols; ++c) {
-        int64_t base = (r * cols + c) * parts;
-        Value sum = isum[base];
-        if (parts == 2)
-          sum = arith::AddIOp::create(cb, sum, isum[base + 1]);
-        next.push_back(vector::FMAOp::create(
-            cb, arith::SIToFPOp::create(cb, accType, sum),
-            arith::MulFOp::create(cb, sx, sv[c]), acc[r * cols + c]));
+        // Several groups in the block (nvfp4): their sums times their
+        // scales, then times sx once.
+        Value scaled;
+        for (int64_t j = 0; j < groupsPerBlock; ++j) {
+          int64_t base = j * perGroup + (r * cols + c) * parts;
+          Value sum = isum[base];
+          if (parts == 2)
+            sum = arith::AddIOp::create(cb, sum, isum[base + 1]);
+          Value f = arith::SIToFPOp::create(cb, accType, sum);
+          scaled = !j ? (groupsPerBlock == 1 ? f
+                                             : arith::MulFOp::create(
+                                                   cb, f, sv[c]).getResult())
+                      : vector::FMAOp::create(cb, f, sv[j * cols + c], scaled)
+                            .getResult();
+        }
+        next[r * cols + c] =
+            groupsPerBlock == 1
+                ? vector::FMAOp::create(
+                      cb, scaled, arith::MulFOp::create(cb, sx, sv[c]),
+                      next[r * cols + c])
+                      .getResult()
+                : vector::FMAOp::create(cb, scaled, sx, next[r * cols + c])
+                      .getResult();
       }
     }
     return next;
@@ -270,7 +230,7 @@ struct ColumnTile {
       Value oz;
       if (ck.offsets) {
         Value at = arith::MulIOp::create(
-            gb, interleaved(gb, tile[c], g, ck.groups), cIndex(gb, L));
+            gb, columnTileIndex(gb, tile[c], g, ck.groups), cIndex(gb, L));
         oz = vector::LoadOp::create(gb, accType, ck.offsets, at);
       } else {
         oz = arith::ConstantOp::create(
@@ -289,36 +249,64 @@ struct ColumnTile {
     }
   }
 
-  SmallVector<Value> emitGroup(ImplicitLocOpBuilder &gb, Value g,
-                               ValueRange facc) {
+  /// The scales of group g of the tile's columns, as f32 vectors: the
+  /// stored ones converted, fp4 block scales decoded (the value of one
+  /// unit of the codes, Int8Kernel::codeUnit, multiplies the outputs once).
+  SmallVector<Value> groupScales(ImplicitLocOpBuilder &gb, Value g) {
     SmallVector<Value> sv;
     for (int64_t c = 0; c < cols; ++c) {
       Value at = arith::MulIOp::create(
-          gb, interleaved(gb, tile[c], g, ck.groups), cIndex(gb, L));
-      Value v = vector::LoadOp::create(gb, scaleType, ck.scales, at);
-      sv.push_back(scaleElem.isF32()
-                       ? v
-                       : arith::ExtFOp::create(gb, accType, v).getResult());
+          gb, columnTileIndex(gb, tile[c], g, ck.groups), cIndex(gb, L));
+      // Byte scales (fp4) are a stream of their own, an eighth of the codes
+      // with nvfp4: fetched kColumnScalePrefetchGroups groups ahead, as the
+      // codes are (into the copy's padding at the end).
+      if (kern.prefetch && scaleElem.isInteger(8))
+        memref::PrefetchOp::create(
+            gb, ck.scales,
+            ValueRange{arith::AddIOp::create(
+                gb, at,
+                cIndex(gb, kColumnScalePrefetchGroups * kColumnTilesPerGroup *
+                               L))},
+            /*isWrite=*/false, /*localityHint=*/3, /*isDataCache=*/true);
+      sv.push_back(decodeScale(
+          gb, vector::LoadOp::create(gb, scaleType, ck.scales, at),
+          kern.scheme, q.lookup, /*scaled=*/q.table.empty()));
+    }
+    return sv;
+  }
+
+  /// One unit u of the group loop: its x blocks, then each group's
+  /// corrections.
+  SmallVector<Value> emitUnit(ImplicitLocOpBuilder &gb, Value u,
+                              ValueRange facc) {
+    SmallVector<Value> groups, sv;
+    for (int64_t j = 0; j < groupsPerBlock; ++j) {
+      groups.push_back(arith::AddIOp::create(
+          gb, arith::MulIOp::create(gb, u, cIndex(gb, groupsPerBlock)),
+          cIndex(gb, j)));
+      llvm::append_range(sv, groupScales(gb, groups.back()));
     }
     auto blockLoop = scf::ForOp::create(
         gb, cIndex(gb, 0), cIndex(gb, blocksPerGroup), cIndex(gb, 1), facc,
         [&](OpBuilder &bob, Location bloc, Value blk, ValueRange acc) {
           ImplicitLocOpBuilder cb(bloc, bob);
-          scf::YieldOp::create(cb, emitBlock(cb, g, blk, sv, acc));
+          scf::YieldOp::create(cb, emitBlock(cb, u, blk, sv, acc));
         });
     SmallVector<Value> next(blockLoop.getResults());
     if (q.needsSums)
-      addCorrections(gb, g, sv, next);
+      for (int64_t j = 0; j < groupsPerBlock; ++j)
+        addCorrections(gb, groups[j], ArrayRef<Value>(sv).slice(j * cols, cols),
+                       next);
     return next;
   }
 
   void emit(ImplicitLocOpBuilder &b) {
     auto groupLoop = scf::ForOp::create(
-        b, cIndex(b, 0), cIndex(b, ck.groups), cIndex(b, 1),
+        b, cIndex(b, 0), cIndex(b, ck.groups / groupsPerBlock), cIndex(b, 1),
         SmallVector<Value>(numAcc, zeroAcc),
-        [&](OpBuilder &ob, Location loc, Value g, ValueRange facc) {
+        [&](OpBuilder &ob, Location loc, Value u, ValueRange facc) {
           ImplicitLocOpBuilder gb(loc, ob);
-          scf::YieldOp::create(gb, emitGroup(gb, g, facc));
+          scf::YieldOp::create(gb, emitUnit(gb, u, facc));
         });
 
     // Store, plus the bias; the last tile may be partial (masked).
@@ -334,6 +322,8 @@ struct ColumnTile {
                                             ValueRange{n0}, mask, zeroAcc);
       for (int64_t r = 0; r < rows; ++r) {
         Value v = groupLoop.getResult(r * cols + c);
+        if (q.codeUnit != 1.0f)
+          v = arith::MulFOp::create(b, v, splatF32(b, accType, q.codeUnit));
         if (bias)
           v = arith::AddFOp::create(b, v, bias);
         vector::MaskedStoreOp::create(b, kern.out, ValueRange{rowIdx[r], n0},
@@ -352,106 +342,47 @@ void emitColumnTile(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
 }
 } // namespace
 
+bool qnt::hasE2M1Codes(const MatmulKernel &kern) {
+  return kern.scheme.getFormat() == Format::f4E2M1FN;
+}
+
+void qnt::setE2M1Table(Int8Kernel &q, const MatmulKernel &kern,
+                       LookupIsa isa) {
+  // Twice the e2m1 values are the integers 0, +-1, +-2, +-3, +-4, +-6, +-8,
+  // +-12; 12 more makes them unsigned bytes for vpdpbusd's first operand.
+  q.table.clear();
+  for (float v : kE2M1Values)
+    q.table.push_back(2.0f * v + 12.0f);
+  q.lookup = isa;
+  q.flip = 0;
+  q.offset = -12;
+  q.needsSums = true;
+  q.codeUnit = 0.5f;
+  // nvfp4: its tensor scale, and the 2^8 its E4M3 scales leave out when
+  // decoded through half floats (the kernels decode them unscaled).
+  if (FloatAttr tensorScale = kern.scheme.getTensorScale())
+    q.codeUnit *= float(tensorScale.getValueAsDouble()) *
+                  unscaledLutFactor(Format::f8E4M3FN, isa);
+}
+
 bool qnt::columnKernelApplies(const MatmulKernel &kern, int64_t block,
                               Type resultElem) {
-  if (kern.bits != 4 && kern.bits != 8)
+  if (!kern.xElem.isF32() || !resultElem.isF32() ||
+      kern.k % kern.groupSize != 0 || block % 32 != 0)
+    return false;
+  if (hasE2M1Codes(kern))
+    // mxfp4's groups of 32 hold whole x blocks; nvfp4's of 16 are halves
+    // of x blocks of 32 (the smallest), whose sums the quantizer keeps per
+    // group.
+    return kern.groupSize % block == 0 ||
+           (block == kActivationStep && block % kern.groupSize == 0 &&
+            kern.k % block == 0);
+  if (!kern.scheme.isInteger() || (kern.bits != 4 && kern.bits != 8))
     return false;
   if (kern.scheme.getGranularity() == Granularity::per_tensor)
     return false;
   // Groups of whole x blocks, blocks of whole k-steps.
-  return kern.xElem.isF32() && resultElem.isF32() &&
-         kern.groupSize % block == 0 && block % 32 == 0 &&
-         kern.k % kern.groupSize == 0;
-}
-
-FailureOr<ColumnCopy> qnt::makeColumnCopy(const MatmulKernel &kern,
-                                          const Int8Kernel &q,
-                                          ConstantOp constant,
-                                          const Payload &payload, int64_t lanes,
-                                          bool signedBytes) {
-  ColumnCopy ck;
-  ck.lanes = lanes;
-  ck.bits = kern.bits;
-  ck.signedBytes = signedBytes;
-  ck.codeOffset = q.offset;
-  // Whole groups of tiles; columns past N are zeros, computed and not
-  // stored.
-  ck.tiles = (kern.n + lanes * kTilesPerGroup - 1) / (lanes * kTilesPerGroup) *
-             kTilesPerGroup;
-  int64_t cps = codesPerStep(kern.bits);
-  ck.steps = kern.k / cps;
-  ck.groups = kern.k / kern.groupSize;
-
-  // The codes, column-interleaved: tile t, step s, column c of the tile,
-  // 4 bytes (docs/BIT_LAYOUT.md, "Column kernels").
-  SmallVector<char> storage;
-  FailureOr<ArrayRef<char>> bytes = readCodeBytes(constant, storage);
-  if (failed(bytes))
-    return failure();
-  int64_t rowBytes = constant.getType().getCodesShape().back();
-  // Zeros after the last tile: what its prefetches ask for.
-  SmallVector<char> relaid((ck.tiles * ck.steps + kPrefetchSteps) * lanes * 4,
-                           0);
-  auto code = [&](int64_t n, int64_t k) -> uint8_t {
-    auto byte =
-        static_cast<uint8_t>((*bytes)[n * rowBytes + k * kern.bits / 8]);
-    return kern.bits == 8 ? byte : (k % 2 ? byte >> 4 : byte & 0x0F);
-  };
-  for (int64_t n = 0; n < kern.n; ++n) {
-    int64_t t = n / lanes, c = n % lanes;
-    for (int64_t s = 0; s < ck.steps; ++s) {
-      char *out = relaid.data() + (interleaved(t, s, ck.steps) * lanes + c) * 4;
-      for (int64_t j = 0; j < 4; ++j) {
-        uint8_t v;
-        if (kern.bits == 4)
-          v = ((code(n, s * 8 + j) ^ q.flip) & 0x0F) |
-              (((code(n, s * 8 + 4 + j) ^ q.flip) & 0x0F) << 4);
-        else
-          v = code(n, s * 4 + j) ^ q.flip;
-        out[j] = static_cast<char>(v);
-      }
-    }
-  }
-  MLIRContext *ctx = constant.getContext();
-  ck.codes = constantBlob(constant, relaid, IntegerType::get(ctx, 8),
-                          "qnt_column_codes");
-
-  // Scales (and o - z): tile t, group g, column c, in the scale type.
-  FailureOr<SmallVector<char>> scaleBytes = rawBytes(constant.getScales());
-  if (failed(scaleBytes))
-    return constant.emitOpError("'scales' cannot be read");
-  Type scaleElem = constant.getType().getScheme().getScaleType();
-  int64_t eb = scaleElem.getIntOrFloatBitWidth() / 8;
-  int64_t scaleCols =
-      kern.scheme.getGranularity() == Granularity::per_group ? ck.groups : 1;
-  SmallVector<char> scales(ck.tiles * ck.groups * lanes * eb, 0);
-  SmallVector<float> offsets;
-  SmallVector<float> zeroPoints;
-  if (payload.zeroPoints) {
-    auto attr = cast<DenseElementsAttr>(
-        payload.zeroPoints.getDefiningOp<arith::ConstantOp>().getValue());
-    zeroPoints.assign(attr.getValues<float>().begin(),
-                      attr.getValues<float>().end());
-    offsets.assign(ck.tiles * ck.groups * lanes, 0.0f);
-  }
-  for (int64_t n = 0; n < kern.n; ++n) {
-    int64_t t = n / lanes, c = n % lanes;
-    for (int64_t g = 0; g < ck.groups; ++g) {
-      int64_t from = n * scaleCols + (scaleCols == 1 ? 0 : g);
-      int64_t to = interleaved(t, g, ck.groups) * lanes + c;
-      std::memcpy(scales.data() + to * eb, scaleBytes->data() + from * eb, eb);
-      if (!zeroPoints.empty())
-        offsets[to] = float(q.offset) - zeroPoints[from];
-    }
-  }
-  ck.scales = constantBlob(constant, scales, scaleElem, "qnt_column_scales");
-  if (!offsets.empty())
-    ck.offsets =
-        constantBlob(constant,
-                     ArrayRef<char>(reinterpret_cast<char *>(offsets.data()),
-                                    offsets.size() * sizeof(float)),
-                     Float32Type::get(ctx), "qnt_column_offsets");
-  return ck;
+  return kern.groupSize % block == 0;
 }
 
 void qnt::emitColumnKernel(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
@@ -492,7 +423,7 @@ void qnt::emitColumnKernel(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
       rowLoop(cIndex(tb, 0), mMain, rowsPerTile, 2);
     rowLoop(rowsPerTile > 1 ? mMain : cIndex(tb, 0), kern.m, 1, cols);
   };
-  int64_t cols = kTilesPerGroup;
+  int64_t cols = kColumnTilesPerGroup;
   auto overTiles = [&](int64_t begin, int64_t end, int64_t step) {
     if (begin >= end)
       return;
@@ -515,83 +446,3 @@ void qnt::emitColumnKernel(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
   overTiles(0, copy.tiles, cols);
 }
 
-void qnt::emitGatherFromColumnCopy(ImplicitLocOpBuilder &b,
-                                   const ColumnCopy &copy, Value ids, Value out,
-                                   int64_t n, int64_t k) {
-  Value codes = toBuffer(b, copy.codes), scales = toBuffer(b, copy.scales);
-  Value offsets = copy.offsets ? toBuffer(b, copy.offsets) : Value();
-  int64_t L = copy.lanes, cps = codesPerStep(copy.bits);
-  int64_t groupSize = k / copy.groups;
-  Type i8 = b.getI8Type(), i32 = b.getI32Type(), f32 = b.getF32Type();
-  // Row t: column id = ids[t] of the copy, one k-step (4 bytes) at a time
-  // (one row per decoding step; a prompt's rows in a prefill).
-  scf::buildLoopNest(
-      b, b.getLoc(), ValueRange{cIndex(b, 0)},
-      ValueRange{memref::DimOp::create(b, ids, 0)}, ValueRange{cIndex(b, 1)},
-      [&](OpBuilder &ob, Location loc, ValueRange ivs) {
-        ImplicitLocOpBuilder rb(loc, ob);
-        Value t = ivs[0];
-        Value id = arith::IndexCastOp::create(
-            rb, rb.getIndexType(), memref::LoadOp::create(rb, ids, t));
-        id = arith::MaxSIOp::create(rb, id, cIndex(rb, 0));
-        id = arith::MinSIOp::create(rb, id, cIndex(rb, n - 1));
-        Value tile = arith::DivUIOp::create(rb, id, cIndex(rb, L));
-        Value column = arith::RemUIOp::create(rb, id, cIndex(rb, L));
-        auto at = [&](ImplicitLocOpBuilder &ib, Value s, int64_t perTile) {
-          return arith::AddIOp::create(
-              ib,
-              arith::MulIOp::create(ib, interleaved(ib, tile, s, perTile),
-                                    cIndex(ib, L)),
-              column);
-        };
-        scf::ForOp::create(
-            rb, cIndex(rb, 0), cIndex(rb, copy.steps), cIndex(rb, 1),
-            ValueRange{},
-            [&](OpBuilder &sb, Location sloc, Value s, ValueRange) {
-              ImplicitLocOpBuilder ib(sloc, sb);
-              Value step = arith::MulIOp::create(ib, at(ib, s, copy.steps),
-                                                 cIndex(ib, 4));
-              Value bytes = vector::LoadOp::create(ib, VectorType::get({4}, i8),
-                                                   codes, ValueRange{step});
-              // The step's codes share a scale group (groups hold whole
-              // x blocks of 32 codes).
-              Value k0 = arith::MulIOp::create(ib, s, cIndex(ib, cps));
-              Value g = arith::DivUIOp::create(ib, k0, cIndex(ib, groupSize));
-              Value scaleAt = at(ib, g, copy.groups);
-              Value scale =
-                  toF32(ib, memref::LoadOp::create(ib, scales, scaleAt));
-              Value shift =
-                  offsets
-                      ? memref::LoadOp::create(ib, offsets, scaleAt).getResult()
-                      : arith::ConstantOp::create(
-                            ib, ib.getF32FloatAttr(float(copy.codeOffset)))
-                            .getResult();
-              for (int64_t j = 0; j < cps; ++j) {
-                Value byte = vector::ExtractOp::create(ib, bytes, j % 4);
-                Value field;
-                if (copy.bits == 4) {
-                  Value wide = arith::ExtUIOp::create(ib, i32, byte);
-                  if (j >= 4)
-                    wide = arith::ShRUIOp::create(
-                        ib, wide,
-                        arith::ConstantOp::create(ib, ib.getI32IntegerAttr(4)));
-                  field = arith::AndIOp::create(
-                      ib, wide,
-                      arith::ConstantOp::create(ib, ib.getI32IntegerAttr(15)));
-                } else {
-                  field =
-                      copy.signedBytes
-                          ? arith::ExtSIOp::create(ib, i32, byte).getResult()
-                          : arith::ExtUIOp::create(ib, i32, byte).getResult();
-                }
-                Value code = arith::AddFOp::create(
-                    ib, arith::SIToFPOp::create(ib, f32, field), shift);
-                memref::StoreOp::create(
-                    ib, arith::MulFOp::create(ib, scale, code), out,
-                    ValueRange{t,
-                               arith::AddIOp::create(ib, k0, cIndex(ib, j))});
-              }
-              scf::YieldOp::create(ib);
-            });
-      });
-}

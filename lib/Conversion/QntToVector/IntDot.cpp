@@ -142,24 +142,51 @@ Value lookupByPermutes(ImplicitLocOpBuilder &b, Value idx,
                        {low, high, bit3});
 }
 
+/// table[idx] for bytes (indices in [0, 16)): vpshufb of the table, held in
+/// every 16-byte lane of a register of 16, 32 or 64 bytes.
+Value lookupByByteShuffle(ImplicitLocOpBuilder &b, Value idx,
+                          ArrayRef<float> table) {
+  auto type = cast<VectorType>(idx.getType());
+  int64_t n = type.getNumElements();
+  SmallVector<int8_t> values;
+  for (int64_t i = 0; i < n; ++i)
+    values.push_back(int8_t(table[i % 16]));
+  Value lanes = arith::ConstantOp::create(
+      b, DenseElementsAttr::get(type, ArrayRef<int8_t>(values)));
+  StringRef name = n == 64   ? "llvm.x86.avx512.pshuf.b.512"
+                   : n == 32 ? "llvm.x86.avx2.pshuf.b"
+                             : "llvm.x86.ssse3.pshuf.b.128";
+  return callIntrinsic(b, type, name, {lanes, idx});
+}
+
 /// qnt.lookup16 with the instructions it names, one register (8 or 16
-/// lanes) at a time.
+/// lanes of f32; 16 to 64 bytes) at a time.
 Value lowerLookup(ImplicitLocOpBuilder &b, Lookup16Op op) {
   Value idx = op.getIndices();
   ArrayRef<float> table = op.getTable();
   if (op.getLookup() == LookupIsa::generic)
     return lookupBySelects(b, idx, table);
-  int64_t step = getLookupLanes(op.getLookup());
   int64_t n = cast<VectorType>(idx.getType()).getNumElements();
+  bool bytes = op.getType().getElementType().isInteger(8);
+  int64_t step = getLookupLanes(op.getLookup());
+  if (bytes)
+    step = op.getLookup() == LookupIsa::avx512 && n % 64 == 0 ? 64
+           : n % 32 == 0                                       ? 32
+                                                               : 16;
+  auto one = [&](Value part) {
+    return bytes ? lookupByByteShuffle(b, part, table)
+                 : lookupByPermutes(b, part, table);
+  };
   if (n == step)
-    return lookupByPermutes(b, idx, table);
-  Value result = splatF32(b, op.getType(), 0.0f);
+    return one(idx);
+  Value result = arith::ConstantOp::create(
+      b, op.getType(), b.getZeroAttr(op.getType()));
   for (int64_t first = 0; first < n; first += step) {
     Value part = vector::ExtractStridedSliceOp::create(
         b, idx, ArrayRef<int64_t>{first}, ArrayRef<int64_t>{step},
         ArrayRef<int64_t>{1});
     result = vector::InsertStridedSliceOp::create(
-        b, lookupByPermutes(b, part, table), result,
+        b, one(part), result,
         ArrayRef<int64_t>{first}, ArrayRef<int64_t>{1});
   }
   return result;

@@ -53,10 +53,29 @@ struct Int8Kernel {
   // and its integer sums are scaled by sx * s at its end, straight into the
   // tile's accumulators.
   int64_t groupsPerLoad = 1;
+  // e2m1 codes (mxfp4, nvfp4; column_i8 kernels): each 4-bit field is looked
+  // up in this table (qnt.lookup16 on bytes, with `lookup`): d = 2 * e2m1 +
+  // 12, an unsigned byte, so that c = 2 * e2m1 = d + offset (offset -12) is
+  // an integer and the dot products with xq exact. Empty for integer codes.
+  SmallVector<float, 16> table;
+  LookupIsa lookup = LookupIsa::generic;
+  // The value of one unit of c: 0.5 for doubled e2m1 values, times nvfp4's
+  // tensor scale; the kernels fold it into the weight scales.
+  float codeUnit = 1.0f;
   Value xq;              // memref<M x K x i8>
   Value xScales;         // memref<M x K/32 x f32>
   Value xSums;           // memref<M x groups x f32>, when needsSums
 };
+
+struct MatmulKernel;
+
+/// Whether `kern`'s codes are e2m1 (mxfp4, nvfp4), which the column_i8
+/// kernels take through a byte table (Int8Kernel::table).
+bool hasE2M1Codes(const MatmulKernel &kern);
+
+/// The column_i8 table, offset and code unit of e2m1 codes (see
+/// Int8Kernel::table), with lookup `isa`.
+void setE2M1Table(Int8Kernel &q, const MatmulKernel &kern, LookupIsa isa);
 
 /// Everything the matmul kernel emitter needs to know about one qnt.matmul.
 struct MatmulKernel {
@@ -131,8 +150,10 @@ void emitQuantizeActivations(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
                              const Int8Kernel &q);
 
 /// Whether the column kernels of activations=i8 (ColumnInt8.cpp) take a
-/// matmul: 4- or 8-bit codes, per-channel or per-group scales, groups of
-/// whole x blocks of `block` codes (a multiple of 32), f32 x and result.
+/// matmul: 4- or 8-bit integer codes or e2m1 codes, per-channel or
+/// per-group scales, groups of whole x blocks of `block` codes (a multiple
+/// of 32), or (e2m1: nvfp4) groups of 16 in x blocks of 32; f32 x and
+/// result.
 bool columnKernelApplies(const MatmulKernel &kern, int64_t block,
                          Type resultElem);
 
@@ -150,10 +171,41 @@ struct ColumnCopy {
   // products; 8-bit codes only), else as unsigned fields.
   bool signedBytes;
   int64_t codeOffset; // code = field as read + codeOffset (Int8Kernel)
+  // e2m1 codes: the field is first looked up in this table; a code is
+  // worth codeUnit times the scale (Int8Kernel::table, codeUnit), and the
+  // scales are the bytes of `scheme`'s block scales.
+  SmallVector<float, 16> table;
+  float codeUnit = 1.0f;
+  SchemeAttr scheme;
+  LookupIsa lookup = LookupIsa::generic; // as decodeScale decodes the scales
   // 1-D constant tensors: the codes (i8), the scales (scale type) and, with
   // zero points, codeOffset - z per column and group (f32), else null.
   Value codes, scales, offsets;
 };
+
+/// How far ahead (in k-steps) the column kernels prefetch their codes; the
+/// copy ends with that many steps of zeros.
+constexpr int64_t kColumnPrefetchSteps = 16;
+
+/// How far ahead (in scale groups) the column kernels prefetch byte scales
+/// (fp4); the copy's byte scales end with that many groups of zeros.
+constexpr int64_t kColumnScalePrefetchGroups = 8;
+
+/// Column tiles read together, interleaved step by step in the layout so
+/// that a single row of x (a GEMV) reads one sequential stream.
+constexpr int64_t kColumnTilesPerGroup = 4;
+
+/// Position of column tile t's step s (or scale group s) in the column
+/// copy, in units of one tile's step: the tiles of a group of
+/// kColumnTilesPerGroup are interleaved.
+int64_t columnTileIndex(int64_t t, int64_t s, int64_t perTile);
+/// columnTileIndex() on index values.
+Value columnTileIndex(ImplicitLocOpBuilder &b, Value t, Value s,
+                      int64_t perTile);
+
+/// Codes per k-step of one column: 4 bytes, holding 8 int4 codes (low
+/// nibbles k..k+3, high nibbles k+4..k+7) or 4 int8 codes.
+int64_t columnCodesPerStep(unsigned bits);
 
 /// The column copy of `constant` for the kernel `kern` with the flip and
 /// offset of `q`, in tiles of `lanes` columns.

@@ -95,14 +95,21 @@ LogicalResult CpuLowering::lowerMatmul(MatmulOp op, KernelAttr kernel,
   kern.parallel = kernel.getParallel();
   kern.chunk = kernel.getLanes();
   kern.lookup = kernel.getLookup();
-  // fp8, fp4 and NF4 codes are decoded with f32 x by the row_lut kernels
-  // only.
+  // fp8, fp4 and NF4 codes are decoded with f32 x by the row_lut kernels;
+  // fp4 (e2m1) codes also with int8 x by the column kernels.
   bool lutCodes = !kern.scheme.isInteger();
-  if (lutCodes != (kernel.getFamily() == KernelFamily::row_lut))
+  bool e2m1Columns =
+      hasE2M1Codes(kern) && kernel.getFamily() == KernelFamily::column_i8;
+  if (lutCodes != (kernel.getFamily() == KernelFamily::row_lut) &&
+      !e2m1Columns)
     return notApplicable(op, kernel,
-                         lutCodes
-                             ? "fp8, fp4 and nf4 codes need a row_lut kernel"
-                             : "row_lut takes fp8, fp4 and nf4 codes only");
+                         lutCodes ? "fp8, fp4 and nf4 codes need a row_lut "
+                                    "kernel (fp4 codes: or column_i8)"
+                                  : "row_lut takes fp8, fp4 and nf4 codes only");
+  if (kernel.getFamily() == KernelFamily::column_i8 && !lutCodes &&
+      kern.lookup != LookupIsa::generic)
+    return notApplicable(op, kernel,
+                         "column_i8 takes a lookup for fp4 codes only");
   // qnt.lookup16 takes whole registers: 16 lanes for AVX-512's vpermps, 8
   // for AVX2's.
   int64_t lookupLanes = getLookupLanes(kern.lookup);
@@ -115,9 +122,10 @@ LogicalResult CpuLowering::lowerMatmul(MatmulOp op, KernelAttr kernel,
     if (!columnKernelApplies(kern, kernel.getXBlock(),
                              op.getResult().getType().getElementType()))
       return notApplicable(op, kernel,
-                           "column_i8 takes 4- or 8-bit codes in groups of "
-                           "whole x blocks, per channel or per group, with "
-                           "f32 x and result");
+                           "column_i8 takes 4- or 8-bit integer codes or fp4 "
+                           "codes in groups of whole x blocks (nvfp4: groups "
+                           "of 16 in x blocks of 32), per channel or per "
+                           "group, with f32 x and result");
     return lowerColumnMatmul(op, kern, kernel, payload);
   }
   Value codes = payload.codes;
@@ -227,6 +235,8 @@ LogicalResult CpuLowering::lowerColumnMatmul(MatmulOp op, MatmulKernel &kern,
   Int8Kernel int8;
   int8.block = kernel.getXBlock();
   setCodeOffset(int8, kern, payload.zeroPoints != nullptr);
+  if (hasE2M1Codes(kern))
+    setE2M1Table(int8, kern, kern.lookup);
   // vpdpbusd multiplies unsigned by signed bytes exactly: 8-bit codes go in
   // as unsigned bytes (signed ones flipped, d = c + 128, o = -128), which
   // spares the sign trick of a signed operand (three instructions per dot

@@ -102,19 +102,24 @@ static KernelAttr selectMatmulKernel(MatmulOp op,
   MLIRContext *ctx = op.getContext();
   IntDotIsa isa = *symbolizeIntDotIsa(o.intDot);
   bool lut = !kern.scheme.isInteger();
-  if (o.activations == "i8" && !lut) {
+  // fp4 (e2m1) codes take int8 x in the column kernels, through a byte
+  // table of twice their values.
+  bool e2m1 = hasE2M1Codes(kern);
+  if (o.activations == "i8" && (!lut || e2m1)) {
     bool wholeBlocks = 8 % kern.bits == 0 && kern.k % kern.groupSize == 0 &&
                        kern.groupSize % kActivationStep == 0;
     int64_t block = activationBlockFor(o.actBlock, kern.bits, kern.groupSize);
     // 16 columns per register with 64-byte vectors (chunk=16), else 8.
-    if (o.columnKernels && wholeBlocks &&
+    int64_t columns = o.chunk >= 16 ? 16 : 8;
+    if (o.columnKernels && (wholeBlocks || e2m1) &&
         columnKernelApplies(kern, block,
                             op.getResult().getType().getElementType()))
-      return KernelAttr::get(ctx, KernelFamily::column_i8,
-                             o.chunk >= 16 ? 16 : 8, o.rowsPerTile,
-                             /*tileCols=*/1, /*streams=*/1, block, isa,
-                             o.prefetch, o.parallel, LookupIsa::generic);
-    if (int64_t lanes = rowInt8Lanes(kern, o.actBlock))
+      return KernelAttr::get(ctx, KernelFamily::column_i8, columns,
+                             o.rowsPerTile, /*tileCols=*/1, /*streams=*/1,
+                             block, isa, o.prefetch, o.parallel,
+                             e2m1 ? lookupFor(target, columns)
+                                  : LookupIsa::generic);
+    if (int64_t lanes = lut ? 0 : rowInt8Lanes(kern, o.actBlock))
       return KernelAttr::get(ctx, KernelFamily::row_i8, lanes, o.rowsPerTile,
                              o.colsPerTile, o.streams, block, isa, o.prefetch,
                              o.parallel, LookupIsa::generic);
@@ -139,9 +144,11 @@ static KernelAttr selectMatmulKernel(MatmulOp op,
                            o.colsPerTile, o.streams, /*xBlock=*/0,
                            IntDotIsa::generic, o.prefetch, o.parallel,
                            LookupIsa::generic);
-  // fp8, fp4 and NF4 codes meet f32 x: with int8 x resolved for the integer
-  // layers, the tiles are those of the f32 kernels (4x4 with 16 lanes, 2x4
-  // with 8, one stream), as resolveKernelOptions gives activations=f32.
+  // fp8 and NF4 codes (and fp4 codes the column kernels do not take: nvfp4
+  // with K not a multiple of 32, column-kernels=false) meet f32 x: with int8
+  // x resolved for the integer layers, the tiles are those of the f32
+  // kernels (4x4 with 16 lanes, 2x4 with 8, one stream), as
+  // resolveKernelOptions gives activations=f32.
   int64_t rows = o.rowsPerTile, cols = o.colsPerTile, streams = o.streams;
   if (o.activations == "i8") {
     rows = o.chunk >= 16 ? 4 : 2;

@@ -23,7 +23,10 @@ struct ActivationQuantizer {
   static constexpr int64_t step = kActivationStep;
   Type f32;
   VectorType fType, iType, qType, xType;
-  int64_t blocksPerGroup, numGroups;
+  // The rows are quantized in units of max(group, block) codes:
+  // blocksPerGroup blocks of a group, or groupsPerBlock groups of a block
+  // (nvfp4's 16 in a block of 32: one step, whose halves are summed apart).
+  int64_t blocksPerGroup, groupsPerBlock, numUnits;
 
   ActivationQuantizer(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
                       const Int8Kernel &q)
@@ -32,8 +35,9 @@ struct ActivationQuantizer {
     iType = VectorType::get({step}, b.getI32Type());
     qType = VectorType::get({step}, b.getI8Type());
     xType = VectorType::get({step}, kern.xElem);
-    blocksPerGroup = kern.groupSize / q.block;
-    numGroups = kern.k / kern.groupSize;
+    blocksPerGroup = std::max<int64_t>(1, kern.groupSize / q.block);
+    groupsPerBlock = std::max<int64_t>(1, q.block / kern.groupSize);
+    numUnits = kern.k / std::max(kern.groupSize, q.block);
   }
 
   Value fConst(ImplicitLocOpBuilder &cb, float v) {
@@ -64,12 +68,13 @@ struct ActivationQuantizer {
     return SmallVector<Value>(loop.getResults());
   }
 
-  /// Block i of group g of row m: its codes and scale sx stored; returns
-  /// `sum` plus sx * (sum of its codes) when the kernel needs the sums.
-  Value quantizeBlock(ImplicitLocOpBuilder &cb, Value m, Value g, Value i,
-                      Value sum) {
+  /// Block i of unit u of row m: its codes and scale sx stored; returns
+  /// `sums` (one per group of the block) plus sx * (sum of the group's
+  /// codes in the block) when the kernel needs the sums.
+  SmallVector<Value> quantizeBlock(ImplicitLocOpBuilder &cb, Value m, Value u,
+                                   Value i, ValueRange sums) {
     Value block = arith::AddIOp::create(
-        cb, arith::MulIOp::create(cb, g, cIndex(cb, blocksPerGroup)), i);
+        cb, arith::MulIOp::create(cb, u, cIndex(cb, blocksPerGroup)), i);
     Value k0 = arith::MulIOp::create(cb, block, cIndex(cb, q.block));
     // max |x| over the block, on the bit patterns: with the sign cleared,
     // unsigned integer order is float order, and a NaN's pattern is above
@@ -99,9 +104,11 @@ struct ActivationQuantizer {
         cb, positive, arith::DivFOp::create(cb, fConst(cb, 127.0f), amax),
         fConst(cb, 0.0f));
     Value invV = vector::BroadcastOp::create(cb, fType, inv);
-    Value total = overSteps(
-        cb, k0,
-        ValueRange{arith::ConstantOp::create(cb, cb.getI32IntegerAttr(0))},
+    SmallVector<Value> zeros(
+        groupsPerBlock,
+        arith::ConstantOp::create(cb, cb.getI32IntegerAttr(0)));
+    SmallVector<Value> totals = overSteps(
+        cb, k0, zeros,
         [&](ImplicitLocOpBuilder &sb, Value k,
             ValueRange carried) -> SmallVector<Value> {
           Value scaled = arith::MulFOp::create(sb, loadX(sb, m, k), invV);
@@ -115,38 +122,60 @@ struct ActivationQuantizer {
           vector::StoreOp::create(sb, arith::TruncIOp::create(sb, qType, ints),
                                   q.xq, ValueRange{m, k});
           if (!q.needsSums)
-            return {carried[0]};
-          return {
-              arith::AddIOp::create(sb, carried[0],
-                                    vector::ReductionOp::create(
-                                        sb, vector::CombiningKind::ADD, ints))};
-        })[0];
+            return SmallVector<Value>(carried);
+          // Groups of a block share its single step: each sums its part.
+          SmallVector<Value> next;
+          int64_t width = step / groupsPerBlock;
+          for (int64_t j = 0; j < groupsPerBlock; ++j) {
+            Value part = groupsPerBlock == 1
+                             ? ints
+                             : vector::ExtractStridedSliceOp::create(
+                                   sb, ints, ArrayRef<int64_t>{j * width},
+                                   ArrayRef<int64_t>{width},
+                                   ArrayRef<int64_t>{1})
+                                   .getResult();
+            next.push_back(arith::AddIOp::create(
+                sb, carried[j],
+                vector::ReductionOp::create(sb, vector::CombiningKind::ADD,
+                                            part)));
+          }
+          return next;
+        });
     Value sx = arith::DivFOp::create(cb, amax, fConst(cb, 127.0f));
     memref::StoreOp::create(cb, sx, q.xScales, ValueRange{m, block});
     if (!q.needsSums)
-      return sum;
-    return arith::AddFOp::create(
-        cb, sum,
-        arith::MulFOp::create(cb, sx, arith::SIToFPOp::create(cb, f32, total)));
+      return SmallVector<Value>(sums);
+    SmallVector<Value> next;
+    for (int64_t j = 0; j < groupsPerBlock; ++j)
+      next.push_back(arith::AddFOp::create(
+          cb, sums[j],
+          arith::MulFOp::create(cb, sx,
+                                arith::SIToFPOp::create(cb, f32, totals[j]))));
+    return next;
   }
 
   /// One row of x; the rows of a prompt are split across threads.
   void quantizeRow(OpBuilder &ob, Location loc, Value m) {
     ImplicitLocOpBuilder mb(loc, ob);
     scf::ForOp::create(
-        mb, cIndex(mb, 0), cIndex(mb, numGroups), cIndex(mb, 1), ValueRange{},
-        [&](OpBuilder &gob, Location gloc, Value g, ValueRange) {
+        mb, cIndex(mb, 0), cIndex(mb, numUnits), cIndex(mb, 1), ValueRange{},
+        [&](OpBuilder &gob, Location gloc, Value u, ValueRange) {
           ImplicitLocOpBuilder gb(gloc, gob);
           auto blocks = scf::ForOp::create(
               gb, cIndex(gb, 0), cIndex(gb, blocksPerGroup), cIndex(gb, 1),
-              ValueRange{fConst(gb, 0.0f)},
-              [&](OpBuilder &bob, Location bloc, Value i, ValueRange sum) {
+              SmallVector<Value>(groupsPerBlock, fConst(gb, 0.0f)),
+              [&](OpBuilder &bob, Location bloc, Value i, ValueRange sums) {
                 ImplicitLocOpBuilder cb(bloc, bob);
-                scf::YieldOp::create(cb, quantizeBlock(cb, m, g, i, sum[0]));
+                scf::YieldOp::create(cb, quantizeBlock(cb, m, u, i, sums));
               });
-          if (q.needsSums)
-            memref::StoreOp::create(gb, blocks.getResult(0), q.xSums,
-                                    ValueRange{m, g});
+          for (int64_t j = 0; q.needsSums && j < groupsPerBlock; ++j)
+            memref::StoreOp::create(
+                gb, blocks.getResult(j), q.xSums,
+                ValueRange{m, arith::AddIOp::create(
+                                  gb,
+                                  arith::MulIOp::create(
+                                      gb, u, cIndex(gb, groupsPerBlock)),
+                                  cIndex(gb, j))});
           scf::YieldOp::create(gb);
         });
   }

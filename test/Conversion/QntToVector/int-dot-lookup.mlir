@@ -65,3 +65,37 @@ func.func @generic(%i: vector<4xi32>) -> vector<4xf32> {
   %v = qnt.lookup16 <generic> %i, [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0] : vector<4xi32> -> vector<4xf32>
   return %v : vector<4xf32>
 }
+
+// Bytes (the column kernels' e2m1 codes, d = 2 * e2m1 + 12): one vpshufb of
+// the 16-byte table, repeated in each 16-byte lane, per register of 64
+// bytes (avx512) or 32 (avx2); generic: selects among byte constants.
+// CHECK-LABEL: func.func @bytes_avx512
+//  CHECK-SAME:   (%[[I:.*]]: vector<64xi8>)
+//       CHECK:   %[[T:.*]] = arith.constant dense<[12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0, 12, 13,
+//       CHECK:   %[[V:.*]] = llvm.call_intrinsic "llvm.x86.avx512.pshuf.b.512"(%[[T]], %[[I]]) : (vector<64xi8>, vector<64xi8>) -> vector<64xi8>
+//       CHECK:   return %[[V]]
+func.func @bytes_avx512(%i: vector<64xi8>) -> vector<64xi8> {
+  %v = qnt.lookup16 <avx512> %i, [12.0, 13.0, 14.0, 15.0, 16.0, 18.0, 20.0, 24.0, 12.0, 11.0, 10.0, 9.0, 8.0, 6.0, 4.0, 0.0] : vector<64xi8> -> vector<64xi8>
+  return %v : vector<64xi8>
+}
+
+// CHECK-LABEL: func.func @bytes_avx2
+//       CHECK:   llvm.call_intrinsic "llvm.x86.avx2.pshuf.b"(%{{.*}}, %{{.*}}) : (vector<32xi8>, vector<32xi8>) -> vector<32xi8>
+//       CHECK:   llvm.call_intrinsic "llvm.x86.avx2.pshuf.b"(%{{.*}}, %{{.*}}) : (vector<32xi8>, vector<32xi8>) -> vector<32xi8>
+//   CHECK-NOT:   llvm.call_intrinsic
+//       CHECK:   return
+func.func @bytes_avx2(%i: vector<64xi8>) -> vector<64xi8> {
+  %v = qnt.lookup16 <avx2> %i, [12.0, 13.0, 14.0, 15.0, 16.0, 18.0, 20.0, 24.0, 12.0, 11.0, 10.0, 9.0, 8.0, 6.0, 4.0, 0.0] : vector<64xi8> -> vector<64xi8>
+  return %v : vector<64xi8>
+}
+
+// CHECK-LABEL: func.func @bytes_generic
+//   CHECK-DAG:   arith.constant dense<24> : vector<16xi8>
+//   CHECK-DAG:   arith.constant dense<8> : vector<16xi8>
+//   CHECK-NOT:   llvm.call_intrinsic
+// CHECK-COUNT-15:   arith.select
+//       CHECK:   return
+func.func @bytes_generic(%i: vector<16xi8>) -> vector<16xi8> {
+  %v = qnt.lookup16 <generic> %i, [12.0, 13.0, 14.0, 15.0, 16.0, 18.0, 20.0, 24.0, 12.0, 11.0, 10.0, 9.0, 8.0, 6.0, 4.0, 0.0] : vector<16xi8> -> vector<16xi8>
+  return %v : vector<16xi8>
+}

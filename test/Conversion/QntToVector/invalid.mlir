@@ -42,8 +42,28 @@ func.func @group_inside_a_byte(%x: tensor<2x12xf32>) -> tensor<2x4xf32> {
 func.func @nvfp4_needs_row_lut(%x: tensor<2x16xf32>) -> tensor<2x4xf32> {
   %w = qnt.constant {codes = dense<0> : tensor<4x8xi8>, scales = dense<1.0> : tensor<4x1xf8E4M3FN>}
       : !qnt.packed<4x16, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 16>, scale = f8E4M3FN, tensor_scale = 0.5>>
-  // expected-error @+1 {{'qnt.matmul' op kernel #qnt.kernel<row_f32, lanes = 8, tile = 1x1, streams = 1> does not apply: fp8, fp4 and nf4 codes need a row_lut kernel}}
+  // expected-error @+1 {{'qnt.matmul' op kernel #qnt.kernel<row_f32, lanes = 8, tile = 1x1, streams = 1> does not apply: fp8, fp4 and nf4 codes need a row_lut kernel (fp4 codes: or column_i8)}}
   %y = qnt.matmul %x, %w {qnt.kernel = #qnt.kernel<row_f32, lanes = 8, tile = 1x1, streams = 1>} : (tensor<2x16xf32>, !qnt.packed<4x16, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 16>, scale = f8E4M3FN, tensor_scale = 0.5>>) -> tensor<2x4xf32>
+  return %y : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @nvfp4_columns_whole_blocks(%x: tensor<2x48xf32>) -> tensor<2x4xf32> {
+  %w = qnt.constant {codes = dense<0> : tensor<4x24xi8>, scales = dense<1.0> : tensor<4x3xf8E4M3FN>}
+      : !qnt.packed<4x48, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 16>, scale = f8E4M3FN, tensor_scale = 0.5>>
+  // expected-error @+1 {{'qnt.matmul' op kernel #qnt.kernel<column_i8, lanes = 8, tile = 1x1, streams = 1, x_block = 32, int_dot = avx2, lookup = avx2> does not apply: column_i8 takes 4- or 8-bit integer codes or fp4 codes in groups of whole x blocks (nvfp4: groups of 16 in x blocks of 32), per channel or per group, with f32 x and result}}
+  %y = qnt.matmul %x, %w {qnt.kernel = #qnt.kernel<column_i8, lanes = 8, tile = 1x1, streams = 1, x_block = 32, int_dot = avx2, lookup = avx2>} : (tensor<2x48xf32>, !qnt.packed<4x48, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 16>, scale = f8E4M3FN, tensor_scale = 0.5>>) -> tensor<2x4xf32>
+  return %y : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @int4_columns_no_lookup(%x: tensor<2x32xf32>) -> tensor<2x4xf32> {
+  %w = qnt.constant {codes = dense<0> : tensor<4x16xi8>, scales = dense<1.0> : tensor<4x1xf32>}
+      : !qnt.packed<4x32, #qnt.scheme<si4, symmetric, per_group<1, 32>>>
+  // expected-error @+1 {{'qnt.matmul' op kernel #qnt.kernel<column_i8, lanes = 8, tile = 1x1, streams = 1, x_block = 32, int_dot = avx2, lookup = avx2> does not apply: column_i8 takes a lookup for fp4 codes only}}
+  %y = qnt.matmul %x, %w {qnt.kernel = #qnt.kernel<column_i8, lanes = 8, tile = 1x1, streams = 1, x_block = 32, int_dot = avx2, lookup = avx2>} : (tensor<2x32xf32>, !qnt.packed<4x32, #qnt.scheme<si4, symmetric, per_group<1, 32>>>) -> tensor<2x4xf32>
   return %y : tensor<2x4xf32>
 }
 
@@ -52,7 +72,7 @@ func.func @nvfp4_needs_row_lut(%x: tensor<2x16xf32>) -> tensor<2x4xf32> {
 func.func @nf4_needs_row_lut(%x: tensor<2x16xf32>) -> tensor<2x4xf32> {
   %w = qnt.constant {codes = dense<0> : tensor<4x8xi8>, scales = dense<1.0> : tensor<4x1xf32>}
       : !qnt.packed<4x16, #qnt.scheme<nf4, symmetric, per_channel<0>>>
-  // expected-error @+1 {{'qnt.matmul' op kernel #qnt.kernel<row_f32, lanes = 8, tile = 1x1, streams = 1> does not apply: fp8, fp4 and nf4 codes need a row_lut kernel}}
+  // expected-error @+1 {{'qnt.matmul' op kernel #qnt.kernel<row_f32, lanes = 8, tile = 1x1, streams = 1> does not apply: fp8, fp4 and nf4 codes need a row_lut kernel (fp4 codes: or column_i8)}}
   %y = qnt.matmul %x, %w {qnt.kernel = #qnt.kernel<row_f32, lanes = 8, tile = 1x1, streams = 1>} : (tensor<2x16xf32>, !qnt.packed<4x16, #qnt.scheme<nf4, symmetric, per_channel<0>>>) -> tensor<2x4xf32>
   return %y : tensor<2x4xf32>
 }

@@ -23,7 +23,7 @@ func.func @no_attention_kernel(%q: tensor<1x4x8xf32>, %k: tensor<16x2x8xf32>, %p
 
 func.func @column_on_int3(%x: tensor<2x64xf32>) -> tensor<2x8xf32> {
   %w = qnt.constant {codes = dense<0> : tensor<8x24xi8>, scales = dense<1.0> : tensor<8x2xf32>} : !qnt.packed<8x64, #qnt.scheme<si3, symmetric, per_group<1, 32>>>
-  // expected-error @+1 {{'qnt.matmul' op kernel #qnt.kernel<column_i8, lanes = 8, tile = 4x1, streams = 1, x_block = 32, int_dot = avx2> does not apply: column_i8 takes 4- or 8-bit codes in groups of whole x blocks, per channel or per group, with f32 x and result}}
+  // expected-error @+1 {{'qnt.matmul' op kernel #qnt.kernel<column_i8, lanes = 8, tile = 4x1, streams = 1, x_block = 32, int_dot = avx2> does not apply: column_i8 takes 4- or 8-bit integer codes or fp4 codes in groups of whole x blocks (nvfp4: groups of 16 in x blocks of 32), per channel or per group, with f32 x and result}}
   %y = qnt.matmul %x, %w {qnt.kernel = #qnt.kernel<column_i8, lanes = 8, tile = 4x1, x_block = 32, int_dot = avx2>} : (tensor<2x64xf32>, !qnt.packed<8x64, #qnt.scheme<si3, symmetric, per_group<1, 32>>>) -> tensor<2x8xf32>
   return %y : tensor<2x8xf32>
 }

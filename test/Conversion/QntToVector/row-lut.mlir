@@ -6,9 +6,11 @@
 // 512-bit target, AVX2's for 8 lanes, which groups of 16 take when K is not
 // a multiple of 32; see int-dot-lookup.mlir for the instructions), fp8 on x86 targets by moving its bits into a half float's
 // (converted by vcvtph2ps) and, without one, into a float's, scaled by 2^120
-// (E4M3FN) or 2^112 (E5M2); no integer conversion.
-// RUN: quant-opt %s --split-input-file --qnt-select-kernels | FileCheck %s --check-prefix=SELECT
-// RUN: quant-opt %s --split-input-file --qnt-select-kernels --convert-qnt-to-vector | FileCheck %s --check-prefix=LOWER
+// (E4M3FN) or 2^112 (E5M2); no integer conversion. fp4 weights take the
+// column kernels with int8 x where those apply (select-kernels-fp4.mlir);
+// column-kernels=false keeps them here.
+// RUN: quant-opt %s --split-input-file --qnt-select-kernels=column-kernels=false | FileCheck %s --check-prefix=SELECT
+// RUN: quant-opt %s --split-input-file --qnt-select-kernels=column-kernels=false --convert-qnt-to-vector | FileCheck %s --check-prefix=LOWER
 
 // SELECT-LABEL: func.func @nf4_g32
 //       SELECT:   qnt.kernel = #qnt.kernel<row_lut, lanes = 16, tile = 4x4, streams = 1, lookup = avx512, prefetch>

@@ -539,6 +539,30 @@ func.func @lookup16_register(%i: vector<8xi32>) {
 
 // -----
 
+func.func @lookup16_byte_table(%i: vector<32xi8>) {
+  // expected-error @+1 {{'qnt.lookup16' op table value 1.500000e+00 of an i8 lookup is not an integer in [-128, 127]}}
+  %v = qnt.lookup16 <avx2> %i, [0.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0] : vector<32xi8> -> vector<32xi8>
+  return
+}
+
+// -----
+
+func.func @lookup16_types(%i: vector<16xi32>) {
+  // expected-error @+1 {{'qnt.lookup16' op takes i32 indices to f32 values or i8 indices to i8 values}}
+  %v = qnt.lookup16 <avx512> %i, [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0] : vector<16xi32> -> vector<16xi8>
+  return
+}
+
+// -----
+
+func.func @lookup16_byte_register(%i: vector<8xi8>) {
+  // expected-error @+1 {{'qnt.lookup16' op lookup avx2 of bytes takes a multiple of 16 lanes, not 8}}
+  %v = qnt.lookup16 <avx2> %i, [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0] : vector<8xi8> -> vector<8xi8>
+  return
+}
+
+// -----
+
 func.func @dot2_i8_sizes(%a: vector<32xi8>, %b: vector<16xi8>) {
   // expected-error @+1 {{'qnt.dot2_i8' op operands have 32 and 16 elements; they must match}}
   %s = qnt.dot2_i8 %a, %b : vector<32xi8>, vector<16xi8> -> vector<16xi16>
@@ -798,7 +822,7 @@ func.func private @lookup_isa() attributes {k = #qnt.kernel<row_lut, lanes = 16,
 
 // -----
 
-// expected-error @+1 {{a row_f32 kernel takes no lookup (only row_lut does)}}
+// expected-error @+1 {{a row_f32 kernel takes no lookup (only row_lut and column_i8 do)}}
 func.func private @f32_lookup() attributes {k = #qnt.kernel<row_f32, lanes = 8, lookup = avx2>}
 
 // -----
