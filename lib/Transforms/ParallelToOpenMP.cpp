@@ -261,9 +261,10 @@ bool runsOnOneThread(Operation *op) {
   if (op->getNumResults() != 0 || op->hasTrait<OpTrait::IsTerminator>())
     return false;
   return !op->walk([](Operation *inner) {
+              Dialect *dialect = inner->getDialect(); // none: unregistered
               if (isa<scf::ParallelOp, CallOpInterface, memref::AllocOp,
                       memref::DeallocOp, memref::ReallocOp>(inner) ||
-                  inner->getDialect()->getNamespace() == "omp")
+                  (dialect && isa<omp::OpenMPDialect>(dialect)))
                 return WalkResult::interrupt();
               auto effecting = dyn_cast<MemoryEffectOpInterface>(inner);
               if (effecting &&

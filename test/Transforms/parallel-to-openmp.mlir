@@ -5,7 +5,7 @@
 // region (pure ops between them move above it; thread 0 alone runs the
 // serial ops), with an omp.barrier before a step that reads or writes what
 // an earlier step since the last barrier writes, or writes what it reads.
-// RUN: quant-opt %s --split-input-file --qnt-parallel-to-openmp | FileCheck %s
+// RUN: quant-opt %s --split-input-file --allow-unregistered-dialect --qnt-parallel-to-openmp | FileCheck %s
 
 // Two loops writing disjoint ranges of a workspace run without a barrier; the
 // third reads the first one's range and waits. The view between the loops
@@ -271,6 +271,40 @@ module {
     func.call @opaque() : () -> ()
     scf.parallel (%i) = (%c0) to (%c8) step (%c1) {
       %v = memref.load %q[%i] : memref<8xf32>
+      memref.store %v, %a[%i] : memref<8xf32>
+      scf.reduce
+    }
+    return
+  }
+}
+
+// -----
+
+// An op this pass cannot see into (here an unregistered one, with no
+// results) runs on thread 0 between barriers: its effects are unknown.
+// CHECK-LABEL: func.func @opaque_op
+//       CHECK:   omp.parallel {
+//       CHECK:     scf.for
+//       CHECK:     omp.barrier
+//       CHECK:     scf.if
+//  CHECK-NEXT:       "test.opaque"() : () -> ()
+//       CHECK:     omp.barrier
+//       CHECK:     scf.for
+//       CHECK:     omp.terminator
+module {
+  func.func @opaque_op(%a: memref<8xf32>) {
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    %c8 = arith.constant 8 : index
+    %p = memref.alloc() : memref<8xf32>
+    scf.parallel (%i) = (%c0) to (%c8) step (%c1) {
+      %v = memref.load %a[%i] : memref<8xf32>
+      memref.store %v, %p[%i] : memref<8xf32>
+      scf.reduce
+    }
+    "test.opaque"() : () -> ()
+    scf.parallel (%i) = (%c0) to (%c8) step (%c1) {
+      %v = memref.load %p[%i] : memref<8xf32>
       memref.store %v, %a[%i] : memref<8xf32>
       scf.reduce
     }
