@@ -262,13 +262,12 @@ bool runsOnOneThread(Operation *op) {
     return false;
   return !op->walk([](Operation *inner) {
               Dialect *dialect = inner->getDialect(); // none: unregistered
-              if (isa<scf::ParallelOp, CallOpInterface, memref::AllocOp,
-                      memref::DeallocOp, memref::ReallocOp>(inner) ||
-                  (dialect && isa<omp::OpenMPDialect>(dialect)))
-                return WalkResult::interrupt();
+              // A free (dealloc, realloc) is found by its effect.
               auto effecting = dyn_cast<MemoryEffectOpInterface>(inner);
-              if (effecting &&
-                  effecting.hasEffect<MemoryEffects::Free>())
+              if (isa<scf::ParallelOp, CallOpInterface, memref::AllocOp>(
+                      inner) ||
+                  (dialect && isa<omp::OpenMPDialect>(dialect)) ||
+                  (effecting && effecting.hasEffect<MemoryEffects::Free>()))
                 return WalkResult::interrupt();
               return WalkResult::advance();
             }).wasInterrupted();
@@ -296,7 +295,7 @@ Step classify(Operation *op) {
       regionReady(*branch.thenBlock()) &&
       (!branch.elseBlock() || regionReady(*branch.elseBlock())))
     return Step::branch;
-  if (!hasLoop(op) && runsOnOneThread(op))
+  if (runsOnOneThread(op)) // which also means it holds no loop
     return Step::serial;
   return Step::other;
 }

@@ -1,10 +1,10 @@
 // qnt-parallel-to-openmp: each outermost scf.parallel becomes each thread's
 // share of its flattened iterations (thread t of n runs [t * c, min((t + 1) *
-// c, total)), c = ceil(total / n)); a run of loops,
-// branches over loops and serial work of one block shares one omp.parallel
-// region (pure ops between them move above it; thread 0 alone runs the
-// serial ops), with an omp.barrier before a step that reads or writes what
-// an earlier step since the last barrier writes, or writes what it reads.
+// c, total)), c = ceil(total / n)); a run of loops, branches over loops
+// and serial work of one block shares one omp.parallel region (pure ops
+// between them move above it; thread 0 alone runs the serial ops), with an
+// omp.barrier before a step that reads or writes what an earlier step since
+// the last barrier writes, or writes what it reads.
 // RUN: quant-opt %s --split-input-file --allow-unregistered-dialect --qnt-parallel-to-openmp | FileCheck %s
 
 // Two loops writing disjoint ranges of a workspace run without a barrier; the
