@@ -187,7 +187,7 @@ struct AttentionChunk {
                 pb, cache,
                 ValueRange{ahead, arith::AddIOp::create(pb, g0, cIndex(pb, kv)),
                            cIndex(pb, i)},
-                /*isWrite=*/false, /*localityHint=*/3,
+                /*isWrite=*/false, /*localityHint=*/kPrefetchLocality,
                 /*isDataCache=*/true);
     }
   }

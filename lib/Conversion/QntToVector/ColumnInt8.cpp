@@ -123,7 +123,8 @@ struct ColumnTile {
               cb, ck.codes,
               ValueRange{arith::AddIOp::create(
                   cb, at, cIndex(cb, kColumnPrefetchSteps * 4 * L + line))},
-              /*isWrite=*/false, /*localityHint=*/3, /*isDataCache=*/true);
+              /*isWrite=*/false, /*localityHint=*/kPrefetchLocality,
+              /*isDataCache=*/true);
       if (int4) {
         lo.push_back(lookup(cb, arith::AndIOp::create(cb, w, nibble)));
         hi.push_back(lookup(cb, arith::AndIOp::create(
@@ -267,7 +268,8 @@ struct ColumnTile {
                 gb, at,
                 cIndex(gb, kColumnScalePrefetchGroups * kColumnTilesPerGroup *
                                L))},
-            /*isWrite=*/false, /*localityHint=*/3, /*isDataCache=*/true);
+            /*isWrite=*/false, /*localityHint=*/kPrefetchLocality,
+            /*isDataCache=*/true);
       sv.push_back(decodeScale(
           gb, vector::LoadOp::create(gb, scaleType, ck.scales, at),
           kern.scheme, q.lookup, /*scaled=*/q.table.empty()));

@@ -56,14 +56,14 @@ struct F32Tile {
     for (int64_t c = 0; c < cols; ++c) {
       Value row = arith::MinUIOp::create(
           cb, arith::AddIOp::create(cb, colIdx[c], cIndex(cb, tileCols)), last);
-      memref::PrefetchOp::create(cb, kern.codes, ValueRange{row, byteOff},
-                                 /*isWrite=*/false, /*localityHint=*/3,
-                                 /*isDataCache=*/true);
+      memref::PrefetchOp::create(
+          cb, kern.codes, ValueRange{row, byteOff}, /*isWrite=*/false,
+          /*localityHint=*/kPrefetchLocality, /*isDataCache=*/true);
       if (group)
-        memref::PrefetchOp::create(cb, kern.scales,
-                                   kern.scaleIndices(cb, row, group),
-                                   /*isWrite=*/false, /*localityHint=*/3,
-                                   /*isDataCache=*/true);
+        memref::PrefetchOp::create(
+            cb, kern.scales, kern.scaleIndices(cb, row, group),
+            /*isWrite=*/false, /*localityHint=*/kPrefetchLocality,
+            /*isDataCache=*/true);
     }
   }
 

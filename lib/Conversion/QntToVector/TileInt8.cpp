@@ -288,7 +288,8 @@ struct Int8Tile {
             ValueRange{arith::AddIOp::create(
                 cb, stream,
                 cIndex(cb, tileCols * q.rowBytes + line * kCacheLineBytes))},
-            /*isWrite=*/false, /*localityHint=*/3, /*isDataCache=*/true);
+            /*isWrite=*/false, /*localityHint=*/kPrefetchLocality,
+            /*isDataCache=*/true);
     }
     for (int64_t p = 0; p < perByte; ++p) {
       SmallVector<Value> d;

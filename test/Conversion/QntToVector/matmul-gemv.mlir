@@ -23,7 +23,7 @@
 // Block 0 first prefetches the same bytes of the next weight row (the next
 // tile), then unpacks field 0 (codes 0-15) and field 1 (codes 16-31).
 //       CHECK:         %[[NEXTROW:.*]] = arith.minui %{{.*}}, %{{.*}} : index
-//       CHECK:         memref.prefetch %[[CB]][%[[NEXTROW]], %[[OFF:.*]]], read, locality<3>, data : memref<8x64xi8>
+//       CHECK:         memref.prefetch %[[CB]][%[[NEXTROW]], %[[OFF:.*]]], read, locality<2>, data : memref<8x64xi8>
 //       CHECK:         %[[B0:.*]] = vector.load %[[CB]][%[[N]], %[[OFF]]] : memref<8x64xi8>, vector<16xi8>
 //       CHECK:         %[[W0:.*]] = arith.extsi %[[B0]] : vector<16xi8> to vector<16xi32>
 //       CHECK:         %[[L0:.*]] = arith.shli %[[W0]], %[[C28:.*]] : vector<16xi32>

@@ -51,9 +51,9 @@
 // The next tile is 4 rows x 64 bytes ahead; the codes end with a tile of
 // zeros (512 + 256 bytes), so the prefetch needs no bounds check.
 //       CHECK:       %[[PF0:.*]] = arith.addi %[[AT]], %c256 : index
-//       CHECK:       memref.prefetch %[[CB]][%[[PF0]]], read, locality<3>, data : memref<768xi8>
+//       CHECK:       memref.prefetch %[[CB]][%[[PF0]]], read, locality<2>, data : memref<768xi8>
 //       CHECK:       %[[PF1:.*]] = arith.addi %[[AT]], %c320 : index
-//       CHECK:       memref.prefetch %[[CB]][%[[PF1]]], read, locality<3>, data : memref<768xi8>
+//       CHECK:       memref.prefetch %[[CB]][%[[PF1]]], read, locality<2>, data : memref<768xi8>
 //       CHECK:       %[[LO:.*]] = arith.andi %[[S0]], %{{.*}} : vector<32xi8>
 //       CHECK:       %[[X0:.*]] = vector.load %[[XQ]]
 //       CHECK:       %[[D0:.*]] = qnt.dot4_i8 %[[LO]], %[[X0]] : vector<32xi8>, vector<32xi8> -> vector<8xi32>
