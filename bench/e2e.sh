@@ -2,7 +2,7 @@
 # Whole-model benchmark: decode and prefill speed of compiled models against
 # the memory roofline measured in the same run (docs/PERFORMANCE.md).
 #
-#   bench/e2e.sh [--big] [--threads 1,2] [--variants LIST] [--out DIR] [--peers]
+#   bench/e2e.sh [--big] [--threads 1,2] [--variants LIST] [--out DIR] [--peers] [--share]
 #
 # Builds a llama-shaped model with random weights (110M parameters: dim 768,
 # hidden 2048, 12 layers, 12 heads, vocab 32000, context 1024; with --big
@@ -16,6 +16,10 @@
 # bandwidth of the same thread count (bench/read_bandwidth.cpp, measured
 # here), and for prefill the GFLOP/s of the linear layers. --peers adds
 # llama.cpp (bench/peers/llama_cpp_peer.py) on the same model as Q4_0/Q8_0.
+# --share also builds the M=128 kernels of each model's linear layers with
+# bench/build.sh (the options quant-compile picks for this CPU) and times them
+# alone with qnt_bench before and after the model runs: "share" is their time
+# for one prompt's layers over the whole prefill (1.0 = nothing but the GEMMs).
 # Variants (--variants, comma-separated names): f32, int8 (g32, f16 scales:
 # llama.cpp's Q8_0), int4g32 (f16 scales: Q4_0), int4g128, with
 # quant-compile's default activations (int8 where the CPU has integer dot
@@ -28,15 +32,17 @@ OUT=$ROOT/build/e2e
 THREADS=1,2
 BIG=0
 PEERS=0
+SHARE=0
 VARIANTS=f32,int8,int8-f32x,int4g32,int4g32-f32x,int4g128,int4g128-f32x
 while [ $# -gt 0 ]; do
   case $1 in
     --big) BIG=1 ;;
     --peers) PEERS=1 ;;
+    --share) SHARE=1 ;;
     --threads) THREADS=$2; shift ;;
     --variants) VARIANTS=$2; shift ;;
     --out) OUT=$2; shift ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
     *) echo "e2e.sh: unknown option $1 (see --help)" >&2; exit 1 ;;
   esac
   shift
@@ -72,10 +78,49 @@ declare -A SHAPE=(
   [110m]="--dim 768 --hidden 2048 --layers 12 --heads 12 --kv-heads 12 --vocab 32000 --seq 1024"
   [1b]="--dim 2048 --hidden 5632 --layers 22 --heads 32 --kv-heads 4 --vocab 32000 --seq 2048")
 
+# --share: the linear layers of one transformer layer of model $1 as N:K
+# (q, k, v, o, w1, w3, w2; repeated shapes are built once).
+layer_shapes() {
+  local shape=${SHAPE[$1]} dim hidden heads kv
+  dim=$(echo "$shape" | sed -E 's/.*--dim ([0-9]+).*/\1/')
+  hidden=$(echo "$shape" | sed -E 's/.*--hidden ([0-9]+).*/\1/')
+  heads=$(echo "$shape" | sed -E 's/.*--heads ([0-9]+).*/\1/')
+  kv=$(echo "$shape" | sed -E 's/.*--kv-heads ([0-9]+).*/\1/')
+  echo "$dim:$dim $((dim * kv / heads)):$dim $hidden:$dim $dim:$hidden"
+}
+kernel_specs() {
+  local m v bits group
+  for m in "${models[@]}"; do
+    for v in ${VARIANTS//,/ }; do
+      case ${v%%-*} in
+        int8) bits=8 group=32 ;; int4g32) bits=4 group=32 ;; int4g128) bits=4 group=128 ;; *) continue ;;
+      esac
+      [[ $v == *-f32x* ]] && continue
+      for shape in $(layer_shapes "$m"); do
+        IFS=: read -r n k <<<"$shape"
+        echo "e2e_${m}_${v%%-*}_${n}x${k}:$n:$k:$bits:$group:activations=i8,int-dot=auto"
+      done
+    done
+  done | sort -u
+}
+time_kernels() { # $1: output file
+  [ $SHARE = 1 ] || return 0
+  "$OUT/kernels/qnt_bench" --m 128 --threads "$THREADS" --no-naive >"$1" 2>&1
+}
+if [ $SHARE = 1 ]; then
+  mapfile -t specs < <(kernel_specs)
+  [ ${#specs[@]} -gt 0 ] || { echo "e2e.sh: --share needs a quantized variant" >&2; exit 1; }
+  echo "== building ${#specs[@]} M=128 kernels for --share" >&2
+  QNT_BUILD_DIR=$ROOT/build bash "$ROOT/bench/build.sh" "$OUT/kernels" "${specs[@]}" 2>"$OUT/kernels.log" ||
+    { cat "$OUT/kernels.log" >&2; exit 1; }
+fi
+
 # Bandwidth first, on a quiet machine, and again at the end.
 bandwidth() { "$OUT/read_bandwidth" --threads "$THREADS" --mib 1024 --reps 3; }
 bw_before=$(bandwidth)
 echo "$bw_before" | sed 's/^/bandwidth before: /' >&2
+rm -f "$OUT"/kernels-*.txt
+time_kernels "$OUT/kernels-before.txt"
 
 results=$OUT/results.txt
 : >"$results"
@@ -111,6 +156,7 @@ for m in "${models[@]}"; do
 done
 bw_after=$(bandwidth)
 echo "$bw_after" | sed 's/^/bandwidth after: /' >&2
+time_kernels "$OUT/kernels-after.txt"
 
 if [ $PEERS = 1 ]; then
   for m in "${models[@]}"; do
@@ -142,12 +188,14 @@ bw = {t: sum(v) / len(v) for t, v in bw.items()}
 def bits(variant):
     base = variant.replace("-kv8", "").replace("-kv16", "").replace("-kv4", "").replace("-f32x", "")
     return {"f32": (32, 0), "int8": (8, 32), "int4g32": (4, 32), "int4g128": (4, 128)}[base]
+def layer_mats(s):
+    """N x K of one layer's q, k, v, o, w1, w3 and w2."""
+    kvd = s["dim"] * s["kv"] // s["heads"]
+    return [(s["dim"], s["dim"]), (kvd, s["dim"]), (kvd, s["dim"]), (s["dim"], s["dim"]),
+            (s["hidden"], s["dim"]), (s["hidden"], s["dim"]), (s["dim"], s["hidden"])]
 def weight_bytes(s, variant):
     b, g = bits(variant)
-    kvd = s["dim"] * s["kv"] // s["heads"]
-    per_layer = [(s["dim"], s["dim"]), (kvd, s["dim"]), (kvd, s["dim"]), (s["dim"], s["dim"]),
-                 (s["hidden"], s["dim"]), (s["hidden"], s["dim"]), (s["dim"], s["hidden"])]
-    mats = per_layer * s["layers"] + [(s["vocab"], s["dim"])]
+    mats = layer_mats(s) * s["layers"] + [(s["vocab"], s["dim"])]
     total = 0
     for n, k in mats:
         total += n * k * b / 8 + (n * (k // g) * 2 if g else 0)
@@ -167,7 +215,34 @@ def kv_bytes(s, pos, variant):
            else s["kv"] * head * 2 if variant.endswith("-kv16") else s["kv"] * head * 4)
     return 2 * s["layers"] * (pos + 1) * row
 print(f"read bandwidth (GB/s, mean of before/after): " + ", ".join(f"{t} thread(s) {g:.1f}" for t, g in sorted(bw.items())))
-print(f"{'model':6} {'variant':12} {'thr':>3} | {'decode@128-255':>14} {'roof%':>6} | {'decode@end':>10} {'roof%':>6} | {'prefill 128':>11} {'tok/s':>7} {'GFLOP/s':>8}")
+# --share: qnt_bench's hot M=128 times (ms) by kernel name and thread count,
+# before and after the model runs.
+kernel_ms = {}
+for name in ("before", "after"):
+    try:
+        text = open(f"$OUT/kernels-{name}.txt").read()
+    except OSError:
+        continue
+    for row in text.splitlines():
+        f = row.split()
+        if len(f) > 6 and f[2] == "128" and f[4] == "hot":
+            kernel_ms.setdefault((f[-1], int(f[3])), []).append(float(f[5]))
+def share(model, variant, threads, prefill_ms):
+    """The prompt's linear layers run alone, as a fraction of the prefill
+    (the classifier's one row left out): the range over the kernel timings
+    before and after."""
+    base = variant.split("-")[0]
+    if "-f32x" in variant:
+        return ""
+    keys = [(f"e2e_{model}_{base}_{n}x{k}", threads) for n, k in layer_mats(shapes[model])]
+    if any(key not in kernel_ms for key in keys):
+        return ""
+    rounds = min(len(kernel_ms[key]) for key in keys)
+    times = [sum(kernel_ms[key][i] for key in keys)
+             * shapes[model]["layers"] / prefill_ms for i in range(rounds)]
+    lo, hi = min(times), max(times)
+    return f"{100 * lo:.0f}%" if round(100 * lo) == round(100 * hi) else f"{100 * lo:.0f}-{100 * hi:.0f}%"
+print(f"{'model':6} {'variant':12} {'thr':>3} | {'decode@128-255':>14} {'roof%':>6} | {'decode@end':>10} {'roof%':>6} | {'prefill 128':>11} {'tok/s':>7} {'GFLOP/s':>8}" + (f" {'share':>8}" if kernel_ms else ""))
 for line in open(sys.argv[1]):
     f = dict(kv.split("=") for kv in line.split())
     s = shapes[f["model"]]
@@ -177,7 +252,8 @@ for line in open(sys.argv[1]):
     roof = lambda ms, pos: 100 * (wb + kv_bytes(s, pos, f["variant"])) / (bw[t] * 1e9) / (ms / 1e3)
     gflops = 2 * layer_params * 128 / (pre / 1e3) / 1e9
     print(f"{f['model']:6} {f['variant']:12} {t:3} | {early:11.2f} ms {roof(early, 192):5.0f}% | "
-          f"{late:7.2f} ms {roof(late, s['seq'] - 64):5.0f}% | {pre:8.1f} ms {128 / pre * 1e3:7.0f} {gflops:8.1f}")
+          f"{late:7.2f} ms {roof(late, s['seq'] - 64):5.0f}% | {pre:8.1f} ms {128 / pre * 1e3:7.0f} {gflops:8.1f}"
+          + (f" {share(f['model'], f['variant'], t, pre):>8}" if kernel_ms else ""))
 try:
     peers = open(sys.argv[2]).read().strip()
 except OSError:
