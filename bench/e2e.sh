@@ -19,7 +19,7 @@
 # --share also builds the M=128 kernels of each model's linear layers with
 # bench/build.sh (the options quant-compile picks for this CPU) and times them
 # alone with qnt_bench before and after the model runs: "share" is their time
-# for one prompt's layers over the whole prefill (1.0 = nothing but the GEMMs).
+# for one prompt's layers over the whole prefill (100% = nothing but the GEMMs).
 # Variants (--variants, comma-separated names): f32, int8 (g32, f16 scales:
 # llama.cpp's Q8_0), int4g32 (f16 scales: Q4_0), int4g128, with
 # quant-compile's default activations (int8 where the CPU has integer dot
@@ -42,7 +42,7 @@ while [ $# -gt 0 ]; do
     --threads) THREADS=$2; shift ;;
     --variants) VARIANTS=$2; shift ;;
     --out) OUT=$2; shift ;;
-    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) echo "e2e.sh: unknown option $1 (see --help)" >&2; exit 1 ;;
   esac
   shift
