@@ -160,21 +160,22 @@ struct AttentionChunk {
                        });
   }
 
-  /// Prefetches the chunk's key and value lines of the block after the next
-  /// (a chunk reads a few cache lines every kvHeads * D floats, a stride the
-  /// hardware prefetchers follow poorly), spread over the chunk's heads: a
-  /// burst of them would fill the core's miss buffers and stall the block's
-  /// arithmetic behind them. This is head hh's share, for the block at t0.
-  void prefetchRows(ImplicitLocOpBuilder &pb, Value t0, Value hh) {
+  /// Prefetches the chunk's key and value lines of the block `ahead` blocks
+  /// after the one at t0 (a chunk reads a few cache lines every kvHeads * D
+  /// floats, a stride the hardware prefetchers follow poorly), spread over
+  /// the chunk's heads: a burst of them would fill the core's miss buffers
+  /// and stall the block's arithmetic behind them. This is head hh's share.
+  void prefetchRows(ImplicitLocOpBuilder &pb, Value t0, Value hh,
+                    int64_t ahead = 2) {
     int64_t perHead = (B + k.chunk - 1) / k.chunk;
     for (int64_t jj = 0; jj < perHead; ++jj) {
       Value j = arith::AddIOp::create(
           pb, arith::MulIOp::create(pb, hh, cIndex(pb, perHead)),
           cIndex(pb, jj));
-      Value ahead = arith::MinUIOp::create(
+      Value row = arith::MinUIOp::create(
           pb,
           arith::AddIOp::create(
-              pb, t0, arith::AddIOp::create(pb, j, cIndex(pb, 2 * B))),
+              pb, t0, arith::AddIOp::create(pb, j, cIndex(pb, ahead * B))),
           last);
       // i4 keys lie in blocks, not rows: only the values are prefetched.
       SmallVector<Value, 2> caches = {k.values};
@@ -185,7 +186,7 @@ struct AttentionChunk {
           for (Value cache : caches)
             memref::PrefetchOp::create(
                 pb, cache,
-                ValueRange{ahead, arith::AddIOp::create(pb, g0, cIndex(pb, kv)),
+                ValueRange{row, arith::AddIOp::create(pb, g0, cIndex(pb, kv)),
                            cIndex(pb, i)},
                 /*isWrite=*/false, /*localityHint=*/kPrefetchLocality,
                 /*isDataCache=*/true);
@@ -406,6 +407,13 @@ struct AttentionChunk {
     auto cacheType = cast<MemRefType>(k.values.getType());
     rowElems = cacheType.getDimSize(2);
     lineElems = 64 / (cacheType.getElementTypeBitWidth() / 8);
+    // The loop prefetches two blocks ahead: the first two are asked for
+    // here, or every chunk would start on lines no one has prefetched.
+    if (k.prefetch)
+      forHeads(b, [&](ImplicitLocOpBuilder &ib, Value hh, Value) {
+        prefetchRows(ib, cIndex(ib, 0), hh, /*ahead=*/0);
+        prefetchRows(ib, cIndex(ib, 0), hh, /*ahead=*/1);
+      });
     auto blockLoop = scf::ForOp::create(
         b, cIndex(b, 0), blocks, cIndex(b, 1), ValueRange{},
         [&](OpBuilder &ob, Location loc, Value blk, ValueRange) {
