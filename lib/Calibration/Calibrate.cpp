@@ -401,9 +401,10 @@ std::string CalibrationSession::loadWorker(const std::string &path,
   workers.push_back(std::move(w));
   if (!error.empty())
     return error;
-  // The first worker's weights come from the input file's pages: give them
-  // back every 256 MiB, or the buffers and the pages they were copied from
-  // would both be resident at the end (8.5 GB for a 4.4 GB model).
+  // The weights are copied from the input file's pages (where the model was
+  // mapped): give those back every 256 MiB, or the buffers and the pages
+  // they came from would both be resident at the end (8.5 GB for a 4.4 GB
+  // model). The caller gives back the rest.
   constexpr size_t kReleaseBytes = size_t(256) << 20;
   size_t copied = 0;
   for (size_t i = 0; i < workers.back().buffers.size(); ++i) {

@@ -20,6 +20,10 @@ using namespace mlir;
 using namespace mlir::qnt;
 
 namespace {
+/// How many blocks of positions ahead a single query row prefetches the
+/// cache.
+constexpr int64_t kPrefetchBlocks = 2;
+
 /// What one lowered qnt.attention reads and writes, and its vector shape.
 struct AttentionKernel {
   Value query, keys, values, out; // memrefs [T, H, D], [S, KvH, D] x2, [T, H, D]
@@ -166,7 +170,7 @@ struct AttentionChunk {
   /// the chunk's heads: a burst of them would fill the core's miss buffers
   /// and stall the block's arithmetic behind them. This is head hh's share.
   void prefetchRows(ImplicitLocOpBuilder &pb, Value t0, Value hh,
-                    int64_t ahead = 2) {
+                    int64_t ahead = kPrefetchBlocks) {
     int64_t perHead = (B + k.chunk - 1) / k.chunk;
     for (int64_t jj = 0; jj < perHead; ++jj) {
       Value j = arith::AddIOp::create(
@@ -407,12 +411,13 @@ struct AttentionChunk {
     auto cacheType = cast<MemRefType>(k.values.getType());
     rowElems = cacheType.getDimSize(2);
     lineElems = 64 / (cacheType.getElementTypeBitWidth() / 8);
-    // The loop prefetches two blocks ahead: the first two are asked for
-    // here, or every chunk would start on lines no one has prefetched.
+    // The loop prefetches kPrefetchBlocks ahead: the blocks before those
+    // are asked for here, or every chunk would start on lines no one has
+    // prefetched.
     if (k.prefetch)
       forHeads(b, [&](ImplicitLocOpBuilder &ib, Value hh, Value) {
-        prefetchRows(ib, cIndex(ib, 0), hh, /*ahead=*/0);
-        prefetchRows(ib, cIndex(ib, 0), hh, /*ahead=*/1);
+        for (int64_t ahead = 0; ahead < kPrefetchBlocks; ++ahead)
+          prefetchRows(ib, cIndex(ib, 0), hh, ahead);
       });
     auto blockLoop = scf::ForOp::create(
         b, cIndex(b, 0), blocks, cIndex(b, 1), ValueRange{},
