@@ -162,7 +162,9 @@ def gen(a):
 
     h, kv, d, s = a.heads, a.kv_heads, a.head_size, a.positions
     qt = f"tensor<{a.rows}x{h}x{d}xf32>"
-    qd = f"tensor<?x{h}x{d}xf32>"
+    # The function's query rows: dynamic, as quant-compile's prefill entry
+    # point has them, or (--static-rows) fixed, as in its decoding step.
+    qd = qt if a.static_rows else f"tensor<?x{h}x{d}xf32>"
     ct = f"tensor<{s}x{kv}x{d}xf32>"
     if a.cache == "i4":
         attend = kivi_attend(a, scale, qd, ct)
@@ -191,7 +193,8 @@ def gen(a):
         f"  %q = arith.constant dense<{dense(q)}> : {qt}",
         f"  %k = arith.constant dense<{dense(k)}> : {ct}",
         f"  %v = arith.constant dense<{dense(v)}> : {ct}",
-        f"  %qd = tensor.cast %q : {qt} to {qd}",
+        f"  %qd = tensor.cast %q : {qt} to {qd}" if not a.static_rows
+        else f"  %qd = tensor.cast %q : {qt} to {qt}",
         f"  %pos = arith.constant {a.pos} : index",
         f"  %o = call @attend(%qd, %k, %v, %pos) : ({qd}, {ct}, {ct}, index) -> {qd}",
         f"  %u = tensor.cast %o : {qd} to tensor<*xf32>",
@@ -237,6 +240,8 @@ def main():
     g.add_argument("--positions", type=int, default=64)
     g.add_argument("--pos", type=int, default=0)
     g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--static-rows", action="store_true",
+                   help="the query's row count fixed in the function's type")
     g.add_argument("--cache", choices=["f32", "f16", "i8", "i4"], default="f32")
     g.add_argument("--block", type=int, default=32, help="key block of an i4 cache")
     g.add_argument("--out", required=True)

@@ -24,6 +24,12 @@ namespace {
 /// cache.
 constexpr int64_t kPrefetchBlocks = 2;
 
+/// Positions of one part of a single query row's cache scan: a decoding
+/// step splits the live positions into parts of this many (and the heads
+/// into chunks), so that every thread has work even when a chunk is all
+/// the heads; the parts' softmax states are merged at the end.
+constexpr int64_t kPartPositions = 128;
+
 /// What one lowered qnt.attention reads and writes, and its vector shape.
 struct AttentionKernel {
   Value query, keys, values, out; // memrefs [T, H, D], [S, KvH, D] x2, [T, H, D]
@@ -35,6 +41,9 @@ struct AttentionKernel {
   int64_t rowsPerGroup = 1; // query rows processed together over each block
   bool prefetch = false; // prefetch the blocks ahead (prefetchRows)
   int64_t kvHeadsPerChunk; // key-value heads a chunk reads
+  // A single query row: blocks per part of its positions (partsOf), and
+  // the parts of a full cache.
+  int64_t partBlocks = 0, maxParts = 0;
   float scale;
   // i8 cache rows (#qnt.cache_format<i8>): D codes, then the f32 scale.
   // Each block's rows of the chunk's key-value heads are converted to f32
@@ -53,6 +62,15 @@ struct AttentionKernel {
   /// Whether a block is decoded into the scratch before it is read.
   bool decoded() const { return quantized || kivi; }
 };
+
+/// The parts a single query row's `blocks` of positions are split into:
+/// parts of k.partBlocks, the last one with the blocks left over.
+Value partsOf(ImplicitLocOpBuilder &b, const AttentionKernel &k,
+              Value blocks) {
+  return arith::MaxUIOp::create(
+      b, arith::DivUIOp::create(b, blocks, cIndex(b, k.partBlocks)),
+      cIndex(b, 1));
+}
 
 /// The scratch buffer of one chunk (quantized caches only).
 MemRefType scratchType(const AttentionKernel &k, MLIRContext *ctx) {
@@ -371,7 +389,11 @@ struct AttentionChunk {
     });
   }
 
-  void emit(ImplicitLocOpBuilder &b, Value queryRows) {
+  /// Emits the chunk over all the positions its rows see, into k.out; or,
+  /// given `part`, over that part's blocks only (one query row), leaving
+  /// each head's unnormalized state (acc, m, l) in partials[part, head].
+  void emit(ImplicitLocOpBuilder &b, Value queryRows, Value part,
+            Value partials) {
     forHeads(b, [&](ImplicitLocOpBuilder &ib, Value hh, Value) {
       for (int64_t i = 0; i < R; ++i) {
         Value row = stateRow(ib, hh, i);
@@ -401,7 +423,19 @@ struct AttentionChunk {
           cIndex(b, k.positions)));
     }
     last = arith::SubIOp::create(b, n.back(), cIndex(b, 1));
-    Value blocks = arith::CeilDivUIOp::create(b, n.back(), cIndex(b, B));
+    Value firstBlock = cIndex(b, 0);
+    Value endBlock = arith::CeilDivUIOp::create(b, n.back(), cIndex(b, B));
+    if (part) {
+      // The last part also takes the blocks that do not fill a part.
+      firstBlock = arith::MulIOp::create(b, part, cIndex(b, k.partBlocks));
+      Value lastPart = arith::CmpIOp::create(
+          b, arith::CmpIPredicate::eq,
+          arith::AddIOp::create(b, part, cIndex(b, 1)),
+          partsOf(b, k, endBlock));
+      endBlock = arith::SelectOp::create(
+          b, lastPart, endBlock,
+          arith::AddIOp::create(b, firstBlock, cIndex(b, k.partBlocks)));
+    }
     if (k.kivi)
       closedEnd = arith::MulIOp::create(
           b, arith::DivUIOp::create(b, n[0], cIndex(b, k.kivi4.block)),
@@ -416,17 +450,35 @@ struct AttentionChunk {
     // prefetched.
     if (k.prefetch)
       forHeads(b, [&](ImplicitLocOpBuilder &ib, Value hh, Value) {
+        Value t0 = arith::MulIOp::create(ib, firstBlock, cIndex(ib, B));
         for (int64_t ahead = 0; ahead < kPrefetchBlocks; ++ahead)
-          prefetchRows(ib, cIndex(ib, 0), hh, ahead);
+          prefetchRows(ib, t0, hh, ahead);
       });
     auto blockLoop = scf::ForOp::create(
-        b, cIndex(b, 0), blocks, cIndex(b, 1), ValueRange{},
+        b, firstBlock, endBlock, cIndex(b, 1), ValueRange{},
         [&](OpBuilder &ob, Location loc, Value blk, ValueRange) {
           ImplicitLocOpBuilder lb(loc, ob);
           emitBlock(lb, blk);
           scf::YieldOp::create(lb);
         });
     b.setInsertionPointAfter(blockLoop);
+    if (part) {
+      forHeads(b, [&](ImplicitLocOpBuilder &ib, Value hh, Value h) {
+        Value row = stateRow(ib, hh, 0);
+        for (int64_t c = 0; c < chunks; ++c)
+          vector::StoreOp::create(
+              ib,
+              vector::LoadOp::create(ib, vecL, state,
+                                     ValueRange{row, cIndex(ib, c * L)}),
+              partials, ValueRange{part, h, cIndex(ib, c * L)});
+        for (int64_t e = D; e < D + 2; ++e)
+          memref::StoreOp::create(
+              ib,
+              memref::LoadOp::create(ib, state, ValueRange{row, cIndex(ib, e)}),
+              partials, ValueRange{part, h, cIndex(ib, e)});
+      });
+      return;
+    }
     forHeads(b, [&](ImplicitLocOpBuilder &ib, Value hh, Value h) {
       // Rows past the last one repeat it and store the same values.
       for (int64_t i = 0; i < R; ++i) {
@@ -449,10 +501,102 @@ struct AttentionChunk {
   }
 };
 
+/// Sets the heads per chunk of `k`. Rows of a prompt: the fewest heads
+/// whose key-value bytes in a cache row fill 512 (8 cache lines: with less,
+/// the hardware prefetchers fetch the neighbouring heads' lines for
+/// nothing; 1.1B shape at positions 1920-2047: 54 ms per step against 63
+/// with 256 bytes), as long as a row keeps 2 chunks to spread over threads.
+/// One query row, whose positions are split into parts the threads share:
+/// all the heads, so that the scan reads whole cache rows, one sequential
+/// stream per cache (110M shape, f16 cache at position 960: 1.9 ms for the
+/// attention of the 12 layers against 2.4 with chunks of 4 heads). Either
+/// way a chunk never splits a key-value head's group of query heads
+/// unevenly, and a quantized cache's decoded block (scratchType) stays
+/// within 16 KiB, a third of L1.
+void chooseChunk(AttentionKernel &k, int64_t rowBytes, bool oneRow) {
+  k.chunk = 1;
+  for (int64_t c = 1; c <= k.heads; ++c) {
+    if (k.heads % c || (c % k.group && k.group % c))
+      continue;
+    if (!oneRow && c > 1 && k.heads / c < 2)
+      break;
+    int64_t kvHeads = std::max<int64_t>(1, c / k.group);
+    if (c > 1 && k.decoded() &&
+        kvHeads * 2 * (k.block + 1) * std::max(k.headSize, k.block) * 4 >
+            16384)
+      break;
+    k.chunk = c;
+    if (!oneRow && kvHeads * rowBytes >= 512)
+      break;
+  }
+  k.kvHeadsPerChunk = std::max<int64_t>(1, k.chunk / k.group);
+}
+
 void emitChunk(ImplicitLocOpBuilder &b, const AttentionKernel &k,
                Value queryRows, Value r0, Value h0, Value state,
-               Value scratch, SmallVectorImpl<Operation *> &exps) {
-  AttentionChunk(b, k, r0, h0, state, scratch, exps).emit(b, queryRows);
+               Value scratch, SmallVectorImpl<Operation *> &exps,
+               Value part = {}, Value partials = {}) {
+  AttentionChunk(b, k, r0, h0, state, scratch, exps)
+      .emit(b, queryRows, part, partials);
+}
+
+/// Merges the parts' states partials[0 .. parts, head] of a single query
+/// row into its output: each part's acc and l rescaled by exp(m_p - m),
+/// with m the largest of the parts' maxima, summed, and acc divided by l.
+void mergeParts(ImplicitLocOpBuilder &b, const AttentionKernel &k,
+                Value partials, Value parts) {
+  int64_t L = k.lanes, D = k.headSize, chunks = D / L;
+  auto vecL = VectorType::get({L}, b.getF32Type());
+  Value zero = cIndex(b, 0), one = cIndex(b, 1);
+  scf::ForOp::create(
+      b, zero, cIndex(b, k.heads), one, ValueRange{},
+      [&](OpBuilder &hb, Location loc, Value h, ValueRange) {
+        ImplicitLocOpBuilder ib(loc, hb);
+        auto at = [&](Value p, int64_t e) {
+          return memref::LoadOp::create(ib, partials,
+                                        ValueRange{p, h, cIndex(ib, e)});
+        };
+        auto maxLoop = scf::ForOp::create(
+            ib, zero, parts, one,
+            ValueRange{f32Const(ib, -std::numeric_limits<float>::infinity())},
+            [&](OpBuilder &pb, Location ploc, Value p, ValueRange m) {
+              ImplicitLocOpBuilder lb(ploc, pb);
+              scf::YieldOp::create(
+                  lb, ValueRange{arith::MaximumFOp::create(lb, m[0], at(p, D))
+                                     .getResult()});
+            });
+        Value m = maxLoop.getResult(0);
+        SmallVector<Value> init = {f32Const(ib, 0.0f)};
+        for (int64_t c = 0; c < chunks; ++c)
+          init.push_back(splat(ib, vecL, f32Const(ib, 0.0f)));
+        auto sumLoop = scf::ForOp::create(
+            ib, zero, parts, one, init,
+            [&](OpBuilder &pb, Location ploc, Value p, ValueRange sums) {
+              ImplicitLocOpBuilder lb(ploc, pb);
+              Value w = math::ExpOp::create(
+                  lb, arith::SubFOp::create(lb, at(p, D), m));
+              SmallVector<Value> next = {arith::AddFOp::create(
+                  lb, sums[0], arith::MulFOp::create(lb, at(p, D + 1), w))};
+              Value wv = splat(lb, vecL, w);
+              for (int64_t c = 0; c < chunks; ++c)
+                next.push_back(vector::FMAOp::create(
+                    lb,
+                    vector::LoadOp::create(
+                        lb, vecL, partials,
+                        ValueRange{p, h, cIndex(lb, c * L)}),
+                    wv, sums[1 + c]));
+              scf::YieldOp::create(lb, next);
+            });
+        Value inv = splat(
+            ib, vecL,
+            arith::DivFOp::create(ib, f32Const(ib, 1.0f),
+                                  sumLoop.getResult(0)));
+        for (int64_t c = 0; c < chunks; ++c)
+          vector::StoreOp::create(
+              ib, arith::MulFOp::create(ib, sumLoop.getResult(1 + c), inv),
+              k.out, ValueRange{zero, h, cIndex(ib, c * L)});
+        scf::YieldOp::create(ib);
+      });
 }
 } // namespace
 
@@ -505,31 +649,8 @@ LogicalResult qnt::lowerAttentionToVector(AttentionOp op, int64_t lanes,
         KeyBlockLayout{k.kivi4.block, k.headSize}.windowOffset(k.positions);
     k.block = std::min(k.block, k.kivi4.block);
   }
-  // Heads per chunk: the fewest whose key-value bytes in a cache row fill
-  // 512 (8 cache lines: with less, the hardware prefetchers fetch the
-  // neighbouring heads' lines for nothing; 1.1B shape at positions
-  // 1920-2047: 54 ms per step against 63 with 256 bytes), as long as a row
-  // keeps 2 chunks to spread over threads; a chunk never splits a
-  // key-value head's group of query heads unevenly. A quantized cache's
-  // decoded block (scratchType) stays within 16 KiB, a third of L1.
   int64_t rowBytes = valuesType.getDimSize(2) *
                      valuesType.getElementType().getIntOrFloatBitWidth() / 8;
-  k.chunk = 1;
-  for (int64_t c = 1; c <= k.heads; ++c) {
-    if (k.heads % c || (c % k.group && k.group % c))
-      continue;
-    if (c > 1 && k.heads / c < 2)
-      break;
-    int64_t kvHeads = std::max<int64_t>(1, c / k.group);
-    if (c > 1 && k.decoded() &&
-        kvHeads * 2 * (k.block + 1) * std::max(k.headSize, k.block) * 4 >
-            16384)
-      break;
-    k.chunk = c;
-    if (kvHeads * rowBytes >= 512)
-      break;
-  }
-  k.kvHeadsPerChunk = std::max<int64_t>(1, k.chunk / k.group);
 
   ImplicitLocOpBuilder b(op.getLoc(), op);
   k.query = toStridedBuffer(b, op.getQuery());
@@ -547,19 +668,31 @@ LogicalResult qnt::lowerAttentionToVector(AttentionOp op, int64_t lanes,
       b, MemRefType::get(queryType.getShape(), b.getF32Type()), dynSizes);
 
   SmallVector<Operation *> exps;
-  // The loops over groups of rows and chunks of heads, for kernel `kk`.
+  // The loops over chunks of heads and groups of rows (or, with
+  // kk.partBlocks, the parts of one row's positions), for kernel `kk`.
   auto emitLoops = [&](ImplicitLocOpBuilder &b, const AttentionKernel &kk) {
     Value zero = cIndex(b, 0), one = cIndex(b, 1);
     Value chunksPerRow = cIndex(b, kk.heads / kk.chunk);
-    Value groups =
-        arith::CeilDivUIOp::create(b, rows, cIndex(b, kk.rowsPerGroup));
+    Value inner, partials;
+    if (kk.partBlocks) {
+      Value seen = arith::MinUIOp::create(
+          b, arith::AddIOp::create(b, kk.position, one),
+          cIndex(b, kk.positions));
+      inner = partsOf(
+          b, kk, arith::CeilDivUIOp::create(b, seen, cIndex(b, kk.block)));
+      partials = memref::AllocOp::create(
+          b, MemRefType::get({kk.maxParts, kk.heads, kk.headSize + 2},
+                             b.getF32Type()));
+    } else {
+      inner = arith::CeilDivUIOp::create(b, rows, cIndex(b, kk.rowsPerGroup));
+    }
     // The state of one chunk's heads for a group of rows: acc, m and l
     // (emitChunk). In a parallel loop it is made in the body
     // (qnt-parallel-to-openmp makes it once per thread), else once before
     // the loops.
     auto stateType = MemRefType::get(
         {kk.chunk * kk.rowsPerGroup, kk.headSize + 2}, b.getF32Type());
-    auto body = [&](OpBuilder &ob, Location loc, Value group, Value c,
+    auto body = [&](OpBuilder &ob, Location loc, Value i, Value c,
                     Value state, Value scratch) {
       ImplicitLocOpBuilder rb(loc, ob);
       if (!state)
@@ -567,10 +700,14 @@ LogicalResult qnt::lowerAttentionToVector(AttentionOp op, int64_t lanes,
       if (!scratch && kk.decoded())
         scratch =
             memref::AllocaOp::create(rb, scratchType(kk, rb.getContext()));
-      emitChunk(rb, kk, rows,
-                arith::MulIOp::create(rb, group, cIndex(rb, kk.rowsPerGroup)),
-                arith::MulIOp::create(rb, c, cIndex(rb, kk.chunk)), state,
-                scratch, exps);
+      Value h0 = arith::MulIOp::create(rb, c, cIndex(rb, kk.chunk));
+      if (partials)
+        emitChunk(rb, kk, rows, cIndex(rb, 0), h0, state, scratch, exps, i,
+                  partials);
+      else
+        emitChunk(rb, kk, rows,
+                  arith::MulIOp::create(rb, i, cIndex(rb, kk.rowsPerGroup)),
+                  h0, state, scratch, exps);
     };
     // Chunks of heads outermost: the rows of a causal prompt cost more the
     // later they come, and threads take contiguous ranges of the flattened
@@ -578,33 +715,47 @@ LogicalResult qnt::lowerAttentionToVector(AttentionOp op, int64_t lanes,
     // A chunk's cache rows are also reused by all the prompt's rows in turn.
     if (parallel) {
       scf::ParallelOp::create(
-          b, ValueRange{zero, zero}, ValueRange{chunksPerRow, groups},
+          b, ValueRange{zero, zero}, ValueRange{chunksPerRow, inner},
           ValueRange{one, one},
           [&](OpBuilder &ob, Location loc, ValueRange ivs) {
             body(ob, loc, ivs[1], ivs[0], Value(), Value());
           });
-      return;
+    } else {
+      Value state = memref::AllocaOp::create(b, stateType);
+      Value scratch;
+      if (kk.decoded())
+        scratch =
+            memref::AllocaOp::create(b, scratchType(kk, b.getContext()));
+      scf::buildLoopNest(b, b.getLoc(), ValueRange{zero, zero},
+                         ValueRange{chunksPerRow, inner}, ValueRange{one, one},
+                         [&](OpBuilder &ob, Location loc, ValueRange ivs) {
+                           body(ob, loc, ivs[1], ivs[0], state, scratch);
+                         });
     }
-    Value state = memref::AllocaOp::create(b, stateType);
-    Value scratch;
-    if (kk.decoded())
-      scratch = memref::AllocaOp::create(b, scratchType(kk, b.getContext()));
-    scf::buildLoopNest(b, b.getLoc(), ValueRange{zero, zero},
-                       ValueRange{chunksPerRow, groups}, ValueRange{one, one},
-                       [&](OpBuilder &ob, Location loc, ValueRange ivs) {
-                         body(ob, loc, ivs[1], ivs[0], state, scratch);
-                       });
+    if (partials)
+      mergeParts(b, kk, partials, inner);
   };
   // One query row (a decoding step: the prefill entry point with one token
-  // when the row count is dynamic) streams the cache from memory and
-  // prefetches it; groups of rows reread each block from cache and do not.
-  AttentionKernel single = k, grouped = k;
-  single.rowsPerGroup = 1;
+  // when the row count is dynamic) streams the cache from memory, prefetches
+  // it and splits its positions into parts; groups of rows reread each block
+  // from cache and do not prefetch. A target with one row per group runs a
+  // prompt's rows one by one.
+  AttentionKernel decode = k, single = k, grouped = k;
+  decode.rowsPerGroup = single.rowsPerGroup = 1;
+  chooseChunk(decode, rowBytes, /*oneRow=*/true);
+  // Parts hold whole key blocks of an i4 cache.
+  int64_t partPositions =
+      std::max<int64_t>(kPartPositions, k.kivi ? k.kivi4.block : 0);
+  decode.partBlocks = partPositions / k.block;
+  decode.maxParts = std::max<int64_t>(1, k.positions / partPositions);
+  chooseChunk(single, rowBytes, /*oneRow=*/false);
+  chooseChunk(grouped, rowBytes, /*oneRow=*/false);
   grouped.prefetch = false;
-  if (k.rowsPerGroup == 1 || queryType.getDimSize(0) == 1) {
-    emitLoops(b, single);
+  const AttentionKernel &rowsKernel = k.rowsPerGroup == 1 ? single : grouped;
+  if (queryType.getDimSize(0) == 1) {
+    emitLoops(b, decode);
   } else if (!queryType.isDynamicDim(0)) {
-    emitLoops(b, grouped);
+    emitLoops(b, rowsKernel);
   } else {
     Value oneRow = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, rows,
                                          cIndex(b, 1));
@@ -612,12 +763,12 @@ LogicalResult qnt::lowerAttentionToVector(AttentionOp op, int64_t lanes,
         b, oneRow,
         [&](OpBuilder &tb, Location loc) {
           ImplicitLocOpBuilder ib(loc, tb);
-          emitLoops(ib, single);
+          emitLoops(ib, decode);
           scf::YieldOp::create(ib);
         },
         [&](OpBuilder &eb, Location loc) {
           ImplicitLocOpBuilder ib(loc, eb);
-          emitLoops(ib, grouped);
+          emitLoops(ib, rowsKernel);
           scf::YieldOp::create(ib);
         });
   }
