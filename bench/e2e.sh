@@ -24,8 +24,9 @@
 # llama.cpp's Q8_0), int4g32 (f16 scales: Q4_0), int4g128, with
 # quant-compile's default activations (int8 where the CPU has integer dot
 # products), each also with an -f32x suffix for --activations=f32, and a
-# -kv8, -kv16 or -kv4 suffix (after -f32x) for --kv-cache=i8, f16 or i4. Default:
-# every one without a -kv suffix.
+# -kv32, -kv8, -kv16 or -kv4 suffix (after -f32x) for --kv-cache=f32, i8, f16
+# or i4; without one, quant-compile's default (f16 with quantized weights, f32
+# for the f32 model). Default: every one without a -kv suffix.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=$ROOT/build/e2e
@@ -42,7 +43,7 @@ while [ $# -gt 0 ]; do
     --threads) THREADS=$2; shift ;;
     --variants) VARIANTS=$2; shift ;;
     --out) OUT=$2; shift ;;
-    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
     *) echo "e2e.sh: unknown option $1 (see --help)" >&2; exit 1 ;;
   esac
   shift
@@ -57,6 +58,7 @@ clang++-22 -O2 -march=native -std=c++17 -fopenmp "$ROOT/bench/read_bandwidth.cpp
 flags_of() {
   local base=${1%-kv8}
   base=${base%-kv16}
+  base=${base%-kv32}
   base=${base%-kv4}
   case ${base%-f32x} in
     f32) echo "--bits=none" ;;
@@ -66,6 +68,7 @@ flags_of() {
     *) echo "e2e.sh: unknown variant $1" >&2; exit 1 ;;
   esac
   [[ $base == *-f32x ]] && echo "--activations=f32"
+  [[ $1 == *-kv32 ]] && echo "--kv-cache=f32"
   [[ $1 == *-kv8 ]] && echo "--kv-cache=i8"
   [[ $1 == *-kv16 ]] && echo "--kv-cache=f16"
   [[ $1 == *-kv4 ]] && echo "--kv-cache=i4"
@@ -186,7 +189,7 @@ $bw_after""".splitlines():
 # The bandwidth of a thread count: the mean of the runs before and after.
 bw = {t: sum(v) / len(v) for t, v in bw.items()}
 def bits(variant):
-    base = variant.replace("-kv8", "").replace("-kv16", "").replace("-kv4", "").replace("-f32x", "")
+    base = re.sub(r"-kv\d+$", "", variant).replace("-f32x", "")
     return {"f32": (32, 0), "int8": (8, 32), "int4g32": (4, 32), "int4g128": (4, 128)}[base]
 def layer_mats(s):
     """N x K of one layer's q, k, v, o, w1, w3 and w2."""
@@ -206,13 +209,16 @@ def kv_bytes(s, pos, variant):
     # f32 rows, f16 rows, or i8 rows: head size codes and a 4-byte scale
     # per kv head; i4 (blocks of 32): per position and kv head head/2 code
     # bytes and 3 * head / 32 of block scales for keys, head/2 + 3 for
-    # values, and the keys' f16 window of 32 positions.
+    # values, and the keys' f16 window of 32 positions. Without a suffix,
+    # quant-compile's default: f16 with quantized weights.
     head = s["dim"] // s["heads"]
-    if variant.endswith("-kv4"):
+    m = re.search(r"-kv(\d+)$", variant)
+    fmt = m.group(1) if m else ("32" if bits(variant)[0] == 32 else "16")
+    if fmt == "4":
         per_pos = s["kv"] * (head + 3 * head / 32 + 3)
         return s["layers"] * ((pos + 1) * per_pos + s["kv"] * 2 * 32 * head)
-    row = (s["kv"] * (head + 4) if variant.endswith("-kv8")
-           else s["kv"] * head * 2 if variant.endswith("-kv16") else s["kv"] * head * 4)
+    row = {"8": s["kv"] * (head + 4), "16": s["kv"] * head * 2,
+           "32": s["kv"] * head * 4}[fmt]
     return 2 * s["layers"] * (pos + 1) * row
 print(f"read bandwidth (GB/s, mean of before/after): " + ", ".join(f"{t} thread(s) {g:.1f}" for t, g in sorted(bw.items())))
 # --share: qnt_bench's hot M=128 times (ms) by kernel name and thread count,

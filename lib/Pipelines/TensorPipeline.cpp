@@ -21,6 +21,17 @@ static int64_t codeBits(StringRef bits) {
   return value;
 }
 
+StringRef qnt::resolveKvCache(StringRef kvCache, bool quantizedWeights) {
+  if (kvCache != "auto")
+    return kvCache;
+  return quantizedWeights ? "f16" : "f32";
+}
+
+StringRef qnt::kvCacheFormat(const TensorPipelineOptions &options) {
+  return resolveKvCache(options.kvCache,
+                        codeBits(options.bits) > 0 || !options.budget.empty());
+}
+
 std::string qnt::checkTensorPipelineOptions(const TensorPipelineOptions &options,
                                             StringRef owner) {
   // The passes check the rest of their options before any of them runs.
@@ -28,10 +39,10 @@ std::string qnt::checkTensorPipelineOptions(const TensorPipelineOptions &options
     return (owner + " option bits=" + options.bits.getValue() +
             " must be 1 to 8, or none")
         .str();
-  if (!llvm::is_contained({"f32", "f16", "i8", "i4"},
+  if (!llvm::is_contained({"auto", "f32", "f16", "i8", "i4"},
                           options.kvCache.getValue()))
     return (owner + " option kv-cache=" + options.kvCache.getValue() +
-            " must be f32, f16, i8 or i4")
+            " must be auto, f32, f16, i8 or i4")
         .str();
   if (!isValidCacheBlock(options.kvBlock))
     return (owner + " option kv-block=" + Twine(int64_t(options.kvBlock)) +
@@ -58,7 +69,7 @@ qnt::assignBitwidthsOptions(const TensorPipelineOptions &options) {
   assign.scaleType = options.scaleType;
   assign.calibration = options.calibrationStats;
   assign.sensitivities = options.sensitivities;
-  assign.kvCache = options.kvCache;
+  assign.kvCache = kvCacheFormat(options).str();
   assign.kvContext = options.kvContext;
   assign.kvBlock = options.kvBlock;
   return assign;
@@ -99,9 +110,9 @@ void qnt::buildTensorPipeline(OpPassManager &pm,
                    : createQntQuantizeWeightsPass(quantize));
   }
   pm.addPass(createQntFuseDequantMatmulPass());
-  if (options.kvCache != "f32") {
+  if (StringRef format = kvCacheFormat(options); format != "f32") {
     QntQuantizeKvCachePassOptions cache;
-    cache.format = options.kvCache;
+    cache.format = format.str();
     cache.block = options.kvBlock;
     pm.addPass(createQntQuantizeKvCachePass(cache));
   }

@@ -96,8 +96,9 @@ static cl::opt<unsigned> embeddingBits(
              "tied to it, 1 to 8"),
     cl::cat(category));
 static cl::opt<std::string> kvCache(
-    "kv-cache", cl::init("f32"),
-    cl::desc("How the KV cache stores keys and values: f32, f16 (half "
+    "kv-cache", cl::init("auto"),
+    cl::desc("How the KV cache stores keys and values: auto (the default: "
+             "f16 when the weights are quantized, else f32), f32, f16 (half "
              "floats: half the bytes), or i8 (8-bit codes with one f32 scale "
              "per position and kv head: about a quarter of the bytes), or "
              "i4 (KIVI-style: keys per channel over blocks of --kv-block "
@@ -623,8 +624,11 @@ static int checkOptions(Plan &plan, qnt::GpuPipelineOptions &gpu) {
   if (qnt::findInvalidSchemeParameter({embeddingBits}))
     return fail("--embedding-bits=" + std::to_string(embeddingBits) +
                 " must be 1 to 8");
-  if (!llvm::is_contained({"f32", "f16", "i8", "i4"}, kvCache))
-    return fail("--kv-cache=" + kvCache + " must be f32, f16, i8 or i4");
+  if (!llvm::is_contained({"auto", "f32", "f16", "i8", "i4"}, kvCache))
+    return fail("--kv-cache=" + kvCache +
+                " must be auto, f32, f16, i8 or i4");
+  kvCache = qnt::resolveKvCache(kvCache, bits != "none" || !budget.empty())
+                .str();
   if (!qnt::isValidCacheBlock(kvBlock))
     return fail("--kv-block=" + std::to_string(kvBlock) +
                 " must be a power of two from 8 to 256");

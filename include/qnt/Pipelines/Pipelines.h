@@ -266,8 +266,10 @@ struct TensorPipelineOptions
       llvm::cl::desc("GPTQ: damping, a fraction of the mean Hessian diagonal"),
       llvm::cl::init(0.01)};
   PassOptions::Option<std::string> kvCache{
-      *this, "kv-cache", llvm::cl::desc("f32, f16, i8 or i4"),
-      llvm::cl::init("f32")};
+      *this, "kv-cache",
+      llvm::cl::desc("auto (f16 with quantized weights, else f32), f32, "
+                     "f16, i8 or i4"),
+      llvm::cl::init("auto")};
   PassOptions::Option<int64_t> kvBlock{
       *this, "kv-block",
       llvm::cl::desc("Key block (positions) of an i4 KV cache"),
@@ -290,6 +292,15 @@ struct TensorPipelineOptions
       *this, "parallel",
       llvm::cl::desc("Kernels split across threads"), llvm::cl::init(true)};
 };
+
+/// The KV cache format `kvCache` names: itself, or for "auto" f16 when the
+/// weights are quantized (at long contexts the cache is most of what a
+/// decoding step reads, and half floats move the logits far less than the
+/// weights' codes do) and f32 for a float model.
+llvm::StringRef resolveKvCache(llvm::StringRef kvCache, bool quantizedWeights);
+
+/// The KV cache format the pipeline's options give (resolveKvCache).
+llvm::StringRef kvCacheFormat(const TensorPipelineOptions &options);
 
 /// "" when the options are valid (those the passes do not check in their
 /// own initialize), else the error naming `owner`.

@@ -11,6 +11,9 @@
 //              counted by the wrappers below, which the library's calls
 //              resolve to).
 // Usage: model_driver PROMPT_TOKENS (the longest prompt; <= context - 24).
+// Built with -DCACHE_F16 for a library whose caches are half floats
+// (--kv-cache=f16, the default with quantized weights): uint16_t buffers
+// [layers, context, kv heads, head size], else f32 [layers, context, kv dim].
 #include "model.h"
 
 #include <math.h>
@@ -37,27 +40,44 @@ int posix_memalign(void **p, size_t a, size_t n) {
 }
 void free(void *p) { __libc_free(p); }
 
+#ifdef CACHE_F16
+typedef _Float16 CacheElem;
+typedef qnt_memref_uint16_t_4d CacheRef;
+#else
+typedef float CacheElem;
+typedef qnt_memref_float_3d CacheRef;
+#endif
+
 typedef struct {
-  float *k, *v, *logits;
-  qnt_memref_float_3d kd, vd;
+  CacheElem *k, *v;
+  float *logits;
+  CacheRef kd, vd;
   qnt_memref_float_1d ld;
   long cacheFloats;
 } Model;
 
-static long layers, context, kvDim, vocab;
+static long layers, context, kvHeads, headSize, kvDim, vocab;
+
+static CacheRef cacheRef(CacheElem *data) {
+#ifdef CACHE_F16
+  CacheRef r = {(uint16_t *)data, (uint16_t *)data, 0,
+                {layers, context, kvHeads, headSize},
+                {context * kvDim, kvDim, headSize, 1}};
+#else
+  CacheRef r = {data, data, 0, {layers, context, kvDim},
+                {context * kvDim, kvDim, 1}};
+#endif
+  return r;
+}
 
 static void setup(Model *m) {
   m->cacheFloats = layers * context * kvDim;
-  m->k = __libc_malloc(m->cacheFloats * sizeof(float));
-  m->v = __libc_malloc(m->cacheFloats * sizeof(float));
+  m->k = __libc_malloc(m->cacheFloats * sizeof(CacheElem));
+  m->v = __libc_malloc(m->cacheFloats * sizeof(CacheElem));
   m->logits = __libc_malloc(vocab * sizeof(float));
-  qnt_memref_float_3d k = {m->k, m->k, 0, {layers, context, kvDim},
-                           {context * kvDim, kvDim, 1}};
-  qnt_memref_float_3d v = {m->v, m->v, 0, {layers, context, kvDim},
-                           {context * kvDim, kvDim, 1}};
   qnt_memref_float_1d l = {m->logits, m->logits, 0, {vocab}, {1}};
-  m->kd = k;
-  m->vd = v;
+  m->kd = cacheRef(m->k);
+  m->vd = cacheRef(m->v);
   m->ld = l;
 }
 
@@ -65,7 +85,7 @@ static void setup(Model *m) {
 // not written poisons the logits.
 static void reset(Model *m) {
   for (long i = 0; i < m->cacheFloats; ++i)
-    m->k[i] = m->v[i] = NAN;
+    m->k[i] = m->v[i] = (CacheElem)NAN;
 }
 
 static void prefill(Model *m, const int32_t *tokens, long n, int32_t pos) {
@@ -86,24 +106,32 @@ static int argmax(const float *x) {
 }
 
 // max |a - b| over n values relative to max |b|; NaN anywhere is infinite.
-static double relDiff(const float *a, const float *b, long n) {
-  double worst = 0, scale = 0;
-  for (long i = 0; i < n; ++i) {
-    if (isnan(a[i]) || isnan(b[i]))
-      return INFINITY;
-    worst = fmax(worst, fabs((double)a[i] - b[i]));
-    scale = fmax(scale, fabs((double)b[i]));
+#define REL_DIFF(name, T)                                                     \
+  static double name(const T *a, const T *b, long n) {                        \
+    double worst = 0, scale = 0;                                              \
+    for (long i = 0; i < n; ++i) {                                            \
+      double x = a[i], y = b[i];                                              \
+      if (isnan(x) || isnan(y))                                               \
+        return INFINITY;                                                      \
+      worst = fmax(worst, fabs(x - y));                                       \
+      scale = fmax(scale, fabs(y));                                           \
+    }                                                                         \
+    return scale > 0 ? worst / scale : worst;                                 \
   }
-  return scale > 0 ? worst / scale : worst;
-}
+REL_DIFF(relDiff, float)
+#ifdef CACHE_F16
+REL_DIFF(relDiffCache, CacheElem)
+#else
+#define relDiffCache relDiff
+#endif
 
 // Compares the first `rows` positions of every layer of two caches.
 static double cacheDiff(const Model *a, const Model *b, long rows) {
   double worst = 0;
   for (long l = 0; l < layers; ++l) {
     long at = l * context * kvDim;
-    worst = fmax(worst, relDiff(a->k + at, b->k + at, rows * kvDim));
-    worst = fmax(worst, relDiff(a->v + at, b->v + at, rows * kvDim));
+    worst = fmax(worst, relDiffCache(a->k + at, b->k + at, rows * kvDim));
+    worst = fmax(worst, relDiffCache(a->v + at, b->v + at, rows * kvDim));
   }
   return worst;
 }
@@ -113,8 +141,17 @@ int main(int argc, char **argv) {
   Model a, b;
   // The shapes, from the library's signature string.
   extern const char qnt_signature_forward[];
-  if (sscanf(strstr(qnt_signature_forward, "memref<"), "memref<%ldx%ldx%ldxf32>",
-             &layers, &context, &kvDim) != 3 ||
+#ifdef CACHE_F16
+  int shapes = sscanf(strstr(qnt_signature_forward, "memref<"),
+                      "memref<%ldx%ldx%ldx%ldxf16>", &layers, &context,
+                      &kvHeads, &headSize) == 4;
+  kvDim = kvHeads * headSize;
+#else
+  int shapes = sscanf(strstr(qnt_signature_forward, "memref<"),
+                      "memref<%ldx%ldx%ldxf32>", &layers, &context,
+                      &kvDim) == 3;
+#endif
+  if (!shapes ||
       sscanf(strrchr(qnt_signature_forward, '<'), "<%ldxf32>", &vocab) != 1) {
     printf("FAIL: cannot read the shapes of %s\n", qnt_signature_forward);
     return 1;
