@@ -46,21 +46,26 @@ struct AttentionKernel {
   int64_t partBlocks = 0, maxParts = 0;
   float scale;
   // i8 cache rows (#qnt.cache_format<i8>): D codes, then the f32 scale.
-  // Each block's rows of the chunk's key-value heads are converted to f32
-  // once into a scratch buffer [kvHeadsPerChunk, 2 (keys, values), B + 1,
-  // max(D, B)]: rows 0 .. B-1 the codes of the block's positions, row B
-  // their scales; every query head of the group reads them from there.
+  // Each block's rows of one key-value head are converted to f32 once into
+  // a scratch buffer [2 (keys, values), B + 1, max(D, B)] just before the
+  // query heads of its group read them: rows 0 .. B-1 the codes of the
+  // block's positions, row B their scales.
   bool quantized = false;
-  // f16 cache rows (#qnt.cache_format<f16>): read as half floats and
-  // extended to f32 in registers.
-  bool half = false;
+  // f16 cache rows (#qnt.cache_format<f16>): extended to f32 in registers
+  // as they are read, or, where several query heads share a key-value head
+  // (`widened`), into the scratch once per block like i8 rows (without
+  // scales): a conversion costs an FMA's share of the core, and a group's
+  // heads would each repeat it.
+  bool half = false, widened = false;
   // An i4 cache (#qnt.cache_format<i4>): each block's keys and values
   // decoded to f32 (scales applied) into the same scratch by
   // decodeKiviBlock; kivi.block is the key block.
   bool kivi = false;
   KiviCacheReader kivi4;
   /// Whether a block is decoded into the scratch before it is read.
-  bool decoded() const { return quantized || kivi; }
+  bool decoded() const { return quantized || kivi || widened; }
+  /// Query heads of the chunk that read one key-value head.
+  int64_t headsPerKvHead() const { return std::min(group, chunk); }
 };
 
 /// The parts a single query row's `blocks` of positions are split into:
@@ -72,50 +77,48 @@ Value partsOf(ImplicitLocOpBuilder &b, const AttentionKernel &k,
       cIndex(b, 1));
 }
 
-/// The scratch buffer of one chunk (quantized caches only).
+/// The scratch buffer of one key-value head's decoded block (decoded()
+/// caches only); the leading 1 is the kv index decodeKiviBlock writes.
 MemRefType scratchType(const AttentionKernel &k, MLIRContext *ctx) {
-  return MemRefType::get({k.kvHeadsPerChunk, 2, k.block + 1,
-                          std::max(k.headSize, k.block)},
+  return MemRefType::get({1, 2, k.block + 1, std::max(k.headSize, k.block)},
                          Float32Type::get(ctx));
 }
 
-/// Decodes the i8 rows `rows` (one per position of the block) of key-value
-/// heads g0 .. g0 + kvHeadsPerChunk - 1 into `scratch`: the codes as f32,
-/// and each row's scale.
+/// Converts the i8 or f16 rows `rows` (one per position of the block) of
+/// key-value head g into `scratch`: codes or halves as f32, and each i8
+/// row's scale.
 void decodeBlock(ImplicitLocOpBuilder &b, const AttentionKernel &k,
-                 ArrayRef<Value> rows, Value g0, Value scratch) {
+                 ArrayRef<Value> rows, Value g, Value scratch) {
   int64_t L = k.lanes, D = k.headSize;
-  auto codesType = VectorType::get({L}, b.getI8Type());
+  auto rowType = VectorType::get(
+      {L}, k.half ? Type(b.getF16Type()) : Type(b.getI8Type()));
   auto floatsType = VectorType::get({L}, b.getF32Type());
   auto scaleBytes = VectorType::get({4}, b.getI8Type());
   auto scaleType = VectorType::get({1}, b.getF32Type());
-  scf::ForOp::create(
-      b, cIndex(b, 0), cIndex(b, k.kvHeadsPerChunk), cIndex(b, 1),
-      ValueRange{}, [&](OpBuilder &ob, Location loc, Value kv, ValueRange) {
-        ImplicitLocOpBuilder ib(loc, ob);
-        Value g = arith::AddIOp::create(ib, g0, kv);
-        for (int64_t which = 0; which < 2; ++which) {
-          Value cache = which == 0 ? k.keys : k.values;
-          Value w = cIndex(ib, which);
-          for (size_t j = 0; j < rows.size(); ++j) {
-            for (int64_t c = 0; c < D; c += L) {
-              Value codes = vector::LoadOp::create(
-                  ib, codesType, cache, ValueRange{rows[j], g, cIndex(ib, c)});
-              vector::StoreOp::create(
-                  ib, arith::SIToFPOp::create(ib, floatsType, codes), scratch,
-                  ValueRange{kv, w, cIndex(ib, j), cIndex(ib, c)});
-            }
-            Value bytes = vector::LoadOp::create(
-                ib, scaleBytes, cache, ValueRange{rows[j], g, cIndex(ib, D)});
-            Value scale = vector::ExtractOp::create(
-                ib, vector::BitCastOp::create(ib, scaleType, bytes), 0);
-            memref::StoreOp::create(
-                ib, scale, scratch,
-                ValueRange{kv, w, cIndex(ib, k.block), cIndex(ib, j)});
-          }
-        }
-        scf::YieldOp::create(ib);
-      });
+  Value kv = cIndex(b, 0);
+  for (int64_t which = 0; which < 2; ++which) {
+    Value cache = which == 0 ? k.keys : k.values;
+    Value w = cIndex(b, which);
+    for (size_t j = 0; j < rows.size(); ++j) {
+      for (int64_t c = 0; c < D; c += L) {
+        Value row = vector::LoadOp::create(b, rowType, cache,
+                                           ValueRange{rows[j], g, cIndex(b, c)});
+        Value floats =
+            k.half ? arith::ExtFOp::create(b, floatsType, row).getResult()
+                   : arith::SIToFPOp::create(b, floatsType, row).getResult();
+        vector::StoreOp::create(b, floats, scratch,
+                                ValueRange{kv, w, cIndex(b, j), cIndex(b, c)});
+      }
+      if (!k.quantized)
+        continue;
+      Value bytes = vector::LoadOp::create(
+          b, scaleBytes, cache, ValueRange{rows[j], g, cIndex(b, D)});
+      Value scale = vector::ExtractOp::create(
+          b, vector::BitCastOp::create(b, scaleType, bytes), 0);
+      memref::StoreOp::create(
+          b, scale, scratch, ValueRange{kv, w, cIndex(b, k.block), cIndex(b, j)});
+    }
+  }
 }
 
 Value splat(ImplicitLocOpBuilder &b, VectorType type, Value scalar) {
@@ -216,14 +219,14 @@ struct AttentionChunk {
   }
 
   /// Lanes c * L .. of the key (which = 0) or value (1) of position j of the
-  /// block for key-value head g (gl within the chunk): from the cache rows,
-  /// or from their decoded copy in the scratch.
+  /// block for key-value head g: from the cache rows, or from their decoded
+  /// copy in the scratch.
   Value loadKv(ImplicitLocOpBuilder &ib, ArrayRef<Value> rows, Value g,
-               Value gl, int64_t which, int64_t j, int64_t c) {
+               int64_t which, int64_t j, int64_t c) {
     if (k.decoded())
-      return vector::LoadOp::create(
-          ib, vecL, scratch,
-          ValueRange{gl, cIndex(ib, which), cIndex(ib, j), cIndex(ib, c * L)});
+      return vector::LoadOp::create(ib, vecL, scratch,
+                                    ValueRange{cIndex(ib, 0), cIndex(ib, which),
+                                               cIndex(ib, j), cIndex(ib, c * L)});
     Value cache = which == 0 ? k.keys : k.values;
     SmallVector<Value, 3> at = {rows[j], g, cIndex(ib, c * L)};
     if (k.half) {
@@ -235,10 +238,10 @@ struct AttentionChunk {
   }
 
   /// The decoded block's row scales of keys (which = 0) or values (1).
-  Value scalesOf(ImplicitLocOpBuilder &ib, Value gl, int64_t which) {
-    return vector::LoadOp::create(
-        ib, vecB, scratch,
-        ValueRange{gl, cIndex(ib, which), cIndex(ib, B), cIndex(ib, 0)});
+  Value scalesOf(ImplicitLocOpBuilder &ib, int64_t which) {
+    return vector::LoadOp::create(ib, vecB, scratch,
+                                  ValueRange{cIndex(ib, 0), cIndex(ib, which),
+                                             cIndex(ib, B), cIndex(ib, 0)});
   }
 
   /// The state row of head hh and row i of the group.
@@ -250,7 +253,7 @@ struct AttentionChunk {
   /// Query row r's scores of the block for head h (masked to the live
   /// positions).
   Value headScores(ImplicitLocOpBuilder &ib, Value r, Value h,
-                   ArrayRef<Value> rows, Value g, Value gl, Value live,
+                   ArrayRef<Value> rows, Value g, Value live,
                    Value scale) {
     SmallVector<Value> q;
     for (int64_t c = 0; c < chunks; ++c)
@@ -265,7 +268,7 @@ struct AttentionChunk {
     for (int64_t j = 0; j < B; ++j) {
       Value dot;
       for (int64_t c = 0; c < chunks; ++c) {
-        Value key = loadKv(ib, rows, g, gl, 0, j, c);
+        Value key = loadKv(ib, rows, g, 0, j, c);
         dot = dot ? vector::FMAOp::create(ib, q[c], key, dot).getResult()
                   : arith::MulFOp::create(ib, q[c], key).getResult();
       }
@@ -285,7 +288,7 @@ struct AttentionChunk {
     }
     // Scores of codes times the rows' key scales.
     if (k.quantized)
-      scores = arith::MulFOp::create(ib, scores, scalesOf(ib, gl, 0));
+      scores = arith::MulFOp::create(ib, scores, scalesOf(ib, 0));
     return arith::SelectOp::create(ib, live, scores, splat(ib, vecB, negInf));
   }
 
@@ -293,9 +296,9 @@ struct AttentionChunk {
   /// for every row of the group: each value row is read once for all of
   /// them.
   void updateHeads(ImplicitLocOpBuilder &ib, Value hh, ArrayRef<Value> scores,
-                   ArrayRef<Value> rows, Value g, Value gl) {
+                   ArrayRef<Value> rows, Value g) {
     // Weights of value codes: p times the rows' value scales.
-    Value valueScales = k.quantized ? scalesOf(ib, gl, 1) : Value();
+    Value valueScales = k.quantized ? scalesOf(ib, 1) : Value();
     SmallVector<Value> weights;
     SmallVector<SmallVector<Value>> acc(R);
     for (int64_t i = 0; i < R; ++i) {
@@ -341,7 +344,7 @@ struct AttentionChunk {
         weight.push_back(
             splat(ib, vecL, vector::ExtractOp::create(ib, weights[i], j)));
       for (int64_t c = 0; c < chunks; ++c) {
-        Value value = loadKv(ib, rows, g, gl, 1, j, c);
+        Value value = loadKv(ib, rows, g, 1, j, c);
         for (int64_t i = 0; i < R; ++i)
           acc[i][c] = vector::FMAOp::create(ib, weight[i], value, acc[i][c]);
       }
@@ -371,22 +374,38 @@ struct AttentionChunk {
           lb, VectorType::get({B}, lb.getI1Type()),
           ValueRange{arith::SubIOp::create(lb, n[i], t0)}));
     Value scale = splat(lb, vecL, f32Const(lb, k.scale));
-    if (k.quantized)
-      decodeBlock(lb, k, rows, g0, scratch);
-    if (k.kivi)
-      decodeKiviBlock(lb, k.kivi4, rows, t0, closedEnd, g0, k.kvHeadsPerChunk,
-                      scratch);
-    forHeads(lb, [&](ImplicitLocOpBuilder &ib, Value hh, Value h) {
-      if (k.prefetch)
-        prefetchRows(ib, t0, hh);
-      Value g = arith::DivUIOp::create(ib, h, cIndex(ib, k.group));
-      Value gl = arith::SubIOp::create(ib, g, g0);
-      SmallVector<Value> scores;
-      for (int64_t i = 0; i < R; ++i)
-        scores.push_back(
-            headScores(ib, rowOf[i], h, rows, g, gl, live[i], scale));
-      updateHeads(ib, hh, scores, rows, g, gl);
-    });
+    // Per key-value head of the chunk: its block decoded (decoded()), then
+    // the query heads that read it.
+    int64_t perKv = k.headsPerKvHead();
+    scf::ForOp::create(
+        lb, cIndex(lb, 0), cIndex(lb, k.kvHeadsPerChunk), cIndex(lb, 1),
+        ValueRange{},
+        [&](OpBuilder &kb, Location kloc, Value kvl, ValueRange) {
+          ImplicitLocOpBuilder gb(kloc, kb);
+          Value g = arith::AddIOp::create(gb, g0, kvl);
+          if (k.quantized || k.widened)
+            decodeBlock(gb, k, rows, g, scratch);
+          if (k.kivi)
+            decodeKiviBlock(gb, k.kivi4, rows, t0, closedEnd, g, 1, scratch);
+          scf::ForOp::create(
+              gb, cIndex(gb, 0), cIndex(gb, perKv), cIndex(gb, 1),
+              ValueRange{},
+              [&](OpBuilder &hb, Location hloc, Value i, ValueRange) {
+                ImplicitLocOpBuilder ib(hloc, hb);
+                Value hh = arith::AddIOp::create(
+                    ib, arith::MulIOp::create(ib, kvl, cIndex(ib, perKv)), i);
+                Value h = arith::AddIOp::create(ib, h0, hh);
+                if (k.prefetch)
+                  prefetchRows(ib, t0, hh);
+                SmallVector<Value> scores;
+                for (int64_t r = 0; r < R; ++r)
+                  scores.push_back(
+                      headScores(ib, rowOf[r], h, rows, g, live[r], scale));
+                updateHeads(ib, hh, scores, rows, g);
+                scf::YieldOp::create(ib);
+              });
+          scf::YieldOp::create(gb);
+        });
   }
 
   /// Emits the chunk over all the positions its rows see, into k.out; or,
@@ -511,8 +530,7 @@ struct AttentionChunk {
 /// stream per cache (110M shape, f16 cache at position 960: 1.9 ms for the
 /// attention of the 12 layers against 2.4 with chunks of 4 heads). Either
 /// way a chunk never splits a key-value head's group of query heads
-/// unevenly, and a quantized cache's decoded block (scratchType) stays
-/// within 16 KiB, a third of L1.
+/// unevenly. (A decoded block, scratchType, is one key-value head's.)
 void chooseChunk(AttentionKernel &k, int64_t rowBytes, bool oneRow) {
   k.chunk = 1;
   for (int64_t c = 1; c <= k.heads; ++c) {
@@ -521,10 +539,6 @@ void chooseChunk(AttentionKernel &k, int64_t rowBytes, bool oneRow) {
     if (!oneRow && c > 1 && k.heads / c < 2)
       break;
     int64_t kvHeads = std::max<int64_t>(1, c / k.group);
-    if (c > 1 && k.decoded() &&
-        kvHeads * 2 * (k.block + 1) * std::max(k.headSize, k.block) * 4 >
-            16384)
-      break;
     k.chunk = c;
     if (!oneRow && kvHeads * rowBytes >= 512)
       break;
@@ -633,6 +647,7 @@ LogicalResult qnt::lowerAttentionToVector(AttentionOp op, int64_t lanes,
   k.quantized = op.getCache() == CacheFormat::i8;
   k.half = op.getCache() == CacheFormat::f16;
   k.kivi = op.getCache() == CacheFormat::i4;
+  k.widened = k.half && k.group > 1;
   k.lanes = widestDividingLanes(k.headSize, lanes);
   k.block = std::max<int64_t>(lanes, 4);
   k.rowsPerGroup = rowsPerGroup;
