@@ -167,6 +167,14 @@ int main(int argc, char **argv) {
   for (long i = 0; i < context; ++i)
     tokens[i] = (int32_t)((i * 7 + 3) % vocab);
   const double tolerance = 1e-4;
+  // Prefill and decoding sum in different orders, so a value an f16 cache
+  // rounds may land one half-float step apart: at most 2^-10 of the
+  // layer's largest value.
+#ifdef CACHE_F16
+  const double cacheTolerance = 1.0 / 1024;
+#else
+  const double cacheTolerance = tolerance;
+#endif
   int failed = 0;
 
   // prefill == forward, token by token.
@@ -180,7 +188,7 @@ int main(int argc, char **argv) {
       step(&b, tokens[i], (int32_t)i);
     double dl = relDiff(a.logits, b.logits, vocab);
     double dc = cacheDiff(&a, &b, n);
-    int ok = dl <= tolerance && dc <= tolerance;
+    int ok = dl <= tolerance && dc <= cacheTolerance;
     failed |= !ok;
     printf("%s prefill of %ld tokens: logits %.2g, caches %.2g of the largest\n",
            ok ? "PASS" : "FAIL", n, dl, dc);
@@ -194,7 +202,7 @@ int main(int argc, char **argv) {
     step(&b, tokens[i], (int32_t)i);
   {
     double dl = relDiff(a.logits, b.logits, vocab);
-    int ok = dl <= tolerance && cacheDiff(&a, &b, 14) <= tolerance;
+    int ok = dl <= tolerance && cacheDiff(&a, &b, 14) <= cacheTolerance;
     failed |= !ok;
     printf("%s prefill of 5 then 9 tokens at position 5: logits %.2g\n",
            ok ? "PASS" : "FAIL", dl);
