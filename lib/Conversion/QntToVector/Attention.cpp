@@ -111,8 +111,8 @@ void decodeBlock(ImplicitLocOpBuilder &b, const AttentionKernel &k,
     Value w = cIndex(b, which);
     for (size_t j = 0; j < rows.size(); ++j) {
       for (int64_t c = 0; c < D; c += L) {
-        Value row = vector::LoadOp::create(b, rowType, cache,
-                                           ValueRange{rows[j], g, cIndex(b, c)});
+        Value row = vector::LoadOp::create(
+            b, rowType, cache, ValueRange{rows[j], g, cIndex(b, c)});
         Value floats =
             k.half ? arith::ExtFOp::create(b, floatsType, row).getResult()
                    : arith::SIToFPOp::create(b, floatsType, row).getResult();
@@ -126,7 +126,8 @@ void decodeBlock(ImplicitLocOpBuilder &b, const AttentionKernel &k,
       Value scale = vector::ExtractOp::create(
           b, vector::BitCastOp::create(b, scaleType, bytes), 0);
       memref::StoreOp::create(
-          b, scale, scratch, ValueRange{kv, w, cIndex(b, k.block), cIndex(b, j)});
+          b, scale, scratch,
+          ValueRange{kv, w, cIndex(b, k.block), cIndex(b, j)});
     }
   }
 }
@@ -234,9 +235,10 @@ struct AttentionChunk {
   Value loadKv(ImplicitLocOpBuilder &ib, ArrayRef<Value> rows, Value g,
                int64_t which, int64_t j, int64_t c) {
     if (k.decoded())
-      return vector::LoadOp::create(ib, vecL, scratch,
-                                    ValueRange{cIndex(ib, 0), cIndex(ib, which),
-                                               cIndex(ib, j), cIndex(ib, c * L)});
+      return vector::LoadOp::create(
+          ib, vecL, scratch,
+          ValueRange{cIndex(ib, 0), cIndex(ib, which), cIndex(ib, j),
+                     cIndex(ib, c * L)});
     Value cache = which == 0 ? k.keys : k.values;
     SmallVector<Value, 3> at = {rows[j], g, cIndex(ib, c * L)};
     if (k.half) {
