@@ -31,8 +31,8 @@ constexpr int64_t kPrefetchBlocks = 2;
 constexpr int64_t kPartPositions = 128;
 /// The part count is a multiple of this (up to one part per block), so
 /// that 1, 2 or 4 threads share the parts evenly: 7 parts on 2 threads left
-/// one thread 4/7 of the work (110M shape, i8 cache, 2 threads: 3.1-3.7 ms
-/// per step at positions 896-1023 against 2.9 with 12 chunks of 1 head).
+/// one thread 4/7 of the work (110M shape, i8 cache, 2 threads, positions
+/// 896-1023, in turn: 2.59-2.72 ms per step against 2.73-2.83 with 7).
 constexpr int64_t kPartMultiple = 4;
 
 /// What one lowered qnt.attention reads and writes, and its vector shape.
