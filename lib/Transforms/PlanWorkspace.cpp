@@ -68,7 +68,7 @@ std::optional<int64_t> qnt::maxMemRefBytes(MemRefType type,
                  : elem.isIntOrFloat() ? elem.getIntOrFloatBitWidth()
                                        : 0;
   if (bits == 0 || bits % 8 != 0 ||
-      int64_t(dynamicSizes.size()) != type.getNumDynamicDims())
+      dynamicSizes.size() != type.getNumDynamicDims())
     return std::nullopt;
   int64_t bytes = bits / 8;
   unsigned dynamic = 0;
