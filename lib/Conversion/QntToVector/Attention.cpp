@@ -421,10 +421,11 @@ struct AttentionChunk {
   }
 
   /// Emits the chunk over all the positions its rows see, into k.out; or,
-  /// given `part`, over that part's blocks only (one query row), leaving
-  /// each head's unnormalized state (acc, m, l) in partials[part, head].
+  /// given `part` of `parts` (partsOf, computed once by the caller), over
+  /// that part's blocks only (one query row), leaving each head's
+  /// unnormalized state (acc, m, l) in partials[part, head].
   void emit(ImplicitLocOpBuilder &b, Value queryRows, Value part,
-            Value partials) {
+            Value parts, Value partials) {
     forHeads(b, [&](ImplicitLocOpBuilder &ib, Value hh, Value) {
       for (int64_t i = 0; i < R; ++i) {
         Value row = stateRow(ib, hh, i);
@@ -459,7 +460,6 @@ struct AttentionChunk {
     if (part) {
       // An even share of the blocks (partsOf).
       Value blocks = endBlock;
-      Value parts = partsOf(b, k, blocks);
       auto boundary = [&](Value p) -> Value {
         return arith::DivUIOp::create(b, arith::MulIOp::create(b, p, blocks),
                                       parts);
@@ -561,9 +561,9 @@ void chooseChunk(AttentionKernel &k, int64_t rowBytes, bool oneRow) {
 void emitChunk(ImplicitLocOpBuilder &b, const AttentionKernel &k,
                Value queryRows, Value r0, Value h0, Value state,
                Value scratch, SmallVectorImpl<Operation *> &exps,
-               Value part = {}, Value partials = {}) {
+               Value part = {}, Value parts = {}, Value partials = {}) {
   AttentionChunk(b, k, r0, h0, state, scratch, exps)
-      .emit(b, queryRows, part, partials);
+      .emit(b, queryRows, part, parts, partials);
 }
 
 /// Merges the parts' states partials[0 .. parts, head] of a single query
@@ -730,7 +730,7 @@ LogicalResult qnt::lowerAttentionToVector(AttentionOp op, int64_t lanes,
       Value h0 = arith::MulIOp::create(rb, c, cIndex(rb, kk.chunk));
       if (partials)
         emitChunk(rb, kk, rows, cIndex(rb, 0), h0, state, scratch, exps, i,
-                  partials);
+                  inner, partials);
       else
         emitChunk(rb, kk, rows,
                   arith::MulIOp::create(rb, i, cIndex(rb, kk.rowsPerGroup)),
