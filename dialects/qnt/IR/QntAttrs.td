@@ -275,6 +275,52 @@ def Qnt_KernelAttr : AttrDef<Qnt_Dialect, "Kernel"> {
   }];
 }
 
+// How a kernel's compile-time copy of a weight orders its code bytes
+// (docs/BIT_LAYOUT.md): what a !qnt.packed type's layout names.
+def Qnt_CodeLayoutKind : I32EnumAttr<"CodeLayoutKind",
+    "the order of a packed weight's code bytes", [
+    I32EnumAttrCase<"planes", 0>,
+    I32EnumAttrCase<"row_tiles", 1>,
+    I32EnumAttrCase<"column_tiles", 2>]> {
+  let cppNamespace = "::mlir::qnt";
+  let genSpecializedAttr = 0;
+}
+
+def Qnt_CodeLayoutAttr : AttrDef<Qnt_Dialect, "CodeLayout"> {
+  let mnemonic = "layout";
+  let summary = "The kernel layout of a packed weight's codes";
+  let description = [{
+    The order of the code bytes of a `!qnt.packed` weight that one CPU
+    kernel family reads (docs/BIT_LAYOUT.md, "Kernel layout").
+    qnt-select-kernels re-lays each `qnt.matmul`'s weight into the layout
+    its `#qnt.kernel` reads and records it in the type; without a layout the
+    codes are rows packed along the last dimension.
+    - `planes` (row_f32, row_lut): each row in plane-major blocks of `block`
+      codes, `lanes` bytes per plane; same shape as the row layout.
+    - `row_tiles` (row_i8): rows in plane-major blocks of `block` codes with
+      `lanes`-byte planes (widths below 8), every byte XORed with `flip`,
+      interleaved in tiles of `rows` rows at `lanes`-byte granularity, then
+      `rows` rows of zeros; 1-D.
+    - `column_tiles` (column_i8): columns in tiles of `lanes`, 4 bytes per
+      k-step, tiles interleaved in groups of 4, bytes XORed with `flip`;
+      the scales (and zero points) in tile order too; 1-D.
+
+    ```mlir
+    #qnt.layout<planes, block = 32, lanes = 16>
+    #qnt.layout<row_tiles, block = 64, lanes = 32, rows = 2, flip = 136>
+    #qnt.layout<column_tiles, lanes = 16>
+    ```
+  }];
+  let parameters = (ins
+    EnumParameter<Qnt_CodeLayoutKind>:$kind,
+    DefaultValuedParameter<"int64_t", "0">:$block,
+    "int64_t":$lanes,
+    DefaultValuedParameter<"int64_t", "0">:$rows,
+    DefaultValuedParameter<"int64_t", "0">:$flip);
+  let assemblyFormat = "`<` $kind `,` struct($block, $lanes, $rows, $flip) `>`";
+  let genVerifyDecl = 1;
+}
+
 def Qnt_GpuTargetAttr : AttrDef<Qnt_Dialect, "GpuTarget"> {
   let mnemonic = "gpu_target";
   let summary = "The NVIDIA GPU a module is compiled for";

@@ -1,5 +1,5 @@
-// Parsing, printing and verification of #qnt.target and #qnt.kernel, and
-// the checks of the qnt dialect's discardable attributes.
+// Parsing, printing and verification of #qnt.target, #qnt.kernel and
+// #qnt.layout, and the checks of the qnt dialect's discardable attributes.
 #include "qnt/IR/QntDialect.h"
 #include "qnt/IR/QntOps.h"
 #include "qnt/Support/OptionRange.h"
@@ -18,6 +18,43 @@ LogicalResult TargetAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (vectorBits != 128 && vectorBits != 256 && vectorBits != 512)
     return emitError() << "vector_bits = " << vectorBits
                        << " must be 128, 256 or 512";
+  return success();
+}
+
+LogicalResult
+CodeLayoutAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                       CodeLayoutKind kind, int64_t block, int64_t lanes,
+                       int64_t rows, int64_t flip) {
+  StringRef name = stringifyCodeLayoutKind(kind);
+  if (flip < 0 || flip > 255)
+    return emitError() << "flip = " << flip << " must be a byte (0 to 255)";
+  switch (kind) {
+  case CodeLayoutKind::planes:
+    if (lanes < 8 || lanes > 128 || lanes % 8 != 0)
+      return emitError() << "lanes = " << lanes << " of a planes layout "
+                         << "must be a multiple of 8 in [8, 128]";
+    if (rows != 0 || flip != 0)
+      return emitError() << "a planes layout takes only block and lanes";
+    break;
+  case CodeLayoutKind::row_tiles:
+    if (lanes != 16 && lanes != 32)
+      return emitError() << "lanes = " << lanes
+                         << " of a row_tiles layout must be 16 or 32";
+    if (rows < 1 || rows > 8)
+      return emitError() << "rows = " << rows
+                         << " of a row_tiles layout must be in [1, 8]";
+    break;
+  case CodeLayoutKind::column_tiles:
+    if (lanes != 8 && lanes != 16)
+      return emitError() << "lanes = " << lanes
+                         << " of a column_tiles layout must be 8 or 16";
+    if (block != 0 || rows != 0)
+      return emitError() << "a column_tiles layout takes only lanes and flip";
+    return success();
+  }
+  if (block <= 0)
+    return emitError() << "block = " << block << " of a " << name
+                       << " layout must be positive";
   return success();
 }
 

@@ -53,16 +53,23 @@ LogicalResult ConstantOp::verify() {
   SchemeAttr scheme = type.getScheme();
   Operation *op = getOperation();
   std::string codesReason;
-  llvm::raw_string_ostream(codesReason)
-      << "(bytes of " << scheme.getBits() << "-bit codes, rows packed along "
-      << "the last dimension)";
+  if (type.getLayout())
+    llvm::raw_string_ostream(codesReason)
+        << "(bytes of " << scheme.getBits() << "-bit codes in "
+        << type.getLayout() << ")";
+  else
+    llvm::raw_string_ostream(codesReason)
+        << "(bytes of " << scheme.getBits()
+        << "-bit codes, rows packed along the last dimension)";
   if (failed(verifyPayload(op, "codes", getCodes(),
                            IntegerType::get(getContext(), 8),
                            type.getCodesShape(), codesReason)))
     return failure();
   if (failed(verifyPayload(op, "scales", getScales(), scheme.getScaleType(),
                            type.getScalesShape(),
-                           "(one scale per tensor, channel or group)")))
+                           type.getLayout()
+                               ? "(one scale per channel or group, in tiles)"
+                               : "(one scale per tensor, channel or group)")))
     return failure();
   if (auto scales = dyn_cast<DenseFPElementsAttr>(getScales())) {
     for (auto [i, value] : llvm::enumerate(scales.getValues<APFloat>()))
@@ -129,7 +136,20 @@ static LogicalResult verifySameShape(Operation *op, StringRef what,
   return success();
 }
 
+/// Only a matmul (and a gather, column_tiles) reads codes in a kernel
+/// layout; everything else reads the row layout of docs/BIT_LAYOUT.md.
+static LogicalResult verifyRowLayout(Operation *op, StringRef what,
+                                     PackedType type) {
+  if (type.getLayout())
+    return op->emitOpError()
+           << what << " must have the row layout, not " << type.getLayout()
+           << " (a kernel layout is read only by the kernel it was made for)";
+  return success();
+}
+
 LogicalResult QuantizeOp::verify() {
+  if (failed(verifyRowLayout(*this, "result", getType())))
+    return failure();
   if (!getType().getScheme().isInteger())
     return emitOpError() << "only integer formats can be quantized, not "
                          << stringifyFormat(getType().getScheme().getFormat());
@@ -137,6 +157,8 @@ LogicalResult QuantizeOp::verify() {
 }
 
 LogicalResult DequantizeOp::verify() {
+  if (failed(verifyRowLayout(*this, "input", getInput().getType())))
+    return failure();
   return verifySameShape(*this, "result", getResult().getType(),
                          getInput().getType());
 }
@@ -429,6 +451,10 @@ LogicalResult AttentionOp::verify() {
 
 LogicalResult GatherRowsOp::verify() {
   PackedType table = getTable().getType();
+  if (table.getLayout() &&
+      table.getLayout().getKind() != CodeLayoutKind::column_tiles &&
+      failed(verifyRowLayout(*this, "table", table)))
+    return failure();
   auto ids = cast<RankedTensorType>(getIds().getType());
   auto result = cast<RankedTensorType>(getResult().getType());
   if (table.getRank() != 2)

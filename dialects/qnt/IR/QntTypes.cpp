@@ -13,24 +13,79 @@ Type PackedType::parse(AsmParser &parser) {
   SMLoc loc = parser.getCurrentLocation();
   SmallVector<int64_t> shape;
   SchemeAttr scheme;
+  CodeLayoutAttr layout;
   if (parser.parseLess() ||
       parser.parseDimensionList(shape, /*allowDynamic=*/false,
                                 /*withTrailingX=*/false) ||
-      parser.parseComma() || parser.parseAttribute(scheme) ||
-      parser.parseGreater())
+      parser.parseComma() || parser.parseAttribute(scheme))
+    return {};
+  if (succeeded(parser.parseOptionalComma()) && parser.parseAttribute(layout))
+    return {};
+  if (parser.parseGreater())
     return {};
   return PackedType::getChecked([&] { return parser.emitError(loc); },
-                                parser.getContext(), ArrayRef<int64_t>(shape), scheme);
+                                parser.getContext(), ArrayRef<int64_t>(shape),
+                                scheme, layout);
 }
 
 void PackedType::print(AsmPrinter &printer) const {
   printer << "<";
   llvm::interleave(getShape(), printer.getStream(), "x");
-  printer << ", " << getScheme() << ">";
+  printer << ", " << getScheme();
+  if (getLayout())
+    printer << ", " << getLayout();
+  printer << ">";
 }
 
+/// The layout's requirements on the weight it lays out (the kernels that
+/// read each layout take only these).
+static LogicalResult verifyLayout(function_ref<InFlightDiagnostic()> emitError,
+                                  ArrayRef<int64_t> shape, SchemeAttr scheme,
+                                  CodeLayoutAttr layout) {
+  StringRef kind = stringifyCodeLayoutKind(layout.getKind());
+  unsigned bits = scheme.getBits();
+  if (shape.size() != 2)
+    return emitError() << "a " << kind
+                       << " layout lays out a 2-D weight, not rank "
+                       << shape.size();
+  if (scheme.getAxis() != 0 && scheme.getAxis() != 1)
+    return emitError() << "a " << kind << " layout needs scales per row "
+                       << "(axis 0) or per group of a row (axis 1)";
+  int64_t k = shape[1];
+  if (scheme.hasOffsets())
+    return emitError() << "a " << kind
+                       << " layout does not take an offset scheme";
+  if (layout.getKind() == CodeLayoutKind::column_tiles) {
+    if (bits != 4 && bits != 8)
+      return emitError() << "a column_tiles layout takes 4- or 8-bit codes, "
+                            "not "
+                         << bits << "-bit";
+    if (scheme.getGranularity() == Granularity::per_tensor)
+      return emitError() << "a column_tiles layout needs scales per channel "
+                            "or per group";
+    if (k % columnCodesPerStep(bits) != 0)
+      return emitError() << "a column_tiles layout of " << bits
+                         << "-bit codes needs K a multiple of "
+                         << columnCodesPerStep(bits) << ", not " << k;
+    return success();
+  }
+  if (8 % bits != 0)
+    return emitError() << "a " << kind << " layout takes codes of 1, 2, 4 "
+                       << "or 8 bits, not " << bits;
+  if (layout.getKind() == CodeLayoutKind::planes && bits == 8)
+    return emitError() << "a planes layout takes codes narrower than 8 bits";
+  int64_t blockBytes = layout.getLanes() * (8 / bits);
+  if (bits < 8 && (k % layout.getBlock() != 0 ||
+                   layout.getBlock() < blockBytes))
+    return emitError() << "block = " << layout.getBlock()
+                       << " must divide K (" << k
+                       << ") and hold at least one plane block of "
+                       << blockBytes << " codes";
+  return success();
+}
 LogicalResult PackedType::verify(function_ref<InFlightDiagnostic()> emitError,
-                                 ArrayRef<int64_t> shape, SchemeAttr scheme) {
+                                 ArrayRef<int64_t> shape, SchemeAttr scheme,
+                                 CodeLayoutAttr layout) {
   if (shape.empty())
     return emitError() << "packed tensor must have rank >= 1";
   for (auto [i, dim] : llvm::enumerate(shape))
@@ -58,18 +113,50 @@ LogicalResult PackedType::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "group size " << scheme.getGroupSize()
                        << " does not divide dimension " << axis << " (size "
                        << shape[axis] << ")";
+  if (layout)
+    return verifyLayout(emitError, shape, scheme, layout);
   return success();
+}
+
+int64_t PackedType::getColumnTiles() const {
+  int64_t perGroup = getLayout().getLanes() * kColumnTilesPerGroup;
+  return (getShape()[0] + perGroup - 1) / perGroup * kColumnTilesPerGroup;
 }
 
 SmallVector<int64_t> PackedType::getCodesShape() const {
   SmallVector<int64_t> codes(getShape());
-  codes.back() = (codes.back() * getScheme().getBits() + 7) / 8;
-  return codes;
+  int64_t rowBytes = (codes.back() * getScheme().getBits() + 7) / 8;
+  codes.back() = rowBytes;
+  CodeLayoutAttr layout = getLayout();
+  if (!layout || layout.getKind() == CodeLayoutKind::planes)
+    return codes;
+  if (layout.getKind() == CodeLayoutKind::row_tiles)
+    // The rows, then one tile of zero rows (what prefetching one tile
+    // ahead reads).
+    return {(getShape()[0] + layout.getRows()) * rowBytes};
+  // 4 bytes per column and k-step, then kColumnPrefetchSteps steps of
+  // zeros.
+  int64_t steps = getShape()[1] / columnCodesPerStep(getScheme().getBits());
+  return {(getColumnTiles() * steps + kColumnPrefetchSteps) *
+          layout.getLanes() * 4};
 }
 
 SmallVector<int64_t> PackedType::getScalesShape() const {
   SchemeAttr scheme = getScheme();
   int64_t axis = scheme.getAxis();
+  CodeLayoutAttr layout = getLayout();
+  if (layout && layout.getKind() == CodeLayoutKind::column_tiles) {
+    // Tile, group, column; byte scales (fp4) end with zeros for the
+    // kernels' prefetches.
+    int64_t groups = scheme.getGranularity() == Granularity::per_group
+                         ? getShape()[1] / scheme.getGroupSize()
+                         : 1;
+    int64_t padding = scheme.getScaleType().getIntOrFloatBitWidth() == 8
+                          ? kColumnScalePrefetchGroups *
+                                kColumnTilesPerGroup * layout.getLanes()
+                          : 0;
+    return {getColumnTiles() * groups * layout.getLanes() + padding};
+  }
   switch (scheme.getGranularity()) {
   case Granularity::per_tensor:
     return SmallVector<int64_t>(getRank(), 1);

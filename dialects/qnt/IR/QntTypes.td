@@ -12,13 +12,26 @@ def Qnt_PackedType : TypeDef<Qnt_Dialect, "Packed"> {
     storage is packed codes (rows along the last dimension, see
     docs/BIT_LAYOUT.md) plus scales and, for asymmetric schemes, zero points.
 
+    A kernel's copy of a weight names its code layout third (a
+    `#qnt.layout`, made by qnt-select-kernels); the shapes of its codes,
+    scales and zero points follow from it.
+
     ```
     !qnt.packed<4096x11008, #qnt.scheme<si4, symmetric, per_group<1, 128>>>
+    !qnt.packed<4096x11008, #qnt.scheme<si4, symmetric, per_group<1, 32>>,
+                #qnt.layout<column_tiles, lanes = 16>>
     ```
   }];
   let parameters = (ins
     ArrayRefParameter<"int64_t", "logical shape">:$shape,
-    "::mlir::qnt::SchemeAttr":$scheme);
+    "::mlir::qnt::SchemeAttr":$scheme,
+    OptionalParameter<"::mlir::qnt::CodeLayoutAttr">:$layout);
+  let builders = [
+    TypeBuilder<(ins "::llvm::ArrayRef<int64_t>":$shape,
+                     "::mlir::qnt::SchemeAttr":$scheme), [{
+      return $_get($_ctxt, shape, scheme, CodeLayoutAttr());
+    }]>
+  ];
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{
@@ -29,6 +42,9 @@ def Qnt_PackedType : TypeDef<Qnt_Dialect, "Packed"> {
     /// Shape of the scales (and zero points): same rank as the tensor, 1
     /// where a scale is shared, the number of scales along the scaled axis.
     ::llvm::SmallVector<int64_t> getScalesShape() const;
+    /// Column tiles of a column_tiles layout: ceil(N / lanes), rounded up
+    /// to whole groups of kColumnTilesPerGroup.
+    int64_t getColumnTiles() const;
     /// Element type of zero points: i8 for signed codes, ui8 for unsigned.
     ::mlir::IntegerType getZeroPointType() const;
   }];

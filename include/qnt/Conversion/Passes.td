@@ -37,6 +37,13 @@ def QntSelectKernelsPass : Pass<"qnt-select-kernels", "::mlir::ModuleOp"> {
     step, fewer (in steps of 8) where a group holds fewer codes than one
     plane-major block.
 
+    Each matmul's weight is then laid out for its kernel: a `qnt.constant`
+    whose `!qnt.packed` type names the layout (`#qnt.layout<planes | row_tiles
+    | column_tiles, ...>`, docs/BIT_LAYOUT.md, "Kernel layout"), one per
+    constant and layout. A `qnt.gather_rows` of a table that a column kernel
+    reads (a tied classifier) reads that constant too; constants left
+    without users are removed.
+
     On a module whose `qnt.target` is a `#qnt.gpu_target` the pass puts a
     `#qnt.gpu_kernel` on every `qnt.matmul` instead (the CPU options do not
     apply; convert-qnt-to-gpu builds it): with a static M the first GEMV of
@@ -104,8 +111,9 @@ def ConvertQntToVectorPass : Pass<"convert-qnt-to-vector", "::mlir::ModuleOp"> {
     `qnt.matmul` and `qnt.attention` is built as the kernel its `qnt.kernel`
     attribute names (an op without one is an error), and nothing else
     decides. `qnt.constant` payloads become `arith.constant` tensors
-    (resource blobs stay blobs), with the compile-time copies of the codes
-    each kernel family reads (made once per constant and layout).
+    (resource blobs stay blobs); a matmul's weight must already be in the
+    `#qnt.layout` its kernel reads (qnt-select-kernels lays it out), and is
+    read as it lies.
     - `row_f32`: a register-tiled loop nest over memrefs
       (`bufferization.to_buffer` / `to_tensor` at its edges): each step loads
       a chunk of packed code bytes, unpacks it in registers with shifts,
@@ -131,8 +139,8 @@ def ConvertQntToVectorPass : Pass<"convert-qnt-to-vector", "::mlir::ModuleOp"> {
       `qnt.lookup16` of their 16 values (the kernel's `lookup`); the fp4
       block scales (E8M0, E4M3 bytes) decoded once per block.
     `qnt.dequantize` with remaining users becomes a scalar loop nest;
-    `qnt.gather_rows` reads rows of its table (from a column copy when a
-    matmul of the same constant made one).
+    `qnt.gather_rows` reads rows of its table, in the row layout or in a
+    column kernel's `column_tiles` layout.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::bufferization::BufferizationDialect",

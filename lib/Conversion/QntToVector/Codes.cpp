@@ -1,5 +1,5 @@
-// Packed codes for the CPU kernels of convert-qnt-to-vector: compile-time
-// copies in the kernels' layouts, and codes unpacked into vector registers.
+// Packed codes for the CPU kernels of convert-qnt-to-vector: codes unpacked
+// into vector registers (their layouts: Relayout.cpp).
 #include "Kernels.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -18,94 +18,6 @@
 
 using namespace mlir;
 using namespace mlir::qnt;
-
-FailureOr<Value> qnt::materializeRelaidCodes(
-    ConstantOp op, ShapedType resultType,
-    llvm::function_ref<void(const uint8_t *, int64_t, int64_t, uint8_t *)>
-        relayout) {
-  SmallVector<char> storage;
-  FailureOr<ArrayRef<char>> bytes = readCodeBytes(op, storage);
-  if (failed(bytes))
-    return failure();
-  int64_t rowBytes = op.getType().getCodesShape().back();
-  int64_t rows = rowBytes ? static_cast<int64_t>(bytes->size()) / rowBytes : 0;
-  size_t size = std::max<size_t>(bytes->size(), resultType.getNumElements());
-  AsmResourceBlob blob = HeapAsmResourceBlob::allocate(size, alignof(uint64_t));
-  uint8_t *out = reinterpret_cast<uint8_t *>(blob.getMutableData().data());
-  std::memset(out + bytes->size(), 0, size - bytes->size());
-  relayout(reinterpret_cast<const uint8_t *>(bytes->data()), rows, rowBytes,
-           out);
-  auto attr = DenseResourceElementsAttr::get(resultType, "qnt_kernel_codes",
-                                             std::move(blob));
-  OpBuilder b(op);
-  b.setInsertionPointAfter(op);
-  return arith::ConstantOp::create(b, op.getLoc(), attr).getResult();
-}
-
-/// A copy of `op`'s codes in the plane-major layout of the f32 matmul kernels
-/// (toPlaneMajorRow).
-FailureOr<Value> qnt::materializePlaneMajorCodes(ConstantOp op,
-                                                 int64_t groupSize,
-                                                 int64_t lanes) {
-  PackedType type = op.getType();
-  int64_t count = type.getShape().back();
-  unsigned bits = type.getScheme().getBits();
-  return materializeRelaidCodes(
-      op, cast<ShapedType>(op.getCodes().getType()),
-      [&](const uint8_t *in, int64_t rows, int64_t rowBytes, uint8_t *out) {
-        for (int64_t r = 0; r < rows; ++r)
-          toPlaneMajorRow(in + r * rowBytes, count, bits, groupSize, lanes,
-                          out + r * rowBytes);
-      });
-}
-
-/// The codes of `op` in the layout of the activations=i8 kernels, 1-D: each
-/// row in the plane-major layout with `lanes`-byte blocks (widths below 8),
-/// every byte XORed with `flip` (see Int8Kernel::flip), then the rows
-/// interleaved in tiles of `tileRows` rows at `lanes`-byte granularity
-/// (interleaveRowTiles), so that a register tile streams through one
-/// contiguous range; then `tileRows` rows of zeros, so that prefetching one
-/// tile ahead never leaves the buffer and needs no bounds check.
-FailureOr<Value>
-qnt::materializeInt8KernelCodes(ConstantOp op, int64_t groupSize, int64_t lanes,
-                                int64_t tileRows, uint8_t flip) {
-  PackedType type = op.getType();
-  int64_t count = type.getShape().back();
-  unsigned bits = type.getScheme().getBits();
-  // The codes, then tileRows rows of zeros (checked: both come from the IR
-  // and the pass options).
-  std::optional<int64_t> size = llvm::checkedMulAdd(
-      tileRows, type.getCodesShape().back(),
-      cast<ShapedType>(op.getCodes().getType()).getNumElements());
-  if (!size)
-    return op.emitOpError() << "the re-laid codes with " << tileRows
-                            << " rows of padding need more than 2^63 bytes";
-  auto resultType =
-      RankedTensorType::get({*size}, IntegerType::get(op.getContext(), 8));
-  return materializeRelaidCodes(
-      op, resultType,
-      [&](const uint8_t *in, int64_t rows, int64_t rowBytes, uint8_t *out) {
-        // One tile at a time through a small buffer: no second full copy.
-        std::vector<uint8_t> tile(tileRows * rowBytes);
-        for (int64_t r0 = 0; r0 < rows; r0 += tileRows) {
-          int64_t n = std::min(tileRows, rows - r0);
-          for (int64_t r = 0; r < n; ++r) {
-            const uint8_t *src = in + (r0 + r) * rowBytes;
-            uint8_t *dst = tile.data() + r * rowBytes;
-            if (bits < 8)
-              toPlaneMajorRow(src, count, bits, groupSize, lanes, dst);
-            else
-              std::memcpy(dst, src, rowBytes);
-            if (flip)
-              for (int64_t j = 0; j < rowBytes; ++j)
-                dst[j] ^= flip;
-          }
-          interleaveRowTiles(tile.data(), n, rowBytes,
-                             n == tileRows ? tileRows : 1, lanes,
-                             out + r0 * rowBytes);
-        }
-      });
-}
 
 /// Field `p` (bits [p*bits, (p+1)*bits)) of every byte of `bytes`, as i8
 /// codes: sign-extended when `isSigned`, zero-extended otherwise. `bits`

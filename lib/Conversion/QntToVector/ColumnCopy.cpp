@@ -1,6 +1,6 @@
-// The column kernels' copy of a weight (docs/BIT_LAYOUT.md, "Column
-// kernels"): made at compile time from a qnt.constant, and read by the
-// kernels (ColumnInt8.cpp) and by qnt.gather_rows of the same table.
+// The column kernels' view of a column_tiles weight (docs/BIT_LAYOUT.md,
+// "Column kernels"), which qnt-select-kernels lays out (Relayout.cpp): read
+// by the kernels (ColumnInt8.cpp) and by qnt.gather_rows of the same table.
 #include "Kernels.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -35,61 +35,36 @@ Value qnt::columnTileIndex(ImplicitLocOpBuilder &b, Value t, Value s,
       within);
 }
 
-int64_t qnt::columnCodesPerStep(unsigned bits) { return bits == 4 ? 8 : 4; }
-
-namespace {
-/// The raw bytes of a dense or resource-blob elements attribute, element
-/// after element, or failure (a splat is expanded).
-FailureOr<SmallVector<char>> rawBytes(ElementsAttr attr) {
-  auto type = cast<ShapedType>(attr.getType());
-  int64_t elemBytes = type.getElementTypeBitWidth() / 8;
-  SmallVector<char> out;
-  if (auto dense = dyn_cast<DenseElementsAttr>(attr)) {
-    ArrayRef<char> raw = dense.getRawData();
-    if (dense.isSplat()) {
-      for (int64_t i = 0; i < type.getNumElements(); ++i)
-        out.append(raw.begin(), raw.begin() + elemBytes);
-    } else {
-      out.assign(raw.begin(), raw.end());
-    }
-    return out;
+bool qnt::setColumnCodeOffset(Int8Kernel &q, const MatmulKernel &kern,
+                              CodeLayoutAttr layout, LookupIsa lookup) {
+  if (hasE2M1Codes(kern)) {
+    setE2M1Table(q, kern, lookup);
+    return false;
   }
-  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr))
-    if (AsmResourceBlob *blob = resource.getRawHandle().getBlob()) {
-      ArrayRef<char> data = blob->getData();
-      std::optional<int64_t> size =
-          llvm::checkedMul(type.getNumElements(), elemBytes);
-      if (size && static_cast<int64_t>(data.size()) == *size) {
-        out.assign(data.begin(), data.end());
-        return out;
-      }
-    }
-  return failure();
+  q.flip = static_cast<uint8_t>(layout.getFlip());
+  q.offset = 0;
+  bool signedBytes = false;
+  if (kern.bits == 8) {
+    // Flipped signed codes are unsigned bytes (vpdpbusd's, c = d - 128);
+    // flipped unsigned ones signed bytes (c = d + 128). Unflipped bytes are
+    // read as the codes are.
+    signedBytes = kern.isSigned == (q.flip == 0);
+    if (q.flip)
+      q.offset = kern.isSigned ? -128 : 128;
+  } else if (q.flip) {
+    // Signed 4-bit codes with their sign bits flipped: d = c + 8.
+    q.offset = -8;
+  }
+  q.needsSums = q.offset != 0;
+  return signedBytes;
 }
 
-/// A 1-D constant of `bytes` reinterpreted as `elem`, right after `op`.
-Value constantBlob(ConstantOp op, ArrayRef<char> bytes, Type elem,
-                   StringRef name) {
-  int64_t elemBytes = elem.getIntOrFloatBitWidth() / 8;
-  auto type = RankedTensorType::get(
-      {static_cast<int64_t>(bytes.size()) / elemBytes}, elem);
-  AsmResourceBlob blob = HeapAsmResourceBlob::allocateAndCopyInferAlign(bytes);
-  OpBuilder b(op);
-  b.setInsertionPointAfter(op);
-  return arith::ConstantOp::create(
-      b, op.getLoc(),
-      DenseResourceElementsAttr::get(type, name, std::move(blob)));
-}
-
-} // namespace
-
-FailureOr<ColumnCopy> qnt::makeColumnCopy(const MatmulKernel &kern,
-                                          const Int8Kernel &q,
-                                          ConstantOp constant,
-                                          const Payload &payload, int64_t lanes,
-                                          bool signedBytes) {
+ColumnCopy qnt::makeColumnCopy(const MatmulKernel &kern, const Int8Kernel &q,
+                               ConstantOp constant, const Payload &payload,
+                               bool signedBytes) {
+  PackedType type = constant.getType();
   ColumnCopy ck;
-  ck.lanes = lanes;
+  ck.lanes = type.getLayout().getLanes();
   ck.bits = kern.bits;
   ck.signedBytes = signedBytes;
   ck.codeOffset = q.offset;
@@ -97,91 +72,36 @@ FailureOr<ColumnCopy> qnt::makeColumnCopy(const MatmulKernel &kern,
   ck.codeUnit = q.codeUnit;
   ck.scheme = kern.scheme;
   ck.lookup = q.lookup;
-  // Whole groups of tiles; columns past N are zeros, computed and not
-  // stored.
-  ck.tiles = (kern.n + lanes * kColumnTilesPerGroup - 1) / (lanes * kColumnTilesPerGroup) *
-             kColumnTilesPerGroup;
-  int64_t cps = columnCodesPerStep(kern.bits);
-  ck.steps = kern.k / cps;
+  ck.tiles = type.getColumnTiles();
+  ck.steps = kern.k / columnCodesPerStep(kern.bits);
   ck.groups = kern.k / kern.groupSize;
-
-  // The codes, column-interleaved: tile t, step s, column c of the tile,
-  // 4 bytes (docs/BIT_LAYOUT.md, "Column kernels").
-  SmallVector<char> storage;
-  FailureOr<ArrayRef<char>> bytes = readCodeBytes(constant, storage);
-  if (failed(bytes))
-    return failure();
-  int64_t rowBytes = constant.getType().getCodesShape().back();
-  // Zeros after the last tile: what its prefetches ask for.
-  SmallVector<char> relaid((ck.tiles * ck.steps + kColumnPrefetchSteps) * lanes * 4,
-                           0);
-  auto code = [&](int64_t n, int64_t k) -> uint8_t {
-    auto byte =
-        static_cast<uint8_t>((*bytes)[n * rowBytes + k * kern.bits / 8]);
-    return kern.bits == 8 ? byte : (k % 2 ? byte >> 4 : byte & 0x0F);
-  };
-  for (int64_t n = 0; n < kern.n; ++n) {
-    int64_t t = n / lanes, c = n % lanes;
-    for (int64_t s = 0; s < ck.steps; ++s) {
-      char *out = relaid.data() + (columnTileIndex(t, s, ck.steps) * lanes + c) * 4;
-      for (int64_t j = 0; j < 4; ++j) {
-        uint8_t v;
-        if (kern.bits == 4)
-          v = ((code(n, s * 8 + j) ^ q.flip) & 0x0F) |
-              (((code(n, s * 8 + 4 + j) ^ q.flip) & 0x0F) << 4);
-        else
-          v = code(n, s * 4 + j) ^ q.flip;
-        out[j] = static_cast<char>(v);
-      }
-    }
-  }
-  MLIRContext *ctx = constant.getContext();
-  ck.codes = constantBlob(constant, relaid, IntegerType::get(ctx, 8),
-                          "qnt_column_codes");
-
-  // Scales (and o - z): tile t, group g, column c, in the scale type.
-  FailureOr<SmallVector<char>> scaleBytes = rawBytes(constant.getScales());
-  if (failed(scaleBytes))
-    return constant.emitOpError("'scales' cannot be read");
-  Type scaleElem = constant.getType().getScheme().getScaleType();
-  // The fp4 formats' 8-bit float block scales stay bytes, which the
-  // kernels decode (decodeScale).
-  if (getScaleFormat(scaleElem) && fp4BlockFormat(*getScaleFormat(scaleElem)))
-    scaleElem = IntegerType::get(constant.getContext(), 8);
-  int64_t eb = scaleElem.getIntOrFloatBitWidth() / 8;
-  int64_t scaleCols =
-      kern.scheme.getGranularity() == Granularity::per_group ? ck.groups : 1;
-  // Byte scales end with zeros for the kernels' prefetches.
-  int64_t scalePadding =
-      eb == 1 ? kColumnScalePrefetchGroups * kColumnTilesPerGroup * lanes : 0;
-  SmallVector<char> scales(ck.tiles * ck.groups * lanes * eb + scalePadding,
-                           0);
-  SmallVector<float> offsets;
-  SmallVector<float> zeroPoints;
-  if (payload.zeroPoints) {
-    auto attr = cast<DenseElementsAttr>(
-        payload.zeroPoints.getDefiningOp<arith::ConstantOp>().getValue());
-    zeroPoints.assign(attr.getValues<float>().begin(),
-                      attr.getValues<float>().end());
-    offsets.assign(ck.tiles * ck.groups * lanes, 0.0f);
-  }
-  for (int64_t n = 0; n < kern.n; ++n) {
-    int64_t t = n / lanes, c = n % lanes;
+  ck.codes = payload.codes;
+  ck.scales = payload.scales;
+  if (!payload.zeroPoints)
+    return ck;
+  // o - z per column and group, in the tiles' order (the zero points are
+  // already in it); columns past N stay 0.
+  auto zeroPoints = cast<DenseElementsAttr>(
+      payload.zeroPoints.getDefiningOp<arith::ConstantOp>().getValue());
+  auto z = zeroPoints.getValues<float>();
+  SmallVector<float> offsets(ck.tiles * ck.groups * ck.lanes, 0.0f);
+  for (int64_t n = 0; n < kern.n; ++n)
     for (int64_t g = 0; g < ck.groups; ++g) {
-      int64_t from = n * scaleCols + (scaleCols == 1 ? 0 : g);
-      int64_t to = columnTileIndex(t, g, ck.groups) * lanes + c;
-      std::memcpy(scales.data() + to * eb, scaleBytes->data() + from * eb, eb);
-      if (!zeroPoints.empty())
-        offsets[to] = float(q.offset) - zeroPoints[from];
+      int64_t at = columnTileIndex(n / ck.lanes, g, ck.groups) * ck.lanes +
+                   n % ck.lanes;
+      offsets[at] = float(q.offset) - z[at];
     }
-  }
-  ck.scales = constantBlob(constant, scales, scaleElem, "qnt_column_scales");
-  if (!offsets.empty())
-    ck.offsets =
-        constantBlob(constant,
-                     ArrayRef<char>(reinterpret_cast<char *>(offsets.data()),
-                                    offsets.size() * sizeof(float)),
-                     Float32Type::get(ctx), "qnt_column_offsets");
+  auto offsetsType = RankedTensorType::get(
+      {static_cast<int64_t>(offsets.size())}, Float32Type::get(
+                                                  constant.getContext()));
+  AsmResourceBlob blob = HeapAsmResourceBlob::allocateAndCopyInferAlign(
+      ArrayRef<float>(offsets));
+  OpBuilder b(constant);
+  b.setInsertionPointAfter(constant);
+  ck.offsets = arith::ConstantOp::create(
+      b, constant.getLoc(),
+      DenseResourceElementsAttr::get(offsetsType, "qnt_column_offsets",
+                                     std::move(blob)));
   return ck;
 }
 

@@ -133,14 +133,13 @@ int64_t rowInt8Lanes(const MatmulKernel &kern, int64_t actBlock);
 /// more when groups are smaller than a load (int4 g32 in 32-byte loads);
 /// 0 when `lanes` does not fit `kern`'s groups.
 int64_t int8GroupsPerLoad(const MatmulKernel &kern, int64_t lanes);
-/// A re-laid-out copy of `op`'s code bytes, as an arith.constant of
-/// `resultType` right after `op`: `relayout(in, rows, rowBytes, out)` writes
-/// it straight into the new blob (one copy of the codes, not two). Bytes of
-/// `resultType` past the codes are zero.
-FailureOr<Value> materializeRelaidCodes(
-    ConstantOp op, ShapedType resultType,
-    llvm::function_ref<void(const uint8_t *, int64_t, int64_t, uint8_t *)>
-        relayout);
+/// The code layout kernel `kernel` reads `kern`'s weight in (a
+/// #qnt.layout), or null where it reads the row layout or does not apply
+/// (convert-qnt-to-vector says why).
+CodeLayoutAttr matmulCodeLayout(const MatmulKernel &kern, KernelAttr kernel);
+/// A qnt.constant right after `op` holding its weight in `layout` (codes;
+/// for column_tiles also scales and zero points), or an error on `op`.
+FailureOr<ConstantOp> relayWeight(ConstantOp op, CodeLayoutAttr layout);
 
 /// Quantizes x (memref<M x K>) into the buffers of `q`, per row and block of
 /// q.block codes (see Int8Kernel), and sums each group's blocks
@@ -192,17 +191,8 @@ struct ColumnCopy {
 /// 1 thread (bench/results/2026-12-06-prefetch-l2-zen4.md).
 constexpr int32_t kPrefetchLocality = 2;
 
-/// How far ahead (in k-steps) the column kernels prefetch their codes; the
-/// copy ends with that many steps of zeros.
-constexpr int64_t kColumnPrefetchSteps = 16;
-
-/// How far ahead (in scale groups) the column kernels prefetch byte scales
-/// (fp4); the copy's byte scales end with that many groups of zeros.
-constexpr int64_t kColumnScalePrefetchGroups = 8;
-
-/// Column tiles read together, interleaved step by step in the layout so
-/// that a single row of x (a GEMV) reads one sequential stream.
-constexpr int64_t kColumnTilesPerGroup = 4;
+// The column_tiles layout's constants (kColumnPrefetchSteps, ...) are the
+// dialect's: qnt/IR/QntTypes.h.
 
 /// Position of column tile t's step s (or scale group s) in the column
 /// copy, in units of one tile's step: the tiles of a group of
@@ -212,16 +202,18 @@ int64_t columnTileIndex(int64_t t, int64_t s, int64_t perTile);
 Value columnTileIndex(ImplicitLocOpBuilder &b, Value t, Value s,
                       int64_t perTile);
 
-/// Codes per k-step of one column: 4 bytes, holding 8 int4 codes (low
-/// nibbles k..k+3, high nibbles k+4..k+7) or 4 int8 codes.
-int64_t columnCodesPerStep(unsigned bits);
+/// The column kernels' view of the column_tiles weight `constant` (its
+/// payload `payload`), read with the flip and offset of `q` (signed bytes
+/// when `signedBytes`).
+ColumnCopy makeColumnCopy(const MatmulKernel &kern, const Int8Kernel &q,
+                          ConstantOp constant, const Payload &payload,
+                          bool signedBytes);
 
-/// The column copy of `constant` for the kernel `kern` with the flip and
-/// offset of `q`, in tiles of `lanes` columns.
-FailureOr<ColumnCopy> makeColumnCopy(const MatmulKernel &kern,
-                                     const Int8Kernel &q, ConstantOp constant,
-                                     const Payload &payload, int64_t lanes,
-                                     bool signedBytes);
+/// How the column kernels read the codes of a column_tiles weight: the
+/// offset (and table, for e2m1 codes) in `q`, and whether its bytes are
+/// signed. The layout's flip decides both.
+bool setColumnCodeOffset(Int8Kernel &q, const MatmulKernel &kern,
+                         CodeLayoutAttr layout, LookupIsa lookup);
 
 /// Emits the column kernel of `kern` (whose x buffers `q` already holds,
 /// quantized) over `copy`: loops over tiles of columns (split across threads
@@ -238,22 +230,6 @@ void emitGatherFromColumnCopy(ImplicitLocOpBuilder &b, const ColumnCopy &copy,
 //===----------------------------------------------------------------------===//
 // Packed codes (Codes.cpp)
 //===----------------------------------------------------------------------===//
-
-/// A copy of `op`'s codes in the plane-major layout of the f32 matmul
-/// kernels (toPlaneMajorRow).
-FailureOr<Value> materializePlaneMajorCodes(ConstantOp op, int64_t groupSize,
-                                            int64_t lanes);
-
-/// The codes of `op` in the layout of the activations=i8 row kernels, 1-D:
-/// each row in the plane-major layout with `lanes`-byte blocks (widths below
-/// 8), every byte XORed with `flip` (see Int8Kernel::flip), then the rows
-/// interleaved in tiles of `tileRows` rows at `lanes`-byte granularity
-/// (interleaveRowTiles), so that a register tile streams through one
-/// contiguous range; then `tileRows` rows of zeros, so that prefetching one
-/// tile ahead never leaves the buffer and needs no bounds check.
-FailureOr<Value> materializeInt8KernelCodes(ConstantOp op, int64_t groupSize,
-                                            int64_t lanes, int64_t tileRows,
-                                            uint8_t flip);
 
 /// Field `p` (bits [p*bits, (p+1)*bits)) of every byte of `bytes`, as i8
 /// codes: sign-extended when `isSigned`, zero-extended otherwise. `bits`
@@ -353,8 +329,11 @@ public:
   /// The payload of the qnt.constant that `packed` comes from (made once),
   /// or an error on `user`.
   FailureOr<Payload> payloadFor(Operation *user, Value packed);
-  /// The column copy a matmul made of `packed`'s constant, or null.
-  const ColumnCopy *columnCopyOf(Value packed) const;
+  /// The column kernels' view of the column_tiles weight `packed` (made
+  /// once, read by its matmuls and gathers), or an error on `user`.
+  FailureOr<const ColumnCopy *> columnCopyOf(Operation *user, Value packed,
+                                             const MatmulKernel &kern,
+                                             LookupIsa lookup);
 
   LogicalResult lowerMatmul(MatmulOp op, KernelAttr kernel,
                             const Payload &payload);
@@ -369,28 +348,13 @@ private:
   /// lowerMatmul through the column kernels (column_i8).
   LogicalResult lowerColumnMatmul(MatmulOp op, MatmulKernel &kern,
                                   KernelAttr kernel, const Payload &payload);
-  /// Codes in the kernels' plane-major layout, made once per qnt.constant
-  /// and layout.
-  FailureOr<Value> planeMajorCodesFor(ConstantOp op, int64_t groupSize,
-                                      int64_t lanes);
   /// quantizeActivations, or the buffers of an earlier matmul of `input`.
   void quantizeOnce(ImplicitLocOpBuilder &b, Value input,
                     const MatmulKernel &kern, Int8Kernel &q);
 
   llvm::DenseMap<Operation *, Payload> payloads;
-  /// Keyed by constant, group size and lanes.
-  llvm::DenseMap<std::tuple<Operation *, int64_t, int64_t>, Value>
-      planeMajorCodes;
-  /// Codes in the row_i8 kernels' layout, keyed by constant and by the
-  /// arguments of materializeInt8KernelCodes (block codes, lanes, tile rows
-  /// and flip).
-  llvm::DenseMap<std::tuple<Operation *, int64_t, int64_t, int64_t, int64_t>,
-                 Value>
-      int8Codes;
-  /// The column kernels' copies of weight constants (makeColumnCopy), keyed
-  /// by constant, lanes and signedness of the bytes.
-  llvm::DenseMap<std::tuple<Operation *, int64_t, int64_t>, ColumnCopy>
-      columnCopies;
+  /// The column kernels' views of column_tiles weights, by constant.
+  llvm::DenseMap<Operation *, ColumnCopy> columnCopies;
   /// x quantized for int8 activations, per input tensor, x block and group
   /// (for the sums): matmuls of one input (q, k and v; gate and up) share
   /// it. The buffers were filled before the first of them, in its block.

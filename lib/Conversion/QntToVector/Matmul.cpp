@@ -118,17 +118,28 @@ LogicalResult CpuLowering::lowerMatmul(MatmulOp op, KernelAttr kernel,
                          "lookup = " + stringifyLookupIsa(kern.lookup).str() +
                              " takes lanes in multiples of " +
                              std::to_string(lookupLanes));
-  if (kernel.getFamily() == KernelFamily::column_i8) {
-    if (!columnKernelApplies(kern, kernel.getXBlock(),
-                             op.getResult().getType().getElementType()))
-      return notApplicable(op, kernel,
-                           "column_i8 takes 4- or 8-bit integer codes or fp4 "
-                           "codes in groups of whole x blocks (nvfp4: groups "
-                           "of 16 in x blocks of 32), per channel or per "
-                           "group, with f32 x and result");
-    return lowerColumnMatmul(op, kern, kernel, payload);
+  if (kernel.getFamily() == KernelFamily::column_i8 &&
+      !columnKernelApplies(kern, kernel.getXBlock(),
+                           op.getResult().getType().getElementType()))
+    return notApplicable(op, kernel,
+                         "column_i8 takes 4- or 8-bit integer codes or fp4 "
+                         "codes in groups of whole x blocks (nvfp4: groups "
+                         "of 16 in x blocks of 32), per channel or per "
+                         "group, with f32 x and result");
+  // The codes are read as they lie: qnt-select-kernels laid them out.
+  CodeLayoutAttr layout = matmulCodeLayout(kern, kernel);
+  if (op.getWeight().getType().getLayout() != layout) {
+    InFlightDiagnostic diag = op.emitOpError() << "kernel " << kernel
+                                               << " reads its weight in ";
+    if (layout)
+      diag << layout;
+    else
+      diag << "the row layout";
+    return diag << ", not in the weight's (qnt-select-kernels lays weights "
+                   "out for their kernels)";
   }
-  Value codes = payload.codes;
+  if (kernel.getFamily() == KernelFamily::column_i8)
+    return lowerColumnMatmul(op, kern, kernel, payload);
   Int8Kernel int8;
   if (kernel.getFamily() == KernelFamily::row_i8) {
     // Whole groups as loads of `lanes` bytes, each a plane-major block for
@@ -144,23 +155,7 @@ LogicalResult CpuLowering::lowerMatmul(MatmulOp op, KernelAttr kernel,
                            "groups per 32-byte load, each its own x block) "
                            "and x blocks that divide the group");
     setCodeOffset(int8, kern, payload.zeroPoints != nullptr);
-    auto constant = op.getWeight().getDefiningOp<ConstantOp>();
-    int64_t blockCodes = kern.groupSize * int8.groupsPerLoad;
-    int64_t tileRows = kernel.getTileCols();
-    auto key = std::make_tuple(constant.getOperation(), blockCodes, lanes,
-                               tileRows, int64_t(int8.flip));
-    auto it = int8Codes.find(key);
-    if (it == int8Codes.end()) {
-      // The plane-major layout works in blocks of one load, within groups
-      // or (small groups) across them.
-      FailureOr<Value> repacked = materializeInt8KernelCodes(
-          constant, blockCodes, lanes, tileRows, int8.flip);
-      if (failed(repacked))
-        return failure();
-      it = int8Codes.try_emplace(key, *repacked).first;
-    }
-    codes = it->second;
-    int8.rowBytes = op.getWeight().getType().getCodesShape().back();
+    int8.rowBytes = (kern.k * kern.bits + 7) / 8;
     int8.fieldBytes = lanes;
     // Each dot product adds at most 2 * (2^bits - 1) * 127 to an i16 lane
     // (d unsigned below 8 bits, |xq| <= 127); a block has block / L of them.
@@ -169,32 +164,19 @@ LogicalResult CpuLowering::lowerMatmul(MatmulOp op, KernelAttr kernel,
                      dotsPerBlock * 2 * ((int64_t(1) << kern.bits) - 1) * 127 <=
                          std::numeric_limits<int16_t>::max();
     kern.int8 = &int8;
-  } else if (fieldsAreGroups(kern, kern.chunk)) {
-    // Blocks of 8/bits groups: the plane-major layout of groups that size.
-    FailureOr<Value> repacked = planeMajorCodesFor(
-        op.getWeight().getDefiningOp<ConstantOp>(),
-        kern.groupSize * (8 / kern.bits), kern.chunk);
-    if (failed(repacked))
-      return failure();
-    codes = *repacked;
+  } else if (layout && layout.getBlock() != kern.groupSize) {
+    // Blocks of 8/bits groups (matmulCodeLayout): fields that are whole
+    // groups.
     kern.fieldGroups = true;
-  } else if (kern.bits < 8 && 8 % kern.bits == 0 &&
-             kern.chunk * (8 / kern.bits) <= kern.groupSize) {
-    // Widths that divide 8 read full blocks of each group in the plane-major
-    // layout (qnt-select-kernels chose lanes that fit a group); the rest of
-    // each group uses the standard layout.
-    FailureOr<Value> repacked = planeMajorCodesFor(
-        op.getWeight().getDefiningOp<ConstantOp>(), kern.groupSize,
-        kern.chunk);
-    if (failed(repacked))
-      return failure();
-    codes = *repacked;
+  } else if (layout) {
+    // Full blocks of each group in the plane-major layout; the rest of each
+    // group in the row layout.
     kern.planeBlocks = kern.groupSize / (kern.chunk * (8 / kern.bits));
   }
 
   ImplicitLocOpBuilder b(op.getLoc(), op);
   kern.x = to2D(b, toBuffer(b, op.getInput()));
-  kern.codes = toBuffer(b, codes);
+  kern.codes = toBuffer(b, payload.codes);
   kern.scales = toBuffer(b, payload.scales);
   if (payload.zeroPoints)
     kern.zeroPoints = toBuffer(b, payload.zeroPoints);
@@ -234,21 +216,14 @@ LogicalResult CpuLowering::lowerColumnMatmul(MatmulOp op, MatmulKernel &kern,
                                              const Payload &payload) {
   Int8Kernel int8;
   int8.block = kernel.getXBlock();
-  setCodeOffset(int8, kern, payload.zeroPoints != nullptr);
-  if (hasE2M1Codes(kern))
-    setE2M1Table(int8, kern, kern.lookup);
-  // vpdpbusd multiplies unsigned by signed bytes exactly: 8-bit codes go in
-  // as unsigned bytes (signed ones flipped, d = c + 128, o = -128), which
-  // spares the sign trick of a signed operand (three instructions per dot
-  // product with AVX-512). vpmaddubsw would saturate their pair sums.
-  bool unsignedBytes = kern.bits == 8 &&
-                       (kernel.getIntDot() == IntDotIsa::avx512vnni ||
-                        kernel.getIntDot() == IntDotIsa::avxvnni);
-  if (unsignedBytes) {
-    int8.flip = kern.isSigned ? 0x80 : 0;
-    int8.offset = kern.isSigned ? -128 : 0;
-    int8.needsSums = payload.zeroPoints || int8.offset != 0;
-  }
+  // The layout's flip says how the bytes are read (setColumnCodeOffset).
+  FailureOr<const ColumnCopy *> copy =
+      columnCopyOf(op, op.getWeight(), kern, kern.lookup);
+  if (failed(copy))
+    return failure();
+  setColumnCodeOffset(int8, kern, op.getWeight().getType().getLayout(),
+                      kern.lookup);
+  int8.needsSums |= payload.zeroPoints != nullptr;
   ImplicitLocOpBuilder b(op.getLoc(), op);
   kern.x = to2D(b, toBuffer(b, op.getInput()));
   kern.scales = toBuffer(b, payload.scales);
@@ -258,36 +233,10 @@ LogicalResult CpuLowering::lowerColumnMatmul(MatmulOp op, MatmulKernel &kern,
   kern.out = to2D(b, outBuf);
   kern.m = memref::DimOp::create(b, kern.x, 0);
   quantizeOnce(b, op.getInput(), kern, int8);
-  // One copy per weight constant and layout, whatever reads it.
-  auto constant = op.getWeight().getDefiningOp<ConstantOp>();
-  bool signedBytes = kern.bits == 8 && !unsignedBytes;
-  auto key = std::make_tuple(constant.getOperation(), kernel.getLanes(),
-                             int64_t(signedBytes));
-  auto it = columnCopies.find(key);
-  if (it == columnCopies.end()) {
-    FailureOr<ColumnCopy> copy = makeColumnCopy(
-        kern, int8, constant, payload, kernel.getLanes(), signedBytes);
-    if (failed(copy))
-      return failure();
-    it = columnCopies.try_emplace(key, *copy).first;
-  }
-  emitColumnKernel(b, kern, int8, it->second, kernel.getTileRows(),
+  emitColumnKernel(b, kern, int8, **copy, kernel.getTileRows(),
                    kernel.getParallel());
   replaceWithBuffer(b, op, outBuf);
   return success();
-}
-
-FailureOr<Value> CpuLowering::planeMajorCodesFor(ConstantOp op,
-                                                 int64_t groupSize,
-                                                 int64_t lanes) {
-  auto key = std::make_tuple(op.getOperation(), groupSize, lanes);
-  auto it = planeMajorCodes.find(key);
-  if (it != planeMajorCodes.end())
-    return it->second;
-  FailureOr<Value> codes = materializePlaneMajorCodes(op, groupSize, lanes);
-  if (succeeded(codes))
-    planeMajorCodes[key] = *codes;
-  return codes;
 }
 
 namespace {

@@ -51,11 +51,24 @@ FailureOr<Payload> CpuLowering::payloadFor(Operation *user, Value packed) {
   return payload;
 }
 
-const ColumnCopy *CpuLowering::columnCopyOf(Value packed) const {
-  for (auto &[key, copy] : columnCopies)
-    if (std::get<0>(key) == packed.getDefiningOp())
-      return &copy;
-  return nullptr;
+FailureOr<const ColumnCopy *>
+CpuLowering::columnCopyOf(Operation *user, Value packed,
+                          const MatmulKernel &kern, LookupIsa lookup) {
+  auto constant = packed.getDefiningOp<ConstantOp>();
+  FailureOr<Payload> payload = payloadFor(user, packed);
+  if (failed(payload))
+    return failure();
+  auto it = columnCopies.find(constant);
+  if (it == columnCopies.end()) {
+    Int8Kernel q;
+    bool signedBytes = setColumnCodeOffset(
+        q, kern, constant.getType().getLayout(), lookup);
+    it = columnCopies
+             .try_emplace(constant, makeColumnCopy(kern, q, constant,
+                                                   *payload, signedBytes))
+             .first;
+  }
+  return &it->second;
 }
 
 namespace {

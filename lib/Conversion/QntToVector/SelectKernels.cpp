@@ -4,6 +4,7 @@
 #include "Kernels.h"
 #include "qnt/Conversion/Passes.h"
 #include "qnt/IR/QntOps.h"
+#include "llvm/ADT/SetVector.h"
 
 namespace mlir::qnt {
 #define GEN_PASS_DEF_QNTSELECTKERNELSPASS
@@ -248,6 +249,63 @@ struct QntSelectKernels final
         op->setAttr(kKernelAttrName, attention(1, /*prefetch=*/false));
       }
     });
+    if (failed(layOutWeights(module)))
+      signalPassFailure();
+  }
+
+  /// Gives every matmul its weight in the layout its kernel reads: one copy
+  /// per constant and layout. A gather of a table that a column kernel
+  /// reads (a tied classifier) reads that copy too, and constants left
+  /// without users go, so the library holds each weight's codes once where
+  /// it can.
+  LogicalResult layOutWeights(ModuleOp module) {
+    llvm::DenseMap<std::pair<Operation *, Attribute>, ConstantOp> copies;
+    llvm::DenseMap<Operation *, ConstantOp> columnCopies;
+    WalkResult walk = module.walk([&](MatmulOp op) {
+      auto kernel = op->getAttrOfType<KernelAttr>(kKernelAttrName);
+      std::string why;
+      FailureOr<MatmulKernel> kern = describeMatmul(op, why);
+      auto constant = op.getWeight().getDefiningOp<ConstantOp>();
+      // What cannot be laid out is left for convert-qnt-to-vector to
+      // report (no kernel, one that does not apply, a weight that is not a
+      // constant).
+      if (!kernel || failed(kern) || !constant)
+        return WalkResult::advance();
+      CodeLayoutAttr layout = matmulCodeLayout(*kern, kernel);
+      CodeLayoutAttr current = op.getWeight().getType().getLayout();
+      if (!layout || layout == current)
+        return WalkResult::advance();
+      if (current) {
+        op.emitOpError() << "weight is laid out as " << current
+                         << ", but its kernel " << kernel << " reads "
+                         << layout;
+        return WalkResult::interrupt();
+      }
+      ConstantOp &copy = copies[{constant, layout}];
+      if (!copy) {
+        FailureOr<ConstantOp> relaid = relayWeight(constant, layout);
+        if (failed(relaid))
+          return WalkResult::interrupt();
+        copy = *relaid;
+        if (layout.getKind() == CodeLayoutKind::column_tiles)
+          columnCopies.try_emplace(constant, copy);
+      }
+      op.getWeightMutable().assign(copy);
+      return WalkResult::advance();
+    });
+    if (walk.wasInterrupted())
+      return failure();
+    for (auto &[constant, copy] : columnCopies)
+      constant->getResult(0).replaceUsesWithIf(copy, [](OpOperand &use) {
+        return isa<GatherRowsOp>(use.getOwner());
+      });
+    llvm::SetVector<Operation *> originals;
+    for (auto &[key, copy] : copies)
+      originals.insert(key.first);
+    for (Operation *original : originals)
+      if (original->use_empty())
+        original->erase();
+    return success();
   }
 };
 } // namespace

@@ -1,6 +1,6 @@
 // Packed tables read element by element on the CPU (convert-qnt-to-vector):
 // qnt.dequantize, and qnt.gather_rows (the token embedding), from the
-// canonical codes or from a column kernel's copy of the same table.
+// row layout or from a column kernel's (column_tiles) layout of the table.
 #include "Kernels.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -110,20 +110,38 @@ struct LowerDequantize final : OpRewritePattern<DequantizeOp> {
   CpuLowering &lowering;
 };
 
-/// Reads the column copy of its table when a matmul of the same constant
-/// made one (a tied classifier), so the library keeps no other copy.
+/// A table in the column_tiles layout (a classifier tied to the token
+/// embedding, laid out for its column kernel) is read from that layout, so
+/// the library keeps no other copy of its codes.
 struct LowerGatherRows final : OpRewritePattern<GatherRowsOp> {
   LowerGatherRows(MLIRContext *ctx, CpuLowering &lowering)
       : OpRewritePattern(ctx), lowering(lowering) {}
   LogicalResult matchAndRewrite(GatherRowsOp op,
                                 PatternRewriter &rewriter) const override {
-    if (const ColumnCopy *copy = lowering.columnCopyOf(op.getTable());
-        copy && !op.getTable().getType().getScheme().hasOffsets()) {
-      lowering.lowerGatherRowsFromColumns(op, *copy);
-      return success();
+    PackedType type = op.getTable().getType();
+    if (!type.getLayout()) {
+      FailureOr<Payload> payload = lowering.payloadFor(op, op.getTable());
+      return failed(payload) ? failure()
+                             : lowering.lowerGatherRows(op, *payload);
     }
-    FailureOr<Payload> payload = lowering.payloadFor(op, op.getTable());
-    return failed(payload) ? failure() : lowering.lowerGatherRows(op, *payload);
+    MatmulKernel kern;
+    kern.scheme = type.getScheme();
+    kern.bits = kern.scheme.getBits();
+    kern.isSigned = kern.scheme.isSigned();
+    kern.n = type.getShape()[0];
+    kern.k = type.getShape()[1];
+    kern.groupSize = kern.scheme.getGranularity() == Granularity::per_group
+                         ? kern.scheme.getGroupSize()
+                         : kern.k;
+    // The matmuls were lowered first: the view their kernel made (with its
+    // lookup instructions) is the one read here; without one, the portable
+    // decode.
+    FailureOr<const ColumnCopy *> copy = lowering.columnCopyOf(
+        op, op.getTable(), kern, LookupIsa::generic);
+    if (failed(copy))
+      return failure();
+    lowering.lowerGatherRowsFromColumns(op, **copy);
+    return success();
   }
   CpuLowering &lowering;
 };

@@ -36,3 +36,25 @@ func.func @row_i8_on_small_groups(%x: tensor<2x64xf32>) -> tensor<2x8xf32> {
   %y = qnt.matmul %x, %w {qnt.kernel = #qnt.kernel<row_i8, lanes = 16, x_block = 32>} : (tensor<2x64xf32>, !qnt.packed<8x64, #qnt.scheme<si4, symmetric, per_group<1, 16>>>) -> tensor<2x8xf32>
   return %y : tensor<2x8xf32>
 }
+
+// -----
+
+// The codes are read as they lie: a row_f32 kernel of 8 lanes reads int4
+// codes in plane-major blocks of a group, which qnt-select-kernels makes.
+func.func @weight_not_laid_out(%x: tensor<2x64xf32>) -> tensor<2x8xf32> {
+  %w = qnt.constant {codes = dense<0> : tensor<8x32xi8>, scales = dense<1.0> : tensor<8x2xf32>} : !qnt.packed<8x64, #qnt.scheme<si4, symmetric, per_group<1, 32>>>
+  // expected-error @+1 {{'qnt.matmul' op kernel #qnt.kernel<row_f32, lanes = 8, tile = 1x2, streams = 1> reads its weight in #qnt.layout<planes, block = 32, lanes = 8>, not in the weight's (qnt-select-kernels lays weights out for their kernels)}}
+  %y = qnt.matmul %x, %w {qnt.kernel = #qnt.kernel<row_f32, lanes = 8, tile = 1x2, streams = 1>} : (tensor<2x64xf32>, !qnt.packed<8x64, #qnt.scheme<si4, symmetric, per_group<1, 32>>>) -> tensor<2x8xf32>
+  return %y : tensor<2x8xf32>
+}
+
+// -----
+
+// An 8-bit weight is read by row_f32 in the row layout; one laid out for
+// another kernel is not.
+func.func @weight_laid_out_for_another(%x: tensor<2x64xf32>) -> tensor<2x8xf32> {
+  %w = qnt.constant {codes = dense<0> : tensor<2560xi8>, scales = dense<1.0> : tensor<64xf32>} : !qnt.packed<8x64, #qnt.scheme<si8, symmetric, per_group<1, 32>>, #qnt.layout<column_tiles, lanes = 8>>
+  // expected-error @+1 {{'qnt.matmul' op kernel #qnt.kernel<row_f32, lanes = 8, tile = 1x2, streams = 1> reads its weight in the row layout, not in the weight's (qnt-select-kernels lays weights out for their kernels)}}
+  %y = qnt.matmul %x, %w {qnt.kernel = #qnt.kernel<row_f32, lanes = 8, tile = 1x2, streams = 1>} : (tensor<2x64xf32>, !qnt.packed<8x64, #qnt.scheme<si8, symmetric, per_group<1, 32>>, #qnt.layout<column_tiles, lanes = 8>>) -> tensor<2x8xf32>
+  return %y : tensor<2x8xf32>
+}

@@ -987,3 +987,79 @@ func.func @pack_key_window_rows(%k: tensor<?x?x16xf32>, %p: index) {
   %w = qnt.pack_key_window %k, %p {block = 32 : i64} : tensor<?x?x16xf32> -> tensor<2x?xi8>
   return
 }
+
+// -----
+
+// expected-error @+1 {{lanes = 12 of a planes layout must be a multiple of 8 in [8, 128]}}
+func.func private @layout_lanes(!qnt.packed<8x64, #qnt.scheme<si4, symmetric, per_group<1, 32>>, #qnt.layout<planes, block = 32, lanes = 12>>)
+
+// -----
+
+// expected-error @+1 {{block = 0 of a planes layout must be positive}}
+func.func private @layout_no_block(!qnt.packed<8x64, #qnt.scheme<si4, symmetric, per_group<1, 32>>, #qnt.layout<planes, lanes = 8>>)
+
+// -----
+
+// expected-error @+1 {{rows = 9 of a row_tiles layout must be in [1, 8]}}
+func.func private @layout_rows(!qnt.packed<8x64, #qnt.scheme<si4, symmetric, per_group<1, 32>>, #qnt.layout<row_tiles, block = 64, lanes = 32, rows = 9>>)
+
+// -----
+
+// expected-error @+1 {{flip = 300 must be a byte (0 to 255)}}
+func.func private @layout_flip(!qnt.packed<8x64, #qnt.scheme<si4, symmetric, per_group<1, 32>>, #qnt.layout<column_tiles, lanes = 16, flip = 300>>)
+
+// -----
+
+// expected-error @+1 {{a column_tiles layout takes only lanes and flip}}
+func.func private @layout_column_block(!qnt.packed<8x64, #qnt.scheme<si4, symmetric, per_group<1, 32>>, #qnt.layout<column_tiles, block = 32, lanes = 16>>)
+
+// -----
+
+// expected-error @+1 {{a planes layout takes codes narrower than 8 bits}}
+func.func private @layout_planes_i8(!qnt.packed<8x64, #qnt.scheme<si8, symmetric, per_channel<0>>, #qnt.layout<planes, block = 64, lanes = 8>>)
+
+// -----
+
+// expected-error @+1 {{a column_tiles layout takes 4- or 8-bit codes, not 2-bit}}
+func.func private @layout_column_bits(!qnt.packed<8x64, #qnt.scheme<si2, symmetric, per_group<1, 32>>, #qnt.layout<column_tiles, lanes = 16>>)
+
+// -----
+
+// expected-error @+1 {{block = 48 must divide K (64) and hold at least one plane block of 16 codes}}
+func.func private @layout_block(!qnt.packed<8x64, #qnt.scheme<si4, symmetric, per_group<1, 32>>, #qnt.layout<planes, block = 48, lanes = 8>>)
+
+// -----
+
+// expected-error @+1 {{a row_tiles layout lays out a 2-D weight, not rank 3}}
+func.func private @layout_rank(!qnt.packed<2x8x64, #qnt.scheme<si4, symmetric, per_group<2, 32>>, #qnt.layout<row_tiles, block = 64, lanes = 32, rows = 2>>)
+
+// -----
+
+// expected-error @+1 {{a column_tiles layout needs scales per channel or per group}}
+func.func private @layout_per_tensor(!qnt.packed<8x64, #qnt.scheme<si8, symmetric, per_tensor>, #qnt.layout<column_tiles, lanes = 16>>)
+
+// -----
+
+// expected-error @+1 {{'qnt.constant' op 'codes' shape [8, 32] does not match [320] (bytes of 4-bit codes in #qnt.layout<row_tiles, block = 64, lanes = 32, rows = 2, flip = 136>)}}
+%w = qnt.constant {codes = dense<0> : tensor<8x32xi8>, scales = dense<1.0> : tensor<8x2xf32>} : !qnt.packed<8x64, #qnt.scheme<si4, symmetric, per_group<1, 32>>, #qnt.layout<row_tiles, block = 64, lanes = 32, rows = 2, flip = 136>>
+
+// -----
+
+// expected-error @+1 {{'qnt.constant' op 'scales' shape [8, 2] does not match [64] (one scale per channel or group, in tiles)}}
+%w = qnt.constant {codes = dense<0> : tensor<1536xi8>, scales = dense<1.0> : tensor<8x2xf32>} : !qnt.packed<8x64, #qnt.scheme<si4, symmetric, per_group<1, 32>>, #qnt.layout<column_tiles, lanes = 8>>
+
+// -----
+
+func.func @dequantize_laid_out(%w: !qnt.packed<8x64, #qnt.scheme<si4, symmetric, per_group<1, 32>>, #qnt.layout<planes, block = 32, lanes = 8>>) -> tensor<8x64xf32> {
+  // expected-error @+1 {{'qnt.dequantize' op input must have the row layout, not #qnt.layout<planes, block = 32, lanes = 8> (a kernel layout is read only by the kernel it was made for)}}
+  %0 = qnt.dequantize %w : !qnt.packed<8x64, #qnt.scheme<si4, symmetric, per_group<1, 32>>, #qnt.layout<planes, block = 32, lanes = 8>> -> tensor<8x64xf32>
+  return %0 : tensor<8x64xf32>
+}
+
+// -----
+
+func.func @gather_row_tiles(%w: !qnt.packed<8x64, #qnt.scheme<si4, symmetric, per_group<1, 32>>, #qnt.layout<row_tiles, block = 64, lanes = 32, rows = 2>>, %ids: tensor<3xi32>) -> tensor<3x64xf32> {
+  // expected-error @+1 {{'qnt.gather_rows' op table must have the row layout, not #qnt.layout<row_tiles, block = 64, lanes = 32, rows = 2> (a kernel layout is read only by the kernel it was made for)}}
+  %0 = qnt.gather_rows %w, %ids : !qnt.packed<8x64, #qnt.scheme<si4, symmetric, per_group<1, 32>>, #qnt.layout<row_tiles, block = 64, lanes = 32, rows = 2>>, tensor<3xi32> -> tensor<3x64xf32>
+  return %0 : tensor<3x64xf32>
+}
