@@ -104,3 +104,13 @@ func.func @runtime_quantize(%x: tensor<4x16xf32>) -> !qnt.packed<4x16, #qnt.sche
   %q = qnt.quantize %x : tensor<4x16xf32> -> !qnt.packed<4x16, #qnt.scheme<si4, symmetric, per_channel<0>>>
   return %q : !qnt.packed<4x16, #qnt.scheme<si4, symmetric, per_channel<0>>>
 }
+
+// -----
+
+// A weight already laid out for another kernel is not laid out again.
+func.func @laid_out_for_another(%x: tensor<2x64xf32>) -> tensor<2x8xf32> {
+  %w = qnt.constant {codes = dense<0> : tensor<1536xi8>, scales = dense<1.0> : tensor<64xf32>} : !qnt.packed<8x64, #qnt.scheme<si4, symmetric, per_group<1, 32>>, #qnt.layout<column_tiles, lanes = 8, flip = 136>>
+  // expected-error @+1 {{'qnt.matmul' op weight is laid out as #qnt.layout<column_tiles, lanes = 8, flip = 136>, but its kernel #qnt.kernel<row_f32, lanes = 8, tile = 1x2, streams = 1> reads #qnt.layout<planes, block = 32, lanes = 8>}}
+  %y = qnt.matmul %x, %w {qnt.kernel = #qnt.kernel<row_f32, lanes = 8, tile = 1x2, streams = 1>} : (tensor<2x64xf32>, !qnt.packed<8x64, #qnt.scheme<si4, symmetric, per_group<1, 32>>, #qnt.layout<column_tiles, lanes = 8, flip = 136>>) -> tensor<2x8xf32>
+  return %y : tensor<2x8xf32>
+}
