@@ -79,6 +79,71 @@ Value rowScales(ImplicitLocOpBuilder &b, Value rows, Value n, int64_t kvHeads,
 }
 } // namespace
 
+/// softmax(scale * dots) over the positions of each row r and head,
+/// positions t > pos + r masked: dots is [rows, heads, live].
+static Value maskedSoftmax(ImplicitLocOpBuilder &b, Value dots, Value pos,
+                           float scale, Value rows, Value live,
+                           int64_t heads) {
+  MLIRContext *ctx = b.getContext();
+  constexpr int64_t kDyn = ShapedType::kDynamic;
+  Type f32 = b.getF32Type();
+  float negInf = -std::numeric_limits<float>::infinity();
+  auto scoresType = RankedTensorType::get({kDyn, heads, kDyn}, f32);
+  auto rowsType = RankedTensorType::get({kDyn, heads}, f32);
+  auto empty3 = [&] {
+    return tensor::EmptyOp::create(b, scoresType.getShape(), f32,
+                                   ValueRange{rows, live});
+  };
+  auto filled = [&](Value init, float v) {
+    return linalg::FillOp::create(b, f32Const(b, v), init).getResult(0);
+  };
+  auto empty2 = [&] {
+    return tensor::EmptyOp::create(b, rowsType.getShape(), f32,
+                                   ValueRange{rows});
+  };
+  AffineExpr r3, h3, t3;
+  bindDims(ctx, r3, h3, t3);
+  AffineMap id3 = AffineMap::getMultiDimIdentityMap(3, ctx);
+  AffineMap rowOf3 = AffineMap::get(3, 0, {r3, h3}, ctx);
+  SmallVector<IteratorType> par3(3, IteratorType::parallel);
+  SmallVector<IteratorType> reduce3 = {IteratorType::parallel,
+                                       IteratorType::parallel,
+                                       IteratorType::reduction};
+  // Row r sees positions t <= pos + r.
+  Value scores = generic(
+      b, scoresType, empty3(), ValueRange{dots}, {id3, id3}, par3,
+      [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+        Value seen = arith::AddIOp::create(ib, pos,
+                                           linalg::IndexOp::create(ib, 0));
+        Value visible = arith::CmpIOp::create(
+            ib, arith::CmpIPredicate::ule, linalg::IndexOp::create(ib, 2),
+            seen);
+        return arith::SelectOp::create(
+            ib, visible, arith::MulFOp::create(ib, a[0], f32Const(ib, scale)),
+            f32Const(ib, negInf));
+      });
+  Value maxes = generic(b, rowsType, filled(empty2(), negInf),
+                        ValueRange{scores}, {id3, rowOf3}, reduce3,
+                        [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+                          return arith::MaximumFOp::create(ib, a[0], a[1]);
+                        });
+  Value exps = generic(
+      b, scoresType, empty3(), ValueRange{scores, maxes}, {id3, rowOf3, id3},
+      par3, [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+        return math::ExpOp::create(ib, arith::SubFOp::create(ib, a[0], a[1]));
+      });
+  Value sums = generic(b, rowsType, filled(empty2(), 0.0f), ValueRange{exps},
+                       {id3, rowOf3}, reduce3,
+                       [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+                         return arith::AddFOp::create(ib, a[1], a[0]);
+                       });
+  return generic(
+      b, scoresType, empty3(), ValueRange{exps, sums}, {id3, rowOf3, id3},
+      par3, [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+        return arith::DivFOp::create(ib, a[0], a[1]);
+      });
+}
+
 FailureOr<Value> qnt::decomposeAttention(RewriterBase &rewriter,
                                          AttentionOp op) {
   ImplicitLocOpBuilder b(op.getLoc(), rewriter);
@@ -127,7 +192,6 @@ FailureOr<Value> qnt::decomposeAttention(RewriterBase &rewriter,
     return v;
   };
   auto scoresType = RankedTensorType::get({kDyn, heads, kDyn}, f32);
-  auto rowsType = RankedTensorType::get({kDyn, heads}, f32);
   auto empty3 = [&] {
     return tensor::EmptyOp::create(b, scoresType.getShape(), f32,
                                    ValueRange{rows, live});
@@ -135,12 +199,6 @@ FailureOr<Value> qnt::decomposeAttention(RewriterBase &rewriter,
   auto filled = [&](Value init, float v) {
     return linalg::FillOp::create(b, f32Const(b, v), init).getResult(0);
   };
-  auto empty2 = [&] {
-    return tensor::EmptyOp::create(b, rowsType.getShape(), f32,
-                                   ValueRange{rows});
-  };
-  float scale = op.getScale().convertToFloat();
-  float negInf = -std::numeric_limits<float>::infinity();
 
   // scores[r, h, t] = sum_i q[r, h, i] * k[t, h / g, i]
   AffineExpr r, h, t, i;
@@ -159,11 +217,8 @@ FailureOr<Value> qnt::decomposeAttention(RewriterBase &rewriter,
   AffineExpr r3, h3, t3;
   bindDims(ctx, r3, h3, t3);
   AffineMap id3 = AffineMap::getMultiDimIdentityMap(3, ctx);
-  AffineMap rowOf3 = AffineMap::get(3, 0, {r3, h3}, ctx);
   SmallVector<IteratorType> par3(3, IteratorType::parallel);
-  SmallVector<IteratorType> reduce3 = {IteratorType::parallel,
-                                       IteratorType::parallel,
-                                       IteratorType::reduction};
+  // An i8 cache's row scales, by position and kv head.
   AffineMap scaleOf3 = AffineMap::get(3, 0, {t3, h3.floorDiv(group)}, ctx);
   if (quantized)
     dots = generic(b, scoresType, empty3(), ValueRange{dots, keyScales},
@@ -171,39 +226,9 @@ FailureOr<Value> qnt::decomposeAttention(RewriterBase &rewriter,
                    [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
                      return arith::MulFOp::create(ib, a[0], a[1]);
                    });
-  // Row r sees positions t <= pos + r.
-  Value scores = generic(
-      b, scoresType, empty3(), ValueRange{dots}, {id3, id3}, par3,
-      [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-        Value seen = arith::AddIOp::create(ib, pos,
-                                           linalg::IndexOp::create(ib, 0));
-        Value visible = arith::CmpIOp::create(
-            ib, arith::CmpIPredicate::ule, linalg::IndexOp::create(ib, 2),
-            seen);
-        return arith::SelectOp::create(
-            ib, visible, arith::MulFOp::create(ib, a[0], f32Const(ib, scale)),
-            f32Const(ib, negInf));
-      });
-  Value maxes = generic(b, rowsType, filled(empty2(), negInf),
-                        ValueRange{scores}, {id3, rowOf3}, reduce3,
-                        [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-                          return arith::MaximumFOp::create(ib, a[0], a[1]);
-                        });
-  Value exps = generic(
-      b, scoresType, empty3(), ValueRange{scores, maxes}, {id3, rowOf3, id3},
-      par3, [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-        return math::ExpOp::create(ib, arith::SubFOp::create(ib, a[0], a[1]));
-      });
-  Value sums = generic(b, rowsType, filled(empty2(), 0.0f), ValueRange{exps},
-                       {id3, rowOf3}, reduce3,
-                       [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-                         return arith::AddFOp::create(ib, a[1], a[0]);
-                       });
-  Value probs = generic(
-      b, scoresType, empty3(), ValueRange{exps, sums}, {id3, rowOf3, id3},
-      par3, [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-        return arith::DivFOp::create(ib, a[0], a[1]);
-      });
+  Value probs =
+      maskedSoftmax(b, dots, pos, op.getScale().convertToFloat(), rows, live,
+                    heads);
   if (quantized)
     probs = generic(b, scoresType, empty3(), ValueRange{probs, valueScales},
                     {id3, scaleOf3, id3}, par3,

@@ -120,6 +120,15 @@ static Format schemeFormatOf(ElementFormat format) {
   return Format::si;
 }
 
+/// A gather of rows of a constant table at clamped ids, as quant-import
+/// emits the token embedding: a linalg.generic from ids [T] x i32 to [T, K]
+/// whose body yields tensor.extract %table[min(max(index_cast(id), 0),
+/// N - 1), linalg.index 1] of a float arith.constant [N, K].
+struct EmbeddingGather {
+  linalg::GenericOp op;
+  arith::ConstantOp table;
+};
+
 struct QuantizeWeights final
     : qnt::impl::QntQuantizeWeightsPassBase<QuantizeWeights> {
   using Base::Base;
@@ -149,6 +158,38 @@ struct QuantizeWeights final
                                int64_t n, int64_t k, SchemeAttr scheme,
                                StringRef name, OpBuilder &builder,
                                Value &packed, StringRef hessianKey = {});
+
+  /// The layers' dequantized weights, by (constant, [K, N] layout, scheme).
+  using PackedWeights =
+      llvm::DenseMap<std::tuple<Operation *, unsigned, Attribute>, Value>;
+  /// The scheme of the options, with `codeBits` codes, for a [., k] weight;
+  /// `integer` for the token embedding, which stays an integer format.
+  SchemeAttr optionScheme(unsigned codeBits, int64_t k, bool integer = true);
+  /// The scheme of layer `c` named `name`: the cost model's, else the
+  /// options' (the embedding's when `tied` to it), with a warning where the
+  /// options' groups or blocks do not fit K.
+  SchemeAttr layerScheme(const ConstantLinearLayer &c, StringRef name,
+                         bool tied);
+  /// Packs the linear layers' weights (one per key of `done`) and gives the
+  /// layers their dequantized weights.
+  LogicalResult quantizeLayers(SmallVectorImpl<ConstantLinearLayer> &candidates,
+                               const llvm::SmallPtrSetImpl<Operation *> &tables,
+                               PackedWeights &done);
+  /// Replaces the embedding gathers by qnt.gather_rows of packed tables
+  /// (a tied classifier's when it has one); the float tables go to
+  /// `tables`.
+  LogicalResult quantizeEmbeddings(ArrayRef<EmbeddingGather> gathers,
+                                   const PackedWeights &done,
+                                   llvm::SetVector<Operation *> &tables);
+  /// A progress line every 5 seconds, `layersDone` of `layers`.
+  void reportProgress(int64_t layersDone, size_t layers);
+  double secondsSoFar() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                         start)
+        .count();
+  }
+  std::chrono::steady_clock::time_point start, lastReport;
+  int64_t packedWeights = 0;
 };
 
 LogicalResult QuantizeWeights::quantizeWeight(Operation *layer,
@@ -270,15 +311,6 @@ LogicalResult QuantizeWeights::quantizeWeight(Operation *layer,
   return success();
 }
 
-/// A gather of rows of a constant table at clamped ids, as quant-import
-/// emits the token embedding: a linalg.generic from ids [T] x i32 to [T, K]
-/// whose body yields tensor.extract %table[min(max(index_cast(id), 0),
-/// N - 1), linalg.index 1] of a float arith.constant [N, K].
-struct EmbeddingGather {
-  linalg::GenericOp op;
-  arith::ConstantOp table;
-};
-
 static std::optional<EmbeddingGather> matchEmbeddingGather(
     linalg::GenericOp op) {
   if (op.getNumDpsInputs() != 1 || op.getNumDpsInits() != 1)
@@ -389,65 +421,70 @@ LogicalResult QuantizeWeights::initialize(MLIRContext *context) {
   return success();
 }
 
-void QuantizeWeights::runOnOperation() {
-  ModuleOp module = getOperation();
+SchemeAttr QuantizeWeights::optionScheme(unsigned codeBits, int64_t k,
+                                         bool integer) {
   MLIRContext *ctx = &getContext();
   Type scaleElem = parseScaleType(ctx, scaleType);
-
-  rewriteTosaMatmuls(module);
-
-  // Collect the layers first: rewriting while walking would revisit them.
-  SmallVector<ConstantLinearLayer> candidates = findConstantLinearLayers(module);
-  SmallVector<EmbeddingGather> gathers;
-  llvm::SmallPtrSet<Operation *, 2> tables;
-  if (embedding)
-    module.walk([&](linalg::GenericOp op) {
-      if (std::optional<EmbeddingGather> g = matchEmbeddingGather(op)) {
-        gathers.push_back(*g);
-        tables.insert(g->table);
-      }
-    });
   WeightFormat formatOption = *parseWeightFormat(format);
-  ElementFormat weightFormat = formatOption.element;
-  // The scheme of the options, with `codeBits` codes, for a [., k] weight;
-  // `integer` for the token embedding, which stays an integer format.
-  auto defaultScheme = [&](unsigned codeBits, int64_t k, bool integer = true) {
-    int64_t g = groupSize > 0 && k % groupSize == 0 ? groupSize : 0;
-    if (!integer && weightFormat != ElementFormat::Int)
-      return weightFormatScheme(ctx, formatOption, g, scaleElem);
-    return SchemeAttr::get(
-        ctx, symmetric ? Format::si : Format::ui, codeBits,
-        symmetric ? Mode::symmetric : Mode::asymmetric,
-        g > 0 ? Granularity::per_group : Granularity::per_channel,
-        g > 0 ? 1 : 0, g, scaleElem);
-  };
+  int64_t g = groupSize > 0 && k % groupSize == 0 ? groupSize : 0;
+  if (!integer && formatOption.element != ElementFormat::Int)
+    return weightFormatScheme(ctx, formatOption, g, scaleElem);
+  return SchemeAttr::get(ctx, symmetric ? Format::si : Format::ui, codeBits,
+                         symmetric ? Mode::symmetric : Mode::asymmetric,
+                         g > 0 ? Granularity::per_group
+                               : Granularity::per_channel,
+                         g > 0 ? 1 : 0, g, scaleElem);
+}
 
-  // One packed weight per (constant, layout, scheme), shared by its users.
-  llvm::DenseMap<std::tuple<Operation *, unsigned, Attribute>, Value> done;
+SchemeAttr QuantizeWeights::layerScheme(const ConstantLinearLayer &c,
+                                        StringRef name, bool tied) {
+  Operation *op = c.layer.op;
+  // A scheme chosen for this layer (by the cost model) wins over options.
+  if (auto scheme = op->getAttrOfType<SchemeAttr>("qnt.scheme"))
+    return scheme;
+  WeightFormat formatOption = *parseWeightFormat(format);
+  int64_t k = c.layer.k;
+  bool partialBlocks = formatOption.isBlockFormat() && !tied &&
+                       k % formatOption.blockSize != 0;
+  if (partialBlocks) {
+    // As for integer groups that do not divide K: the nearest scheme of as
+    // many bits that fits, int4 with one scale per channel.
+    op->emitWarning() << "layer '" << name << "': K = " << k
+                      << " is not a multiple of the blocks of "
+                      << blockFormatName(formatOption) << " ("
+                      << formatOption.blockSize
+                      << " elements); using int4 with one scale per "
+                         "output channel";
+    return SchemeAttr::get(&getContext(), Format::si, 4, Mode::symmetric,
+                           Granularity::per_channel, 0, 0,
+                           parseScaleType(&getContext(), scaleType));
+  }
+  if (groupSize > 0 && k % groupSize != 0 && !formatOption.isBlockFormat())
+    op->emitWarning() << "layer '" << name << "': group size "
+                      << int64_t(groupSize) << " does not divide K = " << k
+                      << "; using one scale per output channel";
+  // A classifier tied to the embedding shares its packed table.
+  return tied ? optionScheme(embeddingBits, k)
+              : optionScheme(bits, k, /*integer=*/false);
+}
+
+void QuantizeWeights::reportProgress(int64_t layersDone, size_t layers) {
+  auto now = std::chrono::steady_clock::now();
+  if (!progress || std::chrono::duration<double>(now - lastReport).count() < 5)
+    return;
+  lastReport = now;
+  progress(llvm::formatv("qnt-quantize-weights: {0}/{1} layers, {2} weights "
+                         "packed in {3:f1} s",
+                         layersDone, layers, packedWeights, secondsSoFar())
+               .str());
+}
+
+LogicalResult QuantizeWeights::quantizeLayers(
+    SmallVectorImpl<ConstantLinearLayer> &candidates,
+    const llvm::SmallPtrSetImpl<Operation *> &tables, PackedWeights &done) {
   unsigned counter = 0;
-  auto start = std::chrono::steady_clock::now(), last = start;
-  auto seconds = [&] {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                         start)
-        .count();
-  };
-  int64_t packedWeights = 0, layerIndex = 0;
-  if (progress)
-    progress(llvm::formatv("qnt-quantize-weights: {0} linear layers{1}",
-                           candidates.size(), method == "gptq" ? " (GPTQ)" : "")
-                 .str());
   for (ConstantLinearLayer &c : candidates) {
-    ++layerIndex;
-    if (progress &&
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - last)
-                .count() >= 5) {
-      last = std::chrono::steady_clock::now();
-      progress(llvm::formatv("qnt-quantize-weights: {0}/{1} layers, {2} "
-                             "weights packed in {3:f1} s",
-                             layerIndex - 1, candidates.size(), packedWeights,
-                             seconds())
-                   .str());
-    }
+    reportProgress(&c - candidates.begin(), candidates.size());
     Operation *op = c.layer.op;
     std::string name = c.name;
     std::string opName = op->getName().getStringRef().str();
@@ -466,48 +503,20 @@ void QuantizeWeights::runOnOperation() {
       name = "weight" + std::to_string(counter);
     ++counter;
 
-    // A scheme chosen for this layer (by the cost model) wins over options.
-    SchemeAttr scheme = op->getAttrOfType<SchemeAttr>("qnt.scheme");
-    if (!scheme) {
-      bool tied = tables.contains(c.weight) && !c.layer.weightIsKN;
-      bool partialBlocks = formatOption.isBlockFormat() && !tied &&
-                           k % formatOption.blockSize != 0;
-      if (partialBlocks)
-        // As for integer groups that do not divide K: the nearest scheme
-        // of as many bits that fits, int4 with one scale per channel.
-        op->emitWarning() << "layer '" << name << "': K = " << k
-                          << " is not a multiple of the blocks of "
-                          << blockFormatName(formatOption) << " ("
-                          << formatOption.blockSize
-                          << " elements); using int4 with one scale per "
-                             "output channel";
-      else if (groupSize > 0 && k % groupSize != 0 &&
-               !formatOption.isBlockFormat())
-        op->emitWarning() << "layer '" << name << "': group size "
-                          << int64_t(groupSize) << " does not divide K = " << k
-                          << "; using one scale per output channel";
-      // A classifier tied to the embedding shares its packed table.
-      if (partialBlocks)
-        scheme = SchemeAttr::get(ctx, Format::si, 4, Mode::symmetric,
-                                 Granularity::per_channel, 0, 0, scaleElem);
-      else
-        scheme = tied ? defaultScheme(embeddingBits, k)
-                      : defaultScheme(bits, k, /*integer=*/false);
-    }
-    if (scheme.isInteger() && scheme.isSigned() == scheme.hasZeroPoints()) {
-      op->emitOpError() << "layer '" << name
-                        << "': qnt-quantize-weights makes signed symmetric or "
-                           "unsigned asymmetric codes, not "
-                        << scheme;
-      return signalPassFailure();
-    }
+    SchemeAttr scheme = layerScheme(
+        c, name, tables.contains(c.weight) && !c.layer.weightIsKN);
+    if (scheme.isInteger() && scheme.isSigned() == scheme.hasZeroPoints())
+      return op->emitOpError()
+             << "layer '" << name
+             << "': qnt-quantize-weights makes signed symmetric or unsigned "
+                "asymmetric codes, not "
+             << scheme;
     auto packedType = PackedType::getChecked(
-        [&] { return op->emitOpError() << "layer '" << name << "': "; }, ctx,
-        ArrayRef<int64_t>{n, k}, scheme);
+        [&] { return op->emitOpError() << "layer '" << name << "': "; },
+        &getContext(), ArrayRef<int64_t>{n, k}, scheme);
     if (!packedType)
-      return signalPassFailure();
+      return failure();
 
-    OpBuilder builder(op);
     auto key = std::make_tuple(c.weight.getOperation(),
                                static_cast<unsigned>(c.layer.weightIsKN),
                                Attribute(scheme));
@@ -515,12 +524,10 @@ void QuantizeWeights::runOnOperation() {
     if (!weightTensor) {
       std::vector<float> owned;
       const float *rows = nullptr;
-      std::string error = readWeightRows(c, owned, rows);
-      if (!error.empty()) {
-        op->emitOpError() << "cannot read the weight of layer '" << name
-                          << "': " << error;
-        return signalPassFailure();
-      }
+      if (std::string error = readWeightRows(c, owned, rows); !error.empty())
+        return op->emitOpError()
+               << "cannot read the weight of layer '" << name << "': " << error;
+      OpBuilder builder(op);
       builder.setInsertionPointAfter(c.weight);
       Value packed;
       // Named as qnt-instrument-calibration names the layers.
@@ -528,9 +535,9 @@ void QuantizeWeights::runOnOperation() {
           method != "gptq" ? std::string()
           : c.name.empty() ? "layer" + std::to_string(&c - candidates.begin())
                            : c.name;
-      if (failed(quantizeWeight(op, rows, n, k, scheme, name, builder,
-                                packed, hessianKey)))
-        return signalPassFailure();
+      if (failed(quantizeWeight(op, rows, n, k, scheme, name, builder, packed,
+                                hessianKey)))
+        return failure();
       ++packedWeights;
       // The layer's operand type: f32 also when the constant is f16/bf16
       // widened by arith.extf.
@@ -552,52 +559,83 @@ void QuantizeWeights::runOnOperation() {
     }
     op->setOperand(c.layer.weightIndex, weightTensor);
   }
+  return success();
+}
 
-  // The token embedding: rows of the packed table, gathered and decoded.
-  llvm::SetVector<Operation *> widens, weights;
-  {
-    for (EmbeddingGather &g : gathers) {
-      auto tableType = cast<RankedTensorType>(g.table.getType());
-      int64_t n = tableType.getDimSize(0), k = tableType.getDimSize(1);
-      SchemeAttr scheme = defaultScheme(embeddingBits, k);
-      auto key = std::make_tuple(g.table.getOperation(), 0u, Attribute(scheme));
-      Value packed;
-      if (Value shared = done.lookup(key)) {
-        packed = shared.getDefiningOp<DequantizeOp>().getInput();
-      } else {
-        ConstantLinearLayer rows;
-        rows.weight = g.table;
-        rows.layer.op = g.op;
-        rows.layer.weightIsKN = false;
-        rows.layer.n = n;
-        rows.layer.k = k;
-        std::vector<float> owned;
-        const float *data = nullptr;
-        if (std::string error = readWeightRows(rows, owned, data);
-            !error.empty()) {
-          g.op.emitOpError() << "cannot read the token embedding: " << error;
-          return signalPassFailure();
-        }
-        OpBuilder builder(g.table->getContext());
-        builder.setInsertionPointAfter(g.table);
-        if (failed(quantizeWeight(g.op, data, n, k, scheme, "token_embedding",
-                                  builder, packed)))
-          return signalPassFailure();
-      }
-      OpBuilder builder(g.op);
-      Value gathered = GatherRowsOp::create(
-          builder, g.op.getLoc(), g.op.getResult(0).getType(), packed,
-          g.op.getDpsInputs()[0]);
-      g.op.getResult(0).replaceAllUsesWith(gathered);
-      g.op.erase();
-      weights.insert(g.table);
+LogicalResult QuantizeWeights::quantizeEmbeddings(
+    ArrayRef<EmbeddingGather> gathers, const PackedWeights &done,
+    llvm::SetVector<Operation *> &tables) {
+  for (EmbeddingGather g : gathers) {
+    auto tableType = cast<RankedTensorType>(g.table.getType());
+    int64_t n = tableType.getDimSize(0), k = tableType.getDimSize(1);
+    SchemeAttr scheme = optionScheme(embeddingBits, k);
+    auto key = std::make_tuple(g.table.getOperation(), 0u, Attribute(scheme));
+    Value packed;
+    if (Value shared = done.lookup(key)) {
+      packed = shared.getDefiningOp<DequantizeOp>().getInput();
+    } else {
+      ConstantLinearLayer rows;
+      rows.weight = g.table;
+      rows.layer.op = g.op;
+      rows.layer.weightIsKN = false;
+      rows.layer.n = n;
+      rows.layer.k = k;
+      std::vector<float> owned;
+      const float *data = nullptr;
+      if (std::string error = readWeightRows(rows, owned, data);
+          !error.empty())
+        return g.op.emitOpError()
+               << "cannot read the token embedding: " << error;
+      OpBuilder builder(g.table->getContext());
+      builder.setInsertionPointAfter(g.table);
+      if (failed(quantizeWeight(g.op, data, n, k, scheme, "token_embedding",
+                                builder, packed)))
+        return failure();
     }
+    OpBuilder builder(g.op);
+    Value gathered =
+        GatherRowsOp::create(builder, g.op.getLoc(),
+                             g.op.getResult(0).getType(), packed,
+                             g.op.getDpsInputs()[0]);
+    g.op.getResult(0).replaceAllUsesWith(gathered);
+    g.op.erase();
+    tables.insert(g.table);
   }
+  return success();
+}
 
+void QuantizeWeights::runOnOperation() {
+  ModuleOp module = getOperation();
+  rewriteTosaMatmuls(module);
+
+  // Collect the layers first: rewriting while walking would revisit them.
+  SmallVector<ConstantLinearLayer> candidates = findConstantLinearLayers(module);
+  SmallVector<EmbeddingGather> gathers;
+  llvm::SmallPtrSet<Operation *, 2> tables;
+  if (embedding)
+    module.walk([&](linalg::GenericOp op) {
+      if (std::optional<EmbeddingGather> g = matchEmbeddingGather(op)) {
+        gathers.push_back(*g);
+        tables.insert(g->table);
+      }
+    });
+
+  start = lastReport = std::chrono::steady_clock::now();
+  packedWeights = 0;
+  if (progress)
+    progress(llvm::formatv("qnt-quantize-weights: {0} linear layers{1}",
+                           candidates.size(), method == "gptq" ? " (GPTQ)" : "")
+                 .str());
+  // One packed weight per (constant, layout, scheme), shared by its users.
+  PackedWeights done;
+  llvm::SetVector<Operation *> weights;
+  if (failed(quantizeLayers(candidates, tables, done)) ||
+      failed(quantizeEmbeddings(gathers, done, weights)))
+    return signalPassFailure();
   if (progress)
     progress(llvm::formatv("qnt-quantize-weights: {0} weights packed in {1:f1} "
                            "s{2}",
-                           packedWeights, seconds(),
+                           packedWeights, secondsSoFar(),
                            method == "gptq"
                                ? llvm::formatv(" (GPTQ: {0} Hessians formed "
                                                "and factored in {1:f1} s, "
@@ -609,6 +647,7 @@ void QuantizeWeights::runOnOperation() {
                  .str());
   // Float weights nobody reads any more are dropped (their widening casts
   // first).
+  llvm::SetVector<Operation *> widens;
   for (ConstantLinearLayer &c : candidates) {
     if (c.widen)
       widens.insert(c.widen);
