@@ -118,7 +118,7 @@ LogicalResult AssignBitwidths::readInputs(Inputs &in) {
       !error.empty())
     return fail(error);
   // E[x x^T] of named layers' inputs, as E[x_k^2] per channel plus optional
-  // directions (docs/COST_MODEL.md).
+  // directions (docs/CALIBRATION.md, "Calibration statistics file").
   if (!calibration.empty())
     if (std::string error = readCalibrationStatistics(calibration, in.stats);
         !error.empty())

@@ -20,7 +20,7 @@ using namespace mlir;
 using namespace mlir::qnt;
 
 // The ABI between the instrumented model and its host (lib/Runner reads
-// these names; docs/COST_MODEL.md describes them).
+// these names; docs/CALIBRATION.md describes them).
 static constexpr const char *kSumsBuffer = "qnt_calibration_sumsq_buffer";
 static constexpr const char *kMeansBuffer = "qnt_calibration_sum_buffer";
 static constexpr const char *kRowsBuffer = "qnt_calibration_rows_buffer";

@@ -308,7 +308,7 @@ def main():
                     help="first token; greedy decoding continues from it")
     st.add_argument("--rank", type=int, default=0,
                     help="also write the top RANK eigenpairs of each layer's E[x x^T] "
-                         "('eigen' lines, docs/COST_MODEL.md)")
+                         "('eigen' lines, docs/CALIBRATION.md)")
     st.add_argument("--mean", action="store_true",
                     help="also write the mean mu = E[x] of each layer's input as one 'eigen' line "
                          "(||mu||^2, mu / ||mu||), as quant-compile --calibrate does")

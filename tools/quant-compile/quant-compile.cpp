@@ -191,7 +191,7 @@ static cl::opt<std::string> calibrate(
              "sampled from the model itself from token 1 (temperature 1, "
              "--calibration-seed). With --budget it measures each layer's "
              "output-aware sensitivities; with --method=gptq it collects the "
-             "Hessians (docs/COST_MODEL.md, docs/COMPILING.md)"),
+             "Hessians (docs/CALIBRATION.md, docs/COMPILING.md)"),
     cl::value_desc("tokens.txt|sample:N[:LEN]"), cl::cat(category));
 static cl::opt<uint64_t> calibrationSeed(
     "calibration-seed", cl::init(0),
@@ -282,7 +282,7 @@ static cl::opt<std::string> calibrationStats(
     "calibration-stats",
     cl::desc("With --budget: E[x_k^2] of every layer's input ('NAME v0 v1 ...' "
              "lines, optionally 'NAME eigen LAMBDA u0 u1 ...' directions of "
-             "E[x x^T]) weighting the sensitivities; see docs/COST_MODEL.md"),
+             "E[x x^T]) weighting the sensitivities; see docs/CALIBRATION.md"),
     cl::value_desc("file"), cl::cat(category));
 static cl::opt<std::string> sensitivityFile(
     "sensitivities",

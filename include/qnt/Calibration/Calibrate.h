@@ -26,7 +26,7 @@ struct CalibrationRequest {
   uint64_t seed = 0;
   /// The step function to run (the quant-run ABI).
   std::string entry = "forward";
-  /// Where to write the E[x^2] statistics (docs/COST_MODEL.md).
+  /// Where to write the E[x^2] statistics (docs/CALIBRATION.md).
   std::string statsPath;
   /// Record every layer's input rows, for the Hessians sum x x^T of GPTQ
   /// and AWQ (hessianSource, CalibrationLayer::hessian, hessianPath).

@@ -1,7 +1,7 @@
 // Calibration statistics of linear layers' inputs (the text file that
 // qnt-assign-bitwidths reads), the output error they predict for a quantized
 // weight, and measured sensitivities (the other file it reads). No MLIR;
-// docs/COST_MODEL.md states the file formats.
+// docs/CALIBRATION.md states the file formats.
 #ifndef QNT_COSTMODEL_SENSITIVITY_H
 #define QNT_COSTMODEL_SENSITIVITY_H
 

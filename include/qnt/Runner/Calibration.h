@@ -109,8 +109,8 @@ std::string collectCalibrationStatistics(
 /// Writes the statistics file read by qnt-assign-bitwidths: `comment` as a
 /// `#` line, then per layer `NAME E[x_0^2] E[x_1^2] ...` and, unless the
 /// mean mu = E[x] is 0, `NAME eigen ||mu||^2 mu_0/||mu|| mu_1/||mu|| ...`:
-/// E[x x^T] ~ diag(Var[x_k]) + mu mu^T (docs/COST_MODEL.md). Layers that saw
-/// no rows have no statistics and are left out; their names are put in
+/// E[x x^T] ~ diag(Var[x_k]) + mu mu^T (docs/CALIBRATION.md). Layers that
+/// saw no rows have no statistics and are left out; their names are put in
 /// `unseen`.
 std::string writeCalibrationStatistics(
     const std::string &path, const std::vector<LayerStatistics> &stats,

@@ -577,7 +577,7 @@ def QntInstrumentCalibrationPass
 
     E[x_k^2] of a layer is sumsq / rows, its mean E[x_k] sum / rows. quant-compile --calibrate compiles
     the instrumented float model, runs it and writes the statistics file
-    (docs/COST_MODEL.md).
+    (docs/CALIBRATION.md).
   }];
   let options = [
     Option<"recordRows", "record-rows", "int64_t", /*default=*/"0",
