@@ -116,13 +116,17 @@ void qnt::buildTensorPipeline(OpPassManager &pm,
     cache.block = options.kvBlock;
     pm.addPass(createQntQuantizeKvCachePass(cache));
   }
-  if (options.selectKernels) {
-    QntSelectKernelsPassOptions select;
-    select.activations = options.activations;
-    select.actBlock = options.actBlock;
-    select.parallel = options.parallel;
-    pm.addPass(createQntSelectKernelsPass(select));
-  }
+  if (options.selectKernels)
+    pm.addPass(createQntSelectKernelsPass(selectKernelsOptions(options)));
+}
+
+mlir::qnt::QntSelectKernelsPassOptions
+qnt::selectKernelsOptions(const TensorPipelineOptions &options) {
+  QntSelectKernelsPassOptions select;
+  select.activations = options.activations;
+  select.actBlock = options.actBlock;
+  select.parallel = options.parallel;
+  return select;
 }
 
 void qnt::registerTensorPipeline() {

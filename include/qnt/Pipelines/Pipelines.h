@@ -319,6 +319,10 @@ void buildTensorPipeline(OpPassManager &pm,
 /// runs that pass alone first when it measures the choice).
 QntAssignBitwidthsPassOptions
 assignBitwidthsOptions(const TensorPipelineOptions &options);
+/// The options qnt-tensor-pipeline gives qnt-select-kernels (quant-compile
+/// runs that pass alone last, after it gives back its input's pages).
+QntSelectKernelsPassOptions
+selectKernelsOptions(const TensorPipelineOptions &options);
 /// Registers qnt-tensor-pipeline (called by registerQntPipelines).
 void registerTensorPipeline();
 
