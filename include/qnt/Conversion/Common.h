@@ -9,6 +9,8 @@
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/Rewrite/FrozenRewritePatternSet.h"
 #include "qnt/IR/QntOps.h"
+#include <optional>
+#include <vector>
 
 namespace mlir::qnt {
 
@@ -27,10 +29,24 @@ struct Payload {
 /// Reports (on `op`) payloads that cannot be read.
 FailureOr<Payload> materializePayload(ConstantOp op);
 
-/// The packed code bytes of a qnt.constant (dense or resource blob), row-major
-/// over the codes shape; empty with an error on `op` when unreadable.
+/// The bytes of a resource blob or of a dense attribute (a splat expanded
+/// into `storage`), element after element, or none (a missing blob, an i1
+/// attribute). The lowerings and the passes that compute new constants
+/// from old ones at compile time read payloads through it.
+std::optional<ArrayRef<char>> getElementsBytes(ElementsAttr attr,
+                                               std::vector<char> &storage);
+
+/// The bytes of payload `name` of `op` (getElementsBytes), `attr` being
+/// one of its payloads; an error on `op` when they cannot be read or are
+/// not as many as the attribute's type says.
+FailureOr<ArrayRef<char>> readPayloadBytes(ConstantOp op, StringRef name,
+                                           ElementsAttr attr,
+                                           std::vector<char> &storage);
+
+/// The packed code bytes of a qnt.constant (readPayloadBytes of its codes),
+/// row-major over the codes shape.
 FailureOr<ArrayRef<char>> readCodeBytes(ConstantOp op,
-                                        SmallVectorImpl<char> &storage);
+                                        std::vector<char> &storage);
 
 Value cIndex(ImplicitLocOpBuilder &b, int64_t v);
 

@@ -9,6 +9,7 @@
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/TypeUtilities.h"
 #include "mlir/Rewrite/PatternApplicator.h"
+#include "llvm/Support/CheckedArithmetic.h"
 
 using namespace mlir;
 using namespace mlir::qnt;
@@ -156,23 +157,42 @@ Value qnt::to2D(ImplicitLocOpBuilder &b, Value memref) {
       b, memref, ArrayRef<ReassociationIndices>{lead, {rank - 1}});
 }
 
-FailureOr<ArrayRef<char>> qnt::readCodeBytes(ConstantOp op,
-                                             SmallVectorImpl<char> &storage) {
-  ElementsAttr attr = op.getCodes();
-  if (failed(checkBlob(op, "codes", attr)))
-    return failure();
+std::optional<ArrayRef<char>>
+qnt::getElementsBytes(ElementsAttr attr, std::vector<char> &storage) {
   if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr)) {
-    ArrayRef<char> bytes = resource.getRawHandle().getBlob()->getData();
-    if (static_cast<int64_t>(bytes.size()) == attr.getNumElements())
-      return bytes;
-  } else if (auto dense = dyn_cast<DenseIntElementsAttr>(attr)) {
-    // getValues expands splats, which the raw data does not.
-    storage.clear();
-    for (APInt v : dense.getValues<APInt>())
-      storage.push_back(static_cast<char>(v.getZExtValue()));
-    return ArrayRef<char>(storage);
+    if (AsmResourceBlob *blob = resource.getRawHandle().getBlob())
+      return blob->getData();
+    return std::nullopt;
   }
-  return op.emitOpError("'codes' cannot be read");
+  auto dense = dyn_cast<DenseElementsAttr>(attr);
+  if (!dense || dense.getElementType().isInteger(1))
+    return std::nullopt;
+  if (!dense.isSplat())
+    return dense.getRawData();
+  ArrayRef<char> one = dense.getRawData();
+  storage.clear();
+  for (int64_t i = 0, e = dense.getNumElements(); i < e; ++i)
+    storage.insert(storage.end(), one.begin(), one.end());
+  return ArrayRef<char>(storage);
+}
+
+FailureOr<ArrayRef<char>> qnt::readPayloadBytes(ConstantOp op, StringRef name,
+                                                ElementsAttr attr,
+                                                std::vector<char> &storage) {
+  if (failed(checkBlob(op, name, attr)))
+    return failure();
+  auto type = cast<ShapedType>(attr.getType());
+  std::optional<int64_t> size = llvm::checkedMul(
+      type.getNumElements(), int64_t(type.getElementTypeBitWidth() / 8));
+  std::optional<ArrayRef<char>> bytes = getElementsBytes(attr, storage);
+  if (!bytes || !size || static_cast<int64_t>(bytes->size()) != *size)
+    return op.emitOpError() << "'" << name << "' cannot be read";
+  return *bytes;
+}
+
+FailureOr<ArrayRef<char>> qnt::readCodeBytes(ConstantOp op,
+                                             std::vector<char> &storage) {
+  return readPayloadBytes(op, "codes", op.getCodes(), storage);
 }
 
 Value qnt::allocResultLike(ImplicitLocOpBuilder &b, RankedTensorType type,

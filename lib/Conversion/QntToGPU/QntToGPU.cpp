@@ -55,7 +55,7 @@ static FailureOr<Value> materializeWords(ConstantOp op, int64_t rowWords) {
                DenseElementsAttr::get(wordsType, APInt(32, byte * 0x01010101u)))
         .getResult();
   }
-  SmallVector<char> storage;
+  std::vector<char> storage;
   FailureOr<ArrayRef<char>> bytes = readCodeBytes(op, storage);
   if (failed(bytes))
     return failure();

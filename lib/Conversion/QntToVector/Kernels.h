@@ -115,6 +115,9 @@ struct MatmulKernel {
 
 
 
+/// The weight's part of a matmul's description: scheme, bits, N, K and
+/// group size (K for per-channel scales) of the 2-D `weight`.
+MatmulKernel describeWeight(PackedType weight);
 /// The static description of `op` (scheme, bits, N, K, group size, type of
 /// x), or failure with the reason in `why` where the CPU kernels cannot
 /// take it (a float format; groups that start inside a byte).
@@ -329,11 +332,13 @@ public:
   /// The payload of the qnt.constant that `packed` comes from (made once),
   /// or an error on `user`.
   FailureOr<Payload> payloadFor(Operation *user, Value packed);
-  /// The column kernels' view of the column_tiles weight `packed` (made
-  /// once, read by its matmuls and gathers), or an error on `user`.
+  /// The column kernels' view of the column_tiles weight `packed`, read as
+  /// `q` and `signedBytes` say (setColumnCodeOffset): made once, read by its
+  /// matmuls and gathers; or an error on `user`.
   FailureOr<const ColumnCopy *> columnCopyOf(Operation *user, Value packed,
                                              const MatmulKernel &kern,
-                                             LookupIsa lookup);
+                                             const Int8Kernel &q,
+                                             bool signedBytes);
 
   LogicalResult lowerMatmul(MatmulOp op, KernelAttr kernel,
                             const Payload &payload);

@@ -54,18 +54,22 @@ bool qnt::fieldsAreGroups(const MatmulKernel &kern, int64_t lanes) {
          kern.groupSize == lanes && kern.k % (lanes * (8 / kern.bits)) == 0;
 }
 
-FailureOr<MatmulKernel> qnt::describeMatmul(MatmulOp op, std::string &why) {
-  PackedType wType = op.getWeight().getType();
-  SchemeAttr scheme = wType.getScheme();
+MatmulKernel qnt::describeWeight(PackedType weight) {
+  SchemeAttr scheme = weight.getScheme();
   MatmulKernel kern;
   kern.scheme = scheme;
   kern.bits = scheme.getBits();
   kern.isSigned = scheme.isSigned();
-  kern.n = wType.getShape()[0];
-  kern.k = wType.getShape()[1];
+  kern.n = weight.getShape()[0];
+  kern.k = weight.getShape()[1];
   kern.groupSize = scheme.getGranularity() == Granularity::per_group
                        ? scheme.getGroupSize()
                        : kern.k;
+  return kern;
+}
+
+FailureOr<MatmulKernel> qnt::describeMatmul(MatmulOp op, std::string &why) {
+  MatmulKernel kern = describeWeight(op.getWeight().getType());
   if (kern.groupSize != kern.k && (kern.groupSize * kern.bits) % 8 != 0) {
     why = "group size " + std::to_string(kern.groupSize) + " with " +
           std::to_string(kern.bits) +
@@ -217,12 +221,12 @@ LogicalResult CpuLowering::lowerColumnMatmul(MatmulOp op, MatmulKernel &kern,
   Int8Kernel int8;
   int8.block = kernel.getXBlock();
   // The layout's flip says how the bytes are read (setColumnCodeOffset).
+  bool signedBytes = setColumnCodeOffset(
+      int8, kern, op.getWeight().getType().getLayout(), kern.lookup);
   FailureOr<const ColumnCopy *> copy =
-      columnCopyOf(op, op.getWeight(), kern, kern.lookup);
+      columnCopyOf(op, op.getWeight(), kern, int8, signedBytes);
   if (failed(copy))
     return failure();
-  setColumnCodeOffset(int8, kern, op.getWeight().getType().getLayout(),
-                      kern.lookup);
   int8.needsSums |= payload.zeroPoints != nullptr;
   ImplicitLocOpBuilder b(op.getLoc(), op);
   kern.x = to2D(b, toBuffer(b, op.getInput()));

@@ -53,21 +53,18 @@ FailureOr<Payload> CpuLowering::payloadFor(Operation *user, Value packed) {
 
 FailureOr<const ColumnCopy *>
 CpuLowering::columnCopyOf(Operation *user, Value packed,
-                          const MatmulKernel &kern, LookupIsa lookup) {
+                          const MatmulKernel &kern, const Int8Kernel &q,
+                          bool signedBytes) {
   auto constant = packed.getDefiningOp<ConstantOp>();
   FailureOr<Payload> payload = payloadFor(user, packed);
   if (failed(payload))
     return failure();
   auto it = columnCopies.find(constant);
-  if (it == columnCopies.end()) {
-    Int8Kernel q;
-    bool signedBytes = setColumnCodeOffset(
-        q, kern, constant.getType().getLayout(), lookup);
+  if (it == columnCopies.end())
     it = columnCopies
              .try_emplace(constant, makeColumnCopy(kern, q, constant,
                                                    *payload, signedBytes))
              .first;
-  }
   return &it->second;
 }
 

@@ -5,7 +5,6 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "qnt/Support/Packing.h"
-#include "llvm/Support/CheckedArithmetic.h"
 #include <algorithm>
 #include <cstring>
 #include <vector>
@@ -69,35 +68,6 @@ CodeLayoutAttr qnt::matmulCodeLayout(const MatmulKernel &kern,
 }
 
 namespace {
-/// The raw bytes of a dense or resource-blob elements attribute, element
-/// after element, or failure (a splat is expanded).
-FailureOr<SmallVector<char>> rawBytes(ElementsAttr attr) {
-  auto type = cast<ShapedType>(attr.getType());
-  int64_t elemBytes = type.getElementTypeBitWidth() / 8;
-  SmallVector<char> out;
-  if (auto dense = dyn_cast<DenseElementsAttr>(attr)) {
-    ArrayRef<char> raw = dense.getRawData();
-    if (dense.isSplat()) {
-      for (int64_t i = 0; i < type.getNumElements(); ++i)
-        out.append(raw.begin(), raw.begin() + elemBytes);
-    } else {
-      out.assign(raw.begin(), raw.end());
-    }
-    return out;
-  }
-  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr))
-    if (AsmResourceBlob *blob = resource.getRawHandle().getBlob()) {
-      ArrayRef<char> data = blob->getData();
-      std::optional<int64_t> size =
-          llvm::checkedMul(type.getNumElements(), elemBytes);
-      if (size && static_cast<int64_t>(data.size()) == *size) {
-        out.assign(data.begin(), data.end());
-        return out;
-      }
-    }
-  return failure();
-}
-
 /// A resource blob of `type` (zero-filled) that `fill` writes.
 ElementsAttr blobOf(ShapedType type, StringRef name,
                     llvm::function_ref<void(uint8_t *)> fill) {
@@ -195,7 +165,7 @@ FailureOr<ConstantOp> qnt::relayWeight(ConstantOp op, CodeLayoutAttr layout) {
       from.getScheme(), layout);
   if (!type)
     return failure();
-  SmallVector<char> storage;
+  std::vector<char> storage;
   FailureOr<ArrayRef<char>> bytes = readCodeBytes(op, storage);
   if (failed(bytes))
     return failure();
@@ -228,9 +198,11 @@ FailureOr<ConstantOp> qnt::relayWeight(ConstantOp op, CodeLayoutAttr layout) {
     // Scales and zero points in the order of the tiles too.
     auto reorder = [&](ElementsAttr attr, Type elem,
                        StringRef name) -> FailureOr<ElementsAttr> {
-      FailureOr<SmallVector<char>> raw = rawBytes(attr);
+      std::vector<char> storage;
+      FailureOr<ArrayRef<char>> raw =
+          readPayloadBytes(op, name, attr, storage);
       if (failed(raw))
-        return op.emitOpError() << "'" << name << "' cannot be read";
+        return failure();
       auto shape = RankedTensorType::get(type.getScalesShape(), elem);
       return blobOf(shape, ("qnt_column_" + name).str(), [&](uint8_t *out) {
         columnTileScales(*raw, type, elem.getIntOrFloatBitWidth() / 8, out);

@@ -90,16 +90,12 @@ static LookupIsa lookupFor(TargetAttr target, int64_t lanes) {
                                                       : LookupIsa::generic;
 }
 
-/// The kernel of `op` under resolved options `o` for `target`, or null
-/// where no CPU kernel takes it (convert-qnt-to-vector says why).
-static KernelAttr selectMatmulKernel(MatmulOp op,
+/// The kernel of `op` (described by `kern`) under resolved options `o` for
+/// `target`, or null where no CPU kernel takes it (convert-qnt-to-vector
+/// says why).
+static KernelAttr selectMatmulKernel(MatmulOp op, const MatmulKernel &kern,
                                      const QntSelectKernelsPassOptions &o,
                                      TargetAttr target) {
-  std::string why;
-  FailureOr<MatmulKernel> described = describeMatmul(op, why);
-  if (failed(described))
-    return {};
-  const MatmulKernel &kern = *described;
   MLIRContext *ctx = op.getContext();
   IntDotIsa isa = *symbolizeIntDotIsa(o.intDot);
   bool lut = !kern.scheme.isInteger();
@@ -186,6 +182,59 @@ static int64_t attentionRowsPerGroup(AttentionOp op,
 }
 
 namespace {
+/// Gives every matmul its weight in the layout its kernel reads: one copy
+/// per constant and layout. A gather of a table that a column kernel reads
+/// (a tied classifier) reads that copy too, and constants left without
+/// users go, so the library holds each weight's codes once where it can.
+class WeightLayouts {
+public:
+  /// Lays out the weight of `op` (described by `kern`) for `kernel`; an
+  /// interrupt after an error on `op`.
+  WalkResult layOut(MatmulOp op, const MatmulKernel &kern, KernelAttr kernel) {
+    auto constant = op.getWeight().getDefiningOp<ConstantOp>();
+    CodeLayoutAttr layout = matmulCodeLayout(kern, kernel);
+    CodeLayoutAttr current = op.getWeight().getType().getLayout();
+    // A weight that is not a constant, or a kernel that does not apply, is
+    // convert-qnt-to-vector's to report.
+    if (!constant || !layout || layout == current)
+      return WalkResult::advance();
+    if (current) {
+      op.emitOpError() << "weight is laid out as " << current
+                       << ", but its kernel " << kernel << " reads " << layout;
+      return WalkResult::interrupt();
+    }
+    ConstantOp &copy = copies[{constant, layout}];
+    if (!copy) {
+      FailureOr<ConstantOp> relaid = relayWeight(constant, layout);
+      if (failed(relaid))
+        return WalkResult::interrupt();
+      copy = *relaid;
+      originals.insert(constant);
+      if (layout.getKind() == CodeLayoutKind::column_tiles)
+        columnCopies.try_emplace(constant, copy);
+    }
+    op.getWeightMutable().assign(copy);
+    return WalkResult::advance();
+  }
+
+  /// Gives the gathers of laid-out tables their column copy and removes the
+  /// constants nothing reads any more.
+  void finish() {
+    for (auto &[constant, copy] : columnCopies)
+      constant->getResult(0).replaceUsesWithIf(copy, [](OpOperand &use) {
+        return isa<GatherRowsOp>(use.getOwner());
+      });
+    for (Operation *original : originals)
+      if (original->use_empty())
+        original->erase();
+  }
+
+private:
+  llvm::DenseMap<std::pair<Operation *, Attribute>, ConstantOp> copies;
+  llvm::DenseMap<Operation *, ConstantOp> columnCopies;
+  llvm::SetVector<Operation *> originals;
+};
+
 struct QntSelectKernels final
     : qnt::impl::QntSelectKernelsPassBase<QntSelectKernels> {
   using Base::Base;
@@ -235,77 +284,37 @@ struct QntSelectKernels final
                              IntDotIsa::generic, prefetch, o.parallel,
                              LookupIsa::generic);
     };
-    module.walk([&](Operation *op) {
-      if (op->hasAttr(kKernelAttrName))
-        return;
+    WeightLayouts layouts;
+    WalkResult walk = module.walk([&](Operation *op) {
       if (auto matmul = dyn_cast<MatmulOp>(op)) {
-        if (KernelAttr kernel = selectMatmulKernel(matmul, o, target))
-          op->setAttr(kKernelAttrName, kernel);
-      } else if (auto attend = dyn_cast<AttentionOp>(op)) {
+        // A matmul no CPU kernel takes is left to convert-qnt-to-vector,
+        // which says why.
+        std::string why;
+        FailureOr<MatmulKernel> kern = describeMatmul(matmul, why);
+        if (failed(kern))
+          return WalkResult::advance();
+        auto kernel = op->getAttrOfType<KernelAttr>(kKernelAttrName);
+        if (!kernel && !op->hasAttr(kKernelAttrName)) {
+          kernel = selectMatmulKernel(matmul, *kern, o, target);
+          if (kernel)
+            op->setAttr(kKernelAttrName, kernel);
+        }
+        return kernel ? layouts.layOut(matmul, *kern, kernel)
+                      : WalkResult::advance();
+      }
+      if (op->hasAttr(kKernelAttrName))
+        return WalkResult::advance();
+      if (auto attend = dyn_cast<AttentionOp>(op))
         op->setAttr(kKernelAttrName,
                     attention(attentionRowsPerGroup(attend, o, target),
                               /*prefetch=*/true));
-      } else if (isa<PackCacheRowsOp>(op)) {
+      else if (isa<PackCacheRowsOp>(op))
         op->setAttr(kKernelAttrName, attention(1, /*prefetch=*/false));
-      }
-    });
-    if (failed(layOutWeights(module)))
-      signalPassFailure();
-  }
-
-  /// Gives every matmul its weight in the layout its kernel reads: one copy
-  /// per constant and layout. A gather of a table that a column kernel
-  /// reads (a tied classifier) reads that copy too, and constants left
-  /// without users go, so the library holds each weight's codes once where
-  /// it can.
-  LogicalResult layOutWeights(ModuleOp module) {
-    llvm::DenseMap<std::pair<Operation *, Attribute>, ConstantOp> copies;
-    llvm::DenseMap<Operation *, ConstantOp> columnCopies;
-    WalkResult walk = module.walk([&](MatmulOp op) {
-      auto kernel = op->getAttrOfType<KernelAttr>(kKernelAttrName);
-      std::string why;
-      FailureOr<MatmulKernel> kern = describeMatmul(op, why);
-      auto constant = op.getWeight().getDefiningOp<ConstantOp>();
-      // What cannot be laid out is left for convert-qnt-to-vector to
-      // report (no kernel, one that does not apply, a weight that is not a
-      // constant).
-      if (!kernel || failed(kern) || !constant)
-        return WalkResult::advance();
-      CodeLayoutAttr layout = matmulCodeLayout(*kern, kernel);
-      CodeLayoutAttr current = op.getWeight().getType().getLayout();
-      if (!layout || layout == current)
-        return WalkResult::advance();
-      if (current) {
-        op.emitOpError() << "weight is laid out as " << current
-                         << ", but its kernel " << kernel << " reads "
-                         << layout;
-        return WalkResult::interrupt();
-      }
-      ConstantOp &copy = copies[{constant, layout}];
-      if (!copy) {
-        FailureOr<ConstantOp> relaid = relayWeight(constant, layout);
-        if (failed(relaid))
-          return WalkResult::interrupt();
-        copy = *relaid;
-        if (layout.getKind() == CodeLayoutKind::column_tiles)
-          columnCopies.try_emplace(constant, copy);
-      }
-      op.getWeightMutable().assign(copy);
       return WalkResult::advance();
     });
     if (walk.wasInterrupted())
-      return failure();
-    for (auto &[constant, copy] : columnCopies)
-      constant->getResult(0).replaceUsesWithIf(copy, [](OpOperand &use) {
-        return isa<GatherRowsOp>(use.getOwner());
-      });
-    llvm::SetVector<Operation *> originals;
-    for (auto &[key, copy] : copies)
-      originals.insert(key.first);
-    for (Operation *original : originals)
-      if (original->use_empty())
-        original->erase();
-    return success();
+      return signalPassFailure();
+    layouts.finish();
   }
 };
 } // namespace

@@ -124,20 +124,15 @@ struct LowerGatherRows final : OpRewritePattern<GatherRowsOp> {
       return failed(payload) ? failure()
                              : lowering.lowerGatherRows(op, *payload);
     }
-    MatmulKernel kern;
-    kern.scheme = type.getScheme();
-    kern.bits = kern.scheme.getBits();
-    kern.isSigned = kern.scheme.isSigned();
-    kern.n = type.getShape()[0];
-    kern.k = type.getShape()[1];
-    kern.groupSize = kern.scheme.getGranularity() == Granularity::per_group
-                         ? kern.scheme.getGroupSize()
-                         : kern.k;
+    MatmulKernel kern = describeWeight(type);
     // The matmuls were lowered first: the view their kernel made (with its
     // lookup instructions) is the one read here; without one, the portable
     // decode.
-    FailureOr<const ColumnCopy *> copy = lowering.columnCopyOf(
-        op, op.getTable(), kern, LookupIsa::generic);
+    Int8Kernel q;
+    bool signedBytes =
+        setColumnCodeOffset(q, kern, type.getLayout(), LookupIsa::generic);
+    FailureOr<const ColumnCopy *> copy =
+        lowering.columnCopyOf(op, op.getTable(), kern, q, signedBytes);
     if (failed(copy))
       return failure();
     lowering.lowerGatherRowsFromColumns(op, **copy);
