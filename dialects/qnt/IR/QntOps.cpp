@@ -451,10 +451,11 @@ LogicalResult AttentionOp::verify() {
 
 LogicalResult GatherRowsOp::verify() {
   PackedType table = getTable().getType();
-  if (table.getLayout() &&
-      table.getLayout().getKind() != CodeLayoutKind::column_tiles &&
-      failed(verifyRowLayout(*this, "table", table)))
-    return failure();
+  // A tied classifier's table is read in its column kernel's layout.
+  if (!table.getLayout() ||
+      table.getLayout().getKind() != CodeLayoutKind::column_tiles)
+    if (failed(verifyRowLayout(*this, "table", table)))
+      return failure();
   auto ids = cast<RankedTensorType>(getIds().getType());
   auto result = cast<RankedTensorType>(getResult().getType());
   if (table.getRank() != 2)

@@ -48,9 +48,6 @@ static LogicalResult verifyLayout(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "a " << kind
                        << " layout lays out a 2-D weight, not rank "
                        << shape.size();
-  if (scheme.getAxis() != 0 && scheme.getAxis() != 1)
-    return emitError() << "a " << kind << " layout needs scales per row "
-                       << "(axis 0) or per group of a row (axis 1)";
   int64_t k = shape[1];
   if (scheme.hasOffsets())
     return emitError() << "a " << kind

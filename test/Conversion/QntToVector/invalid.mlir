@@ -114,3 +114,36 @@ func.func @laid_out_for_another(%x: tensor<2x64xf32>) -> tensor<2x8xf32> {
   %y = qnt.matmul %x, %w {qnt.kernel = #qnt.kernel<row_f32, lanes = 8, tile = 1x2, streams = 1>} : (tensor<2x64xf32>, !qnt.packed<8x64, #qnt.scheme<si4, symmetric, per_group<1, 32>>, #qnt.layout<column_tiles, lanes = 8, flip = 136>>) -> tensor<2x8xf32>
   return %y : tensor<2x8xf32>
 }
+
+// -----
+
+// A payload whose blob is shorter than its type cannot be laid out.
+func.func @short_scales(%x: tensor<?x64xf32>) -> tensor<?x8xf32> {
+  // expected-error @+1 {{'qnt.constant' op 'scales' cannot be read}}
+  %w = qnt.constant {codes = dense<0> : tensor<8x32xi8>, scales = dense_resource<short_scales> : tensor<8x2xf32>} : !qnt.packed<8x64, #qnt.scheme<si4, symmetric, per_group<1, 32>>>
+  %y = qnt.matmul %x, %w {qnt.kernel = #qnt.kernel<column_i8, lanes = 8, tile = 4x1, x_block = 32, int_dot = avx2>} : (tensor<?x64xf32>, !qnt.packed<8x64, #qnt.scheme<si4, symmetric, per_group<1, 32>>>) -> tensor<?x8xf32>
+  return %y : tensor<?x8xf32>
+}
+{-#
+  dialect_resources: {
+    builtin: {
+      short_scales: "0x040000000000803F"
+    }
+  }
+#-}
+
+// -----
+
+func.func @short_codes(%x: tensor<?x64xf32>) -> tensor<?x8xf32> {
+  // expected-error @+1 {{'qnt.constant' op 'codes' cannot be read}}
+  %w = qnt.constant {codes = dense_resource<short_codes> : tensor<8x32xi8>, scales = dense<1.0> : tensor<8x2xf32>} : !qnt.packed<8x64, #qnt.scheme<si4, symmetric, per_group<1, 32>>>
+  %y = qnt.matmul %x, %w {qnt.kernel = #qnt.kernel<row_f32, lanes = 8, tile = 1x2, streams = 1>} : (tensor<?x64xf32>, !qnt.packed<8x64, #qnt.scheme<si4, symmetric, per_group<1, 32>>>) -> tensor<?x8xf32>
+  return %y : tensor<?x8xf32>
+}
+{-#
+  dialect_resources: {
+    builtin: {
+      short_codes: "0x0400000000112233"
+    }
+  }
+#-}

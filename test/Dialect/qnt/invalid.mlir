@@ -1063,3 +1063,41 @@ func.func @gather_row_tiles(%w: !qnt.packed<8x64, #qnt.scheme<si4, symmetric, pe
   %0 = qnt.gather_rows %w, %ids : !qnt.packed<8x64, #qnt.scheme<si4, symmetric, per_group<1, 32>>, #qnt.layout<row_tiles, block = 64, lanes = 32, rows = 2>>, tensor<3xi32> -> tensor<3x64xf32>
   return %0 : tensor<3x64xf32>
 }
+
+// -----
+
+// expected-error @+1 {{lanes = 24 of a row_tiles layout must be 16 or 32}}
+func.func private @layout_row_lanes(!qnt.packed<8x64, #qnt.scheme<si4, symmetric, per_group<1, 32>>, #qnt.layout<row_tiles, block = 64, lanes = 24, rows = 2>>)
+
+// -----
+
+// expected-error @+1 {{lanes = 32 of a column_tiles layout must be 8 or 16}}
+func.func private @layout_column_lanes(!qnt.packed<8x64, #qnt.scheme<si4, symmetric, per_group<1, 32>>, #qnt.layout<column_tiles, lanes = 32>>)
+
+// -----
+
+// expected-error @+1 {{a planes layout takes only block and lanes}}
+func.func private @layout_planes_rows(!qnt.packed<8x64, #qnt.scheme<si4, symmetric, per_group<1, 32>>, #qnt.layout<planes, block = 32, lanes = 8, rows = 2>>)
+
+// -----
+
+// expected-error @+1 {{a planes layout does not take an offset scheme}}
+func.func private @layout_offsets(!qnt.packed<8x64, #qnt.scheme<ui4, offset, per_group<1, 32>>, #qnt.layout<planes, block = 32, lanes = 8>>)
+
+// -----
+
+// expected-error @+1 {{a row_tiles layout takes codes of 1, 2, 4 or 8 bits, not 3}}
+func.func private @layout_three_bits(!qnt.packed<8x64, #qnt.scheme<si3, symmetric, per_group<1, 32>>, #qnt.layout<row_tiles, block = 64, lanes = 16, rows = 2>>)
+
+// -----
+
+// expected-error @+1 {{a column_tiles layout of 4-bit codes needs K a multiple of 8, not 36}}
+func.func private @layout_column_k(!qnt.packed<8x36, #qnt.scheme<si4, symmetric, per_channel<0>>, #qnt.layout<column_tiles, lanes = 8>>)
+
+// -----
+
+func.func @quantize_laid_out(%x: tensor<8x64xf32>) -> !qnt.packed<8x64, #qnt.scheme<si4, symmetric, per_group<1, 32>>, #qnt.layout<planes, block = 32, lanes = 8>> {
+  // expected-error @+1 {{'qnt.quantize' op result must have the row layout, not #qnt.layout<planes, block = 32, lanes = 8> (a kernel layout is read only by the kernel it was made for)}}
+  %0 = qnt.quantize %x : tensor<8x64xf32> -> !qnt.packed<8x64, #qnt.scheme<si4, symmetric, per_group<1, 32>>, #qnt.layout<planes, block = 32, lanes = 8>>
+  return %0 : !qnt.packed<8x64, #qnt.scheme<si4, symmetric, per_group<1, 32>>, #qnt.layout<planes, block = 32, lanes = 8>>
+}
