@@ -143,7 +143,10 @@ for m in "${models[@]}"; do
   late=$(prompt $((seq - 128)))
   for v in ${VARIANTS//,/ }; do
     lib=$OUT/libs/$m-$v.so
-    if [ ! -f "$lib" ]; then
+    # A library is compiled again when the compiler or the model is newer:
+    # a kept one would time the code of an older compiler.
+    if [ ! -f "$lib" ] || [ "$BIN/quant-compile" -nt "$lib" ] ||
+       [ "$OUT/models/$m.mlirbc" -nt "$lib" ]; then
       echo "== quant-compile $m $v: $(flags_of "$v" | tr '\n' ' ')" >&2
       "$BIN/quant-compile" "$OUT/models/$m.mlirbc" $(flags_of "$v") -o "$lib" -q
     fi
