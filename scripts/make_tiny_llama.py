@@ -3,12 +3,15 @@
 
   make_tiny_llama.py OUT [--dim 48 --hidden 128 --layers 2 --heads 6
                           --kv-heads 2 --vocab 64 --seq 32 --seed 0
-                          --unshared]
+                          --unshared --repeat-rows]
 
 The weights are random (fixed seed) with the statistics of a trained model's
 (small normal weights, unit norm gains), so the model produces varied tokens.
 --unshared stores a separate classifier after the RoPE tables and writes
-vocab_size negated, as llama2.c does. Used by the demo, by tests that must run
+vocab_size negated, as llama2.c does. --repeat-rows makes every row of a
+matrix a copy of its first: the libraries compiled from it compress to
+little, to be carried to a GPU machine for timing (bench/gpu.sh); the
+kernels' work does not depend on the values. Used by the demo, by tests that must run
 without ../shared/models, and for a synthetic model of 1.1 billion parameters
 (docs/PERFORMANCE.md, "Compile time and memory"):
   make_tiny_llama.py OUT --dim 2048 --hidden 5632 --layers 22 --heads 32
@@ -32,6 +35,8 @@ def main():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--unshared", action="store_true",
                    help="a classifier of its own (header vocab_size < 0)")
+    p.add_argument("--repeat-rows", action="store_true",
+                   help="every row of a matrix a copy of its first")
     a = p.parse_args()
     rng = np.random.default_rng(a.seed)
     d, h, l, v = a.dim, a.hidden, a.layers, a.vocab
@@ -40,7 +45,9 @@ def main():
 
     def normal(*shape, scale=1.0):
         fan_in = shape[-1]
-        return (rng.standard_normal(shape) * scale / np.sqrt(fan_in)).astype(np.float32)
+        drawn = shape if not a.repeat_rows else (1,) + shape[1:]
+        values = rng.standard_normal(drawn) * scale / np.sqrt(fan_in)
+        return np.broadcast_to(values, shape).astype(np.float32)
 
     def gains():
         return (1 + 0.1 * rng.standard_normal((l, d))).astype(np.float32)

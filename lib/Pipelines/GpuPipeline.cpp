@@ -192,7 +192,7 @@ void qnt::buildGpuPipeline(OpPassManager &pm,
 }
 
 void qnt::registerGpuPipelineTranslations(DialectRegistry &registry) {
-  registerGpuBarrierMemoryEffects(registry);
+  registerGpuKernelMemoryEffects(registry);
   registerBuiltinDialectTranslation(registry);
   registerGPUDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);

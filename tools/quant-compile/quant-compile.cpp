@@ -541,7 +541,7 @@ struct Plan {
 
 /// "" when --format fits the other options, else the error: fp8, fp4 and
 /// nf4 weights are symmetric, rounded to nearest, one format for every
-/// layer, and have CPU kernels only; mxfp4 and nvfp4 fix the group size.
+/// layer; mxfp4 and nvfp4 fix the group size.
 static std::string checkFormatFlag(const Plan &plan) {
   std::optional<qnt::WeightFormat> format =
       qnt::parseWeightFormat(weightFormat);
@@ -570,8 +570,6 @@ static std::string checkFormatFlag(const Plan &plan) {
     return flag + " gives every layer one format; --budget chooses per "
                   "layer among --budget-formats (int by default) and needs "
                   "--format=int";
-  if (plan.cuda)
-    return flag + " has CPU kernels only, not --target=cuda";
   return "";
 }
 

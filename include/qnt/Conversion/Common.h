@@ -102,6 +102,19 @@ LogicalResult applyInProgramOrder(Operation *root,
 Value decodeLutCodes(ImplicitLocOpBuilder &b, Value codes, Format format,
                      LookupIsa isa, bool scaled = true);
 
+/// An fp8 or e2m1 code's value (`code`: i32 scalars or vectors, the code
+/// in the low 8 or 4 bits, the bits above it copies of its top bit or
+/// zeros): the sign bit moved to bit 31 and the magnitude bits to the top of
+/// a float's exponent and mantissa, read as a float 2^(127 - bias) times too
+/// small (subnormals included: a float subnormal then), times
+/// 2^(127 - bias). With the byte sign-extended (the x86 kernels' loads),
+/// one shift and one mask place both. The NaN codes (the quantizer never
+/// writes them) decode as finite values. decodeLutCodes's fp8 codes; the GPU
+/// kernels' fp8 and e2m1 codes (a few integer operations where a lookup of
+/// e2m1's 16 values by selects takes 15).
+Value decodeMiniFloatBits(ImplicitLocOpBuilder &b, Value code, Format format,
+                          bool signExtended);
+
 /// The constant factor that decodeLutCodes leaves out without `scaled`: 256
 /// for E4M3FN codes decoded as halves (whose exponent bias is 8 more), else
 /// 1.

@@ -80,10 +80,11 @@ void selectGpuKernels(ModuleOp module, GpuTargetAttr target,
 /// qnt-gpu-pipeline{chip}.
 LogicalResult setGpuTarget(ModuleOp module, llvm::StringRef chip);
 
-/// Declares the memory effects of gpu.barrier (MLIR 22 declares none), so
-/// that buffer deallocation accepts the kernels of convert-qnt-to-gpu. Call
-/// on the registry of every tool that runs qnt-gpu-pipeline.
-void registerGpuBarrierMemoryEffects(DialectRegistry &registry);
+/// Declares the memory effects of gpu.barrier and of the NVVM fp8
+/// conversion (MLIR 22 declares none), so that buffer deallocation accepts
+/// the kernels of convert-qnt-to-gpu. Call on the registry of every tool
+/// that runs qnt-gpu-pipeline.
+void registerGpuKernelMemoryEffects(DialectRegistry &registry);
 } // namespace mlir::qnt
 
 #endif // QNT_CONVERSION_PASSES_H

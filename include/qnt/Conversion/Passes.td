@@ -201,7 +201,11 @@ def ConvertQntToGPUPass : Pass<"convert-qnt-to-gpu", "::mlir::ModuleOp"> {
       one 32-code chunk of each row per step as `bits` i32 words (128-bit
       loads for 4- and 8-bit codes), unpacks in registers, applies the group
       scale once per group, against x staged in shared memory; lanes are
-      summed with `gpu.shuffle xor`.
+      summed with `gpu.shuffle xor`. Integer codes become floats through
+      the mantissa of 2^23, fp8 and e2m1 codes from their bits (for sm_90,
+      fp8 pairs by the hardware's `nvvm.convert.f8x2.to.f16x2`), NF4 codes
+      by selects among its 16 values; mxfp4's E8M0 and nvfp4's E4M3 block
+      scales are decoded when loaded, nvfp4's tensor scale folded into them.
     - the GEMM (`gemm`) for the rows above the GEMVs: 64x64 output tiles per
       block of 4 warps, 64-wide K
       steps; packed codes are dequantized in registers to f16 and staged in
@@ -225,8 +229,8 @@ def ConvertQntToGPUPass : Pass<"convert-qnt-to-gpu", "::mlir::ModuleOp"> {
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::bufferization::BufferizationDialect",
     "::mlir::gpu::GPUDialect", "::mlir::memref::MemRefDialect",
-    "::mlir::nvgpu::NVGPUDialect", "::mlir::scf::SCFDialect",
-    "::mlir::vector::VectorDialect"];
+    "::mlir::NVVM::NVVMDialect", "::mlir::nvgpu::NVGPUDialect",
+    "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect"];
 }
 
 #endif // QNT_CONVERSION_PASSES_TD

@@ -47,54 +47,12 @@ Value lookupTable16(ImplicitLocOpBuilder &b, Value idx, ArrayRef<float> table,
       b.getDenseF32ArrayAttr(table));
 }
 
-/// An fp8 code's value (`code`: i32 scalars or vectors, the byte in the low
-/// 8 bits, the bits above it copies of bit 7 or zeros): the sign bit moved
-/// to bit 31 and the magnitude bits to the top of a float's exponent and
-/// mantissa, read as a float 2^(127 - bias) times too small (subnormals
-/// included: a float subnormal then), times 2^(127 - bias). With the byte
-/// sign-extended (the kernels' loads), one shift and one mask place both.
-/// The NaN codes (the quantizer never writes them) decode as finite values.
-Value decodeFp8Bits(ImplicitLocOpBuilder &b, Value code, Format format,
-                    bool signExtended) {
-  int mantissaBits = format == Format::f8E5M2 ? 2 : 3;
-  int bias = format == Format::f8E5M2 ? 15 : 7;
-  int shift = 23 - mantissaBits; // of the magnitude's lowest bit
-  Type type = code.getType();
-  auto vecType = dyn_cast<VectorType>(type);
-  auto constI32 = [&](int64_t v) -> Value {
-    if (vecType)
-      return splatI32(b, vecType, v);
-    return arith::ConstantIntOp::create(b, type, v);
-  };
-  // Bits 31..(shift + 7) become copies of the sign bit, bits
-  // (shift + 6)..shift the magnitude.
-  Value placed;
-  if (signExtended) {
-    placed = arith::ShLIOp::create(b, code, constI32(shift));
-  } else {
-    placed = arith::ShRSIOp::create(
-        b, arith::ShLIOp::create(b, code, constI32(24)),
-        constI32(24 - shift));
-  }
-  Value bits = arith::AndIOp::create(
-      b, placed, constI32(int64_t(0x80000000u | (0x7Fu << shift))));
-  Type fType = vecType ? Type(VectorType::get(vecType.getShape(),
-                                              b.getF32Type()))
-                       : Type(b.getF32Type());
-  Value f = arith::BitcastOp::create(b, fType, bits);
-  float factor = std::ldexp(1.0f, 127 - bias);
-  Value c = vecType ? splatF32(b, cast<VectorType>(fType), factor)
-                    : arith::ConstantOp::create(b, b.getF32FloatAttr(factor))
-                          .getResult();
-  return arith::MulFOp::create(b, f, c);
-}
-
 /// fp8 codes (a vector of bytes) through IEEE half floats, for targets
 /// with a hardware conversion (x86's vcvtph2ps): an E5M2 code is the upper
 /// byte of the half of the same value; an E4M3FN code's magnitude moved to
 /// bits 13..7 of a half (whose exponent bias, 15, is 8 more than E4M3's)
 /// gives its value times 2^-8, subnormals included. The conversion is exact
-/// and, unlike the float multiply of decodeFp8Bits, has no slow path for
+/// and, unlike the float multiply of decodeMiniFloatBits, has no slow path for
 /// subnormal inputs (a microcode assist per vector on Intel cores, 30x
 /// slower kernels on codes drawn uniformly).
 Value decodeFp8AsHalf(ImplicitLocOpBuilder &b, Value bytes, Format format,
@@ -128,9 +86,47 @@ Value decodeFp8AsHalf(ImplicitLocOpBuilder &b, Value bytes, Format format,
 
 } // namespace
 
+Value qnt::decodeMiniFloatBits(ImplicitLocOpBuilder &b, Value code,
+                               Format format, bool signExtended) {
+  bool e2m1 = format == Format::f4E2M1FN;
+  int codeBits = e2m1 ? 4 : 8;
+  int mantissaBits = e2m1 ? 1 : format == Format::f8E5M2 ? 2 : 3;
+  int bias = e2m1 ? 1 : format == Format::f8E5M2 ? 15 : 7;
+  int shift = 23 - mantissaBits; // of the magnitude's lowest bit
+  Type type = code.getType();
+  auto vecType = dyn_cast<VectorType>(type);
+  auto constI32 = [&](int64_t v) -> Value {
+    if (vecType)
+      return splatI32(b, vecType, v);
+    return arith::ConstantIntOp::create(b, type, v);
+  };
+  // Bits 31..(shift + codeBits - 1) become copies of the sign bit, bits
+  // (shift + codeBits - 2)..shift the magnitude.
+  Value placed;
+  if (signExtended) {
+    placed = arith::ShLIOp::create(b, code, constI32(shift));
+  } else {
+    placed = arith::ShRSIOp::create(
+        b, arith::ShLIOp::create(b, code, constI32(32 - codeBits)),
+        constI32(32 - codeBits - shift));
+  }
+  uint32_t magnitude = (1u << (codeBits - 1)) - 1;
+  Value bits = arith::AndIOp::create(
+      b, placed, constI32(int64_t(0x80000000u | (magnitude << shift))));
+  Type fType = vecType ? Type(VectorType::get(vecType.getShape(),
+                                              b.getF32Type()))
+                       : Type(b.getF32Type());
+  Value f = arith::BitcastOp::create(b, fType, bits);
+  float factor = std::ldexp(1.0f, 127 - bias);
+  Value c = vecType ? splatF32(b, cast<VectorType>(fType), factor)
+                    : arith::ConstantOp::create(b, b.getF32FloatAttr(factor))
+                          .getResult();
+  return arith::MulFOp::create(b, f, c);
+}
+
 float qnt::unscaledLutFactor(Format format, LookupIsa isa) {
   // Only decodeFp8AsHalf's E4M3 values (2^-17 or more in magnitude, when
-  // not 0) leave out a factor: decodeFp8Bits's would be float subnormals.
+  // not 0) leave out a factor: decodeMiniFloatBits's would be float subnormals.
   if (!codebookValues(format).empty() || isa == LookupIsa::generic ||
       format == Format::f8E5M2)
     return 1.0f;
@@ -148,7 +144,7 @@ Value qnt::decodeLutCodes(ImplicitLocOpBuilder &b, Value codes, Format format,
       elem.getIntOrFloatBitWidth() == 8)
     return decodeFp8AsHalf(b, codes, format, scaled);
   // Bytes of fp8 codes are sign-extended (vpmovsxbd), which puts the sign
-  // where decodeFp8Bits wants it; table indices are zero-extended.
+  // where decodeMiniFloatBits wants it; table indices are zero-extended.
   bool signExtended = elem.getIntOrFloatBitWidth() == 8 && table.empty();
   if (elem.getIntOrFloatBitWidth() < 32)
     codes = signExtended ? arith::ExtSIOp::create(b, i32, codes).getResult()
@@ -161,7 +157,7 @@ Value qnt::decodeLutCodes(ImplicitLocOpBuilder &b, Value codes, Format format,
     // One code: selects among scalar constants.
     return lookupBySelects(b, codes, table);
   }
-  return decodeFp8Bits(b, codes, format, signExtended);
+  return decodeMiniFloatBits(b, codes, format, signExtended);
 }
 
 Value qnt::decodeScale(ImplicitLocOpBuilder &b, Value stored,

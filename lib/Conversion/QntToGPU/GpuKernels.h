@@ -50,8 +50,11 @@ struct Kernel {
   Mapping mapping;
   unsigned bits;
   bool isSigned;
-  bool lut = false; // fp8 or NF4 codes of `format`, decoded in registers
-  Format format;
+  bool lut = false; // fp8, e2m1 or NF4 codes, decoded in registers
+  // fp8 codes converted by the hardware, two at a time (cvt.rn.f16x2.e4m3x2
+  // and .e5m2x2: sm_89 and later, so sm_90's kernels).
+  bool hardwareFp8 = false;
+  SchemeAttr scheme;
   Granularity granularity;
   int64_t n, k;
   int64_t groupSize; // codes along K sharing a scale (K for one group)
@@ -121,8 +124,9 @@ Value unpackCode(ImplicitLocOpBuilder &b, const Kernel &kern,
 /// `zp` (null when symmetric): 2^23, plus 2^(bits-1) for signed codes, plus zp.
 Value codeOffset(ImplicitLocOpBuilder &b, const Kernel &kern, Value zp);
 
-/// Scale (f32) and code offset (codeOffset: the zero point folded in) of
-/// `row`'s group holding code index `kc`.
+/// Scale (f32; an fp4 block scale decoded, times nvfp4's tensor scale) and
+/// code offset (codeOffset: the zero point folded in) of `row`'s group
+/// holding code index `kc`.
 std::pair<Value, Value> scaleAndOffset(ImplicitLocOpBuilder &b,
                                        const Kernel &kern, Value row, Value kc);
 

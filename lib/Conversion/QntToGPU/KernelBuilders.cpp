@@ -4,6 +4,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -158,15 +159,45 @@ static Value unpackBiasedCode(ImplicitLocOpBuilder &b, const Kernel &kern,
   return arith::BitcastOp::create(b, b.getF32Type(), v);
 }
 
+/// fp8 code `i` (0..31) of a chunk through the hardware's conversion of a
+/// pair of codes (cvt.rn.f16x2.e4m3x2 or .e5m2x2): the 16 bits of codes i
+/// and i ^ 1 as two bytes, the one of `i` taken from the f16 pair (byte j
+/// becomes element j). Both codes of a pair ask for the same conversion,
+/// which LLVM's CSE makes one.
+static Value convertFp8Pair(ImplicitLocOpBuilder &b, const Kernel &kern,
+                            ArrayRef<Value> words, int64_t i) {
+  Value word = words[i / 4];
+  if (int64_t shift = (i % 4) / 2 * 16)
+    word = arith::ShRUIOp::create(b, word, cI32(b, shift));
+  Value pair = vector::BitCastOp::create(
+      b, VectorType::get({2}, b.getI8Type()),
+      vector::BroadcastOp::create(
+          b, VectorType::get({1}, b.getI16Type()),
+          arith::TruncIOp::create(b, b.getI16Type(), word)));
+  Type srcType = kern.scheme.getFormat() == Format::f8E5M2
+                     ? Type(b.getType<Float8E5M2Type>())
+                     : Type(b.getType<Float8E4M3FNType>());
+  Value halves = NVVM::ConvertF8x2ToF16x2Op::create(
+      b, VectorType::get({2}, b.getF16Type()), pair, b.getBoolAttr(false),
+      TypeAttr::get(srcType));
+  Value half = vector::ExtractOp::create(b, halves, ArrayRef<int64_t>{i % 2});
+  return arith::ExtFOp::create(b, b.getF32Type(), half);
+}
+
 Value unpackCode(ImplicitLocOpBuilder &b, const Kernel &kern,
                  ArrayRef<Value> words, int64_t i, Value offset) {
   if (!kern.lut)
     return arith::SubFOp::create(b, unpackBiasedCode(b, kern, words, i),
                                  offset);
-  // fp8 bits moved into a float's, NF4 by selects among its 16 values
-  // (portable code: no x86 permutes on the GPU).
-  return decodeLutCodes(b, unpackField(b, kern, words, i), kern.format,
-                        LookupIsa::generic);
+  if (kern.hardwareFp8)
+    return convertFp8Pair(b, kern, words, i);
+  // Portable code (no x86 permutes on the GPU): fp8 and e2m1 bits moved
+  // into a float's, NF4 by selects among its 16 values.
+  Format format = kern.scheme.getFormat();
+  Value field = unpackField(b, kern, words, i);
+  if (format == Format::nf4)
+    return decodeLutCodes(b, field, format, LookupIsa::generic);
+  return decodeMiniFloatBits(b, field, format, /*signExtended=*/false);
 }
 
 /// What unpackCode's biased integer codes minus give the code minus the zero point
@@ -187,7 +218,11 @@ std::pair<Value, Value> scaleAndOffset(ImplicitLocOpBuilder &b,
                     ? divI(b, kc, kern.groupSize)
                     : cIndex(b, 0);
   SmallVector<Value, 2> idx = scaleIndices(b, kern.granularity, row, group);
-  Value s = toF32(b, memref::LoadOp::create(b, kern.scales, idx));
+  Value s = decodeScale(b, memref::LoadOp::create(b, kern.scales, idx),
+                        kern.scheme);
+  if (FloatAttr tensorScale = kern.scheme.getTensorScale())
+    s = arith::MulFOp::create(
+        b, s, cF32(b, float(tensorScale.getValueAsDouble())));
   Value zp = kern.zeroPoints
                  ? memref::LoadOp::create(b, kern.zeroPoints, idx).getResult()
                  : Value();

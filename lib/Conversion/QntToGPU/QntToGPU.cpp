@@ -8,6 +8,7 @@
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -82,15 +83,24 @@ struct GpuPayload {
   Value words;
 };
 
+/// Whether the module's #qnt.gpu_target converts fp8 in hardware: sm_90
+/// (the conversions need sm_89; sm_80 is the other chip qnt compiles for).
+static bool targetConvertsFp8(ModuleOp module) {
+  auto target = dyn_cast_or_null<GpuTargetAttr>(module->getAttr(kTargetAttrName));
+  return target && target.getChip() == "sm_90";
+}
+
 /// What the GPU lowering of one module shares between its matmuls: one set
 /// of constants per qnt.constant, however many matmuls use it, and the
 /// module's symbol table (the kernels' workgroup globals).
 struct GpuLowering {
   GpuLowering(ModuleOp module, Mapping mapping)
-      : mapping(mapping), symbols(module) {}
+      : mapping(mapping), hardwareFp8(targetConvertsFp8(module)),
+        symbols(module) {}
   LogicalResult lowerMatmul(MatmulOp op);
 
   Mapping mapping;
+  bool hardwareFp8;
   llvm::DenseMap<Operation *, GpuPayload> payloads;
   SymbolTable symbols;
 };
@@ -170,13 +180,13 @@ LogicalResult GpuLowering::lowerMatmul(MatmulOp op) {
     return failure();
   PackedType wType = op.getWeight().getType();
   SchemeAttr scheme = wType.getScheme();
-  bool lut = scheme.getFormat() == Format::f8E4M3FN ||
-             scheme.getFormat() == Format::f8E5M2 ||
-             scheme.getFormat() == Format::nf4;
+  Format format = scheme.getFormat();
+  bool fp8 = format == Format::f8E4M3FN || format == Format::f8E5M2;
+  bool lut = fp8 || format == Format::nf4 || format == Format::f4E2M1FN;
   if (!scheme.isInteger() && !lut)
     return op.emitOpError()
-           << "GPU lowering supports integer, fp8 and nf4 formats, not "
-           << stringifyFormat(scheme.getFormat());
+           << "GPU lowering supports integer, fp8, e2m1 and nf4 formats, not "
+           << stringifyFormat(format);
   auto constant = op.getWeight().getDefiningOp<ConstantOp>();
   if (!constant)
     return op.emitOpError()
@@ -188,7 +198,8 @@ LogicalResult GpuLowering::lowerMatmul(MatmulOp op) {
   kern.bits = scheme.getBits();
   kern.isSigned = scheme.isSigned();
   kern.lut = lut;
-  kern.format = scheme.getFormat();
+  kern.hardwareFp8 = fp8 && mapping == Mapping::GPU && hardwareFp8;
+  kern.scheme = scheme;
   kern.granularity = scheme.getGranularity();
   kern.n = wType.getShape()[0];
   kern.k = wType.getShape()[1];
@@ -313,10 +324,24 @@ struct BarrierMemoryEffects
     effects.emplace_back(MemoryEffects::Write::get());
   }
 };
+
+/// The hardware fp8 conversion of the sm_90 kernels is a pure register
+/// operation; MLIR 22 gives it no effects interface.
+struct NoMemoryEffects
+    : MemoryEffectOpInterface::ExternalModel<NoMemoryEffects,
+                                             NVVM::ConvertF8x2ToF16x2Op> {
+  void
+  getEffects(Operation *,
+             SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+                 &) const {}
+};
 } // namespace
 
-void qnt::registerGpuBarrierMemoryEffects(DialectRegistry &registry) {
+void qnt::registerGpuKernelMemoryEffects(DialectRegistry &registry) {
   registry.addExtension(+[](MLIRContext *ctx, gpu::GPUDialect *) {
     gpu::BarrierOp::attachInterface<BarrierMemoryEffects>(*ctx);
+  });
+  registry.addExtension(+[](MLIRContext *ctx, NVVM::NVVMDialect *) {
+    NVVM::ConvertF8x2ToF16x2Op::attachInterface<NoMemoryEffects>(*ctx);
   });
 }
