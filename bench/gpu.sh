@@ -98,12 +98,15 @@ run() {
 open(sys.argv[2], "wb").write(lzma.open(sys.argv[1]).read())' \
       "$lib" "${lib%.xz}"
   done
+  # A library that fails is reported in errors.txt; the others still run.
   for lib in "$dir"/s-*.so; do
     name=$(basename "$lib" .so)
     "$dir/quant-run" "$lib" --steps 64 --logits "$out/$name.logits" \
-      > "$out/$name.tokens"
+      > "$out/$name.tokens" 2>> "$out/errors.txt" ||
+      echo "$name: decoding failed" >> "$out/errors.txt"
     "$dir/quant-run" "$lib" --tokens "$PROMPT" --prefill --steps 16 \
-      > "$out/$name.prefill"
+      > "$out/$name.prefill" 2>> "$out/errors.txt" ||
+      echo "$name: prefill failed" >> "$out/errors.txt"
   done
   local tokens
   tokens=$(seq -s ' ' 1 128)
@@ -111,7 +114,8 @@ open(sys.argv[2], "wb").write(lzma.open(sys.argv[1]).read())' \
     name=$(basename "$lib" .so)
     echo "== $name" >> "$out/time.txt"
     "$dir/quant-run" "$lib" --tokens "$tokens" --prefill --steps 128 --time \
-      2>> "$out/time.txt" > /dev/null
+      2>> "$out/time.txt" > /dev/null ||
+      echo "$name: timing failed" >> "$out/errors.txt"
   done
   cat "$out/time.txt"
 }
