@@ -40,8 +40,13 @@ namespace {
 /// The codes of a qnt.constant re-laid out for the kernels: row n becomes
 /// `rowWords` little-endian i32 words holding the same bit stream, zero
 /// padded, so chunk c of every row starts at word c * bits. A resource blob
-/// (real weights) stays a blob.
-static FailureOr<Value> materializeWords(ConstantOp op, int64_t rowWords) {
+/// (real weights) stays a blob, made once per codes attribute in `words`:
+/// the entry points of a model (forward, prefill) have constants of their
+/// own that share the weights' codes, and should share the words too (one
+/// global in the library, not one per entry point).
+static FailureOr<Value>
+materializeWords(ConstantOp op, int64_t rowWords,
+                 llvm::DenseMap<Attribute, ElementsAttr> &words) {
   PackedType packedType = op.getType();
   OpBuilder builder(op);
   auto wordsType = RankedTensorType::get({packedType.getShape()[0], rowWords},
@@ -56,24 +61,24 @@ static FailureOr<Value> materializeWords(ConstantOp op, int64_t rowWords) {
                DenseElementsAttr::get(wordsType, APInt(32, byte * 0x01010101u)))
         .getResult();
   }
-  std::vector<char> storage;
-  FailureOr<ArrayRef<char>> bytes = readCodeBytes(op, storage);
-  if (failed(bytes))
-    return failure();
-  PackedType type = op.getType();
-  int64_t n = type.getShape()[0];
-  int64_t rowBytes = type.getCodesShape().back();
-  std::vector<char> padded(n * rowWords * 4, 0);
-  for (int64_t r = 0; r < n; ++r)
-    std::memcpy(padded.data() + r * rowWords * 4, bytes->data() + r * rowBytes,
-                rowBytes);
-  OpBuilder b(op);
-  auto tensorType = RankedTensorType::get({n, rowWords}, b.getI32Type());
-  AsmResourceBlob blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(
-      ArrayRef<char>(padded), alignof(uint64_t));
-  auto attr = DenseResourceElementsAttr::get(tensorType, "qnt_gpu_codes",
-                                             std::move(blob));
-  return arith::ConstantOp::create(b, op.getLoc(), attr).getResult();
+  ElementsAttr &attr = words[op.getCodes()];
+  if (!attr) {
+    std::vector<char> storage;
+    FailureOr<ArrayRef<char>> bytes = readCodeBytes(op, storage);
+    if (failed(bytes))
+      return failure();
+    int64_t n = packedType.getShape()[0];
+    int64_t rowBytes = packedType.getCodesShape().back();
+    std::vector<char> padded(n * rowWords * 4, 0);
+    for (int64_t r = 0; r < n; ++r)
+      std::memcpy(padded.data() + r * rowWords * 4,
+                  bytes->data() + r * rowBytes, rowBytes);
+    AsmResourceBlob blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(
+        ArrayRef<char>(padded), alignof(uint64_t));
+    attr = DenseResourceElementsAttr::get(wordsType, "qnt_gpu_codes",
+                                          std::move(blob));
+  }
+  return arith::ConstantOp::create(builder, op.getLoc(), attr).getResult();
 }
 
 /// What the kernels read of one qnt.constant: its scales and zero points and
@@ -102,6 +107,8 @@ struct GpuLowering {
   Mapping mapping;
   bool hardwareFp8;
   llvm::DenseMap<Operation *, GpuPayload> payloads;
+  // The re-laid-out codes by the codes attribute they come from.
+  llvm::DenseMap<Attribute, ElementsAttr> wordsByCodes;
   SymbolTable symbols;
 };
 
@@ -180,13 +187,11 @@ LogicalResult GpuLowering::lowerMatmul(MatmulOp op) {
     return failure();
   PackedType wType = op.getWeight().getType();
   SchemeAttr scheme = wType.getScheme();
-  Format format = scheme.getFormat();
-  bool fp8 = format == Format::f8E4M3FN || format == Format::f8E5M2;
-  bool lut = fp8 || format == Format::nf4 || format == Format::f4E2M1FN;
-  if (!scheme.isInteger() && !lut)
-    return op.emitOpError()
-           << "GPU lowering supports integer, fp8, e2m1 and nf4 formats, not "
-           << stringifyFormat(format);
+  // Every format has a decoding (unpackCode): integers through the
+  // mantissa of 2^23, the float and codebook formats in registers.
+  bool fp8 = scheme.getFormat() == Format::f8E4M3FN ||
+             scheme.getFormat() == Format::f8E5M2;
+  bool lut = !scheme.isInteger();
   auto constant = op.getWeight().getDefiningOp<ConstantOp>();
   if (!constant)
     return op.emitOpError()
@@ -230,7 +235,7 @@ LogicalResult GpuLowering::lowerMatmul(MatmulOp op) {
     FailureOr<Payload> payload = materializePayload(constant);
     if (failed(payload))
       return failure();
-    FailureOr<Value> words = materializeWords(constant, kern.rowWords);
+    FailureOr<Value> words = materializeWords(constant, kern.rowWords, wordsByCodes);
     if (failed(words))
       return failure();
     // The kernels read words, not the byte codes.

@@ -22,16 +22,6 @@ func.func @group_straddles_chunks(%x: tensor<2x96xf32>) -> tensor<2x4xf32> {
 
 // -----
 
-func.func @float_format(%x: tensor<2x16xf32>) -> tensor<2x4xf32> {
-  %w = qnt.constant {codes = dense<0> : tensor<4x8xi8>, scales = dense<1.0> : tensor<4x1xf8E4M3FN>}
-      : !qnt.packed<4x16, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 16>, scale = f8E4M3FN>>
-  // expected-error @+1 {{'qnt.matmul' op GPU lowering supports integer, fp8 and nf4 formats, not f4E2M1FN}}
-  %y = qnt.matmul %x, %w : (tensor<2x16xf32>, !qnt.packed<4x16, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 16>, scale = f8E4M3FN>>) -> tensor<2x4xf32>
-  return %y : tensor<2x4xf32>
-}
-
-// -----
-
 func.func @unfused_dequantize(%x: tensor<2x16xf32>) -> tensor<4x16xf32> {
   %w = qnt.constant {codes = dense<0> : tensor<4x8xi8>, scales = dense<1.0> : tensor<4x1xf32>}
       : !qnt.packed<4x16, #qnt.scheme<si4, symmetric, per_channel<0>>>
