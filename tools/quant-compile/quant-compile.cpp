@@ -88,7 +88,7 @@ static cl::opt<bool> quantizeEmbedding(
              "codes (--embedding-bits, the group and scale type of the "
              "weights), decoded row by row when a token is read; a "
              "classifier tied to the embedding uses the same packed codes. "
-             "=false keeps it in f32. Host target only"),
+             "=false keeps it in f32"),
     cl::cat(category));
 static cl::opt<unsigned> embeddingBits(
     "embedding-bits", cl::init(8),
@@ -852,7 +852,7 @@ static int calibrateModel(ModuleOp module, Plan &plan, Progress &progress,
 static int quantizeModel(ModuleOp module, const Plan &plan, Calibration &cal,
                          Progress &progress) {
   MLIRContext &context = *module.getContext();
-  bool cuda = plan.cuda, gptq = plan.gptq, awq = plan.awq;
+  bool gptq = plan.gptq, awq = plan.awq;
   std::string &hessianFile = cal.hessianFile,
               &scaledHessianFile = cal.scaledHessianFile;
   std::unique_ptr<qnt::CalibrationSession> &session = cal.session;
@@ -940,7 +940,7 @@ static int quantizeModel(ModuleOp module, const Plan &plan, Calibration &cal,
     tensor.asymmetric = asymmetric;
     tensor.skip = std::vector<std::string>(skip.begin(), skip.end());
     tensor.only = std::vector<std::string>(only.begin(), only.end());
-    tensor.quantizeEmbedding = quantizeEmbedding && !cuda;
+    tensor.quantizeEmbedding = quantizeEmbedding;
     tensor.embeddingBits = embeddingBits;
     tensor.method = gptq ? "gptq" : "rtn";
     tensor.hessians = gptq && awq ? scaledHessianFile : std::string();
