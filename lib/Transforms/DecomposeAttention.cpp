@@ -1,13 +1,12 @@
 // qnt-decompose-attention: qnt.attention as linalg ops over the live slice
-// of the cache, and qnt.pack_cache_rows and qnt.gather_rows as linalg ops
-// (for targets without kernels of their own: the GPU).
+// of the cache, and qnt.pack_cache_rows as linalg ops (for targets without
+// kernels of their own: the GPU).
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
-#include "qnt/Conversion/Common.h"
 #include "qnt/Transforms/Passes.h"
 #include "qnt/Transforms/Transforms.h"
 #include <limits>
@@ -351,101 +350,6 @@ FailureOr<Value> qnt::decomposePackCacheRows(RewriterBase &rewriter,
   return packed;
 }
 
-FailureOr<Value> qnt::decomposeGatherRows(RewriterBase &rewriter,
-                                          GatherRowsOp op) {
-  auto table = op.getTable().getDefiningOp<ConstantOp>();
-  if (!table)
-    return rewriter.notifyMatchFailure(op, "the table is not a qnt.constant");
-  ImplicitLocOpBuilder b(op.getLoc(), rewriter);
-  b.setInsertionPoint(op);
-  MLIRContext *ctx = op.getContext();
-  PackedType type = table.getType();
-  SchemeAttr scheme = type.getScheme();
-  int64_t rows = type.getShape()[0];
-  int64_t rowBytes = type.getCodesShape().back();
-  unsigned bits = scheme.getBits();
-  int64_t group = scheme.getGranularity() == Granularity::per_group
-                      ? scheme.getGroupSize()
-                      : type.getShape()[1];
-  // The payload as tensors (zero points in f32), as the kernels read it.
-  FailureOr<Payload> payload = materializePayload(table);
-  if (failed(payload))
-    return failure();
-  Value codes = payload->codes, scales = payload->scales,
-        zeroPoints = payload->zeroPoints, offsets = payload->offsets;
-  auto resultType = cast<RankedTensorType>(op.getResult().getType());
-  Value ids = op.getIds();
-  SmallVector<Value> dyn;
-  if (resultType.isDynamicDim(0))
-    dyn.push_back(tensor::DimOp::create(b, ids, 0));
-  Value init = tensor::EmptyOp::create(b, resultType.getShape(),
-                                       b.getF32Type(), dyn);
-  AffineExpr t, j;
-  bindDims(ctx, t, j);
-  // out[t, j] = scale * (code - z) + offset of row clamp(ids[t]), element
-  // j: the code's bits read from the (at most two) bytes it spans.
-  Value gathered = generic(
-      b, resultType, init, ValueRange{ids},
-      {AffineMap::get(2, 0, {t}, ctx), AffineMap::get(2, 0, {t, j}, ctx)},
-      {IteratorType::parallel, IteratorType::parallel},
-      [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-        Type i16 = ib.getI16Type();
-        auto index = [&](int64_t v) -> Value {
-          return arith::ConstantIndexOp::create(ib, v);
-        };
-        Value id = arith::IndexCastOp::create(ib, ib.getIndexType(), a[0]);
-        id = arith::MaxSIOp::create(ib, id, index(0));
-        id = arith::MinSIOp::create(ib, id, index(rows - 1));
-        Value k = linalg::IndexOp::create(ib, 1);
-        Value bit = arith::MulIOp::create(ib, k, index(bits));
-        Value byte = arith::DivUIOp::create(ib, bit, index(8));
-        Value next = arith::MinUIOp::create(
-            ib, arith::AddIOp::create(ib, byte, index(1)), index(rowBytes - 1));
-        auto load = [&](Value at) -> Value {
-          return arith::ExtUIOp::create(
-              ib, i16, tensor::ExtractOp::create(ib, codes, ValueRange{id, at}));
-        };
-        Value word = arith::OrIOp::create(
-            ib, load(byte),
-            arith::ShLIOp::create(ib, load(next),
-                                  arith::ConstantIntOp::create(ib, i16, 8)));
-        word = arith::ShRUIOp::create(
-            ib, word,
-            arith::IndexCastOp::create(
-                ib, i16, arith::RemUIOp::create(ib, bit, index(8))));
-        // The code's bits at the top, then back down with its sign.
-        Value up = arith::ConstantIntOp::create(ib, i16, 16 - bits);
-        word = arith::ShLIOp::create(ib, word, up);
-        Value code =
-            scheme.isSigned()
-                ? arith::SIToFPOp::create(ib, ib.getF32Type(),
-                                          arith::ShRSIOp::create(ib, word, up))
-                      .getResult()
-                : arith::UIToFPOp::create(ib, ib.getF32Type(),
-                                          arith::ShRUIOp::create(ib, word, up))
-                      .getResult();
-        SmallVector<Value> at = {id, arith::DivUIOp::create(ib, k, index(group))};
-        if (scheme.getGranularity() != Granularity::per_group)
-          at[1] = index(0);
-        auto toF32 = [&](Value v) -> Value {
-          return v.getType().isF32()
-                     ? v
-                     : arith::ExtFOp::create(ib, ib.getF32Type(), v).getResult();
-        };
-        if (zeroPoints)
-          code = arith::SubFOp::create(
-              ib, code, tensor::ExtractOp::create(ib, zeroPoints, at));
-        Value v = arith::MulFOp::create(
-            ib, toF32(tensor::ExtractOp::create(ib, scales, at)), code);
-        if (offsets)
-          v = arith::AddFOp::create(
-              ib, v, toF32(tensor::ExtractOp::create(ib, offsets, at)));
-        return v;
-      });
-  rewriter.replaceOp(op, gathered);
-  return gathered;
-}
-
 namespace {
 struct DecomposeAttentionPattern final : OpRewritePattern<AttentionOp> {
   using OpRewritePattern::OpRewritePattern;
@@ -464,13 +368,6 @@ struct DecomposePackCacheRowsPattern final
   }
 };
 
-struct DecomposeGatherRowsPattern final : OpRewritePattern<GatherRowsOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(GatherRowsOp op,
-                                PatternRewriter &rewriter) const override {
-    return decomposeGatherRows(rewriter, op);
-  }
-};
 
 struct DecomposeAttention final
     : qnt::impl::QntDecomposeAttentionPassBase<DecomposeAttention> {
@@ -501,6 +398,6 @@ struct DecomposeAttention final
 } // namespace
 
 void qnt::populateDecomposeAttentionPatterns(RewritePatternSet &patterns) {
-  patterns.add<DecomposeAttentionPattern, DecomposePackCacheRowsPattern,
-               DecomposeGatherRowsPattern>(patterns.getContext());
+  patterns.add<DecomposeAttentionPattern, DecomposePackCacheRowsPattern>(
+      patterns.getContext());
 }

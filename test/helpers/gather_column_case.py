@@ -10,6 +10,9 @@ the codes exists and the gather reads its rows from that copy. It prints the
 gathered rows, then the matmul's result (not checked here: the matmul tests
 check it). `check` compares the printed rows with scale * (code - zero
 point), computed in float32 as the kernels compute it: they must be equal.
+With `--mode offset` (GGUF's Q4_1/Q5_1 blocks: unsigned codes, f16 scales
+and offsets, value = scale * code + offset) the module has the gather
+alone: a matmul takes no offset scheme before qnt-fuse-dequant-matmul.
 """
 import argparse
 import os
@@ -28,6 +31,7 @@ def gen(a):
         return gen_fp4(a, rng)
     n, k, bits, g = a.n, a.k, a.bits, a.group
     signed = a.mode == "symmetric"
+    offset = a.mode == "offset"
     lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
     codes = rng.integers(lo, hi + 1, size=(n, k))
     codes[0, :] = lo
@@ -35,8 +39,12 @@ def gen(a):
     groups = k // g if g else 1
     gran = f"per_group<1, {g}>" if g else "per_channel<0>"
     scales = rng.uniform(0.01, 0.1, size=(n, groups)).astype(np.float32)
-    zps = (rng.integers(lo, hi + 1, size=(n, groups)) if not signed
+    zps = (rng.integers(lo, hi + 1, size=(n, groups)) if not signed and not offset
            else np.zeros((n, groups), dtype=np.int64))
+    offsets = np.zeros((n, groups), dtype=np.float32)
+    if offset:
+        scales = scales.astype(np.float16).astype(np.float32)
+        offsets = rng.uniform(-0.5, 0.5, size=(n, groups)).astype(np.float16).astype(np.float32)
     ids = np.array([n - 1, 0, -3, n + 5, 1, n // 2, 17 % n], dtype=np.int32)
     rows = np.clip(ids, 0, n - 1)
     gsize = g if g else k
@@ -44,10 +52,17 @@ def gen(a):
     for t, r in enumerate(rows):
         for c in range(k):
             ref[t, c] = scales[r, c // gsize] * np.float32(codes[r, c] - zps[r, c // gsize])
+            if offset:
+                ref[t, c] = np.float32(ref[t, c] + offsets[r, c // gsize])
     np.savez(a.ref, ref=ref)
 
     packed = pack_rows(np.asarray(codes) & ((1 << bits) - 1), bits).astype(np.int8)
-    scheme = f"#qnt.scheme<{'si' if signed else 'ui'}{bits}, {a.mode}, {gran}>"
+    scheme = f"#qnt.scheme<{'si' if signed else 'ui'}{bits}, {a.mode}, {gran}{', scale = f16' if offset else ''}>"
+    if offset:
+        write_module(a, rng, packed, scheme,
+                     f"dense<{dense(scales)}> : tensor<{n}x{groups}xf16>, "
+                     f"offsets = dense<{dense(offsets)}> : tensor<{n}x{groups}xf16>", ids)
+        return
     zp = ""
     if not signed:
         zp = f", zero_points = dense<{dense(zps, str)}> : tensor<{n}x{groups}xui8>"
@@ -94,28 +109,38 @@ def write_module(a, rng, packed, scheme, scales_attr, ids):
     m = 3
     x = rng.uniform(-1, 1, size=(m, k)).astype(np.float32)
     t = len(ids)
+    # An offset scheme: the gather alone (see the module docstring).
+    matmul = ", offset," not in scheme
+    results = (f"(tensor<?x{n}xf32>, tensor<?x{k}xf32>)" if matmul
+               else f"tensor<?x{k}xf32>")
     lines = [
         "func.func private @printMemrefF32(tensor<*xf32>)",
-        f"func.func @tied(%x: tensor<?x{k}xf32>, %ids: tensor<?xi32>) -> (tensor<?x{n}xf32>, tensor<?x{k}xf32>) {{",
+        f"func.func @tied(%x: tensor<?x{k}xf32>, %ids: tensor<?xi32>) -> {results} {{",
         f"  %w = qnt.constant {{codes = dense<{dense(packed, str)}> : tensor<{n}x{packed.shape[1]}xi8>, "
         f"scales = {scales_attr}}} : {ptype}",
-        f"  %y = qnt.matmul %x, %w : (tensor<?x{k}xf32>, {ptype}) -> tensor<?x{n}xf32>",
+    ]
+    if matmul:
+        lines.append(f"  %y = qnt.matmul %x, %w : (tensor<?x{k}xf32>, {ptype}) -> tensor<?x{n}xf32>")
+    lines += [
         f"  %r = qnt.gather_rows %w, %ids : {ptype}, tensor<?xi32> -> tensor<?x{k}xf32>",
-        f"  return %y, %r : tensor<?x{n}xf32>, tensor<?x{k}xf32>",
+        f"  return %y, %r : {results[1:-1]}" if matmul else f"  return %r : {results}",
         "}",
         "func.func @main() {",
         f"  %x = arith.constant dense<{dense(x)}> : tensor<{m}x{k}xf32>",
         f"  %xd = tensor.cast %x : tensor<{m}x{k}xf32> to tensor<?x{k}xf32>",
         f"  %ids = arith.constant dense<{dense(ids, str)}> : tensor<{t}xi32>",
         f"  %idd = tensor.cast %ids : tensor<{t}xi32> to tensor<?xi32>",
-        f"  %y, %r = call @tied(%xd, %idd) : (tensor<?x{k}xf32>, tensor<?xi32>) -> (tensor<?x{n}xf32>, tensor<?x{k}xf32>)",
+        (f"  %y, %r = call @tied(%xd, %idd) : (tensor<?x{k}xf32>, tensor<?xi32>) -> {results}" if matmul
+         else f"  %r = call @tied(%xd, %idd) : (tensor<?x{k}xf32>, tensor<?xi32>) -> {results}"),
         f"  %ru = tensor.cast %r : tensor<?x{k}xf32> to tensor<*xf32>",
         "  call @printMemrefF32(%ru) : (tensor<*xf32>) -> ()",
-        f"  %yu = tensor.cast %y : tensor<?x{n}xf32> to tensor<*xf32>",
-        "  call @printMemrefF32(%yu) : (tensor<*xf32>) -> ()",
-        "  return",
-        "}",
     ]
+    if matmul:
+        lines += [
+            f"  %yu = tensor.cast %y : tensor<?x{n}xf32> to tensor<*xf32>",
+            "  call @printMemrefF32(%yu) : (tensor<*xf32>) -> ()",
+        ]
+    lines += ["  return", "}"]
     with open(a.out, "w") as f:
         f.write("\n".join(lines) + "\n")
 
@@ -147,7 +172,7 @@ def main():
     g = sub.add_parser("gen")
     g.add_argument("--bits", type=int, default=4)
     g.add_argument("--format", choices=["int", "mxfp4", "nvfp4"], default="int")
-    g.add_argument("--mode", choices=["symmetric", "asymmetric"], default="symmetric")
+    g.add_argument("--mode", choices=["symmetric", "asymmetric", "offset"], default="symmetric")
     g.add_argument("--group", type=int, default=32, help="group size; 0 per channel")
     g.add_argument("--n", type=int, default=40)
     g.add_argument("--k", type=int, default=64)

@@ -185,7 +185,7 @@ def ConvertQntIntDotPass : Pass<"convert-qnt-int-dot"> {
 }
 
 def ConvertQntToGPUPass : Pass<"convert-qnt-to-gpu", "::mlir::ModuleOp"> {
-  let summary = "Lower qnt.matmul to GPU kernels that read packed weights";
+  let summary = "Lower qnt.matmul and qnt.gather_rows to GPU kernels that read packed weights";
   let description = [{
     Runs on tensors where convert-qnt-to-vector runs in the CPU pipeline
     (after qnt-fuse-dequant-matmul and qnt-select-kernels, before
@@ -211,6 +211,11 @@ def ConvertQntToGPUPass : Pass<"convert-qnt-to-gpu", "::mlir::ModuleOp"> {
       steps; packed codes are dequantized in registers to f16 and staged in
       shared memory with the f16 activations, and each warp issues
       `nvgpu.mma.sync` m16n8k16 (f16 operands, f32 accumulation).
+
+    Each `qnt.gather_rows` (a token embedding read from packed codes)
+    becomes a kernel of one block per row asked for, a thread per 32-code
+    chunk, decoding from the same words as the matmuls (a tied classifier's
+    table is held once).
 
     Codes are re-laid out at compile time as `memref<N x W x i32>`: each row
     is the same little-endian bit stream, zero-padded to a whole number of

@@ -276,7 +276,7 @@ def QntPlanWorkspacePass
 }
 
 def QntDecomposeAttentionPass : Pass<"qnt-decompose-attention"> {
-  let summary = "Lower qnt.attention (over the live positions), qnt.pack_cache_rows and qnt.gather_rows to linalg ops";
+  let summary = "Lower qnt.attention (over the live positions) and qnt.pack_cache_rows to linalg ops";
   let description = [{
     On tensors. Each `qnt.attention` becomes linalg.generic ops over the
     slice of the cache that its rows may see (positions below
@@ -286,11 +286,10 @@ def QntDecomposeAttentionPass : Pass<"qnt-decompose-attention"> {
     values. With an i8 cache (`#qnt.cache_format<i8>`) the dot products read
     the codes, and each row's scale multiplies its scores and
     probabilities. `qnt.pack_cache_rows` becomes linalg ops too (max |x| per
-    row, then each byte), and `qnt.gather_rows` of a `qnt.constant` table
-    one linalg.generic that decodes each element of the rows asked for from
-    the payload (the token embedding of a GGUF model). The GPU pipeline uses it (its generic lowering
+    row, then each byte). The GPU pipeline uses it (its generic lowering
     maps the linalg ops to threads); the CPU pipeline has kernels of its own
-    (convert-qnt-to-vector).
+    (convert-qnt-to-vector). `qnt.gather_rows` has kernels of its own on
+    both (convert-qnt-to-vector, convert-qnt-to-gpu).
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::linalg::LinalgDialect",

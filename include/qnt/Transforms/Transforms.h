@@ -30,10 +30,7 @@ FailureOr<Value> decomposeAttention(RewriterBase &rewriter, AttentionOp op);
 /// then each byte of the packed rows (a code or a byte of the scale).
 FailureOr<Value> decomposePackCacheRows(RewriterBase &rewriter,
                                         PackCacheRowsOp op);
-/// qnt.gather_rows of a qnt.constant table as a linalg.generic that reads
-/// each element's code, scale, zero point and offset from the payload.
-FailureOr<Value> decomposeGatherRows(RewriterBase &rewriter, GatherRowsOp op);
-/// The three decompositions (qnt-decompose-attention).
+/// The two decompositions (qnt-decompose-attention).
 void populateDecomposeAttentionPatterns(RewritePatternSet &patterns);
 
 /// Marks the linear layer `op` for qnt-quantize-weights: `qnt.scheme` with

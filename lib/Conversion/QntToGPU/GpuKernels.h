@@ -45,7 +45,8 @@ constexpr int64_t kSmemStride = kTileK + 8;
 
 enum class Mapping { GPU, Loops };
 
-/// Everything the kernel emitters need to know about one qnt.matmul.
+/// Everything the kernel emitters need to know about one qnt.matmul (or
+/// qnt.gather_rows: its table is the weight, its ids the rows of x).
 struct Kernel {
   Mapping mapping;
   unsigned bits;
@@ -63,6 +64,9 @@ struct Kernel {
   Type xElem;
   // Buffers (2-D x and out) and the runtime number of rows of x.
   Value x, out, words, scales, zeroPoints, bias, m;
+  // A gathered table's offsets (offset schemes: a matmul's are split off by
+  // qnt-fuse-dequant-matmul), null otherwise.
+  Value offsets;
   // The module's symbols, where the kernels' workgroup globals go.
   SymbolTable *symbols = nullptr;
 };
@@ -168,6 +172,11 @@ void emitGemv(ImplicitLocOpBuilder &b, const Kernel &kern,
 /// The tensor-core GEMM (rows above the GEMVs), as gpu.launch or scf loops
 /// (Gemm.cpp).
 void emitGemm(ImplicitLocOpBuilder &b, const Kernel &kern);
+
+/// The rows `ids` (memref<T x i32>, clamped into the table) of the weight
+/// decoded into `kern.out` (T x K f32): one block per row, a thread per
+/// 32-code chunk; as scf loops for Mapping::Loops (Gather.cpp).
+void emitGather(ImplicitLocOpBuilder &b, const Kernel &kern, Value ids);
 
 /// M of a qnt.matmul: the rows of x (all its dimensions but the last), or
 /// nullopt when one of them is dynamic (SelectGpuKernels.cpp).

@@ -102,7 +102,13 @@ struct GpuLowering {
   GpuLowering(ModuleOp module, Mapping mapping)
       : mapping(mapping), hardwareFp8(targetConvertsFp8(module)),
         symbols(module) {}
+  /// Fills `kern` with the packed weight `weight` of `user` (errors are
+  /// reported there): its scheme, and buffers at `b` of its payload, with
+  /// the codes re-laid out as words once per qnt.constant.
+  LogicalResult describeWeight(Operation *user, Value weight,
+                               ImplicitLocOpBuilder &b, Kernel &kern);
   LogicalResult lowerMatmul(MatmulOp op);
+  LogicalResult lowerGatherRows(GatherRowsOp op);
 
   Mapping mapping;
   bool hardwareFp8;
@@ -181,28 +187,25 @@ static FailureOr<GpuKernelAttr> getGpuKernel(MatmulOp op) {
   return choice;
 }
 
-LogicalResult GpuLowering::lowerMatmul(MatmulOp op) {
-  FailureOr<GpuKernelAttr> choice = getGpuKernel(op);
-  if (failed(choice))
-    return failure();
-  PackedType wType = op.getWeight().getType();
+LogicalResult GpuLowering::describeWeight(Operation *user, Value weight,
+                                          ImplicitLocOpBuilder &b,
+                                          Kernel &kern) {
+  PackedType wType = cast<PackedType>(weight.getType());
   SchemeAttr scheme = wType.getScheme();
+  auto constant = weight.getDefiningOp<ConstantOp>();
+  if (!constant)
+    return user->emitOpError()
+           << "packed operand must come from qnt.constant to be lowered for "
+              "the GPU";
   // Every format has a decoding (unpackCode): integers through the
   // mantissa of 2^23, the float and codebook formats in registers.
   bool fp8 = scheme.getFormat() == Format::f8E4M3FN ||
              scheme.getFormat() == Format::f8E5M2;
-  bool lut = !scheme.isInteger();
-  auto constant = op.getWeight().getDefiningOp<ConstantOp>();
-  if (!constant)
-    return op.emitOpError()
-           << "packed operand must come from qnt.constant to be lowered for "
-              "the GPU";
-  Kernel kern;
   kern.mapping = mapping;
   kern.symbols = &symbols;
   kern.bits = scheme.getBits();
   kern.isSigned = scheme.isSigned();
-  kern.lut = lut;
+  kern.lut = !scheme.isInteger();
   kern.hardwareFp8 = fp8 && mapping == Mapping::GPU && hardwareFp8;
   kern.scheme = scheme;
   kern.granularity = scheme.getGranularity();
@@ -219,38 +222,49 @@ LogicalResult GpuLowering::lowerMatmul(MatmulOp op) {
   else if (kChunk % kern.groupSize == 0)
     kern.subChunk = kern.groupSize;
   else
-    return op.emitOpError()
+    return user->emitOpError()
            << "group size " << kern.groupSize
            << " is not supported by the GPU lowering: it needs groups of a "
               "multiple of 32 codes or a divisor of 32";
   kern.rowWords = llvm::divideCeil(kern.k, kChunk) * kern.bits;
-  kern.xElem = op.getInput().getType().getElementType();
-  if (!isa<Float32Type, Float16Type, BFloat16Type>(kern.xElem))
-    return op.emitOpError() << "GPU lowering supports f32, f16 and bf16 "
-                               "activations, not "
-                            << kern.xElem;
 
   auto it = payloads.find(constant);
   if (it == payloads.end()) {
     FailureOr<Payload> payload = materializePayload(constant);
     if (failed(payload))
       return failure();
-    FailureOr<Value> words = materializeWords(constant, kern.rowWords, wordsByCodes);
+    FailureOr<Value> words =
+        materializeWords(constant, kern.rowWords, wordsByCodes);
     if (failed(words))
       return failure();
     // The kernels read words, not the byte codes.
     payload->codes.getDefiningOp()->erase();
     it = payloads.insert({constant, GpuPayload{*payload, *words}}).first;
   }
-  const Payload *payload = &it->second.payload;
-  Value *words = &it->second.words;
+  const Payload &payload = it->second.payload;
+  kern.words = toBuffer(b, it->second.words);
+  kern.scales = toBuffer(b, payload.scales);
+  if (payload.zeroPoints)
+    kern.zeroPoints = toBuffer(b, payload.zeroPoints);
+  if (payload.offsets)
+    kern.offsets = toBuffer(b, payload.offsets);
+  return success();
+}
 
+LogicalResult GpuLowering::lowerMatmul(MatmulOp op) {
+  FailureOr<GpuKernelAttr> choice = getGpuKernel(op);
+  if (failed(choice))
+    return failure();
+  Kernel kern;
+  kern.xElem = op.getInput().getType().getElementType();
+  if (!isa<Float32Type, Float16Type, BFloat16Type>(kern.xElem))
+    return op.emitOpError() << "GPU lowering supports f32, f16 and bf16 "
+                               "activations, not "
+                            << kern.xElem;
   ImplicitLocOpBuilder b(op.getLoc(), op);
   kern.x = to2D(b, toBuffer(b, op.getInput()));
-  kern.words = toBuffer(b, *words);
-  kern.scales = toBuffer(b, payload->scales);
-  if (payload->zeroPoints)
-    kern.zeroPoints = toBuffer(b, payload->zeroPoints);
+  if (failed(describeWeight(op, op.getWeight(), b, kern)))
+    return failure();
   if (op.getBias())
     kern.bias = toBuffer(b, op.getBias());
   Value outBuf = allocMatmulResult(b, op);
@@ -263,12 +277,37 @@ LogicalResult GpuLowering::lowerMatmul(MatmulOp op) {
   return success();
 }
 
+LogicalResult GpuLowering::lowerGatherRows(GatherRowsOp op) {
+  Kernel kern;
+  kern.xElem = op.getResult().getType().getElementType();
+  ImplicitLocOpBuilder b(op.getLoc(), op);
+  if (failed(describeWeight(op, op.getTable(), b, kern)))
+    return failure();
+  Value ids = toBuffer(b, op.getIds());
+  Value outBuf = allocResultLike(b, op.getResult().getType(), op.getIds());
+  kern.out = outBuf;
+  kern.m = memref::DimOp::create(b, ids, 0);
+  emitGather(b, kern, ids);
+  replaceWithBuffer(b, op, outBuf);
+  return success();
+}
+
 struct LowerMatmulToGPU final : OpRewritePattern<MatmulOp> {
   LowerMatmulToGPU(MLIRContext *ctx, GpuLowering &lowering)
       : OpRewritePattern(ctx), lowering(lowering) {}
   LogicalResult matchAndRewrite(MatmulOp op,
                                 PatternRewriter &rewriter) const override {
     return lowering.lowerMatmul(op);
+  }
+  GpuLowering &lowering;
+};
+
+struct LowerGatherRowsToGPU final : OpRewritePattern<GatherRowsOp> {
+  LowerGatherRowsToGPU(MLIRContext *ctx, GpuLowering &lowering)
+      : OpRewritePattern(ctx), lowering(lowering) {}
+  LogicalResult matchAndRewrite(GatherRowsOp op,
+                                PatternRewriter &rewriter) const override {
+    return lowering.lowerGatherRows(op);
   }
   GpuLowering &lowering;
 };
@@ -291,7 +330,8 @@ void ConvertQntToGPU::runOnOperation() {
   GpuLowering lowering(module,
                        mapping == "loops" ? Mapping::Loops : Mapping::GPU);
   RewritePatternSet patterns(&getContext());
-  patterns.add<LowerMatmulToGPU>(&getContext(), lowering);
+  patterns.add<LowerMatmulToGPU, LowerGatherRowsToGPU>(&getContext(),
+                                                       lowering);
   if (failed(applyInProgramOrder(module,
                                  FrozenRewritePatternSet(std::move(patterns)))))
     return signalPassFailure();
@@ -306,7 +346,8 @@ void ConvertQntToGPU::runOnOperation() {
     }
     if (isa<QntDialect>(op->getDialect())) {
       op->emitOpError("cannot be lowered for the GPU yet (only qnt.matmul "
-                      "is; run qnt-fuse-dequant-matmul first)");
+                      "and qnt.gather_rows are; run qnt-fuse-dequant-matmul "
+                      "first)");
       failedAny = true;
     }
     return WalkResult::advance();

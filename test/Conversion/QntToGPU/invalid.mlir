@@ -25,7 +25,7 @@ func.func @group_straddles_chunks(%x: tensor<2x96xf32>) -> tensor<2x4xf32> {
 func.func @unfused_dequantize(%x: tensor<2x16xf32>) -> tensor<4x16xf32> {
   %w = qnt.constant {codes = dense<0> : tensor<4x8xi8>, scales = dense<1.0> : tensor<4x1xf32>}
       : !qnt.packed<4x16, #qnt.scheme<si4, symmetric, per_channel<0>>>
-  // expected-error @+1 {{'qnt.dequantize' op cannot be lowered for the GPU yet (only qnt.matmul is; run qnt-fuse-dequant-matmul first)}}
+  // expected-error @+1 {{'qnt.dequantize' op cannot be lowered for the GPU yet (only qnt.matmul and qnt.gather_rows are; run qnt-fuse-dequant-matmul first)}}
   %d = qnt.dequantize %w : !qnt.packed<4x16, #qnt.scheme<si4, symmetric, per_channel<0>>> -> tensor<4x16xf32>
   return %d : tensor<4x16xf32>
 }
@@ -33,7 +33,7 @@ func.func @unfused_dequantize(%x: tensor<2x16xf32>) -> tensor<4x16xf32> {
 // -----
 
 func.func @runtime_quantize(%x: tensor<4x16xf32>) -> !qnt.packed<4x16, #qnt.scheme<si4, symmetric, per_channel<0>>> {
-  // expected-error @+1 {{'qnt.quantize' op cannot be lowered for the GPU yet (only qnt.matmul is; run qnt-fuse-dequant-matmul first)}}
+  // expected-error @+1 {{'qnt.quantize' op cannot be lowered for the GPU yet (only qnt.matmul and qnt.gather_rows are; run qnt-fuse-dequant-matmul first)}}
   %q = qnt.quantize %x : tensor<4x16xf32> -> !qnt.packed<4x16, #qnt.scheme<si4, symmetric, per_channel<0>>>
   return %q : !qnt.packed<4x16, #qnt.scheme<si4, symmetric, per_channel<0>>>
 }

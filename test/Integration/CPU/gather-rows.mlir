@@ -3,9 +3,9 @@
 // which are clamped. Expected values worked out by hand from the codes and
 // scales: row r holds codes 8r - 10 .. 8r - 3, scales 0.5 and 0.25 (r + 1).
 // RUN: quant-opt %s --qnt-cpu-pipeline | %run_main | FileCheck %s
-// The same through its linalg form (qnt-decompose-attention, as the GPU
-// pipeline lowers it).
-// RUN: quant-opt %s --qnt-decompose-attention --qnt-cpu-pipeline | %run_main | FileCheck %s
+// The same through the GPU kernel, run on the CPU (mapping=loops): K = 8
+// is a part of a 32-code chunk.
+// RUN: quant-opt %s --qnt-set-target=gpu=sm_80 --convert-qnt-to-gpu=mapping=loops --qnt-cpu-pipeline | %run_main | FileCheck %s
 
 // CHECK: [3,   3.5,   4,   4.5,   7.5,   8.25,   9,   9.75]
 // CHECK: [-5,   -4.5,   -4,   -3.5,   -1.5,   -1.25,   -1,   -0.75]
