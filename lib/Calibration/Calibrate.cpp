@@ -977,7 +977,7 @@ std::string AssignmentSearch::collect(ArrayRef<ConstantLinearLayer> found,
                         scheme.getGranularity() == Granularity::per_group
                             ? scheme.getGroupSize()
                             : 0,
-                        scheme.hasZeroPoints()};
+                        scheme.hasZeroPoints(), WeightFormat{}};
       chosen = options[i].size();
       for (size_t o = 1; o < options[i].size(); ++o)
         if (options[i][o].scheme.spec() == c.spec())
