@@ -292,22 +292,14 @@ LogicalResult GpuLowering::lowerGatherRows(GatherRowsOp op) {
   return success();
 }
 
-struct LowerMatmulToGPU final : OpRewritePattern<MatmulOp> {
-  LowerMatmulToGPU(MLIRContext *ctx, GpuLowering &lowering)
-      : OpRewritePattern(ctx), lowering(lowering) {}
-  LogicalResult matchAndRewrite(MatmulOp op,
+/// Hands each op of type OpT to `lower` of the module's GpuLowering.
+template <typename OpT, LogicalResult (GpuLowering::*lower)(OpT)>
+struct LowerToGPU final : OpRewritePattern<OpT> {
+  LowerToGPU(MLIRContext *ctx, GpuLowering &lowering)
+      : OpRewritePattern<OpT>(ctx), lowering(lowering) {}
+  LogicalResult matchAndRewrite(OpT op,
                                 PatternRewriter &rewriter) const override {
-    return lowering.lowerMatmul(op);
-  }
-  GpuLowering &lowering;
-};
-
-struct LowerGatherRowsToGPU final : OpRewritePattern<GatherRowsOp> {
-  LowerGatherRowsToGPU(MLIRContext *ctx, GpuLowering &lowering)
-      : OpRewritePattern(ctx), lowering(lowering) {}
-  LogicalResult matchAndRewrite(GatherRowsOp op,
-                                PatternRewriter &rewriter) const override {
-    return lowering.lowerGatherRows(op);
+    return (lowering.*lower)(op);
   }
   GpuLowering &lowering;
 };
@@ -330,8 +322,9 @@ void ConvertQntToGPU::runOnOperation() {
   GpuLowering lowering(module,
                        mapping == "loops" ? Mapping::Loops : Mapping::GPU);
   RewritePatternSet patterns(&getContext());
-  patterns.add<LowerMatmulToGPU, LowerGatherRowsToGPU>(&getContext(),
-                                                       lowering);
+  patterns.add<LowerToGPU<MatmulOp, &GpuLowering::lowerMatmul>,
+               LowerToGPU<GatherRowsOp, &GpuLowering::lowerGatherRows>>(
+      &getContext(), lowering);
   if (failed(applyInProgramOrder(module,
                                  FrozenRewritePatternSet(std::move(patterns)))))
     return signalPassFailure();
