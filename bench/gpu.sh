@@ -14,7 +14,8 @@
 # hardware conversions) and, for fp8 and nvfp4, for sm_80 as PTX (the
 # portable decoding, compiled by the driver). 64 greedy steps must give the
 # tokens and logits (within 1e-4 of the largest) of the CPU library of the
-# same codes (--activations=f32, float embedding, as --target=cuda builds);
+# same codes (--activations=f32: the same math as the GPU's f32 kernels;
+# an f32 KV cache on both);
 # a 20-token prompt through the prefill entry (the GEMM kernels) must give
 # the CPU's greedy tokens.
 # Speed: the 110M llama shape of bench/e2e.sh, its matrices' rows repeated
@@ -50,7 +51,8 @@ prepare() {
   clang++-22 -fuse-ld=lld \
     "$b/tools/quant-run/CMakeFiles/quant-run.dir/quant-run.cpp.o" \
     "$b/lib/libQntRunner.a" "$b/lib/libQntSupport.a" "$b/lib/libQntAbi.a" \
-    /usr/lib/llvm-22/lib/libLLVMSupport.a /usr/lib/llvm-22/lib/libLLVMDemangle.a \
+    /usr/lib/llvm-22/lib/libLLVMSupport.a \
+    /usr/lib/llvm-22/lib/libLLVMDemangle.a \
     -lz -l:libzstd.so.1 -ldl -lpthread -o "$dir/quant-run"
   "$bin/quant-import" llama2c "$ROOT/../shared/models/stories260K.bin" \
     -o "$dir/s.mlir" -q
@@ -63,19 +65,20 @@ prepare() {
   for f in $FORMATS; do
     echo "gpu.sh: compiling stories260K and 110M, $f" >&2
     # shellcheck disable=SC2046
-    "$bin/quant-compile" "$dir/s.mlir" $(flags_of $f) --target=cuda \
-      --chip=sm_90 -o "$dir/s-$f-sm90.so" -q 2>/dev/null
+    "$bin/quant-compile" "$dir/s.mlir" $(flags_of $f) --kv-cache=f32 \
+      --target=cuda --chip=sm_90 -o "$dir/s-$f-sm90.so" -q 2>/dev/null
     # shellcheck disable=SC2046
-    "$bin/quant-compile" "$dir/s.mlir" $(flags_of $f) --activations=f32 \
-      --quantize-embedding=false -o "$dir/cpu-s-$f.so" -q 2>/dev/null
+    "$bin/quant-compile" "$dir/s.mlir" $(flags_of $f) --kv-cache=f32 \
+      --activations=f32 -o "$dir/cpu-s-$f.so" -q 2>/dev/null
     # shellcheck disable=SC2046
     "$bin/quant-compile" "$dir/m110.mlir" $(flags_of $f) --target=cuda \
       --chip=sm_90 -o "$dir/m110-$f-sm90.so" -q 2>/dev/null
   done
   for f in fp8 nvfp4; do
     # shellcheck disable=SC2046
-    "$bin/quant-compile" "$dir/s.mlir" $(flags_of $f) --target=cuda \
-      --chip=sm_80 --gpu-format=ptx -o "$dir/s-$f-sm80.so" -q 2>/dev/null
+    "$bin/quant-compile" "$dir/s.mlir" $(flags_of $f) --kv-cache=f32 \
+      --target=cuda --chip=sm_80 --gpu-format=ptx -o "$dir/s-$f-sm80.so" \
+      -q 2>/dev/null
   done
   for f in $FORMATS; do
     "$bin/quant-run" "$dir/cpu-s-$f.so" --steps 64 \
@@ -144,7 +147,9 @@ case ${1:-} in
   prepare) [ $# -eq 2 ] || usage 1; prepare "$2" ;;
   run) [ $# -eq 3 ] || usage 1; run "$2" "$3" ;;
   check) [ $# -eq 3 ] || usage 1; check "$2" "$3" ;;
-  all) [ $# -eq 2 ] || usage 1; prepare "$2"; run "$2" "$2/out"; check "$2" "$2/out" ;;
+  all)
+    [ $# -eq 2 ] || usage 1
+    prepare "$2"; run "$2" "$2/out"; check "$2" "$2/out" ;;
   -h|--help) usage ;;
   *) usage 1 ;;
 esac

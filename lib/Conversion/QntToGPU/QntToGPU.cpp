@@ -91,7 +91,8 @@ struct GpuPayload {
 /// Whether the module's #qnt.gpu_target converts fp8 in hardware: sm_90
 /// (the conversions need sm_89; sm_80 is the other chip qnt compiles for).
 static bool targetConvertsFp8(ModuleOp module) {
-  auto target = dyn_cast_or_null<GpuTargetAttr>(module->getAttr(kTargetAttrName));
+  auto target =
+      dyn_cast_or_null<GpuTargetAttr>(module->getAttr(kTargetAttrName));
   return target && target.getChip() == "sm_90";
 }
 
