@@ -185,7 +185,8 @@ def ConvertQntIntDotPass : Pass<"convert-qnt-int-dot"> {
 }
 
 def ConvertQntToGPUPass : Pass<"convert-qnt-to-gpu", "::mlir::ModuleOp"> {
-  let summary = "Lower qnt.matmul and qnt.gather_rows to GPU kernels that read packed weights";
+  let summary = "Lower qnt.matmul and qnt.gather_rows to GPU kernels that "
+                "read packed weights";
   let description = [{
     Runs on tensors where convert-qnt-to-vector runs in the CPU pipeline
     (after qnt-fuse-dequant-matmul and qnt-select-kernels, before

@@ -17,29 +17,28 @@ namespace mlir::qnt::gpu_kernels {
 // many (a 4096-wide row has 128 chunks).
 constexpr int64_t kGatherThreads = 128;
 
-/// Chunk `chunk` of the table row that output row `t` reads (ids[t],
-/// clamped into [0, N)): 32 codes decoded and scaled into out[t, ...], the
-/// columns past K left out.
-static void gatherChunk(ImplicitLocOpBuilder &b, const Kernel &kern,
-                        Value ids, Value t, Value chunk) {
+/// Table row `ids[t]`, clamped into [0, N): the row output row t reads.
+static Value tableRow(ImplicitLocOpBuilder &b, const Kernel &kern, Value ids,
+                      Value t) {
   Value id = arith::IndexCastOp::create(
       b, b.getIndexType(), memref::LoadOp::create(b, ids, ValueRange{t}));
   id = arith::MaxSIOp::create(b, id, cIndex(b, 0));
-  id = arith::MinSIOp::create(b, id, cIndex(b, kern.n - 1));
+  return arith::MinSIOp::create(b, id, cIndex(b, kern.n - 1));
+}
+
+/// Chunk `chunk` of table row `id` (tableRow's for output row t): 32 codes
+/// decoded and scaled into out[t, ...], the columns past K left out.
+static void gatherChunk(ImplicitLocOpBuilder &b, const Kernel &kern, Value id,
+                        Value t, Value chunk) {
   SmallVector<Value> words = loadChunkWords(b, kern, id, chunk);
   Value kc = mulI(b, chunk, kChunk);
   for (int64_t sg = 0; sg < kChunk / kern.subChunk; ++sg) {
     Value kg = addI(b, kc, sg * kern.subChunk);
     auto [scale, offset] = scaleAndOffset(b, kern, id, kg);
     Value shift; // the group's offset (offset schemes)
-    if (kern.offsets) {
-      Value group = kern.granularity == Granularity::per_group
-                        ? divI(b, kg, kern.groupSize)
-                        : cIndex(b, 0);
-      shift = toF32(b, memref::LoadOp::create(
-                           b, kern.offsets,
-                           scaleIndices(b, kern.granularity, id, group)));
-    }
+    if (kern.offsets)
+      shift = toF32(b, memref::LoadOp::create(b, kern.offsets,
+                                              groupIndices(b, kern, id, kg)));
     for (int64_t j = 0; j < kern.subChunk; ++j) {
       int64_t i = sg * kern.subChunk + j;
       Value v = arith::MulFOp::create(
@@ -67,8 +66,9 @@ void emitGather(ImplicitLocOpBuilder &b, const Kernel &kern, Value ids) {
   if (kern.mapping == Mapping::Loops) {
     emitFor(b, cIndex(b, 0), kern.m, 1,
             [&](ImplicitLocOpBuilder &tb, Value t) {
+              Value id = tableRow(tb, kern, ids, t);
               emitFor(tb, 0, chunks, 1, [&](ImplicitLocOpBuilder &cb, Value c) {
-                gatherChunk(cb, kern, ids, t, c);
+                gatherChunk(cb, kern, id, t, c);
               });
             });
     return;
@@ -86,9 +86,11 @@ void emitGather(ImplicitLocOpBuilder &b, const Kernel &kern, Value ids) {
         /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr);
     ImplicitLocOpBuilder kb =
         ImplicitLocOpBuilder::atBlockEnd(loc, &launch.getBody().front());
+    Value t = launch.getBlockIds().x;
+    Value id = tableRow(kb, kern, ids, t);
     emitFor(kb, launch.getThreadIds().x, cIndex(kb, chunks), threads,
             [&](ImplicitLocOpBuilder &cb, Value c) {
-              gatherChunk(cb, kern, ids, launch.getBlockIds().x, c);
+              gatherChunk(cb, kern, id, t, c);
             });
     gpu::TerminatorOp::create(kb);
     scf::YieldOp::create(ib);

@@ -49,14 +49,11 @@ enum class Mapping { GPU, Loops };
 /// qnt.gather_rows: its table is the weight, its ids the rows of x).
 struct Kernel {
   Mapping mapping;
-  unsigned bits;
-  bool isSigned;
-  bool lut = false; // fp8, e2m1 or NF4 codes, decoded in registers
+  SchemeAttr scheme; // the weight's: format, signedness, granularity
+  unsigned bits;     // the scheme's code width
   // fp8 codes converted by the hardware, two at a time (cvt.rn.f16x2.e4m3x2
   // and .e5m2x2: sm_89 and later, so sm_90's kernels).
   bool hardwareFp8 = false;
-  SchemeAttr scheme;
-  Granularity granularity;
   int64_t n, k;
   int64_t groupSize; // codes along K sharing a scale (K for one group)
   int64_t subChunk;  // codes of a chunk sharing a scale (<= 32)
@@ -124,9 +121,15 @@ SmallVector<Value> loadChunkWords(ImplicitLocOpBuilder &b, const Kernel &kern,
 Value unpackCode(ImplicitLocOpBuilder &b, const Kernel &kern,
                  ArrayRef<Value> words, int64_t i, Value offset);
 
-/// What unpackCode's biased integer codes minus give the code minus the zero point
-/// `zp` (null when symmetric): 2^23, plus 2^(bits-1) for signed codes, plus zp.
+/// What to subtract from unpackCode's biased integer codes to get the code
+/// minus the zero point `zp` (null when symmetric): 2^23, plus 2^(bits-1)
+/// for signed codes, plus zp.
 Value codeOffset(ImplicitLocOpBuilder &b, const Kernel &kern, Value zp);
+
+/// The indices of the scale, zero point and offset of `row`'s group holding
+/// code index `kc`.
+SmallVector<Value, 2> groupIndices(ImplicitLocOpBuilder &b, const Kernel &kern,
+                                   Value row, Value kc);
 
 /// Scale (f32; an fp4 block scale decoded, times nvfp4's tensor scale) and
 /// code offset (codeOffset: the zero point folded in) of `row`'s group

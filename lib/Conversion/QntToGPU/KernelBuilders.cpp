@@ -153,7 +153,7 @@ static Value unpackField(ImplicitLocOpBuilder &b, const Kernel &kern,
 static Value unpackBiasedCode(ImplicitLocOpBuilder &b, const Kernel &kern,
                               ArrayRef<Value> words, int64_t i) {
   Value v = unpackField(b, kern, words, i);
-  if (kern.isSigned)
+  if (kern.scheme.isSigned())
     v = arith::XOrIOp::create(b, v, cI32(b, int64_t(1) << (kern.bits - 1)));
   v = arith::OrIOp::create(b, v, cI32(b, kMagicBits));
   return arith::BitcastOp::create(b, b.getF32Type(), v);
@@ -186,7 +186,7 @@ static Value convertFp8Pair(ImplicitLocOpBuilder &b, const Kernel &kern,
 
 Value unpackCode(ImplicitLocOpBuilder &b, const Kernel &kern,
                  ArrayRef<Value> words, int64_t i, Value offset) {
-  if (!kern.lut)
+  if (kern.scheme.isInteger())
     return arith::SubFOp::create(b, unpackBiasedCode(b, kern, words, i),
                                  offset);
   if (kern.hardwareFp8)
@@ -200,24 +200,32 @@ Value unpackCode(ImplicitLocOpBuilder &b, const Kernel &kern,
   return decodeMiniFloatBits(b, field, format, /*signExtended=*/false);
 }
 
-/// What unpackCode's biased integer codes minus give the code minus the zero point
-/// `zp` (null when symmetric): 2^23, plus 2^(bits-1) for signed codes, plus zp.
+/// What to subtract from unpackCode's biased integer codes to get the code
+/// minus the zero point `zp` (null when symmetric): 2^23, plus 2^(bits-1)
+/// for signed codes, plus zp.
 Value codeOffset(ImplicitLocOpBuilder &b, const Kernel &kern, Value zp) {
   float bias =
-      kMagic + (kern.isSigned ? float(int64_t(1) << (kern.bits - 1)) : 0.0f);
+      kMagic +
+      (kern.scheme.isSigned() ? float(int64_t(1) << (kern.bits - 1)) : 0.0f);
   Value offset = cF32(b, bias);
   return zp ? arith::AddFOp::create(b, offset, zp).getResult() : offset;
 }
 
 /// Scale (f32) and code offset (codeOffset: the zero point folded in) of
 /// `row`'s group holding code index `kc`.
+SmallVector<Value, 2> groupIndices(ImplicitLocOpBuilder &b, const Kernel &kern,
+                                   Value row, Value kc) {
+  Granularity granularity = kern.scheme.getGranularity();
+  Value group = granularity == Granularity::per_group
+                    ? divI(b, kc, kern.groupSize)
+                    : cIndex(b, 0);
+  return scaleIndices(b, granularity, row, group);
+}
+
 std::pair<Value, Value> scaleAndOffset(ImplicitLocOpBuilder &b,
                                        const Kernel &kern, Value row,
                                        Value kc) {
-  Value group = kern.granularity == Granularity::per_group
-                    ? divI(b, kc, kern.groupSize)
-                    : cIndex(b, 0);
-  SmallVector<Value, 2> idx = scaleIndices(b, kern.granularity, row, group);
+  SmallVector<Value, 2> idx = groupIndices(b, kern, row, kc);
   Value s = decodeScale(b, memref::LoadOp::create(b, kern.scales, idx),
                         kern.scheme);
   if (FloatAttr tensorScale = kern.scheme.getTensorScale())

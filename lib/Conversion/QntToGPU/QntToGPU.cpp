@@ -204,15 +204,12 @@ LogicalResult GpuLowering::describeWeight(Operation *user, Value weight,
              scheme.getFormat() == Format::f8E5M2;
   kern.mapping = mapping;
   kern.symbols = &symbols;
-  kern.bits = scheme.getBits();
-  kern.isSigned = scheme.isSigned();
-  kern.lut = !scheme.isInteger();
-  kern.hardwareFp8 = fp8 && mapping == Mapping::GPU && hardwareFp8;
   kern.scheme = scheme;
-  kern.granularity = scheme.getGranularity();
+  kern.bits = scheme.getBits();
+  kern.hardwareFp8 = fp8 && mapping == Mapping::GPU && hardwareFp8;
   kern.n = wType.getShape()[0];
   kern.k = wType.getShape()[1];
-  kern.groupSize = kern.granularity == Granularity::per_group
+  kern.groupSize = scheme.getGranularity() == Granularity::per_group
                        ? scheme.getGroupSize()
                        : kern.k;
   // A chunk of 32 codes must lie in one group or be a whole number of groups.
