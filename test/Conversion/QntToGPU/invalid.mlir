@@ -37,3 +37,23 @@ func.func @runtime_quantize(%x: tensor<4x16xf32>) -> !qnt.packed<4x16, #qnt.sche
   %q = qnt.quantize %x : tensor<4x16xf32> -> !qnt.packed<4x16, #qnt.scheme<si4, symmetric, per_channel<0>>>
   return %q : !qnt.packed<4x16, #qnt.scheme<si4, symmetric, per_channel<0>>>
 }
+
+// -----
+
+// A gathered table, like a matmul's weight, must be a qnt.constant and have
+// groups the 32-code chunks can split.
+func.func @gather_packed_argument(%t: !qnt.packed<4x64, #qnt.scheme<si8, symmetric, per_channel<0>>>, %ids: tensor<?xi32>) -> tensor<?x64xf32> {
+  // expected-error @+1 {{'qnt.gather_rows' op packed operand must come from qnt.constant to be lowered for the GPU}}
+  %r = qnt.gather_rows %t, %ids : !qnt.packed<4x64, #qnt.scheme<si8, symmetric, per_channel<0>>>, tensor<?xi32> -> tensor<?x64xf32>
+  return %r : tensor<?x64xf32>
+}
+
+// -----
+
+func.func @gather_group_20(%ids: tensor<?xi32>) -> tensor<?x40xf32> {
+  %t = qnt.constant {codes = dense<0> : tensor<4x40xi8>, scales = dense<1.0> : tensor<4x2xf32>}
+      : !qnt.packed<4x40, #qnt.scheme<si8, symmetric, per_group<1, 20>>>
+  // expected-error @+1 {{'qnt.gather_rows' op group size 20 is not supported by the GPU lowering: it needs groups of a multiple of 32 codes or a divisor of 32}}
+  %r = qnt.gather_rows %t, %ids : !qnt.packed<4x40, #qnt.scheme<si8, symmetric, per_group<1, 20>>>, tensor<?xi32> -> tensor<?x40xf32>
+  return %r : tensor<?x40xf32>
+}
