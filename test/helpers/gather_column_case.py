@@ -61,7 +61,8 @@ def gen(a):
     if offset:
         write_module(a, rng, packed, scheme,
                      f"dense<{dense(scales)}> : tensor<{n}x{groups}xf16>, "
-                     f"offsets = dense<{dense(offsets)}> : tensor<{n}x{groups}xf16>", ids)
+                     f"offsets = dense<{dense(offsets)}> : tensor<{n}x{groups}xf16>", ids,
+                     matmul=False)
         return
     zp = ""
     if not signed:
@@ -103,14 +104,14 @@ def gen_fp4(a, rng):
                  f"dense<{dense(scales)}> : tensor<{n}x{groups}x{scale_type}>", ids)
 
 
-def write_module(a, rng, packed, scheme, scales_attr, ids):
+def write_module(a, rng, packed, scheme, scales_attr, ids, matmul=True):
+    """The module; without `matmul` (an offset scheme, see the module
+    docstring) @tied gathers alone."""
     n, k = a.n, a.k
     ptype = f"!qnt.packed<{n}x{k}, {scheme}>"
     m = 3
     x = rng.uniform(-1, 1, size=(m, k)).astype(np.float32)
     t = len(ids)
-    # An offset scheme: the gather alone (see the module docstring).
-    matmul = ", offset," not in scheme
     results = (f"(tensor<?x{n}xf32>, tensor<?x{k}xf32>)" if matmul
                else f"tensor<?x{k}xf32>")
     lines = [
