@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 
@@ -132,22 +133,9 @@ float decodeFp8(ElementFormat format, uint8_t code) {
   return negative ? -magnitude : magnitude;
 }
 
-/// Midpoints between neighbouring NF4 values, in float: the code of x is
-/// the number of midpoints below it.
-struct Nf4Midpoints {
-  float mid[15];
-  Nf4Midpoints() {
-    for (int i = 0; i < 15; ++i)
-      mid[i] = 0.5f * (kNf4Values[i] + kNf4Values[i + 1]);
-  }
-};
-
 uint8_t nearestNf4(float value) {
-  static const Nf4Midpoints m;
-  uint8_t code = 0;
-  for (float mid : m.mid)
-    code += value > mid;
-  return code;
+  static const Codebook nf4(kNf4Values);
+  return nf4.nearest(value);
 }
 
 } // namespace
@@ -161,6 +149,7 @@ float mlir::qnt::formatMaxValue(ElementFormat format) {
   case ElementFormat::F4E2M1FN:
     return 6.0f;
   case ElementFormat::NF4:
+  case ElementFormat::Lut4:
     return 1.0f;
   case ElementFormat::Int:
     break;
@@ -169,7 +158,46 @@ float mlir::qnt::formatMaxValue(ElementFormat format) {
 }
 
 bool mlir::qnt::hasAsymmetricValues(ElementFormat format) {
-  return format == ElementFormat::NF4;
+  return format == ElementFormat::NF4 || format == ElementFormat::Lut4;
+}
+
+std::string mlir::qnt::formatFloat(float value) {
+  // printf may spell a NaN with its sign bit as "-nan"; the sign means
+  // nothing to the user.
+  if (std::isnan(value))
+    return "nan";
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%g", static_cast<double>(value));
+  return buf;
+}
+
+Codebook::Codebook(const float *values) {
+  std::copy(values, values + 16, values_);
+  for (int i = 0; i < 15; ++i)
+    mid_[i] = 0.5f * (values_[i] + values_[i + 1]);
+}
+
+std::string mlir::qnt::checkCodebook(const float *values, size_t n) {
+  if (n != 16)
+    return "has " + std::to_string(n) + " values, not 16";
+  float largest = 0.0f;
+  bool zero = false;
+  for (size_t i = 0; i < n; ++i) {
+    if (!std::isfinite(values[i]))
+      return "value " + std::to_string(i) + " is " + formatFloat(values[i]) +
+             "; the values must be finite";
+    if (i > 0 && !(values[i] > values[i - 1]))
+      return "value " + std::to_string(i) + " (" + formatFloat(values[i]) +
+             ") is not above value " + std::to_string(i - 1) + " (" +
+             formatFloat(values[i - 1]) + "); the values must increase";
+    largest = std::max(largest, std::fabs(values[i]));
+    zero |= values[i] == 0.0f;
+  }
+  if (largest != 1.0f)
+    return "its largest magnitude is " + formatFloat(largest) + ", not 1";
+  if (!zero)
+    return "has no value 0; a zero weight must stay exact";
+  return "";
 }
 
 const float *mlir::qnt::fourBitTable(ElementFormat format) {
@@ -217,12 +245,16 @@ float mlir::qnt::decodeBlockScale(ScaleFormat format, uint8_t byte) {
 }
 
 float mlir::qnt::decodeFormatCode(ElementFormat format, uint8_t code) {
+  if (format == ElementFormat::Lut4)
+    return std::numeric_limits<float>::quiet_NaN();
   if (const float *table = fourBitTable(format))
     return table[code & 15];
   return decodeFp8(format, code);
 }
 
 uint8_t mlir::qnt::encodeFormatValue(ElementFormat format, float value) {
+  if (format == ElementFormat::Lut4)
+    return 0;
   if (format == ElementFormat::NF4)
     return nearestNf4(value);
   if (format == ElementFormat::F4E2M1FN)
@@ -231,6 +263,8 @@ uint8_t mlir::qnt::encodeFormatValue(ElementFormat format, float value) {
 }
 
 float mlir::qnt::roundToFormat(ElementFormat format, float value) {
+  if (format == ElementFormat::Lut4)
+    return std::numeric_limits<float>::quiet_NaN();
   if (format == ElementFormat::NF4)
     return kNf4Values[nearestNf4(value)];
   if (format == ElementFormat::F4E2M1FN) {

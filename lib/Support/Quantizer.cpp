@@ -397,16 +397,6 @@ int64_t findNonFinite(const float *w, int64_t n) {
   return n;
 }
 
-std::string formatFloat(float value) {
-  // printf may spell a NaN with its sign bit as "-nan"; the sign means
-  // nothing to the user.
-  if (std::isnan(value))
-    return "nan";
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%g", static_cast<double>(value));
-  return buf;
-}
-
 /// Per-tensor quantization: one candidate set for the whole matrix. Errors
 /// are summed per row and then over rows in order, so the choice does not
 /// depend on the number of threads.
@@ -490,17 +480,31 @@ void quantizeAll(const float *w, int64_t rows, int64_t cols,
   });
 }
 
-/// Non-integer formats (fp8, fp4, NF4): one group's (weighted) squared error
-/// with `scale`, codes rounded in the format, in double. The codes are
-/// written when `codes` is not null.
+/// How a non-integer format rounds: by its own rules, or to a Lut4
+/// tensor's codebook.
+struct FormatRounding {
+  ElementFormat format;
+  const Codebook *codebook = nullptr; // Lut4 only
+  float round(float v) const {
+    return codebook ? codebook->round(v) : roundToFormat(format, v);
+  }
+  uint8_t encode(float v) const {
+    return codebook ? codebook->nearest(v) : encodeFormatValue(format, v);
+  }
+};
+
+/// Non-integer formats (fp8, fp4, NF4, Lut4): one group's (weighted)
+/// squared error with `scale`, codes rounded in the format, in double. The
+/// codes are written when `codes` is not null.
 template <bool HasImp>
-double formatSpanError(ElementFormat format, const float *w, const float *imp,
-                       int64_t n, float scale, uint8_t *codes) {
+double formatSpanError(const FormatRounding &format, const float *w,
+                       const float *imp, int64_t n, float scale,
+                       uint8_t *codes) {
   double acc = 0.0;
   for (int64_t i = 0; i < n; ++i) {
     // True division, as for the integer codes: the code is the format's
     // nearest value to w / scale.
-    float v = roundToFormat(format, w[i] / scale);
+    float v = format.round(w[i] / scale);
     float wHat = scale * v;
     double e = static_cast<double>(w[i]) - static_cast<double>(wHat);
     e *= e;
@@ -508,7 +512,7 @@ double formatSpanError(ElementFormat format, const float *w, const float *imp,
       e *= static_cast<double>(imp[i]);
     acc += e;
     if (codes)
-      codes[i] = encodeFormatValue(format, v);
+      codes[i] = format.encode(v);
   }
   return acc;
 }
@@ -525,18 +529,21 @@ double formatSpanError(ElementFormat format, const float *w, const float *imp,
 /// With a tensor scale t (nvfp4), the stored block scale is s / t rounded
 /// to the scale format, and the codes are those of the effective scale
 /// t * (s / t rounded). Scalar: about 20 roundings per weight, fast enough
-/// for compile time (docs/QUANTIZER.md).
+/// for compile time (docs/QUANTIZER.md). Each row's error goes to
+/// rowErr[row].
 template <bool HasImp>
 void quantizeFormatRows(const float *w, int64_t cols, int64_t rowBegin,
                         int64_t rowEnd, const float *importance,
-                        const Params &p, ElementFormat format, bool clipSearch,
-                        QuantizedMatrix &out) {
+                        const Params &p, const FormatRounding &format,
+                        bool clipSearch, QuantizedMatrix &out,
+                        double *rowErr) {
   const int64_t g = out.groupSize;
-  const double top = formatMaxValue(format);
+  const double top = formatMaxValue(format.format);
   const float t = out.tensorScale;
   // The stored block scale of an ideal effective scale, and back.
   auto stored = [&](double ideal) { return storableScale(ideal / t, p); };
-  for (int64_t row = rowBegin; row < rowEnd; ++row)
+  for (int64_t row = rowBegin; row < rowEnd; ++row) {
+    rowErr[row] = 0.0;
     for (int64_t grp = 0; grp < out.groupsPerRow; ++grp) {
       const int64_t offset = row * cols + grp * g;
       const float *wg = w + offset;
@@ -545,13 +552,17 @@ void quantizeFormatRows(const float *w, int64_t cols, int64_t rowBegin,
       spanMinMax(wg, g, minv, maxv);
       double amax = std::max(-static_cast<double>(minv),
                              static_cast<double>(maxv));
-      float best = 1.0f; // all zeros: any scale is exact
+      // All zeros: any scale is exact (every format, codebooks included,
+      // has an exact 0).
+      float best = 1.0f;
+      double bestErr = 0.0;
       if (amax > 0) {
         best = stored(amax / top);
-        double bestErr =
+        bestErr =
             formatSpanError<HasImp>(format, wg, imp, g, t * best, nullptr);
         for (float sign : {1.0f, -1.0f}) {
-          if (sign < 0 && !(clipSearch && hasAsymmetricValues(format)))
+          if (sign < 0 &&
+              !(clipSearch && hasAsymmetricValues(format.format)))
             break;
           for (unsigned i = sign > 0 ? 1 : 0; clipSearch && i < kNumClipRatios;
                ++i) {
@@ -570,7 +581,110 @@ void quantizeFormatRows(const float *w, int64_t cols, int64_t rowBegin,
       formatSpanError<HasImp>(format, wg, imp, g, t * best,
                               out.unsignedCodes.data() + offset);
       out.scales[row * out.groupsPerRow + grp] = best;
+      rowErr[row] += bestErr;
     }
+  }
+}
+
+/// Lut4's codebook refit: the (weighted) histogram of the weights divided
+/// by their groups' scales, u = w / s, in kCodebookBins bins over
+/// [-kCodebookRange, kCodebookRange] (a clipped group's |u| is at most 2,
+/// ratio 0.5). A weight counts s^2 * importance: its error is
+/// s^2 (u - value)^2.
+constexpr int kCodebookBins = 8192;
+constexpr double kCodebookRange = 2.5;
+struct CodebookHistogram {
+  std::vector<double> weight, weightedU;
+  CodebookHistogram() : weight(kCodebookBins), weightedU(kCodebookBins) {}
+};
+
+/// The codebook of least weighted squared error for the weights scaled by
+/// `q`'s scales (Lloyd's iterations from `start`, on the histogram), with
+/// the value nearest 0 made 0 and the whole divided by its largest
+/// magnitude, so that checkCodebook holds. Row chunks of a fixed count
+/// fill separate histograms summed in order, so the result does not depend
+/// on the thread count.
+std::vector<float> refitCodebook(const float *w, const float *importance,
+                                 const QuantizedMatrix &q,
+                                 const std::vector<float> &start,
+                                 unsigned numBlocks) {
+  const int64_t chunks = std::min<int64_t>(q.rows, 16);
+  std::vector<CodebookHistogram> hist(chunks);
+  const double binsPerUnit = kCodebookBins / (2 * kCodebookRange);
+  forEachRowBlock(
+      chunks, std::min<unsigned>(numBlocks, chunks),
+      [&](int64_t c0, int64_t c1, unsigned) {
+        for (int64_t c = c0; c < c1; ++c) {
+          CodebookHistogram &h = hist[c];
+          for (int64_t row = q.rows * c / chunks;
+               row < q.rows * (c + 1) / chunks; ++row)
+            for (int64_t col = 0; col < q.cols; ++col) {
+              double s = q.scales[q.groupIndex(row, col)];
+              double u = w[row * q.cols + col] / s;
+              double weight = s * s;
+              if (importance)
+                weight *= importance[col];
+              int64_t bin = static_cast<int64_t>((u + kCodebookRange) *
+                                                 binsPerUnit);
+              bin = std::min<int64_t>(std::max<int64_t>(bin, 0),
+                                      kCodebookBins - 1);
+              h.weight[bin] += weight;
+              h.weightedU[bin] += weight * u;
+            }
+        }
+      });
+  for (int64_t c = 1; c < chunks; ++c)
+    for (int b = 0; b < kCodebookBins; ++b) {
+      hist[0].weight[b] += hist[c].weight[b];
+      hist[0].weightedU[b] += hist[c].weightedU[b];
+    }
+  const CodebookHistogram &h = hist[0];
+
+  double values[16];
+  std::copy(start.begin(), start.end(), values);
+  for (int iteration = 0; iteration < 100; ++iteration) {
+    double weight[16] = {}, weightedU[16] = {};
+    // The values stay sorted: each is the mean of the bins between its
+    // neighbours' midpoints.
+    int k = 0;
+    for (int b = 0; b < kCodebookBins; ++b) {
+      if (h.weight[b] <= 0)
+        continue;
+      double u = h.weightedU[b] / h.weight[b];
+      while (k < 15 && u > 0.5 * (values[k] + values[k + 1]))
+        ++k;
+      weight[k] += h.weight[b];
+      weightedU[k] += h.weightedU[b];
+    }
+    bool moved = false;
+    for (int i = 0; i < 16; ++i)
+      if (weight[i] > 0) {
+        double v = weightedU[i] / weight[i];
+        moved |= v != values[i];
+        values[i] = v;
+      }
+    if (!moved)
+      break;
+  }
+  int zero = 0;
+  for (int i = 1; i < 16; ++i)
+    if (std::fabs(values[i]) < std::fabs(values[zero]))
+      zero = i;
+  values[zero] = 0.0;
+  double largest = 0.0;
+  for (double v : values)
+    largest = std::max(largest, std::fabs(v));
+  std::vector<float> out(16);
+  for (int i = 0; i < 16; ++i)
+    out[i] = static_cast<float>(values[i] / largest);
+  // The ends are exactly +-1 already (v / v); values that rounding to float
+  // made equal are pulled apart by one float step.
+  for (int i = 1; i < 16; ++i)
+    if (!(out[i] > out[i - 1]))
+      out[i] = std::nextafter(out[i - 1], 2.0f);
+  if (!checkCodebook(out.data(), out.size()).empty())
+    return start;
+  return out;
 }
 
 /// The f32 scale of a whole tensor whose block scales are stored in
@@ -644,6 +758,9 @@ std::string mlir::qnt::quantizeMatrix(const float *w, int64_t rows,
   std::string error = validateQuantOptions(rows, cols, options);
   if (!error.empty())
     return error;
+  if (options.format == ElementFormat::Lut4 && options.codebook)
+    if (std::string e = checkCodebook(options.codebook, 16); !e.empty())
+      return "the starting codebook " + e;
   if (const float *imp = options.importance)
     for (int64_t k = 0; k < cols; ++k)
       if (!(std::isfinite(imp[k]) && imp[k] >= 0.0f))
@@ -690,14 +807,50 @@ std::string mlir::qnt::quantizeMatrix(const float *w, int64_t rows,
   if (options.format != ElementFormat::Int) {
     out.unsignedCodes.resize(numElements);
     const Params p = makeParams(options);
-    forEachRowBlock(rows, numBlocks, [&](int64_t r0, int64_t r1, unsigned) {
-      if (hasImp)
-        quantizeFormatRows<true>(w, cols, r0, r1, options.importance, p,
-                                 options.format, options.clipSearch, out);
-      else
-        quantizeFormatRows<false>(w, cols, r0, r1, nullptr, p, options.format,
-                                  options.clipSearch, out);
-    });
+    std::vector<double> rowErr(rows);
+    // The error of the codes, summed in row order.
+    auto quantizeRows = [&](const Codebook *codebook) {
+      FormatRounding rounding{options.format, codebook};
+      forEachRowBlock(rows, numBlocks, [&](int64_t r0, int64_t r1, unsigned) {
+        if (hasImp)
+          quantizeFormatRows<true>(w, cols, r0, r1, options.importance, p,
+                                   rounding, options.clipSearch, out,
+                                   rowErr.data());
+        else
+          quantizeFormatRows<false>(w, cols, r0, r1, nullptr, p, rounding,
+                                    options.clipSearch, out, rowErr.data());
+      });
+      double sum = 0.0;
+      for (double e : rowErr)
+        sum += e;
+      return sum;
+    };
+    if (options.format != ElementFormat::Lut4) {
+      quantizeRows(nullptr);
+      return "";
+    }
+    const float *start = options.codebook ? options.codebook : kNf4Values;
+    out.codebook.assign(start, start + 16);
+    const Codebook first(start);
+    double bestErr = quantizeRows(&first);
+    QuantizedMatrix best;
+    for (unsigned round = 0; round < kCodebookRounds; ++round) {
+      std::vector<float> table = refitCodebook(
+          w, options.importance, out, out.codebook, numBlocks);
+      best.unsignedCodes = out.unsignedCodes;
+      best.scales = out.scales;
+      best.codebook = out.codebook;
+      Codebook codebook(table.data());
+      out.codebook = table;
+      double err = quantizeRows(&codebook);
+      if (!(err < bestErr)) {
+        out.unsignedCodes.swap(best.unsignedCodes);
+        out.scales.swap(best.scales);
+        out.codebook.swap(best.codebook);
+        break;
+      }
+      bestErr = err;
+    }
   } else if (options.symmetric) {
     out.signedCodes.resize(numElements);
     int8_t *codes = out.signedCodes.data();

@@ -38,6 +38,8 @@ std::optional<WeightFormat> mlir::qnt::parseWeightFormat(llvm::StringRef name) {
     return plain(ElementFormat::F8E5M2);
   if (name == "nf4")
     return plain(ElementFormat::NF4);
+  if (name == "lut4")
+    return plain(ElementFormat::Lut4);
   if (name == "mxfp4")
     return fp4BlockFormat(ScaleFormat::F8E8M0);
   if (name == "nvfp4")
@@ -68,6 +70,8 @@ llvm::StringRef mlir::qnt::weightFormatName(const WeightFormat &format) {
     return "fp8e5m2";
   case ElementFormat::NF4:
     return "nf4";
+  case ElementFormat::Lut4:
+    return "lut4";
   case ElementFormat::Int:
   case ElementFormat::F4E2M1FN:
     break;
@@ -109,6 +113,8 @@ llvm::StringRef mlir::qnt::elementFormatName(ElementFormat format) {
     return "f4E2M1FN";
   case ElementFormat::NF4:
     return "nf4";
+  case ElementFormat::Lut4:
+    return "lut4";
   }
   return "";
 }
@@ -120,6 +126,7 @@ unsigned mlir::qnt::elementFormatBits(ElementFormat format) {
     return 8;
   case ElementFormat::F4E2M1FN:
   case ElementFormat::NF4:
+  case ElementFormat::Lut4:
     return 4;
   case ElementFormat::Int:
     return 0;
@@ -171,16 +178,18 @@ std::string mlir::qnt::checkFormatRules(const FormatRuleInput &in) {
            std::to_string(in.bits);
   // A codebook's values are fixed: only a scale moves them, so there is no
   // integer grid for a zero point or an offset to shift.
-  std::string kind =
-      in.format == ElementFormat::NF4 ? "codebook format " : "float format ";
+  bool codebook =
+      in.format == ElementFormat::NF4 || in.format == ElementFormat::Lut4;
+  std::string kind = codebook ? "codebook format " : "float format ";
   if (in.zeroPoints)
     return kind + name + " cannot be asymmetric (no zero points)";
   if (in.offsets)
     return kind + name + " cannot have offsets";
   if (in.format == ElementFormat::F4E2M1FN && !in.perGroup)
     return "format f4E2M1FN needs per_group block scales";
-  if (in.format == ElementFormat::NF4 && in.perTensor)
-    return "format nf4 needs per_group or per_channel scales (an absmax "
-           "scale per block), not per_tensor";
+  if (codebook && in.perTensor)
+    return "format " + name +
+           " needs per_group or per_channel scales (an absmax scale per "
+           "block), not per_tensor";
   return checkScaleRules(in, name);
 }

@@ -114,6 +114,8 @@ static Format schemeFormatOf(ElementFormat format) {
     return Format::f4E2M1FN;
   case ElementFormat::NF4:
     return Format::nf4;
+  case ElementFormat::Lut4:
+    return Format::lut4;
   case ElementFormat::Int:
     break;
   }
@@ -209,6 +211,10 @@ LogicalResult QuantizeWeights::quantizeWeight(Operation *layer,
                           : 0;
   options.scaleFormat = scaleFormatOf(scheme.getScaleType());
   options.clipSearch = clipSearch;
+  // lut4: the scheme's codebook (NF4's until the quantizer learns one) is
+  // where the learning starts.
+  if (scheme.getFormat() == Format::lut4)
+    options.codebook = scheme.getCodebook().asArrayRef().data();
   // Rows are split across all cores; the result does not depend on it.
   options.numThreads = 0;
   QuantizedMatrix q;
@@ -250,14 +256,18 @@ LogicalResult QuantizeWeights::quantizeWeight(Operation *layer,
     return layer->emitOpError() << "cannot quantize the weight of layer '"
                                 << name << "': " << error;
 
-  // nvfp4: the quantizer chose the tensor scale; the type carries it.
-  if (std::optional<WeightFormat> block = fp4BlockFormat(options.scaleFormat);
-      block && block->tensorScale)
-    scheme = SchemeAttr::get(builder.getContext(), scheme.getFormat(),
-                             scheme.getBits(), scheme.getMode(),
-                             scheme.getGranularity(), scheme.getAxis(),
-                             scheme.getGroupSize(), scheme.getScaleType(),
-                             builder.getF32FloatAttr(q.tensorScale));
+  // nvfp4's tensor scale and lut4's codebook are the quantizer's choice;
+  // the type carries them.
+  std::optional<WeightFormat> block = fp4BlockFormat(options.scaleFormat);
+  if ((block && block->tensorScale) || !q.codebook.empty())
+    scheme = SchemeAttr::get(
+        builder.getContext(), scheme.getFormat(), scheme.getBits(),
+        scheme.getMode(), scheme.getGranularity(), scheme.getAxis(),
+        scheme.getGroupSize(), scheme.getScaleType(),
+        block && block->tensorScale ? builder.getF32FloatAttr(q.tensorScale)
+                                    : FloatAttr(),
+        q.codebook.empty() ? DenseF32ArrayAttr()
+                           : builder.getDenseF32ArrayAttr(q.codebook));
   auto type = PackedType::get(builder.getContext(), {n, k}, scheme);
   SmallVector<int64_t> codesShape = type.getCodesShape();
   SmallVector<int64_t> scalesShape = type.getScalesShape();
@@ -710,8 +720,12 @@ SchemeAttr qnt::weightFormatScheme(MLIRContext *ctx,
     return SchemeAttr::get(ctx, Format::f4E2M1FN, 4, Mode::symmetric,
                            Granularity::per_group, 1, format.blockSize,
                            getScaleType(ctx, format.blockScale));
+  // lut4 starts from NF4's values; the quantizer puts the learned ones in.
+  DenseF32ArrayAttr codebook;
+  if (format.element == ElementFormat::Lut4)
+    codebook = DenseF32ArrayAttr::get(ctx, ArrayRef<float>(kNf4Values, 16));
   return SchemeAttr::get(
       ctx, schemeFormatOf(format.element), elementFormatBits(format.element),
       Mode::symmetric, group > 0 ? Granularity::per_group : Granularity::per_channel,
-      group > 0 ? 1 : 0, group, scaleType);
+      group > 0 ? 1 : 0, group, scaleType, FloatAttr(), codebook);
 }

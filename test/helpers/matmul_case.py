@@ -72,15 +72,26 @@ def fp8_finite_codes(fmt):
     return [c for c in range(256) if (c >> 2) & 31 != 31]
 
 
-def format_codes(rng, fmt, shape):
+def random_codebook(rng):
+    """A lut4 codebook as the verifier wants it: 16 increasing f32 values
+    with a 0 and largest magnitude 1 (7 below 0, 8 above), drawn, so that
+    nothing in the kernels can be NF4's values in disguise."""
+    neg = -np.sort(rng.uniform(0.02, 1.0, 7))[::-1]
+    pos = np.sort(rng.uniform(0.02, 1.0, 8))
+    values = np.concatenate([neg, [0.0], pos])
+    values = values / np.abs(values).max()
+    return values.astype(np.float32).astype(np.float64)
+
+
+def format_codes(rng, fmt, shape, codebook=None):
     """Random codes of a float or codebook format (never NaN or inf), and
     their values; the first rows hold the extremes."""
-    if fmt == "nf4":
+    if fmt in ("nf4", "lut4"):
         codes = rng.integers(0, 16, size=shape)
         codes[0, :] = 0
         if shape[0] > 1:
             codes[1, :] = 15
-        return codes, NF4_VALUES[codes]
+        return codes, (NF4_VALUES if fmt == "nf4" else codebook)[codes]
     if fmt in FP4:
         codes = rng.integers(0, 16, size=shape)
         codes[0, :] = 15  # -6
@@ -159,9 +170,9 @@ def gen(args):
     n, k, m, bits, g = args.n, args.k, args.m, args.bits, args.group
     fmt = args.format
     if fmt != "int":
-        bits = 4 if fmt == "nf4" or fmt in FP4 else 8
+        bits = 4 if fmt in ("nf4", "lut4") or fmt in FP4 else 8
         if args.mode != "symmetric":
-            raise SystemExit("--format fp8/fp4/nf4 is symmetric")
+            raise SystemExit("--format fp8/fp4/nf4/lut4 is symmetric")
         if args.int8_activations and fmt not in FP4:
             raise SystemExit("--int8-activations takes --format int, mxfp4 or nvfp4")
     if fmt in FP4 and (g != FP4[fmt][0] or args.scale_type != "f32"):
@@ -176,7 +187,8 @@ def gen(args):
             codes[1, :] = hi
         values = codes.astype(np.float64)
     else:
-        codes, values = format_codes(rng, fmt, (n, k))
+        codebook = random_codebook(rng) if fmt == "lut4" else None
+        codes, values = format_codes(rng, fmt, (n, k), codebook)
     if g == 0:
         gran, sshape, gsize = "per_channel<0>", (n, 1), k
     elif g < 0:
@@ -271,6 +283,9 @@ def gen(args):
     scale_sfx = "" if scale_type == "f32" else f", scale = {scale_type}"
     if fmt == "nvfp4":
         scale_sfx += f", tensor_scale = {tensor_scale!r}"
+    if fmt == "lut4":
+        scale_sfx += ", codebook = array<f32: " + ", ".join(
+            repr(float(v)) for v in codebook) + ">"
     elem = f"{sign}{bits}" if fmt == "int" else "f4E2M1FN" if fmt in FP4 else fmt
     scheme = f"#qnt.scheme<{elem}, {args.mode}, {gran}{scale_sfx}>"
     ptype = f"!qnt.packed<{n}x{k}, {scheme}>"
@@ -404,9 +419,10 @@ def main():
     sub = p.add_subparsers(dest="cmd", required=True)
     g = sub.add_parser("gen")
     g.add_argument("--bits", type=int, default=4, help="code width of --format int")
-    g.add_argument("--format", choices=["int", "f8E4M3FN", "f8E5M2", "nf4", "mxfp4", "nvfp4"],
+    g.add_argument("--format", choices=["int", "f8E4M3FN", "f8E5M2", "nf4", "lut4", "mxfp4", "nvfp4"],
                    default="int",
-                   help="element format: integers, fp8 bit patterns, NF4 codes or fp4 "
+                   help="element format: integers, fp8 bit patterns, NF4 codes, lut4 "
+                        "codes of a random codebook in the scheme, or fp4 "
                         "E2M1 codes with mxfp4's E8M0 or nvfp4's E4M3 block scales "
                         "(decoded here from the formats' definitions)")
     g.add_argument("--mode", choices=["symmetric", "asymmetric", "offset"], default="symmetric",

@@ -3,6 +3,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/DialectImplementation.h"
+#include "qnt/Support/ElementFormats.h"
 #include "qnt/Support/SchemeParameters.h"
 #include "llvm/Support/MathExtras.h"
 #include <cmath>
@@ -50,6 +51,14 @@ int64_t SchemeAttr::getCodeMax() const {
                     : (int64_t(1) << getBits()) - 1;
 }
 
+ArrayRef<float> SchemeAttr::getCodeValues() const {
+  if (getFormat() == Format::lut4)
+    return getCodebook() ? getCodebook().asArrayRef() : ArrayRef<float>();
+  if (const float *table = fourBitTable(getElementFormat(getFormat())))
+    return ArrayRef<float>(table, 16);
+  return {};
+}
+
 /// The element format is spelled as the builtin type it stands for (si4, ui8,
 /// f8E4M3FN, ...), so the upstream types are reused and not re-invented.
 static bool formatFromType(Type type, Format &format, unsigned &bits) {
@@ -88,6 +97,8 @@ ElementFormat mlir::qnt::getElementFormat(Format format) {
     return ElementFormat::F4E2M1FN;
   case Format::nf4:
     return ElementFormat::NF4;
+  case Format::lut4:
+    return ElementFormat::Lut4;
   case Format::si:
   case Format::ui:
     break;
@@ -135,15 +146,18 @@ Attribute SchemeAttr::parse(AsmParser &parser, Type) {
     return {};
   Format format;
   unsigned bits;
-  // nf4 is no builtin type, so it is a keyword, tried first.
+  // nf4 and lut4 are no builtin types, so they are keywords, tried first.
   if (succeeded(parser.parseOptionalKeyword("nf4"))) {
     format = Format::nf4;
+    bits = 4;
+  } else if (succeeded(parser.parseOptionalKeyword("lut4"))) {
+    format = Format::lut4;
     bits = 4;
   } else if (parser.parseType(formatType)) {
     return {};
   } else if (!formatFromType(formatType, format, bits)) {
     parser.emitError(loc) << "expected an element format: si<bits>, ui<bits>, "
-                             "f8E4M3FN, f8E5M2, f4E2M1FN or nf4, got "
+                             "f8E4M3FN, f8E5M2, f4E2M1FN, nf4 or lut4, got "
                           << formatType;
     return {};
   }
@@ -190,23 +204,39 @@ Attribute SchemeAttr::parse(AsmParser &parser, Type) {
 
   Type scaleType = Float32Type::get(ctx);
   FloatAttr tensorScale;
-  // `, scale = TYPE` then `, tensor_scale = FLOAT`, each optional.
+  DenseF32ArrayAttr codebook;
+  // `, scale = TYPE`, `, tensor_scale = FLOAT`, `, codebook = array<f32:
+  // ...>`, each optional, in this order.
   while (succeeded(parser.parseOptionalComma())) {
     SMLoc keyLoc = parser.getCurrentLocation();
     if (parser.parseKeyword(&word) || parser.parseEqual())
       return {};
-    if (word == "scale" && !tensorScale) {
+    bool later = tensorScale || codebook;
+    if (word == "scale" && !later) {
       if (parser.parseType(scaleType))
         return {};
-    } else if (word == "tensor_scale" && !tensorScale) {
+    } else if (word == "tensor_scale" && !later) {
       APFloat value(0.0f);
       if (parser.parseFloat(APFloat::IEEEsingle(), value))
         return {};
       tensorScale = FloatAttr::get(Float32Type::get(ctx), value);
+    } else if (word == "codebook" && !codebook) {
+      SMLoc valueLoc = parser.getCurrentLocation();
+      Attribute value;
+      if (parser.parseAttribute(value))
+        return {};
+      codebook = dyn_cast<DenseF32ArrayAttr>(value);
+      if (!codebook) {
+        parser.emitError(valueLoc)
+            << "expected the codebook as array<f32: 16 values>, got "
+            << value;
+        return {};
+      }
     } else {
-      parser.emitError(keyLoc) << "expected 'scale = TYPE' or then "
-                                  "'tensor_scale = FLOAT', got '"
-                               << word << "'";
+      parser.emitError(keyLoc)
+          << "expected 'scale = TYPE', 'tensor_scale = FLOAT' or 'codebook "
+             "= array<f32: ...>', in this order, got '"
+          << word << "'";
       return {};
     }
   }
@@ -214,7 +244,7 @@ Attribute SchemeAttr::parse(AsmParser &parser, Type) {
     return {};
   return SchemeAttr::getChecked([&] { return parser.emitError(loc); }, ctx,
                                 format, bits, *mode, *granularity, axis,
-                                groupSize, scaleType, tensorScale);
+                                groupSize, scaleType, tensorScale, codebook);
 }
 
 void SchemeAttr::print(AsmPrinter &printer) const {
@@ -235,6 +265,10 @@ void SchemeAttr::print(AsmPrinter &printer) const {
     printer << ", tensor_scale = ";
     printer.printFloat(tensorScale.getValue());
   }
+  if (DenseF32ArrayAttr codebook = getCodebook()) {
+    printer << ", codebook = ";
+    printer.printAttribute(codebook);
+  }
   printer << ">";
 }
 
@@ -242,7 +276,8 @@ LogicalResult SchemeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                  Format format, unsigned bits, Mode mode,
                                  Granularity granularity, int64_t axis,
                                  int64_t groupSize, Type scaleType,
-                                 FloatAttr tensorScale) {
+                                 FloatAttr tensorScale,
+                                 DenseF32ArrayAttr codebook) {
   std::string scaleName;
   llvm::raw_string_ostream(scaleName) << scaleType;
   std::optional<ScaleFormat> scaleFormat = getScaleFormat(scaleType);
@@ -260,6 +295,16 @@ LogicalResult SchemeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
       return emitError() << "tensor_scale " << value
                          << " must be a positive normal f32";
   }
+  if (format == Format::lut4 && !codebook)
+    return emitError() << "format lut4 needs its codebook (codebook = "
+                          "array<f32: 16 values>)";
+  if (codebook && format != Format::lut4)
+    return emitError() << "a codebook is for format lut4 only";
+  if (codebook)
+    if (std::string e = checkCodebook(codebook.asArrayRef().data(),
+                                      codebook.size());
+        !e.empty())
+      return emitError() << "codebook " << e;
   if (axis < 0)
     return emitError() << "axis " << axis << " must be non-negative";
   if (granularity == Granularity::per_tensor && (axis != 0 || groupSize != 0))

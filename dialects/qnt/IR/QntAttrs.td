@@ -7,8 +7,9 @@ include "mlir/IR/AttrTypeBase.td"
 include "mlir/IR/EnumAttr.td"
 
 // Element formats of codes: integers, the fp8/fp4 float formats (codes are
-// their bit patterns) and nf4 (a 4-bit index into QLoRA's 16 normal-float
-// values). f4E2M1FN is the element format of the fp4 block formats mxfp4
+// their bit patterns), nf4 (a 4-bit index into QLoRA's 16 normal-float
+// values) and lut4 (a 4-bit index into the scheme's own 16 values, its
+// `codebook`). f4E2M1FN is the element format of the fp4 block formats mxfp4
 // (f8E8M0FNU scales per 32) and nvfp4 (f8E4M3FN scales per 16 and an f32
 // tensor scale). All run on the CPU (docs/DIALECT.md).
 def Qnt_Format : I32EnumAttr<"Format", "element format of quantized codes", [
@@ -17,7 +18,8 @@ def Qnt_Format : I32EnumAttr<"Format", "element format of quantized codes", [
     I32EnumAttrCase<"f8E4M3FN", 2>,
     I32EnumAttrCase<"f8E5M2", 3>,
     I32EnumAttrCase<"f4E2M1FN", 4>,
-    I32EnumAttrCase<"nf4", 5>]> {
+    I32EnumAttrCase<"nf4", 5>,
+    I32EnumAttrCase<"lut4", 6>]> {
   let cppNamespace = "::mlir::qnt";
   let genSpecializedAttr = 0;
 }
@@ -86,6 +88,7 @@ def Qnt_SchemeAttr : AttrDef<Qnt_Dialect, "Scheme"> {
     #qnt.scheme<ui4, offset, per_group<1, 32>, scale = f16>  // llama.cpp's Q4_1: scale * code + offset
     #qnt.scheme<f8E4M3FN, symmetric, per_channel<0>>         // fp8 codes, one f32 scale per row
     #qnt.scheme<nf4, symmetric, per_group<1, 64>>            // NF4: scale * nf4[code], 4-bit codes
+    #qnt.scheme<lut4, symmetric, per_group<1, 32>, codebook = array<f32: -1.0, ..., 1.0>>  // scale * codebook[code]
     #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 32>, scale = f8E8M0FNU>  // mxfp4
     #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 16>, scale = f8E4M3FN, tensor_scale = 2.5e-04>  // nvfp4
     ```
@@ -94,6 +97,9 @@ def Qnt_SchemeAttr : AttrDef<Qnt_Dialect, "Scheme"> {
     power-of-two `f8E8M0FNU` scale per 32 e2m1 codes; nvfp4 an `f8E4M3FN`
     scale per 16, times `tensor_scale`, one f32 for the whole tensor (1
     when absent): a value is `tensor_scale * scale * e2m1[code]`.
+
+    lut4 codes index the scheme's `codebook`, 16 increasing f32 values
+    with a 0 and largest magnitude 1, which the quantizer learns per tensor.
 
     A value is `scale * (code - zero_point)`; symmetric schemes have no zero
     point. With `offset`, a value is `scale * code + offset`, one float
@@ -109,18 +115,20 @@ def Qnt_SchemeAttr : AttrDef<Qnt_Dialect, "Scheme"> {
     "int64_t":$axis,
     "int64_t":$groupSize,
     "::mlir::Type":$scaleType,
-    OptionalParameter<"::mlir::FloatAttr", "f32 scale of the whole tensor (nvfp4)">:$tensorScale);
+    OptionalParameter<"::mlir::FloatAttr", "f32 scale of the whole tensor (nvfp4)">:$tensorScale,
+    OptionalParameter<"::mlir::DenseF32ArrayAttr", "the 16 values of lut4 codes">:$codebook);
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
   let builders = [
-    // A scheme without a tensor scale (every format but nvfp4).
+    // A scheme without a tensor scale or a codebook (every format but
+    // nvfp4 and lut4).
     AttrBuilder<(ins "::mlir::qnt::Format":$format, "unsigned":$bits,
                      "::mlir::qnt::Mode":$mode,
                      "::mlir::qnt::Granularity":$granularity,
                      "int64_t":$axis, "int64_t":$groupSize,
                      "::mlir::Type":$scaleType), [{
       return $_get($_ctxt, format, bits, mode, granularity, axis, groupSize,
-                   scaleType, ::mlir::FloatAttr());
+                   scaleType, ::mlir::FloatAttr(), ::mlir::DenseF32ArrayAttr());
     }]>
   ];
   let extraClassDeclaration = [{
@@ -132,6 +140,9 @@ def Qnt_SchemeAttr : AttrDef<Qnt_Dialect, "Scheme"> {
     bool isInteger() const {
       return getFormat() == Format::si || getFormat() == Format::ui;
     }
+    /// The 16 values of a codebook format's codes (nf4, lut4's codebook,
+    /// e2m1) in code order; empty for the integer and fp8 formats.
+    ::llvm::ArrayRef<float> getCodeValues() const;
     /// Codes are two's complement integers (si); the float and codebook
     /// formats store unsigned bit patterns.
     bool isSigned() const { return getFormat() == Format::si; }

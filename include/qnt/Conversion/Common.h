@@ -92,14 +92,15 @@ SmallVector<Value, 2> scaleIndices(ImplicitLocOpBuilder &b,
 LogicalResult applyInProgramOrder(Operation *root,
                                   const FrozenRewritePatternSet &patterns);
 
-/// The f32 values of fp8 or NF4 codes (`codes`: an integer scalar or vector
-/// of the codes' bit patterns, zero-extended, or bytes): fp8 by arithmetic on
-/// the bits, NF4 through the 16-value table in a register, with `isa`'s
+/// The f32 values of `scheme`'s fp8 or codebook codes (`codes`: an integer
+/// scalar or vector of the codes' bit patterns, zero-extended, or bytes):
+/// fp8 by arithmetic on the bits, NF4, e2m1 and lut4 through their 16
+/// values (SchemeAttr::getCodeValues) in a register, with `isa`'s
 /// instructions (Lookup.cpp; the CPU kernels, the tables and the GPU
 /// kernels). Without `scaled` the values may come
 /// unscaledLutFactor(format, isa) times too small, for kernels that fold
 /// the factor into their scales.
-Value decodeLutCodes(ImplicitLocOpBuilder &b, Value codes, Format format,
+Value decodeLutCodes(ImplicitLocOpBuilder &b, Value codes, SchemeAttr scheme,
                      LookupIsa isa, bool scaled = true);
 
 /// An fp8 or e2m1 code's value (`code`: i32 scalars or vectors, the code

@@ -7,8 +7,10 @@
 #define QNT_SUPPORT_ELEMENTFORMATS_H
 
 #include "qnt/Support/SchemeParameters.h"
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <string>
 
 namespace mlir::qnt {
 
@@ -24,6 +26,9 @@ inline float floatOf(uint32_t bits) {
   return value;
 }
 
+/// `value` as messages print it ("%g"; NaN as "nan", whatever its sign).
+std::string formatFloat(float value);
+
 /// The 16 values of NF4 (Dettmers et al., QLoRA, 2023), code i meaning
 /// kNf4Values[i]: increasing, kNf4Values[7] = 0, the ends -1 and 1. As
 /// bitsandbytes defines them (its `nf4` code book), rounded to float.
@@ -34,10 +39,44 @@ extern const float kNf4Values[16];
 /// magnitudes 0, 0.5, 1, 1.5, 2, 3, 4, 6. Code 8 is -0.
 extern const float kE2M1Values[16];
 
-/// The 16 values of a 4-bit format whose codes index a table (NF4, E2M1FN)
-/// in code order; empty for the other formats. The CPU kernels look codes
-/// up in it; the quantizer rounds to it.
+/// The 16 values of a 4-bit format whose codes index a fixed table (NF4,
+/// E2M1FN) in code order; null for the other formats, Lut4 included (its
+/// table is its scheme's codebook). The CPU kernels look codes up in it;
+/// the quantizer rounds to it.
 const float *fourBitTable(ElementFormat format);
+
+/// The values of a codebook format: NF4's or a lut4 scheme's 16, code i
+/// meaning values()[i]. checkCodebook holds for them: increasing, so the
+/// nearest value is found by counting midpoints; the largest magnitude 1,
+/// so a scale maps a block's absmax to an end of the table; and a 0, so a
+/// zero weight stays exact.
+class Codebook {
+public:
+  /// `values`: 16 values for which checkCodebook returns "".
+  explicit Codebook(const float *values);
+  const float *values() const { return values_; }
+  /// The code of the value nearest to `value`, a tie going to the lower.
+  uint8_t nearest(float value) const {
+    uint8_t code = 0;
+    for (float mid : mid_)
+      code += value > mid;
+    return code;
+  }
+  float round(float value) const { return values_[nearest(value)]; }
+
+private:
+  float values_[16];
+  float mid_[15];
+};
+
+/// "" when `values` (n of them) make a codebook, else the first broken
+/// rule:
+///   "has 15 values, not 16"
+///   "value 3 is nan; the values must be finite"
+///   "value 5 (0.25) is not above value 4 (0.25); the values must increase"
+///   "its largest magnitude is 0.5, not 1"
+///   "has no value 0; a zero weight must stay exact"
+std::string checkCodebook(const float *values, size_t n);
 
 /// The value of an E8M0 scale byte (OCP MX): 2^(byte - 127); NaN for 255.
 float decodeE8M0(uint8_t byte);
@@ -55,17 +94,21 @@ uint8_t encodeBlockScale(ScaleFormat format, float value);
 float decodeBlockScale(ScaleFormat format, uint8_t byte);
 
 /// The largest finite magnitude of a non-integer format: 448 (E4M3FN),
-/// 57344 (E5M2), 6 (E2M1FN), 1 (NF4). A scale maps a block's absmax to it.
+/// 57344 (E5M2), 6 (E2M1FN), 1 (NF4, Lut4). A scale maps a block's absmax
+/// to it.
 float formatMaxValue(ElementFormat format);
 
 /// Whether the values of a non-integer format are not those of their
-/// negations (NF4: true; the sign-magnitude fp8 and fp4 formats: false).
+/// negations (NF4, Lut4: true, for a learned table in general; the
+/// sign-magnitude fp8 and fp4 formats: false).
 /// A negative scale mirrors such a format's values, a different grid.
 bool hasAsymmetricValues(ElementFormat format);
 
 /// The value of `code` (its low 8 or 4 bits) in `format`. Exact. The fp8
 /// NaN codes (E4M3FN 0x7F/0xFF, E5M2 exponent 31) give NaN here; the
-/// quantizer never writes them.
+/// quantizer never writes them. Not for Lut4 (NaN; the encoding below
+/// gives 0): its values are its scheme's, a Codebook. The same holds for
+/// the two functions below.
 float decodeFormatCode(ElementFormat format, uint8_t code);
 
 /// The code nearest to `value` (finite): fp8 and E2M1FN round to nearest

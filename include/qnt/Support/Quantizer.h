@@ -64,7 +64,17 @@ struct QuantOptions {
   /// Worker threads over row blocks; 0 means std::thread::hardware_concurrency.
   /// The result does not depend on this value.
   unsigned numThreads = 1;
+  /// Lut4: the codebook the quantizer starts from (16 values for which
+  /// checkCodebook holds), NF4's when null. The quantizer then learns the
+  /// tensor's own (docs/QUANTIZER.md, "Learned codebooks").
+  const float *codebook = nullptr;
 };
+
+/// Lut4: how many times the quantizer refits the codebook to the codes'
+/// scaled weights (weighted Lloyd iterations) and quantizes again. It keeps
+/// the round with the least error, so the result is never worse than the
+/// starting codebook's.
+constexpr unsigned kCodebookRounds = 2;
 
 struct QuantizedMatrix {
   ElementFormat format = ElementFormat::Int;
@@ -95,6 +105,8 @@ struct QuantizedMatrix {
   float tensorScale = 1.0f;
   /// Same shape as scales when asymmetric; empty when symmetric.
   std::vector<int32_t> zeroPoints;
+  /// Lut4: the tensor's 16 values (checkCodebook holds); else empty.
+  std::vector<float> codebook;
 
   /// Index into scales (and zeroPoints) of the group holding (row, col).
   int64_t groupIndex(int64_t row, int64_t col) const {
@@ -114,6 +126,8 @@ struct QuantizedMatrix {
   /// scale * float(code - zeroPoint), or scale * (the code's value) for the
   /// non-integer formats.
   float dequantized(int64_t row, int64_t col) const {
+    if (format == ElementFormat::Lut4)
+      return scales[groupIndex(row, col)] * codebook[code(row, col) & 15];
     if (format != ElementFormat::Int)
       return tensorScale * scales[groupIndex(row, col)] *
              decodeFormatCode(format, static_cast<uint8_t>(code(row, col)));

@@ -27,14 +27,17 @@ inline constexpr OptionRange kGroupSizeRange{0, 1 << 20};
 
 /// The element format of codes: integers (signed or unsigned, 1 to 8 bits),
 /// the float formats fp8 E4M3FN and E5M2 and fp4 E2M1FN (the codes are the
-/// formats' bit patterns), and NF4, a 4-bit index into the 16 normal-float
-/// values of QLoRA (docs/BIT_LAYOUT.md, "Float and codebook codes").
-enum class ElementFormat { Int, F8E4M3FN, F8E5M2, F4E2M1FN, NF4 };
+/// formats' bit patterns), NF4, a 4-bit index into the 16 normal-float
+/// values of QLoRA, and Lut4, a 4-bit index into 16 values the scheme
+/// itself holds, learned per tensor by the quantizer (docs/BIT_LAYOUT.md,
+/// "Float and codebook codes").
+enum class ElementFormat { Int, F8E4M3FN, F8E5M2, F4E2M1FN, NF4, Lut4 };
 
 /// A weight format as `--format=` and `format=` name it: its element format
 /// and, for the fp4 block formats, what the format fixes besides (the block
 /// of elements sharing a scale, the scale format, a per-tensor f32 scale).
-///   "int", "fp8" (E4M3FN), "fp8e5m2", "nf4": blockSize 0 (options choose)
+///   "int", "fp8" (E4M3FN), "fp8e5m2", "nf4", "lut4": blockSize 0 (options
+///   choose)
 ///   "mxfp4": e2m1 codes, blocks of 32, E8M0 scales (OCP MX)
 ///   "nvfp4": e2m1 codes, blocks of 16, E4M3 scales, one f32 tensor scale
 struct WeightFormat {
@@ -50,13 +53,13 @@ struct WeightFormat {
 std::optional<WeightFormat> parseWeightFormat(llvm::StringRef name);
 
 /// The name parseWeightFormat takes for `format`: "int", "fp8", "fp8e5m2",
-/// "nf4", "mxfp4" or "nvfp4".
+/// "nf4", "lut4", "mxfp4" or "nvfp4".
 llvm::StringRef weightFormatName(const WeightFormat &format);
 
 /// The names parseWeightFormat takes, for messages:
-/// "int, fp8, fp8e5m2, mxfp4, nvfp4 or nf4".
+/// "int, fp8, fp8e5m2, mxfp4, nvfp4, nf4 or lut4".
 inline constexpr llvm::StringLiteral kWeightFormatNames =
-    "int, fp8, fp8e5m2, mxfp4, nvfp4 or nf4";
+    "int, fp8, fp8e5m2, mxfp4, nvfp4, nf4 or lut4";
 
 /// The fp4 block format of e2m1 codes with `scale` block scales: mxfp4
 /// (F8E8M0) or nvfp4 (F8E4M3); nullopt for other scale formats.
@@ -66,10 +69,10 @@ std::optional<WeightFormat> fp4BlockFormat(ScaleFormat scale);
 llvm::StringRef blockFormatName(const WeightFormat &format);
 
 /// The name of `format` as #qnt.scheme spells it: "int", "f8E4M3FN",
-/// "f8E5M2", "f4E2M1FN", "nf4".
+/// "f8E5M2", "f4E2M1FN", "nf4", "lut4".
 llvm::StringRef elementFormatName(ElementFormat format);
 
-/// The code width a non-integer format fixes (8, 8, 4, 4); 0 for Int.
+/// The code width a non-integer format fixes (8, 8, 4, 4, 4); 0 for Int.
 unsigned elementFormatBits(ElementFormat format);
 
 /// What the format rules look at in a scheme.
@@ -98,8 +101,8 @@ struct FormatRuleInput {
 ///     "float format f8E4M3FN cannot be asymmetric (no zero points)"
 ///     "codebook format nf4 cannot have offsets"
 ///   fp4: "format f4E2M1FN needs per_group block scales"
-///   nf4: "format nf4 needs per_group or per_channel scales (an absmax
-///        scale per block), not per_tensor"
+///   nf4, lut4: "format nf4 needs per_group or per_channel scales (an
+///        absmax scale per block), not per_tensor"
 ///   scales: f32, f16 or bf16 except for f4E2M1FN, which takes the block
 ///   scales of mxfp4 or nvfp4 only:
 ///     "scale type f32 of format f4E2M1FN must be f8E8M0FNU (mxfp4) or

@@ -37,8 +37,8 @@ void populateDecomposeAttentionPatterns(RewritePatternSet &patterns);
 /// `bits`-bit codes (signed, or unsigned with zero points when
 /// `asymmetric`), groups of `group` along K (0: one scale per output
 /// channel) and scales of `scaleType`; `bits` = 0 keeps the layer in f32
-/// (`qnt.keep_float`). A float or codebook `format` (fp8, nf4, mxfp4,
-/// nvfp4) replaces the integer codes: weightFormatScheme. qnt-assign-
+/// (`qnt.keep_float`). A float or codebook `format` (fp8, nf4, lut4,
+/// mxfp4, nvfp4) replaces the integer codes: weightFormatScheme. qnt-assign-
 /// bitwidths and quant-compile's measured search record their choices
 /// with it.
 void setLayerScheme(Operation *op, unsigned bits, int64_t group,
@@ -48,7 +48,9 @@ void setLayerScheme(Operation *op, unsigned bits, int64_t group,
 /// The symmetric scheme of a float or codebook weight format (not Int):
 /// the fp4 block formats with their block and block scales (the tensor
 /// scale of nvfp4 is the quantizer's to add), the others with groups of
-/// `group` along K (0: per output channel) and scales of `scaleType`.
+/// `group` along K (0: per output channel) and scales of `scaleType`;
+/// lut4 with NF4's values as its codebook, which the quantizer replaces by
+/// the one it learns.
 SchemeAttr weightFormatScheme(MLIRContext *ctx, const WeightFormat &format,
                               int64_t group, Type scaleType);
 

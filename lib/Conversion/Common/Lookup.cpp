@@ -1,7 +1,7 @@
 // Decoding of fp8, fp4 (e2m1) and NF4 codes and of the fp4 formats' block
 // scales to f32 in registers for the row_lut kernels, the element-wise
-// tables (convert-qnt-to-vector) and the GPU kernels: NF4 and e2m1 through
-// their 16 values with qnt.lookup16 (a register-table lookup, lowered by
+// tables (convert-qnt-to-vector) and the GPU kernels: NF4, lut4 and e2m1
+// through their 16 values with qnt.lookup16 (a register-table lookup, lowered by
 // convert-qnt-int-dot), fp8 (and E4M3 scales) by moving its bits into a
 // half float's (x86 kernels) or a float's (portable), E8M0 scales by moving
 // the byte into a float's exponent field.
@@ -26,14 +26,6 @@ Value qnt::splatF32(ImplicitLocOpBuilder &b, VectorType type, float value) {
 }
 
 namespace {
-
-/// The 16 values of a 4-bit format's codes (NF4, e2m1), in code order;
-/// empty for the formats decoded from their bits (fp8).
-ArrayRef<float> codebookValues(Format format) {
-  if (const float *table = fourBitTable(getElementFormat(format)))
-    return ArrayRef<float>(table, 16);
-  return {};
-}
 
 /// table[idx mod 16] per lane of an i32 vector, for a 16-entry table:
 /// one qnt.lookup16, whose instructions (`isa`) convert-qnt-int-dot emits
@@ -127,19 +119,22 @@ Value qnt::decodeMiniFloatBits(ImplicitLocOpBuilder &b, Value code,
 float qnt::unscaledLutFactor(Format format, LookupIsa isa) {
   // Only decodeFp8AsHalf's E4M3 values (2^-17 or more in magnitude, when
   // not 0) leave out a factor: decodeMiniFloatBits's would be float subnormals.
-  if (!codebookValues(format).empty() || isa == LookupIsa::generic ||
+  bool table = format == Format::nf4 || format == Format::lut4 ||
+               format == Format::f4E2M1FN;
+  if (table || isa == LookupIsa::generic ||
       format == Format::f8E5M2)
     return 1.0f;
   return 256.0f;
 }
 
-Value qnt::decodeLutCodes(ImplicitLocOpBuilder &b, Value codes, Format format,
-                          LookupIsa isa, bool scaled) {
+/// decodeLutCodes of codes of `format` whose 16 values are `table` (empty
+/// for fp8).
+static Value decodeCodes(ImplicitLocOpBuilder &b, Value codes, Format format,
+                         ArrayRef<float> table, LookupIsa isa, bool scaled) {
   Type elem = getElementTypeOrSelf(codes.getType());
   auto vecType = dyn_cast<VectorType>(codes.getType());
   Type i32 = vecType ? Type(VectorType::get(vecType.getShape(), b.getI32Type()))
                      : Type(b.getI32Type());
-  ArrayRef<float> table = codebookValues(format);
   if (table.empty() && vecType && isa != LookupIsa::generic &&
       elem.getIntOrFloatBitWidth() == 8)
     return decodeFp8AsHalf(b, codes, format, scaled);
@@ -160,6 +155,12 @@ Value qnt::decodeLutCodes(ImplicitLocOpBuilder &b, Value codes, Format format,
   return decodeMiniFloatBits(b, codes, format, signExtended);
 }
 
+Value qnt::decodeLutCodes(ImplicitLocOpBuilder &b, Value codes,
+                          SchemeAttr scheme, LookupIsa isa, bool scaled) {
+  return decodeCodes(b, codes, scheme.getFormat(), scheme.getCodeValues(),
+                     isa, scaled);
+}
+
 Value qnt::decodeScale(ImplicitLocOpBuilder &b, Value stored,
                        SchemeAttr scheme, LookupIsa isa, bool scaled) {
   std::optional<ScaleFormat> format = getScaleFormat(scheme.getScaleType());
@@ -172,7 +173,8 @@ Value qnt::decodeScale(ImplicitLocOpBuilder &b, Value stored,
   auto vecType = dyn_cast<VectorType>(stored.getType());
   if (*format == ScaleFormat::F8E4M3) {
     if (isa == LookupIsa::generic)
-      return decodeLutCodes(b, stored, Format::f8E4M3FN, LookupIsa::generic);
+      return decodeCodes(b, stored, Format::f8E4M3FN, {}, LookupIsa::generic,
+                         /*scaled=*/true);
     if (vecType)
       return decodeFp8AsHalf(b, stored, Format::f8E4M3FN, scaled);
     Value lane = vector::BroadcastOp::create(

@@ -192,11 +192,11 @@ Value unpackCode(ImplicitLocOpBuilder &b, const Kernel &kern,
   if (kern.hardwareFp8)
     return convertFp8Pair(b, kern, words, i);
   // Portable code (no x86 permutes on the GPU): fp8 and e2m1 bits moved
-  // into a float's, NF4 by selects among its 16 values.
+  // into a float's, NF4 and lut4 by selects among their 16 values.
   Format format = kern.scheme.getFormat();
   Value field = unpackField(b, kern, words, i);
-  if (format == Format::nf4)
-    return decodeLutCodes(b, field, format, LookupIsa::generic);
+  if (format == Format::nf4 || format == Format::lut4)
+    return decodeLutCodes(b, field, kern.scheme, LookupIsa::generic);
   return decodeMiniFloatBits(b, field, format, /*signExtended=*/false);
 }
 

@@ -176,7 +176,7 @@ Value qnt::decodeElement(ImplicitLocOpBuilder &b, PackedType type, Value codes,
   Type f32 = b.getF32Type();
   Value code;
   if (!scheme.isInteger())
-    code = decodeLutCodes(b, word, scheme.getFormat(), LookupIsa::generic);
+    code = decodeLutCodes(b, word, scheme, LookupIsa::generic);
   else if (scheme.isSigned())
     code = arith::SIToFPOp::create(b, f32, word);
   else

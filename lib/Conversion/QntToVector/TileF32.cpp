@@ -162,7 +162,7 @@ struct F32Tile {
         SmallVector<Value> weights;
         for (int64_t c = 0; c < cols; ++c) {
           Value f = decodeLutCodes(cb, extractField(cb, bytes[c], p),
-                                   kern.scheme.getFormat(), kern.lookup,
+                                   kern.scheme, kern.lookup,
                                    /*scaled=*/false);
           Value s = vector::ExtractOp::create(
               cb, scales[c], ArrayRef<int64_t>{blk * perByte + p});
@@ -213,7 +213,7 @@ struct F32Tile {
         Value f = kern.scheme.isInteger()
                       ? Value(arith::SIToFPOp::create(cb, accType, field))
                       : decodeLutCodes(cb, kern.bits == 8 ? bytes : field,
-                                       kern.scheme.getFormat(), kern.lookup,
+                                       kern.scheme, kern.lookup,
                                        /*scaled=*/false);
         if (kern.zeroPoints)
           f = arith::SubFOp::create(cb, f, zps[c]);
@@ -269,7 +269,7 @@ struct F32Tile {
               ? unpackCodes(cb, bytes, chunk, kern.bits, kern.isSigned)
               : decodeLutCodes(
                     cb, unpackCodeInts(cb, bytes, chunk, kern.bits, false),
-                    kern.scheme.getFormat(), kern.lookup, /*scaled=*/false);
+                    kern.scheme, kern.lookup, /*scaled=*/false);
       if (kern.zeroPoints) {
         Value zp = memref::LoadOp::create(
             cb, kern.zeroPoints, kern.scaleIndices(cb, colIdx[c], group));

@@ -106,7 +106,7 @@ func.func private @infinite_tensor_scale(!qnt.packed<4x32, #qnt.scheme<f4E2M1FN,
 
 // -----
 
-// expected-error @+1 {{expected 'scale = TYPE' or then 'tensor_scale = FLOAT', got 'scales'}}
+// expected-error @+1 {{expected 'scale = TYPE', 'tensor_scale = FLOAT' or 'codebook = array<f32: ...>', in this order, got 'scales'}}
 func.func private @misspelled_scale(!qnt.packed<4x32, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 16>, scales = f8E4M3FN>>)
 
 // -----
