@@ -92,7 +92,8 @@ mlir::qnt::parseCandidateSchemes(llvm::ArrayRef<std::string> specs,
                             !findInvalidSchemeParameter({std::nullopt, group});
       if (!fits)
         return "candidate '" + spec +
-               "' is not nf4:GROUP, fp8:GROUP, fp8e5m2:GROUP, mxfp4 or "
+               "' is not nf4:GROUP, lut4:GROUP, fp8:GROUP, fp8e5m2:GROUP, "
+               "mxfp4 or "
                "nvfp4 (GROUP 0 to " +
                std::to_string(kGroupSizeRange.max) + ")";
       out.push_back(formatCandidate(*f, group));

@@ -760,7 +760,7 @@ std::string mlir::qnt::quantizeMatrix(const float *w, int64_t rows,
     return error;
   if (options.format == ElementFormat::Lut4 && options.codebook)
     if (std::string e = checkCodebook(options.codebook, 16); !e.empty())
-      return "the starting codebook " + e;
+      return "the starting codebook: " + e;
   if (const float *imp = options.importance)
     for (int64_t k = 0; k < cols; ++k)
       if (!(std::isfinite(imp[k]) && imp[k] >= 0.0f))

@@ -12,7 +12,7 @@
 // BITS: error: qnt-quantize-weights option bits=9 is out of range [1, 8]
 // GROUP: error: qnt-quantize-weights option group-size=-2 is out of range [0, 1048576]
 // SCALE: error: qnt-quantize-weights option scale-type=f64 must be f32, f16 or bf16
-// FORMAT: error: qnt-quantize-weights option format=fp4 must be int, fp8, fp8e5m2, mxfp4, nvfp4 or nf4
+// FORMAT: error: qnt-quantize-weights option format=fp4 must be int, fp8, fp8e5m2, mxfp4, nvfp4, nf4 or lut4
 // FORMAT-ASYM: error: qnt-quantize-weights option format=nf4 is symmetric only (symmetric=false needs format=int)
 // FORMAT-GPTQ: error: qnt-quantize-weights option method=gptq rounds to integer grids only, not format=fp8
 

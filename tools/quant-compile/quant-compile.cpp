@@ -139,10 +139,11 @@ static cl::opt<std::string> weightFormat(
     "format", cl::init("int"),
     cl::desc("Element format of quantized weights: int (--bits wide), fp8 "
              "(E4M3FN), fp8e5m2, mxfp4 (e2m1, E8M0 scale per 32), nvfp4 "
-             "(e2m1, E4M3 scale per 16, f32 tensor scale) or nf4 (NF4 "
-             "codebook); these fix their width (mxfp4 and nvfp4 their "
-             "--group too) and are symmetric; on the CPU fp8 and nf4 run "
-             "with f32 activations, mxfp4 and nvfp4 with --activations"),
+             "(e2m1, E4M3 scale per 16, f32 tensor scale), nf4 (NF4 "
+             "codebook) or lut4 (16 values learned per tensor); these fix "
+             "their width (mxfp4 and nvfp4 their --group too) and are "
+             "symmetric; on the CPU fp8, nf4 and lut4 run with f32 "
+             "activations, mxfp4 and nvfp4 with --activations"),
     cl::cat(category));
 static cl::opt<bool> requantize(
     "requantize", cl::init(false),
@@ -179,7 +180,7 @@ static cl::opt<std::string>
 static cl::list<std::string> budgetFormats(
     "budget-formats", cl::CommaSeparated,
     cl::desc("With --budget: the weight formats the cost model chooses "
-             "among per layer: int (2 to 6 and 8 bits), nf4, fp8, fp8e5m2 "
+             "among per layer: int (2 to 6 and 8 bits), nf4, lut4, fp8, fp8e5m2 "
              "(each in groups of 32, 64, 128 or per channel), mxfp4, nvfp4 "
              "(default: int)"),
     cl::cat(category));

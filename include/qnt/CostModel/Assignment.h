@@ -32,7 +32,7 @@ struct CandidateScheme {
   bool isFloat() const { return bits == 32; }
   bool isInteger() const { return format.element == ElementFormat::Int; }
   /// As options and sensitivities files name it: "f32", "BITS:GROUP",
-  /// "BITS:GROUP:asym", "FORMAT:GROUP" (fp8, fp8e5m2, nf4), "mxfp4" or
+  /// "BITS:GROUP:asym", "FORMAT:GROUP" (fp8, fp8e5m2, nf4, lut4), "mxfp4" or
   /// "nvfp4".
   std::string spec() const;
   /// As the reports show it: "f32", "si4 g128", "ui3 per-channel", "nf4
@@ -42,9 +42,9 @@ struct CandidateScheme {
 
 /// The candidates named by `specs` (spec() above), or when `specs` is
 /// empty the default list: for each of `formats` ("int": bits 2 to 6 and
-/// 8; "nf4", "fp8", "fp8e5m2": that format; each with groups 32, 64, 128
-/// and per channel; "mxfp4", "nvfp4": their one scheme; none given: "int"),
-/// then f32. Returns "" or the error naming the first bad spec or format.
+/// 8; "nf4", "lut4", "fp8", "fp8e5m2": that format; each with groups 32,
+/// 64, 128 and per channel; "mxfp4", "nvfp4": their one scheme; none given:
+/// "int"), then f32. Returns "" or the error naming the first bad spec or format.
 std::string parseCandidateSchemes(llvm::ArrayRef<std::string> specs,
                                   std::vector<CandidateScheme> &out,
                                   llvm::ArrayRef<std::string> formats = {});

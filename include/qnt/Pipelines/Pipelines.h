@@ -173,8 +173,8 @@ struct TensorPipelineOptions
   PassOptions::ListOption<std::string> budgetFormats{
       *this, "budget-formats",
       llvm::cl::desc("With budget: the formats of the candidate schemes "
-                     "(qnt-assign-bitwidths formats=): int, nf4, fp8, "
-                     "fp8e5m2, mxfp4, nvfp4; default int")};
+                     "(qnt-assign-bitwidths formats=): int, nf4, lut4, "
+                     "fp8, fp8e5m2, mxfp4, nvfp4; default int")};
   PassOptions::Option<std::string> costTarget{
       *this, "cost-target",
       llvm::cl::desc("The cost model's target description (a name or a "
@@ -213,7 +213,7 @@ struct TensorPipelineOptions
   PassOptions::Option<std::string> format{
       *this, "format",
       llvm::cl::desc("Element format of quantized weights: int (bits wide), "
-                     "fp8 (E4M3FN), fp8e5m2, mxfp4, nvfp4 or nf4"),
+                     "fp8 (E4M3FN), fp8e5m2, mxfp4, nvfp4, nf4 or lut4"),
       llvm::cl::init("int")};
   PassOptions::Option<std::string> bits{
       *this, "bits",

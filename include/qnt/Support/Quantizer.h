@@ -73,7 +73,9 @@ struct QuantOptions {
 /// Lut4: how many times the quantizer refits the codebook to the codes'
 /// scaled weights (weighted Lloyd iterations) and quantizes again. It keeps
 /// the round with the least error, so the result is never worse than the
-/// starting codebook's.
+/// starting codebook's. Each round costs one more scale search (NF4's whole
+/// quantization time); later rounds gain less (Laplacian weights in groups
+/// of 32: 0.96x NF4's error after one, 0.94x after two, 0.91x after six).
 constexpr unsigned kCodebookRounds = 2;
 
 struct QuantizedMatrix {

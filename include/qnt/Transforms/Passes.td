@@ -15,11 +15,12 @@ def QntQuantizeWeightsPass : Pass<"qnt-quantize-weights", "::mlir::ModuleOp"> {
     the weight was stored [K, N]). The op's meaning is unchanged up to the
     quantization error. A `qnt.scheme` attribute already on a layer wins over
     the options. Scales are chosen per group to minimise the squared error
-    (search over clipping ratios). `format=fp8|fp8e5m2|mxfp4|nvfp4|nf4`
-    makes fp8, fp4 (e2m1) or NF4 codes instead of integers
+    (search over clipping ratios). `format=fp8|fp8e5m2|mxfp4|nvfp4|nf4|lut4`
+    makes fp8, fp4 (e2m1), NF4 or lut4 codes instead of integers
     (docs/QUANTIZER.md, "Float and codebook formats"); mxfp4 and nvfp4 fix
     the group size (32 and 16) and the scale type (f8E8M0FNU, f8E4M3FN with
-    an f32 tensor scale). The token embedding stays an integer format.
+    an f32 tensor scale); lut4's 16 values are learned per weight and put
+    in its scheme's `codebook`. The token embedding stays an integer format.
 
     With `embedding=true` the token embedding is quantized too: a gather of
     rows of a float constant at clamped token ids (the `linalg.generic` that
@@ -32,7 +33,7 @@ def QntQuantizeWeightsPass : Pass<"qnt-quantize-weights", "::mlir::ModuleOp"> {
   let options = [
     Option<"format", "format", "std::string", /*default=*/"\"int\"",
            "Element format of the codes: int (bits wide), fp8 (E4M3FN), "
-           "fp8e5m2, mxfp4, nvfp4 or nf4 (these fix their width and are "
+           "fp8e5m2, mxfp4, nvfp4, nf4 or lut4 (these fix their width and are "
            "symmetric; mxfp4 and nvfp4 their group size and scales)">,
     Option<"bits", "bits", "unsigned", /*default=*/"4", "Code width of format=int, 1 to 8">,
     Option<"groupSize", "group-size", "int64_t", /*default=*/"128",
@@ -189,7 +190,7 @@ def QntAssignBitwidthsPass : Pass<"qnt-assign-bitwidths", "::mlir::ModuleOp"> {
                "of 32, 64, 128 or per channel, and f32)">,
     ListOption<"formats", "formats", "std::string",
                "Formats of the default candidates (without `candidates`): "
-               "int (2 to 6 and 8 bits), nf4, fp8, fp8e5m2 (each in groups "
+               "int (2 to 6 and 8 bits), nf4, lut4, fp8, fp8e5m2 (each in groups "
                "of 32, 64, 128 or per channel), mxfp4, nvfp4; default: int">,
     Option<"budget", "budget", "std::string", /*default=*/"\"avg-bits:4.5\"",
            "avg-bits:X (bits per weight, scales and zero points included), "

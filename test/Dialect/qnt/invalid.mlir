@@ -1,12 +1,12 @@
 // Every parse and verifier error of the qnt dialect, with its exact message.
 // RUN: quant-opt %s --split-input-file --verify-diagnostics
 
-// expected-error @+1 {{expected an element format: si<bits>, ui<bits>, f8E4M3FN, f8E5M2, f4E2M1FN or nf4, got 'i4'}}
+// expected-error @+1 {{expected an element format: si<bits>, ui<bits>, f8E4M3FN, f8E5M2, f4E2M1FN, nf4 or lut4, got 'i4'}}
 func.func private @signless_format(!qnt.packed<4x4, #qnt.scheme<i4, symmetric, per_tensor>>)
 
 // -----
 
-// expected-error @+1 {{expected an element format: si<bits>, ui<bits>, f8E4M3FN, f8E5M2, f4E2M1FN or nf4, got 'f32'}}
+// expected-error @+1 {{expected an element format: si<bits>, ui<bits>, f8E4M3FN, f8E5M2, f4E2M1FN, nf4 or lut4, got 'f32'}}
 func.func private @float32_format(!qnt.packed<4x4, #qnt.scheme<f32, symmetric, per_tensor>>)
 
 // -----
@@ -138,6 +138,56 @@ func.func private @nf4_offsets(!qnt.packed<4x4, #qnt.scheme<nf4, offset, per_cha
 
 // expected-error @+1 {{format nf4 needs per_group or per_channel scales (an absmax scale per block), not per_tensor}}
 func.func private @nf4_per_tensor(!qnt.packed<4x4, #qnt.scheme<nf4, symmetric, per_tensor>>)
+
+// -----
+
+// expected-error @+1 {{format lut4 needs its codebook (codebook = array<f32: 16 values>)}}
+func.func private @lut4_without_codebook(!qnt.packed<4x32, #qnt.scheme<lut4, symmetric, per_group<1, 32>>>)
+
+// -----
+
+// expected-error @+1 {{a codebook is for format lut4 only}}
+func.func private @nf4_with_codebook(!qnt.packed<4x32, #qnt.scheme<nf4, symmetric, per_group<1, 32>, codebook = array<f32: -1.0, -0.75, -0.5, -0.375, -0.25, -0.125, -0.0625, 0.0, 0.03125, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 1.0>>>)
+
+// -----
+
+// expected-error @+1 {{codebook has 15 values, not 16}}
+func.func private @lut4_15_values(!qnt.packed<4x32, #qnt.scheme<lut4, symmetric, per_group<1, 32>, codebook = array<f32: -1.0, -0.75, -0.5, -0.375, -0.25, -0.125, -0.0625, 0.0, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 1.0>>>)
+
+// -----
+
+// expected-error @+1 {{codebook value 9 (0.125) is not above value 8 (0.125); the values must increase}}
+func.func private @lut4_not_increasing(!qnt.packed<4x32, #qnt.scheme<lut4, symmetric, per_group<1, 32>, codebook = array<f32: -1.0, -0.75, -0.5, -0.375, -0.25, -0.125, -0.0625, 0.0, 0.125, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 1.0>>>)
+
+// -----
+
+// expected-error @+1 {{codebook its largest magnitude is 2, not 1}}
+func.func private @lut4_not_normalised(!qnt.packed<4x32, #qnt.scheme<lut4, symmetric, per_group<1, 32>, codebook = array<f32: -1.0, -0.75, -0.5, -0.375, -0.25, -0.125, -0.0625, 0.0, 0.03125, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 2.0>>>)
+
+// -----
+
+// expected-error @+1 {{codebook has no value 0; a zero weight must stay exact}}
+func.func private @lut4_without_zero(!qnt.packed<4x32, #qnt.scheme<lut4, symmetric, per_group<1, 32>, codebook = array<f32: -1.0, -0.75, -0.5, -0.375, -0.25, -0.125, -0.0625, -0.01, 0.03125, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 1.0>>>)
+
+// -----
+
+// expected-error @+1 {{codebook value 3 is inf; the values must be finite}}
+func.func private @lut4_infinite(!qnt.packed<4x32, #qnt.scheme<lut4, symmetric, per_group<1, 32>, codebook = array<f32: -1.0, -0.75, -0.5, 0x7F800000, -0.25, -0.125, -0.0625, 0.0, 0.03125, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 1.0>>>)
+
+// -----
+
+// expected-error @+1 {{expected the codebook as array<f32: 16 values>, got array<i32: 1, 2>}}
+func.func private @lut4_integer_codebook(!qnt.packed<4x32, #qnt.scheme<lut4, symmetric, per_group<1, 32>, codebook = array<i32: 1, 2>>>)
+
+// -----
+
+// expected-error @+1 {{expected 'scale = TYPE', 'tensor_scale = FLOAT' or 'codebook = array<f32: ...>', in this order, got 'scale'}}
+func.func private @lut4_codebook_before_scale(!qnt.packed<4x32, #qnt.scheme<lut4, symmetric, per_group<1, 32>, codebook = array<f32: -1.0, -0.75, -0.5, -0.375, -0.25, -0.125, -0.0625, 0.0, 0.03125, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 1.0>, scale = f16>>)
+
+// -----
+
+// expected-error @+1 {{codebook format lut4 cannot be asymmetric (no zero points)}}
+func.func private @lut4_asymmetric(!qnt.packed<4x32, #qnt.scheme<lut4, asymmetric, per_group<1, 32>, codebook = array<f32: -1.0, -0.75, -0.5, -0.375, -0.25, -0.125, -0.0625, 0.0, 0.03125, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 1.0>>>)
 
 // -----
 

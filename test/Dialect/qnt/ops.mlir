@@ -16,6 +16,7 @@
 // CHECK-SAME: !qnt.packed<8x64, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 16>, scale = f8E4M3FN, tensor_scale = 2.500000e-04>>
 // CHECK-SAME: !qnt.packed<8x64, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 16>, scale = f8E4M3FN>>
 // CHECK-SAME: !qnt.packed<8x64, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 16>, scale = f8E4M3FN, tensor_scale = 1.17549435E-38>>
+// CHECK-SAME: !qnt.packed<8x64, #qnt.scheme<lut4, symmetric, per_group<1, 32>, scale = f16, codebook = array<f32: -1.000000e+00, -7.500000e-01, -5.000000e-01, -3.750000e-01, -2.500000e-01, -1.250000e-01, -6.250000e-02, 0.000000e+00, 3.125000e-02, 1.250000e-01, 2.500000e-01, 3.750000e-01, 5.000000e-01, 6.250000e-01, 7.500000e-01, 1.000000e+00>>>
 func.func @scheme_spellings(
     %a: !qnt.packed<8x64, #qnt.scheme<si4, symmetric, per_group<1, 32>>>,
     %b: !qnt.packed<8x64, #qnt.scheme<ui8, asymmetric, per_channel<0>, scale = f16>>,
@@ -29,7 +30,8 @@ func.func @scheme_spellings(
     %j: !qnt.packed<8x64, #qnt.scheme<nf4, symmetric, per_channel<0>>>,
     %k: !qnt.packed<8x64, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 16>, scale = f8E4M3FN, tensor_scale = 2.5e-4>>,
     %l: !qnt.packed<8x64, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 16>, scale = f8E4M3FN>>,
-    %m: !qnt.packed<8x64, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 16>, scale = f8E4M3FN, tensor_scale = 1.17549435E-38>>) {
+    %m: !qnt.packed<8x64, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 16>, scale = f8E4M3FN, tensor_scale = 1.17549435E-38>>,
+    %n: !qnt.packed<8x64, #qnt.scheme<lut4, symmetric, per_group<1, 32>, scale = f16, codebook = array<f32: -1.0, -0.75, -0.5, -0.375, -0.25, -0.125, -0.0625, 0.0, 0.03125, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 1.0>>>) {
   return
 }
 
