@@ -1,5 +1,5 @@
-// qnt-assign-bitwidths with float and codebook candidates (fp8, nf4, mxfp4,
-// nvfp4): their bytes (nvfp4 4 + 8/16 bits per weight, fp8 per channel
+// qnt-assign-bitwidths with float and codebook candidates (fp8, nf4, lut4,
+// mxfp4, nvfp4): their bytes (nvfp4 4 + 8/16 bits per weight, fp8 per channel
 // 8 + 32/64), their sensitivity (the squared error of the format's
 // quantizer; H = I here) and the report naming each layer's format. The fp8
 // per-channel sensitivity of 'outliers', 3.615e-03, was checked with numpy
@@ -16,6 +16,12 @@
 // RUN: quant-opt %s --qnt-assign-bitwidths="formats=nf4,mxfp4 budget=avg-bits:4.5 report-table=true" 2>&1 >/dev/null | FileCheck %s --check-prefix=DEFAULTS --match-full-lines
 // The chosen formats are what qnt-quantize-weights then produces.
 // RUN: quant-opt %s --qnt-assign-bitwidths="candidates=nvfp4,fp8:0 budget=avg-bits:6.5" --qnt-quantize-weights | FileCheck %s --check-prefix=QUANT
+// lut4 learns each weight's 16 values: its sensitivity is below NF4's in
+// the same groups (3.675e-02 and 1.776e+00 with formats=nf4 below), so it
+// wins at equal bytes. The layer's scheme asks for lut4 with NF4's values, where the
+// quantizer starts; the packed weight's scheme holds the learned ones.
+// RUN: quant-opt %s --qnt-assign-bitwidths="candidates=nf4:64,lut4:64 budget=avg-bits:4.5 report-table=true" --qnt-quantize-weights 2>%t.lut4 | FileCheck %s --check-prefix=LUT4
+// RUN: FileCheck %s --check-prefix=LUT4TABLE --match-full-lines < %t.lut4
 // RUN: not quant-opt %s --qnt-assign-bitwidths="candidates=nf4:7:x" 2>&1 | FileCheck %s --check-prefix=BADSPEC
 // RUN: not quant-opt %s --qnt-assign-bitwidths="candidates=mxfp4:32" 2>&1 | FileCheck %s --check-prefix=BADBLOCK
 // RUN: not quant-opt %s --qnt-assign-bitwidths="formats=int4" 2>&1 | FileCheck %s --check-prefix=BADFORMAT
@@ -38,6 +44,12 @@
 // DEFAULTS-NEXT: smooth                           8x64 nf4 g64             3.675e-02          288         0.08
 // DEFAULTS-NEXT: outliers                         8x64 nf4 g64             1.776e+00          288         0.08
 // DEFAULTS-NEXT: total: 576 bytes, 4.500 bits per weight, 0.15 us predicted on host-x86_64 (batch 1), sensitivity 1.813e+00; budget avg-bits:4.5
+// LUT4TABLE: layer                           shape scheme            sensitivity        bytes     pred. us
+// LUT4TABLE-NEXT: smooth                           8x64 lut4 g64            3.331e-02          288         0.08
+// LUT4TABLE-NEXT: outliers                         8x64 lut4 g64            4.103e-01          288         0.08
+// LUT4: qnt.constant {{.*}} : !qnt.packed<8x64, #qnt.scheme<lut4, symmetric, per_group<1, 64>, codebook = array<f32: -1.000000e+00, -0.691592633,
+// LUT4: qnt.constant {{.*}} : !qnt.packed<8x64, #qnt.scheme<lut4, symmetric, per_group<1, 64>, codebook = array<f32: -1.000000e+00, -0.667000234,
+// LUT4: linalg.matmul {{.*}} {qnt.scheme = #qnt.scheme<lut4, symmetric, per_group<1, 64>, codebook = array<f32: -1.000000e+00, -0.6961928, -0.525073051,
 // QUANT: qnt.constant {{.*}} : !qnt.packed<8x64, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 16>, scale = f8E4M3FN, tensor_scale = {{.*}}>>
 // QUANT: qnt.constant {{.*}} : !qnt.packed<8x64, #qnt.scheme<f8E4M3FN, symmetric, per_channel<0>>>
 // BADSPEC: error: qnt-assign-bitwidths option candidate 'nf4:7:x' is not nf4:GROUP, lut4:GROUP, fp8:GROUP, fp8e5m2:GROUP, mxfp4 or nvfp4 (GROUP 0 to 1048576)
