@@ -4,7 +4,7 @@
 #   bench/build.sh [OUTDIR] [LAYER_SPEC...]
 #
 # A layer spec is NAME:N:K:BITS:GROUP[:PIPELINE_OPTIONS] (BITS 2, 4 or 8, or
-# nf4, fp8, mxfp4 or nvfp4 for those formats' codes, the last two with
+# nf4, lut4, fp8, mxfp4 or nvfp4 for those formats' codes, the last two with
 # GROUP 32 and 16, their blocks; GROUP 0 = per channel;
 # options as for --qnt-cpu-pipeline, comma-separated, e.g.
 # chunk=64,rows-per-tile=4,cols-per-tile=4). Without specs it builds the
@@ -66,7 +66,7 @@ explicit_pipeline() { # $1: qnt-select-kernels options, space separated
 
 # BITS of a spec as the code width and gen_layer.py's --format.
 split_format() { # bits field -> "bits format"
-  case $1 in nf4|mxfp4|nvfp4) echo "4 $1" ;; fp8) echo "8 fp8" ;; *) echo "$1 int" ;; esac
+  case $1 in nf4|lut4|mxfp4|nvfp4) echo "4 $1" ;; fp8) echo "8 fp8" ;; *) echo "$1 int" ;; esac
 }
 
 compile_layer() { # spec

@@ -7,8 +7,9 @@ are dense_resource blobs, and one qnt.matmul. M is dynamic, so one compiled
 kernel serves every M. Codes are random (fixed seed) and packed row by row,
 LSB first (docs/BIT_LAYOUT.md), independently of qnt's own packing code.
 
-With --format nf4 or fp8 the codes are NF4 indices or finite fp8 E4M3FN
-bit patterns (random, fixed seed) and the scheme is that format's. With
+With --format nf4, lut4 or fp8 the codes are NF4 or lut4 indices or finite
+fp8 E4M3FN bit patterns (random, fixed seed) and the scheme is that
+format's (lut4's codebook: NF4's values squared, signs kept). With
 --format mxfp4 or nvfp4 they are e2m1 codes with the format's block
 scales (E8M0 bytes 118..130; E4M3 bytes 0x01..0x7E and an f32 tensor
 scale), and the payload's scales are their decoded values (times the
@@ -66,10 +67,17 @@ def e2m1_value(c):
 FP4 = {"mxfp4": (32, "f8E8M0FNU"), "nvfp4": (16, "f8E4M3FN")}
 
 
+# lut4's table in the benchmark: NF4's values squared towards 0 (a table
+# that is not NF4's; the kernels take any, at the same cost).
+LUT4_VALUES = [float(np.float32(np.sign(v) * v * v)) for v in NF4_VALUES]
+
+
 def code_values(fmt, bits):
     """The value of each of the 2^bits code patterns."""
     if fmt == "nf4":
         return NF4_VALUES
+    if fmt == "lut4":
+        return LUT4_VALUES
     if fmt in FP4:
         return [e2m1_value(c) for c in range(16)]
     if fmt == "fp8":
@@ -87,9 +95,10 @@ def main():
     p.add_argument("--n", type=int, required=True)
     p.add_argument("--k", type=int, required=True)
     p.add_argument("--bits", type=int, choices=[2, 4, 8], required=True)
-    p.add_argument("--format", choices=["int", "nf4", "fp8", "mxfp4", "nvfp4"], default="int",
-                   help="integer codes, NF4 indices (4 bits), fp8 E4M3FN (8 bits) or e2m1 "
-                        "(4 bits) with mxfp4's or nvfp4's block scales")
+    p.add_argument("--format", choices=["int", "nf4", "lut4", "fp8", "mxfp4", "nvfp4"],
+                   default="int",
+                   help="integer codes, NF4 or lut4 indices (4 bits), fp8 E4M3FN (8 bits) "
+                        "or e2m1 (4 bits) with mxfp4's or nvfp4's block scales")
     p.add_argument("--group", type=int, default=0, help="group size along K; 0 = per channel")
     p.add_argument("--name", required=True, help="function name")
     p.add_argument("--seed", type=int, default=7)
@@ -99,12 +108,12 @@ def main():
     n, k, bits, g = a.n, a.k, a.bits, a.group
     rng = np.random.default_rng(a.seed)
     fmt = a.format
-    want = {"nf4": 4, "fp8": 8, "mxfp4": 4, "nvfp4": 4}.get(fmt, bits)
+    want = {"nf4": 4, "lut4": 4, "fp8": 8, "mxfp4": 4, "nvfp4": 4}.get(fmt, bits)
     if bits != want:
         raise SystemExit(f"--format {fmt} has {want} bits")
     if fmt in FP4 and g != FP4[fmt][0]:
         raise SystemExit(f"--format {fmt} has --group {FP4[fmt][0]}")
-    if fmt == "nf4" or fmt in FP4:
+    if fmt in ("nf4", "lut4") or fmt in FP4:
         codes = rng.integers(0, 16, size=(n, k), dtype=np.int16)
     elif fmt == "fp8":
         finite = np.array([c for c in range(256) if c & 0x7F != 0x7F], dtype=np.int16)
@@ -132,10 +141,12 @@ def main():
     if fmt in FP4:
         stype = FP4[fmt][1]
         scale_sfx = f", scale = {stype}" + scale_sfx
+    if fmt == "lut4":
+        scale_sfx = ", codebook = array<f32: " + ", ".join(map(repr, LUT4_VALUES)) + ">"
     packed = pack_rows(codes & ((1 << bits) - 1), bits)
     rb = packed.shape[1]
-    element = {"int": f"si{bits}", "nf4": "nf4", "fp8": "f8E4M3FN", "mxfp4": "f4E2M1FN",
-               "nvfp4": "f4E2M1FN"}[fmt]
+    element = {"int": f"si{bits}", "nf4": "nf4", "lut4": "lut4", "fp8": "f8E4M3FN",
+               "mxfp4": "f4E2M1FN", "nvfp4": "f4E2M1FN"}[fmt]
     ptype = f"!qnt.packed<{n}x{k}, #qnt.scheme<{element}, symmetric, {gran}{scale_sfx}>>"
     xt, yt = f"tensor<?x{k}xf32>", f"tensor<?x{n}xf32>"
     cname, sname = f"{a.name}_codes", f"{a.name}_scales"
