@@ -538,7 +538,8 @@ void quantizeFormatRows(const float *w, int64_t cols, int64_t rowBegin,
                         bool clipSearch, QuantizedMatrix &out,
                         double *rowErr) {
   const int64_t g = out.groupSize;
-  const double top = formatMaxValue(format.format);
+  const double top = format.codebook ? format.codebook->largestMagnitude()
+                                     : formatMaxValue(format.format);
   const float t = out.tensorScale;
   // The stored block scale of an ideal effective scale, and back.
   auto stored = [&](double ideal) { return storableScale(ideal / t, p); };
@@ -601,7 +602,7 @@ struct CodebookHistogram {
 /// The codebook of least weighted squared error for the weights scaled by
 /// `q`'s scales (Lloyd's iterations from `start`, on the histogram), with
 /// the value nearest 0 made 0 and the whole divided by its largest
-/// magnitude, so that checkCodebook holds. Row chunks of a fixed count
+/// magnitude: a codebook (checkCodebook) with a 0 and ends of magnitude 1. Row chunks of a fixed count
 /// fill separate histograms summed in order, so the result does not depend
 /// on the thread count.
 std::vector<float> refitCodebook(const float *w, const float *importance,
@@ -758,9 +759,15 @@ std::string mlir::qnt::quantizeMatrix(const float *w, int64_t rows,
   std::string error = validateQuantOptions(rows, cols, options);
   if (!error.empty())
     return error;
-  if (options.format == ElementFormat::Lut4 && options.codebook)
+  if (options.format == ElementFormat::Lut4 && options.codebook) {
     if (std::string e = checkCodebook(options.codebook, 16); !e.empty())
-      return "the starting codebook: " + e;
+      return "the starting codebook " + e;
+    // Groups of zeros keep their codes' error at 0 (any scale is exact).
+    if (std::none_of(options.codebook, options.codebook + 16,
+                     [](float v) { return v == 0.0f; }))
+      return "the starting codebook has no value 0; the quantizer keeps "
+             "zero weights exact";
+  }
   if (const float *imp = options.importance)
     for (int64_t k = 0; k < cols; ++k)
       if (!(std::isfinite(imp[k]) && imp[k] >= 0.0f))

@@ -414,14 +414,13 @@ TEST(Codebook, RulesNameTheFirstBrokenOne) {
   EXPECT_EQ(checkCodebook(v, 16),
             "value 5 (-0.284441) is not above value 4 (-0.284441); the "
             "values must increase");
-  std::copy(kNf4Values, kNf4Values + 16, v);
-  for (float &x : v)
-    x *= 0.5f;
-  EXPECT_EQ(checkCodebook(v, 16), "its largest magnitude is 0.5, not 1");
-  std::copy(kNf4Values, kNf4Values + 16, v);
-  v[7] = -0.01f;
-  EXPECT_EQ(checkCodebook(v, 16),
-            "has no value 0; a zero weight must stay exact");
+  // Any scale of the values, with or without a 0 (GGUF's IQ4_NL table).
+  const float iq4nl[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
+                           1,    13,   25,  38,  53,  69,  89,  113};
+  EXPECT_EQ(checkCodebook(iq4nl, 16), "");
+  EXPECT_EQ(Codebook(iq4nl).largestMagnitude(), 127.0f);
+  EXPECT_EQ(Codebook(iq4nl).nearest(-4.5f), 7);
+  EXPECT_EQ(Codebook(iq4nl).nearest(-4.4f), 8);
 }
 
 TEST(Codebook, NearestTiesGoToTheLowerValue) {
@@ -464,6 +463,7 @@ TEST(FormatQuantizer, Lut4LearnsACodebookThatBeatsNf4) {
   ASSERT_EQ(quantizeMatrix(w.data(), rows, cols, o, lut4), "");
   ASSERT_EQ(lut4.codebook.size(), 16u);
   EXPECT_EQ(checkCodebook(lut4.codebook.data(), 16), "");
+  EXPECT_EQ(Codebook(lut4.codebook.data()).largestMagnitude(), 1.0f);
   EXPECT_TRUE(nf4.codebook.empty());
   double eNf4 = quantizationError(w.data(), nf4);
   double eLut4 = quantizationError(w.data(), lut4);
@@ -510,12 +510,29 @@ TEST(FormatQuantizer, Lut4StartsFromTheGivenCodebook) {
   o.groupSize = 0;
   float bad[16];
   std::copy(kNf4Values, kNf4Values + 16, bad);
-  bad[15] = 2.0f;
+  bad[14] = 1.0f;
   o.codebook = bad;
   QuantizedMatrix q;
   EXPECT_EQ(quantizeMatrix(w.data(), rows, cols, o, q),
-            "the starting codebook: its largest magnitude is 2, not 1");
+            "the starting codebook value 15 (1) is not above value 14 (1); "
+            "the values must increase");
   EXPECT_TRUE(q.codebook.empty());
+  std::copy(kNf4Values, kNf4Values + 16, bad);
+  bad[7] = -0.01f;
+  EXPECT_EQ(quantizeMatrix(w.data(), rows, cols, o, q),
+            "the starting codebook has no value 0; the quantizer keeps zero "
+            "weights exact");
+  // A table of any scale, 0 included, is a start: the learned one has
+  // ends of magnitude 1.
+  float wide[16];
+  for (int i = 0; i < 16; ++i)
+    wide[i] = 8.0f * kNf4Values[i];
+  o.codebook = wide;
+  ASSERT_EQ(quantizeMatrix(w.data(), rows, cols, o, q), "");
+  EXPECT_EQ(std::max(-q.codebook.front(), q.codebook.back()), 1.0f);
+  EXPECT_NE(std::find(q.codebook.begin(), q.codebook.end(), 0.0f),
+            q.codebook.end());
+  o.codebook = nullptr;
   o.perTensor = true;
   o.codebook = nullptr;
   EXPECT_EQ(quantizeMatrix(w.data(), rows, cols, o, q),

@@ -98,8 +98,9 @@ def Qnt_SchemeAttr : AttrDef<Qnt_Dialect, "Scheme"> {
     scale per 16, times `tensor_scale`, one f32 for the whole tensor (1
     when absent): a value is `tensor_scale * scale * e2m1[code]`.
 
-    lut4 codes index the scheme's `codebook`, 16 increasing f32 values
-    with a 0 and largest magnitude 1, which the quantizer learns per tensor.
+    lut4 codes index the scheme's `codebook`, 16 increasing f32 values: the
+    quantizer learns them per tensor (with a 0 and ends of magnitude 1),
+    the GGUF importer takes IQ4_NL's.
 
     A value is `scale * (code - zero_point)`; symmetric schemes have no zero
     point. With `offset`, a value is `scale * code + offset`, one float

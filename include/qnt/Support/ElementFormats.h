@@ -47,14 +47,17 @@ const float *fourBitTable(ElementFormat format);
 
 /// The values of a codebook format: NF4's or a lut4 scheme's 16, code i
 /// meaning values()[i]. checkCodebook holds for them: increasing, so the
-/// nearest value is found by counting midpoints; the largest magnitude 1,
-/// so a scale maps a block's absmax to an end of the table; and a 0, so a
-/// zero weight stays exact.
+/// nearest value is found by counting midpoints. The quantizer's own
+/// tables also have a 0 (a zero weight stays exact) and ends of magnitude
+/// 1; imported ones need not (GGUF's IQ4_NL: -127 to 113, no 0).
 class Codebook {
 public:
   /// `values`: 16 values for which checkCodebook returns "".
   explicit Codebook(const float *values);
   const float *values() const { return values_; }
+  /// The largest |value|, at one end: what a scale maps a block's absmax
+  /// to.
+  float largestMagnitude() const { return largest_; }
   /// The code of the value nearest to `value`, a tie going to the lower.
   uint8_t nearest(float value) const {
     uint8_t code = 0;
@@ -67,6 +70,7 @@ public:
 private:
   float values_[16];
   float mid_[15];
+  float largest_;
 };
 
 /// "" when `values` (n of them) make a codebook, else the first broken
@@ -74,8 +78,6 @@ private:
 ///   "has 15 values, not 16"
 ///   "value 3 is nan; the values must be finite"
 ///   "value 5 (0.25) is not above value 4 (0.25); the values must increase"
-///   "its largest magnitude is 0.5, not 1"
-///   "has no value 0; a zero weight must stay exact"
 std::string checkCodebook(const float *values, size_t n);
 
 /// The value of an E8M0 scale byte (OCP MX): 2^(byte - 127); NaN for 255.
@@ -94,8 +96,9 @@ uint8_t encodeBlockScale(ScaleFormat format, float value);
 float decodeBlockScale(ScaleFormat format, uint8_t byte);
 
 /// The largest finite magnitude of a non-integer format: 448 (E4M3FN),
-/// 57344 (E5M2), 6 (E2M1FN), 1 (NF4, Lut4). A scale maps a block's absmax
-/// to it.
+/// 57344 (E5M2), 6 (E2M1FN), 1 (NF4); Lut4's is its table's
+/// (Codebook::largestMagnitude), 0 here. A scale maps a block's absmax to
+/// it.
 float formatMaxValue(ElementFormat format);
 
 /// Whether the values of a non-integer format are not those of their

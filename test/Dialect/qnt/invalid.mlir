@@ -161,16 +161,6 @@ func.func private @lut4_not_increasing(!qnt.packed<4x32, #qnt.scheme<lut4, symme
 
 // -----
 
-// expected-error @+1 {{codebook its largest magnitude is 2, not 1}}
-func.func private @lut4_not_normalised(!qnt.packed<4x32, #qnt.scheme<lut4, symmetric, per_group<1, 32>, codebook = array<f32: -1.0, -0.75, -0.5, -0.375, -0.25, -0.125, -0.0625, 0.0, 0.03125, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 2.0>>>)
-
-// -----
-
-// expected-error @+1 {{codebook has no value 0; a zero weight must stay exact}}
-func.func private @lut4_without_zero(!qnt.packed<4x32, #qnt.scheme<lut4, symmetric, per_group<1, 32>, codebook = array<f32: -1.0, -0.75, -0.5, -0.375, -0.25, -0.125, -0.0625, -0.01, 0.03125, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 1.0>>>)
-
-// -----
-
 // expected-error @+1 {{codebook value 3 is inf; the values must be finite}}
 func.func private @lut4_infinite(!qnt.packed<4x32, #qnt.scheme<lut4, symmetric, per_group<1, 32>, codebook = array<f32: -1.0, -0.75, -0.5, 0x7F800000, -0.25, -0.125, -0.0625, 0.0, 0.03125, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 1.0>>>)
 

@@ -17,6 +17,7 @@
 // CHECK-SAME: !qnt.packed<8x64, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 16>, scale = f8E4M3FN>>
 // CHECK-SAME: !qnt.packed<8x64, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 16>, scale = f8E4M3FN, tensor_scale = 1.17549435E-38>>
 // CHECK-SAME: !qnt.packed<8x64, #qnt.scheme<lut4, symmetric, per_group<1, 32>, scale = f16, codebook = array<f32: -1.000000e+00, -7.500000e-01, -5.000000e-01, -3.750000e-01, -2.500000e-01, -1.250000e-01, -6.250000e-02, 0.000000e+00, 3.125000e-02, 1.250000e-01, 2.500000e-01, 3.750000e-01, 5.000000e-01, 6.250000e-01, 7.500000e-01, 1.000000e+00>>>
+// CHECK-SAME: !qnt.packed<8x64, #qnt.scheme<lut4, symmetric, per_group<1, 32>, scale = f16, codebook = array<f32: -1.270000e+02, -1.040000e+02, -8.300000e+01, -6.500000e+01, -4.900000e+01, -3.500000e+01, -2.200000e+01, -1.000000e+01, 1.000000e+00, 1.300000e+01, 2.500000e+01, 3.800000e+01, 5.300000e+01, 6.900000e+01, 8.900000e+01, 1.130000e+02>>>
 func.func @scheme_spellings(
     %a: !qnt.packed<8x64, #qnt.scheme<si4, symmetric, per_group<1, 32>>>,
     %b: !qnt.packed<8x64, #qnt.scheme<ui8, asymmetric, per_channel<0>, scale = f16>>,
@@ -31,7 +32,8 @@ func.func @scheme_spellings(
     %k: !qnt.packed<8x64, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 16>, scale = f8E4M3FN, tensor_scale = 2.5e-4>>,
     %l: !qnt.packed<8x64, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 16>, scale = f8E4M3FN>>,
     %m: !qnt.packed<8x64, #qnt.scheme<f4E2M1FN, symmetric, per_group<1, 16>, scale = f8E4M3FN, tensor_scale = 1.17549435E-38>>,
-    %n: !qnt.packed<8x64, #qnt.scheme<lut4, symmetric, per_group<1, 32>, scale = f16, codebook = array<f32: -1.0, -0.75, -0.5, -0.375, -0.25, -0.125, -0.0625, 0.0, 0.03125, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 1.0>>>) {
+    %n: !qnt.packed<8x64, #qnt.scheme<lut4, symmetric, per_group<1, 32>, scale = f16, codebook = array<f32: -1.0, -0.75, -0.5, -0.375, -0.25, -0.125, -0.0625, 0.0, 0.03125, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 1.0>>>,
+    %o: !qnt.packed<8x64, #qnt.scheme<lut4, symmetric, per_group<1, 32>, scale = f16, codebook = array<f32: -127.0, -104.0, -83.0, -65.0, -49.0, -35.0, -22.0, -10.0, 1.0, 13.0, 25.0, 38.0, 53.0, 69.0, 89.0, 113.0>>>) {
   return
 }
 
