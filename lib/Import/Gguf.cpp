@@ -28,7 +28,8 @@ const uint8_t kValueSizes[] = {1, 1, 2, 2, 4, 4, 4, 1, 0, 0, 8, 8, 8};
 enum : uint32_t {
   F32 = 0, F16 = 1, Q4_0 = 2, Q4_1 = 3, Q5_0 = 6, Q5_1 = 7, Q8_0 = 8,
   Q8_1 = 9, Q2_K = 10, Q3_K = 11, Q4_K = 12, Q5_K = 13, Q6_K = 14, Q8_K = 15,
-  I8 = 24, I16 = 25, I32 = 26, I64 = 27, F64 = 28, BF16 = 30, MXFP4 = 39
+  IQ4_NL = 20, I8 = 24, I16 = 25, I32 = 26, I64 = 27, F64 = 28, BF16 = 30,
+  MXFP4 = 39
 };
 struct TypeInfo {
   uint32_t id;
@@ -47,7 +48,7 @@ constexpr TypeInfo kTypes[] = {
     {I8, "I8", 1, 1},          {I16, "I16", 1, 2},
     {I32, "I32", 1, 4},        {I64, "I64", 1, 8},
     {F64, "F64", 1, 8},        {BF16, "BF16", 1, 2},
-    {MXFP4, "MXFP4", 32, 17},
+    {MXFP4, "MXFP4", 32, 17},  {IQ4_NL, "IQ4_NL", 32, 18},
 };
 const TypeInfo *typeInfo(uint32_t id) {
   for (const TypeInfo &t : kTypes)
@@ -376,7 +377,14 @@ struct PackedLayout {
   int64_t group;
   ElementKind scaleType;
   bool e2m1 = false; // fp4 E2M1 codes (MXFP4), not integers
+  /// The codes index these 16 values (IQ4_NL), not integers: lut4.
+  const float *codebook = nullptr;
 };
+
+/// ggml's kvalues_iq4nl: the 16 values IQ4_NL's codes index (a non-uniform
+/// table with more values near 0, and no 0 itself).
+const float kIq4nlValues[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
+                                1,    13,   25,  38,  53,  69,  89,  113};
 std::optional<PackedLayout> packedLayout(uint32_t type) {
   switch (type) {
   case Q8_0:
@@ -401,6 +409,10 @@ std::optional<PackedLayout> packedLayout(uint32_t type) {
   // OCP MX's mxfp4: e2m1 codes with an E8M0 scale per 32, as qnt's mxfp4.
   case MXFP4:
     return PackedLayout{4, false, 32, ElementKind::e8m0, /*e2m1=*/true};
+  // IQ4_NL: an f16 scale per 32 codes that index kIq4nlValues: qnt's lut4
+  // with that table as its codebook, exactly (value = d * table[code]).
+  case IQ4_NL:
+    return PackedLayout{4, false, 32, ElementKind::f16, false, kIq4nlValues};
   default:
     return std::nullopt;
   }
@@ -485,6 +497,13 @@ void decodeBlock(uint32_t type, const char *block, int8_t *codes,
     for (int j = 0; j < 16; ++j) {
       codes[j] = static_cast<int8_t>(u[1 + j] & 0xF);
       codes[j + 16] = static_cast<int8_t>(u[1 + j] >> 4);
+    }
+    return;
+  case IQ4_NL: // d, qs[16]: x[j] = d * table[lo(qs[j])], x[j + 16] the high
+    std::memcpy(scales, block, 2);
+    for (int j = 0; j < 16; ++j) {
+      codes[j] = static_cast<int8_t>(u[2 + j] & 0xF);
+      codes[j + 16] = static_cast<int8_t>(u[2 + j] >> 4);
     }
     return;
   case Q4_0: // d, qs[16]: x[j] = lo(qs[j]) - 8, x[j + 16] = hi(qs[j]) - 8
@@ -706,7 +725,7 @@ std::string mlir::qnt::readGgufModel(const GgufFile &gguf,
               "; supported: F32, F16, BF16" +
               (shape.size() == 2
                    ? ", Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, "
-                     "MXFP4"
+                     "MXFP4, IQ4_NL"
                    : "");
       return {};
     }
@@ -719,9 +738,9 @@ std::string mlir::qnt::readGgufModel(const GgufFile &gguf,
     int64_t scaleCount = n * (k / layout->group);
     char *codes = data.allocate(n * rowBytes);
     char *scales = data.allocate(scaleCount * scaleBytes);
-    // Unsigned integer codes carry the block's minimum; e2m1 codes are
-    // signed values of their own.
-    char *offsets = layout->isSigned || layout->e2m1
+    // Unsigned integer codes carry the block's minimum; e2m1 and codebook
+    // codes are signed values of their own.
+    char *offsets = layout->isSigned || layout->e2m1 || layout->codebook
                         ? nullptr
                         : data.allocate(scaleCount * scaleBytes);
     std::vector<int8_t> row(k);
@@ -747,6 +766,7 @@ std::string mlir::qnt::readGgufModel(const GgufFile &gguf,
     packed.scales = scales;
     packed.offsets = offsets;
     packed.e2m1 = layout->e2m1;
+    packed.codebook = layout->codebook;
     return packed;
   };
 

@@ -107,12 +107,17 @@ public:
     Location loc = named(name);
     MLIRContext *ctx = b.getContext();
     int64_t groups = shape[1] / w.groupSize;
-    Format format = w.e2m1       ? Format::f4E2M1FN
+    Format format = w.codebook   ? Format::lut4
+                    : w.e2m1     ? Format::f4E2M1FN
                     : w.isSigned ? Format::si
                                  : Format::ui;
+    DenseF32ArrayAttr codebook;
+    if (w.codebook)
+      codebook = b.getDenseF32ArrayAttr(ArrayRef<float>(w.codebook, 16));
     auto scheme = SchemeAttr::get(
         ctx, format, w.bits, w.offsets ? Mode::offset : Mode::symmetric,
-        Granularity::per_group, 1, w.groupSize, elementType(w.type));
+        Granularity::per_group, 1, w.groupSize, elementType(w.type),
+        FloatAttr(), codebook);
     auto type = PackedType::get(ctx, shape, scheme);
     auto codes = blob(
         name + ".codes", w.data,

@@ -26,7 +26,7 @@ SCALAR = {0: "<u1", 1: "<i1", 2: "<u2", 3: "<i2", 4: "<u4", 5: "<i4", 6: "<f4", 
 # type: (block elements, block bytes)
 BLOCKS = {0: (1, 4), 1: (1, 2), 30: (1, 2), 2: (32, 18), 3: (32, 20), 6: (32, 22),
           7: (32, 24), 8: (32, 34), 12: (256, 144), 13: (256, 176), 14: (256, 210),
-          39: (32, 17)}
+          39: (32, 17), 20: (32, 18)}
 
 
 def parse(path):
@@ -101,6 +101,12 @@ def dequantize(data, t, n):
         qs = b[:, 1:].astype(np.int64)
         q = np.concatenate([qs & 0xF, qs >> 4], axis=1)
         return (2.0 ** (b[:, 0].astype(np.float64) - 127)[:, None] * e2m1[q]).reshape(-1)
+    if t == 20:  # IQ4_NL: d, qs[16]; x[j] = d kvalues_iq4nl[lo], x[j + 16] = d kvalues_iq4nl[hi]
+        kvalues = np.array([-127, -104, -83, -65, -49, -35, -22, -10,
+                            1, 13, 25, 38, 53, 69, 89, 113], np.float64)
+        qs = b[:, 2:].astype(np.int64)
+        q = np.concatenate([qs & 0xF, qs >> 4], axis=1)
+        return (h(b[:, :2])[:, None] * kvalues[q]).reshape(-1)
     if t == 2:  # Q4_0: d, qs[16]; x[j] = (lo - 8) d, x[j + 16] = (hi - 8) d
         qs = b[:, 2:].astype(np.int64)
         q = np.concatenate([qs & 0xF, qs >> 4], axis=1) - 8

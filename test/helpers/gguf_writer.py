@@ -8,8 +8,9 @@ with its own block encoders written from ggml's block layouts
   gguf_writer.py synthetic OUT.gguf --type T                random llama, rows of 256
 
 T is the type of every 2-D weight (the embedding included): F32, F16, BF16,
-Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, MXFP4, or `mixed` (the weights cycle through all of them,
-as llama.cpp's mixed "_M" files mix block types). Norms and biases are F32.
+Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, MXFP4, IQ4_NL, or `mixed`
+(the weights cycle through the types of MIXED, as llama.cpp's mixed "_M"
+files mix block types). Norms and biases are F32.
 --untied writes output.weight; --version 2 writes a version-2 file.
 
 Architecture llama keeps Meta's interleaved q/k rows (llama.cpp's convert
@@ -27,7 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hf_writer  # noqa: E402
 
 TYPES = {"F32": 0, "F16": 1, "Q4_0": 2, "Q4_1": 3, "Q5_0": 6, "Q5_1": 7, "Q8_0": 8,
-         "Q4_K": 12, "Q5_K": 13, "Q6_K": 14, "BF16": 30, "MXFP4": 39}
+         "Q4_K": 12, "Q5_K": 13, "Q6_K": 14, "IQ4_NL": 20, "BF16": 30, "MXFP4": 39}
 MIXED = ["Q4_0", "Q8_0", "Q6_K", "Q5_0", "F16", "Q4_1", "Q4_K", "BF16", "Q5_1", "Q5_K", "F32"]
 
 
@@ -195,6 +196,27 @@ def quant_mxfp4(x):
     return out.tobytes()
 
 
+# ggml's kvalues_iq4nl: the 16 values IQ4_NL's codes index.
+KVALUES_IQ4NL = np.array([-127, -104, -83, -65, -49, -35, -22, -10,
+                          1, 13, 25, 38, 53, 69, 89, 113], np.float64)
+
+
+def quant_iq4_nl(x):
+    """ggml's block_iq4_nl: d (f16), qs[16] with element j in the low nibble
+    of qs[j] and j + 16 in the high one; x = d * kvalues_iq4nl[q]. Here d
+    maps the block's signed absmax to -127 (as Q4_0 maps it to -8) and each
+    code is the nearest value (the first of equals); ggml's own quantizer
+    searches d further, which the format does not fix."""
+    b = x.reshape(-1, 32).astype(np.float64)
+    d = f16(signed_max(b) / -127).astype(np.float64)
+    inv = np.where(d != 0, 1 / np.where(d == 0, 1, d), 0)
+    q = np.abs(b[:, :, None] * inv[:, None, None] - KVALUES_IQ4NL[None, None, :]).argmin(axis=2).astype(np.uint8)
+    out = np.zeros((b.shape[0], 18), np.uint8)
+    out[:, 0:2] = d.astype(np.float16).view(np.uint8).reshape(-1, 2)
+    out[:, 2:] = q[:, :16] | (q[:, 16:] << 4)
+    return out.tobytes()
+
+
 def encode(x, type_name):
     x = np.ascontiguousarray(x, dtype=np.float32)
     if type_name == "F32":
@@ -206,7 +228,7 @@ def encode(x, type_name):
     return {"Q8_0": quant_q8_0, "Q4_0": quant_q4_0, "Q5_0": quant_q5_0,
             "Q4_1": lambda v: quant_qx_1(v, 4), "Q5_1": lambda v: quant_qx_1(v, 5),
             "Q4_K": lambda v: quant_qx_k(v, 4), "Q5_K": lambda v: quant_qx_k(v, 5),
-            "Q6_K": quant_q6_k, "MXFP4": quant_mxfp4}[type_name](x)
+            "Q6_K": quant_q6_k, "MXFP4": quant_mxfp4, "IQ4_NL": quant_iq4_nl}[type_name](x)
 
 
 def gguf_string(s):
@@ -244,7 +266,7 @@ def write_gguf(path, metadata, tensors, version=3, alignment=32):
 
 
 BLOCK = {"Q8_0": 32, "Q4_0": 32, "Q5_0": 32, "Q4_1": 32, "Q5_1": 32, "Q4_K": 256,
-         "Q5_K": 256, "Q6_K": 256, "MXFP4": 32}
+         "Q5_K": 256, "Q6_K": 256, "MXFP4": 32, "IQ4_NL": 32}
 
 
 def choose(type_arg, i, array):

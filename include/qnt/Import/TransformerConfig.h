@@ -65,6 +65,8 @@ struct WeightTensor {
   /// The codes are fp4 E2M1 bit patterns (mxfp4: bits 4, unsigned, e8m0
   /// scales per 32), not integers.
   bool e2m1 = false;
+  /// The codes index these 16 values (lut4; GGUF's IQ4_NL), not integers.
+  const float *codebook = nullptr;
 
   WeightTensor() = default;
   WeightTensor(const float *data) : data(data) {}
