@@ -45,3 +45,16 @@ func.func @signed_asymmetric_requested(%x: tensor<1x32xf32>, %o: tensor<1x2xf32>
       {qnt.scheme = #qnt.scheme<si4, asymmetric, per_channel<0>>} -> tensor<1x2xf32> loc("fc2"("model.mlir":90:9))
   return %y : tensor<1x2xf32>
 }
+
+// -----
+
+// A lut4 scheme on a layer gives the quantizer its starting table; one
+// without a 0 cannot keep zero weights exact (IQ4_NL's table, which the
+// GGUF importer may take as it is, is such a one).
+// CHECK: model.mlir:95:2: error: 'linalg.matmul' op cannot quantize the weight of layer 'fc3': the starting codebook has no value 0; the quantizer keeps zero weights exact
+#tb = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
+func.func @lut4_without_zero(%x: tensor<1x32xf32>, %o: tensor<1x2xf32>) -> tensor<1x2xf32> {
+  %w = arith.constant dense<0.5> : tensor<2x32xf32>
+  %y = linalg.matmul indexing_maps = #tb {qnt.scheme = #qnt.scheme<lut4, symmetric, per_group<1, 32>, codebook = array<f32: -127.0, -104.0, -83.0, -65.0, -49.0, -35.0, -22.0, -10.0, 1.0, 13.0, 25.0, 38.0, 53.0, 69.0, 89.0, 113.0>>} ins(%x, %w : tensor<1x32xf32>, tensor<2x32xf32>) outs(%o : tensor<1x2xf32>) -> tensor<1x2xf32> loc("fc3"("model.mlir":95:2))
+  return %y : tensor<1x2xf32>
+}

@@ -539,3 +539,21 @@ TEST(FormatQuantizer, Lut4StartsFromTheGivenCodebook) {
             "the quantizer makes format lut4 with per-channel or per-group "
             "scales only");
 }
+
+TEST(FormatQuantizer, Lut4OfZerosAndOfOneValue) {
+  // All zeros: every group keeps scale 1 and the code of 0; the table is
+  // still a codebook with a 0.
+  std::vector<float> zeros(4 * 64, 0.0f);
+  QuantOptions o;
+  o.format = ElementFormat::Lut4;
+  o.bits = 4;
+  o.groupSize = 32;
+  QuantizedMatrix q;
+  ASSERT_EQ(quantizeMatrix(zeros.data(), 4, 64, o, q), "");
+  EXPECT_EQ(checkCodebook(q.codebook.data(), 16), "");
+  EXPECT_EQ(quantizationError(zeros.data(), q), 0.0);
+  // One value everywhere: exact (an end of the table times the scale).
+  std::vector<float> same(4 * 64, -0.75f);
+  ASSERT_EQ(quantizeMatrix(same.data(), 4, 64, o, q), "");
+  EXPECT_EQ(quantizationError(same.data(), q), 0.0);
+}
