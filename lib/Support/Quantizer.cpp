@@ -602,9 +602,9 @@ struct CodebookHistogram {
 /// The codebook of least weighted squared error for the weights scaled by
 /// `q`'s scales (Lloyd's iterations from `start`, on the histogram), with
 /// the value nearest 0 made 0 and the whole divided by its largest
-/// magnitude: a codebook (checkCodebook) with a 0 and ends of magnitude 1. Row chunks of a fixed count
-/// fill separate histograms summed in order, so the result does not depend
-/// on the thread count.
+/// magnitude: a codebook (checkCodebook) with a 0 and an end of magnitude
+/// 1. Row chunks of a fixed count fill separate histograms summed in order,
+/// so the result does not depend on the thread count.
 std::vector<float> refitCodebook(const float *w, const float *importance,
                                  const QuantizedMatrix &q,
                                  const std::vector<float> &start,
@@ -678,8 +678,10 @@ std::vector<float> refitCodebook(const float *w, const float *importance,
   std::vector<float> out(16);
   for (int i = 0; i < 16; ++i)
     out[i] = static_cast<float>(values[i] / largest);
-  // The ends are exactly +-1 already (v / v); values that rounding to float
-  // made equal are pulled apart by one float step.
+  // The largest magnitude is exactly 1 (v / v). Lloyd's iterations keep the
+  // values in order (an empty cell keeps its value, which its neighbours'
+  // means do not pass), and so does zeroing the one nearest 0; values that
+  // rounding to float made equal are pulled apart by one float step.
   for (int i = 1; i < 16; ++i)
     if (!(out[i] > out[i - 1]))
       out[i] = std::nextafter(out[i - 1], 2.0f);

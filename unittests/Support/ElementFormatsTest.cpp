@@ -523,7 +523,7 @@ TEST(FormatQuantizer, Lut4StartsFromTheGivenCodebook) {
             "the starting codebook has no value 0; the quantizer keeps zero "
             "weights exact");
   // A table of any scale, 0 included, is a start: the learned one has
-  // ends of magnitude 1.
+  // a largest magnitude of 1.
   float wide[16];
   for (int i = 0; i < 16; ++i)
     wide[i] = 8.0f * kNf4Values[i];

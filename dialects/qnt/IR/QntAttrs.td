@@ -99,7 +99,7 @@ def Qnt_SchemeAttr : AttrDef<Qnt_Dialect, "Scheme"> {
     when absent): a value is `tensor_scale * scale * e2m1[code]`.
 
     lut4 codes index the scheme's `codebook`, 16 increasing f32 values: the
-    quantizer learns them per tensor (with a 0 and ends of magnitude 1),
+    quantizer learns them per tensor (with a 0 and largest magnitude 1),
     the GGUF importer takes IQ4_NL's.
 
     A value is `scale * (code - zero_point)`; symmetric schemes have no zero

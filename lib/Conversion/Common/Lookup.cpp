@@ -1,10 +1,10 @@
-// Decoding of fp8, fp4 (e2m1) and NF4 codes and of the fp4 formats' block
-// scales to f32 in registers for the row_lut kernels, the element-wise
+// Decoding of fp8, fp4 (e2m1), NF4 and lut4 codes and of the fp4 formats'
+// block scales to f32 in registers for the row_lut kernels, the element-wise
 // tables (convert-qnt-to-vector) and the GPU kernels: NF4, lut4 and e2m1
-// through their 16 values with qnt.lookup16 (a register-table lookup, lowered by
-// convert-qnt-int-dot), fp8 (and E4M3 scales) by moving its bits into a
-// half float's (x86 kernels) or a float's (portable), E8M0 scales by moving
-// the byte into a float's exponent field.
+// through their 16 values with qnt.lookup16 (a register-table lookup,
+// lowered by convert-qnt-int-dot), fp8 (and E4M3 scales) by moving its bits
+// into a half float's (x86 kernels) or a float's (portable), E8M0 scales by
+// moving the byte into a float's exponent field.
 #include "qnt/Conversion/Common.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
