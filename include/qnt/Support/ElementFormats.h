@@ -48,8 +48,9 @@ const float *fourBitTable(ElementFormat format);
 /// The values of a codebook format: NF4's or a lut4 scheme's 16, code i
 /// meaning values()[i]. checkCodebook holds for them: increasing, so the
 /// nearest value is found by counting midpoints. The quantizer's own
-/// tables also have a 0 (a zero weight stays exact) and a largest magnitude of
-/// 1; imported ones need not (GGUF's IQ4_NL: -127 to 113, no 0).
+/// tables also have a 0 (a zero weight stays exact) and a largest
+/// magnitude of 1; imported ones need not (GGUF's IQ4_NL: -127 to 113, no
+/// 0).
 class Codebook {
 public:
   /// `values`: 16 values for which checkCodebook returns "".
