@@ -65,8 +65,8 @@ struct QuantOptions {
   /// The result does not depend on this value.
   unsigned numThreads = 1;
   /// Lut4: the codebook the quantizer starts from (16 values for which
-  /// checkCodebook holds, one of them 0), NF4's when null. The quantizer then learns the
-  /// tensor's own (docs/QUANTIZER.md, "Learned codebooks").
+  /// checkCodebook holds, one of them 0), NF4's when null. The quantizer
+  /// then learns the tensor's own (docs/QUANTIZER.md, "Learned codebooks").
   const float *codebook = nullptr;
 };
 
