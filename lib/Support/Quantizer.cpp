@@ -619,18 +619,21 @@ std::vector<float> refitCodebook(const float *w, const float *importance,
           CodebookHistogram &h = hist[c];
           for (int64_t row = q.rows * c / chunks;
                row < q.rows * (c + 1) / chunks; ++row)
-            for (int64_t col = 0; col < q.cols; ++col) {
-              double s = q.scales[q.groupIndex(row, col)];
-              double u = w[row * q.cols + col] / s;
-              double weight = s * s;
-              if (importance)
-                weight *= importance[col];
-              int64_t bin = static_cast<int64_t>((u + kCodebookRange) *
-                                                 binsPerUnit);
-              bin = std::min<int64_t>(std::max<int64_t>(bin, 0),
-                                      kCodebookBins - 1);
-              h.weight[bin] += weight;
-              h.weightedU[bin] += weight * u;
+            for (int64_t grp = 0; grp < q.groupsPerRow; ++grp) {
+              const double s = q.scales[row * q.groupsPerRow + grp];
+              for (int64_t col = grp * q.groupSize;
+                   col < (grp + 1) * q.groupSize; ++col) {
+                double u = w[row * q.cols + col] / s;
+                double weight = s * s;
+                if (importance)
+                  weight *= importance[col];
+                int64_t bin = static_cast<int64_t>((u + kCodebookRange) *
+                                                   binsPerUnit);
+                bin = std::min<int64_t>(std::max<int64_t>(bin, 0),
+                                        kCodebookBins - 1);
+                h.weight[bin] += weight;
+                h.weightedU[bin] += weight * u;
+              }
             }
         }
       });
@@ -842,22 +845,24 @@ std::string mlir::qnt::quantizeMatrix(const float *w, int64_t rows,
     out.codebook.assign(start, start + 16);
     const Codebook first(start);
     double bestErr = quantizeRows(&first);
-    QuantizedMatrix best;
+    std::vector<uint8_t> keptCodes;
+    std::vector<float> keptScales;
     for (unsigned round = 0; round < kCodebookRounds; ++round) {
       std::vector<float> table = refitCodebook(
           w, options.importance, out, out.codebook, numBlocks);
-      best.unsignedCodes = out.unsignedCodes;
-      best.scales = out.scales;
-      best.codebook = out.codebook;
+      // The same table would give the same codes: nothing left to gain.
+      if (table == out.codebook)
+        break;
+      keptCodes = out.unsignedCodes;
+      keptScales = out.scales;
       Codebook codebook(table.data());
-      out.codebook = table;
       double err = quantizeRows(&codebook);
       if (!(err < bestErr)) {
-        out.unsignedCodes.swap(best.unsignedCodes);
-        out.scales.swap(best.scales);
-        out.codebook.swap(best.codebook);
+        out.unsignedCodes.swap(keptCodes);
+        out.scales.swap(keptScales);
         break;
       }
+      out.codebook = std::move(table);
       bestErr = err;
     }
   } else if (options.symmetric) {

@@ -259,13 +259,13 @@ LogicalResult QuantizeWeights::quantizeWeight(Operation *layer,
   // nvfp4's tensor scale and lut4's codebook are the quantizer's choice;
   // the type carries them.
   std::optional<WeightFormat> block = fp4BlockFormat(options.scaleFormat);
-  if ((block && block->tensorScale) || !q.codebook.empty())
+  bool tensorScale = block && block->tensorScale;
+  if (tensorScale || !q.codebook.empty())
     scheme = SchemeAttr::get(
         builder.getContext(), scheme.getFormat(), scheme.getBits(),
         scheme.getMode(), scheme.getGranularity(), scheme.getAxis(),
         scheme.getGroupSize(), scheme.getScaleType(),
-        block && block->tensorScale ? builder.getF32FloatAttr(q.tensorScale)
-                                    : FloatAttr(),
+        tensorScale ? builder.getF32FloatAttr(q.tensorScale) : FloatAttr(),
         q.codebook.empty() ? DenseF32ArrayAttr()
                            : builder.getDenseF32ArrayAttr(q.codebook));
   auto type = PackedType::get(builder.getContext(), {n, k}, scheme);

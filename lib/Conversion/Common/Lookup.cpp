@@ -118,13 +118,10 @@ Value qnt::decodeMiniFloatBits(ImplicitLocOpBuilder &b, Value code,
 
 float qnt::unscaledLutFactor(Format format, LookupIsa isa) {
   // Only decodeFp8AsHalf's E4M3 values (2^-17 or more in magnitude, when
-  // not 0) leave out a factor: decodeMiniFloatBits's would be float subnormals.
-  bool table = format == Format::nf4 || format == Format::lut4 ||
-               format == Format::f4E2M1FN;
-  if (table || isa == LookupIsa::generic ||
-      format == Format::f8E5M2)
-    return 1.0f;
-  return 256.0f;
+  // not 0) leave out a factor: decodeMiniFloatBits's would be float
+  // subnormals; E5M2 and table lookups give the values themselves.
+  return format == Format::f8E4M3FN && isa != LookupIsa::generic ? 256.0f
+                                                                 : 1.0f;
 }
 
 /// decodeLutCodes of codes of `format` whose 16 values are `table` (empty
