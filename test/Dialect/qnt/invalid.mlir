@@ -176,6 +176,11 @@ func.func private @lut4_codebook_before_scale(!qnt.packed<4x32, #qnt.scheme<lut4
 
 // -----
 
+// expected-error @+1 {{format lut4 needs per_group or per_channel scales (an absmax scale per block), not per_tensor}}
+func.func private @lut4_per_tensor(!qnt.packed<4x32, #qnt.scheme<lut4, symmetric, per_tensor, codebook = array<f32: -1.0, -0.75, -0.5, -0.375, -0.25, -0.125, -0.0625, 0.0, 0.03125, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 1.0>>>)
+
+// -----
+
 // expected-error @+1 {{codebook format lut4 cannot be asymmetric (no zero points)}}
 func.func private @lut4_asymmetric(!qnt.packed<4x32, #qnt.scheme<lut4, asymmetric, per_group<1, 32>, codebook = array<f32: -1.0, -0.75, -0.5, -0.375, -0.25, -0.125, -0.0625, 0.0, 0.03125, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 1.0>>>)
 
