@@ -184,14 +184,19 @@ def Qnt_KernelFamily : I32EnumAttr<"KernelFamily",
 // How the row_lut kernels decode their codes. A 4-bit codebook's 16 values
 // (qnt.lookup16, lowered by convert-qnt-int-dot): a portable tree of selects
 // (generic), two vpermps and a blend per 8 codes (avx2) or one vpermps per 16
-// (avx512). fp8: the bits moved into a float's and scaled (generic), or into
-// a half's and converted with vcvtph2ps (avx2, avx512: 8 or 16 lanes). The
-// column_i8 kernels' e2m1 codes: bytes through vpshufb (avx2, avx512).
+// (avx512). fp8: the bits moved into a float's and scaled (generic), into
+// a half's and converted with vcvtph2ps (avx2, avx512: 8 or 16 lanes), or
+// into a float's with x multiplied by 2^64 instead of each code by a scale
+// (float_bits, fp8 codes only: subnormal codes are float subnormals, which
+// AMD's Zen cores take at full speed and Intel's through microcode
+// assists). The column_i8 kernels' e2m1 codes: bytes through vpshufb (avx2,
+// avx512).
 def Qnt_LookupIsa : I32EnumAttr<"LookupIsa",
     "instructions of the row_lut kernels' table lookups", [
     I32EnumAttrCase<"generic", 0>,
     I32EnumAttrCase<"avx2", 1>,
-    I32EnumAttrCase<"avx512", 2>]> {
+    I32EnumAttrCase<"avx512", 2>,
+    I32EnumAttrCase<"float_bits", 3>]> {
   let cppNamespace = "::mlir::qnt";
   let genSpecializedAttr = 0;
 }
@@ -249,7 +254,10 @@ def Qnt_KernelAttr : AttrDef<Qnt_Dialect, "Kernel"> {
       (with VNNI, column_i8 feeds 8-bit codes as unsigned bytes).
     - `lookup` (row_lut): the instructions that decode the codes (generic,
       avx2, avx512): vpermps table lookups for 4-bit codebooks, vcvtph2ps
-      half-float conversions for fp8. column_i8 with e2m1 codes (mxfp4,
+      half-float conversions for fp8; `float_bits` (fp8 only) moves the
+      bits into floats and multiplies x by 2^64 instead, with no conversion
+      instruction, where the CPU takes float subnormals at full speed (AMD
+      Zen). column_i8 with e2m1 codes (mxfp4,
       nvfp4): the byte lookup that turns each code into twice its value
       (vpshufb of 32 bytes for avx2, of 64 for avx512), printed only then.
     - `prefetch`: the next tile's weight rows are prefetched (attention:

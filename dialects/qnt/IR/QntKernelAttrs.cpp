@@ -123,7 +123,8 @@ Attribute KernelAttr::parse(AsmParser &parser, Type) {
       std::optional<LookupIsa> value = symbolizeLookupIsa(isa);
       if (!value) {
         parser.emitError(isaLoc)
-            << "expected generic, avx2 or avx512, got '" << isa << "'";
+            << "expected generic, avx2, avx512 or float_bits, got '" << isa
+            << "'";
         return {};
       }
       lookup = *value;
@@ -227,6 +228,9 @@ LogicalResult KernelAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "a " << name
                        << " kernel takes no lookup (only row_lut and "
                           "column_i8 do)";
+  if (family == KernelFamily::column_i8 && lookup == LookupIsa::float_bits)
+    return emitError() << "lookup = float_bits decodes fp8 codes, which a "
+                          "column_i8 kernel does not take";
   if (!int8 && (xBlock != 0 || intDot != IntDotIsa::generic))
     return emitError() << "a " << name
                        << " kernel takes no x_block and no int_dot";

@@ -302,6 +302,9 @@ int64_t mlir::qnt::getLookupLanes(LookupIsa lookup) {
 }
 
 LogicalResult Lookup16Op::verify() {
+  if (getLookup() == LookupIsa::float_bits)
+    return emitOpError() << "lookup float_bits decodes fp8 codes; a table "
+                            "lookup takes generic, avx2 or avx512";
   if (getTable().size() != 16)
     return emitOpError() << "table has " << getTable().size()
                          << " values; it must have 16";

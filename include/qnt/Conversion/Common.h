@@ -103,6 +103,13 @@ LogicalResult applyInProgramOrder(Operation *root,
 Value decodeLutCodes(ImplicitLocOpBuilder &b, Value codes, SchemeAttr scheme,
                      LookupIsa isa, bool scaled = true);
 
+/// decodeMiniFloatBits without its multiplication: the code's value
+/// 2^(127 - bias) times too small (a float subnormal for a subnormal code).
+/// The row_lut kernels' fp8 codes with lookup float_bits, which multiply x
+/// by lutXFactor and their scales by unscaledLutFactor instead.
+Value miniFloatBitsAsFloat(ImplicitLocOpBuilder &b, Value code, Format format,
+                           bool signExtended);
+
 /// An fp8 or e2m1 code's value (`code`: i32 scalars or vectors, the code
 /// in the low 8 or 4 bits, the bits above it copies of its top bit or
 /// zeros): the sign bit moved to bit 31 and the magnitude bits to the top of
@@ -116,10 +123,15 @@ Value decodeLutCodes(ImplicitLocOpBuilder &b, Value codes, SchemeAttr scheme,
 Value decodeMiniFloatBits(ImplicitLocOpBuilder &b, Value code, Format format,
                           bool signExtended);
 
-/// The constant factor that decodeLutCodes leaves out without `scaled`: 256
-/// for E4M3FN codes decoded as halves (whose exponent bias is 8 more), else
-/// 1.
+/// The constant factor that decodeLutCodes leaves out without `scaled`,
+/// for the scales: 256 for E4M3FN codes decoded as halves (whose exponent
+/// bias is 8 more); with float_bits 2^(127 - bias) / lutXFactor (2^56 for
+/// E4M3FN, 2^48 for E5M2); else 1.
 float unscaledLutFactor(Format format, LookupIsa isa);
+
+/// The factor by which kernels decoding unscaled codes with `isa` multiply
+/// x: 2^64 for float_bits (see unscaledLutFactor), else 1.
+float lutXFactor(LookupIsa isa);
 
 /// The f32 value of one stored scale of `scheme` (a scalar loaded from the
 /// payload): an extension for f32/f16/bf16; for the fp4 formats' block

@@ -78,12 +78,16 @@ Value decodeFp8AsHalf(ImplicitLocOpBuilder &b, Value bytes, Format format,
 
 } // namespace
 
-Value qnt::decodeMiniFloatBits(ImplicitLocOpBuilder &b, Value code,
-                               Format format, bool signExtended) {
+/// fp8 code's exponent bias (e2m1's, 1, for 4-bit codes).
+static int miniFloatBias(Format format) {
+  return format == Format::f4E2M1FN ? 1 : format == Format::f8E5M2 ? 15 : 7;
+}
+
+Value qnt::miniFloatBitsAsFloat(ImplicitLocOpBuilder &b, Value code,
+                                Format format, bool signExtended) {
   bool e2m1 = format == Format::f4E2M1FN;
   int codeBits = e2m1 ? 4 : 8;
   int mantissaBits = e2m1 ? 1 : format == Format::f8E5M2 ? 2 : 3;
-  int bias = e2m1 ? 1 : format == Format::f8E5M2 ? 15 : 7;
   int shift = 23 - mantissaBits; // of the magnitude's lowest bit
   Type type = code.getType();
   auto vecType = dyn_cast<VectorType>(type);
@@ -108,20 +112,38 @@ Value qnt::decodeMiniFloatBits(ImplicitLocOpBuilder &b, Value code,
   Type fType = vecType ? Type(VectorType::get(vecType.getShape(),
                                               b.getF32Type()))
                        : Type(b.getF32Type());
-  Value f = arith::BitcastOp::create(b, fType, bits);
-  float factor = std::ldexp(1.0f, 127 - bias);
-  Value c = vecType ? splatF32(b, cast<VectorType>(fType), factor)
+  return arith::BitcastOp::create(b, fType, bits);
+}
+
+Value qnt::decodeMiniFloatBits(ImplicitLocOpBuilder &b, Value code,
+                               Format format, bool signExtended) {
+  Value f = miniFloatBitsAsFloat(b, code, format, signExtended);
+  float factor = std::ldexp(1.0f, 127 - miniFloatBias(format));
+  auto vecType = dyn_cast<VectorType>(f.getType());
+  Value c = vecType ? splatF32(b, vecType, factor)
                     : arith::ConstantOp::create(b, b.getF32FloatAttr(factor))
                           .getResult();
   return arith::MulFOp::create(b, f, c);
 }
 
 float qnt::unscaledLutFactor(Format format, LookupIsa isa) {
-  // Only decodeFp8AsHalf's E4M3 values (2^-17 or more in magnitude, when
-  // not 0) leave out a factor: decodeMiniFloatBits's would be float
-  // subnormals; E5M2 and table lookups give the values themselves.
+  // float_bits: the codes come 2^(127 - bias) times too small and x
+  // lutXFactor times too large. Of the others only decodeFp8AsHalf's E4M3
+  // values (2^-17 or more in magnitude, when not 0) leave out a factor:
+  // decodeMiniFloatBits's would be float subnormals; E5M2 and table
+  // lookups give the values themselves.
+  if (isa == LookupIsa::float_bits)
+    return std::ldexp(1.0f, 127 - miniFloatBias(format)) / lutXFactor(isa);
   return format == Format::f8E4M3FN && isa != LookupIsa::generic ? 256.0f
                                                                  : 1.0f;
+}
+
+float qnt::lutXFactor(LookupIsa isa) {
+  // 2^64: products of x and codes as small as float_bits's (2^-120 of
+  // their values for E4M3, subnormal codes down to 2^-129) stay normal
+  // floats, so kernels keep their precision under flush-to-zero; x stays
+  // finite up to 2^63 in magnitude.
+  return isa == LookupIsa::float_bits ? 0x1p64f : 1.0f;
 }
 
 /// decodeLutCodes of codes of `format` whose 16 values are `table` (empty
@@ -132,8 +154,8 @@ static Value decodeCodes(ImplicitLocOpBuilder &b, Value codes, Format format,
   auto vecType = dyn_cast<VectorType>(codes.getType());
   Type i32 = vecType ? Type(VectorType::get(vecType.getShape(), b.getI32Type()))
                      : Type(b.getI32Type());
-  if (table.empty() && vecType && isa != LookupIsa::generic &&
-      elem.getIntOrFloatBitWidth() == 8)
+  if (table.empty() && vecType && elem.getIntOrFloatBitWidth() == 8 &&
+      (isa == LookupIsa::avx2 || isa == LookupIsa::avx512))
     return decodeFp8AsHalf(b, codes, format, scaled);
   // Bytes of fp8 codes are sign-extended (vpmovsxbd), which puts the sign
   // where decodeMiniFloatBits wants it; table indices are zero-extended.
@@ -149,6 +171,8 @@ static Value decodeCodes(ImplicitLocOpBuilder &b, Value codes, Format format,
     // One code: selects among scalar constants.
     return lookupBySelects(b, codes, table);
   }
+  if (isa == LookupIsa::float_bits && !scaled)
+    return miniFloatBitsAsFloat(b, codes, format, signExtended);
   return decodeMiniFloatBits(b, codes, format, signExtended);
 }
 
@@ -169,7 +193,7 @@ Value qnt::decodeScale(ImplicitLocOpBuilder &b, Value stored,
   // on uniformly drawn scale bytes ran 4x int4's time).
   auto vecType = dyn_cast<VectorType>(stored.getType());
   if (*format == ScaleFormat::F8E4M3) {
-    if (isa == LookupIsa::generic)
+    if (isa == LookupIsa::generic || isa == LookupIsa::float_bits)
       return decodeCodes(b, stored, Format::f8E4M3FN, {}, LookupIsa::generic,
                          /*scaled=*/true);
     if (vecType)

@@ -114,6 +114,9 @@ LogicalResult CpuLowering::lowerMatmul(MatmulOp op, KernelAttr kernel,
       kern.lookup != LookupIsa::generic)
     return notApplicable(op, kernel,
                          "column_i8 takes a lookup for fp4 codes only");
+  if (kern.lookup == LookupIsa::float_bits &&
+      (!lutCodes || kern.bits != 8))
+    return notApplicable(op, kernel, "lookup = float_bits takes fp8 codes only");
   // qnt.lookup16 takes whole registers: 16 lanes for AVX-512's vpermps, 8
   // for AVX2's.
   int64_t lookupLanes = getLookupLanes(kern.lookup);

@@ -89,6 +89,16 @@ func.func @x86_lookup(%x: tensor<2x16xf32>) -> tensor<2x4xf32> {
 
 // -----
 
+func.func @float_bits_nf4(%x: tensor<2x16xf32>) -> tensor<2x4xf32> {
+  %w = qnt.constant {codes = dense<0> : tensor<4x8xi8>, scales = dense<1.0> : tensor<4x1xf32>}
+      : !qnt.packed<4x16, #qnt.scheme<nf4, symmetric, per_channel<0>>>
+  // expected-error @+1 {{'qnt.matmul' op kernel #qnt.kernel<row_lut, lanes = 8, tile = 1x1, streams = 1, lookup = float_bits> does not apply: lookup = float_bits takes fp8 codes only}}
+  %y = qnt.matmul %x, %w {qnt.kernel = #qnt.kernel<row_lut, lanes = 8, tile = 1x1, streams = 1, lookup = float_bits>} : (tensor<2x16xf32>, !qnt.packed<4x16, #qnt.scheme<nf4, symmetric, per_channel<0>>>) -> tensor<2x4xf32>
+  return %y : tensor<2x4xf32>
+}
+
+// -----
+
 func.func @row_lut_needs_lut_codes(%x: tensor<2x16xf32>) -> tensor<2x4xf32> {
   %w = qnt.constant {codes = dense<0> : tensor<4x8xi8>, scales = dense<1.0> : tensor<4x1xf32>}
       : !qnt.packed<4x16, #qnt.scheme<si4, symmetric, per_channel<0>>>

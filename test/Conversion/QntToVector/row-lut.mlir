@@ -4,9 +4,11 @@
 // their codes in registers: NF4 and e2m1 by a qnt.lookup16 of their 16
 // values with the lookup the kernel names (AVX-512's for 16-lane chunks on a
 // 512-bit target, AVX2's for 8 lanes, which groups of 16 take when K is not
-// a multiple of 32; see int-dot-lookup.mlir for the instructions), fp8 on x86 targets by moving its bits into a half float's
-// (converted by vcvtph2ps) and, without one, into a float's, scaled by 2^120
-// (E4M3FN) or 2^112 (E5M2); no integer conversion. fp4 weights take the
+// a multiple of 32; see int-dot-lookup.mlir for the instructions), fp8 on
+// x86 targets by moving its bits into a half float's (converted by
+// vcvtph2ps), on AMD's cores (lookup float_bits) into a float's with x
+// multiplied by 2^64, and without an x86 target into a float's scaled by
+// 2^120 (E4M3FN) or 2^112 (E5M2); no integer conversion. fp4 weights take the
 // column kernels with int8 x where those apply (select-kernels-fp4.mlir);
 // column-kernels=false keeps them here.
 // RUN: quant-opt %s --split-input-file --qnt-select-kernels=column-kernels=false | FileCheck %s --check-prefix=SELECT
@@ -18,6 +20,8 @@
 //       SELECT:   qnt.kernel = #qnt.kernel<row_lut, lanes = 16, tile = 4x4, streams = 1, lookup = avx512, prefetch>
 // SELECT-LABEL: func.func @nf4_g16
 //       SELECT:   qnt.kernel = #qnt.kernel<row_lut, lanes = 8, tile = 4x4, streams = 1, lookup = avx2, prefetch>
+// SELECT-LABEL: func.func @fp8e5m2_channel
+//       SELECT:   qnt.kernel = #qnt.kernel<row_lut, lanes = 16, tile = 4x4, streams = 1, lookup = avx512, prefetch>
 // LOWER-LABEL: func.func @nf4_g32
 //       LOWER:   %[[C:.*]] = arith.extui %{{.*}} : vector<16xi8> to vector<16xi32>
 //       LOWER:   qnt.lookup16 <avx512> %{{.*}}, [-1.000000e+00, -6.961928e-01, -5.250731e-01, -3.949175e-01, -2.844414e-01, -1.847734e-01, -9.105004e-02, 0.000000e+00, 7.958030e-02, 1.609302e-01, 2.461123e-01, 3.379152e-01, 4.407098e-01, 5.626170e-01, 7.229568e-01, 1.000000e+00] : vector<16xi32> -> vector<16xf32>
@@ -44,7 +48,15 @@
 // LOWER-LABEL: func.func @nf4_g16
 //       LOWER:   qnt.lookup16 <avx2> %{{.*}} : vector<8xi32> -> vector<8xf32>
 //       LOWER:   return
-module attributes {qnt.target = #qnt.target<cpu = "znver4", vector_bits = 512, int_dot = avx512vnni>} {
+// E5M2 on x86: the code is the upper byte of the half of the same value.
+// LOWER-LABEL: func.func @fp8e5m2_channel
+//       LOWER:   arith.extsi %{{.*}} : vector<16xi8> to vector<16xi16>
+//       LOWER:   %[[EIGHT:.*]] = arith.constant dense<8> : vector<16xi16>
+//       LOWER:   %[[W:.*]] = arith.shli %{{.*}}, %[[EIGHT]] : vector<16xi16>
+//       LOWER:   %[[H:.*]] = arith.bitcast %[[W]] : vector<16xi16> to vector<16xf16>
+//       LOWER:   arith.extf %[[H]] : vector<16xf16> to vector<16xf32>
+//       LOWER:   return
+module attributes {qnt.target = #qnt.target<cpu = "icelake-server", vector_bits = 512, int_dot = avx512vnni>} {
   func.func @nf4_g32(%x: tensor<?x64xf32>) -> tensor<?x8xf32> {
     %p = qnt.constant {codes = dense<0> : tensor<8x32xi8>, scales = dense<1.0> : tensor<8x2xf32>} : !qnt.packed<8x64, #qnt.scheme<nf4, symmetric, per_group<1, 32>>>
     %y = qnt.matmul %x, %p : (tensor<?x64xf32>, !qnt.packed<8x64, #qnt.scheme<nf4, symmetric, per_group<1, 32>>>) -> tensor<?x8xf32>
@@ -60,23 +72,51 @@ module attributes {qnt.target = #qnt.target<cpu = "znver4", vector_bits = 512, i
     %y = qnt.matmul %x, %p : (tensor<?x48xf32>, !qnt.packed<8x48, #qnt.scheme<nf4, symmetric, per_group<1, 16>>>) -> tensor<?x8xf32>
     return %y : tensor<?x8xf32>
   }
+  func.func @fp8e5m2_channel(%x: tensor<?x64xf32>) -> tensor<?x8xf32> {
+    %p = qnt.constant {codes = dense<0> : tensor<8x64xi8>, scales = dense<1.0> : tensor<8x1xf32>} : !qnt.packed<8x64, #qnt.scheme<f8E5M2, symmetric, per_channel<0>>>
+    %y = qnt.matmul %x, %p : (tensor<?x64xf32>, !qnt.packed<8x64, #qnt.scheme<f8E5M2, symmetric, per_channel<0>>>) -> tensor<?x8xf32>
+    return %y : tensor<?x8xf32>
+  }
 }
 
 // -----
 
-// An AVX2 target: int8 activations for the integer layers, but fp8 and NF4
-// meet f32 x in 8-lane chunks on the 2x4 tiles of the f32 kernels.
+// An AVX2 target of AMD's: int8 activations for the integer layers, but fp8
+// and NF4 meet f32 x in 8-lane chunks on the 2x4 tiles of the f32 kernels.
+// fp8 takes lookup float_bits (Zen cores take float subnormals at full
+// speed): the bytes sign-extended to 32 bits, shifted so that the sign
+// reaches bit 31 and the magnitude bits 26..20 (E4M3FN) or 27..21 (E5M2),
+// masked and read as floats, 2^-120 or 2^-112 times their values; x is
+// multiplied by 2^64 as it is loaded and the scale by 2^56 or 2^48.
 // SELECT-LABEL: func.func @nf4_g64_avx2
 //       SELECT:   qnt.kernel = #qnt.kernel<row_lut, lanes = 8, tile = 2x4, streams = 1, lookup = avx2, prefetch>
 // SELECT-LABEL: func.func @fp8e5m2_g32_avx2
-//       SELECT:   qnt.kernel = #qnt.kernel<row_lut, lanes = 8, tile = 2x4, streams = 1, lookup = avx2, prefetch>
-// E5M2 on x86: the code is the upper byte of the half of the same value.
+//       SELECT:   qnt.kernel = #qnt.kernel<row_lut, lanes = 8, tile = 2x4, streams = 1, lookup = float_bits, prefetch>
+// SELECT-LABEL: func.func @fp8_channel_avx2
+//       SELECT:   qnt.kernel = #qnt.kernel<row_lut, lanes = 8, tile = 2x4, streams = 1, lookup = float_bits, prefetch>
 // LOWER-LABEL: func.func @fp8e5m2_g32_avx2
-//       LOWER:   arith.extsi %{{.*}} : vector<8xi8> to vector<8xi16>
-//       LOWER:   %[[EIGHT:.*]] = arith.constant dense<8> : vector<8xi16>
-//       LOWER:   %[[W:.*]] = arith.shli %{{.*}}, %[[EIGHT]] : vector<8xi16>
-//       LOWER:   %[[H:.*]] = arith.bitcast %[[W]] : vector<8xi16> to vector<8xf16>
-//       LOWER:   arith.extf %[[H]] : vector<8xf16> to vector<8xf32>
+//       LOWER:   %[[CODE:.*]] = arith.extsi %{{.*}} : vector<8xi8> to vector<8xi32>
+//       LOWER:   %[[SHIFT:.*]] = arith.constant dense<21> : vector<8xi32>
+//       LOWER:   %[[PLACED:.*]] = arith.shli %[[CODE]], %[[SHIFT]] : vector<8xi32>
+//       LOWER:   %[[MASK:.*]] = arith.constant dense<-1881145344> : vector<8xi32>
+//       LOWER:   %[[BITS:.*]] = arith.andi %[[PLACED]], %[[MASK]] : vector<8xi32>
+//       LOWER:   %[[F:.*]] = arith.bitcast %[[BITS]] : vector<8xi32> to vector<8xf32>
+//   LOWER-NOT:   arith.mulf %[[F]]
+//       LOWER:   %[[X:.*]] = vector.load %{{.*}} : memref<?x64xf32>, vector<8xf32>
+//       LOWER:   %[[X64:.*]] = arith.constant dense<1.84467441E+19> : vector<8xf32>
+//       LOWER:   %[[XS:.*]] = arith.mulf %[[X]], %[[X64]] : vector<8xf32>
+//       LOWER:   vector.fma %[[F]], %[[XS]]
+//       LOWER:   %[[S:.*]] = memref.load %{{.*}} : memref<8x2xf32>
+//       LOWER:   %[[POW:.*]] = arith.constant 2.81474977E+14 : f32
+//       LOWER:   arith.mulf %[[S]], %[[POW]] : f32
+//       LOWER:   return
+// LOWER-LABEL: func.func @fp8_channel_avx2
+//       LOWER:   %[[CODE:.*]] = arith.extsi %{{.*}} : vector<8xi8> to vector<8xi32>
+//       LOWER:   %[[TWENTY:.*]] = arith.constant dense<20> : vector<8xi32>
+//       LOWER:   %[[PLACED:.*]] = arith.shli %[[CODE]], %[[TWENTY]] : vector<8xi32>
+//       LOWER:   %[[MASK:.*]] = arith.constant dense<-2014314496> : vector<8xi32>
+//       LOWER:   arith.andi %[[PLACED]], %[[MASK]] : vector<8xi32>
+//       LOWER:   %[[POW:.*]] = arith.constant 7.2057594E+16 : f32
 //       LOWER:   return
 module attributes {qnt.target = #qnt.target<cpu = "znver3", vector_bits = 256, int_dot = avx2>} {
   func.func @nf4_g64_avx2(%x: tensor<?x128xf32>) -> tensor<?x8xf32> {
@@ -87,6 +127,11 @@ module attributes {qnt.target = #qnt.target<cpu = "znver3", vector_bits = 256, i
   func.func @fp8e5m2_g32_avx2(%x: tensor<?x64xf32>) -> tensor<?x8xf32> {
     %p = qnt.constant {codes = dense<0> : tensor<8x64xi8>, scales = dense<1.0> : tensor<8x2xf32>} : !qnt.packed<8x64, #qnt.scheme<f8E5M2, symmetric, per_group<1, 32>>>
     %y = qnt.matmul %x, %p : (tensor<?x64xf32>, !qnt.packed<8x64, #qnt.scheme<f8E5M2, symmetric, per_group<1, 32>>>) -> tensor<?x8xf32>
+    return %y : tensor<?x8xf32>
+  }
+  func.func @fp8_channel_avx2(%x: tensor<?x64xf32>) -> tensor<?x8xf32> {
+    %p = qnt.constant {codes = dense<0> : tensor<8x64xi8>, scales = dense<1.0> : tensor<8x1xf32>} : !qnt.packed<8x64, #qnt.scheme<f8E4M3FN, symmetric, per_channel<0>>>
+    %y = qnt.matmul %x, %p : (tensor<?x64xf32>, !qnt.packed<8x64, #qnt.scheme<f8E4M3FN, symmetric, per_channel<0>>>) -> tensor<?x8xf32>
     return %y : tensor<?x8xf32>
   }
 }

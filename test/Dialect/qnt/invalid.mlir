@@ -584,6 +584,14 @@ func.func @lookup16_register(%i: vector<8xi32>) {
 
 // -----
 
+func.func @lookup16_float_bits(%i: vector<8xi32>) {
+  // expected-error @+1 {{'qnt.lookup16' op lookup float_bits decodes fp8 codes; a table lookup takes generic, avx2 or avx512}}
+  %v = qnt.lookup16 <float_bits> %i, [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0] : vector<8xi32> -> vector<8xf32>
+  return
+}
+
+// -----
+
 func.func @lookup16_byte_table(%i: vector<32xi8>) {
   // expected-error @+1 {{'qnt.lookup16' op table value 1.500000e+00 of an i8 lookup is not an integer in [-128, 127]}}
   %v = qnt.lookup16 <avx2> %i, [0.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0] : vector<32xi8> -> vector<32xi8>
@@ -862,13 +870,18 @@ func.func private @f32_int_dot() attributes {k = #qnt.kernel<row_f32, lanes = 8,
 
 // -----
 
-// expected-error @+1 {{expected generic, avx2 or avx512, got 'avx512vnni'}}
+// expected-error @+1 {{expected generic, avx2, avx512 or float_bits, got 'avx512vnni'}}
 func.func private @lookup_isa() attributes {k = #qnt.kernel<row_lut, lanes = 16, lookup = avx512vnni>}
 
 // -----
 
 // expected-error @+1 {{a row_f32 kernel takes no lookup (only row_lut and column_i8 do)}}
 func.func private @f32_lookup() attributes {k = #qnt.kernel<row_f32, lanes = 8, lookup = avx2>}
+
+// -----
+
+// expected-error @+1 {{lookup = float_bits decodes fp8 codes, which a column_i8 kernel does not take}}
+func.func private @column_float_bits() attributes {k = #qnt.kernel<column_i8, lanes = 8, x_block = 32, lookup = float_bits>}
 
 // -----
 

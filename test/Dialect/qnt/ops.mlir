@@ -196,6 +196,7 @@ func.func @cache_format_f16(%rows: tensor<?x2x16xf32>, %q: tensor<?x8x16xf32>,
 // CHECK-LABEL: func.func @lut_kernels
 // CHECK: qnt.kernel = #qnt.kernel<row_lut, lanes = 16, tile = 4x4, streams = 1, lookup = avx512, prefetch>
 // CHECK: qnt.kernel = #qnt.kernel<row_lut, lanes = 8, tile = 1x1, streams = 1, lookup = generic>
+// CHECK: qnt.kernel = #qnt.kernel<row_lut, lanes = 16, tile = 4x4, streams = 1, lookup = float_bits, prefetch>
 module attributes {qnt.target = #qnt.target<cpu = "znver4", vector_bits = 512, int_dot = avx512vnni>} {
   func.func @kernels(%x: tensor<2x64xf32>, %q: tensor<1x4x8xf32>, %k: tensor<16x2x8xf32>, %pos: index) -> (tensor<2x8xf32>, tensor<2x8xf32>, tensor<2x8xf32>, tensor<1x4x8xf32>) {
     %w = qnt.constant {codes = dense<0> : tensor<8x32xi8>, scales = dense<1.0> : tensor<8x2xf32>} : !qnt.packed<8x64, #qnt.scheme<si4, symmetric, per_group<1, 32>>>
@@ -209,6 +210,8 @@ module attributes {qnt.target = #qnt.target<cpu = "znver4", vector_bits = 512, i
     %w = qnt.constant {codes = dense<0> : tensor<8x32xi8>, scales = dense<1.0> : tensor<8x2xf32>} : !qnt.packed<8x64, #qnt.scheme<nf4, symmetric, per_group<1, 32>>>
     %a = qnt.matmul %x, %w {qnt.kernel = #qnt.kernel<row_lut, lookup = avx512, lanes = 16, tile = 4x4, prefetch>} : (tensor<2x64xf32>, !qnt.packed<8x64, #qnt.scheme<nf4, symmetric, per_group<1, 32>>>) -> tensor<2x8xf32>
     %b = qnt.matmul %x, %w {qnt.kernel = #qnt.kernel<row_lut, lanes = 8>} : (tensor<2x64xf32>, !qnt.packed<8x64, #qnt.scheme<nf4, symmetric, per_group<1, 32>>>) -> tensor<2x8xf32>
+    %f = qnt.constant {codes = dense<0> : tensor<8x64xi8>, scales = dense<1.0> : tensor<8x1xf32>} : !qnt.packed<8x64, #qnt.scheme<f8E4M3FN, symmetric, per_channel<0>>>
+    %c = qnt.matmul %x, %f {qnt.kernel = #qnt.kernel<row_lut, lookup = float_bits, lanes = 16, tile = 4x4, prefetch>} : (tensor<2x64xf32>, !qnt.packed<8x64, #qnt.scheme<f8E4M3FN, symmetric, per_channel<0>>>) -> tensor<2x8xf32>
     return %a, %b : tensor<2x8xf32>, tensor<2x8xf32>
   }
 }
