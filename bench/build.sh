@@ -29,6 +29,11 @@ DEFAULT_OPTS=${QNT_BENCH_OPTS:-$HOST_OPTS}
 # kernels quantize x per 32 codes (--act-block=32) for comparison.
 INT_DOT=generic; grep -qw avx2 /proc/cpuinfo && INT_DOT=avx2
 I8_OPTS=${QNT_BENCH_I8_OPTS:-activations=i8,int-dot=$INT_DOT,rows-per-tile=4,cols-per-tile=2,streams=2}
+# The CPU whose #qnt.target chooses the kernels (code generation stays
+# -mcpu=native): QNT_BENCH_TARGET=icelake-server on an AMD host times the
+# kernels an Intel AVX-512 CPU gets (fp8 through half floats instead of
+# lookup = float_bits).
+TARGET_CPU=${QNT_BENCH_TARGET:-native}
 SPECS=("$@")
 if [ ${#SPECS[@]} -eq 0 ]; then
   for nk in 4096:4096 11008:4096 4096:11008; do
@@ -74,7 +79,7 @@ compile_layer() { # spec
   read -r bits format <<<"$(split_format "$bits")"
   opts=${opts:-$DEFAULT_OPTS}
   local sopts=${opts//,/ }
-  local stamp="$OUT/$name.stamp" want="$n $k $bits $format $group $opts opt-O3 $(stat -c %Y "$QOPT")"
+  local stamp="$OUT/$name.stamp" want="$n $k $bits $format $group $opts $TARGET_CPU opt-O3 $(stat -c %Y "$QOPT")"
   if [ -f "$OUT/$name.o" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
     return 0
   fi
@@ -82,10 +87,10 @@ compile_layer() { # spec
     --name "$name" --mlir "$OUT/$name.mlir" --bin "$OUT/$name.bin"
   # The kernels are chosen for this machine's #qnt.target, as quant-compile
   # chooses them (the options above fix the rest).
-  if ! "$QOPT" "$OUT/$name.mlir" --qnt-set-target=cpu=native --qnt-cpu-pipeline="parallel=true $sopts" \
+  if ! "$QOPT" "$OUT/$name.mlir" --qnt-set-target=cpu=$TARGET_CPU --qnt-cpu-pipeline="parallel=true $sopts" \
         -o "$OUT/$name.llvm.mlir" 2>"$OUT/$name.err"; then
     echo "note: --qnt-cpu-pipeline failed for $name ($(grep -m1 error "$OUT/$name.err" | cut -c1-120)); using bench/build.sh's explicit pipeline" >&2
-    "$QOPT" "$OUT/$name.mlir" --qnt-set-target=cpu=native --pass-pipeline="$(explicit_pipeline "$sopts")" -o "$OUT/$name.llvm.mlir"
+    "$QOPT" "$OUT/$name.mlir" --qnt-set-target=cpu=$TARGET_CPU --pass-pipeline="$(explicit_pipeline "$sopts")" -o "$OUT/$name.llvm.mlir"
   fi
   # The same LLVM -O3 IR pipeline quant-compile runs, then code generation.
   $LLVM/bin/mlir-translate --mlir-to-llvmir "$OUT/$name.llvm.mlir" |

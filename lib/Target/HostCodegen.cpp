@@ -191,11 +191,18 @@ std::string qnt::describeKernels(ModuleOp module,
   text += options.parallel ? "OpenMP threads (every core unless "
                              "qnt_set_threads or OMP_NUM_THREADS says less)"
                            : "single-threaded";
-  // What qnt-select-kernels put on the matmuls, family by family.
+  // What qnt-select-kernels put on the matmuls, family by family (row_lut
+  // with the decode of its codes).
   std::map<std::string, int64_t> families;
   module.walk([&](MatmulOp op) {
-    if (auto kernel = op->getAttrOfType<KernelAttr>(kKernelAttrName))
-      ++families[stringifyKernelFamily(kernel.getFamily()).str()];
+    auto kernel = op->getAttrOfType<KernelAttr>(kKernelAttrName);
+    if (!kernel)
+      return;
+    std::string name = stringifyKernelFamily(kernel.getFamily()).str();
+    if (kernel.getFamily() == KernelFamily::row_lut)
+      name += " (lookup = " + stringifyLookupIsa(kernel.getLookup()).str() +
+              ")";
+    ++families[name];
   });
   if (!families.empty()) {
     text += "; matmul kernels:";

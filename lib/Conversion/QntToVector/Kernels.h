@@ -99,7 +99,7 @@ struct MatmulKernel {
   LookupIsa lookup = LookupIsa::generic;
   bool prefetch = false; // prefetch the next tile's codes while this one runs
   bool parallel = false; // split the work across threads (scf.parallel)
-  Type xElem;
+  Type xElem; // of the buffer x (f32 where scaleXOnce made it)
   // activations=i8: x as int8 blocks; null when x is used in float.
   const Int8Kernel *int8 = nullptr;
   // Buffers.
@@ -356,6 +356,10 @@ private:
   /// quantizeActivations, or the buffers of an earlier matmul of `input`.
   void quantizeOnce(ImplicitLocOpBuilder &b, Value input,
                     const MatmulKernel &kern, Int8Kernel &q);
+  /// Points kern.x at a copy of x in f32 times `factor` (lutXFactor), made
+  /// once per input (q, k and v share it) in the block of its first matmul.
+  void scaleXOnce(ImplicitLocOpBuilder &b, Value input, MatmulKernel &kern,
+                  float factor);
 
   llvm::DenseMap<Operation *, Payload> payloads;
   /// The column kernels' views of column_tiles weights, by constant.
@@ -368,6 +372,8 @@ private:
     Value xq, xScales, xSums;
   };
   llvm::DenseMap<std::tuple<Value, int64_t, int64_t>, QuantizedX> quantizedX;
+  /// x times lutXFactor, per input tensor: the buffer and its block.
+  llvm::DenseMap<Value, std::pair<Block *, Value>> scaledX;
 };
 
 /// qnt.matmul: the column kernels, or the row kernels with int8 or f32 x

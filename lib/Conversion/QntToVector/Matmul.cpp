@@ -195,6 +195,9 @@ LogicalResult CpuLowering::lowerMatmul(MatmulOp op, KernelAttr kernel,
   kern.m = memref::DimOp::create(b, kern.x, 0);
   if (kern.int8)
     quantizeOnce(b, op.getInput(), kern, int8);
+  // lookup = float_bits: x times 2^64 once, not in every tile.
+  if (float factor = lutXFactor(kern.lookup); factor != 1.0f)
+    scaleXOnce(b, op.getInput(), kern, factor);
 
   emitMatmulLoops(b, kern, kernel.getTileRows(), kernel.getTileCols(),
                   kernel.getStreams(), kernel.getParallel());
@@ -216,6 +219,64 @@ void CpuLowering::quantizeOnce(ImplicitLocOpBuilder &b, Value input,
   }
   quantizeActivations(b, kern, q);
   quantizedX[key] = {b.getInsertionBlock(), q.xq, q.xScales, q.xSums};
+}
+
+void CpuLowering::scaleXOnce(ImplicitLocOpBuilder &b, Value input,
+                             MatmulKernel &kern, float factor) {
+  Type f32 = b.getF32Type();
+  auto it = scaledX.find(input);
+  if (it != scaledX.end() && it->second.first == b.getInsertionBlock()) {
+    kern.x = it->second.second;
+    kern.xElem = f32;
+    return;
+  }
+  // Whole vectors of `lanes`, then the codes of K past them one by one.
+  int64_t lanes = kern.chunk, whole = kern.k - kern.k % lanes;
+  Value scaled = memref::AllocOp::create(
+      b, MemRefType::get({ShapedType::kDynamic, kern.k}, f32),
+      ValueRange{kern.m}, b.getI64IntegerAttr(kCacheLineBytes));
+  auto vecType = VectorType::get({lanes}, f32);
+  Value factorVec = splatF32(b, vecType, factor);
+  Value x = kern.x;
+  Type xElem = kern.xElem;
+  scf::ForOp::create(
+      b, cIndex(b, 0), kern.m, cIndex(b, 1), ValueRange{},
+      [&](OpBuilder &ob, Location loc, Value row, ValueRange) {
+        ImplicitLocOpBuilder rb(loc, ob);
+        scf::ForOp::create(
+            rb, cIndex(rb, 0), cIndex(rb, whole), cIndex(rb, lanes),
+            ValueRange{},
+            [&](OpBuilder &kb, Location kloc, Value k, ValueRange) {
+              ImplicitLocOpBuilder cb(kloc, kb);
+              Value v = toF32(cb, vector::LoadOp::create(
+                                      cb, VectorType::get({lanes}, xElem), x,
+                                      ValueRange{row, k}));
+              vector::StoreOp::create(cb,
+                                      arith::MulFOp::create(cb, v, factorVec),
+                                      scaled, ValueRange{row, k});
+              scf::YieldOp::create(cb);
+            });
+        if (whole < kern.k) {
+          Value factorScalar =
+              arith::ConstantOp::create(rb, rb.getF32FloatAttr(factor));
+          scf::ForOp::create(
+              rb, cIndex(rb, whole), cIndex(rb, kern.k), cIndex(rb, 1),
+              ValueRange{},
+              [&](OpBuilder &kb, Location kloc, Value k, ValueRange) {
+                ImplicitLocOpBuilder cb(kloc, kb);
+                Value v = toF32(
+                    cb, memref::LoadOp::create(cb, x, ValueRange{row, k}));
+                memref::StoreOp::create(
+                    cb, arith::MulFOp::create(cb, v, factorScalar), scaled,
+                    ValueRange{row, k});
+                scf::YieldOp::create(cb);
+              });
+        }
+        scf::YieldOp::create(rb);
+      });
+  scaledX[input] = {b.getInsertionBlock(), scaled};
+  kern.x = scaled;
+  kern.xElem = f32;
 }
 
 LogicalResult CpuLowering::lowerColumnMatmul(MatmulOp op, MatmulKernel &kern,

@@ -94,16 +94,6 @@ struct F32Tile {
                : unscaledLutFactor(kern.scheme.getFormat(), kern.lookup);
   }
 
-  /// x as f32, times the factor the fp8 decodes of lookup float_bits take
-  /// from the codes to x (lutXFactor).
-  Value xToF32(ImplicitLocOpBuilder &cb, Value xv) {
-    xv = toF32(cb, xv);
-    if (float factor = lutXFactor(kern.lookup); factor != 1.0f)
-      xv = arith::MulFOp::create(
-          cb, xv, splatF32(cb, cast<VectorType>(xv.getType()), factor));
-    return xv;
-  }
-
   /// The scale of weight row colIdx[c] in `group`, with lutFactor.
   Value groupScale(ImplicitLocOpBuilder &b, int64_t c, Value group) {
     Value s = decodeScale(
@@ -181,7 +171,7 @@ struct F32Tile {
         }
         Value kp = arith::AddIOp::create(cb, kb, cIndex(cb, p * chunk));
         for (int64_t r = 0; r < rows; ++r) {
-          Value xv = xToF32(cb, vector::LoadOp::create(
+          Value xv = toF32(cb, vector::LoadOp::create(
                                     cb, xType, kern.x,
                                     ValueRange{rowIdx[r], kp}));
           for (int64_t c = 0; c < cols; ++c)
@@ -232,7 +222,7 @@ struct F32Tile {
       }
       Value kp = arith::AddIOp::create(cb, k0, cIndex(cb, p * chunk));
       for (int64_t r = 0; r < rows; ++r) {
-        Value xv = xToF32(cb, vector::LoadOp::create(
+        Value xv = toF32(cb, vector::LoadOp::create(
                                   cb, xType, kern.x, ValueRange{rowIdx[r], kp}));
         for (int64_t c = 0; c < cols; ++c)
           next[r * cols + c] =
@@ -301,7 +291,7 @@ struct F32Tile {
         xv = vector::LoadOp::create(cb, xType, kern.x,
                                     ValueRange{rowIdx[r], k0});
       }
-      xv = xToF32(cb, xv);
+      xv = toF32(cb, xv);
       for (int64_t c = 0; c < cols; ++c)
         next[r * cols + c] =
             vector::FMAOp::create(cb, codes[c], xv, next[r * cols + c]);

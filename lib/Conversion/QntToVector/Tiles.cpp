@@ -82,7 +82,11 @@ void qnt::storeTile(ImplicitLocOpBuilder &b, const MatmulKernel &kern,
       if (kern.bias)
         sum = arith::AddFOp::create(
             b, sum, toF32(b, memref::LoadOp::create(b, kern.bias, colIdx[c])));
-      memref::StoreOp::create(b, fromF32(b, sum, kern.xElem), kern.out,
+      memref::StoreOp::create(b,
+                              fromF32(b, sum,
+                                      cast<MemRefType>(kern.out.getType())
+                                          .getElementType()),
+                              kern.out,
                               ValueRange{rowIdx[r], colIdx[c]});
     }
   }

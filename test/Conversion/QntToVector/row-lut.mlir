@@ -87,7 +87,8 @@ module attributes {qnt.target = #qnt.target<cpu = "icelake-server", vector_bits 
 // speed): the bytes sign-extended to 32 bits, shifted so that the sign
 // reaches bit 31 and the magnitude bits 26..20 (E4M3FN) or 27..21 (E5M2),
 // masked and read as floats, 2^-120 or 2^-112 times their values; x is
-// multiplied by 2^64 as it is loaded and the scale by 2^56 or 2^48.
+// multiplied by 2^64 once, into a buffer the tiles read, and the scale by
+// 2^56 or 2^48.
 // SELECT-LABEL: func.func @nf4_g64_avx2
 //       SELECT:   qnt.kernel = #qnt.kernel<row_lut, lanes = 8, tile = 2x4, streams = 1, lookup = avx2, prefetch>
 // SELECT-LABEL: func.func @fp8e5m2_g32_avx2
@@ -95,17 +96,23 @@ module attributes {qnt.target = #qnt.target<cpu = "icelake-server", vector_bits 
 // SELECT-LABEL: func.func @fp8_channel_avx2
 //       SELECT:   qnt.kernel = #qnt.kernel<row_lut, lanes = 8, tile = 2x4, streams = 1, lookup = float_bits, prefetch>
 // LOWER-LABEL: func.func @fp8e5m2_g32_avx2
+//       LOWER:   %[[XS:.*]] = memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<?x64xf32>
+//       LOWER:   %[[X64:.*]] = arith.constant dense<1.84467441E+19> : vector<8xf32>
+//       LOWER:   scf.for
+//       LOWER:     scf.for
+//       LOWER:       %[[X:.*]] = vector.load %{{.*}} : memref<?x64xf32>, vector<8xf32>
+//       LOWER:       %[[SX:.*]] = arith.mulf %[[X]], %[[X64]] : vector<8xf32>
+//       LOWER:       vector.store %[[SX]], %[[XS]][%{{.*}}] : memref<?x64xf32>, vector<8xf32>
 //       LOWER:   %[[CODE:.*]] = arith.extsi %{{.*}} : vector<8xi8> to vector<8xi32>
 //       LOWER:   %[[SHIFT:.*]] = arith.constant dense<21> : vector<8xi32>
 //       LOWER:   %[[PLACED:.*]] = arith.shli %[[CODE]], %[[SHIFT]] : vector<8xi32>
 //       LOWER:   %[[MASK:.*]] = arith.constant dense<-1881145344> : vector<8xi32>
 //       LOWER:   %[[BITS:.*]] = arith.andi %[[PLACED]], %[[MASK]] : vector<8xi32>
 //       LOWER:   %[[F:.*]] = arith.bitcast %[[BITS]] : vector<8xi32> to vector<8xf32>
-//   LOWER-NOT:   arith.mulf %[[F]]
-//       LOWER:   %[[X:.*]] = vector.load %{{.*}} : memref<?x64xf32>, vector<8xf32>
-//       LOWER:   %[[X64:.*]] = arith.constant dense<1.84467441E+19> : vector<8xf32>
-//       LOWER:   %[[XS:.*]] = arith.mulf %[[X]], %[[X64]] : vector<8xf32>
-//       LOWER:   vector.fma %[[F]], %[[XS]]
+//   LOWER-NOT:   arith.mulf
+//       LOWER:   %[[XV:.*]] = vector.load %[[XS]][%{{.*}}] : memref<?x64xf32>, vector<8xf32>
+//   LOWER-NOT:   arith.mulf
+//       LOWER:   vector.fma %[[F]], %[[XV]]
 //       LOWER:   %[[S:.*]] = memref.load %{{.*}} : memref<8x2xf32>
 //       LOWER:   %[[POW:.*]] = arith.constant 2.81474977E+14 : f32
 //       LOWER:   arith.mulf %[[S]], %[[POW]] : f32
