@@ -272,12 +272,13 @@ void mlir::qnt::unpackSigned(const uint8_t *packed, size_t count, unsigned bits,
 
 void mlir::qnt::toPlaneMajorRow(const uint8_t *in, size_t count, unsigned bits,
                                 size_t groupSize, size_t lanes, uint8_t *out) {
-  assert((bits == 1 || bits == 2 || bits == 4) && "plane-major needs 8 % bits == 0");
+  assert((bits == 1 || bits == 2 || bits == 4 || bits == 8) &&
+         "plane-major needs 8 % bits == 0");
   assert(groupSize > 0 && lanes > 0);
   assert((groupSize == count || groupSize * bits % 8 == 0) &&
          "groups must start on a byte");
   const size_t perByte = 8 / bits;
-  const size_t blockCodes = lanes * perByte;
+  const size_t blockCodes = planeMajorBlockCodes(bits, lanes);
   const unsigned mask = lowMask(bits);
   std::memcpy(out, in, packedRowBytes(count, bits));
   for (size_t g0 = 0; g0 < count; g0 += groupSize) {
@@ -286,6 +287,13 @@ void mlir::qnt::toPlaneMajorRow(const uint8_t *in, size_t count, unsigned bits,
     for (size_t c0 = g0; blockCodes <= groupEnd - c0; c0 += blockCodes) {
       const uint8_t *src = in + c0 * bits / 8;
       uint8_t *dst = out + c0 * bits / 8;
+      if (bits == 8) {
+        // Byte p of word j: code p * lanes + j.
+        for (size_t j = 0; j < lanes; ++j)
+          for (size_t p = 0; p < 4; ++p)
+            dst[4 * j + p] = src[p * lanes + j];
+        continue;
+      }
       for (size_t j = 0; j < lanes; ++j) {
         unsigned byte = 0;
         for (size_t p = 0; p < perByte; ++p) {

@@ -337,6 +337,22 @@ TEST(PackingTest, PlaneMajorHandExample) {
   EXPECT_EQ(out, (Bytes{0x40, 0x51, 0x62, 0x73}));
 }
 
+// Hand-derived: 8-bit (fp8) codes go four to a 32-bit word. 18 bytes in one
+// group, 2 lanes: two blocks of 8 codes (byte p of word j holds code 2p + j
+// of the block), then 2 codes in the standard layout.
+TEST(PackingTest, PlaneMajorBytesInWords) {
+  Bytes row = {10, 11, 12, 13, 14, 15, 16, 17, 20, 21,
+               22, 23, 24, 25, 26, 27, 30, 31};
+  Bytes out(row.size(), 0xAA);
+  toPlaneMajorRow(row.data(), row.size(), 8, /*groupSize=*/row.size(),
+                  /*lanes=*/2, out.data());
+  EXPECT_EQ(out, (Bytes{10, 12, 14, 16, 11, 13, 15, 17, 20, 22, 24, 26, 21,
+                        23, 25, 27, 30, 31}));
+  EXPECT_EQ(planeCodesPerUnit(8), 4u);
+  EXPECT_EQ(planeMajorBlockCodes(8, 16), 64u);
+  EXPECT_EQ(planeMajorBlockCodes(4, 16), 32u);
+}
+
 // Reads code `i` of a plane-major row the way the kernels do, from the rule
 // alone: block, lane and field, or the standard layout outside full blocks.
 unsigned planeMajorCode(const Bytes &row, size_t count, unsigned bits,

@@ -1,5 +1,6 @@
 // Parsing, printing, verification and storage shapes of !qnt.packed.
 #include "qnt/IR/QntTypes.h"
+#include "qnt/Support/Packing.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
 #include "llvm/ADT/STLExtras.h"
@@ -69,15 +70,17 @@ static LogicalResult verifyLayout(function_ref<InFlightDiagnostic()> emitError,
   if (8 % bits != 0)
     return emitError() << "a " << kind << " layout takes codes of 1, 2, 4 "
                        << "or 8 bits, not " << bits;
-  if (layout.getKind() == CodeLayoutKind::planes && bits == 8)
-    return emitError() << "a planes layout takes codes narrower than 8 bits";
-  int64_t blockBytes = layout.getLanes() * (8 / bits);
-  if (bits < 8 && (k % layout.getBlock() != 0 ||
-                   layout.getBlock() < blockBytes))
+  bool planes = layout.getKind() == CodeLayoutKind::planes;
+  if (planes && bits == 8 && scheme.isInteger())
+    return emitError() << "a planes layout of 8-bit codes takes fp8 codes "
+                          "(four to a 32-bit word), not integers";
+  int64_t blockCodes = planeMajorBlockCodes(bits, layout.getLanes());
+  if ((bits < 8 || planes) &&
+      (k % layout.getBlock() != 0 || layout.getBlock() < blockCodes))
     return emitError() << "block = " << layout.getBlock()
                        << " must divide K (" << k
                        << ") and hold at least one plane block of "
-                       << blockBytes << " codes";
+                       << blockCodes << " codes";
   return success();
 }
 LogicalResult PackedType::verify(function_ref<InFlightDiagnostic()> emitError,

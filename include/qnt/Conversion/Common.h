@@ -110,6 +110,13 @@ Value decodeLutCodes(ImplicitLocOpBuilder &b, Value codes, SchemeAttr scheme,
 Value miniFloatBitsAsFloat(ImplicitLocOpBuilder &b, Value code, Format format,
                            bool signExtended);
 
+/// miniFloatBitsAsFloat of the fp8 codes in byte `field` (0 to 3) of each
+/// i32 lane of `words` (the plane-major layout of 8-bit codes): the byte
+/// shifted to the top of the lane and back by an arithmetic shift, so that
+/// its sign spreads down to the magnitude's bits, then masked.
+Value miniFloatWordFieldAsFloat(ImplicitLocOpBuilder &b, Value words,
+                                int64_t field, Format format);
+
 /// An fp8 or e2m1 code's value (`code`: i32 scalars or vectors, the code
 /// in the low 8 or 4 bits, the bits above it copies of its top bit or
 /// zeros): the sign bit moved to bit 31 and the magnitude bits to the top of

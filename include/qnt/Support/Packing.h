@@ -78,24 +78,31 @@ void packSigned(const int8_t *codes, size_t count, unsigned bits, uint8_t *out);
 void unpackSigned(const uint8_t *packed, size_t count, unsigned bits,
                   int8_t *codes);
 
+/// Codes per unit of the CPU kernels' plane-major layout: a byte holds
+/// 8 / bits codes of a width below 8; 8-bit (fp8) codes go four to a 32-bit
+/// word. Only meaningful when `bits` divides 8.
+inline size_t planeCodesPerUnit(unsigned bits) {
+  return bits == 8 ? 4 : 8 / bits;
+}
+
 /// Number of codes in one block of the CPU kernels' plane-major layout:
-/// `lanes` bytes of (8 / bits) codes each. Only meaningful when `bits`
-/// divides 8 and is below 8.
+/// `lanes` units of planeCodesPerUnit(bits) codes each.
 inline size_t planeMajorBlockCodes(unsigned bits, size_t lanes) {
-  return lanes * (8 / bits);
+  return lanes * planeCodesPerUnit(bits);
 }
 
 /// Rewrites one packed row of `count` codes into the plane-major layout that
 /// the CPU matmul kernels read (docs/BIT_LAYOUT.md, "Kernel layout"): within
 /// each group of `groupSize` codes, each full block of
 /// planeMajorBlockCodes(bits, lanes) codes is stored so that field p of the
-/// block's byte j holds code p * lanes + j of the block. A kernel then gets
-/// `lanes` consecutive codes from one load and one shift per field, with no
+/// block's unit j (a byte; for 8-bit codes a 4-byte word, field p its byte
+/// p) holds code p * lanes + j of the block. A kernel then gets `lanes`
+/// consecutive codes from one load and one or two shifts per field, with no
 /// shuffle. The rest of each group and the row's padding keep the standard
 /// layout. `in` and `out` hold packedRowBytes(count, bits) bytes each and must
 /// not overlap.
 ///
-/// Preconditions (asserted): bits is 1, 2 or 4; groupSize * bits is a
+/// Preconditions (asserted): bits is 1, 2, 4 or 8; groupSize * bits is a
 /// multiple of 8 or groupSize == count, so that groups start on bytes.
 void toPlaneMajorRow(const uint8_t *in, size_t count, unsigned bits,
                      size_t groupSize, size_t lanes, uint8_t *out);

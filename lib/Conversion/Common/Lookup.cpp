@@ -115,6 +115,22 @@ Value qnt::miniFloatBitsAsFloat(ImplicitLocOpBuilder &b, Value code,
   return arith::BitcastOp::create(b, fType, bits);
 }
 
+Value qnt::miniFloatWordFieldAsFloat(ImplicitLocOpBuilder &b, Value words,
+                                     int64_t field, Format format) {
+  auto type = cast<VectorType>(words.getType());
+  int mantissaBits = format == Format::f8E5M2 ? 2 : 3;
+  int shift = 23 - mantissaBits; // of the magnitude's lowest bit
+  Value top = words;
+  if (field != 3)
+    top = arith::ShLIOp::create(b, words, splatI32(b, type, 24 - 8 * field));
+  Value placed =
+      arith::ShRSIOp::create(b, top, splatI32(b, type, 24 - shift));
+  Value bits = arith::AndIOp::create(
+      b, placed, splatI32(b, type, int32_t(0x80000000u | (0x7Fu << shift))));
+  return arith::BitcastOp::create(
+      b, VectorType::get(type.getShape(), b.getF32Type()), bits);
+}
+
 Value qnt::decodeMiniFloatBits(ImplicitLocOpBuilder &b, Value code,
                                Format format, bool signExtended) {
   Value f = miniFloatBitsAsFloat(b, code, format, signExtended);

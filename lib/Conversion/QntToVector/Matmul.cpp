@@ -9,6 +9,7 @@
 #include "qnt/Conversion/Common.h"
 #include "qnt/Conversion/Passes.h"
 #include "qnt/IR/QntOps.h"
+#include "qnt/Support/Packing.h"
 #include <limits>
 
 using namespace mlir;
@@ -178,7 +179,9 @@ LogicalResult CpuLowering::lowerMatmul(MatmulOp op, KernelAttr kernel,
   } else if (layout) {
     // Full blocks of each group in the plane-major layout; the rest of each
     // group in the row layout.
-    kern.planeBlocks = kern.groupSize / (kern.chunk * (8 / kern.bits));
+    kern.planeBlocks = kern.groupSize / static_cast<int64_t>(
+                                            planeMajorBlockCodes(kern.bits,
+                                                                 kern.chunk));
   }
 
   ImplicitLocOpBuilder b(op.getLoc(), op);

@@ -54,9 +54,15 @@ CodeLayoutAttr qnt::matmulCodeLayout(const MatmulKernel &kern,
                                  kern.groupSize * (8 / kern.bits), lanes,
                                  /*rows=*/0, /*flip=*/0);
     // Widths that divide 8 read full blocks of each group in the plane-major
-    // layout; the rest of each group keeps the row layout.
-    if (kern.bits < 8 && 8 % kern.bits == 0 &&
-        lanes * (8 / kern.bits) <= kern.groupSize)
+    // layout; the rest of each group keeps the row layout. fp8 codes
+    // decoded as float bits too: one 4-lane-byte load gives four vectors
+    // of codes with two shifts and a mask each, where the row layout takes a
+    // widening load, a shift and a mask per vector.
+    bool planeFp8 = kern.bits == 8 && !kern.scheme.isInteger() &&
+                    kernel.getLookup() == LookupIsa::float_bits;
+    if (((kern.bits < 8 && 8 % kern.bits == 0) || planeFp8) &&
+        static_cast<int64_t>(planeMajorBlockCodes(kern.bits, lanes)) <=
+            kern.groupSize)
       return CodeLayoutAttr::get(ctx, CodeLayoutKind::planes, kern.groupSize,
                                  lanes, /*rows=*/0, /*flip=*/0);
     return {};

@@ -9,6 +9,7 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "qnt/Conversion/Common.h"
 #include "qnt/IR/QntOps.h"
+#include "qnt/Support/Packing.h"
 
 using namespace mlir;
 using namespace mlir::qnt;
@@ -37,7 +38,9 @@ struct F32Tile {
     cols = colIdx.size();
     numAcc = rows * cols;
     numGroups = kern.k / kern.groupSize;
-    perByte = kern.planeBlocks || kern.fieldGroups ? 8 / kern.bits : 0;
+    perByte = kern.planeBlocks || kern.fieldGroups
+                  ? static_cast<int64_t>(planeCodesPerUnit(kern.bits))
+                  : 0;
     planeCodes = kern.planeBlocks * chunk * perByte;
     fullChunks = (kern.groupSize - planeCodes) / chunk;
     tail = (kern.groupSize - planeCodes) % chunk;
@@ -203,19 +206,31 @@ struct F32Tile {
           memref::LoadOp::create(cb, kern.zeroPoints,
                                  kern.scaleIndices(cb, colIdx[c], group))));
     SmallVector<Value> next(gacc.begin(), gacc.end());
+    // fp8 codes (float_bits): one load of 4 * chunk bytes, a code per byte
+    // of each 32-bit word.
+    SmallVector<Value> words;
+    for (int64_t c = 0; c < cols && kern.bits == 8; ++c)
+      words.push_back(vector::BitCastOp::create(
+          cb, VectorType::get({chunk}, cb.getI32Type()),
+          vector::LoadOp::create(
+              cb, VectorType::get({4 * chunk}, cb.getI8Type()), kern.codes,
+              ValueRange{colIdx[c], byteOff})));
     for (int64_t p = 0; p < perByte; ++p) {
       SmallVector<Value> codes;
       for (int64_t c = 0; c < cols; ++c) {
-        Value bytes = vector::LoadOp::create(cb, bytesType, kern.codes,
-                                             ValueRange{colIdx[c], byteOff});
-        Value field = extractField(cb, bytes, p);
-        // Whole bytes (fp8) go to the decode as they are, which extends
-        // them as it needs.
-        Value f = kern.scheme.isInteger()
-                      ? Value(arith::SIToFPOp::create(cb, accType, field))
-                      : decodeLutCodes(cb, kern.bits == 8 ? bytes : field,
-                                       kern.scheme, kern.lookup,
-                                       /*scaled=*/false);
+        Value f;
+        if (kern.bits == 8) {
+          f = miniFloatWordFieldAsFloat(cb, words[c], p,
+                                        kern.scheme.getFormat());
+        } else {
+          Value bytes = vector::LoadOp::create(cb, bytesType, kern.codes,
+                                               ValueRange{colIdx[c], byteOff});
+          Value field = extractField(cb, bytes, p);
+          f = kern.scheme.isInteger()
+                  ? Value(arith::SIToFPOp::create(cb, accType, field))
+                  : decodeLutCodes(cb, field, kern.scheme, kern.lookup,
+                                   /*scaled=*/false);
+        }
         if (kern.zeroPoints)
           f = arith::SubFOp::create(cb, f, zps[c]);
         codes.push_back(f);

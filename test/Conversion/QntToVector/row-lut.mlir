@@ -84,16 +84,22 @@ module attributes {qnt.target = #qnt.target<cpu = "icelake-server", vector_bits 
 // An AVX2 target of AMD's: int8 activations for the integer layers, but fp8
 // and NF4 meet f32 x in 8-lane chunks on the 2x4 tiles of the f32 kernels.
 // fp8 takes lookup float_bits (Zen cores take float subnormals at full
-// speed): the bytes sign-extended to 32 bits, shifted so that the sign
-// reaches bit 31 and the magnitude bits 26..20 (E4M3FN) or 27..21 (E5M2),
-// masked and read as floats, 2^-120 or 2^-112 times their values; x is
-// multiplied by 2^64 once, into a buffer the tiles read, and the scale by
-// 2^56 or 2^48.
+// speed): each code's sign moved to bit 31 and its magnitude to bits 26..20
+// (E4M3FN) or 27..21 (E5M2), masked and read as a float, 2^-120 or 2^-112
+// times its value; x is multiplied by 2^64 once, into a buffer the tiles
+// read, and the scale by 2^56 or 2^48. Whole blocks of 4 * 8 codes of a
+// group are laid out plane-major (code 8p + j in byte p of word j): one load
+// of 32 bytes, and per field a shift of the byte to the top (none for byte
+// 3), an arithmetic shift back and the mask. The rest of a group (K = 40 per
+// channel: the last 8 codes) is read in the row layout: a sign-extending
+// load, a shift and the mask.
 // SELECT-LABEL: func.func @nf4_g64_avx2
 //       SELECT:   qnt.kernel = #qnt.kernel<row_lut, lanes = 8, tile = 2x4, streams = 1, lookup = avx2, prefetch>
 // SELECT-LABEL: func.func @fp8e5m2_g32_avx2
+//       SELECT:   #qnt.layout<planes, block = 32, lanes = 8>
 //       SELECT:   qnt.kernel = #qnt.kernel<row_lut, lanes = 8, tile = 2x4, streams = 1, lookup = float_bits, prefetch>
 // SELECT-LABEL: func.func @fp8_channel_avx2
+//       SELECT:   #qnt.layout<planes, block = 40, lanes = 8>
 //       SELECT:   qnt.kernel = #qnt.kernel<row_lut, lanes = 8, tile = 2x4, streams = 1, lookup = float_bits, prefetch>
 // LOWER-LABEL: func.func @fp8e5m2_g32_avx2
 //       LOWER:   %[[XS:.*]] = memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<?x64xf32>
@@ -103,9 +109,12 @@ module attributes {qnt.target = #qnt.target<cpu = "icelake-server", vector_bits 
 //       LOWER:       %[[X:.*]] = vector.load %{{.*}} : memref<?x64xf32>, vector<8xf32>
 //       LOWER:       %[[SX:.*]] = arith.mulf %[[X]], %[[X64]] : vector<8xf32>
 //       LOWER:       vector.store %[[SX]], %[[XS]][%{{.*}}] : memref<?x64xf32>, vector<8xf32>
-//       LOWER:   %[[CODE:.*]] = arith.extsi %{{.*}} : vector<8xi8> to vector<8xi32>
-//       LOWER:   %[[SHIFT:.*]] = arith.constant dense<21> : vector<8xi32>
-//       LOWER:   %[[PLACED:.*]] = arith.shli %[[CODE]], %[[SHIFT]] : vector<8xi32>
+//       LOWER:   %[[B:.*]] = vector.load %{{.*}} : memref<8x64xi8>, vector<32xi8>
+//       LOWER:   %[[W:.*]] = vector.bitcast %[[B]] : vector<32xi8> to vector<8xi32>
+//       LOWER:   %[[UP:.*]] = arith.constant dense<24> : vector<8xi32>
+//       LOWER:   %[[TOP:.*]] = arith.shli %[[W]], %[[UP]] : vector<8xi32>
+//       LOWER:   %[[DOWN:.*]] = arith.constant dense<3> : vector<8xi32>
+//       LOWER:   %[[PLACED:.*]] = arith.shrsi %[[TOP]], %[[DOWN]] : vector<8xi32>
 //       LOWER:   %[[MASK:.*]] = arith.constant dense<-1881145344> : vector<8xi32>
 //       LOWER:   %[[BITS:.*]] = arith.andi %[[PLACED]], %[[MASK]] : vector<8xi32>
 //       LOWER:   %[[F:.*]] = arith.bitcast %[[BITS]] : vector<8xi32> to vector<8xf32>
@@ -113,11 +122,16 @@ module attributes {qnt.target = #qnt.target<cpu = "icelake-server", vector_bits 
 //       LOWER:   %[[XV:.*]] = vector.load %[[XS]][%{{.*}}] : memref<?x64xf32>, vector<8xf32>
 //   LOWER-NOT:   arith.mulf
 //       LOWER:   vector.fma %[[F]], %[[XV]]
+//       LOWER:   arith.shrsi %[[W]], %{{.*}} : vector<8xi32>
 //       LOWER:   %[[S:.*]] = memref.load %{{.*}} : memref<8x2xf32>
 //       LOWER:   %[[POW:.*]] = arith.constant 2.81474977E+14 : f32
 //       LOWER:   arith.mulf %[[S]], %[[POW]] : f32
+//   LOWER-NOT:   arith.extsi
 //       LOWER:   return
 // LOWER-LABEL: func.func @fp8_channel_avx2
+//       LOWER:   vector.bitcast %{{.*}} : vector<32xi8> to vector<8xi32>
+//       LOWER:   arith.constant dense<4> : vector<8xi32>
+//       LOWER:   arith.constant dense<-2014314496> : vector<8xi32>
 //       LOWER:   %[[CODE:.*]] = arith.extsi %{{.*}} : vector<8xi8> to vector<8xi32>
 //       LOWER:   %[[TWENTY:.*]] = arith.constant dense<20> : vector<8xi32>
 //       LOWER:   %[[PLACED:.*]] = arith.shli %[[CODE]], %[[TWENTY]] : vector<8xi32>
@@ -136,9 +150,9 @@ module attributes {qnt.target = #qnt.target<cpu = "znver3", vector_bits = 256, i
     %y = qnt.matmul %x, %p : (tensor<?x64xf32>, !qnt.packed<8x64, #qnt.scheme<f8E5M2, symmetric, per_group<1, 32>>>) -> tensor<?x8xf32>
     return %y : tensor<?x8xf32>
   }
-  func.func @fp8_channel_avx2(%x: tensor<?x64xf32>) -> tensor<?x8xf32> {
-    %p = qnt.constant {codes = dense<0> : tensor<8x64xi8>, scales = dense<1.0> : tensor<8x1xf32>} : !qnt.packed<8x64, #qnt.scheme<f8E4M3FN, symmetric, per_channel<0>>>
-    %y = qnt.matmul %x, %p : (tensor<?x64xf32>, !qnt.packed<8x64, #qnt.scheme<f8E4M3FN, symmetric, per_channel<0>>>) -> tensor<?x8xf32>
+  func.func @fp8_channel_avx2(%x: tensor<?x40xf32>) -> tensor<?x8xf32> {
+    %p = qnt.constant {codes = dense<0> : tensor<8x40xi8>, scales = dense<1.0> : tensor<8x1xf32>} : !qnt.packed<8x40, #qnt.scheme<f8E4M3FN, symmetric, per_channel<0>>>
+    %y = qnt.matmul %x, %p : (tensor<?x40xf32>, !qnt.packed<8x40, #qnt.scheme<f8E4M3FN, symmetric, per_channel<0>>>) -> tensor<?x8xf32>
     return %y : tensor<?x8xf32>
   }
 }

@@ -1073,8 +1073,13 @@ func.func private @layout_column_block(!qnt.packed<8x64, #qnt.scheme<si4, symmet
 
 // -----
 
-// expected-error @+1 {{a planes layout takes codes narrower than 8 bits}}
+// expected-error @+1 {{a planes layout of 8-bit codes takes fp8 codes (four to a 32-bit word), not integers}}
 func.func private @layout_planes_i8(!qnt.packed<8x64, #qnt.scheme<si8, symmetric, per_channel<0>>, #qnt.layout<planes, block = 64, lanes = 8>>)
+
+// -----
+
+// expected-error @+1 {{block = 64 must divide K (64) and hold at least one plane block of 128 codes}}
+func.func private @layout_planes_fp8_block(!qnt.packed<8x64, #qnt.scheme<f8E4M3FN, symmetric, per_channel<0>>, #qnt.layout<planes, block = 64, lanes = 32>>)
 
 // -----
 
