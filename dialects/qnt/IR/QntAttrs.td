@@ -315,8 +315,10 @@ def Qnt_CodeLayoutAttr : AttrDef<Qnt_Dialect, "CodeLayout"> {
     qnt-select-kernels re-lays each `qnt.matmul`'s weight into the layout
     its `#qnt.kernel` reads and records it in the type; without a layout the
     codes are rows packed along the last dimension.
-    - `planes` (row_f32, row_lut): each row in plane-major blocks of `block`
-      codes, `lanes` bytes per plane; same shape as the row layout.
+    - `planes` (row_f32, row_lut): the full blocks of each group of
+      `block` codes plane-major, `lanes` units per block (bytes; fp8 codes
+      of `lookup = float_bits` in 32-bit words, four codes each); same
+      shape as the row layout.
     - `row_tiles` (row_i8): rows in plane-major blocks of `block` codes with
       `lanes`-byte planes (widths below 8), every byte XORed with `flip`,
       interleaved in tiles of `rows` rows at `lanes`-byte granularity, then

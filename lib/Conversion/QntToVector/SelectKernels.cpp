@@ -101,7 +101,8 @@ static bool subnormalsAtFullSpeed(TargetAttr target) {
 /// The decode of the row_lut kernel's codes: for fp8 codes on a CPU that
 /// takes subnormals at full speed, their bits moved into floats
 /// (float_bits: no conversion instruction; on Zen 4 the 4096x11008 GEMV
-/// went from 1.46x to 1.20x of int8's time on one core), else lookupFor's.
+/// went from 1.46x to 0.98x of int8's time on one core, with the
+/// plane-major words of matmulCodeLayout), else lookupFor's.
 static LookupIsa rowLutLookup(TargetAttr target, const MatmulKernel &kern,
                               int64_t lanes) {
   LookupIsa lookup = lookupFor(target, lanes);

@@ -186,10 +186,12 @@ struct F32Tile {
     return next;
   }
 
-  /// Accumulates one plane-major block starting at code k0: `chunk` bytes
-  /// whose field p holds codes k0 + p*chunk + [0, chunk). Each field becomes
-  /// one f32 vector with a widening load, two shifts and a conversion, so the
-  /// codes never need a cross-lane shuffle to line up with x.
+  /// Accumulates one plane-major block starting at code k0: `chunk` units
+  /// (bytes; 32-bit words of fp8 codes) whose field p holds codes
+  /// k0 + p*chunk + [0, chunk). Each field becomes one f32 vector with a
+  /// widening load, two shifts and a conversion (fp8: two shifts and a mask
+  /// of one load of the block), so the codes never need a cross-lane shuffle
+  /// to line up with x.
   SmallVector<Value> emitBlock(ImplicitLocOpBuilder &cb, Value k0, Value group,
                                ValueRange gacc, bool prefetch) {
     Value byteOff = arith::DivUIOp::create(
