@@ -78,7 +78,7 @@ Value decodeFp8AsHalf(ImplicitLocOpBuilder &b, Value bytes, Format format,
 
 } // namespace
 
-/// fp8 code's exponent bias (e2m1's, 1, for 4-bit codes).
+/// The exponent bias of `format`'s codes: fp8's, or e2m1's (1).
 static int miniFloatBias(Format format) {
   return format == Format::f4E2M1FN ? 1 : format == Format::f8E5M2 ? 15 : 7;
 }

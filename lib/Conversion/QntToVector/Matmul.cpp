@@ -179,9 +179,8 @@ LogicalResult CpuLowering::lowerMatmul(MatmulOp op, KernelAttr kernel,
   } else if (layout) {
     // Full blocks of each group in the plane-major layout; the rest of each
     // group in the row layout.
-    kern.planeBlocks = kern.groupSize / static_cast<int64_t>(
-                                            planeMajorBlockCodes(kern.bits,
-                                                                 kern.chunk));
+    int64_t blockCodes = planeMajorBlockCodes(kern.bits, kern.chunk);
+    kern.planeBlocks = kern.groupSize / blockCodes;
   }
 
   ImplicitLocOpBuilder b(op.getLoc(), op);
