@@ -106,16 +106,12 @@ Value decodeLutCodes(ImplicitLocOpBuilder &b, Value codes, SchemeAttr scheme,
 /// decodeMiniFloatBits without its multiplication: the code's value
 /// 2^(127 - bias) times too small (a float subnormal for a subnormal code).
 /// The row_lut kernels' fp8 codes with lookup float_bits, which multiply x
-/// by lutXFactor and their scales by unscaledLutFactor instead.
+/// by lutXFactor and their scales by unscaledLutFactor instead. Without
+/// `signExtended` the code may start at bit `lowBit` of its i32 lane (8p
+/// for byte p of a plane-major word of fp8 codes); the bits above it are
+/// then ignored.
 Value miniFloatBitsAsFloat(ImplicitLocOpBuilder &b, Value code, Format format,
-                           bool signExtended);
-
-/// miniFloatBitsAsFloat of the fp8 codes in byte `field` (0 to 3) of each
-/// i32 lane of `words` (the plane-major layout of 8-bit codes): the byte
-/// shifted to the top of the lane and back by an arithmetic shift, so that
-/// its sign spreads down to the magnitude's bits, then masked.
-Value miniFloatWordFieldAsFloat(ImplicitLocOpBuilder &b, Value words,
-                                int64_t field, Format format);
+                           bool signExtended, int64_t lowBit = 0);
 
 /// An fp8 or e2m1 code's value (`code`: i32 scalars or vectors, the code
 /// in the low 8 or 4 bits, the bits above it copies of its top bit or

@@ -78,17 +78,27 @@ Value decodeFp8AsHalf(ImplicitLocOpBuilder &b, Value bytes, Format format,
 
 } // namespace
 
-/// The exponent bias of `format`'s codes: fp8's, or e2m1's (1).
-static int miniFloatBias(Format format) {
-  return format == Format::f4E2M1FN ? 1 : format == Format::f8E5M2 ? 15 : 7;
-}
+namespace {
+/// The fields of `format`'s codes (fp8, or e2m1): width, mantissa bits and
+/// exponent bias.
+struct MiniFloatFields {
+  int codeBits, mantissaBits, bias;
+  explicit MiniFloatFields(Format format) {
+    bool e2m1 = format == Format::f4E2M1FN;
+    codeBits = e2m1 ? 4 : 8;
+    mantissaBits = e2m1 ? 1 : format == Format::f8E5M2 ? 2 : 3;
+    bias = e2m1 ? 1 : format == Format::f8E5M2 ? 15 : 7;
+  }
+  /// The float bit that the magnitude's lowest bit moves to.
+  int shift() const { return 23 - mantissaBits; }
+};
+} // namespace
 
 Value qnt::miniFloatBitsAsFloat(ImplicitLocOpBuilder &b, Value code,
-                                Format format, bool signExtended) {
-  bool e2m1 = format == Format::f4E2M1FN;
-  int codeBits = e2m1 ? 4 : 8;
-  int mantissaBits = e2m1 ? 1 : format == Format::f8E5M2 ? 2 : 3;
-  int shift = 23 - mantissaBits; // of the magnitude's lowest bit
+                                Format format, bool signExtended,
+                                int64_t lowBit) {
+  MiniFloatFields fields(format);
+  int codeBits = fields.codeBits, shift = fields.shift();
   Type type = code.getType();
   auto vecType = dyn_cast<VectorType>(type);
   auto constI32 = [&](int64_t v) -> Value {
@@ -102,9 +112,12 @@ Value qnt::miniFloatBitsAsFloat(ImplicitLocOpBuilder &b, Value code,
   if (signExtended) {
     placed = arith::ShLIOp::create(b, code, constI32(shift));
   } else {
-    placed = arith::ShRSIOp::create(
-        b, arith::ShLIOp::create(b, code, constI32(32 - codeBits)),
-        constI32(32 - codeBits - shift));
+    // The code to the top of the lane, then back by an arithmetic shift.
+    Value top = code;
+    if (int64_t up = 32 - codeBits - lowBit)
+      top = arith::ShLIOp::create(b, code, constI32(up));
+    placed =
+        arith::ShRSIOp::create(b, top, constI32(32 - codeBits - shift));
   }
   uint32_t magnitude = (1u << (codeBits - 1)) - 1;
   Value bits = arith::AndIOp::create(
@@ -115,26 +128,10 @@ Value qnt::miniFloatBitsAsFloat(ImplicitLocOpBuilder &b, Value code,
   return arith::BitcastOp::create(b, fType, bits);
 }
 
-Value qnt::miniFloatWordFieldAsFloat(ImplicitLocOpBuilder &b, Value words,
-                                     int64_t field, Format format) {
-  auto type = cast<VectorType>(words.getType());
-  int mantissaBits = format == Format::f8E5M2 ? 2 : 3;
-  int shift = 23 - mantissaBits; // of the magnitude's lowest bit
-  Value top = words;
-  if (field != 3)
-    top = arith::ShLIOp::create(b, words, splatI32(b, type, 24 - 8 * field));
-  Value placed =
-      arith::ShRSIOp::create(b, top, splatI32(b, type, 24 - shift));
-  Value bits = arith::AndIOp::create(
-      b, placed, splatI32(b, type, int32_t(0x80000000u | (0x7Fu << shift))));
-  return arith::BitcastOp::create(
-      b, VectorType::get(type.getShape(), b.getF32Type()), bits);
-}
-
 Value qnt::decodeMiniFloatBits(ImplicitLocOpBuilder &b, Value code,
                                Format format, bool signExtended) {
   Value f = miniFloatBitsAsFloat(b, code, format, signExtended);
-  float factor = std::ldexp(1.0f, 127 - miniFloatBias(format));
+  float factor = std::ldexp(1.0f, 127 - MiniFloatFields(format).bias);
   auto vecType = dyn_cast<VectorType>(f.getType());
   Value c = vecType ? splatF32(b, vecType, factor)
                     : arith::ConstantOp::create(b, b.getF32FloatAttr(factor))
@@ -149,7 +146,8 @@ float qnt::unscaledLutFactor(Format format, LookupIsa isa) {
   // decodeMiniFloatBits's would be float subnormals; E5M2 and table
   // lookups give the values themselves.
   if (isa == LookupIsa::float_bits)
-    return std::ldexp(1.0f, 127 - miniFloatBias(format)) / lutXFactor(isa);
+    return std::ldexp(1.0f, 127 - MiniFloatFields(format).bias) /
+           lutXFactor(isa);
   return format == Format::f8E4M3FN && isa != LookupIsa::generic ? 256.0f
                                                                  : 1.0f;
 }

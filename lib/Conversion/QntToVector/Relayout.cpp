@@ -58,8 +58,7 @@ CodeLayoutAttr qnt::matmulCodeLayout(const MatmulKernel &kern,
     // decoded as float bits too: one 4-lane-byte load gives four vectors
     // of codes with two shifts and a mask each, where the row layout takes a
     // widening load, a shift and a mask per vector.
-    bool planeFp8 = kern.bits == 8 && !kern.scheme.isInteger() &&
-                    kernel.getLookup() == LookupIsa::float_bits;
+    bool planeFp8 = kernel.getLookup() == LookupIsa::float_bits;
     if (((kern.bits < 8 && 8 % kern.bits == 0) || planeFp8) &&
         static_cast<int64_t>(planeMajorBlockCodes(kern.bits, lanes)) <=
             kern.groupSize)

@@ -221,8 +221,8 @@ struct F32Tile {
       for (int64_t c = 0; c < cols; ++c) {
         Value f;
         if (kern.bits == 8) {
-          f = miniFloatWordFieldAsFloat(cb, words[c], p,
-                                        kern.scheme.getFormat());
+          f = miniFloatBitsAsFloat(cb, words[c], kern.scheme.getFormat(),
+                                   /*signExtended=*/false, /*lowBit=*/8 * p);
         } else {
           Value bytes = vector::LoadOp::create(cb, bytesType, kern.codes,
                                                ValueRange{colIdx[c], byteOff});
