@@ -131,6 +131,12 @@ std::unique_ptr<ModelLibrary> ModelLibrary::load(const std::string &path,
   if (state.size() > kMaxStateBuffers)
     return fail("'" + entry + "' has more than " + Twine(kMaxStateBuffers) +
                 " state buffers: " + sig);
+  // An i4 cache's values are the only rank-4 i8 state; its keys beside
+  // them are [layers, kv heads, bytes] x i8: blocks of positions and a
+  // window, not positions.
+  bool kiviCache = llvm::any_of(state, [](const AbiValue &s) {
+    return s.isMemRef && s.shape.size() == 4 && s.element == "i8";
+  });
   int64_t stateBytes = 0;
   for (const AbiValue &s : state) {
     if (!s.isMemRef ||
@@ -152,10 +158,9 @@ std::unique_ptr<ModelLibrary> ModelLibrary::load(const std::string &path,
     if (stateBytes > kMaxStateBytes)
       return fail("'" + entry + "' needs more than " + Twine(kMaxStateBytes) +
                   " bytes (64 GiB) of state, the limit: " + sig);
-    // The second dimension of a cache is its positions, except in the keys
-    // of an i4 cache, [layers, kv heads, bytes] x i8 (the only rank-3 i8
-    // state): blocks of positions and a window.
-    bool kiviKeys = s.shape.size() == 3 && s.element == "i8";
+    // The second dimension of a cache is its positions (an i8 cache's
+    // records are [layers, positions, bytes]), except in an i4 cache's keys.
+    bool kiviKeys = kiviCache && s.shape.size() == 3 && s.element == "i8";
     if (s.shape.size() >= 2 && !kiviKeys)
       lib->contextSize = lib->contextSize
                              ? std::min(lib->contextSize, s.shape[1])

@@ -7,6 +7,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "qnt/Conversion/Common.h"
 #include "qnt/Transforms/Passes.h"
 #include "qnt/Transforms/Transforms.h"
 #include <limits>
@@ -39,42 +40,43 @@ Value f32Const(ImplicitLocOpBuilder &b, float v) {
   return arith::ConstantOp::create(b, b.getF32FloatAttr(v));
 }
 
-/// The f32 scales [n, KvH] of i8 cache rows `rows` [S, KvH, D + 4] (the
-/// first n positions): bytes D .. D + 3 of each row, little-endian.
-Value rowScales(ImplicitLocOpBuilder &b, Value rows, Value n, int64_t kvHeads,
-                int64_t headSize) {
+/// The f32 scales [n, KvH] of the i8 cache records `records` [S, bytes]
+/// (the first n positions): each position's f16 step times each head's
+/// multiplier byte.
+Value rowScales(ImplicitLocOpBuilder &b, Value records, Value n,
+                int64_t kvHeads, int64_t headSize) {
   MLIRContext *ctx = b.getContext();
   constexpr int64_t kDyn = ShapedType::kDynamic;
+  I8PositionLayout record{kvHeads, headSize};
   auto scalesType = RankedTensorType::get({kDyn, kvHeads}, b.getF32Type());
-  return linalg::GenericOp::create(
-             b, TypeRange{scalesType}, ValueRange{},
-             ValueRange{tensor::EmptyOp::create(b, scalesType.getShape(),
-                                                b.getF32Type(), ValueRange{n})},
-             ArrayRef<AffineMap>{AffineMap::getMultiDimIdentityMap(2, ctx)},
-             ArrayRef<IteratorType>{IteratorType::parallel,
-                                    IteratorType::parallel},
-             [&](OpBuilder &ob, Location loc, ValueRange) {
-               ImplicitLocOpBuilder ib(loc, ob);
-               Value t = linalg::IndexOp::create(ib, 0);
-               Value g = linalg::IndexOp::create(ib, 1);
-               Value bits = arith::ConstantOp::create(ib, ib.getI32IntegerAttr(0));
-               for (int64_t j = 0; j < 4; ++j) {
-                 Value byte = tensor::ExtractOp::create(
-                     ib, rows,
-                     ValueRange{t, g,
-                                arith::ConstantIndexOp::create(ib, headSize + j)});
-                 Value wide = arith::ExtUIOp::create(ib, ib.getI32Type(), byte);
-                 if (j)
-                   wide = arith::ShLIOp::create(
-                       ib, wide,
-                       arith::ConstantOp::create(ib, ib.getI32IntegerAttr(8 * j)));
-                 bits = arith::OrIOp::create(ib, bits, wide);
-               }
-               linalg::YieldOp::create(
-                   ib, arith::BitcastOp::create(ib, ib.getF32Type(), bits)
-                           .getResult());
-             })
-      .getResult(0);
+  return generic(
+      b, scalesType,
+      tensor::EmptyOp::create(b, scalesType.getShape(), b.getF32Type(),
+                              ValueRange{n}),
+      ValueRange{}, {AffineMap::getMultiDimIdentityMap(2, ctx)},
+      {IteratorType::parallel, IteratorType::parallel},
+      [&](ImplicitLocOpBuilder &ib, ValueRange) -> Value {
+        Value t = linalg::IndexOp::create(ib, 0);
+        Value g = linalg::IndexOp::create(ib, 1);
+        auto byteAt = [&](Value j) {
+          return tensor::ExtractOp::create(ib, records, ValueRange{t, j});
+        };
+        auto at = [&](int64_t j) {
+          return arith::ConstantIndexOp::create(ib, j);
+        };
+        Value low = arith::ExtUIOp::create(ib, ib.getI16Type(),
+                                           byteAt(at(record.stepOffset())));
+        Value high = arith::ShLIOp::create(
+            ib,
+            arith::ExtUIOp::create(ib, ib.getI16Type(),
+                                   byteAt(at(record.stepOffset() + 1))),
+            arith::ConstantOp::create(ib, ib.getI16IntegerAttr(8)));
+        Value half = arith::BitcastOp::create(
+            ib, ib.getF16Type(), arith::OrIOp::create(ib, low, high));
+        Value multiplier = byteAt(
+            arith::AddIOp::create(ib, g, at(record.multiplierOffset(0))));
+        return emitI8CacheScale(ib, half, multiplier);
+      });
 }
 } // namespace
 
@@ -151,7 +153,7 @@ FailureOr<Value> qnt::decomposeAttention(RewriterBase &rewriter,
   auto qType = cast<RankedTensorType>(op.getQuery().getType());
   auto kType = cast<RankedTensorType>(op.getKeys().getType());
   int64_t heads = qType.getDimSize(1), hs = qType.getDimSize(2);
-  int64_t kvHeads = kType.getDimSize(1), seq = kType.getDimSize(0);
+  int64_t kvHeads = op.getKvHeads(), seq = kType.getDimSize(0);
   int64_t group = heads / kvHeads;
   constexpr int64_t kDyn = ShapedType::kDynamic;
   Type f32 = b.getF32Type();
@@ -164,15 +166,27 @@ FailureOr<Value> qnt::decomposeAttention(RewriterBase &rewriter,
       arith::ConstantIndexOp::create(b, seq));
   bool quantized = op.getCache() == CacheFormat::i8;
   Type cacheElem = kType.getElementType();
-  auto liveSlice = [&](Value cache) {
-    return tensor::ExtractSliceOp::create(
-        b, RankedTensorType::get({kDyn, kvHeads, hs}, cacheElem), cache,
-        ArrayRef<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(0),
-                               b.getIndexAttr(0)},
+  auto liveSlice = [&](Value cache) -> Value {
+    auto rowsType = RankedTensorType::get({kDyn, kvHeads, hs}, cacheElem);
+    if (!quantized)
+      return tensor::ExtractSliceOp::create(
+          b, rowsType, cache,
+          ArrayRef<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(0),
+                                 b.getIndexAttr(0)},
+          ArrayRef<OpFoldResult>{live, b.getIndexAttr(kvHeads),
+                                 b.getIndexAttr(hs)},
+          ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1),
+                                 b.getIndexAttr(1)});
+    // The codes of the i8 records' heads, as rows.
+    Value codes = tensor::ExtractSliceOp::create(
+        b, RankedTensorType::get({kDyn, kvHeads * hs}, cacheElem), cache,
+        ArrayRef<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(0)},
+        ArrayRef<OpFoldResult>{live, b.getIndexAttr(kvHeads * hs)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+    return tensor::ExpandShapeOp::create(
+        b, rowsType, codes, ArrayRef<ReassociationIndices>{{0}, {1, 2}},
         ArrayRef<OpFoldResult>{live, b.getIndexAttr(kvHeads),
-                               b.getIndexAttr(hs)},
-        ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1),
-                               b.getIndexAttr(1)});
+                               b.getIndexAttr(hs)});
   };
   // An i8 cache: the codes are read in place of the values, and each row's
   // scale multiplies the scores (keys) and the probabilities (values).
@@ -286,17 +300,22 @@ FailureOr<Value> qnt::decomposePackCacheRows(RewriterBase &rewriter,
     rewriter.replaceOp(op, half);
     return half;
   }
-  // amax[t, h] = max_i |x[t, h, i]|
-  auto amaxType = RankedTensorType::get({rowsType.getDimSize(0), heads}, f32);
-  Value amaxInit =
-      linalg::FillOp::create(
-          b, f32Const(b, 0.0f),
-          ValueRange{tensor::EmptyOp::create(b, amaxType.getShape(), f32, dyn)})
-          .getResult(0);
+  // amax[t, h] = max_i |x[t, h, i]|, then each token's step u[t] (as f32)
+  // from the largest: docs/BIT_LAYOUT.md, "KV cache rows".
+  int64_t tokens = rowsType.getDimSize(0);
+  auto amaxType = RankedTensorType::get({tokens, heads}, f32);
+  auto stepType = RankedTensorType::get({tokens}, f32);
+  auto zeros = [&](RankedTensorType type) {
+    return linalg::FillOp::create(
+               b, f32Const(b, 0.0f),
+               ValueRange{tensor::EmptyOp::create(b, type.getShape(), f32,
+                                                  dyn)})
+        .getResult(0);
+  };
   AffineExpr t, h, i;
   bindDims(ctx, t, h, i);
   Value amax = generic(
-      b, amaxType, amaxInit, ValueRange{op.getRows()},
+      b, amaxType, zeros(amaxType), ValueRange{op.getRows()},
       {AffineMap::get(3, 0, {t, h, i}, ctx), AffineMap::get(3, 0, {t, h}, ctx)},
       {IteratorType::parallel, IteratorType::parallel,
        IteratorType::reduction},
@@ -304,47 +323,85 @@ FailureOr<Value> qnt::decomposePackCacheRows(RewriterBase &rewriter,
         return arith::MaximumFOp::create(ib, a[1],
                                          math::AbsFOp::create(ib, a[0]));
       });
-  // Byte j of a row: code round(x[j] * 127 / amax) for j < D, else byte
-  // j - D of the scale amax / 127.
+  Value largest = generic(
+      b, stepType, zeros(stepType), ValueRange{amax},
+      {AffineMap::get(2, 0, {t, h}, ctx), AffineMap::get(2, 0, {t}, ctx)},
+      {IteratorType::parallel, IteratorType::reduction},
+      [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+        return arith::MaximumFOp::create(ib, a[1], a[0]);
+      });
+  Value steps = generic(
+      b, stepType,
+      tensor::EmptyOp::create(b, stepType.getShape(), f32, dyn),
+      ValueRange{largest},
+      {AffineMap::get(1, 0, {t}, ctx), AffineMap::get(1, 0, {t}, ctx)},
+      {IteratorType::parallel},
+      [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+        return arith::ExtFOp::create(ib, ib.getF32Type(),
+                                     emitI8CacheStep(ib, a[0]));
+      });
+  // Byte j of token t's record: head j / D's code of x[t, j / D, j % D],
+  // head j - KvH * D's multiplier, or byte j - KvH * (D + 1) of the step.
+  I8PositionLayout record{heads, d};
   Value rows = op.getRows();
   Value packed = generic(
       b, resultType,
       tensor::EmptyOp::create(b, resultType.getShape(), b.getI8Type(), dyn),
-      ValueRange{amax},
-      {AffineMap::get(3, 0, {t, h}, ctx),
-       AffineMap::getMultiDimIdentityMap(3, ctx)},
-      {IteratorType::parallel, IteratorType::parallel,
-       IteratorType::parallel},
+      ValueRange{steps},
+      {AffineMap::get(2, 0, {t}, ctx),
+       AffineMap::getMultiDimIdentityMap(2, ctx)},
+      {IteratorType::parallel, IteratorType::parallel},
       [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-        Value m = a[0];
-        Value j = linalg::IndexOp::create(ib, 2);
-        Value dIndex = arith::ConstantIndexOp::create(ib, d);
+        Value u = a[0];
+        Value tok = linalg::IndexOp::create(ib, 0);
+        Value j = linalg::IndexOp::create(ib, 1);
+        auto at = [&](int64_t v) {
+          return arith::ConstantIndexOp::create(ib, v);
+        };
+        Value codeBytes = at(record.multiplierOffset(0));
         Value isCode =
-            arith::CmpIOp::create(ib, arith::CmpIPredicate::ult, j, dIndex);
+            arith::CmpIOp::create(ib, arith::CmpIPredicate::ult, j, codeBytes);
+        Value isMultiplier = arith::CmpIOp::create(
+            ib, arith::CmpIPredicate::ult, j, at(record.stepOffset()));
+        // The head this byte belongs to (any valid one for step bytes).
+        Value head = arith::SelectOp::create(
+            ib, isCode, arith::DivUIOp::create(ib, j, at(d)),
+            arith::MinUIOp::create(
+                ib, arith::SubIOp::create(ib, j, codeBytes), at(heads - 1)));
+        Value mult = emitI8CacheMultiplier(
+            ib, tensor::ExtractOp::create(ib, amax, ValueRange{tok, head}),
+            u);
         Value x = tensor::ExtractOp::create(
             ib, rows,
-            ValueRange{linalg::IndexOp::create(ib, 0),
-                       linalg::IndexOp::create(ib, 1),
-                       arith::MinUIOp::create(
-                           ib, j, arith::ConstantIndexOp::create(ib, d - 1))});
-        Value zero = f32Const(ib, 0.0f);
-        Value inv = arith::SelectOp::create(
-            ib, arith::CmpFOp::create(ib, arith::CmpFPredicate::OGT, m, zero),
-            arith::DivFOp::create(ib, f32Const(ib, 127.0f), m), zero);
-        Value code = arith::FPToSIOp::create(
-            ib, ib.getI8Type(),
-            math::RoundEvenOp::create(ib, arith::MulFOp::create(ib, x, inv)));
-        Value scaleBits = arith::BitcastOp::create(
+            ValueRange{tok, head,
+                       arith::RemUIOp::create(
+                           ib, arith::MinUIOp::create(ib, j, at(heads * d - 1)),
+                           at(d))});
+        Value q = math::RoundEvenOp::create(
+            ib, arith::MulFOp::create(ib, x, emitI8CacheInverse(ib, u, mult)));
+        q = arith::MinimumFOp::create(
+            ib, arith::MaximumFOp::create(ib, q, f32Const(ib, -127.0f)),
+            f32Const(ib, 127.0f));
+        Value code = arith::FPToSIOp::create(ib, ib.getI8Type(), q);
+        Value multByte = arith::FPToUIOp::create(ib, ib.getI8Type(), mult);
+        Value stepBits = arith::ExtUIOp::create(
             ib, ib.getI32Type(),
-            arith::DivFOp::create(ib, m, f32Const(ib, 127.0f)));
+            arith::BitcastOp::create(
+                ib, ib.getI16Type(),
+                arith::TruncFOp::create(ib, ib.getF16Type(), u)));
         Value shift = arith::MulIOp::create(
             ib,
-            arith::IndexCastOp::create(ib, ib.getI32Type(),
-                                       arith::SubIOp::create(ib, j, dIndex)),
+            arith::IndexCastOp::create(
+                ib, ib.getI32Type(),
+                arith::SubIOp::create(
+                    ib, arith::MaxUIOp::create(ib, j, at(record.stepOffset())),
+                    at(record.stepOffset()))),
             arith::ConstantOp::create(ib, ib.getI32IntegerAttr(8)));
-        Value byte = arith::TruncIOp::create(
-            ib, ib.getI8Type(), arith::ShRUIOp::create(ib, scaleBits, shift));
-        return arith::SelectOp::create(ib, isCode, code, byte);
+        Value stepByte = arith::TruncIOp::create(
+            ib, ib.getI8Type(), arith::ShRUIOp::create(ib, stepBits, shift));
+        return arith::SelectOp::create(
+            ib, isCode, code,
+            arith::SelectOp::create(ib, isMultiplier, multByte, stepByte));
       });
   rewriter.replaceOp(op, packed);
   return packed;

@@ -68,7 +68,8 @@ struct QuantizeKvCache final
 
 /// How one cache type is rewritten, for the keys or the values.
 struct CacheLayout {
-  RankedTensorType packed; // [L, S, KvH, R], i4 keys [L, KvH, bytes]
+  RankedTensorType packed; // [L, S, KvH, R], i8 [L, S, bytes], i4 keys
+                           // [L, KvH, bytes]
   int64_t kvHeads, headSize, positions;
   int64_t block = 0; // the key block of i4 keys, else 0
 };
@@ -84,6 +85,15 @@ static CacheLayouts layoutsOf(RankedTensorType source, int64_t kvHeads,
                               int64_t block) {
   MLIRContext *ctx = source.getContext();
   int64_t layers = source.getDimSize(0), positions = source.getDimSize(1);
+  if (format == CacheFormat::i8) {
+    CacheLayout records{
+        RankedTensorType::get(
+            {layers, positions,
+             I8PositionLayout{kvHeads, headSize}.bytes()},
+            IntegerType::get(ctx, 8)),
+        kvHeads, headSize, positions};
+    return {records, records};
+  }
   CacheLayout rows{RankedTensorType::get(
                        {layers, positions, kvHeads,
                         getCacheRowSize(format, headSize)},
@@ -238,22 +248,26 @@ static void rewriteRowsInsert(IRRewriter &rewriter,
                               const CacheLayout &layout, CacheFormat format) {
   MLIRContext *ctx = rewriter.getContext();
   auto index = [&](int64_t v) { return rewriter.getIndexAttr(v); };
-  int64_t row = layout.packed.getDimSize(3);
   rewriter.setInsertionPoint(insert);
   Location loc = insert.getLoc();
   Value heads = rowsAsHeads(rewriter, insert, layout);
+  // [T, KvH, R] rows, or an i8 cache's [T, bytes] records.
+  SmallVector<int64_t> shape = {ShapedType::kDynamic};
+  llvm::append_range(shape, layout.packed.getShape().drop_front(2));
   Value packed = PackCacheRowsOp::create(
       rewriter, loc,
-      RankedTensorType::get({ShapedType::kDynamic, layout.kvHeads, row},
-                            layout.packed.getElementType()),
-      heads, CacheFormatAttr::get(ctx, format));
+      RankedTensorType::get(shape, layout.packed.getElementType()), heads,
+      CacheFormatAttr::get(ctx, format));
   SmallVector<OpFoldResult> offsets = insert.getMixedOffsets();
+  SmallVector<OpFoldResult> at = {offsets[0], offsets[1]};
+  SmallVector<OpFoldResult> sizes = {index(1), insert.getMixedSizes()[1]};
+  for (int64_t d : layout.packed.getShape().drop_front(2)) {
+    at.push_back(index(0));
+    sizes.push_back(index(d));
+  }
   auto newInsert = tensor::InsertSliceOp::create(
-      rewriter, loc, packed, insert.getDest(),
-      SmallVector<OpFoldResult>{offsets[0], offsets[1], index(0), index(0)},
-      SmallVector<OpFoldResult>{index(1), insert.getMixedSizes()[1],
-                                index(layout.kvHeads), index(row)},
-      SmallVector<OpFoldResult>(4, index(1)));
+      rewriter, loc, packed, insert.getDest(), at, sizes,
+      SmallVector<OpFoldResult>(at.size(), index(1)));
   rewriter.replaceOp(insert, newInsert.getResult());
 }
 
@@ -402,15 +416,21 @@ static void rewriteRowsExtract(IRRewriter &rewriter,
                                   index(packed.getDimSize(2))},
         SmallVector<OpFoldResult>(3, index(1)));
   } else {
-    int64_t positions = packed.getDimSize(1), row = packed.getDimSize(3);
-    auto sliceType = RankedTensorType::get({positions, layout.kvHeads, row},
-                                           packed.getElementType());
+    // The layer's rows [S, KvH, R], or an i8 cache's records [S, bytes].
+    ArrayRef<int64_t> inner = packed.getShape().drop_front(2);
+    SmallVector<int64_t> shape = {packed.getDimSize(1)};
+    llvm::append_range(shape, inner);
+    SmallVector<OpFoldResult> at = {offsets[0], offsets[1]};
+    SmallVector<OpFoldResult> sizes = {index(1), extract.getMixedSizes()[1]};
+    for (int64_t d : inner) {
+      at.push_back(index(0));
+      sizes.push_back(index(d));
+    }
     slice = tensor::ExtractSliceOp::create(
-        rewriter, extract.getLoc(), sliceType, extract.getSource(),
-        SmallVector<OpFoldResult>{offsets[0], offsets[1], index(0), index(0)},
-        SmallVector<OpFoldResult>{index(1), extract.getMixedSizes()[1],
-                                  index(layout.kvHeads), index(row)},
-        SmallVector<OpFoldResult>(4, index(1)));
+        rewriter, extract.getLoc(),
+        RankedTensorType::get(shape, packed.getElementType()),
+        extract.getSource(), at, sizes,
+        SmallVector<OpFoldResult>(at.size(), index(1)));
   }
   for (Operation *user : llvm::make_early_inc_range(extract->getUsers())) {
     for (Operation *reader : user->getUsers())

@@ -14,24 +14,25 @@
 // The importer's shape of a model: caches [layers, positions, kv heads *
 // head size] passed through a loop over the prompt and a call, rows
 // inserted, layer slices read by attention. Every cache value becomes
-// [2, 8, 2, 8] x i8 (head size 4: 4 codes and a 4-byte scale).
+// [2, 8, 12] x i8: per position 2 kv heads of 4 codes, their 2 multipliers
+// and a 2-byte step.
 
 // CHECK-LABEL: func.func @prefill
-//  CHECK-SAME:   %[[K:[^:]*]]: tensor<2x8x2x8xi8>, %[[V:[^:]*]]: tensor<2x8x2x8xi8>
-//  CHECK-SAME:   -> (tensor<2x8x2x8xi8>, tensor<2x8x2x8xi8>)
-//       CHECK:   scf.for {{.*}} iter_args(%[[KI:.*]] = %[[K]], %[[VI:.*]] = %[[V]]) -> (tensor<2x8x2x8xi8>, tensor<2x8x2x8xi8>)
+//  CHECK-SAME:   %[[K:[^:]*]]: tensor<2x8x12xi8>, %[[V:[^:]*]]: tensor<2x8x12xi8>
+//  CHECK-SAME:   -> (tensor<2x8x12xi8>, tensor<2x8x12xi8>)
+//       CHECK:   scf.for {{.*}} iter_args(%[[KI:.*]] = %[[K]], %[[VI:.*]] = %[[V]]) -> (tensor<2x8x12xi8>, tensor<2x8x12xi8>)
 //       CHECK:     %[[KE:.*]] = tensor.expand_shape %{{.*}} {{\[}}[0], [1, 2]] output_shape [%[[N:.*]], 2, 4] : tensor<?x8xf32> into tensor<?x2x4xf32>
-//       CHECK:     %[[KP:.*]] = qnt.pack_cache_rows %[[KE]] {format = #qnt.cache_format<i8>} : tensor<?x2x4xf32> -> tensor<?x2x8xi8>
-//       CHECK:     %[[K1:.*]] = tensor.insert_slice %[[KP]] into %[[KI]][1, %[[P:.*]], 0, 0] [1, %[[N]], 2, 8] [1, 1, 1, 1] : tensor<?x2x8xi8> into tensor<2x8x2x8xi8>
-//       CHECK:     %[[VP:.*]] = qnt.pack_cache_rows %{{.*}} {format = #qnt.cache_format<i8>} : tensor<?x2x4xf32> -> tensor<?x2x8xi8>
-//       CHECK:     %[[V1:.*]] = tensor.insert_slice %[[VP]] into %[[VI]][1, %[[P]], 0, 0] [1, %[[N]], 2, 8] [1, 1, 1, 1] : tensor<?x2x8xi8> into tensor<2x8x2x8xi8>
-//       CHECK:     %[[KS:.*]] = tensor.extract_slice %[[K1]][1, 0, 0, 0] [1, 8, 2, 8] [1, 1, 1, 1] : tensor<2x8x2x8xi8> to tensor<8x2x8xi8>
-//       CHECK:     %[[VS:.*]] = tensor.extract_slice %[[V1]][1, 0, 0, 0] [1, 8, 2, 8] [1, 1, 1, 1] : tensor<2x8x2x8xi8> to tensor<8x2x8xi8>
-//       CHECK:     qnt.attention %{{.*}}, %[[KS]], %[[VS]], %[[P]] {cache = #qnt.cache_format<i8>, scale = 5.000000e-01 : f32} : tensor<?x4x4xf32>, tensor<8x2x8xi8>, tensor<8x2x8xi8> -> tensor<?x4x4xf32>
-//       CHECK:     scf.yield %[[K1]], %[[V1]] : tensor<2x8x2x8xi8>, tensor<2x8x2x8xi8>
+//       CHECK:     %[[KP:.*]] = qnt.pack_cache_rows %[[KE]] {format = #qnt.cache_format<i8>} : tensor<?x2x4xf32> -> tensor<?x12xi8>
+//       CHECK:     %[[K1:.*]] = tensor.insert_slice %[[KP]] into %[[KI]][1, %[[P:.*]], 0] [1, %[[N]], 12] [1, 1, 1] : tensor<?x12xi8> into tensor<2x8x12xi8>
+//       CHECK:     %[[VP:.*]] = qnt.pack_cache_rows %{{.*}} {format = #qnt.cache_format<i8>} : tensor<?x2x4xf32> -> tensor<?x12xi8>
+//       CHECK:     %[[V1:.*]] = tensor.insert_slice %[[VP]] into %[[VI]][1, %[[P]], 0] [1, %[[N]], 12] [1, 1, 1] : tensor<?x12xi8> into tensor<2x8x12xi8>
+//       CHECK:     %[[KS:.*]] = tensor.extract_slice %[[K1]][1, 0, 0] [1, 8, 12] [1, 1, 1] : tensor<2x8x12xi8> to tensor<8x12xi8>
+//       CHECK:     %[[VS:.*]] = tensor.extract_slice %[[V1]][1, 0, 0] [1, 8, 12] [1, 1, 1] : tensor<2x8x12xi8> to tensor<8x12xi8>
+//       CHECK:     qnt.attention %{{.*}}, %[[KS]], %[[VS]], %[[P]] {cache = #qnt.cache_format<i8>, scale = 5.000000e-01 : f32} : tensor<?x4x4xf32>, tensor<8x12xi8>, tensor<8x12xi8> -> tensor<?x4x4xf32>
+//       CHECK:     scf.yield %[[K1]], %[[V1]] : tensor<2x8x12xi8>, tensor<2x8x12xi8>
 // CHECK-LABEL: func.func @forward
-//  CHECK-SAME:   (%{{.*}}: tensor<1xi32>, %{{.*}}: index, %[[FK:.*]]: tensor<2x8x2x8xi8>, %[[FV:.*]]: tensor<2x8x2x8xi8>) -> (tensor<2x8x2x8xi8>, tensor<2x8x2x8xi8>)
-//       CHECK:   %[[R:.*]]:2 = call @prefill(%{{.*}}, %{{.*}}, %[[FK]], %[[FV]]) : (tensor<?x16xf32>, index, tensor<2x8x2x8xi8>, tensor<2x8x2x8xi8>) -> (tensor<2x8x2x8xi8>, tensor<2x8x2x8xi8>)
+//  CHECK-SAME:   (%{{.*}}: tensor<1xi32>, %{{.*}}: index, %[[FK:.*]]: tensor<2x8x12xi8>, %[[FV:.*]]: tensor<2x8x12xi8>) -> (tensor<2x8x12xi8>, tensor<2x8x12xi8>)
+//       CHECK:   %[[R:.*]]:2 = call @prefill(%{{.*}}, %{{.*}}, %[[FK]], %[[FV]]) : (tensor<?x16xf32>, index, tensor<2x8x12xi8>, tensor<2x8x12xi8>) -> (tensor<2x8x12xi8>, tensor<2x8x12xi8>)
 //       CHECK:   return %[[R]]#0, %[[R]]#1
 
 // An f16 cache: the same rewrite, rows of 4 half floats.

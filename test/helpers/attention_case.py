@@ -9,8 +9,8 @@ here with the textbook two-pass softmax. `check` reads mlir-runner's output
 on stdin and compares every element.
 
 With `--cache i8` the program first encodes the float cache with
-qnt.pack_cache_rows (8-bit codes and one f32 scale per position and kv head)
-and attention reads the packed rows; the reference encodes the cache the same
+qnt.pack_cache_rows (per position the kv heads' 8-bit codes, a multiplier per
+head and an f16 step) and attention reads the packed records; the reference encodes the cache the same
 way here (docs/BIT_LAYOUT.md, "KV cache rows") and attends over the decoded
 values. With `--cache f16` the cache holds half floats (rounded to nearest
 even, as numpy's float16 conversion rounds). With `--cache i4` (KIVI-style,
@@ -27,7 +27,7 @@ import sys
 
 import numpy as np
 
-from llama2c_ref import kivi_dequantize
+from llama2c_ref import i8_cache_codes, kivi_dequantize
 
 
 def dense(arr):
@@ -55,14 +55,9 @@ def reference(q, k, v, pos, scale):
 
 
 def quantize_rows_i8(x):
-    """x [S, KvH, D] f32 -> the values an i8 cache row holds, per (s, h):
-    codes round(x * (127 / amax)) times the scale amax / 127, in f32 as the
-    kernel computes them."""
-    amax = np.abs(x).max(axis=-1, keepdims=True).astype(np.float32)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        inv = np.where(amax > 0, np.float32(127) / amax, np.float32(0)).astype(np.float32)
-    codes = np.rint((x * inv).astype(np.float32))
-    scale = (amax / np.float32(127)).astype(np.float32)
+    """x [S, KvH, D] f32 -> the values an i8 cache's records hold: each
+    head's codes times its scale (llama2c_ref.i8_cache_codes)."""
+    codes, scale = i8_cache_codes(x)
     return codes.astype(np.float64) * scale.astype(np.float64)
 
 
@@ -169,7 +164,7 @@ def gen(a):
     if a.cache == "i4":
         attend = kivi_attend(a, scale, qd, ct)
     elif a.cache != "f32":
-        pt = (f"tensor<{s}x{kv}x{d + 4}xi8>" if a.cache == "i8"
+        pt = (f"tensor<{s}x{kv * (d + 1) + 2}xi8>" if a.cache == "i8"
               else f"tensor<{s}x{kv}x{d}xf16>")
         fmt = f"#qnt.cache_format<{a.cache}>"
         attend = [

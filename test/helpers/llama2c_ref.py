@@ -54,6 +54,29 @@ def load(path):
 KIVI_CLIP_FACTORS = (1.0, 0.95, 0.9, 0.85, 0.8)
 
 
+def i8_cache_codes(x):
+    """The codes and scales of x [..., KvH, D] in an i8 cache's records, in
+    f32 as quant-compile --kv-cache=i8 computes them (docs/BIT_LAYOUT.md,
+    "KV cache rows"): per position the step u, the largest |x| of its heads
+    / (127 * 255) rounded up to an f16 (at most 65504); per head the
+    multiplier m = min(255, ceil(amax / (127 u))) (0 where u is 0) and the
+    scale u * m; codes round(x * (1 / (u m))) clamped to +-127 (0 where the
+    scale is 0). Returns (codes, scales [..., KvH, 1])."""
+    f32 = np.float32
+    x = np.asarray(x, dtype=f32)
+    amax = np.abs(x).max(axis=-1, keepdims=True)
+    exact = np.minimum((amax.max(axis=-2, keepdims=True) / f32(127 * 255)).astype(f32), f32(65504))
+    half = exact.astype(np.float16)
+    half = np.where(half.astype(f32) < exact, np.nextafter(half, np.float16(np.inf)), half)
+    u = half.astype(f32)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        m = np.where(u > 0, np.minimum(np.ceil((amax / (u * f32(127))).astype(f32)), f32(255)), f32(0))
+        scale = (u * m.astype(f32)).astype(f32)
+        inv = np.where(scale > 0, (f32(1) / scale).astype(f32), f32(0)).astype(f32)
+    codes = np.clip(np.rint((x * inv).astype(f32)), -127, 127)
+    return codes, scale
+
+
 def kivi_dequantize_range(x, lo, hi):
     """x through 4-bit codes for values from lo to hi (broadcast), as
     quant-compile --kv-cache=i4 computes them in f32: scale s = f16((hi - lo)
@@ -128,9 +151,8 @@ class Model:
 
     def cache_row(self, x):
         """The values a cache row holds: x itself (f32), x rounded to half
-        floats (f16), or with --kv-cache i8 per head the codes
-        round(x * (127 / amax)) times amax / 127, in f32 as quant-compile
-        --kv-cache=i8 computes them."""
+        floats (f16), or with --kv-cache i8 the codes times their head's
+        scale (i8_cache_codes)."""
         x = np.asarray(x, dtype=np.float32)
         if self.kv_cache == "i4":
             return kivi_dequantize(x.reshape(-1, self.cfg["head"]), axis=1).reshape(-1)
@@ -138,12 +160,8 @@ class Model:
             return x
         if self.kv_cache == "f16":
             return x.astype(np.float16).astype(np.float32)
-        heads = x.reshape(-1, self.cfg["head"])
-        amax = np.abs(heads).max(axis=1, keepdims=True)
-        with np.errstate(divide="ignore"):
-            inv = np.where(amax > 0, np.float32(127) / amax, np.float32(0)).astype(np.float32)
-        codes = np.rint(heads * inv)
-        return (codes * (amax / np.float32(127))).astype(np.float32).reshape(-1)
+        codes, scale = i8_cache_codes(x.reshape(-1, self.cfg["head"]))
+        return (codes * scale).astype(np.float32).reshape(-1)
 
     def store_kivi_key(self, l, pos, k):
         """--kv-cache i4 keys: rounded to f16 while their block of kv_block

@@ -17,7 +17,7 @@ using namespace mlir::qnt;
 int64_t mlir::qnt::getCacheRowSize(CacheFormat format, int64_t headSize) {
   switch (format) {
   case CacheFormat::i8:
-    return headSize + 4;
+    llvm_unreachable("an i8 cache holds positions, not rows");
   case CacheFormat::i4:
     return headSize / 2 + 3;
   default:

@@ -22,14 +22,38 @@ std::optional<ScaleFormat> getScaleFormat(Type type);
 /// The type of scales of `format` (f32, f16, bf16, f8E8M0FNU, f8E4M3FN).
 Type getScaleType(MLIRContext *context, ScaleFormat format);
 /// Elements of one key-value head's row of `headSize` values in a cache of
-/// `format`: the floats, or the codes and the bytes of the scale (and zero
-/// point); for `i4` the row of a value (keys: KeyBlockLayout).
+/// `format` f32, f16 or i4: the floats, or for `i4` a value's codes and the
+/// bytes of its scale and zero point (keys: KeyBlockLayout). An `i8` cache
+/// holds whole positions instead (I8PositionLayout).
 int64_t getCacheRowSize(CacheFormat format, int64_t headSize);
 /// The element type of a cache of `format` (f32, f16 or i8).
 Type getCacheElementType(CacheFormat format, MLIRContext *context);
 /// Whether `block` is a valid key block of #qnt.cache_format<i4>: a power of
 /// two from 8 to 256.
 bool isValidCacheBlock(int64_t block);
+
+/// Where the bytes of one position lie in a #qnt.cache_format<i8> cache
+/// `[positions, bytes()]` (docs/BIT_LAYOUT.md, "KV cache rows"): the kv
+/// heads' signed 8-bit codes (D each, head-major), each head's unsigned
+/// 8-bit multiplier m, then the position's step u as an f16. Head h's
+/// values are its codes times u * m[h]: one f16 per position for all
+/// heads, and a multiplier per head that is exact to 1/255 of the largest.
+struct I8PositionLayout {
+  int64_t kvHeads, headSize;
+  int64_t codesOffset(int64_t head) const { return head * headSize; }
+  int64_t multiplierOffset(int64_t head) const {
+    return kvHeads * headSize + head;
+  }
+  int64_t stepOffset() const { return kvHeads * (headSize + 1); }
+  int64_t bytes() const { return stepOffset() + 2; }
+  /// The kv heads of records of `bytes` bytes and heads of `headSize`, or
+  /// 0 where no count fits.
+  static int64_t kvHeadsOf(int64_t bytes, int64_t headSize) {
+    if (bytes < headSize + 3 || (bytes - 2) % (headSize + 1) != 0)
+      return 0;
+    return (bytes - 2) / (headSize + 1);
+  }
+};
 
 /// Where the bytes of one kv head's keys lie in a #qnt.cache_format<i4> key
 /// cache (docs/BIT_LAYOUT.md, "KV cache rows"): `positions / block` blocks,

@@ -62,9 +62,12 @@ def Qnt_CacheFormatAttr : EnumAttr<Qnt_Dialect, Qnt_CacheFormat, "cache_format">
     `#qnt.cache_format<f32>`: a head's row is its D floats.
     `#qnt.cache_format<f16>`: its D values as IEEE half floats (rounded to
     nearest even; values beyond the f16 range become infinities).
-    `#qnt.cache_format<i8>`: D signed 8-bit codes followed by the row's f32
-    scale (4 bytes, little-endian), D + 4 bytes in all; a value is
-    `scale * code` with `scale = max |x| / 127` over the row.
+    `#qnt.cache_format<i8>`: a record per position of KvH * (D + 1) + 2
+    bytes: each kv head's D signed 8-bit codes, each head's unsigned 8-bit
+    multiplier m, then the position's step u as an f16; a value of head h
+    is `code * u * m[h]`, with `u * m[h]` the smallest such step at or
+    above `max |x| / 127` over the head's row (u rounded up from the
+    largest head's `max |x| / (127 * 255)`).
     `#qnt.cache_format<i4>` (KIVI-style, with a block size B on the ops
     that use it): values as rows of D 4-bit codes, an f16 scale and an 8-bit
     zero point, D / 2 + 3 bytes; keys per kv head as blocks of B positions

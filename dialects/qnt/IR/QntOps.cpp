@@ -342,7 +342,7 @@ LogicalResult Lookup16Op::verify() {
 //===----------------------------------------------------------------------===//
 
 /// Checks that a cache operand or result `type` [., kv heads, row] holds
-/// rows of `headSize` values in `format`.
+/// rows of `headSize` values in `format` (f32, f16, i4 values).
 static LogicalResult verifyCacheRows(Operation *op, StringRef name,
                                      RankedTensorType type, CacheFormat format,
                                      int64_t headSize) {
@@ -403,11 +403,21 @@ static LogicalResult verifyKiviOperands(AttentionOp op, RankedTensorType query,
   return success();
 }
 
+int64_t AttentionOp::getKvHeads() {
+  auto values = cast<RankedTensorType>(getValues().getType());
+  if (getCache() == CacheFormat::i8)
+    return I8PositionLayout::kvHeadsOf(
+        values.getDimSize(1),
+        cast<RankedTensorType>(getQuery().getType()).getDimSize(2));
+  return values.getDimSize(1);
+}
+
 LogicalResult AttentionOp::verify() {
   auto query = cast<RankedTensorType>(getQuery().getType());
   auto keys = cast<RankedTensorType>(getKeys().getType());
   auto values = cast<RankedTensorType>(getValues().getType());
   bool kivi = getCache() == CacheFormat::i4;
+  bool positions = getCache() == CacheFormat::i8;
   auto check = [&](StringRef name, RankedTensorType type,
                    StringRef what) -> LogicalResult {
     if (type.getRank() != 3)
@@ -420,8 +430,10 @@ LogicalResult AttentionOp::verify() {
     return success();
   };
   if (failed(check("query", query, "[T, heads, head size]")) ||
-      (!kivi && failed(check("keys", keys, "[positions, kv heads, row]"))) ||
-      failed(check("values", values, "[positions, kv heads, row]")))
+      (!kivi && !positions &&
+       failed(check("keys", keys, "[positions, kv heads, row]"))) ||
+      (!positions &&
+       failed(check("values", values, "[positions, kv heads, row]"))))
     return failure();
   if (!kivi && keys != values)
     return emitOpError() << "keys " << keys << " and values " << values
@@ -433,10 +445,22 @@ LogicalResult AttentionOp::verify() {
                             "cache only";
   if (kivi && failed(verifyKiviOperands(*this, query, keys, values)))
     return failure();
-  int64_t heads = query.getDimSize(1), kvHeads = values.getDimSize(1);
-  if (failed(verifyCacheRows(*this, kivi ? "values" : "keys", values,
-                             getCache(), query.getDimSize(2))))
-    return failure();
+  int64_t heads = query.getDimSize(1), headSize = query.getDimSize(2);
+  int64_t kvHeads = 0;
+  if (positions) {
+    if (values.getRank() == 2 && !ShapedType::isDynamic(values.getDimSize(1)))
+      kvHeads = I8PositionLayout::kvHeadsOf(values.getDimSize(1), headSize);
+    if (!kvHeads || !values.getElementType().isInteger(8))
+      return emitOpError() << "keys " << values << " must be [positions, kv "
+                           << "heads * " << headSize + 1
+                           << " + 2] x i8 (head size " << headSize
+                           << " in the i8 cache format)";
+  } else {
+    kvHeads = values.getDimSize(1);
+    if (failed(verifyCacheRows(*this, kivi ? "values" : "keys", values,
+                               getCache(), headSize)))
+      return failure();
+  }
   if (heads % kvHeads != 0)
     return emitOpError() << heads << " query heads are not a multiple of "
                          << kvHeads << " kv heads";
@@ -482,17 +506,36 @@ LogicalResult GatherRowsOp::verify() {
 LogicalResult PackCacheRowsOp::verify() {
   auto rows = cast<RankedTensorType>(getRows().getType());
   auto result = cast<RankedTensorType>(getResult().getType());
-  if (rows.getRank() != 3 || result.getRank() != 3)
-    return emitOpError() << "rows and result must be [tokens, kv heads, .], "
-                            "got ranks "
-                         << rows.getRank() << " and " << result.getRank();
-  if (ShapedType::isDynamic(rows.getDimSize(2)))
-    return emitOpError() << "rows must have a static head size";
-  if (rows.getDimSize(0) != result.getDimSize(0) ||
-      rows.getDimSize(1) != result.getDimSize(1))
+  bool positions = getFormat() == CacheFormat::i8;
+  if (rows.getRank() != 3)
+    return emitOpError() << "rows must be [tokens, kv heads, head size], got "
+                            "rank "
+                         << rows.getRank();
+  if (ShapedType::isDynamic(rows.getDimSize(1)) ||
+      ShapedType::isDynamic(rows.getDimSize(2)))
+    return emitOpError() << "rows must have static kv heads and head size";
+  if (!positions && result.getRank() != 3)
+    return emitOpError() << "result must be [tokens, kv heads, row], got "
+                            "rank "
+                         << result.getRank();
+  if (result.getRank() < 2 || rows.getDimSize(0) != result.getDimSize(0) ||
+      (!positions && rows.getDimSize(1) != result.getDimSize(1)))
     return emitOpError() << "result " << shapeStr(result.getShape())
-                         << " must have the tokens and heads of the rows "
+                         << " must have the tokens"
+                         << (positions ? "" : " and heads") << " of the rows "
                          << shapeStr(rows.getShape());
+  if (positions) {
+    int64_t bytes =
+        I8PositionLayout{rows.getDimSize(1), rows.getDimSize(2)}.bytes();
+    if (result.getRank() != 2 || !result.getElementType().isInteger(8) ||
+        result.getDimSize(1) != bytes)
+      return emitOpError()
+             << "result " << result << " must be [tokens, " << bytes
+             << "] x i8 (" << rows.getDimSize(1) << " kv heads of "
+             << rows.getDimSize(2)
+             << " in the i8 cache format: codes, multipliers, f16 step)";
+    return success();
+  }
   if (getFormat() == CacheFormat::i4 && rows.getDimSize(2) % 2 != 0)
     return emitOpError() << "head size " << rows.getDimSize(2)
                          << " must be even for 4-bit cache codes";

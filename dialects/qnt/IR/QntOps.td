@@ -240,10 +240,11 @@ def Qnt_AttentionOp : Qnt_Op<"attention", [Pure]> {
     position `position`, against a KV cache that already holds their keys
     and values. `query` is `[T, H, D]` (H heads of size D; T may be
     dynamic), `keys` and `values` are the layer's cache `[S, KvH, R]` (S
-    positions, KvH key-value heads, R the bytes or floats of one head's row
-    in the `cache` format: D floats for `f32`, D half floats for `f16`, D
-    codes and a scale for `i8`;
-    see `#qnt.cache_format`). H must be a multiple of KvH; query head h reads
+    positions, KvH key-value heads, R the floats of one head's row in the
+    `cache` format: D floats for `f32`, D half floats for `f16`), or for
+    `i8` `[S, KvH * (D + 1) + 2]` bytes (per position the heads' codes,
+    their multipliers and the position's f16 step; see
+    `#qnt.cache_format`). H must be a multiple of KvH; query head h reads
     key-value head `h / (H / KvH)`. With k and v the rows' values (decoded
     from the cache format), row r of the result is
 
@@ -267,7 +268,7 @@ def Qnt_AttentionOp : Qnt_Op<"attention", [Pure]> {
         -> tensor<?x32x64xf32>
     %o8 = qnt.attention %q, %k8, %v8, %pos
         {cache = #qnt.cache_format<i8>, scale = 0.125 : f32}
-        : tensor<?x32x64xf32>, tensor<2048x4x68xi8>, tensor<2048x4x68xi8>
+        : tensor<?x32x64xf32>, tensor<2048x262xi8>, tensor<2048x262xi8>
         -> tensor<?x32x64xf32>
     ```
 
@@ -303,6 +304,11 @@ def Qnt_AttentionOp : Qnt_Op<"attention", [Pure]> {
     attr-dict `:` type($query) `,` type($keys) `,` type($values)
     (`,` type($recent_keys)^)? `->` type($result)
   }];
+  let extraClassDeclaration = [{
+    /// The key-value heads of the cache: its rows' second dimension, or the
+    /// heads of an i8 cache's position records.
+    int64_t getKvHeads();
+  }];
   let hasVerifier = 1;
 }
 
@@ -312,16 +318,19 @@ def Qnt_PackCacheRowsOp : Qnt_Op<"pack_cache_rows", [Pure]> {
     Encodes `rows` `[T, KvH, D]` (T tokens' keys or values, KvH key-value
     heads of size D) into the rows of a cache of format `format`
     (`#qnt.cache_format`): `[T, KvH, R]`, R = D floats for `f32`, D half
-    floats for `f16` (rounded to nearest even), D + 4 bytes for `i8` (D codes `round(x / scale)` with
-    `scale = max_i |x[i]| / 127` per token and head, then the scale's 4
-    bytes), D / 2 + 3 bytes for `i4` (the values of an i4 cache: 4-bit
-    codes, an f16 scale and a zero point per token and head; the keys of
-    an i4 cache are written by qnt.pack_key_blocks and qnt.pack_key_window). The result is what a tensor.insert_slice writes into the cache at
-    the tokens' positions; qnt-quantize-kv-cache emits it.
+    floats for `f16` (rounded to nearest even), D / 2 + 3 bytes for `i4`
+    (the values of an i4 cache: 4-bit codes, an f16 scale and a zero point
+    per token and head; the keys of an i4 cache are written by
+    qnt.pack_key_blocks and qnt.pack_key_window); for `i8` `[T, KvH * (D +
+    1) + 2]` bytes, a record per token: each head's D codes `round(x / (u
+    * m))`, its multiplier m, then the token's f16 step u
+    (docs/BIT_LAYOUT.md, "KV cache rows"). The result is what a
+    tensor.insert_slice writes into the cache at the tokens' positions;
+    qnt-quantize-kv-cache emits it.
 
     ```mlir
     %packed = qnt.pack_cache_rows %k {format = #qnt.cache_format<i8>}
-        : tensor<?x4x64xf32> -> tensor<?x4x68xi8>
+        : tensor<?x4x64xf32> -> tensor<?x262xi8>
     ```
   }];
   let arguments = (ins RankedTensorOf<[F32]>:$rows, Qnt_CacheFormatAttr:$format);

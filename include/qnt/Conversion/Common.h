@@ -84,6 +84,23 @@ SmallVector<Value, 2> scaleIndices(ImplicitLocOpBuilder &b,
                                    Granularity granularity, Value row,
                                    Value group);
 
+/// The arithmetic of an i8 KV cache's records (#qnt.cache_format<i8>,
+/// docs/BIT_LAYOUT.md "KV cache rows"), shared by the CPU kernels and the
+/// decomposed form of the GPU pipeline; all f32 scalars.
+/// A position's step u as an f16: `largest` (the largest |x| of its heads)
+/// / (127 * 255), rounded up to an f16, at most f16's largest.
+Value emitI8CacheStep(ImplicitLocOpBuilder &b, Value largest);
+/// A head's multiplier m (0 .. 255, as f32) under step `step` (f32): the
+/// least with step * m * 127 >= amax, 0 when the step is 0.
+Value emitI8CacheMultiplier(ImplicitLocOpBuilder &b, Value amax, Value step);
+/// The codes' factor 1 / (step * multiplier), 0 for a zero product.
+Value emitI8CacheInverse(ImplicitLocOpBuilder &b, Value step,
+                         Value multiplier);
+/// The scale a reader multiplies a head's codes by: the f16 `halfStep` times
+/// the unsigned 8-bit `multiplier` byte.
+Value emitI8CacheScale(ImplicitLocOpBuilder &b, Value halfStep,
+                       Value multiplier);
+
 /// Applies `patterns` to the ops nested in `root` that one of them is for,
 /// each once, in program order (not to the ops they create): the lowerings
 /// share state in that order (convert-qnt-to-vector: x quantized before its

@@ -3,6 +3,7 @@
 #include "qnt/Conversion/Common.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -298,4 +299,55 @@ Value qnt::sumLanesOfEach(ImplicitLocOpBuilder &b, ArrayRef<Value> vectors) {
   for (int64_t l = 0; l < n; ++l)
     order[owner[0][l]] = l;
   return vector::ShuffleOp::create(b, level[0], level[0], order);
+}
+
+Value qnt::emitI8CacheStep(ImplicitLocOpBuilder &b, Value largest) {
+  auto f32c = [&](float v) -> Value {
+    return arith::ConstantOp::create(b, b.getF32FloatAttr(v));
+  };
+  Value exact = arith::MinimumFOp::create(
+      b, arith::DivFOp::create(b, largest, f32c(127.0f * 255.0f)),
+      f32c(65504.0f));
+  // Rounded to nearest, then one f16 up where that fell below: every
+  // head's step * m then covers its amax.
+  Value half = arith::TruncFOp::create(b, b.getF16Type(), exact);
+  Value below = arith::CmpFOp::create(
+      b, arith::CmpFPredicate::OLT,
+      arith::ExtFOp::create(b, b.getF32Type(), half), exact);
+  Value bits = arith::BitcastOp::create(b, b.getI16Type(), half);
+  Value up = arith::AddIOp::create(
+      b, bits, arith::ConstantOp::create(b, b.getI16IntegerAttr(1)));
+  return arith::BitcastOp::create(
+      b, b.getF16Type(), arith::SelectOp::create(b, below, up, bits));
+}
+
+Value qnt::emitI8CacheMultiplier(ImplicitLocOpBuilder &b, Value amax,
+                                 Value step) {
+  Value zero = arith::ConstantOp::create(b, b.getF32FloatAttr(0.0f));
+  Value perCode = arith::MulFOp::create(
+      b, step, arith::ConstantOp::create(b, b.getF32FloatAttr(127.0f)));
+  Value m = arith::MinimumFOp::create(
+      b, math::CeilOp::create(b, arith::DivFOp::create(b, amax, perCode)),
+      arith::ConstantOp::create(b, b.getF32FloatAttr(255.0f)));
+  return arith::SelectOp::create(
+      b, arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, step, zero), m,
+      zero);
+}
+
+Value qnt::emitI8CacheInverse(ImplicitLocOpBuilder &b, Value step,
+                              Value multiplier) {
+  Value zero = arith::ConstantOp::create(b, b.getF32FloatAttr(0.0f));
+  Value scale = arith::MulFOp::create(b, step, multiplier);
+  return arith::SelectOp::create(
+      b, arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, scale, zero),
+      arith::DivFOp::create(
+          b, arith::ConstantOp::create(b, b.getF32FloatAttr(1.0f)), scale),
+      zero);
+}
+
+Value qnt::emitI8CacheScale(ImplicitLocOpBuilder &b, Value halfStep,
+                            Value multiplier) {
+  return arith::MulFOp::create(
+      b, arith::ExtFOp::create(b, b.getF32Type(), halfStep),
+      arith::UIToFPOp::create(b, b.getF32Type(), multiplier));
 }

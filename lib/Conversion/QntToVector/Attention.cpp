@@ -162,7 +162,8 @@ static FailureOr<AttentionKernel> describeAttention(AttentionOp op,
   AttentionKernel k;
   k.heads = queryType.getDimSize(1);
   k.headSize = queryType.getDimSize(2);
-  k.group = k.heads / valuesType.getDimSize(1);
+  k.kvHeads = op.getKvHeads();
+  k.group = k.heads / k.kvHeads;
   k.positions = valuesType.getDimSize(0);
   k.scale = op.getScale().convertToFloat();
   k.quantized = op.getCache() == CacheFormat::i8;
@@ -268,13 +269,35 @@ LogicalResult qnt::lowerAttentionToVector(AttentionOp op, int64_t lanes,
   AttentionKernel k = *described;
   auto queryType = cast<RankedTensorType>(op.getQuery().getType());
   auto valuesType = cast<RankedTensorType>(op.getValues().getType());
-  int64_t rowBytes = valuesType.getDimSize(2) *
-                     valuesType.getElementType().getIntOrFloatBitWidth() / 8;
+  // The bytes of one kv head's row (an i8 record's codes and multiplier).
+  int64_t rowBytes =
+      k.quantized ? k.headSize + 1
+                  : valuesType.getDimSize(2) *
+                        valuesType.getElementType().getIntOrFloatBitWidth() /
+                        8;
 
   ImplicitLocOpBuilder b(op.getLoc(), op);
   k.query = toStridedBuffer(b, op.getQuery());
   k.keys = toStridedBuffer(b, op.getKeys());
   k.values = toStridedBuffer(b, op.getValues());
+  if (k.quantized) {
+    // The codes of the i8 records as rows [S, KvH, D].
+    auto codes = [&](Value records) -> Value {
+      Value view = memref::SubViewOp::create(
+          b, records,
+          ArrayRef<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(0)},
+          ArrayRef<OpFoldResult>{b.getIndexAttr(k.positions),
+                                 b.getIndexAttr(k.kvHeads * k.headSize)},
+          ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+      return memref::ExpandShapeOp::create(
+          b, ArrayRef<int64_t>{k.positions, k.kvHeads, k.headSize}, view,
+          ArrayRef<ReassociationIndices>{{0}, {1, 2}});
+    };
+    k.keyRecords = k.keys;
+    k.valueRecords = k.values;
+    k.keys = codes(k.keyRecords);
+    k.values = codes(k.valueRecords);
+  }
   k.position = op.getPosition();
   if (k.kivi)
     k.kivi4 = {k.keys, k.values, toStridedBuffer(b, op.getRecentKeys()),

@@ -16,18 +16,20 @@ using namespace mlir::qnt;
 namespace {
 /// Converts the i8 or f16 rows `rows` (one per position of the block) of
 /// key-value head g into `scratch`: codes or halves as f32, and each i8
-/// row's scale.
+/// row's scale (its position's step times the head's multiplier).
 void decodeBlock(ImplicitLocOpBuilder &b, const AttentionKernel &k,
                  ArrayRef<Value> rows, Value g, Value scratch) {
   int64_t L = k.lanes, D = k.headSize;
   auto rowType = VectorType::get(
       {L}, k.half ? Type(b.getF16Type()) : Type(b.getI8Type()));
   auto floatsType = VectorType::get({L}, b.getF32Type());
-  auto scaleBytes = VectorType::get({4}, b.getI8Type());
-  auto scaleType = VectorType::get({1}, b.getF32Type());
+  auto stepBytes = VectorType::get({2}, b.getI8Type());
+  auto stepType = VectorType::get({1}, b.getF16Type());
+  I8PositionLayout record{k.kvHeads, D};
   Value kv = cIndex(b, 0);
   for (int64_t which = 0; which < 2; ++which) {
     Value cache = which == 0 ? k.keys : k.values;
+    Value records = which == 0 ? k.keyRecords : k.valueRecords;
     Value w = cIndex(b, which);
     for (size_t j = 0; j < rows.size(); ++j) {
       for (int64_t c = 0; c < D; c += L) {
@@ -41,10 +43,18 @@ void decodeBlock(ImplicitLocOpBuilder &b, const AttentionKernel &k,
       }
       if (!k.quantized)
         continue;
+      // The position's f16 step times head g's unsigned multiplier.
       Value bytes = vector::LoadOp::create(
-          b, scaleBytes, cache, ValueRange{rows[j], g, cIndex(b, D)});
-      Value scale = vector::ExtractOp::create(
-          b, vector::BitCastOp::create(b, scaleType, bytes), 0);
+          b, stepBytes, records,
+          ValueRange{rows[j], cIndex(b, record.stepOffset())});
+      Value half = vector::ExtractOp::create(
+          b, vector::BitCastOp::create(b, stepType, bytes), 0);
+      Value multiplier = memref::LoadOp::create(
+          b, records,
+          ValueRange{rows[j],
+                     arith::AddIOp::create(
+                         b, g, cIndex(b, record.multiplierOffset(0)))});
+      Value scale = emitI8CacheScale(b, half, multiplier);
       memref::StoreOp::create(
           b, scale, scratch,
           ValueRange{kv, w, cIndex(b, k.block), cIndex(b, j)});
@@ -139,6 +149,16 @@ struct AttentionChunk {
                            cIndex(pb, i)},
                 /*isWrite=*/false, /*localityHint=*/kPrefetchLocality,
                 /*isDataCache=*/true);
+      // An i8 record's multipliers and step follow all its heads' codes.
+      if (k.quantized)
+        for (Value records : {k.keyRecords, k.valueRecords})
+          memref::PrefetchOp::create(
+              pb, records,
+              ValueRange{row,
+                         cIndex(pb, I8PositionLayout{k.kvHeads, k.headSize}
+                                        .multiplierOffset(0))},
+              /*isWrite=*/false, /*localityHint=*/kPrefetchLocality,
+              /*isDataCache=*/true);
     }
   }
 

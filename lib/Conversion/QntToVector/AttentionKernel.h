@@ -30,12 +30,16 @@ struct AttentionKernel {
   // the count is rounded up, and the parts of a full cache.
   int64_t partBlocks = 0, maxParts = 0;
   float scale;
-  // i8 cache rows (#qnt.cache_format<i8>): D codes, then the f32 scale.
-  // Each block's rows of one key-value head are converted to f32 once into
-  // a scratch buffer [2 (keys, values), B + 1, max(D, B)] just before the
-  // query heads of its group read them: rows 0 .. B-1 the codes of the
-  // block's positions, row B their scales.
+  // An i8 cache (#qnt.cache_format<i8>): records [S, bytes] of the
+  // positions (keyRecords, valueRecords), whose codes `keys` and `values`
+  // view as [S, KvH, D]. Each block's rows of one key-value head are
+  // converted to f32 once into a scratch buffer [2 (keys, values), B + 1,
+  // max(D, B)] just before the query heads of its group read them: rows 0
+  // .. B-1 the codes of the block's positions, row B their scales (the
+  // position's step times the head's multiplier).
   bool quantized = false;
+  Value keyRecords, valueRecords;
+  int64_t kvHeads = 0;
   // f16 cache rows (#qnt.cache_format<f16>): extended to f32 in registers
   // as they are read, or, where several query heads share a key-value head
   // (`widened`), into the scratch once per block like i8 rows (without

@@ -1,6 +1,7 @@
 // CPU lowering of qnt.pack_cache_rows: the rows a step writes into its KV
-// cache, encoded in the cache's format (f16: rounded halves; i8: codes and
-// a scale per token and kv head; i4 values: KiviCache.cpp).
+// cache, encoded in the cache's format (f16: rounded halves; i8: codes, a
+// multiplier per token and kv head and a step per token; i4 values:
+// KiviCache.cpp).
 #include "Kernels.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -59,37 +60,67 @@ LogicalResult qnt::lowerPackCacheRowsToVector(PackCacheRowsOp op,
     replaceWithBuffer(b, op, out);
     return success();
   }
-  // Per token t and head h: amax = max |x|, codes round(x * (127 / amax))
-  // (0 for a zero row), then the scale amax / 127 in the row's last 4 bytes.
-  forEachRow([&](ImplicitLocOpBuilder &ib, Value t, Value h) {
-    SmallVector<Value> x;
-    Value amax;
-    for (int64_t c = 0; c < D; c += L) {
-      x.push_back(vector::LoadOp::create(ib, vecL, rows,
-                                         ValueRange{t, h, cIndex(ib, c)}));
-      Value a = math::AbsFOp::create(ib, x.back());
-      amax = amax ? arith::MaximumFOp::create(ib, amax, a).getResult() : a;
-    }
-    Value m =
-        vector::ReductionOp::create(ib, vector::CombiningKind::MAXIMUMF, amax);
-    Value zero = arith::ConstantOp::create(ib, ib.getF32FloatAttr(0.0f));
-    Value positive =
-        arith::CmpFOp::create(ib, arith::CmpFPredicate::OGT, m, zero);
-    Value inv = arith::SelectOp::create(
-        ib, positive, arith::DivFOp::create(ib, arith::ConstantOp::create(ib, ib.getF32FloatAttr(127.0f)), m), zero);
-    Value invV = vector::BroadcastOp::create(ib, vecL, inv);
-    for (int64_t c = 0; c < D; c += L) {
-      Value q = math::RoundEvenOp::create(
-          ib, arith::MulFOp::create(ib, x[c / L], invV));
-      vector::StoreOp::create(ib, arith::FPToSIOp::create(ib, codesType, q),
-                              out, ValueRange{t, h, cIndex(ib, c)});
-    }
-    Value scale = arith::DivFOp::create(ib, m, arith::ConstantOp::create(ib, ib.getF32FloatAttr(127.0f)));
-    Value bytes = vector::BitCastOp::create(
-        ib, VectorType::get({4}, ib.getI8Type()),
-        vector::BroadcastOp::create(ib, VectorType::get({1}, f32), scale));
-    vector::StoreOp::create(ib, bytes, out, ValueRange{t, h, cIndex(ib, D)});
-  });
+  // Per token t: amax[h] = max |x[h]| per head, the step u = the f16 at
+  // or above max_h amax[h] / (127 * 255), the multipliers m[h] = min(255,
+  // ceil(amax[h] / (127 * u))), codes round(x * (1 / (u * m[h]))) clamped
+  // to +-127 (0 for a zero step); docs/BIT_LAYOUT.md, "KV cache rows".
+  int64_t kvHeads = rowsType.getDimSize(1);
+  I8PositionLayout record{kvHeads, D};
+  scf::buildLoopNest(
+      b, b.getLoc(), ValueRange{cIndex(b, 0)},
+      ValueRange{memref::DimOp::create(b, rows, 0)}, ValueRange{cIndex(b, 1)},
+      [&](OpBuilder &ob, Location loc, ValueRange ivs) {
+        ImplicitLocOpBuilder ib(loc, ob);
+        Value t = ivs[0];
+        auto load = [&](int64_t h, int64_t c) -> Value {
+          return vector::LoadOp::create(
+              ib, vecL, rows, ValueRange{t, cIndex(ib, h), cIndex(ib, c)});
+        };
+        SmallVector<Value> amax;
+        Value m;
+        for (int64_t h = 0; h < kvHeads; ++h) {
+          Value a;
+          for (int64_t c = 0; c < D; c += L) {
+            Value x = math::AbsFOp::create(ib, load(h, c));
+            a = a ? arith::MaximumFOp::create(ib, a, x).getResult() : x;
+          }
+          amax.push_back(vector::ReductionOp::create(
+              ib, vector::CombiningKind::MAXIMUMF, a));
+          m = m ? arith::MaximumFOp::create(ib, m, amax.back()).getResult()
+                : amax.back();
+        }
+        auto splatF32 = [&](float v) -> Value {
+          return vector::BroadcastOp::create(
+              ib, vecL, arith::ConstantOp::create(ib, ib.getF32FloatAttr(v)));
+        };
+        Value lo = splatF32(-127.0f), hi = splatF32(127.0f);
+        Value half = emitI8CacheStep(ib, m);
+        Value u = arith::ExtFOp::create(ib, f32, half);
+        for (int64_t h = 0; h < kvHeads; ++h) {
+          Value mult = emitI8CacheMultiplier(ib, amax[h], u);
+          Value inv = emitI8CacheInverse(ib, u, mult);
+          Value invV = vector::BroadcastOp::create(ib, vecL, inv);
+          for (int64_t c = 0; c < D; c += L) {
+            Value q = math::RoundEvenOp::create(
+                ib, arith::MulFOp::create(ib, load(h, c), invV));
+            q = arith::MinimumFOp::create(
+                ib, arith::MaximumFOp::create(ib, q, lo), hi);
+            vector::StoreOp::create(
+                ib, arith::FPToSIOp::create(ib, codesType, q), out,
+                ValueRange{t, cIndex(ib, record.codesOffset(h) + c)});
+          }
+          memref::StoreOp::create(
+              ib, arith::FPToUIOp::create(ib, ib.getI8Type(), mult), out,
+              ValueRange{t, cIndex(ib, record.multiplierOffset(h))});
+        }
+        Value stepBytes = vector::BitCastOp::create(
+            ib, VectorType::get({2}, ib.getI8Type()),
+            vector::BroadcastOp::create(
+                ib, VectorType::get({1}, ib.getF16Type()), half));
+        vector::StoreOp::create(
+            ib, stepBytes, out,
+            ValueRange{t, cIndex(ib, record.stepOffset())});
+      });
   replaceWithBuffer(b, op, out);
   return success();
 }

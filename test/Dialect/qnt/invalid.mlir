@@ -713,8 +713,24 @@ func.func @attention_scale(%q: tensor<1x8x16xf32>, %k: tensor<64x2x16xf32>, %p: 
 // -----
 
 func.func @attention_i8_row(%q: tensor<1x8x16xf32>, %k: tensor<64x2x16xi8>, %p: index) {
-  // expected-error @+1 {{'qnt.attention' op keys 'tensor<64x2x16xi8>' must hold rows of 20 x 'i8' (head size 16 in the i8 cache format)}}
+  // expected-error @+1 {{'qnt.attention' op keys 'tensor<64x2x16xi8>' must be [positions, kv heads * 17 + 2] x i8 (head size 16 in the i8 cache format)}}
   %o = qnt.attention %q, %k, %k, %p {cache = #qnt.cache_format<i8>, scale = 0.25 : f32} : tensor<1x8x16xf32>, tensor<64x2x16xi8>, tensor<64x2x16xi8> -> tensor<1x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @attention_i8_record_size(%q: tensor<1x8x16xf32>, %k: tensor<64x37xi8>, %p: index) {
+  // expected-error @+1 {{'qnt.attention' op keys 'tensor<64x37xi8>' must be [positions, kv heads * 17 + 2] x i8 (head size 16 in the i8 cache format)}}
+  %o = qnt.attention %q, %k, %k, %p {cache = #qnt.cache_format<i8>, scale = 0.25 : f32} : tensor<1x8x16xf32>, tensor<64x37xi8>, tensor<64x37xi8> -> tensor<1x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @attention_i8_heads(%q: tensor<1x8x16xf32>, %k: tensor<64x53xi8>, %p: index) {
+  // expected-error @+1 {{'qnt.attention' op 8 query heads are not a multiple of 3 kv heads}}
+  %o = qnt.attention %q, %k, %k, %p {cache = #qnt.cache_format<i8>, scale = 0.25 : f32} : tensor<1x8x16xf32>, tensor<64x53xi8>, tensor<64x53xi8> -> tensor<1x8x16xf32>
   return
 }
 
@@ -746,7 +762,7 @@ func.func @attention_cache_format(%q: tensor<1x8x16xf32>, %k: tensor<64x2x20xi8>
 // -----
 
 func.func @pack_cache_rows_rank(%k: tensor<8x64xf32>) {
-  // expected-error @+1 {{'qnt.pack_cache_rows' op rows and result must be [tokens, kv heads, .], got ranks 2 and 3}}
+  // expected-error @+1 {{'qnt.pack_cache_rows' op rows must be [tokens, kv heads, head size], got rank 2}}
   %p = qnt.pack_cache_rows %k {format = #qnt.cache_format<i8>} : tensor<8x64xf32> -> tensor<8x1x68xi8>
   return
 }
@@ -754,15 +770,39 @@ func.func @pack_cache_rows_rank(%k: tensor<8x64xf32>) {
 // -----
 
 func.func @pack_cache_rows_heads(%k: tensor<?x4x64xf32>) {
-  // expected-error @+1 {{'qnt.pack_cache_rows' op result [?, 2, 68] must have the tokens and heads of the rows [?, 4, 64]}}
-  %p = qnt.pack_cache_rows %k {format = #qnt.cache_format<i8>} : tensor<?x4x64xf32> -> tensor<?x2x68xi8>
+  // expected-error @+1 {{'qnt.pack_cache_rows' op result [?, 2, 64] must have the tokens and heads of the rows [?, 4, 64]}}
+  %p = qnt.pack_cache_rows %k {format = #qnt.cache_format<f16>} : tensor<?x4x64xf32> -> tensor<?x2x64xf16>
+  return
+}
+
+// -----
+
+func.func @pack_cache_rows_dynamic_heads(%k: tensor<8x?x64xf32>) {
+  // expected-error @+1 {{'qnt.pack_cache_rows' op rows must have static kv heads and head size}}
+  %p = qnt.pack_cache_rows %k {format = #qnt.cache_format<i8>} : tensor<8x?x64xf32> -> tensor<8x262xi8>
+  return
+}
+
+// -----
+
+func.func @pack_cache_rows_f16_records(%k: tensor<8x4x64xf32>) {
+  // expected-error @+1 {{'qnt.pack_cache_rows' op result must be [tokens, kv heads, row], got rank 2}}
+  %p = qnt.pack_cache_rows %k {format = #qnt.cache_format<f16>} : tensor<8x4x64xf32> -> tensor<8x256xf16>
+  return
+}
+
+// -----
+
+func.func @pack_cache_rows_tokens(%k: tensor<8x4x64xf32>) {
+  // expected-error @+1 {{'qnt.pack_cache_rows' op result [7, 262] must have the tokens of the rows [8, 4, 64]}}
+  %p = qnt.pack_cache_rows %k {format = #qnt.cache_format<i8>} : tensor<8x4x64xf32> -> tensor<7x262xi8>
   return
 }
 
 // -----
 
 func.func @pack_cache_rows_row(%k: tensor<?x4x64xf32>) {
-  // expected-error @+1 {{'qnt.pack_cache_rows' op result 'tensor<?x4x64xi8>' must hold rows of 68 x 'i8' (head size 64 in the i8 cache format)}}
+  // expected-error @+1 {{'qnt.pack_cache_rows' op result 'tensor<?x4x64xi8>' must be [tokens, 262] x i8 (4 kv heads of 64 in the i8 cache format: codes, multipliers, f16 step)}}
   %p = qnt.pack_cache_rows %k {format = #qnt.cache_format<i8>} : tensor<?x4x64xf32> -> tensor<?x4x64xi8>
   return
 }
@@ -1000,9 +1040,9 @@ func.func @attention_i4_recent_shape(%q: tensor<?x8x16xf32>, %k: tensor<2x1632xi
 
 // -----
 
-func.func @attention_block_not_i4(%q: tensor<1x8x16xf32>, %k: tensor<64x2x20xi8>, %p: index) {
+func.func @attention_block_not_i4(%q: tensor<1x8x16xf32>, %k: tensor<64x36xi8>, %p: index) {
   // expected-error @+1 {{'qnt.attention' op cache_block and recent_keys belong to an i4 cache only}}
-  %o = qnt.attention %q, %k, %k, %p {cache = #qnt.cache_format<i8>, cache_block = 32 : i64, scale = 0.25 : f32} : tensor<1x8x16xf32>, tensor<64x2x20xi8>, tensor<64x2x20xi8> -> tensor<1x8x16xf32>
+  %o = qnt.attention %q, %k, %k, %p {cache = #qnt.cache_format<i8>, cache_block = 32 : i64, scale = 0.25 : f32} : tensor<1x8x16xf32>, tensor<64x36xi8>, tensor<64x36xi8> -> tensor<1x8x16xf32>
   return
 }
 

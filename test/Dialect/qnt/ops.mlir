@@ -154,21 +154,21 @@ func.func @attention_forms(%q: tensor<?x8x16xf32>, %q1: tensor<1x8x16xf32>,
 
 // -----
 
-// The i8 cache format: rows of 16 codes and a 4-byte scale; f32 is the
-// default and is not printed.
+// The i8 cache format: records of 2 kv heads' 16 codes, their multipliers
+// and a 2-byte step; f32 is the default and is not printed.
 // CHECK-LABEL: func.func @cache_formats
-//       CHECK:   %[[P:.*]] = qnt.pack_cache_rows %{{.*}} {format = #qnt.cache_format<i8>} : tensor<?x2x16xf32> -> tensor<?x2x20xi8>
+//       CHECK:   %[[P:.*]] = qnt.pack_cache_rows %{{.*}} {format = #qnt.cache_format<i8>} : tensor<?x2x16xf32> -> tensor<?x36xi8>
 //       CHECK:   qnt.pack_cache_rows %{{.*}} {format = #qnt.cache_format<f32>} : tensor<?x2x16xf32> -> tensor<?x2x16xf32>
-//       CHECK:   qnt.attention %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {cache = #qnt.cache_format<i8>, scale = 2.500000e-01 : f32} : tensor<?x8x16xf32>, tensor<64x2x20xi8>, tensor<64x2x20xi8> -> tensor<?x8x16xf32>
+//       CHECK:   qnt.attention %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {cache = #qnt.cache_format<i8>, scale = 2.500000e-01 : f32} : tensor<?x8x16xf32>, tensor<64x36xi8>, tensor<64x36xi8> -> tensor<?x8x16xf32>
 //       CHECK:   qnt.attention %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {scale = 2.500000e-01 : f32} : tensor<?x8x16xf32>, tensor<64x2x16xf32>, tensor<64x2x16xf32> -> tensor<?x8x16xf32>
 func.func @cache_formats(%rows: tensor<?x2x16xf32>, %q: tensor<?x8x16xf32>,
-                         %k: tensor<64x2x20xi8>, %kf: tensor<64x2x16xf32>,
-                         %pos: index) -> (tensor<?x2x20xi8>, tensor<?x2x16xf32>, tensor<?x8x16xf32>, tensor<?x8x16xf32>) {
-  %0 = qnt.pack_cache_rows %rows {format = #qnt.cache_format<i8>} : tensor<?x2x16xf32> -> tensor<?x2x20xi8>
+                         %k: tensor<64x36xi8>, %kf: tensor<64x2x16xf32>,
+                         %pos: index) -> (tensor<?x36xi8>, tensor<?x2x16xf32>, tensor<?x8x16xf32>, tensor<?x8x16xf32>) {
+  %0 = qnt.pack_cache_rows %rows {format = #qnt.cache_format<i8>} : tensor<?x2x16xf32> -> tensor<?x36xi8>
   %1 = qnt.pack_cache_rows %rows {format = #qnt.cache_format<f32>} : tensor<?x2x16xf32> -> tensor<?x2x16xf32>
-  %2 = qnt.attention %q, %k, %k, %pos {cache = #qnt.cache_format<i8>, scale = 0.25 : f32} : tensor<?x8x16xf32>, tensor<64x2x20xi8>, tensor<64x2x20xi8> -> tensor<?x8x16xf32>
+  %2 = qnt.attention %q, %k, %k, %pos {cache = #qnt.cache_format<i8>, scale = 0.25 : f32} : tensor<?x8x16xf32>, tensor<64x36xi8>, tensor<64x36xi8> -> tensor<?x8x16xf32>
   %3 = qnt.attention %q, %kf, %kf, %pos {cache = #qnt.cache_format<f32>, scale = 0.25 : f32} : tensor<?x8x16xf32>, tensor<64x2x16xf32>, tensor<64x2x16xf32> -> tensor<?x8x16xf32>
-  return %0, %1, %2, %3 : tensor<?x2x20xi8>, tensor<?x2x16xf32>, tensor<?x8x16xf32>, tensor<?x8x16xf32>
+  return %0, %1, %2, %3 : tensor<?x36xi8>, tensor<?x2x16xf32>, tensor<?x8x16xf32>, tensor<?x8x16xf32>
 }
 
 // The f16 cache format: rows of 16 half floats.
