@@ -136,6 +136,15 @@ def gen(a):
     v = rng.standard_normal((a.positions, a.kv_heads, a.head_size)).astype(np.float32)
     # A few large scores, so the running maximum moves between blocks.
     k[rng.integers(0, a.positions, 3)] *= 4
+    if a.edge_rows:
+        # The ends of a quantized cache's scales: a position of zeros, a
+        # head of zeros beside nonzero heads, one head far smaller than the
+        # others (small i8 multipliers), and a position so small that its
+        # i8 step is f16's smallest subnormal.
+        k[1] = 0
+        k[::2, 0] = 0
+        v[:, -1] *= np.float32(1e-3)
+        v[2] *= np.float32(1e-7)
     live = min(a.pos + a.rows, a.positions)
     k[live:] = np.nan
     v[live:] = np.nan
@@ -238,6 +247,8 @@ def main():
     g.add_argument("--static-rows", action="store_true",
                    help="the query's row count fixed in the function's type")
     g.add_argument("--cache", choices=["f32", "f16", "i8", "i4"], default="f32")
+    g.add_argument("--edge-rows", action="store_true",
+                   help="zero and tiny positions and heads in the cache")
     g.add_argument("--block", type=int, default=32, help="key block of an i4 cache")
     g.add_argument("--out", required=True)
     g.add_argument("--ref", required=True)
