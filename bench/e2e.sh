@@ -209,8 +209,9 @@ def weight_bytes(s, variant):
     total += (2 * s["layers"] + 1) * s["dim"] * 4 + s["dim"] * 4
     return total, sum(n * k for n, k in mats) - s["vocab"] * s["dim"]
 def kv_bytes(s, pos, variant):
-    # f32 rows, f16 rows, or i8 rows: head size codes and a 4-byte scale
-    # per kv head; i4 (blocks of 32): per position and kv head head/2 code
+    # f32 rows, f16 rows, or i8 records: per position head size codes and
+    # a multiplier per kv head, and a 2-byte step; i4 (blocks of 32): per
+    # position and kv head head/2 code
     # bytes and 3 * head / 32 of block scales for keys, head/2 + 3 for
     # values, and the keys' f16 window of 32 positions. Without a suffix,
     # quant-compile's default: f16 with quantized weights.
@@ -220,7 +221,7 @@ def kv_bytes(s, pos, variant):
     if fmt == "4":
         per_pos = s["kv"] * (head + 3 * head / 32 + 3)
         return s["layers"] * ((pos + 1) * per_pos + s["kv"] * 2 * 32 * head)
-    row = {"8": s["kv"] * (head + 4), "16": s["kv"] * head * 2,
+    row = {"8": s["kv"] * (head + 1) + 2, "16": s["kv"] * head * 2,
            "32": s["kv"] * head * 4}[fmt]
     return 2 * s["layers"] * (pos + 1) * row
 print(f"read bandwidth (GB/s, mean of before/after): " + ", ".join(f"{t} thread(s) {g:.1f}" for t, g in sorted(bw.items())))
