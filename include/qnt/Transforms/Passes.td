@@ -285,9 +285,10 @@ def QntDecomposeAttentionPass : Pass<"qnt-decompose-attention"> {
     row, head and position, the causal mask (row r sees positions up to
     `position + r`), a max-subtracted softmax and the weighted sum of the
     values. With an i8 cache (`#qnt.cache_format<i8>`) the dot products read
-    the codes, and each row's scale multiplies its scores and
+    the codes of the records' heads, and each head's scale (the position's
+    step times the head's multiplier) multiplies its scores and
     probabilities. `qnt.pack_cache_rows` becomes linalg ops too (max |x| per
-    row, then each byte). The GPU pipeline uses it (its generic lowering
+    head, the step per position, then each byte of a record). The GPU pipeline uses it (its generic lowering
     maps the linalg ops to threads); the CPU pipeline has kernels of its own
     (convert-qnt-to-vector). `qnt.gather_rows` has kernels of its own on
     both (convert-qnt-to-vector, convert-qnt-to-gpu).
@@ -308,7 +309,8 @@ def QntQuantizeKvCachePass
     type (function arguments and results, call results, loop-carried
     values) becomes `[layers, positions, kv heads, row]` in the cache
     format `format` (`#qnt.cache_format`, docs/BIT_LAYOUT.md "KV cache
-    rows"); each `tensor.insert_slice` of new rows into a cache becomes
+    rows"; for `i8` `[layers, positions, bytes]`, a record per position);
+    each `tensor.insert_slice` of new rows into a cache becomes
     `qnt.pack_cache_rows` and an insert of the packed rows, and each
     `qnt.attention` reads the layer's packed rows directly
     (`cache = #qnt.cache_format<...>`), so no float copy of the cache
@@ -322,9 +324,9 @@ def QntQuantizeKvCachePass
     %e = tensor.expand_shape %k [[0], [1, 2]] output_shape [%n, 4, 64]
         : tensor<?x256xf32> into tensor<?x4x64xf32>
     %p = qnt.pack_cache_rows %e {format = #qnt.cache_format<i8>}
-        : tensor<?x4x64xf32> -> tensor<?x4x68xi8>
-    %c1 = tensor.insert_slice %p into %c[3, %pos, 0, 0] [1, %n, 4, 68] [1, 1, 1, 1]
-        : tensor<?x4x68xi8> into tensor<22x2048x4x68xi8>
+        : tensor<?x4x64xf32> -> tensor<?x262xi8>
+    %c1 = tensor.insert_slice %p into %c[3, %pos, 0] [1, %n, 262] [1, 1, 1]
+        : tensor<?x262xi8> into tensor<22x2048x262xi8>
     ```
 
     With `format=i4` the keys and values differ (docs/BIT_LAYOUT.md "KV
@@ -343,7 +345,8 @@ def QntQuantizeKvCachePass
   let options = [
     Option<"format", "format", "std::string", /*default=*/"\"i8\"",
            "Cache row format: f32 (unchanged), f16 (half floats), i8 "
-           "(8-bit codes and one f32 scale per position and kv head) or i4 "
+           "(8-bit codes, an 8-bit multiplier per position and kv head, an "
+           "f16 step per position) or i4 "
            "(KIVI-style: keys per channel over blocks, values per token)">,
     Option<"block", "block", "int64_t", /*default=*/"32",
            "i4: positions per key block, a power of two from 8 to 256; the "
