@@ -435,6 +435,18 @@ LogicalResult AttentionOp::verify() {
       (!positions &&
        failed(check("values", values, "[positions, kv heads, row]"))))
     return failure();
+  int64_t heads = query.getDimSize(1), headSize = query.getDimSize(2);
+  // An i8 cache's records [positions, kv heads * (D + 1) + 2].
+  int64_t kvHeads = 0;
+  if (positions) {
+    if (values.getRank() == 2 && !ShapedType::isDynamic(values.getDimSize(1)))
+      kvHeads = I8PositionLayout::kvHeadsOf(values.getDimSize(1), headSize);
+    if (!kvHeads || !values.getElementType().isInteger(8))
+      return emitOpError() << "keys " << values << " must be [positions, kv "
+                           << "heads * " << headSize + 1
+                           << " + 2] x i8 (head size " << headSize
+                           << " in the i8 cache format)";
+  }
   if (!kivi && keys != values)
     return emitOpError() << "keys " << keys << " and values " << values
                          << " must have the same type";
@@ -445,17 +457,7 @@ LogicalResult AttentionOp::verify() {
                             "cache only";
   if (kivi && failed(verifyKiviOperands(*this, query, keys, values)))
     return failure();
-  int64_t heads = query.getDimSize(1), headSize = query.getDimSize(2);
-  int64_t kvHeads = 0;
-  if (positions) {
-    if (values.getRank() == 2 && !ShapedType::isDynamic(values.getDimSize(1)))
-      kvHeads = I8PositionLayout::kvHeadsOf(values.getDimSize(1), headSize);
-    if (!kvHeads || !values.getElementType().isInteger(8))
-      return emitOpError() << "keys " << values << " must be [positions, kv "
-                           << "heads * " << headSize + 1
-                           << " + 2] x i8 (head size " << headSize
-                           << " in the i8 cache format)";
-  } else {
+  if (!positions) {
     kvHeads = values.getDimSize(1);
     if (failed(verifyCacheRows(*this, kivi ? "values" : "keys", values,
                                getCache(), headSize)))

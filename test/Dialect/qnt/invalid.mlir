@@ -728,6 +728,14 @@ func.func @attention_i8_record_size(%q: tensor<1x8x16xf32>, %k: tensor<64x37xi8>
 
 // -----
 
+func.func @attention_i8_rank(%q: tensor<1x8x16xf32>, %k: tensor<64xi8>, %p: index) {
+  // expected-error @+1 {{'qnt.attention' op keys 'tensor<64xi8>' must be [positions, kv heads * 17 + 2] x i8 (head size 16 in the i8 cache format)}}
+  %o = qnt.attention %q, %k, %k, %p {cache = #qnt.cache_format<i8>, scale = 0.25 : f32} : tensor<1x8x16xf32>, tensor<64xi8>, tensor<64xi8> -> tensor<1x8x16xf32>
+  return
+}
+
+// -----
+
 func.func @attention_i8_heads(%q: tensor<1x8x16xf32>, %k: tensor<64x53xi8>, %p: index) {
   // expected-error @+1 {{'qnt.attention' op 8 query heads are not a multiple of 3 kv heads}}
   %o = qnt.attention %q, %k, %k, %p {cache = #qnt.cache_format<i8>, scale = 0.25 : f32} : tensor<1x8x16xf32>, tensor<64x53xi8>, tensor<64x53xi8> -> tensor<1x8x16xf32>
