@@ -77,7 +77,7 @@ LogicalResult qnt::lowerPackCacheRowsToVector(PackCacheRowsOp op,
               ib, vecL, rows, ValueRange{t, cIndex(ib, h), cIndex(ib, c)});
         };
         SmallVector<Value> amax;
-        Value m;
+        Value largest;
         for (int64_t h = 0; h < kvHeads; ++h) {
           Value a;
           for (int64_t c = 0; c < D; c += L) {
@@ -86,15 +86,17 @@ LogicalResult qnt::lowerPackCacheRowsToVector(PackCacheRowsOp op,
           }
           amax.push_back(vector::ReductionOp::create(
               ib, vector::CombiningKind::MAXIMUMF, a));
-          m = m ? arith::MaximumFOp::create(ib, m, amax.back()).getResult()
-                : amax.back();
+          largest = largest ? arith::MaximumFOp::create(ib, largest,
+                                                        amax.back())
+                                  .getResult()
+                            : amax.back();
         }
         auto splatF32 = [&](float v) -> Value {
           return vector::BroadcastOp::create(
               ib, vecL, arith::ConstantOp::create(ib, ib.getF32FloatAttr(v)));
         };
         Value lo = splatF32(-127.0f), hi = splatF32(127.0f);
-        Value half = emitI8CacheStep(ib, m);
+        Value half = emitI8CacheStep(ib, largest);
         Value u = arith::ExtFOp::create(ib, f32, half);
         for (int64_t h = 0; h < kvHeads; ++h) {
           Value mult = emitI8CacheMultiplier(ib, amax[h], u);
