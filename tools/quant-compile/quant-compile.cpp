@@ -99,9 +99,9 @@ static cl::opt<std::string> kvCache(
     "kv-cache", cl::init("auto"),
     cl::desc("How the KV cache stores keys and values: auto (the default: "
              "f16 when the weights are quantized, else f32), f32, f16 (half "
-             "floats: half the bytes), or i8 (8-bit codes, a scale per position "
-             "and kv head as an 8-bit multiple of one f16 step per "
-             "position: about a quarter of the bytes), or "
+             "floats: half the bytes), or i8 (8-bit codes, a scale per "
+             "position and kv head as an 8-bit multiple of one f16 step "
+             "per position: about a quarter of the bytes), or "
              "i4 (KIVI-style: keys per channel over blocks of --kv-block "
              "positions, the open block's keys in f16, values per token "
              "with a scale and zero point); "

@@ -440,7 +440,7 @@ LogicalResult AttentionOp::verify() {
   int64_t kvHeads = 0;
   if (positions) {
     if (values.getRank() == 2 && !ShapedType::isDynamic(values.getDimSize(1)))
-      kvHeads = I8PositionLayout::kvHeadsOf(values.getDimSize(1), headSize);
+      kvHeads = getKvHeads();
     if (!kvHeads || !values.getElementType().isInteger(8))
       return emitOpError() << "keys " << values << " must be [positions, kv "
                            << "heads * " << headSize + 1

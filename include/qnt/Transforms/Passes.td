@@ -288,10 +288,11 @@ def QntDecomposeAttentionPass : Pass<"qnt-decompose-attention"> {
     the codes of the records' heads, and each head's scale (the position's
     step times the head's multiplier) multiplies its scores and
     probabilities. `qnt.pack_cache_rows` becomes linalg ops too (max |x| per
-    head, the step per position, then each byte of a record). The GPU pipeline uses it (its generic lowering
-    maps the linalg ops to threads); the CPU pipeline has kernels of its own
-    (convert-qnt-to-vector). `qnt.gather_rows` has kernels of its own on
-    both (convert-qnt-to-vector, convert-qnt-to-gpu).
+    head, the step per position, then each byte of a record). The GPU
+    pipeline uses it (its generic lowering maps the linalg ops to threads);
+    the CPU pipeline has kernels of its own (convert-qnt-to-vector).
+    `qnt.gather_rows` has kernels of its own on both (convert-qnt-to-vector,
+    convert-qnt-to-gpu).
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::linalg::LinalgDialect",

@@ -175,7 +175,8 @@ struct F32Tile {
         Value kp = arith::AddIOp::create(cb, kb, cIndex(cb, p * chunk));
         for (int64_t r = 0; r < rows; ++r) {
           Value xv = toF32(cb, vector::LoadOp::create(
-                                   cb, xType, kern.x, ValueRange{rowIdx[r], kp}));
+                                   cb, xType, kern.x,
+                                   ValueRange{rowIdx[r], kp}));
           for (int64_t c = 0; c < cols; ++c)
             next[r * cols + c] =
                 vector::FMAOp::create(cb, weights[c], xv, next[r * cols + c]);
