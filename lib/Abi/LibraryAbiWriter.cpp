@@ -209,6 +209,11 @@ void qnt::addLibraryAbiSymbols(
                            ValueRange{setThreads.getArgument(0)});
     LLVM::ReturnOp::create(body, loc, ValueRange{});
   }
+  if (auto context = module->getAttrOfType<IntegerAttr>(kContextAttribute))
+    LLVM::GlobalOp::create(builder, loc, builder.getI64Type(),
+                           /*isConstant=*/true, LLVM::Linkage::External,
+                           kContextSymbol,
+                           builder.getI64IntegerAttr(context.getInt()));
   for (auto &[name, text] : signatures) {
     std::string value = text + '\0';
     auto type = LLVM::LLVMArrayType::get(builder.getI8Type(), value.size());

@@ -346,10 +346,12 @@ public:
     Value out = AttentionOp::create(b, headsType, qh, layerSlice(kCache),
                                     layerSlice(vCache), pos0,
                                     /*recent_keys=*/Value(),
+                                    /*recent_values=*/Value(),
                                     b.getF32FloatAttr(scale),
                                     CacheFormatAttr::get(b.getContext(),
                                                          CacheFormat::f32),
-                                    /*cache_block=*/IntegerAttr());
+                                    /*cache_block=*/IntegerAttr(),
+                                    /*cache_window=*/IntegerAttr());
     return tensor::CollapseShapeOp::create(
         b, out, ArrayRef<ReassociationIndices>{{0}, {1, 2}});
   }

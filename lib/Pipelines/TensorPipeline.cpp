@@ -48,6 +48,11 @@ std::string qnt::checkTensorPipelineOptions(const TensorPipelineOptions &options
     return (owner + " option kv-block=" + Twine(int64_t(options.kvBlock)) +
             " must be a power of two from 8 to 256")
         .str();
+  if (!isValidCacheWindow(options.kvWindow, options.kvBlock))
+    return (owner + " option kv-window=" + Twine(int64_t(options.kvWindow)) +
+            " must be a multiple of kv-block=" +
+            Twine(int64_t(options.kvBlock)) + " from one block to 4096")
+        .str();
   if (!llvm::is_contained({"rtn", "gptq"}, options.method.getValue()))
     return (owner + " option method=" + options.method.getValue() +
             " must be rtn or gptq")
@@ -72,6 +77,7 @@ qnt::assignBitwidthsOptions(const TensorPipelineOptions &options) {
   assign.kvCache = kvCacheFormat(options).str();
   assign.kvContext = options.kvContext;
   assign.kvBlock = options.kvBlock;
+  assign.kvWindow = options.kvWindow;
   return assign;
 }
 
@@ -114,6 +120,7 @@ void qnt::buildTensorPipeline(OpPassManager &pm,
     QntQuantizeKvCachePassOptions cache;
     cache.format = format.str();
     cache.block = options.kvBlock;
+    cache.window = options.kvWindow;
     pm.addPass(createQntQuantizeKvCachePass(cache));
   }
   if (options.selectKernels)

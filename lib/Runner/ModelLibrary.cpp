@@ -131,12 +131,18 @@ std::unique_ptr<ModelLibrary> ModelLibrary::load(const std::string &path,
   if (state.size() > kMaxStateBuffers)
     return fail("'" + entry + "' has more than " + Twine(kMaxStateBuffers) +
                 " state buffers: " + sig);
-  // An i4 cache's values are the only rank-4 i8 state; its keys beside
-  // them are [layers, kv heads, bytes] x i8: blocks of positions and a
-  // window, not positions.
-  bool kiviCache = llvm::any_of(state, [](const AbiValue &s) {
-    return s.isMemRef && s.shape.size() == 4 && s.element == "i8";
-  });
+  // A library whose caches' shapes do not show their positions (an i4
+  // cache's [layers, kv heads, bytes]) says them in qnt_context.
+  if (auto *context =
+          static_cast<const int64_t *>(lib->symbol(kContextSymbol.str())))
+  {
+    if (*context < 1 || *context > kMaxContext)
+      return fail("the library's " + kContextSymbol + " is " +
+                  Twine(*context) + " positions; it must be 1 to " +
+                  Twine(kMaxContext));
+    lib->contextSize = *context;
+  }
+  bool contextGiven = lib->contextSize != 0;
   int64_t stateBytes = 0;
   for (const AbiValue &s : state) {
     if (!s.isMemRef ||
@@ -158,10 +164,9 @@ std::unique_ptr<ModelLibrary> ModelLibrary::load(const std::string &path,
     if (stateBytes > kMaxStateBytes)
       return fail("'" + entry + "' needs more than " + Twine(kMaxStateBytes) +
                   " bytes (64 GiB) of state, the limit: " + sig);
-    // The second dimension of a cache is its positions (an i8 cache's
-    // records are [layers, positions, bytes]), except in an i4 cache's keys.
-    bool kiviKeys = kiviCache && s.shape.size() == 3 && s.element == "i8";
-    if (s.shape.size() >= 2 && !kiviKeys)
+    // Else the second dimension of a cache is its positions (an i8
+    // cache's records are [layers, positions, bytes]).
+    if (s.shape.size() >= 2 && !contextGiven)
       lib->contextSize = lib->contextSize
                              ? std::min(lib->contextSize, s.shape[1])
                              : s.shape[1];

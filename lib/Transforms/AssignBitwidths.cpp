@@ -88,6 +88,12 @@ LogicalResult AssignBitwidths::initialize(MLIRContext *context) {
            << "qnt-assign-bitwidths option kv-block="
            << static_cast<int64_t>(kvBlock)
            << " must be a power of two from 8 to 256";
+  if (!isValidCacheWindow(kvWindow, kvBlock))
+    return emitError(UnknownLoc::get(context))
+           << "qnt-assign-bitwidths option kv-window="
+           << static_cast<int64_t>(kvWindow) << " must be a multiple of "
+           << "kv-block=" << static_cast<int64_t>(kvBlock)
+           << " from one block to 4096";
   if (kvContext < 0 || kvContext > (int64_t(1) << 24))
     return emitError(UnknownLoc::get(context))
            << "qnt-assign-bitwidths option kv-context="
@@ -179,7 +185,8 @@ AssignBitwidths::buildCandidates(const Inputs &in,
 
 LogicalResult AssignBitwidths::sizeKvCache(KvCacheUse &cache) {
   FailureOr<KvCacheSize> size =
-      getKvCacheSize(getOperation(), *symbolizeCacheFormat(kvCache), kvBlock);
+      getKvCacheSize(getOperation(), *symbolizeCacheFormat(kvCache), kvBlock,
+                     kvWindow);
   if (failed(size))
     return failure();
   cache.format = kvCache;

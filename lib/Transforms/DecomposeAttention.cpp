@@ -433,10 +433,8 @@ struct DecomposeAttention final
     // The i4 cache (#qnt.cache_format<i4>) has the CPU kernel only.
     WalkResult kivi = getOperation()->walk([](Operation *op) {
       auto attention = dyn_cast<AttentionOp>(op);
-      auto pack = dyn_cast<PackCacheRowsOp>(op);
-      if (!isa<PackKeyBlocksOp, PackKeyWindowOp>(op) &&
-          !(attention && attention.getCache() == CacheFormat::i4) &&
-          !(pack && pack.getFormat() == CacheFormat::i4))
+      if (!isa<PackWindowRowsOp, PackCacheBlocksOp>(op) &&
+          !(attention && attention.getCache() == CacheFormat::i4))
         return WalkResult::advance();
       op->emitOpError() << "qnt-decompose-attention: the i4 KV cache has no "
                            "decomposed (GPU) form; it runs on the CPU only";

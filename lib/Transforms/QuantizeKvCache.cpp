@@ -6,6 +6,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
+#include "qnt/Abi/LibraryAbi.h"
 #include "qnt/IR/QntOps.h"
 #include "qnt/Transforms/Passes.h"
 #include "qnt/Transforms/Transforms.h"
@@ -61,6 +62,12 @@ struct QuantizeKvCache final
              << "qnt-quantize-kv-cache option block="
              << static_cast<int64_t>(block)
              << " must be a power of two from 8 to 256";
+    if (!isValidCacheWindow(window, block))
+      return emitError(UnknownLoc::get(context))
+             << "qnt-quantize-kv-cache option window="
+             << static_cast<int64_t>(window) << " must be a multiple of the "
+             << "block " << static_cast<int64_t>(block) << " from "
+             << static_cast<int64_t>(block) << " to 4096";
     return success();
   }
   void runOnOperation() override;
@@ -68,10 +75,10 @@ struct QuantizeKvCache final
 
 /// How one cache type is rewritten, for the keys or the values.
 struct CacheLayout {
-  RankedTensorType packed; // [L, S, KvH, R], i8 [L, S, bytes], i4 keys
+  RankedTensorType packed; // [L, S, KvH, R], i8 [L, S, bytes], i4
                            // [L, KvH, bytes]
   int64_t kvHeads, headSize, positions;
-  int64_t block = 0; // the key block of i4 keys, else 0
+  int64_t block = 0, window = 0; // of an i4 cache, else 0
 };
 struct CacheLayouts {
   CacheLayout keys, values;
@@ -79,10 +86,10 @@ struct CacheLayouts {
 } // namespace
 
 /// The layouts of a float cache [L, S, KvH * D] read as `kvHeads` heads of
-/// `headSize` in `format`.
+/// `headSize` in `format` (i4: blocks of `block`, a window of `window`).
 static CacheLayouts layoutsOf(RankedTensorType source, int64_t kvHeads,
                               int64_t headSize, CacheFormat format,
-                              int64_t block) {
+                              int64_t block, int64_t window) {
   MLIRContext *ctx = source.getContext();
   int64_t layers = source.getDimSize(0), positions = source.getDimSize(1);
   if (format == CacheFormat::i8) {
@@ -94,25 +101,26 @@ static CacheLayouts layoutsOf(RankedTensorType source, int64_t kvHeads,
         kvHeads, headSize, positions};
     return {records, records};
   }
+  if (format == CacheFormat::i4) {
+    I4CacheLayout layout{block, window, headSize};
+    CacheLayout blocks{RankedTensorType::get({layers, kvHeads,
+                                              layout.bytes(positions)},
+                                             IntegerType::get(ctx, 8)),
+                       kvHeads, headSize, positions, block, window};
+    return {blocks, blocks};
+  }
   CacheLayout rows{RankedTensorType::get(
                        {layers, positions, kvHeads,
                         getCacheRowSize(format, headSize)},
                        getCacheElementType(format, ctx)),
                    kvHeads, headSize, positions};
-  if (format != CacheFormat::i4)
-    return {rows, rows};
-  KeyBlockLayout keys{block, headSize};
-  CacheLayout blocks{RankedTensorType::get({layers, kvHeads,
-                                            keys.bytes(positions)},
-                                           IntegerType::get(ctx, 8)),
-                     kvHeads, headSize, positions, block};
-  return {blocks, rows};
+  return {rows, rows};
 }
 
 /// The caches of `module`: the source types of the layer slices that
 /// qnt.attention reads, each with its layouts in `format`.
 static LogicalResult findCaches(Operation *module, CacheFormat format,
-                                int64_t block,
+                                int64_t block, int64_t window,
                                 llvm::DenseMap<Type, CacheLayouts> &caches) {
   WalkResult found = module->walk([&](AttentionOp op) -> WalkResult {
     if (op.getCache() != CacheFormat::f32)
@@ -138,7 +146,8 @@ static LogicalResult findCaches(Operation *module, CacheFormat format,
         return WalkResult::interrupt();
       }
       CacheLayouts layouts = layoutsOf(source, keys.getDimSize(1),
-                                       keys.getDimSize(2), format, block);
+                                       keys.getDimSize(2), format, block,
+                                       window);
       auto [it, inserted] = caches.try_emplace(source, layouts);
       if (!inserted && it->second.values.packed != layouts.values.packed) {
         op.emitOpError() << "qnt-quantize-kv-cache: cache " << source
@@ -156,29 +165,29 @@ static int64_t bytesOf(RankedTensorType type) {
 }
 
 FailureOr<KvCacheSize> qnt::getKvCacheSize(Operation *module,
-                                           CacheFormat format, int64_t block) {
+                                           CacheFormat format, int64_t block,
+                                           int64_t window) {
   llvm::DenseMap<Type, CacheLayouts> caches;
-  if (failed(findCaches(module, format, block, caches)))
+  if (failed(findCaches(module, format, block, window, caches)))
     return failure();
   KvCacheSize size;
   if (format == CacheFormat::i4)
     size.block = block;
   for (auto &[type, layouts] : caches) {
-    // Each type is one key and one value cache: per block of positions the
-    // value rows and the key blocks; the key windows whatever the context.
-    RankedTensorType values = layouts.values.packed;
-    int64_t positions = values.getDimSize(1);
-    int64_t valueBytes = bytesOf(values) / positions * size.block;
-    int64_t keyBytes = valueBytes, fixed = 0;
+    // Each type is one key and one value cache: per block of positions
+    // their rows or blocks; an i4 cache's windows whatever the context.
+    const CacheLayout &values = layouts.values;
+    int64_t rowBytes = bytesOf(values.packed) / values.positions;
+    int64_t bytes = rowBytes * size.block, fixed = 0;
     if (format == CacheFormat::i4) {
-      KeyBlockLayout keys{block, layouts.keys.headSize};
-      int64_t heads = values.getDimSize(0) * values.getDimSize(2);
-      keyBytes = heads * keys.blockBytes();
-      fixed = heads * keys.windowBytes();
+      I4CacheLayout layout{block, window, values.headSize};
+      int64_t heads = values.packed.getDimSize(0) * values.kvHeads;
+      bytes = heads * layout.blockBytes();
+      fixed = 2 * heads * layout.windowBytes();
     }
-    size.bytesPerBlock += keyBytes + valueBytes;
+    size.bytesPerBlock += 2 * bytes;
     size.fixedBytes += fixed;
-    size.positions = std::max(size.positions, positions);
+    size.positions = std::max(size.positions, values.positions);
   }
   return size;
 }
@@ -272,122 +281,178 @@ static void rewriteRowsInsert(IRRewriter &rewriter,
 }
 
 /// The attention ops that read the layer slice of `cache` through an
-/// extract_slice and expand_shape, as keys.
-static SmallVector<AttentionOp> keyReadersOf(Value cache) {
-  SmallVector<AttentionOp> readers;
+/// extract_slice and expand_shape, each with whether it reads it as keys.
+static SmallVector<std::pair<AttentionOp, bool>> readersOf(Value cache) {
+  SmallVector<std::pair<AttentionOp, bool>> readers;
   for (Operation *user : cache.getUsers())
     if (auto extract = dyn_cast<tensor::ExtractSliceOp>(user))
       for (Operation *expand : extract->getUsers())
         for (Operation *reader : expand->getUsers())
-          if (auto attention = dyn_cast<AttentionOp>(reader);
-              attention && attention.getKeys() == expand->getResult(0))
-            readers.push_back(attention);
+          if (auto attention = dyn_cast<AttentionOp>(reader))
+            readers.push_back(
+                {attention, attention.getKeys() == expand->getResult(0)});
   return readers;
 }
 
-/// Writes `bytes` [KvH, n] into layer `layer` of an i4 key cache at byte
-/// `offset` of every kv head.
-static Value insertKeyBytes(IRRewriter &rewriter, Location loc, Value bytes,
-                            Value cache, OpFoldResult layer, Value offset) {
-  auto index = [&](int64_t v) { return rewriter.getIndexAttr(v); };
-  auto type = cast<RankedTensorType>(cache.getType());
-  Value n = tensor::DimOp::create(rewriter, loc, bytes, 1);
-  return tensor::InsertSliceOp::create(
-      rewriter, loc, bytes, cache,
-      SmallVector<OpFoldResult>{layer, index(0), offset},
-      SmallVector<OpFoldResult>{index(1), index(type.getDimSize(1)), n},
-      SmallVector<OpFoldResult>(3, index(1)));
-}
+namespace {
+/// Builds the index arithmetic and byte slices of writes into the layer
+/// `layer` of an i4 cache [L, KvH, N].
+struct I4CacheWriter {
+  IRRewriter &rewriter;
+  Location loc;
+  const CacheLayout &cache;
+  I4CacheLayout layout;
+  OpFoldResult layer;
 
-/// Replaces the write of new key rows into an i4 key cache: the blocks the
-/// write closes (qnt.pack_key_blocks, from the old window and the rows)
-/// before the attention that reads the layer, the keys left in the open
-/// block (qnt.pack_key_window) into the window after it. The attention
-/// reads the rows' keys themselves as `recent_keys`.
-static LogicalResult rewriteKeyBlocksInsert(IRRewriter &rewriter,
-                                            tensor::InsertSliceOp insert,
-                                            const CacheLayout &layout) {
-  auto index = [&](int64_t v) { return rewriter.getIndexAttr(v); };
-  KeyBlockLayout keys{layout.block, layout.headSize};
-  int64_t windowOffset = keys.windowOffset(layout.positions);
-  SmallVector<AttentionOp> readers = keyReadersOf(insert.getResult());
+  Value c(int64_t v) {
+    return arith::ConstantIndexOp::create(rewriter, loc, v).getResult();
+  }
+  OpFoldResult index(int64_t v) { return rewriter.getIndexAttr(v); }
+  /// I4CacheLayout::windowStart of `live` positions.
+  Value windowStart(Value live) {
+    Value whole = arith::MulIOp::create(
+        rewriter, loc, arith::DivUIOp::create(rewriter, loc, live, c(layout.block)),
+        c(layout.block));
+    int64_t lag = layout.window - layout.block;
+    if (lag == 0)
+      return whole;
+    Value past = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::ugt,
+                                       whole, c(lag));
+    return arith::SelectOp::create(
+        rewriter, loc, past, arith::SubIOp::create(rewriter, loc, whole, c(lag)),
+        c(0));
+  }
+  /// The layer's bytes [KvH, size] from byte `offset` of each kv head.
+  Value extract(Value from, OpFoldResult offset, int64_t size) {
+    return tensor::ExtractSliceOp::create(
+        rewriter, loc,
+        RankedTensorType::get({cache.kvHeads, size}, rewriter.getI8Type()),
+        from, SmallVector<OpFoldResult>{layer, index(0), offset},
+        SmallVector<OpFoldResult>{index(1), index(cache.kvHeads), index(size)},
+        SmallVector<OpFoldResult>(3, index(1)));
+  }
+  /// Writes `bytes` [KvH, n] into the layer at byte `offset` of every kv
+  /// head.
+  Value insert(Value bytes, Value into, OpFoldResult offset) {
+    Value n = tensor::DimOp::create(rewriter, loc, bytes, 1);
+    return tensor::InsertSliceOp::create(
+        rewriter, loc, bytes, into,
+        SmallVector<OpFoldResult>{layer, index(0), offset},
+        SmallVector<OpFoldResult>{index(1), index(cache.kvHeads), n},
+        SmallVector<OpFoldResult>(3, index(1)));
+  }
+  /// Bytes [KvH, size] of `bytes` [KvH, ?] from byte `offset`.
+  Value bytesOf(Value bytes, Value offset, Value size) {
+    return tensor::ExtractSliceOp::create(
+        rewriter, loc,
+        RankedTensorType::get({cache.kvHeads, ShapedType::kDynamic},
+                              rewriter.getI8Type()),
+        bytes, SmallVector<OpFoldResult>{index(0), offset},
+        SmallVector<OpFoldResult>{index(cache.kvHeads), size},
+        SmallVector<OpFoldResult>{index(1), index(1)});
+  }
+};
+} // namespace
+
+/// Replaces the write of new key or value rows into an i4 cache: the rows
+/// in window form (qnt.pack_window_rows); the blocks that leave the window
+/// (qnt.pack_cache_blocks, from the old window and the rows) before the
+/// attention that reads the layer; the rows that stay in the window copied
+/// into its ring after it (in two parts where the ring wraps). The
+/// attention reads the rows in window form as its recent keys or values.
+static LogicalResult rewriteI4Insert(IRRewriter &rewriter,
+                                     tensor::InsertSliceOp insert,
+                                     const CacheLayout &cache) {
+  SmallVector<std::pair<AttentionOp, bool>> readers =
+      readersOf(insert.getResult());
   rewriter.setInsertionPoint(insert);
   Location loc = insert.getLoc();
-  auto cIndex = [&](int64_t v) {
-    return arith::ConstantIndexOp::create(rewriter, loc, v).getResult();
-  };
-  Value heads = rowsAsHeads(rewriter, insert, layout);
-  OpFoldResult layer = insert.getMixedOffsets()[0];
+  I4CacheWriter w{rewriter, loc, cache,
+                  I4CacheLayout{cache.block, cache.window, cache.headSize},
+                  insert.getMixedOffsets()[0]};
+  const I4CacheLayout &layout = w.layout;
+  int64_t windowOffset = layout.windowOffset(cache.positions);
+  int64_t slot = layout.slotBytes();
+  Value heads = rowsAsHeads(rewriter, insert, cache);
   Value pos = getValueOrCreateConstantIndexOp(rewriter, loc,
                                               insert.getMixedOffsets()[1]);
-  Value cache = insert.getDest();
-  auto windowType = RankedTensorType::get(
-      {layout.kvHeads, keys.windowBytes()}, rewriter.getI8Type());
-  Value window = tensor::ExtractSliceOp::create(
-      rewriter, loc, windowType, cache,
-      SmallVector<OpFoldResult>{layer, index(0), index(windowOffset)},
-      SmallVector<OpFoldResult>{index(1), index(layout.kvHeads),
-                                index(keys.windowBytes())},
-      SmallVector<OpFoldResult>(3, index(1)));
   auto bytesType = RankedTensorType::get(
-      {layout.kvHeads, ShapedType::kDynamic}, rewriter.getI8Type());
-  IntegerAttr block = rewriter.getI64IntegerAttr(layout.block);
-  Value blocks = PackKeyBlocksOp::create(rewriter, loc, bytesType, window,
-                                         heads, pos, block);
-  Value first = arith::MulIOp::create(
-      rewriter, loc, arith::DivUIOp::create(rewriter, loc, pos,
-                                            cIndex(layout.block)),
-      cIndex(keys.blockBytes()));
-  Value closed = insertKeyBytes(rewriter, loc, blocks, cache, layer, first);
+      {cache.kvHeads, ShapedType::kDynamic}, rewriter.getI8Type());
+  Value recent = PackWindowRowsOp::create(rewriter, loc, bytesType, heads);
+  Value window = w.extract(insert.getDest(), w.index(windowOffset),
+                           layout.windowBytes());
+  Value blocks = PackCacheBlocksOp::create(
+      rewriter, loc, bytesType, window, recent, pos,
+      rewriter.getI64IntegerAttr(layout.block),
+      rewriter.getI64IntegerAttr(layout.window));
+  Value firstBlock = arith::MulIOp::create(
+      rewriter, loc,
+      arith::DivUIOp::create(rewriter, loc, w.windowStart(pos),
+                             w.c(layout.block)),
+      w.c(layout.blockBytes()));
+  Value closed = w.insert(blocks, insert.getDest(), firstBlock);
 
-  // After the last reader (they are in one block with the write), the keys
-  // of the open block at window slot max(pos, e) - e, e the open block's
-  // first position.
+  // After the last reader (they are in one block with the write), the rows
+  // from lo = max(pos, windowStart(end)) to the end into slots p % W.
   Operation *after = insert;
-  for (AttentionOp reader : readers) {
+  for (auto [reader, keys] : readers) {
     if (reader->getBlock() != insert->getBlock())
       return reader.emitOpError()
-             << "qnt-quantize-kv-cache: an i4 key cache must be read in the "
+             << "qnt-quantize-kv-cache: an i4 cache must be read in the "
                 "block that writes it";
     if (after->isBeforeInBlock(reader))
       after = reader;
   }
   rewriter.setInsertionPointAfter(after);
-  Value count = tensor::DimOp::create(rewriter, loc, heads, 0);
-  Value end = arith::AddIOp::create(rewriter, loc, pos, count);
-  Value open = arith::MulIOp::create(
-      rewriter, loc,
-      arith::DivUIOp::create(rewriter, loc, end, cIndex(layout.block)),
-      cIndex(layout.block));
-  Value slot = arith::SubIOp::create(
-      rewriter, loc, arith::MaxUIOp::create(rewriter, loc, pos, open), open);
-  Value offset = arith::AddIOp::create(
-      rewriter, loc, cIndex(windowOffset),
-      arith::MulIOp::create(rewriter, loc, slot,
-                            cIndex(2 * layout.headSize)));
-  Value kept =
-      PackKeyWindowOp::create(rewriter, loc, bytesType, heads, pos, block);
-  Value written = insertKeyBytes(rewriter, loc, kept, closed, layer, offset);
+  Value end = arith::AddIOp::create(
+      rewriter, loc, pos, tensor::DimOp::create(rewriter, loc, heads, 0));
+  Value lo = arith::MaxUIOp::create(rewriter, loc, pos, w.windowStart(end));
+  Value count = arith::SubIOp::create(rewriter, loc, end, lo);
+  Value s0 = arith::RemUIOp::create(rewriter, loc, lo, w.c(layout.window));
+  Value first = arith::MinUIOp::create(
+      rewriter, loc, count,
+      arith::SubIOp::create(rewriter, loc, w.c(layout.window), s0));
+  Value second = arith::SubIOp::create(rewriter, loc, count, first);
+  auto bytes = [&](Value positions) {
+    return arith::MulIOp::create(rewriter, loc, positions, w.c(slot))
+        .getResult();
+  };
+  Value src = bytes(arith::SubIOp::create(rewriter, loc, lo, pos));
+  Value written = w.insert(
+      w.bytesOf(recent, src, bytes(first)), closed,
+      arith::AddIOp::create(rewriter, loc, w.c(windowOffset), bytes(s0))
+          .getResult());
+  written = w.insert(
+      w.bytesOf(recent,
+                arith::AddIOp::create(rewriter, loc, src, bytes(first)),
+                bytes(second)),
+      written, w.index(windowOffset));
 
-  // The readers see the closed blocks and the old window; all later uses,
-  // the new window.
-  for (AttentionOp reader : readers) {
-    reader.getRecentKeysMutable().assign(heads);
-    reader.setCacheBlockAttr(block);
+  // The readers see the blocks and the old window; all later uses, the new
+  // window.
+  for (auto [reader, keys] : readers) {
+    if (keys)
+      reader.getRecentKeysMutable().assign(recent);
+    else
+      reader.getRecentValuesMutable().assign(recent);
+    reader.setCacheBlockAttr(rewriter.getI64IntegerAttr(layout.block));
+    reader.setCacheWindowAttr(rewriter.getI64IntegerAttr(layout.window));
   }
   llvm::SmallPtrSet<Operation *, 4> readerSlices;
-  for (AttentionOp reader : readers)
-    readerSlices.insert(
-        reader.getKeys().getDefiningOp()->getOperand(0).getDefiningOp());
+  for (auto [reader, keys] : readers)
+    readerSlices.insert((keys ? reader.getKeys() : reader.getValues())
+                            .getDefiningOp()
+                            ->getOperand(0)
+                            .getDefiningOp());
+  Operation *windowWrite = written.getDefiningOp();
   rewriter.replaceUsesWithIf(insert.getResult(), written, [&](OpOperand &use) {
     return !readerSlices.contains(use.getOwner());
   });
   rewriter.replaceOp(insert, closed);
-  Operation *windowWrite = written.getDefiningOp();
   for (Operation *user : written.getUsers())
     if (user->getBlock() == windowWrite->getBlock() &&
         user->isBeforeInBlock(windowWrite))
-      return user->emitOpError() << "qnt-quantize-kv-cache: an i4 key cache "
+      return user->emitOpError() << "qnt-quantize-kv-cache: an i4 cache "
                                     "is used before the attention that "
                                     "reads it";
   return success();
@@ -405,7 +470,7 @@ static void rewriteRowsExtract(IRRewriter &rewriter,
   RankedTensorType packed = layout.packed;
   Value slice;
   if (layout.block) {
-    // i4 keys: the layer's bytes [KvH, N].
+    // i4: the layer's bytes [KvH, N].
     slice = tensor::ExtractSliceOp::create(
         rewriter, extract.getLoc(),
         RankedTensorType::get({packed.getDimSize(1), packed.getDimSize(2)},
@@ -543,7 +608,7 @@ void QuantizeKvCache::runOnOperation() {
   ModuleOp module = getOperation();
 
   llvm::DenseMap<Type, CacheLayouts> caches;
-  if (failed(findCaches(module, *cacheFormat, block, caches)))
+  if (failed(findCaches(module, *cacheFormat, block, window, caches)))
     return signalPassFailure();
   if (caches.empty())
     return;
@@ -607,10 +672,20 @@ void QuantizeKvCache::runOnOperation() {
       rewriteRowsInsert(rewriter, insert, layout, *cacheFormat);
       continue;
     }
-    if (failed(rewriteKeyBlocksInsert(rewriter, insert, layout)))
+    if (failed(rewriteI4Insert(rewriter, insert, layout)))
       return signalPassFailure();
   }
   for (auto &[extract, layout] : extracts)
     rewriteRowsExtract(rewriter, extract, layout, *cacheFormat);
   updateFunctionTypes(module);
+  // An i4 cache's type [layers, kv heads, bytes] does not show its
+  // positions; the library says them (qnt_context) for the runner.
+  if (*cacheFormat == CacheFormat::i4) {
+    int64_t positions = 0;
+    for (auto &[type, layouts] : caches)
+      positions = std::max(positions, layouts.values.positions);
+    module->setAttr(kContextAttribute,
+                    IntegerAttr::get(IntegerType::get(module.getContext(), 64),
+                                     positions));
+  }
 }

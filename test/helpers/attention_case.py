@@ -13,13 +13,16 @@ qnt.pack_cache_rows (per position the kv heads' 8-bit codes, a multiplier per
 head and an f16 step) and attention reads the packed records; the reference encodes the cache the same
 way here (docs/BIT_LAYOUT.md, "KV cache rows") and attends over the decoded
 values. With `--cache f16` the cache holds half floats (rounded to nearest
-even, as numpy's float16 conversion rounds). With `--cache i4` (KIVI-style,
-`--block` B) the program writes the keys of positions before `--pos` with
-qnt.pack_key_blocks and qnt.pack_key_window, then those of the query rows
-(closing the blocks they fill), packs the values with qnt.pack_cache_rows,
-and attends with the rows' keys as recent_keys; the reference gives each
-row its own keys: quantized per block and channel where the block is
-closed at that row, f16 in the open block (docs/BIT_LAYOUT.md).
+even, as numpy's float16 conversion rounds). With `--cache i4` (`--block` B,
+`--window` W) keys and values are stored alike: the positions of the last
+blocks (from window_start) as 8-bit rows in a ring of W slots, the older ones
+in 4-bit blocks encoded per channel from the window's rows when they leave
+it (docs/BIT_LAYOUT.md). The program writes the positions before `--pos`
+from a zero cache (qnt.pack_window_rows, qnt.pack_cache_blocks, then the
+blocks and the window slots inserted), then the query rows' closed blocks,
+and attends with the rows' own window rows as the recent ones; the
+reference gives each row the positions before its window start through the
+blocks and the rest through the window's read-back values.
 """
 import argparse
 import re
@@ -27,7 +30,8 @@ import sys
 
 import numpy as np
 
-from llama2c_ref import i8_cache_codes, kivi_dequantize
+from llama2c_ref import (i8_cache_codes, kivi_dequantize, window_codes,
+                         window_start)
 
 
 def dense(arr):
@@ -61,72 +65,111 @@ def quantize_rows_i8(x):
     return codes.astype(np.float64) * scale.astype(np.float64)
 
 
-def kivi_reference(q, k, v, pos, scale, block):
-    """Attention over an i4 cache: row r sees the blocks closed by position
-    pos + r quantized per channel, the rest of its keys rounded to f16."""
-    half = k.astype(np.float16).astype(np.float32)
-    closed = half.copy()
-    for b0 in range(0, k.shape[0] - block + 1, block):
-        blk = half[b0:b0 + block]
-        if not np.isnan(blk).any():
-            closed[b0:b0 + block] = kivi_dequantize(blk, axis=0)
-    vq = kivi_dequantize(v, axis=-1)
+def kivi_reference(q, k, v, pos, scale, block, window):
+    """Attention over an i4 cache: row r (positions 0..n-1 live, n = pos +
+    r + 1) sees those before window_start(n) through their blocks, encoded
+    from the window's values, and the rest through the window's values."""
+    def stored(x):
+        codes, s = window_codes(x)
+        win = codes * s
+        closed = win.copy()
+        # Only the blocks that leave the window by the last row are encoded,
+        # as in the cache: a later one may hold the NaN rows past the live
+        # positions.
+        live = min(pos + q.shape[0], x.shape[0])
+        for b0 in range(0, window_start(live, block, window), block):
+            closed[b0:b0 + block] = kivi_dequantize(win[b0:b0 + block], axis=0)
+        return win.astype(np.float64), closed.astype(np.float64)
+
+    (kw, kb), (vw, vb) = stored(k), stored(v)
     out = np.zeros(q.shape)
     for r in range(q.shape[0]):
         n = min(pos + r + 1, k.shape[0])
-        end = n // block * block
-        keys = np.concatenate([closed[:end], half[end:n]]).astype(np.float64)
-        out[r:r + 1] = reference(q[r:r + 1].astype(np.float64), keys,
-                                 vq[:n].astype(np.float64), n - 1, scale)
+        w0 = window_start(n, block, window)
+        keys = np.concatenate([kb[:w0], kw[w0:n]])
+        vals = np.concatenate([vb[:w0], vw[w0:n]])
+        out[r:r + 1] = reference(q[r:r + 1].astype(np.float64), keys, vals,
+                                 n - 1, scale)
     return out
 
 
 def kivi_attend(a, scale, qd, ct):
-    """The i4 program's @attend body: two key writes, then attention."""
-    kv, d, s, b, t, p = a.kv_heads, a.head_size, a.positions, a.block, a.rows, a.pos
+    """The i4 program's @attend body: for keys and for values the write of
+    the positions before the rows and the blocks the rows close, then the
+    attention."""
+    kv, d, s, b, w = a.kv_heads, a.head_size, a.positions, a.block, a.window
+    t, p = a.rows, a.pos
     block_bytes = b * d // 2 + 3 * d
-    window = s // b * block_bytes
-    total = window + 2 * b * d
-    kt = f"tensor<{kv}x{total}xi8>"
-    wt = f"tensor<{kv}x{2 * b * d}xi8>"
-    bt = f"tensor<{kv}x?xi8>"
-    vt = f"tensor<{s}x{kv}x{d // 2 + 3}xi8>"
+    row = d + 2
+    wo = s // b * block_bytes
+    kt = f"tensor<{kv}x{wo + w * row}xi8>"
+    wt = f"tensor<{kv}x{w * row}xi8>"
+    dt = f"tensor<{kv}x?xi8>"
+    attrs = f"{{block = {b} : i64, window = {w} : i64}}"
     rows = lambda n: f"tensor<{n}x{kv}x{d}xf32>"
-    blk = f"{{block = {b} : i64}}"
+    lines = ["  %c0 = arith.constant 0 : index",
+             "  %c1 = arith.constant 1 : index"]
+    cache = {}
 
-    def write(i, src, at, rows_type):
-        # The blocks the write closes at block `at // b`, the rest into the
-        # window at slot max(at, e) - e (e: the open block after the write).
-        e = (at + int(rows_type.split("x")[0].split("<")[1])) // b * b
-        slot = max(at, e) - e
-        return [
-            f"  %w{i} = tensor.extract_slice %kb{i}[0, {window}] [{kv}, {2 * b * d}] [1, 1] : {kt} to {wt}",
-            f"  %at{i} = arith.constant {at} : index",
-            f"  %b{i} = qnt.pack_key_blocks %w{i}, {src}, %at{i} {blk} : {wt}, {rows_type} -> {bt}",
-            f"  %nb{i} = tensor.dim %b{i}, %c1 : {bt}",
-            f"  %kc{i} = tensor.insert_slice %b{i} into %kb{i}[0, {at // b * block_bytes}] [{kv}, %nb{i}] [1, 1] : {bt} into {kt}",
-            f"  %o{i} = qnt.pack_key_window {src}, %at{i} {blk} : {rows_type} -> {bt}",
-            f"  %no{i} = tensor.dim %o{i}, %c1 : {bt}",
-            f"  %kb{i + 1} = tensor.insert_slice %o{i} into %kc{i}[0, {window + slot * 2 * d}] [{kv}, %no{i}] [1, 1] : {bt} into {kt}",
-        ]
-    return [
-        "  %c1 = arith.constant 1 : index",
-        f"  %kb0 = arith.constant dense<0> : {kt}",
-        f"  %old = tensor.extract_slice %k[0, 0, 0] [{p}, {kv}, {d}] [1, 1, 1] : {ct} to {rows(p)}",
-        f"  %new = tensor.extract_slice %k[{p}, 0, 0] [{t}, {kv}, {d}] [1, 1, 1] : {ct} to {rows(t)}",
-        *write(0, "%old", 0, rows(p)),
-        # The attention reads the closed blocks of the second write and the
-        # window of the first; the second write's window comes after it.
-        f"  %w1 = tensor.extract_slice %kb1[0, {window}] [{kv}, {2 * b * d}] [1, 1] : {kt} to {wt}",
-        f"  %b1 = qnt.pack_key_blocks %w1, %new, %pos {blk} : {wt}, {rows(t)} -> {bt}",
-        f"  %nb1 = tensor.dim %b1, %c1 : {bt}",
-        f"  %kc1 = tensor.insert_slice %b1 into %kb1[0, {p // b * block_bytes}] [{kv}, %nb1] [1, 1] : {bt} into {kt}",
-        f"  %vp = qnt.pack_cache_rows %v {{format = #qnt.cache_format<i4>}} : {ct} -> {vt}",
-        f"  %recent = tensor.cast %new : {rows(t)} to tensor<?x{kv}x{d}xf32>",
-        f"  %o = qnt.attention %q, %kc1, %vp, %pos recent %recent {{cache = #qnt.cache_format<i4>, "
-        f"cache_block = {b} : i64, scale = {float(scale)!r} : f32}} : {qd}, {kt}, {vt}, "
-        f"tensor<?x{kv}x{d}xf32> -> {qd}",
-    ]
+    def insert(x, src, size, src_type, offset):
+        # A new version of cache x with `src` (kv x size bytes) at `offset`.
+        old, n = cache[x]
+        cache[x] = f"%{x}c{n + 1}", n + 1
+        lines.append(f"  {cache[x][0]} = tensor.insert_slice {src} into {old}"
+                     f"[0, {offset}] [{kv}, {size}] [1, 1] : {src_type} "
+                     f"into {kt}")
+
+    def write(x, i, src, at, at_value, count, to_window):
+        # Positions at..at+count-1 of cache x (rows `src`): the blocks that
+        # leave the window, then (to_window) the window slots of those that
+        # stay in it; returns the rows' window bytes.
+        r = f"%{x}r{i}"
+        lines.extend([
+            f"  {r} = qnt.pack_window_rows {src} : {rows(count)} -> {dt}",
+            f"  %{x}w{i} = tensor.extract_slice {cache[x][0]}[0, {wo}] "
+            f"[{kv}, {w * row}] [1, 1] : {kt} to {wt}",
+            f"  %{x}b{i} = qnt.pack_cache_blocks %{x}w{i}, {r}, {at_value} "
+            f"{attrs} : {wt}, {dt} -> {dt}",
+            f"  %{x}n{i} = tensor.dim %{x}b{i}, %c1 : {dt}",
+        ])
+        insert(x, f"%{x}b{i}", f"%{x}n{i}", dt,
+               window_start(at, b, w) // b * block_bytes)
+        if not to_window:
+            return r
+        # Slot p % W of positions lo..at+count-1, in two parts where the
+        # ring wraps.
+        lo = max(at, window_start(at + count, b, w))
+        first = min(at + count - lo, w - lo % w)
+        parts = [((lo - at) * row, first, wo + lo % w * row),
+                 ((lo - at + first) * row, at + count - lo - first, wo)]
+        for j, (off, n, dst) in enumerate(parts):
+            if n > 0:
+                part, pt = f"%{x}p{i}{'ab'[j]}", f"tensor<{kv}x{n * row}xi8>"
+                lines.append(f"  {part} = tensor.extract_slice {r}[0, {off}] "
+                             f"[{kv}, {n * row}] [1, 1] : {dt} to {pt}")
+                insert(x, part, n * row, pt, dst)
+        return r
+
+    recent = {}
+    for x in ("k", "v"):
+        cache[x] = f"%{x}c0", 0
+        lines.append(f"  %{x}c0 = arith.constant dense<0> : {kt}")
+        if p > 0:
+            lines.append(f"  %{x}old = tensor.extract_slice %{x}[0, 0, 0] "
+                         f"[{p}, {kv}, {d}] [1, 1, 1] : {ct} to {rows(p)}")
+            write(x, 0, f"%{x}old", 0, "%c0", p, True)
+        lines.append(f"  %{x}new = tensor.extract_slice %{x}[{p}, 0, 0] "
+                     f"[{t}, {kv}, {d}] [1, 1, 1] : {ct} to {rows(t)}")
+        # The rows' window slots are not written: the attention reads them
+        # from the recent rows, and the test ends with it.
+        recent[x] = write(x, 1, f"%{x}new", p, "%pos", t, False)
+    lines.append(
+        f"  %o = qnt.attention %q, {cache['k'][0]}, {cache['v'][0]}, %pos "
+        f"recent {recent['k']}, {recent['v']} {{cache = #qnt.cache_format<i4>, "
+        f"cache_block = {b} : i64, cache_window = {w} : i64, "
+        f"scale = {float(scale)!r} : f32}} : {qd}, {kt}, {kt}, {dt}, {dt} "
+        f"-> {qd}")
+    return lines
 
 
 def gen(a):
@@ -150,7 +193,8 @@ def gen(a):
     v[live:] = np.nan
     scale = np.float32(1 / np.sqrt(a.head_size))
     if a.cache == "i4":
-        ref = kivi_reference(q, k, v, a.pos, float(scale), a.block)
+        ref = kivi_reference(q, k, v, a.pos, float(scale), a.block,
+                             a.window)
         kr = vr = None
     elif a.cache == "i8":
         kr, vr = quantize_rows_i8(k), quantize_rows_i8(v)
@@ -249,12 +293,21 @@ def main():
     g.add_argument("--cache", choices=["f32", "f16", "i8", "i4"], default="f32")
     g.add_argument("--edge-rows", action="store_true",
                    help="zero and tiny positions and heads in the cache")
-    g.add_argument("--block", type=int, default=32, help="key block of an i4 cache")
+    g.add_argument("--block", type=int, default=32, help="block of an i4 cache")
+    g.add_argument("--window", type=int, default=64,
+                   help="window of an i4 cache, a multiple of --block")
     g.add_argument("--out", required=True)
     g.add_argument("--ref", required=True)
     c = sub.add_parser("check")
     c.add_argument("--ref", required=True)
     a = p.parse_args()
+    if a.cmd == "gen" and a.cache == "i4":
+        if a.window < a.block or a.window % a.block:
+            p.error(f"--window {a.window} is not a positive multiple of "
+                    f"--block {a.block}")
+        if a.positions % a.block or a.pos + a.rows > a.positions:
+            p.error("--positions must be a multiple of --block and hold "
+                    "--pos + --rows")
     if a.cmd == "gen":
         gen(a)
         return 0

@@ -93,11 +93,11 @@ def kivi_dequantize_range(x, lo, hi):
 
 
 def kivi_dequantize(x, axis):
-    """x read back from an i4 cache, quantized over `axis` (a key channel
-    over its block: 0; a value row: the last): of the ranges [min, max]
-    shrunk about their middle by KIVI_CLIP_FACTORS, the one whose squared
-    error (summed in order along `axis`, in f32) is least, the first on
-    ties (docs/BIT_LAYOUT.md)."""
+    """x read back from 4-bit codes quantized over `axis` (an i4 cache's
+    block: axis 0, each channel over the block's positions): of the ranges
+    [min, max] shrunk about their middle by KIVI_CLIP_FACTORS, the one whose
+    squared error (summed in order along `axis`, in f32) is least, the first
+    on ties (docs/BIT_LAYOUT.md)."""
     f32 = np.float32
     x = np.asarray(x, dtype=f32)
     lo, hi = x.min(axis=axis, keepdims=True), x.max(axis=axis, keepdims=True)
@@ -121,16 +121,45 @@ def kivi_dequantize(x, axis):
     return best
 
 
+def window_codes(x):
+    """The 8-bit codes and scale of rows x [..., D] in an i4 cache's window,
+    in f32 as quant-compile --kv-cache=i4 computes them (docs/BIT_LAYOUT.md,
+    "KV cache rows"): s = f16(min(max|x| / 127, 65504)) (rounded to nearest
+    even), codes round(x * (1 / s)) clamped to +-127 (0 where s is 0), read
+    back as codes * s. Returns (codes, scale [..., 1])."""
+    f32 = np.float32
+    x = np.asarray(x, dtype=f32)
+    amax = np.abs(x).max(axis=-1, keepdims=True)
+    # The bound keeps a huge row's scale finite in f16 instead of inf.
+    s = np.minimum((amax / f32(127)).astype(f32), f32(65504))
+    s = s.astype(np.float16).astype(f32)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv = np.where(s != 0, (f32(1) / s).astype(f32), f32(0)).astype(f32)
+        codes = np.clip(np.rint((x * inv).astype(f32)), -127, 127)
+    return np.where(s != 0, codes, f32(0)).astype(f32), s
+
+
+def window_start(n, block, window):
+    """The first position of an i4 cache's window while positions 0..n-1
+    are live: the blocks before it are closed (4-bit), the window keeps the
+    last window - block positions of closed blocks and the open block."""
+    return max(0, n // block * block - (window - block))
+
+
 def rmsnorm(x, weight):
     ss = np.float32(np.mean(x.astype(np.float64) ** 2)) + np.float32(1e-5)
     return weight * (x / np.sqrt(ss)).astype(np.float32)
 
 
 class Model:
-    def __init__(self, path, kv_cache="f32", kv_block=32):
+    def __init__(self, path, kv_cache="f32", kv_block=32, kv_window=64):
+        if kv_cache == "i4" and (kv_window < kv_block or kv_window % kv_block):
+            raise ValueError(f"the i4 window ({kv_window}) must be a "
+                             f"multiple of the block ({kv_block})")
         self.cfg, self.w = load(path)
         self.kv_cache = kv_cache
         self.kv_block = kv_block
+        self.kv_window = kv_window
         c = self.cfg
         self.k = np.zeros((c["layers"], c["seq"], c["kv_dim"]), dtype=np.float32)
         self.v = np.zeros_like(self.k)
@@ -152,10 +181,8 @@ class Model:
     def cache_row(self, x):
         """The values a cache row holds: x itself (f32), x rounded to half
         floats (f16), or with --kv-cache i8 the codes times their head's
-        scale (i8_cache_codes)."""
+        scale (i8_cache_codes). An i4 cache's rows go through store_i4."""
         x = np.asarray(x, dtype=np.float32)
-        if self.kv_cache == "i4":
-            return kivi_dequantize(x.reshape(-1, self.cfg["head"]), axis=1).reshape(-1)
         if self.kv_cache == "f32":
             return x
         if self.kv_cache == "f16":
@@ -163,16 +190,21 @@ class Model:
         codes, scale = i8_cache_codes(x.reshape(-1, self.cfg["head"]))
         return (codes * scale).astype(np.float32).reshape(-1)
 
-    def store_kivi_key(self, l, pos, k):
-        """--kv-cache i4 keys: rounded to f16 while their block of kv_block
-        positions is open; when position pos closes it, the block's keys
-        quantized per channel and kv head (scale and zero point over the
-        block's positions)."""
-        self.k[l, pos] = np.asarray(k, dtype=np.float32).astype(np.float16).astype(np.float32)
-        b = self.kv_block
-        if (pos + 1) % b:
+    def store_i4(self, cache, l, pos, x):
+        """Stores position pos of layer l in an i4 cache (keys after RoPE
+        and values alike) as the 8-bit window reads it back (window_codes
+        per kv head). When pos ends a block, the window's oldest block (the
+        kv_block positions from pos + 1 - kv_window, if there are any)
+        leaves it: encoded in 4 bits from its window values, per channel
+        and kv head over the block (kivi_dequantize), so that a value goes
+        x -> window -> block as in quant-compile --kv-cache=i4."""
+        x = np.asarray(x, dtype=np.float32).reshape(-1, self.cfg["head"])
+        codes, scale = window_codes(x)
+        cache[l, pos] = (codes * scale).astype(np.float32).reshape(-1)
+        b, lo = self.kv_block, pos + 1 - self.kv_window
+        if (pos + 1) % b or lo < 0:
             return
-        self.k[l, pos + 1 - b:pos + 1] = kivi_dequantize(self.k[l, pos + 1 - b:pos + 1], axis=0)
+        cache[l, lo:lo + b] = kivi_dequantize(cache[l, lo:lo + b], axis=0)
 
     def observe(self, name, x):
         """Accumulates x^2 per input channel of the linear layer `name` (and
@@ -198,10 +230,11 @@ class Model:
             v = w["wv"][l] @ xb
             q, k = self.rope(q, pos), self.rope(k, pos)
             if self.kv_cache == "i4":
-                self.store_kivi_key(l, pos, k)
+                self.store_i4(self.k, l, pos, k)
+                self.store_i4(self.v, l, pos, v)
             else:
                 self.k[l, pos] = self.cache_row(k)
-            self.v[l, pos] = self.cache_row(v)
+                self.v[l, pos] = self.cache_row(v)
             att_out = np.zeros(c["dim"])
             for h in range(c["heads"]):
                 hs = c["head"]
@@ -228,8 +261,9 @@ class Model:
         return w["cls"] @ x
 
 
-def run(path, prompt, steps, logits_path, kv_cache="f32", kv_block=32):
-    m = Model(path, kv_cache, kv_block)
+def run(path, prompt, steps, logits_path, kv_cache="f32", kv_block=32,
+        kv_window=64):
+    m = Model(path, kv_cache, kv_block, kv_window)
     rows, out = [], []
     total = len(prompt) + max(steps - 1, 0)
     token = prompt[0]
@@ -318,7 +352,9 @@ def main():
     r.add_argument("--kv-cache", choices=["f32", "f16", "i8", "i4"], default="f32",
                    help="how the KV cache stores rows (quant-compile --kv-cache)")
     r.add_argument("--kv-block", type=int, default=32,
-                   help="key block of an i4 cache (quant-compile --kv-block)")
+                   help="block of an i4 cache (quant-compile --kv-block)")
+    r.add_argument("--kv-window", type=int, default=64,
+                   help="window of an i4 cache (quant-compile --kv-window)")
     st = sub.add_parser("stats", help="calibration statistics for qnt-assign-bitwidths")
     st.add_argument("checkpoint")
     st.add_argument("--positions", type=int, default=128)
@@ -353,7 +389,7 @@ def main():
     if args.cmd == "run":
         prompt = [int(t) for t in args.tokens.split()]
         print(" ".join(str(t) for t in run(args.checkpoint, prompt, args.steps, args.logits, args.kv_cache,
-                                                      args.kv_block)))
+                                                      args.kv_block, args.kv_window)))
         return 0
     if args.cmd == "stats":
         # Every linear layer's input is observed.

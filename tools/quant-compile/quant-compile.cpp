@@ -102,16 +102,22 @@ static cl::opt<std::string> kvCache(
              "floats: half the bytes), or i8 (8-bit codes, a scale per "
              "position and kv head as an 8-bit multiple of one f16 step "
              "per position: about a quarter of the bytes), or "
-             "i4 (KIVI-style: keys per channel over blocks of --kv-block "
-             "positions, the open block's keys in f16, values per token "
-             "with a scale and zero point); "
+             "i4 (KIVI-style: keys and values per channel over blocks of "
+             "--kv-block positions with a scale and zero point, the newest "
+             "--kv-window positions in 8-bit codes: about a fifth); "
              "attention reads and decodes them in registers "
              "(docs/BIT_LAYOUT.md)"),
     cl::cat(category));
 static cl::opt<int64_t> kvBlock(
     "kv-block", cl::init(32),
-    cl::desc("With --kv-cache=i4: positions per key block (a power of two "
-             "from 8 to 256); the keys of the newest, open block stay in f16"),
+    cl::desc("With --kv-cache=i4: positions per block (a power of two "
+             "from 8 to 256)"),
+    cl::cat(category));
+static cl::opt<int64_t> kvWindow(
+    "kv-window", cl::init(64),
+    cl::desc("With --kv-cache=i4: the newest positions kept in 8-bit codes "
+             "(a multiple of --kv-block, at least one block): the open block "
+             "and the latest closed ones, which attention weighs most"),
     cl::cat(category));
 static cl::opt<int64_t> kvContext(
     "kv-context", cl::init(0),
@@ -632,6 +638,10 @@ static int checkOptions(Plan &plan, qnt::GpuPipelineOptions &gpu) {
   if (!qnt::isValidCacheBlock(kvBlock))
     return fail("--kv-block=" + std::to_string(kvBlock) +
                 " must be a power of two from 8 to 256");
+  if (!qnt::isValidCacheWindow(kvWindow, kvBlock))
+    return fail("--kv-window=" + std::to_string(kvWindow) +
+                " must be a multiple of --kv-block=" +
+                std::to_string(kvBlock) + " from one block to 4096");
   if (kvContext < 0 || kvContext > (int64_t(1) << 24))
     return fail("--kv-context=" + std::to_string(kvContext) +
                 " must be 0 to 16777216 positions");
@@ -866,6 +876,7 @@ static int quantizeModel(ModuleOp module, const Plan &plan, Calibration &cal,
   tensor.scaleType = scaleType;
   tensor.kvCache = kvCache;
   tensor.kvBlock = kvBlock;
+  tensor.kvWindow = kvWindow;
   if (!budget.empty()) {
     if (resolvedActivations == "i8" &&
         StringRef(budget).starts_with("latency-us:"))

@@ -19,7 +19,7 @@ int64_t mlir::qnt::getCacheRowSize(CacheFormat format, int64_t headSize) {
   case CacheFormat::i8:
     llvm_unreachable("an i8 cache holds positions, not rows");
   case CacheFormat::i4:
-    return headSize / 2 + 3;
+    llvm_unreachable("an i4 cache holds blocks and a window, not rows");
   default:
     return headSize;
   }
@@ -27,6 +27,11 @@ int64_t mlir::qnt::getCacheRowSize(CacheFormat format, int64_t headSize) {
 
 bool mlir::qnt::isValidCacheBlock(int64_t block) {
   return block >= 8 && block <= 256 && llvm::isPowerOf2_64(block);
+}
+
+bool mlir::qnt::isValidCacheWindow(int64_t window, int64_t block) {
+  return block > 0 && window >= block && window <= 4096 &&
+         window % block == 0;
 }
 
 Type mlir::qnt::getCacheElementType(CacheFormat format, MLIRContext *context) {

@@ -6,6 +6,7 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "qnt/Support/SchemeParameters.h"
+#include <algorithm>
 
 #include "qnt/IR/QntEnums.h.inc"
 
@@ -22,15 +23,18 @@ std::optional<ScaleFormat> getScaleFormat(Type type);
 /// The type of scales of `format` (f32, f16, bf16, f8E8M0FNU, f8E4M3FN).
 Type getScaleType(MLIRContext *context, ScaleFormat format);
 /// Elements of one key-value head's row of `headSize` values in a cache of
-/// `format` f32, f16 or i4: the floats, or for `i4` a value's codes and the
-/// bytes of its scale and zero point (keys: KeyBlockLayout). An `i8` cache
-/// holds whole positions instead (I8PositionLayout).
+/// `format` f32 or f16: the floats. An `i8` cache holds whole positions
+/// instead (I8PositionLayout), an `i4` cache blocks and a window per kv head
+/// (I4CacheLayout).
 int64_t getCacheRowSize(CacheFormat format, int64_t headSize);
 /// The element type of a cache of `format` (f32, f16 or i8).
 Type getCacheElementType(CacheFormat format, MLIRContext *context);
-/// Whether `block` is a valid key block of #qnt.cache_format<i4>: a power of
+/// Whether `block` is a valid block of #qnt.cache_format<i4>: a power of
 /// two from 8 to 256.
 bool isValidCacheBlock(int64_t block);
+/// Whether `window` is a valid window of an i4 cache of blocks `block`: a
+/// multiple of the block from one block to 4096 positions.
+bool isValidCacheWindow(int64_t window, int64_t block);
 
 /// Where the bytes of one position lie in a #qnt.cache_format<i8> cache
 /// `[positions, bytes()]` (docs/BIT_LAYOUT.md, "KV cache rows"): the kv
@@ -55,25 +59,42 @@ struct I8PositionLayout {
   }
 };
 
-/// Where the bytes of one kv head's keys lie in a #qnt.cache_format<i4> key
-/// cache (docs/BIT_LAYOUT.md, "KV cache rows"): `positions / block` blocks,
-/// each the 4-bit codes of its `block` positions (position-major, D / 2
-/// bytes each), D f16 scales and D signed 8-bit zero points, then the
-/// window: `block` slots of D f16 keys, slot p % block holding position p
-/// while its block is open.
-struct KeyBlockLayout {
-  int64_t block, headSize;
+/// Where the bytes of one kv head lie in a #qnt.cache_format<i4> cache, of
+/// keys or of values alike (docs/BIT_LAYOUT.md, "KV cache rows"):
+/// `positions / block` blocks, each the 4-bit codes of its `block`
+/// positions (position-major, D / 2 bytes each), D f16 scales and D signed
+/// 8-bit zero points, then the window: `window` slots of D signed 8-bit
+/// codes and an f16 scale, slot p % window holding position p while it is
+/// among the newest (windowStart). Blocks leave the window whole, encoded
+/// from the window's values, so the positions a step attends to most keep
+/// 8-bit precision.
+struct I4CacheLayout {
+  int64_t block, window, headSize;
   int64_t codeBytes() const { return block * headSize / 2; }
   int64_t scalesOffset() const { return codeBytes(); }
   int64_t zerosOffset() const { return codeBytes() + 2 * headSize; }
   int64_t blockBytes() const { return codeBytes() + 3 * headSize; }
+  int64_t slotBytes() const { return headSize + 2; }
   int64_t windowOffset(int64_t positions) const {
     return positions / block * blockBytes();
   }
-  int64_t windowBytes() const { return 2 * block * headSize; }
-  /// Bytes of one kv head's keys for a cache of `positions`.
+  int64_t windowBytes() const { return window * slotBytes(); }
+  /// Bytes of one kv head for a cache of `positions`.
   int64_t bytes(int64_t positions) const {
     return windowOffset(positions) + windowBytes();
+  }
+  /// The positions of a cache of `bytes` per kv head, or 0 where none fit.
+  int64_t positionsOf(int64_t bytes) const {
+    int64_t blocks = bytes - windowBytes();
+    if (blocks <= 0 || blocks % blockBytes() != 0)
+      return 0;
+    return blocks / blockBytes() * block;
+  }
+  /// The first position in the window once `live` positions are written:
+  /// the last `window - block` positions of whole blocks and the open
+  /// block's (docs/BIT_LAYOUT.md). The positions before it are in blocks.
+  int64_t windowStart(int64_t live) const {
+    return std::max<int64_t>(0, live / block * block - (window - block));
   }
 };
 } // namespace mlir::qnt

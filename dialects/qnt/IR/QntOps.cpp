@@ -342,7 +342,7 @@ LogicalResult Lookup16Op::verify() {
 //===----------------------------------------------------------------------===//
 
 /// Checks that a cache operand or result `type` [., kv heads, row] holds
-/// rows of `headSize` values in `format` (f32, f16, i4 values).
+/// rows of `headSize` values in `format` (f32, f16).
 static LogicalResult verifyCacheRows(Operation *op, StringRef name,
                                      RankedTensorType type, CacheFormat format,
                                      int64_t headSize) {
@@ -356,50 +356,78 @@ static LogicalResult verifyCacheRows(Operation *op, StringRef name,
   return success();
 }
 
-/// Checks the key block size of an i4 cache and the head size it splits
+/// Checks the block and window of an i4 cache and the head size it splits
 /// into nibbles.
 static LogicalResult verifyCacheBlock(Operation *op, int64_t block,
-                                      int64_t headSize) {
+                                      int64_t window, int64_t headSize) {
   if (!isValidCacheBlock(block))
     return op->emitOpError() << "cache block " << block
                              << " must be a power of two from 8 to 256";
+  if (!isValidCacheWindow(window, block))
+    return op->emitOpError() << "cache window " << window
+                             << " must be a multiple of the block " << block
+                             << " from " << block << " to 4096";
   if (headSize % 2 != 0)
     return op->emitOpError() << "head size " << headSize
                              << " must be even for 4-bit cache codes";
   return success();
 }
 
-/// The i4 parts of an attention: the block, the key bytes, the recent keys.
+/// Checks that `type` is a kv head's window-form rows [KvH, T * (D + 2)]
+/// (qnt.pack_window_rows) for `tokens` tokens (dynamic: any).
+static LogicalResult verifyWindowRows(Operation *op, StringRef name,
+                                      Type type, int64_t kvHeads,
+                                      int64_t headSize, int64_t tokens) {
+  auto rows = dyn_cast_if_present<RankedTensorType>(type);
+  int64_t slot = headSize + 2;
+  bool fits = rows && rows.getRank() == 2 &&
+              rows.getDimSize(0) == kvHeads &&
+              rows.getElementType().isInteger(8);
+  if (fits && !rows.isDynamicDim(1))
+    fits = rows.getDimSize(1) % slot == 0 &&
+           (ShapedType::isDynamic(tokens) ||
+            rows.getDimSize(1) == tokens * slot);
+  if (!fits)
+    return op->emitOpError()
+           << name << " must be [" << kvHeads << ", tokens * " << slot
+           << "] x i8 (the rows in window form, qnt.pack_window_rows)";
+  return success();
+}
+
+/// The i4 parts of an attention: the block, the window, the caches' bytes,
+/// the recent rows.
 static LogicalResult verifyKiviOperands(AttentionOp op, RankedTensorType query,
                                         RankedTensorType keys,
                                         RankedTensorType values) {
   std::optional<int64_t> block = op.getCacheBlock();
-  if (!block)
-    return op.emitOpError() << "an i4 cache needs a cache_block";
-  int64_t headSize = query.getDimSize(2), positions = values.getDimSize(0);
-  if (failed(verifyCacheBlock(op, *block, headSize)))
+  std::optional<int64_t> window = op.getCacheWindow();
+  if (!block || !window)
+    return op.emitOpError() << "an i4 cache needs a cache_block and a "
+                               "cache_window";
+  int64_t headSize = query.getDimSize(2);
+  if (failed(verifyCacheBlock(op, *block, *window, headSize)))
     return failure();
-  if (positions % *block != 0)
-    return op.emitOpError() << "cache of " << positions
-                            << " positions must be a multiple of the cache "
-                               "block "
-                            << *block;
-  KeyBlockLayout layout{*block, headSize};
-  if (keys.getRank() != 2 || keys.getDimSize(0) != values.getDimSize(1) ||
-      keys.getDimSize(1) != layout.bytes(positions) ||
-      !keys.getElementType().isInteger(8))
+  I4CacheLayout layout{*block, *window, headSize};
+  if (keys != values || keys.getRank() != 2 || !keys.hasStaticShape() ||
+      !keys.getElementType().isInteger(8) ||
+      !layout.positionsOf(keys.getDimSize(1)))
     return op.emitOpError()
-           << "keys " << keys << " must be [kv heads, "
-           << layout.bytes(positions) << "] x i8 (" << positions
-           << " positions in blocks of " << *block << ", head size "
-           << headSize << ")";
-  auto recent = dyn_cast_if_present<RankedTensorType>(
-      op.getRecentKeys() ? op.getRecentKeys().getType() : Type());
-  SmallVector<int64_t> expected = {query.getDimSize(0), values.getDimSize(1),
-                                   headSize};
-  if (!recent || recent.getShape() != ArrayRef(expected))
-    return op.emitOpError() << "an i4 cache needs recent_keys "
-                            << shapeStr(expected) << " (the rows' keys)";
+           << "keys " << keys << " and values " << values
+           << " must both be [kv heads, blocks * "
+           << layout.blockBytes() << " + " << layout.windowBytes()
+           << "] x i8 (blocks of " << *block << " positions and a window of "
+           << *window << ", head size " << headSize << ")";
+  if (!op.getRecentKeys() || !op.getRecentValues())
+    return op.emitOpError() << "an i4 cache needs recent_keys and "
+                               "recent_values (the rows in window form)";
+  int64_t kvHeads = keys.getDimSize(0);
+  if (failed(verifyWindowRows(op, "recent keys",
+                              op.getRecentKeys().getType(), kvHeads,
+                              headSize, query.getDimSize(0))) ||
+      failed(verifyWindowRows(op, "recent values",
+                              op.getRecentValues().getType(), kvHeads,
+                              headSize, query.getDimSize(0))))
+    return failure();
   return success();
 }
 
@@ -409,7 +437,20 @@ int64_t AttentionOp::getKvHeads() {
     return I8PositionLayout::kvHeadsOf(
         values.getDimSize(1),
         cast<RankedTensorType>(getQuery().getType()).getDimSize(2));
+  if (getCache() == CacheFormat::i4)
+    return values.getDimSize(0);
   return values.getDimSize(1);
+}
+
+int64_t AttentionOp::getCachePositions() {
+  auto values = cast<RankedTensorType>(getValues().getType());
+  if (getCache() != CacheFormat::i4)
+    return values.getDimSize(0);
+  int64_t headSize =
+      cast<RankedTensorType>(getQuery().getType()).getDimSize(2);
+  return I4CacheLayout{static_cast<int64_t>(*getCacheBlock()),
+                       static_cast<int64_t>(*getCacheWindow()), headSize}
+      .positionsOf(values.getDimSize(1));
 }
 
 LogicalResult AttentionOp::verify() {
@@ -431,14 +472,22 @@ LogicalResult AttentionOp::verify() {
   };
   if (failed(check("query", query, "[T, heads, head size]")) ||
       (!kivi && !positions &&
-       failed(check("keys", keys, "[positions, kv heads, row]"))) ||
-      (!positions &&
-       failed(check("values", values, "[positions, kv heads, row]"))))
+       (failed(check("keys", keys, "[positions, kv heads, row]")) ||
+        failed(check("values", values, "[positions, kv heads, row]")))))
     return failure();
   int64_t heads = query.getDimSize(1), headSize = query.getDimSize(2);
-  // An i8 cache's records [positions, kv heads * (D + 1) + 2].
+  if (!kivi && (getCacheBlock() || getCacheWindow() || getRecentKeys() ||
+                getRecentValues()))
+    return emitOpError() << "cache_block, cache_window and the recent rows "
+                            "belong to an i4 cache only";
   int64_t kvHeads = 0;
-  if (positions) {
+  if (kivi) {
+    // [kv heads, bytes] per cache.
+    if (failed(verifyKiviOperands(*this, query, keys, values)))
+      return failure();
+    kvHeads = getKvHeads();
+  } else if (positions) {
+    // An i8 cache's records [positions, kv heads * (D + 1) + 2].
     if (values.getRank() == 2 && !ShapedType::isDynamic(values.getDimSize(1)))
       kvHeads = getKvHeads();
     if (!kvHeads || !values.getElementType().isInteger(8))
@@ -450,17 +499,11 @@ LogicalResult AttentionOp::verify() {
   if (!kivi && keys != values)
     return emitOpError() << "keys " << keys << " and values " << values
                          << " must have the same type";
-  if (ShapedType::isDynamic(values.getDimSize(0)))
+  if (!kivi && ShapedType::isDynamic(values.getDimSize(0)))
     return emitOpError() << "the cache must have a static number of positions";
-  if (!kivi && (getCacheBlock() || getRecentKeys()))
-    return emitOpError() << "cache_block and recent_keys belong to an i4 "
-                            "cache only";
-  if (kivi && failed(verifyKiviOperands(*this, query, keys, values)))
-    return failure();
-  if (!positions) {
+  if (!kivi && !positions) {
     kvHeads = values.getDimSize(1);
-    if (failed(verifyCacheRows(*this, kivi ? "values" : "keys", values,
-                               getCache(), headSize)))
+    if (failed(verifyCacheRows(*this, "keys", values, getCache(), headSize)))
       return failure();
   }
   if (heads % kvHeads != 0)
@@ -509,6 +552,9 @@ LogicalResult PackCacheRowsOp::verify() {
   auto rows = cast<RankedTensorType>(getRows().getType());
   auto result = cast<RankedTensorType>(getResult().getType());
   bool positions = getFormat() == CacheFormat::i8;
+  if (getFormat() == CacheFormat::i4)
+    return emitOpError() << "an i4 cache is written by qnt.pack_window_rows "
+                            "and qnt.pack_cache_blocks, not in rows";
   if (rows.getRank() != 3)
     return emitOpError() << "rows must be [tokens, kv heads, head size], got "
                             "rank "
@@ -538,51 +584,54 @@ LogicalResult PackCacheRowsOp::verify() {
              << " in the i8 cache format: codes, multipliers, f16 step)";
     return success();
   }
-  if (getFormat() == CacheFormat::i4 && rows.getDimSize(2) % 2 != 0)
-    return emitOpError() << "head size " << rows.getDimSize(2)
-                         << " must be even for 4-bit cache codes";
   return verifyCacheRows(*this, "result", result, getFormat(),
                          rows.getDimSize(2));
 }
 
 //===----------------------------------------------------------------------===//
-// PackKeyBlocksOp, PackKeyWindowOp
+// PackWindowRowsOp, PackCacheBlocksOp
 //===----------------------------------------------------------------------===//
 
-/// Checks the key rows [T, KvH, D] of an i4 cache write and its result
-/// [KvH, bytes]; returns the head size, or failure.
-static FailureOr<int64_t> verifyKeyWrite(Operation *op, Value rowsValue,
-                                         Value resultValue, int64_t block) {
-  auto rows = cast<RankedTensorType>(rowsValue.getType());
-  auto result = cast<RankedTensorType>(resultValue.getType());
+LogicalResult PackWindowRowsOp::verify() {
+  auto rows = cast<RankedTensorType>(getRows().getType());
   if (rows.getRank() != 3 || rows.isDynamicDim(1) || rows.isDynamicDim(2))
-    return op->emitOpError()
+    return emitOpError()
            << "rows " << rows
            << " must be [tokens, kv heads, head size] with static heads";
-  if (failed(verifyCacheBlock(op, block, rows.getDimSize(2))))
-    return failure();
-  if (result.getRank() != 2 || result.getDimSize(0) != rows.getDimSize(1))
-    return op->emitOpError() << "result " << result << " must be ["
-                             << rows.getDimSize(1) << ", bytes]";
-  return rows.getDimSize(2);
+  return verifyWindowRows(*this, "result", getResult().getType(),
+                          rows.getDimSize(1), rows.getDimSize(2),
+                          rows.getDimSize(0));
 }
 
-LogicalResult PackKeyBlocksOp::verify() {
-  FailureOr<int64_t> headSize =
-      verifyKeyWrite(*this, getRows(), getResult(), getBlock());
-  if (failed(headSize))
+int64_t PackCacheBlocksOp::getHeadSize() {
+  auto window = cast<RankedTensorType>(getOldWindow().getType());
+  return window.getDimSize(1) / getWindow() - 2;
+}
+
+LogicalResult PackCacheBlocksOp::verify() {
+  auto window = cast<RankedTensorType>(getOldWindow().getType());
+  int64_t block = getBlock(), slots = getWindow();
+  if (!isValidCacheBlock(block) || !isValidCacheWindow(slots, block))
+    return emitOpError() << "block " << block << " and window " << slots
+                         << " must be a power of two from 8 to 256 and a "
+                            "multiple of it from one block to 4096";
+  if (window.getRank() != 2 || !window.hasStaticShape() ||
+      window.getDimSize(1) % slots != 0 || window.getDimSize(1) / slots < 4)
+    return emitOpError() << "window " << window << " must be [kv heads, "
+                         << slots << " * (head size + 2)] x i8";
+  int64_t headSize = getHeadSize();
+  if (failed(verifyCacheBlock(*this, block, slots, headSize)) ||
+      failed(verifyWindowRows(*this, "recent", getRecent().getType(),
+                              window.getDimSize(0), headSize,
+                              ShapedType::kDynamic)))
     return failure();
-  auto window = cast<RankedTensorType>(getWindow().getType());
-  int64_t kvHeads = cast<RankedTensorType>(getRows().getType()).getDimSize(1);
-  KeyBlockLayout layout{static_cast<int64_t>(getBlock()), *headSize};
-  SmallVector<int64_t> expected = {kvHeads, layout.windowBytes()};
-  if (window.getShape() != ArrayRef(expected))
-    return emitOpError() << "window " << shapeStr(window.getShape())
-                         << " must be " << shapeStr(expected)
-                         << " (a block of f16 keys per kv head)";
+  auto result = cast<RankedTensorType>(getResult().getType());
+  I4CacheLayout layout{block, slots, headSize};
+  if (result.getRank() != 2 || result.getDimSize(0) != window.getDimSize(0) ||
+      (!result.isDynamicDim(1) &&
+       result.getDimSize(1) % layout.blockBytes() != 0))
+    return emitOpError() << "result " << result << " must be ["
+                         << window.getDimSize(0) << ", blocks * "
+                         << layout.blockBytes() << "] x i8";
   return success();
-}
-
-LogicalResult PackKeyWindowOp::verify() {
-  return verifyKeyWrite(*this, getRows(), getResult(), getBlock());
 }

@@ -233,7 +233,7 @@ def Qnt_Lookup16Op : Qnt_Op<"lookup16", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Qnt_AttentionOp : Qnt_Op<"attention", [Pure]> {
+def Qnt_AttentionOp : Qnt_Op<"attention", [Pure, AttrSizedOperandSegments]> {
   let summary = "Causal attention of query rows over the live positions of a KV cache";
   let description = [{
     One layer's multi-head attention for `T` consecutive tokens, the first at
@@ -273,41 +273,50 @@ def Qnt_AttentionOp : Qnt_Op<"attention", [Pure]> {
     ```
 
     With `cache = #qnt.cache_format<i4>` (KIVI-style; `cache_block` = B,
-    docs/BIT_LAYOUT.md "KV cache rows") `keys` is `[KvH, N]` bytes (each kv
-    head's blocks of B positions, then its window of f16 keys), `values` is
-    `[S, KvH, D / 2 + 3]` rows, S a multiple of B, and `recent_keys` holds
-    the T tokens' keys `[T, KvH, D]` as floats. Row r sees the positions of
-    the blocks closed by position + r through their codes, and the newer
-    ones as f16-rounded floats: from the window for positions before
-    `position` (the window is written after the attention), else from
-    `recent_keys`. So prefill and decoding read the same keys.
+    `cache_window` = W, docs/BIT_LAYOUT.md "KV cache rows") `keys` and
+    `values` are `[KvH, N]` bytes each (per kv head the blocks of B
+    positions, then a window of W 8-bit slots), and `recent_keys` and
+    `recent_values` hold the T tokens' rows in window form `[KvH, T * (D +
+    2)]` (qnt.pack_window_rows). Row r sees the positions before
+    `windowStart(position + r + 1)` (I4CacheLayout) through their 4-bit
+    blocks and the newer ones through their 8-bit window values: from the
+    window for positions before `position` (the window is written after
+    the attention), else from the recent rows. So prefill and decoding
+    read the same values.
 
     ```mlir
-    %o4 = qnt.attention %q, %k4, %v4, %pos recent %knew
-        {cache = #qnt.cache_format<i4>, cache_block = 32 : i64, scale = 0.125 : f32}
-        : tensor<?x32x64xf32>, tensor<4x81920xi8>, tensor<2048x4x35xi8>,
-          tensor<?x4x64xf32> -> tensor<?x32x64xf32>
+    %o4 = qnt.attention %q, %k4, %v4, %pos recent %kr, %vr
+        {cache = #qnt.cache_format<i4>, cache_block = 32 : i64,
+         cache_window = 64 : i64, scale = 0.125 : f32}
+        : tensor<?x32x64xf32>, tensor<4x82048xi8>, tensor<4x82048xi8>,
+          tensor<4x?xi8>, tensor<4x?xi8> -> tensor<?x32x64xf32>
     ```
   }];
   let arguments = (ins RankedTensorOf<[F32]>:$query,
                        RankedTensorOf<[F32, F16, I8]>:$keys,
                        RankedTensorOf<[F32, F16, I8]>:$values,
                        Index:$position,
-                       Optional<RankedTensorOf<[F32]>>:$recent_keys,
+                       Optional<RankedTensorOf<[I8]>>:$recent_keys,
+                       Optional<RankedTensorOf<[I8]>>:$recent_values,
                        F32Attr:$scale,
                        DefaultValuedAttr<Qnt_CacheFormatAttr,
                                          "::mlir::qnt::CacheFormat::f32">:$cache,
-                       OptionalAttr<I64Attr>:$cache_block);
+                       OptionalAttr<I64Attr>:$cache_block,
+                       OptionalAttr<I64Attr>:$cache_window);
   let results = (outs RankedTensorOf<[F32]>:$result);
   let assemblyFormat = [{
-    $query `,` $keys `,` $values `,` $position (`recent` $recent_keys^)?
+    $query `,` $keys `,` $values `,` $position
+    (`recent` $recent_keys^ `,` $recent_values)?
     attr-dict `:` type($query) `,` type($keys) `,` type($values)
-    (`,` type($recent_keys)^)? `->` type($result)
+    (`,` type($recent_keys)^ `,` type($recent_values))? `->` type($result)
   }];
   let extraClassDeclaration = [{
-    /// The key-value heads of the cache: its rows' second dimension, or the
-    /// heads of an i8 cache's position records.
+    /// The key-value heads of the cache: its rows' second dimension, the
+    /// heads of an i8 cache's position records, or an i4 cache's first
+    /// dimension.
     int64_t getKvHeads();
+    /// The positions of the cache (an i4 cache's from its bytes).
+    int64_t getCachePositions();
   }];
   let hasVerifier = 1;
 }
@@ -318,15 +327,13 @@ def Qnt_PackCacheRowsOp : Qnt_Op<"pack_cache_rows", [Pure]> {
     Encodes `rows` `[T, KvH, D]` (T tokens' keys or values, KvH key-value
     heads of size D) into the rows of a cache of format `format`
     (`#qnt.cache_format`): `[T, KvH, R]`, R = D floats for `f32`, D half
-    floats for `f16` (rounded to nearest even), D / 2 + 3 bytes for `i4`
-    (the values of an i4 cache: 4-bit codes, an f16 scale and a zero point
-    per token and head; the keys of an i4 cache are written by
-    qnt.pack_key_blocks and qnt.pack_key_window); for `i8` `[T, KvH * (D +
+    floats for `f16` (rounded to nearest even); for `i8` `[T, KvH * (D +
     1) + 2]` bytes, a record per token: each head's D codes `round(x / (u
     * m))`, its multiplier m, then the token's f16 step u
     (docs/BIT_LAYOUT.md, "KV cache rows"). The result is what a
     tensor.insert_slice writes into the cache at the tokens' positions;
-    qnt-quantize-kv-cache emits it.
+    qnt-quantize-kv-cache emits it. (An i4 cache is written by
+    qnt.pack_window_rows and qnt.pack_cache_blocks.)
 
     ```mlir
     %packed = qnt.pack_cache_rows %k {format = #qnt.cache_format<i8>}
@@ -339,57 +346,59 @@ def Qnt_PackCacheRowsOp : Qnt_Op<"pack_cache_rows", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Qnt_PackKeyBlocksOp : Qnt_Op<"pack_key_blocks", [Pure]> {
-  let summary = "The key blocks of an i4 KV cache that a write closes";
+def Qnt_PackWindowRowsOp : Qnt_Op<"pack_window_rows", [Pure]> {
+  let summary = "Rows in the 8-bit window form of an i4 KV cache";
   let description = [{
-    For a write of `rows` `[T, KvH, D]` (keys of positions `position` ..
-    `position + T - 1`) into a `#qnt.cache_format<i4>` key cache of block
-    size `block` (B): the blocks `position / B` .. `(position + T) / B - 1`
-    that the write fills, encoded per kv head (`[KvH, blocks * bytes per
-    block]`, docs/BIT_LAYOUT.md "KV cache rows"). A block's positions before
-    `position` come from `window` (the cache's window bytes `[KvH, 2 * B *
-    D]`, f16 keys), the others from `rows` rounded to f16; each channel of
-    a block gets its own scale and zero point. What a tensor.insert_slice
-    writes into the cache at block `position / B`; qnt-quantize-kv-cache
-    emits it.
+    Encodes `rows` `[T, KvH, D]` (T tokens' keys or values) into the slots
+    of a `#qnt.cache_format<i4>` cache's window, per kv head: `[KvH, T * (D
+    + 2)]` bytes, token t's slot at byte `t * (D + 2)`: D signed codes
+    `round(x / s)` and the f16 scale `s = amax / 127` (docs/BIT_LAYOUT.md,
+    "KV cache rows"). qnt-quantize-kv-cache emits it for every write; the
+    attention reads it as the recent rows, qnt.pack_cache_blocks encodes
+    blocks from it, and its slots are copied into the window.
 
     ```mlir
-    %b = qnt.pack_key_blocks %window, %k, %pos {block = 32 : i64}
-        : tensor<4x4096xi8>, tensor<?x4x64xf32> -> tensor<4x?xi8>
+    %r = qnt.pack_window_rows %k : tensor<?x4x64xf32> -> tensor<4x?xi8>
     ```
   }];
-  let arguments = (ins RankedTensorOf<[I8]>:$window,
-                       RankedTensorOf<[F32]>:$rows, Index:$position,
-                       I64Attr:$block);
+  let arguments = (ins RankedTensorOf<[F32]>:$rows);
   let results = (outs RankedTensorOf<[I8]>:$result);
-  let assemblyFormat = [{
-    $window `,` $rows `,` $position attr-dict `:` type($window) `,`
-    type($rows) `->` type($result)
-  }];
+  let assemblyFormat = "$rows attr-dict `:` type($rows) `->` type($result)";
   let hasVerifier = 1;
 }
 
-def Qnt_PackKeyWindowOp : Qnt_Op<"pack_key_window", [Pure]> {
-  let summary = "The keys of a write that stay in an i4 cache's window";
+def Qnt_PackCacheBlocksOp : Qnt_Op<"pack_cache_blocks", [Pure]> {
+  let summary = "The blocks of an i4 KV cache that leave its window";
   let description = [{
-    For a write of `rows` `[T, KvH, D]` at `position` into a
-    `#qnt.cache_format<i4>` key cache of block size `block` (B): the keys
-    of the positions from `max(position, e)` to `position + T - 1`, `e =
-    (position + T) / B * B` (the open block after the write), as f16 bytes
-    `[KvH, count * 2 * D]`, to be written at window slot `max(position, e) -
-    e`. qnt-quantize-kv-cache emits it after the attention that reads the
-    old window.
+    For a write of T tokens at `position` into a `#qnt.cache_format<i4>`
+    cache of block `block` (B) and window `window` (W): the blocks from
+    `windowStart(position) / B` to `windowStart(position + T) / B - 1`
+    (I4CacheLayout), which leave the window with this write, encoded per
+    kv head into `[KvH, blocks * bytes per block]` (docs/BIT_LAYOUT.md "KV
+    cache rows"). A block's positions before `position` come from
+    `old_window` (the cache's window bytes `[KvH, W * (D + 2)]`), the others
+    from `recent` (the written rows, qnt.pack_window_rows); each channel of
+    a block gets its own scale and zero point over the block's window
+    values. What a tensor.insert_slice writes into the cache at block
+    `windowStart(position) / B`; qnt-quantize-kv-cache emits it.
 
     ```mlir
-    %w = qnt.pack_key_window %k, %pos {block = 32 : i64}
-        : tensor<?x4x64xf32> -> tensor<4x?xi8>
+    %b = qnt.pack_cache_blocks %w, %r, %pos
+        {block = 32 : i64, window = 64 : i64}
+        : tensor<4x4224xi8>, tensor<4x?xi8> -> tensor<4x?xi8>
     ```
   }];
-  let arguments = (ins RankedTensorOf<[F32]>:$rows, Index:$position,
-                       I64Attr:$block);
+  let arguments = (ins RankedTensorOf<[I8]>:$old_window,
+                       RankedTensorOf<[I8]>:$recent, Index:$position,
+                       I64Attr:$block, I64Attr:$window);
   let results = (outs RankedTensorOf<[I8]>:$result);
   let assemblyFormat = [{
-    $rows `,` $position attr-dict `:` type($rows) `->` type($result)
+    $old_window `,` $recent `,` $position attr-dict `:` type($old_window)
+    `,` type($recent) `->` type($result)
+  }];
+  let extraClassDeclaration = [{
+    /// The head size the window's slots hold.
+    int64_t getHeadSize();
   }];
   let hasVerifier = 1;
 }

@@ -30,7 +30,8 @@ bool writeLibraryHeader(ModuleOp module, llvm::raw_ostream &os,
                         std::string &error);
 
 /// Adds to an LLVM-dialect `module` the `qnt_signature_NAME` strings of
-/// `signatures` and, unless `openmp` is nullopt (a GPU library),
+/// `signatures`, `qnt_context` where the module has a `qnt.context`
+/// attribute, and, unless `openmp` is nullopt (a GPU library),
 /// `qnt_set_threads`, which sets OpenMP's threads when `*openmp`.
 void addLibraryAbiSymbols(
     ModuleOp module,

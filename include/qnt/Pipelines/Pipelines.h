@@ -272,8 +272,13 @@ struct TensorPipelineOptions
       llvm::cl::init("auto")};
   PassOptions::Option<int64_t> kvBlock{
       *this, "kv-block",
-      llvm::cl::desc("Key block (positions) of an i4 KV cache"),
+      llvm::cl::desc("Block (positions) of an i4 KV cache"),
       llvm::cl::init(32)};
+  PassOptions::Option<int64_t> kvWindow{
+      *this, "kv-window",
+      llvm::cl::desc("Window (newest positions in 8-bit codes) of an i4 KV "
+                     "cache, a multiple of the block"),
+      llvm::cl::init(64)};
   PassOptions::Option<bool> selectKernels{
       *this, "select-kernels",
       llvm::cl::desc("End with qnt-select-kernels (for the module's CPU or "

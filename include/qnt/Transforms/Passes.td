@@ -217,7 +217,9 @@ def QntAssignBitwidthsPass : Pass<"qnt-assign-bitwidths", "::mlir::ModuleOp"> {
     Option<"kvCache", "kv-cache", "std::string", /*default=*/"\"f32\"",
            "Format of the KV cache (f32, f16, i8, i4) whose bytes the reports show">,
     Option<"kvBlock", "kv-block", "int64_t", /*default=*/"32",
-           "Key block (positions) of an i4 KV cache">,
+           "Block (positions) of an i4 KV cache">,
+    Option<"kvWindow", "kv-window", "int64_t", /*default=*/"64",
+           "Window (positions in 8-bit codes) of an i4 KV cache">,
     Option<"kvContext", "kv-context", "int64_t", /*default=*/"0",
            "Count the KV cache at this many positions against a bytes:N "
            "budget (0: the budget is for the weights alone)">,
@@ -330,14 +332,15 @@ def QntQuantizeKvCachePass
         : tensor<?x262xi8> into tensor<22x2048x262xi8>
     ```
 
-    With `format=i4` the keys and values differ (docs/BIT_LAYOUT.md "KV
-    cache rows"): the pass follows each cache from the attention operand it
-    feeds back through loops and calls to give keys `[layers, kv heads,
-    bytes]` (blocks of `block` positions and a window) and values rows of
-    D / 2 + 3 bytes. A key write becomes `qnt.pack_key_blocks` of the
-    blocks it closes, inserted before the attention, and
-    `qnt.pack_key_window` of the keys left in the open block, inserted after
-    it; the attention gets the rows' keys as `recent_keys`.
+    With `format=i4` (docs/BIT_LAYOUT.md "KV cache rows") keys and values
+    alike become `[layers, kv heads, bytes]`: per kv head blocks of `block`
+    positions (4-bit codes, a scale and zero point per channel) and a ring
+    of the newest `window` positions in 8-bit codes. A write becomes
+    `qnt.pack_window_rows` of its rows; `qnt.pack_cache_blocks` of the
+    blocks that leave the window, inserted before the attention; and the
+    rows that stay in the window copied into the ring after it. The
+    attention gets the rows in window form as `recent_keys` and
+    `recent_values`.
 
     A use of a cache other than these (a function that reads the cache
     some other way) is an error naming the op. `format=f32` leaves the
@@ -348,10 +351,14 @@ def QntQuantizeKvCachePass
            "Cache row format: f32 (unchanged), f16 (half floats), i8 "
            "(8-bit codes, an 8-bit multiplier per position and kv head, an "
            "f16 step per position) or i4 "
-           "(KIVI-style: keys per channel over blocks, values per token)">,
+           "(KIVI-style: keys and values per channel over blocks, the "
+           "newest positions in an 8-bit window)">,
     Option<"block", "block", "int64_t", /*default=*/"32",
-           "i4: positions per key block, a power of two from 8 to 256; the "
-           "keys of the open block stay in an f16 window">,
+           "i4: positions per block, a power of two from 8 to 256">,
+    Option<"window", "window", "int64_t", /*default=*/"64",
+           "i4: the newest positions kept in 8-bit codes, a multiple of the "
+           "block (the open block and the last window / block - 1 closed "
+           "ones)">,
   ];
   let dependentDialects = ["::mlir::qnt::QntDialect",
                            "::mlir::tensor::TensorDialect"];

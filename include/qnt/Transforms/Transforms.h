@@ -65,8 +65,9 @@ Value buildRowGather(OpBuilder &b, Location loc, Value table, Value ids,
 /// The size of a model's KV caches in a cache format.
 struct KvCacheSize {
   // Keys and values of all layers and kv heads: bytesPerBlock for every
-  // `block` positions (1 but for i4 keys, sized per block of positions),
-  // plus fixedBytes whatever the context (the windows of i4 keys).
+  // `block` positions (1 but for an i4 cache, sized per block of
+  // positions), plus fixedBytes whatever the context (an i4 cache's
+  // windows).
   int64_t bytesPerBlock = 0, block = 1, fixedBytes = 0;
   int64_t positions = 0; // the context the model was built for
   /// The caches' bytes for a context of `n` positions.
@@ -80,9 +81,10 @@ struct KvCacheSize {
 /// qnt-quantize-kv-cache finds them), sized in `format`; zero when the
 /// module has no attention. Fails (with an error on the op) when a cache is
 /// not a layer slice of a [layers, positions, kv heads * head size] tensor.
-/// `block` is the key block of an i4 cache.
+/// `block` and `window` are an i4 cache's block and window (positions).
 FailureOr<KvCacheSize> getKvCacheSize(Operation *module, CacheFormat format,
-                                      int64_t block = 32);
+                                      int64_t block = 32,
+                                      int64_t window = 64);
 
 } // namespace mlir::qnt
 

@@ -164,7 +164,7 @@ static FailureOr<AttentionKernel> describeAttention(AttentionOp op,
   k.headSize = queryType.getDimSize(2);
   k.kvHeads = op.getKvHeads();
   k.group = k.heads / k.kvHeads;
-  k.positions = valuesType.getDimSize(0);
+  k.positions = op.getCachePositions();
   k.scale = op.getScale().convertToFloat();
   k.quantized = op.getCache() == CacheFormat::i8;
   k.half = op.getCache() == CacheFormat::f16;
@@ -173,18 +173,19 @@ static FailureOr<AttentionKernel> describeAttention(AttentionOp op,
   k.lanes = widestDividingLanes(k.headSize, lanes);
   k.block = std::max<int64_t>(lanes, 4);
   k.rowsPerGroup = rowsPerGroup;
-  k.prefetch = prefetch;
+  // An i4 cache's blocks are contiguous per kv head, which the hardware
+  // prefetchers follow.
+  k.prefetch = prefetch && op.getCache() != CacheFormat::i4;
   if (k.kivi && rowsPerGroup != 1)
     return op.emitOpError() << "an i4 cache takes one query row per group "
                                "(#qnt.kernel tile 1x1), not "
                             << rowsPerGroup;
   if (k.kivi) {
-    // A block of positions never straddles two key blocks.
-    k.kivi4.block = *op.getCacheBlock();
-    k.kivi4.headSize = k.headSize;
-    k.kivi4.windowOffset =
-        KeyBlockLayout{k.kivi4.block, k.headSize}.windowOffset(k.positions);
-    k.block = std::min(k.block, k.kivi4.block);
+    // A block of positions never straddles two cache blocks.
+    k.kivi4.layout = {static_cast<int64_t>(*op.getCacheBlock()),
+                      static_cast<int64_t>(*op.getCacheWindow()), k.headSize};
+    k.kivi4.windowOffset = k.kivi4.layout.windowOffset(k.positions);
+    k.block = std::min(k.block, k.kivi4.layout.block);
   }
   return k;
 }
@@ -269,9 +270,11 @@ LogicalResult qnt::lowerAttentionToVector(AttentionOp op, int64_t lanes,
   AttentionKernel k = *described;
   auto queryType = cast<RankedTensorType>(op.getQuery().getType());
   auto valuesType = cast<RankedTensorType>(op.getValues().getType());
-  // The bytes of one kv head's row (an i8 record's codes and multiplier).
+  // The bytes of one kv head's row (an i8 record's codes and multiplier,
+  // an i4 block's codes of one position).
   int64_t rowBytes =
       k.quantized ? k.headSize + 1
+      : k.kivi    ? k.headSize / 2
                   : valuesType.getDimSize(2) *
                         valuesType.getElementType().getIntOrFloatBitWidth() /
                         8;
@@ -299,9 +302,13 @@ LogicalResult qnt::lowerAttentionToVector(AttentionOp op, int64_t lanes,
     k.values = codes(k.valueRecords);
   }
   k.position = op.getPosition();
-  if (k.kivi)
-    k.kivi4 = {k.keys, k.values, toStridedBuffer(b, op.getRecentKeys()),
-               k.position, k.kivi4.block, k.headSize, k.kivi4.windowOffset};
+  if (k.kivi) {
+    k.kivi4.keys = k.keys;
+    k.kivi4.values = k.values;
+    k.kivi4.recentKeys = toStridedBuffer(b, op.getRecentKeys());
+    k.kivi4.recentValues = toStridedBuffer(b, op.getRecentValues());
+    k.kivi4.position = k.position;
+  }
   Value rows = memref::DimOp::create(b, k.query, 0);
   SmallVector<Value> dynSizes;
   if (queryType.isDynamicDim(0))

@@ -136,10 +136,7 @@ struct AttentionChunk {
           arith::AddIOp::create(
               pb, t0, arith::AddIOp::create(pb, j, cIndex(pb, ahead * B))),
           last);
-      // i4 keys lie in blocks, not rows: only the values are prefetched.
-      SmallVector<Value, 2> caches = {k.values};
-      if (!k.kivi)
-        caches.push_back(k.keys);
+      SmallVector<Value, 2> caches = {k.values, k.keys};
       for (int64_t kv = 0; kv < k.kvHeadsPerChunk; ++kv)
         for (int64_t i = 0; i < rowElems; i += lineElems)
           for (Value cache : caches)
@@ -400,15 +397,27 @@ struct AttentionChunk {
       firstBlock = boundary(part);
       endBlock = boundary(arith::AddIOp::create(b, part, cIndex(b, 1)));
     }
-    if (k.kivi)
-      closedEnd = arith::MulIOp::create(
-          b, arith::DivUIOp::create(b, n[0], cIndex(b, k.kivi4.block)),
-          cIndex(b, k.kivi4.block));
+    if (k.kivi) {
+      // The row's window start (I4CacheLayout::windowStart): positions
+      // before it are read from their blocks.
+      int64_t block = k.kivi4.layout.block;
+      int64_t lag = k.kivi4.layout.window - block;
+      Value whole = arith::MulIOp::create(
+          b, arith::DivUIOp::create(b, n[0], cIndex(b, block)),
+          cIndex(b, block));
+      closedEnd = arith::SelectOp::create(
+          b,
+          arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, whole,
+                                cIndex(b, lag)),
+          arith::SubIOp::create(b, whole, cIndex(b, lag)), cIndex(b, 0));
+    }
     // The chunk's key-value heads and the cache lines they span in a row.
     g0 = arith::DivUIOp::create(b, h0, cIndex(b, k.group));
     auto cacheType = cast<MemRefType>(k.values.getType());
-    rowElems = cacheType.getDimSize(2);
-    lineElems = 64 / (cacheType.getElementTypeBitWidth() / 8);
+    if (!k.kivi) {
+      rowElems = cacheType.getDimSize(2);
+      lineElems = 64 / (cacheType.getElementTypeBitWidth() / 8);
+    }
     // The loop prefetches kPrefetchBlocks ahead: the blocks before those
     // are asked for here, or every chunk would start on lines no one has
     // prefetched.

@@ -1,7 +1,7 @@
 // CPU lowering of qnt.pack_cache_rows: the rows a step writes into its KV
 // cache, encoded in the cache's format (f16: rounded halves; i8: codes, a
-// multiplier per token and kv head and a step per token; i4 values:
-// KiviCache.cpp).
+// multiplier per token and kv head and a step per token). An i4 cache is
+// written by other ops (KiviCache.cpp).
 #include "Kernels.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -21,8 +21,6 @@ LogicalResult qnt::lowerPackCacheRowsToVector(PackCacheRowsOp op,
     op.erase();
     return success();
   }
-  if (op.getFormat() == CacheFormat::i4)
-    return lowerPackValueRowsToVector(op);
   auto rowsType = cast<RankedTensorType>(op.getRows().getType());
   auto resultType = cast<RankedTensorType>(op.getResult().getType());
   int64_t D = rowsType.getDimSize(2);

@@ -417,26 +417,25 @@ Value toStridedBuffer(ImplicitLocOpBuilder &b, Value tensor);
 LogicalResult lowerPackCacheRowsToVector(PackCacheRowsOp op, int64_t lanes);
 
 /// What the attention kernel reads of a #qnt.cache_format<i4> cache
-/// (KiviCache.cpp): the key bytes [KvH, N], the value rows [S, KvH, R] and
-/// the op's own keys [T, KvH, D] (memrefs), its first position.
+/// (KiviCache.cpp): the key and value bytes [KvH, N], the op's own rows in
+/// window form [KvH, T * (D + 2)] (memrefs), its first position, and where
+/// the window lies.
 struct KiviCacheReader {
-  Value keys, values, recent, position;
-  int64_t block = 0, headSize = 0, windowOffset = 0;
+  Value keys, values, recentKeys, recentValues, position;
+  I4CacheLayout layout{0, 0, 0};
+  int64_t windowOffset = 0;
 };
 
-/// Decodes positions `rows` (one kernel block from `t0`, within one key
+/// Decodes positions `rows` (one kernel block from `t0`, within one cache
 /// block) of kv heads g0 .. g0 + kvHeads - 1 into `scratch`
-/// [kvHeads, 2, >= rows, >= D] as f32 keys (0) and values (1): keys from
-/// their closed block when t0 < `closedEnd`, else the f16 keys of the open
-/// block.
+/// [kvHeads, 2, >= rows, >= D] as f32 keys (0) and values (1): from their
+/// 4-bit block when t0 < `closedEnd` (the window's start), else from the
+/// window's 8-bit slots or the op's own rows.
 void decodeKiviBlock(ImplicitLocOpBuilder &b, const KiviCacheReader &cache,
                      ArrayRef<Value> rows, Value t0, Value closedEnd, Value g0,
                      int64_t kvHeads, Value scratch);
 
-/// qnt.pack_cache_rows of i4 value rows (KiviCache.cpp).
-LogicalResult lowerPackValueRowsToVector(PackCacheRowsOp op);
-
-/// qnt.pack_key_blocks and qnt.pack_key_window (KiviCache.cpp).
+/// qnt.pack_window_rows and qnt.pack_cache_blocks (KiviCache.cpp).
 void populateQntKiviCacheToVectorPatterns(RewritePatternSet &patterns);
 
 } // namespace mlir::qnt

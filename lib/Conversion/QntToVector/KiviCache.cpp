@@ -1,6 +1,6 @@
 // CPU lowering of the #qnt.cache_format<i4> cache (KIVI-style): the writes
-// (qnt.pack_cache_rows of values, qnt.pack_key_blocks, qnt.pack_key_window)
-// and the attention kernel's decoding of a block of positions into L1.
+// (qnt.pack_window_rows, qnt.pack_cache_blocks) and the attention kernel's
+// decoding of a block of positions into L1.
 #include "Kernels.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -16,6 +16,10 @@ using namespace mlir::qnt;
 namespace {
 VectorType vec(ImplicitLocOpBuilder &b, int64_t n, Type element) {
   return VectorType::get({n}, element);
+}
+
+Value f32Scalar(ImplicitLocOpBuilder &b, float v) {
+  return arith::ConstantOp::create(b, b.getF32FloatAttr(v));
 }
 
 Value f32Splat(ImplicitLocOpBuilder &b, int64_t n, float v) {
@@ -194,23 +198,55 @@ Value concatErrors(ImplicitLocOpBuilder &b, ArrayRef<Value> errors) {
   return all;
 }
 
-/// Decodes value row (p, g): (codes - zero) * scale.
-Value decodeValueRow(ImplicitLocOpBuilder &b, Value values, Value p, Value g,
-                     int64_t D) {
-  Value bytes = vector::LoadOp::create(b, vec(b, D / 2, b.getI8Type()), values,
-                                       ValueRange{p, g, cIndex(b, 0)});
+/// The D values of window slot bytes at `indices` (the last one a byte
+/// offset) of an i8 memref: D signed codes times the f16 scale after them.
+Value decodeSlot(ImplicitLocOpBuilder &b, Value memref, Value row,
+                 Value offset, int64_t D) {
+  Value codes = vector::LoadOp::create(b, vec(b, D, b.getI8Type()), memref,
+                                       ValueRange{row, offset});
   Value scale = vector::ExtractOp::create(
-      b, loadHalves(b, values, ValueRange{p, g, cIndex(b, D / 2)}, 1), 0);
-  Value zero = arith::SIToFPOp::create(
-      b, b.getF32Type(),
-      memref::LoadOp::create(b, values, ValueRange{p, g, cIndex(b, D / 2 + 2)}));
-  auto type = vec(b, D, b.getF32Type());
-  return arith::MulFOp::create(
       b,
-      arith::SubFOp::create(b, unpackNibbles(b, bytes),
-                            vector::BroadcastOp::create(b, type, zero)),
-      vector::BroadcastOp::create(b, type, scale));
+      loadHalves(b, memref,
+                 ValueRange{row, arith::AddIOp::create(b, offset, cIndex(b, D))},
+                 1),
+      0);
+  auto type = vec(b, D, b.getF32Type());
+  return arith::MulFOp::create(b, arith::SIToFPOp::create(b, type, codes),
+                               vector::BroadcastOp::create(b, type, scale));
 }
+
+/// Position p's value `x` of kv head `g` in a block's bytes [KvH, N] from
+/// byte `base` (the block's first position `first`): per channel (codes -
+/// zero) * scale.
+struct BlockDecoder {
+  Value scale, zero;
+  BlockDecoder(ImplicitLocOpBuilder &b, Value bytes, Value g, Value base,
+               const I4CacheLayout &layout) {
+    int64_t D = layout.headSize;
+    scale = loadHalves(
+        b, bytes,
+        ValueRange{g, arith::AddIOp::create(b, base,
+                                            cIndex(b, layout.scalesOffset()))},
+        D);
+    zero = arith::SIToFPOp::create(
+        b, vec(b, D, b.getF32Type()),
+        vector::LoadOp::create(
+            b, vec(b, D, b.getI8Type()), bytes,
+            ValueRange{g, arith::AddIOp::create(
+                              b, base, cIndex(b, layout.zerosOffset()))}));
+  }
+  /// The values of the block's `j`-th position.
+  Value decode(ImplicitLocOpBuilder &b, Value bytes, Value g, Value base,
+               Value j, const I4CacheLayout &layout) const {
+    int64_t D = layout.headSize;
+    Value at = arith::AddIOp::create(
+        b, base, arith::MulIOp::create(b, j, cIndex(b, D / 2)));
+    Value codes = vector::LoadOp::create(b, vec(b, D / 2, b.getI8Type()),
+                                         bytes, ValueRange{g, at});
+    return arith::MulFOp::create(
+        b, arith::SubFOp::create(b, unpackNibbles(b, codes), zero), scale);
+  }
+};
 
 void forRange(ImplicitLocOpBuilder &b, Value lo, Value hi,
               function_ref<void(ImplicitLocOpBuilder &, Value)> fn) {
@@ -226,8 +262,8 @@ void forRange(ImplicitLocOpBuilder &b, Value lo, Value hi,
 void qnt::decodeKiviBlock(ImplicitLocOpBuilder &b, const KiviCacheReader &c,
                           ArrayRef<Value> rows, Value t0, Value closedEnd,
                           Value g0, int64_t kvHeads, Value scratch) {
-  int64_t D = c.headSize, B = c.block;
-  KeyBlockLayout layout{B, D};
+  const I4CacheLayout &layout = c.layout;
+  int64_t D = layout.headSize, B = layout.block;
   auto store = [&](ImplicitLocOpBuilder &ib, Value v, Value kv, int64_t which,
                    int64_t j) {
     vector::StoreOp::create(
@@ -237,177 +273,179 @@ void qnt::decodeKiviBlock(ImplicitLocOpBuilder &b, const KiviCacheReader &c,
   forRange(b, cIndex(b, 0), cIndex(b, kvHeads),
            [&](ImplicitLocOpBuilder &ib, Value kv) {
     Value g = arith::AddIOp::create(ib, g0, kv);
-    Value closed =
+    Value inBlocks =
         arith::CmpIOp::create(ib, arith::CmpIPredicate::ult, t0, closedEnd);
     scf::IfOp::create(
-        ib, closed,
+        ib, inBlocks,
         [&](OpBuilder &ob, Location loc) {
-          // A closed block: per channel (codes - zero) * scale.
+          // Positions that left the window: their block's 4-bit codes.
           ImplicitLocOpBuilder tb(loc, ob);
           Value blockIndex = arith::DivUIOp::create(tb, t0, cIndex(tb, B));
-          Value base =
-              arith::MulIOp::create(tb, blockIndex, cIndex(tb, layout.blockBytes()));
-          Value scale = loadHalves(
-              tb, c.keys,
-              ValueRange{g, arith::AddIOp::create(
-                                tb, base, cIndex(tb, layout.scalesOffset()))},
-              D);
-          Value zero = arith::SIToFPOp::create(
-              tb, vec(tb, D, tb.getF32Type()),
-              vector::LoadOp::create(
-                  tb, vec(tb, D, tb.getI8Type()), c.keys,
-                  ValueRange{g, arith::AddIOp::create(
-                                    tb, base, cIndex(tb, layout.zerosOffset()))}));
+          Value base = arith::MulIOp::create(
+              tb, blockIndex, cIndex(tb, layout.blockBytes()));
           Value first = arith::MulIOp::create(tb, blockIndex, cIndex(tb, B));
-          for (size_t j = 0; j < rows.size(); ++j) {
-            Value at = arith::AddIOp::create(
-                tb, base,
-                arith::MulIOp::create(
-                    tb, arith::SubIOp::create(tb, rows[j], first),
-                    cIndex(tb, D / 2)));
-            Value bytes = vector::LoadOp::create(
-                tb, vec(tb, D / 2, tb.getI8Type()), c.keys, ValueRange{g, at});
-            store(tb,
-                  arith::MulFOp::create(
-                      tb, arith::SubFOp::create(tb, unpackNibbles(tb, bytes), zero),
-                      scale),
-                  kv, 0, j);
+          for (auto [which, bytes] : llvm::enumerate(ValueRange{c.keys,
+                                                                c.values})) {
+            BlockDecoder block(tb, bytes, g, base, layout);
+            for (size_t j = 0; j < rows.size(); ++j)
+              store(tb,
+                    block.decode(tb, bytes, g, base,
+                                 arith::SubIOp::create(tb, rows[j], first),
+                                 layout),
+                    kv, which, j);
           }
           scf::YieldOp::create(tb);
         },
         [&](OpBuilder &ob, Location loc) {
-          // The open block: f16 keys from the window (positions before
-          // the op's first) or the op's own rows rounded alike.
+          // Positions in the window: its 8-bit slots before the op's
+          // first position, else the op's own rows in window form.
           ImplicitLocOpBuilder eb(loc, ob);
+          std::pair<Value, Value> sources[] = {{c.keys, c.recentKeys},
+                                               {c.values, c.recentValues}};
           for (size_t j = 0; j < rows.size(); ++j) {
             Value p = rows[j];
-            Value slot = arith::RemUIOp::create(eb, p, cIndex(eb, B));
-            Value window = loadHalves(
-                eb, c.keys,
-                ValueRange{g, arith::AddIOp::create(
-                                  eb, cIndex(eb, c.windowOffset),
-                                  arith::MulIOp::create(eb, slot,
-                                                        cIndex(eb, 2 * D)))},
-                D);
+            Value slot = arith::RemUIOp::create(eb, p, cIndex(eb, layout.window));
+            Value windowAt = arith::AddIOp::create(
+                eb, cIndex(eb, c.windowOffset),
+                arith::MulIOp::create(eb, slot,
+                                      cIndex(eb, layout.slotBytes())));
             Value row = arith::SubIOp::create(
                 eb, arith::MaxUIOp::create(eb, p, c.position), c.position);
-            Value recent = roundToHalf(
-                eb, vector::LoadOp::create(eb, vec(eb, D, eb.getF32Type()),
-                                           c.recent,
-                                           ValueRange{row, g, cIndex(eb, 0)}));
+            Value recentAt =
+                arith::MulIOp::create(eb, row, cIndex(eb, layout.slotBytes()));
             Value old = arith::CmpIOp::create(eb, arith::CmpIPredicate::ult, p,
                                               c.position);
-            store(eb, arith::SelectOp::create(eb, old, window, recent), kv, 0,
-                  j);
+            for (auto [which, source] : llvm::enumerate(sources)) {
+              Value fromWindow =
+                  decodeSlot(eb, source.first, g, windowAt, D);
+              Value fromRows =
+                  decodeSlot(eb, source.second, g, recentAt, D);
+              store(eb, arith::SelectOp::create(eb, old, fromWindow, fromRows),
+                    kv, which, j);
+            }
           }
           scf::YieldOp::create(eb);
         });
-    for (size_t j = 0; j < rows.size(); ++j)
-      store(ib, decodeValueRow(ib, c.values, rows[j], g, D), kv, 1, j);
   });
-}
-
-/// qnt.pack_cache_rows to #qnt.cache_format<i4> (value rows): per token and
-/// head the codes, the f16 scale and the zero point.
-LogicalResult qnt::lowerPackValueRowsToVector(PackCacheRowsOp op) {
-  ImplicitLocOpBuilder b(op.getLoc(), op);
-  auto resultType = cast<RankedTensorType>(op.getResult().getType());
-  int64_t D = cast<RankedTensorType>(op.getRows().getType()).getDimSize(2);
-  Value rows = toBuffer(b, op.getRows());
-  Value out = allocResultLike(b, resultType, rows);
-  forRange(b, cIndex(b, 0), memref::DimOp::create(b, rows, 0),
-           [&](ImplicitLocOpBuilder &tb, Value t) {
-    forRange(tb, cIndex(tb, 0), cIndex(tb, resultType.getDimSize(1)),
-             [&](ImplicitLocOpBuilder &ib, Value h) {
-      Value x = vector::LoadOp::create(ib, vec(ib, D, ib.getF32Type()), rows,
-                                       ValueRange{t, h, cIndex(ib, 0)});
-      auto splat = [&](vector::CombiningKind kind) {
-        return vector::BroadcastOp::create(
-            ib, x.getType(), vector::ReductionOp::create(ib, kind, x));
-      };
-      // The row's squared error, summed in lane order.
-      Quantizer q = clippedQuantizer(
-          ib, splat(vector::CombiningKind::MINIMUMF),
-          splat(vector::CombiningKind::MAXIMUMF),
-          [&](ImplicitLocOpBuilder &eb, ArrayRef<Quantizer> candidates) {
-            SmallVector<Value> errors;
-            for (const Quantizer &c : candidates)
-              errors.push_back(vector::BroadcastOp::create(
-                  eb, x.getType(),
-                  vector::ReductionOp::create(eb, vector::CombiningKind::ADD,
-                                              c.squaredError(eb, x))));
-            return concatErrors(eb, errors);
-          });
-      vector::StoreOp::create(ib, packNibbles(ib, q.codes(ib, x)), out,
-                              ValueRange{t, h, cIndex(ib, 0)});
-      Value scale = vector::ExtractStridedSliceOp::create(ib, q.scale, 0, 1, 1);
-      storeHalves(ib, scale, out, ValueRange{t, h, cIndex(ib, D / 2)});
-      memref::StoreOp::create(
-          ib, vector::ExtractOp::create(ib, q.zeroBytes(ib), 0), out,
-          ValueRange{t, h, cIndex(ib, D / 2 + 2)});
-    });
-  });
-  replaceWithBuffer(b, op, out);
-  return success();
 }
 
 namespace {
-/// The [KvH, D] rows of an i4 key write: T, KvH, D and the memrefs.
-struct KeyWrite {
-  Value rows, position, count, end;
-  int64_t kvHeads, headSize, block;
-
-  KeyWrite(ImplicitLocOpBuilder &b, Value rowsTensor, Value pos, int64_t B)
-      : position(pos), block(B) {
-    auto type = cast<RankedTensorType>(rowsTensor.getType());
-    kvHeads = type.getDimSize(1);
-    headSize = type.getDimSize(2);
-    rows = toBuffer(b, rowsTensor);
-    count = memref::DimOp::create(b, rows, 0);
-    end = arith::AddIOp::create(b, pos, count);
-  }
-  Value alloc(ImplicitLocOpBuilder &b, Value bytes) const {
-    return memref::AllocOp::create(
+/// qnt.pack_window_rows: per token and kv head, D codes round(x / s) and
+/// the f16 scale s = amax / 127 (docs/BIT_LAYOUT.md).
+struct LowerPackWindowRows final : OpRewritePattern<PackWindowRowsOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(PackWindowRowsOp op,
+                                PatternRewriter &) const override {
+    ImplicitLocOpBuilder b(op.getLoc(), op);
+    auto type = cast<RankedTensorType>(op.getRows().getType());
+    int64_t kvHeads = type.getDimSize(1), D = type.getDimSize(2);
+    Value rows = toBuffer(b, op.getRows());
+    Value count = memref::DimOp::create(b, rows, 0);
+    Value out = memref::AllocOp::create(
         b, MemRefType::get({kvHeads, ShapedType::kDynamic}, b.getI8Type()),
-        ValueRange{bytes});
+        ValueRange{arith::MulIOp::create(b, count, cIndex(b, D + 2))});
+    auto f32s = vec(b, D, b.getF32Type());
+    forRange(b, cIndex(b, 0), count, [&](ImplicitLocOpBuilder &tb, Value t) {
+      Value at = arith::MulIOp::create(tb, t, cIndex(tb, D + 2));
+      forRange(tb, cIndex(tb, 0), cIndex(tb, kvHeads),
+               [&](ImplicitLocOpBuilder &ib, Value h) {
+        Value x = vector::LoadOp::create(ib, f32s, rows,
+                                         ValueRange{t, h, cIndex(ib, 0)});
+        Value amax = vector::ReductionOp::create(
+            ib, vector::CombiningKind::MAXIMUMF, math::AbsFOp::create(ib, x));
+        // s = f16(min(amax / 127, 65504)): a finite scale however large
+        // the row (codes clamp at +-127).
+        Value step = arith::MinimumFOp::create(
+            ib, arith::DivFOp::create(ib, amax, f32Scalar(ib, 127.0f)),
+            f32Scalar(ib, 65504.0f));
+        Value half = arith::TruncFOp::create(ib, ib.getF16Type(), step);
+        Value scale = arith::ExtFOp::create(ib, ib.getF32Type(), half);
+        Value zero = f32Scalar(ib, 0.0f);
+        Value nonzero = arith::CmpFOp::create(ib, arith::CmpFPredicate::OGT,
+                                              scale, zero);
+        Value inverse = arith::SelectOp::create(
+            ib, nonzero,
+            arith::DivFOp::create(ib, f32Scalar(ib, 1.0f), scale), zero);
+        Value c = math::RoundEvenOp::create(
+            ib, arith::MulFOp::create(
+                    ib, x, vector::BroadcastOp::create(ib, f32s, inverse)));
+        c = arith::MinimumFOp::create(
+            ib, arith::MaximumFOp::create(ib, c, f32Splat(ib, D, -127.0f)),
+            f32Splat(ib, D, 127.0f));
+        vector::StoreOp::create(
+            ib, arith::FPToSIOp::create(ib, vec(ib, D, ib.getI8Type()), c),
+            out, ValueRange{h, at});
+        vector::StoreOp::create(
+            ib,
+            vector::BitCastOp::create(
+                ib, vec(ib, 2, ib.getI8Type()),
+                vector::BroadcastOp::create(ib, vec(ib, 1, ib.getF16Type()),
+                                            half)),
+            out,
+            ValueRange{h, arith::AddIOp::create(ib, at, cIndex(ib, D))});
+      });
+    });
+    replaceWithBuffer(b, op, out);
+    return success();
   }
 };
 
-struct LowerPackKeyBlocks final : OpRewritePattern<PackKeyBlocksOp> {
+/// qnt.pack_cache_blocks: each block that leaves the window, per kv head
+/// and channel the clipped range of its window values with the least
+/// squared error.
+struct LowerPackCacheBlocks final : OpRewritePattern<PackCacheBlocksOp> {
   using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(PackKeyBlocksOp op,
+  LogicalResult matchAndRewrite(PackCacheBlocksOp op,
                                 PatternRewriter &) const override {
     ImplicitLocOpBuilder b(op.getLoc(), op);
-    KeyWrite w(b, op.getRows(), op.getPosition(), op.getBlock());
-    int64_t D = w.headSize, B = w.block;
-    KeyBlockLayout layout{B, D};
-    Value window = toBuffer(b, op.getWindow());
-    Value first = arith::DivUIOp::create(b, w.position, cIndex(b, B));
+    auto windowType = cast<RankedTensorType>(op.getOldWindow().getType());
+    int64_t kvHeads = windowType.getDimSize(0), D = op.getHeadSize();
+    I4CacheLayout layout{static_cast<int64_t>(op.getBlock()),
+                         static_cast<int64_t>(op.getWindow()), D};
+    int64_t B = layout.block, W = layout.window, R = layout.slotBytes();
+    Value window = toBuffer(b, op.getOldWindow());
+    Value recent = toBuffer(b, op.getRecent());
+    Value position = op.getPosition();
+    Value end = arith::AddIOp::create(
+        b, position,
+        arith::DivUIOp::create(b, memref::DimOp::create(b, recent, 1),
+                               cIndex(b, R)));
+    // windowStart (I4CacheLayout) of the positions before and after.
+    auto windowStart = [&](Value live) -> Value {
+      Value whole = arith::MulIOp::create(
+          b, arith::DivUIOp::create(b, live, cIndex(b, B)), cIndex(b, B));
+      Value past = arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, whole,
+                                         cIndex(b, W - B));
+      return arith::SelectOp::create(
+          b, past, arith::SubIOp::create(b, whole, cIndex(b, W - B)),
+          cIndex(b, 0));
+    };
+    Value first = arith::DivUIOp::create(b, windowStart(position), cIndex(b, B));
     Value blocks = arith::SubIOp::create(
-        b, arith::DivUIOp::create(b, w.end, cIndex(b, B)), first);
-    Value out = w.alloc(
-        b, arith::MulIOp::create(b, blocks, cIndex(b, layout.blockBytes())));
-    auto f32s = vec(b, D, b.getF32Type());
+        b, arith::DivUIOp::create(b, windowStart(end), cIndex(b, B)), first);
+    Value out = memref::AllocOp::create(
+        b, MemRefType::get({kvHeads, ShapedType::kDynamic}, b.getI8Type()),
+        ValueRange{
+            arith::MulIOp::create(b, blocks, cIndex(b, layout.blockBytes()))});
     forRange(b, cIndex(b, 0), blocks, [&](ImplicitLocOpBuilder &bb, Value bi) {
       Value p0 = arith::MulIOp::create(
           bb, arith::AddIOp::create(bb, first, bi), cIndex(bb, B));
       Value base = arith::MulIOp::create(bb, bi, cIndex(bb, layout.blockBytes()));
-      forRange(bb, cIndex(bb, 0), cIndex(bb, w.kvHeads),
+      forRange(bb, cIndex(bb, 0), cIndex(bb, kvHeads),
                [&](ImplicitLocOpBuilder &hb, Value h) {
-        // Key j of the block: from the window before the write's first
-        // position, else from its rows; f16-rounded either way.
-        auto key = [&](ImplicitLocOpBuilder &ib, Value j) {
+        // Position j of the block: its window value, from the old window
+        // before the write's first position, else from the written rows.
+        auto value = [&](ImplicitLocOpBuilder &ib, Value j) {
           Value p = arith::AddIOp::create(ib, p0, j);
-          Value old = loadHalves(
-              ib, window,
-              ValueRange{h, arith::MulIOp::create(ib, j, cIndex(ib, 2 * D))}, D);
+          Value slot = arith::RemUIOp::create(ib, p, cIndex(ib, W));
+          Value old = decodeSlot(
+              ib, window, h, arith::MulIOp::create(ib, slot, cIndex(ib, R)), D);
           Value row = arith::SubIOp::create(
-              ib, arith::MaxUIOp::create(ib, p, w.position), w.position);
-          Value fresh = roundToHalf(
-              ib, vector::LoadOp::create(ib, f32s, w.rows,
-                                         ValueRange{row, h, cIndex(ib, 0)}));
+              ib, arith::MaxUIOp::create(ib, p, position), position);
+          Value fresh = decodeSlot(
+              ib, recent, h, arith::MulIOp::create(ib, row, cIndex(ib, R)), D);
           Value before = arith::CmpIOp::create(ib, arith::CmpIPredicate::ult, p,
-                                               w.position);
+                                               position);
           return arith::SelectOp::create(ib, before, old, fresh).getResult();
         };
         Value inf = f32Splat(hb, D, std::numeric_limits<float>::infinity());
@@ -416,10 +454,10 @@ struct LowerPackKeyBlocks final : OpRewritePattern<PackKeyBlocksOp> {
             ValueRange{inf, arith::NegFOp::create(hb, inf)},
             [&](OpBuilder &ob, Location loc, Value j, ValueRange acc) {
               ImplicitLocOpBuilder ib(loc, ob);
-              Value k = key(ib, j);
+              Value x = value(ib, j);
               scf::YieldOp::create(
-                  ib, ValueRange{arith::MinimumFOp::create(ib, acc[0], k),
-                                 arith::MaximumFOp::create(ib, acc[1], k)});
+                  ib, ValueRange{arith::MinimumFOp::create(ib, acc[0], x),
+                                 arith::MaximumFOp::create(ib, acc[1], x)});
             });
         // Each channel's squared error, summed in position order.
         Quantizer q = clippedQuantizer(
@@ -431,11 +469,11 @@ struct LowerPackKeyBlocks final : OpRewritePattern<PackKeyBlocksOp> {
                   eb, cIndex(eb, 0), cIndex(eb, B), cIndex(eb, 1), zeros,
                   [&](OpBuilder &ob, Location loc, Value j, ValueRange acc) {
                     ImplicitLocOpBuilder ib(loc, ob);
-                    Value k = key(ib, j);
+                    Value x = value(ib, j);
                     SmallVector<Value> next;
                     for (auto [c, a] : llvm::zip(candidates, acc))
                       next.push_back(
-                          arith::AddFOp::create(ib, a, c.squaredError(ib, k)));
+                          arith::AddFOp::create(ib, a, c.squaredError(ib, x)));
                     scf::YieldOp::create(ib, next);
                   });
               return concatErrors(eb, SmallVector<Value>(sums.getResults()));
@@ -444,7 +482,7 @@ struct LowerPackKeyBlocks final : OpRewritePattern<PackKeyBlocksOp> {
                  [&](ImplicitLocOpBuilder &ib, Value j) {
           Value at = arith::AddIOp::create(
               ib, base, arith::MulIOp::create(ib, j, cIndex(ib, D / 2)));
-          vector::StoreOp::create(ib, packNibbles(ib, q.codes(ib, key(ib, j))),
+          vector::StoreOp::create(ib, packNibbles(ib, q.codes(ib, value(ib, j))),
                                   out, ValueRange{h, at});
         });
         storeHalves(hb, q.scale, out,
@@ -460,38 +498,9 @@ struct LowerPackKeyBlocks final : OpRewritePattern<PackKeyBlocksOp> {
     return success();
   }
 };
-
-struct LowerPackKeyWindow final : OpRewritePattern<PackKeyWindowOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(PackKeyWindowOp op,
-                                PatternRewriter &) const override {
-    ImplicitLocOpBuilder b(op.getLoc(), op);
-    KeyWrite w(b, op.getRows(), op.getPosition(), op.getBlock());
-    int64_t D = w.headSize, B = w.block;
-    // Positions from max(position, e) to the end, e the open block's start.
-    Value open = arith::MulIOp::create(
-        b, arith::DivUIOp::create(b, w.end, cIndex(b, B)), cIndex(b, B));
-    Value lo = arith::MaxUIOp::create(b, w.position, open);
-    Value kept = arith::SubIOp::create(b, w.end, lo);
-    Value out =
-        w.alloc(b, arith::MulIOp::create(b, kept, cIndex(b, 2 * D)));
-    forRange(b, cIndex(b, 0), kept, [&](ImplicitLocOpBuilder &ib, Value i) {
-      Value row = arith::SubIOp::create(
-          ib, arith::AddIOp::create(ib, lo, i), w.position);
-      forRange(ib, cIndex(ib, 0), cIndex(ib, w.kvHeads),
-               [&](ImplicitLocOpBuilder &hb, Value h) {
-        Value x = vector::LoadOp::create(hb, vec(hb, D, hb.getF32Type()),
-                                         w.rows, ValueRange{row, h, cIndex(hb, 0)});
-        storeHalves(hb, x, out,
-                    ValueRange{h, arith::MulIOp::create(hb, i, cIndex(hb, 2 * D))});
-      });
-    });
-    replaceWithBuffer(b, op, out);
-    return success();
-  }
-};
 } // namespace
 
 void qnt::populateQntKiviCacheToVectorPatterns(RewritePatternSet &patterns) {
-  patterns.add<LowerPackKeyBlocks, LowerPackKeyWindow>(patterns.getContext());
+  patterns.add<LowerPackWindowRows, LowerPackCacheBlocks>(
+      patterns.getContext());
 }
