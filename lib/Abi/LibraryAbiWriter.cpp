@@ -6,6 +6,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/Builders.h"
+#include "qnt/IR/QntDialect.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/raw_ostream.h"
@@ -168,6 +169,11 @@ void qnt::markEntryPoints(ModuleOp module) {
       func->setAttr("llvm.emit_c_interface", UnitAttr::get(module.getContext()));
 }
 
+int64_t qnt::libraryContext(ModuleOp module) {
+  auto context = module->getAttrOfType<IntegerAttr>(kContextAttrName);
+  return context ? context.getInt() : 0;
+}
+
 std::vector<std::pair<std::string, std::string>>
 qnt::librarySignatures(ModuleOp module) {
   std::vector<std::pair<std::string, std::string>> signatures;
@@ -190,7 +196,7 @@ qnt::librarySignatures(ModuleOp module) {
 void qnt::addLibraryAbiSymbols(
     ModuleOp module,
     llvm::ArrayRef<std::pair<std::string, std::string>> signatures,
-    std::optional<bool> openmp) {
+    int64_t context, std::optional<bool> openmp) {
   OpBuilder builder = OpBuilder::atBlockEnd(module.getBody());
   Location loc = module.getLoc();
   if (openmp.has_value()) {
@@ -209,11 +215,10 @@ void qnt::addLibraryAbiSymbols(
                            ValueRange{setThreads.getArgument(0)});
     LLVM::ReturnOp::create(body, loc, ValueRange{});
   }
-  if (auto context = module->getAttrOfType<IntegerAttr>(kContextAttribute))
+  if (context > 0)
     LLVM::GlobalOp::create(builder, loc, builder.getI64Type(),
                            /*isConstant=*/true, LLVM::Linkage::External,
-                           kContextSymbol,
-                           builder.getI64IntegerAttr(context.getInt()));
+                           kContextSymbol, builder.getI64IntegerAttr(context));
   for (auto &[name, text] : signatures) {
     std::string value = text + '\0';
     auto type = LLVM::LLVMArrayType::get(builder.getI8Type(), value.size());

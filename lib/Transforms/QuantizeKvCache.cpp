@@ -6,7 +6,6 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
-#include "qnt/Abi/LibraryAbi.h"
 #include "qnt/IR/QntOps.h"
 #include "qnt/Transforms/Passes.h"
 #include "qnt/Transforms/Transforms.h"
@@ -684,7 +683,7 @@ void QuantizeKvCache::runOnOperation() {
     int64_t positions = 0;
     for (auto &[type, layouts] : caches)
       positions = std::max(positions, layouts.values.positions);
-    module->setAttr(kContextAttribute,
+    module->setAttr(kContextAttrName,
                     IntegerAttr::get(IntegerType::get(module.getContext(), 64),
                                      positions));
   }

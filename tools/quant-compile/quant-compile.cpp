@@ -466,6 +466,7 @@ static int lowerAndEmit(ModuleOp module, StringRef kind, qnt::OutputFile &out,
   // `qnt_signature_NAME`, so quant-run can check the ABI and size buffers.
   std::vector<std::pair<std::string, std::string>> signatures =
       qnt::librarySignatures(module);
+  int64_t context = qnt::libraryContext(module);
 
   progress.step(Twine(prefix) + "lowering to the LLVM dialect");
   PassManager llvmPm(module.getContext());
@@ -483,7 +484,7 @@ static int lowerAndEmit(ModuleOp module, StringRef kind, qnt::OutputFile &out,
   }
 
   // qnt_set_threads (host libraries) and the signature strings.
-  qnt::addLibraryAbiSymbols(module, signatures,
+  qnt::addLibraryAbiSymbols(module, signatures, context,
                             gpu ? std::nullopt : std::optional<bool>(threads));
 
   progress.step(Twine(prefix) + "translating to LLVM IR and optimizing for " +

@@ -18,6 +18,10 @@ inline constexpr llvm::StringLiteral kKernelAttrName = "qnt.kernel";
 /// #qnt.scheme on a linear layer: the scheme qnt-assign-bitwidths chose,
 /// which qnt-quantize-weights applies.
 inline constexpr llvm::StringLiteral kSchemeAttrName = "qnt.scheme";
+/// i64 on a module: the positions of its KV cache where the cache's type
+/// does not show them (an i4 cache); qnt-quantize-kv-cache sets it and the
+/// library exports it as qnt_context (qnt/Abi/LibraryAbi.h).
+inline constexpr llvm::StringLiteral kContextAttrName = "qnt.context";
 /// Unit: a linear layer that stays in float.
 inline constexpr llvm::StringLiteral kKeepFloatAttrName = "qnt.keep_float";
 /// Unit: a linalg op qnt-vectorize-linalg is vectorizing (inside the pass).

@@ -285,6 +285,16 @@ LogicalResult QntDialect::verifyOperationAttribute(Operation *op,
       return op->emitError() << "'" << name << "' must be a #qnt.scheme";
     return success();
   }
+  if (name == kContextAttrName) {
+    auto positions = dyn_cast<IntegerAttr>(value);
+    if (!positions || !positions.getType().isInteger(64) ||
+        positions.getInt() < 1)
+      return op->emitError() << "'" << name
+                             << "' must be a positive i64 (positions)";
+    if (!isa<ModuleOp>(op))
+      return op->emitError() << "'" << name << "' belongs on a module";
+    return success();
+  }
   if (name == kKeepFloatAttrName || name == kVectorizeTileAttrName) {
     if (!isa<UnitAttr>(value))
       return op->emitError() << "'" << name << "' is a unit attribute";

@@ -25,10 +25,9 @@ inline constexpr llvm::StringLiteral kSignatureSymbolPrefix =
 inline constexpr llvm::StringLiteral kSetThreadsSymbol = "qnt_set_threads";
 /// `const int64_t qnt_context`: the positions of the KV cache, where its
 /// shape does not show them (an i4 cache's [layers, kv heads, bytes]);
-/// written from the module attribute kContextAttribute, which
+/// written from the module's `qnt.context` attribute, which
 /// qnt-quantize-kv-cache sets.
 inline constexpr llvm::StringLiteral kContextSymbol = "qnt_context";
-inline constexpr llvm::StringLiteral kContextAttribute = "qnt.context";
 
 /// The limits of the ABI.
 inline constexpr size_t kMaxAbiRank = 8;

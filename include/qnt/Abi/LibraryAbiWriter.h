@@ -29,14 +29,19 @@ librarySignatures(ModuleOp module);
 bool writeLibraryHeader(ModuleOp module, llvm::raw_ostream &os,
                         std::string &error);
 
+/// The positions of a module's KV cache where its type does not show them
+/// (the `qnt.context` attribute), else 0. Read before lowering, which drops
+/// the attribute.
+int64_t libraryContext(ModuleOp module);
+
 /// Adds to an LLVM-dialect `module` the `qnt_signature_NAME` strings of
-/// `signatures`, `qnt_context` where the module has a `qnt.context`
-/// attribute, and, unless `openmp` is nullopt (a GPU library),
+/// `signatures`, `qnt_context` when `context` is positive
+/// (libraryContext), and, unless `openmp` is nullopt (a GPU library),
 /// `qnt_set_threads`, which sets OpenMP's threads when `*openmp`.
 void addLibraryAbiSymbols(
     ModuleOp module,
     llvm::ArrayRef<std::pair<std::string, std::string>> signatures,
-    std::optional<bool> openmp);
+    int64_t context, std::optional<bool> openmp);
 
 } // namespace mlir::qnt
 

@@ -284,8 +284,8 @@ void qnt::decodeKiviBlock(ImplicitLocOpBuilder &b, const KiviCacheReader &c,
           Value base = arith::MulIOp::create(
               tb, blockIndex, cIndex(tb, layout.blockBytes()));
           Value first = arith::MulIOp::create(tb, blockIndex, cIndex(tb, B));
-          for (auto [which, bytes] : llvm::enumerate(ValueRange{c.keys,
-                                                                c.values})) {
+          Value caches[] = {c.keys, c.values};
+          for (auto [which, bytes] : llvm::enumerate(caches)) {
             BlockDecoder block(tb, bytes, g, base, layout);
             for (size_t j = 0; j < rows.size(); ++j)
               store(tb,
