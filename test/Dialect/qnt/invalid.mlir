@@ -980,119 +980,162 @@ func.func private @keep_float_not_unit() attributes {qnt.keep_float = true}
 
 // -----
 
-// An i4 cache (#qnt.cache_format<i4>): keys [kv heads, bytes], values
-// [positions, kv heads, D / 2 + 3], a cache_block and the rows' keys.
-// Head size 16, 64 positions, block 32: 2 blocks of 256 + 48 bytes, then a
-// window of 32 x 16 halves: 1632 bytes per kv head.
-func.func @attention_i4_no_block(%q: tensor<?x8x16xf32>, %k: tensor<2x1632xi8>, %v: tensor<64x2x11xi8>, %r: tensor<?x2x16xf32>, %p: index) {
-  // expected-error @+1 {{'qnt.attention' op an i4 cache needs a cache_block}}
-  %o = qnt.attention %q, %k, %v, %p recent %r {cache = #qnt.cache_format<i4>, scale = 0.25 : f32} : tensor<?x8x16xf32>, tensor<2x1632xi8>, tensor<64x2x11xi8>, tensor<?x2x16xf32> -> tensor<?x8x16xf32>
+// An i4 cache (#qnt.cache_format<i4>): keys and values [kv heads, bytes]
+// alike, a cache_block and a cache_window, and the rows in window form.
+// Head size 16, 64 positions, block 32, window 64: 2 blocks of 256 + 48
+// bytes, then 64 slots of 16 + 2: 1760 bytes per kv head.
+func.func @attention_i4_no_window(%q: tensor<?x8x16xf32>, %k: tensor<2x1760xi8>, %v: tensor<2x1760xi8>, %rk: tensor<2x?xi8>, %rv: tensor<2x?xi8>, %p: index) {
+  // expected-error @+1 {{'qnt.attention' op an i4 cache needs a cache_block and a cache_window}}
+  %o = qnt.attention %q, %k, %v, %p recent %rk, %rv {cache = #qnt.cache_format<i4>, cache_block = 32 : i64, scale = 0.25 : f32} : tensor<?x8x16xf32>, tensor<2x1760xi8>, tensor<2x1760xi8>, tensor<2x?xi8>, tensor<2x?xi8> -> tensor<?x8x16xf32>
   return
 }
 
 // -----
 
-func.func @attention_i4_bad_block(%q: tensor<?x8x16xf32>, %k: tensor<2x1632xi8>, %v: tensor<64x2x11xi8>, %r: tensor<?x2x16xf32>, %p: index) {
+func.func @attention_i4_bad_block(%q: tensor<?x8x16xf32>, %k: tensor<2x1760xi8>, %v: tensor<2x1760xi8>, %rk: tensor<2x?xi8>, %rv: tensor<2x?xi8>, %p: index) {
   // expected-error @+1 {{'qnt.attention' op cache block 24 must be a power of two from 8 to 256}}
-  %o = qnt.attention %q, %k, %v, %p recent %r {cache = #qnt.cache_format<i4>, cache_block = 24 : i64, scale = 0.25 : f32} : tensor<?x8x16xf32>, tensor<2x1632xi8>, tensor<64x2x11xi8>, tensor<?x2x16xf32> -> tensor<?x8x16xf32>
+  %o = qnt.attention %q, %k, %v, %p recent %rk, %rv {cache = #qnt.cache_format<i4>, cache_block = 24 : i64, cache_window = 48 : i64, scale = 0.25 : f32} : tensor<?x8x16xf32>, tensor<2x1760xi8>, tensor<2x1760xi8>, tensor<2x?xi8>, tensor<2x?xi8> -> tensor<?x8x16xf32>
   return
 }
 
 // -----
 
-func.func @attention_i4_odd_head(%q: tensor<?x8x15xf32>, %k: tensor<2x1632xi8>, %v: tensor<64x2x10xi8>, %r: tensor<?x2x15xf32>, %p: index) {
+func.func @attention_i4_bad_window(%q: tensor<?x8x16xf32>, %k: tensor<2x1760xi8>, %v: tensor<2x1760xi8>, %rk: tensor<2x?xi8>, %rv: tensor<2x?xi8>, %p: index) {
+  // expected-error @+1 {{'qnt.attention' op cache window 48 must be a multiple of the block 32 from 32 to 4096}}
+  %o = qnt.attention %q, %k, %v, %p recent %rk, %rv {cache = #qnt.cache_format<i4>, cache_block = 32 : i64, cache_window = 48 : i64, scale = 0.25 : f32} : tensor<?x8x16xf32>, tensor<2x1760xi8>, tensor<2x1760xi8>, tensor<2x?xi8>, tensor<2x?xi8> -> tensor<?x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @attention_i4_odd_head(%q: tensor<?x8x15xf32>, %k: tensor<2x1760xi8>, %v: tensor<2x1760xi8>, %rk: tensor<2x?xi8>, %rv: tensor<2x?xi8>, %p: index) {
   // expected-error @+1 {{'qnt.attention' op head size 15 must be even for 4-bit cache codes}}
-  %o = qnt.attention %q, %k, %v, %p recent %r {cache = #qnt.cache_format<i4>, cache_block = 32 : i64, scale = 0.25 : f32} : tensor<?x8x15xf32>, tensor<2x1632xi8>, tensor<64x2x10xi8>, tensor<?x2x15xf32> -> tensor<?x8x15xf32>
+  %o = qnt.attention %q, %k, %v, %p recent %rk, %rv {cache = #qnt.cache_format<i4>, cache_block = 32 : i64, cache_window = 64 : i64, scale = 0.25 : f32} : tensor<?x8x15xf32>, tensor<2x1760xi8>, tensor<2x1760xi8>, tensor<2x?xi8>, tensor<2x?xi8> -> tensor<?x8x15xf32>
   return
 }
 
 // -----
 
-func.func @attention_i4_positions(%q: tensor<?x8x16xf32>, %k: tensor<2x1632xi8>, %v: tensor<48x2x11xi8>, %r: tensor<?x2x16xf32>, %p: index) {
-  // expected-error @+1 {{'qnt.attention' op cache of 48 positions must be a multiple of the cache block 32}}
-  %o = qnt.attention %q, %k, %v, %p recent %r {cache = #qnt.cache_format<i4>, cache_block = 32 : i64, scale = 0.25 : f32} : tensor<?x8x16xf32>, tensor<2x1632xi8>, tensor<48x2x11xi8>, tensor<?x2x16xf32> -> tensor<?x8x16xf32>
+func.func @attention_i4_bytes(%q: tensor<?x8x16xf32>, %k: tensor<2x1700xi8>, %v: tensor<2x1700xi8>, %rk: tensor<2x?xi8>, %rv: tensor<2x?xi8>, %p: index) {
+  // expected-error @+1 {{'qnt.attention' op keys 'tensor<2x1700xi8>' and values 'tensor<2x1700xi8>' must both be [kv heads, blocks * 304 + 1152] x i8 (blocks of 32 positions and a window of 64, head size 16)}}
+  %o = qnt.attention %q, %k, %v, %p recent %rk, %rv {cache = #qnt.cache_format<i4>, cache_block = 32 : i64, cache_window = 64 : i64, scale = 0.25 : f32} : tensor<?x8x16xf32>, tensor<2x1700xi8>, tensor<2x1700xi8>, tensor<2x?xi8>, tensor<2x?xi8> -> tensor<?x8x16xf32>
   return
 }
 
 // -----
 
-func.func @attention_i4_key_bytes(%q: tensor<?x8x16xf32>, %k: tensor<2x1600xi8>, %v: tensor<64x2x11xi8>, %r: tensor<?x2x16xf32>, %p: index) {
-  // expected-error @+1 {{'qnt.attention' op keys 'tensor<2x1600xi8>' must be [kv heads, 1632] x i8 (64 positions in blocks of 32, head size 16)}}
-  %o = qnt.attention %q, %k, %v, %p recent %r {cache = #qnt.cache_format<i4>, cache_block = 32 : i64, scale = 0.25 : f32} : tensor<?x8x16xf32>, tensor<2x1600xi8>, tensor<64x2x11xi8>, tensor<?x2x16xf32> -> tensor<?x8x16xf32>
+func.func @attention_i4_keys_values(%q: tensor<?x8x16xf32>, %k: tensor<2x1760xi8>, %v: tensor<2x2064xi8>, %rk: tensor<2x?xi8>, %rv: tensor<2x?xi8>, %p: index) {
+  // expected-error @+1 {{'qnt.attention' op keys 'tensor<2x1760xi8>' and values 'tensor<2x2064xi8>' must both be [kv heads, blocks * 304 + 1152] x i8 (blocks of 32 positions and a window of 64, head size 16)}}
+  %o = qnt.attention %q, %k, %v, %p recent %rk, %rv {cache = #qnt.cache_format<i4>, cache_block = 32 : i64, cache_window = 64 : i64, scale = 0.25 : f32} : tensor<?x8x16xf32>, tensor<2x1760xi8>, tensor<2x2064xi8>, tensor<2x?xi8>, tensor<2x?xi8> -> tensor<?x8x16xf32>
   return
 }
 
 // -----
 
-func.func @attention_i4_value_rows(%q: tensor<?x8x16xf32>, %k: tensor<2x1632xi8>, %v: tensor<64x2x12xi8>, %r: tensor<?x2x16xf32>, %p: index) {
-  // expected-error @+1 {{'qnt.attention' op values 'tensor<64x2x12xi8>' must hold rows of 11 x 'i8' (head size 16 in the i4 cache format)}}
-  %o = qnt.attention %q, %k, %v, %p recent %r {cache = #qnt.cache_format<i4>, cache_block = 32 : i64, scale = 0.25 : f32} : tensor<?x8x16xf32>, tensor<2x1632xi8>, tensor<64x2x12xi8>, tensor<?x2x16xf32> -> tensor<?x8x16xf32>
+func.func @attention_i4_no_recent(%q: tensor<?x8x16xf32>, %k: tensor<2x1760xi8>, %v: tensor<2x1760xi8>, %p: index) {
+  // expected-error @+1 {{'qnt.attention' op an i4 cache needs recent_keys and recent_values (the rows in window form)}}
+  %o = qnt.attention %q, %k, %v, %p {cache = #qnt.cache_format<i4>, cache_block = 32 : i64, cache_window = 64 : i64, scale = 0.25 : f32} : tensor<?x8x16xf32>, tensor<2x1760xi8>, tensor<2x1760xi8> -> tensor<?x8x16xf32>
   return
 }
 
 // -----
 
-func.func @attention_i4_no_recent(%q: tensor<?x8x16xf32>, %k: tensor<2x1632xi8>, %v: tensor<64x2x11xi8>, %p: index) {
-  // expected-error @+1 {{'qnt.attention' op an i4 cache needs recent_keys [?, 2, 16] (the rows' keys)}}
-  %o = qnt.attention %q, %k, %v, %p {cache = #qnt.cache_format<i4>, cache_block = 32 : i64, scale = 0.25 : f32} : tensor<?x8x16xf32>, tensor<2x1632xi8>, tensor<64x2x11xi8> -> tensor<?x8x16xf32>
+func.func @attention_i4_recent_heads(%q: tensor<?x8x16xf32>, %k: tensor<2x1760xi8>, %v: tensor<2x1760xi8>, %rk: tensor<3x?xi8>, %rv: tensor<3x?xi8>, %p: index) {
+  // expected-error @+1 {{'qnt.attention' op recent keys must be [2, tokens * 18] x i8 (the rows in window form, qnt.pack_window_rows)}}
+  %o = qnt.attention %q, %k, %v, %p recent %rk, %rv {cache = #qnt.cache_format<i4>, cache_block = 32 : i64, cache_window = 64 : i64, scale = 0.25 : f32} : tensor<?x8x16xf32>, tensor<2x1760xi8>, tensor<2x1760xi8>, tensor<3x?xi8>, tensor<3x?xi8> -> tensor<?x8x16xf32>
   return
 }
 
 // -----
 
-func.func @attention_i4_recent_shape(%q: tensor<?x8x16xf32>, %k: tensor<2x1632xi8>, %v: tensor<64x2x11xi8>, %r: tensor<1x2x16xf32>, %p: index) {
-  // expected-error @+1 {{'qnt.attention' op an i4 cache needs recent_keys [?, 2, 16] (the rows' keys)}}
-  %o = qnt.attention %q, %k, %v, %p recent %r {cache = #qnt.cache_format<i4>, cache_block = 32 : i64, scale = 0.25 : f32} : tensor<?x8x16xf32>, tensor<2x1632xi8>, tensor<64x2x11xi8>, tensor<1x2x16xf32> -> tensor<?x8x16xf32>
+func.func @attention_i4_recent_tokens(%q: tensor<1x8x16xf32>, %k: tensor<2x1760xi8>, %v: tensor<2x1760xi8>, %rk: tensor<2x36xi8>, %rv: tensor<2x36xi8>, %p: index) {
+  // expected-error @+1 {{'qnt.attention' op recent keys must be [2, tokens * 18] x i8 (the rows in window form, qnt.pack_window_rows)}}
+  %o = qnt.attention %q, %k, %v, %p recent %rk, %rv {cache = #qnt.cache_format<i4>, cache_block = 32 : i64, cache_window = 64 : i64, scale = 0.25 : f32} : tensor<1x8x16xf32>, tensor<2x1760xi8>, tensor<2x1760xi8>, tensor<2x36xi8>, tensor<2x36xi8> -> tensor<1x8x16xf32>
   return
 }
 
 // -----
 
 func.func @attention_block_not_i4(%q: tensor<1x8x16xf32>, %k: tensor<64x36xi8>, %p: index) {
-  // expected-error @+1 {{'qnt.attention' op cache_block and recent_keys belong to an i4 cache only}}
+  // expected-error @+1 {{'qnt.attention' op cache_block, cache_window and the recent rows belong to an i4 cache only}}
   %o = qnt.attention %q, %k, %k, %p {cache = #qnt.cache_format<i8>, cache_block = 32 : i64, scale = 0.25 : f32} : tensor<1x8x16xf32>, tensor<64x36xi8>, tensor<64x36xi8> -> tensor<1x8x16xf32>
   return
 }
 
 // -----
 
-func.func @pack_value_rows_odd(%v: tensor<?x2x15xf32>) {
-  // expected-error @+1 {{'qnt.pack_cache_rows' op head size 15 must be even for 4-bit cache codes}}
-  %p = qnt.pack_cache_rows %v {format = #qnt.cache_format<i4>} : tensor<?x2x15xf32> -> tensor<?x2x10xi8>
+func.func @pack_rows_i4(%v: tensor<?x2x16xf32>) {
+  // expected-error @+1 {{'qnt.pack_cache_rows' op an i4 cache is written by qnt.pack_window_rows and qnt.pack_cache_blocks, not in rows}}
+  %p = qnt.pack_cache_rows %v {format = #qnt.cache_format<i4>} : tensor<?x2x16xf32> -> tensor<?x2x11xi8>
   return
 }
 
 // -----
 
-func.func @pack_key_blocks_window(%w: tensor<2x512xi8>, %k: tensor<?x2x16xf32>, %p: index) {
-  // expected-error @+1 {{'qnt.pack_key_blocks' op window [2, 512] must be [2, 1024] (a block of f16 keys per kv head)}}
-  %b = qnt.pack_key_blocks %w, %k, %p {block = 32 : i64} : tensor<2x512xi8>, tensor<?x2x16xf32> -> tensor<2x?xi8>
+func.func @pack_window_rows_heads(%k: tensor<?x?x16xf32>) {
+  // expected-error @+1 {{'qnt.pack_window_rows' op rows 'tensor<?x?x16xf32>' must be [tokens, kv heads, head size] with static heads}}
+  %r = qnt.pack_window_rows %k : tensor<?x?x16xf32> -> tensor<2x?xi8>
   return
 }
 
 // -----
 
-func.func @pack_key_blocks_block(%w: tensor<2x1024xi8>, %k: tensor<?x2x16xf32>, %p: index) {
-  // expected-error @+1 {{'qnt.pack_key_blocks' op cache block 512 must be a power of two from 8 to 256}}
-  %b = qnt.pack_key_blocks %w, %k, %p {block = 512 : i64} : tensor<2x1024xi8>, tensor<?x2x16xf32> -> tensor<2x?xi8>
+func.func @pack_window_rows_result(%k: tensor<3x2x16xf32>) {
+  // expected-error @+1 {{'qnt.pack_window_rows' op result must be [2, tokens * 18] x i8 (the rows in window form, qnt.pack_window_rows)}}
+  %r = qnt.pack_window_rows %k : tensor<3x2x16xf32> -> tensor<2x36xi8>
   return
 }
 
 // -----
 
-func.func @pack_key_window_result(%k: tensor<?x2x16xf32>, %p: index) {
-  // expected-error @+1 {{'qnt.pack_key_window' op result 'tensor<4x?xi8>' must be [2, bytes]}}
-  %w = qnt.pack_key_window %k, %p {block = 32 : i64} : tensor<?x2x16xf32> -> tensor<4x?xi8>
+func.func @pack_cache_blocks_block(%w: tensor<2x1152xi8>, %r: tensor<2x?xi8>, %p: index) {
+  // expected-error @+1 {{'qnt.pack_cache_blocks' op block 512 and window 64 must be a power of two from 8 to 256 and a multiple of it from one block to 4096}}
+  %b = qnt.pack_cache_blocks %w, %r, %p {block = 512 : i64, window = 64 : i64} : tensor<2x1152xi8>, tensor<2x?xi8> -> tensor<2x?xi8>
   return
 }
 
 // -----
 
-func.func @pack_key_window_rows(%k: tensor<?x?x16xf32>, %p: index) {
-  // expected-error @+1 {{'qnt.pack_key_window' op rows 'tensor<?x?x16xf32>' must be [tokens, kv heads, head size] with static heads}}
-  %w = qnt.pack_key_window %k, %p {block = 32 : i64} : tensor<?x?x16xf32> -> tensor<2x?xi8>
+func.func @pack_cache_blocks_window(%w: tensor<2x1100xi8>, %r: tensor<2x?xi8>, %p: index) {
+  // expected-error @+1 {{'qnt.pack_cache_blocks' op window 'tensor<2x1100xi8>' must be [kv heads, 64 * (head size + 2)] x i8}}
+  %b = qnt.pack_cache_blocks %w, %r, %p {block = 32 : i64, window = 64 : i64} : tensor<2x1100xi8>, tensor<2x?xi8> -> tensor<2x?xi8>
   return
 }
+
+// -----
+
+func.func @pack_cache_blocks_odd_head(%w: tensor<2x1088xi8>, %r: tensor<2x?xi8>, %p: index) {
+  // expected-error @+1 {{'qnt.pack_cache_blocks' op head size 15 must be even for 4-bit cache codes}}
+  %b = qnt.pack_cache_blocks %w, %r, %p {block = 32 : i64, window = 64 : i64} : tensor<2x1088xi8>, tensor<2x?xi8> -> tensor<2x?xi8>
+  return
+}
+
+// -----
+
+func.func @pack_cache_blocks_recent(%w: tensor<2x1152xi8>, %r: tensor<2x20xi8>, %p: index) {
+  // expected-error @+1 {{'qnt.pack_cache_blocks' op recent must be [2, tokens * 18] x i8 (the rows in window form, qnt.pack_window_rows)}}
+  %b = qnt.pack_cache_blocks %w, %r, %p {block = 32 : i64, window = 64 : i64} : tensor<2x1152xi8>, tensor<2x20xi8> -> tensor<2x?xi8>
+  return
+}
+
+// -----
+
+func.func @pack_cache_blocks_result(%w: tensor<2x1152xi8>, %r: tensor<2x?xi8>, %p: index) {
+  // expected-error @+1 {{'qnt.pack_cache_blocks' op result 'tensor<2x100xi8>' must be [2, blocks * 304] x i8}}
+  %b = qnt.pack_cache_blocks %w, %r, %p {block = 32 : i64, window = 64 : i64} : tensor<2x1152xi8>, tensor<2x?xi8> -> tensor<2x100xi8>
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'qnt.context' must be a positive i64 (positions)}}
+module attributes {qnt.context = 0 : i64} {
+}
+
+// -----
+
+// expected-error @+1 {{'qnt.context' belongs on a module}}
+func.func private @context_on_function() attributes {qnt.context = 512 : i64}
 
 // -----
 

@@ -225,18 +225,17 @@ func.func @lookup16(%i: vector<8xi32>) -> vector<8xf32> {
   return %v : vector<8xf32>
 }
 
-// An i4 cache: keys as blocks and a window per kv head, values as rows.
+// An i4 cache: keys and values as blocks and a window per kv head, the
+// rows in window form.
 // CHECK-LABEL: func.func @cache_format_i4
-//       CHECK:   qnt.pack_key_blocks %{{.*}}, %{{.*}}, %{{.*}} {block = 32 : i64} : tensor<2x1024xi8>, tensor<?x2x16xf32> -> tensor<2x?xi8>
-//       CHECK:   qnt.pack_key_window %{{.*}}, %{{.*}} {block = 32 : i64} : tensor<?x2x16xf32> -> tensor<2x?xi8>
-//       CHECK:   qnt.pack_cache_rows %{{.*}} {format = #qnt.cache_format<i4>} : tensor<?x2x16xf32> -> tensor<?x2x11xi8>
-//       CHECK:   qnt.attention %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} recent %{{.*}} {cache = #qnt.cache_format<i4>, cache_block = 32 : i64, scale = 2.500000e-01 : f32} : tensor<?x8x16xf32>, tensor<2x1632xi8>, tensor<64x2x11xi8>, tensor<?x2x16xf32> -> tensor<?x8x16xf32>
+//       CHECK:   %[[R:.*]] = qnt.pack_window_rows %{{.*}} : tensor<?x2x16xf32> -> tensor<2x?xi8>
+//       CHECK:   qnt.pack_cache_blocks %{{.*}}, %[[R]], %{{.*}} {block = 32 : i64, window = 64 : i64} : tensor<2x1152xi8>, tensor<2x?xi8> -> tensor<2x?xi8>
+//       CHECK:   qnt.attention %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} recent %[[R]], %[[R]] {cache = #qnt.cache_format<i4>, cache_block = 32 : i64, cache_window = 64 : i64, scale = 2.500000e-01 : f32} : tensor<?x8x16xf32>, tensor<2x1760xi8>, tensor<2x1760xi8>, tensor<2x?xi8>, tensor<2x?xi8> -> tensor<?x8x16xf32>
 func.func @cache_format_i4(%rows: tensor<?x2x16xf32>, %q: tensor<?x8x16xf32>,
-                           %w: tensor<2x1024xi8>, %k: tensor<2x1632xi8>,
-                           %v: tensor<64x2x11xi8>, %pos: index) {
-  %0 = qnt.pack_key_blocks %w, %rows, %pos {block = 32 : i64} : tensor<2x1024xi8>, tensor<?x2x16xf32> -> tensor<2x?xi8>
-  %1 = qnt.pack_key_window %rows, %pos {block = 32 : i64} : tensor<?x2x16xf32> -> tensor<2x?xi8>
-  %2 = qnt.pack_cache_rows %rows {format = #qnt.cache_format<i4>} : tensor<?x2x16xf32> -> tensor<?x2x11xi8>
-  %3 = qnt.attention %q, %k, %v, %pos recent %rows {cache = #qnt.cache_format<i4>, cache_block = 32 : i64, scale = 0.25 : f32} : tensor<?x8x16xf32>, tensor<2x1632xi8>, tensor<64x2x11xi8>, tensor<?x2x16xf32> -> tensor<?x8x16xf32>
+                           %w: tensor<2x1152xi8>, %k: tensor<2x1760xi8>,
+                           %v: tensor<2x1760xi8>, %pos: index) {
+  %0 = qnt.pack_window_rows %rows : tensor<?x2x16xf32> -> tensor<2x?xi8>
+  %1 = qnt.pack_cache_blocks %w, %0, %pos {block = 32 : i64, window = 64 : i64} : tensor<2x1152xi8>, tensor<2x?xi8> -> tensor<2x?xi8>
+  %2 = qnt.attention %q, %k, %v, %pos recent %0, %0 {cache = #qnt.cache_format<i4>, cache_block = 32 : i64, cache_window = 64 : i64, scale = 0.25 : f32} : tensor<?x8x16xf32>, tensor<2x1760xi8>, tensor<2x1760xi8>, tensor<2x?xi8>, tensor<2x?xi8> -> tensor<?x8x16xf32>
   return
 }
