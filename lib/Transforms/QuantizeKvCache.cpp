@@ -137,11 +137,14 @@ static LogicalResult findCaches(Operation *module, CacheFormat format,
         return WalkResult::interrupt();
       }
       if (format == CacheFormat::i4 &&
-          (keys.getDimSize(2) % 2 != 0 || source.getDimSize(1) % block)) {
+          (keys.getDimSize(2) % 2 != 0 || source.getDimSize(1) % block ||
+           source.getDimSize(1) < window)) {
         op.emitOpError() << "qnt-quantize-kv-cache: an i4 cache needs an "
                             "even head size and positions a multiple of "
                             "the block "
-                         << block;
+                         << block << " and at least the window " << window
+                         << " (it has head size " << keys.getDimSize(2)
+                         << " and " << source.getDimSize(1) << " positions)";
         return WalkResult::interrupt();
       }
       CacheLayouts layouts = layoutsOf(source, keys.getDimSize(1),

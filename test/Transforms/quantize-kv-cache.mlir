@@ -3,13 +3,17 @@
 // RUN: quant-opt %s --split-input-file --qnt-quantize-kv-cache=format=f16 --verify-diagnostics | FileCheck %s --check-prefix=F16
 // RUN: not quant-opt %s --split-input-file --qnt-quantize-kv-cache=format=i2 2>&1 | FileCheck %s --check-prefix=BADFORMAT
 
-// RUN: quant-opt %s --split-input-file --qnt-quantize-kv-cache="format=i4 block=8" --verify-diagnostics | FileCheck %s --check-prefix=I4
+// RUN: quant-opt %s --split-input-file --qnt-quantize-kv-cache="format=i4 block=8 window=8" --verify-diagnostics | FileCheck %s --check-prefix=I4
 // RUN: not quant-opt %s --split-input-file --qnt-quantize-kv-cache="format=i4 block=6" 2>&1 | FileCheck %s --check-prefix=BADBLOCK
-// RUN: not quant-opt %s --split-input-file --qnt-quantize-kv-cache="format=i4 block=16" 2>&1 | FileCheck %s --check-prefix=I4POSITIONS
+// RUN: not quant-opt %s --split-input-file --qnt-quantize-kv-cache="format=i4 block=8 window=12" 2>&1 | FileCheck %s --check-prefix=BADWINDOW
+// RUN: not quant-opt %s --split-input-file --qnt-quantize-kv-cache="format=i4 block=16 window=16" 2>&1 | FileCheck %s --check-prefix=I4POSITIONS
+// RUN: not quant-opt %s --split-input-file --qnt-quantize-kv-cache="format=i4 block=8 window=16" 2>&1 | FileCheck %s --check-prefix=I4WINDOW
 
 // BADFORMAT: error: qnt-quantize-kv-cache option format=i2 must be f32, f16, i8 or i4
 // BADBLOCK: error: qnt-quantize-kv-cache option block=6 must be a power of two from 8 to 256
-// I4POSITIONS: error: 'qnt.attention' op qnt-quantize-kv-cache: an i4 cache needs an even head size and positions a multiple of the block 16
+// BADWINDOW: error: qnt-quantize-kv-cache option window=12 must be a multiple of the block 8 from 8 to 4096
+// I4POSITIONS: error: 'qnt.attention' op qnt-quantize-kv-cache: an i4 cache needs an even head size and positions a multiple of the block 16 and at least the window 16 (it has head size 4 and 8 positions)
+// I4WINDOW: error: 'qnt.attention' op qnt-quantize-kv-cache: an i4 cache needs an even head size and positions a multiple of the block 8 and at least the window 16 (it has head size 4 and 8 positions)
 
 // The importer's shape of a model: caches [layers, positions, kv heads *
 // head size] passed through a loop over the prompt and a call, rows
@@ -44,31 +48,44 @@
 // F16-LABEL: func.func @forward
 //  F16-SAME:   -> (tensor<2x8x2x4xf16>, tensor<2x8x2x4xf16>)
 
-// An i4 cache with blocks of 8 positions (docs/BIT_LAYOUT.md): the keys,
-// followed from the attention's keys operand back through the loop and the
-// call, become [2, 2, 92] x i8 per layer and kv head (one block of 8 x 4
-// codes in 16 bytes, 4 f16 scales, 4 zero points: 28 bytes; a window of 8 x
-// 4 halves: 64 bytes); the values rows of 2 code bytes, a scale and a zero
-// point. A key write becomes the blocks it closes (inserted at block pos /
-// 8, before the attention) and the keys left open (into the window, after
-// it); the attention reads the rows' keys as recent_keys.
+// An i4 cache with blocks of 8 positions and a window of 8
+// (docs/BIT_LAYOUT.md): keys and values, followed from the attention back
+// through the loop and the call, become [2, 2, 76] x i8 per layer and kv
+// head (one block of 8 x 4 codes in 16 bytes, 4 f16 scales, 4 zero points:
+// 28 bytes; a window of 8 slots of 4 codes and an f16 scale: 48 bytes), and
+// the module records the 8 positions they hold (qnt.context). A write
+// becomes its rows in window form, the blocks that leave the window
+// (inserted at block windowStart(pos) / 8, before the attention) and the
+// rows that stay copied into the window's ring after it, in two parts
+// where the ring wraps; the attention reads the rows in window form as
+// recent_keys and recent_values.
+// I4: module attributes {qnt.context = 8 : i64
 // I4-LABEL: func.func @prefill
-//  I4-SAME:   %{{[^:]*}}: tensor<2x2x92xi8>, %{{[^:]*}}: tensor<2x8x2x5xi8>) -> (tensor<2x2x92xi8>, tensor<2x8x2x5xi8>)
-//       I4:   scf.for {{.*}} iter_args(%[[K:.*]] = %{{.*}}, %[[V:.*]] = %{{.*}}) -> (tensor<2x2x92xi8>, tensor<2x8x2x5xi8>)
+//  I4-SAME:   %{{[^:]*}}: tensor<2x2x76xi8>, %{{[^:]*}}: tensor<2x2x76xi8>) -> (tensor<2x2x76xi8>, tensor<2x2x76xi8>)
+//       I4:   scf.for {{.*}} iter_args(%[[K:.*]] = %{{.*}}, %[[V:.*]] = %{{.*}}) -> (tensor<2x2x76xi8>, tensor<2x2x76xi8>)
 //       I4:     %[[KE:.*]] = tensor.expand_shape
-//       I4:     %[[W:.*]] = tensor.extract_slice %[[K]][1, 0, 28] [1, 2, 64] [1, 1, 1] : tensor<2x2x92xi8> to tensor<2x64xi8>
-//       I4:     %[[B:.*]] = qnt.pack_key_blocks %[[W]], %[[KE]], %[[P:.*]] {block = 8 : i64} : tensor<2x64xi8>, tensor<?x2x4xf32> -> tensor<2x?xi8>
-//       I4:     %[[K1:.*]] = tensor.insert_slice %[[B]] into %[[K]][1, 0, %{{.*}}] [1, 2, %{{.*}}] [1, 1, 1] : tensor<2x?xi8> into tensor<2x2x92xi8>
-//       I4:     %[[VP:.*]] = qnt.pack_cache_rows %{{.*}} {format = #qnt.cache_format<i4>} : tensor<?x2x4xf32> -> tensor<?x2x5xi8>
-//       I4:     %[[V1:.*]] = tensor.insert_slice %[[VP]] into %[[V]][1, %[[P]], 0, 0] [1, %{{.*}}, 2, 5] [1, 1, 1, 1] : tensor<?x2x5xi8> into tensor<2x8x2x5xi8>
-//       I4:     %[[KS:.*]] = tensor.extract_slice %[[K1]][1, 0, 0] [1, 2, 92] [1, 1, 1] : tensor<2x2x92xi8> to tensor<2x92xi8>
-//       I4:     %[[VS:.*]] = tensor.extract_slice %[[V1]][1, 0, 0, 0] [1, 8, 2, 5] [1, 1, 1, 1] : tensor<2x8x2x5xi8> to tensor<8x2x5xi8>
-//       I4:     qnt.attention %{{.*}}, %[[KS]], %[[VS]], %[[P]] recent %[[KE]] {cache = #qnt.cache_format<i4>, cache_block = 8 : i64, scale = 5.000000e-01 : f32} : tensor<?x4x4xf32>, tensor<2x92xi8>, tensor<8x2x5xi8>, tensor<?x2x4xf32> -> tensor<?x4x4xf32>
-//       I4:     %[[O:.*]] = qnt.pack_key_window %[[KE]], %[[P]] {block = 8 : i64} : tensor<?x2x4xf32> -> tensor<2x?xi8>
-//       I4:     %[[K2:.*]] = tensor.insert_slice %[[O]] into %[[K1]][1, 0, %{{.*}}] [1, 2, %{{.*}}] [1, 1, 1] : tensor<2x?xi8> into tensor<2x2x92xi8>
-//       I4:     scf.yield %[[K2]], %[[V1]] : tensor<2x2x92xi8>, tensor<2x8x2x5xi8>
+//       I4:     %[[KR:.*]] = qnt.pack_window_rows %[[KE]] : tensor<?x2x4xf32> -> tensor<2x?xi8>
+//       I4:     %[[KW:.*]] = tensor.extract_slice %[[K]][1, 0, 28] [1, 2, 48] [1, 1, 1] : tensor<2x2x76xi8> to tensor<2x48xi8>
+//       I4:     %[[KB:.*]] = qnt.pack_cache_blocks %[[KW]], %[[KR]], %[[P:.*]] {block = 8 : i64, window = 8 : i64} : tensor<2x48xi8>, tensor<2x?xi8> -> tensor<2x?xi8>
+//       I4:     %[[K1:.*]] = tensor.insert_slice %[[KB]] into %[[K]][1, 0, %{{.*}}] [1, 2, %{{.*}}] [1, 1, 1] : tensor<2x?xi8> into tensor<2x2x76xi8>
+//       I4:     %[[VR:.*]] = qnt.pack_window_rows %{{.*}} : tensor<?x2x4xf32> -> tensor<2x?xi8>
+//       I4:     %[[VW:.*]] = tensor.extract_slice %[[V]][1, 0, 28] [1, 2, 48] [1, 1, 1] : tensor<2x2x76xi8> to tensor<2x48xi8>
+//       I4:     %[[VB:.*]] = qnt.pack_cache_blocks %[[VW]], %[[VR]], %[[P]] {block = 8 : i64, window = 8 : i64} : tensor<2x48xi8>, tensor<2x?xi8> -> tensor<2x?xi8>
+//       I4:     %[[V1:.*]] = tensor.insert_slice %[[VB]] into %[[V]][1, 0, %{{.*}}] [1, 2, %{{.*}}] [1, 1, 1] : tensor<2x?xi8> into tensor<2x2x76xi8>
+//       I4:     %[[KS:.*]] = tensor.extract_slice %[[K1]][1, 0, 0] [1, 2, 76] [1, 1, 1] : tensor<2x2x76xi8> to tensor<2x76xi8>
+//       I4:     %[[VS:.*]] = tensor.extract_slice %[[V1]][1, 0, 0] [1, 2, 76] [1, 1, 1] : tensor<2x2x76xi8> to tensor<2x76xi8>
+//       I4:     qnt.attention %{{.*}}, %[[KS]], %[[VS]], %[[P]] recent %[[KR]], %[[VR]] {cache = #qnt.cache_format<i4>, cache_block = 8 : i64, cache_window = 8 : i64, scale = 5.000000e-01 : f32} : tensor<?x4x4xf32>, tensor<2x76xi8>, tensor<2x76xi8>, tensor<2x?xi8>, tensor<2x?xi8> -> tensor<?x4x4xf32>
+//       I4:     %[[VP1:.*]] = tensor.extract_slice %[[VR]][0, %{{.*}}] [2, %{{.*}}] [1, 1] : tensor<2x?xi8> to tensor<2x?xi8>
+//       I4:     %[[V2:.*]] = tensor.insert_slice %[[VP1]] into %[[V1]][1, 0, %{{.*}}] [1, 2, %{{.*}}] [1, 1, 1] : tensor<2x?xi8> into tensor<2x2x76xi8>
+//       I4:     %[[VP2:.*]] = tensor.extract_slice %[[VR]][0, %{{.*}}] [2, %{{.*}}] [1, 1] : tensor<2x?xi8> to tensor<2x?xi8>
+//       I4:     %[[V3:.*]] = tensor.insert_slice %[[VP2]] into %[[V2]][1, 0, 28] [1, 2, %{{.*}}] [1, 1, 1] : tensor<2x?xi8> into tensor<2x2x76xi8>
+//       I4:     %[[KP1:.*]] = tensor.extract_slice %[[KR]][0, %{{.*}}] [2, %{{.*}}] [1, 1] : tensor<2x?xi8> to tensor<2x?xi8>
+//       I4:     %[[K2:.*]] = tensor.insert_slice %[[KP1]] into %[[K1]][1, 0, %{{.*}}] [1, 2, %{{.*}}] [1, 1, 1] : tensor<2x?xi8> into tensor<2x2x76xi8>
+//       I4:     %[[KP2:.*]] = tensor.extract_slice %[[KR]][0, %{{.*}}] [2, %{{.*}}] [1, 1] : tensor<2x?xi8> to tensor<2x?xi8>
+//       I4:     %[[K3:.*]] = tensor.insert_slice %[[KP2]] into %[[K2]][1, 0, 28] [1, 2, %{{.*}}] [1, 1, 1] : tensor<2x?xi8> into tensor<2x2x76xi8>
+//       I4:     scf.yield %[[K3]], %[[V3]] : tensor<2x2x76xi8>, tensor<2x2x76xi8>
 // I4-LABEL: func.func @forward
-//  I4-SAME:   -> (tensor<2x2x92xi8>, tensor<2x8x2x5xi8>)
+//  I4-SAME:   -> (tensor<2x2x76xi8>, tensor<2x2x76xi8>)
 
 // F32-LABEL: func.func @prefill
 //  F32-SAME:   tensor<2x8x8xf32>
