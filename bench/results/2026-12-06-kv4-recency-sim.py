@@ -8,6 +8,10 @@ first is scripts/eval_accuracy.py's), mean KL(float || cache).
 
   /usr/bin/python3 bench/results/2026-12-06-kv4-recency-sim.py "base;lag;lag,vwin"
 
+It subclasses the reference of that day (llama2c_ref.Model's cache_row and
+store_kivi_key, commit 4c0c443); the reference now stores the windowed
+i4 cache that this record led to, so run it from that commit.
+
 Options of a variant (comma-separated):
   lag       keys: the last closed block stays in f16 too (a window of 32-63
             positions) until the next block closes
