@@ -367,9 +367,10 @@ static LogicalResult verifyCacheBlock(Operation *op, int64_t block,
     return op->emitOpError() << "cache window " << window
                              << " must be a multiple of the block " << block
                              << " from " << block << " to 4096";
-  if (headSize % 2 != 0)
+  if (headSize < 2 || headSize % 2 != 0)
     return op->emitOpError() << "head size " << headSize
-                             << " must be even for 4-bit cache codes";
+                             << " must be even and positive for 4-bit cache "
+                                "codes";
   return success();
 }
 
@@ -506,6 +507,10 @@ LogicalResult AttentionOp::verify() {
     if (failed(verifyCacheRows(*this, "keys", values, getCache(), headSize)))
       return failure();
   }
+  if (kvHeads < 1 || headSize < 1)
+    return emitOpError() << "needs at least one kv head and a head size of "
+                            "at least 1, not "
+                         << kvHeads << " kv heads of " << headSize;
   if (heads % kvHeads != 0)
     return emitOpError() << heads << " query heads are not a multiple of "
                          << kvHeads << " kv heads";
@@ -594,7 +599,8 @@ LogicalResult PackCacheRowsOp::verify() {
 
 LogicalResult PackWindowRowsOp::verify() {
   auto rows = cast<RankedTensorType>(getRows().getType());
-  if (rows.getRank() != 3 || rows.isDynamicDim(1) || rows.isDynamicDim(2))
+  if (rows.getRank() != 3 || rows.isDynamicDim(1) || rows.isDynamicDim(2) ||
+      rows.getDimSize(2) < 1)
     return emitOpError()
            << "rows " << rows
            << " must be [tokens, kv heads, head size] with static heads";

@@ -48,7 +48,7 @@ void storeHalves(ImplicitLocOpBuilder &b, Value values, Value memref,
       memref, indices);
 }
 
-/// The f16 rounding of f32 values, as f32 (the keys an i4 cache keeps).
+/// The f16 rounding of f32 values, as f32 (an i4 block's scales).
 Value roundToHalf(ImplicitLocOpBuilder &b, Value values) {
   int64_t n = cast<VectorType>(values.getType()).getNumElements();
   Value halves = arith::TruncFOp::create(b, vec(b, n, b.getF16Type()), values);

@@ -1009,7 +1009,7 @@ func.func @attention_i4_bad_window(%q: tensor<?x8x16xf32>, %k: tensor<2x1760xi8>
 // -----
 
 func.func @attention_i4_odd_head(%q: tensor<?x8x15xf32>, %k: tensor<2x1760xi8>, %v: tensor<2x1760xi8>, %rk: tensor<2x?xi8>, %rv: tensor<2x?xi8>, %p: index) {
-  // expected-error @+1 {{'qnt.attention' op head size 15 must be even for 4-bit cache codes}}
+  // expected-error @+1 {{'qnt.attention' op head size 15 must be even and positive for 4-bit cache codes}}
   %o = qnt.attention %q, %k, %v, %p recent %rk, %rv {cache = #qnt.cache_format<i4>, cache_block = 32 : i64, cache_window = 64 : i64, scale = 0.25 : f32} : tensor<?x8x15xf32>, tensor<2x1760xi8>, tensor<2x1760xi8>, tensor<2x?xi8>, tensor<2x?xi8> -> tensor<?x8x15xf32>
   return
 }
@@ -1051,6 +1051,30 @@ func.func @attention_i4_recent_heads(%q: tensor<?x8x16xf32>, %k: tensor<2x1760xi
 func.func @attention_i4_recent_tokens(%q: tensor<1x8x16xf32>, %k: tensor<2x1760xi8>, %v: tensor<2x1760xi8>, %rk: tensor<2x36xi8>, %rv: tensor<2x36xi8>, %p: index) {
   // expected-error @+1 {{'qnt.attention' op recent keys must be [2, tokens * 18] x i8 (the rows in window form, qnt.pack_window_rows)}}
   %o = qnt.attention %q, %k, %v, %p recent %rk, %rv {cache = #qnt.cache_format<i4>, cache_block = 32 : i64, cache_window = 64 : i64, scale = 0.25 : f32} : tensor<1x8x16xf32>, tensor<2x1760xi8>, tensor<2x1760xi8>, tensor<2x36xi8>, tensor<2x36xi8> -> tensor<1x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @attention_no_kv_heads(%q: tensor<1x8x16xf32>, %k: tensor<64x0x16xf32>, %p: index) {
+  // expected-error @+1 {{'qnt.attention' op needs at least one kv head and a head size of at least 1, not 0 kv heads of 16}}
+  %o = qnt.attention %q, %k, %k, %p {scale = 0.25 : f32} : tensor<1x8x16xf32>, tensor<64x0x16xf32>, tensor<64x0x16xf32> -> tensor<1x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @attention_i4_empty_head(%q: tensor<1x8x0xf32>, %k: tensor<2x1760xi8>, %rk: tensor<2x?xi8>, %p: index) {
+  // expected-error @+1 {{'qnt.attention' op head size 0 must be even and positive for 4-bit cache codes}}
+  %o = qnt.attention %q, %k, %k, %p recent %rk, %rk {cache = #qnt.cache_format<i4>, cache_block = 32 : i64, cache_window = 64 : i64, scale = 0.25 : f32} : tensor<1x8x0xf32>, tensor<2x1760xi8>, tensor<2x1760xi8>, tensor<2x?xi8>, tensor<2x?xi8> -> tensor<1x8x0xf32>
+  return
+}
+
+// -----
+
+func.func @pack_window_rows_empty_head(%k: tensor<?x2x0xf32>) {
+  // expected-error @+1 {{'qnt.pack_window_rows' op rows 'tensor<?x2x0xf32>' must be [tokens, kv heads, head size] with static heads}}
+  %r = qnt.pack_window_rows %k : tensor<?x2x0xf32> -> tensor<2x?xi8>
   return
 }
 
@@ -1105,7 +1129,7 @@ func.func @pack_cache_blocks_window(%w: tensor<2x1100xi8>, %r: tensor<2x?xi8>, %
 // -----
 
 func.func @pack_cache_blocks_odd_head(%w: tensor<2x1088xi8>, %r: tensor<2x?xi8>, %p: index) {
-  // expected-error @+1 {{'qnt.pack_cache_blocks' op head size 15 must be even for 4-bit cache codes}}
+  // expected-error @+1 {{'qnt.pack_cache_blocks' op head size 15 must be even and positive for 4-bit cache codes}}
   %b = qnt.pack_cache_blocks %w, %r, %p {block = 32 : i64, window = 64 : i64} : tensor<2x1088xi8>, tensor<2x?xi8> -> tensor<2x?xi8>
   return
 }
