@@ -6,6 +6,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
+#include "qnt/Conversion/Common.h"
 #include "qnt/IR/QntOps.h"
 #include "qnt/Transforms/Passes.h"
 #include "qnt/Transforms/Transforms.h"
@@ -310,19 +311,9 @@ struct I4CacheWriter {
     return arith::ConstantIndexOp::create(rewriter, loc, v).getResult();
   }
   OpFoldResult index(int64_t v) { return rewriter.getIndexAttr(v); }
-  /// I4CacheLayout::windowStart of `live` positions.
   Value windowStart(Value live) {
-    Value whole = arith::MulIOp::create(
-        rewriter, loc, arith::DivUIOp::create(rewriter, loc, live, c(layout.block)),
-        c(layout.block));
-    int64_t lag = layout.window - layout.block;
-    if (lag == 0)
-      return whole;
-    Value past = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::ugt,
-                                       whole, c(lag));
-    return arith::SelectOp::create(
-        rewriter, loc, past, arith::SubIOp::create(rewriter, loc, whole, c(lag)),
-        c(0));
+    ImplicitLocOpBuilder b(loc, rewriter);
+    return emitI4WindowStart(b, live, layout);
   }
   /// The layer's bytes [KvH, size] from byte `offset` of each kv head.
   Value extract(Value from, OpFoldResult offset, int64_t size) {

@@ -101,6 +101,13 @@ Value emitI8CacheInverse(ImplicitLocOpBuilder &b, Value step,
 Value emitI8CacheScale(ImplicitLocOpBuilder &b, Value halfStep,
                        Value multiplier);
 
+/// I4CacheLayout::windowStart of `live` positions (an index) in IR: the
+/// first position of an i4 cache's window, the positions before it in
+/// 4-bit blocks. Shared by qnt-quantize-kv-cache (where a write's rows go)
+/// and the CPU kernels (which positions a row reads from blocks).
+Value emitI4WindowStart(ImplicitLocOpBuilder &b, Value live,
+                        const I4CacheLayout &layout);
+
 /// Applies `patterns` to the ops nested in `root` that one of them is for,
 /// each once, in program order (not to the ops they create): the lowerings
 /// share state in that order (convert-qnt-to-vector: x quantized before its

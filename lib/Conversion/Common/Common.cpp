@@ -301,6 +301,22 @@ Value qnt::sumLanesOfEach(ImplicitLocOpBuilder &b, ArrayRef<Value> vectors) {
   return vector::ShuffleOp::create(b, level[0], level[0], order);
 }
 
+Value qnt::emitI4WindowStart(ImplicitLocOpBuilder &b, Value live,
+                             const I4CacheLayout &layout) {
+  auto c = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, v);
+  };
+  Value whole = arith::MulIOp::create(
+      b, arith::DivUIOp::create(b, live, c(layout.block)), c(layout.block));
+  int64_t lag = layout.window - layout.block;
+  if (lag == 0)
+    return whole;
+  Value past =
+      arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, whole, c(lag));
+  return arith::SelectOp::create(
+      b, past, arith::SubIOp::create(b, whole, c(lag)), c(0));
+}
+
 Value qnt::emitI8CacheStep(ImplicitLocOpBuilder &b, Value largest) {
   auto f32c = [&](float v) -> Value {
     return arith::ConstantOp::create(b, b.getF32FloatAttr(v));

@@ -158,7 +158,6 @@ static FailureOr<AttentionKernel> describeAttention(AttentionOp op,
                                                     int64_t rowsPerGroup,
                                                     bool prefetch) {
   auto queryType = cast<RankedTensorType>(op.getQuery().getType());
-  auto valuesType = cast<RankedTensorType>(op.getValues().getType());
   AttentionKernel k;
   k.heads = queryType.getDimSize(1);
   k.headSize = queryType.getDimSize(2);

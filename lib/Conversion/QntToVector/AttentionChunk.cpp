@@ -397,20 +397,10 @@ struct AttentionChunk {
       firstBlock = boundary(part);
       endBlock = boundary(arith::AddIOp::create(b, part, cIndex(b, 1)));
     }
-    if (k.kivi) {
-      // The row's window start (I4CacheLayout::windowStart): positions
-      // before it are read from their blocks.
-      int64_t block = k.kivi4.layout.block;
-      int64_t lag = k.kivi4.layout.window - block;
-      Value whole = arith::MulIOp::create(
-          b, arith::DivUIOp::create(b, n[0], cIndex(b, block)),
-          cIndex(b, block));
-      closedEnd = arith::SelectOp::create(
-          b,
-          arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, whole,
-                                cIndex(b, lag)),
-          arith::SubIOp::create(b, whole, cIndex(b, lag)), cIndex(b, 0));
-    }
+    // The row's window start: positions before it are read from their
+    // blocks.
+    if (k.kivi)
+      closedEnd = emitI4WindowStart(b, n[0], k.kivi4.layout);
     // The chunk's key-value heads and the cache lines they span in a row.
     g0 = arith::DivUIOp::create(b, h0, cIndex(b, k.group));
     auto cacheType = cast<MemRefType>(k.values.getType());

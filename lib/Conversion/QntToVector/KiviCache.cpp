@@ -410,19 +410,15 @@ struct LowerPackCacheBlocks final : OpRewritePattern<PackCacheBlocksOp> {
         b, position,
         arith::DivUIOp::create(b, memref::DimOp::create(b, recent, 1),
                                cIndex(b, R)));
-    // windowStart (I4CacheLayout) of the positions before and after.
-    auto windowStart = [&](Value live) -> Value {
-      Value whole = arith::MulIOp::create(
-          b, arith::DivUIOp::create(b, live, cIndex(b, B)), cIndex(b, B));
-      Value past = arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, whole,
-                                         cIndex(b, W - B));
-      return arith::SelectOp::create(
-          b, past, arith::SubIOp::create(b, whole, cIndex(b, W - B)),
-          cIndex(b, 0));
-    };
-    Value first = arith::DivUIOp::create(b, windowStart(position), cIndex(b, B));
+    // The blocks from the window's start before the write to its start
+    // after.
+    Value first = arith::DivUIOp::create(
+        b, emitI4WindowStart(b, position, layout), cIndex(b, B));
     Value blocks = arith::SubIOp::create(
-        b, arith::DivUIOp::create(b, windowStart(end), cIndex(b, B)), first);
+        b,
+        arith::DivUIOp::create(b, emitI4WindowStart(b, end, layout),
+                               cIndex(b, B)),
+        first);
     Value out = memref::AllocOp::create(
         b, MemRefType::get({kvHeads, ShapedType::kDynamic}, b.getI8Type()),
         ValueRange{
