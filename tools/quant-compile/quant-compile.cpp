@@ -111,13 +111,14 @@ static cl::opt<std::string> kvCache(
 static cl::opt<int64_t> kvBlock(
     "kv-block", cl::init(32),
     cl::desc("With --kv-cache=i4: positions per block (a power of two "
-             "from 8 to 256)"),
+             "from 8 to 256; 32 by default)"),
     cl::cat(category));
 static cl::opt<int64_t> kvWindow(
     "kv-window", cl::init(64),
     cl::desc("With --kv-cache=i4: the newest positions kept in 8-bit codes "
-             "(a multiple of --kv-block, at least one block): the open block "
-             "and the latest closed ones, which attention weighs most"),
+             "(a multiple of --kv-block, at least one block; 64 by default): "
+             "the open block and the latest closed ones, which attention "
+             "weighs most"),
     cl::cat(category));
 static cl::opt<int64_t> kvContext(
     "kv-context", cl::init(0),
