@@ -67,6 +67,11 @@ bool qnt::writeLibraryHeader(ModuleOp module, raw_ostream &os,
     }
     return name;
   };
+  // Where a caller reads the context: the caches' second dimension, or the
+  // library's qnt_context where their shape does not show it (an i4 cache).
+  int64_t context = libraryContext(module);
+  std::string contextOf =
+      context ? "qnt_context" : "k_cache->sizes[1]";
   for (auto func : module.getOps<func::FuncOp>()) {
     if (func.isPrivate() || func.isExternal())
       continue;
@@ -109,7 +114,9 @@ bool qnt::writeLibraryHeader(ModuleOp module, raw_ostream &os,
     if (model && func.getName() == "forward") {
       names = kStepNames;
       doc = "/* One decoding step: feeds `token` at `position` (0-based, below "
-            "the context,\n   k_cache->sizes[1]), writes its keys and values "
+            "the context,\n   " +
+            contextOf +
+            "), writes its keys and values "
             "into row `position` of\n   every layer of k_cache and v_cache (the "
             "caller's buffers: the state of the\n   sequence) and the "
             "next-token logits into `logits`. */\n";
@@ -140,6 +147,12 @@ bool qnt::writeLibraryHeader(ModuleOp module, raw_ostream &os,
                   func.getName().str() + "(" +
                   llvm::join(params, ", ") + ");\n";
   }
+  if (context)
+    prototypes += "/* The positions of the KV cache, which its shape does not "
+                  "show: " +
+                  std::to_string(context) +
+                  ". */\nextern const int64_t " + kContextSymbol.str() +
+                  ";\n";
   prototypes += "/* Threads used by the following calls (OpenMP's threads in "
                 "a library built with\n   --parallel, the default; nothing in a "
                 "single-threaded one). */\nvoid qnt_set_threads(int32_t "
@@ -152,9 +165,10 @@ bool qnt::writeLibraryHeader(ModuleOp module, raw_ostream &os,
         "break the ABI's limits: rank at most "
      << kMaxAbiRank << ",\n// static state shapes of at most "
      << (kMaxStateBytes >> 30)
-     << " GiB in all, a context (k_cache->sizes[1])\n// of 1 to "
-     << kMaxContext << " positions, at most " << kMaxVocabulary
-     << " logits (docs/COMPILING.md,\n// \"What quant-run checks\").\n#ifndef "
+     << " GiB in all, a context of 1 to " << kMaxContext
+     << "\n// positions (k_cache->sizes[1], or qnt_context), at most "
+     << kMaxVocabulary
+     << " logits\n// (docs/COMPILING.md, \"What quant-run checks\").\n#ifndef "
      << guard << "\n#define " << guard
      << "\n\n#include <stdbool.h>\n#include <stdint.h>\n\n#ifdef __cplusplus\n"
         "extern \"C\" {\n#endif\n\n"
