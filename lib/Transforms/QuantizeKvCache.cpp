@@ -73,21 +73,19 @@ struct QuantizeKvCache final
   void runOnOperation() override;
 };
 
-/// How one cache type is rewritten, for the keys or the values.
+/// How one cache type is rewritten (keys and values alike in every
+/// format).
 struct CacheLayout {
   RankedTensorType packed; // [L, S, KvH, R], i8 [L, S, bytes], i4
                            // [L, KvH, bytes]
   int64_t kvHeads, headSize, positions;
   int64_t block = 0, window = 0; // of an i4 cache, else 0
 };
-struct CacheLayouts {
-  CacheLayout keys, values;
-};
 } // namespace
 
 /// The layouts of a float cache [L, S, KvH * D] read as `kvHeads` heads of
 /// `headSize` in `format` (i4: blocks of `block`, a window of `window`).
-static CacheLayouts layoutsOf(RankedTensorType source, int64_t kvHeads,
+static CacheLayout layoutOf(RankedTensorType source, int64_t kvHeads,
                               int64_t headSize, CacheFormat format,
                               int64_t block, int64_t window) {
   MLIRContext *ctx = source.getContext();
@@ -99,7 +97,7 @@ static CacheLayouts layoutsOf(RankedTensorType source, int64_t kvHeads,
              I8PositionLayout{kvHeads, headSize}.bytes()},
             IntegerType::get(ctx, 8)),
         kvHeads, headSize, positions};
-    return {records, records};
+    return records;
   }
   if (format == CacheFormat::i4) {
     I4CacheLayout layout{block, window, headSize};
@@ -107,21 +105,21 @@ static CacheLayouts layoutsOf(RankedTensorType source, int64_t kvHeads,
                                               layout.bytes(positions)},
                                              IntegerType::get(ctx, 8)),
                        kvHeads, headSize, positions, block, window};
-    return {blocks, blocks};
+    return blocks;
   }
   CacheLayout rows{RankedTensorType::get(
                        {layers, positions, kvHeads,
                         getCacheRowSize(format, headSize)},
                        getCacheElementType(format, ctx)),
                    kvHeads, headSize, positions};
-  return {rows, rows};
+  return rows;
 }
 
 /// The caches of `module`: the source types of the layer slices that
 /// qnt.attention reads, each with its layouts in `format`.
 static LogicalResult findCaches(Operation *module, CacheFormat format,
                                 int64_t block, int64_t window,
-                                llvm::DenseMap<Type, CacheLayouts> &caches) {
+                                llvm::DenseMap<Type, CacheLayout> &caches) {
   WalkResult found = module->walk([&](AttentionOp op) -> WalkResult {
     if (op.getCache() != CacheFormat::f32)
       return WalkResult::advance();
@@ -148,11 +146,11 @@ static LogicalResult findCaches(Operation *module, CacheFormat format,
                          << " and " << source.getDimSize(1) << " positions)";
         return WalkResult::interrupt();
       }
-      CacheLayouts layouts = layoutsOf(source, keys.getDimSize(1),
-                                       keys.getDimSize(2), format, block,
-                                       window);
-      auto [it, inserted] = caches.try_emplace(source, layouts);
-      if (!inserted && it->second.values.packed != layouts.values.packed) {
+      CacheLayout layout = layoutOf(source, keys.getDimSize(1),
+                                    keys.getDimSize(2), format, block,
+                                    window);
+      auto [it, inserted] = caches.try_emplace(source, layout);
+      if (!inserted && it->second.packed != layout.packed) {
         op.emitOpError() << "qnt-quantize-kv-cache: cache " << source
                          << " is read with two different head shapes";
         return WalkResult::interrupt();
@@ -170,16 +168,15 @@ static int64_t bytesOf(RankedTensorType type) {
 FailureOr<KvCacheSize> qnt::getKvCacheSize(Operation *module,
                                            CacheFormat format, int64_t block,
                                            int64_t window) {
-  llvm::DenseMap<Type, CacheLayouts> caches;
+  llvm::DenseMap<Type, CacheLayout> caches;
   if (failed(findCaches(module, format, block, window, caches)))
     return failure();
   KvCacheSize size;
   if (format == CacheFormat::i4)
     size.block = block;
-  for (auto &[type, layouts] : caches) {
+  for (auto &[type, values] : caches) {
     // Each type is one key and one value cache: per block of positions
     // their rows or blocks; an i4 cache's windows whatever the context.
-    const CacheLayout &values = layouts.values;
     int64_t rowBytes = bytesOf(values.packed) / values.positions;
     int64_t bytes = rowBytes * size.block, fixed = 0;
     if (format == CacheFormat::i4) {
@@ -513,94 +510,13 @@ static void updateFunctionTypes(ModuleOp module) {
   });
 }
 
-namespace {
-/// Which cache values are keys and which values: the values a cache flows
-/// through (writes, loops, calls, returns) joined into classes, each
-/// marked by the attention operand it ends in.
-struct CacheRoles {
-  enum Role { unknown, keys, values };
-  llvm::DenseMap<Value, Value> parent;
-  llvm::DenseMap<Value, Role> role; // of class roots
-
-  Value find(Value v) {
-    auto it = parent.find(v);
-    if (it == parent.end() || it->second == v)
-      return v;
-    return it->second = find(it->second);
-  }
-  void join(Value a, Value b) {
-    Value ra = find(a), rb = find(b);
-    if (ra != rb)
-      parent[ra] = rb;
-  }
-
-  /// Joins the values of `module` that `isCache` holds across the ops that
-  /// pass a cache on, then marks the classes from the attention operands;
-  /// fails on a class marked both ways.
-  LogicalResult build(ModuleOp module, llvm::function_ref<bool(Value)> isCache) {
-    SymbolTable symbols(module);
-    module.walk([&](Operation *op) {
-      if (auto insert = dyn_cast<tensor::InsertSliceOp>(op);
-          insert && isCache(insert.getDest()))
-        join(insert.getDest(), insert.getResult());
-      if (auto loop = dyn_cast<scf::ForOp>(op))
-        for (auto [init, arg, result, yielded] :
-             llvm::zip(loop.getInitArgs(), loop.getRegionIterArgs(),
-                       loop.getResults(), loop.getYieldedValues()))
-          if (isCache(init)) {
-            join(init, arg);
-            join(init, result);
-            join(init, yielded);
-          }
-      if (auto call = dyn_cast<func::CallOp>(op)) {
-        auto callee = symbols.lookup<func::FuncOp>(call.getCallee());
-        if (!callee || callee.isExternal())
-          return;
-        for (auto [operand, arg] :
-             llvm::zip(call.getOperands(), callee.getArguments()))
-          if (isCache(operand))
-            join(operand, arg);
-        callee.walk([&](func::ReturnOp ret) {
-          for (auto [result, returned] :
-               llvm::zip(call.getResults(), ret.getOperands()))
-            if (isCache(result))
-              join(result, returned);
-        });
-      }
-    });
-    WalkResult marked = module.walk([&](AttentionOp op) -> WalkResult {
-      for (auto [operand, r] : {std::pair(op.getKeys(), keys),
-                                std::pair(op.getValues(), values)}) {
-        tensor::ExtractSliceOp slice = cacheSliceOf(operand);
-        if (!slice)
-          continue;
-        Role &current = role[find(slice.getSource())];
-        if (current != unknown && current != r) {
-          op.emitOpError() << "qnt-quantize-kv-cache: one cache is read as "
-                              "keys and as values";
-          return WalkResult::interrupt();
-        }
-        current = r;
-      }
-      return WalkResult::advance();
-    });
-    return failure(marked.wasInterrupted());
-  }
-
-  Role of(Value v) {
-    auto it = role.find(find(v));
-    return it == role.end() ? unknown : it->second;
-  }
-};
-} // namespace
-
 void QuantizeKvCache::runOnOperation() {
   std::optional<CacheFormat> cacheFormat = symbolizeCacheFormat(format);
   if (*cacheFormat == CacheFormat::f32)
     return;
   ModuleOp module = getOperation();
 
-  llvm::DenseMap<Type, CacheLayouts> caches;
+  llvm::DenseMap<Type, CacheLayout> caches;
   if (failed(findCaches(module, *cacheFormat, block, window, caches)))
     return signalPassFailure();
   if (caches.empty())
@@ -609,55 +525,32 @@ void QuantizeKvCache::runOnOperation() {
   auto isCache = [&](Value v) { return caches.count(v.getType()) != 0; };
   if (failed(checkCacheUses(module, isCache)))
     return signalPassFailure();
-  CacheRoles roles;
-  if (failed(roles.build(module, isCache)))
-    return signalPassFailure();
-
-  // The layout of each cache value, from its type and role (keys and values
-  // share one when the format stores them alike).
-  llvm::DenseMap<Value, CacheLayout> layoutOfValue;
-  bool failedRole = false;
-  auto assign = [&](Value v) {
+  // Collect the ops to rewrite and the cache values (block arguments and
+  // results), then give every cache value its type's new one.
+  SmallVector<std::pair<tensor::InsertSliceOp, CacheLayout>> inserts;
+  SmallVector<std::pair<tensor::ExtractSliceOp, CacheLayout>> extracts;
+  SmallVector<std::pair<Value, RankedTensorType>> retyped;
+  auto collect = [&](Value v) {
     auto it = caches.find(v.getType());
-    if (it == caches.end() || layoutOfValue.count(v))
-      return;
-    CacheRoles::Role role = roles.of(v);
-    const CacheLayouts &layouts = it->second;
-    if (role == CacheRoles::unknown &&
-        layouts.keys.packed != layouts.values.packed) {
-      if (!failedRole)
-        emitError(v.getLoc()) << "qnt-quantize-kv-cache: cannot tell whether "
-                                 "this cache holds keys or values";
-      failedRole = true;
-      return;
-    }
-    layoutOfValue[v] =
-        role == CacheRoles::keys ? layouts.keys : layouts.values;
+    if (it != caches.end())
+      retyped.push_back({v, it->second.packed});
   };
   module.walk([&](Operation *op) {
     for (Region &region : op->getRegions())
       for (Block &block : region)
         for (BlockArgument arg : block.getArguments())
-          assign(arg);
+          collect(arg);
     for (Value result : op->getResults())
-      assign(result);
-  });
-  if (failedRole)
-    return signalPassFailure();
-
-  // Collect the ops to rewrite, then give every cache value its new type.
-  SmallVector<std::pair<tensor::InsertSliceOp, CacheLayout>> inserts;
-  SmallVector<std::pair<tensor::ExtractSliceOp, CacheLayout>> extracts;
-  module.walk([&](Operation *op) {
+      collect(result);
     if (auto insert = dyn_cast<tensor::InsertSliceOp>(op);
         insert && isCache(insert.getDest()))
-      inserts.push_back({insert, layoutOfValue.at(insert.getResult())});
+      inserts.push_back({insert, caches.at(insert.getDest().getType())});
     if (auto extract = dyn_cast<tensor::ExtractSliceOp>(op);
         extract && isCache(extract.getSource()))
-      extracts.push_back({extract, layoutOfValue.at(extract.getSource())});
+      extracts.push_back({extract, caches.at(extract.getSource().getType())});
   });
-  for (auto &[value, layout] : layoutOfValue)
-    value.setType(layout.packed);
+  for (auto &[value, type] : retyped)
+    value.setType(type);
 
   IRRewriter rewriter(&getContext());
   for (auto &[insert, layout] : inserts) {
@@ -675,8 +568,8 @@ void QuantizeKvCache::runOnOperation() {
   // positions; the library says them (qnt_context) for the runner.
   if (*cacheFormat == CacheFormat::i4) {
     int64_t positions = 0;
-    for (auto &[type, layouts] : caches)
-      positions = std::max(positions, layouts.values.positions);
+    for (auto &[type, layout] : caches)
+      positions = std::max(positions, layout.positions);
     module->setAttr(kContextAttrName,
                     IntegerAttr::get(IntegerType::get(module.getContext(), 64),
                                      positions));
