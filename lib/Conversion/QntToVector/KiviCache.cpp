@@ -1,7 +1,7 @@
 // CPU lowering of the #qnt.cache_format<i4> cache (KIVI-style): the writes
 // (qnt.pack_window_rows, qnt.pack_cache_blocks) and the attention kernel's
 // decoding of a block of positions into L1.
-#include "Kernels.h"
+#include "AttentionKernel.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -16,10 +16,6 @@ using namespace mlir::qnt;
 namespace {
 VectorType vec(ImplicitLocOpBuilder &b, int64_t n, Type element) {
   return VectorType::get({n}, element);
-}
-
-Value f32Scalar(ImplicitLocOpBuilder &b, float v) {
-  return arith::ConstantOp::create(b, b.getF32FloatAttr(v));
 }
 
 Value f32Splat(ImplicitLocOpBuilder &b, int64_t n, float v) {
@@ -356,16 +352,16 @@ struct LowerPackWindowRows final : OpRewritePattern<PackWindowRowsOp> {
         // s = f16(min(amax / 127, 65504)): a finite scale however large
         // the row (codes clamp at +-127).
         Value step = arith::MinimumFOp::create(
-            ib, arith::DivFOp::create(ib, amax, f32Scalar(ib, 127.0f)),
-            f32Scalar(ib, 65504.0f));
+            ib, arith::DivFOp::create(ib, amax, f32Const(ib, 127.0f)),
+            f32Const(ib, 65504.0f));
         Value half = arith::TruncFOp::create(ib, ib.getF16Type(), step);
         Value scale = arith::ExtFOp::create(ib, ib.getF32Type(), half);
-        Value zero = f32Scalar(ib, 0.0f);
+        Value zero = f32Const(ib, 0.0f);
         Value nonzero = arith::CmpFOp::create(ib, arith::CmpFPredicate::OGT,
                                               scale, zero);
         Value inverse = arith::SelectOp::create(
             ib, nonzero,
-            arith::DivFOp::create(ib, f32Scalar(ib, 1.0f), scale), zero);
+            arith::DivFOp::create(ib, f32Const(ib, 1.0f), scale), zero);
         Value c = math::RoundEvenOp::create(
             ib, arith::MulFOp::create(
                     ib, x, vector::BroadcastOp::create(ib, f32s, inverse)));
