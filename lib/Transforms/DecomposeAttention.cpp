@@ -1,10 +1,12 @@
 // qnt-decompose-attention: qnt.attention as linalg ops over the live slice
 // of the cache, and qnt.pack_cache_rows as linalg ops (for targets without
 // kernels of their own: the GPU).
+#include "DecomposeAttention.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "qnt/Conversion/Common.h"
@@ -19,14 +21,13 @@ namespace mlir::qnt {
 
 using namespace mlir;
 using namespace mlir::qnt;
+using namespace mlir::qnt::decompose;
 using utils::IteratorType;
 
-namespace {
-using BodyFn = function_ref<Value(ImplicitLocOpBuilder &, ValueRange)>;
-
-Value generic(ImplicitLocOpBuilder &b, RankedTensorType type, Value init,
-              ValueRange inputs, ArrayRef<AffineMap> maps,
-              ArrayRef<IteratorType> iterators, BodyFn body) {
+Value decompose::generic(ImplicitLocOpBuilder &b, RankedTensorType type,
+                        Value init, ValueRange inputs,
+                        ArrayRef<AffineMap> maps,
+                        ArrayRef<IteratorType> iterators, BodyFn body) {
   return linalg::GenericOp::create(
              b, TypeRange{type}, inputs, ValueRange{init}, maps, iterators,
              [&](OpBuilder &ob, Location loc, ValueRange args) {
@@ -36,10 +37,30 @@ Value generic(ImplicitLocOpBuilder &b, RankedTensorType type, Value init,
       .getResult(0);
 }
 
-Value f32Const(ImplicitLocOpBuilder &b, float v) {
+Value decompose::f32Const(ImplicitLocOpBuilder &b, float v) {
   return arith::ConstantOp::create(b, b.getF32FloatAttr(v));
 }
 
+Value decompose::halfAt(ImplicitLocOpBuilder &b, Value bytes, Value row,
+                        Value byte) {
+  auto byteAt = [&](Value j) {
+    return arith::ExtUIOp::create(
+        b, b.getI16Type(),
+        tensor::ExtractOp::create(b, bytes, ValueRange{row, j}));
+  };
+  Value low = byteAt(byte);
+  std::optional<int64_t> constant = getConstantIntValue(byte);
+  Value next =
+      constant ? Value(arith::ConstantIndexOp::create(b, *constant + 1))
+               : Value(arith::AddIOp::create(
+                     b, byte, arith::ConstantIndexOp::create(b, 1)));
+  Value high = arith::ShLIOp::create(
+      b, byteAt(next), arith::ConstantOp::create(b, b.getI16IntegerAttr(8)));
+  return arith::BitcastOp::create(b, b.getF16Type(),
+                                  arith::OrIOp::create(b, low, high));
+}
+
+namespace {
 /// The f32 scales [n, KvH] of the i8 cache records `records` [S, bytes]
 /// (the first n positions): each position's f16 step times each head's
 /// multiplier byte.
@@ -58,23 +79,14 @@ Value rowScales(ImplicitLocOpBuilder &b, Value records, Value n,
       [&](ImplicitLocOpBuilder &ib, ValueRange) -> Value {
         Value t = linalg::IndexOp::create(ib, 0);
         Value g = linalg::IndexOp::create(ib, 1);
-        auto byteAt = [&](Value j) {
-          return tensor::ExtractOp::create(ib, records, ValueRange{t, j});
-        };
         auto at = [&](int64_t j) {
           return arith::ConstantIndexOp::create(ib, j);
         };
-        Value low = arith::ExtUIOp::create(ib, ib.getI16Type(),
-                                           byteAt(at(record.stepOffset())));
-        Value high = arith::ShLIOp::create(
-            ib,
-            arith::ExtUIOp::create(ib, ib.getI16Type(),
-                                   byteAt(at(record.stepOffset() + 1))),
-            arith::ConstantOp::create(ib, ib.getI16IntegerAttr(8)));
-        Value half = arith::BitcastOp::create(
-            ib, ib.getF16Type(), arith::OrIOp::create(ib, low, high));
-        Value multiplier = byteAt(
-            arith::AddIOp::create(ib, g, at(record.multiplierOffset(0))));
+        Value half = halfAt(ib, records, t, at(record.stepOffset()));
+        Value multiplier = tensor::ExtractOp::create(
+            ib, records,
+            ValueRange{t, arith::AddIOp::create(
+                              ib, g, at(record.multiplierOffset(0)))});
         return emitI8CacheScale(ib, half, multiplier);
       });
 }
@@ -153,7 +165,7 @@ FailureOr<Value> qnt::decomposeAttention(RewriterBase &rewriter,
   auto qType = cast<RankedTensorType>(op.getQuery().getType());
   auto kType = cast<RankedTensorType>(op.getKeys().getType());
   int64_t heads = qType.getDimSize(1), hs = qType.getDimSize(2);
-  int64_t kvHeads = op.getKvHeads(), seq = kType.getDimSize(0);
+  int64_t kvHeads = op.getKvHeads(), seq = op.getCachePositions();
   int64_t group = heads / kvHeads;
   constexpr int64_t kDyn = ShapedType::kDynamic;
   Type f32 = b.getF32Type();
@@ -165,6 +177,7 @@ FailureOr<Value> qnt::decomposeAttention(RewriterBase &rewriter,
       b, arith::AddIOp::create(b, pos, rows),
       arith::ConstantIndexOp::create(b, seq));
   bool quantized = op.getCache() == CacheFormat::i8;
+  bool i4 = op.getCache() == CacheFormat::i4;
   Type cacheElem = kType.getElementType();
   auto liveSlice = [&](Value cache) -> Value {
     auto rowsType = RankedTensorType::get({kDyn, kvHeads, hs}, cacheElem);
@@ -189,8 +202,15 @@ FailureOr<Value> qnt::decomposeAttention(RewriterBase &rewriter,
                                b.getIndexAttr(hs)});
   };
   // An i8 cache: the codes are read in place of the values, and each row's
-  // scale multiplies the scores (keys) and the probabilities (values).
-  Value keys = liveSlice(op.getKeys()), values = liveSlice(op.getValues());
+  // scale multiplies the scores (keys) and the probabilities (values). An
+  // i4 cache: each value decoded where it is read (readI4Cache), since
+  // rows read a position from its block or its window by their own window
+  // start.
+  Value keys, values;
+  if (!i4) {
+    keys = liveSlice(op.getKeys());
+    values = liveSlice(op.getValues());
+  }
   Value keyScales, valueScales;
   if (quantized) {
     keyScales = rowScales(b, op.getKeys(), live, kvHeads, hs);
@@ -204,6 +224,22 @@ FailureOr<Value> qnt::decomposeAttention(RewriterBase &rewriter,
       return arith::ExtFOp::create(ib, ib.getF32Type(), v);
     return v;
   };
+  std::optional<I4CacheLayout> layout;
+  if (i4)
+    layout = I4CacheLayout{static_cast<int64_t>(*op.getCacheBlock()),
+                           static_cast<int64_t>(*op.getCacheWindow()), hs};
+  // In a generic over (r, h, t, i): channel i of position t of the kv head
+  // of query head h, as row r reads it, from `cache` or its inputs `a`.
+  auto cacheValue = [&](ImplicitLocOpBuilder &ib, ValueRange a, Value cache,
+                        Value recent) -> Value {
+    if (!i4)
+      return element(ib, a[1]);
+    Value g = arith::DivUIOp::create(ib, linalg::IndexOp::create(ib, 1),
+                                     arith::ConstantIndexOp::create(ib, group));
+    return readI4Cache(ib, *layout, seq, cache, recent, pos,
+                       linalg::IndexOp::create(ib, 0), linalg::IndexOp::create(ib, 2),
+                       g, linalg::IndexOp::create(ib, 3));
+  };
   auto scoresType = RankedTensorType::get({kDyn, heads, kDyn}, f32);
   auto empty3 = [&] {
     return tensor::EmptyOp::create(b, scoresType.getShape(), f32,
@@ -216,16 +252,31 @@ FailureOr<Value> qnt::decomposeAttention(RewriterBase &rewriter,
   // scores[r, h, t] = sum_i q[r, h, i] * k[t, h / g, i]
   AffineExpr r, h, t, i;
   bindDims(ctx, r, h, t, i);
+  AffineMap cacheMap = AffineMap::get(4, 0, {t, h.floorDiv(group), i}, ctx);
+  // The generic's inputs: `first`, then the cache's live slice (not for
+  // an i4 cache, whose values readI4Cache reads).
+  auto withCache = [&](Value first, Value cache) -> SmallVector<Value> {
+    if (i4)
+      return {first};
+    return {first, cache};
+  };
+  auto mapsWithCache = [&](AffineMap first,
+                           AffineMap result) -> SmallVector<AffineMap> {
+    if (i4)
+      return {first, result};
+    return {first, cacheMap, result};
+  };
   Value dots = generic(
-      b, scoresType, filled(empty3(), 0.0f), ValueRange{op.getQuery(), keys},
-      {AffineMap::get(4, 0, {r, h, i}, ctx),
-       AffineMap::get(4, 0, {t, h.floorDiv(group), i}, ctx),
-       AffineMap::get(4, 0, {r, h, t}, ctx)},
+      b, scoresType, filled(empty3(), 0.0f),
+      withCache(op.getQuery(), keys),
+      mapsWithCache(AffineMap::get(4, 0, {r, h, i}, ctx),
+                    AffineMap::get(4, 0, {r, h, t}, ctx)),
       {IteratorType::parallel, IteratorType::parallel, IteratorType::parallel,
        IteratorType::reduction},
       [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-        return arith::AddFOp::create(
-            ib, a[2], arith::MulFOp::create(ib, a[0], element(ib, a[1])));
+        Value k = cacheValue(ib, a, op.getKeys(), op.getRecentKeys());
+        return arith::AddFOp::create(ib, a.back(),
+                                     arith::MulFOp::create(ib, a[0], k));
       });
   AffineExpr r3, h3, t3;
   bindDims(ctx, r3, h3, t3);
@@ -254,15 +305,15 @@ FailureOr<Value> qnt::decomposeAttention(RewriterBase &rewriter,
                                               ? ValueRange{rows}
                                               : ValueRange{});
   Value out = generic(
-      b, qType, filled(outInit, 0.0f), ValueRange{probs, values},
-      {AffineMap::get(4, 0, {r, h, t}, ctx),
-       AffineMap::get(4, 0, {t, h.floorDiv(group), i}, ctx),
-       AffineMap::get(4, 0, {r, h, i}, ctx)},
+      b, qType, filled(outInit, 0.0f), withCache(probs, values),
+      mapsWithCache(AffineMap::get(4, 0, {r, h, t}, ctx),
+                    AffineMap::get(4, 0, {r, h, i}, ctx)),
       {IteratorType::parallel, IteratorType::parallel, IteratorType::reduction,
        IteratorType::parallel},
       [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-        return arith::AddFOp::create(
-            ib, a[2], arith::MulFOp::create(ib, a[0], element(ib, a[1])));
+        Value v = cacheValue(ib, a, op.getValues(), op.getRecentValues());
+        return arith::AddFOp::create(ib, a.back(),
+                                     arith::MulFOp::create(ib, a[0], v));
       });
   rewriter.replaceOp(op, out);
   return out;
@@ -426,22 +477,28 @@ struct DecomposePackCacheRowsPattern final
 };
 
 
+struct DecomposePackWindowRowsPattern final
+    : OpRewritePattern<PackWindowRowsOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(PackWindowRowsOp op,
+                                PatternRewriter &rewriter) const override {
+    return decomposePackWindowRows(rewriter, op);
+  }
+};
+
+struct DecomposePackCacheBlocksPattern final
+    : OpRewritePattern<PackCacheBlocksOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(PackCacheBlocksOp op,
+                                PatternRewriter &rewriter) const override {
+    return decomposePackCacheBlocks(rewriter, op);
+  }
+};
+
 struct DecomposeAttention final
     : qnt::impl::QntDecomposeAttentionPassBase<DecomposeAttention> {
   using Base::Base;
   void runOnOperation() override {
-    // The i4 cache (#qnt.cache_format<i4>) has the CPU kernel only.
-    WalkResult kivi = getOperation()->walk([](Operation *op) {
-      auto attention = dyn_cast<AttentionOp>(op);
-      if (!isa<PackWindowRowsOp, PackCacheBlocksOp>(op) &&
-          !(attention && attention.getCache() == CacheFormat::i4))
-        return WalkResult::advance();
-      op->emitOpError() << "qnt-decompose-attention: the i4 KV cache has no "
-                           "decomposed (GPU) form; it runs on the CPU only";
-      return WalkResult::interrupt();
-    });
-    if (kivi.wasInterrupted())
-      return signalPassFailure();
     RewritePatternSet patterns(&getContext());
     populateDecomposeAttentionPatterns(patterns);
     if (failed(applyPatternsGreedily(
@@ -453,6 +510,7 @@ struct DecomposeAttention final
 } // namespace
 
 void qnt::populateDecomposeAttentionPatterns(RewritePatternSet &patterns) {
-  patterns.add<DecomposeAttentionPattern, DecomposePackCacheRowsPattern>(
-      patterns.getContext());
+  patterns.add<DecomposeAttentionPattern, DecomposePackCacheRowsPattern,
+               DecomposePackWindowRowsPattern,
+               DecomposePackCacheBlocksPattern>(patterns.getContext());
 }

@@ -606,8 +606,6 @@ static int checkOptions(Plan &plan, qnt::GpuPipelineOptions &gpu) {
       return fail("--parallel splits work across host threads; it does not "
                   "apply to --target=cuda");
     threads = false;
-    if (kvCache == "i4")
-      return fail("--kv-cache=i4 has CPU kernels only, not --target=cuda");
     if (activations.getNumOccurrences() && activations != "f32")
       return fail("--activations=" + activations +
                   " selects the host CPU kernels; it does not apply to "

@@ -108,6 +108,32 @@ Value emitI8CacheScale(ImplicitLocOpBuilder &b, Value halfStep,
 Value emitI4WindowStart(ImplicitLocOpBuilder &b, Value live,
                         const I4CacheLayout &layout);
 
+/// The 4-bit codes of one channel of an i4 cache block (docs/BIT_LAYOUT.md
+/// "KV cache rows") on f32 scalars or vectors, lane-wise: for values from
+/// lo to hi the scale s = f16((hi - lo) / 15) (as f32) and the zero point
+/// z = round(-lo / s) in [-128, 127], both 0 where s is 0. Shared by the
+/// CPU kernels and the decomposed form of the GPU pipeline, which so write
+/// the same bytes.
+struct I4BlockQuantizer {
+  Value scale, zero, nonzero;
+
+  I4BlockQuantizer(ImplicitLocOpBuilder &b, Value lo, Value hi);
+  I4BlockQuantizer(Value scale, Value zero, Value nonzero)
+      : scale(scale), zero(zero), nonzero(nonzero) {}
+  /// The quantizer of [lo, hi] shrunk about its middle by `factor` (one of
+  /// kI4ClipFactors, of lo's type).
+  static I4BlockQuantizer clipped(ImplicitLocOpBuilder &b, Value lo,
+                                  Value hi, Value factor);
+  /// The codes of `x`, clamp(round(x / s) + z, 0, 15), as f32.
+  Value codeValues(ImplicitLocOpBuilder &b, Value x) const;
+  /// The squared error of `x` read back through its code.
+  Value squaredError(ImplicitLocOpBuilder &b, Value x) const;
+};
+
+/// The clipped ranges an i4 block's encoder tries for each channel, in
+/// order: the one with the least squared error wins, the first on ties.
+inline constexpr float kI4ClipFactors[] = {1.0f, 0.95f, 0.9f, 0.85f, 0.8f};
+
 /// Applies `patterns` to the ops nested in `root` that one of them is for,
 /// each once, in program order (not to the ops they create): the lowerings
 /// share state in that order (convert-qnt-to-vector: x quantized before its

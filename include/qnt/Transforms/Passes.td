@@ -289,8 +289,15 @@ def QntDecomposeAttentionPass : Pass<"qnt-decompose-attention"> {
     values. With an i8 cache (`#qnt.cache_format<i8>`) the dot products read
     the codes of the records' heads, and each head's scale (the position's
     step times the head's multiplier) multiplies its scores and
-    probabilities. `qnt.pack_cache_rows` becomes linalg ops too (max |x| per
-    head, the step per position, then each byte of a record). The GPU
+    probabilities. With an i4 cache (`#qnt.cache_format<i4>`) each value is
+    decoded where the dot products and the weighted sum read it: from its
+    block's nibble, zero point and scale before the row's window start, else
+    from a window slot or a written row, so no float copy of the cache is
+    made. `qnt.pack_cache_rows` becomes linalg ops too (max |x| per head,
+    the step per position, then each byte of a record), and so do
+    `qnt.pack_window_rows` and `qnt.pack_cache_blocks` (each block's window
+    values, every channel's range and the squared errors of its clipped
+    ranges, then each byte; the CPU kernels' arithmetic). The GPU
     pipeline uses it (its generic lowering maps the linalg ops to threads);
     the CPU pipeline has kernels of its own (convert-qnt-to-vector).
     `qnt.gather_rows` has kernels of its own on both (convert-qnt-to-vector,

@@ -30,7 +30,16 @@ FailureOr<Value> decomposeAttention(RewriterBase &rewriter, AttentionOp op);
 /// then each byte of the packed rows (a code or a byte of the scale).
 FailureOr<Value> decomposePackCacheRows(RewriterBase &rewriter,
                                         PackCacheRowsOp op);
-/// The two decompositions (qnt-decompose-attention).
+/// The i4 cache's writes as linalg ops (the CPU kernels' arithmetic):
+/// qnt.pack_window_rows (max |x| per token and kv head, its f16 scale, then
+/// each byte) and qnt.pack_cache_blocks (the blocks' window values, each
+/// channel's range and the squared errors of its clipped ranges, then each
+/// byte).
+FailureOr<Value> decomposePackWindowRows(RewriterBase &rewriter,
+                                         PackWindowRowsOp op);
+FailureOr<Value> decomposePackCacheBlocks(RewriterBase &rewriter,
+                                          PackCacheBlocksOp op);
+/// The decompositions (qnt-decompose-attention).
 void populateDecomposeAttentionPatterns(RewritePatternSet &patterns);
 
 /// Marks the linear layer `op` for qnt-quantize-weights: `qnt.scheme` with

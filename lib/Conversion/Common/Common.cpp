@@ -317,6 +317,65 @@ Value qnt::emitI4WindowStart(ImplicitLocOpBuilder &b, Value live,
       b, past, arith::SubIOp::create(b, whole, c(lag)), c(0));
 }
 
+/// An f32 constant of `type` (f32, or a vector of f32: a splat).
+static Value f32Like(ImplicitLocOpBuilder &b, Type type, float v) {
+  if (auto vector = dyn_cast<VectorType>(type))
+    return arith::ConstantOp::create(
+        b, cast<TypedAttr>(DenseElementsAttr::get(vector, v)));
+  return arith::ConstantOp::create(b, b.getF32FloatAttr(v));
+}
+
+I4BlockQuantizer::I4BlockQuantizer(ImplicitLocOpBuilder &b, Value lo,
+                                   Value hi) {
+  Type type = lo.getType();
+  Value range = arith::DivFOp::create(b, arith::SubFOp::create(b, hi, lo),
+                                      f32Like(b, type, 15.0f));
+  Type halfType = b.getF16Type();
+  if (auto vector = dyn_cast<VectorType>(type))
+    halfType = vector.clone(halfType);
+  Value half = arith::TruncFOp::create(b, halfType, range);
+  scale = arith::ExtFOp::create(b, type, half);
+  Value zeros = f32Like(b, type, 0.0f);
+  nonzero = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, scale, zeros);
+  Value z = math::RoundEvenOp::create(
+      b, arith::DivFOp::create(b, arith::NegFOp::create(b, lo), scale));
+  z = arith::MinimumFOp::create(
+      b, arith::MaximumFOp::create(b, z, f32Like(b, type, -128.0f)),
+      f32Like(b, type, 127.0f));
+  zero = arith::SelectOp::create(b, nonzero, z, zeros);
+}
+
+I4BlockQuantizer I4BlockQuantizer::clipped(ImplicitLocOpBuilder &b, Value lo,
+                                           Value hi, Value factor) {
+  Type type = lo.getType();
+  Value two = f32Like(b, type, 2.0f);
+  Value mid =
+      arith::DivFOp::create(b, arith::AddFOp::create(b, lo, hi), two);
+  Value half = arith::MulFOp::create(
+      b, arith::DivFOp::create(b, arith::SubFOp::create(b, hi, lo), two),
+      factor);
+  return I4BlockQuantizer(b, arith::SubFOp::create(b, mid, half),
+                          arith::AddFOp::create(b, mid, half));
+}
+
+Value I4BlockQuantizer::codeValues(ImplicitLocOpBuilder &b, Value x) const {
+  Type type = x.getType();
+  Value c = arith::AddFOp::create(
+      b, math::RoundEvenOp::create(b, arith::DivFOp::create(b, x, scale)),
+      zero);
+  c = arith::MinimumFOp::create(
+      b, arith::MaximumFOp::create(b, c, f32Like(b, type, 0.0f)),
+      f32Like(b, type, 15.0f));
+  return arith::SelectOp::create(b, nonzero, c, f32Like(b, type, 0.0f));
+}
+
+Value I4BlockQuantizer::squaredError(ImplicitLocOpBuilder &b, Value x) const {
+  Value read = arith::MulFOp::create(
+      b, arith::SubFOp::create(b, codeValues(b, x), zero), scale);
+  Value d = arith::SubFOp::create(b, read, x);
+  return arith::MulFOp::create(b, d, d);
+}
+
 Value qnt::emitI8CacheStep(ImplicitLocOpBuilder &b, Value largest) {
   auto f32c = [&](float v) -> Value {
     return arith::ConstantOp::create(b, b.getF32FloatAttr(v));

@@ -44,13 +44,6 @@ void storeHalves(ImplicitLocOpBuilder &b, Value values, Value memref,
       memref, indices);
 }
 
-/// The f16 rounding of f32 values, as f32 (an i4 block's scales).
-Value roundToHalf(ImplicitLocOpBuilder &b, Value values) {
-  int64_t n = cast<VectorType>(values.getType()).getNumElements();
-  Value halves = arith::TruncFOp::create(b, vec(b, n, b.getF16Type()), values);
-  return arith::ExtFOp::create(b, values.getType(), halves);
-}
-
 /// The 2n 4-bit codes of n bytes (code 2i in the low nibble of byte i),
 /// as f32.
 Value unpackNibbles(ImplicitLocOpBuilder &b, Value bytes) {
@@ -87,99 +80,44 @@ Value packNibbles(ImplicitLocOpBuilder &b, Value codes) {
   return arith::OrIOp::create(b, lo, arith::ShLIOp::create(b, hi, four));
 }
 
-/// The scale and zero point of 4-bit codes for values from `lo` to `hi`
-/// (lane-wise): s = f16((hi - lo) / 15) as f32, z = round(-lo / s) in
-/// [-128, 127]; both 0 where s is 0.
-struct Quantizer {
-  Value scale, zero, nonzero;
+/// The codes of `x` under `q` as i8 lanes.
+Value codeBytes(ImplicitLocOpBuilder &b, const I4BlockQuantizer &q, Value x) {
+  int64_t n = cast<VectorType>(x.getType()).getNumElements();
+  return arith::FPToSIOp::create(b, vec(b, n, b.getI8Type()),
+                                 q.codeValues(b, x));
+}
 
-  Quantizer(ImplicitLocOpBuilder &b, Value lo, Value hi) {
-    int64_t n = cast<VectorType>(lo.getType()).getNumElements();
-    Value range = arith::DivFOp::create(b, arith::SubFOp::create(b, hi, lo),
-                                        f32Splat(b, n, 15.0f));
-    scale = roundToHalf(b, range);
-    Value zeros = f32Splat(b, n, 0.0f);
-    nonzero = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, scale, zeros);
-    Value z = math::RoundEvenOp::create(
-        b, arith::DivFOp::create(b, arith::NegFOp::create(b, lo), scale));
-    z = arith::MinimumFOp::create(
-        b, arith::MaximumFOp::create(b, z, f32Splat(b, n, -128.0f)),
-        f32Splat(b, n, 127.0f));
-    zero = arith::SelectOp::create(b, nonzero, z, zeros);
-  }
+Value zeroBytes(ImplicitLocOpBuilder &b, const I4BlockQuantizer &q) {
+  int64_t n = cast<VectorType>(q.zero.getType()).getNumElements();
+  return arith::FPToSIOp::create(b, vec(b, n, b.getI8Type()), q.zero);
+}
 
-  Quantizer(Value scale, Value zero, Value nonzero)
-      : scale(scale), zero(zero), nonzero(nonzero) {}
-
-  /// The codes of `x` (lane-wise with the scale and zero) as f32.
-  Value codeValues(ImplicitLocOpBuilder &b, Value x) const {
-    int64_t n = cast<VectorType>(x.getType()).getNumElements();
-    Value c = arith::AddFOp::create(
-        b, math::RoundEvenOp::create(b, arith::DivFOp::create(b, x, scale)),
-        zero);
-    c = arith::MinimumFOp::create(
-        b, arith::MaximumFOp::create(b, c, f32Splat(b, n, 0.0f)),
-        f32Splat(b, n, 15.0f));
-    return arith::SelectOp::create(b, nonzero, c, f32Splat(b, n, 0.0f));
-  }
-
-  /// The codes of `x` as i8 lanes.
-  Value codes(ImplicitLocOpBuilder &b, Value x) const {
-    int64_t n = cast<VectorType>(x.getType()).getNumElements();
-    return arith::FPToSIOp::create(b, vec(b, n, b.getI8Type()),
-                                   codeValues(b, x));
-  }
-
-  /// The squared error of `x` read back through the codes, lane-wise.
-  Value squaredError(ImplicitLocOpBuilder &b, Value x) const {
-    Value read = arith::MulFOp::create(
-        b, arith::SubFOp::create(b, codeValues(b, x), zero), scale);
-    Value d = arith::SubFOp::create(b, read, x);
-    return arith::MulFOp::create(b, d, d);
-  }
-
-  Value zeroBytes(ImplicitLocOpBuilder &b) const {
-    int64_t n = cast<VectorType>(zero.getType()).getNumElements();
-    return arith::FPToSIOp::create(b, vec(b, n, b.getI8Type()), zero);
-  }
-};
-
-/// The clipped ranges the encoder tries: the range [lo, hi] shrunk about its
-/// middle by these factors (docs/BIT_LAYOUT.md).
-constexpr float kClipFactors[] = {1.0f, 0.95f, 0.9f, 0.85f, 0.8f};
-
-/// The quantizer of the clipped range of [lo, hi] whose squared error
-/// `errorOf` (lane-wise) is least, lane by lane; the first on ties.
-Quantizer
-clippedQuantizer(ImplicitLocOpBuilder &b, Value lo, Value hi,
-                 function_ref<Value(ImplicitLocOpBuilder &, ArrayRef<Quantizer>)>
-                     errorsOf) {
+/// The quantizer of the clipped range of [lo, hi] (kI4ClipFactors) whose
+/// squared error `errorsOf` gives least, lane by lane; the first on ties.
+I4BlockQuantizer clippedQuantizer(
+    ImplicitLocOpBuilder &b, Value lo, Value hi,
+    function_ref<Value(ImplicitLocOpBuilder &, ArrayRef<I4BlockQuantizer>)>
+        errorsOf) {
   int64_t n = cast<VectorType>(lo.getType()).getNumElements();
-  Value mid = arith::DivFOp::create(b, arith::AddFOp::create(b, lo, hi),
-                                    f32Splat(b, n, 2.0f));
-  Value halfRange = arith::DivFOp::create(
-      b, arith::SubFOp::create(b, hi, lo), f32Splat(b, n, 2.0f));
-  SmallVector<Quantizer> candidates;
-  for (float f : kClipFactors) {
-    Value half = arith::MulFOp::create(b, halfRange, f32Splat(b, n, f));
-    candidates.emplace_back(b, arith::SubFOp::create(b, mid, half),
-                            arith::AddFOp::create(b, mid, half));
-  }
+  SmallVector<I4BlockQuantizer> candidates;
+  for (float f : kI4ClipFactors)
+    candidates.push_back(
+        I4BlockQuantizer::clipped(b, lo, hi, f32Splat(b, n, f)));
   Value errors = errorsOf(b, candidates); // [candidates x n] flattened
   auto errorOf = [&](int64_t i) -> Value {
     return vector::ExtractStridedSliceOp::create(b, errors, i * n, n, 1);
   };
-  Quantizer best = candidates[0];
+  I4BlockQuantizer best = candidates[0];
   Value bestError = errorOf(0);
   for (size_t i = 1; i < candidates.size(); ++i) {
     Value e = errorOf(i);
     Value better =
         arith::CmpFOp::create(b, arith::CmpFPredicate::OLT, e, bestError);
-    const Quantizer &q = candidates[i];
-    best = Quantizer(arith::SelectOp::create(b, better, q.scale, best.scale),
-                     arith::SelectOp::create(b, better, q.zero, best.zero),
-                     arith::SelectOp::create(b, better, q.nonzero,
-                                             best.nonzero));
+    const I4BlockQuantizer &q = candidates[i];
+    best = I4BlockQuantizer(
+        arith::SelectOp::create(b, better, q.scale, best.scale),
+        arith::SelectOp::create(b, better, q.zero, best.zero),
+        arith::SelectOp::create(b, better, q.nonzero, best.nonzero));
     bestError = arith::SelectOp::create(b, better, e, bestError);
   }
   return best;
@@ -452,9 +390,10 @@ struct LowerPackCacheBlocks final : OpRewritePattern<PackCacheBlocksOp> {
                                  arith::MaximumFOp::create(ib, acc[1], x)});
             });
         // Each channel's squared error, summed in position order.
-        Quantizer q = clippedQuantizer(
+        I4BlockQuantizer q = clippedQuantizer(
             hb, range.getResult(0), range.getResult(1),
-            [&](ImplicitLocOpBuilder &eb, ArrayRef<Quantizer> candidates) {
+            [&](ImplicitLocOpBuilder &eb,
+                ArrayRef<I4BlockQuantizer> candidates) {
               SmallVector<Value> zeros(candidates.size(),
                                        f32Splat(eb, D, 0.0f));
               auto sums = scf::ForOp::create(
@@ -474,14 +413,14 @@ struct LowerPackCacheBlocks final : OpRewritePattern<PackCacheBlocksOp> {
                  [&](ImplicitLocOpBuilder &ib, Value j) {
           Value at = arith::AddIOp::create(
               ib, base, arith::MulIOp::create(ib, j, cIndex(ib, D / 2)));
-          vector::StoreOp::create(ib, packNibbles(ib, q.codes(ib, value(ib, j))),
+          vector::StoreOp::create(ib, packNibbles(ib, codeBytes(ib, q, value(ib, j))),
                                   out, ValueRange{h, at});
         });
         storeHalves(hb, q.scale, out,
                     ValueRange{h, arith::AddIOp::create(
                                       hb, base, cIndex(hb, layout.scalesOffset()))});
         vector::StoreOp::create(
-            hb, q.zeroBytes(hb), out,
+            hb, zeroBytes(hb, q), out,
             ValueRange{h, arith::AddIOp::create(hb, base,
                                                 cIndex(hb, layout.zerosOffset()))});
       });
