@@ -175,10 +175,6 @@ static FailureOr<AttentionKernel> describeAttention(AttentionOp op,
   // An i4 cache's blocks are contiguous per kv head, which the hardware
   // prefetchers follow.
   k.prefetch = prefetch && op.getCache() != CacheFormat::i4;
-  if (k.kivi && rowsPerGroup != 1)
-    return op.emitOpError() << "an i4 cache takes one query row per group "
-                               "(#qnt.kernel tile 1x1), not "
-                            << rowsPerGroup;
   if (k.kivi) {
     // A block of positions never straddles two cache blocks.
     k.kivi4.layout = {static_cast<int64_t>(*op.getCacheBlock()),

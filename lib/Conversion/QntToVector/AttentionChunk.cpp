@@ -469,6 +469,55 @@ void qnt::emitAttentionChunk(ImplicitLocOpBuilder &b, const AttentionKernel &k,
                              Value queryRows, Value r0, Value h0, Value state,
                              Value scratch, SmallVectorImpl<Operation *> &exps,
                              Value part, Value parts, Value partials) {
-  AttentionChunk(b, k, r0, h0, state, scratch, exps)
-      .emit(b, queryRows, part, parts, partials);
+  if (!k.kivi || k.rowsPerGroup == 1) {
+    AttentionChunk(b, k, r0, h0, state, scratch, exps)
+        .emit(b, queryRows, part, parts, partials);
+    return;
+  }
+  // An i4 cache: rows read the positions before their own window start
+  // from 4-bit blocks, so a group's rows share its decoded blocks only when
+  // their window starts are equal. They are, except in the group whose rows
+  // straddle a multiple of the block (one in B / R groups of a prompt);
+  // that group runs its rows one at a time.
+  Value lastRow = arith::SubIOp::create(b, queryRows, cIndex(b, 1));
+  auto windowStartOf = [&](Value row) {
+    Value seen = arith::MinUIOp::create(
+        b,
+        arith::AddIOp::create(b, arith::AddIOp::create(b, k.position, row),
+                              cIndex(b, 1)),
+        cIndex(b, k.positions));
+    return emitI4WindowStart(b, seen, k.kivi4.layout);
+  };
+  Value groupLast = arith::MinUIOp::create(
+      b, arith::AddIOp::create(b, r0, cIndex(b, k.rowsPerGroup - 1)),
+      lastRow);
+  Value shared = arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
+                                       windowStartOf(r0),
+                                       windowStartOf(groupLast));
+  scf::IfOp::create(
+      b, shared,
+      [&](OpBuilder &ob, Location loc) {
+        ImplicitLocOpBuilder tb(loc, ob);
+        AttentionChunk(tb, k, r0, h0, state, scratch, exps)
+            .emit(tb, queryRows, part, parts, partials);
+        scf::YieldOp::create(tb);
+      },
+      [&](OpBuilder &ob, Location loc) {
+        ImplicitLocOpBuilder eb(loc, ob);
+        AttentionKernel single = k;
+        single.rowsPerGroup = 1;
+        scf::ForOp::create(
+            eb, cIndex(eb, 0), cIndex(eb, k.rowsPerGroup), cIndex(eb, 1),
+            ValueRange{},
+            [&](OpBuilder &fb, Location floc, Value i, ValueRange) {
+              ImplicitLocOpBuilder ib(floc, fb);
+              // Rows past the last one repeat it.
+              Value row = arith::MinUIOp::create(
+                  ib, arith::AddIOp::create(ib, r0, i), lastRow);
+              AttentionChunk(ib, single, row, h0, state, scratch, exps)
+                  .emit(ib, queryRows, part, parts, partials);
+              scf::YieldOp::create(ib);
+            });
+        scf::YieldOp::create(eb);
+      });
 }

@@ -190,9 +190,7 @@ static int64_t attentionRowsPerGroup(AttentionOp op,
                                      const QntSelectKernelsPassOptions &o,
                                      TargetAttr target) {
   auto query = cast<RankedTensorType>(op.getQuery().getType());
-  // Rows of a group share each decoded block, but with an i4 cache a key
-  // block can be closed for one row and still open (f16) for the previous.
-  if (query.getDimSize(0) == 1 || op.getCache() == CacheFormat::i4)
+  if (query.getDimSize(0) == 1)
     return 1;
   int64_t headSize = query.getDimSize(2);
   int64_t vectorsPerHead = headSize / widestDividingLanes(headSize, o.chunk);
