@@ -235,19 +235,12 @@ FailureOr<Value> qnt::decomposePackCacheBlocks(RewriterBase &rewriter,
   Type f32 = b.getF32Type();
   Value window = op.getOldWindow(), recent = op.getRecent();
   Value position = op.getPosition();
-  Value end = arith::AddIOp::create(
+  std::pair<Value, Value> leaving = emitI4LeavingBlocks(
       b, position,
       arith::DivUIOp::create(b, tensor::DimOp::create(b, recent, 1),
-                             index(b, R)));
-  // The blocks from the window's start before the write to its start
-  // after.
-  Value first = arith::DivUIOp::create(
-      b, emitI4WindowStart(b, position, layout), index(b, B));
-  Value blocks = arith::SubIOp::create(
-      b,
-      arith::DivUIOp::create(b, emitI4WindowStart(b, end, layout),
-                             index(b, B)),
-      first);
+                             index(b, R)),
+      layout);
+  Value first = leaving.first, blocks = leaving.second;
   SmallVector<IteratorType> par4(4, IteratorType::parallel);
   // values[h, k, j, c]: channel c of position j of block k as the window
   // holds it, from the old window before the write's first position, else

@@ -107,6 +107,13 @@ Value emitI8CacheScale(ImplicitLocOpBuilder &b, Value halfStep,
 /// and the CPU kernels (which positions a row reads from blocks).
 Value emitI4WindowStart(ImplicitLocOpBuilder &b, Value live,
                         const I4CacheLayout &layout);
+/// The blocks that leave an i4 cache's window when `written` positions are
+/// written from `position` (qnt.pack_cache_blocks): from the window's start
+/// before the write to its start after, as the first block's index and the
+/// count. Shared by the CPU kernel and the decomposed form.
+std::pair<Value, Value> emitI4LeavingBlocks(ImplicitLocOpBuilder &b,
+                                            Value position, Value written,
+                                            const I4CacheLayout &layout);
 
 /// The 4-bit codes of one channel of an i4 cache block (docs/BIT_LAYOUT.md
 /// "KV cache rows") on f32 scalars or vectors, lane-wise: for values from

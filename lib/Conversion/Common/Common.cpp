@@ -317,6 +317,18 @@ Value qnt::emitI4WindowStart(ImplicitLocOpBuilder &b, Value live,
       b, past, arith::SubIOp::create(b, whole, c(lag)), c(0));
 }
 
+std::pair<Value, Value>
+qnt::emitI4LeavingBlocks(ImplicitLocOpBuilder &b, Value position,
+                         Value written, const I4CacheLayout &layout) {
+  Value block = arith::ConstantIndexOp::create(b, layout.block);
+  Value first = arith::DivUIOp::create(
+      b, emitI4WindowStart(b, position, layout), block);
+  Value end = arith::AddIOp::create(b, position, written);
+  Value last =
+      arith::DivUIOp::create(b, emitI4WindowStart(b, end, layout), block);
+  return {first, arith::SubIOp::create(b, last, first)};
+}
+
 /// An f32 constant of `type` (f32, or a vector of f32: a splat).
 static Value f32Like(ImplicitLocOpBuilder &b, Type type, float v) {
   if (auto vector = dyn_cast<VectorType>(type))

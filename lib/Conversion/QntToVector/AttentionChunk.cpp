@@ -86,8 +86,9 @@ struct AttentionChunk {
   int64_t R;
   // Set by emit(): the group's query rows, the positions each sees, the
   // last position any of them sees, the chunk's first key-value head, what
-  // a cache row spans, and (i4, one row per group) the end of the closed
-  // key blocks the row sees.
+  // a cache row spans, and (i4) the window start of the group's rows, which
+  // they share (emitAttentionChunk): positions before it are read from
+  // their blocks.
   SmallVector<Value> rowOf, n;
   Value last, g0, closedEnd;
   int64_t rowElems = 0, lineElems = 0;
@@ -397,8 +398,6 @@ struct AttentionChunk {
       firstBlock = boundary(part);
       endBlock = boundary(arith::AddIOp::create(b, part, cIndex(b, 1)));
     }
-    // The row's window start: positions before it are read from their
-    // blocks.
     if (k.kivi)
       closedEnd = emitI4WindowStart(b, n[0], k.kivi4.layout);
     // The chunk's key-value heads and the cache lines they span in a row.

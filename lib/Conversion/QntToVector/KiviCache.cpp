@@ -340,19 +340,12 @@ struct LowerPackCacheBlocks final : OpRewritePattern<PackCacheBlocksOp> {
     Value window = toBuffer(b, op.getOldWindow());
     Value recent = toBuffer(b, op.getRecent());
     Value position = op.getPosition();
-    Value end = arith::AddIOp::create(
+    std::pair<Value, Value> leaving = emitI4LeavingBlocks(
         b, position,
         arith::DivUIOp::create(b, memref::DimOp::create(b, recent, 1),
-                               cIndex(b, R)));
-    // The blocks from the window's start before the write to its start
-    // after.
-    Value first = arith::DivUIOp::create(
-        b, emitI4WindowStart(b, position, layout), cIndex(b, B));
-    Value blocks = arith::SubIOp::create(
-        b,
-        arith::DivUIOp::create(b, emitI4WindowStart(b, end, layout),
-                               cIndex(b, B)),
-        first);
+                               cIndex(b, R)),
+        layout);
+    Value first = leaving.first, blocks = leaving.second;
     Value out = memref::AllocOp::create(
         b, MemRefType::get({kvHeads, ShapedType::kDynamic}, b.getI8Type()),
         ValueRange{
