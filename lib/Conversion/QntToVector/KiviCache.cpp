@@ -2,6 +2,7 @@
 // (qnt.pack_window_rows, qnt.pack_cache_blocks) and the attention kernel's
 // decoding of a block of positions into L1.
 #include "AttentionKernel.h"
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -346,10 +347,20 @@ struct LowerPackCacheBlocks final : OpRewritePattern<PackCacheBlocksOp> {
                                cIndex(b, R)),
         layout);
     Value first = leaving.first, blocks = leaving.second;
+    // At most written / B + 1 blocks leave: said as an affine.min, whose
+    // bound qnt-plan-workspace sees (a prompt's length is bounded), so the
+    // buffer is a view of the workspace and a call allocates nothing.
+    AffineExpr count, recentBytes;
+    bindDims(b.getContext(), count, recentBytes);
+    Value bounded = affine::AffineMinOp::create(
+        b,
+        AffineMap::get(2, 0, {count, recentBytes.floorDiv(R * B) + 1},
+                       b.getContext()),
+        ValueRange{blocks, memref::DimOp::create(b, recent, 1)});
     Value out = memref::AllocOp::create(
         b, MemRefType::get({kvHeads, ShapedType::kDynamic}, b.getI8Type()),
-        ValueRange{
-            arith::MulIOp::create(b, blocks, cIndex(b, layout.blockBytes()))});
+        ValueRange{arith::MulIOp::create(b, bounded,
+                                         cIndex(b, layout.blockBytes()))});
     forRange(b, cIndex(b, 0), blocks, [&](ImplicitLocOpBuilder &bb, Value bi) {
       Value p0 = arith::MulIOp::create(
           bb, arith::AddIOp::create(bb, first, bi), cIndex(bb, B));
