@@ -6,7 +6,6 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
-#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "qnt/Conversion/Common.h"
@@ -49,11 +48,8 @@ Value decompose::halfAt(ImplicitLocOpBuilder &b, Value bytes, Value row,
         tensor::ExtractOp::create(b, bytes, ValueRange{row, j}));
   };
   Value low = byteAt(byte);
-  std::optional<int64_t> constant = getConstantIntValue(byte);
-  Value next =
-      constant ? Value(arith::ConstantIndexOp::create(b, *constant + 1))
-               : Value(arith::AddIOp::create(
-                     b, byte, arith::ConstantIndexOp::create(b, 1)));
+  Value next = b.createOrFold<arith::AddIOp>(
+      byte, arith::ConstantIndexOp::create(b, 1));
   Value high = arith::ShLIOp::create(
       b, byteAt(next), arith::ConstantOp::create(b, b.getI16IntegerAttr(8)));
   return arith::BitcastOp::create(b, b.getF16Type(),

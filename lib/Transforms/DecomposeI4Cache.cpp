@@ -17,10 +17,6 @@ using namespace mlir::qnt::decompose;
 using utils::IteratorType;
 
 namespace {
-Value index(ImplicitLocOpBuilder &b, int64_t v) {
-  return arith::ConstantIndexOp::create(b, v);
-}
-
 Value indexOf(ImplicitLocOpBuilder &b, int64_t dim) {
   return linalg::IndexOp::create(b, dim);
 }
@@ -33,7 +29,7 @@ Value slotValue(ImplicitLocOpBuilder &b, Value bytes, Value g, Value slot,
   Value code = tensor::ExtractOp::create(
       b, bytes, ValueRange{g, arith::AddIOp::create(b, slot, i)});
   Value scale = halfAt(
-      b, bytes, g, arith::AddIOp::create(b, slot, index(b, headSize)));
+      b, bytes, g, arith::AddIOp::create(b, slot, cIndex(b, headSize)));
   return arith::MulFOp::create(
       b, arith::SIToFPOp::create(b, b.getF32Type(), code),
       arith::ExtFOp::create(b, b.getF32Type(), scale));
@@ -54,7 +50,7 @@ Value filled(ImplicitLocOpBuilder &b, Value init, float v) {
 Value halfByte(ImplicitLocOpBuilder &b, Value half, Value which) {
   Value bits = arith::BitcastOp::create(b, b.getI16Type(), half);
   Value shift = arith::IndexCastOp::create(
-      b, b.getI16Type(), arith::MulIOp::create(b, which, index(b, 8)));
+      b, b.getI16Type(), arith::MulIOp::create(b, which, cIndex(b, 8)));
   return arith::TruncIOp::create(b, b.getI8Type(),
                                  arith::ShRUIOp::create(b, bits, shift));
 }
@@ -62,7 +58,7 @@ Value halfByte(ImplicitLocOpBuilder &b, Value half, Value which) {
 /// min(max(v, lo), hi) on indices.
 Value clampIndex(ImplicitLocOpBuilder &b, Value v, int64_t lo, int64_t hi) {
   return arith::MinUIOp::create(
-      b, arith::MaxUIOp::create(b, v, index(b, lo)), index(b, hi));
+      b, arith::MaxUIOp::create(b, v, cIndex(b, lo)), cIndex(b, hi));
 }
 } // namespace
 
@@ -74,22 +70,22 @@ Value decompose::readI4Cache(ImplicitLocOpBuilder &b,
   Type f32 = b.getF32Type();
   // The block: (4-bit code - zero point) * scale of channel i.
   Value base = arith::MulIOp::create(
-      b, arith::DivUIOp::create(b, t, index(b, B)),
-      index(b, layout.blockBytes()));
+      b, arith::DivUIOp::create(b, t, cIndex(b, B)),
+      cIndex(b, layout.blockBytes()));
   Value codeAt = arith::AddIOp::create(
       b, base,
       arith::AddIOp::create(
           b,
-          arith::MulIOp::create(b, arith::RemUIOp::create(b, t, index(b, B)),
-                                index(b, D / 2)),
-          arith::DivUIOp::create(b, i, index(b, 2))));
+          arith::MulIOp::create(b, arith::RemUIOp::create(b, t, cIndex(b, B)),
+                                cIndex(b, D / 2)),
+          arith::DivUIOp::create(b, i, cIndex(b, 2))));
   Value codeByte =
       tensor::ExtractOp::create(b, cache, ValueRange{g, codeAt});
   // Channel 2k in the low nibble of byte k, 2k + 1 in the high.
   Value shift = arith::IndexCastOp::create(
       b, b.getI8Type(),
-      arith::MulIOp::create(b, arith::RemUIOp::create(b, i, index(b, 2)),
-                            index(b, 4)));
+      arith::MulIOp::create(b, arith::RemUIOp::create(b, i, cIndex(b, 2)),
+                            cIndex(b, 4)));
   Value nibble = arith::AndIOp::create(
       b, arith::ShRUIOp::create(b, codeByte, shift),
       arith::ConstantOp::create(b, b.getI8IntegerAttr(15)));
@@ -98,14 +94,14 @@ Value decompose::readI4Cache(ImplicitLocOpBuilder &b,
       ValueRange{g, arith::AddIOp::create(
                         b, base,
                         arith::AddIOp::create(
-                            b, index(b, layout.zerosOffset()), i))});
+                            b, cIndex(b, layout.zerosOffset()), i))});
   Value scale = halfAt(
       b, cache, g,
       arith::AddIOp::create(
           b, base,
           arith::AddIOp::create(
-              b, index(b, layout.scalesOffset()),
-              arith::MulIOp::create(b, i, index(b, 2)))));
+              b, cIndex(b, layout.scalesOffset()),
+              arith::MulIOp::create(b, i, cIndex(b, 2)))));
   Value fromBlock = arith::MulFOp::create(
       b,
       arith::SubFOp::create(b, arith::UIToFPOp::create(b, f32, nibble),
@@ -113,19 +109,19 @@ Value decompose::readI4Cache(ImplicitLocOpBuilder &b,
       arith::ExtFOp::create(b, f32, scale));
   // The window's ring slot, or the written row.
   Value slot = arith::AddIOp::create(
-      b, index(b, layout.windowOffset(positions)),
+      b, cIndex(b, layout.windowOffset(positions)),
       arith::MulIOp::create(
-          b, arith::RemUIOp::create(b, t, index(b, layout.window)),
-          index(b, layout.slotBytes())));
+          b, arith::RemUIOp::create(b, t, cIndex(b, layout.window)),
+          cIndex(b, layout.slotBytes())));
   Value fromWindow = slotValue(b, cache, g, slot, i, D);
   Value row = arith::SubIOp::create(
       b, arith::MaxUIOp::create(b, t, position), position);
   Value fromRows = slotValue(
       b, recent, g,
-      arith::MulIOp::create(b, row, index(b, layout.slotBytes())), i, D);
+      arith::MulIOp::create(b, row, cIndex(b, layout.slotBytes())), i, D);
   Value windowStart = emitI4WindowStart(
       b, arith::AddIOp::create(b, arith::AddIOp::create(b, position, r),
-                               index(b, 1)),
+                               cIndex(b, 1)),
       layout);
   Value inBlocks =
       arith::CmpIOp::create(b, arith::CmpIPredicate::ult, t, windowStart);
@@ -172,48 +168,34 @@ FailureOr<Value> qnt::decomposePackWindowRows(RewriterBase &rewriter,
       b, halfType, empty(b, halfType, tokenSizes), ValueRange{amax},
       {id2, id2}, {IteratorType::parallel, IteratorType::parallel},
       [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-        Value step = arith::MinimumFOp::create(
-            ib, arith::DivFOp::create(ib, a[0], f32Const(ib, 127.0f)),
-            f32Const(ib, 65504.0f));
-        return arith::TruncFOp::create(ib, ib.getF16Type(), step);
+        return emitI4SlotScale(ib, a[0]);
       });
   // Byte j of head h's row: token j / R's code of channel j % R, or byte
   // j % R - D of its scale.
   SmallVector<Value> resultSizes;
   if (resultType.isDynamicDim(1))
-    resultSizes.push_back(arith::MulIOp::create(b, count, index(b, R)));
+    resultSizes.push_back(arith::MulIOp::create(b, count, cIndex(b, R)));
   Value packed = generic(
       b, resultType, empty(b, resultType, resultSizes), ValueRange{}, {id2},
       {IteratorType::parallel, IteratorType::parallel},
       [&](ImplicitLocOpBuilder &ib, ValueRange) -> Value {
         Value head = indexOf(ib, 0), j = indexOf(ib, 1);
-        Value token = arith::DivUIOp::create(ib, j, index(ib, R));
-        Value c = arith::RemUIOp::create(ib, j, index(ib, R));
+        Value token = arith::DivUIOp::create(ib, j, cIndex(ib, R));
+        Value c = arith::RemUIOp::create(ib, j, cIndex(ib, R));
         Value half =
             tensor::ExtractOp::create(ib, halves, ValueRange{token, head});
-        Value scale = arith::ExtFOp::create(ib, ib.getF32Type(), half);
-        Value zero = f32Const(ib, 0.0f);
-        Value nonzero = arith::CmpFOp::create(ib, arith::CmpFPredicate::OGT,
-                                              scale, zero);
-        Value inverse = arith::SelectOp::create(
-            ib, nonzero, arith::DivFOp::create(ib, f32Const(ib, 1.0f), scale),
-            zero);
         Value x = tensor::ExtractOp::create(
             ib, rows,
             ValueRange{token, head,
-                       arith::MinUIOp::create(ib, c, index(ib, D - 1))});
-        Value q = math::RoundEvenOp::create(
-            ib, arith::MulFOp::create(ib, x, inverse));
-        q = arith::MinimumFOp::create(
-            ib, arith::MaximumFOp::create(ib, q, f32Const(ib, -127.0f)),
-            f32Const(ib, 127.0f));
+                       arith::MinUIOp::create(ib, c, cIndex(ib, D - 1))});
+        Value q = emitI4SlotCodes(ib, x, half);
         Value code = arith::FPToSIOp::create(ib, ib.getI8Type(), q);
         Value scaleByte = halfByte(
             ib, half,
             arith::SubIOp::create(ib, clampIndex(ib, c, D, D + 1),
-                                  index(ib, D)));
+                                  cIndex(ib, D)));
         Value isCode = arith::CmpIOp::create(ib, arith::CmpIPredicate::ult, c,
-                                             index(ib, D));
+                                             cIndex(ib, D));
         return arith::SelectOp::create(ib, isCode, code, scaleByte);
       });
   rewriter.replaceOp(op, packed);
@@ -238,7 +220,7 @@ FailureOr<Value> qnt::decomposePackCacheBlocks(RewriterBase &rewriter,
   std::pair<Value, Value> leaving = emitI4LeavingBlocks(
       b, position,
       arith::DivUIOp::create(b, tensor::DimOp::create(b, recent, 1),
-                             index(b, R)),
+                             cIndex(b, R)),
       layout);
   Value first = leaving.first, blocks = leaving.second;
   SmallVector<IteratorType> par4(4, IteratorType::parallel);
@@ -255,17 +237,17 @@ FailureOr<Value> qnt::decomposePackCacheBlocks(RewriterBase &rewriter,
             ib,
             arith::MulIOp::create(
                 ib, arith::AddIOp::create(ib, first, indexOf(ib, 1)),
-                index(ib, B)),
+                cIndex(ib, B)),
             indexOf(ib, 2));
         Value old = slotValue(
             ib, window, head,
             arith::MulIOp::create(
-                ib, arith::RemUIOp::create(ib, p, index(ib, W)), index(ib, R)),
+                ib, arith::RemUIOp::create(ib, p, cIndex(ib, W)), cIndex(ib, R)),
             c, D);
         Value row = arith::SubIOp::create(
             ib, arith::MaxUIOp::create(ib, p, position), position);
         Value fresh = slotValue(
-            ib, recent, head, arith::MulIOp::create(ib, row, index(ib, R)), c,
+            ib, recent, head, arith::MulIOp::create(ib, row, cIndex(ib, R)), c,
             D);
         Value before = arith::CmpIOp::create(ib, arith::CmpIPredicate::ult, p,
                                              position);
@@ -302,7 +284,7 @@ FailureOr<Value> qnt::decomposePackCacheBlocks(RewriterBase &rewriter,
       factor = arith::SelectOp::create(
           ib,
           arith::CmpIOp::create(ib, arith::CmpIPredicate::eq, n,
-                                index(ib, m)),
+                                cIndex(ib, m)),
           f32Const(ib, kI4ClipFactors[m]), factor);
     return factor;
   };
@@ -334,7 +316,7 @@ FailureOr<Value> qnt::decomposePackCacheBlocks(RewriterBase &rewriter,
         Value channel = indexOf(ib, 2);
         auto errorOf = [&](int64_t n) -> Value {
           return tensor::ExtractOp::create(
-              ib, errors, ValueRange{head, block, channel, index(ib, n)});
+              ib, errors, ValueRange{head, block, channel, cIndex(ib, n)});
         };
         Value best = errorOf(0), factor = f32Const(ib, kI4ClipFactors[0]);
         for (int64_t n = 1; n < kCandidates; ++n) {
@@ -353,7 +335,7 @@ FailureOr<Value> qnt::decomposePackCacheBlocks(RewriterBase &rewriter,
   SmallVector<Value> resultSizes;
   if (resultType.isDynamicDim(1))
     resultSizes.push_back(
-        arith::MulIOp::create(b, blocks, index(b, layout.blockBytes())));
+        arith::MulIOp::create(b, blocks, cIndex(b, layout.blockBytes())));
   Value packed = generic(
       b, resultType, empty(b, resultType, resultSizes), ValueRange{},
       {AffineMap::getMultiDimIdentityMap(2, ctx)},
@@ -361,9 +343,9 @@ FailureOr<Value> qnt::decomposePackCacheBlocks(RewriterBase &rewriter,
       [&](ImplicitLocOpBuilder &ib, ValueRange) -> Value {
         Value head = indexOf(ib, 0), byte = indexOf(ib, 1);
         Value block =
-            arith::DivUIOp::create(ib, byte, index(ib, layout.blockBytes()));
+            arith::DivUIOp::create(ib, byte, cIndex(ib, layout.blockBytes()));
         Value o =
-            arith::RemUIOp::create(ib, byte, index(ib, layout.blockBytes()));
+            arith::RemUIOp::create(ib, byte, cIndex(ib, layout.blockBytes()));
         auto quantizer = [&](Value channel) {
           SmallVector<Value, 3> at = {head, block, channel};
           return I4BlockQuantizer::clipped(
@@ -372,11 +354,11 @@ FailureOr<Value> qnt::decomposePackCacheBlocks(RewriterBase &rewriter,
               tensor::ExtractOp::create(ib, factors, at));
         };
         Value codeAt = arith::MinUIOp::create(
-            ib, o, index(ib, layout.codeBytes() - 1));
-        Value p = arith::DivUIOp::create(ib, codeAt, index(ib, D / 2));
+            ib, o, cIndex(ib, layout.codeBytes() - 1));
+        Value p = arith::DivUIOp::create(ib, codeAt, cIndex(ib, D / 2));
         Value even = arith::MulIOp::create(
-            ib, arith::RemUIOp::create(ib, codeAt, index(ib, D / 2)),
-            index(ib, 2));
+            ib, arith::RemUIOp::create(ib, codeAt, cIndex(ib, D / 2)),
+            cIndex(ib, 2));
         auto code = [&](Value channel) -> Value {
           Value x = tensor::ExtractOp::create(
               ib, values, ValueRange{head, block, p, channel});
@@ -386,29 +368,29 @@ FailureOr<Value> qnt::decomposePackCacheBlocks(RewriterBase &rewriter,
         Value codes = arith::OrIOp::create(
             ib, code(even),
             arith::ShLIOp::create(
-                ib, code(arith::AddIOp::create(ib, even, index(ib, 1))),
+                ib, code(arith::AddIOp::create(ib, even, cIndex(ib, 1))),
                 arith::ConstantOp::create(ib, ib.getI8IntegerAttr(4))));
         Value s = arith::SubIOp::create(
             ib,
             clampIndex(ib, o, layout.scalesOffset(),
                        layout.scalesOffset() + 2 * D - 1),
-            index(ib, layout.scalesOffset()));
-        Value scale = quantizer(arith::DivUIOp::create(ib, s, index(ib, 2)))
+            cIndex(ib, layout.scalesOffset()));
+        Value scale = quantizer(arith::DivUIOp::create(ib, s, cIndex(ib, 2)))
                           .scale;
         Value scaleByte = halfByte(
             ib, arith::TruncFOp::create(ib, ib.getF16Type(), scale),
-            arith::RemUIOp::create(ib, s, index(ib, 2)));
+            arith::RemUIOp::create(ib, s, cIndex(ib, 2)));
         Value z = arith::SubIOp::create(
             ib,
             clampIndex(ib, o, layout.zerosOffset(),
                        layout.zerosOffset() + D - 1),
-            index(ib, layout.zerosOffset()));
+            cIndex(ib, layout.zerosOffset()));
         Value zeroByte = arith::FPToSIOp::create(ib, ib.getI8Type(),
                                                  quantizer(z).zero);
         Value isCode = arith::CmpIOp::create(
-            ib, arith::CmpIPredicate::ult, o, index(ib, layout.codeBytes()));
+            ib, arith::CmpIPredicate::ult, o, cIndex(ib, layout.codeBytes()));
         Value isScale = arith::CmpIOp::create(
-            ib, arith::CmpIPredicate::ult, o, index(ib, layout.zerosOffset()));
+            ib, arith::CmpIPredicate::ult, o, cIndex(ib, layout.zerosOffset()));
         return arith::SelectOp::create(
             ib, isCode, codes,
             arith::SelectOp::create(ib, isScale, scaleByte, zeroByte));

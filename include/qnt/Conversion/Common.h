@@ -115,6 +115,16 @@ std::pair<Value, Value> emitI4LeavingBlocks(ImplicitLocOpBuilder &b,
                                             Value position, Value written,
                                             const I4CacheLayout &layout);
 
+/// The f16 scale of an i4 cache's window slot (docs/BIT_LAYOUT.md "KV
+/// cache rows") for a row whose largest |x| is `amax` (an f32 scalar):
+/// min(amax / 127, 65504), a finite scale however large the row (codes
+/// clamp at +-127). Shared by the CPU kernels and the decomposed form.
+Value emitI4SlotScale(ImplicitLocOpBuilder &b, Value amax);
+/// The slot codes of `x` (an f32 scalar or vector) under the f16 scalar
+/// `scale`: clamp(round(x * (1 / scale)), -127, 127) as f32, 0 where the
+/// scale is 0.
+Value emitI4SlotCodes(ImplicitLocOpBuilder &b, Value x, Value scale);
+
 /// The 4-bit codes of one channel of an i4 cache block (docs/BIT_LAYOUT.md
 /// "KV cache rows") on f32 scalars or vectors, lane-wise: for values from
 /// lo to hi the scale s = f16((hi - lo) / 15) (as f32) and the zero point

@@ -337,6 +337,28 @@ static Value f32Like(ImplicitLocOpBuilder &b, Type type, float v) {
   return arith::ConstantOp::create(b, b.getF32FloatAttr(v));
 }
 
+Value qnt::emitI4SlotScale(ImplicitLocOpBuilder &b, Value amax) {
+  Value step = arith::MinimumFOp::create(
+      b, arith::DivFOp::create(b, amax, f32Like(b, amax.getType(), 127.0f)),
+      f32Like(b, amax.getType(), 65504.0f));
+  return arith::TruncFOp::create(b, b.getF16Type(), step);
+}
+
+Value qnt::emitI4SlotCodes(ImplicitLocOpBuilder &b, Value x, Value scale) {
+  Type f32 = b.getF32Type(), type = x.getType();
+  Value s = arith::ExtFOp::create(b, f32, scale);
+  Value zero = f32Like(b, f32, 0.0f);
+  Value nonzero = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, s, zero);
+  Value inverse = arith::SelectOp::create(
+      b, nonzero, arith::DivFOp::create(b, f32Like(b, f32, 1.0f), s), zero);
+  if (isa<VectorType>(type))
+    inverse = vector::BroadcastOp::create(b, type, inverse);
+  Value c = math::RoundEvenOp::create(b, arith::MulFOp::create(b, x, inverse));
+  return arith::MinimumFOp::create(
+      b, arith::MaximumFOp::create(b, c, f32Like(b, type, -127.0f)),
+      f32Like(b, type, 127.0f));
+}
+
 I4BlockQuantizer::I4BlockQuantizer(ImplicitLocOpBuilder &b, Value lo,
                                    Value hi) {
   Type type = lo.getType();

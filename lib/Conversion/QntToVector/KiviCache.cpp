@@ -288,25 +288,8 @@ struct LowerPackWindowRows final : OpRewritePattern<PackWindowRowsOp> {
                                          ValueRange{t, h, cIndex(ib, 0)});
         Value amax = vector::ReductionOp::create(
             ib, vector::CombiningKind::MAXIMUMF, math::AbsFOp::create(ib, x));
-        // s = f16(min(amax / 127, 65504)): a finite scale however large
-        // the row (codes clamp at +-127).
-        Value step = arith::MinimumFOp::create(
-            ib, arith::DivFOp::create(ib, amax, f32Const(ib, 127.0f)),
-            f32Const(ib, 65504.0f));
-        Value half = arith::TruncFOp::create(ib, ib.getF16Type(), step);
-        Value scale = arith::ExtFOp::create(ib, ib.getF32Type(), half);
-        Value zero = f32Const(ib, 0.0f);
-        Value nonzero = arith::CmpFOp::create(ib, arith::CmpFPredicate::OGT,
-                                              scale, zero);
-        Value inverse = arith::SelectOp::create(
-            ib, nonzero,
-            arith::DivFOp::create(ib, f32Const(ib, 1.0f), scale), zero);
-        Value c = math::RoundEvenOp::create(
-            ib, arith::MulFOp::create(
-                    ib, x, vector::BroadcastOp::create(ib, f32s, inverse)));
-        c = arith::MinimumFOp::create(
-            ib, arith::MaximumFOp::create(ib, c, f32Splat(ib, D, -127.0f)),
-            f32Splat(ib, D, 127.0f));
+        Value half = emitI4SlotScale(ib, amax);
+        Value c = emitI4SlotCodes(ib, x, half);
         vector::StoreOp::create(
             ib, arith::FPToSIOp::create(ib, vec(ib, D, ib.getI8Type()), c),
             out, ValueRange{h, at});
