@@ -249,8 +249,10 @@ def Qnt_KernelAttr : AttrDef<Qnt_Dialect, "Kernel"> {
       bytes of codes per integer dot product (16 or 32); column_i8: output
       columns per register (8 or 16); attention: lanes of the head vectors.
     - `tile = RxC`: R rows of x by C weight rows per register tile (column_i8:
-      R rows of x; C is 1; attention: R query rows over each block of the
-      cache when there is more than one, C is 1, printed only when R > 1).
+      R rows of x; C is 1; attention: R query rows of a prompt, and C query
+      heads of one kv head of a single row (a decoding step), over each
+      block of the cache, C dividing the op's query heads per kv head;
+      printed only when R or C is above 1).
     - `streams`: parts of the weight rows a single-row tile reads at once.
     - `x_block` (int8 families): codes of x per int8 scale.
     - `int_dot` (int8 families): the instructions the kernel is built for

@@ -154,8 +154,8 @@ void KernelAttr::print(AsmPrinter &printer) const {
   if (getFamily() != KernelFamily::attention)
     printer << ", tile = " << getTileRows() << "x" << getTileCols()
             << ", streams = " << getStreams();
-  else if (getTileRows() > 1)
-    printer << ", tile = " << getTileRows() << "x1";
+  else if (getTileRows() > 1 || getTileCols() > 1)
+    printer << ", tile = " << getTileRows() << "x" << getTileCols();
   if (isInt8())
     printer << ", x_block = " << getXBlock()
             << ", int_dot = " << stringifyIntDotIsa(getIntDot());
@@ -203,12 +203,13 @@ LogicalResult KernelAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     break;
   }
   if (family == KernelFamily::attention) {
-    if (tileCols != 1 || streams != 1)
+    if (streams != 1)
       return emitError() << "an attention kernel takes only lanes, tile = "
-                            "Rx1, prefetch and parallel";
-    if (tileRows < 1 || tileRows > 8)
-      return emitError() << "tile = " << tileRows << "x1 of an attention "
-                         << "kernel must have 1 to 8 query rows";
+                            "RxH, prefetch and parallel";
+    if (tileRows < 1 || tileRows > 8 || tileCols < 1 || tileCols > 8)
+      return emitError() << "tile = " << tileRows << "x" << tileCols
+                         << " of an attention kernel must have 1 to 8 query "
+                            "rows by 1 to 8 query heads";
   } else {
     if (tileRows < 1 || tileRows > 8 || tileCols < 1 || tileCols > 8)
       return emitError() << "tile = " << tileRows << "x" << tileCols

@@ -519,6 +519,16 @@ LogicalResult AttentionOp::verify() {
                          << " must equal the query type " << query;
   if (!std::isfinite(getScale().convertToFloat()))
     return emitOpError() << "scale must be finite";
+  // A decoding step's kernel takes tile = RxH's H query heads of one
+  // key-value head together.
+  if (auto kernel = (*this)->getAttrOfType<KernelAttr>(kKernelAttrName))
+    if ((heads / kvHeads) % kernel.getTileCols() != 0)
+      return emitOpError() << "kernel tile = " << kernel.getTileRows() << "x"
+                           << kernel.getTileCols() << " takes "
+                           << kernel.getTileCols()
+                           << " query heads of a kv head together, which "
+                              "does not divide the "
+                           << heads / kvHeads << " it has";
   return success();
 }
 

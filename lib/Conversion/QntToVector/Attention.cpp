@@ -256,7 +256,8 @@ static void emitAttentionLoops(ImplicitLocOpBuilder &b,
 }
 
 LogicalResult qnt::lowerAttentionToVector(AttentionOp op, int64_t lanes,
-                                          int64_t rowsPerGroup, bool prefetch,
+                                          int64_t rowsPerGroup,
+                                          int64_t headsPerGroup, bool prefetch,
                                           bool parallel) {
   FailureOr<AttentionKernel> described =
       describeAttention(op, lanes, rowsPerGroup, prefetch);
@@ -323,6 +324,7 @@ LogicalResult qnt::lowerAttentionToVector(AttentionOp op, int64_t lanes,
   AttentionKernel decode = k, single = k, grouped = k;
   decode.rowsPerGroup = single.rowsPerGroup = 1;
   chooseChunk(decode, rowBytes, /*oneRow=*/true);
+  decode.headsPerGroup = headsPerGroup;
   // A part starts at a block of positions, so within one key block of an
   // i4 cache (the kernel's blocks never straddle two).
   decode.partBlocks = std::max<int64_t>(1, kPartPositions / k.block);
@@ -389,6 +391,7 @@ struct LowerAttention final : OpRewritePattern<AttentionOp> {
     return failed(kernel) ? failure()
                           : lowerAttentionToVector(op, kernel->getLanes(),
                                                    kernel->getTileRows(),
+                                                   kernel->getTileCols(),
                                                    kernel->getPrefetch(),
                                                    kernel->getParallel());
   }

@@ -83,7 +83,7 @@ struct AttentionChunk {
   VectorType vecL, vecB;
   Value negInf, zero;
   static constexpr arith::FastMathFlags reassoc = arith::FastMathFlags::reassoc;
-  int64_t R;
+  int64_t R, H;
   // Set by emit(): the group's query rows, the positions each sees, the
   // last position any of them sees, the chunk's first key-value head, what
   // a cache row spans, and (i4) the window start of the group's rows, which
@@ -98,7 +98,7 @@ struct AttentionChunk {
                  SmallVectorImpl<Operation *> &exps)
       : k(k), r0(r0), h0(h0), state(state), scratch(scratch), exps(exps),
         L(k.lanes), B(k.block), chunks(k.headSize / k.lanes), D(k.headSize),
-        R(k.rowsPerGroup) {
+        R(k.rowsPerGroup), H(k.headsPerGroup) {
     Type f32 = b.getF32Type();
     vecL = VectorType::get({L}, f32);
     vecB = VectorType::get({B}, f32);
@@ -235,17 +235,18 @@ struct AttentionChunk {
     return arith::SelectOp::create(ib, live, scores, splat(ib, vecB, negInf));
   }
 
-  /// The online-softmax update of head hh's state with the block's scores,
-  /// for every row of the group: each value row is read once for all of
-  /// them.
-  void updateHeads(ImplicitLocOpBuilder &ib, Value hh, ArrayRef<Value> scores,
-                   ArrayRef<Value> rows, Value g) {
+  /// The online-softmax update of the states `stateRows` (one per row and
+  /// head of the group, which read the same key-value head) with their
+  /// block's scores: each value row is read once for all of them.
+  void updateHeads(ImplicitLocOpBuilder &ib, ArrayRef<Value> stateRows,
+                   ArrayRef<Value> scores, ArrayRef<Value> rows, Value g) {
+    int64_t P = stateRows.size();
     // Weights of value codes: p times the rows' value scales.
     Value valueScales = k.quantized ? scalesOf(ib, 1) : Value();
     SmallVector<Value> weights;
-    SmallVector<SmallVector<Value>> acc(R);
-    for (int64_t i = 0; i < R; ++i) {
-      Value row = stateRow(ib, hh, i);
+    SmallVector<SmallVector<Value>> acc(P);
+    for (int64_t i = 0; i < P; ++i) {
+      Value row = stateRows[i];
       Value mOld =
           memref::LoadOp::create(ib, state, ValueRange{row, cIndex(ib, D)});
       Value lOld = memref::LoadOp::create(ib, state,
@@ -283,17 +284,17 @@ struct AttentionChunk {
     }
     for (int64_t j = 0; j < B; ++j) {
       SmallVector<Value> weight;
-      for (int64_t i = 0; i < R; ++i)
+      for (int64_t i = 0; i < P; ++i)
         weight.push_back(
             splat(ib, vecL, vector::ExtractOp::create(ib, weights[i], j)));
       for (int64_t c = 0; c < chunks; ++c) {
         Value value = loadKv(ib, rows, g, 1, j, c);
-        for (int64_t i = 0; i < R; ++i)
+        for (int64_t i = 0; i < P; ++i)
           acc[i][c] = vector::FMAOp::create(ib, weight[i], value, acc[i][c]);
       }
     }
-    for (int64_t i = 0; i < R; ++i) {
-      Value row = stateRow(ib, hh, i);
+    for (int64_t i = 0; i < P; ++i) {
+      Value row = stateRows[i];
       for (int64_t c = 0; c < chunks; ++c)
         vector::StoreOp::create(ib, acc[i][c], state,
                                 ValueRange{row, cIndex(ib, c * L)});
@@ -330,21 +331,28 @@ struct AttentionChunk {
             decodeBlock(gb, k, rows, g, scratch);
           if (k.kivi)
             decodeKiviBlock(gb, k.kivi4, rows, t0, closedEnd, g, 1, scratch);
+          // H query heads of the key-value head at a time, each with the
+          // R rows of the group.
           scf::ForOp::create(
-              gb, cIndex(gb, 0), cIndex(gb, perKv), cIndex(gb, 1),
+              gb, cIndex(gb, 0), cIndex(gb, perKv), cIndex(gb, H),
               ValueRange{},
               [&](OpBuilder &hb, Location hloc, Value i, ValueRange) {
                 ImplicitLocOpBuilder ib(hloc, hb);
-                Value hh = arith::AddIOp::create(
-                    ib, arith::MulIOp::create(ib, kvl, cIndex(ib, perKv)), i);
-                Value h = arith::AddIOp::create(ib, h0, hh);
-                if (k.prefetch)
-                  prefetchRows(ib, t0, hh);
-                SmallVector<Value> scores;
-                for (int64_t r = 0; r < R; ++r)
-                  scores.push_back(
-                      headScores(ib, rowOf[r], h, rows, g, live[r], scale));
-                updateHeads(ib, hh, scores, rows, g);
+                SmallVector<Value> scores, stateRows;
+                for (int64_t e = 0; e < H; ++e) {
+                  Value hh = arith::AddIOp::create(
+                      ib, arith::MulIOp::create(ib, kvl, cIndex(ib, perKv)),
+                      arith::AddIOp::create(ib, i, cIndex(ib, e)));
+                  Value h = arith::AddIOp::create(ib, h0, hh);
+                  if (k.prefetch)
+                    prefetchRows(ib, t0, hh);
+                  for (int64_t r = 0; r < R; ++r) {
+                    scores.push_back(
+                        headScores(ib, rowOf[r], h, rows, g, live[r], scale));
+                    stateRows.push_back(stateRow(ib, hh, r));
+                  }
+                }
+                updateHeads(ib, stateRows, scores, rows, g);
                 scf::YieldOp::create(ib);
               });
           scf::YieldOp::create(gb);

@@ -24,6 +24,9 @@ struct AttentionKernel {
   int64_t block;  // positions scored together (one vector of scores)
   int64_t chunk;  // heads processed together, position by position
   int64_t rowsPerGroup = 1; // query rows processed together over each block
+  // Query heads of one key-value head processed together over each block
+  // (a decoding step's kernel; divides headsPerKvHead()).
+  int64_t headsPerGroup = 1;
   bool prefetch = false; // prefetch the blocks ahead (prefetchRows)
   int64_t kvHeadsPerChunk; // key-value heads a chunk reads
   // A single query row: blocks per part of its positions (partsOf) before

@@ -7,10 +7,12 @@
 // 2-bit codes whose groups fill 32-byte loads, f32 activations for the
 // rest (3-bit codes, groups of 16), with lanes that fit a plane-major block
 // in a group. Attention: one query row (a decoding step) prefetches the
-// cache; a prompt takes as many query rows per block (tile = Rx1, up to 4)
-// as keep their accumulators within a quarter of the registers (head size
-// 64: 2 rows of 4 vectors with 32 registers, 1 row of 8 with AVX2's 16;
-// head size 8: 4 rows of 1). A kernel already chosen (@chosen) is kept.
+// cache; a prompt takes R query rows per block and a decoding step H query
+// heads of a kv head (tile = RxH, each up to 4, H dividing the heads per kv
+// head) as keep their accumulators within a quarter of the registers (head
+// size 64: 2 of 4 vectors with 32 registers, 1 of 8 with AVX2's 16; head
+// size 8: 4 rows of 1, 2 heads where a kv head has 2; head size 16, 8 heads
+// per kv head: 4 heads). A kernel already chosen (@chosen) is kept.
 // RUN: quant-opt %s --split-input-file --qnt-select-kernels | FileCheck %s --check-prefixes=NONE,AVX2,VNNI
 // RUN: quant-opt %s --split-input-file --qnt-select-kernels=activations=f32 | FileCheck %s --check-prefix=AVX2-F32
 // RUN: quant-opt %s --split-input-file --qnt-select-kernels="column-kernels=false act-block=64 parallel=true" | FileCheck %s --check-prefix=VNNI-ROWS
@@ -30,10 +32,11 @@
 // NONE-LABEL: func.func @int8_channel
 //       NONE:   qnt.kernel = #qnt.kernel<row_f32, lanes = 16, tile = 4x4, streams = 1, prefetch>
 // NONE-LABEL: func.func @attention
-//       NONE:   qnt.kernel = #qnt.kernel<attention, lanes = 16, prefetch>
+//       NONE:   qnt.kernel = #qnt.kernel<attention, lanes = 16, tile = 1x2, prefetch>
+//       NONE:   qnt.kernel = #qnt.kernel<attention, lanes = 16, tile = 1x4, prefetch>
 // NONE-LABEL: func.func @prompt_attention
-//       NONE:   qnt.kernel = #qnt.kernel<attention, lanes = 16, tile = 2x1, prefetch>
-//       NONE:   qnt.kernel = #qnt.kernel<attention, lanes = 16, tile = 4x1, prefetch>
+//       NONE:   qnt.kernel = #qnt.kernel<attention, lanes = 16, tile = 2x2, prefetch>
+//       NONE:   qnt.kernel = #qnt.kernel<attention, lanes = 16, tile = 4x2, prefetch>
 // NONE-LABEL: func.func @chosen
 //       NONE:   qnt.kernel = #qnt.kernel<row_f32, lanes = 8, tile = 1x1, streams = 1>
 module {
@@ -67,9 +70,10 @@ module {
     %y = qnt.matmul %x, %p : (tensor<?x64xf32>, !qnt.packed<8x64, #qnt.scheme<si8, symmetric, per_channel<0>>>) -> tensor<?x8xf32>
     return %y : tensor<?x8xf32>
   }
-  func.func @attention(%q: tensor<1x4x8xf32>, %k: tensor<16x2x8xf32>, %pos: index) -> tensor<1x4x8xf32> {
+  func.func @attention(%q: tensor<1x4x8xf32>, %k: tensor<16x2x8xf32>, %pos: index, %q16: tensor<1x8x16xf32>, %k16: tensor<16x1x16xf32>) -> (tensor<1x4x8xf32>, tensor<1x8x16xf32>) {
     %o = qnt.attention %q, %k, %k, %pos {cache = #qnt.cache_format<f32>, scale = 0.5 : f32} : tensor<1x4x8xf32>, tensor<16x2x8xf32>, tensor<16x2x8xf32> -> tensor<1x4x8xf32>
-    return %o : tensor<1x4x8xf32>
+    %o16 = qnt.attention %q16, %k16, %k16, %pos {cache = #qnt.cache_format<f32>, scale = 0.5 : f32} : tensor<1x8x16xf32>, tensor<16x1x16xf32>, tensor<16x1x16xf32> -> tensor<1x8x16xf32>
+    return %o, %o16 : tensor<1x4x8xf32>, tensor<1x8x16xf32>
   }
   func.func @prompt_attention(%q: tensor<?x4x64xf32>, %k: tensor<16x2x64xf32>, %q8: tensor<?x4x8xf32>, %k8: tensor<16x2x8xf32>, %pos: index) -> (tensor<?x4x64xf32>, tensor<?x4x8xf32>) {
     %o = qnt.attention %q, %k, %k, %pos {cache = #qnt.cache_format<f32>, scale = 0.5 : f32} : tensor<?x4x64xf32>, tensor<16x2x64xf32>, tensor<16x2x64xf32> -> tensor<?x4x64xf32>
@@ -98,10 +102,10 @@ module {
 // AVX2-LABEL: func.func @int8_channel
 //       AVX2:   qnt.kernel = #qnt.kernel<column_i8, lanes = 8, tile = 4x1, streams = 1, x_block = 32, int_dot = avx2, prefetch>
 // AVX2-LABEL: func.func @attention
-//       AVX2:   qnt.kernel = #qnt.kernel<attention, lanes = 8, prefetch>
+//       AVX2:   qnt.kernel = #qnt.kernel<attention, lanes = 8, tile = 1x2, prefetch>
 // AVX2-LABEL: func.func @prompt_attention
 //       AVX2:   qnt.kernel = #qnt.kernel<attention, lanes = 8, prefetch>
-//       AVX2:   qnt.kernel = #qnt.kernel<attention, lanes = 8, tile = 4x1, prefetch>
+//       AVX2:   qnt.kernel = #qnt.kernel<attention, lanes = 8, tile = 4x2, prefetch>
 // AVX2-LABEL: func.func @chosen
 //       AVX2:   qnt.kernel = #qnt.kernel<row_f32, lanes = 8, tile = 1x1, streams = 1>
 // An AVX2 target with f32 activations: 8-lane chunks on 2x4 tiles.
@@ -170,10 +174,10 @@ module attributes {qnt.target = #qnt.target<cpu = "znver3", vector_bits = 256, i
 // VNNI-LABEL: func.func @int8_channel
 //       VNNI:   qnt.kernel = #qnt.kernel<column_i8, lanes = 16, tile = 4x1, streams = 1, x_block = 32, int_dot = avx512vnni, prefetch>
 // VNNI-LABEL: func.func @attention
-//       VNNI:   qnt.kernel = #qnt.kernel<attention, lanes = 16, prefetch>
+//       VNNI:   qnt.kernel = #qnt.kernel<attention, lanes = 16, tile = 1x2, prefetch>
 // VNNI-LABEL: func.func @prompt_attention
-//       VNNI:   qnt.kernel = #qnt.kernel<attention, lanes = 16, tile = 2x1, prefetch>
-//       VNNI:   qnt.kernel = #qnt.kernel<attention, lanes = 16, tile = 4x1, prefetch>
+//       VNNI:   qnt.kernel = #qnt.kernel<attention, lanes = 16, tile = 2x2, prefetch>
+//       VNNI:   qnt.kernel = #qnt.kernel<attention, lanes = 16, tile = 4x2, prefetch>
 // VNNI-LABEL: func.func @chosen
 //       VNNI:   qnt.kernel = #qnt.kernel<row_f32, lanes = 8, tile = 1x1, streams = 1>
 // Options override the target: row kernels, a fixed x block, threads.

@@ -943,13 +943,26 @@ func.func private @lut_lanes() attributes {k = #qnt.kernel<row_lut, lanes = 12>}
 
 // -----
 
-// expected-error @+1 {{an attention kernel takes only lanes, tile = Rx1, prefetch and parallel}}
-func.func private @attention_tile() attributes {k = #qnt.kernel<attention, lanes = 8, tile = 2x2>}
+// expected-error @+1 {{an attention kernel takes only lanes, tile = RxH, prefetch and parallel}}
+func.func private @attention_streams() attributes {k = #qnt.kernel<attention, lanes = 8, tile = 2x2, streams = 2>}
 
 // -----
 
-// expected-error @+1 {{tile = 9x1 of an attention kernel must have 1 to 8 query rows}}
+// expected-error @+1 {{tile = 9x1 of an attention kernel must have 1 to 8 query rows by 1 to 8 query heads}}
 func.func private @attention_rows() attributes {k = #qnt.kernel<attention, lanes = 8, tile = 9x1>}
+
+// -----
+
+// expected-error @+1 {{tile = 1x0 of an attention kernel must have 1 to 8 query rows by 1 to 8 query heads}}
+func.func private @attention_heads() attributes {k = #qnt.kernel<attention, lanes = 8, tile = 1x0>}
+
+// -----
+
+func.func @attention_heads_of_kv_head(%q: tensor<1x6x8xf32>, %k: tensor<16x2x8xf32>, %pos: index) -> tensor<1x6x8xf32> {
+  // expected-error @+1 {{'qnt.attention' op kernel tile = 1x2 takes 2 query heads of a kv head together, which does not divide the 3 it has}}
+  %o = qnt.attention %q, %k, %k, %pos {qnt.kernel = #qnt.kernel<attention, lanes = 8, tile = 1x2>, scale = 0.5 : f32} : tensor<1x6x8xf32>, tensor<16x2x8xf32>, tensor<16x2x8xf32> -> tensor<1x6x8xf32>
+  return %o : tensor<1x6x8xf32>
+}
 
 // -----
 
