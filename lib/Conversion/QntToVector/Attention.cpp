@@ -324,6 +324,9 @@ LogicalResult qnt::lowerAttentionToVector(AttentionOp op, int64_t lanes,
   AttentionKernel decode = k, single = k, grouped = k;
   decode.rowsPerGroup = single.rowsPerGroup = 1;
   chooseChunk(decode, rowBytes, /*oneRow=*/true);
+  // One row's chunk is all the heads, so a kv head's query heads are the
+  // op's group, which the verifier checks the tile's H divides.
+  assert(decode.headsPerKvHead() % headsPerGroup == 0);
   decode.headsPerGroup = headsPerGroup;
   // A part starts at a block of positions, so within one key block of an
   // i4 cache (the kernel's blocks never straddle two).

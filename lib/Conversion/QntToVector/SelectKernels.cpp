@@ -205,10 +205,10 @@ static int64_t attentionRowsPerGroup(AttentionOp op,
 /// together over each block: independent chains of latency (one head alone
 /// waits on its softmax and its accumulators) that read each value row
 /// once. Up to 4 that divide the group, as long as their accumulators fill
-/// at most a quarter of the vector registers, as for a prompt's rows.
-/// 1.1B shape's attention (head size 64, 8 query heads per kv head) at
-/// position 1900 on AVX-512: 2 heads take a step 8-13% less time (f32 and
-/// i4 caches); 4 spill and gain nothing on the f32 cache.
+/// at most a quarter of the vector registers, as for a prompt's rows. The
+/// 1.1B's attention (head size 64, 8 query heads per kv head) with a tiny
+/// MLP, at position 1900 on AVX-512: 2 heads take 8-13% off a step (f32
+/// and i4 caches); 4 spill and gain nothing on the f32 cache.
 static int64_t attentionHeadsPerGroup(AttentionOp op,
                                       const QntSelectKernelsPassOptions &o,
                                       TargetAttr target) {
