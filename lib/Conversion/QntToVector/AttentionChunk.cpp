@@ -74,7 +74,8 @@ void decodeBlock(ImplicitLocOpBuilder &b, const AttentionKernel &k,
 /// share each block's cache rows (read once from memory, then from L1) and
 /// are independent chains of latency the core overlaps: one row alone
 /// waits on its softmax and its accumulators (a prompt's attention ran at
-/// about a sixth of the core's FMA rate).
+/// about a sixth of the core's FMA rate). A single row takes H query heads
+/// of a key-value head together for the same reason.
 struct AttentionChunk {
   const AttentionKernel &k;
   Value r0, h0, state, scratch;
