@@ -209,5 +209,18 @@ std::string qnt::describeKernels(ModuleOp module,
     for (auto &[family, count] : families)
       text += " " + std::to_string(count) + " " + family;
   }
+  // And on attention: a prompt's query rows and a decoding step's query
+  // heads of a kv head taken together (tile = RxH).
+  std::map<std::string, int64_t> tiles;
+  module.walk([&](AttentionOp op) {
+    if (auto kernel = op->getAttrOfType<KernelAttr>(kKernelAttrName))
+      ++tiles["tile = " + std::to_string(kernel.getTileRows()) + "x" +
+              std::to_string(kernel.getTileCols())];
+  });
+  if (!tiles.empty()) {
+    text += "; attention kernels:";
+    for (auto &[tile, count] : tiles)
+      text += " " + std::to_string(count) + " " + tile;
+  }
   return text;
 }
