@@ -192,12 +192,21 @@ std::string qnt::describeKernels(ModuleOp module,
                              "qnt_set_threads or OMP_NUM_THREADS says less)"
                            : "single-threaded";
   // What qnt-select-kernels put on the matmuls, family by family (row_lut
-  // with the decode of its codes).
-  std::map<std::string, int64_t> families;
-  module.walk([&](MatmulOp op) {
+  // with the decode of its codes), and on attention: a prompt's query rows
+  // and a decoding step's query heads of a kv head taken together (tile =
+  // RxH). One walk for both.
+  std::map<std::string, int64_t> families, tiles;
+  module.walk([&](Operation *op) {
+    if (!isa<MatmulOp, AttentionOp>(op))
+      return;
     auto kernel = op->getAttrOfType<KernelAttr>(kKernelAttrName);
     if (!kernel)
       return;
+    if (isa<AttentionOp>(op)) {
+      ++tiles["tile = " + std::to_string(kernel.getTileRows()) + "x" +
+              std::to_string(kernel.getTileCols())];
+      return;
+    }
     std::string name = stringifyKernelFamily(kernel.getFamily()).str();
     if (kernel.getFamily() == KernelFamily::row_lut)
       name += " (lookup = " + stringifyLookupIsa(kernel.getLookup()).str() +
@@ -209,14 +218,6 @@ std::string qnt::describeKernels(ModuleOp module,
     for (auto &[family, count] : families)
       text += " " + std::to_string(count) + " " + family;
   }
-  // And on attention: a prompt's query rows and a decoding step's query
-  // heads of a kv head taken together (tile = RxH).
-  std::map<std::string, int64_t> tiles;
-  module.walk([&](AttentionOp op) {
-    if (auto kernel = op->getAttrOfType<KernelAttr>(kKernelAttrName))
-      ++tiles["tile = " + std::to_string(kernel.getTileRows()) + "x" +
-              std::to_string(kernel.getTileCols())];
-  });
   if (!tiles.empty()) {
     text += "; attention kernels:";
     for (auto &[tile, count] : tiles)

@@ -242,7 +242,8 @@ FailureOr<Value> qnt::decomposePackCacheBlocks(RewriterBase &rewriter,
         Value old = slotValue(
             ib, window, head,
             arith::MulIOp::create(
-                ib, arith::RemUIOp::create(ib, p, cIndex(ib, W)), cIndex(ib, R)),
+                ib, arith::RemUIOp::create(ib, p, cIndex(ib, W)),
+                cIndex(ib, R)),
             c, D);
         Value row = arith::SubIOp::create(
             ib, arith::MaxUIOp::create(ib, p, position), position);

@@ -179,49 +179,51 @@ static KernelAttr selectMatmulKernel(MatmulOp op, const MatmulKernel &kern,
                          o.parallel, rowLutLookup(target, kern, lanes));
 }
 
+/// The most independent chains (query rows or query heads) an attention
+/// kernel takes together over each block of the cache: up to 4, dividing
+/// `divisor`, as long as their accumulators (chains x head vectors) fill at
+/// most a quarter of the vector registers (32 with 512-bit vectors, else
+/// 16): each chain's scores of a block take as many registers again.
+static int64_t attentionChains(AttentionOp op,
+                               const QntSelectKernelsPassOptions &o,
+                               TargetAttr target, int64_t divisor) {
+  auto query = cast<RankedTensorType>(op.getQuery().getType());
+  int64_t headSize = query.getDimSize(2);
+  int64_t vectorsPerHead = headSize / widestDividingLanes(headSize, o.chunk);
+  int64_t registers = !target || target.getF32Lanes() == 16 ? 32 : 16;
+  int64_t chains = 4;
+  while (chains > 1 &&
+         (divisor % chains || chains * vectorsPerHead > registers / 4))
+    chains /= 2;
+  return chains;
+}
+
 /// Query rows an attention kernel takes over each block of the cache: 1
-/// for a decoding step (one row); for a prompt, up to 4, as long as their
-/// accumulators (rows x head vectors) fill at most a quarter of the vector
-/// registers (32 with 512-bit vectors, else 16): each row's scores of a
-/// block take as many registers again. 110M shape (head size 64), 128-token
-/// prefill on AVX-512: 2 rows take attention from 14% to 9% of the prefill;
-/// 4 rows spill and gain nothing more.
+/// for a decoding step (one row); for a prompt, attentionChains. 110M shape
+/// (head size 64), 128-token prefill on AVX-512: 2 rows take attention from
+/// 14% to 9% of the prefill; 4 rows spill and gain nothing more.
 static int64_t attentionRowsPerGroup(AttentionOp op,
                                      const QntSelectKernelsPassOptions &o,
                                      TargetAttr target) {
   auto query = cast<RankedTensorType>(op.getQuery().getType());
   if (query.getDimSize(0) == 1)
     return 1;
-  int64_t headSize = query.getDimSize(2);
-  int64_t vectorsPerHead = headSize / widestDividingLanes(headSize, o.chunk);
-  int64_t registers = !target || target.getF32Lanes() == 16 ? 32 : 16;
-  int64_t rows = 4;
-  while (rows > 1 && rows * vectorsPerHead > registers / 4)
-    rows /= 2;
-  return rows;
+  return attentionChains(op, o, target, /*divisor=*/4);
 }
 
 /// Query heads of one key-value head a decoding step's attention takes
-/// together over each block: independent chains of latency (one head alone
-/// waits on its softmax and its accumulators) that read each value row
-/// once. Up to 4 that divide the group, as long as their accumulators fill
-/// at most a quarter of the vector registers, as for a prompt's rows. The
-/// 1.1B's attention (head size 64, 8 query heads per kv head) with a tiny
-/// MLP, at position 1900 on AVX-512: 2 heads take 8-13% off a step (f32
-/// and i4 caches); 4 spill and gain nothing on the f32 cache.
+/// together over each block (attentionChains dividing the group): chains
+/// that read each value row once, where one head alone waits on its softmax
+/// and its accumulators. The 1.1B's attention (head size 64, 8 query heads
+/// per kv head) with a tiny MLP, at position 1900 on AVX-512: 2 heads take
+/// 8-13% off a step (f32 and i4 caches); 4 spill and gain nothing on the
+/// f32 cache.
 static int64_t attentionHeadsPerGroup(AttentionOp op,
                                       const QntSelectKernelsPassOptions &o,
                                       TargetAttr target) {
   auto query = cast<RankedTensorType>(op.getQuery().getType());
-  int64_t group = query.getDimSize(1) / op.getKvHeads();
-  int64_t headSize = query.getDimSize(2);
-  int64_t vectorsPerHead = headSize / widestDividingLanes(headSize, o.chunk);
-  int64_t registers = !target || target.getF32Lanes() == 16 ? 32 : 16;
-  int64_t heads = 4;
-  while (heads > 1 &&
-         (group % heads || heads * vectorsPerHead > registers / 4))
-    heads /= 2;
-  return heads;
+  return attentionChains(op, o, target,
+                         query.getDimSize(1) / op.getKvHeads());
 }
 
 namespace {
