@@ -210,17 +210,19 @@ def weight_bytes(s, variant):
     return total, sum(n * k for n, k in mats) - s["vocab"] * s["dim"]
 def kv_bytes(s, pos, variant):
     # f32 rows, f16 rows, or i8 records: per position head size codes and
-    # a multiplier per kv head, and a 2-byte step; i4 (blocks of 32): per
-    # position and kv head head/2 code
-    # bytes and 3 * head / 32 of block scales for keys, head/2 + 3 for
-    # values, and the keys' f16 window of 32 positions. Without a suffix,
-    # quant-compile's default: f16 with quantized weights.
+    # a multiplier per kv head, and a 2-byte step; i4 (quant-compile's
+    # defaults, blocks of 32 and a window of 64; I4CacheLayout), keys and
+    # values alike: per position and kv head head/2 code bytes and 3 * head
+    # / 32 of block scales and zero points, and the window's 64 slots of
+    # head + 2 bytes. Without a suffix, quant-compile's default: f16 with
+    # quantized weights.
     head = s["dim"] // s["heads"]
     m = re.search(r"-kv(\d+)$", variant)
     fmt = m.group(1) if m else ("32" if bits(variant)[0] == 32 else "16")
     if fmt == "4":
-        per_pos = s["kv"] * (head + 3 * head / 32 + 3)
-        return s["layers"] * ((pos + 1) * per_pos + s["kv"] * 2 * 32 * head)
+        per_pos = s["kv"] * (head / 2 + 3 * head / 32)
+        window = s["kv"] * 64 * (head + 2)
+        return 2 * s["layers"] * ((pos + 1) * per_pos + window)
     row = {"8": s["kv"] * (head + 1) + 2, "16": s["kv"] * head * 2,
            "32": s["kv"] * head * 4}[fmt]
     return 2 * s["layers"] * (pos + 1) * row
