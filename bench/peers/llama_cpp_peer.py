@@ -621,6 +621,17 @@ def cmd_logits(args):
     return 0
 
 
+def build_flags():
+    """The CMAKE_ARGS this venv's llama.cpp was built with (its stamp)."""
+    stamp = Path(sys.prefix) / "llama-cpp-build.txt"
+    if not stamp.exists():
+        return "unknown (no llama-cpp-build.txt in the venv)"
+    for line in stamp.read_text().splitlines():
+        if line.startswith("CMAKE_ARGS="):
+            return line[len("CMAKE_ARGS="):]
+    return "unknown"
+
+
 def cmd_bench(args):
     """Times decode (per token, at position 0 and at --position) and prefill
     with llama.cpp, for each thread count, printing one line per number."""
@@ -649,6 +660,10 @@ def cmd_bench(args):
                   f"{tensor_types(args.model)}; n_ctx_train {run.n_ctx_train}, n_ctx {run.n_ctx}, "
                   f"n_batch=n_ubatch {run.n_batch}, KV cache {args.kv_type}, flash attention "
                   f"{args.flash_attn}", flush=True)
+            # How this llama.cpp was built, so that records of different
+            # days show whether the peer itself changed.
+            print(f"# llama.cpp build: {build_flags()}; system info: "
+                  f"{llama_cpp.llama_print_system_info().decode().strip()}", flush=True)
         prefix = f"peer=llama.cpp type={qtype} threads={t}"
 
         def random_tokens(n):
