@@ -44,6 +44,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_VENV = REPO / "build" / "peers-venv"
+# In the venv: the llama-cpp-python requirement and CMAKE_ARGS it was built
+# with (ensure_venv writes it, build_flags reads it back).
+BUILD_STAMP = "llama-cpp-build.txt"
 REFERENCE = REPO / "test" / "helpers" / "llama2c_ref.py"
 SYSTEM_PYTHON = "/usr/bin/python3"
 
@@ -152,7 +155,7 @@ def ensure_venv(args):
         die(f"numpy is not importable in {venv} (Debian's python3-numpy is expected "
             f"through --system-site-packages)")
     cmake = cmake_args(args.amx)
-    stamp = venv / "llama-cpp-build.txt"
+    stamp = venv / BUILD_STAMP
     wanted = f"{args.llama_cpp_python}\nCMAKE_ARGS={cmake}\n"
     install, reinstall = [], False
     if not importable(python, ["gguf"]):
@@ -623,9 +626,9 @@ def cmd_logits(args):
 
 def build_flags():
     """The CMAKE_ARGS this venv's llama.cpp was built with (its stamp)."""
-    stamp = Path(sys.prefix) / "llama-cpp-build.txt"
+    stamp = Path(sys.prefix) / BUILD_STAMP
     if not stamp.exists():
-        return "unknown (no llama-cpp-build.txt in the venv)"
+        return f"unknown (no {BUILD_STAMP} in the venv)"
     for line in stamp.read_text().splitlines():
         if line.startswith("CMAKE_ARGS="):
             return line[len("CMAKE_ARGS="):]

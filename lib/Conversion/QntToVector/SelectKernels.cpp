@@ -208,6 +208,8 @@ static int64_t attentionRowsPerGroup(AttentionOp op,
   auto query = cast<RankedTensorType>(op.getQuery().getType());
   if (query.getDimSize(0) == 1)
     return 1;
+  // Any count of rows works (a group past the last row repeats it): 4, the
+  // most attentionChains takes, is divided by every count it tries.
   return attentionChains(op, o, target, /*divisor=*/4);
 }
 
