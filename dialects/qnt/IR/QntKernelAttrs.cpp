@@ -206,10 +206,15 @@ LogicalResult KernelAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     if (streams != 1)
       return emitError() << "an attention kernel takes only lanes, tile = "
                             "RxH, prefetch and parallel";
-    if (tileRows < 1 || tileRows > 8 || tileCols < 1 || tileCols > 8)
+    // As many rows as lanes puts a prompt's rows in the lanes of a vector
+    // (AttentionRows.cpp); fewer go as separate chains.
+    bool rowsInLanes = tileRows == lanes && lanes <= 16;
+    if ((!rowsInLanes && (tileRows < 1 || tileRows > 8)) || tileCols < 1 ||
+        tileCols > 8)
       return emitError() << "tile = " << tileRows << "x" << tileCols
                          << " of an attention kernel must have 1 to 8 query "
-                            "rows by 1 to 8 query heads";
+                            "rows, or as many as its lanes (at most 16: the "
+                            "rows in the lanes), by 1 to 8 query heads";
   } else {
     if (tileRows < 1 || tileRows > 8 || tileCols < 1 || tileCols > 8)
       return emitError() << "tile = " << tileRows << "x" << tileCols

@@ -519,16 +519,27 @@ LogicalResult AttentionOp::verify() {
                          << " must equal the query type " << query;
   if (!std::isfinite(getScale().convertToFloat()))
     return emitOpError() << "scale must be finite";
+  auto kernel = (*this)->getAttrOfType<KernelAttr>(kKernelAttrName);
+  if (!kernel)
+    return success();
   // A decoding step's kernel takes tile = RxH's H query heads of one
   // key-value head together.
-  if (auto kernel = (*this)->getAttrOfType<KernelAttr>(kKernelAttrName))
-    if ((heads / kvHeads) % kernel.getTileCols() != 0)
-      return emitOpError() << "kernel tile = " << kernel.getTileRows() << "x"
-                           << kernel.getTileCols() << " takes "
-                           << kernel.getTileCols()
-                           << " query heads of a kv head together, which "
-                              "does not divide the "
-                           << heads / kvHeads << " it has";
+  if ((heads / kvHeads) % kernel.getTileCols() != 0)
+    return emitOpError() << "kernel tile = " << kernel.getTileRows() << "x"
+                         << kernel.getTileCols() << " takes "
+                         << kernel.getTileCols()
+                         << " query heads of a kv head together, which "
+                            "does not divide the "
+                         << heads / kvHeads << " it has";
+  // An i4 cache's rows each read the positions before their own window
+  // start from 4-bit blocks: they go as separate chains, not in lanes.
+  if (getCache() == CacheFormat::i4 && kernel.getTileRows() > 1 &&
+      kernel.getTileRows() == kernel.getLanes())
+    return emitOpError() << "kernel tile = " << kernel.getTileRows() << "x"
+                         << kernel.getTileCols()
+                         << " puts the query rows in the lanes, which an i4 "
+                            "cache does not take (at most 8 rows, fewer "
+                            "than the lanes)";
   return success();
 }
 

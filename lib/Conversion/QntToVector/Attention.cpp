@@ -172,6 +172,7 @@ static FailureOr<AttentionKernel> describeAttention(AttentionOp op,
   k.lanes = widestDividingLanes(k.headSize, lanes);
   k.block = std::max<int64_t>(lanes, 4);
   k.rowsPerGroup = rowsPerGroup;
+  k.rowsInLanes = rowsPerGroup > 1 && rowsPerGroup == lanes;
   // An i4 cache's blocks are contiguous per kv head, which the hardware
   // prefetchers follow.
   k.prefetch = prefetch && op.getCache() != CacheFormat::i4;
@@ -201,6 +202,38 @@ static Value zigzag(ImplicitLocOpBuilder &b, Value i, Value n) {
   return arith::SelectOp::create(b, odd, fromEnd, half);
 }
 
+/// The stack buffers of one chunk of heads for a group of rows. In a
+/// parallel loop they are made in the body (qnt-parallel-to-openmp makes
+/// them once per thread), else once before the loops: an alloca in a loop
+/// would grow the stack at every iteration.
+static AttentionBuffers allocateBuffers(ImplicitLocOpBuilder &b,
+                                        const AttentionKernel &k,
+                                        bool inLanes) {
+  Type f32 = b.getF32Type();
+  AttentionBuffers buffers;
+  if (inLanes) {
+    // qt, ot [heads * D * W], m and l [heads, 2, W] for the query heads of
+    // one key-value head (emitAttentionRows).
+    int64_t heads = k.headsPerKvHead(), W = k.rowsPerGroup;
+    auto transposed = MemRefType::get({heads * k.headSize * W}, f32);
+    buffers.qt = memref::AllocaOp::create(b, transposed);
+    buffers.ot = memref::AllocaOp::create(b, transposed);
+    buffers.state =
+        memref::AllocaOp::create(b, MemRefType::get({heads, 2, W}, f32));
+    if (k.quantized || k.half)
+      buffers.scratch =
+          memref::AllocaOp::create(b, scratchType(k, b.getContext()));
+    return buffers;
+  }
+  // acc, m and l of each head and row (emitAttentionChunk).
+  buffers.state = memref::AllocaOp::create(
+      b, MemRefType::get({k.chunk * k.rowsPerGroup, k.headSize + 2}, f32));
+  if (k.decoded())
+    buffers.scratch =
+        memref::AllocaOp::create(b, scratchType(k, b.getContext()));
+  return buffers;
+}
+
 /// The loops over chunks of heads and groups of `rows` query rows (or, with
 /// kk.partBlocks, the parts of one row's positions, merged after them),
 /// split across threads when `parallel`.
@@ -223,29 +256,25 @@ static void emitAttentionLoops(ImplicitLocOpBuilder &b,
   } else {
     inner = arith::CeilDivUIOp::create(b, rows, cIndex(b, kk.rowsPerGroup));
   }
-  // The state of one chunk's heads for a group of rows: acc, m and l
-  // (emitAttentionChunk). In a parallel loop it is made in the body
-  // (qnt-parallel-to-openmp makes it once per thread), else once before
-  // the loops.
-  auto stateType = MemRefType::get(
-      {kk.chunk * kk.rowsPerGroup, kk.headSize + 2}, b.getF32Type());
-  auto body = [&](OpBuilder &ob, Location loc, Value i, Value c, Value state,
-                  Value scratch) {
+  bool inLanes = kk.rowsInLanes && kk.rowsPerGroup > 1;
+  auto body = [&](OpBuilder &ob, Location loc, Value i, Value c,
+                  AttentionBuffers buffers) {
     ImplicitLocOpBuilder rb(loc, ob);
-    if (!state)
-      state = memref::AllocaOp::create(rb, stateType);
-    if (!scratch && kk.decoded())
-      scratch = memref::AllocaOp::create(rb, scratchType(kk, rb.getContext()));
+    if (!buffers.state)
+      buffers = allocateBuffers(rb, kk, inLanes);
     Value h0 = arith::MulIOp::create(rb, c, cIndex(rb, kk.chunk));
-    if (partials)
-      emitAttentionChunk(rb, kk, rows, cIndex(rb, 0), h0, state, scratch,
-                         exps, i, inner, partials);
+    if (partials) {
+      emitAttentionChunk(rb, kk, rows, cIndex(rb, 0), h0, buffers.state,
+                         buffers.scratch, exps, i, inner, partials);
+      return;
+    }
+    Value r0 = arith::MulIOp::create(rb, parallel ? zigzag(rb, i, inner) : i,
+                                     cIndex(rb, kk.rowsPerGroup));
+    if (inLanes)
+      emitAttentionRows(rb, kk, rows, r0, h0, buffers, exps);
     else
-      emitAttentionChunk(
-          rb, kk, rows,
-          arith::MulIOp::create(rb, parallel ? zigzag(rb, i, inner) : i,
-                                cIndex(rb, kk.rowsPerGroup)),
-          h0, state, scratch, exps);
+      emitAttentionChunk(rb, kk, rows, r0, h0, buffers.state, buffers.scratch,
+                         exps);
   };
   // Chunks of heads outermost: the rows of a causal prompt cost more the
   // later they come, and threads take contiguous ranges of the flattened
@@ -256,17 +285,14 @@ static void emitAttentionLoops(ImplicitLocOpBuilder &b,
     scf::ParallelOp::create(
         b, ValueRange{zero, zero}, ValueRange{chunksPerRow, inner},
         ValueRange{one, one}, [&](OpBuilder &ob, Location loc, ValueRange ivs) {
-          body(ob, loc, ivs[1], ivs[0], Value(), Value());
+          body(ob, loc, ivs[1], ivs[0], AttentionBuffers());
         });
   } else {
-    Value state = memref::AllocaOp::create(b, stateType);
-    Value scratch;
-    if (kk.decoded())
-      scratch = memref::AllocaOp::create(b, scratchType(kk, b.getContext()));
+    AttentionBuffers buffers = allocateBuffers(b, kk, inLanes);
     scf::buildLoopNest(b, b.getLoc(), ValueRange{zero, zero},
                        ValueRange{chunksPerRow, inner}, ValueRange{one, one},
                        [&](OpBuilder &ob, Location loc, ValueRange ivs) {
-                         body(ob, loc, ivs[1], ivs[0], state, scratch);
+                         body(ob, loc, ivs[1], ivs[0], buffers);
                        });
   }
   if (partials)

@@ -13,12 +13,8 @@
 using namespace mlir;
 using namespace mlir::qnt;
 
-namespace {
-/// Converts the i8 or f16 rows `rows` (one per position of the block) of
-/// key-value head g into `scratch`: codes or halves as f32, and each i8
-/// row's scale (its position's step times the head's multiplier).
-void decodeBlock(ImplicitLocOpBuilder &b, const AttentionKernel &k,
-                 ArrayRef<Value> rows, Value g, Value scratch) {
+void qnt::decodeBlock(ImplicitLocOpBuilder &b, const AttentionKernel &k,
+                      ArrayRef<Value> rows, Value g, Value scratch) {
   int64_t L = k.lanes, D = k.headSize;
   auto rowType = VectorType::get(
       {L}, k.half ? Type(b.getF16Type()) : Type(b.getI8Type()));
@@ -62,7 +58,7 @@ void decodeBlock(ImplicitLocOpBuilder &b, const AttentionKernel &k,
   }
 }
 
-
+namespace {
 /// Emits rows r0 .. r0 + R - 1 (R = k.rowsPerGroup; rows past the last one
 /// repeat it) of the result for the heads h0 .. h0 + k.chunk - 1, one block
 /// of positions at a time for all of them (position-major: the heads of a

@@ -24,6 +24,10 @@ struct AttentionKernel {
   int64_t block;  // positions scored together (one vector of scores)
   int64_t chunk;  // heads processed together, position by position
   int64_t rowsPerGroup = 1; // query rows processed together over each block
+  // A prompt's rows (rowsPerGroup > 1) go in the lanes of a vector
+  // (emitAttentionRows) rather than as separate chains: the kernel's tile
+  // has as many rows as it has lanes.
+  bool rowsInLanes = false;
   // Query heads of one key-value head processed together over each block
   // (a decoding step's kernel; divides headsPerKvHead()).
   int64_t headsPerGroup = 1;
@@ -86,6 +90,30 @@ void emitAttentionChunk(ImplicitLocOpBuilder &b, const AttentionKernel &k,
                         Value scratch, SmallVectorImpl<Operation *> &exps,
                         Value part = {}, Value parts = {},
                         Value partials = {});
+
+/// Converts the i8 or f16 rows `rows` (one per position of a block) of
+/// key-value head g into `scratch` (scratchType): codes or halves as f32,
+/// and each i8 row's scale (its position's step times the head's
+/// multiplier) in row B.
+void decodeBlock(ImplicitLocOpBuilder &b, const AttentionKernel &k,
+                 ArrayRef<Value> rows, Value g, Value scratch);
+
+/// The stack buffers of one chunk of heads for a group of rows: the
+/// running state and decoded block of emitAttentionChunk; with rows in
+/// lanes also the transposed queries qt and outputs ot (state holds m and
+/// l there).
+struct AttentionBuffers {
+  Value state, scratch, qt, ot;
+};
+
+/// Emits the rows r0 .. r0 + k.rowsPerGroup - 1 of a prompt (rows past
+/// queryRows - 1 repeat it) for the heads h0 .. h0 + k.chunk - 1, with the
+/// rows in the lanes of a vector (AttentionRows.cpp; k.rowsPerGroup ==
+/// k.lanes, an f32, f16 or i8 cache). The exps it makes go to `exps`.
+void emitAttentionRows(ImplicitLocOpBuilder &b, const AttentionKernel &k,
+                       Value queryRows, Value r0, Value h0,
+                       const AttentionBuffers &buffers,
+                       SmallVectorImpl<Operation *> &exps);
 
 } // namespace mlir::qnt
 

@@ -198,16 +198,33 @@ static int64_t attentionChains(AttentionOp op,
   return chains;
 }
 
+/// The most stack a prompt's attention with its rows in lanes may take
+/// per thread (libomp's worker threads have 4 MiB by default): 64 KiB for
+/// the 1.1B shape (8 query heads of 64 per kv head, 16 rows).
+constexpr int64_t kMaxRowsInLanesStack = 1 << 20;
+
 /// Query rows an attention kernel takes over each block of the cache: 1
-/// for a decoding step (one row); for a prompt, attentionChains. 110M shape
-/// (head size 64), 128-token prefill on AVX-512: 2 rows take attention from
-/// 14% to 9% of the prefill; 4 rows spill and gain nothing more.
+/// for a decoding step (one row); for a prompt, as many as the lanes (rows
+/// in lanes), else attentionChains. 110M shape (head size 64, f16 cache),
+/// 512-token prefill on AVX-512, in turn: rows in lanes 350-380 ms against
+/// 416-424 with 2 rows as chains on 1 thread (which had taken attention
+/// from 14% to 9% of a 128-token prefill against one row; 4 rows spill).
 static int64_t attentionRowsPerGroup(AttentionOp op,
                                      const QntSelectKernelsPassOptions &o,
                                      TargetAttr target) {
   auto query = cast<RankedTensorType>(op.getQuery().getType());
   if (query.getDimSize(0) == 1)
     return 1;
+  // As many rows as lanes: the rows in the lanes (AttentionRows.cpp). Not
+  // with an i4 cache, whose rows each read the positions before their own
+  // window start from 4-bit blocks, nor where the transposed queries and
+  // outputs of a key-value head's query heads would take more than
+  // kMaxRowsInLanesStack of a thread's stack.
+  int64_t headsPerKv = query.getDimSize(1) / op.getKvHeads();
+  int64_t stackBytes = 2 * headsPerKv * query.getDimSize(2) * o.chunk * 4;
+  if (op.getCache() != CacheFormat::i4 && o.chunk <= 16 &&
+      stackBytes <= kMaxRowsInLanesStack)
+    return o.chunk;
   // Any count of rows works (a group past the last row repeats it): 4, the
   // most attentionChains takes, is divided by every count it tries.
   return attentionChains(op, o, target, /*divisor=*/4);

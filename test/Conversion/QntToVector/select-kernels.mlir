@@ -35,8 +35,12 @@
 //       NONE:   qnt.kernel = #qnt.kernel<attention, lanes = 16, tile = 1x2, prefetch>
 //       NONE:   qnt.kernel = #qnt.kernel<attention, lanes = 16, tile = 1x4, prefetch>
 // NONE-LABEL: func.func @prompt_attention
-//       NONE:   qnt.kernel = #qnt.kernel<attention, lanes = 16, tile = 2x2, prefetch>
-//       NONE:   qnt.kernel = #qnt.kernel<attention, lanes = 16, tile = 4x2, prefetch>
+//       NONE:   qnt.kernel = #qnt.kernel<attention, lanes = 16, tile = 16x2, prefetch>
+//       NONE:   qnt.kernel = #qnt.kernel<attention, lanes = 16, tile = 16x2, prefetch>
+// A key-value head of 64 query heads of 256: its transposed queries and
+// outputs (2 MiB) would overflow a thread's stack in lanes, so the rows go
+// as chains.
+//       NONE:   qnt.kernel = #qnt.kernel<attention, lanes = 16, prefetch>
 // NONE-LABEL: func.func @chosen
 //       NONE:   qnt.kernel = #qnt.kernel<row_f32, lanes = 8, tile = 1x1, streams = 1>
 module {
@@ -80,6 +84,10 @@ module {
     %o8 = qnt.attention %q8, %k8, %k8, %pos {cache = #qnt.cache_format<f32>, scale = 0.5 : f32} : tensor<?x4x8xf32>, tensor<16x2x8xf32>, tensor<16x2x8xf32> -> tensor<?x4x8xf32>
     return %o, %o8 : tensor<?x4x64xf32>, tensor<?x4x8xf32>
   }
+  func.func @prompt_attention_wide_group(%q: tensor<?x64x256xf32>, %k: tensor<16x1x256xf32>, %pos: index) -> tensor<?x64x256xf32> {
+    %o = qnt.attention %q, %k, %k, %pos {scale = 0.5 : f32} : tensor<?x64x256xf32>, tensor<16x1x256xf32>, tensor<16x1x256xf32> -> tensor<?x64x256xf32>
+    return %o : tensor<?x64x256xf32>
+  }
   func.func @chosen(%x: tensor<?x64xf32>) -> tensor<?x8xf32> {
     %p = qnt.constant {codes = dense<0> : tensor<8x32xi8>, scales = dense<1.0> : tensor<8x2xf32>} : !qnt.packed<8x64, #qnt.scheme<si4, symmetric, per_group<1, 32>>>
     %y = qnt.matmul %x, %p {qnt.kernel = #qnt.kernel<row_f32, lanes = 8, tile = 1x1, streams = 1>} : (tensor<?x64xf32>, !qnt.packed<8x64, #qnt.scheme<si4, symmetric, per_group<1, 32>>>) -> tensor<?x8xf32>
@@ -104,8 +112,8 @@ module {
 // AVX2-LABEL: func.func @attention
 //       AVX2:   qnt.kernel = #qnt.kernel<attention, lanes = 8, tile = 1x2, prefetch>
 // AVX2-LABEL: func.func @prompt_attention
-//       AVX2:   qnt.kernel = #qnt.kernel<attention, lanes = 8, prefetch>
-//       AVX2:   qnt.kernel = #qnt.kernel<attention, lanes = 8, tile = 4x2, prefetch>
+//       AVX2:   qnt.kernel = #qnt.kernel<attention, lanes = 8, tile = 8x1, prefetch>
+//       AVX2:   qnt.kernel = #qnt.kernel<attention, lanes = 8, tile = 8x2, prefetch>
 // AVX2-LABEL: func.func @chosen
 //       AVX2:   qnt.kernel = #qnt.kernel<row_f32, lanes = 8, tile = 1x1, streams = 1>
 // An AVX2 target with f32 activations: 8-lane chunks on 2x4 tiles.
@@ -176,8 +184,8 @@ module attributes {qnt.target = #qnt.target<cpu = "znver3", vector_bits = 256, i
 // VNNI-LABEL: func.func @attention
 //       VNNI:   qnt.kernel = #qnt.kernel<attention, lanes = 16, tile = 1x2, prefetch>
 // VNNI-LABEL: func.func @prompt_attention
-//       VNNI:   qnt.kernel = #qnt.kernel<attention, lanes = 16, tile = 2x2, prefetch>
-//       VNNI:   qnt.kernel = #qnt.kernel<attention, lanes = 16, tile = 4x2, prefetch>
+//       VNNI:   qnt.kernel = #qnt.kernel<attention, lanes = 16, tile = 16x2, prefetch>
+//       VNNI:   qnt.kernel = #qnt.kernel<attention, lanes = 16, tile = 16x2, prefetch>
 // VNNI-LABEL: func.func @chosen
 //       VNNI:   qnt.kernel = #qnt.kernel<row_f32, lanes = 8, tile = 1x1, streams = 1>
 // Options override the target: row kernels, a fixed x block, threads.

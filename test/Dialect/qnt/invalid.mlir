@@ -948,12 +948,17 @@ func.func private @attention_streams() attributes {k = #qnt.kernel<attention, la
 
 // -----
 
-// expected-error @+1 {{tile = 9x1 of an attention kernel must have 1 to 8 query rows by 1 to 8 query heads}}
+// expected-error @+1 {{tile = 9x1 of an attention kernel must have 1 to 8 query rows, or as many as its lanes (at most 16: the rows in the lanes), by 1 to 8 query heads}}
 func.func private @attention_rows() attributes {k = #qnt.kernel<attention, lanes = 8, tile = 9x1>}
 
 // -----
 
-// expected-error @+1 {{tile = 1x0 of an attention kernel must have 1 to 8 query rows by 1 to 8 query heads}}
+// expected-error @+1 {{tile = 32x1 of an attention kernel must have 1 to 8 query rows, or as many as its lanes (at most 16: the rows in the lanes), by 1 to 8 query heads}}
+func.func private @attention_rows_in_lanes() attributes {k = #qnt.kernel<attention, lanes = 32, tile = 32x1>}
+
+// -----
+
+// expected-error @+1 {{tile = 1x0 of an attention kernel must have 1 to 8 query rows, or as many as its lanes (at most 16: the rows in the lanes), by 1 to 8 query heads}}
 func.func private @attention_heads() attributes {k = #qnt.kernel<attention, lanes = 8, tile = 1x0>}
 
 // -----
@@ -1000,6 +1005,14 @@ func.func private @keep_float_not_unit() attributes {qnt.keep_float = true}
 func.func @attention_i4_no_window(%q: tensor<?x8x16xf32>, %k: tensor<2x1760xi8>, %v: tensor<2x1760xi8>, %rk: tensor<2x?xi8>, %rv: tensor<2x?xi8>, %p: index) {
   // expected-error @+1 {{'qnt.attention' op an i4 cache needs a cache_block and a cache_window}}
   %o = qnt.attention %q, %k, %v, %p recent %rk, %rv {cache = #qnt.cache_format<i4>, cache_block = 32 : i64, scale = 0.25 : f32} : tensor<?x8x16xf32>, tensor<2x1760xi8>, tensor<2x1760xi8>, tensor<2x?xi8>, tensor<2x?xi8> -> tensor<?x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @attention_i4_rows_in_lanes(%q: tensor<?x8x16xf32>, %k: tensor<2x1760xi8>, %v: tensor<2x1760xi8>, %rk: tensor<2x?xi8>, %rv: tensor<2x?xi8>, %p: index) {
+  // expected-error @+1 {{'qnt.attention' op kernel tile = 16x1 puts the query rows in the lanes, which an i4 cache does not take (at most 8 rows, fewer than the lanes)}}
+  %o = qnt.attention %q, %k, %v, %p recent %rk, %rv {cache = #qnt.cache_format<i4>, cache_block = 32 : i64, cache_window = 64 : i64, qnt.kernel = #qnt.kernel<attention, lanes = 16, tile = 16x1>, scale = 0.25 : f32} : tensor<?x8x16xf32>, tensor<2x1760xi8>, tensor<2x1760xi8>, tensor<2x?xi8>, tensor<2x?xi8> -> tensor<?x8x16xf32>
   return
 }
 
