@@ -10,7 +10,8 @@
 # 2048), compiles each variant, and times with quant-run --time:
 #   decode at the start: a 128-token prompt, then 128 steps (positions 128..255);
 #   decode late: a prompt of context-128 tokens, then 128 steps (up to the end);
-#   prefill: the 128-token prompt in one call.
+#   prefill: the 128-token prompt in one call, and the late run's prompt
+#   of context-128 tokens (where attention over the prompt weighs more).
 # Next to each time: the fraction of the roofline, (bytes of the weights at
 # their stored size + bytes of the live KV cache read per token) / read
 # bandwidth of the same thread count (bench/read_bandwidth.cpp, measured
@@ -156,7 +157,8 @@ for m in "${models[@]}"; do
       prefill=$(echo "$a" | sed -nE 's/.*prefill: ([0-9.]+) ms for ([0-9]+) tokens.*/\1/p')
       early=$(echo "$a" | sed -nE 's/.*decode: .* median ([0-9.]+) ms.*/\1/p')
       lateMs=$(echo "$b" | sed -nE 's/.*decode: .* median ([0-9.]+) ms.*/\1/p')
-      echo "model=$m variant=$v threads=$t prefill128_ms=$prefill decode_early_ms=$early decode_late_ms=$lateMs" | tee -a "$results" >&2
+      prefillLate=$(echo "$b" | sed -nE 's/.*prefill: ([0-9.]+) ms for ([0-9]+) tokens.*/\1/p')
+      echo "model=$m variant=$v threads=$t prefill128_ms=$prefill decode_early_ms=$early decode_late_ms=$lateMs prefill_late_ms=$prefillLate" | tee -a "$results" >&2
     done
   done
 done
@@ -254,7 +256,7 @@ def share(model, variant, threads, prefill_ms):
              * shapes[model]["layers"] / prefill_ms for i in range(rounds)]
     lo, hi = min(times), max(times)
     return f"{100 * lo:.0f}%" if round(100 * lo) == round(100 * hi) else f"{100 * lo:.0f}-{100 * hi:.0f}%"
-print(f"{'model':6} {'variant':12} {'thr':>3} | {'decode@128-255':>14} {'roof%':>6} | {'decode@end':>10} {'roof%':>6} | {'prefill 128':>11} {'tok/s':>7} {'GFLOP/s':>8}" + (f" {'share':>8}" if kernel_ms else ""))
+print(f"{'model':6} {'variant':12} {'thr':>3} | {'decode@128-255':>14} {'roof%':>6} | {'decode@end':>10} {'roof%':>6} | {'prefill 128':>11} {'tok/s':>7} {'GFLOP/s':>8}" + (f" {'share':>8}" if kernel_ms else "") + f" | {'prefill ctx-128':>15} {'tok/s':>6}")
 for line in open(sys.argv[1]):
     f = dict(kv.split("=") for kv in line.split())
     s = shapes[f["model"]]
@@ -265,7 +267,8 @@ for line in open(sys.argv[1]):
     gflops = 2 * layer_params * 128 / (pre / 1e3) / 1e9
     print(f"{f['model']:6} {f['variant']:12} {t:3} | {early:11.2f} ms {roof(early, 192):5.0f}% | "
           f"{late:7.2f} ms {roof(late, s['seq'] - 64):5.0f}% | {pre:8.1f} ms {128 / pre * 1e3:7.0f} {gflops:8.1f}"
-          + (f" {share(f['model'], f['variant'], t, pre):>8}" if kernel_ms else ""))
+          + (f" {share(f['model'], f['variant'], t, pre):>8}" if kernel_ms else "")
+          + f" | {float(f['prefill_late_ms']):12.1f} ms {(s['seq'] - 128) / float(f['prefill_late_ms']) * 1e3:6.0f}")
 try:
     peers = open(sys.argv[2]).read().strip()
 except OSError:
