@@ -24,14 +24,14 @@ using namespace mlir::qnt;
 
 namespace {
 /// The W rows r0 .. r0 + W - 1 (rows past the last one repeat it) of the
-/// heads h0 .. h0 + k.chunk - 1, with W = k.rowsPerGroup. Per head, in
-/// buffers on the stack:
+/// heads h0 .. h0 + k.chunk - 1, with W = k.rowsPerGroup, one key-value
+/// head of the chunk at a time. Per query head hh of that key-value head,
+/// in buffers on the stack (allocateBuffers in Attention.cpp):
 /// - qt[hh][d][i]: row i's query times the scale, transposed;
 /// - ot[hh][d][i]: the running weighted sum of value rows, transposed;
 /// - ml[hh][0 / 1][i]: the running maximum m and sum l of exp(s - m).
-/// (allocateBuffers in Attention.cpp makes them.)
-/// Blocks of B positions go one at a time through all the heads (a block's
-/// cache rows are read once, decoded once per key-value head).
+/// Blocks of B positions go one at a time through its query heads, each
+/// block decoded once for all of them.
 struct AttentionRows {
   const AttentionKernel &k;
   SmallVectorImpl<Operation *> &exps;
