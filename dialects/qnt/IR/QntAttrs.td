@@ -251,8 +251,9 @@ def Qnt_KernelAttr : AttrDef<Qnt_Dialect, "Kernel"> {
     - `tile = RxC`: R rows of x by C weight rows per register tile (column_i8:
       R rows of x; C is 1; attention: R query rows of a prompt, and C query
       heads of one kv head of a single row (a decoding step), over each
-      block of the cache, C dividing the op's query heads per kv head;
-      printed only when R or C is above 1).
+      block of the cache, C dividing the op's query heads per kv head; R
+      equal to `lanes` puts the rows in the lanes of a vector, fewer take
+      them as separate chains; printed only when R or C is above 1).
     - `streams`: parts of the weight rows a single-row tile reads at once.
     - `x_block` (int8 families): codes of x per int8 scale.
     - `int_dot` (int8 families): the instructions the kernel is built for
@@ -296,6 +297,16 @@ def Qnt_KernelAttr : AttrDef<Qnt_Dialect, "Kernel"> {
     bool isInt8() const {
       return getFamily() == KernelFamily::row_i8 ||
              getFamily() == KernelFamily::column_i8;
+    }
+    /// Whether an attention tile of `tileRows` query rows puts them in the
+    /// lanes of a vector (as many rows as lanes) rather than taking them as
+    /// separate chains.
+    static bool rowsInLanes(int64_t tileRows, int64_t lanes) {
+      return tileRows > 1 && tileRows == lanes;
+    }
+    bool attentionRowsInLanes() const {
+      return getFamily() == KernelFamily::attention &&
+             rowsInLanes(getTileRows(), getLanes());
     }
   }];
 }

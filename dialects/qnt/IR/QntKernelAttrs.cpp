@@ -208,8 +208,8 @@ LogicalResult KernelAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                             "RxH, prefetch and parallel";
     // As many rows as lanes puts a prompt's rows in the lanes of a vector
     // (AttentionRows.cpp); fewer go as separate chains.
-    bool rowsInLanes = tileRows == lanes && lanes <= 16;
-    if ((!rowsInLanes && (tileRows < 1 || tileRows > 8)) || tileCols < 1 ||
+    bool inLanes = rowsInLanes(tileRows, lanes) && lanes <= 16;
+    if ((!inLanes && (tileRows < 1 || tileRows > 8)) || tileCols < 1 ||
         tileCols > 8)
       return emitError() << "tile = " << tileRows << "x" << tileCols
                          << " of an attention kernel must have 1 to 8 query "

@@ -533,8 +533,7 @@ LogicalResult AttentionOp::verify() {
                          << heads / kvHeads << " it has";
   // An i4 cache's rows each read the positions before their own window
   // start from 4-bit blocks: they go as separate chains, not in lanes.
-  if (getCache() == CacheFormat::i4 && kernel.getTileRows() > 1 &&
-      kernel.getTileRows() == kernel.getLanes())
+  if (getCache() == CacheFormat::i4 && kernel.attentionRowsInLanes())
     return emitOpError() << "kernel tile = " << kernel.getTileRows() << "x"
                          << kernel.getTileCols()
                          << " puts the query rows in the lanes, which an i4 "

@@ -172,7 +172,7 @@ static FailureOr<AttentionKernel> describeAttention(AttentionOp op,
   k.lanes = widestDividingLanes(k.headSize, lanes);
   k.block = std::max<int64_t>(lanes, 4);
   k.rowsPerGroup = rowsPerGroup;
-  k.rowsInLanes = rowsPerGroup > 1 && rowsPerGroup == lanes;
+  k.rowsInLanes = KernelAttr::rowsInLanes(rowsPerGroup, lanes);
   // An i4 cache's blocks are contiguous per kv head, which the hardware
   // prefetchers follow.
   k.prefetch = prefetch && op.getCache() != CacheFormat::i4;
@@ -207,11 +207,10 @@ static Value zigzag(ImplicitLocOpBuilder &b, Value i, Value n) {
 /// them once per thread), else once before the loops: an alloca in a loop
 /// would grow the stack at every iteration.
 static AttentionBuffers allocateBuffers(ImplicitLocOpBuilder &b,
-                                        const AttentionKernel &k,
-                                        bool inLanes) {
+                                        const AttentionKernel &k) {
   Type f32 = b.getF32Type();
   AttentionBuffers buffers;
-  if (inLanes) {
+  if (k.rowsInLanes) {
     // qt, ot [heads * D * W], m and l [heads, 2, W] for the query heads of
     // one key-value head (emitAttentionRows).
     int64_t heads = k.headsPerKvHead(), W = k.rowsPerGroup;
@@ -256,12 +255,11 @@ static void emitAttentionLoops(ImplicitLocOpBuilder &b,
   } else {
     inner = arith::CeilDivUIOp::create(b, rows, cIndex(b, kk.rowsPerGroup));
   }
-  bool inLanes = kk.rowsInLanes && kk.rowsPerGroup > 1;
   auto body = [&](OpBuilder &ob, Location loc, Value i, Value c,
                   AttentionBuffers buffers) {
     ImplicitLocOpBuilder rb(loc, ob);
     if (!buffers.state)
-      buffers = allocateBuffers(rb, kk, inLanes);
+      buffers = allocateBuffers(rb, kk);
     Value h0 = arith::MulIOp::create(rb, c, cIndex(rb, kk.chunk));
     if (partials) {
       emitAttentionChunk(rb, kk, rows, cIndex(rb, 0), h0, buffers.state,
@@ -270,7 +268,7 @@ static void emitAttentionLoops(ImplicitLocOpBuilder &b,
     }
     Value r0 = arith::MulIOp::create(rb, parallel ? zigzag(rb, i, inner) : i,
                                      cIndex(rb, kk.rowsPerGroup));
-    if (inLanes)
+    if (kk.rowsInLanes)
       emitAttentionRows(rb, kk, rows, r0, h0, buffers, exps);
     else
       emitAttentionChunk(rb, kk, rows, r0, h0, buffers.state, buffers.scratch,
@@ -288,7 +286,7 @@ static void emitAttentionLoops(ImplicitLocOpBuilder &b,
           body(ob, loc, ivs[1], ivs[0], AttentionBuffers());
         });
   } else {
-    AttentionBuffers buffers = allocateBuffers(b, kk, inLanes);
+    AttentionBuffers buffers = allocateBuffers(b, kk);
     scf::buildLoopNest(b, b.getLoc(), ValueRange{zero, zero},
                        ValueRange{chunksPerRow, inner}, ValueRange{one, one},
                        [&](OpBuilder &ob, Location loc, ValueRange ivs) {
@@ -367,6 +365,7 @@ LogicalResult qnt::lowerAttentionToVector(AttentionOp op, int64_t lanes,
   // prompt's rows one by one.
   AttentionKernel decode = k, single = k, grouped = k;
   decode.rowsPerGroup = single.rowsPerGroup = 1;
+  decode.rowsInLanes = single.rowsInLanes = false;
   chooseChunk(decode, rowBytes, /*oneRow=*/true);
   // One row's chunk is all the heads, so a kv head's query heads are the
   // op's group, which the verifier checks the tile's H divides.

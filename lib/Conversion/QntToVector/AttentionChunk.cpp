@@ -58,6 +58,25 @@ void qnt::decodeBlock(ImplicitLocOpBuilder &b, const AttentionKernel &k,
   }
 }
 
+void qnt::groupRows(ImplicitLocOpBuilder &b, const AttentionKernel &k,
+                    Value queryRows, Value r0, SmallVectorImpl<Value> &rows,
+                    SmallVectorImpl<Value> &seen) {
+  Value lastRow = arith::SubIOp::create(b, queryRows, cIndex(b, 1));
+  for (int64_t i = 0; i < k.rowsPerGroup; ++i) {
+    rows.push_back(
+        i == 0 ? r0
+               : arith::MinUIOp::create(
+                     b, arith::AddIOp::create(b, r0, cIndex(b, i)), lastRow)
+                     .getResult());
+    seen.push_back(arith::MinUIOp::create(
+        b,
+        arith::AddIOp::create(
+            b, arith::AddIOp::create(b, k.position, rows.back()),
+            cIndex(b, 1)),
+        cIndex(b, k.positions)));
+  }
+}
+
 namespace {
 /// Emits rows r0 .. r0 + R - 1 (R = k.rowsPerGroup; rows past the last one
 /// repeat it) of the result for the heads h0 .. h0 + k.chunk - 1, one block
@@ -374,22 +393,7 @@ struct AttentionChunk {
                                 ValueRange{row, cIndex(ib, D + 1)});
       }
     });
-    // Row i of the group is min(r0 + i, T - 1); it sees the positions
-    // below min(position + row + 1, S), the last row the most.
-    Value lastRow = arith::SubIOp::create(b, queryRows, cIndex(b, 1));
-    for (int64_t i = 0; i < R; ++i) {
-      rowOf.push_back(
-          i == 0 ? r0
-                 : arith::MinUIOp::create(
-                       b, arith::AddIOp::create(b, r0, cIndex(b, i)), lastRow)
-                       .getResult());
-      n.push_back(arith::MinUIOp::create(
-          b,
-          arith::AddIOp::create(
-              b, arith::AddIOp::create(b, k.position, rowOf.back()),
-              cIndex(b, 1)),
-          cIndex(b, k.positions)));
-    }
+    groupRows(b, k, queryRows, r0, rowOf, n);
     last = arith::SubIOp::create(b, n.back(), cIndex(b, 1));
     Value firstBlock = cIndex(b, 0);
     Value endBlock = arith::CeilDivUIOp::create(b, n.back(), cIndex(b, B));

@@ -98,6 +98,13 @@ void emitAttentionChunk(ImplicitLocOpBuilder &b, const AttentionKernel &k,
 void decodeBlock(ImplicitLocOpBuilder &b, const AttentionKernel &k,
                  ArrayRef<Value> rows, Value g, Value scratch);
 
+/// The k.rowsPerGroup query rows of the group from r0, min(r0 + i, T - 1)
+/// with T = queryRows (rows past the last one repeat it), and how many
+/// positions each sees, min(position + row + 1, S): the last row the most.
+void groupRows(ImplicitLocOpBuilder &b, const AttentionKernel &k,
+               Value queryRows, Value r0, SmallVectorImpl<Value> &rows,
+               SmallVectorImpl<Value> &seen);
+
 /// The stack buffers of one chunk of heads for a group of rows: the
 /// running state and decoded block of emitAttentionChunk; with rows in
 /// lanes also the transposed queries qt and outputs ot (state holds m and

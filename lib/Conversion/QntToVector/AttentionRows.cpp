@@ -280,21 +280,8 @@ struct AttentionRows {
   }
 
   void emit(ImplicitLocOpBuilder &b, Value queryRows, Value r0, Value h0) {
-    // Row i of the group is min(r0 + i, T - 1); it sees the positions
-    // below min(position + row + 1, S), the last row the most.
-    Value lastRow = arith::SubIOp::create(b, queryRows, cIndex(b, 1));
     SmallVector<Value> seenOf;
-    for (int64_t i = 0; i < W; ++i) {
-      rowOf.push_back(arith::MinUIOp::create(
-          b, arith::AddIOp::create(b, r0, cIndex(b, i)), lastRow));
-      Value n = arith::MinUIOp::create(
-          b,
-          arith::AddIOp::create(
-              b, arith::AddIOp::create(b, k.position, rowOf.back()),
-              cIndex(b, 1)),
-          cIndex(b, k.positions));
-      seenOf.push_back(n);
-    }
+    groupRows(b, k, queryRows, r0, rowOf, seenOf);
     SmallVector<Value> seen32;
     for (Value n : seenOf)
       seen32.push_back(arith::IndexCastOp::create(b, b.getI32Type(), n));

@@ -395,10 +395,11 @@ void populateQntAttentionToVectorPatterns(RewritePatternSet &patterns);
 /// Replaces `op` (on tensors) by loops over memrefs that visit only the live
 /// positions of the cache: `lanes` f32 lanes per vector (at most; the head
 /// size must be a multiple of the lanes used), `rowsPerGroup` query rows
-/// of a prompt, or `headsPerGroup` query heads of one key-value head of a
-/// single row, over each block of positions, the blocks ahead prefetched
-/// when `prefetch`, groups of rows and heads as one scf.parallel when
-/// `parallel`, else nested scf.for loops.
+/// of a prompt (in the lanes of a vector when there are `lanes` of them:
+/// KernelAttr::rowsInLanes), or `headsPerGroup` query heads of one
+/// key-value head of a single row, over each block of positions, the
+/// blocks ahead prefetched when `prefetch`, groups of rows and heads as one
+/// scf.parallel when `parallel`, else nested scf.for loops.
 LogicalResult lowerAttentionToVector(AttentionOp op, int64_t lanes,
                                      int64_t rowsPerGroup,
                                      int64_t headsPerGroup, bool prefetch,
