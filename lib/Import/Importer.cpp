@@ -1,10 +1,13 @@
-// The table of checkpoint formats.
+// The table of checkpoint formats, and what every checkpoint goes through
+// after its reader (the RoPE order the builder takes).
 #include "qnt/Import/Importer.h"
 #include "qnt/Import/Gguf.h"
 #include "qnt/Import/HuggingFace.h"
 #include "qnt/Import/Llama2c.h"
+#include "qnt/Support/Packing.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
+#include <cstring>
 
 using namespace mlir;
 using namespace mlir::qnt;
@@ -51,6 +54,76 @@ uint64_t CheckpointData::fileBytes() const {
   for (const auto &f : files)
     total += f->getBufferSize();
   return total;
+}
+
+namespace {
+/// A copy, owned by `data`, of the `rows` rows of `rowBytes` bytes at `src`
+/// with each head of `headSize` rows in rotate-half order: its row j is the
+/// interleaved row 2j (j < headSize / 2) or 2(j - headSize / 2) + 1.
+const void *rotateHalfRows(const void *src, int64_t rows, int64_t headSize,
+                           size_t rowBytes, CheckpointData &data) {
+  const char *from = static_cast<const char *>(src);
+  char *to = data.allocate(rows * rowBytes);
+  int64_t half = headSize / 2;
+  for (int64_t r = 0; r < rows; ++r) {
+    int64_t head = r / headSize, j = r % headSize;
+    int64_t source = head * headSize + (j < half ? 2 * j : 2 * (j - half) + 1);
+    std::memcpy(to + r * rowBytes, from + source * rowBytes, rowBytes);
+  }
+  return to;
+}
+
+/// `w` ([rows, cols]; a bias is [rows, 1]) with its rows in rotate-half
+/// order: the float elements, or the packed codes and their scales and
+/// offsets, which are row-major [rows, ...] too.
+WeightTensor rotateHalfWeight(const WeightTensor &w, int64_t rows,
+                              int64_t cols, int64_t headSize,
+                              CheckpointData &data) {
+  WeightTensor moved = w;
+  if (!w.isPacked()) {
+    moved.data = rotateHalfRows(w.data, rows, headSize,
+                                cols * elementBytes(w.type), data);
+    return moved;
+  }
+  moved.data = rotateHalfRows(w.data, rows, headSize,
+                              packedRowBytes(cols, w.bits), data);
+  size_t scaleRowBytes = cols / w.groupSize * elementBytes(w.type);
+  moved.scales = rotateHalfRows(w.scales, rows, headSize, scaleRowBytes, data);
+  if (w.offsets)
+    moved.offsets =
+        rotateHalfRows(w.offsets, rows, headSize, scaleRowBytes, data);
+  return moved;
+}
+} // namespace
+
+void mlir::qnt::useRotateHalfRope(TransformerConfig &config,
+                                  TransformerWeights &weights,
+                                  CheckpointData &data) {
+  if (config.rope == RopeStyle::rotateHalf)
+    return;
+  int64_t hs = config.headSize(), d = config.dim;
+  auto move = [&](std::vector<WeightTensor> &tensors, int64_t rows,
+                  int64_t cols) {
+    for (WeightTensor &w : tensors)
+      if (w)
+        w = rotateHalfWeight(w, rows, cols, hs, data);
+  };
+  move(weights.wq, config.qDim(), d);
+  move(weights.wk, config.kvDim(), d);
+  move(weights.bq, config.qDim(), 1);
+  move(weights.bk, config.kvDim(), 1);
+  config.rope = RopeStyle::rotateHalf;
+}
+
+std::string mlir::qnt::readCheckpoint(const CheckpointFormat &format,
+                                      llvm::StringRef path,
+                                      CheckpointData &data,
+                                      TransformerConfig &config,
+                                      TransformerWeights &weights) {
+  std::string error = format.read(path, data, config, weights);
+  if (error.empty())
+    useRotateHalfRope(config, weights, data);
+  return error;
 }
 
 const CheckpointFormat *

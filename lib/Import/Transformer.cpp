@@ -263,55 +263,54 @@ public:
     return {table(true), table(false)};
   }
 
-  /// Rotary embedding of x[rows, n]: pair i of each head rotated by the
-  /// angle of pair i (ropeTables). The pair is (2i, 2i+1) for interleaved
-  /// RoPE and (i, i + headSize / 2) for rotate-half RoPE: x is viewed as
-  /// [rows, heads, half, 2] or [rows, heads, 2, half], and the member of
-  /// the pair is the index `m` (3 or 2) of that view.
+  /// Rotary embedding of x[rows, n] (rotate-half RoPE: useRotateHalfRope
+  /// put interleaved checkpoints in this order): element i of each head's
+  /// first half and element i of its second half are pair i, rotated by
+  /// the angle of pair i (ropeTables). x is viewed as [rows, heads, 2, half];
+  /// the loops run over (row, head, member m of the pair, i), and each
+  /// member is read from its own slice of the view, through a map with a
+  /// constant 0: a projected permutation, which the vectorizer takes, so
+  /// the rotation reads and writes whole vectors of contiguous elements.
   Value rope(Value x, int64_t n, Value cos, Value sin) {
     int64_t hs = c.headSize(), half = hs / 2, heads = n / hs;
-    bool interleaved = c.rope == RopeStyle::interleaved;
     MLIRContext *ctx = b.getContext();
-    SmallVector<int64_t> shape =
-        interleaved ? SmallVector<int64_t>{kDyn, heads, half, 2}
-                    : SmallVector<int64_t>{kDyn, heads, 2, half};
+    SmallVector<int64_t> shape{kDyn, heads, 2, half};
     auto pairs = tensor(shape);
     Value xp = tensor::ExpandShapeOp::create(
         b, pairs, x, ArrayRef<ReassociationIndices>{{0}, {1, 2, 3}},
         ArrayRef<OpFoldResult>{rows, b.getIndexAttr(heads),
-                               b.getIndexAttr(shape[2]),
-                               b.getIndexAttr(shape[3])});
-    AffineExpr r, h, d2, d3;
-    bindDims(ctx, r, h, d2, d3);
-    AffineExpr i = interleaved ? d2 : d3;
-    unsigned member = interleaved ? 3 : 2;
-    auto element = [&](int64_t m) {
-      return interleaved
-                 ? AffineMap::get(4, 0, {r, h, i, b.getAffineConstantExpr(m)},
-                                  ctx)
-                 : AffineMap::get(4, 0, {r, h, b.getAffineConstantExpr(m), i},
-                                  ctx);
+                               b.getIndexAttr(2), b.getIndexAttr(half)});
+    auto member = [&](int64_t m) {
+      auto index = [&](int64_t v) { return b.getIndexAttr(v); };
+      return tensor::ExtractSliceOp::create(
+          b, tensor({kDyn, heads, 1, half}), xp,
+          ArrayRef<OpFoldResult>{index(0), index(0), index(m), index(0)},
+          ArrayRef<OpFoldResult>{rows, index(heads), index(1), index(half)},
+          SmallVector<OpFoldResult>(4, index(1)));
     };
-    Value init =
-        tensor::EmptyOp::create(b, shape, f32, ValueRange{rows});
+    AffineExpr r, h, m, i;
+    bindDims(ctx, r, h, m, i);
+    AffineMap memberMap =
+        AffineMap::get(4, 0, {r, h, b.getAffineConstantExpr(0), i}, ctx);
+    AffineMap angleMap = AffineMap::get(4, 0, {r, i}, ctx);
+    Value init = tensor::EmptyOp::create(b, shape, f32, ValueRange{rows});
     Value out = generic(
-        pairs, ValueRange{xp, xp, cos, sin},
-        {element(0), element(1), AffineMap::get(4, 0, {r, i}, ctx),
-         AffineMap::get(4, 0, {r, i}, ctx)},
+        pairs, ValueRange{member(0), member(1), cos, sin},
+        {memberMap, memberMap, angleMap, angleMap},
         SmallVector<IteratorType>(4, IteratorType::parallel),
         b.getMultiDimIdentityMap(4), init,
         [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
           Value x0 = a[0], x1 = a[1], co = a[2], si = a[3];
-          Value even =
+          Value first =
               arith::SubFOp::create(ib, arith::MulFOp::create(ib, x0, co),
                                     arith::MulFOp::create(ib, x1, si));
-          Value odd =
+          Value second =
               arith::AddFOp::create(ib, arith::MulFOp::create(ib, x0, si),
                                     arith::MulFOp::create(ib, x1, co));
-          Value isOdd = arith::CmpIOp::create(
-              ib, arith::CmpIPredicate::ne, linalg::IndexOp::create(ib, member),
+          Value isSecond = arith::CmpIOp::create(
+              ib, arith::CmpIPredicate::ne, linalg::IndexOp::create(ib, 2),
               arith::ConstantIndexOp::create(ib, 0));
-          return arith::SelectOp::create(ib, isOdd, odd, even);
+          return arith::SelectOp::create(ib, isSecond, second, first);
         });
     return tensor::CollapseShapeOp::create(
         b, out, ArrayRef<ReassociationIndices>{{0}, {1, 2, 3}});
@@ -462,6 +461,8 @@ OwningOpRef<ModuleOp> mlir::qnt::buildTransformer(MLIRContext *context,
                                                   const TransformerConfig &c,
                                                   const TransformerWeights &tw,
                                                   StringRef sourceName) {
+  assert(c.rope == RopeStyle::rotateHalf &&
+         "interleaved RoPE: call useRotateHalfRope (readCheckpoint) first");
   context->loadDialect<affine::AffineDialect, arith::ArithDialect,
                        func::FuncDialect, linalg::LinalgDialect,
                        math::MathDialect, scf::SCFDialect,

@@ -51,8 +51,8 @@ std::optional<SmallVector<int64_t>> chooseTileSizes(linalg::LinalgOp op,
             pinned.set(dim.getPosition());
         });
   // The vectorizer's own checks on the whole op: a body it cannot handle
-  // (a memref.load gather such as RoPE's reads of pairs, calls) stays
-  // scalar. Checking before tiling means no loops are made for nothing.
+  // (a gather through memref.load, calls) stays scalar. Checking before
+  // tiling means no loops are made for nothing.
   // (With pinned loops the check waits for the tile.)
   if (pinned.none() && !dynamic &&
       failed(linalg::vectorizeOpPrecondition(op)))

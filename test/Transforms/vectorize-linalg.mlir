@@ -127,7 +127,7 @@ func.func @scores(%q: memref<2x8xf32>, %k: memref<8x1x8xf32>, %s: memref<2x8xf32
 
 // -----
 
-// Left alone: a gather through memref.load (RoPE's pairs).
+// Left alone: a gather through memref.load.
 // CHECK-LABEL: func.func @left_alone
 //       CHECK:   linalg.generic
 //       CHECK:     memref.load
@@ -141,6 +141,64 @@ func.func @left_alone(%x: memref<1x16xf32>, %y: memref<1x16xf32>) {
     %j = linalg.index 1 : index
     %v = memref.load %x[%c0, %j] : memref<1x16xf32>
     linalg.yield %v : f32
+  }
+  return
+}
+
+// -----
+
+// RoPE as quant-import writes it (rotate-half; tensors bufferized): the two
+// members of each pair read from their own slices through maps with a
+// constant 0, so every tile is whole vectors of contiguous elements, and
+// the member loop selects which rotation is written.
+// CHECK-LABEL: func.func @rope
+//  CHECK-SAME:   (%[[X0:[a-z0-9]+]]: memref<?x4x1x16xf32, strided<[128, 32, 16, 1]>>, %[[X1:[a-z0-9]+]]: memref<?x4x1x16xf32, strided<[128, 32, 16, 1], offset: 16>>, %[[COS:[a-z0-9]+]]: memref<?x16xf32>, %[[SIN:[a-z0-9]+]]: memref<?x16xf32>, %[[OUT:[a-z0-9]+]]: memref<?x4x2x16xf32>)
+//       CHECK:   scf.for %[[R:.*]] = %{{.*}} to %{{.*}} step
+//       CHECK:     scf.for %[[H:.*]] = %{{.*}} to %{{.*}} step
+//       CHECK:       scf.for %[[M:.*]] = %{{.*}} to %{{.*}} step
+//       CHECK:         scf.for %[[I:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
+//       CHECK:           memref.subview %[[X0]][%[[R]], %[[H]], 0, %[[I]]] [1, 1, 1, 8]
+//       CHECK:           memref.subview %[[X1]][%[[R]], %[[H]], 0, %[[I]]] [1, 1, 1, 8]
+//       CHECK:           memref.subview %[[COS]][%[[R]], %[[I]]] [1, 8]
+//       CHECK:           memref.subview %[[SIN]][%[[R]], %[[I]]] [1, 8]
+//       CHECK:           memref.subview %[[OUT]][%[[R]], %[[H]], %[[M]], %[[I]]] [1, 1, 1, 8]
+//       CHECK:           %[[A:.*]] = vector.transfer_read {{.*}} : memref<8xf32, {{.*}}>, vector<8xf32>
+//       CHECK:           %[[B:.*]] = vector.transfer_read {{.*}} : memref<8xf32, {{.*}}>, vector<8xf32>
+//       CHECK:           %[[C:.*]] = vector.transfer_read {{.*}} : memref<8xf32, {{.*}}>, vector<8xf32>
+//       CHECK:           %[[S:.*]] = vector.transfer_read {{.*}} : memref<8xf32, {{.*}}>, vector<8xf32>
+//       CHECK:           %[[AC:.*]] = arith.mulf %[[A]], %[[C]] : vector<8xf32>
+//       CHECK:           %[[BS:.*]] = arith.mulf %[[B]], %[[S]] : vector<8xf32>
+//       CHECK:           %[[FIRST:.*]] = arith.subf %[[AC]], %[[BS]] : vector<8xf32>
+//       CHECK:           %[[SECOND:.*]] = arith.addf
+//       CHECK:           %[[IS2:.*]] = arith.cmpi ne, %[[M]], %{{.*}} : index
+//       CHECK:           %[[MASK:.*]] = vector.broadcast %[[IS2]] : i1 to vector<8xi1>
+//       CHECK:           %[[V:.*]] = arith.select %[[MASK]], %[[SECOND]], %[[FIRST]] : vector<8xi1>, vector<8xf32>
+//       CHECK:           vector.transfer_write %[[V]], {{.*}} : vector<8xf32>, memref<8xf32, {{.*}}>
+//   CHECK-NOT:   memref.load
+func.func @rope(%x0: memref<?x4x1x16xf32, strided<[128, 32, 16, 1]>>,
+                %x1: memref<?x4x1x16xf32, strided<[128, 32, 16, 1], offset: 16>>,
+                %cos: memref<?x16xf32>, %sin: memref<?x16xf32>,
+                %out: memref<?x4x2x16xf32>) {
+  %c0 = arith.constant 0 : index
+  linalg.generic {indexing_maps = [affine_map<(r, h, m, i) -> (r, h, 0, i)>,
+                                   affine_map<(r, h, m, i) -> (r, h, 0, i)>,
+                                   affine_map<(r, h, m, i) -> (r, i)>,
+                                   affine_map<(r, h, m, i) -> (r, i)>,
+                                   affine_map<(r, h, m, i) -> (r, h, m, i)>],
+                  iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%x0, %x1, %cos, %sin : memref<?x4x1x16xf32, strided<[128, 32, 16, 1]>>, memref<?x4x1x16xf32, strided<[128, 32, 16, 1], offset: 16>>, memref<?x16xf32>, memref<?x16xf32>)
+      outs(%out : memref<?x4x2x16xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32, %s: f32, %o: f32):
+    %ac = arith.mulf %a, %c : f32
+    %bs = arith.mulf %b, %s : f32
+    %first = arith.subf %ac, %bs : f32
+    %as = arith.mulf %a, %s : f32
+    %bc = arith.mulf %b, %c : f32
+    %second = arith.addf %as, %bc : f32
+    %m = linalg.index 2 : index
+    %is2 = arith.cmpi ne, %m, %c0 : index
+    %r = arith.select %is2, %second, %first : f32
+    linalg.yield %r : f32
   }
   return
 }

@@ -1017,7 +1017,8 @@ loadModel(MLIRContext &context,
   if (format) {
     qnt::TransformerConfig config;
     qnt::TransformerWeights weights;
-    if (std::string e = format->read(inputFile, checkpoint, config, weights);
+    if (std::string e = qnt::readCheckpoint(*format, inputFile, checkpoint,
+                                            config, weights);
         !e.empty())
       return fail(inputFile + ": " + e), nullptr;
     progress.step("imported " + inputFile + " (" + format->name + ", " +

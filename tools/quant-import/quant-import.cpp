@@ -100,7 +100,7 @@ int main(int argc, char **argv) {
   qnt::CheckpointData data;
   qnt::TransformerConfig config;
   qnt::TransformerWeights weights;
-  error = chosen->read(checkpoint, data, config, weights);
+  error = qnt::readCheckpoint(*chosen, checkpoint, data, config, weights);
   if (!error.empty()) {
     llvm::errs() << "quant-import: error: " << checkpoint << ": " << error
                  << "\n";

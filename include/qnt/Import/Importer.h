@@ -39,6 +39,18 @@ using CheckpointReader = std::string (*)(llvm::StringRef path,
                                          TransformerConfig &config,
                                          TransformerWeights &weights);
 
+/// Rewrites a model with interleaved RoPE (pairs (2i, 2i+1): llama2.c, GGUF
+/// llama) as the same model with rotate-half RoPE (pairs (i, i + half)):
+/// within each head of wq and wk (and of their biases), the rows of the
+/// pairs' first members come first, then those of the second members, each
+/// in pair order. A score q.k is a sum over a head's elements, in whatever
+/// order they are stored, so the model computes the same function; the
+/// rotation then reads two contiguous halves, which the vectorizer takes.
+/// The moved rows are copies owned by `data` (packed rows with their scales
+/// and offsets as they are); a rotate-half model is left as it is.
+void useRotateHalfRope(TransformerConfig &config, TransformerWeights &weights,
+                       CheckpointData &data);
+
 /// A checkpoint format: the word on quant-import's command line, one line of
 /// description for --help, and its reader.
 struct CheckpointFormat {
@@ -46,6 +58,15 @@ struct CheckpointFormat {
   const char *description;
   CheckpointReader read;
 };
+
+/// Reads the checkpoint at `path` with `format`'s reader, then puts it in
+/// the RoPE order buildTransformer takes (useRotateHalfRope): what
+/// quant-import and quant-compile build a model from. Returns the reader's
+/// error, or "".
+std::string readCheckpoint(const CheckpointFormat &format,
+                           llvm::StringRef path, CheckpointData &data,
+                           TransformerConfig &config,
+                           TransformerWeights &weights);
 
 /// Every format, in --help order. A new format (safetensors + config.json,
 /// GGUF) adds a reader beside Llama2c.cpp and one entry here.

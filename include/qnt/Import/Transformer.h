@@ -30,7 +30,9 @@ namespace mlir::qnt {
 /// past the end of the cache are not fed). Every linear layer is a
 /// linalg.matmul y[T, out] = x[T, in] * W^T whose weight is a dense_resource
 /// constant and whose location is named after the tensor ("layers.3.w1"),
-/// which is what qnt's passes match, report and skip by.
+/// which is what qnt's passes match, report and skip by. RoPE is
+/// rotate-half: `config.rope` must be RopeStyle::rotateHalf (readCheckpoint
+/// rewrites interleaved checkpoints so).
 OwningOpRef<ModuleOp> buildTransformer(MLIRContext *context,
                                        const TransformerConfig &config,
                                        const TransformerWeights &weights,
