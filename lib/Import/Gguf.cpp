@@ -551,15 +551,6 @@ void decodeBlock(uint32_t type, const char *block, int8_t *codes,
   }
 }
 
-/// The f32 value of a scale of `kind` at `p`.
-float scaleAt(ElementKind kind, const char *p) {
-  if (kind == ElementKind::f32) {
-    float f;
-    std::memcpy(&f, p, 4);
-    return f;
-  }
-  return halfAt(p);
-}
 } // namespace
 
 std::string mlir::qnt::readGgufModel(const GgufFile &gguf,
