@@ -1,6 +1,8 @@
 // libFuzzer target: the GGUF reader (header, metadata, tensor directory, then
-// the model: metadata checks, tensor lookup, block repacking) on any bytes.
+// the model: metadata checks, tensor lookup, block repacking) on any bytes,
+// and the rotate-half reordering of a model it accepts.
 #include "qnt/Import/Gguf.h"
+#include "qnt/Import/Importer.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   llvm::StringRef file(reinterpret_cast<const char *>(data), size);
@@ -10,6 +12,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   mlir::qnt::CheckpointData owned;
   mlir::qnt::TransformerConfig config;
   mlir::qnt::TransformerWeights weights;
-  (void)mlir::qnt::readGgufModel(gguf, owned, config, weights);
+  if (mlir::qnt::readGgufModel(gguf, owned, config, weights).empty())
+    mlir::qnt::useRotateHalfRope(config, weights, owned);
   return 0;
 }
