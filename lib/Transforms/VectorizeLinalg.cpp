@@ -36,8 +36,8 @@ std::optional<SmallVector<int64_t>> chooseTileSizes(linalg::LinalgOp op,
   unsigned rank = ranges.size();
   if (rank == 0)
     return std::nullopt;
-  // Dynamic loops (the rows of a prompt) are tiled by 1 unless innermost;
-  // the tile is then static in them.
+  // Dynamic loops (the rows of a prompt) are tiled by 1 unless innermost
+  // or a reduction's lanes (below); the tile is then static in them.
   bool dynamic = llvm::any_of(ranges, ShapedType::isDynamic);
   // Loops used inside a non-trivial index (attention's key head
   // `h floordiv group`) are tiled by 1; in the tile the index is then a
@@ -67,14 +67,18 @@ std::optional<SmallVector<int64_t>> chooseTileSizes(linalg::LinalgOp op,
   } else {
     // A reduction along the innermost dimension. With an outer parallel
     // dimension of at least `width` iterations (attention's scores[h, t] =
-    // sum_i q[h, i] k[t, i]), a width x width block whose multi_reduction is
-    // lowered across rows: each lane accumulates one output, in order.
-    // Otherwise (a whole row to one value: RMSNorm, softmax) chunks of the
+    // sum_i q[h, i] k[t, i]) or a dynamic one (the rows of a prompt:
+    // RMSNorm's sums of squares), a width x width block whose
+    // multi_reduction is lowered across rows: each lane accumulates one
+    // output, in order. (A dynamic loop's last partial tile, and so all of
+    // a decoding step's one row, is a scalar loop that adds in the same
+    // order.) Otherwise (a whole row to one value: softmax) chunks of the
     // row, each reduced in order onto the accumulator.
     std::optional<unsigned> lanes;
     for (unsigned d = inner; d-- > 0;)
       if (iterators[d] == utils::IteratorType::parallel &&
-          ranges[d] >= width && !pinned.test(d)) {
+          (ranges[d] >= width || ShapedType::isDynamic(ranges[d])) &&
+          !pinned.test(d)) {
         lanes = d;
         break;
       }
@@ -112,6 +116,10 @@ bool worthThreads(linalg::LinalgOp op, ArrayRef<int64_t> tiles) {
   int64_t work = 1;
   for (auto [range, tile, iterator] : llvm::zip(ranges, tiles, iterators)) {
     if (ShapedType::isDynamic(range)) {
+      // Every tile of a parallel loop over a dynamic range by more than 1
+      // has a dynamic size, which would stay scalar.
+      if (tile > 1)
+        return false;
       work *= kAssumedDynamicRange;
       continue;
     }

@@ -205,6 +205,40 @@ func.func @rope(%x0: memref<?x4x1x16xf32, strided<[128, 32, 16, 1]>>,
 
 // -----
 
+// Sums along the rows of a prompt (RMSNorm's sums of squares; the rows are
+// dynamic): full 8 x 8 blocks in which each lane accumulates one row, in
+// order; the last partial block of rows (all of a decoding step's one row)
+// is a scalar loop that adds in the same order. Threads would leave every
+// tile of a dynamic size, so with parallel=true it stays one scf.for.
+// CHECK-LABEL: func.func @row_sums
+//       CHECK:   %[[DIM:.*]] = memref.dim
+//       CHECK:   %[[FULL:.*]] = affine.apply #{{.*}}()[%[[DIM]]]
+//       CHECK:   scf.for %[[R:.*]] = %{{.*}} to %[[FULL]] step %[[C8:.*]] {
+//       CHECK:     scf.for %[[J:.*]] = %{{.*}} to %{{.*}} step %[[C8]] {
+//       CHECK:       memref.subview %{{.*}}[%[[R]], %[[J]]] [8, 8] [1, 1]
+//       CHECK:       arith.mulf %{{.*}}, %{{.*}} : vector<8x8xf32>
+//       CHECK:       arith.addf %{{.*}}, %{{.*}} : vector<8xf32>
+//       CHECK:       vector.transfer_write %{{.*}} : vector<8xf32>, memref<8xf32
+//       CHECK:   scf.for %{{.*}} = %[[FULL]] to %[[DIM]] step %[[C8]] {
+//       CHECK:     scf.for
+//       CHECK:       linalg.generic
+// PAR-LABEL: func.func @row_sums
+//   PAR-NOT:   scf.parallel
+//       PAR:   return
+func.func @row_sums(%x: memref<?x64xf32>, %ss: memref<?xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<?x64xf32>) outs(%ss : memref<?xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %sq = arith.mulf %a, %a : f32
+    %r = arith.addf %acc, %sq : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// -----
+
 // Dynamic shapes (the rows of a prompt): a dynamic innermost loop gets full
 // vector tiles and a scalar remainder; a dynamic outer loop is tiled by 1,
 // so its tiles are static and vectorize.
