@@ -36,8 +36,9 @@ std::optional<SmallVector<int64_t>> chooseTileSizes(linalg::LinalgOp op,
   unsigned rank = ranges.size();
   if (rank == 0)
     return std::nullopt;
-  // Dynamic loops (the rows of a prompt) are tiled by 1 unless innermost
-  // or a reduction's lanes (below); the tile is then static in them.
+  // Dynamic loops (the rows of a prompt) are tiled by 1, so their tiles
+  // are static, unless innermost or a reduction's lanes (below), where
+  // peeling leaves the full tiles static and a dynamic remainder.
   bool dynamic = llvm::any_of(ranges, ShapedType::isDynamic);
   // Loops used inside a non-trivial index (attention's key head
   // `h floordiv group`) are tiled by 1; in the tile the index is then a
