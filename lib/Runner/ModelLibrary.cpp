@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
@@ -230,6 +232,138 @@ void mlir::qnt::releasePages(void *data, size_t bytes) {
   uintptr_t end = (reinterpret_cast<uintptr_t>(data) + bytes) / page * page;
   if (begin < end)
     madvise(reinterpret_cast<void *>(begin), end - begin, MADV_DONTNEED);
+}
+
+namespace {
+/// The address range of the largest read-only, non-executable PT_LOAD
+/// segment of the object loaded at `bias` (dl_iterate_phdr's search).
+struct ReadOnlySegment {
+  uintptr_t bias = 0, begin = 0, end = 0;
+};
+} // namespace
+
+static int findReadOnlySegment(dl_phdr_info *info, size_t, void *data) {
+  auto *segment = static_cast<ReadOnlySegment *>(data);
+  if (info->dlpi_addr != segment->bias)
+    return 0;
+  for (int i = 0; i < info->dlpi_phnum; ++i) {
+    const ElfW(Phdr) &header = info->dlpi_phdr[i];
+    if (header.p_type != PT_LOAD || header.p_flags != PF_R)
+      continue;
+    uintptr_t begin = info->dlpi_addr + header.p_vaddr;
+    if (header.p_memsz > segment->end - segment->begin)
+      *segment = {segment->bias, begin, begin + header.p_memsz};
+  }
+  return 1;
+}
+
+/// The AnonHugePages of this process's mapping that starts at `begin`
+/// (/proc/self/smaps), in bytes; 0 where it cannot be read.
+static size_t anonHugeBytesAt(uintptr_t begin) {
+  FILE *smaps = std::fopen("/proc/self/smaps", "r");
+  if (!smaps)
+    return 0;
+  char line[512];
+  bool inMapping = false;
+  size_t bytes = 0;
+  while (std::fgets(line, sizeof line, smaps)) {
+    unsigned long start, stop;
+    // A mapping's first line: "start-end perms ..." (no field name, such
+    // as "Rss:", reads as two hex numbers joined by '-').
+    if (std::sscanf(line, "%lx-%lx ", &start, &stop) == 2) {
+      inMapping = start == begin;
+      continue;
+    }
+    unsigned long kib;
+    if (inMapping && std::sscanf(line, "AnonHugePages: %lu kB", &kib) == 1) {
+      bytes = size_t(kib) * 1024;
+      break;
+    }
+  }
+  std::fclose(smaps);
+  return bytes;
+}
+
+/// MemAvailable of /proc/meminfo in bytes (free memory and what the
+/// kernel can reclaim, such as the page cache), or the free pages where it
+/// cannot be read.
+static size_t availableMemoryBytes() {
+  if (FILE *meminfo = std::fopen("/proc/meminfo", "r")) {
+    char line[256];
+    unsigned long kib = 0;
+    bool found = false;
+    while (!found && std::fgets(line, sizeof line, meminfo))
+      found = std::sscanf(line, "MemAvailable: %lu kB", &kib) == 1;
+    std::fclose(meminfo);
+    if (found)
+      return size_t(kib) * 1024;
+  }
+  return size_t(sysconf(_SC_AVPHYS_PAGES)) * size_t(sysconf(_SC_PAGESIZE));
+}
+
+bool ModelLibrary::moveWeightsToHugePages(MovedWeights &moved,
+                                          std::string &error) {
+  moved = {};
+  auto start = std::chrono::steady_clock::now();
+  link_map *map = nullptr;
+  if (dlinfo(handle, RTLD_DI_LINKMAP, &map) != 0 || !map)
+    return true;
+  ReadOnlySegment segment{map->l_addr};
+  dl_iterate_phdr(findReadOnlySegment, &segment);
+  // Only whole 2 MiB pages can be huge; the segment's ends stay mapped
+  // from the file.
+  constexpr uintptr_t kHuge = uintptr_t(2) << 20;
+  uintptr_t begin = (segment.begin + kHuge - 1) / kHuge * kHuge;
+  uintptr_t end = segment.end / kHuge * kHuge;
+  if (segment.end == 0 || end <= begin)
+    return true;
+  size_t bytes = end - begin;
+  moved.pageBytes = bytes;
+  if (size_t available = availableMemoryBytes(); bytes > available / 2) {
+    moved.availableBytes = available;
+    return true;
+  }
+  auto fail = [&](const char *what) {
+    error = std::string("cannot move the weights (") + std::to_string(bytes) +
+            " bytes) to anonymous memory: " + what + ": " +
+            std::strerror(errno);
+    return false;
+  };
+  // A 2 MiB-aligned region: mremap keeps huge pages only between aligned
+  // addresses.
+  void *raw = mmap(nullptr, bytes + kHuge, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (raw == MAP_FAILED)
+    return fail("mmap");
+  uintptr_t rawBegin = reinterpret_cast<uintptr_t>(raw);
+  uintptr_t copy = (rawBegin + kHuge - 1) / kHuge * kHuge;
+  if (copy > rawBegin)
+    munmap(raw, copy - rawBegin);
+  if (rawBegin + bytes + kHuge > copy + bytes)
+    munmap(reinterpret_cast<void *>(copy + bytes),
+           rawBegin + bytes + kHuge - (copy + bytes));
+  void *copyData = reinterpret_cast<void *>(copy);
+  void *weights = reinterpret_cast<void *>(begin);
+  // Without transparent huge pages (or with them off) the advice fails and
+  // the copy is on 4 KiB pages, as the file mapping was: no error.
+  madvise(copyData, bytes, MADV_HUGEPAGE);
+  std::memcpy(copyData, weights, bytes);
+  if (mprotect(copyData, bytes, PROT_READ) != 0) {
+    munmap(copyData, bytes);
+    return fail("mprotect");
+  }
+  // Replaces the file mapping of [begin, end) in one call.
+  if (mremap(copyData, bytes, bytes, MREMAP_MAYMOVE | MREMAP_FIXED,
+             weights) == MAP_FAILED) {
+    munmap(copyData, bytes);
+    return fail("mremap");
+  }
+  moved.bytes = bytes;
+  moved.hugeBytes = anonHugeBytesAt(begin);
+  moved.seconds = std::chrono::duration<double>(
+                      std::chrono::steady_clock::now() - start)
+                      .count();
+  return true;
 }
 
 ModelLibrary::~ModelLibrary() {
