@@ -52,19 +52,20 @@ static cl::opt<bool> usePrefill(
     cl::cat(category));
 static cl::opt<bool>
     timeSteps("time", cl::init(false),
-              cl::desc("Print to stderr the prefill time and tokens/s (after one "
-                       "untimed warm-up prefill), the median and minimum time "
-                       "of a decoding step, and the bytes of the KV cache"),
+              cl::desc("Print to stderr where the weights are (--huge-pages), "
+                       "the prefill time and tokens/s (after one untimed "
+                       "warm-up prefill), the median and minimum time of a "
+                       "decoding step, and the bytes of the KV cache"),
               cl::cat(category));
 
 static cl::opt<bool> hugePages(
     "huge-pages", cl::init(true),
-    cl::desc("Copy the library's weights into memory on 2 MiB pages at load "
-             "(mapped from the file, they are on such pages only when the "
-             "page cache happens to hold the file that way; a step on 4 KiB "
-             "pages took up to 1.9x as long; not when they take more than half of "
-             "the memory available). =false: read them from the "
-             "file mapping, shared with other processes"),
+    cl::desc("Copy the library's weights into memory on 2 MiB pages at load, "
+             "unless they take more than half of the memory available "
+             "(mapped from the file they are on such pages only when the "
+             "page cache holds the file that way; on 4 KiB pages a step "
+             "took up to 1.9x as long). =false: read them from the file "
+             "mapping, shared with other processes"),
     cl::cat(category));
 
 static int fail(const llvm::Twine &message) {
@@ -253,7 +254,8 @@ int main(int argc, char **argv) {
   if (int rc = checkFits(*model, prompt))
     return rc;
   mlir::qnt::ModelLibrary::MovedWeights moved;
-  if (hugePages && !model->moveWeightsToHugePages(moved, error))
+  if (hugePages && !model->onDevice() &&
+      !model->moveWeightsToHugePages(moved, error))
     return fail(error);
   int usedThreads = threads ? int(threads) : int(cores);
   bool parallel = model->setThreads(usedThreads);
@@ -286,8 +288,9 @@ int main(int argc, char **argv) {
           moved.pageBytes / 1048576.0, moved.availableBytes / 1048576.0);
     else
       llvm::errs() << "quant-run: weights: mapped from the file"
-                   << (hugePages ? " (no whole 2 MiB page in them)"
-                                 : " (--huge-pages=false)")
+                   << (!hugePages          ? " (--huge-pages=false)"
+                       : model->onDevice() ? " and copied to the GPU"
+                                           : " (no whole 2 MiB page in them)")
                    << "\n";
     run.printTimes(prompt.size(), parallel, usedThreads);
   }

@@ -75,6 +75,9 @@ public:
   /// Sets the number of threads of a library compiled with OpenMP (no-op
   /// for single-threaded ones); returns whether the library is parallel.
   bool setThreads(int threads);
+  /// Whether the library runs on a GPU (--target=cuda): its weights are
+  /// read once, when they are copied to the device.
+  bool onDevice() const { return cudaError != nullptr; }
   /// The address of the symbol `name` in the library, or null.
   void *symbol(const std::string &name) const;
 
@@ -86,7 +89,7 @@ public:
     size_t availableBytes = 0; // MemAvailable, when they did not fit
     double seconds = 0;
   };
-  /// Moves the library's weights (the 2 MiB-aligned interior of its
+  /// Moves the weights of a CPU library (the 2 MiB-aligned interior of its
   /// largest read-only, non-executable segment) from the file mapping to
   /// anonymous memory advised for transparent huge pages, at the same
   /// addresses, read-only. Mapped from the file they sit on 2 MiB pages
