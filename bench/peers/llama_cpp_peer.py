@@ -144,8 +144,8 @@ def ensure_venv(args):
     """Makes sure the venv exists and holds gguf and a llama_cpp built with
     the current cmake_args (recorded in VENV/llama-cpp-build.txt; a
     different or missing record rebuilds it), then re-executes this script
-    with the venv's python. Returns only when already running inside the
-    venv."""
+    with the venv's python and HUGE_PAGE_TUNABLE (reexec). Returns only when
+    already running inside the venv with that tunable."""
     venv = Path(args.venv).resolve()
     tunables = os.environ.get("GLIBC_TUNABLES", "")
     in_venv = Path(sys.prefix).resolve() == venv

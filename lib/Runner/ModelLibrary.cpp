@@ -4,6 +4,7 @@
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/ADT/Twine.h"
+#include "llvm/Support/MathExtras.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -313,8 +314,8 @@ bool ModelLibrary::moveWeightsToHugePages(MovedWeights &moved,
   // Only whole 2 MiB pages can be huge; the segment's ends stay mapped
   // from the file.
   constexpr uintptr_t kHuge = uintptr_t(2) << 20;
-  uintptr_t begin = (segment.begin + kHuge - 1) / kHuge * kHuge;
-  uintptr_t end = segment.end / kHuge * kHuge;
+  uintptr_t begin = llvm::alignTo(segment.begin, kHuge);
+  uintptr_t end = llvm::alignDown(segment.end, kHuge);
   if (segment.end == 0 || end <= begin)
     return true;
   size_t bytes = end - begin;
@@ -336,7 +337,7 @@ bool ModelLibrary::moveWeightsToHugePages(MovedWeights &moved,
   if (raw == MAP_FAILED)
     return fail("mmap");
   uintptr_t rawBegin = reinterpret_cast<uintptr_t>(raw);
-  uintptr_t copy = (rawBegin + kHuge - 1) / kHuge * kHuge;
+  uintptr_t copy = llvm::alignTo(rawBegin, kHuge);
   if (copy > rawBegin)
     munmap(raw, copy - rawBegin);
   if (rawBegin + bytes + kHuge > copy + bytes)
